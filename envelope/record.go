@@ -1,0 +1,17 @@
+package envelope
+
+// Header is a Kafka record header.
+type Header struct {
+	Key   string
+	Value []byte
+}
+
+// Record is one Kafka record as Debezium would produce it. A nil Key or Value is a Kafka null
+// (a tombstone has a Key and a nil Value). Key and Value may alias the Encoder's reused buffer:
+// they are valid until the next Encode call, so a sink that keeps them must copy.
+type Record struct {
+	Topic   string
+	Key     []byte
+	Value   []byte
+	Headers []Header
+}

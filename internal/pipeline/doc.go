@@ -1,0 +1,4 @@
+// Package pipeline wires one source to one sink: source → envelope → sink, with positions flowing
+// back through the in-order acker to the offset store and the source. It is the only package
+// (besides cmd) that sees every stage.
+package pipeline

@@ -1,0 +1,110 @@
+package schema
+
+import "fmt"
+
+// DecimalMode is Debezium's decimal.handling.mode.
+type DecimalMode uint8
+
+const (
+	DecimalPrecise DecimalMode = iota // default
+	DecimalDouble
+	DecimalString
+)
+
+// TimeMode is Debezium's time.precision.mode.
+type TimeMode uint8
+
+const (
+	// TimeDefault picks the connector's default: adaptive_time_microseconds for MySQL, adaptive
+	// for PostgreSQL.
+	TimeDefault TimeMode = iota
+	TimeAdaptive
+	TimeAdaptiveMicroseconds // adaptive_time_microseconds
+	TimeConnect
+	TimeMicroseconds
+	TimeISOString
+)
+
+// BinaryMode is Debezium's binary.handling.mode.
+type BinaryMode uint8
+
+const (
+	BinaryBytes BinaryMode = iota // default
+	BinaryBase64
+	BinaryBase64URLSafe
+	BinaryHex
+)
+
+// BigintUnsignedMode is Debezium's bigint.unsigned.handling.mode (MySQL).
+type BigintUnsignedMode uint8
+
+const (
+	BigintLong    BigintUnsignedMode = iota // default
+	BigintPrecise                           // Decimal with scale 0
+)
+
+// Options are the type-mapping modes. The zero value is Debezium's defaults.
+type Options struct {
+	Decimal        DecimalMode
+	Time           TimeMode
+	Binary         BinaryMode
+	BigintUnsigned BigintUnsignedMode
+}
+
+// ParseDecimalMode parses precise|double|string.
+func ParseDecimalMode(s string) (DecimalMode, error) {
+	switch s {
+	case "", "precise":
+		return DecimalPrecise, nil
+	case "double":
+		return DecimalDouble, nil
+	case "string":
+		return DecimalString, nil
+	}
+	return 0, fmt.Errorf("decimal handling mode %q: want precise, double or string", s)
+}
+
+// ParseTimeMode parses adaptive|adaptive_time_microseconds|connect|microseconds|isostring.
+func ParseTimeMode(s string) (TimeMode, error) {
+	switch s {
+	case "":
+		return TimeDefault, nil
+	case "adaptive":
+		return TimeAdaptive, nil
+	case "adaptive_time_microseconds":
+		return TimeAdaptiveMicroseconds, nil
+	case "connect":
+		return TimeConnect, nil
+	case "microseconds":
+		return TimeMicroseconds, nil
+	case "isostring":
+		return TimeISOString, nil
+	}
+	return 0, fmt.Errorf("time precision mode %q: want adaptive, adaptive_time_microseconds, connect, microseconds or isostring", s)
+}
+
+// ParseBinaryMode parses bytes|base64|base64-url-safe|hex.
+func ParseBinaryMode(s string) (BinaryMode, error) {
+	switch s {
+	case "", "bytes":
+		return BinaryBytes, nil
+	case "base64":
+		return BinaryBase64, nil
+	case "base64-url-safe":
+		return BinaryBase64URLSafe, nil
+	case "hex":
+		return BinaryHex, nil
+	}
+	return 0, fmt.Errorf("binary handling mode %q: want bytes, base64, base64-url-safe or hex", s)
+}
+
+// ParseBigintUnsignedMode parses long|precise.
+func ParseBigintUnsignedMode(s string) (BigintUnsignedMode, error) {
+	switch s {
+	case "", "long":
+		return BigintLong, nil
+	case "precise":
+		return BigintPrecise, nil
+	}
+	return 0, fmt.Errorf("bigint unsigned handling mode %q: want long or precise", s)
+}
