@@ -1,0 +1,412 @@
+package schema
+
+import (
+	"encoding/base64"
+	"math"
+	"math/big"
+	"strconv"
+	"unicode/utf8"
+)
+
+// JSON primitives shared by the column-default encoder here and the envelope's value encoder, so a
+// default in a field schema and the same value in a payload are the same bytes. They write JSON the
+// way Kafka Connect's JsonConverter (Jackson) does.
+
+const hexUpper = "0123456789ABCDEF"
+
+// jsonEsc[b] is 0 for bytes copied as is, 'u' for \u00XX escapes and the letter of short escapes.
+var jsonEsc = func() (t [256]byte) {
+	for i := 0; i < 0x20; i++ {
+		t[i] = 'u'
+	}
+	t['"'], t['\\'] = '"', '\\'
+	t['\b'], t['\t'], t['\n'], t['\f'], t['\r'] = 'b', 't', 'n', 'f', 'r'
+	for i := 0x80; i < 0x100; i++ {
+		t[i] = 1 // non-ASCII: check UTF-8 validity
+	}
+	return
+}()
+
+// AppendJSONString appends s as a quoted JSON string escaped as Jackson escapes it: `"` and `\`
+// backslashed, \b \t \n \f \r short, other control characters as \u00XX (upper-case hex); '/',
+// DEL and non-ASCII characters are written as is (UTF-8). Invalid UTF-8 bytes become U+FFFD, as
+// a Java String decoded from them would hold.
+func AppendJSONString[S ~string | ~[]byte](dst []byte, s S) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		e := jsonEsc[c]
+		if e == 0 {
+			i++
+			continue
+		}
+		if e == 1 {
+			n := len(s) - i
+			if n > 4 {
+				n = 4
+			}
+			var buf [4]byte
+			copy(buf[:], s[i:i+n])
+			r, size := utf8.DecodeRune(buf[:n])
+			if r != utf8.RuneError || size != 1 {
+				i += size
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, "\uFFFD"...)
+			i++
+			start = i
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		if e == 'u' {
+			dst = append(dst, '\\', 'u', '0', '0', hexUpper[c>>4], hexUpper[c&0xf])
+		} else {
+			dst = append(dst, '\\', e)
+		}
+		i++
+		start = i
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// AppendJavaDouble appends f as Jackson writes a Java double: Double.toString, i.e. the shortest
+// digits that round-trip, in plain notation with at least one fraction digit when
+// 10^-3 <= |f| < 10^7 ("1.0", "0.001", "1234567.0") and in computerized scientific notation
+// otherwise ("1.0E7", "1.0E-4", "1.2345E10"); NaN and ±Infinity as the JSON strings "NaN",
+// "Infinity", "-Infinity" (Jackson's QUOTE_NON_NUMERIC_NUMBERS default).
+func AppendJavaDouble(dst []byte, f float64) []byte { return appendJava(dst, f, 64) }
+
+// AppendJavaFloat is AppendJavaDouble for a Java float (Float.toString: shortest float32 digits).
+func AppendJavaFloat(dst []byte, f float32) []byte { return appendJava(dst, float64(f), 32) }
+
+func appendJava(dst []byte, f float64, bits int) []byte {
+	switch {
+	case math.IsNaN(f):
+		return append(dst, `"NaN"`...)
+	case math.IsInf(f, 1):
+		return append(dst, `"Infinity"`...)
+	case math.IsInf(f, -1):
+		return append(dst, `"-Infinity"`...)
+	case f == 0:
+		if math.Signbit(f) {
+			return append(dst, "-0.0"...)
+		}
+		return append(dst, "0.0"...)
+	}
+	var tmp [32]byte
+	b := strconv.AppendFloat(tmp[:0], f, 'e', -1, bits)
+	if b[0] == '-' {
+		dst = append(dst, '-')
+		b = b[1:]
+	}
+	// b = d[.ddd]e±XX
+	var digits [24]byte
+	nd := 0
+	i := 0
+	for ; i < len(b) && b[i] != 'e'; i++ {
+		if b[i] != '.' {
+			digits[nd] = b[i]
+			nd++
+		}
+	}
+	exp, _ := strconv.Atoi(string(b[i+1:]))
+	abs := math.Abs(f)
+	if abs >= 1e-3 && abs < 1e7 {
+		if exp >= 0 {
+			for k := 0; k <= exp; k++ {
+				if k < nd {
+					dst = append(dst, digits[k])
+				} else {
+					dst = append(dst, '0')
+				}
+			}
+			dst = append(dst, '.')
+			if nd > exp+1 {
+				dst = append(dst, digits[exp+1:nd]...)
+			} else {
+				dst = append(dst, '0')
+			}
+			return dst
+		}
+		dst = append(dst, '0', '.')
+		for k := 0; k < -exp-1; k++ {
+			dst = append(dst, '0')
+		}
+		return append(dst, digits[:nd]...)
+	}
+	dst = append(dst, digits[0], '.')
+	if nd > 1 {
+		dst = append(dst, digits[1:nd]...)
+	} else {
+		dst = append(dst, '0')
+	}
+	dst = append(dst, 'E')
+	return strconv.AppendInt(dst, int64(exp), 10)
+}
+
+// AppendTwosComplement appends the minimal big-endian two's-complement bytes of u (Java
+// BigInteger.toByteArray): 0 → 00, 255 → 00 FF, -1 → FF.
+func AppendTwosComplement(dst []byte, u int64) []byte {
+	n := 8
+	for n > 1 {
+		top := byte(u >> (8*n - 8))
+		next := byte(u >> (8*n - 16))
+		if (top == 0 && next&0x80 == 0) || (top == 0xff && next&0x80 != 0) {
+			n--
+			continue
+		}
+		break
+	}
+	for k := n - 1; k >= 0; k-- {
+		dst = append(dst, byte(u>>(8*k)))
+	}
+	return dst
+}
+
+// AppendBigTwosComplement is AppendTwosComplement for a big.Int.
+func AppendBigTwosComplement(dst []byte, u *big.Int) []byte {
+	if u.IsInt64() {
+		return AppendTwosComplement(dst, u.Int64())
+	}
+	if u.Sign() > 0 {
+		b := u.Bytes()
+		if b[0]&0x80 != 0 {
+			dst = append(dst, 0)
+		}
+		return append(dst, b...)
+	}
+	// Negative: bytes of 2^(8n) + u with n = bitlen(^u)/8 + 1.
+	not := new(big.Int).Not(u)
+	n := not.BitLen()/8 + 1
+	m := new(big.Int).Lsh(big.NewInt(1), uint(8*n))
+	m.Add(m, u)
+	start := len(dst)
+	dst = append(dst, make([]byte, n)...)
+	m.FillBytes(dst[start:])
+	return dst
+}
+
+// AppendBase64 appends b as a quoted standard Base64 JSON string (Connect bytes).
+func AppendBase64(dst []byte, b []byte) []byte {
+	dst = append(dst, '"')
+	dst = base64.StdEncoding.AppendEncode(dst, b)
+	return append(dst, '"')
+}
+
+// AppendDecimal appends the Connect Decimal encoding (quoted Base64 of the unscaled two's
+// complement) of unscaled (big when non-nil).
+func AppendDecimal(dst []byte, unscaled int64, b *big.Int) []byte {
+	var tmp [9]byte
+	var raw []byte
+	if b != nil {
+		raw = AppendBigTwosComplement(nil, b)
+	} else {
+		raw = AppendTwosComplement(tmp[:0], unscaled)
+	}
+	return AppendBase64(dst, raw)
+}
+
+// AppendPlainDecimal appends unscaled×10^-scale as BigDecimal.toPlainString writes it.
+func AppendPlainDecimal(dst []byte, unscaled int64, b *big.Int, scale int) []byte {
+	var digits []byte
+	var tmp [24]byte
+	neg := false
+	if b != nil {
+		neg = b.Sign() < 0
+		digits = new(big.Int).Abs(b).Append(nil, 10)
+	} else {
+		if unscaled < 0 {
+			neg = true
+			digits = strconv.AppendUint(tmp[:0], uint64(-unscaled), 10)
+			if unscaled == math.MinInt64 {
+				digits = strconv.AppendUint(tmp[:0], 1<<63, 10)
+			}
+		} else {
+			digits = strconv.AppendUint(tmp[:0], uint64(unscaled), 10)
+		}
+	}
+	if neg {
+		dst = append(dst, '-')
+	}
+	if scale <= 0 {
+		dst = append(dst, digits...)
+		for k := 0; k < -scale; k++ {
+			dst = append(dst, '0')
+		}
+		return dst
+	}
+	if len(digits) > scale {
+		dst = append(dst, digits[:len(digits)-scale]...)
+		dst = append(dst, '.')
+		return append(dst, digits[len(digits)-scale:]...)
+	}
+	dst = append(dst, '0', '.')
+	for k := len(digits); k < scale; k++ {
+		dst = append(dst, '0')
+	}
+	return append(dst, digits...)
+}
+
+// CivilFromDays returns the proleptic Gregorian date of days since 1970-01-01.
+func CivilFromDays(days int64) (y int64, m, d int) {
+	z := days + 719468
+	era := z
+	if z < 0 {
+		era = z - 146096
+	}
+	era /= 146097
+	doe := z - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	y = yoe + era*400
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	d = int(doy - (153*mp+2)/5 + 1)
+	if mp < 10 {
+		m = int(mp + 3)
+	} else {
+		m = int(mp - 9)
+	}
+	if m <= 2 {
+		y++
+	}
+	return
+}
+
+// DaysFromCivil returns days since 1970-01-01 of a proleptic Gregorian date.
+func DaysFromCivil(y int64, m, d int) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := y
+	if y < 0 {
+		era = y - 399
+	}
+	era /= 400
+	yoe := y - era*400
+	mm := int64(m)
+	if m > 2 {
+		mm -= 3
+	} else {
+		mm += 9
+	}
+	doy := (153*mm+2)/5 + int64(d) - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return era*146097 + doe - 719468
+}
+
+func append2(dst []byte, v int) []byte { return append(dst, byte('0'+v/10), byte('0'+v%10)) }
+
+// AppendISODate appends yyyy-MM-dd as java.time formats it (years beyond 9999 get a '+').
+func AppendISODate(dst []byte, days int64) []byte {
+	y, m, d := CivilFromDays(days)
+	switch {
+	case y > 9999:
+		dst = append(dst, '+')
+		dst = strconv.AppendInt(dst, y, 10)
+	case y < 0:
+		dst = append(dst, '-')
+		ay := -y
+		if ay < 1000 {
+			dst = append(dst, byte('0'+ay/1000%10), byte('0'+ay/100%10), byte('0'+ay/10%10), byte('0'+ay%10))
+		} else {
+			dst = strconv.AppendInt(dst, ay, 10)
+		}
+	default:
+		dst = append(dst, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10))
+	}
+	dst = append(dst, '-')
+	dst = append2(dst, m)
+	dst = append(dst, '-')
+	return append2(dst, d)
+}
+
+// AppendFraction appends '.' and the first digits of the 6-digit micros when digits > 0.
+// digits < 0 means java.time's minimal form: no fraction when zero, else as many digits as
+// needed without trailing zeros (ISO_LOCAL_TIME).
+func AppendFraction(dst []byte, micros int64, digits int) []byte {
+	if digits < 0 {
+		if micros == 0 {
+			return dst
+		}
+		digits = 6
+		for digits > 1 && micros%10 == 0 {
+			micros /= 10
+			digits--
+		}
+		dst = append(dst, '.')
+		var buf [6]byte
+		for k := digits - 1; k >= 0; k-- {
+			buf[k] = byte('0' + micros%10)
+			micros /= 10
+		}
+		return append(dst, buf[:digits]...)
+	}
+	if digits == 0 {
+		return dst
+	}
+	dst = append(dst, '.')
+	var buf [9]byte
+	v := micros
+	for k := 5; k >= 0; k-- {
+		buf[k] = byte('0' + v%10)
+		v /= 10
+	}
+	buf[6], buf[7], buf[8] = '0', '0', '0'
+	if digits > 9 {
+		digits = 9
+	}
+	return append(dst, buf[:digits]...)
+}
+
+// AppendISOTime appends HH:mm:ss of micros since midnight (taken modulo one day) followed by the
+// fraction per AppendFraction.
+func AppendISOTime(dst []byte, micros int64, digits int) []byte {
+	const day = 86400_000_000
+	micros %= day
+	if micros < 0 {
+		micros += day
+	}
+	s := micros / 1_000_000
+	dst = append2(dst, int(s/3600))
+	dst = append(dst, ':')
+	dst = append2(dst, int(s/60%60))
+	dst = append(dst, ':')
+	dst = append2(dst, int(s%60))
+	return AppendFraction(dst, micros%1_000_000, digits)
+}
+
+// SplitMicros splits epoch micros into days and micros of day (floor division).
+func SplitMicros(us int64) (days, micros int64) {
+	const day = 86400_000_000
+	days = us / day
+	micros = us % day
+	if micros < 0 {
+		micros += day
+		days--
+	}
+	return
+}
+
+// AppendISOTimestamp appends yyyy-MM-ddTHH:mm:ss[.f]Z of epoch micros (UTC), with the fraction
+// per AppendFraction.
+func AppendISOTimestamp(dst []byte, us int64, digits int) []byte {
+	days, micros := SplitMicros(us)
+	dst = AppendISODate(dst, days)
+	dst = append(dst, 'T')
+	dst = AppendISOTime(dst, micros, digits)
+	return append(dst, 'Z')
+}
+
+// FloorDiv returns a/b rounded toward negative infinity.
+func FloorDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
+
+var base64URL = base64.URLEncoding
