@@ -198,4 +198,3 @@ func netErr(op, addr string, err error) error {
 	}
 	return &NetError{Op: op, Addr: addr, Err: err}
 }
-

@@ -144,8 +144,8 @@ func (s *testServer) dial(t *testing.T, cfg Config) *Conn {
 }
 
 // Event header fields (binlog v4 header: timestamp 4, type 1, server id 4, size 4, log pos 4, flags 2).
-func evType(ev []byte) byte    { return ev[4] }
-func evSize(ev []byte) uint32  { return binary.LittleEndian.Uint32(ev[9:]) }
+func evType(ev []byte) byte     { return ev[4] }
+func evSize(ev []byte) uint32   { return binary.LittleEndian.Uint32(ev[9:]) }
 func evLogPos(ev []byte) uint32 { return binary.LittleEndian.Uint32(ev[13:]) }
 
 const (
