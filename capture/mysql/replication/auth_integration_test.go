@@ -127,7 +127,7 @@ func TestMySQLTLSModes(t *testing.T) {
 		{mode: TLSRequired, wantTLS: true},
 		{mode: TLSVerifyCA, ca: caName, wantTLS: true},
 		{mode: TLSVerifyCA, wantErr: "certificate signed by unknown authority"}, // system roots
-		{mode: TLSVerifyFull, ca: caName, wantErr: "certificate"},              // no SAN for 127.0.0.1
+		{mode: TLSVerifyFull, ca: caName, wantErr: "certificate"},               // no SAN for 127.0.0.1
 	} {
 		t.Run(tc.mode.String()+map[bool]string{true: "-ca", false: ""}[tc.ca != ""], func(t *testing.T) {
 			cfg := s.config("sluice_t_tls", "pw-tls")

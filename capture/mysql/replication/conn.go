@@ -294,7 +294,7 @@ func (c *Conn) serverError(op string, data []byte) *ServerError {
 		rest = rest[6:]
 	}
 	e.Message = string(rest)
-	e.classify(c.cfg.User)
+	e.classify(c.cfg.User, c.flavor)
 	return e
 }
 

@@ -49,7 +49,7 @@ const (
 	codeNoBinaryLogging      = 1381 // ER_NO_BINARY_LOGGING
 	codeMasterHasPurged      = 1789 // ER_MASTER_HAS_PURGED_REQUIRED_GTIDS
 	codeSlaveSameID          = 1595 // ER_SLAVE_SAME_ID (older servers, text also used in 1236)
-	codeClientAuthPluginErr  = 2059 // CR_AUTH_PLUGIN_CANNOT_LOAD (client side)
+	codeMariaSlaveSameID     = 4052 // MariaDB ER_SLAVE_SAME_ID
 )
 
 // ServerError is an error packet sent by the server, with what an operator needs to act on it.
@@ -136,10 +136,18 @@ func IsCode(err error, codes ...uint16) bool {
 }
 
 // classify sets kind and Hint of a server error from its code, message and the operation.
-func (e *ServerError) classify(user string) {
+func (e *ServerError) classify(user string, flavor Flavor) {
 	msg := strings.ToLower(e.Message)
 	switch e.Code {
 	case codeAccessDenied, codeAccessDeniedNoPass:
+		if strings.Contains(e.Op, "COM_REGISTER_SLAVE") {
+			// Both MySQL and MariaDB answer COM_REGISTER_SLAVE from a user without
+			// REPLICATION SLAVE with 1045, although the password was right.
+			e.kind = ErrMissingPrivilege
+			e.Hint = fmt.Sprintf("the server refuses to register %q as a replica, which means the REPLICATION SLAVE "+
+				"privilege is missing: GRANT REPLICATION SLAVE ON *.* TO '%s'@'%%'", user, user)
+			return
+		}
 		e.kind = ErrAccessDenied
 		e.Hint = fmt.Sprintf("check the user name and password of %q and that it may connect from this host "+
 			"(SELECT user, host, plugin FROM mysql.user WHERE user = '%s')", user, user)
@@ -148,18 +156,24 @@ func (e *ServerError) classify(user string) {
 		switch {
 		case strings.Contains(msg, "replication client") || strings.Contains(msg, "binlog monitor") ||
 			strings.Contains(e.Op, "STATUS") || strings.Contains(e.Op, "SHOW"):
-			e.Hint = fmt.Sprintf("grant the replication client privilege: GRANT REPLICATION CLIENT ON *.* TO '%s'@'%%' "+
-				"(MariaDB 10.5+: GRANT BINLOG MONITOR ON *.* TO '%s'@'%%')", user, user)
+			e.Hint = fmt.Sprintf("grant the replication client privilege: GRANT REPLICATION CLIENT ON *.* TO '%s'@'%%'", user)
+			if flavor == FlavorMariaDB {
+				e.Hint = fmt.Sprintf("grant the binlog monitor privilege: GRANT BINLOG MONITOR ON *.* TO '%s'@'%%' "+
+					"(called REPLICATION CLIENT before MariaDB 10.5)", user)
+			}
 		case strings.Contains(msg, "replication slave") || strings.Contains(e.Op, "replica") ||
 			strings.Contains(e.Op, "dump"):
 			e.Hint = fmt.Sprintf("grant the replication privilege: GRANT REPLICATION SLAVE ON *.* TO '%s'@'%%'", user)
 		default:
 			e.Hint = fmt.Sprintf("a CDC user needs: GRANT REPLICATION SLAVE, REPLICATION CLIENT, SELECT, RELOAD ON *.* TO '%s'@'%%'", user)
+			if flavor == FlavorMariaDB {
+				e.Hint = fmt.Sprintf("a CDC user needs: GRANT REPLICATION SLAVE, BINLOG MONITOR, SELECT, RELOAD ON *.* TO '%s'@'%%'", user)
+			}
 		}
-	case codeMasterFatalReading, codeSlaveSameID, codeMasterHasPurged, codeNoBinaryLogging:
+	case codeMasterFatalReading, codeSlaveSameID, codeMariaSlaveSameID, codeMasterHasPurged, codeNoBinaryLogging:
 		switch {
 		case strings.Contains(msg, "same server_uuid/server_id") || strings.Contains(msg, "same server_id") ||
-			strings.Contains(msg, "same server id") || e.Code == codeSlaveSameID:
+			strings.Contains(msg, "same server id") || e.Code == codeSlaveSameID || e.Code == codeMariaSlaveSameID:
 			e.kind = ErrServerIDConflict
 			e.Hint = "another replica (or another sluice) connected with the same server id and the server dropped " +
 				"this one; give every replica of this server a unique server id (SHOW REPLICAS / SHOW SLAVE HOSTS lists them)"
@@ -173,6 +187,10 @@ func (e *ServerError) classify(user string) {
 			e.Code == codeNoBinaryLogging:
 			e.kind = ErrUnsupported
 			e.Hint = "enable the binary log on the server (log_bin, binlog_format=ROW, binlog_row_image=FULL)"
+		case strings.Contains(msg, "more gtids than"):
+			e.kind = ErrInvalidPosition
+			e.Hint = "the GTID set asks for transactions this server never had: the position belongs to another " +
+				"server or the server lost its last binlog; check @@gtid_executed and take a new snapshot"
 		default:
 			e.kind = ErrInvalidPosition
 			e.Hint = "the server refused the start position; check the file/position or GTID set against " +
