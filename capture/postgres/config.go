@@ -1,0 +1,217 @@
+package postgres
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// SnapshotMode is Debezium's snapshot.mode for PostgreSQL.
+type SnapshotMode string
+
+const (
+	// SnapshotInitial snapshots when there is no stored offset, then streams (default).
+	SnapshotInitial SnapshotMode = "initial"
+	// SnapshotInitialOnly snapshots when there is no stored offset and stops.
+	SnapshotInitialOnly SnapshotMode = "initial_only"
+	// SnapshotNoData never snapshots; streams from the slot.
+	SnapshotNoData SnapshotMode = "no_data"
+	// SnapshotWhenNeeded snapshots when there is no offset or the offset's LSN is no longer
+	// available in the slot.
+	SnapshotWhenNeeded SnapshotMode = "when_needed"
+	// SnapshotAlways snapshots at every start, then streams.
+	SnapshotAlways SnapshotMode = "always"
+)
+
+// PublicationMode is Debezium's publication.autocreate.mode.
+type PublicationMode string
+
+const (
+	PublicationAllTables PublicationMode = "all_tables" // default
+	PublicationFiltered  PublicationMode = "filtered"
+	PublicationDisabled  PublicationMode = "disabled"
+)
+
+// Config configures a Source. Zero values mean the defaults written beside each field.
+type Config struct {
+	// DSN is a libpq URL or key=value string; the user needs REPLICATION and SELECT on the
+	// captured tables. Required.
+	DSN string
+	// Slot is the replication slot name (default "sluice").
+	Slot string
+	// Publication is the publication name (default "sluice").
+	Publication string
+	// PublicationMode decides how a missing publication is created (default all_tables).
+	PublicationMode PublicationMode
+	// SnapshotMode (default initial).
+	SnapshotMode SnapshotMode
+	// SnapshotWorkers is how many connections read the snapshot in parallel (default 2).
+	SnapshotWorkers int
+	// SnapshotChunkRows is the number of rows per primary-key chunk (default 10000).
+	SnapshotChunkRows int
+	// SchemaInclude, TableInclude, TableExclude and ColumnExclude are anchored regular
+	// expressions with Debezium semantics: schemas match "schema", tables "schema.table",
+	// columns "schema.table.column".
+	SchemaInclude []string
+	TableInclude  []string
+	TableExclude  []string
+	ColumnExclude []string
+	// SkippedOperations lists ops not emitted (default "t": truncates skipped). Use "none" to
+	// emit everything.
+	SkippedOperations string
+	// Offset is the stored offset JSON (spec §8.2) to resume from; nil starts fresh.
+	Offset []byte
+	// StatusInterval is how often a standby status update is sent (default 10s).
+	StatusInterval time.Duration
+	// HeartbeatInterval emits a Keepalive event this often when the stream is idle (0 = off).
+	HeartbeatInterval time.Duration
+	// HeartbeatActionQuery runs on each heartbeat (e.g. an INSERT into a heartbeat table).
+	HeartbeatActionQuery string
+	// ProtoVersion forces pgoutput proto_version (0 = 2 with streaming on PG ≥ 14, else 1).
+	ProtoVersion int
+	// SpoolDir holds streamed in-progress transactions until their commit (default os.TempDir()).
+	SpoolDir string
+	// Logger receives operator logs; nil discards.
+	Logger *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	if c.Slot == "" {
+		c.Slot = "sluice"
+	}
+	if c.Publication == "" {
+		c.Publication = "sluice"
+	}
+	if c.PublicationMode == "" {
+		c.PublicationMode = PublicationAllTables
+	}
+	if c.SnapshotMode == "" {
+		c.SnapshotMode = SnapshotInitial
+	}
+	if c.SnapshotWorkers <= 0 {
+		c.SnapshotWorkers = 2
+	}
+	if c.SnapshotChunkRows <= 0 {
+		c.SnapshotChunkRows = 10000
+	}
+	if c.SkippedOperations == "" {
+		c.SkippedOperations = "t"
+	}
+	if c.StatusInterval <= 0 {
+		c.StatusInterval = 10 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+var identRe = regexp.MustCompile(`^[a-z_][a-z0-9_$]*$`)
+
+// Validate reports every bad field.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.DSN == "" {
+		errs = append(errs, errors.New("dsn: required (postgres://user:pass@host:port/dbname)"))
+	}
+	if c.Slot != "" && !identRe.MatchString(c.Slot) {
+		errs = append(errs, fmt.Errorf("slot %q: use lower-case letters, digits and _", c.Slot))
+	}
+	if c.Publication != "" && !identRe.MatchString(c.Publication) {
+		errs = append(errs, fmt.Errorf("publication %q: use lower-case letters, digits and _", c.Publication))
+	}
+	switch c.PublicationMode {
+	case "", PublicationAllTables, PublicationFiltered, PublicationDisabled:
+	default:
+		errs = append(errs, fmt.Errorf("publication mode %q: want all_tables, filtered or disabled", c.PublicationMode))
+	}
+	switch c.SnapshotMode {
+	case "", SnapshotInitial, SnapshotInitialOnly, SnapshotNoData, SnapshotWhenNeeded, SnapshotAlways:
+	case "never":
+		c.SnapshotMode = SnapshotNoData
+	default:
+		errs = append(errs, fmt.Errorf("snapshot mode %q: want initial, initial_only, no_data, when_needed or always", c.SnapshotMode))
+	}
+	if c.SnapshotWorkers < 0 || c.SnapshotWorkers > 64 {
+		errs = append(errs, fmt.Errorf("snapshot workers %d: want 1–64", c.SnapshotWorkers))
+	}
+	for _, l := range [][]string{c.SchemaInclude, c.TableInclude, c.TableExclude, c.ColumnExclude} {
+		for _, p := range l {
+			if _, err := regexp.Compile(p); err != nil {
+				errs = append(errs, fmt.Errorf("filter regex %q: %w", p, err))
+			}
+		}
+	}
+	if len(c.TableInclude) > 0 && len(c.TableExclude) > 0 {
+		errs = append(errs, errors.New("table include and exclude lists cannot both be set"))
+	}
+	if _, err := parseSkipped(c.SkippedOperations); err != nil {
+		errs = append(errs, err)
+	}
+	if c.ProtoVersion != 0 && c.ProtoVersion != 1 && c.ProtoVersion != 2 {
+		errs = append(errs, fmt.Errorf("proto version %d: want 1 or 2", c.ProtoVersion))
+	}
+	return errors.Join(errs...)
+}
+
+func parseSkipped(s string) (map[byte]bool, error) {
+	m := map[byte]bool{}
+	if s == "" || s == "none" {
+		return m, nil
+	}
+	for _, p := range strings.Split(s, ",") {
+		p = strings.TrimSpace(p)
+		switch p {
+		case "c", "u", "d", "t":
+			m[p[0]] = true
+		default:
+			return nil, fmt.Errorf("skipped operation %q: want a comma-separated list of c, u, d, t or none", p)
+		}
+	}
+	return m, nil
+}
+
+// filter decides which schemas, tables and columns are captured.
+type filter struct {
+	schemaInc, tableInc, tableExc, colExc []*regexp.Regexp
+}
+
+func compileAll(ps []string) []*regexp.Regexp {
+	var out []*regexp.Regexp
+	for _, p := range ps {
+		out = append(out, regexp.MustCompile("^(?:"+p+")$"))
+	}
+	return out
+}
+
+func newFilter(c *Config) *filter {
+	return &filter{compileAll(c.SchemaInclude), compileAll(c.TableInclude), compileAll(c.TableExclude), compileAll(c.ColumnExclude)}
+}
+
+func anyMatch(rs []*regexp.Regexp, s string) bool {
+	for _, r := range rs {
+		if r.MatchString(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// table reports whether schema.table is captured.
+func (f *filter) table(schemaName, table string) bool {
+	if len(f.schemaInc) > 0 && !anyMatch(f.schemaInc, schemaName) {
+		return false
+	}
+	full := schemaName + "." + table
+	if len(f.tableInc) > 0 {
+		return anyMatch(f.tableInc, full)
+	}
+	return !anyMatch(f.tableExc, full)
+}
+
+// column reports whether schema.table.column is captured.
+func (f *filter) column(schemaName, table, col string) bool {
+	return len(f.colExc) == 0 || !anyMatch(f.colExc, schemaName+"."+table+"."+col)
+}

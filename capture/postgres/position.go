@@ -1,0 +1,112 @@
+package postgres
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/jackc/pglogrepl"
+	"github.com/sluicecdc/sluice/capture"
+)
+
+// Position is a resume point in the PostgreSQL connector's offset format (spec §8.2).
+//
+// CommitLSN (lsn_commit) is the end LSN of the last transaction that was completely emitted up
+// to this event: it is what the slot is confirmed to once the position is acknowledged, and
+// where streaming restarts. Within a transaction, LSN (lsn) is the LSN of the last emitted
+// change, Events (lsn_events_processed) how many events were emitted at that LSN, and TxID the
+// transaction: on restart the transaction is decoded again and exactly those events are
+// skipped.
+type Position struct {
+	LSN       uint64 // lsn
+	ProcLSN   uint64 // lsn_proc
+	CommitLSN uint64 // lsn_commit
+	TxID      int64  // txId (0 = none)
+	TsMicros  int64  // ts_usec
+	Type      string // messageType: BEGIN, INSERT, UPDATE, DELETE, TRUNCATE, MESSAGE, COMMIT, HEARTBEAT
+	Events    int    // lsn_events_processed
+
+	// Snapshot state.
+	Snapshot          bool // snapshot: "INITIAL" while the snapshot runs
+	LastSnapshotRow   bool // last_snapshot_record
+	SnapshotCompleted bool // snapshot_completed
+}
+
+// AppendOffset writes the offset JSON object.
+func (p *Position) AppendOffset(dst []byte) []byte {
+	dst = append(dst, `{"lsn":`...)
+	dst = strconv.AppendUint(dst, p.LSN, 10)
+	if p.ProcLSN != 0 {
+		dst = append(dst, `,"lsn_proc":`...)
+		dst = strconv.AppendUint(dst, p.ProcLSN, 10)
+	}
+	if p.CommitLSN != 0 {
+		dst = append(dst, `,"lsn_commit":`...)
+		dst = strconv.AppendUint(dst, p.CommitLSN, 10)
+	}
+	if p.TxID != 0 {
+		dst = append(dst, `,"txId":`...)
+		dst = strconv.AppendInt(dst, p.TxID, 10)
+	}
+	dst = append(dst, `,"ts_usec":`...)
+	dst = strconv.AppendInt(dst, p.TsMicros, 10)
+	if p.Type != "" {
+		dst = append(dst, `,"messageType":"`...)
+		dst = append(dst, p.Type...)
+		dst = append(dst, '"')
+	}
+	if p.Events != 0 {
+		dst = append(dst, `,"lsn_events_processed":`...)
+		dst = strconv.AppendInt(dst, int64(p.Events), 10)
+	}
+	if p.Snapshot {
+		dst = append(dst, `,"snapshot":"INITIAL","last_snapshot_record":`...)
+		dst = strconv.AppendBool(dst, p.LastSnapshotRow)
+	}
+	if p.SnapshotCompleted {
+		dst = append(dst, `,"snapshot_completed":true`...)
+	}
+	return append(dst, '}')
+}
+
+// String is for logs.
+func (p *Position) String() string {
+	return fmt.Sprintf("lsn=%s commit=%s tx=%d events=%d", pglogrepl.LSN(p.LSN), pglogrepl.LSN(p.CommitLSN), p.TxID, p.Events)
+}
+
+// ParseOffset reads an offset written by AppendOffset or by Debezium's PostgreSQL connector
+// (where snapshot may be true or "INITIAL"/"BLOCKING").
+func ParseOffset(b []byte) (*Position, error) {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return nil, fmt.Errorf("postgres offset %q: %w", b, err)
+	}
+	p := &Position{}
+	num := func(k string, dst any) error {
+		v, ok := raw[k]
+		if !ok || string(v) == "null" {
+			return nil
+		}
+		if err := json.Unmarshal(v, dst); err != nil {
+			return fmt.Errorf("postgres offset key %s: %w", k, err)
+		}
+		return nil
+	}
+	for k, dst := range map[string]any{"lsn": &p.LSN, "lsn_proc": &p.ProcLSN, "lsn_commit": &p.CommitLSN, "txId": &p.TxID,
+		"ts_usec": &p.TsMicros, "messageType": &p.Type, "lsn_events_processed": &p.Events,
+		"last_snapshot_record": &p.LastSnapshotRow, "snapshot_completed": &p.SnapshotCompleted} {
+		if err := num(k, dst); err != nil {
+			return nil, err
+		}
+	}
+	if v, ok := raw["snapshot"]; ok {
+		s := string(v)
+		p.Snapshot = s == "true" || s == `"INITIAL"` || s == `"BLOCKING"`
+	}
+	if p.LSN == 0 && p.CommitLSN == 0 && p.ProcLSN == 0 && !p.Snapshot {
+		return nil, fmt.Errorf("postgres offset %q has no lsn", b)
+	}
+	return p, nil
+}
+
+var _ capture.Position = (*Position)(nil)

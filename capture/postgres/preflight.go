@@ -1,0 +1,134 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// preflight checks the server settings and the user's privileges and fails fast with the exact
+// fix. Tables without a primary key under REPLICA IDENTITY DEFAULT only produce a warning.
+func (s *Source) preflight(ctx context.Context) error {
+	c := s.cat.conn
+	var walLevel string
+	var maxSlots, usedSlots int
+	if err := c.QueryRow(ctx, `SELECT current_setting('wal_level'), current_setting('max_replication_slots')::int,
+  (SELECT count(*) FROM pg_replication_slots)::int`).Scan(&walLevel, &maxSlots, &usedSlots); err != nil {
+		return fmt.Errorf("postgres preflight: %w", err)
+	}
+	if walLevel != "logical" {
+		return fmt.Errorf("postgres preflight: wal_level is %s, logical decoding needs logical: run ALTER SYSTEM SET wal_level = logical; as a superuser and restart PostgreSQL", walLevel)
+	}
+	var user string
+	var super, repl bool
+	if err := c.QueryRow(ctx, `SELECT current_user, rolsuper, rolreplication FROM pg_roles WHERE rolname = current_user`).Scan(&user, &super, &repl); err != nil {
+		return fmt.Errorf("postgres preflight: read role: %w", err)
+	}
+	if !super && !repl {
+		return fmt.Errorf("postgres preflight: role %s lacks the REPLICATION attribute: run ALTER ROLE %s WITH REPLICATION; as a superuser", user, quoteIdent(user))
+	}
+	var slotExists bool
+	if err := c.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)`, s.cfg.Slot).Scan(&slotExists); err != nil {
+		return fmt.Errorf("postgres preflight: %w", err)
+	}
+	if !slotExists && usedSlots >= maxSlots {
+		return fmt.Errorf("postgres preflight: all %d replication slots are in use and slot %q does not exist: raise max_replication_slots (ALTER SYSTEM SET max_replication_slots = %d; then restart) or drop an unused slot (SELECT pg_drop_replication_slot('name'))", maxSlots, s.cfg.Slot, maxSlots+4)
+	}
+	var active bool
+	var activePID *int32
+	if slotExists {
+		if err := c.QueryRow(ctx, `SELECT active, active_pid FROM pg_replication_slots WHERE slot_name = $1`, s.cfg.Slot).Scan(&active, &activePID); err != nil {
+			return fmt.Errorf("postgres preflight: %w", err)
+		}
+		if active && activePID != nil {
+			return retryable{fmt.Errorf("postgres preflight: slot %q is in use by backend pid %d (another sluice or consumer); stop it or use another --slot", s.cfg.Slot, *activePID)}
+		}
+	}
+	// SELECT on the captured tables (the snapshot reads them).
+	rows, err := c.Query(ctx, `SELECT n.nspname, cl.relname, has_table_privilege(cl.oid, 'SELECT'),
+  cl.relreplident, EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = cl.oid AND i.indisprimary)
+FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace
+WHERE cl.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'`)
+	if err != nil {
+		return fmt.Errorf("postgres preflight: list tables: %w", err)
+	}
+	var noSelect, noKey []string
+	for rows.Next() {
+		var ns, name, ident string
+		var sel, pk bool
+		if err := rows.Scan(&ns, &name, &sel, &ident, &pk); err != nil {
+			rows.Close()
+			return err
+		}
+		if !s.filter.table(ns, name) {
+			continue
+		}
+		full := quoteIdent(ns) + "." + quoteIdent(name)
+		if !sel {
+			noSelect = append(noSelect, full)
+		}
+		if !pk && ident == "d" {
+			noKey = append(noKey, full)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(noKey) > 0 {
+		s.log.Warn("tables without a primary key under REPLICA IDENTITY DEFAULT: their updates and deletes carry no key and PostgreSQL rejects UPDATE/DELETE on them once published; fix with ALTER TABLE … REPLICA IDENTITY FULL (or add a primary key)", "tables", strings.Join(noKey, ", "))
+	}
+	if len(noSelect) > 0 && s.cfg.SnapshotMode != SnapshotNoData {
+		return fmt.Errorf("postgres preflight: role %s cannot SELECT %s: run GRANT SELECT ON %s TO %s; (or GRANT pg_read_all_data TO %s;)",
+			user, strings.Join(noSelect, ", "), strings.Join(noSelect, ", "), quoteIdent(user), quoteIdent(user))
+	}
+	return nil
+}
+
+// ensurePublication creates the publication when missing, per the publication mode.
+func (s *Source) ensurePublication(ctx context.Context) error {
+	c := s.cat.conn
+	var exists bool
+	if err := c.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = $1)", s.cfg.Publication).Scan(&exists); err != nil {
+		return fmt.Errorf("postgres: read publication: %w", err)
+	}
+	if exists {
+		return nil
+	}
+	pub := quoteIdent(s.cfg.Publication)
+	var stmt string
+	switch s.cfg.PublicationMode {
+	case PublicationDisabled:
+		return fmt.Errorf("postgres: publication %q does not exist and the publication mode is disabled: create it, e.g. CREATE PUBLICATION %s FOR ALL TABLES;", s.cfg.Publication, pub)
+	case PublicationAllTables:
+		stmt = "CREATE PUBLICATION " + pub + " FOR ALL TABLES"
+	case PublicationFiltered:
+		rows, err := c.Query(ctx, `SELECT n.nspname, cl.relname FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace
+WHERE cl.relkind IN ('r', 'p') AND NOT cl.relispartition AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 1, 2`)
+		if err != nil {
+			return err
+		}
+		var names []string
+		for rows.Next() {
+			var ns, name string
+			if err := rows.Scan(&ns, &name); err != nil {
+				rows.Close()
+				return err
+			}
+			if s.filter.table(ns, name) {
+				names = append(names, quoteIdent(ns)+"."+quoteIdent(name))
+			}
+		}
+		rows.Close()
+		if len(names) == 0 {
+			return errors.New("postgres: publication mode filtered but no table matches the include/exclude lists")
+		}
+		stmt = "CREATE PUBLICATION " + pub + " FOR TABLE " + strings.Join(names, ", ")
+	}
+	if _, err := c.Exec(ctx, stmt); err != nil {
+		return fmt.Errorf("postgres: %s: %w (create it as a superuser or the tables' owner)", stmt, err)
+	}
+	s.log.Info("publication created", "publication", s.cfg.Publication, "statement", stmt)
+	return nil
+}

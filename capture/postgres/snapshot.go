@@ -1,0 +1,446 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/sluicecdc/sluice/capture"
+)
+
+// snapTable is one table of the initial snapshot.
+type snapTable struct {
+	rel      *relation
+	name     string // quoted schema.table
+	cols     string // quoted column list, in relation order
+	pk       []string
+	pkIdx    []int // index of each key column in the select list
+	intPK    bool
+	estimate int64
+	done     int64
+}
+
+// unit is a piece of work: a whole table, or a primary-key range of one.
+type unit struct {
+	t      *snapTable
+	lo, hi *int64 // [lo, hi) on a single integer key; nil = open
+	rows   chan []capture.Row
+	err    error // set before rows is closed
+}
+
+// snapshot reads the tables inside the slot's exported snapshot with several connections and
+// hands the rows out in unit order, so each table's rows come out together and the
+// first/last markers can be set.
+type snapshot struct {
+	s            *Source
+	lsn          uint64
+	units        []*unit
+	cur          int
+	batch        []capture.Row
+	held         capture.Event
+	heldT        *snapTable
+	hasHeld      bool
+	emitted      int64
+	firstOfTable bool
+	conns        []*pgx.Conn
+	cancel       context.CancelFunc
+	wg           sync.WaitGroup
+	lastLog      time.Time
+	start        time.Time
+}
+
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// startSnapshot opens the worker connections, imports the exported snapshot into each (this must
+// happen before the replication connection runs another command), lists the tables and starts
+// the workers.
+func (s *Source) startSnapshot(ctx context.Context, name string, lsn uint64) (*snapshot, error) {
+	sn := &snapshot{s: s, lsn: lsn, start: time.Now(), lastLog: time.Now()}
+	ok := false
+	defer func() {
+		if !ok {
+			sn.close()
+		}
+	}()
+	for i := 0; i < s.cfg.SnapshotWorkers; i++ {
+		c, err := s.connect(ctx)
+		if err != nil {
+			return nil, err
+		}
+		sn.conns = append(sn.conns, c)
+		if _, err := c.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); err != nil {
+			return nil, fmt.Errorf("postgres snapshot: begin: %w", err)
+		}
+		if _, err := c.Exec(ctx, "SET TRANSACTION SNAPSHOT '"+name+"'"); err != nil {
+			return nil, fmt.Errorf("postgres snapshot: import snapshot %s: %w", name, err)
+		}
+	}
+	tables, err := s.snapshotTables(ctx, sn.conns[0])
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range tables {
+		units, err := s.planUnits(ctx, sn.conns[0], t)
+		if err != nil {
+			return nil, err
+		}
+		sn.units = append(sn.units, units...)
+	}
+	s.log.Info("snapshot started", "tables", len(tables), "units", len(sn.units), "workers", len(sn.conns), "lsn", strconv.FormatUint(lsn, 10))
+	work := make(chan *unit, len(sn.units))
+	for _, u := range sn.units {
+		u.rows = make(chan []capture.Row, 4)
+		work <- u
+	}
+	close(work)
+	wctx, cancel := context.WithCancel(context.Background())
+	sn.cancel = cancel
+	for _, c := range sn.conns {
+		sn.wg.Add(1)
+		go func(c *pgx.Conn) {
+			defer sn.wg.Done()
+			for u := range work {
+				u.err = s.readUnit(wctx, c, u)
+				close(u.rows)
+			}
+		}(c)
+	}
+	ok = true
+	return sn, nil
+}
+
+// snapshotTables lists the published tables that pass the filters, with their relation state.
+func (s *Source) snapshotTables(ctx context.Context, c *pgx.Conn) ([]*snapTable, error) {
+	rows, err := c.Query(ctx, `SELECT cl.oid, n.nspname, cl.relname, cl.relreplident, cl.reltuples::bigint
+FROM pg_publication_tables p JOIN pg_namespace n ON n.nspname = p.schemaname
+JOIN pg_class cl ON cl.relnamespace = n.oid AND cl.relname = p.tablename
+WHERE p.pubname = $1 ORDER BY n.nspname, cl.relname`, s.cfg.Publication)
+	if err != nil {
+		return nil, fmt.Errorf("postgres snapshot: list tables of publication %s: %w", s.cfg.Publication, err)
+	}
+	type tbl struct {
+		oid      uint32
+		ns, name string
+		ident    string
+		estimate int64
+	}
+	var list []tbl
+	for rows.Next() {
+		var t tbl
+		if err := rows.Scan(&t.oid, &t.ns, &t.name, &t.ident, &t.estimate); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if s.filter.table(t.ns, t.name) {
+			list = append(list, t)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var out []*snapTable
+	for _, t := range list {
+		m := relationMsg{id: t.oid, namespace: t.ns, name: t.name, identity: t.ident[0]}
+		crows, err := c.Query(ctx, `SELECT attname, atttypid, atttypmod FROM pg_attribute
+WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped AND attgenerated = '' ORDER BY attnum`, t.oid)
+		if err != nil {
+			return nil, err
+		}
+		for crows.Next() {
+			var rc relColumn
+			if err := crows.Scan(&rc.name, &rc.typOID, &rc.typmod); err != nil {
+				crows.Close()
+				return nil, err
+			}
+			m.columns = append(m.columns, rc)
+		}
+		crows.Close()
+		rel, err := s.buildRelation(ctx, m, s.rels[t.oid])
+		if err != nil {
+			return nil, err
+		}
+		s.rels[t.oid] = rel
+		st := &snapTable{rel: rel, name: quoteIdent(t.ns) + "." + quoteIdent(t.name), estimate: t.estimate}
+		var cols []string
+		for _, c := range m.columns {
+			cols = append(cols, quoteIdent(c.name))
+		}
+		st.cols = strings.Join(cols, ", ")
+		for _, k := range rel.table.PrimaryKey {
+			name := rel.table.Columns[k].Name
+			st.pk = append(st.pk, quoteIdent(name))
+			for i, c := range m.columns {
+				if c.name == name {
+					st.pkIdx = append(st.pkIdx, i)
+				}
+			}
+		}
+		if len(st.pk) == 1 {
+			switch rel.table.Columns[rel.table.PrimaryKey[0]].Type {
+			case "int2", "int4", "int8":
+				st.intPK = true
+			}
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// planUnits splits a large table with a single integer key into ranges read in parallel.
+func (s *Source) planUnits(ctx context.Context, c *pgx.Conn, t *snapTable) ([]*unit, error) {
+	chunk := int64(s.cfg.SnapshotChunkRows)
+	workers := int64(s.cfg.SnapshotWorkers)
+	if !t.intPK || workers < 2 || (t.estimate >= 0 && t.estimate < 2*chunk) {
+		return []*unit{{t: t}}, nil
+	}
+	var lo, hi *int64
+	if err := c.QueryRow(ctx, "SELECT min("+t.pk[0]+")::int8, max("+t.pk[0]+")::int8 FROM ONLY "+t.name).Scan(&lo, &hi); err != nil {
+		return nil, fmt.Errorf("postgres snapshot: key range of %s: %w", t.name, err)
+	}
+	if lo == nil || hi == nil {
+		return []*unit{{t: t}}, nil
+	}
+	est := t.estimate
+	if est < 0 {
+		est = *hi - *lo + 1
+	}
+	k := min(est/chunk, workers*4)
+	if k < 2 {
+		return []*unit{{t: t}}, nil
+	}
+	span := (*hi - *lo + 1 + k - 1) / k
+	var units []*unit
+	for i := int64(0); i < k; i++ {
+		a := *lo + i*span
+		if a > *hi {
+			break
+		}
+		u := &unit{t: t}
+		if i > 0 {
+			a := a
+			u.lo = &a
+		}
+		if b := a + span; b <= *hi && i < k-1 {
+			u.hi = &b
+		}
+		units = append(units, u)
+	}
+	return units, nil
+}
+
+// readUnit reads one unit in key order, chunk by chunk (keyset pagination), and sends batches
+// of decoded rows.
+func (s *Source) readUnit(ctx context.Context, c *pgx.Conn, u *unit) error {
+	t := u.t
+	chunk := s.cfg.SnapshotChunkRows
+	var last [][]byte
+	for {
+		var conds []string
+		var params [][]byte
+		if u.lo != nil {
+			params = append(params, []byte(strconv.FormatInt(*u.lo, 10)))
+			conds = append(conds, fmt.Sprintf("%s >= $%d", t.pk[0], len(params)))
+		}
+		if u.hi != nil {
+			params = append(params, []byte(strconv.FormatInt(*u.hi, 10)))
+			conds = append(conds, fmt.Sprintf("%s < $%d", t.pk[0], len(params)))
+		}
+		if last != nil {
+			var ph []string
+			for _, v := range last {
+				params = append(params, v)
+				ph = append(ph, fmt.Sprintf("$%d", len(params)))
+			}
+			conds = append(conds, fmt.Sprintf("(%s) > (%s)", strings.Join(t.pk, ", "), strings.Join(ph, ", ")))
+		}
+		q := "SELECT " + t.cols + " FROM ONLY " + t.name
+		if len(conds) > 0 {
+			q += " WHERE " + strings.Join(conds, " AND ")
+		}
+		if len(t.pk) > 0 {
+			q += " ORDER BY " + strings.Join(t.pk, ", ") + " LIMIT " + strconv.Itoa(chunk)
+		}
+		rr := c.PgConn().ExecParams(ctx, q, params, nil, nil, nil)
+		n := 0
+		batch := make([]capture.Row, 0, 256)
+		var lastRaw [][]byte
+		for rr.NextRow() {
+			vals := rr.Values()
+			size := 0
+			for _, v := range vals {
+				size += len(v)
+			}
+			buf := make([]byte, 0, size)
+			row := make(capture.Row, len(t.rel.table.Columns))
+			if len(t.pk) > 0 {
+				lastRaw = lastRaw[:0]
+				for _, i := range t.pkIdx {
+					lastRaw = append(lastRaw, append([]byte(nil), vals[i]...))
+				}
+			}
+			for i, v := range vals {
+				o := t.rel.out[i]
+				if o < 0 || v == nil {
+					continue
+				}
+				start := len(buf)
+				buf = append(buf, v...)
+				dv, err := t.rel.decs[i].decode(buf[start:len(buf):len(buf)])
+				if err != nil {
+					rr.Close()
+					return fmt.Errorf("postgres snapshot: %s column %s value %q: %w", t.name, t.rel.table.Columns[o].Name, v, err)
+				}
+				row[o] = dv
+			}
+			batch = append(batch, row)
+			n++
+			if len(batch) == cap(batch) {
+				select {
+				case u.rows <- batch:
+				case <-ctx.Done():
+					rr.Close()
+					return ctx.Err()
+				}
+				batch = make([]capture.Row, 0, 256)
+			}
+		}
+		if _, err := rr.Close(); err != nil {
+			return fmt.Errorf("postgres snapshot: read %s: %w", t.name, err)
+		}
+		if len(batch) > 0 {
+			select {
+			case u.rows <- batch:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		if len(t.pk) == 0 || n < chunk {
+			return nil
+		}
+		last = lastRaw
+		lastRaw = nil
+	}
+}
+
+// pull returns the next row in unit order.
+func (sn *snapshot) pull(ctx context.Context) (capture.Row, *snapTable, bool, error) {
+	for {
+		if len(sn.batch) > 0 {
+			r := sn.batch[0]
+			sn.batch = sn.batch[1:]
+			return r, sn.units[sn.cur].t, true, nil
+		}
+		if sn.cur >= len(sn.units) {
+			return nil, nil, false, nil
+		}
+		u := sn.units[sn.cur]
+		select {
+		case b, ok := <-u.rows:
+			if !ok {
+				if u.err != nil {
+					return nil, nil, false, u.err
+				}
+				sn.cur++
+				continue
+			}
+			sn.batch = b
+		case <-ctx.Done():
+			return nil, nil, false, ctx.Err()
+		}
+	}
+}
+
+// next returns the next snapshot event; done is true after the last one.
+func (sn *snapshot) next(ctx context.Context) (capture.Event, bool, error) {
+	for {
+		row, t, ok, err := sn.pull(ctx)
+		if err != nil {
+			return capture.Event{}, false, err
+		}
+		if !ok {
+			if !sn.hasHeld {
+				sn.s.log.Info("snapshot completed", "rows", sn.emitted, "seconds", time.Since(sn.start).Seconds())
+				return capture.Event{}, true, nil
+			}
+			return sn.release(nil), false, nil
+		}
+		if !sn.hasHeld {
+			sn.hold(row, t, true)
+			continue
+		}
+		ev := sn.release(t)
+		sn.hold(row, t, false)
+		return ev, false, nil
+	}
+}
+
+func (sn *snapshot) hold(row capture.Row, t *snapTable, _ bool) {
+	sn.firstOfTable = sn.heldT != t
+	sn.heldT = t
+	sn.hasHeld = true
+	tab := t.rel.table
+	now := time.Now().UnixMicro()
+	sn.held = capture.Event{Kind: capture.Change, Op: capture.OpRead, Table: tab, After: row,
+		Source: capture.Source{Connector: "postgresql", DB: sn.s.dbName, Schema: tab.ID.Schema, Table: tab.ID.Table, TsMicros: now, LSN: sn.lsn, HasLSN: true}}
+}
+
+// release returns the held event with its marker; next is the table of the following row (nil
+// at the end).
+func (sn *snapshot) release(next *snapTable) capture.Event {
+	ev := sn.held
+	t := sn.heldT
+	var m capture.Snapshot
+	switch {
+	case next == nil:
+		m = capture.SnapshotLast
+	case sn.emitted == 0:
+		m = capture.SnapshotFirst
+	case next != t:
+		m = capture.SnapshotLastInTable
+	case sn.firstOfTable:
+		m = capture.SnapshotFirstInTable
+	default:
+		m = capture.SnapshotTrue
+	}
+	sn.firstOfTable = false
+	ev.Source.Snapshot = m
+	ev.Position = &Position{LSN: sn.lsn, TsMicros: ev.Source.TsMicros, Snapshot: true, LastSnapshotRow: next == nil}
+	sn.emitted++
+	t.done++
+	sn.hasHeld = false
+	if next != t {
+		sn.s.log.Info("snapshot table done", "table", t.rel.table.ID.String(), "rows", t.done)
+	} else if time.Since(sn.lastLog) > 10*time.Second {
+		sn.lastLog = time.Now()
+		sn.s.log.Info("snapshot progress", "table", t.rel.table.ID.String(), "rows", t.done, "estimate", t.estimate)
+	}
+	return ev
+}
+
+func (sn *snapshot) close() {
+	if sn.cancel != nil {
+		sn.cancel()
+	}
+	// Unblock workers waiting to send.
+	for _, u := range sn.units {
+		if u.rows != nil {
+			go func(ch chan []capture.Row) {
+				for range ch {
+				}
+			}(u.rows)
+		}
+	}
+	sn.wg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, c := range sn.conns {
+		c.Close(ctx)
+	}
+	sn.conns = nil
+	sn.units = nil
+}
