@@ -1,0 +1,284 @@
+package clickhouse
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// change is one parsed Debezium change record. Slices alias the record's bytes.
+type change struct {
+	op       byte
+	before   []byte // raw row objects; nil when null
+	after    []byte
+	key      []byte // key payload object; nil when null
+	schema   *envSchema
+	db       string
+	schema_  string
+	table    string
+	tsMs     int64
+	version  uint64
+	hasPos   bool
+	valueLen int
+}
+
+// envSchema is what the sink needs from a record's JSON schemas: the row struct and the key
+// column names. Cached by the schema bytes.
+type envSchema struct {
+	row  *connectSchema // nil when the record carries no schema
+	keys []string
+	cols []column // row columns mapped for this server generation
+	err  error    // a column type the sink cannot map
+}
+
+type schemaCache struct {
+	modern bool
+	m      map[string]*envSchema
+}
+
+func (c *schemaCache) get(keySchema, valueSchema []byte) (*envSchema, error) {
+	id := string(keySchema) + "\x00" + string(valueSchema)
+	if e, ok := c.m[id]; ok {
+		return e, nil
+	}
+	if len(c.m) > 10000 { // many distinct schemas: start over rather than grow without bound
+		c.m = map[string]*envSchema{}
+	}
+	e := &envSchema{}
+	var env connectSchema
+	if err := json.Unmarshal(valueSchema, &env); err != nil {
+		return nil, fmt.Errorf("value schema: %w", err)
+	}
+	row := env.field("after")
+	if row == nil {
+		row = env.field("before")
+	}
+	if row == nil || row.Type != "struct" {
+		return nil, fmt.Errorf("value schema has no before/after struct (not a Debezium envelope)")
+	}
+	e.row = row
+	for i := range row.Fields {
+		col, err := connectColumn(&row.Fields[i], c.modern)
+		if err != nil {
+			e.err = err
+			break
+		}
+		e.cols = append(e.cols, col)
+	}
+	if len(keySchema) > 0 && !isNull(keySchema) {
+		var ks connectSchema
+		if err := json.Unmarshal(keySchema, &ks); err != nil {
+			return nil, fmt.Errorf("key schema: %w", err)
+		}
+		for _, f := range ks.Fields {
+			e.keys = append(e.keys, f.Field)
+		}
+	}
+	c.m[id] = e
+	return e, nil
+}
+
+// splitConnect splits a JsonConverter value into schema and payload; without schemas the
+// whole value is the payload.
+func splitConnect(b []byte) (schema, payload []byte, err error) {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return nil, b, nil
+	}
+	var sch, pay []byte
+	other := false
+	err = eachField(b, func(k, v []byte) error {
+		switch string(k) {
+		case "schema":
+			sch = v
+		case "payload":
+			pay = v
+		default:
+			other = true
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if other || pay == nil {
+		return nil, b, nil
+	}
+	return sch, pay, nil
+}
+
+// parseChange reads a Debezium record. ok is false for records that are not change events
+// (tombstones, heartbeats, schema-change and transaction topics).
+func parseChange(cache *schemaCache, key, value []byte) (ch change, ok bool, err error) {
+	if value == nil || isNull(value) {
+		return ch, false, nil // tombstone
+	}
+	ch.valueLen = len(value) + len(key)
+	vs, vp, err := splitConnect(value)
+	if err != nil {
+		return ch, false, fmt.Errorf("value: %w", err)
+	}
+	var ks, kp []byte
+	if key != nil {
+		if ks, kp, err = splitConnect(key); err != nil {
+			return ch, false, fmt.Errorf("key: %w", err)
+		}
+		if isNull(kp) {
+			kp = nil
+		}
+	}
+	ch.key = kp
+	var op, source []byte
+	err = eachField(vp, func(k, v []byte) error {
+		switch string(k) {
+		case "op":
+			op = v
+		case "before":
+			if !isNull(v) {
+				ch.before = v
+			}
+		case "after":
+			if !isNull(v) {
+				ch.after = v
+			}
+		case "source":
+			source = v
+		}
+		return nil
+	})
+	if err != nil {
+		return ch, false, fmt.Errorf("value payload: %w", err)
+	}
+	if len(op) != 3 || op[0] != '"' || source == nil {
+		return ch, false, nil
+	}
+	ch.op = op[1]
+	switch ch.op {
+	case 'c', 'r', 'u', 'd', 't':
+	default:
+		return ch, false, nil // 'm' (logical messages) and unknown ops carry no rows
+	}
+	if vs != nil && !isNull(vs) {
+		if ch.schema, err = cache.get(ks, vs); err != nil {
+			return ch, false, err
+		}
+	}
+	if err := ch.readSource(source); err != nil {
+		return ch, false, err
+	}
+	return ch, true, nil
+}
+
+// readSource takes the table identity and the position from the source block and packs the
+// position into the row version:
+//   - PostgreSQL: source.lsn (the change's own WAL position, unique per change of a row);
+//   - MySQL/MariaDB: fileIndex<<32 | (pos + row), where fileIndex is the binlog file's numeric
+//     suffix, pos the rows event's offset and row the row's index in the event. pos+row stays
+//     below the next event's offset (every row takes at least one byte of its event), so later
+//     changes always get larger versions.
+//
+// Snapshot reads (op r) get version-1: a snapshot row carries the position streaming resumes
+// from, and the first streamed change of the same row must win over it.
+func (ch *change) readSource(src []byte) error {
+	var lsn, file, pos, row []byte
+	err := eachField(src, func(k, v []byte) error {
+		var err error
+		switch string(k) {
+		case "db":
+			ch.db, err = strOrEmpty(v)
+		case "schema":
+			ch.schema_, err = strOrEmpty(v)
+		case "table":
+			ch.table, err = strOrEmpty(v)
+		case "ts_ms":
+			if !isNull(v) {
+				ch.tsMs, err = jsonInt(v)
+			}
+		case "lsn":
+			lsn = v
+		case "file":
+			file = v
+		case "pos":
+			pos = v
+		case "row":
+			row = v
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("source: %w", err)
+	}
+	switch {
+	case lsn != nil && !isNull(lsn):
+		v, err := jsonInt(lsn)
+		if err != nil || v < 0 {
+			return fmt.Errorf("source.lsn %s: not a non-negative integer", lsn)
+		}
+		ch.version = uint64(v)
+		ch.hasPos = true
+	case file != nil && !isNull(file) && pos != nil:
+		f, err := jsonString(file)
+		if err != nil {
+			return fmt.Errorf("source.file: %w", err)
+		}
+		idx, err := binlogIndex(f)
+		if err != nil {
+			return err
+		}
+		p, err := jsonInt(pos)
+		if err != nil || p < 0 {
+			return fmt.Errorf("source.pos %s: not a non-negative integer", pos)
+		}
+		var r int64
+		if row != nil && !isNull(row) {
+			if r, err = jsonInt(row); err != nil || r < 0 {
+				return fmt.Errorf("source.row %s: not a non-negative integer", row)
+			}
+		}
+		if p+r >= 1<<32 {
+			return fmt.Errorf("binlog position %d+%d does not fit the 32-bit version layout", p, r)
+		}
+		ch.version = idx<<32 | uint64(p+r)
+		ch.hasPos = true
+	}
+	if ch.hasPos && ch.op == 'r' && ch.version > 0 {
+		ch.version--
+	}
+	return nil
+}
+
+// binlogIndex is the numeric suffix of a binlog file name ("mysql-bin.000003" → 3).
+func binlogIndex(f string) (uint64, error) {
+	i := strings.LastIndexByte(f, '.')
+	var n uint64
+	if i < 0 || i == len(f)-1 {
+		return 0, fmt.Errorf("binlog file name %q has no numeric suffix", f)
+	}
+	for _, c := range f[i+1:] {
+		if c < '0' || c > '9' {
+			return 0, fmt.Errorf("binlog file name %q has no numeric suffix", f)
+		}
+		n = n*10 + uint64(c-'0')
+		if n >= 1<<32 {
+			return 0, fmt.Errorf("binlog file index of %q too large", f)
+		}
+	}
+	return n, nil
+}
+
+func strOrEmpty(v []byte) (string, error) {
+	if isNull(v) {
+		return "", nil
+	}
+	return jsonString(v)
+}
+
+// keyNames lists the fields of a key payload object (records without schemas).
+func keyNames(kp []byte) ([]string, error) {
+	var out []string
+	err := eachField(kp, func(k, _ []byte) error {
+		out = append(out, string(k))
+		return nil
+	})
+	return out, err
+}

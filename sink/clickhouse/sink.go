@@ -1,0 +1,564 @@
+package clickhouse
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/sluicecdc/sluice/envelope"
+)
+
+// Config configures a Sink. Zero values mean the defaults written beside each field.
+type Config struct {
+	Addr     []string // native-protocol host:port list; defaults to 127.0.0.1:9000
+	Database string   // target database, created if missing; defaults to "default"
+	Username string   // defaults to "default"
+	Password string
+	TLS      *tls.Config
+
+	// TableName maps a change to its table name: {db}, {schema}, {table} and {topic} are
+	// replaced. Defaults to "{table}".
+	TableName string
+
+	BatchRows     int           // flush when this many rows are pending; defaults to 20000
+	BatchBytes    int           // flush when the pending records' JSON reaches this size; defaults to 64 MiB
+	FlushInterval time.Duration // flush pending rows at least this often; defaults to 1s
+
+	// KeepDroppedColumns keeps a column that disappeared from the source schema instead of
+	// dropping it with ALTER TABLE … DROP COLUMN.
+	KeepDroppedColumns bool
+	// Legacy forces the pre-23.2 table layout even on a newer server.
+	Legacy bool
+
+	MaxBackoff       time.Duration // longest wait between retries of a failed insert; defaults to 30s
+	ProgressInterval time.Duration // how often progress is logged; defaults to 10s
+	Logger           *slog.Logger  // defaults to discard
+}
+
+func (c *Config) setDefaults() {
+	if len(c.Addr) == 0 {
+		c.Addr = []string{"127.0.0.1:9000"}
+	}
+	if c.Database == "" {
+		c.Database = "default"
+	}
+	if c.Username == "" {
+		c.Username = "default"
+	}
+	if c.TableName == "" {
+		c.TableName = "{table}"
+	}
+	if c.BatchRows <= 0 {
+		c.BatchRows = 20000
+	}
+	if c.BatchBytes <= 0 {
+		c.BatchBytes = 64 << 20
+	}
+	if c.FlushInterval <= 0 {
+		c.FlushInterval = time.Second
+	}
+	if c.MaxBackoff <= 0 {
+		c.MaxBackoff = 30 * time.Second
+	}
+	if c.ProgressInterval <= 0 {
+		c.ProgressInterval = 10 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Validate reports every bad field.
+func (c *Config) Validate() error {
+	var errs []error
+	for _, a := range c.Addr {
+		if !strings.Contains(a, ":") {
+			errs = append(errs, fmt.Errorf("clickhouse address %q: want host:port", a))
+		}
+	}
+	if strings.ContainsAny(c.Database, "`") {
+		errs = append(errs, fmt.Errorf("clickhouse database %q: must not contain a backquote", c.Database))
+	}
+	if c.TableName != "" && !strings.Contains(c.TableName, "{") {
+		errs = append(errs, fmt.Errorf("table name template %q: must contain {table} (or {topic}), else every table maps to one", c.TableName))
+	}
+	return errors.Join(errs...)
+}
+
+// Stats are the sink's counters (monotonic since start).
+type Stats struct {
+	Rows          uint64 // rows inserted and acknowledged
+	Batches       uint64 // insert batches acknowledged
+	Records       uint64 // records made durable (including skipped ones)
+	Parked        uint64 // records parked in _sluice_parked
+	Retries       uint64 // failed insert attempts retried
+	SchemaChanges uint64 // ALTER/CREATE TABLE statements applied
+	ToastMissing  uint64 // unchanged-TOAST values with no earlier value to carry
+	LastSourceMs  int64  // source ts_ms of the newest acknowledged change
+}
+
+// Sink writes change records to ClickHouse. It implements pipeline.Sink. Send, Flush and Close
+// may be called from several goroutines; they serialise on one lock. Send blocks while a full
+// batch is inserted (the backpressure); a failing insert is retried with backoff until it
+// succeeds or ctx ends, never skipped.
+type Sink struct {
+	cfg     Config
+	log     *slog.Logger
+	conn    driver.Conn
+	durable func(token uint64)
+	modern  bool
+	version string
+	db      string // quoted database
+
+	mu        sync.Mutex
+	cache     schemaCache
+	tables    map[string]*table
+	order     []*table // tables with pending rows, in first-seen order
+	tokens    []uint64
+	parked    []parkedRecord
+	rows      int
+	bytes     int
+	firstAt   time.Time
+	sticky    error
+	closed    bool
+	stopTick  chan struct{}
+	closeOnce sync.Once
+	wg        sync.WaitGroup
+
+	stats struct {
+		rows, batches, records, parked, retries, schema, toast atomic.Uint64
+		lastMs                                                 atomic.Int64
+	}
+}
+
+type parkedRecord struct {
+	table, topic, reason string
+	token, version       uint64
+	key, value           string
+}
+
+// New connects, detects the server version and prepares the database. durable is called with
+// each record's token once the record is in ClickHouse (or parked); nil means no reports.
+func New(ctx context.Context, cfg Config, durable func(token uint64)) (*Sink, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	opts := &ch.Options{
+		Addr:         cfg.Addr,
+		Auth:         ch.Auth{Database: "default", Username: cfg.Username, Password: cfg.Password},
+		TLS:          cfg.TLS,
+		DialTimeout:  10 * time.Second,
+		Compression:  &ch.Compression{Method: ch.CompressionLZ4},
+		MaxOpenConns: 2,
+	}
+	conn, err := ch.Open(opts)
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse open %v: %w", cfg.Addr, err)
+	}
+	if durable == nil {
+		durable = func(uint64) {}
+	}
+	s := &Sink{cfg: cfg, log: cfg.Logger.With("sink", "clickhouse"), conn: conn, durable: durable,
+		tables: map[string]*table{}, db: quoteIdent(cfg.Database), stopTick: make(chan struct{})}
+	if err := s.retry(ctx, "connect", func(ctx context.Context) error {
+		return conn.QueryRow(ctx, "SELECT version()").Scan(&s.version)
+	}); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	s.modern = !cfg.Legacy && versionAtLeast(s.version, 23, 2)
+	s.cache = schemaCache{modern: s.modern, m: map[string]*envSchema{}}
+	for _, q := range []string{
+		"CREATE DATABASE IF NOT EXISTS " + s.db,
+		"CREATE TABLE IF NOT EXISTS " + s.db + ".`_sluice_parked` (ts DateTime, table String, topic String, token UInt64, version UInt64, reason String, key String, value String) ENGINE = MergeTree ORDER BY (table, ts)",
+	} {
+		if err := s.retry(ctx, "prepare database", func(ctx context.Context) error { return conn.Exec(ctx, q) }); err != nil {
+			conn.Close()
+			return nil, err
+		}
+	}
+	s.log.Info("clickhouse connected", "addr", strings.Join(cfg.Addr, ","), "server_version", s.version,
+		"layout", map[bool]string{true: "ReplacingMergeTree(_version, _is_deleted), DateTime64", false: "ReplacingMergeTree(_version) + _is_deleted, Int64 µs timestamps"}[s.modern],
+		"database", cfg.Database)
+	s.wg.Add(1)
+	go s.ticker()
+	return s, nil
+}
+
+// versionAtLeast compares "major.minor[.…]" with major.minor.
+func versionAtLeast(v string, major, minor int) bool {
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) < 2 {
+		return false
+	}
+	ma, err1 := strconv.Atoi(parts[0])
+	mi, err2 := strconv.Atoi(parts[1])
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	return ma > major || (ma == major && mi >= minor)
+}
+
+// Modern reports whether the sink uses the ≥ 23.2 layout.
+func (s *Sink) Modern() bool { return s.modern }
+
+// ServerVersion is the server's version() string.
+func (s *Sink) ServerVersion() string { return s.version }
+
+// Stats returns the counters.
+func (s *Sink) Stats() Stats {
+	return Stats{Rows: s.stats.rows.Load(), Batches: s.stats.batches.Load(), Records: s.stats.records.Load(),
+		Parked: s.stats.parked.Load(), Retries: s.stats.retries.Load(), SchemaChanges: s.stats.schema.Load(),
+		ToastMissing: s.stats.toast.Load(), LastSourceMs: s.stats.lastMs.Load()}
+}
+
+// Send applies one record to the pending batch. It keeps no reference to rec's bytes beyond
+// the call (values are converted on the spot). token is reported to durable once the record's
+// rows are acknowledged by ClickHouse.
+func (s *Sink) Send(ctx context.Context, rec *envelope.Record, token uint64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	if s.sticky != nil {
+		return s.sticky
+	}
+	if err := s.apply(ctx, rec, token); err != nil {
+		return err
+	}
+	s.tokens = append(s.tokens, token)
+	if s.rows >= s.cfg.BatchRows || s.bytes >= s.cfg.BatchBytes {
+		return s.flushLocked(ctx)
+	}
+	return nil
+}
+
+// Flush inserts everything pending and reports it durable.
+func (s *Sink) Flush(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sticky != nil {
+		return s.sticky
+	}
+	return s.flushLocked(ctx)
+}
+
+// Close stops the flush timer and closes the connection. Pending rows not flushed are not
+// reported durable (call Flush first).
+func (s *Sink) Close() error {
+	// Stop the timer first: a timer flush may hold the lock while it retries.
+	s.closeOnce.Do(func() { close(s.stopTick) })
+	s.wg.Wait()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	return s.conn.Close()
+}
+
+func (s *Sink) ticker() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.cfg.FlushInterval / 4)
+	defer t.Stop()
+	prog := time.NewTicker(s.cfg.ProgressInterval)
+	defer prog.Stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-s.stopTick
+		cancel()
+	}()
+	var lastRows uint64
+	lastAt := time.Now()
+	for {
+		select {
+		case <-s.stopTick:
+			return
+		case <-t.C:
+			s.mu.Lock()
+			if s.sticky == nil && len(s.tokens) > 0 && time.Since(s.firstAt) >= s.cfg.FlushInterval {
+				if err := s.flushLocked(ctx); err != nil && ctx.Err() == nil {
+					s.sticky = err
+				}
+			}
+			s.mu.Unlock()
+		case now := <-prog.C:
+			st := s.Stats()
+			rate := float64(st.Rows-lastRows) / now.Sub(lastAt).Seconds()
+			lastRows, lastAt = st.Rows, now
+			attrs := []any{"rows", st.Rows, "rows_per_s", int64(rate), "batches", st.Batches,
+				"parked", st.Parked, "retries", st.Retries, "schema_changes", st.SchemaChanges}
+			if st.LastSourceMs > 0 {
+				attrs = append(attrs, "source_lag_ms", now.UnixMilli()-st.LastSourceMs)
+			}
+			s.log.Info("clickhouse progress", attrs...)
+		}
+	}
+}
+
+// retry runs fn until it succeeds or ctx ends, with exponential backoff.
+func (s *Sink) retry(ctx context.Context, what string, fn func(ctx context.Context) error) error {
+	wait := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := fn(ctx)
+		if err == nil {
+			if attempt > 1 {
+				s.log.Info("clickhouse recovered", "op", what, "attempts", attempt)
+			}
+			return nil
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("clickhouse %s: %w (gave up: %v)", what, err, ctx.Err())
+		}
+		s.stats.retries.Add(1)
+		s.log.Warn("clickhouse call failed; retrying", "op", what, "attempt", attempt, "wait", wait, "err", err)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("clickhouse %s: %w (gave up: %v)", what, err, ctx.Err())
+		case <-time.After(wait):
+		}
+		wait *= 2
+		if wait > s.cfg.MaxBackoff {
+			wait = s.cfg.MaxBackoff
+		}
+	}
+}
+
+// exec runs a DDL statement with retries.
+func (s *Sink) exec(ctx context.Context, q string) error {
+	s.log.Info("clickhouse ddl", "sql", q)
+	if err := s.retry(ctx, "ddl", func(ctx context.Context) error { return s.conn.Exec(ctx, q) }); err != nil {
+		return err
+	}
+	s.stats.schema.Add(1)
+	return nil
+}
+
+// tableName applies the TableName template.
+func (s *Sink) tableName(c *change, topic string) string {
+	r := strings.NewReplacer("{db}", c.db, "{schema}", c.schema_, "{table}", c.table, "{topic}", topic)
+	return r.Replace(s.cfg.TableName)
+}
+
+// park keeps a record that cannot be applied in _sluice_parked, with the reason.
+func (s *Sink) park(rec *envelope.Record, table string, version, token uint64, reason error) {
+	s.stats.parked.Add(1)
+	s.log.Error("clickhouse record parked in _sluice_parked", "table", table, "topic", rec.Topic, "version", version, "err", reason)
+	s.parked = append(s.parked, parkedRecord{table: table, topic: rec.Topic, reason: reason.Error(),
+		token: token, version: version, key: string(rec.Key), value: string(rec.Value)})
+	if s.firstAt.IsZero() || len(s.tokens) == 0 {
+		s.firstAt = time.Now()
+	}
+}
+
+// apply parses one record and appends its rows.
+func (s *Sink) apply(ctx context.Context, rec *envelope.Record, token uint64) error {
+	if len(s.tokens) == 0 {
+		s.firstAt = time.Now()
+	}
+	c, ok, err := parseChange(&s.cache, rec.Key, rec.Value)
+	if err != nil {
+		s.park(rec, "", 0, token, fmt.Errorf("unreadable record: %w", err))
+		return nil
+	}
+	if !ok {
+		return nil
+	}
+	name := s.tableName(&c, rec.Topic)
+	if c.table == "" {
+		s.park(rec, "", c.version, token, errors.New("change event without source.table"))
+		return nil
+	}
+	if c.op == 't' {
+		return s.truncate(ctx, name)
+	}
+	if !c.hasPos {
+		s.park(rec, name, 0, token, ErrNoPosition)
+		return nil
+	}
+	t, err := s.table(ctx, name)
+	if err != nil {
+		return err
+	}
+	b, err := s.bind(ctx, t, &c)
+	if err != nil {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return err
+		}
+		s.park(rec, name, c.version, token, err)
+		return nil
+	}
+	if err := s.appendChange(ctx, t, b, &c); err != nil {
+		if errors.Is(err, errToastFlush) {
+			if err := s.flushLocked(ctx); err != nil {
+				return err
+			}
+			t.toast = true
+			err = s.appendChange(ctx, t, t.batch.bind, &c)
+		}
+		if err != nil {
+			s.park(rec, name, c.version, token, err)
+			return nil
+		}
+	}
+	s.bytes += c.valueLen
+	if c.tsMs > t.batch.tsMs {
+		t.batch.tsMs = c.tsMs
+	}
+	return nil
+}
+
+// truncate flushes everything pending (stream order) and empties the table.
+func (s *Sink) truncate(ctx context.Context, name string) error {
+	if err := s.flushLocked(ctx); err != nil {
+		return err
+	}
+	t, err := s.table(ctx, name)
+	if err != nil {
+		return err
+	}
+	if !t.exists {
+		return nil
+	}
+	s.log.Info("clickhouse truncate (source TRUNCATE captured)", "table", name)
+	return s.exec(ctx, "TRUNCATE TABLE "+s.db+"."+quoteIdent(name))
+}
+
+// flushLocked inserts every pending table batch, writes parked records, then reports all
+// pending tokens durable in order.
+func (s *Sink) flushLocked(ctx context.Context) error {
+	if len(s.tokens) == 0 && len(s.parked) == 0 {
+		return nil
+	}
+	for _, t := range s.order {
+		if t.batch == nil || t.batch.rows() == 0 {
+			continue
+		}
+		if err := s.insert(ctx, t); err != nil {
+			return err
+		}
+	}
+	if len(s.parked) > 0 {
+		if err := s.insertParked(ctx); err != nil {
+			return err
+		}
+	}
+	for _, t := range s.order {
+		if t.batch != nil {
+			t.batch.reset()
+		}
+	}
+	s.order = s.order[:0]
+	for _, tok := range s.tokens {
+		s.durable(tok)
+	}
+	s.stats.records.Add(uint64(len(s.tokens)))
+	s.tokens = s.tokens[:0]
+	s.parked = s.parked[:0]
+	s.rows, s.bytes = 0, 0
+	s.firstAt = time.Time{}
+	return nil
+}
+
+func (s *Sink) insert(ctx context.Context, t *table) error {
+	b := t.batch
+	if err := s.resolveToast(ctx, t); err != nil {
+		return err
+	}
+	cols := make([]string, 0, len(b.bind.cols)+2)
+	for _, c := range b.bind.cols {
+		cols = append(cols, quoteIdent(c.name))
+	}
+	cols = append(cols, "`_version`", "`_is_deleted`")
+	q := "INSERT INTO " + s.db + "." + quoteIdent(t.name) + " (" + strings.Join(cols, ", ") + ")"
+	data := make([]any, 0, len(cols))
+	for _, cb := range b.bufs {
+		data = append(data, cb.data())
+	}
+	data = append(data, b.versions, b.deleted)
+	ictx := ctx
+	if s.modern {
+		ictx = ch.Context(ctx, ch.WithSettings(ch.Settings{"insert_deduplication_token": b.token(t.name)}))
+	}
+	err := s.retry(ictx, "insert into "+t.name, func(ctx context.Context) error {
+		batch, err := s.conn.PrepareBatch(ctx, q)
+		if err != nil {
+			return err
+		}
+		for i, d := range data {
+			if err := batch.Column(i).Append(d); err != nil {
+				_ = batch.Abort()
+				return fmt.Errorf("column %s: %w", cols[i], err)
+			}
+		}
+		return batch.Send()
+	})
+	if err != nil {
+		return err
+	}
+	s.stats.rows.Add(uint64(b.rows()))
+	s.stats.batches.Add(1)
+	if b.tsMs > s.stats.lastMs.Load() {
+		s.stats.lastMs.Store(b.tsMs)
+	}
+	return nil
+}
+
+func (s *Sink) insertParked(ctx context.Context) error {
+	now := time.Now().UTC().Truncate(time.Second)
+	var ts []time.Time
+	var table, topic, reason, key, value []string
+	var token, version []uint64
+	for _, p := range s.parked {
+		ts = append(ts, now)
+		table, topic, reason = append(table, p.table), append(topic, p.topic), append(reason, p.reason)
+		key, value = append(key, p.key), append(value, p.value)
+		token, version = append(token, p.token), append(version, p.version)
+	}
+	data := []any{ts, table, topic, token, version, reason, key, value}
+	q := "INSERT INTO " + s.db + ".`_sluice_parked` (ts, table, topic, token, version, reason, key, value)"
+	return s.retry(ctx, "insert parked records", func(ctx context.Context) error {
+		batch, err := s.conn.PrepareBatch(ctx, q)
+		if err != nil {
+			return err
+		}
+		for i, d := range data {
+			if err := batch.Column(i).Append(d); err != nil {
+				_ = batch.Abort()
+				return err
+			}
+		}
+		return batch.Send()
+	})
+}
+
+// token is the insert_deduplication_token of a batch: a hash of its table, versions and delete
+// flags, so a retried (byte-identical) batch carries the same token.
+func (b *tableBatch) token(table string) string {
+	h := fnv.New64a()
+	h.Write([]byte(table))
+	var buf [9]byte
+	for i, v := range b.versions {
+		for j := 0; j < 8; j++ {
+			buf[j] = byte(v >> (8 * j))
+		}
+		buf[8] = b.deleted[i]
+		h.Write(buf[:])
+	}
+	return fmt.Sprintf("sluice-%s-%d-%d-%x", table, b.versions[0], len(b.versions), h.Sum64())
+}

@@ -1,0 +1,353 @@
+//go:build integration
+
+package clickhouse
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"math/big"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/sluicecdc/sluice/envelope"
+)
+
+func chAddr(t *testing.T) string {
+	t.Helper()
+	a := os.Getenv("SLUICE_TEST_CLICKHOUSE_ADDR")
+	if a == "" {
+		if os.Getenv("SLUICE_TEST_REQUIRE") == "1" {
+			t.Fatal("SLUICE_TEST_CLICKHOUSE_ADDR is not set")
+		}
+		t.Skip("Skipping due to missing environment variable SLUICE_TEST_CLICKHOUSE_ADDR")
+	}
+	return a
+}
+
+func chConn(t *testing.T, addr string) driver.Conn {
+	t.Helper()
+	conn, err := ch.Open(&ch.Options{Addr: []string{addr}, Auth: ch.Auth{Database: "default", Username: "default"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// freshDB drops and returns a database name for one test.
+func freshDB(t *testing.T, conn driver.Conn) string {
+	t.Helper()
+	db := "sluice_test_" + strings.ToLower(strings.NewReplacer("/", "_", "-", "_").Replace(t.Name()))
+	if err := conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// query returns the rows of q as tab-joined strings (every column cast with toString).
+func query(t *testing.T, conn driver.Conn, q string) []string {
+	t.Helper()
+	rows, err := conn.Query(context.Background(), q)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	defer rows.Close()
+	var out []string
+	n := len(rows.Columns())
+	for rows.Next() {
+		vals := make([]string, n)
+		ptrs := make([]any, n)
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		out = append(out, strings.Join(vals, "\t"))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// optimize merges a table into one part (OPTIMIZE … FINAL is skipped while a background merge
+// runs, so it is repeated until one active part is left).
+func optimize(t *testing.T, conn driver.Conn, db, table string) {
+	t.Helper()
+	for i := 0; i < 100; i++ {
+		_ = conn.Exec(context.Background(), "OPTIMIZE TABLE "+db+"."+table+" FINAL")
+		parts := query(t, conn, "SELECT toString(count()) FROM system.parts WHERE active AND database = '"+db+"' AND table = '"+table+"'")
+		if parts[0] == "1" {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s.%s: still more than one part after OPTIMIZE FINAL", db, table)
+}
+
+func exec(t *testing.T, conn driver.Conn, q string) {
+	t.Helper()
+	if err := conn.Exec(context.Background(), q); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+}
+
+// dec encodes a Connect Decimal (unscaled value) as Base64 two's complement.
+func dec(unscaled int64) string {
+	b := big.NewInt(unscaled)
+	var raw []byte
+	if unscaled >= 0 {
+		raw = b.Bytes()
+		if len(raw) == 0 || raw[0]&0x80 != 0 {
+			raw = append([]byte{0}, raw...)
+		}
+	} else {
+		n := len(new(big.Int).Not(b).Bytes()) + 1
+		raw = new(big.Int).Add(b, new(big.Int).Lsh(big.NewInt(1), uint(8*n))).Bytes()
+		for len(raw) < n {
+			raw = append([]byte{0xff}, raw...)
+		}
+		for len(raw) > 1 && raw[0] == 0xff && raw[1]&0x80 != 0 {
+			raw = raw[1:]
+		}
+	}
+	return base64.StdEncoding.EncodeToString(raw)
+}
+
+type durables struct {
+	mu   sync.Mutex
+	toks []uint64
+}
+
+func (d *durables) add(tok uint64) { d.mu.Lock(); d.toks = append(d.toks, tok); d.mu.Unlock() }
+func (d *durables) max() (uint64, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var m uint64
+	for _, t := range d.toks {
+		m = max(m, t)
+	}
+	return m, len(d.toks) > 0
+}
+
+var ordersV1 = []tfield{
+	{name: "id", typ: "int32"},
+	{name: "customer", typ: "string"},
+	{name: "amount", typ: "bytes", semantic: "org.apache.kafka.connect.data.Decimal", params: map[string]string{"scale": "2", "connect.decimal.precision": "10"}},
+	{name: "created_at", typ: "int64", semantic: "io.debezium.time.MicroTimestamp"},
+	{name: "note", typ: "string", optional: true},
+	{name: "tags", typ: "array", items: "string", optional: true},
+}
+
+func ordersTable(fields []tfield) ttable {
+	return ttable{topic: "srv.public.orders", db: "shop", schema: "public", table: "orders", fields: fields, keys: []string{"id"}, pg: true}
+}
+
+func orderRow(id int, customer string, cents int64, note any, extra ...any) row {
+	r := row{"id", id, "customer", customer, "amount", dec(cents), "created_at", int64(1705314600000000 + id), "note", note, "tags", []string{"a", fmt.Sprint(id)}}
+	return append(r, extra...)
+}
+
+func TestSinkChangesAgainstServer(t *testing.T) {
+	addr := chAddr(t)
+	conn := chConn(t, addr)
+	db := freshDB(t, conn)
+	ctx := context.Background()
+	var d durables
+	s, err := New(ctx, Config{Addr: []string{addr}, Database: db, BatchRows: 3, FlushInterval: time.Hour}, d.add)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.Modern() {
+		t.Fatalf("server %s: this test expects the 18.16 layout", s.ServerVersion())
+	}
+	v1 := ordersTable(ordersV1)
+	v2 := ordersTable(append(append([]tfield{}, ordersV1...), tfield{name: "qty", typ: "int32", optional: true}))
+	long := strings.Repeat("long note ", 300)
+	recs := []envelope.Record{
+		v1.record("r", nil, orderRow(1, "anne", 12345, nil), 100, true),
+		v1.record("c", nil, orderRow(2, "bob", -199, "hi"), 110, true),
+		v1.record("c", nil, orderRow(3, "carl", 0, nil), 120, true),
+		v1.record("c", nil, orderRow(4, "dora", 5, nil), 130, true),
+		v1.record("c", nil, orderRow(5, "emil", 7, long), 140, true),
+		v1.record("u", nil, orderRow(2, "bobby", -199, "hi"), 150, true),
+		// delete under REPLICA IDENTITY DEFAULT: key + fallback values, then a tombstone
+		v1.record("d", row{"id", 3, "customer", "", "amount", "AA==", "created_at", 0, "note", nil, "tags", nil}, nil, 160, true),
+		v1.tombstone(row{"id", 3}),
+		// primary-key change 4 → 40: delete old key, tombstone, create new key
+		v1.record("d", orderRow(4, "dora", 5, nil), nil, 170, true),
+		v1.tombstone(row{"id", 4}),
+		v1.record("c", nil, orderRow(40, "dora", 5, nil), 170, true),
+		// unchanged TOAST: the earlier value is in ClickHouse (an earlier batch)
+		v1.record("u", nil, orderRow(5, "emil2", 8, Placeholder), 180, true),
+		// column added mid-stream
+		v2.record("c", nil, orderRow(6, "finn", 100, nil, "qty", 3), 190, true),
+		v2.record("u", nil, orderRow(1, "anne", 12345, nil, "qty", 9), 200, true),
+		// unchanged TOAST again, the previous version in the same batch
+		v2.record("u", nil, orderRow(5, "emil3", 9, Placeholder, "qty", 1), 210, true),
+		v2.record("u", nil, orderRow(2, "bobby", -199, "hi", "qty", nil), 220, true),
+	}
+	for i := range recs {
+		if err := s.Send(ctx, &recs[i], uint64(i)); err != nil {
+			t.Fatalf("record %d: %v", i, err)
+		}
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := d.max(); len(d.toks) != len(recs) || m != uint64(len(recs)-1) {
+		t.Fatalf("durable tokens %v, want 0..%d", d.toks, len(recs)-1)
+	}
+	optimize(t, conn, db, "orders")
+	got := query(t, conn, "SELECT toString(id), customer, toString(amount), toString(created_at), ifNull(note, 'NULL'), toString(tags), ifNull(toString(qty), 'NULL'), toString(_version), toString(_is_deleted) FROM "+db+".orders FINAL ORDER BY id")
+	want := []string{
+		"1\tanne\t123.45\t1705314600000001\tNULL\t['a','1']\t9\t200\t0",
+		"2\tbobby\t-1.99\t1705314600000002\thi\t['a','2']\tNULL\t220\t0",
+		"3\t\t0.00\t0\tNULL\t[]\tNULL\t160\t1",
+		"4\tdora\t0.05\t1705314600000004\tNULL\t['a','4']\tNULL\t170\t1",
+		"5\temil3\t0.09\t1705314600000005\t" + long + "\t['a','5']\t1\t210\t0",
+		"6\tfinn\t1.00\t1705314600000006\tNULL\t['a','6']\t3\t190\t0",
+		"40\tdora\t0.05\t1705314600000040\tNULL\t['a','40']\tNULL\t170\t0",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("table after OPTIMIZE FINAL:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// The TOAST value of the intermediate version (180) came from ClickHouse.
+	if got := query(t, conn, "SELECT note = '"+long+"' FROM "+db+".orders WHERE id = 5 AND _version = 180"); len(got) != 0 {
+		// merged away by OPTIMIZE FINAL; the final row above already proves the carry
+		t.Logf("version 180 still present: %v", got)
+	}
+	types := query(t, conn, "SELECT name, type FROM system.columns WHERE database = '"+db+"' AND table = 'orders'")
+	wantTypes := "id\tInt32|customer\tString|amount\tDecimal(10, 2)|created_at\tInt64|note\tNullable(String)|tags\tArray(Nullable(String))|qty\tNullable(Int32)|_version\tUInt64|_is_deleted\tUInt8"
+	if strings.Join(types, "|") != wantTypes {
+		t.Fatalf("columns %v\nwant %s", types, wantTypes)
+	}
+	if st := s.Stats(); st.Parked != 0 || st.ToastMissing != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestSinkParksIncompatibleChange(t *testing.T) {
+	addr := chAddr(t)
+	conn := chConn(t, addr)
+	db := freshDB(t, conn)
+	ctx := context.Background()
+	var d durables
+	s, err := New(ctx, Config{Addr: []string{addr}, Database: db}, d.add)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	v1 := ordersTable(ordersV1)
+	bad := append([]tfield{}, ordersV1...)
+	bad[1] = tfield{name: "customer", typ: "int64"} // String → Int64 cannot be applied
+	vbad := ordersTable(bad)
+	recs := []envelope.Record{
+		v1.record("c", nil, orderRow(1, "anne", 1, nil), 10, true),
+		vbad.record("c", nil, row{"id", 2, "customer", 7, "amount", dec(1), "created_at", 1, "note", nil, "tags", nil}, 20, true),
+		v1.record("c", nil, orderRow(3, "carl", 1, nil), 30, true),
+	}
+	for i := range recs {
+		if err := s.Send(ctx, &recs[i], uint64(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.toks) != 3 {
+		t.Fatalf("durable %v", d.toks)
+	}
+	if got := query(t, conn, "SELECT toString(id) FROM "+db+".orders FINAL ORDER BY id"); strings.Join(got, ",") != "1,3" {
+		t.Fatalf("rows %v", got)
+	}
+	got := query(t, conn, "SELECT table, toString(version), reason FROM "+db+"._sluice_parked")
+	if len(got) != 1 || !strings.HasPrefix(got[0], "orders\t20\tincompatible schema change in table orders: column customer is String in ClickHouse but Int64 in the record") {
+		t.Fatalf("parked %q", got)
+	}
+	if s.Stats().Parked != 1 {
+		t.Fatalf("parked metric %d", s.Stats().Parked)
+	}
+}
+
+// TestSinkCrashReplay: the sink dies with rows pending; a new one replays from an earlier
+// position (offsets committed late), and the table ends with exactly one row per version.
+func TestSinkCrashReplay(t *testing.T) {
+	addr := chAddr(t)
+	conn := chConn(t, addr)
+	db := freshDB(t, conn)
+	ctx := context.Background()
+	tb := ordersTable(ordersV1)
+	const n = 3000
+	var recs []envelope.Record
+	want := map[int]row{}
+	for i := 0; i < n; i++ {
+		id := i%700 + 1
+		var rec envelope.Record
+		switch {
+		case i%11 == 10:
+			rec = tb.record("d", orderRow(id, "x", 0, nil), nil, int64(1000+i), true)
+			delete(want, id)
+		default:
+			r := orderRow(id, fmt.Sprintf("c%d", i), int64(i), nil)
+			rec = tb.record("u", nil, r, int64(1000+i), true)
+			want[id] = r
+		}
+		recs = append(recs, rec)
+	}
+	var d1 durables
+	s1, err := New(ctx, Config{Addr: []string{addr}, Database: db, BatchRows: 250, FlushInterval: time.Hour}, d1.add)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 1900; i++ {
+		if err := s1.Send(ctx, &recs[i], uint64(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s1.Close() // crash: pending rows never flushed
+	last, _ := d1.max()
+	if last >= 1900-1 {
+		t.Fatalf("expected unflushed rows at the crash, durable up to %d", last)
+	}
+	var d2 durables
+	s2, err := New(ctx, Config{Addr: []string{addr}, Database: db, BatchRows: 333, FlushInterval: time.Hour}, d2.add)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	for i := int(last) - 400; i < n; i++ { // replay from before the committed position
+		if err := s2.Send(ctx, &recs[i], uint64(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s2.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	optimize(t, conn, db, "orders")
+	if dup := query(t, conn, "SELECT toString(count()) FROM (SELECT id, _version, count() AS c FROM "+db+".orders GROUP BY id, _version HAVING c > 1)"); dup[0] != "0" {
+		t.Fatalf("%s duplicate (id, _version) pairs", dup[0])
+	}
+	got := query(t, conn, "SELECT toString(id), customer, toString(amount) FROM "+db+".orders FINAL WHERE _is_deleted = 0 ORDER BY id")
+	var exp []string
+	for id := 1; id <= 700; id++ {
+		if r, ok := want[id]; ok {
+			c := r.get("customer").(string)
+			var i int
+			fmt.Sscanf(c, "c%d", &i)
+			exp = append(exp, fmt.Sprintf("%d\t%s\t%d.%02d", id, c, i/100, i%100))
+		}
+	}
+	if strings.Join(got, "\n") != strings.Join(exp, "\n") {
+		t.Fatalf("got %d rows, want %d; first got %v want %v", len(got), len(exp), got[:min(3, len(got))], exp[:min(3, len(exp))])
+	}
+}

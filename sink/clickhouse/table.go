@@ -1,0 +1,608 @@
+package clickhouse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// table is the sink's view of one target table.
+type table struct {
+	name       string
+	exists     bool
+	cols       map[string]string // column → type, from DESCRIBE
+	order      []string
+	keys       []string // ORDER BY columns as created (or as the records say)
+	maxVersion uint64
+	binds      map[*envSchema]*binding
+	schemaless *binding
+	toast      bool // track keys per row: unchanged-TOAST values seen in this table
+	batch      *tableBatch
+}
+
+// binding is how the rows of one record schema are written into the table as it is now.
+type binding struct {
+	cols    []column
+	index   map[string]int
+	keyIdx  []int
+	noSchem bool
+}
+
+// tableBatch holds a table's pending rows column-wise.
+type tableBatch struct {
+	bind     *binding
+	bufs     []colBuf
+	versions []uint64
+	deleted  []uint8
+	tsMs     int64
+	raws     [][]byte
+	keyRow   map[string]int // with toast: key → newest row in this batch
+	fixups   []fixup
+}
+
+type fixup struct {
+	row, col int
+	key      []string // key column values as text
+}
+
+func (b *tableBatch) rows() int { return len(b.versions) }
+
+func (b *tableBatch) reset() {
+	for _, c := range b.bufs {
+		c.truncate(0)
+	}
+	b.versions = b.versions[:0]
+	b.deleted = b.deleted[:0]
+	b.tsMs = 0
+	b.keyRow = nil
+	b.fixups = b.fixups[:0]
+}
+
+func newBatch(bd *binding) *tableBatch {
+	b := &tableBatch{bind: bd, raws: make([][]byte, len(bd.cols))}
+	for _, c := range bd.cols {
+		b.bufs = append(b.bufs, c.newBuf())
+	}
+	return b
+}
+
+var errToastFlush = errors.New("flush before tracking unchanged-TOAST values")
+
+// table returns the state of a table, reading its columns from the server on first sight.
+func (s *Sink) table(ctx context.Context, name string) (*table, error) {
+	if t, ok := s.tables[name]; ok {
+		return t, nil
+	}
+	t := &table{name: name, binds: map[*envSchema]*binding{}}
+	if err := s.describe(ctx, t); err != nil {
+		return nil, err
+	}
+	s.tables[name] = t
+	return t, nil
+}
+
+// describe reloads the table's columns (DESCRIBE TABLE); a missing table leaves exists false.
+func (s *Sink) describe(ctx context.Context, t *table) error {
+	var exists uint8
+	err := s.retry(ctx, "describe "+t.name, func(ctx context.Context) error {
+		return s.conn.QueryRow(ctx, "EXISTS TABLE "+s.db+"."+quoteIdent(t.name)).Scan(&exists)
+	})
+	if err != nil {
+		return err
+	}
+	t.cols, t.order, t.exists = map[string]string{}, nil, exists == 1
+	if !t.exists {
+		return nil
+	}
+	return s.retry(ctx, "describe "+t.name, func(ctx context.Context) error {
+		rows, err := s.conn.Query(ctx, "SELECT name, type FROM system.columns WHERE database = "+
+			quoteString(s.cfg.Database)+" AND table = "+quoteString(t.name))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		cols, order := map[string]string{}, []string(nil)
+		for rows.Next() {
+			var n, ty string
+			if err := rows.Scan(&n, &ty); err != nil {
+				return err
+			}
+			cols[n] = ty
+			order = append(order, n)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		t.cols, t.order = cols, order
+		return nil
+	})
+}
+
+func isMeta(name string) bool { return name == "_version" || name == "_is_deleted" }
+
+// bind finds or builds the binding of c's schema to table t, creating or altering the table
+// first when needed (at a batch boundary: everything pending is flushed before any DDL).
+func (s *Sink) bind(ctx context.Context, t *table, c *change) (*binding, error) {
+	if c.schema == nil {
+		return s.bindSchemaless(ctx, t, c)
+	}
+	if b, ok := t.binds[c.schema]; ok {
+		return s.use(ctx, t, b)
+	}
+	e := c.schema
+	if e.err != nil {
+		return nil, e.err
+	}
+	keys := e.keys
+	if keys == nil && c.key != nil {
+		keys, _ = keyNames(c.key)
+	}
+	if !t.exists {
+		if err := s.flushLocked(ctx); err != nil {
+			return nil, err
+		}
+		if err := s.create(ctx, t, e.cols, keys); err != nil {
+			return nil, err
+		}
+	}
+	// Compare the record's columns with the table's and plan the ALTERs.
+	var ddl []string
+	cols := make([]column, len(e.cols))
+	var incompatible []string
+	prev := ""
+	for i, col := range e.cols {
+		cols[i] = col
+		have, ok := t.cols[col.name]
+		want := col.chType()
+		switch {
+		case !ok:
+			q := "ALTER TABLE " + s.db + "." + quoteIdent(t.name) + " ADD COLUMN " + quoteIdent(col.name) + " " + want
+			if prev != "" {
+				q += " AFTER " + quoteIdent(prev)
+			}
+			ddl = append(ddl, q)
+		case have == want:
+		case sameBase(have, want) && widens(want, have):
+			// e.g. the table is Nullable(T), the record not: write with the table's wrapping
+			b, n, a, in, _ := splitType(have)
+			_ = b
+			cols[i].nullable, cols[i].array, cols[i].itemsNullable = n, a, in
+		case widens(have, want):
+			ddl = append(ddl, "ALTER TABLE "+s.db+"."+quoteIdent(t.name)+" MODIFY COLUMN "+quoteIdent(col.name)+" "+want)
+		case widens(want, have):
+			// an older record, written before the column was widened: use the table's type
+			dc, err := describedColumn(col.name, have)
+			if err != nil {
+				incompatible = append(incompatible, fmt.Sprintf("%s: %v", col.name, err))
+				break
+			}
+			cols[i] = dc
+		default:
+			incompatible = append(incompatible, fmt.Sprintf("column %s is %s in ClickHouse but %s in the record", col.name, have, want))
+		}
+		prev = col.name
+	}
+	if len(incompatible) > 0 {
+		return nil, fmt.Errorf("%w in table %s: %s (ALTER the table by hand, then replay the parked records)",
+			ErrIncompatible, t.name, strings.Join(incompatible, "; "))
+	}
+	if !s.cfg.KeepDroppedColumns && c.version > t.maxVersion {
+		inRec := map[string]bool{}
+		for _, col := range e.cols {
+			inRec[col.name] = true
+		}
+		isKey := map[string]bool{}
+		for _, k := range keys {
+			isKey[k] = true
+		}
+		for _, n := range t.order {
+			if !inRec[n] && !isMeta(n) && !isKey[n] {
+				ddl = append(ddl, "ALTER TABLE "+s.db+"."+quoteIdent(t.name)+" DROP COLUMN "+quoteIdent(n))
+			}
+		}
+	}
+	if len(ddl) > 0 {
+		if err := s.flushLocked(ctx); err != nil {
+			return nil, err
+		}
+		for _, q := range ddl {
+			if err := s.exec(ctx, q); err != nil {
+				return nil, err
+			}
+		}
+		if err := s.waitColumns(ctx, t, cols); err != nil {
+			return nil, err
+		}
+		// the table changed: every cached binding is stale
+		t.binds = map[*envSchema]*binding{}
+		t.schemaless = nil
+	}
+	b := newBinding(cols, keys)
+	t.binds[c.schema] = b
+	return s.use(ctx, t, b)
+}
+
+func sameBase(a, b string) bool {
+	ab, _, _, _, e1 := splitType(a)
+	bb, _, _, _, e2 := splitType(b)
+	return e1 == nil && e2 == nil && ab == bb
+}
+
+func newBinding(cols []column, keys []string) *binding {
+	b := &binding{cols: cols, index: make(map[string]int, len(cols))}
+	for i, c := range cols {
+		b.index[c.name] = i
+	}
+	for _, k := range keys {
+		if i, ok := b.index[k]; ok {
+			b.keyIdx = append(b.keyIdx, i)
+		}
+	}
+	return b
+}
+
+// use makes b the binding of t's pending batch, flushing first if the batch uses another one.
+func (s *Sink) use(ctx context.Context, t *table, b *binding) (*binding, error) {
+	if t.batch != nil && t.batch.bind == b {
+		return b, nil
+	}
+	if t.batch != nil && t.batch.rows() > 0 {
+		if err := s.flushLocked(ctx); err != nil {
+			return nil, err
+		}
+	}
+	t.batch = newBatch(b)
+	return b, nil
+}
+
+// waitColumns polls the table until every column of cols is visible with its type.
+func (s *Sink) waitColumns(ctx context.Context, t *table, cols []column) error {
+	for i := 0; ; i++ {
+		if err := s.describe(ctx, t); err != nil {
+			return err
+		}
+		missing := ""
+		for _, c := range cols {
+			if _, ok := t.cols[c.name]; !ok {
+				missing = c.name
+				break
+			}
+		}
+		if missing == "" {
+			return nil
+		}
+		if i == 100 {
+			return fmt.Errorf("column %s of table %s not visible after ALTER TABLE", missing, t.name)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// create creates the table from the record's columns: ReplacingMergeTree ordered by the key.
+func (s *Sink) create(ctx context.Context, t *table, cols []column, keys []string) error {
+	var defs []string
+	isKey := map[string]bool{}
+	for _, k := range keys {
+		isKey[k] = true
+	}
+	for _, c := range cols {
+		if isKey[c.name] {
+			c.nullable = false // ClickHouse sorting keys cannot be Nullable
+		}
+		defs = append(defs, quoteIdent(c.name)+" "+c.chType())
+	}
+	defs = append(defs, "`_version` UInt64", "`_is_deleted` UInt8")
+	order := "`_version`" // keyless tables: an append-only log, deduplicated by version
+	if len(keys) > 0 {
+		q := make([]string, len(keys))
+		for i, k := range keys {
+			q[i] = quoteIdent(k)
+		}
+		order = "(" + strings.Join(q, ", ") + ")"
+	}
+	engine := "ReplacingMergeTree(`_version`)"
+	settings := ""
+	if s.modern {
+		engine = "ReplacingMergeTree(`_version`, `_is_deleted`)"
+		settings = " SETTINGS non_replicated_deduplication_window = 1000"
+	}
+	q := "CREATE TABLE IF NOT EXISTS " + s.db + "." + quoteIdent(t.name) + " (" + strings.Join(defs, ", ") +
+		") ENGINE = " + engine + " ORDER BY " + order + settings
+	if err := s.exec(ctx, q); err != nil {
+		return err
+	}
+	t.keys = keys
+	return s.waitColumns(ctx, t, cols)
+}
+
+// bindSchemaless binds records without schemas to the table's current columns.
+func (s *Sink) bindSchemaless(ctx context.Context, t *table, c *change) (*binding, error) {
+	if !t.exists {
+		if err := s.describe(ctx, t); err != nil {
+			return nil, err
+		}
+		if !t.exists {
+			return nil, ErrNoSchema
+		}
+	}
+	if t.schemaless == nil {
+		var cols []column
+		for _, n := range t.order {
+			if isMeta(n) {
+				continue
+			}
+			col, err := describedColumn(n, t.cols[n])
+			if err != nil {
+				return nil, err
+			}
+			cols = append(cols, col)
+		}
+		keys := t.keys
+		if keys == nil && c.key != nil {
+			keys, _ = keyNames(c.key)
+		}
+		t.schemaless = newBinding(cols, keys)
+		t.schemaless.noSchem = true
+	}
+	return s.use(ctx, t, t.schemaless)
+}
+
+// appendChange appends the rows of one change: new versions for c/r/u, a deleted version of
+// the old key when an update changed the key, a deleted version for d.
+func (s *Sink) appendChange(ctx context.Context, t *table, b *binding, c *change) error {
+	switch c.op {
+	case 'c', 'r':
+		if c.after == nil {
+			return fmt.Errorf("op %c without after", c.op)
+		}
+		if err := s.appendRow(t, c.after, false, c.version); err != nil {
+			return err
+		}
+	case 'u':
+		if c.after == nil {
+			return errors.New("op u without after")
+		}
+		if c.before != nil && len(b.keyIdx) > 0 {
+			changed, err := keyChanged(b, c.before, c.after)
+			if err != nil {
+				return err
+			}
+			if changed {
+				if err := s.appendRow(t, c.before, true, c.version); err != nil {
+					return err
+				}
+			}
+		}
+		if err := s.appendRow(t, c.after, false, c.version); err != nil {
+			t.batch.truncateRows(t.batch.rows() - 1) // drop the delete appended above, if any
+			return err
+		}
+	case 'd':
+		row := c.before
+		if row == nil {
+			row = c.key // no old row image: the key identifies the deleted row
+		}
+		if row == nil {
+			return errors.New("delete without before image or key (REPLICA IDENTITY NOTHING?)")
+		}
+		if err := s.appendRow(t, row, true, c.version); err != nil {
+			return err
+		}
+	}
+	if c.version > t.maxVersion {
+		t.maxVersion = c.version
+	}
+	return nil
+}
+
+func (b *tableBatch) truncateRows(n int) {
+	if n < 0 || n >= b.rows() {
+		return
+	}
+	for _, c := range b.bufs {
+		c.truncate(n)
+	}
+	b.versions = b.versions[:n]
+	b.deleted = b.deleted[:n]
+}
+
+func keyChanged(b *binding, before, after []byte) (bool, error) {
+	for _, i := range b.keyIdx {
+		name := b.cols[i].name
+		x, err := fieldOf(before, name)
+		if err != nil {
+			return false, err
+		}
+		y, err := fieldOf(after, name)
+		if err != nil {
+			return false, err
+		}
+		if x != nil && y != nil && string(x) != string(y) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// appendRow converts one row object into the batch; on error nothing is appended.
+func (s *Sink) appendRow(t *table, row []byte, deleted bool, version uint64) error {
+	b := t.batch
+	bd := b.bind
+	raws := b.raws
+	for i := range raws {
+		raws[i] = nil
+	}
+	err := eachField(row, func(k, v []byte) error {
+		i, ok := bd.index[string(k)]
+		if !ok {
+			if bd.noSchem {
+				return fmt.Errorf("field %q has no column in table %s (records without schemas: add the column, then replay the parked records)", k, t.name)
+			}
+			return nil
+		}
+		raws[i] = v
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	n := b.rows()
+	var key string
+	if t.toast && len(bd.keyIdx) > 0 {
+		key = keyString(raws, bd.keyIdx)
+	}
+	for i, raw := range raws {
+		if raw != nil && !deleted && isPlaceholder(raw) {
+			if len(bd.keyIdx) == 0 {
+				err = fmt.Errorf("column %s: unchanged-TOAST placeholder in a table without key", bd.cols[i].name)
+			} else if !t.toast {
+				err = errToastFlush
+			} else if r, ok := b.keyRow[key]; ok {
+				b.bufs[i].appendCopy(r)
+				continue
+			} else {
+				b.fixups = append(b.fixups, fixup{row: n, col: i, key: keyTexts(raws, bd.keyIdx)})
+				raw = nil
+			}
+			if err != nil {
+				break
+			}
+		}
+		if deleted && raw != nil && isPlaceholder(raw) {
+			raw = nil
+		}
+		if e := b.bufs[i].appendRaw(raw); e != nil {
+			err = fmt.Errorf("column %s: %w", bd.cols[i].name, e)
+			break
+		}
+	}
+	if err != nil {
+		for _, c := range b.bufs {
+			c.truncate(n)
+		}
+		for len(b.fixups) > 0 && b.fixups[len(b.fixups)-1].row == n {
+			b.fixups = b.fixups[:len(b.fixups)-1]
+		}
+		return err
+	}
+	b.versions = append(b.versions, version)
+	var d uint8
+	if deleted {
+		d = 1
+	}
+	b.deleted = append(b.deleted, d)
+	if t.toast && key != "" {
+		if b.keyRow == nil {
+			b.keyRow = map[string]int{}
+		}
+		b.keyRow[key] = n
+	}
+	if n == 0 {
+		s.order = append(s.order, t)
+	}
+	s.rows++
+	return nil
+}
+
+func keyString(raws [][]byte, idx []int) string {
+	var sb strings.Builder
+	for _, i := range idx {
+		sb.Write(raws[i])
+		sb.WriteByte(0)
+	}
+	return sb.String()
+}
+
+func keyTexts(raws [][]byte, idx []int) []string {
+	out := make([]string, len(idx))
+	for j, i := range idx {
+		if raws[i] != nil && len(raws[i]) > 0 && raws[i][0] == '"' {
+			out[j], _ = jsonString(raws[i])
+		} else {
+			out[j] = string(raws[i])
+		}
+	}
+	return out
+}
+
+// resolveToast fills unchanged-TOAST values whose previous value is not in the batch from the
+// newest earlier version in ClickHouse (argMax by _version, below this batch's versions).
+func (s *Sink) resolveToast(ctx context.Context, t *table) error {
+	b := t.batch
+	if len(b.fixups) == 0 {
+		return nil
+	}
+	minV := b.versions[0]
+	for _, v := range b.versions {
+		if v < minV {
+			minV = v
+		}
+	}
+	keyCols := make([]string, len(b.bind.keyIdx))
+	for j, i := range b.bind.keyIdx {
+		keyCols[j] = "toString(" + quoteIdent(b.bind.cols[i].name) + ")"
+	}
+	byCol := map[int][]fixup{}
+	for _, f := range b.fixups {
+		byCol[f.col] = append(byCol[f.col], f)
+	}
+	for col, fs := range byCol {
+		var tuples []string
+		for _, f := range fs {
+			lits := make([]string, len(f.key))
+			for j, k := range f.key {
+				lits[j] = quoteString(k)
+			}
+			tuples = append(tuples, "("+strings.Join(lits, ", ")+")")
+		}
+		name := quoteIdent(b.bind.cols[col].name)
+		q := "SELECT " + strings.Join(keyCols, ", ") + ", toString(argMax(" + name + ", `_version`)) FROM " +
+			s.db + "." + quoteIdent(t.name) + " WHERE (" + strings.Join(keyCols, ", ") + ") IN (" +
+			strings.Join(tuples, ", ") + ") AND `_version` < " + fmt.Sprint(minV) + " GROUP BY " + strings.Join(keyCols, ", ")
+		found := map[string]string{}
+		err := s.retry(ctx, "read unchanged-TOAST values of "+t.name, func(ctx context.Context) error {
+			rows, err := s.conn.Query(ctx, q)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				vals := make([]string, len(keyCols)+1)
+				ptrs := make([]any, len(vals))
+				for i := range vals {
+					ptrs[i] = &vals[i]
+				}
+				if err := rows.Scan(ptrs...); err != nil {
+					return err
+				}
+				found[strings.Join(vals[:len(keyCols)], "\x00")] = vals[len(keyCols)]
+			}
+			return rows.Err()
+		})
+		if err != nil {
+			return err
+		}
+		for _, f := range fs {
+			v, ok := found[strings.Join(f.key, "\x00")]
+			if !ok {
+				s.stats.toast.Add(1)
+				s.log.Warn("unchanged-TOAST value with no earlier version in ClickHouse; storing NULL/empty",
+					"table", t.name, "column", b.bind.cols[col].name, "key", f.key)
+				continue
+			}
+			if !b.bufs[col].setString(f.row, v) {
+				s.stats.toast.Add(1)
+				s.log.Warn("unchanged-TOAST value in a non-String column cannot be carried from ClickHouse",
+					"table", t.name, "column", b.bind.cols[col].name)
+			}
+		}
+	}
+	b.fixups = b.fixups[:0]
+	return nil
+}
