@@ -1,0 +1,195 @@
+//go:build integration
+
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/sluicecdc/sluice/capture"
+)
+
+// server is one PostgreSQL under test.
+type server struct {
+	name string
+	dsn  string
+}
+
+func servers(t *testing.T) []server {
+	t.Helper()
+	var out []server
+	for _, e := range []struct{ name, env string }{{"pg15", "SLUICE_TEST_PG_DSN"}, {"pg17", "SLUICE_TEST_PG17_DSN"}} {
+		d := os.Getenv(e.env)
+		if d == "" {
+			if os.Getenv("SLUICE_TEST_REQUIRE") == "1" {
+				t.Fatalf("%s is not set", e.env)
+			}
+			t.Logf("skipping %s: %s not set", e.name, e.env)
+			continue
+		}
+		out = append(out, server{e.name, d})
+	}
+	if len(out) == 0 {
+		t.Skip("Skipping due to missing environment variables SLUICE_TEST_PG_DSN and SLUICE_TEST_PG17_DSN")
+	}
+	return out
+}
+
+// eachServer runs f against every configured server in a fresh database.
+func eachServer(t *testing.T, f func(t *testing.T, db *testDB)) {
+	for _, srv := range servers(t) {
+		t.Run(srv.name, func(t *testing.T) {
+			f(t, newTestDB(t, srv))
+		})
+	}
+}
+
+type testDB struct {
+	t    *testing.T
+	name string
+	dsn  string
+	conn *pgx.Conn
+	adm  *pgx.Conn
+}
+
+func newTestDB(t *testing.T, srv server) *testDB {
+	t.Helper()
+	ctx := context.Background()
+	adm, err := pgx.Connect(ctx, srv.dsn)
+	if err != nil {
+		if os.Getenv("SLUICE_TEST_REQUIRE") == "1" {
+			t.Fatalf("connect %s: %v", srv.name, err)
+		}
+		t.Skipf("server %s unreachable: %v", srv.name, err)
+	}
+	name := "sl_" + strings.ToLower(strings.NewReplacer("/", "_", "-", "_").Replace(t.Name()))
+	if len(name) > 60 {
+		name = name[:60]
+	}
+	dropDB(ctx, adm, name)
+	if _, err := adm.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(srv.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	db := &testDB{t: t, name: name, dsn: u.String(), adm: adm}
+	db.conn, err = pgx.Connect(ctx, db.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		db.conn.Close(ctx)
+		dropDB(ctx, adm, name)
+		adm.Close(ctx)
+	})
+	return db
+}
+
+func dropDB(ctx context.Context, adm *pgx.Conn, name string) {
+	adm.Exec(ctx, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1 AND NOT active", name)
+	adm.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+}
+
+func (db *testDB) exec(sqls ...string) {
+	db.t.Helper()
+	for _, q := range sqls {
+		if _, err := db.conn.Exec(context.Background(), q); err != nil {
+			db.t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
+func (db *testDB) config() Config {
+	return Config{DSN: db.dsn, Slot: "sluice", Publication: "sluice", StatusInterval: 100 * time.Millisecond, SnapshotMode: SnapshotNoData}
+}
+
+func (db *testDB) open(cfg Config) *Source {
+	db.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := Open(ctx, cfg)
+	if err != nil {
+		db.t.Fatalf("Open: %v", err)
+	}
+	db.t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// collect reads events until n change events (op c/u/d/r/t/m) were seen, acking each.
+func collect(t *testing.T, s *Source, n int) []capture.Event {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var out []capture.Event
+	changes := 0
+	for changes < n {
+		ev, err := s.Next(ctx)
+		if err != nil {
+			t.Fatalf("Next after %d changes: %v", changes, err)
+		}
+		if ev.Position != nil {
+			if err := s.Ack(ctx, ev.Position); err != nil {
+				t.Fatal(err)
+			}
+		}
+		out = append(out, ev)
+		if ev.Kind == capture.Change {
+			changes++
+		}
+	}
+	return out
+}
+
+// changesOnly filters Change events.
+func changesOnly(evs []capture.Event) []capture.Event {
+	var out []capture.Event
+	for _, e := range evs {
+		if e.Kind == capture.Change {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// show renders a value for failure messages and comparisons.
+func show(v capture.Value) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "k%d", v.Kind)
+	if v.Flag != 0 {
+		fmt.Fprintf(&b, "/f%d", v.Flag)
+	}
+	if v.Aux != 0 {
+		fmt.Fprintf(&b, "/a%d", v.Aux)
+	}
+	if v.Int != 0 {
+		fmt.Fprintf(&b, "/i%d", v.Int)
+	}
+	if v.Bytes != nil {
+		fmt.Fprintf(&b, "/b%q", v.Bytes)
+	}
+	if v.Big != nil {
+		fmt.Fprintf(&b, "/B%s", v.Big)
+	}
+	if v.Elems != nil {
+		b.WriteString("[")
+		for i, e := range v.Elems {
+			if i > 0 {
+				b.WriteString(" ")
+			}
+			b.WriteString(show(e))
+		}
+		b.WriteString("]")
+	}
+	return b.String()
+}
+
+func rowInt(r capture.Row, i int) int64 { return r[i].Int }
