@@ -51,8 +51,8 @@ const (
 type Mapping struct {
 	Schema *Connect
 	Conv   Conv
-	// Scale is the decimal scale (ConvDecimal, ConvDecimalString) or the fraction digits of a
-	// ZonedTimestamp.
+	// Scale is the decimal scale (ConvDecimal, ConvDecimalString), the fraction digits of a
+	// ZonedTimestamp, or the length in bits of ConvBits.
 	Scale int
 	// Elem is the element rule of an array or vector.
 	Elem *Mapping
@@ -151,7 +151,7 @@ func binaryMapping(o Options) Mapping {
 func bitsMapping(n int) Mapping {
 	c := sem(Bytes, "io.debezium.data.Bits")
 	c.Params = []Param{{"length", strconv.Itoa(n)}}
-	return Mapping{Schema: c, Conv: ConvBits}
+	return Mapping{Schema: c, Conv: ConvBits, Scale: n}
 }
 
 func enumMapping(name string, members []string) Mapping {

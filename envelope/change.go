@@ -1,0 +1,339 @@
+package envelope
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/schema"
+)
+
+// tableEnc is everything the encoder precomputes for one table version.
+type tableEnc struct {
+	t          *schema.Table
+	topic      string
+	collection string // data_collection name: db.table or schema.table
+	maps       []schema.Mapping
+	cols       []int    // captured (not omitted) columns in order
+	names      [][]byte // per captured column: `{"name":` for the first, `,"name":` after
+	key        []int    // key columns
+	keyNames   [][]byte
+	keyPrefix  []byte // {"schema":<key schema>,"payload":
+	conn       int    // connector the value prefix was built for
+	valPrefix  []byte // {"schema":<envelope schema>,"payload":
+}
+
+// table returns the cached encoding of t, built on first use. Only the newest version of each
+// table ID stays cached.
+func (e *Encoder) table(t *schema.Table, conn int) *tableEnc {
+	te := e.tables[t]
+	if te == nil {
+		if old := e.byID[t.ID]; old != nil && old != t {
+			delete(e.tables, old)
+		}
+		e.byID[t.ID] = t
+		te = e.buildTable(t)
+		e.tables[t] = te
+		te.conn = -1
+	}
+	if e.cfg.SchemasEnable && te.conn != conn {
+		te.valPrefix = e.buildValuePrefix(te, conn)
+		te.conn = conn
+	}
+	return te
+}
+
+func fieldName(first bool, name string) []byte {
+	b := []byte{','}
+	if first {
+		b[0] = '{'
+	}
+	b = schema.AppendJSONString(b, name)
+	return append(b, ':')
+}
+
+func (e *Encoder) buildTable(t *schema.Table) *tableEnc {
+	te := &tableEnc{t: t, topic: e.Topic(t.ID), collection: t.ID.String(), maps: schema.MapTable(t, e.cfg.Options)}
+	for i := range t.Columns {
+		if te.maps[i].Omitted() {
+			continue
+		}
+		te.names = append(te.names, fieldName(len(te.cols) == 0, t.Columns[i].Name))
+		te.cols = append(te.cols, i)
+	}
+	for _, k := range t.PrimaryKey {
+		if te.maps[k].Omitted() {
+			continue
+		}
+		te.keyNames = append(te.keyNames, fieldName(len(te.key) == 0, t.Columns[k].Name))
+		te.key = append(te.key, k)
+	}
+	if e.cfg.SchemasEnable && len(te.key) > 0 {
+		ks := st(te.topic+".Key", 0, false)
+		for _, k := range te.key {
+			ks.Fields = append(ks.Fields, schema.Field{Name: t.Columns[k].Name, Schema: te.maps[k].Schema})
+		}
+		te.keyPrefix = append(appendConnect([]byte(`{"schema":`), ks, ""), `,"payload":`...)
+	}
+	return te
+}
+
+// rowSchema is the <topic>.Value struct.
+func (te *tableEnc) rowSchema() *schema.Connect {
+	rs := st(te.topic+".Value", 0, true)
+	for _, i := range te.cols {
+		rs.Fields = append(rs.Fields, schema.Field{Name: te.t.Columns[i].Name, Schema: te.maps[i].Schema})
+	}
+	return rs
+}
+
+func (e *Encoder) buildValuePrefix(te *tableEnc, conn int) []byte {
+	rs := te.rowSchema()
+	tail := []schema.Field{
+		fl("op", schema.String, false),
+		fl("ts_ms", schema.Int64, true),
+		fl("ts_us", schema.Int64, true),
+		fl("ts_ns", schema.Int64, true),
+	}
+	fields := []schema.Field{fs("before", rs), fs("after", rs), fs("source", e.src[conn].schema)}
+	if e.compat >= Compat27 {
+		fields = append(fields, fs("transaction", e.fixed.txBlock))
+		fields = append(fields, tail...)
+	} else {
+		fields = append(fields, tail...)
+		fields = append(fields, fs("transaction", e.fixed.txBlock))
+	}
+	env := st(te.topic+".Envelope", 2, false, fields...)
+	return append(appendConnect([]byte(`{"schema":`), env, ""), `,"payload":`...)
+}
+
+func valueAt(r capture.Row, i int) *capture.Value {
+	if i < len(r) {
+		return &r[i]
+	}
+	return &nullValue
+}
+
+var nullValue capture.Value
+
+// appendRow appends a row struct, or null for a nil row.
+func (e *Encoder) appendRow(dst []byte, te *tableEnc, r capture.Row) ([]byte, error) {
+	if r == nil {
+		return append(dst, "null"...), nil
+	}
+	if len(te.cols) == 0 {
+		return append(dst, "{}"...), nil
+	}
+	var err error
+	for j, i := range te.cols {
+		dst = append(dst, te.names[j]...)
+		if dst, err = e.appendField(dst, &te.maps[i], valueAt(r, i)); err != nil {
+			return dst, fmt.Errorf("column %s: %w", te.t.Columns[i].Name, err)
+		}
+	}
+	return append(dst, '}'), nil
+}
+
+// appendKeyPayload appends the key struct payload of r.
+func (e *Encoder) appendKeyPayload(dst []byte, te *tableEnc, r capture.Row) ([]byte, error) {
+	var err error
+	for j, i := range te.key {
+		dst = append(dst, te.keyNames[j]...)
+		if dst, err = e.appendField(dst, &te.maps[i], valueAt(r, i)); err != nil {
+			return dst, fmt.Errorf("key column %s: %w", te.t.Columns[i].Name, err)
+		}
+	}
+	return append(dst, '}'), nil
+}
+
+// appendKey appends the record key (with schema when enabled) and returns its bounds.
+func (e *Encoder) appendKey(te *tableEnc, r capture.Row) (k []byte, payload []byte, err error) {
+	start := len(e.buf)
+	if e.cfg.SchemasEnable {
+		e.buf = append(e.buf, te.keyPrefix...)
+	}
+	p0 := len(e.buf)
+	if e.buf, err = e.appendKeyPayload(e.buf, te, r); err != nil {
+		return nil, nil, err
+	}
+	p1 := len(e.buf)
+	if e.cfg.SchemasEnable {
+		e.buf = append(e.buf, '}')
+	}
+	return e.buf[start:len(e.buf):len(e.buf)], e.buf[p0:p1:p1], nil
+}
+
+func keyChanged(te *tableEnc, before, after capture.Row) bool {
+	if before == nil || after == nil {
+		return false
+	}
+	for _, k := range te.key {
+		if !valueEqual(valueAt(before, k), valueAt(after, k)) {
+			return true
+		}
+	}
+	return false
+}
+
+func valueEqual(a, b *capture.Value) bool {
+	if a.Kind != b.Kind || a.Flag != b.Flag || a.Aux != b.Aux || a.Int != b.Int ||
+		!bytes.Equal(a.Bytes, b.Bytes) || len(a.Elems) != len(b.Elems) {
+		return false
+	}
+	if (a.Big == nil) != (b.Big == nil) || a.Big != nil && a.Big.Cmp(b.Big) != 0 {
+		return false
+	}
+	for i := range a.Elems {
+		if !valueEqual(&a.Elems[i], &b.Elems[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// appendEnvelope appends the value record of one data event and returns it.
+func (e *Encoder) appendEnvelope(te *tableEnc, conn int, ev *capture.Event, op capture.Op, before, after capture.Row, ns int64) ([]byte, error) {
+	start := len(e.buf)
+	b := e.buf
+	if e.cfg.SchemasEnable {
+		b = append(b, te.valPrefix...)
+	}
+	var err error
+	b = append(b, `{"before":`...)
+	if b, err = e.appendRow(b, te, before); err != nil {
+		return nil, err
+	}
+	b = append(b, `,"after":`...)
+	if b, err = e.appendRow(b, te, after); err != nil {
+		return nil, err
+	}
+	b = append(b, `,"source":`...)
+	b = e.appendSource(b, conn, &ev.Source)
+	if e.compat >= Compat27 {
+		b = append(b, `,"transaction":`...)
+		b = e.appendTxBlock(b, te)
+		b = append(b, `,"op":"`...)
+		b = append(b, byte(op))
+		b = append(b, `",`...)
+		b = appendTsTriple(b, ns)
+	} else {
+		b = append(b, `,"op":"`...)
+		b = append(b, byte(op))
+		b = append(b, `",`...)
+		b = appendTsTriple(b, ns)
+		b = append(b, `,"transaction":`...)
+		b = e.appendTxBlock(b, te)
+	}
+	b = append(b, '}')
+	if e.cfg.SchemasEnable {
+		b = append(b, '}')
+	}
+	e.buf = b
+	return b[start:len(b):len(b)], nil
+}
+
+func (e *Encoder) header(key string, v []byte) []Header {
+	i := len(e.hdrs)
+	e.hdrs = append(e.hdrs, Header{Key: key, Value: v})
+	return e.hdrs[i : i+1 : i+1]
+}
+
+// Header keys of a primary-key change (spec §3).
+const (
+	HeaderNewKey = "__debezium.newkey"
+	HeaderOldKey = "__debezium.oldkey"
+)
+
+func (e *Encoder) encodeChange(dst []Record, ev *capture.Event) ([]Record, error) {
+	if ev.Table == nil {
+		return dst, fmt.Errorf("encode %c event: no table", ev.Op)
+	}
+	conn, err := e.connIndex(ev)
+	if err != nil {
+		return dst, err
+	}
+	te := e.table(ev.Table, conn)
+	ns := e.now().UnixNano()
+	dst = e.beginIfNeeded(dst)
+	wrap := func(err error) error { return fmt.Errorf("encode %c event of %s: %w", ev.Op, te.collection, err) }
+
+	switch ev.Op {
+	case capture.OpCreate, capture.OpRead, capture.OpUpdate:
+		if ev.Op == capture.OpUpdate && len(te.key) > 0 && keyChanged(te, ev.Before, ev.After) {
+			return e.encodeKeyChange(dst, te, conn, ev, ns)
+		}
+		var key []byte
+		if len(te.key) > 0 {
+			if key, _, err = e.appendKey(te, ev.After); err != nil {
+				return dst, wrap(err)
+			}
+		}
+		e.countTx(te)
+		var before capture.Row
+		if ev.Op == capture.OpUpdate {
+			before = ev.Before
+		}
+		val, err := e.appendEnvelope(te, conn, ev, ev.Op, before, ev.After, ns)
+		if err != nil {
+			return dst, wrap(err)
+		}
+		return append(dst, Record{Topic: te.topic, Key: key, Value: val}), nil
+	case capture.OpDelete:
+		var key []byte
+		if len(te.key) > 0 {
+			if key, _, err = e.appendKey(te, ev.Before); err != nil {
+				return dst, wrap(err)
+			}
+		}
+		e.countTx(te)
+		val, err := e.appendEnvelope(te, conn, ev, ev.Op, ev.Before, nil, ns)
+		if err != nil {
+			return dst, wrap(err)
+		}
+		dst = append(dst, Record{Topic: te.topic, Key: key, Value: val})
+		if e.cfg.TombstonesOnDelete && key != nil {
+			dst = append(dst, Record{Topic: te.topic, Key: key})
+		}
+		return dst, nil
+	case capture.OpTruncate:
+		e.countTx(te)
+		val, err := e.appendEnvelope(te, conn, ev, ev.Op, nil, nil, ns)
+		if err != nil {
+			return dst, wrap(err)
+		}
+		return append(dst, Record{Topic: te.topic, Value: val}), nil
+	}
+	return dst, fmt.Errorf("encode event of %s: unknown op %q", te.collection, byte(ev.Op))
+}
+
+// encodeKeyChange emits an update that changed the primary key as Debezium does: a delete under
+// the old key (header __debezium.newkey), its tombstone, and a create under the new key (header
+// __debezium.oldkey). Header values are the key structs as Kafka Connect's default
+// SimpleHeaderConverter prints them, which for the usual key types (numbers, strings) is the
+// schemaless JSON payload written here.
+func (e *Encoder) encodeKeyChange(dst []Record, te *tableEnc, conn int, ev *capture.Event, ns int64) ([]Record, error) {
+	wrap := func(err error) error { return fmt.Errorf("encode key-changing update of %s: %w", te.collection, err) }
+	oldKey, oldPayload, err := e.appendKey(te, ev.Before)
+	if err != nil {
+		return dst, wrap(err)
+	}
+	newKey, newPayload, err := e.appendKey(te, ev.After)
+	if err != nil {
+		return dst, wrap(err)
+	}
+	e.countTx(te)
+	del, err := e.appendEnvelope(te, conn, ev, capture.OpDelete, ev.Before, nil, ns)
+	if err != nil {
+		return dst, wrap(err)
+	}
+	dst = append(dst, Record{Topic: te.topic, Key: oldKey, Value: del, Headers: e.header(HeaderNewKey, newPayload)})
+	if e.cfg.TombstonesOnDelete {
+		dst = append(dst, Record{Topic: te.topic, Key: oldKey})
+	}
+	e.countTx(te)
+	cre, err := e.appendEnvelope(te, conn, ev, capture.OpCreate, nil, ev.After, ns)
+	if err != nil {
+		return dst, wrap(err)
+	}
+	return append(dst, Record{Topic: te.topic, Key: newKey, Value: cre, Headers: e.header(HeaderOldKey, oldPayload)}), nil
+}

@@ -1,0 +1,281 @@
+package envelope
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/schema"
+)
+
+// messageValueSchema is PostgresSchemaFactory's logical-message value schema (spec §5.6): op,
+// ts_ms, source, transaction, message; no ts_us/ts_ns.
+func (e *Encoder) messageValueSchema(conn int) *schema.Connect {
+	content := &schema.Connect{Type: schema.Bytes, Optional: true}
+	if e.cfg.Options.Binary != schema.BinaryBytes {
+		content = &schema.Connect{Type: schema.String, Optional: true}
+	}
+	msg := st("io.debezium.connector.postgresql.Message", 1, true,
+		fl("prefix", schema.String, true), fs("content", content))
+	return st("io.debezium.connector.postgresql.MessageValue", 1, false,
+		fl("op", schema.String, false),
+		fl("ts_ms", schema.Int64, true),
+		fs("source", e.src[conn].schema),
+		fs("transaction", e.fixed.txBlock),
+		fs("message", msg))
+}
+
+func (e *Encoder) encodeMessage(dst []Record, ev *capture.Event) ([]Record, error) {
+	conn, err := e.connIndex(ev)
+	if err != nil {
+		conn = connPostgres
+	}
+	m := ev.Message
+	if m == nil {
+		m = &capture.Message{}
+	}
+	key := e.appendWrapped(e.fixed.msgKey, func(b []byte) []byte {
+		b = append(b, `{"prefix":`...)
+		b = schema.AppendJSONString(b, m.Prefix)
+		return append(b, '}')
+	})
+	ns := e.now().UnixNano()
+	val := e.appendWrapped(e.fixed.msgValue[conn], func(b []byte) []byte {
+		b = append(b, `{"op":"m","ts_ms":`...)
+		b = strconv.AppendInt(b, schema.FloorDiv(ns, 1_000_000), 10)
+		b = append(b, `,"source":`...)
+		b = e.appendSource(b, conn, &ev.Source)
+		b = append(b, `,"transaction":null,"message":{"prefix":`...)
+		b = schema.AppendJSONString(b, m.Prefix)
+		b = append(b, `,"content":`...)
+		if e.cfg.Options.Binary == schema.BinaryBytes {
+			b = schema.AppendBase64(b, m.Content)
+		} else {
+			conv := [...]schema.Conv{schema.BinaryBase64: schema.ConvBytesBase64,
+				schema.BinaryBase64URLSafe: schema.ConvBytesBase64URL, schema.BinaryHex: schema.ConvBytesHex}[e.cfg.Options.Binary]
+			b = schema.AppendBinaryString(b, conv, m.Content)
+		}
+		return append(b, "}}"...)
+	})
+	return append(dst, Record{Topic: e.msgTop, Key: key, Value: val}), nil
+}
+
+// schemaChangeValueSchema is SchemaFactory.schemaHistoryConnectorValueSchema (spec §6.4).
+func (e *Encoder) schemaChangeValueSchema(conn int) *schema.Connect {
+	optStr := func(n string) schema.Field { return fl(n, schema.String, true) }
+	strArr := func(n string) schema.Field {
+		return fs(n, &schema.Connect{Type: schema.Array, Optional: true, Items: &schema.Connect{Type: schema.String}})
+	}
+	col := st("io.debezium.connector.schema.Column", 1, false,
+		fl("name", schema.String, false),
+		fl("jdbcType", schema.Int32, false),
+		fl("nativeType", schema.Int32, true),
+		fl("typeName", schema.String, false),
+		optStr("typeExpression"),
+		optStr("charsetName"),
+		fl("length", schema.Int32, true),
+		fl("scale", schema.Int32, true),
+		fl("position", schema.Int32, false),
+		fl("optional", schema.Boolean, true),
+		fl("autoIncremented", schema.Boolean, true),
+		fl("generated", schema.Boolean, true),
+		optStr("comment"),
+		optStr("defaultValueExpression"),
+		strArr("enumValues"))
+	tbl := st("io.debezium.connector.schema.Table", 1, true,
+		optStr("defaultCharsetName"),
+		strArr("primaryKeyColumnNames"),
+		fs("columns", &schema.Connect{Type: schema.Array, Items: col}),
+		optStr("comment"))
+	change := st("io.debezium.connector.schema.Change", 1, false,
+		fl("type", schema.String, false),
+		fl("id", schema.String, false),
+		fs("table", tbl))
+	return st("io.debezium.connector."+connNames[conn]+".SchemaChangeValue", 1, false,
+		fs("source", e.src[conn].schema),
+		fl("ts_ms", schema.Int64, false),
+		optStr("databaseName"),
+		optStr("schemaName"),
+		optStr("ddl"),
+		fs("tableChanges", &schema.Connect{Type: schema.Array, Items: change}))
+}
+
+// jdbcType returns the java.sql.Types code Debezium's MySQL DDL parser gives a column type.
+func jdbcType(c *schema.Column) int {
+	switch c.Type {
+	case "bit":
+		return -7
+	case "bool", "boolean":
+		return 16
+	case "tinyint":
+		return -6
+	case "smallint":
+		return 5
+	case "mediumint", "int", "integer", "year":
+		return 4
+	case "bigint":
+		return -5
+	case "float":
+		return 6
+	case "real":
+		return 7
+	case "double", "double precision":
+		return 8
+	case "decimal", "dec", "fixed":
+		return 3
+	case "numeric":
+		return 2
+	case "char", "nchar", "enum", "set":
+		return 1
+	case "varchar", "nvarchar", "tinytext", "text", "mediumtext", "longtext":
+		return 12
+	case "binary":
+		return -2
+	case "varbinary":
+		return -3
+	case "tinyblob", "blob", "mediumblob", "longblob":
+		return 2004
+	case "date":
+		return 91
+	case "time":
+		return 92
+	case "datetime":
+		return 93
+	case "timestamp":
+		return 2014
+	}
+	return 1111 // OTHER: json, geometry, vector
+}
+
+func typeName(c *schema.Column) string {
+	n := strings.ToUpper(c.Type)
+	if c.Unsigned {
+		n += " UNSIGNED"
+	}
+	return n
+}
+
+func appendOptInt(dst []byte, v int, ok bool) []byte {
+	if !ok {
+		return append(dst, "null"...)
+	}
+	return strconv.AppendInt(dst, int64(v), 10)
+}
+
+func appendStrArray(dst []byte, ss []string) []byte {
+	if ss == nil {
+		return append(dst, "null"...)
+	}
+	dst = append(dst, '[')
+	for i, s := range ss {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = schema.AppendJSONString(dst, s)
+	}
+	return append(dst, ']')
+}
+
+func appendTableStruct(dst []byte, t *schema.Table) []byte {
+	if t == nil {
+		return append(dst, "null"...)
+	}
+	dst = append(dst, `{"defaultCharsetName":`...)
+	dst = appendOptString(dst, t.DefaultCharset)
+	dst = append(dst, `,"primaryKeyColumnNames":`...)
+	dst = appendStrArray(dst, t.PrimaryKeyNames())
+	dst = append(dst, `,"columns":[`...)
+	for i := range t.Columns {
+		c := &t.Columns[i]
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"name":`...)
+		dst = schema.AppendJSONString(dst, c.Name)
+		dst = append(dst, `,"jdbcType":`...)
+		dst = strconv.AppendInt(dst, int64(jdbcType(c)), 10)
+		dst = append(dst, `,"nativeType":null,"typeName":`...)
+		tn := typeName(c)
+		dst = schema.AppendJSONString(dst, tn)
+		dst = append(dst, `,"typeExpression":`...)
+		dst = schema.AppendJSONString(dst, tn)
+		dst = append(dst, `,"charsetName":`...)
+		dst = appendOptString(dst, c.Charset)
+		dst = append(dst, `,"length":`...)
+		dst = appendOptInt(dst, c.Length, c.Length >= 0)
+		dst = append(dst, `,"scale":`...)
+		dst = appendOptInt(dst, c.Scale, c.Scale >= 0)
+		dst = append(dst, `,"position":`...)
+		dst = strconv.AppendInt(dst, int64(i+1), 10)
+		dst = append(dst, `,"optional":`...)
+		dst = strconv.AppendBool(dst, c.Nullable)
+		dst = append(dst, `,"autoIncremented":`...)
+		dst = strconv.AppendBool(dst, c.AutoIncrement)
+		dst = append(dst, `,"generated":`...)
+		dst = strconv.AppendBool(dst, c.Generated)
+		dst = append(dst, `,"comment":`...)
+		dst = appendOptString(dst, c.Comment)
+		dst = append(dst, `,"defaultValueExpression":`...)
+		if c.HasDefault {
+			dst = schema.AppendJSONString(dst, c.Default)
+		} else {
+			dst = append(dst, "null"...)
+		}
+		dst = append(dst, `,"enumValues":`...)
+		if len(c.Enum) > 0 {
+			dst = appendStrArray(dst, c.Enum)
+		} else {
+			dst = append(dst, "null"...)
+		}
+		dst = append(dst, '}')
+	}
+	dst = append(dst, `],"comment":`...)
+	dst = appendOptString(dst, t.Comment)
+	return append(dst, '}')
+}
+
+func (e *Encoder) encodeSchemaChange(dst []Record, ev *capture.Event) ([]Record, error) {
+	conn, err := e.connIndex(ev)
+	if err != nil {
+		return dst, err
+	}
+	if conn == connPostgres {
+		return dst, nil // PostgreSQL has no schema-change topic
+	}
+	key := e.appendWrapped(e.fixed.scKey[conn], func(b []byte) []byte {
+		b = append(b, `{"databaseName":`...)
+		b = schema.AppendJSONString(b, ev.DDLDatabase)
+		return append(b, '}')
+	})
+	ns := e.now().UnixNano()
+	val := e.appendWrapped(e.fixed.scValue[conn], func(b []byte) []byte {
+		b = append(b, `{"source":`...)
+		b = e.appendSource(b, conn, &ev.Source)
+		b = append(b, `,"ts_ms":`...)
+		b = strconv.AppendInt(b, schema.FloorDiv(ns, 1_000_000), 10)
+		b = append(b, `,"databaseName":`...)
+		b = schema.AppendJSONString(b, ev.DDLDatabase)
+		b = append(b, `,"schemaName":null,"ddl":`...)
+		b = appendOptString(b, ev.DDL)
+		b = append(b, `,"tableChanges":[`...)
+		for i := range ev.Changes {
+			ch := &ev.Changes[i]
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"type":`...)
+			b = schema.AppendJSONString(b, ch.Type)
+			b = append(b, `,"id":`...)
+			var id schema.TableID
+			if ch.Table != nil {
+				id = ch.Table.ID
+			}
+			b = schema.AppendJSONString(b, `"`+id.DB+`"."`+id.Table+`"`)
+			b = append(b, `,"table":`...)
+			b = appendTableStruct(b, ch.Table)
+			b = append(b, '}')
+		}
+		return append(b, "]}"...)
+	})
+	return append(dst, Record{Topic: e.cfg.TopicPrefix, Key: key, Value: val}), nil
+}

@@ -1,0 +1,160 @@
+package envelope
+
+import (
+	"strconv"
+
+	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/schema"
+)
+
+// buildSource returns connector i's source schema (SchemaFactory.sourceInfoSchemaBuilder plus the
+// connector's fields) and the constant head of its payload.
+func (e *Encoder) buildSource(i int) srcConn {
+	allowed := "true,first,first_in_data_collection,last_in_data_collection,last,false,incremental"
+	version := 1
+	if e.compat < Compat31 {
+		allowed = "true,last,false,incremental"
+		version = 0
+	}
+	snap := &schema.Connect{Type: schema.String, Optional: true, Name: "io.debezium.data.Enum", Version: 1,
+		Params: []schema.Param{{Key: "allowed", Value: allowed}}, Default: []byte(`"false"`)}
+	fields := []schema.Field{
+		fl("version", schema.String, false),
+		fl("connector", schema.String, false),
+		fl("name", schema.String, false),
+		fl("ts_ms", schema.Int64, false),
+		fs("snapshot", snap),
+		fl("db", schema.String, false),
+		fl("sequence", schema.String, true),
+		fl("ts_us", schema.Int64, true),
+		fl("ts_ns", schema.Int64, true),
+	}
+	if i == connPostgres {
+		fields = append(fields,
+			fl("schema", schema.String, false),
+			fl("table", schema.String, false),
+			fl("txId", schema.Int64, true),
+			fl("lsn", schema.Int64, true),
+			fl("xmin", schema.Int64, true))
+		if e.compat >= Compat35 {
+			fields = append(fields, fl("origin", schema.String, true), fl("origin_lsn", schema.Int64, true))
+		}
+	} else {
+		fields = append(fields,
+			fl("table", schema.String, true),
+			fl("server_id", schema.Int64, false),
+			fl("gtid", schema.String, true),
+			fl("file", schema.String, false),
+			fl("pos", schema.Int64, false),
+			fl("row", schema.Int32, false),
+			fl("thread", schema.Int64, true),
+			fl("query", schema.String, true))
+	}
+	sc := st("io.debezium.connector."+connNames[i]+".Source", version, false, fields...)
+	head := []byte(`{"version":`)
+	head = schema.AppendJSONString(head, e.cfg.ConnectorVersion)
+	head = append(head, `,"connector":"`...)
+	head = append(head, connNames[i]...)
+	head = append(head, `","name":`...)
+	head = schema.AppendJSONString(head, e.cfg.TopicPrefix)
+	head = append(head, `,"ts_ms":`...)
+	return srcConn{schema: sc, head: head}
+}
+
+func appendOptString(dst []byte, s string) []byte {
+	if s == "" {
+		return append(dst, "null"...)
+	}
+	return schema.AppendJSONString(dst, s)
+}
+
+// appendSource appends the source block payload.
+func (e *Encoder) appendSource(dst []byte, conn int, s *capture.Source) []byte {
+	dst = append(dst, e.src[conn].head...)
+	ms := schema.FloorDiv(s.TsMicros, 1000)
+	dst = strconv.AppendInt(dst, ms, 10)
+	dst = append(dst, `,"snapshot":`...)
+	if s.Snapshot == capture.NotSnapshot {
+		if e.cfg.KeepNulls {
+			dst = append(dst, "null"...)
+		} else {
+			dst = append(dst, `"false"`...)
+		}
+	} else {
+		dst = append(dst, '"')
+		dst = append(dst, s.Snapshot.String()...)
+		dst = append(dst, '"')
+	}
+	dst = append(dst, `,"db":`...)
+	dst = schema.AppendJSONString(dst, s.DB)
+	dst = append(dst, `,"sequence":`...)
+	if conn == connPostgres {
+		dst = append(dst, `"[`...)
+		if s.LastCommitLSN != 0 {
+			dst = append(dst, `\"`...)
+			dst = strconv.AppendUint(dst, s.LastCommitLSN, 10)
+			dst = append(dst, `\"`...)
+		} else {
+			dst = append(dst, "null"...)
+		}
+		dst = append(dst, ',')
+		if s.HasLSN {
+			dst = append(dst, `\"`...)
+			dst = strconv.AppendUint(dst, s.LSN, 10)
+			dst = append(dst, `\"`...)
+		} else {
+			dst = append(dst, "null"...)
+		}
+		dst = append(dst, `]"`...)
+	} else {
+		dst = append(dst, "null"...)
+	}
+	dst = append(dst, `,"ts_us":`...)
+	dst = strconv.AppendInt(dst, s.TsMicros, 10)
+	dst = append(dst, `,"ts_ns":`...)
+	dst = strconv.AppendInt(dst, s.TsMicros*1000, 10)
+	if conn == connPostgres {
+		dst = append(dst, `,"schema":`...)
+		dst = schema.AppendJSONString(dst, s.Schema)
+		dst = append(dst, `,"table":`...)
+		dst = schema.AppendJSONString(dst, s.Table)
+		dst = append(dst, `,"txId":`...)
+		if s.HasTxID {
+			dst = strconv.AppendInt(dst, s.TxID, 10)
+		} else {
+			dst = append(dst, "null"...)
+		}
+		dst = append(dst, `,"lsn":`...)
+		if s.HasLSN {
+			dst = strconv.AppendInt(dst, int64(s.LSN), 10)
+		} else {
+			dst = append(dst, "null"...)
+		}
+		dst = append(dst, `,"xmin":null`...)
+		if e.compat >= Compat35 {
+			dst = append(dst, `,"origin":null,"origin_lsn":null`...)
+		}
+		return append(dst, '}')
+	}
+	dst = append(dst, `,"table":`...)
+	dst = appendOptString(dst, s.Table)
+	dst = append(dst, `,"server_id":`...)
+	dst = strconv.AppendUint(dst, uint64(s.ServerID), 10)
+	dst = append(dst, `,"gtid":`...)
+	dst = appendOptString(dst, s.GTID)
+	dst = append(dst, `,"file":`...)
+	dst = schema.AppendJSONString(dst, s.File)
+	dst = append(dst, `,"pos":`...)
+	dst = strconv.AppendInt(dst, int64(s.Pos), 10)
+	dst = append(dst, `,"row":`...)
+	dst = strconv.AppendInt(dst, int64(s.Row), 10)
+	dst = append(dst, `,"thread":`...)
+	if s.HasThread {
+		dst = strconv.AppendInt(dst, s.Thread, 10)
+	} else {
+		dst = append(dst, "null"...)
+	}
+	dst = append(dst, `,"query":`...)
+	dst = appendOptString(dst, s.Query)
+	return append(dst, '}')
+}

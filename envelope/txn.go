@@ -1,0 +1,194 @@
+package envelope
+
+import (
+	"strconv"
+
+	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/schema"
+)
+
+// txState counts the events of the open transaction for transaction metadata (spec §7).
+type txState struct {
+	active  bool // between Begin and Commit
+	begun   bool // BEGIN record emitted
+	id      string
+	beginTs int64 // µs
+	total   int64
+	// per-table counters in order of first appearance (Debezium keeps a HashMap, so its END
+	// lists them in hash order; first appearance is the stable choice).
+	colls  []string
+	counts []int64
+	cur    int // index of the counter last incremented
+}
+
+// fixedSchemas are the JSON schemas of the non-table records, built once.
+type fixedSchemas struct {
+	txBlock  *schema.Connect
+	hbKey    []byte
+	hbValue  []byte
+	txKey    []byte
+	txValue  []byte
+	msgKey   []byte
+	msgValue [numConn][]byte
+	scKey    [numConn][]byte
+	scValue  [numConn][]byte
+}
+
+func (e *Encoder) buildFixedSchemas() fixedSchemas {
+	var f fixedSchemas
+	f.txBlock = st("event.block", 1, true,
+		fl("id", schema.String, false),
+		fl("total_order", schema.Int64, false),
+		fl("data_collection_order", schema.Int64, false))
+	e.fixed.txBlock = f.txBlock // the message schema below refers to it
+	f.hbKey = appendConnect(nil, st("io.debezium.connector.common.ServerNameKey", 1, false,
+		fl("serverName", schema.String, false)), "")
+	f.hbValue = appendConnect(nil, st("io.debezium.connector.common.Heartbeat", 1, false,
+		fl("ts_ms", schema.Int64, false)), "")
+	f.txKey = appendConnect(nil, st("io.debezium.connector.common.TransactionMetadataKey", 1, false,
+		fl("id", schema.String, false)), "")
+	coll := st("event.collection", 1, true,
+		fl("data_collection", schema.String, false),
+		fl("event_count", schema.Int64, false))
+	f.txValue = appendConnect(nil, st("io.debezium.connector.common.TransactionMetadataValue", 1, false,
+		fl("status", schema.String, false),
+		fl("id", schema.String, false),
+		fl("event_count", schema.Int64, true),
+		fs("data_collections", &schema.Connect{Type: schema.Array, Optional: true, Items: coll}),
+		fl("ts_ms", schema.Int64, false)), "")
+	f.msgKey = appendConnect(nil, st("io.debezium.connector.postgresql.MessageKey", 1, false,
+		fl("prefix", schema.String, true)), "")
+	for i := range f.msgValue {
+		f.msgValue[i] = appendConnect(nil, e.messageValueSchema(i), "")
+		f.scKey[i] = appendConnect(nil, st("io.debezium.connector."+connNames[i]+".SchemaChangeKey", 1, false,
+			fl("databaseName", schema.String, false)), "")
+		f.scValue[i] = appendConnect(nil, e.schemaChangeValueSchema(i), "")
+	}
+	return f
+}
+
+// countTx counts one data event of te in the open transaction.
+func (e *Encoder) countTx(te *tableEnc) {
+	if !e.cfg.TransactionMetadata || !e.tx.active {
+		return
+	}
+	e.tx.total++
+	for i, c := range e.tx.colls {
+		if c == te.collection {
+			e.tx.counts[i]++
+			e.tx.cur = i
+			return
+		}
+	}
+	e.tx.colls = append(e.tx.colls, te.collection)
+	e.tx.counts = append(e.tx.counts, 1)
+	e.tx.cur = len(e.tx.colls) - 1
+}
+
+// appendTxBlock appends the per-event transaction block, or null outside transactions.
+func (e *Encoder) appendTxBlock(dst []byte, _ *tableEnc) []byte {
+	if !e.cfg.TransactionMetadata || !e.tx.active {
+		return append(dst, "null"...)
+	}
+	dst = append(dst, `{"id":`...)
+	dst = schema.AppendJSONString(dst, e.tx.id)
+	dst = append(dst, `,"total_order":`...)
+	dst = strconv.AppendInt(dst, e.tx.total, 10)
+	dst = append(dst, `,"data_collection_order":`...)
+	dst = strconv.AppendInt(dst, e.tx.counts[e.tx.cur], 10)
+	return append(dst, '}')
+}
+
+func (e *Encoder) appendWrapped(schemaJSON []byte, payload func([]byte) []byte) []byte {
+	start := len(e.buf)
+	if e.cfg.SchemasEnable {
+		e.buf = append(e.buf, `{"schema":`...)
+		e.buf = append(e.buf, schemaJSON...)
+		e.buf = append(e.buf, `,"payload":`...)
+	}
+	e.buf = payload(e.buf)
+	if e.cfg.SchemasEnable {
+		e.buf = append(e.buf, '}')
+	}
+	return e.buf[start:len(e.buf):len(e.buf)]
+}
+
+func (e *Encoder) txKeyRecord(id string) []byte {
+	return e.appendWrapped(e.fixed.txKey, func(b []byte) []byte {
+		b = append(b, `{"id":`...)
+		b = schema.AppendJSONString(b, id)
+		return append(b, '}')
+	})
+}
+
+// encodeBegin opens a transaction. Like Debezium's TransactionMonitor, the BEGIN record is
+// written lazily, just before the transaction's first captured event, so transactions that touch
+// no captured table produce neither BEGIN nor END.
+func (e *Encoder) encodeBegin(dst []Record, ev *capture.Event) ([]Record, error) {
+	if !e.cfg.TransactionMetadata {
+		return dst, nil
+	}
+	e.tx.active = true
+	e.tx.begun = false
+	e.tx.id = ev.TxID
+	e.tx.beginTs = ev.Source.TsMicros
+	e.tx.total = 0
+	e.tx.colls = e.tx.colls[:0]
+	e.tx.counts = e.tx.counts[:0]
+	return dst, nil
+}
+
+// beginIfNeeded appends the BEGIN record before the first data event of a transaction.
+func (e *Encoder) beginIfNeeded(dst []Record) []Record {
+	if !e.cfg.TransactionMetadata || !e.tx.active || e.tx.begun {
+		return dst
+	}
+	e.tx.begun = true
+	key := e.txKeyRecord(e.tx.id)
+	val := e.appendWrapped(e.fixed.txValue, func(b []byte) []byte {
+		b = append(b, `{"status":"BEGIN","id":`...)
+		b = schema.AppendJSONString(b, e.tx.id)
+		b = append(b, `,"event_count":null,"data_collections":null,"ts_ms":`...)
+		b = strconv.AppendInt(b, schema.FloorDiv(e.tx.beginTs, 1000), 10)
+		return append(b, '}')
+	})
+	return append(dst, Record{Topic: e.txTopic, Key: key, Value: val})
+}
+
+func (e *Encoder) encodeCommit(dst []Record, ev *capture.Event) ([]Record, error) {
+	if !e.cfg.TransactionMetadata || !e.tx.active {
+		return dst, nil
+	}
+	if !e.tx.begun {
+		e.tx.active = false
+		return dst, nil
+	}
+	id := ev.TxID
+	if id == "" {
+		id = e.tx.id
+	}
+	key := e.txKeyRecord(id)
+	val := e.appendWrapped(e.fixed.txValue, func(b []byte) []byte {
+		b = append(b, `{"status":"END","id":`...)
+		b = schema.AppendJSONString(b, id)
+		b = append(b, `,"event_count":`...)
+		b = strconv.AppendInt(b, e.tx.total, 10)
+		b = append(b, `,"data_collections":[`...)
+		for i, c := range e.tx.colls {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"data_collection":`...)
+			b = schema.AppendJSONString(b, c)
+			b = append(b, `,"event_count":`...)
+			b = strconv.AppendInt(b, e.tx.counts[i], 10)
+			b = append(b, '}')
+		}
+		b = append(b, `],"ts_ms":`...)
+		b = strconv.AppendInt(b, schema.FloorDiv(ev.Source.TsMicros, 1000), 10)
+		return append(b, '}')
+	})
+	e.tx.active = false
+	e.tx.begun = false
+	return append(dst, Record{Topic: e.txTopic, Key: key, Value: val}), nil
+}

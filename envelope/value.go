@@ -1,0 +1,420 @@
+package envelope
+
+import (
+	"crypto/md5"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"math/big"
+	"strconv"
+
+	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/schema"
+)
+
+// Unavailable is Debezium's default unavailable.value.placeholder, written for PostgreSQL TOAST
+// values an UPDATE did not carry (spec §5.2).
+const Unavailable = "__debezium_unavailable_value"
+
+// unavailableUUID is UUID.nameUUIDFromBytes(placeholder bytes), the placeholder element of a uuid[].
+var unavailableUUID = func() string {
+	h := md5.Sum([]byte(Unavailable))
+	h[6] = h[6]&0x0f | 0x30
+	h[8] = h[8]&0x3f | 0x80
+	var b [36]byte
+	hex.Encode(b[0:8], h[0:4])
+	b[8] = '-'
+	hex.Encode(b[9:13], h[4:6])
+	b[13] = '-'
+	hex.Encode(b[14:18], h[6:8])
+	b[18] = '-'
+	hex.Encode(b[19:23], h[8:10])
+	b[23] = '-'
+	hex.Encode(b[24:], h[10:])
+	return string(b[:])
+}()
+
+// PostgreSQL ±infinity for zone-less timestamps (spec §4.2).
+const (
+	pgTimestampPosInf = 9223372036825200000
+	pgTimestampNegInf = -9223372036832400000
+)
+
+var pow10 = func() (t [19]int64) {
+	t[0] = 1
+	for i := 1; i < len(t); i++ {
+		t[i] = t[i-1] * 10
+	}
+	return
+}()
+
+// isNullish reports whether v renders as a null: SQL NULL, or a MySQL zero date.
+func isNullish(v *capture.Value) bool {
+	return v.Kind == capture.Null || v.Flag&capture.Zero != 0 && v.Kind != capture.Decimal
+}
+
+// appendField appends the JSON of one column value with Connect's null rules: a null in an optional
+// field is written as the schema default (unless keepNulls) or null; a null in a required field as
+// the default or Debezium's fallback.
+func (e *Encoder) appendField(dst []byte, m *schema.Mapping, v *capture.Value) ([]byte, error) {
+	if isNullish(v) {
+		if m.Schema.Default != nil && (!m.Schema.Optional || !e.cfg.KeepNulls) {
+			return append(dst, m.Schema.Default...), nil
+		}
+		if m.Schema.Optional || m.Fallback == nil {
+			return append(dst, "null"...), nil
+		}
+		return append(dst, m.Fallback...), nil
+	}
+	return appendValue(dst, m, v)
+}
+
+var errSpecialPrecise = fmt.Errorf("NaN or Infinity in a numeric column cannot be written as a Connect Decimal; set decimal.handling.mode (--decimal-handling) to double or string")
+
+// appendValue renders a non-null value per its mapping.
+func appendValue(dst []byte, m *schema.Mapping, v *capture.Value) ([]byte, error) {
+	if v.Kind == capture.Unavailable {
+		return appendUnavailable(dst, m), nil
+	}
+	switch m.Conv {
+	case schema.ConvBool:
+		b := v.Int != 0
+		if v.Kind == capture.Bits || v.Kind == capture.Bytes {
+			b = false
+			for _, x := range v.Bytes {
+				b = b || x != 0
+			}
+		}
+		return strconv.AppendBool(dst, b), nil
+	case schema.ConvInt:
+		switch v.Kind {
+		case capture.Int, capture.Uint, capture.Bool, capture.Date:
+			return strconv.AppendInt(dst, v.Int, 10), nil
+		}
+	case schema.ConvUintDec:
+		switch v.Kind {
+		case capture.Uint:
+			if v.Int < 0 {
+				return schema.AppendDecimal(dst, 0, new(big.Int).SetUint64(v.Uint())), nil
+			}
+			return schema.AppendDecimal(dst, v.Int, nil), nil
+		case capture.Int:
+			return schema.AppendDecimal(dst, v.Int, nil), nil
+		case capture.Decimal:
+			return appendDecimalAt(dst, v, 0)
+		}
+	case schema.ConvFloat32:
+		switch v.Kind {
+		case capture.Float32, capture.Float64:
+			return schema.AppendJavaFloat(dst, float32(v.Float())), nil
+		}
+	case schema.ConvFloat64:
+		switch v.Kind {
+		case capture.Float32:
+			// A Java float widened to double prints its exact binary value.
+			return schema.AppendJavaDouble(dst, v.Float()), nil
+		case capture.Float64:
+			return schema.AppendJavaDouble(dst, v.Float()), nil
+		}
+	case schema.ConvDecimal:
+		if v.Kind == capture.Decimal || v.Kind == capture.Int {
+			return appendDecimalAt(dst, v, m.Scale)
+		}
+	case schema.ConvVarDecimal:
+		if v.Kind == capture.Decimal {
+			if v.Flag&(capture.NaN|capture.PosInfinity|capture.NegInfinity) != 0 {
+				return dst, errSpecialPrecise
+			}
+			dst = append(dst, `{"scale":`...)
+			dst = strconv.AppendInt(dst, int64(v.Aux), 10)
+			dst = append(dst, `,"value":`...)
+			dst = schema.AppendDecimal(dst, v.Int, v.Big)
+			return append(dst, '}'), nil
+		}
+	case schema.ConvDecimalDouble:
+		if v.Kind == capture.Decimal {
+			switch {
+			case v.Flag&capture.NaN != 0:
+				return append(dst, `"NaN"`...), nil
+			case v.Flag&capture.PosInfinity != 0:
+				return append(dst, `"Infinity"`...), nil
+			case v.Flag&capture.NegInfinity != 0:
+				return append(dst, `"-Infinity"`...), nil
+			}
+			var tmp [48]byte
+			s := schema.AppendPlainDecimal(tmp[:0], v.Int, v.Big, int(v.Aux))
+			f, err := strconv.ParseFloat(string(s), 64)
+			if err != nil && !math.IsInf(f, 0) {
+				return dst, err
+			}
+			return schema.AppendJavaDouble(dst, f), nil
+		}
+	case schema.ConvDecimalString:
+		if v.Kind == capture.Decimal {
+			switch {
+			case v.Flag&capture.NaN != 0:
+				return append(dst, `"NAN"`...), nil
+			case v.Flag&capture.PosInfinity != 0:
+				return append(dst, `"POSITIVE_INFINITY"`...), nil
+			case v.Flag&capture.NegInfinity != 0:
+				return append(dst, `"NEGATIVE_INFINITY"`...), nil
+			}
+			u, b, scale := v.Int, v.Big, int(v.Aux)
+			if m.Scale > scale {
+				u, b = rescaleUp(u, b, m.Scale-scale)
+				scale = m.Scale
+			}
+			dst = append(dst, '"')
+			dst = schema.AppendPlainDecimal(dst, u, b, scale)
+			return append(dst, '"'), nil
+		}
+	case schema.ConvString:
+		switch v.Kind {
+		case capture.String, capture.JSON, capture.Bytes:
+			return schema.AppendJSONString(dst, v.Bytes), nil
+		case capture.Int:
+			dst = append(dst, '"')
+			dst = strconv.AppendInt(dst, v.Int, 10)
+			return append(dst, '"'), nil
+		}
+	case schema.ConvBytes, schema.ConvBits:
+		switch v.Kind {
+		case capture.Bytes, capture.Bits, capture.String:
+			return schema.AppendBase64(dst, v.Bytes), nil
+		case capture.Int, capture.Uint:
+			var tmp [8]byte
+			binary.LittleEndian.PutUint64(tmp[:], uint64(v.Int))
+			n := (m.Scale + 7) / 8
+			if n < 1 || n > 8 {
+				n = 8
+			}
+			return schema.AppendBase64(dst, tmp[:n]), nil
+		}
+	case schema.ConvBytesBase64, schema.ConvBytesBase64URL, schema.ConvBytesHex:
+		switch v.Kind {
+		case capture.Bytes, capture.String:
+			return schema.AppendBinaryString(dst, m.Conv, v.Bytes), nil
+		}
+	case schema.ConvDate:
+		switch v.Kind {
+		case capture.Date:
+			return strconv.AppendInt(dst, dateDays(v), 10), nil
+		case capture.Timestamp, capture.TimestampTZ:
+			return strconv.AppendInt(dst, schema.FloorDiv(v.Int, 86400_000_000), 10), nil
+		}
+	case schema.ConvDateISO:
+		if v.Kind == capture.Date {
+			dst = append(dst, '"')
+			dst = schema.AppendISODate(dst, v.Int)
+			return append(dst, 'Z', '"'), nil
+		}
+	case schema.ConvTimeMilli:
+		if v.Kind == capture.Time {
+			return strconv.AppendInt(dst, schema.FloorDiv(v.Int, 1000), 10), nil
+		}
+	case schema.ConvTimeMicro:
+		if v.Kind == capture.Time {
+			return strconv.AppendInt(dst, v.Int, 10), nil
+		}
+	case schema.ConvTimeISO:
+		if v.Kind == capture.Time {
+			dst = append(dst, '"')
+			dst = schema.AppendISOTime(dst, v.Int, -1)
+			return append(dst, 'Z', '"'), nil
+		}
+	case schema.ConvTimestampMilli, schema.ConvTimestampMicro:
+		if v.Kind == capture.Timestamp || v.Kind == capture.TimestampTZ {
+			switch {
+			case v.Flag&capture.PosInfinity != 0:
+				return strconv.AppendInt(dst, pgTimestampPosInf, 10), nil
+			case v.Flag&capture.NegInfinity != 0:
+				return strconv.AppendInt(dst, pgTimestampNegInf, 10), nil
+			}
+			if m.Conv == schema.ConvTimestampMilli {
+				return strconv.AppendInt(dst, schema.FloorDiv(v.Int, 1000), 10), nil
+			}
+			return strconv.AppendInt(dst, v.Int, 10), nil
+		}
+	case schema.ConvTimestampISO:
+		if v.Kind == capture.Timestamp || v.Kind == capture.TimestampTZ {
+			dst = append(dst, '"')
+			dst = schema.AppendISOTimestamp(dst, v.Int, -1)
+			return append(dst, '"'), nil
+		}
+	case schema.ConvZonedTimestamp:
+		if v.Kind == capture.TimestampTZ || v.Kind == capture.Timestamp {
+			switch {
+			case v.Flag&capture.PosInfinity != 0:
+				return append(dst, `"infinity"`...), nil
+			case v.Flag&capture.NegInfinity != 0:
+				return append(dst, `"-infinity"`...), nil
+			}
+			dst = append(dst, '"')
+			dst = schema.AppendISOTimestamp(dst, v.Int, m.Scale)
+			return append(dst, '"'), nil
+		}
+	case schema.ConvZonedTime:
+		switch v.Kind {
+		case capture.TimeTZ, capture.Time:
+			us := v.Int
+			if v.Kind == capture.TimeTZ {
+				us -= int64(v.Aux) * 1_000_000
+			}
+			dst = append(dst, '"')
+			dst = schema.AppendISOTime(dst, us, -1)
+			return append(dst, 'Z', '"'), nil
+		}
+	case schema.ConvInterval:
+		if v.Kind == capture.Interval {
+			return strconv.AppendInt(dst, int64(v.Aux)*schema.MicrosPerMonth+v.Int, 10), nil
+		}
+	case schema.ConvPoint:
+		if v.Kind == capture.Geometry {
+			x, y, ok := parseWKBPoint(v.Bytes)
+			if !ok {
+				return dst, fmt.Errorf("point value is not a 2D WKB point (%d bytes)", len(v.Bytes))
+			}
+			dst = append(dst, `{"x":`...)
+			dst = schema.AppendJavaDouble(dst, x)
+			dst = append(dst, `,"y":`...)
+			dst = schema.AppendJavaDouble(dst, y)
+			dst = append(dst, `,"wkb":`...)
+			dst = schema.AppendBase64(dst, v.Bytes)
+			return appendSRID(dst, v), nil
+		}
+	case schema.ConvGeometry:
+		if v.Kind == capture.Geometry {
+			dst = append(dst, `{"wkb":`...)
+			dst = schema.AppendBase64(dst, v.Bytes)
+			return appendSRID(dst, v), nil
+		}
+	case schema.ConvArray, schema.ConvVector:
+		if v.Kind == capture.Array || v.Kind == capture.Vector {
+			dst = append(dst, '[')
+			for i := range v.Elems {
+				if i > 0 {
+					dst = append(dst, ',')
+				}
+				var err error
+				if v.Elems[i].Kind == capture.Null {
+					dst = append(dst, "null"...)
+				} else if dst, err = appendValue(dst, m.Elem, &v.Elems[i]); err != nil {
+					return dst, err
+				}
+			}
+			return append(dst, ']'), nil
+		}
+	}
+	return dst, fmt.Errorf("value of kind %d does not fit Connect schema %s %s", v.Kind, m.Schema.Type, m.Schema.Name)
+}
+
+func dateDays(v *capture.Value) int64 {
+	switch {
+	case v.Flag&capture.PosInfinity != 0:
+		return math.MaxInt32
+	case v.Flag&capture.NegInfinity != 0:
+		return math.MinInt32
+	}
+	return v.Int
+}
+
+func appendSRID(dst []byte, v *capture.Value) []byte {
+	dst = append(dst, `,"srid":`...)
+	if v.Flag&capture.HasSRID != 0 {
+		dst = strconv.AppendInt(dst, int64(v.Aux), 10)
+	} else {
+		dst = append(dst, "null"...)
+	}
+	return append(dst, '}')
+}
+
+// parseWKBPoint reads x and y of a 21-byte 2D WKB point (either byte order), as Debezium's
+// Point.parseWKBPoint does.
+func parseWKBPoint(b []byte) (x, y float64, ok bool) {
+	if len(b) != 21 {
+		return 0, 0, false
+	}
+	var bo binary.ByteOrder = binary.BigEndian
+	if b[0] != 0 {
+		bo = binary.LittleEndian
+	}
+	if bo.Uint32(b[1:5]) != 1 {
+		return 0, 0, false
+	}
+	return math.Float64frombits(bo.Uint64(b[5:13])), math.Float64frombits(bo.Uint64(b[13:21])), true
+}
+
+// rescaleUp multiplies the unscaled value by 10^d, moving to big.Int on overflow.
+func rescaleUp(u int64, b *big.Int, d int) (int64, *big.Int) {
+	if b == nil && d < len(pow10) {
+		p := pow10[d]
+		if r := u * p; r/p == u && (u >= 0) == (r >= 0) || u == 0 {
+			return u * p, nil
+		}
+	}
+	if b == nil {
+		b = big.NewInt(u)
+	}
+	f := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(d)), nil)
+	return 0, f.Mul(f, b)
+}
+
+// appendDecimalAt writes a Connect Decimal of a value rescaled up to scale (Debezium rescales
+// up; a value with more fraction digits than the column is refused, as Connect refuses it).
+func appendDecimalAt(dst []byte, v *capture.Value, scale int) ([]byte, error) {
+	if v.Flag&(capture.NaN|capture.PosInfinity|capture.NegInfinity) != 0 {
+		return dst, errSpecialPrecise
+	}
+	s := int(v.Aux)
+	if v.Kind == capture.Int {
+		s = 0
+	}
+	u, b := v.Int, v.Big
+	if s > scale {
+		return dst, fmt.Errorf("decimal value has scale %d, more than the column scale %d", s, scale)
+	}
+	if s < scale {
+		u, b = rescaleUp(u, b, scale-s)
+	}
+	return schema.AppendDecimal(dst, u, b), nil
+}
+
+// appendUnavailable writes the TOAST placeholder in the form Debezium's
+// UnchangedToastedPlaceholder gives each type.
+func appendUnavailable(dst []byte, m *schema.Mapping) []byte {
+	switch m.Conv {
+	case schema.ConvBytes, schema.ConvBits:
+		return schema.AppendBase64(dst, []byte(Unavailable))
+	case schema.ConvBytesBase64, schema.ConvBytesBase64URL, schema.ConvBytesHex:
+		return schema.AppendBinaryString(dst, m.Conv, []byte(Unavailable))
+	case schema.ConvArray:
+		switch m.Elem.Conv {
+		case schema.ConvInt:
+			dst = append(dst, '[')
+			for i := 0; i < len(Unavailable); i++ {
+				if i > 0 {
+					dst = append(dst, ',')
+				}
+				dst = strconv.AppendInt(dst, int64(Unavailable[i]), 10)
+			}
+			return append(dst, ']')
+		case schema.ConvString:
+			if m.Elem.Schema.Name == "io.debezium.data.Uuid" {
+				dst = append(dst, `["`...)
+				dst = append(dst, unavailableUUID...)
+				return append(dst, `"]`...)
+			}
+		}
+		dst = append(dst, '[')
+		dst = schema.AppendJSONString(dst, Unavailable)
+		return append(dst, ']')
+	}
+	if m.Schema.Type == schema.String {
+		return schema.AppendJSONString(dst, Unavailable)
+	}
+	if m.Schema.Optional || m.Fallback == nil {
+		return append(dst, "null"...)
+	}
+	return append(dst, m.Fallback...)
+}
