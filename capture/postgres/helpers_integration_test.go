@@ -95,7 +95,15 @@ func newTestDB(t *testing.T, srv server) *testDB {
 }
 
 func dropDB(ctx context.Context, adm *pgx.Conn, name string) {
-	adm.Exec(ctx, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1 AND NOT active", name)
+	for i := 0; i < 50; i++ {
+		var left int
+		adm.Exec(ctx, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE (database = $1 OR slot_name = $1) AND NOT active", name)
+		adm.QueryRow(ctx, "SELECT count(*) FROM pg_replication_slots WHERE database = $1 OR slot_name = $1", name).Scan(&left)
+		if left == 0 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	adm.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
 }
 
@@ -109,7 +117,7 @@ func (db *testDB) exec(sqls ...string) {
 }
 
 func (db *testDB) config() Config {
-	return Config{DSN: db.dsn, Slot: "sluice", Publication: "sluice", StatusInterval: 100 * time.Millisecond, SnapshotMode: SnapshotNoData}
+	return Config{DSN: db.dsn, Slot: db.name, Publication: "sluice", StatusInterval: 100 * time.Millisecond, SnapshotMode: SnapshotNoData}
 }
 
 func (db *testDB) open(cfg Config) *Source {

@@ -37,9 +37,13 @@ func (s *Source) preflight(ctx context.Context) error {
 	}
 	var active bool
 	var activePID *int32
+	var slotDB *string
 	if slotExists {
-		if err := c.QueryRow(ctx, `SELECT active, active_pid FROM pg_replication_slots WHERE slot_name = $1`, s.cfg.Slot).Scan(&active, &activePID); err != nil {
+		if err := c.QueryRow(ctx, `SELECT active, active_pid, database FROM pg_replication_slots WHERE slot_name = $1`, s.cfg.Slot).Scan(&active, &activePID, &slotDB); err != nil {
 			return fmt.Errorf("postgres preflight: %w", err)
+		}
+		if slotDB != nil && *slotDB != s.dbName {
+			return fmt.Errorf("postgres preflight: slot %q belongs to database %s, not %s: use another --slot (slot names are global to the server)", s.cfg.Slot, *slotDB, s.dbName)
 		}
 		if active && activePID != nil {
 			return retryable{fmt.Errorf("postgres preflight: slot %q is in use by backend pid %d (another sluice or consumer); stop it or use another --slot", s.cfg.Slot, *activePID)}

@@ -71,6 +71,8 @@ type Source struct {
 	curLSN        uint64
 	eventsAtLSN   int
 	skipTx        bool
+	beginEv       *capture.Event // BEGIN not yet emitted: it goes out before the first change
+	beginSent     bool
 	pending       []capture.Event
 	streamXid     uint32
 	spools        map[uint32]*spool
@@ -738,6 +740,7 @@ func (s *Source) handle(ctx context.Context, lsn uint64, data []byte, streamed b
 			if s.skipTx && s.alreadyDelivered(lsn) {
 				return nil
 			}
+			s.sendBegin()
 		} else {
 			ev.Source.TsMicros = time.Now().UnixMicro()
 			if !s.inTx {
@@ -755,25 +758,40 @@ func (s *Source) handle(ctx context.Context, lsn uint64, data []byte, streamed b
 func (s *Source) begin(xid uint32, ts int64, lsn uint64) {
 	s.inTx, s.xid, s.commitTime = true, xid, ts
 	s.curLSN, s.eventsAtLSN = 0, 0
-	s.skipTx = false
+	s.skipTx, s.beginSent, s.beginEv = false, false, nil
 	if s.resume != nil && s.resume.TxID == int64(xid) {
-		s.skipTx = true
+		s.skipTx, s.beginSent = true, true
 		s.log.Info("resuming inside a partly delivered transaction", "xid", xid, "after", s.resume.String())
 		return // its BEGIN was delivered already
 	}
-	ev := capture.Event{Kind: capture.Begin, Source: capture.Source{Connector: "postgresql", DB: s.dbName, TsMicros: ts, TxID: int64(xid), HasTxID: true, LSN: lsn, HasLSN: true, LastCommitLSN: s.lastCommitEnd},
+	ev := &capture.Event{Kind: capture.Begin, Source: capture.Source{Connector: "postgresql", DB: s.dbName, TsMicros: ts, TxID: int64(xid), HasTxID: true, LSN: lsn, HasLSN: true, LastCommitLSN: s.lastCommitEnd},
 		TxID:     strconv.FormatUint(uint64(xid), 10) + ":" + strconv.FormatUint(lsn, 10),
 		Position: &Position{LSN: 0, CommitLSN: s.lastCommitEnd, TxID: int64(xid), TsMicros: ts, Type: "BEGIN"}}
-	s.pending = append(s.pending, ev)
+	s.beginEv = ev
+}
+
+// sendBegin emits the transaction's BEGIN before its first event. Transactions without a
+// captured event produce no BEGIN/COMMIT, only a Keepalive that moves the position.
+func (s *Source) sendBegin() {
+	if s.beginEv != nil {
+		s.pending = append(s.pending, *s.beginEv)
+		s.beginEv = nil
+		s.beginSent = true
+	}
 }
 
 func (s *Source) commit(end uint64) {
 	xid, ts := s.xid, s.commitTime
-	s.inTx, s.skipTx = false, false
+	sent := s.beginSent
+	s.inTx, s.skipTx, s.beginSent, s.beginEv = false, false, false, nil
 	s.resume = nil
 	s.lastCommitEnd = end
 	s.idleWALEnd = end
-	ev := capture.Event{Kind: capture.Commit, Source: capture.Source{Connector: "postgresql", DB: s.dbName, TsMicros: ts, TxID: int64(xid), HasTxID: true, LSN: end, HasLSN: true, LastCommitLSN: end},
+	kind := capture.Commit
+	if !sent {
+		kind = capture.Keepalive
+	}
+	ev := capture.Event{Kind: kind, Source: capture.Source{Connector: "postgresql", DB: s.dbName, TsMicros: ts, TxID: int64(xid), HasTxID: true, LSN: end, HasLSN: true, LastCommitLSN: end},
 		TxID:     strconv.FormatUint(uint64(xid), 10) + ":" + strconv.FormatUint(end, 10),
 		Position: &Position{LSN: end, ProcLSN: end, CommitLSN: end, TxID: int64(xid), TsMicros: ts, Type: "COMMIT"}}
 	s.pending = append(s.pending, ev)
@@ -879,6 +897,7 @@ func (s *Source) emitChange(op capture.Op, rel *relation, lsn uint64, before, af
 	if s.skipTx && s.alreadyDelivered(lsn) {
 		return
 	}
+	s.sendBegin()
 	t := rel.table
 	ev := capture.Event{Kind: capture.Change, Op: op, Table: t, Before: before, After: after,
 		Source: capture.Source{Connector: "postgresql", DB: s.dbName, Schema: t.ID.Schema, Table: t.ID.Table, TsMicros: s.commitTime,

@@ -1,0 +1,290 @@
+//go:build integration
+
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluicecdc/sluice/capture"
+)
+
+// TestSnapshotMeetsStream writes rows while the snapshot is being read: every row appears once,
+// either in the snapshot or in the stream.
+func TestSnapshotMeetsStream(t *testing.T) {
+	eachServer(t, func(t *testing.T, db *testDB) {
+		db.exec("CREATE TABLE a (id int PRIMARY KEY, v text)", "CREATE TABLE b (id bigint PRIMARY KEY, v text)", "CREATE TABLE c (v text)",
+			"INSERT INTO a SELECT g, 'a' || g FROM generate_series(1, 5000) g",
+			"INSERT INTO b SELECT g, 'b' || g FROM generate_series(1, 30000) g",
+			"INSERT INTO c VALUES ('c1'), ('c2')", "ANALYZE")
+		cfg := db.config()
+		cfg.SnapshotMode = SnapshotInitial
+		cfg.SnapshotWorkers = 3
+		cfg.SnapshotChunkRows = 1000
+		s := db.open(cfg)
+		// The snapshot is fixed; these changes must come from the stream only.
+		db.exec("INSERT INTO a SELECT g, 'new' FROM generate_series(5001, 5100) g",
+			"UPDATE a SET v = 'changed' WHERE id = 1", "DELETE FROM b WHERE id = 30000",
+			"INSERT INTO c VALUES ('c3')")
+		evs := collect(t, s, 5000+30000+2+100+1+1+1)
+		seen := map[string]int{}
+		var snapRows, streamRows int
+		var kinds []string
+		snapDone := false
+		for i, e := range evs {
+			switch e.Kind {
+			case capture.SnapshotDone:
+				snapDone = true
+				kinds = append(kinds, "done")
+				continue
+			case capture.Begin, capture.Commit:
+				continue
+			}
+			key := e.Table.ID.Table + ":"
+			row := e.After
+			if row == nil {
+				row = e.Before
+			}
+			if e.Table.ID.Table == "c" {
+				key += string(row[0].Bytes)
+			} else {
+				key += fmt.Sprint(row[0].Int)
+			}
+			if e.Op == capture.OpRead {
+				if snapDone {
+					t.Fatalf("snapshot row after SnapshotDone at %d", i)
+				}
+				snapRows++
+				seen[key]++
+				if key == "a:1" && string(row[1].Bytes) != "a1" {
+					t.Errorf("snapshot saw the later update of a:1: %s", row[1].Bytes)
+				}
+				if e.Source.Snapshot != capture.SnapshotTrue {
+					kinds = append(kinds, e.Source.Snapshot.String()+"@"+e.Table.ID.Table)
+				}
+			} else {
+				streamRows++
+				if !snapDone {
+					t.Fatalf("stream row before SnapshotDone at %d", i)
+				}
+				if e.Op == capture.OpCreate {
+					seen[key]++
+				}
+			}
+		}
+		if snapRows != 35002 || streamRows != 103 {
+			t.Errorf("snapshot rows %d (want 35002), stream rows %d (want 103)", snapRows, streamRows)
+		}
+		for k, n := range seen {
+			if n != 1 {
+				t.Errorf("%s seen %d times", k, n)
+			}
+		}
+		if len(seen) != 35002+101 {
+			t.Errorf("%d distinct rows, want %d", len(seen), 35002+101)
+		}
+		want := "first@a last_in_data_collection@a first_in_data_collection@b last_in_data_collection@b first_in_data_collection@c last@c done"
+		if got := strings.Join(kinds, " "); got != want {
+			t.Errorf("markers:\n got %s\nwant %s", got, want)
+		}
+	})
+}
+
+// TestReplicaIdentity checks before images under DEFAULT and FULL, and unchanged TOAST.
+func TestReplicaIdentity(t *testing.T) {
+	eachServer(t, func(t *testing.T, db *testDB) {
+		db.exec("CREATE TABLE d (id int PRIMARY KEY, n int NOT NULL, big text)",
+			"CREATE TABLE f (id int PRIMARY KEY, n int NOT NULL, big text)", "ALTER TABLE f REPLICA IDENTITY FULL")
+		s := db.open(db.config())
+		// A TOASTed value: 100 kB of incompressible text.
+		big := "(SELECT string_agg(md5(g::text), '') FROM generate_series(1, 3200) g)"
+		db.exec("INSERT INTO d VALUES (1, 1, "+big+")", "INSERT INTO f VALUES (1, 1, "+big+")",
+			"UPDATE d SET n = 2 WHERE id = 1", "UPDATE f SET n = 2 WHERE id = 1",
+			"UPDATE d SET id = 10 WHERE id = 1",
+			"DELETE FROM d WHERE id = 10", "DELETE FROM f WHERE id = 1")
+		evs := changesOnly(collect(t, s, 7))
+		bigLen := 3200 * 32
+		// DEFAULT update: no before; big unchanged → Unavailable.
+		u := evs[2]
+		if u.Op != capture.OpUpdate || u.Before != nil || u.After[1].Int != 2 || u.After[2].Kind != capture.Unavailable {
+			t.Errorf("DEFAULT update: before %v after n=%s big=%s", u.Before, show(u.After[1]), show(u.After[2]))
+		}
+		// FULL update: whole before; big carried.
+		u = evs[3]
+		if u.Before == nil || u.Before[1].Int != 1 || len(u.Before[2].Bytes) != bigLen || len(u.After[2].Bytes) != bigLen {
+			t.Errorf("FULL update: before %v", u.Before)
+		}
+		// DEFAULT key change: before has the old key only.
+		u = evs[4]
+		if u.Before == nil || u.Before[0].Int != 1 || !u.Before[1].IsNull() || !u.Before[2].IsNull() || u.After[0].Int != 10 {
+			t.Errorf("DEFAULT key update: before %v", u.Before)
+		}
+		// DEFAULT delete: key only.
+		d := evs[5]
+		if d.Op != capture.OpDelete || d.Before[0].Int != 10 || !d.Before[1].IsNull() || d.After != nil {
+			t.Errorf("DEFAULT delete: before %v", d.Before)
+		}
+		d = evs[6]
+		if d.Before[0].Int != 1 || d.Before[1].Int != 2 || len(d.Before[2].Bytes) != bigLen {
+			t.Errorf("FULL delete: before n=%s", show(d.Before[1]))
+		}
+	})
+}
+
+// TestSchemaChange adds and drops columns mid-stream; each event carries the version in force.
+func TestSchemaChange(t *testing.T) {
+	eachServer(t, func(t *testing.T, db *testDB) {
+		db.exec("CREATE TABLE s (id int PRIMARY KEY, a text, b int)")
+		s := db.open(db.config())
+		db.exec("INSERT INTO s VALUES (1, 'x', 1)",
+			"ALTER TABLE s ADD COLUMN c numeric(5,1) DEFAULT 2.5 NOT NULL",
+			"INSERT INTO s VALUES (2, 'y', 2, 3.5)",
+			"ALTER TABLE s DROP COLUMN b",
+			"INSERT INTO s VALUES (3, 'z', 4.5)",
+			"ALTER TABLE s ALTER COLUMN a TYPE varchar(20)",
+			"UPDATE s SET a = 'w' WHERE id = 3")
+		evs := changesOnly(collect(t, s, 4))
+		names := func(e capture.Event) string {
+			var n []string
+			for _, c := range e.Table.Columns {
+				n = append(n, c.Name+":"+c.Type)
+			}
+			return fmt.Sprintf("v%d %s", e.Table.Version, strings.Join(n, ","))
+		}
+		want := []string{"v1 id:int4,a:text,b:int4", "v2 id:int4,a:text,b:int4,c:numeric", "v3 id:int4,a:text,c:numeric", "v4 id:int4,a:varchar,c:numeric"}
+		for i, e := range evs {
+			if got := names(e); got != want[i] {
+				t.Errorf("event %d: %s, want %s", i, got, want[i])
+			}
+		}
+		if c := evs[1].Table.Columns[3]; !c.HasDefault || c.Default != "2.5" || c.Nullable {
+			t.Errorf("added column: %+v", c)
+		}
+		if v := evs[2].After[2]; show(v) != show(capture.DecimalValue(45, 1)) {
+			t.Errorf("after drop: c = %s", show(v))
+		}
+	})
+}
+
+// TestTruncateAndMessage checks op t (when not skipped) and logical decoding messages (op m).
+func TestTruncateAndMessage(t *testing.T) {
+	eachServer(t, func(t *testing.T, db *testDB) {
+		db.exec("CREATE TABLE t1 (id int PRIMARY KEY)", "CREATE TABLE t2 (id int PRIMARY KEY)")
+		cfg := db.config()
+		cfg.SkippedOperations = "none"
+		s := db.open(cfg)
+		db.exec("INSERT INTO t1 VALUES (1)", "TRUNCATE t1, t2",
+			"SELECT pg_logical_emit_message(true, 'pfx', 'hello')",
+			"SELECT pg_logical_emit_message(false, 'nt', '\\x00ff'::bytea)")
+		evs := changesOnly(collect(t, s, 5))
+		got := ""
+		for _, e := range evs {
+			got += string(e.Op)
+			if e.Op == capture.OpTruncate {
+				got += e.Table.ID.Table
+			}
+			if e.Op == capture.OpMessage {
+				got += fmt.Sprintf("(%s,%v,%q)", e.Message.Prefix, e.Message.Transactional, e.Message.Content)
+			}
+			got += " "
+		}
+		if want := `c tt1 tt2 m(pfx,true,"hello") m(nt,false,"\x00\xff") `; got != want {
+			t.Errorf("got %s\nwant %s", got, want)
+		}
+	})
+}
+
+// TestSourceBlock checks the PostgreSQL source fields and transaction ids.
+func TestSourceBlock(t *testing.T) {
+	eachServer(t, func(t *testing.T, db *testDB) {
+		db.exec("CREATE TABLE x (id int PRIMARY KEY)")
+		s := db.open(db.config())
+		db.exec("BEGIN", "INSERT INTO x VALUES (1)", "INSERT INTO x VALUES (2)", "COMMIT")
+		evs := collect(t, s, 2)
+		var xid int64
+		if err := db.conn.QueryRow(context.Background(), "SELECT xmin::text::bigint FROM x WHERE id = 1").Scan(&xid); err != nil {
+			t.Fatal(err)
+		}
+		for len(evs) < 4 || evs[len(evs)-1].Kind != capture.Commit {
+			evs = append(evs, nextEvent(t, s))
+		}
+		kinds := ""
+		for _, e := range evs {
+			kinds += fmt.Sprint(e.Kind)
+			if e.Source.TxID != xid || !e.Source.HasTxID {
+				t.Errorf("event kind %d txId %d, want %d", e.Kind, e.Source.TxID, xid)
+			}
+			if !strings.HasPrefix(e.TxID, fmt.Sprint(xid)+":") {
+				t.Errorf("TxID %q", e.TxID)
+			}
+		}
+		if kinds != "1002" {
+			t.Errorf("kinds %s, want Begin Change Change Commit", kinds)
+		}
+		c := evs[1]
+		if c.Source.Connector != "postgresql" || c.Source.DB != db.name || c.Source.Schema != "public" || c.Source.Table != "x" ||
+			!c.Source.HasLSN || c.Source.LSN == 0 || c.Source.TsMicros < time.Now().Add(-time.Minute).UnixMicro() {
+			t.Errorf("source %+v", c.Source)
+		}
+		if evs[2].Source.LSN <= evs[1].Source.LSN || evs[3].Source.LSN <= evs[2].Source.LSN {
+			t.Errorf("LSNs not increasing: %d %d %d", evs[1].Source.LSN, evs[2].Source.LSN, evs[3].Source.LSN)
+		}
+	})
+}
+
+func nextEvent(t *testing.T, s *Source) capture.Event {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ev, err := s.Next(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Position != nil {
+		s.Ack(ctx, ev.Position)
+	}
+	return ev
+}
+
+// TestHeartbeat: idle captured tables still confirm the slot, and the action query runs.
+func TestHeartbeat(t *testing.T) {
+	eachServer(t, func(t *testing.T, db *testDB) {
+		db.exec("CREATE TABLE x (id int PRIMARY KEY)", "CREATE TABLE hb (id int PRIMARY KEY, ts timestamptz)")
+		cfg := db.config()
+		cfg.TableInclude = []string{"public.x"}
+		cfg.HeartbeatInterval = 100 * time.Millisecond
+		cfg.HeartbeatActionQuery = "INSERT INTO hb VALUES (1, now()) ON CONFLICT (id) DO UPDATE SET ts = now()"
+		s := db.open(cfg)
+		var start string
+		db.conn.QueryRow(context.Background(), "SELECT pg_current_wal_lsn()::text").Scan(&start)
+		var beats int
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		for beats < 20 {
+			ev, err := s.Next(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ev.Kind == capture.Change {
+				t.Fatalf("change of an excluded table: %+v", ev.Table.ID)
+			}
+			if ev.Kind == capture.Keepalive {
+				beats++
+			}
+			if ev.Position != nil {
+				s.Ack(ctx, ev.Position)
+			}
+		}
+		var ok bool
+		for i := 0; i < 50 && !ok; i++ {
+			time.Sleep(100 * time.Millisecond)
+			db.conn.QueryRow(context.Background(), "SELECT confirmed_flush_lsn > $1::pg_lsn FROM pg_replication_slots WHERE slot_name = $2", start, db.name).Scan(&ok)
+		}
+		if !ok {
+			t.Errorf("slot not confirmed past %s while idle", start)
+		}
+	})
+}
