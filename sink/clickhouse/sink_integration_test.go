@@ -93,7 +93,7 @@ func optimize(t *testing.T, conn driver.Conn, db, table string) {
 	t.Fatalf("%s.%s: still more than one part after OPTIMIZE FINAL", db, table)
 }
 
-func exec(t *testing.T, conn driver.Conn, q string) {
+func execCH(t *testing.T, conn driver.Conn, q string) {
 	t.Helper()
 	if err := conn.Exec(context.Background(), q); err != nil {
 		t.Fatalf("%s: %v", q, err)

@@ -1,0 +1,269 @@
+//go:build integration
+
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/sluicecdc/sluice/envelope"
+)
+
+// kafkaBrokers returns SLUICE_TEST_KAFKA_BROKERS, or an in-process kfake broker.
+func kafkaBrokers(t *testing.T) []string {
+	t.Helper()
+	if b := os.Getenv("SLUICE_TEST_KAFKA_BROKERS"); b != "" {
+		return strings.Split(b, ",")
+	}
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.AllowAutoTopicCreation(), kfake.DefaultNumPartitions(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c.ListenAddrs()
+}
+
+func produce(t *testing.T, brokers []string, recs []envelope.Record) {
+	t.Helper()
+	conf := sarama.NewConfig()
+	conf.Version = sarama.V3_6_0_0
+	conf.Producer.Return.Successes = true
+	conf.Producer.RequiredAcks = sarama.WaitForAll
+	p, err := sarama.NewSyncProducer(brokers, conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	msgs := make([]*sarama.ProducerMessage, len(recs))
+	for i, r := range recs {
+		m := &sarama.ProducerMessage{Topic: r.Topic, Key: sarama.ByteEncoder(r.Key)}
+		if r.Value != nil {
+			m.Value = sarama.ByteEncoder(r.Value)
+		}
+		msgs[i] = m
+	}
+	for len(msgs) > 0 {
+		n := min(len(msgs), 500)
+		if err := p.SendMessages(msgs[:n]); err != nil {
+			t.Fatal(err)
+		}
+		msgs = msgs[n:]
+	}
+}
+
+// committedAll reports whether the group's committed offsets reached every partition's end.
+func committedAll(t *testing.T, brokers []string, group string, topics ...string) bool {
+	t.Helper()
+	conf := sarama.NewConfig()
+	conf.Version = sarama.V3_6_0_0
+	client, err := sarama.NewClient(brokers, conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	admin, err := sarama.NewClusterAdminFromClient(client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := map[string][]int32{}
+	for _, tp := range topics {
+		ps, err := client.Partitions(tp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts[tp] = ps
+	}
+	res, err := admin.ListConsumerGroupOffsets(group, parts)
+	if err != nil {
+		return false // the group does not exist yet
+	}
+	for tp, ps := range parts {
+		for _, p := range ps {
+			hwm, err := client.GetOffset(tp, p, sarama.OffsetNewest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := res.GetBlock(tp, p)
+			if hwm > 0 && (b == nil || b.Offset != hwm) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for i := 0; i < 1200; i++ {
+		if cond() {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+// TestKafkaToClickHouse: Debezium topics with schemas (table created by the sink) and without
+// (table created beforehand) through a consumer group, three partitions.
+func TestKafkaToClickHouse(t *testing.T) {
+	addr := chAddr(t)
+	conn := chConn(t, addr)
+	db := freshDB(t, conn)
+	brokers := kafkaBrokers(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	orders := ordersTable(ordersV1)
+	orders.topic = "kt.public.orders"
+	items := ttable{topic: "kt.public.items", db: "shop", schema: "public", table: "items", keys: []string{"sku"}, pg: true}
+	execCH(t, conn, "CREATE DATABASE IF NOT EXISTS "+db)
+	execCH(t, conn, "CREATE TABLE "+db+".items (sku String, qty Int32, price Decimal(8, 2), _version UInt64, _is_deleted UInt8) ENGINE = ReplacingMergeTree(_version) ORDER BY sku")
+
+	var recs []envelope.Record
+	want := map[int]string{}
+	lsn := int64(5000)
+	for i := 1; i <= 300; i++ {
+		lsn += 10
+		recs = append(recs, orders.record("c", nil, orderRow(i, fmt.Sprintf("n%d", i), int64(i), nil), lsn, true))
+		want[i] = fmt.Sprintf("n%d", i)
+		if i%3 == 0 {
+			lsn += 10
+			recs = append(recs, orders.record("u", nil, orderRow(i, fmt.Sprintf("u%d", i), int64(i), nil), lsn, true))
+			want[i] = fmt.Sprintf("u%d", i)
+		}
+		if i%5 == 0 {
+			lsn += 10
+			recs = append(recs, orders.record("d", orderRow(i, "", 0, nil), nil, lsn, true), orders.tombstone(row{"id", i}))
+			delete(want, i)
+		}
+		lsn += 10
+		recs = append(recs, items.record("c", nil, row{"sku", fmt.Sprintf("s%03d", i%50), "qty", i, "price", 12.5}, lsn, false))
+	}
+	// a heartbeat-like record on a matching topic without an envelope is skipped
+	recs = append(recs, envelope.Record{Topic: orders.topic, Key: []byte(`{"serverName":"kt"}`), Value: []byte(`{"ts_ms":1}`)})
+	produce(t, brokers, recs)
+
+	c, err := NewConsumer(ctx, ConsumerConfig{Brokers: brokers, Topics: `kt\.public\..*`, Group: "g-" + db, TopicRefresh: time.Second},
+		Config{Addr: []string{addr}, Database: db, BatchRows: 100, FlushInterval: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	waitFor(t, "offsets committed", func() bool { return committedAll(t, brokers, "g-"+db, orders.topic, items.topic) })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st := c.Sink().Stats(); st.Records != uint64(len(recs)) || st.Parked != 0 {
+		t.Fatalf("stats %+v, want %d records", st, len(recs))
+	}
+	optimize(t, conn, db, "orders")
+	got := query(t, conn, "SELECT toString(id), customer FROM "+db+".orders FINAL WHERE _is_deleted = 0 ORDER BY id")
+	var exp []string
+	for i := 1; i <= 300; i++ {
+		if n, ok := want[i]; ok {
+			exp = append(exp, fmt.Sprintf("%d\t%s", i, n))
+		}
+	}
+	if strings.Join(got, "\n") != strings.Join(exp, "\n") {
+		t.Fatalf("orders: %d rows, want %d\n%v", len(got), len(exp), got)
+	}
+	optimize(t, conn, db, "items")
+	if got := query(t, conn, "SELECT sku, toString(qty), toString(price) FROM "+db+".items FINAL WHERE sku IN ('s000', 's001') ORDER BY sku"); strings.Join(got, "|") != "s000\t300\t12.50|s001\t251\t12.50" {
+		t.Fatalf("items %v", got)
+	}
+	if got := query(t, conn, "SELECT toString(count()) FROM "+db+".items FINAL"); got[0] != "50" {
+		t.Fatalf("items count %v", got)
+	}
+}
+
+// TestKafkaKill9: `sluice clickhouse` is killed with SIGKILL mid-stream and restarted; the
+// table ends with every change applied and no (id, _version) twice.
+func TestKafkaKill9(t *testing.T) {
+	addr := chAddr(t)
+	conn := chConn(t, addr)
+	db := freshDB(t, conn)
+	brokers := kafkaBrokers(t)
+	bin := filepath.Join(t.TempDir(), "sluice")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/sluice").CombinedOutput(); err != nil {
+		t.Skipf("cannot build cmd/sluice: %v\n%s", err, out)
+	}
+	orders := ordersTable(ordersV1)
+	orders.topic = "k9.public.orders"
+	const n = 60000
+	var recs []envelope.Record
+	want := map[int]string{}
+	for i := 0; i < n; i++ {
+		id := i%5000 + 1
+		name := fmt.Sprintf("v%d", i)
+		recs = append(recs, orders.record("u", nil, orderRow(id, name, int64(i), nil), int64(100000+i), true))
+		want[id] = name
+	}
+	produce(t, brokers, recs)
+	start := func() *exec.Cmd {
+		cmd := exec.Command(bin, "clickhouse", "--topics", `k9\..*`, "--group", "g-"+db, "--topic-refresh", "1s",
+			"--batch-rows", "2000", "--flush-interval", "100ms", "--log-format", "text")
+		cmd.Env = append(os.Environ(), "SLUICE_KAFKA_BROKERS="+strings.Join(brokers, ","),
+			"SLUICE_CLICKHOUSE_ADDR="+addr, "SLUICE_CLICKHOUSE_DATABASE="+db)
+		logf, _ := os.Create(filepath.Join(t.TempDir(), "sluice.log"))
+		cmd.Stdout, cmd.Stderr = logf, logf
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd
+	}
+	count := func() int {
+		exists := query(t, conn, "SELECT toString(count()) FROM system.tables WHERE database = '"+db+"' AND name = 'orders'")
+		if exists[0] == "0" {
+			return 0
+		}
+		var c int
+		fmt.Sscan(query(t, conn, "SELECT toString(count()) FROM "+db+".orders")[0], &c)
+		return c
+	}
+	cmd := start()
+	waitFor(t, "some rows inserted", func() bool { return count() >= 10000 })
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	before := count()
+	if before >= n {
+		t.Fatalf("killed too late: %d rows already in", before)
+	}
+	cmd = start()
+	waitFor(t, "offsets committed after restart", func() bool { return committedAll(t, brokers, "g-"+db, orders.topic) })
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	_ = cmd.Wait()
+	t.Logf("rows at kill: %d; rows inserted in total (before merges): %d", before, count())
+	optimize(t, conn, db, "orders")
+	if dup := query(t, conn, "SELECT toString(count()) FROM (SELECT id, _version, count() AS c FROM "+db+".orders GROUP BY id, _version HAVING c > 1)"); dup[0] != "0" {
+		t.Fatalf("%s duplicate (id, _version) pairs", dup[0])
+	}
+	got := query(t, conn, "SELECT toString(id), customer FROM "+db+".orders FINAL WHERE _is_deleted = 0 ORDER BY id")
+	if len(got) != len(want) {
+		t.Fatalf("%d rows, want %d", len(got), len(want))
+	}
+	for _, g := range got {
+		var id int
+		var name string
+		fmt.Sscanf(g, "%d\t%s", &id, &name)
+		if want[id] != name {
+			t.Fatalf("row %q: want %s", g, want[id])
+		}
+	}
+}
