@@ -81,10 +81,10 @@ func runClickHouse(ctx context.Context, args []string) error {
 		fs.PrintDefaults()
 	}
 	var (
-		ch                           chFlags
+		ch                              chFlags
 		brokers, topics, group, initial string
-		logLevel, logFormat          string
-		refresh                      time.Duration
+		logLevel, logFormat             string
+		refresh                         time.Duration
 	)
 	fs.StringVar(&brokers, "kafka-brokers", "", "Kafka bootstrap brokers, host:port,…; required")
 	fs.StringVar(&topics, "topics", "", "regular expression of the topics to consume (whole name), e.g. 'dbserver1\\.inventory\\..*'; required")
