@@ -107,7 +107,12 @@ func (d *Decoder) decodeRows(t EventType, body []byte, postLen int) error {
 		n := int(r.u16())
 		e.ExtraData = r.bytes(n - 2)
 	}
-	e.Columns = r.lenencInt()
+	// Each column takes at least one bit of the column bitmap.
+	if nc := r.lenenc(); nc <= uint64(r.rem())*8 {
+		e.Columns = int(nc)
+	} else {
+		r.fail()
+	}
 	nb := (e.Columns + 7) / 8
 	e.BeforeColumns = Bitmap(r.bytes(nb))
 	if kind == RowsUpdate || kind == RowsPartialUpdate {
