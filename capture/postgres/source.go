@@ -82,7 +82,19 @@ type Source struct {
 	idleWALEnd    uint64
 	beat          *time.Ticker
 	closeOnce     sync.Once
+	stats         Stats
 }
+
+// Stats counts streamed (in-progress) transactions the server sent and the bytes sluice
+// spooled for them.
+type Stats struct {
+	StreamedTransactions int64
+	SpooledBytes         int64
+	SpooledToDisk        int64 // transactions that outgrew memory and went to a file
+}
+
+// Stats returns the counters; call it from Next's goroutine.
+func (s *Source) Stats() Stats { return s.stats }
 
 // Open connects, runs the preflight checks, makes sure the publication and slot exist, and
 // (per the snapshot mode) prepares the initial snapshot. Streaming starts on the first Next
@@ -694,6 +706,11 @@ func (s *Source) handle(ctx context.Context, lsn uint64, data []byte, streamed b
 			return err
 		}
 		s.log.Debug("streamed transaction committed", "xid", xid, "messages", sp.count, "bytes", sp.size)
+		s.stats.StreamedTransactions++
+		s.stats.SpooledBytes += sp.size
+		if sp.f != nil {
+			s.stats.SpooledToDisk++
+		}
 		s.begin(xid, t+pgEpochMicros, lsn)
 		s.replay, s.replayXid, s.replayEnd = rd, xid, end
 	case msgRelation:
