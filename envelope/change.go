@@ -253,7 +253,7 @@ func (e *Encoder) encodeChange(dst []Record, ev *capture.Event) ([]Record, error
 		return dst, err
 	}
 	te := e.table(ev.Table, conn)
-	ns := e.now().UnixNano()
+	ns := e.nowNS()
 	dst = e.beginIfNeeded(dst)
 	wrap := func(err error) error { return fmt.Errorf("encode %c event of %s: %w", ev.Op, te.collection, err) }
 

@@ -141,9 +141,9 @@ func ordersTable() *schema.Table {
 	status.Enum = []string{"new", "paid", "shipped"}
 	status.Default, status.HasDefault = "new", true
 	return &schema.Table{
-		ID:      schema.TableID{DB: "inventory", Table: "orders"},
-		Dialect: schema.MySQL,
-		Columns: []schema.Column{id, customer, amount, col("created_at", "datetime", false), col("attrs", "json", true), status},
+		ID:         schema.TableID{DB: "inventory", Table: "orders"},
+		Dialect:    schema.MySQL,
+		Columns:    []schema.Column{id, customer, amount, col("created_at", "datetime", false), col("attrs", "json", true), status},
 		PrimaryKey: []int{0},
 		Version:    1,
 	}

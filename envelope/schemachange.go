@@ -39,7 +39,7 @@ func (e *Encoder) encodeMessage(dst []Record, ev *capture.Event) ([]Record, erro
 		b = schema.AppendJSONString(b, m.Prefix)
 		return append(b, '}')
 	})
-	ns := e.now().UnixNano()
+	ns := e.nowNS()
 	val := e.appendWrapped(e.fixed.msgValue[conn], func(b []byte) []byte {
 		b = append(b, `{"op":"m","ts_ms":`...)
 		b = strconv.AppendInt(b, schema.FloorDiv(ns, 1_000_000), 10)
@@ -247,7 +247,7 @@ func (e *Encoder) encodeSchemaChange(dst []Record, ev *capture.Event) ([]Record,
 		b = schema.AppendJSONString(b, ev.DDLDatabase)
 		return append(b, '}')
 	})
-	ns := e.now().UnixNano()
+	ns := e.nowNS()
 	val := e.appendWrapped(e.fixed.scValue[conn], func(b []byte) []byte {
 		b = append(b, `{"source":`...)
 		b = e.appendSource(b, conn, &ev.Source)

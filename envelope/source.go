@@ -61,6 +61,31 @@ func (e *Encoder) buildSource(i int) srcConn {
 	return srcConn{schema: sc, head: head}
 }
 
+// strCache remembers the JSON form of the last string it encoded: source fields like db, table,
+// gtid and file repeat from event to event.
+type strCache struct {
+	s   string
+	enc []byte
+}
+
+func (c *strCache) append(dst []byte, s string) []byte {
+	if s != c.s || c.enc == nil {
+		c.s = s
+		c.enc = schema.AppendJSONString(c.enc[:0], s)
+	}
+	return append(dst, c.enc...)
+}
+
+func (c *strCache) appendOpt(dst []byte, s string) []byte {
+	if s == "" {
+		return append(dst, "null"...)
+	}
+	return c.append(dst, s)
+}
+
+// srcStrings caches the source block's repeating strings.
+type srcStrings struct{ db, schema, table, gtid, file strCache }
+
 func appendOptString(dst []byte, s string) []byte {
 	if s == "" {
 		return append(dst, "null"...)
@@ -71,8 +96,16 @@ func appendOptString(dst []byte, s string) []byte {
 // appendSource appends the source block payload.
 func (e *Encoder) appendSource(dst []byte, conn int, s *capture.Source) []byte {
 	dst = append(dst, e.src[conn].head...)
-	ms := schema.FloorDiv(s.TsMicros, 1000)
-	dst = strconv.AppendInt(dst, ms, 10)
+	// ts_ms, ts_us and ts_ns share their leading digits: format the µs once.
+	var tmp [20]byte
+	us := tmp[:0]
+	fast := s.TsMicros >= 1000 && s.TsMicros < 1e18
+	if fast {
+		us = strconv.AppendInt(us, s.TsMicros, 10)
+		dst = append(dst, us[:len(us)-3]...)
+	} else {
+		dst = strconv.AppendInt(dst, schema.FloorDiv(s.TsMicros, 1000), 10)
+	}
 	dst = append(dst, `,"snapshot":`...)
 	if s.Snapshot == capture.NotSnapshot {
 		if e.cfg.KeepNulls {
@@ -85,8 +118,9 @@ func (e *Encoder) appendSource(dst []byte, conn int, s *capture.Source) []byte {
 		dst = append(dst, s.Snapshot.String()...)
 		dst = append(dst, '"')
 	}
+	c := &e.srcCache
 	dst = append(dst, `,"db":`...)
-	dst = schema.AppendJSONString(dst, s.DB)
+	dst = c.db.append(dst, s.DB)
 	dst = append(dst, `,"sequence":`...)
 	if conn == connPostgres {
 		dst = append(dst, `"[`...)
@@ -110,14 +144,21 @@ func (e *Encoder) appendSource(dst []byte, conn int, s *capture.Source) []byte {
 		dst = append(dst, "null"...)
 	}
 	dst = append(dst, `,"ts_us":`...)
-	dst = strconv.AppendInt(dst, s.TsMicros, 10)
-	dst = append(dst, `,"ts_ns":`...)
-	dst = strconv.AppendInt(dst, s.TsMicros*1000, 10)
+	if fast {
+		dst = append(dst, us...)
+		dst = append(dst, `,"ts_ns":`...)
+		dst = append(dst, us...)
+		dst = append(dst, "000"...)
+	} else {
+		dst = strconv.AppendInt(dst, s.TsMicros, 10)
+		dst = append(dst, `,"ts_ns":`...)
+		dst = strconv.AppendInt(dst, s.TsMicros*1000, 10)
+	}
 	if conn == connPostgres {
 		dst = append(dst, `,"schema":`...)
-		dst = schema.AppendJSONString(dst, s.Schema)
+		dst = c.schema.append(dst, s.Schema)
 		dst = append(dst, `,"table":`...)
-		dst = schema.AppendJSONString(dst, s.Table)
+		dst = c.table.append(dst, s.Table)
 		dst = append(dst, `,"txId":`...)
 		if s.HasTxID {
 			dst = strconv.AppendInt(dst, s.TxID, 10)
@@ -137,13 +178,13 @@ func (e *Encoder) appendSource(dst []byte, conn int, s *capture.Source) []byte {
 		return append(dst, '}')
 	}
 	dst = append(dst, `,"table":`...)
-	dst = appendOptString(dst, s.Table)
+	dst = c.table.appendOpt(dst, s.Table)
 	dst = append(dst, `,"server_id":`...)
 	dst = strconv.AppendUint(dst, uint64(s.ServerID), 10)
 	dst = append(dst, `,"gtid":`...)
-	dst = appendOptString(dst, s.GTID)
+	dst = c.gtid.appendOpt(dst, s.GTID)
 	dst = append(dst, `,"file":`...)
-	dst = schema.AppendJSONString(dst, s.File)
+	dst = c.file.append(dst, s.File)
 	dst = append(dst, `,"pos":`...)
 	dst = strconv.AppendInt(dst, int64(s.Pos), 10)
 	dst = append(dst, `,"row":`...)

@@ -34,7 +34,17 @@ var jsonEsc = func() (t [256]byte) {
 func AppendJSONString[S ~string | ~[]byte](dst []byte, s S) []byte {
 	dst = append(dst, '"')
 	start := 0
-	for i := 0; i < len(s); {
+	i := 0
+	// Skip 8 plain bytes at a time: no control character, '"', '\\' or non-ASCII byte.
+	for i+8 <= len(s) {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		if needsEscape8(x) {
+			break
+		}
+		i += 8
+	}
+	for i < len(s) {
 		c := s[i]
 		e := jsonEsc[c]
 		if e == 0 {
@@ -70,6 +80,21 @@ func AppendJSONString[S ~string | ~[]byte](dst []byte, s S) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+const (
+	lsb8 = 0x0101010101010101
+	msb8 = 0x8080808080808080
+)
+
+// needsEscape8 reports whether any of the 8 bytes in x is < 0x20, '"', '\\' or >= 0x80.
+func needsEscape8(x uint64) bool {
+	less := (x - lsb8*0x20) & ^x // bytes < 0x20 (or >= 0x80, caught below)
+	q := x ^ (lsb8 * '"')        // zero bytes where '"'
+	bs := x ^ (lsb8 * '\\')      // zero bytes where '\\'
+	zq := (q - lsb8) & ^q
+	zb := (bs - lsb8) & ^bs
+	return (less|zq|zb|x)&msb8 != 0
 }
 
 // AppendJavaDouble appends f as Jackson writes a Java double: Double.toString, i.e. the shortest
