@@ -1,0 +1,133 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// readProperties reads a Java-style .properties file (as Debezium Server's
+// application.properties): key=value or key: value or key value per line, # and ! comments,
+// backslash line continuation and escapes. Keys are returned as written.
+func readProperties(path string) (map[string]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config file: %w", err)
+	}
+	p, err := parseProperties(b)
+	if err != nil {
+		return nil, fmt.Errorf("config file %s: %w", path, err)
+	}
+	return p, nil
+}
+
+func parseProperties(b []byte) (map[string]string, error) {
+	out := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	lineNo := 0
+	var logical strings.Builder
+	start := 0
+	for sc.Scan() {
+		lineNo++
+		line := sc.Text()
+		if logical.Len() == 0 {
+			line = strings.TrimLeft(line, " \t\f")
+			if line == "" || line[0] == '#' || line[0] == '!' {
+				continue
+			}
+			start = lineNo
+		} else {
+			line = strings.TrimLeft(line, " \t\f")
+		}
+		// An odd number of trailing backslashes continues the line.
+		n := len(line) - len(strings.TrimRight(line, `\`))
+		if n%2 == 1 {
+			logical.WriteString(line[:len(line)-1])
+			continue
+		}
+		logical.WriteString(line)
+		k, v, err := splitProperty(logical.String())
+		logical.Reset()
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %w", start, err)
+		}
+		out[k] = v
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	if logical.Len() > 0 {
+		k, v, err := splitProperty(logical.String())
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %w", start, err)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+// splitProperty splits a logical line at the first unescaped '=', ':' or whitespace.
+func splitProperty(s string) (string, string, error) {
+	i := 0
+	for i < len(s) {
+		c := s[i]
+		if c == '\\' {
+			i = min(i+2, len(s))
+			continue
+		}
+		if c == '=' || c == ':' || c == ' ' || c == '\t' || c == '\f' {
+			break
+		}
+		i++
+	}
+	key := unescape(s[:i])
+	rest := strings.TrimLeft(s[i:], " \t\f")
+	if rest != "" && (rest[0] == '=' || rest[0] == ':') {
+		rest = strings.TrimLeft(rest[1:], " \t\f")
+	}
+	if key == "" {
+		return "", "", fmt.Errorf("empty property name")
+	}
+	return key, unescape(rest), nil
+}
+
+func unescape(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' || i+1 == len(s) {
+			b.WriteByte(c)
+			continue
+		}
+		i++
+		switch s[i] {
+		case 't':
+			b.WriteByte('\t')
+		case 'n':
+			b.WriteByte('\n')
+		case 'r':
+			b.WriteByte('\r')
+		case 'f':
+			b.WriteByte('\f')
+		case 'u':
+			if i+4 < len(s) {
+				var r rune
+				if _, err := fmt.Sscanf(s[i+1:i+5], "%04x", &r); err == nil {
+					b.WriteRune(r)
+					i += 4
+					continue
+				}
+			}
+			b.WriteByte('u')
+		default:
+			b.WriteByte(s[i])
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,122 @@
+package pipeline
+
+import (
+	"sync"
+
+	"github.com/sluicecdc/sluice/capture"
+)
+
+// acker turns out-of-order record durability into in-order position releases.
+//
+// Every record sent to the sink gets the next token (1, 2, 3, …). Every event that carries a
+// Position is queued with the last token assigned when it was processed: the tokens of its own
+// records (0 to 3) and of every record before it are all ≤ that token. The watermark is the
+// largest token w such that every token ≤ w is durable; an event is released once its last
+// token ≤ w. Events therefore release strictly in source order, and never before a record of
+// theirs or of an earlier event is durable. A token that never becomes durable (a failed
+// record) stops every later release.
+//
+// One goroutine assigns tokens and queues events (the sender); any goroutine may call durable;
+// one goroutine calls release (the acker loop). mu guards everything.
+type acker struct {
+	mu      sync.Mutex
+	next    uint64              // last token assigned
+	water   uint64              // every token ≤ water is durable
+	done    map[uint64]struct{} // durable tokens > water+1
+	pending []pendingPos        // queued events, oldest first, from head
+	head    int
+	wake    chan struct{} // cap 1: something may be releasable
+}
+
+type pendingPos struct {
+	last uint64
+	pos  capture.Position
+}
+
+func newAcker() *acker {
+	return &acker{done: make(map[uint64]struct{}), wake: make(chan struct{}, 1)}
+}
+
+// token assigns the next record token.
+func (a *acker) token() uint64 {
+	a.mu.Lock()
+	a.next++
+	t := a.next
+	a.mu.Unlock()
+	return t
+}
+
+// event queues p to be released after every token assigned so far is durable.
+func (a *acker) event(p capture.Position) {
+	a.mu.Lock()
+	a.pending = append(a.pending, pendingPos{last: a.next, pos: p})
+	ready := a.next <= a.water
+	a.mu.Unlock()
+	if ready {
+		a.signal()
+	}
+}
+
+// durable marks token t durable. Repeated or unknown tokens are ignored.
+func (a *acker) durable(t uint64) {
+	a.mu.Lock()
+	if t <= a.water || t > a.next {
+		a.mu.Unlock()
+		return
+	}
+	if t != a.water+1 {
+		a.done[t] = struct{}{}
+		a.mu.Unlock()
+		return
+	}
+	a.water = t
+	for {
+		if _, ok := a.done[a.water+1]; !ok {
+			break
+		}
+		delete(a.done, a.water+1)
+		a.water++
+	}
+	ready := a.head < len(a.pending) && a.pending[a.head].last <= a.water
+	a.mu.Unlock()
+	if ready {
+		a.signal()
+	}
+}
+
+func (a *acker) signal() {
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
+}
+
+// release pops every releasable event and returns the position of the last one (nil if none)
+// and how many were released.
+func (a *acker) release() (capture.Position, int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var p capture.Position
+	n := 0
+	for a.head < len(a.pending) && a.pending[a.head].last <= a.water {
+		p = a.pending[a.head].pos
+		a.pending[a.head] = pendingPos{}
+		a.head++
+		n++
+	}
+	if a.head == len(a.pending) {
+		a.pending, a.head = a.pending[:0], 0
+	} else if a.head > 1024 && a.head > len(a.pending)/2 {
+		k := copy(a.pending, a.pending[a.head:])
+		clear(a.pending[k:])
+		a.pending, a.head = a.pending[:k], 0
+	}
+	return p, n
+}
+
+// inFlight returns the number of assigned tokens not yet covered by the watermark.
+func (a *acker) inFlight() uint64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.next - a.water
+}

@@ -1,0 +1,331 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/envelope"
+	"github.com/sluicecdc/sluice/internal/offsets"
+)
+
+// Encoder turns events into records. *envelope.Encoder implements it. The returned records alias
+// the encoder's buffer until its next call; the pipeline calls it from one goroutine.
+type Encoder interface {
+	Encode(dst []envelope.Record, ev *capture.Event) ([]envelope.Record, error)
+	Heartbeat(dst []envelope.Record, now time.Time) []envelope.Record
+}
+
+// Config wires one pipeline. Source, Encoder and NewSink are required.
+type Config struct {
+	Source  Source
+	Encoder Encoder
+	// NewSink builds the sink with the Durable func the pipeline's acker listens on. Run closes
+	// the sink it returns.
+	NewSink func(d Durable) (Sink, error)
+	// Offsets receives released positions (the source's offset JSON); nil keeps none. Run does
+	// not close it.
+	Offsets offsets.Store
+	// FlushInterval is how often released positions are saved to Offsets and then acknowledged
+	// to the Source (saved first, as Debezium confirms a PostgreSQL slot only after the offsets
+	// are committed). Defaults to 1s.
+	FlushInterval time.Duration
+	// HeartbeatInterval emits Encoder.Heartbeat records this often; 0 disables heartbeats.
+	HeartbeatInterval time.Duration
+	// SkippedOps lists the Debezium op codes not to publish (skipped.operations): letters of
+	// "cudrtm", or "none". Defaults to "t". Skipped events still move the position.
+	SkippedOps string
+	// ShutdownTimeout bounds the final flush of the sink and the final offsets save after the
+	// context ends or a stage fails. Defaults to 30s.
+	ShutdownTimeout time.Duration
+	// Logger defaults to discarding.
+	Logger *slog.Logger
+	// Now defaults to time.Now; used for heartbeats.
+	Now func() time.Time
+	// Stats, if set, is updated as the pipeline runs (for metrics).
+	Stats *Stats
+}
+
+// Stats are counters a metrics endpoint can read while Run runs.
+type Stats struct {
+	Events   atomic.Uint64 // events read from the source
+	Records  atomic.Uint64 // records sent to the sink
+	Released atomic.Uint64 // events whose positions were released
+	Saves    atomic.Uint64 // successful offsets saves
+}
+
+// Validate reports every missing or bad field.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Source == nil {
+		errs = append(errs, errors.New("pipeline: Source is required"))
+	}
+	if c.Encoder == nil {
+		errs = append(errs, errors.New("pipeline: Encoder is required"))
+	}
+	if c.NewSink == nil {
+		errs = append(errs, errors.New("pipeline: NewSink is required"))
+	}
+	if c.FlushInterval < 0 || c.HeartbeatInterval < 0 || c.ShutdownTimeout < 0 {
+		errs = append(errs, errors.New("pipeline: intervals must not be negative"))
+	}
+	if _, err := parseSkipped(c.SkippedOps); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// parseSkipped returns a 256-entry table of skipped op codes.
+func parseSkipped(s string) (*[256]bool, error) {
+	var t [256]bool
+	if s == "" {
+		s = "t"
+	}
+	if s == "none" {
+		return &t, nil
+	}
+	for _, f := range strings.Split(s, ",") {
+		for _, r := range strings.TrimSpace(f) {
+			switch r {
+			case 'c', 'u', 'd', 'r', 't', 'm':
+				t[r] = true
+			default:
+				return nil, fmt.Errorf("pipeline: skipped operations %q: %q is not one of c, u, d, r, t, m (or \"none\")", s, r)
+			}
+		}
+	}
+	return &t, nil
+}
+
+// Run reads events from the Source, encodes them, sends the records to the sink and releases
+// positions in source order as the sink reports records durable. It returns when ctx ends (nil),
+// when the source ends with io.EOF (nil, after everything sent is durable) or when a stage fails
+// (that error). In every case it first flushes the sink, saves the last released position and
+// acknowledges it to the source (bounded by ShutdownTimeout), then closes the sink. It does not
+// close the Source or Offsets.
+//
+// Goroutines: a reader calls Source.Next and hands each event to the sender, waiting until the
+// sender has encoded it before the next Next (so events may alias the source's buffers); the
+// sender encodes, sends and emits heartbeats; the acker loop saves and acknowledges released
+// positions every FlushInterval. Sink result goroutines call the acker's durable func.
+func Run(ctx context.Context, cfg Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	p := &run{cfg: cfg, ack: newAcker()}
+	p.skipped, _ = parseSkipped(cfg.SkippedOps)
+	if p.cfg.FlushInterval == 0 {
+		p.cfg.FlushInterval = time.Second
+	}
+	if p.cfg.ShutdownTimeout == 0 {
+		p.cfg.ShutdownTimeout = 30 * time.Second
+	}
+	if p.cfg.Logger == nil {
+		p.cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if p.cfg.Now == nil {
+		p.cfg.Now = time.Now
+	}
+	if p.cfg.Stats == nil {
+		p.cfg.Stats = new(Stats)
+	}
+	sink, err := cfg.NewSink(p.ack.durable)
+	if err != nil {
+		return fmt.Errorf("open sink: %w", err)
+	}
+	p.sink = sink
+
+	g, gctx := errgroup.WithContext(ctx)
+	events := make(chan *capture.Event)
+	taken := make(chan struct{})
+	eof := errors.New("source ended")
+	g.Go(func() error { return p.read(gctx, events, taken, eof) })
+	g.Go(func() error { return p.send(gctx, events, taken) })
+	g.Go(func() error { return p.loop(gctx) })
+	runErr := g.Wait()
+	if errors.Is(runErr, eof) || (ctx.Err() != nil && errors.Is(runErr, context.Canceled)) {
+		runErr = nil
+	}
+
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.ShutdownTimeout)
+	defer cancel()
+	var errs []error
+	if runErr != nil {
+		errs = append(errs, runErr)
+	}
+	if err := sink.Flush(sctx); err != nil && runErr == nil {
+		errs = append(errs, fmt.Errorf("flush sink: %w", err))
+	}
+	p.releaseNow()
+	if err := p.commit(sctx); err != nil {
+		errs = append(errs, err)
+	}
+	if err := sink.Close(); err != nil && runErr == nil {
+		errs = append(errs, fmt.Errorf("close sink: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+type run struct {
+	cfg     Config
+	ack     *acker
+	sink    Sink
+	skipped *[256]bool
+
+	// owned by the acker loop (and Run after it ends)
+	latest  capture.Position // last released position
+	dirty   bool             // latest not yet saved and acknowledged
+	scratch []byte
+}
+
+// read pulls events and hands them over one at a time.
+func (p *run) read(ctx context.Context, events chan<- *capture.Event, taken <-chan struct{}, eof error) error {
+	for {
+		ev, err := p.cfg.Source.Next(ctx)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return eof
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("read source: %w", err)
+		}
+		select {
+		case events <- &ev:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		select {
+		case <-taken:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// send encodes events and heartbeats and sends their records.
+func (p *run) send(ctx context.Context, events <-chan *capture.Event, taken chan<- struct{}) error {
+	var hb <-chan time.Time
+	if p.cfg.HeartbeatInterval > 0 {
+		t := time.NewTicker(p.cfg.HeartbeatInterval)
+		defer t.Stop()
+		hb = t.C
+	}
+	var recs []envelope.Record
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-hb:
+			recs = p.cfg.Encoder.Heartbeat(recs[:0], p.cfg.Now())
+			if err := p.sendAll(ctx, recs); err != nil {
+				return err
+			}
+		case ev := <-events:
+			p.cfg.Stats.Events.Add(1)
+			recs = recs[:0]
+			var err error
+			if p.publishes(ev) {
+				recs, err = p.cfg.Encoder.Encode(recs, ev)
+			}
+			pos := ev.Position
+			taken <- struct{}{} // the reader may call Next again: ev is no longer used
+			if err != nil {
+				return fmt.Errorf("encode event at %s: %w", describe(pos), err)
+			}
+			if err := p.sendAll(ctx, recs); err != nil {
+				return err
+			}
+			if pos != nil {
+				p.ack.event(pos)
+			}
+		}
+	}
+}
+
+func (p *run) publishes(ev *capture.Event) bool {
+	switch ev.Kind {
+	case capture.Keepalive, capture.SnapshotDone:
+		return false
+	case capture.Change:
+		return !p.skipped[ev.Op]
+	}
+	return true
+}
+
+func (p *run) sendAll(ctx context.Context, recs []envelope.Record) error {
+	for i := range recs {
+		if err := p.sink.Send(ctx, &recs[i], p.ack.token()); err != nil {
+			if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+				return err
+			}
+			return fmt.Errorf("send to %s: %w", recs[i].Topic, err)
+		}
+		p.cfg.Stats.Records.Add(1)
+	}
+	return nil
+}
+
+// loop releases positions as they become durable and commits them every FlushInterval.
+func (p *run) loop(ctx context.Context) error {
+	t := time.NewTicker(p.cfg.FlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-p.ack.wake:
+			p.releaseNow()
+		case <-t.C:
+			p.releaseNow()
+			if err := p.commit(ctx); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func (p *run) releaseNow() {
+	if pos, n := p.ack.release(); n > 0 {
+		p.latest, p.dirty = pos, true
+		p.cfg.Stats.Released.Add(uint64(n))
+	}
+}
+
+// commit saves the latest released position and then acknowledges it to the source.
+func (p *run) commit(ctx context.Context) error {
+	if !p.dirty {
+		return nil
+	}
+	if p.cfg.Offsets != nil {
+		p.scratch = p.latest.AppendOffset(p.scratch[:0])
+		if err := p.cfg.Offsets.Save(ctx, p.scratch); err != nil {
+			return fmt.Errorf("save offsets: %w", err)
+		}
+		p.cfg.Stats.Saves.Add(1)
+	}
+	if err := p.cfg.Source.Ack(ctx, p.latest); err != nil {
+		return fmt.Errorf("acknowledge position %s to source: %w", describe(p.latest), err)
+	}
+	p.dirty = false
+	return nil
+}
+
+func describe(p capture.Position) string {
+	if p == nil {
+		return "(none)"
+	}
+	if s, ok := p.(fmt.Stringer); ok {
+		return s.String()
+	}
+	return string(p.AppendOffset(nil))
+}

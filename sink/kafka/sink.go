@@ -1,0 +1,426 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/IBM/sarama"
+	"golang.org/x/sync/semaphore"
+
+	"github.com/sluicecdc/sluice/envelope"
+)
+
+// Config configures a Sink. Zero values mean the defaults written beside each field.
+type Config struct {
+	// Brokers is the bootstrap list, host:port each. Required.
+	Brokers []string
+	// Compression is none (default), lz4, zstd, snappy or gzip.
+	Compression string
+	// Partitions and Replication apply to topics the sink creates. Default 1 and 1; a
+	// Replication of -1 leaves it to the broker's default.
+	Partitions  int32
+	Replication int16
+	// NoCreateTopics skips CreateTopics (the broker auto-creates or topics exist).
+	NoCreateTopics bool
+	// MaxBufferedBytes bounds the bytes of records sent but not yet acknowledged. Default 64 MiB.
+	MaxBufferedBytes int64
+	// MaxMessageBytes is the producer's largest record batch. Default 1 MiB.
+	MaxMessageBytes int
+	// Linger (default 20ms) and BatchBytes (default 1 MiB) are when a batch is sent.
+	Linger     time.Duration
+	BatchBytes int
+	// Retries is how often sarama retries a failed produce before the sink fails. Default 10.
+	Retries int
+	// RetryBackoff defaults to 250ms.
+	RetryBackoff time.Duration
+	// Version is the Kafka protocol version to speak. Default 3.6.0.
+	Version sarama.KafkaVersion
+	// ClientID defaults to "sluice".
+	ClientID string
+	// Logger defaults to discarding.
+	Logger *slog.Logger
+}
+
+// ParseCompression maps a compression name to sarama's codec.
+func ParseCompression(s string) (sarama.CompressionCodec, error) {
+	switch strings.ToLower(s) {
+	case "", "none":
+		return sarama.CompressionNone, nil
+	case "lz4":
+		return sarama.CompressionLZ4, nil
+	case "zstd":
+		return sarama.CompressionZSTD, nil
+	case "snappy":
+		return sarama.CompressionSnappy, nil
+	case "gzip":
+		return sarama.CompressionGZIP, nil
+	}
+	return 0, fmt.Errorf("kafka compression %q: want none, lz4, zstd, snappy or gzip", s)
+}
+
+// Validate reports every bad field.
+func (c *Config) Validate() error {
+	var errs []error
+	if len(c.Brokers) == 0 {
+		errs = append(errs, errors.New("kafka: no brokers given (--kafka-brokers host:port,…)"))
+	}
+	if _, err := ParseCompression(c.Compression); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Partitions < 0 {
+		errs = append(errs, fmt.Errorf("kafka: topic partitions %d: want ≥ 1", c.Partitions))
+	}
+	if c.Replication < -1 {
+		errs = append(errs, fmt.Errorf("kafka: topic replication %d: want ≥ 1 or -1", c.Replication))
+	}
+	if c.MaxBufferedBytes < 0 || c.MaxMessageBytes < 0 || c.BatchBytes < 0 || c.Retries < 0 {
+		errs = append(errs, errors.New("kafka: sizes and retries must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Config) withDefaults() Config {
+	d := *c
+	if d.Partitions == 0 {
+		d.Partitions = 1
+	}
+	if d.Replication == 0 {
+		d.Replication = 1
+	}
+	if d.MaxBufferedBytes == 0 {
+		d.MaxBufferedBytes = 64 << 20
+	}
+	if d.MaxMessageBytes == 0 {
+		d.MaxMessageBytes = 1 << 20
+	}
+	if d.Linger == 0 {
+		d.Linger = 20 * time.Millisecond
+	}
+	if d.BatchBytes == 0 {
+		d.BatchBytes = 1 << 20
+	}
+	if d.Retries == 0 {
+		d.Retries = 10
+	}
+	if d.RetryBackoff == 0 {
+		d.RetryBackoff = 250 * time.Millisecond
+	}
+	if d.Version == (sarama.KafkaVersion{}) {
+		d.Version = sarama.V3_6_0_0
+	}
+	if d.ClientID == "" {
+		d.ClientID = "sluice"
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	return d
+}
+
+// SaramaConfig returns the producer configuration the sink uses (exported for tools and tests
+// that want the same settings).
+func (c *Config) SaramaConfig() (*sarama.Config, error) {
+	d := c.withDefaults()
+	codec, err := ParseCompression(d.Compression)
+	if err != nil {
+		return nil, err
+	}
+	sc := sarama.NewConfig()
+	sc.ClientID = d.ClientID
+	sc.Version = d.Version
+	sc.Net.MaxOpenRequests = 1
+	sc.Producer.Idempotent = true
+	sc.Producer.RequiredAcks = sarama.WaitForAll
+	sc.Producer.Return.Successes = true
+	sc.Producer.Return.Errors = true
+	sc.Producer.Retry.Max = d.Retries
+	sc.Producer.Retry.Backoff = d.RetryBackoff
+	sc.Producer.Partitioner = sarama.NewMurmur2Partitioner
+	sc.Producer.Compression = codec
+	sc.Producer.Flush.Bytes = d.BatchBytes
+	sc.Producer.Flush.Frequency = d.Linger
+	sc.Producer.Flush.Messages = 0
+	sc.Producer.MaxMessageBytes = d.MaxMessageBytes
+	sc.ChannelBufferSize = 65536
+	sc.Metadata.AllowAutoTopicCreation = d.NoCreateTopics
+	if err := sc.Validate(); err != nil {
+		return nil, fmt.Errorf("kafka: producer config: %w", err)
+	}
+	return sc, nil
+}
+
+// Sink sends records to Kafka. Send is called from one goroutine; Flush and Close from the same
+// or another; the Durable func is called from the result goroutine.
+type Sink struct {
+	cfg     Config
+	log     *slog.Logger
+	durable func(token uint64)
+
+	client   sarama.Client
+	admin    sarama.ClusterAdmin
+	producer sarama.AsyncProducer
+	sem      *semaphore.Weighted
+	topics   map[string]bool // topics known to exist; owned by Send's goroutine
+	wg       sync.WaitGroup  // the two result goroutines
+
+	mu       sync.Mutex
+	inFlight int
+	err      error           // first delivery failure, sticky
+	idle     []chan struct{} // Flush waiters, closed when inFlight is 0 or err is set
+	closed   bool
+}
+
+// meta rides in ProducerMessage.Metadata.
+type meta struct {
+	token uint64
+	size  int64
+}
+
+// ErrClosed is returned by Send after Close.
+var ErrClosed = errors.New("kafka sink closed")
+
+// New connects to the brokers and starts the producer. durable is called once per record the
+// broker acknowledged (acks=all), with the token given to Send.
+func New(cfg Config, durable func(token uint64)) (*Sink, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	d := cfg.withDefaults()
+	sc, err := d.SaramaConfig()
+	if err != nil {
+		return nil, err
+	}
+	client, err := sarama.NewClient(d.Brokers, sc)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: connect to %s: %w", strings.Join(d.Brokers, ","), err)
+	}
+	producer, err := sarama.NewAsyncProducerFromClient(client)
+	if err != nil {
+		client.Close()
+		return nil, fmt.Errorf("kafka: start producer: %w", err)
+	}
+	s := &Sink{cfg: d, log: d.Logger.With("sink", "kafka"), durable: durable, client: client, producer: producer,
+		sem: semaphore.NewWeighted(d.MaxBufferedBytes), topics: make(map[string]bool)}
+	if !d.NoCreateTopics {
+		admin, err := sarama.NewClusterAdminFromClient(client)
+		if err != nil {
+			producer.Close()
+			client.Close()
+			return nil, fmt.Errorf("kafka: admin client: %w", err)
+		}
+		s.admin = admin
+	}
+	s.wg.Add(2)
+	go s.successes()
+	go s.errors()
+	return s, nil
+}
+
+// Send copies rec into a producer message and queues it. It blocks while MaxBufferedBytes are
+// in flight (logging every 10 s), until ctx ends (returning ctx.Err()). It fails fast with the
+// sticky error once any earlier record failed, and with ErrClosed after Close. The first record
+// for a topic creates the topic if needed.
+func (s *Sink) Send(ctx context.Context, rec *envelope.Record, token uint64) error {
+	if err := s.failed(); err != nil {
+		return err
+	}
+	if !s.topics[rec.Topic] {
+		if err := s.ensureTopic(rec.Topic); err != nil {
+			return err
+		}
+		s.topics[rec.Topic] = true
+	}
+	size := int64(len(rec.Key) + len(rec.Value))
+	for _, h := range rec.Headers {
+		size += int64(len(h.Key) + len(h.Value))
+	}
+	size = min(max(size, 1), s.cfg.MaxBufferedBytes)
+	if err := s.acquire(ctx, size, rec.Topic); err != nil {
+		return err
+	}
+	msg := &sarama.ProducerMessage{Topic: rec.Topic, Metadata: meta{token: token, size: size}}
+	buf := make([]byte, len(rec.Key)+len(rec.Value))
+	if rec.Key != nil {
+		msg.Key = sarama.ByteEncoder(buf[:len(rec.Key):len(rec.Key)])
+		copy(buf, rec.Key)
+	}
+	if rec.Value != nil {
+		msg.Value = sarama.ByteEncoder(buf[len(rec.Key):])
+		copy(buf[len(rec.Key):], rec.Value)
+	}
+	if len(rec.Headers) > 0 {
+		msg.Headers = make([]sarama.RecordHeader, len(rec.Headers))
+		for i, h := range rec.Headers {
+			msg.Headers[i] = sarama.RecordHeader{Key: []byte(h.Key), Value: append([]byte(nil), h.Value...)}
+		}
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		s.sem.Release(size)
+		return ErrClosed
+	}
+	s.inFlight++
+	s.mu.Unlock()
+	select {
+	case s.producer.Input() <- msg:
+		return nil
+	case <-ctx.Done():
+		s.settle(size, nil)
+		return ctx.Err()
+	}
+}
+
+func (s *Sink) acquire(ctx context.Context, size int64, topic string) error {
+	if s.sem.TryAcquire(size) {
+		return nil
+	}
+	start := time.Now()
+	for {
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := s.sem.Acquire(wctx, size)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err := s.failed(); err != nil {
+			return err
+		}
+		s.log.Warn("waiting for Kafka to acknowledge buffered records", "topic", topic,
+			"waited", time.Since(start).Round(time.Second), "max_buffered_bytes", s.cfg.MaxBufferedBytes)
+	}
+}
+
+func (s *Sink) ensureTopic(topic string) error {
+	if s.admin == nil {
+		return nil
+	}
+	err := s.admin.CreateTopic(topic, &sarama.TopicDetail{NumPartitions: s.cfg.Partitions, ReplicationFactor: s.cfg.Replication}, false)
+	if err == nil {
+		s.log.Info("created topic", "topic", topic, "partitions", s.cfg.Partitions, "replication", s.cfg.Replication)
+		return nil
+	}
+	if errors.Is(err, sarama.ErrTopicAlreadyExists) {
+		return nil
+	}
+	return fmt.Errorf("kafka: create topic %s (%d partitions, replication %d): %w", topic, s.cfg.Partitions, s.cfg.Replication, err)
+}
+
+func (s *Sink) failed() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return s.err
+	}
+	if s.closed {
+		return ErrClosed
+	}
+	return nil
+}
+
+// settle accounts for one message that left the producer, with err if it failed.
+func (s *Sink) settle(size int64, err error) {
+	s.sem.Release(size)
+	s.mu.Lock()
+	s.inFlight--
+	if err != nil && s.err == nil {
+		s.err = err
+	}
+	if s.inFlight == 0 || s.err != nil {
+		for _, c := range s.idle {
+			close(c)
+		}
+		s.idle = s.idle[:0]
+	}
+	s.mu.Unlock()
+}
+
+func (s *Sink) successes() {
+	defer s.wg.Done()
+	for msg := range s.producer.Successes() {
+		m := msg.Metadata.(meta)
+		s.durable(m.token)
+		s.settle(m.size, nil)
+	}
+}
+
+func (s *Sink) errors() {
+	defer s.wg.Done()
+	for perr := range s.producer.Errors() {
+		m := perr.Msg.Metadata.(meta)
+		err := &ProduceError{Topic: perr.Msg.Topic, Partition: perr.Msg.Partition, Err: perr.Err}
+		if s.failed() == nil {
+			s.log.Error("record not delivered; nothing after it will be acknowledged", "topic", perr.Msg.Topic,
+				"partition", perr.Msg.Partition, "err", perr.Err)
+		}
+		s.settle(m.size, err)
+	}
+}
+
+// ProduceError is a record Kafka did not accept after the producer's retries.
+type ProduceError struct {
+	Topic     string
+	Partition int32
+	Err       error
+}
+
+func (e *ProduceError) Error() string {
+	return fmt.Sprintf("kafka: produce to %s/%d failed: %v", e.Topic, e.Partition, e.Err)
+}
+
+func (e *ProduceError) Unwrap() error { return e.Err }
+
+// Flush blocks until every record sent so far is acknowledged (nil) or one failed (the error),
+// or ctx ends.
+func (s *Sink) Flush(ctx context.Context) error {
+	s.mu.Lock()
+	if s.err != nil || s.inFlight == 0 {
+		err := s.err
+		s.mu.Unlock()
+		return err
+	}
+	c := make(chan struct{})
+	s.idle = append(s.idle, c)
+	s.mu.Unlock()
+	select {
+	case <-c:
+		return s.failedErr()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Sink) failedErr() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// Close stops the producer, waits for the outstanding results (records still buffered are
+// sent first) and disconnects. Records delivered during Close are still reported durable.
+func (s *Sink) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	s.producer.AsyncClose()
+	s.wg.Wait()
+	var err error
+	if s.admin != nil {
+		err = s.admin.Close() // closes the client too
+	} else {
+		err = s.client.Close()
+	}
+	return err
+}
