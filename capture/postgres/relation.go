@@ -25,6 +25,7 @@ type relation struct {
 // table version only moves when the definition does.
 func (s *Source) buildRelation(ctx context.Context, m relationMsg, prev *relation) (*relation, error) {
 	if prev != nil && sameRelation(prev.msg, m) {
+		prev.identity = m.identity
 		return prev, nil
 	}
 	rel := &relation{id: m.id, identity: m.identity, msg: m, included: s.filter.table(m.namespace, m.name)}
@@ -77,6 +78,17 @@ func (s *Source) buildRelation(ctx context.Context, m relationMsg, prev *relatio
 	return rel, nil
 }
 
+// sameRelation compares what the table version depends on: names and types (not the replica
+// identity flags, which the snapshot's catalog read does not know).
 func sameRelation(a, b relationMsg) bool {
-	return a.id == b.id && a.namespace == b.namespace && a.name == b.name && a.identity == b.identity && slices.Equal(a.columns, b.columns)
+	if a.id != b.id || a.namespace != b.namespace || a.name != b.name || len(a.columns) != len(b.columns) {
+		return false
+	}
+	for i := range a.columns {
+		x, y := a.columns[i], b.columns[i]
+		if x.name != y.name || x.typOID != y.typOID || x.typmod != y.typmod {
+			return false
+		}
+	}
+	return true
 }

@@ -22,7 +22,8 @@ import (
 )
 
 // ErrSnapshotOnly is returned by Next after the snapshot of mode initial_only has been emitted.
-var ErrSnapshotOnly = errors.New("postgres: snapshot complete (snapshot mode initial_only)")
+// It wraps io.EOF, which tells the pipeline that the source ended normally.
+var ErrSnapshotOnly = fmt.Errorf("postgres: snapshot complete (snapshot mode initial_only): %w", io.EOF)
 
 // wireMsg is one message from the receive loop: a pgoutput message (data, owned) or a
 // keepalive (data nil) carrying the server's WAL end.
