@@ -97,8 +97,8 @@ func needsEscape8(x uint64) bool {
 	return (less|zq|zb|x)&msb8 != 0
 }
 
-// AppendJavaDouble appends f as Jackson writes a Java double: Double.toString, i.e. the shortest
-// digits that round-trip, in plain notation with at least one fraction digit when
+// AppendJavaDouble appends f as Jackson writes a Java double: Double.toString (JDK 19+), i.e. the
+// shortest digits that round-trip (at least two: with one, the closest two-digit decimal), in plain notation with at least one fraction digit when
 // 10^-3 <= |f| < 10^7 ("1.0", "0.001", "1234567.0") and in computerized scientific notation
 // otherwise ("1.0E7", "1.0E-4", "1.2345E10"); NaN and ±Infinity as the JSON strings "NaN",
 // "Infinity", "-Infinity" (Jackson's QUOTE_NON_NUMERIC_NUMBERS default).
@@ -123,6 +123,11 @@ func appendJava(dst []byte, f float64, bits int) []byte {
 	}
 	var tmp [32]byte
 	b := strconv.AppendFloat(tmp[:0], f, 'e', -1, bits)
+	if len(b) > 1 && (b[1] == 'e' || b[0] == '-' && b[2] == 'e') {
+		// One significant digit: Java (JDK 19+) picks the two-digit decimal closest to the
+		// exact value, which differs from "d.0" only for subnormals (4.9E-324, 1.4E-45).
+		b = strconv.AppendFloat(tmp[:0], f, 'e', 1, bits)
+	}
 	if b[0] == '-' {
 		dst = append(dst, '-')
 		b = b[1:]
@@ -136,6 +141,9 @@ func appendJava(dst []byte, f float64, bits int) []byte {
 			digits[nd] = b[i]
 			nd++
 		}
+	}
+	for nd > 1 && digits[nd-1] == '0' {
+		nd--
 	}
 	exp, _ := strconv.Atoi(string(b[i+1:]))
 	abs := math.Abs(f)
