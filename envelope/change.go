@@ -291,7 +291,9 @@ func (e *Encoder) encodeChange(dst []Record, ev *capture.Event) ([]Record, error
 			return dst, wrap(err)
 		}
 		dst = append(dst, Record{Topic: te.topic, Key: key, Value: val})
-		if e.cfg.TombstonesOnDelete && key != nil {
+		// Like Debezium's EventDispatcher, a table without a key also gets its tombstone
+		// (null key and null value).
+		if e.cfg.TombstonesOnDelete {
 			dst = append(dst, Record{Topic: te.topic, Key: key})
 		}
 		return dst, nil
