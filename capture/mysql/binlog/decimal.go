@@ -54,6 +54,9 @@ func DecodeDecimal(b []byte, precision, scale int) (unscaled int64, bigv *big.In
 		}
 	}
 	intg := precision - scale
+	if precision <= 18 {
+		return decodeSmallDecimal(&buf, intg, scale, neg, n)
+	}
 	var acc uint64
 	var bacc *big.Int
 	pos := 0
@@ -112,6 +115,52 @@ func DecodeDecimal(b []byte, precision, scale int) (unscaled int64, bigv *big.In
 		return bacc.Int64(), nil, n, nil
 	}
 	return 0, bacc, n, nil
+}
+
+// decodeSmallDecimal decodes (sign already removed from buf) a decimal of at most 18 digits,
+// which always fits an int64.
+func decodeSmallDecimal(buf *[40]byte, intg, scale int, neg bool, n int) (int64, *big.Int, int, error) {
+	var acc uint64
+	pos := 0
+	ok := true
+	// Digit counts of the groups in order: leftover integer digits, 9-digit integer groups,
+	// 9-digit fraction groups, leftover fraction digits.
+	var groups [6]int8
+	ng := 0
+	if x := intg % 9; x > 0 {
+		groups[ng] = int8(x)
+		ng++
+	}
+	for range intg / 9 {
+		groups[ng] = 9
+		ng++
+	}
+	for range scale / 9 {
+		groups[ng] = 9
+		ng++
+	}
+	if x := scale % 9; x > 0 {
+		groups[ng] = int8(x)
+		ng++
+	}
+	for _, g := range groups[:ng] {
+		digits := int(g)
+		nb := dig2bytes[digits]
+		var v uint64
+		for _, c := range buf[pos : pos+nb] {
+			v = v<<8 | uint64(c)
+		}
+		pos += nb
+		ok = ok && v < pow10u[digits]
+		acc = acc*pow10u[digits] + v
+	}
+	if !ok {
+		return 0, nil, n, fmt.Errorf("%w: DECIMAL digit group out of range", ErrTruncated)
+	}
+	if neg {
+		return -int64(acc), nil, n, nil
+	}
+	return int64(acc), nil, n, nil
 }
 
 // AppendDecimalBinary appends the packed form of unscaled × 10^-scale as DECIMAL(precision,

@@ -158,21 +158,8 @@ func appendJSONContainer(dst []byte, typ byte, b []byte, depth int) ([]byte, boo
 	if large {
 		w = 4
 	}
-	rd := func(off int) (int, bool) {
-		if off < 0 || off+w > len(b) {
-			return 0, false
-		}
-		if large {
-			v := binary.LittleEndian.Uint32(b[off:])
-			if v > math.MaxInt32 {
-				return 0, false
-			}
-			return int(v), true
-		}
-		return int(binary.LittleEndian.Uint16(b[off:])), true
-	}
-	count, ok1 := rd(0)
-	size, ok2 := rd(w)
+	count, ok1 := jsonOff(b, large, 0)
+	size, ok2 := jsonOff(b, large, w)
 	if !ok1 || !ok2 || size > len(b) {
 		return dst, false
 	}
@@ -199,7 +186,7 @@ func appendJSONContainer(dst []byte, typ byte, b []byte, depth int) ([]byte, boo
 			dst = append(dst, ',')
 		}
 		if isObj {
-			ko, ok := rd(hdr + i*keyEntry)
+			ko, ok := jsonOff(b, large, hdr + i*keyEntry)
 			if !ok || hdr+i*keyEntry+w+2 > len(b) {
 				return dst, false
 			}
@@ -229,7 +216,7 @@ func appendJSONContainer(dst []byte, typ byte, b []byte, depth int) ([]byte, boo
 		case large && vt == jsonUint32:
 			dst, ok = strconv.AppendUint(dst, uint64(binary.LittleEndian.Uint32(inl)), 10), true
 		default:
-			off, okr := rd(ve + 1)
+			off, okr := jsonOff(b, large, ve + 1)
 			// A value lies after the entries; pointing back into the header would loop.
 			if !okr || off < valBase+count*valEntry || off >= len(b) {
 				return dst, false
@@ -246,14 +233,37 @@ func appendJSONContainer(dst []byte, typ byte, b []byte, depth int) ([]byte, boo
 	return append(dst, ']'), true
 }
 
+// jsonOff reads a 2-byte (small) or 4-byte (large) count or offset at off.
+func jsonOff(b []byte, large bool, off int) (int, bool) {
+	if large {
+		if off < 0 || off+4 > len(b) {
+			return 0, false
+		}
+		v := binary.LittleEndian.Uint32(b[off:])
+		return int(v), v <= math.MaxInt32
+	}
+	if off < 0 || off+2 > len(b) {
+		return 0, false
+	}
+	return int(binary.LittleEndian.Uint16(b[off:])), true
+}
+
 const hexUpper = "0123456789ABCDEF"
+
+// jsonPlain marks bytes copied into JSON strings without escaping.
+var jsonPlain = func() (t [256]bool) {
+	for i := range t {
+		t[i] = i >= 0x20 && i != '"' && i != '\\'
+	}
+	return t
+}()
 
 // appendJSONString appends s quoted and escaped.
 func appendJSONString(dst, s []byte) []byte {
 	dst = append(dst, '"')
 	last := 0
 	for i, c := range s {
-		if c >= 0x20 && c != '"' && c != '\\' {
+		if jsonPlain[c] {
 			continue
 		}
 		dst = append(dst, s[last:i]...)

@@ -51,6 +51,8 @@ type RowsEvent struct {
 	elems         []capture.Value
 	plan          []colPlan
 	nJSON         int
+	lastDay       int64 // ym<<5|day of the last DATETIME2 decoded, to skip the calendar math
+	lastDays      int64
 }
 
 // StmtEnd reports whether this is the last rows event of its statement.
@@ -195,14 +197,23 @@ func (e *RowsEvent) Next() bool {
 // decodeImage reads one row image: a NULL bitmap over the present columns, then the values.
 func (e *RowsEvent) decodeImage(r *reader, present Bitmap, row capture.Row, partial bool) {
 	n := e.Columns
-	cnt := 0
-	for i := 0; i < n; i++ {
-		if present.Bit(i) {
-			cnt++
-		}
-	}
+	cnt, all := countBits(present, n)
 	nulls := Bitmap(r.bytes((cnt + 7) / 8))
 	if r.bad {
+		return
+	}
+	if all && !partial {
+		// Every column present (binlog_row_image=FULL): the common, fast case.
+		for i := 0; i < n; i++ {
+			if nulls[i>>3]&(1<<(i&7)) != 0 {
+				row[i] = capture.Value{}
+				continue
+			}
+			e.decodeValue(r, &e.plan[i], &row[i])
+			if r.bad || e.err != nil {
+				return
+			}
+		}
 		return
 	}
 	k, j := 0, 0 // index among present columns, among JSON columns
@@ -231,6 +242,17 @@ func (e *RowsEvent) decodeImage(r *reader, present Bitmap, row capture.Row, part
 			return
 		}
 	}
+}
+
+// countBits returns how many of the first n bits are set and whether all are.
+func countBits(b Bitmap, n int) (int, bool) {
+	c := 0
+	for i := 0; i < n; i++ {
+		if b.Bit(i) {
+			c++
+		}
+	}
+	return c, c == n
 }
 
 // partialJSON handles a PARTIAL_UPDATE_ROWS JSON after value sent as a diff. An empty diff

@@ -57,15 +57,24 @@ func fracMicros(r *reader, fsp int) int64 {
 // Example: '2024-03-05 10:20:30.123456' (fsp 6): ym = 2024*13+3 = 26315; packed =
 // ((26315<<5|5)<<17) | (10<<12|20<<6|30) = 0x19B2CAA51E; plus 0x8000000000 that is stored
 // as 99 B2 CA A5 1E, then the fraction 01 E2 40 (123456).
-func datetime2Value(r *reader, fsp int) capture.Value {
+func (e *RowsEvent) datetime2Value(r *reader, fsp int) capture.Value {
 	x := int64(r.beN(5)) - 0x8000000000
 	us := fracMicros(r, fsp)
 	if x < 0 {
 		x = -x // not produced by servers; keep the magnitude
 	}
 	ymd, hms := x>>17, x&(1<<17-1)
-	ym := ymd >> 5
-	return datetimeValue(int(ym/13), int(ym%13), int(ymd&31), int(hms>>12), int(hms>>6&63), int(hms&63), us, fsp)
+	// Rows of one event mostly share a day: reuse the last day number.
+	if ymd != e.lastDay || ymd == 0 {
+		ym := ymd >> 5
+		y, m, d := int(ym/13), int(ym%13), int(ymd&31)
+		if y == 0 || m == 0 || d == 0 {
+			return capture.Value{Kind: capture.Timestamp, Flag: capture.Zero, Aux: int32(fsp)}
+		}
+		e.lastDay, e.lastDays = ymd, daysFromCivil(y, m, d)
+	}
+	t := e.lastDays*86400 + (hms>>12)*3600 + (hms>>6&63)*60 + hms&63
+	return capture.Value{Kind: capture.Timestamp, Int: t*1e6 + us, Aux: int32(fsp)}
 }
 
 // time2Value reads TIME2: 3 bytes big-endian = 0x800000 + packed (sign(1) unused(1) hour(10)

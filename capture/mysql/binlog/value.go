@@ -144,7 +144,7 @@ func (e *RowsEvent) decodeValue(r *reader, p *colPlan, v *capture.Value) {
 		d, t := x/1000000, x%1000000
 		*v = datetimeValue(int(d/10000), int(d/100%100), int(d%100), int(t/10000), int(t/100%100), int(t%100), 0, 0)
 	case TypeDateTime2:
-		*v = datetime2Value(r, p.n)
+		*v = e.datetime2Value(r, p.n)
 	case TypeTimestamp:
 		s := int64(r.u32())
 		*v = capture.Value{Kind: capture.TimestampTZ, Int: s * 1e6}
