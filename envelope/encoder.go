@@ -109,21 +109,22 @@ type srcConn struct {
 
 // Encoder turns capture Events into Debezium records. It is not safe for concurrent use.
 type Encoder struct {
-	cfg      Config
-	compat   Compat
-	now      func() time.Time
-	buf      []byte
-	hdrs     []Header
-	src      [numConn]srcConn
-	tables   map[*schema.Table]*tableEnc
-	byID     map[schema.TableID]*schema.Table
-	txTopic  string
-	hbTopic  string
-	msgTop   string
-	fixed    fixedSchemas
-	tx       txState
-	clock    monoClock
-	srcCache srcStrings
+	cfg       Config
+	compat    Compat
+	now       func() time.Time
+	buf       []byte
+	hdrs      []Header
+	src       [numConn]srcConn
+	tables    map[*schema.Table]*tableEnc
+	byID      map[schema.TableID]*schema.Table
+	txTopic   string
+	hbTopic   string
+	msgTop    string
+	fixed     fixedSchemas
+	tx        txState
+	clock     monoClock
+	srcCache  srcStrings
+	binlogSrc binlogSrcCache
 }
 
 // monoClock is the default processing clock: the wall clock read once a second, advanced in

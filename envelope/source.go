@@ -1,6 +1,7 @@
 package envelope
 
 import (
+	"bytes"
 	"strconv"
 
 	"github.com/sluicecdc/sluice/capture"
@@ -93,8 +94,41 @@ func appendOptString(dst []byte, s string) []byte {
 	return schema.AppendJSONString(dst, s)
 }
 
+// binlogSrcCache holds the rendered MySQL/MariaDB source block of the last event around its
+// per-row fields: the rows of one binlog event, and the events of one transaction, differ only in
+// pos and row.
+type binlogSrcCache struct {
+	ok   bool
+	conn int
+	key  capture.Source // Pos and Row zeroed
+	head []byte         // … ,"pos":
+	tail []byte         // ,"thread":…}
+}
+
 // appendSource appends the source block payload.
 func (e *Encoder) appendSource(dst []byte, conn int, s *capture.Source) []byte {
+	if conn == connPostgres {
+		return e.appendSourceFull(dst, conn, s)
+	}
+	c := &e.binlogSrc
+	k := *s
+	k.Pos, k.Row = 0, 0
+	if !c.ok || c.conn != conn || c.key != k {
+		full := e.appendSourceFull(nil, conn, &k)
+		i := bytes.LastIndex(full, []byte(`,"pos":0,"row":0,"thread":`))
+		c.head = append(c.head[:0], full[:i+len(`,"pos":`)]...)
+		c.tail = append(c.tail[:0], full[i+len(`,"pos":0,"row":0`):]...)
+		c.ok, c.conn, c.key = true, conn, k
+	}
+	dst = append(dst, c.head...)
+	dst = strconv.AppendUint(dst, s.Pos, 10)
+	dst = append(dst, `,"row":`...)
+	dst = strconv.AppendInt(dst, int64(s.Row), 10)
+	return append(dst, c.tail...)
+}
+
+// appendSourceFull renders the source block field by field.
+func (e *Encoder) appendSourceFull(dst []byte, conn int, s *capture.Source) []byte {
 	dst = append(dst, e.src[conn].head...)
 	// ts_ms, ts_us and ts_ns share their leading digits: format the µs once.
 	var tmp [20]byte
@@ -186,7 +220,7 @@ func (e *Encoder) appendSource(dst []byte, conn int, s *capture.Source) []byte {
 	dst = append(dst, `,"file":`...)
 	dst = c.file.append(dst, s.File)
 	dst = append(dst, `,"pos":`...)
-	dst = strconv.AppendInt(dst, int64(s.Pos), 10)
+	dst = strconv.AppendUint(dst, s.Pos, 10)
 	dst = append(dst, `,"row":`...)
 	dst = strconv.AppendInt(dst, int64(s.Row), 10)
 	dst = append(dst, `,"thread":`...)
