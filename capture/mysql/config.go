@@ -1,0 +1,293 @@
+package mysql
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	gomysql "github.com/go-sql-driver/mysql"
+
+	"github.com/sluicecdc/sluice/capture/mysql/replication"
+	"github.com/sluicecdc/sluice/schema/history"
+)
+
+// SnapshotMode is Debezium's snapshot.mode.
+type SnapshotMode string
+
+const (
+	SnapshotInitial     SnapshotMode = "initial"      // snapshot when no offset exists, then stream
+	SnapshotInitialOnly SnapshotMode = "initial_only" // snapshot, then stop
+	SnapshotNoData      SnapshotMode = "no_data"      // schema only, stream from the current position
+	SnapshotWhenNeeded  SnapshotMode = "when_needed"  // like initial, and again when the offset's binlog is gone
+	SnapshotAlways      SnapshotMode = "always"       // snapshot at every start
+	SnapshotRecovery    SnapshotMode = "recovery"     // rebuild the schema history from the server, keep the offset
+)
+
+// ParseSnapshotMode checks s.
+func ParseSnapshotMode(s string) (SnapshotMode, error) {
+	switch m := SnapshotMode(s); m {
+	case "":
+		return SnapshotInitial, nil
+	case SnapshotInitial, SnapshotInitialOnly, SnapshotNoData, SnapshotWhenNeeded, SnapshotAlways, SnapshotRecovery:
+		return m, nil
+	case "schema_only":
+		return SnapshotNoData, nil
+	case "schema_only_recovery":
+		return SnapshotRecovery, nil
+	}
+	return "", fmt.Errorf("snapshot mode %q: want initial, initial_only, no_data, when_needed, always or recovery", s)
+}
+
+// SnapshotLocking is Debezium's snapshot.locking.mode.
+type SnapshotLocking string
+
+const (
+	// LockMinimal holds FLUSH TABLES WITH READ LOCK only while reading the binlog position and
+	// the schemas (Debezium's default).
+	LockMinimal SnapshotLocking = "minimal"
+	// LockNone takes no lock: correct only if no DDL runs during the snapshot.
+	LockNone SnapshotLocking = "none"
+)
+
+// ParseSnapshotLocking checks s.
+func ParseSnapshotLocking(s string) (SnapshotLocking, error) {
+	switch m := SnapshotLocking(s); m {
+	case "":
+		return LockMinimal, nil
+	case LockMinimal, LockNone:
+		return m, nil
+	}
+	return "", fmt.Errorf("snapshot locking mode %q: want minimal or none", s)
+}
+
+// Config configures a Source. Zero values mean the defaults written beside each field.
+type Config struct {
+	// DSN is mysql://user:password@host:port[/?params] or a go-sql-driver DSN
+	// (user:password@tcp(host:port)/). Required.
+	DSN string
+	// Password overrides the DSN's password when set (from a file or the environment).
+	Password string
+	// ServerID is the replica server id: required, non-zero, unique among the server's replicas.
+	ServerID uint32
+	// Name is topic.prefix: the logical server name in history records. Required.
+	Name string
+
+	// DatabaseInclude/DatabaseExclude match database names; TableInclude/TableExclude match
+	// "db.table"; ColumnExclude matches "db.table.column". Anchored, case-insensitive regular
+	// expressions (Debezium semantics). Empty include lists include everything (except the
+	// system databases).
+	DatabaseInclude []string
+	DatabaseExclude []string
+	TableInclude    []string
+	TableExclude    []string
+	ColumnExclude   []string
+
+	SnapshotMode    SnapshotMode    // default initial
+	SnapshotLocking SnapshotLocking // default minimal
+	// SnapshotChunkRows is the number of rows per primary-key chunk (default 10000).
+	SnapshotChunkRows int
+	// IncludeQuery fills source.query from ROWS_QUERY / ANNOTATE_ROWS events.
+	IncludeQuery bool
+	// SchemaRepair rebuilds a table's definition from the server when a TABLE_MAP does not
+	// match the history and the server's current definition does.
+	SchemaRepair bool
+	// History stores the schema history. Required.
+	History history.Store
+	// Offset is the stored offset JSON to resume from; nil starts fresh.
+	Offset []byte
+	// TLS mode of the replication connection (default preferred).
+	TLS replication.TLSMode
+	// HeartbeatPeriod asks the server for heartbeats when idle (default 15s).
+	HeartbeatPeriod time.Duration
+	// Now returns the processing time for history records (default time.Now).
+	Now func() time.Time
+	// Logger receives operator logs; nil discards.
+	Logger *slog.Logger
+}
+
+// Validate reports every bad field.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.DSN == "" {
+		errs = append(errs, errors.New("mysql: DSN is required (--dsn mysql://user:pass@host:port)"))
+	} else if _, err := parseDSN(c.DSN, c.Password); err != nil {
+		errs = append(errs, err)
+	}
+	if c.ServerID == 0 {
+		errs = append(errs, errors.New("mysql: server id is required (--server-id N, unique among the server's replicas)"))
+	}
+	if c.Name == "" {
+		errs = append(errs, errors.New("mysql: name (topic prefix) is required"))
+	}
+	if c.History == nil {
+		errs = append(errs, errors.New("mysql: a schema history store is required"))
+	}
+	if _, err := ParseSnapshotMode(string(c.SnapshotMode)); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := ParseSnapshotLocking(string(c.SnapshotLocking)); err != nil {
+		errs = append(errs, err)
+	}
+	for _, l := range [][]string{c.DatabaseInclude, c.DatabaseExclude, c.TableInclude, c.TableExclude, c.ColumnExclude} {
+		if _, err := compileAll(l); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Config) setDefaults() {
+	c.SnapshotMode, _ = ParseSnapshotMode(string(c.SnapshotMode))
+	c.SnapshotLocking, _ = ParseSnapshotLocking(string(c.SnapshotLocking))
+	if c.SnapshotChunkRows <= 0 {
+		c.SnapshotChunkRows = 10000
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// parseDSN accepts mysql://user:pass@host:port/?k=v or a go-sql-driver DSN and returns a
+// driver config with sluice's session settings.
+func parseDSN(dsn, password string) (*gomysql.Config, error) {
+	var cfg *gomysql.Config
+	if strings.HasPrefix(dsn, "mysql://") || strings.HasPrefix(dsn, "mariadb://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return nil, fmt.Errorf("mysql: DSN: %w", err)
+		}
+		cfg = gomysql.NewConfig()
+		cfg.User = u.User.Username()
+		cfg.Passwd, _ = u.User.Password()
+		cfg.Net = "tcp"
+		cfg.Addr = u.Host
+		if u.Port() == "" {
+			cfg.Addr = u.Hostname() + ":3306"
+		}
+		cfg.DBName = strings.TrimPrefix(u.Path, "/")
+		for k, v := range u.Query() {
+			if cfg.Params == nil {
+				cfg.Params = map[string]string{}
+			}
+			cfg.Params[k] = v[0]
+		}
+	} else {
+		var err error
+		cfg, err = gomysql.ParseDSN(dsn)
+		if err != nil {
+			return nil, fmt.Errorf("mysql: DSN %q: %w (want mysql://user:pass@host:port)", redact(dsn), err)
+		}
+	}
+	if password != "" {
+		cfg.Passwd = password
+	}
+	if cfg.User == "" {
+		return nil, errors.New("mysql: DSN has no user")
+	}
+	cfg.InterpolateParams = true
+	cfg.ParseTime = false
+	cfg.MultiStatements = false
+	if cfg.Params == nil {
+		cfg.Params = map[string]string{}
+	}
+	cfg.Params["time_zone"] = "'+00:00'"
+	cfg.Collation = "utf8mb4_general_ci"
+	cfg.AllowNativePasswords = true
+	return cfg, nil
+}
+
+func redact(dsn string) string {
+	if i := strings.LastIndexByte(dsn, '@'); i > 0 {
+		if j := strings.IndexByte(dsn, ':'); j >= 0 && j < i {
+			return dsn[:j+1] + "***" + dsn[i:]
+		}
+	}
+	return dsn
+}
+
+func compileAll(l []string) ([]*regexp.Regexp, error) {
+	var out []*regexp.Regexp
+	for _, s := range l {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		re, err := regexp.Compile("(?i)^(?:" + s + ")$")
+		if err != nil {
+			return nil, fmt.Errorf("mysql: filter %q: %w", s, err)
+		}
+		out = append(out, re)
+	}
+	return out, nil
+}
+
+// filter decides which databases, tables and columns are captured.
+type filter struct {
+	dbInc, dbExc, tInc, tExc, colExc []*regexp.Regexp
+}
+
+func newFilter(c *Config) (*filter, error) {
+	var f filter
+	var err error
+	if f.dbInc, err = compileAll(c.DatabaseInclude); err != nil {
+		return nil, err
+	}
+	if f.dbExc, err = compileAll(c.DatabaseExclude); err != nil {
+		return nil, err
+	}
+	if f.tInc, err = compileAll(c.TableInclude); err != nil {
+		return nil, err
+	}
+	if f.tExc, err = compileAll(c.TableExclude); err != nil {
+		return nil, err
+	}
+	if f.colExc, err = compileAll(c.ColumnExclude); err != nil {
+		return nil, err
+	}
+	return &f, nil
+}
+
+func anyMatch(l []*regexp.Regexp, s string) bool {
+	for _, re := range l {
+		if re.MatchString(s) {
+			return true
+		}
+	}
+	return false
+}
+
+var systemDBs = map[string]bool{"mysql": true, "information_schema": true, "performance_schema": true, "sys": true}
+
+// database reports whether db's schema is kept (its tables may be captured).
+func (f *filter) database(db string) bool {
+	if systemDBs[strings.ToLower(db)] {
+		return false
+	}
+	if len(f.dbInc) > 0 && !anyMatch(f.dbInc, db) {
+		return false
+	}
+	return !anyMatch(f.dbExc, db)
+}
+
+// table reports whether db.table is captured.
+func (f *filter) table(db, table string) bool {
+	if !f.database(db) {
+		return false
+	}
+	n := db + "." + table
+	if len(f.tInc) > 0 && !anyMatch(f.tInc, n) {
+		return false
+	}
+	return !anyMatch(f.tExc, n)
+}
+
+func (f *filter) column(db, table, col string) bool {
+	return !anyMatch(f.colExc, db+"."+table+"."+col)
+}

@@ -1,0 +1,197 @@
+//go:build integration
+
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	gomysql "github.com/go-sql-driver/mysql"
+
+	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/schema/history"
+)
+
+type server struct {
+	name string // "mariadb" or "mysql"
+	dsn  string
+}
+
+// servers returns the servers configured by SLUICE_TEST_MARIADB_DSN and SLUICE_TEST_MYSQL_DSN.
+func servers(t *testing.T) []server {
+	t.Helper()
+	var out []server
+	for _, s := range []struct{ name, env string }{{"mariadb", "SLUICE_TEST_MARIADB_DSN"}, {"mysql", "SLUICE_TEST_MYSQL_DSN"}} {
+		v := os.Getenv(s.env)
+		if v == "" {
+			if os.Getenv("SLUICE_TEST_REQUIRE") == "1" {
+				t.Fatalf("%s is not set", s.env)
+			}
+			t.Logf("skipping %s: %s not set", s.name, s.env)
+			continue
+		}
+		out = append(out, server{s.name, v})
+	}
+	if len(out) == 0 {
+		t.Skip("no server: set SLUICE_TEST_MARIADB_DSN and/or SLUICE_TEST_MYSQL_DSN")
+	}
+	return out
+}
+
+var serverIDs atomic.Uint32
+
+func init() { serverIDs.Store(uint32(5000 + os.Getpid()%1000*10)) }
+
+func openDB(t *testing.T, dsn string) *sql.DB {
+	t.Helper()
+	cfg, err := gomysql.ParseDSN(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MultiStatements = true
+	c, err := gomysql.NewConnector(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sql.OpenDB(c)
+	if err := db.Ping(); err != nil {
+		if os.Getenv("SLUICE_TEST_REQUIRE") == "1" {
+			t.Fatalf("server %s unreachable: %v", dsn, err)
+		}
+		t.Skipf("server %s unreachable: %v", dsn, err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func mustExec(t *testing.T, db *sql.DB, qs ...string) {
+	t.Helper()
+	for _, q := range qs {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
+// freshDB drops and creates a database for one test.
+func freshDB(t *testing.T, db *sql.DB, name string) {
+	t.Helper()
+	mustExec(t, db, "DROP DATABASE IF EXISTS "+name, "CREATE DATABASE "+name)
+}
+
+type testSource struct {
+	cfg  Config
+	hist string
+	off  []byte
+}
+
+func newTestSource(t *testing.T, srv server, dbName string) *testSource {
+	t.Helper()
+	ts := &testSource{hist: filepath.Join(t.TempDir(), "history.jsonl")}
+	ts.cfg = Config{DSN: srv.dsn, ServerID: serverIDs.Add(1), Name: "dbserver1",
+		DatabaseInclude: []string{dbName}, SnapshotChunkRows: 7}
+	return ts
+}
+
+func (ts *testSource) open(t *testing.T) *Source {
+	t.Helper()
+	cfg := ts.cfg
+	cfg.History = history.NewFile(ts.hist)
+	cfg.Offset = ts.off
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := New(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// rec is an event in a comparable form.
+type rec struct {
+	kind capture.EventKind
+	op   capture.Op
+	tbl  string
+	ver  uint64
+	text string // rows as text
+	ev   capture.Event
+}
+
+func valText(v capture.Value) string {
+	switch v.Kind {
+	case capture.Null:
+		return "NULL"
+	case capture.Int:
+		return fmt.Sprint(v.Int)
+	case capture.Uint:
+		return fmt.Sprint(v.Uint())
+	case capture.String, capture.JSON:
+		return fmt.Sprintf("%q", v.Bytes)
+	case capture.Bytes:
+		return fmt.Sprintf("0x%x", v.Bytes)
+	case capture.Decimal:
+		return fmt.Sprintf("%s e-%d", v.BigUnscaled(), v.Aux)
+	case capture.Float32, capture.Float64:
+		return fmt.Sprint(v.Float())
+	default:
+		return fmt.Sprintf("%d:%d/%d/%d", v.Kind, v.Int, v.Aux, v.Flag)
+	}
+}
+
+func rowText(r capture.Row) string {
+	if r == nil {
+		return "-"
+	}
+	p := make([]string, len(r))
+	for i, v := range r {
+		p[i] = valText(v)
+	}
+	return "(" + strings.Join(p, ",") + ")"
+}
+
+// next reads events until f says stop (or the timeout), cloning what it keeps, and saves the
+// position of each into ts.off as the pipeline would after delivery.
+func (ts *testSource) collect(t *testing.T, s *Source, timeout time.Duration, stop func(recs []rec) bool) []rec {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var out []rec
+	for !stop(out) {
+		ev, err := s.Next(ctx)
+		if err != nil {
+			t.Fatalf("Next after %d events: %v", len(out), err)
+		}
+		r := rec{kind: ev.Kind, op: ev.Op}
+		if ev.Table != nil {
+			r.tbl = ev.Table.ID.Table
+			r.ver = ev.Table.Version
+		}
+		if ev.Kind == capture.Change {
+			r.text = rowText(ev.Before) + rowText(ev.After)
+		}
+		ev.Before, ev.After = ev.Before.Clone(), ev.After.Clone()
+		r.ev = ev
+		out = append(out, r)
+		if ev.Position != nil {
+			ts.off = ev.Position.AppendOffset(nil)
+		}
+	}
+	return out
+}
+
+func changes(recs []rec) []rec {
+	var out []rec
+	for _, r := range recs {
+		if r.kind == capture.Change {
+			out = append(out, r)
+		}
+	}
+	return out
+}

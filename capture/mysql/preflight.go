@@ -1,0 +1,115 @@
+package mysql
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// preflight checks the server settings and grants change capture needs and returns what it
+// learned about the server. Every problem found is reported with the statement that fixes it.
+func (s *Source) preflight(ctx context.Context) (serverInfo, error) {
+	var info serverInfo
+	m, err := queryRow(ctx, s.db, "SELECT VERSION() AS v, @@server_id AS sid, @@log_bin AS log_bin, @@binlog_format AS fmt, @@binlog_row_image AS img, @@character_set_server AS cs")
+	if err != nil {
+		return info, &retryableError{errorf("connect to %s: %w", s.dcfg.Addr, err)}
+	}
+	info.Version = m["v"]
+	info.MariaDB = isMariaDB(info.Version)
+	sid, _ := strconv.ParseUint(m["sid"], 10, 32)
+	info.ServerID = uint32(sid)
+	info.Charset = m["cs"]
+	var problems []string
+	if m["log_bin"] != "1" && !strings.EqualFold(m["log_bin"], "ON") {
+		problems = append(problems, "the binary log is off: start the server with --log-bin (log_bin=ON in my.cnf)")
+	}
+	if !strings.EqualFold(m["fmt"], "ROW") {
+		problems = append(problems, fmt.Sprintf("binlog_format is %s: run SET GLOBAL binlog_format='ROW' and set binlog_format=ROW in my.cnf", m["fmt"]))
+	}
+	if !strings.EqualFold(m["img"], "FULL") {
+		problems = append(problems, fmt.Sprintf("binlog_row_image is %s: run SET GLOBAL binlog_row_image='FULL' and set binlog_row_image=FULL in my.cnf", m["img"]))
+	}
+	if uint32(sid) == s.cfg.ServerID {
+		problems = append(problems, fmt.Sprintf("--server-id %d is the server's own server_id: choose another, unique among its replicas", s.cfg.ServerID))
+	}
+	if !info.MariaDB {
+		g, err := queryRow(ctx, s.db, "SELECT @@gtid_mode AS m, @@enforce_gtid_consistency AS e")
+		if err == nil {
+			info.GTIDMode = strings.EqualFold(g["m"], "ON")
+			if !info.GTIDMode {
+				s.log.Warn("gtid_mode is not ON: resume works by binlog file and position only, and failover to another server is not possible. To enable: SET GLOBAL enforce_gtid_consistency=ON; SET GLOBAL gtid_mode=OFF_PERMISSIVE; SET GLOBAL gtid_mode=ON_PERMISSIVE; SET GLOBAL gtid_mode=ON", "gtid_mode", g["m"])
+			}
+		}
+		if v, err := queryRow(ctx, s.db, "SELECT @@binlog_row_value_options AS o"); err == nil && strings.Contains(strings.ToUpper(v["o"]), "PARTIAL_JSON") {
+			problems = append(problems, "binlog_row_value_options is PARTIAL_JSON: run SET GLOBAL binlog_row_value_options=''")
+		}
+	}
+	if missing := s.missingGrants(ctx, info.MariaDB); len(missing) > 0 {
+		problems = append(problems, fmt.Sprintf("the user %s lacks %s: run GRANT %s ON *.* TO %s",
+			s.dcfg.User, strings.Join(missing, ", "), strings.Join(missing, ", "), quoteUser(s.dcfg.User)))
+	}
+	if len(problems) > 0 {
+		return info, fmt.Errorf("mysql: %w at %s:\n  - %s", ErrPreflight, s.dcfg.Addr, strings.Join(problems, "\n  - "))
+	}
+	s.log.Info("connected", "server", info.Version, "server_id", info.ServerID, "gtid_mode", info.GTIDMode || info.MariaDB)
+	return info, nil
+}
+
+func quoteUser(u string) string { return "'" + strings.ReplaceAll(u, "'", "''") + "'@'%'" }
+
+// missingGrants returns the global privileges the connector needs and the user does not have
+// (empty when SHOW GRANTS cannot be read: the later steps then report what fails).
+func (s *Source) missingGrants(ctx context.Context, mariadb bool) []string {
+	rows, err := s.db.QueryContext(ctx, "SHOW GRANTS")
+	if err != nil {
+		return nil
+	}
+	defer rows.Close()
+	var all strings.Builder
+	for rows.Next() {
+		var g string
+		if err := rows.Scan(&g); err != nil {
+			return nil
+		}
+		u := strings.ToUpper(g)
+		if strings.Contains(u, " ON *.* ") {
+			all.WriteString(u)
+			all.WriteByte('\n')
+		}
+	}
+	if errors.Is(rows.Err(), context.Canceled) {
+		return nil
+	}
+	g := all.String()
+	if strings.Contains(g, "ALL PRIVILEGES ON *.*") {
+		return nil
+	}
+	has := func(p ...string) bool {
+		for _, x := range p {
+			if strings.Contains(g, x) {
+				return true
+			}
+		}
+		return false
+	}
+	var missing []string
+	if !has("SELECT") {
+		missing = append(missing, "SELECT")
+	}
+	if s.cfg.SnapshotLocking == LockMinimal && !has("RELOAD") {
+		missing = append(missing, "RELOAD")
+	}
+	if !has("REPLICATION SLAVE", "REPLICATION REPLICA") {
+		missing = append(missing, "REPLICATION SLAVE")
+	}
+	if mariadb {
+		if !has("REPLICATION CLIENT", "BINLOG MONITOR", "SUPER") {
+			missing = append(missing, "BINLOG MONITOR")
+		}
+	} else if !has("REPLICATION CLIENT", "SUPER") {
+		missing = append(missing, "REPLICATION CLIENT")
+	}
+	return missing
+}

@@ -1,0 +1,369 @@
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	gomysql "github.com/go-sql-driver/mysql"
+
+	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/capture/mysql/binlog"
+	"github.com/sluicecdc/sluice/capture/mysql/replication"
+	"github.com/sluicecdc/sluice/schema/history"
+	"github.com/sluicecdc/sluice/schema/mysqlddl"
+)
+
+type phase uint8
+
+const (
+	phaseSnapshot phase = iota
+	phaseStream
+	phaseDone
+)
+
+// serverInfo is what the source knows about the server.
+type serverInfo struct {
+	Version  string
+	MariaDB  bool
+	GTIDMode bool // MySQL gtid_mode=ON; MariaDB always has GTIDs
+	ServerID uint32
+	Charset  string
+}
+
+// Source is the MySQL/MariaDB change source. Use New, then Next until it returns an error.
+type Source struct {
+	cfg       Config
+	log       *slog.Logger
+	f         *filter
+	dcfg      *gomysql.Config
+	db        *sql.DB
+	info      serverInfo
+	connector string
+	cat       *mysqlddl.Catalog
+	hist      history.Store
+	lastHist  *Position // position of the newest history record
+
+	queue []capture.Event
+	qi    int
+	phase phase
+	snap  *snapshotState
+
+	st streamState
+}
+
+// New checks the server (preflight), replays the schema history up to the stored offset and
+// decides whether a snapshot runs. It does not start reading yet; Next does.
+func New(ctx context.Context, cfg Config) (*Source, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.setDefaults()
+	s := &Source{cfg: cfg, log: cfg.Logger.With("source", "mysql"), hist: cfg.History}
+	s.f, _ = newFilter(&cfg)
+	s.dcfg, _ = parseDSN(cfg.DSN, cfg.Password)
+	conn, err := gomysql.NewConnector(s.dcfg)
+	if err != nil {
+		return nil, errorf("%w", err)
+	}
+	s.db = sql.OpenDB(conn)
+	s.db.SetMaxOpenConns(4)
+	s.db.SetConnMaxIdleTime(time.Minute)
+	if err := s.start(ctx); err != nil {
+		s.db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Source) start(ctx context.Context) error {
+	info, err := s.preflight(ctx)
+	if err != nil {
+		return err
+	}
+	s.info = info
+	s.connector = "mysql"
+	if info.MariaDB {
+		s.connector = "mariadb"
+	}
+	s.cat = mysqlddl.NewCatalog(info.Version)
+	s.cat.ServerCharset = info.Charset
+
+	var off *Position
+	if len(s.cfg.Offset) > 0 {
+		if off, err = ParsePosition(s.cfg.Offset); err != nil {
+			return err
+		}
+	}
+	recs, err := s.hist.Load(ctx)
+	if err != nil {
+		return errorf("load schema history: %w", err)
+	}
+	mode := s.cfg.SnapshotMode
+	snapshot := false
+	switch {
+	case off == nil && mode == SnapshotRecovery:
+		return errorf("snapshot mode recovery needs a stored offset (it rebuilds the schema history at that position); use initial for a first start")
+	case off == nil, mode == SnapshotAlways:
+		snapshot = true
+	case off.Snapshot:
+		s.log.Warn("the previous snapshot did not finish; taking it again", "offset", off.String())
+		snapshot = true
+	case mode == SnapshotRecovery:
+		if err := s.recoverHistory(ctx, off); err != nil {
+			return err
+		}
+		return s.startStream(off)
+	case mode == SnapshotInitialOnly:
+		s.log.Info("snapshot mode initial_only and the snapshot is complete: nothing to do")
+		s.phase = phaseDone
+		return nil
+	}
+	if snapshot {
+		if err := s.replayHistory(recs, nil); err != nil { // only to learn the newest record's position
+			return err
+		}
+		s.lastHist = nil
+		s.cat = mysqlddl.NewCatalog(info.Version)
+		s.cat.ServerCharset = info.Charset
+		s.snap = &snapshotState{data: mode != SnapshotNoData}
+		s.phase = phaseSnapshot
+		return nil
+	}
+	if len(recs) == 0 {
+		return errorf("offset %s exists but the schema history is empty: the history store is not the one used before; restore it, or rebuild it with --snapshot-mode recovery", off.String())
+	}
+	if err := s.replayHistory(recs, off); err != nil {
+		return err
+	}
+	return s.startStream(off)
+}
+
+// replayHistory applies every record at or before upTo (all when nil) to the catalog.
+func (s *Source) replayHistory(recs []history.Record, upTo *Position) error {
+	for i := range recs {
+		r := &recs[i]
+		p, err := ParsePosition(r.Position)
+		if err != nil {
+			return errorf("schema history record %d: %w", i, err)
+		}
+		s.lastHist = p
+		if upTo != nil && !p.Snapshot && !p.atOrBefore(upTo, s.gtidContains) {
+			continue
+		}
+		if len(r.TableChanges) == 0 {
+			// database-level statements (CREATE/DROP DATABASE, SET …): the catalog reads them
+			if _, err := s.cat.Apply(r.DDL, r.DatabaseName); err != nil {
+				s.log.Debug("schema history statement not applied", "ddl", r.DDL, "err", err)
+			}
+			continue
+		}
+		for _, tc := range r.TableChanges {
+			switch tc.Type {
+			case "DROP":
+				s.cat.Drop(tc.ID)
+			default:
+				if tc.PrevID != nil {
+					s.cat.Drop(*tc.PrevID)
+				}
+				if tc.Table != nil {
+					s.cat.Put(tc.Table, indexesFromRecord(tc))
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func indexesFromRecord(tc history.TableChange) []mysqlddl.Index {
+	var idx []mysqlddl.Index
+	if len(tc.Table.PrimaryKey) > 0 {
+		idx = append(idx, mysqlddl.Index{Name: "PRIMARY", Primary: true, Unique: true, Columns: tc.Table.PrimaryKeyNames()})
+	}
+	for i, k := range tc.UniqueKeys {
+		idx = append(idx, mysqlddl.Index{Name: fmt.Sprintf("uk%d", i), Unique: true, Columns: k})
+	}
+	return idx
+}
+
+func uniqueKeys(idx []mysqlddl.Index) [][]string {
+	var out [][]string
+	for _, ix := range idx {
+		if ix.Unique && !ix.Primary && len(ix.Columns) > 0 {
+			out = append(out, ix.Columns)
+		}
+	}
+	return out
+}
+
+// gtidContains reports whether set a contains set b, in the server's flavour.
+func (s *Source) gtidContains(a, b string) (bool, bool) {
+	if s.info.MariaDB {
+		sa, err1 := binlog.ParseMariaDBGTIDSet(a)
+		sb, err2 := binlog.ParseMariaDBGTIDSet(b)
+		if err1 != nil || err2 != nil {
+			return false, false
+		}
+		return sa.Contains(sb), true
+	}
+	sa, err1 := binlog.ParseMySQLGTIDSet(a)
+	sb, err2 := binlog.ParseMySQLGTIDSet(b)
+	if err1 != nil || err2 != nil {
+		return false, false
+	}
+	return sa.Contains(sb), true
+}
+
+// appendHistory persists one record unless an equal-or-later one is already stored (a DDL
+// read again after a restart).
+func (s *Source) appendHistory(ctx context.Context, pos *Position, db, ddl string, changes []mysqlddl.Change) error {
+	if s.lastHist != nil && !pos.Snapshot && !s.lastHist.Snapshot && pos.atOrBefore(s.lastHist, s.gtidContains) {
+		return nil
+	}
+	r := &history.Record{Server: s.cfg.Name, Position: pos.AppendOffset(nil), TsMs: s.cfg.Now().UnixMilli(), DatabaseName: db, DDL: ddl}
+	for _, c := range changes {
+		if c.Truncate {
+			continue
+		}
+		tc := history.TableChange{Type: c.Type, ID: c.Table.ID, PrevID: c.PrevID, Table: c.Table}
+		if c.Type != "DROP" {
+			tc.UniqueKeys = uniqueKeys(s.cat.Indexes(c.Table.ID))
+		}
+		r.TableChanges = append(r.TableChanges, tc)
+	}
+	if err := s.hist.Append(ctx, r); err != nil {
+		return errorf("append schema history: %w", err)
+	}
+	p := *pos
+	s.lastHist = &p
+	return nil
+}
+
+// Next returns the next event. It blocks until one is ready or ctx ends. Events (their rows
+// and byte slices) are valid until the next call.
+func (s *Source) Next(ctx context.Context) (capture.Event, error) {
+	for {
+		if s.qi < len(s.queue) {
+			ev := s.queue[s.qi]
+			s.queue[s.qi] = capture.Event{}
+			s.qi++
+			if ev.Position != nil {
+				if p, ok := ev.Position.(*Position); ok {
+					s.st.lastPos = p
+				}
+			}
+			return ev, nil
+		}
+		s.queue, s.qi = s.queue[:0], 0
+		if err := ctx.Err(); err != nil {
+			return capture.Event{}, err
+		}
+		var err error
+		switch s.phase {
+		case phaseSnapshot:
+			err = s.snapshotStep(ctx)
+		case phaseStream:
+			err = s.streamStep(ctx)
+		case phaseDone:
+			return capture.Event{}, io.EOF
+		}
+		if err != nil {
+			return capture.Event{}, err
+		}
+	}
+}
+
+func (s *Source) emit(ev capture.Event) { s.queue = append(s.queue, ev) }
+
+// Ack is a no-op: the binlog has no server-side acknowledgement; the pipeline's offsets store
+// keeps the position.
+func (s *Source) Ack(context.Context, capture.Position) error { return nil }
+
+// Close closes the replication and query connections.
+func (s *Source) Close() error {
+	if s.snap != nil {
+		s.snap.close()
+	}
+	if s.st.conn != nil {
+		s.st.conn.Close()
+	}
+	return s.db.Close()
+}
+
+// replicationConfig builds the replication client's settings from the DSN.
+func (s *Source) replicationConfig() replication.Config {
+	return replication.Config{
+		Addr: s.dcfg.Addr, User: s.dcfg.User, Password: s.dcfg.Passwd,
+		ServerID: s.cfg.ServerID, TLS: s.cfg.TLS, HeartbeatPeriod: s.cfg.HeartbeatPeriod,
+		AnnotateRows: s.cfg.IncludeQuery, Logger: s.cfg.Logger,
+	}
+}
+
+// recoverHistory rebuilds the schema history from the server's current definitions at off.
+func (s *Source) recoverHistory(ctx context.Context, off *Position) error {
+	s.log.Warn("rebuilding the schema history from the server's current table definitions", "offset", off.String())
+	s.lastHist = nil
+	p := *off
+	p.Event, p.Row = 0, 0
+	return s.captureSchema(ctx, s.db, &p, false)
+}
+
+// captureSchema reads the included databases and tables from the server into the catalog and
+// writes their history records (and, when emitEvents, SchemaChange events) at pos.
+func (s *Source) captureSchema(ctx context.Context, q queryer, pos *Position, emitEvents bool) error {
+	dbs, err := loadDatabases(ctx, q, s.f)
+	if err != nil {
+		return errorf("%w", err)
+	}
+	names := make([]string, len(dbs))
+	for i, d := range dbs {
+		names[i] = d.Name
+	}
+	tables, err := loadTables(ctx, q, names, nil, s.info.MariaDB)
+	if err != nil {
+		return errorf("%w", err)
+	}
+	hp := *pos
+	hp.Snapshot = true
+	if err := s.appendHistory(ctx, &hp, "", "SET character_set_server="+s.info.Charset, nil); err != nil {
+		return err
+	}
+	for _, d := range dbs {
+		s.cat.SetDatabase(d.Name, d.Charset)
+		ddl := "CREATE DATABASE " + quoteID(d.Name) + " CHARSET " + d.Charset
+		if err := s.appendHistory(ctx, &hp, d.Name, ddl, nil); err != nil {
+			return err
+		}
+	}
+	for _, td := range tables {
+		ddl, err := showCreate(ctx, q, td.T.ID)
+		if err != nil {
+			return errorf("%w", err)
+		}
+		t := s.cat.Put(td.T, td.Idx)
+		ch := []mysqlddl.Change{{Type: "CREATE", Table: t}}
+		if err := s.appendHistory(ctx, &hp, t.ID.DB, ddl, ch); err != nil {
+			return err
+		}
+		if emitEvents && s.f.table(t.ID.DB, t.ID.Table) {
+			s.emit(capture.Event{Kind: capture.SchemaChange, DDL: ddl, DDLDatabase: t.ID.DB,
+				Changes: []capture.TableChange{{Type: "CREATE", Table: t}},
+				Source:  s.snapshotSource(pos, t.ID.DB, ""), Position: nil})
+		}
+	}
+	return nil
+}
+
+func (s *Source) snapshotSource(pos *Position, db, table string) capture.Source {
+	return capture.Source{Connector: s.connector, TsMicros: s.cfg.Now().UnixMicro(), Snapshot: capture.SnapshotTrue,
+		DB: db, Table: table, File: pos.File, Pos: pos.Pos}
+}
+
+func isMariaDB(version string) bool { return strings.Contains(strings.ToLower(version), "mariadb") }
+
+var errStop = errors.New("stop")

@@ -1,0 +1,52 @@
+//go:build integration
+
+package mysql
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/sluicecdc/sluice/capture"
+)
+
+func TestSnapshotThenStream(t *testing.T) {
+	for _, srv := range servers(t) {
+		t.Run(srv.name, func(t *testing.T) {
+			db := openDB(t, srv.dsn)
+			freshDB(t, db, "sl_snap")
+			mustExec(t, db, "CREATE TABLE sl_snap.t (id INT PRIMARY KEY, name VARCHAR(20) NOT NULL, amount DECIMAL(10,2), created DATETIME(3))")
+			for i := 1; i <= 20; i++ {
+				mustExec(t, db, fmt.Sprintf("INSERT INTO sl_snap.t VALUES (%d, 'n%d', %d.25, '2024-01-15 10:30:00.123')", i, i, i))
+			}
+			ts := newTestSource(t, srv, "sl_snap")
+			s := ts.open(t)
+			defer s.Close()
+			recs := ts.collect(t, s, 30*time.Second, func(r []rec) bool { return len(r) > 0 && r[len(r)-1].kind == capture.SnapshotDone })
+			ch := changes(recs)
+			if len(ch) != 20 {
+				t.Fatalf("snapshot rows %d", len(ch))
+			}
+			if ch[0].text != `-(1,"n1",125 e-2,13:1705314600123000/3/0)` {
+				t.Fatalf("row 1 %s", ch[0].text)
+			}
+			if ch[0].ev.Source.Snapshot != capture.SnapshotFirst || ch[19].ev.Source.Snapshot != capture.SnapshotLast || ch[5].ev.Source.Snapshot != capture.SnapshotTrue {
+				t.Fatalf("markers %v %v %v", ch[0].ev.Source.Snapshot, ch[19].ev.Source.Snapshot, ch[5].ev.Source.Snapshot)
+			}
+			mustExec(t, db, "INSERT INTO sl_snap.t VALUES (21, 'x', NULL, NULL)", "UPDATE sl_snap.t SET name='y' WHERE id=21", "DELETE FROM sl_snap.t WHERE id=21")
+			recs = ts.collect(t, s, 30*time.Second, func(r []rec) bool { return len(changes(r)) == 3 })
+			ch = changes(recs)
+			want := []string{`-(21,"x",NULL,NULL)`, `(21,"x",NULL,NULL)(21,"y",NULL,NULL)`, `(21,"y",NULL,NULL)-`}
+			for i := range want {
+				if ch[i].text != want[i] {
+					t.Fatalf("stream %d: %s want %s", i, ch[i].text, want[i])
+				}
+			}
+			src := ch[0].ev.Source
+			t.Logf("source: %+v", src)
+			if src.File == "" || src.Pos == 0 || src.ServerID == 0 || src.Connector != srv.name {
+				t.Fatalf("source %+v", src)
+			}
+		})
+	}
+}

@@ -1,0 +1,658 @@
+package mysql
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/capture/mysql/binlog"
+	"github.com/sluicecdc/sluice/capture/mysql/replication"
+	"github.com/sluicecdc/sluice/schema"
+	"github.com/sluicecdc/sluice/schema/mysqlddl"
+)
+
+// streamState is the binlog reader's state: where it is, and the transaction it is in.
+type streamState struct {
+	conn    *replication.Conn
+	dec     *binlog.Decoder
+	start   *Position // where the current connection started (with skip counts)
+	lastPos *Position // the position of the last event handed out
+
+	file string
+	// GTID sets completed so far (one of them, by flavour).
+	mysqlSet binlog.MySQLGTIDSet
+	mariaSet binlog.MariaDBGTIDSet
+	gtidsStr string // text of the set, cached per transaction
+
+	// current transaction
+	inTxn     bool
+	sawBegin  bool
+	txnFile   string
+	txnPos    uint64
+	gtid      string
+	mysqlGTID binlog.GTID
+	mariaGTID binlog.MariaDBGTID
+	hasGTID   bool
+	txnTs     int64 // µs, GTID original commit timestamp; 0 = use headers
+	thread    int64
+	hasThread bool
+	query     string
+	evIdx     int64
+	began     bool
+	txnID     string
+
+	// skipping after a restart inside a transaction
+	skipEvents, skipRows int64
+	skipArmed            bool
+
+	// the rows event being emitted
+	rows     *binlog.RowsEvent
+	rowsHdr  binlog.Header
+	rowsView *tableView
+	rowsEvIx int64
+	rowsSkip int64
+	outer    *binlog.Header // TRANSACTION_PAYLOAD header while reading inside it
+	inPay    bool
+
+	views   map[*schema.Table]*tableView
+	checked map[*binlog.TableMap]*schema.Table
+	skipped map[binlog.EventType]bool
+	retries int
+}
+
+// tableView is what events of one table version carry: the table without excluded columns
+// and the projection from the binlog row.
+type tableView struct {
+	src    *schema.Table
+	t      *schema.Table
+	keep   []int // nil: all columns
+	before capture.Row
+	after  capture.Row
+}
+
+func (s *Source) view(t *schema.Table) *tableView {
+	if v, ok := s.st.views[t]; ok {
+		return v
+	}
+	v := &tableView{src: t, t: t}
+	var keep []int
+	for i, c := range t.Columns {
+		if s.f.column(t.ID.DB, t.ID.Table, c.Name) || t.IsKey(i) {
+			keep = append(keep, i)
+		}
+	}
+	if len(keep) != len(t.Columns) {
+		nt := t.Clone()
+		nt.Columns = nt.Columns[:0]
+		nt.PrimaryKey = nil
+		for j, i := range keep {
+			nt.Columns = append(nt.Columns, t.Columns[i])
+			if t.IsKey(i) {
+				nt.PrimaryKey = append(nt.PrimaryKey, j)
+			}
+		}
+		// keep key order
+		nt.PrimaryKey = nt.PrimaryKey[:0]
+		for _, k := range t.PrimaryKey {
+			for j, i := range keep {
+				if i == k {
+					nt.PrimaryKey = append(nt.PrimaryKey, j)
+				}
+			}
+		}
+		v.t, v.keep = nt, keep
+	}
+	if s.st.views == nil {
+		s.st.views = map[*schema.Table]*tableView{}
+	}
+	s.st.views[t] = v
+	return v
+}
+
+func (v *tableView) project(r capture.Row, buf *capture.Row) capture.Row {
+	if r == nil || v.keep == nil {
+		return r
+	}
+	*buf = (*buf)[:0]
+	for _, i := range v.keep {
+		if i < len(r) {
+			*buf = append(*buf, r[i])
+		}
+	}
+	return *buf
+}
+
+// startStream connects and starts the dump at p (skipping what p says was delivered).
+func (s *Source) startStream(p *Position) error {
+	s.phase = phaseStream
+	s.st.start = p
+	s.st.lastPos = p
+	s.st.file = p.File
+	if err := s.setGTIDs(p.GTIDs); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (s *Source) setGTIDs(txt string) error {
+	if s.info.MariaDB {
+		set, err := binlog.ParseMariaDBGTIDSet(txt)
+		if err != nil {
+			return errorf("offset gtids %q: %w", txt, err)
+		}
+		s.st.mariaSet = set
+	} else {
+		set, err := binlog.ParseMySQLGTIDSet(txt)
+		if err != nil {
+			return errorf("offset gtids %q: %w", txt, err)
+		}
+		s.st.mysqlSet = set
+	}
+	s.st.gtidsStr = txt
+	return nil
+}
+
+func (s *Source) gtidString() string {
+	if s.info.MariaDB {
+		return s.st.mariaSet.String()
+	}
+	return s.st.mysqlSet.String()
+}
+
+// connect dials and starts the dump from s.st.start.
+func (s *Source) connect(ctx context.Context) error {
+	p := s.st.start
+	conn, err := replication.Dial(ctx, s.replicationConfig())
+	if err != nil {
+		return s.classify(err, p)
+	}
+	sp := replication.StartPosition{File: p.File, Pos: uint32(p.Pos)}
+	useGTID := p.GTIDs != "" && (s.info.MariaDB || s.info.GTIDMode)
+	if useGTID {
+		if s.info.MariaDB {
+			sp = replication.StartPosition{MariaDBGTID: p.GTIDs}
+		} else {
+			b, err := s.st.mysqlSet.AppendBinary(nil)
+			if err != nil {
+				conn.Close()
+				return errorf("encode gtid set: %w", err)
+			}
+			sp = replication.StartPosition{GTIDSet: b}
+		}
+	}
+	if err := conn.StartDump(ctx, sp); err != nil {
+		conn.Close()
+		return s.classify(err, p)
+	}
+	alg, err := binlog.ParseChecksumAlg(conn.Checksum())
+	if err != nil {
+		conn.Close()
+		return errorf("binlog checksum %q: %w", conn.Checksum(), err)
+	}
+	s.st.conn = conn
+	s.st.dec = binlog.NewDecoder(binlog.Config{Checksum: alg})
+	s.st.checked = map[*binlog.TableMap]*schema.Table{}
+	s.st.inTxn = false
+	s.st.skipEvents, s.st.skipRows = p.Event, p.Row
+	s.st.skipArmed = p.Event > 0 || p.Row > 0
+	s.log.Info("streaming binlog", "start", sp.String(), "skip_events", p.Event, "skip_rows", p.Row)
+	return nil
+}
+
+func (s *Source) classify(err error, p *Position) error {
+	if errors.Is(err, replication.ErrBinlogPurged) {
+		return fmt.Errorf("mysql: resume at %s: %w: %v; take a new snapshot with --snapshot-mode when_needed, and keep binlogs longer (binlog_expire_logs_seconds)", p.String(), ErrPurged, err)
+	}
+	if errors.Is(err, replication.ErrAccessDenied) || errors.Is(err, replication.ErrMissingPrivilege) || errors.Is(err, replication.ErrServerIDConflict) || errors.Is(err, replication.ErrUnsupported) || errors.Is(err, replication.ErrInvalidPosition) {
+		return errorf("%w", err)
+	}
+	return &retryableError{fmt.Errorf("mysql: replication: %w", err)}
+}
+
+// streamStep reads and handles binlog events until at least one capture event is queued.
+func (s *Source) streamStep(ctx context.Context) error {
+	for len(s.queue) == 0 {
+		if s.st.rows != nil {
+			if err := s.nextRow(); err != nil {
+				return err
+			}
+			continue
+		}
+		if s.st.inPay {
+			ev, ok, err := s.st.dec.NextInPayload()
+			if err != nil {
+				return s.decodeErr(err)
+			}
+			if ok {
+				if err := s.handle(ctx, ev); err != nil {
+					return err
+				}
+				continue
+			}
+			s.st.inPay = false
+			s.st.outer = nil
+			continue
+		}
+		if s.st.conn == nil {
+			if err := s.connectRetry(ctx); err != nil {
+				return err
+			}
+		}
+		raw, err := s.st.conn.Next(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			s.st.conn.Close()
+			s.st.conn = nil
+			cerr := s.classify(err, s.st.lastPos)
+			if _, ok := cerr.(*retryableError); ok {
+				s.log.Warn("replication connection lost; reconnecting", "err", err, "at", s.st.lastPos.String())
+				s.st.start = s.resumePoint()
+				continue
+			}
+			return cerr
+		}
+		ev, err := s.st.dec.Decode(raw)
+		if err != nil {
+			return s.decodeErr(err)
+		}
+		s.st.retries = 0
+		if err := s.handle(ctx, ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// resumePoint is where a reconnect starts: the last position handed out, with its skips.
+func (s *Source) resumePoint() *Position {
+	p := *s.st.lastPos
+	p.Snapshot = false
+	// the GTID state goes back to the position's
+	_ = s.setGTIDs(p.GTIDs)
+	s.st.rows = nil
+	s.st.inPay = false
+	s.st.inTxn = false
+	return &p
+}
+
+func (s *Source) connectRetry(ctx context.Context) error {
+	for {
+		err := s.connect(ctx)
+		if err == nil {
+			return nil
+		}
+		var re *retryableError
+		if !errors.As(err, &re) || s.st.retries >= 30 {
+			return err
+		}
+		s.st.retries++
+		d := time.Duration(s.st.retries) * 200 * time.Millisecond
+		if d > 5*time.Second {
+			d = 5 * time.Second
+		}
+		s.log.Warn("connect failed; retrying", "err", err, "in", d)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(d):
+		}
+	}
+}
+
+func (s *Source) decodeErr(err error) error {
+	return errorf("decode binlog event in %s after %s: %w", s.st.file, s.st.lastPos.String(), err)
+}
+
+// evStart returns the file offset where an event starts (for positions), using the payload's
+// header inside a TRANSACTION_PAYLOAD.
+func (s *Source) evStart(h binlog.Header) uint64 {
+	if s.st.outer != nil {
+		h = *s.st.outer
+	}
+	if h.LogPos == 0 {
+		return 0
+	}
+	return uint64(h.LogPos) - uint64(h.EventSize)
+}
+
+func (s *Source) evEnd(h binlog.Header) uint64 {
+	if s.st.outer != nil {
+		return uint64(s.st.outer.LogPos)
+	}
+	return uint64(h.LogPos)
+}
+
+// beginTxn starts a transaction at the event with header h.
+func (s *Source) beginTxn(h binlog.Header) {
+	s.st.inTxn = true
+	s.st.sawBegin = false
+	s.st.txnFile = s.st.file
+	s.st.txnPos = s.evStart(h)
+	s.st.evIdx = 0
+	s.st.began = false
+	s.st.query = ""
+	s.st.hasThread = false
+	s.st.gtidsStr = s.gtidString()
+	if s.st.hasGTID {
+		s.st.txnID = s.st.gtid
+	} else {
+		s.st.gtid = ""
+		s.st.txnID = "file=" + s.st.txnFile + ",pos=" + strconv.FormatUint(s.st.txnPos, 10)
+	}
+}
+
+// endTxn commits the current transaction: the GTID joins the set and a Commit (or, when
+// nothing was emitted, a Keepalive) carries the position after it.
+func (s *Source) endTxn(h binlog.Header) {
+	if s.st.hasGTID {
+		if s.info.MariaDB {
+			s.st.mariaSet.Add(s.st.mariaGTID)
+		} else {
+			s.st.mysqlSet.Add(s.st.mysqlGTID.SID, "", s.st.mysqlGTID.GNO)
+		}
+	}
+	s.st.gtidsStr = s.gtidString()
+	pos := &Position{File: s.st.file, Pos: s.evEnd(h), GTIDs: s.st.gtidsStr, TsSec: int64(h.Timestamp), ServerID: h.ServerID}
+	if s.st.began {
+		s.emit(capture.Event{Kind: capture.Commit, TxID: s.st.txnID, Source: s.source(h, "", ""), Position: pos})
+	} else {
+		s.emit(capture.Event{Kind: capture.Keepalive, Position: pos})
+	}
+	s.st.inTxn, s.st.sawBegin, s.st.hasGTID, s.st.began = false, false, false, false
+	s.st.txnTs = 0
+	s.st.skipArmed = false
+}
+
+// source builds the source block for an event with header h.
+func (s *Source) source(h binlog.Header, db, table string) capture.Source {
+	ts := s.st.txnTs
+	if ts == 0 {
+		ts = int64(h.Timestamp) * 1e6
+	}
+	return capture.Source{Connector: s.connector, TsMicros: ts, DB: db, Table: table, ServerID: h.ServerID,
+		GTID: s.st.gtid, File: s.st.file, Pos: s.evStart(h), Thread: s.st.thread, HasThread: s.st.hasThread,
+		Query: s.st.query}
+}
+
+func (s *Source) handle(ctx context.Context, ev binlog.Event) error {
+	h := ev.Header
+	switch d := ev.Data.(type) {
+	case *binlog.Rotate:
+		s.st.file = string(d.NextFile)
+		if h.LogPos != 0 && !s.st.inTxn {
+			// a real ROTATE ends the file: the next position is the new file's first event
+			s.emit(capture.Event{Kind: capture.Keepalive, Position: &Position{File: s.st.file, Pos: d.Position, GTIDs: s.gtidString(), TsSec: int64(h.Timestamp), ServerID: h.ServerID}})
+		}
+		return nil
+	case *binlog.TransactionPayload:
+		hh := h
+		s.st.outer = &hh
+		s.st.inPay = true
+		return nil
+	case *binlog.GTID:
+		s.st.hasGTID = !d.Anonymous
+		s.st.mysqlGTID = *d
+		if !d.Anonymous {
+			s.st.gtid = d.String()
+		} else {
+			s.st.gtid = ""
+		}
+		s.beginTxn(h)
+		if d.OriginalCommitTimestamp != 0 {
+			s.st.txnTs = int64(d.OriginalCommitTimestamp)
+		}
+		return nil
+	case *binlog.MariaGTID:
+		s.st.hasGTID = true
+		s.st.mariaGTID = d.GTID
+		s.st.mariaGTID.Server = h.ServerID
+		s.st.gtid = s.st.mariaGTID.String()
+		s.beginTxn(h)
+		return nil
+	case *binlog.MariaGTIDList:
+		return nil
+	case *binlog.XID:
+		if s.st.inTxn {
+			s.endTxn(h)
+		}
+		return nil
+	case *binlog.Query:
+		return s.handleQuery(ctx, h, d)
+	case *binlog.RowsQuery:
+		if s.cfg.IncludeQuery {
+			s.st.query = string(d.Query)
+		}
+		s.st.evIdx++
+		return nil
+	case *binlog.TableMap:
+		err := s.checkTableMap(ctx, h, d)
+		s.st.evIdx++
+		return err
+	case *binlog.RowsEvent:
+		return s.startRows(h, d)
+	case *binlog.Heartbeat:
+		if !s.st.inTxn && h.LogPos != 0 {
+			s.emit(capture.Event{Kind: capture.Keepalive, Position: &Position{File: s.st.file, Pos: uint64(h.LogPos), GTIDs: s.gtidString(), TsSec: time.Now().Unix(), ServerID: h.ServerID}})
+		}
+		return nil
+	}
+	if ev.Skipped {
+		if s.st.skipped == nil {
+			s.st.skipped = map[binlog.EventType]bool{}
+		}
+		if !s.st.skipped[h.Type] {
+			s.st.skipped[h.Type] = true
+			s.log.Debug("skipping binlog event type", "type", h.Type)
+		}
+	}
+	if s.st.inTxn {
+		s.st.evIdx++
+	}
+	return nil
+}
+
+func (s *Source) handleQuery(ctx context.Context, h binlog.Header, q *binlog.Query) error {
+	stmt := strings.TrimSpace(string(q.Query))
+	up := strings.ToUpper(stmt)
+	switch {
+	case up == "BEGIN" || strings.HasPrefix(up, "XA START"):
+		if !s.st.inTxn {
+			s.st.hasGTID = false
+			s.beginTxn(h)
+		}
+		s.st.sawBegin = true
+		s.st.thread, s.st.hasThread = int64(q.ThreadID), true
+		s.st.evIdx++
+		return nil
+	case up == "COMMIT" || up == "ROLLBACK" || strings.HasPrefix(up, "XA END") || strings.HasPrefix(up, "XA PREPARE") || strings.HasPrefix(up, "XA COMMIT"):
+		if s.st.inTxn && (up == "COMMIT" || up == "ROLLBACK" || strings.HasPrefix(up, "XA COMMIT")) {
+			s.endTxn(h)
+		} else if s.st.inTxn {
+			s.st.evIdx++
+		}
+		return nil
+	}
+	if s.st.inTxn && s.st.sawBegin {
+		// statement-based work inside a transaction (SAVEPOINT, temporary tables): no schema change
+		s.st.evIdx++
+		return nil
+	}
+	standalone := s.st.inTxn
+	if !standalone {
+		s.st.hasGTID = false
+		s.beginTxn(h)
+	}
+	s.st.thread, s.st.hasThread = int64(q.ThreadID), true
+	if err := s.applyDDL(ctx, h, q, stmt); err != nil {
+		return err
+	}
+	s.endTxnDDL(h)
+	return nil
+}
+
+// endTxnDDL ends the single-statement transaction of a DDL; the SchemaChange event already
+// carries the position, so no Keepalive is needed when one was queued.
+func (s *Source) endTxnDDL(h binlog.Header) {
+	n := len(s.queue)
+	s.endTxn(h)
+	if n > 0 && len(s.queue) == n+1 && s.queue[n].Kind == capture.Keepalive {
+		s.queue = s.queue[:n]
+	}
+}
+
+func (s *Source) applyDDL(ctx context.Context, h binlog.Header, q *binlog.Query, stmt string) error {
+	db := string(q.Schema)
+	at := fmt.Sprintf("%s:%d", s.st.file, s.evStart(h))
+	if q.ErrorCode != 0 {
+		s.log.Warn("skipping statement logged with an error", "at", at, "code", q.ErrorCode, "stmt", truncate(stmt, 200))
+		return nil
+	}
+	res, err := s.cat.Apply(stmt, db)
+	var pe *mysqlddl.ParseError
+	switch {
+	case errors.As(err, &pe):
+		for _, n := range pe.Tables {
+			tdb, tbl := db, n
+			if i := strings.IndexByte(n, '.'); i > 0 {
+				tdb, tbl = n[:i], n[i+1:]
+			}
+			if s.f.table(tdb, tbl) {
+				return errorf("cannot read DDL at %s (gtid %q) touching captured table %s.%s: %v. Fix: make the statement readable, or exclude the table, or restart after the statement with --snapshot-mode recovery", at, s.st.gtid, tdb, tbl, pe.Err)
+			}
+		}
+		s.log.Warn("skipping statement the DDL parser cannot read (touches no captured table)", "at", at, "stmt", truncate(stmt, 200), "err", pe.Err)
+		return nil
+	case errors.Is(err, mysqlddl.ErrUnknownTable):
+		if len(res.Databases) > 0 && !s.f.database(res.Databases[0]) {
+			return nil
+		}
+		return errorf("DDL at %s: %v: the schema history does not have the table; rebuild it with --snapshot-mode recovery", at, err)
+	case err != nil:
+		return errorf("DDL at %s: %v", at, err)
+	}
+	if !res.DDL {
+		s.log.Debug("skipping non-DDL statement", "at", at, "stmt", truncate(stmt, 100))
+		return nil
+	}
+	included := false
+	for _, d := range res.Databases {
+		if s.f.database(d) {
+			included = true
+		}
+	}
+	if !included {
+		return nil
+	}
+	dbName := db
+	if len(res.Databases) > 0 && dbName == "" {
+		dbName = res.Databases[0]
+	}
+	if s.st.hasGTID {
+		if s.info.MariaDB {
+			s.st.mariaSet.Add(s.st.mariaGTID)
+		} else {
+			s.st.mysqlSet.Add(s.st.mysqlGTID.SID, "", s.st.mysqlGTID.GNO)
+		}
+	}
+	pos := &Position{File: s.st.file, Pos: s.evEnd(h), GTIDs: s.gtidString(), TsSec: int64(h.Timestamp), ServerID: h.ServerID}
+	if err := s.appendHistory(ctx, pos, dbName, stmt, res.Changes); err != nil {
+		return err
+	}
+	var changes []capture.TableChange
+	for _, c := range res.Changes {
+		if c.Truncate {
+			if s.f.table(c.Table.ID.DB, c.Table.ID.Table) {
+				v := s.view(c.Table)
+				s.emit(capture.Event{Kind: capture.Change, Op: capture.OpTruncate, Table: v.t, Source: s.source(h, c.Table.ID.DB, c.Table.ID.Table), TxID: s.st.txnID})
+			}
+			continue
+		}
+		changes = append(changes, capture.TableChange{Type: c.Type, Table: c.Table, PrevID: c.PrevID})
+		s.log.Info("schema change", "at", at, "table", c.Table.ID.String(), "type", c.Type, "version", c.Table.Version)
+	}
+	src := s.source(h, dbName, "")
+	s.emit(capture.Event{Kind: capture.SchemaChange, DDL: stmt, DDLDatabase: dbName, Changes: changes, Source: src, Position: pos})
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// startRows begins emitting a rows event.
+func (s *Source) startRows(h binlog.Header, r *binlog.RowsEvent) error {
+	ix := s.st.evIdx
+	s.st.evIdx++
+	if r.Table == nil {
+		return errorf("rows event at %s:%d for table id %d without TABLE_MAP", s.st.file, s.evStart(h), r.TableID)
+	}
+	t := s.st.checked[r.Table]
+	if t == nil {
+		return nil // not captured
+	}
+	if s.st.skipArmed && ix < s.st.skipEvents {
+		return nil // delivered before the restart
+	}
+	s.st.rows, s.st.rowsHdr, s.st.rowsView, s.st.rowsEvIx = r, h, s.view(t), ix
+	s.st.rowsSkip = 0
+	if s.st.skipArmed && ix == s.st.skipEvents {
+		s.st.rowsSkip = s.st.skipRows
+	}
+	return nil
+}
+
+// nextRow emits the next row of the current rows event.
+func (s *Source) nextRow() error {
+	r := s.st.rows
+	for {
+		if !r.Next() {
+			s.st.rows = nil
+			if err := r.Err(); err != nil {
+				return errorf("decode rows of %s at %s:%d: %w", s.st.rowsView.src.ID, s.st.file, s.evStart(s.st.rowsHdr), err)
+			}
+			return nil
+		}
+		if int64(r.Row()) < s.st.rowsSkip {
+			continue
+		}
+		break
+	}
+	v := s.st.rowsView
+	h := s.st.rowsHdr
+	ev := capture.Event{Kind: capture.Change, Table: v.t, TxID: s.st.txnID}
+	switch r.Kind {
+	case binlog.RowsWrite:
+		ev.Op = capture.OpCreate
+		ev.After = v.project(r.After(), &v.after)
+	case binlog.RowsUpdate:
+		ev.Op = capture.OpUpdate
+		ev.Before = v.project(r.Before(), &v.before)
+		ev.After = v.project(r.After(), &v.after)
+	default:
+		ev.Op = capture.OpDelete
+		ev.Before = v.project(r.Before(), &v.before)
+	}
+	ev.Source = s.source(h, v.src.ID.DB, v.src.ID.Table)
+	ev.Source.Row = int32(r.Row())
+	ev.Position = &Position{File: s.st.txnFile, Pos: s.st.txnPos, GTIDs: s.st.gtidsStr, Event: s.st.rowsEvIx,
+		Row: int64(r.Row()) + 1, TsSec: int64(h.Timestamp), ServerID: h.ServerID}
+	if !s.st.inTxn {
+		// rows outside BEGIN…COMMIT (should not happen in ROW format): position after the event
+		ev.Position = &Position{File: s.st.file, Pos: s.evEnd(h), GTIDs: s.gtidString(), TsSec: int64(h.Timestamp), ServerID: h.ServerID}
+	}
+	if !s.st.began && s.st.inTxn {
+		s.st.began = true
+		s.emit(capture.Event{Kind: capture.Begin, TxID: s.st.txnID, Source: s.source(h, "", "")})
+	}
+	s.emit(ev)
+	return nil
+}
