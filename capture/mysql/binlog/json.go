@@ -186,7 +186,7 @@ func appendJSONContainer(dst []byte, typ byte, b []byte, depth int) ([]byte, boo
 			dst = append(dst, ',')
 		}
 		if isObj {
-			ko, ok := jsonOff(b, large, hdr + i*keyEntry)
+			ko, ok := jsonOff(b, large, hdr+i*keyEntry)
 			if !ok || hdr+i*keyEntry+w+2 > len(b) {
 				return dst, false
 			}
@@ -216,7 +216,7 @@ func appendJSONContainer(dst []byte, typ byte, b []byte, depth int) ([]byte, boo
 		case large && vt == jsonUint32:
 			dst, ok = strconv.AppendUint(dst, uint64(binary.LittleEndian.Uint32(inl)), 10), true
 		default:
-			off, okr := jsonOff(b, large, ve + 1)
+			off, okr := jsonOff(b, large, ve+1)
 			// A value lies after the entries; pointing back into the header would loop.
 			if !okr || off < valBase+count*valEntry || off >= len(b) {
 				return dst, false

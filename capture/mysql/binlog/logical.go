@@ -3,8 +3,20 @@ package binlog
 import "strconv"
 
 // appendLogical formats MariaDB's UUID/INET4/INET6 storage bytes as text; ok is false when
-// the length does not fit the type (the caller then keeps the raw value).
+// the length does not fit the type (the caller then keeps the raw value). The binlog stores
+// these fixed-size binary values like BINARY(n): trailing zero bytes stripped (seen on MariaDB
+// 10.11: UUID '…-426655440000' arrives as 14 bytes), and in the text order (not the
+// index-friendly swapped order), so the value is zero-padded back to its size.
 func appendLogical(dst, b []byte, t LogicalType) ([]byte, bool) {
+	size := 16
+	if t == LogicalINET4 {
+		size = 4
+	}
+	if len(b) < size {
+		var buf [16]byte
+		copy(buf[:], b)
+		b = buf[:size]
+	}
 	switch t {
 	case LogicalUUID:
 		if len(b) != 16 {

@@ -99,6 +99,10 @@ func TestRowValues(t *testing.T) {
 			testkit.VarString("\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\xff\xff\x01\x02\x03\x04", 1), str("::ffff:1.2.3.4")},
 		{"mariadb inet6 full", "c INET6; INSERT '2001:db8::1'", TypeString, []byte{byte(TypeString), 16}, bin, &ColumnHint{Logical: LogicalINET6},
 			testkit.VarString("\x20\x01\x0d\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01", 1), str("2001:db8::1")},
+		{"mariadb uuid stripped", "c UUID (MariaDB 10.11); INSERT '123e4567-e89b-12d3-a456-426655440000' (binlog drops trailing zero bytes)", TypeString, []byte{byte(TypeString), 16}, bin, &ColumnHint{Logical: LogicalUUID},
+			testkit.VarString("\x12\x3e\x45\x67\xe8\x9b\x12\xd3\xa4\x56\x42\x66\x55\x44", 1), str("123e4567-e89b-12d3-a456-426655440000")},
+		{"mariadb inet4 zero tail", "c INET4; INSERT '10.0.0.0'", TypeString, []byte{byte(TypeString), 4}, bin, &ColumnHint{Logical: LogicalINET4},
+			testkit.VarString("\x0a", 1), str("10.0.0.0")},
 		{"mariadb inet4", "c INET4; INSERT '10.0.0.255'", TypeString, []byte{byte(TypeString), 4}, bin, &ColumnHint{Logical: LogicalINET4},
 			testkit.VarString("\x0a\x00\x00\xff", 1), str("10.0.0.255")},
 	}
