@@ -50,9 +50,10 @@ lint:
 	@out="$$(gofmt -l $$(git ls-files '*.go'))"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@if command -v golangci-lint >/dev/null; then golangci-lint run $(PKGS); else echo "golangci-lint not installed; skipped"; fi
 
-## demo: PostgreSQL → sluice → stdout in one command (filled in by the PostgreSQL connector).
+## demo: PostgreSQL → sluice → stdout in one command: a throwaway PostgreSQL 15 on port 15440,
+## an inventory schema, sluice postgres with the stdout sink, a few changes and their records.
 demo:
-	@echo "make demo: not available yet (the PostgreSQL connector adds it)"; exit 1
+	scripts/demo.sh
 
 servers:
 	scripts/servers.sh start
