@@ -68,11 +68,7 @@ func (e *Encoder) buildTable(t *schema.Table) *tableEnc {
 		te.keyNames = append(te.keyNames, fieldName(len(te.key) == 0, t.Columns[k].Name))
 		te.key = append(te.key, k)
 	}
-	if e.cfg.SchemasEnable && len(te.key) > 0 {
-		ks := st(te.topic+".Key", 0, false)
-		for _, k := range te.key {
-			ks.Fields = append(ks.Fields, schema.Field{Name: t.Columns[k].Name, Schema: te.maps[k].Schema})
-		}
+	if ks := te.keySchema(); e.cfg.SchemasEnable && ks != nil {
 		te.keyPrefix = append(appendConnect([]byte(`{"schema":`), ks, ""), `,"payload":`...)
 	}
 	return te
@@ -87,7 +83,8 @@ func (te *tableEnc) rowSchema() *schema.Connect {
 	return rs
 }
 
-func (e *Encoder) buildValuePrefix(te *tableEnc, conn int) []byte {
+// envelopeSchema is the <topic>.Envelope struct of a table for connector conn.
+func (e *Encoder) envelopeSchema(te *tableEnc, conn int) *schema.Connect {
 	rs := te.rowSchema()
 	tail := []schema.Field{
 		fl("op", schema.String, false),
@@ -103,8 +100,39 @@ func (e *Encoder) buildValuePrefix(te *tableEnc, conn int) []byte {
 		fields = append(fields, tail...)
 		fields = append(fields, fs("transaction", e.fixed.txBlock))
 	}
-	env := st(te.topic+".Envelope", 2, false, fields...)
-	return append(appendConnect([]byte(`{"schema":`), env, ""), `,"payload":`...)
+	return st(te.topic+".Envelope", 2, false, fields...)
+}
+
+// keySchema is the <topic>.Key struct, or nil for a table without key.
+func (te *tableEnc) keySchema() *schema.Connect {
+	if len(te.key) == 0 {
+		return nil
+	}
+	ks := st(te.topic+".Key", 0, false)
+	for _, k := range te.key {
+		ks.Fields = append(ks.Fields, schema.Field{Name: te.t.Columns[k].Name, Schema: te.maps[k].Schema})
+	}
+	return ks
+}
+
+func (e *Encoder) buildValuePrefix(te *tableEnc, conn int) []byte {
+	return append(appendConnect([]byte(`{"schema":`), e.envelopeSchema(te, conn), ""), `,"payload":`...)
+}
+
+// Schemas returns the Kafka Connect key schema (nil for a table without key) and value
+// (envelope) schema of t's data records as this encoder writes them, for sinks that need the
+// column types. connector is "mysql", "mariadb" or "postgresql" ("" = from t's dialect). The
+// returned schemas are shared: do not modify them.
+func (e *Encoder) Schemas(t *schema.Table, connector string) (key, value *schema.Connect, err error) {
+	conn, err := e.connIndex(&capture.Event{Table: t, Source: capture.Source{Connector: connector}})
+	if err != nil {
+		return nil, nil, err
+	}
+	te := e.tables[t]
+	if te == nil {
+		te = e.buildTable(t)
+	}
+	return te.keySchema(), e.envelopeSchema(te, conn), nil
 }
 
 func valueAt(r capture.Row, i int) *capture.Value {

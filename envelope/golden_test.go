@@ -2,6 +2,7 @@ package envelope
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -105,6 +106,13 @@ func encodeAll(t *testing.T, cfg Config, evs ...*capture.Event) []Record {
 		recs, err := enc.Encode(nil, ev)
 		if err != nil {
 			t.Fatal(err)
+		}
+		for _, r := range recs {
+			for _, b := range [][]byte{r.Key, r.Value} {
+				if b != nil && !json.Valid(b) {
+					t.Fatalf("invalid JSON in %s record: %s", r.Topic, b)
+				}
+			}
 		}
 		all = append(all, cloneRecords(recs)...)
 	}

@@ -1,0 +1,140 @@
+package envelope
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/schema"
+)
+
+func TestConfigValidate(t *testing.T) {
+	if _, err := NewEncoder(Config{}); err == nil || !strings.Contains(err.Error(), "--topic-prefix") {
+		t.Fatalf("empty prefix: err = %v", err)
+	}
+}
+
+func TestCompatFor(t *testing.T) {
+	cases := map[string]Compat{"2.5.4.Final": Compat26, "2.6.2.Final": Compat26, "2.7.3.Final": Compat27,
+		"3.0.8.Final": Compat27, "3.1.0.Final": Compat31, "3.2.0.Final": Compat31, "3.4.1.Final": Compat31,
+		"3.5.0.Final": Compat35, "3.7.0.Alpha2": Compat35, "garbage": Compat31}
+	for v, want := range cases {
+		if got := compatFor(v); got != want {
+			t.Errorf("compatFor(%q) = %d, want %d", v, got, want)
+		}
+	}
+}
+
+func decimalTable(typ string, scale int) *schema.Table {
+	c := col("c", typ, false)
+	c.Length, c.Scale = 10, scale
+	return &schema.Table{ID: schema.TableID{DB: "db", Schema: "public", Table: "t"}, Dialect: schema.Postgres,
+		Columns: []schema.Column{col("id", "int4", false), c}, PrimaryKey: []int{0}, Version: 1}
+}
+
+func TestEncodeErrors(t *testing.T) {
+	cases := []struct {
+		name string
+		tab  *schema.Table
+		v    capture.Value
+		want string
+	}{
+		{"NaN in precise decimal", decimalTable("numeric", 2), capture.Value{Kind: capture.Decimal, Flag: capture.NaN}, "--decimal-handling"},
+		{"NaN in variable-scale decimal", decimalTable("numeric", -1), capture.Value{Kind: capture.Decimal, Flag: capture.NaN}, "--decimal-handling"},
+		{"scale above column", decimalTable("numeric", 2), capture.DecimalValue(12345, 3), "more than the column scale 2"},
+		{"kind mismatch", decimalTable("numeric", 2), str("x"), "does not fit"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			enc, err := NewEncoder(Config{TopicPrefix: "p"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ev := &capture.Event{Kind: capture.Change, Op: capture.OpCreate, Table: c.tab,
+				After: capture.Row{capture.IntValue(1), c.v}, Source: capture.Source{Connector: "postgresql"}}
+			_, err = enc.Encode(nil, ev)
+			if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "column c") {
+				t.Fatalf("err = %v, want it to mention %q and the column", err, c.want)
+			}
+		})
+	}
+}
+
+// TestTableVersionCache checks that a new table version gets its own schema and the old one is
+// dropped from the cache.
+func TestTableVersionCache(t *testing.T) {
+	enc, err := NewEncoder(Config{TopicPrefix: "dbserver1", SchemasEnable: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1 := ordersTable()
+	if _, err := enc.Encode(nil, ordersInsert(v1)); err != nil {
+		t.Fatal(err)
+	}
+	v2 := v1.Clone()
+	v2.Version = 2
+	v2.Columns = append(v2.Columns, col("note", "text", true))
+	ev := ordersInsert(v2)
+	ev.After = append(ev.After, str("hi"))
+	recs, err := enc.Encode(nil, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(enc.tables) != 1 || enc.tables[v2] == nil {
+		t.Fatalf("cache holds %d tables", len(enc.tables))
+	}
+	var v struct {
+		Schema struct {
+			Fields []struct {
+				Fields []struct{ Field string } `json:"fields"`
+			} `json:"fields"`
+		} `json:"schema"`
+		Payload struct {
+			After map[string]any `json:"after"`
+		} `json:"payload"`
+	}
+	if err := json.Unmarshal(recs[0].Value, &v); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(v.Schema.Fields[1].Fields); n != 7 || v.Payload.After["note"] != "hi" {
+		t.Fatalf("after schema has %d fields, payload %v", n, v.Payload.After)
+	}
+}
+
+// TestRecordsAliasBuffer documents the buffer contract: records stay intact until the next call.
+func TestRecordsAliasBuffer(t *testing.T) {
+	enc, err := NewEncoder(Config{TopicPrefix: "dbserver1", TombstonesOnDelete: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	del := &capture.Event{Kind: capture.Change, Op: capture.OpDelete, Table: ordersTable(), Before: ordersRow(7, "new"), Source: mysqlSource(0)}
+	recs, err := enc.Encode(nil, del)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 2 || string(recs[0].Key) != `{"id":7}` || string(recs[1].Key) != `{"id":7}` || recs[1].Value != nil {
+		t.Fatalf("records = %q / %q / %v", recs[0].Key, recs[1].Key, recs[1].Value)
+	}
+}
+
+func TestSchemas(t *testing.T) {
+	enc, err := NewEncoder(Config{TopicPrefix: "dbserver1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, val, err := enc.Schemas(ordersTable(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key.Name != "dbserver1.inventory.orders.Key" || len(key.Fields) != 1 || key.Fields[0].Schema.Type != schema.Int32 {
+		t.Fatalf("key schema %+v", key)
+	}
+	if val.Name != "dbserver1.inventory.orders.Envelope" || val.Fields[2].Schema.Name != "io.debezium.connector.mysql.Source" {
+		t.Fatalf("value schema %+v", val)
+	}
+	amount := val.Fields[1].Schema.Fields[2].Schema
+	if amount.Name != "org.apache.kafka.connect.data.Decimal" || amount.Params[0] != (schema.Param{Key: "scale", Value: "2"}) {
+		t.Fatalf("amount schema %+v", amount)
+	}
+}
