@@ -51,8 +51,8 @@ func serverDB(t *testing.T, env string) *sql.DB {
 
 type itColumn struct {
 	name, ddl, value string // value: SQL literal of row 1
-	hint            ColumnHint
-	want            capture.Value
+	hint             ColumnHint
+	want             capture.Value
 }
 
 func itColumns(maria bool) []itColumn {
