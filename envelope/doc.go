@@ -39,5 +39,7 @@
 //     data collections in order of first appearance (Debezium: HashMap order).
 //   - A delete on a table without a key gets a tombstone with a null key, as Debezium's
 //     EventDispatcher emits one.
-//   - Logical messages (op m) carry "transaction":null; their ts_ms is the processing time.
+//   - Logical messages (op m): transactional ones count in the open transaction under the data
+//     collection LOGICAL_DECODING_MESSAGE (Debezium's LogicalDecodingMessageId); their ts_ms is
+//     the processing time.
 package envelope

@@ -114,6 +114,10 @@ func TestGoldenEncoder(t *testing.T) {
 		{"mysql_schema_change", base, []*capture.Event{ddl}},
 		{"mysql_schema_change_schemas_on", with(base, func(c *Config) { c.SchemasEnable = true }), []*capture.Event{ddl}},
 		{"pg_message", pgBase, []*capture.Event{msg}},
+		{"pg_message_in_transaction", with(pgBase, func(c *Config) { c.TransactionMetadata = true }), []*capture.Event{
+			{Kind: capture.Begin, TxID: "767:24023128", Source: msgSrc}, msg,
+			{Kind: capture.Change, Op: capture.OpMessage, Source: msgSrc, Message: &capture.Message{Prefix: "nontx", Content: []byte{0, 1}}},
+			{Kind: capture.Commit, TxID: "767:24023128", Source: msgSrc}}},
 		{"pg_message_schemas_on", with(pgBase, func(c *Config) { c.SchemasEnable = true }), []*capture.Event{msg}},
 		{"pg_truncate", pgBase, []*capture.Event{trunc}},
 		{"pg_keepalive_snapshot_done", pgBase, []*capture.Event{{Kind: capture.Keepalive}, {Kind: capture.SnapshotDone}}},

@@ -15,7 +15,7 @@ func (e *Encoder) messageValueSchema(conn int) *schema.Connect {
 	if e.cfg.Options.Binary != schema.BinaryBytes {
 		content = &schema.Connect{Type: schema.String, Optional: true}
 	}
-	msg := st("io.debezium.connector.postgresql.Message", 1, true,
+	msg := st("io.debezium.connector.postgresql.Message", 1, false,
 		fl("prefix", schema.String, true), fs("content", content))
 	return st("io.debezium.connector.postgresql.MessageValue", 1, false,
 		fl("op", schema.String, false),
@@ -24,6 +24,9 @@ func (e *Encoder) messageValueSchema(conn int) *schema.Connect {
 		fs("transaction", e.fixed.txBlock),
 		fs("message", msg))
 }
+
+// messageCollection is the data collection Debezium counts logical messages under.
+const messageCollection = "LOGICAL_DECODING_MESSAGE"
 
 func (e *Encoder) encodeMessage(dst []Record, ev *capture.Event) ([]Record, error) {
 	conn, err := e.connIndex(ev)
@@ -40,12 +43,26 @@ func (e *Encoder) encodeMessage(dst []Record, ev *capture.Event) ([]Record, erro
 		return append(b, '}')
 	})
 	ns := e.nowNS()
+	// Transactional messages count in the transaction under Debezium's data collection id
+	// LOGICAL_DECODING_MESSAGE; non-transactional ones have no transaction id.
+	var inTx bool
+	if m.Transactional && e.cfg.TransactionMetadata && e.tx.active {
+		dst = e.beginIfNeeded(dst)
+		e.countCollection(messageCollection)
+		inTx = true
+	}
 	val := e.appendWrapped(e.fixed.msgValue[conn], func(b []byte) []byte {
 		b = append(b, `{"op":"m","ts_ms":`...)
 		b = strconv.AppendInt(b, schema.FloorDiv(ns, 1_000_000), 10)
 		b = append(b, `,"source":`...)
 		b = e.appendSource(b, conn, &ev.Source)
-		b = append(b, `,"transaction":null,"message":{"prefix":`...)
+		b = append(b, `,"transaction":`...)
+		if inTx {
+			b = e.appendTxBlock(b, nil)
+		} else {
+			b = append(b, "null"...)
+		}
+		b = append(b, `,"message":{"prefix":`...)
 		b = schema.AppendJSONString(b, m.Prefix)
 		b = append(b, `,"content":`...)
 		if e.cfg.Options.Binary == schema.BinaryBytes {

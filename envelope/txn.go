@@ -72,15 +72,19 @@ func (e *Encoder) countTx(te *tableEnc) {
 	if !e.cfg.TransactionMetadata || !e.tx.active {
 		return
 	}
+	e.countCollection(te.collection)
+}
+
+func (e *Encoder) countCollection(coll string) {
 	e.tx.total++
 	for i, c := range e.tx.colls {
-		if c == te.collection {
+		if c == coll {
 			e.tx.counts[i]++
 			e.tx.cur = i
 			return
 		}
 	}
-	e.tx.colls = append(e.tx.colls, te.collection)
+	e.tx.colls = append(e.tx.colls, coll)
 	e.tx.counts = append(e.tx.counts, 1)
 	e.tx.cur = len(e.tx.colls) - 1
 }
