@@ -73,7 +73,7 @@ start() {
     --binlog-checksum=CRC32 --gtid-strict-mode=ON --log-slave-updates=ON \
     --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
     --ssl-ca="$TLS/ca.pem" --ssl-cert="$TLS/server-cert.pem" --ssl-key="$TLS/server-key.pem" \
-    --innodb-buffer-pool-size="$POOL" --max-connections=500 </dev/null >/dev/null 2>&1 &
+    --innodb-buffer-pool-size="$POOL" --max-connections=500 --max-allowed-packet=64M </dev/null >/dev/null 2>&1 &
   wait_until 60 cli -e 'SELECT 1' || { tail -20 "$RUN/error.log" >&2; die "mariadbd did not come up (log: $RUN/error.log)"; }
   users
   log "MariaDB $(cli -N -e 'SELECT VERSION()') up on 127.0.0.1:$PORT in $(elapsed "$t0") s (pid $(cat "$PIDFILE"))"

@@ -72,9 +72,10 @@ func dumpUntilGTID(t *testing.T, s *testServer, cfg Config, pos StartPosition) (
 		if err != nil {
 			t.Fatalf("Next from %s after %d events (types %v, none a GTID event): %v", pos, len(before), before, err)
 		}
-		if len(ev) < 19 || int(evSize(ev)) != len(ev) {
-			t.Fatalf("event of %d bytes with header size %d", len(ev), evSize(ev))
+		if len(ev) < 19 {
+			t.Fatalf("event of %d bytes", len(ev))
 		}
+		checkCRC(t, ev)
 		if evType(ev) == s.gtidEventType() || len(txn) > 0 {
 			txn = append(txn, bytes.Clone(ev))
 			if evType(ev) == typeXID {

@@ -28,7 +28,7 @@ type testServer struct {
 	pass   string
 }
 
-func server(t *testing.T, env string, flavor Flavor) *testServer {
+func server(t testing.TB, env string, flavor Flavor) *testServer {
 	t.Helper()
 	dsn := os.Getenv(env)
 	if dsn == "" {
