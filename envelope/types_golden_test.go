@@ -108,6 +108,7 @@ func TestGoldenMySQLTypes(t *testing.T) {
 		{"decimal_precise", withDefault(tcol("decimal", 10, 2, true), "12.5"), schema.Options{}, []capture.Value{capture.DecimalValue(12345, 2), capture.DecimalValue(-5, 1), null}},
 		{"decimal_double", tcol("decimal", 10, 2, false), dbl, []capture.Value{capture.DecimalValue(12345, 2)}},
 		{"decimal_string", tcol("decimal", 10, 2, false), strm, []capture.Value{capture.DecimalValue(12345, 2), capture.DecimalValue(-5, 1)}},
+		{"decimal_string_small", tcol("decimal", 20, 10, false), strm, []capture.Value{capture.DecimalValue(1, 10), capture.DecimalValue(0, 10), capture.DecimalValue(12345, 10)}},
 		{"decimal_65_30", tcol("decimal", 65, 30, false), schema.Options{}, []capture.Value{capture.BigDecimalValue(new(big.Int).Exp(big.NewInt(10), big.NewInt(40), nil), 30)}},
 		{"char", tcol("char", 3, -1, false), schema.Options{}, []capture.Value{str("abc")}},
 		{"varchar", withDefault(tcol("varchar", 255, -1, true), "n/a"), schema.Options{}, []capture.Value{str("tab\there \"quoted\" ünï €"), null}},

@@ -166,7 +166,7 @@ func appendValue(dst []byte, m *schema.Mapping, v *capture.Value) ([]byte, error
 				scale = m.Scale
 			}
 			dst = append(dst, '"')
-			dst = schema.AppendPlainDecimal(dst, u, b, scale)
+			dst = schema.AppendJavaDecimalString(dst, u, b, scale)
 			return append(dst, '"'), nil
 		}
 	case schema.ConvString:
@@ -180,7 +180,15 @@ func appendValue(dst []byte, m *schema.Mapping, v *capture.Value) ([]byte, error
 		}
 	case schema.ConvBytes, schema.ConvBits:
 		switch v.Kind {
-		case capture.Bytes, capture.Bits, capture.String:
+		case capture.Bytes, capture.String:
+			return schema.AppendBase64(dst, v.Bytes), nil
+		case capture.Bits:
+			// Debezium pads BIT(n) values little-endian to ⌈n/8⌉ bytes.
+			if n := (m.Scale + 7) / 8; m.Conv == schema.ConvBits && len(v.Bytes) < n && n <= 64 {
+				var tmp [64]byte
+				copy(tmp[:], v.Bytes)
+				return schema.AppendBase64(dst, tmp[:n]), nil
+			}
 			return schema.AppendBase64(dst, v.Bytes), nil
 		case capture.Int, capture.Uint:
 			var tmp [8]byte

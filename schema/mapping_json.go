@@ -283,6 +283,43 @@ func AppendPlainDecimal(dst []byte, unscaled int64, b *big.Int, scale int) []byt
 	return append(dst, digits...)
 }
 
+// AppendJavaDecimalString appends unscaled×10^-scale as Java's BigDecimal.toString writes it,
+// which is what decimal.handling.mode=string produces (SpecialValueDecimal.fromLogical): plain
+// notation when scale >= 0 and the adjusted exponent (digits-1-scale) is >= -6, otherwise
+// scientific with one integer digit ("1E-7", "1.23E-8", "0E-10", "1E+3").
+func AppendJavaDecimalString(dst []byte, unscaled int64, b *big.Int, scale int) []byte {
+	var tmp [24]byte
+	var digits []byte
+	neg := false
+	switch {
+	case b != nil:
+		neg = b.Sign() < 0
+		digits = new(big.Int).Abs(b).Append(tmp[:0], 10)
+	case unscaled < 0:
+		neg = true
+		digits = strconv.AppendUint(tmp[:0], uint64(-(unscaled+1))+1, 10)
+	default:
+		digits = strconv.AppendUint(tmp[:0], uint64(unscaled), 10)
+	}
+	adjusted := len(digits) - 1 - scale
+	if scale >= 0 && adjusted >= -6 {
+		return AppendPlainDecimal(dst, unscaled, b, scale)
+	}
+	if neg {
+		dst = append(dst, '-')
+	}
+	dst = append(dst, digits[0])
+	if len(digits) > 1 {
+		dst = append(dst, '.')
+		dst = append(dst, digits[1:]...)
+	}
+	dst = append(dst, 'E')
+	if adjusted > 0 {
+		dst = append(dst, '+')
+	}
+	return strconv.AppendInt(dst, int64(adjusted), 10)
+}
+
 // CivilFromDays returns the proleptic Gregorian date of days since 1970-01-01.
 func CivilFromDays(days int64) (y int64, m, d int) {
 	z := days + 719468

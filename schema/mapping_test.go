@@ -155,3 +155,23 @@ func TestISOTimestamp(t *testing.T) {
 		}
 	}
 }
+
+func TestAppendJavaDecimalString(t *testing.T) {
+	cases := []struct {
+		u     int64
+		scale int
+		want  string
+	}{
+		{12345, 2, "123.45"}, {-50, 2, "-0.50"}, {0, 2, "0.00"}, {1, 6, "0.000001"}, {1, 7, "1E-7"},
+		{123, 10, "1.23E-8"}, {0, 10, "0E-10"}, {-123, 10, "-1.23E-8"}, {1, -3, "1E+3"}, {15, 0, "15"},
+		{math.MinInt64, 0, "-9223372036854775808"},
+	}
+	for _, c := range cases {
+		if got := string(AppendJavaDecimalString(nil, c.u, nil, c.scale)); got != c.want {
+			t.Errorf("AppendJavaDecimalString(%d, %d) = %s, want %s", c.u, c.scale, got, c.want)
+		}
+		if got := string(AppendJavaDecimalString(nil, 0, big.NewInt(c.u), c.scale)); got != c.want {
+			t.Errorf("AppendJavaDecimalString(big %d, %d) = %s, want %s", c.u, c.scale, got, c.want)
+		}
+	}
+}
