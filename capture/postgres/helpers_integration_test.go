@@ -4,7 +4,6 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 	"net/url"
 	"os"
 	"strings"
@@ -166,38 +165,6 @@ func changesOnly(evs []capture.Event) []capture.Event {
 		}
 	}
 	return out
-}
-
-// show renders a value for failure messages and comparisons.
-func show(v capture.Value) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "k%d", v.Kind)
-	if v.Flag != 0 {
-		fmt.Fprintf(&b, "/f%d", v.Flag)
-	}
-	if v.Aux != 0 {
-		fmt.Fprintf(&b, "/a%d", v.Aux)
-	}
-	if v.Int != 0 {
-		fmt.Fprintf(&b, "/i%d", v.Int)
-	}
-	if v.Bytes != nil {
-		fmt.Fprintf(&b, "/b%q", v.Bytes)
-	}
-	if v.Big != nil {
-		fmt.Fprintf(&b, "/B%s", v.Big)
-	}
-	if v.Elems != nil {
-		b.WriteString("[")
-		for i, e := range v.Elems {
-			if i > 0 {
-				b.WriteString(" ")
-			}
-			b.WriteString(show(e))
-		}
-		b.WriteString("]")
-	}
-	return b.String()
 }
 
 func rowInt(r capture.Row, i int) int64 { return r[i].Int }
