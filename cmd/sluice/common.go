@@ -14,6 +14,7 @@ import (
 
 	"github.com/IBM/sarama"
 
+	"github.com/sluicecdc/sluice/envelope"
 	"github.com/sluicecdc/sluice/internal/offsets"
 	"github.com/sluicecdc/sluice/internal/pipeline"
 	"github.com/sluicecdc/sluice/schema"
@@ -51,6 +52,7 @@ type commonFlags struct {
 	TransactionMetadata    bool
 	SkippedOperations      string
 	HeartbeatInterval      time.Duration
+	DebeziumVersion        string
 
 	LogLevel  string
 	LogFormat string
@@ -106,6 +108,7 @@ func addCommonFlags(fs *flag.FlagSet) *commonFlags {
 	fs.BoolVar(&c.TransactionMetadata, "transaction-metadata", false, "emit transaction BEGIN/END records and the transaction block (provide.transaction.metadata)")
 	fs.StringVar(&c.SkippedOperations, "skipped-operations", "t", "op codes not to publish, e.g. \"t\" or \"c,u\" or \"none\" (skipped.operations)")
 	fs.DurationVar(&c.HeartbeatInterval, "heartbeat-interval", 0, "emit heartbeat records this often; 0 disables (heartbeat.interval.ms)")
+	fs.StringVar(&c.DebeziumVersion, "debezium-version", "", "Debezium release whose record format to reproduce, written as source.version (default "+envelope.DefaultConnectorVersion+")")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug|info|warn|error")
 	fs.StringVar(&c.LogFormat, "log-format", "", "text|json (default: text on a terminal, else json)")
 	fs.StringVar(&c.HTTPAddr, "http-addr", "", "serve /healthz and /metrics on this address, e.g. 127.0.0.1:8080")

@@ -1,13 +1,24 @@
 package main
 
 import (
-	"errors"
-
+	"github.com/sluicecdc/sluice/envelope"
 	"github.com/sluicecdc/sluice/internal/pipeline"
 )
 
-// newEncoder builds the envelope encoder from the common flags. Until the envelope encoder
-// lands it fails with a clear message; it is a variable so tests can replace it.
+// newEncoder builds the envelope encoder from the common flags. It is a variable so tests can
+// replace it.
 var newEncoder = func(c *commonFlags) (pipeline.Encoder, error) {
-	return nil, errors.New("the Debezium envelope encoder is not built into this binary yet")
+	return envelope.NewEncoder(c.EnvelopeConfig())
+}
+
+// EnvelopeConfig returns the encoder configuration the flags describe (valid after parse).
+func (c *commonFlags) EnvelopeConfig() envelope.Config {
+	return envelope.Config{
+		TopicPrefix:         c.TopicPrefix,
+		SchemasEnable:       c.SchemasEnable,
+		Options:             c.options,
+		TombstonesOnDelete:  c.TombstonesOnDelete,
+		TransactionMetadata: c.TransactionMetadata,
+		ConnectorVersion:    c.DebeziumVersion,
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/IBM/sarama"
 
@@ -62,6 +63,8 @@ func NewKafka(ctx context.Context, cfg KafkaConfig) (*Kafka, error) {
 	sc.Producer.Idempotent = true
 	sc.Producer.RequiredAcks = sarama.WaitForAll
 	sc.Producer.Return.Successes = true
+	sc.Producer.Retry.Max = 10
+	sc.Producer.Retry.Backoff = 250 * time.Millisecond
 	sc.Producer.Partitioner = sarama.NewMurmur2Partitioner
 	sc.Metadata.AllowAutoTopicCreation = false
 	sc.Consumer.Return.Errors = true

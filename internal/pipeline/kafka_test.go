@@ -1,0 +1,392 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/envelope"
+	"github.com/sluicecdc/sluice/internal/offsets"
+	"github.com/sluicecdc/sluice/sink/kafka"
+)
+
+// numberedSource emits events start+1 … n, then blocks. Every 97th event is a Keepalive (no
+// record); the others are changes of key n%keys. check runs at every Ack.
+type numberedSource struct {
+	next, n int
+	check   func(acked int) error
+
+	mu    sync.Mutex
+	acked int
+}
+
+const keys = 64
+
+func (s *numberedSource) Next(ctx context.Context) (capture.Event, error) {
+	if s.next > s.n {
+		<-ctx.Done()
+		return capture.Event{}, ctx.Err()
+	}
+	i := s.next
+	s.next++
+	if i%97 == 0 {
+		return capture.Event{Kind: capture.Keepalive, Position: numPos(i)}, nil
+	}
+	return capture.Event{Kind: capture.Change, Op: capture.OpCreate, Position: numPos(i), Source: capture.Source{Row: int32(i)}}, nil
+}
+
+func (s *numberedSource) Ack(_ context.Context, p capture.Position) error {
+	n := int(p.(numPos))
+	s.mu.Lock()
+	prev := s.acked
+	s.acked = n
+	s.mu.Unlock()
+	if n < prev {
+		return fmt.Errorf("ack %d after %d", n, prev)
+	}
+	if s.check != nil {
+		return s.check(n)
+	}
+	return nil
+}
+
+func (s *numberedSource) lastAck() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.acked
+}
+
+func (s *numberedSource) Close() error { return nil }
+
+type numberedEncoder struct{ buf []byte }
+
+func (e *numberedEncoder) Encode(dst []envelope.Record, ev *capture.Event) ([]envelope.Record, error) {
+	i := int(ev.Source.Row)
+	e.buf = fmt.Appendf(e.buf[:0], `{"k":%d}`, i%keys)
+	k := len(e.buf)
+	e.buf = fmt.Appendf(e.buf, `{"n":%d}`, i)
+	return append(dst, envelope.Record{Topic: "numbers", Key: e.buf[:k], Value: e.buf[k:]}), nil
+}
+
+func (e *numberedEncoder) Heartbeat(dst []envelope.Record, _ time.Time) []envelope.Record { return dst }
+
+func eventNumber(v []byte) int {
+	n, err := strconv.Atoi(string(bytes.TrimSuffix(bytes.TrimPrefix(v, []byte(`{"n":`)), []byte("}"))))
+	if err != nil {
+		panic(fmt.Sprintf("bad value %q", v))
+	}
+	return n
+}
+
+// brokerLog follows every partition of a topic and answers "which event numbers does the
+// broker hold right now".
+type brokerLog struct {
+	client   sarama.Client
+	consumer sarama.Consumer
+	topic    string
+	parts    []int32
+
+	mu       sync.Mutex
+	cond     *sync.Cond
+	next     map[int32]int64 // next offset to read per partition
+	seen     map[int]bool
+	checked  int // events ≤ checked verified present
+	failures []string
+}
+
+func newBrokerLog(t *testing.T, addrs []string, topic string) *brokerLog {
+	t.Helper()
+	sc := sarama.NewConfig()
+	sc.Version = sarama.V3_6_0_0
+	sc.Consumer.Return.Errors = true
+	client, err := sarama.NewClient(addrs, sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	consumer, err := sarama.NewConsumerFromClient(client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts, err := client.Partitions(topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &brokerLog{client: client, consumer: consumer, topic: topic, parts: parts, next: map[int32]int64{}, seen: map[int]bool{}}
+	l.cond = sync.NewCond(&l.mu)
+	for _, p := range parts {
+		pc, err := consumer.ConsumePartition(topic, p, sarama.OffsetOldest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			for m := range pc.Messages() {
+				l.mu.Lock()
+				l.seen[eventNumber(m.Value)] = true
+				l.next[p] = m.Offset + 1
+				l.cond.Broadcast()
+				l.mu.Unlock()
+			}
+		}()
+		t.Cleanup(func() { pc.AsyncClose() })
+	}
+	t.Cleanup(func() { consumer.Close(); client.Close() })
+	return l
+}
+
+// verify checks that the broker holds a record of every change event ≤ acked.
+func (l *brokerLog) verify(acked int) error {
+	hwm := map[int32]int64{}
+	for _, p := range l.parts {
+		o, err := l.client.GetOffset(l.topic, p, sarama.OffsetNewest)
+		if err != nil {
+			return err
+		}
+		hwm[p] = o
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, p := range l.parts {
+		for l.next[p] < hwm[p] {
+			l.cond.Wait()
+		}
+	}
+	for i := l.checked + 1; i <= acked; i++ {
+		if i%97 != 0 && !l.seen[i] {
+			err := fmt.Errorf("position %d acknowledged but event %d is not in the broker", acked, i)
+			l.failures = append(l.failures, err.Error())
+			return err
+		}
+	}
+	l.checked = max(l.checked, acked)
+	return nil
+}
+
+// TestKafkaFaultsAtLeastOnceInOrder publishes 100,000 events through the pipeline and the Kafka
+// sink to kfake while kfake fails produce requests: retriable NOT_LEADER_FOR_PARTITION every 5th
+// request and, once, a non-retriable INVALID_RECORD. It checks at every acknowledgement that
+// the broker holds every record up to the acknowledged position; that the failure stops the
+// pipeline with the error; and that after a restart from the stored offset (Kafka offsets
+// store) every record is present at least once, with duplicates only after the stored offset,
+// and in per-key order: each key's log is its records in order, except that records sarama had
+// already queued behind the failed batch (it bumps the producer epoch and carries on, as the
+// Java producer does since KIP-360) were published in run 1 and are replayed, in order, after
+// the restart. Read in log order, the last occurrences of a key's events are in event order.
+func TestKafkaFaultsAtLeastOnceInOrder(t *testing.T) {
+	const n = 100_000
+	c, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	addrs := c.ListenAddrs()
+
+	var produces, injected atomic.Int64
+	var fatalAt atomic.Int64
+	fatalAt.Store(150)
+	c.ControlKey(kmsg.Produce.Int16(), func(r kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		req := r.(*kmsg.ProduceRequest)
+		if len(req.Topics) == 0 || req.Topics[0].Topic != "numbers" {
+			return nil, nil, false // the offsets topic is left alone
+		}
+		k := produces.Add(1)
+		var code int16
+		switch {
+		case k == fatalAt.Load():
+			code = 87 // INVALID_RECORD: not retried by sarama
+		case k%5 == 0:
+			code = 6 // NOT_LEADER_FOR_PARTITION: retried
+		default:
+			return nil, nil, false
+		}
+		injected.Add(1)
+		resp := req.ResponseKind().(*kmsg.ProduceResponse)
+		for _, rt := range req.Topics {
+			st := kmsg.NewProduceResponseTopic()
+			st.Topic, st.TopicID = rt.Topic, rt.TopicID
+			for _, rp := range rt.Partitions {
+				sp := kmsg.NewProduceResponseTopicPartition()
+				sp.Partition = rp.Partition
+				sp.ErrorCode = code
+				st.Partitions = append(st.Partitions, sp)
+			}
+			resp.Topics = append(resp.Topics, st)
+		}
+		return resp, nil, true
+	})
+
+	store, err := offsets.NewKafka(context.Background(), offsets.KafkaConfig{Brokers: addrs, Topic: "sluice-offsets", Name: "test", TopicPrefix: "numbers"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+
+	var log *brokerLog
+	var logOnce sync.Once
+	check := func(acked int) error {
+		logOnce.Do(func() { log = newBrokerLog(t, addrs, "numbers") })
+		return log.verify(acked)
+	}
+	newSink := func(d Durable) (Sink, error) {
+		return kafka.New(kafka.Config{Brokers: addrs, Partitions: 4, RetryBackoff: 5 * time.Millisecond, MaxBufferedBytes: 256 << 10}, d)
+	}
+	run := func(ctx context.Context, src *numberedSource) error {
+		return Run(ctx, Config{Source: src, Encoder: &numberedEncoder{}, NewSink: newSink, Offsets: store, FlushInterval: 20 * time.Millisecond})
+	}
+
+	// Run 1: ends with the injected non-retriable failure.
+	src1 := &numberedSource{next: 1, n: n, check: check}
+	err = run(context.Background(), src1)
+	var perr *kafka.ProduceError
+	if !errors.As(err, &perr) || !errors.Is(err, sarama.ErrInvalidRecord) {
+		t.Fatalf("run 1 ended with %v, want the injected INVALID_RECORD", err)
+	}
+	stored, err := store.Load(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored == nil {
+		t.Fatal("nothing stored after run 1")
+	}
+	resume := eventNumber(stored)
+	if resume != src1.lastAck() {
+		t.Fatalf("stored offset %d, last ack %d", resume, src1.lastAck())
+	}
+	if resume >= n {
+		t.Fatalf("run 1 acknowledged everything (%d) despite the failure", resume)
+	}
+	t.Logf("run 1: %d produce requests, %d failed by injection, stored offset %d", produces.Load(), injected.Load(), resume)
+
+	// Run 2: restart after the stored offset; retriable faults continue.
+	fatalAt.Store(-1)
+	src2 := &numberedSource{next: resume + 1, n: n, check: check}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, src2) }()
+	deadline := time.After(5 * time.Minute)
+	for src2.lastAck() < n {
+		select {
+		case err := <-done:
+			cancel()
+			t.Fatalf("run 2 ended early: %v (last ack %d)", err, src2.lastAck())
+		case <-deadline:
+			cancel()
+			t.Fatalf("run 2: last ack %d after 5 minutes", src2.lastAck())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run 2: %v", err)
+	}
+	t.Logf("total: %d produce requests, %d failed by injection", produces.Load(), injected.Load())
+
+	// Everything present at least once, per-key order, duplicates only after the stored offset.
+	if err := log.verify(n); err != nil {
+		t.Fatal(err)
+	}
+	if len(log.failures) > 0 {
+		t.Fatalf("early acknowledgements: %v", log.failures)
+	}
+	perKey := readAll(t, addrs, "numbers")
+	total, dups, inversions := 0, 0, 0
+	for k, seq := range perKey {
+		count := map[int]int{}
+		for _, e := range seq {
+			total++
+			if e%keys != k {
+				t.Fatalf("event %d under key %d", e, k)
+			}
+			count[e]++
+			if count[e] == 2 {
+				dups++
+				if e <= resume {
+					t.Fatalf("event %d (≤ stored offset %d) delivered twice", e, resume)
+				}
+			}
+		}
+		// Read in log order, each key's last occurrences are in event order: a consumer that
+		// applies the log in order ends with every key's events applied in source order.
+		last, seen := 0, map[int]int{}
+		for i, e := range seq {
+			if i > 0 && e < seq[i-1] {
+				inversions++ // a replay after the restart
+			}
+			seen[e]++
+			if seen[e] < count[e] {
+				continue
+			}
+			if e <= last {
+				t.Fatalf("key %d: last occurrence of event %d comes after that of %d", k, e, last)
+			}
+			last = e
+		}
+		for e := k; e <= n; e += keys {
+			if e > 0 && e%97 != 0 && count[e] == 0 {
+				t.Fatalf("event %d missing", e)
+			}
+		}
+	}
+	if inversions > keys {
+		t.Fatalf("%d replay points for %d keys, want at most one per key (one restart)", inversions, keys)
+	}
+	t.Logf("%d records in Kafka for %d events, %d duplicates, %d keys with a replay", total, n-n/97, dups, inversions)
+}
+
+// readAll returns the event numbers per key in partition order.
+func readAll(t *testing.T, addrs []string, topic string) map[int][]int {
+	t.Helper()
+	sc := sarama.NewConfig()
+	sc.Version = sarama.V3_6_0_0
+	client, err := sarama.NewClient(addrs, sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	consumer, err := sarama.NewConsumerFromClient(client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer consumer.Close()
+	parts, err := client.Partitions(topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[int][]int{}
+	for _, p := range parts {
+		hwm, err := client.GetOffset(topic, p, sarama.OffsetNewest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if hwm == 0 {
+			continue
+		}
+		pc, err := consumer.ConsumePartition(topic, p, sarama.OffsetOldest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for m := range pc.Messages() {
+			e := eventNumber(m.Value)
+			if want := kafka.Partition([]byte(fmt.Sprintf(`{"k":%d}`, e%keys)), int32(len(parts))); want != p {
+				t.Fatalf("event %d on partition %d, murmur2 says %d", e, p, want)
+			}
+			out[e%keys] = append(out[e%keys], e)
+			if m.Offset+1 >= hwm {
+				break
+			}
+		}
+		pc.Close()
+	}
+	return out
+}
