@@ -125,6 +125,8 @@ type Encoder struct {
 	clock     monoClock
 	srcCache  srcStrings
 	binlogSrc binlogSrcCache
+	pgSrc     pgSrcCache
+	dates     dateCache
 }
 
 // monoClock is the default processing clock: the wall clock read once a second, advanced in

@@ -138,3 +138,36 @@ func TestSchemas(t *testing.T) {
 		t.Fatalf("amount schema %+v", amount)
 	}
 }
+
+// TestSourceCaches checks that the cached source blocks follow every field change.
+func TestSourceCaches(t *testing.T) {
+	enc, err := NewEncoder(Config{TopicPrefix: "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := func(ev *capture.Event) string {
+		conn, _ := enc.connIndex(ev)
+		return string(enc.appendSourceFull(nil, conn, &ev.Source))
+	}
+	pg := accountsInsert(accountsTable())
+	my := ordersInsert(ordersTable())
+	steps := []func(){
+		func() {}, func() { pg.Source.LSN++ }, func() { pg.Source.TxID++ }, func() { pg.Source.HasLSN = false },
+		func() { pg.Source.HasLSN = true; pg.Source.LastCommitLSN = 0 }, func() { pg.Source.Table = "x" },
+		func() { my.Source.Pos += 10 }, func() { my.Source.Row++ }, func() { my.Source.GTID = "" },
+		func() { my.Source.TsMicros++ }, func() { my.Source.Snapshot = capture.SnapshotLast }, func() { my.Source.Connector = "mariadb" },
+		func() { my.Source.HasThread = false },
+	}
+	for i, step := range steps {
+		step()
+		for _, ev := range []*capture.Event{pg, my} {
+			recs, err := enc.Encode(nil, ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := full(ev); !strings.Contains(string(recs[0].Value), `"source":`+want+`,"transaction"`) {
+				t.Fatalf("step %d: value %s lacks source %s", i, recs[0].Value, want)
+			}
+		}
+	}
+}

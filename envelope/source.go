@@ -108,7 +108,7 @@ type binlogSrcCache struct {
 // appendSource appends the source block payload.
 func (e *Encoder) appendSource(dst []byte, conn int, s *capture.Source) []byte {
 	if conn == connPostgres {
-		return e.appendSourceFull(dst, conn, s)
+		return e.appendPGSource(dst, s)
 	}
 	c := &e.binlogSrc
 	k := *s
@@ -124,6 +124,44 @@ func (e *Encoder) appendSource(dst []byte, conn int, s *capture.Source) []byte {
 	dst = strconv.AppendUint(dst, s.Pos, 10)
 	dst = append(dst, `,"row":`...)
 	dst = strconv.AppendInt(dst, int64(s.Row), 10)
+	return append(dst, c.tail...)
+}
+
+// pgSrcCache holds the rendered PostgreSQL source block of the last event around its LSN, which
+// is the only field that changes between the events of one transaction and table.
+type pgSrcCache struct {
+	ok   bool
+	key  capture.Source // LSN zeroed
+	head []byte         // … "sequence":"[…,
+	mid  []byte         // ]",…,"lsn":
+	tail []byte         // ,"xmin":…}
+}
+
+func (e *Encoder) appendPGSource(dst []byte, s *capture.Source) []byte {
+	if !s.HasLSN {
+		return e.appendSourceFull(dst, connPostgres, s)
+	}
+	c := &e.pgSrc
+	k := *s
+	k.LSN = 0
+	if !c.ok || c.key != k {
+		full := e.appendSourceFull(nil, connPostgres, &k)
+		i := bytes.Index(full, []byte(`\"0\"]"`))
+		j := bytes.LastIndex(full, []byte(`,"lsn":0,"xmin":`))
+		if i < 0 || j < 0 {
+			return e.appendSourceFull(dst, connPostgres, s)
+		}
+		c.head = append(c.head[:0], full[:i]...)
+		c.mid = append(c.mid[:0], full[i+len(`\"0\"`):j+len(`,"lsn":`)]...)
+		c.tail = append(c.tail[:0], full[j+len(`,"lsn":0`):]...)
+		c.ok, c.key = true, k
+	}
+	dst = append(dst, c.head...)
+	dst = append(dst, '\\', '"')
+	dst = strconv.AppendUint(dst, s.LSN, 10)
+	dst = append(dst, '\\', '"')
+	dst = append(dst, c.mid...)
+	dst = strconv.AppendInt(dst, int64(s.LSN), 10)
 	return append(dst, c.tail...)
 }
 

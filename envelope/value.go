@@ -67,13 +67,13 @@ func (e *Encoder) appendField(dst []byte, m *schema.Mapping, v *capture.Value) (
 		}
 		return append(dst, m.Fallback...), nil
 	}
-	return appendValue(dst, m, v)
+	return e.appendValue(dst, m, v)
 }
 
 var errSpecialPrecise = fmt.Errorf("NaN or Infinity in a numeric column cannot be written as a Connect Decimal; set decimal.handling.mode (--decimal-handling) to double or string")
 
 // appendValue renders a non-null value per its mapping.
-func appendValue(dst []byte, m *schema.Mapping, v *capture.Value) ([]byte, error) {
+func (e *Encoder) appendValue(dst []byte, m *schema.Mapping, v *capture.Value) ([]byte, error) {
 	if v.Kind == capture.Unavailable {
 		return appendUnavailable(dst, m), nil
 	}
@@ -247,7 +247,7 @@ func appendValue(dst []byte, m *schema.Mapping, v *capture.Value) ([]byte, error
 	case schema.ConvTimestampISO:
 		if v.Kind == capture.Timestamp || v.Kind == capture.TimestampTZ {
 			dst = append(dst, '"')
-			dst = schema.AppendISOTimestamp(dst, v.Int, -1)
+			dst = e.appendISOTimestamp(dst, v.Int, -1)
 			return append(dst, '"'), nil
 		}
 	case schema.ConvZonedTimestamp:
@@ -259,7 +259,7 @@ func appendValue(dst []byte, m *schema.Mapping, v *capture.Value) ([]byte, error
 				return append(dst, `"-infinity"`...), nil
 			}
 			dst = append(dst, '"')
-			dst = schema.AppendISOTimestamp(dst, v.Int, m.Scale)
+			dst = e.appendISOTimestamp(dst, v.Int, m.Scale)
 			return append(dst, '"'), nil
 		}
 	case schema.ConvZonedTime:
@@ -307,7 +307,7 @@ func appendValue(dst []byte, m *schema.Mapping, v *capture.Value) ([]byte, error
 				var err error
 				if v.Elems[i].Kind == capture.Null {
 					dst = append(dst, "null"...)
-				} else if dst, err = appendValue(dst, m.Elem, &v.Elems[i]); err != nil {
+				} else if dst, err = e.appendValue(dst, m.Elem, &v.Elems[i]); err != nil {
 					return dst, err
 				}
 			}
@@ -425,4 +425,29 @@ func appendUnavailable(dst []byte, m *schema.Mapping) []byte {
 		return append(dst, "null"...)
 	}
 	return append(dst, m.Fallback...)
+}
+
+// dateCache remembers the text of the last day formatted: timestamps of one stream mostly share
+// their date.
+type dateCache struct {
+	days int64
+	n    int
+	text [16]byte
+}
+
+// appendISOTimestamp is schema.AppendISOTimestamp with the date part cached.
+func (e *Encoder) appendISOTimestamp(dst []byte, us int64, digits int) []byte {
+	days, micros := schema.SplitMicros(us)
+	c := &e.dates
+	if c.n == 0 || c.days != days {
+		b := schema.AppendISODate(c.text[:0], days)
+		if len(b) > len(c.text) {
+			return schema.AppendISOTimestamp(dst, us, digits)
+		}
+		c.days, c.n = days, len(b)
+	}
+	dst = append(dst, c.text[:c.n]...)
+	dst = append(dst, 'T')
+	dst = schema.AppendISOTime(dst, micros, digits)
+	return append(dst, 'Z')
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"math"
 	"math/big"
+	"math/bits"
 	"strconv"
 	"unicode/utf8"
 )
@@ -183,15 +184,13 @@ func appendJava(dst []byte, f float64, bits int) []byte {
 // AppendTwosComplement appends the minimal big-endian two's-complement bytes of u (Java
 // BigInteger.toByteArray): 0 → 00, 255 → 00 FF, -1 → FF.
 func AppendTwosComplement(dst []byte, u int64) []byte {
-	n := 8
-	for n > 1 {
-		top := byte(u >> (8*n - 8))
-		next := byte(u >> (8*n - 16))
-		if (top == 0 && next&0x80 == 0) || (top == 0xff && next&0x80 != 0) {
-			n--
-			continue
-		}
-		break
+	x := uint64(u)
+	if u < 0 {
+		x = ^x
+	}
+	n := bits.Len64(x)/8 + 1 // magnitude bits plus the sign bit
+	if n > 8 {
+		n = 8
 	}
 	for k := n - 1; k >= 0; k-- {
 		dst = append(dst, byte(u>>(8*k)))
