@@ -177,11 +177,14 @@ func (s *Source) connect(ctx context.Context) error {
 			sp = replication.StartPosition{MariaDBGTID: p.GTIDs}
 		} else {
 			b, err := s.st.mysqlSet.AppendBinary(nil)
-			if err != nil {
+			if err == nil {
+				sp = replication.StartPosition{GTIDSet: b}
+			} else if p.File == "" {
 				conn.Close()
 				return errorf("encode gtid set: %w", err)
+			} else {
+				s.log.Warn("cannot send this GTID set to the server; resuming by binlog file and position", "err", err)
 			}
-			sp = replication.StartPosition{GTIDSet: b}
 		}
 	}
 	if err := conn.StartDump(ctx, sp); err != nil {

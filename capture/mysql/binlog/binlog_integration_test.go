@@ -149,8 +149,13 @@ func runServerRoundTrip(t *testing.T, env string, maria bool) {
 		exec("SET SESSION binlog_transaction_compression = ON")
 		exec("INSERT INTO sluice_binlog_it.t (id, " + strings.Join(names, ", ") + ") VALUES (3, " + strings.Join(vals, ", ") + ")")
 		exec("SET SESSION binlog_transaction_compression = OFF")
+		// A tagged GTID (MySQL 8.4+) is written as GTID_TAGGED_LOG_EVENT.
+		exec("SET gtid_next = 'AUTOMATIC:sluice_tag'")
+		exec("DELETE FROM sluice_binlog_it.t WHERE id = 3")
+		exec("SET gtid_next = 'AUTOMATIC'")
 	}
 	exec("FLUSH BINARY LOGS")
+	next := currentBinlog(t, conn, maria)
 
 	raw, err := os.ReadFile(filepath.Join(filepath.Dir(base), file))
 	if err != nil {
@@ -170,7 +175,7 @@ func runServerRoundTrip(t *testing.T, env string, maria bool) {
 	}
 	var rows []got
 	d := NewDecoder(Config{})
-	var sawGTID, sawPayload bool
+	var sawGTID, sawPayload, sawTag bool
 	handle := func(ev Event, inPayload bool) {
 		switch x := ev.Data.(type) {
 		case *TableMap:
@@ -187,7 +192,12 @@ func runServerRoundTrip(t *testing.T, env string, maria bool) {
 			if x.Err() != nil {
 				t.Fatalf("rows: %v", x.Err())
 			}
-		case *GTID, *MariaGTID:
+		case *GTID:
+			sawGTID = true
+			if string(x.Tag) == "sluice_tag" && x.GNO > 0 && x.ImmediateCommitTimestamp > 1700000000000000 {
+				sawTag = true
+			}
+		case *MariaGTID:
 			sawGTID = true
 		case *TransactionPayload:
 			sawPayload = true
@@ -220,9 +230,40 @@ func runServerRoundTrip(t *testing.T, env string, maria bool) {
 	}
 	want := 4
 	if !maria {
-		want = 5
+		want = 6
 		if !sawPayload {
 			t.Error("no TRANSACTION_PAYLOAD with binlog_transaction_compression=ON")
+		}
+		if !sawTag {
+			t.Error("no GTID_TAGGED_LOG_EVENT with tag sluice_tag")
+		}
+		// The next file starts with PREVIOUS_GTIDS in the tagged form.
+		nraw, err := os.ReadFile(filepath.Join(filepath.Dir(base), next))
+		if err != nil {
+			t.Fatal(err)
+		}
+		nd := NewDecoder(Config{})
+		found := false
+		for off := 4; off < len(nraw) && !found; {
+			h, err := ParseHeader(nraw[off:])
+			if err != nil {
+				t.Fatal(err)
+			}
+			ev, err := nd.Decode(nraw[off : off+int(h.EventSize)])
+			if err != nil {
+				t.Fatalf("%s at %d: %v", next, off, err)
+			}
+			if p, ok := ev.Data.(*PreviousGTIDs); ok {
+				found = true
+				if !strings.Contains(p.Set.String(), ":sluice_tag:") {
+					t.Errorf("previous GTIDs %s lack the tag", p.Set)
+				}
+				t.Logf("previous GTIDs: %s", p.Set)
+			}
+			off += int(h.EventSize)
+		}
+		if !found {
+			t.Error("no PREVIOUS_GTIDS in", next)
 		}
 	}
 	if len(rows) != want {
@@ -262,6 +303,9 @@ func runServerRoundTrip(t *testing.T, env string, maria bool) {
 			t.Error("row 5 not from a transaction payload")
 		}
 		check("compressed insert", rows[4].after, 3, false)
+		if rows[5].kind != RowsDelete || rows[5].before[0].Int != 3 {
+			t.Errorf("tagged delete = %+v", rows[5])
+		}
 	}
 }
 

@@ -214,6 +214,74 @@ func parseGTID(body []byte, ev *GTID) error {
 	return nil
 }
 
+// parseTaggedGTID decodes GTID_TAGGED_LOG_EVENT (MySQL 8.4+), written with the server's
+// serialization library: a format version byte, the payload size (counting from the version
+// byte), the last non-ignorable field id, then (field id, value) pairs with variable-length
+// integers: 0 flags, 1 source UUID (16 integers), 2 gno (signed), 3 tag (length + text),
+// 4 last_committed and 5 sequence_number (signed), 6/7 immediate/original commit timestamp,
+// 8 transaction length, 9/10 immediate/original server version, 11 commit group ticket.
+func parseTaggedGTID(body []byte, ev *GTID) error {
+	*ev = GTID{}
+	r := reader{b: body}
+	r.u8() // serialization format version
+	size := r.varUint()
+	lastNonIgnorable := r.varUint()
+	if r.bad || size < uint64(r.off) || size > uint64(len(body)) {
+		return truncated("GTID_TAGGED")
+	}
+	r.b = body[:size]
+	origTS, origVer := false, false
+	for r.rem() > 0 && !r.bad {
+		switch id := r.varUint(); id {
+		case 0:
+			ev.Flags = uint8(r.varUint())
+		case 1:
+			for i := range ev.SID {
+				ev.SID[i] = byte(r.varUint())
+			}
+		case 2:
+			ev.GNO = r.varInt()
+		case 3:
+			n := r.varUint()
+			if n > uint64(r.rem()) {
+				return truncated("GTID_TAGGED tag")
+			}
+			ev.Tag = r.bytes(int(n))
+		case 4:
+			ev.LastCommitted = r.varInt()
+		case 5:
+			ev.SequenceNumber = r.varInt()
+		case 6:
+			ev.ImmediateCommitTimestamp = r.varUint()
+		case 7:
+			ev.OriginalCommitTimestamp, origTS = r.varUint(), true
+		case 8:
+			ev.TransactionLength = r.varUint()
+		case 9:
+			ev.ImmediateServerVersion = uint32(r.varUint())
+		case 10:
+			ev.OriginalServerVersion, origVer = uint32(r.varUint()), true
+		case 11:
+			ev.CommitGroupTicket = r.varUint()
+		default:
+			if id <= lastNonIgnorable {
+				return fmt.Errorf("%w: GTID_TAGGED field %d the server marks as needed", ErrUnsupported, id)
+			}
+			r.off = len(r.b) // an ignorable field of unknown size ends what can be read
+		}
+	}
+	if r.bad {
+		return truncated("GTID_TAGGED")
+	}
+	if !origTS {
+		ev.OriginalCommitTimestamp = ev.ImmediateCommitTimestamp
+	}
+	if !origVer {
+		ev.OriginalServerVersion = ev.ImmediateServerVersion
+	}
+	return nil
+}
+
 // parsePreviousGTIDs decodes PREVIOUS_GTIDS_LOG_EVENT into ev.Set (reusing its storage).
 func parsePreviousGTIDs(body []byte, ev *PreviousGTIDs) error {
 	set, err := DecodeMySQLGTIDSet(body)

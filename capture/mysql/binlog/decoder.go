@@ -26,7 +26,7 @@ type Config struct {
 //	ROTATE                             *Rotate
 //	QUERY, QUERY_COMPRESSED            *Query
 //	XID                                *XID
-//	GTID, ANONYMOUS_GTID               *GTID
+//	GTID, ANONYMOUS_GTID, GTID_TAGGED  *GTID
 //	PREVIOUS_GTIDS                     *PreviousGTIDs
 //	ROWS_QUERY, ANNOTATE_ROWS          *RowsQuery
 //	TABLE_MAP                          *TableMap
@@ -134,7 +134,7 @@ func (d *Decoder) decode(raw []byte, checksummed bool) (Event, error) {
 			alg = ChecksumOff
 		}
 		if checksummed && alg == ChecksumCRC32 && !d.cfg.SkipVerify {
-			if err := VerifyChecksum(raw); err != nil {
+			if err := verifyFormatChecksum(raw); err != nil {
 				return ev, err
 			}
 		}
@@ -187,6 +187,9 @@ func (d *Decoder) decode(raw []byte, checksummed bool) (Event, error) {
 	case GTIDEvent, AnonymousGTIDEvent:
 		d.gtid.Anonymous = t == AnonymousGTIDEvent
 		err = parseGTID(body, &d.gtid)
+		ev.Data = &d.gtid
+	case GTIDTaggedEvent:
+		err = parseTaggedGTID(body, &d.gtid)
 		ev.Data = &d.gtid
 	case PreviousGTIDsEvent:
 		err = parsePreviousGTIDs(body, &d.prev)

@@ -82,8 +82,10 @@ type Query struct {
 type GTID struct {
 	Anonymous bool
 	Flags     uint8 // bit 0: may have implicit commit
-	SID       [16]byte
-	GNO       int64
+	SID       UUID
+	// Tag is the GTID tag of GTID_TAGGED_LOG_EVENT (MySQL 8.4+), lowercase; empty otherwise.
+	Tag []byte
+	GNO int64
 	// Logical clock (multi-threaded replica dependency tracking).
 	LastCommitted  int64
 	SequenceNumber int64
@@ -99,12 +101,18 @@ type GTID struct {
 	CommitGroupTicket      uint64
 }
 
-// String returns "uuid:gno" for a GTID and "ANONYMOUS" for an anonymous one.
+// String returns "uuid:gno" ("uuid:tag:gno" when tagged) for a GTID and "ANONYMOUS" for an
+// anonymous one.
 func (g *GTID) String() string {
 	if g.Anonymous {
 		return "ANONYMOUS"
 	}
-	return UUID(g.SID).String() + ":" + itoa(g.GNO)
+	b := g.SID.Append(make([]byte, 0, 64))
+	if len(g.Tag) > 0 {
+		b = append(append(b, ':'), g.Tag...)
+	}
+	b = append(b, ':')
+	return string(appendInt(b, g.GNO))
 }
 
 // PreviousGTIDs is PREVIOUS_GTIDS_LOG_EVENT: the GTID set executed before this binlog file.

@@ -60,6 +60,27 @@ func VerifyChecksum(event []byte) error {
 	return nil
 }
 
+// FlagBinlogInUse is set in the FORMAT_DESCRIPTION header of a binlog file the server still
+// writes; the server clears it on close and computed the checksum without it.
+const FlagBinlogInUse uint16 = 0x1
+
+// verifyFormatChecksum checks a FORMAT_DESCRIPTION's CRC32, also as if FlagBinlogInUse were
+// clear (the form the checksum was computed over).
+func verifyFormatChecksum(event []byte) error {
+	err := VerifyChecksum(event)
+	if err == nil || len(event) < HeaderSize+ChecksumSize || event[17]&byte(FlagBinlogInUse) == 0 {
+		return err
+	}
+	var h [HeaderSize]byte
+	copy(h[:], event)
+	h[17] &^= byte(FlagBinlogInUse)
+	n := len(event) - ChecksumSize
+	if crc32.Update(crc32.ChecksumIEEE(h[:]), crc32.IEEETable, event[HeaderSize:n]) == binary.LittleEndian.Uint32(event[n:]) {
+		return nil
+	}
+	return err
+}
+
 // FormatDescription is FORMAT_DESCRIPTION_EVENT: how the rest of the binlog file is encoded.
 type FormatDescription struct {
 	BinlogVersion uint16 // 4

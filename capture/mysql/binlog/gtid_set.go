@@ -269,10 +269,15 @@ func (s MySQLGTIDSet) AppendBinary(dst []byte) ([]byte, error) {
 }
 
 // DecodeMySQLGTIDSet decodes the binary form written by AppendBinary (the body of
-// PREVIOUS_GTIDS_LOG_EVENT).
+// PREVIOUS_GTIDS_LOG_EVENT). The tagged form (MySQL 8.4+: top byte of the count 1, count in
+// bits 8–55, a length-prefixed tag after each UUID) is read too.
 func DecodeMySQLGTIDSet(b []byte) (MySQLGTIDSet, error) {
 	r := reader{b: b}
 	n := r.u64()
+	tagged := n>>56 != 0
+	if tagged {
+		n = n >> 8 & (1<<48 - 1)
+	}
 	if n > uint64(r.rem()/24) {
 		return nil, truncated("GTID set count")
 	}
@@ -280,6 +285,14 @@ func DecodeMySQLGTIDSet(b []byte) (MySQLGTIDSet, error) {
 	for i := uint64(0); i < n && !r.bad; i++ {
 		var sid UUID
 		copy(sid[:], r.bytes(16))
+		tag := ""
+		if tagged {
+			tl := r.varUint()
+			if tl > uint64(r.rem()) {
+				return nil, truncated("GTID set tag")
+			}
+			tag = string(r.bytes(int(tl)))
+		}
 		k := r.u64()
 		if k > uint64(r.rem()/16) {
 			return nil, truncated("GTID set intervals")
@@ -289,7 +302,7 @@ func DecodeMySQLGTIDSet(b []byte) (MySQLGTIDSet, error) {
 			if start < 1 || end <= start {
 				return nil, fmt.Errorf("%w: GTID interval [%d,%d)", ErrTruncated, start, end)
 			}
-			set.AddInterval(sid, "", Interval{start, end - 1})
+			set.AddInterval(sid, tag, Interval{start, end - 1})
 		}
 	}
 	if r.bad {

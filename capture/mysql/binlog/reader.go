@@ -167,3 +167,32 @@ func (r *reader) lenencInt() int {
 
 // lenencBytes reads a length-encoded byte string.
 func (r *reader) lenencBytes() []byte { return r.bytes(r.lenencInt()) }
+
+// varUint reads an unsigned integer of MySQL's serialization library (tagged GTIDs): the
+// number of trailing one bits of the first byte plus one is the byte count (1–8), the value
+// is the little-endian integer of those bytes shifted right by the count; a first byte 0xff
+// is followed by the 8-byte value.
+func (r *reader) varUint() uint64 {
+	c := r.u8()
+	if r.bad {
+		return 0
+	}
+	if c == 0xff {
+		return r.u64()
+	}
+	n := 1
+	for c&(1<<(n-1)) != 0 {
+		n++
+	}
+	r.off--
+	return r.uintN(n) >> n
+}
+
+// varInt reads a zig-zag signed integer of the serialization library.
+func (r *reader) varInt() int64 {
+	u := r.varUint()
+	if u&1 != 0 {
+		return -int64(u>>1) - 1
+	}
+	return int64(u >> 1)
+}

@@ -69,6 +69,7 @@ type Conn struct {
 
 	interrupted atomic.Bool // a context fired during I/O: the connection is unusable
 	closed      atomic.Bool
+	idle        atomic.Bool // no call in progress and not streaming: Close may say goodbye
 	broken      error // sticky: the first I/O or stream error
 
 	dumping  bool
@@ -131,6 +132,7 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 		}
 		return nil, err
 	}
+	c.idle.Store(true)
 	c.log = c.log.With("addr", addr, "connection_id", c.connID)
 	c.log.Info("connected", "server_version", c.version, "flavor", c.flavor.String(), "tls", c.tls,
 		"auth_plugin", c.auth.Plugin)
@@ -158,11 +160,13 @@ func (c *Conn) Close() error {
 	if c.closed.Swap(true) {
 		return nil
 	}
-	if c.broken == nil && !c.dumping && c.ctx == nil {
-		// Best effort polite goodbye; the server ignores it while streaming a dump.
-		c.raw.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
-		b := append(c.w.start(), comQuit)
-		_, _ = c.w.write(b, 0)
+	if c.idle.CompareAndSwap(true, false) && !c.interrupted.Load() {
+		// Best effort polite goodbye (no "aborted connection" in the server log); the server
+		// would ignore it while streaming a dump, so it is only sent between calls.
+		_ = c.raw.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+		var b [5]byte
+		b[0], b[4] = 1, comQuit
+		_, _ = c.conn.Write(b[:])
 	}
 	return c.raw.Close()
 }
@@ -655,6 +659,8 @@ func (c *Conn) query(ctx context.Context, query string, keep bool) (*Result, err
 	if c.dumping {
 		return nil, errors.New("replication: the connection is streaming a binlog dump; use another connection for queries")
 	}
+	idle := c.idle.Swap(false)
+	defer func() { c.idle.Store(idle && c.broken == nil) }()
 	op := "query " + abbreviate(query)
 	b := append(append(c.w.start(), comQuery), query...)
 	if err := c.writePacket(ctx, op, b, 0); err != nil {
@@ -782,6 +788,8 @@ func (c *Conn) Ping(ctx context.Context) error {
 	if err := c.usable(); err != nil {
 		return err
 	}
+	idle := c.idle.Swap(false)
+	defer func() { c.idle.Store(idle && c.broken == nil) }()
 	b := append(c.w.start(), comPing)
 	if err := c.writePacket(ctx, "ping", b, 0); err != nil {
 		return err

@@ -63,6 +63,7 @@ func (c *Conn) StartDump(ctx context.Context, pos StartPosition) error {
 	if c.dumping {
 		return errors.New("replication: StartDump called twice on one connection")
 	}
+	c.idle.Store(false) // from here on the connection belongs to the dump
 	mariadb := c.flavor == FlavorMariaDB
 	if pos.MariaDBGTID != "" && !mariadb {
 		return fmt.Errorf("replication: %w: a MariaDB GTID start position on a %s server", ErrUnsupported, c.flavor)

@@ -167,6 +167,26 @@ func (r *readSignal) Read(p []byte) (int, error) {
 	return r.Conn.Read(p)
 }
 
+// TestCloseInterruptsNext: Close from another goroutine ends a blocked Next with ErrClosed.
+func TestCloseInterruptsNext(t *testing.T) {
+	client, server := net.Pipe()
+	defer server.Close()
+	blocked := &readSignal{Conn: client, entered: make(chan struct{})}
+	c := dumpConn(blocked, 4096)
+	done := make(chan error)
+	go func() {
+		_, err := c.Next(context.Background())
+		done <- err
+	}()
+	<-blocked.entered
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; !errors.Is(err, ErrClosed) {
+		t.Fatalf("got %v, want ErrClosed", err)
+	}
+}
+
 // TestNextReadTimeout: silence longer than the read timeout is a retryable error.
 func TestNextReadTimeout(t *testing.T) {
 	client, server := net.Pipe()

@@ -159,36 +159,75 @@ const (
 	typeMariaGTIDLst = 163
 )
 
-// encodeGTIDSet encodes a MySQL GTID set text ("uuid:1-5:7,uuid2:1-3", untagged) into the
-// COM_BINLOG_DUMP_GTID form. Test-only: the GTID set type lives in capture/mysql/binlog.
+// encodeGTIDSet encodes a MySQL GTID set text ("uuid:1-5:7,uuid2:1-3:tag:1-2") into the
+// COM_BINLOG_DUMP_GTID form: untagged (n_sids, then uuid, n_intervals, [start, end+1) pairs),
+// or with any tag the tagged form MySQL 8.3+ uses (format byte 1 in the top and bottom bytes of
+// the count, n_sids in bits 8-55, a length-prefixed tag after each uuid, the length as the
+// serialization library's one-byte varint len<<1). Test-only: the GTID set type lives in
+// capture/mysql/binlog.
 func encodeGTIDSet(t *testing.T, text string) []byte {
 	t.Helper()
-	text = strings.ReplaceAll(strings.ReplaceAll(text, "\n", ""), " ", "")
-	var sids []string
-	if text != "" {
-		sids = strings.Split(text, ",")
+	type entry struct {
+		uuid []byte
+		tag  string
+		ivs  [][2]uint64
 	}
-	b := binary.LittleEndian.AppendUint64(nil, uint64(len(sids)))
-	for _, sid := range sids {
-		parts := strings.Split(sid, ":")
-		u, err := hex.DecodeString(strings.ReplaceAll(parts[0], "-", ""))
-		if err != nil || len(u) != 16 {
-			t.Fatalf("bad uuid in %q", sid)
+	var entries []*entry
+	tagged := false
+	text = strings.ReplaceAll(strings.ReplaceAll(text, "\n", ""), " ", "")
+	for _, part := range strings.Split(text, ",") {
+		if part == "" {
+			continue
 		}
-		b = append(b, u...)
-		b = binary.LittleEndian.AppendUint64(b, uint64(len(parts)-1))
-		for _, iv := range parts[1:] {
-			lo, hi, ok := strings.Cut(iv, "-")
+		fields := strings.Split(part, ":")
+		u, err := hex.DecodeString(strings.ReplaceAll(fields[0], "-", ""))
+		if err != nil || len(u) != 16 {
+			t.Fatalf("bad uuid in %q", part)
+		}
+		cur := &entry{uuid: u}
+		entries = append(entries, cur)
+		for _, f := range fields[1:] {
+			if f == "" || f[0] < '0' || f[0] > '9' {
+				cur = &entry{uuid: u, tag: f}
+				entries = append(entries, cur)
+				tagged = true
+				continue
+			}
+			lo, hi, ok := strings.Cut(f, "-")
 			if !ok {
 				hi = lo
 			}
 			l, err1 := strconv.ParseUint(lo, 10, 63)
 			h, err2 := strconv.ParseUint(hi, 10, 63)
 			if err1 != nil || err2 != nil {
-				t.Fatalf("bad interval %q (tagged GTIDs are not handled by this test helper)", iv)
+				t.Fatalf("bad interval %q", f)
 			}
-			b = binary.LittleEndian.AppendUint64(b, l)
-			b = binary.LittleEndian.AppendUint64(b, h+1)
+			cur.ivs = append(cur.ivs, [2]uint64{l, h + 1})
+		}
+	}
+	var n uint64
+	for _, e := range entries {
+		if len(e.ivs) > 0 {
+			n++
+		}
+	}
+	head := n
+	if tagged {
+		head = 1<<56 | n<<8 | 1
+	}
+	b := binary.LittleEndian.AppendUint64(nil, head)
+	for _, e := range entries {
+		if len(e.ivs) == 0 {
+			continue
+		}
+		b = append(b, e.uuid...)
+		if tagged {
+			b = append(append(b, byte(len(e.tag)<<1)), e.tag...)
+		}
+		b = binary.LittleEndian.AppendUint64(b, uint64(len(e.ivs)))
+		for _, iv := range e.ivs {
+			b = binary.LittleEndian.AppendUint64(b, iv[0])
+			b = binary.LittleEndian.AppendUint64(b, iv[1])
 		}
 	}
 	return b
