@@ -7,7 +7,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X main.Version=$(VERSION)
 BIN       ?= bin/sluice
 
-.PHONY: all build test test-integration check fuzz bench lint demo servers servers-stop clean
+.PHONY: all build test test-integration check fuzz bench bench-quick bench-micro lint demo servers servers-stop clean
 
 all: build
 
@@ -40,9 +40,22 @@ fuzz:
 	  done; \
 	done
 
-## bench: every benchmark once, with allocations.
+## bench: end-to-end benchmarks against this machine's references (issue 7): private servers,
+## the 1.7 M-change workload, 3 repetitions; table on stdout, bench/results/latest.json.
+## Settings: BENCH_REPS, BENCH_SECTIONS, BENCH_SCHEMAS, BENCH_PPROF… (see bench/bench.sh).
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
+	bench/bench.sh
+
+## bench-quick: the same at 1/10 of the workload, for a quick look.
+bench-quick:
+	BENCH_SCALE=10 bench/bench.sh
+
+## bench-micro: the hot-path micro-benchmarks (binlog row decode, pgoutput tuple decode, envelope
+## encode, ClickHouse column append); BENCHCOUNT=10 > new.txt, then benchstat old.txt new.txt.
+BENCHCOUNT ?= 1
+BENCHPKGS  ?= ./capture/... ./envelope/... ./sink/... ./internal/...
+bench-micro:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count $(BENCHCOUNT) $(BENCHPKGS)
 
 ## lint: go vet, gofmt, and golangci-lint when installed (.golangci.yml).
 lint:

@@ -1,0 +1,185 @@
+// Command latprobe measures commit → receipt latency. It inserts -n single-row transactions
+// into public.orders about -gap apart (autocommit; the commit time is when the INSERT returns)
+// and stamps the arrival of each row on two paths at once:
+//   - Kafka: the Debezium record in -topic (sluice postgres --sink kafka, already running);
+//   - reference: pg_recvlogical's test_decoding output piped into stdin (-ref-stdin), which is
+//     the database's own commit → receipt time on the same clock.
+//
+// It prints one JSON object: p50/p99/max in milliseconds per path and the counts.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/jackc/pgx/v5"
+)
+
+type stamps struct {
+	mu sync.Mutex
+	at map[int64]time.Time
+}
+
+func (s *stamps) put(id int64, t time.Time) {
+	s.mu.Lock()
+	if _, ok := s.at[id]; !ok {
+		s.at[id] = t
+	}
+	s.mu.Unlock()
+}
+
+func main() {
+	var (
+		dsn     = flag.String("dsn", "", "PostgreSQL DSN (inserts)")
+		brokers = flag.String("kafka", "", "Kafka brokers")
+		topic   = flag.String("topic", "", "topic sluice writes the table to")
+		n       = flag.Int("n", 2000, "single-row transactions")
+		gap     = flag.Duration("gap", 2*time.Millisecond, "pause between transactions")
+		ref     = flag.Bool("ref-stdin", false, "read pg_recvlogical test_decoding lines from stdin as the reference")
+		wait    = flag.Duration("wait", 5*time.Second, "how long to wait for the last records")
+	)
+	flag.Parse()
+	if err := run(*dsn, *brokers, *topic, *n, *gap, *ref, *wait); err != nil {
+		fmt.Fprintln(os.Stderr, "latprobe:", err)
+		os.Exit(1)
+	}
+}
+
+func run(dsn, brokers, topic string, n int, gap time.Duration, ref bool, wait time.Duration) error {
+	ctx := context.Background()
+	commits := &stamps{at: map[int64]time.Time{}}
+	viaKafka := &stamps{at: map[int64]time.Time{}}
+	viaRef := &stamps{at: map[int64]time.Time{}}
+
+	cfg := sarama.NewConfig()
+	cfg.Version = sarama.V3_6_0_0
+	cfg.Consumer.Fetch.Min = 1
+	cfg.Consumer.MaxWaitTime = 50 * time.Millisecond
+	cl, err := sarama.NewClient(strings.Split(brokers, ","), cfg)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	parts, err := cl.Partitions(topic)
+	if err != nil {
+		return fmt.Errorf("topic %s: %w", topic, err)
+	}
+	cons, err := sarama.NewConsumerFromClient(cl)
+	if err != nil {
+		return err
+	}
+	defer cons.Close()
+	for _, p := range parts {
+		pc, err := cons.ConsumePartition(topic, p, sarama.OffsetNewest)
+		if err != nil {
+			return err
+		}
+		go func() {
+			for m := range pc.Messages() {
+				t := time.Now()
+				var v struct {
+					Payload *struct {
+						After *struct {
+							ID int64 `json:"id"`
+						} `json:"after"`
+					} `json:"payload"`
+					After *struct {
+						ID int64 `json:"id"`
+					} `json:"after"`
+				}
+				if json.Unmarshal(m.Value, &v) != nil {
+					continue
+				}
+				switch {
+				case v.Payload != nil && v.Payload.After != nil:
+					viaKafka.put(v.Payload.After.ID, t)
+				case v.After != nil:
+					viaKafka.put(v.After.ID, t)
+				}
+			}
+		}()
+	}
+	if ref {
+		go func() {
+			sc := bufio.NewScanner(os.Stdin)
+			sc.Buffer(make([]byte, 1<<20), 1<<24)
+			for sc.Scan() {
+				t := time.Now()
+				l := sc.Text()
+				_, rest, ok := strings.Cut(l, ": INSERT: id[bigint]:")
+				if !ok {
+					continue
+				}
+				if i := strings.IndexByte(rest, ' '); i >= 0 {
+					rest = rest[:i]
+				}
+				if id, err := strconv.ParseInt(rest, 10, 64); err == nil {
+					viaRef.put(id, t)
+				}
+			}
+		}()
+	}
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	time.Sleep(time.Second) // consumers positioned
+	for i := range n {
+		var id int64
+		err := conn.QueryRow(ctx, `INSERT INTO orders(customer_id,amount,status,created_at,payload) VALUES ($1,1.00,'new',now(),'{"a":1}') RETURNING id`, i).Scan(&id)
+		if err != nil {
+			return err
+		}
+		commits.put(id, time.Now())
+		time.Sleep(gap)
+	}
+	deadline := time.Now().Add(wait)
+	for time.Now().Before(deadline) {
+		viaKafka.mu.Lock()
+		k := len(viaKafka.at)
+		viaKafka.mu.Unlock()
+		viaRef.mu.Lock()
+		r := len(viaRef.at)
+		viaRef.mu.Unlock()
+		if k >= n && (!ref || r >= n) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	out := map[string]any{"n": n}
+	for name, s := range map[string]*stamps{"kafka": viaKafka, "ref": viaRef} {
+		if name == "ref" && !ref {
+			continue
+		}
+		var lat []float64
+		s.mu.Lock()
+		for id, c := range commits.at {
+			if t, ok := s.at[id]; ok {
+				lat = append(lat, float64(t.Sub(c).Microseconds())/1000)
+			}
+		}
+		s.mu.Unlock()
+		slices.Sort(lat)
+		q := func(p float64) float64 {
+			if len(lat) == 0 {
+				return 0
+			}
+			return lat[min(len(lat)-1, int(p*float64(len(lat))))]
+		}
+		out[name] = map[string]any{"count": len(lat), "p50_ms": q(0.5), "p99_ms": q(0.99), "max_ms": q(1)}
+	}
+	b, _ := json.Marshal(out)
+	fmt.Println(string(b))
+	return nil
+}

@@ -1,0 +1,212 @@
+// Command saramaprod is the Kafka ceiling of the benchmarks: a plain IBM/sarama AsyncProducer,
+// configured exactly as sluice's Kafka sink (sink/kafka.Config.SaramaConfig: idempotent,
+// acks=all, murmur2 partitioner, 1 MiB batches, 20 ms linger), sending the same records sluice
+// produced. It has two steps:
+//
+//	saramaprod convert IN.jsonl OUT.bin     stdout-sink lines ({"topic","key","value",…}) to a
+//	                                         compact length-prefixed file (not timed)
+//	saramaprod produce -brokers B [-topic T] OUT.bin   send every record, exit when all are acked
+//
+// -topic overrides the records' topic (so the reference writes its own topic).
+package main
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/IBM/sarama"
+
+	"github.com/sluicecdc/sluice/sink/kafka"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: saramaprod convert IN.jsonl OUT.bin | produce -brokers B [-topic T] FILE")
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "convert":
+		if len(os.Args) != 4 {
+			err = errors.New("convert IN.jsonl OUT.bin")
+			break
+		}
+		err = convert(os.Args[2], os.Args[3])
+	case "produce":
+		fs := flag.NewFlagSet("produce", flag.ExitOnError)
+		brokers := fs.String("brokers", "127.0.0.1:9092", "Kafka brokers")
+		topic := fs.String("topic", "", "send to this topic instead of each record's")
+		partitions := fs.Int("partitions", 1, "partitions of the topic to create")
+		_ = fs.Parse(os.Args[2:])
+		if fs.NArg() != 1 {
+			err = errors.New("produce needs one FILE")
+			break
+		}
+		err = produce(strings.Split(*brokers, ","), *topic, int32(*partitions), fs.Arg(0))
+	default:
+		err = fmt.Errorf("unknown step %q", os.Args[1])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "saramaprod:", err)
+		os.Exit(1)
+	}
+}
+
+type line struct {
+	Topic string          `json:"topic"`
+	Key   json.RawMessage `json:"key"`
+	Value json.RawMessage `json:"value"`
+}
+
+// Record file: per record uvarint(len topic) topic, then key and value each as uvarint(len+1)
+// followed by the bytes (0 = null).
+func convert(in, out string) error {
+	f, err := os.Open(in)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	o, err := os.Create(out)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(o, 1<<20)
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	var n int
+	put := func(b []byte, null bool) {
+		if null {
+			w.Write(binary.AppendUvarint(nil, 0))
+			return
+		}
+		w.Write(binary.AppendUvarint(nil, uint64(len(b)+1)))
+		w.Write(b)
+	}
+	for sc.Scan() {
+		var l line
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			return fmt.Errorf("%s line %d: %w", in, n+1, err)
+		}
+		put([]byte(l.Topic), false)
+		put(l.Key, l.Key == nil || string(l.Key) == "null")
+		put(l.Value, l.Value == nil || string(l.Value) == "null")
+		n++
+	}
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "saramaprod: %d records\n", n)
+	return o.Close()
+}
+
+func readField(r *bufio.Reader) ([]byte, bool, error) {
+	n, err := binary.ReadUvarint(r)
+	if err != nil {
+		return nil, false, err
+	}
+	if n == 0 {
+		return nil, true, nil
+	}
+	b := make([]byte, n-1)
+	_, err = io.ReadFull(r, b)
+	return b, false, err
+}
+
+func produce(brokers []string, topic string, partitions int32, file string) error {
+	kc := kafka.Config{Brokers: brokers}
+	cfg, err := kc.SaramaConfig()
+	if err != nil {
+		return err
+	}
+	if topic != "" {
+		adm, err := sarama.NewClusterAdmin(brokers, cfg)
+		if err != nil {
+			return err
+		}
+		err = adm.CreateTopic(topic, &sarama.TopicDetail{NumPartitions: partitions, ReplicationFactor: 1}, false)
+		if err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
+			var te *sarama.TopicError
+			if !errors.As(err, &te) || te.Err != sarama.ErrTopicAlreadyExists {
+				adm.Close()
+				return err
+			}
+		}
+		adm.Close()
+	}
+	p, err := sarama.NewAsyncProducer(brokers, cfg)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 1<<20)
+	done := make(chan error, 1)
+	sent := make(chan int64, 1)
+	go func() {
+		var acked, total int64 = 0, -1
+		for {
+			select {
+			case <-p.Successes():
+				acked++
+			case e := <-p.Errors():
+				done <- e.Err
+				return
+			case total = <-sent:
+			}
+			if total >= 0 && acked == total {
+				done <- nil
+				return
+			}
+		}
+	}()
+	var n int64
+	for {
+		t, _, err := readField(r)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		k, knull, err := readField(r)
+		if err != nil {
+			return err
+		}
+		v, vnull, err := readField(r)
+		if err != nil {
+			return err
+		}
+		m := &sarama.ProducerMessage{Topic: string(t)}
+		if topic != "" {
+			m.Topic = topic
+		}
+		if !knull {
+			m.Key = sarama.ByteEncoder(k)
+		}
+		if !vnull {
+			m.Value = sarama.ByteEncoder(v)
+		}
+		p.Input() <- m
+		n++
+	}
+	sent <- n
+	err = <-done
+	if cerr := p.Close(); err == nil {
+		err = cerr
+	}
+	fmt.Fprintf(os.Stderr, "saramaprod: %d records acked\n", n)
+	return err
+}
