@@ -70,7 +70,7 @@ type Conn struct {
 	interrupted atomic.Bool // a context fired during I/O: the connection is unusable
 	closed      atomic.Bool
 	idle        atomic.Bool // no call in progress and not streaming: Close may say goodbye
-	broken      error // sticky: the first I/O or stream error
+	broken      error       // sticky: the first I/O or stream error
 
 	dumping  bool
 	stash    []byte // first dump packet read by StartDump, returned by the first Next
