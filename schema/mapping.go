@@ -372,16 +372,7 @@ func pgTypeName(t string) string {
 
 func mapPostgres(c *Column, o Options) Mapping {
 	if c.Array {
-		e := *c
-		e.Array = false
-		e.Nullable = true
-		e.HasDefault = false
-		em := mapPostgres(&e, o)
-		if em.Conv == ConvOmit {
-			return Mapping{}
-		}
-		em.Schema.Optional = true
-		return Mapping{Schema: &Connect{Type: Array, Items: em.Schema}, Conv: ConvArray, Elem: &em}
+		return pgArray(c, o)
 	}
 	tm := effectiveTimeMode(Postgres, o)
 	switch pgTypeName(c.Type) {
@@ -460,4 +451,43 @@ func mapPostgres(c *Column, o Options) Mapping {
 		return enumMapping("io.debezium.data.Enum", c.Enum)
 	}
 	return Mapping{}
+}
+
+// pgArray maps a PostgreSQL array column as PostgresValueConverter does: element schemas are
+// optional, except for enum arrays; temporal element types ignore the column precision except
+// timestamp[]; arrays of bytea, money, name, interval, bit, varbit, xml and point have no schema
+// in Debezium and are omitted.
+func pgArray(c *Column, o Options) Mapping {
+	e := *c
+	e.Array = false
+	e.Nullable = true
+	e.HasDefault = false
+	tm := effectiveTimeMode(Postgres, o)
+	adaptive := tm == TimeAdaptive || tm == TimeAdaptiveMicroseconds
+	var em Mapping
+	switch pgTypeName(c.Type) {
+	case "bytea", "money", "name", "interval", "bit", "varbit", "xml", "point":
+		return Mapping{}
+	case "time":
+		em = Mapping{Schema: sem(Int64, "io.debezium.time.MicroTime"), Conv: ConvTimeMicro}
+	case "date":
+		if adaptive {
+			em = Mapping{Schema: sem(Int32, "io.debezium.time.Date"), Conv: ConvDate}
+		} else {
+			em = Mapping{Schema: sem(Int32, "org.apache.kafka.connect.data.Date"), Conv: ConvDate}
+		}
+	case "timestamp":
+		if adaptive {
+			em = timestampMapping(TimeAdaptive, fsp(c, 6))
+		} else {
+			em = Mapping{Schema: sem(Int64, "org.apache.kafka.connect.data.Timestamp"), Conv: ConvTimestampMilli}
+		}
+	default:
+		em = mapPostgres(&e, o)
+		if em.Conv == ConvOmit {
+			return Mapping{}
+		}
+	}
+	em.Schema.Optional = len(c.Enum) == 0
+	return Mapping{Schema: &Connect{Type: Array, Items: em.Schema}, Conv: ConvArray, Elem: &em}
 }

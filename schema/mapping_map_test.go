@@ -98,3 +98,11 @@ func TestMapColumnTypes(t *testing.T) {
 		t.Errorf("FieldFor = %+v", f)
 	}
 }
+
+func TestPostgresArraysWithoutSchema(t *testing.T) {
+	for _, typ := range []string{"bytea", "money", "name", "interval", "bit", "varbit", "xml", "point"} {
+		if m := MapColumn(Postgres, &Column{Name: "c", Type: typ, Array: true, Length: -1, Scale: -1}, Options{}); !m.Omitted() {
+			t.Errorf("%s[]: got %+v, want omitted (Debezium has no schema for it)", typ, m.Schema)
+		}
+	}
+}
