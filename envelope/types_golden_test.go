@@ -116,6 +116,7 @@ func TestGoldenMySQLTypes(t *testing.T) {
 		{"binary_bytes", tcol("varbinary", 16, -1, false), schema.Options{}, []capture.Value{capture.BytesValue([]byte{0, 1, 0xfe, 0xff})}},
 		{"binary_base64", tcol("blob", -1, -1, false), schema.Options{Binary: schema.BinaryBase64}, []capture.Value{capture.BytesValue([]byte{0, 1, 0xfe, 0xff})}},
 		{"binary_base64_url_safe", tcol("blob", -1, -1, false), schema.Options{Binary: schema.BinaryBase64URLSafe}, []capture.Value{capture.BytesValue([]byte{0, 1, 0xfe, 0xff})}},
+		{"binary_padded", tcol("binary", 6, -1, false), schema.Options{}, []capture.Value{capture.BytesValue([]byte{0, 1, 0xfe, 0xff})}},
 		{"binary_hex", tcol("binary", 4, -1, false), schema.Options{Binary: schema.BinaryHex}, []capture.Value{capture.BytesValue([]byte{0, 1, 0xfe, 0xff})}},
 		{"json", tcol("json", -1, -1, true), schema.Options{}, []capture.Value{capture.JSONValue([]byte(`{"a":2,"b":[1,2]}`)), null}},
 		{"enum", withDefault(withEnum(tcol("enum", -1, -1, false), "new", "paid", "shipped"), "new"), schema.Options{}, []capture.Value{str("paid")}},

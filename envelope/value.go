@@ -181,6 +181,9 @@ func (e *Encoder) appendValue(dst []byte, m *schema.Mapping, v *capture.Value) (
 	case schema.ConvBytes, schema.ConvBits:
 		switch v.Kind {
 		case capture.Bytes, capture.String:
+			if m.Conv == schema.ConvBytes && len(v.Bytes) < m.Scale {
+				return schema.AppendBase64(dst, padded(v.Bytes, m.Scale)), nil
+			}
 			return schema.AppendBase64(dst, v.Bytes), nil
 		case capture.Bits:
 			// Debezium pads BIT(n) values little-endian to ⌈n/8⌉ bytes.
@@ -202,6 +205,9 @@ func (e *Encoder) appendValue(dst []byte, m *schema.Mapping, v *capture.Value) (
 	case schema.ConvBytesBase64, schema.ConvBytesBase64URL, schema.ConvBytesHex:
 		switch v.Kind {
 		case capture.Bytes, capture.String:
+			if len(v.Bytes) < m.Scale {
+				return schema.AppendBinaryString(dst, m.Conv, padded(v.Bytes, m.Scale)), nil
+			}
 			return schema.AppendBinaryString(dst, m.Conv, v.Bytes), nil
 		}
 	case schema.ConvDate:
@@ -450,4 +456,11 @@ func (e *Encoder) appendISOTimestamp(dst []byte, us int64, digits int) []byte {
 	dst = append(dst, 'T')
 	dst = schema.AppendISOTime(dst, micros, digits)
 	return append(dst, 'Z')
+}
+
+// padded returns b right-padded with zero bytes to n (MySQL BINARY(n), DBZ-254).
+func padded(b []byte, n int) []byte {
+	p := make([]byte, n)
+	copy(p, b)
+	return p
 }

@@ -52,7 +52,8 @@ type Mapping struct {
 	Schema *Connect
 	Conv   Conv
 	// Scale is the decimal scale (ConvDecimal, ConvDecimalString), the fraction digits of a
-	// ZonedTimestamp, or the length in bits of ConvBits.
+	// ZonedTimestamp, the length in bits of ConvBits, or the fixed length binary values are
+	// zero-padded to (MySQL BINARY(n); 0 or less = no padding).
 	Scale int
 	// Elem is the element rule of an array or vector.
 	Elem *Mapping
@@ -89,6 +90,9 @@ func MapColumn(d Dialect, c *Column, o Options) Mapping {
 	}
 	if !c.Nullable {
 		m.Fallback = fallbackJSON(&m)
+		if d == MySQL && m.Schema.Name == "io.debezium.data.Json" {
+			m.Fallback = []byte(`"{}"`) // BinlogValueConverters.convertJson falls back to {}
+		}
 	}
 	return m
 }
@@ -286,7 +290,8 @@ func mapMySQL(c *Column, o Options) Mapping {
 		}
 		return simple(Int64, ConvInt)
 	case "float":
-		if c.Length > 23 {
+		// BinlogValueConverters: FLOAT without scale and precision <= 24 is a Java float.
+		if c.Length > 24 || c.Scale >= 0 {
 			return simple(Float64, ConvFloat64)
 		}
 		return simple(Float32, ConvFloat32)
@@ -305,7 +310,12 @@ func mapMySQL(c *Column, o Options) Mapping {
 		return decimalMapping(p, s, o)
 	case "char", "varchar", "nchar", "nvarchar", "tinytext", "text", "mediumtext", "longtext":
 		return simple(String, ConvString)
-	case "binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob":
+	case "binary":
+		// DBZ-254: BINARY(n) values are right-padded with zero bytes to n (the binlog strips them).
+		m := binaryMapping(o)
+		m.Scale = c.Length
+		return m
+	case "varbinary", "tinyblob", "blob", "mediumblob", "longblob":
 		return binaryMapping(o)
 	case "json":
 		return semString("io.debezium.data.Json")

@@ -364,6 +364,13 @@ func mysqlDefault(c *Column, m *Mapping) []byte {
 		if u, err := strconv.ParseUint(v, 10, 64); err == nil {
 			return strconv.AppendInt(nil, int64(u), 10)
 		}
+		// BinlogValueConverters allows decimal defaults on smallint, int and bigint columns:
+		// Math.round(Double.parseDouble(v)).
+		if c.Type != "tinyint" {
+			if f, err := strconv.ParseFloat(v, 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
+				return strconv.AppendInt(nil, int64(math.Floor(f+0.5)), 10)
+			}
+		}
 		return nil
 	case ConvUintDec, ConvDecimal, ConvDecimalDouble, ConvDecimalString:
 		p, ok := parseDecimal(v)

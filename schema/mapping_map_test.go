@@ -15,6 +15,7 @@ func TestMapColumnDefaults(t *testing.T) {
 	}{
 		{"mysql int", MySQL, c("int", -1, -1, false, "42"), Options{}, "42"},
 		{"mysql tinyint true", MySQL, c("tinyint", 1, -1, false, "true"), Options{}, "1"},
+		{"mysql int decimal default", MySQL, c("int", -1, -1, false, "2.5"), Options{}, "3"},
 		{"mysql int garbage", MySQL, c("int", -1, -1, false, "abc"), Options{}, ""},
 		{"mysql varchar", MySQL, c("varchar", 10, -1, true, `a"b`), Options{}, `"a\"b"`},
 		{"mysql decimal rescale", MySQL, c("decimal", 10, 2, false, "1.5"), Options{}, `"AJY="`},
@@ -74,8 +75,9 @@ func TestMapColumnTypes(t *testing.T) {
 		name string
 	}{
 		{MySQL, c("tinyint", 1, -1), Options{}, Int8, ""},
-		{MySQL, c("float", 24, -1), Options{}, Float64, ""},
-		{MySQL, c("float", 23, -1), Options{}, Float32, ""},
+		{MySQL, c("float", 25, -1), Options{}, Float64, ""},
+		{MySQL, c("float", 24, -1), Options{}, Float32, ""},
+		{MySQL, c("float", 10, 2), Options{}, Float64, ""},
 		{MySQL, c("time", -1, 3), Options{}, Int64, "io.debezium.time.MicroTime"},
 		{MySQL, c("time", -1, 3), Options{Time: TimeAdaptive}, Int32, "io.debezium.time.Time"},
 		{MySQL, c("datetime", -1, 4), Options{}, Int64, "io.debezium.time.MicroTimestamp"},
