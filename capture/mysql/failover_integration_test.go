@@ -1,0 +1,82 @@
+//go:build integration
+
+package mysql
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestGTIDFailover reads part of the changes from the primary, stopping inside a transaction,
+// then continues from the same offset against a replica that shares the primary's GTIDs
+// (scripts/mariadb-replica.sh, SLUICE_TEST_MARIADB_REPLICA_DSN): the changes from both must be
+// the primary's changes exactly once, in order.
+func TestGTIDFailover(t *testing.T) {
+	primary := os.Getenv("SLUICE_TEST_MARIADB_DSN")
+	replica := os.Getenv("SLUICE_TEST_MARIADB_REPLICA_DSN")
+	if primary == "" || replica == "" {
+		if os.Getenv("SLUICE_TEST_REQUIRE") == "1" {
+			t.Fatal("SLUICE_TEST_MARIADB_DSN and SLUICE_TEST_MARIADB_REPLICA_DSN are required")
+		}
+		t.Skip("skipping: SLUICE_TEST_MARIADB_DSN and SLUICE_TEST_MARIADB_REPLICA_DSN (scripts/mariadb-replica.sh) not both set")
+	}
+	pdb, rdb := openDB(t, primary), openDB(t, replica)
+	freshDB(t, pdb, "sl_fo")
+	mustExec(t, pdb, "CREATE TABLE sl_fo.t (id INT PRIMARY KEY, v INT)")
+	ts := newTestSource(t, server{"mariadb", primary}, "sl_fo")
+	s := ts.open(t)
+	ts.collect(t, s, 30*time.Second, untilSnapshotDone)
+	s.Close()
+	start := ts.off
+	total := 0
+	for i := 0; i < 10; i++ {
+		var vals []string
+		for j := 0; j < 10; j++ {
+			vals = append(vals, fmt.Sprintf("(%d,%d)", i*10+j, i))
+		}
+		mustExec(t, pdb, "BEGIN", "INSERT INTO sl_fo.t VALUES "+strings.Join(vals, ","),
+			fmt.Sprintf("UPDATE sl_fo.t SET v=v+100 WHERE id >= %d", i*10+5), "COMMIT")
+		total += 15
+	}
+	// reference from the primary
+	ts.off = start
+	s = ts.open(t)
+	ref := changes(ts.collect(t, s, 30*time.Second, func(r []rec) bool { return len(changes(r)) == total }))
+	s.Close()
+	// 37 changes from the primary: stops inside the third transaction
+	ts.off = start
+	s = ts.open(t)
+	got := changes(ts.collect(t, s, 30*time.Second, func(r []rec) bool { return len(changes(r)) == 37 }))
+	s.Close()
+	t.Logf("offset after 37 changes on the primary: %s", ts.off)
+	// wait for the replica
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var n int
+		rdb.QueryRow("SELECT COUNT(*) FROM sl_fo.t WHERE v >= 109").Scan(&n)
+		if n == 5 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("replica did not catch up")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	ts.cfg.DSN = replica
+	s = ts.open(t)
+	defer s.Close()
+	rest := changes(ts.collect(t, s, 30*time.Second, func(r []rec) bool { return len(changes(r)) == total-37 }))
+	got = append(got, rest...)
+	for i := range ref {
+		if ref[i].op != got[i].op || ref[i].text != got[i].text {
+			t.Fatalf("change %d: primary %c %s, after failover %c %s", i, ref[i].op, ref[i].text, got[i].op, got[i].text)
+		}
+	}
+	if rest[0].ev.Source.ServerID != 1 || !strings.HasPrefix(rest[0].ev.Source.GTID, "0-1-") {
+		t.Fatalf("replica event source %+v", rest[0].ev.Source)
+	}
+	t.Logf("%d changes identical across the failover; first on the replica: gtid %s file %s pos %d", total, rest[0].ev.Source.GTID, rest[0].ev.Source.File, rest[0].ev.Source.Pos)
+}
