@@ -1,0 +1,259 @@
+//go:build integration
+
+package integration
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+		"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// pgServers returns the PostgreSQL DSNs under test (skipping the missing ones).
+func pgServers(t *testing.T) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for name, env := range map[string]string{"pg15": "SLUICE_TEST_PG_DSN", "pg17": "SLUICE_TEST_PG17_DSN"} {
+		if d := os.Getenv(env); d != "" {
+			out[name] = d
+		} else if os.Getenv("SLUICE_TEST_REQUIRE") == "1" {
+			t.Fatalf("%s is not set", env)
+		}
+	}
+	if len(out) == 0 {
+		t.Skip("Skipping due to missing environment variables SLUICE_TEST_PG_DSN and SLUICE_TEST_PG17_DSN")
+	}
+	return out
+}
+
+// buildSluice builds the binary once per test run.
+func buildSluice(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "sluice")
+	cmd := exec.Command("go", "build", "-o", bin, "../cmd/sluice")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("go build: %v", err)
+	}
+	return bin
+}
+
+type pgRecord struct {
+	Topic string `json:"topic"`
+	Value *struct {
+		Op     string         `json:"op"`
+		After  map[string]any `json:"after"`
+		Source struct {
+			TxID int64  `json:"txId"`
+			LSN  uint64 `json:"lsn"`
+		} `json:"source"`
+	} `json:"value"`
+}
+
+func readRecords(t *testing.T, path string) []pgRecord {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []pgRecord
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		var r pgRecord
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			break // a line cut by SIGKILL
+		}
+		if r.Value != nil && r.Value.Op != "" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// TestPostgresKill9 runs the sluice binary (stdout sink, file offsets), kills it with SIGKILL in
+// the middle of a large transaction, restarts it, and checks: the restart resumes exactly after
+// the stored offset (nothing before it inside the transaction is emitted again, nothing after
+// it is lost) and the slot was never confirmed past the stored offset.
+func TestPostgresKill9(t *testing.T) {
+	servers := pgServers(t)
+	bin := buildSluice(t)
+	for name, dsn := range servers {
+		t.Run(name, func(t *testing.T) { kill9(t, bin, dsn) })
+	}
+}
+
+func kill9(t *testing.T, bin, dsn string) {
+	ctx := context.Background()
+	adm, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Skipf("unreachable: %v", err)
+	}
+	defer adm.Close(ctx)
+	db := "sl_kill9"
+	adm.Exec(ctx, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1", db)
+	adm.Exec(ctx, "DROP DATABASE IF EXISTS "+db+" WITH (FORCE)")
+	if _, err := adm.Exec(ctx, "CREATE DATABASE "+db); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		time.Sleep(200 * time.Millisecond)
+		adm.Exec(ctx, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active", db)
+		adm.Exec(ctx, "DROP DATABASE IF EXISTS "+db+" WITH (FORCE)")
+	}()
+	u, _ := url.Parse(dsn)
+	u.Path = "/" + db
+	conn, err := pgx.Connect(ctx, u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE TABLE k (id int PRIMARY KEY, v text)"); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	offsets := filepath.Join(dir, "offsets.json")
+	run := func(out string) *exec.Cmd {
+		cmd := exec.Command(bin, "postgres", "--dsn", u.String(), "--slot", db, "--topic-prefix", "srv",
+			"--schemas-enable=false", "--offsets-file", offsets, "--offsets-flush-interval", "50ms", "--status-interval", "50ms", "--log-format", "text")
+		f, err := os.Create(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd.Stdout = f
+		logf, _ := os.Create(out + ".log")
+		cmd.Stderr = logf
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd
+	}
+	// Wait by size: counting lines of a growing file is too slow to catch the process mid-way.
+	wait := func(path string, size int64) {
+		for i := 0; i < 60000; i++ {
+			if fi, err := os.Stat(path); err == nil && fi.Size() >= size {
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+		log, _ := os.ReadFile(path + ".log")
+		t.Fatalf("%s: timed out waiting for %d bytes\n%s", path, size, log)
+	}
+	out1, out2 := filepath.Join(dir, "run1.jsonl"), filepath.Join(dir, "run2.jsonl")
+	cmd := run(out1)
+	for i := 0; i < 600; i++ {
+		var active bool
+		conn.QueryRow(ctx, "SELECT active FROM pg_replication_slots WHERE slot_name = $1", db).Scan(&active)
+		if active {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	const txns, per = 3, 50000
+	for i := 0; i < txns; i++ {
+		if _, err := conn.Exec(ctx, fmt.Sprintf("INSERT INTO k SELECT g, 'v' FROM generate_series(%d, %d) g", i*per+1, (i+1)*per)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wait(out1, (per+per/2)*300) // records are about 330 bytes
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	stored, err := os.ReadFile(offsets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Value struct {
+			LSN       uint64 `json:"lsn"`
+			CommitLSN uint64 `json:"lsn_commit"`
+			TxID      int64  `json:"txId"`
+			Type      string `json:"messageType"`
+			Events    int    `json:"lsn_events_processed"`
+		} `json:"value"`
+	}
+	if err := json.Unmarshal(stored, &doc); err != nil {
+		t.Fatalf("offsets %s: %v", stored, err)
+	}
+	off := doc.Value
+	var confirmed string
+	conn.QueryRow(ctx, "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1", db).Scan(&confirmed)
+	if c := lsnOf(t, confirmed); c > off.CommitLSN {
+		t.Errorf("slot confirmed to %s, beyond the stored commit LSN %d", confirmed, off.CommitLSN)
+	}
+	rec1 := readRecords(t, out1)
+	t.Logf("killed after %d records; stored offset %s; slot confirmed %s", len(rec1), stored, confirmed)
+	if off.Type != "INSERT" {
+		t.Logf("note: stored offset is a %s, not inside a transaction", off.Type)
+	}
+	// Position of the stored event in run 1.
+	idx := -1
+	for i, r := range rec1 {
+		if r.Value.Source.LSN == off.LSN && r.Value.Source.TxID == off.TxID {
+			idx = i
+		}
+	}
+	cmd = run(out2)
+	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
+	// Run 2 must deliver every row after the stored one.
+	var rec2 []pgRecord
+	for i := 0; i < 2400; i++ {
+		rec2 = readRecords(t, out2)
+		seen := map[float64]bool{}
+		for _, r := range rec1[:idx+1] {
+			seen[r.Value.After["id"].(float64)] = true
+		}
+		for _, r := range rec2 {
+			seen[r.Value.After["id"].(float64)] = true
+		}
+		if len(seen) == txns*per {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if idx < 0 && off.Type == "INSERT" {
+		t.Fatalf("stored event lsn %d tx %d not among run 1's records", off.LSN, off.TxID)
+	}
+	if len(rec2) == 0 && idx+1 < txns*per {
+		t.Fatal("run 2 delivered nothing")
+	}
+	// Exactly after the stored event: run 2's first record is run 1's next one.
+	if idx >= 0 && idx+1 < len(rec1) {
+		a, b := rec1[idx+1], rec2[0]
+		if a.Value.Source.LSN != b.Value.Source.LSN || a.Value.After["id"] != b.Value.After["id"] {
+			t.Errorf("run 2 starts at id %v lsn %d, want id %v lsn %d", b.Value.After["id"], b.Value.Source.LSN, a.Value.After["id"], a.Value.Source.LSN)
+		}
+	}
+	all := map[float64]int{}
+	for _, r := range rec1[:idx+1] {
+		all[r.Value.After["id"].(float64)]++
+	}
+	for _, r := range rec2 {
+		all[r.Value.After["id"].(float64)]++
+	}
+	for id, n := range all {
+		if n != 1 {
+			t.Errorf("id %v delivered %d times", id, n)
+		}
+	}
+	if len(all) != txns*per {
+		t.Errorf("%d distinct ids, want %d", len(all), txns*per)
+	}
+}
+
+func lsnOf(t *testing.T, s string) uint64 {
+	var hi, lo uint64
+	if _, err := fmt.Sscanf(s, "%X/%X", &hi, &lo); err != nil {
+		t.Fatalf("lsn %q: %v", s, err)
+	}
+	return hi<<32 | lo
+}
