@@ -282,7 +282,7 @@ func (e *Encoder) encodeChange(dst []Record, ev *capture.Event) ([]Record, error
 	}
 	te := e.table(ev.Table, conn)
 	ns := e.nowNS()
-	dst = e.beginIfNeeded(dst)
+	dst = e.beginIfNeeded(dst, ev)
 	wrap := func(err error) error { return fmt.Errorf("encode %c event of %s: %w", ev.Op, te.collection, err) }
 
 	switch ev.Op {

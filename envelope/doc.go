@@ -32,10 +32,10 @@
 //   - Primary-key change headers (__debezium.newkey/oldkey) carry the key payload without schema,
 //     which is what Kafka Connect's default SimpleHeaderConverter prints for keys of numbers and
 //     strings; Decimal, bytes and temporal key columns would print differently there.
-//   - Transaction metadata: BEGIN is written lazily before the first captured event of a
-//     transaction and END only if BEGIN was (Debezium's TransactionMonitor does the same), so
-//     transactions without captured changes produce nothing. Per-event blocks use the BEGIN id;
-//     END uses the Commit event's TxID (PostgreSQL may show a later LSN suffix there). END lists
+//   - Transaction metadata follows Debezium's TransactionMonitor: BEGIN is written on the Begin
+//     event (so transactions without captured changes get BEGIN and an END with event_count 0), or
+//     before a data event that carries a TxID when no transaction is open; per-event blocks and
+//     END carry the BEGIN id (the transaction context's id; Commit's TxID is not used). END lists
 //     data collections in order of first appearance (Debezium: HashMap order).
 //   - A delete on a table without a key gets a tombstone with a null key, as Debezium's
 //     EventDispatcher emits one.

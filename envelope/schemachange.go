@@ -46,8 +46,10 @@ func (e *Encoder) encodeMessage(dst []Record, ev *capture.Event) ([]Record, erro
 	// Transactional messages count in the transaction under Debezium's data collection id
 	// LOGICAL_DECODING_MESSAGE; non-transactional ones have no transaction id.
 	var inTx bool
+	if m.Transactional && e.cfg.TransactionMetadata {
+		dst = e.beginIfNeeded(dst, ev)
+	}
 	if m.Transactional && e.cfg.TransactionMetadata && e.tx.active {
-		dst = e.beginIfNeeded(dst)
 		e.countCollection(messageCollection)
 		inTx = true
 	}

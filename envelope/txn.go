@@ -9,11 +9,9 @@ import (
 
 // txState counts the events of the open transaction for transaction metadata (spec §7).
 type txState struct {
-	active  bool // between Begin and Commit
-	begun   bool // BEGIN record emitted
-	id      string
-	beginTs int64 // µs
-	total   int64
+	active bool // between Begin and Commit
+	id     string
+	total  int64
 	// per-table counters in order of first appearance (Debezium keeps a HashMap, so its END
 	// lists them in hash order; first appearance is the stable choice).
 	colls  []string
@@ -125,52 +123,48 @@ func (e *Encoder) txKeyRecord(id string) []byte {
 	})
 }
 
-// encodeBegin opens a transaction. Like Debezium's TransactionMonitor, the BEGIN record is
-// written lazily, just before the transaction's first captured event, so transactions that touch
-// no captured table produce neither BEGIN nor END.
+// encodeBegin opens a transaction and writes its BEGIN record at once, as Debezium's MySQL and
+// PostgreSQL streaming sources do (dispatchTransactionStartedEvent on the binlog BEGIN / pgoutput
+// BEGIN), so transactions without captured changes get BEGIN and an END with event_count 0.
 func (e *Encoder) encodeBegin(dst []Record, ev *capture.Event) ([]Record, error) {
 	if !e.cfg.TransactionMetadata {
 		return dst, nil
 	}
+	return e.startTx(dst, ev.TxID, ev.Source.TsMicros), nil
+}
+
+func (e *Encoder) startTx(dst []Record, id string, tsMicros int64) []Record {
 	e.tx.active = true
-	e.tx.begun = false
-	e.tx.id = ev.TxID
-	e.tx.beginTs = ev.Source.TsMicros
+	e.tx.id = id
 	e.tx.total = 0
 	e.tx.colls = e.tx.colls[:0]
 	e.tx.counts = e.tx.counts[:0]
-	return dst, nil
-}
-
-// beginIfNeeded appends the BEGIN record before the first data event of a transaction.
-func (e *Encoder) beginIfNeeded(dst []Record) []Record {
-	if !e.cfg.TransactionMetadata || !e.tx.active || e.tx.begun {
-		return dst
-	}
-	e.tx.begun = true
-	key := e.txKeyRecord(e.tx.id)
+	key := e.txKeyRecord(id)
 	val := e.appendWrapped(e.fixed.txValue, func(b []byte) []byte {
 		b = append(b, `{"status":"BEGIN","id":`...)
-		b = schema.AppendJSONString(b, e.tx.id)
+		b = schema.AppendJSONString(b, id)
 		b = append(b, `,"event_count":null,"data_collections":null,"ts_ms":`...)
-		b = strconv.AppendInt(b, schema.FloorDiv(e.tx.beginTs, 1000), 10)
+		b = strconv.AppendInt(b, schema.FloorDiv(tsMicros, 1000), 10)
 		return append(b, '}')
 	})
 	return append(dst, Record{Topic: e.txTopic, Key: key, Value: val})
+}
+
+// beginIfNeeded starts a transaction for a data event that carries a transaction id when none is
+// open (Debezium's TransactionMonitor.dataEvent does the same), writing its BEGIN record first.
+func (e *Encoder) beginIfNeeded(dst []Record, ev *capture.Event) []Record {
+	if !e.cfg.TransactionMetadata || e.tx.active || ev.TxID == "" {
+		return dst
+	}
+	return e.startTx(dst, ev.TxID, ev.Source.TsMicros)
 }
 
 func (e *Encoder) encodeCommit(dst []Record, ev *capture.Event) ([]Record, error) {
 	if !e.cfg.TransactionMetadata || !e.tx.active {
 		return dst, nil
 	}
-	if !e.tx.begun {
-		e.tx.active = false
-		return dst, nil
-	}
-	id := ev.TxID
-	if id == "" {
-		id = e.tx.id
-	}
+	// Debezium keys and names END with the transaction context's id, the one BEGIN had.
+	id := e.tx.id
 	key := e.txKeyRecord(id)
 	val := e.appendWrapped(e.fixed.txValue, func(b []byte) []byte {
 		b = append(b, `{"status":"END","id":`...)
@@ -193,6 +187,5 @@ func (e *Encoder) encodeCommit(dst []Record, ev *capture.Event) ([]Record, error
 		return append(b, '}')
 	})
 	e.tx.active = false
-	e.tx.begun = false
 	return append(dst, Record{Topic: e.txTopic, Key: key, Value: val}), nil
 }
