@@ -29,6 +29,9 @@ const (
 	Compat35
 )
 
+// maxKeptBuffer is the largest record buffer kept between Encode calls.
+const maxKeptBuffer = 16 << 20
+
 // DefaultConnectorVersion is written as source.version when Config.ConnectorVersion is empty.
 const DefaultConnectorVersion = "3.2.0.Final"
 
@@ -222,6 +225,9 @@ func (e *Encoder) connIndex(ev *capture.Event) (int, error) {
 // <prefix>.message; Keepalive and SnapshotDone → nothing. The records' Key, Value and Headers
 // alias the encoder's buffer and stay valid until the next Encode or Heartbeat call.
 func (e *Encoder) Encode(dst []Record, ev *capture.Event) ([]Record, error) {
+	if cap(e.buf) > maxKeptBuffer {
+		e.buf = nil // one huge row must not pin its buffer for the life of the stream
+	}
 	e.buf = e.buf[:0]
 	e.hdrs = e.hdrs[:0]
 	switch ev.Kind {
