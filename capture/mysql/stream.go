@@ -518,7 +518,19 @@ func (s *Source) applyDDL(ctx context.Context, h binlog.Header, q *binlog.Query,
 	}
 	res, err := s.cat.Apply(stmt, db)
 	var pe *mysqlddl.ParseError
+	var de *mysqlddl.DefinitionError
 	switch {
+	case errors.As(err, &de):
+		if !s.f.database(de.ID.DB) {
+			return nil
+		}
+		defs, lerr := loadTables(ctx, s.db, []string{de.ID.DB}, &de.ID, s.info.MariaDB)
+		if lerr != nil || len(defs) != 1 {
+			return errorf("DDL at %s: %v; reading it from the server failed: %v", at, err, lerr)
+		}
+		s.log.Warn("table definition read from the server (the statement does not spell it out)", "at", at, "table", de.ID.String())
+		t := s.cat.Put(defs[0].T, defs[0].Idx)
+		res = mysqlddl.Result{DDL: true, Databases: []string{de.ID.DB}, Changes: []mysqlddl.Change{{Type: "CREATE", Table: t}}}
 	case errors.As(err, &pe):
 		for _, n := range pe.Tables {
 			tdb, tbl := db, n

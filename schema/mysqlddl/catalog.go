@@ -207,6 +207,11 @@ func (c *Catalog) Apply(stmt, defaultDB string) (Result, error) {
 	if w[0] == "ALTER" && len(w) > 1 && w[1] == "SEQUENCE" {
 		return Result{DDL: true, Databases: []string{defaultDB}}, nil
 	}
+	if w[0] == "CREATE" {
+		// MySQL 8 logs CREATE TABLE … SELECT as the table definition followed by
+		// START TRANSACTION (atomic DDL); the rows follow as row events.
+		stmt = stripStartTransaction(stmt)
+	}
 	sql := rewrite(stmt)
 	st, err := c.parser.ParseStrictDDL(sql)
 	if err != nil {
@@ -398,7 +403,7 @@ func (c *Catalog) createTable(s *sqlparser.CreateTable, defaultDB string, replac
 			idx = append(idx, indexOf(id))
 		}
 		if s.Select != nil {
-			return r, fmt.Errorf("CREATE TABLE %s … SELECT: column types of the SELECT part are not known from the statement", id)
+			return r, &DefinitionError{ID: id, Why: "CREATE TABLE … SELECT: the column types of the SELECT part are not in the statement"}
 		}
 	default:
 		return r, fmt.Errorf("CREATE TABLE %s: no column definitions", id)
@@ -674,3 +679,19 @@ func finish(t *schema.Table, idx []Index) {
 // Finish is finish for callers that build tables outside the catalog (the server loader): it
 // sets PrimaryKey from the keys.
 func Finish(t *schema.Table, idx []Index) { finish(t, idx) }
+
+func stripStartTransaction(stmt string) string {
+	toks := tokenize(stmt)
+	var ws []tok
+	for _, t := range toks {
+		if t.kind != 'c' {
+			ws = append(ws, t)
+		}
+	}
+	n := len(ws)
+	if n >= 2 && ws[n-1].kind == 'w' && ws[n-2].kind == 'w' &&
+		strings.EqualFold(stmt[ws[n-1].start:ws[n-1].end], "TRANSACTION") && strings.EqualFold(stmt[ws[n-2].start:ws[n-2].end], "START") {
+		return stmt[:ws[n-2].start]
+	}
+	return stmt
+}

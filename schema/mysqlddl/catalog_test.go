@@ -152,6 +152,14 @@ func TestMariaDB(t *testing.T) {
 	}
 }
 
+func TestCreateSelectLogged(t *testing.T) {
+	c := NewCatalog("9.7.0")
+	r := apply(t, c, "d", "CREATE TABLE `sl_x`.`b` (\n  `id` int NOT NULL,\n  `v` varchar(5) DEFAULT NULL\n) START TRANSACTION")
+	if got := cols(r.Changes[0].Table); got != "id int nn; v varchar(5) cs=utf8mb4" {
+		t.Fatal(got)
+	}
+}
+
 func TestNotDDLAndErrors(t *testing.T) {
 	c := NewCatalog("8.4.0")
 	for _, s := range []string{"BEGIN", "GRANT ALL ON *.* TO x", "CREATE USER x", "FLUSH PRIVILEGES", "CREATE VIEW v AS SELECT 1", "SAVEPOINT a", "CREATE TEMPORARY TABLE tt (a int)"} {

@@ -1,0 +1,101 @@
+package mysql
+
+import (
+	"testing"
+
+	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/schema"
+)
+
+func TestPositionRoundTrip(t *testing.T) {
+	for _, tc := range []struct {
+		p    Position
+		want string
+	}{
+		{Position{File: "binlog.000003", Pos: 154, TsSec: 1705314600}, `{"file":"binlog.000003","pos":154,"ts_sec":1705314600}`},
+		{Position{File: "binlog.000003", Pos: 154, GTIDs: "0-1-5", Event: 2, Row: 7, ServerID: 223344, TsSec: 1, Snapshot: true},
+			`{"file":"binlog.000003","pos":154,"gtids":"0-1-5","event":2,"row":7,"server_id":223344,"ts_sec":1,"snapshot":"INITIAL"}`},
+	} {
+		got := string(tc.p.AppendOffset(nil))
+		if got != tc.want {
+			t.Fatalf("got %s want %s", got, tc.want)
+		}
+		back, err := ParsePosition([]byte(got))
+		if err != nil || *back != tc.p {
+			t.Fatalf("parse %s: %+v %v", got, back, err)
+		}
+	}
+	// Debezium ≤ 3.0.1 wrote snapshot as a boolean
+	p, err := ParsePosition([]byte(`{"file":"mysql-bin.000003","pos":4,"snapshot":true,"gtids":"a:1-5"}`))
+	if err != nil || !p.Snapshot || p.GTIDs != "a:1-5" {
+		t.Fatalf("%+v %v", p, err)
+	}
+	if _, err := ParsePosition([]byte(`{"pos":4}`)); err == nil {
+		t.Fatal("want an error without file and gtids")
+	}
+}
+
+func TestAtOrBefore(t *testing.T) {
+	a := &Position{File: "binlog.000009", Pos: 100}
+	b := &Position{File: "binlog.000010", Pos: 4}
+	if !a.atOrBefore(b, nil) || b.atOrBefore(a, nil) || !a.atOrBefore(a, nil) {
+		t.Fatal("file order")
+	}
+	c := &Position{File: "binlog.000010", Pos: 4, Event: 1, Row: 2}
+	if !b.atOrBefore(c, nil) || c.atOrBefore(b, nil) {
+		t.Fatal("event order")
+	}
+}
+
+func TestFilter(t *testing.T) {
+	f, err := newFilter(&Config{DatabaseInclude: []string{"inv.*"}, TableExclude: []string{`inventory\.secret`}, ColumnExclude: []string{`inventory\.orders\.ssn`}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		db, table string
+		want      bool
+	}{{"inventory", "orders", true}, {"Inventory", "orders", true}, {"inventory", "secret", false}, {"other", "orders", false}, {"mysql", "user", false}} {
+		if got := f.table(c.db, c.table); got != c.want {
+			t.Errorf("%s.%s: %v", c.db, c.table, got)
+		}
+	}
+	if f.column("inventory", "orders", "ssn") || !f.column("inventory", "orders", "id") {
+		t.Error("column filter")
+	}
+}
+
+func TestTextValue(t *testing.T) {
+	col := func(typ string, scale int, unsigned bool) *schema.Column {
+		return &schema.Column{Type: typ, Scale: scale, Length: 8, Unsigned: unsigned}
+	}
+	for _, c := range []struct {
+		col  *schema.Column
+		in   string
+		want capture.Value
+	}{
+		{col("decimal", 2, false), "-123.45", capture.DecimalValue(-12345, 2)},
+		{col("decimal", 3, false), "12.5", capture.DecimalValue(12500, 3)},
+		{col("decimal", 0, false), "0", capture.DecimalValue(0, 0)},
+		{col("bigint", -1, true), "18446744073709551615", capture.UintValue(18446744073709551615)},
+		{col("date", -1, false), "2024-01-15", capture.DateValue(19737)},
+		{col("date", -1, false), "0000-00-00", capture.Value{Kind: capture.Date, Flag: capture.Zero}},
+		{col("datetime", 3, false), "2024-01-15 10:30:00.123", capture.TimestampValue(1705314600123000, 3)},
+		{col("timestamp", 0, false), "2024-01-15 10:30:00", capture.TimestampTZValue(1705314600000000, 0)},
+		{col("time", 6, false), "-838:59:59.000000", capture.TimeValue(-3020399000000, 6)},
+		{col("time", 0, false), "10:30:00", capture.TimeValue(37800000000, 0)},
+	} {
+		got, err := textValue(c.col, []byte(c.in))
+		if err != nil || got.Kind != c.want.Kind || got.Int != c.want.Int || got.Aux != c.want.Aux || got.Flag != c.want.Flag {
+			t.Errorf("%s %q: %+v %v, want %+v", c.col.Type, c.in, got, err, c.want)
+		}
+	}
+	v, _ := textValue(&schema.Column{Type: "decimal", Scale: 2}, []byte("123456789012345678901234.56"))
+	if v.Big == nil || v.Big.String() != "12345678901234567890123456" {
+		t.Fatalf("big decimal %+v", v)
+	}
+	v, _ = textValue(&schema.Column{Type: "bit", Length: 12}, []byte{0x0a, 0xbc})
+	if string(v.Bytes) != "\xbc\x0a" || v.Aux != 12 {
+		t.Fatalf("bit %+v", v)
+	}
+}
