@@ -53,7 +53,7 @@ func (s *Source) preflight(ctx context.Context) error {
 	rows, err := c.Query(ctx, `SELECT n.nspname, cl.relname, has_table_privilege(cl.oid, 'SELECT'),
   cl.relreplident, EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = cl.oid AND i.indisprimary)
 FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace
-WHERE cl.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'`)
+WHERE cl.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 1, 2`)
 	if err != nil {
 		return fmt.Errorf("postgres preflight: list tables: %w", err)
 	}

@@ -5,6 +5,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -285,6 +286,72 @@ func TestHeartbeat(t *testing.T) {
 		}
 		if !ok {
 			t.Errorf("slot not confirmed past %s while idle", start)
+		}
+	})
+}
+
+// TestPreflight checks the fail-fast messages carry the fix.
+func TestPreflight(t *testing.T) {
+	eachServer(t, func(t *testing.T, db *testDB) {
+		ctx := context.Background()
+		db.exec("CREATE TABLE p (id int PRIMARY KEY)", "CREATE TABLE nokey (v int)")
+		for _, q := range []string{
+			"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'sl_norepl') THEN CREATE ROLE sl_norepl LOGIN PASSWORD 'pw'; END IF; END $$",
+			"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'sl_nosel') THEN CREATE ROLE sl_nosel LOGIN REPLICATION PASSWORD 'pw'; END IF; END $$",
+		} {
+			if _, err := db.adm.Exec(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		as := func(user string) Config {
+			cfg := db.config()
+			u, _ := url.Parse(db.dsn)
+			u.User = url.UserPassword(user, "pw")
+			cfg.DSN = u.String()
+			return cfg
+		}
+		expect := func(cfg Config, want string) {
+			t.Helper()
+			s, err := Open(ctx, cfg)
+			if err == nil {
+				s.Close()
+				t.Fatalf("no error, want %q", want)
+			}
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q does not contain %q", err, want)
+			}
+		}
+		expect(as("sl_norepl"), `ALTER ROLE "sl_norepl" WITH REPLICATION`)
+		cfg := as("sl_nosel")
+		cfg.SnapshotMode = SnapshotInitial
+		expect(cfg, `GRANT SELECT ON "public"."nokey", "public"."p" TO "sl_nosel"`)
+		if _, err := db.conn.Exec(ctx, "SELECT pg_create_logical_replication_slot($1, 'test_decoding')", db.name); err != nil {
+			t.Fatal(err)
+		}
+		expect(db.config(), "uses plugin test_decoding, not pgoutput")
+		if _, err := db.conn.Exec(ctx, "SELECT pg_drop_replication_slot($1)", db.name); err != nil {
+			t.Fatal(err)
+		}
+		cfg = db.config()
+		cfg.PublicationMode = PublicationDisabled
+		cfg.Publication = "missing"
+		expect(cfg, `CREATE PUBLICATION "missing" FOR ALL TABLES`)
+	})
+}
+
+// TestReplicaIdentityIndex: USING INDEX gives the index columns as before.
+func TestReplicaIdentityIndex(t *testing.T) {
+	eachServer(t, func(t *testing.T, db *testDB) {
+		db.exec("CREATE TABLE ix (id int PRIMARY KEY, code text NOT NULL, n int)", "CREATE UNIQUE INDEX ix_code ON ix (code)",
+			"ALTER TABLE ix REPLICA IDENTITY USING INDEX ix_code")
+		s := db.open(db.config())
+		db.exec("INSERT INTO ix VALUES (1, 'a', 1)", "UPDATE ix SET code = 'b' WHERE id = 1", "DELETE FROM ix WHERE id = 1")
+		evs := changesOnly(collect(t, s, 3))
+		if b := evs[1].Before; b == nil || !b[0].IsNull() || string(b[1].Bytes) != "a" || !b[2].IsNull() {
+			t.Errorf("update before %v", b)
+		}
+		if b := evs[2].Before; b == nil || !b[0].IsNull() || string(b[1].Bytes) != "b" {
+			t.Errorf("delete before %v", b)
 		}
 	})
 }
