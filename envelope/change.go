@@ -243,12 +243,12 @@ func (e *Encoder) appendEnvelope(te *tableEnc, conn int, ev *capture.Event, op c
 		b = append(b, `,"op":"`...)
 		b = append(b, byte(op))
 		b = append(b, `",`...)
-		b = appendTsTriple(b, ns)
+		b = e.appendTsTriple(b, ns)
 	} else {
 		b = append(b, `,"op":"`...)
 		b = append(b, byte(op))
 		b = append(b, `",`...)
-		b = appendTsTriple(b, ns)
+		b = e.appendTsTriple(b, ns)
 		b = append(b, `,"transaction":`...)
 		b = e.appendTxBlock(b, te)
 	}

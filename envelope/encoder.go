@@ -130,6 +130,7 @@ type Encoder struct {
 	binlogSrc binlogSrcCache
 	pgSrc     pgSrcCache
 	dates     dateCache
+	secs      secCache
 }
 
 // monoClock is the default processing clock: the wall clock read once a second, advanced in
@@ -279,9 +280,10 @@ func (e *Encoder) Heartbeat(dst []Record, now time.Time) []Record {
 }
 
 // appendTsTriple appends "ts_ms":…,"ts_us":…,"ts_ns":… of a nanosecond instant. The three
-// numbers share their leading digits, so a positive instant is formatted once.
-func appendTsTriple(dst []byte, ns int64) []byte {
-	if ns < 1_000_000 {
+// numbers share their leading digits: the seconds are formatted once per second (cached), the
+// nine sub-second digits with a fixed width.
+func (e *Encoder) appendTsTriple(dst []byte, ns int64) []byte {
+	if ns < 1_000_000_000 {
 		dst = append(dst, `"ts_ms":`...)
 		dst = strconv.AppendInt(dst, schema.FloorDiv(ns, 1_000_000), 10)
 		dst = append(dst, `,"ts_us":`...)
@@ -289,12 +291,33 @@ func appendTsTriple(dst []byte, ns int64) []byte {
 		dst = append(dst, `,"ts_ns":`...)
 		return strconv.AppendInt(dst, ns, 10)
 	}
-	var tmp [20]byte
-	d := strconv.AppendInt(tmp[:0], ns, 10)
+	c := &e.secs
+	sec := ns / 1_000_000_000
+	if c.n == 0 || c.sec != sec {
+		c.sec = sec
+		c.n = len(strconv.AppendInt(c.text[:0], sec, 10))
+	}
+	var frac [9]byte
+	f := ns % 1_000_000_000
+	for i := 8; i >= 0; i-- {
+		frac[i] = byte('0' + f%10)
+		f /= 10
+	}
+	secs := c.text[:c.n]
 	dst = append(dst, `"ts_ms":`...)
-	dst = append(dst, d[:len(d)-6]...)
+	dst = append(dst, secs...)
+	dst = append(dst, frac[:3]...)
 	dst = append(dst, `,"ts_us":`...)
-	dst = append(dst, d[:len(d)-3]...)
+	dst = append(dst, secs...)
+	dst = append(dst, frac[:6]...)
 	dst = append(dst, `,"ts_ns":`...)
-	return append(dst, d...)
+	dst = append(dst, secs...)
+	return append(dst, frac[:]...)
+}
+
+// secCache holds the digits of the last whole second appendTsTriple formatted.
+type secCache struct {
+	sec  int64
+	n    int
+	text [20]byte
 }

@@ -2,6 +2,7 @@ package envelope
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -171,3 +172,19 @@ func TestSourceCaches(t *testing.T) {
 		}
 	}
 }
+
+func TestTsTriple(t *testing.T) {
+	enc, err := NewEncoder(Config{TopicPrefix: "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ns := range []int64{0, 999, 999_999_999, 1_000_000_000, 1_705_314_600_000_000_000, 1_705_314_600_512_345_678, 1_705_314_601_000_000_001} {
+		got := string(enc.appendTsTriple(nil, ns))
+		want := `"ts_ms":` + itoa64(ns/1e6) + `,"ts_us":` + itoa64(ns/1e3) + `,"ts_ns":` + itoa64(ns)
+		if got != want {
+			t.Errorf("%d: got %s, want %s", ns, got, want)
+		}
+	}
+}
+
+func itoa64(v int64) string { return strconv.FormatInt(v, 10) }
