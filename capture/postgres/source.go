@@ -210,6 +210,18 @@ func (s *Source) prepareSlot(ctx context.Context) error {
 	mode := s.cfg.SnapshotMode
 	r := s.resume
 	snapshotDone := r != nil && (!r.Snapshot || r.SnapshotCompleted)
+	if exists && snapshotDone && confirmed != nil && r.CommitLSN != 0 {
+		// The slot only moves when we acknowledge, after the offset is saved: a slot ahead of the
+		// offset was consumed by someone else, and the changes in between are gone.
+		if c, err := pglogrepl.ParseLSN(*confirmed); err == nil && uint64(c) > r.CommitLSN {
+			if mode == SnapshotWhenNeeded {
+				s.log.Warn("the slot is ahead of the stored offset; taking a new snapshot", "slot", s.cfg.Slot, "confirmed", *confirmed, "offset", r.String())
+				snapshotDone = false
+			} else {
+				s.log.Warn("the slot is ahead of the stored offset: changes between them were consumed elsewhere and are missing (use --snapshot-mode when_needed to re-snapshot)", "slot", s.cfg.Slot, "confirmed", *confirmed, "offset", r.String())
+			}
+		}
+	}
 	need := false
 	switch mode {
 	case SnapshotInitial, SnapshotInitialOnly:
