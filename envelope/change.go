@@ -239,7 +239,7 @@ func (e *Encoder) appendEnvelope(te *tableEnc, conn int, ev *capture.Event, op c
 	b = e.appendSource(b, conn, &ev.Source)
 	if e.compat >= Compat27 {
 		b = append(b, `,"transaction":`...)
-		b = e.appendTxBlock(b, te)
+		b = e.appendTxBlock(b)
 		b = append(b, `,"op":"`...)
 		b = append(b, byte(op))
 		b = append(b, `",`...)
@@ -250,7 +250,7 @@ func (e *Encoder) appendEnvelope(te *tableEnc, conn int, ev *capture.Event, op c
 		b = append(b, `",`...)
 		b = e.appendTsTriple(b, ns)
 		b = append(b, `,"transaction":`...)
-		b = e.appendTxBlock(b, te)
+		b = e.appendTxBlock(b)
 	}
 	b = append(b, '}')
 	if e.cfg.SchemasEnable {

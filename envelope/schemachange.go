@@ -60,7 +60,7 @@ func (e *Encoder) encodeMessage(dst []Record, ev *capture.Event) ([]Record, erro
 		b = e.appendSource(b, conn, &ev.Source)
 		b = append(b, `,"transaction":`...)
 		if inTx {
-			b = e.appendTxBlock(b, nil)
+			b = e.appendTxBlock(b)
 		} else {
 			b = append(b, "null"...)
 		}

@@ -88,7 +88,7 @@ func (e *Encoder) countCollection(coll string) {
 }
 
 // appendTxBlock appends the per-event transaction block, or null outside transactions.
-func (e *Encoder) appendTxBlock(dst []byte, _ *tableEnc) []byte {
+func (e *Encoder) appendTxBlock(dst []byte) []byte {
 	if !e.cfg.TransactionMetadata || !e.tx.active {
 		return append(dst, "null"...)
 	}
