@@ -5,6 +5,7 @@
 #                    (the host's bookworm glibc 2.36 is too old for it). Nothing else is installed.
 #   PG_PORT (15432)  PG_DIR ($SLUICE_INFRA_DIR/postgres$PG_VERSION)
 #   PG_PASSWORD (postgres)  PG_REPL_USER/PG_REPL_PASSWORD (repl/replpw)
+#   PG_POSTGIS (0)   1 = also install PostGIS for PostgreSQL 15 (Debian package)
 # Auth: password (scram-sha-256) over TCP, trust on the private unix socket. The replication
 # user has LOGIN REPLICATION and pg_read_all_data; publications are made by the superuser.
 set -euo pipefail
@@ -26,7 +27,11 @@ esac
 
 install() {
   need_root
-  if [ "$VER" = 15 ]; then apt_install postgresql-15; return; fi
+  if [ "$VER" = 15 ]; then
+    # PG_POSTGIS=1 adds PostGIS (about 150 MB of libraries) for the geometry type tests.
+    if [ "${PG_POSTGIS:-0}" = 1 ]; then apt_install postgresql-15 postgresql-15-postgis-3; else apt_install postgresql-15; fi
+    return
+  fi
   [ -e "$ROOT/.complete" ] && return 0
   apt_install patchelf
   extract_newer "$ROOT" '^(lib|zlib1g|gcc-[0-9]+-base|postgresql-17|postgresql-client-17)' \

@@ -3,8 +3,10 @@
 package postgres
 
 import (
+	"context"
 	"math"
 	"math/big"
+	"strings"
 	"testing"
 
 	"github.com/sluicecdc/sluice/capture"
@@ -184,5 +186,45 @@ func TestTypes(t *testing.T) {
 		}
 		t.Run("snapshot", func(t *testing.T) { checkTypes(t, evs[0]) })
 		t.Run("stream", func(t *testing.T) { checkTypes(t, evs[1]) })
+	})
+}
+
+// TestExtensionTypes covers PostGIS and pgvector columns where the server has the extension
+// (scripts/postgres.sh installs PostGIS for PostgreSQL 15 with PG_POSTGIS=1).
+func TestExtensionTypes(t *testing.T) {
+	eachServer(t, func(t *testing.T, db *testDB) {
+		avail := func(name string) bool {
+			var ok bool
+			db.conn.QueryRow(context.Background(), "SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = $1)", name).Scan(&ok)
+			return ok
+		}
+		var cols, lits []string
+		var want []capture.Value
+		if avail("postgis") {
+			db.exec("CREATE EXTENSION postgis")
+			cols = append(cols, "g geometry", "gg geography")
+			lits = append(lits, "'SRID=4326;POINT(1 2)'", "'POINT(3 4)'")
+			pt := func(x, y float64) []byte { return wkbPoint(x, y) }
+			want = append(want, capture.Value{Kind: capture.Geometry, Flag: capture.HasSRID, Aux: 4326, Bytes: pt(1, 2)},
+				capture.Value{Kind: capture.Geometry, Flag: capture.HasSRID, Aux: 4326, Bytes: pt(3, 4)})
+		}
+		if avail("vector") {
+			db.exec("CREATE EXTENSION vector")
+			cols = append(cols, "v vector(3)")
+			lits = append(lits, "'[1,2.5,-3]'")
+			want = append(want, capture.Value{Kind: capture.Vector, Elems: []capture.Value{capture.Float64Value(1), capture.Float64Value(2.5), capture.Float64Value(-3)}})
+		}
+		if len(cols) == 0 {
+			t.Skip("neither postgis nor pgvector is installed on this server")
+		}
+		db.exec("CREATE TABLE ext (id int PRIMARY KEY, " + strings.Join(cols, ", ") + ")")
+		s := db.open(db.config())
+		db.exec("INSERT INTO ext VALUES (1, " + strings.Join(lits, ", ") + ")")
+		ev := changesOnly(collect(t, s, 1))[0]
+		for i, w := range want {
+			if show(ev.After[i+1]) != show(w) {
+				t.Errorf("%s: got %s, want %s", cols[i], show(ev.After[i+1]), show(w))
+			}
+		}
 	})
 }
