@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -36,6 +37,7 @@ func BenchmarkDump(b *testing.B) {
 			}
 			first, _ := r.Get(0, "Log_name")
 			var bytes, events int64
+			cpu0 := cpuTime()
 			for b.Loop() {
 				bytes, events = 0, 0
 				cfg := s.config(s.user, s.pass)
@@ -60,7 +62,10 @@ func BenchmarkDump(b *testing.B) {
 				}
 				c.Close()
 			}
+			cpu := cpuTime() - cpu0
 			b.SetBytes(bytes)
+			// CPU of this process (client) per MB: independent of how busy the machine is.
+			b.ReportMetric(cpu.Seconds()*1e9/(float64(bytes)*float64(b.N)/1e6), "client-cpu-ns/MB")
 			b.ReportMetric(float64(events*int64(b.N))/b.Elapsed().Seconds(), "events/s")
 			b.ReportMetric(float64(bytes), "binlog-bytes")
 
@@ -83,6 +88,13 @@ func BenchmarkDump(b *testing.B) {
 			}
 		})
 	}
+}
+
+// cpuTime is the user+system CPU time of this process.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func benchServer(b *testing.B, env string, flavor Flavor) *testServer {
