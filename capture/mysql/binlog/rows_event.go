@@ -186,6 +186,10 @@ func (e *RowsEvent) Next() bool {
 	if r.bad && e.err == nil {
 		e.err = fmt.Errorf("%w: row %d of %s on %s.%s", ErrTruncated, e.row, e.Type, e.Table.Schema, e.Table.Table)
 	}
+	if e.err == nil && r.off == e.off {
+		// A row that takes no bytes (no column present) would repeat forever.
+		e.err = fmt.Errorf("%w: empty row image in %s on %s.%s", ErrTruncated, e.Type, e.Table.Schema, e.Table.Table)
+	}
 	if e.err != nil {
 		return false
 	}
