@@ -1,0 +1,205 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluicecdc/sluice/internal/pipeline"
+	"github.com/sluicecdc/sluice/schema"
+)
+
+func newTestFlags(t *testing.T) (*flag.FlagSet, *commonFlags) {
+	t.Helper()
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs, addCommonFlags(fs)
+}
+
+func writeFile(t *testing.T, name, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestPrecedence: flag > env > properties file > default, per flag.
+func TestPrecedence(t *testing.T) {
+	props := writeFile(t, "app.properties", `
+# Debezium Server style
+debezium.sink.type=kafka
+debezium.sink.kafka.producer.bootstrap.servers=file:9092
+debezium.source.topic.prefix=fromfile
+debezium.source.offset.flush.interval.ms=2500
+debezium.format.value.schemas.enable=false
+debezium.source.decimal.handling.mode=string
+debezium.source.tombstones.on.delete=false
+debezium.source.database.hostname=db.example
+debezium.source.some.unknown.key=1
+`)
+	fs, c := newTestFlags(t)
+	host := fs.String("host", "localhost", "")
+	c.alias("database.hostname", "host")
+	if err := fs.Parse([]string{"--config", props, "--topic-prefix", "fromflag"}); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"SLUICE_KAFKA_BROKERS": "env:9092", "SLUICE_TOPIC_PREFIX": "fromenv", "SLUICE_LOG_LEVEL": "debug"}
+	if err := c.resolve(func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct{ name, got, want string }{
+		{"topic-prefix (flag over env and file)", c.TopicPrefix, "fromflag"},
+		{"kafka-brokers (env over file)", c.KafkaBrokers, "env:9092"},
+		{"sink (file)", c.Sink, "kafka"},
+		{"log-level (env)", c.LogLevel, "debug"},
+		{"offsets-flush-interval (file, ms)", c.OffsetsFlushInterval.String(), (2500 * time.Millisecond).String()},
+		{"decimal-handling (file)", c.DecimalHandling, "string"},
+		{"host (subcommand alias)", *host, "db.example"},
+		{"compression (default)", c.KafkaCompression, "none"},
+		{"unknown", strings.Join(c.unknown, ","), "debezium.source.some.unknown.key"},
+	}
+	for _, ch := range checks {
+		if ch.got != ch.want {
+			t.Errorf("%s = %q, want %q", ch.name, ch.got, ch.want)
+		}
+	}
+	if c.SchemasEnable || c.TombstonesOnDelete {
+		t.Errorf("schemas-enable %v, tombstones-on-delete %v: want both false from the file", c.SchemasEnable, c.TombstonesOnDelete)
+	}
+	if c.Options().Decimal != schema.DecimalString {
+		t.Errorf("options %+v", c.Options())
+	}
+	ec := c.EnvelopeConfig()
+	if ec.TopicPrefix != "fromflag" || ec.SchemasEnable || ec.TombstonesOnDelete || ec.Options.Decimal != schema.DecimalString {
+		t.Errorf("envelope config %+v", ec)
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	fs, c := newTestFlags(t)
+	if err := fs.Parse([]string{"--topic-prefix", "p"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.resolve(func(string) (string, bool) { return "", false }); err != nil {
+		t.Fatal(err)
+	}
+	if !c.SchemasEnable || !c.TombstonesOnDelete || c.Sink != "stdout" || c.TopicPartitions != 1 || c.TopicReplication != 1 ||
+		c.SkippedOperations != "t" || c.Name != "sluice" || c.OffsetsFlushInterval != time.Second {
+		t.Errorf("defaults: %+v", c)
+	}
+}
+
+// TestValidateReportsEverything: every bad setting is reported at once, naming the flag.
+func TestValidateReportsEverything(t *testing.T) {
+	fs, c := newTestFlags(t)
+	args := []string{"--sink", "kafka", "--kafka-compression", "brotli", "--topic-partitions", "0",
+		"--decimal-handling", "exact", "--time-precision", "nanos", "--binary-handling", "b32",
+		"--bigint-unsigned-handling", "huge", "--log-format", "xml", "--offsets-file", "a", "--offsets-topic", "b",
+		"--skipped-operations", "x"}
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	err := c.resolve(func(string) (string, bool) { return "", false })
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{"--topic-prefix is required", "--sink kafka needs --kafka-brokers", "brotli",
+		"--topic-partitions 0", "--decimal-handling", "--time-precision", "--binary-handling",
+		"--bigint-unsigned-handling", "--log-format", "not both", "--skipped-operations"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %q:\n%v", want, err)
+		}
+	}
+}
+
+func TestEnvBadValueNamesVariable(t *testing.T) {
+	fs, c := newTestFlags(t)
+	if err := fs.Parse(nil); err != nil {
+		t.Fatal(err)
+	}
+	err := c.resolve(func(k string) (string, bool) {
+		if k == "SLUICE_TOPIC_PARTITIONS" {
+			return "many", true
+		}
+		return "", false
+	})
+	if err == nil || !strings.Contains(err.Error(), `SLUICE_TOPIC_PARTITIONS="many"`) {
+		t.Fatalf("error %v", err)
+	}
+}
+
+func TestParseProperties(t *testing.T) {
+	in := "a=1\n" +
+		"b : 2\n" +
+		"c 3\n" +
+		"  # comment\n" +
+		"! also comment\n" +
+		"d=multi \\\n   line\n" +
+		"e\\=x=y\n" +
+		"f=tab\\tand\\u0041\n" +
+		"g=\n" +
+		"h\n" +
+		"i=a=b\n"
+	got, err := parseProperties([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"a": "1", "b": "2", "c": "3", "d": "multi line", "e=x": "y", "f": "tab\tandA", "g": "", "h": "", "i": "a=b"}
+	if len(got) != len(want) {
+		t.Errorf("got %q", got)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%q = %q, want %q", k, got[k], v)
+		}
+	}
+}
+
+func FuzzParseProperties(f *testing.F) {
+	f.Add([]byte("a=1\nb: 2\nc 3\n# x\nd=\\\n e\n"))
+	f.Add([]byte("\\u12"))
+	f.Add([]byte("k=\\"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, _ = parseProperties(b) // must not panic
+	})
+}
+
+func TestRunMain(t *testing.T) {
+	cases := []struct {
+		args     []string
+		code     int
+		inStdout string
+	}{
+		{[]string{"version"}, 0, ""},
+		{[]string{"--help"}, 0, "Commands:"},
+		{[]string{"nosuch"}, 2, ""},
+		{nil, 2, ""},
+	}
+	for _, c := range cases {
+		var out, errb bytes.Buffer
+		if got := runMain(context.Background(), c.args, &out, &errb); got != c.code {
+			t.Errorf("%v: exit %d, want %d (stderr %s)", c.args, got, c.code, errb.String())
+		}
+		if !strings.Contains(out.String(), c.inStdout) {
+			t.Errorf("%v: stdout %q lacks %q", c.args, out.String(), c.inStdout)
+		}
+	}
+}
+
+func TestMetricsText(t *testing.T) {
+	// A tiny exposition check: HELP, TYPE and a sample line per counter.
+	b := string(appendMetrics(nil, new(pipeline.Stats)))
+	for _, want := range []string{"# TYPE sluice_events_total counter\nsluice_events_total 0\n", "sluice_offset_saves_total 0\n"} {
+		if !strings.Contains(b, want) {
+			t.Errorf("metrics lack %q:\n%s", want, b)
+		}
+	}
+}

@@ -1,0 +1,269 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluicecdc/sluice/envelope"
+)
+
+type tokens struct {
+	mu   sync.Mutex
+	seen map[uint64]int
+}
+
+func (t *tokens) durable(tok uint64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.seen == nil {
+		t.seen = map[uint64]int{}
+	}
+	t.seen[tok]++
+}
+
+func (t *tokens) count(tok uint64) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.seen[tok]
+}
+
+func newCluster(t *testing.T, opts ...kfake.Opt) *kfake.Cluster {
+	t.Helper()
+	c, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(1)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+type consumed struct {
+	partition int32
+	key, val  []byte
+	headers   map[string]string
+}
+
+func consumeAll(t *testing.T, addrs []string, topic string) (int, []consumed) {
+	t.Helper()
+	sc := sarama.NewConfig()
+	sc.Version = sarama.V3_6_0_0
+	client, err := sarama.NewClient(addrs, sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	cons, err := sarama.NewConsumerFromClient(client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cons.Close()
+	parts, err := client.Partitions(topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []consumed
+	for _, p := range parts {
+		hwm, err := client.GetOffset(topic, p, sarama.OffsetNewest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if hwm == 0 {
+			continue
+		}
+		pc, err := cons.ConsumePartition(topic, p, sarama.OffsetOldest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for m := range pc.Messages() {
+			h := map[string]string{}
+			for _, rh := range m.Headers {
+				h[string(rh.Key)] = string(rh.Value)
+			}
+			out = append(out, consumed{p, m.Key, m.Value, h})
+			if m.Offset+1 >= hwm {
+				break
+			}
+		}
+		pc.Close()
+	}
+	return len(parts), out
+}
+
+// TestSinkDelivers: records land on the murmur2 partition of their key, tombstones keep a null
+// value, null keys stay null, headers survive, with every compression codec; each token is
+// reported durable exactly once.
+func TestSinkDelivers(t *testing.T) {
+	for _, codec := range []string{"none", "lz4", "zstd", "snappy", "gzip"} {
+		t.Run(codec, func(t *testing.T) {
+			c := newCluster(t)
+			var tk tokens
+			s, err := New(Config{Brokers: c.ListenAddrs(), Compression: codec, Partitions: 3}, tk.durable)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			const n = 300
+			for i := 1; i <= n; i++ {
+				rec := envelope.Record{Topic: "db.inv.t", Key: fmt.Appendf(nil, `{"id":%d}`, i%17), Value: fmt.Appendf(nil, `{"n":%d}`, i)}
+				switch i {
+				case 10:
+					rec.Value = nil // tombstone
+				case 20:
+					rec.Key = nil
+				case 30:
+					rec.Headers = []envelope.Header{{Key: "__debezium.oldkey", Value: []byte(`{"id":1}`)}}
+				}
+				if err := s.Send(ctx, &rec, uint64(i)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := s.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+			for i := uint64(1); i <= n; i++ {
+				if got := tk.count(i); got != 1 {
+					t.Fatalf("token %d reported durable %d times", i, got)
+				}
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			parts, recs := consumeAll(t, c.ListenAddrs(), "db.inv.t")
+			if parts != 3 || len(recs) != n {
+				t.Fatalf("%d partitions, %d records; want 3, %d", parts, len(recs), n)
+			}
+			var tomb, nullKey, hdr int
+			for _, r := range recs {
+				switch {
+				case r.key == nil:
+					nullKey++
+				case Partition(r.key, 3) != r.partition:
+					t.Fatalf("key %s on partition %d, murmur2 says %d", r.key, r.partition, Partition(r.key, 3))
+				}
+				if r.val == nil {
+					tomb++
+				}
+				if r.headers["__debezium.oldkey"] == `{"id":1}` {
+					hdr++
+				}
+			}
+			if tomb != 1 || nullKey != 1 || hdr != 1 {
+				t.Fatalf("tombstones %d, null keys %d, headers %d; want 1 each", tomb, nullKey, hdr)
+			}
+		})
+	}
+}
+
+// TestSinkBoundedMemory: with the buffer full (the broker holds produce requests), Send blocks
+// until its context ends; after the broker answers, Flush completes.
+func TestSinkBoundedMemory(t *testing.T) {
+	c := newCluster(t)
+	release := make(chan struct{})
+	var once sync.Once
+	c.ControlKey(kmsg.Produce.Int16(), func(kmsg.Request) (kmsg.Response, error, bool) {
+		once.Do(func() { <-release })
+		return nil, nil, false
+	})
+	var tk tokens
+	s, err := New(Config{Brokers: c.ListenAddrs(), MaxBufferedBytes: 100}, tk.durable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	rec := envelope.Record{Topic: "t", Key: []byte(`{"id":1}`), Value: make([]byte, 52)} // 60 bytes
+	ctx := context.Background()
+	if err := s.Send(ctx, &rec, 1); err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := s.Send(cctx, &rec, 2); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Send with a full buffer = %v, want context.Canceled", err)
+	}
+	close(release)
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if tk.count(1) != 1 || tk.count(2) != 0 {
+		t.Fatalf("durable: token 1 ×%d, token 2 ×%d; want 1, 0", tk.count(1), tk.count(2))
+	}
+	// The buffer is free again.
+	if err := s.Send(ctx, &rec, 3); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(ctx); err != nil || tk.count(3) != 1 {
+		t.Fatalf("Flush %v, token 3 ×%d", err, tk.count(3))
+	}
+}
+
+// TestSinkFailureIsSticky: a non-retriable produce error is never reported durable and makes
+// later Send and Flush calls fail with it.
+func TestSinkFailureIsSticky(t *testing.T) {
+	c := newCluster(t)
+	c.ControlKey(kmsg.Produce.Int16(), func(r kmsg.Request) (kmsg.Response, error, bool) {
+		req := r.(*kmsg.ProduceRequest)
+		resp := req.ResponseKind().(*kmsg.ProduceResponse)
+		for _, rt := range req.Topics {
+			st := kmsg.NewProduceResponseTopic()
+			st.Topic, st.TopicID = rt.Topic, rt.TopicID
+			for _, rp := range rt.Partitions {
+				sp := kmsg.NewProduceResponseTopicPartition()
+				sp.Partition = rp.Partition
+				sp.ErrorCode = 10 // MESSAGE_TOO_LARGE
+				st.Partitions = append(st.Partitions, sp)
+			}
+			resp.Topics = append(resp.Topics, st)
+		}
+		return resp, nil, true
+	})
+	var tk tokens
+	s, err := New(Config{Brokers: c.ListenAddrs()}, tk.durable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	rec := envelope.Record{Topic: "t", Key: []byte("k"), Value: []byte("v")}
+	if err := s.Send(ctx, &rec, 1); err != nil {
+		t.Fatal(err)
+	}
+	err = s.Flush(ctx)
+	var perr *ProduceError
+	if !errors.As(err, &perr) || !errors.Is(err, sarama.ErrMessageSizeTooLarge) || perr.Topic != "t" {
+		t.Fatalf("Flush = %v, want a ProduceError for MESSAGE_TOO_LARGE", err)
+	}
+	if err2 := s.Send(ctx, &rec, 2); !errors.Is(err2, sarama.ErrMessageSizeTooLarge) {
+		t.Fatalf("Send after failure = %v", err2)
+	}
+	if tk.count(1) != 0 {
+		t.Fatal("failed record reported durable")
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	err := (&Config{Compression: "brotli", Partitions: -1, Replication: -2}).Validate()
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{"no brokers", "brotli", "partitions -1", "replication -2"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, err)
+		}
+	}
+	sc, err := (&Config{Brokers: []string{"x:1"}, Compression: "zstd"}).SaramaConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sc.Producer.Idempotent || sc.Producer.RequiredAcks != sarama.WaitForAll || sc.Net.MaxOpenRequests != 1 ||
+		sc.Producer.Compression != sarama.CompressionZSTD || sc.Producer.Flush.Bytes != 1<<20 || !sc.Producer.Return.Successes {
+		t.Fatalf("sarama config not as documented: %+v", sc.Producer)
+	}
+}
