@@ -94,7 +94,7 @@ build() {
   else
     log "building sluice and the bench helpers from the work tree"
   fi
-  (cd "$src" && CGO_ENABLED=0 go build -trimpath -o "$BIN/sluice" ./cmd/sluice) || die "go build ./cmd/sluice failed"
+  (cd "$src" && CGO_ENABLED=0 go build -o "$BIN/sluice" ./cmd/sluice) || die "go build ./cmd/sluice failed"
   local c
   for c in benchrun benchreport saramaprod binlogdecode latprobe; do
     (cd "$src" && go build -o "$BIN/$c" "./bench/cmd/$c") || die "go build ./bench/cmd/$c failed"
@@ -284,6 +284,19 @@ my_gen_sql() {
   done
 }
 
+# sluice_my FLAVOR PORT FILE TAG SINK: `sluice mysql` from FILE:4 in the array SL. It starts from a
+# stored offset (a fresh offsets file) with --snapshot-mode recovery, which rebuilds the schema
+# history from the server and streams from that offset: the way to replay a given binlog.
+sluice_my() {
+  local flavor="$1" port="$2" file="$3" tag="$4" sink="$5" off="$WORK/${1}_$4_$5.offsets"
+  rm -f "$off" "$off.history"
+  printf '{"key":["sluice",{"server":"my%s"}],"value":{"file":"%s","pos":4,"ts_sec":0}}\n' "$flavor" "$file" >"$off"
+  SL=("$BIN/sluice" mysql --dsn "mysql://repl:replpw@127.0.0.1:$port" --server-id "$((9200 + RANDOM % 500))" --tls-mode disable
+    --offsets-file "$off" --schema-history "file:$off.history" --snapshot-mode recovery --table-include 'bench\.orders'
+    --topic-prefix "my$flavor" --sink "$sink" --kafka-brokers "$KAFKA" --tombstones-on-delete=false --schemas-enable="$SCHEMAS"
+    --http-addr "127.0.0.1:$HTTP_PORT" --log-level warn --log-format text)
+}
+
 section_binlog() { # FLAVOR: mariadb | mysql
   local flavor="$1" port cli binlogtool status_sql tool_name
   if [ "$flavor" = mariadb ]; then
@@ -322,10 +335,37 @@ section_binlog() { # FLAVOR: mariadb | mysql
     r="$(run -stderr "$LOGS/${flavor}_decode.$rep.log" -- "$BIN/binlogdecode" -addr "127.0.0.1:$port" -user repl -password replpw \
       -file "$file" -rows "$CHANGES" -server-id $((9100 + rep)))" || die "binlogdecode: $r (log $LOGS/${flavor}_decode.$rep.log)"
     measured "$rep" "$flavor.decode" "$CHANGES" "$r"
+    if grep -q '^  mysql ' "$WORK/sluice-help.txt"; then
+      sluice_my "$flavor" "$port" "$file" "$rep" stdout
+      r="$(run -stderr "$LOGS/${flavor}_stdout.$rep.log" -metrics "http://127.0.0.1:$HTTP_PORT/metrics" -metric sluice_records_total \
+        -target "$CHANGES" -- "${SL[@]}")" || die "sluice mysql → stdout: $r (log $LOGS/${flavor}_stdout.$rep.log)"
+      measured "$rep" "$flavor.stdout" "$CHANGES" "$r"
+      kafka_fresh
+      sluice_my "$flavor" "$port" "$file" "$rep" kafka
+      r="$(run -stderr "$LOGS/${flavor}_kafka.$rep.log" -kafka "$KAFKA" -topic "my$flavor.bench.orders" -target "$CHANGES" -- "${SL[@]}")" \
+        || die "sluice mysql → kafka: $r (log $LOGS/${flavor}_kafka.$rep.log)"
+      measured "$rep" "$flavor.kafka" "$CHANGES" "$r"
+      if [ "$rep" = 1 ]; then
+        sluice_my "$flavor" "$port" "$file" dump stdout
+        run -stdout "$WORK/${flavor}_records.jsonl" -stderr "$LOGS/${flavor}_dump.log" -metrics "http://127.0.0.1:$HTTP_PORT/metrics" \
+          -metric sluice_records_total -target "$CHANGES" -- "${SL[@]}" >/dev/null || die "record dump failed"
+        "$BIN/saramaprod" convert "$WORK/${flavor}_records.jsonl" "$WORK/${flavor}_records.bin" 2>>"$LOGS/saramaprod.log"
+        rm -f "$WORK/${flavor}_records.jsonl"
+      fi
+      r="$(run -stderr "$LOGS/${flavor}_saramaprod.$rep.log" -- "$BIN/saramaprod" produce -brokers "$KAFKA" -topic "ref.$flavor.$rep" "$WORK/${flavor}_records.bin")" \
+        || die "saramaprod: $r"
+      measured "$rep" "$flavor.sarama" "$CHANGES" "$r"
+    fi
   done
   figure "$flavor binlog → sluice decode only" rows/s "$flavor.decode.rows_s" "$tool_name" "$flavor.tool.rows_s" higher
   figure "$flavor decode: sluice CPU" "CPU s/M rows" "$flavor.decode.cpu_s_per_M" "$tool_name CPU" "$flavor.tool.cpu_s_per_M" lower
   figure "$flavor decode: sluice peak RSS" MB "$flavor.decode.rss_mb" "goal" "=64" lower
+  figure "$flavor → sluice → stdout" rows/s "$flavor.stdout.rows_s" "$tool_name" "$flavor.tool.rows_s" higher
+  figure "$flavor → sluice → Kafka" rows/s "$flavor.kafka.rows_s" "sarama producer, same records" "$flavor.sarama.rows_s" higher
+  figure "$flavor → stdout: sluice CPU" "CPU s/M rows" "$flavor.stdout.cpu_s_per_M" "$tool_name CPU" "$flavor.tool.cpu_s_per_M" lower
+  figure "$flavor → Kafka: sluice CPU" "CPU s/M rows" "$flavor.kafka.cpu_s_per_M" "sarama producer CPU" "$flavor.sarama.cpu_s_per_M" lower
+  figure "$flavor → stdout: sluice peak RSS" MB "$flavor.stdout.rss_mb" "goal" "=64" lower
+  figure "$flavor → Kafka: sluice peak RSS" MB "$flavor.kafka.rss_mb" "goal" "=64" lower
 }
 
 # ---------------------------------------------------------------- ClickHouse
