@@ -195,7 +195,8 @@ func appendShortString(b []byte, s string) []byte {
 // slice is valid only until the next call to Next. It blocks until an event arrives, ctx is
 // done (then the Conn is unusable: close it), the read timeout passes without even a
 // heartbeat (a retryable *NetError), or the server ends the stream: io.EOF with
-// Config.NonBlocking at the end of the binlog, a *ServerError otherwise (e.g. ErrServerIDConflict,
+// Config.NonBlocking at the end of the binlog; without it an end of stream (server shutdown) is
+// a retryable *NetError, and a server error a *ServerError (e.g. ErrServerIDConflict,
 // ErrBinlogPurged).
 func (c *Conn) Next(ctx context.Context) ([]byte, error) {
 	if ev := c.stash; ev != nil {
@@ -233,8 +234,13 @@ func (c *Conn) Next(ctx context.Context) ([]byte, error) {
 	case data[0] == 0xff:
 		err = c.serverError("binlog dump", data)
 	case data[0] == 0xfe && len(data) < 9:
-		c.stashEOF = true
-		return nil, io.EOF
+		if c.cfg.NonBlocking {
+			c.stashEOF = true
+			return nil, io.EOF
+		}
+		// A blocking dump never ends by itself: the server is shutting down (MariaDB says
+		// so with an EOF packet) or killed the dump thread.
+		err = &NetError{Op: "binlog dump", Addr: c.addr, Err: errors.New("the server ended the binlog dump (shutting down or the dump thread was killed)")}
 	default:
 		err = &ProtocolError{Op: "binlog dump", Msg: fmt.Sprintf("unexpected packet 0x%02x", data[0])}
 	}

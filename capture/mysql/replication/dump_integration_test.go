@@ -7,9 +7,12 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sluicecdc/sluice/capture"
 )
 
 // binlogStatus returns the server's current binlog file, position and GTID state
@@ -350,6 +353,36 @@ func TestNonBlockingEOF(t *testing.T) {
 			if n < 2 {
 				t.Errorf("only %d events before EOF, want at least ROTATE and FORMAT_DESCRIPTION", n)
 			}
+		})
+	}
+}
+
+// TestDumpKilled: the dump connection killed on the server (as a shutdown or an operator
+// would) ends Next with a retryable error, so the pipeline reconnects.
+func TestDumpKilled(t *testing.T) {
+	for _, s := range []*testServer{mariaDB(t), mySQL(t)} {
+		t.Run(s.name, func(t *testing.T) {
+			admin := s.admin(t)
+			file, pos, _ := binlogStatus(t, s, admin)
+			c := s.dial(t, s.config(s.user, s.pass))
+			ctx := testCtx(t)
+			if err := c.StartDump(ctx, StartPosition{File: file, Pos: pos}); err != nil {
+				t.Fatal(err)
+			}
+			for range 2 { // ROTATE, FORMAT_DESCRIPTION: the dump thread is running
+				if _, err := c.Next(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			mustExec(t, admin, "KILL CONNECTION "+strconv.FormatUint(uint64(c.ConnectionID()), 10))
+			var err error
+			for err == nil {
+				_, err = c.Next(ctx)
+			}
+			if !capture.Retryable(err) {
+				t.Fatalf("got %v (%T), want a retryable error", err, err)
+			}
+			t.Logf("%s: %v", s.name, err)
 		})
 	}
 }

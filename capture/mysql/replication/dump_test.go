@@ -9,6 +9,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/sluicecdc/sluice/capture"
 )
 
 // memConn is a net.Conn reading a fixed byte stream (cyclically when loop is set) and
@@ -110,6 +112,7 @@ func TestNextStream(t *testing.T) {
 func TestNextEOF(t *testing.T) {
 	stream := append(okPacket(event(4, 50, 0)), packets([]byte{0xfe, 0, 0, 2, 0}, 2)...)
 	c := dumpConn(&memConn{data: stream}, 4096)
+	c.cfg.NonBlocking = true
 	if _, err := c.Next(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -118,6 +121,16 @@ func TestNextEOF(t *testing.T) {
 			t.Fatalf("got %v, want io.EOF", err)
 		}
 	}
+
+	// Without NonBlocking the server only ends a dump when it shuts down: retryable.
+	c = dumpConn(&memConn{data: stream}, 4096)
+	if _, err := c.Next(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.Next(context.Background())
+	if !capture.Retryable(err) || err == io.EOF {
+		t.Fatalf("got %v, want a retryable error", err)
+	}
 }
 
 func TestNextServerGone(t *testing.T) {
@@ -125,7 +138,7 @@ func TestNextServerGone(t *testing.T) {
 	c := dumpConn(&memConn{data: stream[:len(stream)-10]}, 4096)
 	_, err := c.Next(context.Background())
 	var ne *NetError
-	if !errors.As(err, &ne) || !errors.Is(err, io.ErrUnexpectedEOF) || !ne.Retryable() {
+	if !errors.As(err, &ne) || !errors.Is(err, io.ErrUnexpectedEOF) || !capture.Retryable(err) {
 		t.Fatalf("got %v, want a retryable *NetError wrapping io.ErrUnexpectedEOF", err)
 	}
 }
