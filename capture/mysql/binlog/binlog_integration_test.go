@@ -146,6 +146,12 @@ func runServerRoundTrip(t *testing.T, env string, maria bool) {
 	exec("UPDATE sluice_binlog_it.t SET vc = 'upd' WHERE id = 1")
 	exec("DELETE FROM sluice_binlog_it.t WHERE id = 2")
 	if !maria {
+		// binlog_row_value_options=PARTIAL_JSON with a MINIMAL image: PARTIAL_UPDATE_ROWS.
+		exec("SET SESSION binlog_row_image = MINIMAL")
+		exec("SET SESSION binlog_row_value_options = 'PARTIAL_JSON'")
+		exec("UPDATE sluice_binlog_it.t SET j = JSON_SET(j, '$.e', 2) WHERE id = 1")
+		exec("SET SESSION binlog_row_value_options = ''")
+		exec("SET SESSION binlog_row_image = FULL")
 		exec("SET SESSION binlog_transaction_compression = ON")
 		exec("INSERT INTO sluice_binlog_it.t (id, " + strings.Join(names, ", ") + ") VALUES (3, " + strings.Join(vals, ", ") + ")")
 		exec("SET SESSION binlog_transaction_compression = OFF")
@@ -175,7 +181,7 @@ func runServerRoundTrip(t *testing.T, env string, maria bool) {
 	}
 	var rows []got
 	d := NewDecoder(Config{})
-	var sawGTID, sawPayload, sawTag bool
+	var sawGTID, sawPayload, sawTag, sawPartial bool
 	handle := func(ev Event, inPayload bool) {
 		switch x := ev.Data.(type) {
 		case *TableMap:
@@ -184,6 +190,21 @@ func runServerRoundTrip(t *testing.T, env string, maria bool) {
 			}
 		case *RowsEvent:
 			if x.Table.Schema != "sluice_binlog_it" || x.Table.Table != "t" {
+				return
+			}
+			if x.Kind == RowsPartialUpdate {
+				if !x.Next() {
+					t.Fatalf("partial update: %v", x.Err())
+				}
+				jc := 0
+				for jc < len(cols) && cols[jc].name != "j" {
+					jc++
+				}
+				if x.Before()[0].Int != 1 || x.After()[jc+1].Kind != capture.Unavailable || len(x.JSONDiff(jc+1)) == 0 {
+					t.Errorf("partial update: before %v after %v diff %x", x.Before(), x.After(), x.JSONDiff(jc+1))
+				}
+				t.Logf("partial JSON diff of j: %x", x.JSONDiff(jc+1))
+				sawPartial = true
 				return
 			}
 			for x.Next() {
@@ -233,6 +254,9 @@ func runServerRoundTrip(t *testing.T, env string, maria bool) {
 		want = 6
 		if !sawPayload {
 			t.Error("no TRANSACTION_PAYLOAD with binlog_transaction_compression=ON")
+		}
+		if !sawPartial {
+			t.Error("no PARTIAL_UPDATE_ROWS_EVENT")
 		}
 		if !sawTag {
 			t.Error("no GTID_TAGGED_LOG_EVENT with tag sluice_tag")
