@@ -35,6 +35,7 @@ type streamState struct {
 	txnPos    uint64
 	gtid      string
 	mysqlGTID binlog.GTID
+	gtidTag   string
 	mariaGTID binlog.MariaDBGTID
 	hasGTID   bool
 	txnTs     int64 // µs, GTID original commit timestamp; 0 = use headers
@@ -357,7 +358,7 @@ func (s *Source) endTxn(h binlog.Header) {
 		if s.info.MariaDB {
 			s.st.mariaSet.Add(s.st.mariaGTID)
 		} else {
-			s.st.mysqlSet.Add(s.st.mysqlGTID.SID, "", s.st.mysqlGTID.GNO)
+			s.st.mysqlSet.Add(s.st.mysqlGTID.SID, s.st.gtidTag, s.st.mysqlGTID.GNO)
 		}
 	}
 	s.st.gtidsStr = s.gtidString()
@@ -401,8 +402,13 @@ func (s *Source) handle(ctx context.Context, ev binlog.Event) error {
 	case *binlog.GTID:
 		s.st.hasGTID = !d.Anonymous
 		s.st.mysqlGTID = *d
+		s.st.mysqlGTID.Tag = nil
+		s.st.gtidTag = string(d.Tag)
 		if !d.Anonymous {
 			s.st.gtid = d.String()
+			if s.st.gtidTag != "" {
+				s.st.gtid = binlog.UUID(d.SID).String() + ":" + s.st.gtidTag + ":" + strconv.FormatInt(d.GNO, 10)
+			}
 		} else {
 			s.st.gtid = ""
 		}
@@ -572,7 +578,7 @@ func (s *Source) applyDDL(ctx context.Context, h binlog.Header, q *binlog.Query,
 		if s.info.MariaDB {
 			s.st.mariaSet.Add(s.st.mariaGTID)
 		} else {
-			s.st.mysqlSet.Add(s.st.mysqlGTID.SID, "", s.st.mysqlGTID.GNO)
+			s.st.mysqlSet.Add(s.st.mysqlGTID.SID, s.st.gtidTag, s.st.mysqlGTID.GNO)
 		}
 	}
 	pos := &Position{File: s.st.file, Pos: s.evEnd(h), GTIDs: s.gtidString(), TsSec: int64(h.Timestamp), ServerID: h.ServerID}
