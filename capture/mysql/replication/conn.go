@@ -244,6 +244,8 @@ func (c *Conn) fail(ctx context.Context, op string, err error) error {
 		err = ErrClosed
 	case ctx != nil && ctx.Err() != nil && (errors.Is(err, ctx.Err()) || c.interrupted.Load()):
 		err = ctx.Err()
+	case errors.Is(err, errTooLarge):
+		err = &ProtocolError{Op: op, Msg: err.Error()}
 	case errors.Is(err, os.ErrDeadlineExceeded) && c.dumping && c.timeout > 0:
 		err = &NetError{Op: op, Addr: c.addr, Err: fmt.Errorf("no data from the server for %s (heartbeat period %s); "+
 			"the server or the network is gone: %w", c.timeout, c.cfg.heartbeat(), err)}

@@ -3,12 +3,19 @@ package replication
 import (
 	"bufio"
 	"encoding/binary"
+	"errors"
 	"io"
 )
 
 // maxPayload is the largest payload of one protocol packet; a payload of exactly this length
 // is continued in the next packet.
 const maxPayload = 1<<24 - 1
+
+// maxMessage bounds a reassembled payload: 1 GiB is the largest max_allowed_packet (and so the
+// largest event) either server allows; beyond it the stream is corrupt or hostile.
+const maxMessage = 1 << 30
+
+var errTooLarge = errors.New("a message larger than 1 GiB (max_allowed_packet's limit); the stream is corrupt")
 
 // packetReader reads protocol packets from a buffered stream. A payload that fits in the
 // buffer is returned as a slice of the buffer itself (no copy) and consumed at the next call;
@@ -48,6 +55,9 @@ func (p *packetReader) next() ([]byte, error) {
 	// Large payload: copy it out, packet after packet.
 	p.big = p.big[:0]
 	for {
+		if len(p.big)+n > maxMessage {
+			return nil, errTooLarge
+		}
 		p.big = grow(p.big, n)
 		if _, err := io.ReadFull(p.br, p.big[len(p.big)-n:]); err != nil {
 			return nil, unexpected(err)
