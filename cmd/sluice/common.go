@@ -88,7 +88,7 @@ var sinkFactories = map[string]sinkFactory{
 func addCommonFlags(fs *flag.FlagSet) *commonFlags {
 	c := &commonFlags{fs: fs, props: map[string]propAlias{}}
 	fs.StringVar(&c.ConfigFile, "config", "", "Debezium-style properties file (debezium.source.* names accepted); flags and SLUICE_* env vars override it")
-	fs.StringVar(&c.Name, "name", "sluice", "connector name: the namespace of the stored offsets (Debezium `name`)")
+	fs.StringVar(&c.Name, "name", "sluice", "connector name: the namespace of the stored offsets (Debezium name)")
 	fs.StringVar(&c.TopicPrefix, "topic-prefix", "", "topic prefix (Debezium topic.prefix); required")
 	fs.StringVar(&c.Sink, "sink", "stdout", "where records go: "+strings.Join(sinkNames(), "|"))
 	fs.StringVar(&c.KafkaBrokers, "kafka-brokers", "", "Kafka bootstrap brokers, host:port,… (with --sink kafka or --offsets-topic)")

@@ -1,0 +1,102 @@
+// Package lint holds repository-wide checks run as tests: the import direction between
+// packages (STYLE.md §1) and one package comment per package (§11).
+package lint
+
+import (
+	"go/parser"
+	"go/token"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/sluicecdc/sluice"
+
+// forbidden lists, per package prefix (relative to the module), module packages it must not
+// import. Imports point one way: capture → schema; capture/* → capture; envelope → capture,
+// schema; sink/* → envelope; only internal/pipeline and cmd see everything.
+var forbidden = map[string][]string{
+	"schema":   {"capture", "envelope", "sink", "internal/pipeline", "internal/offsets", "cmd"},
+	"capture":  {"envelope", "sink", "internal/pipeline", "internal/offsets", "cmd"},
+	"envelope": {"sink", "internal/pipeline", "internal/offsets", "cmd"},
+	"sink":     {"capture/mysql", "capture/postgres", "internal/pipeline", "cmd"},
+}
+
+type pkgInfo struct {
+	ImportPath string
+	Dir        string
+	Imports    []string
+	GoFiles    []string
+}
+
+func listPackages(t *testing.T) []pkgInfo {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}}\t{{.Dir}}\t{{join .Imports \",\"}}\t{{join .GoFiles \",\"}}", module+"/...").Output()
+	if err != nil {
+		t.Skipf("go list failed (another package may be mid-edit): %v", err)
+	}
+	var pkgs []pkgInfo
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Split(line, "\t")
+		if len(f) != 4 {
+			continue
+		}
+		p := pkgInfo{ImportPath: f[0], Dir: f[1]}
+		if f[2] != "" {
+			p.Imports = strings.Split(f[2], ",")
+		}
+		if f[3] != "" {
+			p.GoFiles = strings.Split(f[3], ",")
+		}
+		pkgs = append(pkgs, p)
+	}
+	return pkgs
+}
+
+func rel(importPath string) string {
+	return strings.TrimPrefix(strings.TrimPrefix(importPath, module), "/")
+}
+
+func under(p, prefix string) bool { return p == prefix || strings.HasPrefix(p, prefix+"/") }
+
+func TestForbiddenImports(t *testing.T) {
+	for _, p := range listPackages(t) {
+		from := rel(p.ImportPath)
+		for prefix, bans := range forbidden {
+			if !under(from, prefix) {
+				continue
+			}
+			for _, imp := range p.Imports {
+				if !strings.HasPrefix(imp, module) {
+					continue
+				}
+				to := rel(imp)
+				for _, ban := range bans {
+					// a capture source may import capture's own subpackages
+					if under(to, ban) && !(prefix == "capture" && under(to, "capture")) {
+						t.Errorf("%s imports %s (packages under %s must not import %s)", from, to, prefix, ban)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestOnePackageComment(t *testing.T) {
+	for _, p := range listPackages(t) {
+		n := 0
+		for _, f := range p.GoFiles {
+			af, err := parser.ParseFile(token.NewFileSet(), filepath.Join(p.Dir, f), nil, parser.PackageClauseOnly|parser.ParseComments)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if af.Doc != nil && strings.TrimSpace(af.Doc.Text()) != "" {
+				n++
+			}
+		}
+		if n != 1 && len(p.GoFiles) > 0 {
+			t.Errorf("%s has %d package comments, want 1", rel(p.ImportPath), n)
+		}
+	}
+}

@@ -1,0 +1,68 @@
+//go:build integration
+
+package kafka
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluicecdc/sluice/envelope"
+)
+
+// brokers returns SLUICE_TEST_KAFKA_BROKERS, skipping (or failing under SLUICE_TEST_REQUIRE=1)
+// when it is not set.
+func brokers(t *testing.T) []string {
+	t.Helper()
+	v := os.Getenv("SLUICE_TEST_KAFKA_BROKERS")
+	if v == "" {
+		if os.Getenv("SLUICE_TEST_REQUIRE") == "1" {
+			t.Fatal("SLUICE_TEST_KAFKA_BROKERS is not set (eval \"$(scripts/servers.sh env)\")")
+		}
+		t.Skip("Skipping due to missing environment variable SLUICE_TEST_KAFKA_BROKERS")
+	}
+	return strings.Split(v, ",")
+}
+
+// TestSinkExternalBroker runs the sink against the broker process scripts/kafka.sh starts
+// (kfakebroker over TCP) rather than an in-process cluster.
+func TestSinkExternalBroker(t *testing.T) {
+	addrs := brokers(t)
+	topic := fmt.Sprintf("sluice-it-%d", time.Now().UnixNano())
+	var tk tokens
+	s, err := New(Config{Brokers: addrs, Partitions: 2, Compression: "zstd"}, tk.durable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	const n = 1000
+	for i := 1; i <= n; i++ {
+		rec := envelope.Record{Topic: topic, Key: fmt.Appendf(nil, `{"id":%d}`, i), Value: fmt.Appendf(nil, `{"n":%d}`, i)}
+		if err := s.Send(ctx, &rec, uint64(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for i := uint64(1); i <= n; i++ {
+		if tk.count(i) != 1 {
+			t.Fatalf("token %d durable ×%d", i, tk.count(i))
+		}
+	}
+	parts, recs := consumeAll(t, addrs, topic)
+	if parts != 2 || len(recs) != n {
+		t.Fatalf("%d partitions, %d records; want 2, %d", parts, len(recs), n)
+	}
+	for _, r := range recs {
+		if Partition(r.key, 2) != r.partition {
+			t.Fatalf("key %s on partition %d", r.key, r.partition)
+		}
+	}
+}
