@@ -135,7 +135,7 @@ func TestMySQLTLSModes(t *testing.T) {
 			c, err := Dial(testCtx(t), cfg)
 			if tc.wantErr != "" {
 				if err == nil {
-					c.Close()
+					_ = c.Close()
 					t.Fatalf("connected, want an error containing %q", tc.wantErr)
 				}
 				if !strings.Contains(err.Error(), tc.wantErr) {
@@ -150,7 +150,7 @@ func TestMySQLTLSModes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer c.Close()
+			defer func() { _ = c.Close() }()
 			if c.TLS() != tc.wantTLS {
 				t.Errorf("TLS() = %v, want %v", c.TLS(), tc.wantTLS)
 			}

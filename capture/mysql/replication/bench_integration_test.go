@@ -3,6 +3,7 @@
 package replication
 
 import (
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -31,7 +32,7 @@ func BenchmarkDump(b *testing.B) {
 				b.Fatal(err)
 			}
 			r, err := admin.Query(ctx, "SHOW BINARY LOGS")
-			admin.Close()
+			_ = admin.Close()
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -51,7 +52,7 @@ func BenchmarkDump(b *testing.B) {
 				}
 				for {
 					ev, err := c.Next(ctx)
-					if err == io.EOF {
+					if errors.Is(err, io.EOF) {
 						break
 					}
 					if err != nil {
@@ -60,7 +61,7 @@ func BenchmarkDump(b *testing.B) {
 					bytes += int64(len(ev))
 					events++
 				}
-				c.Close()
+				_ = c.Close()
 			}
 			cpu := cpuTime() - cpu0
 			b.SetBytes(bytes)

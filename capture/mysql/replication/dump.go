@@ -172,7 +172,7 @@ func (c *Conn) StartDump(ctx context.Context, pos StartPosition) error {
 	// The first answer: an event (kept for Next), EOF or an error.
 	ev, err := c.Next(ctx)
 	switch {
-	case err == io.EOF:
+	case errors.Is(err, io.EOF):
 		c.stash, c.stashEOF = nil, true
 	case err != nil:
 		return err

@@ -342,7 +342,7 @@ func TestNonBlockingEOF(t *testing.T) {
 			n := 0
 			for {
 				_, err := c.Next(ctx)
-				if err == io.EOF {
+				if errors.Is(err, io.EOF) {
 					break
 				}
 				if err != nil {

@@ -117,7 +117,7 @@ func TestNextEOF(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 2 {
-		if _, err := c.Next(context.Background()); err != io.EOF {
+		if _, err := c.Next(context.Background()); !errors.Is(err, io.EOF) {
 			t.Fatalf("got %v, want io.EOF", err)
 		}
 	}
@@ -128,7 +128,7 @@ func TestNextEOF(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := c.Next(context.Background())
-	if !capture.Retryable(err) || err == io.EOF {
+	if !capture.Retryable(err) || errors.Is(err, io.EOF) {
 		t.Fatalf("got %v, want a retryable error", err)
 	}
 }
@@ -146,7 +146,7 @@ func TestNextServerGone(t *testing.T) {
 // TestNextCancelPipe: a Next blocked on a silent server returns the context's error.
 func TestNextCancelPipe(t *testing.T) {
 	client, server := net.Pipe()
-	defer server.Close()
+	defer func() { _ = server.Close() }()
 	blocked := &readSignal{Conn: client, entered: make(chan struct{})}
 	c := dumpConn(blocked, 4096)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -183,7 +183,7 @@ func (r *readSignal) Read(p []byte) (int, error) {
 // TestCloseInterruptsNext: Close from another goroutine ends a blocked Next with ErrClosed.
 func TestCloseInterruptsNext(t *testing.T) {
 	client, server := net.Pipe()
-	defer server.Close()
+	defer func() { _ = server.Close() }()
 	blocked := &readSignal{Conn: client, entered: make(chan struct{})}
 	c := dumpConn(blocked, 4096)
 	done := make(chan error)
@@ -203,7 +203,7 @@ func TestCloseInterruptsNext(t *testing.T) {
 // TestNextReadTimeout: silence longer than the read timeout is a retryable error.
 func TestNextReadTimeout(t *testing.T) {
 	client, server := net.Pipe()
-	defer server.Close()
+	defer func() { _ = server.Close() }()
 	c := dumpConn(client, 4096)
 	c.timeout = 20 * time.Millisecond
 	_, err := c.Next(context.Background())

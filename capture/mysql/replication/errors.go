@@ -42,7 +42,6 @@ const (
 	codeNetReadInterrupted   = 1159 // ER_NET_READ_INTERRUPTED
 	codeNetErrorOnWrite      = 1160 // ER_NET_ERROR_ON_WRITE
 	codeNetWriteInterrupted  = 1161 // ER_NET_WRITE_INTERRUPTED
-	codeQueryInterrupted     = 1317 // ER_QUERY_INTERRUPTED
 	codeMasterFatalReading   = 1236 // ER_MASTER_FATAL_ERROR_READING_BINLOG
 	codeUnknownSystemVar     = 1193 // ER_UNKNOWN_SYSTEM_VARIABLE
 	codeConnectionKilled     = 1927 // MariaDB ER_CONNECTION_KILLED

@@ -25,12 +25,12 @@ func fakeServer(t *testing.T, script func(rw *bufio.ReadWriter) error) string {
 	errc := make(chan error, 1)
 	go func() {
 		nc, err := ln.Accept()
-		ln.Close()
+		_ = ln.Close()
 		if err != nil {
 			errc <- err
 			return
 		}
-		defer nc.Close()
+		defer func() { _ = nc.Close() }()
 		_ = nc.SetDeadline(time.Now().Add(10 * time.Second))
 		errc <- script(bufio.NewReadWriter(bufio.NewReader(nc), bufio.NewWriter(nc)))
 	}()
@@ -43,8 +43,8 @@ func fakeServer(t *testing.T, script func(rw *bufio.ReadWriter) error) string {
 }
 
 func sendPacket(rw *bufio.ReadWriter, seq uint8, payload []byte) error {
-	rw.Write([]byte{byte(len(payload)), byte(len(payload) >> 8), byte(len(payload) >> 16), seq})
-	rw.Write(payload)
+	_, _ = rw.Write([]byte{byte(len(payload)), byte(len(payload) >> 8), byte(len(payload) >> 16), seq})
+	_, _ = rw.Write(payload)
 	return rw.Flush()
 }
 
@@ -124,7 +124,7 @@ func TestCachingSHA2FullAuthRSA(t *testing.T) {
 	pemKey := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
 	scramble := []byte("abcdefghijklmnopqrst")
 	addr := fakeServer(t, func(rw *bufio.ReadWriter) error {
-		sendPacket(rw, 0, greeting("9.7.4", pluginCachingSHA2, scramble, fakeCaps))
+		_ = sendPacket(rw, 0, greeting("9.7.4", pluginCachingSHA2, scramble, fakeCaps))
 		seq, resp, err := recvPacket(rw)
 		if err != nil {
 			return err
@@ -133,12 +133,12 @@ func TestCachingSHA2FullAuthRSA(t *testing.T) {
 		if user != "repl" || plugin != pluginCachingSHA2 || !bytes.Equal(auth, scrambleSHA256(scramble, "s3cret")) {
 			return errors.New("bad handshake response")
 		}
-		sendPacket(rw, seq+1, []byte{1, 4}) // perform full authentication
+		_ = sendPacket(rw, seq+1, []byte{1, 4}) // perform full authentication
 		seq, req, err := recvPacket(rw)
 		if err != nil || !bytes.Equal(req, []byte{2}) {
 			return errors.New("client did not request the public key")
 		}
-		sendPacket(rw, seq+1, append([]byte{1}, pemKey...))
+		_ = sendPacket(rw, seq+1, append([]byte{1}, pemKey...))
 		seq, enc, err := recvPacket(rw)
 		if err != nil {
 			return err
@@ -159,7 +159,7 @@ func TestCachingSHA2FullAuthRSA(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	if got, want := c.Auth(), (AuthInfo{Plugin: pluginCachingSHA2, FullAuth: true, PublicKeyRequested: true}); got != want {
 		t.Errorf("auth %+v, want %+v", got, want)
 	}
@@ -173,12 +173,12 @@ func TestAuthSwitchEd25519(t *testing.T) {
 	scramble := []byte("abcdefghijklmnopqrst")
 	challenge := bytes.Repeat([]byte{7}, 32)
 	addr := fakeServer(t, func(rw *bufio.ReadWriter) error {
-		sendPacket(rw, 0, greeting("5.5.5-10.11.19-MariaDB", pluginNative, scramble, fakeCaps&^capLongPassword))
+		_ = sendPacket(rw, 0, greeting("5.5.5-10.11.19-MariaDB", pluginNative, scramble, fakeCaps&^capLongPassword))
 		seq, _, err := recvPacket(rw)
 		if err != nil {
 			return err
 		}
-		sendPacket(rw, seq+1, append(append([]byte{0xfe}, pluginEd25519+"\x00"...), challenge...))
+		_ = sendPacket(rw, seq+1, append(append([]byte{0xfe}, pluginEd25519+"\x00"...), challenge...))
 		seq, sig, err := recvPacket(rw)
 		if err != nil {
 			return err
@@ -193,7 +193,7 @@ func TestAuthSwitchEd25519(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	if c.Flavor() != FlavorMariaDB || c.ServerVersion() != "10.11.19-MariaDB" || c.Auth().Plugin != pluginEd25519 || !c.Auth().Switched {
 		t.Errorf("flavor %s version %q auth %+v", c.Flavor(), c.ServerVersion(), c.Auth())
 	}
@@ -212,12 +212,12 @@ func TestGreetingError(t *testing.T) {
 	}
 
 	addr = fakeServer(t, func(rw *bufio.ReadWriter) error {
-		sendPacket(rw, 0, greeting("8.0.40", pluginNative, []byte("abcdefghijklmnopqrst"), fakeCaps))
+		_ = sendPacket(rw, 0, greeting("8.0.40", pluginNative, []byte("abcdefghijklmnopqrst"), fakeCaps))
 		seq, _, err := recvPacket(rw)
 		if err != nil {
 			return err
 		}
-		sendPacket(rw, seq+1, append([]byte{0xfe}, pluginClear+"\x00"...))
+		_ = sendPacket(rw, seq+1, append([]byte{0xfe}, pluginClear+"\x00"...))
 		_, _, _ = recvPacket(rw) // the client hangs up
 		return nil
 	})
@@ -231,7 +231,7 @@ func TestGreetingError(t *testing.T) {
 func TestDialRefused(t *testing.T) {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := ln.Addr().String()
-	ln.Close()
+	_ = ln.Close()
 	_, err := Dial(context.Background(), Config{Addr: addr, User: "u", ServerID: 9})
 	var ne *NetError
 	if !errors.As(err, &ne) || !ne.Retryable() {

@@ -52,7 +52,7 @@ func server(t testing.TB, env string, flavor Flavor) *testServer {
 		}
 		t.Fatalf("connect to %s as admin: %v", env, err)
 	}
-	c.Close()
+	_ = c.Close()
 	return s
 }
 
@@ -85,7 +85,7 @@ func (s *testServer) admin(t *testing.T) *Conn {
 	if err != nil {
 		t.Fatalf("admin connect: %v", err)
 	}
-	t.Cleanup(func() { c.Close() })
+	t.Cleanup(func() { _ = c.Close() })
 	return c
 }
 
@@ -121,7 +121,7 @@ func (s *testServer) createUser(t *testing.T, name, auth, grants string) {
 		defer cancel()
 		if c, err := Dial(ctx, s.config(s.user, s.pass)); err == nil {
 			_ = c.Exec(ctx, "DROP USER IF EXISTS '"+name+"'@'%'")
-			c.Close()
+			_ = c.Close()
 		}
 	})
 }
@@ -139,7 +139,7 @@ func (s *testServer) dial(t *testing.T, cfg Config) *Conn {
 	if err != nil {
 		t.Fatalf("connect as %s (TLS %s): %v", cfg.User, cfg.TLS, err)
 	}
-	t.Cleanup(func() { c.Close() })
+	t.Cleanup(func() { _ = c.Close() })
 	return c
 }
 
