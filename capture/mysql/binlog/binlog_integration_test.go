@@ -150,8 +150,10 @@ func runServerRoundTrip(t *testing.T, env string, maria bool) {
 		exec("SET SESSION binlog_row_image = MINIMAL")
 		exec("SET SESSION binlog_row_value_options = 'PARTIAL_JSON'")
 		exec("UPDATE sluice_binlog_it.t SET j = JSON_SET(j, '$.e', 2) WHERE id = 1")
-		exec("SET SESSION binlog_row_value_options = ''")
+		// With the FULL image the diff applies to the before value.
 		exec("SET SESSION binlog_row_image = FULL")
+		exec("UPDATE sluice_binlog_it.t SET j = JSON_REMOVE(JSON_SET(j, '$.f', 'new', '$.a[1]', 'y'), '$.d') WHERE id = 1")
+		exec("SET SESSION binlog_row_value_options = ''")
 		exec("SET SESSION binlog_transaction_compression = ON")
 		exec("INSERT INTO sluice_binlog_it.t (id, " + strings.Join(names, ", ") + ") VALUES (3, " + strings.Join(vals, ", ") + ")")
 		exec("SET SESSION binlog_transaction_compression = OFF")
@@ -159,6 +161,8 @@ func runServerRoundTrip(t *testing.T, env string, maria bool) {
 		exec("SET gtid_next = 'AUTOMATIC:sluice_tag'")
 		exec("DELETE FROM sluice_binlog_it.t WHERE id = 3")
 		exec("SET gtid_next = 'AUTOMATIC'")
+		// A full update whose before image shows j as the server now stores it.
+		exec("UPDATE sluice_binlog_it.t SET tx = 't2' WHERE id = 1")
 	}
 	exec("FLUSH BINARY LOGS")
 	next := currentBinlog(t, conn, maria)
@@ -182,6 +186,7 @@ func runServerRoundTrip(t *testing.T, env string, maria bool) {
 	var rows []got
 	d := NewDecoder(Config{})
 	var sawGTID, sawPayload, sawTag, sawPartial bool
+	var applied string
 	handle := func(ev Event, inPayload bool) {
 		switch x := ev.Data.(type) {
 		case *TableMap:
@@ -199,6 +204,13 @@ func runServerRoundTrip(t *testing.T, env string, maria bool) {
 				jc := 0
 				for jc < len(cols) && cols[jc].name != "j" {
 					jc++
+				}
+				if x.BeforeColumns.Bit(jc + 1) { // FULL image: applied
+					applied = string(x.After()[jc+1].Bytes)
+					if x.After()[jc+1].Kind != capture.JSON {
+						t.Errorf("partial update (full image): after j %+v", x.After()[jc+1])
+					}
+					return
 				}
 				if x.Before()[0].Int != 1 || x.After()[jc+1].Kind != capture.Unavailable || len(x.JSONDiff(jc+1)) == 0 {
 					t.Errorf("partial update: before %v after %v diff %x", x.Before(), x.After(), x.JSONDiff(jc+1))
@@ -251,7 +263,7 @@ func runServerRoundTrip(t *testing.T, env string, maria bool) {
 	}
 	want := 4
 	if !maria {
-		want = 6
+		want = 7
 		if !sawPayload {
 			t.Error("no TRANSACTION_PAYLOAD with binlog_transaction_compression=ON")
 		}
@@ -330,6 +342,15 @@ func runServerRoundTrip(t *testing.T, env string, maria bool) {
 		if rows[5].kind != RowsDelete || rows[5].before[0].Int != 3 {
 			t.Errorf("tagged delete = %+v", rows[5])
 		}
+		jc := 0
+		for jc < len(cols) && cols[jc].name != "j" {
+			jc++
+		}
+		stored := string(rows[6].before[jc+1].Bytes)
+		if applied == "" || applied != stored {
+			t.Errorf("partial JSON applied = %s, server stored %s", applied, stored)
+		}
+		t.Logf("partial JSON applied: %s", applied)
 	}
 }
 

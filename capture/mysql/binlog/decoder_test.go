@@ -363,31 +363,106 @@ func TestRowsErrors(t *testing.T) {
 }
 
 func TestPartialUpdateRows(t *testing.T) {
-	// binlog_row_value_options=PARTIAL_JSON; binlog_row_image=MINIMAL;
-	// CREATE TABLE p (id INT PRIMARY KEY, a JSON, b JSON);
-	// UPDATE p SET a = JSON_SET(a, '$.x', 1) WHERE id = 1   (b is unchanged: empty diff)
+	// binlog_row_value_options=PARTIAL_JSON;
+	// CREATE TABLE p (id INT PRIMARY KEY, a JSON, b JSON, c JSON);
+	// UPDATE p SET a = JSON_SET(a, '$.x', 1), c = JSON_REPLACE(c, '$.nope', 1) WHERE id = 1
+	// b is unchanged (empty diff). With the full before image the diff of a is applied; the
+	// diff of c does not apply (no such member) and is kept raw.
 	tbl := testkit.BinlogTable{ID: 5, Schema: "db", Name: "p", Columns: []testkit.BinlogColumn{
-		{Type: byte(TypeLong)}, {Type: byte(TypeJSON), Meta: []byte{4}, Nullable: true}, {Type: byte(TypeJSON), Meta: []byte{4}, Nullable: true}}}
-	before := testkit.RowImage(testkit.Int(1, 4), testkit.Blob(testkit.JSONBinary(testkit.JSONObject{}), 4), testkit.Blob(testkit.JSONBinary([]any{1}), 4))
-	diff := append([]byte{0, 3}, "$.x"...)
-	diff = append(diff, 3)
-	diff = append(diff, testkit.JSONBinary(1)...)
-	after := append([]byte{1, 0b11}, testkit.RowImage(testkit.Blob(diff, 4), testkit.Blob(nil, 4))...)
-	body := testkit.RowsBody(2, 5, 1, 3, testkit.All(3), []bool{false, true, true}, before, after)
-	s := testkit.NewBinlogStream(1)
-	d := NewDecoder(Config{})
-	decodeAll(t, d, s.FormatDescription("8.0.36"), s.Event(testkit.BinlogTableMap, tbl.Body()))
-	re := decodeAll(t, d, s.Event(testkit.BinlogPartialUpdateRows, body))[0].Data.(*RowsEvent)
-	if !re.Next() {
-		t.Fatal(re.Err())
+		{Type: byte(TypeLong)}, {Type: byte(TypeJSON), Meta: []byte{4}, Nullable: true},
+		{Type: byte(TypeJSON), Meta: []byte{4}, Nullable: true}, {Type: byte(TypeJSON), Meta: []byte{4}, Nullable: true}}}
+	diffOp := func(op byte, path string, v any) []byte {
+		d := append([]byte{op, byte(len(path))}, path...)
+		if op != 2 {
+			jb := testkit.JSONBinary(v)
+			d = append(append(d, byte(len(jb))), jb...)
+		}
+		return d
 	}
-	a := re.After()
-	if a[0].Kind != capture.Unavailable || a[1].Kind != capture.Unavailable || string(a[2].Bytes) != "[1]" ||
-		!bytes.Equal(re.JSONDiff(1), diff) || re.JSONDiff(2) != nil {
-		t.Errorf("after = %v diff %x", a, re.JSONDiff(1))
+	full := testkit.All(4)
+	for _, c := range []struct {
+		name     string
+		present  []bool
+		before   []byte
+		wantA    string // "" = Unavailable
+		wantBeqB bool
+	}{
+		{"full image", full, testkit.RowImage(testkit.Int(1, 4), testkit.Blob(testkit.JSONBinary(testkit.JSONObject{{"zz", 1}}), 4),
+			testkit.Blob(testkit.JSONBinary([]any{1}), 4), testkit.Blob(testkit.JSONBinary(testkit.JSONObject{}), 4)), `{"x":1,"zz":1}`, true},
+		{"minimal image", []bool{true, false, false, false}, testkit.RowImage(testkit.Int(1, 4)), "", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			da := diffOp(1, "$.x", 1)
+			dc := diffOp(0, "$.nope", 1)
+			after := append([]byte{1, 0b111}, testkit.RowImage(testkit.Blob(da, 4), testkit.Blob(nil, 4), testkit.Blob(dc, 4))...)
+			body := testkit.RowsBody(2, 5, 1, 4, c.present, []bool{false, true, true, true}, c.before, after)
+			s := testkit.NewBinlogStream(1)
+			d := NewDecoder(Config{})
+			decodeAll(t, d, s.FormatDescription("8.0.36"), s.Event(testkit.BinlogTableMap, tbl.Body()))
+			re := decodeAll(t, d, s.Event(testkit.BinlogPartialUpdateRows, body))[0].Data.(*RowsEvent)
+			if !re.Next() {
+				t.Fatal(re.Err())
+			}
+			a := re.After()
+			if c.wantA != "" {
+				if a[1].Kind != capture.JSON || string(a[1].Bytes) != c.wantA || re.JSONDiff(1) != nil {
+					t.Errorf("a = %+v %q", a[1], a[1].Bytes)
+				}
+			} else if a[1].Kind != capture.Unavailable || !bytes.Equal(re.JSONDiff(1), da) {
+				t.Errorf("a = %+v, diff %x", a[1], re.JSONDiff(1))
+			}
+			if c.wantBeqB != (a[2].Kind == capture.JSON && string(a[2].Bytes) == "[1]") {
+				t.Errorf("b = %+v", a[2])
+			}
+			if a[3].Kind != capture.Unavailable || !bytes.Equal(re.JSONDiff(3), dc) {
+				t.Errorf("c = %+v diff %x", a[3], re.JSONDiff(3))
+			}
+			if a[0].Kind != capture.Unavailable {
+				t.Errorf("id after = %+v", a[0])
+			}
+			if re.Next() || re.Err() != nil {
+				t.Errorf("extra row, err %v", re.Err())
+			}
+		})
 	}
-	if re.Next() || re.Err() != nil {
-		t.Errorf("extra row, err %v", re.Err())
+}
+
+func TestApplyJSONDiff(t *testing.T) {
+	type obj = testkit.JSONObject
+	op := func(o byte, path string, v any) []byte {
+		d := append([]byte{o, byte(len(path))}, path...)
+		if o != 2 {
+			jb := testkit.JSONBinary(v)
+			d = append(append(d, byte(len(jb))), jb...)
+		}
+		return d
+	}
+	cat := func(ds ...[]byte) []byte { return bytes.Join(ds, nil) }
+	before := testkit.JSONBinary(obj{{"a", []any{1, 2, 3}}, {"b", obj{{"c d", "x"}}}, {"long", true}})
+	cases := []struct {
+		name, sql string
+		diff      []byte
+		want      string
+		err       bool
+	}{
+		{"replace", `JSON_REPLACE(j, '$.a[1]', 20)`, op(0, "$.a[1]", 20), `{"a":[1,20,3],"b":{"c d":"x"},"long":true}`, false},
+		{"insert member sorted", `JSON_SET(j, '$.bb', null)`, op(1, "$.bb", nil), `{"a":[1,2,3],"b":{"c d":"x"},"bb":null,"long":true}`, false},
+		{"array insert", `JSON_ARRAY_INSERT(j, '$.a[0]', 0)`, op(1, "$.a[0]", 0), `{"a":[0,1,2,3],"b":{"c d":"x"},"long":true}`, false},
+		{"array append", `JSON_ARRAY_APPEND(j, '$.a', 4)`, op(1, "$.a[3]", 4), `{"a":[1,2,3,4],"b":{"c d":"x"},"long":true}`, false},
+		{"remove", `JSON_REMOVE(j, '$.long', '$.a[0]')`, cat(op(2, "$.long", nil), op(2, "$.a[0]", nil)), `{"a":[2,3],"b":{"c d":"x"}}`, false},
+		{"quoted key", `JSON_REPLACE(j, '$.b."c d"', 'y')`, op(0, `$.b."c d"`, "y"), `{"a":[1,2,3],"b":{"c d":"y"},"long":true}`, false},
+		{"replace root", `JSON_REPLACE(j, '$', '[]')`, op(0, "$", []any{}), `[]`, false},
+		{"missing member", `JSON_REPLACE(j, '$.zz', 1)`, op(0, "$.zz", 1), "", true},
+		{"bad path", "", op(0, "a", 1), "", true},
+		{"truncated", "", op(0, "$.a", 1)[:4], "", true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := ApplyJSONDiff(nil, before, c.diff)
+			if (err != nil) != c.err || string(got) != c.want {
+				t.Errorf("got %s, %v; want %s", got, err, c.want)
+			}
+		})
 	}
 }
 

@@ -268,3 +268,18 @@ func TestSeedsDecode(t *testing.T) {
 		t.Errorf("rows = %d", rows)
 	}
 }
+
+// FuzzJSONDiff applies arbitrary diff lists to arbitrary binary JSON; what applies renders
+// valid JSON text.
+func FuzzJSONDiff(f *testing.F) {
+	before := testkit.JSONBinary(testkit.JSONObject{{"a", []any{1, 2}}, {"b", testkit.JSONObject{{"c", "x"}}}})
+	v := testkit.JSONBinary(7)
+	f.Add(before, append(append([]byte{0, 6}, "$.a[1]"...), append([]byte{byte(len(v))}, v...)...))
+	f.Add(before, append([]byte{2, 5}, `$."b"`...))
+	f.Fuzz(func(t *testing.T, before, diff []byte) {
+		out, err := ApplyJSONDiff(nil, before, diff)
+		if err == nil && !json.Valid(out) {
+			t.Fatalf("invalid JSON %q", out)
+		}
+	})
+}

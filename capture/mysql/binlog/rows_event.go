@@ -47,6 +47,7 @@ type RowsEvent struct {
 	before, after capture.Row
 	partial       Bitmap // PARTIAL_UPDATE_ROWS: JSON columns whose after value is a diff
 	jsonDiffs     [][]byte
+	beforeJSON    [][]byte // PARTIAL_UPDATE_ROWS: binary JSON of the before image per column
 	arena         []byte
 	elems         []capture.Value
 	plan          []colPlan
@@ -97,7 +98,7 @@ func (d *Decoder) decodeRows(t EventType, body []byte, postLen int) error {
 	kind, version, compressed := t.rowsInfo()
 	*e = RowsEvent{Type: t, Kind: kind, Version: version,
 		before: e.before[:0], after: e.after[:0], arena: e.arena[:0], elems: e.elems[:0],
-		jsonDiffs: e.jsonDiffs[:0], plan: e.plan}
+		jsonDiffs: e.jsonDiffs[:0], beforeJSON: e.beforeJSON[:0], plan: e.plan}
 	r := reader{b: body}
 	if postLen == 6 {
 		e.TableID = uint64(r.u32())
@@ -174,8 +175,9 @@ func (e *RowsEvent) Next() bool {
 		e.decodeImage(&r, e.BeforeColumns, e.before, false)
 		e.decodeImage(&r, e.AfterColumns, e.after, false)
 	case RowsPartialUpdate:
-		e.decodeImage(&r, e.BeforeColumns, e.before, false)
 		clear(e.jsonDiffs)
+		clear(e.beforeJSON)
+		e.decodeImage(&r, e.BeforeColumns, e.before, false)
 		opts := r.lenenc()
 		e.partial = nil
 		if opts&1 != 0 { // PARTIAL_JSON_UPDATES
@@ -206,7 +208,7 @@ func (e *RowsEvent) decodeImage(r *reader, present Bitmap, row capture.Row, part
 	if r.bad {
 		return
 	}
-	if all && !partial {
+	if all && e.Kind != RowsPartialUpdate {
 		// Every column present (binlog_row_image=FULL): the common, fast case.
 		for i := 0; i < n; i++ {
 			if nulls[i>>3]&(1<<(i&7)) != 0 {
@@ -236,7 +238,14 @@ func (e *RowsEvent) decodeImage(r *reader, present Bitmap, row capture.Row, part
 		} else if partial && isJSON && e.partial.Bit(j) {
 			e.partialJSON(r, p, i, row)
 		} else {
+			o := r.off
 			e.decodeValue(r, p, &row[i])
+			if isJSON && e.Kind == RowsPartialUpdate && !partial && !r.bad && r.off-o >= p.n {
+				for len(e.beforeJSON) <= i {
+					e.beforeJSON = append(e.beforeJSON, nil)
+				}
+				e.beforeJSON[i] = r.b[o+p.n : r.off]
+			}
 		}
 		if isJSON {
 			j++
@@ -260,14 +269,27 @@ func countBits(b Bitmap, n int) (int, bool) {
 }
 
 // partialJSON handles a PARTIAL_UPDATE_ROWS JSON after value sent as a diff. An empty diff
-// means the column did not change: the before value is kept. Otherwise the value is
+// means the column did not change: the before value is kept. With the before value in the
+// event (binlog_row_image=FULL) the diff is applied. Otherwise (MINIMAL image) the value is
 // Unavailable and the diff is kept for JSONDiff.
 func (e *RowsEvent) partialJSON(r *reader, p *colPlan, i int, row capture.Row) {
 	n := int(r.uintN(p.n))
 	diff := r.bytes(n)
+	if r.bad {
+		return
+	}
 	if len(diff) == 0 && e.before != nil && e.BeforeColumns.Bit(i) {
 		row[i] = e.before[i]
 		return
+	}
+	if i < len(e.beforeJSON) && e.beforeJSON[i] != nil {
+		start := len(e.arena)
+		out, err := ApplyJSONDiff(e.arena, e.beforeJSON[i], diff)
+		if err == nil {
+			e.arena = out
+			row[i] = capture.Value{Kind: capture.JSON, Bytes: e.arena[start:len(e.arena):len(e.arena)]}
+			return
+		}
 	}
 	for len(e.jsonDiffs) <= i {
 		e.jsonDiffs = append(e.jsonDiffs, nil)
