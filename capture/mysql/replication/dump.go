@@ -73,10 +73,14 @@ func (c *Conn) StartDump(ctx context.Context, pos StartPosition) error {
 	}
 
 	// Checksums: tell the server we understand the one it uses, or it refuses to dump.
-	res, err := c.Query(ctx, "SELECT @@global.binlog_checksum")
+	res, err := c.Query(ctx, "SELECT @@global.binlog_checksum AS checksum, @@server_id AS server_id")
 	switch {
 	case err == nil:
-		c.checksum, _ = res.Get(0, "@@global.binlog_checksum")
+		c.checksum, _ = res.Get(0, "checksum")
+		if id, _ := res.Get(0, "server_id"); id == strconv.FormatUint(uint64(c.cfg.ServerID), 10) {
+			c.log.Warn("the replica server id equals the server's own server_id; give this replica an id of its own",
+				"server_id", id)
+		}
 	case IsCode(err, codeUnknownSystemVar):
 		c.checksum = "" // MySQL < 5.6: no checksums
 	default:
