@@ -116,7 +116,9 @@ type ColumnHint struct {
 }
 
 // SetHints attaches per-column hints (len = ColumnCount; shorter slices cover the first
-// columns). Call it when the TableMap arrives; later rows events of this table use them.
+// columns). Call it when a TableMap arrives with Hints() == nil (a TABLE_MAP identical to the
+// previous one of its table id returns the same *TableMap with its hints kept); later rows
+// events of this table use them.
 func (t *TableMap) SetHints(h []ColumnHint) {
 	t.hints = h
 	t.plan = t.plan[:0]
