@@ -153,6 +153,13 @@ func TestControlEvents(t *testing.T) {
 					t.Errorf("heartbeat = %+v", h)
 				}
 			}},
+		{"heartbeat v2", "MySQL 8.0.26+ heartbeat with a 64-bit position", 41,
+			append(append([]byte{0, 13}, "binlog.000004"...), 1, 3, 0xfc, 0xe8, 0x03, 2),
+			func(t *testing.T, ev Event) {
+				if h := ev.Data.(*Heartbeat); string(h.File) != "binlog.000004" || h.Position != 1000 {
+					t.Errorf("heartbeat v2 = %+v", h)
+				}
+			}},
 		{"mariadb gtid", "MariaDB 0-1-100 with group commit id", testkit.BinlogMariaGTID, testkit.MariaGTIDBody(100, 0, 2|8, 555),
 			func(t *testing.T, ev Event) {
 				g := ev.Data.(*MariaGTID)
