@@ -98,14 +98,15 @@ func (c *Config) Validate() error {
 
 // Stats are the sink's counters (monotonic since start).
 type Stats struct {
-	Rows          uint64 // rows inserted and acknowledged
-	Batches       uint64 // insert batches acknowledged
-	Records       uint64 // records made durable (including skipped ones)
-	Parked        uint64 // records parked in _sluice_parked
-	Retries       uint64 // failed insert attempts retried
-	SchemaChanges uint64 // ALTER/CREATE TABLE statements applied
-	ToastMissing  uint64 // unchanged-TOAST values with no earlier value to carry
-	LastSourceMs  int64  // source ts_ms of the newest acknowledged change
+	Rows          uint64        // rows inserted and acknowledged
+	Batches       uint64        // insert batches acknowledged
+	Records       uint64        // records made durable (including skipped ones)
+	Parked        uint64        // records parked in _sluice_parked
+	Retries       uint64        // failed insert attempts retried
+	SchemaChanges uint64        // ALTER/CREATE TABLE statements applied
+	ToastMissing  uint64        // unchanged-TOAST values with no earlier value to carry
+	LastSourceMs  int64         // source ts_ms of the newest acknowledged change
+	InsertTime    time.Duration // wall time spent in INSERTs (including retries)
 }
 
 // Sink writes change records to ClickHouse. It implements pipeline.Sink. Send, Flush and Close
@@ -138,7 +139,7 @@ type Sink struct {
 
 	stats struct {
 		rows, batches, records, parked, retries, schema, toast atomic.Uint64
-		lastMs                                                 atomic.Int64
+		lastMs, insertNs                                       atomic.Int64
 	}
 }
 
@@ -221,7 +222,7 @@ func (s *Sink) ServerVersion() string { return s.version }
 func (s *Sink) Stats() Stats {
 	return Stats{Rows: s.stats.rows.Load(), Batches: s.stats.batches.Load(), Records: s.stats.records.Load(),
 		Parked: s.stats.parked.Load(), Retries: s.stats.retries.Load(), SchemaChanges: s.stats.schema.Load(),
-		ToastMissing: s.stats.toast.Load(), LastSourceMs: s.stats.lastMs.Load()}
+		ToastMissing: s.stats.toast.Load(), LastSourceMs: s.stats.lastMs.Load(), InsertTime: time.Duration(s.stats.insertNs.Load())}
 }
 
 // Send applies one record to the pending batch. It keeps no reference to rec's bytes beyond
@@ -351,8 +352,16 @@ func (s *Sink) exec(ctx context.Context, q string) error {
 
 // tableName applies the TableName template.
 func (s *Sink) tableName(c *change, topic string) string {
-	r := strings.NewReplacer("{db}", c.db, "{schema}", c.schema_, "{table}", c.table, "{topic}", topic)
-	return r.Replace(s.cfg.TableName)
+	if s.cfg.TableName == "{table}" {
+		return c.table
+	}
+	n := s.cfg.TableName
+	for _, kv := range [...][2]string{{"{db}", c.db}, {"{schema}", c.schema_}, {"{table}", c.table}, {"{topic}", topic}} {
+		if strings.Contains(n, kv[0]) {
+			n = strings.ReplaceAll(n, kv[0], kv[1])
+		}
+	}
+	return n
 }
 
 // park keeps a record that cannot be applied in _sluice_parked, with the reason.
@@ -372,6 +381,10 @@ func (s *Sink) apply(ctx context.Context, rec *envelope.Record, token uint64) er
 		s.firstAt = time.Now()
 	}
 	c, ok, err := parseChange(&s.cache, rec.Key, rec.Value)
+	if s.log.Enabled(ctx, slog.LevelDebug) {
+		s.log.Debug("clickhouse record", "topic", rec.Topic, "op", string(c.op), "version", c.version, "ok", ok, "err", err,
+			"value", string(rec.Value[max(0, strings.Index(string(rec.Value), `"payload"`)):]))
+	}
 	if err != nil {
 		s.park(rec, "", 0, token, fmt.Errorf("unreadable record: %w", err))
 		return nil
@@ -459,6 +472,7 @@ func (s *Sink) flushLocked(ctx context.Context) error {
 		}
 	}
 	for _, t := range s.order {
+		t.queued = false
 		if t.batch != nil {
 			t.batch.reset()
 		}
@@ -495,6 +509,8 @@ func (s *Sink) insert(ctx context.Context, t *table) error {
 	if s.modern {
 		ictx = ch.Context(ctx, ch.WithSettings(ch.Settings{"insert_deduplication_token": b.token(t.name)}))
 	}
+	t0 := time.Now()
+	defer func() { s.stats.insertNs.Add(int64(time.Since(t0))) }()
 	err := s.retry(ictx, "insert into "+t.name, func(ctx context.Context) error {
 		batch, err := s.conn.PrepareBatch(ctx, q)
 		if err != nil {

@@ -19,6 +19,7 @@ type table struct {
 	binds      map[*envSchema]*binding
 	schemaless *binding
 	toast      bool // track keys per row: unchanged-TOAST values seen in this table
+	queued     bool // in Sink.order
 	batch      *tableBatch
 }
 
@@ -368,6 +369,7 @@ func (s *Sink) appendChange(ctx context.Context, t *table, b *binding, c *change
 		if c.after == nil {
 			return errors.New("op u without after")
 		}
+		start := t.batch.rows()
 		if c.before != nil && len(b.keyIdx) > 0 {
 			changed, err := keyChanged(b, c.before, c.after)
 			if err != nil {
@@ -380,7 +382,10 @@ func (s *Sink) appendChange(ctx context.Context, t *table, b *binding, c *change
 			}
 		}
 		if err := s.appendRow(t, c.after, false, c.version); err != nil {
-			t.batch.truncateRows(t.batch.rows() - 1) // drop the delete appended above, if any
+			if t.batch.rows() > start { // drop the delete of the old key appended above
+				t.batch.truncateRows(start)
+				s.rows--
+			}
 			return err
 		}
 	case 'd':
@@ -503,7 +508,8 @@ func (s *Sink) appendRow(t *table, row []byte, deleted bool, version uint64) err
 		}
 		b.keyRow[key] = n
 	}
-	if n == 0 {
+	if !t.queued {
+		t.queued = true
 		s.order = append(s.order, t)
 	}
 	s.rows++

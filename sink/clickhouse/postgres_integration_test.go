@@ -1,0 +1,290 @@
+//go:build integration
+
+package clickhouse
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sluicecdc/sluice/capture/postgres"
+	"github.com/sluicecdc/sluice/envelope"
+	"github.com/sluicecdc/sluice/internal/pipeline"
+	"github.com/sluicecdc/sluice/sink/kafka"
+)
+
+func testLogger(t *testing.T) *slog.Logger {
+	if os.Getenv("SLUICE_TEST_VERBOSE") == "" {
+		return nil
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// pgDB creates a fresh PostgreSQL database for a test and returns its DSN and a connection.
+func pgDB(t *testing.T, name string) (string, *pgx.Conn) {
+	t.Helper()
+	dsn := os.Getenv("SLUICE_TEST_PG_DSN")
+	if dsn == "" {
+		if os.Getenv("SLUICE_TEST_REQUIRE") == "1" {
+			t.Fatal("SLUICE_TEST_PG_DSN is not set")
+		}
+		t.Skip("Skipping due to missing environment variable SLUICE_TEST_PG_DSN")
+	}
+	ctx := context.Background()
+	adm, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer adm.Close(ctx)
+	drop := func() {
+		for i := 0; i < 50; i++ {
+			var left int
+			adm.Exec(ctx, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1 AND NOT active", name)
+			adm.QueryRow(ctx, "SELECT count(*) FROM pg_replication_slots WHERE database = $1", name).Scan(&left)
+			if left == 0 {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		adm.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+	}
+	drop()
+	if _, err := adm.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(dsn)
+	u.Path = "/" + name
+	conn, err := pgx.Connect(ctx, u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return u.String(), conn
+}
+
+// tryQuery is query without failing the test (a column may not be there yet).
+func tryQuery(conn driver.Conn, q string) []string {
+	rows, err := conn.Query(context.Background(), q)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	defer rows.Close()
+	var out []string
+	n := len(rows.Columns())
+	for rows.Next() {
+		vals := make([]string, n)
+		ptrs := make([]any, n)
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return []string{err.Error()}
+		}
+		out = append(out, strings.Join(vals, "\t"))
+	}
+	return out
+}
+
+func pgExec(t *testing.T, conn *pgx.Conn, qs ...string) {
+	t.Helper()
+	for _, q := range qs {
+		if _, err := conn.Exec(context.Background(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
+// pgRows renders a PostgreSQL query's rows like query does for ClickHouse (text columns,
+// tab-joined, NULL as "NULL").
+func pgRows(t *testing.T, conn *pgx.Conn, q string) []string {
+	t.Helper()
+	rows, err := conn.Query(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		vals, err := rows.Values()
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts := make([]string, len(vals))
+		for i, v := range vals {
+			if v == nil {
+				parts[i] = "NULL"
+			} else {
+				parts[i] = v.(string)
+			}
+		}
+		out = append(out, strings.Join(parts, "\t"))
+	}
+	return out
+}
+
+const pgOrdersDDL = `CREATE TABLE public.orders (id int PRIMARY KEY, name text NOT NULL, amount numeric(10,2) NOT NULL,
+	created timestamp NOT NULL, note text, tags text[])`
+
+// pgChanges runs the scripted workload: updates, deletes, a primary-key change, a column added
+// mid-stream, an unchanged TOAST value, and a few more rows after the ALTER.
+func pgChanges(t *testing.T, conn *pgx.Conn) {
+	pgExec(t, conn,
+		"UPDATE orders SET name = 'bobby', amount = amount + 1 WHERE id = 2",
+		"DELETE FROM orders WHERE id = 3",
+		"UPDATE orders SET id = 40 WHERE id = 4",
+		"INSERT INTO orders VALUES (6, 'finn', 6.60, '2024-01-06 06:00:00.000006', NULL, '{}')",
+		"ALTER TABLE orders ADD COLUMN qty int",
+		"INSERT INTO orders VALUES (7, 'gus', 7.70, '2024-01-07 07:00:00', 'seven', '{x}', 70)",
+		"UPDATE orders SET qty = 10, name = 'anne2' WHERE id = 1",
+		"UPDATE orders SET name = 'emil2' WHERE id = 5", // note is TOASTed and unchanged
+		"BEGIN; UPDATE orders SET qty = 2 WHERE id = 2; DELETE FROM orders WHERE id = 6; INSERT INTO orders VALUES (8, 'hal', 8.80, '2024-01-08 08:00:00', NULL, NULL, 80); COMMIT",
+	)
+}
+
+const (
+	pgCompare = `SELECT id::text, name, amount::text, (extract(epoch from created) * 1000000)::bigint::text, coalesce(md5(note), 'NULL'),
+		coalesce(array_to_string(tags, ','), '')%s FROM orders ORDER BY orders.id`
+	chCompare = `SELECT toString(id), name, toString(amount), toString(created), ifNull(lower(hex(MD5(note))), 'NULL'),
+		arrayStringConcat(arrayMap(x -> ifNull(x, ''), tags), ',')%s FROM %s.orders FINAL WHERE _is_deleted = 0 ORDER BY id`
+)
+
+func pgSeed(t *testing.T, conn *pgx.Conn) {
+	pgExec(t, conn, pgOrdersDDL, "ALTER TABLE orders ALTER COLUMN note SET STORAGE EXTERNAL",
+		"INSERT INTO orders VALUES (1, 'anne', 1.10, '2024-01-01 01:00:00', NULL, '{a,b}'), (2, 'bob', -2.20, '2024-01-02 02:00:00.5', 'hi', '{}'),"+
+			" (3, 'carl', 3.30, '2024-01-03 03:00:00', NULL, NULL), (4, 'dora', 4.40, '2024-01-04 04:00:00', NULL, '{d}'),"+
+			" (5, 'emil', 5.50, '2024-01-05 05:00:00', repeat('long toasted note ', 2000), '{e}')")
+}
+
+// waitEqual polls until ClickHouse (after OPTIMIZE FINAL) equals the PostgreSQL table.
+func waitEqual(t *testing.T, pg *pgx.Conn, qty bool, chq func(qty bool) []string) {
+	t.Helper()
+	var want, got []string
+	for i := 0; i < 300; i++ {
+		q := strings.Replace(pgCompare, "%s", "", 1)
+		if qty {
+			q = strings.Replace(pgCompare, "%s", ", coalesce(qty::text, 'NULL')", 1)
+		}
+		want = pgRows(t, pg, q)
+		got = chq(qty)
+		if strings.Join(got, "\n") == strings.Join(want, "\n") {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("ClickHouse differs from PostgreSQL:\n got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+}
+
+// TestPostgresToClickHouseInProcess: PostgreSQL → pipeline → ClickHouse sink, no Kafka.
+func TestPostgresToClickHouseInProcess(t *testing.T) {
+	addr := chAddr(t)
+	cconn := chConn(t, addr)
+	db := freshDB(t, cconn)
+	dsn, pg := pgDB(t, "sl_ch_inproc")
+	pgSeed(t, pg)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	src, err := postgres.Open(ctx, postgres.Config{DSN: dsn, Slot: "sl_ch_inproc", Publication: "sl_ch_inproc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := envelope.NewEncoder(envelope.Config{TopicPrefix: "pgch", SchemasEnable: true, TombstonesOnDelete: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sink *Sink
+	done := make(chan error, 1)
+	go func() {
+		done <- pipeline.Run(ctx, pipeline.Config{Source: src, Encoder: enc, FlushInterval: 100 * time.Millisecond,
+			NewSink: func(d pipeline.Durable) (pipeline.Sink, error) {
+				s, err := New(ctx, Config{Addr: []string{addr}, Database: db, FlushInterval: 100 * time.Millisecond, Logger: testLogger(t)}, d)
+				sink = s
+				return s, err
+			}})
+	}()
+	chq := func(qty bool) []string {
+		if n := query(t, cconn, "SELECT toString(count()) FROM system.tables WHERE database = '"+db+"' AND name = 'orders'"); n[0] == "0" {
+			return nil
+		}
+		_ = cconn.Exec(context.Background(), "OPTIMIZE TABLE "+db+".orders FINAL")
+		q := strings.Replace(chCompare, "%s", "", 1)
+		if qty {
+			q = strings.Replace(chCompare, "%s", ", ifNull(toString(qty), 'NULL')", 1)
+		}
+		return tryQuery(cconn, strings.Replace(q, "%s", db, 1))
+	}
+	waitEqual(t, pg, false, chq) // the snapshot
+	pgChanges(t, pg)
+	waitEqual(t, pg, true, chq)
+	cancel()
+	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+	if st := sink.Stats(); st.Parked != 0 || st.ToastMissing != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// TestPostgresKafkaClickHouse: PostgreSQL → Kafka (kfake) → sluice clickhouse consumer.
+func TestPostgresKafkaClickHouse(t *testing.T) {
+	addr := chAddr(t)
+	cconn := chConn(t, addr)
+	db := freshDB(t, cconn)
+	brokers := kafkaBrokers(t)
+	dsn, pg := pgDB(t, "sl_ch_kafka")
+	pgSeed(t, pg)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	src, err := postgres.Open(ctx, postgres.Config{DSN: dsn, Slot: "sl_ch_kafka", Publication: "sl_ch_kafka"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := envelope.NewEncoder(envelope.Config{TopicPrefix: "pgk", SchemasEnable: true, TombstonesOnDelete: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 2)
+	go func() {
+		done <- pipeline.Run(ctx, pipeline.Config{Source: src, Encoder: enc, FlushInterval: 100 * time.Millisecond,
+			NewSink: func(d pipeline.Durable) (pipeline.Sink, error) {
+				return kafka.New(kafka.Config{Brokers: brokers, Partitions: 2, Replication: 1}, d)
+			}})
+	}()
+	c, err := NewConsumer(ctx, ConsumerConfig{Brokers: brokers, Topics: `pgk\.public\..*`, Group: "g-" + db, TopicRefresh: 500 * time.Millisecond},
+		Config{Addr: []string{addr}, Database: db, FlushInterval: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- c.Run(ctx) }()
+	chq := func(qty bool) []string {
+		if n := query(t, cconn, "SELECT toString(count()) FROM system.tables WHERE database = '"+db+"' AND name = 'orders'"); n[0] == "0" {
+			return nil
+		}
+		_ = cconn.Exec(context.Background(), "OPTIMIZE TABLE "+db+".orders FINAL")
+		q := strings.Replace(chCompare, "%s", "", 1)
+		if qty {
+			q = strings.Replace(chCompare, "%s", ", ifNull(toString(qty), 'NULL')", 1)
+		}
+		return tryQuery(cconn, strings.Replace(q, "%s", db, 1))
+	}
+	waitEqual(t, pg, false, chq)
+	pgChanges(t, pg)
+	waitEqual(t, pg, true, chq)
+	cancel()
+	for i := 0; i < 2; i++ {
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Fatal(err)
+		}
+	}
+	c.Close()
+	if st := c.Sink().Stats(); st.Parked != 0 || st.ToastMissing != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}

@@ -1,0 +1,229 @@
+package clickhouse
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestEachField(t *testing.T) {
+	in := []byte(` { "a" : 1, "b":"x\"y", "c":{"d":[1,{"e":"]"}]}, "f":null, "g":[ ] } `)
+	var got []string
+	if err := eachField(in, func(k, v []byte) error {
+		got = append(got, string(k)+"="+string(v))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := `a=1|b="x\"y"|c={"d":[1,{"e":"]"}]}|f=null|g=[ ]`
+	if strings.Join(got, "|") != want {
+		t.Fatalf("got %s", strings.Join(got, "|"))
+	}
+	for _, bad := range []string{`{"a":}`, `{"a" 1}`, `{"a":1`, `{"a":"x}`, `[1]`, ``, `{"a":1,}`} {
+		if err := eachField([]byte(bad), func(k, v []byte) error { return nil }); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+}
+
+func TestJSONScalars(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want int64
+		ok   bool
+	}{{"0", 0, true}, {"-12", -12, true}, {"9223372036854775807", math.MaxInt64, true},
+		{"-9223372036854775808", math.MinInt64, true}, {"9223372036854775808", 0, false}, {"1.5", 0, false}, {"", 0, false}} {
+		got, err := jsonInt([]byte(c.in))
+		if (err == nil) != c.ok || got != c.want {
+			t.Errorf("jsonInt(%q) = %d, %v", c.in, got, err)
+		}
+	}
+	for in, want := range map[string]string{`"abc"`: "abc", `"a\nb\u00e9"`: "a\nbé", `""`: ""} {
+		got, err := jsonString([]byte(in))
+		if err != nil || got != want {
+			t.Errorf("jsonString(%s) = %q, %v", in, got, err)
+		}
+	}
+}
+
+func TestVersions(t *testing.T) {
+	cache := &schemaCache{m: map[string]*envSchema{}}
+	pg := ttable{topic: "s.public.t", db: "d", schema: "public", table: "t", keys: []string{"id"}, pg: true}
+	my := ttable{topic: "s.d.t", db: "d", table: "t", keys: []string{"id"}}
+	for _, c := range []struct {
+		name string
+		tb   ttable
+		op   string
+		pos  int64
+		want uint64
+	}{
+		{"pg lsn", pg, "c", 24023128, 24023128},
+		{"pg snapshot read is one below", pg, "r", 24023128, 24023127},
+		{"mysql file<<32|pos", my, "u", 1234, 1<<32 | 1234},
+		{"mysql snapshot read", my, "r", 1234, 1<<32 | 1233},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rec := c.tb.record(c.op, nil, row{"id", 1}, c.pos, false)
+			ch, ok, err := parseChange(cache, rec.Key, rec.Value)
+			if err != nil || !ok {
+				t.Fatal(ok, err)
+			}
+			if ch.version != c.want || ch.table != "t" || ch.db != "d" {
+				t.Fatalf("version %d table %s db %s, want %d", ch.version, ch.table, ch.db, c.want)
+			}
+		})
+	}
+	// row index is added to pos; file index from the suffix
+	rec := my.record("c", nil, row{"id", 1}, 500, false)
+	v := strings.Replace(string(rec.Value), `"file":"mysql-bin.000001","pos":500,"row":0`, `"file":"mysql-bin.000042","pos":500,"row":7`, 1)
+	ch, _, err := parseChange(cache, rec.Key, []byte(v))
+	if err != nil || ch.version != 42<<32|507 {
+		t.Fatalf("version %d, %v", ch.version, err)
+	}
+	// tombstones and non-envelope records are skipped
+	if _, ok, err := parseChange(cache, []byte(`{"id":1}`), nil); ok || err != nil {
+		t.Fatal("tombstone not skipped")
+	}
+	if _, ok, err := parseChange(cache, []byte(`{"serverName":"s"}`), []byte(`{"ts_ms":1}`)); ok || err != nil {
+		t.Fatal("heartbeat not skipped")
+	}
+}
+
+func TestConnectTypes(t *testing.T) {
+	for _, c := range []struct {
+		field  tfield
+		legacy string
+		modern string
+		raw    string
+		want   string // fmt of the converted value (legacy codec)
+	}{
+		{tfield{name: "a", typ: "int8"}, "Int8", "Int8", "-5", "-5"},
+		{tfield{name: "a", typ: "int16", optional: true}, "Nullable(Int16)", "Nullable(Int16)", "300", "300"},
+		{tfield{name: "a", typ: "boolean"}, "UInt8", "UInt8", "true", "1"},
+		{tfield{name: "a", typ: "double"}, "Float64", "Float64", `"NaN"`, "NaN"},
+		{tfield{name: "a", typ: "bytes"}, "String", "String", `"AAEC"`, "\x00\x01\x02"},
+		{tfield{name: "a", typ: "bytes", semantic: nameDecimal, params: map[string]string{"scale": "2", "connect.decimal.precision": "10"}}, "Decimal(10, 2)", "Decimal(10, 2)", `"z8c="`, "-123.45"},
+		{tfield{name: "a", typ: "bytes", semantic: nameDecimal, params: map[string]string{"scale": "0", "connect.decimal.precision": "65"}}, "String", "String", `"MDk="`, "12345"},
+		{tfield{name: "a", typ: "struct", semantic: nameVarDecimal}, "String", "String", `{"scale":1,"value":"BQ=="}`, "0.5"},
+		{tfield{name: "a", typ: "int32", semantic: nameDate}, "Date", "Date32", "19737", "2024-01-15 00:00:00 +0000 UTC"},
+		{tfield{name: "a", typ: "int64", semantic: nameTimestamp}, "Int64", "DateTime64(3, 'UTC')", "1705314600000", "1705314600000000"},
+		{tfield{name: "a", typ: "int64", semantic: nameMicroTimestamp}, "Int64", "DateTime64(6, 'UTC')", "1705314600000001", "1705314600000001"},
+		{tfield{name: "a", typ: "int64", semantic: nameNanoTimestamp}, "Int64", "DateTime64(9, 'UTC')", "1705314600000001999", "1705314600000001"},
+		{tfield{name: "a", typ: "string", semantic: nameZonedTimestamp}, "Int64", "DateTime64(6, 'UTC')", `"2024-01-15T10:30:00.000001Z"`, "1705314600000001"},
+		{tfield{name: "a", typ: "int32", semantic: nameTime}, "Int64", "Int64", "1000", "1000000"},
+		{tfield{name: "a", typ: "string", semantic: "io.debezium.data.Json"}, "String", "String", `"{\"a\": 1}"`, `{"a": 1}`},
+		{tfield{name: "a", typ: "string", semantic: "io.debezium.data.Enum", params: map[string]string{"allowed": "x,y"}}, "String", "String", `"y"`, "y"},
+		{tfield{name: "a", typ: "array", items: "string", optional: true}, "Array(Nullable(String))", "Array(Nullable(String))", `["a",null]`, "[a <nil>]"},
+	} {
+		t.Run(c.legacy+"/"+c.field.semantic, func(t *testing.T) {
+			s := connectSchema{Type: c.field.typ, Optional: c.field.optional, Name: c.field.semantic, Parameters: c.field.params, Field: c.field.name}
+			if c.field.items != "" {
+				s.Items = &connectSchema{Type: c.field.items, Optional: true}
+			}
+			lc, err := connectColumn(&s, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mc, err := connectColumn(&s, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if lc.chType() != c.legacy || mc.chType() != c.modern {
+				t.Fatalf("types %s / %s, want %s / %s", lc.chType(), mc.chType(), c.legacy, c.modern)
+			}
+			b := lc.newBuf()
+			if err := b.appendRaw([]byte(c.raw)); err != nil {
+				t.Fatal(err)
+			}
+			if got := fmtFirst(b.data()); got != c.want {
+				t.Fatalf("value %q, want %q", got, c.want)
+			}
+		})
+	}
+}
+
+func fmtFirst(d any) string {
+	switch v := d.(type) {
+	case []int8:
+		return itoa(int64(v[0]))
+	case []*int16:
+		return itoa(int64(*v[0]))
+	case []int64:
+		return itoa(v[0])
+	case []uint8:
+		return itoa(int64(v[0]))
+	case []float64:
+		if math.IsNaN(v[0]) {
+			return "NaN"
+		}
+	case []string:
+		return v[0]
+	case []time.Time:
+		return v[0].String()
+	case [][]*string:
+		var parts []string
+		for _, p := range v[0] {
+			if p == nil {
+				parts = append(parts, "<nil>")
+			} else {
+				parts = append(parts, *p)
+			}
+		}
+		return "[" + strings.Join(parts, " ") + "]"
+	}
+	if s, ok := d.(interface{ String() string }); ok {
+		return s.String()
+	}
+	if v, ok := d.([]interface{ String() string }); ok {
+		return v[0].String()
+	}
+	return fmtAny(d)
+}
+
+func itoa(v int64) string { return strings.TrimSpace(strings.Replace(fmtAny(v), " ", "", -1)) }
+
+func TestDecimalBounds(t *testing.T) {
+	conv := convDecimal(4, 2)
+	if _, err := conv([]byte(`"JxA="`)); err == nil { // 10000 unscaled = 100.00 > Decimal(4,2)
+		t.Fatal("overflow not detected")
+	}
+	if d, err := conv([]byte(`"Jw8="`)); err != nil || d.String() != "99.99" {
+		t.Fatalf("%v %v", d, err)
+	}
+	if d, err := conv([]byte(`-12.5`)); err != nil || d.String() != "-12.5" {
+		t.Fatalf("%v %v", d, err)
+	}
+	if _, err := convDate(false)([]byte(`-1`)); err == nil {
+		t.Fatal("date before 1970 accepted on the 18.16 Date type")
+	}
+}
+
+func TestWidens(t *testing.T) {
+	for _, c := range []struct {
+		from, to string
+		ok       bool
+	}{
+		{"Int32", "Int64", true}, {"Int64", "Int32", false}, {"Float32", "Float64", true},
+		{"Decimal(10, 2)", "Decimal(12, 2)", true}, {"Decimal(10, 2)", "Decimal(10, 3)", false},
+		{"String", "Nullable(String)", true}, {"Nullable(String)", "String", false},
+		{"String", "Int64", false}, {"Nullable(Int32)", "Nullable(Int64)", true},
+	} {
+		if widens(c.from, c.to) != c.ok {
+			t.Errorf("widens(%s, %s) != %t", c.from, c.to, c.ok)
+		}
+	}
+}
+
+func TestPlaceholder(t *testing.T) {
+	for _, s := range []string{`"__debezium_unavailable_value"`, `"X19kZWJleml1bV91bmF2YWlsYWJsZV92YWx1ZQ=="`, `["__debezium_unavailable_value"]`} {
+		if !isPlaceholder([]byte(s)) {
+			t.Errorf("%s not recognised", s)
+		}
+	}
+	if isPlaceholder([]byte(`"x"`)) {
+		t.Error("false positive")
+	}
+}
+
+func fmtAny(v any) string { return strings.TrimSpace(sprint(v)) }
