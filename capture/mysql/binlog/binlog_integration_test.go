@@ -142,6 +142,8 @@ func runServerRoundTrip(t *testing.T, env string, maria bool) {
 	exec("CREATE TABLE sluice_binlog_it.t (id INT PRIMARY KEY, " + strings.Join(ddl, ", ") + ")")
 	exec("FLUSH BINARY LOGS")
 	file := currentBinlog(t, conn, maria)
+	exec("USE sluice_binlog_it")
+	exec("ALTER TABLE t COMMENT 'decoded'")
 	exec("INSERT INTO sluice_binlog_it.t (id, " + strings.Join(names, ", ") + ") VALUES (1, " + strings.Join(vals, ", ") + "), (2, " + strings.Join(nulls, ", ") + ")")
 	exec("UPDATE sluice_binlog_it.t SET vc = 'upd' WHERE id = 1")
 	exec("DELETE FROM sluice_binlog_it.t WHERE id = 2")
@@ -185,7 +187,7 @@ func runServerRoundTrip(t *testing.T, env string, maria bool) {
 	}
 	var rows []got
 	d := NewDecoder(Config{})
-	var sawGTID, sawPayload, sawTag, sawPartial bool
+	var sawGTID, sawPayload, sawTag, sawPartial, sawDDL bool
 	var applied string
 	handle := func(ev Event, inPayload bool) {
 		switch x := ev.Data.(type) {
@@ -232,6 +234,14 @@ func runServerRoundTrip(t *testing.T, env string, maria bool) {
 			}
 		case *MariaGTID:
 			sawGTID = true
+		case *Query:
+			if string(x.Query) == "ALTER TABLE t COMMENT 'decoded'" {
+				sawDDL = true
+				if string(x.Schema) != "sluice_binlog_it" || !x.HasCharset || x.CharsetClient == 0 || !x.HasSQLMode ||
+					(!maria && x.DDLXID == 0) || x.ExecutionTime > 60 || x.ThreadID == 0 {
+					t.Errorf("DDL query event = %+v", x)
+				}
+			}
 		case *TransactionPayload:
 			sawPayload = true
 		}
@@ -260,6 +270,9 @@ func runServerRoundTrip(t *testing.T, env string, maria bool) {
 	}
 	if !sawGTID {
 		t.Error("no GTID event")
+	}
+	if !sawDDL {
+		t.Error("no QUERY event with the ALTER TABLE")
 	}
 	want := 4
 	if !maria {
