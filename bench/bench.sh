@@ -77,7 +77,7 @@ measured() {
   sample "$rep" "$p.cpu_s_per_M" "$(awk -v n="$n" -v c="$cpu" 'BEGIN { printf "%.3f", c * 1e6 / n }')"
   sample "$rep" "$p.rss_mb" "$rss"
   sample "$rep" "$p.wall_s" "$wall"
-  log "  $p: $(awk -v n="$n" -v w="$wall" 'BEGIN { printf "%.0f rows/s", n / w }'), wall ${wall}s, cpu ${cpu}s, rss ${rss}MB"
+  log "  $p: $(awk -v n="$n" -v w="$wall" -v c="$cpu" -v r="$rss" 'BEGIN { printf "%.0f rows/s, wall %.2f s, cpu %.2f s, rss %.1f MB", n / w, w, c, r }')"
 }
 run() { "$BIN/benchrun" "$@"; }
 
@@ -90,8 +90,10 @@ build() {
     rm -rf "$src"; mkdir -p "$src"
     git -C "$REPO" archive HEAD | tar -x -C "$src"
     rm -rf "$src/bench"; cp -r "$REPO/bench" "$src/bench"
-    log "building sluice $(git -C "$REPO" rev-parse --short HEAD) (committed tree) and the bench helpers"
+    BUILT="$(git -C "$REPO" rev-parse --short HEAD)"
+    log "building sluice $BUILT (committed tree) and the bench helpers"
   else
+    BUILT="$(git -C "$REPO" rev-parse --short HEAD)+tree"
     log "building sluice and the bench helpers from the work tree"
   fi
   (cd "$src" && CGO_ENABLED=0 go build -o "$BIN/sluice" ./cmd/sluice) || die "go build ./cmd/sluice failed"
@@ -496,7 +498,7 @@ main() {
   if has latency; then section_latency; fi
   local load1; load1="$(cut -d' ' -f1-3 /proc/loadavg)"
   "$BIN/benchreport" -samples "$SAMPLES" -figures "$FIGURES" -json "$REPO/bench/results/latest.json" \
-    -title "sluice $(git -C "$REPO" rev-parse --short HEAD), $CHANGES changes (scale 1/$SCALE), $REPS reps, $(nproc) cores; load average before: $load0, after: $load1"
+    -title "sluice $BUILT, $CHANGES changes (scale 1/$SCALE), $REPS reps, $(nproc) cores; load average before: $load0, after: $load1"
 }
 
 main "$@"

@@ -126,7 +126,7 @@ func main() {
 		ref, ratio := "—", "—"
 		if f.RefValue != nil {
 			ref = fmt.Sprintf("%s [%s–%s]", num(*f.RefValue), num(*f.RefMin), num(*f.RefMax))
-			if f.RefMin == f.RefMax && f.RefRuns > 0 && *f.RefMin == *f.RefValue {
+			if *f.RefMin == *f.RefMax {
 				ref = num(*f.RefValue)
 			}
 		}
