@@ -39,7 +39,7 @@ func serverDB(t *testing.T, env string) *sql.DB {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
+	t.Cleanup(func() { _ = db.Close() })
 	if err := db.Ping(); err != nil {
 		if os.Getenv("SLUICE_TEST_REQUIRE") == "1" {
 			t.Fatal(err)
@@ -117,7 +117,7 @@ func runServerRoundTrip(t *testing.T, env string, maria bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	exec := func(q string) {
 		t.Helper()
 		if _, err := conn.ExecContext(ctx, q); err != nil {
@@ -376,7 +376,7 @@ func currentBinlog(t *testing.T, conn *sql.Conn, maria bool) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
+	defer func() { _ = r.Close() }()
 	cols, _ := r.Columns()
 	if !r.Next() {
 		t.Fatal("binary logging is off")

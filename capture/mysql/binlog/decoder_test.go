@@ -534,8 +534,8 @@ func TestTransactionPayload(t *testing.T) {
 func mariaCompress(t *testing.T, b []byte) []byte {
 	var buf bytes.Buffer
 	w := zlib.NewWriter(&buf)
-	w.Write(b)
-	w.Close()
+	_, _ = w.Write(b)
+	_ = w.Close()
 	n := len(b)
 	return append([]byte{0x80 | 2, byte(n >> 8), byte(n)}, buf.Bytes()...)
 }

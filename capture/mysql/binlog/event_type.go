@@ -111,6 +111,21 @@ const (
 	RowsPartialUpdate
 )
 
+// String returns "write", "update", "delete" or "partial_update".
+func (k RowsKind) String() string {
+	switch k {
+	case RowsWrite:
+		return "write"
+	case RowsUpdate:
+		return "update"
+	case RowsDelete:
+		return "delete"
+	case RowsPartialUpdate:
+		return "partial_update"
+	}
+	return "rows_kind_" + strconv.Itoa(int(k))
+}
+
 // rowsInfo describes a rows event type: its operation, version (0, 1, 2) and whether the body
 // is zlib-compressed (MariaDB).
 func (t EventType) rowsInfo() (kind RowsKind, version int, compressed bool) {

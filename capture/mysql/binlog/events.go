@@ -35,12 +35,6 @@ type BinlogCheckpoint struct {
 	File []byte
 }
 
-// Query status-variable flags of interest.
-const (
-	// QueryFlagDDLLoggedWithXID etc. are not exposed; see Query fields.
-	querySQLModeUnset = ^uint64(0)
-)
-
 // Query is QUERY_EVENT (and MariaDB's QUERY_COMPRESSED_EVENT, decompressed): a statement
 // logged as text: BEGIN, COMMIT of non-transactional work, DDL, or statement-based DML.
 type Query struct {
