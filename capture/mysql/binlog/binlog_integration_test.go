@@ -88,6 +88,8 @@ func itColumns(maria bool) []itColumn {
 		{"bn", "BINARY(3)", "x'0102'", ColumnHint{Collation: 63}, capture.BytesValue([]byte{1, 2})},
 		{"vb", "VARBINARY(10)", "x'00ff'", ColumnHint{Collation: 63}, capture.BytesValue([]byte{0, 0xff})},
 		{"tx", "TEXT", "'some text'", ColumnHint{Collation: 45}, str("some text")},
+		{"l1", "VARCHAR(10) CHARACTER SET latin1", "'é€'", ColumnHint{Collation: 8}, str("é€")},
+		{"cy", "TEXT CHARACTER SET cp1251", "'Привет'", ColumnHint{Collation: 51}, str("Привет")},
 		{"bl", "BLOB", "x'deadbeef'", ColumnHint{Collation: 63}, capture.BytesValue([]byte{0xde, 0xad, 0xbe, 0xef})},
 		{"g", "GEOMETRY", "ST_GeomFromText('POINT(1 2)')", ColumnHint{}, capture.Value{Kind: capture.Geometry, Flag: capture.HasSRID, Bytes: pointWKB}},
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 
+	"golang.org/x/text/encoding"
+
 	"github.com/sluicecdc/sluice/capture"
 )
 
@@ -18,6 +20,8 @@ type colPlan struct {
 	binary   bool
 	members  []string
 	logical  LogicalType
+	cs       charsetKind // text columns: how to get UTF-8
+	enc      encoding.Encoding
 }
 
 // buildPlan returns the decode plan, computing it on first use after SetHints.
@@ -64,6 +68,9 @@ func (t *TableMap) buildPlan() []colPlan {
 			p.binary = coll == 0 || coll == BinaryCollation
 		default:
 			p.binary = coll == BinaryCollation
+		}
+		if !p.binary {
+			p.cs, p.enc = collationCharset(coll)
 		}
 		if t.Members != nil && t.Members[i] != nil {
 			p.members = t.Members[i]
@@ -284,9 +291,21 @@ func (e *RowsEvent) stringValue(b []byte, p *colPlan, v *capture.Value) {
 		}
 		e.arena = e.arena[:start]
 	}
-	if p.binary {
+	switch {
+	case p.binary:
 		*v = capture.Value{Kind: capture.Bytes, Bytes: b}
-	} else {
+	case p.cs == csUTF8 || isASCII(b):
 		*v = capture.Value{Kind: capture.String, Bytes: b}
+	case p.cs == csLatin1:
+		start := len(e.arena)
+		e.arena = appendLatin1(e.arena, b)
+		*v = capture.Value{Kind: capture.String, Bytes: e.arena[start:len(e.arena):len(e.arena)]}
+	default:
+		out, err := p.enc.NewDecoder().Bytes(b)
+		if err != nil {
+			e.err = fmt.Errorf("column %d: text not in its character set: %w", e.colIndex(p), err)
+			return
+		}
+		*v = capture.Value{Kind: capture.String, Bytes: out}
 	}
 }
