@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -75,8 +76,9 @@ func (p *TransactionPayload) parse(body []byte, max int) error {
 			}
 			p.zd = zd
 		}
-		if cap(p.buf) < int(p.UncompressedSize) {
-			p.buf = make([]byte, 0, p.UncompressedSize)
+		// Trust the announced size only so far: a corrupt header must not allocate a GiB.
+		if want := min(int(p.UncompressedSize), 16<<20); cap(p.buf) < want {
+			p.buf = make([]byte, 0, want)
 		}
 		out, err := p.zd.DecodeAll(p.Compressed, p.buf[:0])
 		if err != nil {
@@ -155,10 +157,16 @@ func (z *inflater) mariaDecompress(dst, src []byte, max int) ([]byte, error) {
 	if err != nil {
 		return dst, fmt.Errorf("%w: zlib: %v", ErrDecompress, err)
 	}
+	// Grow with the data actually inflated, not with the announced length.
 	start := len(dst)
-	dst = append(dst, make([]byte, n)...)
-	if _, err := io.ReadFull(z.zr, dst[start:]); err != nil {
-		return dst[:start], fmt.Errorf("%w: zlib: %v", ErrDecompress, err)
+	for len(dst)-start < n {
+		chunk := min(n-(len(dst)-start), 64<<10)
+		dst = slices.Grow(dst, chunk)
+		m, err := io.ReadFull(z.zr, dst[len(dst):len(dst)+chunk])
+		dst = dst[:len(dst)+m]
+		if err != nil {
+			return dst[:start], fmt.Errorf("%w: zlib: %v", ErrDecompress, err)
+		}
 	}
 	return dst, nil
 }
