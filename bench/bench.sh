@@ -271,12 +271,13 @@ section_pg() {
 
 # ---------------------------------------------------------------- MariaDB / MySQL
 # Both servers get the same SQL: a 10,000-row numbers table drives the inserts (MySQL has no
-# Sequence engine), made before the measured binlog starts.
+# Sequence engine), made before the measured binlog starts. Ids are explicit: INSERT … SELECT
+# reserves auto-increment values in growing chunks, leaving gaps the update/delete ranges miss.
 my_gen_sql() {
   local s e
   echo "USE bench;"
   for ((s = 1; s <= ROWS; s += TXN)); do
-    echo "INSERT INTO orders(customer_id,amount,status,created_at,payload) SELECT ($s+n)%10007,(($s+n)%100000)/100.0,'new',now(6),JSON_OBJECT('sku',CONCAT('SKU-',$s+n),'qty',($s+n)%10,'note',MD5($s+n)) FROM nums ORDER BY n;"
+    echo "INSERT INTO orders(id,customer_id,amount,status,created_at,payload) SELECT $s+n,($s+n)%10007,(($s+n)%100000)/100.0,'new',now(6),JSON_OBJECT('sku',CONCAT('SKU-',$s+n),'qty',($s+n)%10,'note',MD5($s+n)) FROM nums ORDER BY n;"
   done
   for ((s = 1; s <= UPDATES; s += TXN)); do e=$((s + TXN - 1))
     echo "UPDATE orders SET status='paid', amount=amount+1 WHERE id BETWEEN $s AND $e;"
