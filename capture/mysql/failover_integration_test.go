@@ -3,6 +3,7 @@
 package mysql
 
 import (
+	"database/sql"
 	"fmt"
 	"os"
 	"strings"
@@ -14,6 +15,41 @@ import (
 // then continues from the same offset against a replica that shares the primary's GTIDs
 // (scripts/mariadb-replica.sh, SLUICE_TEST_MARIADB_REPLICA_DSN): the changes from both must be
 // the primary's changes exactly once, in order.
+// ensureReplicating restarts the replica's SQL thread at the primary's current GTID position
+// when it stopped (other tests' tables created before the replica existed break it).
+func ensureReplicating(t *testing.T, pdb, rdb *sql.DB) {
+	t.Helper()
+	var running string
+	rows, err := rdb.Query("SHOW SLAVE STATUS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols, _ := rows.Columns()
+	if rows.Next() {
+		vals := make([]sql.NullString, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		rows.Scan(ptrs...)
+		for i, c := range cols {
+			if c == "Slave_SQL_Running" {
+				running = vals[i].String
+			}
+		}
+	}
+	rows.Close()
+	if running == "Yes" {
+		return
+	}
+	var pos string
+	if err := pdb.QueryRow("SELECT @@gtid_binlog_pos").Scan(&pos); err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, rdb, "STOP SLAVE", "SET GLOBAL gtid_slave_pos='"+pos+"'", "START SLAVE")
+	t.Logf("replica restarted at %s", pos)
+}
+
 func TestGTIDFailover(t *testing.T) {
 	primary := os.Getenv("SLUICE_TEST_MARIADB_DSN")
 	replica := os.Getenv("SLUICE_TEST_MARIADB_REPLICA_DSN")
@@ -24,6 +60,7 @@ func TestGTIDFailover(t *testing.T) {
 		t.Skip("skipping: SLUICE_TEST_MARIADB_DSN and SLUICE_TEST_MARIADB_REPLICA_DSN (scripts/mariadb-replica.sh) not both set")
 	}
 	pdb, rdb := openDB(t, primary), openDB(t, replica)
+	ensureReplicating(t, pdb, rdb)
 	freshDB(t, pdb, "sl_fo")
 	mustExec(t, pdb, "CREATE TABLE sl_fo.t (id INT PRIMARY KEY, v INT)")
 	ts := newTestSource(t, server{"mariadb", primary}, "sl_fo")

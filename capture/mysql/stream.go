@@ -243,6 +243,15 @@ func (s *Source) streamStep(ctx context.Context) error {
 		}
 		if s.st.conn == nil {
 			if err := s.connectRetry(ctx); err != nil {
+				if errors.Is(err, ErrPurged) && s.cfg.SnapshotMode == SnapshotWhenNeeded {
+					s.log.Warn("the offset's binlog position is gone; taking a new snapshot (snapshot mode when_needed)", "err", err)
+					s.cat = mysqlddl.NewCatalog(s.info.Version)
+					s.cat.ServerCharset = s.info.Charset
+					s.st = streamState{}
+					s.snap = &snapshotState{data: true}
+					s.phase = phaseSnapshot
+					return nil
+				}
 				return err
 			}
 		}

@@ -1,0 +1,80 @@
+//go:build integration
+
+package mysql
+
+import (
+	"context"
+	"errors"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/sluicecdc/sluice/capture"
+)
+
+// TestPurgedBinlog (on the replica of scripts/mariadb-replica.sh, whose binlogs nobody else
+// reads): an offset whose binlog was purged stops the source with ErrPurged, or takes a new
+// snapshot with when_needed.
+func TestPurgedBinlog(t *testing.T) {
+	primary := os.Getenv("SLUICE_TEST_MARIADB_DSN")
+	replica := os.Getenv("SLUICE_TEST_MARIADB_REPLICA_DSN")
+	if primary == "" || replica == "" {
+		t.Skip("skipping: SLUICE_TEST_MARIADB_DSN and SLUICE_TEST_MARIADB_REPLICA_DSN not both set")
+	}
+	pdb, rdb := openDB(t, primary), openDB(t, replica)
+	ensureReplicating(t, pdb, rdb)
+	freshDB(t, pdb, "sl_purge")
+	mustExec(t, pdb, "CREATE TABLE sl_purge.t (id INT PRIMARY KEY)", "INSERT INTO sl_purge.t VALUES (1)")
+	waitRows := func(n int) {
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			var c int
+			rdb.QueryRow("SELECT COUNT(*) FROM sl_purge.t").Scan(&c)
+			if c == n {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("replica has %d rows, want %d", c, n)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	waitRows(1)
+	ts := newTestSource(t, server{"mariadb", replica}, "sl_purge")
+	s := ts.open(t)
+	ts.collect(t, s, 30*time.Second, untilSnapshotDone)
+	s.Close()
+	mustExec(t, pdb, "INSERT INTO sl_purge.t VALUES (2)", "INSERT INTO sl_purge.t VALUES (3)")
+	waitRows(3)
+	var last string
+	mustExec(t, rdb, "FLUSH BINARY LOGS")
+	rows, err := rdb.Query("SHOW BINARY LOGS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var n string
+		var size any
+		rows.Scan(&n, &size)
+		last = n
+	}
+	rows.Close()
+	mustExec(t, rdb, "PURGE BINARY LOGS TO '"+last+"'")
+	s = ts.open(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, err = s.Next(ctx)
+	s.Close()
+	if !errors.Is(err, ErrPurged) {
+		t.Fatalf("want ErrPurged, got %v", err)
+	}
+	t.Logf("error: %v", err)
+	ts.cfg.SnapshotMode = SnapshotWhenNeeded
+	s = ts.open(t)
+	defer s.Close()
+	recs := ts.collect(t, s, 30*time.Second, untilSnapshotDone)
+	ch := changes(recs)
+	if len(ch) != 3 || ch[0].op != capture.OpRead || ch[2].text != "-(3)" {
+		t.Fatalf("re-snapshot: %d changes %v", len(ch), ch)
+	}
+}
