@@ -167,6 +167,12 @@ func runServerRoundTrip(t *testing.T, env string, maria bool) {
 		exec("SET gtid_next = 'AUTOMATIC'")
 		// A full update whose before image shows j as the server now stores it.
 		exec("UPDATE sluice_binlog_it.t SET tx = 't2' WHERE id = 1")
+		// An XA transaction's first phase ends with XA_PREPARE_LOG_EVENT.
+		exec("XA START 'sluice_xa'")
+		exec("INSERT INTO sluice_binlog_it.t (id) VALUES (5)")
+		exec("XA END 'sluice_xa'")
+		exec("XA PREPARE 'sluice_xa'")
+		exec("XA COMMIT 'sluice_xa'")
 	}
 	exec("FLUSH BINARY LOGS")
 	next := currentBinlog(t, conn, maria)
@@ -189,7 +195,7 @@ func runServerRoundTrip(t *testing.T, env string, maria bool) {
 	}
 	var rows []got
 	d := NewDecoder(Config{})
-	var sawGTID, sawPayload, sawTag, sawPartial, sawDDL bool
+	var sawGTID, sawPayload, sawTag, sawPartial, sawDDL, sawXA bool
 	var applied string
 	handle := func(ev Event, inPayload bool) {
 		switch x := ev.Data.(type) {
@@ -246,6 +252,8 @@ func runServerRoundTrip(t *testing.T, env string, maria bool) {
 			}
 		case *TransactionPayload:
 			sawPayload = true
+		case *XAPrepare:
+			sawXA = string(x.GTRID) == "sluice_xa" && !x.OnePhase
 		}
 	}
 	for off := 4; off < len(raw); {
@@ -278,7 +286,10 @@ func runServerRoundTrip(t *testing.T, env string, maria bool) {
 	}
 	want := 4
 	if !maria {
-		want = 7
+		want = 8
+		if !sawXA {
+			t.Error("no XA_PREPARE_LOG_EVENT for sluice_xa")
+		}
 		if !sawPayload {
 			t.Error("no TRANSACTION_PAYLOAD with binlog_transaction_compression=ON")
 		}
@@ -366,6 +377,9 @@ func runServerRoundTrip(t *testing.T, env string, maria bool) {
 			t.Errorf("partial JSON applied = %s, server stored %s", applied, stored)
 		}
 		t.Logf("partial JSON applied: %s", applied)
+		if rows[7].kind != RowsWrite || rows[7].after[0].Int != 5 {
+			t.Errorf("XA insert = %+v", rows[7])
+		}
 	}
 }
 

@@ -359,3 +359,21 @@ func parseRowsQuery(body []byte, ev *RowsQuery) error {
 	}
 	return nil
 }
+
+// parseXAPrepare decodes XA_PREPARE_LOG_EVENT: one_phase(1) format_id(4) gtrid_length(4)
+// bqual_length(4) then the gtrid and bqual bytes.
+func parseXAPrepare(body []byte, ev *XAPrepare) error {
+	r := reader{b: body}
+	ev.OnePhase = r.u8() != 0
+	ev.FormatID = r.u32()
+	gl, bl := r.u32(), r.u32()
+	if gl > 64 || bl > 64 {
+		return truncated("XA_PREPARE xid lengths")
+	}
+	ev.GTRID = r.bytes(int(gl))
+	ev.BQual = r.bytes(int(bl))
+	if r.bad {
+		return truncated("XA_PREPARE")
+	}
+	return nil
+}

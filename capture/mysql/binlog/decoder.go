@@ -26,6 +26,7 @@ type Config struct {
 //	ROTATE                             *Rotate
 //	QUERY, QUERY_COMPRESSED            *Query
 //	XID                                *XID
+//	XA_PREPARE                         *XAPrepare
 //	GTID, ANONYMOUS_GTID, GTID_TAGGED  *GTID
 //	PREVIOUS_GTIDS                     *PreviousGTIDs
 //	ROWS_QUERY, ANNOTATE_ROWS          *RowsQuery
@@ -64,6 +65,7 @@ type Decoder struct {
 	rotate  Rotate
 	query   Query
 	xid     XID
+	xa      XAPrepare
 	gtid    GTID
 	prev    PreviousGTIDs
 	rq      RowsQuery
@@ -184,6 +186,9 @@ func (d *Decoder) decode(raw []byte, checksummed bool) (Event, error) {
 	case XIDEvent:
 		err = parseXID(body, &d.xid)
 		ev.Data = &d.xid
+	case XAPrepareEvent:
+		err = parseXAPrepare(body, &d.xa)
+		ev.Data = &d.xa
 	case GTIDEvent, AnonymousGTIDEvent:
 		d.gtid.Anonymous = t == AnonymousGTIDEvent
 		err = parseGTID(body, &d.gtid)

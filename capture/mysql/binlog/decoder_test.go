@@ -153,6 +153,13 @@ func TestControlEvents(t *testing.T) {
 					t.Errorf("heartbeat = %+v", h)
 				}
 			}},
+		{"xa prepare", "XA START 'g','b'; INSERT …; XA END 'g','b'; XA PREPARE 'g','b'", 38,
+			append([]byte{0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0}, 'g', 'b'),
+			func(t *testing.T, ev Event) {
+				if x := ev.Data.(*XAPrepare); x.OnePhase || x.FormatID != 1 || string(x.GTRID) != "g" || string(x.BQual) != "b" {
+					t.Errorf("xa prepare = %+v", x)
+				}
+			}},
 		{"heartbeat v2", "MySQL 8.0.26+ heartbeat with a 64-bit position", 41,
 			append(append([]byte{0, 13}, "binlog.000004"...), 1, 3, 0xfc, 0xe8, 0x03, 2),
 			func(t *testing.T, ev Event) {

@@ -30,6 +30,16 @@ type RowsQuery struct {
 	Query []byte
 }
 
+// XAPrepare is XA_PREPARE_LOG_EVENT (MySQL): it ends the event group of an XA transaction's
+// XA PREPARE (or of XA COMMIT … ONE PHASE when OnePhase is set) the way XID ends an ordinary
+// transaction; the later XA COMMIT/ROLLBACK comes as its own QUERY group.
+type XAPrepare struct {
+	OnePhase bool
+	FormatID uint32
+	GTRID    []byte
+	BQual    []byte
+}
+
 // BinlogCheckpoint is MariaDB's BINLOG_CHECKPOINT_EVENT.
 type BinlogCheckpoint struct {
 	File []byte
