@@ -113,6 +113,21 @@ func itColumns(maria bool) []itColumn {
 }
 
 func runServerRoundTrip(t *testing.T, env string, maria bool) {
+	runServerRoundTripMeta(t, env, maria, false)
+}
+
+// TestServerFullMetadata repeats the round trip with binlog_row_metadata=FULL and no hints
+// for the types the metadata covers. It changes a global server variable for a moment, so it
+// runs only when SLUICE_TEST_BINLOG_FULL_METADATA=1.
+func TestServerFullMetadata(t *testing.T) {
+	if os.Getenv("SLUICE_TEST_BINLOG_FULL_METADATA") != "1" {
+		t.Skip("set SLUICE_TEST_BINLOG_FULL_METADATA=1 to run (sets binlog_row_metadata=FULL globally for a moment)")
+	}
+	t.Run("mysql", func(t *testing.T) { runServerRoundTripMeta(t, "SLUICE_TEST_MYSQL_DSN", false, true) })
+	t.Run("mariadb", func(t *testing.T) { runServerRoundTripMeta(t, "SLUICE_TEST_MARIADB_DSN", true, true) })
+}
+
+func runServerRoundTripMeta(t *testing.T, env string, maria, fullMeta bool) {
 	db := serverDB(t, env)
 	ctx := context.Background()
 	conn, err := db.Conn(ctx)
@@ -139,6 +154,14 @@ func runServerRoundTrip(t *testing.T, env string, maria bool) {
 		nulls = append(nulls, "NULL")
 	}
 	exec("SET time_zone = '+00:00'")
+	if fullMeta {
+		var old string
+		if err := conn.QueryRowContext(ctx, "SELECT @@GLOBAL.binlog_row_metadata").Scan(&old); err != nil {
+			t.Fatal(err)
+		}
+		exec("SET GLOBAL binlog_row_metadata = FULL")
+		defer func() { _, _ = db.ExecContext(ctx, "SET GLOBAL binlog_row_metadata = "+old) }()
+	}
 	exec("CREATE DATABASE IF NOT EXISTS sluice_binlog_it")
 	exec("DROP TABLE IF EXISTS sluice_binlog_it.t")
 	exec("CREATE TABLE sluice_binlog_it.t (id INT PRIMARY KEY, " + strings.Join(ddl, ", ") + ")")
@@ -187,6 +210,9 @@ func runServerRoundTrip(t *testing.T, env string, maria bool) {
 	hints := make([]ColumnHint, len(cols)+1)
 	for i, c := range cols {
 		hints[i+1] = c.hint
+		if fullMeta && c.hint.Logical == LogicalNone {
+			hints[i+1] = ColumnHint{} // the metadata must say it all
+		}
 	}
 	type got struct {
 		kind          RowsKind
@@ -202,6 +228,9 @@ func runServerRoundTrip(t *testing.T, env string, maria bool) {
 		case *TableMap:
 			if x.Schema == "sluice_binlog_it" && x.Table == "t" {
 				x.SetHints(hints)
+				if fullMeta && (len(x.Names) != len(cols)+1 || x.Names[1] != cols[0].name || len(x.PrimaryKey) != 1 || x.PrimaryKey[0] != 0) {
+					t.Errorf("FULL metadata: names %q, primary key %v", x.Names, x.PrimaryKey)
+				}
 			}
 		case *RowsEvent:
 			if x.Table.Schema != "sluice_binlog_it" || x.Table.Table != "t" {
