@@ -379,7 +379,7 @@ section_clickhouse() {
   # topic of their own with the plain producer.
   local topic="bench_ch.public.orders" have
   [ -s "$WORK/pg_records.bin" ] || { log "clickhouse: no $WORK/pg_records.bin: run the pg section first"; return 0; }
-  have="$("$BIN/benchrun" -kafka "$KAFKA" -topic "$topic" -target 1 -timeout 3s -- sleep 10 2>/dev/null | sed -n 's/.*"count":\([0-9]*\).*/\1/p')"
+  have="$("$BIN/benchrun" -kafka "$KAFKA" -topic "$topic" -target 1 -timeout 3s -- sleep 10 2>/dev/null | sed -n 's/.*"count":\([0-9]*\).*/\1/p' || true)"
   if [ "${have:-0}" != "$CHANGES" ]; then
     kafka_fresh
     "$BIN/saramaprod" produce -brokers "$KAFKA" -topic "$topic" "$WORK/pg_records.bin" 2>>"$LOGS/saramaprod.log" || die "clickhouse: loading $topic failed"
