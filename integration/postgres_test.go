@@ -100,7 +100,7 @@ func kill9(t *testing.T, bin, dsn string) {
 		t.Skipf("unreachable: %v", err)
 	}
 	defer adm.Close(ctx)
-	db := "sl_kill9"
+	db := fmt.Sprintf("sl_kill9_%d", os.Getpid())
 	adm.Exec(ctx, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1", db)
 	adm.Exec(ctx, "DROP DATABASE IF EXISTS "+db+" WITH (FORCE)")
 	if _, err := adm.Exec(ctx, "CREATE DATABASE "+db); err != nil {

@@ -132,7 +132,7 @@ var benchTuple = tuple([]byte("1234567"), []byte("customer name number 42"), []b
 func TestDecodeTuple(t *testing.T) {
 	rel := benchRelation()
 	data := append([]byte(nil), benchTuple...)
-	row, err := rel.decodeTuple(&reader{b: data})
+	row, err := rel.decodeTuple(&reader{b: data}, &rowSlab{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func TestDecodeTuple(t *testing.T) {
 	}
 	// Truncated input fails cleanly at every cut.
 	for n := 0; n < len(benchTuple); n++ {
-		if _, err := rel.decodeTuple(&reader{b: append([]byte(nil), benchTuple[:n]...)}); err == nil {
+		if _, err := rel.decodeTuple(&reader{b: append([]byte(nil), benchTuple[:n]...)}, &rowSlab{}); err == nil {
 			t.Fatalf("cut at %d: no error", n)
 		}
 	}
@@ -161,9 +161,10 @@ func BenchmarkDecodeTuple(b *testing.B) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	n := 0
+	slab := &rowSlab{}
 	cpu0 := threadCPU()
 	for b.Loop() {
-		if _, err := rel.decodeTuple(&reader{b: data}); err != nil {
+		if _, err := rel.decodeTuple(&reader{b: data}, slab); err != nil {
 			b.Fatal(err)
 		}
 		n++
@@ -192,8 +193,8 @@ func FuzzDecodeTuple(f *testing.F) {
 		{kind: decArray, delim: ',', elem: &decoder{kind: decString}}, {kind: decBytea}, {kind: decInterval}, {kind: decHstore},
 		{kind: decTimeTZ}, {kind: decMoney}, {kind: decArray, delim: ',', elem: &decoder{kind: decArray, delim: ',', elem: &decoder{kind: decInt}}}, {kind: decGeometry}}}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		rel.decodeTuple(&reader{b: append([]byte(nil), data...)})
-		arr.decodeTuple(&reader{b: append([]byte(nil), data...)})
+		rel.decodeTuple(&reader{b: append([]byte(nil), data...)}, &rowSlab{})
+		arr.decodeTuple(&reader{b: append([]byte(nil), data...)}, &rowSlab{})
 		parseRelation(&reader{b: data})
 		for _, d := range arr.decs {
 			d.decode(append([]byte(nil), data...))

@@ -6,6 +6,7 @@ import (
 	"context"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -67,10 +68,12 @@ func newTestDB(t *testing.T, srv server) *testDB {
 		}
 		t.Skipf("server %s unreachable: %v", srv.name, err)
 	}
+	// Unique per process: other runs of these tests may share the servers.
 	name := "sl_" + strings.ToLower(strings.NewReplacer("/", "_", "-", "_").Replace(t.Name()))
-	if len(name) > 60 {
-		name = name[:60]
+	if len(name) > 50 {
+		name = name[:50]
 	}
+	name += "_" + strconv.Itoa(os.Getpid())
 	dropDB(ctx, adm, name)
 	if _, err := adm.Exec(ctx, "CREATE DATABASE "+name); err != nil {
 		t.Fatal(err)

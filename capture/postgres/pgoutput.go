@@ -146,7 +146,7 @@ func parseRelation(r *reader) (relationMsg, error) {
 
 // decodeTuple decodes TupleData into a Row of the relation's current table version. Values
 // alias r's buffer (text values are decoded in place where the kind needs it).
-func (rel *relation) decodeTuple(r *reader) (capture.Row, error) {
+func (rel *relation) decodeTuple(r *reader, slab *rowSlab) (capture.Row, error) {
 	n := int(r.u16())
 	if r.bad {
 		return nil, fmt.Errorf("tuple of %s: truncated", rel.table.ID)
@@ -154,7 +154,7 @@ func (rel *relation) decodeTuple(r *reader) (capture.Row, error) {
 	if n != len(rel.decs) {
 		return nil, fmt.Errorf("tuple of %s has %d columns, relation has %d", rel.table.ID, n, len(rel.decs))
 	}
-	row := make(capture.Row, len(rel.table.Columns))
+	row := slab.get(len(rel.table.Columns))
 	for i := 0; i < n; i++ {
 		kind := r.u8()
 		var data []byte

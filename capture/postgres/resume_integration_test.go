@@ -159,14 +159,26 @@ func TestKillResume(t *testing.T) {
 			return strings.Split(s, "\n")
 		}
 		waitLines := func(n int) []string {
-			for i := 0; i < 6000; i++ {
+			deadline := time.Now().Add(time.Minute)
+			for time.Now().Before(deadline) {
 				if l := lines(); len(l) >= n {
 					return l
 				}
-				time.Sleep(5 * time.Millisecond)
+				time.Sleep(20 * time.Millisecond)
 			}
 			t.Fatalf("timed out waiting for %d lines (have %d)", n, len(lines()))
 			return nil
+		}
+		// waitSize polls the size (cheap) to catch the helper in the middle of a transaction.
+		waitSize := func(size int64) {
+			deadline := time.Now().Add(time.Minute)
+			for time.Now().Before(deadline) {
+				if fi, err := os.Stat(out); err == nil && fi.Size() >= size {
+					return
+				}
+				time.Sleep(time.Millisecond)
+			}
+			t.Fatalf("timed out waiting for %d bytes", size)
 		}
 		const txns, per = 3, 20000
 		cmd := start()
@@ -175,10 +187,10 @@ func TestKillResume(t *testing.T) {
 		for i := 0; i < txns; i++ {
 			db.exec(fmt.Sprintf("INSERT INTO k SELECT g, 'v' FROM generate_series(%d, %d) g", i*per+1, (i+1)*per))
 		}
-		l := waitLines(per + per/2)
+		waitSize(int64(per+per/2) * 150) // lines are about 180 bytes
 		cmd.Process.Signal(syscall.SIGKILL)
 		cmd.Wait()
-		l = lines()
+		l := lines()
 		last := l[len(l)-1]
 		t.Logf("killed after %d lines; last: %s", len(l), last)
 		p, err := ParseOffset([]byte(last[strings.Index(last, "\t")+1:]))
@@ -197,11 +209,8 @@ func TestKillResume(t *testing.T) {
 		}
 		cmd = start()
 		defer func() { cmd.Process.Signal(syscall.SIGKILL); cmd.Wait() }()
-		for {
+		for !strings.HasPrefix(l[len(l)-1], "C ") || countPrefix(l, "C ") < txns {
 			l = waitLines(len(l) + 1)
-			if strings.HasPrefix(l[len(l)-1], "C ") && countPrefix(l, "C ") >= txns {
-				break
-			}
 		}
 		seen := map[string]int{}
 		for _, line := range l {

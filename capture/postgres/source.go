@@ -56,7 +56,7 @@ type Source struct {
 	snap      *snapshot
 	snapOnly  bool
 
-	msgs     chan wireMsg
+	msgs     chan []wireMsg
 	recvErr  chan error
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -84,6 +84,10 @@ type Source struct {
 	beat          *time.Ticker
 	closeOnce     sync.Once
 	stats         Stats
+	rows          rowSlab
+	positions     posSlab
+	txbuf         []byte
+	batch         []wireMsg
 }
 
 // Stats counts streamed (in-progress) transactions the server sent and the bytes sluice
@@ -320,7 +324,7 @@ func (s *Source) startStreaming(ctx context.Context) error {
 	}
 	s.log.Info("streaming", "slot", s.cfg.Slot, "start_lsn", pglogrepl.LSN(s.startLSN).String(), "proto_version", proto, "resume", s.resume != nil)
 	s.acked.Store(0)
-	s.msgs = make(chan wireMsg, 1024)
+	s.msgs = make(chan []wireMsg, 16)
 	s.recvErr = make(chan error, 1)
 	rctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
@@ -338,7 +342,10 @@ func (s *Source) startStreaming(ctx context.Context) error {
 
 // receive owns the replication connection: it reads CopyData, answers keepalives at once and
 // sends a standby status every StatusInterval (sooner after an Ack), reporting as Flush only
-// the LSN that Ack confirmed.
+// the LSN that Ack confirmed. Messages go to Next in batches, cut at transaction boundaries.
+//
+// It reads with context.Background and a deadline on the socket instead of a context per
+// message: a per-message context costs a timer and a channel per row.
 func (s *Source) receive(ctx context.Context) error {
 	interval := s.cfg.StatusInterval
 	next := time.Now().Add(interval)
@@ -346,10 +353,42 @@ func (s *Source) receive(ctx context.Context) error {
 		next = time.Now().Add(interval)
 		return s.sendStatus(false)
 	}
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	var arena byteArena
+	batch := make([]wireMsg, 0, 256)
+	// flush hands the batch to Next, still answering the server while Next is busy.
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		for {
+			select {
+			case s.msgs <- batch:
+				batch = make([]wireMsg, 0, 256)
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-tick.C:
+				if !time.Now().Before(next) {
+					if err := status(); err != nil {
+						return err
+					}
+				}
+			case <-s.ackNote:
+				if err := status(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	conn := s.repl.Conn()
+	var deadline time.Time
 	for {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		now := time.Now()
 		select {
 		case <-s.ackNote:
 			if err := status(); err != nil {
@@ -357,21 +396,31 @@ func (s *Source) receive(ctx context.Context) error {
 			}
 		default:
 		}
-		if !time.Now().Before(next) {
+		if !now.Before(next) {
 			if err := status(); err != nil {
 				return err
 			}
 		}
-		dl := next
-		if d := time.Now().Add(200 * time.Millisecond); d.Before(dl) {
-			dl = d // wake up soon to pass on acks
+		if !now.Before(deadline) {
+			// Wake at least every 200 ms to pass on acks and notice Close.
+			deadline = now.Add(200 * time.Millisecond)
+			if next.Before(deadline) {
+				deadline = next
+			}
+			if err := conn.SetReadDeadline(deadline); err != nil {
+				return err
+			}
 		}
-		rctx, cancel := context.WithDeadline(ctx, dl)
-		raw, err := s.repl.ReceiveMessage(rctx)
-		cancel()
+		raw, err := s.repl.ReceiveMessage(context.Background())
 		if err != nil {
 			if pgconn.Timeout(err) && ctx.Err() == nil {
+				if err := flush(); err != nil {
+					return err
+				}
 				continue
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
 			}
 			return fmt.Errorf("postgres: replication stream: %w", err)
 		}
@@ -394,9 +443,9 @@ func (s *Source) receive(ctx context.Context) error {
 						return err
 					}
 				}
-				select {
-				case s.msgs <- wireMsg{walEnd: uint64(pkm.ServerWALEnd)}:
-				default: // the decoder is behind; it will learn the position later
+				batch = append(batch, wireMsg{walEnd: uint64(pkm.ServerWALEnd)})
+				if err := flush(); err != nil {
+					return err
 				}
 			case pglogrepl.XLogDataByteID:
 				if len(msg.Data) < 25 {
@@ -406,21 +455,20 @@ func (s *Source) receive(ctx context.Context) error {
 				if lsn > s.received.Load() {
 					s.received.Store(lsn)
 				}
-				m := wireMsg{lsn: lsn, data: append([]byte(nil), msg.Data[25:]...)}
-				for sent := false; !sent; {
-					select {
-					case s.msgs <- m:
-						sent = true
-					case <-ctx.Done():
-						return ctx.Err()
-					case <-time.After(time.Until(next)):
-						if err := status(); err != nil {
+				data := arena.copy(msg.Data[25:])
+				batch = append(batch, wireMsg{lsn: lsn, data: data})
+				if len(data) > 0 {
+					switch data[0] {
+					case msgCommit, msgStreamStop, msgStreamCommit, msgStreamAbort, msgMessage:
+						if err := flush(); err != nil {
 							return err
 						}
-					case <-s.ackNote:
-						if err := status(); err != nil {
-							return err
-						}
+						continue
+					}
+				}
+				if len(batch) == cap(batch) {
+					if err := flush(); err != nil {
+						return err
 					}
 				}
 			}
@@ -570,8 +618,10 @@ func (s *Source) Next(ctx context.Context) (capture.Event, error) {
 		if s.beat != nil {
 			beat = s.beat.C
 		}
-		select {
-		case m := <-s.msgs:
+		if len(s.batch) > 0 {
+			m := s.batch[0]
+			s.batch[0] = wireMsg{}
+			s.batch = s.batch[1:]
 			if m.data == nil {
 				if !s.inTx && s.streamXid == 0 && m.walEnd > s.idleWALEnd {
 					s.idleWALEnd = m.walEnd
@@ -581,6 +631,10 @@ func (s *Source) Next(ctx context.Context) (capture.Event, error) {
 			if err := s.handle(ctx, m.lsn, m.data, false); err != nil {
 				return capture.Event{}, err
 			}
+			continue
+		}
+		select {
+		case s.batch = <-s.msgs:
 		case err := <-s.recvErr:
 			s.recvErr <- err
 			return capture.Event{}, retryable{err}
@@ -765,7 +819,7 @@ func (s *Source) handle(ctx context.Context, lsn uint64, data []byte, streamed b
 		if tx {
 			s.countEvent(lsn)
 			ev.Source.TsMicros, ev.Source.TxID, ev.Source.HasTxID = s.commitTime, int64(s.xid), true
-			ev.TxID = strconv.FormatUint(uint64(s.xid), 10) + ":" + strconv.FormatUint(lsn, 10)
+			ev.TxID = s.txID(s.xid, lsn)
 			ev.Position = &Position{LSN: lsn, ProcLSN: lsn, CommitLSN: s.lastCommitEnd, TxID: int64(s.xid), TsMicros: s.commitTime, Type: "MESSAGE", Events: s.eventsAtLSN}
 			if s.skipTx && s.alreadyDelivered(lsn) {
 				return nil
@@ -785,6 +839,15 @@ func (s *Source) handle(ctx context.Context, lsn uint64, data []byte, streamed b
 	return nil
 }
 
+// txID formats "<xid>:<lsn>" with one allocation.
+func (s *Source) txID(xid uint32, lsn uint64) string {
+	b := strconv.AppendUint(s.txbuf[:0], uint64(xid), 10)
+	b = append(b, ':')
+	b = strconv.AppendUint(b, lsn, 10)
+	s.txbuf = b
+	return string(b)
+}
+
 func (s *Source) begin(xid uint32, ts int64, lsn uint64) {
 	s.inTx, s.xid, s.commitTime = true, xid, ts
 	s.curLSN, s.eventsAtLSN = 0, 0
@@ -795,7 +858,7 @@ func (s *Source) begin(xid uint32, ts int64, lsn uint64) {
 		return // its BEGIN was delivered already
 	}
 	ev := &capture.Event{Kind: capture.Begin, Source: capture.Source{Connector: "postgresql", DB: s.dbName, TsMicros: ts, TxID: int64(xid), HasTxID: true, LSN: lsn, HasLSN: true, LastCommitLSN: s.lastCommitEnd},
-		TxID:     strconv.FormatUint(uint64(xid), 10) + ":" + strconv.FormatUint(lsn, 10),
+		TxID:     s.txID(xid, lsn),
 		Position: &Position{LSN: 0, CommitLSN: s.lastCommitEnd, TxID: int64(xid), TsMicros: ts, Type: "BEGIN"}}
 	s.beginEv = ev
 }
@@ -822,7 +885,7 @@ func (s *Source) commit(end uint64) {
 		kind = capture.Keepalive
 	}
 	ev := capture.Event{Kind: kind, Source: capture.Source{Connector: "postgresql", DB: s.dbName, TsMicros: ts, TxID: int64(xid), HasTxID: true, LSN: end, HasLSN: true, LastCommitLSN: end},
-		TxID:     strconv.FormatUint(uint64(xid), 10) + ":" + strconv.FormatUint(end, 10),
+		TxID:     s.txID(xid, end),
 		Position: &Position{LSN: end, ProcLSN: end, CommitLSN: end, TxID: int64(xid), TsMicros: ts, Type: "COMMIT"}}
 	s.pending = append(s.pending, ev)
 }
@@ -859,14 +922,14 @@ func (s *Source) change(typ byte, lsn uint64, r *reader) error {
 			return fmt.Errorf("postgres: INSERT at %s: no new tuple", pglogrepl.LSN(lsn))
 		}
 		if rel.included {
-			after, err = rel.decodeTuple(r)
+			after, err = rel.decodeTuple(r, &s.rows)
 		}
 	case msgUpdate:
 		op = capture.OpUpdate
 		k := r.u8()
 		if k == 'K' || k == 'O' {
 			if rel.included {
-				before, err = rel.decodeTuple(r)
+				before, err = rel.decodeTuple(r, &s.rows)
 			} else {
 				err = skipTuple(r)
 			}
@@ -879,7 +942,7 @@ func (s *Source) change(typ byte, lsn uint64, r *reader) error {
 			return fmt.Errorf("postgres: UPDATE at %s: no new tuple", pglogrepl.LSN(lsn))
 		}
 		if rel.included {
-			after, err = rel.decodeTuple(r)
+			after, err = rel.decodeTuple(r, &s.rows)
 			// Unchanged TOAST under FULL identity: the old tuple has the value.
 			if err == nil && before != nil {
 				for i := range after {
@@ -896,7 +959,7 @@ func (s *Source) change(typ byte, lsn uint64, r *reader) error {
 			return fmt.Errorf("postgres: DELETE at %s: no old tuple", pglogrepl.LSN(lsn))
 		}
 		if rel.included {
-			before, err = rel.decodeTuple(r)
+			before, err = rel.decodeTuple(r, &s.rows)
 		}
 	}
 	if err != nil {
@@ -932,8 +995,10 @@ func (s *Source) emitChange(op capture.Op, rel *relation, lsn uint64, before, af
 	ev := capture.Event{Kind: capture.Change, Op: op, Table: t, Before: before, After: after,
 		Source: capture.Source{Connector: "postgresql", DB: s.dbName, Schema: t.ID.Schema, Table: t.ID.Table, TsMicros: s.commitTime,
 			TxID: int64(s.xid), HasTxID: true, LSN: lsn, HasLSN: true, LastCommitLSN: s.lastCommitEnd},
-		TxID:     strconv.FormatUint(uint64(s.xid), 10) + ":" + strconv.FormatUint(lsn, 10),
-		Position: &Position{LSN: lsn, ProcLSN: lsn, CommitLSN: s.lastCommitEnd, TxID: int64(s.xid), TsMicros: s.commitTime, Type: typ, Events: s.eventsAtLSN}}
+		TxID: s.txID(s.xid, lsn)}
+	pos := s.positions.get()
+	*pos = Position{LSN: lsn, ProcLSN: lsn, CommitLSN: s.lastCommitEnd, TxID: int64(s.xid), TsMicros: s.commitTime, Type: typ, Events: s.eventsAtLSN}
+	ev.Position = pos
 	s.pending = append(s.pending, ev)
 }
 
