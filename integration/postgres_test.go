@@ -11,7 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-		"syscall"
+	"syscall"
 	"testing"
 	"time"
 
