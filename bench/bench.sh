@@ -377,12 +377,24 @@ chq() { clickhouse-client --host 127.0.0.1 --port "$CH_TCP_PORT" "$@"; }
 section_clickhouse() {
   # Input: the pg section's records (sluice's own PostgreSQL envelopes), loaded untimed into a
   # topic of their own with the plain producer.
+  # The records carry their Connect schemas (the sink creates the table from them).
   local topic="bench_ch.public.orders" have
-  [ -s "$WORK/pg_records.bin" ] || { log "clickhouse: no $WORK/pg_records.bin: run the pg section first"; return 0; }
+  if [ ! -s "$WORK/pg_records_schemas.bin" ] || [ "$(cat "$WORK/pg_records_schemas.n" 2>/dev/null)" != "$CHANGES" ]; then
+    [ "$(psqlb -c "SELECT count(*) FROM pg_replication_slots WHERE slot_name='tpl'")" = 1 ] \
+      || { log "clickhouse: no template slot: run the pg section first"; return 0; }
+    sluice_pg dump_s stdout --schemas-enable=true
+    psqlb -c "SELECT pg_copy_logical_replication_slot('tpl','dump_s')" >/dev/null
+    run -stdout "$WORK/pg_records_schemas.jsonl" -stderr "$LOGS/pg_dump_schemas.log" -metrics "http://127.0.0.1:$HTTP_PORT/metrics" \
+      -metric sluice_records_total -target "$CHANGES" -- "${SL[@]}" >/dev/null || die "record dump failed"
+    pg_drop_slot dump_s
+    "$BIN/saramaprod" convert "$WORK/pg_records_schemas.jsonl" "$WORK/pg_records_schemas.bin" 2>>"$LOGS/saramaprod.log"
+    rm -f "$WORK/pg_records_schemas.jsonl"
+    echo "$CHANGES" >"$WORK/pg_records_schemas.n"
+  fi
   have="$("$BIN/benchrun" -kafka "$KAFKA" -topic "$topic" -target 1 -timeout 3s -- sleep 10 2>/dev/null | sed -n 's/.*"count":\([0-9]*\).*/\1/p' || true)"
   if [ "${have:-0}" != "$CHANGES" ]; then
     kafka_fresh
-    "$BIN/saramaprod" produce -brokers "$KAFKA" -topic "$topic" "$WORK/pg_records.bin" 2>>"$LOGS/saramaprod.log" || die "clickhouse: loading $topic failed"
+    "$BIN/saramaprod" produce -brokers "$KAFKA" -topic "$topic" "$WORK/pg_records_schemas.bin" 2>>"$LOGS/saramaprod.log" || die "clickhouse: loading $topic failed"
   fi
   local rep r db
   for rep in $(seq 1 "$REPS"); do
