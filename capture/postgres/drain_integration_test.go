@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -16,6 +17,12 @@ import (
 // SLUICE_PG_DRAIN_DSN, SLUICE_PG_DRAIN_SLOT, SLUICE_PG_DRAIN_PUB and SLUICE_PG_DRAIN_XID (stop
 // after that transaction's commit). Used with scripts/pg-throughput.sh's database; skipped
 // otherwise.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 func TestDrain(t *testing.T) {
 	dsn := os.Getenv("SLUICE_PG_DRAIN_DSN")
 	if dsn == "" {
@@ -29,6 +36,7 @@ func TestDrain(t *testing.T) {
 	}
 	defer s.Close()
 	start := time.Now()
+	cpu0 := processCPU()
 	n := 0
 	for {
 		ev, err := s.Next(ctx)
@@ -43,5 +51,6 @@ func TestDrain(t *testing.T) {
 		}
 	}
 	el := time.Since(start)
-	t.Logf("%d changes in %v: %.0f rows/s", n, el, float64(n)/el.Seconds())
+	cpu := processCPU() - cpu0
+	t.Logf("%d changes in %v: %.0f rows/s; sluice CPU %v = %.2f µs/row", n, el, float64(n)/el.Seconds(), cpu, float64(cpu.Microseconds())/float64(n))
 }
