@@ -229,7 +229,7 @@ func literalDefault(expr string) (string, bool) {
 					continue
 				}
 				rest := e[i+1:]
-				if rest == "" || strings.HasPrefix(rest, "::") {
+				if rest == "" || (strings.HasPrefix(rest, "::") && !strings.ContainsAny(rest, "'|+*/")) {
 					return b.String(), true
 				}
 				return "", false
