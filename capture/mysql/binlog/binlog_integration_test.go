@@ -161,6 +161,11 @@ func runServerRoundTripMeta(t *testing.T, env string, maria, fullMeta bool) {
 		}
 		exec("SET GLOBAL binlog_row_metadata = FULL")
 		defer func() { _, _ = db.ExecContext(ctx, "SET GLOBAL binlog_row_metadata = "+old) }()
+		if maria {
+			// And MariaDB's compressed events (log_bin_compress) on top.
+			exec("SET GLOBAL log_bin_compress = ON")
+			defer func() { _, _ = db.ExecContext(ctx, "SET GLOBAL log_bin_compress = OFF") }()
+		}
 	}
 	exec("CREATE DATABASE IF NOT EXISTS sluice_binlog_it")
 	exec("DROP TABLE IF EXISTS sluice_binlog_it.t")
@@ -168,7 +173,9 @@ func runServerRoundTripMeta(t *testing.T, env string, maria, fullMeta bool) {
 	exec("FLUSH BINARY LOGS")
 	file := currentBinlog(t, conn, maria)
 	exec("USE sluice_binlog_it")
-	exec("ALTER TABLE t COMMENT 'decoded'")
+	// Long enough (> log_bin_compress_min_len) to be compressed when that is on.
+	alterSQL := "ALTER TABLE t COMMENT 'decoded " + strings.Repeat("x", 300) + "'"
+	exec(alterSQL)
 	exec("INSERT INTO sluice_binlog_it.t (id, " + strings.Join(names, ", ") + ") VALUES (1, " + strings.Join(vals, ", ") + "), (2, " + strings.Join(nulls, ", ") + ")")
 	exec("UPDATE sluice_binlog_it.t SET vc = 'upd' WHERE id = 1")
 	exec("DELETE FROM sluice_binlog_it.t WHERE id = 2")
@@ -221,7 +228,7 @@ func runServerRoundTripMeta(t *testing.T, env string, maria, fullMeta bool) {
 	}
 	var rows []got
 	d := NewDecoder(Config{})
-	var sawGTID, sawPayload, sawTag, sawPartial, sawDDL, sawXA bool
+	var sawGTID, sawPayload, sawTag, sawPartial, sawDDL, sawXA, sawCompressed, sawCompressedQuery bool
 	var applied string
 	handle := func(ev Event, inPayload bool) {
 		switch x := ev.Data.(type) {
@@ -235,6 +242,9 @@ func runServerRoundTripMeta(t *testing.T, env string, maria, fullMeta bool) {
 		case *RowsEvent:
 			if x.Table.Schema != "sluice_binlog_it" || x.Table.Table != "t" {
 				return
+			}
+			if _, _, compressed := x.Type.rowsInfo(); compressed {
+				sawCompressed = true
 			}
 			if x.Kind == RowsPartialUpdate {
 				if !x.Next() {
@@ -272,8 +282,9 @@ func runServerRoundTripMeta(t *testing.T, env string, maria, fullMeta bool) {
 		case *MariaGTID:
 			sawGTID = true
 		case *Query:
-			if string(x.Query) == "ALTER TABLE t COMMENT 'decoded'" {
+			if string(x.Query) == alterSQL {
 				sawDDL = true
+				sawCompressedQuery = ev.Header.Type == MariaQueryCompressedEvent
 				if string(x.Schema) != "sluice_binlog_it" || !x.HasCharset || x.CharsetClient == 0 || !x.HasSQLMode ||
 					(!maria && x.DDLXID == 0) || x.ExecutionTime > 60 || x.ThreadID == 0 {
 					t.Errorf("DDL query event = %+v", x)
@@ -312,6 +323,9 @@ func runServerRoundTripMeta(t *testing.T, env string, maria, fullMeta bool) {
 	}
 	if !sawDDL {
 		t.Error("no QUERY event with the ALTER TABLE")
+	}
+	if fullMeta && maria && (!sawCompressed || !sawCompressedQuery) {
+		t.Errorf("log_bin_compress=ON: compressed rows %v, compressed query %v", sawCompressed, sawCompressedQuery)
 	}
 	want := 4
 	if !maria {
