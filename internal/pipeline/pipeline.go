@@ -171,7 +171,11 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := sink.Close(); err != nil && runErr == nil {
 		errs = append(errs, fmt.Errorf("close sink: %w", err))
 	}
-	return errors.Join(errs...)
+	err = errors.Join(errs...)
+	st := p.cfg.Stats
+	p.cfg.Logger.Info("pipeline stopped", "events", st.Events.Load(), "records", st.Records.Load(),
+		"acknowledged_events", st.Released.Load(), "position", describe(p.latest), "err", err)
+	return err
 }
 
 type run struct {
@@ -238,7 +242,11 @@ func (p *run) send(ctx context.Context, events <-chan *capture.Event, taken chan
 				recs, err = p.cfg.Encoder.Encode(recs, ev)
 			}
 			pos := ev.Position
-			taken <- struct{}{} // the reader may call Next again: ev is no longer used
+			select { // the reader may call Next again: ev is no longer used
+			case taken <- struct{}{}:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 			if err != nil {
 				return fmt.Errorf("encode event at %s: %w", describe(pos), err)
 			}

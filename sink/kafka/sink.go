@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -34,9 +37,13 @@ type Config struct {
 	// Linger (default 20ms) and BatchBytes (default 1 MiB) are when a batch is sent.
 	Linger     time.Duration
 	BatchBytes int
-	// Retries is how often sarama retries a failed produce before the sink fails. Default 10.
+	// Retries is how often sarama retries a failed produce before the sink fails. Default 30.
+	// sarama counts a retry against every message of a batch that is dropped and requeued, so a
+	// busy partition spends retries faster than the broker fails requests.
 	Retries int
-	// RetryBackoff defaults to 250ms.
+	// RetryBackoff is the first retry's wait (default 100ms); it doubles per retry up to 5s, so
+	// the default 30 retries ride out about two minutes of unavailability (the Java producer's
+	// delivery.timeout.ms).
 	RetryBackoff time.Duration
 	// Version is the Kafka protocol version to speak. Default 3.6.0.
 	Version sarama.KafkaVersion
@@ -105,10 +112,10 @@ func (c *Config) withDefaults() Config {
 		d.BatchBytes = 1 << 20
 	}
 	if d.Retries == 0 {
-		d.Retries = 10
+		d.Retries = 30
 	}
 	if d.RetryBackoff == 0 {
-		d.RetryBackoff = 250 * time.Millisecond
+		d.RetryBackoff = 100 * time.Millisecond
 	}
 	if d.Version == (sarama.KafkaVersion{}) {
 		d.Version = sarama.V3_6_0_0
@@ -140,6 +147,10 @@ func (c *Config) SaramaConfig() (*sarama.Config, error) {
 	sc.Producer.Return.Errors = true
 	sc.Producer.Retry.Max = d.Retries
 	sc.Producer.Retry.Backoff = d.RetryBackoff
+	base := d.RetryBackoff
+	sc.Producer.Retry.BackoffFunc = func(retries, _ int) time.Duration {
+		return min(base<<min(retries, 10), 5*time.Second)
+	}
 	sc.Producer.Partitioner = sarama.NewMurmur2Partitioner
 	sc.Producer.Compression = codec
 	sc.Producer.Flush.Bytes = d.BatchBytes
@@ -197,7 +208,7 @@ func New(cfg Config, durable func(token uint64)) (*Sink, error) {
 	}
 	client, err := sarama.NewClient(d.Brokers, sc)
 	if err != nil {
-		return nil, fmt.Errorf("kafka: connect to %s: %w", strings.Join(d.Brokers, ","), err)
+		return nil, &connectError{fmt.Errorf("kafka: connect to %s: %w", strings.Join(d.Brokers, ","), err)}
 	}
 	producer, err := sarama.NewAsyncProducerFromClient(client)
 	if err != nil {
@@ -377,6 +388,40 @@ func (e *ProduceError) Error() string {
 }
 
 func (e *ProduceError) Unwrap() error { return e.Err }
+
+// Retryable reports whether the failure is transient (the broker was unavailable, not the
+// record rejected): a caller may restart from the last saved position (capture.Retryable).
+func (e *ProduceError) Retryable() bool { return transient(e.Err) }
+
+// transient reports errors a later attempt may not meet: no reachable broker, leadership moves,
+// timeouts, too few in-sync replicas, network failures.
+func transient(err error) bool {
+	var kerr sarama.KError
+	if errors.As(err, &kerr) {
+		switch kerr {
+		case sarama.ErrNotLeaderForPartition, sarama.ErrLeaderNotAvailable, sarama.ErrRequestTimedOut,
+			sarama.ErrNotEnoughReplicas, sarama.ErrNotEnoughReplicasAfterAppend, sarama.ErrKafkaStorageError,
+			sarama.ErrNetworkException, sarama.ErrUnknownTopicOrPartition, sarama.ErrBrokerNotAvailable,
+			sarama.ErrNotController, sarama.ErrOffsetsLoadInProgress:
+			return true
+		}
+		return false
+	}
+	if errors.Is(err, sarama.ErrOutOfBrokers) || errors.Is(err, sarama.ErrNotConnected) ||
+		errors.Is(err, sarama.ErrClosedClient) || errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
+		return true
+	}
+	var nerr net.Error
+	return errors.As(err, &nerr)
+}
+
+// connectError wraps a failure to reach the brokers at start; it is retryable.
+type connectError struct{ err error }
+
+func (e *connectError) Error() string   { return e.err.Error() }
+func (e *connectError) Unwrap() error   { return e.err }
+func (e *connectError) Retryable() bool { return true }
 
 // Flush blocks until every record sent so far is acknowledged (nil) or one failed (the error),
 // or ctx ends.

@@ -267,3 +267,26 @@ func TestConfigValidate(t *testing.T) {
 		t.Fatalf("sarama config not as documented: %+v", sc.Producer)
 	}
 }
+
+func TestRetryable(t *testing.T) {
+	cases := []struct {
+		err  error
+		want bool
+	}{
+		{sarama.ErrNotEnoughReplicas, true},
+		{sarama.ErrOutOfBrokers, true},
+		{sarama.ErrMessageSizeTooLarge, false},
+		{sarama.ErrInvalidRecord, false},
+		{errors.New("other"), false},
+	}
+	for _, c := range cases {
+		if got := (&ProduceError{Topic: "t", Err: c.err}).Retryable(); got != c.want {
+			t.Errorf("%v: Retryable %v, want %v", c.err, got, c.want)
+		}
+	}
+	_, err := New(Config{Brokers: []string{"127.0.0.1:1"}}, func(uint64) {})
+	var r interface{ Retryable() bool }
+	if !errors.As(err, &r) || !r.Retryable() {
+		t.Fatalf("unreachable broker: %v, want a retryable error", err)
+	}
+}
