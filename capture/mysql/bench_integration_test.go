@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/envelope"
 )
 
 // TestStreamThroughput (SLUICE_BENCH_MYSQL=1, MariaDB) streams the orders workload of
@@ -74,6 +75,11 @@ func TestStreamThroughput(t *testing.T) {
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
 	t1 := time.Now()
 	n := 0
+	var enc *envelope.Encoder
+	if os.Getenv("SLUICE_BENCH_ENCODE") == "1" {
+		enc, _ = envelope.NewEncoder(envelope.Config{TopicPrefix: "tp", TombstonesOnDelete: true})
+	}
+	var recs []envelope.Record
 	for n < want {
 		ev, err := s.Next(ctx)
 		if err != nil {
@@ -81,6 +87,11 @@ func TestStreamThroughput(t *testing.T) {
 		}
 		if ev.Kind == capture.Change {
 			n++
+		}
+		if enc != nil {
+			if recs, err = enc.Encode(recs[:0], &ev); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	el := time.Since(t1)
