@@ -407,7 +407,7 @@ section_clickhouse() {
       chq --query "SELECT * FROM $db.orders FORMAT TabSeparated" >"$WORK/ch_rows.tsv"
       local have_rows; have_rows=$(wc -l <"$WORK/ch_rows.tsv")
       [ "$have_rows" -gt 0 ] || die "clickhouse: no rows in $db.orders"
-      while [ "$(wc -l <"$WORK/ch_rows.tsv")" -lt "$CHANGES" ]; do cat "$WORK/ch_rows.tsv" "$WORK/ch_rows.tsv" | head -n "$CHANGES" >"$WORK/ch_rows.tmp"; mv "$WORK/ch_rows.tmp" "$WORK/ch_rows.tsv"; done
+      while [ "$(wc -l <"$WORK/ch_rows.tsv")" -lt "$CHANGES" ]; do { cat "$WORK/ch_rows.tsv" "$WORK/ch_rows.tsv" | head -n "$CHANGES" >"$WORK/ch_rows.tmp"; } || true; mv "$WORK/ch_rows.tmp" "$WORK/ch_rows.tsv"; done
       head -n "$CHANGES" "$WORK/ch_rows.tsv" >"$WORK/ch_rows.tmp"; mv "$WORK/ch_rows.tmp" "$WORK/ch_rows.tsv"
       chq --query "CREATE DATABASE IF NOT EXISTS bench_ref"
     fi
@@ -503,6 +503,7 @@ main() {
   log "workload: $CHANGES changes (scale 1/$SCALE), $REPS reps, sections: $SECTIONS; load average $load0"
   build
   trap stop_servers EXIT
+  trap 'log "failed: line $LINENO: $BASH_COMMAND"' ERR
   start_servers
   if has pg; then section_pg; fi
   if has mariadb; then section_binlog mariadb; fi
