@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -112,10 +113,11 @@ func parseSkipped(s string) (*[256]bool, error) {
 // acknowledges it to the source (bounded by ShutdownTimeout), then closes the sink. It does not
 // close the Source or Offsets.
 //
-// Goroutines: a reader calls Source.Next and hands each event to the sender, waiting until the
-// sender has encoded it before the next Next (so events may alias the source's buffers); the
-// sender encodes, sends and emits heartbeats; the acker loop saves and acknowledges released
-// positions every FlushInterval. Sink result goroutines call the acker's durable func.
+// Goroutines: the stream goroutine calls Source.Next, encodes the event and sends its records
+// before calling Next again (so events may alias the source's buffers); a heartbeat goroutine
+// (when HeartbeatInterval > 0) emits heartbeat records, taking turns with the stream on the
+// encoder; the acker loop saves and acknowledges released positions every FlushInterval. Sink
+// result goroutines call the acker's durable func.
 func Run(ctx context.Context, cfg Config) error {
 	if err := cfg.Validate(); err != nil {
 		return err
@@ -144,11 +146,11 @@ func Run(ctx context.Context, cfg Config) error {
 	p.sink = sink
 
 	g, gctx := errgroup.WithContext(ctx)
-	events := make(chan *capture.Event)
-	taken := make(chan struct{})
 	eof := errors.New("source ended")
-	g.Go(func() error { return p.read(gctx, events, taken, eof) })
-	g.Go(func() error { return p.send(gctx, events, taken) })
+	g.Go(func() error { return p.stream(gctx, eof) })
+	if p.cfg.HeartbeatInterval > 0 {
+		g.Go(func() error { return p.heartbeats(gctx) })
+	}
 	g.Go(func() error { return p.loop(gctx) })
 	runErr := g.Wait()
 	if errors.Is(runErr, eof) || (ctx.Err() != nil && errors.Is(runErr, context.Canceled)) {
@@ -183,6 +185,8 @@ type run struct {
 	ack     *acker
 	sink    Sink
 	skipped *[256]bool
+	encMu   sync.Mutex // the encoder's buffer and the order of tokens and sends
+	ev      capture.Event
 
 	// owned by the acker loop (and Run after it ends)
 	latest  capture.Position // last released position
@@ -190,10 +194,16 @@ type run struct {
 	scratch []byte
 }
 
-// read pulls events and hands them over one at a time.
-func (p *run) read(ctx context.Context, events chan<- *capture.Event, taken <-chan struct{}, eof error) error {
+// stream reads, encodes and sends events on one goroutine: the event (which may alias the
+// source's buffers until the next Next) is fully encoded before Next is called again, and no
+// per-event channel handoff is paid. encMu serialises the encoder and the sends with the
+// heartbeat goroutine.
+func (p *run) stream(ctx context.Context, eof error) error {
+	var recs []envelope.Record
 	for {
-		ev, err := p.cfg.Source.Next(ctx)
+		var err error
+		p.ev, err = p.cfg.Source.Next(ctx)
+		ev := &p.ev // reused: passing a local's address to the encoder would allocate per event
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				return eof
@@ -203,59 +213,44 @@ func (p *run) read(ctx context.Context, events chan<- *capture.Event, taken <-ch
 			}
 			return fmt.Errorf("read source: %w", err)
 		}
-		select {
-		case events <- &ev:
-		case <-ctx.Done():
-			return ctx.Err()
+		p.cfg.Stats.Events.Add(1)
+		p.encMu.Lock()
+		recs = recs[:0]
+		if p.publishes(ev) {
+			recs, err = p.cfg.Encoder.Encode(recs, ev)
 		}
-		select {
-		case <-taken:
-		case <-ctx.Done():
-			return ctx.Err()
+		if err == nil {
+			err = p.sendAll(ctx, recs)
+		} else {
+			err = fmt.Errorf("encode event at %s: %w", describe(ev.Position), err)
+		}
+		p.encMu.Unlock()
+		if err != nil {
+			return err
+		}
+		if ev.Position != nil {
+			p.ack.event(ev.Position)
 		}
 	}
 }
 
-// send encodes events and heartbeats and sends their records.
-func (p *run) send(ctx context.Context, events <-chan *capture.Event, taken chan<- struct{}) error {
-	var hb <-chan time.Time
-	if p.cfg.HeartbeatInterval > 0 {
-		t := time.NewTicker(p.cfg.HeartbeatInterval)
-		defer t.Stop()
-		hb = t.C
-	}
+// heartbeats emits heartbeat records every HeartbeatInterval.
+func (p *run) heartbeats(ctx context.Context) error {
+	t := time.NewTicker(p.cfg.HeartbeatInterval)
+	defer t.Stop()
 	var recs []envelope.Record
 	for {
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
-		case <-hb:
-			recs = p.cfg.Encoder.Heartbeat(recs[:0], p.cfg.Now())
-			if err := p.sendAll(ctx, recs); err != nil {
-				return err
-			}
-		case ev := <-events:
-			p.cfg.Stats.Events.Add(1)
-			recs = recs[:0]
-			var err error
-			if p.publishes(ev) {
-				recs, err = p.cfg.Encoder.Encode(recs, ev)
-			}
-			pos := ev.Position
-			select { // the reader may call Next again: ev is no longer used
-			case taken <- struct{}{}:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-			if err != nil {
-				return fmt.Errorf("encode event at %s: %w", describe(pos), err)
-			}
-			if err := p.sendAll(ctx, recs); err != nil {
-				return err
-			}
-			if pos != nil {
-				p.ack.event(pos)
-			}
+			return nil
+		case <-t.C:
+		}
+		p.encMu.Lock()
+		recs = p.cfg.Encoder.Heartbeat(recs[:0], p.cfg.Now())
+		err := p.sendAll(ctx, recs)
+		p.encMu.Unlock()
+		if err != nil {
+			return err
 		}
 	}
 }
