@@ -209,7 +209,7 @@ func (s *Source) connect(ctx context.Context) error {
 
 func (s *Source) classify(err error, p *Position) error {
 	if errors.Is(err, replication.ErrBinlogPurged) {
-		return fmt.Errorf("mysql: resume at %s: %w: %v; take a new snapshot with --snapshot-mode when_needed, and keep binlogs longer (binlog_expire_logs_seconds)", p.String(), ErrPurged, err)
+		return fmt.Errorf("mysql: resume at %s: %w: %v (--snapshot-mode when_needed takes the new snapshot automatically)", p.String(), ErrPurged, err)
 	}
 	if errors.Is(err, replication.ErrAccessDenied) || errors.Is(err, replication.ErrMissingPrivilege) || errors.Is(err, replication.ErrServerIDConflict) || errors.Is(err, replication.ErrUnsupported) || errors.Is(err, replication.ErrInvalidPosition) {
 		return errorf("%w", err)
