@@ -452,7 +452,7 @@ section_snapshot() {
 
 # ---------------------------------------------------------------- latency
 section_latency() {
-  local rep out sp rp
+  local rep out sp
   psqlb -c "SELECT 1 FROM orders LIMIT 0" >/dev/null 2>&1 || psqlb \
     -c "CREATE TABLE orders(id bigserial PRIMARY KEY, customer_id bigint, amount numeric(12,2), status text, created_at timestamptz, payload jsonb)" >/dev/null
   psqlb -c "CREATE PUBLICATION pub FOR TABLE orders" >/dev/null 2>&1 || true
@@ -469,16 +469,14 @@ section_latency() {
     # The topic exists once sluice has sent one record; make it so (and wait).
     psqlb -c "INSERT INTO orders(customer_id,amount,status,created_at,payload) VALUES (0,0,'warmup',now(),'{}')" >/dev/null
     "$BIN/benchrun" -kafka "$KAFKA" -topic latk.public.orders -target 1 -timeout 30s -- sleep 60 >/dev/null 2>&1 || die "latency: no warm-up record in Kafka"
-    "$PGBIN/pg_recvlogical" -h 127.0.0.1 -p "$PG15_PORT" -U postgres -d postgres --slot="lat_ref_$rep" --start --no-loop -F 0 \
-      -f - 2>/dev/null | "$BIN/latprobe" -dsn "$PG_DSN" -kafka "$KAFKA" -topic latk.public.orders -n "$LAT_N" -ref-stdin \
-      >"$WORK/lat.$rep.json" 2>"$LOGS/latprobe.$rep.log" &
-    rp=$!
-    wait "$rp" || die "latprobe failed (log $LOGS/latprobe.$rep.log)"
+    "$BIN/latprobe" -dsn "$PG_DSN" -kafka "$KAFKA" -topic latk.public.orders -n "$LAT_N" -- \
+      "$PGBIN/pg_recvlogical" -h 127.0.0.1 -p "$PG15_PORT" -U postgres -d postgres --slot="lat_ref_$rep" --start --no-loop -F 0 -f - \
+      >"$WORK/lat.$rep.json" 2>"$LOGS/latprobe.$rep.log" || die "latprobe failed (log $LOGS/latprobe.$rep.log)"
     out="$(cat "$WORK/lat.$rep.json")"
     log "  $out"
     kill -TERM "$sp"; wait "$sp" || true
     local wp; wp="$(psqlb -c "SELECT active_pid FROM pg_replication_slots WHERE slot_name='lat_ref_$rep'")"
-    [ -n "$wp" ] && psqlb -c "SELECT pg_terminate_backend($wp)" >/dev/null
+    if [ -n "$wp" ]; then psqlb -c "SELECT pg_terminate_backend($wp)" >/dev/null; fi
     pg_drop_slot "lat_ref_$rep"; pg_drop_slot "lat_$rep"
     local k rf
     k="$(sed 's/.*"kafka":{\([^}]*\)}.*/\1/' <<<"$out")"; rf="$(sed 's/.*"ref":{\([^}]*\)}.*/\1/' <<<"$out")"

@@ -2,8 +2,9 @@
 // into public.orders about -gap apart (autocommit; the commit time is when the INSERT returns)
 // and stamps the arrival of each row on two paths at once:
 //   - Kafka: the Debezium record in -topic (sluice postgres --sink kafka, already running);
-//   - reference: pg_recvlogical's test_decoding output piped into stdin (-ref-stdin), which is
-//     the database's own commit → receipt time on the same clock.
+//   - reference: the lines of pg_recvlogical's test_decoding output (the command after --, run
+//     as a child and stopped at the end, or stdin with -ref-stdin), which is the database's own
+//     commit → receipt time on the same clock.
 //
 // It prints one JSON object: p50/p99/max in milliseconds per path and the counts.
 package main
@@ -14,11 +15,14 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -49,13 +53,31 @@ func main() {
 		wait    = flag.Duration("wait", 5*time.Second, "how long to wait for the last records")
 	)
 	flag.Parse()
-	if err := run(*dsn, *brokers, *topic, *n, *gap, *ref, *wait); err != nil {
+	var in io.Reader = os.Stdin
+	stop := func() {}
+	if flag.NArg() > 0 {
+		cmd := exec.Command(flag.Arg(0), flag.Args()[1:]...)
+		cmd.Stderr = os.Stderr
+		out, err := cmd.StdoutPipe()
+		if err == nil {
+			err = cmd.Start()
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "latprobe: reference command:", err)
+			os.Exit(1)
+		}
+		stop = func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() }
+		in, *ref = out, true
+	}
+	err := run(in, *dsn, *brokers, *topic, *n, *gap, *ref, *wait)
+	stop()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "latprobe:", err)
 		os.Exit(1)
 	}
 }
 
-func run(dsn, brokers, topic string, n int, gap time.Duration, ref bool, wait time.Duration) error {
+func run(in io.Reader, dsn, brokers, topic string, n int, gap time.Duration, ref bool, wait time.Duration) error {
 	ctx := context.Background()
 	commits := &stamps{at: map[int64]time.Time{}}
 	viaKafka := &stamps{at: map[int64]time.Time{}}
@@ -111,7 +133,7 @@ func run(dsn, brokers, topic string, n int, gap time.Duration, ref bool, wait ti
 	}
 	if ref {
 		go func() {
-			sc := bufio.NewScanner(os.Stdin)
+			sc := bufio.NewScanner(in)
 			sc.Buffer(make([]byte, 1<<20), 1<<24)
 			for sc.Scan() {
 				t := time.Now()
