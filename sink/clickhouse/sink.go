@@ -134,6 +134,9 @@ type Sink struct {
 	sticky    error
 	closed    bool
 	stopTick  chan struct{}
+	inflight  *flushJob
+	life      context.Context // ends at Close: bounds background flushes
+	lifeEnd   context.CancelFunc
 	closeOnce sync.Once
 	wg        sync.WaitGroup
 
@@ -173,9 +176,11 @@ func New(ctx context.Context, cfg Config, durable func(token uint64)) (*Sink, er
 	}
 	s := &Sink{cfg: cfg, log: cfg.Logger.With("sink", "clickhouse"), conn: conn, durable: durable,
 		tables: map[string]*table{}, db: quoteIdent(cfg.Database), stopTick: make(chan struct{})}
+	s.life, s.lifeEnd = context.WithCancel(context.Background())
 	if err := s.retry(ctx, "connect", func(ctx context.Context) error {
 		return conn.QueryRow(ctx, "SELECT version()").Scan(&s.version)
 	}); err != nil {
+		s.lifeEnd()
 		conn.Close()
 		return nil, err
 	}
@@ -186,6 +191,7 @@ func New(ctx context.Context, cfg Config, durable func(token uint64)) (*Sink, er
 		"CREATE TABLE IF NOT EXISTS " + s.db + ".`_sluice_parked` (ts DateTime, table String, topic String, token UInt64, version UInt64, reason String, key String, value String) ENGINE = MergeTree ORDER BY (table, ts)",
 	} {
 		if err := s.retry(ctx, "prepare database", func(ctx context.Context) error { return conn.Exec(ctx, q) }); err != nil {
+			s.lifeEnd()
 			conn.Close()
 			return nil, err
 		}
@@ -242,7 +248,7 @@ func (s *Sink) Send(ctx context.Context, rec *envelope.Record, token uint64) err
 	}
 	s.tokens = append(s.tokens, token)
 	if s.rows >= s.cfg.BatchRows || s.bytes >= s.cfg.BatchBytes {
-		return s.flushLocked(ctx)
+		return s.flushAsync(ctx)
 	}
 	return nil
 }
@@ -269,6 +275,11 @@ func (s *Sink) Close() error {
 		return nil
 	}
 	s.closed = true
+	s.lifeEnd() // a background flush still retrying gives up; its records stay unreported
+	if s.inflight != nil {
+		<-s.inflight.done
+		s.inflight = nil
+	}
 	return s.conn.Close()
 }
 
@@ -293,7 +304,7 @@ func (s *Sink) ticker() {
 		case <-t.C:
 			s.mu.Lock()
 			if s.sticky == nil && len(s.tokens) > 0 && time.Since(s.firstAt) >= s.cfg.FlushInterval {
-				if err := s.flushLocked(ctx); err != nil && ctx.Err() == nil {
+				if err := s.flushAsync(ctx); err != nil && ctx.Err() == nil {
 					s.sticky = err
 				}
 			}
@@ -452,46 +463,130 @@ func (s *Sink) truncate(ctx context.Context, name string) error {
 	return s.exec(ctx, "TRUNCATE TABLE "+s.db+"."+quoteIdent(name))
 }
 
-// flushLocked inserts every pending table batch, writes parked records, then reports all
-// pending tokens durable in order.
-func (s *Sink) flushLocked(ctx context.Context) error {
-	if len(s.tokens) == 0 && len(s.parked) == 0 {
-		return nil
-	}
+// flushJob is one batch boundary's worth of inserts: the table batches detached from the
+// tables, the parked records and the tokens to report once all of them are in ClickHouse.
+type flushJob struct {
+	tables []jobTable
+	tokens []uint64
+	parked []parkedRecord
+	done   chan struct{}
+	err    error
+}
+
+type jobTable struct {
+	name string
+	b    *tableBatch
+}
+
+// detach moves everything pending into a job; the tables get empty batches of the same binding.
+func (s *Sink) detach() *flushJob {
+	j := &flushJob{tokens: s.tokens, parked: s.parked, done: make(chan struct{})}
 	for _, t := range s.order {
+		t.queued = false
 		if t.batch == nil || t.batch.rows() == 0 {
 			continue
 		}
-		if err := s.insert(ctx, t); err != nil {
-			return err
-		}
-	}
-	if len(s.parked) > 0 {
-		if err := s.insertParked(ctx); err != nil {
-			return err
-		}
-	}
-	for _, t := range s.order {
-		t.queued = false
-		if t.batch != nil {
-			t.batch.reset()
-		}
+		j.tables = append(j.tables, jobTable{t.name, t.batch})
+		t.batch = newBatch(t.batch.bind)
 	}
 	s.order = s.order[:0]
-	for _, tok := range s.tokens {
-		s.durable(tok)
-	}
-	s.stats.records.Add(uint64(len(s.tokens)))
-	s.tokens = s.tokens[:0]
-	s.parked = s.parked[:0]
+	s.tokens, s.parked = nil, nil
 	s.rows, s.bytes = 0, 0
 	s.firstAt = time.Time{}
+	return j
+}
+
+// run inserts the job's batches in order, then its parked records, then reports its tokens.
+func (s *Sink) run(ctx context.Context, j *flushJob) error {
+	for _, jt := range j.tables {
+		if err := s.insert(ctx, jt.name, jt.b); err != nil {
+			return err
+		}
+	}
+	if len(j.parked) > 0 {
+		if err := s.insertParked(ctx, j.parked); err != nil {
+			return err
+		}
+	}
+	for _, tok := range j.tokens {
+		s.durable(tok)
+	}
+	s.stats.records.Add(uint64(len(j.tokens)))
 	return nil
 }
 
-func (s *Sink) insert(ctx context.Context, t *table) error {
-	b := t.batch
-	if err := s.resolveToast(ctx, t); err != nil {
+// waitInflight waits for the flush running in the background, if any. Its failure (only when
+// the sink is closing) becomes sticky.
+func (s *Sink) waitInflight(ctx context.Context) error {
+	j := s.inflight
+	if j == nil {
+		return nil
+	}
+	select {
+	case <-j.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	s.inflight = nil
+	if j.err != nil {
+		s.sticky = j.err
+		return j.err
+	}
+	return nil
+}
+
+// flushLocked inserts everything pending (after the background flush, if any) and reports it
+// durable before returning: the batch boundary DDL and truncates need.
+func (s *Sink) flushLocked(ctx context.Context) error {
+	if err := s.waitInflight(ctx); err != nil {
+		return err
+	}
+	if len(s.tokens) == 0 && len(s.parked) == 0 {
+		return nil
+	}
+	j := s.detach()
+	if err := s.run(ctx, j); err != nil {
+		// keep the rows: put the job back in front so that a later flush retries them
+		s.requeue(j)
+		return err
+	}
+	return nil
+}
+
+// requeue puts a failed synchronous job back as pending, exactly as it was (the lock was held
+// throughout, so nothing was added since detach), so a later flush retries the same rows.
+func (s *Sink) requeue(j *flushJob) {
+	for _, jt := range j.tables {
+		t := s.tables[jt.name]
+		t.batch = jt.b
+		t.queued = true
+		s.order = append(s.order, t)
+		s.rows += jt.b.rows()
+	}
+	s.tokens, s.parked = j.tokens, j.parked
+	s.firstAt = time.Now()
+}
+
+// flushAsync starts inserting everything pending in the background, so that the next batch is
+// parsed while ClickHouse works on this one. At most one flush runs at a time.
+func (s *Sink) flushAsync(ctx context.Context) error {
+	if err := s.waitInflight(ctx); err != nil {
+		return err
+	}
+	if len(s.tokens) == 0 && len(s.parked) == 0 {
+		return nil
+	}
+	j := s.detach()
+	s.inflight = j
+	go func() {
+		j.err = s.run(s.life, j)
+		close(j.done)
+	}()
+	return nil
+}
+
+func (s *Sink) insert(ctx context.Context, name string, b *tableBatch) error {
+	if err := s.resolveToast(ctx, name, b); err != nil {
 		return err
 	}
 	cols := make([]string, 0, len(b.bind.cols)+2)
@@ -499,7 +594,7 @@ func (s *Sink) insert(ctx context.Context, t *table) error {
 		cols = append(cols, quoteIdent(c.name))
 	}
 	cols = append(cols, "`_version`", "`_is_deleted`")
-	q := "INSERT INTO " + s.db + "." + quoteIdent(t.name) + " (" + strings.Join(cols, ", ") + ")"
+	q := "INSERT INTO " + s.db + "." + quoteIdent(name) + " (" + strings.Join(cols, ", ") + ")"
 	data := make([]any, 0, len(cols))
 	for _, cb := range b.bufs {
 		data = append(data, cb.data())
@@ -507,11 +602,11 @@ func (s *Sink) insert(ctx context.Context, t *table) error {
 	data = append(data, b.versions, b.deleted)
 	ictx := ctx
 	if s.modern {
-		ictx = ch.Context(ctx, ch.WithSettings(ch.Settings{"insert_deduplication_token": b.token(t.name)}))
+		ictx = ch.Context(ctx, ch.WithSettings(ch.Settings{"insert_deduplication_token": b.token(name)}))
 	}
 	t0 := time.Now()
 	defer func() { s.stats.insertNs.Add(int64(time.Since(t0))) }()
-	err := s.retry(ictx, "insert into "+t.name, func(ctx context.Context) error {
+	err := s.retry(ictx, "insert into "+name, func(ctx context.Context) error {
 		batch, err := s.conn.PrepareBatch(ctx, q)
 		if err != nil {
 			return err
@@ -535,12 +630,12 @@ func (s *Sink) insert(ctx context.Context, t *table) error {
 	return nil
 }
 
-func (s *Sink) insertParked(ctx context.Context) error {
+func (s *Sink) insertParked(ctx context.Context, parked []parkedRecord) error {
 	now := time.Now().UTC().Truncate(time.Second)
 	var ts []time.Time
 	var table, topic, reason, key, value []string
 	var token, version []uint64
-	for _, p := range s.parked {
+	for _, p := range parked {
 		ts = append(ts, now)
 		table, topic, reason = append(table, p.table), append(topic, p.topic), append(reason, p.reason)
 		key, value = append(key, p.key), append(value, p.value)

@@ -162,7 +162,7 @@ func TestSinkChangesAgainstServer(t *testing.T) {
 	db := freshDB(t, conn)
 	ctx := context.Background()
 	var d durables
-	s, err := New(ctx, Config{Addr: []string{addr}, Database: db, BatchRows: 3, FlushInterval: time.Hour}, d.add)
+	s, err := New(ctx, Config{Addr: []string{addr}, Database: db, BatchRows: 3, FlushInterval: time.Hour, Logger: testLogger(t)}, d.add)
 	if err != nil {
 		t.Fatal(err)
 	}

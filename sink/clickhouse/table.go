@@ -539,8 +539,7 @@ func keyTexts(raws [][]byte, idx []int) []string {
 
 // resolveToast fills unchanged-TOAST values whose previous value is not in the batch from the
 // newest earlier version in ClickHouse (argMax by _version, below this batch's versions).
-func (s *Sink) resolveToast(ctx context.Context, t *table) error {
-	b := t.batch
+func (s *Sink) resolveToast(ctx context.Context, name string, b *tableBatch) error {
 	if len(b.fixups) == 0 {
 		return nil
 	}
@@ -567,12 +566,12 @@ func (s *Sink) resolveToast(ctx context.Context, t *table) error {
 			}
 			tuples = append(tuples, "("+strings.Join(lits, ", ")+")")
 		}
-		name := quoteIdent(b.bind.cols[col].name)
-		q := "SELECT " + strings.Join(keyCols, ", ") + ", toString(argMax(" + name + ", `_version`)) FROM " +
-			s.db + "." + quoteIdent(t.name) + " WHERE (" + strings.Join(keyCols, ", ") + ") IN (" +
+		colName := quoteIdent(b.bind.cols[col].name)
+		q := "SELECT " + strings.Join(keyCols, ", ") + ", toString(argMax(" + colName + ", `_version`)) FROM " +
+			s.db + "." + quoteIdent(name) + " WHERE (" + strings.Join(keyCols, ", ") + ") IN (" +
 			strings.Join(tuples, ", ") + ") AND `_version` < " + fmt.Sprint(minV) + " GROUP BY " + strings.Join(keyCols, ", ")
 		found := map[string]string{}
-		err := s.retry(ctx, "read unchanged-TOAST values of "+t.name, func(ctx context.Context) error {
+		err := s.retry(ctx, "read unchanged-TOAST values of "+name, func(ctx context.Context) error {
 			rows, err := s.conn.Query(ctx, q)
 			if err != nil {
 				return err
@@ -599,13 +598,13 @@ func (s *Sink) resolveToast(ctx context.Context, t *table) error {
 			if !ok {
 				s.stats.toast.Add(1)
 				s.log.Warn("unchanged-TOAST value with no earlier version in ClickHouse; storing NULL/empty",
-					"table", t.name, "column", b.bind.cols[col].name, "key", f.key)
+					"table", name, "column", b.bind.cols[col].name, "key", f.key)
 				continue
 			}
 			if !b.bufs[col].setString(f.row, v) {
 				s.stats.toast.Add(1)
 				s.log.Warn("unchanged-TOAST value in a non-String column cannot be carried from ClickHouse",
-					"table", t.name, "column", b.bind.cols[col].name)
+					"table", name, "column", b.bind.cols[col].name)
 			}
 		}
 	}
