@@ -136,7 +136,12 @@ CONF
     fi
   fi
 }
-stop_servers() { [ "${BENCH_KEEP:-0}" = 1 ] || servers stop >&2 || true; }
+stop_servers() {
+  # Subjects left running by a failed section (the latency section's sluice) go first.
+  local p
+  for p in $(jobs -p); do kill "$p" 2>/dev/null || true; done
+  [ "${BENCH_KEEP:-0}" = 1 ] || servers stop >&2 || true
+}
 
 kafka_fresh() { # an empty kfake log (topics of earlier runs would only cost disk)
   "$REPO/scripts/kafka.sh" stop >&2
