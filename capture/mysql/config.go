@@ -90,6 +90,10 @@ type Config struct {
 	SnapshotLocking SnapshotLocking // default minimal
 	// SnapshotChunkRows is the number of rows per primary-key chunk (default 10000).
 	SnapshotChunkRows int
+	// SnapshotWorkers is how many connections read tables in parallel (default 2). Each opens
+	// its consistent snapshot under the global read lock, so with SnapshotLocking none there
+	// is one reader.
+	SnapshotWorkers int
 	// IncludeQuery fills source.query from ROWS_QUERY / ANNOTATE_ROWS events.
 	IncludeQuery bool
 	// SchemaRepair rebuilds a table's definition from the server when a TABLE_MAP does not
@@ -145,6 +149,9 @@ func (c *Config) setDefaults() {
 	c.SnapshotLocking, _ = ParseSnapshotLocking(string(c.SnapshotLocking))
 	if c.SnapshotChunkRows <= 0 {
 		c.SnapshotChunkRows = 10000
+	}
+	if c.SnapshotWorkers <= 0 {
+		c.SnapshotWorkers = 2
 	}
 	if c.Now == nil {
 		c.Now = time.Now

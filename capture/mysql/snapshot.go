@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluicecdc/sluice/capture"
@@ -16,20 +18,19 @@ import (
 type snapshotState struct {
 	data    bool
 	started bool
-	conn    *sql.Conn
-	pos     *Position // binlog position of the snapshot (Snapshot=true)
+	conn    *sql.Conn   // the connection that holds the lock and reads the position
+	workers []*sql.Conn // readers, each in a consistent snapshot opened under the same lock
+	pos     *Position   // binlog position of the snapshot (Snapshot=true)
 	tables  []*schema.Table
+	outs    []*tableRows
 	ti      int
 	view    *tableView
-	rows    *sql.Rows
-	raw     []sql.RawBytes
-	ptrs    []any
-	lastKey []any
-	inChunk int
 	tableN  int64
 	totalN  int64
 	tStart  time.Time
 	start   time.Time
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
 
 	pending       *capture.Event
 	pendingFirstT bool
@@ -38,13 +39,33 @@ type snapshotState struct {
 	newTable      bool
 }
 
+// tableRows carries one table's rows from a reader to Next, in key order.
+type tableRows struct {
+	ch  chan capture.Row // closed after the last row
+	err error            // set before ch is closed
+}
+
 func (st *snapshotState) close() {
-	if st.rows != nil {
-		st.rows.Close()
-		st.rows = nil
+	if st.cancel != nil {
+		st.cancel()
+		st.cancel = nil
 	}
+	st.wg.Wait()
+	// end the snapshot transactions before the connections go back to the pool
+	done := func(c *sql.Conn) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, _ = c.ExecContext(ctx, "COMMIT")
+		c.Close()
+	}
+	for _, c := range st.workers {
+		if c != st.conn {
+			done(c)
+		}
+	}
+	st.workers = nil
 	if st.conn != nil {
-		st.conn.Close()
+		done(st.conn)
 		st.conn = nil
 	}
 }
@@ -86,6 +107,28 @@ func (s *Source) snapshotBegin(ctx context.Context) error {
 	if err := exec("START TRANSACTION WITH CONSISTENT SNAPSHOT"); err != nil {
 		return errorf("snapshot: START TRANSACTION WITH CONSISTENT SNAPSHOT: %w", err)
 	}
+	st.workers = []*sql.Conn{conn}
+	if locked {
+		// More readers, each opening its consistent snapshot while the lock still holds, so
+		// all of them see the same state.
+		for len(st.workers) < s.cfg.SnapshotWorkers {
+			wc, err := s.db.Conn(ctx)
+			if err == nil {
+				_, err = wc.ExecContext(ctx, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+				if err == nil {
+					_, err = wc.ExecContext(ctx, "START TRANSACTION WITH CONSISTENT SNAPSHOT")
+				}
+				if err != nil {
+					wc.Close()
+				}
+			}
+			if err != nil {
+				s.log.Warn("snapshot: extra reader not opened; reading with fewer", "err", err)
+				break
+			}
+			st.workers = append(st.workers, wc)
+		}
+	}
 	pos, err := s.binlogPosition(ctx, conn, !locked)
 	if err != nil {
 		return err
@@ -101,8 +144,100 @@ func (s *Source) snapshotBegin(ctx context.Context) error {
 			st.tables = append(st.tables, t)
 		}
 	}
-	s.log.Info("snapshot started", "file", pos.File, "pos", pos.Pos, "gtids", pos.GTIDs, "tables", len(st.tables), "data", st.data)
+	s.log.Info("snapshot started", "file", pos.File, "pos", pos.Pos, "gtids", pos.GTIDs, "tables", len(st.tables), "data", st.data, "readers", len(st.workers))
+	if st.data {
+		s.startReaders()
+	}
 	return nil
+}
+
+// startReaders starts one goroutine per reader connection; they take the tables in order and
+// hand their rows to Next through bounded channels, so at most one table per reader is ahead.
+func (s *Source) startReaders() {
+	st := s.snap
+	ctx, cancel := context.WithCancel(context.Background())
+	st.cancel = cancel
+	st.outs = make([]*tableRows, len(st.tables))
+	for i := range st.outs {
+		st.outs[i] = &tableRows{ch: make(chan capture.Row, 512)}
+	}
+	var next atomic.Int32
+	for _, c := range st.workers {
+		st.wg.Add(1)
+		go func(c *sql.Conn) {
+			defer st.wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(st.tables) {
+					return
+				}
+				out := st.outs[i]
+				out.err = s.readTable(ctx, c, st.tables[i], out.ch)
+				close(out.ch)
+				if out.err != nil {
+					return
+				}
+			}
+		}(c)
+	}
+}
+
+// readTable reads t in primary-key chunks (one scan without a key) and sends each row.
+func (s *Source) readTable(ctx context.Context, c *sql.Conn, t *schema.Table, out chan<- capture.Row) error {
+	raw := make([]sql.RawBytes, len(t.Columns))
+	ptrs := make([]any, len(t.Columns))
+	for i := range raw {
+		ptrs[i] = &raw[i]
+	}
+	var lastKey []any
+	for {
+		q, args := snapshotQuery(t, lastKey, s.cfg.SnapshotChunkRows)
+		rows, err := c.QueryContext(ctx, q, args...)
+		if err != nil {
+			return errorf("snapshot of %s: %w", t.ID, err)
+		}
+		n := 0
+		for rows.Next() {
+			if err := rows.Scan(ptrs...); err != nil {
+				rows.Close()
+				return errorf("snapshot of %s: %w", t.ID, err)
+			}
+			n++
+			row := make(capture.Row, len(t.Columns))
+			for i := range t.Columns {
+				v, err := textValue(&t.Columns[i], raw[i])
+				if err != nil {
+					rows.Close()
+					return errorf("snapshot of %s column %s: %w", t.ID, t.Columns[i].Name, err)
+				}
+				row[i] = v
+			}
+			if len(t.PrimaryKey) > 0 {
+				lastKey = lastKey[:0]
+				for _, k := range t.PrimaryKey {
+					if isBinaryType(t.Columns[k].Type) {
+						lastKey = append(lastKey, append([]byte(nil), raw[k]...))
+					} else {
+						lastKey = append(lastKey, string(raw[k]))
+					}
+				}
+			}
+			select {
+			case out <- row:
+			case <-ctx.Done():
+				rows.Close()
+				return ctx.Err()
+			}
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return errorf("snapshot of %s: %w", t.ID, err)
+		}
+		if len(t.PrimaryKey) == 0 || n < s.cfg.SnapshotChunkRows {
+			return nil
+		}
+	}
 }
 
 // binlogPosition reads the current binlog position and GTID set. Without the global read lock
@@ -209,78 +344,41 @@ func (s *Source) pushSnapshot(ev *capture.Event, end bool) {
 	st.sawAny = true
 }
 
-// snapshotRow reads one row (opening the next chunk or table as needed); ok false means the
-// current table or chunk ended.
+// snapshotRow takes the next row of the current table from its reader; ok false means the
+// table ended.
 func (s *Source) snapshotRow(ctx context.Context) (*capture.Event, bool, error) {
 	st := s.snap
 	t := st.tables[st.ti]
-	if st.rows == nil {
-		if st.view == nil {
-			st.view = s.view(t)
-			st.lastKey = nil
-			st.tableN = 0
-			st.tStart = time.Now()
-			st.newTable = true
-		}
-		q, args := snapshotQuery(t, st.lastKey, s.cfg.SnapshotChunkRows)
-		rows, err := st.conn.QueryContext(ctx, q, args...)
-		if err != nil {
-			return nil, false, errorf("snapshot of %s: %w", t.ID, err)
-		}
-		st.rows = rows
-		st.inChunk = 0
-		if st.raw == nil || len(st.raw) != len(t.Columns) {
-			st.raw = make([]sql.RawBytes, len(t.Columns))
-			st.ptrs = make([]any, len(t.Columns))
-			for i := range st.raw {
-				st.ptrs[i] = &st.raw[i]
-			}
-		}
+	if st.view == nil {
+		st.view = s.view(t)
+		st.tableN = 0
+		st.tStart = time.Now()
+		st.newTable = true
 	}
-	if !st.rows.Next() {
-		err := st.rows.Err()
-		st.rows.Close()
-		st.rows = nil
-		if err != nil {
-			return nil, false, errorf("snapshot of %s: %w", t.ID, err)
-		}
-		if len(t.PrimaryKey) > 0 && st.inChunk == s.cfg.SnapshotChunkRows {
-			return nil, false, nil // next chunk
+	out := st.outs[st.ti]
+	var row capture.Row
+	var ok bool
+	select {
+	case row, ok = <-out.ch:
+	case <-ctx.Done():
+		return nil, false, ctx.Err()
+	}
+	if !ok {
+		if out.err != nil {
+			return nil, false, out.err
 		}
 		s.log.Info("snapshot: table done", "table", t.ID.String(), "rows", st.tableN, "seconds", time.Since(st.tStart).Seconds())
 		st.ti++
 		st.view = nil
 		return nil, false, nil
 	}
-	if err := st.rows.Scan(st.ptrs...); err != nil {
-		return nil, false, errorf("snapshot of %s: %w", t.ID, err)
-	}
-	st.inChunk++
 	st.tableN++
 	st.totalN++
-	row := make(capture.Row, len(t.Columns))
-	for i := range t.Columns {
-		v, err := textValue(&t.Columns[i], st.raw[i])
-		if err != nil {
-			return nil, false, errorf("snapshot of %s column %s: %w", t.ID, t.Columns[i].Name, err)
-		}
-		row[i] = v
-	}
-	if len(t.PrimaryKey) > 0 {
-		st.lastKey = st.lastKey[:0]
-		for _, k := range t.PrimaryKey {
-			if isBinaryType(t.Columns[k].Type) {
-				st.lastKey = append(st.lastKey, append([]byte(nil), st.raw[k]...))
-			} else {
-				st.lastKey = append(st.lastKey, string(st.raw[k]))
-			}
-		}
-	}
 	v := st.view
-	var after capture.Row
-	after = v.project(row, &after)
+	after := row
 	if v.keep != nil {
-		after = append(capture.Row(nil), after...)
+		var buf capture.Row
+		after = append(capture.Row(nil), v.project(row, &buf)...)
 	}
 	ev := &capture.Event{Kind: capture.Change, Op: capture.OpRead, Table: v.t, After: after,
 		Source: s.snapshotSource(st.pos, t.ID.DB, t.ID.Table), Position: st.pos}
@@ -328,9 +426,6 @@ func snapshotQuery(t *schema.Table, lastKey []any, n int) (string, []any) {
 func (s *Source) snapshotEnd(ctx context.Context) error {
 	st := s.snap
 	s.pushSnapshot(nil, true)
-	if st.conn != nil {
-		_, _ = st.conn.ExecContext(ctx, "COMMIT")
-	}
 	st.close()
 	p := *st.pos
 	p.Snapshot = false

@@ -10,6 +10,45 @@ import (
 	"github.com/sluicecdc/sluice/capture"
 )
 
+// TestSnapshotTables: several tables read by two readers come out table by table, in key
+// order, with Debezium's markers.
+func TestSnapshotTables(t *testing.T) {
+	for _, srv := range servers(t) {
+		t.Run(srv.name, func(t *testing.T) {
+			db := openDB(t, srv.dsn)
+			freshDB(t, db, "sl_multi")
+			for _, tb := range []string{"a", "b", "c", "d"} {
+				mustExec(t, db, "CREATE TABLE sl_multi."+tb+" (id INT PRIMARY KEY, v VARCHAR(5))")
+			}
+			for i := 1; i <= 30; i++ {
+				mustExec(t, db, fmt.Sprintf("INSERT INTO sl_multi.a VALUES (%d,'a')", i), fmt.Sprintf("INSERT INTO sl_multi.b VALUES (%d,'b')", 31-i))
+			}
+			mustExec(t, db, "INSERT INTO sl_multi.d VALUES (1,'d'),(2,'d')") // c stays empty
+			ts := newTestSource(t, srv, "sl_multi")
+			ts.cfg.SnapshotWorkers = 2
+			s := ts.open(t)
+			defer s.Close()
+			ch := changes(ts.collect(t, s, 30*time.Second, untilSnapshotDone))
+			if len(ch) != 62 {
+				t.Fatalf("%d rows", len(ch))
+			}
+			var got []string
+			for i, c := range ch {
+				if i > 0 && c.tbl == ch[i-1].tbl && c.ev.After[0].Int <= ch[i-1].ev.After[0].Int {
+					t.Fatalf("row %d of %s out of key order", i, c.tbl)
+				}
+				if c.ev.Source.Snapshot != capture.SnapshotTrue {
+					got = append(got, fmt.Sprintf("%d:%s:%s", i, c.tbl, c.ev.Source.Snapshot))
+				}
+			}
+			want := "[0:a:first 29:a:last_in_data_collection 30:b:first_in_data_collection 59:b:last_in_data_collection 60:d:first_in_data_collection 61:d:last]"
+			if fmt.Sprint(got) != want {
+				t.Fatalf("markers %v\nwant    %s", got, want)
+			}
+		})
+	}
+}
+
 func TestSnapshotThenStream(t *testing.T) {
 	for _, srv := range servers(t) {
 		t.Run(srv.name, func(t *testing.T) {

@@ -31,6 +31,7 @@ type myFlags struct {
 	ColumnExclude                    string
 	SnapshotMode, SnapshotLocking    string
 	SnapshotChunkRows                int
+	SnapshotWorkers                  int
 	SchemaHistory                    string
 	IncludeQuery, SchemaRepair       bool
 	TLSMode                          string
@@ -59,6 +60,7 @@ func runMySQL(ctx context.Context, args []string) error {
 	fs.StringVar(&f.SnapshotMode, "snapshot-mode", "initial", "initial|initial_only|no_data|when_needed|always|recovery (snapshot.mode)")
 	fs.StringVar(&f.SnapshotLocking, "snapshot-locking", "minimal", "minimal|none (snapshot.locking.mode)")
 	fs.IntVar(&f.SnapshotChunkRows, "snapshot-chunk-rows", 10000, "rows per primary-key chunk of the snapshot (snapshot.fetch.size)")
+	fs.IntVar(&f.SnapshotWorkers, "snapshot-workers", 2, "connections reading tables in parallel, all in one consistent snapshot (snapshot.max.threads; 1 with --snapshot-locking none)")
 	fs.StringVar(&f.SchemaHistory, "schema-history", "", "file:PATH or kafka:TOPIC (schema.history.internal.*); default file:<offsets-file>.history")
 	fs.BoolVar(&f.IncludeQuery, "include-query", false, "fill source.query (needs binlog_rows_query_log_events=ON, MariaDB binlog_annotate_row_events=ON; include.query)")
 	fs.BoolVar(&f.SchemaRepair, "schema-repair", false, "when a binlog table map does not match the schema history, rebuild that table from the server if the server's definition matches")
@@ -67,7 +69,7 @@ func runMySQL(ctx context.Context, args []string) error {
 	for prop, name := range map[string]string{
 		"database.server.id": "server-id", "database.include.list": "database-include", "database.exclude.list": "database-exclude",
 		"table.include.list": "table-include", "table.exclude.list": "table-exclude", "column.exclude.list": "column-exclude",
-		"snapshot.mode": "snapshot-mode", "snapshot.locking.mode": "snapshot-locking", "snapshot.fetch.size": "snapshot-chunk-rows",
+		"snapshot.mode": "snapshot-mode", "snapshot.locking.mode": "snapshot-locking", "snapshot.fetch.size": "snapshot-chunk-rows", "snapshot.max.threads": "snapshot-workers",
 		"include.query": "include-query", "schema.history.internal.file.filename": "schema-history",
 	} {
 		c.alias(prop, name)
@@ -117,7 +119,7 @@ func runMySQL(ctx context.Context, args []string) error {
 		DSN: f.DSN, Password: pw, ServerID: uint32(f.ServerID), Name: c.TopicPrefix,
 		DatabaseInclude: splitList(f.DatabaseInclude), DatabaseExclude: splitList(f.DatabaseExclude),
 		TableInclude: splitList(f.TableInclude), TableExclude: splitList(f.TableExclude), ColumnExclude: splitList(f.ColumnExclude),
-		SnapshotMode: mode, SnapshotLocking: locking, SnapshotChunkRows: f.SnapshotChunkRows,
+		SnapshotMode: mode, SnapshotLocking: locking, SnapshotChunkRows: f.SnapshotChunkRows, SnapshotWorkers: f.SnapshotWorkers,
 		IncludeQuery: f.IncludeQuery, SchemaRepair: f.SchemaRepair, History: hist, TLS: tls,
 		HeartbeatPeriod: f.BinlogHeartbeat, Logger: log,
 	}
