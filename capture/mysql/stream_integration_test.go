@@ -243,7 +243,7 @@ func TestSnapshotMeetsStream(t *testing.T) {
 			freshDB(t, db, "sl_meet")
 			mustExec(t, db, "CREATE TABLE sl_meet.t (id INT PRIMARY KEY, v INT NOT NULL)")
 			var vals []string
-			for i := 1; i <= 3000; i++ {
+			for i := 1; i <= 20000; i++ {
 				vals = append(vals, fmt.Sprintf("(%d,%d)", i, i))
 			}
 			mustExec(t, db, "INSERT INTO sl_meet.t VALUES "+strings.Join(vals, ","))
@@ -254,7 +254,7 @@ func TestSnapshotMeetsStream(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				rng := rand.New(rand.NewSource(7))
-				next := 3001
+				next := 20001
 				for {
 					select {
 					case <-stop:
