@@ -17,6 +17,7 @@ import (
 	"github.com/sluicecdc/sluice/envelope"
 	"github.com/sluicecdc/sluice/internal/offsets"
 	"github.com/sluicecdc/sluice/internal/pipeline"
+	"github.com/sluicecdc/sluice/internal/properties"
 	"github.com/sluicecdc/sluice/schema"
 	"github.com/sluicecdc/sluice/sink/kafka"
 	"github.com/sluicecdc/sluice/sink/stdout"
@@ -209,7 +210,7 @@ func (c *commonFlags) resolve(lookup func(string) (string, bool)) error {
 	fromFile := map[string]string{} // flag -> value
 	fileKey := map[string]string{}  // flag -> property name, for errors
 	if c.ConfigFile != "" {
-		props, err := readProperties(c.ConfigFile)
+		props, err := properties.Read(c.ConfigFile)
 		if err != nil {
 			return err
 		}

@@ -1,4 +1,6 @@
-package main
+// Package properties reads Java .properties files, the format of Debezium Server's
+// application.properties and of Kafka Connect connector configs.
+package properties
 
 import (
 	"bufio"
@@ -8,22 +10,23 @@ import (
 	"strings"
 )
 
-// readProperties reads a Java-style .properties file (as Debezium Server's
-// application.properties): key=value or key: value or key value per line, # and ! comments,
-// backslash line continuation and escapes. Keys are returned as written.
-func readProperties(path string) (map[string]string, error) {
+// Read parses the file at path with Parse.
+func Read(path string) (map[string]string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config file: %w", err)
 	}
-	p, err := parseProperties(b)
+	p, err := Parse(b)
 	if err != nil {
 		return nil, fmt.Errorf("config file %s: %w", path, err)
 	}
 	return p, nil
 }
 
-func parseProperties(b []byte) (map[string]string, error) {
+// Parse parses .properties text: key=value, key: value or key value per line, # and ! comment
+// lines, backslash line continuation and escapes (\t \n \r \f \uXXXX, \= \: \ and others
+// stand for themselves). Keys are returned as written; a later key replaces an earlier one.
+func Parse(b []byte) (map[string]string, error) {
 	out := map[string]string{}
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
