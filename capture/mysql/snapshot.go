@@ -29,6 +29,7 @@ type snapshotState struct {
 	totalN  int64
 	tStart  time.Time
 	start   time.Time
+	lastLog time.Time
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 
@@ -374,6 +375,10 @@ func (s *Source) snapshotRow(ctx context.Context) (*capture.Event, bool, error) 
 	}
 	st.tableN++
 	st.totalN++
+	if st.tableN%1024 == 0 && time.Since(st.lastLog) > 10*time.Second {
+		st.lastLog = time.Now()
+		s.log.Info("snapshot: progress", "table", t.ID.String(), "rows", st.tableN, "total_rows", st.totalN, "table_index", st.ti+1, "tables", len(st.tables))
+	}
 	v := st.view
 	after := row
 	if v.keep != nil {
