@@ -106,8 +106,11 @@ func NewConsumer(ctx context.Context, cc ConsumerConfig, sc Config) (*Consumer, 
 	if cc.Initial == "newest" {
 		conf.Consumer.Offsets.Initial = sarama.OffsetNewest
 	}
-	conf.Consumer.Fetch.Default = 4 << 20
-	conf.ChannelBufferSize = 1024
+	conf.Consumer.Fetch.Default = 8 << 20
+	// An insert blocks the handler for a while; sarama must not abandon the partition (and
+	// back off for Consumer.Retry.Backoff) when its channel stays full meanwhile.
+	conf.Consumer.MaxProcessingTime = 5 * time.Minute
+	conf.ChannelBufferSize = 16384
 	client, err := sarama.NewClient(cc.Brokers, conf)
 	if err != nil {
 		return nil, fmt.Errorf("kafka connect %v: %w", cc.Brokers, err)

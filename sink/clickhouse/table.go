@@ -287,6 +287,15 @@ func (s *Sink) waitColumns(ctx context.Context, t *table, cols []column) error {
 
 // create creates the table from the record's columns: ReplacingMergeTree ordered by the key.
 func (s *Sink) create(ctx context.Context, t *table, cols []column, keys []string) error {
+	if err := s.exec(ctx, createTableSQL(s.db, t.name, cols, keys, s.modern)); err != nil {
+		return err
+	}
+	t.keys = keys
+	return s.waitColumns(ctx, t, cols)
+}
+
+// createTableSQL is the CREATE TABLE statement of a table (db already quoted).
+func createTableSQL(db, name string, cols []column, keys []string, modern bool) string {
 	var defs []string
 	isKey := map[string]bool{}
 	for _, k := range keys {
@@ -309,17 +318,12 @@ func (s *Sink) create(ctx context.Context, t *table, cols []column, keys []strin
 	}
 	engine := "ReplacingMergeTree(`_version`)"
 	settings := ""
-	if s.modern {
+	if modern {
 		engine = "ReplacingMergeTree(`_version`, `_is_deleted`)"
 		settings = " SETTINGS non_replicated_deduplication_window = 1000"
 	}
-	q := "CREATE TABLE IF NOT EXISTS " + s.db + "." + quoteIdent(t.name) + " (" + strings.Join(defs, ", ") +
+	return "CREATE TABLE IF NOT EXISTS " + db + "." + quoteIdent(name) + " (" + strings.Join(defs, ", ") +
 		") ENGINE = " + engine + " ORDER BY " + order + settings
-	if err := s.exec(ctx, q); err != nil {
-		return err
-	}
-	t.keys = keys
-	return s.waitColumns(ctx, t, cols)
 }
 
 // bindSchemaless binds records without schemas to the table's current columns.
