@@ -42,6 +42,12 @@ var errUsage = errors.New("usage")
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// After the first signal the pipeline flushes and saves offsets; restoring the default
+		// handlers lets a second signal end a shutdown that hangs (e.g. Kafka unreachable).
+		<-ctx.Done()
+		stop()
+	}()
 	code := runMain(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
