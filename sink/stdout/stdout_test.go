@@ -3,7 +3,10 @@ package stdout
 import (
 	"bytes"
 	"context"
+	"sync"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/sluicecdc/sluice/envelope"
 )
@@ -34,8 +37,7 @@ func TestAppendLine(t *testing.T) {
 }
 
 func TestPartitionField(t *testing.T) {
-	// murmur2("foobar") = -790332482 (Kafka UtilsTest); & 0x7fffffff = 1357151166; % 6 = 0;
-	// % 7 = 1357151166 - 7*193878738 = 0 … use 5: 1357151166 % 5 = 1.
+	// murmur2("foobar") = -790332482 (Kafka UtilsTest); & 0x7fffffff = 1357151166; % 5 = 1.
 	rec := envelope.Record{Topic: "t", Key: []byte("foobar"), Value: []byte("1")}
 	want := `{"topic":"t","partition":1,"key":"foobar","value":1,"headers":{}}` + "\n"
 	if got := string(AppendLine(nil, &rec, 5)); got != want {
@@ -68,4 +70,37 @@ func TestSinkDurableAfterWrite(t *testing.T) {
 	if err := s.Send(ctx, &envelope.Record{Topic: "t"}, 4); err != ErrClosed {
 		t.Fatalf("Send after Close = %v, want ErrClosed", err)
 	}
+}
+
+// TestSinkLinger: without a Flush call, buffered records are written out and reported durable
+// after FlushInterval.
+func TestSinkLinger(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var out bytes.Buffer
+		var mu sync.Mutex
+		var got []uint64
+		s := New(Config{Writer: &out, FlushInterval: time.Second}, func(tok uint64) {
+			mu.Lock()
+			got = append(got, tok)
+			mu.Unlock()
+		})
+		defer s.Close()
+		if err := s.Send(context.Background(), &envelope.Record{Topic: "t", Value: []byte("1")}, 1); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		mu.Lock()
+		n := len(got)
+		mu.Unlock()
+		if n != 0 {
+			t.Fatal("durable before the flush interval")
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		if len(got) != 1 || got[0] != 1 {
+			t.Fatalf("durable %v after the flush interval, want [1]", got)
+		}
+	})
 }
