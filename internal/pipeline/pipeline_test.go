@@ -142,12 +142,17 @@ func TestRunDeliversAllAndAcksLast(t *testing.T) {
 	src := &fakeSource{events: events(1000)}
 	sink := &fakeSink{}
 	store := new(offsets.Memory)
+	stats := new(Stats)
 	err := Run(context.Background(), Config{
-		Source: src, Encoder: &fakeEncoder{}, Offsets: store,
+		Source: src, Encoder: &fakeEncoder{}, Offsets: store, Stats: stats,
 		NewSink: func(d Durable) (Sink, error) { sink.durable = d; return sink, nil },
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if stats.Events.Load() != 1000 || stats.Released.Load() != 1000 || stats.Saves.Load() < 1 || stats.Records.Load() != uint64(len(sink.recs)) {
+		t.Fatalf("stats: events %d, released %d, saves %d, records %d (sink got %d)", stats.Events.Load(),
+			stats.Released.Load(), stats.Saves.Load(), stats.Records.Load(), len(sink.recs))
 	}
 	want := 0
 	for i := 1; i <= 1000; i++ {
