@@ -76,6 +76,12 @@ type propAlias struct {
 // their own flags to every capture subcommand.
 var commonFlagHooks []func(fs *flag.FlagSet, c *commonFlags)
 
+// The sinks satisfy the pipeline's contract.
+var (
+	_ pipeline.Sink = (*kafka.Sink)(nil)
+	_ pipeline.Sink = (*stdout.Sink)(nil)
+)
+
 // sinkFactory opens a sink that reports durable records to d.
 type sinkFactory func(ctx context.Context, c *commonFlags, d pipeline.Durable) (pipeline.Sink, error)
 
