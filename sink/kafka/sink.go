@@ -45,6 +45,10 @@ type Config struct {
 	// the default 30 retries ride out about two minutes of unavailability (the Java producer's
 	// delivery.timeout.ms).
 	RetryBackoff time.Duration
+	// CloseTimeout bounds how long Close waits for buffered records (default 30s); after it the
+	// connection is closed under the producer and the records still unacknowledged are lost to
+	// this run (never reported durable, so a restart sends them again).
+	CloseTimeout time.Duration
 	// Version is the Kafka protocol version to speak. Default 3.6.0.
 	Version sarama.KafkaVersion
 	// ClientID defaults to "sluice".
@@ -119,6 +123,9 @@ func (c *Config) withDefaults() Config {
 	}
 	if d.Version == (sarama.KafkaVersion{}) {
 		d.Version = sarama.V3_6_0_0
+	}
+	if d.CloseTimeout == 0 {
+		d.CloseTimeout = 30 * time.Second
 	}
 	if d.ClientID == "" {
 		d.ClientID = "sluice"
@@ -460,7 +467,15 @@ func (s *Sink) Close() error {
 	s.closed = true
 	s.mu.Unlock()
 	s.producer.AsyncClose()
-	s.wg.Wait()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	t := time.NewTimer(s.cfg.CloseTimeout)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		s.log.Error("records still unacknowledged at close; closing the connection under them", "waited", s.cfg.CloseTimeout)
+	}
 	var err error
 	if s.admin != nil {
 		err = s.admin.Close() // closes the client too
