@@ -770,7 +770,7 @@ func parseVector(b []byte, half bool) (capture.Value, error) {
 
 // parseArray parses a PostgreSQL array literal ("{1,2,NULL}", "{{a,b},{c,d}}", with an optional
 // "[lo:hi]=" dimension prefix) and decodes each element with d.elem. Quoted elements are
-// unescaped in place.
+// unescaped in place. Multi-dimensional arrays come out flat, in row-major order.
 func (d *decoder) parseArray(b []byte) (capture.Value, []byte, error) {
 	if len(b) > 0 && b[0] == '[' {
 		eq := -1
@@ -799,11 +799,25 @@ func (d *decoder) parseArray(b []byte) (capture.Value, []byte, error) {
 		case len(b) == 0:
 			return capture.Value{}, nil, errSyntax
 		case b[0] == '{':
-			var err error
-			v, b, err = d.parseArray(b)
+			// More dimensions: flattened in row-major order, since a Connect array schema has
+			// one element type (Debezium has no shape for int[][] either).
+			sub, rest, err := d.parseArray(b)
 			if err != nil {
-				return v, nil, err
+				return sub, nil, err
 			}
+			elems = append(elems, sub.Elems...)
+			b = rest
+			if len(b) == 0 {
+				return capture.Value{}, nil, errSyntax
+			}
+			if b[0] == '}' {
+				return capture.Value{Kind: capture.Array, Elems: elems}, b[1:], nil
+			}
+			if b[0] != d.delim {
+				return capture.Value{}, nil, errSyntax
+			}
+			b = b[1:]
+			continue
 		case b[0] == '"':
 			// Quoted: unescape in place.
 			w := 0

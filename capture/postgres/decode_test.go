@@ -201,3 +201,15 @@ func FuzzDecodeTuple(f *testing.F) {
 		}
 	})
 }
+
+func TestDecodeArrayFlattens(t *testing.T) {
+	d := &decoder{kind: decArray, delim: ',', elem: &decoder{kind: decInt}}
+	v, err := d.decode([]byte("{{1,NULL},{3,4}}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := capture.Value{Kind: capture.Array, Elems: []capture.Value{capture.IntValue(1), {}, capture.IntValue(3), capture.IntValue(4)}}
+	if show(v) != show(want) {
+		t.Errorf("got %s", show(v))
+	}
+}

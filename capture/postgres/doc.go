@@ -28,7 +28,7 @@
 //	point                            Geometry (WKB point, little-endian; no SRID)
 //	geometry, geography (PostGIS)    Geometry (WKB; Aux = SRID with Flag HasSRID when the EWKB had one)
 //	vector / halfvec (pgvector)      Vector of Float64 / Float32
-//	arrays                           Array of the element kind (nested Arrays for more dimensions)
+//	arrays                           Array of the element kind (more dimensions flattened, row-major)
 //	unchanged TOAST value            Unavailable
 //	everything else                  String (text, varchar, bpchar, uuid, xml, inet, cidr, macaddr,
 //	                                 ranges, enum labels, ltree, tsvector, sparsevec, …)

@@ -85,7 +85,7 @@ var typeCases = []typeCase{
 	{"c_point", "point", "'(1.5,-2)'", capture.Value{Kind: capture.Geometry, Bytes: wkbPoint(1.5, -2)}},
 	{"c_int_arr", "integer[]", "'{1,NULL,3}'", arr(i64(1), capture.Value{}, i64(3))},
 	{"c_text_arr", "text[]", `'{a,"b c","d\"e",NULL,"NULL"}'`, arr(str("a"), str("b c"), str(`d"e`), capture.Value{}, str("NULL"))},
-	{"c_int_arr2", "integer[][]", "'{{1,2},{3,4}}'", arr(arr(i64(1), i64(2)), arr(i64(3), i64(4)))},
+	{"c_int_arr2", "integer[][]", "'{{1,2},{3,4}}'", arr(i64(1), i64(2), i64(3), i64(4))},
 	{"c_num_arr", "numeric(5,2)[]", "'{1.5,-2}'", arr(capture.DecimalValue(150, 2), capture.DecimalValue(-200, 2))},
 	{"c_uuid_arr", "uuid[]", "'{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}'", arr(str("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"))},
 	{"c_tstz_arr", "timestamptz[]", `'{"2024-01-15 12:30:00+02",infinity}'`, arr(capture.TimestampTZValue(1705314600000000, 6), capture.Value{Kind: capture.TimestampTZ, Flag: capture.PosInfinity, Aux: 6})},
