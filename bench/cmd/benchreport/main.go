@@ -93,7 +93,7 @@ func main() {
 				continue
 			}
 			rs = append(rs, ref)
-			if ref != 0 && v != 0 {
+			if ref > 0 && v > 0 { // a ratio of signed figures (latency differences) means nothing
 				if f[5] == "lower" {
 					ratios = append(ratios, ref/v)
 				} else {
