@@ -14,6 +14,8 @@
 #   clickhouse  Kafka (the pg section's topic) → sluice clickhouse vs clickhouse-client TSV insert
 #   snapshot  PostgreSQL initial snapshot (sluice postgres --snapshot-mode initial_only) of an
 #             N×5-row table vs psql COPY … TO STDOUT of the same table to /dev/null
+#   mysnapshot  the same on MySQL 9.7 (sluice mysql --snapshot-mode initial_only) vs
+#             mysql --quick -e "SELECT * FROM …" to /dev/null
 #   latency   2,000 single-row transactions ~2 ms apart: commit → record in Kafka via sluice vs
 #             commit → pg_recvlogical receipt (test_decoding) in the same run; sluice idle RSS
 # Each subject runs under bench/cmd/benchrun (wall, CPU seconds and peak RSS of that process).
@@ -22,7 +24,7 @@
 # Settings (environment):
 #   BENCH_SCALE (1)    divide the workload by this (bench-quick: 10)
 #   BENCH_REPS (3)     repetitions
-#   BENCH_SECTIONS ("pg mariadb mysql clickhouse snapshot latency")
+#   BENCH_SECTIONS ("pg mariadb mysql clickhouse snapshot mysnapshot latency")
 #   BENCH_INFRA_DIR (/tmp/sluice-bench)  servers' state; ports: BENCH_PG_PORT (25432),
 #     BENCH_MARIADB_PORT (23316), BENCH_MYSQL_PORT (23317), BENCH_CH_PORT (29000/29123 http),
 #     BENCH_KAFKA_PORT (29092), BENCH_HTTP_PORT (29100, sluice /metrics)
@@ -38,7 +40,7 @@ REPO="$(dirname "$HERE")"
 
 SCALE="${BENCH_SCALE:-1}"
 REPS="${BENCH_REPS:-3}"
-SECTIONS="${BENCH_SECTIONS:-pg mariadb mysql clickhouse snapshot latency}"
+SECTIONS="${BENCH_SECTIONS:-pg mariadb mysql clickhouse snapshot mysnapshot latency}"
 SCHEMAS="${BENCH_SCHEMAS:-false}"
 export SLUICE_INFRA_DIR="${BENCH_INFRA_DIR:-/tmp/sluice-bench}"
 export PG15_PORT="${BENCH_PG_PORT:-25432}"
@@ -115,7 +117,7 @@ start_servers() {
   local want=()
   { has pg || has snapshot || has latency; } && want+=(postgres15)
   has mariadb && want+=(mariadb)
-  has mysql && want+=(mysql9)
+  { has mysql || has mysnapshot; } && want+=(mysql9)
   has clickhouse && want+=(clickhouse)
   { has pg || has clickhouse || has latency; } && want+=(kafka)
   [ ${#want[@]} -gt 0 ] || return 0
@@ -455,6 +457,37 @@ section_snapshot() {
   figure "PG snapshot: sluice peak RSS" MB snap.sluice.rss_mb "goal" "=64" lower
 }
 
+# ---------------------------------------------------------------- MySQL snapshot
+section_mysnapshot() {
+  my9() { "$REPO/scripts/mysql9.sh" exec mysql --no-defaults -h 127.0.0.1 -P "$MYSQL9_PORT" -uroot "$@"; }
+  log "MySQL snapshot: loading $SNAP_ROWS rows"
+  my9 -e "CREATE DATABASE IF NOT EXISTS bench; USE bench; DROP TABLE IF EXISTS snap;
+    CREATE TABLE IF NOT EXISTS d(i int PRIMARY KEY); INSERT IGNORE INTO d VALUES (0),(1),(2),(3),(4),(5),(6),(7),(8),(9);
+    CREATE TABLE IF NOT EXISTS nums(n int PRIMARY KEY);
+    INSERT IGNORE INTO nums SELECT a.i + 10 * b.i + 100 * c.i + 1000 * e.i FROM d a, d b, d c, d e;
+    CREATE TABLE snap(id bigint PRIMARY KEY, customer_id bigint, amount decimal(12,2), status varchar(32), created_at timestamp(6) NULL, payload json);"
+  local s
+  for ((s = 1; s <= SNAP_ROWS; s += TXN)); do
+    echo "INSERT INTO snap(id,customer_id,amount,status,created_at,payload) SELECT $s+n,($s+n)%10007,(($s+n)%100000)/100.0,'new',now(6),JSON_OBJECT('sku',CONCAT('SKU-',$s+n),'qty',($s+n)%10,'note',LEFT(SHA2(CONCAT($s+n),256),32)) FROM nums WHERE $s+n <= $SNAP_ROWS;"
+  done | my9 bench
+  local rep r off
+  for rep in $(seq 1 "$REPS"); do
+    log "MySQL snapshot rep $rep/$REPS"
+    r="$(run -stderr "$LOGS/mysnap_select.$rep.log" -- "$REPO/scripts/mysql9.sh" exec mysql --no-defaults -h 127.0.0.1 -P "$MYSQL9_PORT" \
+      -uroot --quick -N -e "SELECT * FROM bench.snap")" || die "SELECT: $r"
+    measured "$rep" mysnap.select "$SNAP_ROWS" "$r"
+    off="$WORK/mysnap_$rep.offsets"; rm -f "$off" "$off.history"
+    r="$(run -stderr "$LOGS/mysnap_sluice.$rep.log" -- "$BIN/sluice" mysql --dsn "mysql://repl:replpw@127.0.0.1:$MYSQL9_PORT" \
+      --server-id "$((9300 + rep))" --tls-mode disable --offsets-file "$off" --schema-history "file:$off.history" \
+      --snapshot-mode initial_only --table-include 'bench\.snap' --topic-prefix mysnap --sink stdout \
+      --schemas-enable="$SCHEMAS" --log-level warn --log-format text)" || die "sluice mysql snapshot: $r (log $LOGS/mysnap_sluice.$rep.log)"
+    measured "$rep" mysnap.sluice "$SNAP_ROWS" "$r"
+  done
+  figure "MySQL snapshot → sluice → stdout" rows/s mysnap.sluice.rows_s "mysql --quick SELECT * (/dev/null)" mysnap.select.rows_s higher
+  figure "MySQL snapshot: sluice CPU" "CPU s/M rows" mysnap.sluice.cpu_s_per_M "mysql client CPU" mysnap.select.cpu_s_per_M lower
+  figure "MySQL snapshot: sluice peak RSS" MB mysnap.sluice.rss_mb "goal" "=64" lower
+}
+
 # ---------------------------------------------------------------- latency
 section_latency() {
   local rep out sp
@@ -513,6 +546,7 @@ main() {
   if has mysql; then section_binlog mysql; fi
   if has clickhouse; then section_clickhouse; fi
   if has snapshot; then section_snapshot; fi
+  if has mysnapshot; then section_mysnapshot; fi
   if has latency; then section_latency; fi
   local load1; load1="$(cut -d' ' -f1-3 /proc/loadavg)"
   "$BIN/benchreport" -samples "$SAMPLES" -figures "$FIGURES" -json "$REPO/bench/results/latest.json" \
