@@ -201,6 +201,9 @@ func (c *Consumer) Run(ctx context.Context) error {
 		}()
 		err = c.group.Consume(cctx, topics, (*groupHandler)(c))
 		cancel()
+		if serr := c.sink.Err(); serr != nil {
+			return serr
+		}
 		if err != nil && ctx.Err() == nil {
 			if errors.Is(err, sarama.ErrClosedConsumerGroup) {
 				return err

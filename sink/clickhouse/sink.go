@@ -224,6 +224,14 @@ func (s *Sink) Modern() bool { return s.modern }
 // ServerVersion is the server's version() string.
 func (s *Sink) ServerVersion() string { return s.version }
 
+// Err returns the error that stopped the sink, if any (a background insert that failed, which
+// happens only when the sink is closing).
+func (s *Sink) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sticky
+}
+
 // Stats returns the counters.
 func (s *Sink) Stats() Stats {
 	return Stats{Rows: s.stats.rows.Load(), Batches: s.stats.batches.Load(), Records: s.stats.records.Load(),

@@ -80,6 +80,16 @@ func (s *Sink) table(ctx context.Context, name string) (*table, error) {
 	if err := s.describe(ctx, t); err != nil {
 		return nil, err
 	}
+	if _, ok := t.cols["_version"]; ok {
+		// the newest version already applied: an older record seen after a restart must not
+		// drop columns added since (see bind)
+		err := s.retry(ctx, "read max(_version) of "+name, func(ctx context.Context) error {
+			return s.conn.QueryRow(ctx, "SELECT max(`_version`) FROM "+s.db+"."+quoteIdent(name)).Scan(&t.maxVersion)
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
 	s.tables[name] = t
 	return t, nil
 }
