@@ -94,7 +94,7 @@ func TestBenchKafkaVsClient(t *testing.T) {
 	defer cancel()
 	t0 = time.Now()
 	c, err := NewConsumer(ctx, ConsumerConfig{Brokers: brokers, Topics: `bench\..*`, Group: "g-" + db},
-		Config{Addr: []string{addr}, Database: db, BatchRows: 50000, FlushInterval: time.Second})
+		Config{Addr: []string{addr}, Database: db, BatchRows: 50000, FlushInterval: time.Second, Compression: os.Getenv("SLUICE_BENCH_COMPRESSION")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,6 +26,9 @@ type Config struct {
 	Username string   // defaults to "default"
 	Password string
 	TLS      *tls.Config
+	// Compression of the native blocks: "lz4" (default) or "none". On loopback "none" inserts
+	// about 3× faster (measured on 18.16); over a network lz4 saves bandwidth.
+	Compression string
 
 	// TableName maps a change to its table name: {db}, {schema}, {table} and {topic} are
 	// replaced. Defaults to "{table}".
@@ -59,6 +62,9 @@ func (c *Config) setDefaults() {
 	if c.TableName == "" {
 		c.TableName = "{table}"
 	}
+	if c.Compression == "" {
+		c.Compression = "lz4"
+	}
 	if c.BatchRows <= 0 {
 		c.BatchRows = 20000
 	}
@@ -89,6 +95,9 @@ func (c *Config) Validate() error {
 	}
 	if strings.ContainsAny(c.Database, "`") {
 		errs = append(errs, fmt.Errorf("clickhouse database %q: must not contain a backquote", c.Database))
+	}
+	if c.Compression != "" && c.Compression != "lz4" && c.Compression != "none" {
+		errs = append(errs, fmt.Errorf("clickhouse compression %q: want lz4 or none", c.Compression))
 	}
 	if c.TableName != "" && !strings.Contains(c.TableName, "{") {
 		errs = append(errs, fmt.Errorf("table name template %q: must contain {table} (or {topic}), else every table maps to one", c.TableName))
@@ -159,12 +168,16 @@ func New(ctx context.Context, cfg Config, durable func(token uint64)) (*Sink, er
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	var comp *ch.Compression
+	if cfg.Compression == "lz4" {
+		comp = &ch.Compression{Method: ch.CompressionLZ4}
+	}
 	opts := &ch.Options{
 		Addr:         cfg.Addr,
 		Auth:         ch.Auth{Database: "default", Username: cfg.Username, Password: cfg.Password},
 		TLS:          cfg.TLS,
 		DialTimeout:  10 * time.Second,
-		Compression:  &ch.Compression{Method: ch.CompressionLZ4},
+		Compression:  comp,
 		MaxOpenConns: 2,
 	}
 	conn, err := ch.Open(opts)
