@@ -29,6 +29,8 @@ type envSchema struct {
 	keys []string
 	cols []column // row columns mapped for this server generation
 	err  error    // a column type the sink cannot map
+
+	keySchema []byte
 }
 
 type schemaCache struct {
@@ -37,14 +39,16 @@ type schemaCache struct {
 }
 
 func (c *schemaCache) get(keySchema, valueSchema []byte) (*envSchema, error) {
-	id := string(keySchema) + "\x00" + string(valueSchema)
-	if e, ok := c.m[id]; ok {
+	// Looked up by the value schema without allocating (m[string(b)] does not copy); the key
+	// schema is compared on a hit.
+	if e, ok := c.m[string(valueSchema)]; ok && string(e.keySchema) == string(keySchema) {
 		return e, nil
 	}
+	id := string(valueSchema)
 	if len(c.m) > 10000 { // many distinct schemas: start over rather than grow without bound
 		c.m = map[string]*envSchema{}
 	}
-	e := &envSchema{}
+	e := &envSchema{keySchema: append([]byte(nil), keySchema...)}
 	var env connectSchema
 	if err := json.Unmarshal(valueSchema, &env); err != nil {
 		return nil, fmt.Errorf("value schema: %w", err)
