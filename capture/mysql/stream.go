@@ -663,7 +663,9 @@ func (s *Source) nextRow() error {
 	case binlog.RowsWrite:
 		ev.Op = capture.OpCreate
 		ev.After = v.project(r.After(), &v.after)
-	case binlog.RowsUpdate:
+	case binlog.RowsUpdate, binlog.RowsPartialUpdate:
+		// Partial JSON updates (binlog_row_value_options=PARTIAL_JSON) are updates whose
+		// unsent values decode as capture.Unavailable; preflight warns about that setting.
 		ev.Op = capture.OpUpdate
 		ev.Before = v.project(r.Before(), &v.before)
 		ev.After = v.project(r.After(), &v.after)

@@ -4,6 +4,7 @@ package clickhouse
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -39,6 +40,23 @@ func produce(t *testing.T, brokers []string, recs []envelope.Record) {
 	conf.Version = sarama.V3_6_0_0
 	conf.Producer.Return.Successes = true
 	conf.Producer.RequiredAcks = sarama.WaitForAll
+	// The scripts' broker does not auto-create topics: create each with three partitions.
+	admin, err := sarama.NewClusterAdmin(brokers, conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	created := map[string]bool{}
+	for _, r := range recs {
+		if created[r.Topic] {
+			continue
+		}
+		created[r.Topic] = true
+		err := admin.CreateTopic(r.Topic, &sarama.TopicDetail{NumPartitions: 3, ReplicationFactor: 1}, false)
+		if err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
+			t.Fatalf("create topic %s: %v", r.Topic, err)
+		}
+	}
+	admin.Close()
 	p, err := sarama.NewSyncProducer(brokers, conf)
 	if err != nil {
 		t.Fatal(err)
