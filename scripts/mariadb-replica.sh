@@ -20,7 +20,7 @@ case "${1:-}" in
     if [ "$(rcli -N -e "SELECT COUNT(*) FROM information_schema.SLAVE_STATUS" 2>/dev/null || echo 0)" = 0 ] ||
        ! rcli -e "SHOW SLAVE STATUS\G" | grep -q "Slave_SQL_Running: Yes"; then
       pos="$(pcli -N -e 'SELECT @@gtid_binlog_pos')"
-      rcli -e "STOP SLAVE; RESET SLAVE ALL; SET GLOBAL gtid_slave_pos='$pos';
+      rcli -e "STOP SLAVE; RESET SLAVE ALL; RESET MASTER; SET GLOBAL gtid_slave_pos='$pos';
         CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=$PPORT, MASTER_USER='repl', MASTER_PASSWORD='replpw', MASTER_USE_GTID=slave_pos;
         START SLAVE;"
       log "replicating 127.0.0.1:$PPORT from GTID $pos"
