@@ -255,7 +255,7 @@ section_pg() {
     kafka_fresh
     psqlb -c "SELECT pg_copy_logical_replication_slot('tpl','prof')" >/dev/null
     sluice_pg prof kafka
-    local secs; secs="$(awk -F'\t' '$2 == "pg.kafka.wall_s" { print int($3 * 0.7) + 1; exit }' "$SAMPLES")"
+    local secs; secs="$(awk -F'\t' '$2 == "pg.kafka.wall_s" { print int($3 * 0.5) + 1; exit }' "$SAMPLES")"
     SLUICE_PPROF_ADDR="127.0.0.1:$((HTTP_PORT + 1))" run -stderr "$LOGS/pg_prof.log" -kafka "$KAFKA" -topic bench.public.orders \
       -target "$CHANGES" -- "${SL[@]}" >/dev/null &
     local bp=$!
