@@ -14,6 +14,7 @@ import (
 
 	"github.com/IBM/sarama"
 
+	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/envelope"
 	"github.com/sluicecdc/sluice/internal/offsets"
 	"github.com/sluicecdc/sluice/internal/pipeline"
@@ -460,4 +461,39 @@ func (c *commonFlags) RunPipeline(ctx context.Context, src pipeline.Source, stor
 		Logger:            c.Logger(),
 		Stats:             stats,
 	})
+}
+
+// RunReconnecting runs the pipeline from the offset in store, reopening the source with open
+// from the last saved offset after a retryable failure (a lost server, a broker outage), with
+// backoff up to 30 s. onRetry, if set, sees each retryable error first. It returns nil when ctx
+// ends, and any other error as it is.
+func (c *commonFlags) RunReconnecting(ctx context.Context, what string, store offsets.Store,
+	open func(ctx context.Context, offset []byte) (pipeline.Source, error), onRetry func(error)) error {
+	log := c.Logger()
+	backoff := time.Second
+	for {
+		offset, err := store.Load(ctx)
+		if err != nil {
+			return fmt.Errorf("load offsets: %w", err)
+		}
+		src, err := open(ctx, offset)
+		if err == nil {
+			backoff = time.Second
+			err = c.RunPipeline(ctx, src, store)
+			src.Close()
+		}
+		if err == nil || ctx.Err() != nil || !capture.Retryable(err) {
+			return err
+		}
+		if onRetry != nil {
+			onRetry(err)
+		}
+		log.Warn(what+" source failed; reconnecting from the last saved offset", "err", err, "in", backoff)
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			return nil
+		}
+		backoff = min(backoff*2, 30*time.Second)
+	}
 }

@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/capture/mysql"
 	"github.com/sluicecdc/sluice/capture/mysql/replication"
+	"github.com/sluicecdc/sluice/internal/pipeline"
 	"github.com/sluicecdc/sluice/schema/history"
 )
 
@@ -126,33 +126,15 @@ func runMySQL(ctx context.Context, args []string) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	backoff := time.Second
-	for {
-		offset, err := store.Load(ctx)
-		if err != nil {
-			return fmt.Errorf("load offsets: %w", err)
-		}
+	open := func(ctx context.Context, offset []byte) (pipeline.Source, error) {
 		cfg.Offset = offset
-		src, err := mysql.New(ctx, cfg)
-		if err == nil {
-			backoff = time.Second
-			err = c.RunPipeline(ctx, src, store)
-			src.Close()
-		}
-		if err == nil || ctx.Err() != nil || !capture.Retryable(err) {
-			return err
-		}
+		return mysql.New(ctx, cfg)
+	}
+	return c.RunReconnecting(ctx, "mysql", store, open, func(err error) {
 		if cfg.SnapshotMode == mysql.SnapshotWhenNeeded && errors.Is(err, mysql.ErrPurged) {
 			log.Warn("the stored binlog position is gone; taking a new snapshot (snapshot mode when_needed)", "err", err)
 		}
-		log.Warn("mysql source failed; reconnecting from the last saved offset", "err", err, "in", backoff)
-		select {
-		case <-time.After(backoff):
-		case <-ctx.Done():
-			return nil
-		}
-		backoff = min(backoff*2, 30*time.Second)
-	}
+	})
 }
 
 // openHistory opens the schema history store named by spec (file:PATH or kafka:TOPIC).

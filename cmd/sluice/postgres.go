@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/capture/postgres"
+	"github.com/sluicecdc/sluice/internal/pipeline"
 )
 
 func init() {
@@ -113,34 +113,15 @@ func runPostgres(ctx context.Context, args []string) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	// A lost connection (retryable) reopens the source from the last saved offset.
-	backoff := time.Second
-	for {
-		offset, err := store.Load(ctx)
-		if err != nil {
-			return fmt.Errorf("load offsets: %w", err)
-		}
+	open := func(ctx context.Context, offset []byte) (pipeline.Source, error) {
 		cfg.Offset = offset
-		src, err := postgres.Open(ctx, cfg)
-		if err == nil {
-			backoff = time.Second
-			err = c.RunPipeline(ctx, src, store)
-			src.Close()
-		}
-		if err == nil || ctx.Err() != nil || !capture.Retryable(err) {
-			if errors.Is(err, postgres.ErrSnapshotOnly) {
-				return nil
-			}
-			return err
-		}
-		log.Warn("postgres source failed; reconnecting from the last saved offset", "err", err, "in", backoff)
-		select {
-		case <-time.After(backoff):
-		case <-ctx.Done():
-			return nil
-		}
-		backoff = min(backoff*2, 30*time.Second)
+		return postgres.Open(ctx, cfg)
 	}
+	err = c.RunReconnecting(ctx, "postgres", store, open, nil)
+	if errors.Is(err, postgres.ErrSnapshotOnly) {
+		return nil
+	}
+	return err
 }
 
 func splitList(s string) []string {
