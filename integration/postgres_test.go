@@ -4,6 +4,7 @@ package integration
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -159,6 +160,15 @@ func kill9(t *testing.T, bin, dsn string) {
 		var active bool
 		conn.QueryRow(ctx, "SELECT active FROM pg_replication_slots WHERE slot_name = $1", db).Scan(&active)
 		if active {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// Write only once the snapshot's completion is saved, so that the kill lands in the stream
+	// (on a fast machine the first streamed records can otherwise beat the first offset save,
+	// and the restart then redoes the unfinished snapshot, as Debezium does).
+	for i := 0; i < 600; i++ {
+		if b, err := os.ReadFile(offsets); err == nil && bytes.Contains(b, []byte(`"snapshot_completed":true`)) {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
