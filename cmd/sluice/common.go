@@ -40,6 +40,7 @@ type commonFlags struct {
 	TopicPartitions  int
 	TopicReplication int
 	KafkaMaxBuffer   int64
+	KafkaLinger      time.Duration
 
 	OffsetsFile          string
 	OffsetsTopic         string
@@ -103,7 +104,8 @@ func addCommonFlags(fs *flag.FlagSet) *commonFlags {
 	fs.StringVar(&c.KafkaCompression, "kafka-compression", "none", "Kafka compression: none|lz4|zstd|snappy|gzip")
 	fs.IntVar(&c.TopicPartitions, "topic-partitions", 1, "partitions of topics sluice creates")
 	fs.IntVar(&c.TopicReplication, "topic-replication", 1, "replication factor of topics sluice creates (-1: broker default)")
-	fs.Int64Var(&c.KafkaMaxBuffer, "kafka-max-buffered-bytes", 64<<20, "bytes of records sent to Kafka but not yet acknowledged before sends block")
+	fs.Int64Var(&c.KafkaMaxBuffer, "kafka-max-buffered-bytes", kafka.DefaultMaxBufferedBytes, "bytes of records sent to Kafka but not yet acknowledged before sends block")
+	fs.DurationVar(&c.KafkaLinger, "kafka-linger", 0, "how long a Kafka batch may wait for more records (linger.ms); 0 sends as soon as the partition has no request outstanding, batching by itself under load")
 	fs.StringVar(&c.OffsetsFile, "offsets-file", "", "store offsets in this file (atomic replace)")
 	fs.StringVar(&c.OffsetsTopic, "offsets-topic", "", "store offsets in this compacted Kafka topic (Kafka Connect layout)")
 	fs.DurationVar(&c.OffsetsFlushInterval, "offsets-flush-interval", time.Second, "how often acknowledged positions are saved (offset.flush.interval.ms)")
@@ -156,6 +158,8 @@ func addCommonFlags(fs *flag.FlagSet) *commonFlags {
 	}
 	c.props["offset.flush.interval.ms"] = propAlias{flag: "offsets-flush-interval", convert: ms}
 	c.props["heartbeat.interval.ms"] = propAlias{flag: "heartbeat-interval", convert: ms}
+	c.props["linger.ms"] = propAlias{flag: "kafka-linger", convert: ms}
+	c.props["debezium.sink.kafka.producer.linger.ms"] = propAlias{flag: "kafka-linger", convert: ms}
 	for _, h := range commonFlagHooks {
 		h(fs, c)
 	}
@@ -324,6 +328,12 @@ func (c *commonFlags) validate() error {
 	if c.OffsetsFlushInterval <= 0 {
 		errs = append(errs, fmt.Errorf("--offsets-flush-interval %s: want > 0", c.OffsetsFlushInterval))
 	}
+	if c.KafkaLinger < 0 {
+		errs = append(errs, fmt.Errorf("--kafka-linger %s: want ≥ 0", c.KafkaLinger))
+	}
+	if c.KafkaMaxBuffer < 0 {
+		errs = append(errs, fmt.Errorf("--kafka-max-buffered-bytes %d: want ≥ 0 (0: the default)", c.KafkaMaxBuffer))
+	}
 	if c.HeartbeatInterval < 0 {
 		errs = append(errs, fmt.Errorf("--heartbeat-interval %s: want ≥ 0", c.HeartbeatInterval))
 	}
@@ -395,6 +405,7 @@ func (c *commonFlags) KafkaConfig() kafka.Config {
 		Partitions:       int32(c.TopicPartitions),
 		Replication:      int16(c.TopicReplication),
 		MaxBufferedBytes: c.KafkaMaxBuffer,
+		Linger:           c.KafkaLinger,
 		Logger:           c.Logger(),
 	}
 }

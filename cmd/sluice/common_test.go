@@ -13,6 +13,7 @@ import (
 
 	"github.com/sluicecdc/sluice/internal/pipeline"
 	"github.com/sluicecdc/sluice/schema"
+	"github.com/sluicecdc/sluice/sink/kafka"
 )
 
 func newTestFlags(t *testing.T) (*flag.FlagSet, *commonFlags) {
@@ -39,6 +40,7 @@ debezium.sink.type=kafka
 debezium.sink.kafka.producer.bootstrap.servers=file:9092
 debezium.source.topic.prefix=fromfile
 debezium.source.offset.flush.interval.ms=2500
+debezium.sink.kafka.producer.linger.ms=5
 debezium.format.value.schemas.enable=false
 debezium.source.decimal.handling.mode=string
 debezium.source.tombstones.on.delete=false
@@ -62,6 +64,7 @@ debezium.source.some.unknown.key=1
 		{"log-level (env)", c.LogLevel, "debug"},
 		{"offsets-flush-interval (file, ms)", c.OffsetsFlushInterval.String(), (2500 * time.Millisecond).String()},
 		{"decimal-handling (file)", c.DecimalHandling, "string"},
+		{"kafka-linger (file, ms)", c.KafkaConfig().Linger.String(), (5 * time.Millisecond).String()},
 		{"host (subcommand alias)", *host, "db.example"},
 		{"compression (default)", c.KafkaCompression, "none"},
 		{"unknown", strings.Join(c.unknown, ","), "debezium.source.some.unknown.key"},
@@ -92,7 +95,8 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !c.SchemasEnable || !c.TombstonesOnDelete || c.Sink != "stdout" || c.TopicPartitions != 1 || c.TopicReplication != 1 ||
-		c.SkippedOperations != "t" || c.Name != "sluice" || c.OffsetsFlushInterval != time.Second {
+		c.SkippedOperations != "t" || c.Name != "sluice" || c.OffsetsFlushInterval != time.Second ||
+		c.KafkaLinger != 0 || c.KafkaMaxBuffer != kafka.DefaultMaxBufferedBytes {
 		t.Errorf("defaults: %+v", c)
 	}
 }
@@ -103,7 +107,7 @@ func TestValidateReportsEverything(t *testing.T) {
 	args := []string{"--sink", "kafka", "--kafka-compression", "brotli", "--topic-partitions", "0",
 		"--decimal-handling", "exact", "--time-precision", "nanos", "--binary-handling", "b32",
 		"--bigint-unsigned-handling", "huge", "--log-format", "xml", "--offsets-file", "a", "--offsets-topic", "b",
-		"--skipped-operations", "x"}
+		"--skipped-operations", "x", "--kafka-linger", "-1ms"}
 	if err := fs.Parse(args); err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +117,7 @@ func TestValidateReportsEverything(t *testing.T) {
 	}
 	for _, want := range []string{"--topic-prefix is required", "--sink kafka needs --kafka-brokers", "brotli",
 		"--topic-partitions 0", "--decimal-handling", "--time-precision", "--binary-handling",
-		"--bigint-unsigned-handling", "--log-format", "not both", "--skipped-operations"} {
+		"--bigint-unsigned-handling", "--log-format", "not both", "--skipped-operations", "--kafka-linger -1ms"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %q:\n%v", want, err)
 		}

@@ -30,11 +30,18 @@ type Config struct {
 	Replication int16
 	// NoCreateTopics skips CreateTopics (the broker auto-creates or topics exist).
 	NoCreateTopics bool
-	// MaxBufferedBytes bounds the bytes of records sent but not yet acknowledged. Default 64 MiB.
+	// MaxBufferedBytes bounds the bytes of records sent but not yet acknowledged. Default
+	// DefaultMaxBufferedBytes.
 	MaxBufferedBytes int64
-	// MaxMessageBytes is the producer's largest record batch. Default 1 MiB.
+	// MaxMessageBytes is the producer's largest record batch (per partition and request).
+	// Default 1 MiB.
 	MaxMessageBytes int
-	// Linger (default 20ms) and BatchBytes (default 1 MiB) are when a batch is sent.
+	// Linger is how long a batch may wait for more records before it is sent (Kafka's
+	// linger.ms). Zero (the default) waits for nothing: a batch goes out as soon as the
+	// partition has no request outstanding, and while one is outstanding (one open request per
+	// broker, idempotent) the next batch grows by itself, so a busy stream still sends full
+	// batches and an idle one pays no delay. With Linger > 0 a batch is sent after Linger or
+	// when it holds BatchBytes (default 1 MiB), whichever is first.
 	Linger     time.Duration
 	BatchBytes int
 	// Retries is how often sarama retries a failed produce before the sink fails. Default 30.
@@ -56,6 +63,17 @@ type Config struct {
 	// Logger defaults to discarding.
 	Logger *slog.Logger
 }
+
+// DefaultMaxBufferedBytes is MaxBufferedBytes' default: room for the request on the wire and the
+// next batch filling behind it (MaxMessageBytes each) with slack for records between Send and the
+// broker-bound batch and for acknowledgements not yet processed. More buys no throughput (the
+// producer has one request in flight per broker) and costs memory, several times the bytes held.
+const DefaultMaxBufferedBytes = 8 << 20
+
+// channelBuffer is sarama's ChannelBufferSize: the capacity of each of the producer's internal
+// message channels (input, per-topic, per-partition, successes, …). The byte bound above already
+// limits how many messages are queued; a few thousand slots per stage keep every stage busy.
+const channelBuffer = 4096
 
 // ParseCompression maps a compression name to sarama's codec.
 func ParseCompression(s string) (sarama.CompressionCodec, error) {
@@ -92,6 +110,9 @@ func (c *Config) Validate() error {
 	if c.MaxBufferedBytes < 0 || c.MaxMessageBytes < 0 || c.BatchBytes < 0 || c.Retries < 0 {
 		errs = append(errs, errors.New("kafka: sizes and retries must not be negative"))
 	}
+	if c.Linger < 0 {
+		errs = append(errs, fmt.Errorf("kafka: linger %s: want ≥ 0", c.Linger))
+	}
 	return errors.Join(errs...)
 }
 
@@ -104,13 +125,10 @@ func (c *Config) withDefaults() Config {
 		d.Replication = 1
 	}
 	if d.MaxBufferedBytes == 0 {
-		d.MaxBufferedBytes = 64 << 20
+		d.MaxBufferedBytes = DefaultMaxBufferedBytes
 	}
 	if d.MaxMessageBytes == 0 {
 		d.MaxMessageBytes = 1 << 20
-	}
-	if d.Linger == 0 {
-		d.Linger = 20 * time.Millisecond
 	}
 	if d.BatchBytes == 0 {
 		d.BatchBytes = 1 << 20
@@ -160,11 +178,15 @@ func (c *Config) SaramaConfig() (*sarama.Config, error) {
 	}
 	sc.Producer.Partitioner = sarama.NewMurmur2Partitioner
 	sc.Producer.Compression = codec
-	sc.Producer.Flush.Bytes = d.BatchBytes
-	sc.Producer.Flush.Frequency = d.Linger
+	// Flush.Frequency, Bytes and Messages all 0 is sarama's "send as soon as possible"; any of
+	// them set makes a batch wait for its trigger (Bytes alone would hold a lone record forever).
 	sc.Producer.Flush.Messages = 0
+	if d.Linger > 0 {
+		sc.Producer.Flush.Frequency = d.Linger
+		sc.Producer.Flush.Bytes = d.BatchBytes
+	}
 	sc.Producer.MaxMessageBytes = d.MaxMessageBytes
-	sc.ChannelBufferSize = 65536
+	sc.ChannelBufferSize = channelBuffer
 	sc.Metadata.AllowAutoTopicCreation = d.NoCreateTopics
 	if err := sc.Validate(); err != nil {
 		return nil, fmt.Errorf("kafka: producer config: %w", err)
@@ -193,8 +215,10 @@ type Sink struct {
 	closed   bool
 }
 
-// meta rides in ProducerMessage.Metadata.
-type meta struct {
+// message is a producer message with the sink's bookkeeping; ProducerMessage.Metadata points
+// back at it, so one allocation carries both.
+type message struct {
+	sarama.ProducerMessage
 	token uint64
 	size  int64
 }
@@ -261,7 +285,9 @@ func (s *Sink) Send(ctx context.Context, rec *envelope.Record, token uint64) err
 	if err := s.acquire(ctx, size, rec.Topic); err != nil {
 		return err
 	}
-	msg := &sarama.ProducerMessage{Topic: rec.Topic, Metadata: meta{token: token, size: size}}
+	m := &message{ProducerMessage: sarama.ProducerMessage{Topic: rec.Topic}, token: token, size: size}
+	msg := &m.ProducerMessage
+	msg.Metadata = m
 	buf := make([]byte, len(rec.Key)+len(rec.Value))
 	if rec.Key != nil {
 		msg.Key = sarama.ByteEncoder(buf[:len(rec.Key):len(rec.Key)])
@@ -364,7 +390,7 @@ func (s *Sink) settle(size int64, err error) {
 func (s *Sink) successes() {
 	defer s.wg.Done()
 	for msg := range s.producer.Successes() {
-		m := msg.Metadata.(meta)
+		m := msg.Metadata.(*message)
 		s.durable(m.token)
 		s.settle(m.size, nil)
 	}
@@ -373,7 +399,7 @@ func (s *Sink) successes() {
 func (s *Sink) errors() {
 	defer s.wg.Done()
 	for perr := range s.producer.Errors() {
-		m := perr.Msg.Metadata.(meta)
+		m := perr.Msg.Metadata.(*message)
 		err := &ProduceError{Topic: perr.Msg.Topic, Partition: perr.Msg.Partition, Err: perr.Err}
 		if s.failed() == nil {
 			s.log.Error("record not delivered; nothing after it will be acknowledged", "topic", perr.Msg.Topic,

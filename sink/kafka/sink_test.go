@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -249,11 +250,11 @@ func TestSinkFailureIsSticky(t *testing.T) {
 }
 
 func TestConfigValidate(t *testing.T) {
-	err := (&Config{Compression: "brotli", Partitions: -1, Replication: -2}).Validate()
+	err := (&Config{Compression: "brotli", Partitions: -1, Replication: -2, Linger: -time.Millisecond}).Validate()
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, want := range []string{"no brokers", "brotli", "partitions -1", "replication -2"} {
+	for _, want := range []string{"no brokers", "brotli", "partitions -1", "replication -2", "linger -1ms"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q: %v", want, err)
 		}
@@ -263,8 +264,20 @@ func TestConfigValidate(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !sc.Producer.Idempotent || sc.Producer.RequiredAcks != sarama.WaitForAll || sc.Net.MaxOpenRequests != 1 ||
-		sc.Producer.Compression != sarama.CompressionZSTD || sc.Producer.Flush.Bytes != 1<<20 || !sc.Producer.Return.Successes {
+		sc.Producer.Compression != sarama.CompressionZSTD || !sc.Producer.Return.Successes ||
+		sc.Producer.MaxMessageBytes != 1<<20 || sc.ChannelBufferSize != channelBuffer {
 		t.Fatalf("sarama config not as documented: %+v", sc.Producer)
+	}
+	// No linger: every flush trigger 0, sarama's "send as soon as the partition is free".
+	if f := sc.Producer.Flush; f.Bytes != 0 || f.Messages != 0 || f.Frequency != 0 {
+		t.Fatalf("default flush %+v, want all 0", f)
+	}
+	sc, err = (&Config{Brokers: []string{"x:1"}, Linger: 5 * time.Millisecond}).SaramaConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := sc.Producer.Flush; f.Bytes != 1<<20 || f.Messages != 0 || f.Frequency != 5*time.Millisecond {
+		t.Fatalf("linger 5ms: flush %+v, want 1 MiB or 5ms", f)
 	}
 }
 

@@ -1,6 +1,6 @@
 // Command saramaprod is the Kafka ceiling of the benchmarks: a plain IBM/sarama AsyncProducer,
 // configured exactly as sluice's Kafka sink (sink/kafka.Config.SaramaConfig: idempotent,
-// acks=all, murmur2 partitioner, 1 MiB batches, 20 ms linger), sending the same records sluice
+// acks=all, murmur2 partitioner, 1 MiB batches, no linger), sending the same records sluice
 // produced. It has two steps:
 //
 //	saramaprod convert IN.jsonl OUT.bin     stdout-sink lines ({"topic","key","value",…}) to a
