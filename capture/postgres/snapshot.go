@@ -28,7 +28,7 @@ type snapTable struct {
 type unit struct {
 	t      *snapTable
 	lo, hi *int64 // [lo, hi) on a single integer key; nil = open
-	rows   chan []capture.Row
+	rows   chan *snapBatch
 	err    error // set before rows is closed
 }
 
@@ -41,6 +41,9 @@ type snapshot struct {
 	units        []*unit
 	cur          int
 	batch        []capture.Row
+	bi           int
+	batchTs      int64
+	pos          *Position // shared by the rows of the current batch
 	held         capture.Event
 	heldT        *snapTable
 	hasHeld      bool
@@ -93,7 +96,7 @@ func (s *Source) startSnapshot(ctx context.Context, name string, lsn uint64) (*s
 	s.log.Info("snapshot started", "tables", len(tables), "units", len(sn.units), "workers", len(sn.conns), "lsn", strconv.FormatUint(lsn, 10))
 	work := make(chan *unit, len(sn.units))
 	for _, u := range sn.units {
-		u.rows = make(chan []capture.Row, 4)
+		u.rows = make(chan *snapBatch, 4)
 		work <- u
 	}
 	close(work)
@@ -233,15 +236,42 @@ func (s *Source) planUnits(ctx context.Context, c *pgx.Conn, t *snapTable) ([]*u
 	return units, nil
 }
 
+// snapBatch is a run of decoded rows of one unit, read at ts (µs since the epoch). The rows'
+// values live in memory of their own (snapAlloc), never in pgconn's buffers.
+type snapBatch struct {
+	rows []capture.Row
+	ts   int64
+}
+
+const snapBatchRows = 512
+
 // readUnit reads one unit in key order, chunk by chunk (keyset pagination), and sends batches
 // of decoded rows.
 func (s *Source) readUnit(ctx context.Context, c *pgx.Conn, u *unit) error {
 	t := u.t
 	chunk := s.cfg.SnapshotChunkRows
-	var last [][]byte
+	ncol := len(t.rel.table.Columns)
+	var alloc snapAlloc
+	var last, lastRaw [][]byte
+	if len(t.pk) > 0 {
+		last = make([][]byte, len(t.pkIdx))
+		lastRaw = make([][]byte, len(t.pkIdx))
+	}
+	var params [][]byte
+	var conds []string
+	first := true
+	b := &snapBatch{rows: make([]capture.Row, 0, snapBatchRows), ts: time.Now().UnixMicro()}
+	send := func() error {
+		select {
+		case u.rows <- b:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		b = &snapBatch{rows: make([]capture.Row, 0, snapBatchRows), ts: time.Now().UnixMicro()}
+		return nil
+	}
 	for {
-		var conds []string
-		var params [][]byte
+		params, conds = params[:0], conds[:0]
 		if u.lo != nil {
 			params = append(params, []byte(strconv.FormatInt(*u.lo, 10)))
 			conds = append(conds, fmt.Sprintf("%s >= $%d", t.pk[0], len(params)))
@@ -250,7 +280,7 @@ func (s *Source) readUnit(ctx context.Context, c *pgx.Conn, u *unit) error {
 			params = append(params, []byte(strconv.FormatInt(*u.hi, 10)))
 			conds = append(conds, fmt.Sprintf("%s < $%d", t.pk[0], len(params)))
 		}
-		if last != nil {
+		if !first {
 			var ph []string
 			for _, v := range last {
 				params = append(params, v)
@@ -267,90 +297,76 @@ func (s *Source) readUnit(ctx context.Context, c *pgx.Conn, u *unit) error {
 		}
 		rr := c.PgConn().ExecParams(ctx, q, params, nil, nil, nil)
 		n := 0
-		batch := make([]capture.Row, 0, 256)
-		var lastRaw [][]byte
 		for rr.NextRow() {
 			vals := rr.Values()
-			size := 0
-			for _, v := range vals {
-				size += len(v)
-			}
-			buf := make([]byte, 0, size)
-			row := make(capture.Row, len(t.rel.table.Columns))
-			if len(t.pk) > 0 {
-				lastRaw = lastRaw[:0]
-				for _, i := range t.pkIdx {
-					lastRaw = append(lastRaw, append([]byte(nil), vals[i]...))
-				}
+			row := alloc.row(ncol)
+			for j, i := range t.pkIdx {
+				lastRaw[j] = append(lastRaw[j][:0], vals[i]...)
 			}
 			for i, v := range vals {
 				o := t.rel.out[i]
 				if o < 0 || v == nil {
 					continue
 				}
-				start := len(buf)
-				buf = append(buf, v...)
-				dv, err := t.rel.decs[i].decode(buf[start:len(buf):len(buf)])
+				dv, err := t.rel.decs[i].decode(alloc.copy(v))
 				if err != nil {
 					rr.Close()
 					return fmt.Errorf("postgres snapshot: %s column %s value %q: %w", t.name, t.rel.table.Columns[o].Name, v, err)
 				}
 				row[o] = dv
 			}
-			batch = append(batch, row)
+			b.rows = append(b.rows, row)
 			n++
-			if len(batch) == cap(batch) {
-				select {
-				case u.rows <- batch:
-				case <-ctx.Done():
+			if len(b.rows) == snapBatchRows {
+				if err := send(); err != nil {
 					rr.Close()
-					return ctx.Err()
+					return err
 				}
-				batch = make([]capture.Row, 0, 256)
 			}
 		}
 		if _, err := rr.Close(); err != nil {
 			return fmt.Errorf("postgres snapshot: read %s: %w", t.name, err)
 		}
-		if len(batch) > 0 {
-			select {
-			case u.rows <- batch:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
 		if len(t.pk) == 0 || n < chunk {
+			if len(b.rows) > 0 {
+				return send()
+			}
 			return nil
 		}
-		last = lastRaw
-		lastRaw = nil
+		first = false
+		last, lastRaw = lastRaw, last
 	}
 }
 
-// pull returns the next row in unit order.
-func (sn *snapshot) pull(ctx context.Context) (capture.Row, *snapTable, bool, error) {
+// pull returns the next row in unit order and the time it was read.
+func (sn *snapshot) pull(ctx context.Context) (capture.Row, *snapTable, int64, bool, error) {
 	for {
-		if len(sn.batch) > 0 {
-			r := sn.batch[0]
-			sn.batch = sn.batch[1:]
-			return r, sn.units[sn.cur].t, true, nil
+		if sn.bi < len(sn.batch) {
+			r := sn.batch[sn.bi]
+			sn.bi++
+			return r, sn.units[sn.cur].t, sn.batchTs, true, nil
 		}
 		if sn.cur >= len(sn.units) {
-			return nil, nil, false, nil
+			return nil, nil, 0, false, nil
 		}
 		u := sn.units[sn.cur]
 		select {
 		case b, ok := <-u.rows:
 			if !ok {
 				if u.err != nil {
-					return nil, nil, false, u.err
+					return nil, nil, 0, false, u.err
 				}
 				sn.cur++
 				continue
 			}
-			sn.batch = b
+			sn.batch, sn.bi = b.rows, 0
+			if b.ts != sn.batchTs {
+				// One position per batch: rows read together share their time and offset.
+				sn.batchTs = b.ts
+				sn.pos = &Position{LSN: sn.lsn, TsMicros: b.ts, Snapshot: true}
+			}
 		case <-ctx.Done():
-			return nil, nil, false, ctx.Err()
+			return nil, nil, 0, false, ctx.Err()
 		}
 	}
 }
@@ -358,7 +374,7 @@ func (sn *snapshot) pull(ctx context.Context) (capture.Row, *snapTable, bool, er
 // next returns the next snapshot event; done is true after the last one.
 func (sn *snapshot) next(ctx context.Context) (capture.Event, bool, error) {
 	for {
-		row, t, ok, err := sn.pull(ctx)
+		row, t, ts, ok, err := sn.pull(ctx)
 		if err != nil {
 			return capture.Event{}, false, err
 		}
@@ -370,23 +386,22 @@ func (sn *snapshot) next(ctx context.Context) (capture.Event, bool, error) {
 			return sn.release(nil), false, nil
 		}
 		if !sn.hasHeld {
-			sn.hold(row, t, true)
+			sn.hold(row, t, ts)
 			continue
 		}
 		ev := sn.release(t)
-		sn.hold(row, t, false)
+		sn.hold(row, t, ts)
 		return ev, false, nil
 	}
 }
 
-func (sn *snapshot) hold(row capture.Row, t *snapTable, _ bool) {
+func (sn *snapshot) hold(row capture.Row, t *snapTable, ts int64) {
 	sn.firstOfTable = sn.heldT != t
 	sn.heldT = t
 	sn.hasHeld = true
 	tab := t.rel.table
-	now := time.Now().UnixMicro()
-	sn.held = capture.Event{Kind: capture.Change, Op: capture.OpRead, Table: tab, After: row,
-		Source: capture.Source{Connector: "postgresql", DB: sn.s.dbName, Schema: tab.ID.Schema, Table: tab.ID.Table, TsMicros: now, LSN: sn.lsn, HasLSN: true}}
+	sn.held = capture.Event{Kind: capture.Change, Op: capture.OpRead, Table: tab, After: row, Position: sn.pos,
+		Source: capture.Source{Connector: "postgresql", DB: sn.s.dbName, Schema: tab.ID.Schema, Table: tab.ID.Table, TsMicros: ts, LSN: sn.lsn, HasLSN: true}}
 }
 
 // release returns the held event with its marker; next is the table of the following row (nil
@@ -409,13 +424,15 @@ func (sn *snapshot) release(next *snapTable) capture.Event {
 	}
 	sn.firstOfTable = false
 	ev.Source.Snapshot = m
-	ev.Position = &Position{LSN: sn.lsn, TsMicros: ev.Source.TsMicros, Snapshot: true, LastSnapshotRow: next == nil}
+	if next == nil {
+		ev.Position = &Position{LSN: sn.lsn, TsMicros: ev.Source.TsMicros, Snapshot: true, LastSnapshotRow: true}
+	}
 	sn.emitted++
 	t.done++
 	sn.hasHeld = false
 	if next != t {
 		sn.s.log.Info("snapshot table done", "table", t.rel.table.ID.String(), "rows", t.done)
-	} else if time.Since(sn.lastLog) > 10*time.Second {
+	} else if t.done%4096 == 0 && time.Since(sn.lastLog) > 10*time.Second {
 		sn.lastLog = time.Now()
 		sn.s.log.Info("snapshot progress", "table", t.rel.table.ID.String(), "rows", t.done, "estimate", t.estimate)
 	}
@@ -429,7 +446,7 @@ func (sn *snapshot) close() {
 	// Unblock workers waiting to send.
 	for _, u := range sn.units {
 		if u.rows != nil {
-			go func(ch chan []capture.Row) {
+			go func(ch chan *snapBatch) {
 				for range ch {
 				}
 			}(u.rows)
