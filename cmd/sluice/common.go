@@ -41,6 +41,7 @@ type commonFlags struct {
 	TopicReplication int
 	KafkaMaxBuffer   int64
 	KafkaLinger      time.Duration
+	MemoryLimit      string
 
 	OffsetsFile          string
 	OffsetsTopic         string
@@ -121,6 +122,7 @@ func addCommonFlags(fs *flag.FlagSet) *commonFlags {
 	fs.StringVar(&c.DebeziumVersion, "debezium-version", "", "Debezium release whose record format to reproduce, written as source.version (default "+envelope.DefaultConnectorVersion+")")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug|info|warn|error")
 	fs.StringVar(&c.LogFormat, "log-format", "", "text|json (default: text on a terminal, else json)")
+	fs.StringVar(&c.MemoryLimit, "memory-limit", "auto", "soft memory limit of the Go runtime, e.g. 64MiB; auto: GOMEMLIMIT if set, else 32 MiB + twice the sink's buffer; off: none")
 	fs.StringVar(&c.HTTPAddr, "http-addr", "", "serve /healthz and /metrics on this address, e.g. 127.0.0.1:8080")
 
 	ms := func(v string) (string, error) {
@@ -205,7 +207,11 @@ func (c *commonFlags) parse(args []string) error {
 		fmt.Fprintf(c.fs.Output(), "unexpected argument %q\n", c.fs.Arg(0))
 		return errUsage
 	}
-	return c.resolve(os.LookupEnv)
+	if err := c.resolve(os.LookupEnv); err != nil {
+		return err
+	}
+	c.applyMemoryLimit()
+	return nil
 }
 
 func (c *commonFlags) resolve(lookup func(string) (string, bool)) error {
@@ -333,6 +339,9 @@ func (c *commonFlags) validate() error {
 	}
 	if c.KafkaMaxBuffer < 0 {
 		errs = append(errs, fmt.Errorf("--kafka-max-buffered-bytes %d: want ≥ 0 (0: the default)", c.KafkaMaxBuffer))
+	}
+	if _, _, err := memoryLimit(c.MemoryLimit, 0, func(string) (string, bool) { return "", false }); err != nil {
+		errs = append(errs, err)
 	}
 	if c.HeartbeatInterval < 0 {
 		errs = append(errs, fmt.Errorf("--heartbeat-interval %s: want ≥ 0", c.HeartbeatInterval))

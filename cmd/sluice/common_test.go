@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -168,6 +169,39 @@ func TestMetricsText(t *testing.T) {
 	for _, want := range []string{"# TYPE sluice_events_total counter\nsluice_events_total 0\n", "sluice_offset_saves_total 0\n"} {
 		if !strings.Contains(b, want) {
 			t.Errorf("metrics lack %q:\n%s", want, b)
+		}
+	}
+}
+
+func TestMemoryLimit(t *testing.T) {
+	noEnv := func(string) (string, bool) { return "", false }
+	withEnv := func(k string) (string, bool) { return "100MiB", k == "GOMEMLIMIT" }
+	cases := []struct {
+		flag   string
+		buffer int64
+		env    func(string) (string, bool)
+		limit  int64
+		ok     bool
+	}{
+		{"auto", 4 << 20, noEnv, 32<<20 + 8<<20, true},
+		{"", 0, noEnv, 32 << 20, true},
+		{"auto", 4 << 20, withEnv, 0, false}, // GOMEMLIMIT stands
+		{"off", 4 << 20, noEnv, math.MaxInt64, true},
+		{"0", 0, noEnv, math.MaxInt64, true},
+		{"48MiB", 4 << 20, withEnv, 48 << 20, true}, // the flag wins over GOMEMLIMIT
+		{"64MB", 0, noEnv, 64e6, true},
+		{"1.5GiB", 0, noEnv, 3 << 29, true},
+		{"50000000", 0, noEnv, 50000000, true},
+	}
+	for _, c := range cases {
+		limit, ok, err := memoryLimit(c.flag, c.buffer, c.env)
+		if err != nil || limit != c.limit || ok != c.ok {
+			t.Errorf("memoryLimit(%q, %d) = %d, %v, %v; want %d, %v", c.flag, c.buffer, limit, ok, err, c.limit, c.ok)
+		}
+	}
+	for _, bad := range []string{"lots", "12XB", "-5MiB"} {
+		if _, _, err := memoryLimit(bad, 0, noEnv); err == nil || !strings.Contains(err.Error(), "--memory-limit") {
+			t.Errorf("memoryLimit(%q): error %v, want one naming --memory-limit", bad, err)
 		}
 	}
 }
