@@ -504,6 +504,9 @@ section_latency() {
     sp=$!
     sleep 3
     sample "$rep" lat.idle_rss_mb "$(awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$sp/status")"
+    # The split: anonymous (heap, stacks, runtime) vs file (the binary's own pages mapped).
+    sample "$rep" lat.idle_anon_mb "$(awk '/^RssAnon:/ { printf "%.1f", $2 / 1024 }' "/proc/$sp/status")"
+    sample "$rep" lat.idle_file_mb "$(awk '/^RssFile:/ { printf "%.1f", $2 / 1024 }' "/proc/$sp/status")"
     # The topic exists once sluice has sent one record; make it so (and wait).
     psqlb -c "INSERT INTO orders(customer_id,amount,status,created_at,payload) VALUES (0,0,'warmup',now(),'{}')" >/dev/null
     "$BIN/benchrun" -kafka "$KAFKA" -topic latk.public.orders -target 1 -timeout 30s -- sleep 60 >/dev/null 2>&1 || die "latency: no warm-up record in Kafka"
@@ -529,6 +532,7 @@ section_latency() {
   figure "latency added by sluice, p99" ms lat.added_p99 "goal" "=1" lower
   figure "records seen in Kafka (of $LAT_N)" records lat.kafka.count "sent" "=$LAT_N" higher
   figure "sluice idle RSS" MB lat.idle_rss_mb "goal" "=20" lower
+  figure "sluice idle RSS: anonymous (heap, stacks)" MB lat.idle_anon_mb "idle RSS: file (binary pages)" lat.idle_file_mb lower
 }
 
 # ---------------------------------------------------------------- main
