@@ -10,9 +10,15 @@
 // pipeline's acker can release nothing at or after it, and every later Send and Flush returns
 // the error.
 //
+// Batching: with the default Linger of 0 a batch leaves as soon as its partition has no request
+// outstanding, so a record of an idle stream goes out at once; while a request is outstanding
+// (one per broker: idempotence needs MaxOpenRequests 1) the next batch fills by itself, up to
+// MaxMessageBytes, so a busy stream still sends full batches. Linger > 0 is Kafka's linger.ms.
+//
 // Memory is bounded by bytes: Send acquires len(key)+len(value)+headers from a weighted
 // semaphore before queueing and the result goroutines release it; a blocked Send waits on its
-// context and logs every 10 s while it waits.
+// context and logs every 10 s while it waits. The default bound (DefaultMaxBufferedBytes, 4 MiB)
+// covers the request on the wire and the batch filling behind it; more does not send faster.
 //
 // Topics are created on first use (ClusterAdmin CreateTopics) with the configured partitions and
 // replication factor; an existing topic is left as it is.
