@@ -58,6 +58,7 @@ type Source struct {
 
 	msgs     chan []wireMsg
 	recvErr  chan error
+	coal     *coalescer // the replication connection's reader (receive goroutine only)
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	acked    atomic.Uint64
@@ -74,7 +75,8 @@ type Source struct {
 	skipTx        bool
 	beginEv       *capture.Event // BEGIN not yet emitted: it goes out before the first change
 	beginSent     bool
-	pending       []capture.Event
+	pending       []capture.Event // events ready for Next, from pendHead on
+	pendHead      int
 	streamXid     uint32
 	spools        map[uint32]*spool
 	replay        *spoolReader
@@ -153,6 +155,10 @@ func Open(ctx context.Context, cfg Config) (*Source, error) {
 	}
 	rc := s.connCfg.Copy()
 	rc.RuntimeParams["replication"] = "database"
+	rc.BuildFrontend = func(r io.Reader, w io.Writer) *pgproto3.Frontend {
+		s.coal = newCoalescer(r)
+		return pgproto3.NewFrontend(s.coal, w)
+	}
 	if s.repl, err = pgconn.ConnectConfig(ctx, rc); err != nil {
 		return nil, fmt.Errorf("postgres: replication connection: %w", err)
 	}
@@ -384,6 +390,7 @@ func (s *Source) receive(ctx context.Context) error {
 	}
 	conn := s.repl.Conn()
 	var deadline time.Time
+	txMsgs := 0 // messages of the current transaction (or stream block) so far
 	for {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -459,12 +466,21 @@ func (s *Source) receive(ctx context.Context) error {
 				batch = append(batch, wireMsg{lsn: lsn, data: data})
 				if len(data) > 0 {
 					switch data[0] {
+					case msgBegin, msgStreamStart:
+						txMsgs = 0
 					case msgCommit, msgStreamStop, msgStreamCommit, msgStreamAbort, msgMessage:
+						txMsgs = 0
+						if s.coal != nil {
+							s.coal.bulk = false
+						}
 						if err := flush(); err != nil {
 							return err
 						}
 						continue
 					}
+				}
+				if txMsgs++; txMsgs == bulkAfter && s.coal != nil {
+					s.coal.bulk = true
 				}
 				if len(batch) == cap(batch) {
 					if err := flush(); err != nil {
@@ -572,10 +588,14 @@ func (s *Source) Close() error {
 // With snapshot mode initial_only, Next returns ErrSnapshotOnly once the snapshot is emitted.
 func (s *Source) Next(ctx context.Context) (capture.Event, error) {
 	for {
-		if len(s.pending) > 0 {
-			ev := s.pending[0]
-			s.pending[0] = capture.Event{}
-			s.pending = s.pending[1:]
+		if s.pendHead < len(s.pending) {
+			// A queue over one backing array: popping by reslicing would shrink its capacity
+			// until every append allocated a new array (an event's size per row).
+			ev := s.pending[s.pendHead]
+			s.pending[s.pendHead] = capture.Event{}
+			if s.pendHead++; s.pendHead == len(s.pending) {
+				s.pending, s.pendHead = s.pending[:0], 0
+			}
 			return ev, nil
 		}
 		if s.snap != nil {

@@ -1,0 +1,56 @@
+package postgres
+
+import (
+	"context"
+	"encoding/binary"
+	"log/slog"
+	"runtime"
+	"testing"
+)
+
+// benchTx builds one transaction of pgoutput messages: BEGIN, n INSERTs of benchTuple into
+// relation 1, COMMIT.
+func benchTx(n int) []wireMsg {
+	lsn := uint64(1 << 32)
+	begin := []byte{msgBegin}
+	begin = binary.BigEndian.AppendUint64(begin, lsn+uint64(n)*200)
+	begin = binary.BigEndian.AppendUint64(begin, 700000000000000)
+	begin = binary.BigEndian.AppendUint32(begin, 4711)
+	msgs := []wireMsg{{lsn: lsn, data: begin}}
+	for i := 0; i < n; i++ {
+		ins := []byte{msgInsert}
+		ins = binary.BigEndian.AppendUint32(ins, 1)
+		ins = append(ins, 'N')
+		ins = append(ins, benchTuple...)
+		msgs = append(msgs, wireMsg{lsn: lsn + uint64(i)*200, data: ins})
+	}
+	commit := []byte{msgCommit, 0}
+	commit = binary.BigEndian.AppendUint64(commit, lsn+uint64(n)*200)
+	commit = binary.BigEndian.AppendUint64(commit, lsn+uint64(n)*200+8)
+	commit = binary.BigEndian.AppendUint64(commit, 700000000000000)
+	return append(msgs, wireMsg{lsn: lsn + uint64(n)*200, data: commit})
+}
+
+// BenchmarkSourceNext: the streaming decode path per event (message dispatch, tuple decode,
+// event and position), without the network: Next over in-memory pgoutput messages.
+func BenchmarkSourceNext(b *testing.B) {
+	s := &Source{log: slog.New(slog.DiscardHandler), dbName: "postgres", rels: map[uint32]*relation{1: benchRelation()},
+		streaming: true, skipped: map[byte]bool{}}
+	tx := benchTx(1000)
+	ctx := context.Background()
+	b.ReportAllocs()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	cpu0 := threadCPU()
+	n := 0
+	for b.Loop() {
+		if len(s.batch) == 0 && len(s.pending) == 0 {
+			s.batch = append(s.batch[:0], tx...)
+		}
+		if _, err := s.Next(ctx); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	b.ReportMetric(float64((threadCPU()-cpu0).Nanoseconds())/float64(n), "cpu-ns/op")
+}
