@@ -3,6 +3,7 @@ package mysql
 import (
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
 	"strconv"
 	"strings"
@@ -18,11 +19,15 @@ import (
 type snapshotState struct {
 	data    bool
 	started bool
-	conn    *sql.Conn   // the connection that holds the lock and reads the position
-	workers []*sql.Conn // readers, each in a consistent snapshot opened under the same lock
-	pos     *Position   // binlog position of the snapshot (Snapshot=true)
+	conn    *sql.Conn    // the connection that holds the lock and reads the position
+	readers []snapReader // each in a consistent snapshot opened under the same lock
+	pos     *Position    // binlog position of the snapshot (Snapshot=true)
 	tables  []*schema.Table
-	outs    []*tableRows
+	units   []*snapUnit // in table order, each table's in key order
+	ui      int
+	batch   []capture.Row
+	bi      int
+	batchTs int64
 	ti      int
 	view    *tableView
 	tableN  int64
@@ -33,40 +38,48 @@ type snapshotState struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 
-	pending       *capture.Event
+	pending       capture.Event
+	hasPending    bool
 	pendingFirstT bool
 	pendingFirst  bool
 	sawAny        bool
 	newTable      bool
 }
 
-// tableRows carries one table's rows from a reader to Next, in key order.
-type tableRows struct {
-	ch  chan capture.Row // closed after the last row
-	err error            // set before ch is closed
+// snapUnit is a piece of one table a reader reads: all of it, or a range [lo, hi) of its
+// single integer key (nil = open). Its rows reach Next in batches, in key order.
+type snapUnit struct {
+	ti     int // index in snapshotState.tables
+	lo, hi *int64
+	ch     chan *rowBatch // closed after the last batch
+	err    error          // set before ch is closed
 }
+
+// rowBatch is a run of rows read together at ts (µs since the epoch).
+type rowBatch struct {
+	rows []capture.Row
+	ts   int64
+}
+
+const snapBatchRows = 512
 
 func (st *snapshotState) close() {
 	if st.cancel != nil {
 		st.cancel()
 		st.cancel = nil
 	}
-	st.wg.Wait()
-	// end the snapshot transactions before the connections go back to the pool
-	done := func(c *sql.Conn) {
+	st.wg.Wait() // readers stop at the cancelled context, also while handing over a batch
+	st.units = nil
+	for _, r := range st.readers {
+		r.close()
+	}
+	st.readers = nil
+	if st.conn != nil {
+		// end the snapshot transaction before the connection goes back to the pool
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		_, _ = c.ExecContext(ctx, "COMMIT")
-		c.Close()
-	}
-	for _, c := range st.workers {
-		if c != st.conn {
-			done(c)
-		}
-	}
-	st.workers = nil
-	if st.conn != nil {
-		done(st.conn)
+		_, _ = st.conn.ExecContext(ctx, "COMMIT")
+		st.conn.Close()
 		st.conn = nil
 	}
 }
@@ -108,27 +121,21 @@ func (s *Source) snapshotBegin(ctx context.Context) error {
 	if err := exec("START TRANSACTION WITH CONSISTENT SNAPSHOT"); err != nil {
 		return errorf("snapshot: START TRANSACTION WITH CONSISTENT SNAPSHOT: %w", err)
 	}
-	st.workers = []*sql.Conn{conn}
 	if locked {
-		// More readers, each opening its consistent snapshot while the lock still holds, so
-		// all of them see the same state.
-		for len(st.workers) < s.cfg.SnapshotWorkers {
-			wc, err := s.db.Conn(ctx)
-			if err == nil {
-				_, err = wc.ExecContext(ctx, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-				if err == nil {
-					_, err = wc.ExecContext(ctx, "START TRANSACTION WITH CONSISTENT SNAPSHOT")
-				}
-				if err != nil {
-					wc.Close()
-				}
-			}
+		// The readers, each opening its consistent snapshot while the lock still holds, so
+		// all of them see the same state as conn.
+		for len(st.readers) < s.cfg.SnapshotWorkers {
+			r, err := s.openReader(ctx)
 			if err != nil {
-				s.log.Warn("snapshot: extra reader not opened; reading with fewer", "err", err)
+				s.log.Warn("snapshot: reader connection not opened; reading with fewer", "err", err)
 				break
 			}
-			st.workers = append(st.workers, wc)
+			st.readers = append(st.readers, r)
 		}
+	}
+	if len(st.readers) == 0 {
+		// Without the lock only conn's own transaction matches the position.
+		st.readers = []snapReader{&sqlReader{c: conn}}
 	}
 	pos, err := s.binlogPosition(ctx, conn, !locked)
 	if err != nil {
@@ -145,99 +152,167 @@ func (s *Source) snapshotBegin(ctx context.Context) error {
 			st.tables = append(st.tables, t)
 		}
 	}
-	s.log.Info("snapshot started", "file", pos.File, "pos", pos.Pos, "gtids", pos.GTIDs, "tables", len(st.tables), "data", st.data, "readers", len(st.workers))
+	s.log.Info("snapshot started", "file", pos.File, "pos", pos.Pos, "gtids", pos.GTIDs, "tables", len(st.tables), "data", st.data, "readers", len(st.readers))
 	if st.data {
-		s.startReaders()
+		return s.startReaders(ctx)
 	}
 	return nil
 }
 
-// startReaders starts one goroutine per reader connection; they take the tables in order and
-// hand their rows to Next through bounded channels, so at most one table per reader is ahead.
-func (s *Source) startReaders() {
+// startReaders splits the tables into units and starts one goroutine per reader; they take the
+// units in order and hand their rows to Next through bounded channels.
+func (s *Source) startReaders(ctx context.Context) error {
 	st := s.snap
-	ctx, cancel := context.WithCancel(context.Background())
-	st.cancel = cancel
-	st.outs = make([]*tableRows, len(st.tables))
-	for i := range st.outs {
-		st.outs[i] = &tableRows{ch: make(chan capture.Row, 512)}
+	for i, t := range st.tables {
+		units, err := s.planUnits(ctx, st.readers[0], t, len(st.readers))
+		if err != nil {
+			return err
+		}
+		for _, u := range units {
+			u.ti = i
+			u.ch = make(chan *rowBatch, 4)
+			st.units = append(st.units, u)
+		}
 	}
+	rctx, cancel := context.WithCancel(context.Background())
+	st.cancel = cancel
 	var next atomic.Int32
-	for _, c := range st.workers {
+	for _, r := range st.readers {
 		st.wg.Add(1)
-		go func(c *sql.Conn) {
+		go func(r snapReader) {
 			defer st.wg.Done()
 			for {
 				i := int(next.Add(1)) - 1
-				if i >= len(st.tables) {
+				if i >= len(st.units) {
 					return
 				}
-				out := st.outs[i]
-				out.err = s.readTable(ctx, c, st.tables[i], out.ch)
-				close(out.ch)
-				if out.err != nil {
+				u := st.units[i]
+				u.err = s.readUnit(rctx, r, st.tables[u.ti], u)
+				close(u.ch)
+				if u.err != nil {
 					return
 				}
 			}
-		}(c)
+		}(r)
 	}
+	return nil
 }
 
-// readTable reads t in primary-key chunks (one scan without a key) and sends each row.
-func (s *Source) readTable(ctx context.Context, c *sql.Conn, t *schema.Table, out chan<- capture.Row) error {
-	raw := make([]sql.RawBytes, len(t.Columns))
-	ptrs := make([]any, len(t.Columns))
-	for i := range raw {
-		ptrs[i] = &raw[i]
+// planUnits splits a big table with a single signed integer key into key ranges, so that
+// several readers read it at once; anything else is one unit.
+func (s *Source) planUnits(ctx context.Context, r snapReader, t *schema.Table, readers int) ([]*snapUnit, error) {
+	whole := []*snapUnit{{}}
+	if readers < 2 || len(t.PrimaryKey) != 1 {
+		return whole, nil
 	}
-	var lastKey []any
-	for {
-		q, args := snapshotQuery(t, lastKey, s.cfg.SnapshotChunkRows)
-		rows, err := c.QueryContext(ctx, q, args...)
-		if err != nil {
-			return errorf("snapshot of %s: %w", t.ID, err)
+	k := &t.Columns[t.PrimaryKey[0]]
+	if textKindOf(k) != tkInt {
+		return whole, nil
+	}
+	var lo, hi int64
+	var null bool
+	q := "SELECT MIN(" + quoteID(k.Name) + "), MAX(" + quoteID(k.Name) + ") FROM " + quoteID(t.ID.DB) + "." + quoteID(t.ID.Table)
+	err := r.queryRows(ctx, q, func(vals [][]byte) error {
+		if vals[0] == nil || vals[1] == nil {
+			null = true
+			return nil
 		}
+		var err1, err2 error
+		lo, err1 = strconv.ParseInt(string(vals[0]), 10, 64)
+		hi, err2 = strconv.ParseInt(string(vals[1]), 10, 64)
+		if err1 != nil || err2 != nil {
+			null = true
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, errorf("snapshot: key range of %s: %w", t.ID, err)
+	}
+	chunk := int64(s.cfg.SnapshotChunkRows)
+	if null || hi-lo < 0 || hi-lo+1 < 2*chunk {
+		return whole, nil
+	}
+	n := min((hi-lo+1)/chunk, int64(readers)*4)
+	span := (hi - lo + n) / n
+	var units []*snapUnit
+	for i := int64(0); i < n; i++ {
+		a := lo + i*span
+		if a > hi {
+			break
+		}
+		u := &snapUnit{}
+		if i > 0 {
+			a := a
+			u.lo = &a
+		}
+		if b := a + span; b <= hi && i < n-1 {
+			u.hi = &b
+		}
+		units = append(units, u)
+	}
+	return units, nil
+}
+
+// readUnit reads one unit in primary-key chunks (one scan without a key). A chunk is read to
+// its end before its rows are handed on, so the server never waits on a reader that waits on
+// the sink (MySQL would abort the query after net_write_timeout).
+func (s *Source) readUnit(ctx context.Context, r snapReader, t *schema.Table, u *snapUnit) error {
+	kinds := make([]textKind, len(t.Columns))
+	for i := range t.Columns {
+		kinds[i] = textKindOf(&t.Columns[i])
+	}
+	var alloc snapAlloc
+	lastKey := make([][]byte, len(t.PrimaryKey))
+	first := true
+	var ready []*rowBatch
+	newBatch := func() *rowBatch {
+		return &rowBatch{rows: make([]capture.Row, 0, snapBatchRows), ts: s.cfg.Now().UnixMicro()}
+	}
+	for {
+		q := snapshotQuery(t, u, lastKey, first, s.cfg.SnapshotChunkRows)
 		n := 0
-		for rows.Next() {
-			if err := rows.Scan(ptrs...); err != nil {
-				rows.Close()
-				return errorf("snapshot of %s: %w", t.ID, err)
+		b := newBatch()
+		ready = ready[:0]
+		err := r.queryRows(ctx, q, func(vals [][]byte) error {
+			if len(vals) != len(t.Columns) {
+				return fmt.Errorf("%d columns, want %d", len(vals), len(t.Columns))
 			}
-			n++
-			row := make(capture.Row, len(t.Columns))
-			for i := range t.Columns {
-				v, err := textValue(&t.Columns[i], raw[i])
+			row := alloc.row(len(vals))
+			for i, raw := range vals {
+				v, err := parseText(&t.Columns[i], kinds[i], raw, &alloc)
 				if err != nil {
-					rows.Close()
-					return errorf("snapshot of %s column %s: %w", t.ID, t.Columns[i].Name, err)
+					return fmt.Errorf("column %s: %w", t.Columns[i].Name, err)
 				}
 				row[i] = v
 			}
-			if len(t.PrimaryKey) > 0 {
-				lastKey = lastKey[:0]
-				for _, k := range t.PrimaryKey {
-					if isBinaryType(t.Columns[k].Type) {
-						lastKey = append(lastKey, append([]byte(nil), raw[k]...))
-					} else {
-						lastKey = append(lastKey, string(raw[k]))
-					}
-				}
+			for j, k := range t.PrimaryKey {
+				lastKey[j] = append(lastKey[j][:0], vals[k]...)
 			}
-			select {
-			case out <- row:
-			case <-ctx.Done():
-				rows.Close()
-				return ctx.Err()
+			b.rows = append(b.rows, row)
+			n++
+			if len(b.rows) == snapBatchRows {
+				ready = append(ready, b)
+				b = newBatch()
 			}
-		}
-		err = rows.Err()
-		rows.Close()
+			return nil
+		})
 		if err != nil {
 			return errorf("snapshot of %s: %w", t.ID, err)
+		}
+		if len(b.rows) > 0 {
+			ready = append(ready, b)
+		}
+		for _, b := range ready {
+			select {
+			case u.ch <- b:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 		}
 		if len(t.PrimaryKey) == 0 || n < s.cfg.SnapshotChunkRows {
 			return nil
 		}
+		first = false
 	}
 }
 
@@ -301,25 +376,25 @@ func (s *Source) snapshotStep(ctx context.Context) error {
 		if !st.data || st.ti >= len(st.tables) {
 			return s.snapshotEnd(ctx)
 		}
-		ev, ok, err := s.snapshotRow(ctx)
+		ok, err := s.snapshotRow(ctx)
 		if err != nil {
 			return err
 		}
-		if !ok {
-			continue
+		if ok {
+			st.newTable = false
 		}
-		s.pushSnapshot(ev, false)
 	}
 	return nil
 }
 
-// pushSnapshot holds one row back so its marker can say whether it was the last of its table
-// or of the snapshot.
-func (s *Source) pushSnapshot(ev *capture.Event, end bool) {
+// pushSnapshot holds one row back (in st.pending, set by the caller with hasPending) so its
+// marker can say whether it was the last of its table or of the snapshot: it emits the row
+// held so far, if any. next is the table of the row about to be held (nil at the end).
+func (s *Source) pushSnapshot(next *schema.Table, end bool) {
 	st := s.snap
-	if st.pending != nil {
-		p := st.pending
-		lastInTable := end || ev.Table.ID != p.Table.ID
+	if st.hasPending {
+		p := &st.pending
+		lastInTable := end || next.ID != p.Table.ID
 		switch {
 		case end:
 			p.Source.Snapshot = capture.SnapshotLast
@@ -333,21 +408,13 @@ func (s *Source) pushSnapshot(ev *capture.Event, end bool) {
 			p.Source.Snapshot = capture.SnapshotTrue
 		}
 		s.emit(*p)
+		st.hasPending = false
 	}
-	if end {
-		st.pending = nil
-		return
-	}
-	st.pending = ev
-	st.pendingFirst = !st.sawAny
-	st.pendingFirstT = st.newTable
-	st.newTable = false
-	st.sawAny = true
 }
 
-// snapshotRow takes the next row of the current table from its reader; ok false means the
-// table ended.
-func (s *Source) snapshotRow(ctx context.Context) (*capture.Event, bool, error) {
+// snapshotRow moves the next row of the current table into st.pending (emitting the one held
+// before); ok false means no row was taken (a unit or the table ended).
+func (s *Source) snapshotRow(ctx context.Context) (bool, error) {
 	st := s.snap
 	t := st.tables[st.ti]
 	if st.view == nil {
@@ -356,23 +423,32 @@ func (s *Source) snapshotRow(ctx context.Context) (*capture.Event, bool, error) 
 		st.tStart = time.Now()
 		st.newTable = true
 	}
-	out := st.outs[st.ti]
-	var row capture.Row
-	var ok bool
-	select {
-	case row, ok = <-out.ch:
-	case <-ctx.Done():
-		return nil, false, ctx.Err()
-	}
-	if !ok {
-		if out.err != nil {
-			return nil, false, out.err
+	for st.bi >= len(st.batch) {
+		u := st.units[st.ui]
+		var b *rowBatch
+		var ok bool
+		select {
+		case b, ok = <-u.ch:
+		case <-ctx.Done():
+			return false, ctx.Err()
 		}
-		s.log.Info("snapshot: table done", "table", t.ID.String(), "rows", st.tableN, "seconds", time.Since(st.tStart).Seconds())
-		st.ti++
-		st.view = nil
-		return nil, false, nil
+		if !ok {
+			if u.err != nil {
+				return false, u.err
+			}
+			st.ui++
+			if st.ui < len(st.units) && st.units[st.ui].ti == st.ti {
+				continue
+			}
+			s.log.Info("snapshot: table done", "table", t.ID.String(), "rows", st.tableN, "seconds", time.Since(st.tStart).Seconds())
+			st.ti++
+			st.view = nil
+			return false, nil
+		}
+		st.batch, st.bi, st.batchTs = b.rows, 0, b.ts
 	}
+	row := st.batch[st.bi]
+	st.bi++
 	st.tableN++
 	st.totalN++
 	if st.tableN%1024 == 0 && time.Since(st.lastLog) > 10*time.Second {
@@ -385,22 +461,22 @@ func (s *Source) snapshotRow(ctx context.Context) (*capture.Event, bool, error) 
 		var buf capture.Row
 		after = append(capture.Row(nil), v.project(row, &buf)...)
 	}
-	ev := &capture.Event{Kind: capture.Change, Op: capture.OpRead, Table: v.t, After: after,
-		Source: s.snapshotSource(st.pos, t.ID.DB, t.ID.Table), Position: st.pos}
-	return ev, true, nil
+	s.pushSnapshot(v.t, false)
+	src := capture.Source{Connector: s.connector, TsMicros: st.batchTs, Snapshot: capture.SnapshotTrue,
+		DB: t.ID.DB, Table: t.ID.Table, File: st.pos.File, Pos: st.pos.Pos}
+	st.pending = capture.Event{Kind: capture.Change, Op: capture.OpRead, Table: v.t, After: after, Source: src, Position: st.pos}
+	st.hasPending = true
+	st.pendingFirst = !st.sawAny
+	st.pendingFirstT = st.newTable
+	st.sawAny = true
+	return true, nil
 }
 
-func isBinaryType(t string) bool {
-	switch t {
-	case "binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob", "bit":
-		return true
-	}
-	return false
-}
-
-// snapshotQuery is one primary-key chunk: rows after lastKey in key order (a full scan for
-// tables without a key).
-func snapshotQuery(t *schema.Table, lastKey []any, n int) (string, []any) {
+// snapshotQuery is one primary-key chunk of u: rows after lastKey (unless first) in key order;
+// a full scan for tables without a key. Key values are written as literals: integers as they
+// are, anything else as a hex string (binary, or utf8mb4 text compared in the column's
+// collation, as a quoted parameter would be).
+func snapshotQuery(t *schema.Table, u *snapUnit, lastKey [][]byte, first bool, n int) string {
 	var b strings.Builder
 	b.WriteString("SELECT ")
 	for i, c := range t.Columns {
@@ -412,18 +488,48 @@ func snapshotQuery(t *schema.Table, lastKey []any, n int) (string, []any) {
 	b.WriteString(" FROM ")
 	b.WriteString(quoteID(t.ID.DB) + "." + quoteID(t.ID.Table))
 	if len(t.PrimaryKey) == 0 {
-		return b.String(), nil
+		return b.String()
 	}
 	keys := make([]string, len(t.PrimaryKey))
 	for i, k := range t.PrimaryKey {
 		keys[i] = quoteID(t.Columns[k].Name)
 	}
-	if lastKey != nil {
-		b.WriteString(" WHERE (" + strings.Join(keys, ",") + ") > (" + inList(len(keys)) + ")")
+	var conds []string
+	if u != nil && u.lo != nil {
+		conds = append(conds, keys[0]+" >= "+strconv.FormatInt(*u.lo, 10))
+	}
+	if u != nil && u.hi != nil {
+		conds = append(conds, keys[0]+" < "+strconv.FormatInt(*u.hi, 10))
+	}
+	if !first {
+		lits := make([]string, len(t.PrimaryKey))
+		for i, k := range t.PrimaryKey {
+			lits[i] = keyLiteral(&t.Columns[k], lastKey[i])
+		}
+		conds = append(conds, "("+strings.Join(keys, ",")+") > ("+strings.Join(lits, ",")+")")
+	}
+	if len(conds) > 0 {
+		b.WriteString(" WHERE " + strings.Join(conds, " AND "))
 	}
 	b.WriteString(" ORDER BY " + strings.Join(keys, ","))
 	b.WriteString(" LIMIT " + strconv.Itoa(n))
-	return b.String(), lastKey
+	return b.String()
+}
+
+// keyLiteral writes a key value as the text protocol returned it as an SQL literal.
+func keyLiteral(c *schema.Column, raw []byte) string {
+	if k := textKindOf(c); k == tkInt || k == tkUint {
+		if _, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
+			return string(raw)
+		}
+		if _, err := strconv.ParseUint(string(raw), 10, 64); err == nil {
+			return string(raw)
+		}
+	}
+	if isBinaryType(c.Type) {
+		return "X'" + hex.EncodeToString(raw) + "'"
+	}
+	return "_utf8mb4 X'" + hex.EncodeToString(raw) + "'"
 }
 
 // snapshotEnd commits the snapshot transaction, emits the last row and SnapshotDone, and
@@ -490,4 +596,12 @@ func queryMap(ctx context.Context, q queryer, query string) (map[string]string, 
 		m[k] = v.String
 	}
 	return m, rows.Err()
+}
+
+func isBinaryType(t string) bool {
+	switch t {
+	case "binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob", "bit":
+		return true
+	}
+	return false
 }

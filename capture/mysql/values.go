@@ -6,54 +6,116 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/schema"
 )
 
+// textKind is how a column's text-protocol value is parsed; textKindOf picks it once per
+// column so the per-row path does not switch on type names.
+type textKind uint8
+
+const (
+	tkString textKind = iota
+	tkInt
+	tkUint
+	tkFloat32
+	tkFloat64
+	tkDecimal
+	tkDate
+	tkDateTime
+	tkTime
+	tkBit
+	tkJSON
+	tkBytes
+	tkGeometry
+	tkVector
+)
+
+func textKindOf(c *schema.Column) textKind {
+	switch c.Type {
+	case "tinyint", "smallint", "mediumint", "int", "year", "boolean":
+		return tkInt
+	case "bigint":
+		if c.Unsigned {
+			return tkUint
+		}
+		return tkInt
+	case "float":
+		return tkFloat32
+	case "double":
+		return tkFloat64
+	case "decimal":
+		return tkDecimal
+	case "date":
+		return tkDate
+	case "datetime", "timestamp":
+		return tkDateTime
+	case "time":
+		return tkTime
+	case "bit":
+		return tkBit
+	case "json":
+		return tkJSON
+	case "binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob":
+		return tkBytes
+	case "geometry", "point", "linestring", "polygon", "multipoint", "multilinestring", "multipolygon", "geometrycollection":
+		return tkGeometry
+	case "vector":
+		return tkVector
+	}
+	return tkString
+}
+
 // textValue converts a column value as the text protocol returns it (the snapshot's SELECT,
 // session time_zone '+00:00') into the same capture.Value the binlog decoder makes for it.
 // raw nil is NULL. The value owns its bytes.
 func textValue(c *schema.Column, raw []byte) (capture.Value, error) {
+	return parseText(c, textKindOf(c), raw, nil)
+}
+
+// parseText is textValue for a column of kind k; the bytes a value keeps are copied into a
+// (a new slice each when a is nil), never aliased to raw.
+func parseText(c *schema.Column, k textKind, raw []byte, a *snapAlloc) (capture.Value, error) {
 	if raw == nil {
 		return capture.Value{}, nil
 	}
-	s := string(raw)
-	switch c.Type {
-	case "tinyint", "smallint", "mediumint", "int", "year", "boolean":
-		v, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			return capture.Value{}, err
-		}
-		return capture.IntValue(v), nil
-	case "bigint":
-		if c.Unsigned {
-			v, err := strconv.ParseUint(s, 10, 64)
-			if err != nil {
-				return capture.Value{}, err
-			}
-			return capture.UintValue(v), nil
+	s := bstr(raw) // read-only view: nothing below keeps it
+	switch k {
+	case tkInt:
+		if v, ok := atoi64(raw); ok {
+			return capture.IntValue(v), nil
 		}
 		v, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
 			return capture.Value{}, err
 		}
 		return capture.IntValue(v), nil
-	case "float":
+	case tkUint:
+		v, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return capture.Value{}, err
+		}
+		return capture.UintValue(v), nil
+	case tkFloat32:
 		v, err := strconv.ParseFloat(s, 32)
 		if err != nil {
 			return capture.Value{}, err
 		}
 		return capture.Float32Value(float32(v)), nil
-	case "double":
+	case tkFloat64:
 		v, err := strconv.ParseFloat(s, 64)
 		if err != nil {
 			return capture.Value{}, err
 		}
 		return capture.Float64Value(v), nil
-	case "decimal":
+	case tkDecimal:
+		if v, ok := decimalFast(raw, c.Scale); ok {
+			return v, nil
+		}
 		return parseDecimal(s, c.Scale)
-	case "date":
+	case tkDate:
 		if isZeroDate(s) {
 			return capture.Value{Kind: capture.Date, Flag: capture.Zero}, nil
 		}
@@ -62,7 +124,7 @@ func textValue(c *schema.Column, raw []byte) (capture.Value, error) {
 			return capture.Value{}, err
 		}
 		return capture.DateValue(d), nil
-	case "datetime", "timestamp":
+	case tkDateTime:
 		kind := capture.Timestamp
 		if c.Type == "timestamp" {
 			kind = capture.TimestampTZ
@@ -71,35 +133,38 @@ func textValue(c *schema.Column, raw []byte) (capture.Value, error) {
 		if isZeroDate(s) {
 			return capture.Value{Kind: kind, Flag: capture.Zero, Aux: fsp}, nil
 		}
-		us, err := parseDateTime(s)
-		if err != nil {
-			return capture.Value{}, err
+		us, ok := dateTimeFast(raw)
+		if !ok {
+			var err error
+			if us, err = parseDateTime(s); err != nil {
+				return capture.Value{}, err
+			}
 		}
 		return capture.Value{Kind: kind, Int: us, Aux: fsp}, nil
-	case "time":
+	case tkTime:
 		us, err := parseTime(s)
 		if err != nil {
 			return capture.Value{}, err
 		}
 		return capture.TimeValue(us, int32(max(c.Scale, 0))), nil
-	case "bit":
-		b := make([]byte, len(raw))
+	case tkBit:
+		b := a.make(len(raw))
 		for i := range raw {
 			b[i] = raw[len(raw)-1-i]
 		}
 		return capture.Value{Kind: capture.Bits, Bytes: b, Aux: int32(c.Length)}, nil
-	case "json":
-		return capture.JSONValue([]byte(s)), nil
-	case "binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob":
-		return capture.BytesValue([]byte(s)), nil
-	case "geometry", "point", "linestring", "polygon", "multipoint", "multilinestring", "multipolygon", "geometrycollection":
-		b := []byte(s)
+	case tkJSON:
+		return capture.JSONValue(a.copy(raw)), nil
+	case tkBytes:
+		return capture.BytesValue(a.copy(raw)), nil
+	case tkGeometry:
+		b := a.copy(raw)
 		if len(b) < 4 {
 			return capture.Value{Kind: capture.Geometry, Bytes: b}, nil
 		}
 		srid := uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
 		return capture.Value{Kind: capture.Geometry, Flag: capture.HasSRID, Aux: int32(srid), Bytes: b[4:]}, nil
-	case "vector":
+	case tkVector:
 		el := make([]capture.Value, 0, len(raw)/4)
 		for i := 0; i+4 <= len(raw); i += 4 {
 			bits := uint32(raw[i]) | uint32(raw[i+1])<<8 | uint32(raw[i+2])<<16 | uint32(raw[i+3])<<24
@@ -107,7 +172,129 @@ func textValue(c *schema.Column, raw []byte) (capture.Value, error) {
 		}
 		return capture.Value{Kind: capture.Vector, Elems: el}, nil
 	}
-	return capture.StringValue([]byte(s)), nil
+	return capture.StringValue(a.copy(raw)), nil
+}
+
+// bstr views b as a string without copying; the string must not outlive b or be kept.
+func bstr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// atoi64 parses an optionally signed decimal integer of at most 18 digits (ok false: let
+// strconv decide, with its error).
+func atoi64(b []byte) (int64, bool) {
+	neg := false
+	if len(b) > 0 && b[0] == '-' {
+		neg, b = true, b[1:]
+	}
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
+}
+
+// decimalFast is parseDecimal for values whose unscaled form has at most 18 digits (ok false:
+// anything else, left to parseDecimal).
+func decimalFast(b []byte, scale int) (capture.Value, bool) {
+	if scale < 0 {
+		scale = 0
+	}
+	neg := false
+	if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
+		neg, b = b[0] == '-', b[1:]
+	}
+	var n int64
+	sig := 0 // significant digits so far
+	frac := -1
+	for _, c := range b {
+		if c == '.' {
+			if frac >= 0 {
+				return capture.Value{}, false
+			}
+			frac = 0
+			continue
+		}
+		if c < '0' || c > '9' {
+			return capture.Value{}, false
+		}
+		if frac >= 0 {
+			if frac == scale {
+				continue // digits beyond the scale are dropped, as parseDecimal does
+			}
+			frac++
+		}
+		if n != 0 || c != '0' {
+			sig++
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if frac < 0 {
+		frac = 0
+	}
+	for ; frac < scale; frac++ {
+		if n != 0 {
+			sig++
+		}
+		n *= 10
+	}
+	if sig > 18 {
+		return capture.Value{}, false
+	}
+	if neg {
+		n = -n
+	}
+	return capture.DecimalValue(n, int32(scale)), true
+}
+
+// dateTimeFast parses "YYYY-MM-DD HH:MM:SS[.f…]" (ok false: another form, left to
+// parseDateTime).
+func dateTimeFast(b []byte) (int64, bool) {
+	if len(b) < 19 || b[4] != '-' || b[7] != '-' || b[10] != ' ' || b[13] != ':' || b[16] != ':' {
+		return 0, false
+	}
+	num := func(p []byte) (int, bool) {
+		n := 0
+		for _, c := range p {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n, true
+	}
+	y, ok1 := num(b[0:4])
+	mo, ok2 := num(b[5:7])
+	d, ok3 := num(b[8:10])
+	h, ok4 := num(b[11:13])
+	mi, ok5 := num(b[14:16])
+	sec, ok6 := num(b[17:19])
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) {
+		return 0, false
+	}
+	us := (daysFromCivil(y, mo, d)*86400 + int64(h)*3600 + int64(mi)*60 + int64(sec)) * 1e6
+	if len(b) > 19 {
+		f := b[20:]
+		if b[19] != '.' || len(f) == 0 || len(f) > 6 {
+			return 0, false
+		}
+		n, ok := num(f)
+		if !ok {
+			return 0, false
+		}
+		for i := len(f); i < 6; i++ {
+			n *= 10
+		}
+		us += int64(n)
+	}
+	return us, true
 }
 
 func isZeroDate(s string) bool {
