@@ -64,6 +64,8 @@ type Consumer struct {
 	mu      sync.Mutex
 	next    uint64
 	pending map[uint64]pendingOffset
+	marked  sarama.ConsumerGroupSession // session of the newest marked offset, for the committer
+	kick    chan struct{}               // an offset was marked: commit soon
 
 	lag sync.Map // "topic/partition" → *atomic.Int64 (high-water mark − next offset)
 }
@@ -96,7 +98,7 @@ func NewConsumer(ctx context.Context, cc ConsumerConfig, sc Config) (*Consumer, 
 		cc.Version = sarama.V3_6_0_0
 	}
 	c := &Consumer{cfg: cc, log: cc.Logger.With("source", "kafka", "group", cc.Group), re: regexp.MustCompile("^(?:" + cc.Topics + ")$"),
-		pending: map[uint64]pendingOffset{}}
+		pending: map[uint64]pendingOffset{}, kick: make(chan struct{}, 1)}
 	conf := sarama.NewConfig()
 	conf.Version = cc.Version
 	conf.ClientID = "sluice-clickhouse"
@@ -106,7 +108,10 @@ func NewConsumer(ctx context.Context, cc ConsumerConfig, sc Config) (*Consumer, 
 	if cc.Initial == "newest" {
 		conf.Consumer.Offsets.Initial = sarama.OffsetNewest
 	}
-	conf.Consumer.Fetch.Default = 8 << 20
+	// 1 MiB per partition and fetch (sarama's default). Bigger fetches were slower end to end:
+	// consuming 170k schema-carrying records (557 MB) from kfake took 3.3–4.4 s with 1 MiB,
+	// 8.6 s with 8 MiB and 21 s with 32 MiB, while no fetch overlaps the one being served.
+	conf.Consumer.Fetch.Default = 1 << 20
 	// An insert blocks the handler for a while; sarama must not abandon the partition (and
 	// back off for Consumer.Retry.Backoff) when its channel stays full meanwhile.
 	conf.Consumer.MaxProcessingTime = 5 * time.Minute
@@ -136,9 +141,36 @@ func (c *Consumer) durable(token uint64) {
 	c.mu.Lock()
 	p, ok := c.pending[token]
 	delete(c.pending, token)
+	if ok {
+		c.marked = p.sess
+	}
 	c.mu.Unlock()
 	if ok {
 		p.sess.MarkOffset(p.topic, p.partition, p.offset+1, "")
+		select {
+		case c.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// committer commits marked offsets as soon as an insert made them durable, instead of at the
+// next auto-commit tick (which stays on as the backstop): the group's committed offsets, and so
+// the lag other tools see, follow ClickHouse within one round trip. A burst of marks coalesces
+// into one or two commits per batch.
+func (c *Consumer) committer(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.kick:
+			c.mu.Lock()
+			sess := c.marked
+			c.mu.Unlock()
+			if sess != nil {
+				sess.Commit()
+			}
+		}
 	}
 }
 
@@ -164,6 +196,7 @@ func (c *Consumer) topics() ([]string, error) {
 // the set of matching topics changes.
 func (c *Consumer) Run(ctx context.Context) error {
 	go c.progress(ctx)
+	go c.committer(ctx)
 	wait := 500 * time.Millisecond
 	for ctx.Err() == nil {
 		topics, err := c.topics()
