@@ -1,10 +1,12 @@
 package clickhouse
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // A small JSON scanner for the hot path: it walks objects and arrays and hands out the raw bytes
@@ -70,7 +72,9 @@ func skipValue(b []byte, i int) (int, error) {
 
 // skipString returns the index past the string starting at b[i] == '"'.
 func skipString(b []byte, i int) (int, error) {
-	for j := i + 1; j < len(b); j++ {
+	j := i + 1
+	// short strings (keys, most values): a plain loop beats the IndexByte call
+	for end := min(j+24, len(b)); j < end; j++ {
 		switch b[j] {
 		case '\\':
 			j++
@@ -78,51 +82,75 @@ func skipString(b []byte, i int) (int, error) {
 			return j + 1, nil
 		}
 	}
-	return 0, errJSON
+	if j >= len(b) {
+		return 0, errJSON
+	}
+	for {
+		q := bytes.IndexByte(b[j:], '"')
+		if q < 0 {
+			return 0, errJSON
+		}
+		j += q
+		// the quote ends the string unless an odd number of backslashes precede it
+		bs := 0
+		for k := j - 1; k > i && b[k] == '\\'; k-- {
+			bs++
+		}
+		if bs%2 == 0 {
+			return j + 1, nil
+		}
+		j++
+	}
 }
 
 // eachField calls fn for each member of the JSON object b with the raw key (without quotes,
 // escapes not resolved) and the raw value.
 func eachField(b []byte, fn func(key, val []byte) error) error {
+	_, err := eachFieldEnd(b, fn)
+	return err
+}
+
+// eachFieldEnd is eachField that also returns the index just past the object's '}'.
+func eachFieldEnd(b []byte, fn func(key, val []byte) error) (int, error) {
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
-		return fmt.Errorf("%w: want an object", errJSON)
+		return 0, fmt.Errorf("%w: want an object", errJSON)
 	}
 	i = skipSpace(b, i+1)
 	if i < len(b) && b[i] == '}' {
-		return nil
+		return i + 1, nil
 	}
 	for {
 		i = skipSpace(b, i)
 		if i >= len(b) || b[i] != '"' {
-			return errJSON
+			return 0, errJSON
 		}
 		ke, err := skipString(b, i)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		key := b[i+1 : ke-1]
 		i = skipSpace(b, ke)
 		if i >= len(b) || b[i] != ':' {
-			return errJSON
+			return 0, errJSON
 		}
 		vs := skipSpace(b, i+1)
 		ve, err := skipValue(b, vs)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if err := fn(key, b[vs:ve]); err != nil {
-			return err
+			return 0, err
 		}
 		i = skipSpace(b, ve)
 		if i >= len(b) {
-			return errJSON
+			return 0, errJSON
 		}
 		if b[i] == '}' {
-			return nil
+			return i + 1, nil
 		}
 		if b[i] != ',' {
-			return errJSON
+			return 0, errJSON
 		}
 		i++
 	}
@@ -163,29 +191,71 @@ func eachElem(b []byte, fn func(val []byte) error) error {
 
 func isNull(raw []byte) bool { return len(raw) == 4 && string(raw) == "null" }
 
-// jsonString decodes a JSON string value; the fast path copies bytes without escapes.
+// jsonString decodes a JSON string value; the fast paths copy bytes without escapes, or resolve
+// the simple escapes (\" \\ \/ \b \f \n \r \t) of valid UTF-8 text in one pass; \u escapes and
+// invalid UTF-8 go through encoding/json (which replaces invalid bytes with U+FFFD).
 func jsonString(raw []byte) (string, error) {
 	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
 		return "", fmt.Errorf("%w: want a string, got %.40s", errJSON, raw)
 	}
 	inner := raw[1 : len(raw)-1]
+	plain := true
 	for _, c := range inner {
 		if c == '\\' || c < 0x20 {
-			var s string
-			if err := json.Unmarshal(raw, &s); err != nil {
-				return "", err
-			}
+			plain = false
+			break
+		}
+	}
+	if plain && utf8.Valid(inner) {
+		return string(inner), nil
+	}
+	if !plain && utf8.Valid(inner) {
+		if s, ok := unescapeSimple(inner); ok {
 			return s, nil
 		}
 	}
-	if !utf8.Valid(inner) {
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return "", err
-		}
-		return s, nil
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", err
 	}
-	return string(inner), nil
+	return s, nil
+}
+
+// unescapeSimple resolves the one-character escapes of a JSON string body; ok is false for a
+// \u escape, a control character or a malformed escape (left to encoding/json).
+func unescapeSimple(in []byte) (string, bool) {
+	out := make([]byte, 0, len(in))
+	for i := 0; i < len(in); i++ {
+		c := in[i]
+		if c < 0x20 {
+			return "", false
+		}
+		if c != '\\' {
+			out = append(out, c)
+			continue
+		}
+		i++
+		if i == len(in) {
+			return "", false
+		}
+		switch in[i] {
+		case '"', '\\', '/':
+			out = append(out, in[i])
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		default:
+			return "", false
+		}
+	}
+	return unsafe.String(unsafe.SliceData(out), len(out)), true
 }
 
 // jsonInt parses a JSON integer without allocating.

@@ -30,25 +30,28 @@ type envSchema struct {
 	cols []column // row columns mapped for this server generation
 	err  error    // a column type the sink cannot map
 
-	keySchema []byte
+	keySchema   []byte
+	valueSchema []byte
 }
 
 type schemaCache struct {
 	modern bool
 	m      map[string]*envSchema
+	last   *envSchema // the schema of the newest record: the next one most likely repeats it
 }
 
 func (c *schemaCache) get(keySchema, valueSchema []byte) (*envSchema, error) {
 	// Looked up by the value schema without allocating (m[string(b)] does not copy); the key
 	// schema is compared on a hit.
 	if e, ok := c.m[string(valueSchema)]; ok && string(e.keySchema) == string(keySchema) {
+		c.last = e
 		return e, nil
 	}
 	id := string(valueSchema)
 	if len(c.m) > 10000 { // many distinct schemas: start over rather than grow without bound
 		c.m = map[string]*envSchema{}
 	}
-	e := &envSchema{keySchema: append([]byte(nil), keySchema...)}
+	e := &envSchema{keySchema: append([]byte(nil), keySchema...), valueSchema: []byte(id)}
 	var env connectSchema
 	if err := json.Unmarshal(valueSchema, &env); err != nil {
 		return nil, fmt.Errorf("value schema: %w", err)
@@ -79,7 +82,32 @@ func (c *schemaCache) get(keySchema, valueSchema []byte) (*envSchema, error) {
 		}
 	}
 	c.m[id] = e
+	c.last = e
 	return e, nil
+}
+
+// splitKnown is splitConnect's fast path for a JsonConverter record whose schema is byte for
+// byte the given one (the records of a topic repeat their schema, ~3 kB for a Debezium
+// envelope): it compares the schema instead of scanning it. A complete JSON value that is a
+// prefix of the bytes after "schema": ends where it ends, so the payload starts right after
+// it. The caller checks that the payload is exactly one JSON object (parseChange does, with
+// eachFieldEnd).
+func splitKnown(b, schema []byte) (payload []byte, ok bool) {
+	const pre, mid = `{"schema":`, `,"payload":`
+	n := len(pre) + len(schema)
+	if len(schema) == 0 || len(b) < n+len(mid)+1 || string(b[:len(pre)]) != pre ||
+		string(b[len(pre):n]) != string(schema) || string(b[n:n+len(mid)]) != mid {
+		return nil, false
+	}
+	p := b[n+len(mid):]
+	e := len(p)
+	for e > 0 && isSpace(p[e-1]) {
+		e--
+	}
+	if e == 0 || p[e-1] != '}' {
+		return nil, false
+	}
+	return p[:e-1], true
 }
 
 // splitConnect splits a JsonConverter value into schema and payload; without schemas the
@@ -118,22 +146,42 @@ func parseChange(cache *schemaCache, key, value []byte) (ch change, ok bool, err
 		return ch, false, nil // tombstone
 	}
 	ch.valueLen = len(value) + len(key)
-	vs, vp, err := splitConnect(value)
-	if err != nil {
-		return ch, false, fmt.Errorf("value: %w", err)
+	var vs, vp, ks, kp []byte
+	var known *envSchema // the record repeats the schema of the previous one
+	fast := false
+	if e := cache.last; e != nil {
+		if p, ok := splitKnown(value, e.valueSchema); ok {
+			vs, vp, known, fast = e.valueSchema, p, e, true
+		}
 	}
-	var ks, kp []byte
+	if !fast {
+		if vs, vp, err = splitConnect(value); err != nil {
+			return ch, false, fmt.Errorf("value: %w", err)
+		}
+	}
 	if key != nil {
-		if ks, kp, err = splitConnect(key); err != nil {
-			return ch, false, fmt.Errorf("key: %w", err)
+		if known != nil {
+			if p, ok := splitKnown(key, known.keySchema); ok {
+				ks, kp = known.keySchema, p
+			}
+		}
+		if kp == nil {
+			if ks, kp, err = splitConnect(key); err != nil {
+				return ch, false, fmt.Errorf("key: %w", err)
+			}
+			if known != nil && string(ks) != string(known.keySchema) {
+				known = nil
+			}
 		}
 		if isNull(kp) {
 			kp = nil
 		}
+	} else if known != nil && len(known.keySchema) > 0 {
+		known = nil // cached with a key schema: look it up as a record without key
 	}
 	ch.key = kp
 	var op, source []byte
-	err = eachField(vp, func(k, v []byte) error {
+	end, err := eachFieldEnd(vp, func(k, v []byte) error {
 		switch string(k) {
 		case "op":
 			op = v
@@ -150,6 +198,12 @@ func parseChange(cache *schemaCache, key, value []byte) (ch change, ok bool, err
 		}
 		return nil
 	})
+	if fast && (err != nil || skipSpace(vp, end) != len(vp)) {
+		// The fast split's payload is not exactly one object (say, the record has more
+		// members after "payload"): read it the slow way.
+		cache.last = nil
+		return parseChange(cache, key, value)
+	}
 	if err != nil {
 		return ch, false, fmt.Errorf("value payload: %w", err)
 	}
@@ -162,7 +216,9 @@ func parseChange(cache *schemaCache, key, value []byte) (ch change, ok bool, err
 	default:
 		return ch, false, nil // 'm' (logical messages) and unknown ops carry no rows
 	}
-	if vs != nil && !isNull(vs) {
+	if known != nil {
+		ch.schema = known
+	} else if vs != nil && !isNull(vs) {
 		if ch.schema, err = cache.get(ks, vs); err != nil {
 			return ch, false, err
 		}

@@ -1,7 +1,11 @@
 package clickhouse
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"math"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -227,3 +231,65 @@ func TestPlaceholder(t *testing.T) {
 }
 
 func fmtAny(v any) string { return strings.TrimSpace(sprint(v)) }
+
+// TestJSONStringMatchesEncodingJSON: the hand-written unescape and string skipping agree with
+// encoding/json on escapes, \u sequences, invalid UTF-8 and strings longer than the short-loop.
+func TestJSONStringMatchesEncodingJSON(t *testing.T) {
+	for _, raw := range []string{
+		`""`, `"plain"`, `"{\"qty\": 1, \"sku\": \"SKU-1\"}"`, `"a\\b\/c\b\f\n\r\t"`, `"\u00e9\ud83d\ude00x"`,
+		`"ends with backslash \\"`, `"` + strings.Repeat(`x\"`, 40) + `"`, `"` + strings.Repeat("y", 100) + `\\\"z"`,
+		"\"bad \xff utf8 \\\" quoted\"", "\"ctl \x01\"", `"bad escape \q"`, `"é and \" "`,
+	} {
+		var want string
+		werr := json.Unmarshal([]byte(raw), &want)
+		got, err := jsonString([]byte(raw))
+		if (err != nil) != (werr != nil) || got != want {
+			t.Errorf("jsonString(%s) = %q, %v; encoding/json: %q, %v", raw, got, err, want, werr)
+		}
+		// the string ends where encoding/json's scanner ends it
+		doc := []byte(raw + `,1]`)
+		end, err := skipString(doc, 0)
+		if err != nil || end != len(raw) {
+			t.Errorf("skipString(%s) = %d, %v; want %d", raw, end, err, len(raw))
+		}
+	}
+}
+
+// TestParseRepeatedSchema: records that repeat the previous record's schema (the fast split)
+// parse exactly as with a fresh cache (the scanning split), including keys with another schema
+// and a value with a member after "payload".
+func TestParseRepeatedSchema(t *testing.T) {
+	raw, err := os.ReadFile("testdata/pg_orders_records.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.Split(bytes.TrimSpace(raw), []byte("\n"))
+	type kv struct{ key, value []byte }
+	var recs []kv
+	for i := 0; i+1 < len(lines); i += 2 {
+		recs = append(recs, kv{lines[i], lines[i+1]})
+	}
+	v := recs[0].value
+	extra := append(append([]byte(nil), v[:len(v)-1]...), `,"extra":{"payload":1}}`...)
+	recs = append(recs, recs...)
+	recs = append(recs,
+		kv{[]byte(`{"id":1}`), recs[1].value},                                // key without schema
+		kv{recs[0].key, recs[2].value},                                       // back to the usual key
+		kv{[]byte(`{"schema":{"type":"int64"},"payload":1}`), recs[1].value}, // another key schema
+		kv{recs[0].key, extra}, kv{nil, recs[0].value})
+	shared := &schemaCache{m: map[string]*envSchema{}}
+	for i, r := range recs {
+		got, gok, gerr := parseChange(shared, r.key, r.value)
+		want, wok, werr := parseChange(&schemaCache{m: map[string]*envSchema{}}, r.key, r.value)
+		if gok != wok || (gerr == nil) != (werr == nil) {
+			t.Fatalf("record %d: ok %v err %v; fresh cache: ok %v err %v", i, gok, gerr, wok, werr)
+		}
+		if string(got.before) != string(want.before) || string(got.after) != string(want.after) || string(got.key) != string(want.key) ||
+			got.op != want.op || got.version != want.version || got.table != want.table || (got.schema == nil) != (want.schema == nil) {
+			t.Fatalf("record %d: %+v\nfresh cache: %+v", i, got, want)
+		}
+		if got.schema != nil && (fmt.Sprint(got.schema.cols) != fmt.Sprint(want.schema.cols) || fmt.Sprint(got.schema.keys) != fmt.Sprint(want.schema.keys)) {
+			t.Fatalf("record %d: schema %v %v; fresh cache %v %v", i, got.schema.cols, got.schema.keys, want.schema.cols, want.schema.keys)
+		}
+	}
+}
