@@ -146,6 +146,7 @@ func runClickHouse(ctx context.Context, args []string) error {
 	runErr := c.Run(ctx)
 	closeErr := c.Close()
 	st := c.Sink().Stats()
-	log.Info("clickhouse sink stopped", "rows", st.Rows, "batches", st.Batches, "parked", st.Parked, "retries", st.Retries)
+	log.Info("clickhouse sink stopped", "rows", st.Rows, "batches", st.Batches, "parked", st.Parked, "retries", st.Retries,
+		"insert_time", st.InsertTime.Round(time.Millisecond).String())
 	return errors.Join(runErr, closeErr)
 }
