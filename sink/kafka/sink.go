@@ -218,11 +218,13 @@ type Sink struct {
 }
 
 // message is a producer message with the sink's bookkeeping; ProducerMessage.Metadata points
-// back at it, so one allocation carries both.
+// back at it and Key/Value at its key/value fields, so one allocation carries all of them (a
+// ByteEncoder stored in the interface directly would be boxed: two more allocations per record).
 type message struct {
 	sarama.ProducerMessage
-	token uint64
-	size  int64
+	key, value sarama.ByteEncoder
+	token      uint64
+	size       int64
 }
 
 // ErrClosed is returned by Send after Close.
@@ -292,12 +294,14 @@ func (s *Sink) Send(ctx context.Context, rec *envelope.Record, token uint64) err
 	msg.Metadata = m
 	buf := make([]byte, len(rec.Key)+len(rec.Value))
 	if rec.Key != nil {
-		msg.Key = sarama.ByteEncoder(buf[:len(rec.Key):len(rec.Key)])
-		copy(buf, rec.Key)
+		m.key = buf[:len(rec.Key):len(rec.Key)]
+		copy(m.key, rec.Key)
+		msg.Key = &m.key
 	}
 	if rec.Value != nil {
-		msg.Value = sarama.ByteEncoder(buf[len(rec.Key):])
-		copy(buf[len(rec.Key):], rec.Value)
+		m.value = buf[len(rec.Key):]
+		copy(m.value, rec.Value)
+		msg.Value = &m.value
 	}
 	if len(rec.Headers) > 0 {
 		msg.Headers = make([]sarama.RecordHeader, len(rec.Headers))
@@ -313,6 +317,11 @@ func (s *Sink) Send(ctx context.Context, rec *envelope.Record, token uint64) err
 	}
 	s.inFlight++
 	s.mu.Unlock()
+	select { // the input channel has room almost always: skip the two-way select then
+	case s.producer.Input() <- msg:
+		return nil
+	default:
+	}
 	select {
 	case s.producer.Input() <- msg:
 		return nil
