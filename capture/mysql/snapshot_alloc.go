@@ -11,8 +11,8 @@ type snapAlloc struct {
 }
 
 const (
-	snapValChunk  = 8192    // Values per chunk (~600 KB)
-	snapByteChunk = 1 << 20 // bytes per chunk
+	snapValChunk  = 448      // Values per chunk: 32,256 bytes, the largest small-object size class
+	snapByteChunk = 32 << 10 // bytes per chunk (small objects: no page-level allocation and scavenging)
 )
 
 // row returns n zero Values.
