@@ -31,7 +31,7 @@ func (f *chFlags) add(fs *flag.FlagSet, batchPrefix string) {
 	fs.StringVar(&f.Password, "clickhouse-password", "", "ClickHouse password")
 	fs.StringVar(&f.TableName, "clickhouse-table-name", "{table}", "table name template: {db}, {schema}, {table}, {topic} are replaced")
 	fs.IntVar(&f.BatchRows, batchPrefix+"batch-rows", 20000, "insert when this many rows are pending")
-	fs.IntVar(&f.BatchBytes, batchPrefix+"batch-bytes", 64<<20, "insert when the pending records reach this many bytes")
+	fs.IntVar(&f.BatchBytes, batchPrefix+"batch-bytes", 64<<20, "insert when the pending rows' JSON (row images and keys, without schemas) reaches this many bytes")
 	fs.DurationVar(&f.FlushInterval, batchPrefix+"flush-interval", time.Second, "insert pending rows at least this often")
 	fs.BoolVar(&f.KeepDropped, "clickhouse-keep-dropped-columns", false, "keep columns dropped in the source instead of ALTER TABLE … DROP COLUMN")
 	fs.BoolVar(&f.Legacy, "clickhouse-legacy", false, "use the pre-23.2 table layout even on a newer server")

@@ -19,7 +19,7 @@ type change struct {
 	tsMs     int64
 	version  uint64
 	hasPos   bool
-	valueLen int
+	rowBytes int // JSON size of the row images and key: what the batch holds of the record
 }
 
 // envSchema is what the sink needs from a record's JSON schemas: the row struct and the key
@@ -145,7 +145,6 @@ func parseChange(cache *schemaCache, key, value []byte) (ch change, ok bool, err
 	if value == nil || isNull(value) {
 		return ch, false, nil // tombstone
 	}
-	ch.valueLen = len(value) + len(key)
 	var vs, vp, ks, kp []byte
 	var known *envSchema // the record repeats the schema of the previous one
 	fast := false
@@ -226,6 +225,7 @@ func parseChange(cache *schemaCache, key, value []byte) (ch change, ok bool, err
 	if err := ch.readSource(source); err != nil {
 		return ch, false, err
 	}
+	ch.rowBytes = len(ch.before) + len(ch.after) + len(ch.key)
 	return ch, true, nil
 }
 

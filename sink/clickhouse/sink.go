@@ -34,8 +34,10 @@ type Config struct {
 	// replaced. Defaults to "{table}".
 	TableName string
 
-	BatchRows     int           // flush when this many rows are pending; defaults to 20000
-	BatchBytes    int           // flush when the pending records' JSON reaches this size; defaults to 64 MiB
+	BatchRows int // flush when this many rows are pending; defaults to 20000
+	// BatchBytes: flush when the pending rows' JSON (row images and keys, not the records'
+	// schemas, which the batch does not hold) reaches this size; defaults to 64 MiB.
+	BatchBytes    int
 	FlushInterval time.Duration // flush pending rows at least this often; defaults to 1s
 
 	// KeepDroppedColumns keeps a column that disappeared from the source schema instead of
@@ -348,10 +350,10 @@ func (s *Sink) ticker() {
 }
 
 // due reports whether the pending rows should be inserted now without waiting for a full
-// batch: they are FlushInterval old, or the input is drained (no record for FlushInterval/20),
-// no insert is running and the last one started at least FlushInterval/4 ago. The second rule
-// ends a burst (and a benchmark) without waiting out the interval, while a trickle of records
-// still makes at most four inserts a second.
+// batch: they are FlushInterval old, or the input is drained (no record for FlushInterval/10),
+// no insert is running and the last one started at least FlushInterval/2 ago. The second rule
+// ends a burst (and a benchmark) without waiting out the interval, while stalls of the input
+// and a trickle of records still make at most two early inserts a second.
 func (s *Sink) due(now time.Time) bool {
 	iv := s.cfg.FlushInterval
 	if now.Sub(s.firstAt) >= iv {
@@ -364,7 +366,7 @@ func (s *Sink) due(now time.Time) bool {
 			return false
 		}
 	}
-	return now.Sub(s.lastSend) >= iv/20 && now.Sub(s.lastStart) >= iv/4
+	return now.Sub(s.lastSend) >= iv/10 && now.Sub(s.lastStart) >= iv/2
 }
 
 // retry runs fn until it succeeds or ctx ends, with exponential backoff.
@@ -484,7 +486,7 @@ func (s *Sink) apply(ctx context.Context, rec *envelope.Record, token uint64) er
 			return nil
 		}
 	}
-	s.bytes += c.valueLen
+	s.bytes += c.rowBytes
 	if c.tsMs > t.batch.tsMs {
 		t.batch.tsMs = c.tsMs
 	}
