@@ -6,8 +6,11 @@ import "github.com/sluicecdc/sluice/capture"
 // large chunks, so a row costs no allocation of its own; a chunk is freed by the GC once nothing
 // points into it. Each allocator belongs to one goroutine.
 
-// rowSlab hands out Rows.
-type rowSlab struct{ buf []capture.Value }
+// rowSlab hands out Rows. Rows are zeroed (decodeTuple leaves NULL columns untouched).
+type rowSlab struct {
+	buf   []capture.Value // what is left of chunk
+	chunk []capture.Value
+}
 
 const rowSlabSize = 4096
 
@@ -16,11 +19,23 @@ func (s *rowSlab) get(n int) capture.Row {
 		return make(capture.Row, n)
 	}
 	if len(s.buf) < n {
-		s.buf = make([]capture.Value, rowSlabSize)
+		s.chunk = make([]capture.Value, rowSlabSize)
+		s.buf = s.chunk
 	}
 	r := s.buf[:n:n]
 	s.buf = s.buf[n:]
 	return r
+}
+
+// reset hands the current chunk out again from its start: every row it gave out before must
+// be dead. Earlier chunks are left to the GC.
+func (s *rowSlab) reset() {
+	used := len(s.chunk) - len(s.buf)
+	if used == 0 {
+		return
+	}
+	clear(s.chunk[:used])
+	s.buf = s.chunk
 }
 
 // posSlab hands out Positions.
