@@ -33,7 +33,8 @@
 #   BENCH_SCHEMAS (false)  --schemas-enable for sluice (false: ~600-byte envelopes, as the
 #                      limits' Kafka reference; true: Debezium's JsonConverter default, ~4× bigger)
 #   BENCH_KEEP (0)     1: leave the servers running afterwards
-#   BENCH_PPROF (0)    1: one extra PG → Kafka run with a CPU profile ($WORK/pg_kafka.pprof)
+#   BENCH_PPROF (0)    1: one extra PG → Kafka run with a CPU profile ($WORK/pg_kafka.pprof), and
+#                      one Kafka → ClickHouse run ($WORK/clickhouse.pprof)
 set -euo pipefail
 HERE="$(dirname "$(readlink -f "$0")")"
 REPO="$(dirname "$HERE")"
@@ -424,6 +425,20 @@ section_clickhouse() {
       --query "INSERT INTO bench_ref.orders_$rep FORMAT TabSeparated" <"$WORK/ch_rows.tsv")" || die "clickhouse-client: $r"
     measured "$rep" ch.client "$CHANGES" "$r"
   done
+  if [ "${BENCH_PPROF:-0}" = 1 ]; then
+    log "Kafka → ClickHouse with a CPU profile"
+    chq --query "DROP DATABASE IF EXISTS bench_ch_prof"
+    local secs; secs="$(awk -F'\t' '$2 == "ch.sluice.wall_s" { print int($3 * 0.5) + 1; exit }' "$SAMPLES")"
+    SLUICE_PPROF_ADDR="127.0.0.1:$((HTTP_PORT + 1))" run -stderr "$LOGS/clickhouse_prof.log" -kafka "$KAFKA" -topic "$topic" -group "bench-ch-prof-$$" -target "$CHANGES" -- \
+      "$BIN/sluice" clickhouse --kafka-brokers "$KAFKA" --topics 'bench_ch\.public\.orders' --group "bench-ch-prof-$$" \
+      --clickhouse-addr "127.0.0.1:$CH_TCP_PORT" --clickhouse-database bench_ch_prof --log-level warn --log-format text >/dev/null &
+    local bp=$!
+    sleep 1
+    curl -sf -o "$WORK/clickhouse.pprof" "http://127.0.0.1:$((HTTP_PORT + 1))/debug/pprof/profile?seconds=${secs:-5}" || log "profile fetch failed"
+    wait "$bp" || true
+    go tool pprof -top -nodecount=30 "$BIN/sluice" "$WORK/clickhouse.pprof" >"$WORK/clickhouse.pprof.txt" 2>&1 || true
+    log "profile: $WORK/clickhouse.pprof (top: $WORK/clickhouse.pprof.txt)"
+  fi
   figure "Kafka → sluice clickhouse" rows/s ch.sluice.rows_s "clickhouse-client TSV insert, same rows" ch.client.rows_s higher
   figure "Kafka → ClickHouse: sluice CPU" "CPU s/M rows" ch.sluice.cpu_s_per_M "clickhouse-client CPU" ch.client.cpu_s_per_M lower
   figure "Kafka → ClickHouse: sluice peak RSS" MB ch.sluice.rss_mb "goal" "=64" lower
