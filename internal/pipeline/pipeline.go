@@ -145,6 +145,9 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	p.sink = sink
 
+	if r, ok := cfg.Source.(BufferReuser); ok {
+		r.ReuseBuffers()
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	eof := errors.New("source ended")
 	g.Go(func() error { return p.stream(gctx, eof) })

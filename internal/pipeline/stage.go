@@ -16,6 +16,14 @@ type Source interface {
 	Close() error
 }
 
+// BufferReuser is implemented by a Source that can reuse the memory behind the events it
+// returned once its caller is done with them. Run calls ReuseBuffers before the first Next:
+// Run encodes each event completely before it calls Next again, so an event (its rows and
+// their values) then only needs to stay valid until the next Next (the capture.Value contract).
+type BufferReuser interface {
+	ReuseBuffers()
+}
+
 // Sink delivers records. Send may keep rec's bytes only by copying them. Once a record is
 // durable the sink calls the Durable func it was built with, passing token; it may do so from
 // any goroutine and in any order: the acker puts them back in order.
