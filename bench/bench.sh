@@ -17,7 +17,8 @@
 #   mysnapshot  the same on MySQL 9.7 (sluice mysql --snapshot-mode initial_only) vs
 #             mysql --quick -e "SELECT * FROM …" to /dev/null
 #   latency   2,000 single-row transactions ~2 ms apart: commit → record in Kafka via sluice vs
-#             commit → pg_recvlogical receipt (test_decoding) in the same run; sluice idle RSS
+#             commit → pg_recvlogical receipt (test_decoding) in the same run; the Kafka hop alone
+#             (latprobe -direct: the sink's producer settings, send → consumed); sluice idle RSS
 # Each subject runs under bench/cmd/benchrun (wall, CPU seconds and peak RSS of that process).
 # Results: Markdown table on stdout, bench/results/latest.json, raw samples in $WORK/samples.tsv.
 #
@@ -525,7 +526,7 @@ section_latency() {
     # The topic exists once sluice has sent one record; make it so (and wait).
     psqlb -c "INSERT INTO orders(customer_id,amount,status,created_at,payload) VALUES (0,0,'warmup',now(),'{}')" >/dev/null
     "$BIN/benchrun" -kafka "$KAFKA" -topic latk.public.orders -target 1 -timeout 30s -- sleep 60 >/dev/null 2>&1 || die "latency: no warm-up record in Kafka"
-    "$BIN/latprobe" -dsn "$PG_DSN" -kafka "$KAFKA" -topic latk.public.orders -n "$LAT_N" -- \
+    "$BIN/latprobe" -dsn "$PG_DSN" -kafka "$KAFKA" -topic latk.public.orders -n "$LAT_N" -direct -- \
       "$PGBIN/pg_recvlogical" -h 127.0.0.1 -p "$PG15_PORT" -U postgres -d postgres --slot="lat_ref_$rep" --start --no-loop -F 0 -f - \
       >"$WORK/lat.$rep.json" 2>"$LOGS/latprobe.$rep.log" || die "latprobe failed (log $LOGS/latprobe.$rep.log)"
     out="$(cat "$WORK/lat.$rep.json")"
@@ -539,12 +540,16 @@ section_latency() {
     sample "$rep" lat.kafka.p50 "$(jget p50_ms "$k")"; sample "$rep" lat.kafka.p99 "$(jget p99_ms "$k")"; sample "$rep" lat.kafka.max "$(jget max_ms "$k")"
     sample "$rep" lat.ref.p50 "$(jget p50_ms "$rf")"; sample "$rep" lat.ref.p99 "$(jget p99_ms "$rf")"; sample "$rep" lat.ref.max "$(jget max_ms "$rf")"
     sample "$rep" lat.kafka.count "$(jget count "$k")"
+    local d; d="$(sed 's/.*"direct":{\([^}]*\)}.*/\1/' <<<"$out")"
+    sample "$rep" lat.direct.p50 "$(jget p50_ms "$d")"; sample "$rep" lat.direct.p99 "$(jget p99_ms "$d")"
     sample "$rep" lat.added_p99 "$(awk -v a="$(jget p99_ms "$k")" -v b="$(jget p99_ms "$rf")" 'BEGIN { printf "%.3f", a - b }')"
   done
   figure "latency commit → Kafka p50" ms lat.kafka.p50 "commit → pg_recvlogical p50" lat.ref.p50 lower
   figure "latency commit → Kafka p99" ms lat.kafka.p99 "commit → pg_recvlogical p99" lat.ref.p99 lower
   figure "latency commit → Kafka max" ms lat.kafka.max "commit → pg_recvlogical max" lat.ref.max lower
   figure "latency added by sluice, p99" ms lat.added_p99 "goal" "=1" lower
+  figure "latency: Kafka hop alone p50 (plain producer, send → consumed)" ms lat.direct.p50 "share of commit → Kafka p50" lat.kafka.p50 higher
+  figure "latency: Kafka hop alone p99" ms lat.direct.p99 "share of commit → Kafka p99" lat.kafka.p99 higher
   figure "records seen in Kafka (of $LAT_N)" records lat.kafka.count "sent" "=$LAT_N" higher
   figure "sluice idle RSS" MB lat.idle_rss_mb "goal" "=20" lower
   figure "sluice idle RSS: anonymous (heap, stacks)" MB lat.idle_anon_mb "idle RSS: file (binary pages)" lat.idle_file_mb lower

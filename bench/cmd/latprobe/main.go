@@ -6,6 +6,11 @@
 //     as a child and stopped at the end, or stdin with -ref-stdin), which is the database's own
 //     commit → receipt time on the same clock.
 //
+// With -direct it then sends as many records, as far apart, straight to Kafka with the sink's own
+// producer settings (sink/kafka.Config.SaramaConfig) to the topic latprobe.direct and times
+// send → consumed: what the Kafka hop alone (producer, broker, this consumer) costs, i.e. the
+// part of commit → Kafka that is not sluice's capture and encoding.
+//
 // It prints one JSON object: p50/p99/max in milliseconds per path and the counts.
 package main
 
@@ -13,6 +18,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -27,6 +33,8 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/sluicecdc/sluice/sink/kafka"
 )
 
 type stamps struct {
@@ -51,6 +59,7 @@ func main() {
 		gap     = flag.Duration("gap", 2*time.Millisecond, "pause between transactions")
 		ref     = flag.Bool("ref-stdin", false, "read pg_recvlogical test_decoding lines from stdin as the reference")
 		wait    = flag.Duration("wait", 5*time.Second, "how long to wait for the last records")
+		direct  = flag.Bool("direct", false, "also time send → consumed of a record produced directly (topic latprobe.direct)")
 	)
 	flag.Parse()
 	var in io.Reader = os.Stdin
@@ -69,7 +78,7 @@ func main() {
 		stop = func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() }
 		in, *ref = out, true
 	}
-	err := run(in, *dsn, *brokers, *topic, *n, *gap, *ref, *wait)
+	err := run(in, *dsn, *brokers, *topic, *n, *gap, *ref, *wait, *direct)
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "latprobe:", err)
@@ -77,11 +86,13 @@ func main() {
 	}
 }
 
-func run(in io.Reader, dsn, brokers, topic string, n int, gap time.Duration, ref bool, wait time.Duration) error {
+func run(in io.Reader, dsn, brokers, topic string, n int, gap time.Duration, ref bool, wait time.Duration, direct bool) error {
 	ctx := context.Background()
 	commits := &stamps{at: map[int64]time.Time{}}
 	viaKafka := &stamps{at: map[int64]time.Time{}}
 	viaRef := &stamps{at: map[int64]time.Time{}}
+	sends := &stamps{at: map[int64]time.Time{}}
+	viaDirect := &stamps{at: map[int64]time.Time{}}
 
 	cfg := sarama.NewConfig()
 	cfg.Version = sarama.V3_6_0_0
@@ -92,44 +103,50 @@ func run(in io.Reader, dsn, brokers, topic string, n int, gap time.Duration, ref
 		return err
 	}
 	defer cl.Close()
-	parts, err := cl.Partitions(topic)
-	if err != nil {
-		return fmt.Errorf("topic %s: %w", topic, err)
-	}
 	cons, err := sarama.NewConsumerFromClient(cl)
 	if err != nil {
 		return err
 	}
 	defer cons.Close()
-	for _, p := range parts {
-		pc, err := cons.ConsumePartition(topic, p, sarama.OffsetNewest)
+	var prod sarama.AsyncProducer
+	if direct {
+		kc := kafka.Config{Brokers: strings.Split(brokers, ",")}
+		pcfg, err := kc.SaramaConfig()
 		if err != nil {
 			return err
 		}
+		adm, err := sarama.NewClusterAdminFromClient(cl)
+		if err != nil {
+			return err
+		}
+		if err := adm.CreateTopic(directTopic, &sarama.TopicDetail{NumPartitions: 1, ReplicationFactor: 1}, false); err != nil &&
+			!errors.Is(err, sarama.ErrTopicAlreadyExists) {
+			return fmt.Errorf("create %s: %w", directTopic, err)
+		}
+		if prod, err = sarama.NewAsyncProducer(kc.Brokers, pcfg); err != nil {
+			return err
+		}
+		defer prod.Close()
 		go func() {
-			for m := range pc.Messages() {
-				t := time.Now()
-				var v struct {
-					Payload *struct {
-						After *struct {
-							ID int64 `json:"id"`
-						} `json:"after"`
-					} `json:"payload"`
-					After *struct {
-						ID int64 `json:"id"`
-					} `json:"after"`
-				}
-				if json.Unmarshal(m.Value, &v) != nil {
-					continue
-				}
-				switch {
-				case v.Payload != nil && v.Payload.After != nil:
-					viaKafka.put(v.Payload.After.ID, t)
-				case v.After != nil:
-					viaKafka.put(v.After.ID, t)
-				}
+			for range prod.Successes() {
 			}
 		}()
+		go func() {
+			for e := range prod.Errors() {
+				fmt.Fprintln(os.Stderr, "latprobe: direct produce:", e.Err)
+			}
+		}()
+		if err := cl.RefreshMetadata(directTopic); err != nil {
+			return err
+		}
+	}
+	for t, dst := range map[string]*stamps{topic: viaKafka, directTopic: viaDirect} {
+		if t == directTopic && !direct {
+			continue
+		}
+		if err := consume(cl, cons, t, dst); err != nil {
+			return err
+		}
 	}
 	if ref {
 		go func() {
@@ -166,6 +183,17 @@ func run(in io.Reader, dsn, brokers, topic string, n int, gap time.Duration, ref
 		commits.put(id, time.Now())
 		time.Sleep(gap)
 	}
+	// The Kafka hop alone, after the transactions (so the two do not share the broker): the same
+	// count of records, the same gap.
+	for i := range int64(n) {
+		if prod == nil {
+			break
+		}
+		sends.put(i, time.Now())
+		prod.Input() <- &sarama.ProducerMessage{Topic: directTopic, Key: sarama.StringEncoder(strconv.FormatInt(i, 10)),
+			Value: sarama.StringEncoder(`{"after":{"id":` + strconv.FormatInt(i, 10) + `}}`)}
+		time.Sleep(gap)
+	}
 	deadline := time.Now().Add(wait)
 	for time.Now().Before(deadline) {
 		viaKafka.mu.Lock()
@@ -174,19 +202,26 @@ func run(in io.Reader, dsn, brokers, topic string, n int, gap time.Duration, ref
 		viaRef.mu.Lock()
 		r := len(viaRef.at)
 		viaRef.mu.Unlock()
-		if k >= n && (!ref || r >= n) {
+		viaDirect.mu.Lock()
+		d := len(viaDirect.at)
+		viaDirect.mu.Unlock()
+		if k >= n && (!ref || r >= n) && (!direct || d >= n) {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	out := map[string]any{"n": n}
-	for name, s := range map[string]*stamps{"kafka": viaKafka, "ref": viaRef} {
-		if name == "ref" && !ref {
+	for name, s := range map[string]*stamps{"kafka": viaKafka, "ref": viaRef, "direct": viaDirect} {
+		if name == "ref" && !ref || name == "direct" && !direct {
 			continue
+		}
+		from := commits
+		if name == "direct" {
+			from = sends
 		}
 		var lat []float64
 		s.mu.Lock()
-		for id, c := range commits.at {
+		for id, c := range from.at {
 			if t, ok := s.at[id]; ok {
 				lat = append(lat, float64(t.Sub(c).Microseconds())/1000)
 			}
@@ -203,5 +238,48 @@ func run(in io.Reader, dsn, brokers, topic string, n int, gap time.Duration, ref
 	}
 	b, _ := json.Marshal(out)
 	fmt.Println(string(b))
+	return nil
+}
+
+// directTopic receives -direct's records.
+const directTopic = "latprobe.direct"
+
+// consume stamps the arrival of every record of topic (from its newest offset) in dst, by the
+// row id in the record's "after" (with or without the JsonConverter schema/payload wrapper).
+func consume(cl sarama.Client, cons sarama.Consumer, topic string, dst *stamps) error {
+	parts, err := cl.Partitions(topic)
+	if err != nil {
+		return fmt.Errorf("topic %s: %w", topic, err)
+	}
+	for _, p := range parts {
+		pc, err := cons.ConsumePartition(topic, p, sarama.OffsetNewest)
+		if err != nil {
+			return err
+		}
+		go func() {
+			for m := range pc.Messages() {
+				t := time.Now()
+				var v struct {
+					Payload *struct {
+						After *struct {
+							ID int64 `json:"id"`
+						} `json:"after"`
+					} `json:"payload"`
+					After *struct {
+						ID int64 `json:"id"`
+					} `json:"after"`
+				}
+				if json.Unmarshal(m.Value, &v) != nil {
+					continue
+				}
+				switch {
+				case v.Payload != nil && v.Payload.After != nil:
+					dst.put(v.Payload.After.ID, t)
+				case v.After != nil:
+					dst.put(v.After.ID, t)
+				}
+			}
+		}()
+	}
 	return nil
 }
