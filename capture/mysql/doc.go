@@ -16,6 +16,13 @@
 // to restart when the server has them, so a restart also works against another server that
 // shares the GTIDs.
 //
+// Snapshot: under the global read lock (snapshot locking minimal) one connection reads the
+// binlog position and the schemas while SnapshotWorkers reader connections of the replication
+// client open their consistent snapshots; their rows are parsed straight from the protocol's
+// text values. A table with a single signed integer key is split into key ranges read by all
+// readers; every unit is read in primary-key chunks and its rows reach Next in key order,
+// batch by batch. Without the lock the position's own connection reads (database/sql).
+//
 // The Source is pulled by one goroutine (Next); events alias the binlog decoder's buffers and
 // are valid until the next Next call.
 package mysql
