@@ -1,6 +1,7 @@
 package clickhouse
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -38,6 +39,20 @@ type schemaCache struct {
 	modern bool
 	m      map[string]*envSchema
 	last   *envSchema // the schema of the newest record: the next one most likely repeats it
+	names  [3]string  // source db, schema, table of the newest record, reused while they repeat
+}
+
+// sourceName decodes a source db/schema/table string, returning the cached copy in *last when the
+// bytes are the same (no allocation per record for the usual repeat).
+func sourceName(v []byte, last *string) (string, error) {
+	if len(v) >= 2 && v[0] == '"' && string(v[1:len(v)-1]) == *last && bytes.IndexByte(v, '\\') < 0 {
+		return *last, nil
+	}
+	s, err := strOrEmpty(v)
+	if err == nil {
+		*last = s
+	}
+	return s, err
 }
 
 func (c *schemaCache) get(keySchema, valueSchema []byte) (*envSchema, error) {
@@ -222,7 +237,7 @@ func parseChange(cache *schemaCache, key, value []byte) (ch change, ok bool, err
 			return ch, false, err
 		}
 	}
-	if err := ch.readSource(source); err != nil {
+	if err := ch.readSource(cache, source); err != nil {
 		return ch, false, err
 	}
 	ch.rowBytes = len(ch.before) + len(ch.after) + len(ch.key)
@@ -239,17 +254,17 @@ func parseChange(cache *schemaCache, key, value []byte) (ch change, ok bool, err
 //
 // Snapshot reads (op r) get version-1: a snapshot row carries the position streaming resumes
 // from, and the first streamed change of the same row must win over it.
-func (ch *change) readSource(src []byte) error {
+func (ch *change) readSource(cache *schemaCache, src []byte) error {
 	var lsn, file, pos, row []byte
 	err := eachField(src, func(k, v []byte) error {
 		var err error
 		switch string(k) {
 		case "db":
-			ch.db, err = strOrEmpty(v)
+			ch.db, err = sourceName(v, &cache.names[0])
 		case "schema":
-			ch.schema_, err = strOrEmpty(v)
+			ch.schema_, err = sourceName(v, &cache.names[1])
 		case "table":
-			ch.table, err = strOrEmpty(v)
+			ch.table, err = sourceName(v, &cache.names[2])
 		case "ts_ms":
 			if !isNull(v) {
 				ch.tsMs, err = jsonInt(v)

@@ -293,3 +293,17 @@ func TestParseRepeatedSchema(t *testing.T) {
 		}
 	}
 }
+
+// TestSourceNamesReused: repeated source names are reused, and an escaped name never matches
+// a previous decoded one that looks like its raw text.
+func TestSourceNamesReused(t *testing.T) {
+	cache := &schemaCache{m: map[string]*envSchema{}}
+	for _, tc := range []struct{ raw, want string }{
+		{`"orders"`, "orders"}, {`"orders"`, "orders"}, {`"a\\\"b"`, `a\"b`}, {`"a\"b"`, `a"b`}, {`null`, ""}, {`"x"`, "x"},
+	} {
+		got, err := sourceName([]byte(tc.raw), &cache.names[2])
+		if err != nil || got != tc.want {
+			t.Fatalf("sourceName(%s) = %q, %v; want %q", tc.raw, got, err, tc.want)
+		}
+	}
+}

@@ -46,8 +46,8 @@ func isPlaceholder(raw []byte) bool {
 	if len(raw) < len(placeholderJSON) {
 		return false
 	}
-	s := string(raw)
-	return s == placeholderJSON || s == placeholderB64JSON || s == placeholderArrJSON
+	// string(raw) in each comparison does not allocate; assigned to a variable it would
+	return string(raw) == placeholderJSON || string(raw) == placeholderB64JSON || string(raw) == placeholderArrJSON
 }
 
 // Converters from JSON values (JsonConverter payload encoding) to driver values.
