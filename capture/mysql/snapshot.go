@@ -135,6 +135,9 @@ func (s *Source) snapshotBegin(ctx context.Context) error {
 	}
 	if len(st.readers) == 0 {
 		// Without the lock only conn's own transaction matches the position.
+		if err := exec(readerSession); err != nil {
+			return errorf("snapshot: %w", err)
+		}
 		st.readers = []snapReader{&sqlReader{c: conn}}
 	}
 	pos, err := s.binlogPosition(ctx, conn, !locked)
@@ -170,7 +173,7 @@ func (s *Source) startReaders(ctx context.Context) error {
 		}
 		for _, u := range units {
 			u.ti = i
-			u.ch = make(chan *rowBatch, 4)
+			u.ch = make(chan *rowBatch, 8)
 			st.units = append(st.units, u)
 		}
 	}
@@ -253,9 +256,10 @@ func (s *Source) planUnits(ctx context.Context, r snapReader, t *schema.Table, r
 	return units, nil
 }
 
-// readUnit reads one unit in primary-key chunks (one scan without a key). A chunk is read to
-// its end before its rows are handed on, so the server never waits on a reader that waits on
-// the sink (MySQL would abort the query after net_write_timeout).
+// readUnit reads one unit in primary-key chunks (one scan without a key) and hands its rows on
+// in batches as they fill. A reader may wait on Next in the middle of a query (for a later
+// unit, for as long as the units before it take); the readers' sessions have a long
+// net_write_timeout so that the server does not abort the query meanwhile.
 func (s *Source) readUnit(ctx context.Context, r snapReader, t *schema.Table, u *snapUnit) error {
 	kinds := make([]textKind, len(t.Columns))
 	for i := range t.Columns {
@@ -264,15 +268,22 @@ func (s *Source) readUnit(ctx context.Context, r snapReader, t *schema.Table, u 
 	var alloc snapAlloc
 	lastKey := make([][]byte, len(t.PrimaryKey))
 	first := true
-	var ready []*rowBatch
 	newBatch := func() *rowBatch {
 		return &rowBatch{rows: make([]capture.Row, 0, snapBatchRows), ts: s.cfg.Now().UnixMicro()}
+	}
+	b := newBatch()
+	send := func() error {
+		select {
+		case u.ch <- b:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		b = newBatch()
+		return nil
 	}
 	for {
 		q := snapshotQuery(t, u, lastKey, first, s.cfg.SnapshotChunkRows)
 		n := 0
-		b := newBatch()
-		ready = ready[:0]
 		err := r.queryRows(ctx, q, func(vals [][]byte) error {
 			if len(vals) != len(t.Columns) {
 				return fmt.Errorf("%d columns, want %d", len(vals), len(t.Columns))
@@ -291,25 +302,20 @@ func (s *Source) readUnit(ctx context.Context, r snapReader, t *schema.Table, u 
 			b.rows = append(b.rows, row)
 			n++
 			if len(b.rows) == snapBatchRows {
-				ready = append(ready, b)
-				b = newBatch()
+				return send()
 			}
 			return nil
 		})
 		if err != nil {
-			return errorf("snapshot of %s: %w", t.ID, err)
-		}
-		if len(b.rows) > 0 {
-			ready = append(ready, b)
-		}
-		for _, b := range ready {
-			select {
-			case u.ch <- b:
-			case <-ctx.Done():
+			if ctx.Err() != nil {
 				return ctx.Err()
 			}
+			return errorf("snapshot of %s: %w", t.ID, err)
 		}
 		if len(t.PrimaryKey) == 0 || n < s.cfg.SnapshotChunkRows {
+			if len(b.rows) > 0 {
+				return send()
+			}
 			return nil
 		}
 		first = false

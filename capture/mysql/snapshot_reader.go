@@ -21,6 +21,11 @@ type snapReader interface {
 // layer in between).
 type protoReader struct{ c *replication.Conn }
 
+// readerSession is set on every reader: a reader waits on Next in the middle of a query, for
+// as long as the units before its own take or the sink stalls, and the server must not abort
+// the query meanwhile (net_write_timeout defaults to 60 s).
+const readerSession = "SET SESSION net_write_timeout = 86400"
+
 // openReader connects a protoReader and opens its consistent snapshot (the caller holds the
 // global read lock). The session matches the query pool's: utf8mb4_general_ci (the
 // handshake's), time_zone +00:00.
@@ -31,7 +36,7 @@ func (s *Source) openReader(ctx context.Context) (*protoReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, q := range []string{"SET time_zone = '+00:00'", "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+	for _, q := range []string{"SET time_zone = '+00:00'", readerSession, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
 		"START TRANSACTION WITH CONSISTENT SNAPSHOT"} {
 		if err := c.Exec(ctx, q); err != nil {
 			c.Close()
