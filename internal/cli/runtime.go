@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"fmt"
@@ -7,8 +7,6 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
-
-	"github.com/sluicecdc/sluice/sink/kafka"
 )
 
 // memoryLimitBase is the soft memory limit's allowance for everything but the sink's buffer:
@@ -63,18 +61,10 @@ func parseSize(s string) (int64, error) {
 }
 
 // applyMemoryLimit sets the process's soft memory limit from --memory-limit (see memoryLimit).
-func (c *commonFlags) applyMemoryLimit() {
+func (c *Flags) applyMemoryLimit() {
 	var buffer int64
-	switch c.Sink {
-	case "kafka":
-		buffer = c.KafkaMaxBuffer
-		if buffer == 0 {
-			buffer = kafka.DefaultMaxBufferedBytes
-		}
-	case "clickhouse":
-		if f := captureCH[c]; f != nil {
-			buffer = int64(f.BatchBytes)
-		}
+	if f := sinkBuffers[c.Sink]; f != nil {
+		buffer = f(c)
 	}
 	limit, ok, _ := memoryLimit(c.MemoryLimit, buffer, os.LookupEnv) // validated in validate
 	if ok {

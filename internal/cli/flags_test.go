@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -17,11 +17,11 @@ import (
 	"github.com/sluicecdc/sluice/sink/kafka"
 )
 
-func newTestFlags(t *testing.T) (*flag.FlagSet, *commonFlags) {
+func newTestFlags(t *testing.T) (*flag.FlagSet, *Flags) {
 	t.Helper()
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	return fs, addCommonFlags(fs)
+	return fs, AddFlags(fs)
 }
 
 func writeFile(t *testing.T, name, text string) string {
@@ -50,7 +50,7 @@ debezium.source.some.unknown.key=1
 `)
 	fs, c := newTestFlags(t)
 	host := fs.String("host", "localhost", "")
-	c.alias("database.hostname", "host")
+	c.Alias("database.hostname", "host")
 	if err := fs.Parse([]string{"--config", props, "--topic-prefix", "fromflag"}); err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +154,7 @@ func TestRunMain(t *testing.T) {
 	}
 	for _, c := range cases {
 		var out, errb bytes.Buffer
-		if got := runMain(context.Background(), c.args, &out, &errb); got != c.code {
+		if got := RunMain(context.Background(), c.args, &out, &errb); got != c.code {
 			t.Errorf("%v: exit %d, want %d (stderr %s)", c.args, got, c.code, errb.String())
 		}
 		if !strings.Contains(out.String(), c.inStdout) {
@@ -202,6 +202,43 @@ func TestMemoryLimit(t *testing.T) {
 	for _, bad := range []string{"lots", "12XB", "-5MiB"} {
 		if _, _, err := memoryLimit(bad, 0, noEnv); err == nil || !strings.Contains(err.Error(), "--memory-limit") {
 			t.Errorf("memoryLimit(%q): error %v, want one naming --memory-limit", bad, err)
+		}
+	}
+}
+
+// TestRunOnly: a one-command binary (sluice-postgres) takes the command's flags directly, skips
+// a leading command name, and still answers version and help.
+func TestRunOnly(t *testing.T) {
+	var got []string
+	Register("testonly", "a test command", func(_ context.Context, args []string) error {
+		got = append([]string(nil), args...)
+		if len(args) > 0 && args[0] == "-h" {
+			return flag.ErrHelp
+		}
+		return nil
+	})
+	defer delete(commands, "testonly")
+	cases := []struct {
+		args []string
+		code int
+		want string // the command's arguments, joined; "-" when it must not run
+	}{
+		{[]string{"--slot", "s"}, 0, "--slot s"},
+		{[]string{"testonly", "--slot", "s"}, 0, "--slot s"},
+		{nil, 0, ""},
+		{[]string{"--help"}, 0, "--help"},
+		{[]string{"help"}, 0, "-h"},
+		{[]string{"version"}, 0, "-"},
+		{[]string{"--version"}, 0, "-"},
+	}
+	for _, c := range cases {
+		got = []string{"-"}
+		var out, errb bytes.Buffer
+		if code := RunOnly(context.Background(), "testonly", c.args, &out, &errb); code != c.code {
+			t.Errorf("%v: exit %d, want %d (stderr %s)", c.args, code, c.code, errb.String())
+		}
+		if g := strings.Join(got, " "); g != c.want {
+			t.Errorf("%v: command got %q, want %q", c.args, g, c.want)
 		}
 	}
 }

@@ -1,4 +1,6 @@
-package main
+// Package postgrescmd is the postgres subcommand (sluice postgres, sluice-postgres): PostgreSQL
+// capture through a pgoutput slot. Importing it registers the command with internal/cli.
+package postgrescmd
 
 import (
 	"context"
@@ -12,14 +14,12 @@ import (
 	"time"
 
 	"github.com/sluicecdc/sluice/capture/postgres"
+	"github.com/sluicecdc/sluice/internal/cli"
 	"github.com/sluicecdc/sluice/internal/pipeline"
 )
 
 func init() {
-	commands["postgres"] = command{
-		summary: "capture PostgreSQL changes through a pgoutput logical replication slot",
-		run:     runPostgres,
-	}
+	cli.Register("postgres", "capture PostgreSQL changes through a pgoutput logical replication slot", runPostgres)
 }
 
 // pgFlags are the flags of `sluice postgres` beyond the common ones.
@@ -46,7 +46,7 @@ func runPostgres(ctx context.Context, args []string) error {
 			"the password can come from the DSN, --password-file or SLUICE_PG_PASSWORD (never only argv).\n\n")
 		fs.PrintDefaults()
 	}
-	c := addCommonFlags(fs)
+	c := cli.AddFlags(fs)
 	var f pgFlags
 	fs.StringVar(&f.DSN, "dsn", "", "PostgreSQL URL or key=value string (user needs REPLICATION and SELECT); required unless --host etc. are given")
 	fs.StringVar(&f.PasswordFile, "password-file", "", "read the password from this file (first line)")
@@ -75,13 +75,13 @@ func runPostgres(ctx context.Context, args []string) error {
 		"schema.include.list": "schema-include", "table.include.list": "table-include", "table.exclude.list": "table-exclude",
 		"column.exclude.list": "column-exclude", "heartbeat.action.query": "heartbeat-action-query",
 	} {
-		c.alias(prop, name)
+		c.Alias(prop, name)
 	}
-	c.aliasFunc("status.update.interval.ms", "status-interval", func(v string) (string, error) {
+	c.AliasFunc("status.update.interval.ms", "status-interval", func(v string) (string, error) {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
 		return (time.Duration(n) * time.Millisecond).String(), err
 	})
-	if err := c.parse(args); err != nil {
+	if err := c.Parse(args); err != nil {
 		return err
 	}
 	log := c.Logger()
@@ -97,8 +97,8 @@ func runPostgres(ctx context.Context, args []string) error {
 	cfg := postgres.Config{
 		DSN: dsn, Slot: f.Slot, Publication: f.Publication, PublicationMode: postgres.PublicationMode(f.PublicationMode),
 		SnapshotMode: postgres.SnapshotMode(f.SnapshotMode), SnapshotWorkers: f.SnapshotWorkers, SnapshotChunkRows: f.SnapshotChunkRows,
-		SchemaInclude: splitList(f.SchemaInclude), TableInclude: splitList(f.TableInclude),
-		TableExclude: splitList(f.TableExclude), ColumnExclude: splitList(f.ColumnExclude),
+		SchemaInclude: cli.SplitList(f.SchemaInclude), TableInclude: cli.SplitList(f.TableInclude),
+		TableExclude: cli.SplitList(f.TableExclude), ColumnExclude: cli.SplitList(f.ColumnExclude),
 		SkippedOperations: c.SkippedOperations, StatusInterval: f.StatusInterval,
 		HeartbeatInterval: c.HeartbeatInterval, HeartbeatActionQuery: f.HeartbeatActionQuery,
 		ProtoVersion: f.ProtoVersion, SpoolDir: f.SpoolDir, Logger: log,
@@ -122,16 +122,6 @@ func runPostgres(ctx context.Context, args []string) error {
 		return nil
 	}
 	return err
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 // dsn builds the connection string from --dsn, the --host/--port/--user/--dbname overrides

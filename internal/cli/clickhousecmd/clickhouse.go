@@ -1,4 +1,7 @@
-package main
+// Package clickhousecmd is the clickhouse subcommand (Kafka topics → ClickHouse tables) and the
+// capture commands' --sink clickhouse with its flags. Importing it registers both with
+// internal/cli.
+package clickhousecmd
 
 import (
 	"context"
@@ -9,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluicecdc/sluice/internal/cli"
 	"github.com/sluicecdc/sluice/internal/pipeline"
 	"github.com/sluicecdc/sluice/sink/clickhouse"
 )
@@ -51,19 +55,16 @@ func (f *chFlags) config() clickhouse.Config {
 }
 
 // captureCH holds the --sink clickhouse flags of the capture commands.
-var captureCH = map[*commonFlags]*chFlags{}
+var captureCH = map[*cli.Flags]*chFlags{}
 
 func init() {
-	commands["clickhouse"] = command{
-		summary: "apply Debezium topics from Kafka to ClickHouse tables",
-		run:     runClickHouse,
-	}
-	commonFlagHooks = append(commonFlagHooks, func(fs *flag.FlagSet, c *commonFlags) {
+	cli.Register("clickhouse", "apply Debezium topics from Kafka to ClickHouse tables", runClickHouse)
+	cli.RegisterFlagHook(func(fs *flag.FlagSet, c *cli.Flags) {
 		f := new(chFlags)
 		f.add(fs, "clickhouse-")
 		captureCH[c] = f
 	})
-	sinkFactories["clickhouse"] = func(ctx context.Context, c *commonFlags, d pipeline.Durable) (pipeline.Sink, error) {
+	cli.RegisterSink("clickhouse", func(ctx context.Context, c *cli.Flags, d pipeline.Durable) (pipeline.Sink, error) {
 		f := captureCH[c]
 		if f == nil {
 			return nil, errors.New("clickhouse sink flags not registered")
@@ -71,7 +72,12 @@ func init() {
 		cfg := f.config()
 		cfg.Logger = c.Logger()
 		return clickhouse.New(ctx, cfg, d)
-	}
+	}, func(c *cli.Flags) int64 {
+		if f := captureCH[c]; f != nil {
+			return int64(f.BatchBytes)
+		}
+		return 0
+	})
 }
 
 func runClickHouse(ctx context.Context, args []string) error {
@@ -100,11 +106,11 @@ func runClickHouse(ctx context.Context, args []string) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return errUsage
+		return cli.ErrUsage
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(fs.Output(), "unexpected argument %q\n", fs.Arg(0))
-		return errUsage
+		return cli.ErrUsage
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -113,19 +119,19 @@ func runClickHouse(ctx context.Context, args []string) error {
 		if set[f.Name] {
 			return
 		}
-		if v, ok := os.LookupEnv(envName(f.Name)); ok {
+		if v, ok := os.LookupEnv(cli.EnvName(f.Name)); ok {
 			if err := fs.Set(f.Name, v); err != nil {
-				errs = append(errs, fmt.Errorf("%s=%q: %w", envName(f.Name), v, err))
+				errs = append(errs, fmt.Errorf("%s=%q: %w", cli.EnvName(f.Name), v, err))
 			}
 		}
 	})
-	if _, err := parseLevel(logLevel); err != nil {
+	if _, err := cli.ParseLevel(logLevel); err != nil {
 		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	lc := &commonFlags{LogLevel: logLevel, LogFormat: logFormat}
+	lc := &cli.Flags{LogLevel: logLevel, LogFormat: logFormat}
 	log := lc.Logger()
 	var bl []string
 	for _, b := range strings.Split(brokers, ",") {

@@ -1,4 +1,6 @@
-package main
+// Package mysqlcmd is the mysql subcommand (sluice mysql, sluice-mysql): MySQL/MariaDB binlog
+// capture as a replica. Importing it registers the command with internal/cli.
+package mysqlcmd
 
 import (
 	"context"
@@ -11,15 +13,13 @@ import (
 
 	"github.com/sluicecdc/sluice/capture/mysql"
 	"github.com/sluicecdc/sluice/capture/mysql/replication"
+	"github.com/sluicecdc/sluice/internal/cli"
 	"github.com/sluicecdc/sluice/internal/pipeline"
 	"github.com/sluicecdc/sluice/schema/history"
 )
 
 func init() {
-	commands["mysql"] = command{
-		summary: "capture MySQL/MariaDB changes from the binlog as a replica",
-		run:     runMySQL,
-	}
+	cli.Register("mysql", "capture MySQL/MariaDB changes from the binlog as a replica", runMySQL)
 }
 
 // myFlags are the flags of `sluice mysql` beyond the common ones.
@@ -47,7 +47,7 @@ func runMySQL(ctx context.Context, args []string) error {
 			"SLUICE_<FLAG>; the password can come from the DSN, --password-file or SLUICE_MYSQL_PASSWORD.\n\n")
 		fs.PrintDefaults()
 	}
-	c := addCommonFlags(fs)
+	c := cli.AddFlags(fs)
 	var f myFlags
 	fs.StringVar(&f.DSN, "dsn", "", "mysql://user[:password]@host:port (user needs SELECT, RELOAD, REPLICATION SLAVE, REPLICATION CLIENT); required")
 	fs.StringVar(&f.PasswordFile, "password-file", "", "read the password from this file (first line)")
@@ -72,10 +72,10 @@ func runMySQL(ctx context.Context, args []string) error {
 		"snapshot.mode": "snapshot-mode", "snapshot.locking.mode": "snapshot-locking", "snapshot.fetch.size": "snapshot-chunk-rows", "snapshot.max.threads": "snapshot-workers",
 		"include.query": "include-query", "schema.history.internal.file.filename": "schema-history",
 	} {
-		c.alias(prop, name)
+		c.Alias(prop, name)
 	}
-	c.aliasFunc("schema.history.internal.kafka.topic", "schema-history", func(v string) (string, error) { return "kafka:" + v, nil })
-	if err := c.parse(args); err != nil {
+	c.AliasFunc("schema.history.internal.kafka.topic", "schema-history", func(v string) (string, error) { return "kafka:" + v, nil })
+	if err := c.Parse(args); err != nil {
 		return err
 	}
 	log := c.Logger()
@@ -117,8 +117,8 @@ func runMySQL(ctx context.Context, args []string) error {
 	defer store.Close()
 	cfg := mysql.Config{
 		DSN: f.DSN, Password: pw, ServerID: uint32(f.ServerID), Name: c.TopicPrefix,
-		DatabaseInclude: splitList(f.DatabaseInclude), DatabaseExclude: splitList(f.DatabaseExclude),
-		TableInclude: splitList(f.TableInclude), TableExclude: splitList(f.TableExclude), ColumnExclude: splitList(f.ColumnExclude),
+		DatabaseInclude: cli.SplitList(f.DatabaseInclude), DatabaseExclude: cli.SplitList(f.DatabaseExclude),
+		TableInclude: cli.SplitList(f.TableInclude), TableExclude: cli.SplitList(f.TableExclude), ColumnExclude: cli.SplitList(f.ColumnExclude),
 		SnapshotMode: mode, SnapshotLocking: locking, SnapshotChunkRows: f.SnapshotChunkRows, SnapshotWorkers: f.SnapshotWorkers,
 		IncludeQuery: f.IncludeQuery, SchemaRepair: f.SchemaRepair, History: hist, TLS: tls,
 		HeartbeatPeriod: f.BinlogHeartbeat, Logger: log,
@@ -138,7 +138,7 @@ func runMySQL(ctx context.Context, args []string) error {
 }
 
 // openHistory opens the schema history store named by spec (file:PATH or kafka:TOPIC).
-func openHistory(ctx context.Context, c *commonFlags, spec string) (history.Store, error) {
+func openHistory(ctx context.Context, c *cli.Flags, spec string) (history.Store, error) {
 	if spec == "" {
 		if c.OffsetsFile == "" {
 			c.Logger().Warn("no --schema-history and no --offsets-file: the schema history is kept in memory only")

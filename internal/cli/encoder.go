@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"github.com/sluicecdc/sluice/envelope"
@@ -7,12 +7,12 @@ import (
 
 // newEncoder builds the envelope encoder from the common flags. It is a variable so tests can
 // replace it.
-var newEncoder = func(c *commonFlags) (pipeline.Encoder, error) {
+var newEncoder = func(c *Flags) (pipeline.Encoder, error) {
 	return envelope.NewEncoder(c.EnvelopeConfig())
 }
 
 // EnvelopeConfig returns the encoder configuration the flags describe (valid after parse).
-func (c *commonFlags) EnvelopeConfig() envelope.Config {
+func (c *Flags) EnvelopeConfig() envelope.Config {
 	return envelope.Config{
 		TopicPrefix:         c.TopicPrefix,
 		SchemasEnable:       c.SchemasEnable,

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -24,10 +24,10 @@ import (
 	"github.com/sluicecdc/sluice/sink/stdout"
 )
 
-// commonFlags are the flags every capture subcommand shares. Capture subcommands call
-// addCommonFlags on their own FlagSet, add their flags (and, optionally, property aliases with
+// Flags are the flags every capture subcommand shares. Capture subcommands call
+// AddFlags on their own FlagSet, add their flags (and, optionally, property aliases with
 // alias), then parse with parse.
-type commonFlags struct {
+type Flags struct {
 	fs *flag.FlagSet
 
 	ConfigFile string
@@ -75,9 +75,14 @@ type propAlias struct {
 	convert func(string) (string, error) // nil: value as is
 }
 
-// commonFlagHooks run at the end of addCommonFlags; other files (e.g. a sink's) use them to add
-// their own flags to every capture subcommand.
-var commonFlagHooks []func(fs *flag.FlagSet, c *commonFlags)
+// flagHooks run at the end of AddFlags (see RegisterFlagHook).
+var flagHooks []func(fs *flag.FlagSet, c *Flags)
+
+// RegisterFlagHook makes AddFlags call h at its end, so that another package (e.g. a sink's)
+// adds its own flags to every capture subcommand of the binaries that import it.
+func RegisterFlagHook(h func(fs *flag.FlagSet, c *Flags)) {
+	flagHooks = append(flagHooks, h)
+}
 
 // The sinks satisfy the pipeline's contract.
 var (
@@ -85,18 +90,39 @@ var (
 	_ pipeline.Sink = (*stdout.Sink)(nil)
 )
 
-// sinkFactory opens a sink that reports durable records to d.
-type sinkFactory func(ctx context.Context, c *commonFlags, d pipeline.Durable) (pipeline.Sink, error)
+// SinkFactory opens a sink that reports durable records to d.
+type SinkFactory func(ctx context.Context, c *Flags, d pipeline.Durable) (pipeline.Sink, error)
 
-// sinkFactories maps --sink names to their factories; other files add theirs in init().
-var sinkFactories = map[string]sinkFactory{
+// sinkFactories maps --sink names to their factories; other packages add theirs with
+// RegisterSink.
+var sinkFactories = map[string]SinkFactory{
 	"stdout": openStdoutSink,
 	"kafka":  openKafkaSink,
 }
 
-// addCommonFlags registers the common flags on fs.
-func addCommonFlags(fs *flag.FlagSet) *commonFlags {
-	c := &commonFlags{fs: fs, props: map[string]propAlias{}}
+// sinkBuffers maps --sink names to the bytes the sink holds between flushes or acknowledgements
+// (for --memory-limit auto); a sink without one counts 0.
+var sinkBuffers = map[string]func(c *Flags) int64{
+	"kafka": func(c *Flags) int64 {
+		if c.KafkaMaxBuffer == 0 {
+			return kafka.DefaultMaxBufferedBytes
+		}
+		return c.KafkaMaxBuffer
+	},
+}
+
+// RegisterSink adds the --sink name, opened by open; buffer, if not nil, reports the bytes the
+// sink holds between flushes (see --memory-limit). Call it from init.
+func RegisterSink(name string, open SinkFactory, buffer func(c *Flags) int64) {
+	sinkFactories[name] = open
+	if buffer != nil {
+		sinkBuffers[name] = buffer
+	}
+}
+
+// AddFlags registers the common flags on fs.
+func AddFlags(fs *flag.FlagSet) *Flags {
+	c := &Flags{fs: fs, props: map[string]propAlias{}}
 	fs.StringVar(&c.ConfigFile, "config", "", "Debezium-style properties file (debezium.source.* names accepted); flags and SLUICE_* env vars override it")
 	fs.StringVar(&c.Name, "name", "sluice", "connector name: the namespace of the stored offsets (Debezium name)")
 	fs.StringVar(&c.TopicPrefix, "topic-prefix", "", "topic prefix (Debezium topic.prefix); required")
@@ -162,7 +188,7 @@ func addCommonFlags(fs *flag.FlagSet) *commonFlags {
 	c.props["heartbeat.interval.ms"] = propAlias{flag: "heartbeat-interval", convert: ms}
 	c.props["linger.ms"] = propAlias{flag: "kafka-linger", convert: ms}
 	c.props["debezium.sink.kafka.producer.linger.ms"] = propAlias{flag: "kafka-linger", convert: ms}
-	for _, h := range commonFlagHooks {
+	for _, h := range flagHooks {
 		h(fs, c)
 	}
 	return c
@@ -170,12 +196,12 @@ func addCommonFlags(fs *flag.FlagSet) *commonFlags {
 
 // alias lets a config-file property set flag name (for subcommand flags such as
 // database.hostname). prop is the name without the debezium.source. prefix.
-func (c *commonFlags) alias(prop, name string) {
+func (c *Flags) Alias(prop, name string) {
 	c.props[prop] = propAlias{flag: name}
 }
 
 // aliasFunc is alias with a value conversion (e.g. milliseconds to a duration).
-func (c *commonFlags) aliasFunc(prop, name string, convert func(string) (string, error)) {
+func (c *Flags) AliasFunc(prop, name string, convert func(string) (string, error)) {
 	c.props[prop] = propAlias{flag: name, convert: convert}
 }
 
@@ -188,24 +214,24 @@ func sinkNames() []string {
 	return n
 }
 
-// envName is the environment variable for a flag: SLUICE_ + upper case, '-' → '_'.
-func envName(flagName string) string {
+// EnvName is the environment variable for a flag: SLUICE_ + upper case, '-' → '_'.
+func EnvName(flagName string) string {
 	return "SLUICE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
 // parse parses args, then fills every flag not given on the command line from its SLUICE_ env
 // var, else from the properties file, else leaves the default; then validates the common
 // flags. Positional arguments are an error.
-func (c *commonFlags) parse(args []string) error {
+func (c *Flags) Parse(args []string) error {
 	if err := c.fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return errUsage
+		return ErrUsage
 	}
 	if c.fs.NArg() > 0 {
 		fmt.Fprintf(c.fs.Output(), "unexpected argument %q\n", c.fs.Arg(0))
-		return errUsage
+		return ErrUsage
 	}
 	if err := c.resolve(os.LookupEnv); err != nil {
 		return err
@@ -214,12 +240,12 @@ func (c *commonFlags) parse(args []string) error {
 	return nil
 }
 
-func (c *commonFlags) resolve(lookup func(string) (string, bool)) error {
+func (c *Flags) resolve(lookup func(string) (string, bool)) error {
 	set := map[string]bool{}
 	c.fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	var errs []error
 	if !set["config"] {
-		if v, ok := lookup(envName("config")); ok {
+		if v, ok := lookup(EnvName("config")); ok {
 			c.ConfigFile = v
 			set["config"] = true
 		}
@@ -262,9 +288,9 @@ func (c *commonFlags) resolve(lookup func(string) (string, bool)) error {
 		if set[f.Name] || f.Name == "config" {
 			return
 		}
-		if v, ok := lookup(envName(f.Name)); ok {
+		if v, ok := lookup(EnvName(f.Name)); ok {
 			if err := c.fs.Set(f.Name, v); err != nil {
-				errs = append(errs, fmt.Errorf("%s=%q: %w", envName(f.Name), v, err))
+				errs = append(errs, fmt.Errorf("%s=%q: %w", EnvName(f.Name), v, err))
 			}
 			return
 		}
@@ -281,7 +307,7 @@ func (c *commonFlags) resolve(lookup func(string) (string, bool)) error {
 }
 
 // validate checks the common flags and reports every problem at once.
-func (c *commonFlags) validate() error {
+func (c *Flags) validate() error {
 	var errs []error
 	if c.TopicPrefix == "" {
 		errs = append(errs, errors.New("--topic-prefix is required (Debezium topic.prefix; SLUICE_TOPIC_PREFIX)"))
@@ -323,7 +349,7 @@ func (c *commonFlags) validate() error {
 	if err := (&pipeline.Config{SkippedOps: c.SkippedOperations}).Validate(); err != nil && strings.Contains(err.Error(), "skipped") {
 		errs = append(errs, fmt.Errorf("--skipped-operations %q: want op letters of c,u,d,r,t,m or none", c.SkippedOperations))
 	}
-	if _, err := parseLevel(c.LogLevel); err != nil {
+	if _, err := ParseLevel(c.LogLevel); err != nil {
 		errs = append(errs, err)
 	}
 	switch c.LogFormat {
@@ -350,9 +376,9 @@ func (c *commonFlags) validate() error {
 }
 
 // Options returns the type-mapping modes (valid after parse).
-func (c *commonFlags) Options() schema.Options { return c.options }
+func (c *Flags) Options() schema.Options { return c.options }
 
-func parseLevel(s string) (slog.Level, error) {
+func ParseLevel(s string) (slog.Level, error) {
 	switch strings.ToLower(s) {
 	case "debug", "trace":
 		return slog.LevelDebug, nil
@@ -368,11 +394,11 @@ func parseLevel(s string) (slog.Level, error) {
 
 // Logger returns the process logger chosen by --log-level and --log-format (built once; also
 // installed as slog's default and as sarama's logger at debug level).
-func (c *commonFlags) Logger() *slog.Logger {
+func (c *Flags) Logger() *slog.Logger {
 	if c.logger != nil {
 		return c.logger
 	}
-	lvl, _ := parseLevel(c.LogLevel)
+	lvl, _ := ParseLevel(c.LogLevel)
 	opts := &slog.HandlerOptions{Level: lvl}
 	format := c.LogFormat
 	if format == "" {
@@ -396,7 +422,7 @@ func (c *commonFlags) Logger() *slog.Logger {
 	return c.logger
 }
 
-func (c *commonFlags) brokers() []string {
+func (c *Flags) brokers() []string {
 	var out []string
 	for _, b := range strings.Split(c.KafkaBrokers, ",") {
 		if b = strings.TrimSpace(b); b != "" {
@@ -407,7 +433,7 @@ func (c *commonFlags) brokers() []string {
 }
 
 // KafkaConfig returns the Kafka sink configuration the flags describe.
-func (c *commonFlags) KafkaConfig() kafka.Config {
+func (c *Flags) KafkaConfig() kafka.Config {
 	return kafka.Config{
 		Brokers:          c.brokers(),
 		Compression:      c.KafkaCompression,
@@ -419,16 +445,16 @@ func (c *commonFlags) KafkaConfig() kafka.Config {
 	}
 }
 
-func openStdoutSink(_ context.Context, c *commonFlags, d pipeline.Durable) (pipeline.Sink, error) {
+func openStdoutSink(_ context.Context, c *Flags, d pipeline.Durable) (pipeline.Sink, error) {
 	return stdout.New(stdout.Config{Partitions: int32(c.TopicPartitions)}, d), nil
 }
 
-func openKafkaSink(_ context.Context, c *commonFlags, d pipeline.Durable) (pipeline.Sink, error) {
+func openKafkaSink(_ context.Context, c *Flags, d pipeline.Durable) (pipeline.Sink, error) {
 	return kafka.New(c.KafkaConfig(), d)
 }
 
 // OpenSink opens the sink chosen by --sink.
-func (c *commonFlags) OpenSink(ctx context.Context, d pipeline.Durable) (pipeline.Sink, error) {
+func (c *Flags) OpenSink(ctx context.Context, d pipeline.Durable) (pipeline.Sink, error) {
 	f, ok := sinkFactories[c.Sink]
 	if !ok {
 		return nil, fmt.Errorf("unknown sink %q", c.Sink)
@@ -439,7 +465,7 @@ func (c *commonFlags) OpenSink(ctx context.Context, d pipeline.Durable) (pipelin
 // OpenOffsets opens the offsets store chosen by --offsets-file or --offsets-topic; with
 // neither, offsets live in memory only and a restart begins from the source's default start
 // (a warning says so). The caller closes it.
-func (c *commonFlags) OpenOffsets(ctx context.Context) (offsets.Store, error) {
+func (c *Flags) OpenOffsets(ctx context.Context) (offsets.Store, error) {
 	switch {
 	case c.OffsetsFile != "":
 		return offsets.NewFile(c.OffsetsFile, c.Name, c.TopicPrefix), nil
@@ -457,7 +483,7 @@ func (c *commonFlags) OpenOffsets(ctx context.Context) (offsets.Store, error) {
 // RunPipeline runs src through the encoder to the chosen sink, saving positions to store,
 // until ctx ends or a stage fails. Capture subcommands call it after building their source from
 // the offset store.Load returned.
-func (c *commonFlags) RunPipeline(ctx context.Context, src pipeline.Source, store offsets.Store) error {
+func (c *Flags) RunPipeline(ctx context.Context, src pipeline.Source, store offsets.Store) error {
 	enc, err := newEncoder(c)
 	if err != nil {
 		return err
@@ -487,7 +513,7 @@ func (c *commonFlags) RunPipeline(ctx context.Context, src pipeline.Source, stor
 // from the last saved offset after a retryable failure (a lost server, a broker outage), with
 // backoff up to 30 s. onRetry, if set, sees each retryable error first. It returns nil when ctx
 // ends, and any other error as it is.
-func (c *commonFlags) RunReconnecting(ctx context.Context, what string, store offsets.Store,
+func (c *Flags) RunReconnecting(ctx context.Context, what string, store offsets.Store,
 	open func(ctx context.Context, offset []byte) (pipeline.Source, error), onRetry func(error)) error {
 	log := c.Logger()
 	backoff := time.Second
@@ -516,4 +542,15 @@ func (c *commonFlags) RunReconnecting(ctx context.Context, what string, store of
 		}
 		backoff = min(backoff*2, 30*time.Second)
 	}
+}
+
+// SplitList splits a comma-separated flag value, dropping blanks around and between items.
+func SplitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
