@@ -100,7 +100,10 @@ build() {
     BUILT="$(git -C "$REPO" rev-parse --short HEAD)+tree"
     log "building sluice and the bench helpers from the work tree"
   fi
-  (cd "$src" && CGO_ENABLED=0 go build -o "$BIN/sluice" ./cmd/sluice) || die "go build ./cmd/sluice failed"
+  local b
+  for b in sluice sluice-postgres sluice-mysql; do # the PG sections run sluice-postgres, MySQL ones sluice-mysql
+    (cd "$src" && CGO_ENABLED=0 go build -o "$BIN/$b" "./cmd/$b") || die "go build ./cmd/$b failed"
+  done
   local c
   for c in benchrun benchreport saramaprod binlogdecode latprobe; do
     (cd "$src" && go build -o "$BIN/$c" "./bench/cmd/$c") || die "go build ./bench/cmd/$c failed"
@@ -202,7 +205,7 @@ pg_workload() {
 
 sluice_pg() { # SLOT SINK [extra flags]: the sluice postgres command line, in the array SL
   local slot="$1" sink="$2"; shift 2
-  SL=("$BIN/sluice" postgres --dsn "$PG_DSN" --slot "$slot" --publication pub --publication-mode disabled \
+  SL=("$BIN/sluice-postgres" --dsn "$PG_DSN" --slot "$slot" --publication pub --publication-mode disabled \
     --snapshot-mode no_data --proto-version 1 --topic-prefix bench --sink "$sink" --kafka-brokers "$KAFKA" \
     --tombstones-on-delete=false --schemas-enable="$SCHEMAS" --http-addr "127.0.0.1:$HTTP_PORT" \
     --log-level warn --log-format text "$@")
@@ -264,7 +267,7 @@ section_pg() {
     sleep 1
     curl -sf -o "$WORK/pg_kafka.pprof" "http://127.0.0.1:$((HTTP_PORT + 1))/debug/pprof/profile?seconds=${secs:-10}" || log "profile fetch failed"
     wait "$bp" || true
-    go tool pprof -top -nodecount=30 "$BIN/sluice" "$WORK/pg_kafka.pprof" >"$WORK/pg_kafka.pprof.txt" 2>&1 || true
+    go tool pprof -top -nodecount=30 "$BIN/sluice-postgres" "$WORK/pg_kafka.pprof" >"$WORK/pg_kafka.pprof.txt" 2>&1 || true
     log "profile: $WORK/pg_kafka.pprof (top: $WORK/pg_kafka.pprof.txt)"
     pg_drop_slot prof
   fi
@@ -303,7 +306,7 @@ sluice_my() {
   local flavor="$1" port="$2" file="$3" tag="$4" sink="$5" off="$WORK/${1}_$4_$5.offsets"
   rm -f "$off" "$off.history"
   printf '{"key":["sluice",{"server":"my%s"}],"value":{"file":"%s","pos":4,"ts_sec":0}}\n' "$flavor" "$file" >"$off"
-  SL=("$BIN/sluice" mysql --dsn "mysql://repl:replpw@127.0.0.1:$port" --server-id "$((9200 + RANDOM % 500))" --tls-mode disable
+  SL=("$BIN/sluice-mysql" --dsn "mysql://repl:replpw@127.0.0.1:$port" --server-id "$((9200 + RANDOM % 500))" --tls-mode disable
     --offsets-file "$off" --schema-history "file:$off.history" --snapshot-mode recovery --table-include 'bench\.orders'
     --topic-prefix "my$flavor" --sink "$sink" --kafka-brokers "$KAFKA" --tombstones-on-delete=false --schemas-enable="$SCHEMAS"
     --http-addr "127.0.0.1:$HTTP_PORT" --log-level warn --log-format text)
@@ -462,7 +465,7 @@ section_snapshot() {
     r="$(run -stderr "$LOGS/snap_copy.$rep.log" -- "$PGBIN/psql" -h 127.0.0.1 -p "$PG15_PORT" -U postgres -d postgres -X -q \
       -c "COPY snap TO STDOUT")" || die "COPY: $r"
     measured "$rep" snap.copy "$SNAP_ROWS" "$r"
-    r="$(run -stderr "$LOGS/snap_sluice.$rep.log" -- "$BIN/sluice" postgres --dsn "$PG_DSN" --slot "snap_$rep" --publication snappub \
+    r="$(run -stderr "$LOGS/snap_sluice.$rep.log" -- "$BIN/sluice-postgres" --dsn "$PG_DSN" --slot "snap_$rep" --publication snappub \
       --publication-mode disabled --snapshot-mode initial_only --table-include 'public\.snap' --topic-prefix bench --sink stdout \
       --schemas-enable="$SCHEMAS" --log-level warn --log-format text)" || die "sluice snapshot: $r (log $LOGS/snap_sluice.$rep.log)"
     measured "$rep" snap.sluice "$SNAP_ROWS" "$r"
@@ -493,7 +496,7 @@ section_mysnapshot() {
       -uroot --quick -N -e "SELECT * FROM bench.snap")" || die "SELECT: $r"
     measured "$rep" mysnap.select "$SNAP_ROWS" "$r"
     off="$WORK/mysnap_$rep.offsets"; rm -f "$off" "$off.history"
-    r="$(run -stderr "$LOGS/mysnap_sluice.$rep.log" -- "$BIN/sluice" mysql --dsn "mysql://repl:replpw@127.0.0.1:$MYSQL9_PORT" \
+    r="$(run -stderr "$LOGS/mysnap_sluice.$rep.log" -- "$BIN/sluice-mysql" --dsn "mysql://repl:replpw@127.0.0.1:$MYSQL9_PORT" \
       --server-id "$((9300 + rep))" --tls-mode disable --offsets-file "$off" --schema-history "file:$off.history" \
       --snapshot-mode initial_only --table-include 'bench\.snap' --topic-prefix mysnap --sink stdout \
       --schemas-enable="$SCHEMAS" --log-level warn --log-format text)" || die "sluice mysql snapshot: $r (log $LOGS/mysnap_sluice.$rep.log)"
