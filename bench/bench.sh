@@ -33,6 +33,7 @@
 #                      tree) or "tree" (the work tree as it is)
 #   BENCH_SCHEMAS (false)  --schemas-enable for sluice (false: ~600-byte envelopes, as the
 #                      limits' Kafka reference; true: Debezium's JsonConverter default, ~4× bigger)
+#   BENCH_CH_COMPRESSION (lz4)  compression of the topic the clickhouse section consumes
 #   BENCH_KEEP (0)     1: leave the servers running afterwards
 #   BENCH_PPROF (0)    1: one extra PG → Kafka run with a CPU profile ($WORK/pg_kafka.pprof), and
 #                      one Kafka → ClickHouse run ($WORK/clickhouse.pprof)
@@ -44,6 +45,7 @@ SCALE="${BENCH_SCALE:-1}"
 REPS="${BENCH_REPS:-3}"
 SECTIONS="${BENCH_SECTIONS:-pg mariadb mysql clickhouse snapshot mysnapshot latency}"
 SCHEMAS="${BENCH_SCHEMAS:-false}"
+CH_TOPIC_COMPRESSION="${BENCH_CH_COMPRESSION:-lz4}"
 export SLUICE_INFRA_DIR="${BENCH_INFRA_DIR:-/tmp/sluice-bench}"
 export PG15_PORT="${BENCH_PG_PORT:-25432}"
 export MARIADB_PORT="${BENCH_MARIADB_PORT:-23316}" MARIADB_BUFFER_POOL=1G
@@ -404,7 +406,10 @@ section_clickhouse() {
     echo "$CHANGES" >"$WORK/pg_records_schemas.n"
   fi
   kafka_fresh
-  "$BIN/saramaprod" produce -brokers "$KAFKA" -topic "$topic" "$WORK/pg_records_schemas.bin" 2>>"$LOGS/saramaprod.log" || die "clickhouse: loading $topic failed"
+  # Written as `sluice --kafka-compression $CH_TOPIC_COMPRESSION` would write it: records that
+  # carry their schemas are ~3.6 kB of which ~3 kB repeat, and reading them uncompressed is what
+  # bounds any consumer (docs/bench.md).
+  "$BIN/saramaprod" produce -brokers "$KAFKA" -topic "$topic" -compression "$CH_TOPIC_COMPRESSION" "$WORK/pg_records_schemas.bin" 2>>"$LOGS/saramaprod.log" || die "clickhouse: loading $topic failed"
   local rep r db
   for rep in $(seq 1 "$REPS"); do
     log "ClickHouse rep $rep/$REPS"

@@ -44,12 +44,13 @@ func main() {
 		brokers := fs.String("brokers", "127.0.0.1:9092", "Kafka brokers")
 		topic := fs.String("topic", "", "send to this topic instead of each record's")
 		partitions := fs.Int("partitions", 1, "partitions of the topic to create")
+		compression := fs.String("compression", "none", "record batch compression, as sluice's --kafka-compression")
 		_ = fs.Parse(os.Args[2:])
 		if fs.NArg() != 1 {
 			err = errors.New("produce needs one FILE")
 			break
 		}
-		err = produce(strings.Split(*brokers, ","), *topic, int32(*partitions), fs.Arg(0))
+		err = produce(strings.Split(*brokers, ","), *topic, int32(*partitions), *compression, fs.Arg(0))
 	default:
 		err = fmt.Errorf("unknown step %q", os.Args[1])
 	}
@@ -122,8 +123,8 @@ func readField(r *bufio.Reader) ([]byte, bool, error) {
 	return b, false, err
 }
 
-func produce(brokers []string, topic string, partitions int32, file string) error {
-	kc := kafka.Config{Brokers: brokers}
+func produce(brokers []string, topic string, partitions int32, compression, file string) error {
+	kc := kafka.Config{Brokers: brokers, Compression: compression}
 	cfg, err := kc.SaramaConfig()
 	if err != nil {
 		return err
