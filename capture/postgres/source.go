@@ -41,6 +41,7 @@ type Source struct {
 	log     *slog.Logger
 	filter  *filter
 	skipped map[byte]bool
+	skipOp  [256]bool // skipped as a table: a map[byte] lookup per row hashes the byte
 
 	connCfg *pgconn.Config
 	repl    *pgconn.PgConn
@@ -117,6 +118,9 @@ func Open(ctx context.Context, cfg Config) (*Source, error) {
 		versions: map[schema.TableID]uint64{}, rels: map[uint32]*relation{}, spools: map[uint32]*spool{},
 		ackNote: make(chan struct{}, 1)}
 	s.skipped, _ = parseSkipped(cfg.SkippedOperations)
+	for op, skip := range s.skipped {
+		s.skipOp[op] = skip
+	}
 	if cfg.Offset != nil {
 		p, err := ParseOffset(cfg.Offset)
 		if err != nil {
@@ -834,7 +838,7 @@ func (s *Source) handle(ctx context.Context, lsn uint64, data []byte, streamed b
 		_ = opts
 		for i := 0; i < n && !r.bad; i++ {
 			rel := s.rels[r.u32()]
-			if rel == nil || !rel.included || s.skipped['t'] {
+			if rel == nil || !rel.included || s.skipOp['t'] {
 				continue
 			}
 			s.emitChange(capture.OpTruncate, rel, lsn, nil, nil, "TRUNCATE")
@@ -1006,7 +1010,7 @@ func (s *Source) change(typ byte, lsn uint64, r *reader) error {
 	if err != nil {
 		return fmt.Errorf("postgres: decode %s at %s: %w", opNames[typ], pglogrepl.LSN(lsn), err)
 	}
-	if !rel.included || s.skipped[byte(op)] {
+	if !rel.included || s.skipOp[op] {
 		return nil
 	}
 	s.emitChange(op, rel, lsn, before, after, opNames[typ])
