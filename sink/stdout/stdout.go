@@ -161,7 +161,7 @@ func AppendLine(dst []byte, rec *envelope.Record, partitions int32) []byte {
 	dst = appendString(dst, rec.Topic)
 	dst = append(dst, `,"partition":`...)
 	var p int32
-	if rec.Key != nil {
+	if rec.Key != nil && partitions > 1 { // one partition: murmur2 % 1 is always 0
 		p = kafka.Partition(rec.Key, partitions)
 	}
 	dst = strconv.AppendInt(dst, int64(p), 10)
@@ -206,7 +206,25 @@ func appendCompact(dst, b []byte) []byte {
 	return buf.Bytes()
 }
 
+// appendString appends s quoted as encoding/json writes it (HTML-safe escapes, invalid UTF-8 as
+// U+FFFD). Topics and header keys are plain ASCII, which is copied without encoding/json.
 func appendString(dst []byte, s string) []byte {
-	b, _ := json.Marshal(s) // cannot fail for a string
-	return append(dst, b...)
+	for i := 0; i < len(s); i++ {
+		if plain[s[i]] == 0 {
+			b, _ := json.Marshal(s) // cannot fail for a string
+			return append(dst, b...)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
 }
+
+// plain[c] is 1 for the bytes encoding/json copies into a string as they are.
+var plain = func() (t [256]byte) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = 1
+	}
+	t['"'], t['\\'], t['<'], t['>'], t['&'] = 0, 0, 0, 0, 0
+	return
+}()
