@@ -1,0 +1,75 @@
+package schema
+
+import (
+	"math/rand/v2"
+	"testing"
+	"unicode/utf8"
+)
+
+// refJSONString is the byte-at-a-time form of AppendJSONString's rules.
+func refJSONString(s string) string {
+	b := []byte{'"'}
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c == '\b':
+			b = append(b, `\b`...)
+		case c == '\t':
+			b = append(b, `\t`...)
+		case c == '\n':
+			b = append(b, `\n`...)
+		case c == '\f':
+			b = append(b, `\f`...)
+		case c == '\r':
+			b = append(b, `\r`...)
+		case c < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hexUpper[c>>4], hexUpper[c&0xf])
+		case c >= 0x80:
+			r, n := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && n == 1 {
+				b = append(b, "\uFFFD"...)
+			} else {
+				b = append(b, s[i:i+n]...)
+			}
+			i += n
+			continue
+		default:
+			b = append(b, c)
+		}
+		i++
+	}
+	return string(append(b, '"'))
+}
+
+// TestAppendJSONStringRandom compares AppendJSONString with refJSONString on random strings
+// mixing plain runs, escapes and (in)valid UTF-8 at every offset within a word.
+func TestAppendJSONStringRandom(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	pieces := []string{"a", "abcdefgh", "xyz", `"`, `\`, "\n", "\x00", "\x1f", "\x7f", "é", "€", "😀", "\xff", "\xe2\x82", "/", "<"}
+	for n := 0; n < 20000; n++ {
+		var s []byte
+		for k := r.IntN(12); k > 0; k-- {
+			s = append(s, pieces[r.IntN(len(pieces))]...)
+		}
+		want := refJSONString(string(s))
+		if got := string(AppendJSONString(nil, s)); got != want {
+			t.Fatalf("[]byte %q: got %s, want %s", s, got, want)
+		}
+		if got := string(AppendJSONString(nil, string(s))); got != want {
+			t.Fatalf("string %q: got %s, want %s", s, got, want)
+		}
+	}
+}
+
+// BenchmarkAppendJSONString is a jsonb payload as the bench workload's orders rows carry it.
+func BenchmarkAppendJSONString(b *testing.B) {
+	s := []byte(`{"sku": "A-123456", "qty": 3, "note": "gift wrap, leave at the door", "tags": ["x", "y", "z"], "vip": false}`)
+	dst := make([]byte, 0, 512)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(s)))
+	for b.Loop() {
+		dst = AppendJSONString(dst[:0], s)
+	}
+}
