@@ -61,9 +61,14 @@ type Consumer struct {
 	group  sarama.ConsumerGroup
 	sink   *Sink
 
-	mu      sync.Mutex
-	next    uint64
-	pending map[uint64]pendingOffset
+	mu   sync.Mutex
+	next uint64 // token of the next message
+	// pending holds the offsets of the messages handed to the sink and not yet reported
+	// durable, in token order: pending[i] is token base+i. The sink reports tokens in the order
+	// it was given them, so the front is popped; a struct slice costs no allocation per message
+	// (a map did, and held ~5 MB for a 20,000-row batch).
+	pending []pendingOffset
+	base    uint64
 	marked  sarama.ConsumerGroupSession // session of the newest marked offset, for the committer
 	kick    chan struct{}               // an offset was marked: commit soon
 
@@ -98,7 +103,7 @@ func NewConsumer(ctx context.Context, cc ConsumerConfig, sc Config) (*Consumer, 
 		cc.Version = sarama.V3_6_0_0
 	}
 	c := &Consumer{cfg: cc, log: cc.Logger.With("source", "kafka", "group", cc.Group), re: regexp.MustCompile("^(?:" + cc.Topics + ")$"),
-		pending: map[uint64]pendingOffset{}, kick: make(chan struct{}, 1)}
+		kick: make(chan struct{}, 1)}
 	conf := sarama.NewConfig()
 	conf.Version = cc.Version
 	conf.ClientID = "sluice-clickhouse"
@@ -108,16 +113,18 @@ func NewConsumer(ctx context.Context, cc ConsumerConfig, sc Config) (*Consumer, 
 	if cc.Initial == "newest" {
 		conf.Consumer.Offsets.Initial = sarama.OffsetNewest
 	}
-	// 1 MiB per partition and fetch (sarama's default). Bigger fetches were slower end to end:
-	// consuming 170k schema-carrying records (557 MB) from kfake took 3.3–4.4 s with 1 MiB,
-	// 8.6 s with 8 MiB and 21 s with 32 MiB, while no fetch overlaps the one being served.
-	conf.Consumer.Fetch.Default = 1 << 20
+	// 256 KiB per partition and fetch. Bigger fetches were slower end to end: consuming 170k
+	// schema-carrying records (557 MB) from kfake took 3.3–4.4 s with 1 MiB, 8.6 s with 8 MiB
+	// and 21 s with 32 MiB, while no fetch overlaps the one being served. The size counts
+	// compressed bytes: an lz4 fetch of such records inflates ~10×, and sarama keeps each
+	// decompressed batch while any of its messages is buffered (1 MiB fetches held ~24 MB).
+	conf.Consumer.Fetch.Default = 256 << 10
 	// An insert blocks the handler for a while; sarama must not abandon the partition (and
 	// back off for Consumer.Retry.Backoff) when its channel stays full meanwhile.
 	conf.Consumer.MaxProcessingTime = 5 * time.Minute
-	// Buffered messages pin their fetch responses (~290 of the bench's 3.6 kB records per
-	// 1 MiB fetch): 2048 keep the consumer a few fetches ahead without holding 60 MB.
-	conf.ChannelBufferSize = 2048
+	// Buffered messages pin their (decompressed) record batches; 512 keep the next fetch
+	// going while the handler works without holding tens of MB.
+	conf.ChannelBufferSize = 512
 	client, err := sarama.NewClient(cc.Brokers, conf)
 	if err != nil {
 		return nil, fmt.Errorf("kafka connect %v: %w", cc.Brokers, err)
@@ -141,9 +148,16 @@ func (c *Consumer) Sink() *Sink { return c.sink }
 
 func (c *Consumer) durable(token uint64) {
 	c.mu.Lock()
-	p, ok := c.pending[token]
-	delete(c.pending, token)
+	var p pendingOffset
+	ok := token >= c.base && token-c.base < uint64(len(c.pending))
 	if ok {
+		i := token - c.base
+		p = c.pending[i]
+		// Tokens come in order: everything before this one was reported already (or belonged
+		// to a record the sink refused, whose offset a later mark of its partition covers).
+		clear(c.pending[:i+1])
+		c.pending = c.pending[i+1:]
+		c.base = token + 1
 		c.marked = p.sess
 	}
 	c.mu.Unlock()
@@ -320,7 +334,10 @@ func (h *groupHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sara
 			c.mu.Lock()
 			tok := c.next
 			c.next++
-			c.pending[tok] = pendingOffset{sess: sess, topic: msg.Topic, partition: msg.Partition, offset: msg.Offset}
+			if len(c.pending) == 0 {
+				c.base = tok
+			}
+			c.pending = append(c.pending, pendingOffset{sess: sess, topic: msg.Topic, partition: msg.Partition, offset: msg.Offset})
 			c.mu.Unlock()
 			if err := c.sink.Send(ctx, &rec, tok); err != nil {
 				if ctx.Err() != nil {
