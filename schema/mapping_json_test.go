@@ -65,7 +65,7 @@ func TestAppendJSONStringRandom(t *testing.T) {
 
 // BenchmarkAppendJSONString is a jsonb payload as the bench workload's orders rows carry it.
 func BenchmarkAppendJSONString(b *testing.B) {
-	s := []byte(`{"sku": "A-123456", "qty": 3, "note": "gift wrap, leave at the door", "tags": ["x", "y", "z"], "vip": false}`)
+	s := []byte(`{"qty": 3, "sku": "SKU-123456", "note": "c4ca4238a0b923820dcc509a6f75849b"}`)
 	dst := make([]byte, 0, 512)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(s)))
