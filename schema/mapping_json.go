@@ -2,6 +2,7 @@ package schema
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"math"
 	"math/big"
 	"math/bits"
@@ -231,15 +232,40 @@ func AppendBase64(dst []byte, b []byte) []byte {
 // AppendDecimal appends the Connect Decimal encoding (quoted Base64 of the unscaled two's
 // complement) of unscaled (big when non-nil).
 func AppendDecimal(dst []byte, unscaled int64, b *big.Int) []byte {
-	var tmp [9]byte
-	var raw []byte
 	if b != nil {
-		raw = AppendBigTwosComplement(nil, b)
-	} else {
-		raw = AppendTwosComplement(tmp[:0], unscaled)
+		return AppendBase64(dst, AppendBigTwosComplement(nil, b))
 	}
-	return AppendBase64(dst, raw)
+	// The minimal two's complement of an int64 is at most 8 bytes: Base64 them inline (this is
+	// every numeric(p≤18) value, so it runs once per decimal column of every row).
+	x := uint64(unscaled)
+	if unscaled < 0 {
+		x = ^x
+	}
+	n := bits.Len64(x)/8 + 1
+	if n > 8 {
+		n = 8
+	}
+	var raw [8]byte
+	binary.BigEndian.PutUint64(raw[:], uint64(unscaled))
+	r := raw[8-n:]
+	dst = append(dst, '"')
+	for len(r) >= 3 {
+		v := uint(r[0])<<16 | uint(r[1])<<8 | uint(r[2])
+		dst = append(dst, b64Std[v>>18], b64Std[v>>12&63], b64Std[v>>6&63], b64Std[v&63])
+		r = r[3:]
+	}
+	switch len(r) {
+	case 2:
+		v := uint(r[0])<<16 | uint(r[1])<<8
+		dst = append(dst, b64Std[v>>18], b64Std[v>>12&63], b64Std[v>>6&63], '=')
+	case 1:
+		v := uint(r[0]) << 16
+		dst = append(dst, b64Std[v>>18], b64Std[v>>12&63], '=', '=')
+	}
+	return append(dst, '"')
 }
+
+const b64Std = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
 // AppendPlainDecimal appends unscaled×10^-scale as BigDecimal.toPlainString writes it.
 func AppendPlainDecimal(dst []byte, unscaled int64, b *big.Int, scale int) []byte {

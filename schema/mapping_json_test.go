@@ -1,6 +1,8 @@
 package schema
 
 import (
+	"encoding/base64"
+	"math"
 	"math/rand/v2"
 	"testing"
 	"unicode/utf8"
@@ -71,5 +73,20 @@ func BenchmarkAppendJSONString(b *testing.B) {
 	b.SetBytes(int64(len(s)))
 	for b.Loop() {
 		dst = AppendJSONString(dst[:0], s)
+	}
+}
+
+// TestAppendDecimalInt64 checks the inline Base64 of int64 decimals against encoding/base64.
+func TestAppendDecimalInt64(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	vals := []int64{0, 1, -1, 127, 128, -128, -129, 255, 256, 1 << 23, -(1 << 23), 1<<23 - 1, math.MaxInt64, math.MinInt64, 12345, -12345}
+	for n := 0; n < 5000; n++ {
+		vals = append(vals, r.Int64()>>r.IntN(64), -(r.Int64() >> r.IntN(64)))
+	}
+	for _, v := range vals {
+		want := `"` + base64.StdEncoding.EncodeToString(AppendTwosComplement(nil, v)) + `"`
+		if got := string(AppendDecimal([]byte("x"), v, nil)); got != "x"+want {
+			t.Fatalf("%d: got %s, want %s", v, got, want)
+		}
 	}
 }
