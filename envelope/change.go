@@ -3,6 +3,7 @@ package envelope
 import (
 	"bytes"
 	"fmt"
+	"strconv"
 
 	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/schema"
@@ -15,9 +16,9 @@ type tableEnc struct {
 	collection string // data_collection name: db.table or schema.table
 	maps       []schema.Mapping
 	cols       []int    // captured (not omitted) columns in order
-	names      [][]byte // per captured column: `{"name":` for the first, `,"name":` after
+	row        []colEnc // per captured column, in order
 	key        []int    // key columns
-	keyNames   [][]byte
+	keyRow     []colEnc
 	keyPrefix  []byte // {"schema":<key schema>,"payload":
 	conn       int    // connector the value prefix was built for
 	valPrefix  []byte // {"schema":<envelope schema>,"payload":
@@ -43,6 +44,83 @@ func (e *Encoder) table(t *schema.Table, conn int) *tableEnc {
 	return te
 }
 
+// colEnc is the compiled step of one column: its field name and how its value is written. fast
+// picks an inline path for the common value shapes; anything else goes through appendField.
+type colEnc struct {
+	name []byte // `{"name":` for the first column, `,"name":` after
+	m    *schema.Mapping
+	idx  int // index in the row
+	fast uint8
+}
+
+const (
+	fastNone    = iota
+	fastInt     // ConvInt: Int/Uint values as numbers
+	fastString  // ConvString: String/JSON values as JSON strings
+	fastDecimal // ConvDecimal: Decimal values already at the column scale
+	fastZoned   // ConvZonedTimestamp: finite timestamps as ISO strings
+)
+
+func compileCol(first bool, name string, m *schema.Mapping, idx int) colEnc {
+	c := colEnc{name: fieldName(first, name), m: m, idx: idx}
+	switch m.Conv {
+	case schema.ConvInt:
+		c.fast = fastInt
+	case schema.ConvString:
+		c.fast = fastString
+	case schema.ConvDecimal:
+		c.fast = fastDecimal
+	case schema.ConvZonedTimestamp:
+		c.fast = fastZoned
+	}
+	return c
+}
+
+// appendCols appends the fields of r in plan order and the closing brace.
+func (e *Encoder) appendCols(dst []byte, te *tableEnc, plan []colEnc, r capture.Row, what string) ([]byte, error) {
+	var err error
+	for k := range plan {
+		c := &plan[k]
+		dst = append(dst, c.name...)
+		v := &nullValue
+		if c.idx < len(r) {
+			v = &r[c.idx]
+		}
+		// The fast paths take only flag-free values of the kinds appendValue writes the same way;
+		// a null, zero date, special number or unavailable value has another kind or a flag.
+		if v.Flag == 0 {
+			switch c.fast {
+			case fastInt:
+				if v.Kind == capture.Int || v.Kind == capture.Uint {
+					dst = strconv.AppendInt(dst, v.Int, 10)
+					continue
+				}
+			case fastString:
+				if v.Kind == capture.String || v.Kind == capture.JSON {
+					dst = schema.AppendJSONString(dst, v.Bytes)
+					continue
+				}
+			case fastDecimal:
+				if v.Kind == capture.Decimal && int(v.Aux) == c.m.Scale {
+					dst = schema.AppendDecimal(dst, v.Int, v.Big)
+					continue
+				}
+			case fastZoned:
+				if v.Kind == capture.TimestampTZ || v.Kind == capture.Timestamp {
+					dst = append(dst, '"')
+					dst = e.appendISOTimestamp(dst, v.Int, c.m.Scale)
+					dst = append(dst, '"')
+					continue
+				}
+			}
+		}
+		if dst, err = e.appendField(dst, c.m, v); err != nil {
+			return dst, fmt.Errorf("%s %s: %w", what, te.t.Columns[c.idx].Name, err)
+		}
+	}
+	return append(dst, '}'), nil
+}
+
 func fieldName(first bool, name string) []byte {
 	b := []byte{','}
 	if first {
@@ -58,14 +136,14 @@ func (e *Encoder) buildTable(t *schema.Table) *tableEnc {
 		if te.maps[i].Omitted() {
 			continue
 		}
-		te.names = append(te.names, fieldName(len(te.cols) == 0, t.Columns[i].Name))
+		te.row = append(te.row, compileCol(len(te.cols) == 0, t.Columns[i].Name, &te.maps[i], i))
 		te.cols = append(te.cols, i)
 	}
 	for _, k := range t.PrimaryKey {
 		if te.maps[k].Omitted() {
 			continue
 		}
-		te.keyNames = append(te.keyNames, fieldName(len(te.key) == 0, t.Columns[k].Name))
+		te.keyRow = append(te.keyRow, compileCol(len(te.key) == 0, t.Columns[k].Name, &te.maps[k], k))
 		te.key = append(te.key, k)
 	}
 	if ks := te.keySchema(); e.cfg.SchemasEnable && ks != nil {
@@ -152,26 +230,12 @@ func (e *Encoder) appendRow(dst []byte, te *tableEnc, r capture.Row) ([]byte, er
 	if len(te.cols) == 0 {
 		return append(dst, "{}"...), nil
 	}
-	var err error
-	for j, i := range te.cols {
-		dst = append(dst, te.names[j]...)
-		if dst, err = e.appendField(dst, &te.maps[i], valueAt(r, i)); err != nil {
-			return dst, fmt.Errorf("column %s: %w", te.t.Columns[i].Name, err)
-		}
-	}
-	return append(dst, '}'), nil
+	return e.appendCols(dst, te, te.row, r, "column")
 }
 
 // appendKeyPayload appends the key struct payload of r.
 func (e *Encoder) appendKeyPayload(dst []byte, te *tableEnc, r capture.Row) ([]byte, error) {
-	var err error
-	for j, i := range te.key {
-		dst = append(dst, te.keyNames[j]...)
-		if dst, err = e.appendField(dst, &te.maps[i], valueAt(r, i)); err != nil {
-			return dst, fmt.Errorf("key column %s: %w", te.t.Columns[i].Name, err)
-		}
-	}
-	return append(dst, '}'), nil
+	return e.appendCols(dst, te, te.keyRow, r, "key column")
 }
 
 // appendKey appends the record key (with schema when enabled) and returns its bounds.
