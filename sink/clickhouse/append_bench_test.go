@@ -113,7 +113,7 @@ func BenchmarkColumnEncode(b *testing.B) {
 	for b.Loop() {
 		data := make([]any, 0, len(types))
 		for _, cb := range bt.bufs {
-			data = append(data, cb.data())
+			data = append(data, cb.data(0, cb.len()))
 		}
 		data = append(data, bt.versions, bt.deleted)
 		buf.Reset()

@@ -64,7 +64,7 @@ func insertSQL(db, table string, b *tableBatch, settings string) string {
 	names = append(names, "`_version`", "`_is_deleted`")
 	datas := make([]reflect.Value, len(b.bufs))
 	for i, cb := range b.bufs {
-		datas[i] = reflect.ValueOf(cb.data())
+		datas[i] = reflect.ValueOf(cb.data(0, cb.len()))
 	}
 	var rows []string
 	for r := 0; r < b.rows(); r++ {

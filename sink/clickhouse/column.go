@@ -15,8 +15,9 @@ type colBuf interface {
 	appendCopy(i int)
 	len() int
 	truncate(n int)
-	// data returns the slice handed to the driver ([]T, or []*T for a Nullable column).
-	data() any
+	// data returns rows [lo, hi) as the slice handed to the driver ([]T, or []*T for a
+	// Nullable column).
+	data(lo, hi int) any
 	// setString replaces row i of a String column; false if the column is not a String.
 	setString(i int, s string) bool
 }
@@ -64,14 +65,14 @@ func (b *buf[T]) truncate(n int) {
 	}
 }
 
-func (b *buf[T]) data() any {
+func (b *buf[T]) data(lo, hi int) any {
 	if !b.nullable {
-		return b.vals
+		return b.vals[lo:hi:hi]
 	}
-	p := make([]*T, len(b.vals))
-	for i := range b.vals {
+	p := make([]*T, hi-lo)
+	for i := lo; i < hi; i++ {
 		if !b.nulls[i] {
-			p[i] = &b.vals[i]
+			p[i-lo] = &b.vals[i]
 		}
 	}
 	return p

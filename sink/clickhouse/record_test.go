@@ -140,7 +140,7 @@ func TestConnectTypes(t *testing.T) {
 			if err := b.appendRaw([]byte(c.raw)); err != nil {
 				t.Fatal(err)
 			}
-			if got := fmtFirst(b.data()); got != c.want {
+			if got := fmtFirst(b.data(0, b.len())); got != c.want {
 				t.Fatalf("value %q, want %q", got, c.want)
 			}
 		})

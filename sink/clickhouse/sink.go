@@ -632,6 +632,9 @@ func (s *Sink) flushAsync(ctx context.Context) error {
 	return nil
 }
 
+// insertBlockRows is the most rows sent to the driver in one native block.
+const insertBlockRows = 4096
+
 func (s *Sink) insert(ctx context.Context, name string, b *tableBatch) error {
 	if err := s.resolveToast(ctx, name, b); err != nil {
 		return err
@@ -642,26 +645,43 @@ func (s *Sink) insert(ctx context.Context, name string, b *tableBatch) error {
 	}
 	cols = append(cols, "`_version`", "`_is_deleted`")
 	q := "INSERT INTO " + s.db + "." + quoteIdent(name) + " (" + strings.Join(cols, ", ") + ")"
-	data := make([]any, 0, len(cols))
-	for _, cb := range b.bufs {
-		data = append(data, cb.data())
-	}
-	data = append(data, b.versions, b.deleted)
 	ictx := ctx
 	if s.modern {
 		ictx = ch.Context(ctx, ch.WithSettings(ch.Settings{"insert_deduplication_token": b.token(name)}))
 	}
 	t0 := time.Now()
 	defer func() { s.stats.insertNs.Add(int64(time.Since(t0))) }()
+	n := b.rows()
 	err := s.retry(ictx, "insert into "+name, func(ctx context.Context) error {
 		batch, err := s.conn.PrepareBatch(ctx, q)
 		if err != nil {
 			return err
 		}
-		for i, d := range data {
-			if err := batch.Column(i).Append(d); err != nil {
-				_ = batch.Abort()
-				return fmt.Errorf("column %s: %w", cols[i], err)
+		// One INSERT, sent as blocks of at most insertBlockRows rows: the driver encodes (and
+		// compresses) a block at a time, so its buffers stay a few MB instead of a copy of the
+		// whole batch. The server squashes the blocks into one part (min_insert_block_size_rows).
+		for lo := 0; lo < n; lo += insertBlockRows {
+			hi := min(lo+insertBlockRows, n)
+			for i := range cols {
+				var d any
+				switch i - len(b.bufs) {
+				case 0:
+					d = b.versions[lo:hi:hi]
+				case 1:
+					d = b.deleted[lo:hi:hi]
+				default:
+					d = b.bufs[i].data(lo, hi)
+				}
+				if err := batch.Column(i).Append(d); err != nil {
+					_ = batch.Abort()
+					return fmt.Errorf("column %s: %w", cols[i], err)
+				}
+			}
+			if hi < n {
+				if err := batch.Flush(); err != nil {
+					_ = batch.Abort()
+					return err
+				}
 			}
 		}
 		return batch.Send()
