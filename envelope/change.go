@@ -369,7 +369,7 @@ func (e *Encoder) encodeChange(dst []Record, ev *capture.Event) ([]Record, error
 		if err != nil {
 			return dst, wrap(err)
 		}
-		return append(dst, Record{Topic: te.topic, Key: key, Value: val}), nil
+		return append(dst, Record{Compact: true, Topic: te.topic, Key: key, Value: val}), nil
 	case capture.OpDelete:
 		var key []byte
 		if len(te.key) > 0 {
@@ -382,11 +382,11 @@ func (e *Encoder) encodeChange(dst []Record, ev *capture.Event) ([]Record, error
 		if err != nil {
 			return dst, wrap(err)
 		}
-		dst = append(dst, Record{Topic: te.topic, Key: key, Value: val})
+		dst = append(dst, Record{Compact: true, Topic: te.topic, Key: key, Value: val})
 		// Like Debezium's EventDispatcher, a table without a key also gets its tombstone
 		// (null key and null value).
 		if e.cfg.TombstonesOnDelete {
-			dst = append(dst, Record{Topic: te.topic, Key: key})
+			dst = append(dst, Record{Compact: true, Topic: te.topic, Key: key})
 		}
 		return dst, nil
 	case capture.OpTruncate:
@@ -395,7 +395,7 @@ func (e *Encoder) encodeChange(dst []Record, ev *capture.Event) ([]Record, error
 		if err != nil {
 			return dst, wrap(err)
 		}
-		return append(dst, Record{Topic: te.topic, Value: val}), nil
+		return append(dst, Record{Compact: true, Topic: te.topic, Value: val}), nil
 	}
 	return dst, fmt.Errorf("encode event of %s: unknown op %q", te.collection, byte(ev.Op))
 }
@@ -420,14 +420,14 @@ func (e *Encoder) encodeKeyChange(dst []Record, te *tableEnc, conn int, ev *capt
 	if err != nil {
 		return dst, wrap(err)
 	}
-	dst = append(dst, Record{Topic: te.topic, Key: oldKey, Value: del, Headers: e.header(HeaderNewKey, newPayload)})
+	dst = append(dst, Record{Compact: true, Topic: te.topic, Key: oldKey, Value: del, Headers: e.header(HeaderNewKey, newPayload)})
 	if e.cfg.TombstonesOnDelete {
-		dst = append(dst, Record{Topic: te.topic, Key: oldKey})
+		dst = append(dst, Record{Compact: true, Topic: te.topic, Key: oldKey})
 	}
 	e.countTx(te)
 	cre, err := e.appendEnvelope(te, conn, ev, capture.OpCreate, nil, ev.After, ns)
 	if err != nil {
 		return dst, wrap(err)
 	}
-	return append(dst, Record{Topic: te.topic, Key: newKey, Value: cre, Headers: e.header(HeaderOldKey, oldPayload)}), nil
+	return append(dst, Record{Compact: true, Topic: te.topic, Key: newKey, Value: cre, Headers: e.header(HeaderOldKey, oldPayload)}), nil
 }

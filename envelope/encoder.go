@@ -276,7 +276,7 @@ func (e *Encoder) Heartbeat(dst []Record, now time.Time) []Record {
 	if e.cfg.SchemasEnable {
 		e.buf = append(e.buf, '}')
 	}
-	return append(dst, Record{Topic: e.hbTopic, Key: e.buf[k0:k1:k1], Value: e.buf[k1:len(e.buf):len(e.buf)]})
+	return append(dst, Record{Compact: true, Topic: e.hbTopic, Key: e.buf[k0:k1:k1], Value: e.buf[k1:len(e.buf):len(e.buf)]})
 }
 
 // appendTsTriple appends "ts_ms":…,"ts_us":…,"ts_ns":… of a nanosecond instant. The three

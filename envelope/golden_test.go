@@ -108,9 +108,20 @@ func encodeAll(t *testing.T, cfg Config, evs ...*capture.Event) []Record {
 			t.Fatal(err)
 		}
 		for _, r := range recs {
-			for _, b := range [][]byte{r.Key, r.Value} {
+			// Every record keeps the Compact promise: JSON without whitespace bytes.
+			if !r.Compact {
+				t.Fatalf("%s record not marked Compact", r.Topic)
+			}
+			bs := [][]byte{r.Key, r.Value}
+			for _, h := range r.Headers {
+				bs = append(bs, h.Value)
+			}
+			for _, b := range bs {
 				if b != nil && !json.Valid(b) {
 					t.Fatalf("invalid JSON in %s record: %s", r.Topic, b)
+				}
+				if b != nil && bytes.ContainsAny(b, "\n\r\t ") && !bytes.Equal(compactJSON(t, b), b) {
+					t.Fatalf("%s record is not compact JSON: %s", r.Topic, b)
 				}
 			}
 		}
@@ -277,4 +288,12 @@ func TestGoldenSpec(t *testing.T) {
 			checkGolden(t, c.name, formatRecords(recs))
 		})
 	}
+}
+
+func compactJSON(t *testing.T, b []byte) []byte {
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, b); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }

@@ -14,4 +14,8 @@ type Record struct {
 	Key     []byte
 	Value   []byte
 	Headers []Header
+	// Compact says Key, Value and header values are JSON (or nil) without whitespace, as the
+	// Encoder writes them (it sets it on every record), so a sink may embed them unchecked.
+	// A zero Record (built elsewhere) makes no such promise.
+	Compact bool
 }

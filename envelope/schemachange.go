@@ -76,7 +76,7 @@ func (e *Encoder) encodeMessage(dst []Record, ev *capture.Event) ([]Record, erro
 		}
 		return append(b, "}}"...)
 	})
-	return append(dst, Record{Topic: e.msgTop, Key: key, Value: val}), nil
+	return append(dst, Record{Compact: true, Topic: e.msgTop, Key: key, Value: val}), nil
 }
 
 // schemaChangeValueSchema is SchemaFactory.schemaHistoryConnectorValueSchema (spec §6.4).
@@ -296,5 +296,5 @@ func (e *Encoder) encodeSchemaChange(dst []Record, ev *capture.Event) ([]Record,
 		}
 		return append(b, "]}"...)
 	})
-	return append(dst, Record{Topic: e.cfg.TopicPrefix, Key: key, Value: val}), nil
+	return append(dst, Record{Compact: true, Topic: e.cfg.TopicPrefix, Key: key, Value: val}), nil
 }

@@ -147,7 +147,7 @@ func (e *Encoder) startTx(dst []Record, id string, tsMicros int64) []Record {
 		b = strconv.AppendInt(b, schema.FloorDiv(tsMicros, 1000), 10)
 		return append(b, '}')
 	})
-	return append(dst, Record{Topic: e.txTopic, Key: key, Value: val})
+	return append(dst, Record{Compact: true, Topic: e.txTopic, Key: key, Value: val})
 }
 
 // beginIfNeeded starts a transaction for a data event that carries a transaction id when none is
@@ -187,5 +187,5 @@ func (e *Encoder) encodeCommit(dst []Record, ev *capture.Event) ([]Record, error
 		return append(b, '}')
 	})
 	e.tx.active = false
-	return append(dst, Record{Topic: e.txTopic, Key: key, Value: val}), nil
+	return append(dst, Record{Compact: true, Topic: e.txTopic, Key: key, Value: val}), nil
 }

@@ -20,7 +20,15 @@ const benchValue = `{"before":null,"after":{"id":123456,"customer_id":4242,"amou
 
 // BenchmarkAppendLine is the sink's per-record cost for one encoder record.
 func BenchmarkAppendLine(b *testing.B) {
-	rec := envelope.Record{Topic: "bench.public.orders", Key: []byte(`{"id":123456}`), Value: []byte(benchValue)}
+	benchAppendLine(b, envelope.Record{Topic: "bench.public.orders", Key: []byte(`{"id":123456}`), Value: []byte(benchValue), Compact: true})
+}
+
+// BenchmarkAppendLineUnmarked is the same record without the encoder's Compact mark.
+func BenchmarkAppendLineUnmarked(b *testing.B) {
+	benchAppendLine(b, envelope.Record{Topic: "bench.public.orders", Key: []byte(`{"id":123456}`), Value: []byte(benchValue)})
+}
+
+func benchAppendLine(b *testing.B, rec envelope.Record) {
 	var line []byte
 	b.ReportAllocs()
 	b.SetBytes(int64(len(rec.Key) + len(rec.Value)))

@@ -166,9 +166,9 @@ func AppendLine(dst []byte, rec *envelope.Record, partitions int32) []byte {
 	}
 	dst = strconv.AppendInt(dst, int64(p), 10)
 	dst = append(dst, `,"key":`...)
-	dst = appendJSON(dst, rec.Key)
+	dst = appendJSON(dst, rec.Key, rec.Compact)
 	dst = append(dst, `,"value":`...)
-	dst = appendJSON(dst, rec.Value)
+	dst = appendJSON(dst, rec.Value, rec.Compact)
 	dst = append(dst, `,"headers":{`...)
 	for i, h := range rec.Headers {
 		if i > 0 {
@@ -176,17 +176,21 @@ func AppendLine(dst []byte, rec *envelope.Record, partitions int32) []byte {
 		}
 		dst = appendString(dst, h.Key)
 		dst = append(dst, ':')
-		dst = appendJSON(dst, h.Value)
+		dst = appendJSON(dst, h.Value, rec.Compact)
 	}
 	return append(dst, "}}\n"...)
 }
 
 // appendJSON embeds b as JSON: null for nil, b itself when it is valid JSON, else a string.
-// Keys and values from the envelope encoder are always JSON objects, so an object is trusted
-// without a full validation pass (that pass was half the CPU of a stdout run).
-func appendJSON(dst, b []byte) []byte {
+// The envelope encoder's records are compact JSON (Record.Compact) and copied as they are.
+// Otherwise an object is trusted without a full validation pass (that pass was half the CPU of
+// a stdout run) but still compacted if it has line breaks.
+func appendJSON(dst, b []byte, compact bool) []byte {
 	if b == nil {
 		return append(dst, "null"...)
+	}
+	if compact && len(b) > 0 {
+		return append(dst, b...)
 	}
 	if n := len(b); n >= 2 && b[0] == '{' && b[n-1] == '}' || json.Valid(b) {
 		return appendCompact(dst, b)

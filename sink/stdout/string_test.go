@@ -3,6 +3,8 @@ package stdout
 import (
 	"encoding/json"
 	"testing"
+
+	"github.com/sluicecdc/sluice/envelope"
 )
 
 // TestAppendStringMatchesJSON checks the plain-ASCII fast path against encoding/json.
@@ -13,5 +15,24 @@ func TestAppendStringMatchesJSON(t *testing.T) {
 		if got := string(appendString([]byte("prefix"), s)); got != "prefix"+string(want) {
 			t.Errorf("%q: got %s, want %s", s, got, want)
 		}
+	}
+}
+
+// TestAppendLineCompact checks that an encoder record (Compact) is embedded as is, and that an
+// unmarked record with the same bytes gives the same line.
+func TestAppendLineCompact(t *testing.T) {
+	rec := envelope.Record{Topic: "db.inv.t", Key: []byte(`{"id":1}`), Value: []byte(`{"op":"c","s":"a\nb"}`),
+		Headers: []envelope.Header{{Key: "__debezium.oldkey", Value: []byte(`{"id":0}`)}}, Compact: true}
+	want := `{"topic":"db.inv.t","partition":0,"key":{"id":1},"value":{"op":"c","s":"a\nb"},"headers":{"__debezium.oldkey":{"id":0}}}` + "\n"
+	if got := string(AppendLine(nil, &rec, 1)); got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	rec.Compact = false
+	if got := string(AppendLine(nil, &rec, 1)); got != want {
+		t.Errorf("unmarked: got  %s\nwant %s", got, want)
+	}
+	tomb := envelope.Record{Topic: "t", Key: []byte(`{"id":1}`), Compact: true}
+	if got, want := string(AppendLine(nil, &tomb, 1)), `{"topic":"t","partition":0,"key":{"id":1},"value":null,"headers":{}}`+"\n"; got != want {
+		t.Errorf("tombstone: got %s, want %s", got, want)
 	}
 }
