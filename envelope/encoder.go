@@ -279,6 +279,14 @@ func (e *Encoder) Heartbeat(dst []Record, now time.Time) []Record {
 	return append(dst, Record{Compact: true, Topic: e.hbTopic, Key: e.buf[k0:k1:k1], Value: e.buf[k1:len(e.buf):len(e.buf)]})
 }
 
+// digits3[n] is n (0–999) as three decimal digits.
+var digits3 = func() (t [1000][3]byte) {
+	for n := range t {
+		t[n] = [3]byte{byte('0' + n/100), byte('0' + n/10%10), byte('0' + n%10)}
+	}
+	return
+}()
+
 // appendTsTriple appends "ts_ms":…,"ts_us":…,"ts_ns":… of a nanosecond instant. The three
 // numbers share their leading digits: the seconds are formatted once per second (cached), the
 // nine sub-second digits with a fixed width.
@@ -297,22 +305,22 @@ func (e *Encoder) appendTsTriple(dst []byte, ns int64) []byte {
 		c.sec = sec
 		c.n = len(strconv.AppendInt(c.text[:0], sec, 10))
 	}
-	var frac [9]byte
-	f := ns % 1_000_000_000
-	for i := 8; i >= 0; i-- {
-		frac[i] = byte('0' + f%10)
-		f /= 10
-	}
+	// Nine sub-second digits as three groups of three (milli, micro, nano), each from a table.
+	f := uint32(ns % 1_000_000_000)
+	ms, us, nn := digits3[f/1_000_000], digits3[f/1000%1000], digits3[f%1000]
 	secs := c.text[:c.n]
 	dst = append(dst, `"ts_ms":`...)
 	dst = append(dst, secs...)
-	dst = append(dst, frac[:3]...)
+	dst = append(dst, ms[:]...)
 	dst = append(dst, `,"ts_us":`...)
 	dst = append(dst, secs...)
-	dst = append(dst, frac[:6]...)
+	dst = append(dst, ms[:]...)
+	dst = append(dst, us[:]...)
 	dst = append(dst, `,"ts_ns":`...)
 	dst = append(dst, secs...)
-	return append(dst, frac[:]...)
+	dst = append(dst, ms[:]...)
+	dst = append(dst, us[:]...)
+	return append(dst, nn[:]...)
 }
 
 // secCache holds the digits of the last whole second appendTsTriple formatted.
