@@ -63,10 +63,11 @@ type Consumer struct {
 
 	mu   sync.Mutex
 	next uint64 // token of the next message
-	// pending holds the offsets of the messages handed to the sink and not yet reported
-	// durable, in token order: pending[i] is token base+i. The sink reports tokens in the order
-	// it was given them, so the front is popped; a struct slice costs no allocation per message
-	// (a map did, and held ~5 MB for a 20,000-row batch).
+	// pending holds the offsets of the messages handed to the sink, in token order: pending[i]
+	// is token base+i. A reported entry is marked done and the done front is popped (the
+	// partitions' handlers may call Send in another order than they took tokens, so reports
+	// are not strictly in token order). A struct slice costs no allocation per message (a map
+	// did, and held ~5 MB for a 20,000-row batch).
 	pending []pendingOffset
 	base    uint64
 	marked  sarama.ConsumerGroupSession // session of the newest marked offset, for the committer
@@ -80,6 +81,29 @@ type pendingOffset struct {
 	topic     string
 	partition int32
 	offset    int64
+	done      bool
+}
+
+// settle marks token's entry done, pops the done entries at the front and returns the entry
+// (false if it was unknown or settled already). c.mu must be held.
+func (c *Consumer) settle(token uint64) (pendingOffset, bool) {
+	if token < c.base || token-c.base >= uint64(len(c.pending)) {
+		return pendingOffset{}, false
+	}
+	e := &c.pending[token-c.base]
+	if e.done {
+		return pendingOffset{}, false
+	}
+	p := *e
+	e.done = true
+	n := 0
+	for n < len(c.pending) && c.pending[n].done {
+		n++
+	}
+	clear(c.pending[:n])
+	c.pending = c.pending[n:]
+	c.base += uint64(n)
+	return p, true
 }
 
 // NewConsumer connects to Kafka and ClickHouse.
@@ -148,16 +172,8 @@ func (c *Consumer) Sink() *Sink { return c.sink }
 
 func (c *Consumer) durable(token uint64) {
 	c.mu.Lock()
-	var p pendingOffset
-	ok := token >= c.base && token-c.base < uint64(len(c.pending))
+	p, ok := c.settle(token)
 	if ok {
-		i := token - c.base
-		p = c.pending[i]
-		// Tokens come in order: everything before this one was reported already (or belonged
-		// to a record the sink refused, whose offset a later mark of its partition covers).
-		clear(c.pending[:i+1])
-		c.pending = c.pending[i+1:]
-		c.base = token + 1
 		c.marked = p.sess
 	}
 	c.mu.Unlock()
@@ -340,12 +356,24 @@ func (h *groupHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sara
 			c.pending = append(c.pending, pendingOffset{sess: sess, topic: msg.Topic, partition: msg.Partition, offset: msg.Offset})
 			c.mu.Unlock()
 			if err := c.sink.Send(ctx, &rec, tok); err != nil {
+				c.mu.Lock()
+				c.settle(tok) // never reported: do not hold the entries behind it
+				c.mu.Unlock()
 				if ctx.Err() != nil {
 					return nil
 				}
 				return fmt.Errorf("clickhouse sink: %w", err)
 			}
-			lag.Store(claim.HighWaterMarkOffset() - msg.Offset - 1)
+			hwm := claim.HighWaterMarkOffset()
+			lag.Store(hwm - msg.Offset - 1)
+			if msg.Offset+1 >= hwm && len(claim.Messages()) == 0 {
+				if err := c.sink.inputDrained(ctx); err != nil {
+					if ctx.Err() != nil {
+						return nil
+					}
+					return fmt.Errorf("clickhouse sink: %w", err)
+				}
+			}
 		}
 	}
 }

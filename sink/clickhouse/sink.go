@@ -144,14 +144,17 @@ type Sink struct {
 	firstAt   time.Time
 	lastSend  time.Time // newest Send: the input is drained when none came for a while
 	lastStart time.Time // newest insert started
-	sticky    error
-	closed    bool
-	stopTick  chan struct{}
-	inflight  *flushJob
-	life      context.Context // ends at Close: bounds background flushes
-	lifeEnd   context.CancelFunc
-	closeOnce sync.Once
-	wg        sync.WaitGroup
+	// lastFull: the newest insert was started by a full batch (a burst is being consumed);
+	// caughtUp: the consumer has read all its input since the newest Send.
+	lastFull, caughtUp bool
+	sticky             error
+	closed             bool
+	stopTick           chan struct{}
+	inflight           *flushJob
+	life               context.Context // ends at Close: bounds background flushes
+	lifeEnd            context.CancelFunc
+	closeOnce          sync.Once
+	wg                 sync.WaitGroup
 
 	stats struct {
 		rows, batches, records, parked, retries, schema, toast atomic.Uint64
@@ -273,7 +276,26 @@ func (s *Sink) Send(ctx context.Context, rec *envelope.Record, token uint64) err
 	}
 	s.tokens = append(s.tokens, token)
 	s.lastSend = time.Now()
+	s.caughtUp = false
 	if s.rows >= s.cfg.BatchRows || s.bytes >= s.cfg.BatchBytes {
+		s.lastFull = true
+		return s.flushAsync(ctx)
+	}
+	return nil
+}
+
+// inputDrained tells the sink that the consumer has read everything its input had so far. At
+// the end of a burst (the newest insert was a full batch) the rest is inserted as soon as no
+// insert runs, instead of after the drained-input wait of due; a trickle keeps due's spacing.
+func (s *Sink) inputDrained(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.sticky != nil || len(s.tokens) == 0 {
+		return nil
+	}
+	s.caughtUp = true
+	if s.due(time.Now()) {
+		s.lastFull = false
 		return s.flushAsync(ctx)
 	}
 	return nil
@@ -330,6 +352,7 @@ func (s *Sink) ticker() {
 		case <-t.C:
 			s.mu.Lock()
 			if s.sticky == nil && len(s.tokens) > 0 && s.due(time.Now()) {
+				s.lastFull = false
 				if err := s.flushAsync(ctx); err != nil && ctx.Err() == nil {
 					s.sticky = err
 				}
@@ -350,8 +373,10 @@ func (s *Sink) ticker() {
 }
 
 // due reports whether the pending rows should be inserted now without waiting for a full
-// batch: they are FlushInterval old, or the input is drained (no record for FlushInterval/10),
-// no insert is running and the last one started at least FlushInterval/2 ago. The second rule
+// batch: they are FlushInterval old, or no insert is running and either a burst just ended
+// (the consumer read all its input and the newest insert was a full batch) or the input is
+// drained (no record for FlushInterval/10) and the last insert started at least
+// FlushInterval/2 ago. The second rule
 // ends a burst (and a benchmark) without waiting out the interval, while stalls of the input
 // and a trickle of records still make at most two early inserts a second.
 func (s *Sink) due(now time.Time) bool {
@@ -365,6 +390,9 @@ func (s *Sink) due(now time.Time) bool {
 		default:
 			return false
 		}
+	}
+	if s.caughtUp && s.lastFull {
+		return true
 	}
 	return now.Sub(s.lastSend) >= iv/10 && now.Sub(s.lastStart) >= iv/2
 }
