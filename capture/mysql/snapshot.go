@@ -265,7 +265,7 @@ func (s *Source) readUnit(ctx context.Context, r snapReader, t *schema.Table, u 
 	for i := range t.Columns {
 		kinds[i] = textKindOf(&t.Columns[i])
 	}
-	var alloc snapAlloc
+	var alloc capture.Alloc
 	lastKey := make([][]byte, len(t.PrimaryKey))
 	first := true
 	newBatch := func() *rowBatch {
@@ -288,7 +288,7 @@ func (s *Source) readUnit(ctx context.Context, r snapReader, t *schema.Table, u 
 			if len(vals) != len(t.Columns) {
 				return fmt.Errorf("%d columns, want %d", len(vals), len(t.Columns))
 			}
-			row := alloc.row(len(vals))
+			row := alloc.Row(len(vals))
 			for i, raw := range vals {
 				v, err := parseText(&t.Columns[i], kinds[i], raw, &alloc)
 				if err != nil {

@@ -77,7 +77,7 @@ func textValue(c *schema.Column, raw []byte) (capture.Value, error) {
 
 // parseText is textValue for a column of kind k; the bytes a value keeps are copied into a
 // (a new slice each when a is nil), never aliased to raw.
-func parseText(c *schema.Column, k textKind, raw []byte, a *snapAlloc) (capture.Value, error) {
+func parseText(c *schema.Column, k textKind, raw []byte, a *capture.Alloc) (capture.Value, error) {
 	if raw == nil {
 		return capture.Value{}, nil
 	}
@@ -148,17 +148,17 @@ func parseText(c *schema.Column, k textKind, raw []byte, a *snapAlloc) (capture.
 		}
 		return capture.TimeValue(us, int32(max(c.Scale, 0))), nil
 	case tkBit:
-		b := a.make(len(raw))
+		b := a.Bytes(len(raw))
 		for i := range raw {
 			b[i] = raw[len(raw)-1-i]
 		}
 		return capture.Value{Kind: capture.Bits, Bytes: b, Aux: int32(c.Length)}, nil
 	case tkJSON:
-		return capture.JSONValue(a.copy(raw)), nil
+		return capture.JSONValue(a.Copy(raw)), nil
 	case tkBytes:
-		return capture.BytesValue(a.copy(raw)), nil
+		return capture.BytesValue(a.Copy(raw)), nil
 	case tkGeometry:
-		b := a.copy(raw)
+		b := a.Copy(raw)
 		if len(b) < 4 {
 			return capture.Value{Kind: capture.Geometry, Bytes: b}, nil
 		}
@@ -172,7 +172,7 @@ func parseText(c *schema.Column, k textKind, raw []byte, a *snapAlloc) (capture.
 		}
 		return capture.Value{Kind: capture.Vector, Elems: el}, nil
 	}
-	return capture.StringValue(a.copy(raw)), nil
+	return capture.StringValue(a.Copy(raw)), nil
 }
 
 // bstr views b as a string without copying; the string must not outlive b or be kept.

@@ -261,7 +261,7 @@ func (s *Source) planUnits(ctx context.Context, c *pgx.Conn, t *snapTable) ([]*u
 }
 
 // snapBatch is a run of decoded rows of one unit, read at ts (µs since the epoch). The rows'
-// values live in memory of their own (snapAlloc), never in pgconn's buffers.
+// values live in memory of their own (capture.Alloc), never in pgconn's buffers.
 type snapBatch struct {
 	rows []capture.Row
 	ts   int64
@@ -275,7 +275,7 @@ func (s *Source) readUnit(ctx context.Context, c *pgx.Conn, u *unit) error {
 	t := u.t
 	chunk := s.cfg.SnapshotChunkRows
 	ncol := len(t.rel.table.Columns)
-	var alloc snapAlloc
+	var alloc capture.Alloc
 	var last, lastRaw [][]byte
 	if len(t.pk) > 0 {
 		last = make([][]byte, len(t.pkIdx))
@@ -323,7 +323,7 @@ func (s *Source) readUnit(ctx context.Context, c *pgx.Conn, u *unit) error {
 		n := 0
 		for rr.NextRow() {
 			vals := rr.Values()
-			row := alloc.row(ncol)
+			row := alloc.Row(ncol)
 			for j, i := range t.pkIdx {
 				lastRaw[j] = append(lastRaw[j][:0], vals[i]...)
 			}
@@ -332,7 +332,7 @@ func (s *Source) readUnit(ctx context.Context, c *pgx.Conn, u *unit) error {
 				if o < 0 || v == nil {
 					continue
 				}
-				dv, err := t.rel.decs[i].decode(alloc.copy(v))
+				dv, err := t.rel.decs[i].decode(alloc.Copy(v))
 				if err != nil {
 					rr.Close()
 					return fmt.Errorf("postgres snapshot: %s column %s value %q: %w", t.name, t.rel.table.Columns[o].Name, v, err)
