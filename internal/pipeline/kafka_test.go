@@ -192,10 +192,12 @@ func TestKafkaFaultsAtLeastOnceInOrder(t *testing.T) {
 	addrs := c.ListenAddrs()
 
 	var produces, injected atomic.Int64
-	// The fatal failure must come early: a fast producer sends the whole run in a dozen
-	// requests (records are ~20 bytes, 256 KiB in flight), and run 1 only ends through it.
-	var fatalAt atomic.Int64
-	fatalAt.Store(4)
+	// Run 1 ends only through the fatal failure, which must come after a first offset is
+	// stored (the restart resumes from it) and before the producer is done; counting requests
+	// cannot place it, since how many records a request carries depends on timing (no linger).
+	// So the first request after the first acknowledgement fails.
+	var fatalArmed, fatalOn atomic.Bool
+	fatalOn.Store(true)
 	c.ControlKey(kmsg.Produce.Int16(), func(r kmsg.Request) (kmsg.Response, error, bool) {
 		c.KeepControl()
 		req := r.(*kmsg.ProduceRequest)
@@ -205,7 +207,7 @@ func TestKafkaFaultsAtLeastOnceInOrder(t *testing.T) {
 		k := produces.Add(1)
 		var code int16
 		switch {
-		case k == fatalAt.Load():
+		case fatalArmed.Load() && fatalOn.CompareAndSwap(true, false):
 			code = 87 // INVALID_RECORD: not retried by sarama
 		case k%5 == 0:
 			code = 6 // NOT_LEADER_FOR_PARTITION: retried
@@ -248,7 +250,10 @@ func TestKafkaFaultsAtLeastOnceInOrder(t *testing.T) {
 	}
 
 	// Run 1: ends with the injected non-retriable failure.
-	src1 := &numberedSource{next: 1, n: n, check: check}
+	src1 := &numberedSource{next: 1, n: n, check: func(acked int) error {
+		fatalArmed.Store(true)
+		return check(acked)
+	}}
 	err = run(context.Background(), src1)
 	var perr *kafka.ProduceError
 	if !errors.As(err, &perr) || !errors.Is(err, sarama.ErrInvalidRecord) {
@@ -272,7 +277,6 @@ func TestKafkaFaultsAtLeastOnceInOrder(t *testing.T) {
 
 	// Run 2: restart after the stored offset; retriable faults continue. Should they exhaust
 	// sarama's retries, the error is retryable and the test restarts again, as cmd does.
-	fatalAt.Store(-1)
 	restarts := 0
 	for {
 		stored, err := store.Load(context.Background())
