@@ -747,17 +747,7 @@ func (c *Conn) readResult(ctx context.Context, op string, res *Result, keep bool
 			return false, c.serverError(op, data)
 		}
 		if len(data) > 0 && data[0] == 0xfe && len(data) < maxPayload {
-			// EOF (or OK with an EOF header under DEPRECATE_EOF): warnings, status.
-			var status uint16
-			if c.caps&capDeprecateEOF != 0 {
-				cur := cursor{b: data[1:]}
-				cur.lenenc()
-				cur.lenenc()
-				status = cur.u16()
-			} else if len(data) >= 5 {
-				status = uint16(data[3]) | uint16(data[4])<<8
-			}
-			return status&statusMoreResults != 0, nil
+			return c.endStatus(data)&statusMoreResults != 0, nil
 		}
 		if !keep {
 			continue
@@ -807,3 +797,18 @@ func (c *Conn) Ping(ctx context.Context) error {
 }
 
 var _ io.ReadWriter = ioConn{}
+
+// endStatus is the server status of the packet that ends a result set: an EOF packet, or under
+// DEPRECATE_EOF an OK packet with the EOF header (affected rows, last insert id, status).
+func (c *Conn) endStatus(data []byte) uint16 {
+	if c.caps&capDeprecateEOF != 0 {
+		cur := cursor{b: data[1:]}
+		cur.lenenc()
+		cur.lenenc()
+		return cur.u16()
+	}
+	if len(data) >= 5 {
+		return uint16(data[3]) | uint16(data[4])<<8
+	}
+	return 0
+}

@@ -71,16 +71,7 @@ func (c *Conn) QueryRows(ctx context.Context, query string, row func(vals [][]by
 			return c.serverError(op, data)
 		}
 		if len(data) > 0 && data[0] == 0xfe && len(data) < maxPayload {
-			var status uint16
-			if c.caps&capDeprecateEOF != 0 {
-				cur := cursor{b: data[1:]}
-				cur.lenenc()
-				cur.lenenc()
-				status = cur.u16()
-			} else if len(data) >= 5 {
-				status = uint16(data[3]) | uint16(data[4])<<8
-			}
-			return c.drainMore(ctx, op, status)
+			return c.drainMore(ctx, op, c.endStatus(data))
 		}
 		cur := cursor{b: data}
 		for i := range vals {
