@@ -43,6 +43,26 @@ func Command() cli.Command {
 }
 
 func run(ctx context.Context, prog string, args []string) error {
+	cc, scfg, err := parse(prog, args)
+	if err != nil {
+		return err
+	}
+	log := cc.Logger
+	c, err := clickhouse.NewConsumer(ctx, cc, scfg)
+	if err != nil {
+		return err
+	}
+	runErr := c.Run(ctx)
+	closeErr := c.Close()
+	st := c.Sink().Stats()
+	log.Info("clickhouse sink stopped", "rows", st.Rows, "batches", st.Batches, "parked", st.Parked, "retries", st.Retries,
+		"insert_time", st.InsertTime.Round(time.Millisecond).String())
+	return errors.Join(runErr, closeErr)
+}
+
+// parse reads the command line, environment and --config file into the consumer's and the
+// sink's Config.
+func parse(prog string, args []string) (clickhouse.ConsumerConfig, clickhouse.Config, error) {
 	s := cli.NewSet(prog, func(w io.Writer) {
 		fmt.Fprintf(w, "Usage: %s --kafka-brokers HOST:PORT --topics REGEX --group NAME --clickhouse-addr HOST:PORT [flags]\n\n"+
 			"Consumes Debezium change topics (JSON, with or without schemas) and applies them to ClickHouse\n"+
@@ -66,21 +86,9 @@ func run(ctx context.Context, prog string, args []string) error {
 	})
 	s.Names(scfg.RegisterFlags(fs, ""))
 	if err := s.Parse(args); err != nil {
-		return err
+		return cc, scfg, err
 	}
 	log := s.Logger()
 	cc.Logger, scfg.Logger = log, log
-	if err := errors.Join(cc.Validate(), scfg.Validate()); err != nil {
-		return err
-	}
-	c, err := clickhouse.NewConsumer(ctx, cc, scfg)
-	if err != nil {
-		return err
-	}
-	runErr := c.Run(ctx)
-	closeErr := c.Close()
-	st := c.Sink().Stats()
-	log.Info("clickhouse sink stopped", "rows", st.Rows, "batches", st.Batches, "parked", st.Parked, "retries", st.Retries,
-		"insert_time", st.InsertTime.Round(time.Millisecond).String())
-	return errors.Join(runErr, closeErr)
+	return cc, scfg, errors.Join(cc.Validate(), scfg.Validate())
 }

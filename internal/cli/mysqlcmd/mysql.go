@@ -34,34 +34,17 @@ var usage = cli.CaptureUsage{
 }
 
 func run(ctx context.Context, prog string, args []string, sinks []cli.SinkKind) error {
-	c := cli.NewCapture(prog, usage, sinks...)
-	fs := c.FlagSet()
-	var cfg mysql.Config
-	c.Names(cfg.RegisterFlags(fs))
-	var historySpec string
-	fs.StringVar(&historySpec, "schema-history", "", "file:PATH or kafka:TOPIC (schema.history.internal.*); default file:<offsets-file>.history")
-	c.Alias("schema.history.internal.file.filename", "schema-history")
-	c.AliasFunc("schema.history.internal.kafka.topic", "schema-history", func(v string) (string, error) { return "kafka:" + v, nil })
-	if err := c.Parse(args); err != nil {
-		return err
-	}
-	log := c.Logger()
-	if cfg.ServerID == 0 {
-		return errors.New("--server-id is required: a number unique among the server's replicas (SLUICE_SERVER_ID; database.server.id)")
-	}
-	if c.DSN == "" {
-		return errors.New("--dsn is required, e.g. --dsn mysql://sluice@127.0.0.1:3306 (SLUICE_DSN)")
-	}
-	pw, _, err := c.Password("SLUICE_MYSQL_PASSWORD")
+	c, cfg, historySpec, err := parse(prog, args, sinks)
 	if err != nil {
 		return err
 	}
+	log := c.Logger()
 	hist, err := openHistory(ctx, c, historySpec)
 	if err != nil {
 		return err
 	}
 	defer hist.Close()
-	cfg.DSN, cfg.Password, cfg.Name, cfg.History, cfg.Logger = c.DSN, pw, c.Envelope.TopicPrefix, hist, log
+	cfg.History = hist
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -74,6 +57,34 @@ func run(ctx context.Context, prog string, args []string, sinks []cli.SinkKind) 
 			log.Warn("the stored binlog position is gone; taking a new snapshot (snapshot mode when_needed)", "err", err)
 		}
 	})
+}
+
+// parse reads the command line, environment and --config file into the common flags, the
+// source's Config (all but its History) and the --schema-history spec.
+func parse(prog string, args []string, sinks []cli.SinkKind) (*cli.Capture, mysql.Config, string, error) {
+	c := cli.NewCapture(prog, usage, sinks...)
+	fs := c.FlagSet()
+	var cfg mysql.Config
+	c.Names(cfg.RegisterFlags(fs))
+	var historySpec string
+	fs.StringVar(&historySpec, "schema-history", "", "file:PATH or kafka:TOPIC (schema.history.internal.*); default file:<offsets-file>.history")
+	c.Alias("schema.history.internal.file.filename", "schema-history")
+	c.AliasFunc("schema.history.internal.kafka.topic", "schema-history", func(v string) (string, error) { return "kafka:" + v, nil })
+	if err := c.Parse(args); err != nil {
+		return nil, cfg, "", err
+	}
+	if cfg.ServerID == 0 {
+		return nil, cfg, "", errors.New("--server-id is required: a number unique among the server's replicas (SLUICE_SERVER_ID; database.server.id)")
+	}
+	if c.DSN == "" {
+		return nil, cfg, "", errors.New("--dsn is required, e.g. --dsn mysql://sluice@127.0.0.1:3306 (SLUICE_DSN)")
+	}
+	pw, _, err := c.Password("SLUICE_MYSQL_PASSWORD")
+	if err != nil {
+		return nil, cfg, "", err
+	}
+	cfg.DSN, cfg.Password, cfg.Name, cfg.Logger = c.DSN, pw, c.Envelope.TopicPrefix, c.Logger()
+	return c, cfg, historySpec, nil
 }
 
 // openHistory opens the schema history store named by spec (file:PATH or kafka:TOPIC).

@@ -40,6 +40,23 @@ type connFlags struct {
 }
 
 func run(ctx context.Context, prog string, args []string, sinks []cli.SinkKind) error {
+	c, cfg, err := parse(prog, args, sinks)
+	if err != nil {
+		return err
+	}
+	err = c.Run(ctx, "postgres", func(ctx context.Context, offset []byte) (pipeline.Source, error) {
+		cfg.Offset = offset
+		return postgres.Open(ctx, cfg)
+	}, nil)
+	if errors.Is(err, postgres.ErrSnapshotOnly) {
+		return nil
+	}
+	return err
+}
+
+// parse reads the command line, environment and --config file into the common flags and the
+// source's Config.
+func parse(prog string, args []string, sinks []cli.SinkKind) (*cli.Capture, postgres.Config, error) {
 	c := cli.NewCapture(prog, usage, sinks...)
 	fs := c.FlagSet()
 	var cfg postgres.Config
@@ -51,29 +68,19 @@ func run(ctx context.Context, prog string, args []string, sinks []cli.SinkKind) 
 	fs.StringVar(&f.DBName, "dbname", "", "database name (database.dbname)")
 	c.Names(properties.Names{"database.hostname": "host", "database.port": "port", "database.user": "user", "database.dbname": "dbname"})
 	if err := c.Parse(args); err != nil {
-		return err
+		return nil, cfg, err
 	}
 	pw, havePW, err := c.Password("SLUICE_PG_PASSWORD")
 	if err != nil {
-		return err
+		return nil, cfg, err
 	}
 	if cfg.DSN, err = f.dsn(c.DSN, pw, havePW); err != nil {
-		return err
+		return nil, cfg, err
 	}
 	cfg.SkippedOperations = c.Pipeline.SkippedOps
 	cfg.HeartbeatInterval = c.Pipeline.HeartbeatInterval
 	cfg.Logger = c.Logger()
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	err = c.Run(ctx, "postgres", func(ctx context.Context, offset []byte) (pipeline.Source, error) {
-		cfg.Offset = offset
-		return postgres.Open(ctx, cfg)
-	}, nil)
-	if errors.Is(err, postgres.ErrSnapshotOnly) {
-		return nil
-	}
-	return err
+	return c, cfg, cfg.Validate()
 }
 
 // dsn builds the connection string from --dsn (d), the --host/--port/--user/--dbname
