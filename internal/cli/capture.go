@@ -143,13 +143,10 @@ func (c *Capture) OpenOffsets(ctx context.Context) (offsets.Store, error) {
 	return new(offsets.Memory), nil
 }
 
-// newEncoder builds the envelope encoder. It is a variable so tests can replace it.
-var newEncoder = func(cfg envelope.Config) (pipeline.Encoder, error) { return envelope.NewEncoder(cfg) }
-
 // RunPipeline runs src through the encoder to the chosen sink, saving positions to store,
 // until ctx ends or a stage fails.
 func (c *Capture) RunPipeline(ctx context.Context, src pipeline.Source, store offsets.Store) error {
-	enc, err := newEncoder(c.Envelope)
+	enc, err := envelope.NewEncoder(c.Envelope)
 	if err != nil {
 		return err
 	}
