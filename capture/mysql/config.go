@@ -153,6 +153,9 @@ func (c *Config) setDefaults() {
 	if c.SnapshotWorkers <= 0 {
 		c.SnapshotWorkers = 2
 	}
+	if c.HeartbeatPeriod == 0 {
+		c.HeartbeatPeriod = replication.DefaultHeartbeat
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}

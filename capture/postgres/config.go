@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
-	"strings"
 	"time"
+
+	"github.com/sluicecdc/sluice/capture"
 )
 
 // SnapshotMode is Debezium's snapshot.mode for PostgreSQL.
@@ -59,12 +60,13 @@ type Config struct {
 	TableInclude  []string
 	TableExclude  []string
 	ColumnExclude []string
-	// SkippedOperations lists ops not emitted (default "t": truncates skipped). Use "none" to
-	// emit everything.
+	// SkippedOperations lists ops not emitted (skipped.operations, capture.ParseSkippedOps;
+	// default "t": truncates skipped). Use "none" to emit everything.
 	SkippedOperations string
 	// Offset is the stored offset JSON (spec §8.2) to resume from; nil starts fresh.
 	Offset []byte
-	// StatusInterval is how often a standby status update is sent (default 10s).
+	// StatusInterval is how often a standby status update is sent (default 10s, Debezium's
+	// status.update.interval.ms).
 	StatusInterval time.Duration
 	// HeartbeatInterval emits a Keepalive event this often when the stream is idle (0 = off).
 	HeartbeatInterval time.Duration
@@ -156,18 +158,17 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// parseSkipped is the set of skipped operations as the source keeps it; the PostgreSQL source
+// filters c, u, d and t and leaves any others to the pipeline.
 func parseSkipped(s string) (map[byte]bool, error) {
-	m := map[byte]bool{}
-	if s == "" || s == "none" {
-		return m, nil
+	set, err := capture.ParseSkippedOps(s)
+	if err != nil {
+		return nil, err
 	}
-	for _, p := range strings.Split(s, ",") {
-		p = strings.TrimSpace(p)
-		switch p {
-		case "c", "u", "d", "t":
-			m[p[0]] = true
-		default:
-			return nil, fmt.Errorf("skipped operation %q: want a comma-separated list of c, u, d, t or none", p)
+	m := map[byte]bool{}
+	for _, op := range []capture.Op{capture.OpCreate, capture.OpUpdate, capture.OpDelete, capture.OpTruncate} {
+		if set.Has(op) {
+			m[byte(op)] = true
 		}
 	}
 	return m, nil

@@ -6,7 +6,7 @@ package main
 
 import (
 	"github.com/sluicecdc/sluice/internal/cli"
-	_ "github.com/sluicecdc/sluice/internal/cli/mysqlcmd" // registers mysql
+	"github.com/sluicecdc/sluice/internal/cli/mysqlcmd"
 )
 
 // Version is stamped at build time: go build -ldflags "-X main.Version=…".
@@ -14,5 +14,5 @@ var Version = "dev"
 
 func main() {
 	cli.Version = Version
-	cli.Main("mysql")
+	cli.MainOnly("sluice-mysql", mysqlcmd.Command(cli.StdoutSink, cli.KafkaSink))
 }

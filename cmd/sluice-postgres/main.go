@@ -6,7 +6,7 @@ package main
 
 import (
 	"github.com/sluicecdc/sluice/internal/cli"
-	_ "github.com/sluicecdc/sluice/internal/cli/postgrescmd" // registers postgres
+	"github.com/sluicecdc/sluice/internal/cli/postgrescmd"
 )
 
 // Version is stamped at build time: go build -ldflags "-X main.Version=…".
@@ -14,5 +14,5 @@ var Version = "dev"
 
 func main() {
 	cli.Version = Version
-	cli.Main("postgres")
+	cli.MainOnly("sluice-postgres", postgrescmd.Command(cli.StdoutSink, cli.KafkaSink))
 }

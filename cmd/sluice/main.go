@@ -6,9 +6,9 @@ package main
 
 import (
 	"github.com/sluicecdc/sluice/internal/cli"
-	_ "github.com/sluicecdc/sluice/internal/cli/clickhousecmd" // sluice clickhouse, --sink clickhouse
-	_ "github.com/sluicecdc/sluice/internal/cli/mysqlcmd"      // sluice mysql
-	_ "github.com/sluicecdc/sluice/internal/cli/postgrescmd"   // sluice postgres
+	"github.com/sluicecdc/sluice/internal/cli/clickhousecmd"
+	"github.com/sluicecdc/sluice/internal/cli/mysqlcmd"
+	"github.com/sluicecdc/sluice/internal/cli/postgrescmd"
 )
 
 // Version is stamped at build time: go build -ldflags "-X main.Version=…".
@@ -16,5 +16,10 @@ var Version = "dev"
 
 func main() {
 	cli.Version = Version
-	cli.Main("")
+	sinks := []cli.SinkKind{cli.StdoutSink, cli.KafkaSink, clickhousecmd.Sink}
+	cli.Main(
+		postgrescmd.Command(sinks...),
+		mysqlcmd.Command(sinks...),
+		clickhousecmd.Command(),
+	)
 }

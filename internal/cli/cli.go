@@ -1,11 +1,13 @@
-// Package cli is the command line shared by the sluice binaries: the subcommand registry, the
-// flags every capture subcommand shares (with SLUICE_* environment variables and Debezium
-// properties files), the sinks, /healthz and /metrics, the runtime memory limit and RunPipeline.
+// Package cli is the command line shared by the sluice binaries: dispatch to subcommands, the
+// flag > SLUICE_* environment variable > --config properties file > default precedence (Set),
+// the flags every capture subcommand shares (Capture), the stdout and Kafka sinks, /healthz and
+// /metrics, the runtime memory limit and the pipeline run loop.
 //
-// Each subcommand lives in its own package under internal/cli (postgrescmd, mysqlcmd,
-// clickhousecmd) and registers itself in init, so a main links only the sources and sinks of the
-// subcommands it imports: cmd/sluice imports all of them, cmd/sluice-postgres and
-// cmd/sluice-mysql one each (smaller binaries with a smaller idle RSS).
+// Each component's Config registers its own flags, defaults and Debezium property names; this
+// package only applies them. Each subcommand lives in its own package under internal/cli
+// (postgrescmd, mysqlcmd, clickhousecmd) and each main wires the commands and sinks it links,
+// so cmd/sluice-postgres and cmd/sluice-mysql link one source each (smaller binaries with a
+// smaller idle RSS).
 package cli
 
 import (
@@ -18,6 +20,7 @@ import (
 	"os/signal"
 	"runtime"
 	"slices"
+	"strings"
 	"syscall"
 )
 
@@ -25,36 +28,34 @@ import (
 // (go build -ldflags "-X main.Version=…").
 var Version = "dev"
 
-type command struct {
-	summary string
-	run     func(ctx context.Context, args []string) error
-}
-
-// commands holds the subcommands; subcommand packages register in init().
-var commands = map[string]command{}
-
-// Register adds a subcommand. run gets the arguments after the subcommand's name; it returns
-// flag.ErrHelp after -h, ErrUsage after a usage error it reported, and nil or an error otherwise.
-func Register(name, summary string, run func(ctx context.Context, args []string) error) {
-	commands[name] = command{summary: summary, run: run}
-}
-
-func init() {
-	Register("version", "print the version and exit", func(context.Context, []string) error {
-		fmt.Printf("sluice %s %s %s/%s\n", Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
-		return nil
-	})
+// A Command is a subcommand a main wires in.
+type Command struct {
+	Name    string
+	Summary string
+	// Run gets the program name usage text should show ("sluice postgres", or
+	// "sluice-postgres" in a one-command binary) and the arguments after it. It returns
+	// flag.ErrHelp after -h, ErrUsage after a usage error it reported, and nil or an error
+	// otherwise.
+	Run func(ctx context.Context, prog string, args []string) error
 }
 
 // ErrUsage marks an error already reported with usage text; the process exits 2 without
 // repeating it.
 var ErrUsage = errors.New("usage")
 
-// Main runs the process: with only == "" it dispatches os.Args[1:] to a subcommand (sluice
-// <command> [flags]); otherwise it runs the subcommand only (sluice-postgres [flags]), where a
-// leading "only" argument is skipped and version, -version and --version print the version.
-// It exits with the code of RunMain or RunOnly.
-func Main(only string) {
+// Main runs the all-in-one binary: it dispatches os.Args[1:] to one of cmds (sluice
+// <command> [flags]) and exits with the code of RunMain.
+func Main(cmds ...Command) {
+	exit(func(ctx context.Context) int { return RunMain(ctx, cmds, os.Args[1:], os.Stdout, os.Stderr) })
+}
+
+// MainOnly runs a one-command binary named prog (sluice-postgres [flags]) and exits with the
+// code of RunOnly.
+func MainOnly(prog string, cmd Command) {
+	exit(func(ctx context.Context) int { return RunOnly(ctx, prog, cmd, os.Args[1:], os.Stdout, os.Stderr) })
+}
+
+func exit(run func(ctx context.Context) int) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go func() {
 		// After the first signal the pipeline flushes and saves offsets; restoring the default
@@ -62,64 +63,73 @@ func Main(only string) {
 		<-ctx.Done()
 		stop()
 	}()
-	var code int
-	if only == "" {
-		code = RunMain(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	} else {
-		code = RunOnly(ctx, only, os.Args[1:], os.Stdout, os.Stderr)
-	}
+	code := run(ctx)
 	stop()
 	os.Exit(code)
 }
 
-// RunMain dispatches args to a subcommand and returns the process exit code: 0 on success, 2 for
-// usage errors, 1 for everything else.
-func RunMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// RunMain dispatches args to one of cmds and returns the process exit code: 0 on success, 2 for
+// usage errors, 1 for everything else. "version" is always a command.
+func RunMain(ctx context.Context, cmds []Command, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		usage(stderr)
+		usage(stderr, cmds)
 		return 2
 	}
 	switch args[0] {
 	case "-h", "-help", "--help", "help":
 		if len(args) > 1 {
-			if c, ok := commands[args[1]]; ok {
-				_ = c.run(ctx, []string{"-h"})
+			if c, ok := find(cmds, args[1]); ok {
+				_ = c.Run(ctx, "sluice "+c.Name, []string{"-h"})
 				return 0
 			}
 		}
-		usage(stdout)
+		usage(stdout, cmds)
 		return 0
-	case "-version", "--version":
-		args = []string{"version"}
+	case "version", "-version", "--version":
+		return printVersion(stdout)
 	}
-	return run(ctx, args, stderr)
+	c, ok := find(cmds, args[0])
+	if !ok {
+		fmt.Fprintf(stderr, "sluice: unknown command %q\n\n", args[0])
+		usage(stderr, cmds)
+		return 2
+	}
+	return run(ctx, c, "sluice "+c.Name, args[1:], stderr)
 }
 
-// RunOnly runs the subcommand name with args (a leading name is skipped; help is -h) and
-// returns the process exit code as RunMain does.
-func RunOnly(ctx context.Context, name string, args []string, _, stderr io.Writer) int {
-	if len(args) > 0 && args[0] == name {
+// RunOnly runs cmd as the binary prog with args (a leading command name is skipped; help is
+// -h; version, -version and --version print the version) and returns the process exit code as
+// RunMain does.
+func RunOnly(ctx context.Context, prog string, cmd Command, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == cmd.Name {
 		args = args[1:]
 	}
 	if len(args) > 0 {
 		switch args[0] {
 		case "version", "-version", "--version":
-			return run(ctx, []string{"version"}, stderr)
+			return printVersion(stdout)
 		case "help":
 			args = []string{"-h"}
 		}
 	}
-	return run(ctx, append([]string{name}, args...), stderr)
+	return run(ctx, cmd, prog, args, stderr)
 }
 
-func run(ctx context.Context, args []string, stderr io.Writer) int {
-	c, ok := commands[args[0]]
-	if !ok {
-		fmt.Fprintf(stderr, "sluice: unknown command %q\n\n", args[0])
-		usage(stderr)
-		return 2
+func find(cmds []Command, name string) (Command, bool) {
+	i := slices.IndexFunc(cmds, func(c Command) bool { return c.Name == name })
+	if i < 0 {
+		return Command{}, false
 	}
-	err := c.run(ctx, args[1:])
+	return cmds[i], true
+}
+
+func printVersion(w io.Writer) int {
+	fmt.Fprintf(w, "sluice %s %s %s/%s\n", Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return 0
+}
+
+func run(ctx context.Context, c Command, prog string, args []string, stderr io.Writer) int {
+	err := c.Run(ctx, prog, args)
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return 0
@@ -128,19 +138,16 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
 		return 0
 	}
-	fmt.Fprintf(stderr, "sluice %s: %v\n", args[0], err)
+	fmt.Fprintf(stderr, "%s: %v\n", prog, err)
 	return 1
 }
 
-func usage(w io.Writer) {
+func usage(w io.Writer, cmds []Command) {
 	fmt.Fprintf(w, "sluice %s: change data capture with Debezium-compatible output\n\nUsage:\n  sluice <command> [flags]\n\nCommands:\n", Version)
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-12s %s\n", n, commands[n].summary)
+	all := append(slices.Clone(cmds), Command{Name: "version", Summary: "print the version and exit"})
+	slices.SortFunc(all, func(a, b Command) int { return strings.Compare(a.Name, b.Name) })
+	for _, c := range all {
+		fmt.Fprintf(w, "  %-12s %s\n", c.Name, c.Summary)
 	}
 	fmt.Fprintf(w, "\nRun 'sluice <command> -h' for the flags of a command. Every flag can also be set\n"+
 		"with an environment variable SLUICE_<FLAG> (e.g. SLUICE_TOPIC_PREFIX) or in a properties\n"+

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -17,11 +18,11 @@ import (
 	"github.com/sluicecdc/sluice/sink/kafka"
 )
 
-func newTestFlags(t *testing.T) (*flag.FlagSet, *Flags) {
+func newTestFlags(t *testing.T) (*flag.FlagSet, *Capture) {
 	t.Helper()
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	return fs, AddFlags(fs)
+	return fs, addCapture(newSet(fs), "", []SinkKind{StdoutSink, KafkaSink})
 }
 
 func writeFile(t *testing.T, name, text string) string {
@@ -59,15 +60,15 @@ debezium.source.some.unknown.key=1
 		t.Fatal(err)
 	}
 	checks := []struct{ name, got, want string }{
-		{"topic-prefix (flag over env and file)", c.TopicPrefix, "fromflag"},
-		{"kafka-brokers (env over file)", c.KafkaBrokers, "env:9092"},
+		{"topic-prefix (flag over env and file)", c.Envelope.TopicPrefix, "fromflag"},
+		{"kafka-brokers (env over file)", strings.Join(c.Kafka.Brokers, ","), "env:9092"},
 		{"sink (file)", c.Sink, "kafka"},
 		{"log-level (env)", c.LogLevel, "debug"},
-		{"offsets-flush-interval (file, ms)", c.OffsetsFlushInterval.String(), (2500 * time.Millisecond).String()},
-		{"decimal-handling (file)", c.DecimalHandling, "string"},
-		{"kafka-linger (file, ms)", c.KafkaConfig().Linger.String(), (5 * time.Millisecond).String()},
+		{"offsets-flush-interval (file, ms)", c.Pipeline.FlushInterval.String(), (2500 * time.Millisecond).String()},
+		{"decimal-handling (file)", fmt.Sprint(c.Envelope.Options.Decimal == schema.DecimalString), "true"},
+		{"kafka-linger (file, ms)", c.Kafka.Linger.String(), (5 * time.Millisecond).String()},
 		{"host (subcommand alias)", *host, "db.example"},
-		{"compression (default)", c.KafkaCompression, "none"},
+		{"compression (default)", c.Kafka.Compression, "none"},
 		{"unknown", strings.Join(c.unknown, ","), "debezium.source.some.unknown.key"},
 	}
 	for _, ch := range checks {
@@ -75,13 +76,10 @@ debezium.source.some.unknown.key=1
 			t.Errorf("%s = %q, want %q", ch.name, ch.got, ch.want)
 		}
 	}
-	if c.SchemasEnable || c.TombstonesOnDelete {
-		t.Errorf("schemas-enable %v, tombstones-on-delete %v: want both false from the file", c.SchemasEnable, c.TombstonesOnDelete)
+	ec := c.Envelope
+	if ec.SchemasEnable || ec.TombstonesOnDelete {
+		t.Errorf("schemas-enable %v, tombstones-on-delete %v: want both false from the file", ec.SchemasEnable, ec.TombstonesOnDelete)
 	}
-	if c.Options().Decimal != schema.DecimalString {
-		t.Errorf("options %+v", c.Options())
-	}
-	ec := c.EnvelopeConfig()
 	if ec.TopicPrefix != "fromflag" || ec.SchemasEnable || ec.TombstonesOnDelete || ec.Options.Decimal != schema.DecimalString {
 		t.Errorf("envelope config %+v", ec)
 	}
@@ -95,9 +93,10 @@ func TestDefaults(t *testing.T) {
 	if err := c.resolve(func(string) (string, bool) { return "", false }); err != nil {
 		t.Fatal(err)
 	}
-	if !c.SchemasEnable || !c.TombstonesOnDelete || c.Sink != "stdout" || c.TopicPartitions != 1 || c.TopicReplication != 1 ||
-		c.SkippedOperations != "t" || c.Name != "sluice" || c.OffsetsFlushInterval != time.Second ||
-		c.KafkaLinger != 0 || c.KafkaMaxBuffer != kafka.DefaultMaxBufferedBytes {
+	if !c.Envelope.SchemasEnable || !c.Envelope.TombstonesOnDelete || c.Sink != "stdout" || c.Kafka.Partitions != 1 || c.Kafka.Replication != 1 ||
+		c.Pipeline.SkippedOps != "t" || c.Offsets.Name != "sluice" || c.Pipeline.FlushInterval != time.Second ||
+		c.Kafka.Linger != 0 || c.Kafka.MaxBufferedBytes != kafka.DefaultMaxBufferedBytes || c.Kafka.Compression != "none" ||
+		c.Envelope.Options != (schema.Options{}) || c.Pipeline.HeartbeatInterval != 0 || c.MemoryLimit != "auto" {
 		t.Errorf("defaults: %+v", c)
 	}
 }
@@ -116,7 +115,7 @@ func TestValidateReportsEverything(t *testing.T) {
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, want := range []string{"--topic-prefix is required", "--sink kafka needs --kafka-brokers", "brotli",
+	for _, want := range []string{"--topic-prefix", "--sink kafka needs --kafka-brokers", "brotli",
 		"--topic-partitions 0", "--decimal-handling", "--time-precision", "--binary-handling",
 		"--bigint-unsigned-handling", "--log-format", "not both", "--skipped-operations", "--kafka-linger -1ms"} {
 		if !strings.Contains(err.Error(), want) {
@@ -154,7 +153,7 @@ func TestRunMain(t *testing.T) {
 	}
 	for _, c := range cases {
 		var out, errb bytes.Buffer
-		if got := RunMain(context.Background(), c.args, &out, &errb); got != c.code {
+		if got := RunMain(context.Background(), nil, c.args, &out, &errb); got != c.code {
 			t.Errorf("%v: exit %d, want %d (stderr %s)", c.args, got, c.code, errb.String())
 		}
 		if !strings.Contains(out.String(), c.inStdout) {
@@ -210,14 +209,14 @@ func TestMemoryLimit(t *testing.T) {
 // a leading command name, and still answers version and help.
 func TestRunOnly(t *testing.T) {
 	var got []string
-	Register("testonly", "a test command", func(_ context.Context, args []string) error {
-		got = append([]string(nil), args...)
+	var gotProg string
+	cmd := Command{Name: "testonly", Summary: "a test command", Run: func(_ context.Context, prog string, args []string) error {
+		gotProg, got = prog, append([]string(nil), args...)
 		if len(args) > 0 && args[0] == "-h" {
 			return flag.ErrHelp
 		}
 		return nil
-	})
-	defer delete(commands, "testonly")
+	}}
 	cases := []struct {
 		args []string
 		code int
@@ -234,11 +233,15 @@ func TestRunOnly(t *testing.T) {
 	for _, c := range cases {
 		got = []string{"-"}
 		var out, errb bytes.Buffer
-		if code := RunOnly(context.Background(), "testonly", c.args, &out, &errb); code != c.code {
+		gotProg = ""
+		if code := RunOnly(context.Background(), "sluice-testonly", cmd, c.args, &out, &errb); code != c.code {
 			t.Errorf("%v: exit %d, want %d (stderr %s)", c.args, code, c.code, errb.String())
 		}
 		if g := strings.Join(got, " "); g != c.want {
 			t.Errorf("%v: command got %q, want %q", c.args, g, c.want)
+		}
+		if c.want != "-" && gotProg != "sluice-testonly" {
+			t.Errorf("%v: command ran as %q, want the binary's name", c.args, gotProg)
 		}
 	}
 }

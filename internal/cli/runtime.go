@@ -61,12 +61,12 @@ func parseSize(s string) (int64, error) {
 }
 
 // applyMemoryLimit sets the process's soft memory limit from --memory-limit (see memoryLimit).
-func (c *Flags) applyMemoryLimit() {
+func (c *Capture) applyMemoryLimit() {
 	var buffer int64
-	if f := sinkBuffers[c.Sink]; f != nil {
-		buffer = f(c)
+	if sk := c.sinks[c.Sink]; sk != nil {
+		buffer = sk.Buffered()
 	}
-	limit, ok, _ := memoryLimit(c.MemoryLimit, buffer, os.LookupEnv) // validated in validate
+	limit, ok, _ := memoryLimit(c.MemoryLimit, buffer, os.LookupEnv) // validated by Capture.validate
 	if ok {
 		debug.SetMemoryLimit(limit)
 	}

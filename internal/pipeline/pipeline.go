@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -78,32 +77,10 @@ func (c *Config) Validate() error {
 	if c.FlushInterval < 0 || c.HeartbeatInterval < 0 || c.ShutdownTimeout < 0 {
 		errs = append(errs, errors.New("pipeline: intervals must not be negative"))
 	}
-	if _, err := parseSkipped(c.SkippedOps); err != nil {
-		errs = append(errs, err)
+	if _, err := capture.ParseSkippedOps(c.SkippedOps); err != nil {
+		errs = append(errs, fmt.Errorf("pipeline: %w", err))
 	}
 	return errors.Join(errs...)
-}
-
-// parseSkipped returns a 256-entry table of skipped op codes.
-func parseSkipped(s string) (*[256]bool, error) {
-	var t [256]bool
-	if s == "" {
-		s = "t"
-	}
-	if s == "none" {
-		return &t, nil
-	}
-	for _, f := range strings.Split(s, ",") {
-		for _, r := range strings.TrimSpace(f) {
-			switch r {
-			case 'c', 'u', 'd', 'r', 't', 'm':
-				t[r] = true
-			default:
-				return nil, fmt.Errorf("pipeline: skipped operations %q: %q is not one of c, u, d, r, t, m (or \"none\")", s, r)
-			}
-		}
-	}
-	return &t, nil
 }
 
 // Run reads events from the Source, encodes them, sends the records to the sink and releases
@@ -123,9 +100,10 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	p := &run{cfg: cfg, ack: newAcker()}
-	p.skipped, _ = parseSkipped(cfg.SkippedOps)
+	skipped, _ := capture.ParseSkippedOps(cfg.SkippedOps) // checked by Validate
+	p.skipped = &skipped
 	if p.cfg.FlushInterval == 0 {
-		p.cfg.FlushInterval = time.Second
+		p.cfg.FlushInterval = defaultFlushInterval
 	}
 	if p.cfg.ShutdownTimeout == 0 {
 		p.cfg.ShutdownTimeout = 30 * time.Second
@@ -187,7 +165,7 @@ type run struct {
 	cfg     Config
 	ack     *acker
 	sink    Sink
-	skipped *[256]bool
+	skipped *capture.OpSet
 	encMu   sync.Mutex // the encoder's buffer and the order of tokens and sends
 	ev      capture.Event
 

@@ -1,5 +1,6 @@
 // Package properties reads Java .properties files, the format of Debezium Server's
-// application.properties and of Kafka Connect connector configs.
+// application.properties and of Kafka Connect connector configs, and holds the small pieces
+// components use to name their flags and Debezium properties (Names, Func, ListVar).
 package properties
 
 import (

@@ -152,8 +152,10 @@ type Config struct {
 	Logger *slog.Logger // nil means discard
 }
 
+// DefaultHeartbeat is HeartbeatPeriod's default.
+const DefaultHeartbeat = 15 * time.Second
+
 const (
-	defaultHeartbeat   = 15 * time.Second
 	defaultDialTimeout = 10 * time.Second
 	defaultReadBuffer  = 1 << 20
 )
@@ -187,7 +189,7 @@ func (c *Config) heartbeat() time.Duration {
 	case c.HeartbeatPeriod < 0:
 		return 0
 	case c.HeartbeatPeriod == 0:
-		return defaultHeartbeat
+		return DefaultHeartbeat
 	}
 	return c.HeartbeatPeriod
 }

@@ -1,150 +1,53 @@
 // Package clickhousecmd is the clickhouse subcommand (Kafka topics → ClickHouse tables) and the
-// capture commands' --sink clickhouse with its flags. Importing it registers both with
-// internal/cli.
+// capture commands' --sink clickhouse with its flags. A main wires them in with Command and
+// Sink.
 package clickhousecmd
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"os"
-	"strings"
+	"io"
 	"time"
 
 	"github.com/sluicecdc/sluice/internal/cli"
 	"github.com/sluicecdc/sluice/internal/pipeline"
+	"github.com/sluicecdc/sluice/internal/properties"
 	"github.com/sluicecdc/sluice/sink/clickhouse"
 )
 
-// chFlags are the ClickHouse connection and batching flags, shared by `sluice clickhouse` and
-// by the capture commands' --sink clickhouse (there prefixed with clickhouse- where the name
-// alone would be ambiguous).
-type chFlags struct {
-	Addr, Database, User, Password, TableName string
-	Compression                               string
-	BatchRows, BatchBytes                     int
-	FlushInterval                             time.Duration
-	KeepDropped, Legacy                       bool
+// Sink is --sink clickhouse for the capture commands, its batching flags prefixed with
+// clickhouse- beside theirs.
+var Sink = cli.SinkKind{Name: "clickhouse", New: func(c *cli.Capture) cli.Sink {
+	s := &sink{c: c}
+	c.Names(s.cfg.RegisterFlags(c.FlagSet(), "clickhouse-"))
+	return s
+}}
+
+type sink struct {
+	c   *cli.Capture
+	cfg clickhouse.Config
 }
 
-func (f *chFlags) add(fs *flag.FlagSet, batchPrefix string) {
-	fs.StringVar(&f.Addr, "clickhouse-addr", "127.0.0.1:9000", "ClickHouse native-protocol address(es), host:port,…")
-	fs.StringVar(&f.Database, "clickhouse-database", "default", "ClickHouse database for the tables (created if missing)")
-	fs.StringVar(&f.User, "clickhouse-user", "default", "ClickHouse user")
-	fs.StringVar(&f.Password, "clickhouse-password", "", "ClickHouse password")
-	fs.StringVar(&f.TableName, "clickhouse-table-name", "{table}", "table name template: {db}, {schema}, {table}, {topic} are replaced")
-	fs.IntVar(&f.BatchRows, batchPrefix+"batch-rows", 20000, "insert when this many rows are pending")
-	fs.IntVar(&f.BatchBytes, batchPrefix+"batch-bytes", 64<<20, "insert when the pending rows' JSON (row images and keys, without schemas) reaches this many bytes")
-	fs.DurationVar(&f.FlushInterval, batchPrefix+"flush-interval", time.Second, "insert pending rows at least this often")
-	fs.BoolVar(&f.KeepDropped, "clickhouse-keep-dropped-columns", false, "keep columns dropped in the source instead of ALTER TABLE … DROP COLUMN")
-	fs.BoolVar(&f.Legacy, "clickhouse-legacy", false, "use the pre-23.2 table layout even on a newer server")
-	fs.StringVar(&f.Compression, "clickhouse-compression", "lz4", "native block compression: lz4|none (none is faster on loopback)")
+func (s *sink) Open(ctx context.Context, d pipeline.Durable) (pipeline.Sink, error) {
+	cfg := s.cfg
+	cfg.Logger = s.c.Logger()
+	return clickhouse.New(ctx, cfg, d)
+}
+func (s *sink) Buffered() int64 { return int64(s.cfg.BatchBytes) }
+func (s *sink) Validate() error { return s.cfg.Validate() }
+
+// Command is `sluice clickhouse`.
+func Command() cli.Command {
+	return cli.Command{Name: "clickhouse", Summary: "apply Debezium topics from Kafka to ClickHouse tables", Run: run}
 }
 
-func (f *chFlags) config() clickhouse.Config {
-	var addrs []string
-	for _, a := range strings.Split(f.Addr, ",") {
-		if a = strings.TrimSpace(a); a != "" {
-			addrs = append(addrs, a)
-		}
-	}
-	return clickhouse.Config{Addr: addrs, Database: f.Database, Username: f.User, Password: f.Password,
-		TableName: f.TableName, BatchRows: f.BatchRows, BatchBytes: f.BatchBytes, FlushInterval: f.FlushInterval,
-		KeepDroppedColumns: f.KeepDropped, Legacy: f.Legacy, Compression: f.Compression}
-}
-
-// captureCH holds the --sink clickhouse flags of the capture commands.
-var captureCH = map[*cli.Flags]*chFlags{}
-
-func init() {
-	cli.Register("clickhouse", "apply Debezium topics from Kafka to ClickHouse tables", runClickHouse)
-	cli.RegisterFlagHook(func(fs *flag.FlagSet, c *cli.Flags) {
-		f := new(chFlags)
-		f.add(fs, "clickhouse-")
-		captureCH[c] = f
-	})
-	cli.RegisterSink("clickhouse", func(ctx context.Context, c *cli.Flags, d pipeline.Durable) (pipeline.Sink, error) {
-		f := captureCH[c]
-		if f == nil {
-			return nil, errors.New("clickhouse sink flags not registered")
-		}
-		cfg := f.config()
-		cfg.Logger = c.Logger()
-		return clickhouse.New(ctx, cfg, d)
-	}, func(c *cli.Flags) int64 {
-		if f := captureCH[c]; f != nil {
-			return int64(f.BatchBytes)
-		}
-		return 0
-	})
-}
-
-func runClickHouse(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("sluice clickhouse", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: sluice clickhouse --kafka-brokers HOST:PORT --topics REGEX --group NAME --clickhouse-addr HOST:PORT [flags]\n\n"+
-			"Consumes Debezium change topics (JSON, with or without schemas) and applies them to ClickHouse\n"+
-			"ReplacingMergeTree tables. Every flag can be set with SLUICE_<FLAG>.\n\n")
-		fs.PrintDefaults()
-	}
-	var (
-		ch                              chFlags
-		brokers, topics, group, initial string
-		logLevel, logFormat             string
-		refresh                         time.Duration
-	)
-	fs.StringVar(&brokers, "kafka-brokers", "", "Kafka bootstrap brokers, host:port,…; required")
-	fs.StringVar(&topics, "topics", "", "regular expression of the topics to consume (whole name), e.g. 'dbserver1\\.inventory\\..*'; required")
-	fs.StringVar(&group, "group", "sluice-clickhouse", "Kafka consumer group; processes with the same group share the partitions")
-	fs.StringVar(&initial, "initial-offset", "oldest", "where a new group starts: oldest|newest")
-	fs.DurationVar(&refresh, "topic-refresh", 30*time.Second, "how often new topics matching --topics are looked for")
-	fs.StringVar(&logLevel, "log-level", "info", "debug|info|warn|error")
-	fs.StringVar(&logFormat, "log-format", "", "text|json (default: text on a terminal, else json)")
-	ch.add(fs, "")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return cli.ErrUsage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(fs.Output(), "unexpected argument %q\n", fs.Arg(0))
-		return cli.ErrUsage
-	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	var errs []error
-	fs.VisitAll(func(f *flag.Flag) {
-		if set[f.Name] {
-			return
-		}
-		if v, ok := os.LookupEnv(cli.EnvName(f.Name)); ok {
-			if err := fs.Set(f.Name, v); err != nil {
-				errs = append(errs, fmt.Errorf("%s=%q: %w", cli.EnvName(f.Name), v, err))
-			}
-		}
-	})
-	if _, err := cli.ParseLevel(logLevel); err != nil {
-		errs = append(errs, err)
-	}
-	if err := errors.Join(errs...); err != nil {
+func run(ctx context.Context, prog string, args []string) error {
+	cc, scfg, err := parse(prog, args)
+	if err != nil {
 		return err
 	}
-	lc := &cli.Flags{LogLevel: logLevel, LogFormat: logFormat}
-	log := lc.Logger()
-	var bl []string
-	for _, b := range strings.Split(brokers, ",") {
-		if b = strings.TrimSpace(b); b != "" {
-			bl = append(bl, b)
-		}
-	}
-	cc := clickhouse.ConsumerConfig{Brokers: bl, Topics: topics, Group: group, Initial: initial, TopicRefresh: refresh, Logger: log}
-	scfg := ch.config()
-	scfg.Logger = log
-	if err := errors.Join(cc.Validate(), scfg.Validate()); err != nil {
-		return err
-	}
+	log := cc.Logger
 	c, err := clickhouse.NewConsumer(ctx, cc, scfg)
 	if err != nil {
 		return err
@@ -155,4 +58,37 @@ func runClickHouse(ctx context.Context, args []string) error {
 	log.Info("clickhouse sink stopped", "rows", st.Rows, "batches", st.Batches, "parked", st.Parked, "retries", st.Retries,
 		"insert_time", st.InsertTime.Round(time.Millisecond).String())
 	return errors.Join(runErr, closeErr)
+}
+
+// parse reads the command line, environment and --config file into the consumer's and the
+// sink's Config.
+func parse(prog string, args []string) (clickhouse.ConsumerConfig, clickhouse.Config, error) {
+	s := cli.NewSet(prog, func(w io.Writer) {
+		fmt.Fprintf(w, "Usage: %s --kafka-brokers HOST:PORT --topics REGEX --group NAME --clickhouse-addr HOST:PORT [flags]\n\n"+
+			"Consumes Debezium change topics (JSON, with or without schemas) and applies them to ClickHouse\n"+
+			"ReplacingMergeTree tables. Every flag can be set with SLUICE_<FLAG> or in the --config file.\n\n", prog)
+	})
+	fs := s.FlagSet()
+	var (
+		cc   clickhouse.ConsumerConfig
+		scfg clickhouse.Config
+	)
+	properties.ListVar(fs, &cc.Brokers, "kafka-brokers", "Kafka bootstrap brokers, host:port,…; required")
+	fs.StringVar(&cc.Topics, "topics", "", "regular expression of the topics to consume (whole name), e.g. 'dbserver1\\.inventory\\..*'; required")
+	fs.StringVar(&cc.Group, "group", "sluice-clickhouse", "Kafka consumer group; processes with the same group share the partitions")
+	fs.StringVar(&cc.Initial, "initial-offset", "oldest", "where a new group starts: oldest|newest")
+	fs.DurationVar(&cc.TopicRefresh, "topic-refresh", 30*time.Second, "how often new topics matching --topics are looked for")
+	s.Names(properties.Names{
+		"bootstrap.servers": "kafka-brokers",
+		"debezium.sink.kafka.producer.bootstrap.servers": "kafka-brokers",
+		"topics.regex": "topics", // a Kafka Connect sink connector's
+		"group.id":     "group",
+	})
+	s.Names(scfg.RegisterFlags(fs, ""))
+	if err := s.Parse(args); err != nil {
+		return cc, scfg, err
+	}
+	log := s.Logger()
+	cc.Logger, scfg.Logger = log, log
+	return cc, scfg, errors.Join(cc.Validate(), scfg.Validate())
 }

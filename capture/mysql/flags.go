@@ -1,0 +1,60 @@
+package mysql
+
+import (
+	"flag"
+	"fmt"
+	"strconv"
+
+	"github.com/sluicecdc/sluice/capture/mysql/replication"
+	"github.com/sluicecdc/sluice/internal/properties"
+)
+
+// RegisterFlags registers the source's settings on fs, their defaults those of a zero Config
+// (setDefaults), and returns their Debezium property names. The connection (DSN, password) and
+// the schema history store are the command's: they come from several flags or open a store.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
+	c.setDefaults()
+	fs.Var(properties.Func("0", func(s string) error {
+		n, err := strconv.ParseUint(s, 0, 32)
+		if err != nil {
+			return fmt.Errorf("want a number 1–%d unique among the server's replicas", uint32(1<<32-1))
+		}
+		c.ServerID = uint32(n)
+		return nil
+	}), "server-id", "this replica's server id: required, unique among the server's replicas (database.server.id)")
+	properties.ListVar(fs, &c.DatabaseInclude, "database-include", "comma-separated regexes of databases to capture (database.include.list)")
+	properties.ListVar(fs, &c.DatabaseExclude, "database-exclude", "comma-separated regexes of databases not to capture (database.exclude.list)")
+	properties.ListVar(fs, &c.TableInclude, "table-include", "comma-separated regexes of db.table to capture (table.include.list)")
+	properties.ListVar(fs, &c.TableExclude, "table-exclude", "comma-separated regexes of db.table not to capture (table.exclude.list)")
+	properties.ListVar(fs, &c.ColumnExclude, "column-exclude", "comma-separated regexes of db.table.column to leave out (column.exclude.list)")
+	fs.Var(properties.Func(string(c.SnapshotMode), func(s string) (err error) {
+		c.SnapshotMode, err = ParseSnapshotMode(s)
+		return err
+	}), "snapshot-mode", "initial|initial_only|no_data|when_needed|always|recovery (snapshot.mode)")
+	fs.Var(properties.Func(string(c.SnapshotLocking), func(s string) (err error) {
+		c.SnapshotLocking, err = ParseSnapshotLocking(s)
+		return err
+	}), "snapshot-locking", "minimal|none (snapshot.locking.mode)")
+	fs.IntVar(&c.SnapshotChunkRows, "snapshot-chunk-rows", c.SnapshotChunkRows, "rows per primary-key chunk of the snapshot (snapshot.fetch.size)")
+	fs.IntVar(&c.SnapshotWorkers, "snapshot-workers", c.SnapshotWorkers, "connections reading tables in parallel, all in one consistent snapshot (snapshot.max.threads; 1 with --snapshot-locking none)")
+	fs.BoolVar(&c.IncludeQuery, "include-query", c.IncludeQuery, "fill source.query (needs binlog_rows_query_log_events=ON, MariaDB binlog_annotate_row_events=ON; include.query)")
+	fs.BoolVar(&c.SchemaRepair, "schema-repair", c.SchemaRepair, "when a binlog table map does not match the schema history, rebuild that table from the server if the server's definition matches")
+	fs.Var(properties.Func(c.TLS.String(), func(s string) (err error) {
+		c.TLS, err = replication.ParseTLSMode(s)
+		return err
+	}), "tls-mode", "replication connection TLS: disable|preferred|required|verify-ca|verify-full")
+	fs.DurationVar(&c.HeartbeatPeriod, "binlog-heartbeat", c.HeartbeatPeriod, "ask the server for a heartbeat after this much binlog idle time")
+	return properties.Names{
+		"database.server.id":    "server-id",
+		"database.include.list": "database-include",
+		"database.exclude.list": "database-exclude",
+		"table.include.list":    "table-include",
+		"table.exclude.list":    "table-exclude",
+		"column.exclude.list":   "column-exclude",
+		"snapshot.mode":         "snapshot-mode",
+		"snapshot.locking.mode": "snapshot-locking",
+		"snapshot.fetch.size":   "snapshot-chunk-rows",
+		"snapshot.max.threads":  "snapshot-workers",
+		"include.query":         "include-query",
+	}
+}

@@ -1,0 +1,42 @@
+package postgres
+
+import (
+	"flag"
+
+	"github.com/sluicecdc/sluice/internal/properties"
+)
+
+// RegisterFlags registers the source's settings on fs, their defaults those of a zero Config
+// (setDefaults), and returns their Debezium property names. The connection (DSN) is the
+// command's: it is assembled from several flags and a password source.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
+	c.setDefaults()
+	fs.StringVar(&c.Slot, "slot", c.Slot, "replication slot (created with pgoutput if missing; slot.name)")
+	fs.StringVar(&c.Publication, "publication", c.Publication, "publication (publication.name)")
+	fs.StringVar((*string)(&c.PublicationMode), "publication-mode", string(c.PublicationMode), "how a missing publication is created: all_tables|filtered|disabled (publication.autocreate.mode)")
+	fs.StringVar((*string)(&c.SnapshotMode), "snapshot-mode", string(c.SnapshotMode), "initial|initial_only|no_data|when_needed|always (snapshot.mode)")
+	fs.IntVar(&c.SnapshotWorkers, "snapshot-workers", c.SnapshotWorkers, "connections reading the snapshot in parallel, each importing the same snapshot (snapshot.max.threads)")
+	fs.IntVar(&c.SnapshotChunkRows, "snapshot-chunk-rows", c.SnapshotChunkRows, "rows per primary-key chunk of the snapshot (snapshot.fetch.size)")
+	properties.ListVar(fs, &c.SchemaInclude, "schema-include", "comma-separated regexes of schemas to capture (schema.include.list)")
+	properties.ListVar(fs, &c.TableInclude, "table-include", "comma-separated regexes of schema.table to capture (table.include.list)")
+	properties.ListVar(fs, &c.TableExclude, "table-exclude", "comma-separated regexes of schema.table not to capture (table.exclude.list)")
+	properties.ListVar(fs, &c.ColumnExclude, "column-exclude", "comma-separated regexes of schema.table.column to leave out (column.exclude.list)")
+	fs.StringVar(&c.HeartbeatActionQuery, "heartbeat-action-query", c.HeartbeatActionQuery, "SQL run on every heartbeat, e.g. an upsert into a heartbeat table (heartbeat.action.query)")
+	fs.DurationVar(&c.StatusInterval, "status-interval", c.StatusInterval, "how often the slot is confirmed up to acknowledged data (status.update.interval.ms)")
+	fs.StringVar(&c.SpoolDir, "spool-dir", c.SpoolDir, "directory for large in-progress transactions streamed by the server (default: the system temp dir)")
+	fs.IntVar(&c.ProtoVersion, "proto-version", c.ProtoVersion, "pgoutput protocol version: 1, or 2 with streaming (default: 2 on PostgreSQL ≥ 14)")
+	return properties.Names{
+		"slot.name":                   "slot",
+		"publication.name":            "publication",
+		"publication.autocreate.mode": "publication-mode",
+		"snapshot.mode":               "snapshot-mode",
+		"snapshot.max.threads":        "snapshot-workers",
+		"snapshot.fetch.size":         "snapshot-chunk-rows",
+		"schema.include.list":         "schema-include",
+		"table.include.list":          "table-include",
+		"table.exclude.list":          "table-exclude",
+		"column.exclude.list":         "column-exclude",
+		"heartbeat.action.query":      "heartbeat-action-query",
+		"status.update.interval.ms":   "status-interval",
+	}
+}

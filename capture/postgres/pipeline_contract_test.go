@@ -1,0 +1,10 @@
+package postgres_test
+
+import (
+	"github.com/sluicecdc/sluice/capture/postgres"
+	"github.com/sluicecdc/sluice/internal/pipeline"
+)
+
+// The pipeline's contract, checked where the type lives. It is a test file because a source must
+// not import internal/pipeline (internal/lint TestForbiddenImports); go vet and go test compile it.
+var _ pipeline.Source = (*postgres.Source)(nil)

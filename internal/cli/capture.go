@@ -1,0 +1,206 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/envelope"
+	"github.com/sluicecdc/sluice/internal/offsets"
+	"github.com/sluicecdc/sluice/internal/pipeline"
+	"github.com/sluicecdc/sluice/sink/kafka"
+)
+
+// Capture is what the capture subcommands share: their common flags (each component's
+// RegisterFlags, plus --sink, --dsn, --password-file, --memory-limit and --http-addr), the
+// sinks their main wired in, and the run loop from offsets through the pipeline.
+type Capture struct {
+	*Set
+
+	Envelope envelope.Config
+	Kafka    kafka.Config // the Kafka sink's settings; its brokers also serve --offsets-topic
+	Pipeline pipeline.Config
+	Offsets  offsets.Config
+
+	Sink         string
+	DSN          string
+	PasswordFile string
+	MemoryLimit  string
+	HTTPAddr     string
+
+	sinks map[string]Sink
+}
+
+// CaptureUsage is a capture command's help text.
+type CaptureUsage struct {
+	Synopsis string // what follows the program name on the usage line
+	About    string // the paragraph under it
+	DSN      string // the usage of --dsn
+}
+
+// NewCapture returns the shared flags of the capture command prog with the --sink choices
+// kinds (in a main's order; the first is the default).
+func NewCapture(prog string, u CaptureUsage, kinds ...SinkKind) *Capture {
+	s := NewSet(prog, func(w io.Writer) { fmt.Fprintf(w, "Usage: %s %s\n\n%s\n\n", prog, u.Synopsis, u.About) })
+	return addCapture(s, u.DSN, kinds)
+}
+
+func addCapture(s *Set, dsnUsage string, kinds []SinkKind) *Capture {
+	c := &Capture{Set: s, sinks: map[string]Sink{}}
+	fs := s.FlagSet()
+	s.Names(c.Envelope.RegisterFlags(fs))
+	s.Names(c.Kafka.RegisterFlags(fs))
+	s.Names(c.Pipeline.RegisterFlags(fs))
+	s.Names(c.Offsets.RegisterFlags(fs))
+	names := make([]string, 0, len(kinds))
+	for _, k := range kinds {
+		names = append(names, k.Name)
+	}
+	slices.Sort(names)
+	def := ""
+	if len(kinds) > 0 {
+		def = kinds[0].Name
+	}
+	fs.StringVar(&c.Sink, "sink", def, "where records go: "+strings.Join(names, "|"))
+	fs.StringVar(&c.DSN, "dsn", "", dsnUsage)
+	fs.StringVar(&c.PasswordFile, "password-file", "", "read the password from this file (first line)")
+	fs.StringVar(&c.MemoryLimit, "memory-limit", "auto", "soft memory limit of the Go runtime, e.g. 64MiB; auto: GOMEMLIMIT if set, else 32 MiB + twice the sink's buffer; off: none")
+	fs.StringVar(&c.HTTPAddr, "http-addr", "", "serve /healthz and /metrics on this address, e.g. 127.0.0.1:8080")
+	s.Names(map[string]string{"debezium.sink.type": "sink"})
+	for _, k := range kinds {
+		c.sinks[k.Name] = k.New(c)
+	}
+	s.Check(func() error { return c.validate(names) })
+	return c
+}
+
+// validate checks what spans components and reports every problem at once.
+func (c *Capture) validate(sinkNames []string) error {
+	var errs []error
+	if err := c.Envelope.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if sk, ok := c.sinks[c.Sink]; !ok {
+		errs = append(errs, fmt.Errorf("--sink %q: want one of %s", c.Sink, strings.Join(sinkNames, ", ")))
+	} else if err := sk.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Offsets.Topic != "" && len(c.Kafka.Brokers) == 0 {
+		errs = append(errs, errors.New("--offsets-topic needs --kafka-brokers host:port,…"))
+	}
+	if err := c.Offsets.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if _, _, err := memoryLimit(c.MemoryLimit, 0, func(string) (string, bool) { return "", false }); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Parse parses the command line with Set.Parse and then sets the runtime's memory limit.
+func (c *Capture) Parse(args []string) error {
+	if err := c.Set.Parse(args); err != nil {
+		return err
+	}
+	c.applyMemoryLimit()
+	return nil
+}
+
+// Password is the database password from --password-file (its first line), else from the
+// environment variable env; ok is false when neither is given.
+func (c *Capture) Password(env string) (pw string, ok bool, err error) {
+	if c.PasswordFile != "" {
+		b, err := os.ReadFile(c.PasswordFile)
+		if err != nil {
+			return "", false, fmt.Errorf("--password-file: %w", err)
+		}
+		return strings.TrimRight(strings.SplitN(string(b), "\n", 2)[0], "\r"), true, nil
+	}
+	pw, ok = os.LookupEnv(env)
+	return pw, ok, nil
+}
+
+// OpenOffsets opens the offsets store chosen by --offsets-file or --offsets-topic; with
+// neither, offsets live in memory only and a restart begins from the source's default start
+// (a warning says so). The caller closes it.
+func (c *Capture) OpenOffsets(ctx context.Context) (offsets.Store, error) {
+	switch {
+	case c.Offsets.File != "":
+		return offsets.NewFile(c.Offsets.File, c.Offsets.Name, c.Envelope.TopicPrefix), nil
+	case c.Offsets.Topic != "":
+		return offsets.NewKafka(ctx, offsets.KafkaConfig{
+			Brokers: c.Kafka.Brokers, Topic: c.Offsets.Topic, Name: c.Offsets.Name, TopicPrefix: c.Envelope.TopicPrefix,
+			Replication: c.Kafka.Replication, Logger: c.Logger(),
+		})
+	}
+	c.Logger().Warn("no --offsets-file or --offsets-topic: positions are kept in memory only and a restart starts over")
+	return new(offsets.Memory), nil
+}
+
+// RunPipeline runs src through the encoder to the chosen sink, saving positions to store,
+// until ctx ends or a stage fails.
+func (c *Capture) RunPipeline(ctx context.Context, src pipeline.Source, store offsets.Store) error {
+	enc, err := envelope.NewEncoder(c.Envelope)
+	if err != nil {
+		return err
+	}
+	stats := new(pipeline.Stats)
+	if c.HTTPAddr != "" {
+		stop, err := serveHTTP(ctx, c.HTTPAddr, stats, c.Logger())
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	sk := c.sinks[c.Sink]
+	cfg := c.Pipeline
+	cfg.Source, cfg.Encoder, cfg.Offsets, cfg.Logger, cfg.Stats = src, enc, store, c.Logger(), stats
+	cfg.NewSink = func(d pipeline.Durable) (pipeline.Sink, error) { return sk.Open(ctx, d) }
+	return pipeline.Run(ctx, cfg)
+}
+
+// Run opens the offsets store and runs the pipeline from the offset in it, reopening the
+// source with open from the last saved offset after a retryable failure (a lost server, a
+// broker outage), with backoff up to 30 s. onRetry, if set, sees each retryable error first.
+// It returns nil when ctx ends, and any other error as it is.
+func (c *Capture) Run(ctx context.Context, what string,
+	open func(ctx context.Context, offset []byte) (pipeline.Source, error), onRetry func(error)) error {
+	store, err := c.OpenOffsets(ctx)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	log := c.Logger()
+	backoff := time.Second
+	for {
+		offset, err := store.Load(ctx)
+		if err != nil {
+			return fmt.Errorf("load offsets: %w", err)
+		}
+		src, err := open(ctx, offset)
+		if err == nil {
+			backoff = time.Second
+			err = c.RunPipeline(ctx, src, store)
+			src.Close()
+		}
+		if err == nil || ctx.Err() != nil || !capture.Retryable(err) {
+			return err
+		}
+		if onRetry != nil {
+			onRetry(err)
+		}
+		log.Warn(what+" source failed; reconnecting from the last saved offset", "err", err, "in", backoff)
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			return nil
+		}
+		backoff = min(backoff*2, 30*time.Second)
+	}
+}

@@ -1,0 +1,92 @@
+package clickhousecmd
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluicecdc/sluice/internal/cli"
+)
+
+func writeFile(t *testing.T, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "app.properties")
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestConfigFile: sluice clickhouse has --config (also as SLUICE_CONFIG) with the same
+// precedence as the capture commands: flag > SLUICE_* > file > default.
+func TestConfigFile(t *testing.T) {
+	props := writeFile(t, `
+bootstrap.servers=file:9092
+topics.regex=srv\\..*
+group.id=fromfile
+log.level=ignored
+`)
+	t.Setenv("SLUICE_CONFIG", props)
+	t.Setenv("SLUICE_GROUP", "fromenv")
+	t.Setenv("SLUICE_BATCH_ROWS", "7")
+	t.Setenv("SLUICE_TOPIC_REFRESH", "1m")
+	cc, scfg, err := parse("sluice clickhouse", []string{"--topic-refresh", "5s", "--clickhouse-database", "dw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct{ name, got, want string }{
+		{"kafka-brokers (file)", strings.Join(cc.Brokers, ","), "file:9092"},
+		{"topics (file)", cc.Topics, `srv\..*`},
+		{"group (env over file)", cc.Group, "fromenv"},
+		{"topic-refresh (flag over env)", cc.TopicRefresh.String(), (5 * time.Second).String()},
+		{"batch-rows (env)", strings.Repeat("x", scfg.BatchRows), "xxxxxxx"},
+		{"clickhouse-database (flag)", scfg.Database, "dw"},
+		{"clickhouse-addr (default)", strings.Join(scfg.Addr, ","), "127.0.0.1:9000"},
+		{"initial-offset (default)", cc.Initial, "oldest"},
+	}
+	for _, ch := range checks {
+		if ch.got != ch.want {
+			t.Errorf("%s = %q, want %q", ch.name, ch.got, ch.want)
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	if _, _, err := parse("sluice clickhouse", []string{"--log-format", "xml"}); err == nil || !strings.Contains(err.Error(), "--log-format") {
+		t.Errorf("bad --log-format: error %v", err)
+	}
+	_, _, err := parse("sluice clickhouse", []string{"--clickhouse-compression", "zstd"})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{"zstd", "no brokers", "no topics"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %q:\n%v", want, err)
+		}
+	}
+}
+
+// TestCaptureSink: --sink clickhouse adds its flags, batching ones prefixed, to a capture
+// command, and its batch bytes count as the sink's buffer.
+func TestCaptureSink(t *testing.T) {
+	c := cli.NewCapture("sluice postgres", cli.CaptureUsage{}, cli.StdoutSink, Sink)
+	if err := c.Parse([]string{"--topic-prefix", "p", "--sink", "clickhouse", "--clickhouse-batch-rows", "5",
+		"--clickhouse-addr", "ch1:9000,ch2:9000"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"clickhouse-batch-bytes", "clickhouse-flush-interval", "clickhouse-database"} {
+		if c.FlagSet().Lookup(name) == nil {
+			t.Errorf("no --%s", name)
+		}
+	}
+	if c.FlagSet().Lookup("batch-rows") != nil {
+		t.Error("unprefixed --batch-rows on a capture command")
+	}
+	c2 := cli.NewCapture("sluice postgres", cli.CaptureUsage{}, cli.StdoutSink, Sink)
+	if err := c2.Parse([]string{"--topic-prefix", "p", "--sink", "clickhouse", "--clickhouse-addr", "nocolon"}); err == nil ||
+		!strings.Contains(err.Error(), "nocolon") {
+		t.Errorf("bad address: error %v", err)
+	}
+}

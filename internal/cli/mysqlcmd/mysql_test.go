@@ -1,0 +1,81 @@
+package mysqlcmd
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluicecdc/sluice/capture/mysql"
+	"github.com/sluicecdc/sluice/capture/mysql/replication"
+	"github.com/sluicecdc/sluice/internal/cli"
+)
+
+var sinks = []cli.SinkKind{cli.StdoutSink, cli.KafkaSink}
+
+func writeFile(t *testing.T, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "app.properties")
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestPrecedence: flag > SLUICE_* > --config file (Debezium names) > default, for the source's
+// own settings, the command's and the common ones.
+func TestPrecedence(t *testing.T) {
+	props := writeFile(t, `
+debezium.source.topic.prefix=fileprefix
+debezium.source.database.server.id=1001
+debezium.source.database.include.list=inventory,shop
+debezium.source.snapshot.locking.mode=none
+debezium.source.snapshot.mode=when_needed
+debezium.source.include.query=true
+debezium.source.schema.history.internal.kafka.topic=schema-changes
+debezium.source.offset.flush.interval.ms=250
+`)
+	t.Setenv("SLUICE_SNAPSHOT_MODE", "no_data")
+	t.Setenv("SLUICE_TLS_MODE", "required")
+	t.Setenv("SLUICE_SERVER_ID", "1002")
+	t.Setenv("SLUICE_MYSQL_PASSWORD", "secret")
+	c, cfg, hist, err := parse("sluice mysql", []string{"--config", props, "--dsn", "mysql://u@h:3306", "--server-id", "1003"}, sinks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct{ name, got, want string }{
+		{"server-id (flag over env and file)", strings.Repeat("x", int(cfg.ServerID)-1000), "xxx"},
+		{"snapshot-mode (env over file)", string(cfg.SnapshotMode), string(mysql.SnapshotNoData)},
+		{"tls-mode (env)", cfg.TLS.String(), replication.TLSRequired.String()},
+		{"snapshot-locking (file)", string(cfg.SnapshotLocking), string(mysql.LockNone)},
+		{"database-include (file, list)", strings.Join(cfg.DatabaseInclude, "|"), "inventory|shop"},
+		{"schema-history (file, kafka topic)", hist, "kafka:schema-changes"},
+		{"offsets-flush-interval (file, ms)", c.Pipeline.FlushInterval.String(), (250 * time.Millisecond).String()},
+		{"password (env)", cfg.Password, "secret"},
+		{"name (topic prefix from file)", cfg.Name, "fileprefix"},
+		{"binlog-heartbeat (default)", cfg.HeartbeatPeriod.String(), replication.DefaultHeartbeat.String()},
+		{"snapshot-chunk-rows (default)", strings.Repeat("x", cfg.SnapshotChunkRows/1000), "xxxxxxxxxx"},
+	}
+	for _, ch := range checks {
+		if ch.got != ch.want {
+			t.Errorf("%s = %q, want %q", ch.name, ch.got, ch.want)
+		}
+	}
+	if !cfg.IncludeQuery {
+		t.Error("include-query from the file not applied")
+	}
+}
+
+func TestValidateNamesFlags(t *testing.T) {
+	_, _, _, err := parse("sluice mysql", []string{"--topic-prefix", "p", "--dsn", "mysql://u@h", "--server-id", "1",
+		"--snapshot-mode", "sometimes", "--tls-mode", "maybe", "--server-id", "99999999999"}, sinks)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{"--snapshot-mode sometimes", "--tls-mode maybe", "--server-id 99999999999"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %q:\n%v", want, err)
+		}
+	}
+}

@@ -1,0 +1,106 @@
+package postgrescmd
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluicecdc/sluice/capture/postgres"
+	"github.com/sluicecdc/sluice/internal/cli"
+)
+
+var sinks = []cli.SinkKind{cli.StdoutSink, cli.KafkaSink}
+
+func writeFile(t *testing.T, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "app.properties")
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestPrecedence: flag > SLUICE_* > --config file (Debezium names) > default, for the source's
+// own settings and the common ones.
+func TestPrecedence(t *testing.T) {
+	props := writeFile(t, `
+debezium.source.topic.prefix=fileprefix
+debezium.source.slot.name=fromfile
+debezium.source.publication.name=fromfile
+debezium.source.snapshot.max.threads=3
+debezium.source.status.update.interval.ms=2500
+debezium.source.table.include.list=public.a, public.b
+debezium.source.database.hostname=filehost
+debezium.source.skipped.operations=c,t
+`)
+	t.Setenv("SLUICE_PUBLICATION", "fromenv")
+	t.Setenv("SLUICE_SNAPSHOT_WORKERS", "5")
+	t.Setenv("SLUICE_PG_PASSWORD", "secret")
+	c, cfg, err := parse("sluice postgres", []string{"--config", props, "--dsn", "postgres://u@h:1/db", "--snapshot-workers", "4"}, sinks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct{ name, got, want string }{
+		{"slot (file)", cfg.Slot, "fromfile"},
+		{"publication (env over file)", cfg.Publication, "fromenv"},
+		{"snapshot-workers (flag over env and file)", strings.Repeat("x", cfg.SnapshotWorkers), "xxxx"},
+		{"status-interval (file, ms)", cfg.StatusInterval.String(), (2500 * time.Millisecond).String()},
+		{"table-include (file, list)", strings.Join(cfg.TableInclude, "|"), "public.a|public.b"},
+		{"dsn (host from file, password from env)", cfg.DSN, "postgres://u:secret@filehost:1/db"},
+		{"topic-prefix (file)", c.Envelope.TopicPrefix, "fileprefix"},
+		{"skipped operations (file; source and pipeline alike)", cfg.SkippedOperations + " " + c.Pipeline.SkippedOps, "c,t c,t"},
+		{"publication-mode (default)", string(cfg.PublicationMode), string(postgres.PublicationAllTables)},
+	}
+	for _, ch := range checks {
+		if ch.got != ch.want {
+			t.Errorf("%s = %q, want %q", ch.name, ch.got, ch.want)
+		}
+	}
+}
+
+// TestDefaults: the defaults are the source's own; the status interval is Debezium's 10 s
+// (status.update.interval.ms).
+func TestDefaults(t *testing.T) {
+	_, cfg, err := parse("sluice postgres", []string{"--dsn", "postgres://u@h/db", "--topic-prefix", "p"}, sinks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.StatusInterval != 10*time.Second || cfg.Slot != "sluice" || cfg.Publication != "sluice" ||
+		cfg.SnapshotWorkers != 2 || cfg.SnapshotChunkRows != 10000 || cfg.SnapshotMode != postgres.SnapshotInitial ||
+		cfg.SkippedOperations != "t" || cfg.HeartbeatInterval != 0 || len(cfg.TableInclude) != 0 {
+		t.Errorf("defaults: %+v", cfg)
+	}
+}
+
+func TestValidateNamesFlags(t *testing.T) {
+	_, _, err := parse("sluice postgres", []string{"--topic-prefix", "p", "--dsn", "postgres://u@h/db",
+		"--skipped-operations", "x", "--sink", "kafka"}, sinks)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{"--skipped-operations x", "--sink kafka needs --kafka-brokers"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %q:\n%v", want, err)
+		}
+	}
+	if _, _, err := parse("sluice postgres", []string{"--topic-prefix", "p", "--sink", "clickhouse"}, sinks); err == nil ||
+		!strings.Contains(err.Error(), `--sink "clickhouse": want one of kafka, stdout`) {
+		t.Errorf("a sink the main did not wire: error %v", err)
+	}
+}
+
+func TestUsageNamesBinary(t *testing.T) {
+	var b strings.Builder
+	c := cli.NewCapture("sluice-postgres", usage, sinks...)
+	c.FlagSet().SetOutput(&b)
+	c.FlagSet().Usage()
+	if !strings.HasPrefix(b.String(), "Usage: sluice-postgres --dsn") {
+		t.Errorf("usage starts %q", b.String()[:min(60, b.Len())])
+	}
+	if !slices.Contains(strings.Fields(b.String()), "-topic-prefix") {
+		t.Error("usage lacks the common flags")
+	}
+}

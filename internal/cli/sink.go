@@ -1,0 +1,59 @@
+package cli
+
+import (
+	"context"
+	"errors"
+
+	"github.com/sluicecdc/sluice/internal/pipeline"
+	"github.com/sluicecdc/sluice/sink/kafka"
+	"github.com/sluicecdc/sluice/sink/stdout"
+)
+
+// SinkKind is a --sink choice a main wires into its capture commands.
+type SinkKind struct {
+	Name string
+	// New registers the sink's own flags on c (before parsing) and returns the sink they
+	// configure.
+	New func(c *Capture) Sink
+}
+
+// Sink is a --sink choice bound to a command's flags.
+type Sink interface {
+	// Open opens the sink, which reports durable records to d.
+	Open(ctx context.Context, d pipeline.Durable) (pipeline.Sink, error)
+	// Buffered is the most bytes the sink holds between flushes or acknowledgements (for
+	// --memory-limit auto).
+	Buffered() int64
+	// Validate reports settings the sink needs and lacks (after parsing).
+	Validate() error
+}
+
+// StdoutSink writes JSON lines to standard output.
+var StdoutSink = SinkKind{Name: "stdout", New: func(c *Capture) Sink { return stdoutSink{c} }}
+
+// KafkaSink produces to Kafka with the common --kafka-* flags.
+var KafkaSink = SinkKind{Name: "kafka", New: func(c *Capture) Sink { return kafkaSink{c} }}
+
+type stdoutSink struct{ c *Capture }
+
+func (s stdoutSink) Open(_ context.Context, d pipeline.Durable) (pipeline.Sink, error) {
+	// --topic-partitions also sets the partition the stdout records report.
+	return stdout.New(stdout.Config{Partitions: s.c.Kafka.Partitions}, d), nil
+}
+func (stdoutSink) Buffered() int64 { return 0 }
+func (stdoutSink) Validate() error { return nil }
+
+type kafkaSink struct{ c *Capture }
+
+func (s kafkaSink) Open(_ context.Context, d pipeline.Durable) (pipeline.Sink, error) {
+	cfg := s.c.Kafka
+	cfg.Logger = s.c.Logger()
+	return kafka.New(cfg, d)
+}
+func (s kafkaSink) Buffered() int64 { return s.c.Kafka.Buffered() }
+func (s kafkaSink) Validate() error {
+	if len(s.c.Kafka.Brokers) == 0 {
+		return errors.New("--sink kafka needs --kafka-brokers host:port,…")
+	}
+	return nil
+}

@@ -1,0 +1,53 @@
+package pipeline
+
+import (
+	"flag"
+	"fmt"
+	"time"
+
+	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/internal/properties"
+)
+
+// defaultFlushInterval is FlushInterval's default, Kafka Connect's offset.flush.interval.ms
+// scaled down: sluice's saves are one small write.
+const defaultFlushInterval = time.Second
+
+// RegisterFlags registers the pipeline settings an operator sets on fs and returns their
+// Debezium property names.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
+	fs.Var(properties.Func(defaultFlushInterval.String(), func(s string) error {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return err
+		}
+		if d <= 0 {
+			return fmt.Errorf("want > 0")
+		}
+		c.FlushInterval = d
+		return nil
+	}), "offsets-flush-interval", "how often acknowledged positions are saved (offset.flush.interval.ms)")
+	fs.Var(properties.Func("0s", func(s string) error {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return err
+		}
+		if d < 0 {
+			return fmt.Errorf("want ≥ 0")
+		}
+		c.HeartbeatInterval = d
+		return nil
+	}), "heartbeat-interval", "emit heartbeat records this often; 0 disables (heartbeat.interval.ms)")
+	fs.Var(properties.Func("t", func(s string) error {
+		if _, err := capture.ParseSkippedOps(s); err != nil {
+			return err
+		}
+		c.SkippedOps = s
+		return nil
+	}), "skipped-operations", "op codes not to publish, e.g. \"t\" or \"c,u\" or \"none\" (skipped.operations)")
+	return properties.Names{
+		"offset.flush.interval.ms": "offsets-flush-interval",
+		"heartbeat.interval.ms":    "heartbeat-interval",
+		"skipped.operations":       "skipped-operations",
+	}
+}

@@ -1,0 +1,27 @@
+package clickhouse
+
+import (
+	"flag"
+
+	"github.com/sluicecdc/sluice/internal/properties"
+)
+
+// RegisterFlags registers the sink's settings on fs, their defaults those of a zero Config.
+// The batching flags get batchPrefix: "clickhouse-" where they sit beside a capture command's
+// own flags, "" in `sluice clickhouse`. ClickHouse has no Debezium property names, so the
+// result is empty; it is returned for the same shape as every other component.
+func (c *Config) RegisterFlags(fs *flag.FlagSet, batchPrefix string) properties.Names {
+	c.setDefaults()
+	properties.ListVar(fs, &c.Addr, "clickhouse-addr", "ClickHouse native-protocol address(es), host:port,…")
+	fs.StringVar(&c.Database, "clickhouse-database", c.Database, "ClickHouse database for the tables (created if missing)")
+	fs.StringVar(&c.Username, "clickhouse-user", c.Username, "ClickHouse user")
+	fs.StringVar(&c.Password, "clickhouse-password", c.Password, "ClickHouse password")
+	fs.StringVar(&c.TableName, "clickhouse-table-name", c.TableName, "table name template: {db}, {schema}, {table}, {topic} are replaced")
+	fs.IntVar(&c.BatchRows, batchPrefix+"batch-rows", c.BatchRows, "insert when this many rows are pending")
+	fs.IntVar(&c.BatchBytes, batchPrefix+"batch-bytes", c.BatchBytes, "insert when the pending rows' JSON (row images and keys, without schemas) reaches this many bytes")
+	fs.DurationVar(&c.FlushInterval, batchPrefix+"flush-interval", c.FlushInterval, "insert pending rows at least this often")
+	fs.BoolVar(&c.KeepDroppedColumns, "clickhouse-keep-dropped-columns", c.KeepDroppedColumns, "keep columns dropped in the source instead of ALTER TABLE … DROP COLUMN")
+	fs.BoolVar(&c.Legacy, "clickhouse-legacy", c.Legacy, "use the pre-23.2 table layout even on a newer server")
+	fs.StringVar(&c.Compression, "clickhouse-compression", c.Compression, "native block compression: lz4|none (none is faster on loopback)")
+	return nil
+}
