@@ -1,5 +1,3 @@
-// Package lint holds repository-wide checks run as tests: the import direction between
-// packages (STYLE.md §1) and one package comment per package (§11).
 package lint
 
 import (
