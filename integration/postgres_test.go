@@ -21,21 +21,17 @@ import (
 	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/capture/postgres"
 	"github.com/sluicecdc/sluice/envelope"
+	"github.com/sluicecdc/sluice/internal/testkit"
 )
 
 // pgServers returns the PostgreSQL DSNs under test (skipping the missing ones).
 func pgServers(t *testing.T) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	for name, env := range map[string]string{"pg15": "SLUICE_TEST_PG_DSN", "pg17": "SLUICE_TEST_PG17_DSN"} {
-		if d := os.Getenv(env); d != "" {
-			out[name] = d
-		} else if os.Getenv("SLUICE_TEST_REQUIRE") == "1" {
-			t.Fatalf("%s is not set", env)
+	for i, d := range testkit.Servers(t, "SLUICE_TEST_PG_DSN", "SLUICE_TEST_PG17_DSN") {
+		if d != "" {
+			out[[]string{"pg15", "pg17"}[i]] = d
 		}
-	}
-	if len(out) == 0 {
-		t.Skip("Skipping due to missing environment variables SLUICE_TEST_PG_DSN and SLUICE_TEST_PG17_DSN")
 	}
 	return out
 }
@@ -102,7 +98,7 @@ func kill9(t *testing.T, bin, dsn string) {
 	ctx := context.Background()
 	adm, err := pgx.Connect(ctx, dsn)
 	if err != nil {
-		t.Skipf("unreachable: %v", err)
+		t.Fatal(err)
 	}
 	defer adm.Close(ctx)
 	db := fmt.Sprintf("sl_kill9_%d", os.Getpid())
@@ -281,7 +277,7 @@ func TestPostgresSpecExample(t *testing.T) {
 			ctx := context.Background()
 			adm, err := pgx.Connect(ctx, dsn)
 			if err != nil {
-				t.Skipf("unreachable: %v", err)
+				t.Fatal(err)
 			}
 			defer adm.Close(ctx)
 			db := fmt.Sprintf("sl_spec_%d", os.Getpid())

@@ -5,10 +5,11 @@ package mysql
 import (
 	"database/sql"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sluicecdc/sluice/internal/testkit"
 )
 
 // TestGTIDFailover reads part of the changes from the primary, stopping inside a transaction,
@@ -51,14 +52,8 @@ func ensureReplicating(t *testing.T, pdb, rdb *sql.DB) {
 }
 
 func TestGTIDFailover(t *testing.T) {
-	primary := os.Getenv("SLUICE_TEST_MARIADB_DSN")
-	replica := os.Getenv("SLUICE_TEST_MARIADB_REPLICA_DSN")
-	if primary == "" || replica == "" {
-		if os.Getenv("SLUICE_TEST_REQUIRE") == "1" {
-			t.Fatal("SLUICE_TEST_MARIADB_DSN and SLUICE_TEST_MARIADB_REPLICA_DSN are required")
-		}
-		t.Skip("skipping: SLUICE_TEST_MARIADB_DSN and SLUICE_TEST_MARIADB_REPLICA_DSN (scripts/mariadb-replica.sh) not both set")
-	}
+	// The replica comes from scripts/mariadb-replica.sh.
+	primary, replica := testkit.Server(t, "SLUICE_TEST_MARIADB_DSN"), testkit.Server(t, "SLUICE_TEST_MARIADB_REPLICA_DSN")
 	pdb, rdb := openDB(t, primary), openDB(t, replica)
 	ensureReplicating(t, pdb, rdb)
 	freshDB(t, pdb, "sl_fo")

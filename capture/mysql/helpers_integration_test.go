@@ -16,6 +16,7 @@ import (
 	gomysql "github.com/go-sql-driver/mysql"
 
 	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/internal/testkit"
 	"github.com/sluicecdc/sluice/schema/history"
 )
 
@@ -28,19 +29,10 @@ type server struct {
 func servers(t *testing.T) []server {
 	t.Helper()
 	var out []server
-	for _, s := range []struct{ name, env string }{{"mariadb", "SLUICE_TEST_MARIADB_DSN"}, {"mysql", "SLUICE_TEST_MYSQL_DSN"}} {
-		v := os.Getenv(s.env)
-		if v == "" {
-			if os.Getenv("SLUICE_TEST_REQUIRE") == "1" {
-				t.Fatalf("%s is not set", s.env)
-			}
-			t.Logf("skipping %s: %s not set", s.name, s.env)
-			continue
+	for i, v := range testkit.Servers(t, "SLUICE_TEST_MARIADB_DSN", "SLUICE_TEST_MYSQL_DSN") {
+		if v != "" {
+			out = append(out, server{[]string{"mariadb", "mysql"}[i], v})
 		}
-		out = append(out, server{s.name, v})
-	}
-	if len(out) == 0 {
-		t.Skip("no server: set SLUICE_TEST_MARIADB_DSN and/or SLUICE_TEST_MYSQL_DSN")
 	}
 	return out
 }
@@ -62,10 +54,7 @@ func openDB(t *testing.T, dsn string) *sql.DB {
 	}
 	db := sql.OpenDB(c)
 	if err := db.Ping(); err != nil {
-		if os.Getenv("SLUICE_TEST_REQUIRE") == "1" {
-			t.Fatalf("server %s unreachable: %v", dsn, err)
-		}
-		t.Skipf("server %s unreachable: %v", dsn, err)
+		t.Fatalf("server %s: %v", dsn, err)
 	}
 	t.Cleanup(func() { db.Close() })
 	return db

@@ -5,22 +5,18 @@ package mysql
 import (
 	"context"
 	"errors"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/internal/testkit"
 )
 
 // TestPurgedBinlog (on the replica of scripts/mariadb-replica.sh, whose binlogs nobody else
 // reads): an offset whose binlog was purged stops the source with ErrPurged, or takes a new
 // snapshot with when_needed.
 func TestPurgedBinlog(t *testing.T) {
-	primary := os.Getenv("SLUICE_TEST_MARIADB_DSN")
-	replica := os.Getenv("SLUICE_TEST_MARIADB_REPLICA_DSN")
-	if primary == "" || replica == "" {
-		t.Skip("skipping: SLUICE_TEST_MARIADB_DSN and SLUICE_TEST_MARIADB_REPLICA_DSN not both set")
-	}
+	primary, replica := testkit.Server(t, "SLUICE_TEST_MARIADB_DSN"), testkit.Server(t, "SLUICE_TEST_MARIADB_REPLICA_DSN")
 	pdb, rdb := openDB(t, primary), openDB(t, replica)
 	ensureReplicating(t, pdb, rdb)
 	freshDB(t, pdb, "sl_purge")

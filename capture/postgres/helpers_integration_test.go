@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/internal/testkit"
 )
 
 // server is one PostgreSQL under test.
@@ -24,19 +25,10 @@ type server struct {
 func servers(t *testing.T) []server {
 	t.Helper()
 	var out []server
-	for _, e := range []struct{ name, env string }{{"pg15", "SLUICE_TEST_PG_DSN"}, {"pg17", "SLUICE_TEST_PG17_DSN"}} {
-		d := os.Getenv(e.env)
-		if d == "" {
-			if os.Getenv("SLUICE_TEST_REQUIRE") == "1" {
-				t.Fatalf("%s is not set", e.env)
-			}
-			t.Logf("skipping %s: %s not set", e.name, e.env)
-			continue
+	for i, d := range testkit.Servers(t, "SLUICE_TEST_PG_DSN", "SLUICE_TEST_PG17_DSN") {
+		if d != "" {
+			out = append(out, server{[]string{"pg15", "pg17"}[i], d})
 		}
-		out = append(out, server{e.name, d})
-	}
-	if len(out) == 0 {
-		t.Skip("Skipping due to missing environment variables SLUICE_TEST_PG_DSN and SLUICE_TEST_PG17_DSN")
 	}
 	return out
 }
@@ -63,10 +55,7 @@ func newTestDB(t *testing.T, srv server) *testDB {
 	ctx := context.Background()
 	adm, err := pgx.Connect(ctx, srv.dsn)
 	if err != nil {
-		if os.Getenv("SLUICE_TEST_REQUIRE") == "1" {
-			t.Fatalf("connect %s: %v", srv.name, err)
-		}
-		t.Skipf("server %s unreachable: %v", srv.name, err)
+		t.Fatalf("connect %s: %v", srv.name, err)
 	}
 	// Unique per process: other runs of these tests may share the servers.
 	name := "sl_" + strings.ToLower(strings.NewReplacer("/", "_", "-", "_").Replace(t.Name()))

@@ -12,7 +12,6 @@ package clickhouse
 
 import (
 	"fmt"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -22,6 +21,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/sluicecdc/sluice/envelope"
+	"github.com/sluicecdc/sluice/internal/testkit"
 )
 
 func literal(v reflect.Value, col column) string {
@@ -79,9 +79,7 @@ func insertSQL(db, table string, b *tableBatch, settings string) string {
 }
 
 func TestChdbModernLayout(t *testing.T) {
-	if os.Getenv("CHDB_LIB_PATH") == "" {
-		t.Skip("set CHDB_LIB_PATH to libchdb.so")
-	}
+	testkit.Env(t, "CHDB_LIB_PATH") // the path of libchdb.so, which chdb-go loads
 	sess, err := chdb.NewSession()
 	if err != nil {
 		t.Fatal(err)

@@ -218,7 +218,7 @@ func TestKafkaKill9(t *testing.T) {
 	brokers := kafkaBrokers(t)
 	bin := filepath.Join(t.TempDir(), "sluice")
 	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/sluice").CombinedOutput(); err != nil {
-		t.Skipf("cannot build cmd/sluice: %v\n%s", err, out)
+		t.Fatalf("build cmd/sluice: %v\n%s", err, out)
 	}
 	orders := ordersTable(ordersV1)
 	orders.topic = "k9.public.orders"

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	_ "github.com/go-sql-driver/mysql"
+
+	"github.com/sluicecdc/sluice/internal/testkit"
 )
 
 // TestMariaDBToClickHouseInProcess: `sluice mysql --sink clickhouse` (the binary, no Kafka)
@@ -23,10 +25,7 @@ func TestMariaDBToClickHouseInProcess(t *testing.T) {
 	addr := chAddr(t)
 	cconn := chConn(t, addr)
 	db := freshDB(t, cconn)
-	dsn := os.Getenv("SLUICE_TEST_MARIADB_DSN")
-	if dsn == "" {
-		t.Skip("Skipping due to missing environment variable SLUICE_TEST_MARIADB_DSN")
-	}
+	dsn := testkit.Server(t, "SLUICE_TEST_MARIADB_DSN")
 	my, err := sql.Open("mysql", dsn+"?multiStatements=true&time_zone=%27%2B00%3A00%27")
 	if err != nil {
 		t.Fatal(err)
@@ -46,7 +45,7 @@ func TestMariaDBToClickHouseInProcess(t *testing.T) {
 		"INSERT INTO chmaria.orders VALUES (1,'anne',1.10,'2024-01-01 01:00:00',NULL),(2,'bob',-2.20,'2024-01-02 02:00:00.5','hi'),(3,'carl',3.30,'2024-01-03 03:00:00',NULL),(4,'dora',4.40,'2024-01-04 04:00:00','d')")
 	bin := filepath.Join(t.TempDir(), "sluice")
 	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/sluice").CombinedOutput(); err != nil {
-		t.Skipf("cannot build cmd/sluice: %v\n%s", err, out)
+		t.Fatalf("build cmd/sluice: %v\n%s", err, out)
 	}
 	host := strings.TrimSuffix(strings.TrimPrefix(dsn, "root@tcp("), ")/")
 	dir := t.TempDir()

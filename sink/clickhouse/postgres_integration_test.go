@@ -18,6 +18,7 @@ import (
 	"github.com/sluicecdc/sluice/capture/postgres"
 	"github.com/sluicecdc/sluice/envelope"
 	"github.com/sluicecdc/sluice/internal/pipeline"
+	"github.com/sluicecdc/sluice/internal/testkit"
 	"github.com/sluicecdc/sluice/sink/kafka"
 )
 
@@ -31,13 +32,7 @@ func testLogger(t *testing.T) *slog.Logger {
 // pgDB creates a fresh PostgreSQL database for a test and returns its DSN and a connection.
 func pgDB(t *testing.T, name string) (string, *pgx.Conn) {
 	t.Helper()
-	dsn := os.Getenv("SLUICE_TEST_PG_DSN")
-	if dsn == "" {
-		if os.Getenv("SLUICE_TEST_REQUIRE") == "1" {
-			t.Fatal("SLUICE_TEST_PG_DSN is not set")
-		}
-		t.Skip("Skipping due to missing environment variable SLUICE_TEST_PG_DSN")
-	}
+	dsn := testkit.Server(t, "SLUICE_TEST_PG_DSN")
 	ctx := context.Background()
 	adm, err := pgx.Connect(ctx, dsn)
 	if err != nil {

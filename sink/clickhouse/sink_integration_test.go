@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"math/big"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -17,18 +16,12 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/sluicecdc/sluice/envelope"
+	"github.com/sluicecdc/sluice/internal/testkit"
 )
 
 func chAddr(t *testing.T) string {
 	t.Helper()
-	a := os.Getenv("SLUICE_TEST_CLICKHOUSE_ADDR")
-	if a == "" {
-		if os.Getenv("SLUICE_TEST_REQUIRE") == "1" {
-			t.Fatal("SLUICE_TEST_CLICKHOUSE_ADDR is not set")
-		}
-		t.Skip("Skipping due to missing environment variable SLUICE_TEST_CLICKHOUSE_ADDR")
-	}
-	return a
+	return testkit.Server(t, "SLUICE_TEST_CLICKHOUSE_ADDR")
 }
 
 func chConn(t *testing.T, addr string) driver.Conn {

@@ -5,26 +5,18 @@ package kafka
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sluicecdc/sluice/envelope"
+	"github.com/sluicecdc/sluice/internal/testkit"
 )
 
-// brokers returns SLUICE_TEST_KAFKA_BROKERS, skipping (or failing under SLUICE_TEST_REQUIRE=1)
-// when it is not set.
+// brokers returns SLUICE_TEST_KAFKA_BROKERS (testkit.Server skips or fails without them).
 func brokers(t *testing.T) []string {
 	t.Helper()
-	v := os.Getenv("SLUICE_TEST_KAFKA_BROKERS")
-	if v == "" {
-		if os.Getenv("SLUICE_TEST_REQUIRE") == "1" {
-			t.Fatal("SLUICE_TEST_KAFKA_BROKERS is not set (eval \"$(scripts/servers.sh env)\")")
-		}
-		t.Skip("Skipping due to missing environment variable SLUICE_TEST_KAFKA_BROKERS")
-	}
-	return strings.Split(v, ",")
+	return strings.Split(testkit.Server(t, "SLUICE_TEST_KAFKA_BROKERS"), ",")
 }
 
 // TestSinkExternalBroker runs the sink against the broker process scripts/kafka.sh starts

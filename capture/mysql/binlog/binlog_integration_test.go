@@ -16,6 +16,7 @@ import (
 
 	_ "github.com/go-sql-driver/mysql"
 	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/internal/testkit"
 )
 
 // These tests write rows of every type on a real server, read the binlog file the server wrote
@@ -24,13 +25,7 @@ import (
 
 func serverDB(t *testing.T, env string) *sql.DB {
 	t.Helper()
-	dsn := os.Getenv(env)
-	if dsn == "" {
-		if os.Getenv("SLUICE_TEST_REQUIRE") == "1" {
-			t.Fatalf("missing environment variable %s", env)
-		}
-		t.Skipf("Skipping due to missing environment variable %s", env)
-	}
+	dsn := testkit.Server(t, env)
 	sep := "?"
 	if strings.Contains(dsn, "?") {
 		sep = "&"
@@ -41,10 +36,7 @@ func serverDB(t *testing.T, env string) *sql.DB {
 	}
 	t.Cleanup(func() { _ = db.Close() })
 	if err := db.Ping(); err != nil {
-		if os.Getenv("SLUICE_TEST_REQUIRE") == "1" {
-			t.Fatal(err)
-		}
-		t.Skipf("server of %s unreachable: %v", env, err)
+		t.Fatalf("server of %s: %v", env, err)
 	}
 	return db
 }
@@ -208,9 +200,7 @@ func runServerRoundTripMeta(t *testing.T, env string, maria, fullMeta bool) {
 	next := currentBinlog(t, conn, maria)
 
 	raw, err := os.ReadFile(filepath.Join(filepath.Dir(base), file))
-	if err != nil {
-		t.Skipf("binlog file not readable here (remote server?): %v", err)
-	}
+	testkit.Require(t, "binlog file of "+env+" (a remote server's is not readable here)", err)
 	if len(raw) < 4 || string(raw[:4]) != "\xfebin" {
 		t.Fatalf("%s: no binlog magic", file)
 	}

@@ -7,15 +7,15 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+
+	"github.com/sluicecdc/sluice/internal/testkit"
 )
 
 // testServer is a server from SLUICE_TEST_MARIADB_DSN or SLUICE_TEST_MYSQL_DSN with its admin
@@ -30,13 +30,7 @@ type testServer struct {
 
 func server(t testing.TB, env string, flavor Flavor) *testServer {
 	t.Helper()
-	dsn := os.Getenv(env)
-	if dsn == "" {
-		if os.Getenv("SLUICE_TEST_REQUIRE") == "1" {
-			t.Fatalf("%s is not set (SLUICE_TEST_REQUIRE=1); start the servers with scripts/servers.sh start", env)
-		}
-		t.Skipf("Skipping due to missing environment variable %s", env)
-	}
+	dsn := testkit.Server(t, env)
 	cfg, err := mysql.ParseDSN(dsn)
 	if err != nil {
 		t.Fatalf("%s: %v", env, err)
@@ -47,9 +41,6 @@ func server(t testing.TB, env string, flavor Flavor) *testServer {
 	defer cancel()
 	c, err := Dial(ctx, s.config(s.user, s.pass))
 	if err != nil {
-		if os.Getenv("SLUICE_TEST_REQUIRE") != "1" && errors.As(err, new(*NetError)) {
-			t.Skipf("Skipping: %s server unreachable: %v", env, err)
-		}
 		t.Fatalf("connect to %s as admin: %v", env, err)
 	}
 	_ = c.Close()
