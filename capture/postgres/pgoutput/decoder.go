@@ -108,7 +108,7 @@ func newMessage(t MessageType, size int, inStream bool) decodable {
 	case MessageTypeStreamCommit:
 		return new(StreamCommitMessageV2)
 	case MessageTypeStreamAbort:
-		if size >= streamAbortV4Size {
+		if size > streamAbortV2Size {
 			return new(StreamAbortMessageV4)
 		}
 		return new(StreamAbortMessageV2)

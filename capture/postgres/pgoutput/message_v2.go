@@ -140,8 +140,9 @@ type StreamAbortMessageV4 struct {
 	AbortTime Time
 }
 
-// streamAbortV4Size is the length of a version 4 Stream Abort with its LSN and time.
-const streamAbortV4Size = 1 + 4 + 4 + 8 + 8
+// streamAbortV2Size is the length of a Stream Abort without the abort's LSN and time: a
+// longer one has them.
+const streamAbortV2Size = 1 + 4 + 4
 
 func (m *StreamAbortMessageV4) decode(r *reader) error {
 	_ = m.StreamAbortMessageV2.decode(r)
