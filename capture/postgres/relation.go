@@ -20,6 +20,7 @@ type relation struct {
 	identity byte
 	included bool
 	msg      pgoutput.RelationMessage
+	cols     []pgoutput.TupleColumn // decodeTuple's buffer (Next's goroutine only)
 }
 
 // buildRelation makes the relation state for a Relation message. prev is the previous state of
@@ -98,18 +99,17 @@ func sameRelation(a, b pgoutput.RelationMessage) bool {
 // decodeTuple decodes a tuple into a Row of the relation's current table version. Values
 // alias t (text values are decoded in place where the kind needs it).
 func (rel *relation) decodeTuple(t pgoutput.Tuple, slab *rowSlab) (capture.Row, error) {
-	tr := t.Reader()
-	n := tr.Len()
-	if err := tr.Err(); err != nil {
+	cols, err := t.Columns(rel.cols[:0])
+	rel.cols = cols
+	if err != nil {
 		return nil, fmt.Errorf("tuple of %s: %w", rel.table.ID, err)
 	}
-	if n != len(rel.decs) {
-		return nil, fmt.Errorf("tuple of %s has %d columns, relation has %d", rel.table.ID, n, len(rel.decs))
+	if len(cols) != len(rel.decs) {
+		return nil, fmt.Errorf("tuple of %s has %d columns, relation has %d", rel.table.ID, len(cols), len(rel.decs))
 	}
 	row := slab.get(len(rel.table.Columns))
-	for i := 0; tr.Next(); i++ {
-		kind, data := tr.Column()
-		switch kind {
+	for i, c := range cols {
+		switch c.Kind {
 		case pgoutput.TupleNull:
 			continue
 		case pgoutput.TupleUnchanged:
@@ -124,14 +124,11 @@ func (rel *relation) decodeTuple(t pgoutput.Tuple, slab *rowSlab) (capture.Row, 
 		if o < 0 {
 			continue
 		}
-		v, err := rel.decs[i].decode(data)
+		v, err := rel.decs[i].decode(c.Data)
 		if err != nil {
-			return nil, fmt.Errorf("column %s.%s (%s) value %q: %w", rel.table.ID, rel.table.Columns[o].Name, rel.table.Columns[o].TypeExpr, data, err)
+			return nil, fmt.Errorf("column %s.%s (%s) value %q: %w", rel.table.ID, rel.table.Columns[o].Name, rel.table.Columns[o].TypeExpr, c.Data, err)
 		}
 		row[o] = v
-	}
-	if err := tr.Err(); err != nil {
-		return nil, fmt.Errorf("tuple of %s: %w", rel.table.ID, err)
 	}
 	return row, nil
 }
