@@ -9,9 +9,10 @@
 // values into capture values either: a value's text form is PostgreSQL's, the same as in the
 // snapshot's query results, and reading it needs the type catalog (capture/postgres).
 //
-// Decoding never panics: every read goes through a sticky-error reader (a read past the end
-// returns zero and marks the reader bad), checked once per message; failures are
-// *DecodeError.
+// Decoding never panics: message fields are read through a sticky-error reader (a read past
+// the end returns zero and marks the reader bad), checked once per message, and tuple columns
+// are bounds-checked as Tuple.Columns reads them. Decode failures are *DecodeError; Columns
+// returns ErrTruncated or ErrMalformed, which the caller wraps in a DecodeError.
 //
 // Ownership: byte slices in a decoded message (tuples, message content) alias the input;
 // strings are copies. A Decoder reuses its values: a message it returns is valid until the

@@ -18,8 +18,9 @@ import (
 //	00 02  74 00 00 00 02 34 32  6e
 //	 2 col  't' len 2     "42"   'n'
 //
-// Decode delimits a tuple but does not check its columns; Columns checks them as it reads
-// them, so a row is walked once.
+// Parse and Decode delimit a tuple but check its columns only where they must walk them to
+// find its end (an UPDATE's old tuple); Columns checks them as it reads them, so a row is
+// walked once.
 type Tuple []byte
 
 // Column kinds of a Tuple.
