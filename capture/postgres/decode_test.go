@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/capture/postgres/pgoutput"
+	"github.com/sluicecdc/sluice/internal/testkit"
 	"github.com/sluicecdc/sluice/schema"
 )
 
@@ -102,21 +104,6 @@ func show(v capture.Value) string {
 	return string(b)
 }
 
-// tuple builds pgoutput TupleData: each column is text, or nil for NULL.
-func tuple(cols ...[]byte) []byte {
-	b := binary.BigEndian.AppendUint16(nil, uint16(len(cols)))
-	for _, c := range cols {
-		if c == nil {
-			b = append(b, 'n')
-			continue
-		}
-		b = append(b, 't')
-		b = binary.BigEndian.AppendUint32(b, uint32(len(c)))
-		b = append(b, c...)
-	}
-	return b
-}
-
 func benchRelation() *relation {
 	decs := []*decoder{{kind: decInt}, {kind: decString}, {kind: decNumeric}, {kind: decTimestampTZ, prec: 6}, {kind: decBool}, {kind: decJSON}, {kind: decInt}, {kind: decString}}
 	t := &schema.Table{ID: schema.TableID{Schema: "public", Table: "orders"}}
@@ -126,13 +113,13 @@ func benchRelation() *relation {
 	return &relation{table: t, decs: decs, out: []int{0, 1, 2, 3, 4, 5, 6, 7}, included: true}
 }
 
-var benchTuple = tuple([]byte("1234567"), []byte("customer name number 42"), []byte("19999.99"),
+var benchTuple = testkit.PgoutputTextTuple([]byte("1234567"), []byte("customer name number 42"), []byte("19999.99"),
 	[]byte("2024-01-15 10:30:00.123456+00"), []byte("t"), []byte(`{"sku": "A-1", "qty": 3}`), []byte("42"), nil)
 
 func TestDecodeTuple(t *testing.T) {
 	rel := benchRelation()
 	data := append([]byte(nil), benchTuple...)
-	row, err := rel.decodeTuple(&reader{b: data}, &rowSlab{})
+	row, err := rel.decodeTuple(pgoutput.Tuple(data), &rowSlab{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +132,7 @@ func TestDecodeTuple(t *testing.T) {
 	}
 	// Truncated input fails cleanly at every cut.
 	for n := 0; n < len(benchTuple); n++ {
-		if _, err := rel.decodeTuple(&reader{b: append([]byte(nil), benchTuple[:n]...)}, &rowSlab{}); err == nil {
+		if _, err := rel.decodeTuple(append(pgoutput.Tuple(nil), benchTuple[:n]...), &rowSlab{}); err == nil {
 			t.Fatalf("cut at %d: no error", n)
 		}
 	}
@@ -164,7 +151,7 @@ func BenchmarkDecodeTuple(b *testing.B) {
 	slab := &rowSlab{}
 	cpu0 := threadCPU()
 	for b.Loop() {
-		if _, err := rel.decodeTuple(&reader{b: data}, slab); err != nil {
+		if _, err := rel.decodeTuple(pgoutput.Tuple(data), slab); err != nil {
 			b.Fatal(err)
 		}
 		n++
@@ -183,19 +170,18 @@ func threadCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// FuzzDecodeTuple feeds arbitrary bytes to the tuple and message decoders: errors are fine,
-// panics are not.
+// FuzzDecodeTuple feeds arbitrary bytes to the tuple and value decoders: errors are fine,
+// panics are not. (pgoutput.FuzzParse covers whole messages.)
 func FuzzDecodeTuple(f *testing.F) {
 	f.Add(benchTuple)
-	f.Add(tuple([]byte("{1,\"a\",NULL}"), []byte(`\x00`)))
+	f.Add(testkit.PgoutputTextTuple([]byte("{1,\"a\",NULL}"), []byte(`\x00`)))
 	rel := benchRelation()
 	arr := &relation{table: rel.table, out: rel.out, decs: []*decoder{
 		{kind: decArray, delim: ',', elem: &decoder{kind: decString}}, {kind: decBytea}, {kind: decInterval}, {kind: decHstore},
 		{kind: decTimeTZ}, {kind: decMoney}, {kind: decArray, delim: ',', elem: &decoder{kind: decArray, delim: ',', elem: &decoder{kind: decInt}}}, {kind: decGeometry}}}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		rel.decodeTuple(&reader{b: append([]byte(nil), data...)}, &rowSlab{})
-		arr.decodeTuple(&reader{b: append([]byte(nil), data...)}, &rowSlab{})
-		parseRelation(&reader{b: data})
+		rel.decodeTuple(append(pgoutput.Tuple(nil), data...), &rowSlab{})
+		arr.decodeTuple(append(pgoutput.Tuple(nil), data...), &rowSlab{})
 		for _, d := range arr.decs {
 			d.decode(append([]byte(nil), data...))
 		}

@@ -3,11 +3,13 @@
 //
 // It owns the slot and the publication (created when missing), the replication receive loop
 // (one goroutine that owns the replication connection, answers keepalives at once and sends
-// standby status updates whose Flush LSN is only what Ack reported durable), the decoding of
-// pgoutput messages (protocol 1, and 2 with streaming of large in-progress transactions, which
-// are spooled to disk until their commit so that neither the server nor sluice holds them in
-// memory), the initial snapshot read inside the slot's exported snapshot, the preflight checks,
-// and the resume position (the offset JSON of the Debezium PostgreSQL connector).
+// standby status updates whose Flush LSN is only what Ack reported durable), the assembly of
+// transactions from pgoutput messages (decoded by capture/postgres/pgoutput; protocol 1, and 2
+// with streaming of large in-progress transactions, which are spooled to disk until their
+// commit so that neither the server nor sluice holds them in memory), the decoding of column
+// values from their text form, the initial snapshot read inside the slot's exported snapshot,
+// the preflight checks, and the resume position (the offset JSON of the Debezium PostgreSQL
+// connector).
 //
 // Values come from pgoutput's text format. The Value kinds per PostgreSQL type are:
 //

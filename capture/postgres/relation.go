@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/capture/postgres/pgoutput"
 	"github.com/sluicecdc/sluice/schema"
 )
 
@@ -17,19 +19,20 @@ type relation struct {
 	out      []int
 	identity byte
 	included bool
-	msg      relationMsg
+	msg      pgoutput.RelationMessage
+	cols     []pgoutput.TupleColumn // decodeTuple's buffer (Next's goroutine only)
 }
 
 // buildRelation makes the relation state for a Relation message. prev is the previous state of
 // the same relation (nil if none): when the columns are unchanged it is returned as is, so the
 // table version only moves when the definition does.
-func (s *Source) buildRelation(ctx context.Context, m relationMsg, prev *relation) (*relation, error) {
+func (s *Source) buildRelation(ctx context.Context, m pgoutput.RelationMessage, prev *relation) (*relation, error) {
 	if prev != nil && sameRelation(prev.msg, m) {
-		prev.identity = m.identity
+		prev.identity = m.ReplicaIdentity
 		return prev, nil
 	}
-	rel := &relation{id: m.id, identity: m.identity, msg: m, included: s.filter.table(m.namespace, m.name)}
-	t := &schema.Table{ID: schema.TableID{DB: s.dbName, Schema: m.namespace, Table: m.name}, Dialect: schema.Postgres, Version: 1}
+	rel := &relation{id: m.RelationID, identity: m.ReplicaIdentity, msg: m, included: s.filter.table(m.Namespace, m.RelationName)}
+	t := &schema.Table{ID: schema.TableID{DB: s.dbName, Schema: m.Namespace, Table: m.RelationName}, Dialect: schema.Postgres, Version: 1}
 	if prev != nil {
 		t.Version = prev.table.Version + 1
 	} else if v, ok := s.versions[t.ID]; ok {
@@ -39,26 +42,26 @@ func (s *Source) buildRelation(ctx context.Context, m relationMsg, prev *relatio
 	var meta tableMeta
 	if rel.included {
 		var err error
-		if meta, err = s.cat.tableMeta(ctx, m.id); err != nil {
+		if meta, err = s.cat.tableMeta(ctx, m.RelationID); err != nil {
 			return nil, err
 		}
 	}
-	rel.decs = make([]*decoder, len(m.columns))
-	rel.out = make([]int, len(m.columns))
-	for i, c := range m.columns {
-		ct, err := s.cat.resolve(ctx, c.typOID, c.typmod)
+	rel.decs = make([]*decoder, len(m.Columns))
+	rel.out = make([]int, len(m.Columns))
+	for i, c := range m.Columns {
+		ct, err := s.cat.resolve(ctx, c.DataType, c.TypeModifier)
 		if err != nil {
-			return nil, fmt.Errorf("column %s.%s.%s: %w", m.namespace, m.name, c.name, err)
+			return nil, fmt.Errorf("column %s.%s.%s: %w", m.Namespace, m.RelationName, c.Name, err)
 		}
 		rel.decs[i] = ct.dec
-		if !s.filter.column(m.namespace, m.name, c.name) && !slices.Contains(meta.pk, c.name) {
+		if !s.filter.column(m.Namespace, m.RelationName, c.Name) && !slices.Contains(meta.pk, c.Name) {
 			rel.out[i] = -1
 			continue
 		}
 		col := ct.col
-		col.Name = c.name
-		col.Nullable = !meta.notNull[c.name]
-		if def, ok := meta.defaults[c.name]; ok {
+		col.Name = c.Name
+		col.Nullable = !meta.notNull[c.Name]
+		if def, ok := meta.defaults[c.Name]; ok {
 			if v, lit := literalDefault(def); lit {
 				col.Default, col.HasDefault = v, true
 			}
@@ -80,15 +83,52 @@ func (s *Source) buildRelation(ctx context.Context, m relationMsg, prev *relatio
 
 // sameRelation compares what the table version depends on: names and types (not the replica
 // identity flags, which the snapshot's catalog read does not know).
-func sameRelation(a, b relationMsg) bool {
-	if a.id != b.id || a.namespace != b.namespace || a.name != b.name || len(a.columns) != len(b.columns) {
+func sameRelation(a, b pgoutput.RelationMessage) bool {
+	if a.RelationID != b.RelationID || a.Namespace != b.Namespace || a.RelationName != b.RelationName || len(a.Columns) != len(b.Columns) {
 		return false
 	}
-	for i := range a.columns {
-		x, y := a.columns[i], b.columns[i]
-		if x.name != y.name || x.typOID != y.typOID || x.typmod != y.typmod {
+	for i := range a.Columns {
+		x, y := a.Columns[i], b.Columns[i]
+		if x.Name != y.Name || x.DataType != y.DataType || x.TypeModifier != y.TypeModifier {
 			return false
 		}
 	}
 	return true
+}
+
+// decodeTuple decodes a tuple into a Row of the relation's current table version. Values
+// alias t (text values are decoded in place where the kind needs it).
+func (rel *relation) decodeTuple(t pgoutput.Tuple, slab *rowSlab) (capture.Row, error) {
+	cols, err := t.Columns(rel.cols[:0])
+	rel.cols = cols
+	if err != nil {
+		return nil, fmt.Errorf("tuple of %s: %w", rel.table.ID, err)
+	}
+	if len(cols) != len(rel.decs) {
+		return nil, fmt.Errorf("tuple of %s has %d columns, relation has %d", rel.table.ID, len(cols), len(rel.decs))
+	}
+	row := slab.get(len(rel.table.Columns))
+	for i, c := range cols {
+		switch c.Kind {
+		case pgoutput.TupleNull:
+			continue
+		case pgoutput.TupleUnchanged:
+			if o := rel.out[i]; o >= 0 {
+				row[o] = capture.Value{Kind: capture.Unavailable}
+			}
+			continue
+		case pgoutput.TupleBinary:
+			return nil, fmt.Errorf("column %d of %s: binary tuple data not requested", i, rel.table.ID)
+		}
+		o := rel.out[i]
+		if o < 0 {
+			continue
+		}
+		v, err := rel.decs[i].decode(c.Data)
+		if err != nil {
+			return nil, fmt.Errorf("column %s.%s (%s) value %q: %w", rel.table.ID, rel.table.Columns[o].Name, rel.table.Columns[o].TypeExpr, c.Data, err)
+		}
+		row[o] = v
+	}
+	return row, nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/capture/postgres/pgoutput"
 )
 
 // snapTable is one table of the initial snapshot.
@@ -172,19 +173,19 @@ WHERE p.pubname = $1 ORDER BY n.nspname, cl.relname`, s.cfg.Publication)
 	}
 	var out []*snapTable
 	for _, t := range list {
-		m := relationMsg{id: t.oid, namespace: t.ns, name: t.name, identity: t.ident[0]}
+		m := pgoutput.RelationMessage{RelationID: t.oid, Namespace: t.ns, RelationName: t.name, ReplicaIdentity: t.ident[0]}
 		crows, err := c.Query(ctx, `SELECT attname, atttypid, atttypmod FROM pg_attribute
 WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped AND attgenerated = '' ORDER BY attnum`, t.oid)
 		if err != nil {
 			return nil, err
 		}
 		for crows.Next() {
-			var rc relColumn
-			if err := crows.Scan(&rc.name, &rc.typOID, &rc.typmod); err != nil {
+			var rc pgoutput.RelationMessageColumn
+			if err := crows.Scan(&rc.Name, &rc.DataType, &rc.TypeModifier); err != nil {
 				crows.Close()
 				return nil, err
 			}
-			m.columns = append(m.columns, rc)
+			m.Columns = append(m.Columns, rc)
 		}
 		crows.Close()
 		rel, err := s.buildRelation(ctx, m, s.rels[t.oid])
@@ -194,15 +195,15 @@ WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped AND attgenerated = '' OR
 		s.rels[t.oid] = rel
 		st := &snapTable{rel: rel, name: quoteIdent(t.ns) + "." + quoteIdent(t.name), estimate: t.estimate}
 		var cols []string
-		for _, c := range m.columns {
-			cols = append(cols, quoteIdent(c.name))
+		for _, c := range m.Columns {
+			cols = append(cols, quoteIdent(c.Name))
 		}
 		st.cols = strings.Join(cols, ", ")
 		for _, k := range rel.table.PrimaryKey {
 			name := rel.table.Columns[k].Name
 			st.pk = append(st.pk, quoteIdent(name))
-			for i, c := range m.columns {
-				if c.name == name {
+			for i, c := range m.Columns {
+				if c.Name == name {
 					st.pkIdx = append(st.pkIdx, i)
 				}
 			}

@@ -2,35 +2,25 @@ package postgres
 
 import (
 	"context"
-	"encoding/binary"
 	"log/slog"
 	"runtime"
 	"testing"
 
 	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/internal/testkit"
 )
 
 // benchTx builds one transaction of pgoutput messages: BEGIN, n INSERTs of benchTuple into
 // relation 1, COMMIT.
 func benchTx(n int) []wireMsg {
 	lsn := uint64(1 << 32)
-	begin := []byte{msgBegin}
-	begin = binary.BigEndian.AppendUint64(begin, lsn+uint64(n)*200)
-	begin = binary.BigEndian.AppendUint64(begin, 700000000000000)
-	begin = binary.BigEndian.AppendUint32(begin, 4711)
-	msgs := []wireMsg{{lsn: lsn, data: begin}}
+	end := lsn + uint64(n)*200
+	const ts = 700000000000000
+	msgs := []wireMsg{{lsn: lsn, data: testkit.PgoutputBegin(end, ts, 4711)}}
 	for i := 0; i < n; i++ {
-		ins := []byte{msgInsert}
-		ins = binary.BigEndian.AppendUint32(ins, 1)
-		ins = append(ins, 'N')
-		ins = append(ins, benchTuple...)
-		msgs = append(msgs, wireMsg{lsn: lsn + uint64(i)*200, data: ins})
+		msgs = append(msgs, wireMsg{lsn: lsn + uint64(i)*200, data: testkit.PgoutputInsert(0, 1, benchTuple)})
 	}
-	commit := []byte{msgCommit, 0}
-	commit = binary.BigEndian.AppendUint64(commit, lsn+uint64(n)*200)
-	commit = binary.BigEndian.AppendUint64(commit, lsn+uint64(n)*200+8)
-	commit = binary.BigEndian.AppendUint64(commit, 700000000000000)
-	return append(msgs, wireMsg{lsn: lsn + uint64(n)*200, data: commit})
+	return append(msgs, wireMsg{lsn: end, data: testkit.PgoutputCommit(end, end+8, ts)})
 }
 
 // BenchmarkSourceNext: the streaming decode path per event (message dispatch, tuple decode,

@@ -163,3 +163,11 @@ func (sr *spoolReader) next() (uint64, []byte, error) {
 	}
 	return binary.BigEndian.Uint64(hdr[4:]), data, nil
 }
+
+// spoolDir returns the directory for streamed transactions.
+func (c *Config) spoolDir() string {
+	if c.SpoolDir != "" {
+		return c.SpoolDir
+	}
+	return os.TempDir()
+}

@@ -1,4 +1,5 @@
 // Package testkit holds test-only builders: binlog events (encode with these, decode with
-// capture/mysql/binlog) and other protocol fixtures. Nothing outside tests imports it. It does
-// not import the packages it builds bytes for, so their in-package tests can use it.
+// capture/mysql/binlog), pgoutput messages (decode with capture/postgres/pgoutput) and other
+// protocol fixtures. Nothing outside tests imports it. It does not import the packages it
+// builds bytes for, so their in-package tests can use it.
 package testkit

@@ -1,0 +1,239 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/jackc/pglogrepl"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
+)
+
+// sessionParams make the server print values in the forms the decoder reads, on the snapshot
+// connections and the walsender alike.
+var sessionParams = map[string]string{
+	"DateStyle":          "ISO, MDY",
+	"IntervalStyle":      "postgres",
+	"TimeZone":           "UTC",
+	"bytea_output":       "hex",
+	"extra_float_digits": "1",
+	"lc_monetary":        "C",
+}
+
+// connectMeta opens the metadata connection (catalog, preflight, heartbeat query) and reads
+// the database name, the server version and the built-in types.
+func (s *Source) connectMeta(ctx context.Context) error {
+	var err error
+	s.connCfg, err = pgconn.ParseConfig(s.cfg.DSN)
+	if err != nil {
+		return fmt.Errorf("postgres dsn: %w", err)
+	}
+	for k, v := range sessionParams {
+		s.connCfg.RuntimeParams[k] = v
+	}
+	meta, err := s.connect(ctx)
+	if err != nil {
+		return err
+	}
+	s.cat = &catalog{conn: meta}
+	if err := meta.QueryRow(ctx, "SELECT current_database(), current_setting('server_version_num')::int").Scan(&s.dbName, &s.version); err != nil {
+		return fmt.Errorf("postgres: read server version: %w", err)
+	}
+	return s.cat.loadTypes(ctx, "t.oid < 16384")
+}
+
+func (s *Source) connect(ctx context.Context) (*pgx.Conn, error) {
+	cc, err := pgx.ParseConfig("")
+	if err != nil {
+		return nil, err
+	}
+	cc.Config = *s.connCfg.Copy()
+	conn, err := pgx.ConnectConfig(ctx, cc)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: connect to %s:%d as %s: %w", s.connCfg.Host, s.connCfg.Port, s.connCfg.User, err)
+	}
+	return conn, nil
+}
+
+// connectReplication opens the replication connection, reading its socket through the
+// coalescer, and identifies the system.
+func (s *Source) connectReplication(ctx context.Context) error {
+	rc := s.connCfg.Copy()
+	rc.RuntimeParams["replication"] = "database"
+	rc.BuildFrontend = func(r io.Reader, w io.Writer) *pgproto3.Frontend {
+		s.coal = newCoalescer(r)
+		return pgproto3.NewFrontend(s.coal, w)
+	}
+	var err error
+	if s.repl, err = pgconn.ConnectConfig(ctx, rc); err != nil {
+		return fmt.Errorf("postgres: replication connection: %w", err)
+	}
+	sys, err := pglogrepl.IdentifySystem(ctx, s.repl)
+	if err != nil {
+		return fmt.Errorf("postgres: IDENTIFY_SYSTEM: %w", err)
+	}
+	s.log.Info("connected", "system_id", sys.SystemID, "timeline", sys.Timeline, "xlogpos", sys.XLogPos.String(), "db", s.dbName, "server_version", s.version)
+	return nil
+}
+
+// slotState is what pg_replication_slots says about the configured slot.
+type slotState struct {
+	exists    bool
+	confirmed *string // confirmed_flush_lsn
+}
+
+// prepareSlot decides whether a snapshot runs, creates (or re-creates) the slot, and sets the
+// streaming start LSN.
+func (s *Source) prepareSlot(ctx context.Context) error {
+	slot, err := s.readSlot(ctx)
+	if err != nil {
+		return err
+	}
+	mode := s.cfg.SnapshotMode
+	r := s.resume
+	snapshotDone := r != nil && (!r.Snapshot || r.SnapshotCompleted)
+	if slot.exists && snapshotDone && slot.confirmed != nil && r.CommitLSN != 0 && s.slotAheadResnapshot(*slot.confirmed, r) {
+		snapshotDone = false
+	}
+	need := s.needSnapshot(snapshotDone, slot.exists)
+	if snapshotDone && !slot.exists && !need {
+		return fmt.Errorf("postgres: the stored offset (%s) needs replication slot %q, which no longer exists: changes since then are lost; restart with --snapshot-mode when_needed (re-snapshot) or delete the stored offset", r, s.cfg.Slot)
+	}
+	if mode == SnapshotInitialOnly && snapshotDone {
+		s.snapOnly = true
+		return nil
+	}
+	if need {
+		return s.createSlotForSnapshot(ctx, slot.exists)
+	}
+	if !slot.exists {
+		return s.createSlot(ctx)
+	}
+	s.resumeFrom(r, slot.confirmed)
+	return nil
+}
+
+// readSlot reads the slot's state; a slot of another plugin is an error.
+func (s *Source) readSlot(ctx context.Context) (slotState, error) {
+	var plugin *string
+	st := slotState{exists: true}
+	err := s.cat.conn.QueryRow(ctx, "SELECT plugin, confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1", s.cfg.Slot).Scan(&plugin, &st.confirmed)
+	if errors.Is(err, pgx.ErrNoRows) {
+		st.exists = false
+	} else if err != nil {
+		return st, fmt.Errorf("postgres: read slot %s: %w", s.cfg.Slot, err)
+	}
+	if st.exists && (plugin == nil || *plugin != "pgoutput") {
+		p := "<physical>"
+		if plugin != nil {
+			p = *plugin
+		}
+		return st, fmt.Errorf("postgres: replication slot %q uses plugin %s, not pgoutput: choose another --slot, or drop it with SELECT pg_drop_replication_slot('%s')", s.cfg.Slot, p, s.cfg.Slot)
+	}
+	return st, nil
+}
+
+// slotAheadResnapshot checks a slot confirmed beyond the stored offset. The slot only moves
+// when we acknowledge, after the offset is saved: a slot ahead of the offset was consumed by
+// someone else, and the changes in between are gone. It reports whether a new snapshot is
+// to be taken (mode when_needed); in other modes it warns.
+func (s *Source) slotAheadResnapshot(confirmed string, r *Position) bool {
+	c, err := pglogrepl.ParseLSN(confirmed)
+	if err != nil || uint64(c) <= r.CommitLSN {
+		return false
+	}
+	if s.cfg.SnapshotMode == SnapshotWhenNeeded {
+		s.log.Warn("the slot is ahead of the stored offset; taking a new snapshot", "slot", s.cfg.Slot, "confirmed", confirmed, "offset", r.String())
+		return true
+	}
+	s.log.Warn("the slot is ahead of the stored offset: changes between them were consumed elsewhere and are missing (use --snapshot-mode when_needed to re-snapshot)", "slot", s.cfg.Slot, "confirmed", confirmed, "offset", r.String())
+	return false
+}
+
+// needSnapshot applies the snapshot mode.
+func (s *Source) needSnapshot(snapshotDone, slotExists bool) bool {
+	switch s.cfg.SnapshotMode {
+	case SnapshotInitial, SnapshotInitialOnly:
+		return !snapshotDone
+	case SnapshotWhenNeeded:
+		return !snapshotDone || !slotExists
+	case SnapshotAlways:
+		return true
+	}
+	return false
+}
+
+// createSlotForSnapshot (re-)creates the slot with an exported snapshot and prepares the
+// initial snapshot in it; streaming starts at the slot's consistent point.
+func (s *Source) createSlotForSnapshot(ctx context.Context, exists bool) error {
+	if exists {
+		s.log.Warn("dropping the existing slot to take a consistent snapshot", "slot", s.cfg.Slot)
+		if err := pglogrepl.DropReplicationSlot(ctx, s.repl, s.cfg.Slot, pglogrepl.DropReplicationSlotOptions{Wait: true}); err != nil {
+			return fmt.Errorf("postgres: drop slot %s: %w", s.cfg.Slot, err)
+		}
+	}
+	res, err := pglogrepl.CreateReplicationSlot(ctx, s.repl, s.cfg.Slot, "pgoutput", pglogrepl.CreateReplicationSlotOptions{Mode: pglogrepl.LogicalReplication, SnapshotAction: "EXPORT_SNAPSHOT"})
+	if err != nil {
+		return slotError(s.cfg.Slot, err)
+	}
+	lsn, err := pglogrepl.ParseLSN(res.ConsistentPoint)
+	if err != nil {
+		return err
+	}
+	s.log.Info("replication slot created", "slot", s.cfg.Slot, "consistent_point", res.ConsistentPoint, "snapshot", res.SnapshotName)
+	s.startLSN = uint64(lsn)
+	s.lastCommitEnd = uint64(lsn)
+	s.snapOnly = s.cfg.SnapshotMode == SnapshotInitialOnly
+	s.resume = nil
+	snap, err := s.startSnapshot(ctx, res.SnapshotName, uint64(lsn))
+	if err != nil {
+		return err
+	}
+	s.snap = snap
+	return nil
+}
+
+// createSlot creates the missing slot without a snapshot; streaming starts at its consistent
+// point.
+func (s *Source) createSlot(ctx context.Context) error {
+	res, err := pglogrepl.CreateReplicationSlot(ctx, s.repl, s.cfg.Slot, "pgoutput", pglogrepl.CreateReplicationSlotOptions{Mode: pglogrepl.LogicalReplication, SnapshotAction: "NOEXPORT_SNAPSHOT"})
+	if err != nil {
+		return slotError(s.cfg.Slot, err)
+	}
+	lsn, _ := pglogrepl.ParseLSN(res.ConsistentPoint)
+	s.startLSN = uint64(lsn)
+	s.lastCommitEnd = uint64(lsn)
+	s.log.Info("replication slot created", "slot", s.cfg.Slot, "consistent_point", res.ConsistentPoint)
+	return nil
+}
+
+// resumeFrom sets the start of streaming on an existing slot: the stored offset's commit (the
+// server sends the transaction again from its BEGIN), else the slot's confirmed position.
+// Inside a partly delivered transaction the resume position stays set, so that begin skips
+// what was delivered.
+func (s *Source) resumeFrom(r *Position, confirmed *string) {
+	if r != nil {
+		s.startLSN = r.CommitLSN
+		if s.startLSN == 0 {
+			s.startLSN = r.LSN
+		}
+		s.lastCommitEnd = s.startLSN
+		if r.Type == "COMMIT" || r.Type == "HEARTBEAT" || r.TxID == 0 {
+			s.resume = nil
+		}
+	} else if confirmed != nil {
+		l, _ := pglogrepl.ParseLSN(*confirmed)
+		s.lastCommitEnd = uint64(l)
+	}
+}
+
+func slotError(slot string, err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "53400" {
+		return fmt.Errorf("postgres: no free replication slot for %q (%s): raise max_replication_slots (ALTER SYSTEM SET max_replication_slots = 20; then restart) or drop unused slots (SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE NOT active)", slot, pe.Message)
+	}
+	return fmt.Errorf("postgres: create replication slot %s: %w", slot, err)
+}
