@@ -19,7 +19,6 @@ import (
 	"github.com/sluicecdc/sluice/internal/offsets"
 	"github.com/sluicecdc/sluice/internal/pipeline"
 	"github.com/sluicecdc/sluice/internal/properties"
-	"github.com/sluicecdc/sluice/schema"
 	"github.com/sluicecdc/sluice/sink/kafka"
 	"github.com/sluicecdc/sluice/sink/stdout"
 )
@@ -67,7 +66,7 @@ type Flags struct {
 	// unknown lists config-file keys no flag claimed; logged as warnings once the logger exists.
 	unknown []string
 	logger  *slog.Logger
-	options schema.Options
+	options envelope.Options
 }
 
 type propAlias struct {
@@ -334,16 +333,16 @@ func (c *Flags) validate() error {
 		errs = append(errs, fmt.Errorf("--topic-replication %d: want ≥ 1 or -1", c.TopicReplication))
 	}
 	var err error
-	if c.options.Decimal, err = schema.ParseDecimalMode(c.DecimalHandling); err != nil {
+	if c.options.Decimal, err = envelope.ParseDecimalMode(c.DecimalHandling); err != nil {
 		errs = append(errs, fmt.Errorf("--decimal-handling: %w", err))
 	}
-	if c.options.Time, err = schema.ParseTimeMode(c.TimePrecision); err != nil {
+	if c.options.Time, err = envelope.ParseTimeMode(c.TimePrecision); err != nil {
 		errs = append(errs, fmt.Errorf("--time-precision: %w", err))
 	}
-	if c.options.Binary, err = schema.ParseBinaryMode(c.BinaryHandling); err != nil {
+	if c.options.Binary, err = envelope.ParseBinaryMode(c.BinaryHandling); err != nil {
 		errs = append(errs, fmt.Errorf("--binary-handling: %w", err))
 	}
-	if c.options.BigintUnsigned, err = schema.ParseBigintUnsignedMode(c.BigintUnsignedHandling); err != nil {
+	if c.options.BigintUnsigned, err = envelope.ParseBigintUnsignedMode(c.BigintUnsignedHandling); err != nil {
 		errs = append(errs, fmt.Errorf("--bigint-unsigned-handling: %w", err))
 	}
 	if err := (&pipeline.Config{SkippedOps: c.SkippedOperations}).Validate(); err != nil && strings.Contains(err.Error(), "skipped") {
@@ -376,7 +375,7 @@ func (c *Flags) validate() error {
 }
 
 // Options returns the type-mapping modes (valid after parse).
-func (c *Flags) Options() schema.Options { return c.options }
+func (c *Flags) Options() envelope.Options { return c.options }
 
 func ParseLevel(s string) (slog.Level, error) {
 	switch strings.ToLower(s) {

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluicecdc/sluice/envelope"
 	"github.com/sluicecdc/sluice/internal/pipeline"
-	"github.com/sluicecdc/sluice/schema"
 	"github.com/sluicecdc/sluice/sink/kafka"
 )
 
@@ -78,11 +78,11 @@ debezium.source.some.unknown.key=1
 	if c.SchemasEnable || c.TombstonesOnDelete {
 		t.Errorf("schemas-enable %v, tombstones-on-delete %v: want both false from the file", c.SchemasEnable, c.TombstonesOnDelete)
 	}
-	if c.Options().Decimal != schema.DecimalString {
+	if c.Options().Decimal != envelope.DecimalString {
 		t.Errorf("options %+v", c.Options())
 	}
 	ec := c.EnvelopeConfig()
-	if ec.TopicPrefix != "fromflag" || ec.SchemasEnable || ec.TombstonesOnDelete || ec.Options.Decimal != schema.DecimalString {
+	if ec.TopicPrefix != "fromflag" || ec.SchemasEnable || ec.TombstonesOnDelete || ec.Options.Decimal != envelope.DecimalString {
 		t.Errorf("envelope config %+v", ec)
 	}
 }

@@ -1,4 +1,4 @@
-package schema
+package envelope
 
 import (
 	"encoding/hex"
@@ -6,6 +6,8 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+
+	"github.com/sluicecdc/sluice/schema"
 )
 
 // Column defaults. Debezium copies a column's DEFAULT into its field schema when its default-value
@@ -25,11 +27,11 @@ import (
 //
 // An unparseable default gives no default (Debezium logs a warning and does the same).
 
-func defaultJSON(d Dialect, c *Column, m *Mapping) []byte {
+func defaultJSON(d schema.Dialect, c *schema.Column, m *Mapping) []byte {
 	if m.Schema.Type == Struct || m.Conv == ConvArray || m.Conv == ConvVector {
 		return nil
 	}
-	if d == Postgres {
+	if d == schema.Postgres {
 		return pgDefault(c, m)
 	}
 	return mysqlDefault(c, m)
@@ -331,7 +333,7 @@ func isCurrentTimestamp(s string) bool {
 	return false
 }
 
-func mysqlDefault(c *Column, m *Mapping) []byte {
+func mysqlDefault(c *schema.Column, m *Mapping) []byte {
 	v := c.Default
 	switch m.Conv {
 	case ConvString:
@@ -534,7 +536,7 @@ func isPGFunctionCall(v string) bool {
 	return strings.IndexByte(s[i+1:], ')') >= 0
 }
 
-func pgDefault(c *Column, m *Mapping) []byte {
+func pgDefault(c *schema.Column, m *Mapping) []byte {
 	v := c.Default
 	isNull := strings.HasPrefix(v, "NULL::")
 	switch pgTypeName(c.Type) {
