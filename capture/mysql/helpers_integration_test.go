@@ -16,7 +16,7 @@ import (
 	gomysql "github.com/go-sql-driver/mysql"
 
 	"github.com/sluicecdc/sluice/capture"
-	"github.com/sluicecdc/sluice/schema/history"
+	"github.com/sluicecdc/sluice/capture/mysql/history"
 )
 
 type server struct {

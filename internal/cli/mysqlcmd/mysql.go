@@ -12,10 +12,10 @@ import (
 	"time"
 
 	"github.com/sluicecdc/sluice/capture/mysql"
+	"github.com/sluicecdc/sluice/capture/mysql/history"
 	"github.com/sluicecdc/sluice/capture/mysql/replication"
 	"github.com/sluicecdc/sluice/internal/cli"
 	"github.com/sluicecdc/sluice/internal/pipeline"
-	"github.com/sluicecdc/sluice/schema/history"
 )
 
 func init() {
