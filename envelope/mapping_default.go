@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/schema"
 )
 
@@ -185,7 +186,7 @@ func parseDateTime(s string) (us int64, offset bool, ok bool) {
 	if !ok3 || mo < 1 || mo > 12 || d < 1 || d > 31 {
 		return 0, false, false
 	}
-	days := DaysFromCivil(y, int(mo), int(d))
+	days := capture.DaysFromCivil(y, int(mo), int(d))
 	var micros int64
 	if lit(' ') || lit('T') {
 		h, ok := num(1, 2)
