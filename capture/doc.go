@@ -4,4 +4,7 @@
 //
 // Values are typed (integers, exact decimals, times with their precision, bytes, JSON text,
 // geometry, arrays), never pre-formatted strings: formatting belongs to the envelope, once.
+//
+// It also holds the few conversions the decoders and the envelope would otherwise each write
+// again (civil dates, JSON string unescaping): capture is the lowest package all of them import.
 package capture

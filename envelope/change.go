@@ -14,7 +14,7 @@ type tableEnc struct {
 	t          *schema.Table
 	topic      string
 	collection string // data_collection name: db.table or schema.table
-	maps       []schema.Mapping
+	maps       []Mapping
 	cols       []int    // captured (not omitted) columns in order
 	row        []colEnc // per captured column, in order
 	key        []int    // key columns
@@ -48,7 +48,7 @@ func (e *Encoder) table(t *schema.Table, conn int) *tableEnc {
 // picks an inline path for the common value shapes; anything else goes through appendField.
 type colEnc struct {
 	name []byte // `{"name":` for the first column, `,"name":` after
-	m    *schema.Mapping
+	m    *Mapping
 	idx  int // index in the row
 	fast uint8
 }
@@ -61,16 +61,16 @@ const (
 	fastZoned   // ConvZonedTimestamp: finite timestamps as ISO strings
 )
 
-func compileCol(first bool, name string, m *schema.Mapping, idx int) colEnc {
+func compileCol(first bool, name string, m *Mapping, idx int) colEnc {
 	c := colEnc{name: fieldName(first, name), m: m, idx: idx}
 	switch m.Conv {
-	case schema.ConvInt:
+	case ConvInt:
 		c.fast = fastInt
-	case schema.ConvString:
+	case ConvString:
 		c.fast = fastString
-	case schema.ConvDecimal:
+	case ConvDecimal:
 		c.fast = fastDecimal
-	case schema.ConvZonedTimestamp:
+	case ConvZonedTimestamp:
 		c.fast = fastZoned
 	}
 	return c
@@ -97,12 +97,12 @@ func (e *Encoder) appendCols(dst []byte, te *tableEnc, plan []colEnc, r capture.
 				}
 			case fastString:
 				if v.Kind == capture.String || v.Kind == capture.JSON {
-					dst = schema.AppendJSONString(dst, v.Bytes)
+					dst = AppendJSONString(dst, v.Bytes)
 					continue
 				}
 			case fastDecimal:
 				if v.Kind == capture.Decimal && int(v.Aux) == c.m.Scale {
-					dst = schema.AppendDecimal(dst, v.Int, v.Big)
+					dst = AppendDecimal(dst, v.Int, v.Big)
 					continue
 				}
 			case fastZoned:
@@ -126,12 +126,12 @@ func fieldName(first bool, name string) []byte {
 	if first {
 		b[0] = '{'
 	}
-	b = schema.AppendJSONString(b, name)
+	b = AppendJSONString(b, name)
 	return append(b, ':')
 }
 
 func (e *Encoder) buildTable(t *schema.Table) *tableEnc {
-	te := &tableEnc{t: t, topic: e.Topic(t.ID), collection: t.ID.String(), maps: schema.MapTable(t, e.cfg.Options)}
+	te := &tableEnc{t: t, topic: e.Topic(t.ID), collection: t.ID.String(), maps: MapTable(t, e.cfg.Options)}
 	for i := range t.Columns {
 		if te.maps[i].Omitted() {
 			continue
@@ -153,24 +153,24 @@ func (e *Encoder) buildTable(t *schema.Table) *tableEnc {
 }
 
 // rowSchema is the <topic>.Value struct.
-func (te *tableEnc) rowSchema() *schema.Connect {
+func (te *tableEnc) rowSchema() *Connect {
 	rs := st(te.topic+".Value", 0, true)
 	for _, i := range te.cols {
-		rs.Fields = append(rs.Fields, schema.Field{Name: te.t.Columns[i].Name, Schema: te.maps[i].Schema})
+		rs.Fields = append(rs.Fields, Field{Name: te.t.Columns[i].Name, Schema: te.maps[i].Schema})
 	}
 	return rs
 }
 
 // envelopeSchema is the <topic>.Envelope struct of a table for connector conn.
-func (e *Encoder) envelopeSchema(te *tableEnc, conn int) *schema.Connect {
+func (e *Encoder) envelopeSchema(te *tableEnc, conn int) *Connect {
 	rs := te.rowSchema()
-	tail := []schema.Field{
-		fl("op", schema.String, false),
-		fl("ts_ms", schema.Int64, true),
-		fl("ts_us", schema.Int64, true),
-		fl("ts_ns", schema.Int64, true),
+	tail := []Field{
+		fl("op", String, false),
+		fl("ts_ms", Int64, true),
+		fl("ts_us", Int64, true),
+		fl("ts_ns", Int64, true),
 	}
-	fields := []schema.Field{fs("before", rs), fs("after", rs), fs("source", e.src[conn].schema)}
+	fields := []Field{fs("before", rs), fs("after", rs), fs("source", e.src[conn].schema)}
 	if e.compat >= Compat27 {
 		fields = append(fields, fs("transaction", e.fixed.txBlock))
 		fields = append(fields, tail...)
@@ -182,13 +182,13 @@ func (e *Encoder) envelopeSchema(te *tableEnc, conn int) *schema.Connect {
 }
 
 // keySchema is the <topic>.Key struct, or nil for a table without key.
-func (te *tableEnc) keySchema() *schema.Connect {
+func (te *tableEnc) keySchema() *Connect {
 	if len(te.key) == 0 {
 		return nil
 	}
 	ks := st(te.topic+".Key", 0, false)
 	for _, k := range te.key {
-		ks.Fields = append(ks.Fields, schema.Field{Name: te.t.Columns[k].Name, Schema: te.maps[k].Schema})
+		ks.Fields = append(ks.Fields, Field{Name: te.t.Columns[k].Name, Schema: te.maps[k].Schema})
 	}
 	return ks
 }
@@ -201,7 +201,7 @@ func (e *Encoder) buildValuePrefix(te *tableEnc, conn int) []byte {
 // (envelope) schema of t's data records as this encoder writes them, for sinks that need the
 // column types. connector is "mysql", "mariadb" or "postgresql" ("" = from t's dialect). The
 // returned schemas are shared: do not modify them.
-func (e *Encoder) Schemas(t *schema.Table, connector string) (key, value *schema.Connect, err error) {
+func (e *Encoder) Schemas(t *schema.Table, connector string) (key, value *Connect, err error) {
 	conn, err := e.connIndex(&capture.Event{Table: t, Source: capture.Source{Connector: connector}})
 	if err != nil {
 		return nil, nil, err

@@ -1,20 +1,72 @@
 package envelope
 
-import (
-	"strconv"
+import "strconv"
 
-	"github.com/sluicecdc/sluice/schema"
+// Type is a Kafka Connect schema type, named on the wire as JsonConverter names it.
+type Type uint8
+
+const (
+	Boolean Type = iota + 1
+	Int8
+	Int16
+	Int32
+	Int64
+	Float32 // "float" on the wire
+	Float64 // "double" on the wire
+	Bytes
+	String
+	Array
+	Map
+	Struct
 )
+
+var typeNames = [...]string{"", "boolean", "int8", "int16", "int32", "int64", "float", "double", "bytes", "string", "array", "map", "struct"}
+
+// String returns the JsonConverter type name.
+func (t Type) String() string {
+	if int(t) < len(typeNames) {
+		return typeNames[t]
+	}
+	return "unknown"
+}
+
+// Param is one schema parameter. Parameters keep their order because the JSON bytes depend on it.
+type Param struct{ Key, Value string }
+
+// Connect is a Kafka Connect schema. Its JSON form (appendConnect) writes the keys in
+// JsonConverter's order: type, fields/items/keys+values, optional, name, version, doc,
+// parameters, default, field.
+type Connect struct {
+	Type     Type
+	Optional bool
+	Name     string
+	Version  int // 0 = not written
+	Doc      string
+	Params   []Param
+	// Default is the default value already encoded as JSON (as a payload would carry it), or
+	// nil for none.
+	Default []byte
+	Fields  []Field  // Struct
+	Items   *Connect // Array
+	Keys    *Connect // Map
+	Values  *Connect // Map
+}
+
+// Field is a named member of a Struct schema.
+type Field struct {
+	Name   string
+	Schema *Connect
+}
 
 // appendConnect appends the JsonConverter form of a Kafka Connect schema (JsonConverter.asJsonSchema):
 // keys type, fields/items/keys+values, optional, name, version, doc, parameters, default, field.
 // field is the enclosing struct's field name ("" outside a struct).
-func appendConnect(dst []byte, c *schema.Connect, field string) []byte {
+func appendConnect(dst []byte, c *Connect, field string) []byte {
 	dst = append(dst, `{"type":"`...)
 	dst = append(dst, c.Type.String()...)
 	dst = append(dst, '"')
 	switch c.Type {
-	case schema.Struct:
+	case Struct:
 		dst = append(dst, `,"fields":[`...)
 		for i := range c.Fields {
 			if i > 0 {
@@ -23,10 +75,10 @@ func appendConnect(dst []byte, c *schema.Connect, field string) []byte {
 			dst = appendConnect(dst, c.Fields[i].Schema, c.Fields[i].Name)
 		}
 		dst = append(dst, ']')
-	case schema.Array:
+	case Array:
 		dst = append(dst, `,"items":`...)
 		dst = appendConnect(dst, c.Items, "")
-	case schema.Map:
+	case Map:
 		dst = append(dst, `,"keys":`...)
 		dst = appendConnect(dst, c.Keys, "")
 		dst = append(dst, `,"values":`...)
@@ -36,7 +88,7 @@ func appendConnect(dst []byte, c *schema.Connect, field string) []byte {
 	dst = strconv.AppendBool(dst, c.Optional)
 	if c.Name != "" {
 		dst = append(dst, `,"name":`...)
-		dst = schema.AppendJSONString(dst, c.Name)
+		dst = AppendJSONString(dst, c.Name)
 	}
 	if c.Version != 0 {
 		dst = append(dst, `,"version":`...)
@@ -44,7 +96,7 @@ func appendConnect(dst []byte, c *schema.Connect, field string) []byte {
 	}
 	if c.Doc != "" {
 		dst = append(dst, `,"doc":`...)
-		dst = schema.AppendJSONString(dst, c.Doc)
+		dst = AppendJSONString(dst, c.Doc)
 	}
 	if len(c.Params) > 0 {
 		dst = append(dst, `,"parameters":{`...)
@@ -52,9 +104,9 @@ func appendConnect(dst []byte, c *schema.Connect, field string) []byte {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = schema.AppendJSONString(dst, p.Key)
+			dst = AppendJSONString(dst, p.Key)
 			dst = append(dst, ':')
-			dst = schema.AppendJSONString(dst, p.Value)
+			dst = AppendJSONString(dst, p.Value)
 		}
 		dst = append(dst, '}')
 	}
@@ -64,19 +116,19 @@ func appendConnect(dst []byte, c *schema.Connect, field string) []byte {
 	}
 	if field != "" {
 		dst = append(dst, `,"field":`...)
-		dst = schema.AppendJSONString(dst, field)
+		dst = AppendJSONString(dst, field)
 	}
 	return append(dst, '}')
 }
 
 // Small constructors for the fixed schemas (source, transaction, heartbeat, …).
 
-func st(name string, version int, optional bool, fields ...schema.Field) *schema.Connect {
-	return &schema.Connect{Type: schema.Struct, Name: name, Version: version, Optional: optional, Fields: fields}
+func st(name string, version int, optional bool, fields ...Field) *Connect {
+	return &Connect{Type: Struct, Name: name, Version: version, Optional: optional, Fields: fields}
 }
 
-func fl(name string, t schema.Type, optional bool) schema.Field {
-	return schema.Field{Name: name, Schema: &schema.Connect{Type: t, Optional: optional}}
+func fl(name string, t Type, optional bool) Field {
+	return Field{Name: name, Schema: &Connect{Type: t, Optional: optional}}
 }
 
-func fs(name string, c *schema.Connect) schema.Field { return schema.Field{Name: name, Schema: c} }
+func fs(name string, c *Connect) Field { return Field{Name: name, Schema: c} }

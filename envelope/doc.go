@@ -1,7 +1,10 @@
 // Package envelope turns capture Events into Debezium records: key and value bytes exactly as Kafka
 // Connect's JsonConverter writes them (schemas enabled or not), tombstones, primary-key-change
-// triples, transaction, heartbeat and schema-change records, and topic names. It is pure: no I/O,
-// no reflection, and it appends into a reused buffer.
+// triples, transaction, heartbeat and schema-change records, and topic names. It also owns the
+// mapping from a source column to its Kafka Connect schema under Debezium's handling modes
+// (Options, MapColumn, MapTable) and the JSON writers that schemas and payloads share, so that
+// encoding a value stays inside one package. It is pure: no I/O, no reflection, and it appends
+// into a reused buffer.
 //
 // # Byte rules reproduced
 //

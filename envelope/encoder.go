@@ -42,7 +42,7 @@ type Config struct {
 	// SchemasEnable is JsonConverter schemas.enable. The converter default is true; cmd passes it.
 	SchemasEnable bool
 	// Options are the type-mapping modes.
-	Options schema.Options
+	Options Options
 	// TombstonesOnDelete is tombstones.on.delete (Debezium default true; cmd passes it).
 	TombstonesOnDelete bool
 	// TransactionMetadata is provide.transaction.metadata.
@@ -106,7 +106,7 @@ var connNames = [numConn]string{"mysql", "mariadb", "postgresql"}
 
 // srcConn holds a connector's source schema and the constant head of its source payload.
 type srcConn struct {
-	schema *schema.Connect
+	schema *Connect
 	head   []byte // {"version":"…","connector":"…","name":"…","ts_ms":
 }
 
@@ -259,7 +259,7 @@ func (e *Encoder) Heartbeat(dst []Record, now time.Time) []Record {
 		e.buf = append(e.buf, `,"payload":`...)
 	}
 	e.buf = append(e.buf, `{"serverName":`...)
-	e.buf = schema.AppendJSONString(e.buf, e.cfg.TopicPrefix)
+	e.buf = AppendJSONString(e.buf, e.cfg.TopicPrefix)
 	e.buf = append(e.buf, '}')
 	if e.cfg.SchemasEnable {
 		e.buf = append(e.buf, '}')
@@ -293,9 +293,9 @@ var digits3 = func() (t [1000][3]byte) {
 func (e *Encoder) appendTsTriple(dst []byte, ns int64) []byte {
 	if ns < 1_000_000_000 {
 		dst = append(dst, `"ts_ms":`...)
-		dst = strconv.AppendInt(dst, schema.FloorDiv(ns, 1_000_000), 10)
+		dst = strconv.AppendInt(dst, FloorDiv(ns, 1_000_000), 10)
 		dst = append(dst, `,"ts_us":`...)
-		dst = strconv.AppendInt(dst, schema.FloorDiv(ns, 1_000), 10)
+		dst = strconv.AppendInt(dst, FloorDiv(ns, 1_000), 10)
 		dst = append(dst, `,"ts_ns":`...)
 		return strconv.AppendInt(dst, ns, 10)
 	}

@@ -128,14 +128,14 @@ func TestSchemas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if key.Name != "dbserver1.inventory.orders.Key" || len(key.Fields) != 1 || key.Fields[0].Schema.Type != schema.Int32 {
+	if key.Name != "dbserver1.inventory.orders.Key" || len(key.Fields) != 1 || key.Fields[0].Schema.Type != Int32 {
 		t.Fatalf("key schema %+v", key)
 	}
 	if val.Name != "dbserver1.inventory.orders.Envelope" || val.Fields[2].Schema.Name != "io.debezium.connector.mysql.Source" {
 		t.Fatalf("value schema %+v", val)
 	}
 	amount := val.Fields[1].Schema.Fields[2].Schema
-	if amount.Name != "org.apache.kafka.connect.data.Decimal" || amount.Params[0] != (schema.Param{Key: "scale", Value: "2"}) {
+	if amount.Name != "org.apache.kafka.connect.data.Decimal" || amount.Params[0] != (Param{Key: "scale", Value: "2"}) {
 		t.Fatalf("amount schema %+v", amount)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"flag"
 
 	"github.com/sluicecdc/sluice/internal/properties"
-	"github.com/sluicecdc/sluice/schema"
 )
 
 // RegisterFlags registers the encoder's settings on fs with Debezium's defaults (schemas and
@@ -13,19 +12,19 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 	fs.StringVar(&c.TopicPrefix, "topic-prefix", "", "topic prefix (Debezium topic.prefix); required")
 	fs.BoolVar(&c.SchemasEnable, "schemas-enable", true, "write the Connect schema beside each key and value (JsonConverter schemas.enable)")
 	fs.Var(properties.Func("precise", func(s string) (err error) {
-		c.Options.Decimal, err = schema.ParseDecimalMode(s)
+		c.Options.Decimal, err = ParseDecimalMode(s)
 		return err
 	}), "decimal-handling", "decimal.handling.mode: precise|double|string")
 	fs.Var(properties.Func("", func(s string) (err error) {
-		c.Options.Time, err = schema.ParseTimeMode(s)
+		c.Options.Time, err = ParseTimeMode(s)
 		return err
 	}), "time-precision", "time.precision.mode: adaptive|adaptive_time_microseconds|connect|microseconds|isostring (default: the connector's)")
 	fs.Var(properties.Func("bytes", func(s string) (err error) {
-		c.Options.Binary, err = schema.ParseBinaryMode(s)
+		c.Options.Binary, err = ParseBinaryMode(s)
 		return err
 	}), "binary-handling", "binary.handling.mode: bytes|base64|base64-url-safe|hex")
 	fs.Var(properties.Func("long", func(s string) (err error) {
-		c.Options.BigintUnsigned, err = schema.ParseBigintUnsignedMode(s)
+		c.Options.BigintUnsigned, err = ParseBigintUnsignedMode(s)
 		return err
 	}), "bigint-unsigned-handling", "bigint.unsigned.handling.mode: long|precise")
 	fs.BoolVar(&c.TombstonesOnDelete, "tombstones-on-delete", true, "emit a tombstone after each delete (tombstones.on.delete)")

@@ -10,16 +10,16 @@ import (
 
 // messageValueSchema is PostgresSchemaFactory's logical-message value schema (spec §5.6): op,
 // ts_ms, source, transaction, message; no ts_us/ts_ns.
-func (e *Encoder) messageValueSchema(conn int) *schema.Connect {
-	content := &schema.Connect{Type: schema.Bytes, Optional: true}
-	if e.cfg.Options.Binary != schema.BinaryBytes {
-		content = &schema.Connect{Type: schema.String, Optional: true}
+func (e *Encoder) messageValueSchema(conn int) *Connect {
+	content := &Connect{Type: Bytes, Optional: true}
+	if e.cfg.Options.Binary != BinaryBytes {
+		content = &Connect{Type: String, Optional: true}
 	}
 	msg := st("io.debezium.connector.postgresql.Message", 1, false,
-		fl("prefix", schema.String, true), fs("content", content))
+		fl("prefix", String, true), fs("content", content))
 	return st("io.debezium.connector.postgresql.MessageValue", 1, false,
-		fl("op", schema.String, false),
-		fl("ts_ms", schema.Int64, true),
+		fl("op", String, false),
+		fl("ts_ms", Int64, true),
 		fs("source", e.src[conn].schema),
 		fs("transaction", e.fixed.txBlock),
 		fs("message", msg))
@@ -39,7 +39,7 @@ func (e *Encoder) encodeMessage(dst []Record, ev *capture.Event) ([]Record, erro
 	}
 	key := e.appendWrapped(e.fixed.msgKey, func(b []byte) []byte {
 		b = append(b, `{"prefix":`...)
-		b = schema.AppendJSONString(b, m.Prefix)
+		b = AppendJSONString(b, m.Prefix)
 		return append(b, '}')
 	})
 	ns := e.nowNS()
@@ -55,7 +55,7 @@ func (e *Encoder) encodeMessage(dst []Record, ev *capture.Event) ([]Record, erro
 	}
 	val := e.appendWrapped(e.fixed.msgValue[conn], func(b []byte) []byte {
 		b = append(b, `{"op":"m","ts_ms":`...)
-		b = strconv.AppendInt(b, schema.FloorDiv(ns, 1_000_000), 10)
+		b = strconv.AppendInt(b, FloorDiv(ns, 1_000_000), 10)
 		b = append(b, `,"source":`...)
 		b = e.appendSource(b, conn, &ev.Source)
 		b = append(b, `,"transaction":`...)
@@ -65,14 +65,14 @@ func (e *Encoder) encodeMessage(dst []Record, ev *capture.Event) ([]Record, erro
 			b = append(b, "null"...)
 		}
 		b = append(b, `,"message":{"prefix":`...)
-		b = schema.AppendJSONString(b, m.Prefix)
+		b = AppendJSONString(b, m.Prefix)
 		b = append(b, `,"content":`...)
-		if e.cfg.Options.Binary == schema.BinaryBytes {
-			b = schema.AppendBase64(b, m.Content)
+		if e.cfg.Options.Binary == BinaryBytes {
+			b = AppendBase64(b, m.Content)
 		} else {
-			conv := [...]schema.Conv{schema.BinaryBase64: schema.ConvBytesBase64,
-				schema.BinaryBase64URLSafe: schema.ConvBytesBase64URL, schema.BinaryHex: schema.ConvBytesHex}[e.cfg.Options.Binary]
-			b = schema.AppendBinaryString(b, conv, m.Content)
+			conv := [...]Conv{BinaryBase64: ConvBytesBase64,
+				BinaryBase64URLSafe: ConvBytesBase64URL, BinaryHex: ConvBytesHex}[e.cfg.Options.Binary]
+			b = AppendBinaryString(b, conv, m.Content)
 		}
 		return append(b, "}}"...)
 	})
@@ -80,43 +80,43 @@ func (e *Encoder) encodeMessage(dst []Record, ev *capture.Event) ([]Record, erro
 }
 
 // schemaChangeValueSchema is SchemaFactory.schemaHistoryConnectorValueSchema (spec §6.4).
-func (e *Encoder) schemaChangeValueSchema(conn int) *schema.Connect {
-	optStr := func(n string) schema.Field { return fl(n, schema.String, true) }
-	strArr := func(n string) schema.Field {
-		return fs(n, &schema.Connect{Type: schema.Array, Optional: true, Items: &schema.Connect{Type: schema.String}})
+func (e *Encoder) schemaChangeValueSchema(conn int) *Connect {
+	optStr := func(n string) Field { return fl(n, String, true) }
+	strArr := func(n string) Field {
+		return fs(n, &Connect{Type: Array, Optional: true, Items: &Connect{Type: String}})
 	}
 	col := st("io.debezium.connector.schema.Column", 1, false,
-		fl("name", schema.String, false),
-		fl("jdbcType", schema.Int32, false),
-		fl("nativeType", schema.Int32, true),
-		fl("typeName", schema.String, false),
+		fl("name", String, false),
+		fl("jdbcType", Int32, false),
+		fl("nativeType", Int32, true),
+		fl("typeName", String, false),
 		optStr("typeExpression"),
 		optStr("charsetName"),
-		fl("length", schema.Int32, true),
-		fl("scale", schema.Int32, true),
-		fl("position", schema.Int32, false),
-		fl("optional", schema.Boolean, true),
-		fl("autoIncremented", schema.Boolean, true),
-		fl("generated", schema.Boolean, true),
+		fl("length", Int32, true),
+		fl("scale", Int32, true),
+		fl("position", Int32, false),
+		fl("optional", Boolean, true),
+		fl("autoIncremented", Boolean, true),
+		fl("generated", Boolean, true),
 		optStr("comment"),
 		optStr("defaultValueExpression"),
 		strArr("enumValues"))
 	tbl := st("io.debezium.connector.schema.Table", 1, true,
 		optStr("defaultCharsetName"),
 		strArr("primaryKeyColumnNames"),
-		fs("columns", &schema.Connect{Type: schema.Array, Items: col}),
+		fs("columns", &Connect{Type: Array, Items: col}),
 		optStr("comment"))
 	change := st("io.debezium.connector.schema.Change", 1, false,
-		fl("type", schema.String, false),
-		fl("id", schema.String, false),
+		fl("type", String, false),
+		fl("id", String, false),
 		fs("table", tbl))
 	return st("io.debezium.connector."+connNames[conn]+".SchemaChangeValue", 1, false,
 		fs("source", e.src[conn].schema),
-		fl("ts_ms", schema.Int64, false),
+		fl("ts_ms", Int64, false),
 		optStr("databaseName"),
 		optStr("schemaName"),
 		optStr("ddl"),
-		fs("tableChanges", &schema.Connect{Type: schema.Array, Items: change}))
+		fs("tableChanges", &Connect{Type: Array, Items: change}))
 }
 
 // jdbcType returns the java.sql.Types code Debezium's MySQL DDL parser gives a column type.
@@ -190,7 +190,7 @@ func appendStrArray(dst []byte, ss []string) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = schema.AppendJSONString(dst, s)
+		dst = AppendJSONString(dst, s)
 	}
 	return append(dst, ']')
 }
@@ -210,14 +210,14 @@ func appendTableStruct(dst []byte, t *schema.Table) []byte {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, `{"name":`...)
-		dst = schema.AppendJSONString(dst, c.Name)
+		dst = AppendJSONString(dst, c.Name)
 		dst = append(dst, `,"jdbcType":`...)
 		dst = strconv.AppendInt(dst, int64(jdbcType(c)), 10)
 		dst = append(dst, `,"nativeType":null,"typeName":`...)
 		tn := typeName(c)
-		dst = schema.AppendJSONString(dst, tn)
+		dst = AppendJSONString(dst, tn)
 		dst = append(dst, `,"typeExpression":`...)
-		dst = schema.AppendJSONString(dst, tn)
+		dst = AppendJSONString(dst, tn)
 		dst = append(dst, `,"charsetName":`...)
 		dst = appendOptString(dst, c.Charset)
 		dst = append(dst, `,"length":`...)
@@ -236,7 +236,7 @@ func appendTableStruct(dst []byte, t *schema.Table) []byte {
 		dst = appendOptString(dst, c.Comment)
 		dst = append(dst, `,"defaultValueExpression":`...)
 		if c.HasDefault {
-			dst = schema.AppendJSONString(dst, c.Default)
+			dst = AppendJSONString(dst, c.Default)
 		} else {
 			dst = append(dst, "null"...)
 		}
@@ -263,7 +263,7 @@ func (e *Encoder) encodeSchemaChange(dst []Record, ev *capture.Event) ([]Record,
 	}
 	key := e.appendWrapped(e.fixed.scKey[conn], func(b []byte) []byte {
 		b = append(b, `{"databaseName":`...)
-		b = schema.AppendJSONString(b, ev.DDLDatabase)
+		b = AppendJSONString(b, ev.DDLDatabase)
 		return append(b, '}')
 	})
 	ns := e.nowNS()
@@ -271,9 +271,9 @@ func (e *Encoder) encodeSchemaChange(dst []Record, ev *capture.Event) ([]Record,
 		b = append(b, `{"source":`...)
 		b = e.appendSource(b, conn, &ev.Source)
 		b = append(b, `,"ts_ms":`...)
-		b = strconv.AppendInt(b, schema.FloorDiv(ns, 1_000_000), 10)
+		b = strconv.AppendInt(b, FloorDiv(ns, 1_000_000), 10)
 		b = append(b, `,"databaseName":`...)
-		b = schema.AppendJSONString(b, ev.DDLDatabase)
+		b = AppendJSONString(b, ev.DDLDatabase)
 		b = append(b, `,"schemaName":null,"ddl":`...)
 		b = appendOptString(b, ev.DDL)
 		b = append(b, `,"tableChanges":[`...)
@@ -283,13 +283,13 @@ func (e *Encoder) encodeSchemaChange(dst []Record, ev *capture.Event) ([]Record,
 				b = append(b, ',')
 			}
 			b = append(b, `{"type":`...)
-			b = schema.AppendJSONString(b, ch.Type)
+			b = AppendJSONString(b, ch.Type)
 			b = append(b, `,"id":`...)
 			var id schema.TableID
 			if ch.Table != nil {
 				id = ch.Table.ID
 			}
-			b = schema.AppendJSONString(b, `"`+id.DB+`"."`+id.Table+`"`)
+			b = AppendJSONString(b, `"`+id.DB+`"."`+id.Table+`"`)
 			b = append(b, `,"table":`...)
 			b = appendTableStruct(b, ch.Table)
 			b = append(b, '}')

@@ -5,7 +5,6 @@ import (
 	"strconv"
 
 	"github.com/sluicecdc/sluice/capture"
-	"github.com/sluicecdc/sluice/schema"
 )
 
 // buildSource returns connector i's source schema (SchemaFactory.sourceInfoSchemaBuilder plus the
@@ -17,47 +16,47 @@ func (e *Encoder) buildSource(i int) srcConn {
 		allowed = "true,last,false,incremental"
 		version = 0
 	}
-	snap := &schema.Connect{Type: schema.String, Optional: true, Name: "io.debezium.data.Enum", Version: 1,
-		Params: []schema.Param{{Key: "allowed", Value: allowed}}, Default: []byte(`"false"`)}
-	fields := []schema.Field{
-		fl("version", schema.String, false),
-		fl("connector", schema.String, false),
-		fl("name", schema.String, false),
-		fl("ts_ms", schema.Int64, false),
+	snap := &Connect{Type: String, Optional: true, Name: "io.debezium.data.Enum", Version: 1,
+		Params: []Param{{Key: "allowed", Value: allowed}}, Default: []byte(`"false"`)}
+	fields := []Field{
+		fl("version", String, false),
+		fl("connector", String, false),
+		fl("name", String, false),
+		fl("ts_ms", Int64, false),
 		fs("snapshot", snap),
-		fl("db", schema.String, false),
-		fl("sequence", schema.String, true),
-		fl("ts_us", schema.Int64, true),
-		fl("ts_ns", schema.Int64, true),
+		fl("db", String, false),
+		fl("sequence", String, true),
+		fl("ts_us", Int64, true),
+		fl("ts_ns", Int64, true),
 	}
 	if i == connPostgres {
 		fields = append(fields,
-			fl("schema", schema.String, false),
-			fl("table", schema.String, false),
-			fl("txId", schema.Int64, true),
-			fl("lsn", schema.Int64, true),
-			fl("xmin", schema.Int64, true))
+			fl("schema", String, false),
+			fl("table", String, false),
+			fl("txId", Int64, true),
+			fl("lsn", Int64, true),
+			fl("xmin", Int64, true))
 		if e.compat >= Compat35 {
-			fields = append(fields, fl("origin", schema.String, true), fl("origin_lsn", schema.Int64, true))
+			fields = append(fields, fl("origin", String, true), fl("origin_lsn", Int64, true))
 		}
 	} else {
 		fields = append(fields,
-			fl("table", schema.String, true),
-			fl("server_id", schema.Int64, false),
-			fl("gtid", schema.String, true),
-			fl("file", schema.String, false),
-			fl("pos", schema.Int64, false),
-			fl("row", schema.Int32, false),
-			fl("thread", schema.Int64, true),
-			fl("query", schema.String, true))
+			fl("table", String, true),
+			fl("server_id", Int64, false),
+			fl("gtid", String, true),
+			fl("file", String, false),
+			fl("pos", Int64, false),
+			fl("row", Int32, false),
+			fl("thread", Int64, true),
+			fl("query", String, true))
 	}
 	sc := st("io.debezium.connector."+connNames[i]+".Source", version, false, fields...)
 	head := []byte(`{"version":`)
-	head = schema.AppendJSONString(head, e.cfg.ConnectorVersion)
+	head = AppendJSONString(head, e.cfg.ConnectorVersion)
 	head = append(head, `,"connector":"`...)
 	head = append(head, connNames[i]...)
 	head = append(head, `","name":`...)
-	head = schema.AppendJSONString(head, e.cfg.TopicPrefix)
+	head = AppendJSONString(head, e.cfg.TopicPrefix)
 	head = append(head, `,"ts_ms":`...)
 	return srcConn{schema: sc, head: head}
 }
@@ -72,7 +71,7 @@ type strCache struct {
 func (c *strCache) append(dst []byte, s string) []byte {
 	if s != c.s || c.enc == nil {
 		c.s = s
-		c.enc = schema.AppendJSONString(c.enc[:0], s)
+		c.enc = AppendJSONString(c.enc[:0], s)
 	}
 	return append(dst, c.enc...)
 }
@@ -91,7 +90,7 @@ func appendOptString(dst []byte, s string) []byte {
 	if s == "" {
 		return append(dst, "null"...)
 	}
-	return schema.AppendJSONString(dst, s)
+	return AppendJSONString(dst, s)
 }
 
 // binlogSrcCache holds the rendered MySQL/MariaDB source block of the last event around its
@@ -176,7 +175,7 @@ func (e *Encoder) appendSourceFull(dst []byte, conn int, s *capture.Source) []by
 		us = strconv.AppendInt(us, s.TsMicros, 10)
 		dst = append(dst, us[:len(us)-3]...)
 	} else {
-		dst = strconv.AppendInt(dst, schema.FloorDiv(s.TsMicros, 1000), 10)
+		dst = strconv.AppendInt(dst, FloorDiv(s.TsMicros, 1000), 10)
 	}
 	dst = append(dst, `,"snapshot":`...)
 	if s.Snapshot == capture.NotSnapshot {

@@ -4,7 +4,6 @@ import (
 	"strconv"
 
 	"github.com/sluicecdc/sluice/capture"
-	"github.com/sluicecdc/sluice/schema"
 )
 
 // txState counts the events of the open transaction for transaction metadata (spec §7).
@@ -21,7 +20,7 @@ type txState struct {
 
 // fixedSchemas are the JSON schemas of the non-table records, built once.
 type fixedSchemas struct {
-	txBlock  *schema.Connect
+	txBlock  *Connect
 	hbKey    []byte
 	hbValue  []byte
 	txKey    []byte
@@ -35,31 +34,31 @@ type fixedSchemas struct {
 func (e *Encoder) buildFixedSchemas() fixedSchemas {
 	var f fixedSchemas
 	f.txBlock = st("event.block", 1, true,
-		fl("id", schema.String, false),
-		fl("total_order", schema.Int64, false),
-		fl("data_collection_order", schema.Int64, false))
+		fl("id", String, false),
+		fl("total_order", Int64, false),
+		fl("data_collection_order", Int64, false))
 	e.fixed.txBlock = f.txBlock // the message schema below refers to it
 	f.hbKey = appendConnect(nil, st("io.debezium.connector.common.ServerNameKey", 1, false,
-		fl("serverName", schema.String, false)), "")
+		fl("serverName", String, false)), "")
 	f.hbValue = appendConnect(nil, st("io.debezium.connector.common.Heartbeat", 1, false,
-		fl("ts_ms", schema.Int64, false)), "")
+		fl("ts_ms", Int64, false)), "")
 	f.txKey = appendConnect(nil, st("io.debezium.connector.common.TransactionMetadataKey", 1, false,
-		fl("id", schema.String, false)), "")
+		fl("id", String, false)), "")
 	coll := st("event.collection", 1, true,
-		fl("data_collection", schema.String, false),
-		fl("event_count", schema.Int64, false))
+		fl("data_collection", String, false),
+		fl("event_count", Int64, false))
 	f.txValue = appendConnect(nil, st("io.debezium.connector.common.TransactionMetadataValue", 1, false,
-		fl("status", schema.String, false),
-		fl("id", schema.String, false),
-		fl("event_count", schema.Int64, true),
-		fs("data_collections", &schema.Connect{Type: schema.Array, Optional: true, Items: coll}),
-		fl("ts_ms", schema.Int64, false)), "")
+		fl("status", String, false),
+		fl("id", String, false),
+		fl("event_count", Int64, true),
+		fs("data_collections", &Connect{Type: Array, Optional: true, Items: coll}),
+		fl("ts_ms", Int64, false)), "")
 	f.msgKey = appendConnect(nil, st("io.debezium.connector.postgresql.MessageKey", 1, false,
-		fl("prefix", schema.String, true)), "")
+		fl("prefix", String, true)), "")
 	for i := range f.msgValue {
 		f.msgValue[i] = appendConnect(nil, e.messageValueSchema(i), "")
 		f.scKey[i] = appendConnect(nil, st("io.debezium.connector."+connNames[i]+".SchemaChangeKey", 1, false,
-			fl("databaseName", schema.String, false)), "")
+			fl("databaseName", String, false)), "")
 		f.scValue[i] = appendConnect(nil, e.schemaChangeValueSchema(i), "")
 	}
 	return f
@@ -93,7 +92,7 @@ func (e *Encoder) appendTxBlock(dst []byte) []byte {
 		return append(dst, "null"...)
 	}
 	dst = append(dst, `{"id":`...)
-	dst = schema.AppendJSONString(dst, e.tx.id)
+	dst = AppendJSONString(dst, e.tx.id)
 	dst = append(dst, `,"total_order":`...)
 	dst = strconv.AppendInt(dst, e.tx.total, 10)
 	dst = append(dst, `,"data_collection_order":`...)
@@ -118,7 +117,7 @@ func (e *Encoder) appendWrapped(schemaJSON []byte, payload func([]byte) []byte) 
 func (e *Encoder) txKeyRecord(id string) []byte {
 	return e.appendWrapped(e.fixed.txKey, func(b []byte) []byte {
 		b = append(b, `{"id":`...)
-		b = schema.AppendJSONString(b, id)
+		b = AppendJSONString(b, id)
 		return append(b, '}')
 	})
 }
@@ -142,9 +141,9 @@ func (e *Encoder) startTx(dst []Record, id string, tsMicros int64) []Record {
 	key := e.txKeyRecord(id)
 	val := e.appendWrapped(e.fixed.txValue, func(b []byte) []byte {
 		b = append(b, `{"status":"BEGIN","id":`...)
-		b = schema.AppendJSONString(b, id)
+		b = AppendJSONString(b, id)
 		b = append(b, `,"event_count":null,"data_collections":null,"ts_ms":`...)
-		b = strconv.AppendInt(b, schema.FloorDiv(tsMicros, 1000), 10)
+		b = strconv.AppendInt(b, FloorDiv(tsMicros, 1000), 10)
 		return append(b, '}')
 	})
 	return append(dst, Record{Compact: true, Topic: e.txTopic, Key: key, Value: val})
@@ -168,7 +167,7 @@ func (e *Encoder) encodeCommit(dst []Record, ev *capture.Event) ([]Record, error
 	key := e.txKeyRecord(id)
 	val := e.appendWrapped(e.fixed.txValue, func(b []byte) []byte {
 		b = append(b, `{"status":"END","id":`...)
-		b = schema.AppendJSONString(b, id)
+		b = AppendJSONString(b, id)
 		b = append(b, `,"event_count":`...)
 		b = strconv.AppendInt(b, e.tx.total, 10)
 		b = append(b, `,"data_collections":[`...)
@@ -177,13 +176,13 @@ func (e *Encoder) encodeCommit(dst []Record, ev *capture.Event) ([]Record, error
 				b = append(b, ',')
 			}
 			b = append(b, `{"data_collection":`...)
-			b = schema.AppendJSONString(b, c)
+			b = AppendJSONString(b, c)
 			b = append(b, `,"event_count":`...)
 			b = strconv.AppendInt(b, e.tx.counts[i], 10)
 			b = append(b, '}')
 		}
 		b = append(b, `],"ts_ms":`...)
-		b = strconv.AppendInt(b, schema.FloorDiv(ev.Source.TsMicros, 1000), 10)
+		b = strconv.AppendInt(b, FloorDiv(ev.Source.TsMicros, 1000), 10)
 		return append(b, '}')
 	})
 	e.tx.active = false

@@ -10,7 +10,6 @@ import (
 	"strconv"
 
 	"github.com/sluicecdc/sluice/capture"
-	"github.com/sluicecdc/sluice/schema"
 )
 
 // Unavailable is Debezium's default unavailable.value.placeholder, written for PostgreSQL TOAST
@@ -57,7 +56,7 @@ func isNullish(v *capture.Value) bool {
 // appendField appends the JSON of one column value with Connect's null rules: a null in an optional
 // field is written as the schema default (unless keepNulls) or null; a null in a required field as
 // the default or Debezium's fallback.
-func (e *Encoder) appendField(dst []byte, m *schema.Mapping, v *capture.Value) ([]byte, error) {
+func (e *Encoder) appendField(dst []byte, m *Mapping, v *capture.Value) ([]byte, error) {
 	if isNullish(v) {
 		if m.Schema.Default != nil && (!m.Schema.Optional || !e.cfg.KeepNulls) {
 			return append(dst, m.Schema.Default...), nil
@@ -73,12 +72,12 @@ func (e *Encoder) appendField(dst []byte, m *schema.Mapping, v *capture.Value) (
 var errSpecialPrecise = fmt.Errorf("NaN or Infinity in a numeric column cannot be written as a Connect Decimal; set decimal.handling.mode (--decimal-handling) to double or string")
 
 // appendValue renders a non-null value per its mapping.
-func (e *Encoder) appendValue(dst []byte, m *schema.Mapping, v *capture.Value) ([]byte, error) {
+func (e *Encoder) appendValue(dst []byte, m *Mapping, v *capture.Value) ([]byte, error) {
 	if v.Kind == capture.Unavailable {
 		return appendUnavailable(dst, m), nil
 	}
 	switch m.Conv {
-	case schema.ConvBool:
+	case ConvBool:
 		b := v.Int != 0
 		if v.Kind == capture.Bits || v.Kind == capture.Bytes {
 			b = false
@@ -87,41 +86,41 @@ func (e *Encoder) appendValue(dst []byte, m *schema.Mapping, v *capture.Value) (
 			}
 		}
 		return strconv.AppendBool(dst, b), nil
-	case schema.ConvInt:
+	case ConvInt:
 		switch v.Kind {
 		case capture.Int, capture.Uint, capture.Bool, capture.Date:
 			return strconv.AppendInt(dst, v.Int, 10), nil
 		}
-	case schema.ConvUintDec:
+	case ConvUintDec:
 		switch v.Kind {
 		case capture.Uint:
 			if v.Int < 0 {
-				return schema.AppendDecimal(dst, 0, new(big.Int).SetUint64(v.Uint())), nil
+				return AppendDecimal(dst, 0, new(big.Int).SetUint64(v.Uint())), nil
 			}
-			return schema.AppendDecimal(dst, v.Int, nil), nil
+			return AppendDecimal(dst, v.Int, nil), nil
 		case capture.Int:
-			return schema.AppendDecimal(dst, v.Int, nil), nil
+			return AppendDecimal(dst, v.Int, nil), nil
 		case capture.Decimal:
 			return appendDecimalAt(dst, v, 0)
 		}
-	case schema.ConvFloat32:
+	case ConvFloat32:
 		switch v.Kind {
 		case capture.Float32, capture.Float64:
-			return schema.AppendJavaFloat(dst, float32(v.Float())), nil
+			return AppendJavaFloat(dst, float32(v.Float())), nil
 		}
-	case schema.ConvFloat64:
+	case ConvFloat64:
 		switch v.Kind {
 		case capture.Float32:
 			// A Java float widened to double prints its exact binary value.
-			return schema.AppendJavaDouble(dst, v.Float()), nil
+			return AppendJavaDouble(dst, v.Float()), nil
 		case capture.Float64:
-			return schema.AppendJavaDouble(dst, v.Float()), nil
+			return AppendJavaDouble(dst, v.Float()), nil
 		}
-	case schema.ConvDecimal:
+	case ConvDecimal:
 		if v.Kind == capture.Decimal || v.Kind == capture.Int {
 			return appendDecimalAt(dst, v, m.Scale)
 		}
-	case schema.ConvVarDecimal:
+	case ConvVarDecimal:
 		if v.Kind == capture.Decimal {
 			if v.Flag&(capture.NaN|capture.PosInfinity|capture.NegInfinity) != 0 {
 				return dst, errSpecialPrecise
@@ -129,10 +128,10 @@ func (e *Encoder) appendValue(dst []byte, m *schema.Mapping, v *capture.Value) (
 			dst = append(dst, `{"scale":`...)
 			dst = strconv.AppendInt(dst, int64(v.Aux), 10)
 			dst = append(dst, `,"value":`...)
-			dst = schema.AppendDecimal(dst, v.Int, v.Big)
+			dst = AppendDecimal(dst, v.Int, v.Big)
 			return append(dst, '}'), nil
 		}
-	case schema.ConvDecimalDouble:
+	case ConvDecimalDouble:
 		if v.Kind == capture.Decimal {
 			switch {
 			case v.Flag&capture.NaN != 0:
@@ -143,14 +142,14 @@ func (e *Encoder) appendValue(dst []byte, m *schema.Mapping, v *capture.Value) (
 				return append(dst, `"-Infinity"`...), nil
 			}
 			var tmp [48]byte
-			s := schema.AppendPlainDecimal(tmp[:0], v.Int, v.Big, int(v.Aux))
+			s := AppendPlainDecimal(tmp[:0], v.Int, v.Big, int(v.Aux))
 			f, err := strconv.ParseFloat(string(s), 64)
 			if err != nil && !math.IsInf(f, 0) {
 				return dst, err
 			}
-			return schema.AppendJavaDouble(dst, f), nil
+			return AppendJavaDouble(dst, f), nil
 		}
-	case schema.ConvDecimalString:
+	case ConvDecimalString:
 		if v.Kind == capture.Decimal {
 			switch {
 			case v.Flag&capture.NaN != 0:
@@ -166,33 +165,33 @@ func (e *Encoder) appendValue(dst []byte, m *schema.Mapping, v *capture.Value) (
 				scale = m.Scale
 			}
 			dst = append(dst, '"')
-			dst = schema.AppendJavaDecimalString(dst, u, b, scale)
+			dst = AppendJavaDecimalString(dst, u, b, scale)
 			return append(dst, '"'), nil
 		}
-	case schema.ConvString:
+	case ConvString:
 		switch v.Kind {
 		case capture.String, capture.JSON, capture.Bytes:
-			return schema.AppendJSONString(dst, v.Bytes), nil
+			return AppendJSONString(dst, v.Bytes), nil
 		case capture.Int:
 			dst = append(dst, '"')
 			dst = strconv.AppendInt(dst, v.Int, 10)
 			return append(dst, '"'), nil
 		}
-	case schema.ConvBytes, schema.ConvBits:
+	case ConvBytes, ConvBits:
 		switch v.Kind {
 		case capture.Bytes, capture.String:
-			if m.Conv == schema.ConvBytes && len(v.Bytes) < m.Scale {
-				return schema.AppendBase64(dst, padded(v.Bytes, m.Scale)), nil
+			if m.Conv == ConvBytes && len(v.Bytes) < m.Scale {
+				return AppendBase64(dst, padded(v.Bytes, m.Scale)), nil
 			}
-			return schema.AppendBase64(dst, v.Bytes), nil
+			return AppendBase64(dst, v.Bytes), nil
 		case capture.Bits:
 			// Debezium pads BIT(n) values little-endian to ⌈n/8⌉ bytes.
-			if n := (m.Scale + 7) / 8; m.Conv == schema.ConvBits && len(v.Bytes) < n && n <= 64 {
+			if n := (m.Scale + 7) / 8; m.Conv == ConvBits && len(v.Bytes) < n && n <= 64 {
 				var tmp [64]byte
 				copy(tmp[:], v.Bytes)
-				return schema.AppendBase64(dst, tmp[:n]), nil
+				return AppendBase64(dst, tmp[:n]), nil
 			}
-			return schema.AppendBase64(dst, v.Bytes), nil
+			return AppendBase64(dst, v.Bytes), nil
 		case capture.Int, capture.Uint:
 			var tmp [8]byte
 			binary.LittleEndian.PutUint64(tmp[:], uint64(v.Int))
@@ -200,44 +199,44 @@ func (e *Encoder) appendValue(dst []byte, m *schema.Mapping, v *capture.Value) (
 			if n < 1 || n > 8 {
 				n = 8
 			}
-			return schema.AppendBase64(dst, tmp[:n]), nil
+			return AppendBase64(dst, tmp[:n]), nil
 		}
-	case schema.ConvBytesBase64, schema.ConvBytesBase64URL, schema.ConvBytesHex:
+	case ConvBytesBase64, ConvBytesBase64URL, ConvBytesHex:
 		switch v.Kind {
 		case capture.Bytes, capture.String:
 			if len(v.Bytes) < m.Scale {
-				return schema.AppendBinaryString(dst, m.Conv, padded(v.Bytes, m.Scale)), nil
+				return AppendBinaryString(dst, m.Conv, padded(v.Bytes, m.Scale)), nil
 			}
-			return schema.AppendBinaryString(dst, m.Conv, v.Bytes), nil
+			return AppendBinaryString(dst, m.Conv, v.Bytes), nil
 		}
-	case schema.ConvDate:
+	case ConvDate:
 		switch v.Kind {
 		case capture.Date:
 			return strconv.AppendInt(dst, dateDays(v), 10), nil
 		case capture.Timestamp, capture.TimestampTZ:
-			return strconv.AppendInt(dst, schema.FloorDiv(v.Int, 86400_000_000), 10), nil
+			return strconv.AppendInt(dst, FloorDiv(v.Int, 86400_000_000), 10), nil
 		}
-	case schema.ConvDateISO:
+	case ConvDateISO:
 		if v.Kind == capture.Date {
 			dst = append(dst, '"')
-			dst = schema.AppendISODate(dst, v.Int)
+			dst = AppendISODate(dst, v.Int)
 			return append(dst, 'Z', '"'), nil
 		}
-	case schema.ConvTimeMilli:
+	case ConvTimeMilli:
 		if v.Kind == capture.Time {
-			return strconv.AppendInt(dst, schema.FloorDiv(v.Int, 1000), 10), nil
+			return strconv.AppendInt(dst, FloorDiv(v.Int, 1000), 10), nil
 		}
-	case schema.ConvTimeMicro:
+	case ConvTimeMicro:
 		if v.Kind == capture.Time {
 			return strconv.AppendInt(dst, v.Int, 10), nil
 		}
-	case schema.ConvTimeISO:
+	case ConvTimeISO:
 		if v.Kind == capture.Time {
 			dst = append(dst, '"')
-			dst = schema.AppendISOTime(dst, v.Int, -1)
+			dst = AppendISOTime(dst, v.Int, -1)
 			return append(dst, 'Z', '"'), nil
 		}
-	case schema.ConvTimestampMilli, schema.ConvTimestampMicro:
+	case ConvTimestampMilli, ConvTimestampMicro:
 		if v.Kind == capture.Timestamp || v.Kind == capture.TimestampTZ {
 			switch {
 			case v.Flag&capture.PosInfinity != 0:
@@ -245,18 +244,18 @@ func (e *Encoder) appendValue(dst []byte, m *schema.Mapping, v *capture.Value) (
 			case v.Flag&capture.NegInfinity != 0:
 				return strconv.AppendInt(dst, pgTimestampNegInf, 10), nil
 			}
-			if m.Conv == schema.ConvTimestampMilli {
-				return strconv.AppendInt(dst, schema.FloorDiv(v.Int, 1000), 10), nil
+			if m.Conv == ConvTimestampMilli {
+				return strconv.AppendInt(dst, FloorDiv(v.Int, 1000), 10), nil
 			}
 			return strconv.AppendInt(dst, v.Int, 10), nil
 		}
-	case schema.ConvTimestampISO:
+	case ConvTimestampISO:
 		if v.Kind == capture.Timestamp || v.Kind == capture.TimestampTZ {
 			dst = append(dst, '"')
 			dst = e.appendISOTimestamp(dst, v.Int, -1)
 			return append(dst, '"'), nil
 		}
-	case schema.ConvZonedTimestamp:
+	case ConvZonedTimestamp:
 		if v.Kind == capture.TimestampTZ || v.Kind == capture.Timestamp {
 			switch {
 			case v.Flag&capture.PosInfinity != 0:
@@ -268,7 +267,7 @@ func (e *Encoder) appendValue(dst []byte, m *schema.Mapping, v *capture.Value) (
 			dst = e.appendISOTimestamp(dst, v.Int, m.Scale)
 			return append(dst, '"'), nil
 		}
-	case schema.ConvZonedTime:
+	case ConvZonedTime:
 		switch v.Kind {
 		case capture.TimeTZ, capture.Time:
 			us := v.Int
@@ -276,34 +275,34 @@ func (e *Encoder) appendValue(dst []byte, m *schema.Mapping, v *capture.Value) (
 				us -= int64(v.Aux) * 1_000_000
 			}
 			dst = append(dst, '"')
-			dst = schema.AppendISOTime(dst, us, -1)
+			dst = AppendISOTime(dst, us, -1)
 			return append(dst, 'Z', '"'), nil
 		}
-	case schema.ConvInterval:
+	case ConvInterval:
 		if v.Kind == capture.Interval {
-			return strconv.AppendInt(dst, int64(v.Aux)*schema.MicrosPerMonth+v.Int, 10), nil
+			return strconv.AppendInt(dst, int64(v.Aux)*MicrosPerMonth+v.Int, 10), nil
 		}
-	case schema.ConvPoint:
+	case ConvPoint:
 		if v.Kind == capture.Geometry {
 			x, y, ok := parseWKBPoint(v.Bytes)
 			if !ok {
 				return dst, fmt.Errorf("point value is not a 2D WKB point (%d bytes)", len(v.Bytes))
 			}
 			dst = append(dst, `{"x":`...)
-			dst = schema.AppendJavaDouble(dst, x)
+			dst = AppendJavaDouble(dst, x)
 			dst = append(dst, `,"y":`...)
-			dst = schema.AppendJavaDouble(dst, y)
+			dst = AppendJavaDouble(dst, y)
 			dst = append(dst, `,"wkb":`...)
-			dst = schema.AppendBase64(dst, v.Bytes)
+			dst = AppendBase64(dst, v.Bytes)
 			return appendSRID(dst, v), nil
 		}
-	case schema.ConvGeometry:
+	case ConvGeometry:
 		if v.Kind == capture.Geometry {
 			dst = append(dst, `{"wkb":`...)
-			dst = schema.AppendBase64(dst, v.Bytes)
+			dst = AppendBase64(dst, v.Bytes)
 			return appendSRID(dst, v), nil
 		}
-	case schema.ConvArray, schema.ConvVector:
+	case ConvArray, ConvVector:
 		if v.Kind == capture.Array || v.Kind == capture.Vector {
 			dst = append(dst, '[')
 			for i := range v.Elems {
@@ -391,20 +390,20 @@ func appendDecimalAt(dst []byte, v *capture.Value, scale int) ([]byte, error) {
 	if s < scale {
 		u, b = rescaleUp(u, b, scale-s)
 	}
-	return schema.AppendDecimal(dst, u, b), nil
+	return AppendDecimal(dst, u, b), nil
 }
 
 // appendUnavailable writes the TOAST placeholder in the form Debezium's
 // UnchangedToastedPlaceholder gives each type.
-func appendUnavailable(dst []byte, m *schema.Mapping) []byte {
+func appendUnavailable(dst []byte, m *Mapping) []byte {
 	switch m.Conv {
-	case schema.ConvBytes, schema.ConvBits:
-		return schema.AppendBase64(dst, []byte(Unavailable))
-	case schema.ConvBytesBase64, schema.ConvBytesBase64URL, schema.ConvBytesHex:
-		return schema.AppendBinaryString(dst, m.Conv, []byte(Unavailable))
-	case schema.ConvArray:
+	case ConvBytes, ConvBits:
+		return AppendBase64(dst, []byte(Unavailable))
+	case ConvBytesBase64, ConvBytesBase64URL, ConvBytesHex:
+		return AppendBinaryString(dst, m.Conv, []byte(Unavailable))
+	case ConvArray:
 		switch m.Elem.Conv {
-		case schema.ConvInt:
+		case ConvInt:
 			dst = append(dst, '[')
 			for i := 0; i < len(Unavailable); i++ {
 				if i > 0 {
@@ -413,7 +412,7 @@ func appendUnavailable(dst []byte, m *schema.Mapping) []byte {
 				dst = strconv.AppendInt(dst, int64(Unavailable[i]), 10)
 			}
 			return append(dst, ']')
-		case schema.ConvString:
+		case ConvString:
 			if m.Elem.Schema.Name == "io.debezium.data.Uuid" {
 				dst = append(dst, `["`...)
 				dst = append(dst, unavailableUUID...)
@@ -421,11 +420,11 @@ func appendUnavailable(dst []byte, m *schema.Mapping) []byte {
 			}
 		}
 		dst = append(dst, '[')
-		dst = schema.AppendJSONString(dst, Unavailable)
+		dst = AppendJSONString(dst, Unavailable)
 		return append(dst, ']')
 	}
-	if m.Schema.Type == schema.String {
-		return schema.AppendJSONString(dst, Unavailable)
+	if m.Schema.Type == String {
+		return AppendJSONString(dst, Unavailable)
 	}
 	if m.Schema.Optional || m.Fallback == nil {
 		return append(dst, "null"...)
@@ -441,20 +440,20 @@ type dateCache struct {
 	text [16]byte
 }
 
-// appendISOTimestamp is schema.AppendISOTimestamp with the date part cached.
+// appendISOTimestamp is AppendISOTimestamp with the date part cached.
 func (e *Encoder) appendISOTimestamp(dst []byte, us int64, digits int) []byte {
-	days, micros := schema.SplitMicros(us)
+	days, micros := SplitMicros(us)
 	c := &e.dates
 	if c.n == 0 || c.days != days {
-		b := schema.AppendISODate(c.text[:0], days)
+		b := AppendISODate(c.text[:0], days)
 		if len(b) > len(c.text) {
-			return schema.AppendISOTimestamp(dst, us, digits)
+			return AppendISOTimestamp(dst, us, digits)
 		}
 		c.days, c.n = days, len(b)
 	}
 	dst = append(dst, c.text[:c.n]...)
 	dst = append(dst, 'T')
-	dst = schema.AppendISOTime(dst, micros, digits)
+	dst = AppendISOTime(dst, micros, digits)
 	return append(dst, 'Z')
 }
 

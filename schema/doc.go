@@ -1,5 +1,5 @@
-// Package schema owns the table model every stage shares (tables, columns, source type names,
-// nullability, defaults, primary keys) and the mapping from a source column to its Kafka Connect
-// schema under Debezium's handling modes. It knows nothing of row values or of any wire format:
-// sources build Tables, the envelope renders them.
+// Package schema is the table model every stage shares: the source Dialect, TableID, Column
+// (source type name, length, scale, nullability, default, charset, enum members), Table
+// (versioned definitions) and its primary key. It holds no row values and no wire format:
+// sources build Tables, the envelope maps them to Kafka Connect schemas and renders them.
 package schema

@@ -6,8 +6,8 @@ import (
 	"strings"
 
 	"github.com/sluicecdc/sluice/capture/mysql/binlog"
+	"github.com/sluicecdc/sluice/capture/mysql/mysqlddl"
 	"github.com/sluicecdc/sluice/schema"
-	"github.com/sluicecdc/sluice/schema/mysqlddl"
 )
 
 // checkTableMap compares a TABLE_MAP with the catalog's definition of its table, records the

@@ -11,8 +11,8 @@ import (
 
 	gomysql "github.com/go-sql-driver/mysql"
 
+	"github.com/sluicecdc/sluice/capture/mysql/history"
 	"github.com/sluicecdc/sluice/capture/mysql/replication"
-	"github.com/sluicecdc/sluice/schema/history"
 )
 
 // SnapshotMode is Debezium's snapshot.mode.

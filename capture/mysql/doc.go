@@ -3,9 +3,9 @@
 // a replica with its own server id and turns row events into capture.Event values with
 // Debezium's source block (spec §2.2), transaction boundaries, and schema changes.
 //
-// Schema: every DDL in the binlog is applied (schema/mysqlddl) at its exact position, so each
+// Schema: every DDL in the binlog is applied (mysqlddl) at its exact position, so each
 // row is decoded with the definition in force when it was written; each change is persisted to
-// the schema history (schema/history) before the events after it are emitted, and replayed at
+// the schema history (history) before the events after it are emitted, and replayed at
 // restart up to the restart offset. Every TABLE_MAP is checked against the in-memory
 // definition; a mismatch stops with an error naming table and position (or, with
 // SchemaRepair, reloads the definition from the server when that matches).

@@ -16,8 +16,8 @@ import (
 	gomysql "github.com/go-sql-driver/mysql"
 
 	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/capture/mysql/history"
 	"github.com/sluicecdc/sluice/internal/testkit"
-	"github.com/sluicecdc/sluice/schema/history"
 )
 
 type server struct {

@@ -7,8 +7,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/sluicecdc/sluice/capture/mysql/mysqlddl"
 	"github.com/sluicecdc/sluice/schema"
-	"github.com/sluicecdc/sluice/schema/mysqlddl"
 )
 
 // queryer is what the loaders need: *sql.DB, *sql.Conn and *sql.Tx have it.

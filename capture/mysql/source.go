@@ -14,9 +14,9 @@ import (
 
 	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/capture/mysql/binlog"
+	"github.com/sluicecdc/sluice/capture/mysql/history"
+	"github.com/sluicecdc/sluice/capture/mysql/mysqlddl"
 	"github.com/sluicecdc/sluice/capture/mysql/replication"
-	"github.com/sluicecdc/sluice/schema/history"
-	"github.com/sluicecdc/sluice/schema/mysqlddl"
 )
 
 type phase uint8

@@ -10,9 +10,9 @@ import (
 
 	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/capture/mysql/binlog"
+	"github.com/sluicecdc/sluice/capture/mysql/mysqlddl"
 	"github.com/sluicecdc/sluice/capture/mysql/replication"
 	"github.com/sluicecdc/sluice/schema"
-	"github.com/sluicecdc/sluice/schema/mysqlddl"
 )
 
 // streamState is the binlog reader's state: where it is, and the transaction it is in.

@@ -279,7 +279,7 @@ func dateTimeFast(b []byte) (int64, bool) {
 	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) {
 		return 0, false
 	}
-	us := (daysFromCivil(y, mo, d)*86400 + int64(h)*3600 + int64(mi)*60 + int64(sec)) * 1e6
+	us := (capture.DaysFromCivil(int64(y), mo, d)*86400 + int64(h)*3600 + int64(mi)*60 + int64(sec)) * 1e6
 	if len(b) > 19 {
 		f := b[20:]
 		if b[19] != '.' || len(f) == 0 || len(f) > 6 {
@@ -362,7 +362,7 @@ func parseDate(s string) (int64, error) {
 	if e1 != nil || e2 != nil || e3 != nil {
 		return 0, fmt.Errorf("date %q", s)
 	}
-	return daysFromCivil(y, m, d), nil
+	return capture.DaysFromCivil(int64(y), m, d), nil
 }
 
 func parseDateTime(s string) (int64, error) {
@@ -409,20 +409,4 @@ func parseTime(s string) (int64, error) {
 		us = -us
 	}
 	return us, nil
-}
-
-// daysFromCivil is days since 1970-01-01 of a proleptic Gregorian date.
-func daysFromCivil(y, m, d int) int64 {
-	if m <= 2 {
-		y--
-	}
-	era := y / 400
-	if y < 0 && y%400 != 0 {
-		era = (y - 399) / 400
-	}
-	yoe := y - era*400
-	mp := (m + 9) % 12
-	doy := (153*mp+2)/5 + d - 1
-	doe := yoe*365 + yoe/4 - yoe/100 + doy
-	return int64(era)*146097 + int64(doe) - 719468
 }

@@ -333,22 +333,6 @@ func parseBits(b []byte, typmod int32) (capture.Value, error) {
 	return capture.Value{Kind: capture.Bits, Bytes: out, Aux: int32(n)}, nil
 }
 
-// daysFromCivil returns days since 1970-01-01 for a proleptic Gregorian date (y astronomical).
-func daysFromCivil(y, m, d int64) int64 {
-	if m <= 2 {
-		y--
-	}
-	era := y / 400
-	if y < 0 && y%400 != 0 {
-		era = (y - 399) / 400
-	}
-	yoe := y - era*400
-	mp := (m + 9) % 12
-	doy := (153*mp+2)/5 + d - 1
-	doe := yoe*365 + yoe/4 - yoe/100 + doy
-	return era*146097 + doe - 719468
-}
-
 // parseYMD reads "YYYY-MM-DD" (year may have more than 4 digits) and returns the rest.
 func parseYMD(b []byte) (y, m, d int64, rest []byte, ok bool) {
 	i := 0
@@ -389,7 +373,7 @@ func parseDate(b []byte) (capture.Value, error) {
 	if bc {
 		y = 1 - y
 	}
-	return capture.DateValue(daysFromCivil(y, m, d)), nil
+	return capture.DateValue(capture.DaysFromCivil(y, int(m), int(d))), nil
 }
 
 // parseClock reads HH:MM:SS[.ffffff] and returns µs of day and the rest.
@@ -487,7 +471,7 @@ func parseTimestamp(b []byte, tz bool, prec int32) (capture.Value, error) {
 	if bc {
 		y = 1 - y
 	}
-	t := daysFromCivil(y, m, d)*86400e6 + us - int64(off)*1e6
+	t := capture.DaysFromCivil(y, int(m), int(d))*86400e6 + us - int64(off)*1e6
 	return capture.Value{Kind: kind, Int: t, Aux: prec}, nil
 }
 

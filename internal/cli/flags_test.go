@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluicecdc/sluice/envelope"
 	"github.com/sluicecdc/sluice/internal/pipeline"
-	"github.com/sluicecdc/sluice/schema"
 	"github.com/sluicecdc/sluice/sink/kafka"
 )
 
@@ -65,7 +65,7 @@ debezium.source.some.unknown.key=1
 		{"sink (file)", c.Sink, "kafka"},
 		{"log-level (env)", c.LogLevel, "debug"},
 		{"offsets-flush-interval (file, ms)", c.Pipeline.FlushInterval.String(), (2500 * time.Millisecond).String()},
-		{"decimal-handling (file)", fmt.Sprint(c.Envelope.Options.Decimal == schema.DecimalString), "true"},
+		{"decimal-handling (file)", fmt.Sprint(c.Envelope.Options.Decimal == envelope.DecimalString), "true"},
 		{"kafka-linger (file, ms)", c.Kafka.Linger.String(), (5 * time.Millisecond).String()},
 		{"host (subcommand alias)", *host, "db.example"},
 		{"compression (default)", c.Kafka.Compression, "none"},
@@ -80,7 +80,7 @@ debezium.source.some.unknown.key=1
 	if ec.SchemasEnable || ec.TombstonesOnDelete {
 		t.Errorf("schemas-enable %v, tombstones-on-delete %v: want both false from the file", ec.SchemasEnable, ec.TombstonesOnDelete)
 	}
-	if ec.TopicPrefix != "fromflag" || ec.SchemasEnable || ec.TombstonesOnDelete || ec.Options.Decimal != schema.DecimalString {
+	if ec.TopicPrefix != "fromflag" || ec.SchemasEnable || ec.TombstonesOnDelete || ec.Options.Decimal != envelope.DecimalString {
 		t.Errorf("envelope config %+v", ec)
 	}
 }
@@ -96,7 +96,7 @@ func TestDefaults(t *testing.T) {
 	if !c.Envelope.SchemasEnable || !c.Envelope.TombstonesOnDelete || c.Sink != "stdout" || c.Kafka.Partitions != 1 || c.Kafka.Replication != 1 ||
 		c.Pipeline.SkippedOps != "t" || c.Offsets.Name != "sluice" || c.Pipeline.FlushInterval != time.Second ||
 		c.Kafka.Linger != 0 || c.Kafka.MaxBufferedBytes != kafka.DefaultMaxBufferedBytes || c.Kafka.Compression != "none" ||
-		c.Envelope.Options != (schema.Options{}) || c.Pipeline.HeartbeatInterval != 0 || c.MemoryLimit != "auto" {
+		c.Envelope.Options != (envelope.Options{}) || c.Pipeline.HeartbeatInterval != 0 || c.MemoryLimit != "auto" {
 		t.Errorf("defaults: %+v", c)
 	}
 }

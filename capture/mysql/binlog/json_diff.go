@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"strconv"
+
+	"github.com/sluicecdc/sluice/capture"
 )
 
 // Partial JSON updates (PARTIAL_UPDATE_ROWS_EVENT, binlog_row_value_options=PARTIAL_JSON):
@@ -181,43 +183,19 @@ func parseJSONPath(p []byte) ([]jsonLeg, bool) {
 		case '.':
 			i++
 			if i < len(p) && p[i] == '"' {
-				// JSON string syntax.
+				// JSON string syntax (the server escapes as JSON does: json_dom.cc double_quote).
 				j := i + 1
-				var key []byte
 				for j < len(p) && p[j] != '"' {
-					if p[j] == '\\' && j+1 < len(p) {
+					if p[j] == '\\' {
 						j++
-						switch p[j] {
-						case 'n':
-							key = append(key, '\n')
-						case 't':
-							key = append(key, '\t')
-						case 'r':
-							key = append(key, '\r')
-						case 'b':
-							key = append(key, '\b')
-						case 'f':
-							key = append(key, '\f')
-						case 'u':
-							if j+4 >= len(p) {
-								return nil, false
-							}
-							v, err := strconv.ParseUint(string(p[j+1:j+5]), 16, 16)
-							if err != nil {
-								return nil, false
-							}
-							key = append(key, string(rune(v))...)
-							j += 4
-						default:
-							key = append(key, p[j])
-						}
-						j++
-						continue
 					}
-					key = append(key, p[j])
 					j++
 				}
 				if j >= len(p) {
+					return nil, false
+				}
+				key, ok := capture.AppendUnescapedJSON(nil, p[i+1:j])
+				if !ok {
 					return nil, false
 				}
 				legs = append(legs, jsonLeg{key: key, isKey: true})

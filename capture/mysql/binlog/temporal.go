@@ -2,30 +2,12 @@ package binlog
 
 import "github.com/sluicecdc/sluice/capture"
 
-// daysFromCivil returns the days since 1970-01-01 of a proleptic Gregorian date (any month
-// and day numbers are carried arithmetically, so invalid dates still map to a number).
-func daysFromCivil(y, m, d int) int64 {
-	if m <= 2 {
-		y--
-	}
-	era := y
-	if era < 0 {
-		era -= 399
-	}
-	era /= 400
-	yoe := y - era*400
-	mp := (m + 9) % 12
-	doy := (153*mp+2)/5 + d - 1
-	doe := yoe*365 + yoe/4 - yoe/100 + doy
-	return int64(era)*146097 + int64(doe) - 719468
-}
-
 // dateValue is a DATE; a zero year, month or day (0000-00-00, 2020-00-00) is a zero date.
 func dateValue(y, m, d int) capture.Value {
 	if y == 0 || m == 0 || d == 0 {
 		return capture.Value{Kind: capture.Date, Flag: capture.Zero}
 	}
-	return capture.Value{Kind: capture.Date, Int: daysFromCivil(y, m, d)}
+	return capture.Value{Kind: capture.Date, Int: capture.DaysFromCivil(int64(y), m, d)}
 }
 
 // datetimeValue is a DATETIME as if UTC, in µs.
@@ -33,7 +15,7 @@ func datetimeValue(y, mo, d, h, mi, s int, us int64, fsp int) capture.Value {
 	if y == 0 || mo == 0 || d == 0 {
 		return capture.Value{Kind: capture.Timestamp, Flag: capture.Zero, Aux: int32(fsp)}
 	}
-	t := daysFromCivil(y, mo, d)*86400 + int64(h*3600+mi*60+s)
+	t := capture.DaysFromCivil(int64(y), mo, d)*86400 + int64(h*3600+mi*60+s)
 	return capture.Value{Kind: capture.Timestamp, Int: t*1e6 + us, Aux: int32(fsp)}
 }
 
@@ -71,7 +53,7 @@ func (e *RowsEvent) datetime2Value(r *reader, fsp int) capture.Value {
 		if y == 0 || m == 0 || d == 0 {
 			return capture.Value{Kind: capture.Timestamp, Flag: capture.Zero, Aux: int32(fsp)}
 		}
-		e.lastDay, e.lastDays = ymd, daysFromCivil(y, m, d)
+		e.lastDay, e.lastDays = ymd, capture.DaysFromCivil(int64(y), m, d)
 	}
 	t := e.lastDays*86400 + (hms>>12)*3600 + (hms>>6&63)*60 + hms&63
 	return capture.Value{Kind: capture.Timestamp, Int: t*1e6 + us, Aux: int32(fsp)}

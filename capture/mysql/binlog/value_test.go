@@ -11,7 +11,7 @@ import (
 )
 
 func ts(y, mo, d, h, mi, s int, us int64) int64 {
-	return (daysFromCivil(y, mo, d)*86400+int64(h*3600+mi*60+s))*1e6 + us
+	return (capture.DaysFromCivil(int64(y), mo, d)*86400+int64(h*3600+mi*60+s))*1e6 + us
 }
 
 func str(s string) capture.Value { return capture.Value{Kind: capture.String, Bytes: []byte(s)} }

@@ -9,9 +9,9 @@ import (
 	"strings"
 
 	"github.com/sluicecdc/sluice/capture/mysql"
+	"github.com/sluicecdc/sluice/capture/mysql/history"
 	"github.com/sluicecdc/sluice/internal/cli"
 	"github.com/sluicecdc/sluice/internal/pipeline"
-	"github.com/sluicecdc/sluice/schema/history"
 )
 
 // Command is `sluice mysql` with the --sink choices sinks.

@@ -116,12 +116,14 @@ func normalize(ts typeSpec) schema.Column {
 	if textTypes[c.Type] {
 		c.Charset = cs
 	}
-	c.TypeExpr = typeExpr(c)
+	c.TypeExpr = TypeExpr(c)
 	return c
 }
 
-// typeExpr renders the canonical declared type, e.g. "decimal(10,2) unsigned".
-func typeExpr(c schema.Column) string {
+// TypeExpr renders the canonical declared type of a MySQL column from its Type, Length,
+// Scale, Enum and Unsigned, e.g. "decimal(10,2) unsigned". The schema history rebuilds
+// Column.TypeExpr with it, so a replayed table reads exactly as the parsed one did.
+func TypeExpr(c schema.Column) string {
 	var b strings.Builder
 	b.WriteString(c.Type)
 	switch {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sluicecdc/sluice/capture/mysql/mysqlddl"
 	"github.com/sluicecdc/sluice/schema"
 )
 
@@ -369,7 +370,7 @@ func Parse(data []byte) (Record, error) {
 					}
 					col.Enum = append(col.Enum, e)
 				}
-				col.TypeExpr = typeExpr(col)
+				col.TypeExpr = mysqlddl.TypeExpr(col)
 				t.Columns = append(t.Columns, col)
 			}
 			for _, n := range tc.Table.PrimaryKeyColumnNames {
@@ -389,33 +390,4 @@ func Parse(data []byte) (Record, error) {
 		r.TableChanges = append(r.TableChanges, c)
 	}
 	return r, nil
-}
-
-// typeExpr mirrors mysqlddl's canonical type text (kept here to avoid importing the parser).
-func typeExpr(c schema.Column) string {
-	var b strings.Builder
-	b.WriteString(c.Type)
-	switch {
-	case c.Type == "enum" || c.Type == "set":
-		b.WriteByte('(')
-		for i, e := range c.Enum {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString("'" + strings.ReplaceAll(e, "'", "''") + "'")
-		}
-		b.WriteByte(')')
-	case c.Type == "datetime" || c.Type == "timestamp" || c.Type == "time":
-		if c.Scale > 0 {
-			fmt.Fprintf(&b, "(%d)", c.Scale)
-		}
-	case c.Length >= 0 && c.Scale >= 0:
-		fmt.Fprintf(&b, "(%d,%d)", c.Length, c.Scale)
-	case c.Length >= 0:
-		fmt.Fprintf(&b, "(%d)", c.Length)
-	}
-	if c.Unsigned {
-		b.WriteString(" unsigned")
-	}
-	return b.String()
 }

@@ -1,4 +1,4 @@
-package schema
+package envelope
 
 import (
 	"encoding/base64"
@@ -8,6 +8,8 @@ import (
 	"math/bits"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/sluicecdc/sluice/capture"
 )
 
 // JSON primitives shared by the column-default encoder here and the envelope's value encoder, so a
@@ -345,58 +347,11 @@ func AppendJavaDecimalString(dst []byte, unscaled int64, b *big.Int, scale int) 
 	return strconv.AppendInt(dst, int64(adjusted), 10)
 }
 
-// CivilFromDays returns the proleptic Gregorian date of days since 1970-01-01.
-func CivilFromDays(days int64) (y int64, m, d int) {
-	z := days + 719468
-	era := z
-	if z < 0 {
-		era = z - 146096
-	}
-	era /= 146097
-	doe := z - era*146097
-	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
-	y = yoe + era*400
-	doy := doe - (365*yoe + yoe/4 - yoe/100)
-	mp := (5*doy + 2) / 153
-	d = int(doy - (153*mp+2)/5 + 1)
-	if mp < 10 {
-		m = int(mp + 3)
-	} else {
-		m = int(mp - 9)
-	}
-	if m <= 2 {
-		y++
-	}
-	return
-}
-
-// DaysFromCivil returns days since 1970-01-01 of a proleptic Gregorian date.
-func DaysFromCivil(y int64, m, d int) int64 {
-	if m <= 2 {
-		y--
-	}
-	era := y
-	if y < 0 {
-		era = y - 399
-	}
-	era /= 400
-	yoe := y - era*400
-	mm := int64(m)
-	if m > 2 {
-		mm -= 3
-	} else {
-		mm += 9
-	}
-	doy := (153*mm+2)/5 + int64(d) - 1
-	doe := yoe*365 + yoe/4 - yoe/100 + doy
-	return era*146097 + doe - 719468
-}
-
 func append2(dst []byte, v int) []byte { return append(dst, byte('0'+v/10), byte('0'+v%10)) }
 
 // AppendISODate appends yyyy-MM-dd as java.time formats it (years beyond 9999 get a '+').
 func AppendISODate(dst []byte, days int64) []byte {
-	y, m, d := CivilFromDays(days)
+	y, m, d := capture.CivilFromDays(days)
 	switch {
 	case y > 9999:
 		dst = append(dst, '+')

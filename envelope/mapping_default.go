@@ -1,4 +1,4 @@
-package schema
+package envelope
 
 import (
 	"encoding/hex"
@@ -6,6 +6,9 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+
+	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/schema"
 )
 
 // Column defaults. Debezium copies a column's DEFAULT into its field schema when its default-value
@@ -25,11 +28,11 @@ import (
 //
 // An unparseable default gives no default (Debezium logs a warning and does the same).
 
-func defaultJSON(d Dialect, c *Column, m *Mapping) []byte {
+func defaultJSON(d schema.Dialect, c *schema.Column, m *Mapping) []byte {
 	if m.Schema.Type == Struct || m.Conv == ConvArray || m.Conv == ConvVector {
 		return nil
 	}
-	if d == Postgres {
+	if d == schema.Postgres {
 		return pgDefault(c, m)
 	}
 	return mysqlDefault(c, m)
@@ -183,7 +186,7 @@ func parseDateTime(s string) (us int64, offset bool, ok bool) {
 	if !ok3 || mo < 1 || mo > 12 || d < 1 || d > 31 {
 		return 0, false, false
 	}
-	days := DaysFromCivil(y, int(mo), int(d))
+	days := capture.DaysFromCivil(y, int(mo), int(d))
 	var micros int64
 	if lit(' ') || lit('T') {
 		h, ok := num(1, 2)
@@ -331,7 +334,7 @@ func isCurrentTimestamp(s string) bool {
 	return false
 }
 
-func mysqlDefault(c *Column, m *Mapping) []byte {
+func mysqlDefault(c *schema.Column, m *Mapping) []byte {
 	v := c.Default
 	switch m.Conv {
 	case ConvString:
@@ -534,7 +537,7 @@ func isPGFunctionCall(v string) bool {
 	return strings.IndexByte(s[i+1:], ')') >= 0
 }
 
-func pgDefault(c *Column, m *Mapping) []byte {
+func pgDefault(c *schema.Column, m *Mapping) []byte {
 	v := c.Default
 	isNull := strings.HasPrefix(v, "NULL::")
 	switch pgTypeName(c.Type) {

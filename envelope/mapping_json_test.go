@@ -1,4 +1,4 @@
-package schema
+package envelope
 
 import (
 	"encoding/base64"

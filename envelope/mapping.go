@@ -1,8 +1,10 @@
-package schema
+package envelope
 
 import (
 	"strconv"
 	"strings"
+
+	"github.com/sluicecdc/sluice/schema"
 )
 
 // Conv says how the envelope renders a column's value so that it matches the column's Connect
@@ -66,7 +68,7 @@ type Mapping struct {
 func (m *Mapping) Omitted() bool { return m.Conv == ConvOmit }
 
 // FieldFor returns the Connect field of column c: its name and schema (see MapColumn).
-func FieldFor(d Dialect, c *Column, o Options) Field {
+func FieldFor(d schema.Dialect, c *schema.Column, o Options) Field {
 	m := MapColumn(d, c, o)
 	return Field{Name: c.Name, Schema: m.Schema}
 }
@@ -74,9 +76,9 @@ func FieldFor(d Dialect, c *Column, o Options) Field {
 // MapColumn returns the Connect schema and value rule of column c for dialect d under options o,
 // following Debezium's MySQL/MariaDB and PostgreSQL value converters (spec §4). Unknown types
 // map to ConvOmit with a nil Schema.
-func MapColumn(d Dialect, c *Column, o Options) Mapping {
+func MapColumn(d schema.Dialect, c *schema.Column, o Options) Mapping {
 	var m Mapping
-	if d == Postgres {
+	if d == schema.Postgres {
 		m = mapPostgres(c, o)
 	} else {
 		m = mapMySQL(c, o)
@@ -90,7 +92,7 @@ func MapColumn(d Dialect, c *Column, o Options) Mapping {
 	}
 	if !c.Nullable {
 		m.Fallback = fallbackJSON(&m)
-		if d == MySQL && m.Schema.Name == "io.debezium.data.Json" {
+		if d == schema.MySQL && m.Schema.Name == "io.debezium.data.Json" {
 			m.Fallback = []byte(`"{}"`) // BinlogValueConverters.convertJson falls back to {}
 		}
 	}
@@ -98,7 +100,7 @@ func MapColumn(d Dialect, c *Column, o Options) Mapping {
 }
 
 // MapTable maps every column of t, in column order.
-func MapTable(t *Table, o Options) []Mapping {
+func MapTable(t *schema.Table, o Options) []Mapping {
 	ms := make([]Mapping, len(t.Columns))
 	for i := range t.Columns {
 		ms[i] = MapColumn(t.Dialect, &t.Columns[i], o)
@@ -167,11 +169,11 @@ func enumMapping(name string, members []string) Mapping {
 func semString(name string) Mapping { return Mapping{Schema: sem(String, name), Conv: ConvString} }
 
 // effectiveTimeMode resolves TimeDefault per dialect.
-func effectiveTimeMode(d Dialect, o Options) TimeMode {
+func effectiveTimeMode(d schema.Dialect, o Options) TimeMode {
 	if o.Time != TimeDefault {
 		return o.Time
 	}
-	if d == Postgres {
+	if d == schema.Postgres {
 		return TimeAdaptive
 	}
 	return TimeAdaptiveMicroseconds
@@ -248,15 +250,15 @@ func vectorMapping(name string, elem Type) Mapping {
 }
 
 // fsp returns the declared fractional-second precision, or def when undeclared.
-func fsp(c *Column, def int) int {
+func fsp(c *schema.Column, def int) int {
 	if c.Scale < 0 {
 		return def
 	}
 	return c.Scale
 }
 
-func mapMySQL(c *Column, o Options) Mapping {
-	tm := effectiveTimeMode(MySQL, o)
+func mapMySQL(c *schema.Column, o Options) Mapping {
+	tm := effectiveTimeMode(schema.MySQL, o)
 	switch c.Type {
 	case "bool", "boolean":
 		return simple(Boolean, ConvBool)
@@ -380,11 +382,11 @@ func pgTypeName(t string) string {
 	return t
 }
 
-func mapPostgres(c *Column, o Options) Mapping {
+func mapPostgres(c *schema.Column, o Options) Mapping {
 	if c.Array {
 		return pgArray(c, o)
 	}
-	tm := effectiveTimeMode(Postgres, o)
+	tm := effectiveTimeMode(schema.Postgres, o)
 	switch pgTypeName(c.Type) {
 	case "bool":
 		return simple(Boolean, ConvBool)
@@ -467,12 +469,12 @@ func mapPostgres(c *Column, o Options) Mapping {
 // optional, except for enum arrays; temporal element types ignore the column precision except
 // timestamp[]; arrays of bytea, money, name, interval, bit, varbit, xml and point have no schema
 // in Debezium and are omitted.
-func pgArray(c *Column, o Options) Mapping {
+func pgArray(c *schema.Column, o Options) Mapping {
 	e := *c
 	e.Array = false
 	e.Nullable = true
 	e.HasDefault = false
-	tm := effectiveTimeMode(Postgres, o)
+	tm := effectiveTimeMode(schema.Postgres, o)
 	adaptive := tm == TimeAdaptive || tm == TimeAdaptiveMicroseconds
 	var em Mapping
 	switch pgTypeName(c.Type) {
