@@ -16,6 +16,7 @@ import (
 
 	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/envelope"
+	ikafka "github.com/sluicecdc/sluice/internal/kafka"
 	"github.com/sluicecdc/sluice/internal/offsets"
 	"github.com/sluicecdc/sluice/internal/pipeline"
 	"github.com/sluicecdc/sluice/internal/properties"
@@ -422,20 +423,16 @@ func (c *Flags) Logger() *slog.Logger {
 	return c.logger
 }
 
-func (c *Flags) brokers() []string {
-	var out []string
-	for _, b := range strings.Split(c.KafkaBrokers, ",") {
-		if b = strings.TrimSpace(b); b != "" {
-			out = append(out, b)
-		}
-	}
-	return out
+// KafkaClient returns the Kafka client settings the flags describe, shared by the Kafka sink,
+// the Kafka offsets store and the schema history.
+func (c *Flags) KafkaClient() ikafka.ClientConfig {
+	return ikafka.ClientConfig{Brokers: ikafka.ParseBrokers(c.KafkaBrokers)}
 }
 
 // KafkaConfig returns the Kafka sink configuration the flags describe.
 func (c *Flags) KafkaConfig() kafka.Config {
 	return kafka.Config{
-		Brokers:          c.brokers(),
+		Client:           c.KafkaClient(),
 		Compression:      c.KafkaCompression,
 		Partitions:       int32(c.TopicPartitions),
 		Replication:      int16(c.TopicReplication),
@@ -470,10 +467,9 @@ func (c *Flags) OpenOffsets(ctx context.Context) (offsets.Store, error) {
 	case c.OffsetsFile != "":
 		return offsets.NewFile(c.OffsetsFile, c.Name, c.TopicPrefix), nil
 	case c.OffsetsTopic != "":
-		kc := c.KafkaConfig()
 		return offsets.NewKafka(ctx, offsets.KafkaConfig{
-			Brokers: kc.Brokers, Topic: c.OffsetsTopic, Name: c.Name, TopicPrefix: c.TopicPrefix,
-			Replication: kc.Replication, Logger: c.Logger(),
+			Client: c.KafkaClient(), Topic: c.OffsetsTopic, Name: c.Name, TopicPrefix: c.TopicPrefix,
+			Replication: int16(c.TopicReplication), Logger: c.Logger(),
 		})
 	}
 	c.Logger().Warn("no --offsets-file or --offsets-topic: positions are kept in memory only and a restart starts over")

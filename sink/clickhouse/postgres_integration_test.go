@@ -17,6 +17,7 @@ import (
 
 	"github.com/sluicecdc/sluice/capture/postgres"
 	"github.com/sluicecdc/sluice/envelope"
+	ikafka "github.com/sluicecdc/sluice/internal/kafka"
 	"github.com/sluicecdc/sluice/internal/pipeline"
 	"github.com/sluicecdc/sluice/sink/kafka"
 )
@@ -254,7 +255,7 @@ func TestPostgresKafkaClickHouse(t *testing.T) {
 	go func() {
 		done <- pipeline.Run(ctx, pipeline.Config{Source: src, Encoder: enc, FlushInterval: 100 * time.Millisecond,
 			NewSink: func(d pipeline.Durable) (pipeline.Sink, error) {
-				return kafka.New(kafka.Config{Brokers: brokers, Partitions: 2, Replication: 1}, d)
+				return kafka.New(kafka.Config{Client: ikafka.ClientConfig{Brokers: brokers}, Partitions: 2, Replication: 1}, d)
 			}})
 	}()
 	c, err := NewConsumer(ctx, ConsumerConfig{Brokers: brokers, Topics: `pgk\.public\..*`, Group: "g-" + db, TopicRefresh: 500 * time.Millisecond},

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sluicecdc/sluice/envelope"
+	ikafka "github.com/sluicecdc/sluice/internal/kafka"
 )
 
 // brokers returns SLUICE_TEST_KAFKA_BROKERS, skipping (or failing under SLUICE_TEST_REQUIRE=1)
@@ -33,7 +34,7 @@ func TestSinkExternalBroker(t *testing.T) {
 	addrs := brokers(t)
 	topic := fmt.Sprintf("sluice-it-%d", time.Now().UnixNano())
 	var tk tokens
-	s, err := New(Config{Brokers: addrs, Partitions: 2, Compression: "zstd"}, tk.durable)
+	s, err := New(Config{Client: ikafka.ClientConfig{Brokers: addrs}, Partitions: 2, Compression: "zstd"}, tk.durable)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +62,7 @@ func TestSinkExternalBroker(t *testing.T) {
 		t.Fatalf("%d partitions, %d records; want 2, %d", parts, len(recs), n)
 	}
 	for _, r := range recs {
-		if Partition(r.key, 2) != r.partition {
+		if ikafka.Partition(r.key, 2) != r.partition {
 			t.Fatalf("key %s on partition %d", r.key, r.partition)
 		}
 	}

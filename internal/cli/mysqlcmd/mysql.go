@@ -155,11 +155,11 @@ func openHistory(ctx context.Context, c *cli.Flags, spec string) (history.Store,
 	case "file":
 		return history.NewFile(arg), nil
 	case "kafka":
-		kc := c.KafkaConfig()
+		kc := c.KafkaClient()
 		if len(kc.Brokers) == 0 {
 			return nil, errors.New("--schema-history kafka:TOPIC needs --kafka-brokers")
 		}
-		return history.NewKafka(ctx, history.KafkaConfig{Brokers: kc.Brokers, Topic: arg, Replication: int16(kc.Replication)})
+		return history.NewKafka(ctx, history.KafkaConfig{Client: kc, Topic: arg, Replication: int16(c.TopicReplication)})
 	}
 	return nil, fmt.Errorf("--schema-history %q: want file:PATH or kafka:TOPIC", spec)
 }
