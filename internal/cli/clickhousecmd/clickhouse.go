@@ -1,6 +1,6 @@
-// Package clickhousecmd is the clickhouse subcommand (Kafka topics → ClickHouse tables) and the
-// capture commands' --sink clickhouse with its flags. Importing it registers both with
-// internal/cli.
+// Package clickhousecmd is the clickhouse subcommand (Kafka topics → ClickHouse tables, wired
+// as source/kafka → internal/pipeline → sink/clickhouse) and the capture commands' --sink
+// clickhouse with its flags. Importing it registers both with internal/cli.
 package clickhousecmd
 
 import (
@@ -8,13 +8,24 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/sluicecdc/sluice/internal/cli"
+	ikafka "github.com/sluicecdc/sluice/internal/kafka"
 	"github.com/sluicecdc/sluice/internal/pipeline"
 	"github.com/sluicecdc/sluice/sink/clickhouse"
+	kafkasrc "github.com/sluicecdc/sluice/source/kafka"
+)
+
+// The ClickHouse pipeline's stages satisfy the pipeline's contracts.
+var (
+	_ pipeline.Sink         = (*clickhouse.Sink)(nil)
+	_ pipeline.InputDrainer = (*clickhouse.Sink)(nil)
+	_ pipeline.RecordSource = (*kafkasrc.Source)(nil)
+	_ pipeline.Marker       = (*kafkasrc.Source)(nil)
 )
 
 // chFlags are the ClickHouse connection and batching flags, shared by `sluice clickhouse` and
@@ -133,26 +144,39 @@ func runClickHouse(ctx context.Context, args []string) error {
 	}
 	lc := &cli.Flags{LogLevel: logLevel, LogFormat: logFormat}
 	log := lc.Logger()
-	var bl []string
-	for _, b := range strings.Split(brokers, ",") {
-		if b = strings.TrimSpace(b); b != "" {
-			bl = append(bl, b)
-		}
-	}
-	cc := clickhouse.ConsumerConfig{Brokers: bl, Topics: topics, Group: group, Initial: initial, TopicRefresh: refresh, Logger: log}
+	kcfg := kafkasrc.Config{Client: ikafka.ClientConfig{Brokers: ikafka.ParseBrokers(brokers)}, Topics: topics, Group: group,
+		Initial: initial, TopicRefresh: refresh, Logger: log}
 	scfg := ch.config()
 	scfg.Logger = log
-	if err := errors.Join(cc.Validate(), scfg.Validate()); err != nil {
+	if err := errors.Join(kcfg.Validate(), scfg.Validate()); err != nil {
 		return err
 	}
-	c, err := clickhouse.NewConsumer(ctx, cc, scfg)
+	return runKafkaToClickHouse(ctx, kcfg, scfg, log)
+}
+
+// runKafkaToClickHouse runs source (Kafka topics) → pipeline → sink (ClickHouse) until ctx
+// ends or a stage fails. The pipeline flushes the sink and marks and commits the offsets of
+// what it made durable; closing the source then leaves the group with a last commit.
+func runKafkaToClickHouse(ctx context.Context, kcfg kafkasrc.Config, scfg clickhouse.Config, log *slog.Logger) error {
+	src, err := kafkasrc.Open(ctx, kcfg)
 	if err != nil {
 		return err
 	}
-	runErr := c.Run(ctx)
-	closeErr := c.Close()
-	st := c.Sink().Stats()
-	log.Info("clickhouse sink stopped", "rows", st.Rows, "batches", st.Batches, "parked", st.Parked, "retries", st.Retries,
-		"insert_time", st.InsertTime.Round(time.Millisecond).String())
+	var sink *clickhouse.Sink
+	runErr := pipeline.Run(ctx, pipeline.Config{
+		Records: src,
+		NewSink: func(d pipeline.Durable) (pipeline.Sink, error) {
+			var err error
+			sink, err = clickhouse.New(ctx, scfg, d)
+			return sink, err
+		},
+		Logger: log,
+	})
+	closeErr := src.Close()
+	if sink != nil {
+		st := sink.Stats()
+		log.Info("clickhouse sink stopped", "rows", st.Rows, "batches", st.Batches, "parked", st.Parked, "retries", st.Retries,
+			"insert_time", st.InsertTime.Round(time.Millisecond).String())
+	}
 	return errors.Join(runErr, closeErr)
 }
