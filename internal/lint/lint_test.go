@@ -15,7 +15,8 @@ const module = "github.com/sluicecdc/sluice"
 
 // forbidden lists, per package prefix (relative to the module), module packages it must not
 // import. Imports point one way: capture → schema; capture/* → capture; envelope → capture,
-// schema; sink/* → envelope; only internal/pipeline, internal/cli (the command line the cmd/*
+// schema; sink/* → envelope; source/* (encoded-record sources) → envelope, capture, never a sink;
+// internal/kafka → no component; only internal/pipeline, internal/cli (the command line the cmd/*
 // mains share) and cmd see everything. The packages under internal/cli are one per subcommand,
 // so that a one-source binary links no other source: they must not import each other.
 var forbidden = map[string][]string{
@@ -23,6 +24,8 @@ var forbidden = map[string][]string{
 	"capture":                    {"envelope", "sink", "internal/pipeline", "internal/offsets", "internal/cli", "cmd"},
 	"envelope":                   {"sink", "internal/pipeline", "internal/offsets", "internal/cli", "cmd"},
 	"sink":                       {"capture/mysql", "capture/postgres", "internal/pipeline", "internal/cli", "cmd"},
+	"source":                     {"capture/mysql", "capture/postgres", "sink", "internal/pipeline", "internal/offsets", "internal/cli", "cmd"},
+	"internal/kafka":             {"capture", "schema", "envelope", "sink", "source", "internal/pipeline", "internal/offsets", "internal/cli", "cmd"},
 	"internal/pipeline":          {"internal/cli", "cmd"},
 	"internal/cli":               {"cmd"},
 	"internal/cli/postgrescmd":   {"capture/mysql", "sink/clickhouse", "internal/cli/mysqlcmd", "internal/cli/clickhousecmd"},
