@@ -137,10 +137,11 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	p := &run{cfg: cfg, ack: newAcker()}
 	p.skipped, _ = parseSkipped(cfg.SkippedOps)
-	p.src = cfg.Source
 	if cfg.Records != nil {
-		p.src = cfg.Records
+		p.ackSrc = cfg.Records.Ack
 		p.marker, _ = cfg.Records.(Marker)
+	} else {
+		p.ackSrc = cfg.Source.Ack
 	}
 	if p.cfg.FlushInterval == 0 {
 		p.cfg.FlushInterval = time.Second
@@ -206,13 +207,11 @@ func Run(ctx context.Context, cfg Config) error {
 }
 
 type run struct {
-	cfg  Config
-	ack  *acker
-	sink Sink
-	src  interface {
-		Ack(context.Context, capture.Position) error
-	} // Source or Records
-	marker  Marker // Records, if it marks each position
+	cfg     Config
+	ack     *acker
+	sink    Sink
+	ackSrc  func(context.Context, capture.Position) error // Ack of Source or Records
+	marker  Marker                                        // Records, if it marks each position
 	skipped *[256]bool
 	encMu   sync.Mutex // the encoder's buffer and the order of tokens and sends
 	ev      capture.Event
@@ -412,7 +411,7 @@ func (p *run) commit(ctx context.Context) error {
 		}
 		p.cfg.Stats.Saves.Add(1)
 	}
-	if err := p.src.Ack(ctx, p.latest); err != nil {
+	if err := p.ackSrc(ctx, p.latest); err != nil {
 		return fmt.Errorf("acknowledge position %s to source: %w", describe(p.latest), err)
 	}
 	p.dirty = false
