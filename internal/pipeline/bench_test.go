@@ -67,7 +67,7 @@ func (s *countingRecords) Next(context.Context) (envelope.Record, capture.Positi
 	s.i++
 	return envelope.Record{Topic: "t"}, numPos(s.i), nil
 }
-func (s *countingRecords) Mark(capture.Position)                       {}
+func (s *countingRecords) Mark([]capture.Position)                     {}
 func (s *countingRecords) Ack(context.Context, capture.Position) error { return nil }
 func (s *countingRecords) Close() error                                { return nil }
 

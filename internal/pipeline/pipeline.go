@@ -30,7 +30,7 @@ type Config struct {
 	Source  Source
 	Encoder Encoder
 	// Records, instead of Source and Encoder, is a source of encoded records; the pipeline
-	// sends them as they are. It calls Records.Mark, when implemented, for every released
+	// sends them as they are. It calls Records.Mark, when implemented, with every released
 	// position.
 	Records RecordSource
 	// NewSink builds the sink with the Durable func the pipeline's acker listens on. Run closes
@@ -383,10 +383,8 @@ func (p *run) loop(ctx context.Context) error {
 func (p *run) releaseNow() {
 	if p.marker != nil {
 		p.released = p.ack.releaseAll(p.released[:0])
-		for _, pos := range p.released {
-			p.marker.Mark(pos)
-		}
 		if n := len(p.released); n > 0 {
+			p.marker.Mark(p.released)
 			p.latest, p.dirty = p.released[n-1], true
 			p.cfg.Stats.Released.Add(uint64(n))
 			clear(p.released) // do not keep the positions alive until the next release

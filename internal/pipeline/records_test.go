@@ -39,9 +39,11 @@ func (s *fakeRecords) Next(context.Context) (envelope.Record, capture.Position, 
 	return envelope.Record{Topic: "t", Value: s.buf}, numPos(s.i), nil
 }
 
-func (s *fakeRecords) Mark(p capture.Position) {
+func (s *fakeRecords) Mark(released []capture.Position) {
 	s.mu.Lock()
-	s.marks = append(s.marks, int(p.(numPos)))
+	for _, p := range released {
+		s.marks = append(s.marks, int(p.(numPos)))
+	}
 	s.mu.Unlock()
 }
 

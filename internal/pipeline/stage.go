@@ -29,11 +29,12 @@ type RecordSource interface {
 
 // Marker is implemented by a source whose positions are not cumulative, so that Ack of the
 // newest released position does not cover the older ones (a Kafka consumer's topic, partition
-// and offset). The acker loop calls Mark with every released position, in source order, and
-// calls Ack (at FlushInterval) only after the positions it covers were marked. Mark must not
-// block on I/O: it runs on the acker loop.
+// and offset). The acker loop calls Mark with the positions it released, in source order (each
+// released position once, over all calls), and calls Ack (at FlushInterval) only after the
+// positions it covers were marked. released is reused after Mark returns. Mark must not block
+// on I/O: it runs on the acker loop.
 type Marker interface {
-	Mark(p capture.Position)
+	Mark(released []capture.Position)
 }
 
 // InputDrainer is implemented by a sink that batches: Run calls InputDrained when a

@@ -5,8 +5,8 @@
 //
 // Positions: a record's position is its message's topic, partition and offset. The pipeline's
 // acker releases positions in the order Next returned them, once the sink made every record up
-// to them durable; Mark then marks offset+1 in the consumer group for the partition's current
-// claim, and Ack (every pipeline FlushInterval) commits the marks (sarama's one-second
+// to them durable; Mark then marks each partition's newest released offset+1 in the consumer
+// group, in the partition's current claim, and Ack (every pipeline FlushInterval) commits the marks (sarama's one-second
 // auto-commit is the backstop). Because the acker releases in order across partitions, a
 // released position means every record Next returned before it is durable, whichever session
 // it came from; so marking it in the partition's current session never skips a record.

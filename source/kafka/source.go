@@ -83,8 +83,7 @@ type Source struct {
 	// owned by Next
 	cur      batch
 	i        int
-	prev     *sarama.ConsumerMessage // returned by the previous Next; its bytes are dropped at the next
-	caughtUp bool                    // return the caught-up marker before the next record
+	caughtUp bool // return the caught-up marker before the next record
 
 	mu     sync.Mutex
 	claims map[partition]*claim // this session's partitions
@@ -98,8 +97,10 @@ type partition struct {
 	id    int32
 }
 
-// claim is one partition of one session. Guarded by Source.mu.
+// claim is one partition of one session. Guarded by Source.mu, except the immutable first three.
 type claim struct {
+	topic   string
+	id      int32
 	sess    sarama.ConsumerGroupSession
 	emitted int64 // offset of the newest record Next returned; -1 for none
 	marked  int64 // offset of the newest record marked; -1 for none
@@ -117,28 +118,33 @@ func (c *claim) settled() {
 }
 
 type batch struct {
-	c       *claim
 	msgs    []*sarama.ConsumerMessage
-	drained bool // after the last message the partition had nothing more buffered
+	pos     []Position // pos[i] is msgs[i]'s; one allocation per batch, not per record
+	drained bool       // after the last message the partition had nothing more buffered
 }
 
-// Position is a record's place in Kafka. Its offset JSON is {"topic":…,"partition":…,"offset":…}.
-type Position struct{ m *sarama.ConsumerMessage } // one pointer: boxing it allocates nothing
+// Position is a record's place in Kafka: its partition's claim (topic, partition, session) and
+// offset. Next returns a *Position; it keeps neither the message nor its bytes alive. Its offset
+// JSON is {"topic":…,"partition":…,"offset":…}.
+type Position struct {
+	c      *claim
+	offset int64
+}
 
-// Topic, Partition and Offset identify the message.
-func (p Position) Topic() string    { return p.m.Topic }
-func (p Position) Partition() int32 { return p.m.Partition }
-func (p Position) Offset() int64    { return p.m.Offset }
-func (p Position) String() string   { return string(p.AppendOffset(nil)) }
+// Topic, Partition and Offset identify the record.
+func (p *Position) Topic() string    { return p.c.topic }
+func (p *Position) Partition() int32 { return p.c.id }
+func (p *Position) Offset() int64    { return p.offset }
+func (p *Position) String() string   { return string(p.AppendOffset(nil)) }
 
 // AppendOffset appends the position's JSON (Kafka topic names need no escaping).
-func (p Position) AppendOffset(dst []byte) []byte {
+func (p *Position) AppendOffset(dst []byte) []byte {
 	dst = append(dst, `{"topic":"`...)
-	dst = append(dst, p.m.Topic...)
+	dst = append(dst, p.c.topic...)
 	dst = append(dst, `","partition":`...)
-	dst = strconv.AppendInt(dst, int64(p.m.Partition), 10)
+	dst = strconv.AppendInt(dst, int64(p.c.id), 10)
 	dst = append(dst, `,"offset":`...)
-	dst = strconv.AppendInt(dst, p.m.Offset, 10)
+	dst = strconv.AppendInt(dst, p.offset, 10)
 	return append(dst, '}')
 }
 
@@ -211,19 +217,15 @@ func Open(ctx context.Context, cfg Config) (*Source, error) {
 // returned at that moment (pipeline.InputDrainer). Next blocks until a record is ready, ctx
 // ends (ctx.Err()) or the group loop stopped (its error, or io.EOF after Close).
 func (s *Source) Next(ctx context.Context) (envelope.Record, capture.Position, error) {
-	if s.prev != nil { // the sink copied what it keeps: unpin the fetched batch behind it
-		s.prev.Key, s.prev.Value, s.prev.Headers = nil, nil, nil
-		s.prev = nil
-	}
 	for {
 		for s.i < len(s.cur.msgs) {
-			m, c := s.cur.msgs[s.i], s.cur.c
-			s.cur.msgs[s.i] = nil
+			m, pos := s.cur.msgs[s.i], &s.cur.pos[s.i]
+			s.cur.msgs[s.i] = nil // the message and the fetched batch behind it die with the record
 			s.i++
 			s.mu.Lock()
-			live := !c.ended
+			live := !pos.c.ended
 			if live {
-				c.emitted = m.Offset
+				pos.c.emitted = m.Offset
 			}
 			s.mu.Unlock()
 			if !live { // its session ended: the partition's next owner reads it again
@@ -232,8 +234,7 @@ func (s *Source) Next(ctx context.Context) (envelope.Record, capture.Position, e
 			if s.i == len(s.cur.msgs) && s.cur.drained {
 				s.caughtUp = true
 			}
-			s.prev = m
-			return envelope.Record{Topic: m.Topic, Key: m.Key, Value: m.Value}, Position{m}, nil
+			return envelope.Record{Topic: m.Topic, Key: m.Key, Value: m.Value}, pos, nil
 		}
 		if s.caughtUp && len(s.batches) == 0 {
 			s.caughtUp = false
@@ -254,21 +255,36 @@ func (s *Source) Next(ctx context.Context) (envelope.Record, capture.Position, e
 	}
 }
 
-// Mark records that p and every record Next returned before it are durable: offset+1 is
-// marked in the consumer group if this process still owns p's partition (pipeline.Marker).
-func (s *Source) Mark(p capture.Position) {
-	pos, ok := p.(Position)
-	if !ok {
-		return
-	}
+// Mark records that the released positions, and every record Next returned before them, are
+// durable (pipeline.Marker): for each partition, the newest offset+1 is marked in the consumer
+// group, in the partition's current session if this process still owns it.
+func (s *Source) Mark(released []capture.Position) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := s.claims[partition{pos.m.Topic, pos.m.Partition}]
-	if c == nil || pos.m.Offset <= c.marked {
+	var run *Position // the newest position of the current run of one claim
+	for _, p := range released {
+		pos, ok := p.(*Position)
+		if !ok {
+			continue
+		}
+		if run != nil && pos.c != run.c {
+			s.mark(run)
+		}
+		run = pos
+	}
+	if run != nil {
+		s.mark(run)
+	}
+}
+
+// mark marks pos's offset+1 in its partition's current claim. s.mu must be held.
+func (s *Source) mark(pos *Position) {
+	c := s.claims[partition{pos.c.topic, pos.c.id}] // pos.c itself until its session's Cleanup ends
+	if c == nil || pos.offset <= c.marked {
 		return
 	}
-	c.marked = pos.m.Offset
-	c.sess.MarkOffset(pos.m.Topic, pos.m.Partition, pos.m.Offset+1, "")
+	c.marked = pos.offset
+	c.sess.MarkOffset(c.topic, c.id, pos.offset+1, "")
 	c.settled()
 }
 
@@ -401,7 +417,7 @@ func (h *handler) Setup(sess sarama.ConsumerGroupSession) error {
 	h.sess = sess
 	for topic, ids := range sess.Claims() {
 		for _, id := range ids {
-			h.claims[partition{topic, id}] = &claim{sess: sess, emitted: -1, marked: -1, idle: make(chan struct{})}
+			h.claims[partition{topic, id}] = &claim{topic: topic, id: id, sess: sess, emitted: -1, marked: -1, idle: make(chan struct{})}
 		}
 	}
 	h.mu.Unlock()
@@ -472,7 +488,7 @@ func (h *handler) ConsumeClaim(sess sarama.ConsumerGroupSession, cl sarama.Consu
 			}
 			m = msg
 		}
-		b := batch{c: c, msgs: make([]*sarama.ConsumerMessage, 1, min(batchMax, 1+len(msgs)))}
+		b := batch{msgs: make([]*sarama.ConsumerMessage, 1, min(batchMax, 1+len(msgs)))}
 		b.msgs[0] = m
 	fill:
 		for len(b.msgs) < cap(b.msgs) {
@@ -485,6 +501,10 @@ func (h *handler) ConsumeClaim(sess sarama.ConsumerGroupSession, cl sarama.Consu
 			default:
 				break fill
 			}
+		}
+		b.pos = make([]Position, len(b.msgs))
+		for i, m := range b.msgs {
+			b.pos[i] = Position{c: c, offset: m.Offset}
 		}
 		last := b.msgs[len(b.msgs)-1].Offset
 		hwm := cl.HighWaterMarkOffset()
