@@ -91,7 +91,7 @@ func (c *Capture) validate(sinkNames []string) error {
 	} else if err := sk.Validate(); err != nil {
 		errs = append(errs, err)
 	}
-	if c.Offsets.Topic != "" && len(c.Kafka.Brokers) == 0 {
+	if c.Offsets.Topic != "" && len(c.Kafka.Client.Brokers) == 0 {
 		errs = append(errs, errors.New("--offsets-topic needs --kafka-brokers host:port,…"))
 	}
 	if err := c.Offsets.Validate(); err != nil {
@@ -135,7 +135,7 @@ func (c *Capture) OpenOffsets(ctx context.Context) (offsets.Store, error) {
 		return offsets.NewFile(c.Offsets.File, c.Offsets.Name, c.Envelope.TopicPrefix), nil
 	case c.Offsets.Topic != "":
 		return offsets.NewKafka(ctx, offsets.KafkaConfig{
-			Brokers: c.Kafka.Brokers, Topic: c.Offsets.Topic, Name: c.Offsets.Name, TopicPrefix: c.Envelope.TopicPrefix,
+			Client: c.Kafka.Client, Topic: c.Offsets.Topic, Name: c.Offsets.Name, TopicPrefix: c.Envelope.TopicPrefix,
 			Replication: c.Kafka.Replication, Logger: c.Logger(),
 		})
 	}

@@ -61,7 +61,7 @@ debezium.source.some.unknown.key=1
 	}
 	checks := []struct{ name, got, want string }{
 		{"topic-prefix (flag over env and file)", c.Envelope.TopicPrefix, "fromflag"},
-		{"kafka-brokers (env over file)", strings.Join(c.Kafka.Brokers, ","), "env:9092"},
+		{"kafka-brokers (env over file)", strings.Join(c.Kafka.Client.Brokers, ","), "env:9092"},
 		{"sink (file)", c.Sink, "kafka"},
 		{"log-level (env)", c.LogLevel, "debug"},
 		{"offsets-flush-interval (file, ms)", c.Pipeline.FlushInterval.String(), (2500 * time.Millisecond).String()},

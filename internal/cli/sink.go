@@ -52,7 +52,7 @@ func (s kafkaSink) Open(_ context.Context, d pipeline.Durable) (pipeline.Sink, e
 }
 func (s kafkaSink) Buffered() int64 { return s.c.Kafka.Buffered() }
 func (s kafkaSink) Validate() error {
-	if len(s.c.Kafka.Brokers) == 0 {
+	if len(s.c.Kafka.Client.Brokers) == 0 {
 		return errors.New("--sink kafka needs --kafka-brokers host:port,…")
 	}
 	return nil

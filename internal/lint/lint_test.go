@@ -14,7 +14,8 @@ const module = "github.com/sluicecdc/sluice"
 
 // forbidden lists, per package prefix (relative to the module), module packages it must not
 // import. Imports point one way: capture → schema; capture/* → capture; envelope → capture,
-// schema; sink/* → envelope; only internal/pipeline, internal/cli (the command line the cmd/*
+// schema; sink/* → envelope; source/* (encoded-record sources) → envelope, capture, never a sink;
+// internal/kafka → no component; only internal/pipeline, internal/cli (the command line the cmd/*
 // mains share) and cmd see everything. The packages under internal/cli are one per subcommand,
 // so that a one-source binary links no other source: they must not import each other.
 var forbidden = map[string][]string{
@@ -22,6 +23,8 @@ var forbidden = map[string][]string{
 	"capture":                    {"envelope", "sink", "internal/pipeline", "internal/offsets", "internal/cli", "cmd"},
 	"envelope":                   {"sink", "internal/pipeline", "internal/offsets", "internal/cli", "cmd"},
 	"sink":                       {"capture/mysql", "capture/postgres", "internal/pipeline", "internal/cli", "cmd"},
+	"source":                     {"capture/mysql", "capture/postgres", "sink", "internal/pipeline", "internal/offsets", "internal/cli", "cmd"},
+	"internal/kafka":             {"capture", "schema", "envelope", "sink", "source", "internal/pipeline", "internal/offsets", "internal/cli", "cmd"},
 	"internal/pipeline":          {"internal/cli", "cmd"},
 	"internal/cli":               {"cmd"},
 	"internal/cli/postgrescmd":   {"capture/mysql", "sink/clickhouse", "internal/cli/mysqlcmd", "internal/cli/clickhousecmd"},
@@ -96,16 +99,7 @@ func sinkImportBan(from, to string) string {
 	return ""
 }
 
-// tempAllowedSinkImports are the sink imports the "one Kafka layer" branch of issue 12 removes
-// (move 3). TEMPORARY: delete this map, and its use below, once that branch is merged; the test
-// fails on an entry whose import is gone, so the deletion is not forgotten.
-var tempAllowedSinkImports = map[[2]string]bool{
-	{"sink/stdout", "sink/kafka"}:      true,
-	{"internal/offsets", "sink/kafka"}: true,
-}
-
 func TestForbiddenImports(t *testing.T) {
-	seen := map[[2]string]bool{}
 	for _, p := range listPackages(t) {
 		from := rel(p.ImportPath)
 		for _, imp := range p.Imports {
@@ -114,11 +108,7 @@ func TestForbiddenImports(t *testing.T) {
 			}
 			to := rel(imp)
 			if why := sinkImportBan(from, to); why != "" {
-				if tempAllowedSinkImports[[2]string{from, to}] {
-					seen[[2]string{from, to}] = true
-				} else {
-					t.Errorf("%s imports %s (%s)", from, to, why)
-				}
+				t.Errorf("%s imports %s (%s)", from, to, why)
 			}
 		}
 		for prefix, bans := range forbidden {
@@ -137,11 +127,6 @@ func TestForbiddenImports(t *testing.T) {
 					}
 				}
 			}
-		}
-	}
-	for imp := range tempAllowedSinkImports {
-		if !seen[imp] {
-			t.Errorf("%s no longer imports %s: delete tempAllowedSinkImports", imp[0], imp[1])
 		}
 	}
 }

@@ -5,17 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/IBM/sarama"
 
-	"github.com/sluicecdc/sluice/sink/kafka"
+	"github.com/sluicecdc/sluice/internal/kafka"
 )
 
 // KafkaConfig configures a Kafka offsets store.
 type KafkaConfig struct {
-	Brokers     []string
+	// Client holds the brokers (required), client id (default "sluice-offsets") and version.
+	Client      kafka.ClientConfig
 	Topic       string // required, e.g. "sluice-offsets"
 	Name        string // connector name (key namespace); required
 	TopicPrefix string // topic.prefix; required
@@ -23,9 +23,7 @@ type KafkaConfig struct {
 	// (default 1; -1 = broker default).
 	Partitions  int32
 	Replication int16
-	// Version defaults to 3.6.0.
-	Version sarama.KafkaVersion
-	Logger  *slog.Logger
+	Logger      *slog.Logger
 }
 
 // Kafka stores the offset in a compacted Kafka topic, as Kafka Connect's KafkaOffsetBackingStore
@@ -41,7 +39,7 @@ type Kafka struct {
 
 // NewKafka connects and creates the topic (cleanup.policy=compact) if it does not exist.
 func NewKafka(ctx context.Context, cfg KafkaConfig) (*Kafka, error) {
-	if len(cfg.Brokers) == 0 || cfg.Topic == "" || cfg.Name == "" || cfg.TopicPrefix == "" {
+	if len(cfg.Client.Brokers) == 0 || cfg.Topic == "" || cfg.Name == "" || cfg.TopicPrefix == "" {
 		return nil, errors.New("kafka offsets store: brokers, topic, name and topic prefix are required")
 	}
 	if cfg.Partitions == 0 {
@@ -50,15 +48,10 @@ func NewKafka(ctx context.Context, cfg KafkaConfig) (*Kafka, error) {
 	if cfg.Replication == 0 {
 		cfg.Replication = 1
 	}
-	if cfg.Version == (sarama.KafkaVersion{}) {
-		cfg.Version = sarama.V3_6_0_0
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	sc := sarama.NewConfig()
-	sc.ClientID = "sluice-offsets"
-	sc.Version = cfg.Version
+	sc := cfg.Client.Sarama("sluice-offsets")
 	sc.Net.MaxOpenRequests = 1
 	sc.Producer.Idempotent = true
 	sc.Producer.RequiredAcks = sarama.WaitForAll
@@ -68,9 +61,9 @@ func NewKafka(ctx context.Context, cfg KafkaConfig) (*Kafka, error) {
 	sc.Producer.Partitioner = sarama.NewMurmur2Partitioner
 	sc.Metadata.AllowAutoTopicCreation = false
 	sc.Consumer.Return.Errors = true
-	client, err := sarama.NewClient(cfg.Brokers, sc)
+	client, err := cfg.Client.Connect(sc)
 	if err != nil {
-		return nil, fmt.Errorf("kafka offsets store: connect to %s: %w", strings.Join(cfg.Brokers, ","), err)
+		return nil, fmt.Errorf("kafka offsets store: %w", err)
 	}
 	k := &Kafka{cfg: cfg, key: Key(cfg.Name, cfg.TopicPrefix), client: client}
 	admin, err := sarama.NewClusterAdminFromClient(client)
@@ -79,15 +72,14 @@ func NewKafka(ctx context.Context, cfg KafkaConfig) (*Kafka, error) {
 		return nil, fmt.Errorf("kafka offsets store: %w", err)
 	}
 	compact := "compact"
-	err = admin.CreateTopic(cfg.Topic, &sarama.TopicDetail{NumPartitions: cfg.Partitions, ReplicationFactor: cfg.Replication,
-		ConfigEntries: map[string]*string{"cleanup.policy": &compact}}, false)
-	switch {
-	case err == nil:
-		cfg.Logger.Info("created offsets topic", "topic", cfg.Topic)
-	case errors.Is(err, sarama.ErrTopicAlreadyExists):
-	default:
+	created, err := kafka.CreateTopic(admin, cfg.Topic, &sarama.TopicDetail{NumPartitions: cfg.Partitions, ReplicationFactor: cfg.Replication,
+		ConfigEntries: map[string]*string{"cleanup.policy": &compact}})
+	if err != nil {
 		client.Close()
-		return nil, fmt.Errorf("kafka offsets store: create topic %s: %w", cfg.Topic, err)
+		return nil, fmt.Errorf("kafka offsets store: %w", err)
+	}
+	if created {
+		cfg.Logger.Info("created offsets topic", "topic", cfg.Topic)
 	}
 	// admin shares client; closing admin would close it, so it is simply dropped.
 	if err := client.RefreshMetadata(cfg.Topic); err != nil {
@@ -110,52 +102,29 @@ func (k *Kafka) Load(ctx context.Context) ([]byte, error) {
 		return nil, fmt.Errorf("kafka offsets store: partitions of %s: %w", k.cfg.Topic, err)
 	}
 	p := kafka.Partition(k.key, int32(len(parts)))
-	oldest, err := k.client.GetOffset(k.cfg.Topic, p, sarama.OffsetOldest)
-	if err != nil {
-		return nil, fmt.Errorf("kafka offsets store: oldest offset of %s/%d: %w", k.cfg.Topic, p, err)
-	}
-	newest, err := k.client.GetOffset(k.cfg.Topic, p, sarama.OffsetNewest)
-	if err != nil {
-		return nil, fmt.Errorf("kafka offsets store: newest offset of %s/%d: %w", k.cfg.Topic, p, err)
-	}
-	if newest <= oldest {
-		return nil, nil
-	}
-	consumer, err := sarama.NewConsumerFromClient(k.client)
-	if err != nil {
-		return nil, fmt.Errorf("kafka offsets store: consumer: %w", err)
-	}
-	defer consumer.Close()
-	pc, err := consumer.ConsumePartition(k.cfg.Topic, p, oldest)
-	if err != nil {
-		return nil, fmt.Errorf("kafka offsets store: read %s/%d: %w", k.cfg.Topic, p, err)
-	}
-	defer pc.Close()
 	var value []byte
-	for {
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case cerr := <-pc.Errors():
-			return nil, fmt.Errorf("kafka offsets store: read %s/%d: %w", k.cfg.Topic, p, cerr)
-		case m := <-pc.Messages():
-			if jsonEqual(m.Key, k.key) {
-				if m.Value == nil {
-					value = nil
-				} else {
-					value = append([]byte(nil), m.Value...)
-				}
-			}
-			if m.Offset >= newest-1 {
-				if value != nil {
-					if err := validValue(value); err != nil {
-						return nil, fmt.Errorf("kafka offsets store: %s/%d: %w", k.cfg.Topic, p, err)
-					}
-				}
-				return value, nil
+	err = kafka.ReadToEnd(ctx, k.client, k.cfg.Topic, p, func(m *sarama.ConsumerMessage) error {
+		if jsonEqual(m.Key, k.key) {
+			if m.Value == nil {
+				value = nil
+			} else {
+				value = append([]byte(nil), m.Value...)
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("kafka offsets store: %w", err)
 	}
+	if value != nil {
+		if err := validValue(value); err != nil {
+			return nil, fmt.Errorf("kafka offsets store: %s/%d: %w", k.cfg.Topic, p, err)
+		}
+	}
+	return value, nil
 }
 
 // Save produces value under the key and waits for acks=all.

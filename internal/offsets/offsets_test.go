@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/sluicecdc/sluice/internal/kafka"
 )
 
 func TestKey(t *testing.T) {
@@ -72,7 +74,7 @@ func TestKafkaStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	cfg := KafkaConfig{Brokers: c.ListenAddrs(), Topic: "offsets", Name: "sluice", TopicPrefix: "dbserver1", Partitions: 3}
+	cfg := KafkaConfig{Client: kafka.ClientConfig{Brokers: c.ListenAddrs()}, Topic: "offsets", Name: "sluice", TopicPrefix: "dbserver1", Partitions: 3}
 	s, err := NewKafka(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +82,7 @@ func TestKafkaStore(t *testing.T) {
 	if v, err := s.Load(ctx); err != nil || v != nil {
 		t.Fatalf("Load of an empty topic = %s, %v", v, err)
 	}
-	other, err := NewKafka(ctx, KafkaConfig{Brokers: c.ListenAddrs(), Topic: "offsets", Name: "sluice", TopicPrefix: "other"})
+	other, err := NewKafka(ctx, KafkaConfig{Client: kafka.ClientConfig{Brokers: c.ListenAddrs()}, Topic: "offsets", Name: "sluice", TopicPrefix: "other"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -104,6 +104,26 @@ func (a *acker) release() (capture.Position, int) {
 		a.head++
 		n++
 	}
+	a.compact()
+	return p, n
+}
+
+// releaseAll is release for a source that needs every released position: it appends them to
+// dst in order.
+func (a *acker) releaseAll(dst []capture.Position) []capture.Position {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for a.head < len(a.pending) && a.pending[a.head].last <= a.water {
+		dst = append(dst, a.pending[a.head].pos)
+		a.pending[a.head] = pendingPos{}
+		a.head++
+	}
+	a.compact()
+	return dst
+}
+
+// compact drops the released front of the queue once it is empty or mostly released.
+func (a *acker) compact() {
 	if a.head == len(a.pending) {
 		a.pending, a.head = a.pending[:0], 0
 	} else if a.head > 1024 && a.head > len(a.pending)/2 {
@@ -111,7 +131,6 @@ func (a *acker) release() (capture.Position, int) {
 		clear(a.pending[k:])
 		a.pending, a.head = a.pending[:k], 0
 	}
-	return p, n
 }
 
 // inFlight returns the number of assigned tokens not yet covered by the watermark.

@@ -24,10 +24,14 @@ type Encoder interface {
 	Heartbeat(dst []envelope.Record, now time.Time) []envelope.Record
 }
 
-// Config wires one pipeline. Source, Encoder and NewSink are required.
+// Config wires one pipeline: NewSink and either Source and Encoder, or Records.
 type Config struct {
 	Source  Source
 	Encoder Encoder
+	// Records, instead of Source and Encoder, is a source of encoded records; the pipeline
+	// sends them as they are. It calls Records.Mark, when implemented, with every released
+	// position.
+	Records RecordSource
 	// NewSink builds the sink with the Durable func the pipeline's acker listens on. Run closes
 	// the sink it returns.
 	NewSink func(d Durable) (Sink, error)
@@ -65,11 +69,16 @@ type Stats struct {
 // Validate reports every missing or bad field.
 func (c *Config) Validate() error {
 	var errs []error
-	if c.Source == nil {
-		errs = append(errs, errors.New("pipeline: Source is required"))
-	}
-	if c.Encoder == nil {
+	switch {
+	case c.Source != nil && c.Records != nil:
+		errs = append(errs, errors.New("pipeline: Source and Records are exclusive"))
+	case c.Source == nil && c.Records == nil:
+		errs = append(errs, errors.New("pipeline: Source (or Records) is required"))
+	case c.Source != nil && c.Encoder == nil:
 		errs = append(errs, errors.New("pipeline: Encoder is required"))
+	}
+	if c.HeartbeatInterval > 0 && c.Encoder == nil {
+		errs = append(errs, errors.New("pipeline: heartbeats need an Encoder"))
 	}
 	if c.NewSink == nil {
 		errs = append(errs, errors.New("pipeline: NewSink is required"))
@@ -95,6 +104,10 @@ func (c *Config) Validate() error {
 // (when HeartbeatInterval > 0) emits heartbeat records, taking turns with the stream on the
 // encoder; the acker loop saves and acknowledges released positions every FlushInterval. Sink
 // result goroutines call the acker's durable func.
+//
+// With Records instead of Source the stream goroutine sends each record as the source returned
+// it (no encoder, no heartbeats) and queues the record's position behind it; the one acker
+// releases those positions in the order the source returned them, exactly as events'.
 func Run(ctx context.Context, cfg Config) error {
 	if err := cfg.Validate(); err != nil {
 		return err
@@ -102,6 +115,12 @@ func Run(ctx context.Context, cfg Config) error {
 	p := &run{cfg: cfg, ack: newAcker()}
 	skipped, _ := capture.ParseSkippedOps(cfg.SkippedOps) // checked by Validate
 	p.skipped = &skipped
+	if cfg.Records != nil {
+		p.ackSrc = cfg.Records.Ack
+		p.marker, _ = cfg.Records.(Marker)
+	} else {
+		p.ackSrc = cfg.Source.Ack
+	}
 	if p.cfg.FlushInterval == 0 {
 		p.cfg.FlushInterval = defaultFlushInterval
 	}
@@ -128,7 +147,11 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	eof := errors.New("source ended")
-	g.Go(func() error { return p.stream(gctx, eof) })
+	if cfg.Records != nil {
+		g.Go(func() error { return p.streamRecords(gctx, eof) })
+	} else {
+		g.Go(func() error { return p.stream(gctx, eof) })
+	}
 	if p.cfg.HeartbeatInterval > 0 {
 		g.Go(func() error { return p.heartbeats(gctx) })
 	}
@@ -165,14 +188,18 @@ type run struct {
 	cfg     Config
 	ack     *acker
 	sink    Sink
+	ackSrc  func(context.Context, capture.Position) error // Ack of Source or Records
+	marker  Marker                                        // Records, if it marks each position
 	skipped *capture.OpSet
 	encMu   sync.Mutex // the encoder's buffer and the order of tokens and sends
 	ev      capture.Event
+	rec     envelope.Record // streamRecords' record (a local's address would escape per record)
 
 	// owned by the acker loop (and Run after it ends)
-	latest  capture.Position // last released position
-	dirty   bool             // latest not yet saved and acknowledged
-	scratch []byte
+	latest   capture.Position // last released position
+	dirty    bool             // latest not yet saved and acknowledged
+	scratch  []byte
+	released []capture.Position // releaseNow's buffer when marking
 }
 
 // stream reads, encodes and sends events on one goroutine: the event (which may alias the
@@ -211,6 +238,47 @@ func (p *run) stream(ctx context.Context, eof error) error {
 		}
 		if ev.Position != nil {
 			p.ack.event(ev.Position)
+		}
+	}
+}
+
+// streamRecords is stream for a RecordSource: each record is sent as it is, with its own
+// position queued behind it.
+func (p *run) streamRecords(ctx context.Context, eof error) error {
+	drainer, _ := p.sink.(InputDrainer)
+	for {
+		var (
+			pos capture.Position
+			err error
+		)
+		p.rec, pos, err = p.cfg.Records.Next(ctx)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return eof
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("read source: %w", err)
+		}
+		if p.rec.Topic == "" {
+			if drainer != nil {
+				if err := drainer.InputDrained(ctx); err != nil {
+					return fmt.Errorf("sink: %w", err)
+				}
+			}
+			continue
+		}
+		p.cfg.Stats.Events.Add(1)
+		if err := p.sink.Send(ctx, &p.rec, p.ack.token()); err != nil {
+			if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+				return err
+			}
+			return fmt.Errorf("send to %s: %w", p.rec.Topic, err)
+		}
+		p.cfg.Stats.Records.Add(1)
+		if pos != nil {
+			p.ack.event(pos)
 		}
 	}
 }
@@ -291,6 +359,16 @@ func (p *run) loop(ctx context.Context) error {
 }
 
 func (p *run) releaseNow() {
+	if p.marker != nil {
+		p.released = p.ack.releaseAll(p.released[:0])
+		if n := len(p.released); n > 0 {
+			p.marker.Mark(p.released)
+			p.latest, p.dirty = p.released[n-1], true
+			p.cfg.Stats.Released.Add(uint64(n))
+			clear(p.released) // do not keep the positions alive until the next release
+		}
+		return
+	}
 	if pos, n := p.ack.release(); n > 0 {
 		p.latest, p.dirty = pos, true
 		p.cfg.Stats.Released.Add(uint64(n))
@@ -309,7 +387,7 @@ func (p *run) commit(ctx context.Context) error {
 		}
 		p.cfg.Stats.Saves.Add(1)
 	}
-	if err := p.cfg.Source.Ack(ctx, p.latest); err != nil {
+	if err := p.ackSrc(ctx, p.latest); err != nil {
 		return fmt.Errorf("acknowledge position %s to source: %w", describe(p.latest), err)
 	}
 	p.dirty = false

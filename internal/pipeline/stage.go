@@ -16,6 +16,34 @@ type Source interface {
 	Close() error
 }
 
+// RecordSource emits records that are already encoded, each with its own position: a Kafka
+// consumer feeding the ClickHouse sink. Next blocks until a record is ready or ctx ends; the
+// record's bytes may alias the source's buffers until the next Next. A record with an empty
+// Topic carries nothing: it says the source has read all its input for now, and Run passes
+// that on to a sink that implements InputDrainer. Ack and Close are as for Source.
+type RecordSource interface {
+	Next(ctx context.Context) (envelope.Record, capture.Position, error)
+	Ack(ctx context.Context, p capture.Position) error
+	Close() error
+}
+
+// Marker is implemented by a source whose positions are not cumulative, so that Ack of the
+// newest released position does not cover the older ones (a Kafka consumer's topic, partition
+// and offset). The acker loop calls Mark with the positions it released, in source order (each
+// released position once, over all calls), and calls Ack (at FlushInterval) only after the
+// positions it covers were marked. released is reused after Mark returns. Mark must not block
+// on I/O: it runs on the acker loop.
+type Marker interface {
+	Mark(released []capture.Position)
+}
+
+// InputDrainer is implemented by a sink that batches: Run calls InputDrained when a
+// RecordSource reports it has read all its input for now, so the sink may insert a batch
+// early instead of waiting for more records.
+type InputDrainer interface {
+	InputDrained(ctx context.Context) error
+}
+
 // BufferReuser is implemented by a Source that can reuse the memory behind the events it
 // returned once its caller is done with them. Run calls ReuseBuffers before the first Next:
 // Run encodes each event completely before it calls Next again, so an event (its rows and

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/sluicecdc/sluice/envelope"
+	ikafka "github.com/sluicecdc/sluice/internal/kafka"
+	kafkasrc "github.com/sluicecdc/sluice/source/kafka"
 )
 
 // TestBenchKafkaVsClient measures Kafka → ClickHouse rows/s for SLUICE_BENCH_ROWS rows against
@@ -93,25 +95,21 @@ func TestBenchKafkaVsClient(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	t0 = time.Now()
-	c, err := NewConsumer(ctx, ConsumerConfig{Brokers: brokers, Topics: `bench\..*`, Group: "g-" + db},
+	cpu0 := cpuTime()
+	sink, wait := runKafka(ctx, t, kafkasrc.Config{Client: ikafka.ClientConfig{Brokers: brokers}, Topics: `bench\..*`, Group: "g-" + db},
 		Config{Addr: []string{addr}, Database: db, BatchRows: 50000, FlushInterval: time.Second, Compression: os.Getenv("SLUICE_BENCH_COMPRESSION")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx) }()
-	for c.Sink().Stats().Records < uint64(produced) {
+	for sink.Stats().Records < uint64(produced) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	sinkSecs := time.Since(t0).Seconds()
+	sinkCPU := (cpuTime() - cpu0).Seconds()
 	cancel()
-	<-done
-	c.Close()
-	if st := c.Sink().Stats(); st.Parked > 0 {
+	_ = wait()
+	if st := sink.Stats(); st.Parked > 0 {
 		t.Fatalf("%d records parked", st.Parked)
 	}
-	t.Logf("sink stats: %+v", c.Sink().Stats())
+	t.Logf("sink stats: %+v", sink.Stats())
 	cnt := query(t, conn, "SELECT toString(count()) FROM "+db+".orders")
-	t.Logf("rows=%d schemas=%t json_bytes=%d | clickhouse-client TSV: %.2fs %.0f rows/s | sluice kafka→clickhouse: %.2fs %.0f rows/s (count %s) | ratio %.2f",
-		n, schemas, bytes, cliSecs, float64(n)/cliSecs, sinkSecs, float64(n)/sinkSecs, cnt[0], cliSecs/sinkSecs)
+	t.Logf("rows=%d schemas=%t json_bytes=%d | clickhouse-client TSV: %.2fs %.0f rows/s | sluice kafka→clickhouse: %.2fs %.0f rows/s, %.2f cpu-s %.0f ns/row (count %s) | ratio %.2f",
+		n, schemas, bytes, cliSecs, float64(n)/cliSecs, sinkSecs, float64(n)/sinkSecs, sinkCPU, sinkCPU*1e9/float64(n), cnt[0], cliSecs/sinkSecs)
 }

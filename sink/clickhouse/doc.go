@@ -1,6 +1,7 @@
 // Package clickhouse applies Debezium change records to ClickHouse tables over the native
-// protocol (clickhouse-go/v2), as a pipeline.Sink fed in-process or by Kafka through a sarama
-// consumer group (Consumer).
+// protocol (clickhouse-go/v2), as a pipeline.Sink: fed in-process by a capture source through
+// the envelope encoder, or by `sluice clickhouse` with records read from Kafka topics
+// (source/kafka).
 //
 // Each record (Kafka Connect JSON, with or without schemas) is parsed by one small scanner and
 // appended column-wise to the pending batch of its table. Tables are ReplacingMergeTree tables

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/sluicecdc/sluice/capture"
 )
 
 // A small JSON scanner for the hot path: it walks objects and arrays and hands out the raw bytes
@@ -210,8 +212,8 @@ func jsonString(raw []byte) (string, error) {
 		return string(inner), nil
 	}
 	if !plain && utf8.Valid(inner) {
-		if s, ok := unescapeSimple(inner); ok {
-			return s, nil
+		if b, ok := capture.AppendUnescapedJSON(make([]byte, 0, len(inner)), inner); ok {
+			return unsafe.String(unsafe.SliceData(b), len(b)), nil
 		}
 	}
 	var s string
@@ -219,43 +221,6 @@ func jsonString(raw []byte) (string, error) {
 		return "", err
 	}
 	return s, nil
-}
-
-// unescapeSimple resolves the one-character escapes of a JSON string body; ok is false for a
-// \u escape, a control character or a malformed escape (left to encoding/json).
-func unescapeSimple(in []byte) (string, bool) {
-	out := make([]byte, 0, len(in))
-	for i := 0; i < len(in); i++ {
-		c := in[i]
-		if c < 0x20 {
-			return "", false
-		}
-		if c != '\\' {
-			out = append(out, c)
-			continue
-		}
-		i++
-		if i == len(in) {
-			return "", false
-		}
-		switch in[i] {
-		case '"', '\\', '/':
-			out = append(out, in[i])
-		case 'b':
-			out = append(out, '\b')
-		case 'f':
-			out = append(out, '\f')
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 't':
-			out = append(out, '\t')
-		default:
-			return "", false
-		}
-	}
-	return unsafe.String(unsafe.SliceData(out), len(out)), true
 }
 
 // jsonInt parses a JSON integer without allocating.

@@ -18,6 +18,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/sluicecdc/sluice/envelope"
+	ikafka "github.com/sluicecdc/sluice/internal/kafka"
+	"github.com/sluicecdc/sluice/internal/pipeline"
+	kafkasrc "github.com/sluicecdc/sluice/source/kafka"
 )
 
 // kafkaBrokers returns SLUICE_TEST_KAFKA_BROKERS, or an in-process kfake broker.
@@ -120,6 +123,29 @@ func committedAll(t *testing.T, brokers []string, group string, topics ...string
 	return true
 }
 
+// runKafka runs what `sluice clickhouse` runs, in process: Kafka topics (source/kafka) →
+// pipeline → this sink, until ctx ends. wait returns the pipeline's and the source's errors.
+func runKafka(ctx context.Context, t *testing.T, kcfg kafkasrc.Config, scfg Config) (sink *Sink, wait func() error) {
+	t.Helper()
+	var durable pipeline.Durable // set by NewSink before the pipeline sends a record
+	sink, err := New(ctx, scfg, func(tok uint64) { durable(tok) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := kafkasrc.Open(ctx, kcfg)
+	if err != nil {
+		sink.Close()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		err := pipeline.Run(ctx, pipeline.Config{Records: src,
+			NewSink: func(d pipeline.Durable) (pipeline.Sink, error) { durable = d; return sink, nil }})
+		done <- errors.Join(err, src.Close())
+	}()
+	return sink, func() error { return <-done }
+}
+
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	for i := 0; i < 1200; i++ {
@@ -132,7 +158,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 // TestKafkaToClickHouse: Debezium topics with schemas (table created by the sink) and without
-// (table created beforehand) through a consumer group, three partitions.
+// (table created beforehand) through a consumer group, three partitions, source/kafka →
+// pipeline → sink.
 func TestKafkaToClickHouse(t *testing.T) {
 	addr := chAddr(t)
 	conn := chConn(t, addr)
@@ -171,22 +198,14 @@ func TestKafkaToClickHouse(t *testing.T) {
 	recs = append(recs, envelope.Record{Topic: orders.topic, Key: []byte(`{"serverName":"kt"}`), Value: []byte(`{"ts_ms":1}`)})
 	produce(t, brokers, recs)
 
-	c, err := NewConsumer(ctx, ConsumerConfig{Brokers: brokers, Topics: `kt\.public\..*`, Group: "g-" + db, TopicRefresh: time.Second},
+	sink, wait := runKafka(ctx, t, kafkasrc.Config{Client: ikafka.ClientConfig{Brokers: brokers}, Topics: `kt\.public\..*`, Group: "g-" + db, TopicRefresh: time.Second},
 		Config{Addr: []string{addr}, Database: db, BatchRows: 100, FlushInterval: 200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx) }()
 	waitFor(t, "offsets committed", func() bool { return committedAll(t, brokers, "g-"+db, orders.topic, items.topic) })
 	cancel()
-	if err := <-done; err != nil {
+	if err := wait(); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if st := c.Sink().Stats(); st.Records != uint64(len(recs)) || st.Parked != 0 {
+	if st := sink.Stats(); st.Records != uint64(len(recs)) || st.Parked != 0 {
 		t.Fatalf("stats %+v, want %d records", st, len(recs))
 	}
 	optimize(t, conn, db, "orders")

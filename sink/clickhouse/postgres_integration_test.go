@@ -17,9 +17,11 @@ import (
 
 	"github.com/sluicecdc/sluice/capture/postgres"
 	"github.com/sluicecdc/sluice/envelope"
+	ikafka "github.com/sluicecdc/sluice/internal/kafka"
 	"github.com/sluicecdc/sluice/internal/pipeline"
 	"github.com/sluicecdc/sluice/internal/testkit"
 	"github.com/sluicecdc/sluice/sink/kafka"
+	kafkasrc "github.com/sluicecdc/sluice/source/kafka"
 )
 
 func testLogger(t *testing.T) *slog.Logger {
@@ -249,15 +251,12 @@ func TestPostgresKafkaClickHouse(t *testing.T) {
 	go func() {
 		done <- pipeline.Run(ctx, pipeline.Config{Source: src, Encoder: enc, FlushInterval: 100 * time.Millisecond,
 			NewSink: func(d pipeline.Durable) (pipeline.Sink, error) {
-				return kafka.New(kafka.Config{Brokers: brokers, Partitions: 2, Replication: 1}, d)
+				return kafka.New(kafka.Config{Client: ikafka.ClientConfig{Brokers: brokers}, Partitions: 2, Replication: 1}, d)
 			}})
 	}()
-	c, err := NewConsumer(ctx, ConsumerConfig{Brokers: brokers, Topics: `pgk\.public\..*`, Group: "g-" + db, TopicRefresh: 500 * time.Millisecond},
+	sink, wait := runKafka(ctx, t, kafkasrc.Config{Client: ikafka.ClientConfig{Brokers: brokers}, Topics: `pgk\.public\..*`, Group: "g-" + db, TopicRefresh: 500 * time.Millisecond},
 		Config{Addr: []string{addr}, Database: db, FlushInterval: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { done <- c.Run(ctx) }()
+	go func() { done <- wait() }()
 	chq := func(qty bool) []string {
 		if n := query(t, cconn, "SELECT toString(count()) FROM system.tables WHERE database = '"+db+"' AND name = 'orders'"); n[0] == "0" {
 			return nil
@@ -278,8 +277,7 @@ func TestPostgresKafkaClickHouse(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	c.Close()
-	if st := c.Sink().Stats(); st.Parked != 0 || st.ToastMissing != 0 {
+	if st := sink.Stats(); st.Parked != 0 || st.ToastMissing != 0 {
 		t.Fatalf("stats %+v", st)
 	}
 }

@@ -145,7 +145,7 @@ type Sink struct {
 	lastSend  time.Time // newest Send: the input is drained when none came for a while
 	lastStart time.Time // newest insert started
 	// lastFull: the newest insert was started by a full batch (a burst is being consumed);
-	// caughtUp: the consumer has read all its input since the newest Send.
+	// caughtUp: the source has read all its input since the newest Send.
 	lastFull, caughtUp bool
 	sticky             error
 	closed             bool
@@ -284,10 +284,11 @@ func (s *Sink) Send(ctx context.Context, rec *envelope.Record, token uint64) err
 	return nil
 }
 
-// inputDrained tells the sink that the consumer has read everything its input had so far. At
-// the end of a burst (the newest insert was a full batch) the rest is inserted as soon as no
-// insert runs, instead of after the drained-input wait of due; a trickle keeps due's spacing.
-func (s *Sink) inputDrained(ctx context.Context) error {
+// InputDrained tells the sink that its source has read everything its input had so far
+// (pipeline.InputDrainer). At the end of a burst (the newest insert was a full batch) the rest
+// is inserted as soon as no insert runs, instead of after the drained-input wait of due; a
+// trickle keeps due's spacing.
+func (s *Sink) InputDrained(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed || s.sticky != nil || len(s.tokens) == 0 {
@@ -374,7 +375,7 @@ func (s *Sink) ticker() {
 
 // due reports whether the pending rows should be inserted now without waiting for a full
 // batch: they are FlushInterval old, or no insert is running and either a burst just ended
-// (the consumer read all its input and the newest insert was a full batch) or the input is
+// (the source read all its input and the newest insert was a full batch) or the input is
 // drained (no record for FlushInterval/10) and the last insert started at least
 // FlushInterval/2 ago. The second rule
 // ends a burst (and a benchmark) without waiting out the interval, while stalls of the input

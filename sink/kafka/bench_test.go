@@ -9,6 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/sluicecdc/sluice/envelope"
+	ikafka "github.com/sluicecdc/sluice/internal/kafka"
 )
 
 // BenchmarkSink sends ~600-byte records (a Debezium create envelope's size, limits.md §3)
@@ -22,7 +23,7 @@ func BenchmarkSink(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer c.Close()
-			s, err := New(Config{Brokers: c.ListenAddrs(), Compression: codec}, func(t uint64) {})
+			s, err := New(Config{Client: ikafka.ClientConfig{Brokers: c.ListenAddrs()}, Compression: codec}, func(t uint64) {})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -14,7 +14,7 @@ import (
 // range is kept as an error of its flag (properties.Func), so a command reports all at once.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 	d := c.withDefaults()
-	properties.ListVar(fs, &c.Brokers, "kafka-brokers", "Kafka bootstrap brokers, host:port,… (with --sink kafka or --offsets-topic)")
+	properties.ListVar(fs, &c.Client.Brokers, "kafka-brokers", "Kafka bootstrap brokers, host:port,… (with --sink kafka or --offsets-topic)")
 	compression := d.Compression
 	if compression == "" {
 		compression = "none"

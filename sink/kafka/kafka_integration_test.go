@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sluicecdc/sluice/envelope"
+	ikafka "github.com/sluicecdc/sluice/internal/kafka"
 	"github.com/sluicecdc/sluice/internal/testkit"
 )
 
@@ -25,7 +26,7 @@ func TestSinkExternalBroker(t *testing.T) {
 	addrs := brokers(t)
 	topic := fmt.Sprintf("sluice-it-%d", time.Now().UnixNano())
 	var tk tokens
-	s, err := New(Config{Brokers: addrs, Partitions: 2, Compression: "zstd"}, tk.durable)
+	s, err := New(Config{Client: ikafka.ClientConfig{Brokers: addrs}, Partitions: 2, Compression: "zstd"}, tk.durable)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +54,7 @@ func TestSinkExternalBroker(t *testing.T) {
 		t.Fatalf("%d partitions, %d records; want 2, %d", parts, len(recs), n)
 	}
 	for _, r := range recs {
-		if Partition(r.key, 2) != r.partition {
+		if ikafka.Partition(r.key, 2) != r.partition {
 			t.Fatalf("key %s on partition %d", r.key, r.partition)
 		}
 	}

@@ -16,12 +16,13 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/sluicecdc/sluice/envelope"
+	ikafka "github.com/sluicecdc/sluice/internal/kafka"
 )
 
 // Config configures a Sink. Zero values mean the defaults written beside each field.
 type Config struct {
-	// Brokers is the bootstrap list, host:port each. Required.
-	Brokers []string
+	// Client holds the brokers (required), client id (default "sluice") and protocol version.
+	Client ikafka.ClientConfig
 	// Compression is none (default), lz4, zstd, snappy or gzip.
 	Compression string
 	// Partitions and Replication apply to topics the sink creates. Default 1 and 1; a
@@ -56,10 +57,6 @@ type Config struct {
 	// connection is closed under the producer and the records still unacknowledged are lost to
 	// this run (never reported durable, so a restart sends them again).
 	CloseTimeout time.Duration
-	// Version is the Kafka protocol version to speak. Default 3.6.0.
-	Version sarama.KafkaVersion
-	// ClientID defaults to "sluice".
-	ClientID string
 	// Logger defaults to discarding.
 	Logger *slog.Logger
 }
@@ -97,8 +94,8 @@ func ParseCompression(s string) (sarama.CompressionCodec, error) {
 // Validate reports every bad field.
 func (c *Config) Validate() error {
 	var errs []error
-	if len(c.Brokers) == 0 {
-		errs = append(errs, errors.New("kafka: no brokers given (--kafka-brokers host:port,…)"))
+	if err := c.Client.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if _, err := ParseCompression(c.Compression); err != nil {
 		errs = append(errs, err)
@@ -141,14 +138,8 @@ func (c *Config) withDefaults() Config {
 	if d.RetryBackoff == 0 {
 		d.RetryBackoff = 100 * time.Millisecond
 	}
-	if d.Version == (sarama.KafkaVersion{}) {
-		d.Version = sarama.V3_6_0_0
-	}
 	if d.CloseTimeout == 0 {
 		d.CloseTimeout = 30 * time.Second
-	}
-	if d.ClientID == "" {
-		d.ClientID = "sluice"
 	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
@@ -164,9 +155,7 @@ func (c *Config) SaramaConfig() (*sarama.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	sc := sarama.NewConfig()
-	sc.ClientID = d.ClientID
-	sc.Version = d.Version
+	sc := d.Client.Sarama("sluice")
 	sc.Net.MaxOpenRequests = 1
 	sc.Producer.Idempotent = true
 	sc.Producer.RequiredAcks = sarama.WaitForAll
@@ -241,9 +230,9 @@ func New(cfg Config, durable func(token uint64)) (*Sink, error) {
 	if err != nil {
 		return nil, err
 	}
-	client, err := sarama.NewClient(d.Brokers, sc)
+	client, err := d.Client.Connect(sc)
 	if err != nil {
-		return nil, &connectError{fmt.Errorf("kafka: connect to %s: %w", strings.Join(d.Brokers, ","), err)}
+		return nil, &connectError{fmt.Errorf("kafka: %w", err)}
 	}
 	producer, err := sarama.NewAsyncProducerFromClient(client)
 	if err != nil {
@@ -358,15 +347,14 @@ func (s *Sink) ensureTopic(topic string) error {
 	if s.admin == nil {
 		return nil
 	}
-	err := s.admin.CreateTopic(topic, &sarama.TopicDetail{NumPartitions: s.cfg.Partitions, ReplicationFactor: s.cfg.Replication}, false)
-	if err == nil {
+	created, err := ikafka.CreateTopic(s.admin, topic, &sarama.TopicDetail{NumPartitions: s.cfg.Partitions, ReplicationFactor: s.cfg.Replication})
+	if err != nil {
+		return fmt.Errorf("kafka: %w", err)
+	}
+	if created {
 		s.log.Info("created topic", "topic", topic, "partitions", s.cfg.Partitions, "replication", s.cfg.Replication)
-		return nil
 	}
-	if errors.Is(err, sarama.ErrTopicAlreadyExists) {
-		return nil
-	}
-	return fmt.Errorf("kafka: create topic %s (%d partitions, replication %d): %w", topic, s.cfg.Partitions, s.cfg.Replication, err)
+	return nil
 }
 
 func (s *Sink) failed() error {

@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicecdc/sluice/envelope"
+	ikafka "github.com/sluicecdc/sluice/internal/kafka"
 )
 
 type tokens struct {
@@ -106,7 +107,7 @@ func TestSinkDelivers(t *testing.T) {
 		t.Run(codec, func(t *testing.T) {
 			c := newCluster(t)
 			var tk tokens
-			s, err := New(Config{Brokers: c.ListenAddrs(), Compression: codec, Partitions: 3}, tk.durable)
+			s, err := New(Config{Client: ikafka.ClientConfig{Brokers: c.ListenAddrs()}, Compression: codec, Partitions: 3}, tk.durable)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -146,8 +147,8 @@ func TestSinkDelivers(t *testing.T) {
 				switch {
 				case r.key == nil:
 					nullKey++
-				case Partition(r.key, 3) != r.partition:
-					t.Fatalf("key %s on partition %d, murmur2 says %d", r.key, r.partition, Partition(r.key, 3))
+				case ikafka.Partition(r.key, 3) != r.partition:
+					t.Fatalf("key %s on partition %d, murmur2 says %d", r.key, r.partition, ikafka.Partition(r.key, 3))
 				}
 				if r.val == nil {
 					tomb++
@@ -174,7 +175,7 @@ func TestSinkBoundedMemory(t *testing.T) {
 		return nil, nil, false
 	})
 	var tk tokens
-	s, err := New(Config{Brokers: c.ListenAddrs(), MaxBufferedBytes: 100}, tk.durable)
+	s, err := New(Config{Client: ikafka.ClientConfig{Brokers: c.ListenAddrs()}, MaxBufferedBytes: 100}, tk.durable)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +227,7 @@ func TestSinkFailureIsSticky(t *testing.T) {
 		return resp, nil, true
 	})
 	var tk tokens
-	s, err := New(Config{Brokers: c.ListenAddrs()}, tk.durable)
+	s, err := New(Config{Client: ikafka.ClientConfig{Brokers: c.ListenAddrs()}}, tk.durable)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +260,7 @@ func TestConfigValidate(t *testing.T) {
 			t.Errorf("error lacks %q: %v", want, err)
 		}
 	}
-	sc, err := (&Config{Brokers: []string{"x:1"}, Compression: "zstd"}).SaramaConfig()
+	sc, err := (&Config{Client: ikafka.ClientConfig{Brokers: []string{"x:1"}}, Compression: "zstd"}).SaramaConfig()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +273,7 @@ func TestConfigValidate(t *testing.T) {
 	if f := sc.Producer.Flush; f.Bytes != 0 || f.Messages != 0 || f.Frequency != 0 {
 		t.Fatalf("default flush %+v, want all 0", f)
 	}
-	sc, err = (&Config{Brokers: []string{"x:1"}, Linger: 5 * time.Millisecond}).SaramaConfig()
+	sc, err = (&Config{Client: ikafka.ClientConfig{Brokers: []string{"x:1"}}, Linger: 5 * time.Millisecond}).SaramaConfig()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,7 +298,7 @@ func TestRetryable(t *testing.T) {
 			t.Errorf("%v: Retryable %v, want %v", c.err, got, c.want)
 		}
 	}
-	_, err := New(Config{Brokers: []string{"127.0.0.1:1"}}, func(uint64) {})
+	_, err := New(Config{Client: ikafka.ClientConfig{Brokers: []string{"127.0.0.1:1"}}}, func(uint64) {})
 	var r interface{ Retryable() bool }
 	if !errors.As(err, &r) || !r.Retryable() {
 		t.Fatalf("unreachable broker: %v, want a retryable error", err)

@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"github.com/sluicecdc/sluice/envelope"
-	"github.com/sluicecdc/sluice/sink/kafka"
+	"github.com/sluicecdc/sluice/internal/kafka"
 )
 
 // Config configures a Sink.

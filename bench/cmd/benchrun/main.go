@@ -29,6 +29,8 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+
+	ikafka "github.com/sluicecdc/sluice/internal/kafka"
 )
 
 type result struct {
@@ -96,9 +98,8 @@ func run(stdoutPath, stderrPath, metricsURL, metric, brokers, topic, group strin
 		hc := &http.Client{Timeout: 2 * time.Second}
 		counter = func() (int64, error) { return scrape(hc, metricsURL, metric) }
 	case brokers != "" && topic != "":
-		cfg := sarama.NewConfig()
-		cfg.Version = sarama.V3_6_0_0
-		cl, err := sarama.NewClient(strings.Split(brokers, ","), cfg)
+		client := ikafka.ClientConfig{Brokers: ikafka.ParseBrokers(brokers)}
+		cl, err := client.Connect(client.Sarama("benchrun"))
 		if err != nil {
 			return res, fmt.Errorf("kafka client: %w", err)
 		}

@@ -18,7 +18,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -34,6 +33,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/jackc/pgx/v5"
 
+	ikafka "github.com/sluicecdc/sluice/internal/kafka"
 	"github.com/sluicecdc/sluice/sink/kafka"
 )
 
@@ -94,11 +94,11 @@ func run(in io.Reader, dsn, brokers, topic string, n int, gap time.Duration, ref
 	sends := &stamps{at: map[int64]time.Time{}}
 	viaDirect := &stamps{at: map[int64]time.Time{}}
 
-	cfg := sarama.NewConfig()
-	cfg.Version = sarama.V3_6_0_0
+	client := ikafka.ClientConfig{Brokers: ikafka.ParseBrokers(brokers)}
+	cfg := client.Sarama("latprobe")
 	cfg.Consumer.Fetch.Min = 1
 	cfg.Consumer.MaxWaitTime = 50 * time.Millisecond
-	cl, err := sarama.NewClient(strings.Split(brokers, ","), cfg)
+	cl, err := client.Connect(cfg)
 	if err != nil {
 		return err
 	}
@@ -110,7 +110,7 @@ func run(in io.Reader, dsn, brokers, topic string, n int, gap time.Duration, ref
 	defer cons.Close()
 	var prod sarama.AsyncProducer
 	if direct {
-		kc := kafka.Config{Brokers: strings.Split(brokers, ",")}
+		kc := kafka.Config{Client: client}
 		pcfg, err := kc.SaramaConfig()
 		if err != nil {
 			return err
@@ -119,11 +119,10 @@ func run(in io.Reader, dsn, brokers, topic string, n int, gap time.Duration, ref
 		if err != nil {
 			return err
 		}
-		if err := adm.CreateTopic(directTopic, &sarama.TopicDetail{NumPartitions: 1, ReplicationFactor: 1}, false); err != nil &&
-			!errors.Is(err, sarama.ErrTopicAlreadyExists) {
-			return fmt.Errorf("create %s: %w", directTopic, err)
+		if _, err := ikafka.CreateTopic(adm, directTopic, &sarama.TopicDetail{NumPartitions: 1, ReplicationFactor: 1}); err != nil {
+			return err
 		}
-		if prod, err = sarama.NewAsyncProducer(kc.Brokers, pcfg); err != nil {
+		if prod, err = sarama.NewAsyncProducer(client.Brokers, pcfg); err != nil {
 			return err
 		}
 		defer prod.Close()

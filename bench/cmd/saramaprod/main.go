@@ -23,6 +23,7 @@ import (
 
 	"github.com/IBM/sarama"
 
+	ikafka "github.com/sluicecdc/sluice/internal/kafka"
 	"github.com/sluicecdc/sluice/sink/kafka"
 )
 
@@ -124,7 +125,7 @@ func readField(r *bufio.Reader) ([]byte, bool, error) {
 }
 
 func produce(brokers []string, topic string, partitions int32, compression, file string) error {
-	kc := kafka.Config{Brokers: brokers, Compression: compression}
+	kc := kafka.Config{Client: ikafka.ClientConfig{Brokers: brokers}, Compression: compression}
 	cfg, err := kc.SaramaConfig()
 	if err != nil {
 		return err
@@ -134,15 +135,11 @@ func produce(brokers []string, topic string, partitions int32, compression, file
 		if err != nil {
 			return err
 		}
-		err = adm.CreateTopic(topic, &sarama.TopicDetail{NumPartitions: partitions, ReplicationFactor: 1}, false)
-		if err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
-			var te *sarama.TopicError
-			if !errors.As(err, &te) || te.Err != sarama.ErrTopicAlreadyExists {
-				adm.Close()
-				return err
-			}
-		}
+		_, err = ikafka.CreateTopic(adm, topic, &sarama.TopicDetail{NumPartitions: partitions, ReplicationFactor: 1})
 		adm.Close()
+		if err != nil {
+			return err
+		}
 	}
 	p, err := sarama.NewAsyncProducer(brokers, cfg)
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/sluicecdc/sluice/internal/kafka"
 )
 
 func TestKafkaStore(t *testing.T) {
@@ -14,7 +16,7 @@ func TestKafkaStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	cfg := KafkaConfig{Brokers: c.ListenAddrs(), Topic: "dbserver1.history"}
+	cfg := KafkaConfig{Client: kafka.ClientConfig{Brokers: c.ListenAddrs()}, Topic: "dbserver1.history"}
 	s, err := NewKafka(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -1,5 +1,6 @@
-// Package clickhousecmd is the clickhouse subcommand (Kafka topics → ClickHouse tables) and the
-// capture commands' --sink clickhouse with its flags. A main wires them in with Command and
+// Package clickhousecmd is the clickhouse subcommand (Kafka topics → ClickHouse tables, wired
+// as source/kafka → internal/pipeline → sink/clickhouse) and the capture commands' --sink
+// clickhouse with its flags. A main wires them in with Command and
 // Sink.
 package clickhousecmd
 
@@ -8,12 +9,22 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"time"
 
 	"github.com/sluicecdc/sluice/internal/cli"
 	"github.com/sluicecdc/sluice/internal/pipeline"
 	"github.com/sluicecdc/sluice/internal/properties"
 	"github.com/sluicecdc/sluice/sink/clickhouse"
+	kafkasrc "github.com/sluicecdc/sluice/source/kafka"
+)
+
+// The ClickHouse pipeline's stages satisfy the pipeline's contracts.
+var (
+	_ pipeline.Sink         = (*clickhouse.Sink)(nil)
+	_ pipeline.InputDrainer = (*clickhouse.Sink)(nil)
+	_ pipeline.RecordSource = (*kafkasrc.Source)(nil)
+	_ pipeline.Marker       = (*kafkasrc.Source)(nil)
 )
 
 // Sink is --sink clickhouse for the capture commands, its batching flags prefixed with
@@ -43,26 +54,43 @@ func Command() cli.Command {
 }
 
 func run(ctx context.Context, prog string, args []string) error {
-	cc, scfg, err := parse(prog, args)
+	kcfg, scfg, err := parse(prog, args)
 	if err != nil {
 		return err
 	}
-	log := cc.Logger
-	c, err := clickhouse.NewConsumer(ctx, cc, scfg)
+	return runKafkaToClickHouse(ctx, kcfg, scfg, kcfg.Logger)
+}
+
+// runKafkaToClickHouse runs source (Kafka topics) → pipeline → sink (ClickHouse) until ctx
+// ends or a stage fails. The pipeline flushes the sink and marks and commits the offsets of
+// what it made durable; closing the source then leaves the group with a last commit.
+func runKafkaToClickHouse(ctx context.Context, kcfg kafkasrc.Config, scfg clickhouse.Config, log *slog.Logger) error {
+	src, err := kafkasrc.Open(ctx, kcfg)
 	if err != nil {
 		return err
 	}
-	runErr := c.Run(ctx)
-	closeErr := c.Close()
-	st := c.Sink().Stats()
-	log.Info("clickhouse sink stopped", "rows", st.Rows, "batches", st.Batches, "parked", st.Parked, "retries", st.Retries,
-		"insert_time", st.InsertTime.Round(time.Millisecond).String())
+	var sink *clickhouse.Sink
+	runErr := pipeline.Run(ctx, pipeline.Config{
+		Records: src,
+		NewSink: func(d pipeline.Durable) (pipeline.Sink, error) {
+			var err error
+			sink, err = clickhouse.New(ctx, scfg, d)
+			return sink, err
+		},
+		Logger: log,
+	})
+	closeErr := src.Close()
+	if sink != nil {
+		st := sink.Stats()
+		log.Info("clickhouse sink stopped", "rows", st.Rows, "batches", st.Batches, "parked", st.Parked, "retries", st.Retries,
+			"insert_time", st.InsertTime.Round(time.Millisecond).String())
+	}
 	return errors.Join(runErr, closeErr)
 }
 
-// parse reads the command line, environment and --config file into the consumer's and the
-// sink's Config.
-func parse(prog string, args []string) (clickhouse.ConsumerConfig, clickhouse.Config, error) {
+// parse reads the command line, environment and --config file into the Kafka source's and
+// the sink's Config.
+func parse(prog string, args []string) (kafkasrc.Config, clickhouse.Config, error) {
 	s := cli.NewSet(prog, func(w io.Writer) {
 		fmt.Fprintf(w, "Usage: %s --kafka-brokers HOST:PORT --topics REGEX --group NAME --clickhouse-addr HOST:PORT [flags]\n\n"+
 			"Consumes Debezium change topics (JSON, with or without schemas) and applies them to ClickHouse\n"+
@@ -70,10 +98,10 @@ func parse(prog string, args []string) (clickhouse.ConsumerConfig, clickhouse.Co
 	})
 	fs := s.FlagSet()
 	var (
-		cc   clickhouse.ConsumerConfig
+		cc   kafkasrc.Config
 		scfg clickhouse.Config
 	)
-	properties.ListVar(fs, &cc.Brokers, "kafka-brokers", "Kafka bootstrap brokers, host:port,…; required")
+	properties.ListVar(fs, &cc.Client.Brokers, "kafka-brokers", "Kafka bootstrap brokers, host:port,…; required")
 	fs.StringVar(&cc.Topics, "topics", "", "regular expression of the topics to consume (whole name), e.g. 'dbserver1\\.inventory\\..*'; required")
 	fs.StringVar(&cc.Group, "group", "sluice-clickhouse", "Kafka consumer group; processes with the same group share the partitions")
 	fs.StringVar(&cc.Initial, "initial-offset", "oldest", "where a new group starts: oldest|newest")

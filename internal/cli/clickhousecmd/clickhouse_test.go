@@ -37,7 +37,7 @@ log.level=ignored
 		t.Fatal(err)
 	}
 	checks := []struct{ name, got, want string }{
-		{"kafka-brokers (file)", strings.Join(cc.Brokers, ","), "file:9092"},
+		{"kafka-brokers (file)", strings.Join(cc.Client.Brokers, ","), "file:9092"},
 		{"topics (file)", cc.Topics, `srv\..*`},
 		{"group (env over file)", cc.Group, "fromenv"},
 		{"topic-refresh (flag over env)", cc.TopicRefresh.String(), (5 * time.Second).String()},

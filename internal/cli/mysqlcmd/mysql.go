@@ -105,10 +105,10 @@ func openHistory(ctx context.Context, c *cli.Capture, spec string) (history.Stor
 	case "file":
 		return history.NewFile(arg), nil
 	case "kafka":
-		if len(c.Kafka.Brokers) == 0 {
+		if len(c.Kafka.Client.Brokers) == 0 {
 			return nil, errors.New("--schema-history kafka:TOPIC needs --kafka-brokers")
 		}
-		return history.NewKafka(ctx, history.KafkaConfig{Brokers: c.Kafka.Brokers, Topic: arg, Replication: c.Kafka.Replication})
+		return history.NewKafka(ctx, history.KafkaConfig{Client: c.Kafka.Client, Topic: arg, Replication: c.Kafka.Replication})
 	}
 	return nil, fmt.Errorf("--schema-history %q: want file:PATH or kafka:TOPIC", spec)
 }

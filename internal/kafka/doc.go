@@ -1,0 +1,10 @@
+// Package kafka is sluice's one Kafka layer below the components that talk to Kafka (the Kafka
+// sink, the Kafka offsets store, the MySQL schema history, the Kafka record source): the client
+// settings every sarama client shares (brokers, client id, protocol version; TLS and SASL will
+// plug in here, in ClientConfig.Sarama), Kafka's default key partitioner (murmur2), topic
+// creation that tolerates an existing topic, and reading one partition from its start to its
+// current end (how compacted offsets topics and the schema history are loaded).
+//
+// It knows nothing of records, events or positions: it must not import envelope, capture or any
+// sink, so that every component can use it without importing another component.
+package kafka
