@@ -124,9 +124,10 @@ func (rel *relation) decodeTuple(t pgoutput.Tuple, slab *rowSlab) (capture.Row, 
 		if o < 0 {
 			continue
 		}
-		v, err := rel.decs[i].decode(c.Data)
+		data := t.Value(c)
+		v, err := rel.decs[i].decode(data)
 		if err != nil {
-			return nil, fmt.Errorf("column %s.%s (%s) value %q: %w", rel.table.ID, rel.table.Columns[o].Name, rel.table.Columns[o].TypeExpr, c.Data, err)
+			return nil, fmt.Errorf("column %s.%s (%s) value %q: %w", rel.table.ID, rel.table.Columns[o].Name, rel.table.Columns[o].TypeExpr, data, err)
 		}
 		row[o] = v
 	}

@@ -21,7 +21,7 @@ func ExampleParse() {
 			panic(err)
 		}
 		for _, c := range cols {
-			fmt.Printf("%s %c %q\n", m.Type(), c.Kind, c.Data)
+			fmt.Printf("%s %c %q\n", m.Type(), c.Kind, m.Tuple.Value(c))
 		}
 	}
 	// Output:

@@ -31,10 +31,24 @@ const (
 	TupleBinary    = 'b'
 )
 
-// TupleColumn is one column of a Tuple.
+// TupleColumn is one column of a Tuple: its kind and where its value lies in the tuple.
+//
+// It holds offsets rather than a slice so that a buffer of columns holds no pointers: storing
+// a slice per column into a reused heap buffer paid a GC write barrier per column while the
+// collector ran, and the row decode is the hot path of a source.
 type TupleColumn struct {
-	Kind byte   // TupleNull, TupleUnchanged, TupleText or TupleBinary
-	Data []byte // the value of a TupleText or TupleBinary column, aliasing the message
+	Kind     byte   // TupleNull, TupleUnchanged, TupleText or TupleBinary
+	Off, Len uint32 // the value of a TupleText or TupleBinary column: t[Off:Off+Len]
+}
+
+// Value returns the value of c, a column of t, aliasing t (capacity capped so appends copy);
+// nil for a NULL or unchanged column.
+func (t Tuple) Value(c TupleColumn) []byte {
+	if c.Kind != TupleText && c.Kind != TupleBinary {
+		return nil
+	}
+	end := c.Off + c.Len
+	return t[c.Off:end:end]
 }
 
 // Columns appends t's columns to dst and returns it; with a reused dst it does not allocate.
@@ -61,7 +75,8 @@ func (t Tuple) Columns(dst []TupleColumn) ([]TupleColumn, error) {
 			if l > len(b)-5 {
 				return dst, truncatedAt(i, n)
 			}
-			dst = append(dst, TupleColumn{Kind: k, Data: b[5 : 5+l : 5+l]})
+			off := uint32(len(t) - len(b) + 5)
+			dst = append(dst, TupleColumn{Kind: k, Off: off, Len: uint32(l)})
 			b = b[5+l:]
 		case TupleNull, TupleUnchanged:
 			dst = append(dst, TupleColumn{Kind: k})

@@ -11,11 +11,19 @@ import (
 func TestTupleColumns(t *testing.T) {
 	tu := Tuple(testkit.PgoutputTuple(testkit.PgoutputText("1234"), testkit.PgoutputValue{Kind: 'n'}, testkit.PgoutputValue{Kind: 'u'},
 		testkit.PgoutputValue{Kind: 'b', Data: []byte{1, 2}}, testkit.PgoutputText("")))
-	want := []TupleColumn{{TupleText, []byte("1234")}, {TupleNull, nil}, {TupleUnchanged, nil}, {TupleBinary, []byte{1, 2}}, {TupleText, []byte{}}}
+	want := []struct {
+		kind byte
+		data []byte
+	}{{TupleText, []byte("1234")}, {TupleNull, nil}, {TupleUnchanged, nil}, {TupleBinary, []byte{1, 2}}, {TupleText, []byte{}}}
 	buf := make([]TupleColumn, 0, 8)
 	got, err := tu.Columns(buf)
-	if err != nil || !reflect.DeepEqual(got, want) {
-		t.Fatalf("got %q, %v", got, err)
+	if err != nil || len(got) != len(want) {
+		t.Fatalf("got %v, %v", got, err)
+	}
+	for i, c := range got {
+		if v := tu.Value(c); c.Kind != want[i].kind || !reflect.DeepEqual(v, want[i].data) || cap(v) != len(v) {
+			t.Errorf("column %d: kind %c value %q (cap %d), want %c %q", i, c.Kind, v, cap(v), want[i].kind, want[i].data)
+		}
 	}
 	if &got[0] != &buf[:1][0] {
 		t.Error("Columns did not append to dst")
