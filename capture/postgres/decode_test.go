@@ -32,6 +32,11 @@ func TestDecodeText(t *testing.T) {
 		{"money", &decoder{kind: decMoney}, "-$1,234.56", capture.DecimalValue(-123456, 2)},
 		{"bytea", &decoder{kind: decBytea}, `\x0aFF`, capture.BytesValue([]byte{0x0a, 0xff})},
 		{"bit1", &decoder{kind: decBit, typmod: 1}, "0", capture.BoolValue(false)},
+		// varbit(1): Debezium's schema is boolean (envelope.MapColumn), so every value is a Bool,
+		// the empty bit string included (it gave zero-length Bits, which a boolean cannot hold).
+		{"varbit1 one", &decoder{kind: decBit, typmod: 1}, "1", capture.BoolValue(true)},
+		{"varbit1 empty", &decoder{kind: decBit, typmod: 1}, "", capture.BoolValue(false)},
+		{"varbit empty", &decoder{kind: decBit, typmod: -1}, "", capture.Value{Kind: capture.Bits, Bytes: []byte{}, Aux: 0}},
 		{"bits", &decoder{kind: decBit, typmod: 10}, "1000000001", capture.Value{Kind: capture.Bits, Bytes: []byte{0x01, 0x02}, Aux: 10}},
 		{"date", &decoder{kind: decDate}, "1970-01-02", capture.DateValue(1)},
 		{"date before epoch", &decoder{kind: decDate}, "1969-12-31", capture.DateValue(-1)},
