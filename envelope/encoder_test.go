@@ -2,6 +2,7 @@ package envelope
 
 import (
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -57,6 +58,14 @@ func TestEncodeErrors(t *testing.T) {
 			_, err = enc.Encode(nil, ev)
 			if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "column c") {
 				t.Fatalf("err = %v, want it to mention %q and the column", err, c.want)
+			}
+			// The pipeline's failure mode finds the details (and that the event may be skipped)
+			// with errors.As.
+			var ve *ValueError
+			if !errors.As(err, &ve) || ve.Table != "public.t" || ve.Column != "c" || ve.Type != "numeric" ||
+				ve.Kind != KindName(c.v.Kind) || !strings.HasPrefix(ve.Schema, "bytes org.apache.kafka.connect.data.Decimal") &&
+				!strings.HasPrefix(ve.Schema, "struct io.debezium.data.VariableScaleDecimal") {
+				t.Fatalf("err = %#v, want a ValueError with table, column, type, kind and schema", err)
 			}
 		})
 	}

@@ -319,7 +319,7 @@ func (e *Encoder) appendValue(dst []byte, m *Mapping, v *capture.Value) ([]byte,
 			return append(dst, ']'), nil
 		}
 	}
-	return dst, fmt.Errorf("value of kind %d does not fit Connect schema %s %s", v.Kind, m.Schema.Type, m.Schema.Name)
+	return dst, fmt.Errorf("a %s value does not fit Connect schema %s", KindName(v.Kind), schemaText(m.Schema))
 }
 
 func dateDays(v *capture.Value) int64 {
