@@ -204,3 +204,13 @@ func TestDecodeArrayFlattens(t *testing.T) {
 		t.Errorf("got %s", show(v))
 	}
 }
+
+func TestNumericTypmod(t *testing.T) {
+	// typmods as PostgreSQL computes them: ((p << 16) | (s & 0x7ff)) + 4.
+	typmod := func(p, s int) int32 { return int32(p<<16|s&0x7ff) + 4 }
+	for _, c := range []struct{ p, s int }{{12, 2}, {5, 0}, {1000, 1000}, {3, 5}, {5, -2}, {1, -1000}} {
+		if p, s := numericTypmod(typmod(c.p, c.s)); p != c.p || s != c.s {
+			t.Errorf("numeric(%d,%d): got (%d,%d)", c.p, c.s, p, s)
+		}
+	}
+}
