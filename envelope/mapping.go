@@ -92,8 +92,11 @@ func MapColumn(d schema.Dialect, c *schema.Column, o Options) Mapping {
 	}
 	if !c.Nullable {
 		m.Fallback = fallbackJSON(&m)
-		if d == schema.MySQL && m.Schema.Name == "io.debezium.data.Json" {
-			m.Fallback = []byte(`"{}"`) // BinlogValueConverters.convertJson falls back to {}
+		if d == schema.MySQL && m.Schema.Name == "io.debezium.data.Json" ||
+			d == schema.Postgres && !c.Array && pgTypeName(c.Type) == "hstore" {
+			// BinlogValueConverters.convertJson and PostgresValueConverter's hstore-as-JSON
+			// fall back to {}
+			m.Fallback = []byte(`"{}"`)
 		}
 	}
 	return m

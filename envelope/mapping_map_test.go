@@ -153,3 +153,28 @@ func TestMapPostgresBits(t *testing.T) {
 		}
 	}
 }
+
+// TestRequiredFallbacks: a required column without a value (a PostgreSQL key-only before image)
+// gets Debezium's fallback, which must fit its schema: a null would not fit the required
+// Point/Geometry structs, and hstore-as-JSON falls back to {} as in PostgresValueConverter.
+func TestRequiredFallbacks(t *testing.T) {
+	cases := []struct {
+		d    schema.Dialect
+		typ  string
+		want string
+	}{
+		{schema.Postgres, "point", `{"x":0.0,"y":0.0,"wkb":"AQEAAAAAAAAAAAAAAAAAAAAAAAAA","srid":null}`},
+		{schema.Postgres, "geometry", `{"wkb":"AQcAAAAAAAAA","srid":null}`},
+		{schema.Postgres, "geography", `{"wkb":"AQcAAAAAAAAA","srid":null}`},
+		{schema.MySQL, "linestring", `{"wkb":"AQcAAAAAAAAA","srid":null}`},
+		{schema.Postgres, "hstore", `"{}"`},
+		{schema.Postgres, "jsonb", `""`},
+		{schema.MySQL, "json", `"{}"`},
+	}
+	for _, c := range cases {
+		m := MapColumn(c.d, &schema.Column{Name: "c", Type: c.typ, Length: -1, Scale: -1}, Options{})
+		if string(m.Fallback) != c.want {
+			t.Errorf("%s: fallback %s, want %s", c.typ, m.Fallback, c.want)
+		}
+	}
+}
