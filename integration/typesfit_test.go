@@ -148,6 +148,40 @@ func fitTable(name string, cols []fitCol, id0 int) (ddl string, inserts []string
 	return b.String(), inserts
 }
 
+// fitRequired returns the DDL and the one INSERT of a table with every column NOT NULL (the
+// first literal of each), so required fields and their fallbacks are checked too.
+func fitRequired(name string, cols []fitCol) (ddl, insert string) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "CREATE TABLE %s (id int PRIMARY KEY", name)
+	var names, vals []string
+	for i, c := range cols {
+		typ := strings.TrimSuffix(strings.TrimSuffix(c.typ, " NOT NULL"), " NULL")
+		fmt.Fprintf(&b, ", %s %s NOT NULL", fitColName(i, c), typ)
+		if c.def != "" {
+			fmt.Fprintf(&b, " DEFAULT %s", c.def)
+		}
+		if len(c.vals) > 0 {
+			names = append(names, fitColName(i, c))
+			vals = append(vals, c.vals[0])
+		}
+	}
+	b.WriteString(")")
+	return b.String(), fmt.Sprintf("INSERT INTO %s (id, %s) VALUES (1, %s)", name, strings.Join(names, ", "), strings.Join(vals, ", "))
+}
+
+// fitKeys returns the DDL and INSERT of a table whose primary key has one column of each of
+// cols (the record key's schema and values are checked like the value's).
+func fitKeys(name string, cols []fitCol) (ddl, insert string) {
+	var defs, names, vals []string
+	for i, c := range cols {
+		defs = append(defs, fitColName(i, c)+" "+c.typ+" NOT NULL")
+		names = append(names, fitColName(i, c))
+		vals = append(vals, c.vals[0])
+	}
+	return fmt.Sprintf("CREATE TABLE %s (%s, PRIMARY KEY (%s))", name, strings.Join(defs, ", "), strings.Join(names, ", ")),
+		fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)", name, strings.Join(names, ", "), strings.Join(vals, ", "))
+}
+
 func fitInserts(name string, cols []fitCol, id0, rows int) []string {
 	var out []string
 	for r := 0; r < rows; r++ {
@@ -320,6 +354,21 @@ func pgFitCols() []fitCol {
 	return cols
 }
 
+// pgKeyCols are primary-key column types.
+func pgKeyCols() []fitCol {
+	return []fitCol{
+		{typ: "smallint", vals: []string{"-1"}}, {typ: "bigint", vals: []string{"9223372036854775807"}},
+		{typ: "numeric(10,2)", vals: []string{"1.5"}}, {typ: "numeric", vals: []string{"2.25"}},
+		{typ: "text", vals: []string{"'k'"}}, {typ: "char(3)", vals: []string{"'a'"}},
+		{typ: "uuid", vals: []string{"'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'"}},
+		{typ: "date", vals: []string{"'2024-02-29'"}}, {typ: "time(3)", vals: []string{"'10:00:00.123'"}},
+		{typ: "timestamp(3)", vals: []string{"'2024-01-15 12:30:00.25'"}}, {typ: "timestamptz", vals: []string{"'infinity'"}},
+		{typ: "boolean", vals: []string{"true"}}, {typ: "bytea", vals: []string{`'\x01'`}},
+		{typ: "bit(4)", vals: []string{"B'1010'"}}, {typ: "bit varying(1)", vals: []string{"B'1'"}},
+		{typ: "mood", vals: []string{"'ok'"}}, {typ: "interval", vals: []string{"'1 day'"}},
+	}
+}
+
 // pgToastCols are types whose values PostgreSQL can keep out of line (TOAST): an UPDATE that
 // does not change them sends no value, and the envelope writes Debezium's placeholder.
 func pgToastCols() []fitCol {
@@ -466,7 +515,13 @@ func TestTypesFitPostgres(t *testing.T) {
 					tddl, tins := fitTable("fit_toast", pgToastCols(), 0)
 					exec(tddl)
 					exec(tins[0], "UPDATE fit_toast SET c0_integer = 2 WHERE id = 1")
-					want += len(ins2) + len(sins2) + 2 + len(lins) + 2
+					// Required columns; the delete's before image (default replica
+					// identity) holds only the key, so the others take their fallbacks.
+					rddl, rins := fitRequired("fit_required", cols)
+					exec(rddl, rins, "DELETE FROM fit_required")
+					kddl, kins := fitKeys("fit_keys", pgKeyCols())
+					exec(kddl, kins, "DELETE FROM fit_keys")
+					want += len(ins2) + len(sins2) + 2 + len(lins) + 2 + 2 + 2
 				}
 			}
 			t.Logf("%s: %d columns, events by op %v, %d unchanged TOAST values", name, len(cols), seen, fc.unavailable)
@@ -579,6 +634,18 @@ func mysqlFitCols(mariadb bool) []fitCol {
 	return cols
 }
 
+// mysqlKeyCols are primary-key column types.
+func mysqlKeyCols() []fitCol {
+	return []fitCol{
+		{typ: "tinyint unsigned", vals: []string{"255"}}, {typ: "bigint unsigned", vals: []string{"18446744073709551615"}},
+		{typ: "decimal(10,2)", vals: []string{"-1.5"}}, {typ: "varchar(20)", vals: []string{"'k'"}},
+		{typ: "binary(4)", vals: []string{"x'01'"}}, {typ: "date", vals: []string{"'2024-02-29'"}},
+		{typ: "datetime(3)", vals: []string{"'2024-01-15 10:30:00.123'"}}, {typ: "timestamp(6)", vals: []string{"'2024-01-15 10:30:00.123456'"}},
+		{typ: "time(3)", vals: []string{"'-10:00:00.5'"}}, {typ: "enum('x','y')", vals: []string{"'y'"}},
+		{typ: "year", vals: []string{"2024"}}, {typ: "bit(3)", vals: []string{"b'101'"}}, {typ: "bit(1)", vals: []string{"b'1'"}},
+	}
+}
+
 // mysqlSpecialCols are TIME values beyond a day: Connect's Time (time.precision.mode=connect)
 // cannot hold them, nor, beyond ±596 h, io.debezium.time.Time's int32 of milliseconds (adaptive);
 // the encoder refuses them there with an error that names --time-precision, and under the other
@@ -653,7 +720,11 @@ func TestTypesFitMySQL(t *testing.T) {
 					lddl, lins := fitTable("fit_ddl", cols, 0)
 					exec(lddl)
 					exec(lins...)
-					want += len(ins2) + len(sins2) + 2 + len(lins)
+					rddl, rins := fitRequired("fit_required", cols)
+					exec(rddl, rins, "DELETE FROM fit_required")
+					kddl, kins := fitKeys("fit_keys", mysqlKeyCols())
+					exec(kddl, kins, "DELETE FROM fit_keys")
+					want += len(ins2) + len(sins2) + 2 + len(lins) + 2 + 2
 				}
 			}
 			t.Logf("%s: %d columns, events by op %v", name, len(cols), seen)
