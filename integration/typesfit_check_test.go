@@ -218,9 +218,10 @@ func fitsConnect(sch map[string]any, v any, path string) []string {
 			bad("IsoTimestamp %q", str)
 		}
 	case "io.debezium.data.Enum":
-		// "" is MySQL's error value (index 0) of an ENUM, which Debezium passes on as is.
-		if allowed := strings.Split(param("allowed"), ","); str != "" && !slices.Contains(allowed, str) {
-			bad("Enum value %q not in allowed %v", str, allowed)
+		// "" is MySQL's error value (index 0) of an ENUM, which Debezium passes on as is. The
+		// allowed list is comma-joined as in Debezium, so a label may itself hold commas.
+		if allowed := param("allowed"); str != "" && !strings.Contains(","+allowed+",", ","+str+",") {
+			bad("Enum value %q not in allowed %q", str, allowed)
 		}
 	case "io.debezium.data.EnumSet":
 		allowed := strings.Split(param("allowed"), ",")
