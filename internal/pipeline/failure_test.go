@@ -145,7 +145,7 @@ func TestRunSkippableRecord(t *testing.T) {
 			v, _ := store.Load(context.Background())
 			if mode == FailureFail {
 				var se *skippableErr
-				if !errors.As(err, &se) || !strings.Contains(err.Error(), "send to t") ||
+				if !errors.As(err, &se) || !strings.Contains(err.Error(), `event at {"n":6} to t`) ||
 					!strings.Contains(err.Error(), "--event-processing-failure-handling-mode=warn") {
 					t.Fatalf("Run error %v, want the sink's refusal and the way out", err)
 				}

@@ -348,7 +348,12 @@ func (p *run) send(ctx context.Context, rec *envelope.Record, pos capture.Positi
 	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 		return err
 	}
-	if err = p.onFailure(ctx, fmt.Errorf("send to %s: %w", rec.Topic, err), pos); err != nil {
+	if skippable(err) { // the operator needs the event's position to find the record
+		err = fmt.Errorf("send record of the event at %s to %s: %w", describe(pos), rec.Topic, err)
+	} else {
+		err = fmt.Errorf("send to %s: %w", rec.Topic, err)
+	}
+	if err = p.onFailure(ctx, err, pos); err != nil {
 		return err
 	}
 	p.ack.durable(tok)
