@@ -77,7 +77,7 @@ func compileCol(first bool, name string, m *Mapping, idx int) colEnc {
 }
 
 // appendCols appends the fields of r in plan order and the closing brace.
-func (e *Encoder) appendCols(dst []byte, te *tableEnc, plan []colEnc, r capture.Row, what string) ([]byte, error) {
+func (e *Encoder) appendCols(dst []byte, te *tableEnc, plan []colEnc, r capture.Row, key bool) ([]byte, error) {
 	var err error
 	for k := range plan {
 		c := &plan[k]
@@ -115,7 +115,13 @@ func (e *Encoder) appendCols(dst []byte, te *tableEnc, plan []colEnc, r capture.
 			}
 		}
 		if dst, err = e.appendField(dst, c.m, v); err != nil {
-			return dst, fmt.Errorf("%s %s: %w", what, te.t.Columns[c.idx].Name, err)
+			col := &te.t.Columns[c.idx]
+			typ := col.TypeExpr
+			if typ == "" {
+				typ = col.Type
+			}
+			return dst, &ValueError{Table: te.collection, Column: col.Name, Key: key, Type: typ,
+				Kind: KindName(v.Kind), Schema: schemaText(c.m.Schema), Err: err}
 		}
 	}
 	return append(dst, '}'), nil
@@ -230,12 +236,12 @@ func (e *Encoder) appendRow(dst []byte, te *tableEnc, r capture.Row) ([]byte, er
 	if len(te.cols) == 0 {
 		return append(dst, "{}"...), nil
 	}
-	return e.appendCols(dst, te, te.row, r, "column")
+	return e.appendCols(dst, te, te.row, r, false)
 }
 
 // appendKeyPayload appends the key struct payload of r.
 func (e *Encoder) appendKeyPayload(dst []byte, te *tableEnc, r capture.Row) ([]byte, error) {
-	return e.appendCols(dst, te, te.keyRow, r, "key column")
+	return e.appendCols(dst, te, te.keyRow, r, true)
 }
 
 // appendKey appends the record key (with schema when enabled) and returns its bounds.

@@ -2,6 +2,7 @@ package envelope
 
 import (
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -57,6 +58,14 @@ func TestEncodeErrors(t *testing.T) {
 			_, err = enc.Encode(nil, ev)
 			if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "column c") {
 				t.Fatalf("err = %v, want it to mention %q and the column", err, c.want)
+			}
+			// The pipeline's failure mode finds the details (and that the event may be skipped)
+			// with errors.As.
+			var ve *ValueError
+			if !errors.As(err, &ve) || ve.Table != "public.t" || ve.Column != "c" || ve.Type != "numeric" ||
+				ve.Kind != KindName(c.v.Kind) || !strings.HasPrefix(ve.Schema, "bytes org.apache.kafka.connect.data.Decimal") &&
+				!strings.HasPrefix(ve.Schema, "struct io.debezium.data.VariableScaleDecimal") {
+				t.Fatalf("err = %#v, want a ValueError with table, column, type, kind and schema", err)
 			}
 		})
 	}
@@ -188,3 +197,45 @@ func TestTsTriple(t *testing.T) {
 }
 
 func itoa64(v int64) string { return strconv.FormatInt(v, 10) }
+
+// TestEncodeTimeBeyondMillis: a MySQL TIME beyond what an int32 of milliseconds (Debezium's
+// Time) or Connect's Time (0–24 h) holds is refused with the mode to use, not written as a number
+// its schema cannot hold.
+func TestEncodeTimeBeyondMillis(t *testing.T) {
+	c := col("c", "time", true)
+	c.Scale = 0
+	tab := &schema.Table{ID: schema.TableID{DB: "db", Table: "t"}, Dialect: schema.MySQL,
+		Columns: []schema.Column{col("id", "int", false), c}, PrimaryKey: []int{0}, Version: 1}
+	const h838 = (838*3600 + 59*60 + 59) * 1_000_000
+	cases := []struct {
+		mode TimeMode
+		us   int64
+		want string // "" = encodes
+	}{
+		{TimeAdaptive, 100 * 3600e6, ""},            // 360000000 ms fits an int32
+		{TimeAdaptive, -3600e6, ""},                 // negative TIME: Debezium keeps it
+		{TimeAdaptive, h838, "-time-precision"},     // 3020399000 ms overflows int32
+		{TimeAdaptive, -h838, "-838:59:59"},         // and its negative
+		{TimeConnect, 86_400e6, ""},                 // 24:00:00 is Connect's upper bound
+		{TimeConnect, 100 * 3600e6, "within a day"}, // Connect Time holds one day
+		{TimeConnect, -1e6, "-0:00:01"},             // nor negative times
+		{TimeAdaptiveMicroseconds, h838, ""},        // MicroTime holds every TIME
+		{TimeAdaptiveMicroseconds, -h838, ""},
+	}
+	for _, tc := range cases {
+		enc, err := NewEncoder(Config{TopicPrefix: "p", Options: Options{Time: tc.mode}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := &capture.Event{Kind: capture.Change, Op: capture.OpCreate, Table: tab,
+			After: capture.Row{capture.IntValue(1), capture.TimeValue(tc.us, 0)}, Source: capture.Source{Connector: "mysql"}}
+		_, err = enc.Encode(nil, ev)
+		var ve *ValueError
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("mode %d, %d µs: %v", tc.mode, tc.us, err)
+		case tc.want != "" && (!errors.As(err, &ve) || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("mode %d, %d µs: err %v, want a ValueError mentioning %q", tc.mode, tc.us, err, tc.want)
+		}
+	}
+}

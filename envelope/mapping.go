@@ -92,8 +92,11 @@ func MapColumn(d schema.Dialect, c *schema.Column, o Options) Mapping {
 	}
 	if !c.Nullable {
 		m.Fallback = fallbackJSON(&m)
-		if d == schema.MySQL && m.Schema.Name == "io.debezium.data.Json" {
-			m.Fallback = []byte(`"{}"`) // BinlogValueConverters.convertJson falls back to {}
+		if d == schema.MySQL && m.Schema.Name == "io.debezium.data.Json" ||
+			d == schema.Postgres && !c.Array && pgTypeName(c.Type) == "hstore" {
+			// BinlogValueConverters.convertJson and PostgresValueConverter's hstore-as-JSON
+			// fall back to {}
+			m.Fallback = []byte(`"{}"`)
 		}
 	}
 	return m
@@ -396,11 +399,17 @@ func mapPostgres(c *schema.Column, o Options) Mapping {
 		}
 		return bitsMapping(c.Length)
 	case "varbit":
-		n := c.Length
-		if n < 0 {
-			n = 1<<31 - 1
+		// PostgresValueConverter treats VARBIT as BIT: a declared length of 1 is a boolean
+		// (its docs list BIT VARYING under Bits; the connector's schema builder decides).
+		// Unconstrained BIT VARYING has length 2^31-1.
+		switch n := c.Length; {
+		case n == 1:
+			return simple(Boolean, ConvBool)
+		case n < 0:
+			return bitsMapping(1<<31 - 1)
+		default:
+			return bitsMapping(n)
 		}
-		return bitsMapping(n)
 	case "int2":
 		return simple(Int16, ConvInt)
 	case "int4":

@@ -62,6 +62,13 @@ func fallbackJSON(m *Mapping) []byte {
 		return []byte(`"1970-01-01T00:00:00Z"`)
 	case ConvArray, ConvVector:
 		return []byte("[]")
+	case ConvPoint:
+		// Debezium's convertPoint falls back to POINT(0 0) (wkb little-endian, no SRID); null
+		// would not fit the required struct.
+		return []byte(`{"x":0.0,"y":0.0,"wkb":"AQEAAAAAAAAAAAAAAAAAAAAAAAAA","srid":null}`)
+	case ConvGeometry:
+		// Debezium's convertGeometry falls back to an empty geometry: GEOMETRYCOLLECTION EMPTY.
+		return []byte(`{"wkb":"AQcAAAAAAAAA","srid":null}`)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package envelope
 import (
 	"testing"
 
+	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/schema"
 )
 
@@ -109,6 +110,71 @@ func TestPostgresArraysWithoutSchema(t *testing.T) {
 	for _, typ := range []string{"bytea", "money", "name", "interval", "bit", "varbit", "xml", "point"} {
 		if m := MapColumn(schema.Postgres, &schema.Column{Name: "c", Type: typ, Array: true, Length: -1, Scale: -1}, Options{}); !m.Omitted() {
 			t.Errorf("%s[]: got %+v, want omitted (Debezium has no schema for it)", typ, m.Schema)
+		}
+	}
+}
+
+// TestMapPostgresBits pins the schema of every BIT/BIT VARYING length and checks that the value
+// the PostgreSQL decoder gives for it encodes under that schema. BIT VARYING(1) used to get a
+// Bits schema while the decoder gave a boolean: "value of kind … does not fit" on every restart.
+func TestMapPostgresBits(t *testing.T) {
+	bits := func(b []byte, n int32) capture.Value { return capture.Value{Kind: capture.Bits, Bytes: b, Aux: n} }
+	cases := []struct {
+		typ    string
+		length int
+		schema string // type, and the Bits length parameter
+		v      capture.Value
+		want   string
+	}{
+		{"bit", 1, "boolean", capture.BoolValue(true), "true"},
+		{"bit", 12, "bytes 12", bits([]byte{0x02, 0x01}, 12), `"AgE="`},
+		{"varbit", 1, "boolean", capture.BoolValue(true), "true"},
+		{"bit varying", 1, "boolean", capture.BoolValue(false), "false"},
+		{"varbit", 5, "bytes 5", bits([]byte{0x05}, 3), `"BQ=="`},
+		{"varbit", -1, "bytes 2147483647", bits([]byte{0x05}, 3), `"BQ=="`},
+	}
+	for _, c := range cases {
+		col := &schema.Column{Name: "c", Type: c.typ, Length: c.length, Scale: -1}
+		m := MapColumn(schema.Postgres, col, Options{})
+		got := m.Schema.Type.String()
+		for _, p := range m.Schema.Params {
+			if p.Key == "length" {
+				got += " " + p.Value
+			}
+		}
+		if got != c.schema {
+			t.Errorf("%s(%d): schema %s, want %s", c.typ, c.length, got, c.schema)
+			continue
+		}
+		e := &Encoder{}
+		b, err := e.appendValue(nil, &m, &c.v)
+		if err != nil || string(b) != c.want {
+			t.Errorf("%s(%d): value %s, %v; want %s", c.typ, c.length, b, err, c.want)
+		}
+	}
+}
+
+// TestRequiredFallbacks: a required column without a value (a PostgreSQL key-only before image)
+// gets Debezium's fallback, which must fit its schema: a null would not fit the required
+// Point/Geometry structs, and hstore-as-JSON falls back to {} as in PostgresValueConverter.
+func TestRequiredFallbacks(t *testing.T) {
+	cases := []struct {
+		d    schema.Dialect
+		typ  string
+		want string
+	}{
+		{schema.Postgres, "point", `{"x":0.0,"y":0.0,"wkb":"AQEAAAAAAAAAAAAAAAAAAAAAAAAA","srid":null}`},
+		{schema.Postgres, "geometry", `{"wkb":"AQcAAAAAAAAA","srid":null}`},
+		{schema.Postgres, "geography", `{"wkb":"AQcAAAAAAAAA","srid":null}`},
+		{schema.MySQL, "linestring", `{"wkb":"AQcAAAAAAAAA","srid":null}`},
+		{schema.Postgres, "hstore", `"{}"`},
+		{schema.Postgres, "jsonb", `""`},
+		{schema.MySQL, "json", `"{}"`},
+	}
+	for _, c := range cases {
+		m := MapColumn(c.d, &schema.Column{Name: "c", Type: c.typ, Length: -1, Scale: -1}, Options{})
+		if string(m.Fallback) != c.want {
+			t.Errorf("%s: fallback %s, want %s", c.typ, m.Fallback, c.want)
 		}
 	}
 }

@@ -224,7 +224,16 @@ func (e *Encoder) appendValue(dst []byte, m *Mapping, v *capture.Value) ([]byte,
 		}
 	case ConvTimeMilli:
 		if v.Kind == capture.Time {
-			return strconv.AppendInt(dst, FloorDiv(v.Int, 1000), 10), nil
+			ms := FloorDiv(v.Int, 1000)
+			// MySQL TIME spans ±838:59:59: beyond ±596:31:23 its milliseconds overflow the int32
+			// (Debezium's (int) cast wraps them), and Connect's Time holds only 0–24 h.
+			if ms < math.MinInt32 || ms > math.MaxInt32 ||
+				m.Schema.Name == "org.apache.kafka.connect.data.Time" && (ms < 0 || ms > 86_400_000) {
+				return dst, fmt.Errorf("TIME value %s does not fit %s (int32 milliseconds%s); set --time-precision "+
+					"adaptive_time_microseconds (time.precision.mode), which writes such values as MicroTime",
+					timeText(v.Int), m.Schema.Name, map[bool]string{true: " within a day"}[m.Schema.Name == "org.apache.kafka.connect.data.Time"])
+			}
+			return strconv.AppendInt(dst, ms, 10), nil
 		}
 	case ConvTimeMicro:
 		if v.Kind == capture.Time {
@@ -319,7 +328,7 @@ func (e *Encoder) appendValue(dst []byte, m *Mapping, v *capture.Value) ([]byte,
 			return append(dst, ']'), nil
 		}
 	}
-	return dst, fmt.Errorf("value of kind %d does not fit Connect schema %s %s", v.Kind, m.Schema.Type, m.Schema.Name)
+	return dst, fmt.Errorf("a %s value does not fit Connect schema %s", KindName(v.Kind), schemaText(m.Schema))
 }
 
 func dateDays(v *capture.Value) int64 {
@@ -462,4 +471,17 @@ func padded(b []byte, n int) []byte {
 	p := make([]byte, n)
 	copy(p, b)
 	return p
+}
+
+// timeText formats microseconds of a TIME as [-]H:MM:SS[.ffffff], for errors.
+func timeText(us int64) string {
+	sign := ""
+	if us < 0 {
+		sign, us = "-", -us
+	}
+	s := fmt.Sprintf("%s%d:%02d:%02d", sign, us/3_600_000_000, us/60_000_000%60, us/1_000_000%60)
+	if f := us % 1_000_000; f != 0 {
+		s += fmt.Sprintf(".%06d", f)
+	}
+	return s
 }

@@ -118,9 +118,15 @@ func (c *catalog) resolve(ctx context.Context, oid uint32, typmod int32) (colTyp
 	case "numeric":
 		d.kind = decNumeric
 		if typmod >= 4 {
-			col.Length = int((typmod - 4) >> 16 & 0xffff)
-			col.Scale = int((typmod - 4) & 0xffff)
-			col.TypeExpr = fmt.Sprintf("numeric(%d,%d)", col.Length, col.Scale)
+			p, s := numericTypmod(typmod)
+			col.TypeExpr = fmt.Sprintf("numeric(%d,%d)", p, s)
+			if s < 0 {
+				// PostgreSQL 15+ allows a negative scale: numeric(5,-2) holds integers rounded
+				// to hundreds, up to 7 digits. Describe it as numeric(7,0), the values it holds
+				// (a Scale < 0 means unconstrained numeric to the mapping).
+				p, s = p-s, 0
+			}
+			col.Length, col.Scale = p, s
 		}
 	case "money":
 		d.kind = decMoney
@@ -256,4 +262,12 @@ func literalDefault(expr string) (string, bool) {
 		}
 	}
 	return e, true
+}
+
+// numericTypmod splits a numeric column's typmod into precision and scale. The scale is an
+// 11-bit signed number (PostgreSQL 15+ allows -1000…1000; reading the low 16 bits made
+// numeric(5,-2) a numeric(5,2046)).
+func numericTypmod(typmod int32) (precision, scale int) {
+	v := typmod - 4
+	return int(v >> 16 & 0xffff), int((v&0x7ff)^1024) - 1024
 }

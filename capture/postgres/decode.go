@@ -313,15 +313,16 @@ func parseBytea(b []byte) (capture.Value, error) {
 }
 
 // parseBits turns "0101…" into little-endian bytes of the bit string read as a binary number
-// (the last character is bit 0). bit(1) gives a Bool, as Debezium maps BIT(1) to boolean.
+// (the last character is bit 0). A length of 1 (bit(1), varbit(1)) gives a Bool, as Debezium
+// maps both to boolean (envelope.MapColumn); varbit(1) may also hold the empty string: false.
 func parseBits(b []byte, typmod int32) (capture.Value, error) {
 	for _, c := range b {
 		if c != '0' && c != '1' {
 			return capture.Value{}, errSyntax
 		}
 	}
-	if typmod == 1 && len(b) == 1 {
-		return capture.BoolValue(b[0] == '1'), nil
+	if typmod == 1 && len(b) <= 1 {
+		return capture.BoolValue(len(b) == 1 && b[0] == '1'), nil
 	}
 	n := len(b)
 	out := make([]byte, (n+7)/8)

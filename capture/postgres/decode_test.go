@@ -32,6 +32,11 @@ func TestDecodeText(t *testing.T) {
 		{"money", &decoder{kind: decMoney}, "-$1,234.56", capture.DecimalValue(-123456, 2)},
 		{"bytea", &decoder{kind: decBytea}, `\x0aFF`, capture.BytesValue([]byte{0x0a, 0xff})},
 		{"bit1", &decoder{kind: decBit, typmod: 1}, "0", capture.BoolValue(false)},
+		// varbit(1): Debezium's schema is boolean (envelope.MapColumn), so every value is a Bool,
+		// the empty bit string included (it gave zero-length Bits, which a boolean cannot hold).
+		{"varbit1 one", &decoder{kind: decBit, typmod: 1}, "1", capture.BoolValue(true)},
+		{"varbit1 empty", &decoder{kind: decBit, typmod: 1}, "", capture.BoolValue(false)},
+		{"varbit empty", &decoder{kind: decBit, typmod: -1}, "", capture.Value{Kind: capture.Bits, Bytes: []byte{}, Aux: 0}},
 		{"bits", &decoder{kind: decBit, typmod: 10}, "1000000001", capture.Value{Kind: capture.Bits, Bytes: []byte{0x01, 0x02}, Aux: 10}},
 		{"date", &decoder{kind: decDate}, "1970-01-02", capture.DateValue(1)},
 		{"date before epoch", &decoder{kind: decDate}, "1969-12-31", capture.DateValue(-1)},
@@ -197,5 +202,15 @@ func TestDecodeArrayFlattens(t *testing.T) {
 	want := capture.Value{Kind: capture.Array, Elems: []capture.Value{capture.IntValue(1), {}, capture.IntValue(3), capture.IntValue(4)}}
 	if show(v) != show(want) {
 		t.Errorf("got %s", show(v))
+	}
+}
+
+func TestNumericTypmod(t *testing.T) {
+	// typmods as PostgreSQL computes them: ((p << 16) | (s & 0x7ff)) + 4.
+	typmod := func(p, s int) int32 { return int32(p<<16|s&0x7ff) + 4 }
+	for _, c := range []struct{ p, s int }{{12, 2}, {5, 0}, {1000, 1000}, {3, 5}, {5, -2}, {1, -1000}} {
+		if p, s := numericTypmod(typmod(c.p, c.s)); p != c.p || s != c.s {
+			t.Errorf("numeric(%d,%d): got (%d,%d)", c.p, c.s, p, s)
+		}
 	}
 }

@@ -165,7 +165,7 @@ func TestRunMain(t *testing.T) {
 func TestMetricsText(t *testing.T) {
 	// A tiny exposition check: HELP, TYPE and a sample line per counter.
 	b := string(appendMetrics(nil, new(pipeline.Stats)))
-	for _, want := range []string{"# TYPE sluice_events_total counter\nsluice_events_total 0\n", "sluice_offset_saves_total 0\n"} {
+	for _, want := range []string{"# TYPE sluice_events_total counter\nsluice_events_total 0\n", "sluice_offset_saves_total 0\n", "sluice_erroneous_events_total 0\n"} {
 		if !strings.Contains(b, want) {
 			t.Errorf("metrics lack %q:\n%s", want, b)
 		}

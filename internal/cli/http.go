@@ -53,5 +53,6 @@ func appendMetrics(b []byte, s *pipeline.Stats) []byte {
 	counter("sluice_records_total", "Records sent to the sink.", s.Records.Load())
 	counter("sluice_events_acknowledged_total", "Events whose positions were released after their records were durable.", s.Released.Load())
 	counter("sluice_offset_saves_total", "Successful offsets saves.", s.Saves.Load())
+	counter("sluice_erroneous_events_total", "Events and records skipped by --event-processing-failure-handling-mode warn or skip (Debezium's NumberOfErroneousEvents).", s.ErroneousEvents.Load())
 	return b
 }

@@ -45,9 +45,19 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 		c.SkippedOps = s
 		return nil
 	}), "skipped-operations", "op codes not to publish, e.g. \"t\" or \"c,u\" or \"none\" (skipped.operations)")
+	fs.Var(properties.Func(FailureFail.String(), func(s string) error {
+		m, err := ParseFailureMode(s)
+		if err != nil {
+			return err
+		}
+		c.FailureMode = m
+		return nil
+	}), "event-processing-failure-handling-mode", "an event that cannot be processed (a value that does not fit its schema, "+
+		"a record the sink refuses): fail stops, warn logs and skips it, skip skips it quietly (event.processing.failure.handling.mode)")
 	return properties.Names{
-		"offset.flush.interval.ms": "offsets-flush-interval",
-		"heartbeat.interval.ms":    "heartbeat-interval",
-		"skipped.operations":       "skipped-operations",
+		"offset.flush.interval.ms":               "offsets-flush-interval",
+		"heartbeat.interval.ms":                  "heartbeat-interval",
+		"skipped.operations":                     "skipped-operations",
+		"event.processing.failure.handling.mode": "event-processing-failure-handling-mode",
 	}
 }

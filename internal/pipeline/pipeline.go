@@ -47,6 +47,11 @@ type Config struct {
 	// SkippedOps lists the Debezium op codes not to publish (skipped.operations): letters of
 	// "cudrtm", or "none". Defaults to "t". Skipped events still move the position.
 	SkippedOps string
+	// FailureMode is event.processing.failure.handling.mode: whether an event that cannot be
+	// processed (an envelope.ValueError from the encoder, or a sink error whose Skippable()
+	// is true) stops the pipeline (FailureFail, the default) or is logged, counted in
+	// Stats.ErroneousEvents and skipped with its position still released in order.
+	FailureMode FailureMode
 	// ShutdownTimeout bounds the final flush of the sink and the final offsets save after the
 	// context ends or a stage fails. Defaults to 30s.
 	ShutdownTimeout time.Duration
@@ -64,6 +69,9 @@ type Stats struct {
 	Records  atomic.Uint64 // records sent to the sink
 	Released atomic.Uint64 // events whose positions were released
 	Saves    atomic.Uint64 // successful offsets saves
+	// ErroneousEvents counts events and records skipped under FailureWarn or FailureSkip
+	// (Debezium's NumberOfErroneousEvents).
+	ErroneousEvents atomic.Uint64
 }
 
 // Validate reports every missing or bad field.
@@ -85,6 +93,9 @@ func (c *Config) Validate() error {
 	}
 	if c.FlushInterval < 0 || c.HeartbeatInterval < 0 || c.ShutdownTimeout < 0 {
 		errs = append(errs, errors.New("pipeline: intervals must not be negative"))
+	}
+	if c.FailureMode > FailureSkip {
+		errs = append(errs, fmt.Errorf("pipeline: failure mode %d is unknown", c.FailureMode))
 	}
 	if _, err := capture.ParseSkippedOps(c.SkippedOps); err != nil {
 		errs = append(errs, fmt.Errorf("pipeline: %w", err))
@@ -226,11 +237,15 @@ func (p *run) stream(ctx context.Context, eof error) error {
 		recs = recs[:0]
 		if p.publishes(ev) {
 			recs, err = p.cfg.Encoder.Encode(recs, ev)
+			if err != nil {
+				// A skipped event sends nothing; its position is still queued below, so it is
+				// released in order and nothing after it waits for it.
+				recs = recs[:0]
+				err = p.onFailure(ctx, fmt.Errorf("encode event at %s: %w", describe(ev.Position), err), ev.Position)
+			}
 		}
 		if err == nil {
-			err = p.sendAll(ctx, recs)
-		} else {
-			err = fmt.Errorf("encode event at %s: %w", describe(ev.Position), err)
+			err = p.sendAll(ctx, recs, ev.Position)
 		}
 		p.encMu.Unlock()
 		if err != nil {
@@ -270,13 +285,9 @@ func (p *run) streamRecords(ctx context.Context, eof error) error {
 			continue
 		}
 		p.cfg.Stats.Events.Add(1)
-		if err := p.sink.Send(ctx, &p.rec, p.ack.token()); err != nil {
-			if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-				return err
-			}
-			return fmt.Errorf("send to %s: %w", p.rec.Topic, err)
+		if err := p.send(ctx, &p.rec, pos); err != nil {
+			return err
 		}
-		p.cfg.Stats.Records.Add(1)
 		if pos != nil {
 			p.ack.event(pos)
 		}
@@ -296,7 +307,7 @@ func (p *run) heartbeats(ctx context.Context) error {
 		}
 		p.encMu.Lock()
 		recs = p.cfg.Encoder.Heartbeat(recs[:0], p.cfg.Now())
-		err := p.sendAll(ctx, recs)
+		err := p.sendAll(ctx, recs, nil)
 		p.encMu.Unlock()
 		if err != nil {
 			return err
@@ -314,16 +325,38 @@ func (p *run) publishes(ev *capture.Event) bool {
 	return true
 }
 
-func (p *run) sendAll(ctx context.Context, recs []envelope.Record) error {
+// sendAll sends the records of the event at pos (nil for heartbeats).
+func (p *run) sendAll(ctx context.Context, recs []envelope.Record, pos capture.Position) error {
 	for i := range recs {
-		if err := p.sink.Send(ctx, &recs[i], p.ack.token()); err != nil {
-			if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-				return err
-			}
-			return fmt.Errorf("send to %s: %w", recs[i].Topic, err)
+		if err := p.send(ctx, &recs[i], pos); err != nil {
+			return err
 		}
-		p.cfg.Stats.Records.Add(1)
 	}
+	return nil
+}
+
+// send sends one record of the event at pos with the next token. A record the sink refuses
+// synchronously as skippable (under FailureWarn/FailureSkip) is skipped: its token is marked
+// durable at once, as no sink will ever do it, so the positions after it are not held back.
+func (p *run) send(ctx context.Context, rec *envelope.Record, pos capture.Position) error {
+	tok := p.ack.token()
+	err := p.sink.Send(ctx, rec, tok)
+	if err == nil {
+		p.cfg.Stats.Records.Add(1)
+		return nil
+	}
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return err
+	}
+	if skippable(err) { // the operator needs the event's position to find the record
+		err = fmt.Errorf("send record of the event at %s to %s: %w", describe(pos), rec.Topic, err)
+	} else {
+		err = fmt.Errorf("send to %s: %w", rec.Topic, err)
+	}
+	if err = p.onFailure(ctx, err, pos); err != nil {
+		return err
+	}
+	p.ack.durable(tok)
 	return nil
 }
 

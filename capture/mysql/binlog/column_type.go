@@ -79,7 +79,9 @@ func (t ColumnType) metaSize() int {
 // isNumeric: the columns SIGNEDNESS metadata has a bit for.
 func (t ColumnType) isNumeric() bool {
 	switch t {
-	case TypeTiny, TypeShort, TypeInt24, TypeLong, TypeLongLong, TypeNewDecimal, TypeFloat, TypeDouble, TypeDecimal:
+	// YEAR has a bit too (MySQL 9.7 with binlog_row_metadata=MINIMAL): leaving it out shifted
+	// every later column's signedness by one, and the history check then refused the table.
+	case TypeTiny, TypeShort, TypeInt24, TypeLong, TypeLongLong, TypeNewDecimal, TypeFloat, TypeDouble, TypeDecimal, TypeYear:
 		return true
 	}
 	return false

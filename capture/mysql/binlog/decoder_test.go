@@ -568,3 +568,20 @@ func TestMariaDBCompressed(t *testing.T) {
 		t.Errorf("row = %v err %v", re.After(), re.Err())
 	}
 }
+
+// TestTableMapSignednessYear: MySQL's SIGNEDNESS metadata has a bit for YEAR (seen on MySQL 9.7):
+//
+//	CREATE TABLE y (y YEAR, a INT UNSIGNED, b INT)
+//
+// gives the bits 1 (YEAR is unsigned), 1, 0; skipping YEAR made a signed and b unsigned.
+func TestTableMapSignednessYear(t *testing.T) {
+	opt := testkit.OptionalMeta(nil, metaSignedness, testkit.MSBBitmap(true, true, false))
+	tbl := testkit.BinlogTable{ID: 7, Schema: "db", Name: "y", Optional: opt, Columns: []testkit.BinlogColumn{
+		{Type: byte(TypeYear), Nullable: true}, {Type: byte(TypeLong), Nullable: true}, {Type: byte(TypeLong), Nullable: true},
+	}}
+	s := testkit.NewBinlogStream(1)
+	evs := decodeAll(t, NewDecoder(Config{}), s.FormatDescription("9.7.4"), s.Event(testkit.BinlogTableMap, tbl.Body()))
+	if got := evs[1].Data.(*TableMap).Unsigned; !reflect.DeepEqual(got, []bool{true, true, false}) {
+		t.Errorf("Unsigned = %v, want [true true false]", got)
+	}
+}
