@@ -164,7 +164,8 @@ func (s *Source) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if s.repl != nil {
-			if s.streaming && s.acked.Load() != 0 {
+			// Not on a connection the receive loop lost: pgx is closing it on its own goroutine.
+			if s.streaming && s.acked.Load() != 0 && !s.repl.IsClosed() {
 				_ = s.sendStatus(false)
 			}
 			s.repl.Close(ctx)
