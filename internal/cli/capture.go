@@ -231,7 +231,10 @@ func (c *Capture) Run(ctx context.Context, what string,
 				src.Close()
 			}
 		}
-		if err == nil || ctx.Err() != nil || !capture.Retryable(err) {
+		if ctx.Err() != nil {
+			return nil // shutdown: whatever failed was cut short by it
+		}
+		if err == nil || !capture.Retryable(err) {
 			return err
 		}
 		next, lerr := store.Load(ctx)
