@@ -44,18 +44,21 @@ func startPrivatePG(t *testing.T) *privatePG {
 		testkit.Require(t, "PostgreSQL 15 binaries", err)
 	}
 	dir := t.TempDir()
-	// initdb refuses to run as root; the data dir belongs to the postgres user.
-	u, err := user.Lookup("postgres")
-	if err != nil {
-		testkit.Require(t, "a postgres user", err)
-	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
-	if err := os.Chown(dir, uid, gid); err != nil {
-		t.Fatal(err)
-	}
-	for d := dir; d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
-		os.Chmod(d, 0o755)
+	if os.Geteuid() == 0 {
+		// initdb refuses to run as root: the server runs as the postgres user (pgCmd), which
+		// owns the data dir.
+		u, err := user.Lookup("postgres")
+		if err != nil {
+			testkit.Require(t, "a postgres user", err)
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		if err := os.Chown(dir, uid, gid); err != nil {
+			t.Fatal(err)
+		}
+		for d := dir; d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
+			os.Chmod(d, 0o755)
+		}
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -80,9 +83,17 @@ func startPrivatePG(t *testing.T) *privatePG {
 	return pg
 }
 
+// pgCmd is a PostgreSQL program, run as the postgres user when the test runs as root.
+func pgCmd(name string, args ...string) *exec.Cmd {
+	if os.Geteuid() != 0 {
+		return exec.Command(pgBin+"/"+name, args...)
+	}
+	return exec.Command("runuser", append([]string{"-u", "postgres", "--", pgBin + "/" + name}, args...)...)
+}
+
 func (pg *privatePG) run(name string, args ...string) {
 	pg.t.Helper()
-	cmd := exec.Command("runuser", append([]string{"-u", "postgres", "--", pgBin + "/" + name}, args...)...)
+	cmd := pgCmd(name, args...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		pg.t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
 	}
