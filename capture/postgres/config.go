@@ -49,6 +49,12 @@ type Config struct {
 	PublicationMode PublicationMode
 	// SnapshotMode (default initial).
 	SnapshotMode SnapshotMode
+	// DropExistingSlot allows dropping a slot the stored offset cannot resume from (there is
+	// no stored offset, or the slot is confirmed past it): the connector then starts over as
+	// on its first run, without the stored offset, and the snapshot mode decides whether a
+	// snapshot runs. Off (the default), such a slot is an error (ErrSlotExists, ErrSlotAhead)
+	// unless the snapshot mode re-snapshots (always, when_needed).
+	DropExistingSlot bool
 	// SnapshotWorkers is how many connections read the snapshot in parallel (default 2).
 	SnapshotWorkers int
 	// SnapshotChunkRows is the number of rows per primary-key chunk (default 10000).
@@ -68,6 +74,11 @@ type Config struct {
 	// StatusInterval is how often a standby status update is sent (default 10s, Debezium's
 	// status.update.interval.ms).
 	StatusInterval time.Duration
+	// ReadTimeout is how long the replication stream may stay silent (not even a keepalive)
+	// before the connection is presumed dead and a retryable error ends it (default 60s).
+	// After half of it sluice asks the server for a keepalive. It also bounds each connect
+	// when the DSN sets no connect_timeout.
+	ReadTimeout time.Duration
 	// HeartbeatInterval emits a Keepalive event this often when the stream is idle (0 = off).
 	HeartbeatInterval time.Duration
 	// HeartbeatActionQuery runs on each heartbeat (e.g. an INSERT into a heartbeat table).
@@ -104,6 +115,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.StatusInterval <= 0 {
 		c.StatusInterval = 10 * time.Second
+	}
+	if c.ReadTimeout <= 0 {
+		c.ReadTimeout = 60 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -15,6 +15,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 	fs.StringVar(&c.Publication, "publication", c.Publication, "publication (publication.name)")
 	fs.StringVar((*string)(&c.PublicationMode), "publication-mode", string(c.PublicationMode), "how a missing publication is created: all_tables|filtered|disabled (publication.autocreate.mode)")
 	fs.StringVar((*string)(&c.SnapshotMode), "snapshot-mode", string(c.SnapshotMode), "initial|initial_only|no_data|when_needed|always (snapshot.mode)")
+	fs.BoolVar(&c.DropExistingSlot, "drop-existing-slot", c.DropExistingSlot, "drop a slot the stored offset cannot resume from (none stored, or the slot is past it) and start over as on a first run; without it such a slot is an error")
+	fs.DurationVar(&c.ReadTimeout, "read-timeout", c.ReadTimeout, "the replication stream may stay silent (not even a keepalive) this long before the connection is presumed dead and reopened; also the connect timeout unless the DSN sets connect_timeout")
 	fs.IntVar(&c.SnapshotWorkers, "snapshot-workers", c.SnapshotWorkers, "connections reading the snapshot in parallel, each importing the same snapshot (snapshot.max.threads)")
 	fs.IntVar(&c.SnapshotChunkRows, "snapshot-chunk-rows", c.SnapshotChunkRows, "rows per primary-key chunk of the snapshot (snapshot.fetch.size)")
 	properties.ListVar(fs, &c.SchemaInclude, "schema-include", "comma-separated regexes of schemas to capture (schema.include.list)")

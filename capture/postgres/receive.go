@@ -70,6 +70,9 @@ type receiver struct {
 	arena    byteArena
 	batch    []wireMsg
 	txMsgs   int // messages of the current transaction (or stream block) so far
+
+	lastRecv time.Time // the last message from the server, or the last time Next took a batch
+	pinged   bool      // a reply was requested in this silence
 }
 
 // receive owns the replication connection: it reads CopyData, answers keepalives at once and
@@ -80,7 +83,7 @@ type receiver struct {
 // message: a per-message context costs a timer and a channel per row.
 func (s *Source) receive(ctx context.Context) error {
 	rv := &receiver{s: s, conn: s.repl.Conn(), next: time.Now().Add(s.cfg.StatusInterval),
-		tick: time.NewTicker(200 * time.Millisecond), batch: make([]wireMsg, 0, 256)}
+		tick: time.NewTicker(200 * time.Millisecond), batch: make([]wireMsg, 0, 256), lastRecv: time.Now()}
 	defer rv.tick.Stop()
 	for {
 		if ctx.Err() != nil {
@@ -92,6 +95,9 @@ func (s *Source) receive(ctx context.Context) error {
 		raw, err := s.repl.ReceiveMessage(context.Background())
 		if err != nil {
 			if pgconn.Timeout(err) && ctx.Err() == nil {
+				if err := rv.silence(); err != nil {
+					return err
+				}
 				if err := rv.flush(ctx); err != nil {
 					return err
 				}
@@ -102,10 +108,32 @@ func (s *Source) receive(ctx context.Context) error {
 			}
 			return fmt.Errorf("postgres: replication stream: %w", err)
 		}
+		rv.lastRecv, rv.pinged = time.Now(), false
 		if err := rv.dispatch(ctx, raw); err != nil {
 			return err
 		}
 	}
+}
+
+// silence watches a quiet stream. The server sends keepalives on its own only when it has
+// not heard from us for wal_sender_timeout/2, and our status updates keep resetting that
+// clock, so an idle but healthy stream can be silent for long: after half the read timeout
+// sluice asks for a keepalive (a status with reply requested), and after the whole read
+// timeout without any answer it presumes the connection dead (a stalled network, a frozen
+// server) and fails, retryably, instead of waiting for ever.
+func (rv *receiver) silence() error {
+	quiet := time.Since(rv.lastRecv)
+	limit := rv.s.cfg.ReadTimeout
+	if quiet >= limit {
+		return fmt.Errorf("postgres: replication stream: %w: nothing for %s, not even a keepalive after one was requested (--read-timeout %s)",
+			ErrReadTimeout, quiet.Round(time.Millisecond), limit)
+	}
+	if quiet >= limit/2 && !rv.pinged {
+		rv.pinged = true
+		rv.next = time.Now().Add(rv.s.cfg.StatusInterval)
+		return rv.s.sendStatus(true)
+	}
+	return nil
 }
 
 // beforeRead sends a status that an Ack or the interval asks for, and arms the read deadline.
@@ -151,6 +179,8 @@ func (rv *receiver) flush(ctx context.Context) error {
 		select {
 		case rv.s.msgs <- rv.batch:
 			rv.batch = make([]wireMsg, 0, 256)
+			// Time spent waiting for Next is not the server's silence.
+			rv.lastRecv = time.Now()
 			return nil
 		case <-ctx.Done():
 			return ctx.Err()

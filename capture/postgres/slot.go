@@ -34,6 +34,11 @@ func (s *Source) connectMeta(ctx context.Context) error {
 	for k, v := range sessionParams {
 		s.connCfg.RuntimeParams[k] = v
 	}
+	if s.connCfg.ConnectTimeout == 0 {
+		// A server behind a stalled link accepts TCP and then never answers: without a bound
+		// the reopen after a lost stream would hang there for good.
+		s.connCfg.ConnectTimeout = s.cfg.ReadTimeout
+	}
 	meta, err := s.connect(ctx)
 	if err != nil {
 		return err
@@ -86,7 +91,9 @@ type slotState struct {
 }
 
 // prepareSlot decides whether a snapshot runs, creates (or re-creates) the slot, and sets the
-// streaming start LSN.
+// streaming start LSN. It never drops a slot or skips changes on its own: a slot the stored
+// offset cannot resume from is re-created only when the snapshot mode re-snapshots or
+// DropExistingSlot says so; otherwise it is an error naming both ways out.
 func (s *Source) prepareSlot(ctx context.Context) error {
 	slot, err := s.readSlot(ctx)
 	if err != nil {
@@ -95,8 +102,22 @@ func (s *Source) prepareSlot(ctx context.Context) error {
 	mode := s.cfg.SnapshotMode
 	r := s.resume
 	snapshotDone := r != nil && (!r.Snapshot || r.SnapshotCompleted)
-	if slot.exists && snapshotDone && slot.confirmed != nil && r.CommitLSN != 0 && s.slotAheadResnapshot(*slot.confirmed, r) {
-		snapshotDone = false
+	if slot.exists {
+		if bad := s.unusableSlot(slot, r); bad != nil {
+			switch {
+			case mode == SnapshotWhenNeeded || mode == SnapshotAlways:
+				s.log.Warn("the slot cannot resume the stored offset; taking a new snapshot", "snapshot_mode", mode, "reason", bad.Error())
+				snapshotDone = false
+			case s.cfg.DropExistingSlot:
+				s.log.Warn("dropping the replication slot and starting over without the stored offset (--drop-existing-slot)", "slot", s.cfg.Slot, "reason", bad.Error())
+				if err := pglogrepl.DropReplicationSlot(ctx, s.repl, s.cfg.Slot, pglogrepl.DropReplicationSlotOptions{Wait: true}); err != nil {
+					return fmt.Errorf("postgres: drop slot %s: %w", s.cfg.Slot, err)
+				}
+				slot, r, s.resume, snapshotDone = slotState{}, nil, nil, false
+			default:
+				return bad
+			}
+		}
 	}
 	need := s.needSnapshot(snapshotDone, slot.exists)
 	if snapshotDone && !slot.exists && !need {
@@ -114,6 +135,32 @@ func (s *Source) prepareSlot(ctx context.Context) error {
 	}
 	s.resumeFrom(r, slot.confirmed)
 	return nil
+}
+
+// unusableSlot says why an existing slot cannot carry on from the stored offset r, or nil:
+// with no offset stored (in a mode that would snapshot), nothing says which of the slot's
+// changes were delivered; a slot confirmed past the offset was consumed by someone else (the
+// slot only moves when sluice acknowledges, after the offset is saved), so the changes in
+// between are gone. A slot with no offset in mode no_data is streamed from as Debezium does.
+func (s *Source) unusableSlot(slot slotState, r *Position) error {
+	const ways = "choose one: --snapshot-mode when_needed (or always) re-creates the slot with a new snapshot; " +
+		"--drop-existing-slot drops the slot and starts over as on a first run (snapshot mode %s); or use another --slot"
+	if r == nil {
+		if s.cfg.SnapshotMode == SnapshotNoData {
+			return nil
+		}
+		return fmt.Errorf("postgres: %w: slot %q is not this connector's to reuse or drop: if it belongs to a pipeline whose offsets you meant to use, start with the same --offsets-file or --offsets-topic and --name; otherwise "+ways,
+			ErrSlotExists, s.cfg.Slot, s.cfg.SnapshotMode)
+	}
+	if slot.confirmed == nil || r.CommitLSN == 0 || (r.Snapshot && !r.SnapshotCompleted) {
+		return nil
+	}
+	c, err := pglogrepl.ParseLSN(*slot.confirmed)
+	if err != nil || uint64(c) <= r.CommitLSN {
+		return nil
+	}
+	return fmt.Errorf("postgres: %w: slot %q is confirmed up to %s but the stored offset is at %s: the changes between them were consumed elsewhere and are missing from the sink; "+ways,
+		ErrSlotAhead, s.cfg.Slot, *slot.confirmed, pglogrepl.LSN(r.CommitLSN), s.cfg.SnapshotMode)
 }
 
 // readSlot reads the slot's state; a slot of another plugin is an error.
@@ -136,23 +183,6 @@ func (s *Source) readSlot(ctx context.Context) (slotState, error) {
 	return st, nil
 }
 
-// slotAheadResnapshot checks a slot confirmed beyond the stored offset. The slot only moves
-// when we acknowledge, after the offset is saved: a slot ahead of the offset was consumed by
-// someone else, and the changes in between are gone. It reports whether a new snapshot is
-// to be taken (mode when_needed); in other modes it warns.
-func (s *Source) slotAheadResnapshot(confirmed string, r *Position) bool {
-	c, err := pglogrepl.ParseLSN(confirmed)
-	if err != nil || uint64(c) <= r.CommitLSN {
-		return false
-	}
-	if s.cfg.SnapshotMode == SnapshotWhenNeeded {
-		s.log.Warn("the slot is ahead of the stored offset; taking a new snapshot", "slot", s.cfg.Slot, "confirmed", confirmed, "offset", r.String())
-		return true
-	}
-	s.log.Warn("the slot is ahead of the stored offset: changes between them were consumed elsewhere and are missing (use --snapshot-mode when_needed to re-snapshot)", "slot", s.cfg.Slot, "confirmed", confirmed, "offset", r.String())
-	return false
-}
-
 // needSnapshot applies the snapshot mode.
 func (s *Source) needSnapshot(snapshotDone, slotExists bool) bool {
 	switch s.cfg.SnapshotMode {
@@ -170,7 +200,9 @@ func (s *Source) needSnapshot(snapshotDone, slotExists bool) bool {
 // initial snapshot in it; streaming starts at the slot's consistent point.
 func (s *Source) createSlotForSnapshot(ctx context.Context, exists bool) error {
 	if exists {
-		s.log.Warn("dropping the existing slot to take a consistent snapshot", "slot", s.cfg.Slot)
+		// Only on an explicit choice (prepareSlot): the snapshot mode re-snapshots, or the
+		// stored offset is of an unfinished snapshot through this very slot.
+		s.log.Warn("dropping the existing slot to take a consistent snapshot", "slot", s.cfg.Slot, "snapshot_mode", s.cfg.SnapshotMode)
 		if err := pglogrepl.DropReplicationSlot(ctx, s.repl, s.cfg.Slot, pglogrepl.DropReplicationSlotOptions{Wait: true}); err != nil {
 			return fmt.Errorf("postgres: drop slot %s: %w", s.cfg.Slot, err)
 		}
@@ -183,6 +215,7 @@ func (s *Source) createSlotForSnapshot(ctx context.Context, exists bool) error {
 	if err != nil {
 		return err
 	}
+	s.createdSlot = true
 	s.log.Info("replication slot created", "slot", s.cfg.Slot, "consistent_point", res.ConsistentPoint, "snapshot", res.SnapshotName)
 	s.startLSN = uint64(lsn)
 	s.lastCommitEnd = uint64(lsn)
@@ -206,6 +239,7 @@ func (s *Source) createSlot(ctx context.Context) error {
 	lsn, _ := pglogrepl.ParseLSN(res.ConsistentPoint)
 	s.startLSN = uint64(lsn)
 	s.lastCommitEnd = uint64(lsn)
+	s.createdSlot = true
 	s.log.Info("replication slot created", "slot", s.cfg.Slot, "consistent_point", res.ConsistentPoint)
 	return nil
 }

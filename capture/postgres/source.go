@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -41,11 +40,12 @@ type Source struct {
 	versions map[schema.TableID]uint64
 	rels     map[uint32]*relation
 
-	resume    *Position
-	startLSN  uint64
-	streaming bool
-	snap      *snapshot
-	snapOnly  bool
+	resume      *Position
+	startLSN    uint64
+	streaming   bool
+	snap        *snapshot
+	snapOnly    bool
+	createdSlot bool // Open created the slot (CreatedSlot)
 
 	msgs     chan []wireMsg
 	recvErr  chan error
@@ -114,24 +114,20 @@ func Open(ctx context.Context, cfg Config) (*Source, error) {
 			s.Close()
 		}
 	}()
-	if err := s.connectMeta(ctx); err != nil {
-		return nil, err
-	}
-	if err := s.preflight(ctx); err != nil {
-		return nil, err
-	}
-	if err := s.ensurePublication(ctx); err != nil {
-		return nil, err
-	}
-	if err := s.connectReplication(ctx); err != nil {
-		return nil, err
-	}
-	if err := s.prepareSlot(ctx); err != nil {
-		return nil, err
+	for _, step := range []func(context.Context) error{s.connectMeta, s.preflight, s.ensurePublication, s.connectReplication, s.prepareSlot} {
+		if err := step(ctx); err != nil {
+			return nil, classify(err)
+		}
 	}
 	ok = true
 	return s, nil
 }
+
+// CreatedSlot reports whether Open created the replication slot (rather than finding it).
+// A caller that reopens the source before any offset was stored may pass DropExistingSlot
+// for a slot it created itself: its snapshot never reached the sink, so nothing is lost by
+// starting over.
+func (s *Source) CreatedSlot() bool { return s.createdSlot }
 
 // newSource makes a Source of a validated Config, without connecting.
 func newSource(cfg Config) (*Source, error) {
@@ -168,7 +164,8 @@ func (s *Source) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if s.repl != nil {
-			if s.streaming && s.acked.Load() != 0 {
+			// Not on a connection the receive loop lost: pgx is closing it on its own goroutine.
+			if s.streaming && s.acked.Load() != 0 && !s.repl.IsClosed() {
 				_ = s.sendStatus(false)
 			}
 			s.repl.Close(ctx)
@@ -199,14 +196,15 @@ func (s *Source) Next(ctx context.Context) (capture.Event, error) {
 			return s.popPending(), nil
 		}
 		if s.snap != nil {
-			return s.nextSnapshot(ctx)
+			ev, err := s.nextSnapshot(ctx)
+			return ev, classify(err)
 		}
 		if s.snapOnly {
 			return capture.Event{}, ErrSnapshotOnly
 		}
 		if !s.streaming {
 			if err := s.startStreaming(ctx); err != nil {
-				return capture.Event{}, err
+				return capture.Event{}, classify(err)
 			}
 		}
 		if s.replay != nil {
@@ -292,6 +290,11 @@ func (s *Source) wait(ctx context.Context) (ev capture.Event, ok bool, err error
 	case s.batch = <-s.msgs:
 	case err := <-s.recvErr:
 		s.recvErr <- err
+		// A server error in the stream (a dropped publication, a missing grant) keeps its
+		// class; anything else is the connection going away.
+		if _, transient := classify(err).(retryable); !transient && isPgError(err) {
+			return capture.Event{}, false, classify(err)
+		}
 		return capture.Event{}, false, retryable{err}
 	case <-beat:
 		return s.heartbeat(ctx)
@@ -307,9 +310,3 @@ func (s *Source) wait(ctx context.Context) (ev capture.Event, ok bool, err error
 // (it encodes each event before asking for the next); without it rows stay valid for good.
 // Call it before Next, from Next's goroutine.
 func (s *Source) ReuseBuffers() { s.reuse = true }
-
-// retryable marks a lost replication connection as transient.
-type retryable struct{ error }
-
-func (r retryable) Retryable() bool { return !errors.Is(r.error, context.Canceled) }
-func (r retryable) Unwrap() error   { return r.error }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -33,6 +34,16 @@ type Capture struct {
 	PasswordFile string
 	MemoryLimit  string
 	HTTPAddr     string
+
+	// RetryTimeout bounds how long Run keeps reopening the source after retryable failures in
+	// a row (errors.retry.timeout; default 10m; negative: for ever).
+	RetryTimeout time.Duration
+	// MaxRetries bounds how many reopens in a row Run tries (errors.max.retries; default -1:
+	// only RetryTimeout bounds them; 0: none).
+	MaxRetries int
+	// RetryWait is the longest wait between two reopens; the first waits 1 s, then the wait
+	// doubles up to this (retriable.restart.connector.wait.ms; default 10s).
+	RetryWait time.Duration
 
 	sinks map[string]Sink
 }
@@ -72,7 +83,12 @@ func addCapture(s *Set, dsnUsage string, kinds []SinkKind) *Capture {
 	fs.StringVar(&c.PasswordFile, "password-file", "", "read the password from this file (first line)")
 	fs.StringVar(&c.MemoryLimit, "memory-limit", "auto", "soft memory limit of the Go runtime, e.g. 64MiB; auto: GOMEMLIMIT if set, else 32 MiB + twice the sink's buffer; off: none")
 	fs.StringVar(&c.HTTPAddr, "http-addr", "", "serve /healthz and /metrics on this address, e.g. 127.0.0.1:8080")
-	s.Names(map[string]string{"debezium.sink.type": "sink"})
+	fs.DurationVar(&c.RetryTimeout, "errors-retry-timeout", 10*time.Minute, "keep reopening the source after retryable failures (database or Kafka unreachable) for this long in a row, then exit; negative: for ever (errors.retry.timeout, ms)")
+	fs.IntVar(&c.MaxRetries, "errors-max-retries", -1, "reopen the source at most this many times in a row after retryable failures; -1: no limit but --errors-retry-timeout; 0: exit at the first (errors.max.retries)")
+	fs.DurationVar(&c.RetryWait, "retriable-restart-wait", 10*time.Second, "the longest wait between two reopens; the first waits 1s, then it doubles (retriable.restart.connector.wait.ms)")
+	s.Names(map[string]string{"debezium.sink.type": "sink", "retriable.restart.connector.wait.ms": "retriable-restart-wait",
+		"errors.max.retries": "errors-max-retries"})
+	s.AliasFunc("errors.retry.timeout", "errors-retry-timeout", millis)
 	for _, k := range kinds {
 		c.sinks[k.Name] = k.New(c)
 	}
@@ -96,6 +112,9 @@ func (c *Capture) validate(sinkNames []string) error {
 	}
 	if err := c.Offsets.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.RetryWait <= 0 {
+		errs = append(errs, fmt.Errorf("--retriable-restart-wait %s: want a positive duration", c.RetryWait))
 	}
 	if _, _, err := memoryLimit(c.MemoryLimit, 0, func(string) (string, bool) { return "", false }); err != nil {
 		errs = append(errs, err)
@@ -165,10 +184,26 @@ func (c *Capture) RunPipeline(ctx context.Context, src pipeline.Source, store of
 	return pipeline.Run(ctx, cfg)
 }
 
+// Pinger is an optional ability of a --sink choice (Sink) or an offsets store: a cheap check
+// that it can take writes now. Run asks before every open of the source, so that a broker
+// that is down or an offsets directory that is not writable is found before the source creates
+// a replication slot or starts a snapshot. A retryable error (capture.Retryable) is waited out
+// like a failed source; any other ends Run.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// stableRun is how long a run must last for its failure to start a new streak of retries
+// (when it saved no new offset either): a pipeline that worked for a minute was not failing.
+const stableRun = time.Minute
+
 // Run opens the offsets store and runs the pipeline from the offset in it, reopening the
 // source with open from the last saved offset after a retryable failure (a lost server, a
-// broker outage), with backoff up to 30 s. onRetry, if set, sees each retryable error first.
-// It returns nil when ctx ends, and any other error as it is.
+// broker outage), waiting 1 s and doubling up to RetryWait. Failures in a row are retried for
+// RetryTimeout and at most MaxRetries times; a run that saved a new offset or lasted
+// stableRun ends the streak. Before each open it pings the offsets store and the sink
+// (Pinger). onRetry, if set, sees each retryable error first. It returns nil when ctx ends,
+// and any other error as it is.
 func (c *Capture) Run(ctx context.Context, what string,
 	open func(ctx context.Context, offset []byte) (pipeline.Source, error), onRetry func(error)) error {
 	store, err := c.OpenOffsets(ctx)
@@ -177,30 +212,85 @@ func (c *Capture) Run(ctx context.Context, what string,
 	}
 	defer store.Close()
 	log := c.Logger()
-	backoff := time.Second
+	backoff := min(time.Second, c.retryWait())
+	var (
+		attempts int       // failed attempts in a row
+		since    time.Time // the first failure of the streak
+	)
+	offset, err := store.Load(ctx)
+	if err != nil {
+		return fmt.Errorf("load offsets: %w", err)
+	}
 	for {
-		offset, err := store.Load(ctx)
-		if err != nil {
-			return fmt.Errorf("load offsets: %w", err)
-		}
-		src, err := open(ctx, offset)
+		start := time.Now()
+		err = c.ping(ctx, store)
 		if err == nil {
-			backoff = time.Second
-			err = c.RunPipeline(ctx, src, store)
-			src.Close()
+			var src pipeline.Source
+			if src, err = open(ctx, offset); err == nil {
+				err = c.RunPipeline(ctx, src, store)
+				src.Close()
+			}
 		}
-		if err == nil || ctx.Err() != nil || !capture.Retryable(err) {
+		if ctx.Err() != nil {
+			return nil // shutdown: whatever failed was cut short by it
+		}
+		if err == nil || !capture.Retryable(err) {
 			return err
+		}
+		next, lerr := store.Load(ctx)
+		if lerr != nil {
+			return fmt.Errorf("load offsets: %w (after: %w)", lerr, err)
+		}
+		if !bytes.Equal(next, offset) || time.Since(start) >= stableRun {
+			attempts, backoff = 0, min(time.Second, c.retryWait()) // the failed run made progress
+		}
+		offset = next
+		if attempts == 0 {
+			since = time.Now()
+		}
+		attempts++
+		if c.MaxRetries >= 0 && attempts > c.MaxRetries || c.RetryTimeout >= 0 && time.Since(since) > c.RetryTimeout {
+			return fmt.Errorf("%s: giving up after %d failed attempts in %s (--errors-retry-timeout %s, --errors-max-retries %d); the last: %w",
+				what, attempts, time.Since(since).Round(time.Second), c.RetryTimeout, c.MaxRetries, err)
 		}
 		if onRetry != nil {
 			onRetry(err)
 		}
-		log.Warn(what+" source failed; reconnecting from the last saved offset", "err", err, "in", backoff)
+		log.Warn(what+" failed; reopening from the last saved offset", "err", err, "in", backoff, "attempt", attempts,
+			"failing_for", time.Since(since).Round(time.Second))
 		select {
 		case <-time.After(backoff):
 		case <-ctx.Done():
 			return nil
 		}
-		backoff = min(backoff*2, 30*time.Second)
+		backoff = min(backoff*2, c.retryWait())
 	}
 }
+
+func (c *Capture) retryWait() time.Duration {
+	if c.RetryWait <= 0 {
+		return 10 * time.Second
+	}
+	return c.RetryWait
+}
+
+// ping asks the offsets store and the sink whether they can take writes now (Pinger).
+func (c *Capture) ping(ctx context.Context, store offsets.Store) error {
+	if p, ok := store.(Pinger); ok {
+		if err := p.Ping(ctx); err != nil {
+			return fmt.Errorf("offsets store not ready, so the source was not opened: %w", err)
+		}
+	}
+	if p, ok := c.sinks[c.Sink].(Pinger); ok {
+		if err := p.Ping(ctx); err != nil {
+			return fmt.Errorf("--sink %s not ready, so the source was not opened: %w", c.Sink, err)
+		}
+	}
+	return nil
+}
+
+// retryableError marks a failure that a later attempt may not meet (capture.Retryable).
+type retryableError struct{ error }
+
+func (e retryableError) Retryable() bool { return true }
+func (e retryableError) Unwrap() error   { return e.error }

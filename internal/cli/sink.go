@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
+	"time"
 
 	"github.com/sluicecdc/sluice/internal/pipeline"
 	"github.com/sluicecdc/sluice/sink/kafka"
@@ -50,6 +52,21 @@ func (s kafkaSink) Open(_ context.Context, d pipeline.Durable) (pipeline.Sink, e
 	cfg.Logger = s.c.Logger()
 	return kafka.New(cfg, d)
 }
+
+// Ping connects to the brokers and reads the cluster metadata; an unreachable cluster is
+// retryable.
+func (s kafkaSink) Ping(context.Context) error {
+	sc := s.c.Kafka.Client.Sarama("sluice-ping")
+	sc.Net.DialTimeout = 10 * time.Second
+	client, err := s.c.Kafka.Client.Connect(sc)
+	if err != nil {
+		return retryableError{fmt.Errorf("kafka: %w", err)}
+	}
+	return client.Close()
+}
+
+var _ Pinger = kafkaSink{}
+
 func (s kafkaSink) Buffered() int64 { return s.c.Kafka.Buffered() }
 func (s kafkaSink) Validate() error {
 	if len(s.c.Kafka.Client.Brokers) == 0 {

@@ -66,6 +66,25 @@ func jsonEqual(a, b []byte) bool {
 	return string(xa) == string(ya)
 }
 
+// Ping checks that the offsets can be saved: it writes, syncs and removes a temporary file in
+// the file's directory, as Save would, without touching the stored offset.
+func (f *File) Ping(context.Context) error {
+	t, err := os.CreateTemp(filepath.Dir(f.path), "."+filepath.Base(f.path)+".ping-*")
+	if err != nil {
+		return fmt.Errorf("offsets file %s cannot be written: %w", f.path, err)
+	}
+	_, err = t.Write([]byte("{}\n"))
+	if err == nil {
+		err = t.Sync()
+	}
+	t.Close()
+	os.Remove(t.Name())
+	if err != nil {
+		return fmt.Errorf("offsets file %s cannot be written: %w", f.path, err)
+	}
+	return nil
+}
+
 // Save atomically replaces the file with value.
 func (f *File) Save(_ context.Context, value []byte) error {
 	if err := validValue(value); err != nil {

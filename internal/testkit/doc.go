@@ -1,7 +1,8 @@
 // Package testkit holds what tests share: builders of binlog events (encode with these, decode
 // with capture/mysql/binlog), pgoutput messages (decode with capture/postgres/pgoutput) and
-// other protocol fixtures, and the one test-server harness (server.go: Server, Servers, Env,
+// other protocol fixtures; the one test-server harness (server.go: Server, Servers, Env,
 // Require), which skips a test whose server is missing or fails it under
-// SLUICE_TEST_REQUIRE=1. Nothing outside tests imports it. It does not import the packages it
-// builds bytes for, so their in-package tests can use it.
+// SLUICE_TEST_REQUIRE=1; and a loopback TCP proxy that cuts or stalls a link on demand
+// (proxy.go). Nothing outside tests imports it. It does not import the packages it builds
+// bytes for, so their in-package tests can use it.
 package testkit

@@ -44,9 +44,26 @@ func run(ctx context.Context, prog string, args []string, sinks []cli.SinkKind) 
 	if err != nil {
 		return err
 	}
+	ownSlot := false // this process created the slot and no offset has been stored since
 	err = c.Run(ctx, "postgres", func(ctx context.Context, offset []byte) (pipeline.Source, error) {
-		cfg.Offset = offset
-		return postgres.Open(ctx, cfg)
+		oc := cfg
+		oc.Offset = offset
+		if offset != nil {
+			ownSlot = false
+		} else if ownSlot {
+			// A reopen before the first offset was saved (the snapshot failed part way): the
+			// slot is the one this process created, none of it reached the sink, so starting
+			// over loses nothing.
+			oc.DropExistingSlot = true
+		}
+		src, err := postgres.Open(ctx, oc)
+		if err == nil && src.CreatedSlot() && offset == nil {
+			ownSlot = true
+		}
+		if err != nil {
+			return nil, err
+		}
+		return src, nil
 	}, nil)
 	if errors.Is(err, postgres.ErrSnapshotOnly) {
 		return nil

@@ -1,0 +1,82 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"syscall"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+var (
+	// ErrSlotExists: the replication slot exists but no offset is stored, so nothing says
+	// which of its changes were delivered; sluice neither drops nor reuses it on its own.
+	ErrSlotExists = errors.New("replication slot exists but no offset is stored")
+	// ErrSlotAhead: the replication slot is confirmed past the stored offset, so the changes
+	// between them were consumed by someone else and never reached the sink.
+	ErrSlotAhead = errors.New("replication slot is ahead of the stored offset")
+	// ErrReadTimeout: the replication stream was silent for longer than Config.ReadTimeout.
+	ErrReadTimeout = errors.New("read timeout: no message from the server")
+)
+
+// retryable marks a transient failure: the server went away, is restarting or is out of
+// connections. The capture command reopens the source from the last saved offset.
+type retryable struct{ error }
+
+func (r retryable) Retryable() bool { return !errors.Is(r.error, context.Canceled) }
+func (r retryable) Unwrap() error   { return r.error }
+
+// classify marks err retryable when a later attempt may succeed (the connection failed or
+// broke, the server is shutting down, starting up or out of connections) and adds the fix to
+// server errors no retry can cure (bad password, missing grant, database or publication).
+// Anything else is returned as it is.
+func classify(err error) error {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return err
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch {
+		case transientCode(pe.Code):
+			return retryable{err}
+		case pe.Code == "28P01" || pe.Code == "28000":
+			return fmt.Errorf("%w (check the user and password in --dsn, --password-file or SLUICE_PG_PASSWORD, and pg_hba.conf; not retried)", err)
+		case pe.Code == "42501":
+			return fmt.Errorf("%w (the role lacks a privilege: it needs LOGIN, REPLICATION (ALTER ROLE … WITH REPLICATION) and SELECT on the captured tables; not retried)", err)
+		case pe.Code == "3D000":
+			return fmt.Errorf("%w (create the database or fix the database name in --dsn/--dbname; not retried)", err)
+		case pe.Code == "42704" && strings.Contains(pe.Message, "publication"):
+			return fmt.Errorf("%w (create it, e.g. CREATE PUBLICATION … FOR ALL TABLES, or set --publication-mode all_tables|filtered; not retried)", err)
+		}
+		return err
+	}
+	var ne net.Error
+	if errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, net.ErrClosed) || errors.Is(err, pgconn.ErrConnClosed) || pgconn.SafeToRetry(err) ||
+		pgconn.Timeout(err) {
+		return retryable{err}
+	}
+	return err
+}
+
+// transientCode reports SQLSTATEs of a server that is going away, coming back or busy:
+// class 08 (connection exception), 57P01 admin_shutdown (pg_ctl stop -m fast), 57P02
+// crash_shutdown, 57P03 cannot_connect_now (starting up or in recovery), 53300
+// too_many_connections, 55006 object_in_use (the slot is still held by a dying walsender).
+func transientCode(code string) bool {
+	switch code {
+	case "57P01", "57P02", "57P03", "53300", "55006":
+		return true
+	}
+	return strings.HasPrefix(code, "08")
+}
+
+func isPgError(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe)
+}
