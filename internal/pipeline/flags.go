@@ -45,6 +45,23 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 		c.SkippedOps = s
 		return nil
 	}), "skipped-operations", "op codes not to publish, e.g. \"t\" or \"c,u\" or \"none\" (skipped.operations)")
+	duration := func(def time.Duration, dst *time.Duration) flag.Value {
+		return properties.Func(def.String(), func(s string) error {
+			d, err := time.ParseDuration(s)
+			if err != nil {
+				return err
+			}
+			if d <= 0 {
+				return fmt.Errorf("want > 0")
+			}
+			*dst = d
+			return nil
+		})
+	}
+	fs.Var(duration(defaultStallTimeout, &c.StallTimeout), "stall-timeout",
+		"warn, and answer 503 on /healthz, when work is pending and nothing moved for this long")
+	fs.Var(duration(defaultStallFailTimeout, &c.StallFailTimeout), "stall-fail-timeout",
+		"stop the pipeline (it then reopens from the last saved offset) when nothing moved for this long while work is pending")
 	return properties.Names{
 		"offset.flush.interval.ms": "offsets-flush-interval",
 		"heartbeat.interval.ms":    "heartbeat-interval",

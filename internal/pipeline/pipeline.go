@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -56,6 +57,11 @@ type Config struct {
 	Now func() time.Time
 	// Stats, if set, is updated as the pipeline runs (for metrics).
 	Stats *Stats
+	// StallTimeout: when work is pending (records not durable, events not released) and nothing
+	// moved for this long, the watchdog logs what is stuck and Stats.Stall reports it. Defaults
+	// to 1m. StallFailTimeout (default 5m, at least StallTimeout) then fails Run with a
+	// retryable *StallError. See watchdog.go.
+	StallTimeout, StallFailTimeout time.Duration
 }
 
 // Stats are counters a metrics endpoint can read while Run runs.
@@ -64,6 +70,10 @@ type Stats struct {
 	Records  atomic.Uint64 // records sent to the sink
 	Released atomic.Uint64 // events whose positions were released
 	Saves    atomic.Uint64 // successful offsets saves
+
+	Creates, Updates, Deletes atomic.Uint64 // change events by op (snapshot reads count as creates)
+	Commits                   atomic.Uint64 // transaction commits read from the source
+	watch                     watchStats    // sampled by the watchdog (watchdog.go)
 }
 
 // Validate reports every missing or bad field.
@@ -83,8 +93,11 @@ func (c *Config) Validate() error {
 	if c.NewSink == nil {
 		errs = append(errs, errors.New("pipeline: NewSink is required"))
 	}
-	if c.FlushInterval < 0 || c.HeartbeatInterval < 0 || c.ShutdownTimeout < 0 {
+	if c.FlushInterval < 0 || c.HeartbeatInterval < 0 || c.ShutdownTimeout < 0 || c.StallTimeout < 0 || c.StallFailTimeout < 0 {
 		errs = append(errs, errors.New("pipeline: intervals must not be negative"))
+	}
+	if st, sf := cmp.Or(c.StallTimeout, defaultStallTimeout), cmp.Or(c.StallFailTimeout, defaultStallFailTimeout); sf < st {
+		errs = append(errs, fmt.Errorf("pipeline: the stall fail timeout (%s) must not be shorter than the stall timeout (%s)", sf, st))
 	}
 	if _, err := capture.ParseSkippedOps(c.SkippedOps); err != nil {
 		errs = append(errs, fmt.Errorf("pipeline: %w", err))
@@ -136,6 +149,8 @@ func Run(ctx context.Context, cfg Config) error {
 	if p.cfg.Stats == nil {
 		p.cfg.Stats = new(Stats)
 	}
+	p.cfg.StallTimeout = cmp.Or(p.cfg.StallTimeout, defaultStallTimeout)
+	p.cfg.StallFailTimeout = cmp.Or(p.cfg.StallFailTimeout, defaultStallFailTimeout)
 	sink, err := cfg.NewSink(p.ack.durable)
 	if err != nil {
 		return fmt.Errorf("open sink: %w", err)
@@ -156,6 +171,7 @@ func Run(ctx context.Context, cfg Config) error {
 		g.Go(func() error { return p.heartbeats(gctx) })
 	}
 	g.Go(func() error { return p.loop(gctx) })
+	g.Go(func() error { return p.watch(gctx) })
 	runErr := g.Wait()
 	if errors.Is(runErr, eof) || (ctx.Err() != nil && errors.Is(runErr, context.Canceled)) {
 		runErr = nil
@@ -221,7 +237,7 @@ func (p *run) stream(ctx context.Context, eof error) error {
 			}
 			return fmt.Errorf("read source: %w", err)
 		}
-		p.cfg.Stats.Events.Add(1)
+		p.cfg.Stats.count(ev)
 		p.encMu.Lock()
 		recs = recs[:0]
 		if p.publishes(ev) {
