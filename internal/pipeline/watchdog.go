@@ -110,7 +110,7 @@ type Watched struct {
 	// Debezium's MilliSecondsSinceLastEvent.
 	LastEvent time.Time
 	// BehindSource is the time between the last change event's source timestamp and its
-	// processing (Debezium's MilliSecondsBehindSource); -1 when unknown.
+	// processing (Debezium's MilliSecondsBehindSource); negative when unknown.
 	BehindSource time.Duration
 	InFlight     uint64 // records sent and not durable
 	Pending      int    // events waiting to be released
@@ -126,7 +126,7 @@ func (s *Stats) Stall() *Stall { return s.watch.stall.Load() }
 func (s *Stats) Watched() Watched {
 	w := &s.watch
 	out := Watched{
-		BehindSource: -1, InFlight: w.inFlight.Load(), Pending: int(w.pending.Load()),
+		BehindSource: -time.Millisecond, InFlight: w.inFlight.Load(), Pending: int(w.pending.Load()),
 		BufferedBytes: w.bufUsed.Load(), MaxBufferedBytes: w.bufLimit.Load(), HasBuffer: w.sinkBuf.Load(),
 	}
 	if ms := w.lastEvent.Load(); ms != 0 {
@@ -170,8 +170,8 @@ func (p *run) watch(ctx context.Context) error {
 	tick := min(time.Second, p.cfg.StallTimeout/4)
 	t := time.NewTicker(tick)
 	defer t.Stop()
-	defer st.watch.stall.Store(nil)
 	st.watch.behindMs.Store(-1)
+	st.watch.stall.Store(nil) // a stall that failed the previous Run on these Stats
 	reporter, _ := p.sink.(StallReporter)
 	buffer, _ := p.sink.(BufferReporter)
 	st.watch.sinkBuf.Store(buffer != nil)
@@ -183,6 +183,7 @@ func (p *run) watch(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			st.watch.stall.Store(nil) // after a StallError the stall stays shown until Run ends
 			return nil
 		case <-t.C:
 		}
@@ -233,6 +234,7 @@ func (p *run) watch(ctx context.Context) error {
 			s.Sink = reporter.StallReport()
 		}
 		if stalled >= p.cfg.StallFailTimeout {
+			st.watch.stall.Store(s)
 			return &StallError{Stall: *s, Timeout: p.cfg.StallFailTimeout, At: now}
 		}
 		first := st.watch.stall.Swap(s) == nil
