@@ -34,7 +34,8 @@ type Capture struct {
 	MemoryLimit  string
 	HTTPAddr     string
 
-	sinks map[string]Sink
+	sinks  map[string]Sink
+	health *health // what /healthz and /metrics show, across the reconnects of Run
 }
 
 // CaptureUsage is a capture command's help text.
@@ -144,20 +145,16 @@ func (c *Capture) OpenOffsets(ctx context.Context) (offsets.Store, error) {
 }
 
 // RunPipeline runs src through the encoder to the chosen sink, saving positions to store,
-// until ctx ends or a stage fails.
+// until ctx ends or a stage fails. Run serves /healthz and /metrics around it.
 func (c *Capture) RunPipeline(ctx context.Context, src pipeline.Source, store offsets.Store) error {
 	enc, err := envelope.NewEncoder(c.Envelope)
 	if err != nil {
 		return err
 	}
-	stats := new(pipeline.Stats)
-	if c.HTTPAddr != "" {
-		stop, err := serveHTTP(ctx, c.HTTPAddr, stats, c.Logger())
-		if err != nil {
-			return err
-		}
-		defer stop()
+	if c.health == nil {
+		c.health = newHealth(time.Now())
 	}
+	stats := c.health.stats
 	sk := c.sinks[c.Sink]
 	cfg := c.Pipeline
 	cfg.Source, cfg.Encoder, cfg.Offsets, cfg.Logger, cfg.Stats = src, enc, store, c.Logger(), stats
@@ -171,12 +168,20 @@ func (c *Capture) RunPipeline(ctx context.Context, src pipeline.Source, store of
 // It returns nil when ctx ends, and any other error as it is.
 func (c *Capture) Run(ctx context.Context, what string,
 	open func(ctx context.Context, offset []byte) (pipeline.Source, error), onRetry func(error)) error {
+	log := c.Logger()
+	c.health = newHealth(time.Now())
+	if c.HTTPAddr != "" {
+		stop, err := serveHTTP(ctx, c.HTTPAddr, c.health, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	store, err := c.OpenOffsets(ctx)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	log := c.Logger()
 	backoff := time.Second
 	for {
 		offset, err := store.Load(ctx)
@@ -186,12 +191,15 @@ func (c *Capture) Run(ctx context.Context, what string,
 		src, err := open(ctx, offset)
 		if err == nil {
 			backoff = time.Second
+			c.health.up()
 			err = c.RunPipeline(ctx, src, store)
 			src.Close()
 		}
 		if err == nil || ctx.Err() != nil || !capture.Retryable(err) {
+			c.health.stopped()
 			return err
 		}
+		c.health.failed(err, time.Now())
 		if onRetry != nil {
 			onRetry(err)
 		}
