@@ -178,3 +178,37 @@ func TestCaptureRunStalledSinkReopens(t *testing.T) {
 		}
 	})
 }
+
+func TestStallFlags(t *testing.T) {
+	fs, c := newTestFlags(t)
+	if err := fs.Parse(nil); err != nil {
+		t.Fatal(err)
+	}
+	if c.Pipeline.StallTimeout != time.Minute || c.Pipeline.StallFailTimeout != 5*time.Minute {
+		t.Errorf("defaults: %s, %s; want 1m, 5m", c.Pipeline.StallTimeout, c.Pipeline.StallFailTimeout)
+	}
+	fs, c = newTestFlags(t)
+	if err := fs.Parse([]string{"--topic-prefix", "p", "--stall-timeout", "20s", "--stall-fail-timeout", "0"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.resolve(func(string) (string, bool) { return "", false }); err != nil {
+		t.Fatal(err)
+	}
+	if c.Pipeline.StallTimeout != 20*time.Second || c.Pipeline.StallFailTimeout != 0 {
+		t.Errorf("set: %s, %s; want 20s, 0", c.Pipeline.StallTimeout, c.Pipeline.StallFailTimeout)
+	}
+	fs, c = newTestFlags(t)
+	if err := fs.Parse([]string{"--topic-prefix", "p", "--stall-timeout", "0"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.resolve(func(string) (string, bool) { return "", false }); err == nil || !strings.Contains(err.Error(), "stall-timeout") {
+		t.Errorf("--stall-timeout 0: %v, want an error naming it", err)
+	}
+	fs, c = newTestFlags(t)
+	if err := fs.Parse([]string{"--topic-prefix", "p", "--stall-timeout", "2m", "--stall-fail-timeout", "1m"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.resolve(func(string) (string, bool) { return "", false }); err == nil || !strings.Contains(err.Error(), "--stall-fail-timeout 1m0s is shorter") {
+		t.Errorf("fail timeout below the stall timeout: %v", err)
+	}
+}

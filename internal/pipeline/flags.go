@@ -45,23 +45,26 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 		c.SkippedOps = s
 		return nil
 	}), "skipped-operations", "op codes not to publish, e.g. \"t\" or \"c,u\" or \"none\" (skipped.operations)")
-	duration := func(def time.Duration, dst *time.Duration) flag.Value {
+	duration := func(def time.Duration, dst *time.Duration, zero bool) flag.Value {
 		return properties.Func(def.String(), func(s string) error {
 			d, err := time.ParseDuration(s)
 			if err != nil {
 				return err
 			}
-			if d <= 0 {
+			if d < 0 || d == 0 && !zero {
 				return fmt.Errorf("want > 0")
 			}
 			*dst = d
 			return nil
 		})
 	}
-	fs.Var(duration(defaultStallTimeout, &c.StallTimeout), "stall-timeout",
+	fs.Var(duration(defaultStallTimeout, &c.StallTimeout, false), "stall-timeout",
 		"warn, and answer 503 on /healthz, when work is pending and nothing moved for this long")
-	fs.Var(duration(defaultStallFailTimeout, &c.StallFailTimeout), "stall-fail-timeout",
-		"stop the pipeline (it then reopens from the last saved offset) when nothing moved for this long while work is pending")
+	// The capture commands reopen the source after a retryable error, so a stall that lasts
+	// fails the pipeline by default there (Config's zero only reports it).
+	fs.Var(duration(defaultStallFailTimeout, &c.StallFailTimeout, true), "stall-fail-timeout",
+		"stop the pipeline with a retryable error (the source is then reopened from the last saved offset) "+
+			"when work is pending and nothing moved for this long; 0: never")
 	return properties.Names{
 		"offset.flush.interval.ms": "offsets-flush-interval",
 		"heartbeat.interval.ms":    "heartbeat-interval",

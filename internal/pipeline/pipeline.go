@@ -59,9 +59,12 @@ type Config struct {
 	Stats *Stats
 	// StallTimeout: when work is pending (records not durable, events not released) and nothing
 	// moved for this long, the watchdog logs what is stuck and Stats.Stall reports it. Defaults
-	// to 1m. StallFailTimeout (default 5m, at least StallTimeout) then fails Run with a
-	// retryable *StallError. See watchdog.go.
-	StallTimeout, StallFailTimeout time.Duration
+	// to 1m. See watchdog.go.
+	StallTimeout time.Duration
+	// StallFailTimeout, if > 0 (at least StallTimeout), fails Run with a retryable *StallError
+	// after a stall this long, for a caller that reopens the pipeline (the capture commands'
+	// --stall-fail-timeout, 5m by default). 0 never fails: the stall is only reported.
+	StallFailTimeout time.Duration
 }
 
 // Stats are counters a metrics endpoint can read while Run runs.
@@ -96,7 +99,7 @@ func (c *Config) Validate() error {
 	if c.FlushInterval < 0 || c.HeartbeatInterval < 0 || c.ShutdownTimeout < 0 || c.StallTimeout < 0 || c.StallFailTimeout < 0 {
 		errs = append(errs, errors.New("pipeline: intervals must not be negative"))
 	}
-	if st, sf := cmp.Or(c.StallTimeout, defaultStallTimeout), cmp.Or(c.StallFailTimeout, defaultStallFailTimeout); sf < st {
+	if st, sf := cmp.Or(c.StallTimeout, defaultStallTimeout), c.StallFailTimeout; sf > 0 && sf < st {
 		errs = append(errs, fmt.Errorf("pipeline: the stall fail timeout (%s) must not be shorter than the stall timeout (%s)", sf, st))
 	}
 	if _, err := capture.ParseSkippedOps(c.SkippedOps); err != nil {
@@ -150,7 +153,6 @@ func Run(ctx context.Context, cfg Config) error {
 		p.cfg.Stats = new(Stats)
 	}
 	p.cfg.StallTimeout = cmp.Or(p.cfg.StallTimeout, defaultStallTimeout)
-	p.cfg.StallFailTimeout = cmp.Or(p.cfg.StallFailTimeout, defaultStallFailTimeout)
 	sink, err := cfg.NewSink(p.ack.durable)
 	if err != nil {
 		return fmt.Errorf("open sink: %w", err)

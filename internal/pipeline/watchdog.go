@@ -15,8 +15,8 @@ const (
 	// defaultStallTimeout is StallTimeout's default: long enough for a slow ClickHouse insert
 	// or a Kafka leader election, short enough that an operator hears of a stall.
 	defaultStallTimeout = time.Minute
-	// defaultStallFailTimeout is StallFailTimeout's default: well past the Kafka producer's own
-	// retries (about 2 minutes), so a broker error is reported as itself when there is one.
+	// defaultStallFailTimeout is --stall-fail-timeout's default: well past the Kafka producer's
+	// own retries (about 2 minutes), so a broker error is reported as itself when there is one.
 	defaultStallFailTimeout = 5 * time.Minute
 )
 
@@ -84,8 +84,7 @@ type StallError struct {
 }
 
 func (e *StallError) Error() string {
-	return fmt.Sprintf("pipeline stalled, stopping it so it can be reopened from the last saved offset "+
-		"(--stall-fail-timeout %s): %s", e.Timeout, e.Stall.Describe(e.At))
+	return fmt.Sprintf("pipeline stalled for --stall-fail-timeout (%s), stopping it: %s", e.Timeout, e.Stall.Describe(e.At))
 }
 
 // Retryable reports true: reopening gets new connections, and the saved offset loses nothing.
@@ -162,7 +161,7 @@ func (s *Stats) count(ev *capture.Event) {
 
 // watch is the watchdog goroutine. Every tick it samples the acker: while work is pending and
 // nothing moved (no position released, no record durable) for StallTimeout it publishes a Stall
-// and logs a warning (again every StallTimeout); after StallFailTimeout it fails Run with a
+// and logs a warning (again every StallTimeout); after StallFailTimeout (if set) it fails Run with a
 // StallError. Sampling keeps the hot path free of clock reads; a stall is seen to within a
 // tick.
 func (p *run) watch(ctx context.Context) error {
@@ -233,7 +232,7 @@ func (p *run) watch(ctx context.Context) error {
 		if reporter != nil {
 			s.Sink = reporter.StallReport()
 		}
-		if stalled >= p.cfg.StallFailTimeout {
+		if p.cfg.StallFailTimeout > 0 && stalled >= p.cfg.StallFailTimeout {
 			st.watch.stall.Store(s)
 			return &StallError{Stall: *s, Timeout: p.cfg.StallFailTimeout, At: now}
 		}
@@ -253,7 +252,9 @@ func stallAttrs(s *Stall, now time.Time, fail time.Duration) []any {
 		slog.Int("events_pending", s.Pending),
 		slog.String("oldest_pending_position", s.Oldest),
 		slog.String("last_released_position", s.LastReleased),
-		slog.Duration("fails_after", fail),
+	}
+	if fail > 0 {
+		attrs = append(attrs, slog.Duration("fails_after", fail))
 	}
 	if s.Sink != "" {
 		attrs = append(attrs, slog.String("sink", s.Sink))

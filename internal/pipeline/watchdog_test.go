@@ -163,10 +163,38 @@ func TestWatchdogFailsStalledPipeline(t *testing.T) {
 		if d := time.Since(start); d < time.Minute || d > time.Minute+5*time.Second {
 			t.Errorf("Run failed after %s, want about StallFailTimeout (1m)", d)
 		}
-		for _, want := range []string{"--stall-fail-timeout 1m0s", "6 records sent and not durable", `oldest position {"n":1}`, "sink: 3 records"} {
+		for _, want := range []string{"--stall-fail-timeout (1m0s)", "6 records sent and not durable", `oldest position {"n":1}`, "sink: 3 records"} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("error %q does not say %q", err, want)
 			}
+		}
+	})
+}
+
+// Without StallFailTimeout (sluice clickhouse, whose sink retries ClickHouse for ever) a stall
+// is reported for as long as it lasts and never fails Run.
+func TestWatchdogWithoutFailTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sink := &lostSink{}
+		stats := new(Stats)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() {
+			done <- Run(ctx, Config{
+				Source: &fakeSource{events: events(3), block: true}, Encoder: &fakeEncoder{}, Stats: stats,
+				NewSink:      func(d Durable) (Sink, error) { sink.durable = d; return sink, nil },
+				StallTimeout: 10 * time.Second,
+			})
+		}()
+		time.Sleep(24 * time.Hour)
+		synctest.Wait()
+		if s := stats.Stall(); s == nil || time.Since(s.Since) < 23*time.Hour {
+			t.Errorf("stall after a day: %+v", s)
+		}
+		sink.release()
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("Run: %v", err)
 		}
 	})
 }
