@@ -185,10 +185,11 @@ func Run(ctx context.Context, cfg Config) error {
 	if runErr != nil {
 		errs = append(errs, runErr)
 	}
-	if _, stalled := errors.AsType[*StallError](runErr); stalled {
-		// the sink did not move for StallFailTimeout: waiting ShutdownTimeout more is no use
-	} else if err := sink.Flush(sctx); err != nil && runErr == nil {
-		errs = append(errs, fmt.Errorf("flush sink: %w", err))
+	// A stalled sink did not move for StallFailTimeout: waiting ShutdownTimeout more is no use.
+	if _, stalled := errors.AsType[*StallError](runErr); !stalled {
+		if err := sink.Flush(sctx); err != nil && runErr == nil {
+			errs = append(errs, fmt.Errorf("flush sink: %w", err))
+		}
 	}
 	p.releaseNow()
 	if err := p.commit(sctx); err != nil {

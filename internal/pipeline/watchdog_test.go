@@ -151,7 +151,8 @@ func TestWatchdogFailsStalledPipeline(t *testing.T) {
 		err := Run(ctx, Config{
 			Source: src, Encoder: &fakeEncoder{}, Offsets: new(offsets.Memory),
 			NewSink:      func(d Durable) (Sink, error) { sink.durable = d; return sink, nil },
-			StallTimeout: 10 * time.Second, StallFailTimeout: time.Minute, ShutdownTimeout: time.Second,
+			// The default ShutdownTimeout (30 s): the final flush of the stalled sink is skipped.
+			StallTimeout: 10 * time.Second, StallFailTimeout: time.Minute,
 		})
 		var se *StallError
 		if !errors.As(err, &se) {
