@@ -150,7 +150,7 @@ func TestWatchdogFailsStalledPipeline(t *testing.T) {
 		start := time.Now()
 		err := Run(ctx, Config{
 			Source: src, Encoder: &fakeEncoder{}, Offsets: new(offsets.Memory),
-			NewSink:      func(d Durable) (Sink, error) { sink.durable = d; return sink, nil },
+			NewSink: func(d Durable) (Sink, error) { sink.durable = d; return sink, nil },
 			// The default ShutdownTimeout (30 s): the final flush of the stalled sink is skipped.
 			StallTimeout: 10 * time.Second, StallFailTimeout: time.Minute,
 		})
