@@ -166,7 +166,7 @@ func (s *Stats) count(ev *capture.Event) {
 // tick.
 func (p *run) watch(ctx context.Context) error {
 	st, log := p.cfg.Stats, p.cfg.Logger
-	tick := min(time.Second, p.cfg.StallTimeout/4)
+	tick := max(time.Millisecond, min(time.Second, p.cfg.StallTimeout/4))
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	st.watch.behindMs.Store(-1)
