@@ -175,14 +175,16 @@ func (p *run) watch(ctx context.Context) error {
 	buffer, _ := p.sink.(BufferReporter)
 	st.watch.sinkBuf.Store(buffer != nil)
 	var (
-		lastWater, lastRel, lastEvents uint64
-		since                          = time.Now()
-		warned                         time.Time
+		lastWater  uint64
+		lastRel    = st.Released.Load() // Stats may count across Runs (the capture commands')
+		lastEvents = st.Events.Load()
+		since      = time.Now()
+		warned     time.Time
 	)
 	for {
 		select {
 		case <-ctx.Done():
-			st.watch.stall.Store(nil) // after a StallError the stall stays shown until Run ends
+			st.watch.stall.Store(nil) // (after a StallError, returned below, it stays shown)
 			return nil
 		case <-t.C:
 		}
