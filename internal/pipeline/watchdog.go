@@ -181,6 +181,9 @@ func (p *run) watch(ctx context.Context) error {
 		since      = time.Now()
 		warned     time.Time
 	)
+	if st.watch.lastEvent.Load() == 0 {
+		lastEvents = 0 // the stream may have counted events before this goroutine ran
+	}
 	for {
 		select {
 		case <-ctx.Done():
