@@ -45,7 +45,8 @@ type Capture struct {
 	// doubles up to this (retriable.restart.connector.wait.ms; default 10s).
 	RetryWait time.Duration
 
-	sinks map[string]Sink
+	sinks  map[string]Sink
+	health *health // what /healthz and /metrics show, across the reconnects of Run
 }
 
 // CaptureUsage is a capture command's help text.
@@ -107,6 +108,9 @@ func (c *Capture) validate(sinkNames []string) error {
 	} else if err := sk.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	if f, w := c.Pipeline.StallFailTimeout, c.Pipeline.StallTimeout; f > 0 && f < w {
+		errs = append(errs, fmt.Errorf("--stall-fail-timeout %s is shorter than --stall-timeout %s", f, w))
+	}
 	if c.Offsets.Topic != "" && len(c.Kafka.Client.Brokers) == 0 {
 		errs = append(errs, errors.New("--offsets-topic needs --kafka-brokers host:port,…"))
 	}
@@ -163,20 +167,16 @@ func (c *Capture) OpenOffsets(ctx context.Context) (offsets.Store, error) {
 }
 
 // RunPipeline runs src through the encoder to the chosen sink, saving positions to store,
-// until ctx ends or a stage fails.
+// until ctx ends or a stage fails. Run serves /healthz and /metrics around it.
 func (c *Capture) RunPipeline(ctx context.Context, src pipeline.Source, store offsets.Store) error {
 	enc, err := envelope.NewEncoder(c.Envelope)
 	if err != nil {
 		return err
 	}
-	stats := new(pipeline.Stats)
-	if c.HTTPAddr != "" {
-		stop, err := serveHTTP(ctx, c.HTTPAddr, stats, c.Logger())
-		if err != nil {
-			return err
-		}
-		defer stop()
+	if c.health == nil {
+		c.health = newHealth(time.Now())
 	}
+	stats := c.health.stats
 	sk := c.sinks[c.Sink]
 	cfg := c.Pipeline
 	cfg.Source, cfg.Encoder, cfg.Offsets, cfg.Logger, cfg.Stats = src, enc, store, c.Logger(), stats
@@ -206,12 +206,20 @@ const stableRun = time.Minute
 // and any other error as it is.
 func (c *Capture) Run(ctx context.Context, what string,
 	open func(ctx context.Context, offset []byte) (pipeline.Source, error), onRetry func(error)) error {
+	log := c.Logger()
+	c.health = newHealth(time.Now())
+	if c.HTTPAddr != "" {
+		stop, err := serveHTTP(ctx, c.HTTPAddr, c.health, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	store, err := c.OpenOffsets(ctx)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	log := c.Logger()
 	backoff := min(time.Second, c.retryWait())
 	var (
 		attempts int       // failed attempts in a row
@@ -227,16 +235,20 @@ func (c *Capture) Run(ctx context.Context, what string,
 		if err == nil {
 			var src pipeline.Source
 			if src, err = open(ctx, offset); err == nil {
+				c.health.up()
 				err = c.RunPipeline(ctx, src, store)
 				src.Close()
 			}
 		}
 		if ctx.Err() != nil {
+			c.health.stopped()
 			return nil // shutdown: whatever failed was cut short by it
 		}
 		if err == nil || !capture.Retryable(err) {
+			c.health.stopped()
 			return err
 		}
+		c.health.failed(err, time.Now())
 		next, lerr := store.Load(ctx)
 		if lerr != nil {
 			return fmt.Errorf("load offsets: %w (after: %w)", lerr, err)
@@ -250,6 +262,7 @@ func (c *Capture) Run(ctx context.Context, what string,
 		}
 		attempts++
 		if c.MaxRetries >= 0 && attempts > c.MaxRetries || c.RetryTimeout >= 0 && time.Since(since) > c.RetryTimeout {
+			c.health.stopped()
 			return fmt.Errorf("%s: giving up after %d failed attempts in %s (--errors-retry-timeout %s, --errors-max-retries %d); the last: %w",
 				what, attempts, time.Since(since).Round(time.Second), c.RetryTimeout, c.MaxRetries, err)
 		}

@@ -25,7 +25,8 @@ type acker struct {
 	done    map[uint64]struct{} // durable tokens > water+1
 	pending []pendingPos        // queued events, oldest first, from head
 	head    int
-	wake    chan struct{} // cap 1: something may be releasable
+	wake    chan struct{}    // cap 1: something may be releasable
+	last    capture.Position // the last released position, for the watchdog's reports
 }
 
 type pendingPos struct {
@@ -104,6 +105,9 @@ func (a *acker) release() (capture.Position, int) {
 		a.head++
 		n++
 	}
+	if n > 0 {
+		a.last = p
+	}
 	a.compact()
 	return p, n
 }
@@ -115,6 +119,7 @@ func (a *acker) releaseAll(dst []capture.Position) []capture.Position {
 	defer a.mu.Unlock()
 	for a.head < len(a.pending) && a.pending[a.head].last <= a.water {
 		dst = append(dst, a.pending[a.head].pos)
+		a.last = a.pending[a.head].pos
 		a.pending[a.head] = pendingPos{}
 		a.head++
 	}
@@ -138,4 +143,22 @@ func (a *acker) inFlight() uint64 {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.next - a.water
+}
+
+// ackState is what the watchdog reads of the acker.
+type ackState struct {
+	next, water uint64           // last token assigned; every token ≤ water is durable
+	pending     int              // events queued and not released
+	oldest      pendingPos       // the first of them (zero if none)
+	last        capture.Position // the last released position
+}
+
+func (a *acker) state() ackState {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s := ackState{next: a.next, water: a.water, pending: len(a.pending) - a.head, last: a.last}
+	if s.pending > 0 {
+		s.oldest = a.pending[a.head]
+	}
+	return s
 }

@@ -54,6 +54,26 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 		return nil
 	}), "event-processing-failure-handling-mode", "an event that cannot be processed (a value that does not fit its schema, "+
 		"a record the sink refuses): fail stops, warn logs and skips it, skip skips it quietly (event.processing.failure.handling.mode)")
+	duration := func(def time.Duration, dst *time.Duration, zero bool) flag.Value {
+		return properties.Func(def.String(), func(s string) error {
+			d, err := time.ParseDuration(s)
+			if err != nil {
+				return err
+			}
+			if d < 0 || d == 0 && !zero {
+				return fmt.Errorf("want > 0")
+			}
+			*dst = d
+			return nil
+		})
+	}
+	fs.Var(duration(defaultStallTimeout, &c.StallTimeout, false), "stall-timeout",
+		"warn, and answer 503 on /healthz, when work is pending and nothing moved for this long")
+	// The capture commands reopen the source after a retryable error, so a stall that lasts
+	// fails the pipeline by default there (Config's zero only reports it).
+	fs.Var(duration(defaultStallFailTimeout, &c.StallFailTimeout, true), "stall-fail-timeout",
+		"stop the pipeline with a retryable error (the source is then reopened from the last saved offset) "+
+			"when work is pending and nothing moved for this long; 0: never")
 	return properties.Names{
 		"offset.flush.interval.ms":               "offsets-flush-interval",
 		"heartbeat.interval.ms":                  "heartbeat-interval",

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -61,6 +62,14 @@ type Config struct {
 	Now func() time.Time
 	// Stats, if set, is updated as the pipeline runs (for metrics).
 	Stats *Stats
+	// StallTimeout: when work is pending (records not durable, events not released) and nothing
+	// moved for this long, the watchdog logs what is stuck and Stats.Stall reports it. Defaults
+	// to 1m. See watchdog.go.
+	StallTimeout time.Duration
+	// StallFailTimeout, if > 0 (at least StallTimeout), fails Run with a retryable *StallError
+	// after a stall this long, for a caller that reopens the pipeline (the capture commands'
+	// --stall-fail-timeout, 5m by default). 0 never fails: the stall is only reported.
+	StallFailTimeout time.Duration
 }
 
 // Stats are counters a metrics endpoint can read while Run runs.
@@ -72,6 +81,10 @@ type Stats struct {
 	// ErroneousEvents counts events and records skipped under FailureWarn or FailureSkip
 	// (Debezium's NumberOfErroneousEvents).
 	ErroneousEvents atomic.Uint64
+
+	Creates, Updates, Deletes atomic.Uint64 // change events by op (snapshot reads count as creates)
+	Commits                   atomic.Uint64 // transaction commits read from the source
+	watch                     watchStats    // sampled by the watchdog (watchdog.go)
 }
 
 // Validate reports every missing or bad field.
@@ -91,11 +104,14 @@ func (c *Config) Validate() error {
 	if c.NewSink == nil {
 		errs = append(errs, errors.New("pipeline: NewSink is required"))
 	}
-	if c.FlushInterval < 0 || c.HeartbeatInterval < 0 || c.ShutdownTimeout < 0 {
+	if c.FlushInterval < 0 || c.HeartbeatInterval < 0 || c.ShutdownTimeout < 0 || c.StallTimeout < 0 || c.StallFailTimeout < 0 {
 		errs = append(errs, errors.New("pipeline: intervals must not be negative"))
 	}
 	if c.FailureMode > FailureSkip {
 		errs = append(errs, fmt.Errorf("pipeline: failure mode %d is unknown", c.FailureMode))
+	}
+	if st, sf := cmp.Or(c.StallTimeout, defaultStallTimeout), c.StallFailTimeout; sf > 0 && sf < st {
+		errs = append(errs, fmt.Errorf("pipeline: the stall fail timeout (%s) must not be shorter than the stall timeout (%s)", sf, st))
 	}
 	if _, err := capture.ParseSkippedOps(c.SkippedOps); err != nil {
 		errs = append(errs, fmt.Errorf("pipeline: %w", err))
@@ -147,6 +163,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if p.cfg.Stats == nil {
 		p.cfg.Stats = new(Stats)
 	}
+	p.cfg.StallTimeout = cmp.Or(p.cfg.StallTimeout, defaultStallTimeout)
 	sink, err := cfg.NewSink(p.ack.durable)
 	if err != nil {
 		return fmt.Errorf("open sink: %w", err)
@@ -167,6 +184,7 @@ func Run(ctx context.Context, cfg Config) error {
 		g.Go(func() error { return p.heartbeats(gctx) })
 	}
 	g.Go(func() error { return p.loop(gctx) })
+	g.Go(func() error { return p.watch(gctx) })
 	runErr := g.Wait()
 	if errors.Is(runErr, eof) || (ctx.Err() != nil && errors.Is(runErr, context.Canceled)) {
 		runErr = nil
@@ -178,8 +196,11 @@ func Run(ctx context.Context, cfg Config) error {
 	if runErr != nil {
 		errs = append(errs, runErr)
 	}
-	if err := sink.Flush(sctx); err != nil && runErr == nil {
-		errs = append(errs, fmt.Errorf("flush sink: %w", err))
+	// A stalled sink did not move for StallFailTimeout: waiting ShutdownTimeout more is no use.
+	if _, stalled := errors.AsType[*StallError](runErr); !stalled {
+		if err := sink.Flush(sctx); err != nil && runErr == nil {
+			errs = append(errs, fmt.Errorf("flush sink: %w", err))
+		}
 	}
 	p.releaseNow()
 	if err := p.commit(sctx); err != nil {
@@ -232,7 +253,7 @@ func (p *run) stream(ctx context.Context, eof error) error {
 			}
 			return fmt.Errorf("read source: %w", err)
 		}
-		p.cfg.Stats.Events.Add(1)
+		p.cfg.Stats.count(ev)
 		p.encMu.Lock()
 		recs = recs[:0]
 		if p.publishes(ev) {

@@ -1,0 +1,268 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/sluicecdc/sluice/capture"
+)
+
+const (
+	// defaultStallTimeout is StallTimeout's default: long enough for a slow ClickHouse insert
+	// or a Kafka leader election, short enough that an operator hears of a stall.
+	defaultStallTimeout = time.Minute
+	// defaultStallFailTimeout is --stall-fail-timeout's default: well past the Kafka producer's
+	// own retries (about 2 minutes), so a broker error is reported as itself when there is one.
+	defaultStallFailTimeout = 5 * time.Minute
+)
+
+// StallReporter is implemented by a sink that can say what it is waiting for (e.g. "812
+// records (3.1 MB) not acknowledged by Kafka"). The watchdog adds it to its warning and to the
+// Stall that /healthz shows. It is called from the watchdog goroutine and must not block.
+type StallReporter interface {
+	StallReport() string
+}
+
+// BufferReporter is implemented by a sink with a bounded buffer: the bytes it holds now and
+// its bound (Debezium's CurrentQueueSizeInBytes and MaxQueueSizeInBytes). Called from the
+// watchdog goroutine; must not block.
+type BufferReporter interface {
+	BufferedBytes() (used, limit int64)
+}
+
+// Stall describes a pipeline that has work pending (records sent and not durable, or events
+// waiting for their records) and has not moved (no record became durable, no position was
+// released) since Since.
+type Stall struct {
+	Since time.Time `json:"since"`
+	// InFlight counts records sent to the sink and not yet durable.
+	InFlight uint64 `json:"records_in_flight"`
+	// OldestToken is the first record token not yet durable (0 when every record is durable
+	// and only the release itself is stuck: the offsets store or the source's Ack).
+	OldestToken uint64 `json:"oldest_pending_token,omitempty"`
+	// Pending counts events whose positions wait to be released; Oldest is the first of them.
+	Pending int    `json:"events_pending"`
+	Oldest  string `json:"oldest_pending_position,omitempty"`
+	// LastReleased is the last position released (saved and acknowledged at the next flush).
+	LastReleased string `json:"last_released_position,omitempty"`
+	// Sink is the sink's own account (StallReporter), if it gives one.
+	Sink string `json:"sink,omitempty"`
+}
+
+// Describe says in one sentence what is stuck, as of now.
+func (s *Stall) Describe(now time.Time) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "no progress for %s: %d records sent and not durable", now.Sub(s.Since).Round(time.Second), s.InFlight)
+	if s.OldestToken != 0 {
+		fmt.Fprintf(&b, " (oldest token %d)", s.OldestToken)
+	}
+	fmt.Fprintf(&b, ", %d events waiting", s.Pending)
+	if s.Oldest != "" {
+		fmt.Fprintf(&b, " (oldest position %s)", s.Oldest)
+	}
+	if s.LastReleased != "" {
+		fmt.Fprintf(&b, "; last released position %s", s.LastReleased)
+	}
+	if s.Sink != "" {
+		fmt.Fprintf(&b, "; sink: %s", s.Sink)
+	}
+	return b.String()
+}
+
+// StallError ends Run when the pipeline made no progress for StallFailTimeout while work was
+// pending: a lost producer callback or a dead connection that reports no error would otherwise
+// hang for ever. It is retryable: the capture commands reopen the source and the sink from the
+// last saved offset.
+type StallError struct {
+	Stall   Stall
+	Timeout time.Duration // the StallFailTimeout that was exceeded
+	At      time.Time
+}
+
+func (e *StallError) Error() string {
+	return fmt.Sprintf("pipeline stalled for --stall-fail-timeout (%s), stopping it: %s", e.Timeout, e.Stall.Describe(e.At))
+}
+
+// Retryable reports true: reopening gets new connections, and the saved offset loses nothing.
+func (e *StallError) Retryable() bool { return true }
+
+// watchStats is what the watchdog publishes at each tick for /healthz and /metrics.
+type watchStats struct {
+	stall     atomic.Pointer[Stall]
+	lastEvent atomic.Int64 // unix ms when the watchdog saw the event count move; 0: never
+	behindMs  atomic.Int64 // source lag of the last change event when it was seen; -1: unknown
+	lastTs    atomic.Int64 // source timestamp (µs) of the last change event, set by the stream
+	inFlight  atomic.Uint64
+	pending   atomic.Int64
+	bufUsed   atomic.Int64
+	bufLimit  atomic.Int64
+	sinkBuf   atomic.Bool // the sink reports its buffer
+}
+
+// Watched is the state the watchdog saw at its last tick (at most a second old).
+type Watched struct {
+	// LastEvent is when an event from the source was last seen (zero: none yet), for
+	// Debezium's MilliSecondsSinceLastEvent.
+	LastEvent time.Time
+	// BehindSource is the time between the last change event's source timestamp and its
+	// processing (Debezium's MilliSecondsBehindSource); negative when unknown.
+	BehindSource time.Duration
+	InFlight     uint64 // records sent and not durable
+	Pending      int    // events waiting to be released
+	// BufferedBytes and MaxBufferedBytes are the sink's buffer when HasBuffer (BufferReporter).
+	BufferedBytes, MaxBufferedBytes int64
+	HasBuffer                       bool
+}
+
+// Stall returns the current stall, or nil while the pipeline moves or has nothing to do.
+func (s *Stats) Stall() *Stall { return s.watch.stall.Load() }
+
+// Watched returns what the watchdog saw at its last tick.
+func (s *Stats) Watched() Watched {
+	w := &s.watch
+	out := Watched{
+		BehindSource: -time.Millisecond, InFlight: w.inFlight.Load(), Pending: int(w.pending.Load()),
+		BufferedBytes: w.bufUsed.Load(), MaxBufferedBytes: w.bufLimit.Load(), HasBuffer: w.sinkBuf.Load(),
+	}
+	if ms := w.lastEvent.Load(); ms != 0 {
+		out.LastEvent = time.UnixMilli(ms)
+		if b := w.behindMs.Load(); b >= 0 {
+			out.BehindSource = time.Duration(b) * time.Millisecond
+		}
+	}
+	return out
+}
+
+// count counts an event read from the source (the stream goroutine's only Stats work: atomic
+// adds, no clock read; the watchdog samples the rest).
+func (s *Stats) count(ev *capture.Event) {
+	s.Events.Add(1)
+	switch ev.Kind {
+	case capture.Change:
+		switch ev.Op {
+		case capture.OpCreate, capture.OpRead:
+			s.Creates.Add(1)
+		case capture.OpUpdate:
+			s.Updates.Add(1)
+		case capture.OpDelete:
+			s.Deletes.Add(1)
+		}
+		if ev.Source.TsMicros > 0 {
+			s.watch.lastTs.Store(ev.Source.TsMicros)
+		}
+	case capture.Commit:
+		s.Commits.Add(1)
+	}
+}
+
+// watch is the watchdog goroutine. Every tick it samples the acker: while work is pending and
+// nothing moved (no position released, no record durable) for StallTimeout it publishes a Stall
+// and logs a warning (again every StallTimeout); after StallFailTimeout (if set) it fails Run with a
+// StallError. Sampling keeps the hot path free of clock reads; a stall is seen to within a
+// tick.
+func (p *run) watch(ctx context.Context) error {
+	st, log := p.cfg.Stats, p.cfg.Logger
+	tick := max(time.Millisecond, min(time.Second, p.cfg.StallTimeout/4))
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	st.watch.behindMs.Store(-1)
+	st.watch.stall.Store(nil) // a stall that failed the previous Run on these Stats
+	reporter, _ := p.sink.(StallReporter)
+	buffer, _ := p.sink.(BufferReporter)
+	st.watch.sinkBuf.Store(buffer != nil)
+	var (
+		lastWater  uint64
+		lastRel    = st.Released.Load() // Stats may count across Runs (the capture commands')
+		lastEvents = st.Events.Load()
+		since      = time.Now()
+		warned     time.Time
+	)
+	if st.watch.lastEvent.Load() == 0 {
+		lastEvents = 0 // the stream may have counted events before this goroutine ran
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			st.watch.stall.Store(nil) // (after a StallError, returned below, it stays shown)
+			return nil
+		case <-t.C:
+		}
+		now := time.Now()
+		a := p.ack.state()
+		rel := st.Released.Load()
+		if n := st.Events.Load(); n != lastEvents {
+			lastEvents = n
+			st.watch.lastEvent.Store(now.UnixMilli())
+			if ts := st.watch.lastTs.Load(); ts > 0 {
+				st.watch.behindMs.Store(max(0, now.UnixMilli()-ts/1000))
+			}
+		}
+		st.watch.inFlight.Store(a.next - a.water)
+		st.watch.pending.Store(int64(a.pending))
+		if buffer != nil {
+			used, limit := buffer.BufferedBytes()
+			st.watch.bufUsed.Store(used)
+			st.watch.bufLimit.Store(limit)
+		}
+		busy := a.next > a.water || a.pending > 0
+		// Records becoming durable is progress (a big transaction may release nothing for a
+		// while), unless positions are already releasable: then the release itself (the acker
+		// loop, the offsets store, the source's Ack) is stuck, whatever the sink does.
+		releasable := a.pending > 0 && a.oldest.last <= a.water
+		if !busy || rel != lastRel || (a.water != lastWater && !releasable) {
+			if old := st.watch.stall.Swap(nil); old != nil {
+				log.Info("pipeline moving again", "stalled_for", now.Sub(old.Since).Round(time.Second))
+			}
+			lastWater, lastRel, since = a.water, rel, now
+			continue
+		}
+		stalled := now.Sub(since)
+		if stalled < p.cfg.StallTimeout {
+			continue
+		}
+		s := &Stall{Since: since, InFlight: a.next - a.water, Pending: a.pending}
+		if a.next > a.water {
+			s.OldestToken = a.water + 1
+		}
+		if a.oldest.pos != nil {
+			s.Oldest = describe(a.oldest.pos)
+		}
+		if a.last != nil {
+			s.LastReleased = describe(a.last)
+		}
+		if reporter != nil {
+			s.Sink = reporter.StallReport()
+		}
+		if p.cfg.StallFailTimeout > 0 && stalled >= p.cfg.StallFailTimeout {
+			st.watch.stall.Store(s)
+			return &StallError{Stall: *s, Timeout: p.cfg.StallFailTimeout, At: now}
+		}
+		first := st.watch.stall.Swap(s) == nil
+		if first || now.Sub(warned) >= p.cfg.StallTimeout {
+			warned = now
+			log.Warn("pipeline stalled: work is pending and nothing moved", stallAttrs(s, now, p.cfg.StallFailTimeout)...)
+		}
+	}
+}
+
+func stallAttrs(s *Stall, now time.Time, fail time.Duration) []any {
+	attrs := []any{
+		slog.Duration("stalled_for", now.Sub(s.Since).Round(time.Second)),
+		slog.Uint64("records_in_flight", s.InFlight),
+		slog.Uint64("oldest_pending_token", s.OldestToken),
+		slog.Int("events_pending", s.Pending),
+		slog.String("oldest_pending_position", s.Oldest),
+		slog.String("last_released_position", s.LastReleased),
+	}
+	if fail > 0 {
+		attrs = append(attrs, slog.Duration("fails_after", fail))
+	}
+	if s.Sink != "" {
+		attrs = append(attrs, slog.String("sink", s.Sink))
+	}
+	return attrs
+}
