@@ -3,9 +3,9 @@ package clickhouse
 import (
 	"context"
 	"crypto/tls"
+	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -15,6 +15,7 @@ import (
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/cespare/xxhash/v2"
 
 	"github.com/sluicecdc/sluice/envelope"
 )
@@ -754,18 +755,24 @@ func (s *Sink) insertParked(ctx context.Context, parked []parkedRecord) error {
 	})
 }
 
-// token is the insert_deduplication_token of a batch: a hash of its table, versions and delete
-// flags, so a retried (byte-identical) batch carries the same token.
+// token is the insert_deduplication_token of a batch. It must be equal for a retried block and
+// different for any other, so it hashes what the block holds: the table, its columns, and per
+// row the version, the delete flag and a hash of the row image the row was built from. Hashing
+// versions alone is not enough: every row of a snapshot (and of a multi-row event) shares its
+// source position, so two different batches of one snapshot would share a token and the server
+// would drop the second without an error.
 func (b *tableBatch) token(table string) string {
-	h := fnv.New64a()
-	h.Write([]byte(table))
-	var buf [9]byte
+	h := xxhash.New()
+	_, _ = h.WriteString(table)
+	for _, c := range b.bind.cols {
+		_, _ = h.WriteString("\x00" + c.name)
+	}
+	var buf [17]byte
 	for i, v := range b.versions {
-		for j := 0; j < 8; j++ {
-			buf[j] = byte(v >> (8 * j))
-		}
+		binary.LittleEndian.PutUint64(buf[:8], v)
 		buf[8] = b.deleted[i]
-		h.Write(buf[:])
+		binary.LittleEndian.PutUint64(buf[9:], b.sums[i])
+		_, _ = h.Write(buf[:])
 	}
 	return fmt.Sprintf("sluice-%s-%d-%d-%x", table, b.versions[0], len(b.versions), h.Sum64())
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/cespare/xxhash/v2"
 )
 
 // table is the sink's view of one target table.
@@ -37,6 +39,7 @@ type tableBatch struct {
 	bufs     []colBuf
 	versions []uint64
 	deleted  []uint8
+	sums     []uint64 // per row: hash of the row image it was built from (the dedup token's input)
 	tsMs     int64
 	raws     [][]byte
 	keyRow   map[string]int // with toast: key → newest row in this batch
@@ -56,6 +59,7 @@ func (b *tableBatch) reset() {
 	}
 	b.versions = b.versions[:0]
 	b.deleted = b.deleted[:0]
+	b.sums = b.sums[:0]
 	b.tsMs = 0
 	b.keyRow = nil
 	b.fixups = b.fixups[:0]
@@ -429,6 +433,7 @@ func (b *tableBatch) truncateRows(n int) {
 	}
 	b.versions = b.versions[:n]
 	b.deleted = b.deleted[:n]
+	b.sums = b.sums[:n]
 }
 
 func keyChanged(b *binding, before, after []byte) (bool, error) {
@@ -511,6 +516,7 @@ func (s *Sink) appendRow(t *table, row []byte, deleted bool, version uint64) err
 		return err
 	}
 	b.versions = append(b.versions, version)
+	b.sums = append(b.sums, xxhash.Sum64(row))
 	var d uint8
 	if deleted {
 		d = 1
