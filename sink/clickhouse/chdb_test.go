@@ -63,6 +63,9 @@ func insertSQL(db, table string, b *tableBatch, settings string) string {
 		names = append(names, quoteIdent(c.name))
 	}
 	names = append(names, "`_version`", "`_is_deleted`")
+	if b.bind.rowID {
+		names = append(names, "`_row_id`")
+	}
 	datas := make([]reflect.Value, len(b.bufs))
 	for i, cb := range b.bufs {
 		datas[i] = reflect.ValueOf(cb.data(0, cb.len()))
@@ -74,6 +77,9 @@ func insertSQL(db, table string, b *tableBatch, settings string) string {
 			vals = append(vals, literal(d.Index(r), b.bind.cols[i]))
 		}
 		vals = append(vals, fmt.Sprint(b.versions[r]), fmt.Sprint(b.deleted[r]))
+		if b.bind.rowID {
+			vals = append(vals, fmt.Sprint(b.rowIDs[r]))
+		}
 		rows = append(rows, "("+strings.Join(vals, ", ")+")")
 	}
 	return "INSERT INTO " + db + "." + quoteIdent(table) + " (" + strings.Join(names, ", ") + ") " + settings + " VALUES " + strings.Join(rows, ", ")

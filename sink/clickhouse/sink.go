@@ -674,6 +674,9 @@ func (s *Sink) insert(ctx context.Context, name string, b *tableBatch) error {
 		cols = append(cols, quoteIdent(c.name))
 	}
 	cols = append(cols, "`_version`", "`_is_deleted`")
+	if b.bind.rowID {
+		cols = append(cols, "`_row_id`")
+	}
 	q := "INSERT INTO " + s.db + "." + quoteIdent(name) + " (" + strings.Join(cols, ", ") + ")"
 	ictx := ctx
 	if s.modern {
@@ -699,6 +702,8 @@ func (s *Sink) insert(ctx context.Context, name string, b *tableBatch) error {
 					d = b.versions[lo:hi:hi]
 				case 1:
 					d = b.deleted[lo:hi:hi]
+				case 2:
+					d = b.rowIDs[lo:hi:hi]
 				default:
 					d = b.bufs[i].data(lo, hi)
 				}
@@ -773,6 +778,10 @@ func (b *tableBatch) token(table string) string {
 		buf[8] = b.deleted[i]
 		binary.LittleEndian.PutUint64(buf[9:], b.sums[i])
 		_, _ = h.Write(buf[:])
+		if b.bind.rowID {
+			binary.LittleEndian.PutUint64(buf[:8], b.rowIDs[i])
+			_, _ = h.Write(buf[:8])
+		}
 	}
 	return fmt.Sprintf("sluice-%s-%d-%d-%x", table, b.versions[0], len(b.versions), h.Sum64())
 }
