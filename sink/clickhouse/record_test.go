@@ -51,6 +51,16 @@ func TestJSONScalars(t *testing.T) {
 	}
 }
 
+func withSrc(t ttable, k string, v any) ttable {
+	m := map[string]any{}
+	for a, b := range t.source {
+		m[a] = b
+	}
+	m[k] = v
+	t.source = m
+	return t
+}
+
 func TestVersions(t *testing.T) {
 	cache := &schemaCache{m: map[string]*envSchema{}}
 	pg := ttable{topic: "s.public.t", db: "d", schema: "public", table: "t", keys: []string{"id"}, pg: true}
@@ -66,6 +76,16 @@ func TestVersions(t *testing.T) {
 		{"pg snapshot read is one below", pg, "r", 24023128, 24023127},
 		{"mysql file<<32|pos", my, "u", 1234, 1<<32 | 1234},
 		{"mysql snapshot read", my, "r", 1234, 1<<32 | 1233},
+		// PostgreSQL: a transaction that began before the previous commit streams LSNs below
+		// it; source.sequence[0] (that commit) lifts them, so versions follow commit order.
+		{"pg change written before the previous commit", withSrc(pg, "sequence", `["5000","250"]`), "u", 250, 5000},
+		{"pg change after the previous commit", withSrc(pg, "sequence", `["5000","6000"]`), "u", 6000, 6000},
+		{"pg snapshot at the consistent point", withSrc(pg, "sequence", `[null,"5000"]`), "r", 5000, 4999},
+		// MariaDB: the GTID sequence number of the domain, which a failover continues, above
+		// every binlog-coordinate version (snapshot rows, MySQL without MariaDB GTIDs).
+		{"mariadb gtid", withSrc(my, "gtid", "0-2-41"), "u", 1234, 1<<63 | 41},
+		{"mariadb gtid, other binlog coordinates", withSrc(withSrc(my, "gtid", "0-2-41"), "file", "replica-bin.000007"), "u", 99, 1<<63 | 41},
+		{"mysql uuid gtid keeps binlog coordinates", withSrc(my, "gtid", "3e11fa47-71ca-11e1-9e33-c80aa9429562:23"), "u", 1234, 1<<32 | 1234},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			rec := c.tb.record(c.op, nil, row{"id", 1}, c.pos, false)

@@ -394,3 +394,86 @@ func TestSinkKeylessTableKeepsEveryRow(t *testing.T) {
 		}
 	}
 }
+
+// versionCases are change sequences, in stream order, whose source positions go backwards
+// although each change is newer than the one before: the last change of each key must win.
+func versionCases() []struct {
+	name string
+	recs []envelope.Record
+	want string // id name, ordered by id, after OPTIMIZE FINAL
+} {
+	cols := []tfield{{name: "id", typ: "int32"}, {name: "name", typ: "string"}}
+	pg := ttable{topic: "srv.public.acct", db: "shop", schema: "public", table: "acct", pg: true, fields: cols, keys: []string{"id"}}
+	pgAt := func(seq string) ttable { return withSrc(pg, "sequence", seq) }
+	my := ttable{topic: "srv.shop.acct", db: "shop", table: "acct", fields: cols, keys: []string{"id"}}
+	myAt := func(gtid, file string) ttable { return withSrc(withSrc(my, "gtid", gtid), "file", file) }
+	return []struct {
+		name string
+		recs []envelope.Record
+		want string
+	}{{
+		// The slot's consistent point is 5000. A transaction that began before it (its
+		// change at LSN 250) commits after it, so the snapshot does not show it and it is
+		// streamed, with an LSN below the snapshot's version.
+		name: "postgres transaction begun before the snapshot",
+		recs: []envelope.Record{
+			pgAt(`[null,"5000"]`).record("r", nil, row{"id", 1, "name", "snapshot"}, 5000, true),
+			pgAt(`[null,"5000"]`).record("r", nil, row{"id", 2, "name", "snapshot"}, 5000, true),
+			pgAt(`["5000","250"]`).record("u", nil, row{"id", 1, "name", "old tx"}, 250, true),
+			pgAt(`["5400","5200"]`).record("u", nil, row{"id", 2, "name", "next tx"}, 5200, true),
+			// two changes of one key in one transaction, both written before the
+			// previous commit: equal versions, the later insert wins
+			pgAt(`["5600","300"]`).record("u", nil, row{"id", 2, "name", "long tx 1"}, 300, true),
+			pgAt(`["5600","310"]`).record("u", nil, row{"id", 2, "name", "long tx 2"}, 310, true),
+		},
+		want: "1 old tx|2 long tx 2",
+	}, {
+		// GTID failover to a replica whose binlog has other, smaller coordinates; then
+		// RESET MASTER-like small coordinates on the new primary.
+		name: "mariadb gtid failover",
+		recs: []envelope.Record{
+			my.record("r", nil, row{"id", 1, "name", "snapshot"}, 4000, true),
+			myAt("0-1-100", "mysql-bin.000009").record("u", nil, row{"id", 1, "name", "primary"}, 90000, true),
+			myAt("0-1-100", "mysql-bin.000009").record("c", nil, row{"id", 2, "name", "primary"}, 90100, true),
+			// the replica re-sends 0-1-100 from its own binlog (a replay across the failover)
+			myAt("0-1-100", "replica-bin.000001").record("u", nil, row{"id", 1, "name", "primary"}, 700, true),
+			myAt("0-2-101", "replica-bin.000001").record("u", nil, row{"id", 1, "name", "new primary"}, 900, true),
+			myAt("0-2-102", "replica-bin.000001").record("u", nil, row{"id", 2, "name", "new primary"}, 1200, true),
+		},
+		want: "1 new primary|2 new primary",
+	}}
+}
+
+// TestSinkVersionsFollowCommitOrder: _version orders a key's changes by commit order even
+// where source positions go backwards (PostgreSQL transactions begun before the snapshot,
+// MariaDB GTID failover).
+func TestSinkVersionsFollowCommitOrder(t *testing.T) {
+	addr := chAddr(t)
+	conn := chConn(t, addr)
+	db := freshDB(t, conn)
+	ctx := context.Background()
+	for i, c := range versionCases() {
+		t.Run(c.name, func(t *testing.T) {
+			dbi := fmt.Sprintf("%s_%d", db, i)
+			execCH(t, conn, "DROP DATABASE IF EXISTS "+dbi)
+			s, err := New(ctx, Config{Addr: []string{addr}, Database: dbi, BatchRows: 2, FlushInterval: time.Hour}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			for i := range c.recs {
+				if err := s.Send(ctx, &c.recs[i], uint64(i)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := s.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+			optimize(t, conn, dbi, "acct")
+			got := strings.Join(query(t, conn, "SELECT concat(toString(id), ' ', name) FROM "+dbi+".acct FINAL WHERE _is_deleted = 0 ORDER BY id"), "|")
+			if got != c.want {
+				t.Fatalf("rows %q, want %q", got, c.want)
+			}
+		})
+	}
+}
