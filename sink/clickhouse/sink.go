@@ -114,6 +114,7 @@ type Stats struct {
 	Batches       uint64        // insert batches acknowledged
 	Records       uint64        // records made durable (including skipped ones)
 	Parked        uint64        // records parked in _sluice_parked
+	Replayed      uint64        // parked records applied by ReplayParked
 	Retries       uint64        // failed insert attempts retried
 	SchemaChanges uint64        // ALTER/CREATE TABLE statements applied
 	ToastMissing  uint64        // unchanged-TOAST values with no earlier value to carry
@@ -158,8 +159,8 @@ type Sink struct {
 	wg                 sync.WaitGroup
 
 	stats struct {
-		rows, batches, records, parked, retries, schema, toast atomic.Uint64
-		lastMs, insertNs                                       atomic.Int64
+		rows, batches, records, parked, retries, schema, toast, replayed atomic.Uint64
+		lastMs, insertNs                                                 atomic.Int64
 	}
 }
 
@@ -256,7 +257,7 @@ func (s *Sink) Err() error {
 // Stats returns the counters.
 func (s *Sink) Stats() Stats {
 	return Stats{Rows: s.stats.rows.Load(), Batches: s.stats.batches.Load(), Records: s.stats.records.Load(),
-		Parked: s.stats.parked.Load(), Retries: s.stats.retries.Load(), SchemaChanges: s.stats.schema.Load(),
+		Parked: s.stats.parked.Load(), Replayed: s.stats.replayed.Load(), Retries: s.stats.retries.Load(), SchemaChanges: s.stats.schema.Load(),
 		ToastMissing: s.stats.toast.Load(), LastSourceMs: s.stats.lastMs.Load(), InsertTime: time.Duration(s.stats.insertNs.Load())}
 }
 
@@ -365,7 +366,7 @@ func (s *Sink) ticker() {
 			rate := float64(st.Rows-lastRows) / now.Sub(lastAt).Seconds()
 			lastRows, lastAt = st.Rows, now
 			attrs := []any{"rows", st.Rows, "rows_per_s", int64(rate), "batches", st.Batches,
-				"parked", st.Parked, "retries", st.Retries, "schema_changes", st.SchemaChanges}
+				"parked", st.Parked, "replayed", st.Replayed, "retries", st.Retries, "schema_changes", st.SchemaChanges}
 			if st.LastSourceMs > 0 {
 				attrs = append(attrs, "source_lag_ms", now.UnixMilli()-st.LastSourceMs)
 			}

@@ -477,3 +477,65 @@ func TestSinkVersionsFollowCommitOrder(t *testing.T) {
 		})
 	}
 }
+
+// TestSinkReplayParked: records parked because their table did not exist (records without
+// schemas) are applied by ReplayParked once the table is created; one whose table is still
+// missing is parked again, once, and the replayed rows leave _sluice_parked.
+func TestSinkReplayParked(t *testing.T) {
+	addr := chAddr(t)
+	conn := chConn(t, addr)
+	db := freshDB(t, conn)
+	ctx := context.Background()
+	items := ttable{topic: "srv.shop.items", db: "shop", table: "items", fields: []tfield{{name: "sku", typ: "string"}, {name: "qty", typ: "int32"}}, keys: []string{"sku"}}
+	ghost := items
+	ghost.topic, ghost.table = "srv.shop.ghost", "ghost"
+	recs := []envelope.Record{
+		items.record("c", nil, row{"sku", "a", "qty", 1}, 100, false),
+		items.record("c", nil, row{"sku", "b", "qty", 2}, 110, false),
+		items.record("u", nil, row{"sku", "a", "qty", 3}, 120, false),
+		ghost.record("c", nil, row{"sku", "g", "qty", 9}, 130, false),
+	}
+	s, err := New(ctx, Config{Addr: []string{addr}, Database: db, FlushInterval: time.Hour}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i := range recs {
+		if err := s.Send(ctx, &recs[i], uint64(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Stats(); st.Parked != 4 {
+		t.Fatalf("parked %d, want 4 (no table yet)", st.Parked)
+	}
+	execCH(t, conn, "CREATE TABLE "+db+".items (sku String, qty Int32, _version UInt64, _is_deleted UInt8) ENGINE = ReplacingMergeTree(_version) ORDER BY sku")
+	res, err := s.ReplayParked(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res != (ReplayResult{Read: 4, Applied: 3, ParkedAgain: 1}) {
+		t.Fatalf("replay %+v", res)
+	}
+	if st := s.Stats(); st.Replayed != 3 || st.Parked != 5 {
+		t.Fatalf("stats %+v", st)
+	}
+	optimize(t, conn, db, "items")
+	if got := strings.Join(query(t, conn, "SELECT concat(sku, ' ', toString(qty)) FROM "+db+".items FINAL ORDER BY sku"), "|"); got != "a 3|b 2" {
+		t.Fatalf("items %q", got)
+	}
+	// the DELETE is a mutation: wait until it is done
+	var left []string
+	for i := 0; i < 100; i++ {
+		left = query(t, conn, "SELECT table FROM "+db+"._sluice_parked")
+		if len(left) == 1 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(left) != 1 || left[0] != "ghost" {
+		t.Fatalf("parked after the replay: %q, want the ghost record once", left)
+	}
+}
