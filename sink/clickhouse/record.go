@@ -36,6 +36,10 @@ type envSchema struct {
 	valueSchema []byte
 }
 
+// maxSchemas bounds the schema cache: distinct record schemas (one per table and schema
+// version), about 3 kB of JSON each plus the parsed form. A variable for tests.
+var maxSchemas = 10000
+
 type schemaCache struct {
 	modern bool
 	m      map[string]*envSchema
@@ -64,8 +68,14 @@ func (c *schemaCache) get(keySchema, valueSchema []byte) (*envSchema, error) {
 		return e, nil
 	}
 	id := string(valueSchema)
-	if len(c.m) > 10000 { // many distinct schemas: start over rather than grow without bound
-		c.m = map[string]*envSchema{}
+	if len(c.m) >= maxSchemas {
+		// Evict one schema, any (map order), rather than start over: with more tables than
+		// the cache holds, starting over made every record a miss. A table keeps the schemas
+		// it binds (table.binds), so an evicted one read again finds its binding (bind).
+		for k := range c.m {
+			delete(c.m, k)
+			break
+		}
 	}
 	e := &envSchema{keySchema: append([]byte(nil), keySchema...), valueSchema: []byte(id)}
 	var env connectSchema

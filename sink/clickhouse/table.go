@@ -30,6 +30,9 @@ type table struct {
 	warned  bool // the keyless-layout warning was logged
 }
 
+// maxTableSchemas bounds the bindings a table keeps, one per record schema seen for it.
+const maxTableSchemas = 64
+
 // maxTwins bounds the identical-row counter of a keyless table (about 2 MB). Past it the counter
 // starts over: identical rows of one position that far apart then share a _row_id.
 const maxTwins = 1 << 16
@@ -178,6 +181,18 @@ func (s *Sink) bind(ctx context.Context, t *table, c *change) (*binding, error) 
 	}
 	if b, ok := t.binds[c.schema]; ok {
 		return s.use(ctx, t, b)
+	}
+	// The cache may have evicted this schema and read it again: the same bytes keep their
+	// binding (a new one would force a flush of the table's batch, and pile up).
+	for old, b := range t.binds {
+		if string(old.valueSchema) == string(c.schema.valueSchema) && string(old.keySchema) == string(c.schema.keySchema) {
+			delete(t.binds, old)
+			t.binds[c.schema] = b
+			return s.use(ctx, t, b)
+		}
+	}
+	if len(t.binds) >= maxTableSchemas {
+		clear(t.binds) // old schema versions of this table: rebuilt if they come back
 	}
 	e := c.schema
 	if e.err != nil {
