@@ -373,14 +373,12 @@ func lastCommitLSN(seq []byte) (uint64, error) {
 	if strings.HasPrefix(s, "null") {
 		return 0, nil
 	}
-	if !strings.HasPrefix(s, `"`) {
+	s = strings.TrimPrefix(s, `"`) // Debezium quotes the LSNs; accept bare numbers too
+	end := strings.IndexAny(s, `",]`)
+	if end <= 0 {
 		return 0, bad
 	}
-	end := strings.IndexByte(s[1:], '"')
-	if end < 0 {
-		return 0, bad
-	}
-	v, err := strconv.ParseUint(s[1:1+end], 10, 64)
+	v, err := strconv.ParseUint(strings.TrimSpace(s[:end]), 10, 64)
 	if err != nil {
 		return 0, bad
 	}

@@ -81,6 +81,7 @@ func TestVersions(t *testing.T) {
 		{"pg change written before the previous commit", withSrc(pg, "sequence", `["5000","250"]`), "u", 250, 5000},
 		{"pg change after the previous commit", withSrc(pg, "sequence", `["5000","6000"]`), "u", 6000, 6000},
 		{"pg snapshot at the consistent point", withSrc(pg, "sequence", `[null,"5000"]`), "r", 5000, 4999},
+		{"pg sequence with bare numbers", withSrc(pg, "sequence", `[5000, 250]`), "u", 250, 5000},
 		// MariaDB: the GTID sequence number of the domain, which a failover continues, above
 		// every binlog-coordinate version (snapshot rows, MySQL without MariaDB GTIDs).
 		{"mariadb gtid", withSrc(my, "gtid", "0-2-41"), "u", 1234, 1<<63 | 41},
@@ -324,6 +325,27 @@ func TestSourceNamesReused(t *testing.T) {
 		got, err := sourceName([]byte(tc.raw), &cache.names[2])
 		if err != nil || got != tc.want {
 			t.Fatalf("sourceName(%s) = %q, %v; want %q", tc.raw, got, err, tc.want)
+		}
+	}
+}
+
+func TestLastCommitLSN(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want uint64
+		err  bool
+	}{
+		{`"[\"24023119\",\"24023128\"]"`, 24023119, false},
+		{`"[null,\"24023128\"]"`, 0, false},
+		{`"[ 7 , 9 ]"`, 7, false},
+		{`"24023119"`, 0, true},
+		{`"[\"x\",\"1\"]"`, 0, true},
+		{`"[]"`, 0, true},
+		{`7`, 0, true},
+	} {
+		got, err := lastCommitLSN([]byte(c.in))
+		if got != c.want || (err != nil) != c.err {
+			t.Errorf("%s: %d, %v; want %d (error %t)", c.in, got, err, c.want, c.err)
 		}
 	}
 }
