@@ -358,29 +358,38 @@ func (ch *change) readSource(cache *schemaCache, src []byte) error {
 }
 
 // lastCommitLSN reads sequence[0] of a PostgreSQL source block: a JSON string holding a JSON
-// array of two decimal strings or nulls (`"[\"24023119\",\"24023128\"]"`); null is 0.
+// array of two decimal strings or nulls (`"[\"24023119\",\"24023128\"]"`); null is 0. Bare
+// numbers are accepted too. It reads the raw bytes without unescaping (every record has one).
 func lastCommitLSN(seq []byte) (uint64, error) {
-	s, err := jsonString(seq)
-	if err != nil {
-		return 0, fmt.Errorf("source.sequence: %w", err)
+	bad := func() error {
+		return fmt.Errorf("source.sequence %s: want [\"<last commit LSN>\",\"<LSN>\"]", seq)
 	}
-	bad := fmt.Errorf("source.sequence %s: want [\"<last commit LSN>\",\"<LSN>\"]", seq)
-	s = strings.TrimSpace(s)
-	if !strings.HasPrefix(s, "[") {
-		return 0, bad
+	if len(seq) < 2 || seq[0] != '"' || seq[len(seq)-1] != '"' {
+		return 0, bad()
 	}
-	s = strings.TrimSpace(s[1:])
-	if strings.HasPrefix(s, "null") {
+	b := seq[1 : len(seq)-1]
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '[' {
+		return 0, bad()
+	}
+	i = skipSpace(b, i+1)
+	if strings.HasPrefix(string(b[i:]), "null") {
 		return 0, nil
 	}
-	s = strings.TrimPrefix(s, `"`) // Debezium quotes the LSNs; accept bare numbers too
-	end := strings.IndexAny(s, `",]`)
-	if end <= 0 {
-		return 0, bad
+	if strings.HasPrefix(string(b[i:]), `\"`) {
+		i += 2
 	}
-	v, err := strconv.ParseUint(strings.TrimSpace(s[:end]), 10, 64)
-	if err != nil {
-		return 0, bad
+	start := i
+	var v uint64
+	for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+		d := uint64(b[i] - '0')
+		if v > (1<<64-1-d)/10 {
+			return 0, bad()
+		}
+		v = v*10 + d
+	}
+	if i == start || i == len(b) || (b[i] != '\\' && b[i] != ',' && b[i] != ']' && !isSpace(b[i])) {
+		return 0, bad()
 	}
 	return v, nil
 }
