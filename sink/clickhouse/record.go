@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 )
 
@@ -323,7 +322,7 @@ func (ch *change) readSource(cache *schemaCache, src []byte) error {
 			}
 			ch.version = max(ch.version, last)
 		}
-	case gtid != nil && !isNull(gtid) && mariaSeq(gtid) != 0:
+	case gtid != nil && mariaSeq(gtid) != 0:
 		ch.version = 1<<63 | mariaSeq(gtid)
 		ch.hasPos = true
 	case file != nil && !isNull(file) && pos != nil:
@@ -400,21 +399,23 @@ func mariaSeq(gtid []byte) uint64 {
 	if len(gtid) < 2 || gtid[0] != '"' || gtid[len(gtid)-1] != '"' {
 		return 0
 	}
-	parts := strings.Split(string(gtid[1:len(gtid)-1]), "-")
-	if len(parts) != 3 {
-		return 0
-	}
+	var part, digits int
 	var seq uint64
-	for i, p := range parts {
-		v, err := strconv.ParseUint(p, 10, 64)
-		if err != nil {
+	for _, c := range gtid[1 : len(gtid)-1] {
+		switch {
+		case c == '-' && digits > 0 && part < 2:
+			part, digits, seq = part+1, 0, 0
+		case c >= '0' && c <= '9':
+			if seq > (1<<63-1)/10 {
+				return 0
+			}
+			seq = seq*10 + uint64(c-'0')
+			digits++
+		default:
 			return 0
 		}
-		if i == 2 {
-			seq = v
-		}
 	}
-	if seq >= 1<<63 {
+	if part != 2 || digits == 0 {
 		return 0
 	}
 	return seq

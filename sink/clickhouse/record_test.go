@@ -349,3 +349,14 @@ func TestLastCommitLSN(t *testing.T) {
 		}
 	}
 }
+
+func TestMariaSeq(t *testing.T) {
+	for in, want := range map[string]uint64{
+		`"0-1-123"`: 123, `"12-4294967295-9"`: 9, `"0-1-0"`: 0, `null`: 0, `"0-1"`: 0, `"0-1-2-3"`: 0, `"0--5"`: 0,
+		`"3e11fa47-71ca-11e1-9e33-c80aa9429562:23"`: 0, `"0-1-99999999999999999999"`: 0, `"0-1-"`: 0,
+	} {
+		if got := mariaSeq([]byte(in)); got != want {
+			t.Errorf("%s: %d, want %d", in, got, want)
+		}
+	}
+}
