@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -62,6 +63,9 @@ func insertSQL(db, table string, b *tableBatch, settings string) string {
 		names = append(names, quoteIdent(c.name))
 	}
 	names = append(names, "`_version`", "`_is_deleted`")
+	if b.bind.rowID {
+		names = append(names, "`_row_id`")
+	}
 	datas := make([]reflect.Value, len(b.bufs))
 	for i, cb := range b.bufs {
 		datas[i] = reflect.ValueOf(cb.data(0, cb.len()))
@@ -73,21 +77,32 @@ func insertSQL(db, table string, b *tableBatch, settings string) string {
 			vals = append(vals, literal(d.Index(r), b.bind.cols[i]))
 		}
 		vals = append(vals, fmt.Sprint(b.versions[r]), fmt.Sprint(b.deleted[r]))
+		if b.bind.rowID {
+			vals = append(vals, fmt.Sprint(b.rowIDs[r]))
+		}
 		rows = append(rows, "("+strings.Join(vals, ", ")+")")
 	}
 	return "INSERT INTO " + db + "." + quoteIdent(table) + " (" + strings.Join(names, ", ") + ") " + settings + " VALUES " + strings.Join(rows, ", ")
 }
 
-func TestChdbModernLayout(t *testing.T) {
+var chdbSess struct {
+	once sync.Once
+	s    *chdb.Session
+	err  error
+}
+
+// chdbQuery returns a query function on the process's one chDB session (chDB keeps one
+// embedded server per process; the session lives until the test binary exits).
+func chdbQuery(t *testing.T) func(sql string) string {
+	t.Helper()
 	testkit.Env(t, "CHDB_LIB_PATH") // the path of libchdb.so, which chdb-go loads
-	sess, err := chdb.NewSession()
-	if err != nil {
-		t.Fatal(err)
+	chdbSess.once.Do(func() { chdbSess.s, chdbSess.err = chdb.NewSession() })
+	if chdbSess.err != nil {
+		t.Fatal(chdbSess.err)
 	}
-	defer sess.Cleanup()
-	q := func(sql string) string {
+	return func(sql string) string {
 		t.Helper()
-		r, err := sess.Query(sql, "TabSeparated")
+		r, err := chdbSess.s.Query(sql, "TabSeparated")
 		if err != nil {
 			t.Fatalf("%.300s: %v", sql, err)
 		}
@@ -96,6 +111,10 @@ func TestChdbModernLayout(t *testing.T) {
 		}
 		return r.String()
 	}
+}
+
+func TestChdbModernLayout(t *testing.T) {
+	q := chdbQuery(t)
 	t.Logf("chDB ClickHouse %s", strings.TrimSpace(q("SELECT version()")))
 	q("CREATE DATABASE IF NOT EXISTS cdc")
 	s := &Sink{modern: true, cache: schemaCache{modern: true, m: map[string]*envSchema{}}, tables: map[string]*table{}}

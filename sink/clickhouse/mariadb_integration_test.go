@@ -5,6 +5,7 @@ package clickhouse
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -123,5 +124,145 @@ func TestMariaDBToClickHouseInProcess(t *testing.T) {
 	wait(true)
 	if got := tryQuery(cconn, "SELECT toString(count()) FROM "+db+"._sluice_parked"); got[0] != "0" {
 		t.Fatalf("parked records: %v", got)
+	}
+}
+
+// TestMariaDBFailoverToClickHouse: `sluice mysql --sink clickhouse` reads from the MariaDB
+// primary, stops, and resumes from its offsets against a GTID replica
+// (scripts/mariadb-replica.sh), whose binlog holds the same transactions at its own,
+// smaller coordinates. The changes read from the replica are newer and must win in ClickHouse.
+func TestMariaDBFailoverToClickHouse(t *testing.T) {
+	addr := chAddr(t)
+	cconn := chConn(t, addr)
+	db := freshDB(t, cconn)
+	primary, replica := testkit.Server(t, "SLUICE_TEST_MARIADB_DSN"), testkit.Server(t, "SLUICE_TEST_MARIADB_REPLICA_DSN")
+	open := func(dsn string) *sql.DB {
+		d, err := sql.Open("mysql", dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.SetMaxOpenConns(1)
+		t.Cleanup(func() { d.Close() })
+		return d
+	}
+	pdb, rdb := open(primary), open(replica)
+	run := func(d *sql.DB, qs ...string) {
+		t.Helper()
+		for _, q := range qs {
+			if _, err := d.Exec(q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+	}
+	// The replica's SQL thread stops when another test's table predates it: restart it at the
+	// primary's position (what capture/mysql's failover test does too).
+	var sqlRunning string
+	if rows, err := rdb.Query("SHOW SLAVE STATUS"); err == nil {
+		cols, _ := rows.Columns()
+		if rows.Next() {
+			vals := make([]sql.NullString, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			_ = rows.Scan(ptrs...)
+			for i, c := range cols {
+				if c == "Slave_SQL_Running" {
+					sqlRunning = vals[i].String
+				}
+			}
+		}
+		rows.Close()
+	}
+	if sqlRunning != "Yes" {
+		var pos string
+		if err := pdb.QueryRow("SELECT @@gtid_binlog_pos").Scan(&pos); err != nil {
+			t.Fatal(err)
+		}
+		run(rdb, "STOP SLAVE", "SET GLOBAL gtid_slave_pos='"+pos+"'", "START SLAVE")
+	}
+	var vals []string
+	for id := 1; id <= 20; id++ {
+		vals = append(vals, fmt.Sprintf("(%d,0)", id))
+	}
+	run(pdb, "DROP DATABASE IF EXISTS chfailover", "CREATE DATABASE chfailover",
+		"CREATE TABLE chfailover.t (id INT PRIMARY KEY, v INT NOT NULL)",
+		"INSERT INTO chfailover.t VALUES "+strings.Join(vals, ","))
+	bin := filepath.Join(t.TempDir(), "sluice")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/sluice").CombinedOutput(); err != nil {
+		t.Fatalf("build cmd/sluice: %v\n%s", err, out)
+	}
+	dir := t.TempDir()
+	logf, _ := os.Create(filepath.Join(dir, "sluice.log"))
+	defer func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(filepath.Join(dir, "sluice.log"))
+			t.Logf("sluice log:\n%s", b)
+		}
+	}()
+	start := func(dsn string) func() {
+		host := strings.TrimSuffix(strings.TrimPrefix(dsn, "root@tcp("), ")/")
+		cmd := exec.Command(bin, "mysql", "--dsn", "mysql://root@"+host, "--server-id", "4243", "--topic-prefix", "mfo",
+			"--database-include", "chfailover", "--offsets-file", filepath.Join(dir, "offsets"), "--sink", "clickhouse",
+			"--clickhouse-addr", addr, "--clickhouse-database", db, "--clickhouse-flush-interval", "100ms", "--log-format", "text")
+		cmd.Stdout, cmd.Stderr = logf, logf
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		stopped := false
+		stop := func() {
+			if !stopped {
+				stopped = true
+				_ = cmd.Process.Signal(syscall.SIGTERM)
+				_ = cmd.Wait()
+			}
+		}
+		t.Cleanup(stop)
+		return stop
+	}
+	rowsOf := func(d *sql.DB) string {
+		var s sql.NullString
+		if err := d.QueryRow("SELECT GROUP_CONCAT(CONCAT(id, ' ', v) ORDER BY id SEPARATOR '|') FROM chfailover.t").Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s.String
+	}
+	wait := func(what string, f func() bool) {
+		t.Helper()
+		for i := 0; i < 300; i++ {
+			if f() {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Fatalf("timed out waiting for %s", what)
+	}
+	chRows := func() string {
+		_ = cconn.Exec(context.Background(), "OPTIMIZE TABLE "+db+".t FINAL")
+		return strings.Join(tryQuery(cconn, "SELECT concat(toString(id), ' ', toString(v)) FROM "+db+".t FINAL WHERE _is_deleted = 0 ORDER BY id"), "|")
+	}
+	var got string
+	equal := func(d *sql.DB) func() bool {
+		return func() bool { got = chRows(); return got == rowsOf(d) }
+	}
+	stop := start(primary)
+	wait("the snapshot in ClickHouse", equal(pdb))
+	run(pdb, "UPDATE chfailover.t SET v = 1")
+	wait("v = 1 from the primary in ClickHouse", equal(pdb))
+	stop()
+	// changes the primary makes while sluice is down reach ClickHouse only through the replica
+	run(pdb, "UPDATE chfailover.t SET v = 2", "UPDATE chfailover.t SET v = 3 WHERE id <= 10")
+	wait("the replica to catch up", func() bool { return rowsOf(rdb) == rowsOf(pdb) })
+	var pfile, rfile, x1, x2 string
+	var ppos, rpos int64
+	_ = pdb.QueryRow("SHOW MASTER STATUS").Scan(&pfile, &ppos, &x1, &x2)
+	_ = rdb.QueryRow("SHOW MASTER STATUS").Scan(&rfile, &rpos, &x1, &x2)
+	t.Logf("binlog ends: primary %s:%d, replica %s:%d", pfile, ppos, rfile, rpos)
+	start(replica)
+	for i := 0; i < 300 && !equal(rdb)(); i++ {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if want := rowsOf(rdb); got != want {
+		t.Fatalf("after the failover ClickHouse has\n%s\nwant\n%s", got, want)
 	}
 }

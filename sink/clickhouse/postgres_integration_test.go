@@ -281,3 +281,104 @@ func TestPostgresKafkaClickHouse(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+// TestPostgresTxBeforeSnapshotToClickHouse: a transaction that wrote before the slot's
+// consistent point and commits after it is not in the snapshot and is streamed with an LSN
+// below the snapshot rows' version; its change must still win in ClickHouse.
+//
+// The slot's snapshot builder waits for the transactions running when it starts (T1), then
+// for those running at its next step (T2); a transaction that takes its xid after that step
+// (T3) is decoded in full and not waited for, so the consistent point passes while T3 is open.
+func TestPostgresTxBeforeSnapshotToClickHouse(t *testing.T) {
+	addr := chAddr(t)
+	cconn := chConn(t, addr)
+	db := freshDB(t, cconn)
+	dsn, pg := pgDB(t, "sl_ch_presnap")
+	pgExec(t, pg, "CREATE TABLE acct (id int PRIMARY KEY, v int NOT NULL)", "INSERT INTO acct VALUES (1, 0), (2, 0)",
+		"CREATE TABLE other (x int)")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	tx := func() *pgx.Conn {
+		c, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close(context.Background()) })
+		return c
+	}
+	xid := func(c *pgx.Conn) string {
+		var x string
+		if err := c.QueryRow(ctx, "SELECT (txid_current() % 4294967296)::text").Scan(&x); err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	// waitSlotOn waits until the walsender creating the slot waits for transaction x.
+	waitSlotOn := func(x string) {
+		t.Helper()
+		for i := 0; i < 300; i++ {
+			var n int
+			if err := pg.QueryRow(ctx, "SELECT count(*) FROM pg_locks WHERE locktype = 'transactionid' AND NOT granted AND transactionid::text = $1", x).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n > 0 {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Fatalf("the slot creation never waited for transaction %s", x)
+	}
+	t1, t2, t3 := tx(), tx(), tx()
+	pgExec(t, t1, "BEGIN", "INSERT INTO other VALUES (1)")
+	x1 := xid(t1)
+	type opened struct {
+		src *postgres.Source
+		err error
+	}
+	openc := make(chan opened, 1)
+	go func() {
+		src, err := postgres.Open(ctx, postgres.Config{DSN: dsn, Slot: "sl_ch_presnap", Publication: "sl_ch_presnap"})
+		openc <- opened{src, err}
+	}()
+	waitSlotOn(x1)
+	pgExec(t, t2, "BEGIN", "UPDATE acct SET v = 1 WHERE id = 1")
+	x2 := xid(t2)
+	pgExec(t, t1, "COMMIT")
+	waitSlotOn(x2)
+	pgExec(t, t3, "BEGIN", "UPDATE acct SET v = 3 WHERE id = 2") // written before the consistent point
+	pgExec(t, t2, "COMMIT")
+	o := <-openc
+	if o.err != nil {
+		t.Fatal(o.err)
+	}
+	pgExec(t, t3, "COMMIT") // after the consistent point: streamed, not in the snapshot
+	enc, err := envelope.NewEncoder(envelope.Config{TopicPrefix: "pgpre", SchemasEnable: true, TombstonesOnDelete: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- pipeline.Run(ctx, pipeline.Config{Source: o.src, Encoder: enc, FlushInterval: 100 * time.Millisecond,
+			NewSink: func(d pipeline.Durable) (pipeline.Sink, error) {
+				return New(ctx, Config{Addr: []string{addr}, Database: db, FlushInterval: 100 * time.Millisecond, Logger: testLogger(t)}, d)
+			}})
+	}()
+	defer func() {
+		cancel()
+		<-done
+		o.src.Close()
+	}()
+	want := strings.Join(pgRows(t, pg, "SELECT id::text || ' ' || v::text FROM acct ORDER BY id"), "|")
+	var got string
+	for i := 0; i < 150; i++ {
+		if n := query(t, cconn, "SELECT toString(count()) FROM system.tables WHERE database = '"+db+"' AND name = 'acct'"); n[0] == "1" {
+			_ = cconn.Exec(context.Background(), "OPTIMIZE TABLE "+db+".acct FINAL")
+			got = strings.Join(query(t, cconn, "SELECT concat(toString(id), ' ', toString(v)) FROM "+db+".acct FINAL WHERE _is_deleted = 0 ORDER BY id"), "|")
+			if got == want {
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("ClickHouse has %q, PostgreSQL %q", got, want)
+}

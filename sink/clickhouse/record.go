@@ -35,6 +35,10 @@ type envSchema struct {
 	valueSchema []byte
 }
 
+// maxSchemas bounds the schema cache: distinct record schemas (one per table and schema
+// version), about 3 kB of JSON each plus the parsed form. A variable for tests.
+var maxSchemas = 10000
+
 type schemaCache struct {
 	modern bool
 	m      map[string]*envSchema
@@ -63,8 +67,14 @@ func (c *schemaCache) get(keySchema, valueSchema []byte) (*envSchema, error) {
 		return e, nil
 	}
 	id := string(valueSchema)
-	if len(c.m) > 10000 { // many distinct schemas: start over rather than grow without bound
-		c.m = map[string]*envSchema{}
+	if len(c.m) >= maxSchemas {
+		// Evict one schema, any (map order), rather than start over: with more tables than
+		// the cache holds, starting over made every record a miss. A table keeps the schemas
+		// it binds (table.binds), so an evicted one read again finds its binding (bind).
+		for k := range c.m {
+			delete(c.m, k)
+			break
+		}
 	}
 	e := &envSchema{keySchema: append([]byte(nil), keySchema...), valueSchema: []byte(id)}
 	var env connectSchema
@@ -245,17 +255,27 @@ func parseChange(cache *schemaCache, key, value []byte) (ch change, ok bool, err
 }
 
 // readSource takes the table identity and the position from the source block and packs the
-// position into the row version:
-//   - PostgreSQL: source.lsn (the change's own WAL position, unique per change of a row);
-//   - MySQL/MariaDB: fileIndex<<32 | (pos + row), where fileIndex is the binlog file's numeric
-//     suffix, pos the rows event's offset and row the row's index in the event. pos+row stays
-//     below the next event's offset (every row takes at least one byte of its event), so later
-//     changes always get larger versions.
+// position into the row version, which must grow with commit order for every key: across
+// restarts, failovers and from a snapshot to the stream that follows it (docs/clickhouse.md,
+// "Versions", has the argument).
+//   - PostgreSQL: max(source.lsn, source.sequence[0]). sequence[0] is the previous commit in
+//     the stream, so a transaction that began long ago (its changes have LSNs below other
+//     transactions' commits, and below the snapshot's consistent point) still gets versions
+//     above every transaction committed before it. A key's next change is written after the
+//     commit of its previous one (row locks), so its LSN alone already exceeds that version.
+//   - MariaDB: 1<<63 | the GTID's sequence number, which the domain continues across a
+//     failover to another server with other binlog coordinates.
+//   - MySQL (and MariaDB records without a GTID, such as snapshot rows): fileIndex<<32 |
+//     (pos + row), where fileIndex is the binlog file's numeric suffix, pos the rows event's
+//     offset and row the row's index in the event. pos+row stays below the next event's
+//     offset (every row takes at least one byte of its event), so later changes in one binlog
+//     get larger versions; these stay below every GTID version.
 //
 // Snapshot reads (op r) get version-1: a snapshot row carries the position streaming resumes
-// from, and the first streamed change of the same row must win over it.
+// from, and the first streamed change of the same row must win over it. Changes of one
+// transaction may share a version; then the one inserted last, the later one, wins.
 func (ch *change) readSource(cache *schemaCache, src []byte) error {
-	var lsn, file, pos, row []byte
+	var lsn, seq, gtid, file, pos, row []byte
 	err := eachField(src, func(k, v []byte) error {
 		var err error
 		switch string(k) {
@@ -271,6 +291,10 @@ func (ch *change) readSource(cache *schemaCache, src []byte) error {
 			}
 		case "lsn":
 			lsn = v
+		case "sequence":
+			seq = v
+		case "gtid":
+			gtid = v
 		case "file":
 			file = v
 		case "pos":
@@ -291,6 +315,16 @@ func (ch *change) readSource(cache *schemaCache, src []byte) error {
 		}
 		ch.version = uint64(v)
 		ch.hasPos = true
+		if seq != nil && !isNull(seq) {
+			last, err := lastCommitLSN(seq)
+			if err != nil {
+				return err
+			}
+			ch.version = max(ch.version, last)
+		}
+	case gtid != nil && mariaSeq(gtid) != 0:
+		ch.version = 1<<63 | mariaSeq(gtid)
+		ch.hasPos = true
 	case file != nil && !isNull(file) && pos != nil:
 		f, err := jsonString(file)
 		if err != nil {
@@ -310,8 +344,8 @@ func (ch *change) readSource(cache *schemaCache, src []byte) error {
 				return fmt.Errorf("source.row %s: not a non-negative integer", row)
 			}
 		}
-		if p+r >= 1<<32 {
-			return fmt.Errorf("binlog position %d+%d does not fit the 32-bit version layout", p, r)
+		if p+r >= 1<<32 || idx >= 1<<31 {
+			return fmt.Errorf("binlog position %s:%d+%d does not fit the version layout (file index < 2^31, position < 4 GiB)", f, p, r)
 		}
 		ch.version = idx<<32 | uint64(p+r)
 		ch.hasPos = true
@@ -320,6 +354,71 @@ func (ch *change) readSource(cache *schemaCache, src []byte) error {
 		ch.version--
 	}
 	return nil
+}
+
+// lastCommitLSN reads sequence[0] of a PostgreSQL source block: a JSON string holding a JSON
+// array of two decimal strings or nulls (`"[\"24023119\",\"24023128\"]"`); null is 0. Bare
+// numbers are accepted too. It reads the raw bytes without unescaping (every record has one).
+func lastCommitLSN(seq []byte) (uint64, error) {
+	bad := func() error {
+		return fmt.Errorf("source.sequence %s: want [\"<last commit LSN>\",\"<LSN>\"]", seq)
+	}
+	if len(seq) < 2 || seq[0] != '"' || seq[len(seq)-1] != '"' {
+		return 0, bad()
+	}
+	b := seq[1 : len(seq)-1]
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '[' {
+		return 0, bad()
+	}
+	i = skipSpace(b, i+1)
+	if strings.HasPrefix(string(b[i:]), "null") {
+		return 0, nil
+	}
+	if strings.HasPrefix(string(b[i:]), `\"`) {
+		i += 2
+	}
+	start := i
+	var v uint64
+	for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+		d := uint64(b[i] - '0')
+		if v > (1<<64-1-d)/10 {
+			return 0, bad()
+		}
+		v = v*10 + d
+	}
+	if i == start || i == len(b) || (b[i] != '\\' && b[i] != ',' && b[i] != ']' && !isSpace(b[i])) {
+		return 0, bad()
+	}
+	return v, nil
+}
+
+// mariaSeq is the sequence number of a MariaDB GTID ("domain-server-seq", a JSON string), or
+// 0 when gtid is not one (a MySQL "uuid:n" GTID). Sequence numbers start at 1.
+func mariaSeq(gtid []byte) uint64 {
+	if len(gtid) < 2 || gtid[0] != '"' || gtid[len(gtid)-1] != '"' {
+		return 0
+	}
+	var part, digits int
+	var seq uint64
+	for _, c := range gtid[1 : len(gtid)-1] {
+		switch {
+		case c == '-' && digits > 0 && part < 2:
+			part, digits, seq = part+1, 0, 0
+		case c >= '0' && c <= '9':
+			if seq > (1<<63-1)/10 {
+				return 0
+			}
+			seq = seq*10 + uint64(c-'0')
+			digits++
+		default:
+			return 0
+		}
+	}
+	if part != 2 || digits == 0 {
+		return 0
+	}
+	return seq
 }
 
 // binlogIndex is the numeric suffix of a binlog file name ("mysql-bin.000003" → 3).

@@ -51,6 +51,16 @@ func TestJSONScalars(t *testing.T) {
 	}
 }
 
+func withSrc(t ttable, k string, v any) ttable {
+	m := map[string]any{}
+	for a, b := range t.source {
+		m[a] = b
+	}
+	m[k] = v
+	t.source = m
+	return t
+}
+
 func TestVersions(t *testing.T) {
 	cache := &schemaCache{m: map[string]*envSchema{}}
 	pg := ttable{topic: "s.public.t", db: "d", schema: "public", table: "t", keys: []string{"id"}, pg: true}
@@ -66,6 +76,17 @@ func TestVersions(t *testing.T) {
 		{"pg snapshot read is one below", pg, "r", 24023128, 24023127},
 		{"mysql file<<32|pos", my, "u", 1234, 1<<32 | 1234},
 		{"mysql snapshot read", my, "r", 1234, 1<<32 | 1233},
+		// PostgreSQL: a transaction that began before the previous commit streams LSNs below
+		// it; source.sequence[0] (that commit) lifts them, so versions follow commit order.
+		{"pg change written before the previous commit", withSrc(pg, "sequence", `["5000","250"]`), "u", 250, 5000},
+		{"pg change after the previous commit", withSrc(pg, "sequence", `["5000","6000"]`), "u", 6000, 6000},
+		{"pg snapshot at the consistent point", withSrc(pg, "sequence", `[null,"5000"]`), "r", 5000, 4999},
+		{"pg sequence with bare numbers", withSrc(pg, "sequence", `[5000, 250]`), "u", 250, 5000},
+		// MariaDB: the GTID sequence number of the domain, which a failover continues, above
+		// every binlog-coordinate version (snapshot rows, MySQL without MariaDB GTIDs).
+		{"mariadb gtid", withSrc(my, "gtid", "0-2-41"), "u", 1234, 1<<63 | 41},
+		{"mariadb gtid, other binlog coordinates", withSrc(withSrc(my, "gtid", "0-2-41"), "file", "replica-bin.000007"), "u", 99, 1<<63 | 41},
+		{"mysql uuid gtid keeps binlog coordinates", withSrc(my, "gtid", "3e11fa47-71ca-11e1-9e33-c80aa9429562:23"), "u", 1234, 1<<32 | 1234},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			rec := c.tb.record(c.op, nil, row{"id", 1}, c.pos, false)
@@ -304,6 +325,38 @@ func TestSourceNamesReused(t *testing.T) {
 		got, err := sourceName([]byte(tc.raw), &cache.names[2])
 		if err != nil || got != tc.want {
 			t.Fatalf("sourceName(%s) = %q, %v; want %q", tc.raw, got, err, tc.want)
+		}
+	}
+}
+
+func TestLastCommitLSN(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want uint64
+		err  bool
+	}{
+		{`"[\"24023119\",\"24023128\"]"`, 24023119, false},
+		{`"[null,\"24023128\"]"`, 0, false},
+		{`"[ 7 , 9 ]"`, 7, false},
+		{`"24023119"`, 0, true},
+		{`"[\"x\",\"1\"]"`, 0, true},
+		{`"[]"`, 0, true},
+		{`7`, 0, true},
+	} {
+		got, err := lastCommitLSN([]byte(c.in))
+		if got != c.want || (err != nil) != c.err {
+			t.Errorf("%s: %d, %v; want %d (error %t)", c.in, got, err, c.want, c.err)
+		}
+	}
+}
+
+func TestMariaSeq(t *testing.T) {
+	for in, want := range map[string]uint64{
+		`"0-1-123"`: 123, `"12-4294967295-9"`: 9, `"0-1-0"`: 0, `null`: 0, `"0-1"`: 0, `"0-1-2-3"`: 0, `"0--5"`: 0,
+		`"3e11fa47-71ca-11e1-9e33-c80aa9429562:23"`: 0, `"0-1-99999999999999999999"`: 0, `"0-1-"`: 0,
+	} {
+		if got := mariaSeq([]byte(in)); got != want {
+			t.Errorf("%s: %d, want %d", in, got, want)
 		}
 	}
 }

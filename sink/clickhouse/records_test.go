@@ -40,6 +40,18 @@ type ttable struct {
 	fields                   []tfield
 	keys                     []string
 	pg                       bool
+	// source overrides the source block's position fields: for PostgreSQL "sequence" (the
+	// string, e.g. `["100","250"]`), for MySQL "file", "row", "gtid" and "server_id".
+	source map[string]any
+}
+
+func (t ttable) src(name string, def any) string {
+	v, ok := t.source[name]
+	if !ok {
+		v = def
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
 }
 
 func (t ttable) rowSchema(fieldName string) string {
@@ -98,9 +110,10 @@ func (r row) get(name string) any {
 func (t ttable) record(op string, before, after row, pos int64, schemas bool) envelope.Record {
 	var src string
 	if t.pg {
-		src = fmt.Sprintf(`{"version":"3.2.0.Final","connector":"postgresql","name":"srv","ts_ms":1705314600000,"snapshot":"false","db":%q,"sequence":null,"schema":%q,"table":%q,"txId":7,"lsn":%d,"xmin":null}`, t.db, t.schema, t.table, pos)
+		src = fmt.Sprintf(`{"version":"3.2.0.Final","connector":"postgresql","name":"srv","ts_ms":1705314600000,"snapshot":"false","db":%q,"sequence":%s,"schema":%q,"table":%q,"txId":7,"lsn":%d,"xmin":null}`, t.db, t.src("sequence", nil), t.schema, t.table, pos)
 	} else {
-		src = fmt.Sprintf(`{"version":"3.2.0.Final","connector":"mysql","name":"srv","ts_ms":1705314600000,"snapshot":"false","db":%q,"sequence":null,"table":%q,"server_id":1,"gtid":null,"file":"mysql-bin.000001","pos":%d,"row":0,"thread":1,"query":null}`, t.db, t.table, pos)
+		src = fmt.Sprintf(`{"version":"3.2.0.Final","connector":"mysql","name":"srv","ts_ms":1705314600000,"snapshot":"false","db":%q,"sequence":null,"table":%q,"server_id":%s,"gtid":%s,"file":%s,"pos":%d,"row":%s,"thread":1,"query":null}`,
+			t.db, t.table, t.src("server_id", 1), t.src("gtid", nil), t.src("file", "mysql-bin.000001"), pos, t.src("row", 0))
 	}
 	payload := fmt.Sprintf(`{"before":%s,"after":%s,"source":%s,"transaction":null,"op":%q,"ts_ms":1705314600512}`, before.json(), after.json(), src, op)
 	keyRow := after

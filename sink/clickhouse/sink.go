@@ -3,9 +3,9 @@ package clickhouse
 import (
 	"context"
 	"crypto/tls"
+	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -15,6 +15,7 @@ import (
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/cespare/xxhash/v2"
 
 	"github.com/sluicecdc/sluice/envelope"
 )
@@ -113,6 +114,7 @@ type Stats struct {
 	Batches       uint64        // insert batches acknowledged
 	Records       uint64        // records made durable (including skipped ones)
 	Parked        uint64        // records parked in _sluice_parked
+	Replayed      uint64        // parked records applied by ReplayParked
 	Retries       uint64        // failed insert attempts retried
 	SchemaChanges uint64        // ALTER/CREATE TABLE statements applied
 	ToastMissing  uint64        // unchanged-TOAST values with no earlier value to carry
@@ -157,8 +159,8 @@ type Sink struct {
 	wg                 sync.WaitGroup
 
 	stats struct {
-		rows, batches, records, parked, retries, schema, toast atomic.Uint64
-		lastMs, insertNs                                       atomic.Int64
+		rows, batches, records, parked, retries, schema, toast, replayed atomic.Uint64
+		lastMs, insertNs                                                 atomic.Int64
 	}
 }
 
@@ -255,7 +257,7 @@ func (s *Sink) Err() error {
 // Stats returns the counters.
 func (s *Sink) Stats() Stats {
 	return Stats{Rows: s.stats.rows.Load(), Batches: s.stats.batches.Load(), Records: s.stats.records.Load(),
-		Parked: s.stats.parked.Load(), Retries: s.stats.retries.Load(), SchemaChanges: s.stats.schema.Load(),
+		Parked: s.stats.parked.Load(), Replayed: s.stats.replayed.Load(), Retries: s.stats.retries.Load(), SchemaChanges: s.stats.schema.Load(),
 		ToastMissing: s.stats.toast.Load(), LastSourceMs: s.stats.lastMs.Load(), InsertTime: time.Duration(s.stats.insertNs.Load())}
 }
 
@@ -364,7 +366,7 @@ func (s *Sink) ticker() {
 			rate := float64(st.Rows-lastRows) / now.Sub(lastAt).Seconds()
 			lastRows, lastAt = st.Rows, now
 			attrs := []any{"rows", st.Rows, "rows_per_s", int64(rate), "batches", st.Batches,
-				"parked", st.Parked, "retries", st.Retries, "schema_changes", st.SchemaChanges}
+				"parked", st.Parked, "replayed", st.Replayed, "retries", st.Retries, "schema_changes", st.SchemaChanges}
 			if st.LastSourceMs > 0 {
 				attrs = append(attrs, "source_lag_ms", now.UnixMilli()-st.LastSourceMs)
 			}
@@ -673,6 +675,9 @@ func (s *Sink) insert(ctx context.Context, name string, b *tableBatch) error {
 		cols = append(cols, quoteIdent(c.name))
 	}
 	cols = append(cols, "`_version`", "`_is_deleted`")
+	if b.bind.rowID {
+		cols = append(cols, "`_row_id`")
+	}
 	q := "INSERT INTO " + s.db + "." + quoteIdent(name) + " (" + strings.Join(cols, ", ") + ")"
 	ictx := ctx
 	if s.modern {
@@ -698,6 +703,8 @@ func (s *Sink) insert(ctx context.Context, name string, b *tableBatch) error {
 					d = b.versions[lo:hi:hi]
 				case 1:
 					d = b.deleted[lo:hi:hi]
+				case 2:
+					d = b.rowIDs[lo:hi:hi]
 				default:
 					d = b.bufs[i].data(lo, hi)
 				}
@@ -754,18 +761,28 @@ func (s *Sink) insertParked(ctx context.Context, parked []parkedRecord) error {
 	})
 }
 
-// token is the insert_deduplication_token of a batch: a hash of its table, versions and delete
-// flags, so a retried (byte-identical) batch carries the same token.
+// token is the insert_deduplication_token of a batch. It must be equal for a retried block and
+// different for any other, so it hashes what the block holds: the table, its columns, and per
+// row the version, the delete flag and a hash of the row image the row was built from. Hashing
+// versions alone is not enough: every row of a snapshot (and of a multi-row event) shares its
+// source position, so two different batches of one snapshot would share a token and the server
+// would drop the second without an error.
 func (b *tableBatch) token(table string) string {
-	h := fnv.New64a()
-	h.Write([]byte(table))
-	var buf [9]byte
+	h := xxhash.New()
+	_, _ = h.WriteString(table)
+	for _, c := range b.bind.cols {
+		_, _ = h.WriteString("\x00" + c.name)
+	}
+	var buf [17]byte
 	for i, v := range b.versions {
-		for j := 0; j < 8; j++ {
-			buf[j] = byte(v >> (8 * j))
-		}
+		binary.LittleEndian.PutUint64(buf[:8], v)
 		buf[8] = b.deleted[i]
-		h.Write(buf[:])
+		binary.LittleEndian.PutUint64(buf[9:], b.sums[i])
+		_, _ = h.Write(buf[:])
+		if b.bind.rowID {
+			binary.LittleEndian.PutUint64(buf[:8], b.rowIDs[i])
+			_, _ = h.Write(buf[:8])
+		}
 	}
 	return fmt.Sprintf("sluice-%s-%d-%d-%x", table, b.versions[0], len(b.versions), h.Sum64())
 }

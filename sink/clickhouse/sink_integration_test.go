@@ -344,3 +344,198 @@ func TestSinkCrashReplay(t *testing.T) {
 		t.Fatalf("got %d rows, want %d; first got %v want %v", len(got), len(exp), got[:min(3, len(got))], exp[:min(3, len(exp))])
 	}
 }
+
+// TestSinkKeylessTableKeepsEveryRow: a table without a primary key gets every row, although a
+// snapshot gives all its rows one source position and a multi-row statement (COPY) one LSN,
+// identical rows included; and a replay of the same records (a crash before the offsets were
+// committed) adds nothing.
+func TestSinkKeylessTableKeepsEveryRow(t *testing.T) {
+	addr := chAddr(t)
+	conn := chConn(t, addr)
+	db := freshDB(t, conn)
+	ctx := context.Background()
+	tb := ttable{topic: "srv.public.events", db: "shop", schema: "public", table: "events", pg: true,
+		fields: []tfield{{name: "kind", typ: "string"}, {name: "n", typ: "int32", optional: true}}}
+	keyless := func(op string, before, after row, pos int64) envelope.Record {
+		r := tb.record(op, before, after, pos, true)
+		r.Key = nil // Debezium sends no key for a table without a primary key
+		return r
+	}
+	recs := []envelope.Record{
+		keyless("r", nil, row{"kind", "a", "n", 1}, 700), // snapshot: one position for all rows
+		keyless("r", nil, row{"kind", "a", "n", 1}, 700), // an identical row of the source table
+		keyless("r", nil, row{"kind", "b", "n", 2}, 700),
+		keyless("c", nil, row{"kind", "c", "n", 3}, 900), // COPY: one multi-insert WAL record
+		keyless("c", nil, row{"kind", "d", "n", 4}, 900),
+		keyless("c", nil, row{"kind", "e", "n", 5}, 950),
+	}
+	want := "a 1|a 1|b 2|c 3|d 4|e 5"
+	for run := 1; run <= 2; run++ { // run 2 replays every record, as after a crash
+		s, err := New(ctx, Config{Addr: []string{addr}, Database: db, BatchRows: 4, FlushInterval: time.Hour}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range recs {
+			if err := s.Send(ctx, &recs[i], uint64(i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if st := s.Stats(); st.Parked != 0 {
+			t.Fatalf("run %d: %d records parked", run, st.Parked)
+		}
+		s.Close()
+		optimize(t, conn, db, "events")
+		got := query(t, conn, "SELECT concat(kind, ' ', toString(n)) FROM "+db+".events FINAL ORDER BY kind, n")
+		if g := strings.Join(got, "|"); g != want {
+			t.Fatalf("run %d: rows after OPTIMIZE FINAL %q, want %q", run, g, want)
+		}
+	}
+}
+
+// versionCases are change sequences, in stream order, whose source positions go backwards
+// although each change is newer than the one before: the last change of each key must win.
+func versionCases() []struct {
+	name string
+	recs []envelope.Record
+	want string // id name, ordered by id, after OPTIMIZE FINAL
+} {
+	cols := []tfield{{name: "id", typ: "int32"}, {name: "name", typ: "string"}}
+	pg := ttable{topic: "srv.public.acct", db: "shop", schema: "public", table: "acct", pg: true, fields: cols, keys: []string{"id"}}
+	pgAt := func(seq string) ttable { return withSrc(pg, "sequence", seq) }
+	my := ttable{topic: "srv.shop.acct", db: "shop", table: "acct", fields: cols, keys: []string{"id"}}
+	myAt := func(gtid, file string) ttable { return withSrc(withSrc(my, "gtid", gtid), "file", file) }
+	return []struct {
+		name string
+		recs []envelope.Record
+		want string
+	}{{
+		// The slot's consistent point is 5000. A transaction that began before it (its
+		// change at LSN 250) commits after it, so the snapshot does not show it and it is
+		// streamed, with an LSN below the snapshot's version.
+		name: "postgres transaction begun before the snapshot",
+		recs: []envelope.Record{
+			pgAt(`[null,"5000"]`).record("r", nil, row{"id", 1, "name", "snapshot"}, 5000, true),
+			pgAt(`[null,"5000"]`).record("r", nil, row{"id", 2, "name", "snapshot"}, 5000, true),
+			pgAt(`["5000","250"]`).record("u", nil, row{"id", 1, "name", "old tx"}, 250, true),
+			pgAt(`["5400","5200"]`).record("u", nil, row{"id", 2, "name", "next tx"}, 5200, true),
+			// two changes of one key in one transaction, both written before the
+			// previous commit: equal versions, the later insert wins
+			pgAt(`["5600","300"]`).record("u", nil, row{"id", 2, "name", "long tx 1"}, 300, true),
+			pgAt(`["5600","310"]`).record("u", nil, row{"id", 2, "name", "long tx 2"}, 310, true),
+		},
+		want: "1 old tx|2 long tx 2",
+	}, {
+		// GTID failover to a replica whose binlog has other, smaller coordinates; then
+		// RESET MASTER-like small coordinates on the new primary.
+		name: "mariadb gtid failover",
+		recs: []envelope.Record{
+			my.record("r", nil, row{"id", 1, "name", "snapshot"}, 4000, true),
+			myAt("0-1-100", "mysql-bin.000009").record("u", nil, row{"id", 1, "name", "primary"}, 90000, true),
+			myAt("0-1-100", "mysql-bin.000009").record("c", nil, row{"id", 2, "name", "primary"}, 90100, true),
+			// the replica re-sends 0-1-100 from its own binlog (a replay across the failover)
+			myAt("0-1-100", "replica-bin.000001").record("u", nil, row{"id", 1, "name", "primary"}, 700, true),
+			myAt("0-2-101", "replica-bin.000001").record("u", nil, row{"id", 1, "name", "new primary"}, 900, true),
+			myAt("0-2-102", "replica-bin.000001").record("u", nil, row{"id", 2, "name", "new primary"}, 1200, true),
+		},
+		want: "1 new primary|2 new primary",
+	}}
+}
+
+// TestSinkVersionsFollowCommitOrder: _version orders a key's changes by commit order even
+// where source positions go backwards (PostgreSQL transactions begun before the snapshot,
+// MariaDB GTID failover).
+func TestSinkVersionsFollowCommitOrder(t *testing.T) {
+	addr := chAddr(t)
+	conn := chConn(t, addr)
+	db := freshDB(t, conn)
+	ctx := context.Background()
+	for i, c := range versionCases() {
+		t.Run(c.name, func(t *testing.T) {
+			dbi := fmt.Sprintf("%s_%d", db, i)
+			execCH(t, conn, "DROP DATABASE IF EXISTS "+dbi)
+			s, err := New(ctx, Config{Addr: []string{addr}, Database: dbi, BatchRows: 2, FlushInterval: time.Hour}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			for i := range c.recs {
+				if err := s.Send(ctx, &c.recs[i], uint64(i)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := s.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+			optimize(t, conn, dbi, "acct")
+			got := strings.Join(query(t, conn, "SELECT concat(toString(id), ' ', name) FROM "+dbi+".acct FINAL WHERE _is_deleted = 0 ORDER BY id"), "|")
+			if got != c.want {
+				t.Fatalf("rows %q, want %q", got, c.want)
+			}
+		})
+	}
+}
+
+// TestSinkReplayParked: records parked because their table did not exist (records without
+// schemas) are applied by ReplayParked once the table is created; one whose table is still
+// missing is parked again, once, and the replayed rows leave _sluice_parked.
+func TestSinkReplayParked(t *testing.T) {
+	addr := chAddr(t)
+	conn := chConn(t, addr)
+	db := freshDB(t, conn)
+	ctx := context.Background()
+	items := ttable{topic: "srv.shop.items", db: "shop", table: "items", fields: []tfield{{name: "sku", typ: "string"}, {name: "qty", typ: "int32"}}, keys: []string{"sku"}}
+	ghost := items
+	ghost.topic, ghost.table = "srv.shop.ghost", "ghost"
+	recs := []envelope.Record{
+		items.record("c", nil, row{"sku", "a", "qty", 1}, 100, false),
+		items.record("c", nil, row{"sku", "b", "qty", 2}, 110, false),
+		items.record("u", nil, row{"sku", "a", "qty", 3}, 120, false),
+		ghost.record("c", nil, row{"sku", "g", "qty", 9}, 130, false),
+	}
+	s, err := New(ctx, Config{Addr: []string{addr}, Database: db, FlushInterval: time.Hour}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i := range recs {
+		if err := s.Send(ctx, &recs[i], uint64(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Stats(); st.Parked != 4 {
+		t.Fatalf("parked %d, want 4 (no table yet)", st.Parked)
+	}
+	execCH(t, conn, "CREATE TABLE "+db+".items (sku String, qty Int32, _version UInt64, _is_deleted UInt8) ENGINE = ReplacingMergeTree(_version) ORDER BY sku")
+	res, err := s.ReplayParked(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res != (ReplayResult{Read: 4, Applied: 3, ParkedAgain: 1}) {
+		t.Fatalf("replay %+v", res)
+	}
+	if st := s.Stats(); st.Replayed != 3 || st.Parked != 5 {
+		t.Fatalf("stats %+v", st)
+	}
+	optimize(t, conn, db, "items")
+	if got := strings.Join(query(t, conn, "SELECT concat(sku, ' ', toString(qty)) FROM "+db+".items FINAL ORDER BY sku"), "|"); got != "a 3|b 2" {
+		t.Fatalf("items %q", got)
+	}
+	// the DELETE is a mutation: wait until it is done
+	var left []string
+	for i := 0; i < 100; i++ {
+		left = query(t, conn, "SELECT table FROM "+db+"._sluice_parked")
+		if len(left) == 1 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(left) != 1 || left[0] != "ghost" {
+		t.Fatalf("parked after the replay: %q, want the ghost record once", left)
+	}
+}

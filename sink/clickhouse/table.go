@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/cespare/xxhash/v2"
 )
 
 // table is the sink's view of one target table.
@@ -21,6 +23,37 @@ type table struct {
 	toast      bool // track keys per row: unchanged-TOAST values seen in this table
 	queued     bool // in Sink.order
 	batch      *tableBatch
+	// twins counts, for a table with _row_id, the rows of version twinsAt by image hash, so that
+	// identical rows at one position get different _row_ids (see rowID).
+	twins   map[uint64]uint32
+	twinsAt uint64
+	warned  bool // the keyless-layout warning was logged
+}
+
+// maxTableSchemas bounds the bindings a table keeps, one per record schema seen for it.
+const maxTableSchemas = 64
+
+// maxTwins bounds the identical-row counter of a keyless table (about 2 MB). Past it the counter
+// starts over: identical rows of one position that far apart then share a _row_id.
+const maxTwins = 1 << 16
+
+// rowID is the _row_id of a row of a keyless table: the hash of its row image, plus k for the
+// k-th identical image at the same version, so that every row of a snapshot or of a multi-row
+// statement (one position for all) is kept, identical rows included. A replayed row has the
+// same version and image, and, replayed in the same order as its first copy (replays start at a
+// position and re-send what follows), the same k, so it collapses with that copy instead of
+// adding a row.
+func (t *table) rowID(version, sum uint64) uint64 {
+	if t.twins == nil || t.twinsAt != version || len(t.twins) >= maxTwins {
+		clear(t.twins)
+		if t.twins == nil {
+			t.twins = map[uint64]uint32{}
+		}
+		t.twinsAt = version
+	}
+	k := t.twins[sum]
+	t.twins[sum] = k + 1
+	return sum + uint64(k)
 }
 
 // binding is how the rows of one record schema are written into the table as it is now.
@@ -29,6 +62,7 @@ type binding struct {
 	index   map[string]int
 	keyIdx  []int
 	noSchem bool
+	rowID   bool // the table has a _row_id column (tables without a key)
 }
 
 // tableBatch holds a table's pending rows column-wise.
@@ -37,6 +71,8 @@ type tableBatch struct {
 	bufs     []colBuf
 	versions []uint64
 	deleted  []uint8
+	sums     []uint64 // per row: hash of the row image it was built from (the dedup token's input)
+	rowIDs   []uint64 // with bind.rowID
 	tsMs     int64
 	raws     [][]byte
 	keyRow   map[string]int // with toast: key → newest row in this batch
@@ -56,6 +92,8 @@ func (b *tableBatch) reset() {
 	}
 	b.versions = b.versions[:0]
 	b.deleted = b.deleted[:0]
+	b.sums = b.sums[:0]
+	b.rowIDs = b.rowIDs[:0]
 	b.tsMs = 0
 	b.keyRow = nil
 	b.fixups = b.fixups[:0]
@@ -131,7 +169,9 @@ func (s *Sink) describe(ctx context.Context, t *table) error {
 	})
 }
 
-func isMeta(name string) bool { return name == "_version" || name == "_is_deleted" }
+func isMeta(name string) bool {
+	return name == "_version" || name == "_is_deleted" || name == "_row_id"
+}
 
 // bind finds or builds the binding of c's schema to table t, creating or altering the table
 // first when needed (at a batch boundary: everything pending is flushed before any DDL).
@@ -141,6 +181,18 @@ func (s *Sink) bind(ctx context.Context, t *table, c *change) (*binding, error) 
 	}
 	if b, ok := t.binds[c.schema]; ok {
 		return s.use(ctx, t, b)
+	}
+	// The cache may have evicted this schema and read it again: the same bytes keep their
+	// binding (a new one would force a flush of the table's batch, and pile up).
+	for old, b := range t.binds {
+		if string(old.valueSchema) == string(c.schema.valueSchema) && string(old.keySchema) == string(c.schema.keySchema) {
+			delete(t.binds, old)
+			t.binds[c.schema] = b
+			return s.use(ctx, t, b)
+		}
+	}
+	if len(t.binds) >= maxTableSchemas {
+		clear(t.binds) // old schema versions of this table: rebuilt if they come back
 	}
 	e := c.schema
 	if e.err != nil {
@@ -231,8 +283,22 @@ func (s *Sink) bind(ctx context.Context, t *table, c *change) (*binding, error) 
 		t.schemaless = nil
 	}
 	b := newBinding(cols, keys)
+	s.setRowID(t, b)
 	t.binds[c.schema] = b
 	return s.use(ctx, t, b)
+}
+
+// setRowID writes _row_id when the table has it. A table without a key made by an older sluice
+// (ORDER BY _version alone) keeps one row per source position: say so once, loudly.
+func (s *Sink) setRowID(t *table, b *binding) {
+	_, b.rowID = t.cols["_row_id"]
+	if !b.rowID && len(b.keyIdx) == 0 && !t.warned {
+		if _, ok := t.cols["_version"]; ok {
+			t.warned = true
+			s.log.Error("clickhouse table without a key and without _row_id: rows that share a source position (a snapshot, a multi-row statement) collapse into one; recreate the table (DROP TABLE, then re-snapshot) so that sluice creates it ordered by (_version, _row_id)",
+				"table", t.name)
+		}
+	}
 }
 
 func sameBase(a, b string) bool {
@@ -318,8 +384,13 @@ func createTableSQL(db, name string, cols []column, keys []string, modern bool) 
 		defs = append(defs, quoteIdent(c.name)+" "+c.chType())
 	}
 	defs = append(defs, "`_version` UInt64", "`_is_deleted` UInt8")
-	order := "`_version`" // keyless tables: an append-only log, deduplicated by version
-	if len(keys) > 0 {
+	// Tables without a key are a log of changes. Many rows share a version (a snapshot, a
+	// multi-row statement), so _row_id (see table.rowID) keeps them apart while a replayed row
+	// still collapses with its first copy.
+	order := "(`_version`, `_row_id`)"
+	if len(keys) == 0 {
+		defs = append(defs, "`_row_id` UInt64")
+	} else {
 		q := make([]string, len(keys))
 		for i, k := range keys {
 			q[i] = quoteIdent(k)
@@ -364,6 +435,7 @@ func (s *Sink) bindSchemaless(ctx context.Context, t *table, c *change) (*bindin
 		}
 		t.schemaless = newBinding(cols, keys)
 		t.schemaless.noSchem = true
+		s.setRowID(t, t.schemaless)
 	}
 	return s.use(ctx, t, t.schemaless)
 }
@@ -429,6 +501,10 @@ func (b *tableBatch) truncateRows(n int) {
 	}
 	b.versions = b.versions[:n]
 	b.deleted = b.deleted[:n]
+	b.sums = b.sums[:n]
+	if b.bind.rowID {
+		b.rowIDs = b.rowIDs[:n]
+	}
 }
 
 func keyChanged(b *binding, before, after []byte) (bool, error) {
@@ -511,6 +587,11 @@ func (s *Sink) appendRow(t *table, row []byte, deleted bool, version uint64) err
 		return err
 	}
 	b.versions = append(b.versions, version)
+	sum := xxhash.Sum64(row)
+	b.sums = append(b.sums, sum)
+	if bd.rowID {
+		b.rowIDs = append(b.rowIDs, t.rowID(version, sum))
+	}
 	var d uint8
 	if deleted {
 		d = 1

@@ -54,6 +54,9 @@ func Command() cli.Command {
 }
 
 func run(ctx context.Context, prog string, args []string) error {
+	if len(args) > 0 && args[0] == "replay-parked" {
+		return replayParked(ctx, prog+" replay-parked", args[1:])
+	}
 	kcfg, scfg, err := parse(prog, args)
 	if err != nil {
 		return err
@@ -119,4 +122,41 @@ func parse(prog string, args []string) (kafkasrc.Config, clickhouse.Config, erro
 	log := s.Logger()
 	cc.Logger, scfg.Logger = log, log
 	return cc, scfg, errors.Join(cc.Validate(), scfg.Validate())
+}
+
+// replayParked is `sluice clickhouse replay-parked`: re-applies the records parked in
+// _sluice_parked (after their cause was fixed) with the sink's settings, then exits.
+func replayParked(ctx context.Context, prog string, args []string) error {
+	s := cli.NewSet(prog, func(w io.Writer) {
+		fmt.Fprintf(w, "Usage: %s --clickhouse-addr HOST:PORT --clickhouse-database DB [--table NAME] [flags]\n\n"+
+			"Re-applies the records parked in DB._sluice_parked (all, or those of one table) after their cause\n"+
+			"was fixed; records that fail again are parked again. It may run while sluice clickhouse runs.\n\n", prog)
+	})
+	fs := s.FlagSet()
+	var scfg clickhouse.Config
+	var table string
+	fs.StringVar(&table, "table", "", "replay only the records parked for this ClickHouse table")
+	s.Names(scfg.RegisterFlags(fs, ""))
+	if err := s.Parse(args); err != nil {
+		return err
+	}
+	if err := scfg.Validate(); err != nil {
+		return err
+	}
+	log := s.Logger()
+	scfg.Logger = log
+	sink, err := clickhouse.New(ctx, scfg, nil)
+	if err != nil {
+		return err
+	}
+	defer sink.Close()
+	res, err := sink.ReplayParked(ctx, table)
+	if err != nil {
+		return err
+	}
+	log.Info("parked records replayed", "read", res.Read, "applied", res.Applied, "parked_again", res.ParkedAgain)
+	if res.ParkedAgain > 0 {
+		return fmt.Errorf("%d of %d parked records failed again (see their reason in _sluice_parked)", res.ParkedAgain, res.Read)
+	}
+	return nil
 }
