@@ -124,7 +124,8 @@ func (c *ClientConfig) ProducerRetries() int {
 //
 // Every request is bounded: a connection attempt by DialTimeout, a read or write by
 // RequestTimeout, a whole metadata refresh (sarama's own retries included) by RequestTimeout,
-// and the broker's wait for acks=all by half of it (at most 10s, Kafka's default).
+// and the broker's wait for acks=all, for admin operations and for fetch data by half of it at
+// most (sarama's defaults are 10s, 3s and 500ms).
 // Producer retries wait as Backoff says, often enough to span DeliveryTimeout.
 func (c *ClientConfig) Sarama(defaultClientID string) *sarama.Config {
 	d := c.WithDefaults()
@@ -141,6 +142,7 @@ func (c *ClientConfig) Sarama(defaultClientID string) *sarama.Config {
 	sc.Metadata.Retry.Backoff = d.RetryBackoff
 	sc.Admin.Timeout = min(sc.Admin.Timeout, d.RequestTimeout/2)
 	sc.Producer.Timeout = min(sc.Producer.Timeout, d.RequestTimeout/2)
+	sc.Consumer.MaxWaitTime = min(sc.Consumer.MaxWaitTime, d.RequestTimeout/2) // a fetch the broker holds
 	sc.Producer.Retry.Max = d.ProducerRetries()
 	sc.Producer.Retry.Backoff = d.RetryBackoff
 	sc.Producer.Retry.BackoffFunc = func(retries, _ int) time.Duration { return d.Backoff(retries) }

@@ -201,3 +201,28 @@ func TestRequestTimeout(t *testing.T) {
 		t.Fatalf("Connect took %s, want about DeliveryTimeout + RequestTimeout", d)
 	}
 }
+
+// TestSaramaTimeouts: every request of every client is bounded, and the broker-side waits
+// (acks, admin, fetch) stay below the request timeout.
+func TestSaramaTimeouts(t *testing.T) {
+	for _, c := range []struct {
+		req                           time.Duration
+		dial, producer, admin, fetchW time.Duration
+	}{
+		{0, 10 * time.Second, 10 * time.Second, 3 * time.Second, 500 * time.Millisecond},
+		{2 * time.Second, 2 * time.Second, time.Second, time.Second, 500 * time.Millisecond},
+		{400 * time.Millisecond, 400 * time.Millisecond, 200 * time.Millisecond, 200 * time.Millisecond, 200 * time.Millisecond},
+	} {
+		cc := ClientConfig{RequestTimeout: c.req}
+		sc := cc.Sarama("x")
+		want := cc.WithDefaults().RequestTimeout
+		if sc.Net.ReadTimeout != want || sc.Net.WriteTimeout != want || sc.Metadata.Timeout != want || sc.Net.DialTimeout != c.dial ||
+			sc.Producer.Timeout != c.producer || sc.Admin.Timeout != c.admin || sc.Consumer.MaxWaitTime != c.fetchW {
+			t.Errorf("request timeout %s: read %s write %s metadata %s dial %s acks %s admin %s fetch wait %s", c.req, sc.Net.ReadTimeout,
+				sc.Net.WriteTimeout, sc.Metadata.Timeout, sc.Net.DialTimeout, sc.Producer.Timeout, sc.Admin.Timeout, sc.Consumer.MaxWaitTime)
+		}
+		if err := sc.Validate(); err != nil {
+			t.Errorf("request timeout %s: %v", c.req, err)
+		}
+	}
+}

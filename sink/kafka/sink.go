@@ -487,7 +487,7 @@ func (s *Sink) errors() {
 // than that.
 func (s *Sink) watchdog() {
 	defer s.wg.Done()
-	tick := min(time.Second, s.cfg.Client.DeliveryTimeout/10)
+	tick := max(min(time.Second, s.cfg.Client.DeliveryTimeout/10), time.Millisecond)
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	var warned time.Duration
