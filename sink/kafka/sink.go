@@ -284,7 +284,7 @@ func (s *Sink) Send(ctx context.Context, rec *envelope.Record, token uint64) err
 	if err := s.stickyErr(); err != nil {
 		return err
 	}
-	size := recordSize(rec)
+	payload, size := recordSize(rec)
 	if size > s.cfg.MaxMessageBytes {
 		return newRecordTooLarge(rec, size, s.cfg.MaxMessageBytes)
 	}
@@ -294,7 +294,7 @@ func (s *Sink) Send(ctx context.Context, rec *envelope.Record, token uint64) err
 		}
 		s.topics[rec.Topic] = true
 	}
-	held := min(int64(size), s.cfg.MaxBufferedBytes)
+	held := min(max(int64(payload), 1), s.cfg.MaxBufferedBytes)
 	if err := s.acquire(ctx, held, rec.Topic); err != nil {
 		return err
 	}
@@ -348,18 +348,20 @@ func (s *Sink) Send(ctx context.Context, rec *envelope.Record, token uint64) err
 	}
 }
 
-// recordSize is a record's size as sarama's producer checks it against MaxMessageBytes
-// (ProducerMessage.ByteSize for record batches, protocol version 2).
-func recordSize(rec *envelope.Record) int {
+// recordSize returns a record's payload (key, value and headers: what MaxBufferedBytes counts)
+// and its size as sarama's producer checks it against MaxMessageBytes (ProducerMessage.ByteSize
+// for record batches, protocol version 2: the payload with a record's and each header's
+// worst-case framing).
+func recordSize(rec *envelope.Record) (payload, size int) {
 	const (
 		recordOverhead = 5*binary.MaxVarintLen32 + binary.MaxVarintLen64 + 1
 		headerOverhead = 2 * binary.MaxVarintLen32
 	)
-	n := recordOverhead + len(rec.Key) + len(rec.Value)
+	payload = len(rec.Key) + len(rec.Value)
 	for _, h := range rec.Headers {
-		n += len(h.Key) + len(h.Value) + headerOverhead
+		payload += len(h.Key) + len(h.Value)
 	}
-	return n
+	return payload, payload + recordOverhead + len(rec.Headers)*headerOverhead
 }
 
 func (s *Sink) acquire(ctx context.Context, size int64, topic string) error {

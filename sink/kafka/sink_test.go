@@ -447,3 +447,27 @@ func TestSinkAuthorizationFailsFast(t *testing.T) {
 		t.Fatalf("took %s", d)
 	}
 }
+
+// TestRecordSizeMatchesSarama: Send's size check counts exactly what sarama's producer checks
+// against MaxMessageBytes, so no record passes Send and then fails inside the producer.
+func TestRecordSizeMatchesSarama(t *testing.T) {
+	for _, rec := range []envelope.Record{
+		{Key: []byte(`{"id":1}`), Value: make([]byte, 1000)},
+		{Value: []byte("v")},
+		{Key: []byte("k"), Headers: []envelope.Header{{Key: "__debezium.oldkey", Value: []byte(`{"id":0}`)}, {Key: "h", Value: nil}}},
+	} {
+		msg := sarama.ProducerMessage{Headers: make([]sarama.RecordHeader, len(rec.Headers))}
+		if rec.Key != nil {
+			msg.Key = sarama.ByteEncoder(rec.Key)
+		}
+		if rec.Value != nil {
+			msg.Value = sarama.ByteEncoder(rec.Value)
+		}
+		for i, h := range rec.Headers {
+			msg.Headers[i] = sarama.RecordHeader{Key: []byte(h.Key), Value: h.Value}
+		}
+		if _, got := recordSize(&rec); got != msg.ByteSize(2) {
+			t.Errorf("recordSize %d, sarama %d", got, msg.ByteSize(2))
+		}
+	}
+}
