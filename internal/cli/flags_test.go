@@ -42,6 +42,8 @@ debezium.sink.kafka.producer.bootstrap.servers=file:9092
 debezium.source.topic.prefix=fromfile
 debezium.source.offset.flush.interval.ms=2500
 debezium.sink.kafka.producer.linger.ms=5
+debezium.sink.kafka.producer.max.request.size=2097152
+delivery.timeout.ms=300000
 debezium.format.value.schemas.enable=false
 debezium.source.decimal.handling.mode=string
 debezium.source.tombstones.on.delete=false
@@ -66,6 +68,8 @@ debezium.source.some.unknown.key=1
 		{"offsets-flush-interval (file, ms)", c.Pipeline.FlushInterval.String(), (2500 * time.Millisecond).String()},
 		{"decimal-handling (file)", fmt.Sprint(c.Envelope.Options.Decimal == envelope.DecimalString), "true"},
 		{"kafka-linger (file, ms)", c.Kafka.Linger.String(), (5 * time.Millisecond).String()},
+		{"kafka-max-message-bytes (file)", fmt.Sprint(c.Kafka.MaxMessageBytes), "2097152"},
+		{"kafka-delivery-timeout (file, ms)", c.Kafka.Client.DeliveryTimeout.String(), (5 * time.Minute).String()},
 		{"host (subcommand alias)", *host, "db.example"},
 		{"compression (default)", c.Kafka.Compression, "none"},
 		{"unknown", strings.Join(c.unknown, ","), "debezium.source.some.unknown.key"},
@@ -92,7 +96,7 @@ func TestDefaults(t *testing.T) {
 	if err := c.resolve(func(string) (string, bool) { return "", false }); err != nil {
 		t.Fatal(err)
 	}
-	if !c.Envelope.SchemasEnable || !c.Envelope.TombstonesOnDelete || c.Sink != "stdout" || c.Kafka.Partitions != 1 || c.Kafka.Replication != 1 ||
+	if !c.Envelope.SchemasEnable || !c.Envelope.TombstonesOnDelete || c.Sink != "stdout" || c.Kafka.Partitions != 1 || c.Kafka.Replication != -1 ||
 		c.Pipeline.SkippedOps != "t" || c.Offsets.Name != "sluice" || c.Pipeline.FlushInterval != time.Second ||
 		c.Kafka.Linger != 0 || c.Kafka.MaxBufferedBytes != kafka.DefaultMaxBufferedBytes || c.Kafka.Compression != "none" ||
 		c.Envelope.Options != (envelope.Options{}) || c.Pipeline.HeartbeatInterval != 0 || c.MemoryLimit != "auto" {

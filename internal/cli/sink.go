@@ -47,10 +47,10 @@ func (stdoutSink) Validate() error { return nil }
 
 type kafkaSink struct{ c *Capture }
 
-func (s kafkaSink) Open(_ context.Context, d pipeline.Durable) (pipeline.Sink, error) {
+func (s kafkaSink) Open(ctx context.Context, d pipeline.Durable) (pipeline.Sink, error) {
 	cfg := s.c.Kafka
 	cfg.Logger = s.c.Logger()
-	return kafka.New(cfg, d)
+	return kafka.Open(ctx, cfg, d)
 }
 
 // Ping connects to the brokers and reads the cluster metadata; an unreachable cluster is

@@ -5,6 +5,12 @@
 // creation that tolerates an existing topic, and reading one partition from its start to its
 // current end (how compacted offsets topics and the schema history are loaded).
 //
+// It also holds the one retry bound every client shares (ClientConfig.Retry: transient errors
+// are retried with backoff for DeliveryTimeout, Kafka's delivery.timeout.ms; authentication
+// and authorization errors are not) and the request timeouts (ClientConfig.Sarama), so the data
+// producer, the offsets store and the schema history ride out the same broker outage, at start
+// too, and no request waits for ever.
+//
 // It knows nothing of records, events or positions: it must not import envelope, capture or any
 // sink, so that every component can use it without importing another component.
 package kafka

@@ -5,22 +5,25 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/eapache/go-resiliency/breaker"
 
 	"github.com/sluicecdc/sluice/internal/kafka"
 )
 
 // KafkaConfig configures a Kafka offsets store.
 type KafkaConfig struct {
-	// Client holds the brokers (required), client id (default "sluice-offsets") and version.
+	// Client holds the brokers (required), client id (default "sluice-offsets"), version, and
+	// the retry bound: connecting, creating the topic, Load and Save are retried while the
+	// brokers are unreachable for up to Client.DeliveryTimeout (default 2m), then fail with a
+	// retryable *kafka.UnavailableError; authentication and authorization errors fail at once.
 	Client      kafka.ClientConfig
 	Topic       string // required, e.g. "sluice-offsets"
 	Name        string // connector name (key namespace); required
 	TopicPrefix string // topic.prefix; required
 	// Partitions is used when the store creates the topic (default 1). Replication likewise
-	// (default 1; -1 = broker default).
+	// (default -1: the broker's default.replication.factor, or 1 before Kafka 2.4).
 	Partitions  int32
 	Replication int16
 	Logger      *slog.Logger
@@ -46,7 +49,7 @@ func NewKafka(ctx context.Context, cfg KafkaConfig) (*Kafka, error) {
 		cfg.Partitions = 1
 	}
 	if cfg.Replication == 0 {
-		cfg.Replication = 1
+		cfg.Replication = -1
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -56,12 +59,10 @@ func NewKafka(ctx context.Context, cfg KafkaConfig) (*Kafka, error) {
 	sc.Producer.Idempotent = true
 	sc.Producer.RequiredAcks = sarama.WaitForAll
 	sc.Producer.Return.Successes = true
-	sc.Producer.Retry.Max = 10
-	sc.Producer.Retry.Backoff = 250 * time.Millisecond
 	sc.Producer.Partitioner = sarama.NewMurmur2Partitioner
 	sc.Metadata.AllowAutoTopicCreation = false
 	sc.Consumer.Return.Errors = true
-	client, err := cfg.Client.Connect(sc)
+	client, err := cfg.Client.Connect(ctx, cfg.Logger, sc)
 	if err != nil {
 		return nil, fmt.Errorf("kafka offsets store: %w", err)
 	}
@@ -72,17 +73,18 @@ func NewKafka(ctx context.Context, cfg KafkaConfig) (*Kafka, error) {
 		return nil, fmt.Errorf("kafka offsets store: %w", err)
 	}
 	compact := "compact"
-	created, err := kafka.CreateTopic(admin, cfg.Topic, &sarama.TopicDetail{NumPartitions: cfg.Partitions, ReplicationFactor: cfg.Replication,
-		ConfigEntries: map[string]*string{"cleanup.policy": &compact}})
+	detail := &sarama.TopicDetail{NumPartitions: cfg.Partitions, ReplicationFactor: cfg.Replication,
+		ConfigEntries: map[string]*string{"cleanup.policy": &compact}}
+	created, err := cfg.Client.EnsureTopic(ctx, cfg.Logger, admin, cfg.Topic, detail)
 	if err != nil {
 		client.Close()
 		return nil, fmt.Errorf("kafka offsets store: %w", err)
 	}
 	if created {
-		cfg.Logger.Info("created offsets topic", "topic", cfg.Topic)
+		cfg.Logger.Info("created offsets topic", "topic", cfg.Topic, "partitions", detail.NumPartitions, "replication", detail.ReplicationFactor)
 	}
 	// admin shares client; closing admin would close it, so it is simply dropped.
-	if err := client.RefreshMetadata(cfg.Topic); err != nil {
+	if err := cfg.Client.Retry(ctx, cfg.Logger, "metadata of "+cfg.Topic, func() error { return client.RefreshMetadata(cfg.Topic) }); err != nil {
 		client.Close()
 		return nil, fmt.Errorf("kafka offsets store: metadata of %s: %w", cfg.Topic, err)
 	}
@@ -97,13 +99,18 @@ func NewKafka(ctx context.Context, cfg KafkaConfig) (*Kafka, error) {
 // Load returns the last value stored under this connector's key, nil if none (or if the last
 // record is a tombstone).
 func (k *Kafka) Load(ctx context.Context) ([]byte, error) {
-	parts, err := k.client.Partitions(k.cfg.Topic)
+	var parts []int32
+	err := k.cfg.Client.Retry(ctx, k.cfg.Logger, "partitions of "+k.cfg.Topic, func() error {
+		var err error
+		parts, err = k.client.Partitions(k.cfg.Topic)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("kafka offsets store: partitions of %s: %w", k.cfg.Topic, err)
 	}
 	p := kafka.Partition(k.key, int32(len(parts)))
 	var value []byte
-	err = kafka.ReadToEnd(ctx, k.client, k.cfg.Topic, p, func(m *sarama.ConsumerMessage) error {
+	err = k.cfg.Client.ReadToEnd(ctx, k.cfg.Logger, k.client, k.cfg.Topic, p, func(m *sarama.ConsumerMessage) error {
 		if jsonEqual(m.Key, k.key) {
 			if m.Value == nil {
 				value = nil
@@ -127,15 +134,35 @@ func (k *Kafka) Load(ctx context.Context) ([]byte, error) {
 	return value, nil
 }
 
-// Save produces value under the key and waits for acks=all.
-func (k *Kafka) Save(_ context.Context, value []byte) error {
+// Save produces value under the key and waits for acks=all. While the brokers are
+// unreachable it sends again (a value written twice is harmless: the last one wins) for up to
+// Client.DeliveryTimeout, then fails with a retryable *kafka.UnavailableError; ctx ends the
+// wait.
+func (k *Kafka) Save(ctx context.Context, value []byte) error {
 	if err := validValue(value); err != nil {
 		return err
 	}
-	_, _, err := k.producer.SendMessage(&sarama.ProducerMessage{
-		Topic: k.cfg.Topic,
-		Key:   sarama.ByteEncoder(k.key),
-		Value: sarama.ByteEncoder(append([]byte(nil), value...)),
+	v := append([]byte(nil), value...)
+	err := k.cfg.Client.Retry(ctx, k.cfg.Logger, "save offset to "+k.cfg.Topic, func() error {
+		if k.producer == nil {
+			p, err := sarama.NewSyncProducerFromClient(k.client)
+			if err != nil {
+				return err
+			}
+			k.producer = p
+		}
+		_, _, err := k.producer.SendMessage(&sarama.ProducerMessage{
+			Topic: k.cfg.Topic,
+			Key:   sarama.ByteEncoder(k.key),
+			Value: sarama.ByteEncoder(v),
+		})
+		if errors.Is(err, breaker.ErrBreakerOpen) {
+			// After a few failed metadata refreshes sarama refuses a partition for 10 s;
+			// a new producer starts without that, so a broker that is back is used at once.
+			k.producer.Close()
+			k.producer = nil
+		}
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("kafka offsets store: write %s: %w", k.cfg.Topic, err)
@@ -145,6 +172,9 @@ func (k *Kafka) Save(_ context.Context, value []byte) error {
 
 // Close closes the producer and the connection.
 func (k *Kafka) Close() error {
-	err := k.producer.Close()
+	var err error
+	if k.producer != nil {
+		err = k.producer.Close()
+	}
 	return errors.Join(err, k.client.Close())
 }

@@ -244,10 +244,14 @@ func TestKafkaFaultsAtLeastOnceInOrder(t *testing.T) {
 		return log.verify(acked)
 	}
 	newSink := func(d Durable) (Sink, error) {
-		// Linger 20ms as before the no-linger default: with linger 0 and NOT_LEADER on every 5th
-		// of ~1,500 requests, run 2 stopped acknowledging twice in ~10 runs (both times at
-		// ack 75149, cause not found yet: a test or a sarama retry issue). Open.
-		return kafka.New(kafka.Config{Client: ikafka.ClientConfig{Brokers: addrs}, Partitions: 4, RetryBackoff: 2 * time.Millisecond, MaxBufferedBytes: 256 << 10, Linger: 20 * time.Millisecond}, d)
+		// The default linger (none). With it this test used to crawl (and hit its 5-minute
+		// deadline twice in ~10 CI runs): no linger means ~8× more produce requests, hence more
+		// injected NOT_LEADER, and sarama counts a retry against every record of the
+		// partition queued behind a failed batch, so records climbed to retry 10-16; the sink
+		// waited RetryBackoff·2^retries (then up to 5 s) at each level while the partition's
+		// producer blocked the dispatcher. Waits now stop at ten times RetryBackoff (Kafka's
+		// retry.backoff.max.ms) and DeliveryTimeout, not the retry count, bounds a record.
+		return kafka.New(kafka.Config{Client: ikafka.ClientConfig{Brokers: addrs, RetryBackoff: 2 * time.Millisecond}, Partitions: 4, MaxBufferedBytes: 256 << 10}, d)
 	}
 	run := func(ctx context.Context, src *numberedSource) error {
 		return Run(ctx, Config{Source: src, Encoder: &numberedEncoder{}, NewSink: newSink, Offsets: store, FlushInterval: 20 * time.Millisecond})
@@ -292,6 +296,7 @@ func TestKafkaFaultsAtLeastOnceInOrder(t *testing.T) {
 		done := make(chan error, 1)
 		go func() { done <- run(ctx, src) }()
 		deadline := time.After(5 * time.Minute)
+		progress := time.NewTicker(5 * time.Second)
 		var runErr error
 	wait:
 		for src.lastAck() < n {
@@ -301,9 +306,12 @@ func TestKafkaFaultsAtLeastOnceInOrder(t *testing.T) {
 			case <-deadline:
 				cancel()
 				t.Fatalf("restart %d: last ack %d after 5 minutes", restarts+1, src.lastAck())
+			case <-progress.C:
+				t.Logf("restart %d: last ack %d, %d produce requests, %d failed by injection", restarts+1, src.lastAck(), produces.Load(), injected.Load())
 			case <-time.After(10 * time.Millisecond):
 			}
 		}
+		progress.Stop()
 		cancel()
 		if runErr == nil {
 			runErr = <-done

@@ -20,6 +20,12 @@
 // context and logs every 10 s while it waits. The default bound (DefaultMaxBufferedBytes, 4 MiB)
 // covers the request on the wire and the batch filling behind it; more does not send faster.
 //
+// Delivery is bounded in time, not by a retry count: a watchdog fails the sink (sticky, with a
+// retryable *DeliveryTimeoutError) once the oldest unacknowledged record has waited
+// Client.DeliveryTimeout (Kafka's delivery.timeout.ms, 2 min), whatever holds it up, and warns
+// every 10 s before. A record over MaxMessageBytes (max.request.size) is refused by Send with a
+// *RecordTooLargeError before it is produced; that is not sticky.
+//
 // Topics are created on first use (ClusterAdmin CreateTopics) with the configured partitions and
-// replication factor; an existing topic is left as it is.
+// replication factor (default -1: the broker's default); an existing topic is left as it is.
 package kafka

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/IBM/sarama"
+
 	"github.com/sluicecdc/sluice/internal/properties"
 )
 
@@ -41,7 +43,21 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 		}
 		c.Replication = int16(n)
 		return nil
-	}), "topic-replication", "replication factor of topics sluice creates (-1: broker default)")
+	}), "topic-replication", "replication factor of topics sluice creates (data, offsets, schema history); -1: the broker's default.replication.factor (1 on brokers before Kafka 2.4)")
+	fs.Var(properties.Func(strconv.Itoa(d.MaxMessageBytes), func(s string) error {
+		n, err := strconv.ParseInt(s, 0, 64)
+		if err != nil || n < 1 || n >= int64(sarama.MaxRequestSize) {
+			return fmt.Errorf("want 1 to %d", sarama.MaxRequestSize-1)
+		}
+		c.MaxMessageBytes = int(n)
+		return nil
+	}), "kafka-max-message-bytes", "largest record sent to Kafka (key, value, headers; max.request.size); a bigger one is refused before it is produced and handled by event.processing.failure.handling.mode")
+	durationVar(fs, &c.Client.DeliveryTimeout, d.Client.DeliveryTimeout, "kafka-delivery-timeout",
+		"how long a Kafka operation is retried while brokers are unreachable before it fails (delivery.timeout.ms): a record until acknowledged, connecting (at start too), offsets and schema history reads and writes; authentication and authorization errors fail at once")
+	durationVar(fs, &c.Client.RequestTimeout, d.Client.RequestTimeout, "kafka-request-timeout",
+		"how long one Kafka request may wait for its answer (request.timeout.ms): network reads and writes, metadata refreshes")
+	durationVar(fs, &c.Client.RetryBackoff, d.Client.RetryBackoff, "kafka-retry-backoff",
+		"first wait between two Kafka attempts (retry.backoff.ms); waits double up to ten times it")
 	fs.Var(properties.Func(strconv.FormatInt(d.MaxBufferedBytes, 10), func(s string) error {
 		n, err := strconv.ParseInt(s, 0, 64)
 		if err != nil || n < 0 {
@@ -63,14 +79,37 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 	}), "kafka-linger", "how long a Kafka batch may wait for more records (linger.ms); 0 sends as soon as the partition has no request outstanding, batching by itself under load")
 	return properties.Names{
 		"debezium.sink.kafka.producer.bootstrap.servers": "kafka-brokers",
-		"bootstrap.servers":                             "kafka-brokers",
-		"debezium.sink.kafka.producer.compression.type": "kafka-compression",
-		"compression.type":                              "kafka-compression",
-		"topic.creation.default.partitions":             "topic-partitions",
-		"topic.creation.default.replication.factor":     "topic-replication",
-		"debezium.sink.kafka.producer.linger.ms":        "kafka-linger",
-		"linger.ms":                                     "kafka-linger",
+		"bootstrap.servers":                                "kafka-brokers",
+		"debezium.sink.kafka.producer.compression.type":    "kafka-compression",
+		"compression.type":                                 "kafka-compression",
+		"topic.creation.default.partitions":                "topic-partitions",
+		"topic.creation.default.replication.factor":        "topic-replication",
+		"debezium.sink.kafka.producer.linger.ms":           "kafka-linger",
+		"linger.ms":                                        "kafka-linger",
+		"debezium.sink.kafka.producer.max.request.size":    "kafka-max-message-bytes",
+		"max.request.size":                                 "kafka-max-message-bytes",
+		"debezium.sink.kafka.producer.delivery.timeout.ms": "kafka-delivery-timeout",
+		"delivery.timeout.ms":                              "kafka-delivery-timeout",
+		"debezium.sink.kafka.producer.request.timeout.ms":  "kafka-request-timeout",
+		"request.timeout.ms":                               "kafka-request-timeout",
+		"debezium.sink.kafka.producer.retry.backoff.ms":    "kafka-retry-backoff",
+		"retry.backoff.ms":                                 "kafka-retry-backoff",
 	}
+}
+
+// durationVar registers a positive duration flag.
+func durationVar(fs *flag.FlagSet, p *time.Duration, def time.Duration, name, usage string) {
+	fs.Var(properties.Func(def.String(), func(s string) error {
+		v, err := time.ParseDuration(s)
+		if err != nil {
+			return err
+		}
+		if v <= 0 {
+			return fmt.Errorf("want > 0")
+		}
+		*p = v
+		return nil
+	}), name, usage)
 }
 
 // Buffered is the most the sink holds between acknowledgements (for a memory budget).

@@ -2,14 +2,13 @@ package kafka
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"strings"
 	"sync"
-	"syscall"
+	"sync/atomic"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -21,12 +20,16 @@ import (
 
 // Config configures a Sink. Zero values mean the defaults written beside each field.
 type Config struct {
-	// Client holds the brokers (required), client id (default "sluice") and protocol version.
+	// Client holds the brokers (required), client id (default "sluice"), protocol version, and
+	// the retry bound and timeouts every Kafka client shares: DeliveryTimeout (default 2m) is
+	// how long a record may wait for its acknowledgement, retries included, before the sink
+	// fails with a retryable *DeliveryTimeoutError; RetryBackoff (default 100ms) the first wait
+	// between produce retries.
 	Client ikafka.ClientConfig
 	// Compression is none (default), lz4, zstd, snappy or gzip.
 	Compression string
-	// Partitions and Replication apply to topics the sink creates. Default 1 and 1; a
-	// Replication of -1 leaves it to the broker's default.
+	// Partitions and Replication apply to topics the sink creates. Default 1 and -1: the
+	// broker's default.replication.factor (KIP-464; a broker older than Kafka 2.4 gets 1).
 	Partitions  int32
 	Replication int16
 	// NoCreateTopics skips CreateTopics (the broker auto-creates or topics exist).
@@ -34,8 +37,10 @@ type Config struct {
 	// MaxBufferedBytes bounds the bytes of records sent but not yet acknowledged. Default
 	// DefaultMaxBufferedBytes.
 	MaxBufferedBytes int64
-	// MaxMessageBytes is the producer's largest record batch (per partition and request).
-	// Default 1 MiB.
+	// MaxMessageBytes is the largest record the sink sends, counted as sarama does (key,
+	// value, headers and a record's worst-case framing), and the largest batch per partition
+	// and request: Kafka's max.request.size, default DefaultMaxMessageBytes (1 MiB). Send
+	// refuses a bigger record with a *RecordTooLargeError before producing it.
 	MaxMessageBytes int
 	// Linger is how long a batch may wait for more records before it is sent (Kafka's
 	// linger.ms). Zero (the default) waits for nothing: a batch goes out as soon as the
@@ -45,14 +50,6 @@ type Config struct {
 	// when it holds BatchBytes (default 1 MiB), whichever is first.
 	Linger     time.Duration
 	BatchBytes int
-	// Retries is how often sarama retries a failed produce before the sink fails. Default 30.
-	// sarama counts a retry against every message of a batch that is dropped and requeued, so a
-	// busy partition spends retries faster than the broker fails requests.
-	Retries int
-	// RetryBackoff is the first retry's wait (default 100ms); it doubles per retry up to 5s, so
-	// the default 30 retries ride out about two minutes of unavailability (the Java producer's
-	// delivery.timeout.ms).
-	RetryBackoff time.Duration
 	// CloseTimeout bounds how long Close waits for buffered records (default 30s); after it the
 	// connection is closed under the producer and the records still unacknowledged are lost to
 	// this run (never reported durable, so a restart sends them again).
@@ -60,6 +57,9 @@ type Config struct {
 	// Logger defaults to discarding.
 	Logger *slog.Logger
 }
+
+// DefaultMaxMessageBytes is MaxMessageBytes' default, Kafka's max.request.size.
+const DefaultMaxMessageBytes = 1 << 20
 
 // DefaultMaxBufferedBytes is MaxBufferedBytes' default: room for the request on the wire and the
 // next batch filling behind it (MaxMessageBytes, 1 MiB, each on one partition) with as much
@@ -106,8 +106,11 @@ func (c *Config) Validate() error {
 	if c.Replication < -1 {
 		errs = append(errs, fmt.Errorf("kafka: topic replication %d: want ≥ 1 or -1", c.Replication))
 	}
-	if c.MaxBufferedBytes < 0 || c.MaxMessageBytes < 0 || c.BatchBytes < 0 || c.Retries < 0 {
-		errs = append(errs, errors.New("kafka: sizes and retries must not be negative"))
+	if c.MaxBufferedBytes < 0 || c.MaxMessageBytes < 0 || c.BatchBytes < 0 {
+		errs = append(errs, errors.New("kafka: sizes must not be negative"))
+	}
+	if c.MaxMessageBytes >= int(sarama.MaxRequestSize) {
+		errs = append(errs, fmt.Errorf("kafka: max message bytes %d: want < %d", c.MaxMessageBytes, sarama.MaxRequestSize))
 	}
 	if c.Linger < 0 {
 		errs = append(errs, fmt.Errorf("kafka: linger %s: want ≥ 0", c.Linger))
@@ -121,23 +124,18 @@ func (c *Config) withDefaults() Config {
 		d.Partitions = 1
 	}
 	if d.Replication == 0 {
-		d.Replication = 1
+		d.Replication = -1
 	}
 	if d.MaxBufferedBytes == 0 {
 		d.MaxBufferedBytes = DefaultMaxBufferedBytes
 	}
 	if d.MaxMessageBytes == 0 {
-		d.MaxMessageBytes = 1 << 20
+		d.MaxMessageBytes = DefaultMaxMessageBytes
 	}
 	if d.BatchBytes == 0 {
 		d.BatchBytes = 1 << 20
 	}
-	if d.Retries == 0 {
-		d.Retries = 30
-	}
-	if d.RetryBackoff == 0 {
-		d.RetryBackoff = 100 * time.Millisecond
-	}
+	d.Client = d.Client.WithDefaults()
 	if d.CloseTimeout == 0 {
 		d.CloseTimeout = 30 * time.Second
 	}
@@ -161,12 +159,10 @@ func (c *Config) SaramaConfig() (*sarama.Config, error) {
 	sc.Producer.RequiredAcks = sarama.WaitForAll
 	sc.Producer.Return.Successes = true
 	sc.Producer.Return.Errors = true
-	sc.Producer.Retry.Max = d.Retries
-	sc.Producer.Retry.Backoff = d.RetryBackoff
-	base := d.RetryBackoff
-	sc.Producer.Retry.BackoffFunc = func(retries, _ int) time.Duration {
-		return min(base<<min(retries, 10), 5*time.Second)
-	}
+	// The watchdog bounds each record by DeliveryTimeout; sarama's retry count only must not
+	// end first, and runs ahead of the attempts (it counts a retry against every record queued
+	// behind a failed batch).
+	sc.Producer.Retry.Max = min(2*d.Client.ProducerRetries(), ikafka.MaxProducerRetries)
 	sc.Producer.Partitioner = sarama.NewMurmur2Partitioner
 	sc.Producer.Compression = codec
 	// Flush.Frequency, Bytes and Messages all 0 is sarama's "send as soon as possible"; any of
@@ -197,13 +193,22 @@ type Sink struct {
 	producer sarama.AsyncProducer
 	sem      *semaphore.Weighted
 	topics   map[string]bool // topics known to exist; owned by Send's goroutine
-	wg       sync.WaitGroup  // the two result goroutines
+	wg       sync.WaitGroup  // the two result goroutines and the watchdog
 
-	mu       sync.Mutex
-	inFlight int
-	err      error           // first delivery failure, sticky
-	idle     []chan struct{} // Flush waiters, closed when inFlight is 0 or err is set
-	closed   bool
+	// clock is the time since start, refreshed by the watchdog every tick, so that Send stamps
+	// records without reading the clock.
+	start     time.Time
+	clock     atomic.Int64
+	failed    context.Context // cancelled (with the error) when the sink fails
+	setFailed context.CancelCauseFunc
+	stop      chan struct{} // closed by Close: the watchdog ends
+
+	mu         sync.Mutex
+	inFlight   int
+	head, tail *message        // records in flight in send order, oldest first
+	err        error           // first delivery failure, sticky
+	idle       []chan struct{} // Flush waiters, closed when inFlight is 0 or err is set
+	closed     bool
 }
 
 // message is a producer message with the sink's bookkeeping; ProducerMessage.Metadata points
@@ -214,14 +219,23 @@ type message struct {
 	key, value sarama.ByteEncoder
 	token      uint64
 	size       int64
+	sent       time.Duration // Sink.clock when sent
+	prev, next *message      // the in-flight list, under Sink.mu
 }
 
 // ErrClosed is returned by Send after Close.
 var ErrClosed = errors.New("kafka sink closed")
 
-// New connects to the brokers and starts the producer. durable is called once per record the
-// broker acknowledged (acks=all), with the token given to Send.
+// New is Open with a context that never ends: connecting is bounded by DeliveryTimeout only.
 func New(cfg Config, durable func(token uint64)) (*Sink, error) {
+	return Open(context.Background(), cfg, durable)
+}
+
+// Open connects to the brokers and starts the producer. durable is called once per record the
+// broker acknowledged (acks=all), with the token given to Send. Brokers that cannot be reached
+// are retried for up to DeliveryTimeout (then a retryable error) or until ctx ends;
+// authentication and authorization failures are returned at once.
+func Open(ctx context.Context, cfg Config, durable func(token uint64)) (*Sink, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -230,17 +244,20 @@ func New(cfg Config, durable func(token uint64)) (*Sink, error) {
 	if err != nil {
 		return nil, err
 	}
-	client, err := d.Client.Connect(sc)
+	log := d.Logger.With("sink", "kafka")
+	client, err := d.Client.Connect(ctx, log, sc)
 	if err != nil {
-		return nil, &connectError{fmt.Errorf("kafka: %w", err)}
+		return nil, fmt.Errorf("kafka: %w", err)
 	}
 	producer, err := sarama.NewAsyncProducerFromClient(client)
 	if err != nil {
 		client.Close()
 		return nil, fmt.Errorf("kafka: start producer: %w", err)
 	}
-	s := &Sink{cfg: d, log: d.Logger.With("sink", "kafka"), durable: durable, client: client, producer: producer,
-		sem: semaphore.NewWeighted(d.MaxBufferedBytes), topics: make(map[string]bool)}
+	s := &Sink{cfg: d, log: log, durable: durable, client: client, producer: producer,
+		sem: semaphore.NewWeighted(d.MaxBufferedBytes), topics: make(map[string]bool),
+		start: time.Now(), stop: make(chan struct{})}
+	s.failed, s.setFailed = context.WithCancelCause(context.Background())
 	if !d.NoCreateTopics {
 		admin, err := sarama.NewClusterAdminFromClient(client)
 		if err != nil {
@@ -250,35 +267,38 @@ func New(cfg Config, durable func(token uint64)) (*Sink, error) {
 		}
 		s.admin = admin
 	}
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go s.successes()
 	go s.errors()
+	go s.watchdog()
 	return s, nil
 }
 
 // Send copies rec into a producer message and queues it. It blocks while MaxBufferedBytes are
 // in flight (logging every 10 s), until ctx ends (returning ctx.Err()). It fails fast with the
-// sticky error once any earlier record failed, and with ErrClosed after Close. The first record
-// for a topic creates the topic if needed.
+// sticky error once any earlier record failed, and with ErrClosed after Close. A record over
+// MaxMessageBytes is refused with a *RecordTooLargeError before anything is produced; the
+// sink stays usable and never reports that token durable. The first record for a topic
+// creates the topic if needed.
 func (s *Sink) Send(ctx context.Context, rec *envelope.Record, token uint64) error {
-	if err := s.failed(); err != nil {
+	if err := s.stickyErr(); err != nil {
 		return err
 	}
+	payload, size := recordSize(rec)
+	if size > s.cfg.MaxMessageBytes {
+		return newRecordTooLarge(rec, size, s.cfg.MaxMessageBytes)
+	}
 	if !s.topics[rec.Topic] {
-		if err := s.ensureTopic(rec.Topic); err != nil {
+		if err := s.ensureTopic(ctx, rec.Topic); err != nil {
 			return err
 		}
 		s.topics[rec.Topic] = true
 	}
-	size := int64(len(rec.Key) + len(rec.Value))
-	for _, h := range rec.Headers {
-		size += int64(len(h.Key) + len(h.Value))
-	}
-	size = min(max(size, 1), s.cfg.MaxBufferedBytes)
-	if err := s.acquire(ctx, size, rec.Topic); err != nil {
+	held := min(max(int64(payload), 1), s.cfg.MaxBufferedBytes)
+	if err := s.acquire(ctx, held, rec.Topic); err != nil {
 		return err
 	}
-	m := &message{ProducerMessage: sarama.ProducerMessage{Topic: rec.Topic}, token: token, size: size}
+	m := &message{ProducerMessage: sarama.ProducerMessage{Topic: rec.Topic}, token: token, size: held}
 	msg := &m.ProducerMessage
 	msg.Metadata = m
 	buf := make([]byte, len(rec.Key)+len(rec.Value))
@@ -298,13 +318,21 @@ func (s *Sink) Send(ctx context.Context, rec *envelope.Record, token uint64) err
 			msg.Headers[i] = sarama.RecordHeader{Key: []byte(h.Key), Value: append([]byte(nil), h.Value...)}
 		}
 	}
+	m.sent = time.Duration(s.clock.Load())
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		s.sem.Release(size)
+		s.sem.Release(held)
 		return ErrClosed
 	}
 	s.inFlight++
+	m.prev = s.tail
+	if s.tail != nil {
+		s.tail.next = m
+	} else {
+		s.head = m
+	}
+	s.tail = m
 	s.mu.Unlock()
 	select { // the input channel has room almost always: skip the two-way select then
 	case s.producer.Input() <- msg:
@@ -315,9 +343,25 @@ func (s *Sink) Send(ctx context.Context, rec *envelope.Record, token uint64) err
 	case s.producer.Input() <- msg:
 		return nil
 	case <-ctx.Done():
-		s.settle(size, nil)
+		s.settle(m, nil)
 		return ctx.Err()
 	}
+}
+
+// recordSize returns a record's payload (key, value and headers: what MaxBufferedBytes counts)
+// and its size as sarama's producer checks it against MaxMessageBytes (ProducerMessage.ByteSize
+// for record batches, protocol version 2: the payload with a record's and each header's
+// worst-case framing).
+func recordSize(rec *envelope.Record) (payload, size int) {
+	const (
+		recordOverhead = 5*binary.MaxVarintLen32 + binary.MaxVarintLen64 + 1
+		headerOverhead = 2 * binary.MaxVarintLen32
+	)
+	payload = len(rec.Key) + len(rec.Value)
+	for _, h := range rec.Headers {
+		payload += len(h.Key) + len(h.Value)
+	}
+	return payload, payload + recordOverhead + len(rec.Headers)*headerOverhead
 }
 
 func (s *Sink) acquire(ctx context.Context, size int64, topic string) error {
@@ -327,7 +371,9 @@ func (s *Sink) acquire(ctx context.Context, size int64, topic string) error {
 	start := time.Now()
 	for {
 		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		stop := context.AfterFunc(s.failed, cancel) // a failure ends the wait at once
 		err := s.sem.Acquire(wctx, size)
+		stop()
 		cancel()
 		if err == nil {
 			return nil
@@ -335,7 +381,7 @@ func (s *Sink) acquire(ctx context.Context, size int64, topic string) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if err := s.failed(); err != nil {
+		if err := s.stickyErr(); err != nil {
 			return err
 		}
 		s.log.Warn("waiting for Kafka to acknowledge buffered records", "topic", topic,
@@ -343,21 +389,22 @@ func (s *Sink) acquire(ctx context.Context, size int64, topic string) error {
 	}
 }
 
-func (s *Sink) ensureTopic(topic string) error {
+func (s *Sink) ensureTopic(ctx context.Context, topic string) error {
 	if s.admin == nil {
 		return nil
 	}
-	created, err := ikafka.CreateTopic(s.admin, topic, &sarama.TopicDetail{NumPartitions: s.cfg.Partitions, ReplicationFactor: s.cfg.Replication})
+	detail := &sarama.TopicDetail{NumPartitions: s.cfg.Partitions, ReplicationFactor: s.cfg.Replication}
+	created, err := s.cfg.Client.EnsureTopic(ctx, s.log, s.admin, topic, detail)
 	if err != nil {
 		return fmt.Errorf("kafka: %w", err)
 	}
 	if created {
-		s.log.Info("created topic", "topic", topic, "partitions", s.cfg.Partitions, "replication", s.cfg.Replication)
+		s.log.Info("created topic", "topic", topic, "partitions", detail.NumPartitions, "replication", detail.ReplicationFactor)
 	}
 	return nil
 }
 
-func (s *Sink) failed() error {
+func (s *Sink) stickyErr() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.err != nil {
@@ -369,15 +416,39 @@ func (s *Sink) failed() error {
 	return nil
 }
 
+// fail makes err the sticky error unless there is one, and wakes every waiter. s.mu is held.
+func (s *Sink) fail(err error) {
+	if s.err != nil {
+		return
+	}
+	s.err = err
+	s.setFailed(err)
+	for _, c := range s.idle {
+		close(c)
+	}
+	s.idle = s.idle[:0]
+}
+
 // settle accounts for one message that left the producer, with err if it failed.
-func (s *Sink) settle(size int64, err error) {
-	s.sem.Release(size)
+func (s *Sink) settle(m *message, err error) {
+	s.sem.Release(m.size)
 	s.mu.Lock()
 	s.inFlight--
-	if err != nil && s.err == nil {
-		s.err = err
+	if m.prev != nil {
+		m.prev.next = m.next
+	} else {
+		s.head = m.next
 	}
-	if s.inFlight == 0 || s.err != nil {
+	if m.next != nil {
+		m.next.prev = m.prev
+	} else {
+		s.tail = m.prev
+	}
+	m.prev, m.next = nil, nil
+	if err != nil {
+		s.fail(err)
+	}
+	if s.inFlight == 0 {
 		for _, c := range s.idle {
 			close(c)
 		}
@@ -391,20 +462,65 @@ func (s *Sink) successes() {
 	for msg := range s.producer.Successes() {
 		m := msg.Metadata.(*message)
 		s.durable(m.token)
-		s.settle(m.size, nil)
+		s.settle(m, nil)
 	}
 }
 
 func (s *Sink) errors() {
 	defer s.wg.Done()
 	for perr := range s.producer.Errors() {
-		m := perr.Msg.Metadata.(*message)
+		m, ok := perr.Msg.Metadata.(*message)
+		if !ok { // not ours (sarama's internal markers): nothing to account for
+			s.log.Debug("producer returned one of its internal markers as failed", "err", perr.Err)
+			continue
+		}
 		err := &ProduceError{Topic: perr.Msg.Topic, Partition: perr.Msg.Partition, Err: perr.Err}
-		if s.failed() == nil {
+		if s.stickyErr() == nil {
 			s.log.Error("record not delivered; nothing after it will be acknowledged", "topic", perr.Msg.Topic,
 				"partition", perr.Msg.Partition, "err", perr.Err)
 		}
-		s.settle(m.size, err)
+		s.settle(m, err)
+	}
+}
+
+// watchdog refreshes the clock and fails the sink when the oldest record in flight has waited
+// DeliveryTimeout for its acknowledgement (whatever the reason: a broker that holds requests,
+// retries that never end, a lost callback); it warns every 10 s while a record waits longer
+// than that.
+func (s *Sink) watchdog() {
+	defer s.wg.Done()
+	tick := max(min(time.Second, s.cfg.Client.DeliveryTimeout/10), time.Millisecond)
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	var warned time.Duration
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		now := time.Since(s.start)
+		s.clock.Store(int64(now))
+		s.mu.Lock()
+		if s.head == nil || s.err != nil {
+			s.mu.Unlock()
+			warned = 0
+			continue
+		}
+		waited, topic, n := now-s.head.sent, s.head.Topic, s.inFlight
+		if waited >= s.cfg.Client.DeliveryTimeout {
+			s.fail(&DeliveryTimeoutError{Topic: topic, Waited: waited, InFlight: n})
+		}
+		s.mu.Unlock()
+		switch {
+		case waited >= s.cfg.Client.DeliveryTimeout:
+			s.log.Error("Kafka did not acknowledge a record in time; nothing after it will be acknowledged", "topic", topic,
+				"waited", waited.Round(time.Second), "in_flight", n, "delivery_timeout", s.cfg.Client.DeliveryTimeout)
+		case waited >= 10*time.Second && waited-warned >= 10*time.Second:
+			warned = waited
+			s.log.Warn("waiting for Kafka to acknowledge a record", "topic", topic, "waited", waited.Round(time.Second),
+				"in_flight", n, "gives_up_in", (s.cfg.Client.DeliveryTimeout - waited).Round(time.Second))
+		}
 	}
 }
 
@@ -416,44 +532,64 @@ type ProduceError struct {
 }
 
 func (e *ProduceError) Error() string {
-	return fmt.Sprintf("kafka: produce to %s/%d failed: %v", e.Topic, e.Partition, e.Err)
+	msg := fmt.Sprintf("kafka: produce to %s/%d failed: %v", e.Topic, e.Partition, e.Err)
+	if errors.Is(e.Err, sarama.ErrMessageSizeTooLarge) {
+		msg += " (the broker's message.max.bytes or the topic's max.message.bytes is below --kafka-max-message-bytes: raise it, or lower the flag so that Send refuses such records)"
+	}
+	return msg
 }
 
 func (e *ProduceError) Unwrap() error { return e.Err }
 
 // Retryable reports whether the failure is transient (the broker was unavailable, not the
 // record rejected): a caller may restart from the last saved position (capture.Retryable).
-func (e *ProduceError) Retryable() bool { return transient(e.Err) }
+func (e *ProduceError) Retryable() bool { return ikafka.Transient(e.Err) }
 
-// transient reports errors a later attempt may not meet: no reachable broker, leadership moves,
-// timeouts, too few in-sync replicas, network failures.
-func transient(err error) bool {
-	var kerr sarama.KError
-	if errors.As(err, &kerr) {
-		switch kerr {
-		case sarama.ErrNotLeaderForPartition, sarama.ErrLeaderNotAvailable, sarama.ErrRequestTimedOut,
-			sarama.ErrNotEnoughReplicas, sarama.ErrNotEnoughReplicasAfterAppend, sarama.ErrKafkaStorageError,
-			sarama.ErrNetworkException, sarama.ErrUnknownTopicOrPartition, sarama.ErrBrokerNotAvailable,
-			sarama.ErrNotController, sarama.ErrOffsetsLoadInProgress:
-			return true
-		}
-		return false
-	}
-	if errors.Is(err, sarama.ErrOutOfBrokers) || errors.Is(err, sarama.ErrNotConnected) ||
-		errors.Is(err, sarama.ErrClosedClient) || errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNREFUSED) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
-		return true
-	}
-	var nerr net.Error
-	return errors.As(err, &nerr)
+// DeliveryTimeoutError is a record that waited DeliveryTimeout for its acknowledgement. It is
+// retryable: a restart from the last saved position sends it again.
+type DeliveryTimeoutError struct {
+	Topic    string
+	Waited   time.Duration
+	InFlight int // records unacknowledged at the time
 }
 
-// connectError wraps a failure to reach the brokers at start; it is retryable.
-type connectError struct{ err error }
+func (e *DeliveryTimeoutError) Error() string {
+	return fmt.Sprintf("kafka: a record to %s was not acknowledged within %s (--kafka-delivery-timeout, delivery.timeout.ms); %d records in flight",
+		e.Topic, e.Waited.Round(time.Second), e.InFlight)
+}
 
-func (e *connectError) Error() string   { return e.err.Error() }
-func (e *connectError) Unwrap() error   { return e.err }
-func (e *connectError) Retryable() bool { return true }
+func (e *DeliveryTimeoutError) Retryable() bool { return true }
+
+// RecordTooLargeError is a record Send refused because it is over MaxMessageBytes (Kafka's
+// max.request.size); nothing was produced and the sink stays usable. It is not retryable (the
+// record will not shrink) but skippable: a pipeline whose failure-handling mode is warn or skip
+// may go on without it.
+type RecordTooLargeError struct {
+	Topic string
+	Key   []byte // the record key, cut to its first 128 bytes
+	Size  int    // as sarama counts it: key, value, headers and framing
+	Max   int
+}
+
+// keyPrefix is how much of the key a RecordTooLargeError keeps.
+const keyPrefix = 128
+
+func newRecordTooLarge(rec *envelope.Record, size, limit int) *RecordTooLargeError {
+	return &RecordTooLargeError{Topic: rec.Topic, Key: append([]byte(nil), rec.Key[:min(len(rec.Key), keyPrefix)]...), Size: size, Max: limit}
+}
+
+func (e *RecordTooLargeError) Error() string {
+	key := string(e.Key)
+	if len(e.Key) == keyPrefix {
+		key += "…"
+	}
+	return fmt.Sprintf("kafka: record for %s with key %s is %d bytes, over --kafka-max-message-bytes %d (producer.max.request.size): "+
+		"raise it (and the topic's max.message.bytes), or set event.processing.failure.handling.mode to warn or skip it",
+		e.Topic, key, e.Size, e.Max)
+}
+
+func (e *RecordTooLargeError) Retryable() bool { return false }
+func (e *RecordTooLargeError) Skippable() bool { return true }
 
 // Flush blocks until every record sent so far is acknowledged (nil) or one failed (the error),
 // or ctx ends.
@@ -491,6 +627,7 @@ func (s *Sink) Close() error {
 	}
 	s.closed = true
 	s.mu.Unlock()
+	close(s.stop)
 	s.producer.AsyncClose()
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
@@ -501,6 +638,7 @@ func (s *Sink) Close() error {
 	case <-t.C:
 		s.log.Error("records still unacknowledged at close; closing the connection under them", "waited", s.cfg.CloseTimeout)
 	}
+	s.setFailed(ErrClosed) // releases the context; a failure before keeps its cause
 	var err error
 	if s.admin != nil {
 		err = s.admin.Close() // closes the client too

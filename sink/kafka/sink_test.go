@@ -206,11 +206,10 @@ func TestSinkBoundedMemory(t *testing.T) {
 	}
 }
 
-// TestSinkFailureIsSticky: a non-retriable produce error is never reported durable and makes
-// later Send and Flush calls fail with it.
-func TestSinkFailureIsSticky(t *testing.T) {
-	c := newCluster(t)
+// failProduce makes the broker answer every produce request with code for each partition.
+func failProduce(c *kfake.Cluster, code int16) {
 	c.ControlKey(kmsg.Produce.Int16(), func(r kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
 		req := r.(*kmsg.ProduceRequest)
 		resp := req.ResponseKind().(*kmsg.ProduceResponse)
 		for _, rt := range req.Topics {
@@ -219,13 +218,20 @@ func TestSinkFailureIsSticky(t *testing.T) {
 			for _, rp := range rt.Partitions {
 				sp := kmsg.NewProduceResponseTopicPartition()
 				sp.Partition = rp.Partition
-				sp.ErrorCode = 10 // MESSAGE_TOO_LARGE
+				sp.ErrorCode = code
 				st.Partitions = append(st.Partitions, sp)
 			}
 			resp.Topics = append(resp.Topics, st)
 		}
 		return resp, nil, true
 	})
+}
+
+// TestSinkFailureIsSticky: a non-retriable produce error is never reported durable and makes
+// later Send and Flush calls fail with it.
+func TestSinkFailureIsSticky(t *testing.T) {
+	c := newCluster(t)
+	failProduce(c, 10) // MESSAGE_TOO_LARGE
 	var tk tokens
 	s, err := New(Config{Client: ikafka.ClientConfig{Brokers: c.ListenAddrs()}}, tk.durable)
 	if err != nil {
@@ -298,9 +304,170 @@ func TestRetryable(t *testing.T) {
 			t.Errorf("%v: Retryable %v, want %v", c.err, got, c.want)
 		}
 	}
-	_, err := New(Config{Client: ikafka.ClientConfig{Brokers: []string{"127.0.0.1:1"}}}, func(uint64) {})
+	_, err := New(Config{Client: ikafka.ClientConfig{Brokers: []string{"127.0.0.1:1"}, DeliveryTimeout: 300 * time.Millisecond}}, func(uint64) {})
 	var r interface{ Retryable() bool }
 	if !errors.As(err, &r) || !r.Retryable() {
 		t.Fatalf("unreachable broker: %v, want a retryable error", err)
+	}
+}
+
+// TestSinkRecordTooLarge: a record over MaxMessageBytes (counted as sarama counts it) is
+// refused by Send before anything is produced, with a typed error the pipeline's failure
+// policy can skip; the sink stays usable and never reports that token durable. It used to be
+// queued, failed inside the producer, and stop the sink for good.
+func TestSinkRecordTooLarge(t *testing.T) {
+	c := newCluster(t)
+	var tk tokens
+	s, err := New(Config{Client: ikafka.ClientConfig{Brokers: c.ListenAddrs()}, MaxMessageBytes: 1000}, tk.durable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	small := envelope.Record{Topic: "t", Key: []byte(`{"id":1}`), Value: make([]byte, 100)}
+	big := envelope.Record{Topic: "t", Key: []byte(`{"id":2}`), Value: make([]byte, 1000-36-8+1)} // one byte over
+	fits := envelope.Record{Topic: "t", Key: []byte(`{"id":3}`), Value: make([]byte, 1000-36-8)}
+	if err := s.Send(ctx, &small, 1); err != nil {
+		t.Fatal(err)
+	}
+	err = s.Send(ctx, &big, 2)
+	var tl *RecordTooLargeError
+	if !errors.As(err, &tl) || tl.Topic != "t" || string(tl.Key) != `{"id":2}` || tl.Size != 1001 || tl.Max != 1000 {
+		t.Fatalf("Send of an oversized record = %v, want a RecordTooLargeError{t, {\"id\":2}, 1001, 1000}", err)
+	}
+	var skip interface{ Skippable() bool }
+	if !errors.As(err, &skip) || !skip.Skippable() || tl.Retryable() {
+		t.Fatal("RecordTooLargeError must be skippable and not retryable")
+	}
+	if !strings.Contains(err.Error(), "--kafka-max-message-bytes") {
+		t.Fatalf("error does not name the flag: %v", err)
+	}
+	if err := s.Send(ctx, &fits, 3); err != nil {
+		t.Fatalf("Send after a refused record: %v", err)
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if tk.count(1) != 1 || tk.count(2) != 0 || tk.count(3) != 1 {
+		t.Fatalf("durable: %d %d %d, want 1 0 1", tk.count(1), tk.count(2), tk.count(3))
+	}
+	if _, recs := consumeAll(t, c.ListenAddrs(), "t"); len(recs) != 2 {
+		t.Fatalf("%d records in Kafka, want 2", len(recs))
+	}
+}
+
+// TestSinkDeliveryTimeout: a broker that takes requests and never answers fails the sink with
+// a retryable DeliveryTimeoutError once a record has waited DeliveryTimeout, instead of
+// leaving Flush (and the pipeline) blocked.
+func TestSinkDeliveryTimeout(t *testing.T) {
+	c := newCluster(t)
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) }) // before c.Close
+	c.ControlKey(kmsg.Produce.Int16(), func(kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		<-release
+		return nil, nil, false
+	})
+	var tk tokens
+	s, err := New(Config{Client: ikafka.ClientConfig{Brokers: c.ListenAddrs(), DeliveryTimeout: time.Second}, CloseTimeout: time.Millisecond}, tk.durable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rec := envelope.Record{Topic: "t", Key: []byte("k"), Value: []byte("v")}
+	if err := s.Send(ctx, &rec, 1); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	err = s.Flush(ctx)
+	var dt *DeliveryTimeoutError
+	if !errors.As(err, &dt) || !dt.Retryable() || dt.Topic != "t" {
+		t.Fatalf("Flush = %v after %s, want a retryable DeliveryTimeoutError", err, time.Since(start))
+	}
+	if err := s.Send(ctx, &rec, 2); !errors.As(err, &dt) {
+		t.Fatalf("Send after the timeout = %v, want the sticky DeliveryTimeoutError", err)
+	}
+	if tk.count(1) != 0 {
+		t.Fatal("unacknowledged record reported durable")
+	}
+}
+
+// TestSinkBrokerDefaultReplication: topics the sink creates get the broker's default
+// replication factor (here 3), not 1.
+func TestSinkBrokerDefaultReplication(t *testing.T) {
+	c := newCluster(t, kfake.NumBrokers(3))
+	var tk tokens
+	s, err := New(Config{Client: ikafka.ClientConfig{Brokers: c.ListenAddrs()}}, tk.durable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	rec := envelope.Record{Topic: "t", Key: []byte("k"), Value: []byte("v")}
+	if err := s.Send(ctx, &rec, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.client.RefreshMetadata("t"); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := s.client.Replicas("t", 0); err != nil || len(r) != 3 {
+		t.Fatalf("replicas %v, %v; want the broker default, 3", r, err)
+	}
+}
+
+// TestSinkAuthorizationFailsFast: a produce the broker refuses for lack of ACLs fails the sink
+// at once with an error that is not retryable.
+func TestSinkAuthorizationFailsFast(t *testing.T) {
+	c := newCluster(t, kfake.SeedTopics(1, "t"))
+	failProduce(c, 29) // TOPIC_AUTHORIZATION_FAILED
+	var tk tokens
+	s, err := New(Config{Client: ikafka.ClientConfig{Brokers: c.ListenAddrs()}, NoCreateTopics: true}, tk.durable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rec := envelope.Record{Topic: "t", Key: []byte("k"), Value: []byte("v")}
+	if err := s.Send(ctx, &rec, 1); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	err = s.Flush(ctx)
+	var perr *ProduceError
+	if !errors.As(err, &perr) || !errors.Is(err, sarama.ErrTopicAuthorizationFailed) || perr.Retryable() {
+		t.Fatalf("Flush = %v, want a non-retryable authorization failure", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("took %s", d)
+	}
+}
+
+// TestRecordSizeMatchesSarama: Send's size check counts exactly what sarama's producer checks
+// against MaxMessageBytes, so no record passes Send and then fails inside the producer.
+func TestRecordSizeMatchesSarama(t *testing.T) {
+	for _, rec := range []envelope.Record{
+		{Key: []byte(`{"id":1}`), Value: make([]byte, 1000)},
+		{Value: []byte("v")},
+		{Key: []byte("k"), Headers: []envelope.Header{{Key: "__debezium.oldkey", Value: []byte(`{"id":0}`)}, {Key: "h", Value: nil}}},
+	} {
+		msg := sarama.ProducerMessage{Headers: make([]sarama.RecordHeader, len(rec.Headers))}
+		if rec.Key != nil {
+			msg.Key = sarama.ByteEncoder(rec.Key)
+		}
+		if rec.Value != nil {
+			msg.Value = sarama.ByteEncoder(rec.Value)
+		}
+		for i, h := range rec.Headers {
+			msg.Headers[i] = sarama.RecordHeader{Key: []byte(h.Key), Value: h.Value}
+		}
+		if _, got := recordSize(&rec); got != msg.ByteSize(2) {
+			t.Errorf("recordSize %d, sarama %d", got, msg.ByteSize(2))
+		}
 	}
 }

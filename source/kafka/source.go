@@ -185,7 +185,7 @@ func Open(ctx context.Context, cfg Config) (*Source, error) {
 	// Buffered messages pin their (decompressed) record batches; 512 keep the next fetch
 	// going while the sink works without holding tens of MB.
 	conf.ChannelBufferSize = 512
-	client, err := cfg.Client.Connect(conf)
+	client, err := cfg.Client.Connect(ctx, cfg.Logger, conf)
 	if err != nil {
 		return nil, fmt.Errorf("kafka: %w", err)
 	}

@@ -16,6 +16,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -99,7 +100,7 @@ func run(stdoutPath, stderrPath, metricsURL, metric, brokers, topic, group strin
 		counter = func() (int64, error) { return scrape(hc, metricsURL, metric) }
 	case brokers != "" && topic != "":
 		client := ikafka.ClientConfig{Brokers: ikafka.ParseBrokers(brokers)}
-		cl, err := client.Connect(client.Sarama("benchrun"))
+		cl, err := client.Connect(context.Background(), nil, client.Sarama("benchrun"))
 		if err != nil {
 			return res, fmt.Errorf("kafka client: %w", err)
 		}

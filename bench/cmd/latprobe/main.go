@@ -98,7 +98,7 @@ func run(in io.Reader, dsn, brokers, topic string, n int, gap time.Duration, ref
 	cfg := client.Sarama("latprobe")
 	cfg.Consumer.Fetch.Min = 1
 	cfg.Consumer.MaxWaitTime = 50 * time.Millisecond
-	cl, err := client.Connect(cfg)
+	cl, err := client.Connect(ctx, nil, cfg)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/IBM/sarama"
 
@@ -12,12 +13,15 @@ import (
 
 // KafkaConfig configures a Kafka history store.
 type KafkaConfig struct {
-	// Client holds the brokers (required), client id (default "sluice-schema-history") and
-	// protocol version.
+	// Client holds the brokers (required), client id (default "sluice-schema-history"),
+	// protocol version and the retry bound: connecting, creating the topic, Load and Append
+	// are retried while the brokers are unreachable for up to Client.DeliveryTimeout.
 	Client kafka.ClientConfig
 	Topic  string // required; created with one partition and infinite retention if missing
-	// Replication is used when creating the topic (default 1).
+	// Replication is used when creating the topic (default -1: the broker's default, or 1
+	// before Kafka 2.4).
 	Replication int16
+	Logger      *slog.Logger // retry warnings; nil discards them
 }
 
 // Kafka stores records in partition 0 of a single-partition topic, key null, value the record
@@ -34,7 +38,7 @@ func NewKafka(ctx context.Context, cfg KafkaConfig) (*Kafka, error) {
 		return nil, errors.New("kafka schema history: brokers and topic are required")
 	}
 	if cfg.Replication == 0 {
-		cfg.Replication = 1
+		cfg.Replication = -1
 	}
 	sc := cfg.Client.Sarama("sluice-schema-history")
 	sc.Net.MaxOpenRequests = 1
@@ -43,7 +47,7 @@ func NewKafka(ctx context.Context, cfg KafkaConfig) (*Kafka, error) {
 	sc.Producer.Return.Successes = true
 	sc.Producer.Partitioner = sarama.NewManualPartitioner
 	sc.Metadata.AllowAutoTopicCreation = false
-	client, err := cfg.Client.Connect(sc)
+	client, err := cfg.Client.Connect(ctx, cfg.Logger, sc)
 	if err != nil {
 		return nil, fmt.Errorf("kafka schema history: %w", err)
 	}
@@ -53,7 +57,7 @@ func NewKafka(ctx context.Context, cfg KafkaConfig) (*Kafka, error) {
 		return nil, fmt.Errorf("kafka schema history: %w", err)
 	}
 	retention, cleanup := "-1", "delete"
-	if _, err := kafka.CreateTopic(admin, cfg.Topic, &sarama.TopicDetail{NumPartitions: 1, ReplicationFactor: cfg.Replication,
+	if _, err := cfg.Client.EnsureTopic(ctx, cfg.Logger, admin, cfg.Topic, &sarama.TopicDetail{NumPartitions: 1, ReplicationFactor: cfg.Replication,
 		ConfigEntries: map[string]*string{"retention.ms": &retention, "retention.bytes": &retention, "cleanup.policy": &cleanup}}); err != nil {
 		client.Close()
 		return nil, fmt.Errorf("kafka schema history: %w", err)
@@ -82,7 +86,7 @@ func NewKafka(ctx context.Context, cfg KafkaConfig) (*Kafka, error) {
 // Load consumes partition 0 from the oldest offset to the high-water mark.
 func (k *Kafka) Load(ctx context.Context) ([]Record, error) {
 	var out []Record
-	err := kafka.ReadToEnd(ctx, k.client, k.cfg.Topic, 0, func(m *sarama.ConsumerMessage) error {
+	err := k.cfg.Client.ReadToEnd(ctx, k.cfg.Logger, k.client, k.cfg.Topic, 0, func(m *sarama.ConsumerMessage) error {
 		if m.Value == nil {
 			return nil
 		}
@@ -102,9 +106,14 @@ func (k *Kafka) Load(ctx context.Context) ([]Record, error) {
 	return out, nil
 }
 
-// Append produces one record synchronously (acks=all).
-func (k *Kafka) Append(_ context.Context, r *Record) error {
-	_, _, err := k.producer.SendMessage(&sarama.ProducerMessage{Topic: k.cfg.Topic, Partition: 0, Value: sarama.ByteEncoder(r.AppendJSON(nil))})
+// Append produces one record synchronously (acks=all), sending it again while the brokers are
+// unreachable (a record stored twice replays the same table definitions).
+func (k *Kafka) Append(ctx context.Context, r *Record) error {
+	v := r.AppendJSON(nil)
+	err := k.cfg.Client.Retry(ctx, k.cfg.Logger, "append to "+k.cfg.Topic, func() error {
+		_, _, err := k.producer.SendMessage(&sarama.ProducerMessage{Topic: k.cfg.Topic, Partition: 0, Value: sarama.ByteEncoder(v)})
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("kafka schema history: %w", err)
 	}

@@ -108,7 +108,7 @@ func openHistory(ctx context.Context, c *cli.Capture, spec string) (history.Stor
 		if len(c.Kafka.Client.Brokers) == 0 {
 			return nil, errors.New("--schema-history kafka:TOPIC needs --kafka-brokers")
 		}
-		return history.NewKafka(ctx, history.KafkaConfig{Client: c.Kafka.Client, Topic: arg, Replication: c.Kafka.Replication})
+		return history.NewKafka(ctx, history.KafkaConfig{Client: c.Kafka.Client, Topic: arg, Replication: c.Kafka.Replication, Logger: c.Logger()})
 	}
 	return nil, fmt.Errorf("--schema-history %q: want file:PATH or kafka:TOPIC", spec)
 }

@@ -1,0 +1,141 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"syscall"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/eapache/go-resiliency/breaker"
+)
+
+// UnavailableError is an operation that kept failing transiently for the whole
+// DeliveryTimeout. It is retryable (capture.Retryable): the brokers may come back, and a caller
+// that restarts from its last saved position loses nothing.
+type UnavailableError struct {
+	Op     string        // what was tried, e.g. "save offset to sluice-offsets"
+	Waited time.Duration // how long it was retried
+	Err    error         // the last failure
+}
+
+func (e *UnavailableError) Error() string {
+	return fmt.Sprintf("kafka: %s: still failing after %s (--kafka-delivery-timeout, delivery.timeout.ms): %v",
+		e.Op, e.Waited.Round(time.Millisecond), e.Err)
+}
+
+func (e *UnavailableError) Unwrap() error   { return e.Err }
+func (e *UnavailableError) Retryable() bool { return true }
+
+// AuthError is a failure to authenticate or an authorization the brokers refused. It is not
+// retried and not retryable: it lasts until an operator changes credentials or ACLs.
+type AuthError struct {
+	Op  string
+	Err error
+}
+
+func (e *AuthError) Error() string {
+	return fmt.Sprintf("kafka: %s: %v (not retried: check the client's credentials and the ACLs it needs)", e.Op, e.Err)
+}
+
+func (e *AuthError) Unwrap() error   { return e.Err }
+func (e *AuthError) Retryable() bool { return false }
+
+// Auth reports whether err is an authentication or authorization failure.
+func Auth(err error) bool {
+	for _, k := range []sarama.KError{sarama.ErrSASLAuthenticationFailed, sarama.ErrTopicAuthorizationFailed,
+		sarama.ErrGroupAuthorizationFailed, sarama.ErrClusterAuthorizationFailed, sarama.ErrTransactionalIDAuthorizationFailed,
+		sarama.ErrDelegationTokenAuthorizationFailed, sarama.ErrUnsupportedSASLMechanism, sarama.ErrIllegalSASLState} {
+		if errors.Is(err, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// Transient reports errors a later attempt may not meet: no reachable broker, leadership
+// moves, timeouts, too few in-sync replicas, network failures. Authentication and
+// authorization failures are never transient, even when sarama reports them inside
+// "out of brokers".
+func Transient(err error) bool {
+	// context.DeadlineExceeded is a net.Error too, but it is the caller's deadline.
+	if err == nil || Auth(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var kerr sarama.KError
+	if errors.As(err, &kerr) {
+		switch kerr {
+		case sarama.ErrNotLeaderForPartition, sarama.ErrLeaderNotAvailable, sarama.ErrRequestTimedOut,
+			sarama.ErrNotEnoughReplicas, sarama.ErrNotEnoughReplicasAfterAppend, sarama.ErrKafkaStorageError,
+			sarama.ErrNetworkException, sarama.ErrUnknownTopicOrPartition, sarama.ErrBrokerNotAvailable,
+			sarama.ErrReplicaNotAvailable, sarama.ErrNotController, sarama.ErrOffsetsLoadInProgress,
+			sarama.ErrConsumerCoordinatorNotAvailable, sarama.ErrNotCoordinatorForConsumer,
+			sarama.ErrFencedLeaderEpoch, sarama.ErrUnknownLeaderEpoch, sarama.ErrOffsetNotAvailable,
+			sarama.ErrPreferredLeaderNotAvailable, sarama.ErrThrottlingQuotaExceeded, sarama.ErrInvalidMessage:
+			return true
+		}
+		return false
+	}
+	if errors.Is(err, sarama.ErrOutOfBrokers) || errors.Is(err, sarama.ErrNotConnected) ||
+		errors.Is(err, sarama.ErrControllerNotAvailable) || errors.Is(err, sarama.ErrIncompleteResponse) ||
+		errors.Is(err, breaker.ErrBreakerOpen) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
+		return true
+	}
+	var nerr net.Error
+	return errors.As(err, &nerr)
+}
+
+// retryLogEvery spaces the warnings of one Retry: the first failure, then one per interval.
+const retryLogEvery = 10 * time.Second
+
+// Retry calls fn until it returns nil, an error that is not Transient (returned as is, or as
+// an *AuthError), ctx ends (ctx.Err()), or DeliveryTimeout has passed since the first failure
+// (an *UnavailableError with the last error). It waits Backoff between attempts and logs a
+// warning (log may be nil) at the first failure and every 10 s after, naming op.
+func (c *ClientConfig) Retry(ctx context.Context, log *slog.Logger, op string, fn func() error) error {
+	d := c.WithDefaults()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var start, logged time.Time
+	for n := 1; ; n++ {
+		err := fn()
+		if err == nil {
+			if n > 1 {
+				log.Info("kafka reachable again", "op", op, "attempts", n, "waited", time.Since(start).Round(time.Millisecond))
+			}
+			return nil
+		}
+		if Auth(err) {
+			return &AuthError{Op: op, Err: err}
+		}
+		if !Transient(err) {
+			return err
+		}
+		now := time.Now()
+		if n == 1 {
+			start = now
+		}
+		waited := now.Sub(start)
+		if waited >= d.DeliveryTimeout {
+			return &UnavailableError{Op: op, Waited: waited, Err: err}
+		}
+		if logged.IsZero() || now.Sub(logged) >= retryLogEvery {
+			logged = now
+			log.Warn("kafka unavailable; retrying", "op", op, "err", err, "waited", waited.Round(time.Millisecond),
+				"gives_up_in", (d.DeliveryTimeout - waited).Round(time.Second))
+		}
+		t := time.NewTimer(min(c.Backoff(n), d.DeliveryTimeout-waited))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
