@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/IBM/sarama"
+
+	ikafka "github.com/sluicecdc/sluice/internal/kafka"
 	"github.com/sluicecdc/sluice/internal/pipeline"
 	"github.com/sluicecdc/sluice/sink/kafka"
 	"github.com/sluicecdc/sluice/sink/stdout"
@@ -53,13 +57,17 @@ func (s kafkaSink) Open(ctx context.Context, d pipeline.Durable) (pipeline.Sink,
 	return kafka.Open(ctx, cfg, d)
 }
 
-// Ping connects to the brokers and reads the cluster metadata; an unreachable cluster is
-// retryable.
+// Ping connects to the brokers once and reads the cluster metadata: an unreachable cluster is
+// retryable (Run waits it out with its own backoff, so Ping does not retry), a refused login
+// or authorization is not.
 func (s kafkaSink) Ping(context.Context) error {
 	sc := s.c.Kafka.Client.Sarama("sluice-ping")
 	sc.Net.DialTimeout = 10 * time.Second
-	client, err := s.c.Kafka.Client.Connect(sc)
+	client, err := sarama.NewClient(s.c.Kafka.Client.Brokers, sc)
 	if err != nil {
+		if ikafka.Auth(err) {
+			return &ikafka.AuthError{Op: "connect to " + strings.Join(s.c.Kafka.Client.Brokers, ","), Err: err}
+		}
 		return retryableError{fmt.Errorf("kafka: %w", err)}
 	}
 	return client.Close()
