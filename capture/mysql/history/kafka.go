@@ -88,7 +88,12 @@ func (k *Kafka) Load(ctx context.Context) ([]Record, error) {
 		}
 		r, err := Parse(m.Value)
 		if err != nil {
-			return fmt.Errorf("offset %d: %w", m.Offset, err)
+			// Not skipped (Debezium's KafkaSchemaHistory logs such a record and goes on): a
+			// lost DDL would decode every later row of its table with the wrong columns. A
+			// broker never hands out half a record, so this is a foreign or damaged one.
+			return fmt.Errorf("topic %s partition %d offset %d does not hold a schema history record (%w); "+
+				"the topic must be written by this connector only: restore it, or rebuild the history into a new "+
+				"topic with --schema-history kafka:NEW_TOPIC --snapshot-mode recovery", m.Topic, m.Partition, m.Offset, err)
 		}
 		out = append(out, r)
 		return nil

@@ -103,7 +103,7 @@ func openHistory(ctx context.Context, c *cli.Capture, spec string) (history.Stor
 	}
 	switch kind {
 	case "file":
-		return history.NewFile(arg), nil
+		return history.NewFile(arg, c.Logger()), nil
 	case "kafka":
 		if len(c.Kafka.Client.Brokers) == 0 {
 			return nil, errors.New("--schema-history kafka:TOPIC needs --kafka-brokers")
