@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"syscall"
 	"testing"
 
 	gomysql "github.com/go-sql-driver/mysql"
+
+	"github.com/sluicecdc/sluice/capture/mysql/history"
 )
 
 func TestTransient(t *testing.T) {
@@ -35,5 +38,17 @@ func TestTransient(t *testing.T) {
 		if got := transient(tc.err); got != tc.want {
 			t.Errorf("%s: transient = %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+func TestValidateSkipPurgedExcludesWhenNeeded(t *testing.T) {
+	c := Config{DSN: "mysql://u@h:3306", ServerID: 1, Name: "p", History: new(history.Memory),
+		SnapshotMode: SnapshotWhenNeeded, SkipPurgedBinlog: true}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "choose one") {
+		t.Fatalf("Validate = %v", err)
+	}
+	c.SnapshotMode = SnapshotInitial
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
 	}
 }
