@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -47,11 +48,15 @@ func TestKafkaOffsetsResume(t *testing.T) {
 	args := []string{"--dsn", "mysql://root@" + addr, "--server-id", fmt.Sprint(7000 + os.Getpid()%1000), "--topic-prefix", "kresume",
 		"--database-include", dbName, "--sink", "kafka", "--kafka-brokers", brokers, "--offsets-topic", "kresume-offsets",
 		"--offsets-flush-interval", "50ms", "--log-level", "error"}
+	// Each start is a process of its own (this test binary, running TestRunHelper), as in real
+	// use: the command sets process-wide loggers that a second run in one process would race
+	// with the first run's lingering sarama goroutines.
 	runFor := func(d time.Duration) error {
-		ctx, cancel := context.WithTimeout(context.Background(), d)
-		defer cancel()
-		if err := run(ctx, "sluice mysql", args, sinks); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-			return err
+		cmd := exec.Command(os.Args[0], "-test.run=^TestRunHelper$")
+		cmd.Env = append(os.Environ(), helperArgs+"="+strings.Join(args, "\n"), helperFor+"="+d.String())
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("%v\n%s", err, out)
 		}
 		return nil
 	}
@@ -80,5 +85,28 @@ func TestKafkaOffsetsResume(t *testing.T) {
 	h.Close()
 	if err != nil || len(recs) == 0 {
 		t.Fatalf("schema history topic kresume.schema-history: %d records, %v", len(recs), err)
+	}
+}
+
+const (
+	helperArgs = "SLUICE_TEST_MYSQLCMD_ARGS"
+	helperFor  = "SLUICE_TEST_MYSQLCMD_FOR"
+)
+
+// TestRunHelper runs the mysql command for a parent test (see TestKafkaOffsetsResume); without
+// its environment it does nothing.
+func TestRunHelper(t *testing.T) {
+	a := os.Getenv(helperArgs)
+	if a == "" {
+		t.Skip("runs only as a child of another test")
+	}
+	d, err := time.ParseDuration(os.Getenv(helperFor))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	if err := run(ctx, "sluice mysql", strings.Split(a, "\n"), sinks); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatal(err)
 	}
 }
