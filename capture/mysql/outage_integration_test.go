@@ -68,7 +68,9 @@ func TestServerRestart(t *testing.T) {
 					mustExec(t, db, "INSERT INTO sl_out.t VALUES "+strings.Join(vals, ","))
 				}
 			}
-			insert(1, 3000)
+			// More rows than the snapshot reader buffers ahead, so the kill lands while it reads.
+			const snapRows = 20000
+			insert(1, snapRows)
 			ts := newTestSource(t, server{flavor, ps.dsn}, "sl_out")
 			ts.cfg.SnapshotChunkRows = 50
 			ts.cfg.SnapshotWorkers = 1
@@ -112,13 +114,13 @@ func TestServerRestart(t *testing.T) {
 			s = ts.open(t) // from the stored (snapshot) offset: the snapshot runs again
 			defer func() { s.Close() }()
 			count(ts.collect(t, s, 60*time.Second, untilSnapshotDone))
-			if len(seen) != 3000 {
-				t.Fatalf("after the snapshot: %d distinct rows, want 3000", len(seen))
+			if len(seen) != snapRows {
+				t.Fatalf("after the snapshot: %d distinct rows, want %d", len(seen), snapRows)
 			}
 
 			// 3. stopped and killed in the middle of the stream
 			for round, stop := range []func(){ps.stop, ps.kill} {
-				from := 3001 + round*2000
+				from := snapRows + 1 + round*2000
 				insert(from, from+999)
 				done := make(chan struct{})
 				go func() {
