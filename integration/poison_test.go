@@ -91,7 +91,7 @@ func TestPoisonEventFailureMode(t *testing.T) {
 			run := func(mode pipeline.FailureMode, stopAt int, inserts ...string) (*idSink, *pipeline.Stats, error) {
 				off, _ := store.Load(ctx)
 				src, err := mysql.New(ctx, mysql.Config{DSN: dsn, ServerID: serverID, Name: "poison",
-					DatabaseInclude: []string{dbName}, SnapshotMode: mysql.SnapshotNoData, History: history.NewFile(hist), Offset: off})
+					DatabaseInclude: []string{dbName}, SnapshotMode: mysql.SnapshotNoData, History: history.NewFile(hist, nil), Offset: off})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -698,7 +698,7 @@ func TestTypesFitMySQL(t *testing.T) {
 			exec(sins...)
 
 			cfg := mysql.Config{DSN: dsn, ServerID: uint32(7000 + os.Getpid()%1000), Name: "fit",
-				DatabaseInclude: []string{dbName}, History: history.NewFile(filepath.Join(t.TempDir(), "history.jsonl"))}
+				DatabaseInclude: []string{dbName}, History: history.NewFile(filepath.Join(t.TempDir(), "history.jsonl"), nil)}
 			src, err := mysql.New(ctx, cfg)
 			if err != nil {
 				t.Fatal(err)

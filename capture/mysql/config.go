@@ -99,6 +99,11 @@ type Config struct {
 	// SchemaRepair rebuilds a table's definition from the server when a TABLE_MAP does not
 	// match the history and the server's current definition does.
 	SchemaRepair bool
+	// SkipPurgedBinlog accepts a gap when the offset's binlog was purged from the server: the
+	// schemas are read again and the stream starts at the server's current position, so the
+	// changes in between are lost (a warning says which positions). Without it (and without
+	// SnapshotWhenNeeded, which takes a new snapshot instead) a purged position is ErrPurged.
+	SkipPurgedBinlog bool
 	// History stores the schema history. Required.
 	History history.Store
 	// Offset is the stored offset JSON to resume from; nil starts fresh.
@@ -135,6 +140,9 @@ func (c *Config) Validate() error {
 	}
 	if _, err := ParseSnapshotLocking(string(c.SnapshotLocking)); err != nil {
 		errs = append(errs, err)
+	}
+	if m, _ := ParseSnapshotMode(string(c.SnapshotMode)); c.SkipPurgedBinlog && m == SnapshotWhenNeeded {
+		errs = append(errs, errors.New("mysql: --skip-purged-binlog and --snapshot-mode when_needed both answer a purged binlog position: choose one"))
 	}
 	for _, l := range [][]string{c.DatabaseInclude, c.DatabaseExclude, c.TableInclude, c.TableExclude, c.ColumnExclude} {
 		if _, err := compileAll(l); err != nil {

@@ -92,7 +92,7 @@ func newTestSource(t *testing.T, srv server, dbName string) *testSource {
 func (ts *testSource) open(t *testing.T) *Source {
 	t.Helper()
 	cfg := ts.cfg
-	cfg.History = history.NewFile(ts.hist)
+	cfg.History = history.NewFile(ts.hist, nil)
 	cfg.Offset = ts.off
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -14,7 +14,7 @@ func (s *Source) preflight(ctx context.Context) (serverInfo, error) {
 	var info serverInfo
 	m, err := queryRow(ctx, s.db, "SELECT VERSION() AS v, @@server_id AS sid, @@log_bin AS log_bin, @@binlog_format AS fmt, @@binlog_row_image AS img, @@character_set_server AS cs")
 	if err != nil {
-		return info, &retryableError{errorf("connect to %s: %w", s.dcfg.Addr, err)}
+		return info, s.connError(err)
 	}
 	info.Version = m["v"]
 	info.MariaDB = isMariaDB(info.Version)

@@ -266,7 +266,11 @@ func (s *Source) Next(ctx context.Context) (capture.Event, error) {
 		var err error
 		switch s.phase {
 		case phaseSnapshot:
-			err = s.snapshotStep(ctx)
+			if err = s.snapshotStep(ctx); transient(err) && ctx.Err() == nil {
+				// The server went away mid-snapshot: the reopen takes the snapshot again
+				// (its offsets say it did not finish), as Debezium does.
+				err = &retryableError{err}
+			}
 		case phaseStream:
 			err = s.streamStep(ctx)
 		case phaseDone:

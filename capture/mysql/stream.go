@@ -209,7 +209,11 @@ func (s *Source) connect(ctx context.Context) error {
 
 func (s *Source) classify(err error, p *Position) error {
 	if errors.Is(err, replication.ErrBinlogPurged) {
-		return fmt.Errorf("mysql: resume at %s: %w: %v (--snapshot-mode when_needed takes the new snapshot automatically)", p.String(), ErrPurged, err)
+		return fmt.Errorf("mysql: resume at %s: %w: %v. The changes after this position are no longer on the server; "+
+			"never skipped silently. Either take a new snapshot (--snapshot-mode when_needed, which also does so at every later "+
+			"purge, or always), or accept the gap and stream from the server's current position (--skip-purged-binlog); "+
+			"then keep binlogs longer than the longest outage (binlog_expire_logs_seconds, MariaDB expire_logs_days)",
+			p.String(), ErrPurged, err)
 	}
 	if errors.Is(err, replication.ErrAccessDenied) || errors.Is(err, replication.ErrMissingPrivilege) || errors.Is(err, replication.ErrServerIDConflict) || errors.Is(err, replication.ErrUnsupported) || errors.Is(err, replication.ErrInvalidPosition) {
 		return errorf("%w", err)
@@ -243,16 +247,24 @@ func (s *Source) streamStep(ctx context.Context) error {
 		}
 		if s.st.conn == nil {
 			if err := s.connectRetry(ctx); err != nil {
-				if errors.Is(err, ErrPurged) && s.cfg.SnapshotMode == SnapshotWhenNeeded {
-					s.log.Warn("the offset's binlog position is gone; taking a new snapshot (snapshot mode when_needed)", "err", err)
-					s.cat = mysqlddl.NewCatalog(s.info.Version)
-					s.cat.ServerCharset = s.info.Charset
-					s.st = streamState{}
-					s.snap = &snapshotState{data: true}
-					s.phase = phaseSnapshot
-					return nil
+				if !errors.Is(err, ErrPurged) || (s.cfg.SnapshotMode != SnapshotWhenNeeded && !s.cfg.SkipPurgedBinlog) {
+					return err
 				}
-				return err
+				if s.cfg.SkipPurgedBinlog {
+					// Explicitly asked for: a schema-only snapshot at the current position.
+					s.log.Warn("the stored binlog position was purged from the server; streaming from the server's current position "+
+						"as --skip-purged-binlog asks: the changes after the stored position up to the current one are LOST",
+						"stored_position", s.st.start.String(), "err", err)
+				} else {
+					s.log.Warn("the stored binlog position was purged from the server; taking a new snapshot (snapshot mode when_needed)",
+						"stored_position", s.st.start.String(), "err", err)
+				}
+				s.cat = mysqlddl.NewCatalog(s.info.Version)
+				s.cat.ServerCharset = s.info.Charset
+				s.st = streamState{}
+				s.snap = &snapshotState{data: !s.cfg.SkipPurgedBinlog}
+				s.phase = phaseSnapshot
+				return nil
 			}
 		}
 		raw, err := s.st.conn.Next(ctx)

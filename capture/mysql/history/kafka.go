@@ -85,6 +85,16 @@ func NewKafka(ctx context.Context, cfg KafkaConfig) (*Kafka, error) {
 
 // Load consumes partition 0 from the oldest offset to the high-water mark.
 func (k *Kafka) Load(ctx context.Context) ([]Record, error) {
+	// A history that lost its first records (retention on a topic created by hand, or
+	// kafka-delete-records) would replay without the CREATE TABLEs: refuse it.
+	if oldest, err := k.client.GetOffset(k.cfg.Topic, 0, sarama.OffsetOldest); err != nil {
+		return nil, fmt.Errorf("kafka schema history: topic %s partition 0: oldest offset: %w", k.cfg.Topic, err)
+	} else if oldest > 0 {
+		return nil, fmt.Errorf("kafka schema history: topic %s partition 0 starts at offset %d: its first %d records were deleted "+
+			"(retention.ms/retention.bytes, or deleted records), so the history is incomplete; rebuild it into a new topic "+
+			"(--schema-history kafka:NEW_TOPIC --snapshot-mode recovery) and keep the history topic with retention.ms=-1 and "+
+			"retention.bytes=-1", k.cfg.Topic, oldest, oldest)
+	}
 	var out []Record
 	err := k.cfg.Client.ReadToEnd(ctx, k.cfg.Logger, k.client, k.cfg.Topic, 0, func(m *sarama.ConsumerMessage) error {
 		if m.Value == nil {
@@ -92,7 +102,12 @@ func (k *Kafka) Load(ctx context.Context) ([]Record, error) {
 		}
 		r, err := Parse(m.Value)
 		if err != nil {
-			return fmt.Errorf("offset %d: %w", m.Offset, err)
+			// Not skipped (Debezium's KafkaSchemaHistory logs such a record and goes on): a
+			// lost DDL would decode every later row of its table with the wrong columns. A
+			// broker never hands out half a record, so this is a foreign or damaged one.
+			return fmt.Errorf("topic %s partition %d offset %d does not hold a schema history record (%w); "+
+				"the topic must be written by this connector only: restore it, or rebuild the history into a new "+
+				"topic with --schema-history kafka:NEW_TOPIC --snapshot-mode recovery", m.Topic, m.Partition, m.Offset, err)
 		}
 		out = append(out, r)
 		return nil

@@ -39,7 +39,7 @@ func TestRecordRoundTrip(t *testing.T) {
 
 func TestFileStore(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "h.jsonl")
-	s := NewFile(p)
+	s := NewFile(p, nil)
 	ctx := context.Background()
 	for i := 0; i < 3; i++ {
 		if err := s.Append(ctx, &Record{Server: "x", DDL: "CREATE DATABASE d", DatabaseName: "d", TsMs: int64(i)}); err != nil {
@@ -47,7 +47,7 @@ func TestFileStore(t *testing.T) {
 		}
 	}
 	s.Close()
-	got, err := NewFile(p).Load(ctx)
+	got, err := NewFile(p, nil).Load(ctx)
 	if err != nil || len(got) != 3 || got[2].TsMs != 2 {
 		t.Fatalf("%v %+v", err, got)
 	}

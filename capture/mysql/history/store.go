@@ -1,13 +1,14 @@
 package history
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 )
 
@@ -21,20 +22,48 @@ type Store interface {
 }
 
 // File stores records as JSON lines in one file (Debezium's FileSchemaHistory writes the same
-// documents one per line). Each Append is fsynced.
+// documents one per line). A record is complete when its line ends in a newline. Each Append
+// is fsynced (and, when it creates the file, so is the directory) before it returns, so a
+// record is on disk before the position that needs it can be stored.
 type File struct {
 	path string
+	log  *slog.Logger
 	mu   sync.Mutex
 	f    *os.File
+	size int64 // the end of the last complete record in the file
 	buf  []byte
 }
 
-// NewFile returns a file store; the file is created on the first Append.
-func NewFile(path string) *File { return &File{path: path} }
+// NewFile returns a file store; the file is created on the first Append. log receives the
+// warning about a repaired torn tail; nil discards.
+func NewFile(path string, log *slog.Logger) *File {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &File{path: path, log: log}
+}
 
-// Load reads every record. A missing file is an empty history. A torn last line (a crash in
-// the middle of a write) is ignored.
+// syncDir makes a new directory entry durable; a variable so a test can see it called.
+var syncDir = func(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// Load reads every record. A missing file is an empty history. A torn last line (a crash or
+// a full disk in the middle of a write) is cut off the file, with a warning that says how many
+// bytes were dropped: its record was never acknowledged, so no stored position needs it. A
+// line that does not parse anywhere else is an error: the file was damaged, not torn.
 func (s *File) Load(context.Context) ([]Record, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.load()
+}
+
+func (s *File) load() ([]Record, error) {
 	data, err := os.ReadFile(s.path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -43,59 +72,156 @@ func (s *File) Load(context.Context) ([]Record, error) {
 		return nil, fmt.Errorf("schema history %s: %w", s.path, err)
 	}
 	var out []Record
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 1<<20), 1<<30)
-	line := 0
-	for sc.Scan() {
+	line, off := 0, 0
+	for off < len(data) {
+		n := bytes.IndexByte(data[off:], '\n')
+		if n < 0 {
+			break // the tail: no newline yet
+		}
 		line++
-		b := bytes.TrimSpace(sc.Bytes())
-		if len(b) == 0 {
-			continue
-		}
-		r, err := Parse(b)
-		if err != nil {
-			if !bytes.HasSuffix(data, []byte("\n")) && line == bytes.Count(data, []byte("\n"))+1 {
-				break // torn last line
+		b := bytes.TrimSpace(data[off : off+n])
+		if len(b) > 0 {
+			r, err := Parse(b)
+			if err != nil {
+				return nil, fmt.Errorf("schema history %s line %d (byte %d) is damaged: %w; restore the file from a backup, "+
+					"or move it away and rebuild the history with --snapshot-mode recovery", s.path, line, off, err)
 			}
-			return nil, fmt.Errorf("schema history %s line %d: %w", s.path, line, err)
+			out = append(out, r)
 		}
-		out = append(out, r)
+		off += n + 1
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("schema history %s: %w", s.path, err)
+	s.size = int64(off)
+	tail := data[off:]
+	if len(bytes.TrimSpace(tail)) == 0 {
+		if len(tail) > 0 {
+			return out, s.cut(int64(off), len(tail), "whitespace")
+		}
+		return out, nil
 	}
-	return out, nil
+	if r, err := Parse(tail); err == nil {
+		// A whole record without its newline (an edited file, or a write torn just before the
+		// newline): keep it and finish its line.
+		if err := s.finishLine(int64(len(data))); err != nil {
+			return nil, err
+		}
+		return append(out, r), nil
+	}
+	return out, s.cut(int64(off), len(tail), "torn")
 }
 
-// Append writes one line and fsyncs.
-func (s *File) Append(_ context.Context, r *Record) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.f == nil {
+// cut truncates the file to size, dropping n bytes of an incomplete last record.
+func (s *File) cut(size int64, n int, what string) error {
+	f, err := os.OpenFile(s.path, os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("schema history %s: repair %s tail: %w", s.path, what, err)
+	}
+	defer f.Close()
+	if err := f.Truncate(size); err != nil {
+		return fmt.Errorf("schema history %s: repair %s tail: %w", s.path, what, err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("schema history %s: repair %s tail: %w", s.path, what, err)
+	}
+	if what == "torn" {
+		s.log.Warn("schema history: dropped a torn last record (a write cut short by a crash or a full disk); "+
+			"its position was never stored", "path", s.path, "bytes_dropped", n, "size", size)
+	}
+	s.size = size
+	return nil
+}
+
+// finishLine appends the newline a complete last record lacks.
+func (s *File) finishLine(size int64) error {
+	f, err := os.OpenFile(s.path, os.O_WRONLY|os.O_APPEND, 0)
+	if err == nil {
+		_, err = f.Write([]byte{'\n'})
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("schema history %s: end the last line: %w", s.path, err)
+	}
+	s.size = size + 1
+	return nil
+}
+
+// open opens the file for appending, repairing a torn tail first (as Load does) so a new
+// record never lands behind half a line.
+func (s *File) open() error {
+	st, err := os.Stat(s.path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
 		f, err := os.OpenFile(s.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err != nil {
 			return fmt.Errorf("schema history: %w", err)
 		}
-		// A torn last line from a crash: start on a fresh line.
-		if st, err := f.Stat(); err == nil && st.Size() > 0 {
-			last := make([]byte, 1)
-			if rf, err := os.Open(s.path); err == nil {
-				if _, err := rf.ReadAt(last, st.Size()-1); err == nil && last[0] != '\n' {
-					_, _ = f.Write([]byte("\n"))
-				}
-				rf.Close()
-			}
+		if err := syncDir(filepath.Dir(s.path)); err != nil {
+			f.Close()
+			return fmt.Errorf("schema history %s: sync directory: %w", s.path, err)
 		}
-		s.f = f
+		s.f, s.size = f, 0
+		return nil
+	case err != nil:
+		return fmt.Errorf("schema history: %w", err)
+	}
+	if !endsInNewline(s.path, st.Size()) {
+		if _, err := s.load(); err != nil {
+			return err
+		}
+	} else {
+		s.size = st.Size()
+	}
+	f, err := os.OpenFile(s.path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return fmt.Errorf("schema history: %w", err)
+	}
+	s.f = f
+	return nil
+}
+
+func endsInNewline(path string, size int64) bool {
+	if size == 0 {
+		return true
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	b := make([]byte, 1)
+	_, err = f.ReadAt(b, size-1)
+	return err == nil && b[0] == '\n'
+}
+
+// Append writes one line and fsyncs. A failed write or sync (a full disk) cuts the file back
+// to its last complete record, so the file never keeps half a record in the middle.
+func (s *File) Append(_ context.Context, r *Record) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.f == nil {
+		if err := s.open(); err != nil {
+			return err
+		}
 	}
 	s.buf = r.AppendJSON(s.buf[:0])
 	s.buf = append(s.buf, '\n')
-	if _, err := s.f.Write(s.buf); err != nil {
+	_, err := s.f.Write(s.buf)
+	if err == nil {
+		err = s.f.Sync()
+	}
+	if err != nil {
+		// Best effort: on the next start Load cuts what this could not.
+		_ = s.f.Truncate(s.size)
+		_ = s.f.Sync()
+		s.f.Close()
+		s.f = nil
 		return fmt.Errorf("schema history %s: %w", s.path, err)
 	}
-	if err := s.f.Sync(); err != nil {
-		return fmt.Errorf("schema history %s: %w", s.path, err)
-	}
+	s.size += int64(len(s.buf))
 	return nil
 }
 

@@ -67,7 +67,8 @@ func parse(prog string, args []string, sinks []cli.SinkKind) (*cli.Capture, mysq
 	var cfg mysql.Config
 	c.Names(cfg.RegisterFlags(fs))
 	var historySpec string
-	fs.StringVar(&historySpec, "schema-history", "", "file:PATH or kafka:TOPIC (schema.history.internal.*); default file:<offsets-file>.history")
+	fs.StringVar(&historySpec, "schema-history", "", "file:PATH, kafka:TOPIC or memory (schema.history.internal.*); default: as durable as the offsets: "+
+		"file:<offsets-file>.history, kafka:<topic-prefix>.schema-history with --offsets-topic, else memory")
 	c.Alias("schema.history.internal.file.filename", "schema-history")
 	c.AliasFunc("schema.history.internal.kafka.topic", "schema-history", func(v string) (string, error) { return "kafka:" + v, nil })
 	if err := c.Parse(args); err != nil {
@@ -84,31 +85,59 @@ func parse(prog string, args []string, sinks []cli.SinkKind) (*cli.Capture, mysq
 		return nil, cfg, "", err
 	}
 	cfg.DSN, cfg.Password, cfg.Name, cfg.Logger = c.DSN, pw, c.Envelope.TopicPrefix, c.Logger()
+	if historySpec, err = resolveHistory(c, historySpec); err != nil {
+		return nil, cfg, "", err
+	}
 	return c, cfg, historySpec, nil
 }
 
-// openHistory opens the schema history store named by spec (file:PATH or kafka:TOPIC).
-func openHistory(ctx context.Context, c *cli.Capture, spec string) (history.Store, error) {
+// resolveHistory returns the schema history store as file:PATH, kafka:TOPIC or memory. The
+// history must be as durable as the offsets: an offset without the history that decodes it
+// cannot be resumed (Debezium requires schema.history.internal.* for the same reason). So the
+// default follows the offsets store, and a memory history beside durable offsets is refused.
+func resolveHistory(c *cli.Capture, spec string) (string, error) {
 	if spec == "" {
-		if c.Offsets.File == "" {
-			c.Logger().Warn("no --schema-history and no --offsets-file: the schema history is kept in memory only")
-			return new(history.Memory), nil
+		switch {
+		case c.Offsets.File != "":
+			return "file:" + c.Offsets.File + ".history", nil
+		case c.Offsets.Topic != "":
+			// Debezium has no default for schema.history.internal.kafka.topic.
+			return "kafka:" + c.Envelope.TopicPrefix + ".schema-history", nil
 		}
-		spec = "file:" + c.Offsets.File + ".history"
+		return "memory", nil
 	}
 	kind, arg, ok := strings.Cut(spec, ":")
-	if !ok || arg == "" {
-		// a bare path (schema.history.internal.file.filename)
-		kind, arg = "file", spec
-	}
-	switch kind {
-	case "file":
-		return history.NewFile(arg), nil
-	case "kafka":
-		if len(c.Kafka.Client.Brokers) == 0 {
-			return nil, errors.New("--schema-history kafka:TOPIC needs --kafka-brokers")
+	switch {
+	case spec == "memory":
+		if c.Offsets.File != "" || c.Offsets.Topic != "" {
+			return "", errors.New("--schema-history memory with durable offsets (--offsets-file/--offsets-topic): the next start " +
+				"would find an offset and no history to decode it with; drop --schema-history (the default follows the offsets " +
+				"store) or give file:PATH or kafka:TOPIC")
 		}
-		return history.NewKafka(ctx, history.KafkaConfig{Client: c.Kafka.Client, Topic: arg, Replication: c.Kafka.Replication, Logger: c.Logger()})
+		return spec, nil
+	case !ok || arg == "":
+		// a bare path (schema.history.internal.file.filename)
+		return "file:" + spec, nil
+	case kind == "file":
+		return spec, nil
+	case kind == "kafka":
+		if len(c.Kafka.Client.Brokers) == 0 {
+			return "", errors.New("--schema-history kafka:TOPIC needs --kafka-brokers")
+		}
+		return spec, nil
 	}
-	return nil, fmt.Errorf("--schema-history %q: want file:PATH or kafka:TOPIC", spec)
+	return "", fmt.Errorf("--schema-history %q: want file:PATH, kafka:TOPIC or memory", spec)
+}
+
+// openHistory opens the schema history store named by spec (from resolveHistory).
+func openHistory(ctx context.Context, c *cli.Capture, spec string) (history.Store, error) {
+	kind, arg, _ := strings.Cut(spec, ":")
+	switch kind {
+	case "memory":
+		c.Logger().Warn("offsets and schema history are kept in memory only: a restart starts over with a new snapshot")
+		return new(history.Memory), nil
+	case "file":
+		return history.NewFile(arg, c.Logger()), nil
+	}
+	return history.NewKafka(ctx, history.KafkaConfig{Client: c.Kafka.Client, Topic: arg, Replication: c.Kafka.Replication, Logger: c.Logger()})
 }

@@ -40,7 +40,7 @@ debezium.source.offset.flush.interval.ms=250
 	t.Setenv("SLUICE_TLS_MODE", "required")
 	t.Setenv("SLUICE_SERVER_ID", "1002")
 	t.Setenv("SLUICE_MYSQL_PASSWORD", "secret")
-	c, cfg, hist, err := parse("sluice mysql", []string{"--config", props, "--dsn", "mysql://u@h:3306", "--server-id", "1003"}, sinks)
+	c, cfg, hist, err := parse("sluice mysql", []string{"--config", props, "--dsn", "mysql://u@h:3306", "--server-id", "1003", "--kafka-brokers", "k1:9092"}, sinks)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,5 +77,39 @@ func TestValidateNamesFlags(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %q:\n%v", want, err)
 		}
+	}
+}
+
+// TestHistoryFollowsOffsets: the schema history is as durable as the offsets. Before, Kafka
+// offsets without --schema-history kept the history in memory, so the next start found an
+// offset it could not decode from.
+func TestHistoryFollowsOffsets(t *testing.T) {
+	base := []string{"--dsn", "mysql://u@h", "--server-id", "7", "--topic-prefix", "dbserver1"}
+	kafka := []string{"--kafka-brokers", "k1:9092"}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string // the store, or the error's start
+	}{
+		{"kafka offsets", append(kafka, "--offsets-topic", "sluice-offsets"), "kafka:dbserver1.schema-history"},
+		{"file offsets", []string{"--offsets-file", "/var/lib/sluice/off.json"}, "file:/var/lib/sluice/off.json.history"},
+		{"memory offsets", nil, "memory"},
+		{"memory offsets, file history", []string{"--schema-history", "file:/h"}, "file:/h"},
+		{"explicit kafka", append(kafka, "--offsets-topic", "o", "--schema-history", "kafka:h"), "kafka:h"},
+		{"kafka offsets, file history", append(kafka, "--offsets-topic", "o", "--schema-history", "/h"), "file:/h"},
+		{"file offsets, memory history", []string{"--offsets-file", "off.json", "--schema-history", "memory"}, "error: --schema-history memory with durable offsets"},
+		{"kafka offsets, memory history", append(kafka, "--offsets-topic", "o", "--schema-history", "memory"), "error: --schema-history memory with durable offsets"},
+		{"kafka history without brokers", []string{"--schema-history", "kafka:h"}, "error: --schema-history kafka:TOPIC needs --kafka-brokers"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, hist, err := parse("sluice mysql", append(append([]string{}, base...), tc.args...), sinks)
+			got := hist
+			if err != nil {
+				got = "error: " + err.Error()
+			}
+			if !strings.HasPrefix(got, tc.want) {
+				t.Fatalf("got %q, want %q", got, tc.want)
+			}
+		})
 	}
 }
