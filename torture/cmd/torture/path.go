@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"path/filepath"
@@ -14,7 +15,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
-	_ "github.com/go-sql-driver/mysql"
+	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pglogrepl"
 
 	"github.com/sluicecdc/sluice/internal/kafka"
@@ -303,6 +304,7 @@ func (e *pathEnv) setupDB(ctx context.Context) (sqlDB, error) {
 			"CREATE DATABASE torture",
 		}
 	} else {
+		mysql.SetLogger(log.New(io.Discard, "", 0)) // its "unexpected EOF" lines are the faults working
 		r, err := sql.Open("mysql", "root@tcp("+e.db.addr()+")/")
 		if err != nil {
 			return nil, err
