@@ -23,32 +23,33 @@ import (
 
 // pathResult is one path's line of the report.
 type pathResult struct {
-	Path           string         `json:"path"`
-	Source         string         `json:"source"`
-	Faults         map[string]int `json:"faults"`
-	FaultsFailed   int            `json:"faults_failed"`
-	RowsWritten    int64          `json:"rows_written"`
-	Txns           int64          `json:"txns"`
-	BigTxns        int64          `json:"big_txns"`
-	Alters         int64          `json:"alters"`
-	WorkloadErrors int64          `json:"workload_errors"`
-	UnknownCommits int64          `json:"unknown_commits"`
-	Records        int            `json:"records"`
-	Lost           int            `json:"lost"`
-	Differing      int            `json:"differing"`
-	Undeleted      int            `json:"undeleted"`
-	Duplicated     int            `json:"duplicated"`
-	TruthMismatch  int            `json:"truth_mismatch"`
-	Unreadable     int            `json:"unreadable"`
-	LongestStallS  float64        `json:"longest_stall_s"`
-	Drained        bool           `json:"drained"`
-	DrainS         float64        `json:"drain_s"`
-	SluiceExits    int            `json:"sluice_unexpected_exits"`
-	ExitExamples   []string       `json:"sluice_exit_examples,omitempty"`
-	Tables         []tableResult  `json:"tables"`
-	Error          string         `json:"error,omitempty"`
-	DurationS      float64        `json:"duration_s"`
-	Log            string         `json:"sluice_log"`
+	Path            string         `json:"path"`
+	Source          string         `json:"source"`
+	Faults          map[string]int `json:"faults"`
+	FaultsFailed    int            `json:"faults_failed"`
+	RowsWritten     int64          `json:"rows_written"`
+	Txns            int64          `json:"txns"`
+	BigTxns         int64          `json:"big_txns"`
+	Alters          int64          `json:"alters"`
+	WorkloadErrors  int64          `json:"workload_errors"`
+	UnknownCommits  int64          `json:"unknown_commits"`
+	Records         int            `json:"records"`
+	Lost            int            `json:"lost"`
+	Differing       int            `json:"differing"`
+	Undeleted       int            `json:"undeleted"`
+	Duplicated      int            `json:"duplicated"`
+	TruthMismatch   int            `json:"truth_mismatch"`
+	Unreadable      int            `json:"unreadable"`
+	LongestStallS   float64        `json:"longest_stall_s"`
+	Drained         bool           `json:"drained"`
+	DrainS          float64        `json:"drain_s"`
+	DBFastStopHangs int            `json:"db_fast_stop_hangs"`
+	SluiceExits     int            `json:"sluice_unexpected_exits"`
+	ExitExamples    []string       `json:"sluice_exit_examples,omitempty"`
+	Tables          []tableResult  `json:"tables"`
+	Error           string         `json:"error,omitempty"`
+	DurationS       float64        `json:"duration_s"`
+	Log             string         `json:"sluice_log"`
 }
 
 func (r *pathResult) ok() bool {
@@ -65,6 +66,8 @@ type pathEnv struct {
 	work   string
 	admin  sqlDB // the workload's and the checker's connection: direct, never through the proxy
 	prefix string
+
+	fastStopHangs int
 }
 
 func runPath(ctx context.Context, o options, i int, name string) *pathResult {
@@ -216,6 +219,7 @@ func runPathErr(ctx context.Context, o options, i int, name string, r *pathResul
 	}
 	r.DrainS = time.Since(drainT0).Seconds()
 	r.SluiceExits, r.ExitExamples = sup.Exits()
+	r.DBFastStopHangs = e.fastStopHangs
 	if len(r.ExitExamples) > 5 {
 		r.ExitExamples = r.ExitExamples[len(r.ExitExamples)-5:]
 	}
@@ -265,19 +269,25 @@ func waitFor(ctx context.Context, limit time.Duration, ok func() bool) error {
 func (e *pathEnv) inject(ctx context.Context, sup *supervisor, f fault) error {
 	switch f.Kind {
 	case "kill9":
+		waitFor(ctx, 10*time.Second, sup.Running)
 		if !sup.Kill9() {
 			return fmt.Errorf("sluice is not running")
 		}
 	case "sigstop":
+		waitFor(ctx, 10*time.Second, sup.Running)
 		if !sup.Pause(ctx, f.Dur) {
 			return fmt.Errorf("sluice is not running")
 		}
-	case "db_restart_fast":
-		return e.db.Restart(ctx, false, f.Dur/4)
-	case "db_restart_immediate":
-		return e.db.Restart(ctx, true, f.Dur/4)
+	case "db_restart_fast", "db_restart_immediate":
+		hung, err := e.db.Restart(ctx, f.Kind == "db_restart_immediate", f.Dur/4)
+		if hung {
+			e.fastStopHangs++
+			log.Printf("[%s] the fast shutdown of %s did not finish in 20 s; shut down immediately instead", e.name, e.db.name)
+		}
+		return err
 	case "kafka_restart":
-		return e.kafka.Restart(ctx, false, f.Dur/2)
+		_, err := e.kafka.Restart(ctx, false, f.Dur/2)
+		return err
 	case "db_link_cut":
 		e.proxy.Cut(f.Dur)
 		time.Sleep(f.Dur)

@@ -97,6 +97,13 @@ func (s *supervisor) Run(ctx context.Context) {
 // Wait waits for Run to return.
 func (s *supervisor) Wait() { <-s.done }
 
+// Running reports whether a process is running.
+func (s *supervisor) Running() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cmd != nil
+}
+
 // Kill9 sends SIGKILL to the running process; Run restarts it.
 func (s *supervisor) Kill9() bool {
 	s.mu.Lock()

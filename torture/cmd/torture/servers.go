@@ -97,25 +97,34 @@ func (s *server) pid() (int, error) {
 
 // Restart stops the server, cleanly (fast) or as a crash (immediate: PostgreSQL's
 // immediate shutdown, SIGKILL for the others), stays down for down, and starts it again.
-func (s *server) Restart(ctx context.Context, immediate bool, down time.Duration) error {
+//
+// hung reports that a PostgreSQL fast shutdown did not finish in 20 s (a walsender waiting for
+// its client to confirm the end of WAL holds it); the harness then shuts down immediately, so
+// the fault stays the length it was meant to be, and the report counts the hang.
+func (s *server) Restart(ctx context.Context, immediate bool, down time.Duration) (hung bool, err error) {
+	if !immediate && s.pgBin != "" {
+		if err := s.pgctl(ctx, "stop", "-m", "fast", "-w", "-t", "20"); err != nil {
+			hung, immediate = true, true
+		}
+	}
 	switch {
 	case !immediate:
-		if err := s.Stop(ctx); err != nil {
-			return err
+		if s.pgBin == "" {
+			if err := s.Stop(ctx); err != nil {
+				return hung, err
+			}
 		}
 	case s.pgBin != "":
-		cmd := exec.CommandContext(ctx, "runuser", "-u", "postgres", "--", filepath.Join(s.pgBin, "pg_ctl"),
-			"-D", filepath.Join(s.infra, s.name, "data"), "-m", "immediate", "-w", "stop")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("pg_ctl stop -m immediate: %w\n%s", err, out)
+		if err := s.pgctl(ctx, "stop", "-m", "immediate", "-w"); err != nil {
+			return hung, err
 		}
 	default:
 		p, err := s.pid()
 		if err != nil {
-			return fmt.Errorf("%s pid: %w", s.name, err)
+			return hung, fmt.Errorf("%s pid: %w", s.name, err)
 		}
 		if err := syscall.Kill(p, syscall.SIGKILL); err != nil {
-			return fmt.Errorf("kill -9 %s (%d): %w", s.name, p, err)
+			return hung, fmt.Errorf("kill -9 %s (%d): %w", s.name, p, err)
 		}
 		for i := 0; i < 100 && syscall.Kill(p, 0) == nil; i++ {
 			time.Sleep(50 * time.Millisecond)
@@ -125,5 +134,14 @@ func (s *server) Restart(ctx context.Context, immediate bool, down time.Duration
 	case <-time.After(down):
 	case <-ctx.Done():
 	}
-	return s.Start(context.WithoutCancel(ctx))
+	return hung, s.Start(context.WithoutCancel(ctx))
+}
+
+func (s *server) pgctl(ctx context.Context, args ...string) error {
+	args = append([]string{"-u", "postgres", "--", filepath.Join(s.pgBin, "pg_ctl"), "-D", filepath.Join(s.infra, s.name, "data")}, args...)
+	out, err := exec.CommandContext(ctx, "runuser", args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("pg_ctl %s: %w\n%s", strings.Join(args[5:], " "), err, out)
+	}
+	return nil
 }
