@@ -17,6 +17,7 @@ for c in sluice-postgres sluice-mysql; do
   CGO_ENABLED=0 go build -o "$BIN/$c" "./cmd/$c"
 done
 go build -o "$BIN/torture" ./torture/cmd/torture
+go build -o "$BIN/kfakebroker" ./integration/kfakebroker
 args=(-repo "$REPO" -infra-dir "$INFRA" -bin "$BIN" -out "$REPO/torture/results/latest.json"
   -port-base "${TORTURE_PORT_BASE:-41000}")
 [ -n "${TORTURE_SEED:-}" ] && args+=(-seed "$TORTURE_SEED")

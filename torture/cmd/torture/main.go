@@ -25,7 +25,7 @@ import (
 )
 
 // Fault kinds, in report order.
-var faultKinds = []string{"kill9", "sigstop", "db_restart_fast", "db_restart_immediate", "kafka_restart", "db_link_cut", "db_link_stall"}
+var faultKinds = []string{"kill9", "sigstop", "db_restart_fast", "db_restart_immediate", "kafka_restart", "db_link_cut", "db_link_stall", "kafka_link_cut", "kafka_link_stall"}
 
 type options struct {
 	repo, infra, bin, out string

@@ -61,7 +61,7 @@ type pathEnv struct {
 	name   string
 	pg     bool
 	db     *server
-	kafka  *server
+	kafka  *broker
 	proxy  *proxy
 	work   string
 	admin  sqlDB // the workload's and the checker's connection: direct, never through the proxy
@@ -97,7 +97,6 @@ func runPathErr(ctx context.Context, o options, i int, name string, r *pathResul
 		return fmt.Errorf("unknown path %q (pg17, pg15, mariadb, mysql9)", name)
 	}
 	e.db = newServer(o.repo, o.infra, dbName, o.portBase+10*i+1)
-	e.kafka = newServer(o.repo, o.infra, "kafka-"+name, o.portBase+10*i+2)
 	e.work = filepath.Join(o.infra, "work-"+name)
 	os.RemoveAll(e.work)
 	if err := os.MkdirAll(e.work, 0o755); err != nil {
@@ -107,20 +106,23 @@ func runPathErr(ctx context.Context, o options, i int, name string, r *pathResul
 
 	// Servers: the database kept between runs (its torture database is recreated), the broker
 	// started from an empty log.
-	logf("starting %s on %s and kfake on %s", dbName, e.db.addr(), e.kafka.addr())
+	var err error
+	kdir := filepath.Join(o.infra, "kafka-"+name)
+	os.RemoveAll(kdir)
+	if e.kafka, err = newBroker(filepath.Join(o.bin, "kfakebroker"), kdir, o.portBase+10*i+2); err != nil {
+		return err
+	}
+	logf("starting %s on %s and kfake on 127.0.0.1:%d (through %s)", dbName, e.db.addr(), o.portBase+10*i+2, e.kafka.addr())
 	if err := e.db.Start(ctx); err != nil {
 		return err
 	}
 	if !o.keep {
 		defer e.db.Stop(context.WithoutCancel(ctx))
 	}
-	e.kafka.Stop(ctx)
-	os.RemoveAll(filepath.Join(o.infra, "kafka-"+name, "data"))
 	if err := e.kafka.Start(ctx); err != nil {
 		return err
 	}
-	defer e.kafka.Stop(context.WithoutCancel(ctx))
-	var err error
+	defer e.kafka.Close()
 	if e.admin, err = e.setupDB(ctx); err != nil {
 		return fmt.Errorf("set up the source: %w", err)
 	}
@@ -286,8 +288,13 @@ func (e *pathEnv) inject(ctx context.Context, sup *supervisor, f fault) error {
 		}
 		return err
 	case "kafka_restart":
-		_, err := e.kafka.Restart(ctx, false, f.Dur/2)
-		return err
+		return e.kafka.Restart(ctx, f.Dur/2)
+	case "kafka_link_cut":
+		e.kafka.proxy.Cut(f.Dur)
+		time.Sleep(f.Dur)
+	case "kafka_link_stall":
+		e.kafka.proxy.Stall(f.Dur)
+		time.Sleep(f.Dur)
 	case "db_link_cut":
 		e.proxy.Cut(f.Dur)
 		time.Sleep(f.Dur)

@@ -35,8 +35,8 @@ func (r *report) Markdown() string {
 		mode = "quick"
 	}
 	fmt.Fprintf(&b, "\n## torture (%s), seed %d, sluice %s, %s, %.0f s\n\n", mode, r.Seed, r.Commit, r.Started.Format(time.RFC3339), r.DurationS)
-	b.WriteString("| path | source | kill -9 | SIGSTOP | db restart fast | db restart immediate | kafka restart | db link cut | db link stall | rows written | records | lost | differing | undeleted | duplicated | longest stall | drained | sluice exits | result |\n")
-	b.WriteString("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|---|\n")
+	b.WriteString("| path | source | kill -9 | SIGSTOP | db restart fast | db restart immediate | kafka restart | db link cut | db link stall | kafka link cut | kafka link stall | rows written | records | lost | differing | undeleted | duplicated | longest stall | drained | sluice exits | result |\n")
+	b.WriteString("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|---|\n")
 	for _, p := range r.Paths {
 		if p == nil {
 			continue

@@ -12,10 +12,10 @@ import (
 	"time"
 )
 
-// server is one private database or broker, started and restarted through the project's own
+// server is one private database, started and restarted through the project's own
 // scripts (scripts/*.sh) under the harness's state dir and ports, never the shared test servers.
 type server struct {
-	name   string   // postgres17, postgres15, mariadb, mysql9, kafka
+	name   string   // postgres17, postgres15, mariadb, mysql9
 	script string   // scripts/<x>.sh
 	env    []string // PG_VERSION=…, *_PORT=…, SLUICE_INFRA_DIR=…
 	port   int
@@ -42,13 +42,7 @@ func newServer(repo, infra, name string, port int) *server {
 		s.script = "mysql9.sh"
 		s.env = append(base, "MYSQL9_PORT="+strconv.Itoa(port), "MYSQL9_BUFFER_POOL=256M")
 	default:
-		if !strings.HasPrefix(name, "kafka") {
-			panic("unknown server " + name)
-		}
-		// One kfake per path, each with its own persisted log, so one path's broker restarts
-		// do not reach another's.
-		s.script = "kafka.sh"
-		s.env = append(base, "KAFKA_PORT="+strconv.Itoa(port), "KAFKA_PERSIST=1", "KAFKA_DIR="+filepath.Join(infra, name))
+		panic("unknown server " + name)
 	}
 	s.script = filepath.Join(repo, "scripts", s.script)
 	return s
@@ -72,16 +66,13 @@ func (s *server) Stop(ctx context.Context) error  { return s.run(ctx, "stop") }
 // Clean removes the server's state (data dir, logs) so a run starts from nothing.
 func (s *server) Clean(ctx context.Context) error { return s.run(ctx, "clean") }
 
-// pidFile is where the script keeps the server's pid (MySQL/MariaDB/kfake).
+// pidFile is where the script keeps the server's pid (MySQL/MariaDB).
 func (s *server) pidFile() string {
 	switch s.name {
 	case "mariadb":
 		return filepath.Join(s.infra, "mariadb/run/mariadbd.pid")
 	case "mysql9":
 		return filepath.Join(s.infra, "mysql9/run/mysqld.pid")
-	}
-	if strings.HasPrefix(s.name, "kafka") {
-		return filepath.Join(s.infra, s.name, "kfakebroker.pid")
 	}
 	return filepath.Join(s.infra, s.name, "data/postmaster.pid")
 }
