@@ -67,6 +67,9 @@ func (r *report) Markdown() string {
 				fmt.Fprintf(&b, "\n%s: %s", p.Path, ex)
 			}
 		}
+		if p.FaultsFailed > 0 {
+			fmt.Fprintf(&b, "\n%s: %d faults could not be injected (see the log)", p.Path, p.FaultsFailed)
+		}
 		if p.DBFastStopHangs > 0 {
 			fmt.Fprintf(&b, "\n%s: %d fast database shutdowns did not finish in 20 s while sluice was connected", p.Path, p.DBFastStopHangs)
 		}
