@@ -33,6 +33,8 @@ type kstate struct {
 
 // topicState is a topic replayed: the latest state per key, and the duplicate count.
 type topicState struct {
+	table      string
+	seen       map[string]bool // record identities, for the duplicate count
 	keys       map[int64]*kstate
 	records    int
 	duplicates int
@@ -78,73 +80,83 @@ func textCol(table string) string {
 
 // replay folds one table's topic into its latest state per key.
 func replay(table string, msgs []*sarama.ConsumerMessage) *topicState {
-	st := &topicState{keys: map[int64]*kstate{}}
-	kc := keyCol(table)
-	seen := map[string]bool{}
+	st := newTopicState(table)
 	for _, m := range msgs {
-		if m.Value == nil {
-			continue // tombstone: the delete before it already removed the key
-		}
-		st.records++
-		var v envelopeValue
-		if err := json.Unmarshal(m.Value, &v); err != nil {
-			st.bad = append(st.bad, fmt.Sprintf("offset %d: %v", m.Offset, err))
-			continue
-		}
-		bver, _ := fieldInt(v.Before, "ver")
-		aver, _ := fieldInt(v.After, "ver")
-		id := string(m.Key) + "|" + string(v.Op) + "|" + strconv.FormatInt(bver, 10) + "|" + strconv.FormatInt(aver, 10)
-		if table == tNoKey {
-			u, _ := fieldInt(v.Before, "uid")
-			if u == 0 {
-				u, _ = fieldInt(v.After, "uid")
-			}
-			id += "|" + strconv.FormatInt(u, 10)
-		}
-		if seen[id] {
-			st.duplicates++
-		}
-		seen[id] = true
-		if v.Before != nil {
-			if k, ok := fieldInt(v.Before, kc); ok {
-				if ak, ok2 := fieldInt(v.After, kc); !ok2 || ak != k || v.Op == "d" {
-					if s := st.keys[k]; s != nil {
-						s.deleted = true
-					} else {
-						st.keys[k] = &kstate{deleted: true}
-					}
-				}
-			}
-		}
-		if v.After == nil {
-			if v.Op != "d" {
-				st.bad = append(st.bad, fmt.Sprintf("offset %d: op %q without after", m.Offset, v.Op))
-			}
-			continue
-		}
-		k, ok := fieldInt(v.After, kc)
-		if !ok {
-			st.bad = append(st.bad, fmt.Sprintf("offset %d: no %s in after", m.Offset, kc))
-			continue
-		}
-		s := st.keys[k]
-		if s == nil {
-			s = &kstate{}
-			st.keys[k] = s
-		}
-		prev := *s
-		s.deleted, s.ver, s.offset, s.op = false, aver, m.Offset, v.Op
-		if sum, ok := fieldSum(v.After, textCol(table)); ok {
-			s.sum = sum
-		} else if prev.deleted || prev.sum == "" {
-			s.sum = "unavailable" // placeholder with nothing earlier to keep
-		}
+		st.add(m)
 	}
 	return st
 }
 
-// readTopics reads every topic named prefix.<schema>.<table> from its start to its end.
-func readTopics(ctx context.Context, brokers, prefix string) (map[string][]*sarama.ConsumerMessage, error) {
+func newTopicState(table string) *topicState {
+	return &topicState{table: table, keys: map[int64]*kstate{}, seen: map[string]bool{}}
+}
+
+// add folds one record into the state; the message is not kept, so a topic of any size is
+// checked in the memory of its keys.
+func (st *topicState) add(m *sarama.ConsumerMessage) {
+	table, kc, seen := st.table, keyCol(st.table), st.seen
+	if m.Value == nil {
+		return // tombstone: the delete before it already removed the key
+	}
+	st.records++
+	var v envelopeValue
+	if err := json.Unmarshal(m.Value, &v); err != nil {
+		st.bad = append(st.bad, fmt.Sprintf("offset %d: %v", m.Offset, err))
+		return
+	}
+	bver, _ := fieldInt(v.Before, "ver")
+	aver, _ := fieldInt(v.After, "ver")
+	id := string(m.Key) + "|" + string(v.Op) + "|" + strconv.FormatInt(bver, 10) + "|" + strconv.FormatInt(aver, 10)
+	if table == tNoKey {
+		u, _ := fieldInt(v.Before, "uid")
+		if u == 0 {
+			u, _ = fieldInt(v.After, "uid")
+		}
+		id += "|" + strconv.FormatInt(u, 10)
+	}
+	if seen[id] {
+		st.duplicates++
+	}
+	seen[id] = true
+	if v.Before != nil {
+		if k, ok := fieldInt(v.Before, kc); ok {
+			if ak, ok2 := fieldInt(v.After, kc); !ok2 || ak != k || v.Op == "d" {
+				if s := st.keys[k]; s != nil {
+					s.deleted = true
+				} else {
+					st.keys[k] = &kstate{deleted: true}
+				}
+			}
+		}
+	}
+	if v.After == nil {
+		if v.Op != "d" {
+			st.bad = append(st.bad, fmt.Sprintf("offset %d: op %q without after", m.Offset, v.Op))
+		}
+		return
+	}
+	k, ok := fieldInt(v.After, kc)
+	if !ok {
+		st.bad = append(st.bad, fmt.Sprintf("offset %d: no %s in after", m.Offset, kc))
+		return
+	}
+	s := st.keys[k]
+	if s == nil {
+		s = &kstate{}
+		st.keys[k] = s
+	}
+	prev := *s
+	s.deleted, s.ver, s.offset, s.op = false, aver, m.Offset, v.Op
+	if sum, ok := fieldSum(v.After, textCol(table)); ok {
+		s.sum = sum
+	} else if prev.deleted || prev.sum == "" {
+		s.sum = "unavailable" // placeholder with nothing earlier to keep
+	}
+}
+
+// readTopics reads every topic named prefix.<schema>.<table> from its start to its end and
+// folds each into its table's state.
+func readTopics(ctx context.Context, brokers, prefix string) (map[string]*topicState, error) {
 	cc := kafka.ClientConfig{Brokers: kafka.ParseBrokers(brokers)}
 	client, err := cc.Connect(cc.Sarama("torture-check"))
 	if err != nil {
@@ -155,7 +167,7 @@ func readTopics(ctx context.Context, brokers, prefix string) (map[string][]*sara
 	if err != nil {
 		return nil, err
 	}
-	out := map[string][]*sarama.ConsumerMessage{}
+	out := map[string]*topicState{}
 	for _, topic := range topics {
 		if !strings.HasPrefix(topic, prefix+".") {
 			continue
@@ -169,8 +181,10 @@ func readTopics(ctx context.Context, brokers, prefix string) (map[string][]*sara
 			// Order across partitions is not defined; the harness makes every topic with one.
 			return nil, fmt.Errorf("topic %s has %d partitions, the checker needs 1", topic, len(parts))
 		}
+		st := newTopicState(table)
+		out[table] = st
 		err = kafka.ReadToEnd(ctx, client, topic, 0, func(m *sarama.ConsumerMessage) error {
-			out[table] = append(out[table], m)
+			st.add(m)
 			return nil
 		})
 		if err != nil {
@@ -223,14 +237,17 @@ func sourceRows(ctx context.Context, db sqlDB, pg bool, table string) (map[int64
 
 // check compares the source tables with the topics' latest record per key, and the source with
 // the workload's own truth (a mismatch there is the database's or the harness's fault, not sluice's).
-func check(ctx context.Context, db sqlDB, w *workload, msgs map[string][]*sarama.ConsumerMessage) ([]tableResult, error) {
+func check(ctx context.Context, db sqlDB, w *workload, topics map[string]*topicState) ([]tableResult, error) {
 	var out []tableResult
 	for _, t := range tables {
 		src, err := sourceRows(ctx, db, w.d.pg, t)
 		if err != nil {
 			return nil, fmt.Errorf("read source %s: %w", t, err)
 		}
-		st := replay(t, msgs[t])
+		st := topics[t]
+		if st == nil {
+			st = newTopicState(t) // no topic: every source row is missing
+		}
 		r := tableResult{Table: t, SourceRows: len(src), Records: st.records, Duplicates: st.duplicates, Unreadable: len(st.bad)}
 		for _, b := range st.bad {
 			r.example("unreadable record: %s", b)

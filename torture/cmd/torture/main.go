@@ -146,7 +146,7 @@ func schedule(seed uint64, path string, quick bool) []fault {
 		}
 	}
 	r.Shuffle(len(kinds), func(i, j int) { kinds[i], kinds[j] = kinds[j], kinds[i] })
-	gap, dur := [2]int{3000, 10000}, [2]int{1000, 8000}
+	gap, dur := [2]int{2000, 6000}, [2]int{1000, 6000}
 	if quick {
 		gap, dur = [2]int{1000, 3000}, [2]int{500, 3000}
 	}

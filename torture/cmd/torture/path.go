@@ -226,11 +226,11 @@ func runPathErr(ctx context.Context, o options, i int, name string, r *pathResul
 		r.ExitExamples = r.ExitExamples[len(r.ExitExamples)-5:]
 	}
 
-	msgs, err := readTopics(ctx, e.kafka.addr(), e.prefix)
+	topics, err := readTopics(ctx, e.kafka.addr(), e.prefix)
 	if err != nil {
 		return fmt.Errorf("read the topics: %w", err)
 	}
-	res, err := check(ctx, e.admin, w, msgs)
+	res, err := check(ctx, e.admin, w, topics)
 	if err != nil {
 		return err
 	}

@@ -17,7 +17,7 @@ import (
 // needs only the version of each row to know its whole content.
 const (
 	tKV     = "t_kv"     // inserts, updates, deletes, primary-key changes, big transactions, ALTER TABLE
-	tToast  = "t_toast"  // 8–40 KB values (out of line in PostgreSQL: TOAST), updated with and without them
+	tToast  = "t_toast"  // 6–16 KB values (out of line in PostgreSQL: TOAST), updated with and without them
 	tNoKey  = "t_nokey"  // no primary key: uid is unique by construction and is the checker's key
 	tMarker = "t_marker" // one row written after the faults stop: the drain point
 )
@@ -33,7 +33,7 @@ func note(id, ver int64) string {
 // only to half and stays out of line.
 func big(id, bver int64) string {
 	r := rand.New(rand.NewPCG(uint64(id), uint64(bver)))
-	n := 4<<10 + r.IntN(16<<10)
+	n := 3<<10 + r.IntN(5<<10)
 	b := make([]byte, n)
 	for i := range b {
 		b[i] = byte(r.Uint32())
