@@ -122,7 +122,12 @@ func runPathErr(ctx context.Context, o options, i int, name string, r *pathResul
 	if err := e.kafka.Start(ctx); err != nil {
 		return err
 	}
-	defer e.kafka.Close()
+	defer func() {
+		e.kafka.Close()
+		if !o.keep { // a full run writes GBs; the broker's log file stays
+			os.RemoveAll(filepath.Join(kdir, "data"))
+		}
+	}()
 	if e.admin, err = e.setupDB(ctx); err != nil {
 		return fmt.Errorf("set up the source: %w", err)
 	}
