@@ -297,11 +297,15 @@ func check(ctx context.Context, db sqlDB, w *workload, topics map[string]*topicS
 }
 
 // progress watches the sum of the topics' end offsets and keeps the longest time it did not
-// move while the workload was writing.
+// move while changes were waiting for it: the workload had committed rows after the last
+// advance. A source that is down (nothing committed) is no stall of the pipeline.
 type progress struct {
-	mu      sync.Mutex
-	last    int64
-	lastAt  time.Time
+	writes func() int64 // rows the workload has committed
+
+	mu         sync.Mutex
+	last       int64
+	lastAt     time.Time
+	lastWrites int64 // writes at the last advance
 	longest time.Duration
 	at      time.Time // when the longest stall ended (or was last seen)
 }
@@ -360,8 +364,13 @@ func (p *progress) observe(sum int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := time.Now()
+	w := p.writes()
 	if sum > p.last {
-		p.last, p.lastAt = sum, now
+		p.last, p.lastAt, p.lastWrites = sum, now, w
+		return
+	}
+	if w == p.lastWrites {
+		p.lastAt = now // nothing new to deliver: not stalled
 		return
 	}
 	if d := now.Sub(p.lastAt); d > p.longest {

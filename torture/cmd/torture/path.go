@@ -174,7 +174,7 @@ func runPathErr(ctx context.Context, o options, i int, name string, r *pathResul
 	var wwg sync.WaitGroup
 	wwg.Add(2)
 	go func() { defer wwg.Done(); w.Run(wctx) }()
-	prog := &progress{}
+	prog := &progress{writes: w.Writes.Load}
 	go func() { defer wwg.Done(); prog.Run(wctx, e.kafka.addr(), e.prefix) }()
 
 	plan := schedule(o.seed, name, o.quick)
