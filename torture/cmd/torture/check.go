@@ -306,8 +306,8 @@ type progress struct {
 	last       int64
 	lastAt     time.Time
 	lastWrites int64 // writes at the last advance
-	longest time.Duration
-	at      time.Time // when the longest stall ended (or was last seen)
+	longest    time.Duration
+	at         time.Time // when the longest stall ended (or was last seen)
 }
 
 func (p *progress) Run(ctx context.Context, brokers, prefix string) {
