@@ -33,6 +33,7 @@ type options struct {
 	seed                  uint64
 	quick, parallel, keep bool
 	portBase              int
+	sluiceArgs            []string
 }
 
 func main() {
@@ -48,7 +49,9 @@ func main() {
 	flag.BoolVar(&o.parallel, "parallel", false, "run the paths at the same time")
 	flag.BoolVar(&o.keep, "keep", false, "leave the private servers running afterwards")
 	flag.IntVar(&o.portBase, "port-base", 41000, "private ports: base+10*i+1 for path i's database, +2 for its broker")
+	extra := flag.String("sluice-args", "", "extra flags for sluice, space-separated (e.g. \"--kafka-linger 5ms\"; \"--skipped-operations d\" shows the checker catching lost deletes)")
 	flag.Parse()
+	o.sluiceArgs = strings.Fields(*extra)
 	log.SetFlags(log.Ltime | log.Lmicroseconds)
 	o.paths = strings.Split(paths, ",")
 	if o.seed == 0 {

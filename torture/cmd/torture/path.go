@@ -151,6 +151,7 @@ func runPathErr(ctx context.Context, o options, i int, name string, r *pathResul
 		args = append(args, "--dsn", "mysql://root@"+e.proxy.Addr(), "--server-id", strconv.Itoa(4100+i),
 			"--database-include", "torture")
 	}
+	args = append(args, o.sluiceArgs...)
 	r.Log = filepath.Join(e.work, "sluice.log")
 	sup, err := newSupervisor(bin, args, r.Log)
 	if err != nil {
