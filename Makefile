@@ -64,13 +64,13 @@ bench-micro:
 
 ## torture: sluice under faults (issue 13, docs/torture.md): PostgreSQL 17 and MySQL 9.7 →
 ## sluice → kfake on private servers, ≥ 50 kill -9 and ≥ 10 of every other fault per path, then a
-## source-vs-Kafka check; exits 1 on any loss or difference. Long (about 20 minutes). Settings:
+## source-vs-Kafka check; exits 1 on any loss or difference. Long (about 17 minutes). Settings:
 ## TORTURE_SEED (rerun a schedule), TORTURE_ARGS (e.g. -paths pg15,mariadb).
 TORTURE_ARGS ?=
 torture:
 	torture/torture.sh -paths pg17,mysql9 -parallel $(TORTURE_ARGS)
 
-## torture-quick: the same with two faults of each kind (about 2–3 minutes).
+## torture-quick: the same with two faults of each kind (about 2 minutes).
 torture-quick:
 	torture/torture.sh -quick -paths pg17,mysql9 -parallel $(TORTURE_ARGS)
 
