@@ -8,7 +8,7 @@ LDFLAGS   := -s -w -X main.Version=$(VERSION)
 BINDIR    ?= bin
 CMDS      := sluice sluice-postgres sluice-mysql
 
-.PHONY: all build test test-integration check fuzz bench bench-quick bench-micro lint demo servers servers-stop clean
+.PHONY: all build test test-integration check fuzz bench bench-quick bench-micro torture torture-quick lint demo servers servers-stop clean
 
 all: build
 
@@ -61,6 +61,18 @@ BENCHCOUNT ?= 1
 BENCHPKGS  ?= ./capture/... ./envelope/... ./sink/... ./internal/...
 bench-micro:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count $(BENCHCOUNT) $(BENCHPKGS)
+
+## torture: sluice under faults (issue 13, docs/torture.md): PostgreSQL 17 and MySQL 9.7 →
+## sluice → kfake on private servers, ≥ 50 kill -9 and ≥ 10 of every other fault per path, then a
+## source-vs-Kafka check; exits 1 on any loss or difference. Long (about 17 minutes). Settings:
+## TORTURE_SEED (rerun a schedule), TORTURE_ARGS (e.g. -paths pg15,mariadb).
+TORTURE_ARGS ?=
+torture:
+	torture/torture.sh -paths pg17,mysql9 -parallel $(TORTURE_ARGS)
+
+## torture-quick: the same with two faults of each kind (about 2 minutes).
+torture-quick:
+	torture/torture.sh -quick -paths pg17,mysql9 -parallel $(TORTURE_ARGS)
 
 ## lint: go vet, gofmt, and golangci-lint when installed (.golangci.yml).
 lint:

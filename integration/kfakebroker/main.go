@@ -6,6 +6,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -20,8 +21,16 @@ func main() {
 	autoCreate := flag.Bool("auto-create-topics", false, "allow auto topic creation on metadata/produce")
 	partitions := flag.Int("default-partitions", 1, "partitions for auto-created topics")
 	seed := flag.String("seed-topics", "", "comma-separated topics to create at start")
+	advertise := flag.Int("advertise-port", 0, "port to advertise in metadata instead of -port (a proxy in front of the broker, as torture/ uses)")
 	flag.Parse()
 	opts := []kfake.Opt{kfake.NumBrokers(1), kfake.Ports(*port), kfake.DefaultNumPartitions(*partitions)}
+	if *advertise != 0 {
+		// kfake advertises its listener's address; report the proxy's so clients stay behind it.
+		opts = append(opts, kfake.ListenFn(func(network, addr string) (net.Listener, error) {
+			ln, err := net.Listen(network, addr)
+			return advertised{ln, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: *advertise}}, err
+		}))
+	}
 	if *dataDir != "" {
 		opts = append(opts, kfake.DataDir(*dataDir))
 	}
@@ -42,3 +51,10 @@ func main() {
 	<-sig
 	c.Close()
 }
+
+type advertised struct {
+	net.Listener
+	addr net.Addr
+}
+
+func (a advertised) Addr() net.Addr { return a.addr }

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"testing"
+
+	"github.com/IBM/sarama"
+)
+
+func sum(s string) string { h := sha256.Sum256([]byte(s)); return hex.EncodeToString(h[:]) }
+
+func msgs(kv ...string) []*sarama.ConsumerMessage {
+	var out []*sarama.ConsumerMessage
+	for i := 0; i < len(kv); i += 2 {
+		m := &sarama.ConsumerMessage{Offset: int64(i / 2), Key: []byte(kv[i])}
+		if kv[i+1] != "" {
+			m.Value = []byte(kv[i+1])
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func TestReplay(t *testing.T) {
+	tests := []struct {
+		name  string
+		table string
+		in    []*sarama.ConsumerMessage
+		want  map[int64]kstate // ver, sum, deleted
+		dups  int
+	}{
+		{
+			name:  "insert update delete tombstone",
+			table: tKV,
+			in: msgs(
+				`{"id":1}`, `{"op":"c","after":{"id":1,"ver":1,"note":"a"}}`,
+				`{"id":2}`, `{"op":"c","after":{"id":2,"ver":2,"note":"b"}}`,
+				`{"id":1}`, `{"op":"u","before":{"id":1},"after":{"id":1,"ver":3,"note":"c"}}`,
+				`{"id":2}`, `{"op":"d","before":{"id":2},"after":null}`,
+				`{"id":2}`, ``,
+			),
+			want: map[int64]kstate{1: {ver: 3, sum: sum("c")}, 2: {deleted: true}},
+		},
+		{
+			// A replay after a crash: the same records again, counted, the state unchanged.
+			name:  "duplicates",
+			table: tKV,
+			in: msgs(
+				`{"id":1}`, `{"op":"c","after":{"id":1,"ver":1,"note":"a"}}`,
+				`{"id":1}`, `{"op":"u","before":{"id":1},"after":{"id":1,"ver":3,"note":"c"}}`,
+				`{"id":1}`, `{"op":"c","after":{"id":1,"ver":1,"note":"a"}}`,
+				`{"id":1}`, `{"op":"u","before":{"id":1},"after":{"id":1,"ver":3,"note":"c"}}`,
+			),
+			want: map[int64]kstate{1: {ver: 3, sum: sum("c")}},
+			dups: 2,
+		},
+		{
+			name:  "primary key change as delete + create",
+			table: tKV,
+			in: msgs(
+				`{"id":1}`, `{"op":"c","after":{"id":1,"ver":1,"note":"a"}}`,
+				`{"id":1}`, `{"op":"d","before":{"id":1},"after":null}`,
+				`{"id":7}`, `{"op":"c","after":{"id":7,"ver":2,"note":"b"}}`,
+			),
+			want: map[int64]kstate{1: {deleted: true}, 7: {ver: 2, sum: sum("b")}},
+		},
+		{
+			name:  "primary key change as one update",
+			table: tKV,
+			in: msgs(
+				`{"id":1}`, `{"op":"c","after":{"id":1,"ver":1,"note":"a"}}`,
+				`{"id":7}`, `{"op":"u","before":{"id":1},"after":{"id":7,"ver":2,"note":"b"}}`,
+			),
+			want: map[int64]kstate{1: {deleted: true}, 7: {ver: 2, sum: sum("b")}},
+		},
+		{
+			// The placeholder keeps the earlier value; an empty string is a value, not a placeholder.
+			name:  "unchanged TOAST",
+			table: tToast,
+			in: msgs(
+				`{"id":1}`, `{"op":"c","after":{"id":1,"ver":1,"big":"x"}}`,
+				`{"id":1}`, `{"op":"u","after":{"id":1,"ver":2,"big":"__debezium_unavailable_value"}}`,
+				`{"id":2}`, `{"op":"c","after":{"id":2,"ver":3,"big":"__debezium_unavailable_value"}}`,
+				`{"id":3}`, `{"op":"c","after":{"id":3,"ver":4,"big":""}}`,
+				`{"id":4}`, `{"op":"c","after":{"id":4,"ver":5,"big":null}}`,
+			),
+			want: map[int64]kstate{1: {ver: 2, sum: sum("x")}, 2: {ver: 3, sum: "unavailable"}, 3: {ver: 4, sum: sum("")}, 4: {ver: 5, sum: "null"}},
+		},
+		{
+			name:  "keyless table by uid",
+			table: tNoKey,
+			in: msgs(
+				``, `{"op":"c","after":{"uid":5,"ver":1,"note":"a"}}`,
+				``, `{"op":"c","after":{"uid":6,"ver":2,"note":"b"}}`,
+				``, `{"op":"u","before":{"uid":5,"ver":1,"note":"a"},"after":{"uid":5,"ver":3,"note":"c"}}`,
+				``, `{"op":"d","before":{"uid":6,"ver":2,"note":"b"},"after":null}`,
+			),
+			want: map[int64]kstate{5: {ver: 3, sum: sum("c")}, 6: {deleted: true}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := replay(tt.table, tt.in)
+			if len(st.bad) > 0 {
+				t.Fatalf("unreadable: %v", st.bad)
+			}
+			if st.duplicates != tt.dups {
+				t.Errorf("duplicates = %d, want %d", st.duplicates, tt.dups)
+			}
+			if len(st.keys) != len(tt.want) {
+				t.Errorf("%d keys, want %d", len(st.keys), len(tt.want))
+			}
+			for id, w := range tt.want {
+				g := st.keys[id]
+				if g == nil {
+					t.Errorf("key %d missing", id)
+					continue
+				}
+				if g.deleted != w.deleted || !w.deleted && (g.ver != w.ver || g.sum != w.sum) {
+					t.Errorf("key %d = {ver %d sum %.12s deleted %v}, want {ver %d sum %.12s deleted %v}", id, g.ver, g.sum, g.deleted, w.ver, w.sum, w.deleted)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,183 @@
+// Command torture runs sluice under faults and checks that nothing was lost (issue 13): for each
+// path (a private PostgreSQL 17/15, MariaDB or MySQL 9.7 → sluice → a private kfake broker) a
+// workload writes the whole time and records its own truth, faults hit sluice, the database,
+// the broker and the database link on a random schedule with a printed seed, and at the end,
+// with faults stopped and the pipeline drained, the source tables are compared with the latest
+// record per key in the topics. It prints a table per path, writes a JSON report, and exits 1
+// on any loss or difference. See docs/torture.md; run it with `make torture` / `make torture-quick`.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Fault kinds, in report order.
+var faultKinds = []string{"kill9", "sigstop", "db_restart_fast", "db_restart_immediate", "kafka_restart", "db_link_cut", "db_link_stall", "kafka_link_cut", "kafka_link_stall"}
+
+type options struct {
+	repo, infra, bin, out string
+	paths                 []string
+	seed                  uint64
+	quick, parallel, keep bool
+	portBase              int
+	sluiceArgs            []string
+}
+
+func main() {
+	var o options
+	var paths string
+	flag.StringVar(&o.repo, "repo", ".", "repository root (for scripts/)")
+	flag.StringVar(&o.infra, "infra-dir", "/tmp/sluice-torture", "state of the private servers (never the shared test servers')")
+	flag.StringVar(&o.bin, "bin", "bin", "directory of the built sluice-postgres and sluice-mysql")
+	flag.StringVar(&o.out, "out", "torture/results/latest.json", "JSON report")
+	flag.StringVar(&paths, "paths", "pg17,mysql9", "paths to run: pg17, pg15, mariadb, mysql9")
+	flag.Uint64Var(&o.seed, "seed", 0, "seed of the fault schedule and the workload (0: from the clock; printed)")
+	flag.BoolVar(&o.quick, "quick", false, "a few faults of each kind (make torture-quick); default: ≥50 kill -9 and ≥10 of every other fault per path")
+	flag.BoolVar(&o.parallel, "parallel", false, "run the paths at the same time")
+	flag.BoolVar(&o.keep, "keep", false, "leave the private servers running afterwards")
+	flag.IntVar(&o.portBase, "port-base", 41000, "private ports: base+10*i+1 for path i's database, +2 for its broker")
+	extra := flag.String("sluice-args", "", "extra flags for sluice, space-separated (e.g. \"--kafka-linger 5ms\"; \"--skipped-operations d\" shows the checker catching lost deletes)")
+	flag.Parse()
+	o.sluiceArgs = strings.Fields(*extra)
+	log.SetFlags(log.Ltime | log.Lmicroseconds)
+	o.paths = strings.Split(paths, ",")
+	if o.seed == 0 {
+		o.seed = uint64(time.Now().UnixNano())
+	}
+	log.Printf("torture: seed %d (rerun with -seed %d), paths %s, quick %v", o.seed, o.seed, paths, o.quick)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	code, err := run(ctx, o)
+	if err != nil {
+		log.Printf("torture: %v", err)
+		os.Exit(2)
+	}
+	os.Exit(code)
+}
+
+func run(ctx context.Context, o options) (int, error) {
+	if err := os.MkdirAll(o.infra, 0o755); err != nil {
+		return 0, err
+	}
+	// The unpacked PostgreSQL 17 and MySQL 9.7 trees are shared with the test servers' (read only).
+	for _, d := range []string{"pg17-root", "mysql9-root"} {
+		src := filepath.Join("/tmp/sluice-infra", d)
+		dst := filepath.Join(o.infra, d)
+		if _, err := os.Stat(dst); os.IsNotExist(err) {
+			if _, err := os.Stat(filepath.Join(src, ".complete")); err == nil {
+				os.Symlink(src, dst)
+			}
+		}
+	}
+	rep := &report{Seed: o.seed, Quick: o.quick, Started: time.Now().UTC(), Commit: gitCommit(o.repo)}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	results := make([]*pathResult, len(o.paths))
+	for i, p := range o.paths {
+		i, p := i, p
+		do := func() {
+			r := runPath(ctx, o, i, p)
+			mu.Lock()
+			results[i] = r
+			mu.Unlock()
+		}
+		if o.parallel {
+			wg.Add(1)
+			go func() { defer wg.Done(); do() }()
+		} else {
+			do()
+		}
+	}
+	wg.Wait()
+	rep.Paths = results
+	rep.DurationS = time.Since(rep.Started).Seconds()
+	fmt.Print(rep.Markdown())
+	if err := rep.write(o.out); err != nil {
+		return 0, err
+	}
+	log.Printf("torture: report written to %s", o.out)
+	if !rep.OK() {
+		log.Printf("torture: FAILED (seed %d)", o.seed)
+		return 1, nil
+	}
+	return 0, nil
+}
+
+func gitCommit(repo string) string {
+	out, err := exec.Command("git", "-C", repo, "describe", "--always", "--dirty").Output()
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// schedule is the fault plan of one path: kinds in a shuffled order, each with its gap before
+// and its duration, all drawn from the seed.
+type fault struct {
+	Kind string
+	Gap  time.Duration // wait before it
+	Dur  time.Duration // how long the fault lasts (pause, outage, cut, stall)
+}
+
+func schedule(seed uint64, path string, quick bool) []fault {
+	r := rand.New(rand.NewPCG(seed, hash(path)))
+	var kinds []string
+	for _, k := range faultKinds {
+		n := 10
+		if k == "kill9" {
+			n = 50
+		}
+		if quick {
+			n = 2
+		}
+		for range n {
+			kinds = append(kinds, k)
+		}
+	}
+	r.Shuffle(len(kinds), func(i, j int) { kinds[i], kinds[j] = kinds[j], kinds[i] })
+	gap, dur := [2]int{2000, 6000}, [2]int{1000, 6000}
+	if quick {
+		gap, dur = [2]int{1000, 3000}, [2]int{500, 3000}
+	}
+	fs := make([]fault, len(kinds))
+	for i, k := range kinds {
+		fs[i] = fault{Kind: k, Gap: ms(gap[0] + r.IntN(gap[1]-gap[0])), Dur: ms(dur[0] + r.IntN(dur[1]-dur[0]))}
+	}
+	return fs
+}
+
+func ms(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+
+func hash(s string) uint64 {
+	var h uint64 = 14695981039346656037
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint64(s[i])) * 1099511628211
+	}
+	return h
+}
+
+// writeJSON is used by the report.
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
