@@ -158,7 +158,7 @@ func (st *topicState) add(m *sarama.ConsumerMessage) {
 // folds each into its table's state.
 func readTopics(ctx context.Context, brokers, prefix string) (map[string]*topicState, error) {
 	cc := kafka.ClientConfig{Brokers: kafka.ParseBrokers(brokers)}
-	client, err := cc.Connect(cc.Sarama("torture-check"))
+	client, err := cc.Connect(ctx, nil, cc.Sarama("torture-check"))
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +183,7 @@ func readTopics(ctx context.Context, brokers, prefix string) (map[string]*topicS
 		}
 		st := newTopicState(table)
 		out[table] = st
-		err = kafka.ReadToEnd(ctx, client, topic, 0, func(m *sarama.ConsumerMessage) error {
+		err = cc.ReadToEnd(ctx, nil, client, topic, 0, func(m *sarama.ConsumerMessage) error {
 			st.add(m)
 			return nil
 		})
@@ -333,7 +333,7 @@ func (p *progress) Run(ctx context.Context, brokers, prefix string) {
 		case <-tick.C:
 		}
 		if client == nil {
-			c, err := cc.Connect(sc)
+			c, err := sarama.NewClient(cc.Brokers, sc) // one try a tick: the probe itself retries
 			if err != nil {
 				p.observe(-1)
 				continue
