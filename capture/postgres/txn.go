@@ -280,8 +280,10 @@ func (s *Source) update(lsn uint64, m *pgoutput.UpdateMessage, data []byte) erro
 	if err != nil {
 		return tupleError(lsn, data, err)
 	}
-	// Unchanged TOAST under FULL identity: the old tuple has the value.
-	if before != nil {
+	// Unchanged TOAST under FULL identity: the whole old row ('O') has the value. A key-only
+	// old row ('K', a key change) holds NULL in every other column, which is not the value:
+	// the column stays the unavailable placeholder, as Debezium writes it.
+	if m.OldTupleType == pgoutput.TupleTypeOld {
 		for i := range after {
 			if after[i].Kind == capture.Unavailable && before[i].Kind != capture.Unavailable {
 				after[i] = before[i]
