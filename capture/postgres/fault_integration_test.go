@@ -165,9 +165,19 @@ func TestReadTimeout(t *testing.T) {
 		db.exec("INSERT INTO r VALUES (1)")
 		untilCommit(t, s)
 
-		// Idle but healthy: the requested keepalives keep the stream alive past the timeout.
+		// Idle but healthy: the requested keepalives keep the stream alive past the timeout
+		// (they come out as Keepalive events at the server's WAL end; nothing else may).
 		ctx, cancel := context.WithTimeout(context.Background(), 3*cfg.ReadTimeout)
-		_, err := s.Next(ctx)
+		var err error
+		for {
+			var ev capture.Event
+			if ev, err = s.Next(ctx); err != nil {
+				break
+			}
+			if ev.Kind != capture.Keepalive {
+				t.Fatalf("idle stream: a %v event", ev.Kind)
+			}
+		}
 		cancel()
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("idle stream: %v, want no error until the context ends", err)

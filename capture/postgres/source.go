@@ -62,27 +62,30 @@ type Source struct {
 	xid           uint32
 	commitTime    int64
 	lastCommitEnd uint64
-	curLSN        uint64
-	eventsAtLSN   int
-	skipTx        bool
-	beginEv       *capture.Event // BEGIN not yet emitted: it goes out before the first change
-	beginSent     bool
-	pending       []capture.Event // events ready for Next, from pendHead on
-	pendHead      int
-	streamXid     uint32
-	spools        map[uint32]*spool
-	replay        *spoolReader
-	replayXid     uint32
-	replayEnd     uint64
-	idleWALEnd    uint64
-	beat          *time.Ticker
-	closeOnce     sync.Once
-	stats         Stats
-	rows          rowSlab
-	positions     posSlab
-	txbuf         []byte // chunk the TxID strings are carved from
-	reuse         bool   // ReuseBuffers: rows are reused once the caller is done with an event
-	batch         []wireMsg
+	// idleEmitted is the newest idle position (a Keepalive between transactions) handed out;
+	// see commitPos.
+	idleEmitted uint64
+	curLSN      uint64
+	eventsAtLSN int
+	skipTx      bool
+	beginEv     *capture.Event // BEGIN not yet emitted: it goes out before the first change
+	beginSent   bool
+	pending     []capture.Event // events ready for Next, from pendHead on
+	pendHead    int
+	streamXid   uint32
+	spools      map[uint32]*spool
+	replay      *spoolReader
+	replayXid   uint32
+	replayEnd   uint64
+	idleWALEnd  uint64
+	beat        *time.Ticker
+	closeOnce   sync.Once
+	stats       Stats
+	rows        rowSlab
+	positions   posSlab
+	txbuf       []byte // chunk the TxID strings are carved from
+	reuse       bool   // ReuseBuffers: rows are reused once the caller is done with an event
+	batch       []wireMsg
 }
 
 // Stats counts streamed (in-progress) transactions the server sent and the bytes sluice
@@ -274,6 +277,14 @@ func (s *Source) handleBatched(ctx context.Context) error {
 	if m.data == nil {
 		if !s.inTx && s.streamXid == 0 && m.walEnd > s.idleWALEnd {
 			s.idleWALEnd = m.walEnd
+			// Between transactions the server's WAL end is a position of ours: passing it on
+			// lets the pipeline store it and confirm the slot there. Without it an idle
+			// source confirms only its last commit, so the slot pins WAL written for other
+			// tables and a fast shutdown waits for a flush that never comes (the walsender
+			// exits once the client has confirmed everything it sent).
+			if m.walEnd > s.commitPos() {
+				s.pending = append(s.pending, s.idleEvent(m.walEnd))
+			}
 		}
 		return nil
 	}

@@ -183,7 +183,7 @@ func (s *Source) begin(xid uint32, ts int64, lsn uint64) {
 	}
 	ev := &capture.Event{Kind: capture.Begin, Source: capture.Source{Connector: "postgresql", DB: s.dbName, TsMicros: ts, TxID: int64(xid), HasTxID: true, LSN: lsn, HasLSN: true, LastCommitLSN: s.lastCommitEnd},
 		TxID:     s.txID(xid, lsn),
-		Position: &Position{LSN: 0, CommitLSN: s.lastCommitEnd, TxID: int64(xid), TsMicros: ts, Type: "BEGIN"}}
+		Position: &Position{LSN: 0, CommitLSN: s.commitPos(), TxID: int64(xid), TsMicros: ts, Type: "BEGIN"}}
 	s.beginEv = ev
 }
 
@@ -333,7 +333,7 @@ func (s *Source) message(lsn uint64, m *pgoutput.LogicalDecodingMessage) {
 		s.countEvent(lsn)
 		ev.Source.TsMicros, ev.Source.TxID, ev.Source.HasTxID = s.commitTime, int64(s.xid), true
 		ev.TxID = s.txID(s.xid, lsn)
-		ev.Position = &Position{LSN: lsn, ProcLSN: lsn, CommitLSN: s.lastCommitEnd, TxID: int64(s.xid), TsMicros: s.commitTime, Type: "MESSAGE", Events: s.eventsAtLSN}
+		ev.Position = &Position{LSN: lsn, ProcLSN: lsn, CommitLSN: s.commitPos(), TxID: int64(s.xid), TsMicros: s.commitTime, Type: "MESSAGE", Events: s.eventsAtLSN}
 		if s.skipTx && s.alreadyDelivered(lsn) {
 			return
 		}
@@ -342,7 +342,7 @@ func (s *Source) message(lsn uint64, m *pgoutput.LogicalDecodingMessage) {
 		ev.Source.TsMicros = time.Now().UnixMicro()
 		if !s.inTx {
 			// Outside a transaction the message is its own unit: confirm up to it.
-			ev.Position = &Position{LSN: lsn, ProcLSN: lsn, CommitLSN: s.lastCommitEnd, TsMicros: ev.Source.TsMicros, Type: "MESSAGE"}
+			ev.Position = &Position{LSN: lsn, ProcLSN: lsn, CommitLSN: s.commitPos(), TsMicros: ev.Source.TsMicros, Type: "MESSAGE"}
 		}
 	}
 	s.pending = append(s.pending, ev)
@@ -360,7 +360,7 @@ func (s *Source) emitChange(op capture.Op, rel *relation, lsn uint64, before, af
 			TxID: int64(s.xid), HasTxID: true, LSN: lsn, HasLSN: true, LastCommitLSN: s.lastCommitEnd},
 		TxID: s.txID(s.xid, lsn)}
 	pos := s.positions.get()
-	*pos = Position{LSN: lsn, ProcLSN: lsn, CommitLSN: s.lastCommitEnd, TxID: int64(s.xid), TsMicros: s.commitTime, Type: typ, Events: s.eventsAtLSN}
+	*pos = Position{LSN: lsn, ProcLSN: lsn, CommitLSN: s.commitPos(), TxID: int64(s.xid), TsMicros: s.commitTime, Type: typ, Events: s.eventsAtLSN}
 	ev.Position = pos
 	s.pending = append(s.pending, ev)
 }
@@ -376,8 +376,21 @@ func (s *Source) heartbeat(ctx context.Context) (capture.Event, bool, error) {
 	if s.inTx || s.streamXid != 0 {
 		return capture.Event{}, false, nil
 	}
-	lsn := max(s.idleWALEnd, s.lastCommitEnd)
+	return s.idleEvent(max(s.idleWALEnd, s.commitPos())), true, nil
+}
+
+// commitPos is the commit LSN of the positions Next hands out: where a restart must start for
+// the server to send again everything after the position. That is the end of the last commit,
+// or a later idle position already handed out: the slot may be confirmed there, so a later
+// position must not fall behind it (a stored offset behind the slot reads as a gap on
+// restart), and a transaction that commits after it is sent again from its BEGIN.
+func (s *Source) commitPos() uint64 { return max(s.lastCommitEnd, s.idleEmitted) }
+
+// idleEvent is a Keepalive at lsn, a position between transactions: everything the server
+// sent before it has been turned into events already.
+func (s *Source) idleEvent(lsn uint64) capture.Event {
+	s.idleEmitted = max(s.idleEmitted, lsn)
 	now := time.Now().UnixMicro()
 	return capture.Event{Kind: capture.Keepalive, Source: capture.Source{Connector: "postgresql", DB: s.dbName, TsMicros: now, LSN: lsn, HasLSN: true},
-		Position: &Position{LSN: lsn, ProcLSN: lsn, CommitLSN: lsn, TsMicros: now, Type: "HEARTBEAT"}}, true, nil
+		Position: &Position{LSN: lsn, ProcLSN: lsn, CommitLSN: lsn, TsMicros: now, Type: "HEARTBEAT"}}
 }

@@ -131,6 +131,55 @@ func TestKeyChangeKeepsToastPlaceholder(t *testing.T) {
 	}
 }
 
+// TestIdleKeepaliveMovesPosition: a server keepalive between transactions becomes a Keepalive
+// event at the server's WAL end, so the pipeline can store and confirm it (an idle slot must
+// not stay at the last commit: it pins WAL and a fast shutdown waits for the confirmation); one
+// inside a transaction, or not past the last commit, does not.
+func TestIdleKeepaliveMovesPosition(t *testing.T) {
+	s := streamSource(t)
+	s.batch = append(s.batch, wireMsg{walEnd: 0x1800}) // idle, before the transaction: an event
+	evs, err := run(t, s,
+		testkit.PgoutputBegin(0x2000, 1, 700),
+		testkit.PgoutputInsert(0, 1, orderRow("1", "a")),
+		testkit.PgoutputCommit(0x2000, 0x2030, 1),
+	)
+	if err != nil || kinds(evs) != "KBcC" {
+		t.Fatalf("events %s, %v", kinds(evs), err)
+	}
+	s.inTx = true
+	s.batch = append(s.batch, wireMsg{walEnd: 0x2800})
+	if evs, err = run(t, s); err != nil || len(evs) != 0 {
+		t.Fatalf("keepalive inside a transaction: events %s, %v", kinds(evs), err)
+	}
+	s.inTx = false
+	s.batch = append(s.batch, wireMsg{walEnd: 0x2030}, wireMsg{walEnd: 0x5000})
+	evs, err = run(t, s)
+	if err != nil || kinds(evs) != "K" {
+		t.Fatalf("idle keepalives: events %s, %v", kinds(evs), err)
+	}
+	if p := evs[0].Position.(*Position); p.LSN != 0x5000 || p.CommitLSN != 0x5000 || p.Type != "HEARTBEAT" {
+		t.Errorf("idle position %+v, want LSN and commit LSN 0x5000", p)
+	}
+	// The next transaction's positions do not fall behind the idle one (the slot may be
+	// confirmed there; a stored offset behind it would read as a gap on restart).
+	evs, err = run(t, s,
+		testkit.PgoutputBegin(0x6000, 1, 701),
+		testkit.PgoutputInsert(0, 1, orderRow("2", "b")),
+		testkit.PgoutputCommit(0x6000, 0x6030, 1),
+	)
+	if err != nil || kinds(evs) != "BcC" {
+		t.Fatalf("events %s, %v", kinds(evs), err)
+	}
+	for i, want := range []uint64{0x5000, 0x5000, 0x6030} {
+		if p := evs[i].Position.(*Position); p.CommitLSN != want {
+			t.Errorf("event %d: commit LSN %#x, want %#x", i, p.CommitLSN, want)
+		}
+	}
+	if got := evs[1].Source.LastCommitLSN; got != 0x2030 {
+		t.Errorf("source.sequence's last commit %#x, want the last commit 0x2030 (records unchanged)", got)
+	}
+}
+
 func TestTransactionWithoutChanges(t *testing.T) {
 	s := streamSource(t)
 	s.rels[2] = &relation{table: benchRelation().table, included: false}
