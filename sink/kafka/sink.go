@@ -205,6 +205,7 @@ type Sink struct {
 
 	mu         sync.Mutex
 	inFlight   int
+	bytes      int64           // what the records in flight hold of MaxBufferedBytes
 	head, tail *message        // records in flight in send order, oldest first
 	err        error           // first delivery failure, sticky
 	idle       []chan struct{} // Flush waiters, closed when inFlight is 0 or err is set
@@ -326,6 +327,7 @@ func (s *Sink) Send(ctx context.Context, rec *envelope.Record, token uint64) err
 		return ErrClosed
 	}
 	s.inFlight++
+	s.bytes += held
 	m.prev = s.tail
 	if s.tail != nil {
 		s.tail.next = m
@@ -429,11 +431,34 @@ func (s *Sink) fail(err error) {
 	s.idle = s.idle[:0]
 }
 
+// BufferedBytes reports the bytes of the records sent and not yet acknowledged and their
+// bound, MaxBufferedBytes (pipeline.BufferReporter: Debezium's CurrentQueueSizeInBytes and
+// MaxQueueSizeInBytes).
+func (s *Sink) BufferedBytes() (used, limit int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bytes, s.cfg.MaxBufferedBytes
+}
+
+// StallReport is the sink's account of a stall (pipeline.StallReporter): what Kafka has not
+// acknowledged yet, and how long the oldest record has waited; "" when nothing is in flight.
+func (s *Sink) StallReport() string {
+	now := time.Since(s.start)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.head == nil {
+		return ""
+	}
+	return fmt.Sprintf("%d records (%d bytes) not acknowledged by Kafka; the oldest, to %s, waited %s (--kafka-delivery-timeout %s)",
+		s.inFlight, s.bytes, s.head.Topic, (now - s.head.sent).Round(time.Millisecond), s.cfg.Client.DeliveryTimeout)
+}
+
 // settle accounts for one message that left the producer, with err if it failed.
 func (s *Sink) settle(m *message, err error) {
 	s.sem.Release(m.size)
 	s.mu.Lock()
 	s.inFlight--
+	s.bytes -= m.size
 	if m.prev != nil {
 		m.prev.next = m.next
 	} else {

@@ -380,6 +380,13 @@ func TestSinkDeliveryTimeout(t *testing.T) {
 	if err := s.Send(ctx, &rec, 1); err != nil {
 		t.Fatal(err)
 	}
+	// While Kafka holds it, the sink accounts for it (pipeline.BufferReporter, StallReporter).
+	if used, limit := s.BufferedBytes(); used != 2 || limit != DefaultMaxBufferedBytes {
+		t.Errorf("BufferedBytes = %d, %d; want 2 (key + value), %d", used, limit, DefaultMaxBufferedBytes)
+	}
+	if r := s.StallReport(); !strings.Contains(r, "1 records (2 bytes) not acknowledged by Kafka; the oldest, to t,") {
+		t.Errorf("StallReport = %q", r)
+	}
 	start := time.Now()
 	err = s.Flush(ctx)
 	var dt *DeliveryTimeoutError
