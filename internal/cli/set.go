@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -227,8 +228,12 @@ func ParseLevel(s string) (slog.Level, error) {
 	return 0, fmt.Errorf("--log-level %q: want debug, info, warn or error", s)
 }
 
+// saramaLogger installs sarama's logger once per process (see Logger).
+var saramaLogger sync.Once
+
 // Logger returns the process logger chosen by --log-level and --log-format (built once; also
-// installed as slog's default and as sarama's logger at debug level).
+// installed as slog's default and, by the first Set of the process, as sarama's logger at
+// debug level).
 func (s *Set) Logger() *slog.Logger {
 	if s.logger != nil {
 		return s.logger
@@ -250,7 +255,10 @@ func (s *Set) Logger() *slog.Logger {
 	}
 	s.logger = slog.New(h)
 	slog.SetDefault(s.logger)
-	sarama.Logger = slog.NewLogLogger(h, slog.LevelDebug)
+	// sarama.Logger is a plain global that sarama's goroutines read without a lock: set it once
+	// per process (a process parses once; a test that runs several commands in one process
+	// would otherwise race with the goroutines of the previous run).
+	saramaLogger.Do(func() { sarama.Logger = slog.NewLogLogger(h, slog.LevelDebug) })
 	for _, k := range s.unknown {
 		s.logger.Warn("config file property not used by sluice", "file", s.ConfigFile, "property", k)
 	}
