@@ -230,3 +230,44 @@ func TestConnectErrors(t *testing.T) {
 		}
 	})
 }
+
+// TestSideConnectionShutdownIsRetryable: the catalog lookup of a new relation runs on the side
+// connection; when the server ends that connection (pg_ctl stop -m fast sends 57P01 to every
+// backend) the error must be retryable like the stream's own. Before, it reached the
+// pipeline unclassified and `sluice postgres` exited 1 during a fast restart (found by
+// make torture, seed 20261205: "read columns of relation …: FATAL: terminating connection
+// due to administrator command (SQLSTATE 57P01)").
+func TestSideConnectionShutdownIsRetryable(t *testing.T) {
+	eachServer(t, func(t *testing.T, db *testDB) {
+		ctx := context.Background()
+		db.exec("CREATE TABLE a (id int PRIMARY KEY)", "CREATE PUBLICATION sluice FOR ALL TABLES")
+		s := db.open(db.config())
+		db.exec("INSERT INTO a VALUES (1)")
+		collect(t, s, 1)
+		// End every client backend of the test database but our own: the walsender (not a
+		// client backend) keeps streaming, the source's side connection is gone.
+		var n int
+		if err := db.conn.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+			WHERE datname = $1 AND backend_type = 'client backend' AND pid <> pg_backend_pid()`, db.name).Scan(&n); err != nil || n == 0 {
+			t.Fatalf("terminate the side connection: %d backends, %v", n, err)
+		}
+		db.exec("CREATE TABLE b (id int PRIMARY KEY)", "INSERT INTO b VALUES (1)") // a new relation to look up
+		rctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		for {
+			ev, err := s.Next(rctx)
+			if err != nil {
+				if !capture.Retryable(err) {
+					t.Fatalf("Next: %v: not retryable", err)
+				}
+				return
+			}
+			if ev.Position != nil {
+				s.Ack(rctx, ev.Position)
+			}
+			if ev.Kind == capture.Change && ev.Table != nil && ev.Table.ID.Table == "b" {
+				t.Fatalf("the change of b arrived through a terminated side connection")
+			}
+		}
+	})
+}

@@ -189,6 +189,13 @@ func (s *Source) Close() error {
 // unless ReuseBuffers was called.
 // With snapshot mode initial_only, Next returns ErrSnapshotOnly once the snapshot is emitted.
 func (s *Source) Next(ctx context.Context) (capture.Event, error) {
+	ev, err := s.next(ctx)
+	// Every exit is classified: the side connection (catalog lookups, the heartbeat action)
+	// fails the same way the stream does when the server restarts.
+	return ev, classify(err)
+}
+
+func (s *Source) next(ctx context.Context) (capture.Event, error) {
 	if s.reuse && s.pendHead == len(s.pending) {
 		// No queued event points into the rows: only those already returned, which the
 		// caller is done with.
