@@ -62,6 +62,9 @@ type Mapping struct {
 	// Fallback is the JSON written for a null in a required column without default (Debezium's
 	// JdbcValueConverters fallback, e.g. the non-key columns of a PostgreSQL key-only before).
 	Fallback []byte
+	// AdjustYears reads the years 0–99 of a date or timestamp as two-digit years (MySQL
+	// DATE, DATETIME, TIMESTAMP under Debezium's enable.time.adjuster, the default).
+	AdjustYears bool
 }
 
 // Omitted reports whether the column is left out of the record.
@@ -163,10 +166,41 @@ func bitsMapping(n int) Mapping {
 	return Mapping{Schema: c, Conv: ConvBits, Scale: n}
 }
 
+// enumMapping maps an ENUM or SET whose allowed parameter is the members joined with ','
+// (PostgreSQL enums: PostgresValueConverter joins them as they are).
 func enumMapping(name string, members []string) Mapping {
+	return enumAllowed(name, strings.Join(members, ","))
+}
+
+func enumAllowed(name, allowed string) Mapping {
 	c := sem(String, name)
-	c.Params = []Param{{"allowed", strings.Join(members, ",")}}
+	c.Params = []Param{{"allowed", allowed}}
 	return Mapping{Schema: c, Conv: ConvString}
+}
+
+// mysqlAllowed is the allowed parameter of a MySQL ENUM or SET: the members joined with ',',
+// each '\' and ',' in a member escaped with '\', so that a consumer can split the list again
+// (Debezium's EnumeratedValues.toCommaSeparatedString, which its fromCommaSeparatedString
+// reverses; Debezium ≤ 3.6 wrote the same bytes from the DDL text, where MySQL spells a
+// backslash '\\'). The values themselves stay unescaped.
+func mysqlAllowed(members []string) string {
+	n := len(members)
+	for _, m := range members {
+		n += len(m)
+	}
+	b := make([]byte, 0, n)
+	for i, m := range members {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		for j := 0; j < len(m); j++ {
+			if m[j] == '\\' || m[j] == ',' {
+				b = append(b, '\\')
+			}
+			b = append(b, m[j])
+		}
+	}
+	return string(b)
 }
 
 func semString(name string) Mapping { return Mapping{Schema: sem(String, name), Conv: ConvString} }
@@ -325,19 +359,25 @@ func mapMySQL(c *schema.Column, o Options) Mapping {
 	case "json":
 		return semString("io.debezium.data.Json")
 	case "enum":
-		return enumMapping("io.debezium.data.Enum", c.Enum)
+		return enumAllowed("io.debezium.data.Enum", mysqlAllowed(c.Enum))
 	case "set":
-		return enumMapping("io.debezium.data.EnumSet", c.Enum)
+		return enumAllowed("io.debezium.data.EnumSet", mysqlAllowed(c.Enum))
 	case "year":
 		return Mapping{Schema: sem(Int32, "io.debezium.time.Year"), Conv: ConvInt}
 	case "date":
-		return dateMapping(tm)
+		m := dateMapping(tm)
+		m.AdjustYears = !o.NoTimeAdjuster
+		return m
 	case "time":
 		return timeMapping(tm, fsp(c, 0))
 	case "datetime":
-		return timestampMapping(tm, fsp(c, 0))
+		m := timestampMapping(tm, fsp(c, 0))
+		m.AdjustYears = !o.NoTimeAdjuster
+		return m
 	case "timestamp":
-		return zonedTimestamp(fsp(c, 0))
+		m := zonedTimestamp(fsp(c, 0))
+		m.AdjustYears = !o.NoTimeAdjuster
+		return m
 	case "point":
 		return pointMapping()
 	case "geometry", "linestring", "polygon", "multipoint", "multilinestring", "multipolygon",

@@ -298,6 +298,9 @@ func parseTimeOfDay(s string) (int64, bool) {
 
 // temporalDefault renders epoch micros (or micros of day for times) per m.
 func temporalDefault(m *Mapping, us int64) []byte {
+	if m.AdjustYears {
+		us = adjustYearMicros(us) // Debezium converts defaults with the same converter
+	}
 	switch m.Conv {
 	case ConvDate:
 		return strconv.AppendInt(nil, FloorDiv(us, 86400_000_000), 10)

@@ -76,6 +76,11 @@ func (e *Encoder) appendValue(dst []byte, m *Mapping, v *capture.Value) ([]byte,
 	if v.Kind == capture.Unavailable {
 		return appendUnavailable(dst, m), nil
 	}
+	if m.AdjustYears {
+		if w, ok := adjustTwoDigitYear(v); ok {
+			v = &w
+		}
+	}
 	switch m.Conv {
 	case ConvBool:
 		b := v.Int != 0

@@ -218,13 +218,14 @@ func fitsConnect(sch map[string]any, v any, path string) []string {
 			bad("IsoTimestamp %q", str)
 		}
 	case "io.debezium.data.Enum":
-		// "" is MySQL's error value (index 0) of an ENUM, which Debezium passes on as is. The
-		// allowed list is comma-joined as in Debezium, so a label may itself hold commas.
-		if allowed := param("allowed"); str != "" && !strings.Contains(","+allowed+",", ","+str+",") {
+		// "" is MySQL's error value (index 0) of an ENUM, which Debezium passes on as is. MySQL
+		// labels are escaped in allowed ("a\,b"); PostgreSQL labels are joined as they are.
+		if allowed := param("allowed"); str != "" && !slices.Contains(splitAllowed(allowed), str) &&
+			!strings.Contains(","+allowed+",", ","+str+",") {
 			bad("Enum value %q not in allowed %q", str, allowed)
 		}
 	case "io.debezium.data.EnumSet":
-		allowed := strings.Split(param("allowed"), ",")
+		allowed := splitAllowed(param("allowed"))
 		for _, e := range strings.Split(str, ",") {
 			if str != "" && !slices.Contains(allowed, e) {
 				bad("EnumSet member %q not in allowed %v", e, allowed)
@@ -307,4 +308,23 @@ func checkRecord(data []byte, what string) []string {
 		return []string{what + ": no schema (schemas.enable must be on)"}
 	}
 	return fitsConnect(rec.Schema, rec.Payload, what)
+}
+
+// splitAllowed splits an allowed parameter as Debezium's EnumeratedValues.fromCommaSeparatedString
+// does: on ',' not escaped by '\'; "\," and "\\" stand for ',' and '\'.
+func splitAllowed(s string) []string {
+	var out []string
+	var cur []byte
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\\' && i+1 < len(s) && (s[i+1] == ',' || s[i+1] == '\\'):
+			i++
+			cur = append(cur, s[i])
+		case c == ',':
+			out, cur = append(out, string(cur)), cur[:0]
+		default:
+			cur = append(cur, c)
+		}
+	}
+	return append(out, string(cur))
 }
