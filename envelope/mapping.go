@@ -54,7 +54,8 @@ type Mapping struct {
 	Schema *Connect
 	Conv   Conv
 	// Scale is the decimal scale (ConvDecimal, ConvDecimalString), the fraction digits of a
-	// ZonedTimestamp, the length in bits of ConvBits, or the fixed length binary values are
+	// ZonedTimestamp, the length in bits of ConvBits (0: no padding, trailing zero bytes
+	// dropped, as PostgreSQL's), or the fixed length binary values are
 	// zero-padded to (MySQL BINARY(n); 0 or less = no padding).
 	Scale int
 	// Elem is the element rule of an array or vector.
@@ -164,6 +165,15 @@ func bitsMapping(n int) Mapping {
 	c := sem(Bytes, "io.debezium.data.Bits")
 	c.Params = []Param{{"length", strconv.Itoa(n)}}
 	return Mapping{Schema: c, Conv: ConvBits, Scale: n}
+}
+
+// pgBitsMapping is bitsMapping with Scale 0: PostgresValueConverter.convertBits sizes the
+// bytes by the highest bit set, not by the column length (B'00' in a BIT(2) is no bytes at
+// all, AbstractRecordsProducerTest.schemaAndValuesForBinTypes).
+func pgBitsMapping(n int) Mapping {
+	m := bitsMapping(n)
+	m.Scale = 0
+	return m
 }
 
 // enumMapping maps an ENUM or SET whose allowed parameter is the members joined with ','
@@ -437,7 +447,7 @@ func mapPostgres(c *schema.Column, o Options) Mapping {
 		if c.Length <= 1 {
 			return simple(Boolean, ConvBool)
 		}
-		return bitsMapping(c.Length)
+		return pgBitsMapping(c.Length)
 	case "varbit":
 		// PostgresValueConverter treats VARBIT as BIT: a declared length of 1 is a boolean
 		// (its docs list BIT VARYING under Bits; the connector's schema builder decides).
@@ -446,9 +456,9 @@ func mapPostgres(c *schema.Column, o Options) Mapping {
 		case n == 1:
 			return simple(Boolean, ConvBool)
 		case n < 0:
-			return bitsMapping(1<<31 - 1)
+			return pgBitsMapping(1<<31 - 1)
 		default:
-			return bitsMapping(n)
+			return pgBitsMapping(n)
 		}
 	case "int2":
 		return simple(Int16, ConvInt)

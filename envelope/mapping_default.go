@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"math"
 	"math/big"
+	"math/bits"
 	"strconv"
 	"strings"
 
@@ -563,7 +564,12 @@ func pgDefault(c *schema.Column, m *Mapping) []byte {
 		if err != nil {
 			return nil
 		}
-		return AppendBase64(nil, bitsLE(b, len(s)))
+		// As a value: the bytes end at the highest bit set (PostgresValueConverter.convertBits).
+		var le []byte
+		if b != 0 {
+			le = bitsLE(b, bits.Len64(b))
+		}
+		return AppendBase64(nil, le)
 	case "bool":
 		if isNull {
 			return nil

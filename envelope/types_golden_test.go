@@ -182,6 +182,13 @@ func TestGoldenPostgresTypes(t *testing.T) {
 		{"bit1", tcol("bit", 1, -1, false), Options{}, []capture.Value{{Kind: capture.Bits, Bytes: []byte{1}, Aux: 1}}},
 		{"bit8", tcol("bit", 8, -1, false), Options{}, []capture.Value{{Kind: capture.Bits, Bytes: []byte{0xa5}, Aux: 8}}},
 		{"varbit", tcol("varbit", -1, -1, false), Options{}, []capture.Value{{Kind: capture.Bits, Bytes: []byte{0x05, 0x01}, Aux: 11}}},
+		// AbstractRecordsProducerTest.schemaAndValuesForBinTypes: the bytes end at the highest bit
+		// set, '00'::bit(2) in a BIT VARYING(2) is no bytes; B'000…01' in a BIT(24) is one byte.
+		{"bits_minimal", tcol("bit", 24, -1, true), Options{}, []capture.Value{{Kind: capture.Bits, Bytes: []byte{0x01, 0, 0}, Aux: 24},
+			{Kind: capture.Bits, Bytes: []byte{0x01, 0x02, 0x03}, Aux: 24}, {Kind: capture.Bits, Bytes: []byte{0}, Aux: 24}}},
+		// PostgresDefaultValueConverter hands the default's bit string to the same converter.
+		{"bits_default", withDefault(tcol("bit", 12, -1, true), `B'000000000001'::"bit"`), Options{}, []capture.Value{null}},
+		{"varbit2_zero", tcol("varbit", 2, -1, true), Options{}, []capture.Value{{Kind: capture.Bits, Bytes: []byte{0}, Aux: 2}}},
 		{"int2", withDefault(tcol("int2", -1, -1, true), "'-7'::smallint"), Options{}, []capture.Value{capture.IntValue(-32768), null}},
 		{"int4_serial", withDefault(tcol("int4", -1, -1, false), "nextval('t_c_seq'::regclass)"), Options{}, []capture.Value{capture.IntValue(7)}},
 		{"int8", tcol("int8", -1, -1, false), Options{}, []capture.Value{capture.IntValue(math.MaxInt64)}},
