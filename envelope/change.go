@@ -107,8 +107,12 @@ func (e *Encoder) appendCols(dst []byte, te *tableEnc, plan []colEnc, r capture.
 				}
 			case fastZoned:
 				if v.Kind == capture.TimestampTZ || v.Kind == capture.Timestamp {
+					us := v.Int
+					if c.m.AdjustYears && us < year100Micros {
+						us = adjustYearMicros(us)
+					}
 					dst = append(dst, '"')
-					dst = e.appendISOTimestamp(dst, v.Int, c.m.Scale)
+					dst = e.appendISOTimestamp(dst, us, c.m.Scale)
 					dst = append(dst, '"')
 					continue
 				}

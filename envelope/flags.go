@@ -2,6 +2,8 @@ package envelope
 
 import (
 	"flag"
+	"fmt"
+	"strconv"
 
 	"github.com/sluicecdc/sluice/internal/properties"
 )
@@ -27,6 +29,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 		c.Options.BigintUnsigned, err = ParseBigintUnsignedMode(s)
 		return err
 	}), "bigint-unsigned-handling", "bigint.unsigned.handling.mode: long|precise")
+	fs.Var((*enabledFlag)(&c.Options.NoTimeAdjuster), "enable-time-adjuster",
+		"MySQL/MariaDB: read the years 0-99 of DATE, DATETIME and TIMESTAMP values as two-digit years, 0-69 as 2000-2069 and 70-99 as 1970-1999 (enable.time.adjuster) (default true)")
 	fs.BoolVar(&c.TombstonesOnDelete, "tombstones-on-delete", true, "emit a tombstone after each delete (tombstones.on.delete)")
 	fs.BoolVar(&c.TransactionMetadata, "transaction-metadata", false, "emit transaction BEGIN/END records and the transaction block (provide.transaction.metadata)")
 	fs.StringVar(&c.ConnectorVersion, "debezium-version", "", "Debezium release whose record format to reproduce, written as source.version (default "+DefaultConnectorVersion+")")
@@ -39,7 +43,30 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 		"time.precision.mode":                  "time-precision",
 		"binary.handling.mode":                 "binary-handling",
 		"bigint.unsigned.handling.mode":        "bigint-unsigned-handling",
+		"enable.time.adjuster":                 "enable-time-adjuster",
 		"tombstones.on.delete":                 "tombstones-on-delete",
 		"provide.transaction.metadata":         "transaction-metadata",
 	}
 }
+
+// enabledFlag is a boolean flag that is on by default and stored inverted, so that the zero
+// Options keep Debezium's default (a "No…" field false means the feature is on).
+type enabledFlag bool
+
+func (f *enabledFlag) String() string {
+	if f == nil || !*f {
+		return "true"
+	}
+	return "false"
+}
+
+func (f *enabledFlag) Set(s string) error {
+	on, err := strconv.ParseBool(s)
+	if err != nil {
+		return fmt.Errorf("want true or false, not %q", s)
+	}
+	*f = enabledFlag(!on)
+	return nil
+}
+
+func (f *enabledFlag) IsBoolFlag() bool { return true }

@@ -54,7 +54,8 @@ type Mapping struct {
 	Schema *Connect
 	Conv   Conv
 	// Scale is the decimal scale (ConvDecimal, ConvDecimalString), the fraction digits of a
-	// ZonedTimestamp, the length in bits of ConvBits, or the fixed length binary values are
+	// ZonedTimestamp, the length in bits of ConvBits (0: no padding, trailing zero bytes
+	// dropped, as PostgreSQL's), or the fixed length binary values are
 	// zero-padded to (MySQL BINARY(n); 0 or less = no padding).
 	Scale int
 	// Elem is the element rule of an array or vector.
@@ -62,6 +63,9 @@ type Mapping struct {
 	// Fallback is the JSON written for a null in a required column without default (Debezium's
 	// JdbcValueConverters fallback, e.g. the non-key columns of a PostgreSQL key-only before).
 	Fallback []byte
+	// AdjustYears reads the years 0–99 of a date or timestamp as two-digit years (MySQL
+	// DATE, DATETIME, TIMESTAMP under Debezium's enable.time.adjuster, the default).
+	AdjustYears bool
 }
 
 // Omitted reports whether the column is left out of the record.
@@ -163,10 +167,50 @@ func bitsMapping(n int) Mapping {
 	return Mapping{Schema: c, Conv: ConvBits, Scale: n}
 }
 
+// pgBitsMapping is bitsMapping with Scale 0: PostgresValueConverter.convertBits sizes the
+// bytes by the highest bit set, not by the column length (B'00' in a BIT(2) is no bytes at
+// all, AbstractRecordsProducerTest.schemaAndValuesForBinTypes).
+func pgBitsMapping(n int) Mapping {
+	m := bitsMapping(n)
+	m.Scale = 0
+	return m
+}
+
+// enumMapping maps an ENUM or SET whose allowed parameter is the members joined with ','
+// (PostgreSQL enums: PostgresValueConverter joins them as they are).
 func enumMapping(name string, members []string) Mapping {
+	return enumAllowed(name, strings.Join(members, ","))
+}
+
+func enumAllowed(name, allowed string) Mapping {
 	c := sem(String, name)
-	c.Params = []Param{{"allowed", strings.Join(members, ",")}}
+	c.Params = []Param{{"allowed", allowed}}
 	return Mapping{Schema: c, Conv: ConvString}
+}
+
+// mysqlAllowed is the allowed parameter of a MySQL ENUM or SET: the members joined with ',',
+// each '\' and ',' in a member escaped with '\', so that a consumer can split the list again
+// (Debezium's EnumeratedValues.toCommaSeparatedString, which its fromCommaSeparatedString
+// reverses; Debezium ≤ 3.6 wrote the same bytes from the DDL text, where MySQL spells a
+// backslash '\\'). The values themselves stay unescaped.
+func mysqlAllowed(members []string) string {
+	n := len(members)
+	for _, m := range members {
+		n += len(m)
+	}
+	b := make([]byte, 0, n)
+	for i, m := range members {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		for j := 0; j < len(m); j++ {
+			if m[j] == '\\' || m[j] == ',' {
+				b = append(b, '\\')
+			}
+			b = append(b, m[j])
+		}
+	}
+	return string(b)
 }
 
 func semString(name string) Mapping { return Mapping{Schema: sem(String, name), Conv: ConvString} }
@@ -325,19 +369,25 @@ func mapMySQL(c *schema.Column, o Options) Mapping {
 	case "json":
 		return semString("io.debezium.data.Json")
 	case "enum":
-		return enumMapping("io.debezium.data.Enum", c.Enum)
+		return enumAllowed("io.debezium.data.Enum", mysqlAllowed(c.Enum))
 	case "set":
-		return enumMapping("io.debezium.data.EnumSet", c.Enum)
+		return enumAllowed("io.debezium.data.EnumSet", mysqlAllowed(c.Enum))
 	case "year":
 		return Mapping{Schema: sem(Int32, "io.debezium.time.Year"), Conv: ConvInt}
 	case "date":
-		return dateMapping(tm)
+		m := dateMapping(tm)
+		m.AdjustYears = !o.NoTimeAdjuster
+		return m
 	case "time":
 		return timeMapping(tm, fsp(c, 0))
 	case "datetime":
-		return timestampMapping(tm, fsp(c, 0))
+		m := timestampMapping(tm, fsp(c, 0))
+		m.AdjustYears = !o.NoTimeAdjuster
+		return m
 	case "timestamp":
-		return zonedTimestamp(fsp(c, 0))
+		m := zonedTimestamp(fsp(c, 0))
+		m.AdjustYears = !o.NoTimeAdjuster
+		return m
 	case "point":
 		return pointMapping()
 	case "geometry", "linestring", "polygon", "multipoint", "multilinestring", "multipolygon",
@@ -397,7 +447,7 @@ func mapPostgres(c *schema.Column, o Options) Mapping {
 		if c.Length <= 1 {
 			return simple(Boolean, ConvBool)
 		}
-		return bitsMapping(c.Length)
+		return pgBitsMapping(c.Length)
 	case "varbit":
 		// PostgresValueConverter treats VARBIT as BIT: a declared length of 1 is a boolean
 		// (its docs list BIT VARYING under Bits; the connector's schema builder decides).
@@ -406,9 +456,9 @@ func mapPostgres(c *schema.Column, o Options) Mapping {
 		case n == 1:
 			return simple(Boolean, ConvBool)
 		case n < 0:
-			return bitsMapping(1<<31 - 1)
+			return pgBitsMapping(1<<31 - 1)
 		default:
-			return bitsMapping(n)
+			return pgBitsMapping(n)
 		}
 	case "int2":
 		return simple(Int16, ConvInt)

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"math"
 	"math/big"
+	"math/bits"
 	"strconv"
 	"strings"
 
@@ -298,6 +299,9 @@ func parseTimeOfDay(s string) (int64, bool) {
 
 // temporalDefault renders epoch micros (or micros of day for times) per m.
 func temporalDefault(m *Mapping, us int64) []byte {
+	if m.AdjustYears {
+		us = adjustYearMicros(us) // Debezium converts defaults with the same converter
+	}
 	switch m.Conv {
 	case ConvDate:
 		return strconv.AppendInt(nil, FloorDiv(us, 86400_000_000), 10)
@@ -560,7 +564,12 @@ func pgDefault(c *schema.Column, m *Mapping) []byte {
 		if err != nil {
 			return nil
 		}
-		return AppendBase64(nil, bitsLE(b, len(s)))
+		// As a value: the bytes end at the highest bit set (PostgresValueConverter.convertBits).
+		var le []byte
+		if b != 0 {
+			le = bitsLE(b, bits.Len64(b))
+		}
+		return AppendBase64(nil, le)
 	case "bool":
 		if isNull {
 			return nil

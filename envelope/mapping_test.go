@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/schema"
 )
 
 func TestAppendJSONString(t *testing.T) {
@@ -169,5 +170,34 @@ func TestAppendJavaDecimalString(t *testing.T) {
 		if got := string(AppendJavaDecimalString(nil, 0, big.NewInt(c.u), c.scale)); got != c.want {
 			t.Errorf("AppendJavaDecimalString(big %d, %d) = %s, want %s", c.u, c.scale, got, c.want)
 		}
+	}
+}
+
+// TestMySQLAllowed pins the ENUM/SET allowed parameter to Debezium's expected strings:
+// EnumTest/EnumSetTest ("a,b","c" → a\,b,c) and EnumeratedValuesTest (back\slash → back\\slash).
+func TestMySQLAllowed(t *testing.T) {
+	for _, tc := range []struct {
+		members []string
+		want    string
+	}{
+		{[]string{"a", "b", "c"}, `a,b,c`},
+		{[]string{"a,b", "c"}, `a\,b,c`},
+		{[]string{"plain", `back\slash`}, `plain,back\\slash`},
+		{[]string{`back\,comma`, `ends\`, ""}, `back\\\,comma,ends\\,`},
+		{[]string{"it's"}, `it's`},
+		{nil, ``},
+	} {
+		if got := mysqlAllowed(tc.members); got != tc.want {
+			t.Errorf("%q: got %s, want %s", tc.members, got, tc.want)
+		}
+		m := MapColumn(schema.MySQL, &schema.Column{Name: "c", Type: "enum", Enum: tc.members, Length: -1, Scale: -1}, Options{})
+		if got := m.Schema.Params[0].Value; got != tc.want {
+			t.Errorf("enum %q: allowed %s, want %s", tc.members, got, tc.want)
+		}
+	}
+	// PostgreSQL enum labels are joined as they are (PostgresValueConverter).
+	m := MapColumn(schema.Postgres, &schema.Column{Name: "c", Type: "mood", Enum: []string{"a,b", `c\d`}, Length: -1, Scale: -1}, Options{})
+	if got := m.Schema.Params[0].Value; got != `a,b,c\d` {
+		t.Errorf("postgres enum allowed %s", got)
 	}
 }

@@ -49,6 +49,10 @@ type Options struct {
 	Time           TimeMode
 	Binary         BinaryMode
 	BigintUnsigned BigintUnsignedMode
+	// NoTimeAdjuster is Debezium's enable.time.adjuster=false (MySQL/MariaDB). By default
+	// (true) the years 0–99 of DATE, DATETIME and TIMESTAMP values are read as two-digit
+	// years: 0–69 → 2000–2069, 70–99 → 1970–1999, as Debezium's BinlogValueConverters.adjustTemporal does.
+	NoTimeAdjuster bool
 }
 
 // ParseDecimalMode parses precise|double|string.

@@ -121,9 +121,23 @@ func TestGoldenMySQLTypes(t *testing.T) {
 		{"json", tcol("json", -1, -1, true), Options{}, []capture.Value{capture.JSONValue([]byte(`{"a":2,"b":[1,2]}`)), null}},
 		{"enum", withDefault(withEnum(tcol("enum", -1, -1, false), "new", "paid", "shipped"), "new"), Options{}, []capture.Value{str("paid")}},
 		{"set", withEnum(tcol("set", -1, -1, true), "a", "b", "c"), Options{}, []capture.Value{str("a,c"), null}},
+		// MySqlAntlrDdlParserTest.shouldParseEnumOptionsWithCommaQuoteAndBackslash (debezium/dbz#2102):
+		// allowed escapes ',' and '\' (EnumeratedValues.toCommaSeparatedString); values stay as stored.
+		{"enum_escaped", withEnum(tcol("enum", -1, -1, false), "plain", "a,b", "it's", `back\slash`, `back\,comma`, `ends\`, ""),
+			Options{}, []capture.Value{str("a,b"), str(`ends\`), str("")}},
+		{"set_escaped", withEnum(tcol("set", -1, -1, true), "plain", "it's", `back\slash`, "x,y"), Options{}, []capture.Value{str(`it's,back\slash`)}},
 		{"year", tcol("year", -1, -1, false), Options{}, []capture.Value{capture.IntValue(2024)}},
 		{"date", withDefault(tcol("date", -1, -1, false), "2024-01-15"), Options{}, []capture.Value{capture.DateValue(19737), capture.DateValue(-1)}},
 		{"date_connect", tcol("date", -1, -1, false), connect, []capture.Value{capture.DateValue(19737)}},
+		// BinlogYearIT.assertChangeRecordByConnector: 0018-04-01 → 17622 (2018-04-01), 0078-04-01 and
+		// 1978-04-01 → 3012; 0100-01-01 and 0000-00-00 are left alone.
+		{"date_two_digit_year", tcol("date", -1, -1, true), Options{}, []capture.Value{capture.DateValue(-712863), capture.DateValue(-690948),
+			capture.DateValue(3012), capture.DateValue(capture.DaysFromCivil(100, 1, 1)), {Kind: capture.Date, Flag: capture.Zero}}},
+		// A DEFAULT goes through the same converter (BinlogDefaultValueConverter): 0078-04-01 → 3012.
+		{"date_two_digit_year_default", withDefault(tcol("date", -1, -1, true), "0078-04-01"), Options{}, []capture.Value{null}},
+		// BinlogYearIT.assertChangeRecordByDatabase (enable.time.adjuster=false): -712863, -690948.
+		{"date_two_digit_year_no_adjuster", tcol("date", -1, -1, false), Options{NoTimeAdjuster: true}, []capture.Value{capture.DateValue(-712863), capture.DateValue(-690948)}},
+		{"date_two_digit_year_isostring", tcol("date", -1, -1, false), iso, []capture.Value{capture.DateValue(-690948)}},
 		{"date_isostring", tcol("date", -1, -1, false), iso, []capture.Value{capture.DateValue(19737)}},
 		{"date_zero_nullable", withDefault(tcol("date", -1, -1, true), "0000-00-00"), Options{}, []capture.Value{{Kind: capture.Date, Flag: capture.Zero}}},
 		{"date_zero_required", tcol("date", -1, -1, false), Options{}, []capture.Value{{Kind: capture.Date, Flag: capture.Zero}}},
@@ -136,6 +150,13 @@ func TestGoldenMySQLTypes(t *testing.T) {
 		{"datetime3", tcol("datetime", -1, 3, false), Options{}, []capture.Value{capture.TimestampValue(ts2024+123000, 3)}},
 		{"datetime6", withDefault(tcol("datetime", -1, 6, true), "2024-01-15 10:30:00.000001"), Options{}, []capture.Value{capture.TimestampValue(ts2024+123456, 6), null}},
 		{"datetime_connect", tcol("datetime", -1, 6, false), connect, []capture.Value{capture.TimestampValue(ts2024+123456, 6)}},
+		// BinlogYearIT: '0018-04-01 12:34:56' → 1522586096000, '0078-04-01 12:34:56' → 260282096000.
+		{"datetime_two_digit_year", tcol("datetime", -1, 0, false), Options{}, []capture.Value{
+			capture.TimestampValue((-712863*86400+45296)*1e6, 0), capture.TimestampValue((-690948*86400+45296)*1e6, 0)}},
+		{"datetime_two_digit_year_no_adjuster", tcol("datetime", -1, 0, false), Options{NoTimeAdjuster: true}, []capture.Value{
+			capture.TimestampValue((-690948*86400+45296)*1e6, 0)}},
+		{"datetime6_two_digit_year_isostring", tcol("datetime", -1, 6, false), iso, []capture.Value{capture.TimestampValue((-690948*86400+45296)*1e6+5, 6)}},
+		{"timestamp_two_digit_year", tcol("timestamp", -1, 0, false), Options{}, []capture.Value{capture.TimestampTZValue((-690948*86400+45296)*1e6, 0)}},
 		{"datetime_microseconds", tcol("datetime", -1, 0, false), micro, []capture.Value{capture.TimestampValue(ts2024, 0)}},
 		{"datetime_isostring", tcol("datetime", -1, 6, false), iso, []capture.Value{capture.TimestampValue(ts2024+123456, 6)}},
 		{"datetime_zero_nullable", tcol("datetime", -1, 0, true), Options{}, []capture.Value{{Kind: capture.Timestamp, Flag: capture.Zero}}},
@@ -161,6 +182,13 @@ func TestGoldenPostgresTypes(t *testing.T) {
 		{"bit1", tcol("bit", 1, -1, false), Options{}, []capture.Value{{Kind: capture.Bits, Bytes: []byte{1}, Aux: 1}}},
 		{"bit8", tcol("bit", 8, -1, false), Options{}, []capture.Value{{Kind: capture.Bits, Bytes: []byte{0xa5}, Aux: 8}}},
 		{"varbit", tcol("varbit", -1, -1, false), Options{}, []capture.Value{{Kind: capture.Bits, Bytes: []byte{0x05, 0x01}, Aux: 11}}},
+		// AbstractRecordsProducerTest.schemaAndValuesForBinTypes: the bytes end at the highest bit
+		// set, '00'::bit(2) in a BIT VARYING(2) is no bytes; B'000…01' in a BIT(24) is one byte.
+		{"bits_minimal", tcol("bit", 24, -1, true), Options{}, []capture.Value{{Kind: capture.Bits, Bytes: []byte{0x01, 0, 0}, Aux: 24},
+			{Kind: capture.Bits, Bytes: []byte{0x01, 0x02, 0x03}, Aux: 24}, {Kind: capture.Bits, Bytes: []byte{0}, Aux: 24}}},
+		// PostgresDefaultValueConverter hands the default's bit string to the same converter.
+		{"bits_default", withDefault(tcol("bit", 12, -1, true), `B'000000000001'::"bit"`), Options{}, []capture.Value{null}},
+		{"varbit2_zero", tcol("varbit", 2, -1, true), Options{}, []capture.Value{{Kind: capture.Bits, Bytes: []byte{0}, Aux: 2}}},
 		{"int2", withDefault(tcol("int2", -1, -1, true), "'-7'::smallint"), Options{}, []capture.Value{capture.IntValue(-32768), null}},
 		{"int4_serial", withDefault(tcol("int4", -1, -1, false), "nextval('t_c_seq'::regclass)"), Options{}, []capture.Value{capture.IntValue(7)}},
 		{"int8", tcol("int8", -1, -1, false), Options{}, []capture.Value{capture.IntValue(math.MaxInt64)}},

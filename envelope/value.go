@@ -76,6 +76,11 @@ func (e *Encoder) appendValue(dst []byte, m *Mapping, v *capture.Value) ([]byte,
 	if v.Kind == capture.Unavailable {
 		return appendUnavailable(dst, m), nil
 	}
+	if m.AdjustYears {
+		if w, ok := adjustTwoDigitYear(v); ok {
+			v = &w
+		}
+	}
 	switch m.Conv {
 	case ConvBool:
 		b := v.Int != 0
@@ -185,13 +190,20 @@ func (e *Encoder) appendValue(dst []byte, m *Mapping, v *capture.Value) ([]byte,
 			}
 			return AppendBase64(dst, v.Bytes), nil
 		case capture.Bits:
-			// Debezium pads BIT(n) values little-endian to ⌈n/8⌉ bytes.
+			// Debezium pads MySQL BIT(n) values little-endian to ⌈n/8⌉ bytes, and writes
+			// PostgreSQL's (Scale 0) up to the highest non-zero byte.
 			if n := (m.Scale + 7) / 8; m.Conv == ConvBits && len(v.Bytes) < n && n <= 64 {
 				var tmp [64]byte
 				copy(tmp[:], v.Bytes)
 				return AppendBase64(dst, tmp[:n]), nil
 			}
-			return AppendBase64(dst, v.Bytes), nil
+			b := v.Bytes
+			if m.Conv == ConvBits && m.Scale == 0 {
+				for len(b) > 0 && b[len(b)-1] == 0 {
+					b = b[:len(b)-1]
+				}
+			}
+			return AppendBase64(dst, b), nil
 		case capture.Int, capture.Uint:
 			var tmp [8]byte
 			binary.LittleEndian.PutUint64(tmp[:], uint64(v.Int))

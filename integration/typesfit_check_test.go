@@ -22,8 +22,8 @@ import (
 // logical types also the representation (a Decimal's unscaled bytes within its precision, a
 // Bits value within its length, a ZonedTimestamp an ISO instant in UTC, an Enum one of its
 // allowed labels, Json text that parses, …). Field defaults are checked the same way. It
-// returns one line per problem, each starting with path.
-func fitsConnect(sch map[string]any, v any, path string) []string {
+// returns one line per problem, each starting with path. pg says the record is PostgreSQL's.
+func fitsConnect(sch map[string]any, v any, path string, pg bool) []string {
 	var errs []string
 	bad := func(format string, a ...any) { errs = append(errs, path+": "+fmt.Sprintf(format, a...)) }
 	typ, _ := sch["type"].(string)
@@ -92,7 +92,7 @@ func fitsConnect(sch map[string]any, v any, path string) []string {
 		}
 		items, _ := sch["items"].(map[string]any)
 		for i, e := range a {
-			errs = append(errs, fitsConnect(items, e, fmt.Sprintf("%s[%d]", path, i))...)
+			errs = append(errs, fitsConnect(items, e, fmt.Sprintf("%s[%d]", path, i), pg)...)
 		}
 	case "map":
 		m, ok := v.(map[string]any)
@@ -102,7 +102,7 @@ func fitsConnect(sch map[string]any, v any, path string) []string {
 		}
 		vals, _ := sch["values"].(map[string]any)
 		for k, e := range m {
-			errs = append(errs, fitsConnect(vals, e, path+"{"+k+"}")...)
+			errs = append(errs, fitsConnect(vals, e, path+"{"+k+"}", pg)...)
 		}
 	case "struct":
 		m, ok := v.(map[string]any)
@@ -121,9 +121,9 @@ func fitsConnect(sch map[string]any, v any, path string) []string {
 				bad("field %s missing from the payload", fn)
 				continue
 			}
-			errs = append(errs, fitsConnect(fs, fv, path+"."+fn)...)
+			errs = append(errs, fitsConnect(fs, fv, path+"."+fn, pg)...)
 			if d, has := fs["default"]; has {
-				errs = append(errs, fitsConnect(fs, d, path+"."+fn+"(default)")...)
+				errs = append(errs, fitsConnect(fs, d, path+"."+fn+"(default)", pg)...)
 			}
 		}
 		for k := range m {
@@ -181,7 +181,11 @@ func fitsConnect(sch map[string]any, v any, path string) []string {
 		if len(b) > want {
 			bad("Bits(%d) value of %d bytes", n, len(b))
 		}
-		if want <= 64 && len(b) != want && !fallback { // Debezium pads to the declared length
+		switch {
+		case pg && len(b) > 0 && b[len(b)-1] == 0:
+			// PostgresValueConverter sizes the bytes by the highest bit set
+			bad("Bits(%d) value %x ends in a zero byte", n, b)
+		case !pg && want <= 64 && len(b) != want && !fallback: // MySQL: padded to the declared length
 			bad("Bits(%d) value of %d bytes, want %d", n, len(b), want)
 		}
 	case "org.apache.kafka.connect.data.Time": // io.debezium.time.Time may exceed a day (MySQL)
@@ -218,13 +222,14 @@ func fitsConnect(sch map[string]any, v any, path string) []string {
 			bad("IsoTimestamp %q", str)
 		}
 	case "io.debezium.data.Enum":
-		// "" is MySQL's error value (index 0) of an ENUM, which Debezium passes on as is. The
-		// allowed list is comma-joined as in Debezium, so a label may itself hold commas.
-		if allowed := param("allowed"); str != "" && !strings.Contains(","+allowed+",", ","+str+",") {
+		// "" is MySQL's error value (index 0) of an ENUM, which Debezium passes on as is. MySQL
+		// labels are escaped in allowed ("a\,b"); PostgreSQL labels are joined as they are.
+		if allowed := param("allowed"); str != "" && !slices.Contains(splitAllowed(allowed), str) &&
+			!strings.Contains(","+allowed+",", ","+str+",") {
 			bad("Enum value %q not in allowed %q", str, allowed)
 		}
 	case "io.debezium.data.EnumSet":
-		allowed := strings.Split(param("allowed"), ",")
+		allowed := splitAllowed(param("allowed"))
 		for _, e := range strings.Split(str, ",") {
 			if str != "" && !slices.Contains(allowed, e) {
 				bad("EnumSet member %q not in allowed %v", e, allowed)
@@ -306,5 +311,24 @@ func checkRecord(data []byte, what string) []string {
 	if rec.Schema == nil {
 		return []string{what + ": no schema (schemas.enable must be on)"}
 	}
-	return fitsConnect(rec.Schema, rec.Payload, what)
+	return fitsConnect(rec.Schema, rec.Payload, what, bytes.Contains(data, []byte(`"io.debezium.connector.postgresql.Source"`)))
+}
+
+// splitAllowed splits an allowed parameter as Debezium's EnumeratedValues.fromCommaSeparatedString
+// does: on ',' not escaped by '\'; "\," and "\\" stand for ',' and '\'.
+func splitAllowed(s string) []string {
+	var out []string
+	var cur []byte
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\\' && i+1 < len(s) && (s[i+1] == ',' || s[i+1] == '\\'):
+			i++
+			cur = append(cur, s[i])
+		case c == ',':
+			out, cur = append(out, string(cur)), cur[:0]
+		default:
+			cur = append(cur, c)
+		}
+	}
+	return append(out, string(cur))
 }

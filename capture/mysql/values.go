@@ -9,6 +9,7 @@ import (
 	"unsafe"
 
 	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/capture/mysql/binlog"
 	"github.com/sluicecdc/sluice/schema"
 )
 
@@ -158,12 +159,7 @@ func parseText(c *schema.Column, k textKind, raw []byte, a *capture.Alloc) (capt
 	case tkBytes:
 		return capture.BytesValue(a.Copy(raw)), nil
 	case tkGeometry:
-		b := a.Copy(raw)
-		if len(b) < 4 {
-			return capture.Value{Kind: capture.Geometry, Bytes: b}, nil
-		}
-		srid := uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
-		return capture.Value{Kind: capture.Geometry, Flag: capture.HasSRID, Aux: int32(srid), Bytes: b[4:]}, nil
+		return binlog.GeometryValue(a.Copy(raw)), nil
 	case tkVector:
 		el := make([]capture.Value, 0, len(raw)/4)
 		for i := 0; i+4 <= len(raw); i += 4 {

@@ -83,7 +83,7 @@ func itColumns(maria bool) []itColumn {
 		{"l1", "VARCHAR(10) CHARACTER SET latin1", "'é€'", ColumnHint{Collation: 8}, str("é€")},
 		{"cy", "TEXT CHARACTER SET cp1251", "'Привет'", ColumnHint{Collation: 51}, str("Привет")},
 		{"bl", "BLOB", "x'deadbeef'", ColumnHint{Collation: 63}, capture.BytesValue([]byte{0xde, 0xad, 0xbe, 0xef})},
-		{"g", "GEOMETRY", "ST_GeomFromText('POINT(1 2)')", ColumnHint{}, capture.Value{Kind: capture.Geometry, Flag: capture.HasSRID, Bytes: pointWKB}},
+		{"g", "GEOMETRY", "ST_GeomFromText('POINT(1 2)')", ColumnHint{}, capture.Value{Kind: capture.Geometry, Bytes: pointWKB}},
 	}
 	if maria {
 		cols = append(cols,

@@ -34,7 +34,7 @@
 //	BINARY, VARBINARY, BLOB                     Bytes (trailing zero bytes of BINARY(n) are not sent)
 //	JSON (MySQL)                                JSON: compact text ({"a":2}), see AppendJSON
 //	JSON (MariaDB, hint LogicalJSON)            JSON: the stored text as is
-//	GEOMETRY                                    Geometry: WKB, Aux = SRID, Flag HasSRID
+//	GEOMETRY                                    Geometry: WKB, Aux = SRID, Flag HasSRID (not for SRID 0)
 //	VECTOR                                      Vector: Elems of Float32
 //	UUID, INET4, INET6 (MariaDB, by hint)       String in the server's text form
 //	column missing from a MINIMAL/NOBLOB image  Unavailable

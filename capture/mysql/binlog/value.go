@@ -241,12 +241,7 @@ func (e *RowsEvent) decodeValue(r *reader, p *colPlan, v *capture.Value) {
 		if r.bad {
 			return
 		}
-		if len(b) < 4 {
-			*v = capture.Value{Kind: capture.Geometry, Bytes: b}
-			break
-		}
-		srid := uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
-		*v = capture.Value{Kind: capture.Geometry, Flag: capture.HasSRID, Aux: int32(srid), Bytes: b[4:]}
+		*v = GeometryValue(b)
 	case TypeVector:
 		n := r.uintN(p.n)
 		b := r.bytes(int(min(n, uint64(r.rem())+1)))
@@ -308,4 +303,19 @@ func (e *RowsEvent) stringValue(b []byte, p *colPlan, v *capture.Value) {
 		}
 		*v = capture.Value{Kind: capture.String, Bytes: out}
 	}
+}
+
+// GeometryValue splits MySQL's internal geometry format (a 4-byte little-endian SRID, then
+// WKB), as the binlog and the text protocol both carry it. SRID 0 (none given) sets no
+// HasSRID, so the envelope writes "srid":null as Debezium does (BinlogGeometry.fromBytes maps
+// 0 to null). The value aliases b.
+func GeometryValue(b []byte) capture.Value {
+	if len(b) < 4 {
+		return capture.Value{Kind: capture.Geometry, Bytes: b}
+	}
+	v := capture.Value{Kind: capture.Geometry, Bytes: b[4:]}
+	if srid := uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24; srid != 0 {
+		v.Flag, v.Aux = capture.HasSRID, int32(srid)
+	}
+	return v
 }

@@ -97,6 +97,10 @@ func TestRowValues(t *testing.T) {
 		{"geometry", "c POINT SRID 4326; INSERT ST_SRID(POINT(1,2),4326)", TypeGeometry, []byte{4}, nil, nil,
 			testkit.Blob(append([]byte{0xe6, 0x10, 0, 0}, wkbPoint(1, 2)...), 4),
 			capture.Value{Kind: capture.Geometry, Flag: capture.HasSRID, Aux: 4326, Bytes: wkbPoint(1, 2)}},
+		// BinlogGeometry.fromBytes: SRID 0 (none given) is Debezium's null srid.
+		{"geometry no srid", "c POINT; INSERT POINT(1,2)", TypeGeometry, []byte{4}, nil, nil,
+			testkit.Blob(append([]byte{0, 0, 0, 0}, wkbPoint(1, 2)...), 4),
+			capture.Value{Kind: capture.Geometry, Bytes: wkbPoint(1, 2)}},
 		{"vector", "c VECTOR(2); INSERT STRING_TO_VECTOR('[1.5,-2]')", TypeVector, []byte{4}, nil, nil,
 			testkit.Blob(append(testkit.Float(1.5), testkit.Float(-2)...), 4),
 			capture.Value{Kind: capture.Vector, Elems: []capture.Value{capture.Float32Value(1.5), capture.Float32Value(-2)}}},
