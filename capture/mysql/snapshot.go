@@ -4,12 +4,15 @@ import (
 	"context"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	gomysql "github.com/go-sql-driver/mysql"
 
 	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/schema"
@@ -309,6 +312,9 @@ func (s *Source) readUnit(ctx context.Context, r snapReader, t *schema.Table, u 
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
+			}
+			if errors.Is(err, gomysql.ErrInvalidConn) {
+				return errorf("snapshot of %s: %w (the connection broke, or the server sent nothing for --query-timeout %s)", t.ID, err, s.cfg.QueryTimeout)
 			}
 			return errorf("snapshot of %s: %w", t.ID, err)
 		}

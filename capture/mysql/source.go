@@ -67,6 +67,16 @@ func New(ctx context.Context, cfg Config) (*Source, error) {
 	s := &Source{cfg: cfg, log: cfg.Logger.With("source", "mysql"), hist: cfg.History}
 	s.f, _ = newFilter(&cfg)
 	s.dcfg, _ = parseDSN(cfg.DSN, cfg.Password)
+	if q := cfg.QueryTimeout; q > 0 {
+		// Per read and write of every pool connection (unless the DSN sets its own): a
+		// stalled link fails the call with ErrInvalidConn (retryable) instead of hanging it.
+		if s.dcfg.ReadTimeout == 0 {
+			s.dcfg.ReadTimeout = q
+		}
+		if s.dcfg.WriteTimeout == 0 {
+			s.dcfg.WriteTimeout = q
+		}
+	}
 	conn, err := gomysql.NewConnector(s.dcfg)
 	if err != nil {
 		return nil, errorf("%w", err)
@@ -304,7 +314,7 @@ func (s *Source) replicationConfig() replication.Config {
 	return replication.Config{
 		Addr: s.dcfg.Addr, User: s.dcfg.User, Password: s.dcfg.Passwd,
 		ServerID: s.cfg.ServerID, TLS: s.cfg.TLS, HeartbeatPeriod: s.cfg.HeartbeatPeriod,
-		AnnotateRows: s.cfg.IncludeQuery, Logger: s.cfg.Logger,
+		AnnotateRows: s.cfg.IncludeQuery, Logger: s.cfg.Logger, QueryTimeout: max(s.cfg.QueryTimeout, 0),
 	}
 }
 

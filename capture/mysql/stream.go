@@ -551,7 +551,14 @@ func (s *Source) applyDDL(ctx context.Context, h binlog.Header, q *binlog.Query,
 		if !s.f.database(de.ID.DB) {
 			return nil
 		}
-		defs, lerr := loadTables(ctx, s.db, []string{de.ID.DB}, &de.ID, s.info.MariaDB)
+		var defs []tableDef
+		lerr := s.bounded(ctx, "read the definition of "+de.ID.String()+" from the server", func(ctx context.Context) (err error) {
+			defs, err = loadTables(ctx, s.db, []string{de.ID.DB}, &de.ID, s.info.MariaDB)
+			return err
+		})
+		if capture.Retryable(lerr) {
+			return lerr
+		}
 		if lerr != nil || len(defs) != 1 {
 			return errorf("DDL at %s: %v; reading it from the server failed: %v", at, err, lerr)
 		}
