@@ -78,6 +78,26 @@ func untilError(t *testing.T, s *Source, limit time.Duration) (err error, offset
 	}
 }
 
+// reopen opens the source again as the capture command does after a retryable error: the
+// walsender of the closed source may hold the slot for a moment (a retryable "in use").
+func reopen(t *testing.T, db *testDB, cfg Config) *Source {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		s, err := Open(ctx, cfg)
+		cancel()
+		if err == nil {
+			t.Cleanup(func() { s.Close() })
+			return s
+		}
+		if !capture.Retryable(err) || time.Now().After(deadline) {
+			t.Fatalf("Open: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 func wantQueryTimeout(t *testing.T, err error, took time.Duration) {
 	t.Helper()
 	var qt *QueryTimeoutError
@@ -113,7 +133,7 @@ func TestSideQueryStall(t *testing.T) {
 			}
 			s.Close()
 			p.Restore()
-			s = db.open(cfg)
+			s = reopen(t, db, cfg)
 			ev := collect(t, s, 1)
 			if c := changesOnly(ev); c[0].Table.ID.Table != "b" || string(c[0].After[1].Bytes) != "x" {
 				t.Fatalf("after the reopen: %s %v, want b (1, x)", c[0].Table.ID, c[0].After)
@@ -141,7 +161,7 @@ func TestSideQueryStall(t *testing.T) {
 			p.Restore()
 			// Row 2 either came before the error (and its position was stored) or comes now.
 			if len(evs) == 0 {
-				s = db.open(cfg)
+				s = reopen(t, db, cfg)
 				evs = changesOnly(collect(t, s, 1))
 			}
 			if evs[0].After[0].Int != 2 {
@@ -177,7 +197,7 @@ func TestSideQueryStall(t *testing.T) {
 			// Nothing was stored: the snapshot starts over on the slot it created (the
 			// capture command passes DropExistingSlot for a slot of its own).
 			cfg.DropExistingSlot = true
-			s = db.open(cfg)
+			s = reopen(t, db, cfg)
 			seen := map[int64]bool{}
 			for _, ev := range changesOnly(collect(t, s, rows)) {
 				seen[ev.After[0].Int] = true
