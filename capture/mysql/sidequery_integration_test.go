@@ -117,6 +117,31 @@ func TestSideQueryStall(t *testing.T) {
 				t.Fatalf("after the reopen: %s, want %s", strings.Join(rows, " "), want)
 			}
 		})
+		t.Run(srv.name+"/lock", func(t *testing.T) {
+			db := openDB(t, srv.dsn)
+			name := fmt.Sprintf("sidelock_%d", os.Getpid())
+			freshDB(t, db, name)
+			t.Cleanup(func() { db.Exec("DROP DATABASE IF EXISTS " + name) })
+			mustExec(t, db, "CREATE TABLE "+name+".x (id int PRIMARY KEY)", "INSERT INTO "+name+".x VALUES (1)")
+			ts, p := proxiedSource(t, srv, name)
+			s := ts.open(t)
+			// The snapshot starts at the first Next: its lock, position and schema reads go
+			// over the query pool, all of whose connections are held.
+			p.StallWhere(func(net.Addr) bool { return true })
+			start := time.Now()
+			err, _ := ts.untilError(t, s, 10*time.Second)
+			if !capture.Retryable(err) {
+				t.Fatalf("Next: %v, want a retryable error", err)
+			}
+			t.Logf("after %v: %v", time.Since(start).Round(time.Millisecond), err)
+			s.Close()
+			p.Restore()
+			s = ts.open(t)
+			defer s.Close()
+			if got := changes(ts.collect(t, s, 30*time.Second, untilSnapshotDone)); len(got) != 1 {
+				t.Fatalf("snapshot after the reopen: %d rows, want 1", len(got))
+			}
+		})
 		t.Run(srv.name+"/snapshot", func(t *testing.T) {
 			const rows = 20000
 			db := openDB(t, srv.dsn)

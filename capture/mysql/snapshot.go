@@ -105,6 +105,11 @@ func (s *Source) snapshotBegin(ctx context.Context) error {
 	locked := false
 	if s.cfg.SnapshotLocking == LockMinimal {
 		if err := exec("FLUSH TABLES WITH READ LOCK"); err != nil {
+			if transient(err) {
+				// A lost or stalled connection (no answer for --query-timeout, e.g. the lock
+				// waiting behind a long query), not a missing grant: retried.
+				return errorf("snapshot: FLUSH TABLES WITH READ LOCK: %w (the connection broke, or nothing came for --query-timeout %s)", err, s.cfg.QueryTimeout)
+			}
 			return errorf("snapshot: FLUSH TABLES WITH READ LOCK: %v. Fix: GRANT RELOAD ON *.* TO the connector user, or run with --snapshot-locking none (then no DDL may run during the snapshot)", err)
 		}
 		locked = true

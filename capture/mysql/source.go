@@ -77,6 +77,8 @@ func New(ctx context.Context, cfg Config) (*Source, error) {
 			s.dcfg.WriteTimeout = q
 		}
 	}
+	// The driver prints what it also returns (a broken connection) to stderr by default.
+	s.dcfg.Logger = driverLog{s.log}
 	conn, err := gomysql.NewConnector(s.dcfg)
 	if err != nil {
 		return nil, errorf("%w", err)
@@ -381,3 +383,9 @@ func (s *Source) snapshotSource(pos *Position, db, table string) capture.Source 
 func isMariaDB(version string) bool { return strings.Contains(strings.ToLower(version), "mariadb") }
 
 var errStop = errors.New("stop")
+
+// driverLog routes the driver's messages to the source's logger at debug level: the errors
+// it logs are returned to the source too, which reports them once.
+type driverLog struct{ l *slog.Logger }
+
+func (d driverLog) Print(v ...any) { d.l.Debug("mysql driver: " + fmt.Sprint(v...)) }
