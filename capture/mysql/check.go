@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/capture/mysql/binlog"
 	"github.com/sluicecdc/sluice/capture/mysql/mysqlddl"
 	"github.com/sluicecdc/sluice/schema"
@@ -35,6 +36,9 @@ func (s *Source) checkTableMap(ctx context.Context, h binlog.Header, tm *binlog.
 			return fmt.Errorf("mysql: table %s at %s (gtid %q): %w: %s. Fix: restart with --schema-repair to rebuild the definition from the server (works when the server's current definition matches this event), or --snapshot-mode recovery", id, at, s.st.gtid, ErrSchemaMismatch, why)
 		}
 		nt, err := s.repair(ctx, h, id, tm)
+		if capture.Retryable(err) {
+			return err
+		}
 		if err != nil {
 			return fmt.Errorf("mysql: table %s at %s: %w: %s; schema repair failed: %v", id, at, ErrSchemaMismatch, why, err)
 		}
@@ -47,8 +51,11 @@ func (s *Source) checkTableMap(ctx context.Context, h binlog.Header, tm *binlog.
 }
 
 func (s *Source) repair(ctx context.Context, h binlog.Header, id schema.TableID, tm *binlog.TableMap) (*schema.Table, error) {
-	defs, err := loadTables(ctx, s.db, []string{id.DB}, &id, s.info.MariaDB)
-	if err != nil {
+	var defs []tableDef
+	if err := s.bounded(ctx, "read the definition of "+id.String()+" from the server", func(ctx context.Context) (err error) {
+		defs, err = loadTables(ctx, s.db, []string{id.DB}, &id, s.info.MariaDB)
+		return err
+	}); err != nil {
 		return nil, err
 	}
 	if len(defs) != 1 {
@@ -63,7 +70,14 @@ func (s *Source) repair(ctx context.Context, h binlog.Header, id schema.TableID,
 	}
 	t := s.cat.Put(defs[0].T, defs[0].Idx)
 	pos := &Position{File: s.st.txnFile, Pos: s.st.txnPos, GTIDs: s.st.gtidsStr, Event: s.st.evIdx, TsSec: int64(h.Timestamp), ServerID: h.ServerID}
-	ddl, err := showCreate(ctx, s.db, id)
+	var ddl string
+	err := s.bounded(ctx, "SHOW CREATE TABLE "+id.String(), func(ctx context.Context) (err error) {
+		ddl, err = showCreate(ctx, s.db, id)
+		return err
+	})
+	if capture.Retryable(err) {
+		return nil, err
+	}
 	if err != nil {
 		ddl = "/* sluice schema repair */"
 	} else {

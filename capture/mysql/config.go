@@ -110,6 +110,13 @@ type Config struct {
 	Offset []byte
 	// TLS mode of the replication connection (default preferred).
 	TLS replication.TLSMode
+	// QueryTimeout bounds the queries on the side connections: the schema reads after a DDL
+	// or a table map the history does not know while streaming, the preflight, the snapshot's
+	// setup (default 10m, Debezium's database.query.timeout.ms; negative: no limit). On the
+	// query connections it bounds each read (no byte for this long), so a snapshot's table
+	// read, which may rightly take hours, fails only when it stops moving. A timeout is
+	// retryable.
+	QueryTimeout time.Duration
 	// HeartbeatPeriod asks the server for heartbeats when idle (default 15s).
 	HeartbeatPeriod time.Duration
 	// Now returns the processing time for history records (default time.Now).
@@ -161,6 +168,9 @@ func (c *Config) setDefaults() {
 	if c.SnapshotWorkers <= 0 {
 		c.SnapshotWorkers = 2
 	}
+	if c.QueryTimeout == 0 {
+		c.QueryTimeout = DefaultQueryTimeout
+	}
 	if c.HeartbeatPeriod == 0 {
 		c.HeartbeatPeriod = replication.DefaultHeartbeat
 	}
@@ -171,6 +181,9 @@ func (c *Config) setDefaults() {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 }
+
+// DefaultQueryTimeout is Config.QueryTimeout's default (Debezium's database.query.timeout.ms).
+const DefaultQueryTimeout = 10 * time.Minute
 
 // parseDSN accepts mysql://user:pass@host:port/?k=v or a go-sql-driver DSN and returns a
 // driver config with sluice's session settings.

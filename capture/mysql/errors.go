@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"syscall"
+	"time"
 
 	gomysql "github.com/go-sql-driver/mysql"
 )
@@ -27,6 +28,48 @@ type retryableError struct{ err error }
 func (e *retryableError) Error() string   { return e.err.Error() }
 func (e *retryableError) Unwrap() error   { return e.err }
 func (e *retryableError) Retryable() bool { return true }
+
+// QueryTimeoutError: a query on a side connection got no answer within Config.QueryTimeout (a
+// stalled link or a stuck server). Retryable: the capture command reopens the source, on new
+// connections, from the last saved offset.
+type QueryTimeoutError struct {
+	What    string // what was asked, e.g. "read the definition of db.t from the server"
+	Timeout time.Duration
+	Err     error
+}
+
+func (e *QueryTimeoutError) Error() string {
+	return fmt.Sprintf("mysql: %s: no answer from the server within %s (a stalled network or a stuck server; --query-timeout): %v",
+		e.What, e.Timeout, e.Err)
+}
+
+func (e *QueryTimeoutError) Unwrap() error   { return e.Err }
+func (e *QueryTimeoutError) Retryable() bool { return true }
+
+// bounded runs f with ctx limited to the query timeout. The pool's per-read timeout ends a
+// stalled read too (with ErrInvalidConn); this bound names the query and also ends a wait for
+// a pool connection. A deadline of its own (not ctx's) is a *QueryTimeoutError, another lost
+// connection a retryable error: either way the source is reopened.
+func (s *Source) bounded(ctx context.Context, what string, f func(context.Context) error) error {
+	if s.cfg.QueryTimeout <= 0 {
+		return f(ctx)
+	}
+	start := time.Now()
+	qctx, cancel := context.WithTimeout(ctx, s.cfg.QueryTimeout)
+	defer cancel()
+	err := f(qctx)
+	switch {
+	case err == nil || ctx.Err() != nil:
+		return err
+	case errors.Is(qctx.Err(), context.DeadlineExceeded),
+		// the pool's read timeout, which may fire a moment before the context's
+		errors.Is(err, gomysql.ErrInvalidConn) && time.Since(start) >= s.cfg.QueryTimeout:
+		return &QueryTimeoutError{What: what, Timeout: s.cfg.QueryTimeout, Err: err}
+	case transient(err):
+		return &retryableError{fmt.Errorf("mysql: %s: %w", what, err)}
+	}
+	return err
+}
 
 func errorf(format string, args ...any) error { return fmt.Errorf("mysql: "+format, args...) }
 

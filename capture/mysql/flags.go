@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/sluicecdc/sluice/capture/mysql/replication"
 	"github.com/sluicecdc/sluice/internal/properties"
@@ -46,18 +47,30 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 		c.TLS, err = replication.ParseTLSMode(s)
 		return err
 	}), "tls-mode", "replication connection TLS: disable|preferred|required|verify-ca|verify-full")
+	fs.Var(properties.Func(c.QueryTimeout.String(), func(v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return err
+		}
+		if d == 0 {
+			d = -1 // 0 means no limit, as in Debezium's database.query.timeout.ms
+		}
+		c.QueryTimeout = d
+		return nil
+	}), "query-timeout", "how long a query on a side connection (schema reads while streaming, preflight, snapshot setup) may wait for the server, and any read of the query connections for a byte, before the source reopens (database.query.timeout.ms; 0: no limit)")
 	fs.DurationVar(&c.HeartbeatPeriod, "binlog-heartbeat", c.HeartbeatPeriod, "ask the server for a heartbeat after this much binlog idle time")
 	return properties.Names{
-		"database.server.id":    "server-id",
-		"database.include.list": "database-include",
-		"database.exclude.list": "database-exclude",
-		"table.include.list":    "table-include",
-		"table.exclude.list":    "table-exclude",
-		"column.exclude.list":   "column-exclude",
-		"snapshot.mode":         "snapshot-mode",
-		"snapshot.locking.mode": "snapshot-locking",
-		"snapshot.fetch.size":   "snapshot-chunk-rows",
-		"snapshot.max.threads":  "snapshot-workers",
-		"include.query":         "include-query",
+		"database.server.id":        "server-id",
+		"database.include.list":     "database-include",
+		"database.exclude.list":     "database-exclude",
+		"table.include.list":        "table-include",
+		"table.exclude.list":        "table-exclude",
+		"column.exclude.list":       "column-exclude",
+		"snapshot.mode":             "snapshot-mode",
+		"snapshot.locking.mode":     "snapshot-locking",
+		"snapshot.fetch.size":       "snapshot-chunk-rows",
+		"snapshot.max.threads":      "snapshot-workers",
+		"include.query":             "include-query",
+		"database.query.timeout.ms": "query-timeout",
 	}
 }

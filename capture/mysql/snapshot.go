@@ -4,12 +4,15 @@ import (
 	"context"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	gomysql "github.com/go-sql-driver/mysql"
 
 	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/schema"
@@ -102,6 +105,11 @@ func (s *Source) snapshotBegin(ctx context.Context) error {
 	locked := false
 	if s.cfg.SnapshotLocking == LockMinimal {
 		if err := exec("FLUSH TABLES WITH READ LOCK"); err != nil {
+			if transient(err) {
+				// A lost or stalled connection (no answer for --query-timeout, e.g. the lock
+				// waiting behind a long query), not a missing grant: retried.
+				return errorf("snapshot: FLUSH TABLES WITH READ LOCK: %w (the connection broke, or nothing came for --query-timeout %s)", err, s.cfg.QueryTimeout)
+			}
 			return errorf("snapshot: FLUSH TABLES WITH READ LOCK: %v. Fix: GRANT RELOAD ON *.* TO the connector user, or run with --snapshot-locking none (then no DDL may run during the snapshot)", err)
 		}
 		locked = true
@@ -309,6 +317,9 @@ func (s *Source) readUnit(ctx context.Context, r snapReader, t *schema.Table, u 
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
+			}
+			if errors.Is(err, gomysql.ErrInvalidConn) {
+				return errorf("snapshot of %s: %w (the connection broke, or the server sent nothing for --query-timeout %s)", t.ID, err, s.cfg.QueryTimeout)
 			}
 			return errorf("snapshot of %s: %w", t.ID, err)
 		}

@@ -67,6 +67,18 @@ func New(ctx context.Context, cfg Config) (*Source, error) {
 	s := &Source{cfg: cfg, log: cfg.Logger.With("source", "mysql"), hist: cfg.History}
 	s.f, _ = newFilter(&cfg)
 	s.dcfg, _ = parseDSN(cfg.DSN, cfg.Password)
+	if q := cfg.QueryTimeout; q > 0 {
+		// Per read and write of every pool connection (unless the DSN sets its own): a
+		// stalled link fails the call with ErrInvalidConn (retryable) instead of hanging it.
+		if s.dcfg.ReadTimeout == 0 {
+			s.dcfg.ReadTimeout = q
+		}
+		if s.dcfg.WriteTimeout == 0 {
+			s.dcfg.WriteTimeout = q
+		}
+	}
+	// The driver prints what it also returns (a broken connection) to stderr by default.
+	s.dcfg.Logger = driverLog{s.log}
 	conn, err := gomysql.NewConnector(s.dcfg)
 	if err != nil {
 		return nil, errorf("%w", err)
@@ -304,7 +316,7 @@ func (s *Source) replicationConfig() replication.Config {
 	return replication.Config{
 		Addr: s.dcfg.Addr, User: s.dcfg.User, Password: s.dcfg.Passwd,
 		ServerID: s.cfg.ServerID, TLS: s.cfg.TLS, HeartbeatPeriod: s.cfg.HeartbeatPeriod,
-		AnnotateRows: s.cfg.IncludeQuery, Logger: s.cfg.Logger,
+		AnnotateRows: s.cfg.IncludeQuery, Logger: s.cfg.Logger, QueryTimeout: max(s.cfg.QueryTimeout, 0),
 	}
 }
 
@@ -371,3 +383,9 @@ func (s *Source) snapshotSource(pos *Position, db, table string) capture.Source 
 func isMariaDB(version string) bool { return strings.Contains(strings.ToLower(version), "mariadb") }
 
 var errStop = errors.New("stop")
+
+// driverLog routes the driver's messages to the source's logger at debug level: the errors
+// it logs are returned to the source too, which reports them once.
+type driverLog struct{ l *slog.Logger }
+
+func (d driverLog) Print(v ...any) { d.l.Debug("mysql driver: " + fmt.Sprint(v...)) }

@@ -444,6 +444,10 @@ func (s *Source) handle(ctx context.Context, ev binlog.Event) error {
 		s.st.mariaGTID.Server = h.ServerID
 		s.st.gtid = s.st.mariaGTID.String()
 		s.beginTxn(h)
+		// MariaDB writes no BEGIN query: a group that is not standalone is a transaction
+		// (BEGIN GTID), and a statement inside it (SAVEPOINT, CREATE TABLE … SELECT) must
+		// not end it.
+		s.st.sawBegin = !d.Standalone()
 		return nil
 	case *binlog.MariaGTIDList:
 		return nil
@@ -509,6 +513,15 @@ func (s *Source) handleQuery(ctx context.Context, h binlog.Header, q *binlog.Que
 		return nil
 	}
 	if s.st.inTxn && s.st.sawBegin {
+		if createsTable(up) {
+			// CREATE TABLE … SELECT is logged inside the transaction that fills the table:
+			// MySQL 8.0.21+ as BEGIN, the table's definition followed by START TRANSACTION, its
+			// rows, COMMIT; MariaDB as BEGIN GTID, the definition, its rows, COMMIT. The rows
+			// need the table; the statement stays part of the transaction.
+			err := s.applyDDL(ctx, h, q, stmt, true)
+			s.st.evIdx++
+			return err
+		}
 		// statement-based work inside a transaction (SAVEPOINT, temporary tables): no schema change
 		s.st.evIdx++
 		return nil
@@ -519,11 +532,21 @@ func (s *Source) handleQuery(ctx context.Context, h binlog.Header, q *binlog.Que
 		s.beginTxn(h)
 	}
 	s.st.thread, s.st.hasThread = int64(q.ThreadID), true
-	if err := s.applyDDL(ctx, h, q, stmt); err != nil {
+	if err := s.applyDDL(ctx, h, q, stmt, false); err != nil {
 		return err
 	}
 	s.endTxnDDL(h)
 	return nil
+}
+
+// createsTable reports whether the upper-cased statement is CREATE [OR REPLACE] TABLE (not a
+// temporary one); inside a transaction only CREATE TABLE … SELECT is logged so.
+func createsTable(up string) bool {
+	w := strings.Fields(up)
+	if len(w) > 3 && w[1] == "OR" && w[2] == "REPLACE" {
+		w = w[2:]
+	}
+	return len(w) > 2 && w[0] == "CREATE" && w[1] == "TABLE"
 }
 
 // endTxnDDL ends the single-statement transaction of a DDL; the SchemaChange event already
@@ -536,7 +559,10 @@ func (s *Source) endTxnDDL(h binlog.Header) {
 	}
 }
 
-func (s *Source) applyDDL(ctx context.Context, h binlog.Header, q *binlog.Query, stmt string) error {
+// applyDDL applies a DDL statement, records it in the history and emits its SchemaChange.
+// inTxn says the statement is one event of a larger transaction (not a transaction of its
+// own): its position is then inside the transaction, whose GTID joins the set at the commit.
+func (s *Source) applyDDL(ctx context.Context, h binlog.Header, q *binlog.Query, stmt string, inTxn bool) error {
 	db := string(q.Schema)
 	at := fmt.Sprintf("%s:%d", s.st.file, s.evStart(h))
 	if q.ErrorCode != 0 {
@@ -551,7 +577,14 @@ func (s *Source) applyDDL(ctx context.Context, h binlog.Header, q *binlog.Query,
 		if !s.f.database(de.ID.DB) {
 			return nil
 		}
-		defs, lerr := loadTables(ctx, s.db, []string{de.ID.DB}, &de.ID, s.info.MariaDB)
+		var defs []tableDef
+		lerr := s.bounded(ctx, "read the definition of "+de.ID.String()+" from the server", func(ctx context.Context) (err error) {
+			defs, err = loadTables(ctx, s.db, []string{de.ID.DB}, &de.ID, s.info.MariaDB)
+			return err
+		})
+		if capture.Retryable(lerr) {
+			return lerr
+		}
 		if lerr != nil || len(defs) != 1 {
 			return errorf("DDL at %s: %v; reading it from the server failed: %v", at, err, lerr)
 		}
@@ -595,14 +628,20 @@ func (s *Source) applyDDL(ctx context.Context, h binlog.Header, q *binlog.Query,
 	if len(res.Databases) > 0 && dbName == "" {
 		dbName = res.Databases[0]
 	}
-	if s.st.hasGTID {
-		if s.info.MariaDB {
-			s.st.mariaSet.Add(s.st.mariaGTID)
-		} else {
-			s.st.mysqlSet.Add(s.st.mysqlGTID.SID, s.st.gtidTag, s.st.mysqlGTID.GNO)
+	var pos *Position
+	if inTxn {
+		// As a row's position: a restart there skips this statement and what came before it.
+		pos = &Position{File: s.st.txnFile, Pos: s.st.txnPos, GTIDs: s.st.gtidsStr, Event: s.st.evIdx + 1, TsSec: int64(h.Timestamp), ServerID: h.ServerID}
+	} else {
+		if s.st.hasGTID {
+			if s.info.MariaDB {
+				s.st.mariaSet.Add(s.st.mariaGTID)
+			} else {
+				s.st.mysqlSet.Add(s.st.mysqlGTID.SID, s.st.gtidTag, s.st.mysqlGTID.GNO)
+			}
 		}
+		pos = &Position{File: s.st.file, Pos: s.evEnd(h), GTIDs: s.gtidString(), TsSec: int64(h.Timestamp), ServerID: h.ServerID}
 	}
-	pos := &Position{File: s.st.file, Pos: s.evEnd(h), GTIDs: s.gtidString(), TsSec: int64(h.Timestamp), ServerID: h.ServerID}
 	if err := s.appendHistory(ctx, pos, dbName, stmt, res.Changes); err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/sluicecdc/sluice/schema"
@@ -25,8 +26,9 @@ type pgType struct {
 // catalog looks up types and table metadata over a regular connection. It is used from one
 // goroutine at a time.
 type catalog struct {
-	conn  *pgx.Conn
-	types map[uint32]*pgType
+	conn    *pgx.Conn
+	types   map[uint32]*pgType
+	timeout time.Duration // Config.QueryTimeout: each lookup is bounded by it
 }
 
 const typeQuery = `SELECT t.oid, t.typname, t.typtype, t.typcategory, t.typelem, t.typbasetype, t.typtypmod, t.typdelim,
@@ -34,6 +36,10 @@ const typeQuery = `SELECT t.oid, t.typname, t.typtype, t.typcategory, t.typelem,
 FROM pg_type t`
 
 func (c *catalog) loadTypes(ctx context.Context, where string, args ...any) error {
+	return bound(ctx, c.timeout, "read pg_type", func(ctx context.Context) error { return c.readTypes(ctx, where, args...) })
+}
+
+func (c *catalog) readTypes(ctx context.Context, where string, args ...any) error {
 	rows, err := c.conn.Query(ctx, typeQuery+" WHERE "+where, args...)
 	if err != nil {
 		return fmt.Errorf("read pg_type: %w", err)
@@ -182,7 +188,15 @@ type tableMeta struct {
 	comment  string
 }
 
-func (c *catalog) tableMeta(ctx context.Context, relid uint32) (tableMeta, error) {
+func (c *catalog) tableMeta(ctx context.Context, relid uint32) (m tableMeta, err error) {
+	err = bound(ctx, c.timeout, fmt.Sprintf("read columns and key of relation %d", relid), func(ctx context.Context) (err error) {
+		m, err = c.readTableMeta(ctx, relid)
+		return err
+	})
+	return m, err
+}
+
+func (c *catalog) readTableMeta(ctx context.Context, relid uint32) (tableMeta, error) {
 	m := tableMeta{notNull: map[string]bool{}, defaults: map[string]string{}}
 	rows, err := c.conn.Query(ctx, `SELECT a.attname, a.attnotnull, pg_get_expr(d.adbin, d.adrelid)
 FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum

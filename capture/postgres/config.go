@@ -79,6 +79,13 @@ type Config struct {
 	// After half of it sluice asks the server for a keepalive. It also bounds each connect
 	// when the DSN sets no connect_timeout.
 	ReadTimeout time.Duration
+	// QueryTimeout bounds every query on the side connections: catalog lookups while
+	// streaming, the heartbeat action query, the preflight, the snapshot's setup queries
+	// (default 10m, Debezium's database.query.timeout.ms; negative: no limit). The snapshot's
+	// table reads, which may rightly take hours, are bounded by it per read instead: no byte
+	// for this long fails them. A timeout is retryable (*QueryTimeoutError). Slot creation and
+	// dropping are not bounded: they wait for the transactions running on the server.
+	QueryTimeout time.Duration
 	// HeartbeatInterval emits a Keepalive event this often when the stream is idle (0 = off).
 	HeartbeatInterval time.Duration
 	// HeartbeatActionQuery runs on each heartbeat (e.g. an INSERT into a heartbeat table).
@@ -119,10 +126,16 @@ func (c *Config) setDefaults() {
 	if c.ReadTimeout <= 0 {
 		c.ReadTimeout = 60 * time.Second
 	}
+	if c.QueryTimeout == 0 {
+		c.QueryTimeout = DefaultQueryTimeout
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 }
+
+// DefaultQueryTimeout is Config.QueryTimeout's default (Debezium's database.query.timeout.ms).
+const DefaultQueryTimeout = 10 * time.Minute
 
 var identRe = regexp.MustCompile(`^[a-z_][a-z0-9_$]*$`)
 

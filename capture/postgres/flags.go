@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"flag"
+	"time"
 
 	"github.com/sluicecdc/sluice/internal/properties"
 )
@@ -17,6 +18,17 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 	fs.StringVar((*string)(&c.SnapshotMode), "snapshot-mode", string(c.SnapshotMode), "initial|initial_only|no_data|when_needed|always (snapshot.mode)")
 	fs.BoolVar(&c.DropExistingSlot, "drop-existing-slot", c.DropExistingSlot, "drop a slot the stored offset cannot resume from (none stored, or the slot is past it) and start over as on a first run; without it such a slot is an error")
 	fs.DurationVar(&c.ReadTimeout, "read-timeout", c.ReadTimeout, "the replication stream may stay silent (not even a keepalive) this long before the connection is presumed dead and reopened; also the connect timeout unless the DSN sets connect_timeout")
+	fs.Var(properties.Func(c.QueryTimeout.String(), func(v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return err
+		}
+		if d == 0 {
+			d = -1 // 0 means no limit, as in Debezium's database.query.timeout.ms
+		}
+		c.QueryTimeout = d
+		return nil
+	}), "query-timeout", "how long a catalog, heartbeat-action or snapshot-setup query may wait for the server, and a snapshot read for a byte, before the source reopens (database.query.timeout.ms; 0: no limit)")
 	fs.IntVar(&c.SnapshotWorkers, "snapshot-workers", c.SnapshotWorkers, "connections reading the snapshot in parallel, each importing the same snapshot (snapshot.max.threads)")
 	fs.IntVar(&c.SnapshotChunkRows, "snapshot-chunk-rows", c.SnapshotChunkRows, "rows per primary-key chunk of the snapshot (snapshot.fetch.size)")
 	properties.ListVar(fs, &c.SchemaInclude, "schema-include", "comma-separated regexes of schemas to capture (schema.include.list)")
@@ -40,5 +52,6 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 		"column.exclude.list":         "column-exclude",
 		"heartbeat.action.query":      "heartbeat-action-query",
 		"status.update.interval.ms":   "status-interval",
+		"database.query.timeout.ms":   "query-timeout",
 	}
 }

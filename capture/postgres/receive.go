@@ -39,7 +39,9 @@ func (s *Source) startStreaming(ctx context.Context) error {
 	if proto >= 2 {
 		args = append(args, "streaming 'true'")
 	}
-	if err := pglogrepl.StartReplication(ctx, s.repl, s.cfg.Slot, pglogrepl.LSN(s.startLSN), pglogrepl.StartReplicationOptions{Mode: pglogrepl.LogicalReplication, PluginArgs: args}); err != nil {
+	if err := s.bounded(ctx, "START_REPLICATION", func(ctx context.Context) error {
+		return pglogrepl.StartReplication(ctx, s.repl, s.cfg.Slot, pglogrepl.LSN(s.startLSN), pglogrepl.StartReplicationOptions{Mode: pglogrepl.LogicalReplication, PluginArgs: args})
+	}); err != nil {
 		return fmt.Errorf("postgres: START_REPLICATION slot %s at %s: %w", s.cfg.Slot, pglogrepl.LSN(s.startLSN), err)
 	}
 	s.log.Info("streaming", "slot", s.cfg.Slot, "start_lsn", pglogrepl.LSN(s.startLSN).String(), "proto_version", proto, "resume", s.resume != nil)

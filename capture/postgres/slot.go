@@ -43,8 +43,10 @@ func (s *Source) connectMeta(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.cat = &catalog{conn: meta}
-	if err := meta.QueryRow(ctx, "SELECT current_database(), current_setting('server_version_num')::int").Scan(&s.dbName, &s.version); err != nil {
+	s.cat = &catalog{conn: meta, timeout: s.cfg.QueryTimeout}
+	if err := s.bounded(ctx, "read the server version", func(ctx context.Context) error {
+		return meta.QueryRow(ctx, "SELECT current_database(), current_setting('server_version_num')::int").Scan(&s.dbName, &s.version)
+	}); err != nil {
 		return fmt.Errorf("postgres: read server version: %w", err)
 	}
 	return s.cat.loadTypes(ctx, "t.oid < 16384")
@@ -76,7 +78,11 @@ func (s *Source) connectReplication(ctx context.Context) error {
 	if s.repl, err = pgconn.ConnectConfig(ctx, rc); err != nil {
 		return fmt.Errorf("postgres: replication connection: %w", err)
 	}
-	sys, err := pglogrepl.IdentifySystem(ctx, s.repl)
+	var sys pglogrepl.IdentifySystemResult
+	err = s.bounded(ctx, "IDENTIFY_SYSTEM", func(ctx context.Context) (err error) {
+		sys, err = pglogrepl.IdentifySystem(ctx, s.repl)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("postgres: IDENTIFY_SYSTEM: %w", err)
 	}
@@ -167,7 +173,9 @@ func (s *Source) unusableSlot(slot slotState, r *Position) error {
 func (s *Source) readSlot(ctx context.Context) (slotState, error) {
 	var plugin *string
 	st := slotState{exists: true}
-	err := s.cat.conn.QueryRow(ctx, "SELECT plugin, confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1", s.cfg.Slot).Scan(&plugin, &st.confirmed)
+	err := s.bounded(ctx, "read slot "+s.cfg.Slot, func(ctx context.Context) error {
+		return s.cat.conn.QueryRow(ctx, "SELECT plugin, confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1", s.cfg.Slot).Scan(&plugin, &st.confirmed)
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		st.exists = false
 	} else if err != nil {

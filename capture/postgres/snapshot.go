@@ -3,6 +3,7 @@ package postgres
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -79,20 +80,32 @@ func (s *Source) startSnapshot(ctx context.Context, name string, lsn uint64) (*s
 			return nil, err
 		}
 		sn.conns = append(sn.conns, c)
-		if _, err := c.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); err != nil {
+		if err := s.bounded(ctx, "begin the snapshot transaction", func(ctx context.Context) error {
+			_, err := c.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+			return err
+		}); err != nil {
 			return nil, fmt.Errorf("postgres snapshot: begin: %w", err)
 		}
-		if _, err := c.Exec(ctx, "SET TRANSACTION SNAPSHOT '"+name+"'"); err != nil {
+		if err := s.bounded(ctx, "import the snapshot", func(ctx context.Context) error {
+			_, err := c.Exec(ctx, "SET TRANSACTION SNAPSHOT '"+name+"'")
+			return err
+		}); err != nil {
 			return nil, fmt.Errorf("postgres snapshot: import snapshot %s: %w", name, err)
 		}
 	}
-	tables, err := s.snapshotTables(ctx, sn.conns[0])
-	if err != nil {
+	var tables []*snapTable
+	if err := s.bounded(ctx, "list the snapshot's tables", func(ctx context.Context) (err error) {
+		tables, err = s.snapshotTables(ctx, sn.conns[0])
+		return err
+	}); err != nil {
 		return nil, err
 	}
 	for _, t := range tables {
-		units, err := s.planUnits(ctx, sn.conns[0], t)
-		if err != nil {
+		var units []*unit
+		if err := s.bounded(ctx, "read the key range of "+t.name, func(ctx context.Context) (err error) {
+			units, err = s.planUnits(ctx, sn.conns[0], t)
+			return err
+		}); err != nil {
 			return nil, err
 		}
 		sn.units = append(sn.units, units...)
@@ -124,13 +137,15 @@ func (s *Source) startSnapshot(ctx context.Context, name string, lsn uint64) (*s
 // pgproto3's own 8 KiB buffer costs a read system call (and often a wait) per ~50 rows.
 const snapshotReadBuffer = 256 << 10
 
-// snapshotConnect opens a reader connection with a big read buffer.
+// snapshotConnect opens a reader connection with a big read buffer, each of whose reads may
+// wait at most QueryTimeout for a byte (idleConn).
 func (s *Source) snapshotConnect(ctx context.Context) (*pgx.Conn, error) {
 	cc, err := pgx.ParseConfig("")
 	if err != nil {
 		return nil, err
 	}
 	cc.Config = *s.connCfg.Copy()
+	cc.DialFunc = idleDialer(cc.DialFunc, s.cfg.QueryTimeout)
 	cc.BuildFrontend = func(r io.Reader, w io.Writer) *pgproto3.Frontend {
 		return pgproto3.NewFrontend(bufio.NewReaderSize(r, snapshotReadBuffer), w)
 	}
@@ -350,6 +365,10 @@ func (s *Source) readUnit(ctx context.Context, c *pgx.Conn, u *unit) error {
 			}
 		}
 		if _, err := rr.Close(); err != nil {
+			var idle *idleError
+			if errors.As(err, &idle) {
+				return &QueryTimeoutError{What: "snapshot read of " + t.name, Timeout: idle.idle, Err: err}
+			}
 			return fmt.Errorf("postgres snapshot: read %s: %w", t.name, err)
 		}
 		if len(t.pk) == 0 || n < chunk {

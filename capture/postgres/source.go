@@ -117,7 +117,9 @@ func Open(ctx context.Context, cfg Config) (*Source, error) {
 			s.Close()
 		}
 	}()
-	for _, step := range []func(context.Context) error{s.connectMeta, s.preflight, s.ensurePublication, s.connectReplication, s.prepareSlot} {
+	preflight := func(ctx context.Context) error { return s.bounded(ctx, "preflight", s.preflight) }
+	publication := func(ctx context.Context) error { return s.bounded(ctx, "check the publication", s.ensurePublication) }
+	for _, step := range []func(context.Context) error{s.connectMeta, preflight, publication, s.connectReplication, s.prepareSlot} {
 		if err := step(ctx); err != nil {
 			return nil, classify(err)
 		}

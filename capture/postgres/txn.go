@@ -151,7 +151,8 @@ func (s *Source) finishReplay() {
 func (s *Source) relation(ctx context.Context, m *pgoutput.RelationMessage) error {
 	rel, err := s.buildRelation(ctx, *m, s.rels[m.RelationID])
 	if err != nil {
-		return err
+		// A lost catalog connection is as retryable as a lost stream.
+		return classify(err)
 	}
 	s.rels[m.RelationID] = rel
 	return nil
@@ -369,7 +370,17 @@ func (s *Source) emitChange(op capture.Op, rel *relation, lsn uint64, before, af
 // at the latest known position.
 func (s *Source) heartbeat(ctx context.Context) (capture.Event, bool, error) {
 	if s.cfg.HeartbeatActionQuery != "" {
-		if _, err := s.cat.conn.Exec(ctx, s.cfg.HeartbeatActionQuery); err != nil {
+		err := s.bounded(ctx, "heartbeat action query", func(ctx context.Context) error {
+			_, err := s.cat.conn.Exec(ctx, s.cfg.HeartbeatActionQuery)
+			return err
+		})
+		if err != nil {
+			// A timeout or a lost connection leaves the catalog connection unusable (and the
+			// next relation lookup would fail on it): reopen. A statement the server refused
+			// is the query's problem, not the stream's: log it and go on.
+			if err := classify(err); capture.Retryable(err) {
+				return capture.Event{}, false, err
+			}
 			s.log.Warn("heartbeat action query failed", "err", err)
 		}
 	}

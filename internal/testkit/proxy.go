@@ -17,6 +17,8 @@ import (
 //     gets "connection refused", as from a server that is down).
 //   - Stall stops forwarding in both directions without closing anything: bytes already sent
 //     are held, the peers see silence (and, once the socket buffers fill, a blocked write).
+//   - StallWhere stalls only some connections, chosen by their client end: the side
+//     connection of a source whose main stream must go on, say.
 //   - Restore undoes either: a cut proxy listens again on the same address, a stalled one
 //     forwards the held bytes and carries on.
 //
@@ -26,12 +28,15 @@ type Proxy struct {
 	target string
 	addr   string
 
-	mu     sync.Mutex
-	ln     net.Listener // nil while cut or closed
-	conns  map[*proxyConn]struct{}
-	gate   chan struct{} // closed while forwarding; open (blocking) while stalled
-	closed bool
-	wg     sync.WaitGroup
+	mu    sync.Mutex
+	ln    net.Listener // nil while cut or closed
+	conns map[*proxyConn]struct{}
+	gate  chan struct{} // closed while forwarding; open (blocking) while stalled
+	// stallIf chooses, by client address, the connections StallWhere holds, also those
+	// accepted after it (nil: none).
+	stallIf func(client net.Addr) bool
+	closed  bool
+	wg      sync.WaitGroup
 }
 
 // proxyConn is one forwarded connection: the accepted client side and the dialled server side.
@@ -39,6 +44,7 @@ type proxyConn struct {
 	client, server net.Conn
 	once           sync.Once
 	done           chan struct{}
+	gate           chan struct{} // this connection's own stall (StallWhere); guarded by Proxy.mu
 }
 
 func (c *proxyConn) close() {
@@ -113,8 +119,34 @@ func (p *Proxy) Stall() {
 	}
 }
 
-// Restore ends a Cut (listening again on the same address) or a Stall (forwarding what was
-// held). It fails only when the address cannot be listened on again.
+// StallWhere stalls, as Stall does, only the connections whose client end (the address the
+// proxied client dialled from, its net.Conn's LocalAddr) f accepts: those open now and those
+// accepted later, until Restore. It returns how many open connections it stalled.
+func (p *Proxy) StallWhere(f func(client net.Addr) bool) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stallIf = f
+	n := 0
+	for c := range p.conns {
+		if f(c.client.RemoteAddr()) {
+			stallGate(&c.gate)
+			n++
+		}
+	}
+	return n
+}
+
+// stallGate makes a forwarding (closed) gate block (p.mu held).
+func stallGate(g *chan struct{}) {
+	select {
+	case <-*g:
+		*g = make(chan struct{})
+	default: // already stalled
+	}
+}
+
+// Restore ends a Cut (listening again on the same address) or a Stall or StallWhere
+// (forwarding what was held). It fails only when the address cannot be listened on again.
 func (p *Proxy) Restore() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -125,6 +157,14 @@ func (p *Proxy) Restore() error {
 	case <-p.gate:
 	default:
 		close(p.gate)
+	}
+	p.stallIf = nil
+	for c := range p.conns {
+		select {
+		case <-c.gate:
+		default:
+			close(c.gate)
+		}
 	}
 	if p.ln != nil {
 		return nil
@@ -181,12 +221,15 @@ func (p *Proxy) forward(ln net.Listener, client net.Conn) {
 		client.Close()
 		return
 	}
-	c := &proxyConn{client: client, server: server, done: make(chan struct{})}
+	c := &proxyConn{client: client, server: server, done: make(chan struct{}), gate: make(chan struct{})}
 	p.mu.Lock()
 	if p.ln != ln { // cut while dialling
 		p.mu.Unlock()
 		c.close()
 		return
+	}
+	if p.stallIf == nil || !p.stallIf(client.RemoteAddr()) {
+		close(c.gate)
 	}
 	p.conns[c] = struct{}{}
 	p.mu.Unlock()
@@ -209,12 +252,14 @@ func (p *Proxy) copy(c *proxyConn, dst, src net.Conn) {
 		n, err := src.Read(buf)
 		if n > 0 {
 			p.mu.Lock()
-			gate := p.gate
+			gate, own := p.gate, c.gate
 			p.mu.Unlock()
-			select {
-			case <-gate:
-			case <-c.done:
-				return
+			for _, g := range []chan struct{}{gate, own} {
+				select {
+				case <-g:
+				case <-c.done:
+					return
+				}
 			}
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				return

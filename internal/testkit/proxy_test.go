@@ -133,3 +133,55 @@ func TestProxyCutWhileStalled(t *testing.T) {
 		t.Fatalf("Conns after Close = %d", n)
 	}
 }
+
+// TestProxyStallWhere: only the chosen connection (open or accepted later) is held; the
+// others go on, and Restore delivers what was held.
+func TestProxyStallWhere(t *testing.T) {
+	p := StartProxy(t, echoServer(t))
+	dial := func() (net.Conn, *bufio.Reader) {
+		c, err := net.Dial("tcp", p.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c, bufio.NewReader(c)
+	}
+	side, sr := dial()
+	main, mr := dial()
+	roundTrip(t, side, sr, "a")
+	roundTrip(t, main, mr, "b")
+	target := side.LocalAddr().String()
+	if n := p.StallWhere(func(a net.Addr) bool { return a.String() == target }); n != 1 {
+		t.Fatalf("stalled %d connections, want 1", n)
+	}
+	roundTrip(t, main, mr, "still")
+	if _, err := side.Write([]byte("held\n")); err != nil {
+		t.Fatal(err)
+	}
+	side.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if _, err := sr.ReadString('\n'); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read of the stalled connection: %v, want a timeout", err)
+	}
+	// A connection accepted later that f accepts is held from the start.
+	p.StallWhere(func(net.Addr) bool { return true })
+	late, lr := dial()
+	late.Write([]byte("late\n"))
+	late.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if _, err := lr.ReadString('\n'); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read of a later stalled connection: %v, want a timeout", err)
+	}
+	if err := p.Restore(); err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range []struct {
+		c   net.Conn
+		r   *bufio.Reader
+		msg string
+	}{{side, sr, "held\n"}, {late, lr, "late\n"}} {
+		x.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if got, err := x.r.ReadString('\n'); err != nil || got != x.msg {
+			t.Fatalf("after restore: %q, %v; want %q", got, err, x.msg)
+		}
+	}
+	roundTrip(t, main, mr, "end")
+}

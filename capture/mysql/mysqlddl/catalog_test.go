@@ -67,7 +67,7 @@ func TestTypes(t *testing.T) {
 	c := NewCatalog("8.4.0")
 	r := apply(t, c, "d", "CREATE TABLE t (a tinyint(1) unsigned, b bool, c numeric, d float(30), e float(7,3), f char, g varchar(10) character set binary, h text(100), i datetime(6), j timestamp(3) default current_timestamp(3), k bit, l year(4), m integer, n double precision, o geomcollection, p point not null /*!80003 SRID 4326 */, q int generated always as (m+1) virtual, r varchar(5) collate latin1_bin, s set('x','y''z'), u int default -1, v vector(3)) DEFAULT CHARSET=latin1")
 	got := cols(r.Changes[0].Table)
-	want := "a tinyint(1) unsigned; b boolean; c decimal(10,0); d double; e float(7,3); f char(1) cs=latin1; g varbinary(10); h tinytext cs=latin1; i datetime(6); j timestamp(3) def=current_timestamp(3); k bit(1); l year; m int; n double; o geometrycollection; p point nn; q int gen; r varchar(5) cs=latin1; s set('x','y''z') cs=latin1; u int def=-1; v vector(3)"
+	want := "a tinyint(1) unsigned; b tinyint(1); c decimal(10,0); d double; e float(7,3); f char(1) cs=latin1; g varbinary(10); h tinytext cs=latin1; i datetime(6); j timestamp(3) def=current_timestamp(3); k bit(1); l year; m int; n double; o geometrycollection; p point nn; q int gen; r varchar(5) cs=latin1; s set('x','y''z') cs=latin1; u int def=-1; v vector(3)"
 	if got != want {
 		t.Fatalf("got  %s\nwant %s", got, want)
 	}

@@ -267,6 +267,30 @@ func rewrite(s string) string {
 			}
 			edits = append(edits, edit{toks[next(1)].start, toks[next(1)].start, "("}, edit{toks[idx[j]].end, toks[idx[j]].end, ")"})
 			k = j
+		case synonymStarts[w] && (first == "CREATE" || first == "ALTER"):
+			n, syn := matchSynonym(func(j int) string { return upper(idx0(idx, k+j)) })
+			if syn == nil || isPunct(prev(1), '.') || isPunct(next(n), '.') || !typePosition(upper, prev, toks) {
+				continue
+			}
+			end := toks[idx[k+n-1]].end
+			repl := syn.canon
+			if syn.national {
+				// The length stays where it was; the national character set follows it.
+				if j := k + n; isPunct(idx0(idx, j), '(') {
+					for j < len(idx) && !isPunct(idx[j], ')') {
+						j++
+					}
+					if j == len(idx) {
+						continue
+					}
+					repl += s[end:toks[idx[j]].end]
+					end = toks[idx[j]].end
+					n = j - k + 1
+				}
+				repl += " CHARACTER SET utf8mb3"
+			}
+			edits = append(edits, edit{t.start, end, repl})
+			k += n - 1
 		case typeRewrites[strings.ToLower(w)] != "" && (first == "CREATE" || first == "ALTER"):
 			if isPunct(next(1), '(') || isPunct(next(1), '.') || isPunct(prev(1), '.') {
 				continue
@@ -279,6 +303,98 @@ func rewrite(s string) string {
 		}
 	}
 	return applyEdits(s, edits)
+}
+
+// typeSynonym is another spelling of a column type that the grammar does not know, and what
+// the server makes of it (information_schema.COLUMNS.COLUMN_TYPE): the catalog must build the
+// same column from either, or a table created while streaming would read differently from the
+// same table read by a snapshot.
+type typeSynonym struct {
+	words    []string // upper case, CHARACTER spelled CHAR and VARCHARACTER spelled VARCHAR
+	canon    string
+	national bool // NCHAR and friends: the national character set, utf8mb3
+}
+
+// typeSynonyms lists the longer phrases first so that the longest spelling wins.
+var typeSynonyms = []typeSynonym{
+	{[]string{"NATIONAL", "CHAR", "VARYING"}, "varchar", true},
+	{[]string{"NATIONAL", "VARCHAR"}, "varchar", true},
+	{[]string{"NATIONAL", "CHAR"}, "char", true},
+	{[]string{"NCHAR", "VARCHAR"}, "varchar", true},
+	{[]string{"NCHAR", "VARYING"}, "varchar", true},
+	{[]string{"NCHAR"}, "char", true},
+	{[]string{"NVARCHAR"}, "varchar", true},
+	{[]string{"LONG", "CHAR", "VARYING"}, "mediumtext", false},
+	{[]string{"LONG", "VARCHAR"}, "mediumtext", false},
+	{[]string{"LONG", "VARBINARY"}, "mediumblob", false},
+	{[]string{"LONG", "BYTE"}, "mediumblob", false},
+	{[]string{"LONG"}, "mediumtext", false},
+	{[]string{"CHAR", "VARYING"}, "varchar", false},
+	{[]string{"CHAR"}, "char", false}, // only as CHARACTER or VARCHARACTER (the grammar knows CHAR)
+	{[]string{"VARCHAR"}, "varchar", false},
+	{[]string{"DEC"}, "decimal", false},
+	{[]string{"FIXED"}, "decimal", false},
+	{[]string{"INT1"}, "tinyint", false},
+	{[]string{"INT2"}, "smallint", false},
+	{[]string{"INT3"}, "mediumint", false},
+	{[]string{"MIDDLEINT"}, "mediumint", false},
+	{[]string{"INT4"}, "int", false},
+	{[]string{"INT8"}, "bigint", false},
+	// BOOL and BOOLEAN are TINYINT(1) to the server, and so in information_schema and to a
+	// snapshot: the same column whichever way the table was read.
+	{[]string{"BOOL"}, "tinyint(1)", false},
+	{[]string{"BOOLEAN"}, "tinyint(1)", false},
+}
+
+// synonymStarts holds the words a synonym may start with, as written.
+var synonymStarts = map[string]bool{"NATIONAL": true, "NCHAR": true, "NVARCHAR": true, "LONG": true, "CHARACTER": true,
+	"CHAR": true, "VARCHARACTER": true, "DEC": true, "FIXED": true, "INT1": true, "INT2": true, "INT3": true,
+	"MIDDLEINT": true, "INT4": true, "INT8": true, "BOOL": true, "BOOLEAN": true}
+
+// matchSynonym finds the synonym spelled by the words word(0), word(1), …, and how many words it
+// takes. CHAR alone, CHAR BYTE and a CHARACTER SET clause are left to the grammar.
+func matchSynonym(word func(int) string) (int, *typeSynonym) {
+	spell := func(j int) string {
+		switch w := word(j); w {
+		case "CHARACTER":
+			return "CHAR"
+		case "VARCHARACTER":
+			return "VARCHAR"
+		default:
+			return w
+		}
+	}
+	if w := word(0); w == "CHAR" && spell(1) != "VARYING" || (w == "CHARACTER" || w == "CHAR") && word(1) == "SET" {
+		return 0, nil
+	}
+	if word(0) == "VARCHAR" {
+		return 0, nil
+	}
+next:
+	for i := range typeSynonyms {
+		syn := &typeSynonyms[i]
+		for j, w := range syn.words {
+			if spell(j) != w {
+				continue next
+			}
+		}
+		return len(syn.words), syn
+	}
+	return 0, nil
+}
+
+// typePosition reports whether the word at hand follows a column name (CREATE TABLE's column
+// list, ADD/MODIFY/CHANGE): where a type is, not a table option such as ROW_FORMAT FIXED, and
+// not the new name in CHANGE old new.
+func typePosition(upper func(int) string, prev func(int) int, toks []tok) bool {
+	pi := prev(1)
+	if pi < 0 || (toks[pi].kind != 'w' && toks[pi].kind != 'b') || notNameWords[upper(pi)] || upper(pi) == "ROW_FORMAT" {
+		return false
+	}
+	if p2 := upper(prev(2)); p2 == "CHANGE" || p2 == "COLUMN" && upper(prev(3)) == "CHANGE" {
+		return false
+	}
+	return true
 }
 
 func idx0(idx []int, k int) int {

@@ -139,6 +139,11 @@ type Config struct {
 	// for this long. Zero means 3×HeartbeatPeriod + 5s (no timeout when heartbeats are off);
 	// negative disables it.
 	ReadTimeout time.Duration
+	// QueryTimeout bounds each socket read of a query (Exec, Query, QueryRows, and the
+	// statements StartDump runs before the dump): no byte for this long fails the call with a
+	// retryable *NetError, so a stalled link cannot hang it for ever. A long result set is
+	// fine as long as its bytes keep coming. Zero means no limit.
+	QueryTimeout time.Duration
 	// DialTimeout bounds the TCP connect and the handshake. Zero means 10s.
 	DialTimeout time.Duration
 	// NonBlocking asks the server to end the dump with io.EOF at the end of the binlog instead

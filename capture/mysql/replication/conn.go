@@ -148,6 +148,9 @@ func (c *Conn) Flavor() Flavor { return c.flavor }
 // ConnectionID is the server's id of this connection (as in SHOW PROCESSLIST).
 func (c *Conn) ConnectionID() uint32 { return c.connID }
 
+// LocalAddr is the client end of the connection.
+func (c *Conn) LocalAddr() net.Addr { return c.raw.LocalAddr() }
+
 // TLS reports whether the connection is encrypted.
 func (c *Conn) TLS() bool { return c.tls }
 
@@ -178,8 +181,11 @@ type ioConn struct{ c *Conn }
 
 func (x ioConn) Read(p []byte) (int, error) {
 	c := x.c
-	if c.timeout > 0 && c.dumping {
+	switch {
+	case c.dumping && c.timeout > 0:
 		_ = c.raw.SetReadDeadline(time.Now().Add(c.timeout))
+	case !c.dumping && c.cfg.QueryTimeout > 0:
+		_ = c.raw.SetReadDeadline(time.Now().Add(c.cfg.QueryTimeout))
 	}
 	stop, err := c.watch()
 	if err != nil {
@@ -249,6 +255,9 @@ func (c *Conn) fail(ctx context.Context, op string, err error) error {
 	case errors.Is(err, os.ErrDeadlineExceeded) && c.dumping && c.timeout > 0:
 		err = &NetError{Op: op, Addr: c.addr, Err: fmt.Errorf("no data from the server for %s (heartbeat period %s); "+
 			"the server or the network is gone: %w", c.timeout, c.cfg.heartbeat(), err)}
+	case errors.Is(err, os.ErrDeadlineExceeded) && !c.dumping && c.cfg.QueryTimeout > 0:
+		err = &NetError{Op: op, Addr: c.addr, Err: fmt.Errorf("no data from the server for %s (query timeout); "+
+			"the server or the network is stuck: %w", c.cfg.QueryTimeout, err)}
 	default:
 		err = netErr(op, c.addr, err)
 	}
