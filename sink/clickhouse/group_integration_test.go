@@ -115,6 +115,61 @@ next:
 }
 
 // tail returns the last lines of the process's log, without the periodic progress lines.
+// assignment returns the generation and the partitions of the process's newest non-empty
+// assignment ("" before the first).
+func (p *groupProc) assignment() (gen string, claims map[string][]int32) {
+	b, _ := os.ReadFile(p.log)
+	for _, l := range strings.Split(string(b), "\n") {
+		_, after, ok := strings.Cut(l, `msg="kafka partitions assigned"`)
+		if !ok {
+			continue
+		}
+		_, m, _ := strings.Cut(after, `claims="map[`)
+		m, _, _ = strings.Cut(m, `]"`)
+		_, g, _ := strings.Cut(after, "generation=")
+		cl := map[string][]int32{}
+		for _, tp := range strings.SplitAfter(m, "] ") { // topic:[0 1] topic:[2 3]
+			topic, ids, ok := strings.Cut(strings.TrimSuffix(strings.TrimSpace(tp), "]"), ":[")
+			if !ok {
+				continue
+			}
+			for _, id := range strings.Fields(ids) {
+				n, _ := strconv.Atoi(id)
+				cl[topic] = append(cl[topic], int32(n))
+			}
+		}
+		if len(cl) > 0 {
+			gen, claims = strings.TrimSpace(g), cl
+		}
+	}
+	return gen, claims
+}
+
+// committedSum adds up the group's committed offsets of the partitions (none counts 0).
+func committedSum(t *testing.T, brokers []string, group string, parts map[string][]int32) int64 {
+	t.Helper()
+	conf := sarama.NewConfig()
+	conf.Version = sarama.V3_6_0_0
+	admin, err := sarama.NewClusterAdmin(brokers, conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	res, err := admin.ListConsumerGroupOffsets(group, parts)
+	if err != nil {
+		return 0
+	}
+	var sum int64
+	for tp, ids := range parts {
+		for _, id := range ids {
+			if b := res.GetBlock(tp, id); b != nil && b.Offset > 0 {
+				sum += b.Offset
+			}
+		}
+	}
+	return sum
+}
+
 func (p *groupProc) tail() string {
 	b, _ := os.ReadFile(p.log)
 	var lines []string
@@ -229,23 +284,34 @@ func TestClickHouseGroupScaleOut(t *testing.T) {
 			}
 		}
 	}()
-	// assigned: the process's current session owns partitions.
-	assigned := func(p *groupProc) bool { return p.logHas("kafka partitions assigned", "claims=\"map["+prefix) }
+	assigned := func(p *groupProc) bool { g, _ := p.assignment(); return g != "" }
 
 	p1, p2, p3 := start("p1"), start("p2"), start("p3")
 	writing := make(chan error, 1)
 	stopWrites := make(chan struct{})
 	go func() { writing <- w.run(stopWrites) }()
 
-	waitFor(t, "all three processes own partitions", func() bool { return assigned(p1) && assigned(p2) && assigned(p3) })
-	time.Sleep(2 * time.Second) // p2 is inserting, with batches pending and in flight
+	waitFor(t, "all three processes own partitions in one generation", func() bool {
+		g1, _ := p1.assignment()
+		g2, _ := p2.assignment()
+		g3, _ := p3.assignment()
+		return g1 != "" && g1 == g2 && g2 == g3
+	})
+	// Kill p2 once it inserted and committed on its partitions, while it streams: it has
+	// batches pending and in flight, and inserted rows its last commit does not cover.
+	_, claims := p2.assignment()
+	start2 := committedSum(t, brokers, group, claims)
+	waitFor(t, "p2 to commit progress", func() bool { return committedSum(t, brokers, group, claims) > start2 })
+	time.Sleep(time.Second + 300*time.Millisecond)
 	if err := p2.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	<-p2.done
+	killed := time.Now()
 	t.Logf("p2 killed after %d transactions", w.txs())
 	time.Sleep(time.Second)
 	p4 := start("p4")
+	added := time.Now()
 	waitFor(t, "the added process owns partitions", func() bool { return assigned(p4) })
 	time.Sleep(2 * time.Second)
 	close(stopWrites)
@@ -293,6 +359,7 @@ func TestClickHouseGroupScaleOut(t *testing.T) {
 		}
 	}
 	checkInsertOrder(t, cconn, db)
+	t.Logf("p2 killed at %s, p4 started at %s; assignments:\n%s", killed.UTC().Format("15:04:05.000"), added.UTC().Format("15:04:05.000"), assignments(procs))
 	for _, p := range []*groupProc{p1, p3, p4} {
 		if p.logHas("level=ERROR") {
 			t.Errorf("%s logged an error", p.name)
@@ -301,6 +368,23 @@ func TestClickHouseGroupScaleOut(t *testing.T) {
 	if !t.Failed() {
 		_ = cconn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db)
 	}
+}
+
+// assignments lists the processes' partition assignments in time order: what the rebalances cost.
+func assignments(procs []*groupProc) string {
+	var lines []string
+	for _, p := range procs {
+		b, _ := os.ReadFile(p.log)
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.Contains(l, `msg="kafka partitions assigned"`) {
+				ts, _, _ := strings.Cut(strings.TrimPrefix(l, "time="), " ")
+				_, gen, _ := strings.Cut(l, "generation=")
+				lines = append(lines, fmt.Sprintf("  %s %s generation %s", ts, p.name, gen))
+			}
+		}
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
 }
 
 // groupDiff compares every table of the test, ClickHouse (FINAL, not deleted) against
