@@ -218,9 +218,15 @@ func TestClickHouseGroupScaleOut(t *testing.T) {
 	defer deleteTopics(t, brokers, topics)
 	// The sink's own layout, created beforehand so that background merges can be stopped:
 	// unmerged parts keep the order in which each key's versions were inserted.
+	engine := "ReplacingMergeTree(_version) ORDER BY id"
+	var major int
+	fmt.Sscan(strings.Split(query(t, cconn, "SELECT version()")[0], ".")[0], &major)
+	if major > 23 || major == 23 && !strings.HasPrefix(query(t, cconn, "SELECT version()")[0], "23.1.") {
+		engine = "ReplacingMergeTree(_version, _is_deleted) ORDER BY id SETTINGS non_replicated_deduplication_window = 1000"
+	}
 	execCH(t, cconn, "CREATE DATABASE "+db)
 	for _, tb := range groupTables {
-		execCH(t, cconn, "CREATE TABLE "+db+"."+tb.name+" ("+tb.chDDL+", _version UInt64, _is_deleted UInt8) ENGINE = ReplacingMergeTree(_version) ORDER BY id")
+		execCH(t, cconn, "CREATE TABLE "+db+"."+tb.name+" ("+tb.chDDL+", _version UInt64, _is_deleted UInt8) ENGINE = "+engine)
 		execCH(t, cconn, "SYSTEM STOP MERGES "+db+"."+tb.name)
 	}
 
