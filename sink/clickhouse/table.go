@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -558,10 +560,10 @@ func (s *Sink) appendRow(t *table, row []byte, deleted bool, version uint64) err
 				err = fmt.Errorf("column %s: unchanged-TOAST placeholder in a table without key", bd.cols[i].name)
 			} else if !t.toast {
 				err = errToastFlush
-			} else if r, ok := b.keyRow[key]; ok {
+			} else if r, ok := b.keyRow[key]; ok && !b.pendingFixup(r, i) {
 				b.bufs[i].appendCopy(r)
 				continue
-			} else {
+			} else { // also when the key's previous row waits for its value: it gets the same one
 				b.fixups = append(b.fixups, fixup{row: n, col: i, key: keyTexts(raws, bd.keyIdx)})
 				raw = nil
 			}
@@ -632,39 +634,59 @@ func keyTexts(raws [][]byte, idx []int) []string {
 	return out
 }
 
+// pendingFixup reports whether the value of row in col waits for resolveToast (fixups are
+// appended in row and column order).
+func (b *tableBatch) pendingFixup(row, col int) bool {
+	i := sort.Search(len(b.fixups), func(i int) bool {
+		f := b.fixups[i]
+		return f.row > row || f.row == row && f.col >= col
+	})
+	return i < len(b.fixups) && b.fixups[i].row == row && b.fixups[i].col == col
+}
+
 // resolveToast fills unchanged-TOAST values whose previous value is not in the batch from the
-// newest earlier version in ClickHouse (argMax by _version, below this batch's versions).
+// newest earlier version in ClickHouse: argMax by _version below the version of the key's first
+// row waiting for it. The bound is per key: in a batch of several Kafka partitions, another
+// key's rows may carry older versions (a partition still in the snapshot) than this key's
+// previous version, already in ClickHouse.
 func (s *Sink) resolveToast(ctx context.Context, name string, b *tableBatch) error {
 	if len(b.fixups) == 0 {
 		return nil
 	}
-	minV := b.versions[0]
-	for _, v := range b.versions {
-		if v < minV {
-			minV = v
-		}
-	}
 	keyCols := make([]string, len(b.bind.keyIdx))
 	for j, i := range b.bind.keyIdx {
 		keyCols[j] = "toString(" + quoteIdent(b.bind.cols[i].name) + ")"
+	}
+	keyExpr := keyCols[0]
+	if len(keyCols) > 1 {
+		keyExpr = "concat(" + strings.Join(keyCols, ", '\\0', ") + ")"
 	}
 	byCol := map[int][]fixup{}
 	for _, f := range b.fixups {
 		byCol[f.col] = append(byCol[f.col], f)
 	}
 	for col, fs := range byCol {
-		var tuples []string
-		for _, f := range fs {
+		var tuples, keys, bounds []string
+		seen := map[string]bool{}
+		for _, f := range fs { // row order: a key's first fixup has its smallest version
+			k := strings.Join(f.key, "\x00")
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
 			lits := make([]string, len(f.key))
 			for j, k := range f.key {
 				lits[j] = quoteString(k)
 			}
 			tuples = append(tuples, "("+strings.Join(lits, ", ")+")")
+			keys = append(keys, strings.ReplaceAll(quoteString(k), "\x00", `\0`))
+			bounds = append(bounds, "toUInt64("+strconv.FormatUint(b.versions[f.row], 10)+")")
 		}
 		colName := quoteIdent(b.bind.cols[col].name)
 		q := "SELECT " + strings.Join(keyCols, ", ") + ", toString(argMax(" + colName + ", `_version`)) FROM " +
 			s.db + "." + quoteIdent(name) + " WHERE (" + strings.Join(keyCols, ", ") + ") IN (" +
-			strings.Join(tuples, ", ") + ") AND `_version` < " + fmt.Sprint(minV) + " GROUP BY " + strings.Join(keyCols, ", ")
+			strings.Join(tuples, ", ") + ") AND `_version` < transform(" + keyExpr + ", [" + strings.Join(keys, ", ") +
+			"], [" + strings.Join(bounds, ", ") + "], toUInt64(0)) GROUP BY " + strings.Join(keyCols, ", ")
 		found := map[string]string{}
 		err := s.retry(ctx, "read unchanged-TOAST values of "+name, func(ctx context.Context) error {
 			rows, err := s.conn.Query(ctx, q)

@@ -11,6 +11,9 @@
 // released position means every record Next returned before it is durable, whichever session
 // it came from; so marking it in the partition's current session never skips a record.
 //
+// Assignment: round-robin over the partitions of all matching topics (range as a fallback for
+// groups that still hold older members), so one-partition topics spread over the processes.
+//
 // Rebalances: when a session ends, Cleanup stops Next from returning that session's buffered
 // records (the partition's next owner reads them again from the committed offset) and waits,
 // up to 30 s, until every record Next already returned is marked, so that sarama's final

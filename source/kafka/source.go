@@ -170,6 +170,12 @@ func Open(ctx context.Context, cfg Config) (*Source, error) {
 	conf.Consumer.Offsets.AutoCommit.Enable = true
 	conf.Consumer.Offsets.AutoCommit.Interval = time.Second
 	conf.Consumer.Offsets.Initial = sarama.OffsetOldest
+	// Round-robin over the partitions of all topics: Debezium makes one topic per table, often of
+	// one partition, and the range assignor (sarama's default) splits each topic on its own,
+	// giving every one-partition topic to the same member. Range stays listed second so a
+	// group of older members keeps working while they are upgraded one by one.
+	conf.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{
+		sarama.NewBalanceStrategyRoundRobin(), sarama.NewBalanceStrategyRange()}
 	if cfg.Initial == "newest" {
 		conf.Consumer.Offsets.Initial = sarama.OffsetNewest
 	}
