@@ -78,3 +78,47 @@ func TestSchemalessBadStringIntoInt64(t *testing.T) {
 		t.Fatalf("parked %d records, want 1", len(s.parked))
 	}
 }
+
+// parseChange reads the members of before and after in its pass over the payload; they must be
+// what a separate read of the row objects finds, for every shape the fast path meets.
+func TestParseChangeRowMembers(t *testing.T) {
+	cache := &schemaCache{m: map[string]*envSchema{}}
+	for _, v := range []string{
+		`{"before":{"id":1,"s":"a\"}b"},"after":{"id":1,"s":"x","o":{"k":[1,{"z":"}"}]}},"source":{"table":"t","lsn":1},"op":"u"}`,
+		`{"op":"d","before":{ "id" : 2 },"after":null,"source":{"table":"t","lsn":2}}`,
+		`{"before":null,"after":{},"source":{"table":"t","lsn":3},"op":"c"}`,
+	} {
+		c, ok, err := parseChange(cache, nil, []byte(v))
+		if err != nil || !ok {
+			t.Fatalf("%s: %v %v", v, ok, err)
+		}
+		for _, row := range []struct {
+			raw    []byte
+			fields []rawField
+		}{{c.before, c.beforeF}, {c.after, c.afterF}} {
+			if row.raw == nil {
+				if row.fields != nil {
+					t.Fatalf("%s: members of a null row", v)
+				}
+				continue
+			}
+			var want []rawField
+			if err := eachField(row.raw, func(k, v []byte) error { want = append(want, rawField{k, v}); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if len(want) != len(row.fields) {
+				t.Fatalf("%s: %d members, want %d", v, len(row.fields), len(want))
+			}
+			for j := range want {
+				if string(want[j].k) != string(row.fields[j].k) || string(want[j].v) != string(row.fields[j].v) {
+					t.Fatalf("%s: member %d = %s:%s, want %s:%s", v, j, row.fields[j].k, row.fields[j].v, want[j].k, want[j].v)
+				}
+			}
+		}
+	}
+	// A row that is not an object is kept raw, for appendRow to refuse.
+	c, ok, err := parseChange(cache, nil, []byte(`{"after":5,"source":{"table":"t","lsn":3},"op":"c"}`))
+	if err != nil || !ok || string(c.after) != "5" || c.afterF != nil {
+		t.Fatalf("after 5: %q %v %v %v", c.after, c.afterF, ok, err)
+	}
+}
