@@ -458,6 +458,9 @@ func (s *Sink) park(rec *envelope.Record, table string, version, token uint64, r
 	s.log.Error("clickhouse record parked in _sluice_parked", "table", table, "topic", rec.Topic, "version", version, "err", reason)
 	s.parked = append(s.parked, parkedRecord{table: table, topic: rec.Topic, reason: reason.Error(),
 		token: token, version: version, key: string(rec.Key), value: string(rec.Value)})
+	// A parked record holds its whole key and value until the next insert: they count against
+	// BatchBytes, or a stream of unreadable records would grow the batch without bound.
+	s.bytes += len(rec.Key) + len(rec.Value)
 	if s.firstAt.IsZero() || len(s.tokens) == 0 {
 		s.firstAt = time.Now()
 	}
