@@ -103,7 +103,8 @@ build() {
     log "building sluice and the bench helpers from the work tree"
   fi
   local b
-  for b in sluice sluice-postgres sluice-mysql; do # the PG sections run sluice-postgres, MySQL ones sluice-mysql
+  for b in sluice sluice-postgres sluice-mysql sluice-clickhouse; do # the PG sections run sluice-postgres, MySQL ones sluice-mysql
+    [ -d "$src/cmd/$b" ] || { rm -f "$BIN/$b"; continue; } # sluice-clickhouse is newer than some commits measured
     (cd "$src" && CGO_ENABLED=0 go build -o "$BIN/$b" "./cmd/$b") || die "go build ./cmd/$b failed"
   done
   local c
@@ -407,9 +408,12 @@ ch_records() {
   echo "$CHANGES" >"$f.n"
 }
 
-# sluice_ch GROUP TOPIC_RE DB: the sluice clickhouse command line, in the array SL.
+# sluice_ch GROUP TOPIC_RE DB: the sluice clickhouse command line, in the array SL
+# (sluice-clickhouse, the binary without the capture sources, when the commit has it).
 sluice_ch() {
-  SL=("$BIN/sluice" clickhouse --kafka-brokers "$KAFKA" --topics "$2" --group "$1" \
+  SL=("$BIN/sluice" clickhouse)
+  [ -x "$BIN/sluice-clickhouse" ] && SL=("$BIN/sluice-clickhouse")
+  SL+=(--kafka-brokers "$KAFKA" --topics "$2" --group "$1" \
     --clickhouse-addr "127.0.0.1:$CH_TCP_PORT" --clickhouse-database "$3" --log-level warn --log-format text)
 }
 
@@ -477,8 +481,8 @@ section_clickhouse() {
       curl -sf -o "$WORK/clickhouse_${v%%:*}.pprof" "http://127.0.0.1:$((HTTP_PORT + 1))/debug/pprof/profile?seconds=${secs:-5}" || log "profile fetch failed"
       curl -sf -o "$WORK/clickhouse_${v%%:*}.heap" "http://127.0.0.1:$((HTTP_PORT + 1))/debug/pprof/allocs" || log "allocs fetch failed"
       wait "$bp" || true
-      go tool pprof -top -nodecount=40 "$BIN/sluice" "$WORK/clickhouse_${v%%:*}.pprof" >"$WORK/clickhouse_${v%%:*}.pprof.txt" 2>&1 || true
-      go tool pprof -sample_index=alloc_space -top -nodecount=25 "$BIN/sluice" "$WORK/clickhouse_${v%%:*}.heap" >"$WORK/clickhouse_${v%%:*}.allocs.txt" 2>&1 || true
+      go tool pprof -top -nodecount=40 "${SL[0]}" "$WORK/clickhouse_${v%%:*}.pprof" >"$WORK/clickhouse_${v%%:*}.pprof.txt" 2>&1 || true
+      go tool pprof -sample_index=alloc_space -top -nodecount=25 "${SL[0]}" "$WORK/clickhouse_${v%%:*}.heap" >"$WORK/clickhouse_${v%%:*}.allocs.txt" 2>&1 || true
       log "profile: $WORK/clickhouse_${v%%:*}.pprof (top: $WORK/clickhouse_${v%%:*}.pprof.txt, allocations: $WORK/clickhouse_${v%%:*}.allocs.txt)"
     done
   fi
