@@ -37,7 +37,9 @@ type Config struct {
 
 	BatchRows int // flush when this many rows are pending; defaults to 20000
 	// BatchBytes: flush when the pending rows' JSON (row images and keys, not the records'
-	// schemas, which the batch does not hold) reaches this size; defaults to 64 MiB.
+	// schemas, which the batch does not hold) reaches this size; defaults to 8 MiB. It bounds
+	// the sink's memory: the pending batch and the one being inserted hold about this much
+	// each (the default --memory-limit is 32 MiB + twice it).
 	BatchBytes    int
 	FlushInterval time.Duration // flush pending rows at least this often; defaults to 1s
 
@@ -72,7 +74,7 @@ func (c *Config) setDefaults() {
 		c.BatchRows = 20000
 	}
 	if c.BatchBytes <= 0 {
-		c.BatchBytes = 64 << 20
+		c.BatchBytes = 8 << 20
 	}
 	if c.FlushInterval <= 0 {
 		c.FlushInterval = time.Second
