@@ -150,6 +150,15 @@ func splitConnect(b []byte) (schema, payload []byte, err error) {
 	if i >= len(b) || b[i] != '{' {
 		return nil, b, nil
 	}
+	// Only a JsonConverter envelope starts with "schema" or "payload"; a record without
+	// schemas starts with a member of its own ("before", "id"): it is not walked twice.
+	if j := skipSpace(b, i+1); j < len(b) && b[j] == '"' {
+		if ke, err := skipString(b, j); err == nil {
+			if k := b[j+1 : ke-1]; string(k) != "schema" && string(k) != "payload" {
+				return nil, b, nil
+			}
+		}
+	}
 	var sch, pay []byte
 	other := false
 	err = eachField(b, func(k, v []byte) error {
