@@ -155,6 +155,7 @@ type Sink struct {
 	closed             bool
 	stopTick           chan struct{}
 	inflight           *flushJob
+	spares             []*binding      // bindings holding a spare batch (recycle), oldest first
 	life               context.Context // ends at Close: bounds background flushes
 	lifeEnd            context.CancelFunc
 	closeOnce          sync.Once
@@ -570,7 +571,7 @@ func (s *Sink) detach() *flushJob {
 			continue
 		}
 		j.tables = append(j.tables, jobTable{t.name, t.batch})
-		t.batch = newBatch(t.batch.bind)
+		t.batch = s.nextBatch(t.batch.bind)
 	}
 	s.order = s.order[:0]
 	s.tokens, s.parked = nil, nil
@@ -615,7 +616,46 @@ func (s *Sink) waitInflight(ctx context.Context) error {
 		s.sticky = j.err
 		return j.err
 	}
+	s.recycle(j)
 	return nil
+}
+
+// maxSpares bounds the inserted batches kept for reuse (see recycle).
+const maxSpares = 4
+
+// recycle keeps the column buffers of a finished job's big batches for their binding's next
+// batch, so that they grow to a batch's size once instead of from empty for every batch (the
+// growth was 15% of the bytes allocated on the bench). At most maxSpares are kept, the newest.
+func (s *Sink) recycle(j *flushJob) {
+	for _, jt := range j.tables {
+		b := jt.b
+		if b.rows() < insertBlockRows || b.bind.spare != nil {
+			continue
+		}
+		if len(s.spares) == maxSpares {
+			s.spares[0].spare = nil
+			s.spares = append(s.spares[:0], s.spares[1:]...)
+		}
+		b.reset()
+		b.bind.spare = b
+		s.spares = append(s.spares, b.bind)
+	}
+}
+
+// nextBatch is newBatch, reusing the binding's spare batch when it has one.
+func (s *Sink) nextBatch(bd *binding) *tableBatch {
+	b := bd.spare
+	if b == nil {
+		return newBatch(bd)
+	}
+	bd.spare = nil
+	for i, sb := range s.spares {
+		if sb == bd {
+			s.spares = append(s.spares[:i], s.spares[i+1:]...)
+			break
+		}
+	}
+	return b
 }
 
 // flushLocked inserts everything pending (after the background flush, if any) and reports it
@@ -633,6 +673,7 @@ func (s *Sink) flushLocked(ctx context.Context) error {
 		s.requeue(j)
 		return err
 	}
+	s.recycle(j)
 	return nil
 }
 

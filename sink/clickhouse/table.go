@@ -65,7 +65,8 @@ type binding struct {
 	pos     []int
 	keyIdx  []int
 	noSchem bool
-	rowID   bool // the table has a _row_id column (tables without a key)
+	rowID   bool        // the table has a _row_id column (tables without a key)
+	spare   *tableBatch // an inserted batch, emptied, for the next one (Sink.recycle)
 }
 
 // tableBatch holds a table's pending rows column-wise.
