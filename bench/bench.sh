@@ -11,7 +11,8 @@
 #   mariadb   MariaDB 10.11 binlog: sluice's replication client + row decoder (bench/cmd/binlogdecode)
 #             vs mariadb-binlog --read-from-remote-server --base64-output=decode-rows -v
 #   mysql     the same on MySQL 9.7 vs its mysqlbinlog
-#   clickhouse  Kafka (the pg section's topic) → sluice clickhouse vs clickhouse-client TSV insert
+#   clickhouse  Kafka → sluice-clickhouse, sluice's PostgreSQL records with and without schemas
+#             (the workload is loaded when no pg section ran), vs clickhouse-client TSV insert
 #   snapshot  PostgreSQL initial snapshot (sluice postgres --snapshot-mode initial_only) of an
 #             N×5-row table vs psql COPY … TO STDOUT of the same table to /dev/null
 #   mysnapshot  the same on MySQL 9.7 (sluice mysql --snapshot-mode initial_only) vs
@@ -36,7 +37,8 @@
 #   BENCH_CH_COMPRESSION (lz4)  compression of the topic the clickhouse section consumes
 #   BENCH_KEEP (0)     1: leave the servers running afterwards
 #   BENCH_PPROF (0)    1: one extra PG → Kafka run with a CPU profile ($WORK/pg_kafka.pprof), and
-#                      one Kafka → ClickHouse run ($WORK/clickhouse.pprof)
+#                      Kafka → ClickHouse runs with CPU and allocation profiles
+#                      ($WORK/clickhouse_{ch,plain}.{pprof,heap}, tops in *.pprof.txt, *.allocs.txt)
 set -euo pipefail
 HERE="$(dirname "$(readlink -f "$0")")"
 REPO="$(dirname "$HERE")"
