@@ -6,14 +6,14 @@ BENCHTIME ?= 1s
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.Version=$(VERSION)
 BINDIR    ?= bin
-CMDS      := sluice sluice-postgres sluice-mysql
+CMDS      := sluice sluice-postgres sluice-mysql sluice-clickhouse
 
 .PHONY: all build test test-integration check fuzz bench bench-quick bench-micro torture torture-quick lint demo servers servers-stop clean
 
 all: build
 
 ## build: the static binaries in bin/, version stamped from git: sluice (every subcommand),
-## sluice-postgres and sluice-mysql (one source each: smaller, lower idle RSS).
+## sluice-postgres and sluice-mysql (one source each: smaller, lower idle RSS), sluice-clickhouse.
 build:
 	@set -e; for c in $(CMDS); do \
 	  echo "CGO_ENABLED=0 $(GO) build -o $(BINDIR)/$$c ./cmd/$$c"; \

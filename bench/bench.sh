@@ -11,7 +11,8 @@
 #   mariadb   MariaDB 10.11 binlog: sluice's replication client + row decoder (bench/cmd/binlogdecode)
 #             vs mariadb-binlog --read-from-remote-server --base64-output=decode-rows -v
 #   mysql     the same on MySQL 9.7 vs its mysqlbinlog
-#   clickhouse  Kafka (the pg section's topic) → sluice clickhouse vs clickhouse-client TSV insert
+#   clickhouse  Kafka → sluice-clickhouse, sluice's PostgreSQL records with and without schemas
+#             (the workload is loaded when no pg section ran), vs clickhouse-client TSV insert
 #   snapshot  PostgreSQL initial snapshot (sluice postgres --snapshot-mode initial_only) of an
 #             N×5-row table vs psql COPY … TO STDOUT of the same table to /dev/null
 #   mysnapshot  the same on MySQL 9.7 (sluice mysql --snapshot-mode initial_only) vs
@@ -36,7 +37,8 @@
 #   BENCH_CH_COMPRESSION (lz4)  compression of the topic the clickhouse section consumes
 #   BENCH_KEEP (0)     1: leave the servers running afterwards
 #   BENCH_PPROF (0)    1: one extra PG → Kafka run with a CPU profile ($WORK/pg_kafka.pprof), and
-#                      one Kafka → ClickHouse run ($WORK/clickhouse.pprof)
+#                      Kafka → ClickHouse runs with CPU and allocation profiles
+#                      ($WORK/clickhouse_{ch,plain}.{pprof,heap}, tops in *.pprof.txt, *.allocs.txt)
 set -euo pipefail
 HERE="$(dirname "$(readlink -f "$0")")"
 REPO="$(dirname "$HERE")"
@@ -103,7 +105,8 @@ build() {
     log "building sluice and the bench helpers from the work tree"
   fi
   local b
-  for b in sluice sluice-postgres sluice-mysql; do # the PG sections run sluice-postgres, MySQL ones sluice-mysql
+  for b in sluice sluice-postgres sluice-mysql sluice-clickhouse; do # the PG sections run sluice-postgres, MySQL ones sluice-mysql
+    [ -d "$src/cmd/$b" ] || { rm -f "$BIN/$b"; continue; } # sluice-clickhouse is newer than some commits measured
     (cd "$src" && CGO_ENABLED=0 go build -o "$BIN/$b" "./cmd/$b") || die "go build ./cmd/$b failed"
   done
   local c
@@ -122,7 +125,7 @@ start_servers() {
     ln -s /tmp/sluice-infra/mysql9-root "$SLUICE_INFRA_DIR/mysql9-root"
   fi
   local want=()
-  { has pg || has snapshot || has latency; } && want+=(postgres15)
+  { has pg || has snapshot || has latency || has clickhouse; } && want+=(postgres15)
   has mariadb && want+=(mariadb)
   { has mysql || has mysnapshot; } && want+=(mysql9)
   has clickhouse && want+=(clickhouse)
@@ -388,36 +391,55 @@ section_binlog() { # FLAVOR: mariadb | mysql
 # ---------------------------------------------------------------- ClickHouse
 chq() { clickhouse-client --host 127.0.0.1 --port "$CH_TCP_PORT" "$@"; }
 
-section_clickhouse() {
-  # Input: the pg section's records (sluice's own PostgreSQL envelopes), loaded untimed into a
-  # topic of their own with the plain producer.
-  # The records carry their Connect schemas (the sink creates the table from them).
-  local topic="bench_ch.public.orders"
-  if [ ! -s "$WORK/pg_records_schemas.bin" ] || [ "$(cat "$WORK/pg_records_schemas.n" 2>/dev/null)" != "$CHANGES" ]; then
-    [ "$(psqlb -c "SELECT count(*) FROM pg_replication_slots WHERE slot_name='tpl'")" = 1 ] \
-      || { log "clickhouse: no template slot: run the pg section first"; return 0; }
-    sluice_pg dump_s stdout --schemas-enable=true
-    psqlb -c "SELECT pg_copy_logical_replication_slot('tpl','dump_s')" >/dev/null
-    run -stdout "$WORK/pg_records_schemas.jsonl" -stderr "$LOGS/pg_dump_schemas.log" -metrics "http://127.0.0.1:$HTTP_PORT/metrics" \
-      -metric sluice_records_total -target "$CHANGES" -- "${SL[@]}" >/dev/null || die "record dump failed"
-    pg_drop_slot dump_s
-    "$BIN/saramaprod" convert "$WORK/pg_records_schemas.jsonl" "$WORK/pg_records_schemas.bin" 2>>"$LOGS/saramaprod.log"
-    rm -f "$WORK/pg_records_schemas.jsonl"
-    echo "$CHANGES" >"$WORK/pg_records_schemas.n"
+# ch_records SCHEMAS FILE: sluice's own PostgreSQL records of the workload (with or without their
+# Connect schemas), dumped once per workload size. Loads the workload when the pg section did not.
+ch_records() {
+  local schemas="$1" f="$2"
+  [ -s "$f" ] && [ "$(cat "$f.n" 2>/dev/null)" = "$CHANGES" ] && return 0
+  if [ "$(psqlb -c "SELECT count(*) FROM pg_replication_slots WHERE slot_name='tpl'")" != 1 ]; then
+    log "clickhouse: loading $CHANGES changes into PostgreSQL (no pg section ran)"
+    pg_workload
   fi
+  sluice_pg dump_s stdout --schemas-enable="$schemas"
+  psqlb -c "SELECT pg_copy_logical_replication_slot('tpl','dump_s')" >/dev/null
+  run -stdout "$f.jsonl" -stderr "$LOGS/pg_dump_schemas_$schemas.log" -metrics "http://127.0.0.1:$HTTP_PORT/metrics" \
+    -metric sluice_records_total -target "$CHANGES" -- "${SL[@]}" >/dev/null || die "record dump failed"
+  pg_drop_slot dump_s
+  "$BIN/saramaprod" convert "$f.jsonl" "$f" 2>>"$LOGS/saramaprod.log"
+  rm -f "$f.jsonl"
+  echo "$CHANGES" >"$f.n"
+}
+
+# sluice_ch GROUP TOPIC_RE DB: the sluice clickhouse command line, in the array SL
+# (sluice-clickhouse, the binary without the capture sources, when the commit has it).
+sluice_ch() {
+  SL=("$BIN/sluice" clickhouse)
+  [ -x "$BIN/sluice-clickhouse" ] && SL=("$BIN/sluice-clickhouse")
+  SL+=(--kafka-brokers "$KAFKA" --topics "$2" --group "$1" \
+    --clickhouse-addr "127.0.0.1:$CH_TCP_PORT" --clickhouse-database "$3" --log-level warn --log-format text)
+}
+
+section_clickhouse() {
+  # Input: the PostgreSQL workload's records as sluice writes them, loaded untimed into two
+  # topics with the plain producer: with their Connect schemas (the sink creates the table from
+  # them) and without (Debezium's schemas.enable=false; the sink writes to the table as it
+  # exists, created here beforehand as the schema run made it).
+  local topic="bench_ch.public.orders" ptopic="bench_chp.public.orders"
+  ch_records true "$WORK/pg_records_schemas.bin"
+  ch_records false "$WORK/pg_records_plain.bin"
   kafka_fresh
   # Written as `sluice --kafka-compression $CH_TOPIC_COMPRESSION` would write it: records that
   # carry their schemas are ~3.6 kB of which ~3 kB repeat, and reading them uncompressed is what
   # bounds any consumer (docs/bench.md).
   "$BIN/saramaprod" produce -brokers "$KAFKA" -topic "$topic" -compression "$CH_TOPIC_COMPRESSION" "$WORK/pg_records_schemas.bin" 2>>"$LOGS/saramaprod.log" || die "clickhouse: loading $topic failed"
+  "$BIN/saramaprod" produce -brokers "$KAFKA" -topic "$ptopic" -compression "$CH_TOPIC_COMPRESSION" "$WORK/pg_records_plain.bin" 2>>"$LOGS/saramaprod.log" || die "clickhouse: loading $ptopic failed"
   local rep r db
   for rep in $(seq 1 "$REPS"); do
     log "ClickHouse rep $rep/$REPS"
     db="bench_ch$rep"
     chq --query "DROP DATABASE IF EXISTS $db"
-    r="$(run -stderr "$LOGS/clickhouse.$rep.log" -kafka "$KAFKA" -topic "$topic" -group "bench-ch-$rep-$$" -target "$CHANGES" -- \
-      "$BIN/sluice" clickhouse --kafka-brokers "$KAFKA" --topics 'bench_ch\.public\.orders' --group "bench-ch-$rep-$$" \
-      --clickhouse-addr "127.0.0.1:$CH_TCP_PORT" --clickhouse-database "$db" --log-level warn --log-format text)" \
+    sluice_ch "bench-ch-$rep-$$" 'bench_ch\.public\.orders' "$db"
+    r="$(run -stderr "$LOGS/clickhouse.$rep.log" -kafka "$KAFKA" -topic "$topic" -group "bench-ch-$rep-$$" -target "$CHANGES" -- "${SL[@]}")" \
       || die "sluice clickhouse: $r (log $LOGS/clickhouse.$rep.log)"
     measured "$rep" ch.sluice "$CHANGES" "$r"
     if [ "$rep" = 1 ]; then # the reference's input: the rows sluice wrote, as TSV, CHANGES lines
@@ -428,29 +450,50 @@ section_clickhouse() {
       head -n "$CHANGES" "$WORK/ch_rows.tsv" >"$WORK/ch_rows.tmp"; mv "$WORK/ch_rows.tmp" "$WORK/ch_rows.tsv"
       chq --query "CREATE DATABASE IF NOT EXISTS bench_ref"
     fi
+    db="bench_chp$rep"
+    chq --query "DROP DATABASE IF EXISTS $db"
+    chq --query "CREATE DATABASE $db"
+    chq --query "CREATE TABLE $db.orders AS bench_ch1.orders"
+    sluice_ch "bench-chp-$rep-$$" 'bench_chp\.public\.orders' "$db"
+    r="$(run -stderr "$LOGS/clickhouse_plain.$rep.log" -kafka "$KAFKA" -topic "$ptopic" -group "bench-chp-$rep-$$" -target "$CHANGES" -- "${SL[@]}")" \
+      || die "sluice clickhouse (no schemas): $r (log $LOGS/clickhouse_plain.$rep.log)"
+    measured "$rep" ch.plain "$CHANGES" "$r"
     chq --query "DROP TABLE IF EXISTS bench_ref.orders_$rep"
     chq --query "CREATE TABLE bench_ref.orders_$rep AS bench_ch1.orders"
     r="$(run -stderr "$LOGS/clickhouse_client.$rep.log" -- clickhouse-client --host 127.0.0.1 --port "$CH_TCP_PORT" \
       --query "INSERT INTO bench_ref.orders_$rep FORMAT TabSeparated" <"$WORK/ch_rows.tsv")" || die "clickhouse-client: $r"
     measured "$rep" ch.client "$CHANGES" "$r"
+    [ "$rep" = 1 ] || chq --query "DROP DATABASE IF EXISTS bench_ch$rep" --query "DROP DATABASE IF EXISTS $db" 2>/dev/null || true
   done
   if [ "${BENCH_PPROF:-0}" = 1 ]; then
-    log "Kafka → ClickHouse with a CPU profile"
-    chq --query "DROP DATABASE IF EXISTS bench_ch_prof"
-    local secs; secs="$(awk -F'\t' '$2 == "ch.sluice.wall_s" { print int($3 * 0.5) + 1; exit }' "$SAMPLES")"
-    SLUICE_PPROF_ADDR="127.0.0.1:$((HTTP_PORT + 1))" run -stderr "$LOGS/clickhouse_prof.log" -kafka "$KAFKA" -topic "$topic" -group "bench-ch-prof-$$" -target "$CHANGES" -- \
-      "$BIN/sluice" clickhouse --kafka-brokers "$KAFKA" --topics 'bench_ch\.public\.orders' --group "bench-ch-prof-$$" \
-      --clickhouse-addr "127.0.0.1:$CH_TCP_PORT" --clickhouse-database bench_ch_prof --log-level warn --log-format text >/dev/null &
-    local bp=$!
-    sleep 1
-    curl -sf -o "$WORK/clickhouse.pprof" "http://127.0.0.1:$((HTTP_PORT + 1))/debug/pprof/profile?seconds=${secs:-5}" || log "profile fetch failed"
-    wait "$bp" || true
-    go tool pprof -top -nodecount=30 "$BIN/sluice" "$WORK/clickhouse.pprof" >"$WORK/clickhouse.pprof.txt" 2>&1 || true
-    log "profile: $WORK/clickhouse.pprof (top: $WORK/clickhouse.pprof.txt)"
+    local v secs bp
+    for v in ch:bench_ch plain:bench_chp; do
+      log "Kafka → ClickHouse (${v%%:*}) with CPU and allocation profiles"
+      chq --query "DROP DATABASE IF EXISTS ${v#*:}_prof"
+      if [ "${v%%:*}" = plain ]; then
+        chq --query "CREATE DATABASE ${v#*:}_prof"
+        chq --query "CREATE TABLE ${v#*:}_prof.orders AS bench_ch1.orders"
+      fi
+      secs="$(awk -F'\t' -v k="ch.${v%%:*}" '$2 == (k == "ch.ch" ? "ch.sluice.wall_s" : "ch.plain.wall_s") { print int($3 * 0.7) + 1; exit }' "$SAMPLES")"
+      sluice_ch "bench-${v#*:}-prof-$$" "${v#*:}\\.public\\.orders" "${v#*:}_prof"
+      SLUICE_PPROF_ADDR="127.0.0.1:$((HTTP_PORT + 1))" run -stderr "$LOGS/clickhouse_prof.log" -kafka "$KAFKA" -topic "${v#*:}.public.orders" \
+        -group "bench-${v#*:}-prof-$$" -target "$CHANGES" -- "${SL[@]}" >/dev/null &
+      bp=$!
+      sleep 0.5
+      curl -sf -o "$WORK/clickhouse_${v%%:*}.pprof" "http://127.0.0.1:$((HTTP_PORT + 1))/debug/pprof/profile?seconds=${secs:-5}" || log "profile fetch failed"
+      curl -sf -o "$WORK/clickhouse_${v%%:*}.heap" "http://127.0.0.1:$((HTTP_PORT + 1))/debug/pprof/allocs" || log "allocs fetch failed"
+      wait "$bp" || true
+      go tool pprof -top -nodecount=40 "${SL[0]}" "$WORK/clickhouse_${v%%:*}.pprof" >"$WORK/clickhouse_${v%%:*}.pprof.txt" 2>&1 || true
+      go tool pprof -sample_index=alloc_space -top -nodecount=25 "${SL[0]}" "$WORK/clickhouse_${v%%:*}.heap" >"$WORK/clickhouse_${v%%:*}.allocs.txt" 2>&1 || true
+      log "profile: $WORK/clickhouse_${v%%:*}.pprof (top: $WORK/clickhouse_${v%%:*}.pprof.txt, allocations: $WORK/clickhouse_${v%%:*}.allocs.txt)"
+    done
   fi
-  figure "Kafka → sluice clickhouse" rows/s ch.sluice.rows_s "clickhouse-client TSV insert, same rows" ch.client.rows_s higher
-  figure "Kafka → ClickHouse: sluice CPU" "CPU s/M rows" ch.sluice.cpu_s_per_M "clickhouse-client CPU" ch.client.cpu_s_per_M lower
-  figure "Kafka → ClickHouse: sluice peak RSS" MB ch.sluice.rss_mb "goal" "=64" lower
+  figure "Kafka → sluice clickhouse, records with schemas" rows/s ch.sluice.rows_s "clickhouse-client TSV insert, same rows" ch.client.rows_s higher
+  figure "Kafka → sluice clickhouse, records without schemas" rows/s ch.plain.rows_s "clickhouse-client TSV insert, same rows" ch.client.rows_s higher
+  figure "Kafka → ClickHouse: sluice CPU (schemas)" "CPU s/M rows" ch.sluice.cpu_s_per_M "clickhouse-client CPU" ch.client.cpu_s_per_M lower
+  figure "Kafka → ClickHouse: sluice CPU (no schemas)" "CPU s/M rows" ch.plain.cpu_s_per_M "clickhouse-client CPU" ch.client.cpu_s_per_M lower
+  figure "Kafka → ClickHouse: sluice peak RSS (schemas)" MB ch.sluice.rss_mb "goal" "=64" lower
+  figure "Kafka → ClickHouse: sluice peak RSS (no schemas)" MB ch.plain.rss_mb "goal" "=64" lower
 }
 
 # ---------------------------------------------------------------- snapshot

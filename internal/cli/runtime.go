@@ -71,3 +71,18 @@ func (c *Capture) applyMemoryLimit() {
 		debug.SetMemoryLimit(limit)
 	}
 }
+
+// MemoryLimit resolves a --memory-limit value (see memoryLimit) for a command without a
+// Capture (sluice clickhouse); apply sets it. sinkBuffer is the bytes its sink holds between
+// flushes.
+func MemoryLimit(flagValue string, sinkBuffer int64) (apply func(), err error) {
+	limit, ok, err := memoryLimit(flagValue, sinkBuffer, os.LookupEnv)
+	if err != nil {
+		return nil, err
+	}
+	return func() {
+		if ok {
+			debug.SetMemoryLimit(limit)
+		}
+	}, nil
+}

@@ -168,12 +168,15 @@ func TestOnePackageComment(t *testing.T) {
 	}
 }
 
-// TestOneSourceBinaries: sluice-postgres and sluice-mysql link only their own source (their
+// TestOneSourceBinaries: sluice-postgres and sluice-mysql link only their own source, and
+// sluice-clickhouse no source at all (their
 // point is a smaller binary and idle RSS: vitess alone adds ~12 MB of touched pages).
 func TestOneSourceBinaries(t *testing.T) {
 	banned := map[string][]string{
 		"cmd/sluice-postgres": {"vitess.io/", "github.com/go-sql-driver/mysql", module + "/capture/mysql", "clickhouse"},
 		"cmd/sluice-mysql":    {"github.com/jackc/", module + "/capture/postgres", "clickhouse"},
+		"cmd/sluice-clickhouse": {"vitess.io/", "github.com/go-sql-driver/mysql", "github.com/jackc/",
+			module + "/capture/mysql", module + "/capture/postgres"},
 	}
 	for cmd, bans := range banned {
 		out, err := exec.Command("go", "list", "-deps", module+"/"+cmd).Output()

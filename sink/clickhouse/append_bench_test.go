@@ -89,6 +89,44 @@ func BenchmarkColumnAppend(b *testing.B) {
 	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(n), "cpu-ns/row")
 }
 
+// BenchmarkColumnAppendNoSchemas: the same records as Debezium writes them with
+// schemas.enable=false (key and value payloads only), into the table the schemas made.
+func BenchmarkColumnAppendNoSchemas(b *testing.B) {
+	recs := benchRecords(b)
+	s, t := benchSink(b, recs)
+	for i := range recs {
+		for _, kv := range []*[]byte{&recs[i].Key, &recs[i].Value} {
+			_, p, err := splitConnect(*kv)
+			if err != nil {
+				b.Fatal(err)
+			}
+			*kv = p
+		}
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	const batch = 20000
+	n := 0
+	cpu0 := cpuTime()
+	for b.Loop() {
+		r := &recs[n%len(recs)]
+		if err := s.apply(ctx, r, uint64(n)); err != nil {
+			b.Fatal(err)
+		}
+		n++
+		if t.batch.rows() >= batch {
+			t.batch = newBatch(t.batch.bind)
+			s.rows, s.bytes, s.order = 0, 0, s.order[:0]
+			t.queued = false
+		}
+	}
+	if len(s.parked) > 0 {
+		b.Fatalf("parked: %s", s.parked[0].reason)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/row")
+	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(n), "cpu-ns/row")
+}
+
 func BenchmarkColumnEncode(b *testing.B) {
 	recs := benchRecords(b)
 	s, t := benchSink(b, recs)

@@ -59,6 +59,7 @@ func (b *buf[T]) appendCopy(i int) {
 func (b *buf[T]) len() int { return len(b.vals) }
 
 func (b *buf[T]) truncate(n int) {
+	clear(b.vals[n:]) // a reused batch (Sink.recycle) must not keep old strings and slices alive
 	b.vals = b.vals[:n]
 	if b.nullable {
 		b.nulls = b.nulls[:n]

@@ -1,7 +1,6 @@
 package clickhouse
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,6 +24,25 @@ func skipSpace(b []byte, i int) int {
 	return i
 }
 
+// Byte classes of the scanner: one table lookup per byte instead of a chain of compares.
+const (
+	clsStrStop   = 1 << iota // ends the plain run of a string: '"' or '\\'
+	clsScalarEnd             // ends a number or literal: ',', '}', ']' or a space
+	clsNest                  // matters inside an object or array: '"', '{', '[', '}', ']'
+)
+
+var jsonClass = func() (t [256]uint8) {
+	t['"'] |= clsStrStop | clsNest
+	t['\\'] |= clsStrStop
+	for _, c := range ",}] \n\r\t" {
+		t[c] |= clsScalarEnd
+	}
+	for _, c := range "{[}]" {
+		t[c] |= clsNest
+	}
+	return t
+}()
+
 // skipValue returns the index just past the JSON value starting at b[i] (after spaces).
 func skipValue(b []byte, i int) (int, error) {
 	i = skipSpace(b, i)
@@ -36,7 +54,13 @@ func skipValue(b []byte, i int) (int, error) {
 		return skipString(b, i)
 	case c == '{' || c == '[':
 		depth := 0
-		for i < len(b) {
+		for {
+			for i < len(b) && jsonClass[b[i]]&clsNest == 0 {
+				i++
+			}
+			if i >= len(b) {
+				return 0, errJSON
+			}
 			switch b[i] {
 			case '"':
 				j, err := skipString(b, i)
@@ -47,7 +71,7 @@ func skipValue(b []byte, i int) (int, error) {
 				continue
 			case '{', '[':
 				depth++
-			case '}', ']':
+			default: // '}', ']'
 				depth--
 				if depth == 0 {
 					return i + 1, nil
@@ -55,14 +79,9 @@ func skipValue(b []byte, i int) (int, error) {
 			}
 			i++
 		}
-		return 0, errJSON
 	default:
 		j := i
-		for j < len(b) {
-			c := b[j]
-			if c == ',' || c == '}' || c == ']' || isSpace(c) {
-				break
-			}
+		for j < len(b) && jsonClass[b[j]]&clsScalarEnd == 0 {
 			j++
 		}
 		if j == i {
@@ -75,33 +94,17 @@ func skipValue(b []byte, i int) (int, error) {
 // skipString returns the index past the string starting at b[i] == '"'.
 func skipString(b []byte, i int) (int, error) {
 	j := i + 1
-	// short strings (keys, most values): a plain loop beats the IndexByte call
-	for end := min(j+24, len(b)); j < end; j++ {
-		switch b[j] {
-		case '\\':
-			j++
-		case '"':
-			return j + 1, nil
-		}
-	}
-	if j >= len(b) {
-		return 0, errJSON
-	}
 	for {
-		q := bytes.IndexByte(b[j:], '"')
-		if q < 0 {
+		for j < len(b) && jsonClass[b[j]]&clsStrStop == 0 {
+			j++
+		}
+		if j >= len(b) {
 			return 0, errJSON
 		}
-		j += q
-		// the quote ends the string unless an odd number of backslashes precede it
-		bs := 0
-		for k := j - 1; k > i && b[k] == '\\'; k-- {
-			bs++
-		}
-		if bs%2 == 0 {
+		if b[j] == '"' {
 			return j + 1, nil
 		}
-		j++
+		j += 2 // a backslash and the byte it escapes
 	}
 }
 
@@ -110,6 +113,55 @@ func skipString(b []byte, i int) (int, error) {
 func eachField(b []byte, fn func(key, val []byte) error) error {
 	_, err := eachFieldEnd(b, fn)
 	return err
+}
+
+// eachMember walks the JSON object b like eachFieldEnd, but leaves each member's value to fn:
+// fn gets the raw key and the index in b where the value starts, and returns the index just past
+// the value (skipValue's answer when fn does not read it itself). It returns the index just past
+// the object's '}'.
+func eachMember(b []byte, fn func(key []byte, vs int) (int, error)) (int, error) {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return 0, fmt.Errorf("%w: want an object", errJSON)
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return i + 1, nil
+	}
+	for {
+		i = skipSpace(b, i)
+		if i >= len(b) || b[i] != '"' {
+			return 0, errJSON
+		}
+		ke, err := skipString(b, i)
+		if err != nil {
+			return 0, err
+		}
+		key := b[i+1 : ke-1]
+		i = skipSpace(b, ke)
+		if i >= len(b) || b[i] != ':' {
+			return 0, errJSON
+		}
+		vs := skipSpace(b, i+1)
+		if vs >= len(b) {
+			return 0, errJSON
+		}
+		ve, err := fn(key, vs)
+		if err != nil {
+			return 0, err
+		}
+		i = skipSpace(b, ve)
+		if i >= len(b) {
+			return 0, errJSON
+		}
+		if b[i] == '}' {
+			return i + 1, nil
+		}
+		if b[i] != ',' {
+			return 0, errJSON
+		}
+		i++
+	}
 }
 
 // eachFieldEnd is eachField that also returns the index just past the object's '}'.

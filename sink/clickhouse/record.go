@@ -9,18 +9,22 @@ import (
 
 // change is one parsed Debezium change record. Slices alias the record's bytes.
 type change struct {
-	op       byte
-	before   []byte // raw row objects; nil when null
-	after    []byte
-	key      []byte // key payload object; nil when null
-	schema   *envSchema
-	db       string
-	schema_  string
-	table    string
-	tsMs     int64
-	version  uint64
-	hasPos   bool
-	rowBytes int // JSON size of the row images and key: what the batch holds of the record
+	op     byte
+	before []byte // raw row objects; nil when null
+	after  []byte
+	// beforeF and afterF are the members of before and after, read in the same pass as the
+	// payload (nil when not an object); they alias the cache's scratch, valid until the next
+	// parseChange.
+	beforeF, afterF []rawField
+	key             []byte // key payload object; nil when null
+	schema          *envSchema
+	db              string
+	schema_         string
+	table           string
+	tsMs            int64
+	version         uint64
+	hasPos          bool
+	rowBytes        int // JSON size of the row images and key: what the batch holds of the record
 }
 
 // envSchema is what the sink needs from a record's JSON schemas: the row struct and the key
@@ -39,8 +43,12 @@ type envSchema struct {
 // version), about 3 kB of JSON each plus the parsed form. A variable for tests.
 var maxSchemas = 10000
 
+// rawField is one member of a JSON object: the raw key (no quotes) and value.
+type rawField struct{ k, v []byte }
+
 type schemaCache struct {
 	modern bool
+	rows   [3][]rawField // scratch of parseChange: the members of before, after and source
 	m      map[string]*envSchema
 	last   *envSchema // the schema of the newest record: the next one most likely repeats it
 	names  [3]string  // source db, schema, table of the newest record, reused while they repeat
@@ -142,6 +150,15 @@ func splitConnect(b []byte) (schema, payload []byte, err error) {
 	if i >= len(b) || b[i] != '{' {
 		return nil, b, nil
 	}
+	// Only a JsonConverter envelope starts with "schema" or "payload"; a record without
+	// schemas starts with a member of its own ("before", "id"): it is not walked twice.
+	if j := skipSpace(b, i+1); j < len(b) && b[j] == '"' {
+		if ke, err := skipString(b, j); err == nil {
+			if k := b[j+1 : ke-1]; string(k) != "schema" && string(k) != "payload" {
+				return nil, b, nil
+			}
+		}
+	}
 	var sch, pay []byte
 	other := false
 	err = eachField(b, func(k, v []byte) error {
@@ -205,22 +222,71 @@ func parseChange(cache *schemaCache, key, value []byte) (ch change, ok bool, err
 	}
 	ch.key = kp
 	var op, source []byte
-	end, err := eachFieldEnd(vp, func(k, v []byte) error {
+	var srcF []rawField
+	end, err := eachMember(vp, func(k []byte, vs int) (int, error) {
+		switch string(k) {
+		case "before", "after":
+			// The row objects are split into their members here, in the one pass over the
+			// payload, instead of skipped now and scanned again by appendRow.
+			slot := 0
+			if k[0] == 'a' {
+				slot = 1
+			}
+			var fs []rawField
+			var ve int
+			if vp[vs] == '{' {
+				fs = cache.rows[slot][:0]
+				n, err := eachFieldEnd(vp[vs:], func(fk, fv []byte) error {
+					fs = append(fs, rawField{fk, fv})
+					return nil
+				})
+				cache.rows[slot] = fs
+				if err != nil {
+					return 0, err
+				}
+				ve = vs + n
+			} else {
+				var err error
+				if ve, err = skipValue(vp, vs); err != nil {
+					return 0, err
+				}
+			}
+			raw := vp[vs:ve]
+			if isNull(raw) {
+				raw = nil
+			}
+			if slot == 0 {
+				ch.before, ch.beforeF = raw, fs
+			} else {
+				ch.after, ch.afterF = raw, fs
+			}
+			return ve, nil
+		}
+		if string(k) == "source" && vp[vs] == '{' {
+			// Also split once, for readSource.
+			fs := cache.rows[2][:0]
+			n, err := eachFieldEnd(vp[vs:], func(fk, fv []byte) error {
+				fs = append(fs, rawField{fk, fv})
+				return nil
+			})
+			cache.rows[2] = fs
+			if err != nil {
+				return 0, err
+			}
+			source, srcF = vp[vs:vs+n], fs
+			return vs + n, nil
+		}
+		ve, err := skipValue(vp, vs)
+		if err != nil {
+			return 0, err
+		}
 		switch string(k) {
 		case "op":
-			op = v
-		case "before":
-			if !isNull(v) {
-				ch.before = v
-			}
-		case "after":
-			if !isNull(v) {
-				ch.after = v
-			}
+			op = vp[vs:ve]
 		case "source":
-			source = v
+			source, srcF = vp[vs:ve], nil
 		}
-		return nil
+		return ve, nil
 	})
 	if fast && (err != nil || skipSpace(vp, end) != len(vp)) {
 		// The fast split's payload is not exactly one object (say, the record has more
@@ -247,7 +313,7 @@ func parseChange(cache *schemaCache, key, value []byte) (ch change, ok bool, err
 			return ch, false, err
 		}
 	}
-	if err := ch.readSource(cache, source); err != nil {
+	if err := ch.readSource(cache, source, srcF); err != nil {
 		return ch, false, err
 	}
 	ch.rowBytes = len(ch.before) + len(ch.after) + len(ch.key)
@@ -274,9 +340,22 @@ func parseChange(cache *schemaCache, key, value []byte) (ch change, ok bool, err
 // Snapshot reads (op r) get version-1: a snapshot row carries the position streaming resumes
 // from, and the first streamed change of the same row must win over it. Changes of one
 // transaction may share a version; then the one inserted last, the later one, wins.
-func (ch *change) readSource(cache *schemaCache, src []byte) error {
+//
+// fields are src's members when parseChange split them already (nil: readSource reads src).
+func (ch *change) readSource(cache *schemaCache, src []byte, fields []rawField) error {
 	var lsn, seq, gtid, file, pos, row []byte
-	err := eachField(src, func(k, v []byte) error {
+	each := func(fn func(k, v []byte) error) error {
+		if fields == nil {
+			return eachField(src, fn)
+		}
+		for _, f := range fields {
+			if err := fn(f.k, f.v); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	err := each(func(k, v []byte) error {
 		var err error
 		switch string(k) {
 		case "db":

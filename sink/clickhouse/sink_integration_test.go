@@ -539,3 +539,36 @@ func TestSinkReplayParked(t *testing.T) {
 		t.Fatalf("parked after the replay: %q, want the ghost record once", left)
 	}
 }
+
+// TestSinkParkedRecordsBoundBatch: records that are all parked count against BatchBytes, so
+// the sink inserts them when the bound is reached instead of holding every one (key and whole
+// value) until the flush interval: 1.08 M parked bench records grew sluice to 709 MB.
+func TestSinkParkedRecordsBoundBatch(t *testing.T) {
+	addr := chAddr(t)
+	conn := chConn(t, addr)
+	db := freshDB(t, conn)
+	ctx := context.Background()
+	var d durables
+	s, err := New(ctx, Config{Addr: []string{addr}, Database: db, BatchBytes: 64 << 10, FlushInterval: time.Hour}, d.add)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	value := []byte(`{"before":null,"after":{"id":1},"source":{"db":"d","table":"t"},"op":"c","pad":"` + strings.Repeat("x", 1000) + `"}`)
+	for i := range 200 { // 200 kB of records without a position: parked (ErrNoPosition)
+		rec := envelope.Record{Topic: "x.d.t", Key: []byte(`{"id":1}`), Value: value}
+		if err := s.Send(ctx, &rec, uint64(i+1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s.Stats().Parked != 200 {
+		t.Fatalf("parked %d, want 200", s.Stats().Parked)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for s.Stats().Records == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := s.Stats().Records; n == 0 {
+		t.Fatal("no parked record inserted before the flush interval: parked records do not count against BatchBytes")
+	}
+}

@@ -60,11 +60,15 @@ func (t *table) rowID(version, sum uint64) uint64 {
 
 // binding is how the rows of one record schema are written into the table as it is now.
 type binding struct {
-	cols    []column
-	index   map[string]int
+	cols  []column
+	index map[string]int
+	// pos[j] is the column of the j-th member of the newest row (-1: none): rows of one
+	// schema repeat their member order, so a key compare replaces the map lookup.
+	pos     []int
 	keyIdx  []int
 	noSchem bool
-	rowID   bool // the table has a _row_id column (tables without a key)
+	rowID   bool        // the table has a _row_id column (tables without a key)
+	spare   *tableBatch // an inserted batch, emptied, for the next one (Sink.recycle)
 }
 
 // tableBatch holds a table's pending rows column-wise.
@@ -310,9 +314,12 @@ func sameBase(a, b string) bool {
 }
 
 func newBinding(cols []column, keys []string) *binding {
-	b := &binding{cols: cols, index: make(map[string]int, len(cols))}
+	b := &binding{cols: cols, index: make(map[string]int, len(cols)), pos: make([]int, len(cols)+4)}
 	for i, c := range cols {
 		b.index[c.name] = i
+	}
+	for j := range b.pos {
+		b.pos[j] = -1
 	}
 	for _, k := range keys {
 		if i, ok := b.index[k]; ok {
@@ -450,7 +457,7 @@ func (s *Sink) appendChange(ctx context.Context, t *table, b *binding, c *change
 		if c.after == nil {
 			return fmt.Errorf("op %c without after", c.op)
 		}
-		if err := s.appendRow(t, c.after, false, c.version); err != nil {
+		if err := s.appendRow(t, c.after, c.afterF, false, c.version); err != nil {
 			return err
 		}
 	case 'u':
@@ -459,17 +466,17 @@ func (s *Sink) appendChange(ctx context.Context, t *table, b *binding, c *change
 		}
 		start := t.batch.rows()
 		if c.before != nil && len(b.keyIdx) > 0 {
-			changed, err := keyChanged(b, c.before, c.after)
+			changed, err := keyChanged(b, c)
 			if err != nil {
 				return err
 			}
 			if changed {
-				if err := s.appendRow(t, c.before, true, c.version); err != nil {
+				if err := s.appendRow(t, c.before, c.beforeF, true, c.version); err != nil {
 					return err
 				}
 			}
 		}
-		if err := s.appendRow(t, c.after, false, c.version); err != nil {
+		if err := s.appendRow(t, c.after, c.afterF, false, c.version); err != nil {
 			if t.batch.rows() > start { // drop the delete of the old key appended above
 				t.batch.truncateRows(start)
 				s.rows--
@@ -477,14 +484,14 @@ func (s *Sink) appendChange(ctx context.Context, t *table, b *binding, c *change
 			return err
 		}
 	case 'd':
-		row := c.before
+		row, fields := c.before, c.beforeF
 		if row == nil {
-			row = c.key // no old row image: the key identifies the deleted row
+			row, fields = c.key, nil // no old row image: the key identifies the deleted row
 		}
 		if row == nil {
 			return errors.New("delete without before image or key (REPLICA IDENTITY NOTHING?)")
 		}
-		if err := s.appendRow(t, row, true, c.version); err != nil {
+		if err := s.appendRow(t, row, fields, true, c.version); err != nil {
 			return err
 		}
 	}
@@ -509,14 +516,14 @@ func (b *tableBatch) truncateRows(n int) {
 	}
 }
 
-func keyChanged(b *binding, before, after []byte) (bool, error) {
+func keyChanged(b *binding, c *change) (bool, error) {
 	for _, i := range b.keyIdx {
 		name := b.cols[i].name
-		x, err := fieldOf(before, name)
+		x, err := memberOf(c.before, c.beforeF, name)
 		if err != nil {
 			return false, err
 		}
-		y, err := fieldOf(after, name)
+		y, err := memberOf(c.after, c.afterF, name)
 		if err != nil {
 			return false, err
 		}
@@ -527,27 +534,74 @@ func keyChanged(b *binding, before, after []byte) (bool, error) {
 	return false, nil
 }
 
-// appendRow converts one row object into the batch; on error nothing is appended.
-func (s *Sink) appendRow(t *table, row []byte, deleted bool, version uint64) error {
+// memberOf returns the raw value of key in the row object row, from its members when they
+// were read already (fields), or nil.
+func memberOf(row []byte, fields []rawField, key string) ([]byte, error) {
+	if fields == nil {
+		return fieldOf(row, key)
+	}
+	for _, f := range fields {
+		if string(f.k) == key {
+			return f.v, nil
+		}
+	}
+	return nil, nil
+}
+
+// column returns the column of the j-th member of a row, named k; ok is false when the
+// binding has no such column.
+func (bd *binding) column(j int, k []byte) (int, bool) {
+	if j < len(bd.pos) {
+		if i := bd.pos[j]; i >= 0 && bd.cols[i].name == string(k) {
+			return i, true
+		}
+	}
+	i, ok := bd.index[string(k)]
+	if ok && j < len(bd.pos) {
+		bd.pos[j] = i
+	}
+	return i, ok
+}
+
+// appendRow converts one row object into the batch; on error nothing is appended. fields are
+// row's members when parseChange read them already (nil: appendRow reads row).
+func (s *Sink) appendRow(t *table, row []byte, fields []rawField, deleted bool, version uint64) error {
 	b := t.batch
 	bd := b.bind
 	raws := b.raws
 	for i := range raws {
 		raws[i] = nil
 	}
-	err := eachField(row, func(k, v []byte) error {
-		i, ok := bd.index[string(k)]
-		if !ok {
-			if bd.noSchem {
-				return fmt.Errorf("field %q has no column in table %s (records without schemas: add the column, then replay the parked records)", k, t.name)
+	var err error
+	if fields != nil {
+		for j := range fields {
+			f := &fields[j]
+			i, ok := bd.column(j, f.k)
+			if !ok {
+				if bd.noSchem {
+					return fmt.Errorf("field %q has no column in table %s (records without schemas: add the column, then replay the parked records)", f.k, t.name)
+				}
+				continue
 			}
-			return nil
+			raws[i] = f.v
 		}
-		raws[i] = v
-		return nil
-	})
-	if err != nil {
-		return err
+	} else {
+		j := 0
+		err = eachField(row, func(k, v []byte) error {
+			i, ok := bd.column(j, k)
+			j++
+			if !ok {
+				if bd.noSchem {
+					return fmt.Errorf("field %q has no column in table %s (records without schemas: add the column, then replay the parked records)", k, t.name)
+				}
+				return nil
+			}
+			raws[i] = v
+			return nil
+		})
+		if err != nil {
+			return err
+		}
 	}
 	n := b.rows()
 	var key string

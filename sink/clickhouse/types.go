@@ -384,10 +384,17 @@ func convEpoch(digits int) func([]byte) (time.Time, error) {
 }
 
 var (
-	codecInt8    = mkCodec("Int8", convInt[int8](math.MinInt8, math.MaxInt8))
-	codecInt16   = mkCodec("Int16", convInt[int16](math.MinInt16, math.MaxInt16))
-	codecInt32   = mkCodec("Int32", convInt[int32](math.MinInt32, math.MaxInt32))
-	codecInt64   = mkCodec("Int64", convInt[int64](math.MinInt64, math.MaxInt64))
+	codecInt8       = mkCodec("Int8", convInt[int8](math.MinInt8, math.MaxInt8))
+	codecInt16      = mkCodec("Int16", convInt[int16](math.MinInt16, math.MaxInt16))
+	codecInt32      = mkCodec("Int32", convInt[int32](math.MinInt32, math.MaxInt32))
+	convInt64       = convInt[int64](math.MinInt64, math.MaxInt64)
+	codecInt64      = mkCodec("Int64", convInt64)
+	codecInt64Zoned = mkCodec("Int64", func(raw []byte) (int64, error) {
+		if raw[0] == '"' {
+			return convZonedMicros(raw)
+		}
+		return convInt64(raw)
+	})
 	codecUInt8   = mkCodec("UInt8", convUint8)
 	codecUInt16  = mkCodec("UInt16", convUint[uint16])
 	codecUInt32  = mkCodec("UInt32", convUint[uint32])
@@ -547,7 +554,9 @@ func describedCodec(base string) (codec, error) {
 	case "Int32":
 		return codecInt32, nil
 	case "Int64":
-		return codecInt64, nil
+		// The pre-23.2 layout stores timestamps as Int64 µs; a record without schemas carries a
+		// zoned timestamp (io.debezium.time.ZonedTimestamp) as its ISO-8601 string.
+		return codecInt64Zoned, nil
 	case "UInt8", "Bool":
 		if base == "Bool" {
 			return codec{}, fmt.Errorf("%w: Bool columns", ErrUnsupportedType)

@@ -190,7 +190,7 @@ func Open(ctx context.Context, cfg Config) (*Source, error) {
 	conf.Consumer.MaxProcessingTime = 5 * time.Minute
 	// Buffered messages pin their (decompressed) record batches; 512 keep the next fetch
 	// going while the sink works without holding tens of MB.
-	conf.ChannelBufferSize = 512
+	conf.ChannelBufferSize = 128
 	client, err := cfg.Client.Connect(ctx, cfg.Logger, conf)
 	if err != nil {
 		return nil, fmt.Errorf("kafka: %w", err)
@@ -202,7 +202,7 @@ func Open(ctx context.Context, cfg Config) (*Source, error) {
 	}
 	s := &Source{cfg: cfg, log: cfg.Logger.With("source", "kafka", "group", cfg.Group),
 		re: regexp.MustCompile("^(?:" + cfg.Topics + ")$"), client: client, group: group,
-		batches: make(chan batch, 16), stopped: make(chan struct{}), closing: make(chan struct{}),
+		batches: make(chan batch, 4), stopped: make(chan struct{}), closing: make(chan struct{}),
 		claims: map[partition]*claim{}}
 	ctx, s.cancel = context.WithCancel(ctx)
 	s.wg.Add(2)

@@ -57,10 +57,11 @@ func run(ctx context.Context, prog string, args []string) error {
 	if len(args) > 0 && args[0] == "replay-parked" {
 		return replayParked(ctx, prog+" replay-parked", args[1:])
 	}
-	kcfg, scfg, err := parse(prog, args)
+	kcfg, scfg, setLimit, err := parseAll(prog, args)
 	if err != nil {
 		return err
 	}
+	setLimit()
 	return runKafkaToClickHouse(ctx, kcfg, scfg, kcfg.Logger)
 }
 
@@ -94,6 +95,12 @@ func runKafkaToClickHouse(ctx context.Context, kcfg kafkasrc.Config, scfg clickh
 // parse reads the command line, environment and --config file into the Kafka source's and
 // the sink's Config.
 func parse(prog string, args []string) (kafkasrc.Config, clickhouse.Config, error) {
+	cc, scfg, _, err := parseAll(prog, args)
+	return cc, scfg, err
+}
+
+// parseAll is parse that also returns the function that applies --memory-limit.
+func parseAll(prog string, args []string) (kafkasrc.Config, clickhouse.Config, func(), error) {
 	s := cli.NewSet(prog, func(w io.Writer) {
 		fmt.Fprintf(w, "Usage: %s --kafka-brokers HOST:PORT --topics REGEX --group NAME --clickhouse-addr HOST:PORT [flags]\n\n"+
 			"Consumes Debezium change topics (JSON, with or without schemas) and applies them to ClickHouse\n"+
@@ -109,6 +116,8 @@ func parse(prog string, args []string) (kafkasrc.Config, clickhouse.Config, erro
 	fs.StringVar(&cc.Group, "group", "sluice-clickhouse", "Kafka consumer group; processes with the same group share the partitions")
 	fs.StringVar(&cc.Initial, "initial-offset", "oldest", "where a new group starts: oldest|newest")
 	fs.DurationVar(&cc.TopicRefresh, "topic-refresh", 30*time.Second, "how often new topics matching --topics are looked for")
+	var memLimit string
+	fs.StringVar(&memLimit, "memory-limit", "auto", "soft memory limit of the Go runtime, e.g. 64MiB; auto: GOMEMLIMIT if set, else 32 MiB + twice --batch-bytes; off: none")
 	s.Names(properties.Names{
 		"bootstrap.servers": "kafka-brokers",
 		"debezium.sink.kafka.producer.bootstrap.servers": "kafka-brokers",
@@ -117,11 +126,14 @@ func parse(prog string, args []string) (kafkasrc.Config, clickhouse.Config, erro
 	})
 	s.Names(scfg.RegisterFlags(fs, ""))
 	if err := s.Parse(args); err != nil {
-		return cc, scfg, err
+		return cc, scfg, nil, err
 	}
 	log := s.Logger()
 	cc.Logger, scfg.Logger = log, log
-	return cc, scfg, errors.Join(cc.Validate(), scfg.Validate())
+	// The sink holds at most --batch-bytes of rows pending and as much again inserting; the
+	// source's fetched batches and the driver's blocks fit in the base allowance.
+	setLimit, err := cli.MemoryLimit(memLimit, int64(scfg.BatchBytes))
+	return cc, scfg, setLimit, errors.Join(cc.Validate(), scfg.Validate(), err)
 }
 
 // replayParked is `sluice clickhouse replay-parked`: re-applies the records parked in

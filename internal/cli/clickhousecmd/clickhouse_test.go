@@ -57,6 +57,9 @@ func TestValidate(t *testing.T) {
 	if _, _, err := parse("sluice clickhouse", []string{"--log-format", "xml"}); err == nil || !strings.Contains(err.Error(), "--log-format") {
 		t.Errorf("bad --log-format: error %v", err)
 	}
+	if _, _, err := parse("sluice clickhouse", []string{"--memory-limit", "lots"}); err == nil || !strings.Contains(err.Error(), "--memory-limit") {
+		t.Errorf("bad --memory-limit: error %v", err)
+	}
 	_, _, err := parse("sluice clickhouse", []string{"--clickhouse-compression", "zstd"})
 	if err == nil {
 		t.Fatal("no error")
