@@ -407,6 +407,13 @@ func versionCases() []struct {
 	pgAt := func(seq string) ttable { return withSrc(pg, "sequence", seq) }
 	my := ttable{topic: "srv.shop.acct", db: "shop", table: "acct", fields: cols, keys: []string{"id"}}
 	myAt := func(gtid, file string) ttable { return withSrc(withSrc(my, "gtid", gtid), "file", file) }
+	myTs := func(gtid, file string, tsUs int64) ttable {
+		t := withSrc(withSrc(my, "file", file), "ts_us", tsUs)
+		if gtid != "" {
+			t = withSrc(t, "gtid", gtid)
+		}
+		return t
+	}
 	return []struct {
 		name string
 		recs []envelope.Record
@@ -441,6 +448,35 @@ func versionCases() []struct {
 			myAt("0-2-102", "replica-bin.000001").record("u", nil, row{"id", 2, "name", "new primary"}, 1200, true),
 		},
 		want: "1 new primary|2 new primary",
+	}, {
+		// MySQL GTID failover: the promoted replica's binlog holds the primary's transactions
+		// at its own, smaller coordinates, with the original commit timestamps (ts_us).
+		name: "mysql gtid failover",
+		recs: []envelope.Record{
+			myTs("", "binlog.000009", 1705314000000000).record("r", nil, row{"id", 1, "name", "snapshot"}, 4000, true),
+			myTs("3e11fa47-71ca-11e1-9e33-c80aa9429562:100", "binlog.000009", 1705314600000000).record("u", nil, row{"id", 1, "name", "primary"}, 90000, true),
+			myTs("3e11fa47-71ca-11e1-9e33-c80aa9429562:101", "binlog.000009", 1705314600000100).record("c", nil, row{"id", 2, "name", "primary"}, 90500, true),
+			// the replica re-sends :100 from its own binlog (a replay across the failover)
+			myTs("3e11fa47-71ca-11e1-9e33-c80aa9429562:100", "replica-bin.000001", 1705314600000000).record("u", nil, row{"id", 1, "name", "primary"}, 700, true),
+			myTs("4e11fa47-71ca-11e1-9e33-c80aa9429562:1", "replica-bin.000001", 1705314605000000).record("u", nil, row{"id", 1, "name", "new primary"}, 900, true),
+			myTs("4e11fa47-71ca-11e1-9e33-c80aa9429562:2", "replica-bin.000001", 1705314605000100).record("u", nil, row{"id", 2, "name", "new primary"}, 1200, true),
+		},
+		want: "1 new primary|2 new primary",
+	}, {
+		// RESET BINARY LOGS AND GTIDS: the binlog starts again at binlog.000001 (and the GTIDs
+		// at 1); two changes of one key in one transaction share its commit timestamp, the
+		// later one wins.
+		name: "mysql reset binary logs and gtids",
+		recs: []envelope.Record{
+			myTs("", "binlog.000003", 1705314000000000).record("r", nil, row{"id", 1, "name", "snapshot"}, 5000, true),
+			myTs("", "binlog.000003", 1705314000000000).record("r", nil, row{"id", 2, "name", "snapshot"}, 5000, true),
+			myTs("3e11fa47-71ca-11e1-9e33-c80aa9429562:7", "binlog.000003", 1705314600000000).record("u", nil, row{"id", 1, "name", "before reset"}, 6000, true),
+			myTs("3e11fa47-71ca-11e1-9e33-c80aa9429562:8", "binlog.000003", 1705314600000200).record("u", nil, row{"id", 2, "name", "before reset"}, 6400, true),
+			myTs("3e11fa47-71ca-11e1-9e33-c80aa9429562:1", "binlog.000001", 1705314700000000).record("u", nil, row{"id", 1, "name", "after reset 1"}, 300, true),
+			myTs("3e11fa47-71ca-11e1-9e33-c80aa9429562:1", "binlog.000001", 1705314700000000).record("u", nil, row{"id", 1, "name", "after reset 2"}, 400, true),
+			myTs("3e11fa47-71ca-11e1-9e33-c80aa9429562:2", "binlog.000001", 1705314700000300).record("d", row{"id", 2, "name", "before reset"}, nil, 600, true),
+		},
+		want: "1 after reset 2",
 	}}
 }
 
