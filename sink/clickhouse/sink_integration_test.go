@@ -71,10 +71,21 @@ func query(t *testing.T, conn driver.Conn, q string) []string {
 	return out
 }
 
-// optimize merges a table into one part (OPTIMIZE … FINAL is skipped while a background merge
-// runs, so it is repeated until one active part is left).
+// dataTable is the table that holds the rows of table: table+dataSuffix behind the sink's view,
+// or table itself (created by hand, or by an older sluice).
+func dataTable(t *testing.T, conn driver.Conn, db, table string) string {
+	t.Helper()
+	if got := query(t, conn, "SELECT toString(count()) FROM system.tables WHERE database = '"+db+"' AND name = '"+table+dataSuffix+"'"); got[0] == "1" {
+		return table + dataSuffix
+	}
+	return table
+}
+
+// optimize merges a table (the one holding its rows) into one part (OPTIMIZE … FINAL is skipped
+// while a background merge runs, so it is repeated until one active part is left).
 func optimize(t *testing.T, conn driver.Conn, db, table string) {
 	t.Helper()
+	table = dataTable(t, conn, db, table)
 	for i := 0; i < 100; i++ {
 		_ = conn.Exec(context.Background(), "OPTIMIZE TABLE "+db+"."+table+" FINAL")
 		parts := query(t, conn, "SELECT toString(count()) FROM system.parts WHERE active AND database = '"+db+"' AND table = '"+table+"'")
@@ -201,7 +212,7 @@ func TestSinkChangesAgainstServer(t *testing.T) {
 		t.Fatalf("durable tokens %v, want 0..%d", d.toks, len(recs)-1)
 	}
 	optimize(t, conn, db, "orders")
-	got := query(t, conn, "SELECT toString(id), customer, toString(amount), toString(created_at), ifNull(note, 'NULL'), toString(tags), ifNull(toString(qty), 'NULL'), toString(_version), toString(_is_deleted) FROM "+db+".orders FINAL ORDER BY id")
+	got := query(t, conn, "SELECT toString(id), customer, toString(amount), toString(created_at), ifNull(note, 'NULL'), toString(tags), ifNull(toString(qty), 'NULL'), toString(_version), toString(_is_deleted) FROM "+db+".orders__versions FINAL ORDER BY id")
 	want := []string{
 		"1\tanne\t123.45\t1705314600000001\tNULL\t['a','1']\t9\t200\t0",
 		"2\tbobby\t-1.99\t1705314600000002\thi\t['a','2']\tNULL\t220\t0",
@@ -215,7 +226,7 @@ func TestSinkChangesAgainstServer(t *testing.T) {
 		t.Fatalf("table after OPTIMIZE FINAL:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	// The TOAST value of the intermediate version (180) came from ClickHouse.
-	if got := query(t, conn, "SELECT note = '"+long+"' FROM "+db+".orders WHERE id = 5 AND _version = 180"); len(got) != 0 {
+	if got := query(t, conn, "SELECT note = '"+long+"' FROM "+db+"."+dataTable(t, conn, db, "orders")+" WHERE id = 5 AND _version = 180"); len(got) != 0 {
 		// merged away by OPTIMIZE FINAL; the final row above already proves the carry
 		t.Logf("version 180 still present: %v", got)
 	}
@@ -264,7 +275,7 @@ func TestSinkParksIncompatibleChange(t *testing.T) {
 		t.Fatalf("rows %v", got)
 	}
 	got := query(t, conn, "SELECT table, toString(version), reason FROM "+db+"._sluice_parked")
-	if len(got) != 1 || !strings.HasPrefix(got[0], "orders\t20\tincompatible schema change in table orders: column customer is String in ClickHouse but Int64 in the record") {
+	if len(got) != 1 || !strings.HasPrefix(got[0], "orders\t20\tincompatible schema change in table orders__versions: column customer is String in ClickHouse but Int64 in the record") {
 		t.Fatalf("parked %q", got)
 	}
 	if s.Stats().Parked != 1 {
@@ -327,7 +338,7 @@ func TestSinkCrashReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	optimize(t, conn, db, "orders")
-	if dup := query(t, conn, "SELECT toString(count()) FROM (SELECT id, _version, count() AS c FROM "+db+".orders GROUP BY id, _version HAVING c > 1)"); dup[0] != "0" {
+	if dup := query(t, conn, "SELECT toString(count()) FROM (SELECT id, _version, count() AS c FROM "+db+"."+dataTable(t, conn, db, "orders")+" GROUP BY id, _version HAVING c > 1)"); dup[0] != "0" {
 		t.Fatalf("%s duplicate (id, _version) pairs", dup[0])
 	}
 	got := query(t, conn, "SELECT toString(id), customer, toString(amount) FROM "+db+".orders FINAL WHERE _is_deleted = 0 ORDER BY id")
