@@ -488,6 +488,16 @@ func versionCases() []struct {
 			myTs("3e11fa47-71ca-11e1-9e33-c80aa9429562:2", "binlog.000001", 1705314700000300).record("d", row{"id", 2, "name", "before reset"}, nil, 600, true),
 		},
 		want: "1 after reset 2",
+	}, {
+		// A row an older sluice wrote for a streamed change, versioned by its binlog
+		// coordinates (the same value a snapshot row at those coordinates gets, + 1): far
+		// into a long-lived binlog, yet below the next change's commit-timestamp version.
+		name: "mysql upgrade from binlog-coordinate versions",
+		recs: []envelope.Record{
+			myTs("", "binlog.999999", 1705314000000000).record("r", nil, row{"id", 1, "name", "old scheme"}, 4000000000, true),
+			myTs("3e11fa47-71ca-11e1-9e33-c80aa9429562:5", "binlog.000001", 1705314600000000).record("u", nil, row{"id", 1, "name", "new scheme"}, 400, true),
+		},
+		want: "1 new scheme",
 	}}
 }
 
