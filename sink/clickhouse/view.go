@@ -18,6 +18,11 @@ const dataSuffix = "__versions"
 // or by hand for records without schemas) keeps its rows: writing on into it is what the user
 // set up; a warning says how to move to the view.
 func (s *Sink) layout(ctx context.Context, t *table, name string) error {
+	if strings.HasSuffix(name, dataSuffix) {
+		// it would be taken for (and written into) the data table of the table without the suffix
+		return fmt.Errorf("clickhouse table name %q ends with %q, the suffix of the tables behind sluice's views: map the source table to another name with --clickhouse-table-name (e.g. '{table}_t')",
+			name, dataSuffix)
+	}
 	var engine, create string
 	found := false
 	err := s.retry(ctx, "look up "+name, func(ctx context.Context) error {
