@@ -6,7 +6,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/user"
@@ -157,10 +159,17 @@ func TestMySQLResetBinaryLogsToClickHouse(t *testing.T) {
 		}
 	}()
 	host := strings.TrimSuffix(strings.TrimPrefix(dsn, "root@tcp("), ")/")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	httpAddr := l.Addr().String()
+	l.Close()
 	start := func() func() {
 		cmd := exec.Command(bin, "mysql", "--dsn", "mysql://root@"+host, "--server-id", "4245", "--topic-prefix", "mreset",
 			"--database-include", "chreset", "--offsets-file", filepath.Join(dir, "offsets"), "--sink", "clickhouse",
-			"--clickhouse-addr", addr, "--clickhouse-database", db, "--clickhouse-flush-interval", "100ms", "--log-format", "text")
+			"--clickhouse-addr", addr, "--clickhouse-database", db, "--clickhouse-flush-interval", "100ms", "--log-format", "text",
+			"--http-addr", httpAddr)
 		cmd.Stdout, cmd.Stderr = logf, logf
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -236,6 +245,18 @@ func TestMySQLResetBinaryLogsToClickHouse(t *testing.T) {
 		"DELETE FROM chreset.t WHERE id = 20", "INSERT INTO chreset.t VALUES (21, 2)")
 	wait("after the reset")
 	t.Logf("binlog end before the reset %s, after %s", before, binlogFile())
+	// --sink clickhouse adds the sink's counters to the capture command's /metrics
+	resp, err := http.Get("http://" + httpAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"\nsluice_clickhouse_parked_records_total 0\n", "\nsluice_clickhouse_rows_total "} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %q:\n%s", want, body)
+		}
+	}
 	if got := tryQuery(cconn, "SELECT toString(count()) FROM "+db+"._sluice_parked"); len(got) == 1 && got[0] != "0" {
 		t.Fatalf("parked records: %v", got)
 	}
