@@ -24,6 +24,8 @@ type health struct {
 
 	mu   sync.Mutex
 	down *downState // why no pipeline runs: starting, or reconnecting after an error
+
+	extra atomic.Pointer[func([]byte) []byte] // the sink's own metrics, appended to /metrics
 }
 
 type downState struct {
@@ -177,5 +179,8 @@ func appendMetrics(b []byte, h *health, now time.Time) []byte {
 	}
 	stalled := s.Stall()
 	gauge("sluice_stalled", "1 while work is pending and nothing moved for --stall-timeout (then /healthz answers 503).", bool01(stalled != nil))
+	if f := h.extra.Load(); f != nil {
+		b = (*f)(b)
+	}
 	return b
 }

@@ -6,8 +6,9 @@
 // Each record (Kafka Connect JSON, with or without schemas) is parsed by one small scanner and
 // appended column-wise to the pending batch of its table. Tables are ReplacingMergeTree tables
 // ordered by the primary key and versioned by the source position (_version: the PostgreSQL LSN,
-// or the MySQL binlog file index and offset), so inserting the same change twice, or changes out
-// of order, converges to the newest row; deletes are rows with _is_deleted = 1. A batch is flushed
+// the MariaDB GTID sequence number, the MySQL original commit timestamp, or for snapshot rows the
+// binlog file index and offset), so inserting the same change twice, or changes out of order,
+// converges to the newest row; deletes are rows with _is_deleted = 1. A batch is flushed
 // by rows, bytes or time, and at every schema change, which is applied with ALTER TABLE before
 // the next insert. Records that cannot be applied are parked in the _sluice_parked table with
 // the reason, never dropped. Only after ClickHouse acknowledged an insert are the records'

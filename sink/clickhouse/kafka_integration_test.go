@@ -264,12 +264,12 @@ func TestKafkaKill9(t *testing.T) {
 		return cmd
 	}
 	count := func() int {
-		exists := query(t, conn, "SELECT toString(count()) FROM system.tables WHERE database = '"+db+"' AND name = 'orders'")
+		exists := query(t, conn, "SELECT toString(count()) FROM system.tables WHERE database = '"+db+"' AND name = 'orders"+dataSuffix+"'")
 		if exists[0] == "0" {
 			return 0
 		}
 		var c int
-		fmt.Sscan(query(t, conn, "SELECT toString(count()) FROM "+db+".orders")[0], &c)
+		fmt.Sscan(query(t, conn, "SELECT toString(count()) FROM "+db+".orders"+dataSuffix)[0], &c)
 		return c
 	}
 	cmd := start()
@@ -288,7 +288,7 @@ func TestKafkaKill9(t *testing.T) {
 	_ = cmd.Wait()
 	t.Logf("rows at kill: %d; rows inserted in total (before merges): %d", before, count())
 	optimize(t, conn, db, "orders")
-	if dup := query(t, conn, "SELECT toString(count()) FROM (SELECT id, _version, count() AS c FROM "+db+".orders GROUP BY id, _version HAVING c > 1)"); dup[0] != "0" {
+	if dup := query(t, conn, "SELECT toString(count()) FROM (SELECT id, _version, count() AS c FROM "+db+"."+dataTable(t, conn, db, "orders")+" GROUP BY id, _version HAVING c > 1)"); dup[0] != "0" {
 		t.Fatalf("%s duplicate (id, _version) pairs", dup[0])
 	}
 	got := query(t, conn, "SELECT toString(id), customer FROM "+db+".orders FINAL WHERE _is_deleted = 0 ORDER BY id")

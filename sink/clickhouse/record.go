@@ -331,11 +331,17 @@ func parseChange(cache *schemaCache, key, value []byte) (ch change, ok bool, err
 //     commit of its previous one (row locks), so its LSN alone already exceeds that version.
 //   - MariaDB: 1<<63 | the GTID's sequence number, which the domain continues across a
 //     failover to another server with other binlog coordinates.
-//   - MySQL (and MariaDB records without a GTID, such as snapshot rows): fileIndex<<32 |
-//     (pos + row), where fileIndex is the binlog file's numeric suffix, pos the rows event's
+//   - MySQL, streamed: 1<<62 | source.ts_us, the transaction's original commit timestamp
+//     (MySQL 8.0.1+ writes it into every GTID and anonymous GTID event; a replica keeps the
+//     source's), so versions follow commit order across a GTID failover and RESET BINARY
+//     LOGS AND GTIDS, where binlog coordinates start again lower. ts_ms*1000 when a record has
+//     no ts_us (Debezium < 2.6).
+//   - Snapshot rows (op r) of MySQL and MariaDB, and binlog records with neither: fileIndex<<32
+//     | (pos + row), where fileIndex is the binlog file's numeric suffix, pos the rows event's
 //     offset and row the row's index in the event. pos+row stays below the next event's
 //     offset (every row takes at least one byte of its event), so later changes in one binlog
-//     get larger versions; these stay below every GTID version.
+//     get larger versions; with fileIndex < 2^30 these stay below 2^62, hence below every
+//     streamed MySQL or MariaDB version and every version the older scheme wrote.
 //
 // Snapshot reads (op r) get version-1: a snapshot row carries the position streaming resumes
 // from, and the first streamed change of the same row must win over it. Changes of one
@@ -343,7 +349,7 @@ func parseChange(cache *schemaCache, key, value []byte) (ch change, ok bool, err
 //
 // fields are src's members when parseChange split them already (nil: readSource reads src).
 func (ch *change) readSource(cache *schemaCache, src []byte, fields []rawField) error {
-	var lsn, seq, gtid, file, pos, row []byte
+	var lsn, seq, gtid, file, pos, row, tsUs, conn []byte
 	each := func(fn func(k, v []byte) error) error {
 		if fields == nil {
 			return eachField(src, fn)
@@ -380,6 +386,10 @@ func (ch *change) readSource(cache *schemaCache, src []byte, fields []rawField) 
 			pos = v
 		case "row":
 			row = v
+		case "ts_us":
+			tsUs = v
+		case "connector":
+			conn = v
 		}
 		return err
 	})
@@ -404,6 +414,20 @@ func (ch *change) readSource(cache *schemaCache, src []byte, fields []rawField) 
 	case gtid != nil && mariaSeq(gtid) != 0:
 		ch.version = 1<<63 | mariaSeq(gtid)
 		ch.hasPos = true
+	case file != nil && !isNull(file) && pos != nil && ch.op != 'r' && string(conn) != `"mariadb"`:
+		ts := ch.tsMs * 1000
+		if tsUs != nil && !isNull(tsUs) {
+			v, err := jsonInt(tsUs)
+			if err != nil {
+				return fmt.Errorf("source.ts_us %s: not an integer", tsUs)
+			}
+			ts = v
+		}
+		if ts <= 0 || ts >= 1<<62 {
+			return fmt.Errorf("source.ts_us %d: not a commit timestamp in microseconds since 1970 (MySQL streamed changes are versioned by it)", ts)
+		}
+		ch.version = 1<<62 | uint64(ts)
+		ch.hasPos = true
 	case file != nil && !isNull(file) && pos != nil:
 		f, err := jsonString(file)
 		if err != nil {
@@ -423,8 +447,8 @@ func (ch *change) readSource(cache *schemaCache, src []byte, fields []rawField) 
 				return fmt.Errorf("source.row %s: not a non-negative integer", row)
 			}
 		}
-		if p+r >= 1<<32 || idx >= 1<<31 {
-			return fmt.Errorf("binlog position %s:%d+%d does not fit the version layout (file index < 2^31, position < 4 GiB)", f, p, r)
+		if p+r >= 1<<32 || idx >= 1<<30 {
+			return fmt.Errorf("binlog position %s:%d+%d does not fit the version layout (file index < 2^30, position < 4 GiB)", f, p, r)
 		}
 		ch.version = idx<<32 | uint64(p+r)
 		ch.hasPos = true

@@ -74,8 +74,13 @@ func TestVersions(t *testing.T) {
 	}{
 		{"pg lsn", pg, "c", 24023128, 24023128},
 		{"pg snapshot read is one below", pg, "r", 24023128, 24023127},
-		{"mysql file<<32|pos", my, "u", 1234, 1<<32 | 1234},
-		{"mysql snapshot read", my, "r", 1234, 1<<32 | 1233},
+		// MySQL streamed changes: 1<<62 | the original commit timestamp (ts_us).
+		{"mysql streamed: commit timestamp", my, "u", 1234, 1<<62 | (1705314600000000 + 1234)},
+		{"mysql snapshot read keeps binlog coordinates", my, "r", 1234, 1<<32 | 1233},
+		{"mysql replica after failover: smaller coordinates, later commit", withSrc(withSrc(withSrc(my, "gtid", "4e11fa47-71ca-11e1-9e33-c80aa9429562:1"), "file", "replica-bin.000001"), "ts_us", 1705314700000000), "u", 99, 1<<62 | 1705314700000000},
+		{"mysql after RESET BINARY LOGS AND GTIDS", withSrc(withSrc(my, "file", "binlog.000001"), "ts_us", 1705314700000001), "u", 157, 1<<62 | 1705314700000001},
+		{"mysql without ts_us (Debezium < 2.6): ts_ms", withSrc(my, "ts_us", nil), "u", 1234, 1<<62 | 1705314600000000},
+		{"mariadb without gtid keeps binlog coordinates", withSrc(my, "connector", "mariadb"), "u", 1234, 1<<32 | 1234},
 		// PostgreSQL: a transaction that began before the previous commit streams LSNs below
 		// it; source.sequence[0] (that commit) lifts them, so versions follow commit order.
 		{"pg change written before the previous commit", withSrc(pg, "sequence", `["5000","250"]`), "u", 250, 5000},
@@ -86,7 +91,7 @@ func TestVersions(t *testing.T) {
 		// every binlog-coordinate version (snapshot rows, MySQL without MariaDB GTIDs).
 		{"mariadb gtid", withSrc(my, "gtid", "0-2-41"), "u", 1234, 1<<63 | 41},
 		{"mariadb gtid, other binlog coordinates", withSrc(withSrc(my, "gtid", "0-2-41"), "file", "replica-bin.000007"), "u", 99, 1<<63 | 41},
-		{"mysql uuid gtid keeps binlog coordinates", withSrc(my, "gtid", "3e11fa47-71ca-11e1-9e33-c80aa9429562:23"), "u", 1234, 1<<32 | 1234},
+		{"mysql uuid gtid: commit timestamp", withSrc(my, "gtid", "3e11fa47-71ca-11e1-9e33-c80aa9429562:23"), "u", 1234, 1<<62 | (1705314600000000 + 1234)},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			rec := c.tb.record(c.op, nil, row{"id", 1}, c.pos, false)
@@ -100,11 +105,24 @@ func TestVersions(t *testing.T) {
 		})
 	}
 	// row index is added to pos; file index from the suffix
-	rec := my.record("c", nil, row{"id", 1}, 500, false)
+	rec := my.record("r", nil, row{"id", 1}, 500, false)
 	v := strings.Replace(string(rec.Value), `"file":"mysql-bin.000001","pos":500,"row":0`, `"file":"mysql-bin.000042","pos":500,"row":7`, 1)
 	ch, _, err := parseChange(cache, rec.Key, []byte(v))
-	if err != nil || ch.version != 42<<32|507 {
+	if err != nil || ch.version != 42<<32|507-1 {
 		t.Fatalf("version %d, %v", ch.version, err)
+	}
+	// Binlog-coordinate versions stay below 1<<62, under every streamed MySQL version, also
+	// those an older sluice wrote (it used coordinates for streamed changes too).
+	v = strings.Replace(string(rec.Value), `"file":"mysql-bin.000001"`, `"file":"mysql-bin.1073741824"`, 1)
+	if _, _, err := parseChange(cache, rec.Key, []byte(v)); err == nil || !strings.Contains(err.Error(), "2^30") {
+		t.Fatalf("file index 2^30: %v, want an error", err)
+	}
+	for _, bad := range []string{`"ts_us":0`, `"ts_us":-5`, `"ts_us":"x"`} {
+		rec := my.record("u", nil, row{"id", 1}, 500, false)
+		v := strings.Replace(string(rec.Value), `"ts_us":1705314600000500`, bad, 1)
+		if _, _, err := parseChange(cache, rec.Key, []byte(v)); err == nil {
+			t.Fatalf("%s: no error", bad)
+		}
 	}
 	// tombstones and non-envelope records are skipped
 	if _, ok, err := parseChange(cache, []byte(`{"id":1}`), nil); ok || err != nil {

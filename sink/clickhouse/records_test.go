@@ -41,7 +41,8 @@ type ttable struct {
 	keys                     []string
 	pg                       bool
 	// source overrides the source block's position fields: for PostgreSQL "sequence" (the
-	// string, e.g. `["100","250"]`), for MySQL "file", "row", "gtid" and "server_id".
+	// string, e.g. `["100","250"]`), for MySQL "file", "row", "gtid", "server_id", "ts_us" and
+	// "connector".
 	source map[string]any
 }
 
@@ -112,8 +113,10 @@ func (t ttable) record(op string, before, after row, pos int64, schemas bool) en
 	if t.pg {
 		src = fmt.Sprintf(`{"version":"3.2.0.Final","connector":"postgresql","name":"srv","ts_ms":1705314600000,"snapshot":"false","db":%q,"sequence":%s,"schema":%q,"table":%q,"txId":7,"lsn":%d,"xmin":null}`, t.db, t.src("sequence", nil), t.schema, t.table, pos)
 	} else {
-		src = fmt.Sprintf(`{"version":"3.2.0.Final","connector":"mysql","name":"srv","ts_ms":1705314600000,"snapshot":"false","db":%q,"sequence":null,"table":%q,"server_id":%s,"gtid":%s,"file":%s,"pos":%d,"row":%s,"thread":1,"query":null}`,
-			t.db, t.table, t.src("server_id", 1), t.src("gtid", nil), t.src("file", "mysql-bin.000001"), pos, t.src("row", 0))
+		// ts_us, the commit timestamp MySQL streamed changes are versioned by, follows pos
+		// unless a test sets it (a commit timestamp can never go down with pos in one binlog).
+		src = fmt.Sprintf(`{"version":"3.2.0.Final","connector":%s,"name":"srv","ts_ms":1705314600000,"snapshot":"false","db":%q,"sequence":null,"ts_us":%s,"table":%q,"server_id":%s,"gtid":%s,"file":%s,"pos":%d,"row":%s,"thread":1,"query":null}`,
+			t.src("connector", "mysql"), t.db, t.src("ts_us", 1705314600000000+pos), t.table, t.src("server_id", 1), t.src("gtid", nil), t.src("file", "mysql-bin.000001"), pos, t.src("row", 0))
 	}
 	payload := fmt.Sprintf(`{"before":%s,"after":%s,"source":%s,"transaction":null,"op":%q,"ts_ms":1705314600512}`, before.json(), after.json(), src, op)
 	keyRow := after

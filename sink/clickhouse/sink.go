@@ -542,8 +542,8 @@ func (s *Sink) truncate(ctx context.Context, name string) error {
 	if !t.exists {
 		return nil
 	}
-	s.log.Info("clickhouse truncate (source TRUNCATE captured)", "table", name)
-	return s.exec(ctx, "TRUNCATE TABLE "+s.db+"."+quoteIdent(name))
+	s.log.Info("clickhouse truncate (source TRUNCATE captured)", "table", t.name)
+	return s.exec(ctx, "TRUNCATE TABLE "+s.db+"."+quoteIdent(t.name))
 }
 
 // flushJob is one batch boundary's worth of inserts: the table batches detached from the
@@ -557,8 +557,9 @@ type flushJob struct {
 }
 
 type jobTable struct {
-	name string
+	name string // t.name, the table the rows go to
 	b    *tableBatch
+	t    *table
 }
 
 // detach moves everything pending into a job; the tables get empty batches of the same binding.
@@ -570,7 +571,7 @@ func (s *Sink) detach() *flushJob {
 		if t.batch == nil || t.batch.rows() == 0 {
 			continue
 		}
-		j.tables = append(j.tables, jobTable{t.name, t.batch})
+		j.tables = append(j.tables, jobTable{t.name, t.batch, t})
 		t.batch = s.nextBatch(t.batch.bind)
 	}
 	s.order = s.order[:0]
@@ -681,7 +682,7 @@ func (s *Sink) flushLocked(ctx context.Context) error {
 // throughout, so nothing was added since detach), so a later flush retries the same rows.
 func (s *Sink) requeue(j *flushJob) {
 	for _, jt := range j.tables {
-		t := s.tables[jt.name]
+		t := jt.t // s.tables is keyed by the table's own name, which may be its view's
 		t.batch = jt.b
 		t.queued = true
 		s.order = append(s.order, t)

@@ -71,10 +71,21 @@ func query(t *testing.T, conn driver.Conn, q string) []string {
 	return out
 }
 
-// optimize merges a table into one part (OPTIMIZE … FINAL is skipped while a background merge
-// runs, so it is repeated until one active part is left).
+// dataTable is the table that holds the rows of table: table+dataSuffix behind the sink's view,
+// or table itself (created by hand, or by an older sluice).
+func dataTable(t *testing.T, conn driver.Conn, db, table string) string {
+	t.Helper()
+	if got := query(t, conn, "SELECT toString(count()) FROM system.tables WHERE database = '"+db+"' AND name = '"+table+dataSuffix+"'"); got[0] == "1" {
+		return table + dataSuffix
+	}
+	return table
+}
+
+// optimize merges a table (the one holding its rows) into one part (OPTIMIZE … FINAL is skipped
+// while a background merge runs, so it is repeated until one active part is left).
 func optimize(t *testing.T, conn driver.Conn, db, table string) {
 	t.Helper()
+	table = dataTable(t, conn, db, table)
 	for i := 0; i < 100; i++ {
 		_ = conn.Exec(context.Background(), "OPTIMIZE TABLE "+db+"."+table+" FINAL")
 		parts := query(t, conn, "SELECT toString(count()) FROM system.parts WHERE active AND database = '"+db+"' AND table = '"+table+"'")
@@ -201,7 +212,7 @@ func TestSinkChangesAgainstServer(t *testing.T) {
 		t.Fatalf("durable tokens %v, want 0..%d", d.toks, len(recs)-1)
 	}
 	optimize(t, conn, db, "orders")
-	got := query(t, conn, "SELECT toString(id), customer, toString(amount), toString(created_at), ifNull(note, 'NULL'), toString(tags), ifNull(toString(qty), 'NULL'), toString(_version), toString(_is_deleted) FROM "+db+".orders FINAL ORDER BY id")
+	got := query(t, conn, "SELECT toString(id), customer, toString(amount), toString(created_at), ifNull(note, 'NULL'), toString(tags), ifNull(toString(qty), 'NULL'), toString(_version), toString(_is_deleted) FROM "+db+".orders__versions FINAL ORDER BY id")
 	want := []string{
 		"1\tanne\t123.45\t1705314600000001\tNULL\t['a','1']\t9\t200\t0",
 		"2\tbobby\t-1.99\t1705314600000002\thi\t['a','2']\tNULL\t220\t0",
@@ -215,7 +226,7 @@ func TestSinkChangesAgainstServer(t *testing.T) {
 		t.Fatalf("table after OPTIMIZE FINAL:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	// The TOAST value of the intermediate version (180) came from ClickHouse.
-	if got := query(t, conn, "SELECT note = '"+long+"' FROM "+db+".orders WHERE id = 5 AND _version = 180"); len(got) != 0 {
+	if got := query(t, conn, "SELECT note = '"+long+"' FROM "+db+"."+dataTable(t, conn, db, "orders")+" WHERE id = 5 AND _version = 180"); len(got) != 0 {
 		// merged away by OPTIMIZE FINAL; the final row above already proves the carry
 		t.Logf("version 180 still present: %v", got)
 	}
@@ -264,7 +275,7 @@ func TestSinkParksIncompatibleChange(t *testing.T) {
 		t.Fatalf("rows %v", got)
 	}
 	got := query(t, conn, "SELECT table, toString(version), reason FROM "+db+"._sluice_parked")
-	if len(got) != 1 || !strings.HasPrefix(got[0], "orders\t20\tincompatible schema change in table orders: column customer is String in ClickHouse but Int64 in the record") {
+	if len(got) != 1 || !strings.HasPrefix(got[0], "orders\t20\tincompatible schema change in table orders__versions: column customer is String in ClickHouse but Int64 in the record") {
 		t.Fatalf("parked %q", got)
 	}
 	if s.Stats().Parked != 1 {
@@ -327,7 +338,7 @@ func TestSinkCrashReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	optimize(t, conn, db, "orders")
-	if dup := query(t, conn, "SELECT toString(count()) FROM (SELECT id, _version, count() AS c FROM "+db+".orders GROUP BY id, _version HAVING c > 1)"); dup[0] != "0" {
+	if dup := query(t, conn, "SELECT toString(count()) FROM (SELECT id, _version, count() AS c FROM "+db+"."+dataTable(t, conn, db, "orders")+" GROUP BY id, _version HAVING c > 1)"); dup[0] != "0" {
 		t.Fatalf("%s duplicate (id, _version) pairs", dup[0])
 	}
 	got := query(t, conn, "SELECT toString(id), customer, toString(amount) FROM "+db+".orders FINAL WHERE _is_deleted = 0 ORDER BY id")
@@ -407,6 +418,13 @@ func versionCases() []struct {
 	pgAt := func(seq string) ttable { return withSrc(pg, "sequence", seq) }
 	my := ttable{topic: "srv.shop.acct", db: "shop", table: "acct", fields: cols, keys: []string{"id"}}
 	myAt := func(gtid, file string) ttable { return withSrc(withSrc(my, "gtid", gtid), "file", file) }
+	myTs := func(gtid, file string, tsUs int64) ttable {
+		t := withSrc(withSrc(my, "file", file), "ts_us", tsUs)
+		if gtid != "" {
+			t = withSrc(t, "gtid", gtid)
+		}
+		return t
+	}
 	return []struct {
 		name string
 		recs []envelope.Record
@@ -441,6 +459,45 @@ func versionCases() []struct {
 			myAt("0-2-102", "replica-bin.000001").record("u", nil, row{"id", 2, "name", "new primary"}, 1200, true),
 		},
 		want: "1 new primary|2 new primary",
+	}, {
+		// MySQL GTID failover: the promoted replica's binlog holds the primary's transactions
+		// at its own, smaller coordinates, with the original commit timestamps (ts_us).
+		name: "mysql gtid failover",
+		recs: []envelope.Record{
+			myTs("", "binlog.000009", 1705314000000000).record("r", nil, row{"id", 1, "name", "snapshot"}, 4000, true),
+			myTs("3e11fa47-71ca-11e1-9e33-c80aa9429562:100", "binlog.000009", 1705314600000000).record("u", nil, row{"id", 1, "name", "primary"}, 90000, true),
+			myTs("3e11fa47-71ca-11e1-9e33-c80aa9429562:101", "binlog.000009", 1705314600000100).record("c", nil, row{"id", 2, "name", "primary"}, 90500, true),
+			// the replica re-sends :100 from its own binlog (a replay across the failover)
+			myTs("3e11fa47-71ca-11e1-9e33-c80aa9429562:100", "replica-bin.000001", 1705314600000000).record("u", nil, row{"id", 1, "name", "primary"}, 700, true),
+			myTs("4e11fa47-71ca-11e1-9e33-c80aa9429562:1", "replica-bin.000001", 1705314605000000).record("u", nil, row{"id", 1, "name", "new primary"}, 900, true),
+			myTs("4e11fa47-71ca-11e1-9e33-c80aa9429562:2", "replica-bin.000001", 1705314605000100).record("u", nil, row{"id", 2, "name", "new primary"}, 1200, true),
+		},
+		want: "1 new primary|2 new primary",
+	}, {
+		// RESET BINARY LOGS AND GTIDS: the binlog starts again at binlog.000001 (and the GTIDs
+		// at 1); two changes of one key in one transaction share its commit timestamp, the
+		// later one wins.
+		name: "mysql reset binary logs and gtids",
+		recs: []envelope.Record{
+			myTs("", "binlog.000003", 1705314000000000).record("r", nil, row{"id", 1, "name", "snapshot"}, 5000, true),
+			myTs("", "binlog.000003", 1705314000000000).record("r", nil, row{"id", 2, "name", "snapshot"}, 5000, true),
+			myTs("3e11fa47-71ca-11e1-9e33-c80aa9429562:7", "binlog.000003", 1705314600000000).record("u", nil, row{"id", 1, "name", "before reset"}, 6000, true),
+			myTs("3e11fa47-71ca-11e1-9e33-c80aa9429562:8", "binlog.000003", 1705314600000200).record("u", nil, row{"id", 2, "name", "before reset"}, 6400, true),
+			myTs("3e11fa47-71ca-11e1-9e33-c80aa9429562:1", "binlog.000001", 1705314700000000).record("u", nil, row{"id", 1, "name", "after reset 1"}, 300, true),
+			myTs("3e11fa47-71ca-11e1-9e33-c80aa9429562:1", "binlog.000001", 1705314700000000).record("u", nil, row{"id", 1, "name", "after reset 2"}, 400, true),
+			myTs("3e11fa47-71ca-11e1-9e33-c80aa9429562:2", "binlog.000001", 1705314700000300).record("d", row{"id", 2, "name", "before reset"}, nil, 600, true),
+		},
+		want: "1 after reset 2",
+	}, {
+		// A row an older sluice wrote for a streamed change, versioned by its binlog
+		// coordinates (the same value a snapshot row at those coordinates gets, + 1): far
+		// into a long-lived binlog, yet below the next change's commit-timestamp version.
+		name: "mysql upgrade from binlog-coordinate versions",
+		recs: []envelope.Record{
+			myTs("", "binlog.999999", 1705314000000000).record("r", nil, row{"id", 1, "name", "old scheme"}, 4000000000, true),
+			myTs("3e11fa47-71ca-11e1-9e33-c80aa9429562:5", "binlog.000001", 1705314600000000).record("u", nil, row{"id", 1, "name", "new scheme"}, 400, true),
+		},
+		want: "1 new scheme",
 	}}
 }
 

@@ -14,7 +14,8 @@ import (
 
 // table is the sink's view of one target table.
 type table struct {
-	name       string
+	name       string // the table that holds the rows (see layout)
+	view       string // the view of the current rows under the table's own name; "" when name is it
 	exists     bool
 	cols       map[string]string // column → type, from DESCRIBE
 	order      []string
@@ -121,6 +122,9 @@ func (s *Sink) table(ctx context.Context, name string) (*table, error) {
 		return t, nil
 	}
 	t := &table{name: name, binds: map[*envSchema]*binding{}}
+	if err := s.layout(ctx, t, name); err != nil {
+		return nil, err
+	}
 	if err := s.describe(ctx, t); err != nil {
 		return nil, err
 	}
@@ -128,11 +132,14 @@ func (s *Sink) table(ctx context.Context, name string) (*table, error) {
 		// the newest version already applied: an older record seen after a restart must not
 		// drop columns added since (see bind)
 		err := s.retry(ctx, "read max(_version) of "+name, func(ctx context.Context) error {
-			return s.conn.QueryRow(ctx, "SELECT max(`_version`) FROM "+s.db+"."+quoteIdent(name)).Scan(&t.maxVersion)
+			return s.conn.QueryRow(ctx, "SELECT max(`_version`) FROM "+s.db+"."+quoteIdent(t.name)).Scan(&t.maxVersion)
 		})
 		if err != nil {
 			return nil, err
 		}
+	}
+	if err := s.ensureView(ctx, t); err != nil { // missing or stale after a crash between ALTER and view
+		return nil, err
 	}
 	s.tables[name] = t
 	return t, nil
@@ -208,7 +215,8 @@ func (s *Sink) bind(ctx context.Context, t *table, c *change) (*binding, error) 
 	if keys == nil && c.key != nil {
 		keys, _ = keyNames(c.key)
 	}
-	if !t.exists {
+	created := !t.exists
+	if created {
 		if err := s.flushLocked(ctx); err != nil {
 			return nil, err
 		}
@@ -287,6 +295,11 @@ func (s *Sink) bind(ctx context.Context, t *table, c *change) (*binding, error) 
 		// the table changed: every cached binding is stale
 		t.binds = map[*envSchema]*binding{}
 		t.schemaless = nil
+	}
+	if created || len(ddl) > 0 {
+		if err := s.ensureView(ctx, t); err != nil {
+			return nil, err
+		}
 	}
 	b := newBinding(cols, keys)
 	s.setRowID(t, b)
@@ -419,11 +432,23 @@ func createTableSQL(db, name string, cols []column, keys []string, modern bool) 
 // bindSchemaless binds records without schemas to the table's current columns.
 func (s *Sink) bindSchemaless(ctx context.Context, t *table, c *change) (*binding, error) {
 	if !t.exists {
+		// The user may have created the table since: look again where the rows go.
+		name := t.name
+		if t.view != "" {
+			name = t.view
+		}
+		t.name, t.view = name, ""
+		if err := s.layout(ctx, t, name); err != nil {
+			return nil, err
+		}
 		if err := s.describe(ctx, t); err != nil {
 			return nil, err
 		}
 		if !t.exists {
-			return nil, ErrNoSchema
+			return nil, fmt.Errorf("%w (table %s)", ErrNoSchema, t.name)
+		}
+		if err := s.ensureView(ctx, t); err != nil {
+			return nil, err
 		}
 	}
 	if t.schemaless == nil {

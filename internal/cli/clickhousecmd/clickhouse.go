@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/sluicecdc/sluice/internal/cli"
@@ -36,14 +37,21 @@ var Sink = cli.SinkKind{Name: "clickhouse", New: func(c *cli.Capture) cli.Sink {
 }}
 
 type sink struct {
-	c   *cli.Capture
-	cfg clickhouse.Config
+	c       *cli.Capture
+	cfg     clickhouse.Config
+	metrics metrics
 }
 
 func (s *sink) Open(ctx context.Context, d pipeline.Durable) (pipeline.Sink, error) {
 	cfg := s.cfg
 	cfg.Logger = s.c.Logger()
-	return clickhouse.New(ctx, cfg, d)
+	sk, err := clickhouse.New(ctx, cfg, d)
+	if err != nil {
+		return nil, err
+	}
+	s.metrics.set(sk)
+	s.c.SinkMetrics(s.metrics.append)
+	return sk, nil
 }
 func (s *sink) Buffered() int64 { return int64(s.cfg.BatchBytes) }
 func (s *sink) Validate() error { return s.cfg.Validate() }
@@ -57,32 +65,53 @@ func run(ctx context.Context, prog string, args []string) error {
 	if len(args) > 0 && args[0] == "replay-parked" {
 		return replayParked(ctx, prog+" replay-parked", args[1:])
 	}
-	kcfg, scfg, setLimit, err := parseAll(prog, args)
+	o, err := parseOptions(prog, args)
 	if err != nil {
 		return err
 	}
-	setLimit()
-	return runKafkaToClickHouse(ctx, kcfg, scfg, kcfg.Logger)
+	o.setLimit()
+	ep := cli.NewEndpoint()
+	if o.httpAddr != "" {
+		stop, err := ep.Serve(ctx, o.httpAddr, o.kafka.Logger)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	return runKafkaToClickHouse(ctx, o.kafka, o.sink, o.kafka.Logger, ep)
 }
 
 // runKafkaToClickHouse runs source (Kafka topics) → pipeline → sink (ClickHouse) until ctx
 // ends or a stage fails. The pipeline flushes the sink and marks and commits the offsets of
-// what it made durable; closing the source then leaves the group with a last commit.
-func runKafkaToClickHouse(ctx context.Context, kcfg kafkasrc.Config, scfg clickhouse.Config, log *slog.Logger) error {
+// what it made durable; closing the source then leaves the group with a last commit. ep (may
+// be nil) gets the pipeline's and the sink's counters for /healthz and /metrics.
+func runKafkaToClickHouse(ctx context.Context, kcfg kafkasrc.Config, scfg clickhouse.Config, log *slog.Logger, ep *cli.Endpoint) error {
+	if ep == nil {
+		ep = cli.NewEndpoint()
+	}
 	src, err := kafkasrc.Open(ctx, kcfg)
 	if err != nil {
 		return err
 	}
-	var sink *clickhouse.Sink
+	var (
+		sink *clickhouse.Sink
+		m    metrics
+	)
+	ep.SetMetrics(m.append)
+	ep.Up()
 	runErr := pipeline.Run(ctx, pipeline.Config{
 		Records: src,
 		NewSink: func(d pipeline.Durable) (pipeline.Sink, error) {
 			var err error
-			sink, err = clickhouse.New(ctx, scfg, d)
+			if sink, err = clickhouse.New(ctx, scfg, d); err == nil {
+				m.set(sink)
+			}
 			return sink, err
 		},
 		Logger: log,
+		Stats:  ep.Stats(),
 	})
+	ep.Stopped()
 	closeErr := src.Close()
 	if sink != nil {
 		st := sink.Stats()
@@ -92,15 +121,72 @@ func runKafkaToClickHouse(ctx context.Context, kcfg kafkasrc.Config, scfg clickh
 	return errors.Join(runErr, closeErr)
 }
 
+// metrics are the sink's counters on /metrics, summed over the sinks a command opened (a
+// capture command opens a new one each time it reopens the source), so they never go down.
+type metrics struct {
+	mu   sync.Mutex
+	base clickhouse.Stats // of the sinks before cur
+	cur  *clickhouse.Sink
+}
+
+func (m *metrics) set(s *clickhouse.Sink) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cur != nil {
+		st := m.cur.Stats()
+		m.base.Rows += st.Rows
+		m.base.Batches += st.Batches
+		m.base.Parked += st.Parked
+		m.base.Replayed += st.Replayed
+		m.base.Retries += st.Retries
+		m.base.SchemaChanges += st.SchemaChanges
+		m.base.ToastMissing += st.ToastMissing
+	}
+	m.cur = s
+}
+
+// append writes the counters in the exposition format of the capture commands' /metrics.
+func (m *metrics) append(b []byte) []byte {
+	m.mu.Lock()
+	st := m.base
+	if m.cur != nil {
+		c := m.cur.Stats()
+		st.Rows += c.Rows
+		st.Batches += c.Batches
+		st.Parked += c.Parked
+		st.Replayed += c.Replayed
+		st.Retries += c.Retries
+		st.SchemaChanges += c.SchemaChanges
+		st.ToastMissing += c.ToastMissing
+	}
+	m.mu.Unlock()
+	b = cli.AppendCounter(b, "sluice_clickhouse_rows_total", "Rows inserted into ClickHouse and acknowledged by it.", st.Rows)
+	b = cli.AppendCounter(b, "sluice_clickhouse_batches_total", "INSERT batches acknowledged by ClickHouse.", st.Batches)
+	b = cli.AppendCounter(b, "sluice_clickhouse_parked_records_total", "Records parked in <database>._sluice_parked (counted as delivered: fix the cause, then run sluice clickhouse replay-parked).", st.Parked)
+	b = cli.AppendCounter(b, "sluice_clickhouse_replayed_records_total", "Parked records applied again by a replay of _sluice_parked.", st.Replayed)
+	b = cli.AppendCounter(b, "sluice_clickhouse_insert_retries_total", "Failed INSERT attempts that were retried.", st.Retries)
+	b = cli.AppendCounter(b, "sluice_clickhouse_schema_changes_total", "CREATE TABLE and ALTER TABLE statements applied.", st.SchemaChanges)
+	b = cli.AppendCounter(b, "sluice_clickhouse_toast_missing_total", "Unchanged-TOAST values with no earlier value to carry (stored NULL/empty).", st.ToastMissing)
+	return b
+}
+
+// options are the settings of `sluice clickhouse`.
+type options struct {
+	kafka    kafkasrc.Config
+	sink     clickhouse.Config
+	httpAddr string // --http-addr: serve /healthz and /metrics there
+	setLimit func() // applies --memory-limit
+}
+
 // parse reads the command line, environment and --config file into the Kafka source's and
 // the sink's Config.
 func parse(prog string, args []string) (kafkasrc.Config, clickhouse.Config, error) {
-	cc, scfg, _, err := parseAll(prog, args)
-	return cc, scfg, err
+	o, err := parseOptions(prog, args)
+	return o.kafka, o.sink, err
 }
 
-// parseAll is parse that also returns the function that applies --memory-limit.
-func parseAll(prog string, args []string) (kafkasrc.Config, clickhouse.Config, func(), error) {
+// parseOptions is parse with the command's own settings.
+func parseOptions(prog string, args []string) (options, error) {
 	s := cli.NewSet(prog, func(w io.Writer) {
 		fmt.Fprintf(w, "Usage: %s --kafka-brokers HOST:PORT --topics REGEX --group NAME --clickhouse-addr HOST:PORT [flags]\n\n"+
 			"Consumes Debezium change topics (JSON, with or without schemas) and applies them to ClickHouse\n"+
@@ -118,6 +204,8 @@ func parseAll(prog string, args []string) (kafkasrc.Config, clickhouse.Config, f
 	fs.DurationVar(&cc.TopicRefresh, "topic-refresh", 30*time.Second, "how often new topics matching --topics are looked for")
 	var memLimit string
 	fs.StringVar(&memLimit, "memory-limit", "auto", "soft memory limit of the Go runtime, e.g. 64MiB; auto: GOMEMLIMIT if set, else 32 MiB + twice --batch-bytes; off: none")
+	var httpAddr string
+	fs.StringVar(&httpAddr, "http-addr", "", "serve /healthz and /metrics on this address, e.g. 127.0.0.1:8080")
 	s.Names(properties.Names{
 		"bootstrap.servers": "kafka-brokers",
 		"debezium.sink.kafka.producer.bootstrap.servers": "kafka-brokers",
@@ -126,14 +214,14 @@ func parseAll(prog string, args []string) (kafkasrc.Config, clickhouse.Config, f
 	})
 	s.Names(scfg.RegisterFlags(fs, ""))
 	if err := s.Parse(args); err != nil {
-		return cc, scfg, nil, err
+		return options{kafka: cc, sink: scfg}, err
 	}
 	log := s.Logger()
 	cc.Logger, scfg.Logger = log, log
 	// The sink holds at most --batch-bytes of rows pending and as much again inserting; the
 	// source's fetched batches and the driver's blocks fit in the base allowance.
 	setLimit, err := cli.MemoryLimit(memLimit, int64(scfg.BatchBytes))
-	return cc, scfg, setLimit, errors.Join(cc.Validate(), scfg.Validate(), err)
+	return options{kafka: cc, sink: scfg, httpAddr: httpAddr, setLimit: setLimit}, errors.Join(cc.Validate(), scfg.Validate(), err)
 }
 
 // replayParked is `sluice clickhouse replay-parked`: re-applies the records parked in
