@@ -152,7 +152,7 @@ func Compare(ctx context.Context, cfg Config, src, sink Side, p *Plan) (*Result,
 	case kok:
 		seg.Lo, seg.Hi = min(sseg.Lo, kseg.Lo), max(sseg.Hi, kseg.Hi)
 	}
-	w := &walker{cfg: cfg, src: src, sink: sink, p: p}
+	w := &walker{cfg: cfg, log: log, src: src, sink: sink, p: p}
 	if err := w.split(ctx, seg, max(sRows, kRows)); err != nil {
 		return r, err
 	}
@@ -204,6 +204,7 @@ func Compare(ctx context.Context, cfg Config, src, sink Side, p *Plan) (*Result,
 // walker holds the state of one table's comparison.
 type walker struct {
 	cfg       Config
+	log       *slog.Logger
 	src, sink Side
 	p         *Plan
 	segs      []Segment // differing ranges small enough to compare key by key
@@ -233,13 +234,28 @@ func (w *walker) split(ctx context.Context, seg Segment, rows int64) error {
 	if width == 0 {
 		width = 1
 	}
-	var a, b map[uint64]Sum
+	var (
+		a, b   map[uint64]Sum
+		ta, tb time.Duration
+	)
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) { a, err = w.src.Sums(gctx, &w.p.Source, seg, width); return })
-	g.Go(func() (err error) { b, err = w.sink.Sums(gctx, &w.p.Sink, seg, width); return })
+	g.Go(func() (err error) {
+		t0 := time.Now()
+		a, err = w.src.Sums(gctx, &w.p.Source, seg, width)
+		ta = time.Since(t0)
+		return
+	})
+	g.Go(func() (err error) {
+		t0 := time.Now()
+		b, err = w.sink.Sums(gctx, &w.p.Sink, seg, width)
+		tb = time.Since(t0)
+		return
+	})
 	if err := g.Wait(); err != nil {
 		return err
 	}
+	w.log.Debug("verify: range sums", "lo", seg.Lo, "hi", seg.Hi, "width", width, "ranges", len(a),
+		"source_time", ta.Round(time.Millisecond).String(), "sink_time", tb.Round(time.Millisecond).String())
 	idx := make([]uint64, 0, len(a)+len(b))
 	for i := range a {
 		idx = append(idx, i)

@@ -39,6 +39,14 @@ func Open(ctx context.Context, dsn, password string) (*Side, error) {
 	cfg.RuntimeParams["DateStyle"] = "ISO, YMD"
 	cfg.RuntimeParams["TimeZone"] = "UTC"
 	cfg.RuntimeParams["application_name"] = "sluice verify"
+	// The planner cannot know that a range sum groups a table into at most a few thousand
+	// buckets (it estimates a group per key), so it sorts every row, on disk, before
+	// aggregating: 2-4× slower than hashing them into the buckets, which it does in parallel
+	// workers once sorting is off and handing partial groups over is free. Our groups are
+	// bounded (verify.Config.MaxBuckets), so the hash tables stay small whatever it plans.
+	cfg.RuntimeParams["enable_sort"] = "off"
+	cfg.RuntimeParams["parallel_tuple_cost"] = "0"
+	cfg.RuntimeParams["work_mem"] = "128MB"
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: connect %s@%s:%d/%s: %w", cfg.User, cfg.Host, cfg.Port, cfg.Database, err)
@@ -265,8 +273,8 @@ func between(p string, seg verify.Segment) string {
 
 // Sums implements verify.Side.
 func (s *Side) Sums(ctx context.Context, t *verify.Table, seg verify.Segment, width uint64) (map[uint64]verify.Sum, error) {
-	q := "SELECT (" + bucket("p", seg, width) + ")::text AS b, count(*), sum(h)::text FROM (SELECT " + part(t) + " AS p, " +
-		rowHash(t) + " AS h FROM " + rel(t) + ") s WHERE " + between("p", seg) + " GROUP BY 1"
+	q := "SELECT b::text, n, sum::text FROM (SELECT " + bucket("p", seg, width) + " AS b, count(*) AS n, sum(h) AS sum FROM (SELECT " +
+		part(t) + " AS p, " + rowHash(t) + " AS h FROM " + rel(t) + ") s WHERE " + between("p", seg) + " GROUP BY 1) g"
 	rows, err := s.conn.Query(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: sums of %s: %w", rel(t), err)

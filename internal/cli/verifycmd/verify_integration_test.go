@@ -195,7 +195,7 @@ func TestVerifyPostgresClickHouse(t *testing.T) {
 			CASE WHEN i % 5 = 0 THEN NULL ELSE '2023-06-01 12:00:00'::timestamp + i * interval '1.5 second' END,
 			'2020-02-29'::date + i, i % 2 = 0, CASE WHEN i % 4 = 0 THEN NULL ELSE decode(md5(i::text), 'hex') END,
 			jsonb_build_object('i', i, 'tags', jsonb_build_array('a', 'b')), i / 7.0, i * 10.50, 'c' || (i % 10),
-			CASE WHEN i % 6 = 0 THEN NULL ELSE 'héllo, | ' || i END
+			CASE WHEN i % 6 = 0 THEN NULL WHEN i % 6 = 1 THEN 'N' ELSE 'héllo, \\ | ' || i END
 			FROM generate_series(1, 3000) i`,
 		`CREATE TABLE tags (name text, n int, label varchar(20), PRIMARY KEY (name, n))`,
 		`INSERT INTO tags SELECT 'tag-' || (i % 50), i, 'l' || i FROM generate_series(1, 500) i`,
@@ -297,7 +297,7 @@ func TestVerifyMySQLClickHouse(t *testing.T) {
 				"CREATE TABLE "+dbName+".tags (name VARCHAR(30), n INT, label CHAR(8), PRIMARY KEY (name, n))")
 			var vals, tags []string
 			for i := 1; i <= 1500; i++ {
-				note := fmt.Sprintf("'note ñ %d, |'", i)
+				note := fmt.Sprintf("'note ñ %d, \\\\ |'", i)
 				if i%7 == 0 {
 					note = "NULL"
 				}
