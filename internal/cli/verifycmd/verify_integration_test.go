@@ -157,12 +157,13 @@ func TestVerifyPostgresClickHouse(t *testing.T) {
 	dsn := testkit.Server(t, "SLUICE_TEST_PG_DSN")
 	ctx := context.Background()
 	const name = "sl_verify_pg"
-	adm, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer adm.Close(ctx)
-	drop := func() {
+	drop := func() { // also a cleanup, after the test's own connections closed
+		adm, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer adm.Close(ctx)
 		for i := 0; i < 50; i++ {
 			var left int
 			adm.Exec(ctx, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1 AND NOT active", name)
@@ -176,7 +177,13 @@ func TestVerifyPostgresClickHouse(t *testing.T) {
 	}
 	drop()
 	t.Cleanup(drop)
-	if _, err := adm.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+	adm, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = adm.Exec(ctx, "CREATE DATABASE "+name)
+	adm.Close(ctx)
+	if err != nil {
 		t.Fatal(err)
 	}
 	u, _ := url.Parse(dsn)
@@ -215,6 +222,7 @@ func TestVerifyPostgresClickHouse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { src.Close() }) // before drop (cleanups run last first): the slot must be inactive
 	stop := runSink(t, src, addr, chdb)
 	args := []string{"--dsn", u.String(), "--clickhouse-addr", addr, "--clickhouse-database", chdb, "--leaf-rows", "100"}
 
@@ -290,7 +298,7 @@ func TestVerifyMySQLClickHouse(t *testing.T) {
 				}
 			}
 			run("DROP DATABASE IF EXISTS "+dbName, "CREATE DATABASE "+dbName)
-			t.Cleanup(func() { my.Exec("DROP DATABASE IF EXISTS " + dbName) })
+			defer my.Exec("DROP DATABASE IF EXISTS " + dbName) // before my.Close
 			run("CREATE TABLE "+dbName+`.orders (id INT UNSIGNED PRIMARY KEY, customer_id BIGINT NOT NULL, amount DECIMAL(12,2) NOT NULL,
 				status VARCHAR(20) NOT NULL, created DATETIME(6) NOT NULL, seen TIMESTAMP(3) NULL, day DATE, dur TIME(6), flag TINYINT(1),
 				blob_ VARBINARY(32), note TEXT, score DOUBLE, y YEAR, kind ENUM('a','b','c'))`,
