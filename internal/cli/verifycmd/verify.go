@@ -46,9 +46,9 @@ type Config struct {
 	Verify                                    verify.Config
 }
 
-// RegisterFlags registers the command's flags and returns their Debezium property names.
-func (c *Config) RegisterFlags(s *cli.Set) {
-	fs := s.FlagSet()
+// RegisterFlags registers the command's flags, the sink's connection flags and the
+// comparison's, and returns their Debezium property names.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 	fs.StringVar(&c.DSN, "dsn", "", "source database: postgres://USER@HOST:PORT/DB (or key=value) or mysql://USER@HOST:PORT; required")
 	fs.StringVar(&c.Source, "source", "", "postgres|mysql (default: from --dsn)")
 	properties.ListVar(fs, &c.TableInclude, "table-include", "comma-separated regexes of schema.table (db.table) to compare (table.include.list); default all")
@@ -56,17 +56,14 @@ func (c *Config) RegisterFlags(s *cli.Set) {
 	properties.ListVar(fs, &c.SchemaInclude, "schema-include", "comma-separated regexes of schemas (MySQL: databases) to compare (schema.include.list, database.include.list)")
 	fs.StringVar(&c.TopicPrefix, "topic-prefix", "", "topic.prefix, when --clickhouse-table-name uses {topic}")
 	c.ClickHouse.RegisterConnFlags(fs)
-	fs.DurationVar(&c.Verify.RecheckTimeout, "recheck-timeout", time.Minute, "re-read ranges that differ until they agree or this long has passed (a running pipeline catches up); 0: report the first pass")
-	fs.DurationVar(&c.Verify.RecheckInterval, "recheck-interval", 5*time.Second, "wait between re-reads of differing ranges")
-	fs.IntVar(&c.Verify.LeafRows, "leaf-rows", 2000, "compare key by key ranges of about this many rows")
-	fs.IntVar(&c.Verify.MaxKeys, "max-keys", 20, "keys printed per table and kind (missing, differing, extra)")
-	s.Names(properties.Names{
+	c.Verify.RegisterFlags(fs)
+	return properties.Names{
 		"table.include.list":    "table-include",
 		"table.exclude.list":    "table-exclude",
 		"schema.include.list":   "schema-include",
 		"database.include.list": "schema-include",
 		"topic.prefix":          "topic-prefix",
-	})
+	}
 }
 
 // kind is the source kind of the DSN.
@@ -103,11 +100,8 @@ func (c *Config) Validate() error {
 			errs = append(errs, err)
 		}
 	}
-	if c.Verify.RecheckTimeout < 0 || c.Verify.RecheckInterval < 0 {
-		errs = append(errs, errors.New("--recheck-timeout and --recheck-interval must not be negative"))
-	}
-	if c.Verify.LeafRows <= 0 || c.Verify.MaxKeys < 0 {
-		errs = append(errs, errors.New("--leaf-rows must be positive and --max-keys not negative"))
+	if err := c.Verify.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if strings.Contains(c.ClickHouse.TableName, "{topic}") && c.TopicPrefix == "" {
 		errs = append(errs, errors.New("--clickhouse-table-name uses {topic}: give --topic-prefix"))
@@ -164,6 +158,16 @@ type source interface {
 // Run is `sluice verify` with its report written to stdout. It returns ErrDifferent (wrapped)
 // when a table differs or is missing in the sink, cli.ErrUsage after a usage error.
 func Run(ctx context.Context, prog string, args []string, stdout io.Writer) error {
+	cfg, log, err := parse(prog, args)
+	if err != nil {
+		return err
+	}
+	return run(ctx, cfg, log, stdout)
+}
+
+// parse reads the command line, environment and --config file; a bad setting is reported on
+// the flag set's output and returned as cli.ErrUsage (exit status 2).
+func parse(prog string, args []string) (Config, *slog.Logger, error) {
 	s := cli.NewSet(prog, func(w io.Writer) {
 		fmt.Fprintf(w, "Usage: %s --dsn SOURCE-DSN --clickhouse-addr HOST:PORT --clickhouse-database DB [flags]\n\n"+
 			"Compares each source table with the ClickHouse table sluice's ClickHouse sink fills, by primary-key\n"+
@@ -172,22 +176,22 @@ func Run(ctx context.Context, prog string, args []string, stdout io.Writer) erro
 			"agree or --recheck-timeout passes). Exits 1 when a table differs. See docs/verify.md.\n\n", prog)
 	})
 	var cfg Config
-	cfg.RegisterFlags(s)
+	s.Names(cfg.RegisterFlags(s.FlagSet()))
 	if err := s.Parse(args); err != nil {
 		if errors.Is(err, cli.ErrUsage) || errors.Is(err, flag.ErrHelp) {
-			return err
+			return cfg, nil, err
 		}
 		fmt.Fprintf(s.FlagSet().Output(), "%s: %v\n", prog, err)
-		return cli.ErrUsage
+		return cfg, nil, cli.ErrUsage
 	}
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintf(s.FlagSet().Output(), "%s: %v\n", prog, err)
-		return cli.ErrUsage
+		return cfg, nil, cli.ErrUsage
 	}
 	log := s.Logger()
 	cfg.Verify.Logger = log
 	cfg.ClickHouse.Logger = log
-	return run(ctx, cfg, log, stdout)
+	return cfg, log, nil
 }
 
 func run(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) error {

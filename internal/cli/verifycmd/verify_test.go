@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/sluicecdc/sluice/internal/cli"
 )
@@ -49,5 +53,23 @@ func TestKind(t *testing.T) {
 	}
 	if got := redact("postgres://u:secret@h/db"); got != "postgres://u:***@h/db" {
 		t.Errorf("redact: %s", got)
+	}
+}
+
+// Debezium property names in --config set the flags; flags win over the file.
+func TestConfigFile(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "verify.properties")
+	if err := os.WriteFile(f, []byte("debezium.source.table.include.list=public\\.orders,public\\.items\n"+
+		"debezium.source.topic.prefix=dbserver1\nschema.include.list=public\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _, err := parse("sluice verify", []string{"--config", f, "--dsn", "postgres://u@h/db", "--clickhouse-table-name", "{topic}",
+		"--recheck-timeout", "10s", "--log-level", "error"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(cfg.TableInclude) != `[public.orders public.items]` /* \. is an escape in .properties */ || cfg.TopicPrefix != "dbserver1" ||
+		fmt.Sprint(cfg.SchemaInclude) != "[public]" || cfg.Verify.RecheckTimeout != 10*time.Second || cfg.Verify.LeafRows != 2000 {
+		t.Fatalf("config %+v", cfg)
 	}
 }
