@@ -82,11 +82,14 @@ type Result struct {
 	Missing, Differing, Extra             int64
 	MissingKeys, DifferingKeys, ExtraKeys []string // the first Config.MaxKeys of each, sorted
 	Excluded                              []Excluded
-	Skip                                  string
-	SinkMissing                           bool
-	Compared                              int // columns compared
-	Rechecks                              int // passes over the differing ranges after the first
-	Elapsed                               time.Duration
+	// Parked: records the sink set aside for this table (sink/clickhouse's _sluice_parked),
+	// filled by the caller; they explain missing or stale rows until replayed.
+	Parked      int64
+	Skip        string
+	SinkMissing bool
+	Compared    int // columns compared
+	Rechecks    int // passes over the differing ranges after the first
+	Elapsed     time.Duration
 }
 
 // Clean reports whether the table was compared and no difference was found.

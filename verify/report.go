@@ -54,6 +54,10 @@ func WriteReport(w io.Writer, rs []*Result) error {
 		keys("missing", r.Missing, r.MissingKeys)
 		keys("differing", r.Differing, r.DifferingKeys)
 		keys("extra", r.Extra, r.ExtraKeys)
+		if r.Parked > 0 {
+			fmt.Fprintf(w, "%s: %d records parked for %s in _sluice_parked (see the reason there; fix it, then: sluice clickhouse replay-parked --table %s)\n",
+				r.Table, r.Parked, r.SinkTable, r.SinkTable[strings.IndexByte(r.SinkTable, '.')+1:])
+		}
 		for _, e := range r.Excluded {
 			fmt.Fprintf(w, "%s: column %s not compared: %s\n", r.Table, e.Column, e.Reason)
 		}

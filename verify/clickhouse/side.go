@@ -76,6 +76,20 @@ func (s *Side) Columns(ctx context.Context, table string) (map[string]string, er
 	return out, rows.Err()
 }
 
+// Parked counts the records the sink parked for table in _sluice_parked (0 when the sink never
+// created that table): they are missing from the table until replayed.
+func (s *Side) Parked(ctx context.Context, table string) (int64, error) {
+	var exists uint8
+	if err := s.conn.QueryRow(ctx, "EXISTS TABLE "+quoteIdent(s.Database)+".`_sluice_parked`").Scan(&exists); err != nil || exists == 0 {
+		return 0, err
+	}
+	var n uint64
+	if err := s.conn.QueryRow(ctx, "SELECT count() FROM "+quoteIdent(s.Database)+".`_sluice_parked` WHERE table = ?", table).Scan(&n); err != nil {
+		return 0, fmt.Errorf("clickhouse: parked records of %s: %w", table, err)
+	}
+	return int64(n), nil
+}
+
 func quoteIdent(s string) string {
 	return "`" + strings.NewReplacer("\\", "\\\\", "`", "\\`").Replace(s) + "`"
 }

@@ -256,6 +256,9 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) er
 		if err != nil {
 			return fmt.Errorf("verify %s: %w", full, err)
 		}
+		if r.Parked, err = sink.Parked(ctx, name); err != nil {
+			return err
+		}
 		log.Info("verify: table compared", "table", full, "sink_table", r.SinkTable, "source_rows", r.SourceRows, "sink_rows", r.SinkRows,
 			"missing", r.Missing, "differing", r.Differing, "extra", r.Extra, "rechecks", r.Rechecks, "elapsed", r.Elapsed.Round(time.Millisecond).String())
 		results = append(results, r)
