@@ -154,9 +154,16 @@ func mustDiffer(t *testing.T, out string, err error, wants ...string) {
 // key, and a row deleted in the source while the sink was stopped, naming the keys.
 func TestVerifyPostgresClickHouse(t *testing.T) {
 	addr := testkit.Server(t, "SLUICE_TEST_CLICKHOUSE_ADDR")
-	dsn := testkit.Server(t, "SLUICE_TEST_PG_DSN")
+	for _, env := range []string{"SLUICE_TEST_PG_DSN", "SLUICE_TEST_PG17_DSN"} {
+		t.Run(strings.TrimPrefix(env, "SLUICE_TEST_"), func(t *testing.T) {
+			testVerifyPostgres(t, addr, testkit.Server(t, env), strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(env, "SLUICE_TEST_"), "_DSN")))
+		})
+	}
+}
+
+func testVerifyPostgres(t *testing.T, addr, dsn, version string) {
 	ctx := context.Background()
-	const name = "sl_verify_pg"
+	name := "sl_verify_" + version
 	drop := func() { // also a cleanup, after the test's own connections closed
 		adm, err := pgx.Connect(ctx, dsn)
 		if err != nil {
@@ -214,7 +221,7 @@ func TestVerifyPostgresClickHouse(t *testing.T) {
 		}
 	}
 	conn := chConn(t, addr)
-	chdb := "sluice_test_verify_pg"
+	chdb := "sluice_test_verify_" + version
 	chExec(t, conn, "DROP DATABASE IF EXISTS "+chdb)
 	t.Cleanup(func() { conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+chdb) })
 
@@ -250,7 +257,7 @@ func TestVerifyPostgresClickHouse(t *testing.T) {
 	out, err = verifyOnce(t, append(args, "--recheck-timeout", "2s", "--recheck-interval", "300ms")...)
 	t.Logf("with a parked record:\n%s", out)
 	mustDiffer(t, out, err, "public.orders: missing keys: 5000\n",
-		"public.orders: 1 records parked for sluice_test_verify_pg.orders in _sluice_parked (see the reason there; fix it, then: sluice clickhouse replay-parked --table orders)\n")
+		"public.orders: 1 records parked for "+chdb+".orders in _sluice_parked (see the reason there; fix it, then: sluice clickhouse replay-parked --table orders)\n")
 
 	// (a) A row changed in ClickHouse by hand, and a row there that the source never had.
 	tamper(t, conn, chdb+".orders", "id = 7", "status", "'tampered'")
