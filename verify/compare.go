@@ -159,7 +159,7 @@ func Compare(ctx context.Context, cfg Config, src, sink Side, p *Plan) (*Result,
 	if err := w.split(ctx, seg, max(sRows, kRows)); err != nil {
 		return r, err
 	}
-	w.leaves = group(w.segs, 64)
+	w.leaves = w.group()
 	if err := w.compareLeaves(ctx, w.leaves); err != nil {
 		return r, err
 	}
@@ -211,6 +211,7 @@ type walker struct {
 	src, sink Side
 	p         *Plan
 	segs      []Segment // differing ranges small enough to compare key by key
+	segRows   []int64   // their larger row count
 	leaves    []*leaf
 	// rows of the ranges that agreed (the leaves add theirs at the end)
 	srcRows, sinkRows int64
@@ -283,6 +284,7 @@ func (w *walker) split(ctx context.Context, seg Segment, rows int64) error {
 		big := max(x.Rows, y.Rows)
 		if big <= 4*int64(w.cfg.LeafRows) || child.Lo == child.Hi {
 			w.segs = append(w.segs, child)
+			w.segRows = append(w.segRows, big)
 			continue
 		}
 		if err := w.split(ctx, child, big); err != nil {
@@ -321,12 +323,22 @@ func (w *walker) compareLeaves(ctx context.Context, ls []*leaf) error {
 	return nil
 }
 
-// group packs the differing ranges into leaves of at most perLeaf ranges, each read with one
-// query per side.
-func group(segs []Segment, perLeaf int) []*leaf {
+// group packs the differing ranges into leaves, each read with one query per side: 64 ranges
+// of a Ranged table (index range scans), or, since every query on a hashed key scans the
+// whole table, as many as hold about 128 × LeafRows rows.
+func (w *walker) group() []*leaf {
 	var out []*leaf
-	for i := 0; i < len(segs); i += perLeaf {
-		out = append(out, &leaf{segs: segs[i:min(i+perLeaf, len(segs))]})
+	var cur *leaf
+	var rows int64
+	for i, seg := range w.segs {
+		full := cur != nil && (w.p.Source.Ranged && len(cur.segs) >= 64 ||
+			!w.p.Source.Ranged && (rows+w.segRows[i] > 128*int64(w.cfg.LeafRows) || len(cur.segs) >= 4096))
+		if cur == nil || full {
+			cur, rows = &leaf{}, 0
+			out = append(out, cur)
+		}
+		cur.segs = append(cur.segs, seg)
+		rows += w.segRows[i]
 	}
 	return out
 }
