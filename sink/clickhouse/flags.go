@@ -27,7 +27,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, batchPrefix string) properties.
 func (c *Config) RegisterConnFlags(fs *flag.FlagSet) {
 	c.setDefaults()
 	properties.ListVar(fs, &c.Addr, "clickhouse-addr", "ClickHouse native-protocol address(es), host:port,…")
-	fs.StringVar(&c.Database, "clickhouse-database", c.Database, "ClickHouse database for the tables (created if missing)")
+	fs.StringVar(&c.Database, "clickhouse-database", c.Database, "ClickHouse database of the tables (the sink creates it if missing)")
 	fs.StringVar(&c.Username, "clickhouse-user", c.Username, "ClickHouse user")
 	fs.StringVar(&c.Password, "clickhouse-password", c.Password, "ClickHouse password")
 	fs.StringVar(&c.TableName, "clickhouse-table-name", c.TableName, "table name template: {db}, {schema}, {table}, {topic} are replaced")
