@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +27,7 @@ import (
 	"github.com/sluicecdc/sluice/capture/postgres"
 	"github.com/sluicecdc/sluice/envelope"
 	"github.com/sluicecdc/sluice/internal/cli"
+	"github.com/sluicecdc/sluice/internal/offsets"
 	"github.com/sluicecdc/sluice/internal/pipeline"
 	"github.com/sluicecdc/sluice/internal/testkit"
 	"github.com/sluicecdc/sluice/sink/clickhouse"
@@ -50,9 +52,9 @@ func chExec(t *testing.T, conn driver.Conn, qs ...string) {
 	}
 }
 
-// runSink runs src → envelope → the real ClickHouse sink into database chdb until the
-// returned stop is called.
-func runSink(t *testing.T, src pipeline.Source, addr, chdb string) (stop func()) {
+// runSink runs src → envelope → the real ClickHouse sink into database chdb, saving positions
+// in store (nil: none), until the returned stop is called.
+func runSink(t *testing.T, src pipeline.Source, addr, chdb string, store offsets.Store) (stop func()) {
 	t.Helper()
 	enc, err := envelope.NewEncoder(envelope.Config{TopicPrefix: "vfy", SchemasEnable: true, TombstonesOnDelete: true})
 	if err != nil {
@@ -61,7 +63,7 @@ func runSink(t *testing.T, src pipeline.Source, addr, chdb string) (stop func())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- pipeline.Run(ctx, pipeline.Config{Source: src, Encoder: enc, FlushInterval: 100 * time.Millisecond,
+		done <- pipeline.Run(ctx, pipeline.Config{Source: src, Encoder: enc, FlushInterval: 100 * time.Millisecond, Offsets: store,
 			NewSink: func(d pipeline.Durable) (pipeline.Sink, error) {
 				return clickhouse.New(ctx, clickhouse.Config{Addr: []string{addr}, Database: chdb, FlushInterval: 100 * time.Millisecond}, d)
 			}})
@@ -164,6 +166,7 @@ func TestVerifyPostgresClickHouse(t *testing.T) {
 func testVerifyPostgres(t *testing.T, addr, dsn, version string) {
 	ctx := context.Background()
 	name := "sl_verify_" + version
+	var stop func()  // stops the pipeline and closes its source
 	drop := func() { // also a cleanup, after the test's own connections closed
 		adm, err := pgx.Connect(ctx, dsn)
 		if err != nil {
@@ -225,12 +228,22 @@ func testVerifyPostgres(t *testing.T, addr, dsn, version string) {
 	chExec(t, conn, "DROP DATABASE IF EXISTS "+chdb)
 	t.Cleanup(func() { conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+chdb) })
 
-	src, err := postgres.Open(ctx, postgres.Config{DSN: u.String(), Slot: name, Publication: name})
-	if err != nil {
-		t.Fatal(err)
+	store := new(offsets.Memory)
+	open := func() {
+		off, err := store.Load(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src, err := postgres.Open(ctx, postgres.Config{DSN: u.String(), Slot: name, Publication: name, Offset: off})
+		if err != nil {
+			t.Fatal(err)
+		}
+		closeSrc := sync.OnceValue(src.Close)
+		t.Cleanup(func() { closeSrc() }) // before drop (cleanups run last first): the slot must be inactive
+		stopSink := runSink(t, src, addr, chdb, store)
+		stop = func() { stopSink(); closeSrc() }
 	}
-	t.Cleanup(func() { src.Close() }) // before drop (cleanups run last first): the slot must be inactive
-	stop := runSink(t, src, addr, chdb)
+	open()
 	args := []string{"--dsn", u.String(), "--clickhouse-addr", addr, "--clickhouse-database", chdb, "--leaf-rows", "100"}
 
 	out := waitClean(t, args...)
@@ -247,6 +260,38 @@ func testVerifyPostgres(t *testing.T, addr, dsn, version string) {
 	}
 	if out, err = verifyOnce(t, append(args, "--recheck-timeout", "30s", "--recheck-interval", "300ms")...); err != nil {
 		t.Fatalf("verify with re-check beside a running pipeline: %v\n%s", err, out)
+	}
+
+	// A sink that is behind: the first pass differs, and verify, re-checking, sees the sink
+	// catch up once the pipeline runs again (from its saved offset).
+	stop()
+	if _, err := pg.Exec(ctx, "UPDATE orders SET amount = amount + 1 WHERE id % 50 = 0"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pg.Exec(ctx, "DELETE FROM orders WHERE id = 1500"); err != nil {
+		t.Fatal(err)
+	}
+	out, err = verifyOnce(t, append(args, "--recheck-timeout", "0")...)
+	mustDiffer(t, out, err, "public.orders: differing keys: 50 100 150 ", "public.orders: extra keys: 1500\n")
+	type result struct {
+		out string
+		err error
+	}
+	done := make(chan result, 1)
+	start := time.Now()
+	go func() {
+		var b bytes.Buffer
+		err := Run(ctx, "sluice verify", append(args, "--recheck-timeout", "60s", "--recheck-interval", "300ms", "--log-level", "error"), &b)
+		done <- result{b.String(), err}
+	}()
+	time.Sleep(1500 * time.Millisecond) // verify's first pass reads the lagging sink
+	open()
+	if r := <-done; r.err != nil {
+		t.Fatalf("verify while the sink catches up: %v\n%s", r.err, r.out)
+	} else if time.Since(start) < 1500*time.Millisecond {
+		t.Fatalf("verify agreed in %v, before the sink ran again", time.Since(start))
+	} else {
+		t.Logf("agreed after the sink caught up (%v):\n%s", time.Since(start).Round(time.Millisecond), r.out)
 	}
 
 	// A row the sink cannot store (a date before 1970 on 18.16) is parked, not lost: verify
@@ -344,7 +389,7 @@ func TestVerifyMySQLClickHouse(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer src.Close()
-			stop := runSink(t, src, addr, chdb)
+			stop := runSink(t, src, addr, chdb, nil)
 			args := []string{"--dsn", dsn, "--schema-include", dbName, "--clickhouse-addr", addr, "--clickhouse-database", chdb, "--leaf-rows", "100"}
 			out := waitClean(t, args...)
 			t.Logf("clean run:\n%s", out)
