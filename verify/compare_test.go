@@ -180,7 +180,7 @@ func TestCompareRecheck(t *testing.T) {
 		f.onRows = nil
 		f.mu.Unlock()
 	}
-	cfg := Config{LeafRows: 100, RecheckTimeout: 5 * time.Second, RecheckInterval: time.Millisecond}
+	cfg := Config{LeafRows: 100, RecheckTimeout: 30 * time.Second, RecheckInterval: time.Millisecond}
 	r, err := Compare(context.Background(), cfg, src, sink, plan(true))
 	if err != nil {
 		t.Fatal(err)
@@ -190,8 +190,8 @@ func TestCompareRecheck(t *testing.T) {
 	}
 
 	sink = &fakeSide{rows: lag, ranged: true}
-	cfg.RecheckTimeout = 50 * time.Millisecond
-	cfg.RecheckInterval = 10 * time.Millisecond
+	cfg.RecheckTimeout = time.Second // generous: the first pass must leave time for a re-check under -race on a loaded machine
+	cfg.RecheckInterval = 20 * time.Millisecond
 	r, err = Compare(context.Background(), cfg, src, sink, plan(true))
 	if err != nil {
 		t.Fatal(err)
