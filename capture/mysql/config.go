@@ -185,6 +185,9 @@ func (c *Config) setDefaults() {
 // DefaultQueryTimeout is Config.QueryTimeout's default (Debezium's database.query.timeout.ms).
 const DefaultQueryTimeout = 10 * time.Minute
 
+// ParseDSN is parseDSN for tools that read the same server with the same DSN (sluice verify).
+func ParseDSN(dsn, password string) (*gomysql.Config, error) { return parseDSN(dsn, password) }
+
 // parseDSN accepts mysql://user:pass@host:port/?k=v or a go-sql-driver DSN and returns a
 // driver config with sluice's session settings.
 func parseDSN(dsn, password string) (*gomysql.Config, error) {

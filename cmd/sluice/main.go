@@ -1,6 +1,6 @@
 // Command sluice captures row changes from MySQL/MariaDB and PostgreSQL and publishes them as
 // Debezium-compatible records to Kafka, stdout or ClickHouse, with every subcommand (postgres,
-// mysql, clickhouse, version) in one binary. sluice-postgres and sluice-mysql are the smaller
+// mysql, clickhouse, verify, version) in one binary. sluice-postgres and sluice-mysql are the smaller
 // one-source binaries; the command line itself lives in internal/cli.
 package main
 
@@ -9,6 +9,7 @@ import (
 	"github.com/sluicecdc/sluice/internal/cli/clickhousecmd"
 	"github.com/sluicecdc/sluice/internal/cli/mysqlcmd"
 	"github.com/sluicecdc/sluice/internal/cli/postgrescmd"
+	"github.com/sluicecdc/sluice/internal/cli/verifycmd"
 )
 
 // Version is stamped at build time: go build -ldflags "-X main.Version=…".
@@ -21,5 +22,6 @@ func main() {
 		postgrescmd.Command(sinks...),
 		mysqlcmd.Command(sinks...),
 		clickhousecmd.Command(),
+		verifycmd.Command(),
 	)
 }

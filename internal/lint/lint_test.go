@@ -27,9 +27,13 @@ var forbidden = map[string][]string{
 	"internal/kafka":             {"capture", "schema", "envelope", "sink", "source", "internal/pipeline", "internal/offsets", "internal/cli", "cmd"},
 	"internal/pipeline":          {"internal/cli", "cmd"},
 	"internal/cli":               {"cmd"},
-	"internal/cli/postgrescmd":   {"capture/mysql", "sink/clickhouse", "internal/cli/mysqlcmd", "internal/cli/clickhousecmd"},
-	"internal/cli/mysqlcmd":      {"capture/postgres", "sink/clickhouse", "internal/cli/postgrescmd", "internal/cli/clickhousecmd"},
-	"internal/cli/clickhousecmd": {"capture/mysql", "capture/postgres", "internal/cli/postgrescmd", "internal/cli/mysqlcmd"},
+	"internal/cli/postgrescmd":   {"capture/mysql", "sink/clickhouse", "internal/cli/mysqlcmd", "internal/cli/clickhousecmd", "internal/cli/verifycmd", "verify"},
+	"internal/cli/mysqlcmd":      {"capture/postgres", "sink/clickhouse", "internal/cli/postgrescmd", "internal/cli/clickhousecmd", "internal/cli/verifycmd", "verify"},
+	"internal/cli/clickhousecmd": {"capture/mysql", "capture/postgres", "internal/cli/postgrescmd", "internal/cli/mysqlcmd", "internal/cli/verifycmd", "verify"},
+	"internal/cli/verifycmd":     {"internal/cli/postgrescmd", "internal/cli/mysqlcmd", "internal/cli/clickhousecmd", "internal/pipeline"},
+	// verify reads databases and never runs a pipeline; its sides reuse the components'
+	// connection settings (capture/mysql's DSN, sink/clickhouse's options), nothing else.
+	"verify": {"capture/postgres", "envelope", "source", "sink/kafka", "sink/stdout", "internal/pipeline", "internal/offsets", "internal/cli", "cmd"},
 }
 
 type pkgInfo struct {

@@ -11,12 +11,7 @@ import (
 // own flags, "" in `sluice clickhouse`. ClickHouse has no Debezium property names, so the
 // result is empty; it is returned for the same shape as every other component.
 func (c *Config) RegisterFlags(fs *flag.FlagSet, batchPrefix string) properties.Names {
-	c.setDefaults()
-	properties.ListVar(fs, &c.Addr, "clickhouse-addr", "ClickHouse native-protocol address(es), host:port,…")
-	fs.StringVar(&c.Database, "clickhouse-database", c.Database, "ClickHouse database for the tables (created if missing)")
-	fs.StringVar(&c.Username, "clickhouse-user", c.Username, "ClickHouse user")
-	fs.StringVar(&c.Password, "clickhouse-password", c.Password, "ClickHouse password")
-	fs.StringVar(&c.TableName, "clickhouse-table-name", c.TableName, "table name template: {db}, {schema}, {table}, {topic} are replaced")
+	c.RegisterConnFlags(fs)
 	fs.IntVar(&c.BatchRows, batchPrefix+"batch-rows", c.BatchRows, "insert when this many rows are pending")
 	fs.IntVar(&c.BatchBytes, batchPrefix+"batch-bytes", c.BatchBytes, "insert when the pending rows' JSON (row images and keys, without schemas) reaches this many bytes")
 	fs.DurationVar(&c.FlushInterval, batchPrefix+"flush-interval", c.FlushInterval, "insert pending rows at least this often")
@@ -24,4 +19,16 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, batchPrefix string) properties.
 	fs.BoolVar(&c.Legacy, "clickhouse-legacy", c.Legacy, "use the pre-23.2 table layout even on a newer server")
 	fs.StringVar(&c.Compression, "clickhouse-compression", c.Compression, "native block compression: lz4|none (none is faster on loopback)")
 	return nil
+}
+
+// RegisterConnFlags registers where the tables are (address, database, credentials, the
+// table-name template), without the batching flags: for tools that only
+// read the tables (sluice verify).
+func (c *Config) RegisterConnFlags(fs *flag.FlagSet) {
+	c.setDefaults()
+	properties.ListVar(fs, &c.Addr, "clickhouse-addr", "ClickHouse native-protocol address(es), host:port,…")
+	fs.StringVar(&c.Database, "clickhouse-database", c.Database, "ClickHouse database of the tables (the sink creates it if missing)")
+	fs.StringVar(&c.Username, "clickhouse-user", c.Username, "ClickHouse user")
+	fs.StringVar(&c.Password, "clickhouse-password", c.Password, "ClickHouse password")
+	fs.StringVar(&c.TableName, "clickhouse-table-name", c.TableName, "table name template: {db}, {schema}, {table}, {topic} are replaced")
 }

@@ -173,18 +173,16 @@ type parkedRecord struct {
 	key, value           string
 }
 
-// New connects, detects the server version and prepares the database. durable is called with
-// each record's token once the record is in ClickHouse (or parked); nil means no reports.
-func New(ctx context.Context, cfg Config, durable func(token uint64)) (*Sink, error) {
+// Options are the clickhouse-go connection options of cfg (defaults applied), for the sink and
+// for tools that read what it wrote (sluice verify). The session database is "default": the
+// sink names Database in every statement, since it may not exist yet.
+func (cfg Config) Options() *ch.Options {
 	cfg.setDefaults()
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
 	var comp *ch.Compression
 	if cfg.Compression == "lz4" {
 		comp = &ch.Compression{Method: ch.CompressionLZ4}
 	}
-	opts := &ch.Options{
+	return &ch.Options{
 		Addr:         cfg.Addr,
 		Auth:         ch.Auth{Database: "default", Username: cfg.Username, Password: cfg.Password},
 		TLS:          cfg.TLS,
@@ -192,7 +190,16 @@ func New(ctx context.Context, cfg Config, durable func(token uint64)) (*Sink, er
 		Compression:  comp,
 		MaxOpenConns: 2,
 	}
-	conn, err := ch.Open(opts)
+}
+
+// New connects, detects the server version and prepares the database. durable is called with
+// each record's token once the record is in ClickHouse (or parked); nil means no reports.
+func New(ctx context.Context, cfg Config, durable func(token uint64)) (*Sink, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	conn, err := ch.Open(cfg.Options())
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse open %v: %w", cfg.Addr, err)
 	}
@@ -446,8 +453,17 @@ func (s *Sink) tableName(c *change, topic string) string {
 	if s.cfg.TableName == "{table}" {
 		return c.table
 	}
-	n := s.cfg.TableName
-	for _, kv := range [...][2]string{{"{db}", c.db}, {"{schema}", c.schema_}, {"{table}", c.table}, {"{topic}", topic}} {
+	return s.cfg.TableNameOf(c.db, c.schema_, c.table, topic)
+}
+
+// TableNameOf is the ClickHouse table of a source table under the TableName template
+// (topic: the Kafka topic, empty in-process).
+func (cfg Config) TableNameOf(db, schema, table, topic string) string {
+	n := cfg.TableName
+	if n == "" {
+		n = "{table}"
+	}
+	for _, kv := range [...][2]string{{"{db}", db}, {"{schema}", schema}, {"{table}", table}, {"{topic}", topic}} {
 		if strings.Contains(n, kv[0]) {
 			n = strings.ReplaceAll(n, kv[0], kv[1])
 		}
