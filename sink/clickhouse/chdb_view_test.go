@@ -18,7 +18,7 @@ func TestChdbView(t *testing.T) {
 	q := chdbQuery(t)
 	cols := []tfield{{name: "id", typ: "int32"}, {name: "name", typ: "string"}}
 	tb := ttable{topic: "srv.public.acct", db: "shop", schema: "public", table: "acct", pg: true, fields: cols, keys: []string{"id"}}
-	db, data := "cdc_view", "acct"+dataSuffix
+	db, data := "cdc_view", "acct"+DataSuffix
 	s := chdbTable(t, q, db, data, tb.record("c", nil, row{"id", 1, "name", "a"}, 10, true))
 	// the records name the table acct; its rows go to acct__versions (Sink.layout's choice)
 	s.tables["acct"], s.tables[data].view = s.tables[data], "acct"

@@ -264,12 +264,12 @@ func TestKafkaKill9(t *testing.T) {
 		return cmd
 	}
 	count := func() int {
-		exists := query(t, conn, "SELECT toString(count()) FROM system.tables WHERE database = '"+db+"' AND name = 'orders"+dataSuffix+"'")
+		exists := query(t, conn, "SELECT toString(count()) FROM system.tables WHERE database = '"+db+"' AND name = 'orders"+DataSuffix+"'")
 		if exists[0] == "0" {
 			return 0
 		}
 		var c int
-		fmt.Sscan(query(t, conn, "SELECT toString(count()) FROM "+db+".orders"+dataSuffix)[0], &c)
+		fmt.Sscan(query(t, conn, "SELECT toString(count()) FROM "+db+".orders"+DataSuffix)[0], &c)
 		return c
 	}
 	cmd := start()

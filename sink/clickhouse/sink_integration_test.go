@@ -71,12 +71,12 @@ func query(t *testing.T, conn driver.Conn, q string) []string {
 	return out
 }
 
-// dataTable is the table that holds the rows of table: table+dataSuffix behind the sink's view,
+// dataTable is the table that holds the rows of table: table+DataSuffix behind the sink's view,
 // or table itself (created by hand, or by an older sluice).
 func dataTable(t *testing.T, conn driver.Conn, db, table string) string {
 	t.Helper()
-	if got := query(t, conn, "SELECT toString(count()) FROM system.tables WHERE database = '"+db+"' AND name = '"+table+dataSuffix+"'"); got[0] == "1" {
-		return table + dataSuffix
+	if got := query(t, conn, "SELECT toString(count()) FROM system.tables WHERE database = '"+db+"' AND name = '"+table+DataSuffix+"'"); got[0] == "1" {
+		return table + DataSuffix
 	}
 	return table
 }

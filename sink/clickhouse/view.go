@@ -8,20 +8,20 @@ import (
 	"time"
 )
 
-// dataSuffix names the table that holds every version of a table's rows (orders__versions);
+// DataSuffix names the table that holds every version of a table's rows (orders__versions);
 // the table's own name (orders) is a view of its current rows, so that a user querying
 // orders sees the source without FINAL and _is_deleted filters.
-const dataSuffix = "__versions"
+const DataSuffix = "__versions"
 
 // layout decides where table name's rows go. A name that is free or a view sluice made is the
-// view, and the rows go to name+dataSuffix. A name that is a table (made by an older sluice,
+// view, and the rows go to name+DataSuffix. A name that is a table (made by an older sluice,
 // or by hand for records without schemas) keeps its rows: writing on into it is what the user
 // set up; a warning says how to move to the view.
 func (s *Sink) layout(ctx context.Context, t *table, name string) error {
-	if strings.HasSuffix(name, dataSuffix) {
+	if strings.HasSuffix(name, DataSuffix) {
 		// it would be taken for (and written into) the data table of the table without the suffix
 		return fmt.Errorf("clickhouse table name %q ends with %q, the suffix of the tables behind sluice's views: map the source table to another name with --clickhouse-table-name (e.g. '{table}_t')",
-			name, dataSuffix)
+			name, DataSuffix)
 	}
 	var engine, create string
 	found := false
@@ -44,7 +44,7 @@ func (s *Sink) layout(ctx context.Context, t *table, name string) error {
 	if err != nil {
 		return err
 	}
-	data := name + dataSuffix
+	data := name + DataSuffix
 	switch {
 	case !found:
 	case engine == "View":

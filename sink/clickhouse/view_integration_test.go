@@ -80,8 +80,8 @@ func TestSinkViews(t *testing.T) {
 	); err != nil {
 		t.Fatal(err)
 	}
-	if e, d := engine("orders"), engine("orders"+dataSuffix); e != "View" || d != "ReplacingMergeTree" {
-		t.Fatalf("orders is %q, orders%s is %q; want a View over a ReplacingMergeTree", e, dataSuffix, d)
+	if e, d := engine("orders"), engine("orders"+DataSuffix); e != "View" || d != "ReplacingMergeTree" {
+		t.Fatalf("orders is %q, orders%s is %q; want a View over a ReplacingMergeTree", e, DataSuffix, d)
 	}
 	if got := rows("SELECT concat(toString(id), ' ', customer) FROM " + db + ".orders ORDER BY id"); got != "1 anne2|2 bob" {
 		t.Fatalf("view before any merge: %q", got)
@@ -123,7 +123,7 @@ func TestSinkViews(t *testing.T) {
 	// A stale view (a crash between an ALTER and the view's re-creation) is re-created when a
 	// sink first sees the table.
 	execCH(t, conn, "DROP TABLE "+db+".orders")
-	execCH(t, conn, "CREATE VIEW "+db+".orders AS SELECT id, customer FROM "+db+".orders"+dataSuffix+" FINAL WHERE _is_deleted = 0")
+	execCH(t, conn, "CREATE VIEW "+db+".orders AS SELECT id, customer FROM "+db+".orders"+DataSuffix+" FINAL WHERE _is_deleted = 0")
 	s2 := newSink()
 	if err := send(s2, v3.record("c", nil, row{"id", 8, "customer", "hal", "amount", dec(1), "created_at", int64(1), "tags", nil, "qty", nil}, 80, true)); err != nil {
 		t.Fatal(err)
@@ -143,10 +143,10 @@ func TestSinkViews(t *testing.T) {
 	if got := rows("SELECT concat(toString(id), ' ', v) FROM " + db + ".legacy FINAL WHERE _is_deleted = 0 ORDER BY id"); got != "1 old|2 new" {
 		t.Fatalf("legacy table: %q", got)
 	}
-	if e := engine("legacy" + dataSuffix); e != "" {
-		t.Fatalf("legacy%s created (%s) although legacy holds the rows", dataSuffix, e)
+	if e := engine("legacy" + DataSuffix); e != "" {
+		t.Fatalf("legacy%s created (%s) although legacy holds the rows", DataSuffix, e)
 	}
-	rename := "RENAME TABLE `" + db + "`.`legacy` TO `" + db + "`.`legacy" + dataSuffix + "`"
+	rename := "RENAME TABLE `" + db + "`.`legacy` TO `" + db + "`.`legacy" + DataSuffix + "`"
 	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), rename) {
 		t.Fatalf("no warning naming %q:\n%s", rename, logs.String())
 	}

@@ -76,6 +76,19 @@ func (s *Side) Columns(ctx context.Context, table string) (map[string]string, er
 	return out, rows.Err()
 }
 
+// DataTable returns the table that holds the rows of the sink's table name and its columns:
+// name+chsink.DataSuffix behind the view the sink names name, or name itself (a table of
+// an older sluice or one made by hand). The columns are nil when neither exists.
+func (s *Side) DataTable(ctx context.Context, name string) (string, map[string]string, error) {
+	for _, n := range []string{name + chsink.DataSuffix, name} {
+		cols, err := s.Columns(ctx, n)
+		if err != nil || cols != nil {
+			return n, cols, err
+		}
+	}
+	return name, nil, nil
+}
+
 // Parked counts the records the sink parked for table in _sluice_parked (0 when the sink never
 // created that table): they are missing from the table until replayed.
 func (s *Side) Parked(ctx context.Context, table string) (int64, error) {

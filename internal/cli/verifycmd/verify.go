@@ -244,11 +244,11 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) er
 			tdb, tschema = t[0], ""
 		}
 		name := cfg.ClickHouse.TableNameOf(tdb, tschema, t[1], cfg.TopicPrefix+"."+t[0]+"."+t[1])
-		cols, err := sink.Columns(ctx, name)
+		data, cols, err := sink.DataTable(ctx, name)
 		if err != nil {
 			return err
 		}
-		plan := verify.NewPlan(st, sink.Database, name, cols)
+		plan := verify.NewPlan(st, sink.Database, data, cols)
 		for _, e := range plan.Excluded {
 			log.Warn("verify: column not compared", "table", full, "column", e.Column, "reason", e.Reason)
 		}
@@ -256,6 +256,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) er
 		if err != nil {
 			return fmt.Errorf("verify %s: %w", full, err)
 		}
+		r.SinkTable = sink.Database + "." + name // what the user queries (the view over data)
 		if r.Parked, err = sink.Parked(ctx, name); err != nil {
 			return err
 		}

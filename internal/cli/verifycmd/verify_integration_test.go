@@ -114,6 +114,7 @@ func waitClean(t *testing.T, args ...string) string {
 // the expression val: what a stray INSERT or a buggy consumer would leave.
 func tamper(t *testing.T, conn driver.Conn, table, where, col, val string) {
 	t.Helper()
+	table += clickhouse.DataSuffix // the rows behind the sink's view
 	rows, err := conn.Query(context.Background(), "SELECT name FROM system.columns WHERE database = ? AND table = ?",
 		strings.Split(table, ".")[0], strings.Split(table, ".")[1])
 	if err != nil {
@@ -430,7 +431,7 @@ func TestVerifyMySQLClickHouse(t *testing.T) {
 func tamperEach(t *testing.T, conn driver.Conn, table, key string, skip map[string]bool, keys []int) []string {
 	t.Helper()
 	db, name, _ := strings.Cut(table, ".")
-	rows, err := conn.Query(context.Background(), "SELECT name, type FROM system.columns WHERE database = ? AND table = ?", db, name)
+	rows, err := conn.Query(context.Background(), "SELECT name, type FROM system.columns WHERE database = ? AND table = ?", db, name+clickhouse.DataSuffix)
 	if err != nil {
 		t.Fatal(err)
 	}
