@@ -111,6 +111,9 @@ func (c *Capture) validate(sinkNames []string) error {
 	if f, w := c.Pipeline.StallFailTimeout, c.Pipeline.StallTimeout; f > 0 && f < w {
 		errs = append(errs, fmt.Errorf("--stall-fail-timeout %s is shorter than --stall-timeout %s", f, w))
 	}
+	if err := c.Kafka.Client.ValidateSecurity(); err != nil {
+		errs = append(errs, err) // also for --offsets-topic and the schema history with --sink stdout
+	}
 	if c.Offsets.Topic != "" && len(c.Kafka.Client.Brokers) == 0 {
 		errs = append(errs, errors.New("--offsets-topic needs --kafka-brokers host:port,…"))
 	}

@@ -32,7 +32,10 @@ type Set struct {
 	props map[string]propAlias // property name -> flag
 	// unknown lists config-file keys no flag claimed; logged as warnings once the logger exists.
 	unknown []string
-	checks  []func() error
+	// argvSecrets lists secret flags given on the command line; logged as warnings once the
+	// logger exists (other users of the host may read a process's arguments).
+	argvSecrets []string
+	checks      []func() error
 	logger  *slog.Logger
 }
 
@@ -134,7 +137,12 @@ func (s *Set) Parse(args []string) error {
 
 func (s *Set) resolve(lookup func(string) (string, bool)) error {
 	set := map[string]bool{}
-	s.fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	s.fs.Visit(func(f *flag.Flag) {
+		set[f.Name] = true
+		if secret(f) {
+			s.argvSecrets = append(s.argvSecrets, f.Name)
+		}
+	})
 	var errs []error
 	if !set["config"] {
 		if v, ok := lookup(EnvName("config")); ok {
@@ -182,14 +190,14 @@ func (s *Set) resolve(lookup func(string) (string, bool)) error {
 			return
 		}
 		if v, ok := lookup(EnvName(f.Name)); ok {
-			where[f.Name] = fmt.Sprintf("%s=%q: ", EnvName(f.Name), v)
+			where[f.Name] = fmt.Sprintf("%s=%q: ", EnvName(f.Name), shown(f, v))
 			if err := s.fs.Set(f.Name, v); err != nil {
 				errs = append(errs, fmt.Errorf("%s=%q: %w", EnvName(f.Name), v, err))
 			}
 			return
 		}
 		if v, ok := fromFile[f.Name]; ok {
-			where[f.Name] = fmt.Sprintf("%s: %s=%q: ", s.ConfigFile, fileKey[f.Name], v)
+			where[f.Name] = fmt.Sprintf("%s: %s=%q: ", s.ConfigFile, fileKey[f.Name], shown(f, v))
 			if err := s.fs.Set(f.Name, v); err != nil {
 				errs = append(errs, fmt.Errorf("%s: %s=%q: %w", s.ConfigFile, fileKey[f.Name], v, err))
 			}
@@ -211,6 +219,20 @@ func (s *Set) resolve(lookup func(string) (string, bool)) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// secret reports whether f holds a secret (properties.Secret), whose value is never shown.
+func secret(f *flag.Flag) bool {
+	v, ok := f.Value.(interface{ Secret() bool })
+	return ok && v.Secret()
+}
+
+// shown is v as an error may quote it: secrets are redacted.
+func shown(f *flag.Flag, v string) string {
+	if secret(f) {
+		return "<redacted>"
+	}
+	return v
 }
 
 // ParseLevel parses --log-level.
@@ -259,6 +281,10 @@ func (s *Set) Logger() *slog.Logger {
 	// per process (a process parses once; a test that runs several commands in one process
 	// would otherwise race with the goroutines of the previous run).
 	saramaLogger.Do(func() { sarama.Logger = slog.NewLogLogger(h, slog.LevelDebug) })
+	for _, name := range s.argvSecrets {
+		s.logger.Warn("secret given on the command line, where other users of the host may read it: use a file or the environment instead",
+			"flag", "--"+name, "env", EnvName(name))
+	}
 	for _, k := range s.unknown {
 		s.logger.Warn("config file property not used by sluice", "file", s.ConfigFile, "property", k)
 	}

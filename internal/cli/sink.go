@@ -61,7 +61,10 @@ func (s kafkaSink) Open(ctx context.Context, d pipeline.Durable) (pipeline.Sink,
 // retryable (Run waits it out with its own backoff, so Ping does not retry), a refused login
 // or authorization is not.
 func (s kafkaSink) Ping(context.Context) error {
-	sc := s.c.Kafka.Client.Sarama("sluice-ping")
+	sc, err := s.c.Kafka.Client.Sarama("sluice-ping")
+	if err != nil {
+		return err
+	}
 	sc.Net.DialTimeout = 10 * time.Second
 	client, err := sarama.NewClient(s.c.Kafka.Client.Brokers, sc)
 	if err != nil {

@@ -115,6 +115,7 @@ func parse(prog string, args []string) (kafkasrc.Config, clickhouse.Config, erro
 		"topics.regex": "topics", // a Kafka Connect sink connector's
 		"group.id":     "group",
 	})
+	s.Names(cc.Client.RegisterSecurityFlags(fs))
 	s.Names(scfg.RegisterFlags(fs, ""))
 	if err := s.Parse(args); err != nil {
 		return cc, scfg, err
