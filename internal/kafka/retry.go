@@ -23,11 +23,16 @@ type UnavailableError struct {
 	Op     string        // what was tried, e.g. "save offset to sluice-offsets"
 	Waited time.Duration // how long it was retried
 	Err    error         // the last failure
+	Hint   string        // a likely cause beyond an outage, if any
 }
 
 func (e *UnavailableError) Error() string {
-	return fmt.Sprintf("kafka: %s: still failing after %s (--kafka-delivery-timeout, delivery.timeout.ms): %v",
+	msg := fmt.Sprintf("kafka: %s: still failing after %s (--kafka-delivery-timeout, delivery.timeout.ms): %v",
 		e.Op, e.Waited.Round(time.Millisecond), e.Err)
+	if e.Hint != "" {
+		msg += " (" + e.Hint + ")"
+	}
+	return msg
 }
 
 func (e *UnavailableError) Unwrap() error   { return e.Err }
@@ -161,7 +166,7 @@ func (c *ClientConfig) Retry(ctx context.Context, log *slog.Logger, op string, f
 		}
 		waited := now.Sub(start)
 		if waited >= d.DeliveryTimeout {
-			return &UnavailableError{Op: op, Waited: waited, Err: err}
+			return &UnavailableError{Op: op, Waited: waited, Err: err, Hint: c.closedHint(err)}
 		}
 		if logged.IsZero() || now.Sub(logged) >= retryLogEvery {
 			logged = now
@@ -176,4 +181,17 @@ func (c *ClientConfig) Retry(ctx context.Context, log *slog.Logger, op string, f
 		case <-t.C:
 		}
 	}
+}
+
+// closedHint names the likely causes of connections the brokers close at once, beyond an
+// outage: some brokers close instead of answering a refused SASL login, and a broker that
+// expects TLS closes a plain-text client.
+func (c *ClientConfig) closedHint(err error) string {
+	if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, syscall.ECONNRESET) {
+		return ""
+	}
+	if saslOn(c.protocol()) {
+		return "the brokers closed the connection: if they are up, check the SASL login (--kafka-sasl-mechanism, --kafka-sasl-username, the password) and --kafka-security-protocol"
+	}
+	return "the brokers closed the connection: if they are up, check that --kafka-security-protocol matches their listener (SSL, SASL_SSL, SASL_PLAINTEXT)"
 }
