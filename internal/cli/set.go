@@ -36,7 +36,7 @@ type Set struct {
 	// logger exists (other users of the host may read a process's arguments).
 	argvSecrets []string
 	checks      []func() error
-	logger  *slog.Logger
+	logger      *slog.Logger
 }
 
 type propAlias struct {
