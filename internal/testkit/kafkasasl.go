@@ -2,7 +2,9 @@ package testkit
 
 import (
 	"bytes"
+	"crypto/rand"
 	"strings"
+	"testing"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -38,4 +40,31 @@ func KafkaRefuseLikeBroker(c *kfake.Cluster, user, password string) {
 		resp.ErrorMessage = &msg
 		return resp, nil, true
 	})
+}
+
+// SecureKafka is a one-broker kfake that speaks TLS only (certificate from CA, for 127.0.0.1)
+// and requires a SASL login of User with Password over Mechanism, refusing others as a Kafka
+// broker does (KafkaRefuseLikeBroker).
+type SecureKafka struct {
+	Cluster   *kfake.Cluster
+	Brokers   []string
+	CA        *TestCA // signs the broker's certificate; CA.CAFile is what clients trust
+	Mechanism string  // PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512
+	User      string
+	Password  string
+}
+
+// NewSecureKafka starts a SecureKafka (opts added) and closes it when the test ends.
+func NewSecureKafka(t testing.TB, mechanism string, opts ...kfake.Opt) *SecureKafka {
+	t.Helper()
+	k := &SecureKafka{CA: NewTestCA(t, "kafka"), Mechanism: mechanism, User: "sluice", Password: "kafka-pw-" + rand.Text()}
+	c, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(1), kfake.TLS(k.CA.ServerTLS(t, false, "127.0.0.1")),
+		kfake.EnableSASL(), kfake.Superuser(mechanism, k.User, k.Password)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	KafkaRefuseLikeBroker(c, k.User, k.Password)
+	k.Cluster, k.Brokers = c, c.ListenAddrs()
+	return k
 }
