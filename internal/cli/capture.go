@@ -15,6 +15,7 @@ import (
 	"github.com/sluicecdc/sluice/envelope"
 	"github.com/sluicecdc/sluice/internal/offsets"
 	"github.com/sluicecdc/sluice/internal/pipeline"
+	"github.com/sluicecdc/sluice/internal/properties"
 	"github.com/sluicecdc/sluice/sink/kafka"
 )
 
@@ -142,11 +143,11 @@ func (c *Capture) Parse(args []string) error {
 // environment variable env; ok is false when neither is given.
 func (c *Capture) Password(env string) (pw string, ok bool, err error) {
 	if c.PasswordFile != "" {
-		b, err := os.ReadFile(c.PasswordFile)
+		pw, err := properties.ReadSecretFile(c.PasswordFile)
 		if err != nil {
 			return "", false, fmt.Errorf("--password-file: %w", err)
 		}
-		return strings.TrimRight(strings.SplitN(string(b), "\n", 2)[0], "\r"), true, nil
+		return pw, true, nil
 	}
 	pw, ok = os.LookupEnv(env)
 	return pw, ok, nil

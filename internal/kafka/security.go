@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/IBM/sarama"
+
+	"github.com/sluicecdc/sluice/internal/properties"
 )
 
 // Kafka's security.protocol values: whether the connection is TLS and whether it authenticates
@@ -188,7 +190,7 @@ func (c *ClientConfig) applySecurity(sc *sarama.Config) error {
 			return err
 		}
 		if fromFile {
-			if pw, err = ReadSecretFile(pw); err != nil {
+			if pw, err = properties.ReadSecretFile(pw); err != nil {
 				return fmt.Errorf("kafka: --kafka-sasl-password-file: %w", err)
 			}
 			if pw == "" {
@@ -284,15 +286,4 @@ func readCAs(path string) (*x509.CertPool, error) {
 		return nil, fmt.Errorf("kafka: --kafka-tls-ca-file %s: no PEM certificate in it (a JKS or PKCS12 truststore must be converted to PEM, e.g. keytool -exportcert -rfc)", path)
 	}
 	return pool, nil
-}
-
-// ReadSecretFile returns the first line of the file at path (a password file), without its
-// line end. The error names the file, never its content.
-func ReadSecretFile(path string) (string, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", err
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	return strings.TrimRight(line, "\r"), nil
 }
