@@ -105,4 +105,17 @@ func TestSecretInArgvWarns(t *testing.T) {
 	if c.Kafka.Client.SASL.Password != secretPW || len(c.argvSecrets) != 0 {
 		t.Fatalf("password %q, argv secrets %v", c.Kafka.Client.SASL.Password, c.argvSecrets)
 	}
+	for dsn, warn := range map[string]bool{"postgres://u:" + secretPW + "@h/db": true, "postgres://u@h/db": false,
+		"host=h password=" + secretPW: true, "u:" + secretPW + "@tcp(h:3306)/": true, "u@tcp(h:3306)/": false} {
+		fs, c = newTestFlags(t)
+		if err := fs.Parse([]string{"--topic-prefix", "p", "--dsn", dsn}); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.resolve(func(string) (string, bool) { return "", false }); err != nil {
+			t.Fatal(err)
+		}
+		if got := len(c.argvSecrets) == 1; got != warn {
+			t.Errorf("--dsn %s: warned %v, want %v", dsn, got, warn)
+		}
+	}
 }

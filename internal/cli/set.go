@@ -139,7 +139,7 @@ func (s *Set) resolve(lookup func(string) (string, bool)) error {
 	set := map[string]bool{}
 	s.fs.Visit(func(f *flag.Flag) {
 		set[f.Name] = true
-		if secret(f) {
+		if secret(f) || f.Name == "dsn" && dsnHasPassword(f.Value.String()) {
 			s.argvSecrets = append(s.argvSecrets, f.Name)
 		}
 	})
@@ -227,6 +227,15 @@ func secret(f *flag.Flag) bool {
 	return ok && v.Secret()
 }
 
+// dsnHasPassword reports whether a connection string carries a password (URL user info or a
+// password= key, or user:password@ of a go-sql-driver DSN).
+func dsnHasPassword(dsn string) bool {
+	if at := strings.LastIndexByte(dsn, '@'); at > 0 && !strings.Contains(dsn, "://") && strings.Contains(dsn[:at], ":") {
+		return true
+	}
+	return properties.RedactURL(dsn) != dsn || strings.Contains(dsn, "password=")
+}
+
 // shown is v as an error may quote it: secrets are redacted.
 func shown(f *flag.Flag, v string) string {
 	if secret(f) {
@@ -282,8 +291,11 @@ func (s *Set) Logger() *slog.Logger {
 	// would otherwise race with the goroutines of the previous run).
 	saramaLogger.Do(func() { sarama.Logger = slog.NewLogLogger(h, slog.LevelDebug) })
 	for _, name := range s.argvSecrets {
-		s.logger.Warn("secret given on the command line, where other users of the host may read it: use a file or the environment instead",
-			"flag", "--"+name, "env", EnvName(name))
+		msg := "secret given on the command line, where other users of the host may read it: use a file or the environment instead"
+		if name == "dsn" {
+			msg = "--dsn on the command line carries a password, which other users of the host may read: use --password-file or the environment instead"
+		}
+		s.logger.Warn(msg, "flag", "--"+name, "env", EnvName(name))
 	}
 	for _, k := range s.unknown {
 		s.logger.Warn("config file property not used by sluice", "file", s.ConfigFile, "property", k)

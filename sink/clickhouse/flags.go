@@ -15,7 +15,9 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, batchPrefix string) properties.
 	properties.ListVar(fs, &c.Addr, "clickhouse-addr", "ClickHouse native-protocol address(es), host:port,…")
 	fs.StringVar(&c.Database, "clickhouse-database", c.Database, "ClickHouse database for the tables (created if missing)")
 	fs.StringVar(&c.Username, "clickhouse-user", c.Username, "ClickHouse user")
-	fs.StringVar(&c.Password, "clickhouse-password", c.Password, "ClickHouse password")
+	fs.Var(properties.Secret(func(s string) error { c.Password = s; return nil }), "clickhouse-password",
+		"ClickHouse password; prefer --clickhouse-password-file or SLUICE_CLICKHOUSE_PASSWORD: on the command line others may read it (a warning says so)")
+	fs.StringVar(&c.PasswordFile, "clickhouse-password-file", c.PasswordFile, "read the ClickHouse password from this file (first line)")
 	fs.StringVar(&c.TableName, "clickhouse-table-name", c.TableName, "table name template: {db}, {schema}, {table}, {topic} are replaced")
 	fs.IntVar(&c.BatchRows, batchPrefix+"batch-rows", c.BatchRows, "insert when this many rows are pending")
 	fs.IntVar(&c.BatchBytes, batchPrefix+"batch-bytes", c.BatchBytes, "insert when the pending rows' JSON (row images and keys, without schemas) reaches this many bytes")
