@@ -29,7 +29,7 @@ type Config struct {
 	Password string
 	// PasswordFile, when set, holds the password (its first line) instead of Password.
 	PasswordFile string
-	TLS      *tls.Config
+	TLS          *tls.Config
 	// Compression of the native blocks: "lz4" (default) or "none". On loopback "none" inserts
 	// about 3× faster (measured on 18.16); over a network lz4 saves bandwidth.
 	Compression string
