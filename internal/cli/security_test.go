@@ -4,7 +4,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sluicecdc/sluice/capture"
 	ikafka "github.com/sluicecdc/sluice/internal/kafka"
+	"github.com/sluicecdc/sluice/internal/testkit"
 )
 
 const secretPW = "s3cret-Pa55-in-jaas"
@@ -117,5 +119,43 @@ func TestSecretInArgvWarns(t *testing.T) {
 		if got := len(c.argvSecrets) == 1; got != warn {
 			t.Errorf("--dsn %s: warned %v, want %v", dsn, got, warn)
 		}
+	}
+}
+
+// TestKafkaPingSecure: the ping before each source open logs in like every Kafka client; a
+// refused login or an untrusted certificate is not retryable, so Run stops at once instead of
+// reopening the source for --errors-retry-timeout.
+func TestKafkaPingSecure(t *testing.T) {
+	k := testkit.NewSecureKafka(t, ikafka.MechanismSCRAMSHA256)
+	other := testkit.NewTestCA(t, "other")
+	for _, c := range []struct {
+		name   string
+		ca     string
+		user   string
+		wantOK bool
+	}{
+		{"right", k.CA.CAFile, k.User, true},
+		{"wrong user", k.CA.CAFile, "mallory", false},
+		{"wrong CA", other.CAFile, k.User, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, cp := newTestFlags(t)
+			cp.Kafka.Client = ikafka.ClientConfig{Brokers: k.Brokers, SecurityProtocol: ikafka.ProtocolSASLSSL,
+				TLS:  ikafka.TLSConfig{CAFile: c.ca},
+				SASL: ikafka.SASLConfig{Mechanism: k.Mechanism, Username: c.user, Password: k.Password}}
+			err := kafkaSink{cp}.Ping(t.Context())
+			if c.wantOK {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || capture.Retryable(err) {
+				t.Fatalf("Ping = %v; want a non-retryable error", err)
+			}
+			if strings.Contains(err.Error(), k.Password) {
+				t.Fatalf("error shows the password: %v", err)
+			}
+		})
 	}
 }
