@@ -1,10 +1,13 @@
 package kafka
 
 import (
+	"bytes"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -283,3 +286,28 @@ func TestSCRAMVectors(t *testing.T) {
 }
 
 var _ sarama.SCRAMClient = (*scram)(nil)
+
+// TestInsecureWarnsOnce: --kafka-tls-verify none connects, and says once per process that the
+// brokers are not verified, however many clients connect.
+func TestInsecureWarnsOnce(t *testing.T) {
+	ca := testkit.NewTestCA(t, "kafka")
+	brokers := secureCluster(t, kfake.TLS(ca.ServerTLS(t, false, "127.0.0.1")))
+	insecureWarned = sync.Once{} // a process's first insecure client warns; this test's is the first
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	cc := ClientConfig{Brokers: brokers, SecurityProtocol: ProtocolSSL, TLS: TLSConfig{Verify: VerifyNone}}
+	for range 2 {
+		sc, err := cc.Sarama("test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		client, err := cc.Connect(t.Context(), log, sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		client.Close()
+	}
+	if n := strings.Count(buf.String(), "not verified"); n != 1 {
+		t.Fatalf("%d warnings, want 1:\n%s", n, buf.String())
+	}
+}
