@@ -24,6 +24,7 @@ debezium.sink.kafka.producer.sasl.jaas.config=org.apache.kafka.common.security.s
     username="alice" password="`+secretPW+`";
 debezium.sink.kafka.producer.ssl.truststore.location=/etc/kafka/ca.pem
 debezium.source.schema.history.internal.consumer.ssl.keystore.location=/etc/kafka/client.pem
+database.history.producer.security.protocol=SASL_SSL
 `)
 	fs, c := newTestFlags(t)
 	if err := fs.Parse([]string{"--config", props, "--kafka-tls-server-name", "kafka.internal", "--topic-prefix", "p"}); err != nil {

@@ -10,9 +10,10 @@ import (
 
 // securityPrefixes are where Debezium (Server) configurations set a Kafka client's properties:
 // plain Kafka (Connect worker) names, the Kafka sink's producer, and the schema history's
-// producer and consumer. sluice's clients of one process share one connection setting, so all
+// producer and consumer (database.history.* before Debezium 2.0). sluice's clients of one process share one connection setting, so all
 // of them set the same flags.
-var securityPrefixes = []string{"", "debezium.sink.kafka.producer.", "schema.history.internal.producer.", "schema.history.internal.consumer."}
+var securityPrefixes = []string{"", "debezium.sink.kafka.producer.", "schema.history.internal.producer.", "schema.history.internal.consumer.",
+	"database.history.producer.", "database.history.consumer."}
 
 // RegisterSecurityFlags registers the TLS and SASL settings of c on fs (--kafka-security-protocol,
 // --kafka-tls-*, --kafka-sasl-*) and returns their Kafka property names (security.protocol,
