@@ -160,3 +160,29 @@ func TestKafkaPingSecure(t *testing.T) {
 		})
 	}
 }
+
+// TestConflictingProperties: two properties that set one flag with different values (the
+// sink's and the schema history's security.protocol) are an error, not a silent choice; the
+// values of secrets are not shown.
+func TestConflictingProperties(t *testing.T) {
+	props := writeFile(t, "app.properties", `
+debezium.source.topic.prefix=p
+debezium.sink.kafka.producer.security.protocol=SASL_SSL
+schema.history.internal.producer.security.protocol=SSL
+sasl.jaas.config=a `+secretPW+`
+debezium.sink.kafka.producer.sasl.jaas.config=b `+secretPW+`
+bootstrap.servers=k1:9092
+debezium.sink.kafka.producer.bootstrap.servers=k1:9092
+`)
+	fs, c := newTestFlags(t)
+	if err := fs.Parse([]string{"--config", props}); err != nil {
+		t.Fatal(err)
+	}
+	err := c.resolve(func(string) (string, bool) { return "", false })
+	if err == nil || !strings.Contains(err.Error(), "both set --kafka-security-protocol") || !strings.Contains(err.Error(), "both set --kafka-sasl-jaas-config") {
+		t.Fatalf("got %v, want the conflicts named", err)
+	}
+	if strings.Contains(err.Error(), "kafka-brokers") || strings.Contains(err.Error(), secretPW) {
+		t.Fatalf("equal values are no conflict, and secrets stay hidden: %v", err)
+	}
+}

@@ -181,6 +181,14 @@ func (s *Set) resolve(lookup func(string) (string, bool)) error {
 				}
 				v = cv
 			}
+			// Several properties may set one flag (a Kafka setting under the sink's, the
+			// history's and the bare prefix); sluice has one value, so they must agree.
+			if prev, ok := fromFile[a.flag]; ok && prev != v {
+				f := s.fs.Lookup(a.flag)
+				errs = append(errs, fmt.Errorf("%s: %s=%q and %s=%q both set --%s: sluice uses one value for both; make them equal or drop one",
+					s.ConfigFile, fileKey[a.flag], shown(f, prev), k, shown(f, v), a.flag))
+				continue
+			}
 			fromFile[a.flag], fileKey[a.flag] = v, k
 		}
 	}
