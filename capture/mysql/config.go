@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/sluicecdc/sluice/capture/mysql/history"
 	"github.com/sluicecdc/sluice/capture/mysql/replication"
+	"github.com/sluicecdc/sluice/internal/properties"
 )
 
 // SnapshotMode is Debezium's snapshot.mode.
@@ -193,7 +193,7 @@ func ParseDSN(dsn, password string) (*gomysql.Config, error) { return parseDSN(d
 func parseDSN(dsn, password string) (*gomysql.Config, error) {
 	var cfg *gomysql.Config
 	if strings.HasPrefix(dsn, "mysql://") || strings.HasPrefix(dsn, "mariadb://") {
-		u, err := url.Parse(dsn)
+		u, err := properties.ParseURL(dsn)
 		if err != nil {
 			return nil, fmt.Errorf("mysql: DSN: %w", err)
 		}

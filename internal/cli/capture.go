@@ -15,6 +15,7 @@ import (
 	"github.com/sluicecdc/sluice/envelope"
 	"github.com/sluicecdc/sluice/internal/offsets"
 	"github.com/sluicecdc/sluice/internal/pipeline"
+	"github.com/sluicecdc/sluice/internal/properties"
 	"github.com/sluicecdc/sluice/sink/kafka"
 )
 
@@ -111,6 +112,9 @@ func (c *Capture) validate(sinkNames []string) error {
 	if f, w := c.Pipeline.StallFailTimeout, c.Pipeline.StallTimeout; f > 0 && f < w {
 		errs = append(errs, fmt.Errorf("--stall-fail-timeout %s is shorter than --stall-timeout %s", f, w))
 	}
+	if err := c.Kafka.Client.ValidateSecurity(); err != nil {
+		errs = append(errs, err) // also for --offsets-topic and the schema history with --sink stdout
+	}
 	if c.Offsets.Topic != "" && len(c.Kafka.Client.Brokers) == 0 {
 		errs = append(errs, errors.New("--offsets-topic needs --kafka-brokers host:port,…"))
 	}
@@ -139,11 +143,11 @@ func (c *Capture) Parse(args []string) error {
 // environment variable env; ok is false when neither is given.
 func (c *Capture) Password(env string) (pw string, ok bool, err error) {
 	if c.PasswordFile != "" {
-		b, err := os.ReadFile(c.PasswordFile)
+		pw, err := properties.ReadSecretFile(c.PasswordFile)
 		if err != nil {
 			return "", false, fmt.Errorf("--password-file: %w", err)
 		}
-		return strings.TrimRight(strings.SplitN(string(b), "\n", 2)[0], "\r"), true, nil
+		return pw, true, nil
 	}
 	pw, ok = os.LookupEnv(env)
 	return pw, ok, nil

@@ -32,8 +32,11 @@ type Set struct {
 	props map[string]propAlias // property name -> flag
 	// unknown lists config-file keys no flag claimed; logged as warnings once the logger exists.
 	unknown []string
-	checks  []func() error
-	logger  *slog.Logger
+	// argvSecrets lists secret flags given on the command line; logged as warnings once the
+	// logger exists (other users of the host may read a process's arguments).
+	argvSecrets []string
+	checks      []func() error
+	logger      *slog.Logger
 }
 
 type propAlias struct {
@@ -134,7 +137,12 @@ func (s *Set) Parse(args []string) error {
 
 func (s *Set) resolve(lookup func(string) (string, bool)) error {
 	set := map[string]bool{}
-	s.fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	s.fs.Visit(func(f *flag.Flag) {
+		set[f.Name] = true
+		if secret(f) || f.Name == "dsn" && dsnHasPassword(f.Value.String()) {
+			s.argvSecrets = append(s.argvSecrets, f.Name)
+		}
+	})
 	var errs []error
 	if !set["config"] {
 		if v, ok := lookup(EnvName("config")); ok {
@@ -173,6 +181,14 @@ func (s *Set) resolve(lookup func(string) (string, bool)) error {
 				}
 				v = cv
 			}
+			// Several properties may set one flag (a Kafka setting under the sink's, the
+			// history's and the bare prefix); sluice has one value, so they must agree.
+			if prev, ok := fromFile[a.flag]; ok && prev != v {
+				f := s.fs.Lookup(a.flag)
+				errs = append(errs, fmt.Errorf("%s: %s=%q and %s=%q both set --%s: sluice uses one value for both; make them equal or drop one",
+					s.ConfigFile, fileKey[a.flag], shown(f, prev), k, shown(f, v), a.flag))
+				continue
+			}
 			fromFile[a.flag], fileKey[a.flag] = v, k
 		}
 	}
@@ -182,14 +198,14 @@ func (s *Set) resolve(lookup func(string) (string, bool)) error {
 			return
 		}
 		if v, ok := lookup(EnvName(f.Name)); ok {
-			where[f.Name] = fmt.Sprintf("%s=%q: ", EnvName(f.Name), v)
+			where[f.Name] = fmt.Sprintf("%s=%q: ", EnvName(f.Name), shown(f, v))
 			if err := s.fs.Set(f.Name, v); err != nil {
 				errs = append(errs, fmt.Errorf("%s=%q: %w", EnvName(f.Name), v, err))
 			}
 			return
 		}
 		if v, ok := fromFile[f.Name]; ok {
-			where[f.Name] = fmt.Sprintf("%s: %s=%q: ", s.ConfigFile, fileKey[f.Name], v)
+			where[f.Name] = fmt.Sprintf("%s: %s=%q: ", s.ConfigFile, fileKey[f.Name], shown(f, v))
 			if err := s.fs.Set(f.Name, v); err != nil {
 				errs = append(errs, fmt.Errorf("%s: %s=%q: %w", s.ConfigFile, fileKey[f.Name], v, err))
 			}
@@ -211,6 +227,29 @@ func (s *Set) resolve(lookup func(string) (string, bool)) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// secret reports whether f holds a secret (properties.Secret), whose value is never shown.
+func secret(f *flag.Flag) bool {
+	v, ok := f.Value.(interface{ Secret() bool })
+	return ok && v.Secret()
+}
+
+// dsnHasPassword reports whether a connection string carries a password (URL user info or a
+// password= key, or user:password@ of a go-sql-driver DSN).
+func dsnHasPassword(dsn string) bool {
+	if at := strings.LastIndexByte(dsn, '@'); at > 0 && !strings.Contains(dsn, "://") && strings.Contains(dsn[:at], ":") {
+		return true
+	}
+	return properties.RedactURL(dsn) != dsn || strings.Contains(dsn, "password=")
+}
+
+// shown is v as an error may quote it: secrets are redacted.
+func shown(f *flag.Flag, v string) string {
+	if secret(f) {
+		return "<redacted>"
+	}
+	return v
 }
 
 // ParseLevel parses --log-level.
@@ -259,6 +298,13 @@ func (s *Set) Logger() *slog.Logger {
 	// per process (a process parses once; a test that runs several commands in one process
 	// would otherwise race with the goroutines of the previous run).
 	saramaLogger.Do(func() { sarama.Logger = slog.NewLogLogger(h, slog.LevelDebug) })
+	for _, name := range s.argvSecrets {
+		msg := "secret given on the command line, where other users of the host may read it: use a file or the environment instead"
+		if name == "dsn" {
+			msg = "--dsn on the command line carries a password, which other users of the host may read: use --password-file or the environment instead"
+		}
+		s.logger.Warn(msg, "flag", "--"+name, "env", EnvName(name))
+	}
 	for _, k := range s.unknown {
 		s.logger.Warn("config file property not used by sluice", "file", s.ConfigFile, "property", k)
 	}

@@ -58,15 +58,22 @@ func (s kafkaSink) Open(ctx context.Context, d pipeline.Durable) (pipeline.Sink,
 }
 
 // Ping connects to the brokers once and reads the cluster metadata: an unreachable cluster is
-// retryable (Run waits it out with its own backoff, so Ping does not retry), a refused login
-// or authorization is not.
+// retryable (Run waits it out with its own backoff, so Ping does not retry), a refused login,
+// authorization or certificate is not.
 func (s kafkaSink) Ping(context.Context) error {
-	sc := s.c.Kafka.Client.Sarama("sluice-ping")
+	sc, err := s.c.Kafka.Client.Sarama("sluice-ping")
+	if err != nil {
+		return err
+	}
 	sc.Net.DialTimeout = 10 * time.Second
 	client, err := sarama.NewClient(s.c.Kafka.Client.Brokers, sc)
 	if err != nil {
+		op := "connect to " + strings.Join(s.c.Kafka.Client.Brokers, ",")
 		if ikafka.Auth(err) {
-			return &ikafka.AuthError{Op: "connect to " + strings.Join(s.c.Kafka.Client.Brokers, ","), Err: err}
+			return &ikafka.AuthError{Op: op, Err: err}
+		}
+		if ikafka.TLSFailure(err) {
+			return &ikafka.TLSError{Op: op, Err: err}
 		}
 		return retryableError{fmt.Errorf("kafka: %w", err)}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -51,6 +52,14 @@ type ClientConfig struct {
 	// RetryBackoff is the first wait between two attempts (Kafka's retry.backoff.ms, default
 	// 100ms); waits double up to ten times it (retry.backoff.max.ms, 1s by default).
 	RetryBackoff time.Duration
+
+	// SecurityProtocol is Kafka's security.protocol: PLAINTEXT (the default), SSL,
+	// SASL_PLAINTEXT or SASL_SSL. TLS settings need SSL or SASL_SSL, SASL settings SASL_*.
+	SecurityProtocol string
+	// TLS is used with SSL and SASL_SSL; it verifies the brokers by default.
+	TLS TLSConfig
+	// SASL is used with SASL_PLAINTEXT and SASL_SSL.
+	SASL SASLConfig
 }
 
 // ParseBrokers splits a comma-separated bootstrap list, dropping blanks around and between
@@ -74,7 +83,14 @@ func (c *ClientConfig) Validate() error {
 	if c.DeliveryTimeout < 0 || c.RequestTimeout < 0 || c.RetryBackoff < 0 {
 		errs = append(errs, errors.New("kafka: timeouts and backoff must not be negative"))
 	}
+	errs = append(errs, c.validateSecurity()...)
 	return errors.Join(errs...)
+}
+
+// ValidateSecurity reports every bad TLS or SASL setting (for commands where Kafka is
+// optional, so that Validate's missing-brokers error does not apply).
+func (c *ClientConfig) ValidateSecurity() error {
+	return errors.Join(c.validateSecurity()...)
 }
 
 // WithDefaults returns c with its zero fields set to their defaults.
@@ -120,14 +136,16 @@ func (c *ClientConfig) ProducerRetries() int {
 }
 
 // Sarama returns a new sarama configuration carrying the client settings; defaultClientID is
-// used when ClientID is empty. The caller adds its producer or consumer settings.
+// used when ClientID is empty. The caller adds its producer or consumer settings. It fails
+// when a security setting is bad or a file it names (CA, certificate, key, password) cannot
+// be read; such errors are not retryable.
 //
 // Every request is bounded: a connection attempt by DialTimeout, a read or write by
 // RequestTimeout, a whole metadata refresh (sarama's own retries included) by RequestTimeout,
 // and the broker's wait for acks=all, for admin operations and for fetch data by half of it at
 // most (sarama's defaults are 10s, 3s and 500ms).
 // Producer retries wait as Backoff says, often enough to span DeliveryTimeout.
-func (c *ClientConfig) Sarama(defaultClientID string) *sarama.Config {
+func (c *ClientConfig) Sarama(defaultClientID string) (*sarama.Config, error) {
 	d := c.WithDefaults()
 	sc := sarama.NewConfig()
 	sc.ClientID = d.ClientID
@@ -146,13 +164,24 @@ func (c *ClientConfig) Sarama(defaultClientID string) *sarama.Config {
 	sc.Producer.Retry.Max = d.ProducerRetries()
 	sc.Producer.Retry.Backoff = d.RetryBackoff
 	sc.Producer.Retry.BackoffFunc = func(retries, _ int) time.Duration { return d.Backoff(retries) }
-	return sc
+	if err := d.applySecurity(sc); err != nil {
+		return nil, err
+	}
+	return sc, nil
 }
+
+// insecureWarned makes the unverified-TLS warning appear once per process, not per client.
+var insecureWarned sync.Once
 
 // Connect opens a client to the brokers with sc (from Sarama, completed by the caller),
 // retrying as Retry does: a cluster that is down at start is waited for up to
 // DeliveryTimeout. log (nil: discard) gets the retry warnings.
 func (c *ClientConfig) Connect(ctx context.Context, log *slog.Logger, sc *sarama.Config) (sarama.Client, error) {
+	if c.Insecure() && log != nil {
+		insecureWarned.Do(func() {
+			log.Warn("kafka: TLS certificates of the brokers are not verified (--kafka-tls-verify none): anyone in the network path can read and change the data; give --kafka-tls-ca-file instead")
+		})
+	}
 	var client sarama.Client
 	err := c.Retry(ctx, log, "connect to "+strings.Join(c.Brokers, ","), func() error {
 		var err error

@@ -1,7 +1,7 @@
 // Package kafka is sluice's one Kafka layer below the components that talk to Kafka (the Kafka
 // sink, the Kafka offsets store, the MySQL schema history, the Kafka record source): the client
-// settings every sarama client shares (brokers, client id, protocol version; TLS and SASL will
-// plug in here, in ClientConfig.Sarama), Kafka's default key partitioner (murmur2), topic
+// settings every sarama client shares (brokers, client id, protocol version, TLS and SASL, all
+// applied by ClientConfig.Sarama, with their flags in RegisterSecurityFlags), Kafka's default key partitioner (murmur2), topic
 // creation that tolerates an existing topic, and reading one partition from its start to its
 // current end (how compacted offsets topics and the schema history are loaded).
 //

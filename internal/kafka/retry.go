@@ -2,6 +2,8 @@ package kafka
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -21,11 +23,16 @@ type UnavailableError struct {
 	Op     string        // what was tried, e.g. "save offset to sluice-offsets"
 	Waited time.Duration // how long it was retried
 	Err    error         // the last failure
+	Hint   string        // a likely cause beyond an outage, if any
 }
 
 func (e *UnavailableError) Error() string {
-	return fmt.Sprintf("kafka: %s: still failing after %s (--kafka-delivery-timeout, delivery.timeout.ms): %v",
+	msg := fmt.Sprintf("kafka: %s: still failing after %s (--kafka-delivery-timeout, delivery.timeout.ms): %v",
 		e.Op, e.Waited.Round(time.Millisecond), e.Err)
+	if e.Hint != "" {
+		msg += " (" + e.Hint + ")"
+	}
+	return msg
 }
 
 func (e *UnavailableError) Unwrap() error   { return e.Err }
@@ -39,11 +46,44 @@ type AuthError struct {
 }
 
 func (e *AuthError) Error() string {
-	return fmt.Sprintf("kafka: %s: %v (not retried: check the client's credentials and the ACLs it needs)", e.Op, e.Err)
+	return fmt.Sprintf("kafka: %s: %v (not retried: check --kafka-sasl-mechanism, --kafka-sasl-username and the password "+
+		"(--kafka-sasl-password-file, SLUICE_KAFKA_SASL_PASSWORD or sasl.jaas.config), and the ACLs the client needs)", e.Op, e.Err)
 }
 
 func (e *AuthError) Unwrap() error   { return e.Err }
 func (e *AuthError) Retryable() bool { return false }
+
+// TLSError is a TLS handshake with a broker that failed on the certificates: the broker's is
+// not signed by a trusted CA or does not carry its name, the broker refused ours, or it does
+// not speak TLS on that port. It is not retried and not retryable: it lasts until an operator
+// changes the TLS settings or the broker's certificate.
+type TLSError struct {
+	Op  string
+	Err error
+}
+
+func (e *TLSError) Error() string {
+	return fmt.Sprintf("kafka: %s: TLS handshake failed: %v (not retried: check --kafka-tls-ca-file (ssl.truststore.location), "+
+		"--kafka-tls-server-name, the client certificate (--kafka-tls-cert-file) and that the brokers listen for TLS on these ports "+
+		"(--kafka-security-protocol))", e.Op, e.Err)
+}
+
+func (e *TLSError) Unwrap() error   { return e.Err }
+func (e *TLSError) Retryable() bool { return false }
+
+// TLSFailure reports whether err is a TLS handshake failure no retry can cure (see TLSError).
+func TLSFailure(err error) bool {
+	var (
+		verr *tls.CertificateVerificationError
+		uerr x509.UnknownAuthorityError
+		herr x509.HostnameError
+		cerr x509.CertificateInvalidError
+		rerr tls.RecordHeaderError
+		aerr tls.AlertError
+	)
+	return errors.As(err, &verr) || errors.As(err, &uerr) || errors.As(err, &herr) || errors.As(err, &cerr) ||
+		errors.As(err, &rerr) || errors.As(err, &aerr)
+}
 
 // Auth reports whether err is an authentication or authorization failure.
 func Auth(err error) bool {
@@ -63,7 +103,7 @@ func Auth(err error) bool {
 // "out of brokers".
 func Transient(err error) bool {
 	// context.DeadlineExceeded is a net.Error too, but it is the caller's deadline.
-	if err == nil || Auth(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if err == nil || Auth(err) || TLSFailure(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
 	var kerr sarama.KError
@@ -114,6 +154,9 @@ func (c *ClientConfig) Retry(ctx context.Context, log *slog.Logger, op string, f
 		if Auth(err) {
 			return &AuthError{Op: op, Err: err}
 		}
+		if TLSFailure(err) {
+			return &TLSError{Op: op, Err: err}
+		}
 		if !Transient(err) {
 			return err
 		}
@@ -123,7 +166,7 @@ func (c *ClientConfig) Retry(ctx context.Context, log *slog.Logger, op string, f
 		}
 		waited := now.Sub(start)
 		if waited >= d.DeliveryTimeout {
-			return &UnavailableError{Op: op, Waited: waited, Err: err}
+			return &UnavailableError{Op: op, Waited: waited, Err: err, Hint: c.closedHint(err)}
 		}
 		if logged.IsZero() || now.Sub(logged) >= retryLogEvery {
 			logged = now
@@ -138,4 +181,17 @@ func (c *ClientConfig) Retry(ctx context.Context, log *slog.Logger, op string, f
 		case <-t.C:
 		}
 	}
+}
+
+// closedHint names the likely causes of connections the brokers close at once, beyond an
+// outage: some brokers close instead of answering a refused SASL login, and a broker that
+// expects TLS closes a plain-text client.
+func (c *ClientConfig) closedHint(err error) string {
+	if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, syscall.ECONNRESET) {
+		return ""
+	}
+	if saslOn(c.protocol()) {
+		return "the brokers closed the connection: if they are up, check the SASL login (--kafka-sasl-mechanism, --kafka-sasl-username, the password) and --kafka-security-protocol"
+	}
+	return "the brokers closed the connection: if they are up, check that --kafka-security-protocol matches their listener (SSL, SASL_SSL, SASL_PLAINTEXT)"
 }

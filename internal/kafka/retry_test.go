@@ -57,7 +57,7 @@ func TestBackoff(t *testing.T) {
 			t.Fatalf("backoffs %v, want %v ms: retry.backoff.ms doubling to retry.backoff.max.ms", got, want)
 		}
 	}
-	sc := c.Sarama("x")
+	sc := mustSarama(t, &c, "x")
 	if r := sc.Producer.Retry.Max; r != 123 {
 		t.Fatalf("producer retries %d: want the 123 whose waits span 2 minutes", r)
 	}
@@ -159,7 +159,7 @@ func TestConnectWaitsForBroker(t *testing.T) {
 	}()
 	cc := ClientConfig{Brokers: []string{fmt.Sprintf("127.0.0.1:%d", port)}, DeliveryTimeout: 30 * time.Second}
 	start := time.Now()
-	client, err := cc.Connect(t.Context(), nil, cc.Sarama("test"))
+	client, err := cc.Connect(t.Context(), nil, mustSarama(t, &cc, "test"))
 	if err != nil {
 		t.Fatalf("Connect after %s: %v", time.Since(start), err)
 	}
@@ -192,7 +192,7 @@ func TestRequestTimeout(t *testing.T) {
 	}()
 	cc := ClientConfig{Brokers: []string{l.Addr().String()}, RequestTimeout: 300 * time.Millisecond, DeliveryTimeout: time.Second}
 	start := time.Now()
-	_, err = cc.Connect(t.Context(), nil, cc.Sarama("test"))
+	_, err = cc.Connect(t.Context(), nil, mustSarama(t, &cc, "test"))
 	var u *UnavailableError
 	if !errors.As(err, &u) {
 		t.Fatalf("Connect to a silent broker = %v, want an UnavailableError", err)
@@ -214,7 +214,7 @@ func TestSaramaTimeouts(t *testing.T) {
 		{400 * time.Millisecond, 400 * time.Millisecond, 200 * time.Millisecond, 200 * time.Millisecond, 200 * time.Millisecond},
 	} {
 		cc := ClientConfig{RequestTimeout: c.req}
-		sc := cc.Sarama("x")
+		sc := mustSarama(t, &cc, "x")
 		want := cc.WithDefaults().RequestTimeout
 		if sc.Net.ReadTimeout != want || sc.Net.WriteTimeout != want || sc.Metadata.Timeout != want || sc.Net.DialTimeout != c.dial ||
 			sc.Producer.Timeout != c.producer || sc.Admin.Timeout != c.admin || sc.Consumer.MaxWaitTime != c.fetchW {

@@ -17,7 +17,7 @@ func TestCreateTopicAndReadToEnd(t *testing.T) {
 	}
 	defer c.Close()
 	cc := ClientConfig{Brokers: c.ListenAddrs()}
-	sc := cc.Sarama("test")
+	sc := mustSarama(t, &cc, "test")
 	sc.Producer.Return.Successes = true
 	sc.Producer.Partitioner = sarama.NewManualPartitioner
 	sc.Consumer.Return.Errors = true
@@ -68,7 +68,7 @@ func TestCreateTopicBrokerDefaultReplication(t *testing.T) {
 	}
 	defer c.Close()
 	cc := ClientConfig{Brokers: c.ListenAddrs()}
-	client, err := cc.Connect(context.Background(), nil, cc.Sarama("test"))
+	client, err := cc.Connect(context.Background(), nil, mustSarama(t, &cc, "test"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func TestReadToEndFnError(t *testing.T) {
 	}
 	defer c.Close()
 	cc := ClientConfig{Brokers: c.ListenAddrs()}
-	sc := cc.Sarama("test")
+	sc := mustSarama(t, &cc, "test")
 	sc.Producer.Return.Successes = true
 	client, err := cc.Connect(context.Background(), nil, sc)
 	if err != nil {
@@ -130,4 +130,14 @@ func TestReadToEndFnError(t *testing.T) {
 	if err != sarama.ErrNotLeaderForPartition || calls != 1 {
 		t.Fatalf("ReadToEnd = %v after %d calls, want fn's error after 1", err, calls)
 	}
+}
+
+// mustSarama is c.Sarama for tests.
+func mustSarama(t *testing.T, c *ClientConfig, id string) *sarama.Config {
+	t.Helper()
+	sc, err := c.Sarama(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
 }

@@ -54,7 +54,10 @@ func NewKafka(ctx context.Context, cfg KafkaConfig) (*Kafka, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	sc := cfg.Client.Sarama("sluice-offsets")
+	sc, err := cfg.Client.Sarama("sluice-offsets")
+	if err != nil {
+		return nil, fmt.Errorf("kafka offsets store: %w", err)
+	}
 	sc.Net.MaxOpenRequests = 1
 	sc.Producer.Idempotent = true
 	sc.Producer.RequiredAcks = sarama.WaitForAll

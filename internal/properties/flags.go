@@ -82,3 +82,32 @@ func SplitList(s string) []string {
 	}
 	return out
 }
+
+// Secret returns a flag.Value for a secret (a password, a JAAS line with one): like Func,
+// set's error is kept for Err, but String never shows the value, so neither -h, nor an error
+// naming the flag, nor a log line can print it. Set reports Secret to tell such flags apart.
+func Secret(set func(string) error) flag.Value { return &secret{set: set} }
+
+type secret struct {
+	set func(string) error
+	err error
+	n   int // length of the value; only whether it is set is shown
+}
+
+func (s *secret) String() string {
+	if s == nil || s.n == 0 {
+		return ""
+	}
+	return "<redacted>"
+}
+
+func (s *secret) Set(v string) error {
+	s.n, s.err = len(v), s.set(v)
+	return nil
+}
+
+// Err is the error of the last Set, if it failed; it must not quote the value.
+func (s *secret) Err() error { return s.err }
+
+// Secret marks the value as one never to print.
+func (s *secret) Secret() bool { return true }

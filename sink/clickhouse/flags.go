@@ -29,6 +29,8 @@ func (c *Config) RegisterConnFlags(fs *flag.FlagSet) {
 	properties.ListVar(fs, &c.Addr, "clickhouse-addr", "ClickHouse native-protocol address(es), host:port,…")
 	fs.StringVar(&c.Database, "clickhouse-database", c.Database, "ClickHouse database of the tables (the sink creates it if missing)")
 	fs.StringVar(&c.Username, "clickhouse-user", c.Username, "ClickHouse user")
-	fs.StringVar(&c.Password, "clickhouse-password", c.Password, "ClickHouse password")
+	fs.Var(properties.Secret(func(s string) error { c.Password = s; return nil }), "clickhouse-password",
+		"ClickHouse password; prefer --clickhouse-password-file or SLUICE_CLICKHOUSE_PASSWORD: on the command line others may read it (a warning says so)")
+	fs.StringVar(&c.PasswordFile, "clickhouse-password-file", c.PasswordFile, "read the ClickHouse password from this file (first line)")
 	fs.StringVar(&c.TableName, "clickhouse-table-name", c.TableName, "table name template: {db}, {schema}, {table}, {topic} are replaced")
 }

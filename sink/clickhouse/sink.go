@@ -18,6 +18,7 @@ import (
 	"github.com/cespare/xxhash/v2"
 
 	"github.com/sluicecdc/sluice/envelope"
+	"github.com/sluicecdc/sluice/internal/properties"
 )
 
 // Config configures a Sink. Zero values mean the defaults written beside each field.
@@ -26,7 +27,9 @@ type Config struct {
 	Database string   // target database, created if missing; defaults to "default"
 	Username string   // defaults to "default"
 	Password string
-	TLS      *tls.Config
+	// PasswordFile, when set, holds the password (its first line) instead of Password.
+	PasswordFile string
+	TLS          *tls.Config
 	// Compression of the native blocks: "lz4" (default) or "none". On loopback "none" inserts
 	// about 3× faster (measured on 18.16); over a network lz4 saves bandwidth.
 	Compression string
@@ -93,6 +96,9 @@ func (c *Config) setDefaults() {
 // Validate reports every bad field.
 func (c *Config) Validate() error {
 	var errs []error
+	if c.Password != "" && c.PasswordFile != "" {
+		errs = append(errs, errors.New("give --clickhouse-password-file or a password (SLUICE_CLICKHOUSE_PASSWORD), not both"))
+	}
 	for _, a := range c.Addr {
 		if !strings.Contains(a, ":") {
 			errs = append(errs, fmt.Errorf("clickhouse address %q: want host:port", a))
@@ -174,10 +180,17 @@ type parkedRecord struct {
 }
 
 // Options are the clickhouse-go connection options of cfg (defaults applied), for the sink and
-// for tools that read what it wrote (sluice verify). The session database is "default": the
+// for tools that read what it wrote (sluice verify), with --clickhouse-password-file read. The session database is "default": the
 // sink names Database in every statement, since it may not exist yet.
-func (cfg Config) Options() *ch.Options {
+func (cfg Config) Options() (*ch.Options, error) {
 	cfg.setDefaults()
+	if cfg.PasswordFile != "" {
+		pw, err := properties.ReadSecretFile(cfg.PasswordFile)
+		if err != nil {
+			return nil, fmt.Errorf("clickhouse: --clickhouse-password-file: %w", err)
+		}
+		cfg.Password = pw
+	}
 	var comp *ch.Compression
 	if cfg.Compression == "lz4" {
 		comp = &ch.Compression{Method: ch.CompressionLZ4}
@@ -189,7 +202,7 @@ func (cfg Config) Options() *ch.Options {
 		DialTimeout:  10 * time.Second,
 		Compression:  comp,
 		MaxOpenConns: 2,
-	}
+	}, nil
 }
 
 // New connects, detects the server version and prepares the database. durable is called with
@@ -199,7 +212,11 @@ func New(ctx context.Context, cfg Config, durable func(token uint64)) (*Sink, er
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	conn, err := ch.Open(cfg.Options())
+	opts, err := cfg.Options()
+	if err != nil {
+		return nil, err
+	}
+	conn, err := ch.Open(opts)
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse open %v: %w", cfg.Addr, err)
 	}
@@ -424,6 +441,9 @@ func (s *Sink) retry(ctx context.Context, what string, fn func(ctx context.Conte
 		if ctx.Err() != nil {
 			return fmt.Errorf("clickhouse %s: %w (gave up: %v)", what, err, ctx.Err())
 		}
+		if authFailed(err) {
+			return fmt.Errorf("clickhouse %s: %w (not retried: check --clickhouse-user and the password: --clickhouse-password-file or SLUICE_CLICKHOUSE_PASSWORD)", what, err)
+		}
 		s.stats.retries.Add(1)
 		s.log.Warn("clickhouse call failed; retrying", "op", what, "attempt", attempt, "wait", wait, "err", err)
 		select {
@@ -436,6 +456,20 @@ func (s *Sink) retry(ctx context.Context, what string, fn func(ctx context.Conte
 			wait = s.cfg.MaxBackoff
 		}
 	}
+}
+
+// authFailed reports a refused login, which no retry cures: UNKNOWN_USER (192), WRONG_PASSWORD
+// (193), REQUIRED_PASSWORD (194), AUTHENTICATION_FAILED (516, newer servers).
+func authFailed(err error) bool {
+	var ex *ch.Exception
+	if !errors.As(err, &ex) {
+		return false
+	}
+	switch ex.Code {
+	case 192, 193, 194, 516:
+		return true
+	}
+	return false
 }
 
 // exec runs a DDL statement with retries.

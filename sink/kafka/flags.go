@@ -77,7 +77,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 		c.Linger = v
 		return nil
 	}), "kafka-linger", "how long a Kafka batch may wait for more records (linger.ms); 0 sends as soon as the partition has no request outstanding, batching by itself under load")
-	return properties.Names{
+	names := c.Client.RegisterSecurityFlags(fs)
+	names.Merge(properties.Names{
 		"debezium.sink.kafka.producer.bootstrap.servers": "kafka-brokers",
 		"bootstrap.servers":                                "kafka-brokers",
 		"debezium.sink.kafka.producer.compression.type":    "kafka-compression",
@@ -94,7 +95,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 		"request.timeout.ms":                               "kafka-request-timeout",
 		"debezium.sink.kafka.producer.retry.backoff.ms":    "kafka-retry-backoff",
 		"retry.backoff.ms":                                 "kafka-retry-backoff",
-	}
+	})
+	return names
 }
 
 // durationVar registers a positive duration flag.

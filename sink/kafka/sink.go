@@ -153,7 +153,10 @@ func (c *Config) SaramaConfig() (*sarama.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	sc := d.Client.Sarama("sluice")
+	sc, err := d.Client.Sarama("sluice")
+	if err != nil {
+		return nil, err
+	}
 	sc.Net.MaxOpenRequests = 1
 	sc.Producer.Idempotent = true
 	sc.Producer.RequiredAcks = sarama.WaitForAll

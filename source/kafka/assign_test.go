@@ -32,7 +32,11 @@ func TestSourceGroupSpreadsTopics(t *testing.T) {
 		}
 		defer src.Close()
 	}
-	admin, err := sarama.NewClusterAdmin(brokers, (&ikafka.ClientConfig{Brokers: brokers}).Sarama("test"))
+	scfg, err := (&ikafka.ClientConfig{Brokers: brokers}).Sarama("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := sarama.NewClusterAdmin(brokers, scfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +85,10 @@ func TestSourceGroupJoinsRangeMembers(t *testing.T) {
 	brokers := c.ListenAddrs()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	old := (&ikafka.ClientConfig{Brokers: brokers}).Sarama("old") // range only
+	old, err := (&ikafka.ClientConfig{Brokers: brokers}).Sarama("old") // range only
+	if err != nil {
+		t.Fatal(err)
+	}
 	g, err := sarama.NewConsumerGroup(brokers, "mixed", old)
 	if err != nil {
 		t.Fatal(err)

@@ -166,7 +166,10 @@ func Open(ctx context.Context, cfg Config) (*Source, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	conf := cfg.Client.Sarama("sluice-clickhouse")
+	conf, err := cfg.Client.Sarama("sluice-clickhouse")
+	if err != nil {
+		return nil, err
+	}
 	conf.Consumer.Offsets.AutoCommit.Enable = true
 	conf.Consumer.Offsets.AutoCommit.Interval = time.Second
 	conf.Consumer.Offsets.Initial = sarama.OffsetOldest

@@ -90,7 +90,10 @@ func (s *slowSink) Close() error { close(s.stop); s.wg.Wait(); return nil }
 func produceN(t *testing.T, brokers []string, topic string, from, to int) {
 	t.Helper()
 	cc := ikafka.ClientConfig{Brokers: brokers}
-	sc := cc.Sarama("test")
+	sc, err := cc.Sarama("test")
+	if err != nil {
+		t.Fatal(err)
+	}
 	sc.Producer.Return.Successes = true
 	p, err := sarama.NewSyncProducer(brokers, sc)
 	if err != nil {

@@ -28,7 +28,10 @@ var _ verify.Side = (*Side)(nil)
 
 // Open connects with the sink's connection settings (cfg.Database is the database read).
 func Open(ctx context.Context, cfg chsink.Config) (*Side, error) {
-	opts := cfg.Options()
+	opts, err := cfg.Options()
+	if err != nil {
+		return nil, err
+	}
 	opts.Settings = ch.Settings{
 		// On 18.16 a WHERE on a column other than the key may be moved to PREWHERE, which
 		// filters the row versions before FINAL picks the newest: an old version of a

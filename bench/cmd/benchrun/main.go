@@ -100,7 +100,11 @@ func run(stdoutPath, stderrPath, metricsURL, metric, brokers, topic, group strin
 		counter = func() (int64, error) { return scrape(hc, metricsURL, metric) }
 	case brokers != "" && topic != "":
 		client := ikafka.ClientConfig{Brokers: ikafka.ParseBrokers(brokers)}
-		cl, err := client.Connect(context.Background(), nil, client.Sarama("benchrun"))
+		sc, err := client.Sarama("benchrun")
+		if err != nil {
+			return res, err
+		}
+		cl, err := client.Connect(context.Background(), nil, sc)
 		if err != nil {
 			return res, fmt.Errorf("kafka client: %w", err)
 		}

@@ -95,7 +95,10 @@ func run(in io.Reader, dsn, brokers, topic string, n int, gap time.Duration, ref
 	viaDirect := &stamps{at: map[int64]time.Time{}}
 
 	client := ikafka.ClientConfig{Brokers: ikafka.ParseBrokers(brokers)}
-	cfg := client.Sarama("latprobe")
+	cfg, err := client.Sarama("latprobe")
+	if err != nil {
+		return err
+	}
 	cfg.Consumer.Fetch.Min = 1
 	cfg.Consumer.MaxWaitTime = 50 * time.Millisecond
 	cl, err := client.Connect(ctx, nil, cfg)

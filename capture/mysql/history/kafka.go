@@ -40,7 +40,10 @@ func NewKafka(ctx context.Context, cfg KafkaConfig) (*Kafka, error) {
 	if cfg.Replication == 0 {
 		cfg.Replication = -1
 	}
-	sc := cfg.Client.Sarama("sluice-schema-history")
+	sc, err := cfg.Client.Sarama("sluice-schema-history")
+	if err != nil {
+		return nil, fmt.Errorf("kafka schema history: %w", err)
+	}
 	sc.Net.MaxOpenRequests = 1
 	sc.Producer.Idempotent = true
 	sc.Producer.RequiredAcks = sarama.WaitForAll

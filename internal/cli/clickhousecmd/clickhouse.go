@@ -212,6 +212,7 @@ func parseOptions(prog string, args []string) (options, error) {
 		"topics.regex": "topics", // a Kafka Connect sink connector's
 		"group.id":     "group",
 	})
+	s.Names(cc.Client.RegisterSecurityFlags(fs))
 	s.Names(scfg.RegisterFlags(fs, ""))
 	if err := s.Parse(args); err != nil {
 		return options{kafka: cc, sink: scfg}, err

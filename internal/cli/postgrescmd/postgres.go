@@ -121,7 +121,7 @@ func (f *connFlags) dsn(d, pw string, havePW bool) (string, error) {
 		}
 		return d, nil
 	}
-	u, err := url.Parse(d)
+	u, err := properties.ParseURL(d)
 	if err != nil {
 		return "", fmt.Errorf("--dsn: %w", err)
 	}

@@ -158,7 +158,11 @@ func (st *topicState) add(m *sarama.ConsumerMessage) {
 // folds each into its table's state.
 func readTopics(ctx context.Context, brokers, prefix string) (map[string]*topicState, error) {
 	cc := kafka.ClientConfig{Brokers: kafka.ParseBrokers(brokers)}
-	client, err := cc.Connect(ctx, nil, cc.Sarama("torture-check"))
+	sc, err := cc.Sarama("torture-check")
+	if err != nil {
+		return nil, err
+	}
+	client, err := cc.Connect(ctx, nil, sc)
 	if err != nil {
 		return nil, err
 	}
@@ -312,7 +316,10 @@ type progress struct {
 
 func (p *progress) Run(ctx context.Context, brokers, prefix string) {
 	cc := kafka.ClientConfig{Brokers: kafka.ParseBrokers(brokers)}
-	sc := cc.Sarama("torture-progress")
+	sc, err := cc.Sarama("torture-progress")
+	if err != nil {
+		return // no security settings: cannot fail
+	}
 	sc.Metadata.Retry.Max = 1
 	p.mu.Lock()
 	p.lastAt = time.Now()

@@ -443,7 +443,11 @@ func (e *pathEnv) drain(ctx context.Context, offsets string, limit time.Duration
 	}
 	markerSeen := func() bool {
 		cc := kafka.ClientConfig{Brokers: kafka.ParseBrokers(e.kafka.addr())}
-		client, err := sarama.NewClient(cc.Brokers, cc.Sarama("torture-drain")) // polled: one try each
+		sc, err := cc.Sarama("torture-drain")
+		if err != nil {
+			return false
+		}
+		client, err := sarama.NewClient(cc.Brokers, sc) // polled: one try each
 		if err != nil {
 			return false
 		}
