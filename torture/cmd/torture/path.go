@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pglogrepl"
 
 	"github.com/sluicecdc/sluice/internal/kafka"
+	"github.com/sluicecdc/sluice/internal/testkit"
 )
 
 // pathResult is one path's line of the report.
@@ -62,7 +63,7 @@ type pathEnv struct {
 	pg     bool
 	db     *server
 	kafka  *broker
-	proxy  *proxy
+	proxy  *testkit.Proxy
 	work   string
 	admin  sqlDB // the workload's and the checker's connection: direct, never through the proxy
 	prefix string
@@ -133,7 +134,7 @@ func runPathErr(ctx context.Context, o options, i int, name string, r *pathResul
 	}
 	defer e.admin.Close()
 	r.Source = e.version(ctx)
-	if e.proxy, err = newProxy(e.db.addr()); err != nil {
+	if e.proxy, err = testkit.ListenProxy(e.db.addr()); err != nil {
 		return err
 	}
 	defer e.proxy.Close()
@@ -296,21 +297,32 @@ func (e *pathEnv) inject(ctx context.Context, sup *supervisor, f fault) error {
 	case "kafka_restart":
 		return e.kafka.Restart(ctx, f.Dur/2)
 	case "kafka_link_cut":
-		e.kafka.proxy.Cut(f.Dur)
-		time.Sleep(f.Dur)
+		return linkFault(ctx, e.kafka.proxy, false, f.Dur)
 	case "kafka_link_stall":
-		e.kafka.proxy.Stall(f.Dur)
-		time.Sleep(f.Dur)
+		return linkFault(ctx, e.kafka.proxy, true, f.Dur)
 	case "db_link_cut":
-		e.proxy.Cut(f.Dur)
-		time.Sleep(f.Dur)
+		return linkFault(ctx, e.proxy, false, f.Dur)
 	case "db_link_stall":
-		e.proxy.Stall(f.Dur)
-		time.Sleep(f.Dur)
+		return linkFault(ctx, e.proxy, true, f.Dur)
 	default:
 		return fmt.Errorf("unknown fault %q", f.Kind)
 	}
 	return nil
+}
+
+// linkFault cuts the link (connections closed, new ones refused) or stalls it (bytes held,
+// connections open) for d, then restores it.
+func linkFault(ctx context.Context, p *testkit.Proxy, stall bool, d time.Duration) error {
+	if stall {
+		p.Stall()
+	} else {
+		p.Cut()
+	}
+	select {
+	case <-time.After(d):
+	case <-ctx.Done():
+	}
+	return p.Restore()
 }
 
 // setupDB recreates the torture database and its tables and returns a direct connection to it.
