@@ -77,6 +77,9 @@ type tableBatch struct {
 	raws     [][]byte
 	keyRow   map[string]int // with toast: key → newest row in this batch
 	fixups   []fixup
+	// unresolved: row·len(cols)+col of every fixup, so that a later placeholder of the same
+	// key copies no empty slot but waits for the same value from ClickHouse.
+	unresolved map[int]bool
 }
 
 type fixup struct {
@@ -97,6 +100,7 @@ func (b *tableBatch) reset() {
 	b.tsMs = 0
 	b.keyRow = nil
 	b.fixups = b.fixups[:0]
+	b.unresolved = nil
 }
 
 func newBatch(bd *binding) *tableBatch {
@@ -558,11 +562,17 @@ func (s *Sink) appendRow(t *table, row []byte, deleted bool, version uint64) err
 				err = fmt.Errorf("column %s: unchanged-TOAST placeholder in a table without key", bd.cols[i].name)
 			} else if !t.toast {
 				err = errToastFlush
-			} else if r, ok := b.keyRow[key]; ok {
+			} else if r, ok := b.keyRow[key]; ok && !b.unresolved[r*len(raws)+i] {
 				b.bufs[i].appendCopy(r)
 				continue
 			} else {
+				// No earlier row in this batch, or one that waits for ClickHouse itself: both
+				// get the newest value before the batch.
 				b.fixups = append(b.fixups, fixup{row: n, col: i, key: keyTexts(raws, bd.keyIdx)})
+				if b.unresolved == nil {
+					b.unresolved = map[int]bool{}
+				}
+				b.unresolved[n*len(raws)+i] = true
 				raw = nil
 			}
 			if err != nil {
@@ -582,6 +592,7 @@ func (s *Sink) appendRow(t *table, row []byte, deleted bool, version uint64) err
 			c.truncate(n)
 		}
 		for len(b.fixups) > 0 && b.fixups[len(b.fixups)-1].row == n {
+			delete(b.unresolved, n*len(raws)+b.fixups[len(b.fixups)-1].col)
 			b.fixups = b.fixups[:len(b.fixups)-1]
 		}
 		return err
@@ -704,5 +715,6 @@ func (s *Sink) resolveToast(ctx context.Context, name string, b *tableBatch) err
 		}
 	}
 	b.fixups = b.fixups[:0]
+	b.unresolved = nil
 	return nil
 }
