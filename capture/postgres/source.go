@@ -210,15 +210,17 @@ func (s *Source) Next(ctx context.Context) (capture.Event, error) {
 				return capture.Event{}, classify(err)
 			}
 		}
+		// handle reads the catalog (table metadata for Relation messages) on its own
+		// connection: losing it is an outage like losing the stream, so it is classified.
 		if s.replay != nil {
 			if err := s.replayNext(ctx); err != nil {
-				return capture.Event{}, err
+				return capture.Event{}, classify(err)
 			}
 			continue
 		}
 		if len(s.batch) > 0 {
 			if err := s.handleBatched(ctx); err != nil {
-				return capture.Event{}, err
+				return capture.Event{}, classify(err)
 			}
 			continue
 		}
