@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -644,38 +645,65 @@ func keyTexts(raws [][]byte, idx []int) []string {
 }
 
 // resolveToast fills unchanged-TOAST values whose previous value is not in the batch from the
-// newest earlier version in ClickHouse (argMax by _version, below this batch's versions).
+// newest earlier version in ClickHouse (argMax by _version). Earlier means below the fixup's
+// own version (the lowest of its key's fixups), not below the batch's lowest: a batch can hold
+// records older than rows already in ClickHouse (a replay after a restart, records a producer
+// sent again into a topic), and that bound would skip the key's real predecessor.
 func (s *Sink) resolveToast(ctx context.Context, name string, b *tableBatch) error {
 	if len(b.fixups) == 0 {
 		return nil
 	}
-	minV := b.versions[0]
-	for _, v := range b.versions {
-		if v < minV {
-			minV = v
-		}
-	}
 	keyCols := make([]string, len(b.bind.keyIdx))
 	for j, i := range b.bind.keyIdx {
 		keyCols[j] = "toString(" + quoteIdent(b.bind.cols[i].name) + ")"
+	}
+	// One text per key for transform(): the key itself, or its columns length-prefixed.
+	keyExpr, keyText := keyCols[0], func(k []string) string { return k[0] }
+	if len(keyCols) > 1 {
+		parts := make([]string, 0, 3*len(keyCols))
+		for _, c := range keyCols {
+			parts = append(parts, "toString(length("+c+"))", "':'", c)
+		}
+		keyExpr = "concat(" + strings.Join(parts, ", ") + ")"
+		keyText = func(k []string) string {
+			var sb strings.Builder
+			for _, p := range k {
+				sb.WriteString(strconv.Itoa(len(p)) + ":" + p)
+			}
+			return sb.String()
+		}
 	}
 	byCol := map[int][]fixup{}
 	for _, f := range b.fixups {
 		byCol[f.col] = append(byCol[f.col], f)
 	}
 	for col, fs := range byCol {
+		bound := map[string]uint64{}
 		var tuples []string
 		for _, f := range fs {
+			k, v := keyText(f.key), b.versions[f.row]
+			if cur, ok := bound[k]; ok {
+				bound[k] = min(cur, v)
+				continue
+			}
+			bound[k] = v
 			lits := make([]string, len(f.key))
 			for j, k := range f.key {
 				lits[j] = quoteString(k)
 			}
 			tuples = append(tuples, "("+strings.Join(lits, ", ")+")")
 		}
+		from := make([]string, 0, len(bound))
+		to := make([]string, 0, len(bound))
+		for k, v := range bound {
+			from = append(from, quoteString(k))
+			to = append(to, strconv.FormatUint(v, 10))
+		}
 		colName := quoteIdent(b.bind.cols[col].name)
 		q := "SELECT " + strings.Join(keyCols, ", ") + ", toString(argMax(" + colName + ", `_version`)) FROM " +
 			s.db + "." + quoteIdent(name) + " WHERE (" + strings.Join(keyCols, ", ") + ") IN (" +
-			strings.Join(tuples, ", ") + ") AND `_version` < " + fmt.Sprint(minV) + " GROUP BY " + strings.Join(keyCols, ", ")
+			strings.Join(tuples, ", ") + ") AND `_version` < transform(" + keyExpr + ", [" + strings.Join(from, ", ") +
+			"], CAST([" + strings.Join(to, ", ") + "] AS Array(UInt64)), toUInt64(0)) GROUP BY " + strings.Join(keyCols, ", ")
 		found := map[string]string{}
 		err := s.retry(ctx, "read unchanged-TOAST values of "+name, func(ctx context.Context) error {
 			rows, err := s.conn.Query(ctx, q)
