@@ -1,10 +1,14 @@
 // Command torture runs sluice under faults and checks that nothing was lost (issue 13): for each
-// path (a private PostgreSQL 17/15, MariaDB or MySQL 9.7 → sluice → a private kfake broker) a
-// workload writes the whole time and records its own truth, faults hit sluice, the database,
-// the broker and the database link on a random schedule with a printed seed, and at the end,
-// with faults stopped and the pipeline drained, the source tables are compared with the latest
-// record per key in the topics. It prints a table per path, writes a JSON report, and exits 1
-// on any loss or difference. See docs/torture.md; run it with `make torture` / `make torture-quick`.
+// path (a private PostgreSQL 17/15, MariaDB or MySQL 9.7) a workload writes the whole time and
+// records its own truth, and up to three pipelines capture it: source → Kafka (a private kfake),
+// Kafka → ClickHouse (`sluice clickhouse`), source → ClickHouse (`--sink clickhouse`, offsets in
+// a topic on a broker of their own). Faults hit sluice, the database, the brokers, ClickHouse,
+// every link (through internal/testkit.Proxy) and the disk of the offsets file, on a random
+// schedule with a printed seed. At the end, with faults stopped and every pipeline drained, the
+// source tables are compared with the latest record per key in the topics and with the
+// ClickHouse tables (FINAL). It prints the faults and a verdict per path and sink, writes a JSON
+// report, and exits 1 on any loss or difference. See docs/torture.md; run it with
+// `make torture` / `make torture-quick`.
 package main
 
 import (
