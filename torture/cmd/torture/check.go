@@ -210,11 +210,20 @@ type tableResult struct {
 	Unreadable  int      `json:"unreadable"`
 	Unavailable int      `json:"unavailable"` // Debezium's TOAST placeholder with no earlier value to keep: documented, not a loss
 	Examples    []string `json:"examples,omitempty"`
+	Notes       []string `json:"notes,omitempty"` // examples of unavailable rows
 }
 
 func (r *tableResult) example(format string, args ...any) {
 	if len(r.Examples) < 5 {
 		r.Examples = append(r.Examples, fmt.Sprintf(format, args...))
+	}
+}
+
+// note keeps a few examples of what is reported but fails nothing (the TOAST placeholder), apart,
+// so that they never crowd out a failure's.
+func (r *tableResult) note(format string, args ...any) {
+	if len(r.Notes) < 2 {
+		r.Notes = append(r.Notes, fmt.Sprintf(format, args...))
 	}
 }
 
@@ -301,7 +310,7 @@ func compare(source map[string]map[int64]kstate, states map[string]*topicState, 
 				r.example("%s %s=%d ver %d: in the source, not in the sink (deleted there: %v)", t, keyCol(t), id, s.ver, k != nil)
 			case k.ver == s.ver && k.sum == "unavailable" && (placeholderOK == nil || placeholderOK(t, id)):
 				r.Unavailable++
-				r.example("%s %s=%d ver %d: TOAST placeholder with no earlier value (op %s at offset/version %d)", t, keyCol(t), id, s.ver, k.op, k.offset)
+				r.note("%s %s=%d ver %d: TOAST placeholder with no earlier value (op %s at offset/version %d)", t, keyCol(t), id, s.ver, k.op, k.offset)
 			case k.ver != s.ver || k.sum != s.sum:
 				r.Differing++
 				r.example("%s %s=%d: source ver %d sha256 %s, sink ver %d sha256 %s (op %s at offset/version %d)", t, keyCol(t), id, s.ver, s.sum, k.ver, k.sum, k.op, k.offset)

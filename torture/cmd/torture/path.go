@@ -249,8 +249,17 @@ func runPathErr(ctx context.Context, o options, i int, name string, r *pathResul
 	}
 	if sinks[sinkKafkaCH] || sinks[sinkCH] {
 		e.ch = newCHServer(o.repo, o.infra, name, port(3), port(4))
-		if err := e.ch.Start(ctx, true); err != nil {
-			return err
+		// A private port can be held for a moment by a client's ephemeral port (the private
+		// ports lie in Linux's ephemeral range): try again.
+		for attempt := 1; ; attempt++ {
+			err := e.ch.Start(ctx, true)
+			if err == nil {
+				break
+			}
+			if attempt == 3 || ctx.Err() != nil {
+				return err
+			}
+			logf("ClickHouse did not start (attempt %d): %v", attempt, err)
 		}
 		if !o.keep {
 			defer e.ch.Stop(context.WithoutCancel(ctx))
@@ -460,7 +469,7 @@ func runPathErr(ctx context.Context, o options, i int, name string, r *pathResul
 			res.Duplicated += t.Duplicates
 			res.Unreadable += t.Unreadable
 			res.Unavailable += t.Unavailable
-			for _, ex := range t.Examples {
+			for _, ex := range append(t.Examples, t.Notes...) {
 				logf("  %s: %s", p.sink, ex)
 			}
 		}
