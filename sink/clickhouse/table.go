@@ -645,10 +645,12 @@ func keyTexts(raws [][]byte, idx []int) []string {
 }
 
 // resolveToast fills unchanged-TOAST values whose previous value is not in the batch from the
-// newest earlier version in ClickHouse (argMax by _version). Earlier means below the fixup's
-// own version (the lowest of its key's fixups), not below the batch's lowest: a batch can hold
+// newest version in ClickHouse at or below the fixup's own (the lowest of its key's fixups; the
+// key's value then is the same for all of them). Not below the batch's lowest: a batch can hold
 // records older than rows already in ClickHouse (a replay after a restart, records a producer
-// sent again into a topic), and that bound would skip the key's real predecessor.
+// sent again into a topic), and that bound skipped the key's real predecessor. At or below: a
+// replayed record finds its own first copy, which a merge keeps as long as it is the key's
+// newest, while its predecessor may be merged away.
 func (s *Sink) resolveToast(ctx context.Context, name string, b *tableBatch) error {
 	if len(b.fixups) == 0 {
 		return nil
@@ -702,7 +704,7 @@ func (s *Sink) resolveToast(ctx context.Context, name string, b *tableBatch) err
 		colName := quoteIdent(b.bind.cols[col].name)
 		q := "SELECT " + strings.Join(keyCols, ", ") + ", toString(argMax(" + colName + ", `_version`)) FROM " +
 			s.db + "." + quoteIdent(name) + " WHERE (" + strings.Join(keyCols, ", ") + ") IN (" +
-			strings.Join(tuples, ", ") + ") AND `_version` < transform(" + keyExpr + ", [" + strings.Join(from, ", ") +
+			strings.Join(tuples, ", ") + ") AND `_version` <= transform(" + keyExpr + ", [" + strings.Join(from, ", ") +
 			"], CAST([" + strings.Join(to, ", ") + "] AS Array(UInt64)), toUInt64(0)) GROUP BY " + strings.Join(keyCols, ", ")
 		found := map[string]string{}
 		err := s.retry(ctx, "read unchanged-TOAST values of "+name, func(ctx context.Context) error {
@@ -712,15 +714,19 @@ func (s *Sink) resolveToast(ctx context.Context, name string, b *tableBatch) err
 			}
 			defer rows.Close()
 			for rows.Next() {
-				vals := make([]string, len(keyCols)+1)
-				ptrs := make([]any, len(vals))
-				for i := range vals {
-					ptrs[i] = &vals[i]
+				keys := make([]string, len(keyCols))
+				var v *string // NULL: a delete's row, or a value stored NULL for want of one
+				ptrs := make([]any, len(keys)+1)
+				for i := range keys {
+					ptrs[i] = &keys[i]
 				}
+				ptrs[len(keys)] = &v
 				if err := rows.Scan(ptrs...); err != nil {
 					return err
 				}
-				found[strings.Join(vals[:len(keyCols)], "\x00")] = vals[len(keyCols)]
+				if v != nil {
+					found[strings.Join(keys, "\x00")] = *v
+				}
 			}
 			return rows.Err()
 		})
