@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/sluicecdc/sluice/capture"
 )
 
@@ -47,5 +49,41 @@ func TestCatalogConnectionLost(t *testing.T) {
 				t.Fatalf("the change after the ALTER arrived although the catalog connection was terminated")
 			}
 		}
+	})
+}
+
+// TestPublicationCreatedConcurrently: two connectors of one database start together and both
+// find the publication missing; the second CREATE PUBLICATION fails with a unique violation
+// once the first commits. The publication exists then, which is all Open needs. Before, Open
+// failed for good with "(create it as a superuser or the tables' owner)" (found by make
+// torture: the Kafka and the ClickHouse pipeline of one path starting at once, seed 33).
+func TestPublicationCreatedConcurrently(t *testing.T) {
+	eachServer(t, func(t *testing.T, db *testDB) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		db.exec("CREATE TABLE p (id int PRIMARY KEY)")
+		other, err := pgx.Connect(ctx, db.dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer other.Close(ctx)
+		tx, err := other.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(ctx, "CREATE PUBLICATION sluice FOR ALL TABLES"); err != nil {
+			t.Fatal(err)
+		}
+		// Open sees no publication (not committed yet) and its CREATE waits on the other's
+		// unique index entry until the commit.
+		go func() {
+			time.Sleep(500 * time.Millisecond)
+			tx.Commit(ctx)
+		}()
+		s, err := Open(ctx, db.config())
+		if err != nil {
+			t.Fatalf("Open while another connector created the publication: %v", err)
+		}
+		s.Close()
 	})
 }
