@@ -216,7 +216,7 @@ func (s *Sink) bind(ctx context.Context, t *table, c *change) (*binding, error) 
 		}
 	}
 	// Compare the record's columns with the table's and plan the ALTERs.
-	var ddl []string
+	var ddl []alter
 	cols := make([]column, len(e.cols))
 	var incompatible []string
 	prev := ""
@@ -230,7 +230,7 @@ func (s *Sink) bind(ctx context.Context, t *table, c *change) (*binding, error) 
 			if prev != "" {
 				q += " AFTER " + quoteIdent(prev)
 			}
-			ddl = append(ddl, q)
+			ddl = append(ddl, alter{q, col.name, want})
 		case have == want:
 		case sameBase(have, want) && widens(want, have):
 			// e.g. the table is Nullable(T), the record not: write with the table's wrapping
@@ -238,7 +238,7 @@ func (s *Sink) bind(ctx context.Context, t *table, c *change) (*binding, error) 
 			_ = b
 			cols[i].nullable, cols[i].array, cols[i].itemsNullable = n, a, in
 		case widens(have, want):
-			ddl = append(ddl, "ALTER TABLE "+s.db+"."+quoteIdent(t.name)+" MODIFY COLUMN "+quoteIdent(col.name)+" "+want)
+			ddl = append(ddl, alter{"ALTER TABLE " + s.db + "." + quoteIdent(t.name) + " MODIFY COLUMN " + quoteIdent(col.name) + " " + want, col.name, want})
 		case widens(want, have):
 			// an older record, written before the column was widened: use the table's type
 			dc, err := describedColumn(col.name, have)
@@ -267,7 +267,7 @@ func (s *Sink) bind(ctx context.Context, t *table, c *change) (*binding, error) 
 		}
 		for _, n := range t.order {
 			if !inRec[n] && !isMeta(n) && !isKey[n] {
-				ddl = append(ddl, "ALTER TABLE "+s.db+"."+quoteIdent(t.name)+" DROP COLUMN "+quoteIdent(n))
+				ddl = append(ddl, alter{"ALTER TABLE " + s.db + "." + quoteIdent(t.name) + " DROP COLUMN " + quoteIdent(n), n, ""})
 			}
 		}
 	}
@@ -275,8 +275,8 @@ func (s *Sink) bind(ctx context.Context, t *table, c *change) (*binding, error) 
 		if err := s.flushLocked(ctx); err != nil {
 			return nil, err
 		}
-		for _, q := range ddl {
-			if err := s.exec(ctx, q); err != nil {
+		for _, a := range ddl {
+			if err := s.exec(ctx, a.sql, func(ctx context.Context) bool { return s.altered(ctx, t.name, a) }); err != nil {
 				return nil, err
 			}
 		}
@@ -368,7 +368,7 @@ func (s *Sink) waitColumns(ctx context.Context, t *table, cols []column) error {
 
 // create creates the table from the record's columns: ReplacingMergeTree ordered by the key.
 func (s *Sink) create(ctx context.Context, t *table, cols []column, keys []string) error {
-	if err := s.exec(ctx, createTableSQL(s.db, t.name, cols, keys, s.modern)); err != nil {
+	if err := s.exec(ctx, createTableSQL(s.db, t.name, cols, keys, s.modern), nil); err != nil {
 		return err
 	}
 	t.keys = keys
@@ -751,4 +751,28 @@ func (s *Sink) resolveToast(ctx context.Context, name string, b *tableBatch) err
 	b.fixups = b.fixups[:0]
 	b.unresolved = nil
 	return nil
+}
+
+// alter is one ALTER TABLE on a column: its SQL, the column and the type it leaves ("" for a
+// drop).
+type alter struct {
+	sql, col, typ string
+}
+
+// altered reports whether the table already is as a has it (the column there with its type, or
+// gone): the answer to an ALTER can be lost with the connection after the server applied it,
+// and ClickHouse 18.16 has no ADD/DROP COLUMN IF [NOT] EXISTS, so the retry would fail for
+// ever ("Cannot find column … to drop").
+func (s *Sink) altered(ctx context.Context, table string, a alter) bool {
+	var typ string
+	var n uint64
+	err := s.conn.QueryRow(ctx, "SELECT count(), any(type) FROM system.columns WHERE database = "+quoteString(s.cfg.Database)+
+		" AND table = "+quoteString(table)+" AND name = "+quoteString(a.col)).Scan(&n, &typ)
+	if err != nil {
+		return false
+	}
+	if a.typ == "" {
+		return n == 0
+	}
+	return n == 1 && typ == a.typ
 }
