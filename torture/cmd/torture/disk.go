@@ -32,10 +32,13 @@ func mountStateDisk(dir string, size int64) (*stateDisk, error) {
 
 func (d *stateDisk) Close() error { return syscall.Unmount(d.dir, syscall.MNT_DETACH) }
 
-// Fill writes a filler file until the file system is full (ENOSPC), keeps it for dur, then
-// removes it. during runs once the disk is full (the harness asks the workload for an ALTER
-// TABLE then, so that MySQL's schema history has to grow on the full disk).
-func (d *stateDisk) Fill(ctx context.Context, dur time.Duration, during func()) error {
+// Fill writes a filler file until the file system is full (ENOSPC), gives back slack bytes,
+// keeps it so for dur, then removes it. during runs once the disk is full (the harness asks
+// the workload for an ALTER TABLE then, so that MySQL's schema history has to grow on the
+// full disk). With no slack the next offsets save fails at once and sluice stops before the
+// ALTER reaches it; one page of slack lets the small offsets file be rewritten while a
+// history record that needs a new page may not fit.
+func (d *stateDisk) Fill(ctx context.Context, dur time.Duration, slack int64, during func()) error {
 	p := filepath.Join(d.dir, "filler")
 	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
 	if err != nil {
@@ -57,6 +60,11 @@ func (d *stateDisk) Fill(ctx context.Context, dur time.Duration, during func()) 
 	for {
 		if _, err := f.Write(buf[:1]); err != nil {
 			break
+		}
+	}
+	if slack > 0 {
+		if st, err := f.Stat(); err == nil && st.Size() > slack {
+			f.Truncate(st.Size() - slack)
 		}
 	}
 	f.Close()

@@ -148,6 +148,8 @@ type fault struct {
 	Kind string
 	Gap  time.Duration // wait before it
 	Dur  time.Duration // how long the fault lasts (pause, outage, cut, stall)
+	// Slack: disk_full leaves one page free (see stateDisk.Fill).
+	Slack bool
 }
 
 func schedule(seed uint64, path string, quick bool, kindsOf []string) []fault {
@@ -174,6 +176,7 @@ func schedule(seed uint64, path string, quick bool, kindsOf []string) []fault {
 		gap, dur = [2]int{1000, 3000}, [2]int{500, 3000}
 	}
 	fs := make([]fault, len(kinds))
+	disks := 0
 	for i, k := range kinds {
 		fs[i] = fault{Kind: k, Gap: ms(gap[0] + r.IntN(gap[1]-gap[0])), Dur: ms(dur[0] + r.IntN(dur[1]-dur[0]))}
 		switch k {
@@ -181,6 +184,8 @@ func schedule(seed uint64, path string, quick bool, kindsOf []string) []fault {
 			fs[i].Dur = offsetsBrokerDown
 		case "disk_full":
 			fs[i].Dur = max(fs[i].Dur, 2*time.Second) // long enough for the ALTER it asks for to land on it
+			fs[i].Slack = disks%2 == 1                // every other one
+			disks++
 		}
 	}
 	return fs

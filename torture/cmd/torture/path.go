@@ -393,7 +393,11 @@ func runPathErr(ctx context.Context, o options, i int, name string, r *pathResul
 		if ctx.Err() != nil {
 			break
 		}
-		logf("fault %d/%d: %s for %v (rows written so far %d)", n+1, len(plan), f.Kind, f.Dur, w.Writes.Load())
+		slack := ""
+		if f.Slack {
+			slack = " (one page left free)"
+		}
+		logf("fault %d/%d: %s for %v%s (rows written so far %d)", n+1, len(plan), f.Kind, f.Dur, slack, w.Writes.Load())
 		if err := e.inject(ctx, f); err != nil {
 			r.FaultsFailed++
 			logf("fault %s failed: %v", f.Kind, err)
@@ -555,7 +559,11 @@ func (e *pathEnv) inject(ctx context.Context, f fault) error {
 		if e.disk == nil {
 			return fmt.Errorf("no tmpfs for the state (mount failed at the start)")
 		}
-		return e.disk.Fill(ctx, f.Dur, e.w.AlterSoon)
+		var slack int64
+		if f.Slack {
+			slack = int64(os.Getpagesize())
+		}
+		return e.disk.Fill(ctx, f.Dur, slack, e.w.AlterSoon)
 	case "offsets_broker_down":
 		return e.okafka.Restart(ctx, f.Dur)
 	default:
