@@ -29,12 +29,14 @@ test:
 test-integration:
 	$(GO) test -race -tags integration $(PKGS)
 
-## check: what CI runs. Starts every test server, then vet + all tests, servers required.
+## check: what CI runs. Starts every test server, then vet + all tests, servers required, then
+## torture-quick (its own private servers on ports 41000+, as root; about 5 minutes).
 check:
 	scripts/servers.sh start
 	eval "$$(scripts/servers.sh env)" && export SLUICE_TEST_REQUIRE=1 && \
 	  $(GO) vet -tags integration $(PKGS) && \
 	  $(GO) test -race -tags integration $(PKGS)
+	$(MAKE) torture-quick
 
 ## fuzz: run each Fuzz* target for FUZZTIME (default 30s).
 fuzz:
@@ -63,14 +65,15 @@ bench-micro:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count $(BENCHCOUNT) $(BENCHPKGS)
 
 ## torture: sluice under faults (issue 13, docs/torture.md): PostgreSQL 17 and MySQL 9.7 →
-## sluice → kfake on private servers, ≥ 50 kill -9 and ≥ 10 of every other fault per path, then a
-## source-vs-Kafka check; exits 1 on any loss or difference. Long (about 17 minutes). Settings:
-## TORTURE_SEED (rerun a schedule), TORTURE_ARGS (e.g. -paths pg15,mariadb).
+## sluice → kfake, → Kafka → ClickHouse and → ClickHouse on private servers, ≥ 50 kill -9 and
+## ≥ 10 of every other fault per path, then a source-vs-sink check of each; exits 1 on any loss
+## or difference. Long. Settings: TORTURE_SEED (rerun a schedule), TORTURE_ARGS (e.g.
+## -paths pg15,mariadb or -sinks kafka), TORTURE_PORT_BASE, TORTURE_INFRA_DIR.
 TORTURE_ARGS ?=
 torture:
 	torture/torture.sh -paths pg17,mysql9 -parallel $(TORTURE_ARGS)
 
-## torture-quick: the same with two faults of each kind (about 2 minutes).
+## torture-quick: the same with two faults of each kind (about 5 minutes); part of make check.
 torture-quick:
 	torture/torture.sh -quick -paths pg17,mysql9 -parallel $(TORTURE_ARGS)
 

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // preflight checks the server settings and the user's privileges and fails fast with the exact
@@ -131,6 +133,13 @@ WHERE cl.relkind IN ('r', 'p') AND NOT cl.relispartition AND n.nspname NOT IN ('
 		stmt = "CREATE PUBLICATION " + pub + " FOR TABLE " + strings.Join(names, ", ")
 	}
 	if _, err := c.Exec(ctx, stmt); err != nil {
+		// Another process (a second connector of this database) created it since the check:
+		// 23505 when both inserted at once, 42710 when it had committed before.
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && (pe.Code == "23505" || pe.Code == "42710") {
+			s.log.Info("publication created by another process meanwhile", "publication", s.cfg.Publication)
+			return nil
+		}
 		return fmt.Errorf("postgres: %s: %w (create it as a superuser or the tables' owner)", stmt, err)
 	}
 	s.log.Info("publication created", "publication", s.cfg.Publication, "statement", stmt)

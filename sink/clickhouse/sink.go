@@ -472,10 +472,19 @@ func authFailed(err error) bool {
 	return false
 }
 
-// exec runs a DDL statement with retries.
-func (s *Sink) exec(ctx context.Context, q string) error {
+// exec runs a DDL statement with retries. done, when set, tells whether the statement's effect
+// is already there, so that a failed attempt whose effect is (an earlier attempt's answer was
+// lost with its connection) counts as done.
+func (s *Sink) exec(ctx context.Context, q string, done func(context.Context) bool) error {
 	s.log.Info("clickhouse ddl", "sql", q)
-	if err := s.retry(ctx, "ddl", func(ctx context.Context) error { return s.conn.Exec(ctx, q) }); err != nil {
+	if err := s.retry(ctx, "ddl", func(ctx context.Context) error {
+		err := s.conn.Exec(ctx, q)
+		if err != nil && done != nil && done(ctx) {
+			s.log.Info("clickhouse ddl already applied", "sql", q, "err", err)
+			return nil
+		}
+		return err
+	}); err != nil {
 		return err
 	}
 	s.stats.schema.Add(1)
@@ -593,7 +602,7 @@ func (s *Sink) truncate(ctx context.Context, name string) error {
 		return nil
 	}
 	s.log.Info("clickhouse truncate (source TRUNCATE captured)", "table", t.name)
-	return s.exec(ctx, "TRUNCATE TABLE "+s.db+"."+quoteIdent(t.name))
+	return s.exec(ctx, "TRUNCATE TABLE "+s.db+"."+quoteIdent(t.name), nil)
 }
 
 // flushJob is one batch boundary's worth of inserts: the table batches detached from the

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -84,6 +83,9 @@ type tableBatch struct {
 	raws     [][]byte
 	keyRow   map[string]int // with toast: key → newest row in this batch
 	fixups   []fixup
+	// unresolved: row·len(cols)+col of every fixup, so that a later placeholder of the same
+	// key copies no empty slot but waits for the same value from ClickHouse.
+	unresolved map[int]bool
 }
 
 type fixup struct {
@@ -104,6 +106,7 @@ func (b *tableBatch) reset() {
 	b.tsMs = 0
 	b.keyRow = nil
 	b.fixups = b.fixups[:0]
+	b.unresolved = nil
 }
 
 func newBatch(bd *binding) *tableBatch {
@@ -225,7 +228,7 @@ func (s *Sink) bind(ctx context.Context, t *table, c *change) (*binding, error) 
 		}
 	}
 	// Compare the record's columns with the table's and plan the ALTERs.
-	var ddl []string
+	var ddl []alter
 	cols := make([]column, len(e.cols))
 	var incompatible []string
 	prev := ""
@@ -239,7 +242,7 @@ func (s *Sink) bind(ctx context.Context, t *table, c *change) (*binding, error) 
 			if prev != "" {
 				q += " AFTER " + quoteIdent(prev)
 			}
-			ddl = append(ddl, q)
+			ddl = append(ddl, alter{q, col.name, want})
 		case have == want:
 		case sameBase(have, want) && widens(want, have):
 			// e.g. the table is Nullable(T), the record not: write with the table's wrapping
@@ -247,7 +250,7 @@ func (s *Sink) bind(ctx context.Context, t *table, c *change) (*binding, error) 
 			_ = b
 			cols[i].nullable, cols[i].array, cols[i].itemsNullable = n, a, in
 		case widens(have, want):
-			ddl = append(ddl, "ALTER TABLE "+s.db+"."+quoteIdent(t.name)+" MODIFY COLUMN "+quoteIdent(col.name)+" "+want)
+			ddl = append(ddl, alter{"ALTER TABLE " + s.db + "." + quoteIdent(t.name) + " MODIFY COLUMN " + quoteIdent(col.name) + " " + want, col.name, want})
 		case widens(want, have):
 			// an older record, written before the column was widened: use the table's type
 			dc, err := describedColumn(col.name, have)
@@ -276,7 +279,7 @@ func (s *Sink) bind(ctx context.Context, t *table, c *change) (*binding, error) 
 		}
 		for _, n := range t.order {
 			if !inRec[n] && !isMeta(n) && !isKey[n] {
-				ddl = append(ddl, "ALTER TABLE "+s.db+"."+quoteIdent(t.name)+" DROP COLUMN "+quoteIdent(n))
+				ddl = append(ddl, alter{"ALTER TABLE " + s.db + "." + quoteIdent(t.name) + " DROP COLUMN " + quoteIdent(n), n, ""})
 			}
 		}
 	}
@@ -284,8 +287,8 @@ func (s *Sink) bind(ctx context.Context, t *table, c *change) (*binding, error) 
 		if err := s.flushLocked(ctx); err != nil {
 			return nil, err
 		}
-		for _, q := range ddl {
-			if err := s.exec(ctx, q); err != nil {
+		for _, a := range ddl {
+			if err := s.exec(ctx, a.sql, func(ctx context.Context) bool { return s.altered(ctx, t.name, a) }); err != nil {
 				return nil, err
 			}
 		}
@@ -385,7 +388,7 @@ func (s *Sink) waitColumns(ctx context.Context, t *table, cols []column) error {
 
 // create creates the table from the record's columns: ReplacingMergeTree ordered by the key.
 func (s *Sink) create(ctx context.Context, t *table, cols []column, keys []string) error {
-	if err := s.exec(ctx, createTableSQL(s.db, t.name, cols, keys, s.modern)); err != nil {
+	if err := s.exec(ctx, createTableSQL(s.db, t.name, cols, keys, s.modern), nil); err != nil {
 		return err
 	}
 	t.keys = keys
@@ -639,11 +642,17 @@ func (s *Sink) appendRow(t *table, row []byte, fields []rawField, deleted bool, 
 				err = fmt.Errorf("column %s: unchanged-TOAST placeholder in a table without key", bd.cols[i].name)
 			} else if !t.toast {
 				err = errToastFlush
-			} else if r, ok := b.keyRow[key]; ok && !b.pendingFixup(r, i) {
+			} else if r, ok := b.keyRow[key]; ok && !b.unresolved[r*len(raws)+i] {
 				b.bufs[i].appendCopy(r)
 				continue
-			} else { // also when the key's previous row waits for its value: it gets the same one
+			} else {
+				// No earlier row in this batch, or one that waits for ClickHouse itself: both
+				// get the newest value before the batch.
 				b.fixups = append(b.fixups, fixup{row: n, col: i, key: keyTexts(raws, bd.keyIdx)})
+				if b.unresolved == nil {
+					b.unresolved = map[int]bool{}
+				}
+				b.unresolved[n*len(raws)+i] = true
 				raw = nil
 			}
 			if err != nil {
@@ -663,6 +672,7 @@ func (s *Sink) appendRow(t *table, row []byte, fields []rawField, deleted bool, 
 			c.truncate(n)
 		}
 		for len(b.fixups) > 0 && b.fixups[len(b.fixups)-1].row == n {
+			delete(b.unresolved, n*len(raws)+b.fixups[len(b.fixups)-1].col)
 			b.fixups = b.fixups[:len(b.fixups)-1]
 		}
 		return err
@@ -713,21 +723,13 @@ func keyTexts(raws [][]byte, idx []int) []string {
 	return out
 }
 
-// pendingFixup reports whether the value of row in col waits for resolveToast (fixups are
-// appended in row and column order).
-func (b *tableBatch) pendingFixup(row, col int) bool {
-	i := sort.Search(len(b.fixups), func(i int) bool {
-		f := b.fixups[i]
-		return f.row > row || f.row == row && f.col >= col
-	})
-	return i < len(b.fixups) && b.fixups[i].row == row && b.fixups[i].col == col
-}
-
 // resolveToast fills unchanged-TOAST values whose previous value is not in the batch from the
-// newest earlier version in ClickHouse: argMax by _version below the version of the key's first
-// row waiting for it. The bound is per key: in a batch of several Kafka partitions, another
-// key's rows may carry older versions (a partition still in the snapshot) than this key's
-// previous version, already in ClickHouse.
+// newest version in ClickHouse at or below the fixup's own (the lowest of its key's fixups; the
+// key's value then is the same for all of them). Not below the batch's lowest: a batch can hold
+// records older than rows already in ClickHouse (a replay after a restart, records a producer
+// sent again into a topic), and that bound skipped the key's real predecessor. At or below: a
+// replayed record finds its own first copy, which a merge keeps as long as it is the key's
+// newest, while its predecessor may be merged away.
 func (s *Sink) resolveToast(ctx context.Context, name string, b *tableBatch) error {
 	if len(b.fixups) == 0 {
 		return nil
@@ -736,36 +738,53 @@ func (s *Sink) resolveToast(ctx context.Context, name string, b *tableBatch) err
 	for j, i := range b.bind.keyIdx {
 		keyCols[j] = "toString(" + quoteIdent(b.bind.cols[i].name) + ")"
 	}
-	keyExpr := keyCols[0]
+	// One text per key for transform(): the key itself, or its columns length-prefixed.
+	keyExpr, keyText := keyCols[0], func(k []string) string { return k[0] }
 	if len(keyCols) > 1 {
-		keyExpr = "concat(" + strings.Join(keyCols, ", '\\0', ") + ")"
+		parts := make([]string, 0, 3*len(keyCols))
+		for _, c := range keyCols {
+			parts = append(parts, "toString(length("+c+"))", "':'", c)
+		}
+		keyExpr = "concat(" + strings.Join(parts, ", ") + ")"
+		keyText = func(k []string) string {
+			var sb strings.Builder
+			for _, p := range k {
+				sb.WriteString(strconv.Itoa(len(p)) + ":" + p)
+			}
+			return sb.String()
+		}
 	}
 	byCol := map[int][]fixup{}
 	for _, f := range b.fixups {
 		byCol[f.col] = append(byCol[f.col], f)
 	}
 	for col, fs := range byCol {
-		var tuples, keys, bounds []string
-		seen := map[string]bool{}
-		for _, f := range fs { // row order: a key's first fixup has its smallest version
-			k := strings.Join(f.key, "\x00")
-			if seen[k] {
+		bound := map[string]uint64{}
+		var tuples []string
+		for _, f := range fs {
+			k, v := keyText(f.key), b.versions[f.row]
+			if cur, ok := bound[k]; ok {
+				bound[k] = min(cur, v)
 				continue
 			}
-			seen[k] = true
+			bound[k] = v
 			lits := make([]string, len(f.key))
 			for j, k := range f.key {
 				lits[j] = quoteString(k)
 			}
 			tuples = append(tuples, "("+strings.Join(lits, ", ")+")")
-			keys = append(keys, strings.ReplaceAll(quoteString(k), "\x00", `\0`))
-			bounds = append(bounds, "toUInt64("+strconv.FormatUint(b.versions[f.row], 10)+")")
+		}
+		from := make([]string, 0, len(bound))
+		to := make([]string, 0, len(bound))
+		for k, v := range bound {
+			from = append(from, quoteString(k))
+			to = append(to, strconv.FormatUint(v, 10))
 		}
 		colName := quoteIdent(b.bind.cols[col].name)
 		q := "SELECT " + strings.Join(keyCols, ", ") + ", toString(argMax(" + colName + ", `_version`)) FROM " +
 			s.db + "." + quoteIdent(name) + " WHERE (" + strings.Join(keyCols, ", ") + ") IN (" +
-			strings.Join(tuples, ", ") + ") AND `_version` < transform(" + keyExpr + ", [" + strings.Join(keys, ", ") +
-			"], [" + strings.Join(bounds, ", ") + "], toUInt64(0)) GROUP BY " + strings.Join(keyCols, ", ")
+			strings.Join(tuples, ", ") + ") AND `_version` <= transform(" + keyExpr + ", [" + strings.Join(from, ", ") +
+			"], CAST([" + strings.Join(to, ", ") + "] AS Array(UInt64)), toUInt64(0)) GROUP BY " + strings.Join(keyCols, ", ")
 		found := map[string]string{}
 		err := s.retry(ctx, "read unchanged-TOAST values of "+name, func(ctx context.Context) error {
 			rows, err := s.conn.Query(ctx, q)
@@ -774,15 +793,19 @@ func (s *Sink) resolveToast(ctx context.Context, name string, b *tableBatch) err
 			}
 			defer rows.Close()
 			for rows.Next() {
-				vals := make([]string, len(keyCols)+1)
-				ptrs := make([]any, len(vals))
-				for i := range vals {
-					ptrs[i] = &vals[i]
+				keys := make([]string, len(keyCols))
+				var v *string // NULL: a delete's row, or a value stored NULL for want of one
+				ptrs := make([]any, len(keys)+1)
+				for i := range keys {
+					ptrs[i] = &keys[i]
 				}
+				ptrs[len(keys)] = &v
 				if err := rows.Scan(ptrs...); err != nil {
 					return err
 				}
-				found[strings.Join(vals[:len(keyCols)], "\x00")] = vals[len(keyCols)]
+				if v != nil {
+					found[strings.Join(keys, "\x00")] = *v
+				}
 			}
 			return rows.Err()
 		})
@@ -805,5 +828,30 @@ func (s *Sink) resolveToast(ctx context.Context, name string, b *tableBatch) err
 		}
 	}
 	b.fixups = b.fixups[:0]
+	b.unresolved = nil
 	return nil
+}
+
+// alter is one ALTER TABLE on a column: its SQL, the column and the type it leaves ("" for a
+// drop).
+type alter struct {
+	sql, col, typ string
+}
+
+// altered reports whether the table already is as a has it (the column there with its type, or
+// gone): the answer to an ALTER can be lost with the connection after the server applied it,
+// and ClickHouse 18.16 has no ADD/DROP COLUMN IF [NOT] EXISTS, so the retry would fail for
+// ever ("Cannot find column … to drop").
+func (s *Sink) altered(ctx context.Context, table string, a alter) bool {
+	var typ string
+	var n uint64
+	err := s.conn.QueryRow(ctx, "SELECT count(), any(type) FROM system.columns WHERE database = "+quoteString(s.cfg.Database)+
+		" AND table = "+quoteString(table)+" AND name = "+quoteString(a.col)).Scan(&n, &typ)
+	if err != nil {
+		return false
+	}
+	if a.typ == "" {
+		return n == 0
+	}
+	return n == 1 && typ == a.typ
 }

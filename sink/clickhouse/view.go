@@ -114,7 +114,7 @@ func (s *Sink) ensureView(ctx context.Context, t *table) error {
 			return fmt.Errorf("clickhouse %s.%s became a %s table while sluice writes its rows into %s: drop or rename it", s.cfg.Database, t.view, engine, t.name)
 		}
 		if engine == "View" && !s.modern {
-			if err := s.exec(ctx, "DROP TABLE IF EXISTS "+s.db+"."+quoteIdent(t.view)); err != nil {
+			if err := s.exec(ctx, "DROP TABLE IF EXISTS "+s.db+"."+quoteIdent(t.view), nil); err != nil {
 				return err
 			}
 		}
@@ -122,7 +122,7 @@ func (s *Sink) ensureView(ctx context.Context, t *table) error {
 		if !s.modern {
 			q = strings.Replace(q, "CREATE VIEW ", "CREATE VIEW IF NOT EXISTS ", 1) // a peer may have created it since
 		}
-		if err := s.exec(ctx, q); err != nil {
+		if err := s.exec(ctx, q, nil); err != nil {
 			return err
 		}
 		if i > 0 {

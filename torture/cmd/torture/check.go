@@ -42,9 +42,10 @@ type topicState struct {
 }
 
 type envelopeValue struct {
-	Op     string                     `json:"op"`
-	Before map[string]json.RawMessage `json:"before"`
-	After  map[string]json.RawMessage `json:"after"`
+	Payload *envelopeValue             `json:"payload"`
+	Op      string                     `json:"op"`
+	Before  map[string]json.RawMessage `json:"before"`
+	After   map[string]json.RawMessage `json:"after"`
 }
 
 func fieldInt(m map[string]json.RawMessage, k string) (int64, bool) {
@@ -104,6 +105,9 @@ func (st *topicState) add(m *sarama.ConsumerMessage) {
 		st.bad = append(st.bad, fmt.Sprintf("offset %d: %v", m.Offset, err))
 		return
 	}
+	if v.Op == "" && v.Payload != nil { // with schemas: {"schema":…,"payload":{…}}
+		v = *v.Payload
+	}
 	bver, _ := fieldInt(v.Before, "ver")
 	aver, _ := fieldInt(v.After, "ver")
 	id := string(m.Key) + "|" + string(v.Op) + "|" + strconv.FormatInt(bver, 10) + "|" + strconv.FormatInt(aver, 10)
@@ -158,11 +162,7 @@ func (st *topicState) add(m *sarama.ConsumerMessage) {
 // folds each into its table's state.
 func readTopics(ctx context.Context, brokers, prefix string) (map[string]*topicState, error) {
 	cc := kafka.ClientConfig{Brokers: kafka.ParseBrokers(brokers)}
-	sc, err := cc.Sarama("torture-check")
-	if err != nil {
-		return nil, err
-	}
-	client, err := cc.Connect(ctx, nil, sc)
+	client, err := cc.Connect(ctx, nil, saramaConfig(cc, "torture-check"))
 	if err != nil {
 		return nil, err
 	}
@@ -200,22 +200,30 @@ func readTopics(ctx context.Context, brokers, prefix string) (map[string]*topicS
 
 // tableResult is the checker's verdict on one table.
 type tableResult struct {
-	Table         string   `json:"table"`
-	SourceRows    int      `json:"source_rows"`
-	Records       int      `json:"records"`
-	Missing       int      `json:"missing"`
-	Differing     int      `json:"differing"`
-	Undeleted     int      `json:"undeleted"`
-	Duplicates    int      `json:"duplicates"`
-	TruthMismatch int      `json:"truth_mismatch"`
-	Unreadable    int      `json:"unreadable"`
-	Unavailable   int      `json:"unavailable"` // Debezium's TOAST placeholder with no earlier value to keep: documented, not a loss
-	Examples      []string `json:"examples,omitempty"`
+	Table       string   `json:"table"`
+	SourceRows  int      `json:"source_rows"`
+	Records     int      `json:"records"`
+	Missing     int      `json:"missing"`
+	Differing   int      `json:"differing"`
+	Undeleted   int      `json:"undeleted"`
+	Duplicates  int      `json:"duplicates"`
+	Unreadable  int      `json:"unreadable"`
+	Unavailable int      `json:"unavailable"` // Debezium's TOAST placeholder with no earlier value to keep: documented, not a loss
+	Examples    []string `json:"examples,omitempty"`
+	Notes       []string `json:"notes,omitempty"` // examples of unavailable rows
 }
 
 func (r *tableResult) example(format string, args ...any) {
 	if len(r.Examples) < 5 {
 		r.Examples = append(r.Examples, fmt.Sprintf(format, args...))
+	}
+}
+
+// note keeps a few examples of what is reported but fails nothing (the TOAST placeholder), apart,
+// so that they never crowd out a failure's.
+func (r *tableResult) note(format string, args ...any) {
+	if len(r.Notes) < 2 {
+		r.Notes = append(r.Notes, fmt.Sprintf(format, args...))
 	}
 }
 
@@ -239,18 +247,50 @@ func sourceRows(ctx context.Context, db sqlDB, pg bool, table string) (map[int64
 	return m, err
 }
 
-// check compares the source tables with the topics' latest record per key, and the source with
-// the workload's own truth (a mismatch there is the database's or the harness's fault, not sluice's).
-func check(ctx context.Context, db sqlDB, w *workload, topics map[string]*topicState) ([]tableResult, error) {
-	var out []tableResult
+// readSource reads every workload table of the source and compares it with the workload's own
+// truth (a mismatch there is the database's or the harness's fault, not sluice's): r gets the
+// count and a few examples.
+func readSource(ctx context.Context, db sqlDB, w *workload, r *pathResult) (map[string]map[int64]kstate, error) {
+	out := map[string]map[int64]kstate{}
+	ex := func(format string, args ...any) {
+		r.TruthMismatch++
+		if len(r.TruthExamples) < 5 {
+			r.TruthExamples = append(r.TruthExamples, fmt.Sprintf(format, args...))
+		}
+	}
 	for _, t := range tables {
 		src, err := sourceRows(ctx, db, w.d.pg, t)
 		if err != nil {
 			return nil, fmt.Errorf("read source %s: %w", t, err)
 		}
-		st := topics[t]
+		out[t] = src
+		truth := w.Truth(t)
+		for id, tr := range truth {
+			if s, ok := src[id]; !ok || s.ver != tr.ver {
+				ex("%s %s=%d: workload wrote ver %d, source has %v", t, keyCol(t), id, tr.ver, s.ver)
+			}
+		}
+		for id := range src {
+			if _, ok := truth[id]; !ok {
+				ex("%s %s=%d: in the source, the workload deleted it or never wrote it", t, keyCol(t), id)
+			}
+		}
+	}
+	return out, nil
+}
+
+// compare compares the source tables with one sink's latest state per key. A sink state
+// "unavailable" (the unchanged-TOAST placeholder with nothing earlier to keep) is Debezium's
+// documented behaviour when the key's first record already has it; placeholderOK, when set,
+// says whether that can be so for a key (ClickHouse: the workload's truth knows), and where it
+// cannot, the row counts as differing.
+func compare(source map[string]map[int64]kstate, states map[string]*topicState, placeholderOK func(table string, id int64) bool) []tableResult {
+	var out []tableResult
+	for _, t := range tables {
+		src := source[t]
+		st := states[t]
 		if st == nil {
-			st = newTopicState(t) // no topic: every source row is missing
+			st = newTopicState(t) // no topic or table: every source row is missing
 		}
 		r := tableResult{Table: t, SourceRows: len(src), Records: st.records, Duplicates: st.duplicates, Unreadable: len(st.bad)}
 		for _, b := range st.bad {
@@ -267,113 +307,82 @@ func check(ctx context.Context, db sqlDB, w *workload, topics map[string]*topicS
 			switch {
 			case k == nil || k.deleted:
 				r.Missing++
-				r.example("%s %s=%d ver %d: in the source, not in Kafka (deleted there: %v)", t, keyCol(t), id, s.ver, k != nil)
-			case k.ver == s.ver && k.sum == "unavailable":
+				r.example("%s %s=%d ver %d: in the source, not in the sink (deleted there: %v)", t, keyCol(t), id, s.ver, k != nil)
+			case k.ver == s.ver && k.sum == "unavailable" && (placeholderOK == nil || placeholderOK(t, id)):
 				r.Unavailable++
-				r.example("%s %s=%d ver %d: TOAST placeholder with no earlier value (op %s at offset %d)", t, keyCol(t), id, s.ver, k.op, k.offset)
+				r.note("%s %s=%d ver %d: TOAST placeholder with no earlier value (op %s at offset/version %d)", t, keyCol(t), id, s.ver, k.op, k.offset)
 			case k.ver != s.ver || k.sum != s.sum:
 				r.Differing++
-				r.example("%s %s=%d: source ver %d sha256 %s, Kafka ver %d sha256 %s (op %s at offset %d)", t, keyCol(t), id, s.ver, s.sum, k.ver, k.sum, k.op, k.offset)
+				r.example("%s %s=%d: source ver %d sha256 %s, sink ver %d sha256 %s (op %s at offset/version %d)", t, keyCol(t), id, s.ver, s.sum, k.ver, k.sum, k.op, k.offset)
 			}
 		}
 		for id, k := range st.keys {
 			if _, ok := src[id]; !ok && !k.deleted {
 				r.Undeleted++
-				r.example("%s %s=%d: deleted in the source, present in Kafka (ver %d)", t, keyCol(t), id, k.ver)
-			}
-		}
-		truth := w.Truth(t)
-		for id, tr := range truth {
-			if s, ok := src[id]; !ok || s.ver != tr.ver {
-				r.TruthMismatch++
-				r.example("%s %s=%d: workload wrote ver %d, source has %v", t, keyCol(t), id, tr.ver, s.ver)
-			}
-		}
-		for id := range src {
-			if _, ok := truth[id]; !ok {
-				r.TruthMismatch++
-				r.example("%s %s=%d: in the source, the workload deleted it or never wrote it", t, keyCol(t), id)
+				r.example("%s %s=%d: deleted in the source, present in the sink (ver %d)", t, keyCol(t), id, k.ver)
 			}
 		}
 		out = append(out, r)
 	}
-	return out, nil
+	return out
 }
 
-// progress watches the sum of the topics' end offsets and keeps the longest time it did not
-// move while changes were waiting for it: the workload had committed rows after the last
+// progress watches a sink's progress (a sample that grows as records land: the topics' end
+// offsets, or the newest _version of each ClickHouse table) and keeps the longest time it did
+// not move while changes were waiting for it: the workload had committed rows after the last
 // advance. A source that is down (nothing committed) is no stall of the pipeline.
 type progress struct {
 	writes func() int64 // rows the workload has committed
 
 	mu         sync.Mutex
-	last       int64
+	last       []uint64
 	lastAt     time.Time
 	lastWrites int64 // writes at the last advance
 	longest    time.Duration
 	at         time.Time // when the longest stall ended (or was last seen)
 }
 
-func (p *progress) Run(ctx context.Context, brokers, prefix string) {
-	cc := kafka.ClientConfig{Brokers: kafka.ParseBrokers(brokers)}
-	sc, err := cc.Sarama("torture-progress")
-	if err != nil {
-		return // no security settings: cannot fail
-	}
-	sc.Metadata.Retry.Max = 1
+// Run samples every 500 ms until ctx ends; sample is called with a cancelled ctx once at the
+// end, to release what it holds.
+func (p *progress) Run(ctx context.Context, sample func(ctx context.Context) ([]uint64, error)) {
 	p.mu.Lock()
 	p.lastAt = time.Now()
 	p.mu.Unlock()
-	var client sarama.Client
-	defer func() {
-		if client != nil {
-			client.Close()
-		}
-	}()
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			p.observe(-1)
+			p.observe(nil)
+			sample(ctx)
 			return
 		case <-tick.C:
 		}
-		if client == nil {
-			c, err := sarama.NewClient(cc.Brokers, sc) // one try a tick: the probe itself retries
-			if err != nil {
-				p.observe(-1)
-				continue
-			}
-			client = c
-		}
-		var sum int64
-		client.RefreshMetadata()
-		topics, err := client.Topics()
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		v, err := sample(sctx)
+		cancel()
 		if err != nil {
-			p.observe(-1)
-			continue
+			v = nil
 		}
-		for _, t := range topics {
-			if !strings.HasPrefix(t, prefix+".") {
-				continue
-			}
-			if n, err := client.GetOffset(t, 0, sarama.OffsetNewest); err == nil {
-				sum += n
-			}
-		}
-		p.observe(sum)
+		p.observe(v)
 	}
 }
 
-// observe records a sample; -1 means "could not tell", which counts as no progress.
-func (p *progress) observe(sum int64) {
+// observe records a sample; nil means "could not tell", which counts as no progress. Any
+// component larger than before is an advance.
+func (p *progress) observe(v []uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := time.Now()
 	w := p.writes()
-	if sum > p.last {
-		p.last, p.lastAt, p.lastWrites = sum, now, w
+	advanced := false
+	for i, x := range v {
+		if i >= len(p.last) || x > p.last[i] {
+			advanced = true
+		}
+	}
+	if advanced {
+		p.last, p.lastAt, p.lastWrites = append(p.last[:0], v...), now, w
 		return
 	}
 	if w == p.lastWrites {
@@ -389,4 +398,14 @@ func (p *progress) Longest() (time.Duration, time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.longest, p.at
+}
+
+// saramaConfig is cc's sarama configuration; the harness sets no TLS or SASL files, the only
+// settings that can fail.
+func saramaConfig(cc kafka.ClientConfig, id string) *sarama.Config {
+	sc, err := cc.Sarama(id)
+	if err != nil {
+		panic("torture: kafka client settings: " + err.Error())
+	}
+	return sc
 }

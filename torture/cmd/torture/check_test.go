@@ -88,6 +88,16 @@ func TestReplay(t *testing.T) {
 			want: map[int64]kstate{1: {ver: 2, sum: sum("x")}, 2: {ver: 3, sum: "unavailable"}, 3: {ver: 4, sum: sum("")}, 4: {ver: 5, sum: "null"}},
 		},
 		{
+			// With schemas (the kafka-ch sink needs them): the envelope is the payload.
+			name:  "with schemas",
+			table: tKV,
+			in: msgs(
+				`{"schema":{},"payload":{"id":1}}`, `{"schema":{"type":"struct"},"payload":{"op":"c","after":{"id":1,"ver":1,"note":"a"}}}`,
+				`{"schema":{},"payload":{"id":1}}`, `{"schema":{"type":"struct"},"payload":{"op":"u","before":{"id":1},"after":{"id":1,"ver":2,"note":"b"}}}`,
+			),
+			want: map[int64]kstate{1: {ver: 2, sum: sum("b")}},
+		},
+		{
 			name:  "keyless table by uid",
 			table: tNoKey,
 			in: msgs(
@@ -120,6 +130,36 @@ func TestReplay(t *testing.T) {
 				if g.deleted != w.deleted || !w.deleted && (g.ver != w.ver || g.sum != w.sum) {
 					t.Errorf("key %d = {ver %d sum %.12s deleted %v}, want {ver %d sum %.12s deleted %v}", id, g.ver, g.sum, g.deleted, w.ver, w.sum, w.deleted)
 				}
+			}
+		})
+	}
+}
+
+// TestComparePlaceholder: a sink's "unavailable" (the TOAST placeholder with nothing earlier)
+// is a note where the key may have it (ClickHouse: the truth says its value came by a key
+// change), and a difference where it may not.
+func TestComparePlaceholder(t *testing.T) {
+	src := map[string]map[int64]kstate{tToast: {1: {ver: 5, sum: sum("x")}, 2: {ver: 6, sum: sum("y")}}}
+	states := map[string]*topicState{tToast: newTopicState(tToast)}
+	states[tToast].keys[1] = &kstate{ver: 5, sum: "unavailable"}
+	states[tToast].keys[2] = &kstate{ver: 6, sum: "unavailable"}
+	for _, tt := range []struct {
+		name             string
+		ok               func(string, int64) bool
+		unavail, differs int
+	}{
+		{"kafka (no truth)", nil, 2, 0},
+		{"clickhouse, key 1 moved", func(_ string, id int64) bool { return id == 1 }, 1, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var r tableResult
+			for _, x := range compare(src, states, tt.ok) {
+				if x.Table == tToast {
+					r = x
+				}
+			}
+			if r.Unavailable != tt.unavail || r.Differing != tt.differs {
+				t.Errorf("unavailable %d, differing %d; want %d, %d", r.Unavailable, r.Differing, tt.unavail, tt.differs)
 			}
 		})
 	}

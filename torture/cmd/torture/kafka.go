@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/sluicecdc/sluice/internal/testkit"
 )
 
 // broker is one path's kfake process (integration/kfakebroker) with a persisted log, behind
@@ -20,13 +22,13 @@ type broker struct {
 	bin   string
 	dir   string
 	port  int
-	proxy *proxy
+	proxy *testkit.Proxy
 	cmd   *exec.Cmd
 	done  chan struct{}
 }
 
 func newBroker(bin, dir string, port int) (*broker, error) {
-	p, err := newProxy("127.0.0.1:" + strconv.Itoa(port))
+	p, err := testkit.ListenProxy("127.0.0.1:" + strconv.Itoa(port))
 	if err != nil {
 		return nil, err
 	}

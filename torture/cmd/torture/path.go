@@ -4,24 +4,44 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/IBM/sarama"
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pglogrepl"
 
 	"github.com/sluicecdc/sluice/internal/kafka"
+	"github.com/sluicecdc/sluice/internal/testkit"
 )
 
-// pathResult is one path's line of the report.
+// The sinks a path feeds, each a pipeline of its own sluice process(es) on the same workload.
+const (
+	sinkKafka   = "kafka"    // source → Kafka (kfake): sluice-postgres / sluice-mysql, offsets file on the state tmpfs
+	sinkKafkaCH = "kafka-ch" // source → Kafka → ClickHouse: `sluice clickhouse` consuming the kafka sink's topics
+	sinkCH      = "ch"       // source → ClickHouse: `sluice postgres|mysql --sink clickhouse`, offsets in a topic on their own broker
+)
+
+var allSinks = []string{sinkKafka, sinkKafkaCH, sinkCH}
+
+// sinkLabel is a sink's name in the report.
+func sinkLabel(s string) string {
+	return map[string]string{sinkKafka: "Kafka", sinkKafkaCH: "Kafka → ClickHouse", sinkCH: "ClickHouse"}[s]
+}
+
+// pathResult is one path's part of the report: the workload and the faults, and one result
+// per sink.
 type pathResult struct {
 	Path            string         `json:"path"`
 	Source          string         `json:"source"`
@@ -33,47 +53,118 @@ type pathResult struct {
 	Alters          int64          `json:"alters"`
 	WorkloadErrors  int64          `json:"workload_errors"`
 	UnknownCommits  int64          `json:"unknown_commits"`
-	Records         int            `json:"records"`
-	Lost            int            `json:"lost"`
-	Differing       int            `json:"differing"`
-	Undeleted       int            `json:"undeleted"`
-	Duplicated      int            `json:"duplicated"`
 	TruthMismatch   int            `json:"truth_mismatch"`
-	Unreadable      int            `json:"unreadable"`
-	LongestStallS   float64        `json:"longest_stall_s"`
-	Drained         bool           `json:"drained"`
-	DrainS          float64        `json:"drain_s"`
+	TruthExamples   []string       `json:"truth_examples,omitempty"`
 	DBFastStopHangs int            `json:"db_fast_stop_hangs"`
-	SluiceExits     int            `json:"sluice_unexpected_exits"`
-	ExitExamples    []string       `json:"sluice_exit_examples,omitempty"`
-	Tables          []tableResult  `json:"tables"`
+	Sinks           []*sinkResult  `json:"sinks"`
 	Error           string         `json:"error,omitempty"`
 	DurationS       float64        `json:"duration_s"`
-	Log             string         `json:"sluice_log"`
+}
+
+// sinkResult is the checker's verdict on one sink of a path.
+type sinkResult struct {
+	Sink          string        `json:"sink"`
+	Records       int           `json:"records"` // change records in the topics, or rows in the ClickHouse tables (FINAL)
+	Lost          int           `json:"lost"`
+	Differing     int           `json:"differing"`
+	Undeleted     int           `json:"undeleted"`
+	Duplicated    int           `json:"duplicated"`
+	Unreadable    int           `json:"unreadable"`
+	Unavailable   int           `json:"unavailable"`
+	Parked        int           `json:"parked"` // ClickHouse: records in _sluice_parked (not applied)
+	LongestStallS float64       `json:"longest_stall_s"`
+	Drained       bool          `json:"drained"`
+	DrainS        float64       `json:"drain_s"`
+	DrainError    string        `json:"drain_error,omitempty"`
+	SluiceExits   int           `json:"sluice_unexpected_exits"`
+	ExitExamples  []string      `json:"sluice_exit_examples,omitempty"`
+	Tables        []tableResult `json:"tables"`
+	Log           string        `json:"sluice_log"`
+}
+
+func (s *sinkResult) ok() bool {
+	return s.Drained && s.Lost+s.Differing+s.Undeleted+s.Unreadable+s.Parked == 0
 }
 
 func (r *pathResult) ok() bool {
-	return r.Error == "" && r.Drained && r.Lost+r.Differing+r.Undeleted+r.TruthMismatch+r.Unreadable == 0
+	if r.Error != "" || r.TruthMismatch != 0 || len(r.Sinks) == 0 {
+		return false
+	}
+	for _, s := range r.Sinks {
+		if !s.ok() {
+			return false
+		}
+	}
+	return true
+}
+
+// pipe is one sink's pipeline: its supervised sluice process and where it keeps its position.
+type pipe struct {
+	sink         string
+	sup          *supervisor
+	res          *sinkResult
+	chDB         string // ClickHouse database (kafka-ch, ch)
+	offsetsFile  string // kafka
+	offsetsTopic string // ch
+	prog         *progress
 }
 
 type pathEnv struct {
-	o      options
-	name   string
-	pg     bool
-	db     *server
-	kafka  *broker
-	proxy  *proxy
-	work   string
-	admin  sqlDB // the workload's and the checker's connection: direct, never through the proxy
-	prefix string
+	o       options
+	name    string
+	pg      bool
+	db      *server
+	kafka   *broker // the data broker (kafka, kafka-ch)
+	okafka  *broker // the offsets broker of the ch sink
+	ch      *chServer
+	chConn  driver.Conn    // the harness's own connection: direct, never through the proxy
+	chProxy *testkit.Proxy // sluice ↔ ClickHouse
+	proxy   *testkit.Proxy // sluice ↔ database
+	disk    *stateDisk
+	work    string
+	admin   sqlDB // the workload's and the checker's connection: direct, never through the proxy
+	prefix  string
+	pipes   []*pipe
+	w       *workload
 
 	fastStopHangs int
+}
+
+func (e *pathEnv) has(sink string) bool {
+	for _, p := range e.pipes {
+		if p.sink == sink {
+			return true
+		}
+	}
+	return false
+}
+
+// faultKindsFor is the faults that apply to a path with these sinks: the Kafka faults need the
+// data broker, the ClickHouse faults a ClickHouse sink, disk_full the offsets file (kafka sink),
+// offsets_broker_down the offsets topic (ch sink).
+func faultKindsFor(sinks []string) []string {
+	has := map[string]bool{}
+	for _, s := range sinks {
+		has[s] = true
+	}
+	var out []string
+	for _, k := range faultKinds {
+		switch {
+		case strings.HasPrefix(k, "kafka_") && !has[sinkKafka]:
+		case (k == "clickhouse_restart" || strings.HasPrefix(k, "ch_")) && !has[sinkKafkaCH] && !has[sinkCH]:
+		case k == "disk_full" && !has[sinkKafka]:
+		case k == "offsets_broker_down" && !has[sinkCH]:
+		default:
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 func runPath(ctx context.Context, o options, i int, name string) *pathResult {
 	t0 := time.Now()
 	r := &pathResult{Path: name, Faults: map[string]int{}}
-	for _, k := range faultKinds {
+	for _, k := range faultKindsFor(o.sinks) {
 		r.Faults[k] = 0
 	}
 	err := runPathErr(ctx, o, i, name, r)
@@ -96,74 +187,180 @@ func runPathErr(ctx context.Context, o options, i int, name string, r *pathResul
 	default:
 		return fmt.Errorf("unknown path %q (pg17, pg15, mariadb, mysql9)", name)
 	}
-	e.db = newServer(o.repo, o.infra, dbName, o.portBase+10*i+1)
+	port := func(n int) int { return o.portBase + 10*i + n }
+	e.db = newServer(o.repo, o.infra, dbName, port(1))
 	e.work = filepath.Join(o.infra, "work-"+name)
+	state := filepath.Join(e.work, "state")
+	syscall.Unmount(state, syscall.MNT_DETACH) // left mounted by an interrupted run
 	os.RemoveAll(e.work)
 	if err := os.MkdirAll(e.work, 0o755); err != nil {
 		return err
 	}
 	logf := func(format string, args ...any) { log.Printf("["+name+"] "+format, args...) }
-
-	// Servers: the database kept between runs (its torture database is recreated), the broker
-	// started from an empty log.
-	var err error
-	kdir := filepath.Join(o.infra, "kafka-"+name)
-	os.RemoveAll(kdir)
-	if e.kafka, err = newBroker(filepath.Join(o.bin, "kfakebroker"), kdir, o.portBase+10*i+2); err != nil {
-		return err
+	sinks := map[string]bool{}
+	for _, s := range o.sinks {
+		sinks[s] = true
 	}
-	logf("starting %s on %s and kfake on 127.0.0.1:%d (through %s)", dbName, e.db.addr(), o.portBase+10*i+2, e.kafka.addr())
+	if sinks[sinkKafkaCH] && !sinks[sinkKafka] {
+		return fmt.Errorf("sink %s consumes the topics of sink %s: give both", sinkKafkaCH, sinkKafka)
+	}
+
+	// Servers: the database kept between runs (its torture database is recreated), the brokers
+	// and ClickHouse started empty.
+	var err error
+	logf("starting %s on %s", dbName, e.db.addr())
 	if err := e.db.Start(ctx); err != nil {
 		return err
 	}
 	if !o.keep {
 		defer e.db.Stop(context.WithoutCancel(ctx))
 	}
-	if err := e.kafka.Start(ctx); err != nil {
-		return err
-	}
-	defer func() {
-		e.kafka.Close()
-		if !o.keep { // a full run writes GBs; the broker's log file stays
-			os.RemoveAll(filepath.Join(kdir, "data"))
+	startBroker := func(dir string, port int) (*broker, error) {
+		os.RemoveAll(dir)
+		b, err := newBroker(filepath.Join(o.bin, "kfakebroker"), dir, port)
+		if err != nil {
+			return nil, err
 		}
-	}()
+		if err := b.Start(ctx); err != nil {
+			b.Close()
+			return nil, err
+		}
+		return b, nil
+	}
+	stopBroker := func(b *broker) {
+		b.Close()
+		if !o.keep { // a full run writes GBs; the broker's log file stays
+			os.RemoveAll(filepath.Join(b.dir, "data"))
+		}
+	}
+	if sinks[sinkKafka] {
+		if e.kafka, err = startBroker(filepath.Join(o.infra, "kafka-"+name), port(2)); err != nil {
+			return err
+		}
+		defer stopBroker(e.kafka)
+		logf("kfake on 127.0.0.1:%d (through %s)", port(2), e.kafka.addr())
+	}
+	if sinks[sinkCH] {
+		if e.okafka, err = startBroker(filepath.Join(o.infra, "kafka-offsets-"+name), port(5)); err != nil {
+			return err
+		}
+		defer stopBroker(e.okafka)
+		logf("offsets kfake on 127.0.0.1:%d (through %s)", port(5), e.okafka.addr())
+	}
+	if sinks[sinkKafkaCH] || sinks[sinkCH] {
+		e.ch = newCHServer(o.repo, o.infra, name, port(3), port(4))
+		// A private port can be held for a moment by a client's ephemeral port (the private
+		// ports lie in Linux's ephemeral range): try again.
+		for attempt := 1; ; attempt++ {
+			err := e.ch.Start(ctx, true)
+			if err == nil {
+				break
+			}
+			if attempt == 3 || ctx.Err() != nil {
+				return err
+			}
+			logf("ClickHouse did not start (attempt %d): %v", attempt, err)
+		}
+		if !o.keep {
+			defer e.ch.Stop(context.WithoutCancel(ctx))
+		}
+		if e.chConn, err = e.ch.open(); err != nil {
+			return err
+		}
+		defer e.chConn.Close()
+		if e.chProxy, err = testkit.ListenProxy(e.ch.addr()); err != nil {
+			return err
+		}
+		defer e.chProxy.Close()
+		logf("ClickHouse on %s (through %s)", e.ch.addr(), e.chProxy.Addr())
+	}
+	if sinks[sinkKafka] {
+		// The offsets file and the schema history live on a small tmpfs that disk_full fills.
+		// Without the right to mount (an unprivileged container) the run goes on and every
+		// disk_full is reported as not injected.
+		if e.disk, err = mountStateDisk(state, 32<<20); err != nil {
+			logf("no disk_full faults: %v", err)
+			if err := os.MkdirAll(state, 0o755); err != nil {
+				return err
+			}
+		} else {
+			defer e.disk.Close()
+		}
+	}
 	if e.admin, err = e.setupDB(ctx); err != nil {
 		return fmt.Errorf("set up the source: %w", err)
 	}
 	defer e.admin.Close()
 	r.Source = e.version(ctx)
-	if e.proxy, err = newProxy(e.db.addr()); err != nil {
+	if e.proxy, err = testkit.ListenProxy(e.db.addr()); err != nil {
 		return err
 	}
 	defer e.proxy.Close()
 
-	// sluice, under a supervisor that restarts it whenever it ends.
-	offsets := filepath.Join(e.work, "offsets.json")
-	args := []string{"--sink", "kafka", "--kafka-brokers", e.kafka.addr(), "--topic-prefix", e.prefix,
-		"--offsets-file", offsets, "--schemas-enable=false", "--log-format", "json", "--topic-partitions", "1"}
-	bin := filepath.Join(o.bin, "sluice-mysql")
+	// The pipelines, each under a supervisor that restarts it whenever it ends.
+	source := func(slot string, serverID int) []string {
+		if e.pg {
+			return []string{"--dsn", "postgres://postgres:postgres@" + e.proxy.Addr() + "/torture?sslmode=disable",
+				"--slot", slot, "--publication", "torture", "--status-interval", "1s"}
+		}
+		return []string{"--dsn", "mysql://root@" + e.proxy.Addr(), "--server-id", strconv.Itoa(serverID),
+			"--database-include", "torture"}
+	}
+	srcCmd := "mysql"
 	if e.pg {
-		bin = filepath.Join(o.bin, "sluice-postgres")
-		args = append(args, "--dsn", "postgres://postgres:postgres@"+e.proxy.Addr()+"/torture?sslmode=disable",
-			"--slot", "torture_"+name, "--publication", "torture", "--status-interval", "1s")
-	} else {
-		args = append(args, "--dsn", "mysql://root@"+e.proxy.Addr(), "--server-id", strconv.Itoa(4100+i),
-			"--database-include", "torture")
+		srcCmd = "postgres"
 	}
-	args = append(args, o.sluiceArgs...)
-	r.Log = filepath.Join(e.work, "sluice.log")
-	sup, err := newSupervisor(bin, args, r.Log)
-	if err != nil {
-		return err
+	for _, s := range allSinks {
+		if !sinks[s] {
+			continue
+		}
+		p := &pipe{sink: s, res: &sinkResult{Sink: sinkLabel(s)}}
+		var bin string
+		var args []string
+		switch s {
+		case sinkKafka:
+			p.offsetsFile = filepath.Join(state, "offsets.json")
+			bin = filepath.Join(o.bin, "sluice-"+srcCmd)
+			// With kafka-ch the records carry their schemas: the ClickHouse sink creates its
+			// tables from them.
+			args = append([]string{"--sink", "kafka", "--kafka-brokers", e.kafka.addr(), "--topic-prefix", e.prefix,
+				"--offsets-file", p.offsetsFile, "--schemas-enable=" + strconv.FormatBool(sinks[sinkKafkaCH]),
+				"--log-format", "json", "--topic-partitions", "1"}, source("torture_"+name, 4100+i)...)
+			args = append(args, o.sluiceArgs...)
+		case sinkKafkaCH:
+			p.chDB = "k_" + name
+			bin = filepath.Join(o.bin, "sluice")
+			args = []string{"clickhouse", "--kafka-brokers", e.kafka.addr(), "--topics", regexp.QuoteMeta(e.prefix) + `\..*`,
+				"--group", "torture", "--topic-refresh", "2s", "--clickhouse-addr", e.chProxy.Addr(),
+				"--clickhouse-database", p.chDB, "--log-format", "json"}
+		case sinkCH:
+			p.chDB, p.offsetsTopic = "d_"+name, "torture_offsets"
+			bin = filepath.Join(o.bin, "sluice")
+			args = append([]string{srcCmd, "--sink", "clickhouse", "--clickhouse-addr", e.chProxy.Addr(),
+				"--clickhouse-database", p.chDB, "--topic-prefix", e.prefix + "_ch",
+				"--offsets-topic", p.offsetsTopic, "--kafka-brokers", e.okafka.addr(), "--log-format", "json"},
+				source("torture_"+name+"_ch", 4200+i)...)
+			args = append(args, o.sluiceArgs...)
+		}
+		p.res.Log = filepath.Join(e.work, "sluice-"+s+".log")
+		if p.sup, err = newSupervisor(bin, args, p.res.Log); err != nil {
+			return err
+		}
+		supCtx, supStop := context.WithCancel(context.WithoutCancel(ctx))
+		go p.sup.Run(supCtx)
+		defer func() { supStop(); p.sup.Wait() }()
+		e.pipes = append(e.pipes, p)
+		r.Sinks = append(r.Sinks, p.res)
 	}
-	supCtx, supStop := context.WithCancel(context.WithoutCancel(ctx))
-	go sup.Run(supCtx)
-	defer func() { supStop(); sup.Wait() }()
-	if err := waitFor(ctx, 90*time.Second, func() bool { _, err := os.Stat(offsets); return err == nil }); err != nil {
-		return fmt.Errorf("sluice wrote no offsets in 90 s (log %s)", r.Log)
+	for _, p := range e.pipes {
+		if p.sink == sinkKafkaCH {
+			continue // it waits for topics; nothing to be ready for
+		}
+		if err := waitFor(ctx, 90*time.Second, func() bool { _, ok := e.storedOffset(ctx, p); return ok }); err != nil {
+			return fmt.Errorf("sluice (%s) stored no offsets in 90 s (log %s)", p.sink, p.res.Log)
+		}
 	}
-	logf("sluice is up; workload and faults start")
+	logf("sluice is up (%d pipelines); workload and faults start", len(e.pipes))
 
 	// Workload, progress watch and faults.
 	cfg := workloadConfig{BigRows: 100000, BigEvery: 90 * time.Second, AlterEvery: 60 * time.Second, Pause: 2 * time.Millisecond}
@@ -171,14 +368,23 @@ func runPathErr(ctx context.Context, o options, i int, name string, r *pathResul
 		cfg = workloadConfig{BigRows: 20000, BigEvery: 25 * time.Second, AlterEvery: 15 * time.Second, Pause: 2 * time.Millisecond}
 	}
 	w := newWorkload(e.admin, dialect{pg: e.pg}, cfg, o.seed^hash(name))
+	e.w = w
 	wctx, wstop := context.WithCancel(ctx)
 	var wwg sync.WaitGroup
-	wwg.Add(2)
+	wwg.Add(1)
 	go func() { defer wwg.Done(); w.Run(wctx) }()
-	prog := &progress{writes: w.Writes.Load}
-	go func() { defer wwg.Done(); prog.Run(wctx, e.kafka.addr(), e.prefix) }()
+	for _, p := range e.pipes {
+		p.prog = &progress{writes: w.Writes.Load}
+		sample := e.kafkaSampler()
+		if p.chDB != "" {
+			db := p.chDB
+			sample = func(ctx context.Context) ([]uint64, error) { return chVersions(ctx, e.chConn, db) }
+		}
+		wwg.Add(1)
+		go func() { defer wwg.Done(); p.prog.Run(wctx, sample) }()
+	}
 
-	plan := schedule(o.seed, name, o.quick)
+	plan := schedule(o.seed, name, o.quick, faultKindsFor(o.sinks))
 	for n, f := range plan {
 		select {
 		case <-ctx.Done():
@@ -187,8 +393,12 @@ func runPathErr(ctx context.Context, o options, i int, name string, r *pathResul
 		if ctx.Err() != nil {
 			break
 		}
-		logf("fault %d/%d: %s for %v (rows written so far %d)", n+1, len(plan), f.Kind, f.Dur, w.Writes.Load())
-		if err := e.inject(ctx, sup, f); err != nil {
+		slack := ""
+		if f.Slack {
+			slack = " (one page left free)"
+		}
+		logf("fault %d/%d: %s for %v%s (rows written so far %d)", n+1, len(plan), f.Kind, f.Dur, slack, w.Writes.Load())
+		if err := e.inject(ctx, f); err != nil {
 			r.FaultsFailed++
 			logf("fault %s failed: %v", f.Kind, err)
 			continue
@@ -202,10 +412,12 @@ func runPathErr(ctx context.Context, o options, i int, name string, r *pathResul
 	}
 	wstop()
 	wwg.Wait()
-	stall, stallAt := prog.Longest()
-	r.LongestStallS = stall.Seconds()
-	if stall > 30*time.Second {
-		logf("longest stall %v, ended %s", stall, stallAt.Format(time.TimeOnly))
+	for _, p := range e.pipes {
+		stall, stallAt := p.prog.Longest()
+		p.res.LongestStallS = stall.Seconds()
+		if stall > 30*time.Second {
+			logf("%s: longest stall %v, ended %s", p.sink, stall, stallAt.Format(time.TimeOnly))
+		}
 	}
 	if err := w.resolve(ctx); err != nil {
 		return fmt.Errorf("resolve the workload's unknown commits: %w", err)
@@ -215,46 +427,59 @@ func runPathErr(ctx context.Context, o options, i int, name string, r *pathResul
 	logf("workload stopped: %d rows in %d transactions (%d big, %d ALTER), %d errors (last: %s); draining",
 		r.RowsWritten, r.Txns, r.BigTxns, r.Alters, r.WorkloadErrors, w.LastError())
 
-	drainT0 := time.Now()
 	drainLimit := 5 * time.Minute
 	if o.quick {
-		drainLimit = 90 * time.Second
+		drainLimit = 2 * time.Minute
 	}
-	if err := e.drain(ctx, offsets, drainLimit); err != nil {
-		logf("not drained: %v", err)
-	} else {
-		r.Drained = true
-	}
-	r.DrainS = time.Since(drainT0).Seconds()
-	r.SluiceExits, r.ExitExamples = sup.Exits()
+	e.drain(ctx, drainLimit)
 	r.DBFastStopHangs = e.fastStopHangs
-	if len(r.ExitExamples) > 5 {
-		r.ExitExamples = r.ExitExamples[len(r.ExitExamples)-5:]
+	for _, p := range e.pipes {
+		p.res.SluiceExits, p.res.ExitExamples = p.sup.Exits()
+		if len(p.res.ExitExamples) > 5 {
+			p.res.ExitExamples = p.res.ExitExamples[len(p.res.ExitExamples)-5:]
+		}
 	}
 
-	topics, err := readTopics(ctx, e.kafka.addr(), e.prefix)
-	if err != nil {
-		return fmt.Errorf("read the topics: %w", err)
-	}
-	res, err := check(ctx, e.admin, w, topics)
+	src, err := readSource(ctx, e.admin, w, r)
 	if err != nil {
 		return err
 	}
-	r.Tables = res
-	for _, t := range res {
-		r.Records += t.Records
-		r.Lost += t.Missing
-		r.Differing += t.Differing
-		r.Undeleted += t.Undeleted
-		r.Duplicated += t.Duplicates
-		r.TruthMismatch += t.TruthMismatch
-		r.Unreadable += t.Unreadable
-		for _, ex := range t.Examples {
-			logf("  %s", ex)
-		}
+	for _, ex := range r.TruthExamples {
+		logf("  %s", ex)
 	}
-	logf("checked: %d records, lost %d, differing %d, undeleted %d, duplicated %d, truth mismatch %d",
-		r.Records, r.Lost, r.Differing, r.Undeleted, r.Duplicated, r.TruthMismatch)
+	for _, p := range e.pipes {
+		var states map[string]*topicState
+		var placeholderOK func(string, int64) bool
+		if p.sink == sinkKafka {
+			if states, err = readTopics(ctx, e.kafka.addr(), e.prefix); err != nil {
+				return fmt.Errorf("read the topics: %w", err)
+			}
+		} else if states, p.res.Parked, err = readCH(ctx, e.chConn, p.chDB); err != nil {
+			return fmt.Errorf("read ClickHouse %s: %w", p.chDB, err)
+		} else {
+			truth := map[string]map[int64]row{}
+			for _, t := range tables {
+				truth[t] = w.Truth(t)
+			}
+			placeholderOK = func(t string, id int64) bool { return truth[t][id].moved }
+		}
+		res := p.res
+		res.Tables = compare(src, states, placeholderOK)
+		for _, t := range res.Tables {
+			res.Records += t.Records
+			res.Lost += t.Missing
+			res.Differing += t.Differing
+			res.Undeleted += t.Undeleted
+			res.Duplicated += t.Duplicates
+			res.Unreadable += t.Unreadable
+			res.Unavailable += t.Unavailable
+			for _, ex := range append(t.Examples, t.Notes...) {
+				logf("  %s: %s", p.sink, ex)
+			}
+		}
+		logf("checked %s: %d records, lost %d, differing %d, undeleted %d, duplicated %d, parked %d, drained %v",
+			p.sink, res.Records, res.Lost, res.Differing, res.Undeleted, res.Duplicated, res.Parked, res.Drained)
+	}
 	return nil
 }
 
@@ -273,18 +498,39 @@ func waitFor(ctx context.Context, limit time.Duration, ok func() bool) error {
 	return nil
 }
 
-// inject runs one fault and returns when it is over.
-func (e *pathEnv) inject(ctx context.Context, sup *supervisor, f fault) error {
+// inject runs one fault and returns when it is over. A fault on sluice itself (kill9,
+// sigstop) hits every pipeline's process of the path at once.
+func (e *pathEnv) inject(ctx context.Context, f fault) error {
 	switch f.Kind {
 	case "kill9":
-		waitFor(ctx, 10*time.Second, sup.Running)
-		if !sup.Kill9() {
-			return fmt.Errorf("sluice is not running")
+		n := 0
+		for _, p := range e.pipes {
+			waitFor(ctx, 10*time.Second, p.sup.Running)
+			if p.sup.Kill9() {
+				n++
+			}
+		}
+		if n == 0 {
+			return fmt.Errorf("no sluice is running")
 		}
 	case "sigstop":
-		waitFor(ctx, 10*time.Second, sup.Running)
-		if !sup.Pause(ctx, f.Dur) {
-			return fmt.Errorf("sluice is not running")
+		var wg sync.WaitGroup
+		var n sync.Map
+		for _, p := range e.pipes {
+			waitFor(ctx, 10*time.Second, p.sup.Running)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if p.sup.Pause(ctx, f.Dur) {
+					n.Store(p.sink, true)
+				}
+			}()
+		}
+		wg.Wait()
+		ok := false
+		n.Range(func(any, any) bool { ok = true; return false })
+		if !ok {
+			return fmt.Errorf("no sluice is running")
 		}
 	case "db_restart_fast", "db_restart_immediate":
 		hung, err := e.db.Restart(ctx, f.Kind == "db_restart_immediate", f.Dur/4)
@@ -296,21 +542,49 @@ func (e *pathEnv) inject(ctx context.Context, sup *supervisor, f fault) error {
 	case "kafka_restart":
 		return e.kafka.Restart(ctx, f.Dur/2)
 	case "kafka_link_cut":
-		e.kafka.proxy.Cut(f.Dur)
-		time.Sleep(f.Dur)
+		return linkFault(ctx, e.kafka.proxy, false, f.Dur)
 	case "kafka_link_stall":
-		e.kafka.proxy.Stall(f.Dur)
-		time.Sleep(f.Dur)
+		return linkFault(ctx, e.kafka.proxy, true, f.Dur)
 	case "db_link_cut":
-		e.proxy.Cut(f.Dur)
-		time.Sleep(f.Dur)
+		return linkFault(ctx, e.proxy, false, f.Dur)
 	case "db_link_stall":
-		e.proxy.Stall(f.Dur)
-		time.Sleep(f.Dur)
+		return linkFault(ctx, e.proxy, true, f.Dur)
+	case "clickhouse_restart":
+		return e.ch.Restart(ctx, f.Dur/2)
+	case "ch_link_cut":
+		return linkFault(ctx, e.chProxy, false, f.Dur)
+	case "ch_link_stall":
+		return linkFault(ctx, e.chProxy, true, f.Dur)
+	case "disk_full":
+		if e.disk == nil {
+			return fmt.Errorf("no tmpfs for the state (mount failed at the start)")
+		}
+		var slack int64
+		if f.Slack {
+			slack = int64(os.Getpagesize())
+		}
+		return e.disk.Fill(ctx, f.Dur, slack, e.w.AlterSoon)
+	case "offsets_broker_down":
+		return e.okafka.Restart(ctx, f.Dur)
 	default:
 		return fmt.Errorf("unknown fault %q", f.Kind)
 	}
 	return nil
+}
+
+// linkFault cuts the link (connections closed, new ones refused) or stalls it (bytes held,
+// connections open) for d, then restores it.
+func linkFault(ctx context.Context, p *testkit.Proxy, stall bool, d time.Duration) error {
+	if stall {
+		p.Stall()
+	} else {
+		p.Cut()
+	}
+	select {
+	case <-time.After(d):
+	case <-ctx.Done():
+	}
+	return p.Restore()
 }
 
 // setupDB recreates the torture database and its tables and returns a direct connection to it.
@@ -321,8 +595,8 @@ func (e *pathEnv) setupDB(ctx context.Context) (sqlDB, error) {
 		root = &pgDB{dsn: "postgres://postgres:postgres@" + e.db.addr() + "/postgres?sslmode=disable"}
 		db = &pgDB{dsn: "postgres://postgres:postgres@" + e.db.addr() + "/torture?sslmode=disable"}
 		stmts = []string{
-			"SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = 'torture_" + e.name + "' AND active_pid IS NOT NULL",
-			"SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = 'torture_" + e.name + "'",
+			"SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name IN ('torture_" + e.name + "', 'torture_" + e.name + "_ch') AND active_pid IS NOT NULL",
+			"SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name IN ('torture_" + e.name + "', 'torture_" + e.name + "_ch')",
 			"DROP DATABASE IF EXISTS torture WITH (FORCE)",
 			"CREATE DATABASE torture",
 		}
@@ -379,12 +653,106 @@ func (e *pathEnv) version(ctx context.Context) string {
 	return "MySQL " + v
 }
 
-// drain writes the marker row and waits until its record is in Kafka and sluice's stored
-// offset has passed it (PostgreSQL: the LSN before the marker; MySQL: the binlog position
-// after it).
-func (e *pathEnv) drain(ctx context.Context, offsets string, limit time.Duration) error {
+// storedOffset reads the position a capture pipeline stored (the offsets file, or the last
+// record of the offsets topic): the "value" of the Kafka Connect layout.
+func (e *pathEnv) storedOffset(ctx context.Context, p *pipe) (json.RawMessage, bool) {
+	switch {
+	case p.offsetsFile != "":
+		b, err := os.ReadFile(p.offsetsFile)
+		if err != nil {
+			return nil, false
+		}
+		var doc struct {
+			Value json.RawMessage `json:"value"`
+		}
+		if json.Unmarshal(b, &doc) != nil || len(doc.Value) == 0 {
+			return nil, false
+		}
+		return doc.Value, true
+	case p.offsetsTopic != "":
+		cc := kafka.ClientConfig{Brokers: kafka.ParseBrokers(e.okafka.addr())}
+		sc := saramaConfig(cc, "torture-offsets")
+		sc.Metadata.Retry.Max = 1
+		client, err := sarama.NewClient(cc.Brokers, sc) // polled: one try each
+		if err != nil {
+			return nil, false
+		}
+		defer client.Close()
+		if n, err := client.GetOffset(p.offsetsTopic, 0, sarama.OffsetNewest); err != nil || n == 0 {
+			return nil, false
+		}
+		var last json.RawMessage
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		err = cc.ReadToEnd(rctx, nil, client, p.offsetsTopic, 0, func(m *sarama.ConsumerMessage) error {
+			if m.Value != nil {
+				last = append(last[:0], m.Value...)
+			}
+			return nil
+		})
+		return last, err == nil && len(last) > 0
+	}
+	return nil, false
+}
+
+// kafkaSampler samples the data broker's progress: the sum of the end offsets of the path's
+// topics.
+func (e *pathEnv) kafkaSampler() func(ctx context.Context) ([]uint64, error) {
+	cc := kafka.ClientConfig{Brokers: kafka.ParseBrokers(e.kafka.addr())}
+	sc := saramaConfig(cc, "torture-progress")
+	sc.Metadata.Retry.Max = 1
+	var client sarama.Client
+	return func(ctx context.Context) ([]uint64, error) {
+		if ctx.Err() != nil {
+			if client != nil {
+				client.Close()
+				client = nil
+			}
+			return nil, ctx.Err()
+		}
+		if client == nil {
+			c, err := sarama.NewClient(cc.Brokers, sc) // one try a tick: the probe itself retries
+			if err != nil {
+				return nil, err
+			}
+			client = c
+		}
+		client.RefreshMetadata()
+		topics, err := client.Topics()
+		if err != nil {
+			return nil, err
+		}
+		var sum uint64
+		for _, t := range topics {
+			if !strings.HasPrefix(t, e.prefix+".") {
+				continue
+			}
+			if n, err := client.GetOffset(t, 0, sarama.OffsetNewest); err == nil {
+				sum += uint64(n)
+			}
+		}
+		return []uint64{sum}, nil
+	}
+}
+
+// drain writes the marker row and waits, for every pipeline, until it has the marker and has
+// stored a position past everything the workload wrote: kafka: the marker's record in its
+// topic and the offsets file past it; ch: the marker row in ClickHouse and the offsets topic
+// past it; kafka-ch: the consumer group's committed offsets at the end of every topic of the
+// (drained) kafka pipeline, and the marker row in ClickHouse. Positions: PostgreSQL: an LSN
+// after the one read just before the marker; MySQL: the binlog position after it. Each
+// pipeline's result says whether it drained.
+func (e *pathEnv) drain(ctx context.Context, limit time.Duration) {
+	t0 := time.Now()
+	deadline := t0.Add(limit)
+	fail := func(err error) {
+		for _, p := range e.pipes {
+			p.res.DrainError = err.Error()
+			p.res.DrainS = time.Since(t0).Seconds()
+		}
+		log.Printf("[%s] not drained: %v", e.name, err)
+	}
 	var err error
-	deadline := time.Now().Add(limit)
 	retry := func(f func() error) error {
 		for {
 			if err = f(); err == nil || time.Now().After(deadline) || ctx.Err() != nil {
@@ -404,13 +772,15 @@ func (e *pathEnv) drain(ctx context.Context, offsets string, limit time.Duration
 			return err
 		})
 		if err != nil {
-			return err
+			fail(err)
+			return
 		}
 	}
 	if err := retry(func() error {
 		return e.admin.Exec(ctx, "INSERT INTO t_marker (id, ver) VALUES (1, 1)")
 	}); err != nil {
-		return fmt.Errorf("marker: %w", err)
+		fail(fmt.Errorf("marker: %w", err))
+		return
 	}
 	var file string
 	var pos uint64
@@ -438,58 +808,122 @@ func (e *pathEnv) drain(ctx context.Context, offsets string, limit time.Duration
 			return err
 		})
 		if err != nil {
-			return err
+			fail(err)
+			return
 		}
 	}
-	markerSeen := func() bool {
-		cc := kafka.ClientConfig{Brokers: kafka.ParseBrokers(e.kafka.addr())}
-		sc, err := cc.Sarama("torture-drain")
-		if err != nil {
-			return false
-		}
-		client, err := sarama.NewClient(cc.Brokers, sc) // polled: one try each
-		if err != nil {
-			return false
-		}
-		defer client.Close()
-		topics, err := client.Topics()
-		if err != nil {
-			return false
-		}
-		for _, t := range topics {
-			if strings.HasPrefix(t, e.prefix+".") && strings.HasSuffix(t, ".t_marker") {
-				n, err := client.GetOffset(t, 0, sarama.OffsetNewest)
-				return err == nil && n > 0
-			}
-		}
-		return false
-	}
-	stored := func() bool {
-		b, err := os.ReadFile(offsets)
-		if err != nil {
+	passed := func(p *pipe) bool {
+		v, ok := e.storedOffset(ctx, p)
+		if !ok {
 			return false
 		}
 		var doc struct {
-			Value struct {
-				LSN  uint64 `json:"lsn"`
-				File string `json:"file"`
-				Pos  uint64 `json:"pos"`
-			} `json:"value"`
+			LSN  uint64 `json:"lsn"`
+			File string `json:"file"`
+			Pos  uint64 `json:"pos"`
 		}
-		if json.Unmarshal(b, &doc) != nil {
+		if json.Unmarshal(v, &doc) != nil {
 			return false
 		}
 		if e.pg {
-			return pglogrepl.LSN(doc.Value.LSN) > before
+			return pglogrepl.LSN(doc.LSN) > before
 		}
-		return doc.Value.File > file || doc.Value.File == file && doc.Value.Pos >= pos
+		return doc.File > file || doc.File == file && doc.Pos >= pos
 	}
-	if err := waitFor(ctx, time.Until(deadline), markerSeen); err != nil {
-		return fmt.Errorf("the marker row did not reach Kafka in %v", limit)
+	kafkaDrained := false
+	for _, p := range e.pipes {
+		var err error
+		switch p.sink {
+		case sinkKafka:
+			if err = waitFor(ctx, time.Until(deadline), e.kafkaMarkerSeen); err != nil {
+				err = fmt.Errorf("the marker row did not reach Kafka in %v", limit)
+			} else if err = waitFor(ctx, time.Until(deadline), func() bool { return passed(p) }); err != nil {
+				v, _ := e.storedOffset(ctx, p)
+				err = fmt.Errorf("the stored offset did not pass the marker in %v (PostgreSQL LSN before it %s, binlog %s:%d; stored: %s)", limit, before, file, pos, v)
+			}
+			kafkaDrained = err == nil
+		case sinkCH:
+			if err = waitFor(ctx, time.Until(deadline), func() bool { return chMarkerSeen(ctx, e.chConn, p.chDB) }); err != nil {
+				err = fmt.Errorf("the marker row did not reach ClickHouse %s in %v", p.chDB, limit)
+			} else if err = waitFor(ctx, time.Until(deadline), func() bool { return passed(p) }); err != nil {
+				v, _ := e.storedOffset(ctx, p)
+				err = fmt.Errorf("the offsets topic did not pass the marker in %v (PostgreSQL LSN before it %s, binlog %s:%d; stored: %s)", limit, before, file, pos, v)
+			}
+		case sinkKafkaCH:
+			if !kafkaDrained {
+				err = errors.New("the kafka pipeline did not drain")
+			} else if err = waitFor(ctx, time.Until(deadline), func() bool { return e.groupCaughtUp(ctx) && chMarkerSeen(ctx, e.chConn, p.chDB) }); err != nil {
+				err = fmt.Errorf("the consumer group did not commit the end of every topic, or the marker row is not in ClickHouse %s, in %v", p.chDB, limit)
+			}
+		}
+		p.res.DrainS = time.Since(t0).Seconds()
+		if err != nil {
+			p.res.DrainError = err.Error()
+			log.Printf("[%s] %s not drained: %v", e.name, p.sink, err)
+		} else {
+			p.res.Drained = true
+		}
 	}
-	if err := waitFor(ctx, time.Until(deadline), stored); err != nil {
-		b, _ := os.ReadFile(offsets)
-		return fmt.Errorf("the stored offset did not pass the marker in %v (PostgreSQL LSN before it %s, binlog %s:%d; stored: %s)", limit, before, file, pos, strings.TrimSpace(string(b)))
+}
+
+// kafkaMarkerSeen reports whether the marker's record is in its topic.
+func (e *pathEnv) kafkaMarkerSeen() bool {
+	cc := kafka.ClientConfig{Brokers: kafka.ParseBrokers(e.kafka.addr())}
+	client, err := sarama.NewClient(cc.Brokers, saramaConfig(cc, "torture-drain")) // polled: one try each
+	if err != nil {
+		return false
 	}
-	return nil
+	defer client.Close()
+	topics, err := client.Topics()
+	if err != nil {
+		return false
+	}
+	for _, t := range topics {
+		if strings.HasPrefix(t, e.prefix+".") && strings.HasSuffix(t, ".t_marker") {
+			n, err := client.GetOffset(t, 0, sarama.OffsetNewest)
+			return err == nil && n > 0
+		}
+	}
+	return false
+}
+
+// groupCaughtUp reports whether `sluice clickhouse`'s consumer group has committed the end
+// offset of every topic of the path (it commits only what ClickHouse acknowledged).
+func (e *pathEnv) groupCaughtUp(ctx context.Context) bool {
+	cc := kafka.ClientConfig{Brokers: kafka.ParseBrokers(e.kafka.addr())}
+	client, err := sarama.NewClient(cc.Brokers, saramaConfig(cc, "torture-drain"))
+	if err != nil {
+		return false
+	}
+	defer client.Close()
+	topics, err := client.Topics()
+	if err != nil {
+		return false
+	}
+	ends := map[string]int64{}
+	req := map[string][]int32{}
+	for _, t := range topics {
+		if strings.HasPrefix(t, e.prefix+".") {
+			n, err := client.GetOffset(t, 0, sarama.OffsetNewest)
+			if err != nil {
+				return false
+			}
+			ends[t], req[t] = n, []int32{0}
+		}
+	}
+	admin, err := sarama.NewClusterAdminFromClient(client)
+	if err != nil {
+		return false
+	}
+	res, err := admin.ListConsumerGroupOffsets("torture", req)
+	if err != nil {
+		return false
+	}
+	for t, end := range ends {
+		b := res.GetBlock(t, 0)
+		if end > 0 && (b == nil || b.Offset < end) {
+			return false
+		}
+	}
+	return true
 }
