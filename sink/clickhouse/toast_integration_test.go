@@ -50,7 +50,7 @@ func TestSinkToastChainInOneBatch(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got := query(t, conn, "SELECT toString(_version), customer, toString(length(ifNull(note, ''))) FROM "+db+".orders ORDER BY _version")
+	got := query(t, conn, "SELECT toString(_version), customer, toString(length(ifNull(note, ''))) FROM "+db+".orders"+DataSuffix+" ORDER BY _version")
 	n := fmt.Sprint(len(long))
 	want := []string{"100\temil\t" + n, "110\temil2\t" + n, "120\temil3\t" + n, "130\temil4\t" + n}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
@@ -109,7 +109,7 @@ func TestSinkToastAfterReplayedRecord(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		got := query(t, conn, "SELECT toString(_version), toString(amount), toString(length(ifNull(note, ''))) FROM "+db+"."+tb.table+" WHERE id = 5 ORDER BY _version")
+		got := query(t, conn, "SELECT toString(_version), toString(amount), toString(length(ifNull(note, ''))) FROM "+db+"."+tb.table+DataSuffix+" WHERE id = 5 ORDER BY _version")
 		want := []string{"100\t0.07\t3000", "200\t0.08\t4000", "300\t0.09\t4000"}
 		if strings.Join(got, "\n") != strings.Join(want, "\n") {
 			t.Fatalf("%s: rows of id 5 (version, amount, length of the note):\n%s\nwant:\n%s", tb.table, strings.Join(got, "\n"), strings.Join(want, "\n"))
