@@ -8,7 +8,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math/big"
 	"strconv"
 	"strings"
 
@@ -235,39 +234,11 @@ func (s *Side) Sums(ctx context.Context, t *verify.Table, seg verify.Segment, wi
 		return nil, fmt.Errorf("mysql: sums of %s: %w", rel(t), err)
 	}
 	defer rows.Close()
-	out := map[uint64]verify.Sum{}
-	for rows.Next() {
-		var (
-			b, sum string
-			n      int64
-		)
-		if err := rows.Scan(&b, &n, &sum); err != nil {
-			return nil, err
-		}
-		bi, err := strconv.ParseUint(b, 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("mysql: bucket %q: %w", b, err)
-		}
-		h, err := mod64(sum)
-		if err != nil {
-			return nil, err
-		}
-		out[bi] = verify.Sum{Rows: n, Hash: h}
-	}
-	if err := rows.Err(); err != nil {
+	out, err := verify.ReadSums(rows)
+	if err != nil {
 		return nil, fmt.Errorf("mysql: sums of %s: %w", rel(t), err)
 	}
 	return out, nil
-}
-
-var two64 = new(big.Int).Lsh(big.NewInt(1), 64)
-
-func mod64(s string) (uint64, error) {
-	n, ok := new(big.Int).SetString(s, 10)
-	if !ok {
-		return 0, fmt.Errorf("mysql: sum %q is not an integer", s)
-	}
-	return n.Mod(n, two64).Uint64(), nil
 }
 
 // Rows implements verify.Side.

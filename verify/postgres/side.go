@@ -7,8 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/big"
-	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -279,41 +277,12 @@ func (s *Side) Sums(ctx context.Context, t *verify.Table, seg verify.Segment, wi
 	if err != nil {
 		return nil, fmt.Errorf("postgres: sums of %s: %w", rel(t), err)
 	}
-	out := map[uint64]verify.Sum{}
-	for rows.Next() {
-		var (
-			b   string
-			n   int64
-			sum string
-		)
-		if err := rows.Scan(&b, &n, &sum); err != nil {
-			return nil, err
-		}
-		bi, err := strconv.ParseUint(b, 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("postgres: bucket %q: %w", b, err)
-		}
-		h, err := mod64(sum)
-		if err != nil {
-			return nil, err
-		}
-		out[bi] = verify.Sum{Rows: n, Hash: h}
-	}
-	if err := rows.Err(); err != nil {
+	defer rows.Close()
+	out, err := verify.ReadSums(rows)
+	if err != nil {
 		return nil, fmt.Errorf("postgres: sums of %s: %w", rel(t), err)
 	}
 	return out, nil
-}
-
-var two64 = new(big.Int).Lsh(big.NewInt(1), 64)
-
-// mod64 reduces an exact decimal sum modulo 2^64.
-func mod64(s string) (uint64, error) {
-	n, ok := new(big.Int).SetString(s, 10)
-	if !ok {
-		return 0, fmt.Errorf("postgres: sum %q is not an integer", s)
-	}
-	return n.Mod(n, two64).Uint64(), nil
 }
 
 // Rows implements verify.Side.
