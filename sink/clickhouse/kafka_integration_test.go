@@ -240,7 +240,11 @@ func TestKafkaKill9(t *testing.T) {
 		t.Fatalf("build cmd/sluice: %v\n%s", err, out)
 	}
 	orders := ordersTable(ordersV1)
-	orders.topic = "k9.public.orders"
+	// A topic and group of this run only: the shared broker keeps earlier runs' records, and
+	// a process an earlier failed run left behind would take the group's partitions.
+	run := fmt.Sprintf("k9x%dx%d", os.Getpid(), time.Now().UnixNano()%1e9)
+	orders.topic = run + ".public.orders"
+	group := "g-" + db + "-" + run
 	const n = 60000
 	var recs []envelope.Record
 	want := map[int]string{}
@@ -252,7 +256,7 @@ func TestKafkaKill9(t *testing.T) {
 	}
 	produce(t, brokers, recs)
 	start := func() *exec.Cmd {
-		cmd := exec.Command(bin, "clickhouse", "--topics", `k9\..*`, "--group", "g-"+db, "--topic-refresh", "1s",
+		cmd := exec.Command(bin, "clickhouse", "--topics", run+`\..*`, "--group", group, "--topic-refresh", "1s",
 			"--batch-rows", "2000", "--flush-interval", "100ms", "--log-format", "text")
 		cmd.Env = append(os.Environ(), "SLUICE_KAFKA_BROKERS="+strings.Join(brokers, ","),
 			"SLUICE_CLICKHOUSE_ADDR="+addr, "SLUICE_CLICKHOUSE_DATABASE="+db)
@@ -261,6 +265,7 @@ func TestKafkaKill9(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() }) // never outlive a failed run
 		return cmd
 	}
 	count := func() int {
@@ -283,7 +288,7 @@ func TestKafkaKill9(t *testing.T) {
 		t.Fatalf("killed too late: %d rows already in", before)
 	}
 	cmd = start()
-	waitFor(t, "offsets committed after restart", func() bool { return committedAll(t, brokers, "g-"+db, orders.topic) })
+	waitFor(t, "offsets committed after restart", func() bool { return committedAll(t, brokers, group, orders.topic) })
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	_ = cmd.Wait()
 	t.Logf("rows at kill: %d; rows inserted in total (before merges): %d", before, count())
