@@ -85,8 +85,11 @@ func createViewSQL(db, view, data string, cols []string, modern bool) string {
 		create = "CREATE OR REPLACE VIEW "
 	}
 	return create + db + "." + quoteIdent(view) + " AS SELECT " + strings.Join(q, ", ") + " FROM " + db + "." + quoteIdent(data) +
-		" FINAL WHERE `_is_deleted` = 0"
+		" FINAL" + viewFilter
 }
+
+// viewFilter leaves deleted keys out of a keyed table's view.
+const viewFilter = " WHERE `_is_deleted` = 0"
 
 // ensureView makes t's view list the data table's columns, creating or re-creating it. Other
 // sluice processes of one consumer group may do the same at the same time, so it loops until
@@ -119,6 +122,12 @@ func (s *Sink) ensureView(ctx context.Context, t *table) error {
 			}
 		}
 		q := createViewSQL(s.db, t.view, t.name, t.order, s.modern)
+		if _, keyless := t.cols["_row_id"]; keyless {
+			// A table without a key is a log of changes: a delete is a row of its own, not a
+			// newer version of the inserted row, so WHERE _is_deleted = 0 would show every row
+			// ever deleted as present. Its view is the log (FINAL collapses replays only).
+			q = strings.TrimSuffix(q, viewFilter)
+		}
 		if !s.modern {
 			q = strings.Replace(q, "CREATE VIEW ", "CREATE VIEW IF NOT EXISTS ", 1) // a peer may have created it since
 		}

@@ -15,6 +15,8 @@ import (
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	chsink "github.com/sluicecdc/sluice/sink/clickhouse"
 )
 
 // chServer is one path's private ClickHouse (18.16 here), started through
@@ -147,8 +149,16 @@ func readCH(ctx context.Context, conn driver.Conn, db string) (map[string]*topic
 		if !ok {
 			continue // no table: every source row is missing
 		}
+		// The rows themselves, not the view sluice puts over them under the table's name (it
+		// hides deletes, which the keyless log needs to see).
+		data := t
+		if ok, err := chTableExists(ctx, conn, db, t+chsink.DataSuffix); err != nil {
+			return nil, 0, err
+		} else if ok {
+			data = t + chsink.DataSuffix
+		}
 		kc, tc := keyCol(t), textCol(t)
-		rows, err := conn.Query(ctx, "SELECT toInt64("+kc+"), toInt64(ver), toString("+tc+"), toUInt8(_is_deleted), _version FROM "+db+"."+t+" FINAL")
+		rows, err := conn.Query(ctx, "SELECT toInt64("+kc+"), toInt64(ver), toString("+tc+"), toUInt8(_is_deleted), _version FROM "+db+"."+data+" FINAL")
 		if err != nil {
 			return nil, 0, fmt.Errorf("read %s.%s: %w", db, t, err)
 		}
