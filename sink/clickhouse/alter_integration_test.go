@@ -43,9 +43,9 @@ func TestSinkAlterAppliedBeforeRetry(t *testing.T) {
 		}
 	}
 	send(v1.record("c", nil, orderRow(1, "anne", 1, nil), 100, true))
-	execCH(t, conn, "ALTER TABLE "+db+".orders ADD COLUMN qty Nullable(Int32) AFTER tags") // the sink's ADD, answer lost
+	execCH(t, conn, "ALTER TABLE "+db+".orders"+DataSuffix+" ADD COLUMN qty Nullable(Int32) AFTER tags") // the sink's ADD, answer lost
 	send(v2.record("u", nil, orderRow(1, "anne", 2, nil, "qty", 3), 200, true))
-	execCH(t, conn, "ALTER TABLE "+db+".orders DROP COLUMN qty") // the sink's DROP, answer lost
+	execCH(t, conn, "ALTER TABLE "+db+".orders"+DataSuffix+" DROP COLUMN qty") // the sink's DROP, answer lost
 	send(v1.record("u", nil, orderRow(1, "anne", 4, nil), 300, true))
 	got := query(t, conn, "SELECT toString(_version), toString(amount) FROM "+db+".orders FINAL")
 	if want := "300\t0.04"; strings.Join(got, "\n") != want {
