@@ -164,7 +164,9 @@ func eachMember(b []byte, fn func(key []byte, vs int) (int, error)) (int, error)
 	}
 }
 
-// eachFieldEnd is eachField that also returns the index just past the object's '}'.
+// eachFieldEnd is eachField that also returns the index just past the object's '}'. It repeats
+// eachMember's walk instead of calling it: the extra closure per member cost 3–4 % of
+// BenchmarkColumnAppend, the sink's hot path.
 func eachFieldEnd(b []byte, fn func(key, val []byte) error) (int, error) {
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
