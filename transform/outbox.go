@@ -97,9 +97,9 @@ func withDefault(m map[string]string, k, v string) map[string]string {
 type outboxSchemas struct {
 	envelope []byte
 	isEnv    bool
-	key      []byte // the key column's schema
-	payload  []byte // the payload column's schema
-	row      []byte // the after row's schema
+	key      []byte            // the key column's schema
+	payload  []byte            // the payload column's schema
+	row      []byte            // the after row's schema
 	wrapped  map[string][]byte // value schema with envelope fields, by aggregate type
 }
 

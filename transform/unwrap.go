@@ -108,8 +108,8 @@ func newUnwrap(o *options, env Env) (Transform, error) {
 // change is the parts of a change envelope's payload the transforms read.
 type change struct {
 	before, after, source, op, transaction, ts []byte
-	tsUs, tsNs                                  []byte
-	ok                                          bool // has op, source and after: a change envelope
+	tsUs, tsNs                                 []byte
+	ok                                         bool // has op, source and after: a change envelope
 }
 
 func parseChange(p []byte) (change, error) {
