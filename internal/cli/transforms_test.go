@@ -1,0 +1,111 @@
+package cli
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/envelope"
+	"github.com/sluicecdc/sluice/schema"
+	"github.com/sluicecdc/sluice/transform"
+)
+
+func noEnv(string) (string, bool) { return "", false }
+
+// TestTransformsConfig: transforms from a Debezium Server properties file, a flag overriding
+// one option, and the chain RunPipeline builds from them.
+func TestTransformsConfig(t *testing.T) {
+	props := writeFile(t, "app.properties", `
+debezium.source.topic.prefix=dbserver1
+debezium.format.value.schemas.enable=false
+debezium.transforms=unwrap,route
+debezium.transforms.unwrap.type=io.debezium.transforms.ExtractNewRecordState
+debezium.transforms.unwrap.add.fields=op
+debezium.transforms.route.type=org.apache.kafka.connect.transforms.RegexRouter
+debezium.transforms.route.regex=dbserver1\\.(.*)
+debezium.transforms.route.replacement=cdc.$1
+`)
+	fs, c := newTestFlags(t)
+	if err := fs.Parse([]string{"--config", props, "--transform", "unwrap.add.fields=op,table"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.resolve(noEnv); err != nil {
+		t.Fatal(err)
+	}
+	specs, err := c.Transforms.Specs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(specs) != 2 || specs[0].Name != "unwrap" || specs[0].Options["add.fields"] != "op,table" || specs[1].Options["regex"] != `dbserver1\.(.*)` {
+		t.Fatalf("specs = %+v", specs)
+	}
+	enc, err := envelope.NewEncoder(c.Envelope)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain, err := c.withTransforms(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl := &schema.Table{ID: schema.TableID{DB: "inventory", Table: "t"}, Dialect: schema.MySQL,
+		Columns: []schema.Column{{Name: "id", Type: "int", Length: -1, Scale: -1}}, PrimaryKey: []int{0}, Version: 1}
+	recs, err := chain.Encode(nil, &capture.Event{Kind: capture.Change, Op: capture.OpCreate, Table: tbl,
+		After: capture.Row{capture.IntValue(1)}, Source: capture.Source{Connector: "mysql", DB: "inventory", Table: "t", TsMicros: time.Now().UnixMicro()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 1 || recs[0].Topic != "cdc.inventory.t" || string(recs[0].Value) != `{"id":1,"__op":"c","__table":"t"}` {
+		t.Fatalf("records = %+v", recs)
+	}
+}
+
+// TestTransformsConfigErrors: an unknown type, an unknown option, a bad value and options of a
+// transform not listed are each reported, naming the property.
+func TestTransformsConfigErrors(t *testing.T) {
+	props := writeFile(t, "app.properties", `
+topic.prefix=dbserver1
+transforms=a,unwrap,filter
+transforms.a.type=io.debezium.transforms.NoSuchThing
+transforms.unwrap.drop.tombstone=true
+transforms.unwrap.delete.tombstone.handling.mode=keep
+transforms.filter.condition=value.op ==
+transforms.typo.type=io.debezium.transforms.Filter
+`)
+	fs, c := newTestFlags(t)
+	if err := fs.Parse([]string{"--config", props}); err != nil {
+		t.Fatal(err)
+	}
+	err := c.resolve(noEnv)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{
+		"transforms.a.type=io.debezium.transforms.NoSuchThing: unknown transform type",
+		"transforms.unwrap.drop.tombstone: io.debezium.transforms.ExtractNewRecordState has no option",
+		`transforms.unwrap.delete.tombstone.handling.mode="keep"`,
+		"transforms.filter.condition",
+		"transforms.typo.* is set but typo is not in transforms=a,unwrap,filter",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+}
+
+// TestTransformsNone: no transforms, no chain.
+func TestTransformsNone(t *testing.T) {
+	fs, c := newTestFlags(t)
+	if err := fs.Parse([]string{"--topic-prefix", "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.resolve(noEnv); err != nil {
+		t.Fatal(err)
+	}
+	enc, _ := envelope.NewEncoder(c.Envelope)
+	got, err := c.withTransforms(enc)
+	if err != nil || got != enc {
+		t.Fatalf("withTransforms = %T, %v", got, err)
+	}
+	var _ = transform.Types
+}
