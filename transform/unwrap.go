@@ -3,6 +3,7 @@ package transform
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/sluicecdc/sluice/envelope"
@@ -33,6 +34,10 @@ type unwrap struct {
 	headers      []fieldRef
 	routeByField string
 	cache        map[string]*unwrapSchemas // by topic
+	// srcFields are the source fields add.fields and add.headers read, collected in one pass
+	// over the source block into srcVals.
+	srcFields []string
+	srcVals   [][]byte
 }
 
 // fieldRef is one entry of add.fields or add.headers: op, ts_ms, source.<f>, transaction.<f>
@@ -41,6 +46,7 @@ type fieldRef struct {
 	parent string // "", "source", "transaction"
 	field  string
 	out    string // prefix + name
+	src    int    // for parent "source": the index into unwrap.srcFields
 }
 
 func parseFieldRefs(o *options, key, prefix string) []fieldRef {
@@ -100,6 +106,19 @@ func newUnwrap(o *options, env Env) (Transform, error) {
 	u.fields = parseFieldRefs(o, "add.fields", o.str("add.fields.prefix", "__"))
 	u.headers = parseFieldRefs(o, "add.headers", o.str("add.headers.prefix", "__"))
 	u.routeByField = o.str("route.by.field", "")
+	for _, refs := range [][]fieldRef{u.fields, u.headers} {
+		for i := range refs {
+			if refs[i].parent != "source" {
+				continue
+			}
+			refs[i].src = slices.Index(u.srcFields, refs[i].field)
+			if refs[i].src < 0 {
+				refs[i].src = len(u.srcFields)
+				u.srcFields = append(u.srcFields, refs[i].field)
+			}
+		}
+	}
+	u.srcVals = make([][]byte, len(u.srcFields))
 	// replace.null.with.default: the encoder already wrote defaults as the converter would.
 	o.ignored("replace.null.with.default")
 	return u, nil
@@ -112,15 +131,21 @@ type change struct {
 	ok                                         bool // has op, source and after: a change envelope
 }
 
-func parseChange(p []byte) (change, error) {
+// parseChange reads the members of a change payload; with full false it stops once before and
+// after are read (all that unwrap needs without add.fields and add.headers), so the source
+// block is not scanned. ok is then set from after alone.
+func parseChange(p []byte, full bool) (change, error) {
 	var c change
-	var hasAfter bool
+	var hasAfter, hasBefore bool
 	err := eachMember(p, func(k, v []byte) bool {
 		switch string(k) {
 		case "before":
-			c.before = v
+			c.before, hasBefore = v, true
 		case "after":
 			c.after, hasAfter = v, true
+			if !full && hasBefore {
+				return false
+			}
 		case "source":
 			c.source = v
 		case "op":
@@ -136,13 +161,32 @@ func parseChange(p []byte) (change, error) {
 		}
 		return true
 	})
-	c.ok = err == nil && hasAfter && c.op != nil && c.source != nil
+	c.ok = err == nil && hasAfter && (!full && hasBefore || c.op != nil && c.source != nil)
 	return c, err
 }
 
+// readSource collects the values of srcFields from c's source block.
+func (u *unwrap) readSource(c *change) error {
+	if len(u.srcFields) == 0 {
+		return nil
+	}
+	clear(u.srcVals)
+	if isNull(c.source) {
+		return nil
+	}
+	return eachMember(c.source, func(k, v []byte) bool {
+		for i, f := range u.srcFields {
+			if string(k) == f {
+				u.srcVals[i] = v
+			}
+		}
+		return true
+	})
+}
+
 // value returns the value of r in c: nil when absent (the parent struct lacks the field),
-// "null" when the parent is null.
-func (r fieldRef) value(c *change) ([]byte, bool) {
+// "null" when the parent is null. Source fields come from srcVals (readSource).
+func (r fieldRef) value(c *change, srcVals [][]byte) ([]byte, bool) {
 	var parent []byte
 	switch r.parent {
 	case "":
@@ -158,7 +202,11 @@ func (r fieldRef) value(c *change) ([]byte, bool) {
 		}
 		return nil, false
 	case "source":
-		parent = c.source
+		if isNull(c.source) {
+			return []byte("null"), true
+		}
+		v := srcVals[r.src]
+		return v, v != nil
 	case "transaction":
 		parent = c.transaction
 		if parent == nil {
@@ -309,18 +357,26 @@ func (u *unwrap) Apply(dst []envelope.Record, r envelope.Record, a *Arena) ([]en
 	} else {
 		sp.payload = r.Value
 	}
-	c, err := parseChange(sp.payload)
+	// Without schemas, a payload is a change envelope when it has before, after, source and op.
+	// The encoder writes before first only in change envelopes (heartbeat, transaction,
+	// schema-change and message values start otherwise), so a payload that starts so needs no
+	// scan of its source block unless a field of it is wanted.
+	full := len(u.fields) > 0 || len(u.headers) > 0 || sch == nil && !bytes.HasPrefix(sp.payload, []byte(`{"before":`))
+	c, err := parseChange(sp.payload, full)
 	if err != nil {
 		return dst, fmt.Errorf("read the change envelope: %w", err)
 	}
 	if !c.ok {
 		return append(dst, r), nil // not a change envelope
 	}
+	if err := u.readSource(&c); err != nil {
+		return dst, fmt.Errorf("read the source block: %w", err)
+	}
 	if len(u.headers) > 0 {
 		start := len(a.hdrs)
 		a.hdrs = append(a.hdrs, r.Headers...)
 		for _, h := range u.headers {
-			if v, ok := h.value(&c); ok {
+			if v, ok := h.value(&c, u.srcVals); ok {
 				a.hdrs = append(a.hdrs, envelope.Header{Key: h.out, Value: headerText(v)})
 			}
 		}
@@ -400,7 +456,7 @@ func (u *unwrap) Apply(dst []envelope.Record, r envelope.Record, a *Arena) ([]en
 			if sch != nil && sch.added[i] == nil {
 				continue
 			}
-			v, ok := f.value(&c)
+			v, ok := f.value(&c, u.srcVals)
 			if !ok {
 				if sch == nil {
 					continue // schemaless: absent from the envelope, so not added
