@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -358,4 +359,19 @@ func TestChainOrder(t *testing.T) {
 	}
 	runGolden(t, []goldenCase{{name: "chain", prefix: "dbserver1", props: props,
 		events: []*capture.Event{customerInsert(), customerUpdate(), customerDelete()}}})
+}
+
+// TestUnwrapRowNotObject: an envelope whose after is not an object (written by a transform
+// before unwrap, say) is an error, not a garbled record.
+func TestUnwrapRowNotObject(t *testing.T) {
+	specs, _ := ParseProperties(unwrapProps("add.fields", "op"))
+	built, err := Build(specs, Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a Arena
+	_, err = built[0].Transform.Apply(nil, envelope.Record{Topic: "t", Value: []byte(`{"before":null,"after":5,"source":{},"op":"c"}`)}, &a)
+	if err == nil || !strings.Contains(err.Error(), "not a JSON object") {
+		t.Fatalf("err = %v", err)
+	}
 }

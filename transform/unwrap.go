@@ -432,6 +432,9 @@ func (u *unwrap) Apply(dst []envelope.Record, r envelope.Record, a *Arena) ([]en
 			return dst, err
 		}
 	}
+	if len(row) < 2 || row[0] != '{' || row[len(row)-1] != '}' {
+		return dst, fmt.Errorf("the row is %.40s…, not a JSON object", row)
+	}
 	start := len(a.buf)
 	if schema != nil {
 		a.buf = append(a.buf, `{"schema":`...)
