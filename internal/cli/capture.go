@@ -74,6 +74,7 @@ func addCapture(s *Set, dsnUsage string, kinds []SinkKind) *Capture {
 	s.Names(c.Pipeline.RegisterFlags(fs))
 	s.Names(c.Offsets.RegisterFlags(fs))
 	c.Transforms.register(s)
+	registerColumnOptions(s, &c.Envelope.Columns)
 	names := make([]string, 0, len(kinds))
 	for _, k := range kinds {
 		names = append(names, k.Name)

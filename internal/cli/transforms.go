@@ -36,14 +36,15 @@ func (t *Transforms) register(s *Set) {
 	})
 	s.Names(map[string]string{"transforms": "transforms", "debezium.transforms": "transforms"})
 	for _, p := range transform.Prefixes {
-		s.Prefix(p+".", func(key, val string) {
+		s.Prefix(p+".", func(key, val string) bool {
 			rest := strings.TrimPrefix(key, p+".")
 			name, opt, ok := strings.Cut(rest, ".")
 			if !ok || name == "" || opt == "" {
 				t.err = append(t.err, fmt.Sprintf("%s: want %s.<name>.<option>", key, p))
-				return
+				return true
 			}
 			t.file = addOption(t.file, name, opt, val)
+			return true
 		})
 	}
 	s.Check(func() error {
@@ -100,21 +101,22 @@ func (t *Transforms) Build(env transform.Env) ([]transform.Built, error) {
 }
 
 // Prefix makes every properties-file key that starts with prefix (after debezium.source. is
-// stripped) go to f instead of a flag: for families of keys such as transforms.<name>.<option>.
-func (s *Set) Prefix(prefix string, f func(key, value string)) {
+// stripped) and that no flag claims go to f: for families of keys such as
+// transforms.<name>.<option>. f returns false for a key it does not know (logged as an unused
+// property, as other unknown keys).
+func (s *Set) Prefix(prefix string, f func(key, value string) bool) {
 	s.prefixes = append(s.prefixes, prefixClaim{prefix, f})
 }
 
 type prefixClaim struct {
 	prefix string
-	f      func(key, value string)
+	f      func(key, value string) bool
 }
 
 // claim hands key to the Prefix that owns it, if any.
 func (s *Set) claim(key, value string) bool {
 	for _, p := range s.prefixes {
-		if strings.HasPrefix(key, p.prefix) {
-			p.f(key, value)
+		if strings.HasPrefix(key, p.prefix) && p.f(key, value) {
 			return true
 		}
 	}

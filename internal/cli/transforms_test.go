@@ -109,3 +109,50 @@ func TestTransformsNone(t *testing.T) {
 	}
 	var _ = transform.Types
 }
+
+// TestColumnOptionsConfig: the column options from the properties file and flags reach the
+// encoder; a bad one is an error naming it; an unknown column.* key stays a warning.
+func TestColumnOptionsConfig(t *testing.T) {
+	props := writeFile(t, "app.properties", `
+debezium.source.topic.prefix=dbserver1
+debezium.format.value.schemas.enable=false
+debezium.source.column.mask.with.3.chars=inventory.t.secret
+debezium.source.message.key.columns=inventory.t:secret
+column.something.else=1
+`)
+	fs, c := newTestFlags(t)
+	if err := fs.Parse([]string{"--config", props, "--column-option", "column.truncate.to.2.chars=inventory.t.name"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.resolve(noEnv); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.unknown) != 1 || c.unknown[0] != "column.something.else" {
+		t.Errorf("unknown = %q", c.unknown)
+	}
+	enc, err := envelope.NewEncoder(c.Envelope)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl := &schema.Table{ID: schema.TableID{DB: "inventory", Table: "t"}, Dialect: schema.MySQL, PrimaryKey: []int{0}, Version: 1,
+		Columns: []schema.Column{{Name: "id", Type: "int", Length: -1, Scale: -1}, {Name: "name", Type: "varchar", Length: -1, Scale: -1},
+			{Name: "secret", Type: "varchar", Length: -1, Scale: -1}}}
+	recs, err := enc.Encode(nil, &capture.Event{Kind: capture.Change, Op: capture.OpCreate, Table: tbl,
+		After:  capture.Row{capture.IntValue(1), capture.StringValue([]byte("abc")), capture.StringValue([]byte("pw"))},
+		Source: capture.Source{Connector: "mysql", DB: "inventory", Table: "t"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k, v := string(recs[0].Key), string(recs[0].Value); k != `{"secret":"***"}` || !strings.Contains(v, `"after":{"id":1,"name":"ab","secret":"***"}`) {
+		t.Errorf("key %s value %s", k, v)
+	}
+
+	bad := writeFile(t, "bad.properties", "topic.prefix=x\ncolumn.mask.hash.MD2.with.salt.s=a.b.c\n")
+	fs, c = newTestFlags(t)
+	if err := fs.Parse([]string{"--config", bad}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.resolve(noEnv); err == nil || !strings.Contains(err.Error(), `column.mask.hash.MD2.with.salt.s: hash algorithm "MD2"`) {
+		t.Errorf("err = %v", err)
+	}
+}
