@@ -85,8 +85,8 @@ type Chain struct {
 	ts    []named
 	arena Arena
 	a, b  []envelope.Record
-	// hbErr is a transform error met on a heartbeat (Heartbeat returns no error): the next
-	// Encode returns it.
+	// hbErr is a transform error met on a heartbeat (Heartbeat returns no error), for
+	// HeartbeatErr.
 	hbErr error
 }
 
@@ -106,10 +106,6 @@ func NewChain(enc Encoder, ts []Built) *Chain {
 
 // Encode encodes ev and transforms its records; see envelope.Encoder.Encode.
 func (c *Chain) Encode(dst []envelope.Record, ev *capture.Event) ([]envelope.Record, error) {
-	if err := c.hbErr; err != nil {
-		c.hbErr = nil
-		return dst, err
-	}
 	var err error
 	c.a, err = c.enc.Encode(c.a[:0], ev)
 	if err != nil {
@@ -119,7 +115,8 @@ func (c *Chain) Encode(dst []envelope.Record, ev *capture.Event) ([]envelope.Rec
 	return c.apply(dst, c.a)
 }
 
-// Heartbeat returns the encoder's heartbeat records, transformed.
+// Heartbeat returns the encoder's heartbeat records, transformed. When a transform fails on
+// them it returns none and HeartbeatErr reports the error.
 func (c *Chain) Heartbeat(dst []envelope.Record, now time.Time) []envelope.Record {
 	c.a = c.enc.Heartbeat(c.a[:0], now)
 	c.arena.reset()
@@ -129,6 +126,14 @@ func (c *Chain) Heartbeat(dst []envelope.Record, now time.Time) []envelope.Recor
 		return dst
 	}
 	return out
+}
+
+// HeartbeatErr returns (and forgets) the error of the last Heartbeat, if it failed. The
+// pipeline stops on it: a heartbeat is not an event the failure mode could skip.
+func (c *Chain) HeartbeatErr() error {
+	err := c.hbErr
+	c.hbErr = nil
+	return err
 }
 
 func (c *Chain) apply(dst, in []envelope.Record) ([]envelope.Record, error) {

@@ -116,3 +116,41 @@ func TestTransformErrorFollowsFailureMode(t *testing.T) {
 		t.Fatalf("warn mode: records %q, acked %v, erroneous %d", sink.recs, src.acked, stats.ErroneousEvents.Load())
 	}
 }
+
+// blockingSource emits nothing until ctx ends (an idle database: only heartbeats flow).
+type blockingSource struct{}
+
+func (blockingSource) Next(ctx context.Context) (capture.Event, error) {
+	<-ctx.Done()
+	return capture.Event{}, ctx.Err()
+}
+func (blockingSource) Ack(context.Context, capture.Position) error { return nil }
+func (blockingSource) Close() error                                { return nil }
+
+// TestTransformHeartbeatError: a transform that fails on heartbeat records (a filter reading
+// value.after.x of every record, and a heartbeat value has no after) stops the pipeline with
+// that error while the source is idle, instead of being dropped in silence or charged to the
+// next data event.
+func TestTransformHeartbeatError(t *testing.T) {
+	enc, err := envelope.NewEncoder(envelope.Config{TopicPrefix: "p", TombstonesOnDelete: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	specs, _ := transform.ParseProperties(map[string]string{"transforms": "filter", "transforms.filter.condition": "value.after.status == 'SHIPPED'"})
+	built, err := transform.Build(specs, transform.Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &listSink{}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = pipeline.Run(ctx, pipeline.Config{Source: blockingSource{}, Encoder: transform.NewChain(enc, built),
+		HeartbeatInterval: 20 * time.Millisecond, FailureMode: pipeline.FailureWarn,
+		NewSink: func(d pipeline.Durable) (pipeline.Sink, error) { sink.d = d; return sink, nil }})
+	if err == nil || !strings.Contains(err.Error(), "heartbeat record: transform filter (io.debezium.transforms.Filter) on a record of topic __debezium-heartbeat.p") {
+		t.Fatalf("Run = %v", err)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("Run waited for the context")
+	}
+}
