@@ -150,7 +150,9 @@ func runExample(t *testing.T, bin, dialect string, db *sql.DB, brokers, prefix, 
 		}
 	}()
 	// Orders placed before the source streams would predate the slot (snapshot.mode=no_data).
-	deadline := time.Now().Add(60 * time.Second)
+	// Creating a slot waits for the transactions running on the server, and the test servers
+	// are shared: allow minutes.
+	deadline := time.Now().Add(3 * time.Minute)
 	for {
 		resp, err := http.Get("http://" + httpAddr + "/healthz")
 		if err == nil {
@@ -160,7 +162,7 @@ func runExample(t *testing.T, bin, dialect string, db *sql.DB, brokers, prefix, 
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("sluice did not become healthy in 60s")
+			t.Fatal("sluice did not become healthy in 3m")
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
