@@ -196,6 +196,17 @@ var kinds = []kind{
 	{names: []string{"io.debezium.transforms.Filter"}, alias: "filter", make: newFilter},
 }
 
+// KeepsEnvelope reports whether records of type typ (a class name, as Build sets in Spec.Type)
+// are still change envelopes: true for the routers and Filter, false for unwrap and the
+// outbox router. Sinks that read envelopes (ClickHouse) need it.
+func KeepsEnvelope(typ string) bool {
+	switch typ {
+	case "io.debezium.transforms.ExtractNewRecordState", "io.debezium.transforms.outbox.EventRouter":
+		return false
+	}
+	return true
+}
+
 // Types lists the transform types sluice knows, by class name.
 func Types() []string {
 	var out []string

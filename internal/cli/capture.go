@@ -113,6 +113,9 @@ func (c *Capture) validate(sinkNames []string) error {
 	} else if err := sk.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	if err := c.Transforms.checkSink(c.Sink); err != nil {
+		errs = append(errs, err)
+	}
 	if f, w := c.Pipeline.StallFailTimeout, c.Pipeline.StallTimeout; f > 0 && f < w {
 		errs = append(errs, fmt.Errorf("--stall-fail-timeout %s is shorter than --stall-timeout %s", f, w))
 	}

@@ -131,3 +131,24 @@ func (c *Capture) withTransforms(enc pipeline.Encoder) (pipeline.Encoder, error)
 	}
 	return transform.NewChain(enc, built), nil
 }
+
+// envelopeSinks are the --sink kinds that read Debezium change envelopes.
+var envelopeSinks = map[string]bool{"clickhouse": true}
+
+// checkSink refuses transforms that replace the change envelope before a sink that reads it.
+func (t *Transforms) checkSink(sink string) error {
+	if !envelopeSinks[sink] {
+		return nil
+	}
+	built, err := t.Build(transform.Env{})
+	if err != nil {
+		return nil // reported by register's check
+	}
+	var errs []error
+	for _, b := range built {
+		if !transform.KeepsEnvelope(b.Type) {
+			errs = append(errs, fmt.Errorf("transforms.%s (%s) replaces the change envelope, which --sink %s reads: drop it from --transforms, or publish with --sink kafka and transform there", b.Name, b.Type, sink))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -156,3 +156,17 @@ column.something.else=1
 		t.Errorf("err = %v", err)
 	}
 }
+
+// TestTransformsClickHouseSink: unwrap before the ClickHouse sink, which reads envelopes, is
+// refused at start; routing is not.
+func TestTransformsClickHouseSink(t *testing.T) {
+	tr := Transforms{List: "unwrap,route", flag: map[string]map[string]string{"route": {"regex": "a", "replacement": "b"}}}
+	err := tr.checkSink("clickhouse")
+	if err == nil || !strings.Contains(err.Error(), "transforms.unwrap (io.debezium.transforms.ExtractNewRecordState) replaces the change envelope, which --sink clickhouse reads") ||
+		strings.Contains(err.Error(), "route") {
+		t.Fatalf("err = %v", err)
+	}
+	if err := tr.checkSink("kafka"); err != nil {
+		t.Fatal(err)
+	}
+}
