@@ -2,7 +2,6 @@ package transform
 
 import (
 	"errors"
-	"fmt"
 	"slices"
 
 	"github.com/sluicecdc/sluice/envelope"
@@ -14,7 +13,7 @@ import (
 
 var schemaKeyOrder = []string{"type", "fields", "items", "keys", "values", "optional", "name", "version", "doc", "parameters", "default", "field"}
 
-// setMembers returns ms with key set to val (nil val removes it), placed in JsonConverter order.
+// setMember returns ms with key set to val (nil val removes it), placed in JsonConverter order.
 func setMember(ms []member, key string, val []byte) []member {
 	out := make([]member, 0, len(ms)+1)
 	done := false
@@ -84,7 +83,7 @@ func schemaFieldOf(s []byte, name string) ([]byte, error) {
 	return out, nil
 }
 
-// schemaFieldNames lists the field schemas of the struct schema s.
+// schemaFields lists the field schemas of the struct schema s.
 func schemaFields(s []byte) ([][]byte, error) {
 	fields, err := get(s, "fields")
 	if err != nil {
@@ -133,9 +132,4 @@ func structWithFields(s []byte, fields [][]byte) ([]byte, error) {
 	}
 	arr = append(arr, ']')
 	return editSchema(s, map[string][]byte{"fields": arr})
-}
-
-// fieldSchemaError says a configured field is not in a record's schema.
-func fieldSchemaError(what, field, topic string) error {
-	return fmt.Errorf("%s: field %q is not in the records of topic %s", what, field, topic)
 }

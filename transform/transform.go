@@ -39,7 +39,7 @@ func (a *Arena) reset() {
 	a.hdrs = a.hdrs[:0]
 }
 
-// bytes returns the arena bytes written since start, clipped so that later appends do not
+// since returns the arena bytes written since start, clipped so that later appends do not
 // write into them.
 func (a *Arena) since(start int) []byte { return a.buf[start:len(a.buf):len(a.buf)] }
 
@@ -306,19 +306,6 @@ func (o *options) bool(key string, def bool) bool {
 		return def
 	}
 	return b
-}
-
-func (o *options) int(key string, def int) int {
-	v := o.str(key, "")
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		o.bad(key, v, "want an integer")
-		return def
-	}
-	return n
 }
 
 // list reads a comma-separated list (empty items dropped).
