@@ -3,6 +3,8 @@ package shop
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"time"
 
 	"github.com/IBM/sarama"
 )
@@ -21,8 +23,18 @@ func Consume(ctx context.Context, brokers []string, topic, group string, flow *F
 	defer cg.Close()
 	h := handler{flow: flow}
 	for ctx.Err() == nil {
-		if err := cg.Consume(ctx, []string{topic}, h); err != nil && !errors.Is(err, sarama.ErrClosedConsumerGroup) {
+		err := cg.Consume(ctx, []string{topic}, h)
+		if errors.Is(err, sarama.ErrClosedConsumerGroup) {
 			return err
+		}
+		if err != nil && ctx.Err() == nil {
+			// The topic may not exist yet (sluice creates it with the first event), a broker
+			// may be restarting: wait and join again; committed offsets say where to resume.
+			slog.Warn("consumer group session ended; joining again in 1s", "topic", topic, "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
 		}
 	}
 	return nil
