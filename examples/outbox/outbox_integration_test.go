@@ -6,12 +6,11 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -111,16 +110,10 @@ func runSQL(t *testing.T, db *sql.DB, file string) {
 }
 
 func runExample(t *testing.T, bin, dialect string, db *sql.DB, brokers, prefix, props string, args ...string) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	httpAddr := ln.Addr().String()
-	ln.Close()
 	dir := t.TempDir()
 	topic := prefix + ".outbox.event.order"
 	args = append([]string{dialect, "--config", props, "--kafka-brokers", brokers, "--topic-prefix", prefix,
-		"--offsets-file", filepath.Join(dir, "offsets.json"), "--http-addr", httpAddr, "--log-format", "text",
+		"--offsets-file", filepath.Join(dir, "offsets.json"), "--log-format", "text",
 		// A topic of this run's own on the shared broker; the file routes to outbox.event.order.
 		"--transform", "outbox.route.topic.replacement=" + prefix + ".outbox.event.${routedByValue}"}, args...)
 	cmd := exec.Command(bin, args...)
@@ -131,10 +124,12 @@ func runExample(t *testing.T, bin, dialect string, db *sql.DB, brokers, prefix, 
 	}
 	defer logf.Close()
 	cmd.Stderr = logf
+	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer func() {
+		stopping := time.Now()
 		cmd.Process.Signal(syscall.SIGTERM)
 		done := make(chan struct{})
 		go func() { cmd.Wait(); close(done) }()
@@ -144,28 +139,30 @@ func runExample(t *testing.T, bin, dialect string, db *sql.DB, brokers, prefix, 
 			cmd.Process.Kill()
 			<-done
 		}
+		t.Logf("sluice stopped in %s", time.Since(stopping).Round(time.Millisecond))
 		if t.Failed() {
 			b, _ := os.ReadFile(logPath)
 			t.Logf("sluice log:\n%s", b)
 		}
 	}()
-	// Orders placed before the source streams would predate the slot (snapshot.mode=no_data).
-	// Creating a slot waits for the transactions running on the server, and the test servers
-	// are shared: allow minutes.
+	// Orders committed before the source fixed its start position (the PostgreSQL slot, the
+	// MySQL binlog position read under the snapshot's lock) would be missed with
+	// snapshot.mode=no_data: wait until sluice logs that it streams. That can take minutes on
+	// the shared servers (a slot waits for running transactions, the MySQL schema snapshot for
+	// its global read lock).
 	deadline := time.Now().Add(3 * time.Minute)
+	streaming := regexp.MustCompile(`msg=(streaming|"streaming binlog") `)
 	for {
-		resp, err := http.Get("http://" + httpAddr + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
+		b, _ := os.ReadFile(logPath)
+		if streaming.Match(b) {
+			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("sluice did not become healthy in 3m")
+			t.Fatal("sluice did not start streaming in 3m")
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	t.Logf("sluice streaming after %s", time.Since(start).Round(time.Millisecond))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -205,6 +202,7 @@ func runExample(t *testing.T, bin, dialect string, db *sql.DB, brokers, prefix, 
 			t.Fatalf("%d of %d notifications after 90s: %q", n, len(orders), notes)
 		}
 	}
+	t.Logf("%d notifications after %s", len(orders), time.Since(start).Round(time.Millisecond))
 	// Nothing more may come: the outbox deletes are not events.
 	select {
 	case <-got:
