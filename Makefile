@@ -58,9 +58,9 @@ bench-quick:
 	BENCH_SCALE=10 bench/bench.sh
 
 ## bench-micro: the hot-path micro-benchmarks (binlog row decode, pgoutput tuple decode, envelope
-## encode, ClickHouse column append); BENCHCOUNT=10 > new.txt, then benchstat old.txt new.txt.
+## encode, transforms, ClickHouse column append); BENCHCOUNT=10 > new.txt, then benchstat old.txt new.txt.
 BENCHCOUNT ?= 1
-BENCHPKGS  ?= ./capture/... ./envelope/... ./sink/... ./internal/...
+BENCHPKGS  ?= ./capture/... ./envelope/... ./transform/... ./sink/... ./internal/...
 bench-micro:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count $(BENCHCOUNT) $(BENCHPKGS)
 

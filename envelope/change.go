@@ -19,9 +19,11 @@ type tableEnc struct {
 	row        []colEnc // per captured column, in order
 	key        []int    // key columns
 	keyRow     []colEnc
-	keyPrefix  []byte // {"schema":<key schema>,"payload":
-	conn       int    // connector the value prefix was built for
-	valPrefix  []byte // {"schema":<envelope schema>,"payload":
+	keyPrefix  []byte     // {"schema":<key schema>,"payload":
+	conn       int        // connector the value prefix was built for
+	valPrefix  []byte     // {"schema":<envelope schema>,"payload":
+	rules      []*colRule // per column, Config.Columns' rule (nil: none); columns.go
+	keyCols    []int      // message.key.columns' key for this table (nil: the primary key)
 }
 
 // table returns the cached encoding of t, built on first use. Only the newest version of each
@@ -51,6 +53,7 @@ type colEnc struct {
 	m    *Mapping
 	idx  int // index in the row
 	fast uint8
+	rule *colRule // a column option (columns.go), or nil
 }
 
 const (
@@ -85,6 +88,9 @@ func (e *Encoder) appendCols(dst []byte, te *tableEnc, plan []colEnc, r capture.
 		v := &nullValue
 		if c.idx < len(r) {
 			v = &r[c.idx]
+		}
+		if c.rule != nil {
+			v = c.rule.apply(v)
 		}
 		// The fast paths take only flag-free values of the kinds appendValue writes the same way;
 		// a null, zero date, special number or unavailable value has another kind or a flag.
@@ -142,18 +148,21 @@ func fieldName(first bool, name string) []byte {
 
 func (e *Encoder) buildTable(t *schema.Table) *tableEnc {
 	te := &tableEnc{t: t, topic: e.Topic(t.ID), collection: t.ID.String(), maps: MapTable(t, e.cfg.Options)}
+	e.applyColumnOptions(te)
 	for i := range t.Columns {
 		if te.maps[i].Omitted() {
 			continue
 		}
 		te.row = append(te.row, compileCol(len(te.cols) == 0, t.Columns[i].Name, &te.maps[i], i))
+		te.row[len(te.row)-1].rule = te.rule(i)
 		te.cols = append(te.cols, i)
 	}
-	for _, k := range t.PrimaryKey {
+	for _, k := range te.keyColumns() {
 		if te.maps[k].Omitted() {
 			continue
 		}
 		te.keyRow = append(te.keyRow, compileCol(len(te.key) == 0, t.Columns[k].Name, &te.maps[k], k))
+		te.keyRow[len(te.keyRow)-1].rule = te.rule(k)
 		te.key = append(te.key, k)
 	}
 	if ks := te.keySchema(); e.cfg.SchemasEnable && ks != nil {

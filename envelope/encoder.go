@@ -58,6 +58,8 @@ type Config struct {
 	KeepNulls bool
 	// Now is the processing clock for the envelope ts_ms/ts_us/ts_ns; nil = time.Now.
 	Now func() time.Time
+	// Columns are the column.* options and message.key.columns (columns.go).
+	Columns ColumnOptions
 }
 
 // Validate reports every invalid field.

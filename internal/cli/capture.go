@@ -29,6 +29,8 @@ type Capture struct {
 	Kafka    kafka.Config // the Kafka sink's settings; its brokers also serve --offsets-topic
 	Pipeline pipeline.Config
 	Offsets  offsets.Config
+	// Transforms are applied to every record between the encoder and the sink.
+	Transforms Transforms
 
 	Sink         string
 	DSN          string
@@ -71,6 +73,8 @@ func addCapture(s *Set, dsnUsage string, kinds []SinkKind) *Capture {
 	s.Names(c.Kafka.RegisterFlags(fs))
 	s.Names(c.Pipeline.RegisterFlags(fs))
 	s.Names(c.Offsets.RegisterFlags(fs))
+	c.Transforms.register(s)
+	registerColumnOptions(s, &c.Envelope.Columns)
 	names := make([]string, 0, len(kinds))
 	for _, k := range kinds {
 		names = append(names, k.Name)
@@ -107,6 +111,9 @@ func (c *Capture) validate(sinkNames []string) error {
 	if sk, ok := c.sinks[c.Sink]; !ok {
 		errs = append(errs, fmt.Errorf("--sink %q: want one of %s", c.Sink, strings.Join(sinkNames, ", ")))
 	} else if err := sk.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Transforms.checkSink(c.Sink); err != nil {
 		errs = append(errs, err)
 	}
 	if f, w := c.Pipeline.StallFailTimeout, c.Pipeline.StallTimeout; f > 0 && f < w {
@@ -173,8 +180,12 @@ func (c *Capture) OpenOffsets(ctx context.Context) (offsets.Store, error) {
 // RunPipeline runs src through the encoder to the chosen sink, saving positions to store,
 // until ctx ends or a stage fails. Run serves /healthz and /metrics around it.
 func (c *Capture) RunPipeline(ctx context.Context, src pipeline.Source, store offsets.Store) error {
+	var enc pipeline.Encoder
 	enc, err := envelope.NewEncoder(c.Envelope)
 	if err != nil {
+		return err
+	}
+	if enc, err = c.withTransforms(enc); err != nil {
 		return err
 	}
 	if c.health == nil {

@@ -37,6 +37,7 @@ type Set struct {
 	argvSecrets []string
 	checks      []func() error
 	logger      *slog.Logger
+	prefixes    []prefixClaim // key families claimed by Prefix (transforms.go)
 }
 
 type propAlias struct {
@@ -167,6 +168,9 @@ func (s *Set) resolve(lookup func(string) (string, bool)) error {
 			a, ok := s.props[name]
 			if !ok {
 				a, ok = s.props[k]
+			}
+			if !ok && (s.claim(name, props[k]) || s.claim(k, props[k])) {
+				continue
 			}
 			if !ok {
 				s.unknown = append(s.unknown, k)

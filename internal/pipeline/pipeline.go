@@ -328,7 +328,15 @@ func (p *run) heartbeats(ctx context.Context) error {
 		}
 		p.encMu.Lock()
 		recs = p.cfg.Encoder.Heartbeat(recs[:0], p.cfg.Now())
-		err := p.sendAll(ctx, recs, nil)
+		var err error
+		if he, ok := p.cfg.Encoder.(HeartbeatErrer); ok {
+			if err = he.HeartbeatErr(); err != nil {
+				err = fmt.Errorf("heartbeat record: %w", err)
+			}
+		}
+		if err == nil {
+			err = p.sendAll(ctx, recs, nil)
+		}
 		p.encMu.Unlock()
 		if err != nil {
 			return err

@@ -64,3 +64,9 @@ type Sink interface {
 
 // Durable is how a sink reports a delivered record.
 type Durable func(token uint64)
+
+// HeartbeatErrer is implemented by an Encoder whose Heartbeat can fail (a transform chain,
+// package transform): after each Heartbeat, Run stops with the error HeartbeatErr returns.
+type HeartbeatErrer interface {
+	HeartbeatErr() error
+}

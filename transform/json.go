@@ -1,0 +1,361 @@
+package transform
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/sluicecdc/sluice/envelope"
+)
+
+// The transforms read and rewrite records as the encoder wrote them: compact JSON. They do not
+// decode a record into a tree: a scanner finds the members they need (skipping the rest at
+// memory speed, strings with bytes.IndexByte) and the new record is put together from slices of
+// the old one. Schemas, which repeat record after record, are rewritten once and cached.
+
+var errJSON = errors.New("malformed JSON")
+
+// skipSpace returns the index of the first non-space byte at or after i.
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\t' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index after the string whose opening quote is at b[i]. Short
+// strings (most keys and values) are read byte by byte; past 32 bytes it looks for quotes with
+// bytes.IndexByte, which is faster on long ones but costs a call.
+func skipString(b []byte, i int) (int, error) {
+	i++
+	for n := 0; i < len(b) && n < 32; n++ {
+		switch b[i] {
+		case '"':
+			return i + 1, nil
+		case '\\':
+			i += 2
+		default:
+			i++
+		}
+	}
+	for i < len(b) {
+		j := bytes.IndexByte(b[i:], '"')
+		if j < 0 {
+			return 0, errJSON
+		}
+		// An odd run of backslashes before the quote escapes it (a run may start before i,
+		// when i itself follows an escape: count back from the quote through the whole run).
+		k := i + j - 1
+		for k >= 0 && b[k] == '\\' {
+			k--
+		}
+		if (i+j-1-k)%2 == 0 {
+			return i + j + 1, nil
+		}
+		i += j + 1
+	}
+	return 0, errJSON
+}
+
+var structural = [256]bool{'"': true, '{': true, '[': true, '}': true, ']': true}
+
+// skipValue returns the index after the JSON value that starts at b[i] (no leading space).
+func skipValue(b []byte, i int) (int, error) {
+	if i >= len(b) {
+		return 0, errJSON
+	}
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for i < len(b) {
+			if !structural[b[i]] {
+				i++
+				continue
+			}
+			switch b[i] {
+			case '"':
+				e, err := skipString(b, i)
+				if err != nil {
+					return 0, err
+				}
+				i = e
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1, nil
+				}
+			}
+			i++
+		}
+		return 0, errJSON
+	}
+	// number, true, false, null
+	j := i
+	for j < len(b) {
+		switch b[j] {
+		case ',', '}', ']', ' ', '\n', '\t', '\r':
+			if j == i {
+				return 0, errJSON
+			}
+			return j, nil
+		}
+		j++
+	}
+	if j == i {
+		return 0, errJSON
+	}
+	return j, nil
+}
+
+// member is one member of a JSON object: its key as written (without quotes, still escaped)
+// and its value's bytes.
+type member struct {
+	key []byte
+	val []byte
+}
+
+// eachMember calls f for every member of the object obj (compact or not) in order; f returns
+// false to stop.
+func eachMember(obj []byte, f func(key, val []byte) bool) error {
+	i := skipSpace(obj, 0)
+	if i >= len(obj) || obj[i] != '{' {
+		return errJSON
+	}
+	i = skipSpace(obj, i+1)
+	if i < len(obj) && obj[i] == '}' {
+		return nil
+	}
+	for {
+		if i >= len(obj) || obj[i] != '"' {
+			return errJSON
+		}
+		ke, err := skipString(obj, i)
+		if err != nil {
+			return err
+		}
+		key := obj[i+1 : ke-1]
+		i = skipSpace(obj, ke)
+		if i >= len(obj) || obj[i] != ':' {
+			return errJSON
+		}
+		i = skipSpace(obj, i+1)
+		ve, err := skipValue(obj, i)
+		if err != nil {
+			return err
+		}
+		if !f(key, obj[i:ve]) {
+			return nil
+		}
+		i = skipSpace(obj, ve)
+		if i >= len(obj) {
+			return errJSON
+		}
+		if obj[i] == '}' {
+			return nil
+		}
+		if obj[i] != ',' {
+			return errJSON
+		}
+		i = skipSpace(obj, i+1)
+	}
+}
+
+// members returns every member of obj.
+func members(obj []byte) ([]member, error) {
+	var ms []member
+	err := eachMember(obj, func(k, v []byte) bool {
+		ms = append(ms, member{k, v})
+		return true
+	})
+	return ms, err
+}
+
+// get returns the value of key in obj (nil when absent).
+func get(obj []byte, key string) ([]byte, error) {
+	var out []byte
+	err := eachMember(obj, func(k, v []byte) bool {
+		if string(k) == key {
+			out = v
+			return false
+		}
+		return true
+	})
+	return out, err
+}
+
+// eachElement calls f for every element of the array arr.
+func eachElement(arr []byte, f func(val []byte) error) error {
+	i := skipSpace(arr, 0)
+	if i >= len(arr) || arr[i] != '[' {
+		return errJSON
+	}
+	i = skipSpace(arr, i+1)
+	if i < len(arr) && arr[i] == ']' {
+		return nil
+	}
+	for {
+		ve, err := skipValue(arr, i)
+		if err != nil {
+			return err
+		}
+		if err := f(arr[i:ve]); err != nil {
+			return err
+		}
+		i = skipSpace(arr, ve)
+		if i >= len(arr) {
+			return errJSON
+		}
+		if arr[i] == ']' {
+			return nil
+		}
+		if arr[i] != ',' {
+			return errJSON
+		}
+		i = skipSpace(arr, i+1)
+	}
+}
+
+// isNull reports whether v is absent or the JSON null.
+func isNull(v []byte) bool { return len(v) == 0 || string(v) == "null" }
+
+// unquote returns the text of the JSON string v; ok is false when v is not a string.
+func unquote(v []byte) (string, bool) {
+	if len(v) < 2 || v[0] != '"' {
+		return "", false
+	}
+	inner := v[1 : len(v)-1]
+	if bytes.IndexByte(inner, '\\') < 0 {
+		return string(inner), true
+	}
+	s, err := strconv.Unquote(string(v))
+	if err != nil {
+		// JSON escapes Go does not read the same way (\/); decode them by hand.
+		return unescapeJSON(inner), true
+	}
+	return s, true
+}
+
+func unescapeJSON(in []byte) string {
+	out := make([]byte, 0, len(in))
+	for i := 0; i < len(in); i++ {
+		c := in[i]
+		if c != '\\' || i+1 >= len(in) {
+			out = append(out, c)
+			continue
+		}
+		i++
+		switch in[i] {
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			if i+4 < len(in) {
+				if n, err := strconv.ParseUint(string(in[i+1:i+5]), 16, 32); err == nil {
+					out = utf8.AppendRune(out, rune(n))
+					i += 4
+					continue
+				}
+			}
+			out = append(out, 'u')
+		default:
+			out = append(out, in[i])
+		}
+	}
+	return string(out)
+}
+
+// headerText is a value as Kafka Connect's SimpleHeaderConverter writes a header: a string
+// without quotes, other values as their JSON text, null as a null header value.
+func headerText(v []byte) []byte {
+	if isNull(v) {
+		return nil
+	}
+	if v[0] == '"' {
+		s, _ := unquote(v)
+		return []byte(s)
+	}
+	return v
+}
+
+// appendObject appends {"k":v,...} of ms.
+func appendObject(dst []byte, ms []member) []byte {
+	dst = append(dst, '{')
+	for i, m := range ms {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, '"')
+		dst = append(dst, m.key...)
+		dst = append(dst, '"', ':')
+		dst = append(dst, m.val...)
+	}
+	return append(dst, '}')
+}
+
+// appendKey appends "key": with key escaped.
+func appendKey(dst []byte, key string) []byte {
+	dst = envelope.AppendJSONString(dst, key)
+	return append(dst, ':')
+}
+
+// split is a record's value (or key) as the JsonConverter wrote it: with schemas enabled
+// {"schema":S,"payload":P}, else P alone.
+type split struct {
+	schema  []byte // nil without schemas
+	payload []byte
+}
+
+// splitRecord splits v; withSchema says whether the converter wrote schemas. A value that is
+// not such an object (a tombstone) gives a zero split.
+func splitRecord(v []byte, withSchema bool) (split, error) {
+	if v == nil {
+		return split{}, nil
+	}
+	if !withSchema {
+		return split{payload: v}, nil
+	}
+	var s split
+	err := eachMember(v, func(k, val []byte) bool {
+		switch string(k) {
+		case "schema":
+			s.schema = val
+		case "payload":
+			s.payload = val
+		}
+		return true
+	})
+	if err != nil {
+		return split{}, fmt.Errorf("record with schema: %w", err)
+	}
+	if s.schema == nil {
+		return split{}, errors.New("record with schema: no schema member (is schemas.enable right?)")
+	}
+	return s, nil
+}
+
+// appendWithSchema appends {"schema":schema,"payload":payload}, or payload alone when schema
+// is nil.
+func appendWithSchema(dst, schema, payload []byte) []byte {
+	if schema == nil {
+		return append(dst, payload...)
+	}
+	dst = append(dst, `{"schema":`...)
+	dst = append(dst, schema...)
+	dst = append(dst, `,"payload":`...)
+	dst = append(dst, payload...)
+	return append(dst, '}')
+}
