@@ -33,7 +33,7 @@ func TestDSNErrorHidesPassword(t *testing.T) {
 // mysql://…?tls=true became SET tls = true and the query connection went in plain text.
 func TestDSNTLSMode(t *testing.T) {
 	for dsn, want := range map[string]tlsconf.Mode{
-		"mysql://u@h:3306/?tls=true":                tlsconf.VerifyFull,
+		"mysql://u@h:3306/?tls=true":                 tlsconf.VerifyFull,
 		"mysql://u@h:3306/?ssl-mode=VERIFY_IDENTITY": tlsconf.VerifyFull,
 		"mysql://u@h:3306/?sslmode=require":          tlsconf.Require,
 		"u@tcp(h:3306)/?tls=skip-verify":             tlsconf.Require,

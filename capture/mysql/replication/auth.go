@@ -1,7 +1,6 @@
 package replication
 
 import (
-	"os"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha1"
@@ -11,6 +10,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"os"
 
 	"filippo.io/edwards25519"
 )
