@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sluicecdc/sluice/internal/properties"
+	"github.com/sluicecdc/sluice/internal/tlsconf"
 )
 
 // RegisterFlags registers the source's settings on fs, their defaults those of a zero Config
@@ -42,7 +43,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 		"stream from the server's current position and lose the changes in between (a warning names them); without it that is an error, "+
 		"unless --snapshot-mode when_needed takes a new snapshot")
 	fs.BoolVar(&c.SchemaRepair, "schema-repair", c.SchemaRepair, "when a binlog table map does not match the schema history, rebuild that table from the server if the server's definition matches")
-	c.TLS.RegisterFlags(fs, "tls", "MySQL")
+	c.TLS.RegisterFlags(fs, "tls", "MySQL", tlsconf.DefaultHelp)
 	fs.StringVar(&c.ServerPublicKeyFile, "server-public-key-file", c.ServerPublicKeyFile, "the server's RSA public key (PEM) for caching_sha2_password/sha256_password full authentication without TLS")
 	fs.BoolVar(&c.AllowPublicKeyRetrieval, "allow-public-key-retrieval", c.AllowPublicKeyRetrieval, "let full authentication (caching_sha2_password after a server restart, sha256_password) "+
 		"send the password over an unverified channel: in clear inside TLS whose certificate is not checked, or encrypted with a key the server sends; "+

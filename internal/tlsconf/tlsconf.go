@@ -214,14 +214,17 @@ func ReadCAs(path string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
+// DefaultHelp describes the Default mode of databases for RegisterFlags.
+const DefaultHelp = "prefer, which does not check the certificate and warns once; verify-full when a CA file is given"
+
 // RegisterFlags registers --<flag>-mode, --<flag>-ca-file, --<flag>-cert-file,
 // --<flag>-key-file and --<flag>-server-name on fs; what names the connections in the help
-// ("database", "ClickHouse").
-func (c *Config) RegisterFlags(fs *flag.FlagSet, flag, what string) {
+// ("PostgreSQL", "ClickHouse"); def says what the default mode does.
+func (c *Config) RegisterFlags(fs *flag.FlagSet, flag, what, def string) {
 	fs.Var(properties.Func(string(c.Mode), func(s string) (err error) {
 		c.Mode, err = ParseMode(s)
 		return err
-	}), flag+"-mode", what+" TLS: disable|prefer|require|verify-ca|verify-full (default: prefer, unverified with a warning; verify-full when --"+flag+"-ca-file is given)")
+	}), flag+"-mode", what+" TLS: disable|prefer|require|verify-ca|verify-full (default: "+def+")")
 	fs.StringVar(&c.CAFile, flag+"-ca-file", c.CAFile, "PEM file of the CAs that sign the "+what+" server's certificate (default: the system's)")
 	fs.StringVar(&c.CertFile, flag+"-cert-file", c.CertFile, "PEM client certificate for a "+what+" server that requires one (may hold the key too)")
 	fs.StringVar(&c.KeyFile, flag+"-key-file", c.KeyFile, "unencrypted PEM key of --"+flag+"-cert-file (default: read from the certificate file)")
