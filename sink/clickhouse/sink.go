@@ -56,6 +56,9 @@ type Config struct {
 	KeepDroppedColumns bool
 	// Legacy forces the pre-23.2 table layout even on a newer server.
 	Legacy bool
+	// LogValues adds each record's payload (the rows' values, which may be personal data) to
+	// the debug log line of each record; off, that line has topic, op and version only.
+	LogValues bool
 
 	MaxBackoff       time.Duration // longest wait between retries of a failed insert; defaults to 30s
 	ProgressInterval time.Duration // how often progress is logged; defaults to 10s
@@ -592,8 +595,12 @@ func (s *Sink) apply(ctx context.Context, rec *envelope.Record, token uint64) er
 	}
 	c, ok, err := parseChange(&s.cache, rec.Key, rec.Value)
 	if s.log.Enabled(ctx, slog.LevelDebug) {
-		s.log.Debug("clickhouse record", "topic", rec.Topic, "op", string(c.op), "version", c.version, "ok", ok, "err", err,
-			"value", string(rec.Value[max(0, strings.Index(string(rec.Value), `"payload"`)):]))
+		if s.cfg.LogValues {
+			s.log.Debug("clickhouse record", "topic", rec.Topic, "op", string(c.op), "version", c.version, "ok", ok, "err", err,
+				"value", string(rec.Value[max(0, strings.Index(string(rec.Value), `"payload"`)):]))
+		} else {
+			s.log.Debug("clickhouse record", "topic", rec.Topic, "op", string(c.op), "version", c.version, "ok", ok, "err", err)
+		}
 	}
 	if err != nil {
 		s.park(rec, "", 0, token, fmt.Errorf("unreadable record: %w", err))
