@@ -44,8 +44,10 @@ type Config struct {
 	DSN string
 	// TLS, when set, is the TLS of every connection (replication, metadata, snapshot readers),
 	// replacing the DSN's sslmode, sslrootcert, sslcert and sslkey (giving both is an error).
-	// Unset, the DSN's rules apply (libpq's default sslmode=prefer). An unverified or
-	// plain-text channel under prefer logs a warning once.
+	// Unset, a DSN with sslmode keeps libpq's rules; with neither (nor PGSSLMODE), the server's
+	// certificate is verified (verify-full, the system's CAs) when it offers TLS, and plain
+	// text is used, with a warning once, only when it refuses TLS. An unverified or plain-text
+	// channel under prefer logs a warning once.
 	TLS tlsconf.Config
 	// Slot is the replication slot name (default "sluice").
 	Slot string

@@ -42,7 +42,7 @@ func (s *Source) connectMeta(ctx context.Context) error {
 		// the reopen after a lost stream would hang there for good.
 		s.connCfg.ConnectTimeout = s.cfg.ReadTimeout
 	}
-	meta, err := s.connect(ctx)
+	meta, err := s.connectFirst(ctx)
 	if err != nil {
 		return err
 	}

@@ -1,14 +1,17 @@
 package postgres
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/sluicecdc/sluice/internal/tlsconf"
@@ -32,11 +35,32 @@ func (c *Config) validateTLS() []error {
 	return errs
 }
 
+// autoTLS reports whether nothing chose the TLS of the connections: no --tls-* setting, no
+// sslmode, sslrootcert, sslcert or sslkey in the DSN, no PGSSLMODE. The source then verifies
+// the server when it offers TLS (verify-full against the system's CAs) and uses plain text,
+// with a warning, only when the server refuses TLS (connectFirst). libpq's default, prefer,
+// would accept any certificate.
+func (c *Config) autoTLS() bool {
+	if c.TLS.Set() || os.Getenv("PGSSLMODE") != "" {
+		return false
+	}
+	for _, k := range dsnTLSKeys {
+		if strings.Contains(c.DSN, k+"=") {
+			return false
+		}
+	}
+	return true
+}
+
 // applyTLS sets the TLS of every connection the source opens (metadata, replication,
-// snapshot readers: all copy cc) from Config.TLS, when it is set; otherwise the DSN's own
-// sslmode (libpq's rules, default prefer) stays.
+// snapshot readers: all copy cc) from Config.TLS when it is set, or to verify-full when
+// nothing chose (autoTLS); otherwise the DSN's own sslmode (libpq's rules) stays.
 func (c *Config) applyTLS(cc *pgconn.Config) error {
-	if !c.TLS.Set() {
+	t := c.TLS
+	switch {
+	case c.autoTLS():
+		t.Mode = tlsconf.VerifyFull
+	case !c.TLS.Set():
 		return nil
 	}
 	type hostPort struct {
@@ -55,12 +79,12 @@ func (c *Config) applyTLS(cc *pgconn.Config) error {
 			all = append(all, &pgconn.FallbackConfig{Host: hp.host, Port: hp.port}) // no TLS on a socket, as libpq
 			continue
 		}
-		tc, err := c.TLS.Client(hp.host, "tls")
+		tc, err := t.Client(hp.host, "tls")
 		if err != nil {
 			return fmt.Errorf("postgres: %w", err)
 		}
 		all = append(all, &pgconn.FallbackConfig{Host: hp.host, Port: hp.port, TLSConfig: tc})
-		if c.TLS.Effective() == tlsconf.Prefer {
+		if t.Effective() == tlsconf.Prefer {
 			all = append(all, &pgconn.FallbackConfig{Host: hp.host, Port: hp.port})
 		}
 	}
@@ -69,12 +93,31 @@ func (c *Config) applyTLS(cc *pgconn.Config) error {
 	return nil
 }
 
+// connectFirst opens the metadata connection, the source's first. When nothing chose the TLS
+// (autoTLS) and the server refuses TLS, every connection goes in plain text, said once at warn
+// level; a certificate that does not verify is an error (tlsError), never a fallback.
+func (s *Source) connectFirst(ctx context.Context) (*pgx.Conn, error) {
+	meta, err := s.connect(ctx)
+	if err == nil || !s.cfg.autoTLS() || !strings.Contains(err.Error(), "server refused TLS connection") {
+		return meta, err
+	}
+	s.connCfg.TLSConfig = nil
+	for _, f := range s.connCfg.Fallbacks {
+		f.TLSConfig = nil
+	}
+	tlsconf.WarnUnverified(s.log, "postgres", "tls", "default", false)
+	return s.connect(ctx)
+}
+
 // checkTLS warns once when the connection nc (opened with cc) is encrypted without a checked
 // certificate, or fell back to plain text although TLS was preferred. A DSN with
 // sslmode=disable (or a Unix socket) is the operator's explicit choice and is not warned about.
 func (c *Config) checkTLS(log *slog.Logger, cc *pgconn.Config, nc net.Conn) {
 	mode := string(c.TLS.Effective())
-	if !c.TLS.Set() {
+	switch {
+	case c.autoTLS():
+		return // verified, or plain text already warned about by connectFirst
+	case !c.TLS.Set():
 		mode = "sslmode of the DSN"
 	}
 	if _, ok := nc.(*tls.Conn); ok {
@@ -105,7 +148,7 @@ func tlsError(err error) error {
 	case errors.As(err, &hn):
 		return fmt.Errorf("%w (the server's certificate does not name the host: connect by a name it carries, set --tls-server-name, or use --tls-mode verify-ca; not retried)", err)
 	case errors.As(err, &ve), errors.As(err, &ua), errors.As(err, &ci):
-		return fmt.Errorf("%w (the server's certificate is not signed by a trusted CA: set --tls-ca-file to the CA that signed it; not retried)", err)
+		return fmt.Errorf("%w (the server's certificate is not signed by a trusted CA: set --tls-ca-file to the CA that signed it, or --tls-mode prefer to accept an unverified channel; not retried)", err)
 	}
 	if strings.Contains(err.Error(), "server refused TLS connection") {
 		return fmt.Errorf("%w (the TLS mode requires TLS: enable ssl on the server, or set --tls-mode prefer or disable; not retried)", err)

@@ -28,9 +28,9 @@ import (
 const pg15Bin = "/usr/lib/postgresql/15/bin"
 
 // startTLSPG starts a PostgreSQL 15 of the test's own with ssl=on and a server certificate
-// from ca naming 127.0.0.1. Role sluice_tls may connect over TLS only (hostnossl … reject), so
-// any connection of the source that went in plain text fails. It returns the address; the
-// admin connects as postgres over plain TCP.
+// from ca naming 127.0.0.1 (ca nil: ssl=off). Role sluice_tls may connect over TLS only
+// (hostnossl … reject), so any connection of the source that went in plain text fails. It
+// returns the address; the admin connects as postgres over plain TCP.
 func startTLSPG(t *testing.T, ca *testkit.TestCA) string {
 	t.Helper()
 	if _, err := os.Stat(pg15Bin + "/initdb"); err != nil {
@@ -40,8 +40,11 @@ func startTLSPG(t *testing.T, ca *testkit.TestCA) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	certFile, keyFile := ca.ServerFiles(t, "pg-server", "127.0.0.1")
-	if os.Geteuid() == 0 {
+	certFile, keyFile := "", ""
+	if ca != nil {
+		certFile, keyFile = ca.ServerFiles(t, "pg-server", "127.0.0.1")
+	}
+	if os.Geteuid() == 0 && ca != nil {
 		// initdb refuses root: the server runs as postgres, which must own its key (0600).
 		u, err := user.Lookup("postgres")
 		testkit.Require(t, "a postgres system user", err)
@@ -50,8 +53,17 @@ func startTLSPG(t *testing.T, ca *testkit.TestCA) string {
 		os.Chown(dir, uid, gid)
 		os.Chown(keyFile, uid, gid)
 	}
+	if os.Geteuid() == 0 {
+		u, err := user.Lookup("postgres")
+		testkit.Require(t, "a postgres system user", err)
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		os.Chown(dir, uid, gid)
+	}
 	os.Chmod(dir, 0o755)
-	os.Chmod(keyFile, 0o600)
+	if keyFile != "" {
+		os.Chmod(keyFile, 0o600)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -71,8 +83,10 @@ func startTLSPG(t *testing.T, ca *testkit.TestCA) string {
 	data := filepath.Join(dir, "data")
 	run("initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale", "-N")
 	conf := fmt.Sprintf("listen_addresses = '127.0.0.1'\nport = %d\nunix_socket_directories = '%s'\nwal_level = logical\n"+
-		"max_replication_slots = 4\nmax_wal_senders = 4\nfsync = off\nshared_buffers = 16MB\n"+
-		"ssl = on\nssl_cert_file = '%s'\nssl_key_file = '%s'\n", port, dir, certFile, keyFile)
+		"max_replication_slots = 4\nmax_wal_senders = 4\nfsync = off\nshared_buffers = 16MB\n", port, dir)
+	if ca != nil {
+		conf += fmt.Sprintf("ssl = on\nssl_cert_file = '%s'\nssl_key_file = '%s'\n", certFile, keyFile)
+	}
 	appendFile(t, filepath.Join(data, "postgresql.conf"), conf)
 	hba, err := os.ReadFile(filepath.Join(data, "pg_hba.conf"))
 	if err != nil {
@@ -204,6 +218,15 @@ func TestTLSVerifyFull(t *testing.T) {
 		t.Errorf("sslmode in the DSN and --tls-mode: %v, want an error", err)
 	}
 
+	// Nothing chosen (no sslmode in the DSN, no flags): the server offers TLS, so its
+	// certificate is checked, against the system's CAs, which did not sign it.
+	auto := cfg
+	auto.TLS = tlsconf.Config{}
+	_, err = Open(ctx, auto)
+	if err == nil || capture.Retryable(err) || !strings.Contains(err.Error(), "--tls-ca-file") || !strings.Contains(err.Error(), "--tls-mode prefer") {
+		t.Errorf("no TLS settings, an unknown CA: %v, want a fatal error naming --tls-ca-file and --tls-mode prefer", err)
+	}
+
 	// prefer: encrypted but not verified, said once.
 	tlsconf.ResetWarnings()
 	var plogs logBuffer
@@ -220,5 +243,40 @@ func TestTLSVerifyFull(t *testing.T) {
 	}
 	if n := strings.Count(plogs.String(), "TLS channel not verified"); n != 1 {
 		t.Errorf("prefer: %d warnings that the channel is not verified, want 1:\n%s", n, plogs.String())
+	}
+}
+
+// TestTLSDefaultPlainServer: with nothing chosen, a server without TLS is read in plain text
+// and a warning says so once; the DSN's sslmode=disable is the operator's choice and is not
+// warned about.
+func TestTLSDefaultPlainServer(t *testing.T) {
+	addr := startTLSPG(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	tlsconf.ResetWarnings()
+	var logs logBuffer
+	cfg := Config{DSN: "postgres://postgres@" + addr + "/postgres", Slot: "plain_slot", SnapshotMode: SnapshotNoData,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	for range 2 {
+		s, err := Open(ctx, cfg)
+		if err != nil {
+			t.Fatalf("Open without TLS settings against a server without TLS: %v", err)
+		}
+		s.Close()
+	}
+	if n := strings.Count(logs.String(), "connection not encrypted"); n != 1 {
+		t.Errorf("%d warnings that the connection is not encrypted, want 1:\n%s", n, logs.String())
+	}
+	tlsconf.ResetWarnings()
+	var dlogs logBuffer
+	cfg.DSN += "?sslmode=disable"
+	cfg.Logger = slog.New(slog.NewTextHandler(&dlogs, nil))
+	s, err := Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if strings.Contains(dlogs.String(), "not encrypted") {
+		t.Errorf("sslmode=disable warned:\n%s", dlogs.String())
 	}
 }
