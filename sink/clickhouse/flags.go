@@ -33,6 +33,6 @@ func (c *Config) RegisterConnFlags(fs *flag.FlagSet) {
 	fs.Var(properties.Secret(func(s string) error { c.Password = s; return nil }), "clickhouse-password",
 		"ClickHouse password; prefer --clickhouse-password-file or SLUICE_CLICKHOUSE_PASSWORD: on the command line others may read it (a warning says so)")
 	fs.StringVar(&c.PasswordFile, "clickhouse-password-file", c.PasswordFile, "read the ClickHouse password from this file (first line)")
-	c.TLS.RegisterFlags(fs, "clickhouse-tls", "ClickHouse", "disable; verify-full when any --clickhouse-tls-* is given. Point --clickhouse-addr at the TLS port, 9440")
+	c.TLS.RegisterFlags(fs, "clickhouse-tls", "ClickHouse", "disable; verify-full when any --clickhouse-tls-* is given. Point --clickhouse-addr at the TLS port, 9440; prefer is refused: that port speaks only TLS")
 	fs.StringVar(&c.TableName, "clickhouse-table-name", c.TableName, "table name template: {db}, {schema}, {table}, {topic} are replaced")
 }
