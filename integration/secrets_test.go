@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	ch "github.com/ClickHouse/clickhouse-go/v2"
 	_ "github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 
@@ -135,7 +136,7 @@ func noSecrets(t *testing.T, what, text string) {
 // recognisable password (from --password-file, then in argv) and a recognisable row value,
 // reads /metrics and /healthz, and makes them fail (a wrong password, a malformed DSN): no
 // log line, error or metric shows the password or the value, and a password in argv works
-// but is warned about.
+// but is warned about. Before, the ClickHouse sink's debug line of each record held its values.
 func TestSecretsNotLeaked(t *testing.T) {
 	srv := testkit.Servers(t, "SLUICE_TEST_PG_DSN", "SLUICE_TEST_MARIADB_DSN")
 	bin := buildSluice(t)
@@ -215,6 +216,30 @@ func TestSecretsNotLeaked(t *testing.T) {
 				t.Errorf("run %d: warned about the password in argv: %v, want %v", i, warned, i == 1)
 			}
 		}
+		// Into ClickHouse, where the sink's debug log describes each record.
+		t.Run("clickhouse sink", func(t *testing.T) {
+			chAddr := testkit.Server(t, "SLUICE_TEST_CLICKHOUSE_ADDR")
+			chdb := fmt.Sprintf("sl_secret_%d", os.Getpid())
+			t.Cleanup(func() {
+				if c, err := ch.Open(&ch.Options{Addr: []string{chAddr}, Auth: ch.Auth{Database: "default", Username: "default"}}); err == nil {
+					c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+chdb)
+					c.Close()
+				}
+			})
+			r := startSluice(t, bin, "postgres", "--sink", "clickhouse", "--clickhouse-addr", chAddr, "--clickhouse-database", chdb,
+				"--topic-prefix", "sec", "--slot", role+"_ch", "--offsets-file", filepath.Join(t.TempDir(), "offsets"),
+				"--dsn", dsn, "--password-file", pwFile)
+			deadline := time.Now().Add(60 * time.Second)
+			for !strings.Contains(r.stderr.String(), `"msg":"clickhouse record"`) {
+				if time.Now().After(deadline) {
+					t.Fatalf("no debug line of a ClickHouse record within 60 s:\n%s", r.stderr.String())
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			r.stop(t)
+			noSecrets(t, "the log", r.stderr.String())
+		})
+
 		// Failures: a wrong password; a malformed DSN whose password lands in the port.
 		for _, args := range [][]string{
 			{"--dsn", dsn, "--password-file", wrongFile},
