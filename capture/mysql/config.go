@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/sluicecdc/sluice/capture/mysql/history"
 	"github.com/sluicecdc/sluice/capture/mysql/replication"
 	"github.com/sluicecdc/sluice/internal/properties"
+	"github.com/sluicecdc/sluice/internal/tlsconf"
 )
 
 // SnapshotMode is Debezium's snapshot.mode.
@@ -108,8 +110,17 @@ type Config struct {
 	History history.Store
 	// Offset is the stored offset JSON to resume from; nil starts fresh.
 	Offset []byte
-	// TLS mode of the replication connection (default preferred).
-	TLS replication.TLSMode
+	// TLS of every connection (query pool, replication stream, snapshot readers): default
+	// prefer (encrypted when the server offers it, unverified, with a warning once),
+	// verify-full when a CA file is given. The DSN may name the mode instead (tls=, ssl-mode=).
+	TLS tlsconf.Config
+	// ServerPublicKeyFile is the server's RSA public key (PEM) for full authentication
+	// (caching_sha2_password, sha256_password) without TLS.
+	ServerPublicKeyFile string
+	// AllowPublicKeyRetrieval lets full authentication send the password over a channel whose
+	// server is not verified (see replication.Config.AllowPublicKeyRetrieval). Off, it needs
+	// TLS verify-ca/verify-full or ServerPublicKeyFile, and otherwise fails the start.
+	AllowPublicKeyRetrieval bool
 	// QueryTimeout bounds the queries on the side connections: the schema reads after a DDL
 	// or a table map the history does not know while streaming, the preflight, the snapshot's
 	// setup (default 10m, Debezium's database.query.timeout.ms; negative: no limit). On the
@@ -130,8 +141,13 @@ func (c *Config) Validate() error {
 	var errs []error
 	if c.DSN == "" {
 		errs = append(errs, errors.New("mysql: DSN is required (--dsn mysql://user:pass@host:port)"))
-	} else if _, err := parseDSN(c.DSN, c.Password); err != nil {
+	} else if _, dsnTLS, err := parseDSN(c.DSN, c.Password); err != nil {
 		errs = append(errs, err)
+	} else if _, err := c.tlsSettings(dsnTLS); err != nil {
+		errs = append(errs, err)
+	}
+	for _, err := range c.TLS.Validate("tls") {
+		errs = append(errs, fmt.Errorf("mysql: %w", err))
 	}
 	if c.ServerID == 0 {
 		errs = append(errs, errors.New("mysql: server id is required (--server-id N, unique among the server's replicas)"))
@@ -185,17 +201,34 @@ func (c *Config) setDefaults() {
 // DefaultQueryTimeout is Config.QueryTimeout's default (Debezium's database.query.timeout.ms).
 const DefaultQueryTimeout = 10 * time.Minute
 
-// ParseDSN is parseDSN for tools that read the same server with the same DSN (sluice verify).
-func ParseDSN(dsn, password string) (*gomysql.Config, error) { return parseDSN(dsn, password) }
+// ParseDSN is parseDSN for tools that read the same server with the same DSN (sluice verify),
+// with the TLS mode the DSN names applied to the driver's config.
+func ParseDSN(dsn, password string) (*gomysql.Config, error) {
+	cfg, mode, err := parseDSN(dsn, password)
+	if err != nil || mode == "" {
+		return cfg, err
+	}
+	t, err := (&Config{}).tlsSettings(mode)
+	if err != nil {
+		return nil, err
+	}
+	host, _, _ := strings.Cut(cfg.Addr, ":")
+	if cfg.TLS, err = t.Client(host, "tls"); err != nil {
+		return nil, err
+	}
+	cfg.AllowFallbackToPlaintext = t.Effective() == tlsconf.Prefer
+	return cfg, nil
+}
 
 // parseDSN accepts mysql://user:pass@host:port/?k=v or a go-sql-driver DSN and returns a
-// driver config with sluice's session settings.
-func parseDSN(dsn, password string) (*gomysql.Config, error) {
+// driver config with sluice's session settings, and the TLS mode the DSN names (tls=,
+// ssl-mode=), which is taken out of the driver's config (the caller applies it).
+func parseDSN(dsn, password string) (_ *gomysql.Config, tlsMode string, _ error) {
 	var cfg *gomysql.Config
 	if strings.HasPrefix(dsn, "mysql://") || strings.HasPrefix(dsn, "mariadb://") {
 		u, err := properties.ParseURL(dsn)
 		if err != nil {
-			return nil, fmt.Errorf("mysql: DSN: %w", err)
+			return nil, "", fmt.Errorf("mysql: DSN: %w", err)
 		}
 		cfg = gomysql.NewConfig()
 		cfg.User = u.User.Username()
@@ -207,6 +240,10 @@ func parseDSN(dsn, password string) (*gomysql.Config, error) {
 		}
 		cfg.DBName = strings.TrimPrefix(u.Path, "/")
 		for k, v := range u.Query() {
+			if slices.Contains(dsnTLSParams, strings.ToLower(k)) {
+				tlsMode = v[0]
+				continue
+			}
 			if cfg.Params == nil {
 				cfg.Params = map[string]string{}
 			}
@@ -216,14 +253,16 @@ func parseDSN(dsn, password string) (*gomysql.Config, error) {
 		var err error
 		cfg, err = gomysql.ParseDSN(dsn)
 		if err != nil {
-			return nil, fmt.Errorf("mysql: DSN %q: %w (want mysql://user:pass@host:port)", redact(dsn), err)
+			return nil, "", fmt.Errorf("mysql: DSN %q: %w (want mysql://user:pass@host:port)", redact(dsn), err)
 		}
+		tlsMode = cfg.TLSConfig
+		cfg.TLS, cfg.TLSConfig = nil, ""
 	}
 	if password != "" {
 		cfg.Passwd = password
 	}
 	if cfg.User == "" {
-		return nil, errors.New("mysql: DSN has no user")
+		return nil, "", errors.New("mysql: DSN has no user")
 	}
 	cfg.InterpolateParams = true
 	cfg.ParseTime = false
@@ -234,7 +273,7 @@ func parseDSN(dsn, password string) (*gomysql.Config, error) {
 	cfg.Params["time_zone"] = "'+00:00'"
 	cfg.Collation = "utf8mb4_general_ci"
 	cfg.AllowNativePasswords = true
-	return cfg, nil
+	return cfg, tlsMode, nil
 }
 
 func redact(dsn string) string {

@@ -6,8 +6,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/sluicecdc/sluice/capture/mysql/replication"
 	"github.com/sluicecdc/sluice/internal/properties"
+	"github.com/sluicecdc/sluice/internal/tlsconf"
 )
 
 // RegisterFlags registers the source's settings on fs, their defaults those of a zero Config
@@ -43,10 +43,11 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 		"stream from the server's current position and lose the changes in between (a warning names them); without it that is an error, "+
 		"unless --snapshot-mode when_needed takes a new snapshot")
 	fs.BoolVar(&c.SchemaRepair, "schema-repair", c.SchemaRepair, "when a binlog table map does not match the schema history, rebuild that table from the server if the server's definition matches")
-	fs.Var(properties.Func(c.TLS.String(), func(s string) (err error) {
-		c.TLS, err = replication.ParseTLSMode(s)
-		return err
-	}), "tls-mode", "replication connection TLS: disable|preferred|required|verify-ca|verify-full")
+	c.TLS.RegisterFlags(fs, "tls", "MySQL", tlsconf.DefaultHelp)
+	fs.StringVar(&c.ServerPublicKeyFile, "server-public-key-file", c.ServerPublicKeyFile, "the server's RSA public key (PEM) for caching_sha2_password/sha256_password full authentication without TLS")
+	fs.BoolVar(&c.AllowPublicKeyRetrieval, "allow-public-key-retrieval", c.AllowPublicKeyRetrieval, "let full authentication (caching_sha2_password after a server restart, sha256_password) "+
+		"send the password over an unverified channel: in clear inside TLS whose certificate is not checked, or encrypted with a key the server sends; "+
+		"a man in the middle can learn it. Without it that needs --tls-mode verify-ca/verify-full or --server-public-key-file (allowPublicKeyRetrieval)")
 	fs.Var(properties.Func(c.QueryTimeout.String(), func(v string) error {
 		d, err := time.ParseDuration(v)
 		if err != nil {
@@ -60,17 +61,21 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 	}), "query-timeout", "how long a query on a side connection (schema reads while streaming, preflight, snapshot setup) may wait for the server, and any read of the query connections for a byte, before the source reopens (database.query.timeout.ms; 0: no limit)")
 	fs.DurationVar(&c.HeartbeatPeriod, "binlog-heartbeat", c.HeartbeatPeriod, "ask the server for a heartbeat after this much binlog idle time")
 	return properties.Names{
-		"database.server.id":        "server-id",
-		"database.include.list":     "database-include",
-		"database.exclude.list":     "database-exclude",
-		"table.include.list":        "table-include",
-		"table.exclude.list":        "table-exclude",
-		"column.exclude.list":       "column-exclude",
-		"snapshot.mode":             "snapshot-mode",
-		"snapshot.locking.mode":     "snapshot-locking",
-		"snapshot.fetch.size":       "snapshot-chunk-rows",
-		"snapshot.max.threads":      "snapshot-workers",
-		"include.query":             "include-query",
-		"database.query.timeout.ms": "query-timeout",
+		"database.server.id":               "server-id",
+		"database.include.list":            "database-include",
+		"database.exclude.list":            "database-exclude",
+		"table.include.list":               "table-include",
+		"table.exclude.list":               "table-exclude",
+		"column.exclude.list":              "column-exclude",
+		"snapshot.mode":                    "snapshot-mode",
+		"snapshot.locking.mode":            "snapshot-locking",
+		"snapshot.fetch.size":              "snapshot-chunk-rows",
+		"snapshot.max.threads":             "snapshot-workers",
+		"include.query":                    "include-query",
+		"database.query.timeout.ms":        "query-timeout",
+		"database.ssl.mode":                "tls-mode",
+		"database.ssl.truststore":          "tls-ca-file",
+		"database.ssl.keystore":            "tls-cert-file",
+		"database.allowPublicKeyRetrieval": "allow-public-key-retrieval",
 	}
 }

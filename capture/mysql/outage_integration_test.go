@@ -23,7 +23,10 @@ func TestAccessDeniedFailsFast(t *testing.T) {
 		t.Run(srv.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			cfg := Config{DSN: srv.dsn, Password: "wrong-password", ServerID: serverIDs.Add(1), Name: "dbserver1", History: new(history.Memory)}
+			// A wrong password makes MySQL ask for full authentication, which over the shared
+			// server's unverified TLS needs AllowPublicKeyRetrieval (else ErrInsecureAuth, also fatal).
+			cfg := Config{DSN: srv.dsn, Password: "wrong-password", ServerID: serverIDs.Add(1), Name: "dbserver1", History: new(history.Memory),
+				AllowPublicKeyRetrieval: true}
 			_, err := New(ctx, cfg)
 			if err == nil || capture.Retryable(err) || !strings.Contains(err.Error(), "check the password of") {
 				t.Fatalf("wrong password: err = %v (retryable %v)", err, capture.Retryable(err))

@@ -31,7 +31,8 @@ type privateServer struct {
 	port   int
 	cmd    *exec.Cmd
 	exited chan struct{}
-	dsn    string // root@tcp(127.0.0.1:port)/
+	dsn    string   // root@tcp(127.0.0.1:port)/
+	extra  []string // more server options (newPrivateServerWith)
 }
 
 func infraDir() string {
@@ -61,6 +62,12 @@ func mysql9Args(data, run string) []string {
 // newPrivateServer initialises a data directory (about 2 s for MariaDB, 5 s for MySQL 9) and
 // starts the server; cleanup kills it and removes the directory.
 func newPrivateServer(t *testing.T, flavor string) *privateServer {
+	t.Helper()
+	return newPrivateServerWith(t, flavor)
+}
+
+// newPrivateServerWith is newPrivateServer with more server options (TLS certificates, …).
+func newPrivateServerWith(t *testing.T, flavor string, extra ...string) *privateServer {
 	t.Helper()
 	u, err := user.Lookup("mysql")
 	testkit.Require(t, "a mysql system user for a private "+flavor+" server", err)
@@ -94,7 +101,7 @@ func newPrivateServer(t *testing.T, flavor string) *privateServer {
 		os.RemoveAll(dir)
 		t.Fatalf("initialise a private %s: %v\n%s", flavor, err, out)
 	}
-	ps := &privateServer{t: t, flavor: flavor, dir: dir, port: freePort(t)}
+	ps := &privateServer{t: t, flavor: flavor, dir: dir, port: freePort(t), extra: extra}
 	ps.dsn = fmt.Sprintf("root@tcp(127.0.0.1:%d)/", ps.port)
 	t.Cleanup(func() {
 		ps.kill()
@@ -135,6 +142,7 @@ func (ps *privateServer) start() {
 		ps.cmd = exec.Command(bin, append(append(args, mysql9Args(data, run)...), append(common, "--mysqlx=OFF",
 			"--gtid-mode=ON", "--enforce-gtid-consistency=ON")...)...)
 	}
+	ps.cmd.Args = append(ps.cmd.Args, ps.extra...)
 	ps.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := ps.cmd.Start(); err != nil {
 		t.Fatal(err)

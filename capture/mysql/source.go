@@ -2,6 +2,8 @@ package mysql
 
 import (
 	"context"
+	"crypto/rsa"
+	"crypto/tls"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -17,6 +19,7 @@ import (
 	"github.com/sluicecdc/sluice/capture/mysql/history"
 	"github.com/sluicecdc/sluice/capture/mysql/mysqlddl"
 	"github.com/sluicecdc/sluice/capture/mysql/replication"
+	"github.com/sluicecdc/sluice/internal/tlsconf"
 )
 
 type phase uint8
@@ -42,6 +45,9 @@ type Source struct {
 	log       *slog.Logger
 	f         *filter
 	dcfg      *gomysql.Config
+	tls       tlsconf.Config // the TLS settings in force (Config.TLS or the DSN's)
+	tlsBase   *tls.Config    // built from tls; nil under disable
+	pubKey    *rsa.PublicKey // Config.ServerPublicKeyFile's
 	db        *sql.DB
 	info      serverInfo
 	connector string
@@ -66,7 +72,11 @@ func New(ctx context.Context, cfg Config) (*Source, error) {
 	cfg.setDefaults()
 	s := &Source{cfg: cfg, log: cfg.Logger.With("source", "mysql"), hist: cfg.History}
 	s.f, _ = newFilter(&cfg)
-	s.dcfg, _ = parseDSN(cfg.DSN, cfg.Password)
+	var dsnTLS string
+	s.dcfg, dsnTLS, _ = parseDSN(cfg.DSN, cfg.Password)
+	if err := s.setupTLS(dsnTLS); err != nil {
+		return nil, err
+	}
 	if q := cfg.QueryTimeout; q > 0 {
 		// Per read and write of every pool connection (unless the DSN sets its own): a
 		// stalled link fails the call with ErrInvalidConn (retryable) instead of hanging it.
@@ -86,6 +96,10 @@ func New(ctx context.Context, cfg Config) (*Source, error) {
 	s.db = sql.OpenDB(conn)
 	s.db.SetMaxOpenConns(4)
 	s.db.SetConnMaxIdleTime(time.Minute)
+	if err := s.probeAuth(ctx); err != nil {
+		s.db.Close()
+		return nil, err
+	}
 	if err := s.start(ctx); err != nil {
 		s.db.Close()
 		return nil, err
@@ -315,8 +329,10 @@ func (s *Source) Close() error {
 func (s *Source) replicationConfig() replication.Config {
 	return replication.Config{
 		Addr: s.dcfg.Addr, User: s.dcfg.User, Password: s.dcfg.Passwd,
-		ServerID: s.cfg.ServerID, TLS: s.cfg.TLS, HeartbeatPeriod: s.cfg.HeartbeatPeriod,
-		AnnotateRows: s.cfg.IncludeQuery, Logger: s.cfg.Logger, QueryTimeout: max(s.cfg.QueryTimeout, 0),
+		ServerID: s.cfg.ServerID, HeartbeatPeriod: s.cfg.HeartbeatPeriod,
+		TLS: replicationMode(s.tls.Effective()), TLSConfig: s.tlsBase, ServerPublicKey: s.pubKey,
+		AllowPublicKeyRetrieval: s.cfg.AllowPublicKeyRetrieval,
+		AnnotateRows:            s.cfg.IncludeQuery, Logger: s.cfg.Logger, QueryTimeout: max(s.cfg.QueryTimeout, 0),
 	}
 }
 

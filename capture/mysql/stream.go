@@ -218,6 +218,9 @@ func (s *Source) classify(err error, p *Position) error {
 	if errors.Is(err, replication.ErrAccessDenied) || errors.Is(err, replication.ErrMissingPrivilege) || errors.Is(err, replication.ErrServerIDConflict) || errors.Is(err, replication.ErrUnsupported) || errors.Is(err, replication.ErrInvalidPosition) {
 		return errorf("%w", err)
 	}
+	if insecureOrCertificate(err) {
+		return s.replConnError(err) // no retry cures these
+	}
 	return &retryableError{fmt.Errorf("mysql: replication: %w", err)}
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/internal/tlsconf"
 )
 
 // SnapshotMode is Debezium's snapshot.mode for PostgreSQL.
@@ -41,6 +42,13 @@ type Config struct {
 	// DSN is a libpq URL or key=value string; the user needs REPLICATION and SELECT on the
 	// captured tables. Required.
 	DSN string
+	// TLS, when set, is the TLS of every connection (replication, metadata, snapshot readers),
+	// replacing the DSN's sslmode, sslrootcert, sslcert and sslkey (giving both is an error).
+	// Unset, a DSN with sslmode keeps libpq's rules; with neither (nor PGSSLMODE), the server's
+	// certificate is verified (verify-full, the system's CAs) when it offers TLS, and plain
+	// text is used, with a warning once, only when it refuses TLS. An unverified or plain-text
+	// channel under prefer logs a warning once.
+	TLS tlsconf.Config
 	// Slot is the replication slot name (default "sluice").
 	Slot string
 	// Publication is the publication name (default "sluice").
@@ -182,6 +190,7 @@ func (c *Config) Validate() error {
 	if c.ProtoVersion != 0 && c.ProtoVersion != 1 && c.ProtoVersion != 2 {
 		errs = append(errs, fmt.Errorf("proto version %d: want 1 or 2", c.ProtoVersion))
 	}
+	errs = append(errs, c.validateTLS()...)
 	return errors.Join(errs...)
 }
 

@@ -38,6 +38,9 @@ func classify(err error) error {
 	if err == nil || errors.Is(err, context.Canceled) {
 		return err
 	}
+	if te := tlsError(err); te != nil {
+		return te
+	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		switch {

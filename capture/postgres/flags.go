@@ -38,6 +38,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 	fs.StringVar(&c.HeartbeatActionQuery, "heartbeat-action-query", c.HeartbeatActionQuery, "SQL run on every heartbeat, e.g. an upsert into a heartbeat table (heartbeat.action.query)")
 	fs.DurationVar(&c.StatusInterval, "status-interval", c.StatusInterval, "how often the slot is confirmed up to acknowledged data (status.update.interval.ms)")
 	fs.StringVar(&c.SpoolDir, "spool-dir", c.SpoolDir, "directory for large in-progress transactions streamed by the server (default: the system temp dir)")
+	c.TLS.RegisterFlags(fs, "tls", "PostgreSQL", "the sslmode of --dsn if it has one; else verify-full when the server offers TLS, plain text with a warning when it refuses")
 	fs.IntVar(&c.ProtoVersion, "proto-version", c.ProtoVersion, "pgoutput protocol version: 1, or 2 with streaming (default: 2 on PostgreSQL ≥ 14)")
 	return properties.Names{
 		"slot.name":                   "slot",
@@ -53,5 +54,9 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 		"heartbeat.action.query":      "heartbeat-action-query",
 		"status.update.interval.ms":   "status-interval",
 		"database.query.timeout.ms":   "query-timeout",
+		"database.sslmode":            "tls-mode",
+		"database.sslrootcert":        "tls-ca-file",
+		"database.sslcert":            "tls-cert-file",
+		"database.sslkey":             "tls-key-file",
 	}
 }

@@ -31,6 +31,9 @@ func (s *Source) connectMeta(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("postgres dsn: %w", err)
 	}
+	if err := s.cfg.applyTLS(s.connCfg); err != nil {
+		return err
+	}
 	for k, v := range sessionParams {
 		s.connCfg.RuntimeParams[k] = v
 	}
@@ -39,10 +42,11 @@ func (s *Source) connectMeta(ctx context.Context) error {
 		// the reopen after a lost stream would hang there for good.
 		s.connCfg.ConnectTimeout = s.cfg.ReadTimeout
 	}
-	meta, err := s.connect(ctx)
+	meta, err := s.connectFirst(ctx)
 	if err != nil {
 		return err
 	}
+	s.cfg.checkTLS(s.log, s.connCfg, meta.PgConn().Conn())
 	s.cat = &catalog{conn: meta, timeout: s.cfg.QueryTimeout}
 	if err := s.bounded(ctx, "read the server version", func(ctx context.Context) error {
 		return meta.QueryRow(ctx, "SELECT current_database(), current_setting('server_version_num')::int").Scan(&s.dbName, &s.version)

@@ -37,6 +37,7 @@ type Capture struct {
 	PasswordFile string
 	MemoryLimit  string
 	HTTPAddr     string
+	HTTP         HTTPSecurity
 
 	// RetryTimeout bounds how long Run keeps reopening the source after retryable failures in
 	// a row (errors.retry.timeout; default 10m; negative: for ever).
@@ -88,7 +89,8 @@ func addCapture(s *Set, dsnUsage string, kinds []SinkKind) *Capture {
 	fs.StringVar(&c.DSN, "dsn", "", dsnUsage)
 	fs.StringVar(&c.PasswordFile, "password-file", "", "read the password from this file (first line)")
 	fs.StringVar(&c.MemoryLimit, "memory-limit", "auto", "soft memory limit of the Go runtime, e.g. 64MiB; auto: GOMEMLIMIT if set, else 32 MiB + twice the sink's buffer; off: none")
-	fs.StringVar(&c.HTTPAddr, "http-addr", "", "serve /healthz and /metrics on this address, e.g. 127.0.0.1:8080")
+	fs.StringVar(&c.HTTPAddr, "http-addr", "", "serve /healthz and /metrics on this address, e.g. 127.0.0.1:8080 (a port alone, :8080, is on 127.0.0.1; 0.0.0.0:8080 for every interface)")
+	c.HTTP.RegisterFlags(fs)
 	fs.DurationVar(&c.RetryTimeout, "errors-retry-timeout", 10*time.Minute, "keep reopening the source after retryable failures (database or Kafka unreachable) for this long in a row, then exit; negative: for ever (errors.retry.timeout, ms)")
 	fs.IntVar(&c.MaxRetries, "errors-max-retries", -1, "reopen the source at most this many times in a row after retryable failures; -1: no limit but --errors-retry-timeout; 0: exit at the first (errors.max.retries)")
 	fs.DurationVar(&c.RetryWait, "retriable-restart-wait", 10*time.Second, "the longest wait between two reopens; the first waits 1s, then it doubles (retriable.restart.connector.wait.ms)")
@@ -224,7 +226,7 @@ func (c *Capture) Run(ctx context.Context, what string,
 	log := c.Logger()
 	c.health = newHealth(time.Now())
 	if c.HTTPAddr != "" {
-		stop, err := serveHTTP(ctx, c.HTTPAddr, c.health, log)
+		stop, err := serveHTTP(ctx, c.HTTPAddr, c.HTTP, c.health, log)
 		if err != nil {
 			return err
 		}

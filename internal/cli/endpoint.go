@@ -28,9 +28,10 @@ func (e *Endpoint) Stopped() { e.h.stopped() }
 // it. Safe while the endpoint serves.
 func (e *Endpoint) SetMetrics(f func(b []byte) []byte) { setMetrics(e.h, f) }
 
-// Serve serves /healthz and /metrics on addr until the returned stop is called.
-func (e *Endpoint) Serve(ctx context.Context, addr string, log *slog.Logger) (stop func(), err error) {
-	return serveHTTP(ctx, addr, e.h, log)
+// Serve serves /healthz and /metrics on addr (a port alone: on loopback) with sec until the
+// returned stop is called.
+func (e *Endpoint) Serve(ctx context.Context, addr string, sec HTTPSecurity, log *slog.Logger) (stop func(), err error) {
+	return serveHTTP(ctx, addr, sec, e.h, log)
 }
 
 // SinkMetrics sets what the chosen --sink appends to /metrics (nil removes it); a sink's Open

@@ -96,12 +96,15 @@ func (h *health) check(now time.Time) (int, []byte) {
 // serveHTTP serves /healthz (see health.check) and /metrics (Prometheus text exposition of the
 // pipeline counters and of the Debezium streaming metrics that apply) on addr until stop is
 // called.
-func serveHTTP(ctx context.Context, addr string, h *health, log *slog.Logger) (stop func(), err error) {
-	ln, err := net.Listen("tcp", addr)
+func serveHTTP(ctx context.Context, addr string, sec HTTPSecurity, h *health, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", listenAddr(addr))
 	if err != nil {
 		return nil, fmt.Errorf("--http-addr %s: %w", addr, err)
 	}
-	mux := h.mux()
+	mux, ln, err := sec.apply(h.mux(), ln)
+	if err != nil {
+		return nil, err
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
 	done := make(chan struct{})
 	go func() {

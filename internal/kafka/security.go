@@ -2,16 +2,14 @@ package kafka
 
 import (
 	"crypto/tls"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/IBM/sarama"
 
 	"github.com/sluicecdc/sluice/internal/properties"
+	"github.com/sluicecdc/sluice/internal/tlsconf"
 )
 
 // Kafka's security.protocol values: whether the connection is TLS and whether it authenticates
@@ -214,76 +212,20 @@ func (c *ClientConfig) applySecurity(sc *sarama.Config) error {
 	return nil
 }
 
-// config builds the crypto/tls configuration.
+// config builds the crypto/tls configuration with the TLS setting every other connection
+// uses (internal/tlsconf): full is verify-full, ca is verify-ca, none encrypts without a check
+// (the CA file then plays no part).
 func (t *TLSConfig) config() (*tls.Config, error) {
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.ServerName}
-	if t.CAFile != "" {
-		pool, err := readCAs(t.CAFile)
-		if err != nil {
-			return nil, err
-		}
-		tc.RootCAs = pool
-	}
-	if t.CertFile != "" {
-		keyFile := t.KeyFile
-		if keyFile == "" {
-			keyFile = t.CertFile
-		}
-		cert, err := tls.LoadX509KeyPair(t.CertFile, keyFile)
-		if err != nil {
-			return nil, fmt.Errorf("kafka: --kafka-tls-cert-file %s, --kafka-tls-key-file %s: %w (PEM certificate chain and unencrypted PEM key; ssl.keystore.location must be ssl.keystore.type=PEM)", t.CertFile, keyFile, err)
-		}
-		tc.Certificates = []tls.Certificate{cert}
-	}
+	c := tlsconf.Config{Mode: tlsconf.VerifyFull, CAFile: t.CAFile, CertFile: t.CertFile, KeyFile: t.KeyFile, ServerName: t.ServerName}
 	switch t.Verify {
-	case VerifyNone:
-		tc.InsecureSkipVerify = true // the operator asked for it; Connect logs a warning once
 	case VerifyCA:
-		// crypto/tls verifies chain and name together; to check the chain alone, skip its
-		// check and verify the chain here with the same roots.
-		tc.InsecureSkipVerify = true
-		roots := tc.RootCAs
-		tc.VerifyConnection = func(cs tls.ConnectionState) error {
-			if len(cs.PeerCertificates) == 0 {
-				return errors.New("broker sent no certificate")
-			}
-			opts := x509.VerifyOptions{Roots: roots, Intermediates: x509.NewCertPool()}
-			for _, ic := range cs.PeerCertificates[1:] {
-				opts.Intermediates.AddCert(ic)
-			}
-			_, err := cs.PeerCertificates[0].Verify(opts)
-			return err
-		}
+		c.Mode = tlsconf.VerifyCA
+	case VerifyNone:
+		c.Mode, c.CAFile = tlsconf.Require, "" // the operator asked for it; Connect logs a warning once
+	}
+	tc, err := c.Client(t.ServerName, "kafka-tls")
+	if err != nil {
+		return nil, fmt.Errorf("kafka: %w", err)
 	}
 	return tc, nil
-}
-
-// readCAs reads a PEM bundle of CA certificates.
-func readCAs(path string) (*x509.CertPool, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("kafka: --kafka-tls-ca-file: %w", err)
-	}
-	pool := x509.NewCertPool()
-	n := 0
-	for rest := b; ; {
-		var blk *pem.Block
-		blk, rest = pem.Decode(rest)
-		if blk == nil {
-			break
-		}
-		if blk.Type != "CERTIFICATE" {
-			continue
-		}
-		cert, err := x509.ParseCertificate(blk.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("kafka: --kafka-tls-ca-file %s: certificate %d: %w", path, n+1, err)
-		}
-		pool.AddCert(cert)
-		n++
-	}
-	if n == 0 {
-		return nil, fmt.Errorf("kafka: --kafka-tls-ca-file %s: no PEM certificate in it (a JKS or PKCS12 truststore must be converted to PEM, e.g. keytool -exportcert -rfc)", path)
-	}
-	return pool, nil
 }

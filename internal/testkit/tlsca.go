@@ -85,6 +85,30 @@ func (ca *TestCA) ClientFiles(t testing.TB, name string) (certFile, keyFile stri
 	return certFile, keyFile
 }
 
+// ServerFiles issues a server certificate naming hosts (DNS names or IP addresses) and writes
+// it and its key as PEM files, for servers started by a test (PostgreSQL's ssl_cert_file,
+// MySQL's --ssl-cert, ClickHouse's certificateFile). The files are world-readable, as is
+// the directory: the server may run as another user (a key for PostgreSQL must then be
+// chowned to it and made 0600 by the caller).
+func (ca *TestCA) ServerFiles(t testing.TB, name string, hosts ...string) (certFile, keyFile string) {
+	t.Helper()
+	cert := ca.issue(t, x509.ExtKeyUsageServerAuth, hosts...)
+	certFile, keyFile = filepath.Join(ca.dir, name+".pem"), filepath.Join(ca.dir, name+"-key.pem")
+	writePEM(t, certFile, "CERTIFICATE", cert.Certificate[0])
+	der, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writePEM(t, keyFile, "PRIVATE KEY", der)
+	for _, f := range []string{ca.CAFile, certFile, keyFile} {
+		os.Chmod(f, 0o644)
+	}
+	for d := ca.dir; d != os.TempDir() && d != "/" && d != "."; d = filepath.Dir(d) {
+		os.Chmod(d, 0o755)
+	}
+	return certFile, keyFile
+}
+
 var serial = big.NewInt(1)
 
 func (ca *TestCA) issue(t testing.TB, usage x509.ExtKeyUsage, hosts ...string) tls.Certificate {

@@ -16,6 +16,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, batchPrefix string) properties.
 	fs.IntVar(&c.BatchBytes, batchPrefix+"batch-bytes", c.BatchBytes, "insert when the pending rows' JSON (row images and keys, without schemas) reaches this many bytes")
 	fs.DurationVar(&c.FlushInterval, batchPrefix+"flush-interval", c.FlushInterval, "insert pending rows at least this often")
 	fs.BoolVar(&c.KeepDroppedColumns, "clickhouse-keep-dropped-columns", c.KeepDroppedColumns, "keep columns dropped in the source instead of ALTER TABLE … DROP COLUMN")
+	fs.BoolVar(&c.LogValues, "clickhouse-log-values", c.LogValues, "at --log-level debug, also log each record's row values (may be personal data; off: topic, op and version only)")
 	fs.BoolVar(&c.Legacy, "clickhouse-legacy", c.Legacy, "use the pre-23.2 table layout even on a newer server")
 	fs.StringVar(&c.Compression, "clickhouse-compression", c.Compression, "native block compression: lz4|none (none is faster on loopback)")
 	return nil
@@ -32,5 +33,6 @@ func (c *Config) RegisterConnFlags(fs *flag.FlagSet) {
 	fs.Var(properties.Secret(func(s string) error { c.Password = s; return nil }), "clickhouse-password",
 		"ClickHouse password; prefer --clickhouse-password-file or SLUICE_CLICKHOUSE_PASSWORD: on the command line others may read it (a warning says so)")
 	fs.StringVar(&c.PasswordFile, "clickhouse-password-file", c.PasswordFile, "read the ClickHouse password from this file (first line)")
+	c.TLS.RegisterFlags(fs, "clickhouse-tls", "ClickHouse", "disable; verify-full when any --clickhouse-tls-* is given. Point --clickhouse-addr at the TLS port, 9440; prefer is refused: that port speaks only TLS")
 	fs.StringVar(&c.TableName, "clickhouse-table-name", c.TableName, "table name template: {db}, {schema}, {table}, {topic} are replaced")
 }

@@ -245,6 +245,23 @@ func eachElem(b []byte, fn func(val []byte) error) error {
 	}
 }
 
+// describeJSON names the kind and size of a JSON value for an error, never its content: errors
+// are logged, and a row's values may be personal data.
+func describeJSON(raw []byte) string {
+	kind := "a number or literal"
+	if len(raw) > 0 {
+		switch raw[0] {
+		case '"':
+			kind = "a string"
+		case '{':
+			kind = "an object"
+		case '[':
+			kind = "an array"
+		}
+	}
+	return fmt.Sprintf("%s of %d bytes", kind, len(raw))
+}
+
 func isNull(raw []byte) bool { return len(raw) == 4 && string(raw) == "null" }
 
 // jsonString decodes a JSON string value; the fast paths copy bytes without escapes, or resolve
@@ -252,7 +269,7 @@ func isNull(raw []byte) bool { return len(raw) == 4 && string(raw) == "null" }
 // invalid UTF-8 go through encoding/json (which replaces invalid bytes with U+FFFD).
 func jsonString(raw []byte) (string, error) {
 	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
-		return "", fmt.Errorf("%w: want a string, got %.40s", errJSON, raw)
+		return "", fmt.Errorf("%w: want a string, got %s", errJSON, describeJSON(raw))
 	}
 	inner := raw[1 : len(raw)-1]
 	plain := true
@@ -289,24 +306,24 @@ func jsonInt(raw []byte) (int64, error) {
 		i = 1
 	}
 	if i == len(raw) || len(raw)-i > 19 {
-		return 0, fmt.Errorf("%w: want an integer, got %.40s", errJSON, raw)
+		return 0, fmt.Errorf("%w: want an integer, got %s", errJSON, describeJSON(raw))
 	}
 	var n uint64
 	for ; i < len(raw); i++ {
 		c := raw[i]
 		if c < '0' || c > '9' {
-			return 0, fmt.Errorf("%w: want an integer, got %.40s", errJSON, raw)
+			return 0, fmt.Errorf("%w: want an integer, got %s", errJSON, describeJSON(raw))
 		}
 		n = n*10 + uint64(c-'0')
 	}
 	if neg {
 		if n > 1<<63 {
-			return 0, fmt.Errorf("integer %s out of range", raw)
+			return 0, fmt.Errorf("integer of %d digits out of range", len(raw))
 		}
 		return -int64(n), nil
 	}
 	if n > 1<<63-1 {
-		return 0, fmt.Errorf("integer %s out of range", raw)
+		return 0, fmt.Errorf("integer of %d digits out of range", len(raw))
 	}
 	return int64(n), nil
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"os"
 
 	"filippo.io/edwards25519"
 )
@@ -108,6 +109,20 @@ func encryptPassword(password string, scramble []byte, pub *rsa.PublicKey) ([]by
 }
 
 // parsePublicKey parses the PEM public key a server sends (PKIX or PKCS#1).
+// ReadPublicKeyFile reads the server's RSA public key (PEM, as the server's
+// caching_sha2_password_public_key_path or SHOW STATUS LIKE 'Caching_sha2_password_rsa_public_key').
+func ReadPublicKeyFile(path string) (*rsa.PublicKey, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	k, err := parsePublicKey(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return k, nil
+}
+
 func parsePublicKey(data []byte) (*rsa.PublicKey, error) {
 	block, _ := pem.Decode(data)
 	if block == nil {

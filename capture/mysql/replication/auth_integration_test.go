@@ -22,6 +22,7 @@ func TestMySQLCachingSHA2(t *testing.T) {
 	s.createUser(t, "sluice_t_sha2", "IDENTIFIED WITH caching_sha2_password BY 'pw-sha2'", s.replGrants())
 	admin := s.admin(t)
 	cfg := s.config("sluice_t_sha2", "pw-sha2")
+	cfg.AllowPublicKeyRetrieval = true // the unverified paths are the point here
 
 	mustExec(t, admin, "FLUSH PRIVILEGES")
 	c := s.dial(t, cfg)
@@ -61,7 +62,7 @@ func TestMySQLCachingSHA2(t *testing.T) {
 	// Wrong password, on both paths.
 	for _, mode := range []TLSMode{TLSDisable, TLSRequired} {
 		cfg := s.config("sluice_t_sha2", "wrong")
-		cfg.TLS = mode
+		cfg.TLS, cfg.AllowPublicKeyRetrieval = mode, true
 		_, err := Dial(testCtx(t), cfg)
 		checkAccessDenied(t, err)
 	}
@@ -91,7 +92,7 @@ func TestMySQLSHA256Password(t *testing.T) {
 	s.createUser(t, "sluice_t_sha256", "IDENTIFIED WITH sha256_password BY 'pw-256'", s.replGrants())
 	for _, mode := range []TLSMode{TLSDisable, TLSRequired} {
 		cfg := s.config("sluice_t_sha256", "pw-256")
-		cfg.TLS = mode
+		cfg.TLS, cfg.AllowPublicKeyRetrieval = mode, true
 		c := s.dial(t, cfg)
 		want := AuthInfo{Plugin: "sha256_password", Switched: true, PublicKeyRequested: mode == TLSDisable}
 		if got := c.Auth(); got != want {
@@ -133,6 +134,7 @@ func TestMySQLTLSModes(t *testing.T) {
 		t.Run(tc.mode.String()+map[bool]string{true: "-ca", false: ""}[tc.ca != ""], func(t *testing.T) {
 			cfg := s.config("sluice_t_tls", "pw-tls")
 			cfg.TLS, cfg.TLSCAFile = tc.mode, tc.ca
+			cfg.AllowPublicKeyRetrieval = true // the first connection of the new user authenticates in full
 			c, err := Dial(testCtx(t), cfg)
 			if tc.wantErr != "" {
 				if err == nil {

@@ -126,9 +126,16 @@ type Config struct {
 	TLSCAFile string      // optional PEM file of CAs for verify-ca / verify-full
 
 	// ServerPublicKey is the server's RSA key for caching_sha2_password / sha256_password full
-	// authentication without TLS. When nil the client asks the server for it, which a
-	// man-in-the-middle could answer: use TLS or set this where that matters.
+	// authentication without TLS.
 	ServerPublicKey *rsa.PublicKey
+	// AllowPublicKeyRetrieval lets full authentication (caching_sha2_password after a server
+	// restart or FLUSH PRIVILEGES, sha256_password, mysql_clear_password) send the password
+	// over a channel whose server is not verified: in clear inside TLS under TLSPreferred or
+	// TLSRequired, or RSA-encrypted with a key the server sends on plain TCP. A man in the
+	// middle can then learn the password. Off (the default), full authentication needs
+	// TLSVerifyCA/TLSVerifyFull or ServerPublicKey on plain TCP, and otherwise fails with
+	// ErrInsecureAuth. (Connector/J's allowPublicKeyRetrieval.)
+	AllowPublicKeyRetrieval bool
 
 	Flavor Flavor // defaults to FlavorAuto (from the server version)
 

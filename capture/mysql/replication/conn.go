@@ -506,6 +506,30 @@ func (c *Conn) tlsConfig() (*tls.Config, error) {
 	return cfg, nil
 }
 
+// Verified reports whether the connection is TLS with the server's certificate checked
+// (TLSVerifyCA or TLSVerifyFull).
+func (c *Conn) Verified() bool {
+	return c.tls && (c.cfg.TLS == TLSVerifyCA || c.cfg.TLS == TLSVerifyFull)
+}
+
+// sendPasswordOK says whether full authentication may send the password now: over verified
+// TLS always; otherwise (unverified TLS, or a key the server would send on plain TCP) only
+// with AllowPublicKeyRetrieval, since a man in the middle would learn it.
+func (c *Conn) sendPasswordOK(plugin string) error {
+	if c.Verified() || c.cfg.AllowPublicKeyRetrieval {
+		return nil
+	}
+	if c.tls {
+		return fmt.Errorf("connect: %w: the server asks for full authentication (%s, e.g. after a restart), which sends "+
+			"the password in clear inside TLS, and the server's certificate is not verified (TLS mode %s): set the TLS mode "+
+			"to verify-ca or verify-full with the server's CA file, or allow it (--allow-public-key-retrieval)", ErrInsecureAuth, plugin, c.cfg.TLS)
+	}
+	return fmt.Errorf("connect: %w: the server asks for full authentication (%s, e.g. after a restart) on a connection "+
+		"without TLS, which needs the server's RSA key, and a key the server sends could be a man in the middle's: use TLS "+
+		"mode verify-ca or verify-full with the server's CA file, give the key (--server-public-key-file), or allow "+
+		"fetching it (--allow-public-key-retrieval)", ErrInsecureAuth, plugin)
+}
+
 // authResponse computes the auth data for plugin.
 func (c *Conn) authResponse(plugin string, scramble []byte) ([]byte, error) {
 	pw := c.cfg.Password
@@ -519,9 +543,15 @@ func (c *Conn) authResponse(plugin string, scramble []byte) ([]byte, error) {
 		case pw == "":
 			return []byte{0}, nil
 		case c.tls:
+			if err := c.sendPasswordOK(plugin); err != nil {
+				return nil, err
+			}
 			return append([]byte(pw), 0), nil
 		case c.cfg.ServerPublicKey != nil:
 			return encryptPassword(pw, scramble, c.cfg.ServerPublicKey)
+		}
+		if err := c.sendPasswordOK(plugin); err != nil {
+			return nil, err
 		}
 		c.auth.PublicKeyRequested = true
 		return []byte{1}, nil // ask for the server's public key
@@ -531,6 +561,9 @@ func (c *Conn) authResponse(plugin string, scramble []byte) ([]byte, error) {
 		if !c.tls {
 			return nil, fmt.Errorf("connect: %w: the server asks for the cleartext password (mysql_clear_password) "+
 				"over an unencrypted connection; use TLS", ErrUnsupported)
+		}
+		if err := c.sendPasswordOK(plugin); err != nil {
+			return nil, err
 		}
 		return append([]byte(pw), 0), nil
 	}
@@ -589,12 +622,18 @@ func (c *Conn) authLoop(ctx context.Context, plugin string, scramble []byte) err
 					c.auth.FullAuth = true
 					switch {
 					case c.tls:
+						if err := c.sendPasswordOK(plugin); err != nil {
+							return err
+						}
 						resp = append([]byte(c.cfg.Password), 0)
 					case c.cfg.ServerPublicKey != nil:
 						if resp, err = encryptPassword(c.cfg.Password, scramble, c.cfg.ServerPublicKey); err != nil {
 							return err
 						}
 					default:
+						if err := c.sendPasswordOK(plugin); err != nil {
+							return err
+						}
 						c.auth.PublicKeyRequested = true
 						resp = []byte{2} // request the public key
 					}

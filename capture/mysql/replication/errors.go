@@ -24,6 +24,10 @@ var (
 	// ErrInvalidPosition: the server refused the start position for another reason (a GTID the
 	// server never had, a position inside an event…).
 	ErrInvalidPosition = errors.New("invalid start position")
+	// ErrInsecureAuth: the server asks for full authentication, which would send the password
+	// (or fetch the key that encrypts it) over a channel whose server is not verified; see
+	// Config.AllowPublicKeyRetrieval.
+	ErrInsecureAuth = errors.New("password exchange over an unverified channel refused")
 	// ErrUnsupported: the server or its configuration cannot serve this request (no binlog,
 	// no GTID mode, an auth plugin this client does not speak).
 	ErrUnsupported = errors.New("unsupported")

@@ -10,7 +10,9 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"net"
+	"strings"
 	"testing"
 	"time"
 )
@@ -155,7 +157,7 @@ func TestCachingSHA2FullAuthRSA(t *testing.T) {
 		}
 		return sendPacket(rw, seq+1, okPayload)
 	})
-	c, err := Dial(context.Background(), Config{Addr: addr, User: "repl", Password: "s3cret", ServerID: 9, TLS: TLSPreferred})
+	c, err := Dial(context.Background(), Config{Addr: addr, User: "repl", Password: "s3cret", ServerID: 9, TLS: TLSPreferred, AllowPublicKeyRetrieval: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,6 +167,33 @@ func TestCachingSHA2FullAuthRSA(t *testing.T) {
 	}
 	if c.Flavor() != FlavorMySQL || c.ServerVersion() != "9.7.4" || c.ConnectionID() != 77 || c.TLS() {
 		t.Errorf("flavor %s version %s id %d tls %v", c.Flavor(), c.ServerVersion(), c.ConnectionID(), c.TLS())
+	}
+}
+
+// TestFullAuthRefusedUnverified: without a verified channel, a configured key or
+// AllowPublicKeyRetrieval, full authentication stops with ErrInsecureAuth before the client
+// asks for the key or sends anything derived from the password. Before, the client fetched
+// the key from whoever answered and sent the password encrypted with it.
+func TestFullAuthRefusedUnverified(t *testing.T) {
+	scramble := []byte("abcdefghijklmnopqrst")
+	addr := fakeServer(t, func(rw *bufio.ReadWriter) error {
+		_ = sendPacket(rw, 0, greeting("9.7.4", pluginCachingSHA2, scramble, fakeCaps))
+		seq, _, err := recvPacket(rw)
+		if err != nil {
+			return err
+		}
+		_ = sendPacket(rw, seq+1, []byte{1, 4}) // perform full authentication
+		if _, req, err := recvPacket(rw); err == nil {
+			return fmt.Errorf("client sent %x after the full-authentication request, want it to hang up", req)
+		}
+		return nil
+	})
+	_, err := Dial(context.Background(), Config{Addr: addr, User: "repl", Password: "s3cret", ServerID: 9, TLS: TLSPreferred})
+	if !errors.Is(err, ErrInsecureAuth) || !strings.Contains(err.Error(), "--allow-public-key-retrieval") || !strings.Contains(err.Error(), "verify-ca") {
+		t.Fatalf("got %v, want ErrInsecureAuth naming the ways out", err)
+	}
+	if strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("the error shows the password: %v", err)
 	}
 }
 

@@ -58,8 +58,10 @@ func serverID() uint32 {
 }
 
 func (s *testServer) config(user, pass string) Config {
+	// New users authenticate in full on their first connection; these tests are about other
+	// things than the channel (TestFullAuthRefusedUnverified is about that).
 	return Config{Addr: s.addr, User: user, Password: pass, ServerID: serverID(), TLS: TLSDisable,
-		DialTimeout: 10 * time.Second}
+		DialTimeout: 10 * time.Second, AllowPublicKeyRetrieval: true}
 }
 
 func testCtx(t *testing.T) context.Context {

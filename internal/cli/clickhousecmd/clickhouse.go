@@ -72,7 +72,7 @@ func run(ctx context.Context, prog string, args []string) error {
 	o.setLimit()
 	ep := cli.NewEndpoint()
 	if o.httpAddr != "" {
-		stop, err := ep.Serve(ctx, o.httpAddr, o.kafka.Logger)
+		stop, err := ep.Serve(ctx, o.httpAddr, o.httpSec, o.kafka.Logger)
 		if err != nil {
 			return err
 		}
@@ -175,6 +175,7 @@ type options struct {
 	kafka    kafkasrc.Config
 	sink     clickhouse.Config
 	httpAddr string // --http-addr: serve /healthz and /metrics there
+	httpSec  cli.HTTPSecurity
 	setLimit func() // applies --memory-limit
 }
 
@@ -205,7 +206,9 @@ func parseOptions(prog string, args []string) (options, error) {
 	var memLimit string
 	fs.StringVar(&memLimit, "memory-limit", "auto", "soft memory limit of the Go runtime, e.g. 64MiB; auto: GOMEMLIMIT if set, else 32 MiB + twice --batch-bytes; off: none")
 	var httpAddr string
-	fs.StringVar(&httpAddr, "http-addr", "", "serve /healthz and /metrics on this address, e.g. 127.0.0.1:8080")
+	fs.StringVar(&httpAddr, "http-addr", "", "serve /healthz and /metrics on this address, e.g. 127.0.0.1:8080 (a port alone, :8080, is on 127.0.0.1; 0.0.0.0:8080 for every interface)")
+	var httpSec cli.HTTPSecurity
+	httpSec.RegisterFlags(fs)
 	s.Names(properties.Names{
 		"bootstrap.servers": "kafka-brokers",
 		"debezium.sink.kafka.producer.bootstrap.servers": "kafka-brokers",
@@ -222,7 +225,7 @@ func parseOptions(prog string, args []string) (options, error) {
 	// The sink holds at most --batch-bytes of rows pending and as much again inserting; the
 	// source's fetched batches and the driver's blocks fit in the base allowance.
 	setLimit, err := cli.MemoryLimit(memLimit, int64(scfg.BatchBytes))
-	return options{kafka: cc, sink: scfg, httpAddr: httpAddr, setLimit: setLimit}, errors.Join(cc.Validate(), scfg.Validate(), err)
+	return options{kafka: cc, sink: scfg, httpAddr: httpAddr, httpSec: httpSec, setLimit: setLimit}, errors.Join(cc.Validate(), scfg.Validate(), err)
 }
 
 // replayParked is `sluice clickhouse replay-parked`: re-applies the records parked in

@@ -47,7 +47,7 @@ debezium.source.offset.flush.interval.ms=250
 	checks := []struct{ name, got, want string }{
 		{"server-id (flag over env and file)", strings.Repeat("x", int(cfg.ServerID)-1000), "xxx"},
 		{"snapshot-mode (env over file)", string(cfg.SnapshotMode), string(mysql.SnapshotNoData)},
-		{"tls-mode (env)", cfg.TLS.String(), replication.TLSRequired.String()},
+		{"tls-mode (env)", string(cfg.TLS.Mode), "require"},
 		{"snapshot-locking (file)", string(cfg.SnapshotLocking), string(mysql.LockNone)},
 		{"database-include (file, list)", strings.Join(cfg.DatabaseInclude, "|"), "inventory|shop"},
 		{"schema-history (file, kafka topic)", hist, "kafka:schema-changes"},
