@@ -8,7 +8,7 @@ LDFLAGS   := -s -w -X main.Version=$(VERSION)
 BINDIR    ?= bin
 CMDS      := sluice sluice-postgres sluice-mysql sluice-clickhouse
 
-.PHONY: all build test test-integration check fuzz bench bench-quick bench-micro torture torture-quick lint demo servers servers-stop clean
+.PHONY: all build test test-integration check fuzz bench bench-quick bench-micro torture torture-quick lint demo walsafe-long servers servers-stop clean
 
 all: build
 
@@ -87,6 +87,11 @@ lint:
 ## an inventory schema, sluice postgres with the stdout sink, a few changes and their records.
 demo:
 	scripts/demo.sh
+
+## walsafe-long: 30 minutes (WALSAFE_MINUTES) of writes outside the publication on a private
+## PostgreSQL 15: the retained WAL of a default slot vs one with lsn.flush.mode connector. Not in check.
+walsafe-long:
+	scripts/walsafe-long.sh
 
 servers:
 	scripts/servers.sh start
