@@ -83,8 +83,8 @@ lint:
 	@out="$$(gofmt -l $$(git ls-files '*.go'))"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@if command -v golangci-lint >/dev/null; then golangci-lint run $(PKGS); else echo "golangci-lint not installed; skipped"; fi
 
-## demo: PostgreSQL → sluice → stdout in one command: a throwaway PostgreSQL 15 on port 15440,
-## an inventory schema, sluice postgres with the stdout sink, a few changes and their records.
+## demo: the seed's pipeline in one command (needs root + apt, Debian 12): MariaDB → sluice mysql →
+## Kafka (kfake) → sluice clickhouse → ClickHouse, a shop workload, the topics and a live query side by side.
 demo:
 	scripts/demo.sh
 
