@@ -350,3 +350,76 @@ func TestSlotLost(t *testing.T) {
 		t.Errorf("the new snapshot read %d rows, want 20001", rows)
 	}
 }
+
+// TestIdleConfirmWaitsForAck: keepalives and heartbeat messages are positions for the pipeline
+// to acknowledge, never confirmed by the source on its own: while a captured change is not
+// acknowledged (not yet durable in the sink), the slot stays before it however much WAL is
+// written elsewhere; once the pipeline acknowledges, the idle positions after it move the slot.
+func TestIdleConfirmWaitsForAck(t *testing.T) {
+	eachServer(t, func(t *testing.T, db *testDB) {
+		db.exec("CREATE TABLE captured (id int PRIMARY KEY)", "CREATE TABLE other (id bigserial PRIMARY KEY, pad text)",
+			"CREATE PUBLICATION sluice FOR TABLE captured")
+		cfg := db.config()
+		cfg.SlotHeartbeatInterval = 100 * time.Millisecond
+		cfg.SlotCheckInterval = 200 * time.Millisecond
+		s := db.open(cfg)
+		db.exec("INSERT INTO captured VALUES (1)")
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		var change capture.Event
+		for change.Position == nil {
+			ev, err := s.Next(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ev.Kind == capture.Change {
+				change = ev
+			}
+		}
+		// Read on without acknowledging, as a pipeline whose sink has not delivered the change.
+		positions := make(chan capture.Position, 1024)
+		rctx, rcancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for {
+				ev, err := s.Next(rctx)
+				if err != nil {
+					return
+				}
+				if ev.Position != nil {
+					select {
+					case positions <- ev.Position:
+					default:
+					}
+				}
+			}
+		}()
+		for i := 0; i < 30; i++ {
+			db.exec("INSERT INTO other (pad) SELECT repeat('x', 200) FROM generate_series(1, 200)")
+			time.Sleep(50 * time.Millisecond)
+		}
+		time.Sleep(time.Second) // status intervals and heartbeats
+		confirmed := parseLSN(t, db.slotConfirmed())
+		if confirmed > change.Source.LSN {
+			t.Fatalf("the slot is confirmed up to %X, past the unacknowledged change at %X", confirmed, change.Source.LSN)
+		}
+		if len(positions) == 0 {
+			t.Fatal("no idle position while the captured table was idle")
+		}
+		// The sink delivers: the change and every idle position after it are acknowledged.
+		s.Ack(ctx, change.Position)
+		for len(positions) > 0 {
+			s.Ack(ctx, <-positions)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for parseLSN(t, db.slotConfirmed()) <= change.Source.LSN {
+			if time.Now().After(deadline) {
+				t.Fatalf("the slot stayed at %s after the change and the idle positions were acknowledged", db.slotConfirmed())
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		rcancel()
+		<-done
+	})
+}
