@@ -181,11 +181,11 @@ func consume(ctx context.Context, s *Source, changes *int64, mu *sync.Mutex, err
 // plus the slot heartbeat), and neither (connector, no heartbeat: Debezium's behaviour without
 // heartbeat.action.query). The first two must keep their slots' retained WAL bounded; the
 // third retains everything written, which is what the first two would do without the fix.
-// SLUICE_WALSAFE_DURATION sets how long it writes (default 10s, ~25 MiB of WAL a second).
+// SLUICE_WALSAFE_DURATION sets how long it writes (default 6s, 10-25 MiB of WAL a second).
 func TestIdleSlotAdvances(t *testing.T) {
 	pg := startPrivatePG(t, nil, "")
 	adm := pg.conn()
-	dur := 10 * time.Second
+	dur := 6 * time.Second
 	if d, err := time.ParseDuration(os.Getenv("SLUICE_WALSAFE_DURATION")); err == nil && d > 0 {
 		dur = d
 	}
