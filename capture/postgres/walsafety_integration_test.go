@@ -450,3 +450,58 @@ func TestIdleConfirmWaitsForAck(t *testing.T) {
 		<-done
 	})
 }
+
+// TestSlotLostWhileStreaming: the replication connection stalls (its bytes held by a proxy) while
+// the server removes WAL the slot needs; the slot watch, on its own connection, sees wal_status
+// lost and Next fails with ErrSlotLost and the fix, not retryable, long before the stream's
+// read timeout would have reopened it.
+func TestSlotLostWhileStreaming(t *testing.T) {
+	pg := startPrivatePG(t, []string{"--wal-segsize=1"}, "max_slot_wal_keep_size = 2MB\nmax_wal_size = 4MB\nmin_wal_size = 2MB\n")
+	adm := pg.conn()
+	exec1(t, adm, "CREATE TABLE captured (id int PRIMARY KEY, pad text)", "CREATE PUBLICATION sluice FOR TABLE captured")
+	proxy := testkit.StartProxy(t, pg.addr)
+	cfg := Config{DSN: "postgres://postgres@" + proxy.Addr() + "/postgres?sslmode=disable", Slot: "lost_streaming", Publication: "sluice",
+		SnapshotMode: SnapshotNoData, StatusInterval: 100 * time.Millisecond, ReadTimeout: 5 * time.Minute,
+		SlotCheckInterval: 200 * time.Millisecond, SlotHeartbeatInterval: -1}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	s, err := Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	exec1(t, adm, "INSERT INTO captured VALUES (0, 'a')")
+	for {
+		ev, err := s.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Position != nil {
+			s.Ack(ctx, ev.Position)
+		}
+		if ev.Kind == capture.Commit {
+			break
+		}
+	}
+	addr := s.repl.Conn().LocalAddr().String()
+	if n := proxy.StallWhere(func(a net.Addr) bool { return a.String() == addr }); n != 1 {
+		t.Fatalf("stalled %d connections, want 1", n)
+	}
+	for i := 0; i < 20; i++ {
+		exec1(t, adm, fmt.Sprintf("INSERT INTO captured SELECT g, repeat('x', 500) FROM generate_series(%d, %d) g", 1+i*1000, 1000+i*1000), "CHECKPOINT")
+	}
+	start := time.Now()
+	for {
+		ev, err := s.Next(ctx)
+		if err != nil {
+			if !errors.Is(err, ErrSlotLost) || capture.Retryable(err) {
+				t.Fatalf("Next: %v (retryable %v), want ErrSlotLost, not retryable", err, capture.Retryable(err))
+			}
+			t.Logf("after %s: %v", time.Since(start).Round(time.Millisecond), err)
+			return
+		}
+		if ev.Position != nil {
+			s.Ack(ctx, ev.Position)
+		}
+	}
+}
