@@ -41,7 +41,9 @@ func TestSnapshotMeetsStream(t *testing.T) {
 				snapDone = true
 				kinds = append(kinds, "done")
 				continue
-			case capture.Begin, capture.Commit:
+			case capture.Begin, capture.Commit, capture.Keepalive:
+				// A Keepalive (an idle position: a server keepalive between transactions, the
+				// slot heartbeat) has no table.
 				continue
 			}
 			key := e.Table.ID.Table + ":"
