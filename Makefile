@@ -8,7 +8,7 @@ LDFLAGS   := -s -w -X main.Version=$(VERSION)
 BINDIR    ?= bin
 CMDS      := sluice sluice-postgres sluice-mysql sluice-clickhouse
 
-.PHONY: all build test test-integration check fuzz bench bench-quick bench-micro torture torture-quick lint demo servers servers-stop clean
+.PHONY: all build test test-integration check fuzz bench bench-quick bench-micro torture torture-quick lint demo walsafe-long servers servers-stop clean
 
 all: build
 
@@ -83,10 +83,15 @@ lint:
 	@out="$$(gofmt -l $$(git ls-files '*.go'))"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@if command -v golangci-lint >/dev/null; then golangci-lint run $(PKGS); else echo "golangci-lint not installed; skipped"; fi
 
-## demo: PostgreSQL → sluice → stdout in one command: a throwaway PostgreSQL 15 on port 15440,
-## an inventory schema, sluice postgres with the stdout sink, a few changes and their records.
+## demo: the seed's pipeline in one command (needs root + apt, Debian 12): MariaDB → sluice mysql →
+## Kafka (kfake) → sluice clickhouse → ClickHouse, a shop workload, the topics and a live query side by side.
 demo:
 	scripts/demo.sh
+
+## walsafe-long: 30 minutes (WALSAFE_MINUTES) of writes outside the publication on a private
+## PostgreSQL 15: the retained WAL of a default slot vs one with lsn.flush.mode connector. Not in check.
+walsafe-long:
+	scripts/walsafe-long.sh
 
 servers:
 	scripts/servers.sh start

@@ -11,6 +11,7 @@ import (
 
 	gomysql "github.com/go-sql-driver/mysql"
 
+	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/capture/mysql/history"
 	"github.com/sluicecdc/sluice/capture/mysql/replication"
 	"github.com/sluicecdc/sluice/internal/properties"
@@ -128,6 +129,12 @@ type Config struct {
 	// read, which may rightly take hours, fails only when it stops moving. A timeout is
 	// retryable.
 	QueryTimeout time.Duration
+	// BinlogCheckInterval is how often the server's binlogs are listed (SHOW BINARY LOGS) to
+	// set Stats.Stream.BinlogBytesBehind and to warn when the stored position's binlog is
+	// about to be purged (default 30s).
+	BinlogCheckInterval time.Duration
+	// Stats receives the binlog lag; nil: the source keeps its own.
+	Stats *capture.Stats
 	// HeartbeatPeriod asks the server for heartbeats when idle (default 15s).
 	HeartbeatPeriod time.Duration
 	// Now returns the processing time for history records (default time.Now).
@@ -189,6 +196,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.HeartbeatPeriod == 0 {
 		c.HeartbeatPeriod = replication.DefaultHeartbeat
+	}
+	if c.BinlogCheckInterval <= 0 {
+		c.BinlogCheckInterval = 30 * time.Second
+	}
+	if c.Stats == nil {
+		c.Stats = new(capture.Stats)
 	}
 	if c.Now == nil {
 		c.Now = time.Now

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	gomysql "github.com/go-sql-driver/mysql"
@@ -61,6 +62,12 @@ type Source struct {
 	snap  *snapshotState
 
 	st streamState
+
+	// For the binlog watch (binlogwatch.go): the position of the last event handed out and of
+	// the last one acknowledged (the stored offset's until then).
+	readPos, ackedPos atomic.Pointer[Position]
+	stopWatch         context.CancelFunc
+	watchDone         chan struct{}
 }
 
 // New checks the server (preflight), replays the schema history up to the stored offset and
@@ -104,6 +111,16 @@ func New(ctx context.Context, cfg Config) (*Source, error) {
 		s.db.Close()
 		return nil, err
 	}
+	if off, err := ParsePosition(cfg.Offset); len(cfg.Offset) > 0 && err == nil {
+		s.ackedPos.Store(off)
+	}
+	s.cfg.Stats.Stream.BinlogBytesBehind.Store(-1)
+	wctx, cancel := context.WithCancel(context.Background())
+	s.stopWatch, s.watchDone = cancel, make(chan struct{})
+	go func() {
+		defer close(s.watchDone)
+		s.watchBinlog(wctx)
+	}()
 	return s, nil
 }
 
@@ -281,6 +298,7 @@ func (s *Source) Next(ctx context.Context) (capture.Event, error) {
 			if ev.Position != nil {
 				if p, ok := ev.Position.(*Position); ok {
 					s.st.lastPos = p
+					s.readPos.Store(p)
 				}
 			}
 			return ev, nil
@@ -310,12 +328,22 @@ func (s *Source) Next(ctx context.Context) (capture.Event, error) {
 
 func (s *Source) emit(ev capture.Event) { s.queue = append(s.queue, ev) }
 
-// Ack is a no-op: the binlog has no server-side acknowledgement; the pipeline's offsets store
-// keeps the position.
-func (s *Source) Ack(context.Context, capture.Position) error { return nil }
+// Ack tells the source nothing it must act on: the binlog has no server-side
+// acknowledgement; the pipeline's offsets store keeps the position. The binlog watch only
+// notes it, to warn before its binlog is purged.
+func (s *Source) Ack(_ context.Context, p capture.Position) error {
+	if pos, ok := p.(*Position); ok && pos != nil {
+		s.ackedPos.Store(pos)
+	}
+	return nil
+}
 
 // Close closes the replication and query connections.
 func (s *Source) Close() error {
+	if s.stopWatch != nil {
+		s.stopWatch()
+		<-s.watchDone
+	}
 	if s.snap != nil {
 		s.snap.close()
 	}

@@ -100,6 +100,22 @@ type Config struct {
 	HeartbeatActionQuery string
 	// ProtoVersion forces pgoutput proto_version (0 = 2 with streaming on PG ≥ 14, else 1).
 	ProtoVersion int
+	// LSNFlushMode says which positions are confirmed to the slot (Debezium's lsn.flush.mode;
+	// default connector_and_driver: also the server's WAL end while idle).
+	LSNFlushMode LSNFlushMode
+	// SlotHeartbeatInterval is how often a non-transactional logical decoding message
+	// (prefix HeartbeatPrefix) is written on a side connection, so that the slot of an idle
+	// source moves (default 30s; negative: never). Its records are not published.
+	SlotHeartbeatInterval time.Duration
+	// SlotCheckInterval is how often the slot's retained WAL and wal_status are read into
+	// Stats (default 10s).
+	SlotCheckInterval time.Duration
+	// RetainedWALWarn logs a warning while the slot retains more WAL than this many bytes
+	// (default 2 GiB; negative: never).
+	RetainedWALWarn int64
+	// Stats receives the slot's retained WAL and confirmed-flush lag; nil: the source keeps
+	// its own.
+	Stats *capture.Stats
 	// SpoolDir holds streamed in-progress transactions until their commit (default os.TempDir()).
 	SpoolDir string
 	// Logger receives operator logs; nil discards.
@@ -136,6 +152,18 @@ func (c *Config) setDefaults() {
 	}
 	if c.QueryTimeout == 0 {
 		c.QueryTimeout = DefaultQueryTimeout
+	}
+	if c.LSNFlushMode == "" {
+		c.LSNFlushMode = FlushConnectorAndDriver
+	}
+	if c.SlotHeartbeatInterval == 0 {
+		c.SlotHeartbeatInterval = 30 * time.Second
+	}
+	if c.SlotCheckInterval <= 0 {
+		c.SlotCheckInterval = 10 * time.Second
+	}
+	if c.RetainedWALWarn == 0 {
+		c.RetainedWALWarn = 2 << 30
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -186,6 +214,11 @@ func (c *Config) Validate() error {
 	}
 	if _, err := parseSkipped(c.SkippedOperations); err != nil {
 		errs = append(errs, err)
+	}
+	switch c.LSNFlushMode {
+	case "", FlushConnectorAndDriver, FlushConnector:
+	default:
+		errs = append(errs, fmt.Errorf("lsn flush mode %q: want connector_and_driver or connector", c.LSNFlushMode))
 	}
 	if c.ProtoVersion != 0 && c.ProtoVersion != 1 && c.ProtoVersion != 2 {
 		errs = append(errs, fmt.Errorf("proto version %d: want 1 or 2", c.ProtoVersion))

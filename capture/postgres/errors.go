@@ -19,6 +19,9 @@ var (
 	// ErrSlotAhead: the replication slot is confirmed past the stored offset, so the changes
 	// between them were consumed by someone else and never reached the sink.
 	ErrSlotAhead = errors.New("replication slot is ahead of the stored offset")
+	// ErrSlotLost: the server removed WAL the slot still needed (wal_status lost); the changes
+	// in it are gone.
+	ErrSlotLost = errors.New("replication slot lost")
 	// ErrReadTimeout: the replication stream was silent for longer than Config.ReadTimeout.
 	ErrReadTimeout = errors.New("read timeout: no message from the server")
 )

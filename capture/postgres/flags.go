@@ -37,6 +37,10 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 	properties.ListVar(fs, &c.ColumnExclude, "column-exclude", "comma-separated regexes of schema.table.column to leave out (column.exclude.list)")
 	fs.StringVar(&c.HeartbeatActionQuery, "heartbeat-action-query", c.HeartbeatActionQuery, "SQL run on every heartbeat, e.g. an upsert into a heartbeat table (heartbeat.action.query)")
 	fs.DurationVar(&c.StatusInterval, "status-interval", c.StatusInterval, "how often the slot is confirmed up to acknowledged data (status.update.interval.ms)")
+	fs.StringVar((*string)(&c.LSNFlushMode), "lsn-flush-mode", string(c.LSNFlushMode), "which positions confirm the slot: connector_and_driver (also the server's WAL end while idle, so WAL written for other tables is freed) or connector (only transactions of captured tables) (lsn.flush.mode)")
+	fs.DurationVar(&c.SlotHeartbeatInterval, "slot-heartbeat-interval", c.SlotHeartbeatInterval, "write a logical decoding message (prefix "+HeartbeatPrefix+", never published) this often, so an idle source's slot moves; negative: never")
+	fs.DurationVar(&c.SlotCheckInterval, "slot-check-interval", c.SlotCheckInterval, "how often the slot's retained WAL and wal_status are read (metrics, the warning below, a lost slot stops the source)")
+	fs.Int64Var(&c.RetainedWALWarn, "retained-wal-warn", c.RetainedWALWarn, "warn while the slot retains more WAL than this many bytes; negative: never")
 	fs.StringVar(&c.SpoolDir, "spool-dir", c.SpoolDir, "directory for large in-progress transactions streamed by the server (default: the system temp dir)")
 	c.TLS.RegisterFlags(fs, "tls", "PostgreSQL", "the sslmode of --dsn if it has one; else verify-full when the server offers TLS, plain text with a warning when it refuses")
 	fs.IntVar(&c.ProtoVersion, "proto-version", c.ProtoVersion, "pgoutput protocol version: 1, or 2 with streaming (default: 2 on PostgreSQL ≥ 14)")
@@ -58,5 +62,6 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 		"database.sslrootcert":        "tls-ca-file",
 		"database.sslcert":            "tls-cert-file",
 		"database.sslkey":             "tls-key-file",
+		"lsn.flush.mode":              "lsn-flush-mode",
 	}
 }

@@ -55,6 +55,11 @@ func (s *Source) startStreaming(ctx context.Context) error {
 		defer s.wg.Done()
 		s.recvErr <- s.receive(rctx)
 	}()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.watchSlot(rctx)
+	}()
 	if s.cfg.HeartbeatInterval > 0 {
 		s.beat = time.NewTicker(s.cfg.HeartbeatInterval)
 	}

@@ -98,6 +98,7 @@ func (s *Source) connectReplication(ctx context.Context) error {
 type slotState struct {
 	exists    bool
 	confirmed *string // confirmed_flush_lsn
+	lost      bool    // wal_status lost: the server removed WAL the slot needed
 }
 
 // prepareSlot decides whether a snapshot runs, creates (or re-creates) the slot, and sets the
@@ -155,6 +156,11 @@ func (s *Source) prepareSlot(ctx context.Context) error {
 func (s *Source) unusableSlot(slot slotState, r *Position) error {
 	const ways = "choose one: --snapshot-mode when_needed (or always) re-creates the slot with a new snapshot; " +
 		"--drop-existing-slot drops the slot and starts over as on a first run (snapshot mode %s); or use another --slot"
+	if slot.lost {
+		// Whatever the stored offset, the slot cannot stream: START_REPLICATION would fail
+		// with "can no longer get changes". Only a new slot (and so a new snapshot) helps.
+		return errSlotLost(s.cfg.Slot)
+	}
 	if r == nil {
 		if s.cfg.SnapshotMode == SnapshotNoData {
 			return nil
@@ -177,8 +183,12 @@ func (s *Source) unusableSlot(slot slotState, r *Position) error {
 func (s *Source) readSlot(ctx context.Context) (slotState, error) {
 	var plugin *string
 	st := slotState{exists: true}
+	lost := "false"
+	if s.version >= 130000 {
+		lost = "wal_status IS NOT DISTINCT FROM 'lost'"
+	}
 	err := s.bounded(ctx, "read slot "+s.cfg.Slot, func(ctx context.Context) error {
-		return s.cat.conn.QueryRow(ctx, "SELECT plugin, confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1", s.cfg.Slot).Scan(&plugin, &st.confirmed)
+		return s.cat.conn.QueryRow(ctx, "SELECT plugin, confirmed_flush_lsn::text, "+lost+" FROM pg_replication_slots WHERE slot_name = $1", s.cfg.Slot).Scan(&plugin, &st.confirmed, &st.lost)
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		st.exists = false

@@ -49,6 +49,7 @@ type Source struct {
 
 	msgs     chan []wireMsg
 	recvErr  chan error
+	walErr   chan error // the slot watch's fatal error (a lost slot)
 	coal     *coalescer // the replication connection's reader (receive goroutine only)
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -138,7 +139,12 @@ func (s *Source) CreatedSlot() bool { return s.createdSlot }
 func newSource(cfg Config) (*Source, error) {
 	s := &Source{cfg: cfg, log: cfg.Logger.With("source", "postgres"), filter: newFilter(&cfg),
 		versions: map[schema.TableID]uint64{}, rels: map[uint32]*relation{}, spools: map[uint32]*spool{},
-		ackNote: make(chan struct{}, 1)}
+		ackNote: make(chan struct{}, 1), walErr: make(chan error, 1)}
+	if s.cfg.Stats == nil {
+		s.cfg.Stats = new(capture.Stats)
+	}
+	s.cfg.Stats.Stream.RetainedWALBytes.Store(-1)
+	s.cfg.Stats.Stream.ConfirmedFlushLagBytes.Store(-1)
 	s.skipped, _ = parseSkipped(cfg.SkippedOperations)
 	for op, skip := range s.skipped {
 		s.skipOp[op] = skip
@@ -284,6 +290,9 @@ func (s *Source) handleBatched(ctx context.Context) error {
 	s.batch[0] = wireMsg{}
 	s.batch = s.batch[1:]
 	if m.data == nil {
+		if s.cfg.LSNFlushMode == FlushConnector {
+			return nil
+		}
 		if !s.inTx && s.streamXid == 0 && m.walEnd > s.idleWALEnd {
 			s.idleWALEnd = m.walEnd
 			// Between transactions the server's WAL end is a position of ours: passing it on
@@ -316,6 +325,9 @@ func (s *Source) wait(ctx context.Context) (ev capture.Event, ok bool, err error
 			return capture.Event{}, false, classify(err)
 		}
 		return capture.Event{}, false, retryable{err}
+	case err := <-s.walErr:
+		s.walErr <- err
+		return capture.Event{}, false, err
 	case <-beat:
 		return s.heartbeat(ctx)
 	case <-ctx.Done():

@@ -328,6 +328,15 @@ func (s *Source) truncate(lsn uint64, m *pgoutput.TruncateMessage) {
 // message emits a logical decoding message: inside its transaction when transactional, else
 // as its own unit.
 func (s *Source) message(lsn uint64, m *pgoutput.LogicalDecodingMessage) {
+	if !m.Transactional && m.Prefix == HeartbeatPrefix {
+		// The slot watch's heartbeat: a position, never a record. Between transactions
+		// everything before it was sent, so it is confirmed as an idle position.
+		if !s.inTx && s.streamXid == 0 && lsn > s.commitPos() {
+			s.idleWALEnd = max(s.idleWALEnd, lsn)
+			s.pending = append(s.pending, s.idleEvent(lsn))
+		}
+		return
+	}
 	ev := capture.Event{Kind: capture.Change, Op: capture.OpMessage, Message: &capture.Message{Transactional: m.Transactional, Prefix: m.Prefix, Content: m.Content},
 		Source: capture.Source{Connector: "postgresql", DB: s.dbName, LSN: lsn, HasLSN: true, LastCommitLSN: s.lastCommitEnd}}
 	if m.Transactional {
