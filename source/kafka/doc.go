@@ -27,8 +27,10 @@
 // per batch.
 //
 // Goroutines: Open starts the poll loop, which hands one batch per fetched partition over one
-// channel to Next, and a progress logger; kgo runs its own fetch and group goroutines and calls
-// the assign/revoke/lost callbacks from its group goroutine. Close ends them all.
+// channel to Next; the committer (Ack only asks it to commit, so that a commit waiting out a
+// rebalance does not hold up the marks the revoke waits for); and a progress logger. kgo runs
+// its own fetch and group goroutines and calls the assign/revoke/lost callbacks from its group
+// goroutine. Close ends them all.
 //
 // The package imports no sink; it must not.
 package kafka

@@ -57,15 +57,19 @@ func (c *Config) Validate() error {
 // rebalance timeout (60s), which bounds the whole revoke.
 const cleanupWait = 30 * time.Second
 
-// pollMax is the most records one poll takes from the client's buffer: it bounds the records
-// handed out between two chances for a rebalance to run.
-const pollMax = 8192
+// pollMax is the most records one poll takes from the client's buffer. It bounds the records
+// waiting for Next (4 polls in the channel: 4×256 records with schemas are ~4 MB, and each
+// pins its decompressed batch) and the records handed out between two chances for a
+// rebalance to run. 8,192 held ~130 MB and doubled the CPU under the memory limit.
+const pollMax = 256
 
 // Fetch sizes count compressed bytes: an lz4 fetch of schema-carrying records inflates ~10×
-// and the client holds one fetch per broker while the previous one is served.
+// and the client holds one fetch per broker while the previous one is served. Consuming the
+// bench's 1.7 M records with schemas alone: 1 MiB peaked at 133 MB RSS, 256 KiB at 74 MB with
+// less CPU (2.3 s vs 2.8 s); a batch bigger than this is still fetched whole.
 const (
-	fetchMaxBytes          = 1 << 20
-	fetchMaxPartitionBytes = 1 << 20
+	fetchMaxBytes          = 256 << 10
+	fetchMaxPartitionBytes = 256 << 10
 )
 
 // Source reads records from Kafka topics through a consumer group (franz-go). It implements
@@ -80,6 +84,7 @@ type Source struct {
 	stopped chan struct{} // closed when the poll loop ended; err says why
 	err     error         // written before stopped is closed
 	closing chan struct{} // closed by Close: nothing will be marked any more
+	commit  chan struct{} // Ack to the committer; one pending request
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	once    sync.Once
@@ -175,7 +180,7 @@ func Open(ctx context.Context, cfg Config) (*Source, error) {
 	}
 	s := &Source{cfg: cfg, log: cfg.Logger.With("source", "kafka", "group", cfg.Group),
 		batches: make(chan batch, 4), stopped: make(chan struct{}), closing: make(chan struct{}),
-		claims: map[partition]*claim{}}
+		commit: make(chan struct{}, 1), claims: map[partition]*claim{}}
 	opts, err := cfg.Client.Kgo("sluice-clickhouse", cfg.Logger)
 	if err != nil {
 		return nil, err
@@ -203,6 +208,9 @@ func Open(ctx context.Context, cfg Config) (*Source, error) {
 		// A rebalance waits until the loop handed out what it polled, so that no record of a
 		// revoked partition reaches Next after the revoke (per-key order across owners).
 		kgo.BlockRebalanceOnPoll(),
+		// A killed process's partitions wait this long for a new owner. sarama's default, which
+		// docs/clickhouse.md states; franz-go's (Kafka's since 3.0) is 45s.
+		kgo.SessionTimeout(10*time.Second),
 		kgo.OnPartitionsAssigned(s.assigned),
 		kgo.OnPartitionsRevoked(s.revoked),
 		kgo.OnPartitionsLost(s.lost),
@@ -221,11 +229,15 @@ func Open(ctx context.Context, cfg Config) (*Source, error) {
 	}
 	s.cl = cl
 	ctx, s.cancel = context.WithCancel(ctx)
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go func() {
 		defer s.wg.Done()
 		s.err = s.run(ctx)
 		close(s.stopped)
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.committer(ctx)
 	}()
 	go func() {
 		defer s.wg.Done()
@@ -316,14 +328,30 @@ func (s *Source) mark(pos *Position) {
 	c.settled()
 }
 
-// Ack commits the marked offsets (pipeline.Source's Ack; p was marked already). A failed
-// commit is logged, not returned: the next Ack, the one-second backstop or the revoke commits
-// the same marks again.
-func (s *Source) Ack(ctx context.Context, _ capture.Position) error {
-	if err := s.cl.CommitMarkedOffsets(ctx); err != nil && ctx.Err() == nil {
-		s.log.Warn("kafka offset commit failed; retried at the next flush", "err", err)
+// Ack asks for a commit of the marked offsets (pipeline.Source's Ack; p was marked already) and
+// returns at once: a commit waits while the group rebalances, and the acker loop that calls
+// Ack must keep marking meanwhile, since the revoke waits for the marks.
+func (s *Source) Ack(context.Context, capture.Position) error {
+	select {
+	case s.commit <- struct{}{}:
+	default: // a commit is pending; it will cover these marks
 	}
 	return nil
+}
+
+// committer commits the marked offsets when Ack asks. A failed commit is logged, not returned:
+// the next Ack, the one-second backstop or the revoke commits the same marks again.
+func (s *Source) committer(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.commit:
+		}
+		if err := s.cl.CommitMarkedOffsets(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("kafka offset commit failed; retried at the next flush", "err", err)
+		}
+	}
 }
 
 // Close leaves the group (the revoke commits every marked offset) and disconnects.
@@ -336,8 +364,9 @@ func (s *Source) Close() error {
 }
 
 // assigned logs the new partitions; their claims are made when their first records arrive.
-func (s *Source) assigned(_ context.Context, _ *kgo.Client, parts map[string][]int32) {
-	s.log.Info("kafka partitions assigned", "claims", fmt.Sprint(parts))
+func (s *Source) assigned(_ context.Context, cl *kgo.Client, parts map[string][]int32) {
+	_, gen := cl.GroupMetadata()
+	s.log.Info("kafka partitions assigned", "claims", fmt.Sprint(parts), "generation", gen)
 }
 
 // revoked runs while no poll is handed out (BlockRebalanceOnPoll) and before the client gives
