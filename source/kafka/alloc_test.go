@@ -20,6 +20,9 @@ import (
 // than allocate (or copy) every decompressed batch: sarama's clone of each batch was 74% of all
 // bytes `sluice clickhouse` allocated, and most of its garbage collections.
 func TestSourceDecompressesIntoReusedBuffers(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector drops sync.Pool items on purpose; run without -race")
+	}
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "db.big"))
 	if err != nil {
 		t.Fatal(err)
