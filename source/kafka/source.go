@@ -85,9 +85,12 @@ type Source struct {
 	err     error         // written before stopped is closed
 	closing chan struct{} // closed by Close: nothing will be marked any more
 	commit  chan struct{} // Ack to the committer; one pending request
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	once    sync.Once
+	// rebalance: a rebalance waits for the poll loop (OnPartitionsCallbackBlocked); the loop
+	// stops handing out the rest of its poll
+	rebalance chan struct{}
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	once      sync.Once
 
 	// owned by Next
 	cur      batch
@@ -180,7 +183,7 @@ func Open(ctx context.Context, cfg Config) (*Source, error) {
 	}
 	s := &Source{cfg: cfg, log: cfg.Logger.With("source", "kafka", "group", cfg.Group),
 		batches: make(chan batch, 4), stopped: make(chan struct{}), closing: make(chan struct{}),
-		commit: make(chan struct{}, 1), claims: map[partition]*claim{}}
+		commit: make(chan struct{}, 1), rebalance: make(chan struct{}, 1), claims: map[partition]*claim{}}
 	opts, err := cfg.Client.Kgo("sluice-clickhouse", cfg.Logger)
 	if err != nil {
 		return nil, err
@@ -214,6 +217,12 @@ func Open(ctx context.Context, cfg Config) (*Source, error) {
 		kgo.OnPartitionsAssigned(s.assigned),
 		kgo.OnPartitionsRevoked(s.revoked),
 		kgo.OnPartitionsLost(s.lost),
+		kgo.OnPartitionsCallbackBlocked(func(context.Context, *kgo.Client) {
+			select {
+			case s.rebalance <- struct{}{}:
+			default:
+			}
+		}),
 		kgo.FetchMaxBytes(fetchMaxBytes), kgo.FetchMaxPartitionBytes(fetchMaxPartitionBytes),
 		// Decompress into reused buffers; Next recycles each record once the pipeline is done
 		// with it (the RecordSource contract: bytes live until the next Next).
@@ -437,6 +446,10 @@ func (s *Source) drop(parts map[string][]int32) {
 func (s *Source) run(ctx context.Context) error {
 	var logged time.Time
 	for {
+		select { // a rebalance asked for before the last AllowRebalance has run or runs now
+		case <-s.rebalance:
+		default:
+		}
 		fs := s.cl.PollRecords(ctx, pollMax)
 		if ctx.Err() != nil || fs.IsClientClosed() {
 			s.cl.AllowRebalance()
@@ -504,6 +517,17 @@ func (s *Source) handOut(ctx context.Context, fs kgo.Fetches) error {
 		case s.batches <- b:
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-s.rebalance:
+			// Next is slow (the sink is inserting or retrying) and the group waits for this
+			// member: drop what was not handed out, so the rebalance is not held up for the
+			// rebalance timeout. These records were never returned; after the rebalance,
+			// whoever owns their partitions reads them again from the committed offset.
+			for _, b := range bs[i:] {
+				for _, r := range b.recs {
+					r.Recycle()
+				}
+			}
+			return nil
 		}
 	}
 	return nil
