@@ -64,12 +64,13 @@ const cleanupWait = 30 * time.Second
 const pollMax = 256
 
 // Fetch sizes count compressed bytes: an lz4 fetch of schema-carrying records inflates ~10×
-// and the client holds one fetch per broker while the previous one is served. Consuming the
-// bench's 1.7 M records with schemas alone: 1 MiB peaked at 133 MB RSS, 256 KiB at 74 MB with
-// less CPU (2.3 s vs 2.8 s); a batch bigger than this is still fetched whole.
+// and the client holds one fetch per broker while the previous one is served; a batch bigger
+// than this is still fetched whole. The bench's 1.7 M records with schemas through `sluice
+// clickhouse` (one run each, same machine): 256 KiB 10.1–11.3 CPU s and 64–66 MB peak RSS
+// (memory-limit collections), 128 KiB 7.8 s and 58 MB; consumed alone, 1 MiB peaked at 133 MB.
 const (
-	fetchMaxBytes          = 256 << 10
-	fetchMaxPartitionBytes = 256 << 10
+	fetchMaxBytes          = 128 << 10
+	fetchMaxPartitionBytes = 128 << 10
 )
 
 // Source reads records from Kafka topics through a consumer group (franz-go). It implements
