@@ -16,7 +16,8 @@
 // groups that still hold older members), so one-partition topics spread over the processes.
 //
 // Rebalances (eager): polls block rebalances (kgo's BlockRebalanceOnPoll) until the poll loop
-// has handed out what it polled. The revoke callback then stops Next from returning the revoked
+// has handed out what it polled, or until a rebalance waits for a loop blocked on a slow Next;
+// the loop never drops polled records (the revoke's end of their claims does). The revoke callback then stops Next from returning the revoked
 // partitions' buffered records (their next owner reads them again from the committed offset),
 // waits, up to 30 s, until every record Next already returned is marked, and commits. Marks for
 // a partition this process no longer owns are dropped; a mark that arrives late only costs

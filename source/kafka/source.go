@@ -483,7 +483,7 @@ func (s *Source) run(ctx context.Context) error {
 }
 
 // handOut sends one batch per partition of fs to Next. The claims it looks up are current:
-// no revoke runs until AllowRebalance.
+// no revoke runs until AllowRebalance, which it calls only after the lookups.
 func (s *Source) handOut(ctx context.Context, fs kgo.Fetches) error {
 	var bs []batch
 	fs.EachPartition(func(p kgo.FetchTopicPartition) {
@@ -512,23 +512,26 @@ func (s *Source) handOut(ctx context.Context, fs kgo.Fetches) error {
 	for i := range bs {
 		drained = drained && bs[i].drained
 	}
-	for i, b := range bs {
+	rebalance := s.rebalance
+	for i := 0; i < len(bs); {
+		b := bs[i]
 		b.drained = drained && i == len(bs)-1
 		select {
 		case s.batches <- b:
+			i++
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-s.rebalance:
+		case <-rebalance:
 			// Next is slow (the sink is inserting or retrying) and the group waits for this
-			// member: drop what was not handed out, so the rebalance is not held up for the
-			// rebalance timeout. These records were never returned; after the rebalance,
-			// whoever owns their partitions reads them again from the committed offset.
-			for _, b := range bs[i:] {
-				for _, r := range b.recs {
-					r.Recycle()
-				}
-			}
-			return nil
+			// member: let the rebalance run now instead of holding the group up for the
+			// rebalance timeout, and go on handing out. A revoke marks the claims of these
+			// batches ended, so Next drops their records (whoever owns the partitions next
+			// reads them again from the committed offset); a claim the rebalance left alone
+			// keeps its records. Never drop here: the signal comes from a goroutine of its
+			// own and may be stale, or be for an assignment or a lost session's cleanup,
+			// and the client's fetch position is already past these records.
+			s.cl.AllowRebalance()
+			rebalance = nil
 		}
 	}
 	return nil
