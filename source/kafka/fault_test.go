@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"os"
 	"testing"
 	"time"
 
@@ -15,9 +17,10 @@ import (
 	ikafka "github.com/sluicecdc/sluice/internal/kafka"
 )
 
-// produceTo writes n records to each partition of topic, key "k<partition>-<i%5>" and value
-// "<partition>:<i>" (i counts from from): each partition holds five keys whose values rise.
-func produceTo(t *testing.T, brokers []string, topic string, parts, from, n int) {
+// produceTo writes n records to each of the partitions parts of topic, key "k<partition>-<i%5>"
+// and value "<partition>:<i> " padded to 500 bytes (i counts from from; a fetch holds ~250):
+// each partition holds five keys whose values rise.
+func produceTo(t *testing.T, brokers []string, topic string, parts []int32, from, n int) {
 	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	if err != nil {
@@ -25,10 +28,10 @@ func produceTo(t *testing.T, brokers []string, topic string, parts, from, n int)
 	}
 	defer cl.Close()
 	var rs []*kgo.Record
-	for p := range parts {
+	for _, p := range parts {
 		for i := from; i < from+n; i++ {
-			rs = append(rs, &kgo.Record{Topic: topic, Partition: int32(p),
-				Key: fmt.Appendf(nil, "k%d-%d", p, i%5), Value: fmt.Appendf(nil, "%d:%d", p, i)})
+			rs = append(rs, &kgo.Record{Topic: topic, Partition: p,
+				Key: fmt.Appendf(nil, "k%d-%d", p, i%5), Value: fmt.Appendf(nil, "%d:%d %0500d", p, i, 0)[:500]})
 		}
 	}
 	if err := cl.ProduceSync(context.Background(), rs...).FirstErr(); err != nil {
@@ -93,7 +96,7 @@ func committed(t *testing.T, brokers []string, group, topic string, parts int) m
 
 func openTest(t *testing.T, ctx context.Context, brokers []string, group string) *Source {
 	t.Helper()
-	s, err := Open(ctx, Config{Client: ikafka.ClientConfig{Brokers: brokers}, Topics: `db\..*`, Group: group, TopicRefresh: 200 * time.Millisecond})
+	s, err := Open(ctx, Config{Client: ikafka.ClientConfig{Brokers: brokers}, Topics: `db\..*`, Group: group, TopicRefresh: 200 * time.Millisecond, Logger: testLog(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +118,7 @@ func TestSourceStaleRebalanceSignal(t *testing.T) {
 	defer c.Close()
 	brokers := c.ListenAddrs()
 	const n = 3000
-	produceTo(t, brokers, "db.t", 1, 0, n)
+	produceTo(t, brokers, "db.t", []int32{0}, 0, n)
 	s := openTest(t, context.Background(), brokers, "stale")
 	// Next is not called: the poll loop fills the channel and blocks handing out the next poll.
 	for deadline := time.Now().Add(10 * time.Second); len(s.batches) < cap(s.batches); time.Sleep(10 * time.Millisecond) {
@@ -135,4 +138,122 @@ func TestSourceStaleRebalanceSignal(t *testing.T) {
 		}
 		s.Mark([]capture.Position{g.pos})
 	}
+}
+
+// TestSourceRevokeMidBatch: a member has returned records of two partitions, only some of them
+// durable yet, and holds more in its channel, when a second member joins. The revoke waits for
+// the rest to become durable and commits them before giving the partitions up, so the moved
+// partition's new owner starts right after the last record the first member returned (no
+// record twice, none skipped); and the first never returns a record of the moved partition
+// after the revoke, though its channel held some (per-key order across the move: the keys'
+// later values come only from the new owner).
+func TestSourceRevokeMidBatch(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "db.t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	brokers := c.ListenAddrs()
+	// The first member returns 200 records of each partition, then more arrive: 500 for one
+	// partition, 2,500 for the other, so that its channel holds records of both at the revoke.
+	produceTo(t, brokers, "db.t", []int32{0, 1}, 0, 200)
+	a := openTest(t, context.Background(), brokers, "mid")
+	var before []got
+	last := map[int32]int64{0: -1, 1: -1}
+	for last[0] < 199 || last[1] < 199 {
+		g, ok := next(t, a, 10*time.Second)
+		if !ok {
+			t.Fatal("the first member got no records")
+		}
+		if g.offset != last[g.part]+1 {
+			t.Fatalf("partition %d: offset %d after %d", g.part, g.offset, last[g.part])
+		}
+		last[g.part] = g.offset
+		before = append(before, g)
+	}
+	produceTo(t, brokers, "db.t", []int32{0}, 200, 500)
+	produceTo(t, brokers, "db.t", []int32{1}, 200, 2500)
+	end := map[int32]int64{0: 700, 1: 2700}
+	for deadline := time.Now().Add(10 * time.Second); len(a.batches) < cap(a.batches); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the poll loop did not fill its channel")
+		}
+	}
+	positions := func(gs []got) []capture.Position {
+		var ps []capture.Position
+		for _, g := range gs {
+			ps = append(ps, g.pos)
+		}
+		return ps
+	}
+	half := len(before) / 2
+	a.Mark(positions(before[:half]))
+	b := openTest(t, context.Background(), brokers, "mid")
+	// The revoke waits for the rest; they become durable while it waits.
+	for deadline := time.Now().Add(15 * time.Second); !revoking(a, 0, 1); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no revoke")
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	a.Mark(positions(before[half:]))
+
+	// Each member's records of each partition start right after the first member's last
+	// returned record (all durable, so committed before the revoke ended) and run on to the end.
+	check := func(name string, s *Source) map[int32]bool {
+		next1 := map[int32]int64{}
+		for {
+			g, ok := next(t, s, 3*time.Second)
+			if !ok {
+				break
+			}
+			want, seen := next1[g.part]
+			if !seen {
+				want = last[g.part] + 1
+			}
+			if g.offset != want {
+				t.Fatalf("%s: partition %d: offset %d returned, want %d (the first member returned up to %d before the rebalance, all durable)", name, g.part, g.offset, want, last[g.part])
+			}
+			next1[g.part] = g.offset + 1
+			s.Mark([]capture.Position{g.pos})
+		}
+		got := map[int32]bool{}
+		for p, o := range next1 {
+			if o != end[p] {
+				t.Fatalf("%s: partition %d stopped at %d of %d", name, p, o, end[p])
+			}
+			got[p] = true
+		}
+		return got
+	}
+	bParts := check("second member", b)
+	if len(bParts) != 1 {
+		t.Fatalf("the second member consumed partitions %v; want one of the two", bParts)
+	}
+	// The first member's channel held records of the moved partition at the revoke; none may
+	// come out now.
+	for p := range check("first member", a) {
+		if bParts[p] {
+			t.Fatalf("partition %d moved to the second member, but the first returned its records after the revoke", p)
+		}
+	}
+}
+
+// revoking reports whether a revoke began: it ends s's claims, then deletes them.
+func revoking(s *Source, parts ...int32) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range parts {
+		if c := s.claims[partition{"db.t", p}]; c == nil || c.ended {
+			return true
+		}
+	}
+	return false
+}
+
+func testLog(t *testing.T) *slog.Logger {
+	if os.Getenv("SLUICE_TEST_LOG") == "" {
+		return nil
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
