@@ -257,3 +257,61 @@ func testLog(t *testing.T) *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
+
+// TestSourceMarkAfterMove: the first member's revoke gives up waiting for records it returned
+// (the sink is stuck), the partition moves, and its new owner commits further on. When the
+// first member's sink finally makes those records durable, its Mark and Ack must not commit
+// their offsets: the partition is no longer its own, and the group's offset would go back
+// (the new owner's progress read again after the next rebalance).
+func TestSourceMarkAfterMove(t *testing.T) {
+	defer func(d time.Duration) { cleanupWait = d }(cleanupWait)
+	cleanupWait = time.Second
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "db.t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	brokers := c.ListenAddrs()
+	produceTo(t, brokers, "db.t", []int32{0, 1}, 0, 200)
+	a := openTest(t, context.Background(), brokers, "moved")
+	var held []capture.Position // returned, never durable until the partition moved
+	for n := map[int32]int{}; n[0] < 200 || n[1] < 200; {
+		g, ok := next(t, a, 10*time.Second)
+		if !ok {
+			t.Fatal("the first member got no records")
+		}
+		n[g.part]++
+		held = append(held, g.pos)
+	}
+	b := openTest(t, context.Background(), brokers, "moved")
+	moved := int32(-1)
+	for deadline := time.Now().Add(20 * time.Second); moved < 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("no partition moved to the second member")
+		}
+		if g, ok := next(t, b, time.Second); ok {
+			moved = g.part
+			b.Mark([]capture.Position{g.pos})
+		}
+	}
+	produceTo(t, brokers, "db.t", []int32{moved}, 200, 300)
+	for {
+		g, ok := next(t, b, 3*time.Second)
+		if !ok {
+			break
+		}
+		b.Mark([]capture.Position{g.pos})
+	}
+	_ = b.Ack(context.Background(), nil)
+	for deadline := time.Now().Add(10 * time.Second); committed(t, brokers, "moved", "db.t", 2)[moved] != 500; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the new owner's commit did not reach 500: %v", committed(t, brokers, "moved", "db.t", 2))
+		}
+	}
+	a.Mark(held) // late: durable now, long after the revoke
+	_ = a.Ack(context.Background(), nil)
+	time.Sleep(1500 * time.Millisecond) // and the one-second commit of marks
+	if got := committed(t, brokers, "moved", "db.t", 2)[moved]; got != 500 {
+		t.Fatalf("partition %d: committed offset %d after the old owner's late Mark and Ack; the new owner committed 500", moved, got)
+	}
+}

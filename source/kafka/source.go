@@ -54,8 +54,8 @@ func (c *Config) Validate() error {
 
 // cleanupWait bounds how long a revoke waits for the records already handed to the pipeline to
 // be marked (the sink inserts at least every flush interval). It stays below franz-go's default
-// rebalance timeout (60s), which bounds the whole revoke.
-const cleanupWait = 30 * time.Second
+// rebalance timeout (60s), which bounds the whole revoke. A variable for tests.
+var cleanupWait = 30 * time.Second
 
 // pollMax is the most records one poll takes from the client's buffer. It bounds the records
 // waiting for Next (4 polls in the channel: 4×256 records with schemas are ~4 MB, and each
