@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/sluicecdc/sluice/capture"
 	ikafka "github.com/sluicecdc/sluice/internal/kafka"
+	"github.com/sluicecdc/sluice/internal/pipeline"
 )
 
 // produceTo writes n records to each of the partitions parts of topic, key "k<partition>-<i%5>"
@@ -313,5 +315,66 @@ func TestSourceMarkAfterMove(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond) // and the one-second commit of marks
 	if got := committed(t, brokers, "moved", "db.t", 2)[moved]; got != 500 {
 		t.Fatalf("partition %d: committed offset %d after the old owner's late Mark and Ack; the new owner committed 500", moved, got)
+	}
+}
+
+// TestSourceBrokerRestart: the broker goes away mid-consume, long enough for the client to give
+// its group session up, and comes back with its log and committed offsets. The source neither stops nor
+// skips: the fetch errors are retried, the lost partitions' records already fetched are dropped
+// and read again from the committed offset, and every record produced before and after reaches
+// the sink; the committed offsets reach the end.
+func TestSourceBrokerRestart(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	dir := t.TempDir()
+	start := func() *kfake.Cluster {
+		var c *kfake.Cluster
+		for range 50 { // the port was ours a moment ago
+			if c, err = kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(port), kfake.DataDir(dir), kfake.SeedTopics(2, "db.t")); err == nil {
+				return c
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Fatal(err)
+		return nil
+	}
+	c := start()
+	defer func() { c.Close() }()
+	brokers := c.ListenAddrs()
+	produceTo(t, brokers, "db.t", []int32{0, 1}, 0, 500)
+	gotRecs := &delivered{n: map[string]int{}}
+	src := openTest(t, context.Background(), brokers, "restart")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- pipeline.Run(ctx, pipeline.Config{Records: src, FlushInterval: 20 * time.Millisecond, NewSink: newSlowSink(gotRecs)})
+	}()
+	for deadline := time.Now().Add(10 * time.Second); gotRecs.count() < 300; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("nothing consumed")
+		}
+	}
+	c.Close()
+	time.Sleep(4 * time.Second) // the client gives the session up (partitions lost) after ~3 s
+	c = start()
+	produceTo(t, brokers, "db.t", []int32{0, 1}, 500, 500)
+	for deadline := time.Now().Add(40 * time.Second); gotRecs.count() < 2000 || !committedEnd(t, brokers, "restart", "db.t"); time.Sleep(50 * time.Millisecond) {
+		select {
+		case err := <-done:
+			t.Fatalf("the pipeline stopped: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the restart: %d of 2000 records delivered, committed to the end: %v", gotRecs.count(), committedEnd(t, brokers, "restart", "db.t"))
+		}
+	}
+	cancel()
+	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
 	}
 }

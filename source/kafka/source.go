@@ -406,6 +406,9 @@ wait:
 // lost: the group session failed (the member was fenced or timed out), so a commit would be
 // refused; the buffered records are dropped and the next owner re-reads from the last commit.
 func (s *Source) lost(_ context.Context, _ *kgo.Client, parts map[string][]int32) {
+	if len(parts) == 0 { // a failed rejoin, retried while the brokers are away
+		return
+	}
 	s.log.Warn("kafka partitions lost; records not yet committed will be consumed again", "claims", fmt.Sprint(parts))
 	s.end(parts)
 	s.drop(parts)
