@@ -26,6 +26,12 @@ type Config struct {
 	Client ikafka.ClientConfig
 	Topics string // regular expression the whole topic name must match; required
 	Group  string // consumer group id; defaults to "sluice-clickhouse"
+	// InstanceID (Kafka's group.instance.id, optional) makes this process a static member of the
+	// group: restarted with the same id within the session timeout, it takes its partitions back
+	// at once, without a rebalance and without the others waiting for its old session to expire.
+	// Unique per process. A static member does not leave the group when it stops: its partitions
+	// wait for its restart or the session timeout.
+	InstanceID string
 	// Initial is where a group without committed offsets starts: "oldest" (default) or "newest".
 	Initial          string
 	TopicRefresh     time.Duration // how often the topic list is re-read for new matches; defaults to 30s
@@ -229,6 +235,9 @@ func Open(ctx context.Context, cfg Config) (*Source, error) {
 		// with it (the RecordSource contract: bytes live until the next Next).
 		kgo.WithPools(decompressPool{}, recordPool{}),
 	)
+	if cfg.InstanceID != "" {
+		opts = append(opts, kgo.InstanceID(cfg.InstanceID))
+	}
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("kafka: %w", err)
