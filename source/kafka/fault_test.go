@@ -205,7 +205,7 @@ func TestSourceRevokeMidBatch(t *testing.T) {
 	check := func(name string, s *Source) map[int32]bool {
 		next1 := map[int32]int64{}
 		for {
-			g, ok := next(t, s, 3*time.Second)
+			g, ok := next(t, s, 1500*time.Millisecond)
 			if !ok {
 				break
 			}
@@ -298,7 +298,7 @@ func TestSourceMarkAfterMove(t *testing.T) {
 	}
 	produceTo(t, brokers, "db.t", []int32{moved}, 200, 300)
 	for {
-		g, ok := next(t, b, 3*time.Second)
+		g, ok := next(t, b, 1500*time.Millisecond)
 		if !ok {
 			break
 		}
