@@ -14,6 +14,8 @@
 //
 // Assignment: round-robin over the partitions of all matching topics (range as a fallback for
 // groups that still hold older members), so one-partition topics spread over the processes.
+// With Config.InstanceID the process is a static member (KIP-345): restarted within the session
+// timeout, it gets its partitions back without a rebalance.
 //
 // Rebalances (eager): polls block rebalances (kgo's BlockRebalanceOnPoll) until the poll loop
 // has handed out what it polled, or until a rebalance waits for a loop blocked on a slow Next;
