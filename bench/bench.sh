@@ -443,7 +443,7 @@ section_clickhouse() {
       || die "sluice clickhouse: $r (log $LOGS/clickhouse.$rep.log)"
     measured "$rep" ch.sluice "$CHANGES" "$r"
     if [ "$rep" = 1 ]; then # the reference's input: the rows sluice wrote, as TSV, CHANGES lines
-      chq --query "SELECT * FROM $db.orders FORMAT TabSeparated" >"$WORK/ch_rows.tsv"
+      chq --query "SELECT * FROM $db.orders__versions FORMAT TabSeparated" >"$WORK/ch_rows.tsv"
       local have_rows; have_rows=$(wc -l <"$WORK/ch_rows.tsv")
       [ "$have_rows" -gt 0 ] || die "clickhouse: no rows in $db.orders"
       while [ "$(wc -l <"$WORK/ch_rows.tsv")" -lt "$CHANGES" ]; do { cat "$WORK/ch_rows.tsv" "$WORK/ch_rows.tsv" | head -n "$CHANGES" >"$WORK/ch_rows.tmp"; } || true; mv "$WORK/ch_rows.tmp" "$WORK/ch_rows.tsv"; done
@@ -453,13 +453,13 @@ section_clickhouse() {
     db="bench_chp$rep"
     chq --query "DROP DATABASE IF EXISTS $db"
     chq --query "CREATE DATABASE $db"
-    chq --query "CREATE TABLE $db.orders AS bench_ch1.orders"
+    chq --query "CREATE TABLE $db.orders__versions AS bench_ch1.orders__versions"
     sluice_ch "bench-chp-$rep-$$" 'bench_chp\.public\.orders' "$db"
     r="$(run -stderr "$LOGS/clickhouse_plain.$rep.log" -kafka "$KAFKA" -topic "$ptopic" -group "bench-chp-$rep-$$" -target "$CHANGES" -- "${SL[@]}")" \
       || die "sluice clickhouse (no schemas): $r (log $LOGS/clickhouse_plain.$rep.log)"
     measured "$rep" ch.plain "$CHANGES" "$r"
     chq --query "DROP TABLE IF EXISTS bench_ref.orders_$rep"
-    chq --query "CREATE TABLE bench_ref.orders_$rep AS bench_ch1.orders"
+    chq --query "CREATE TABLE bench_ref.orders_$rep AS bench_ch1.orders__versions"
     r="$(run -stderr "$LOGS/clickhouse_client.$rep.log" -- clickhouse-client --host 127.0.0.1 --port "$CH_TCP_PORT" \
       --query "INSERT INTO bench_ref.orders_$rep FORMAT TabSeparated" <"$WORK/ch_rows.tsv")" || die "clickhouse-client: $r"
     measured "$rep" ch.client "$CHANGES" "$r"
@@ -472,7 +472,7 @@ section_clickhouse() {
       chq --query "DROP DATABASE IF EXISTS ${v#*:}_prof"
       if [ "${v%%:*}" = plain ]; then
         chq --query "CREATE DATABASE ${v#*:}_prof"
-        chq --query "CREATE TABLE ${v#*:}_prof.orders AS bench_ch1.orders"
+        chq --query "CREATE TABLE ${v#*:}_prof.orders__versions AS bench_ch1.orders__versions"
       fi
       secs="$(awk -F'\t' -v k="ch.${v%%:*}" '$2 == (k == "ch.ch" ? "ch.sluice.wall_s" : "ch.plain.wall_s") { print int($3 * 0.7) + 1; exit }' "$SAMPLES")"
       sluice_ch "bench-${v#*:}-prof-$$" "${v#*:}\\.public\\.orders" "${v#*:}_prof"

@@ -14,6 +14,7 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/eapache/go-resiliency/breaker"
+	"github.com/twmb/franz-go/pkg/kerr"
 )
 
 // UnavailableError is an operation that kept failing transiently for the whole
@@ -94,6 +95,13 @@ func Auth(err error) bool {
 			return true
 		}
 	}
+	// The same codes as franz-go reports them (the clickhouse input's consumer).
+	for _, k := range []error{kerr.SaslAuthenticationFailed, kerr.TopicAuthorizationFailed, kerr.GroupAuthorizationFailed,
+		kerr.ClusterAuthorizationFailed, kerr.TransactionalIDAuthorizationFailed, kerr.UnsupportedSaslMechanism, kerr.IllegalSaslState} {
+		if errors.Is(err, k) {
+			return true
+		}
+	}
 	return false
 }
 
@@ -106,9 +114,13 @@ func Transient(err error) bool {
 	if err == nil || Auth(err) || TLSFailure(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
-	var kerr sarama.KError
-	if errors.As(err, &kerr) {
-		switch kerr {
+	var ferr *kerr.Error
+	if errors.As(err, &ferr) {
+		return ferr.Retriable
+	}
+	var skerr sarama.KError
+	if errors.As(err, &skerr) {
+		switch skerr {
 		case sarama.ErrNotLeaderForPartition, sarama.ErrLeaderNotAvailable, sarama.ErrRequestTimedOut,
 			sarama.ErrNotEnoughReplicas, sarama.ErrNotEnoughReplicasAfterAppend, sarama.ErrKafkaStorageError,
 			sarama.ErrNetworkException, sarama.ErrUnknownTopicOrPartition, sarama.ErrBrokerNotAvailable,

@@ -183,17 +183,9 @@ func (c *ClientConfig) applySecurity(sc *sarama.Config) error {
 		sc.Net.TLS.Enable, sc.Net.TLS.Config = true, tc
 	}
 	if saslOn(p) {
-		user, pw, fromFile, _, err := c.SASL.login()
+		user, pw, err := c.SASL.credentials()
 		if err != nil {
 			return err
-		}
-		if fromFile {
-			if pw, err = properties.ReadSecretFile(pw); err != nil {
-				return fmt.Errorf("kafka: --kafka-sasl-password-file: %w", err)
-			}
-			if pw == "" {
-				return fmt.Errorf("kafka: --kafka-sasl-password-file %s: its first line is empty", c.SASL.PasswordFile)
-			}
 		}
 		sc.Net.SASL.Enable = true
 		sc.Net.SASL.Handshake = true
@@ -210,6 +202,24 @@ func (c *ClientConfig) applySecurity(sc *sarama.Config) error {
 		}
 	}
 	return nil
+}
+
+// credentials returns the user name and the password, read from the password file when one is
+// named.
+func (s *SASLConfig) credentials() (user, pw string, err error) {
+	user, pw, fromFile, _, err := s.login()
+	if err != nil {
+		return "", "", err
+	}
+	if fromFile {
+		if pw, err = properties.ReadSecretFile(pw); err != nil {
+			return "", "", fmt.Errorf("kafka: --kafka-sasl-password-file: %w", err)
+		}
+		if pw == "" {
+			return "", "", fmt.Errorf("kafka: --kafka-sasl-password-file %s: its first line is empty", s.PasswordFile)
+		}
+	}
+	return user, pw, nil
 }
 
 // config builds the crypto/tls configuration with the TLS setting every other connection

@@ -7,15 +7,13 @@ import (
 	"io"
 	"log/slog"
 	"regexp"
-	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/envelope"
@@ -24,10 +22,16 @@ import (
 
 // Config configures a Source. Zero values mean the defaults beside each field.
 type Config struct {
-	// Client holds the brokers (required), client id (default "sluice-clickhouse") and version.
+	// Client holds the brokers (required), client id (default "sluice-clickhouse") and security.
 	Client ikafka.ClientConfig
 	Topics string // regular expression the whole topic name must match; required
 	Group  string // consumer group id; defaults to "sluice-clickhouse"
+	// InstanceID (Kafka's group.instance.id, optional) makes this process a static member of the
+	// group: restarted with the same id within the session timeout, it takes its partitions back
+	// at once, without a rebalance and without the others waiting for its old session to expire.
+	// Unique per process. A static member does not leave the group when it stops: its partitions
+	// wait for its restart or the session timeout.
+	InstanceID string
 	// Initial is where a group without committed offsets starts: "oldest" (default) or "newest".
 	Initial          string
 	TopicRefresh     time.Duration // how often the topic list is re-read for new matches; defaults to 30s
@@ -54,40 +58,55 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// cleanupWait bounds how long the end of a consumer group session waits for the records
-// already handed to the pipeline to be marked (the sink inserts at least every flush interval).
-const cleanupWait = 30 * time.Second
+// cleanupWait bounds how long a revoke waits for the records already handed to the pipeline to
+// be marked (the sink inserts at least every flush interval). It stays below franz-go's default
+// rebalance timeout (60s), which bounds the whole revoke. A variable for tests.
+var cleanupWait = 30 * time.Second
 
-// batchMax is the most messages of one partition handed to Next in one channel send: a batch
-// costs one handoff between goroutines instead of one per message.
-const batchMax = 64
+// pollMax is the most records one poll takes from the client's buffer. It bounds the records
+// waiting for Next (4 polls in the channel: 4×256 records with schemas are ~4 MB, and each
+// pins its decompressed batch) and the records handed out between two chances for a
+// rebalance to run. 8,192 held ~130 MB and doubled the CPU under the memory limit.
+const pollMax = 256
 
-// Source reads records from Kafka topics through a consumer group. It implements
+// Fetch sizes count compressed bytes: an lz4 fetch of schema-carrying records inflates ~10×
+// and the client holds one fetch per broker while the previous one is served; a batch bigger
+// than this is still fetched whole. The bench's 1.7 M records with schemas through `sluice
+// clickhouse` (one run each, same machine): 256 KiB 10.1–11.3 CPU s and 64–66 MB peak RSS
+// (memory-limit collections), 128 KiB 7.8 s and 58 MB; consumed alone, 1 MiB peaked at 133 MB.
+const (
+	fetchMaxBytes          = 128 << 10
+	fetchMaxPartitionBytes = 128 << 10
+)
+
+// Source reads records from Kafka topics through a consumer group (franz-go). It implements
 // pipeline.RecordSource and pipeline.Marker. Next is called from one goroutine; Mark and Ack
 // from another (the pipeline's acker loop); Close after both stopped.
 type Source struct {
-	cfg    Config
-	log    *slog.Logger
-	re     *regexp.Regexp
-	client sarama.Client
-	group  sarama.ConsumerGroup
+	cfg Config
+	log *slog.Logger
+	cl  *kgo.Client
 
-	batches chan batch    // from the partitions' goroutines to Next
-	stopped chan struct{} // closed when the group loop ended; err says why
+	batches chan batch    // from the poll loop to Next
+	stopped chan struct{} // closed when the poll loop ended; err says why
 	err     error         // written before stopped is closed
 	closing chan struct{} // closed by Close: nothing will be marked any more
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	once    sync.Once
+	commit  chan struct{} // Ack to the committer; one pending request
+	// rebalance: a rebalance waits for the poll loop (OnPartitionsCallbackBlocked); the loop
+	// stops handing out the rest of its poll
+	rebalance chan struct{}
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	once      sync.Once
 
 	// owned by Next
 	cur      batch
 	i        int
-	caughtUp bool // return the caught-up marker before the next record
+	caughtUp bool        // return the caught-up marker before the next record
+	prev     *kgo.Record // returned by the last Next: recycled at the next call
 
 	mu     sync.Mutex
-	claims map[partition]*claim // this session's partitions
-	sess   sarama.ConsumerGroupSession
+	claims map[partition]*claim // the partitions assigned now
 
 	lag sync.Map // "topic/partition" → *atomic.Int64 (high-water mark − next offset)
 }
@@ -97,19 +116,19 @@ type partition struct {
 	id    int32
 }
 
-// claim is one partition of one session. Guarded by Source.mu, except the immutable first three.
+// claim is one partition for as long as it stays assigned. Guarded by Source.mu, except the
+// immutable topic and id.
 type claim struct {
 	topic   string
 	id      int32
-	sess    sarama.ConsumerGroupSession
 	emitted int64 // offset of the newest record Next returned; -1 for none
 	marked  int64 // offset of the newest record marked; -1 for none
-	ended   bool  // the session ended: Next drops the partition's buffered records
+	ended   bool  // revoked or lost: Next drops the partition's buffered records
 	idle    chan struct{}
 	closed  bool // idle is closed
 }
 
-// settled closes idle once the session ended and every returned record is marked.
+// settled closes idle once the claim ended and every returned record is marked.
 func (c *claim) settled() {
 	if c.ended && c.marked >= c.emitted && !c.closed {
 		c.closed = true
@@ -118,17 +137,18 @@ func (c *claim) settled() {
 }
 
 type batch struct {
-	msgs    []*sarama.ConsumerMessage
-	pos     []Position // pos[i] is msgs[i]'s; one allocation per batch, not per record
-	drained bool       // after the last message the partition had nothing more buffered
+	recs    []*kgo.Record
+	pos     []Position // pos[i] is recs[i]'s; one allocation per batch, not per record
+	drained bool       // after the last record the client had nothing more buffered
 }
 
-// Position is a record's place in Kafka: its partition's claim (topic, partition, session) and
-// offset. Next returns a *Position; it keeps neither the message nor its bytes alive. Its offset
-// JSON is {"topic":…,"partition":…,"offset":…}.
+// Position is a record's place in Kafka: its partition's claim (topic, partition, assignment)
+// and offset. Next returns a *Position; it keeps neither the record nor its bytes alive. Its
+// offset JSON is {"topic":…,"partition":…,"offset":…}.
 type Position struct {
 	c      *claim
 	offset int64
+	epoch  int32 // the record's leader epoch, committed with the offset (franz-go's truncation check)
 }
 
 // Topic, Partition and Offset identify the record.
@@ -149,7 +169,9 @@ func (p *Position) AppendOffset(dst []byte) []byte {
 }
 
 // Open connects to Kafka, joins the group and starts consuming in the background; records
-// wait for Next. The group loop runs until ctx ends or Close.
+// wait for Next. It fails at once on refused credentials or an untrusted broker certificate,
+// and waits for an unreachable cluster up to the client's DeliveryTimeout. The poll loop runs
+// until ctx ends or Close.
 func Open(ctx context.Context, cfg Config) (*Source, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -166,53 +188,75 @@ func Open(ctx context.Context, cfg Config) (*Source, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	conf, err := cfg.Client.Sarama("sluice-clickhouse")
+	s := &Source{cfg: cfg, log: cfg.Logger.With("source", "kafka", "group", cfg.Group),
+		batches: make(chan batch, 4), stopped: make(chan struct{}), closing: make(chan struct{}),
+		commit: make(chan struct{}, 1), rebalance: make(chan struct{}, 1), claims: map[partition]*claim{}}
+	opts, err := cfg.Client.Kgo("sluice-clickhouse", cfg.Logger)
 	if err != nil {
 		return nil, err
 	}
-	conf.Consumer.Offsets.AutoCommit.Enable = true
-	conf.Consumer.Offsets.AutoCommit.Interval = time.Second
-	conf.Consumer.Offsets.Initial = sarama.OffsetOldest
-	// Round-robin over the partitions of all topics: Debezium makes one topic per table, often of
-	// one partition, and the range assignor (sarama's default) splits each topic on its own,
-	// giving every one-partition topic to the same member. Range stays listed second so a
-	// group of older members keeps working while they are upgraded one by one.
-	conf.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{
-		sarama.NewBalanceStrategyRoundRobin(), sarama.NewBalanceStrategyRange()}
+	reset := kgo.NewOffset().AtStart()
 	if cfg.Initial == "newest" {
-		conf.Consumer.Offsets.Initial = sarama.OffsetNewest
+		reset = kgo.NewOffset().AtEnd()
 	}
-	// 256 KiB per partition and fetch. Bigger fetches were slower end to end: consuming 170k
-	// schema-carrying records (557 MB) from kfake took 3.3–4.4 s with 1 MiB, 8.6 s with 8 MiB
-	// and 21 s with 32 MiB, while no fetch overlaps the one being served. The size counts
-	// compressed bytes: an lz4 fetch of such records inflates ~10×, and sarama keeps each
-	// decompressed batch while any of its messages is buffered (1 MiB fetches held ~24 MB).
-	conf.Consumer.Fetch.Default = 256 << 10
-	// An insert blocks the pipeline for a while; sarama must not abandon the partition (and
-	// back off for Consumer.Retry.Backoff) when its channel stays full meanwhile.
-	conf.Consumer.MaxProcessingTime = 5 * time.Minute
-	// Buffered messages pin their (decompressed) record batches; 512 keep the next fetch
-	// going while the sink works without holding tens of MB.
-	conf.ChannelBufferSize = 128
-	client, err := cfg.Client.Connect(ctx, cfg.Logger, conf)
+	opts = append(opts,
+		kgo.ConsumerGroup(cfg.Group),
+		kgo.ConsumeRegex(), kgo.ConsumeTopics("^(?:"+cfg.Topics+")$"),
+		kgo.MetadataMaxAge(cfg.TopicRefresh), // how soon a new matching topic is consumed
+		kgo.MetadataMinAge(min(cfg.TopicRefresh, 5*time.Second)),
+		kgo.ConsumeResetOffset(reset),
+		// Round-robin over the partitions of all topics: Debezium makes one topic per table,
+		// often of one partition, and a per-topic (range) assignment gives every one-partition
+		// topic to the same member. Both are eager protocols named as sarama names them, so a
+		// group that still holds members of older sluice versions (sarama, round-robin then
+		// range) keeps working while they are upgraded one by one; cooperative-sticky would
+		// not mix with them.
+		kgo.Balancers(kgo.RoundRobinBalancer(), kgo.RangeBalancer()),
+		// Only offsets the pipeline acknowledged as durable are committed (Mark, then Ack or the
+		// one-second backstop); never what was merely polled.
+		kgo.AutoCommitMarks(), kgo.AutoCommitInterval(time.Second),
+		// A rebalance waits until the loop handed out what it polled, so that no record of a
+		// revoked partition reaches Next after the revoke (per-key order across owners).
+		kgo.BlockRebalanceOnPoll(),
+		// A killed process's partitions wait this long for a new owner. sarama's default, which
+		// docs/clickhouse.md states; franz-go's (Kafka's since 3.0) is 45s.
+		kgo.SessionTimeout(10*time.Second),
+		kgo.OnPartitionsAssigned(s.assigned),
+		kgo.OnPartitionsRevoked(s.revoked),
+		kgo.OnPartitionsLost(s.lost),
+		kgo.OnPartitionsCallbackBlocked(func(context.Context, *kgo.Client) {
+			select {
+			case s.rebalance <- struct{}{}:
+			default:
+			}
+		}),
+		kgo.FetchMaxBytes(fetchMaxBytes), kgo.FetchMaxPartitionBytes(fetchMaxPartitionBytes),
+		// Decompress into reused buffers; Next recycles each record once the pipeline is done
+		// with it (the RecordSource contract: bytes live until the next Next).
+		kgo.WithPools(decompressPool{}, recordPool{}),
+	)
+	if cfg.InstanceID != "" {
+		opts = append(opts, kgo.InstanceID(cfg.InstanceID))
+	}
+	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("kafka: %w", err)
 	}
-	group, err := sarama.NewConsumerGroupFromClient(cfg.Group, client)
-	if err != nil {
-		client.Close()
+	if err := cfg.Client.Retry(ctx, s.log, "connect to "+strings.Join(cfg.Client.Brokers, ","), func() error { return cl.Ping(ctx) }); err != nil {
+		cl.Close()
 		return nil, fmt.Errorf("kafka consumer group %s: %w", cfg.Group, err)
 	}
-	s := &Source{cfg: cfg, log: cfg.Logger.With("source", "kafka", "group", cfg.Group),
-		re: regexp.MustCompile("^(?:" + cfg.Topics + ")$"), client: client, group: group,
-		batches: make(chan batch, 4), stopped: make(chan struct{}), closing: make(chan struct{}),
-		claims: map[partition]*claim{}}
+	s.cl = cl
 	ctx, s.cancel = context.WithCancel(ctx)
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go func() {
 		defer s.wg.Done()
 		s.err = s.run(ctx)
 		close(s.stopped)
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.committer(ctx)
 	}()
 	go func() {
 		defer s.wg.Done()
@@ -222,28 +266,34 @@ func Open(ctx context.Context, cfg Config) (*Source, error) {
 }
 
 // Next returns the next record and its Position. The record's bytes are valid until the next
-// call. A record with an empty Topic means every claimed partition's buffered messages were
+// call. A record with an empty Topic means every assigned partition's buffered records were
 // returned at that moment (pipeline.InputDrainer). Next blocks until a record is ready, ctx
-// ends (ctx.Err()) or the group loop stopped (its error, or io.EOF after Close).
+// ends (ctx.Err()) or the poll loop stopped (its error, or io.EOF after Close).
 func (s *Source) Next(ctx context.Context) (envelope.Record, capture.Position, error) {
+	if s.prev != nil {
+		s.prev.Recycle()
+		s.prev = nil
+	}
 	for {
-		for s.i < len(s.cur.msgs) {
-			m, pos := s.cur.msgs[s.i], &s.cur.pos[s.i]
-			s.cur.msgs[s.i] = nil // the message and the fetched batch behind it die with the record
+		for s.i < len(s.cur.recs) {
+			r, pos := s.cur.recs[s.i], &s.cur.pos[s.i]
+			s.cur.recs[s.i] = nil
 			s.i++
 			s.mu.Lock()
 			live := !pos.c.ended
 			if live {
-				pos.c.emitted = m.Offset
+				pos.c.emitted = r.Offset
 			}
 			s.mu.Unlock()
-			if !live { // its session ended: the partition's next owner reads it again
+			if !live { // revoked: the partition's next owner reads it again
+				r.Recycle()
 				continue
 			}
-			if s.i == len(s.cur.msgs) && s.cur.drained {
+			if s.i == len(s.cur.recs) && s.cur.drained {
 				s.caughtUp = true
 			}
-			return envelope.Record{Topic: m.Topic, Key: m.Key, Value: m.Value}, pos, nil
+			s.prev = r
+			return envelope.Record{Topic: r.Topic, Key: r.Key, Value: r.Value}, pos, nil
 		}
 		if s.caughtUp && len(s.batches) == 0 {
 			s.caughtUp = false
@@ -265,8 +315,8 @@ func (s *Source) Next(ctx context.Context) (envelope.Record, capture.Position, e
 }
 
 // Mark records that the released positions, and every record Next returned before them, are
-// durable (pipeline.Marker): for each partition, the newest offset+1 is marked in the consumer
-// group, in the partition's current session if this process still owns it.
+// durable (pipeline.Marker): for each partition, the newest offset+1 is marked for commit if
+// this process still owns the partition.
 func (s *Source) Mark(released []capture.Position) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -288,111 +338,212 @@ func (s *Source) Mark(released []capture.Position) {
 
 // mark marks pos's offset+1 in its partition's current claim. s.mu must be held.
 func (s *Source) mark(pos *Position) {
-	c := s.claims[partition{pos.c.topic, pos.c.id}] // pos.c itself until its session's Cleanup ends
+	c := s.claims[partition{pos.c.topic, pos.c.id}] // pos.c itself until its revoke ends
 	if c == nil || pos.offset <= c.marked {
 		return
 	}
 	c.marked = pos.offset
-	c.sess.MarkOffset(c.topic, c.id, pos.offset+1, "")
+	s.cl.MarkCommitOffsets(map[string]map[int32]kgo.EpochOffset{c.topic: {c.id: {Epoch: pos.epoch, Offset: pos.offset + 1}}})
 	c.settled()
 }
 
-// Ack commits the marked offsets of the current session (pipeline.Source's Ack; p was marked
-// already).
+// Ack asks for a commit of the marked offsets (pipeline.Source's Ack; p was marked already) and
+// returns at once: a commit waits while the group rebalances, and the acker loop that calls
+// Ack must keep marking meanwhile, since the revoke waits for the marks.
 func (s *Source) Ack(context.Context, capture.Position) error {
-	s.mu.Lock()
-	sess := s.sess
-	s.mu.Unlock()
-	if sess != nil {
-		sess.Commit()
+	select {
+	case s.commit <- struct{}{}:
+	default: // a commit is pending; it will cover these marks
 	}
 	return nil
 }
 
-// Close leaves the group (its last commit covers every marked offset) and disconnects.
+// committer commits the marked offsets when Ack asks. A failed commit is logged, not returned:
+// the next Ack, the one-second backstop or the revoke commits the same marks again.
+func (s *Source) committer(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.commit:
+		}
+		if err := s.cl.CommitMarkedOffsets(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("kafka offset commit failed; retried at the next flush", "err", err)
+		}
+	}
+}
+
+// Close leaves the group (the revoke commits every marked offset) and disconnects.
 func (s *Source) Close() error {
 	s.once.Do(func() { close(s.closing) })
 	s.cancel()
 	s.wg.Wait()
-	gerr := s.group.Close()
-	cerr := s.client.Close()
-	if errors.Is(cerr, sarama.ErrClosedClient) {
-		cerr = nil
-	}
-	return errors.Join(gerr, cerr)
+	s.cl.Close()
+	return nil
 }
 
-func (s *Source) topics() ([]string, error) {
-	if err := s.client.RefreshMetadata(); err != nil {
-		return nil, err
-	}
-	all, err := s.client.Topics()
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, t := range all {
-		if s.re.MatchString(t) {
-			out = append(out, t)
+// assigned logs the new partitions; their claims are made when their first records arrive.
+func (s *Source) assigned(_ context.Context, cl *kgo.Client, parts map[string][]int32) {
+	_, gen := cl.GroupMetadata()
+	s.log.Info("kafka partitions assigned", "claims", fmt.Sprint(parts), "generation", gen)
+}
+
+// revoked runs while no poll is handed out (BlockRebalanceOnPoll) and before the client gives
+// the partitions up: it stops Next from returning their buffered records, waits until every
+// record already returned is marked, and commits, so that the next owner starts after them.
+func (s *Source) revoked(ctx context.Context, cl *kgo.Client, parts map[string][]int32) {
+	wait := s.end(parts)
+	t := time.NewTimer(cleanupWait)
+	defer t.Stop()
+wait:
+	for _, c := range wait {
+		select {
+		case <-c.idle:
+		case <-s.closing:
+			break wait
+		case <-t.C:
+			s.log.Warn("records of revoked partitions not yet durable; they will be consumed again", "waited", cleanupWait)
+			break wait
 		}
 	}
-	sort.Strings(out)
-	return out, nil
+	if err := cl.CommitMarkedOffsets(ctx); err != nil {
+		s.log.Warn("kafka offset commit at revoke failed; the partitions' next owner re-reads from the last commit", "err", err)
+	}
+	s.drop(parts)
 }
 
-// run consumes until ctx ends (nil) or the group fails for good. It re-joins the group when
-// the set of matching topics changes.
+// lost: the group session failed (the member was fenced or timed out), so a commit would be
+// refused; the buffered records are dropped and the next owner re-reads from the last commit.
+func (s *Source) lost(_ context.Context, _ *kgo.Client, parts map[string][]int32) {
+	if len(parts) == 0 { // a failed rejoin, retried while the brokers are away
+		return
+	}
+	s.log.Warn("kafka partitions lost; records not yet committed will be consumed again", "claims", fmt.Sprint(parts))
+	s.end(parts)
+	s.drop(parts)
+}
+
+// end marks the claims of parts ended and returns those with returned records not yet marked.
+func (s *Source) end(parts map[string][]int32) []*claim {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var wait []*claim
+	for topic, ids := range parts {
+		for _, id := range ids {
+			c := s.claims[partition{topic, id}]
+			if c == nil {
+				continue
+			}
+			c.ended = true
+			c.settled()
+			if !c.closed {
+				wait = append(wait, c)
+			}
+		}
+	}
+	return wait
+}
+
+func (s *Source) drop(parts map[string][]int32) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for topic, ids := range parts {
+		for _, id := range ids {
+			delete(s.claims, partition{topic, id})
+		}
+	}
+}
+
+// run polls until ctx ends (nil), the client is closed, or the brokers refuse the login (an
+// *ikafka.AuthError). Other fetch errors are logged; the client retries them.
 func (s *Source) run(ctx context.Context) error {
-	wait := 500 * time.Millisecond
-	for ctx.Err() == nil {
-		topics, err := s.topics()
-		if err == nil && len(topics) == 0 {
-			err = fmt.Errorf("no topic matches %q yet", s.cfg.Topics)
+	var logged time.Time
+	for {
+		select { // a rebalance asked for before the last AllowRebalance has run or runs now
+		case <-s.rebalance:
+		default:
 		}
+		fs := s.cl.PollRecords(ctx, pollMax)
+		if ctx.Err() != nil || fs.IsClientClosed() {
+			s.cl.AllowRebalance()
+			return nil
+		}
+		var fatal error
+		fs.EachError(func(topic string, p int32, err error) {
+			if errors.Is(err, context.Canceled) {
+				return
+			}
+			if ikafka.Auth(err) {
+				fatal = &ikafka.AuthError{Op: "consume " + topic, Err: err}
+				return
+			}
+			if time.Since(logged) > 10*time.Second {
+				logged = time.Now()
+				s.log.Warn("kafka fetch failed; retrying", "topic", topic, "partition", p, "err", err)
+			}
+		})
+		if fatal != nil {
+			s.cl.AllowRebalance()
+			return fatal
+		}
+		err := s.handOut(ctx, fs)
+		s.cl.AllowRebalance()
 		if err != nil {
-			s.log.Warn("kafka topics not available; retrying", "err", err, "wait", wait)
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(wait):
-			}
-			wait = min(wait*2, s.cfg.TopicRefresh)
-			continue
+			return nil // ctx ended
 		}
-		wait = 500 * time.Millisecond
-		s.log.Info("kafka consuming", "topics", strings.Join(topics, ","))
-		cctx, cancel := context.WithCancel(ctx)
-		var watch sync.WaitGroup
-		watch.Add(1)
-		go func() { // re-join when new topics match
-			defer watch.Done()
-			t := time.NewTicker(s.cfg.TopicRefresh)
-			defer t.Stop()
-			for {
-				select {
-				case <-cctx.Done():
-					return
-				case <-t.C:
-					if now, err := s.topics(); err == nil && !slices.Equal(now, topics) {
-						s.log.Info("kafka topic set changed; re-joining", "topics", strings.Join(now, ","))
-						cancel()
-						return
-					}
-				}
-			}
-		}()
-		err = s.group.Consume(cctx, topics, (*handler)(s))
-		cancel()
-		watch.Wait()
-		if err != nil && ctx.Err() == nil {
-			if errors.Is(err, sarama.ErrClosedConsumerGroup) {
-				return fmt.Errorf("kafka consumer group %s: %w", s.cfg.Group, err)
-			}
-			s.log.Warn("kafka consumer group session ended with an error; re-joining", "err", err)
-			select {
-			case <-ctx.Done():
-			case <-time.After(time.Second):
-			}
+	}
+}
+
+// handOut sends one batch per partition of fs to Next. The claims it looks up are current:
+// no revoke runs until AllowRebalance, which it calls only after the lookups.
+func (s *Source) handOut(ctx context.Context, fs kgo.Fetches) error {
+	var bs []batch
+	fs.EachPartition(func(p kgo.FetchTopicPartition) {
+		if len(p.Records) == 0 {
+			return
+		}
+		s.mu.Lock()
+		k := partition{p.Topic, p.Partition}
+		c := s.claims[k]
+		if c == nil {
+			c = &claim{topic: p.Topic, id: p.Partition, emitted: -1, marked: -1, idle: make(chan struct{})}
+			s.claims[k] = c
+		}
+		s.mu.Unlock()
+		b := batch{recs: p.Records, pos: make([]Position, len(p.Records))}
+		for i, r := range p.Records {
+			b.pos[i] = Position{c: c, offset: r.Offset, epoch: r.LeaderEpoch}
+		}
+		last := p.Records[len(p.Records)-1].Offset
+		lv, _ := s.lag.LoadOrStore(p.Topic+"/"+strconv.Itoa(int(p.Partition)), new(atomic.Int64))
+		lv.(*atomic.Int64).Store(p.HighWatermark - last - 1)
+		b.drained = last+1 >= p.HighWatermark
+		bs = append(bs, b)
+	})
+	drained := s.cl.BufferedFetchRecords() == 0
+	for i := range bs {
+		drained = drained && bs[i].drained
+	}
+	rebalance := s.rebalance
+	for i := 0; i < len(bs); {
+		b := bs[i]
+		b.drained = drained && i == len(bs)-1
+		select {
+		case s.batches <- b:
+			i++
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-rebalance:
+			// Next is slow (the sink is inserting or retrying) and the group waits for this
+			// member: let the rebalance run now instead of holding the group up for the
+			// rebalance timeout, and go on handing out. A revoke marks the claims of these
+			// batches ended, so Next drops their records (whoever owns the partitions next
+			// reads them again from the committed offset); a claim the rebalance left alone
+			// keeps its records. Never drop here: the signal comes from a goroutine of its
+			// own and may be stale, or be for an assignment or a lost session's cleanup,
+			// and the client's fetch position is already past these records.
+			s.cl.AllowRebalance()
+			rebalance = nil
 		}
 	}
 	return nil
@@ -413,116 +564,41 @@ func (s *Source) progress(ctx context.Context) {
 				parts++
 				return true
 			})
-			s.log.Info("kafka lag", "messages_behind", total, "partitions", parts)
+			s.mu.Lock()
+			assigned := len(s.claims)
+			s.mu.Unlock()
+			s.log.Info("kafka lag", "messages_behind", total, "partitions", parts, "consuming", assigned)
 		}
 	}
 }
 
-// handler is the Source as sarama's ConsumerGroupHandler.
-type handler Source
+// decompressPool reuses decompression buffers: without it every fetched batch is inflated into
+// a new slice (most of the consumer's allocations on lz4 topics).
+type decompressPool struct{}
 
-func (h *handler) Setup(sess sarama.ConsumerGroupSession) error {
-	h.mu.Lock()
-	h.sess = sess
-	for topic, ids := range sess.Claims() {
-		for _, id := range ids {
-			h.claims[partition{topic, id}] = &claim{topic: topic, id: id, sess: sess, emitted: -1, marked: -1, idle: make(chan struct{})}
-		}
+var decompressBufs sync.Pool
+
+func (decompressPool) GetDecompressBytes(compressed []byte, _ kgo.CompressionCodecType) []byte {
+	if b, ok := decompressBufs.Get().([]byte); ok {
+		return b
 	}
-	h.mu.Unlock()
-	h.log.Info("kafka partitions assigned", "claims", fmt.Sprint(sess.Claims()), "generation", sess.GenerationID())
-	return nil
+	return make([]byte, 0, 8*len(compressed)) // grown by the client when too small, and kept grown
 }
 
-// Cleanup runs after the session's ConsumeClaim goroutines returned and before sarama's last
-// commit of the session: it stops Next from returning the session's buffered records and waits
-// until every record already returned is marked, so that the commit covers them.
-func (h *handler) Cleanup(sess sarama.ConsumerGroupSession) error {
-	h.mu.Lock()
-	var wait []*claim
-	for _, c := range h.claims {
-		c.ended = true
-		c.settled()
-		if !c.closed {
-			wait = append(wait, c)
-		}
-	}
-	h.mu.Unlock()
-	t := time.NewTimer(cleanupWait)
-	defer t.Stop()
-wait:
-	for _, c := range wait {
-		select {
-		case <-c.idle:
-		case <-h.closing:
-			break wait
-		case <-t.C:
-			h.log.Warn("records of the ending session not yet durable; they will be consumed again", "waited", cleanupWait)
-			break wait
-		}
-	}
-	h.mu.Lock()
-	for k, c := range h.claims {
-		if c.sess == sess {
-			delete(h.claims, k)
-		}
-	}
-	if h.sess == sess {
-		h.sess = nil
-	}
-	h.mu.Unlock()
-	return nil
+func (decompressPool) PutDecompressBytes(b []byte) {
+	decompressBufs.Put(b[:0]) //nolint:staticcheck // a slice header per batch
 }
 
-// ConsumeClaim hands the partition's messages to Next in batches of what is already buffered.
-func (h *handler) ConsumeClaim(sess sarama.ConsumerGroupSession, cl sarama.ConsumerGroupClaim) error {
-	h.mu.Lock()
-	c := h.claims[partition{cl.Topic(), cl.Partition()}]
-	h.mu.Unlock()
-	if c == nil {
-		return fmt.Errorf("kafka: partition %s/%d claimed but not set up", cl.Topic(), cl.Partition())
+// recordPool reuses the slices the client decodes records into.
+type recordPool struct{}
+
+var recordSlices sync.Pool
+
+func (recordPool) GetRecords(n int) []kgo.Record {
+	if rs, ok := recordSlices.Get().([]kgo.Record); ok && cap(rs) >= n {
+		return rs[:n]
 	}
-	lv, _ := h.lag.LoadOrStore(cl.Topic()+"/"+strconv.Itoa(int(cl.Partition())), new(atomic.Int64))
-	lag := lv.(*atomic.Int64)
-	ctx := sess.Context()
-	msgs := cl.Messages()
-	for {
-		var m *sarama.ConsumerMessage
-		select {
-		case <-ctx.Done():
-			return nil
-		case msg, ok := <-msgs:
-			if !ok {
-				return nil
-			}
-			m = msg
-		}
-		b := batch{msgs: make([]*sarama.ConsumerMessage, 1, min(batchMax, 1+len(msgs)))}
-		b.msgs[0] = m
-	fill:
-		for len(b.msgs) < cap(b.msgs) {
-			select {
-			case msg, ok := <-msgs:
-				if !ok {
-					break fill
-				}
-				b.msgs = append(b.msgs, msg)
-			default:
-				break fill
-			}
-		}
-		b.pos = make([]Position, len(b.msgs))
-		for i, m := range b.msgs {
-			b.pos[i] = Position{c: c, offset: m.Offset}
-		}
-		last := b.msgs[len(b.msgs)-1].Offset
-		hwm := cl.HighWaterMarkOffset()
-		lag.Store(hwm - last - 1)
-		b.drained = last+1 >= hwm && len(msgs) == 0
-		select {
-		case h.batches <- b:
-		case <-ctx.Done():
-			return nil
-		}
-	}
+	return make([]kgo.Record, n)
 }
+
+func (recordPool) PutRecords(rs []kgo.Record) { recordSlices.Put(rs[:0]) } //nolint:staticcheck // a slice header per batch

@@ -201,6 +201,7 @@ func parseOptions(prog string, args []string) (options, error) {
 	properties.ListVar(fs, &cc.Client.Brokers, "kafka-brokers", "Kafka bootstrap brokers, host:port,…; required")
 	fs.StringVar(&cc.Topics, "topics", "", "regular expression of the topics to consume (whole name), e.g. 'dbserver1\\.inventory\\..*'; required")
 	fs.StringVar(&cc.Group, "group", "sluice-clickhouse", "Kafka consumer group; processes with the same group share the partitions")
+	fs.StringVar(&cc.InstanceID, "group-instance-id", "", "static group membership (Kafka's group.instance.id), unique per process: restarted within the 10 s session timeout, the process takes its partitions back without a rebalance; stopped, its partitions wait for it until the session timeout")
 	fs.StringVar(&cc.Initial, "initial-offset", "oldest", "where a new group starts: oldest|newest")
 	fs.DurationVar(&cc.TopicRefresh, "topic-refresh", 30*time.Second, "how often new topics matching --topics are looked for")
 	var memLimit string
@@ -212,8 +213,9 @@ func parseOptions(prog string, args []string) (options, error) {
 	s.Names(properties.Names{
 		"bootstrap.servers": "kafka-brokers",
 		"debezium.sink.kafka.producer.bootstrap.servers": "kafka-brokers",
-		"topics.regex": "topics", // a Kafka Connect sink connector's
-		"group.id":     "group",
+		"topics.regex":      "topics", // a Kafka Connect sink connector's
+		"group.id":          "group",
+		"group.instance.id": "group-instance-id",
 	})
 	s.Names(cc.Client.RegisterSecurityFlags(fs))
 	s.Names(scfg.RegisterFlags(fs, ""))

@@ -26,6 +26,7 @@ func TestConfigFile(t *testing.T) {
 bootstrap.servers=file:9092
 topics.regex=srv\\..*
 group.id=fromfile
+group.instance.id=host-1
 log.level=ignored
 `)
 	t.Setenv("SLUICE_CONFIG", props)
@@ -45,6 +46,7 @@ log.level=ignored
 		{"clickhouse-database (flag)", scfg.Database, "dw"},
 		{"clickhouse-addr (default)", strings.Join(scfg.Addr, ","), "127.0.0.1:9000"},
 		{"initial-offset (default)", cc.Initial, "oldest"},
+		{"group-instance-id (file, group.instance.id)", cc.InstanceID, "host-1"},
 	}
 	for _, ch := range checks {
 		if ch.got != ch.want {

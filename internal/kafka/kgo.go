@@ -1,0 +1,97 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+	kscram "github.com/twmb/franz-go/pkg/sasl/scram"
+)
+
+// Kgo returns the franz-go client options carrying the client settings, as Sarama does for
+// sarama: brokers, client id (defaultClientID when ClientID is empty), timeouts, retry bound
+// and backoff, TLS and SASL. log (nil: discard) receives the client's warnings and errors. The
+// caller adds its consumer or producer options. It fails as Sarama does on a bad security
+// setting or an unreadable file.
+//
+// Version is not mapped: franz-go asks each broker which request versions it speaks.
+func (c *ClientConfig) Kgo(defaultClientID string, log *slog.Logger) ([]kgo.Opt, error) {
+	d := c.WithDefaults()
+	if errs := c.validateSecurity(); len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	id := d.ClientID
+	if id == "" {
+		id = defaultClientID
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	opts := []kgo.Opt{
+		kgo.SeedBrokers(d.Brokers...),
+		kgo.ClientID(id),
+		kgo.DialTimeout(min(DialTimeout, d.RequestTimeout)),
+		// franz-go bounds a request by its own timeout (a fetch's wait, a join's rebalance
+		// timeout) plus this overhead; sarama's read timeout is the whole RequestTimeout.
+		kgo.RequestTimeoutOverhead(d.RequestTimeout),
+		kgo.RetryTimeout(d.DeliveryTimeout),
+		kgo.RetryBackoffFn(func(n int) time.Duration { return d.Backoff(n) }),
+		kgo.WithLogger(kgoLogger{log}),
+	}
+	p := c.protocol()
+	if tlsOn(p) {
+		tc, err := c.TLS.config()
+		if err != nil {
+			return nil, err
+		}
+		if c.Insecure() {
+			insecureWarned.Do(func() {
+				log.Warn("kafka: TLS certificates of the brokers are not verified (--kafka-tls-verify none): anyone in the network path can read and change the data; give --kafka-tls-ca-file instead")
+			})
+		}
+		opts = append(opts, kgo.DialTLSConfig(tc))
+	}
+	if saslOn(p) {
+		user, pw, err := c.SASL.credentials()
+		if err != nil {
+			return nil, err
+		}
+		switch c.SASL.mechanism() {
+		case MechanismPlain:
+			opts = append(opts, kgo.SASL(plain.Auth{User: user, Pass: pw}.AsMechanism()))
+		case MechanismSCRAMSHA256:
+			opts = append(opts, kgo.SASL(kscram.Auth{User: user, Pass: pw}.AsSha256Mechanism()))
+		case MechanismSCRAMSHA512:
+			opts = append(opts, kgo.SASL(kscram.Auth{User: user, Pass: pw}.AsSha512Mechanism()))
+		}
+	}
+	return opts, nil
+}
+
+// kgoLogger routes franz-go's log lines into slog: its warnings and errors as such, its info
+// (every join, every assignment) and debug lines at Debug.
+type kgoLogger struct{ l *slog.Logger }
+
+func (k kgoLogger) Level() kgo.LogLevel {
+	switch {
+	case k.l.Enabled(context.Background(), slog.LevelDebug):
+		return kgo.LogLevelDebug
+	case k.l.Enabled(context.Background(), slog.LevelWarn):
+		return kgo.LogLevelWarn
+	}
+	return kgo.LogLevelError
+}
+
+func (k kgoLogger) Log(level kgo.LogLevel, msg string, keyvals ...any) {
+	l := slog.LevelDebug
+	switch level {
+	case kgo.LogLevelError:
+		l = slog.LevelError
+	case kgo.LogLevelWarn:
+		l = slog.LevelWarn
+	}
+	k.l.Log(context.Background(), l, "kafka client: "+msg, keyvals...)
+}
