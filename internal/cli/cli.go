@@ -90,8 +90,7 @@ func RunMain(ctx context.Context, cmds []Command, args []string, stdout, stderr 
 	}
 	c, ok := find(cmds, args[0])
 	if !ok {
-		fmt.Fprintf(stderr, "sluice: unknown command %q\n\n", args[0])
-		usage(stderr, cmds)
+		fmt.Fprintf(stderr, "sluice: unknown command %q; see 'sluice --help'\n", args[0])
 		return 2
 	}
 	return run(ctx, c, "sluice "+c.Name, args[1:], stderr)
@@ -129,11 +128,26 @@ func printVersion(w io.Writer) int {
 }
 
 func run(ctx context.Context, c Command, prog string, args []string, stderr io.Writer) int {
-	err := c.Run(ctx, prog, args)
+	return exitCode(ctx, c.Run(ctx, prog, args), prog, stderr)
+}
+
+// exitCode reports err on stderr (unless already reported) and returns the exit status: 0
+// done (or stopped by a signal), 2 a usage or configuration error, 1 anything else.
+func exitCode(ctx context.Context, err error, prog string, stderr io.Writer) int {
+	var (
+		ue *UsageError
+		ce *ConfigError
+	)
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.Is(err, ErrUsage):
+		return 2
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "%s: %s; see '%s --help'\n", prog, ue.Msg, prog)
+		return 2
+	case errors.As(err, &ce):
+		fmt.Fprintf(stderr, "%s: configuration error: %v\n", prog, ce.Err)
 		return 2
 	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
 		return 0
@@ -149,7 +163,8 @@ func usage(w io.Writer, cmds []Command) {
 	for _, c := range all {
 		fmt.Fprintf(w, "  %-12s %s\n", c.Name, c.Summary)
 	}
-	fmt.Fprintf(w, "\nRun 'sluice <command> -h' for the flags of a command. Every flag can also be set\n"+
+	fmt.Fprintf(w, "\nRun 'sluice <command> --help' for the flags of a command. Every flag can also be set\n"+
 		"with an environment variable SLUICE_<FLAG> (e.g. SLUICE_TOPIC_PREFIX) or in a properties\n"+
-		"file given with --config (Debezium property names are accepted).\n")
+		"file given with --config (Debezium property names are accepted).\n\n"+
+		"Exit status: 0 done, 1 runtime failure, 2 usage or configuration error.\n")
 }
