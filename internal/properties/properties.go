@@ -41,6 +41,7 @@ func ParseJSON(b []byte) (map[string]string, error) {
 	}
 	conf := top
 	if raw, ok := top["config"]; ok {
+		conf = nil
 		if err := json.Unmarshal(raw, &conf); err != nil {
 			return nil, fmt.Errorf(`"config": not a JSON object: %w`, err)
 		}
