@@ -215,6 +215,8 @@ func (s *Set) resolve(lookup func(string) (string, bool)) error {
 	fromFile := map[string]string{} // flag -> value
 	fileKey := map[string]string{}  // flag -> property name, for errors
 	fileRaw := map[string]string{}  // flag -> the value as an error may show it
+	// flag -> a value a placeholder resolved to: errors must not show it (it may be a secret)
+	fromPlaceholder := map[string]string{}
 	if s.ConfigFile != "" {
 		props, err := properties.Read(s.ConfigFile)
 		if err != nil {
@@ -241,7 +243,7 @@ func (s *Set) resolve(lookup func(string) (string, bool)) error {
 			if a.flag == "" {
 				warn, err := a.check(v)
 				if err != nil {
-					errs = append(errs, fmt.Errorf("%s: %s=%s: %w", s.ConfigFile, k, quote(raw, v, nil), err))
+					errs = append(errs, fmt.Errorf("%s: %s=%s: %w", s.ConfigFile, k, quote(raw, v, nil), redact(raw, v, err)))
 				} else if warn != "" {
 					s.unused = append(s.unused, k+" ("+warn+")")
 				}
@@ -251,7 +253,7 @@ func (s *Set) resolve(lookup func(string) (string, bool)) error {
 			if a.convert != nil {
 				cv, err := a.convert(v)
 				if err != nil {
-					errs = append(errs, fmt.Errorf("%s: %s=%s: %w", s.ConfigFile, k, quote(raw, v, f), err))
+					errs = append(errs, fmt.Errorf("%s: %s=%s: %w", s.ConfigFile, k, quote(raw, v, f), redact(raw, v, err)))
 					continue
 				}
 				v = cv
@@ -264,6 +266,9 @@ func (s *Set) resolve(lookup func(string) (string, bool)) error {
 				continue
 			}
 			fromFile[a.flag], fileKey[a.flag], fileRaw[a.flag] = v, k, quote(raw, v, f)
+			if properties.HasPlaceholder(raw) {
+				fromPlaceholder[a.flag] = v
+			}
 		}
 	}
 	where := map[string]string{} // flag -> where a deferred bad value came from
@@ -283,7 +288,7 @@ func (s *Set) resolve(lookup func(string) (string, bool)) error {
 			viaFile[f.Name] = true
 			where[f.Name] = fmt.Sprintf("%s: %s=%s: ", s.ConfigFile, fileKey[f.Name], fileRaw[f.Name])
 			if err := s.fs.Set(f.Name, v); err != nil {
-				errs = append(errs, fmt.Errorf("%s: %s=%s: %w", s.ConfigFile, fileKey[f.Name], fileRaw[f.Name], hint(f, v, err)))
+				errs = append(errs, fmt.Errorf("%s: %s=%s: %w", s.ConfigFile, fileKey[f.Name], fileRaw[f.Name], hideValue(fromPlaceholder[f.Name], hint(f, v, err))))
 			}
 		}
 	})
@@ -298,7 +303,11 @@ func (s *Set) resolve(lookup func(string) (string, bool)) error {
 			if viaFile[f.Name] {
 				shownValue = fileRaw[f.Name] // may be a placeholder's secret otherwise
 			}
-			errs = append(errs, fmt.Errorf("%s--%s %s: %w", where[f.Name], f.Name, shownValue, hint(f, f.Value.String(), d.Err())))
+			err := hint(f, f.Value.String(), d.Err())
+			if viaFile[f.Name] {
+				err = hideValue(fromPlaceholder[f.Name], err)
+			}
+			errs = append(errs, fmt.Errorf("%s--%s %s: %w", where[f.Name], f.Name, shownValue, err))
 		}
 	})
 	for _, c := range s.checks {
@@ -343,6 +352,33 @@ func quote(raw, v string, f *flag.Flag) string {
 	}
 	return strconv.Quote(v)
 }
+
+// redact hides v in err when it came from a placeholder of raw (see hideValue).
+func redact(raw, v string, err error) error {
+	if !properties.HasPlaceholder(raw) {
+		return err
+	}
+	return hideValue(v, err)
+}
+
+// hideValue returns err with every occurrence of v in its text replaced: parse errors quote
+// the value they could not parse, and a value from ${file:…} or ${env:…} may be a secret.
+func hideValue(v string, err error) error {
+	if v == "" || !strings.Contains(err.Error(), v) {
+		return err
+	}
+	return hiddenError{msg: strings.ReplaceAll(err.Error(), v, "<value of the placeholder>"), err: err}
+}
+
+// hiddenError is an error whose text hides a value; Unwrap keeps its kind for errors.Is/As
+// (whose own text, if printed, would show it: callers print Error only).
+type hiddenError struct {
+	msg string
+	err error
+}
+
+func (e hiddenError) Error() string { return e.msg }
+func (e hiddenError) Unwrap() error { return e.err }
 
 // hint adds to a flag's error what a bare number means for a duration flag: Go durations want
 // a unit, and the .ms properties are the ones that take bare milliseconds.
