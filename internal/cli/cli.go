@@ -37,6 +37,10 @@ type Command struct {
 	// flag.ErrHelp after -h, ErrUsage after a usage error it reported, and nil or an error
 	// otherwise.
 	Run func(ctx context.Context, prog string, args []string) error
+	// Check, if set, is `<prog> check [flags]` (and `sluice check <name>`): the preflight of
+	// the command's source, sink and offsets store with the same flags, creating nothing,
+	// printed as a table; ErrChecksFailed when a check failed.
+	Check func(ctx context.Context, prog string, args []string) error
 }
 
 // ErrUsage marks an error already reported with usage text; the process exits 2 without
@@ -128,6 +132,10 @@ func printVersion(w io.Writer) int {
 }
 
 func run(ctx context.Context, c Command, prog string, args []string, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "check" && c.Check != nil {
+		prog += " check"
+		return exitCode(ctx, c.Check(ctx, prog, args[1:]), prog, stderr)
+	}
 	return exitCode(ctx, c.Run(ctx, prog, args), prog, stderr)
 }
 

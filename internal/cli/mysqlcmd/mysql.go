@@ -8,8 +8,11 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 
+	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/capture/mysql"
 	"github.com/sluicecdc/sluice/capture/mysql/history"
 	"github.com/sluicecdc/sluice/internal/cli"
@@ -25,7 +28,60 @@ func Command(sinks ...cli.SinkKind) cli.Command {
 		Run: func(ctx context.Context, prog string, args []string) error {
 			return run(ctx, prog, args, sinks)
 		},
+		Check: func(ctx context.Context, prog string, args []string) error {
+			return check(ctx, prog, args, sinks)
+		},
 	}
+}
+
+// check is `sluice mysql check`: the preflight of the source, the schema history, the sink
+// and the offsets store with the command's flags, creating nothing (no snapshot, no replica
+// registration, no topic, no file).
+func check(ctx context.Context, prog string, args []string, sinks []cli.SinkKind) error {
+	c, cfg, historySpec, err := parse(prog, args, sinks)
+	if err != nil {
+		return err
+	}
+	offset, checks := c.CheckStore(ctx)
+	cfg.Offset = offset
+	checks = append(mysql.Check(ctx, cfg), checks...)
+	checks = append(checks, checkHistory(c, historySpec, offset != nil))
+	checks = append(checks, c.CheckSink(ctx))
+	if !cli.PrintChecks(cli.Stdout, checks) {
+		return cli.ErrChecksFailed
+	}
+	return nil
+}
+
+// checkHistory checks the schema history store: a stored offset needs the history that
+// decodes it.
+func checkHistory(c *cli.Capture, spec string, haveOffset bool) capture.Check {
+	kind, arg, _ := strings.Cut(spec, ":")
+	ch := capture.Check{Name: "schema history", Status: capture.CheckOK}
+	switch kind {
+	case "memory":
+		ch.Status, ch.Detail = capture.CheckWarn, "memory: a restart takes a new snapshot"
+		ch.Fix = "--offsets-file or --offsets-topic (the history follows them), or --schema-history file:PATH"
+	case "file":
+		fi, err := os.Stat(arg)
+		switch {
+		case err == nil && !fi.IsDir():
+			ch.Detail = "file " + arg + " exists"
+		case err != nil && os.IsNotExist(err) && !haveOffset:
+			ch.Detail = "file " + arg + " will be created"
+			if _, derr := os.Stat(filepath.Dir(arg)); derr != nil {
+				ch.Status, ch.Detail, ch.Fix = capture.CheckFail, "directory of "+arg+": "+derr.Error(), "create it or change --schema-history"
+			}
+		case err != nil && os.IsNotExist(err):
+			ch.Status, ch.Detail = capture.CheckFail, "an offset is stored but the history file "+arg+" is missing"
+			ch.Fix = "restore the history file, or --snapshot-mode recovery to rebuild it from the server"
+		default:
+			ch.Status, ch.Detail, ch.Fix = capture.CheckFail, fmt.Sprint(err), "fix --schema-history"
+		}
+	case "kafka":
+		return c.CheckTopic("schema history", arg)
+	}
+	return ch
 }
 
 var usage = cli.CaptureUsage{

@@ -23,7 +23,27 @@ func Command(sinks ...cli.SinkKind) cli.Command {
 		Run: func(ctx context.Context, prog string, args []string) error {
 			return run(ctx, prog, args, sinks)
 		},
+		Check: func(ctx context.Context, prog string, args []string) error {
+			return check(ctx, prog, args, sinks)
+		},
 	}
+}
+
+// check is `sluice postgres check`: the preflight of the source, the sink and the offsets
+// store with the command's flags, creating nothing (no slot, no publication, no topic).
+func check(ctx context.Context, prog string, args []string, sinks []cli.SinkKind) error {
+	c, cfg, err := parse(prog, args, sinks)
+	if err != nil {
+		return err
+	}
+	offset, checks := c.CheckStore(ctx)
+	cfg.Offset = offset
+	checks = append(postgres.Check(ctx, cfg), checks...)
+	checks = append(checks, c.CheckSink(ctx))
+	if !cli.PrintChecks(cli.Stdout, checks) {
+		return cli.ErrChecksFailed
+	}
+	return nil
 }
 
 var usage = cli.CaptureUsage{
