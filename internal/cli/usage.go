@@ -220,3 +220,12 @@ func ConnectorClass(cmd string, classes ...string) func(v string) (string, error
 		return "", fmt.Errorf("sluice %s runs %s", cmd, strings.Join(classes, " or "))
 	}
 }
+
+// IsUsage reports whether err is a usage or configuration error (exit status 2).
+func IsUsage(err error) bool {
+	var (
+		ue *UsageError
+		ce *ConfigError
+	)
+	return errors.Is(err, ErrUsage) || errors.As(err, &ue) || errors.As(err, &ce)
+}
