@@ -197,78 +197,107 @@ func runExample(t *testing.T, ex example) {
 	adjust(t, filepath.Join("..", "..", "testdata", "properties", ex.file), config, set)
 
 	insert("snapshot-" + id)
-	cmd := exec.Command(os.Args[0], append([]string{ex.cmd, "--config", config}, extra...)...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "SLUICE_EXAMPLE_MAIN=1")
-	var stderr lockedBuffer
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	stop := func() error {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-exited:
-			return err
-		case <-time.After(30 * time.Second):
-			cmd.Process.Kill()
-			return fmt.Errorf("no exit 30s after SIGTERM")
-		}
-	}
-	defer func() {
-		if t.Failed() {
-			t.Logf("stderr of sluice %s:\n%s", ex.cmd, stderr.String())
-		}
-	}()
-
-	// Records: the snapshot's row, then a row inserted while streaming.
+	// Records go to Kafka (read from the topic's start on each run) or stdout.
 	seen := make(chan string, 1024)
 	if ex.kafka {
 		go consume(ctx, t, brokers, prefix+"."+db+"."+table, seen)
-		go io.Copy(io.Discard, out)
-	} else {
-		go func() {
-			sc := bufio.NewScanner(out)
-			sc.Buffer(nil, 1<<20)
-			for sc.Scan() {
-				seen <- sc.Text()
+	}
+	// run starts sluice, waits for a record with each marker (inserting the rows after the
+	// first, which the snapshot or the resume delivers), stops it with SIGTERM and returns
+	// its log.
+	run := func(markers ...string) string {
+		t.Helper()
+		cmd := exec.Command(os.Args[0], append([]string{ex.cmd, "--config", config}, extra...)...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "SLUICE_EXAMPLE_MAIN=1")
+		var stderr lockedBuffer
+		cmd.Stderr = &stderr
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			if t.Failed() {
+				t.Logf("stderr of sluice %s:\n%s", ex.cmd, stderr.String())
 			}
 		}()
-	}
-	wait := func(marker string) {
-		t.Helper()
-		for {
-			select {
-			case rec := <-seen:
-				if strings.Contains(rec, marker) {
-					return
+		if ex.kafka {
+			go io.Copy(io.Discard, out)
+		} else {
+			go func() {
+				sc := bufio.NewScanner(out)
+				sc.Buffer(nil, 1<<20)
+				for sc.Scan() {
+					seen <- sc.Text()
 				}
-			case err := <-exited:
-				t.Fatalf("sluice exited (%v) before %q arrived", err, marker)
-			case <-ctx.Done():
-				t.Fatalf("no record with %q", marker)
+			}()
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		for i, marker := range markers {
+			if i > 0 {
+				insert(marker)
+			}
+		wait:
+			for {
+				select {
+				case rec := <-seen:
+					if strings.Contains(rec, marker) {
+						break wait
+					}
+				case err := <-exited:
+					t.Fatalf("sluice exited (%v) before %q arrived", err, marker)
+				case <-ctx.Done():
+					t.Fatalf("no record with %q", marker)
+				}
 			}
 		}
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Errorf("sluice ended with %v, want exit 0 after SIGTERM", err)
+			}
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			t.Errorf("no exit 30s after SIGTERM")
+		}
+		logs := stderr.String()
+		if strings.Contains(logs, "does not know") {
+			t.Errorf("the example has properties sluice does not know:\n%s", logs)
+		}
+		// (A test password that is a word of the logs anyway, such as "postgres", proves
+		// nothing.)
+		if pw := srv.password; len(pw) >= 6 && !strings.Contains("postgres mysql mariadb sluice", pw) && strings.Contains(logs, pw) {
+			t.Error("the database password is in the logs")
+		}
+		return logs
 	}
-	wait("snapshot-" + id)
-	insert("streamed-" + id)
-	wait("streamed-" + id)
-	if err := stop(); err != nil {
-		t.Errorf("sluice ended with %v, want exit 0 after SIGTERM", err)
+	logs := run("snapshot-"+id, "streamed-"+id)
+	// One event name across connectors, and resume=false on a first run.
+	for _, want := range []string{"snapshot completed", "resume"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("the log lacks %q", want)
+		}
 	}
-	logs := stderr.String()
-	if strings.Contains(logs, "does not know") {
-		t.Errorf("the example has properties sluice does not know:\n%s", logs)
+	if strings.Contains(logs, "resume=true") || strings.Contains(logs, `"resume":true`) {
+		t.Error("a first run logs resume=true")
 	}
-	// (A test password that is a word of the logs anyway, such as "postgres", proves nothing.)
-	if pw := srv.password; len(pw) >= 6 && !strings.Contains("postgres mysql mariadb sluice", pw) && strings.Contains(logs, pw) {
-		t.Error("the database password is in the logs")
+	if !ex.kafka {
+		return // a connector JSON keeps its offsets in memory: a restart starts over
+	}
+	// The Debezium Server files store offsets in data/offsets.dat: a second run resumes,
+	// says so, and delivers a row inserted meanwhile.
+	insert("offline-" + id)
+	logs = run("offline-"+id, "resumed-"+id)
+	if !strings.Contains(logs, "resume=true") && !strings.Contains(logs, `"resume":true`) {
+		t.Errorf("a resumed run does not log resume=true:\n%s", logs)
+	}
+	if strings.Contains(logs, "snapshot started") {
+		t.Error("a resumed run took a new snapshot")
 	}
 }
 
