@@ -189,7 +189,17 @@ func (s *Set) Parse(args []string) error {
 			s.printHelp(s.help.out)
 			return err
 		}
-		return usageError(err)
+		ue := usageError(err)
+		// A duration flag of the flag package: say what "parse error" means for it.
+		var name, v string
+		if _, serr := fmt.Sscanf(ue.Msg, "invalid value %q for flag --%s", &v, &name); serr == nil || name != "" {
+			if f := s.fs.Lookup(strings.TrimSuffix(name, ":")); f != nil {
+				if h := hint(f, v, errors.New("parse error")); h.Error() != "parse error" {
+					ue.Msg = fmt.Sprintf("invalid value %q for flag --%s: %v", v, f.Name, h)
+				}
+			}
+		}
+		return ue
 	}
 	if s.fs.NArg() > 0 {
 		return &UsageError{Msg: fmt.Sprintf("unexpected argument %q (every setting is a --flag)", s.fs.Arg(0))}

@@ -41,6 +41,8 @@ func TestExitCodes(t *testing.T) {
 		{args: []string{"testcap", "stray"}, code: 2, inStderr: `unexpected argument "stray"`},
 		{args: []string{"testcap", "--topic-prefix", "p", "--heartbeat-interval", "5"}, code: 2,
 			inStderr: `--heartbeat-interval 5: time: missing unit in duration "5": want a duration with a unit, like 5s or 5ms`},
+		{args: []string{"testcap", "--errors-retry-timeout", "5"}, code: 2,
+			inStderr: `invalid value "5" for flag --errors-retry-timeout: parse error: want a duration with a unit, like 5s`},
 		{args: []string{"testcap", "--config", wrongConnector}, code: 2, inStderr: "configures the MySQL/MariaDB connector: run sluice mysql"},
 		{args: []string{"testcap", "--config", filepath.Join(dir, "missing")}, code: 2, inStderr: "configuration error"},
 		{args: []string{"testcap", "--help"}, code: 0,

@@ -91,3 +91,21 @@ func TestParseJSON(t *testing.T) {
 		}
 	}
 }
+
+func FuzzExpand(f *testing.F) {
+	f.Add("${env:A}${file:/nonexistent:k}${X:d}${directory:/:x}")
+	f.Add("${${}}$${a:b:c}")
+	f.Fuzz(func(t *testing.T, s string) {
+		if strings.Contains(s, "file:") || strings.Contains(s, "directory:") {
+			t.Skip("reads files the fuzzer names (/dev/zero never ends)")
+		}
+		_, _ = Expand(s, func(string) (string, bool) { return "", false }, map[string]string{"a": "${a}"}) // must not panic
+	})
+}
+
+func FuzzParseJSON(f *testing.F) {
+	f.Add([]byte(`{"name": "n", "config": {"a": 1, "b": true, "c": "x"}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, _ = ParseJSON(b) // must not panic
+	})
+}
