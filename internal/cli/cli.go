@@ -1,5 +1,6 @@
-// Package cli is the command line shared by the sluice binaries: dispatch to subcommands, the
-// flag > SLUICE_* environment variable > --config properties file > default precedence (Set),
+// Package cli is the command line shared by the sluice binaries: dispatch to subcommands, exit
+// codes (0, 1 runtime failure, 2 usage or configuration error), the grouped --help, the
+// flag > SLUICE_* environment variable > --config file > default precedence (Set),
 // the flags every capture subcommand shares (Capture), the stdout and Kafka sinks, /healthz and
 // /metrics, the runtime memory limit and the pipeline run loop.
 //
