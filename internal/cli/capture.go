@@ -101,6 +101,17 @@ func addCapture(s *Set, dsnUsage string, kinds []SinkKind) *Capture {
 		"errors.max.retries": "errors-max-retries", "database.password": "password",
 		// Debezium before 2.0 named the topic prefix database.server.name.
 		"database.server.name": "topic-prefix", "key.converter.schemas.enable": "schemas-enable"})
+	// The Kafka sink always waits for every in-sync replica (acks=all): positions are
+	// released only after that, so a weaker setting cannot be honoured.
+	for _, p := range []string{"debezium.sink.kafka.producer.acks", "acks"} {
+		s.Accept(p, func(v string) (string, error) {
+			switch strings.TrimSpace(v) {
+			case "all", "-1":
+				return "", nil
+			}
+			return "sluice always produces with acks=all: a position is saved only after every in-sync replica has the record", nil
+		})
+	}
 	// Debezium Server's offset stores: sluice has the file and the Kafka topic (and memory).
 	s.Accept("offset.storage", func(v string) (string, error) {
 		switch strings.TrimSpace(v) {
