@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -171,7 +172,9 @@ func (s *Set) printHelp(w io.Writer) {
 			typ, usage := flag.UnquoteUsage(f)
 			if typ == "value" { // a Var flag: name its kind as the standard flags do
 				typ = "string"
-				if _, err := time.ParseDuration(f.DefValue); err == nil && f.DefValue != "0" {
+				if _, err := strconv.ParseInt(f.DefValue, 10, 64); err == nil {
+					typ = "int"
+				} else if _, err := time.ParseDuration(f.DefValue); err == nil {
 					typ = "duration"
 				}
 			}
