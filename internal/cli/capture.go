@@ -99,8 +99,9 @@ func addCapture(s *Set, dsnUsage string, kinds []SinkKind) *Capture {
 	fs.DurationVar(&c.RetryWait, "retriable-restart-wait", 10*time.Second, "the longest wait between two reopens; the first waits 1s, then it doubles (retriable.restart.connector.wait.ms)")
 	s.Names(map[string]string{"debezium.sink.type": "sink", "retriable.restart.connector.wait.ms": "retriable-restart-wait",
 		"errors.max.retries": "errors-max-retries", "database.password": "password",
-		// Debezium before 2.0 named the topic prefix database.server.name.
-		"database.server.name": "topic-prefix", "key.converter.schemas.enable": "schemas-enable"})
+		"key.converter.schemas.enable": "schemas-enable"})
+	// Debezium before 2.0 named the topic prefix database.server.name.
+	s.Fallback("database.server.name", "topic-prefix")
 	// The Kafka sink always waits for every in-sync replica (acks=all): positions are
 	// released only after that, so a weaker setting cannot be honoured.
 	for _, p := range []string{"debezium.sink.kafka.producer.acks", "acks"} {

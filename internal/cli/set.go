@@ -50,6 +50,9 @@ type propAlias struct {
 	// check, for a property that sets no flag (flag ""), validates its value; an error
 	// stops the command, a warning (non-empty, err nil) is logged.
 	check func(string) (warning string, err error)
+	// fallback: the property sets flag only when no other property of the file does (an old
+	// name the current one replaces).
+	fallback bool
 }
 
 // NewSet returns the Set of the command prog; usage, if not nil, is printed above the flags
@@ -136,6 +139,11 @@ func (s *Set) Alias(prop, name string) { s.Names(properties.Names{prop: name}) }
 func (s *Set) AliasFunc(prop, name string, convert func(string) (string, error)) {
 	s.props[prop] = propAlias{flag: name, convert: convert}
 }
+
+// Fallback makes the property prop set flag name only when no other property of the file
+// sets it: an older Debezium name that the current one replaces (database.server.name before
+// topic.prefix), so a file that keeps both runs as Debezium runs it.
+func (s *Set) Fallback(prop, name string) { s.props[prop] = propAlias{flag: name, fallback: true} }
 
 // Accept makes the property prop known without a flag of its own: check (nil: any value) sees
 // its value after the file is read; its error stops the command (reported with the others),
@@ -227,6 +235,7 @@ func (s *Set) resolve(lookup func(string) (string, bool)) error {
 	fileRaw := map[string]string{}  // flag -> the value as an error may show it
 	// flag -> a value a placeholder resolved to: errors must not show it (it may be a secret)
 	fromPlaceholder := map[string]string{}
+	var fallbacks []fileValue
 	if s.ConfigFile != "" {
 		props, err := properties.Read(s.ConfigFile)
 		if err != nil {
@@ -268,6 +277,10 @@ func (s *Set) resolve(lookup func(string) (string, bool)) error {
 				}
 				v = cv
 			}
+			if a.fallback {
+				fallbacks = append(fallbacks, fileValue{flag: a.flag, key: k, v: v, shown: quote(raw, v, f)})
+				continue
+			}
 			// Several properties may set one flag (a Kafka setting under the sink's, the
 			// history's and the bare prefix); sluice has one value, so they must agree.
 			if prev, ok := fromFile[a.flag]; ok && prev != v {
@@ -279,6 +292,11 @@ func (s *Set) resolve(lookup func(string) (string, bool)) error {
 			if properties.HasPlaceholder(raw) {
 				fromPlaceholder[a.flag] = v
 			}
+		}
+	}
+	for _, fv := range fallbacks {
+		if _, ok := fromFile[fv.flag]; !ok {
+			fromFile[fv.flag], fileKey[fv.flag], fileRaw[fv.flag] = fv.v, fv.key, fv.shown
 		}
 	}
 	where := map[string]string{} // flag -> where a deferred bad value came from
@@ -327,6 +345,9 @@ func (s *Set) resolve(lookup func(string) (string, bool)) error {
 	}
 	return Config(errors.Join(errs...))
 }
+
+// fileValue is a config-file value for a flag, held back (Fallback).
+type fileValue struct{ flag, key, v, shown string }
 
 // property finds the flag (or check) of a config-file property: its name with the
 // debezium.source. prefix of Debezium Server stripped, else as written, else a ".*" entry

@@ -137,3 +137,21 @@ func TestConfigPlaceholders(t *testing.T) {
 		t.Error("the password flag shows its value")
 	}
 }
+
+// TestServerNameFallback: database.server.name (Debezium 1.x) sets the topic prefix unless
+// topic.prefix does, as in Debezium 2.
+func TestServerNameFallback(t *testing.T) {
+	for _, c := range []struct{ file, want string }{
+		{"database.server.name=old\n", "old"},
+		{"database.server.name=old\ntopic.prefix=new\n", "new"},
+	} {
+		fs, cp := newTestFlags(t)
+		fs.Parse([]string{"--config", writeFile(t, "c.properties", c.file)})
+		if err := cp.resolve(func(string) (string, bool) { return "", false }); err != nil {
+			t.Fatal(err)
+		}
+		if cp.Envelope.TopicPrefix != c.want {
+			t.Errorf("%q: topic prefix %q, want %q", c.file, cp.Envelope.TopicPrefix, c.want)
+		}
+	}
+}
