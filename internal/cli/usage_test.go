@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // captureCommand is a capture command as the sources build it, with a help writer.
@@ -153,5 +155,15 @@ func TestServerNameFallback(t *testing.T) {
 		if cp.Envelope.TopicPrefix != c.want {
 			t.Errorf("%q: topic prefix %q, want %q", c.file, cp.Envelope.TopicPrefix, c.want)
 		}
+	}
+}
+
+// TestDurationsAsText: the JSON log writes durations as text, as the text log does, not as
+// nanoseconds ("in":1000000000).
+func TestDurationsAsText(t *testing.T) {
+	var b bytes.Buffer
+	slog.New(slog.NewJSONHandler(&b, &slog.HandlerOptions{ReplaceAttr: durationText})).Info("x", "in", 1500*time.Millisecond)
+	if !strings.Contains(b.String(), `"in":"1.5s"`) {
+		t.Errorf("got %s", b.String())
 	}
 }
