@@ -179,7 +179,8 @@ type source interface {
 }
 
 // Run is `sluice verify` with its report written to stdout. It returns ErrDifferent (wrapped)
-// when a table differs or is missing in the sink, cli.ErrUsage after a usage error.
+// when a table differs or is missing in the sink, a usage or configuration error (cli.IsUsage)
+// for a bad command line.
 func Run(ctx context.Context, prog string, args []string, stdout io.Writer) error {
 	cfg, log, err := parse(prog, args)
 	if err != nil {
@@ -188,8 +189,8 @@ func Run(ctx context.Context, prog string, args []string, stdout io.Writer) erro
 	return run(ctx, cfg, log, stdout)
 }
 
-// parse reads the command line, environment and --config file; a bad setting is reported on
-// the flag set's output and returned as cli.ErrUsage (exit status 2).
+// parse reads the command line, environment and --config file; a bad setting is a usage or
+// configuration error (cli.IsUsage, exit status 2).
 func parse(prog string, args []string) (Config, *slog.Logger, error) {
 	s := cli.NewSet(prog, func(w io.Writer) {
 		fmt.Fprintf(w, "Usage: %s --dsn SOURCE-DSN --clickhouse-addr HOST:PORT --clickhouse-database DB [flags]\n\n"+
