@@ -457,7 +457,7 @@ func (s *Source) snapshotRow(ctx context.Context) (bool, error) {
 			if st.ui < len(st.units) && st.units[st.ui].ti == st.ti {
 				continue
 			}
-			s.log.Info("snapshot: table done", "table", t.ID.String(), "rows", st.tableN, "seconds", time.Since(st.tStart).Seconds())
+			s.log.Info("snapshot table done", "table", t.ID.String(), "rows", st.tableN, "seconds", time.Since(st.tStart).Seconds())
 			st.ti++
 			st.view = nil
 			return false, nil
@@ -557,7 +557,7 @@ func (s *Source) snapshotEnd(ctx context.Context) error {
 	st.close()
 	p := *st.pos
 	p.Snapshot = false
-	s.log.Info("snapshot done", "rows", st.totalN, "tables", len(st.tables), "seconds", time.Since(st.start).Seconds())
+	s.log.Info("snapshot completed", "rows", st.totalN, "tables", len(st.tables), "seconds", time.Since(st.start).Seconds())
 	s.emit(capture.Event{Kind: capture.SnapshotDone, Position: &p})
 	s.snap = nil
 	if s.cfg.SnapshotMode == SnapshotInitialOnly {

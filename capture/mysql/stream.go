@@ -203,7 +203,7 @@ func (s *Source) connect(ctx context.Context) error {
 	s.st.inTxn = false
 	s.st.skipEvents, s.st.skipRows = p.Event, p.Row
 	s.st.skipArmed = p.Event > 0 || p.Row > 0
-	s.log.Info("streaming binlog", "start", sp.String(), "skip_events", p.Event, "skip_rows", p.Row)
+	s.log.Info("streaming", "start", sp.String(), "resume", s.cfg.Offset != nil, "skip_events", p.Event, "skip_rows", p.Row)
 	return nil
 }
 

@@ -44,7 +44,7 @@ func (s *Source) startStreaming(ctx context.Context) error {
 	}); err != nil {
 		return fmt.Errorf("postgres: START_REPLICATION slot %s at %s: %w", s.cfg.Slot, pglogrepl.LSN(s.startLSN), err)
 	}
-	s.log.Info("streaming", "slot", s.cfg.Slot, "start_lsn", pglogrepl.LSN(s.startLSN).String(), "proto_version", proto, "resume", s.resume != nil)
+	s.log.Info("streaming", "slot", s.cfg.Slot, "start_lsn", pglogrepl.LSN(s.startLSN).String(), "proto_version", proto, "resume", s.cfg.Offset != nil)
 	s.acked.Store(0)
 	s.msgs = make(chan []wireMsg, 16)
 	s.recvErr = make(chan error, 1)

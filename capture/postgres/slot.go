@@ -64,7 +64,7 @@ func (s *Source) connect(ctx context.Context) (*pgx.Conn, error) {
 	cc.Config = *s.connCfg.Copy()
 	conn, err := pgx.ConnectConfig(ctx, cc)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: connect to %s:%d as %s: %w", s.connCfg.Host, s.connCfg.Port, s.connCfg.User, err)
+		return nil, fmt.Errorf("postgres: connect to %s:%d as %s: %w", s.connCfg.Host, s.connCfg.Port, s.connCfg.User, connectError(err))
 	}
 	return conn, nil
 }

@@ -1,11 +1,12 @@
 // Command sluice captures row changes from MySQL/MariaDB and PostgreSQL and publishes them as
 // Debezium-compatible records to Kafka, stdout or ClickHouse, with every subcommand (postgres,
-// mysql, clickhouse, verify, version) in one binary. sluice-postgres and sluice-mysql are the smaller
+// mysql, check, clickhouse, verify, version) in one binary. sluice-postgres and sluice-mysql are the smaller
 // one-source binaries; the command line itself lives in internal/cli.
 package main
 
 import (
 	"github.com/sluicecdc/sluice/internal/cli"
+	"github.com/sluicecdc/sluice/internal/cli/checkcmd"
 	"github.com/sluicecdc/sluice/internal/cli/clickhousecmd"
 	"github.com/sluicecdc/sluice/internal/cli/mysqlcmd"
 	"github.com/sluicecdc/sluice/internal/cli/postgrescmd"
@@ -18,9 +19,11 @@ var Version = "dev"
 func main() {
 	cli.Version = Version
 	sinks := []cli.SinkKind{cli.StdoutSink, cli.KafkaSink, clickhousecmd.Sink}
+	pg, my := postgrescmd.Command(sinks...), mysqlcmd.Command(sinks...)
 	cli.Main(
-		postgrescmd.Command(sinks...),
-		mysqlcmd.Command(sinks...),
+		pg,
+		my,
+		checkcmd.Command(pg, my),
 		clickhousecmd.Command(),
 		verifycmd.Command(),
 	)

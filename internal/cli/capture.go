@@ -35,6 +35,8 @@ type Capture struct {
 	Sink         string
 	DSN          string
 	PasswordFile string
+	password     string // --password (database.password); a secret, never shown
+	havePassword bool
 	MemoryLimit  string
 	HTTPAddr     string
 	HTTP         HTTPSecurity
@@ -70,10 +72,10 @@ func NewCapture(prog string, u CaptureUsage, kinds ...SinkKind) *Capture {
 func addCapture(s *Set, dsnUsage string, kinds []SinkKind) *Capture {
 	c := &Capture{Set: s, sinks: map[string]Sink{}}
 	fs := s.FlagSet()
-	s.Names(c.Envelope.RegisterFlags(fs))
-	s.Names(c.Kafka.RegisterFlags(fs))
-	s.Names(c.Pipeline.RegisterFlags(fs))
-	s.Names(c.Offsets.RegisterFlags(fs))
+	s.Register(GroupOutput, c.Envelope.RegisterFlags)
+	s.Register(GroupKafka, c.Kafka.RegisterFlags)
+	s.Register(GroupOperations, c.Pipeline.RegisterFlags)
+	s.Register(GroupOperations, c.Offsets.RegisterFlags)
 	c.Transforms.register(s)
 	registerColumnOptions(s, &c.Envelope.Columns)
 	names := make([]string, 0, len(kinds))
@@ -87,7 +89,14 @@ func addCapture(s *Set, dsnUsage string, kinds []SinkKind) *Capture {
 	}
 	fs.StringVar(&c.Sink, "sink", def, "where records go: "+strings.Join(names, "|"))
 	fs.StringVar(&c.DSN, "dsn", "", dsnUsage)
-	fs.StringVar(&c.PasswordFile, "password-file", "", "read the password from this file (first line)")
+	fs.StringVar(&c.PasswordFile, "password-file", "", "read the database password from this file (first line)")
+	fs.Var(properties.Secret(func(v string) error { c.password, c.havePassword = v, true; return nil }), "password",
+		"database password (database.password); best from the --config file (or ${file:…}/${env:…} there) or SLUICE_PASSWORD: "+
+			"on the command line other users of the host may read it (a warning says so)")
+	s.SetGroup(GroupConnection, "dsn", "password-file", "password")
+	s.SetGroup(GroupOutput, "sink")
+	s.SetGroup(GroupOperations, "memory-limit", "http-addr", "errors-retry-timeout", "errors-max-retries", "retriable-restart-wait")
+	s.Required("topic-prefix")
 	fs.StringVar(&c.MemoryLimit, "memory-limit", "auto", "soft memory limit of the Go runtime, e.g. 64MiB; auto: GOMEMLIMIT if set, else 32 MiB + twice the sink's buffer; off: none")
 	fs.StringVar(&c.HTTPAddr, "http-addr", "", "serve /healthz and /metrics on this address, e.g. 127.0.0.1:8080 (a port alone, :8080, is on 127.0.0.1; 0.0.0.0:8080 for every interface)")
 	c.HTTP.RegisterFlags(fs)
@@ -95,7 +104,30 @@ func addCapture(s *Set, dsnUsage string, kinds []SinkKind) *Capture {
 	fs.IntVar(&c.MaxRetries, "errors-max-retries", -1, "reopen the source at most this many times in a row after retryable failures; -1: no limit but --errors-retry-timeout; 0: exit at the first (errors.max.retries)")
 	fs.DurationVar(&c.RetryWait, "retriable-restart-wait", 10*time.Second, "the longest wait between two reopens; the first waits 1s, then it doubles (retriable.restart.connector.wait.ms)")
 	s.Names(map[string]string{"debezium.sink.type": "sink", "retriable.restart.connector.wait.ms": "retriable-restart-wait",
-		"errors.max.retries": "errors-max-retries"})
+		"errors.max.retries": "errors-max-retries", "database.password": "password",
+		"key.converter.schemas.enable": "schemas-enable"})
+	// Debezium before 2.0 named the topic prefix database.server.name.
+	s.Fallback("database.server.name", "topic-prefix")
+	// The Kafka sink always waits for every in-sync replica (acks=all): positions are
+	// released only after that, so a weaker setting cannot be honoured.
+	for _, p := range []string{"debezium.sink.kafka.producer.acks", "acks"} {
+		s.Accept(p, func(v string) (string, error) {
+			switch strings.TrimSpace(v) {
+			case "all", "-1":
+				return "", nil
+			}
+			return "sluice always produces with acks=all: a position is saved only after every in-sync replica has the record", nil
+		})
+	}
+	// Debezium Server's offset stores: sluice has the file and the Kafka topic (and memory).
+	s.Accept("offset.storage", func(v string) (string, error) {
+		switch strings.TrimSpace(v) {
+		case "org.apache.kafka.connect.storage.FileOffsetBackingStore", "org.apache.kafka.connect.storage.KafkaOffsetBackingStore",
+			"org.apache.kafka.connect.storage.MemoryOffsetBackingStore":
+			return "", nil
+		}
+		return "", errors.New("sluice stores offsets in a file (offset.storage.file.filename), a Kafka topic (offset.storage.topic) or memory")
+	})
 	s.AliasFunc("errors.retry.timeout", "errors-retry-timeout", millis)
 	for _, k := range kinds {
 		c.sinks[k.Name] = k.New(c)
@@ -148,15 +180,19 @@ func (c *Capture) Parse(args []string) error {
 	return nil
 }
 
-// Password is the database password from --password-file (its first line), else from the
-// environment variable env; ok is false when neither is given.
+// Password is the database password from --password-file (its first line), else --password
+// (SLUICE_PASSWORD, database.password), else the environment variable env; ok is false when
+// none is given.
 func (c *Capture) Password(env string) (pw string, ok bool, err error) {
 	if c.PasswordFile != "" {
 		pw, err := properties.ReadSecretFile(c.PasswordFile)
 		if err != nil {
-			return "", false, fmt.Errorf("--password-file: %w", err)
+			return "", false, Config(fmt.Errorf("--password-file: %w", err))
 		}
 		return pw, true, nil
+	}
+	if c.havePassword {
+		return c.password, true, nil
 	}
 	pw, ok = os.LookupEnv(env)
 	return pw, ok, nil

@@ -1,5 +1,6 @@
-// Package cli is the command line shared by the sluice binaries: dispatch to subcommands, the
-// flag > SLUICE_* environment variable > --config properties file > default precedence (Set),
+// Package cli is the command line shared by the sluice binaries: dispatch to subcommands, exit
+// codes (0, 1 runtime failure, 2 usage or configuration error), the grouped --help, the
+// flag > SLUICE_* environment variable > --config file > default precedence (Set),
 // the flags every capture subcommand shares (Capture), the stdout and Kafka sinks, /healthz and
 // /metrics, the runtime memory limit and the pipeline run loop.
 //
@@ -37,6 +38,10 @@ type Command struct {
 	// flag.ErrHelp after -h, ErrUsage after a usage error it reported, and nil or an error
 	// otherwise.
 	Run func(ctx context.Context, prog string, args []string) error
+	// Check, if set, is `<prog> check [flags]` (and `sluice check <name>`): the preflight of
+	// the command's source, sink and offsets store with the same flags, creating nothing,
+	// printed as a table; ErrChecksFailed when a check failed.
+	Check func(ctx context.Context, prog string, args []string) error
 }
 
 // ErrUsage marks an error already reported with usage text; the process exits 2 without
@@ -90,8 +95,7 @@ func RunMain(ctx context.Context, cmds []Command, args []string, stdout, stderr 
 	}
 	c, ok := find(cmds, args[0])
 	if !ok {
-		fmt.Fprintf(stderr, "sluice: unknown command %q\n\n", args[0])
-		usage(stderr, cmds)
+		fmt.Fprintf(stderr, "sluice: unknown command %q; see 'sluice --help'\n", args[0])
 		return 2
 	}
 	return run(ctx, c, "sluice "+c.Name, args[1:], stderr)
@@ -129,11 +133,30 @@ func printVersion(w io.Writer) int {
 }
 
 func run(ctx context.Context, c Command, prog string, args []string, stderr io.Writer) int {
-	err := c.Run(ctx, prog, args)
+	if len(args) > 0 && args[0] == "check" && c.Check != nil {
+		prog += " check"
+		return exitCode(ctx, c.Check(ctx, prog, args[1:]), prog, stderr)
+	}
+	return exitCode(ctx, c.Run(ctx, prog, args), prog, stderr)
+}
+
+// exitCode reports err on stderr (unless already reported) and returns the exit status: 0
+// done (or stopped by a signal), 2 a usage or configuration error, 1 anything else.
+func exitCode(ctx context.Context, err error, prog string, stderr io.Writer) int {
+	var (
+		ue *UsageError
+		ce *ConfigError
+	)
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.Is(err, ErrUsage):
+		return 2
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "%s: %s; see '%s --help'\n", prog, ue.Msg, prog)
+		return 2
+	case errors.As(err, &ce):
+		fmt.Fprintf(stderr, "%s: configuration error: %v\n", prog, ce.Err)
 		return 2
 	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
 		return 0
@@ -149,7 +172,8 @@ func usage(w io.Writer, cmds []Command) {
 	for _, c := range all {
 		fmt.Fprintf(w, "  %-12s %s\n", c.Name, c.Summary)
 	}
-	fmt.Fprintf(w, "\nRun 'sluice <command> -h' for the flags of a command. Every flag can also be set\n"+
+	fmt.Fprintf(w, "\nRun 'sluice <command> --help' for the flags of a command. Every flag can also be set\n"+
 		"with an environment variable SLUICE_<FLAG> (e.g. SLUICE_TOPIC_PREFIX) or in a properties\n"+
-		"file given with --config (Debezium property names are accepted).\n")
+		"file given with --config (Debezium property names are accepted).\n\n"+
+		"Exit status: 0 done, 1 runtime failure, 2 usage or configuration error.\n")
 }

@@ -21,12 +21,17 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 		if err != nil {
 			return err
 		}
-		if d <= 0 {
-			return fmt.Errorf("want > 0")
+		if d < 0 {
+			return fmt.Errorf("want ≥ 0")
+		}
+		if d == 0 {
+			// Debezium Server's examples set offset.flush.interval.ms=0: commit after every
+			// batch. Releases come at most every releaseGap, so saving at that pace is that.
+			d = releaseGap
 		}
 		c.FlushInterval = d
 		return nil
-	}), "offsets-flush-interval", "how often acknowledged positions are saved (offset.flush.interval.ms)")
+	}), "offsets-flush-interval", "how often acknowledged positions are saved (offset.flush.interval.ms); 0: as soon as they are released (at most every 20ms)")
 	fs.Var(properties.Func("0s", func(s string) error {
 		d, err := time.ParseDuration(s)
 		if err != nil {

@@ -6,22 +6,73 @@ package properties
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 )
 
-// Read parses the file at path with Parse.
+// Read parses the file at path with Parse, or with ParseJSON when its first non-blank byte is
+// '{' (a Kafka Connect connector configuration as posted to its REST API).
 func Read(path string) (map[string]string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config file: %w", err)
 	}
-	p, err := Parse(b)
+	parse := Parse
+	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] == '{' {
+		parse = ParseJSON
+	}
+	p, err := parse(b)
 	if err != nil {
 		return nil, fmt.Errorf("config file %s: %w", path, err)
 	}
 	return p, nil
+}
+
+// ParseJSON parses a Kafka Connect connector configuration: {"name": N, "config": {…}} (as
+// Debezium's documentation shows them) or the bare {…} of its config, whose values may be
+// strings, numbers or booleans. The name becomes the property "name".
+func ParseJSON(b []byte) (map[string]string, error) {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(b, &top); err != nil {
+		return nil, fmt.Errorf("not a JSON object: %w", err)
+	}
+	conf := top
+	if raw, ok := top["config"]; ok {
+		conf = nil
+		if err := json.Unmarshal(raw, &conf); err != nil {
+			return nil, fmt.Errorf(`"config": not a JSON object: %w`, err)
+		}
+	}
+	out := make(map[string]string, len(conf)+1)
+	if raw, ok := top["name"]; ok && top["config"] != nil {
+		var name string
+		if err := json.Unmarshal(raw, &name); err != nil {
+			return nil, fmt.Errorf(`"name": want a string`)
+		}
+		out["name"] = name
+	}
+	for k, raw := range conf {
+		var v any
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return nil, fmt.Errorf("%q: %w", k, err)
+		}
+		switch v := v.(type) {
+		case string:
+			out[k] = v
+		case bool:
+			out[k] = strconv.FormatBool(v)
+		case float64:
+			out[k] = strings.TrimSpace(string(raw))
+		case nil:
+			out[k] = ""
+		default:
+			return nil, fmt.Errorf("%q: want a string, number or boolean", k)
+		}
+	}
+	return out, nil
 }
 
 // Parse parses .properties text: key=value, key: value or key value per line, # and ! comment

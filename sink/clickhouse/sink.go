@@ -440,10 +440,13 @@ func (s *Sink) ticker() {
 		case now := <-prog.C:
 			st := s.Stats()
 			rate := float64(st.Rows-lastRows) / now.Sub(lastAt).Seconds()
+			moved := st.Rows != lastRows
 			lastRows, lastAt = st.Rows, now
 			attrs := []any{"rows", st.Rows, "rows_per_s", int64(rate), "batches", st.Batches,
 				"parked", st.Parked, "replayed", st.Replayed, "retries", st.Retries, "schema_changes", st.SchemaChanges}
-			if st.LastSourceMs > 0 {
+			// The lag of the newest row inserted: only while rows arrive. Idle and caught up,
+			// the last row's age is not lag (it grew for ever on a quiet source).
+			if st.LastSourceMs > 0 && moved {
 				attrs = append(attrs, "source_lag_ms", now.UnixMilli()-st.LastSourceMs)
 			}
 			s.log.Info("clickhouse progress", attrs...)

@@ -7,6 +7,7 @@ package clickhousecmd
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -218,7 +219,10 @@ func parseOptions(prog string, args []string) (options, error) {
 		"group.instance.id": "group-instance-id",
 	})
 	s.Names(cc.Client.RegisterSecurityFlags(fs))
-	s.Names(scfg.RegisterFlags(fs, ""))
+	s.Register(cli.GroupClickHouse, func(fs *flag.FlagSet) properties.Names { return scfg.RegisterFlags(fs, "") })
+	s.SetGroup(cli.GroupKafka, "kafka-brokers", "topics", "group", "initial-offset", "topic-refresh")
+	s.Required("kafka-brokers", "topics", "clickhouse-addr")
+	s.Examples(prog + " --kafka-brokers 127.0.0.1:9092 --topics 'app\\..*' --clickhouse-addr 127.0.0.1:9000 --clickhouse-database app")
 	if err := s.Parse(args); err != nil {
 		return options{kafka: cc, sink: scfg}, err
 	}
@@ -227,7 +231,7 @@ func parseOptions(prog string, args []string) (options, error) {
 	// The sink holds at most --batch-bytes of rows pending and as much again inserting; the
 	// source's fetched batches and the driver's blocks fit in the base allowance.
 	setLimit, err := cli.MemoryLimit(memLimit, int64(scfg.BatchBytes))
-	return options{kafka: cc, sink: scfg, httpAddr: httpAddr, httpSec: httpSec, setLimit: setLimit}, errors.Join(cc.Validate(), scfg.Validate(), err)
+	return options{kafka: cc, sink: scfg, httpAddr: httpAddr, httpSec: httpSec, setLimit: setLimit}, cli.Config(errors.Join(cc.Validate(), scfg.Validate(), err))
 }
 
 // replayParked is `sluice clickhouse replay-parked`: re-applies the records parked in
@@ -242,12 +246,12 @@ func replayParked(ctx context.Context, prog string, args []string) error {
 	var scfg clickhouse.Config
 	var table string
 	fs.StringVar(&table, "table", "", "replay only the records parked for this ClickHouse table")
-	s.Names(scfg.RegisterFlags(fs, ""))
+	s.Register(cli.GroupClickHouse, func(fs *flag.FlagSet) properties.Names { return scfg.RegisterFlags(fs, "") })
 	if err := s.Parse(args); err != nil {
 		return err
 	}
 	if err := scfg.Validate(); err != nil {
-		return err
+		return cli.Config(err)
 	}
 	log := s.Logger()
 	scfg.Logger = log

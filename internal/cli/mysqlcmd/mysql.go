@@ -6,12 +6,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 
+	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/capture/mysql"
 	"github.com/sluicecdc/sluice/capture/mysql/history"
 	"github.com/sluicecdc/sluice/internal/cli"
 	"github.com/sluicecdc/sluice/internal/pipeline"
+	"github.com/sluicecdc/sluice/internal/properties"
 )
 
 // Command is `sluice mysql` with the --sink choices sinks.
@@ -22,7 +28,60 @@ func Command(sinks ...cli.SinkKind) cli.Command {
 		Run: func(ctx context.Context, prog string, args []string) error {
 			return run(ctx, prog, args, sinks)
 		},
+		Check: func(ctx context.Context, prog string, args []string) error {
+			return check(ctx, prog, args, sinks)
+		},
 	}
+}
+
+// check is `sluice mysql check`: the preflight of the source, the schema history, the sink
+// and the offsets store with the command's flags, creating nothing (no snapshot, no replica
+// registration, no topic, no file).
+func check(ctx context.Context, prog string, args []string, sinks []cli.SinkKind) error {
+	c, cfg, historySpec, err := parse(prog, args, sinks)
+	if err != nil {
+		return err
+	}
+	offset, checks := c.CheckStore(ctx)
+	cfg.Offset = offset
+	checks = append(mysql.Check(ctx, cfg), checks...)
+	checks = append(checks, checkHistory(c, historySpec, offset != nil))
+	checks = append(checks, c.CheckSink(ctx))
+	if !cli.PrintChecks(cli.Stdout, checks) {
+		return cli.ErrChecksFailed
+	}
+	return nil
+}
+
+// checkHistory checks the schema history store: a stored offset needs the history that
+// decodes it.
+func checkHistory(c *cli.Capture, spec string, haveOffset bool) capture.Check {
+	kind, arg, _ := strings.Cut(spec, ":")
+	ch := capture.Check{Name: "schema history", Status: capture.CheckOK}
+	switch kind {
+	case "memory":
+		ch.Status, ch.Detail = capture.CheckWarn, "memory: a restart takes a new snapshot"
+		ch.Fix = "--offsets-file or --offsets-topic (the history follows them), or --schema-history file:PATH"
+	case "file":
+		fi, err := os.Stat(arg)
+		switch {
+		case err == nil && !fi.IsDir():
+			ch.Detail = "file " + arg + " exists"
+		case err != nil && os.IsNotExist(err) && !haveOffset:
+			ch.Detail = "file " + arg + " will be created"
+			if _, derr := os.Stat(filepath.Dir(arg)); derr != nil {
+				ch.Status, ch.Detail, ch.Fix = capture.CheckFail, "directory of "+arg+": "+derr.Error(), "create it or change --schema-history"
+			}
+		case err != nil && os.IsNotExist(err):
+			ch.Status, ch.Detail = capture.CheckFail, "an offset is stored but the history file "+arg+" is missing"
+			ch.Fix = "restore the history file, or --snapshot-mode recovery to rebuild it from the server"
+		default:
+			ch.Status, ch.Detail, ch.Fix = capture.CheckFail, fmt.Sprint(err), "fix --schema-history"
+		}
+	case "kafka":
+		return c.CheckTopic("schema history", arg)
+	}
+	return ch
 }
 
 var usage = cli.CaptureUsage{
@@ -30,7 +89,7 @@ var usage = cli.CaptureUsage{
 	About: "Streams row changes from the MySQL or MariaDB binlog (as a replica with its own server id) as\n" +
 		"Debezium MySQL/MariaDB-connector records, after an initial snapshot. Every flag can be set with\n" +
 		"SLUICE_<FLAG>; the password can come from the DSN, --password-file or SLUICE_MYSQL_PASSWORD.",
-	DSN: "mysql://user[:password]@host:port (user needs SELECT, RELOAD, REPLICATION SLAVE, REPLICATION CLIENT); required",
+	DSN: "mysql://user[:password]@host:port (user needs SELECT, RELOAD, REPLICATION SLAVE, REPLICATION CLIENT); or --host/--port/--user",
 }
 
 func run(ctx context.Context, prog string, args []string, sinks []cli.SinkKind) error {
@@ -46,7 +105,7 @@ func run(ctx context.Context, prog string, args []string, sinks []cli.SinkKind) 
 	defer hist.Close()
 	cfg.History = hist
 	if err := cfg.Validate(); err != nil {
-		return err
+		return cli.Config(err)
 	}
 	open := func(ctx context.Context, offset []byte) (pipeline.Source, error) {
 		cfg.Offset = offset
@@ -65,30 +124,107 @@ func parse(prog string, args []string, sinks []cli.SinkKind) (*cli.Capture, mysq
 	c := cli.NewCapture(prog, usage, sinks...)
 	fs := c.FlagSet()
 	var cfg mysql.Config
-	c.Names(cfg.RegisterFlags(fs))
+	c.Register(cli.GroupCapture, cfg.RegisterFlags)
+	c.SetGroup(cli.GroupConnection, "server-id", "tls-mode")
+	var f connFlags
+	fs.StringVar(&f.Host, "host", "", "database host (overrides the DSN's; database.hostname)")
+	fs.StringVar(&f.Port, "port", "", "database port (database.port; default 3306)")
+	fs.StringVar(&f.User, "user", "", "database user (database.user)")
+	c.SetGroup(cli.GroupConnection, "host", "port", "user")
+	c.Names(properties.Names{"database.hostname": "host", "database.port": "port", "database.user": "user"})
 	var historySpec string
 	fs.StringVar(&historySpec, "schema-history", "", "file:PATH, kafka:TOPIC or memory (schema.history.internal.*); default: as durable as the offsets: "+
 		"file:<offsets-file>.history, kafka:<topic-prefix>.schema-history with --offsets-topic, else memory")
+	c.SetGroup(cli.GroupCapture, "schema-history")
+	c.Required("dsn", "server-id")
 	c.Alias("schema.history.internal.file.filename", "schema-history")
 	c.AliasFunc("schema.history.internal.kafka.topic", "schema-history", func(v string) (string, error) { return "kafka:" + v, nil })
+	// The schema history's Kafka cluster is the one of --kafka-brokers (Debezium lets them
+	// differ; sluice has one cluster, so the file's values must agree).
+	c.Alias("schema.history.internal.kafka.bootstrap.servers", "kafka-brokers")
+	c.Accept("schema.history.internal", func(v string) (string, error) {
+		switch strings.TrimSpace(v) {
+		case "io.debezium.storage.file.history.FileSchemaHistory", "io.debezium.storage.kafka.history.KafkaSchemaHistory",
+			"io.debezium.relational.history.MemorySchemaHistory":
+			return "", nil
+		}
+		return "", errors.New("sluice keeps the schema history in a file, a Kafka topic or memory (see --schema-history)")
+	})
+	c.Accept("include.schema.changes", func(v string) (string, error) {
+		if strings.EqualFold(strings.TrimSpace(v), "true") {
+			return "sluice does not publish schema change events to the <topic.prefix> topic yet; the schema history still records every DDL", nil
+		}
+		return "", nil
+	})
+	c.Accept("connector.class", cli.ConnectorClass("mysql", "io.debezium.connector.mysql.MySqlConnector", "io.debezium.connector.mariadb.MariaDbConnector"))
+	c.Examples(
+		prog+" --dsn mysql://sluice@127.0.0.1:3306 --password-file /run/secrets/mysql --server-id 5401 --topic-prefix app --sink stdout",
+		prog+" --config application.properties   # a Debezium Server configuration, run as is",
+		"SLUICE_PASSWORD=… "+prog+" --host db --user sluice --server-id 5401 --topic-prefix app --kafka-brokers k1:9092 --offsets-file /var/lib/sluice/offsets",
+	)
 	if err := c.Parse(args); err != nil {
 		return nil, cfg, "", err
 	}
 	if cfg.ServerID == 0 {
-		return nil, cfg, "", errors.New("--server-id is required: a number unique among the server's replicas (SLUICE_SERVER_ID; database.server.id)")
+		return nil, cfg, "", cli.Config(errors.New("--server-id is required: a number unique among the server's replicas (SLUICE_SERVER_ID; database.server.id)"))
 	}
-	if c.DSN == "" {
-		return nil, cfg, "", errors.New("--dsn is required, e.g. --dsn mysql://sluice@127.0.0.1:3306 (SLUICE_DSN)")
+	dsn, err := f.dsn(c.DSN)
+	if err != nil {
+		return nil, cfg, "", cli.Config(err)
 	}
 	pw, _, err := c.Password("SLUICE_MYSQL_PASSWORD")
 	if err != nil {
 		return nil, cfg, "", err
 	}
-	cfg.DSN, cfg.Password, cfg.Name, cfg.Logger = c.DSN, pw, c.Envelope.TopicPrefix, c.Logger()
+	cfg.DSN, cfg.Password, cfg.Name, cfg.Logger = dsn, pw, c.Envelope.TopicPrefix, c.Logger()
 	if historySpec, err = resolveHistory(c, historySpec); err != nil {
-		return nil, cfg, "", err
+		return nil, cfg, "", cli.Config(err)
 	}
 	return c, cfg, historySpec, nil
+}
+
+// connFlags override parts of --dsn (Debezium's database.* properties).
+type connFlags struct {
+	Host, Port, User string
+}
+
+// dsn is the connection URL from --dsn (d) and the --host/--port/--user overrides.
+func (f *connFlags) dsn(d string) (string, error) {
+	if d == "" {
+		if f.Host == "" {
+			return "", errors.New("--dsn (or --host/--port/--user; database.hostname etc.) is required, e.g. --dsn mysql://sluice@127.0.0.1:3306 (SLUICE_DSN)")
+		}
+		d = "mysql://"
+	}
+	if f.Host == "" && f.Port == "" && f.User == "" {
+		return d, nil
+	}
+	if !strings.HasPrefix(d, "mysql://") && !strings.HasPrefix(d, "mariadb://") {
+		return "", errors.New("--host, --port and --user override a mysql:// URL --dsn, not a go-sql-driver DSN: give one or the other")
+	}
+	u, err := properties.ParseURL(d)
+	if err != nil {
+		return "", fmt.Errorf("--dsn: %w", err)
+	}
+	host, port := u.Hostname(), u.Port()
+	if f.Host != "" {
+		host = f.Host
+	}
+	if f.Port != "" {
+		port = f.Port
+	}
+	if port == "" {
+		port = "3306"
+	}
+	u.Host = net.JoinHostPort(host, port)
+	if f.User != "" {
+		if p, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(f.User, p)
+		} else {
+			u.User = url.User(f.User)
+		}
+	}
+	return u.String(), nil
 }
 
 // resolveHistory returns the schema history store as file:PATH, kafka:TOPIC or memory. The

@@ -23,7 +23,27 @@ func Command(sinks ...cli.SinkKind) cli.Command {
 		Run: func(ctx context.Context, prog string, args []string) error {
 			return run(ctx, prog, args, sinks)
 		},
+		Check: func(ctx context.Context, prog string, args []string) error {
+			return check(ctx, prog, args, sinks)
+		},
 	}
+}
+
+// check is `sluice postgres check`: the preflight of the source, the sink and the offsets
+// store with the command's flags, creating nothing (no slot, no publication, no topic).
+func check(ctx context.Context, prog string, args []string, sinks []cli.SinkKind) error {
+	c, cfg, err := parse(prog, args, sinks)
+	if err != nil {
+		return err
+	}
+	offset, checks := c.CheckStore(ctx)
+	cfg.Offset = offset
+	checks = append(postgres.Check(ctx, cfg), checks...)
+	checks = append(checks, c.CheckSink(ctx))
+	if !cli.PrintChecks(cli.Stdout, checks) {
+		return cli.ErrChecksFailed
+	}
+	return nil
 }
 
 var usage = cli.CaptureUsage{
@@ -77,13 +97,27 @@ func parse(prog string, args []string, sinks []cli.SinkKind) (*cli.Capture, post
 	c := cli.NewCapture(prog, usage, sinks...)
 	fs := c.FlagSet()
 	var cfg postgres.Config
-	c.Names(cfg.RegisterFlags(fs))
+	c.Register(cli.GroupCapture, cfg.RegisterFlags)
 	var f connFlags
 	fs.StringVar(&f.Host, "host", "", "database host (overrides the DSN's; database.hostname)")
 	fs.StringVar(&f.Port, "port", "", "database port (database.port)")
 	fs.StringVar(&f.User, "user", "", "database user (database.user)")
 	fs.StringVar(&f.DBName, "dbname", "", "database name (database.dbname)")
+	c.SetGroup(cli.GroupConnection, "host", "port", "user", "dbname")
+	c.Required("dsn")
 	c.Names(properties.Names{"database.hostname": "host", "database.port": "port", "database.user": "user", "database.dbname": "dbname"})
+	c.Accept("connector.class", cli.ConnectorClass("postgres", "io.debezium.connector.postgresql.PostgresConnector"))
+	c.Accept("plugin.name", func(v string) (string, error) {
+		if strings.TrimSpace(v) != "pgoutput" {
+			return "", errors.New("sluice reads the pgoutput plugin only (built into PostgreSQL ≥ 10): set plugin.name=pgoutput")
+		}
+		return "", nil
+	})
+	c.Examples(
+		prog+" --dsn postgres://repl@127.0.0.1:5432/app --password-file /run/secrets/pg --topic-prefix app --sink stdout",
+		prog+" --config application.properties   # a Debezium Server configuration, run as is",
+		"SLUICE_PASSWORD=… "+prog+" --host db --dbname app --user repl --topic-prefix app --kafka-brokers k1:9092 --offsets-file /var/lib/sluice/offsets",
+	)
 	if err := c.Parse(args); err != nil {
 		return nil, cfg, err
 	}
@@ -92,12 +126,12 @@ func parse(prog string, args []string, sinks []cli.SinkKind) (*cli.Capture, post
 		return nil, cfg, err
 	}
 	if cfg.DSN, err = f.dsn(c.DSN, pw, havePW); err != nil {
-		return nil, cfg, err
+		return nil, cfg, cli.Config(err)
 	}
 	cfg.SkippedOperations = c.Pipeline.SkippedOps
 	cfg.HeartbeatInterval = c.Pipeline.HeartbeatInterval
 	cfg.Logger = c.Logger()
-	return c, cfg, cfg.Validate()
+	return c, cfg, cli.Config(cfg.Validate())
 }
 
 // dsn builds the connection string from --dsn (d), the --host/--port/--user/--dbname
@@ -105,7 +139,7 @@ func parse(prog string, args []string, sinks []cli.SinkKind) (*cli.Capture, post
 func (f *connFlags) dsn(d, pw string, havePW bool) (string, error) {
 	if d == "" {
 		if f.Host == "" {
-			return "", errors.New("--dsn (or --host/--port/--user/--dbname) is required, e.g. --dsn postgres://repl@127.0.0.1:5432/app")
+			return "", errors.New("--dsn (or --host/--port/--user/--dbname; database.hostname etc.) is required, e.g. --dsn postgres://repl@127.0.0.1:5432/app")
 		}
 		d = "postgres://"
 	}

@@ -1,6 +1,8 @@
 package postgrescmd
 
 import (
+	"errors"
+	"flag"
 	"os"
 	"path/filepath"
 	"slices"
@@ -95,12 +97,14 @@ func TestValidateNamesFlags(t *testing.T) {
 func TestUsageNamesBinary(t *testing.T) {
 	var b strings.Builder
 	c := cli.NewCapture("sluice-postgres", usage, sinks...)
-	c.FlagSet().SetOutput(&b)
-	c.FlagSet().Usage()
+	c.SetHelpOutput(&b)
+	if err := c.Parse([]string{"--help"}); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("--help: %v", err)
+	}
 	if !strings.HasPrefix(b.String(), "Usage: sluice-postgres --dsn") {
 		t.Errorf("usage starts %q", b.String()[:min(60, b.Len())])
 	}
-	if !slices.Contains(strings.Fields(b.String()), "-topic-prefix") {
+	if !slices.Contains(strings.Fields(b.String()), "--topic-prefix") {
 		t.Error("usage lacks the common flags")
 	}
 }

@@ -44,6 +44,10 @@ type Config struct {
 	TopicPrefix                               string // for a {topic} in --clickhouse-table-name
 	ClickHouse                                chsink.Config
 	Verify                                    verify.Config
+	// Password of the source (--password, database.password; --password-file), else
+	// SLUICE_PG_PASSWORD / SLUICE_MYSQL_PASSWORD, else the DSN's.
+	Password     string
+	PasswordFile string
 }
 
 // RegisterFlags registers the command's flags, the sink's connection flags and the
@@ -55,6 +59,9 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 	properties.ListVar(fs, &c.TableExclude, "table-exclude", "comma-separated regexes of schema.table (db.table) not to compare (table.exclude.list)")
 	properties.ListVar(fs, &c.SchemaInclude, "schema-include", "comma-separated regexes of schemas (MySQL: databases) to compare (schema.include.list, database.include.list)")
 	fs.StringVar(&c.TopicPrefix, "topic-prefix", "", "topic.prefix, when --clickhouse-table-name uses {topic}")
+	fs.Var(properties.Secret(func(v string) error { c.Password = v; return nil }), "password",
+		"source database password (database.password); best from the --config file or SLUICE_PASSWORD: on the command line others may read it")
+	fs.StringVar(&c.PasswordFile, "password-file", "", "read the source database password from this file (first line)")
 	c.ClickHouse.RegisterConnFlags(fs)
 	c.Verify.RegisterFlags(fs)
 	return properties.Names{
@@ -63,7 +70,23 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 		"schema.include.list":   "schema-include",
 		"database.include.list": "schema-include",
 		"topic.prefix":          "topic-prefix",
+		"database.password":     "password",
 	}
+}
+
+// password is the source's password, by kind ("" leaves the DSN's).
+func (c *Config) password(env string) (string, error) {
+	if c.PasswordFile != "" {
+		pw, err := properties.ReadSecretFile(c.PasswordFile)
+		if err != nil {
+			return "", fmt.Errorf("--password-file: %w", err)
+		}
+		return pw, nil
+	}
+	if c.Password != "" {
+		return c.Password, nil
+	}
+	return os.Getenv(env), nil
 }
 
 // kind is the source kind of the DSN.
@@ -156,7 +179,8 @@ type source interface {
 }
 
 // Run is `sluice verify` with its report written to stdout. It returns ErrDifferent (wrapped)
-// when a table differs or is missing in the sink, cli.ErrUsage after a usage error.
+// when a table differs or is missing in the sink, a usage or configuration error (cli.IsUsage)
+// for a bad command line.
 func Run(ctx context.Context, prog string, args []string, stdout io.Writer) error {
 	cfg, log, err := parse(prog, args)
 	if err != nil {
@@ -165,8 +189,8 @@ func Run(ctx context.Context, prog string, args []string, stdout io.Writer) erro
 	return run(ctx, cfg, log, stdout)
 }
 
-// parse reads the command line, environment and --config file; a bad setting is reported on
-// the flag set's output and returned as cli.ErrUsage (exit status 2).
+// parse reads the command line, environment and --config file; a bad setting is a usage or
+// configuration error (cli.IsUsage, exit status 2).
 func parse(prog string, args []string) (Config, *slog.Logger, error) {
 	s := cli.NewSet(prog, func(w io.Writer) {
 		fmt.Fprintf(w, "Usage: %s --dsn SOURCE-DSN --clickhouse-addr HOST:PORT --clickhouse-database DB [flags]\n\n"+
@@ -177,16 +201,15 @@ func parse(prog string, args []string) (Config, *slog.Logger, error) {
 	})
 	var cfg Config
 	s.Names(cfg.RegisterFlags(s.FlagSet()))
+	s.SetGroup(cli.GroupConnection, "dsn", "source", "password", "password-file")
+	s.SetGroup(cli.GroupCapture, "table-include", "table-exclude", "schema-include", "topic-prefix")
+	s.Required("dsn", "clickhouse-addr", "clickhouse-database")
+	s.Examples(prog + " --dsn postgres://repl@127.0.0.1:5432/app --clickhouse-addr 127.0.0.1:9000 --clickhouse-database app --table-include 'public\\.orders'")
 	if err := s.Parse(args); err != nil {
-		if errors.Is(err, cli.ErrUsage) || errors.Is(err, flag.ErrHelp) {
-			return cfg, nil, err
-		}
-		fmt.Fprintf(s.FlagSet().Output(), "%s: %v\n", prog, err)
-		return cfg, nil, cli.ErrUsage
+		return cfg, nil, err // usage and configuration errors exit 2
 	}
 	if err := cfg.Validate(); err != nil {
-		fmt.Fprintf(s.FlagSet().Output(), "%s: %v\n", prog, err)
-		return cfg, nil, cli.ErrUsage
+		return cfg, nil, cli.Config(err)
 	}
 	log := s.Logger()
 	cfg.Verify.Logger = log
@@ -202,14 +225,22 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) er
 	)
 	switch kind {
 	case "postgres":
-		p, err := postgres.Open(ctx, cfg.DSN, os.Getenv("SLUICE_PG_PASSWORD"))
+		pw, err := cfg.password("SLUICE_PG_PASSWORD")
+		if err != nil {
+			return err
+		}
+		p, err := postgres.Open(ctx, cfg.DSN, pw)
 		if err != nil {
 			return err
 		}
 		defer p.Close(context.WithoutCancel(ctx))
 		src, db = p, p.Database()
 	default:
-		m, err := mysql.Open(ctx, cfg.DSN, os.Getenv("SLUICE_MYSQL_PASSWORD"))
+		pw, err := cfg.password("SLUICE_MYSQL_PASSWORD")
+		if err != nil {
+			return err
+		}
+		m, err := mysql.Open(ctx, cfg.DSN, pw)
 		if err != nil {
 			return err
 		}

@@ -88,7 +88,7 @@ func verifyOnce(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	var out bytes.Buffer
 	err := Run(context.Background(), "sluice verify", append(args, "--log-level", "error"), &out)
-	if errors.Is(err, cli.ErrUsage) {
+	if cli.IsUsage(err) {
 		t.Fatalf("usage error: %v", err)
 	}
 	return out.String(), err

@@ -3,7 +3,6 @@ package verifycmd
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -27,7 +26,7 @@ func TestUsageErrors(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			var out bytes.Buffer
 			err := Run(context.Background(), "sluice verify", append(args, "--log-level", "error"), &out)
-			if !errors.Is(err, cli.ErrUsage) {
+			if !cli.IsUsage(err) {
 				t.Fatalf("want a usage error, got %v", err)
 			}
 			if code := cli.RunOnly(context.Background(), "sluice-verify", Command(), args, &out, &out); code != 2 {
