@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"sync"
+	"time"
 
 	"github.com/sluicecdc/sluice/capture"
 )
@@ -27,6 +28,13 @@ type acker struct {
 	head    int
 	wake    chan struct{}    // cap 1: something may be releasable
 	last    capture.Position // the last released position, for the watchdog's reports
+
+	// A delivery probe times one record from its token to its durability (the sink's delivery
+	// latency): the watchdog asks for one per tick (probeWanted), the next token takes it.
+	probeWanted bool
+	probeTok    uint64
+	probeAt     time.Time
+	delivered   func(time.Duration) // called with mu held
 }
 
 type pendingPos struct {
@@ -43,6 +51,9 @@ func (a *acker) token() uint64 {
 	a.mu.Lock()
 	a.next++
 	t := a.next
+	if a.probeWanted {
+		a.probeWanted, a.probeTok, a.probeAt = false, t, time.Now()
+	}
 	a.mu.Unlock()
 	return t
 }
@@ -77,6 +88,12 @@ func (a *acker) durable(t uint64) {
 		}
 		delete(a.done, a.water+1)
 		a.water++
+	}
+	if a.probeTok != 0 && a.probeTok <= a.water {
+		if a.delivered != nil {
+			a.delivered(time.Since(a.probeAt))
+		}
+		a.probeTok = 0
 	}
 	ready := a.head < len(a.pending) && a.pending[a.head].last <= a.water
 	a.mu.Unlock()
@@ -136,6 +153,15 @@ func (a *acker) compact() {
 		clear(a.pending[k:])
 		a.pending, a.head = a.pending[:k], 0
 	}
+}
+
+// probe asks the acker to time the next record (unless one is being timed).
+func (a *acker) probe() {
+	a.mu.Lock()
+	if a.probeTok == 0 {
+		a.probeWanted = true
+	}
+	a.mu.Unlock()
 }
 
 // inFlight returns the number of assigned tokens not yet covered by the watermark.

@@ -84,7 +84,10 @@ type Stats struct {
 
 	Creates, Updates, Deletes atomic.Uint64 // change events by op (snapshot reads count as creates)
 	Commits                   atomic.Uint64 // transaction commits read from the source
-	watch                     watchStats    // sampled by the watchdog (watchdog.go)
+	// Changes counts every change event (any op, snapshot reads included); Reads the snapshot
+	// reads among them (Debezium counts those in its snapshot metrics, the rest in streaming).
+	Changes, Reads atomic.Uint64
+	watch          watchStats // sampled by the watchdog (watchdog.go)
 }
 
 // Validate reports every missing or bad field.
@@ -140,6 +143,9 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	p := &run{cfg: cfg, ack: newAcker()}
+	if cfg.Stats != nil {
+		p.ack.delivered = cfg.Stats.watch.delivery.add
+	}
 	skipped, _ := capture.ParseSkippedOps(cfg.SkippedOps) // checked by Validate
 	p.skipped = &skipped
 	if cfg.Records != nil {
@@ -162,6 +168,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	if p.cfg.Stats == nil {
 		p.cfg.Stats = new(Stats)
+		p.ack.delivered = p.cfg.Stats.watch.delivery.add
 	}
 	p.cfg.StallTimeout = cmp.Or(p.cfg.StallTimeout, defaultStallTimeout)
 	sink, err := cfg.NewSink(p.ack.durable)

@@ -101,6 +101,11 @@ type watchStats struct {
 	bufUsed   atomic.Int64
 	bufLimit  atomic.Int64
 	sinkBuf   atomic.Bool // the sink reports its buffer
+	// lastTick is when the watchdog last ticked (unix ms; 0: no pipeline ran yet), for the
+	// liveness check; lastMoved when it last saw progress or nothing to do, for readiness.
+	lastTick, lastMoved atomic.Int64
+	lag                 samples // MilliSecondsBehindSource, one sample a tick while events move or wait
+	delivery            samples // from a record's token to its durability, one probe a tick
 }
 
 // Watched is the state the watchdog saw at its last tick (at most a second old).
@@ -116,6 +121,10 @@ type Watched struct {
 	// BufferedBytes and MaxBufferedBytes are the sink's buffer when HasBuffer (BufferReporter).
 	BufferedBytes, MaxBufferedBytes int64
 	HasBuffer                       bool
+	// LastTick is the watchdog's last tick (zero: no pipeline ran yet); LastMoved the last
+	// tick at which the pipeline moved (a record became durable or a position was released)
+	// or had nothing to do.
+	LastTick, LastMoved time.Time
 }
 
 // Stall returns the current stall, or nil while the pipeline moves or has nothing to do.
@@ -128,6 +137,12 @@ func (s *Stats) Watched() Watched {
 		BehindSource: -time.Millisecond, InFlight: w.inFlight.Load(), Pending: int(w.pending.Load()),
 		BufferedBytes: w.bufUsed.Load(), MaxBufferedBytes: w.bufLimit.Load(), HasBuffer: w.sinkBuf.Load(),
 	}
+	if ms := w.lastTick.Load(); ms != 0 {
+		out.LastTick = time.UnixMilli(ms)
+	}
+	if ms := w.lastMoved.Load(); ms != 0 {
+		out.LastMoved = time.UnixMilli(ms)
+	}
 	if ms := w.lastEvent.Load(); ms != 0 {
 		out.LastEvent = time.UnixMilli(ms)
 		if b := w.behindMs.Load(); b >= 0 {
@@ -137,14 +152,25 @@ func (s *Stats) Watched() Watched {
 	return out
 }
 
+// Lag summarises MilliSecondsBehindSource as the watchdog sampled it (see Watched).
+func (s *Stats) Lag() Summary { return s.watch.lag.summary() }
+
+// Delivery summarises the sink's delivery latency: from a record's send to its durability
+// (Kafka's acknowledgement, ClickHouse's insert), one record timed per watchdog tick.
+func (s *Stats) Delivery() Summary { return s.watch.delivery.summary() }
+
 // count counts an event read from the source (the stream goroutine's only Stats work: atomic
 // adds, no clock read; the watchdog samples the rest).
 func (s *Stats) count(ev *capture.Event) {
 	s.Events.Add(1)
 	switch ev.Kind {
 	case capture.Change:
+		s.Changes.Add(1)
 		switch ev.Op {
-		case capture.OpCreate, capture.OpRead:
+		case capture.OpRead:
+			s.Reads.Add(1)
+			s.Creates.Add(1)
+		case capture.OpCreate:
 			s.Creates.Add(1)
 		case capture.OpUpdate:
 			s.Updates.Add(1)
@@ -184,6 +210,8 @@ func (p *run) watch(ctx context.Context) error {
 	if st.watch.lastEvent.Load() == 0 {
 		lastEvents = 0 // the stream may have counted events before this goroutine ran
 	}
+	st.watch.lastTick.Store(since.UnixMilli())
+	st.watch.lastMoved.Store(since.UnixMilli())
 	for {
 		select {
 		case <-ctx.Done():
@@ -192,14 +220,26 @@ func (p *run) watch(ctx context.Context) error {
 		case <-t.C:
 		}
 		now := time.Now()
+		st.watch.lastTick.Store(now.UnixMilli())
 		a := p.ack.state()
 		rel := st.Released.Load()
+		busy := a.next > a.water || a.pending > 0
+		moved := false
 		if n := st.Events.Load(); n != lastEvents {
-			lastEvents = n
+			lastEvents, moved = n, true
 			st.watch.lastEvent.Store(now.UnixMilli())
-			if ts := st.watch.lastTs.Load(); ts > 0 {
-				st.watch.behindMs.Store(max(0, now.UnixMilli()-ts/1000))
-			}
+		}
+		// The lag is measured when events are read (Debezium's MilliSecondsBehindSource) and,
+		// unlike Debezium's, keeps growing while the pipeline is busy and does not move for two
+		// ticks: a stalled sink shows as a growing lag, not a frozen one. Caught up and idle, it
+		// keeps its last value.
+		if ts := st.watch.lastTs.Load(); ts > 0 && (moved || busy && now.Sub(since) >= 2*tick) {
+			behind := max(0, now.UnixMilli()-ts/1000)
+			st.watch.behindMs.Store(behind)
+			st.watch.lag.add(time.Duration(behind) * time.Millisecond)
+		}
+		if busy {
+			p.ack.probe()
 		}
 		st.watch.inFlight.Store(a.next - a.water)
 		st.watch.pending.Store(int64(a.pending))
@@ -208,7 +248,6 @@ func (p *run) watch(ctx context.Context) error {
 			st.watch.bufUsed.Store(used)
 			st.watch.bufLimit.Store(limit)
 		}
-		busy := a.next > a.water || a.pending > 0
 		// Records becoming durable is progress (a big transaction may release nothing for a
 		// while), unless positions are already releasable: then the release itself (the acker
 		// loop, the offsets store, the source's Ack) is stuck, whatever the sink does.
@@ -218,6 +257,7 @@ func (p *run) watch(ctx context.Context) error {
 				log.Info("pipeline moving again", "stalled_for", now.Sub(old.Since).Round(time.Second))
 			}
 			lastWater, lastRel, since = a.water, rel, now
+			st.watch.lastMoved.Store(now.UnixMilli())
 			continue
 		}
 		stalled := now.Sub(since)
