@@ -10,6 +10,7 @@ import (
 
 	gomysql "github.com/go-sql-driver/mysql"
 
+	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/capture/mysql/history"
 	"github.com/sluicecdc/sluice/capture/mysql/replication"
 	"github.com/sluicecdc/sluice/internal/properties"
@@ -123,6 +124,9 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives operator logs; nil discards.
 	Logger *slog.Logger
+	// Stats receives the snapshot progress and log lag for /metrics and the progress display;
+	// a command keeps one across reopens. nil: the source keeps its own.
+	Stats *capture.Stats
 }
 
 // Validate reports every bad field.

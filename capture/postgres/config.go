@@ -96,6 +96,9 @@ type Config struct {
 	SpoolDir string
 	// Logger receives operator logs; nil discards.
 	Logger *slog.Logger
+	// Stats receives the snapshot progress and log lag for /metrics and the progress display;
+	// a command keeps one across reopens. nil: the source keeps its own.
+	Stats *capture.Stats
 }
 
 func (c *Config) setDefaults() {
