@@ -85,6 +85,7 @@ func parse(prog string, args []string, sinks []cli.SinkKind) (*cli.Capture, mysq
 		return nil, cfg, "", err
 	}
 	cfg.DSN, cfg.Password, cfg.Name, cfg.Logger = c.DSN, pw, c.Envelope.TopicPrefix, c.Logger()
+	cfg.Stats = c.SourceStats() // one per process: /metrics and the progress display read it across reopens
 	if historySpec, err = resolveHistory(c, historySpec); err != nil {
 		return nil, cfg, "", err
 	}

@@ -113,3 +113,15 @@ func TestHistoryFollowsOffsets(t *testing.T) {
 		})
 	}
 }
+
+// TestSourceStatsPlumbed: the source gets the command's one capture.Stats, the one /metrics
+// and the progress display read.
+func TestSourceStatsPlumbed(t *testing.T) {
+	c, cfg, _, err := parse("sluice mysql", []string{"--topic-prefix", "p", "--dsn", "mysql://u@h:3306", "--server-id", "7"}, sinks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Stats == nil || cfg.Stats != c.SourceStats() {
+		t.Errorf("Config.Stats %p, want the command's %p", cfg.Stats, c.SourceStats())
+	}
+}
