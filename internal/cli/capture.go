@@ -253,6 +253,13 @@ func (c *Capture) Run(ctx context.Context, what string,
 		}
 		defer stop()
 	}
+	pctx, stopProgress := context.WithCancel(ctx)
+	progressDone := make(chan struct{})
+	go func() {
+		defer close(progressDone)
+		runProgress(pctx, &c.SourceStats().Snapshot, stderrTerm, c.ProgressInterval, log)
+	}()
+	defer func() { stopProgress(); <-progressDone }()
 	store, err := c.OpenOffsets(ctx)
 	if err != nil {
 		return err
