@@ -133,8 +133,9 @@ func (h *health) live(now time.Time) (int, []byte) {
 	if s := h.stats.Stall(); s != nil && h.running.Load() {
 		return http.StatusServiceUnavailable, h.stallBody(s, now)
 	}
-	if h.running.Load() {
-		last := max(h.stats.Watched().LastTick.UnixMilli(), h.upAt.Load())
+	// (A pipeline that is shutting down has no watchdog; its final flush is bounded.)
+	if w := h.stats.Watched(); h.running.Load() && w.Watching {
+		last := max(w.LastTick.UnixMilli(), h.upAt.Load())
 		if d := now.Sub(time.UnixMilli(last)); d > wedgedAfter {
 			return http.StatusServiceUnavailable, jsonBody(map[string]any{"status": "wedged",
 				"reason": fmt.Sprintf("the pipeline's watchdog has not run for %s", d.Round(time.Second))})
@@ -161,6 +162,10 @@ func (h *health) ready(now time.Time) (int, []byte) {
 		return http.StatusServiceUnavailable, h.stallBody(s, now)
 	}
 	w := h.stats.Watched()
+	if !w.Watching && now.Sub(time.UnixMilli(h.upAt.Load())) > 2*time.Second {
+		return http.StatusServiceUnavailable, jsonBody(map[string]any{"status": "stopping",
+			"reason": "a stage of the pipeline failed; the sink is being flushed before the source is reopened"})
+	}
 	moved := time.UnixMilli(max(w.LastMoved.UnixMilli(), h.upAt.Load()))
 	if d := now.Sub(moved); d > h.readyTimeout {
 		return http.StatusServiceUnavailable, jsonBody(map[string]any{"status": "not_delivering",

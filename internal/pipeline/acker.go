@@ -40,6 +40,7 @@ type acker struct {
 type pendingPos struct {
 	last uint64
 	pos  capture.Position
+	ts   int64 // source time (µs) of the last change at or before pos; 0: unknown
 }
 
 func newAcker() *acker {
@@ -59,9 +60,13 @@ func (a *acker) token() uint64 {
 }
 
 // event queues p to be released after every token assigned so far is durable.
-func (a *acker) event(p capture.Position) {
+func (a *acker) event(p capture.Position) { a.eventAt(p, 0) }
+
+// eventAt is event with the source time (µs) of the last change at or before p, for the lag
+// of what waits for the sink.
+func (a *acker) eventAt(p capture.Position, ts int64) {
 	a.mu.Lock()
-	a.pending = append(a.pending, pendingPos{last: a.next, pos: p})
+	a.pending = append(a.pending, pendingPos{last: a.next, pos: p, ts: ts})
 	ready := a.next <= a.water
 	a.mu.Unlock()
 	if ready {

@@ -280,7 +280,11 @@ func (p *run) stream(ctx context.Context, eof error) error {
 			return err
 		}
 		if ev.Position != nil {
-			p.ack.event(ev.Position)
+			var ts int64 // a keepalive's position carries no change: its age is not a lag
+			if ev.Kind == capture.Change || ev.Kind == capture.Commit {
+				ts = ev.Source.TsMicros
+			}
+			p.ack.eventAt(ev.Position, ts)
 		}
 	}
 }

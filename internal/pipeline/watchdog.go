@@ -104,6 +104,11 @@ type watchStats struct {
 	// lastTick is when the watchdog last ticked (unix ms; 0: no pipeline ran yet), for the
 	// liveness check; lastMoved when it last saw progress or nothing to do, for readiness.
 	lastTick, lastMoved atomic.Int64
+	// active is true while a watchdog runs. When it stops (the pipeline ends) with changes not
+	// delivered, undelivered keeps the oldest one's source time (µs) so that the lag goes on
+	// growing until a new pipeline delivers them.
+	active      atomic.Bool
+	undelivered atomic.Int64
 	lag                 samples // MilliSecondsBehindSource, one sample a tick while events move or wait
 	delivery            samples // from a record's token to its durability, one probe a tick
 }
@@ -123,8 +128,10 @@ type Watched struct {
 	HasBuffer                       bool
 	// LastTick is the watchdog's last tick (zero: no pipeline ran yet); LastMoved the last
 	// tick at which the pipeline moved (a record became durable or a position was released)
-	// or had nothing to do.
+	// or had nothing to do. Watching is true while a watchdog runs (a pipeline's Run before
+	// its shutdown).
 	LastTick, LastMoved time.Time
+	Watching            bool
 }
 
 // Stall returns the current stall, or nil while the pipeline moves or has nothing to do.
@@ -137,6 +144,7 @@ func (s *Stats) Watched() Watched {
 		BehindSource: -time.Millisecond, InFlight: w.inFlight.Load(), Pending: int(w.pending.Load()),
 		BufferedBytes: w.bufUsed.Load(), MaxBufferedBytes: w.bufLimit.Load(), HasBuffer: w.sinkBuf.Load(),
 	}
+	out.Watching = w.active.Load()
 	if ms := w.lastTick.Load(); ms != 0 {
 		out.LastTick = time.UnixMilli(ms)
 	}
@@ -148,6 +156,9 @@ func (s *Stats) Watched() Watched {
 		if b := w.behindMs.Load(); b >= 0 {
 			out.BehindSource = time.Duration(b) * time.Millisecond
 		}
+	}
+	if ts := w.undelivered.Load(); ts > 0 && !w.active.Load() {
+		out.BehindSource = max(0, time.Since(time.UnixMicro(ts)).Truncate(time.Millisecond))
 	}
 	return out
 }
@@ -212,6 +223,16 @@ func (p *run) watch(ctx context.Context) error {
 	}
 	st.watch.lastTick.Store(since.UnixMilli())
 	st.watch.lastMoved.Store(since.UnixMilli())
+	st.watch.undelivered.Store(0)
+	st.watch.active.Store(true)
+	defer func() {
+		var ts int64
+		if a := p.ack.state(); a.pending > 0 {
+			ts = a.oldest.ts
+		}
+		st.watch.undelivered.Store(ts)
+		st.watch.active.Store(false)
+	}()
 	for {
 		select {
 		case <-ctx.Done():
@@ -229,11 +250,18 @@ func (p *run) watch(ctx context.Context) error {
 			lastEvents, moved = n, true
 			st.watch.lastEvent.Store(now.UnixMilli())
 		}
-		// The lag is measured when events are read (Debezium's MilliSecondsBehindSource) and,
-		// unlike Debezium's, keeps growing while the pipeline is busy and does not move for two
-		// ticks: a stalled sink shows as a growing lag, not a frozen one. Caught up and idle, it
-		// keeps its last value.
-		if ts := st.watch.lastTs.Load(); ts > 0 && (moved || busy && now.Sub(since) >= 2*tick) {
+		// The lag (Debezium's MilliSecondsBehindSource) is the age of the oldest change not yet
+		// delivered: unlike Debezium's, measured when an event is read, it grows while the sink
+		// is stalled (the source may read on into the sink's buffer for a while). With nothing
+		// waiting, it is the age of the last change when it was read; idle, it keeps that.
+		ts := int64(0)
+		switch {
+		case a.pending > 0 && a.oldest.ts > 0:
+			ts = a.oldest.ts
+		case moved:
+			ts = st.watch.lastTs.Load()
+		}
+		if ts > 0 {
 			behind := max(0, now.UnixMilli()-ts/1000)
 			st.watch.behindMs.Store(behind)
 			st.watch.lag.add(time.Duration(behind) * time.Millisecond)
