@@ -109,8 +109,8 @@ type watchStats struct {
 	// growing until a new pipeline delivers them.
 	active      atomic.Bool
 	undelivered atomic.Int64
-	lag                 samples // MilliSecondsBehindSource, one sample a tick while events move or wait
-	delivery            samples // from a record's token to its durability, one probe a tick
+	lag         samples // MilliSecondsBehindSource, one sample a tick while events move or wait
+	delivery    samples // from a record's token to its durability, one probe a tick
 }
 
 // Watched is the state the watchdog saw at its last tick (at most a second old).

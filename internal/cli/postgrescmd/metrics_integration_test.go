@@ -170,7 +170,7 @@ func TestMetricsAndReadiness(t *testing.T) {
 		return m["debezium_metrics_TotalNumberOfEventsSeen"+st] == 80 && m["sluice_events_pending"] == 0 && m["sluice_records_in_flight"] == 0
 	})
 	for name, want := range map[string]float64{
-		"debezium_metrics_TotalNumberOfEventsSeen" + sn:      200,
+		"debezium_metrics_TotalNumberOfEventsSeen" + sn:       200,
 		"debezium_metrics_TotalNumberOfCreateEventsSeen" + st: 50,
 		"debezium_metrics_TotalNumberOfUpdateEventsSeen" + st: 20,
 		"debezium_metrics_TotalNumberOfDeleteEventsSeen" + st: 10,
