@@ -317,6 +317,7 @@ func (p *run) streamRecords(ctx context.Context, eof error) error {
 			continue
 		}
 		p.cfg.Stats.Events.Add(1)
+		p.cfg.Stats.Changes.Add(1) // a record of a change (Debezium's TotalNumberOfEventsSeen)
 		if err := p.send(ctx, &p.rec, pos); err != nil {
 			return err
 		}
