@@ -52,9 +52,10 @@ type Capture struct {
 	// error is not a terminal (--progress-interval, default 10s; 0: never).
 	ProgressInterval time.Duration
 
-	sinks  map[string]Sink
-	health *health        // what /healthz, /readyz and /metrics show, across the reconnects of Run
-	source *capture.Stats // the source's figures, one per process (SourceStats)
+	sinks   map[string]Sink
+	health  *health        // what /healthz, /readyz and /metrics show, across the reconnects of Run
+	source  *capture.Stats // the source's figures, one per process (SourceStats)
+	serving bool           // Serve ran
 }
 
 // CaptureUsage is a capture command's help text.
@@ -234,6 +235,20 @@ type Pinger interface {
 // (when it saved no new offset either): a pipeline that worked for a minute was not failing.
 const stableRun = time.Minute
 
+// Serve starts /healthz, /readyz and /metrics on --http-addr (if set) for the source plugin
+// what ("postgres", "mysql"), until the returned stop is called. Run calls it when the command
+// did not: a command that has work to do before Run (opening the schema history) calls it
+// first, so that the probes answer from its first second.
+func (c *Capture) Serve(ctx context.Context, what string) (stop func(), err error) {
+	c.serving = true
+	c.health = c.newHealth()
+	c.health.register(what, c.Envelope.TopicPrefix, c.Sink)
+	if c.HTTPAddr == "" {
+		return func() {}, nil
+	}
+	return serveHTTP(ctx, c.HTTPAddr, c.health, c.Logger())
+}
+
 // Run opens the offsets store and runs the pipeline from the offset in it, reopening the
 // source with open from the last saved offset after a retryable failure (a lost server, a
 // broker outage), waiting 1 s and doubling up to RetryWait. Failures in a row are retried for
@@ -244,10 +259,8 @@ const stableRun = time.Minute
 func (c *Capture) Run(ctx context.Context, what string,
 	open func(ctx context.Context, offset []byte) (pipeline.Source, error), onRetry func(error)) error {
 	log := c.Logger()
-	c.health = c.newHealth()
-	c.health.register(what, c.Envelope.TopicPrefix, c.Sink)
-	if c.HTTPAddr != "" {
-		stop, err := serveHTTP(ctx, c.HTTPAddr, c.health, log)
+	if !c.serving {
+		stop, err := c.Serve(ctx, what)
 		if err != nil {
 			return err
 		}

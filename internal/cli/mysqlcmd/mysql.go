@@ -39,6 +39,11 @@ func run(ctx context.Context, prog string, args []string, sinks []cli.SinkKind) 
 		return err
 	}
 	log := c.Logger()
+	stop, err := c.Serve(ctx, "mysql") // before the schema history, which may wait for Kafka
+	if err != nil {
+		return err
+	}
+	defer stop()
 	hist, err := openHistory(ctx, c, historySpec)
 	if err != nil {
 		return err
