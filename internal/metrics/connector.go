@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -191,6 +192,25 @@ func NewConnector(cfg ConnectorConfig) *Connector {
 		case "mysql":
 			gauge(own("sluice_mysql_binlog_bytes_behind", "Bytes between the position read and the end of the source's binlog; -1 or 0: not measured yet."),
 				func(*view) float64 { return float64(sh.BinlogBytesBehind.Load()) })
+			const hc = "schema-history"
+			hs := &cfg.Source.SchemaHistory
+			since := func(at *atomic.Int64) func(v *view) float64 {
+				return func(v *view) float64 {
+					ms := at.Load()
+					if ms == 0 {
+						return -1
+					}
+					return float64(max(0, v.now.UnixMilli()-ms))
+				}
+			}
+			counter(dbz(hc, "ChangesRecovered", "Schema history records read back when the source opened (over the opens of this process)."),
+				func(*view) uint64 { return uint64(hs.ChangesRecovered.Load()) })
+			counter(dbz(hc, "ChangesApplied", "Schema history records appended (schema changes captured)."),
+				func(*view) uint64 { return uint64(hs.ChangesApplied.Load()) })
+			gauge(dbz(hc, "MilliSecondsSinceLastRecoveredChange", "Milliseconds since a schema history record was last read back; -1: never."), since(&hs.LastRecoveredUnixMilli))
+			gauge(dbz(hc, "MilliSecondsSinceLastAppliedChange", "Milliseconds since a schema history record was last appended; -1: never."), since(&hs.LastAppliedUnixMilli))
+			gauge(dbz(hc, "RecoveryStartTime", "When the schema history was last read back, in epoch milliseconds; 0: never."),
+				func(*view) float64 { return float64(hs.RecoveryStartUnixMilli.Load()) })
 		}
 		gauge(own("sluice_source_last_event_timestamp_seconds", "Database time of the last change read (Debezium's LastEvent, which its JMX exporter drops as a string); 0: none yet."),
 			func(*view) float64 { return float64(sh.LastEventUnixMilli.Load()) / 1e3 })

@@ -86,3 +86,35 @@ func TestConnectorSeries(t *testing.T) {
 		t.Log(body)
 	}
 }
+
+// TestSchemaHistorySeries: a MySQL connector has Debezium's schema-history context.
+func TestSchemaHistorySeries(t *testing.T) {
+	var (
+		ps  pipeline.Stats
+		src capture.Stats
+	)
+	now := time.Unix(1000, 0)
+	src.SchemaHistory.ChangesRecovered.Store(12)
+	src.SchemaHistory.ChangesApplied.Store(3)
+	src.SchemaHistory.LastAppliedUnixMilli.Store(now.Add(-2 * time.Second).UnixMilli())
+	src.SchemaHistory.RecoveryStartUnixMilli.Store(now.Add(-time.Minute).UnixMilli())
+	r := NewRegistry()
+	if err := r.Register(NewConnector(ConnectorConfig{Plugin: "mysql", Name: "inv", Pipeline: &ps, Source: &src,
+		Now: func() time.Time { return now }})); err != nil {
+		t.Fatal(err)
+	}
+	body := scrape(t, r)
+	const hc = `{context="schema-history",name="inv",plugin="mysql"}`
+	for _, want := range []string{
+		"debezium_metrics_ChangesRecovered" + hc + " 12\n",
+		"debezium_metrics_ChangesApplied" + hc + " 3\n",
+		"debezium_metrics_MilliSecondsSinceLastAppliedChange" + hc + " 2000\n",
+		"debezium_metrics_MilliSecondsSinceLastRecoveredChange" + hc + " -1\n",
+		"debezium_metrics_RecoveryStartTime" + hc + " 940000\n",
+		`sluice_mysql_binlog_bytes_behind{name="inv",plugin="mysql"} 0` + "\n",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}
