@@ -150,7 +150,20 @@ func TestCaptureRunStalledSinkReopens(t *testing.T) {
 		if code, _, _ := getHealthz(t, c.health); code != http.StatusOK {
 			t.Fatalf("healthz while running: %d", code)
 		}
-		time.Sleep(13 * time.Second) // 14 s
+		if code, body, _ := getProbe(t, c.health, "/readyz"); code != http.StatusOK {
+			t.Fatalf("readyz while running: %d %s", code, body)
+		}
+		// Nothing delivered since the tick at 1 s: not ready after --ready-timeout (5s), while
+		// the process is alive and not yet stalled (--stall-timeout 10s).
+		time.Sleep(6 * time.Second) // 7 s
+		synctest.Wait()
+		if code, _, m := getProbe(t, c.health, "/readyz"); code != http.StatusServiceUnavailable || m["status"] != "not_delivering" {
+			t.Fatalf("readyz 6 s without delivery: %d %v", code, m)
+		}
+		if code, _, _ := getHealthz(t, c.health); code != http.StatusOK {
+			t.Fatalf("healthz before the stall timeout: %d", code)
+		}
+		time.Sleep(7 * time.Second) // 14 s
 		synctest.Wait()
 		code, _, m := getHealthz(t, c.health)
 		if code != http.StatusServiceUnavailable || m["status"] != "stalled" ||
