@@ -28,6 +28,7 @@ type acker struct {
 	head    int
 	wake    chan struct{}    // cap 1: something may be releasable
 	last    capture.Position // the last released position, for the watchdog's reports
+	lastTs  int64            // source time (µs) of the last released change; read by release's caller
 
 	// A delivery probe times one record from its token to its durability (the sink's delivery
 	// latency): the watchdog asks for one per tick (probeWanted), the next token takes it.
@@ -123,6 +124,9 @@ func (a *acker) release() (capture.Position, int) {
 	n := 0
 	for a.head < len(a.pending) && a.pending[a.head].last <= a.water {
 		p = a.pending[a.head].pos
+		if ts := a.pending[a.head].ts; ts > 0 {
+			a.lastTs = ts
+		}
 		a.pending[a.head] = pendingPos{}
 		a.head++
 		n++
@@ -132,6 +136,13 @@ func (a *acker) release() (capture.Position, int) {
 	}
 	a.compact()
 	return p, n
+}
+
+// releasedTs returns the source time (µs) of the last change released so far; 0: none.
+func (a *acker) releasedTs() int64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.lastTs
 }
 
 // releaseAll is release for a source that needs every released position: it appends them to

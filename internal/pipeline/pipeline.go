@@ -239,6 +239,7 @@ type run struct {
 	dirty    bool             // latest not yet saved and acknowledged
 	scratch  []byte
 	released []capture.Position // releaseNow's buffer when marking
+	relTs    int64              // source time (µs) of the last released change seen by releaseNow
 }
 
 // stream reads, encodes and sends events on one goroutine: the event (which may alias the
@@ -438,6 +439,12 @@ func (p *run) releaseNow() {
 	if pos, n := p.ack.release(); n > 0 {
 		p.latest, p.dirty = pos, true
 		p.cfg.Stats.Released.Add(uint64(n))
+		// The lag at delivery, for MilliSecondsBehindSource once nothing waits: one clock
+		// read per release (at most one each releaseGap), none per event.
+		if ts := p.ack.releasedTs(); ts > 0 && ts != p.relTs {
+			p.relTs = ts
+			p.cfg.Stats.watch.deliveredLag.Store(max(0, time.Now().UnixMilli()-ts/1000))
+		}
 	}
 }
 

@@ -109,6 +109,9 @@ type watchStats struct {
 	// growing until a new pipeline delivers them.
 	active      atomic.Bool
 	undelivered atomic.Int64
+	// deliveredLag is the lag (ms) of the last change released, measured when it was
+	// released; -1: none since the last tick (the watchdog takes it).
+	deliveredLag atomic.Int64
 	lag         samples // MilliSecondsBehindSource, one sample a tick while events move or wait
 	delivery    samples // from a record's token to its durability, one probe a tick
 }
@@ -224,6 +227,7 @@ func (p *run) watch(ctx context.Context) error {
 	st.watch.lastTick.Store(since.UnixMilli())
 	st.watch.lastMoved.Store(since.UnixMilli())
 	st.watch.undelivered.Store(0)
+	st.watch.deliveredLag.Store(-1)
 	st.watch.active.Store(true)
 	defer func() {
 		var ts int64
@@ -253,16 +257,19 @@ func (p *run) watch(ctx context.Context) error {
 		// The lag (Debezium's MilliSecondsBehindSource) is the age of the oldest change not yet
 		// delivered: unlike Debezium's, measured when an event is read, it grows while the sink
 		// is stalled (the source may read on into the sink's buffer for a while). With nothing
-		// waiting, it is the age of the last change when it was read; idle, it keeps that.
-		ts := int64(0)
+		// waiting, it is the last delivered change's age when it was delivered (else, when
+		// read); idle, it keeps that.
+		behind := int64(-1)
+		delivered := st.watch.deliveredLag.Swap(-1)
 		switch {
 		case a.pending > 0 && a.oldest.ts > 0:
-			ts = a.oldest.ts
-		case moved:
-			ts = st.watch.lastTs.Load()
+			behind = max(0, now.UnixMilli()-a.oldest.ts/1000)
+		case delivered >= 0:
+			behind = delivered
+		case moved && st.watch.lastTs.Load() > 0:
+			behind = max(0, now.UnixMilli()-st.watch.lastTs.Load()/1000)
 		}
-		if ts > 0 {
-			behind := max(0, now.UnixMilli()-ts/1000)
+		if behind >= 0 {
 			st.watch.behindMs.Store(behind)
 			st.watch.lag.add(time.Duration(behind) * time.Millisecond)
 		}
