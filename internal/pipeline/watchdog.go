@@ -112,8 +112,8 @@ type watchStats struct {
 	// deliveredLag is the lag (ms) of the last change released, measured when it was
 	// released; -1: none since the last tick (the watchdog takes it).
 	deliveredLag atomic.Int64
-	lag         samples // MilliSecondsBehindSource, one sample a tick while events move or wait
-	delivery    samples // from a record's token to its durability, one probe a tick
+	lag          samples // MilliSecondsBehindSource, one sample a tick while events move or wait
+	delivery     samples // from a record's token to its durability, one probe a tick
 }
 
 // Watched is the state the watchdog saw at its last tick (at most a second old).
