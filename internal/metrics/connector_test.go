@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"fmt"
 	"io"
 	"net/http/httptest"
 	"strings"
@@ -116,5 +117,26 @@ func TestSchemaHistorySeries(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
+	}
+}
+
+// BenchmarkScrape is one /metrics scrape of a PostgreSQL connector with 50 snapshotted tables.
+func BenchmarkScrape(b *testing.B) {
+	var (
+		ps  pipeline.Stats
+		src capture.Stats
+	)
+	for i := range 50 {
+		src.Snapshot.Table(fmt.Sprintf("public.t%02d", i)).Rows.Store(int64(i) * 1000)
+	}
+	r := NewRegistry()
+	if err := r.Register(NewConnector(ConnectorConfig{Plugin: "postgres", Name: "shop", Sink: "kafka", Pipeline: &ps, Source: &src})); err != nil {
+		b.Fatal(err)
+	}
+	h := r.Handler()
+	b.ReportAllocs()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	}
 }
