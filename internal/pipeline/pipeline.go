@@ -281,8 +281,10 @@ func (p *run) stream(ctx context.Context, eof error) error {
 			return err
 		}
 		if ev.Position != nil {
-			var ts int64 // a keepalive's position carries no change: its age is not a lag
-			if ev.Kind == capture.Change || ev.Kind == capture.Commit {
+			// A keepalive carries no change and a snapshot read's time is the snapshot's: neither
+			// age is a lag behind the log.
+			var ts int64
+			if ev.Kind == capture.Change && ev.Op != capture.OpRead || ev.Kind == capture.Commit {
 				ts = ev.Source.TsMicros
 			}
 			p.ack.eventAt(ev.Position, ts)

@@ -191,7 +191,7 @@ func (s *Stats) count(ev *capture.Event) {
 		case capture.OpDelete:
 			s.Deletes.Add(1)
 		}
-		if ev.Source.TsMicros > 0 {
+		if ev.Source.TsMicros > 0 && ev.Op != capture.OpRead { // a snapshot read's time is the snapshot's
 			s.watch.lastTs.Store(ev.Source.TsMicros)
 		}
 	case capture.Commit:

@@ -381,3 +381,28 @@ func TestLagGrowsWhileSinkStalled(t *testing.T) {
 		}
 	})
 }
+
+// TestSnapshotReadsNoLag: a snapshot read's source time is the snapshot's, so it is no lag
+// behind the log (Debezium keeps MilliSecondsBehindSource for streaming too).
+func TestSnapshotReadsNoLag(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		evs := []capture.Event{{Kind: capture.Change, Op: capture.OpRead, Position: numPos(1),
+			Source: capture.Source{Row: 1, Pos: 1, TsMicros: time.Now().Add(-time.Hour).UnixMicro()}}}
+		stats := new(Stats)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() {
+			done <- Run(ctx, Config{Source: &fakeSource{events: evs, block: true}, Encoder: &fakeEncoder{}, Stats: stats,
+				NewSink: func(d Durable) (Sink, error) { return &fakeSink{durable: d}, nil }})
+		}()
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		if w := stats.Watched(); w.BehindSource >= 0 || w.LastEvent.IsZero() {
+			t.Errorf("after a snapshot read: %+v, want an event seen and no lag", w)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	})
+}
