@@ -273,9 +273,7 @@ func (p *run) watch(ctx context.Context) error {
 			st.watch.behindMs.Store(behind)
 			st.watch.lag.add(time.Duration(behind) * time.Millisecond)
 		}
-		if busy {
-			p.ack.probe()
-		}
+		p.ack.probe() // times the next record sent, now or after an idle spell
 		st.watch.inFlight.Store(a.next - a.water)
 		st.watch.pending.Store(int64(a.pending))
 		if buffer != nil {
