@@ -11,8 +11,9 @@ import (
 // Stats across reconnects), so a source only adds to counters and sets gauges; it never
 // replaces the Stats.
 type Stats struct {
-	Snapshot SnapshotStats
-	Stream   StreamStats
+	Snapshot      SnapshotStats
+	Stream        StreamStats
+	SchemaHistory SchemaHistoryStats
 }
 
 // SnapshotStats is the progress of a snapshot (initial, incremental or blocking), with
@@ -83,4 +84,17 @@ type StreamStats struct {
 	BinlogBytesBehind atomic.Int64
 	// LastEventUnixMilli is the database time of the last change read.
 	LastEventUnixMilli atomic.Int64
+}
+
+// SchemaHistoryStats are the MySQL/MariaDB connector's schema history figures, with Debezium's
+// schema-history metric names in mind (ChangesRecovered, ChangesApplied …).
+type SchemaHistoryStats struct {
+	// RecoveryStartUnixMilli is when the history was last read back at an open; 0: never.
+	RecoveryStartUnixMilli atomic.Int64
+	// ChangesRecovered counts the records read back, over the opens of this process;
+	// ChangesApplied the records appended (schema changes captured).
+	ChangesRecovered, ChangesApplied atomic.Int64
+	// LastRecoveredUnixMilli and LastAppliedUnixMilli are when a record was last read back
+	// and last appended; 0: never.
+	LastRecoveredUnixMilli, LastAppliedUnixMilli atomic.Int64
 }

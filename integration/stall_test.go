@@ -126,8 +126,8 @@ func TestPostgresKafkaStall(t *testing.T) {
 	}()
 
 	hc := &http.Client{Timeout: 2 * time.Second}
-	healthz := func() (int, map[string]any) {
-		resp, err := hc.Get("http://" + httpAddr + "/healthz")
+	probe := func(path string) (int, map[string]any) {
+		resp, err := hc.Get("http://" + httpAddr + path)
 		if err != nil {
 			return 0, nil
 		}
@@ -137,6 +137,8 @@ func TestPostgresKafkaStall(t *testing.T) {
 		json.Unmarshal(b, &m)
 		return resp.StatusCode, m
 	}
+	healthz := func() (int, map[string]any) { return probe("/healthz") }
+	readyz := func() (int, map[string]any) { return probe("/readyz") } // /healthz is liveness only
 	metric := func(name string) string {
 		resp, err := hc.Get("http://" + httpAddr + "/metrics")
 		if err != nil {
@@ -165,10 +167,10 @@ func TestPostgresKafkaStall(t *testing.T) {
 		}
 	}
 
-	waitFor("/healthz ok after start", 60*time.Second, func() bool { code, _ := healthz(); return code == http.StatusOK })
+	waitFor("/readyz ok after start", 60*time.Second, func() bool { code, _ := readyz(); return code == http.StatusOK })
 	insert(1, 50)
 	waitFor("rows 1..50 acknowledged by Kafka", 30*time.Second, func() bool {
-		n, _ := strconv.Atoi(metric("sluice_records_total"))
+		n, _ := strconv.ParseFloat(metric("sluice_records_total"), 64)
 		return n >= 50 && metric("sluice_records_in_flight") == "0"
 	})
 
@@ -192,7 +194,7 @@ func TestPostgresKafkaStall(t *testing.T) {
 	waitFor("the source reopened after the stall", 60*time.Second, func() bool {
 		return metric("sluice_source_reconnects_total") == "1" && metric("sluice_connected") == "1"
 	})
-	waitFor("/healthz ok again", 30*time.Second, func() bool { code, _ := healthz(); return code == http.StatusOK })
+	waitFor("/readyz ok again", 30*time.Second, func() bool { code, _ := readyz(); return code == http.StatusOK })
 	if b, _ := os.ReadFile(logPath); !regexp.MustCompile(`pipeline stalled for --stall-fail-timeout`).Match(b) {
 		t.Error("the log does not say the pipeline was stopped for a stall")
 	}

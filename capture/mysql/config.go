@@ -133,14 +133,15 @@ type Config struct {
 	// set Stats.Stream.BinlogBytesBehind and to warn when the stored position's binlog is
 	// about to be purged (default 30s).
 	BinlogCheckInterval time.Duration
-	// Stats receives the binlog lag; nil: the source keeps its own.
-	Stats *capture.Stats
 	// HeartbeatPeriod asks the server for heartbeats when idle (default 15s).
 	HeartbeatPeriod time.Duration
 	// Now returns the processing time for history records (default time.Now).
 	Now func() time.Time
 	// Logger receives operator logs; nil discards.
 	Logger *slog.Logger
+	// Stats receives the snapshot progress and log lag for /metrics and the progress display;
+	// a command keeps one across reopens. nil: the source keeps its own.
+	Stats *capture.Stats
 }
 
 // Validate reports every bad field.

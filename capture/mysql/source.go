@@ -143,9 +143,17 @@ func (s *Source) start(ctx context.Context) error {
 			return err
 		}
 	}
+	loadStart := time.Now()
 	recs, err := s.hist.Load(ctx)
 	if err != nil {
 		return errorf("load schema history: %w", err)
+	}
+	if st := s.cfg.Stats; st != nil { // for /metrics (schema-history context)
+		st.SchemaHistory.RecoveryStartUnixMilli.Store(loadStart.UnixMilli())
+		st.SchemaHistory.ChangesRecovered.Add(int64(len(recs)))
+		if len(recs) > 0 {
+			st.SchemaHistory.LastRecoveredUnixMilli.Store(time.Now().UnixMilli())
+		}
 	}
 	mode := s.cfg.SnapshotMode
 	snapshot := false
@@ -281,6 +289,10 @@ func (s *Source) appendHistory(ctx context.Context, pos *Position, db, ddl strin
 	}
 	if err := s.hist.Append(ctx, r); err != nil {
 		return errorf("append schema history: %w", err)
+	}
+	if st := s.cfg.Stats; st != nil {
+		st.SchemaHistory.ChangesApplied.Add(1)
+		st.SchemaHistory.LastAppliedUnixMilli.Store(time.Now().UnixMilli())
 	}
 	p := *pos
 	s.lastHist = &p

@@ -113,13 +113,13 @@ type Config struct {
 	// RetainedWALWarn logs a warning while the slot retains more WAL than this many bytes
 	// (default 2 GiB; negative: never).
 	RetainedWALWarn int64
-	// Stats receives the slot's retained WAL and confirmed-flush lag; nil: the source keeps
-	// its own.
-	Stats *capture.Stats
 	// SpoolDir holds streamed in-progress transactions until their commit (default os.TempDir()).
 	SpoolDir string
 	// Logger receives operator logs; nil discards.
 	Logger *slog.Logger
+	// Stats receives the snapshot progress and log lag for /metrics and the progress display;
+	// a command keeps one across reopens. nil: the source keeps its own.
+	Stats *capture.Stats
 }
 
 func (c *Config) setDefaults() {

@@ -50,9 +50,17 @@ type Capture struct {
 	// RetryWait is the longest wait between two reopens; the first waits 1 s, then the wait
 	// doubles up to this (retriable.restart.connector.wait.ms; default 10s).
 	RetryWait time.Duration
+	// ReadyTimeout is how long work may wait for the sink before /readyz says not ready
+	// (--ready-timeout, default 5s).
+	ReadyTimeout time.Duration
+	// ProgressInterval is how often a running snapshot's progress is logged when standard
+	// error is not a terminal (--progress-interval, default 10s; 0: never).
+	ProgressInterval time.Duration
 
-	sinks  map[string]Sink
-	health *health // what /healthz and /metrics show, across the reconnects of Run
+	sinks   map[string]Sink
+	health  *health        // what /healthz, /readyz and /metrics show, across the reconnects of Run
+	source  *capture.Stats // the source's figures, one per process (SourceStats)
+	serving bool           // Serve ran
 }
 
 // CaptureUsage is a capture command's help text.
@@ -70,7 +78,7 @@ func NewCapture(prog string, u CaptureUsage, kinds ...SinkKind) *Capture {
 }
 
 func addCapture(s *Set, dsnUsage string, kinds []SinkKind) *Capture {
-	c := &Capture{Set: s, sinks: map[string]Sink{}}
+	c := &Capture{Set: s, sinks: map[string]Sink{}, source: new(capture.Stats)}
 	fs := s.FlagSet()
 	s.Register(GroupOutput, c.Envelope.RegisterFlags)
 	s.Register(GroupKafka, c.Kafka.RegisterFlags)
@@ -98,8 +106,10 @@ func addCapture(s *Set, dsnUsage string, kinds []SinkKind) *Capture {
 	s.SetGroup(GroupOperations, "memory-limit", "http-addr", "errors-retry-timeout", "errors-max-retries", "retriable-restart-wait")
 	s.Required("topic-prefix")
 	fs.StringVar(&c.MemoryLimit, "memory-limit", "auto", "soft memory limit of the Go runtime, e.g. 64MiB; auto: GOMEMLIMIT if set, else 32 MiB + twice the sink's buffer; off: none")
-	fs.StringVar(&c.HTTPAddr, "http-addr", "", "serve /healthz and /metrics on this address, e.g. 127.0.0.1:8080 (a port alone, :8080, is on 127.0.0.1; 0.0.0.0:8080 for every interface)")
+	fs.StringVar(&c.HTTPAddr, "http-addr", "", "serve /healthz, /readyz and /metrics on this address, e.g. 127.0.0.1:8080 (a port alone, :8080, is on 127.0.0.1; 0.0.0.0:8080 for every interface)")
 	c.HTTP.RegisterFlags(fs)
+	fs.DurationVar(&c.ReadyTimeout, "ready-timeout", defaultReadyTimeout, "/readyz answers 503 when records wait for the sink and nothing was delivered for this long")
+	fs.DurationVar(&c.ProgressInterval, "progress-interval", 10*time.Second, "log a running snapshot's progress this often when standard error is not a terminal (a terminal gets a live display); 0: never")
 	fs.DurationVar(&c.RetryTimeout, "errors-retry-timeout", 10*time.Minute, "keep reopening the source after retryable failures (database or Kafka unreachable) for this long in a row, then exit; negative: for ever (errors.retry.timeout, ms)")
 	fs.IntVar(&c.MaxRetries, "errors-max-retries", -1, "reopen the source at most this many times in a row after retryable failures; -1: no limit but --errors-retry-timeout; 0: exit at the first (errors.max.retries)")
 	fs.DurationVar(&c.RetryWait, "retriable-restart-wait", 10*time.Second, "the longest wait between two reopens; the first waits 1s, then it doubles (retriable.restart.connector.wait.ms)")
@@ -162,6 +172,12 @@ func (c *Capture) validate(sinkNames []string) error {
 	if err := c.Offsets.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	if c.ReadyTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("--ready-timeout %s: want a positive duration", c.ReadyTimeout))
+	}
+	if c.ProgressInterval < 0 {
+		errs = append(errs, fmt.Errorf("--progress-interval %s: want a positive duration, or 0 for none", c.ProgressInterval))
+	}
 	if c.RetryWait <= 0 {
 		errs = append(errs, fmt.Errorf("--retriable-restart-wait %s: want a positive duration", c.RetryWait))
 	}
@@ -169,6 +185,24 @@ func (c *Capture) validate(sinkNames []string) error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// SourceStats is the one capture.Stats of this process: a capture command passes it to its
+// source's Config at every open, and /metrics, /readyz and the progress display read it.
+func (c *Capture) SourceStats() *capture.Stats {
+	if c.source == nil {
+		c.source = new(capture.Stats)
+	}
+	return c.source
+}
+
+func (c *Capture) newHealth() *health {
+	h := newHealth(time.Now())
+	h.source = c.SourceStats()
+	if c.ReadyTimeout > 0 {
+		h.readyTimeout = c.ReadyTimeout
+	}
+	return h
 }
 
 // Parse parses the command line with Set.Parse and then sets the runtime's memory limit.
@@ -216,7 +250,7 @@ func (c *Capture) OpenOffsets(ctx context.Context) (offsets.Store, error) {
 }
 
 // RunPipeline runs src through the encoder to the chosen sink, saving positions to store,
-// until ctx ends or a stage fails. Run serves /healthz and /metrics around it.
+// until ctx ends or a stage fails. Run serves /healthz, /readyz and /metrics around it.
 func (c *Capture) RunPipeline(ctx context.Context, src pipeline.Source, store offsets.Store) error {
 	var enc pipeline.Encoder
 	enc, err := envelope.NewEncoder(c.Envelope)
@@ -227,7 +261,7 @@ func (c *Capture) RunPipeline(ctx context.Context, src pipeline.Source, store of
 		return err
 	}
 	if c.health == nil {
-		c.health = newHealth(time.Now())
+		c.health = c.newHealth()
 	}
 	stats := c.health.stats
 	sk := c.sinks[c.Sink]
@@ -250,6 +284,20 @@ type Pinger interface {
 // (when it saved no new offset either): a pipeline that worked for a minute was not failing.
 const stableRun = time.Minute
 
+// Serve starts /healthz, /readyz and /metrics on --http-addr (if set) for the source plugin
+// what ("postgres", "mysql"), until the returned stop is called. Run calls it when the command
+// did not: a command that has work to do before Run (opening the schema history) calls it
+// first, so that the probes answer from its first second.
+func (c *Capture) Serve(ctx context.Context, what string) (stop func(), err error) {
+	c.serving = true
+	c.health = c.newHealth()
+	c.health.register(what, c.Envelope.TopicPrefix, c.Sink)
+	if c.HTTPAddr == "" {
+		return func() {}, nil
+	}
+	return serveHTTP(ctx, c.HTTPAddr, c.HTTP, c.health, c.Logger())
+}
+
 // Run opens the offsets store and runs the pipeline from the offset in it, reopening the
 // source with open from the last saved offset after a retryable failure (a lost server, a
 // broker outage), waiting 1 s and doubling up to RetryWait. Failures in a row are retried for
@@ -260,14 +308,20 @@ const stableRun = time.Minute
 func (c *Capture) Run(ctx context.Context, what string,
 	open func(ctx context.Context, offset []byte) (pipeline.Source, error), onRetry func(error)) error {
 	log := c.Logger()
-	c.health = newHealth(time.Now())
-	if c.HTTPAddr != "" {
-		stop, err := serveHTTP(ctx, c.HTTPAddr, c.HTTP, c.health, log)
+	if !c.serving {
+		stop, err := c.Serve(ctx, what)
 		if err != nil {
 			return err
 		}
 		defer stop()
 	}
+	pctx, stopProgress := context.WithCancel(ctx)
+	progressDone := make(chan struct{})
+	go func() {
+		defer close(progressDone)
+		runProgress(pctx, &c.SourceStats().Snapshot, stderrTerm, c.ProgressInterval, log)
+	}()
+	defer func() { stopProgress(); <-progressDone }()
 	store, err := c.OpenOffsets(ctx)
 	if err != nil {
 		return err

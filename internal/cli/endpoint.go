@@ -2,61 +2,57 @@ package cli
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sluicecdc/sluice/internal/pipeline"
 )
 
-// Endpoint is the /healthz and /metrics endpoint of a command that runs its pipeline itself
-// (sluice clickhouse) rather than through Capture.Run: the same answers and metric names as
-// the capture commands' --http-addr.
+// Endpoint is the /healthz, /readyz and /metrics endpoint of a command that runs its pipeline
+// itself (sluice clickhouse) rather than through Capture.Run: the same answers and metric
+// names as the capture commands' --http-addr.
 type Endpoint struct{ h *health }
 
-// NewEndpoint returns an endpoint whose /healthz says "starting" until Up.
-func NewEndpoint() *Endpoint { return &Endpoint{h: newHealth(time.Now())} }
+// NewEndpoint returns an endpoint whose /readyz says "starting" until Up. Its /metrics has
+// the pipeline's series labelled plugin (the source: kafka) and name (e.g. the consumer
+// group); sink labels the delivery latency.
+func NewEndpoint(plugin, name, sink string) *Endpoint {
+	e := &Endpoint{h: newHealth(time.Now())}
+	e.h.register(plugin, name, sink)
+	return e
+}
 
-// Stats is what the pipeline must update (pipeline.Config.Stats) for /metrics and /healthz.
+// Stats is what the pipeline must update (pipeline.Config.Stats) for the endpoint.
 func (e *Endpoint) Stats() *pipeline.Stats { return e.h.stats }
 
 // Up records that the pipeline runs; Stopped that it ended.
 func (e *Endpoint) Up()      { e.h.up() }
 func (e *Endpoint) Stopped() { e.h.stopped() }
 
-// SetMetrics sets what the sink appends to /metrics (AppendCounter, AppendGauge); nil removes
-// it. Safe while the endpoint serves.
-func (e *Endpoint) SetMetrics(f func(b []byte) []byte) { setMetrics(e.h, f) }
+// SetReadyTimeout sets how long work may wait for the sink before /readyz says not ready
+// (--ready-timeout; 0 keeps the default).
+func (e *Endpoint) SetReadyTimeout(d time.Duration) {
+	if d > 0 {
+		e.h.readyTimeout = d
+	}
+}
 
-// Serve serves /healthz and /metrics on addr (a port alone: on loopback) with sec until the
-// returned stop is called.
+// Register adds the sink's own collector to /metrics; registering it again does nothing.
+func (e *Endpoint) Register(c prometheus.Collector) error { return e.h.reg.Register(c) }
+
+// Serve serves /healthz, /readyz and /metrics on addr (a port alone: on loopback) with sec
+// until the returned stop is called.
 func (e *Endpoint) Serve(ctx context.Context, addr string, sec HTTPSecurity, log *slog.Logger) (stop func(), err error) {
 	return serveHTTP(ctx, addr, sec, e.h, log)
 }
 
-// SinkMetrics sets what the chosen --sink appends to /metrics (nil removes it); a sink's Open
-// calls it. Safe while /metrics is served.
-func (c *Capture) SinkMetrics(f func(b []byte) []byte) {
+// SinkMetrics adds the chosen --sink's own collector to /metrics; a sink's Open calls it at
+// every open (registering it again does nothing).
+func (c *Capture) SinkMetrics(m prometheus.Collector) error {
 	if c.health == nil {
-		c.health = newHealth(time.Now())
+		c.health = c.newHealth()
 	}
-	setMetrics(c.health, f)
-}
-
-func setMetrics(h *health, f func([]byte) []byte) {
-	if f == nil {
-		h.extra.Store(nil)
-		return
-	}
-	h.extra.Store(&f)
-}
-
-// AppendCounter appends one counter in the exposition format of /metrics.
-func AppendCounter(b []byte, name, help string, v uint64) []byte {
-	return fmt.Appendf(b, "# HELP %s %s\n# TYPE %s counter\n%s %d\n", name, help, name, name, v)
-}
-
-// AppendGauge appends one gauge in the exposition format of /metrics.
-func AppendGauge(b []byte, name, help string, v int64) []byte {
-	return fmt.Appendf(b, "# HELP %s %s\n# TYPE %s gauge\n%s %d\n", name, help, name, name, v)
+	return c.health.reg.Register(m)
 }

@@ -167,7 +167,9 @@ func TestRunMain(t *testing.T) {
 
 func TestMetricsText(t *testing.T) {
 	// A tiny exposition check: HELP, TYPE and a sample line per counter.
-	b := string(appendMetrics(nil, newHealth(time.Now()), time.Now()))
+	h := newHealth(time.Now())
+	h.register("postgres", "p", "kafka")
+	b := scrape(t, h)
 	for _, want := range []string{"# TYPE sluice_events_total counter\nsluice_events_total 0\n", "sluice_offset_saves_total 0\n",
 		"# TYPE sluice_connected gauge\nsluice_connected 0\n", "sluice_milliseconds_since_last_event -1\n",
 		"sluice_milliseconds_behind_source -1\n", "sluice_stalled 0\n", "sluice_committed_transactions_total 0\n", "sluice_erroneous_events_total 0\n"} {

@@ -12,21 +12,38 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/internal/metrics"
 	"github.com/sluicecdc/sluice/internal/pipeline"
 )
 
-// health is what /healthz and /metrics show. It outlives each pipeline run, so the counters
-// keep counting and the health check keeps answering while the source is reopened.
+// health is what /healthz, /readyz and /metrics show. It outlives each pipeline run, so the
+// counters keep counting and the checks keep answering while the source is reopened.
 type health struct {
 	stats      *pipeline.Stats
-	running    atomic.Bool   // a pipeline runs on an open source (Debezium's Connected)
-	reconnects atomic.Uint64 // retryable failures after which the source was reopened
+	source     *capture.Stats // the source's figures; nil for sluice clickhouse
+	running    atomic.Bool    // a pipeline runs on an open source (Debezium's Connected)
+	upAt       atomic.Int64   // unix ms of the last up
+	reconnects atomic.Uint64  // retryable failures after which the source was reopened
+
+	// readyTimeout bounds how long work may wait for the sink before /readyz says not ready.
+	readyTimeout time.Duration
 
 	mu   sync.Mutex
 	down *downState // why no pipeline runs: starting, or reconnecting after an error
 
-	extra atomic.Pointer[func([]byte) []byte] // the sink's own metrics, appended to /metrics
+	reg  *metrics.Registry
+	conn atomic.Bool // the connector's collector is registered
 }
+
+// defaultReadyTimeout is --ready-timeout's default: far above a healthy sink's delivery
+// latency (milliseconds for Kafka, a --flush-interval and an INSERT for ClickHouse), short
+// enough that a load balancer or an operator hears of a sink outage within seconds.
+const defaultReadyTimeout = 5 * time.Second
+
+// wedgedAfter is how long the watchdog of a running pipeline may miss its ticks (one a
+// second) before /healthz says the process is wedged.
+const wedgedAfter = 10 * time.Second
 
 type downState struct {
 	Status string    `json:"status"` // "starting" or "reconnecting"
@@ -36,8 +53,23 @@ type downState struct {
 }
 
 func newHealth(now time.Time) *health {
-	return &health{stats: new(pipeline.Stats),
+	return &health{stats: new(pipeline.Stats), readyTimeout: defaultReadyTimeout, reg: metrics.NewRegistry(),
 		down: &downState{Status: "starting", Reason: "the source is being opened", Since: now}}
+}
+
+// register registers the pipeline's collector with the Debezium labels plugin and name
+// (once; later calls do nothing).
+func (h *health) register(plugin, name, sink string) {
+	if h.conn.Swap(true) {
+		return
+	}
+	err := h.reg.Register(metrics.NewConnector(metrics.ConnectorConfig{
+		Plugin: plugin, Name: name, Sink: sink, Pipeline: h.stats, Source: h.source,
+		Connected: h.running.Load, Reconnects: h.reconnects.Load,
+	}))
+	if err != nil {
+		panic(err) // the collector's descriptors contradict each other
+	}
 }
 
 // up records that a pipeline runs on an open source.
@@ -45,6 +77,7 @@ func (h *health) up() {
 	h.mu.Lock()
 	h.down = nil
 	h.mu.Unlock()
+	h.upAt.Store(time.Now().UnixMilli())
 	h.running.Store(true)
 }
 
@@ -66,36 +99,86 @@ func (h *health) failed(err error, now time.Time) {
 // stopped records that no pipeline runs any more (the command is ending).
 func (h *health) stopped() { h.running.Store(false) }
 
-// check returns the /healthz answer: 200 "ok" while a pipeline runs and moves (or has nothing
-// to do); 503 with a JSON body saying why while the source is opened or reopened, or while the
-// pipeline is stalled (pipeline.Stall).
-func (h *health) check(now time.Time) (int, []byte) {
+func (h *health) downNow() *downState {
 	h.mu.Lock()
-	var down *downState
-	if h.down != nil {
-		d := *h.down
-		down = &d
+	defer h.mu.Unlock()
+	if h.down == nil {
+		return nil
 	}
-	h.mu.Unlock()
-	if down != nil {
-		b, _ := json.Marshal(down)
-		return http.StatusServiceUnavailable, append(b, '\n')
+	d := *h.down
+	return &d
+}
+
+func jsonBody(v any) []byte {
+	b, _ := json.Marshal(v)
+	return append(b, '\n')
+}
+
+func (h *health) stallBody(s *pipeline.Stall, now time.Time) []byte {
+	return jsonBody(struct {
+		Status string `json:"status"`
+		Reason string `json:"reason"`
+		*pipeline.Stall
+		StalledMs int64 `json:"stalled_ms"`
+	}{"stalled", s.Describe(now), s, now.Sub(s.Since).Milliseconds()})
+}
+
+// live returns the /healthz answer, the liveness probe: 503 only when the process is wedged,
+// that is when the pipeline is stalled (work pending and nothing moved for --stall-timeout:
+// pipeline.Stall) or its watchdog stopped ticking. Opening or reopening the source is not
+// wedged (Run retries by itself; restarting the process would not help): 200 with a JSON body
+// saying so.
+func (h *health) live(now time.Time) (int, []byte) {
+	// A stall that failed the last pipeline stays in Stats; it is not this one's.
+	if s := h.stats.Stall(); s != nil && h.running.Load() {
+		return http.StatusServiceUnavailable, h.stallBody(s, now)
 	}
-	if s := h.stats.Stall(); s != nil {
-		b, _ := json.Marshal(struct {
-			Status string `json:"status"`
-			Reason string `json:"reason"`
-			*pipeline.Stall
-			StalledMs int64 `json:"stalled_ms"`
-		}{"stalled", s.Describe(now), s, now.Sub(s.Since).Milliseconds()})
-		return http.StatusServiceUnavailable, append(b, '\n')
+	// (A pipeline that is shutting down has no watchdog; its final flush is bounded.)
+	if w := h.stats.Watched(); h.running.Load() && w.Watching {
+		last := max(w.LastTick.UnixMilli(), h.upAt.Load())
+		if d := now.Sub(time.UnixMilli(last)); d > wedgedAfter {
+			return http.StatusServiceUnavailable, jsonBody(map[string]any{"status": "wedged",
+				"reason": fmt.Sprintf("the pipeline's watchdog has not run for %s", d.Round(time.Second))})
+		}
+	}
+	if d := h.downNow(); d != nil {
+		return http.StatusOK, jsonBody(d)
 	}
 	return http.StatusOK, []byte("ok\n")
 }
 
-// serveHTTP serves /healthz (see health.check) and /metrics (Prometheus text exposition of the
-// pipeline counters and of the Debezium streaming metrics that apply) on addr until stop is
-// called.
+// ready returns the /readyz answer: 200 while a pipeline runs on an open source, is not
+// stalled, and either has nothing waiting for the sink or saw a record become durable or a
+// position released within readyTimeout; else 503 with a JSON body saying why (starting,
+// reconnecting, stalled, not_delivering).
+func (h *health) ready(now time.Time) (int, []byte) {
+	if d := h.downNow(); d != nil {
+		return http.StatusServiceUnavailable, jsonBody(d)
+	}
+	if !h.running.Load() {
+		return http.StatusServiceUnavailable, jsonBody(map[string]any{"status": "stopped", "reason": "no pipeline runs"})
+	}
+	if s := h.stats.Stall(); s != nil {
+		return http.StatusServiceUnavailable, h.stallBody(s, now)
+	}
+	w := h.stats.Watched()
+	if !w.Watching && now.Sub(time.UnixMilli(h.upAt.Load())) > 2*time.Second {
+		return http.StatusServiceUnavailable, jsonBody(map[string]any{"status": "stopping",
+			"reason": "a stage of the pipeline failed; the sink is being flushed before the source is reopened"})
+	}
+	moved := time.UnixMilli(max(w.LastMoved.UnixMilli(), h.upAt.Load()))
+	if d := now.Sub(moved); d > h.readyTimeout {
+		return http.StatusServiceUnavailable, jsonBody(map[string]any{"status": "not_delivering",
+			"reason": fmt.Sprintf("%d records sent and not durable, %d events waiting, and nothing delivered for %s (--ready-timeout %s)",
+				w.InFlight, w.Pending, d.Round(time.Second), h.readyTimeout),
+			"since": moved, "records_in_flight": w.InFlight, "events_pending": w.Pending})
+	}
+	return http.StatusOK, []byte("ready\n")
+}
+
+// serveHTTP serves /healthz (health.live), /readyz (health.ready) and /metrics (the registry:
+// docs/metrics.md) on addr (a port alone: on loopback) with sec until stop is called. It listens before it returns, so the probes
+// answer from the command's first second.
 func serveHTTP(ctx context.Context, addr string, sec HTTPSecurity, h *health, log *slog.Logger) (stop func(), err error) {
 	ln, err := net.Listen("tcp", listenAddr(addr))
 	if err != nil {
@@ -113,7 +196,7 @@ func serveHTTP(ctx context.Context, addr string, sec HTTPSecurity, h *health, lo
 			log.Error("http server stopped", "addr", addr, "err", err)
 		}
 	}()
-	log.Info("serving /healthz and /metrics", "addr", ln.Addr().String())
+	log.Info("serving /healthz, /readyz and /metrics", "addr", ln.Addr().String())
 	return func() {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
@@ -124,66 +207,20 @@ func serveHTTP(ctx context.Context, addr string, sec HTTPSecurity, h *health, lo
 
 func (h *health) mux() *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
-		code, body := h.check(time.Now())
-		if code == http.StatusOK {
-			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		} else {
-			w.Header().Set("Content-Type", "application/json")
+	probe := func(check func(time.Time) (int, []byte)) http.HandlerFunc {
+		return func(w http.ResponseWriter, _ *http.Request) {
+			code, body := check(time.Now())
+			if len(body) > 0 && body[0] == '{' {
+				w.Header().Set("Content-Type", "application/json")
+			} else {
+				w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			}
+			w.WriteHeader(code)
+			_, _ = w.Write(body)
 		}
-		w.WriteHeader(code)
-		_, _ = w.Write(body)
-	})
-	mux.HandleFunc("/metrics", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-		_, _ = w.Write(appendMetrics(nil, h, time.Now()))
-	})
+	}
+	mux.HandleFunc("/healthz", probe(h.live))
+	mux.HandleFunc("/readyz", probe(h.ready))
+	mux.Handle("/metrics", h.reg.Handler())
 	return mux
-}
-
-// appendMetrics writes the exposition. Names are Prometheus-style; the HELP text names the
-// Debezium streaming metric (MBean attribute) each one stands for, where there is one.
-func appendMetrics(b []byte, h *health, now time.Time) []byte {
-	metric := func(kind, name, help string, v int64) {
-		b = fmt.Appendf(b, "# HELP %s %s\n# TYPE %s %s\n%s %d\n", name, help, name, kind, name, v)
-	}
-	counter := func(name, help string, v uint64) { metric("counter", name, help, int64(v)) }
-	gauge := func(name, help string, v int64) { metric("gauge", name, help, v) }
-	bool01 := func(v bool) int64 {
-		if v {
-			return 1
-		}
-		return 0
-	}
-	s := h.stats
-	w := s.Watched()
-	counter("sluice_events_total", "Events read from the source (Debezium TotalNumberOfEventsSeen).", s.Events.Load())
-	counter("sluice_create_events_total", "Create and snapshot read events (Debezium TotalNumberOfCreateEventsSeen).", s.Creates.Load())
-	counter("sluice_update_events_total", "Update events (Debezium TotalNumberOfUpdateEventsSeen).", s.Updates.Load())
-	counter("sluice_delete_events_total", "Delete events (Debezium TotalNumberOfDeleteEventsSeen).", s.Deletes.Load())
-	counter("sluice_committed_transactions_total", "Transaction commits read from the source (Debezium NumberOfCommittedTransactions).", s.Commits.Load())
-	counter("sluice_records_total", "Records sent to the sink.", s.Records.Load())
-	counter("sluice_events_acknowledged_total", "Events whose positions were released after their records were durable.", s.Released.Load())
-	counter("sluice_offset_saves_total", "Successful offsets saves.", s.Saves.Load())
-	counter("sluice_erroneous_events_total", "Events and records skipped by --event-processing-failure-handling-mode warn or skip (Debezium's NumberOfErroneousEvents).", s.ErroneousEvents.Load())
-	counter("sluice_source_reconnects_total", "Times the pipeline failed with a retryable error and the source was reopened.", h.reconnects.Load())
-	gauge("sluice_connected", "1 while a pipeline runs on an open source, 0 while it is opened or reopened (Debezium Connected).", bool01(h.running.Load()))
-	since := int64(-1)
-	if !w.LastEvent.IsZero() {
-		since = max(0, now.Sub(w.LastEvent).Milliseconds())
-	}
-	gauge("sluice_milliseconds_since_last_event", "Milliseconds since the last event was read from the source, to within a second; -1 before the first (Debezium MilliSecondsSinceLastEvent).", since)
-	gauge("sluice_milliseconds_behind_source", "Milliseconds between the last change event's source timestamp and its processing, to within a second; -1 when unknown (Debezium MilliSecondsBehindSource).", max(-1, w.BehindSource.Milliseconds()))
-	gauge("sluice_records_in_flight", "Records sent to the sink and not yet durable.", int64(w.InFlight))
-	gauge("sluice_events_pending", "Events whose positions wait for their records to be durable.", int64(w.Pending))
-	if w.HasBuffer {
-		gauge("sluice_queue_size_bytes", "Bytes of records the sink holds (Debezium CurrentQueueSizeInBytes).", w.BufferedBytes)
-		gauge("sluice_queue_max_size_bytes", "The bound of the sink's buffer in bytes (Debezium MaxQueueSizeInBytes).", w.MaxBufferedBytes)
-	}
-	stalled := s.Stall()
-	gauge("sluice_stalled", "1 while work is pending and nothing moved for --stall-timeout (then /healthz answers 503).", bool01(stalled != nil))
-	if f := h.extra.Load(); f != nil {
-		b = (*f)(b)
-	}
-	return b
 }

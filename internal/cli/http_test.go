@@ -21,11 +21,17 @@ import (
 
 func getHealthz(t *testing.T, h *health) (int, string, map[string]any) {
 	t.Helper()
+	return getProbe(t, h, "/healthz")
+}
+
+// getProbe gets path; a JSON body (every 503, and a 200 that explains) is decoded into m.
+func getProbe(t *testing.T, h *health, path string) (int, string, map[string]any) {
+	t.Helper()
 	rec := httptest.NewRecorder()
-	h.mux().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
+	h.mux().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
 	body := rec.Body.String()
 	var m map[string]any
-	if rec.Code != http.StatusOK {
+	if rec.Code != http.StatusOK || strings.HasPrefix(body, "{") {
 		if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
 			t.Errorf("content type %q, want application/json", ct)
 		}
@@ -36,22 +42,33 @@ func getHealthz(t *testing.T, h *health) (int, string, map[string]any) {
 	return rec.Code, body, m
 }
 
+// Opening and reopening the source is not being wedged: /healthz (liveness) answers 200 and
+// says so, /readyz answers 503 until a pipeline runs.
 func TestHealthzStartingUpReconnecting(t *testing.T) {
 	h := newHealth(time.Now())
-	if code, _, m := getHealthz(t, h); code != http.StatusServiceUnavailable || m["status"] != "starting" {
-		t.Errorf("before the first pipeline: %d %v", code, m)
+	if code, _, m := getHealthz(t, h); code != http.StatusOK || m["status"] != "starting" {
+		t.Errorf("healthz before the first pipeline: %d %v", code, m)
+	}
+	if code, _, m := getProbe(t, h, "/readyz"); code != http.StatusServiceUnavailable || m["status"] != "starting" {
+		t.Errorf("readyz before the first pipeline: %d %v", code, m)
 	}
 	h.up()
 	if code, body, _ := getHealthz(t, h); code != http.StatusOK || body != "ok\n" {
 		t.Errorf("running: %d %q", code, body)
 	}
+	if code, body, _ := getProbe(t, h, "/readyz"); code != http.StatusOK || body != "ready\n" {
+		t.Errorf("readyz running: %d %q", code, body)
+	}
 	h.failed(errors.New("read source: connection reset"), time.Now())
-	code, _, m := getHealthz(t, h)
+	code, _, m := getProbe(t, h, "/readyz")
 	if code != http.StatusServiceUnavailable || m["status"] != "reconnecting" || m["error"] != "read source: connection reset" {
-		t.Errorf("reconnecting: %d %v", code, m)
+		t.Errorf("readyz reconnecting: %d %v", code, m)
+	}
+	if code, _, m := getHealthz(t, h); code != http.StatusOK || m["status"] != "reconnecting" {
+		t.Errorf("healthz reconnecting: %d %v", code, m)
 	}
 	h.up()
-	if code, _, _ := getHealthz(t, h); code != http.StatusOK {
+	if code, _, _ := getProbe(t, h, "/readyz"); code != http.StatusOK {
 		t.Errorf("running again: %d", code)
 	}
 	if n := h.reconnects.Load(); n != 1 {
@@ -133,26 +150,42 @@ func TestCaptureRunStalledSinkReopens(t *testing.T) {
 		if code, _, _ := getHealthz(t, c.health); code != http.StatusOK {
 			t.Fatalf("healthz while running: %d", code)
 		}
-		time.Sleep(13 * time.Second) // 14 s
+		if code, body, _ := getProbe(t, c.health, "/readyz"); code != http.StatusOK {
+			t.Fatalf("readyz while running: %d %s", code, body)
+		}
+		// Nothing delivered since the tick at 1 s: not ready after --ready-timeout (5s), while
+		// the process is alive and not yet stalled (--stall-timeout 10s).
+		time.Sleep(6 * time.Second) // 7 s
+		synctest.Wait()
+		if code, _, m := getProbe(t, c.health, "/readyz"); code != http.StatusServiceUnavailable || m["status"] != "not_delivering" {
+			t.Fatalf("readyz 6 s without delivery: %d %v", code, m)
+		}
+		if code, _, _ := getHealthz(t, c.health); code != http.StatusOK {
+			t.Fatalf("healthz before the stall timeout: %d", code)
+		}
+		time.Sleep(7 * time.Second) // 14 s
 		synctest.Wait()
 		code, _, m := getHealthz(t, c.health)
 		if code != http.StatusServiceUnavailable || m["status"] != "stalled" ||
 			!strings.Contains(m["reason"].(string), "records sent and not durable") {
 			t.Fatalf("healthz after 13 s without progress: %d %v", code, m)
 		}
-		metrics := string(appendMetrics(nil, c.health, time.Now()))
+		metrics := scrape(t, c.health)
 		if !strings.Contains(metrics, "sluice_stalled 1\n") || !strings.Contains(metrics, "sluice_connected 1\n") {
 			t.Errorf("metrics while stalled:\n%s", metrics)
 		}
 		// At 31 s the watchdog fails the pipeline; Run backs off 1 s and reopens.
 		time.Sleep(17*time.Second + 500*time.Millisecond) // 31.5 s
 		synctest.Wait()
-		code, _, m = getHealthz(t, c.health)
+		code, _, m = getProbe(t, c.health, "/readyz")
 		if code != http.StatusServiceUnavailable || m["status"] != "reconnecting" ||
 			!strings.Contains(m["error"].(string), "pipeline stalled") {
-			t.Fatalf("healthz after the stall failed the pipeline: %d %v", code, m)
+			t.Fatalf("readyz after the stall failed the pipeline: %d %v", code, m)
 		}
-		if !strings.Contains(string(appendMetrics(nil, c.health, time.Now())), "sluice_connected 0\n") {
+		if code, _, m := getHealthz(t, c.health); code != http.StatusOK || m["status"] != "reconnecting" {
+			t.Errorf("healthz while reopening: %d %v", code, m)
+		}
+		if !strings.Contains(scrape(t, c.health), "sluice_connected 0\n") {
 			t.Error("connected while reconnecting")
 		}
 		time.Sleep(1500 * time.Millisecond) // 33 s
@@ -169,7 +202,7 @@ func TestCaptureRunStalledSinkReopens(t *testing.T) {
 		if code, body, _ := getHealthz(t, c.health); code != http.StatusOK {
 			t.Errorf("healthz after the reopen: %d %s", code, body)
 		}
-		if !strings.Contains(string(appendMetrics(nil, c.health, time.Now())), "sluice_source_reconnects_total 1\n") {
+		if !strings.Contains(scrape(t, c.health), "sluice_source_reconnects_total 1\n") {
 			t.Error("reconnect not counted")
 		}
 		cancel()

@@ -499,9 +499,9 @@ func (s *Set) Logger() *slog.Logger {
 	}
 	var h slog.Handler
 	if format == "text" {
-		h = slog.NewTextHandler(os.Stderr, opts)
+		h = slog.NewTextHandler(logOutput(), opts)
 	} else {
-		h = slog.NewJSONHandler(os.Stderr, opts)
+		h = slog.NewJSONHandler(logOutput(), opts)
 	}
 	s.logger = slog.New(h)
 	slog.SetDefault(s.logger)

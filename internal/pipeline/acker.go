@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"sync"
+	"time"
 
 	"github.com/sluicecdc/sluice/capture"
 )
@@ -27,11 +28,20 @@ type acker struct {
 	head    int
 	wake    chan struct{}    // cap 1: something may be releasable
 	last    capture.Position // the last released position, for the watchdog's reports
+	lastTs  int64            // source time (µs) of the last released change; read by release's caller
+
+	// A delivery probe times one record from its token to its durability (the sink's delivery
+	// latency): the watchdog asks for one per tick (probeWanted), the next token takes it.
+	probeWanted bool
+	probeTok    uint64
+	probeAt     time.Time
+	delivered   func(time.Duration) // called with mu held
 }
 
 type pendingPos struct {
 	last uint64
 	pos  capture.Position
+	ts   int64 // source time (µs) of the last change at or before pos; 0: unknown
 }
 
 func newAcker() *acker {
@@ -43,14 +53,21 @@ func (a *acker) token() uint64 {
 	a.mu.Lock()
 	a.next++
 	t := a.next
+	if a.probeWanted {
+		a.probeWanted, a.probeTok, a.probeAt = false, t, time.Now()
+	}
 	a.mu.Unlock()
 	return t
 }
 
 // event queues p to be released after every token assigned so far is durable.
-func (a *acker) event(p capture.Position) {
+func (a *acker) event(p capture.Position) { a.eventAt(p, 0) }
+
+// eventAt is event with the source time (µs) of the last change at or before p, for the lag
+// of what waits for the sink.
+func (a *acker) eventAt(p capture.Position, ts int64) {
 	a.mu.Lock()
-	a.pending = append(a.pending, pendingPos{last: a.next, pos: p})
+	a.pending = append(a.pending, pendingPos{last: a.next, pos: p, ts: ts})
 	ready := a.next <= a.water
 	a.mu.Unlock()
 	if ready {
@@ -78,6 +95,12 @@ func (a *acker) durable(t uint64) {
 		delete(a.done, a.water+1)
 		a.water++
 	}
+	if a.probeTok != 0 && a.probeTok <= a.water {
+		if a.delivered != nil {
+			a.delivered(time.Since(a.probeAt))
+		}
+		a.probeTok = 0
+	}
 	ready := a.head < len(a.pending) && a.pending[a.head].last <= a.water
 	a.mu.Unlock()
 	if ready {
@@ -101,6 +124,9 @@ func (a *acker) release() (capture.Position, int) {
 	n := 0
 	for a.head < len(a.pending) && a.pending[a.head].last <= a.water {
 		p = a.pending[a.head].pos
+		if ts := a.pending[a.head].ts; ts > 0 {
+			a.lastTs = ts
+		}
 		a.pending[a.head] = pendingPos{}
 		a.head++
 		n++
@@ -110,6 +136,13 @@ func (a *acker) release() (capture.Position, int) {
 	}
 	a.compact()
 	return p, n
+}
+
+// releasedTs returns the source time (µs) of the last change released so far; 0: none.
+func (a *acker) releasedTs() int64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.lastTs
 }
 
 // releaseAll is release for a source that needs every released position: it appends them to
@@ -136,6 +169,15 @@ func (a *acker) compact() {
 		clear(a.pending[k:])
 		a.pending, a.head = a.pending[:k], 0
 	}
+}
+
+// probe asks the acker to time the next record (unless one is being timed).
+func (a *acker) probe() {
+	a.mu.Lock()
+	if a.probeTok == 0 {
+		a.probeWanted = true
+	}
+	a.mu.Unlock()
 }
 
 // inFlight returns the number of assigned tokens not yet covered by the watermark.

@@ -84,7 +84,10 @@ type Stats struct {
 
 	Creates, Updates, Deletes atomic.Uint64 // change events by op (snapshot reads count as creates)
 	Commits                   atomic.Uint64 // transaction commits read from the source
-	watch                     watchStats    // sampled by the watchdog (watchdog.go)
+	// Changes counts every change event (any op, snapshot reads included); Reads the snapshot
+	// reads among them (Debezium counts those in its snapshot metrics, the rest in streaming).
+	Changes, Reads atomic.Uint64
+	watch          watchStats // sampled by the watchdog (watchdog.go)
 }
 
 // Validate reports every missing or bad field.
@@ -140,6 +143,9 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	p := &run{cfg: cfg, ack: newAcker()}
+	if cfg.Stats != nil {
+		p.ack.delivered = cfg.Stats.watch.delivery.add
+	}
 	skipped, _ := capture.ParseSkippedOps(cfg.SkippedOps) // checked by Validate
 	p.skipped = &skipped
 	if cfg.Records != nil {
@@ -162,6 +168,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	if p.cfg.Stats == nil {
 		p.cfg.Stats = new(Stats)
+		p.ack.delivered = p.cfg.Stats.watch.delivery.add
 	}
 	p.cfg.StallTimeout = cmp.Or(p.cfg.StallTimeout, defaultStallTimeout)
 	sink, err := cfg.NewSink(p.ack.durable)
@@ -232,6 +239,7 @@ type run struct {
 	dirty    bool             // latest not yet saved and acknowledged
 	scratch  []byte
 	released []capture.Position // releaseNow's buffer when marking
+	relTs    int64              // source time (µs) of the last released change seen by releaseNow
 }
 
 // stream reads, encodes and sends events on one goroutine: the event (which may alias the
@@ -273,7 +281,13 @@ func (p *run) stream(ctx context.Context, eof error) error {
 			return err
 		}
 		if ev.Position != nil {
-			p.ack.event(ev.Position)
+			// A keepalive carries no change and a snapshot read's time is the snapshot's: neither
+			// age is a lag behind the log.
+			var ts int64
+			if ev.Kind == capture.Change && ev.Op != capture.OpRead || ev.Kind == capture.Commit {
+				ts = ev.Source.TsMicros
+			}
+			p.ack.eventAt(ev.Position, ts)
 		}
 	}
 }
@@ -306,6 +320,7 @@ func (p *run) streamRecords(ctx context.Context, eof error) error {
 			continue
 		}
 		p.cfg.Stats.Events.Add(1)
+		p.cfg.Stats.Changes.Add(1) // a record of a change (Debezium's TotalNumberOfEventsSeen)
 		if err := p.send(ctx, &p.rec, pos); err != nil {
 			return err
 		}
@@ -434,6 +449,12 @@ func (p *run) releaseNow() {
 	if pos, n := p.ack.release(); n > 0 {
 		p.latest, p.dirty = pos, true
 		p.cfg.Stats.Released.Add(uint64(n))
+		// The lag at delivery, for MilliSecondsBehindSource once nothing waits: one clock
+		// read per release (at most one each releaseGap), none per event.
+		if ts := p.ack.releasedTs(); ts > 0 && ts != p.relTs {
+			p.relTs = ts
+			p.cfg.Stats.watch.deliveredLag.Store(max(0, time.Now().UnixMilli()-ts/1000))
+		}
 	}
 }
 

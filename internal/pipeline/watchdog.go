@@ -101,6 +101,19 @@ type watchStats struct {
 	bufUsed   atomic.Int64
 	bufLimit  atomic.Int64
 	sinkBuf   atomic.Bool // the sink reports its buffer
+	// lastTick is when the watchdog last ticked (unix ms; 0: no pipeline ran yet), for the
+	// liveness check; lastMoved when it last saw progress or nothing to do, for readiness.
+	lastTick, lastMoved atomic.Int64
+	// active is true while a watchdog runs. When it stops (the pipeline ends) with changes not
+	// delivered, undelivered keeps the oldest one's source time (µs) so that the lag goes on
+	// growing until a new pipeline delivers them.
+	active      atomic.Bool
+	undelivered atomic.Int64
+	// deliveredLag is the lag (ms) of the last change released, measured when it was
+	// released; -1: none since the last tick (the watchdog takes it).
+	deliveredLag atomic.Int64
+	lag          samples // MilliSecondsBehindSource, one sample a tick while events move or wait
+	delivery     samples // from a record's token to its durability, one probe a tick
 }
 
 // Watched is the state the watchdog saw at its last tick (at most a second old).
@@ -116,6 +129,12 @@ type Watched struct {
 	// BufferedBytes and MaxBufferedBytes are the sink's buffer when HasBuffer (BufferReporter).
 	BufferedBytes, MaxBufferedBytes int64
 	HasBuffer                       bool
+	// LastTick is the watchdog's last tick (zero: no pipeline ran yet); LastMoved the last
+	// tick at which the pipeline moved (a record became durable or a position was released)
+	// or had nothing to do. Watching is true while a watchdog runs (a pipeline's Run before
+	// its shutdown).
+	LastTick, LastMoved time.Time
+	Watching            bool
 }
 
 // Stall returns the current stall, or nil while the pipeline moves or has nothing to do.
@@ -128,14 +147,31 @@ func (s *Stats) Watched() Watched {
 		BehindSource: -time.Millisecond, InFlight: w.inFlight.Load(), Pending: int(w.pending.Load()),
 		BufferedBytes: w.bufUsed.Load(), MaxBufferedBytes: w.bufLimit.Load(), HasBuffer: w.sinkBuf.Load(),
 	}
+	out.Watching = w.active.Load()
+	if ms := w.lastTick.Load(); ms != 0 {
+		out.LastTick = time.UnixMilli(ms)
+	}
+	if ms := w.lastMoved.Load(); ms != 0 {
+		out.LastMoved = time.UnixMilli(ms)
+	}
 	if ms := w.lastEvent.Load(); ms != 0 {
 		out.LastEvent = time.UnixMilli(ms)
 		if b := w.behindMs.Load(); b >= 0 {
 			out.BehindSource = time.Duration(b) * time.Millisecond
 		}
 	}
+	if ts := w.undelivered.Load(); ts > 0 && !w.active.Load() {
+		out.BehindSource = max(0, time.Since(time.UnixMicro(ts)).Truncate(time.Millisecond))
+	}
 	return out
 }
+
+// Lag summarises MilliSecondsBehindSource as the watchdog sampled it (see Watched).
+func (s *Stats) Lag() Summary { return s.watch.lag.summary() }
+
+// Delivery summarises the sink's delivery latency: from a record's send to its durability
+// (Kafka's acknowledgement, ClickHouse's insert), one record timed per watchdog tick.
+func (s *Stats) Delivery() Summary { return s.watch.delivery.summary() }
 
 // count counts an event read from the source (the stream goroutine's only Stats work: atomic
 // adds, no clock read; the watchdog samples the rest).
@@ -143,15 +179,19 @@ func (s *Stats) count(ev *capture.Event) {
 	s.Events.Add(1)
 	switch ev.Kind {
 	case capture.Change:
+		s.Changes.Add(1)
 		switch ev.Op {
-		case capture.OpCreate, capture.OpRead:
+		case capture.OpRead:
+			s.Reads.Add(1)
+			s.Creates.Add(1)
+		case capture.OpCreate:
 			s.Creates.Add(1)
 		case capture.OpUpdate:
 			s.Updates.Add(1)
 		case capture.OpDelete:
 			s.Deletes.Add(1)
 		}
-		if ev.Source.TsMicros > 0 {
+		if ev.Source.TsMicros > 0 && ev.Op != capture.OpRead { // a snapshot read's time is the snapshot's
 			s.watch.lastTs.Store(ev.Source.TsMicros)
 		}
 	case capture.Commit:
@@ -184,6 +224,19 @@ func (p *run) watch(ctx context.Context) error {
 	if st.watch.lastEvent.Load() == 0 {
 		lastEvents = 0 // the stream may have counted events before this goroutine ran
 	}
+	st.watch.lastTick.Store(since.UnixMilli())
+	st.watch.lastMoved.Store(since.UnixMilli())
+	st.watch.undelivered.Store(0)
+	st.watch.deliveredLag.Store(-1)
+	st.watch.active.Store(true)
+	defer func() {
+		var ts int64
+		if a := p.ack.state(); a.pending > 0 {
+			ts = a.oldest.ts
+		}
+		st.watch.undelivered.Store(ts)
+		st.watch.active.Store(false)
+	}()
 	for {
 		select {
 		case <-ctx.Done():
@@ -192,15 +245,35 @@ func (p *run) watch(ctx context.Context) error {
 		case <-t.C:
 		}
 		now := time.Now()
+		st.watch.lastTick.Store(now.UnixMilli())
 		a := p.ack.state()
 		rel := st.Released.Load()
+		busy := a.next > a.water || a.pending > 0
+		moved := false
 		if n := st.Events.Load(); n != lastEvents {
-			lastEvents = n
+			lastEvents, moved = n, true
 			st.watch.lastEvent.Store(now.UnixMilli())
-			if ts := st.watch.lastTs.Load(); ts > 0 {
-				st.watch.behindMs.Store(max(0, now.UnixMilli()-ts/1000))
-			}
 		}
+		// The lag (Debezium's MilliSecondsBehindSource) is the age of the oldest change not yet
+		// delivered: unlike Debezium's, measured when an event is read, it grows while the sink
+		// is stalled (the source may read on into the sink's buffer for a while). With nothing
+		// waiting, it is the last delivered change's age when it was delivered (else, when
+		// read); idle, it keeps that.
+		behind := int64(-1)
+		delivered := st.watch.deliveredLag.Swap(-1)
+		switch {
+		case a.pending > 0 && a.oldest.ts > 0:
+			behind = max(0, now.UnixMilli()-a.oldest.ts/1000)
+		case delivered >= 0:
+			behind = delivered
+		case moved && st.watch.lastTs.Load() > 0:
+			behind = max(0, now.UnixMilli()-st.watch.lastTs.Load()/1000)
+		}
+		if behind >= 0 {
+			st.watch.behindMs.Store(behind)
+			st.watch.lag.add(time.Duration(behind) * time.Millisecond)
+		}
+		p.ack.probe() // times the next record sent, now or after an idle spell
 		st.watch.inFlight.Store(a.next - a.water)
 		st.watch.pending.Store(int64(a.pending))
 		if buffer != nil {
@@ -208,7 +281,6 @@ func (p *run) watch(ctx context.Context) error {
 			st.watch.bufUsed.Store(used)
 			st.watch.bufLimit.Store(limit)
 		}
-		busy := a.next > a.water || a.pending > 0
 		// Records becoming durable is progress (a big transaction may release nothing for a
 		// while), unless positions are already releasable: then the release itself (the acker
 		// loop, the offsets store, the source's Ack) is stuck, whatever the sink does.
@@ -218,6 +290,7 @@ func (p *run) watch(ctx context.Context) error {
 				log.Info("pipeline moving again", "stalled_for", now.Sub(old.Since).Round(time.Second))
 			}
 			lastWater, lastRel, since = a.water, rel, now
+			st.watch.lastMoved.Store(now.UnixMilli())
 			continue
 		}
 		stalled := now.Sub(since)

@@ -335,3 +335,74 @@ func TestStatsCountsDebeziumStreamingMetrics(t *testing.T) {
 		}
 	})
 }
+
+// TestLagGrowsWhileSinkStalled: with the sink not acknowledging, MilliSecondsBehindSource is
+// the age of the oldest change not delivered and grows; once delivered and idle it keeps the
+// last change's lag at its read. Before, it was measured only when an event was read, so a
+// source that read on into the sink's buffer (or stopped reading) showed a small, frozen lag.
+func TestLagGrowsWhileSinkStalled(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		now := time.Now()
+		evs := []capture.Event{{Kind: capture.Change, Op: capture.OpCreate, Position: numPos(1),
+			Source: capture.Source{Row: 1, Pos: 1, TsMicros: now.UnixMicro()}}}
+		stats := new(Stats)
+		sink := &lostSink{}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() {
+			done <- Run(ctx, Config{Source: &fakeSource{events: evs, block: true}, Encoder: &fakeEncoder{}, Stats: stats,
+				NewSink: func(d Durable) (Sink, error) { sink.durable = d; return sink, nil }, ShutdownTimeout: time.Second})
+		}()
+		time.Sleep(time.Second + time.Millisecond)
+		synctest.Wait()
+		if b := stats.Watched().BehindSource; b < 0 || b > time.Second {
+			t.Errorf("lag after 1 s: %s, want ≤ 1s", b)
+		}
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		if b := stats.Watched().BehindSource; b < 6*time.Second {
+			t.Errorf("lag 6 s into a stalled sink: %s, want ≥ 6s", b)
+		}
+		if s := stats.Lag(); s.Count < 6 || s.Max < 6*time.Second {
+			t.Errorf("lag summary %+v, want ≥ 6 samples up to ≥ 6s", s)
+		}
+		sink.release()
+		time.Sleep(3 * time.Second)
+		synctest.Wait()
+		before := stats.Watched().BehindSource
+		time.Sleep(3 * time.Second)
+		synctest.Wait()
+		if after := stats.Watched().BehindSource; after != before {
+			t.Errorf("lag moved from %s to %s while delivered and idle", before, after)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// TestSnapshotReadsNoLag: a snapshot read's source time is the snapshot's, so it is no lag
+// behind the log (Debezium keeps MilliSecondsBehindSource for streaming too).
+func TestSnapshotReadsNoLag(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		evs := []capture.Event{{Kind: capture.Change, Op: capture.OpRead, Position: numPos(1),
+			Source: capture.Source{Row: 1, Pos: 1, TsMicros: time.Now().Add(-time.Hour).UnixMicro()}}}
+		stats := new(Stats)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() {
+			done <- Run(ctx, Config{Source: &fakeSource{events: evs, block: true}, Encoder: &fakeEncoder{}, Stats: stats,
+				NewSink: func(d Durable) (Sink, error) { return &fakeSink{durable: d}, nil }})
+		}()
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		if w := stats.Watched(); w.BehindSource >= 0 || w.LastEvent.IsZero() {
+			t.Errorf("after a snapshot read: %+v, want an event seen and no lag", w)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -253,7 +253,9 @@ func scrape(hc *http.Client, url, metric string) (int64, error) {
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		if v, ok := strings.CutPrefix(line, metric+" "); ok {
-			return strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			// Prometheus' text format writes large counters as floats (1.5e+06), exactly.
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return int64(f), err
 		}
 	}
 	return 0, fmt.Errorf("%s not in %s", metric, url)

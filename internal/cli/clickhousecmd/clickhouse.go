@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/sluicecdc/sluice/internal/cli"
 	"github.com/sluicecdc/sluice/internal/pipeline"
 	"github.com/sluicecdc/sluice/internal/properties"
@@ -51,7 +53,10 @@ func (s *sink) Open(ctx context.Context, d pipeline.Durable) (pipeline.Sink, err
 		return nil, err
 	}
 	s.metrics.set(sk)
-	s.c.SinkMetrics(s.metrics.append)
+	if err := s.c.SinkMetrics(&s.metrics); err != nil {
+		sk.Close()
+		return nil, err
+	}
 	return sk, nil
 }
 func (s *sink) Buffered() int64 { return int64(s.cfg.BatchBytes) }
@@ -71,7 +76,8 @@ func run(ctx context.Context, prog string, args []string) error {
 		return err
 	}
 	o.setLimit()
-	ep := cli.NewEndpoint()
+	ep := cli.NewEndpoint("kafka", o.kafka.Group, "clickhouse")
+	ep.SetReadyTimeout(o.readyTimeout)
 	if o.httpAddr != "" {
 		stop, err := ep.Serve(ctx, o.httpAddr, o.httpSec, o.kafka.Logger)
 		if err != nil {
@@ -88,7 +94,7 @@ func run(ctx context.Context, prog string, args []string) error {
 // be nil) gets the pipeline's and the sink's counters for /healthz and /metrics.
 func runKafkaToClickHouse(ctx context.Context, kcfg kafkasrc.Config, scfg clickhouse.Config, log *slog.Logger, ep *cli.Endpoint) error {
 	if ep == nil {
-		ep = cli.NewEndpoint()
+		ep = cli.NewEndpoint("kafka", kcfg.Group, "clickhouse")
 	}
 	src, err := kafkasrc.Open(ctx, kcfg)
 	if err != nil {
@@ -98,7 +104,10 @@ func runKafkaToClickHouse(ctx context.Context, kcfg kafkasrc.Config, scfg clickh
 		sink *clickhouse.Sink
 		m    metrics
 	)
-	ep.SetMetrics(m.append)
+	if err := ep.Register(&m); err != nil {
+		src.Close()
+		return err
+	}
 	ep.Up()
 	runErr := pipeline.Run(ctx, pipeline.Config{
 		Records: src,
@@ -124,6 +133,7 @@ func runKafkaToClickHouse(ctx context.Context, kcfg kafkasrc.Config, scfg clickh
 
 // metrics are the sink's counters on /metrics, summed over the sinks a command opened (a
 // capture command opens a new one each time it reopens the source), so they never go down.
+// It is a prometheus.Collector.
 type metrics struct {
 	mu   sync.Mutex
 	base clickhouse.Stats // of the sinks before cur
@@ -134,50 +144,75 @@ func (m *metrics) set(s *clickhouse.Sink) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.cur != nil {
-		st := m.cur.Stats()
-		m.base.Rows += st.Rows
-		m.base.Batches += st.Batches
-		m.base.Parked += st.Parked
-		m.base.Replayed += st.Replayed
-		m.base.Retries += st.Retries
-		m.base.SchemaChanges += st.SchemaChanges
-		m.base.ToastMissing += st.ToastMissing
+		m.base = addStats(m.base, m.cur.Stats())
 	}
 	m.cur = s
 }
 
-// append writes the counters in the exposition format of the capture commands' /metrics.
-func (m *metrics) append(b []byte) []byte {
+func addStats(a, b clickhouse.Stats) clickhouse.Stats {
+	a.Rows += b.Rows
+	a.Batches += b.Batches
+	a.Parked += b.Parked
+	a.Replayed += b.Replayed
+	a.Retries += b.Retries
+	a.SchemaChanges += b.SchemaChanges
+	a.ToastMissing += b.ToastMissing
+	return a
+}
+
+func (m *metrics) stats() clickhouse.Stats {
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	st := m.base
 	if m.cur != nil {
-		c := m.cur.Stats()
-		st.Rows += c.Rows
-		st.Batches += c.Batches
-		st.Parked += c.Parked
-		st.Replayed += c.Replayed
-		st.Retries += c.Retries
-		st.SchemaChanges += c.SchemaChanges
-		st.ToastMissing += c.ToastMissing
+		st = addStats(st, m.cur.Stats())
 	}
-	m.mu.Unlock()
-	b = cli.AppendCounter(b, "sluice_clickhouse_rows_total", "Rows inserted into ClickHouse and acknowledged by it.", st.Rows)
-	b = cli.AppendCounter(b, "sluice_clickhouse_batches_total", "INSERT batches acknowledged by ClickHouse.", st.Batches)
-	b = cli.AppendCounter(b, "sluice_clickhouse_parked_records_total", "Records parked in <database>._sluice_parked (counted as delivered: fix the cause, then run sluice clickhouse replay-parked).", st.Parked)
-	b = cli.AppendCounter(b, "sluice_clickhouse_replayed_records_total", "Parked records applied again by a replay of _sluice_parked.", st.Replayed)
-	b = cli.AppendCounter(b, "sluice_clickhouse_insert_retries_total", "Failed INSERT attempts that were retried.", st.Retries)
-	b = cli.AppendCounter(b, "sluice_clickhouse_schema_changes_total", "CREATE TABLE and ALTER TABLE statements applied.", st.SchemaChanges)
-	b = cli.AppendCounter(b, "sluice_clickhouse_toast_missing_total", "Unchanged-TOAST values with no earlier value to carry (stored NULL/empty).", st.ToastMissing)
-	return b
+	return st
+}
+
+var chSeries = []struct {
+	desc *prometheus.Desc
+	v    func(clickhouse.Stats) uint64
+}{
+	{prometheus.NewDesc("sluice_clickhouse_rows_total", "Rows inserted into ClickHouse and acknowledged by it.", nil, nil),
+		func(s clickhouse.Stats) uint64 { return s.Rows }},
+	{prometheus.NewDesc("sluice_clickhouse_batches_total", "INSERT batches acknowledged by ClickHouse.", nil, nil),
+		func(s clickhouse.Stats) uint64 { return s.Batches }},
+	{prometheus.NewDesc("sluice_clickhouse_parked_records_total", "Records parked in <database>._sluice_parked (counted as delivered: fix the cause, then run sluice clickhouse replay-parked).", nil, nil),
+		func(s clickhouse.Stats) uint64 { return s.Parked }},
+	{prometheus.NewDesc("sluice_clickhouse_replayed_records_total", "Parked records applied again by a replay of _sluice_parked.", nil, nil),
+		func(s clickhouse.Stats) uint64 { return s.Replayed }},
+	{prometheus.NewDesc("sluice_clickhouse_insert_retries_total", "Failed INSERT attempts that were retried.", nil, nil),
+		func(s clickhouse.Stats) uint64 { return s.Retries }},
+	{prometheus.NewDesc("sluice_clickhouse_schema_changes_total", "CREATE TABLE and ALTER TABLE statements applied.", nil, nil),
+		func(s clickhouse.Stats) uint64 { return s.SchemaChanges }},
+	{prometheus.NewDesc("sluice_clickhouse_toast_missing_total", "Unchanged-TOAST values with no earlier value to carry (stored NULL/empty).", nil, nil),
+		func(s clickhouse.Stats) uint64 { return s.ToastMissing }},
+}
+
+// Describe implements prometheus.Collector.
+func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, s := range chSeries {
+		ch <- s.desc
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (m *metrics) Collect(ch chan<- prometheus.Metric) {
+	st := m.stats()
+	for _, s := range chSeries {
+		ch <- prometheus.MustNewConstMetric(s.desc, prometheus.CounterValue, float64(s.v(st)))
+	}
 }
 
 // options are the settings of `sluice clickhouse`.
 type options struct {
-	kafka    kafkasrc.Config
-	sink     clickhouse.Config
-	httpAddr string // --http-addr: serve /healthz and /metrics there
-	httpSec  cli.HTTPSecurity
-	setLimit func() // applies --memory-limit
+	kafka        kafkasrc.Config
+	sink         clickhouse.Config
+	httpAddr     string // --http-addr: serve /healthz, /readyz and /metrics there
+	httpSec      cli.HTTPSecurity
+	readyTimeout time.Duration // --ready-timeout
+	setLimit     func()        // applies --memory-limit
 }
 
 // parse reads the command line, environment and --config file into the Kafka source's and
@@ -208,9 +243,11 @@ func parseOptions(prog string, args []string) (options, error) {
 	var memLimit string
 	fs.StringVar(&memLimit, "memory-limit", "auto", "soft memory limit of the Go runtime, e.g. 64MiB; auto: GOMEMLIMIT if set, else 32 MiB + twice --batch-bytes; off: none")
 	var httpAddr string
-	fs.StringVar(&httpAddr, "http-addr", "", "serve /healthz and /metrics on this address, e.g. 127.0.0.1:8080 (a port alone, :8080, is on 127.0.0.1; 0.0.0.0:8080 for every interface)")
+	fs.StringVar(&httpAddr, "http-addr", "", "serve /healthz, /readyz and /metrics on this address, e.g. 127.0.0.1:8080 (a port alone, :8080, is on 127.0.0.1; 0.0.0.0:8080 for every interface)")
 	var httpSec cli.HTTPSecurity
 	httpSec.RegisterFlags(fs)
+	var readyTimeout time.Duration
+	fs.DurationVar(&readyTimeout, "ready-timeout", 5*time.Second, "/readyz answers 503 when records wait for ClickHouse and nothing was delivered for this long")
 	s.Names(properties.Names{
 		"bootstrap.servers": "kafka-brokers",
 		"debezium.sink.kafka.producer.bootstrap.servers": "kafka-brokers",
@@ -231,7 +268,11 @@ func parseOptions(prog string, args []string) (options, error) {
 	// The sink holds at most --batch-bytes of rows pending and as much again inserting; the
 	// source's fetched batches and the driver's blocks fit in the base allowance.
 	setLimit, err := cli.MemoryLimit(memLimit, int64(scfg.BatchBytes))
-	return options{kafka: cc, sink: scfg, httpAddr: httpAddr, httpSec: httpSec, setLimit: setLimit}, cli.Config(errors.Join(cc.Validate(), scfg.Validate(), err))
+	if readyTimeout <= 0 {
+		err = errors.Join(err, fmt.Errorf("--ready-timeout %s: want a positive duration", readyTimeout))
+	}
+	return options{kafka: cc, sink: scfg, httpAddr: httpAddr, httpSec: httpSec, readyTimeout: readyTimeout, setLimit: setLimit},
+		cli.Config(errors.Join(cc.Validate(), scfg.Validate(), err))
 }
 
 // replayParked is `sluice clickhouse replay-parked`: re-applies the records parked in

@@ -20,9 +20,10 @@ import (
 	"github.com/sluicecdc/sluice/internal/testkit"
 )
 
-// TestMetricsEndpoint: `sluice clickhouse --http-addr` serves /healthz and /metrics like the
-// capture commands, with the sink's counters: rows inserted and records parked (here one for
-// a table that does not exist, sent without schemas).
+// TestMetricsEndpoint: `sluice clickhouse --http-addr` serves /healthz, /readyz and /metrics
+// like the capture commands, with the sink's counters: rows inserted and records parked (here
+// one for a table that does not exist, sent without schemas). With the link to ClickHouse cut
+// (a proxy) while records arrive, /readyz answers 503 within 10 s, and 200 again after.
 func TestMetricsEndpoint(t *testing.T) {
 	addr := testkit.Server(t, "SLUICE_TEST_CLICKHOUSE_ADDR")
 	conn, err := ch.Open(&ch.Options{Addr: []string{addr}, Auth: ch.Auth{Database: "default", Username: "default"}})
@@ -57,6 +58,7 @@ func TestMetricsEndpoint(t *testing.T) {
 	if err := cl.ProduceSync(ctx, rec("m_ok", 1, 100), rec("m_ok", 2, 110), rec("m_ok", 3, 120), rec("m_missing", 9, 130)).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
+	chProxy := testkit.StartProxy(t, addr)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -67,7 +69,7 @@ func TestMetricsEndpoint(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- run(rctx, "sluice clickhouse", []string{"--kafka-brokers", strings.Join(brokers, ","), "--topics", `mt\..*`,
-			"--group", "metrics-test", "--clickhouse-addr", addr, "--clickhouse-database", db, "--flush-interval", "100ms",
+			"--group", "metrics-test", "--clickhouse-addr", chProxy.Addr(), "--clickhouse-database", db, "--flush-interval", "100ms",
 			"--http-addr", httpAddr, "--log-level", "warn"})
 	}()
 	defer func() {
@@ -122,5 +124,48 @@ func TestMetricsEndpoint(t *testing.T) {
 	}
 	if code, b := get("/healthz"); code != http.StatusOK || b != "ok\n" {
 		t.Errorf("/healthz: %d %q", code, b)
+	}
+	if got := value(body, `debezium_metrics_TotalNumberOfEventsSeen\{context="streaming",name="metrics-test",plugin="kafka"\}`); got != "4" {
+		t.Errorf("TotalNumberOfEventsSeen = %s, want 4", got)
+	}
+	if code, b := get("/readyz"); code != http.StatusOK {
+		t.Errorf("/readyz: %d %q", code, b)
+	}
+
+	// ClickHouse outage: the link is cut while records arrive.
+	chProxy.Cut()
+	start := time.Now()
+	if err := cl.ProduceSync(ctx, rec("m_ok", 4, 140), rec("m_ok", 5, 150)).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		code, b := get("/readyz")
+		if code == http.StatusServiceUnavailable {
+			t.Logf("/readyz 503 %s after the ClickHouse link was cut: %s", time.Since(start).Round(time.Millisecond), strings.TrimSpace(b))
+			break
+		}
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("/readyz still %d 10 s after the ClickHouse link was cut", code)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if code, b := get("/healthz"); code != http.StatusOK {
+		t.Errorf("/healthz %d during the ClickHouse outage (liveness must hold): %s", code, b)
+	}
+	if err := chProxy.Restore(); err != nil {
+		t.Fatal(err)
+	}
+	start = time.Now()
+	for {
+		code, _ := get("/readyz")
+		_, body = get("/metrics")
+		if code == http.StatusOK && value(body, "sluice_clickhouse_rows_total") == "5" {
+			t.Logf("/readyz 200 and every row inserted %s after the link came back", time.Since(start).Round(time.Millisecond))
+			break
+		}
+		if time.Since(start) > 60*time.Second {
+			t.Fatalf("/readyz %d, rows %s 60 s after the ClickHouse link came back", code, value(body, "sluice_clickhouse_rows_total"))
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

@@ -98,6 +98,11 @@ func run(ctx context.Context, prog string, args []string, sinks []cli.SinkKind) 
 		return err
 	}
 	log := c.Logger()
+	stop, err := c.Serve(ctx, "mysql") // before the schema history, which may wait for Kafka
+	if err != nil {
+		return err
+	}
+	defer stop()
 	hist, err := openHistory(ctx, c, historySpec)
 	if err != nil {
 		return err
@@ -177,6 +182,7 @@ func parse(prog string, args []string, sinks []cli.SinkKind) (*cli.Capture, mysq
 		return nil, cfg, "", err
 	}
 	cfg.DSN, cfg.Password, cfg.Name, cfg.Logger = dsn, pw, c.Envelope.TopicPrefix, c.Logger()
+	cfg.Stats = c.SourceStats() // one per process: /metrics and the progress display read it across reopens
 	if historySpec, err = resolveHistory(c, historySpec); err != nil {
 		return nil, cfg, "", cli.Config(err)
 	}

@@ -1,6 +1,10 @@
 package mysqlcmd
 
 import (
+	"context"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -112,4 +116,71 @@ func TestHistoryFollowsOffsets(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSourceStatsPlumbed: the source gets the command's one capture.Stats, the one /metrics
+// and the progress display read.
+func TestSourceStatsPlumbed(t *testing.T) {
+	c, cfg, _, err := parse("sluice mysql", []string{"--topic-prefix", "p", "--dsn", "mysql://u@h:3306", "--server-id", "7"}, sinks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Stats == nil || cfg.Stats != c.SourceStats() {
+		t.Errorf("Config.Stats %p, want the command's %p", cfg.Stats, c.SourceStats())
+	}
+}
+
+// TestProbesAnswerWhileHistoryOpens: /readyz and /healthz answer from the first second, also
+// while the Kafka schema history waits for an unreachable broker. Before, the endpoint
+// started only after the history was open.
+func TestProbesAnswerWhileHistoryOpens(t *testing.T) {
+	closed := freeAddr(t)
+	httpAddr := freeAddr(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, "sluice mysql", []string{"--topic-prefix", "p", "--dsn", "mysql://u@" + closed, "--server-id", "7",
+			"--kafka-brokers", closed, "--schema-history", "kafka:p.history", "--http-addr", httpAddr, "--log-level", "error"}, sinks)
+	}()
+	defer func() { cancel(); <-done }()
+	var code int
+	for start := time.Now(); time.Since(start) < 3*time.Second; time.Sleep(50 * time.Millisecond) {
+		resp, err := http.Get("http://" + httpAddr + "/readyz")
+		if err != nil {
+			continue
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		code = resp.StatusCode
+		if code != http.StatusServiceUnavailable || !strings.Contains(string(body), `"starting"`) {
+			t.Fatalf("/readyz while the history opens: %d %s", code, body)
+		}
+		break
+	}
+	if code == 0 {
+		select {
+		case err := <-done:
+			t.Fatalf("run ended before /readyz answered: %v", err)
+		default:
+		}
+		t.Fatal("/readyz did not answer within 3 s")
+	}
+	resp, err := http.Get("http://" + httpAddr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("/healthz while starting: %d", resp.StatusCode)
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }

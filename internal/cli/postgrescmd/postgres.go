@@ -131,6 +131,7 @@ func parse(prog string, args []string, sinks []cli.SinkKind) (*cli.Capture, post
 	cfg.SkippedOperations = c.Pipeline.SkippedOps
 	cfg.HeartbeatInterval = c.Pipeline.HeartbeatInterval
 	cfg.Logger = c.Logger()
+	cfg.Stats = c.SourceStats() // one per process: /metrics and the progress display read it across reopens
 	return c, cfg, cli.Config(cfg.Validate())
 }
 

@@ -108,3 +108,15 @@ func TestUsageNamesBinary(t *testing.T) {
 		t.Error("usage lacks the common flags")
 	}
 }
+
+// TestSourceStatsPlumbed: the source gets the command's one capture.Stats, the one /metrics
+// and the progress display read.
+func TestSourceStatsPlumbed(t *testing.T) {
+	c, cfg, err := parse("sluice postgres", []string{"--topic-prefix", "p", "--dsn", "postgres://u@h/db"}, sinks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Stats == nil || cfg.Stats != c.SourceStats() {
+		t.Errorf("Config.Stats %p, want the command's %p", cfg.Stats, c.SourceStats())
+	}
+}
