@@ -96,6 +96,9 @@ type Config struct {
 	SpoolDir string
 	// Logger receives operator logs; nil discards.
 	Logger *slog.Logger
+	// Stats receives the snapshot progress (and the stream's lag) for /metrics and progress
+	// displays; nil: the source keeps its own (Source.Progress). Not a flag.
+	Stats *capture.Stats
 }
 
 func (c *Config) setDefaults() {
@@ -131,6 +134,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Stats == nil {
+		c.Stats = &capture.Stats{}
 	}
 }
 

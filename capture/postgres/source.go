@@ -99,6 +99,10 @@ type Stats struct {
 // Stats returns the counters; call it from Next's goroutine.
 func (s *Source) Stats() Stats { return s.stats }
 
+// Progress returns the snapshot progress and stream figures the source writes (Config.Stats,
+// or its own); any goroutine may read them.
+func (s *Source) Progress() *capture.Stats { return s.cfg.Stats }
+
 // Open connects, runs the preflight checks, makes sure the publication and slot exist, and
 // (per the snapshot mode) prepares the initial snapshot. Streaming starts on the first Next
 // after the snapshot.
