@@ -493,8 +493,9 @@ func splitRange(t *snapTable, lo, hi, chunk, workers int64) []*unit {
 // snapBatch is a run of decoded rows of one unit, read at ts (µs since the epoch). The rows'
 // values live in memory of their own (capture.Alloc), never in pgconn's buffers.
 type snapBatch struct {
-	rows []capture.Row
-	ts   int64
+	rows  []capture.Row
+	ts    int64
+	after []string // the key of the unit's row before the batch (Position.SnapAfter)
 }
 
 const snapBatchRows = 512
@@ -514,14 +515,28 @@ func (s *Source) readUnit(ctx context.Context, c *pgx.Conn, u *unit) error {
 	var params [][]byte
 	var conds []string
 	first := true
-	b := &snapBatch{rows: make([]capture.Row, 0, snapBatchRows), ts: time.Now().UnixMicro()}
+	// after is what the stored offset says is done when a batch's first row is the last one
+	// delivered: the rows before the batch. A unit that starts at lo follows the unit that
+	// ended at lo-1.
+	var after []string
+	if u.lo != nil {
+		after = []string{strconv.FormatInt(*u.lo-1, 10)}
+	}
+	batchLast := make([][]byte, len(t.pkIdx)) // the key of the batch's last row
+	b := &snapBatch{rows: make([]capture.Row, 0, snapBatchRows), ts: time.Now().UnixMicro(), after: after}
 	send := func() error {
 		select {
 		case u.rows <- b:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		b = &snapBatch{rows: make([]capture.Row, 0, snapBatchRows), ts: time.Now().UnixMicro()}
+		if len(batchLast) > 0 {
+			after = make([]string, len(batchLast))
+			for i, k := range batchLast {
+				after[i] = string(k)
+			}
+		}
+		b = &snapBatch{rows: make([]capture.Row, 0, snapBatchRows), ts: time.Now().UnixMicro(), after: after}
 		return nil
 	}
 	for {
@@ -556,6 +571,7 @@ func (s *Source) readUnit(ctx context.Context, c *pgx.Conn, u *unit) error {
 			row := alloc.Row(ncol)
 			for j, i := range t.pkIdx {
 				lastRaw[j] = append(lastRaw[j][:0], vals[i]...)
+				batchLast[j] = append(batchLast[j][:0], vals[i]...)
 			}
 			for i, v := range vals {
 				o := t.rel.out[i]
@@ -623,11 +639,12 @@ func (sn *snapshot) pull(ctx context.Context) (capture.Row, *snapTable, int64, b
 			}
 			u.t.progress.Rows.Add(int64(len(b.rows)))
 			sn.batch, sn.bi = b.rows, 0
-			if b.ts != sn.batchTs {
-				// One position per batch: rows read together share their time and offset.
-				sn.batchTs = b.ts
-				sn.pos = &Position{LSN: sn.lsn, TsMicros: b.ts, Snapshot: true}
-			}
+			// One position per batch: rows read together share their time and offset, which
+			// says the rows before the batch are done (a restart re-reads at most the batches
+			// in flight).
+			sn.batchTs = b.ts
+			id := u.t.rel.table.ID
+			sn.pos = &Position{LSN: sn.lsn, TsMicros: b.ts, Snapshot: true, SnapSchema: id.Schema, SnapTable: id.Table, SnapAfter: b.after}
 		case <-ctx.Done():
 			return nil, nil, 0, false, ctx.Err()
 		}
@@ -691,7 +708,9 @@ func (sn *snapshot) release(next *snapTable) capture.Event {
 	sn.firstOfTable = false
 	ev.Source.Snapshot = m
 	if next == nil {
-		ev.Position = &Position{LSN: sn.lsn, TsMicros: ev.Source.TsMicros, Snapshot: true, LastSnapshotRow: true}
+		p := *ev.Position.(*Position)
+		p.LastSnapshotRow = true
+		ev.Position = &p
 	}
 	sn.emitted++
 	t.done++

@@ -44,6 +44,7 @@ type Source struct {
 	startLSN    uint64
 	streaming   bool
 	snap        *snapshot
+	resumed     *resumed // the rest of an unfinished snapshot, read in watermark windows (chunk.go)
 	snapOnly    bool
 	createdSlot bool // Open created the slot (CreatedSlot)
 
@@ -208,8 +209,24 @@ func (s *Source) next(ctx context.Context) (capture.Event, error) {
 		s.rows.reset()
 	}
 	for {
+		if s.resumed != nil {
+			ev, ok, err := s.resumedNext(ctx)
+			if err != nil || ok {
+				return ev, classify(err)
+			}
+		}
 		if s.pendHead < len(s.pending) {
-			return s.popPending(), nil
+			ev := s.popPending()
+			if s.resumed != nil {
+				if ev, ok := s.resumedSee(ev); ok {
+					return ev, nil
+				}
+				continue
+			}
+			if isWatermark(ev) {
+				continue // of a resumed snapshot that is over, or another connector's
+			}
+			return ev, nil
 		}
 		if s.snap != nil {
 			ev, err := s.nextSnapshot(ctx)
@@ -236,6 +253,9 @@ func (s *Source) next(ctx context.Context) (capture.Event, error) {
 			continue
 		}
 		if ev, ok, err := s.wait(ctx); err != nil || ok {
+			if ok && s.resumed != nil {
+				ev, _ = s.resumedSee(ev) // a heartbeat: its position carries the progress too
+			}
 			return ev, err
 		}
 	}
