@@ -166,6 +166,11 @@ func (s *Source) resumedNext(ctx context.Context) (capture.Event, bool, error) {
 			return capture.Event{}, false, nil
 		}
 		if len(rs.tables) == 0 {
+			if s.pendHead < len(s.pending) {
+				// Events decoded before the last commit go out first: the done event's
+				// position is that commit's end.
+				return capture.Event{}, false, nil
+			}
 			return s.resumedDone(), true, nil
 		}
 		if err := s.readChunk(ctx); err != nil {
