@@ -34,6 +34,7 @@ die() { log "error: $*"; exit 1; }
 psqla() { "$PGBIN/psql" "$ADMIN_DSN" -X -q -A -t -v ON_ERROR_STOP=1 "$@"; }
 psqld() { "$PGBIN/psql" "$DSN" -X -q -A -t -v ON_ERROR_STOP=1 "$@"; }
 
+rm -rf "$DIR/logs"
 mkdir -p "$BIN" "$DIR/logs"
 (cd "$REPO" && go build -o "$BIN/sluice" ./cmd/sluice && go build -o "$BIN/topicops" ./bench/cmd/topicops) || die "go build failed"
 WRITER=""

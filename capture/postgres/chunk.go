@@ -66,6 +66,7 @@ const (
 )
 
 type resumed struct {
+	conn   *pgx.Conn    // reads the chunks and writes the watermarks (snapshotConnect: a big read buffer)
 	tables []*snapTable // the tables left, in order; tables[0] is being read
 	after  []string     // tables[0]'s keys up to this one are done; nil: none
 	page   int64        // keyless tables[0]: the next ctid page to read
@@ -120,7 +121,11 @@ func (s *Source) resumeSnapshot(ctx context.Context, r *Position, confirmed *str
 		}
 		done++
 	}
-	rs := &resumed{tables: tables[done:], nonce: strconv.FormatUint(rand.Uint64(), 36), first: true}
+	conn, err := s.snapshotConnect(ctx)
+	if err != nil {
+		return err
+	}
+	rs := &resumed{conn: conn, tables: tables[done:], nonce: strconv.FormatUint(rand.Uint64(), 36), first: true}
 	if len(rs.tables) > 0 {
 		id := rs.tables[0].rel.table.ID
 		if id.Schema == r.SnapSchema && id.Table == r.SnapTable && len(rs.tables[0].pk) == len(r.SnapAfter) {
@@ -216,6 +221,7 @@ func (s *Source) chunkDone() {
 
 // resumedDone ends the resumed snapshot between transactions.
 func (s *Source) resumedDone() capture.Event {
+	s.resumed.close()
 	s.resumed = nil
 	st := &s.cfg.Stats.Snapshot
 	st.Running.Store(false)
@@ -284,6 +290,15 @@ func (s *Source) stamp(p *Position) *Position {
 	return &q
 }
 
+func (rs *resumed) close() {
+	if rs.conn != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		rs.conn.Close(ctx)
+		rs.conn = nil
+	}
+}
+
 func (rs *resumed) tag(kind string) string { return kind + ":" + rs.nonce + ":" + strconv.Itoa(rs.seq) }
 
 // rowKey is a row's primary key as a map key.
@@ -325,7 +340,7 @@ func (s *Source) readChunk(ctx context.Context) error {
 	rs := s.resumed
 	t := rs.tables[0]
 	rs.seq++
-	c := s.cat.conn
+	c := rs.conn
 	mark := func(kind string) error {
 		return s.bounded(ctx, "write the snapshot watermark", func(ctx context.Context) error {
 			_, err := c.Exec(ctx, "SELECT pg_logical_emit_message(true, $1, $2)", watermarkPrefix, rs.tag(kind))
@@ -363,7 +378,7 @@ func (s *Source) readChunk(ctx context.Context) error {
 // transaction already committed (see the gap above) and the read must be repeated.
 func (s *Source) readChunkOnce(ctx context.Context, t *snapTable) (retry bool, err error) {
 	rs := s.resumed
-	c := s.cat.conn
+	c := rs.conn
 	limit := s.cfg.SnapshotChunkRows
 	err = s.bounded(ctx, "read a snapshot chunk of "+t.name, func(ctx context.Context) error {
 		tx, err := c.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})

@@ -168,6 +168,9 @@ func (s *Source) Close() error {
 		if s.snap != nil {
 			s.snap.close()
 		}
+		if s.resumed != nil {
+			s.resumed.close()
+		}
 		if s.beat != nil {
 			s.beat.Stop()
 		}
