@@ -9,10 +9,12 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/schema"
 )
 
 // A resumed snapshot: the initial snapshot of a previous run stopped part way (a crash, a
@@ -55,36 +57,54 @@ import (
 // never reach the sink.
 const watermarkPrefix = "sluice.snapshot.watermark"
 
-// resumeState is where a resumed snapshot stands.
+// resumeState is where the emitting side of a resumed snapshot stands.
 type resumeState int
 
 const (
-	resumeIdle     resumeState = iota // the next chunk is to be read
-	resumeWaitLow                     // chunk read; waiting for L in the stream
-	resumeWindow                      // L seen; waiting for H
-	resumeEmitting                    // H seen; emitting the chunk rows left
+	resumeIdle      resumeState = iota // waiting for the low watermark of chunk seq
+	resumeWindow                       // L seen: collecting the keys the stream changes
+	resumeNeedChunk                    // H seen: the chunk's rows are due
+	resumeEmitting                     // emitting the chunk rows left
 )
 
-type resumed struct {
-	conn   *pgx.Conn    // reads the chunks and writes the watermarks (snapshotConnect: a big read buffer)
-	tables []*snapTable // the tables left, in order; tables[0] is being read
-	after  []string     // tables[0]'s keys up to this one are done; nil: none
-	page   int64        // keyless tables[0]: the next ctid page to read
-	nonce  string       // this run's watermark tag
-	seq    int
-	state  resumeState
+// chunk is one read of a resumed snapshot: rows of t in key order after the previous chunk's
+// (or a keyless table's page range), read between the watermarks of seq.
+type chunk struct {
+	seq  int
+	t    *snapTable
+	rows []capture.Row
+	keys map[string]int // row index by key
+	last []string       // the last row's key
+	more bool           // the table may have rows after the chunk
+	err  error
+}
 
-	rows  []capture.Row
-	keys  map[string]int // chunk row index by key
-	gone  []bool         // rows removed by a stream event in the window
-	next  int            // emitting: the next row
-	last  []string       // the chunk's last key (becomes after once emitted)
-	more  bool           // the table may have rows after the chunk
-	pos   *Position      // the chunk rows' position (the high watermark's)
-	ts    int64
-	keyOf []byte // buffer of key
-	total int
-	first bool // the next row emitted is the first of its table
+// resumed is a resumed snapshot. A reader goroutine (readChunks, on conn) writes the
+// watermarks and reads the chunks one after the other, a chunk ahead of the emitting side
+// (Next's goroutine), which follows the windows in the stream and emits each chunk at its
+// high watermark. Windows never overlap: L of a chunk is written after H of the one before.
+type resumed struct {
+	conn   *pgx.Conn   // the reader's: chunks and watermarks (snapshotConnect: a big read buffer)
+	ready  chan *chunk // the reader's chunks, in order; closed after the last (or an error)
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	nonce  string // this run's watermark tag
+
+	// Emitting side (Next's goroutine).
+	tables []*snapTable // the tables not completely emitted, in order
+	after  []string     // tables[0]'s keys up to this one are emitted; nil: none
+	seq    int          // the chunk whose window comes next
+	state  resumeState
+	win    map[schema.TableID]map[string]bool // keys changed in the open window
+	early  *chunk                             // received before its high watermark
+	closed bool                               // ready is closed
+	cur    *chunk
+	gone   []bool
+	next   int
+	pos    *Position // the chunk rows' position (the high watermark's)
+	ts     int64
+	keyOf  []byte
+	first  bool // the next row emitted is the first of its table
 }
 
 // resumable reports whether the unfinished snapshot of r can be resumed (rather than taken
@@ -125,7 +145,8 @@ func (s *Source) resumeSnapshot(ctx context.Context, r *Position, confirmed *str
 	if err != nil {
 		return err
 	}
-	rs := &resumed{conn: conn, tables: tables[done:], nonce: strconv.FormatUint(rand.Uint64(), 36), first: true}
+	rs := &resumed{conn: conn, ready: make(chan *chunk, 1), nonce: strconv.FormatUint(rand.Uint64(), 36),
+		tables: tables[done:], seq: 1, first: true}
 	if len(rs.tables) > 0 {
 		id := rs.tables[0].rel.table.ID
 		if id.Schema == r.SnapSchema && id.Table == r.SnapTable && len(rs.tables[0].pk) == len(r.SnapAfter) {
@@ -145,50 +166,122 @@ func (s *Source) resumeSnapshot(ctx context.Context, r *Position, confirmed *str
 	}
 	s.resumeFrom(r, confirmed)
 	s.resumed = rs
+	rctx, cancel := context.WithCancel(context.Background())
+	rs.cancel = cancel
+	rs.wg.Add(1)
+	go func() {
+		defer rs.wg.Done()
+		s.readChunks(rctx, rs, rs.tables, rs.after)
+	}()
 	s.log.Info("resuming the unfinished snapshot in watermark windows", "tables_done", done, "tables_left", len(rs.tables),
 		"table", r.SnapSchema+"."+r.SnapTable, "after", strings.Join(r.SnapAfter, ","), "start_lsn", strconv.FormatUint(s.startLSN, 10))
 	return nil
 }
 
+// readChunks is the reader goroutine: every chunk of every table left, in order, each between
+// its watermarks, handed to the emitting side. It stops at the first error, which it hands on.
+func (s *Source) readChunks(ctx context.Context, rs *resumed, tables []*snapTable, after []string) {
+	defer close(rs.ready)
+	seq := 0
+	var keyOf []byte
+	for _, t := range tables {
+		var page int64
+		for {
+			seq++
+			c := &chunk{seq: seq, t: t}
+			c.err = s.readChunk(ctx, rs, c, after, &page, &keyOf)
+			select {
+			case rs.ready <- c:
+			case <-ctx.Done():
+				return
+			}
+			if c.err != nil {
+				return
+			}
+			if !c.more {
+				after = nil
+				break
+			}
+			if len(c.last) > 0 {
+				after = c.last
+			}
+		}
+	}
+}
+
 // resumedNext is Next's step for a resumed snapshot: a chunk row to emit (ok), or nothing to
-// do now (the caller streams). It reads the next chunk only between transactions.
+// do now (the caller streams).
 func (s *Source) resumedNext(ctx context.Context) (capture.Event, bool, error) {
 	rs := s.resumed
+	if rs.state == resumeNeedChunk {
+		c := rs.early
+		rs.early = nil
+		if c == nil {
+			var ok bool
+			select {
+			case c, ok = <-rs.ready:
+			case <-ctx.Done():
+				return capture.Event{}, false, ctx.Err()
+			}
+			if !ok {
+				return capture.Event{}, false, fmt.Errorf("postgres snapshot: the chunk of watermark %d never came", rs.seq)
+			}
+		}
+		if c.err != nil {
+			return capture.Event{}, false, c.err
+		}
+		if c.seq != rs.seq {
+			return capture.Event{}, false, fmt.Errorf("postgres snapshot: chunk %d at the watermarks of %d", c.seq, rs.seq)
+		}
+		rs.cur, rs.next, rs.gone = c, 0, make([]bool, len(c.rows))
+		for k := range rs.win[c.t.rel.table.ID] {
+			if i, ok := c.keys[k]; ok {
+				rs.gone[i] = true
+			}
+		}
+		rs.win = nil
+		rs.state = resumeEmitting
+	}
 	switch rs.state {
 	case resumeEmitting:
-		for rs.next < len(rs.rows) {
+		c := rs.cur
+		for rs.next < len(c.rows) {
 			i := rs.next
 			rs.next++
 			if rs.gone[i] {
 				continue
 			}
-			return s.resumedRow(rs.rows[i]), true, nil
+			return s.resumedRow(c.t, c.rows[i]), true, nil
 		}
 		s.chunkDone()
-		return capture.Event{}, false, nil
-	case resumeIdle:
-		if s.inTx || s.streamXid != 0 || s.replay != nil {
-			return capture.Event{}, false, nil
-		}
-		if len(rs.tables) == 0 {
-			if s.pendHead < len(s.pending) {
-				// Events decoded before the last commit go out first: the done event's
-				// position is that commit's end.
-				return capture.Event{}, false, nil
+	case resumeIdle, resumeWindow:
+		// A chunk (or the reader's error, or its end) may come before its window closes.
+		if rs.early == nil && !rs.closed {
+			select {
+			case c, ok := <-rs.ready:
+				if !ok {
+					rs.closed = true
+				} else if c.err != nil {
+					return capture.Event{}, false, c.err
+				} else {
+					rs.early = c
+				}
+			default:
 			}
-			return s.resumedDone(), true, nil
 		}
-		if err := s.readChunk(ctx); err != nil {
-			return capture.Event{}, false, err
+		if rs.state == resumeIdle && rs.closed && rs.early == nil && len(rs.tables) == 0 &&
+			!s.inTx && s.streamXid == 0 && s.replay == nil && s.pendHead == len(s.pending) {
+			// Between transactions, with the events decoded before the last commit out: the
+			// done event's position is that commit's end.
+			return s.resumedDone(), true, nil
 		}
 	}
 	return capture.Event{}, false, nil
 }
 
 // resumedRow is a chunk row as a snapshot read event.
-func (s *Source) resumedRow(row capture.Row) capture.Event {
+func (s *Source) resumedRow(t *snapTable, row capture.Row) capture.Event {
 	rs := s.resumed
-	t := rs.tables[0]
 	tab := t.rel.table
 	m := capture.SnapshotTrue
 	if rs.first {
@@ -204,19 +297,25 @@ func (s *Source) resumedRow(row capture.Row) capture.Event {
 // chunkDone moves past the chunk whose rows were all emitted.
 func (s *Source) chunkDone() {
 	rs := s.resumed
-	rs.state = resumeIdle
-	rs.rows, rs.keys, rs.gone, rs.next, rs.pos = nil, nil, nil, 0, nil
-	if len(rs.last) > 0 {
-		rs.after = rs.last
+	c := rs.cur
+	rs.state, rs.cur, rs.gone, rs.next, rs.pos = resumeIdle, nil, nil, 0, nil
+	rs.seq++
+	for len(rs.tables) > 0 && rs.tables[0] != c.t {
+		rs.tables = rs.tables[1:] // cannot happen: every table has a chunk
 	}
-	if !rs.more {
-		t := rs.tables[0]
-		t.progress.Done.Store(true)
-		s.cfg.Stats.Snapshot.RemainingTables.Add(-1)
-		s.log.Info("snapshot table done", "table", t.rel.table.ID.String(), "rows", t.done, "resumed", true)
+	if c.more {
+		if len(c.last) > 0 {
+			rs.after = c.last
+		}
+		return
+	}
+	c.t.progress.Done.Store(true)
+	s.cfg.Stats.Snapshot.RemainingTables.Add(-1)
+	s.log.Info("snapshot table done", "table", c.t.rel.table.ID.String(), "rows", c.t.done, "resumed", true)
+	if len(rs.tables) > 0 {
 		rs.tables = rs.tables[1:]
-		rs.after, rs.page, rs.first = nil, 0, true
 	}
+	rs.after, rs.first = nil, true
 }
 
 // resumedDone ends the resumed snapshot between transactions.
@@ -238,17 +337,18 @@ func (s *Source) resumedDone() capture.Event {
 }
 
 // resumedSee passes a streamed event through the resumed snapshot: it swallows the
-// watermarks (false), removes chunk rows the window's changes supersede, and stamps the
-// snapshot progress on the event's position.
+// watermarks (false), notes the keys changed in a window, and stamps the snapshot progress
+// on the event's position.
 func (s *Source) resumedSee(ev capture.Event) (capture.Event, bool) {
 	rs := s.resumed
 	if isWatermark(ev) {
 		tag := string(ev.Message.Content)
 		switch {
-		case rs.state == resumeWaitLow && tag == rs.tag("L"):
+		case rs.state == resumeIdle && tag == rs.tag("L", rs.seq):
 			rs.state = resumeWindow
-		case rs.state == resumeWindow && tag == rs.tag("H"):
-			rs.state = resumeEmitting
+			rs.win = map[schema.TableID]map[string]bool{}
+		case rs.state == resumeWindow && tag == rs.tag("H", rs.seq):
+			rs.state = resumeNeedChunk
 			p, _ := ev.Position.(*Position)
 			if p == nil {
 				p = &Position{LSN: ev.Source.LSN, CommitLSN: s.commitPos()}
@@ -258,14 +358,17 @@ func (s *Source) resumedSee(ev capture.Event) (capture.Event, bool) {
 		}
 		return capture.Event{}, false
 	}
-	if rs.state == resumeWindow && ev.Kind == capture.Change && len(rs.tables) > 0 && ev.Table != nil && ev.Table.ID == rs.tables[0].rel.table.ID && rs.keys != nil {
+	if rs.state == resumeWindow && ev.Kind == capture.Change && ev.Table != nil {
+		keys := rs.win[ev.Table.ID]
 		for _, row := range []capture.Row{ev.Before, ev.After} {
 			if row == nil {
 				continue
 			}
-			if i, ok := rs.keys[s.rowKey(ev.Table.PrimaryKey, row)]; ok {
-				rs.gone[i] = true
+			if keys == nil {
+				keys = map[string]bool{}
+				rs.win[ev.Table.ID] = keys
 			}
+			keys[string(rowKey(&rs.keyOf, ev.Table.PrimaryKey, row))] = true
 		}
 	}
 	if p, ok := ev.Position.(*Position); ok && p != nil {
@@ -290,7 +393,16 @@ func (s *Source) stamp(p *Position) *Position {
 	return &q
 }
 
+// close stops the reader and closes its connection.
 func (rs *resumed) close() {
+	if rs.cancel != nil {
+		rs.cancel()
+	}
+	go func() { // unblock a reader waiting to hand over a chunk
+		for range rs.ready {
+		}
+	}()
+	rs.wg.Wait()
 	if rs.conn != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -299,19 +411,18 @@ func (rs *resumed) close() {
 	}
 }
 
-func (rs *resumed) tag(kind string) string { return kind + ":" + rs.nonce + ":" + strconv.Itoa(rs.seq) }
+func (rs *resumed) tag(kind string, seq int) string { return kind + ":" + rs.nonce + ":" + strconv.Itoa(seq) }
 
-// rowKey is a row's primary key as a map key.
-func (s *Source) rowKey(pk []int, row capture.Row) string {
-	rs := s.resumed
-	b := rs.keyOf[:0]
+// rowKey is a row's primary key as a map key, in *buf.
+func rowKey(buf *[]byte, pk []int, row capture.Row) []byte {
+	b := (*buf)[:0]
 	for _, i := range pk {
 		if i < len(row) {
 			b = appendValueKey(b, row[i])
 		}
 	}
-	rs.keyOf = b
-	return string(b)
+	*buf = b
+	return b
 }
 
 // appendValueKey appends an unambiguous encoding of v.
@@ -334,16 +445,12 @@ func appendValueKey(b []byte, v capture.Value) []byte {
 // resumePagesPerChunk is how many heap pages a keyless table's chunk covers.
 const resumePagesPerChunk = 256
 
-// readChunk writes the low watermark, reads the next chunk of the current table on the
-// catalog connection, and writes the high watermark.
-func (s *Source) readChunk(ctx context.Context) error {
-	rs := s.resumed
-	t := rs.tables[0]
-	rs.seq++
-	c := rs.conn
+// readChunk writes the low watermark of c, reads c (the rows of c.t after after, or from
+// *page of a keyless table) and writes the high watermark. Reader goroutine only.
+func (s *Source) readChunk(ctx context.Context, rs *resumed, c *chunk, after []string, page *int64, keyOf *[]byte) error {
 	mark := func(kind string) error {
 		return s.bounded(ctx, "write the snapshot watermark", func(ctx context.Context) error {
-			_, err := c.Exec(ctx, "SELECT pg_logical_emit_message(true, $1, $2)", watermarkPrefix, rs.tag(kind))
+			_, err := rs.conn.Exec(ctx, "SELECT pg_logical_emit_message(true, $1, $2)", watermarkPrefix, rs.tag(kind, c.seq))
 			return err
 		})
 	}
@@ -351,7 +458,7 @@ func (s *Source) readChunk(ctx context.Context) error {
 		return fmt.Errorf("postgres snapshot: low watermark: %w", err)
 	}
 	for attempt := 0; ; attempt++ {
-		retry, err := s.readChunkOnce(ctx, t)
+		retry, err := s.readChunkOnce(ctx, rs.conn, c, after, page, keyOf)
 		if err != nil {
 			return err
 		}
@@ -359,7 +466,7 @@ func (s *Source) readChunk(ctx context.Context) error {
 			break
 		}
 		if attempt%100 == 99 {
-			s.log.Warn("a committed transaction stays invisible (a synchronous standby wait?): the snapshot chunk read waits for it", "table", t.rel.table.ID.String(), "attempts", attempt+1)
+			s.log.Warn("a committed transaction stays invisible (a synchronous standby wait?): the snapshot chunk read waits for it", "table", c.t.rel.table.ID.String(), "attempts", attempt+1)
 		}
 		select {
 		case <-time.After(10 * time.Millisecond):
@@ -370,18 +477,16 @@ func (s *Source) readChunk(ctx context.Context) error {
 	if err := mark("H"); err != nil {
 		return fmt.Errorf("postgres snapshot: high watermark: %w", err)
 	}
-	rs.state = resumeWaitLow
 	return nil
 }
 
-// readChunkOnce reads the chunk in a snapshot of its own; retry says that snapshot missed a
+// readChunkOnce reads c in a snapshot of its own; retry says that snapshot missed a
 // transaction already committed (see the gap above) and the read must be repeated.
-func (s *Source) readChunkOnce(ctx context.Context, t *snapTable) (retry bool, err error) {
-	rs := s.resumed
-	c := rs.conn
+func (s *Source) readChunkOnce(ctx context.Context, conn *pgx.Conn, c *chunk, after []string, page *int64, keyOf *[]byte) (retry bool, err error) {
+	t := c.t
 	limit := s.cfg.SnapshotChunkRows
 	err = s.bounded(ctx, "read a snapshot chunk of "+t.name, func(ctx context.Context) error {
-		tx, err := c.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+		tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 		if err != nil {
 			return err
 		}
@@ -398,9 +503,9 @@ func (s *Source) readChunkOnce(ctx context.Context, t *snapTable) (retry bool, e
 		var params [][]byte
 		if len(t.pk) > 0 {
 			q = "SELECT " + t.cols + " FROM ONLY " + t.name
-			if rs.after != nil {
+			if after != nil {
 				var ph []string
-				for _, v := range rs.after {
+				for _, v := range after {
 					params = append(params, []byte(v))
 					ph = append(ph, "$"+strconv.Itoa(len(params)))
 				}
@@ -408,9 +513,9 @@ func (s *Source) readChunkOnce(ctx context.Context, t *snapTable) (retry bool, e
 			}
 			q += " ORDER BY " + strings.Join(t.pk, ", ") + " LIMIT " + strconv.Itoa(limit)
 		} else {
-			q = fmt.Sprintf("SELECT %s FROM ONLY %s WHERE ctid >= '(%d,0)'::tid AND ctid < '(%d,0)'::tid", t.cols, t.name, rs.page, rs.page+resumePagesPerChunk)
+			q = fmt.Sprintf("SELECT %s FROM ONLY %s WHERE ctid >= '(%d,0)'::tid AND ctid < '(%d,0)'::tid", t.cols, t.name, *page, *page+resumePagesPerChunk)
 		}
-		rs.rows, rs.last, rs.keys, rs.gone = nil, nil, map[string]int{}, nil
+		c.rows, c.last, c.keys = nil, nil, map[string]int{}
 		var alloc capture.Alloc
 		ncol := len(t.rel.table.Columns)
 		rr := tx.Conn().PgConn().ExecParams(ctx, q, params, nil, nil, nil)
@@ -434,19 +539,19 @@ func (s *Source) readChunkOnce(ctx context.Context, t *snapTable) (retry bool, e
 				lastRaw[j] = append(lastRaw[j][:0], vals[i]...)
 			}
 			if len(t.pk) > 0 {
-				rs.keys[s.rowKey(t.rel.table.PrimaryKey, row)] = len(rs.rows)
+				c.keys[string(rowKey(keyOf, t.rel.table.PrimaryKey, row))] = len(c.rows)
 			}
-			rs.rows = append(rs.rows, row)
+			c.rows = append(c.rows, row)
 		}
 		if _, err := rr.Close(); err != nil {
 			return err
 		}
 		if len(t.pk) > 0 {
-			rs.more = len(rs.rows) == limit
-			if len(rs.rows) > 0 {
-				rs.last = make([]string, len(lastRaw))
+			c.more = len(c.rows) == limit
+			if len(c.rows) > 0 {
+				c.last = make([]string, len(lastRaw))
 				for i, k := range lastRaw {
-					rs.last[i] = string(k)
+					c.last[i] = string(k)
 				}
 			}
 		} else {
@@ -454,10 +559,9 @@ func (s *Source) readChunkOnce(ctx context.Context, t *snapTable) (retry bool, e
 			if err := tx.QueryRow(ctx, "SELECT pg_relation_size($1::regclass) / current_setting('block_size')::int", t.name).Scan(&pages); err != nil {
 				return err
 			}
-			rs.page += resumePagesPerChunk
-			rs.more = rs.page < pages
+			*page += resumePagesPerChunk
+			c.more = *page < pages
 		}
-		rs.gone = make([]bool, len(rs.rows))
 		return tx.Commit(ctx)
 	})
 	if err != nil {
@@ -465,7 +569,7 @@ func (s *Source) readChunkOnce(ctx context.Context, t *snapTable) (retry bool, e
 		if errors.As(err, &idle) {
 			return false, &QueryTimeoutError{What: "snapshot chunk of " + t.name, Timeout: idle.idle, Err: err}
 		}
-		return false, fmt.Errorf("postgres snapshot: chunk of %s after %v: %w", t.name, rs.after, err)
+		return false, fmt.Errorf("postgres snapshot: chunk of %s after %v: %w", t.name, after, err)
 	}
 	return retry, nil
 }
