@@ -411,7 +411,9 @@ func (rs *resumed) close() {
 	}
 }
 
-func (rs *resumed) tag(kind string, seq int) string { return kind + ":" + rs.nonce + ":" + strconv.Itoa(seq) }
+func (rs *resumed) tag(kind string, seq int) string {
+	return kind + ":" + rs.nonce + ":" + strconv.Itoa(seq)
+}
 
 // rowKey is a row's primary key as a map key, in *buf.
 func rowKey(buf *[]byte, pk []int, row capture.Row) []byte {
