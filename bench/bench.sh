@@ -32,6 +32,7 @@
 #     BENCH_KAFKA_PORT (29092), BENCH_HTTP_PORT (29100, sluice /metrics)
 #   BENCH_SRC (head)   build sluice from the last commit (git archive HEAD; bench/ from the work
 #                      tree) or "tree" (the work tree as it is)
+#   BENCH_SNAPSHOT_THREADS (4)  --snapshot-max-threads of the snapshot section
 #   BENCH_SCHEMAS (false)  --schemas-enable for sluice (false: ~600-byte envelopes, as the
 #                      limits' Kafka reference; true: Debezium's JsonConverter default, ~4× bigger)
 #   BENCH_CH_COMPRESSION (lz4)  compression of the topic the clickhouse section consumes
@@ -66,6 +67,7 @@ TXN=10000
 ROWS=$((1000000 / SCALE)); UPDATES=$((500000 / SCALE)); DELETES=$((200000 / SCALE))
 CHANGES=$((ROWS + UPDATES + DELETES))
 SNAP_ROWS=$((5000000 / SCALE))
+SNAP_THREADS="${BENCH_SNAPSHOT_THREADS:-4}" # --snapshot-max-threads of the snapshot section (issue 15: 4)
 LAT_N="${BENCH_LAT_N:-2000}"
 
 log() { printf '[bench %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
@@ -515,6 +517,7 @@ section_snapshot() {
     measured "$rep" snap.copy "$SNAP_ROWS" "$r"
     r="$(run -stderr "$LOGS/snap_sluice.$rep.log" -- "$BIN/sluice-postgres" --dsn "$PG_DSN" --slot "snap_$rep" --publication snappub \
       --publication-mode disabled --snapshot-mode initial_only --table-include 'public\.snap' --topic-prefix bench --sink stdout \
+      --snapshot-max-threads "$SNAP_THREADS" \
       --schemas-enable="$SCHEMAS" --log-level warn --log-format text)" || die "sluice snapshot: $r (log $LOGS/snap_sluice.$rep.log)"
     measured "$rep" snap.sluice "$SNAP_ROWS" "$r"
     pg_drop_slot "snap_$rep"

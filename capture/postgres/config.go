@@ -168,6 +168,9 @@ func (c *Config) setDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if c.Stats == nil {
+		c.Stats = &capture.Stats{}
+	}
 }
 
 // DefaultQueryTimeout is Config.QueryTimeout's default (Debezium's database.query.timeout.ms).

@@ -29,7 +29,10 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 		c.QueryTimeout = d
 		return nil
 	}), "query-timeout", "how long a catalog, heartbeat-action or snapshot-setup query may wait for the server, and a snapshot read for a byte, before the source reopens (database.query.timeout.ms; 0: no limit)")
-	fs.IntVar(&c.SnapshotWorkers, "snapshot-workers", c.SnapshotWorkers, "connections reading the snapshot in parallel, each importing the same snapshot (snapshot.max.threads)")
+	fs.IntVar(&c.SnapshotWorkers, "snapshot-max-threads", c.SnapshotWorkers, "connections reading the snapshot in parallel, each importing the same snapshot; a big table with one integer key is split among them (snapshot.max.threads)")
+	// The earlier name sets the flag itself, so that the command's precedence (flag > env >
+	// file) sees snapshot-max-threads as given on the command line.
+	fs.Func("snapshot-workers", "the same as --snapshot-max-threads (its earlier name)", func(v string) error { return fs.Set("snapshot-max-threads", v) })
 	fs.IntVar(&c.SnapshotChunkRows, "snapshot-chunk-rows", c.SnapshotChunkRows, "rows per primary-key chunk of the snapshot (snapshot.fetch.size)")
 	properties.ListVar(fs, &c.SchemaInclude, "schema-include", "comma-separated regexes of schemas to capture (schema.include.list)")
 	properties.ListVar(fs, &c.TableInclude, "table-include", "comma-separated regexes of schema.table to capture (table.include.list)")
@@ -49,7 +52,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 		"publication.name":            "publication",
 		"publication.autocreate.mode": "publication-mode",
 		"snapshot.mode":               "snapshot-mode",
-		"snapshot.max.threads":        "snapshot-workers",
+		"snapshot.max.threads":        "snapshot-max-threads",
 		"snapshot.fetch.size":         "snapshot-chunk-rows",
 		"schema.include.list":         "schema-include",
 		"table.include.list":          "table-include",

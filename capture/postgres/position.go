@@ -30,6 +30,14 @@ type Position struct {
 	Snapshot          bool // snapshot: "INITIAL" while the snapshot runs
 	LastSnapshotRow   bool // last_snapshot_record
 	SnapshotCompleted bool // snapshot_completed
+
+	// Snapshot progress (sluice's own keys; Debezium ignores keys it does not know). Tables are
+	// read in (schema, table) order: every table before SnapSchema.SnapTable is complete, and
+	// of that table every row whose primary key is ≤ SnapAfter (the key columns' text, in key
+	// order; none: no row yet). A restart resumes there (chunk.go) instead of starting over.
+	SnapSchema string   // snapshot_schema
+	SnapTable  string   // snapshot_table
+	SnapAfter  []string // snapshot_after
 }
 
 // AppendOffset writes the offset JSON object.
@@ -66,6 +74,18 @@ func (p *Position) AppendOffset(dst []byte) []byte {
 	if p.SnapshotCompleted {
 		dst = append(dst, `,"snapshot_completed":true`...)
 	}
+	if p.Snapshot && p.SnapTable != "" {
+		// json.Marshal of strings never fails; it is not on a hot path (a snapshot stores one
+		// offset per flush).
+		b, _ := json.Marshal(p.SnapSchema)
+		dst = append(append(dst, `,"snapshot_schema":`...), b...)
+		b, _ = json.Marshal(p.SnapTable)
+		dst = append(append(dst, `,"snapshot_table":`...), b...)
+		if p.SnapAfter != nil {
+			b, _ = json.Marshal(p.SnapAfter)
+			dst = append(append(dst, `,"snapshot_after":`...), b...)
+		}
+	}
 	return append(dst, '}')
 }
 
@@ -94,7 +114,8 @@ func ParseOffset(b []byte) (*Position, error) {
 	}
 	for k, dst := range map[string]any{"lsn": &p.LSN, "lsn_proc": &p.ProcLSN, "lsn_commit": &p.CommitLSN, "txId": &p.TxID,
 		"ts_usec": &p.TsMicros, "messageType": &p.Type, "lsn_events_processed": &p.Events,
-		"last_snapshot_record": &p.LastSnapshotRow, "snapshot_completed": &p.SnapshotCompleted} {
+		"last_snapshot_record": &p.LastSnapshotRow, "snapshot_completed": &p.SnapshotCompleted,
+		"snapshot_schema": &p.SnapSchema, "snapshot_table": &p.SnapTable, "snapshot_after": &p.SnapAfter} {
 		if err := num(k, dst); err != nil {
 			return nil, err
 		}

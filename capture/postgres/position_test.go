@@ -3,6 +3,7 @@ package postgres
 import (
 	"bytes"
 	"io"
+	"reflect"
 	"testing"
 )
 
@@ -12,13 +13,15 @@ func TestPositionRoundTrip(t *testing.T) {
 		{LSN: 5, CommitLSN: 5, ProcLSN: 5, Type: "COMMIT", TxID: 9},
 		{LSN: 7, Snapshot: true, LastSnapshotRow: true, TsMicros: 1},
 		{LSN: 8, ProcLSN: 8, CommitLSN: 8, SnapshotCompleted: true},
+		{LSN: 9, Snapshot: true, TsMicros: 2, SnapSchema: "public", SnapTable: "t.\"1\"", SnapAfter: []string{"42", "a\u00e9\"\x01"}},
+		{LSN: 10, CommitLSN: 11, Snapshot: true, TsMicros: 2, SnapSchema: "s", SnapTable: "t"},
 	} {
 		b := p.AppendOffset(nil)
 		q, err := ParseOffset(b)
 		if err != nil {
 			t.Fatalf("%s: %v", b, err)
 		}
-		if *q != p {
+		if !reflect.DeepEqual(*q, p) {
 			t.Errorf("%s: got %+v", b, *q)
 		}
 	}

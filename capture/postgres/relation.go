@@ -27,6 +27,12 @@ type relation struct {
 // the same relation (nil if none): when the columns are unchanged it is returned as is, so the
 // table version only moves when the definition does.
 func (s *Source) buildRelation(ctx context.Context, m pgoutput.RelationMessage, prev *relation) (*relation, error) {
+	return s.buildRelationMeta(ctx, m, prev, nil)
+}
+
+// buildRelationMeta is buildRelation with the table's catalog metadata already read (the
+// snapshot reads that of all tables at once); nil reads it.
+func (s *Source) buildRelationMeta(ctx context.Context, m pgoutput.RelationMessage, prev *relation, known *tableMeta) (*relation, error) {
 	if prev != nil && sameRelation(prev.msg, m) {
 		prev.identity = m.ReplicaIdentity
 		return prev, nil
@@ -40,7 +46,9 @@ func (s *Source) buildRelation(ctx context.Context, m pgoutput.RelationMessage, 
 	}
 	s.versions[t.ID] = t.Version
 	var meta tableMeta
-	if rel.included {
+	if known != nil {
+		meta = *known
+	} else if rel.included {
 		var err error
 		if meta, err = s.cat.tableMeta(ctx, m.RelationID); err != nil {
 			return nil, err

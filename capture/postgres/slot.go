@@ -138,6 +138,13 @@ func (s *Source) prepareSlot(ctx context.Context) error {
 		s.snapOnly = true
 		return nil
 	}
+	if need && slot.exists {
+		if ok, why := s.resumable(r); ok {
+			return s.resumeSnapshot(ctx, r, slot.confirmed)
+		} else if r != nil && r.Snapshot && !r.SnapshotCompleted {
+			s.log.Warn("the unfinished snapshot starts over", "reason", why)
+		}
+	}
 	if need {
 		return s.createSlotForSnapshot(ctx, slot.exists)
 	}

@@ -44,6 +44,7 @@ type Source struct {
 	startLSN    uint64
 	streaming   bool
 	snap        *snapshot
+	resumed     *resumed // the rest of an unfinished snapshot, read in watermark windows (chunk.go)
 	snapOnly    bool
 	createdSlot bool // Open created the slot (CreatedSlot)
 
@@ -99,6 +100,10 @@ type Stats struct {
 
 // Stats returns the counters; call it from Next's goroutine.
 func (s *Source) Stats() Stats { return s.stats }
+
+// Progress returns the snapshot progress and stream figures the source writes (Config.Stats,
+// or its own); any goroutine may read them.
+func (s *Source) Progress() *capture.Stats { return s.cfg.Stats }
 
 // Open connects, runs the preflight checks, makes sure the publication and slot exist, and
 // (per the snapshot mode) prepares the initial snapshot. Streaming starts on the first Next
@@ -169,6 +174,9 @@ func (s *Source) Close() error {
 		if s.snap != nil {
 			s.snap.close()
 		}
+		if s.resumed != nil {
+			s.resumed.close()
+		}
 		if s.beat != nil {
 			s.beat.Stop()
 		}
@@ -210,8 +218,24 @@ func (s *Source) next(ctx context.Context) (capture.Event, error) {
 		s.rows.reset()
 	}
 	for {
+		if s.resumed != nil {
+			ev, ok, err := s.resumedNext(ctx)
+			if err != nil || ok {
+				return ev, classify(err)
+			}
+		}
 		if s.pendHead < len(s.pending) {
-			return s.popPending(), nil
+			ev := s.popPending()
+			if s.resumed != nil {
+				if ev, ok := s.resumedSee(ev); ok {
+					return ev, nil
+				}
+				continue
+			}
+			if isWatermark(ev) {
+				continue // of a resumed snapshot that is over, or another connector's
+			}
+			return ev, nil
 		}
 		if s.snap != nil {
 			ev, err := s.nextSnapshot(ctx)
@@ -238,6 +262,9 @@ func (s *Source) next(ctx context.Context) (capture.Event, error) {
 			continue
 		}
 		if ev, ok, err := s.wait(ctx); err != nil || ok {
+			if ok && s.resumed != nil {
+				ev, _ = s.resumedSee(ev) // a heartbeat: its position carries the progress too
+			}
 			return ev, err
 		}
 	}

@@ -347,7 +347,9 @@ func (s *Source) message(lsn uint64, m *pgoutput.LogicalDecodingMessage) {
 		if s.skipTx && s.alreadyDelivered(lsn) {
 			return
 		}
-		s.sendBegin()
+		if m.Prefix != watermarkPrefix { // never emitted (chunk.go): no BEGIN for it
+			s.sendBegin()
+		}
 	} else {
 		ev.Source.TsMicros = time.Now().UnixMicro()
 		if !s.inTx {

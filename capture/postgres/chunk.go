@@ -1,0 +1,577 @@
+package postgres
+
+import (
+	"cmp"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/schema"
+)
+
+// A resumed snapshot: the initial snapshot of a previous run stopped part way (a crash, a
+// kill -9, a lost connection) after its stored offset recorded how far it got
+// (Position.SnapSchema, SnapTable, SnapAfter). The slot still stands at the snapshot's
+// consistent point C (snapshot rows confirm nothing), but the exported snapshot died with the
+// previous run. So the rest is read as DBLog does (Netflix, "DBLog: A Watermark Based Change-
+// Data-Capture Framework", 2020): streaming restarts at C, and the remaining rows are read in
+// key-ordered chunks, each inside a window of the stream between two watermarks:
+//
+//  1. low watermark: a transactional logical decoding message L (committed);
+//  2. the chunk: SELECT … WHERE key > after ORDER BY key LIMIT n, in a snapshot S taken after L
+//     committed;
+//  3. high watermark: a message H, committed after the read.
+//
+// The stream is emitted as it comes. Between L and H, every change of the table removes the
+// chunk row of the same key (before and after key); at H the chunk rows left are emitted.
+// Why the final state of each key is right: a change that commits before L is visible in S, so
+// the chunk row (emitted later, at H) is at least as new; a change between L and H may or may
+// not be in S, so the chunk row is dropped and the stream's own event (emitted in the window)
+// stands; a change after H comes after the chunk row. Nothing is lost: a key the chunk row was
+// dropped for had a stream event in the window, which carries its row (or its delete).
+//
+// One gap remains in "visible in S": a transaction whose commit record precedes L but that is
+// not yet visible when S is taken (a backend between writing its commit and leaving the proc
+// array, or waiting for a synchronous standby). Such a transaction is in S's xip list and
+// already committed in the commit log, so the read checks for exactly that and retries
+// (pg_xact_status of every xid of pg_current_snapshot(), in the read's own transaction).
+//
+// Tables without a primary key have no key to match stream events with: an unfinished
+// keyless table is read again from its start, in ctid page ranges of its own transaction
+// each, without removing anything (its rows may come out twice, as after any restart).
+//
+// Every position handed out meanwhile carries the snapshot progress: the table and the last
+// key whose chunk was emitted completely, so a restart in the resumed phase resumes again.
+// A chunk's rows carry the position of its high watermark with the progress before the chunk:
+// at most the chunk in flight is read again.
+
+// watermarkPrefix is the prefix of the watermark messages (pg_logical_emit_message). They
+// never reach the sink.
+const watermarkPrefix = "sluice.snapshot.watermark"
+
+// resumeState is where the emitting side of a resumed snapshot stands.
+type resumeState int
+
+const (
+	resumeIdle      resumeState = iota // waiting for the low watermark of chunk seq
+	resumeWindow                       // L seen: collecting the keys the stream changes
+	resumeNeedChunk                    // H seen: the chunk's rows are due
+	resumeEmitting                     // emitting the chunk rows left
+)
+
+// chunk is one read of a resumed snapshot: rows of t in key order after the previous chunk's
+// (or a keyless table's page range), read between the watermarks of seq.
+type chunk struct {
+	seq  int
+	t    *snapTable
+	rows []capture.Row
+	keys map[string]int // row index by key
+	last []string       // the last row's key
+	more bool           // the table may have rows after the chunk
+	err  error
+}
+
+// resumed is a resumed snapshot. A reader goroutine (readChunks, on conn) writes the
+// watermarks and reads the chunks one after the other, a chunk ahead of the emitting side
+// (Next's goroutine), which follows the windows in the stream and emits each chunk at its
+// high watermark. Windows never overlap: L of a chunk is written after H of the one before.
+type resumed struct {
+	conn   *pgx.Conn   // the reader's: chunks and watermarks (snapshotConnect: a big read buffer)
+	ready  chan *chunk // the reader's chunks, in order; closed after the last (or an error)
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	nonce  string // this run's watermark tag
+
+	// Emitting side (Next's goroutine).
+	tables []*snapTable // the tables not completely emitted, in order
+	after  []string     // tables[0]'s keys up to this one are emitted; nil: none
+	seq    int          // the chunk whose window comes next
+	state  resumeState
+	win    map[schema.TableID]map[string]bool // keys changed in the open window
+	early  *chunk                             // received before its high watermark
+	closed bool                               // ready is closed
+	cur    *chunk
+	gone   []bool
+	next   int
+	pos    *Position // the chunk rows' position (the high watermark's)
+	ts     int64
+	keyOf  []byte
+	first  bool // the next row emitted is the first of its table
+}
+
+// resumable reports whether the unfinished snapshot of r can be resumed (rather than taken
+// again), and why not.
+func (s *Source) resumable(r *Position) (bool, string) {
+	switch {
+	case r == nil || !r.Snapshot || r.SnapshotCompleted:
+		return false, "no unfinished snapshot"
+	case r.SnapTable == "":
+		return false, "the stored offset records no snapshot progress (written by an older version)"
+	case s.version < 140000:
+		return false, "resuming needs PostgreSQL 14 or later (logical decoding messages in pgoutput)"
+	case s.cfg.SnapshotMode == SnapshotAlways:
+		return false, "snapshot mode always takes a new snapshot"
+	}
+	return true, ""
+}
+
+// resumeSnapshot prepares the rest of the snapshot of r on the existing slot: streaming
+// restarts at the stored offset, the tables left are read in watermark windows.
+func (s *Source) resumeSnapshot(ctx context.Context, r *Position, confirmed *string) error {
+	var tables []*snapTable
+	if err := s.bounded(ctx, "list the snapshot's tables", func(ctx context.Context) (err error) {
+		tables, err = s.snapshotTables(ctx, s.cat.conn)
+		return err
+	}); err != nil {
+		return err
+	}
+	done := 0
+	for done < len(tables) {
+		id := tables[done].rel.table.ID
+		if cmp.Or(cmp.Compare(id.Schema, r.SnapSchema), cmp.Compare(id.Table, r.SnapTable)) >= 0 {
+			break
+		}
+		done++
+	}
+	conn, err := s.snapshotConnect(ctx)
+	if err != nil {
+		return err
+	}
+	rs := &resumed{conn: conn, ready: make(chan *chunk, 1), nonce: strconv.FormatUint(rand.Uint64(), 36),
+		tables: tables[done:], seq: 1, first: true}
+	if len(rs.tables) > 0 {
+		id := rs.tables[0].rel.table.ID
+		if id.Schema == r.SnapSchema && id.Table == r.SnapTable && len(rs.tables[0].pk) == len(r.SnapAfter) {
+			rs.after = r.SnapAfter
+		}
+	}
+	st := &s.cfg.Stats.Snapshot
+	st.Running.Store(true)
+	st.Completed.Store(false)
+	st.StartedUnixNano.Store(time.Now().UnixNano())
+	st.TotalTables.Store(int64(len(tables)))
+	st.RemainingTables.Store(int64(len(rs.tables)))
+	for i, t := range tables {
+		t.progress = st.Table(t.rel.table.ID.Schema + "." + t.rel.table.ID.Table)
+		t.progress.Estimate.Store(max(t.estimate, 0))
+		t.progress.Done.Store(i < done)
+	}
+	s.resumeFrom(r, confirmed)
+	s.resumed = rs
+	rctx, cancel := context.WithCancel(context.Background())
+	rs.cancel = cancel
+	rs.wg.Add(1)
+	go func() {
+		defer rs.wg.Done()
+		s.readChunks(rctx, rs, rs.tables, rs.after)
+	}()
+	s.log.Info("resuming the unfinished snapshot in watermark windows", "tables_done", done, "tables_left", len(rs.tables),
+		"table", r.SnapSchema+"."+r.SnapTable, "after", strings.Join(r.SnapAfter, ","), "start_lsn", strconv.FormatUint(s.startLSN, 10))
+	return nil
+}
+
+// readChunks is the reader goroutine: every chunk of every table left, in order, each between
+// its watermarks, handed to the emitting side. It stops at the first error, which it hands on.
+func (s *Source) readChunks(ctx context.Context, rs *resumed, tables []*snapTable, after []string) {
+	defer close(rs.ready)
+	seq := 0
+	var keyOf []byte
+	for _, t := range tables {
+		var page int64
+		for {
+			seq++
+			c := &chunk{seq: seq, t: t}
+			c.err = s.readChunk(ctx, rs, c, after, &page, &keyOf)
+			select {
+			case rs.ready <- c:
+			case <-ctx.Done():
+				return
+			}
+			if c.err != nil {
+				return
+			}
+			if !c.more {
+				after = nil
+				break
+			}
+			if len(c.last) > 0 {
+				after = c.last
+			}
+		}
+	}
+}
+
+// resumedNext is Next's step for a resumed snapshot: a chunk row to emit (ok), or nothing to
+// do now (the caller streams).
+func (s *Source) resumedNext(ctx context.Context) (capture.Event, bool, error) {
+	rs := s.resumed
+	if rs.state == resumeNeedChunk {
+		c := rs.early
+		rs.early = nil
+		if c == nil {
+			var ok bool
+			select {
+			case c, ok = <-rs.ready:
+			case <-ctx.Done():
+				return capture.Event{}, false, ctx.Err()
+			}
+			if !ok {
+				return capture.Event{}, false, fmt.Errorf("postgres snapshot: the chunk of watermark %d never came", rs.seq)
+			}
+		}
+		if c.err != nil {
+			return capture.Event{}, false, c.err
+		}
+		if c.seq != rs.seq {
+			return capture.Event{}, false, fmt.Errorf("postgres snapshot: chunk %d at the watermarks of %d", c.seq, rs.seq)
+		}
+		rs.cur, rs.next, rs.gone = c, 0, make([]bool, len(c.rows))
+		for k := range rs.win[c.t.rel.table.ID] {
+			if i, ok := c.keys[k]; ok {
+				rs.gone[i] = true
+			}
+		}
+		rs.win = nil
+		rs.state = resumeEmitting
+	}
+	switch rs.state {
+	case resumeEmitting:
+		c := rs.cur
+		for rs.next < len(c.rows) {
+			i := rs.next
+			rs.next++
+			if rs.gone[i] {
+				continue
+			}
+			return s.resumedRow(c.t, c.rows[i]), true, nil
+		}
+		s.chunkDone()
+	case resumeIdle, resumeWindow:
+		// A chunk (or the reader's error, or its end) may come before its window closes.
+		if rs.early == nil && !rs.closed {
+			select {
+			case c, ok := <-rs.ready:
+				if !ok {
+					rs.closed = true
+				} else if c.err != nil {
+					return capture.Event{}, false, c.err
+				} else {
+					rs.early = c
+				}
+			default:
+			}
+		}
+		if rs.state == resumeIdle && rs.closed && rs.early == nil && len(rs.tables) == 0 &&
+			!s.inTx && s.streamXid == 0 && s.replay == nil && s.pendHead == len(s.pending) {
+			// Between transactions, with the events decoded before the last commit out: the
+			// done event's position is that commit's end.
+			return s.resumedDone(), true, nil
+		}
+	}
+	return capture.Event{}, false, nil
+}
+
+// resumedRow is a chunk row as a snapshot read event.
+func (s *Source) resumedRow(t *snapTable, row capture.Row) capture.Event {
+	rs := s.resumed
+	tab := t.rel.table
+	m := capture.SnapshotTrue
+	if rs.first {
+		m, rs.first = capture.SnapshotFirstInTable, false
+	}
+	t.done++
+	t.progress.Rows.Add(1)
+	return capture.Event{Kind: capture.Change, Op: capture.OpRead, Table: tab, After: row, Position: rs.pos,
+		Source: capture.Source{Connector: "postgresql", DB: s.dbName, Schema: tab.ID.Schema, Table: tab.ID.Table, TsMicros: rs.ts,
+			LSN: rs.pos.LSN, HasLSN: true, Snapshot: m}}
+}
+
+// chunkDone moves past the chunk whose rows were all emitted.
+func (s *Source) chunkDone() {
+	rs := s.resumed
+	c := rs.cur
+	rs.state, rs.cur, rs.gone, rs.next, rs.pos = resumeIdle, nil, nil, 0, nil
+	rs.seq++
+	for len(rs.tables) > 0 && rs.tables[0] != c.t {
+		rs.tables = rs.tables[1:] // cannot happen: every table has a chunk
+	}
+	if c.more {
+		if len(c.last) > 0 {
+			rs.after = c.last
+		}
+		return
+	}
+	c.t.progress.Done.Store(true)
+	s.cfg.Stats.Snapshot.RemainingTables.Add(-1)
+	s.log.Info("snapshot table done", "table", c.t.rel.table.ID.String(), "rows", c.t.done, "resumed", true)
+	if len(rs.tables) > 0 {
+		rs.tables = rs.tables[1:]
+	}
+	rs.after, rs.first = nil, true
+}
+
+// resumedDone ends the resumed snapshot between transactions.
+func (s *Source) resumedDone() capture.Event {
+	s.resumed.close()
+	s.resumed = nil
+	st := &s.cfg.Stats.Snapshot
+	st.Running.Store(false)
+	st.Completed.Store(true)
+	st.EndedUnixNano.Store(time.Now().UnixNano())
+	s.log.Info("snapshot completed", "resumed", true, "tables", st.TotalTables.Load())
+	if s.cfg.SnapshotMode == SnapshotInitialOnly {
+		s.snapOnly = true
+	}
+	lsn := s.commitPos()
+	now := time.Now().UnixMicro()
+	return capture.Event{Kind: capture.SnapshotDone, Source: capture.Source{Connector: "postgresql", DB: s.dbName, TsMicros: now, LSN: lsn, HasLSN: true},
+		Position: &Position{LSN: lsn, ProcLSN: lsn, CommitLSN: lsn, TsMicros: now, SnapshotCompleted: true}}
+}
+
+// resumedSee passes a streamed event through the resumed snapshot: it swallows the
+// watermarks (false), notes the keys changed in a window, and stamps the snapshot progress
+// on the event's position.
+func (s *Source) resumedSee(ev capture.Event) (capture.Event, bool) {
+	rs := s.resumed
+	if isWatermark(ev) {
+		tag := string(ev.Message.Content)
+		switch {
+		case rs.state == resumeIdle && tag == rs.tag("L", rs.seq):
+			rs.state = resumeWindow
+			rs.win = map[schema.TableID]map[string]bool{}
+		case rs.state == resumeWindow && tag == rs.tag("H", rs.seq):
+			rs.state = resumeNeedChunk
+			p, _ := ev.Position.(*Position)
+			if p == nil {
+				p = &Position{LSN: ev.Source.LSN, CommitLSN: s.commitPos()}
+			}
+			rs.pos = s.stamp(p)
+			rs.ts = ev.Source.TsMicros
+		}
+		return capture.Event{}, false
+	}
+	if rs.state == resumeWindow && ev.Kind == capture.Change && ev.Table != nil {
+		keys := rs.win[ev.Table.ID]
+		for _, row := range []capture.Row{ev.Before, ev.After} {
+			if row == nil {
+				continue
+			}
+			if keys == nil {
+				keys = map[string]bool{}
+				rs.win[ev.Table.ID] = keys
+			}
+			keys[string(rowKey(&rs.keyOf, ev.Table.PrimaryKey, row))] = true
+		}
+	}
+	if p, ok := ev.Position.(*Position); ok && p != nil {
+		ev.Position = s.stamp(p)
+	}
+	return ev, true
+}
+
+func isWatermark(ev capture.Event) bool {
+	return ev.Kind == capture.Change && ev.Op == capture.OpMessage && ev.Message != nil && ev.Message.Prefix == watermarkPrefix
+}
+
+// stamp returns a copy of p with the snapshot progress.
+func (s *Source) stamp(p *Position) *Position {
+	rs := s.resumed
+	q := *p
+	q.Snapshot = true
+	if len(rs.tables) > 0 {
+		id := rs.tables[0].rel.table.ID
+		q.SnapSchema, q.SnapTable, q.SnapAfter = id.Schema, id.Table, rs.after
+	}
+	return &q
+}
+
+// close stops the reader and closes its connection.
+func (rs *resumed) close() {
+	if rs.cancel != nil {
+		rs.cancel()
+	}
+	go func() { // unblock a reader waiting to hand over a chunk
+		for range rs.ready {
+		}
+	}()
+	rs.wg.Wait()
+	if rs.conn != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		rs.conn.Close(ctx)
+		rs.conn = nil
+	}
+}
+
+func (rs *resumed) tag(kind string, seq int) string {
+	return kind + ":" + rs.nonce + ":" + strconv.Itoa(seq)
+}
+
+// rowKey is a row's primary key as a map key, in *buf.
+func rowKey(buf *[]byte, pk []int, row capture.Row) []byte {
+	b := (*buf)[:0]
+	for _, i := range pk {
+		if i < len(row) {
+			b = appendValueKey(b, row[i])
+		}
+	}
+	*buf = b
+	return b
+}
+
+// appendValueKey appends an unambiguous encoding of v.
+func appendValueKey(b []byte, v capture.Value) []byte {
+	b = append(b, byte(v.Kind), byte(v.Flag))
+	b = binary.LittleEndian.AppendUint64(b, uint64(v.Int))
+	b = binary.LittleEndian.AppendUint64(b, uint64(v.Aux))
+	if v.Big != nil {
+		b = append(b, v.Big.String()...)
+	}
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(v.Bytes)))
+	b = append(b, v.Bytes...)
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(v.Elems)))
+	for _, e := range v.Elems {
+		b = appendValueKey(b, e)
+	}
+	return b
+}
+
+// resumePagesPerChunk is how many heap pages a keyless table's chunk covers.
+const resumePagesPerChunk = 256
+
+// readChunk writes the low watermark of c, reads c (the rows of c.t after after, or from
+// *page of a keyless table) and writes the high watermark. Reader goroutine only.
+func (s *Source) readChunk(ctx context.Context, rs *resumed, c *chunk, after []string, page *int64, keyOf *[]byte) error {
+	mark := func(kind string) error {
+		return s.bounded(ctx, "write the snapshot watermark", func(ctx context.Context) error {
+			_, err := rs.conn.Exec(ctx, "SELECT pg_logical_emit_message(true, $1, $2)", watermarkPrefix, rs.tag(kind, c.seq))
+			return err
+		})
+	}
+	if err := mark("L"); err != nil {
+		return fmt.Errorf("postgres snapshot: low watermark: %w", err)
+	}
+	for attempt := 0; ; attempt++ {
+		retry, err := s.readChunkOnce(ctx, rs.conn, c, after, page, keyOf)
+		if err != nil {
+			return err
+		}
+		if !retry {
+			break
+		}
+		if attempt%100 == 99 {
+			s.log.Warn("a committed transaction stays invisible (a synchronous standby wait?): the snapshot chunk read waits for it", "table", c.t.rel.table.ID.String(), "attempts", attempt+1)
+		}
+		select {
+		case <-time.After(10 * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if err := mark("H"); err != nil {
+		return fmt.Errorf("postgres snapshot: high watermark: %w", err)
+	}
+	return nil
+}
+
+// readChunkOnce reads c in a snapshot of its own; retry says that snapshot missed a
+// transaction already committed (see the gap above) and the read must be repeated.
+func (s *Source) readChunkOnce(ctx context.Context, conn *pgx.Conn, c *chunk, after []string, page *int64, keyOf *[]byte) (retry bool, err error) {
+	t := c.t
+	limit := s.cfg.SnapshotChunkRows
+	err = s.bounded(ctx, "read a snapshot chunk of "+t.name, func(ctx context.Context) error {
+		tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback(context.Background())
+		var late int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM pg_snapshot_xip(pg_current_snapshot()) x WHERE pg_xact_status(x) = 'committed'`).Scan(&late); err != nil {
+			return err
+		}
+		if late > 0 {
+			retry = true
+			return nil
+		}
+		var q string
+		var params [][]byte
+		if len(t.pk) > 0 {
+			q = "SELECT " + t.cols + " FROM ONLY " + t.name
+			if after != nil {
+				var ph []string
+				for _, v := range after {
+					params = append(params, []byte(v))
+					ph = append(ph, "$"+strconv.Itoa(len(params)))
+				}
+				q += " WHERE (" + strings.Join(t.pk, ", ") + ") > (" + strings.Join(ph, ", ") + ")"
+			}
+			q += " ORDER BY " + strings.Join(t.pk, ", ") + " LIMIT " + strconv.Itoa(limit)
+		} else {
+			q = fmt.Sprintf("SELECT %s FROM ONLY %s WHERE ctid >= '(%d,0)'::tid AND ctid < '(%d,0)'::tid", t.cols, t.name, *page, *page+resumePagesPerChunk)
+		}
+		c.rows, c.last, c.keys = nil, nil, map[string]int{}
+		var alloc capture.Alloc
+		ncol := len(t.rel.table.Columns)
+		rr := tx.Conn().PgConn().ExecParams(ctx, q, params, nil, nil, nil)
+		lastRaw := make([][]byte, len(t.pkIdx)) // copies: vals die at the next row
+		for rr.NextRow() {
+			vals := rr.Values()
+			row := alloc.Row(ncol)
+			for i, v := range vals {
+				o := t.rel.out[i]
+				if o < 0 || v == nil {
+					continue
+				}
+				dv, err := t.rel.decs[i].decode(alloc.Copy(v))
+				if err != nil {
+					rr.Close()
+					return fmt.Errorf("postgres snapshot: %s column %s value %q: %w", t.name, t.rel.table.Columns[o].Name, v, err)
+				}
+				row[o] = dv
+			}
+			for j, i := range t.pkIdx {
+				lastRaw[j] = append(lastRaw[j][:0], vals[i]...)
+			}
+			if len(t.pk) > 0 {
+				c.keys[string(rowKey(keyOf, t.rel.table.PrimaryKey, row))] = len(c.rows)
+			}
+			c.rows = append(c.rows, row)
+		}
+		if _, err := rr.Close(); err != nil {
+			return err
+		}
+		if len(t.pk) > 0 {
+			c.more = len(c.rows) == limit
+			if len(c.rows) > 0 {
+				c.last = make([]string, len(lastRaw))
+				for i, k := range lastRaw {
+					c.last[i] = string(k)
+				}
+			}
+		} else {
+			var pages int64
+			if err := tx.QueryRow(ctx, "SELECT pg_relation_size($1::regclass) / current_setting('block_size')::int", t.name).Scan(&pages); err != nil {
+				return err
+			}
+			*page += resumePagesPerChunk
+			c.more = *page < pages
+		}
+		return tx.Commit(ctx)
+	})
+	if err != nil {
+		var idle *idleError
+		if errors.As(err, &idle) {
+			return false, &QueryTimeoutError{What: "snapshot chunk of " + t.name, Timeout: idle.idle, Err: err}
+		}
+		return false, fmt.Errorf("postgres snapshot: chunk of %s after %v: %w", t.name, after, err)
+	}
+	return retry, nil
+}
