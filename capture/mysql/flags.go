@@ -35,7 +35,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 	fs.Var(properties.Func(string(c.SnapshotLocking), func(s string) (err error) {
 		c.SnapshotLocking, err = ParseSnapshotLocking(s)
 		return err
-	}), "snapshot-locking", "minimal|none (snapshot.locking.mode)")
+	}), "snapshot-locking", "minimal|extended|minimal_percona|none: how long the snapshot blocks writes and DDL (snapshot.locking.mode; see docs/mysql.md)")
 	fs.IntVar(&c.SnapshotChunkRows, "snapshot-chunk-rows", c.SnapshotChunkRows, "rows per primary-key chunk of the snapshot (snapshot.fetch.size)")
 	fs.IntVar(&c.SnapshotWorkers, "snapshot-workers", c.SnapshotWorkers, "connections reading tables in parallel, all in one consistent snapshot (snapshot.max.threads; 1 with --snapshot-locking none)")
 	fs.BoolVar(&c.IncludeQuery, "include-query", c.IncludeQuery, "fill source.query (needs binlog_rows_query_log_events=ON, MariaDB binlog_annotate_row_events=ON; include.query)")
