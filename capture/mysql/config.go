@@ -138,6 +138,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Stats receives the snapshot's progress (not a flag); nil: the source keeps its own.
 	Stats *capture.Stats
+
+	schemaReadHook func() // tests: runs before the snapshot reads the table definitions
+	noBackupLock   bool   // tests: as if the user lacked the backup lock's grant
 }
 
 // Validate reports every bad field.

@@ -217,6 +217,15 @@ func (s *Source) snapshotOpen(ctx context.Context, underLock bool) error {
 	if err := exec("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ"); err != nil {
 		return errorf("snapshot: %w", err)
 	}
+	var pos *Position
+	if !locked && !s.info.MariaDB {
+		// No lock and no snapshot position (MySQL): the position read before the snapshot
+		// opens, so a commit in between is read twice (in the snapshot and streamed) rather
+		// than lost.
+		if pos, err = s.binlogPosition(ctx, conn, false); err != nil {
+			return err
+		}
+	}
 	if err := exec("START TRANSACTION WITH CONSISTENT SNAPSHOT"); err != nil {
 		return errorf("snapshot: START TRANSACTION WITH CONSISTENT SNAPSHOT: %w", err)
 	}
@@ -239,9 +248,10 @@ func (s *Source) snapshotOpen(ctx context.Context, underLock bool) error {
 		}
 		st.readers = []snapReader{&sqlReader{c: conn}}
 	}
-	pos, err := s.binlogPosition(ctx, conn, !locked)
-	if err != nil {
-		return err
+	if pos == nil {
+		if pos, err = s.binlogPosition(ctx, conn, !locked); err != nil {
+			return err
+		}
 	}
 	pos.TsSec = time.Now().Unix()
 	st.pos = pos
@@ -292,6 +302,9 @@ type backupLock struct {
 }
 
 func (s *Source) takeBackupLock(ctx context.Context) (*backupLock, error) {
+	if s.cfg.noBackupLock {
+		return nil, fmt.Errorf("mysql: snapshot: %w (test)", errNoBackupLock)
+	}
 	c, err := s.db.Conn(ctx)
 	if err != nil {
 		return nil, errorf("snapshot: backup lock connection: %w", err)

@@ -365,6 +365,9 @@ const showCreateConns = 3
 // several of the pool's connections (any session sees the same definitions while DDL is held
 // off or checked afterwards); otherwise all run on q.
 func (s *Source) readSchema(ctx context.Context, q queryer, pool bool) (*schemaRead, error) {
+	if h := s.cfg.schemaReadHook; h != nil {
+		h()
+	}
 	dbs, err := loadDatabases(ctx, q, s.f)
 	if err != nil {
 		return nil, errorf("%w", err)
