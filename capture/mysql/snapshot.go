@@ -631,8 +631,14 @@ func (s *Source) binlogPosition(ctx context.Context, conn queryer, unlocked bool
 			if err != nil {
 				return nil, errorf("snapshot: read binlog position: %w", err)
 			}
+			for k, v := range m { // the server writes Binlog_snapshot_file
+				m[strings.ToLower(k)] = v
+			}
 			p.File = m["binlog_snapshot_file"]
 			p.Pos, _ = strconv.ParseUint(m["binlog_snapshot_position"], 10, 64)
+			if p.File == "" || p.Pos == 0 {
+				return nil, errorf("snapshot: the server reported no snapshot binlog position (%v)", m)
+			}
 			return p, nil
 		}
 		m, err := queryRow(ctx, conn, "SHOW MASTER STATUS")
