@@ -165,3 +165,19 @@ func TestFileSyncsNewDirectoryEntry(t *testing.T) {
 		t.Fatalf("directory syncs: %v", synced)
 	}
 }
+
+// TestFileAppendBatch: a batch lands after the records before it, in order, and a new File
+// reads it back.
+func TestFileAppendBatch(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "h.jsonl")
+	s := NewFile(path, nil)
+	appendN(t, s, 1, 1)
+	if err := s.AppendBatch(context.Background(), []*Record{ddlRecord(2), ddlRecord(3), ddlRecord(4)}); err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, s, 5, 1)
+	s.Close()
+	if got := loadTs(t, NewFile(path, nil)); !equalTs(got, 1, 2, 3, 4, 5) {
+		t.Fatalf("records %v, want 1..5", got)
+	}
+}
