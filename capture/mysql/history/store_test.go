@@ -176,8 +176,18 @@ func TestFileAppendBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	appendN(t, s, 5, 1)
+	// more than one write's worth
+	var big []*Record
+	want := []int64{1, 2, 3, 4, 5}
+	for i := 6; i < 6+5000; i++ {
+		big = append(big, ddlRecord(i))
+		want = append(want, int64(i))
+	}
+	if err := s.AppendBatch(context.Background(), big); err != nil {
+		t.Fatal(err)
+	}
 	s.Close()
-	if got := loadTs(t, NewFile(path, nil)); !equalTs(got, 1, 2, 3, 4, 5) {
-		t.Fatalf("records %v, want 1..5", got)
+	if got := loadTs(t, NewFile(path, nil)); !equalTs(got, want...) {
+		t.Fatalf("%d records, want %d in order", len(got), len(want))
 	}
 }
