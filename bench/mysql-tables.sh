@@ -14,6 +14,7 @@
 #   SCALE_DB    database name (default sluice_scale_<N>); dropped afterwards unless SCALE_KEEP=1
 #   SCALE_ROWS  rows per table (default 0)
 #   SCALE_LOCKING  --snapshot-locking (default: sluice's default, minimal)
+#   SCALE_THREADS  --snapshot-max-threads (default: sluice's default, 2)
 #   SCALE_REUSE=1  keep the tables of an existing SCALE_DB instead of creating them
 #   SCALE_DIR   work dir (default /tmp/sluice-scale), removed afterwards
 set -euo pipefail
@@ -43,7 +44,8 @@ run_until_streaming() {
   "$DIR/sluice-mysql" --dsn "$SCALE_DSN" --server-id $((7000 + RANDOM % 1000)) --tls-mode disable \
     --offsets-file "$off" --schema-history "file:$off.history" --database-include "$DB" \
     --topic-prefix scale --sink stdout --log-format text --log-level info \
-    ${SCALE_LOCKING:+--snapshot-locking "$SCALE_LOCKING"} >/dev/null 2>"$logf" &
+    ${SCALE_LOCKING:+--snapshot-locking "$SCALE_LOCKING"} ${SCALE_THREADS:+--snapshot-max-threads "$SCALE_THREADS"} \
+    >/dev/null 2>"$logf" &
   pid=$!
   until grep -q "streaming binlog" "$logf"; do
     if ! kill -0 "$pid" 2>/dev/null; then log "sluice-mysql exited: $(tail -3 "$logf")"; return 1; fi
