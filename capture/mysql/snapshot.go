@@ -561,6 +561,7 @@ func (s *Source) planUnits(ctx context.Context, r snapReader, t *schema.Table, r
 		}
 		units = append(units, u)
 	}
+	s.log.Info("snapshot: table split into key ranges", "table", t.ID.String(), "ranges", len(units), "estimated_rows", s.cfg.Stats.Snapshot.Table(t.ID.String()).Estimate.Load())
 	return units, nil
 }
 
