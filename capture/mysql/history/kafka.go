@@ -139,7 +139,9 @@ func (k *Kafka) Append(ctx context.Context, r *Record) error {
 }
 
 // AppendBatch produces rs synchronously in one go (acks=all), sending them again while the
-// brokers are unreachable.
+// brokers are unreachable. A retry after a partial failure sends the whole batch again: the
+// source batches only a snapshot's records, all at one position, which replay to the same
+// definitions when stored twice.
 func (k *Kafka) AppendBatch(ctx context.Context, rs []*Record) error {
 	msgs := make([]*sarama.ProducerMessage, len(rs))
 	for i, r := range rs {
