@@ -106,12 +106,15 @@ func TestSnapshotLocking(t *testing.T) {
 						t.Errorf("extended: writer blocked %s, reported %s; want at least %s (the lock holds for the whole snapshot)", maxWait, blocked, hold)
 					}
 				case LockNone:
-					if maxWait >= time.Second || blocked != 0 {
+					if maxWait >= hold*3/4 || blocked != 0 {
 						t.Errorf("none: writer blocked %s, reported %s; want no lock", maxWait, blocked)
 					}
 				default:
-					if maxWait >= time.Second || blocked >= time.Second {
-						t.Errorf("%s: writer blocked %s, reported %s; want under 1s (the definitions are read after the global read lock is released)", mode, maxWait, blocked)
+					// Milliseconds on a quiet server; the bound is loose for a loaded one (a
+					// statement, or FLUSH TABLES waiting for another session's query, may
+					// take a while) but still below the 2 s the definitions take to read.
+					if maxWait >= hold*3/4 || blocked >= hold*3/4 {
+						t.Errorf("%s: writer blocked %s, reported %s; want under %s (the definitions are read after the global read lock is released)", mode, maxWait, blocked, hold*3/4)
 					}
 				}
 				if ss := &ts.cfg.Stats.Snapshot; !ss.Completed.Load() || ss.Running.Load() || ss.TotalTables.Load() != 1 || ss.RemainingTables.Load() != 0 ||
