@@ -15,8 +15,8 @@
 #             (the workload is loaded when no pg section ran), vs clickhouse-client TSV insert
 #   snapshot  PostgreSQL initial snapshot (sluice postgres --snapshot-mode initial_only) of an
 #             N×5-row table vs psql COPY … TO STDOUT of the same table to /dev/null
-#   mysnapshot  the same on MySQL 9.7 (sluice mysql --snapshot-mode initial_only) vs
-#             mysql --quick -e "SELECT * FROM …" to /dev/null
+#   mysnapshot  the same on MySQL 9.7 (sluice mysql --snapshot-mode initial_only, --snapshot-max-threads
+#             BENCH_MYSNAP_THREADS, default 4) vs mysql --quick -e "SELECT * FROM …" to /dev/null
 #   latency   2,000 single-row transactions ~2 ms apart: commit → record in Kafka via sluice vs
 #             commit → pg_recvlogical receipt (test_decoding) in the same run; the Kafka hop alone
 #             (latprobe -direct: the sink's producer settings, send → consumed); sluice idle RSS
@@ -68,6 +68,7 @@ ROWS=$((1000000 / SCALE)); UPDATES=$((500000 / SCALE)); DELETES=$((200000 / SCAL
 CHANGES=$((ROWS + UPDATES + DELETES))
 SNAP_ROWS=$((5000000 / SCALE))
 SNAP_THREADS="${BENCH_SNAPSHOT_THREADS:-4}" # --snapshot-max-threads of the snapshot section (issue 15: 4)
+MYSNAP_THREADS="${BENCH_MYSNAP_THREADS:-4}"
 LAT_N="${BENCH_LAT_N:-2000}"
 
 log() { printf '[bench %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
@@ -549,7 +550,7 @@ section_mysnapshot() {
     off="$WORK/mysnap_$rep.offsets"; rm -f "$off" "$off.history"
     r="$(run -stderr "$LOGS/mysnap_sluice.$rep.log" -- "$BIN/sluice-mysql" --dsn "mysql://repl:replpw@127.0.0.1:$MYSQL9_PORT" \
       --server-id "$((9300 + rep))" --tls-mode disable --offsets-file "$off" --schema-history "file:$off.history" \
-      --snapshot-mode initial_only --table-include 'bench\.snap' --topic-prefix mysnap --sink stdout \
+      --snapshot-mode initial_only --snapshot-max-threads "$MYSNAP_THREADS" --table-include 'bench\.snap' --topic-prefix mysnap --sink stdout \
       --schemas-enable="$SCHEMAS" --log-level warn --log-format text)" || die "sluice mysql snapshot: $r (log $LOGS/mysnap_sluice.$rep.log)"
     measured "$rep" mysnap.sluice "$SNAP_ROWS" "$r"
   done

@@ -45,14 +45,26 @@ func ParseSnapshotMode(s string) (SnapshotMode, error) {
 	return "", fmt.Errorf("snapshot mode %q: want initial, initial_only, no_data, when_needed, always or recovery", s)
 }
 
-// SnapshotLocking is Debezium's snapshot.locking.mode.
+// SnapshotLocking is Debezium's snapshot.locking.mode: which lock a snapshot takes so that its
+// data, its binlog position and its table definitions agree.
 type SnapshotLocking string
 
 const (
-	// LockMinimal holds FLUSH TABLES WITH READ LOCK only while reading the binlog position and
-	// the schemas (Debezium's default).
+	// LockMinimal (the default) blocks writes only while the snapshot's transactions open and
+	// the binlog position is read (FLUSH TABLES WITH READ LOCK, usually milliseconds). DDL is
+	// held off while the table definitions are read by a backup lock that does not block
+	// writes (MySQL 8+ LOCK INSTANCE FOR BACKUP with BACKUP_ADMIN, MariaDB BACKUP STAGE
+	// BLOCK_DDL); without that grant the definitions are read unlocked and the binlog since the
+	// position is checked for DDL (one more try, the definitions then read under the global
+	// read lock). See docs/mysql.md, Snapshot locking.
 	LockMinimal SnapshotLocking = "minimal"
-	// LockNone takes no lock: correct only if no DDL runs during the snapshot.
+	// LockExtended holds the global read lock for the whole snapshot: no writes until it ends.
+	LockExtended SnapshotLocking = "extended"
+	// LockMinimalPercona is LockMinimal with the backup lock required (Percona Server's LOCK
+	// TABLES FOR BACKUP, or the server's own backup lock): the snapshot fails when the user
+	// lacks the grant instead of reading the definitions unlocked.
+	LockMinimalPercona SnapshotLocking = "minimal_percona"
+	// LockNone takes no lock: correct only if no DDL runs during the snapshot. One reader.
 	LockNone SnapshotLocking = "none"
 )
 
@@ -61,10 +73,10 @@ func ParseSnapshotLocking(s string) (SnapshotLocking, error) {
 	switch m := SnapshotLocking(s); m {
 	case "":
 		return LockMinimal, nil
-	case LockMinimal, LockNone:
+	case LockMinimal, LockExtended, LockMinimalPercona, LockNone:
 		return m, nil
 	}
-	return "", fmt.Errorf("snapshot locking mode %q: want minimal or none", s)
+	return "", fmt.Errorf("snapshot locking mode %q: want minimal, extended, minimal_percona or none", s)
 }
 
 // Config configures a Source. Zero values mean the defaults written beside each field.
@@ -142,6 +154,9 @@ type Config struct {
 	// Stats receives the snapshot progress and log lag for /metrics and the progress display;
 	// a command keeps one across reopens. nil: the source keeps its own.
 	Stats *capture.Stats
+
+	schemaReadHook func() // tests: runs before the snapshot reads the table definitions
+	noBackupLock   bool   // tests: as if the user lacked the backup lock's grant
 }
 
 // Validate reports every bad field.
@@ -209,6 +224,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Stats == nil {
+		c.Stats = &capture.Stats{}
 	}
 }
 

@@ -35,9 +35,10 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 	fs.Var(properties.Func(string(c.SnapshotLocking), func(s string) (err error) {
 		c.SnapshotLocking, err = ParseSnapshotLocking(s)
 		return err
-	}), "snapshot-locking", "minimal|none (snapshot.locking.mode)")
+	}), "snapshot-locking", "minimal|extended|minimal_percona|none: how long the snapshot blocks writes and DDL (snapshot.locking.mode; see docs/mysql.md)")
 	fs.IntVar(&c.SnapshotChunkRows, "snapshot-chunk-rows", c.SnapshotChunkRows, "rows per primary-key chunk of the snapshot (snapshot.fetch.size)")
-	fs.IntVar(&c.SnapshotWorkers, "snapshot-workers", c.SnapshotWorkers, "connections reading tables in parallel, all in one consistent snapshot (snapshot.max.threads; 1 with --snapshot-locking none)")
+	fs.IntVar(&c.SnapshotWorkers, "snapshot-max-threads", c.SnapshotWorkers, "connections reading the snapshot in parallel (tables, and key ranges of a big table), all in one consistent snapshot (snapshot.max.threads; 1 with --snapshot-locking none)")
+	fs.IntVar(&c.SnapshotWorkers, "snapshot-workers", c.SnapshotWorkers, "the former name of --snapshot-max-threads")
 	fs.BoolVar(&c.IncludeQuery, "include-query", c.IncludeQuery, "fill source.query (needs binlog_rows_query_log_events=ON, MariaDB binlog_annotate_row_events=ON; include.query)")
 	fs.BoolVar(&c.SkipPurgedBinlog, "skip-purged-binlog", c.SkipPurgedBinlog, "when the stored binlog position was purged from the server, "+
 		"stream from the server's current position and lose the changes in between (a warning names them); without it that is an error, "+
@@ -70,7 +71,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 		"snapshot.mode":                    "snapshot-mode",
 		"snapshot.locking.mode":            "snapshot-locking",
 		"snapshot.fetch.size":              "snapshot-chunk-rows",
-		"snapshot.max.threads":             "snapshot-workers",
+		"snapshot.max.threads":             "snapshot-max-threads",
 		"include.query":                    "include-query",
 		"database.query.timeout.ms":        "query-timeout",
 		"database.ssl.mode":                "tls-mode",

@@ -29,3 +29,22 @@ func TestQueryTimeoutFlag(t *testing.T) {
 		}
 	}
 }
+
+// TestSnapshotMaxThreadsFlag: --snapshot-max-threads (the PostgreSQL source's name) and the
+// older --snapshot-workers set the same field; snapshot.max.threads maps to the new name.
+func TestSnapshotMaxThreadsFlag(t *testing.T) {
+	for _, name := range []string{"snapshot-max-threads", "snapshot-workers"} {
+		var c Config
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		names := c.RegisterFlags(fs)
+		if names["snapshot.max.threads"] != "snapshot-max-threads" {
+			t.Fatalf("property snapshot.max.threads → %q", names["snapshot.max.threads"])
+		}
+		if err := fs.Set(name, "4"); err != nil {
+			t.Fatal(err)
+		}
+		if c.SnapshotWorkers != 4 {
+			t.Errorf("--%s 4: SnapshotWorkers %d", name, c.SnapshotWorkers)
+		}
+	}
+}

@@ -98,7 +98,7 @@ func (s *Source) missingGrants(ctx context.Context, mariadb bool) []string {
 	if !has("SELECT") {
 		missing = append(missing, "SELECT")
 	}
-	if s.cfg.SnapshotLocking == LockMinimal && !has("RELOAD") {
+	if s.cfg.SnapshotLocking != LockNone && !has("RELOAD") {
 		missing = append(missing, "RELOAD")
 	}
 	if !has("REPLICATION SLAVE", "REPLICATION REPLICA") {

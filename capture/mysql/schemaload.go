@@ -22,8 +22,9 @@ type serverDB struct {
 
 // tableDef is a table read from the server with its keys.
 type tableDef struct {
-	T   *schema.Table
-	Idx []mysqlddl.Index
+	T    *schema.Table
+	Idx  []mysqlddl.Index
+	Rows int64 // information_schema.TABLES.TABLE_ROWS: the engine's estimate
 }
 
 func loadDatabases(ctx context.Context, q queryer, f *filter) ([]serverDB, error) {
@@ -66,18 +67,19 @@ func loadTables(ctx context.Context, q queryer, dbs []string, only *schema.Table
 	}
 	byID := map[schema.TableID]*tableDef{}
 	var order []schema.TableID
-	rows, err := q.QueryContext(ctx, "SELECT TABLE_SCHEMA, TABLE_NAME, IFNULL(TABLE_COLLATION,''), IFNULL(TABLE_COMMENT,'') FROM information_schema.TABLES WHERE TABLE_TYPE IN ('BASE TABLE','SEQUENCE','SYSTEM VERSIONED') AND "+where, args...)
+	rows, err := q.QueryContext(ctx, "SELECT TABLE_SCHEMA, TABLE_NAME, IFNULL(TABLE_COLLATION,''), IFNULL(TABLE_COMMENT,''), IFNULL(TABLE_ROWS,0) FROM information_schema.TABLES WHERE TABLE_TYPE IN ('BASE TABLE','SEQUENCE','SYSTEM VERSIONED') AND "+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list tables: %w", err)
 	}
 	for rows.Next() {
 		var db, name, coll, comment string
-		if err := rows.Scan(&db, &name, &coll, &comment); err != nil {
+		var est int64
+		if err := rows.Scan(&db, &name, &coll, &comment, &est); err != nil {
 			rows.Close()
 			return nil, err
 		}
 		id := schema.TableID{DB: db, Table: name}
-		byID[id] = &tableDef{T: &schema.Table{ID: id, Dialect: schema.MySQL, DefaultCharset: mysqlddl.CharsetOfCollation(coll), Comment: comment}}
+		byID[id] = &tableDef{T: &schema.Table{ID: id, Dialect: schema.MySQL, DefaultCharset: mysqlddl.CharsetOfCollation(coll), Comment: comment}, Rows: est}
 		order = append(order, id)
 	}
 	rows.Close()

@@ -3,6 +3,7 @@ package mysql
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -40,6 +41,11 @@ type snapshotState struct {
 	lastLog time.Time
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
+	// unlock releases the global read lock that --snapshot-locking extended keeps until the
+	// snapshot ends.
+	unlock    func()
+	estimates map[schema.TableID]int64
+	prog      *capture.TableProgress // the current table's
 
 	pending       capture.Event
 	hasPending    bool
@@ -77,6 +83,10 @@ func (st *snapshotState) close() {
 		r.close()
 	}
 	st.readers = nil
+	if st.unlock != nil {
+		st.unlock()
+		st.unlock = nil
+	}
 	if st.conn != nil {
 		// end the snapshot transaction before the connection goes back to the pool
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -87,12 +97,73 @@ func (st *snapshotState) close() {
 	}
 }
 
-// snapshotBegin locks (minimal), opens the consistent snapshot, reads the binlog position and
-// the schemas, and unlocks.
+// errDDLRaced: a statement that may change a table definition reached the binlog between the
+// snapshot's position and the end of its unlocked schema read, so the definitions read may be
+// newer than the position.
+var errDDLRaced = errors.New("DDL during the snapshot's schema read")
+
+// snapshotBegin opens the consistent snapshot, reads the binlog position and the schemas under
+// the locks --snapshot-locking asks for, and starts the readers. When the definitions were read
+// without a DDL lock and a DDL raced them it begins once more, the definitions then read under
+// the global read lock.
 func (s *Source) snapshotBegin(ctx context.Context) error {
 	st := s.snap
 	st.started = true
 	st.start = time.Now()
+	ss := &s.cfg.Stats.Snapshot
+	ss.Completed.Store(false)
+	ss.Aborted.Store(false)
+	ss.EndedUnixNano.Store(0)
+	ss.StartedUnixNano.Store(st.start.UnixNano())
+	ss.Running.Store(true)
+	for attempt := 0; ; attempt++ {
+		err := s.snapshotOpen(ctx, attempt > 0)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, errDDLRaced) || attempt > 0 {
+			return err
+		}
+		s.log.Warn("snapshot: a DDL ran while the table definitions were read without a lock; beginning again with the definitions read under the global read lock (GRANT BACKUP_ADMIN (MySQL) or RELOAD (MariaDB) lets a backup lock hold DDL off instead)", "err", err)
+		st.close()
+		st.pos = nil
+	}
+	pos := st.pos
+	for _, t := range s.cat.Tables() {
+		if s.f.table(t.ID.DB, t.ID.Table) {
+			st.tables = append(st.tables, t)
+		}
+	}
+	ss.TotalTables.Store(int64(len(st.tables)))
+	ss.RemainingTables.Store(int64(len(st.tables)))
+	for _, t := range st.tables {
+		tp := ss.Table(t.ID.String())
+		tp.Rows.Store(0)
+		tp.Done.Store(false)
+		tp.Estimate.Store(st.estimates[t.ID])
+	}
+	st.estimates = nil
+	s.log.Info("snapshot started", "file", pos.File, "pos", pos.Pos, "gtids", pos.GTIDs, "tables", len(st.tables), "data", st.data, "readers", len(st.readers), "locking", string(s.cfg.SnapshotLocking))
+	if st.data {
+		return s.startReaders(ctx)
+	}
+	return nil
+}
+
+// snapshotOpen takes the locks, opens the snapshot's transactions, reads the position and the
+// schemas into the catalog and the history, and releases what the locking mode does not keep.
+// underLock reads the definitions under the global read lock (the old, always-safe way, for
+// the second try after errDDLRaced).
+//
+// Why the definitions read after the global read lock is released still match the position:
+// with a backup lock (held from before the position is read until the definitions are read)
+// no DDL can run in between; without one, every DDL that changed what was read is in the
+// binlog before the server position read after the definitions (a DDL is binlogged before its
+// metadata lock is released, and the reads wait for that lock), so an empty check of
+// (position, then-current position] proves no DDL interleaved.
+func (s *Source) snapshotOpen(ctx context.Context, underLock bool) error {
+	st := s.snap
+	mode := s.cfg.SnapshotLocking
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return errorf("snapshot connection: %w", err)
@@ -102,8 +173,27 @@ func (s *Source) snapshotBegin(ctx context.Context) error {
 		_, err := conn.ExecContext(ctx, q)
 		return err
 	}
+	if !s.info.MariaDB {
+		// MySQL 8+ serves information_schema.TABLES.TABLE_ROWS (the row estimates that decide
+		// which tables are split into key ranges) from a cache kept up to a day by default.
+		// Older servers lack the variable: ignored.
+		_ = exec("SET SESSION information_schema_stats_expiry = 0")
+	}
+	var bl *backupLock
+	if mode == LockMinimalPercona || mode == LockMinimal && !underLock {
+		if bl, err = s.takeBackupLock(ctx); err != nil {
+			if mode == LockMinimalPercona || !errors.Is(err, errNoBackupLock) {
+				return err
+			}
+			s.log.Info("snapshot: no backup lock; the table definitions are read without a DDL lock and the binlog is checked for DDL afterwards", "err", err)
+			bl = nil
+		}
+		defer bl.release(s)
+	}
 	locked := false
-	if s.cfg.SnapshotLocking == LockMinimal {
+	var lockedAt time.Time
+	if mode != LockNone {
+		lockedAt = time.Now()
 		if err := exec("FLUSH TABLES WITH READ LOCK"); err != nil {
 			if transient(err) {
 				// A lost or stalled connection (no answer for --query-timeout, e.g. the lock
@@ -113,18 +203,34 @@ func (s *Source) snapshotBegin(ctx context.Context) error {
 			return errorf("snapshot: FLUSH TABLES WITH READ LOCK: %v. Fix: GRANT RELOAD ON *.* TO the connector user, or run with --snapshot-locking none (then no DDL may run during the snapshot)", err)
 		}
 		locked = true
-		s.log.Info("snapshot: global read lock taken")
 	}
 	unlock := func() {
 		if locked {
-			_ = exec("UNLOCK TABLES")
+			uctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_, _ = conn.ExecContext(uctx, "UNLOCK TABLES")
 			locked = false
-			s.log.Info("snapshot: global read lock released")
+			d := time.Since(lockedAt)
+			s.cfg.Stats.Snapshot.WritesBlockedNanos.Add(int64(d))
+			s.log.Info("snapshot: global read lock released", "writes_blocked_seconds", d.Seconds())
 		}
 	}
-	defer unlock()
+	defer func() {
+		if st.unlock == nil { // extended hands the lock to the snapshot
+			unlock()
+		}
+	}()
 	if err := exec("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ"); err != nil {
 		return errorf("snapshot: %w", err)
+	}
+	var pos *Position
+	if !locked && !s.info.MariaDB {
+		// No lock and no snapshot position (MySQL): the position read before the snapshot
+		// opens, so a commit in between is read twice (in the snapshot and streamed) rather
+		// than lost.
+		if pos, err = s.binlogPosition(ctx, conn, false); err != nil {
+			return err
+		}
 	}
 	if err := exec("START TRANSACTION WITH CONSISTENT SNAPSHOT"); err != nil {
 		return errorf("snapshot: START TRANSACTION WITH CONSISTENT SNAPSHOT: %w", err)
@@ -148,26 +254,214 @@ func (s *Source) snapshotBegin(ctx context.Context) error {
 		}
 		st.readers = []snapReader{&sqlReader{c: conn}}
 	}
-	pos, err := s.binlogPosition(ctx, conn, !locked)
-	if err != nil {
-		return err
+	if pos == nil {
+		if pos, err = s.binlogPosition(ctx, conn, !locked); err != nil {
+			return err
+		}
 	}
 	pos.TsSec = time.Now().Unix()
 	st.pos = pos
-	if err := s.captureSchema(ctx, conn, pos, true); err != nil {
-		return err
-	}
-	unlock()
-	for _, t := range s.cat.Tables() {
-		if s.f.table(t.ID.DB, t.ID.Table) {
-			st.tables = append(st.tables, t)
+	var sr *schemaRead
+	switch {
+	case mode == LockExtended:
+		// Writes stay blocked until the snapshot ends (snapshotState.close releases).
+		if sr, err = s.readSchema(ctx, conn, true); err != nil {
+			return err
+		}
+		st.unlock = unlock
+	case underLock:
+		if sr, err = s.readSchema(ctx, conn, true); err != nil {
+			return err
+		}
+		unlock()
+	default:
+		unlock()
+		if sr, err = s.readSchema(ctx, conn, true); err != nil {
+			return err
+		}
+		if bl == nil && mode == LockMinimal {
+			ddl, err := s.ddlSince(ctx, pos)
+			if err != nil {
+				return err
+			}
+			if ddl != "" {
+				return fmt.Errorf("mysql: snapshot: %w: %q", errDDLRaced, ddl)
+			}
 		}
 	}
-	s.log.Info("snapshot started", "file", pos.File, "pos", pos.Pos, "gtids", pos.GTIDs, "tables", len(st.tables), "data", st.data, "readers", len(st.readers))
-	if st.data {
-		return s.startReaders(ctx)
+	bl.release(s)
+	st.estimates = sr.estimates()
+	return s.applySchema(ctx, sr, pos, true)
+}
+
+// errNoBackupLock: the server or the user's grants do not allow a backup lock.
+var errNoBackupLock = errors.New("no backup lock")
+
+// backupLock is a lock on its own connection that holds DDL off and lets writes run: MySQL 8+
+// LOCK INSTANCE FOR BACKUP (BACKUP_ADMIN), Percona Server LOCK TABLES FOR BACKUP, MariaDB
+// BACKUP STAGE BLOCK_DDL (RELOAD).
+type backupLock struct {
+	c       *sql.Conn
+	unlockQ string
+	what    string
+	at      time.Time
+}
+
+func (s *Source) takeBackupLock(ctx context.Context) (*backupLock, error) {
+	if s.cfg.noBackupLock {
+		return nil, fmt.Errorf("mysql: snapshot: %w (test)", errNoBackupLock)
 	}
-	return nil
+	c, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, errorf("snapshot: backup lock connection: %w", err)
+	}
+	var tries [][]string
+	var releases []string
+	switch {
+	case s.info.MariaDB:
+		tries, releases = [][]string{{"BACKUP STAGE START", "BACKUP STAGE BLOCK_DDL"}}, []string{"BACKUP STAGE END"}
+	case s.cfg.SnapshotLocking == LockMinimalPercona:
+		tries, releases = [][]string{{"LOCK TABLES FOR BACKUP"}, {"LOCK INSTANCE FOR BACKUP"}}, []string{"UNLOCK TABLES", "UNLOCK INSTANCE"}
+	default:
+		tries, releases = [][]string{{"LOCK INSTANCE FOR BACKUP"}}, []string{"UNLOCK INSTANCE"}
+	}
+	var errs []error
+	for i, qs := range tries {
+		var err error
+		for _, q := range qs {
+			if _, err = c.ExecContext(ctx, q); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", q, err))
+				break
+			}
+		}
+		if err == nil {
+			s.log.Info("snapshot: backup lock taken: DDL waits, writes go on", "lock", strings.Join(qs, "; "))
+			return &backupLock{c: c, unlockQ: releases[i], what: strings.Join(qs, "; "), at: time.Now()}, nil
+		}
+		if transient(err) {
+			c.Close()
+			return nil, errorf("snapshot: backup lock: %w", err)
+		}
+		if s.info.MariaDB {
+			_, _ = c.ExecContext(ctx, "BACKUP STAGE END")
+		}
+	}
+	c.Close()
+	fix := "GRANT BACKUP_ADMIN ON *.* TO the connector user"
+	if s.info.MariaDB {
+		fix = "GRANT RELOAD ON *.* TO the connector user"
+	}
+	return nil, fmt.Errorf("mysql: snapshot: %w: %w. Fix: %s, or use --snapshot-locking minimal", errNoBackupLock, errors.Join(errs...), fix)
+}
+
+// release ends the backup lock (nil-safe, once). A connection whose release fails is dropped,
+// not handed back to the pool still holding the lock.
+func (b *backupLock) release(s *Source) {
+	if b == nil || b.c == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := b.c.ExecContext(ctx, b.unlockQ); err != nil {
+		_ = b.c.Raw(func(any) error { return driver.ErrBadConn })
+	}
+	b.c.Close()
+	b.c = nil
+	s.log.Info("snapshot: backup lock released", "lock", b.what, "ddl_blocked_seconds", time.Since(b.at).Seconds())
+}
+
+// ddlSince returns the first binlog statement after from that may change a table definition
+// (any Query event but transaction control), reading up to the server's current position;
+// "" when there is none.
+func (s *Source) ddlSince(ctx context.Context, from *Position) (string, error) {
+	end, err := s.binlogPosition(ctx, s.db, false)
+	if err != nil {
+		return "", err
+	}
+	files := []string{from.File}
+	if end.File != from.File {
+		logs, err := s.db.QueryContext(ctx, "SHOW BINARY LOGS")
+		if err != nil {
+			return "", errorf("snapshot: SHOW BINARY LOGS: %w", err)
+		}
+		cols, _ := logs.Columns()
+		vals := make([]sql.RawBytes, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		for logs.Next() {
+			if err := logs.Scan(ptrs...); err != nil {
+				logs.Close()
+				return "", errorf("snapshot: SHOW BINARY LOGS: %w", err)
+			}
+			if n := string(vals[0]); n > from.File && n <= end.File {
+				files = append(files, n)
+			}
+		}
+		logs.Close()
+		if err := logs.Err(); err != nil {
+			return "", errorf("snapshot: SHOW BINARY LOGS: %w", err)
+		}
+	}
+	const page = 1000
+	for i, f := range files {
+		at := uint64(4)
+		if i == 0 {
+			at = from.Pos
+		}
+		for {
+			rows, err := s.db.QueryContext(ctx, fmt.Sprintf("SHOW BINLOG EVENTS IN '%s' FROM %d LIMIT %d", strings.ReplaceAll(f, "'", "''"), at, page))
+			if err != nil {
+				return "", errorf("snapshot: read the binlog for DDL since the snapshot's position: %w", err)
+			}
+			n, stop := 0, false
+			var found string
+			for rows.Next() {
+				var logName, typ string
+				var evPos, serverID, endPos uint64
+				var info sql.NullString
+				if err := rows.Scan(&logName, &evPos, &typ, &serverID, &endPos, &info); err != nil {
+					rows.Close()
+					return "", errorf("snapshot: SHOW BINLOG EVENTS: %w", err)
+				}
+				n++
+				if f == end.File && evPos >= end.Pos {
+					stop = true
+					break
+				}
+				if typ == "Query" && !txControl(info.String) {
+					found, stop = info.String, true
+					break
+				}
+				at = endPos
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return "", errorf("snapshot: SHOW BINLOG EVENTS: %w", err)
+			}
+			if found != "" {
+				return found, nil
+			}
+			if stop || n < page {
+				break
+			}
+		}
+		if f == end.File {
+			break
+		}
+	}
+	return "", nil
+}
+
+// txControl reports whether a binlog Query event only begins or ends a transaction.
+func txControl(q string) bool {
+	u := strings.ToUpper(strings.TrimSpace(q))
+	switch u {
+	case "BEGIN", "COMMIT", "ROLLBACK":
+		return true
+	}
+	return strings.HasPrefix(u, "XA ") || strings.HasPrefix(u, "SAVEPOINT ") || strings.HasPrefix(u, "ROLLBACK TO ")
 }
 
 // startReaders splits the tables into units and starts one goroutine per reader; they take the
@@ -220,6 +514,12 @@ func (s *Source) planUnits(ctx context.Context, r snapReader, t *schema.Table, r
 	if textKindOf(k) != tkInt {
 		return whole, nil
 	}
+	if est := s.cfg.Stats.Snapshot.Table(t.ID.String()).Estimate.Load(); est < 2*int64(s.cfg.SnapshotChunkRows) {
+		// Small by the engine's estimate (information_schema.TABLES.TABLE_ROWS; ANALYZE TABLE
+		// refreshes it): one unit, without a MIN/MAX query, which costs more the more tables
+		// the snapshot's transaction has opened (10,000 empty tables: minutes).
+		return whole, nil
+	}
 	var lo, hi int64
 	var null bool
 	q := "SELECT MIN(" + quoteID(k.Name) + "), MAX(" + quoteID(k.Name) + ") FROM " + quoteID(t.ID.DB) + "." + quoteID(t.ID.Table)
@@ -261,6 +561,7 @@ func (s *Source) planUnits(ctx context.Context, r snapReader, t *schema.Table, r
 		}
 		units = append(units, u)
 	}
+	s.log.Info("snapshot: table split into key ranges", "table", t.ID.String(), "ranges", len(units), "estimated_rows", s.cfg.Stats.Snapshot.Table(t.ID.String()).Estimate.Load())
 	return units, nil
 }
 
@@ -335,7 +636,7 @@ func (s *Source) readUnit(ctx context.Context, r snapReader, t *schema.Table, u 
 
 // binlogPosition reads the current binlog position and GTID set. Without the global read lock
 // on MariaDB it uses the consistent snapshot's own position (binlog_snapshot_file/position).
-func (s *Source) binlogPosition(ctx context.Context, conn *sql.Conn, unlocked bool) (*Position, error) {
+func (s *Source) binlogPosition(ctx context.Context, conn queryer, unlocked bool) (*Position, error) {
 	p := &Position{Snapshot: true}
 	if s.info.MariaDB {
 		if unlocked {
@@ -343,8 +644,14 @@ func (s *Source) binlogPosition(ctx context.Context, conn *sql.Conn, unlocked bo
 			if err != nil {
 				return nil, errorf("snapshot: read binlog position: %w", err)
 			}
+			for k, v := range m { // the server writes Binlog_snapshot_file
+				m[strings.ToLower(k)] = v
+			}
 			p.File = m["binlog_snapshot_file"]
 			p.Pos, _ = strconv.ParseUint(m["binlog_snapshot_position"], 10, 64)
+			if p.File == "" || p.Pos == 0 {
+				return nil, errorf("snapshot: the server reported no snapshot binlog position (%v)", m)
+			}
 			return p, nil
 		}
 		m, err := queryRow(ctx, conn, "SHOW MASTER STATUS")
@@ -436,6 +743,7 @@ func (s *Source) snapshotRow(ctx context.Context) (bool, error) {
 	t := st.tables[st.ti]
 	if st.view == nil {
 		st.view = s.view(t)
+		st.prog = s.cfg.Stats.Snapshot.Table(t.ID.String())
 		st.tableN = 0
 		st.tStart = time.Now()
 		st.newTable = true
@@ -458,6 +766,8 @@ func (s *Source) snapshotRow(ctx context.Context) (bool, error) {
 				continue
 			}
 			s.log.Info("snapshot table done", "table", t.ID.String(), "rows", st.tableN, "seconds", time.Since(st.tStart).Seconds())
+			st.prog.Done.Store(true)
+			s.cfg.Stats.Snapshot.RemainingTables.Add(-1)
 			st.ti++
 			st.view = nil
 			return false, nil
@@ -468,6 +778,7 @@ func (s *Source) snapshotRow(ctx context.Context) (bool, error) {
 	st.bi++
 	st.tableN++
 	st.totalN++
+	st.prog.Rows.Add(1)
 	if st.tableN%1024 == 0 && time.Since(st.lastLog) > 10*time.Second {
 		st.lastLog = time.Now()
 		s.log.Info("snapshot: progress", "table", t.ID.String(), "rows", st.tableN, "total_rows", st.totalN, "table_index", st.ti+1, "tables", len(st.tables))
@@ -558,6 +869,11 @@ func (s *Source) snapshotEnd(ctx context.Context) error {
 	p := *st.pos
 	p.Snapshot = false
 	s.log.Info("snapshot completed", "rows", st.totalN, "tables", len(st.tables), "seconds", time.Since(st.start).Seconds())
+	ss := &s.cfg.Stats.Snapshot
+	ss.RemainingTables.Store(0)
+	ss.EndedUnixNano.Store(time.Now().UnixNano())
+	ss.Completed.Store(true)
+	ss.Running.Store(false)
 	s.emit(capture.Event{Kind: capture.SnapshotDone, Position: &p})
 	s.snap = nil
 	if s.cfg.SnapshotMode == SnapshotInitialOnly {

@@ -138,6 +138,24 @@ func (k *Kafka) Append(ctx context.Context, r *Record) error {
 	return nil
 }
 
+// AppendBatch produces rs synchronously in one go (acks=all), sending them again while the
+// brokers are unreachable. A retry after a partial failure sends the whole batch again: the
+// source batches only a snapshot's records, all at one position, which replay to the same
+// definitions when stored twice.
+func (k *Kafka) AppendBatch(ctx context.Context, rs []*Record) error {
+	msgs := make([]*sarama.ProducerMessage, len(rs))
+	for i, r := range rs {
+		msgs[i] = &sarama.ProducerMessage{Topic: k.cfg.Topic, Partition: 0, Value: sarama.ByteEncoder(r.AppendJSON(nil))}
+	}
+	err := k.cfg.Client.Retry(ctx, k.cfg.Logger, "append to "+k.cfg.Topic, func() error {
+		return k.producer.SendMessages(msgs)
+	})
+	if err != nil {
+		return fmt.Errorf("kafka schema history: %w", err)
+	}
+	return nil
+}
+
 // Close closes the producer and client.
 func (k *Kafka) Close() error {
 	err := k.producer.Close()

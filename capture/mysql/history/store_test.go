@@ -165,3 +165,29 @@ func TestFileSyncsNewDirectoryEntry(t *testing.T) {
 		t.Fatalf("directory syncs: %v", synced)
 	}
 }
+
+// TestFileAppendBatch: a batch lands after the records before it, in order, and a new File
+// reads it back.
+func TestFileAppendBatch(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "h.jsonl")
+	s := NewFile(path, nil)
+	appendN(t, s, 1, 1)
+	if err := s.AppendBatch(context.Background(), []*Record{ddlRecord(2), ddlRecord(3), ddlRecord(4)}); err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, s, 5, 1)
+	// more than one write's worth
+	var big []*Record
+	want := []int64{1, 2, 3, 4, 5}
+	for i := 6; i < 6+5000; i++ {
+		big = append(big, ddlRecord(i))
+		want = append(want, int64(i))
+	}
+	if err := s.AppendBatch(context.Background(), big); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if got := loadTs(t, NewFile(path, nil)); !equalTs(got, want...) {
+		t.Fatalf("%d records, want %d in order", len(got), len(want))
+	}
+}
