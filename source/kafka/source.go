@@ -110,7 +110,13 @@ type Source struct {
 	claims map[partition]*claim // the partitions assigned now
 
 	lag sync.Map // "topic/partition" → *atomic.Int64 (high-water mark − next offset)
+
+	starved atomic.Int64 // ns Next waited for fetched records
 }
+
+// Starved is how long Next waited for records to arrive from the brokers, in total: with a
+// backlog, the time the consumer, not the sink, held the stage up.
+func (s *Source) Starved() time.Duration { return time.Duration(s.starved.Load()) }
 
 type partition struct {
 	topic string
@@ -306,6 +312,14 @@ func (s *Source) Next(ctx context.Context) (envelope.Record, capture.Position, e
 		select {
 		case b := <-s.batches:
 			s.cur, s.i = b, 0
+			continue
+		default:
+		}
+		t0 := time.Now()
+		select {
+		case b := <-s.batches:
+			s.cur, s.i = b, 0
+			s.starved.Add(int64(time.Since(t0)))
 		case <-ctx.Done():
 			return envelope.Record{}, nil, ctx.Err()
 		case <-s.stopped:
