@@ -653,8 +653,8 @@ func (f *inflation) size(n int) int {
 }
 
 // decompressor is franz-go's default decompressor, teaching the pool each batch's inflation.
-// Wrapped, it bounds a decompressed batch at 2 GiB instead of the client's 1 GiB; the memory
-// limit stops the process long before either.
+// Wrapped, it bounds a decompressed batch at 2 GiB instead of the client's 1 GiB (a batch of
+// either size is far beyond what the process is sized for).
 type decompressor struct {
 	kgo.Decompressor
 	inflation *inflation
