@@ -12,7 +12,8 @@
 #             vs mariadb-binlog --read-from-remote-server --base64-output=decode-rows -v
 #   mysql     the same on MySQL 9.7 vs its mysqlbinlog
 #   clickhouse  Kafka → sluice-clickhouse, sluice's PostgreSQL records with and without schemas
-#             (the workload is loaded when no pg section ran), vs clickhouse-client TSV insert
+#             (the workload is loaded when no pg section ran), vs clickhouse-client TSV insert;
+#             the Kafka read ceiling: a plain kgo consumer (bench/cmd/kgodrain) draining the topics
 #   snapshot  PostgreSQL initial snapshot (sluice postgres --snapshot-mode initial_only) of an
 #             N×5-row table vs psql COPY … TO STDOUT of the same table to /dev/null
 #   mysnapshot  the same on MySQL 9.7 (sluice mysql --snapshot-mode initial_only, --snapshot-max-threads
@@ -113,7 +114,7 @@ build() {
     (cd "$src" && CGO_ENABLED=0 go build -o "$BIN/$b" "./cmd/$b") || die "go build ./cmd/$b failed"
   done
   local c
-  for c in benchrun benchreport saramaprod binlogdecode latprobe; do
+  for c in benchrun benchreport saramaprod binlogdecode latprobe kgodrain; do
     (cd "$src" && go build -o "$BIN/$c" "./bench/cmd/$c") || die "go build ./bench/cmd/$c failed"
   done
   "$BIN/sluice" help >"$WORK/sluice-help.txt" 2>&1 || true
@@ -466,6 +467,12 @@ section_clickhouse() {
     r="$(run -stderr "$LOGS/clickhouse_client.$rep.log" -- clickhouse-client --host 127.0.0.1 --port "$CH_TCP_PORT" \
       --query "INSERT INTO bench_ref.orders_$rep FORMAT TabSeparated" <"$WORK/ch_rows.tsv")" || die "clickhouse-client: $r"
     measured "$rep" ch.client "$CHANGES" "$r"
+    # The Kafka read ceiling: a plain franz-go consumer (no group, no sink, sluice's fetch size)
+    # draining the same topics from the same broker.
+    r="$(run -stderr "$LOGS/kgodrain.$rep.log" -- "$BIN/kgodrain" -kafka "$KAFKA" -topic "$topic" -n "$CHANGES")" || die "kgodrain: $r"
+    measured "$rep" ch.kgo "$CHANGES" "$r"
+    r="$(run -stderr "$LOGS/kgodrain_plain.$rep.log" -- "$BIN/kgodrain" -kafka "$KAFKA" -topic "$ptopic" -n "$CHANGES")" || die "kgodrain (no schemas): $r"
+    measured "$rep" ch.kgop "$CHANGES" "$r"
     [ "$rep" = 1 ] || chq --query "DROP DATABASE IF EXISTS bench_ch$rep" --query "DROP DATABASE IF EXISTS $db" 2>/dev/null || true
   done
   if [ "${BENCH_PPROF:-0}" = 1 ]; then
@@ -493,6 +500,10 @@ section_clickhouse() {
   fi
   figure "Kafka → sluice clickhouse, records with schemas" rows/s ch.sluice.rows_s "clickhouse-client TSV insert, same rows" ch.client.rows_s higher
   figure "Kafka → sluice clickhouse, records without schemas" rows/s ch.plain.rows_s "clickhouse-client TSV insert, same rows" ch.client.rows_s higher
+  figure "Kafka read ceiling: plain kgo consumer, records with schemas" rows/s ch.kgo.rows_s "clickhouse-client TSV insert, same rows" ch.client.rows_s higher
+  figure "Kafka read ceiling: plain kgo consumer, records without schemas" rows/s ch.kgop.rows_s "clickhouse-client TSV insert, same rows" ch.client.rows_s higher
+  figure "Kafka → sluice clickhouse vs the Kafka read ceiling (schemas)" rows/s ch.sluice.rows_s "plain kgo consumer, same topic" ch.kgo.rows_s higher
+  figure "Kafka → sluice clickhouse vs the Kafka read ceiling (no schemas)" rows/s ch.plain.rows_s "plain kgo consumer, same topic" ch.kgop.rows_s higher
   figure "Kafka → ClickHouse: sluice CPU (schemas)" "CPU s/M rows" ch.sluice.cpu_s_per_M "clickhouse-client CPU" ch.client.cpu_s_per_M lower
   figure "Kafka → ClickHouse: sluice CPU (no schemas)" "CPU s/M rows" ch.plain.cpu_s_per_M "clickhouse-client CPU" ch.client.cpu_s_per_M lower
   figure "Kafka → ClickHouse: sluice peak RSS (schemas)" MB ch.sluice.rss_mb "goal" "=64" lower

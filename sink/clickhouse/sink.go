@@ -142,6 +142,9 @@ type Stats struct {
 	ToastMissing  uint64        // unchanged-TOAST values with no earlier value to carry
 	LastSourceMs  int64         // source ts_ms of the newest acknowledged change
 	InsertTime    time.Duration // wall time spent in INSERTs (including retries)
+	// InsertWait is the wall time Send and the flushes waited for the previous insert to
+	// finish: with a backlog, the time ClickHouse, not the parsing, held the stage up.
+	InsertWait time.Duration
 }
 
 // Sink writes change records to ClickHouse. It implements pipeline.Sink. Send, Flush and Close
@@ -183,7 +186,7 @@ type Sink struct {
 
 	stats struct {
 		rows, batches, records, parked, retries, schema, toast, replayed atomic.Uint64
-		lastMs, insertNs                                                 atomic.Int64
+		lastMs, insertNs, waitNs                                         atomic.Int64
 	}
 }
 
@@ -334,7 +337,8 @@ func (s *Sink) Err() error {
 func (s *Sink) Stats() Stats {
 	return Stats{Rows: s.stats.rows.Load(), Batches: s.stats.batches.Load(), Records: s.stats.records.Load(),
 		Parked: s.stats.parked.Load(), Replayed: s.stats.replayed.Load(), Retries: s.stats.retries.Load(), SchemaChanges: s.stats.schema.Load(),
-		ToastMissing: s.stats.toast.Load(), LastSourceMs: s.stats.lastMs.Load(), InsertTime: time.Duration(s.stats.insertNs.Load())}
+		ToastMissing: s.stats.toast.Load(), LastSourceMs: s.stats.lastMs.Load(), InsertTime: time.Duration(s.stats.insertNs.Load()),
+		InsertWait: time.Duration(s.stats.waitNs.Load())}
 }
 
 // Send applies one record to the pending batch. It keeps no reference to rec's bytes beyond
@@ -735,8 +739,14 @@ func (s *Sink) waitInflight(ctx context.Context) error {
 	}
 	select {
 	case <-j.done:
-	case <-ctx.Done():
-		return ctx.Err()
+	default:
+		t0 := time.Now()
+		select {
+		case <-j.done:
+			s.stats.waitNs.Add(int64(time.Since(t0)))
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	s.inflight = nil
 	if j.err != nil {

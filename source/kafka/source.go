@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -109,7 +110,13 @@ type Source struct {
 	claims map[partition]*claim // the partitions assigned now
 
 	lag sync.Map // "topic/partition" → *atomic.Int64 (high-water mark − next offset)
+
+	starved atomic.Int64 // ns Next waited for fetched records
 }
+
+// Starved is how long Next waited for records to arrive from the brokers, in total: with a
+// backlog, the time the consumer, not the sink, held the stage up.
+func (s *Source) Starved() time.Duration { return time.Duration(s.starved.Load()) }
 
 type partition struct {
 	topic string
@@ -199,6 +206,7 @@ func Open(ctx context.Context, cfg Config) (*Source, error) {
 	if cfg.Initial == "newest" {
 		reset = kgo.NewOffset().AtEnd()
 	}
+	pool := decompressPool{inflation: new(inflation)}
 	opts = append(opts,
 		kgo.ConsumerGroup(cfg.Group),
 		kgo.ConsumeRegex(), kgo.ConsumeTopics("^(?:"+cfg.Topics+")$"),
@@ -233,7 +241,8 @@ func Open(ctx context.Context, cfg Config) (*Source, error) {
 		kgo.FetchMaxBytes(fetchMaxBytes), kgo.FetchMaxPartitionBytes(fetchMaxPartitionBytes),
 		// Decompress into reused buffers; Next recycles each record once the pipeline is done
 		// with it (the RecordSource contract: bytes live until the next Next).
-		kgo.WithPools(decompressPool{}, recordPool{}),
+		kgo.WithPools(pool, recordPool{}),
+		kgo.WithDecompressor(decompressor{kgo.DefaultDecompressor(pool), pool.inflation}),
 	)
 	if cfg.InstanceID != "" {
 		opts = append(opts, kgo.InstanceID(cfg.InstanceID))
@@ -303,6 +312,14 @@ func (s *Source) Next(ctx context.Context) (envelope.Record, capture.Position, e
 		select {
 		case b := <-s.batches:
 			s.cur, s.i = b, 0
+			continue
+		default:
+		}
+		t0 := time.Now()
+		select {
+		case b := <-s.batches:
+			s.cur, s.i = b, 0
+			s.starved.Add(int64(time.Since(t0)))
 		case <-ctx.Done():
 			return envelope.Record{}, nil, ctx.Err()
 		case <-s.stopped:
@@ -573,20 +590,82 @@ func (s *Source) progress(ctx context.Context) {
 }
 
 // decompressPool reuses decompression buffers: without it every fetched batch is inflated into
-// a new slice (most of the consumer's allocations on lz4 topics).
-type decompressPool struct{}
+// a new slice (most of the consumer's allocations on lz4 topics). A new buffer is allocated at
+// the size the batch will inflate to, learned from the batches decompressed so far (see
+// inflation): lz4 and gzip stream into a bytes.Buffer, which doubles a buffer that is too
+// small, copying what it holds. Sized at a fixed 8× of the compressed bytes, records with
+// schemas (~10×) grew every new buffer: bytes.growSlice allocated 41 MB of every 88 MB on the
+// bench, and the memory limit's collections empty the pool often.
+type decompressPool struct{ inflation *inflation }
 
 var decompressBufs sync.Pool
 
-func (decompressPool) GetDecompressBytes(compressed []byte, _ kgo.CompressionCodecType) []byte {
+func (p decompressPool) GetDecompressBytes(compressed []byte, _ kgo.CompressionCodecType) []byte {
+	want := p.inflation.size(len(compressed))
 	if b, ok := decompressBufs.Get().([]byte); ok {
-		return b
+		if cap(b) >= want {
+			return b
+		}
+		// Too small for this batch: it would be grown (copied) anyway. Leave it to the
+		// collector rather than keep buffers that never fit.
 	}
-	return make([]byte, 0, 8*len(compressed)) // grown by the client when too small, and kept grown
+	return make([]byte, 0, want)
 }
 
 func (decompressPool) PutDecompressBytes(b []byte) {
 	decompressBufs.Put(b[:0]) //nolint:staticcheck // a slice header per batch
+}
+
+// inflation is the decompressed-to-compressed ratio of the batches read, in 1/16ths: the
+// largest seen, decaying by 1/64 per batch so that one very compressible batch does not size
+// every later buffer for long. Starts at 8×; at most 32× (a batch inflating more grows its
+// buffer instead of making every buffer huge).
+type inflation struct{ ratio atomic.Int64 }
+
+const inflationStart, inflationMax = 8 * 16, 32 * 16
+
+func (f *inflation) observe(decompressed, compressed int) {
+	if compressed <= 0 {
+		return
+	}
+	r := min(int64(decompressed)*16/int64(compressed), inflationMax)
+	for {
+		raw := f.ratio.Load()
+		old := raw
+		if old == 0 {
+			old = inflationStart
+		}
+		next := max(r+1, old-old/64) // +1: round up, a buffer a little big beats one grown
+		if f.ratio.CompareAndSwap(raw, next) {
+			return
+		}
+	}
+}
+
+// size is the capacity a buffer needs for a batch of n compressed bytes: the expected
+// decompressed size, plus the bytes.MinRead a bytes.Buffer wants free to see the end.
+func (f *inflation) size(n int) int {
+	r := f.ratio.Load()
+	if r == 0 {
+		r = inflationStart
+	}
+	return int(int64(n)*r/16) + bytes.MinRead
+}
+
+// decompressor is franz-go's default decompressor, teaching the pool each batch's inflation.
+// Wrapped, it bounds a decompressed batch at 2 GiB instead of the client's 1 GiB (a batch of
+// either size is far beyond what the process is sized for).
+type decompressor struct {
+	kgo.Decompressor
+	inflation *inflation
+}
+
+func (d decompressor) Decompress(src []byte, codec kgo.CompressionCodecType) ([]byte, error) {
+	out, err := d.Decompressor.Decompress(src, codec)
+	if err == nil && codec != kgo.CodecNone {
+		d.inflation.observe(len(out), len(src))
+	}
+	return out, err
 }
 
 // recordPool reuses the slices the client decodes records into.

@@ -126,7 +126,8 @@ func runKafkaToClickHouse(ctx context.Context, kcfg kafkasrc.Config, scfg clickh
 	if sink != nil {
 		st := sink.Stats()
 		log.Info("clickhouse sink stopped", "rows", st.Rows, "batches", st.Batches, "parked", st.Parked, "retries", st.Retries,
-			"insert_time", st.InsertTime.Round(time.Millisecond).String())
+			"insert_time", st.InsertTime.Round(time.Millisecond).String(), "insert_wait", st.InsertWait.Round(time.Millisecond).String(),
+			"kafka_wait", src.Starved().Round(time.Millisecond).String())
 	}
 	return errors.Join(runErr, closeErr)
 }
