@@ -86,7 +86,11 @@ func NewKafka(ctx context.Context, cfg KafkaConfig) (*Kafka, error) {
 		return nil, fmt.Errorf("kafka offsets store: %w", err)
 	}
 	if connectDefault {
-		if cfg.Replication, err = defaultReplication(client, cfg.Topic); err != nil {
+		err = cfg.Client.Retry(ctx, cfg.Logger, "metadata for "+cfg.Topic, func() (err error) {
+			cfg.Replication, err = defaultReplication(client, cfg.Topic) // too few brokers is not transient: not retried
+			return err
+		})
+		if err != nil {
 			client.Close()
 			return nil, fmt.Errorf("kafka offsets store: %w", err)
 		}
