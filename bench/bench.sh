@@ -7,7 +7,8 @@
 # inserts, N/2 updates, N/5 deletes in 10,000-row transactions), and measures, per repetition:
 #   pg        PostgreSQL 15 → sluice postgres → stdout (/dev/null) and → Kafka (kfake process),
 #             vs pg_recvlogical (pgoutput proto 1) draining a copy of the same slot; the plain
-#             sarama producer (bench/cmd/saramaprod) re-sending sluice's records vs sluice → Kafka
+#             sarama producer (bench/cmd/saramaprod) and franz-go kgo producer (bench/cmd/kgoprod)
+#             re-sending sluice's records (alternating order) vs sluice → Kafka
 #   mariadb   MariaDB 10.11 binlog: sluice's replication client + row decoder (bench/cmd/binlogdecode)
 #             vs mariadb-binlog --read-from-remote-server --base64-output=decode-rows -v
 #   mysql     the same on MySQL 9.7 vs its mysqlbinlog
@@ -114,7 +115,7 @@ build() {
     (cd "$src" && CGO_ENABLED=0 go build -o "$BIN/$b" "./cmd/$b") || die "go build ./cmd/$b failed"
   done
   local c
-  for c in benchrun benchreport saramaprod binlogdecode latprobe kgodrain; do
+  for c in benchrun benchreport saramaprod kgoprod binlogdecode latprobe kgodrain; do
     (cd "$src" && go build -o "$BIN/$c" "./bench/cmd/$c") || die "go build ./bench/cmd/$c failed"
   done
   "$BIN/sluice" help >"$WORK/sluice-help.txt" 2>&1 || true
@@ -133,7 +134,7 @@ start_servers() {
   has mariadb && want+=(mariadb)
   { has mysql || has mysnapshot; } && want+=(mysql9)
   has clickhouse && want+=(clickhouse)
-  { has pg || has clickhouse || has latency; } && want+=(kafka)
+  { has pg || has mariadb || has mysql || has clickhouse || has latency; } && want+=(kafka)
   [ ${#want[@]} -gt 0 ] || return 0
   servers start "${want[@]}" >&2
   if [[ " ${want[*]} " == *" postgres15 "* ]]; then
@@ -157,6 +158,23 @@ stop_servers() {
   local p
   for p in $(jobs -p); do kill "$p" 2>/dev/null || true; done
   [ "${BENCH_KEEP:-0}" = 1 ] || servers stop >&2 || true
+}
+
+# refs PREFIX REP FILE TOPIC: the two plain producers (sarama, franz-go kgo) send sluice's records,
+# in alternating order from one repetition to the next so neither always runs on a warmer broker.
+refs() {
+  local p="$1" rep="$2" file="$3" topic="$4" order=(sarama kgo) c r
+  [ $((rep % 2)) = 0 ] && order=(kgo sarama)
+  for c in "${order[@]}"; do
+    if [ "$c" = sarama ]; then
+      r="$(run -stderr "$LOGS/${p}_saramaprod.$rep.log" -- "$BIN/saramaprod" produce -brokers "$KAFKA" -topic "$topic.sarama" "$file")" \
+        || die "saramaprod: $r"
+    else
+      r="$(run -stderr "$LOGS/${p}_kgoprod.$rep.log" -- "$BIN/kgoprod" -brokers "$KAFKA" -topic "$topic.kgo" "$file")" \
+        || die "kgoprod: $r"
+    fi
+    measured "$rep" "$p.$c" "$CHANGES" "$r"
+  done
 }
 
 kafka_fresh() { # an empty kfake log (topics of earlier runs would only cost disk)
@@ -260,9 +278,7 @@ section_pg() {
       "$BIN/saramaprod" convert "$WORK/pg_records.jsonl" "$WORK/pg_records.bin" 2>>"$LOGS/saramaprod.log"
       rm -f "$WORK/pg_records.jsonl"
     fi
-    r="$(run -stderr "$LOGS/saramaprod.$rep.log" -- "$BIN/saramaprod" produce -brokers "$KAFKA" -topic "ref.orders.$rep" "$WORK/pg_records.bin")" \
-      || die "saramaprod: $r"
-    measured "$rep" pg.sarama "$CHANGES" "$r"
+    refs pg "$rep" "$WORK/pg_records.bin" "ref.orders.$rep"
   done
   if [ "${BENCH_PPROF:-0}" = 1 ]; then
     log "PostgreSQL → Kafka with a CPU profile"
@@ -285,7 +301,9 @@ section_pg() {
   figure "PG → sluice → Kafka vs plain producer" rows/s pg.kafka.rows_s "sarama producer, same records" pg.sarama.rows_s higher
   figure "PG → stdout: sluice CPU" "CPU s/M rows" pg.stdout.cpu_s_per_M "pg_recvlogical CPU" pg.recvlogical.cpu_s_per_M lower
   figure "PG → Kafka: sluice CPU" "CPU s/M rows" pg.kafka.cpu_s_per_M "pg_recvlogical CPU" pg.recvlogical.cpu_s_per_M lower
+  figure "PG → sluice → Kafka vs franz-go" rows/s pg.kafka.rows_s "kgo producer, same records" pg.kgo.rows_s higher
   figure "PG → Kafka: sluice CPU vs producer" "CPU s/M rows" pg.kafka.cpu_s_per_M "sarama producer CPU" pg.sarama.cpu_s_per_M lower
+  figure "PG → Kafka: sluice CPU vs franz-go" "CPU s/M rows" pg.kafka.cpu_s_per_M "kgo producer CPU" pg.kgo.cpu_s_per_M lower
   figure "PG → stdout: sluice peak RSS" MB pg.stdout.rss_mb "goal" "=64" lower
   figure "PG → Kafka: sluice peak RSS" MB pg.kafka.rss_mb "goal" "=64" lower
 }
@@ -376,9 +394,7 @@ section_binlog() { # FLAVOR: mariadb | mysql
         "$BIN/saramaprod" convert "$WORK/${flavor}_records.jsonl" "$WORK/${flavor}_records.bin" 2>>"$LOGS/saramaprod.log"
         rm -f "$WORK/${flavor}_records.jsonl"
       fi
-      r="$(run -stderr "$LOGS/${flavor}_saramaprod.$rep.log" -- "$BIN/saramaprod" produce -brokers "$KAFKA" -topic "ref.$flavor.$rep" "$WORK/${flavor}_records.bin")" \
-        || die "saramaprod: $r"
-      measured "$rep" "$flavor.sarama" "$CHANGES" "$r"
+      refs "$flavor" "$rep" "$WORK/${flavor}_records.bin" "ref.$flavor.$rep"
     fi
   done
   figure "$flavor binlog → sluice decode only" rows/s "$flavor.decode.rows_s" "$tool_name" "$flavor.tool.rows_s" higher
@@ -387,7 +403,9 @@ section_binlog() { # FLAVOR: mariadb | mysql
   figure "$flavor → sluice → stdout" rows/s "$flavor.stdout.rows_s" "$tool_name" "$flavor.tool.rows_s" higher
   figure "$flavor → sluice → Kafka" rows/s "$flavor.kafka.rows_s" "sarama producer, same records" "$flavor.sarama.rows_s" higher
   figure "$flavor → stdout: sluice CPU" "CPU s/M rows" "$flavor.stdout.cpu_s_per_M" "$tool_name CPU" "$flavor.tool.cpu_s_per_M" lower
+  figure "$flavor → sluice → Kafka vs franz-go" rows/s "$flavor.kafka.rows_s" "kgo producer, same records" "$flavor.kgo.rows_s" higher
   figure "$flavor → Kafka: sluice CPU" "CPU s/M rows" "$flavor.kafka.cpu_s_per_M" "sarama producer CPU" "$flavor.sarama.cpu_s_per_M" lower
+  figure "$flavor → Kafka: sluice CPU vs franz-go" "CPU s/M rows" "$flavor.kafka.cpu_s_per_M" "kgo producer CPU" "$flavor.kgo.cpu_s_per_M" lower
   figure "$flavor → stdout: sluice peak RSS" MB "$flavor.stdout.rss_mb" "goal" "=64" lower
   figure "$flavor → Kafka: sluice peak RSS" MB "$flavor.kafka.rss_mb" "goal" "=64" lower
 }

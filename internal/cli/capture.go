@@ -240,9 +240,13 @@ func (c *Capture) OpenOffsets(ctx context.Context) (offsets.Store, error) {
 	case c.Offsets.File != "":
 		return offsets.NewFile(c.Offsets.File, c.Offsets.Name, c.Envelope.TopicPrefix), nil
 	case c.Offsets.Topic != "":
+		rf := c.Offsets.Replication // --offsets-topic-replication, else --topic-replication, else Connect's default
+		if rf == 0 {
+			rf = c.Kafka.Replication
+		}
 		return offsets.NewKafka(ctx, offsets.KafkaConfig{
 			Client: c.Kafka.Client, Topic: c.Offsets.Topic, Name: c.Offsets.Name, TopicPrefix: c.Envelope.TopicPrefix,
-			Replication: c.Kafka.Replication, Logger: c.Logger(),
+			Replication: rf, ConnectReplication: true, Logger: c.Logger(),
 		})
 	}
 	c.Logger().Warn("no --offsets-file or --offsets-topic: positions are kept in memory only and a restart starts over")

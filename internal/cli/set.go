@@ -163,7 +163,6 @@ var unusedProperties = map[string]string{
 	"config.providers":                                                   "", // sluice resolves ${file:…} and ${env:…} itself
 	"config.providers.*":                                                 "",
 	"offset.storage.partitions":                                          "sluice's offsets topic has one partition",
-	"offset.storage.replication.factor":                                  "",
 	"debezium.sink.kafka.producer.key.serializer":                        "",
 	"debezium.sink.kafka.producer.value.serializer":                      "",
 	"debezium.sink.kafka.producer.enable.idempotence":                    "", // always on

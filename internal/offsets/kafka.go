@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 
 	"github.com/IBM/sarama"
 	"github.com/eapache/go-resiliency/breaker"
@@ -26,8 +27,16 @@ type KafkaConfig struct {
 	// (default -1: the broker's default.replication.factor, or 1 before Kafka 2.4).
 	Partitions  int32
 	Replication int16
-	Logger      *slog.Logger
+	// ConnectReplication applies Kafka Connect's default for its offsets topic when
+	// Replication is 0 and the topic does not exist: replication 3, and an error naming the
+	// flag when the cluster has fewer than 3 brokers (Connect fails there too) rather than a
+	// topic that a single broker's loss takes away with every saved position.
+	ConnectReplication bool
+	Logger             *slog.Logger
 }
+
+// connectReplication is Kafka Connect's offset.storage.replication.factor default.
+const connectReplication = 3
 
 // Kafka stores the offset in a compacted Kafka topic, as Kafka Connect's KafkaOffsetBackingStore
 // does: key ["<name>",{"server":"<prefix>"}], value the offset JSON, partition chosen by murmur2
@@ -48,6 +57,7 @@ func NewKafka(ctx context.Context, cfg KafkaConfig) (*Kafka, error) {
 	if cfg.Partitions == 0 {
 		cfg.Partitions = 1
 	}
+	connectDefault := cfg.Replication == 0 && cfg.ConnectReplication
 	if cfg.Replication == 0 {
 		cfg.Replication = -1
 	}
@@ -74,6 +84,16 @@ func NewKafka(ctx context.Context, cfg KafkaConfig) (*Kafka, error) {
 	if err != nil {
 		client.Close()
 		return nil, fmt.Errorf("kafka offsets store: %w", err)
+	}
+	if connectDefault {
+		err = cfg.Client.Retry(ctx, cfg.Logger, "metadata for "+cfg.Topic, func() (err error) {
+			cfg.Replication, err = defaultReplication(client, cfg.Topic) // too few brokers is not transient: not retried
+			return err
+		})
+		if err != nil {
+			client.Close()
+			return nil, fmt.Errorf("kafka offsets store: %w", err)
+		}
 	}
 	compact := "compact"
 	detail := &sarama.TopicDetail{NumPartitions: cfg.Partitions, ReplicationFactor: cfg.Replication,
@@ -180,4 +200,26 @@ func (k *Kafka) Close() error {
 		err = k.producer.Close()
 	}
 	return errors.Join(err, k.client.Close())
+}
+
+// defaultReplication is Connect's replication factor for a new offsets topic: 3, or an error on
+// a smaller cluster. An existing topic is left as it is (-1 is then never used).
+func defaultReplication(client sarama.Client, topic string) (int16, error) {
+	if err := client.RefreshMetadata(); err != nil {
+		return 0, fmt.Errorf("metadata: %w", err)
+	}
+	topics, err := client.Topics()
+	if err != nil {
+		return 0, fmt.Errorf("metadata: %w", err)
+	}
+	if slices.Contains(topics, topic) {
+		return -1, nil
+	}
+	if n := len(client.Brokers()); n < connectReplication {
+		return 0, fmt.Errorf("offsets topic %s does not exist and the cluster has %d broker(s), fewer than the replication factor %d "+
+			"Kafka Connect gives its offsets topic: set --offsets-topic-replication (offset.storage.replication.factor) to %d or -1 "+
+			"(the broker's default.replication.factor), or create the topic yourself (cleanup.policy=compact)",
+			topic, n, connectReplication, n)
+	}
+	return connectReplication, nil
 }

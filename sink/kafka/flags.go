@@ -28,6 +28,17 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 		c.Compression = s
 		return nil
 	}), "kafka-compression", "Kafka compression: none|lz4|zstd|snappy|gzip")
+	acks := d.Acks
+	if acks == "" {
+		acks = "all"
+	}
+	fs.Var(properties.Func(acks, func(s string) error {
+		if _, err := ParseAcks(s); err != nil {
+			return err
+		}
+		c.Acks = s
+		return nil
+	}), "kafka-acks", "Kafka acks: all (every in-sync replica, idempotent: the at-least-once guarantee), 1 (the leader only) or 0 (no answer); below all a broker failure can lose records (a warning says so)")
 	fs.Var(properties.Func(strconv.Itoa(int(d.Partitions)), func(s string) error {
 		n, err := strconv.ParseInt(s, 0, 32)
 		if err != nil || n < 1 || n > 1<<20 {
@@ -77,12 +88,28 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 		c.Linger = v
 		return nil
 	}), "kafka-linger", "how long a Kafka batch may wait for more records (linger.ms); 0 sends as soon as the partition has no request outstanding, batching by itself under load")
+	fs.Var(properties.Func(strconv.Itoa(d.BatchBytes), func(s string) error {
+		n, err := strconv.ParseInt(s, 0, 64)
+		if err != nil || n < 1 || n >= int64(sarama.MaxRequestSize) {
+			return fmt.Errorf("want 1 to %d", sarama.MaxRequestSize-1)
+		}
+		c.BatchBytes = int(n)
+		return nil
+	}), "kafka-batch-bytes", "with --kafka-linger > 0, a batch is sent once it holds this many bytes (batch.size); without linger batches fill by themselves up to --kafka-max-message-bytes")
+	fs.StringVar(&c.Client.ClientID, "kafka-client-id", c.Client.ClientID, "Kafka client.id of the producer (default sluice)")
 	names := c.Client.RegisterSecurityFlags(fs)
 	names.Merge(properties.Names{
 		"debezium.sink.kafka.producer.bootstrap.servers": "kafka-brokers",
 		"bootstrap.servers":                                "kafka-brokers",
 		"debezium.sink.kafka.producer.compression.type":    "kafka-compression",
 		"compression.type":                                 "kafka-compression",
+		"debezium.sink.kafka.producer.acks":                "kafka-acks",
+		"acks":                                             "kafka-acks",
+		"debezium.sink.kafka.producer.buffer.memory":       "kafka-max-buffered-bytes",
+		"buffer.memory":                                    "kafka-max-buffered-bytes",
+		"debezium.sink.kafka.producer.batch.size":          "kafka-batch-bytes",
+		"batch.size":                                       "kafka-batch-bytes",
+		"debezium.sink.kafka.producer.client.id":           "kafka-client-id",
 		"topic.creation.default.partitions":                "topic-partitions",
 		"topic.creation.default.replication.factor":        "topic-replication",
 		"debezium.sink.kafka.producer.linger.ms":           "kafka-linger",

@@ -28,6 +28,11 @@ type Config struct {
 	Client ikafka.ClientConfig
 	// Compression is none (default), lz4, zstd, snappy or gzip.
 	Compression string
+	// Acks is Kafka's acks: "all" (default; "-1" is the same) makes a record durable only once
+	// every in-sync replica has it, and the producer idempotent. "1" (the leader only) and "0"
+	// (no answer: durable once written to the socket) turn idempotence off and can lose records
+	// sluice already reported durable; Open warns.
+	Acks string
 	// Partitions and Replication apply to topics the sink creates. Default 1 and -1: the
 	// broker's default.replication.factor (KIP-464; a broker older than Kafka 2.4 gets 1).
 	Partitions  int32
@@ -91,10 +96,26 @@ func ParseCompression(s string) (sarama.CompressionCodec, error) {
 	return 0, fmt.Errorf("kafka compression %q: want none, lz4, zstd, snappy or gzip", s)
 }
 
+// ParseAcks maps Kafka's acks setting to sarama's.
+func ParseAcks(s string) (sarama.RequiredAcks, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "all", "-1":
+		return sarama.WaitForAll, nil
+	case "1":
+		return sarama.WaitForLocal, nil
+	case "0":
+		return sarama.NoResponse, nil
+	}
+	return 0, fmt.Errorf("kafka acks %q: want all (or -1), 1 or 0", s)
+}
+
 // Validate reports every bad field.
 func (c *Config) Validate() error {
 	var errs []error
 	if err := c.Client.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := ParseAcks(c.Acks); err != nil {
 		errs = append(errs, err)
 	}
 	if _, err := ParseCompression(c.Compression); err != nil {
@@ -157,9 +178,14 @@ func (c *Config) SaramaConfig() (*sarama.Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	acks, err := ParseAcks(d.Acks)
+	if err != nil {
+		return nil, err
+	}
+	// One open request per broker keeps per-key order across retries, idempotent or not.
 	sc.Net.MaxOpenRequests = 1
-	sc.Producer.Idempotent = true
-	sc.Producer.RequiredAcks = sarama.WaitForAll
+	sc.Producer.RequiredAcks = acks
+	sc.Producer.Idempotent = acks == sarama.WaitForAll // Kafka's idempotence needs acks=all
 	sc.Producer.Return.Successes = true
 	sc.Producer.Return.Errors = true
 	// The watchdog bounds each record by DeliveryTimeout; sarama's retry count only must not
@@ -249,6 +275,11 @@ func Open(ctx context.Context, cfg Config, durable func(token uint64)) (*Sink, e
 		return nil, err
 	}
 	log := d.Logger.With("sink", "kafka")
+	if sc.Producer.RequiredAcks != sarama.WaitForAll {
+		log.Warn("--kafka-acks "+d.Acks+" loses the at-least-once guarantee: a record counts as delivered before every in-sync replica has it "+
+			"(acks=0: before any broker answered), so a broker failure can lose records whose positions were already committed; "+
+			"use --kafka-acks all", "acks", d.Acks)
+	}
 	client, err := d.Client.Connect(ctx, log, sc)
 	if err != nil {
 		return nil, fmt.Errorf("kafka: %w", err)

@@ -46,7 +46,7 @@ func TestKafkaOffsetsResume(t *testing.T) {
 	brokers := strings.Join(c.ListenAddrs(), ",")
 	addr := strings.TrimSuffix(strings.TrimPrefix(dsn, "root@tcp("), ")/")
 	args := []string{"--dsn", "mysql://root@" + addr, "--server-id", fmt.Sprint(7000 + os.Getpid()%1000), "--topic-prefix", "kresume",
-		"--database-include", dbName, "--sink", "kafka", "--kafka-brokers", brokers, "--offsets-topic", "kresume-offsets",
+		"--database-include", dbName, "--sink", "kafka", "--kafka-brokers", brokers, "--offsets-topic", "kresume-offsets", "--offsets-topic-replication", "1",
 		"--offsets-flush-interval", "50ms", "--log-level", "error"}
 	// Each start is a process of its own (this test binary, running TestRunHelper), as in real
 	// use: the command sets process-wide loggers that a second run in one process would race

@@ -338,7 +338,7 @@ func runPathErr(ctx context.Context, o options, i int, name string, r *pathResul
 			bin = filepath.Join(o.bin, "sluice")
 			args = append([]string{srcCmd, "--sink", "clickhouse", "--clickhouse-addr", e.chProxy.Addr(),
 				"--clickhouse-database", p.chDB, "--topic-prefix", e.prefix + "_ch",
-				"--offsets-topic", p.offsetsTopic, "--kafka-brokers", e.okafka.addr(), "--log-format", "json"},
+				"--offsets-topic", p.offsetsTopic, "--offsets-topic-replication", "1", "--kafka-brokers", e.okafka.addr(), "--log-format", "json"},
 				source("torture_"+name+"_ch", 4200+i)...)
 			args = append(args, o.sluiceArgs...)
 		}

@@ -1,0 +1,133 @@
+package kafka
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+
+	"github.com/sluicecdc/sluice/envelope"
+	ikafka "github.com/sluicecdc/sluice/internal/kafka"
+)
+
+// syncBuffer is a log sink safe for the producer's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// TestSinkAcks: --kafka-acks maps to sarama's RequiredAcks; below all the producer cannot be
+// idempotent and Open warns that the at-least-once guarantee is gone; records still arrive
+// and are reported durable.
+func TestSinkAcks(t *testing.T) {
+	cases := []struct {
+		acks     string
+		want     sarama.RequiredAcks
+		idem     bool
+		warnings bool
+	}{
+		{"", sarama.WaitForAll, true, false},
+		{"all", sarama.WaitForAll, true, false},
+		{"-1", sarama.WaitForAll, true, false},
+		{"1", sarama.WaitForLocal, false, true},
+		{"0", sarama.NoResponse, false, true},
+	}
+	for _, tc := range cases {
+		t.Run("acks="+tc.acks, func(t *testing.T) {
+			c := newCluster(t)
+			cfg := Config{Client: ikafka.ClientConfig{Brokers: c.ListenAddrs()}, Acks: tc.acks}
+			sc, err := cfg.SaramaConfig()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sc.Producer.RequiredAcks != tc.want || sc.Producer.Idempotent != tc.idem || sc.Net.MaxOpenRequests != 1 {
+				t.Fatalf("acks %q: RequiredAcks %d idempotent %v open requests %d, want %d %v 1",
+					tc.acks, sc.Producer.RequiredAcks, sc.Producer.Idempotent, sc.Net.MaxOpenRequests, tc.want, tc.idem)
+			}
+			var logs syncBuffer
+			cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+			var tk tokens
+			s, err := New(cfg, tk.durable)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			for i := uint64(1); i <= 20; i++ {
+				if err := s.Send(ctx, &envelope.Record{Topic: "t", Key: []byte("k"), Value: []byte("v")}, i); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := s.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+			for i := uint64(1); i <= 20; i++ {
+				if tk.count(i) != 1 {
+					t.Fatalf("record %d reported durable %d times", i, tk.count(i))
+				}
+			}
+			warned := strings.Contains(logs.String(), "loses the at-least-once guarantee")
+			if warned != tc.warnings {
+				t.Fatalf("acks %q: warned %v, want %v; log:\n%s", tc.acks, warned, tc.warnings, logs.String())
+			}
+		})
+	}
+	if err := (&Config{Client: ikafka.ClientConfig{Brokers: []string{"x:1"}}, Acks: "2"}).Validate(); err == nil || !strings.Contains(err.Error(), `acks "2"`) {
+		t.Fatalf("acks 2: %v, want an error naming it", err)
+	}
+}
+
+// TestFlagsProducerProperties: the Kafka producer properties that map to a sluice setting set
+// it, under Debezium Server's debezium.sink.kafka.producer.* name and the bare Kafka name.
+func TestFlagsProducerProperties(t *testing.T) {
+	for _, prefix := range []string{"debezium.sink.kafka.producer.", ""} {
+		var c Config
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		names := c.RegisterFlags(fs)
+		props := map[string]string{
+			"acks": "1", "buffer.memory": "8388608", "batch.size": "65536", "max.request.size": "2097152",
+			"linger.ms": "5ms", "compression.type": "lz4", "delivery.timeout.ms": "30s",
+		}
+		if prefix != "" { // a bare client.id would name every client; only the producer's maps
+			props["client.id"] = "cdc-1"
+		}
+		for p, v := range props {
+			f, ok := names[prefix+p]
+			if !ok {
+				t.Fatalf("%s%s maps to no flag", prefix, p)
+			}
+			if err := fs.Set(f, v); err != nil {
+				t.Fatalf("%s%s=%s (--%s): %v", prefix, p, v, f, err)
+			}
+		}
+		want := Config{Acks: "1", MaxBufferedBytes: 8 << 20, BatchBytes: 64 << 10, MaxMessageBytes: 2 << 20,
+			Linger: 5 * time.Millisecond, Compression: "lz4"}
+		if c.Acks != want.Acks || c.MaxBufferedBytes != want.MaxBufferedBytes || c.BatchBytes != want.BatchBytes ||
+			c.MaxMessageBytes != want.MaxMessageBytes || c.Linger != want.Linger || c.Compression != want.Compression ||
+			c.Client.DeliveryTimeout != 30*time.Second {
+			t.Fatalf("prefix %q: config %+v", prefix, c)
+		}
+		if prefix != "" && c.Client.ClientID != "cdc-1" {
+			t.Fatalf("client.id not mapped: %q", c.Client.ClientID)
+		}
+	}
+}
