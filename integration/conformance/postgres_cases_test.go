@@ -1,0 +1,237 @@
+//go:build integration
+
+package conformance
+
+import (
+	"fmt"
+	"time"
+)
+
+// Debezium's PostgreSQL test tables: debezium-connector-postgres/src/test/resources/
+// postgres_create_tables.ddl, rows INSERT_*_STMT of AbstractRecordsProducerTest, expectations
+// of its schemaAndValues* methods (asserted by RecordsSnapshotProducerIT and
+// RecordsStreamProducerIT).
+const arpt = "debezium-connector-postgres/src/test/java/io/debezium/connector/postgresql/AbstractRecordsProducerTest.java"
+
+// Connect schema names.
+const (
+	nDecimal     = "org.apache.kafka.connect.data.Decimal"
+	nVarDecimal  = "io.debezium.data.VariableScaleDecimal"
+	nJSON        = "io.debezium.data.Json"
+	nXML         = "io.debezium.data.Xml"
+	nUUID        = "io.debezium.data.Uuid"
+	nPoint       = "io.debezium.data.geometry.Point"
+	nDate        = "io.debezium.time.Date"
+	nTime        = "io.debezium.time.Time"
+	nMicroTime   = "io.debezium.time.MicroTime"
+	nTimestamp   = "io.debezium.time.Timestamp"
+	nMicroTs     = "io.debezium.time.MicroTimestamp"
+	nZonedTs     = "io.debezium.time.ZonedTimestamp"
+	nZonedTime   = "io.debezium.time.ZonedTime"
+	nMicroDur    = "io.debezium.time.MicroDuration"
+	nYear        = "io.debezium.time.Year"
+	nEnum        = "io.debezium.data.Enum"
+	nEnumSet     = "io.debezium.data.EnumSet"
+	nBits        = "io.debezium.data.Bits"
+	nGeometry    = "io.debezium.data.geometry.Geometry"
+	nConnectDate = "org.apache.kafka.connect.data.Date"
+	nConnectTime = "org.apache.kafka.connect.data.Time"
+	nConnectTs   = "org.apache.kafka.connect.data.Timestamp"
+)
+
+func prec(p, s string) map[string]string {
+	return map[string]string{"scale": s, "connect.decimal.precision": p}
+}
+
+func varDecimal(scale int, unscaled int64) string {
+	return fmt.Sprintf(`{"scale":%d,"value":%s}`, scale, decimal(unscaled))
+}
+
+func micros(t time.Time) string { return fmt.Sprint(t.UnixMicro()) }
+func millis(t time.Time) string { return fmt.Sprint(t.UnixMilli()) }
+func utc(y int, mo time.Month, d, h, mi, s, ns int) time.Time {
+	return time.Date(y, mo, d, h, mi, s, ns, time.UTC)
+}
+
+var pgCases = []*Case{
+	{
+		Name: "pg numeric_table", Cite: arpt + " schemasAndValuesForNumericType (INSERT_NUMERIC_TYPES_STMT)",
+		DDL: "CREATE TABLE numeric_table (pk SERIAL, si SMALLINT, i INTEGER, bi BIGINT, r REAL, db DOUBLE PRECISION, r_int REAL, db_int DOUBLE PRECISION, " +
+			"ss SMALLSERIAL, bs BIGSERIAL, b BOOLEAN, o OID, PRIMARY KEY(pk))",
+		Insert: "INSERT INTO numeric_table (si, i, bi, r, db, r_int, db_int, ss, bs, b, o) VALUES (1, 123456, 1234567890123, 3.3, 4.44, 3, 4, 1, 123, true, 4000000000)",
+		Checks: []Check{
+			{Col: "si", Type: "int16", Value: "1"},
+			{Col: "i", Type: "int32", Value: "123456"},
+			{Col: "bi", Type: "int64", Value: "1234567890123"},
+			{Col: "r", Type: "float", Value: "3.3"},
+			{Col: "db", Type: "double", Value: "4.44"},
+			{Col: "r_int", Type: "float", Value: "3.0"},
+			{Col: "db_int", Type: "double", Value: "4.0"},
+			{Col: "ss", Type: "int16", Value: "1"},
+			{Col: "bs", Type: "int64", Value: "123"},
+			{Col: "b", Type: "boolean", Value: "true"},
+			{Col: "o", Type: "int64", Value: "4000000000"},
+		},
+	},
+	{
+		Name: "pg numeric_decimal_table", Cite: arpt + " schemasAndValuesForBigDecimalEncodedNumericTypes, schemasAndValuesForStringEncodedNumericTypes, " +
+			"schemasAndValuesForDoubleEncodedNumericTypes (INSERT_NUMERIC_DECIMAL_TYPES_STMT_NO_NAN)",
+		DDL: "CREATE TABLE numeric_decimal_table (pk SERIAL, d DECIMAL(3,2), dzs DECIMAL(4), dvs DECIMAL, d_nn DECIMAL(3,2) NOT NULL, n NUMERIC(6,4), nzs NUMERIC(4), nvs NUMERIC, " +
+			"d_int DECIMAL(3,2), dzs_int DECIMAL(4), dvs_int DECIMAL, n_int NUMERIC(6,4), nzs_int NUMERIC(4), nvs_int NUMERIC, " +
+			"d_nan DECIMAL(3,2), dzs_nan DECIMAL(4), dvs_nan DECIMAL, n_nan NUMERIC(6,4), nzs_nan NUMERIC(4), nvs_nan NUMERIC, PRIMARY KEY(pk))",
+		Insert: "INSERT INTO numeric_decimal_table (d, dzs, dvs, d_nn, n, nzs, nvs, d_int, dzs_int, dvs_int, n_int, nzs_int, nvs_int, d_nan, dzs_nan, dvs_nan, n_nan, nzs_nan, nvs_nan) " +
+			"VALUES (1.1, 10.11, 10.1111, 3.30, 22.22, 22.2, 22.2222, 1, 10, 10, 22, 22, 22, null, null, null, null, null, null)",
+		Checks: []Check{
+			{Col: "d", Type: "bytes", Name: nDecimal, Params: prec("3", "2"), Value: decimal(110)},
+			{Col: "dzs", Type: "bytes", Name: nDecimal, Params: prec("4", "0"), Value: decimal(10)},
+			{Col: "dvs", Type: "struct", Name: nVarDecimal, Value: varDecimal(4, 101111)},
+			{Col: "d_nn", Type: "bytes", Name: nDecimal, Params: prec("3", "2"), Value: decimal(330)},
+			{Col: "n", Type: "bytes", Name: nDecimal, Params: prec("6", "4"), Value: decimal(222200)},
+			{Col: "nzs", Type: "bytes", Name: nDecimal, Params: prec("4", "0"), Value: decimal(22)},
+			{Col: "nvs", Type: "struct", Name: nVarDecimal, Value: varDecimal(4, 222222)},
+			{Col: "d_int", Type: "bytes", Name: nDecimal, Params: prec("3", "2"), Value: decimal(100)},
+			{Col: "dvs_int", Type: "struct", Name: nVarDecimal, Value: varDecimal(0, 10)},
+			{Col: "n_int", Type: "bytes", Name: nDecimal, Params: prec("6", "4"), Value: decimal(220000)},
+			{Col: "nvs_int", Type: "struct", Name: nVarDecimal, Value: varDecimal(0, 22)},
+			{Mode: "decimal.handling.mode=string", Col: "d", Type: "string", Value: `"1.10"`},
+			{Mode: "decimal.handling.mode=string", Col: "dzs", Type: "string", Value: `"10"`},
+			{Mode: "decimal.handling.mode=string", Col: "dvs", Type: "string", Value: `"10.1111"`},
+			{Mode: "decimal.handling.mode=string", Col: "n", Type: "string", Value: `"22.2200"`},
+			{Mode: "decimal.handling.mode=string", Col: "nzs", Type: "string", Value: `"22"`},
+			{Mode: "decimal.handling.mode=string", Col: "nvs", Type: "string", Value: `"22.2222"`},
+			{Mode: "decimal.handling.mode=string", Col: "d_int", Type: "string", Value: `"1.00"`},
+			{Mode: "decimal.handling.mode=string", Col: "dvs_int", Type: "string", Value: `"10"`},
+			{Mode: "decimal.handling.mode=string", Col: "n_int", Type: "string", Value: `"22.0000"`},
+			{Mode: "decimal.handling.mode=double", Col: "d", Type: "double", Value: "1.1"},
+			{Mode: "decimal.handling.mode=double", Col: "dzs", Type: "double", Value: "10.0"},
+			{Mode: "decimal.handling.mode=double", Col: "dvs", Type: "double", Value: "10.1111"},
+			{Mode: "decimal.handling.mode=double", Col: "n", Type: "double", Value: "22.22"},
+			{Mode: "decimal.handling.mode=double", Col: "nzs", Type: "double", Value: "22.0"},
+			{Mode: "decimal.handling.mode=double", Col: "nvs", Type: "double", Value: "22.2222"},
+		},
+	},
+	{
+		Name: "pg numeric_decimal_table NaN", Cite: arpt + " schemasAndValuesForStringEncodedNumericTypes (INSERT_NUMERIC_DECIMAL_TYPES_STMT, decimal.handling.mode=string)",
+		DDL:    "CREATE TABLE numeric_decimal_nan (pk SERIAL, d_nan DECIMAL(3,2), dzs_nan DECIMAL(4), dvs_nan DECIMAL, n_nan NUMERIC(6,4), nzs_nan NUMERIC(4), nvs_nan NUMERIC, PRIMARY KEY(pk))",
+		Insert: "INSERT INTO numeric_decimal_nan (d_nan, dzs_nan, dvs_nan, n_nan, nzs_nan, nvs_nan) VALUES ('NaN', 'NaN', 'NaN', 'NaN', 'NaN', 'NaN')",
+		Checks: []Check{
+			{Mode: "decimal.handling.mode=string", Col: "d_nan", Type: "string", Value: `"NAN"`},
+			{Mode: "decimal.handling.mode=string", Col: "dzs_nan", Type: "string", Value: `"NAN"`},
+			{Mode: "decimal.handling.mode=string", Col: "dvs_nan", Type: "string", Value: `"NAN"`},
+			{Mode: "decimal.handling.mode=string", Col: "n_nan", Type: "string", Value: `"NAN"`},
+			{Mode: "decimal.handling.mode=string", Col: "nzs_nan", Type: "string", Value: `"NAN"`},
+			{Mode: "decimal.handling.mode=string", Col: "nvs_nan", Type: "string", Value: `"NAN"`},
+		},
+	},
+	{
+		Name: "pg string_table", Cite: arpt + " schemasAndValuesForStringTypes (INSERT_STRING_TYPES_STMT)",
+		Setup: []string{"CREATE EXTENSION IF NOT EXISTS citext"},
+		DDL:   "CREATE TABLE string_table (pk SERIAL, vc VARCHAR(2), vcv CHARACTER VARYING(2), ch CHARACTER(4), c CHAR(3), t TEXT, b BYTEA, bnn BYTEA NOT NULL, ct CITEXT, PRIMARY KEY(pk))",
+		Insert: "INSERT INTO string_table (vc, vcv, ch, c, t, b, bnn, ct) VALUES ('\u017E\u0161', 'bb', 'cdef', 'abc', 'some text', " +
+			`E'\\000\\001\\002'::bytea, E'\\003\\004\\005'::bytea, 'Hello World')`,
+		Checks: []Check{
+			{Col: "vc", Type: "string", Value: str("\u017E\u0161")},
+			{Col: "vcv", Type: "string", Value: `"bb"`},
+			{Col: "ch", Type: "string", Value: `"cdef"`},
+			{Col: "c", Type: "string", Value: `"abc"`},
+			{Col: "t", Type: "string", Value: `"some text"`},
+			{Col: "b", Type: "bytes", Value: b64(0, 1, 2)},
+			{Col: "bnn", Type: "bytes", Value: b64(3, 4, 5)},
+			{Col: "ct", Type: "string", Value: `"Hello World"`},
+		},
+	},
+	{
+		Name: "pg bytea_binmode_table", Cite: arpt + " schemaAndValueForByteaBytes, schemaAndValueForByteaHex, schemaAndValueForByteaBase64, " +
+			"schemaAndValueForByteaBase64UrlSafe (INSERT_BYTEA_BINMODE_STMT)",
+		DDL:    "CREATE TABLE bytea_binmode_table (pk SERIAL, ba BYTEA, bytea_array BYTEA[], PRIMARY KEY(pk))",
+		Insert: `INSERT INTO bytea_binmode_table (ba, bytea_array) VALUES (E'\\001\\002\\003'::bytea, array[E'\\000\\001\\002'::bytea, E'\\003\\004\\005'::bytea])`,
+		Checks: []Check{
+			{Col: "ba", Type: "bytes", Value: b64(1, 2, 3)},
+			{Col: "bytea_array", Type: "array", Value: "[" + b64(0, 1, 2) + "," + b64(3, 4, 5) + "]"},
+			{Mode: "binary.handling.mode=hex", Col: "ba", Type: "string", Value: `"010203"`},
+			{Mode: "binary.handling.mode=hex", Col: "bytea_array", Type: "array", Value: `["000102","030405"]`},
+			{Mode: "binary.handling.mode=base64", Col: "ba", Type: "string", Value: `"AQID"`},
+			{Mode: "binary.handling.mode=base64", Col: "bytea_array", Type: "array", Value: `["AAEC","AwQF"]`},
+			{Mode: "binary.handling.mode=base64-url-safe", Col: "ba", Type: "string", Value: `"AQID"`},
+		},
+	},
+	{
+		Name: "pg text_table", Cite: arpt + " schemasAndValuesForTextTypes (INSERT_TEXT_TYPES_STMT)",
+		DDL: "CREATE TABLE text_table (pk SERIAL, j JSON, jb JSONB, x XML, u Uuid, PRIMARY KEY(pk))",
+		Insert: `INSERT INTO text_table(j, jb, x, u) VALUES ('{"bar": "baz"}'::json, '{"bar": "baz"}'::jsonb, ` +
+			`'<foo>bar</foo><foo>bar</foo>'::xml, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::UUID)`,
+		Checks: []Check{
+			{Col: "j", Type: "string", Name: nJSON, Value: str(`{"bar": "baz"}`)},
+			{Col: "jb", Type: "string", Name: nJSON, Value: str(`{"bar": "baz"}`)},
+			{Col: "x", Type: "string", Name: nXML, Value: str("<foo>bar</foo><foo>bar</foo>")},
+			{Col: "u", Type: "string", Name: nUUID, Value: `"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"`},
+		},
+	},
+	{
+		Name: "pg network types", Cite: arpt + " schemasAndValuesForNetworkAddressTypes, schemasAndValueForCidrAddressType, schemasAndValueForMacaddrType",
+		DDL:    "CREATE TABLE network_table (pk SERIAL, i INET, c CIDR, m MACADDR, PRIMARY KEY(pk))",
+		Insert: "INSERT INTO network_table (i, c, m) VALUES ('192.168.2.0/12', '192.168.100.128/25', '08:00:2b:01:02:03')",
+		Checks: []Check{
+			{Col: "i", Type: "string", Value: `"192.168.2.0/12"`},
+			{Col: "c", Type: "string", Value: `"192.168.100.128/25"`},
+			{Col: "m", Type: "string", Value: `"08:00:2b:01:02:03"`},
+		},
+	},
+	{
+		Name: "pg cash_table", Cite: arpt + " schemaAndValuesForMoneyTypes (INSERT_CASH_TYPES_STMT)",
+		DDL:    "CREATE TABLE cash_table (pk SERIAL, csh MONEY, PRIMARY KEY(pk))",
+		Insert: "INSERT INTO cash_table (csh) VALUES ('$1234.11')",
+		Checks: []Check{
+			{Col: "csh", Type: "bytes", Name: nDecimal, Params: map[string]string{"scale": "2"}, Value: decimal(123411)},
+		},
+	},
+	{
+		Name: "pg geom_table", Cite: arpt + " schemaAndValuesForGeomTypes (INSERT_GEOM_TYPES_STMT)",
+		DDL:    "CREATE TABLE geom_table (pk SERIAL, p POINT, PRIMARY KEY(pk))",
+		Insert: "INSERT INTO geom_table(p) VALUES ('(1,1)'::point)",
+		Checks: []Check{
+			{Col: "p", Type: "struct", Name: nPoint, Value: `{"x":1.0,"y":1.0,"wkb":"AQEAAAAAAAAAAADwPwAAAAAAAPA/","srid":null}`},
+		},
+	},
+	{
+		Name: "pg time_table", Cite: arpt + " schemaAndValuesForDateTimeTypes (INSERT_DATE_TIME_TYPES_STMT, time.precision.mode adaptive)",
+		DDL: "CREATE TABLE time_table (pk SERIAL, ts TIMESTAMP, tsneg TIMESTAMP(6) WITHOUT TIME ZONE, ts_ms TIMESTAMP(3), ts_us TIMESTAMP(6), tz TIMESTAMPTZ, date DATE, " +
+			"ti TIME, tip TIME(3), ttf TIME, ttz TIME WITH TIME ZONE, tptz TIME(3) WITH TIME ZONE, it INTERVAL, " +
+			"ts_large TIMESTAMP, ts_large_us TIMESTAMP(6), ts_large_ms TIMESTAMP(3), tz_large TIMESTAMPTZ, ts_max TIMESTAMP(6), tz_max TIMESTAMPTZ, " +
+			"ts_pinf TIMESTAMP(6), ts_ninf TIMESTAMP(6), tz_pinf TIMESTAMPTZ, tz_ninf TIMESTAMPTZ, tz_zero TIMESTAMP WITH TIME ZONE, PRIMARY KEY(pk))",
+		Insert: "INSERT INTO time_table(ts, tsneg, ts_ms, ts_us, tz, date, ti, tip, ttf, ttz, tptz, it, ts_large, ts_large_us, ts_large_ms, tz_large, ts_max, tz_max, " +
+			"ts_pinf, ts_ninf, tz_pinf, tz_ninf, tz_zero) VALUES ('2016-11-04T13:51:30.123456'::TIMESTAMP, '1936-10-25T22:10:12.608'::TIMESTAMP, " +
+			"'2016-11-04T13:51:30.123456'::TIMESTAMP, '2016-11-04T13:51:30.123456'::TIMESTAMP, '2016-11-04T13:51:30.123456+02:00'::TIMESTAMPTZ, " +
+			"'2016-11-04'::DATE, '13:51:30'::TIME, '13:51:30.123'::TIME, '24:00:00'::TIME, '13:51:30.123789+02:00'::TIMETZ, '13:51:30.123+02:00'::TIMETZ, " +
+			"'P1Y2M3DT4H5M6.78S'::INTERVAL, '21016-11-04T13:51:30.123456'::TIMESTAMP, '21016-11-04T13:51:30.123457'::TIMESTAMP, '21016-11-04T13:51:30.124'::TIMESTAMP, " +
+			"'21016-11-04T13:51:30.123456+07:00'::TIMESTAMPTZ, '294247-01-01T23:59:59.999999'::TIMESTAMP, '294247-01-01T23:59:59.999999+00:00'::TIMESTAMPTZ, " +
+			"'infinity'::TIMESTAMP, '-infinity'::TIMESTAMP, 'infinity'::TIMESTAMPTZ, '-infinity'::TIMESTAMPTZ, '21016-11-04T13:51:30.000000+07:00'::TIMESTAMPTZ)",
+		Checks: []Check{
+			{Col: "ts", Type: "int64", Name: nMicroTs, Value: micros(utc(2016, 11, 4, 13, 51, 30, 123456000))},
+			{Col: "tsneg", Type: "int64", Name: nMicroTs, Value: micros(utc(1936, 10, 25, 22, 10, 12, 608000000))},
+			{Col: "ts_ms", Type: "int64", Name: nTimestamp, Value: millis(utc(2016, 11, 4, 13, 51, 30, 123000000))},
+			{Col: "ts_us", Type: "int64", Name: nMicroTs, Value: micros(utc(2016, 11, 4, 13, 51, 30, 123456000))},
+			{Col: "tz", Type: "string", Name: nZonedTs, Value: `"2016-11-04T11:51:30.123456Z"`},
+			{Col: "date", Type: "int32", Name: nDate, Value: fmt.Sprint(utc(2016, 11, 4, 0, 0, 0, 0).Unix() / 86400)},
+			{Col: "ti", Type: "int64", Name: nMicroTime, Value: fmt.Sprint((13*3600 + 51*60 + 30) * 1000000)},
+			{Col: "tip", Type: "int32", Name: nTime, Value: fmt.Sprint((13*3600+51*60+30)*1000 + 123)},
+			{Col: "ttf", Type: "int64", Name: nMicroTime, Value: "86400000000"},
+			{Col: "ttz", Type: "string", Name: nZonedTime, Value: `"11:51:30.123789Z"`},
+			{Col: "tptz", Type: "string", Name: nZonedTime, Value: `"11:51:30.123Z"`},
+			// MicroDuration.durationMicros(1, 2, 3, 4, 5, 6, 780000, 30.4375 days a month)
+			{Col: "it", Type: "int64", Name: nMicroDur, Value: "37091106780000"},
+			{Col: "ts_large", Type: "int64", Name: nMicroTs, Value: micros(utc(21016, 11, 4, 13, 51, 30, 123456000))},
+			{Col: "ts_large_us", Type: "int64", Name: nMicroTs, Value: micros(utc(21016, 11, 4, 13, 51, 30, 123457000))},
+			{Col: "ts_large_ms", Type: "int64", Name: nTimestamp, Value: millis(utc(21016, 11, 4, 13, 51, 30, 124000000))},
+			{Col: "tz_large", Type: "string", Name: nZonedTs, Value: `"+21016-11-04T06:51:30.123456Z"`},
+			{Col: "ts_max", Type: "int64", Name: nMicroTs, Value: "9223371331199999999"},
+			{Col: "tz_max", Type: "string", Name: nZonedTs, Value: `"+294247-01-01T23:59:59.999999Z"`},
+			// PgStatement.DATE_POSITIVE_INFINITY / DATE_NEGATIVE_INFINITY
+			{Col: "ts_pinf", Type: "int64", Name: nMicroTs, Value: "9223372036825200000"},
+			{Col: "ts_ninf", Type: "int64", Name: nMicroTs, Value: "-9223372036832400000"},
+			{Col: "tz_pinf", Type: "string", Name: nZonedTs, Value: `"infinity"`},
+			{Col: "tz_ninf", Type: "string", Name: nZonedTs, Value: `"-infinity"`},
+			{Col: "tz_zero", Type: "string", Name: nZonedTs, Value: `"+21016-11-04T06:51:30.000000Z"`},
+		},
+	},
+}
