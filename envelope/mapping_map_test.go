@@ -107,9 +107,23 @@ func TestMapColumnTypes(t *testing.T) {
 }
 
 func TestPostgresArraysWithoutSchema(t *testing.T) {
-	for _, typ := range []string{"bytea", "money", "name", "interval", "bit", "varbit", "xml", "point"} {
+	for _, typ := range []string{"money", "name", "interval", "bit", "varbit", "xml", "point"} {
 		if m := MapColumn(schema.Postgres, &schema.Column{Name: "c", Type: typ, Array: true, Length: -1, Scale: -1}, Options{}); !m.Omitted() {
 			t.Errorf("%s[]: got %+v, want omitted (Debezium has no schema for it)", typ, m.Schema)
+		}
+	}
+}
+
+// TestPostgresByteaArray: bytea[] is an array of the binary.handling.mode schema (Debezium ≥ 2.2,
+// DBZ-6232; AbstractRecordsProducerTest.schemaAndValueForByteaBytes/Hex/Base64).
+func TestPostgresByteaArray(t *testing.T) {
+	for _, tc := range []struct {
+		o    Options
+		elem Type
+	}{{Options{}, Bytes}, {Options{Binary: BinaryHex}, String}, {Options{Binary: BinaryBase64}, String}} {
+		m := MapColumn(schema.Postgres, &schema.Column{Name: "c", Type: "bytea", Array: true, Length: -1, Scale: -1}, tc.o)
+		if m.Schema == nil || m.Schema.Type != Array || m.Schema.Items == nil || m.Schema.Items.Type != tc.elem || !m.Schema.Items.Optional {
+			t.Errorf("bytea[] under %+v: got %+v, want array of optional %s", tc.o, m.Schema, tc.elem)
 		}
 	}
 }
