@@ -2,6 +2,12 @@
 
 package conformance
 
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
 // Debezium's MySQL/MariaDB test tables: debezium-connector-binlog/src/test/resources/ddl/*.sql
 // and the Binlog*IT tests of debezium-connector-binlog/src/test/java/io/debezium/connector/binlog
 // that assert on them (run by both the mysql and the mariadb connector).
@@ -24,6 +30,211 @@ var mysqlCases = []*Case{
 		Insert: "INSERT INTO dbz_751_decimal_column_test VALUES (default, 123, 123.4567, 234.5, 345.6)",
 		Checks: numericChecks(),
 	},
+	{
+		Name: "binlog binary_mode_test", Cite: binlogIT + "BinlogBinaryModeIT shouldReceiveRawBinary*, shouldReceiveHexBinary*, shouldReceiveBase64Binary*, " +
+			"shouldReceiveBase64UrlSafeBinary* (ddl/binary_mode_test.sql)",
+		DDL: "CREATE TABLE dbz_1814_binary_mode_test (id INT AUTO_INCREMENT NOT NULL, blob_col BLOB NOT NULL, tinyblob_col TINYBLOB NOT NULL, " +
+			"mediumblob_col MEDIUMBLOB NOT NULL, longblob_col LONGBLOB NOT NULL, binary_col BINARY(3) NOT NULL, varbinary_col varbinary(20) NOT NULL, " +
+			"PRIMARY KEY (id)) DEFAULT CHARSET=utf8",
+		Insert: "INSERT INTO dbz_1814_binary_mode_test (id, blob_col, tinyblob_col, mediumblob_col, longblob_col, binary_col, varbinary_col) " +
+			"VALUES (default, X'010203', X'010203', X'010203', X'010203', X'010203', X'010203')",
+		Checks: binaryChecks("blob_col", "tinyblob_col", "mediumblob_col", "longblob_col", "binary_col", "varbinary_col"),
+	},
+	{
+		Name: "binlog binary_column_test", Cite: binlogIT + "BinlogFixedLengthBinaryColumnIT (ddl/binary_column_test.sql; bytes, hex, base64, base64-url-safe)",
+		DDL:    "CREATE TABLE dbz_254_binary_column_test (id INT AUTO_INCREMENT NOT NULL, file_uuid BINARY(16), PRIMARY KEY (id)) DEFAULT CHARSET=utf8",
+		Insert: "INSERT INTO dbz_254_binary_column_test VALUES (default, unhex(replace('651aed08-390f-4893-b2f1-36923e7b7400','-','')))",
+		Checks: []Check{
+			{Col: "file_uuid", Type: "bytes", Value: `"ZRrtCDkPSJOy8TaSPnt0AA=="`},
+			{Mode: "binary.handling.mode=hex", Col: "file_uuid", Type: "string", Value: `"651aed08390f4893b2f136923e7b7400"`},
+			{Mode: "binary.handling.mode=base64", Col: "file_uuid", Type: "string", Value: `"ZRrtCDkPSJOy8TaSPnt0AA=="`},
+			{Mode: "binary.handling.mode=base64-url-safe", Col: "file_uuid", Type: "string", Value: `"ZRrtCDkPSJOy8TaSPnt0AA=="`},
+		},
+	},
+	{
+		Name: "binlog float_test", Cite: binlogIT + "BinlogFloatIT shouldHandleFloatAsFloatAndDouble (ddl/float_test.sql)",
+		DDL: "CREATE TABLE `DBZ3865` (`id` INT NOT NULL AUTO_INCREMENT, `f1` FLOAT DEFAULT 5.6, `f2` FLOAT(10, 2) DEFAULT NULL, `f3` FLOAT(35, 5) DEFAULT NULL, " +
+			"`f4_23` FLOAT(23) DEFAULT NULL, `f4_24` FLOAT(24) DEFAULT NULL, `f4_25` FLOAT(25) DEFAULT NULL, `weight` FLOAT UNSIGNED DEFAULT '0', PRIMARY KEY (`ID`)) " +
+			"ENGINE=InnoDB AUTO_INCREMENT=1 DEFAULT CHARSET=utf8mb4",
+		Insert: "INSERT INTO DBZ3865(f1, f2, f3, f4_23, f4_24, f4_25, weight) VALUE (5.6, 5.61, 30.123456, 64.1, 64.1, 64.1, 64.1234)",
+		Checks: []Check{
+			{Col: "f1", Type: "float", Value: "5.6"},
+			// (double) of the float 5.61 and 30.12346: FLOAT(M,D) is a double in Connect, its value a float's.
+			{Col: "f2", Type: "double", Value: javaDouble(float64(float32(5.61)))},
+			{Col: "f3", Type: "double", Value: javaDouble(float64(float32(30.12346)))},
+			{Col: "f4_23", Type: "float", Value: "64.1"},
+			{Col: "f4_24", Type: "float", Value: "64.1"},
+			{Col: "f4_25", Type: "double", Value: "64.1"},
+			{Col: "weight", Type: "float", Value: "64.1234"},
+		},
+	},
+	{
+		Name: "binlog real_test", Cite: binlogIT + "BinlogFloatIT (ddl/real_test.sql: REAL is DOUBLE)",
+		DDL:    "CREATE TABLE `REAL_TEST` (`id` INT NOT NULL AUTO_INCREMENT, `r1` real default 1.25, PRIMARY KEY (`ID`)) ENGINE=InnoDB AUTO_INCREMENT=1 DEFAULT CHARSET=utf8mb4",
+		Insert: "INSERT INTO REAL_TEST(r1) VALUE (2.36)",
+		Checks: []Check{{Col: "r1", Type: "double", Value: "2.36"}},
+	},
+	{
+		Name: "binlog dbz_228_tinyint_unsigned", Cite: binlogIT + "BinlogUnsignedIntegerIT assertTinyintUnsigned (ddl/unsigned_integer_test.sql)",
+		DDL: "CREATE TABLE dbz_228_tinyint_unsigned (id int auto_increment NOT NULL, c1 TINYINT(3) UNSIGNED ZEROFILL NOT NULL, c2 TINYINT(3) UNSIGNED NOT NULL, " +
+			"c3 TINYINT(3) NOT NULL, PRIMARY KEY (`id`)) ENGINE=InnoDB DEFAULT CHARSET=utf8",
+		Insert: "INSERT INTO dbz_228_tinyint_unsigned VALUES (default, 255, 255, 127)",
+		Checks: []Check{{Col: "c1", Type: "int16", Value: "255"}, {Col: "c2", Type: "int16", Value: "255"}, {Col: "c3", Type: "int8", Value: "127"}},
+	},
+	{
+		Name: "binlog dbz_228_smallint_unsigned", Cite: binlogIT + "BinlogUnsignedIntegerIT assertSmallUnsigned (ddl/unsigned_integer_test.sql)",
+		DDL: "CREATE TABLE dbz_228_smallint_unsigned (id int auto_increment NOT NULL, c1 SMALLINT UNSIGNED ZEROFILL NOT NULL, c2 SMALLINT UNSIGNED NOT NULL, " +
+			"c3 SMALLINT NOT NULL, PRIMARY KEY (`id`)) ENGINE=InnoDB DEFAULT CHARSET=utf8",
+		Insert: "INSERT INTO dbz_228_smallint_unsigned VALUES (default, 65535, 65535, 32767)",
+		Checks: []Check{{Col: "c1", Type: "int32", Value: "65535"}, {Col: "c2", Type: "int32", Value: "65535"}, {Col: "c3", Type: "int16", Value: "32767"}},
+	},
+	{
+		Name: "binlog dbz_228_mediumint_unsigned", Cite: binlogIT + "BinlogUnsignedIntegerIT assertMediumUnsigned (ddl/unsigned_integer_test.sql)",
+		DDL: "CREATE TABLE dbz_228_mediumint_unsigned (id int auto_increment NOT NULL, c1 MEDIUMINT UNSIGNED ZEROFILL NOT NULL, c2 MEDIUMINT UNSIGNED NOT NULL, " +
+			"c3 MEDIUMINT NOT NULL, PRIMARY KEY (`id`)) ENGINE=InnoDB DEFAULT CHARSET=utf8",
+		Insert: "INSERT INTO dbz_228_mediumint_unsigned VALUES (default, 10777215, 10777215, -6388607)",
+		Checks: []Check{{Col: "c1", Type: "int32", Value: "10777215"}, {Col: "c2", Type: "int32", Value: "10777215"}, {Col: "c3", Type: "int32", Value: "-6388607"}},
+	},
+	{
+		Name: "binlog dbz_228_int_unsigned", Cite: binlogIT + "BinlogUnsignedIntegerIT assertIntUnsigned (ddl/unsigned_integer_test.sql)",
+		DDL: "CREATE TABLE dbz_228_int_unsigned (id int auto_increment NOT NULL, c1 int(11) UNSIGNED ZEROFILL NOT NULL, c2 int(11) UNSIGNED NOT NULL, " +
+			"c3 int(11) NOT NULL, c4 int(5) UNSIGNED ZEROFILL NOT NULL, c5 int(5) UNSIGNED NOT NULL , c6 int(5) NOT NULL, PRIMARY KEY (`id`)) ENGINE=InnoDB DEFAULT CHARSET=utf8",
+		Insert: "INSERT INTO dbz_228_int_unsigned VALUES (default, 3294967295, 3294967295, -1147483647, 3294967295, 3294967295, -1147483647)",
+		Checks: []Check{{Col: "c1", Type: "int64", Value: "3294967295"}, {Col: "c2", Type: "int64", Value: "3294967295"}, {Col: "c3", Type: "int32", Value: "-1147483647"},
+			{Col: "c4", Type: "int64", Value: "3294967295"}, {Col: "c5", Type: "int64", Value: "3294967295"}, {Col: "c6", Type: "int32", Value: "-1147483647"}},
+	},
+	{
+		Name: "binlog dbz_228_bigint_unsigned", Cite: binlogIT + "BinlogUnsignedIntegerIT assertBigintUnsignedPrecise, assertBigintUnsignedLong " +
+			"(ddl/unsigned_integer_test.sql; bigint.unsigned.handling.mode precise and long)",
+		DDL: "CREATE TABLE dbz_228_bigint_unsigned (id int auto_increment NOT NULL, c1 BIGINT UNSIGNED ZEROFILL NOT NULL, c2 BIGINT UNSIGNED NOT NULL, " +
+			"c3 BIGINT NOT NULL, PRIMARY KEY (`id`)) ENGINE=InnoDB DEFAULT CHARSET=utf8",
+		Insert: "INSERT INTO dbz_228_bigint_unsigned VALUES (default, 14446744073709551615, 14446744073709551615, -1223372036854775807)",
+		Checks: []Check{
+			{Col: "c1", Type: "int64", Value: "-4000000000000000001"},
+			{Col: "c2", Type: "int64", Value: "-4000000000000000001"},
+			{Col: "c3", Type: "int64", Value: "-1223372036854775807"},
+			{Mode: "bigint.unsigned.handling.mode=precise", Col: "c1", Type: "bytes", Name: nDecimal, Params: prec("20", "0"), Value: decimalOf("14446744073709551615")},
+			{Mode: "bigint.unsigned.handling.mode=precise", Col: "c2", Type: "bytes", Name: nDecimal, Params: prec("20", "0"), Value: decimalOf("14446744073709551615")},
+			{Mode: "bigint.unsigned.handling.mode=precise", Col: "c3", Type: "int64", Value: "-1223372036854775807"},
+		},
+	},
+	{
+		Name: "binlog dbz_85_fractest", Cite: binlogIT + "BinlogRegressionIT shouldConsumeAllEventsFromDatabaseUsingStreaming/UsingSnapshot, " +
+			"shouldConsumeAllEventsFromDatabaseUsingStreamingAndConnectTimesTypes (ddl/regression_test.sql; MySQL rounds fractions, MariaDB truncates)",
+		DDL:    "CREATE TABLE dbz_85_fractest (id INT AUTO_INCREMENT PRIMARY KEY, c1 DATE, c2 TIME(2), c3 DATETIME(2), c4 TIMESTAMP(2) NULL)",
+		Insert: "INSERT INTO dbz_85_fractest (c1, c2, c3, c4) VALUES ('2014-09-08', '17:51:04.777', '2014-09-08 17:51:04.777', '2014-09-08 17:51:04.777')",
+		Checks: []Check{
+			{Col: "c1", Type: "int32", Name: nDate, Value: fmt.Sprint(utc(2014, 9, 8, 0, 0, 0, 0).Unix() / 86400)},
+			{Col: "c2", Type: "int64", Name: nMicroTime, Value: "64264780000", Only: []string{"mysql"}},
+			{Col: "c2", Type: "int64", Name: nMicroTime, Value: "64264770000", Only: []string{"mariadb"}},
+			{Col: "c3", Type: "int64", Name: nTimestamp, Value: millis(utc(2014, 9, 8, 17, 51, 4, 780000000)), Only: []string{"mysql"}},
+			{Col: "c3", Type: "int64", Name: nTimestamp, Value: millis(utc(2014, 9, 8, 17, 51, 4, 770000000)), Only: []string{"mariadb"}},
+			{Col: "c4", Type: "string", Name: nZonedTs, Value: `"2014-09-08T17:51:04.78Z"`, Only: []string{"mysql"}},
+			{Col: "c4", Type: "string", Name: nZonedTs, Value: `"2014-09-08T17:51:04.77Z"`, Only: []string{"mariadb"}},
+			{Mode: "time.precision.mode=connect", Col: "c1", Type: "int32", Name: nConnectDate, Value: fmt.Sprint(utc(2014, 9, 8, 0, 0, 0, 0).Unix() / 86400)},
+			{Mode: "time.precision.mode=connect", Col: "c2", Type: "int32", Name: nConnectTime, Value: "64264780", Only: []string{"mysql"}},
+			{Mode: "time.precision.mode=connect", Col: "c2", Type: "int32", Name: nConnectTime, Value: "64264770", Only: []string{"mariadb"}},
+			{Mode: "time.precision.mode=connect", Col: "c3", Type: "int64", Name: nConnectTs, Value: millis(utc(2014, 9, 8, 17, 51, 4, 780000000)), Only: []string{"mysql"}},
+			{Mode: "time.precision.mode=connect", Col: "c3", Type: "int64", Name: nConnectTs, Value: millis(utc(2014, 9, 8, 17, 51, 4, 770000000)), Only: []string{"mariadb"}},
+			{Mode: "time.precision.mode=connect", Col: "c4", Type: "string", Name: nZonedTs, Value: `"2014-09-08T17:51:04.78Z"`, Only: []string{"mysql"}},
+			// time.precision.mode=adaptive: TIME(2) is io.debezium.time.Time (milliseconds); the connector docs' type table.
+			{Mode: "time.precision.mode=adaptive", Col: "c2", Type: "int32", Name: nTime, Value: "64264780", Only: []string{"mysql"}},
+		},
+	},
+	{
+		Name: "binlog dbz_342_timetest", Cite: binlogIT + "BinlogRegressionIT shouldConsumeAllEventsFromDatabaseUsingStreaming/UsingSnapshot (ddl/regression_test.sql, DBZ-342, DBZ-7594)",
+		DDL: "CREATE TABLE dbz_342_timetest (id INT AUTO_INCREMENT PRIMARY KEY, c1 TIME(2), c2 TIME(0), c3 TIME(3), c4 TIME(3), c5 TIME(6), c6 TIME(6), c7 TIME(6), " +
+			"c8 TIME(6), c9 TIME(6), c10 TIME(6), c11 TIME(6))",
+		Insert: "INSERT INTO dbz_342_timetest (c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11) VALUES ('517:51:04.777', '-13:14:50', '-733:00:00.0011', '-1:59:59.0011', " +
+			"'-838:59:58.999999', '-00:20:38.000000', '-01:01:01.000001', '-01:01:01.000000', '-01:01:00.000000', '-01:00:00.000000', '-00:00:00.000000')",
+		Checks: []Check{
+			{Col: "c1", Type: "int64", Name: nMicroTime, Value: "1864264780000", Only: []string{"mysql"}},
+			{Col: "c1", Type: "int64", Name: nMicroTime, Value: "1864264770000", Only: []string{"mariadb"}},
+			{Col: "c2", Type: "int64", Name: nMicroTime, Value: "-47690000000"},
+			{Col: "c3", Type: "int64", Name: nMicroTime, Value: "-2638800001000"},
+			{Col: "c4", Type: "int64", Name: nMicroTime, Value: "-7199001000"},
+			{Col: "c5", Type: "int64", Name: nMicroTime, Value: "-3020398999999"},
+			{Col: "c6", Type: "int64", Name: nMicroTime, Value: "-1238000000"},
+			{Col: "c7", Type: "int64", Name: nMicroTime, Value: "-3661000001"},
+			{Col: "c8", Type: "int64", Name: nMicroTime, Value: "-3661000000"},
+			{Col: "c9", Type: "int64", Name: nMicroTime, Value: "-3660000000"},
+			{Col: "c10", Type: "int64", Name: nMicroTime, Value: "-3600000000"},
+			{Col: "c11", Type: "int64", Name: nMicroTime, Value: "0"},
+		},
+	},
+	{
+		Name: "binlog dbz_100_enumsettest", Cite: binlogIT + "BinlogRegressionIT shouldConsumeAllEventsFromDatabaseUsingStreaming/UsingSnapshot (ddl/regression_test.sql, DBZ-100)",
+		DDL:    "CREATE TABLE dbz_100_enumsettest (id INT AUTO_INCREMENT PRIMARY KEY, c1 enUM('a','b','c'), c2 Set('a','b','c'))",
+		Insert: "INSERT INTO dbz_100_enumsettest (c1, c2) VALUES ('b', 'b,a')",
+		Checks: []Check{
+			{Col: "c1", Type: "string", Name: nEnum, Params: map[string]string{"allowed": "a,b,c"}, Value: `"b"`},
+			{Col: "c2", Type: "string", Name: nEnumSet, Params: map[string]string{"allowed": "a,b,c"}, Value: `"a,b"`},
+		},
+	},
+	{
+		Name: "binlog dbz_123_bitvaluetest", Cite: binlogIT + "BinlogRegressionIT shouldConsumeAllEventsFromDatabaseUsingStreaming/UsingSnapshot (ddl/regression_test.sql, DBZ-123)",
+		DDL:    "CREATE TABLE dbz_123_bitvaluetest (id INT AUTO_INCREMENT PRIMARY KEY, c1 BIT, c2 BIT(2), c3 BIT(8) NOT NULL, c4 BIT(64))",
+		Insert: "INSERT INTO dbz_123_bitvaluetest (c1, c2, c3, c4) VALUES (1,2,64,23989979)",
+		Checks: []Check{
+			{Col: "c1", Type: "boolean", Value: "true"},
+			{Col: "c2", Type: "bytes", Name: nBits, Params: map[string]string{"length": "2"}, Value: b64(2)},
+			{Col: "c3", Type: "bytes", Name: nBits, Params: map[string]string{"length": "8"}, Value: b64(64)},
+			{Col: "c4", Type: "bytes", Name: nBits, Params: map[string]string{"length": "64"}, Value: b64(219, 14, 110, 1, 0, 0, 0, 0)},
+		},
+	},
+	{
+		Name: "binlog dbz84_integer_types_table", Cite: binlogIT + "BinlogRegressionIT (ddl/regression_test.sql, DBZ-84; schemas from the connector docs' type table)",
+		DDL: "CREATE TABLE dbz84_integer_types_table (id INT AUTO_INCREMENT PRIMARY KEY, colTinyIntA tinyint NOT NULL DEFAULT 100, colTinyIntB tinyint(1) NOT NULL DEFAULT 101, " +
+			"colTinyIntC tinyint(2) UNSIGNED NOT NULL DEFAULT 102, colTinyIntD tinyint(3) UNSIGNED NOT NULL DEFAULT 103, colSmallIntA smallint NOT NULL DEFAULT 200, " +
+			"colMediumIntA mediumint NOT NULL DEFAULT 300, colIntA int NOT NULL DEFAULT 400, colBigIntA bigint NOT NULL DEFAULT 500)",
+		Insert: "INSERT INTO dbz84_integer_types_table (colTinyIntA, colTinyIntB, colTinyIntC, colTinyIntD) VALUES (127, -128, 128, 255)",
+		Checks: []Check{
+			{Col: "colTinyIntA", Type: "int8", Value: "127"}, {Col: "colTinyIntB", Type: "int8", Value: "-128"},
+			{Col: "colTinyIntC", Type: "int16", Value: "128"}, {Col: "colTinyIntD", Type: "int16", Value: "255"},
+			{Col: "colSmallIntA", Type: "int16", Value: "200"}, {Col: "colMediumIntA", Type: "int32", Value: "300"},
+			{Col: "colIntA", Type: "int32", Value: "400"}, {Col: "colBigIntA", Type: "int64", Value: "500"},
+		},
+	},
+	{
+		Name: "binlog dbz_102_charsettest", Cite: binlogIT + "BinlogRegressionIT (ddl/regression_test.sql, DBZ-102)",
+		DDL:    "CREATE TABLE dbz_102_charsettest (id INT(11) NOT NULL AUTO_INCREMENT, text VARCHAR(255) DEFAULT NULL, PRIMARY KEY (`id`)) ENGINE=InnoDB AUTO_INCREMENT=2001 DEFAULT CHARSET=utf8",
+		Insert: `INSERT INTO dbz_102_charsettest VALUES (default, "产品")`,
+		Checks: []Check{{Col: "text", Type: "string", Value: `"产品"`}},
+	},
+	{
+		Name: "binlog dbz_126_jsontable", Cite: binlogIT + "BinlogJsonIT shouldConsumeAllEventsFromDatabaseUsingStreaming (expectedBinlogStr), " +
+			"shouldConsumeAllEventsFromDatabaseUsingSnapshot (expectedJdbcStr) (ddl/json_test.sql)",
+		On:     []string{"mysql"},
+		DDL:    "CREATE TABLE dbz_126_jsontable (id INT AUTO_INCREMENT NOT NULL, json JSON, expectedJdbcStr VARCHAR(256), expectedBinlogStr VARCHAR(256), PRIMARY KEY(id)) DEFAULT CHARSET=utf8",
+		Insert: `INSERT INTO dbz_126_jsontable VALUES (default,'{"k1": "v1", "k2": {"k21": "v21", "k22": "v22"}, "k3": ["a", "b", 1]}', '', '')`,
+		Checks: []Check{
+			{Col: "json", Type: "string", Name: nJSON, Phase: "stream", Value: str(`{"k1":"v1","k2":{"k21":"v21","k22":"v22"},"k3":["a","b",1]}`)},
+			{Col: "json", Type: "string", Name: nJSON, Phase: "snapshot", Value: str(`{"k1": "v1", "k2": {"k21": "v21", "k22": "v22"}, "k3": ["a", "b", 1]}`)},
+		},
+	},
+}
+
+// binaryChecks are BinlogBinaryModeIT's: X'010203' in every binary.handling.mode.
+func binaryChecks(cols ...string) []Check {
+	var out []Check
+	for _, c := range cols {
+		out = append(out,
+			Check{Col: c, Type: "bytes", Value: b64(1, 2, 3)},
+			Check{Mode: "binary.handling.mode=hex", Col: c, Type: "string", Value: `"010203"`},
+			Check{Mode: "binary.handling.mode=base64", Col: c, Type: "string", Value: `"AQID"`},
+			Check{Mode: "binary.handling.mode=base64-url-safe", Col: c, Type: "string", Value: `"AQID"`})
+	}
+	return out
+}
+
+// javaDouble formats f as Java's Double.toString does for these values (shortest repr, ".0"
+// for integers), the way the JsonConverter writes a float64.
+func javaDouble(f float64) string {
+	s := strconv.FormatFloat(f, 'f', -1, 64)
+	if !strings.Contains(s, ".") {
+		s += ".0"
+	}
+	return s
 }
 
 // numericChecks are the assertions BinlogNumericColumnIT and BinlogDecimalColumnIT share.

@@ -97,7 +97,11 @@ func runCases(t *testing.T, ctx context.Context, server string, cases []*Case, e
 		seen[c.Name][ev.Op] = true
 		n++
 		p := map[capture.Op]string{capture.OpRead: "snapshot", capture.OpCreate: "stream"}[ev.Op]
-		fails := checkEvent(c, server, &ev)
+		if p == "" {
+			t.Errorf("%s: unexpected %c event", c.Name, ev.Op)
+			continue
+		}
+		fails := checkEvent(c, server, p, &ev)
 		record(c, server, p, fails)
 		for _, f := range fails {
 			t.Errorf("%s (%s, %s): %s", c.Name, server, p, f)
