@@ -234,4 +234,118 @@ var pgCases = []*Case{
 			{Col: "tz_zero", Type: "string", Name: nZonedTs, Value: `"+21016-11-04T06:51:30.000000Z"`},
 		},
 	},
+	{
+		Name: "pg time_table adaptive_time_microseconds", Cite: arpt + " schemaAndValuesForDateTimeTypesAdaptiveTimeMicroseconds (INSERT_DATE_TIME_TYPES_STMT)",
+		DDL: "CREATE TABLE time_table_atm (pk SERIAL, ts TIMESTAMP, ts_ms TIMESTAMP(3), tz TIMESTAMPTZ, date DATE, ti TIME, ttz TIME WITH TIME ZONE, it INTERVAL, " +
+			"ts_large_ms TIMESTAMP(3), PRIMARY KEY(pk))",
+		Insert: "INSERT INTO time_table_atm (ts, ts_ms, tz, date, ti, ttz, it, ts_large_ms) VALUES ('2016-11-04T13:51:30.123456'::TIMESTAMP, " +
+			"'2016-11-04T13:51:30.123456'::TIMESTAMP, '2016-11-04T13:51:30.123456+02:00'::TIMESTAMPTZ, '2016-11-04'::DATE, '13:51:30'::TIME, " +
+			"'13:51:30.123789+02:00'::TIMETZ, 'P1Y2M3DT4H5M6.78S'::INTERVAL, '21016-11-04T13:51:30.124'::TIMESTAMP)",
+		Checks: []Check{
+			{Mode: "time.precision.mode=adaptive_time_microseconds", Col: "ts", Type: "int64", Name: nMicroTs, Value: micros(utc(2016, 11, 4, 13, 51, 30, 123456000))},
+			{Mode: "time.precision.mode=adaptive_time_microseconds", Col: "ts_ms", Type: "int64", Name: nTimestamp, Value: millis(utc(2016, 11, 4, 13, 51, 30, 123000000))},
+			{Mode: "time.precision.mode=adaptive_time_microseconds", Col: "tz", Type: "string", Name: nZonedTs, Value: `"2016-11-04T11:51:30.123456Z"`},
+			{Mode: "time.precision.mode=adaptive_time_microseconds", Col: "date", Type: "int32", Name: nDate, Value: fmt.Sprint(utc(2016, 11, 4, 0, 0, 0, 0).Unix() / 86400)},
+			{Mode: "time.precision.mode=adaptive_time_microseconds", Col: "ti", Type: "int64", Name: nMicroTime, Value: fmt.Sprint((13*3600 + 51*60 + 30) * 1000000)},
+			{Mode: "time.precision.mode=adaptive_time_microseconds", Col: "ttz", Type: "string", Name: nZonedTime, Value: `"11:51:30.123789Z"`},
+			{Mode: "time.precision.mode=adaptive_time_microseconds", Col: "it", Type: "int64", Name: nMicroDur, Value: "37091106780000"},
+			{Mode: "time.precision.mode=adaptive_time_microseconds", Col: "ts_large_ms", Type: "int64", Name: nTimestamp, Value: millis(utc(21016, 11, 4, 13, 51, 30, 124000000))},
+		},
+	},
+	{
+		Name: "pg bitbin_table", Cite: arpt + " schemaAndValuesForBinTypes (INSERT_BIN_TYPES_STMT; debezium/dbz#2025 for BIT VARYING(1))",
+		DDL: "CREATE TABLE bitbin_table (pk SERIAL, ba BYTEA, bol BIT(1), bol2 BIT, bs BIT(2), bs7 BIT(7), bv1 BIT VARYING(1), bv BIT VARYING(2), bv2 BIT VARYING(24), " +
+			"bvl BIT VARYING(64), bvunlimited1 BIT VARYING, bvunlimited2 BIT VARYING, PRIMARY KEY(pk))",
+		Insert: `INSERT INTO bitbin_table (ba, bol, bol2, bs, bs7, bv1, bv, bv2, bvl, bvunlimited1, bvunlimited2) VALUES (E'\001\002\003'::bytea, '0'::bit(1), ` +
+			`'1'::bit(1), '11'::bit(2), '1'::bit(7), '1'::bit varying(1), '00'::bit(2), '000000110000001000000001'::bit(24), ` +
+			`'1000000000000000000000000000000000000000000000000000000000000000'::bit(64), '101', '111011010001000110000001000000001')`,
+		Checks: []Check{
+			{Col: "ba", Type: "bytes", Value: b64(1, 2, 3)},
+			{Col: "bol", Type: "boolean", Value: "false"},
+			{Col: "bol2", Type: "boolean", Value: "true"},
+			{Col: "bs", Type: "bytes", Name: nBits, Params: map[string]string{"length": "2"}, Value: b64(3)},
+			{Col: "bs7", Type: "bytes", Name: nBits, Params: map[string]string{"length": "7"}, Value: b64(64)},
+			{Col: "bv1", Type: "boolean", Value: "true"},
+			{Col: "bv", Type: "bytes", Name: nBits, Params: map[string]string{"length": "2"}, Value: b64()},
+			{Col: "bv2", Type: "bytes", Name: nBits, Params: map[string]string{"length": "24"}, Value: b64(1, 2, 3)},
+			{Col: "bvl", Type: "bytes", Name: nBits, Params: map[string]string{"length": "64"}, Value: b64(0, 0, 0, 0, 0, 0, 0, 0x80)},
+			{Col: "bvunlimited1", Type: "bytes", Name: nBits, Params: map[string]string{"length": "2147483647"}, Value: b64(5)},
+			{Col: "bvunlimited2", Type: "bytes", Name: nBits, Params: map[string]string{"length": "2147483647"}, Value: b64(1, 2, 35, 0xda, 1)},
+		},
+	},
+	{
+		Name: "pg hstore tables", Cite: arpt + " schemaAndValueFieldForJsonEncodedHStoreType, …WithMultipleValues, …WithNullValues, …WithSpcialCharacters " +
+			"(INSERT_HSTORE_TYPE_*; hstore.handling.mode=json, the default)",
+		Setup: []string{"CREATE EXTENSION IF NOT EXISTS hstore"},
+		DDL:   "CREATE TABLE hstore_table_mul (pk serial, hs hstore, hsarr hstore[], hsnull hstore, hsspecial hstore, PRIMARY KEY(pk))",
+		Insert: `INSERT INTO hstore_table_mul (hs, hsarr, hsnull, hsspecial) VALUES ('"key1" => "val1","key2" => "val2","key3" => "val3"', ` +
+			`array['"key4" => "val4","key5" => NULL'::hstore, '"key6" => "val6"'], '"key1" => "val1","key2" => NULL', '"key_#1" => "val 1","key 2" =>" ##123 78"')`,
+		Checks: []Check{
+			{Col: "hs", Type: "string", Name: nJSON, Value: str(`{"key1":"val1","key2":"val2","key3":"val3"}`)},
+			{Col: "hsarr", Type: "array", JSONText: true, Value: `[` + str(`{"key5":null,"key4":"val4"}`) + `,` + str(`{"key6":"val6"}`) + `]`},
+			{Col: "hsnull", Type: "string", Name: nJSON, Value: str(`{"key1":"val1","key2":null}`)},
+			{Col: "hsspecial", Type: "string", Name: nJSON, JSONText: true, Value: str(`{"key_#1":"val 1","key 2":" ##123 78"}`)},
+		},
+	},
+	{
+		Name: "pg range_table", Cite: arpt + " schemaAndValuesForRangeTypes (INSERT_RANGE_TYPES_STMT; tstzrange compared by instant there, here as PostgreSQL writes it in UTC)",
+		DDL: "CREATE TABLE range_table (pk SERIAL, unbounded_exclusive_tsrange TSRANGE, bounded_inclusive_tsrange TSRANGE, unbounded_exclusive_tstzrange TSTZRANGE, " +
+			"bounded_inclusive_tstzrange TSTZRANGE, unbounded_exclusive_daterange DATERANGE, bounded_exclusive_daterange DATERANGE, int4_number_range INT4RANGE, " +
+			"numerange NUMRANGE, int8_number_range INT8RANGE, PRIMARY KEY(pk))",
+		Insert: "INSERT INTO range_table (unbounded_exclusive_tsrange, bounded_inclusive_tsrange, unbounded_exclusive_tstzrange, bounded_inclusive_tstzrange, " +
+			"unbounded_exclusive_daterange, bounded_exclusive_daterange, int4_number_range, numerange, int8_number_range) VALUES ('[2019-03-31 15:30:00, infinity)', " +
+			"'[2019-03-31 15:30:00, 2019-04-30 15:30:00]', '[2017-06-05 11:29:12.549426+00,)', '[2017-06-05 11:29:12.549426+00, 2017-06-05 12:34:56.789012+00]', " +
+			"'[2019-03-31, infinity)', '[2019-03-31, 2019-04-30)', '[1000,6000)', '[5.3,6.3)', '[1000000,6000000)')",
+		Checks: []Check{
+			{Col: "unbounded_exclusive_tsrange", Type: "string", Value: str(`["2019-03-31 15:30:00",infinity)`)},
+			{Col: "bounded_inclusive_tsrange", Type: "string", Value: str(`["2019-03-31 15:30:00","2019-04-30 15:30:00"]`)},
+			{Col: "unbounded_exclusive_tstzrange", Type: "string", Value: str(`["2017-06-05 11:29:12.549426+00",)`)},
+			{Col: "bounded_inclusive_tstzrange", Type: "string", Value: str(`["2017-06-05 11:29:12.549426+00","2017-06-05 12:34:56.789012+00"]`)},
+			{Col: "unbounded_exclusive_daterange", Type: "string", Value: `"[2019-03-31,infinity)"`},
+			{Col: "bounded_exclusive_daterange", Type: "string", Value: `"[2019-03-31,2019-04-30)"`},
+			{Col: "int4_number_range", Type: "string", Value: `"[1000,6000)"`},
+			{Col: "numerange", Type: "string", Value: `"[5.3,6.3)"`},
+			{Col: "int8_number_range", Type: "string", Value: `"[1000000,6000000)"`},
+		},
+	},
+	{
+		Name: "pg array_table", Cite: arpt + " schemasAndValuesForArrayTypes (INSERT_ARRAY_TYPES_STMT)",
+		Setup: []string{"CREATE EXTENSION IF NOT EXISTS citext"},
+		DDL: "CREATE TABLE array_table (pk SERIAL, int_array INT[], bigint_array BIGINT[], text_array TEXT[], char_array CHAR(10)[], varchar_array VARCHAR(10)[], " +
+			"date_array DATE[], numeric_array NUMERIC(10, 2)[], varnumeric_array NUMERIC[3], citext_array CITEXT[], inet_array INET[], cidr_array CIDR[], " +
+			"macaddr_array MACADDR[], tsrange_array TSRANGE[], daterange_array DATERANGE[], int4range_array INT4RANGE[], numerange_array NUMRANGE[], " +
+			"int8range_array INT8RANGE[], uuid_array UUID[], json_array json[], jsonb_array jsonb[], oid_array OID[], PRIMARY KEY(pk))",
+		Insert: `INSERT INTO array_table (int_array, bigint_array, text_array, char_array, varchar_array, date_array, numeric_array, varnumeric_array, citext_array, ` +
+			`inet_array, cidr_array, macaddr_array, tsrange_array, daterange_array, int4range_array, numerange_array, int8range_array, uuid_array, json_array, ` +
+			`jsonb_array, oid_array) VALUES ('{1,2,3}', '{1550166368505037572}', '{"one","two","three"}', '{"cone","ctwo","cthree"}', '{"vcone","vctwo","vcthree"}', ` +
+			`'{2016-11-04,2016-11-05,2016-11-06}', '{1.2,3.4,5.6}', '{1.1,2.22,3.333}', '{"four","five","six"}', '{"192.168.2.0/12","192.168.1.1","192.168.0.2/1"}', ` +
+			`'{"192.168.100.128/25", "192.168.0.0/25", "192.168.1.0/24"}', '{"08:00:2b:01:02:03", "08-00-2b-01-02-03", "08002b:010203"}', ` +
+			`'{"[2019-03-31 15:30:00, infinity)", "[2019-03-31 15:30:00, 2019-04-30 15:30:00]"}', '{"[2019-03-31, infinity)", "[2019-03-31, 2019-04-30)"}', ` +
+			`'{"[1,6)", "[1,4)"}', '{"[5.3,6.3)", "[10.0,20.0)"}', '{"[1000000,6000000)", "[5000,9000)"}', ` +
+			`'{"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "f0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"}', ` +
+			`array['{"bar": "baz"}','{"foo": "qux"}']::json[], array['{"bar": "baz"}','{"foo": "qux"}']::jsonb[], '{3,4000000000}')`,
+		Checks: []Check{
+			{Col: "int_array", Type: "array", Value: "[1,2,3]"},
+			{Col: "bigint_array", Type: "array", Value: "[1550166368505037572]"},
+			{Col: "text_array", Type: "array", Value: `["one","two","three"]`},
+			{Col: "char_array", Type: "array", Value: `["cone      ","ctwo      ","cthree    "]`},
+			{Col: "varchar_array", Type: "array", Value: `["vcone","vctwo","vcthree"]`},
+			{Col: "date_array", Type: "array", Value: fmt.Sprintf("[%d,%d,%d]", utc(2016, 11, 4, 0, 0, 0, 0).Unix()/86400, utc(2016, 11, 5, 0, 0, 0, 0).Unix()/86400, utc(2016, 11, 6, 0, 0, 0, 0).Unix()/86400)},
+			{Col: "numeric_array", Type: "array", Value: "[" + decimal(120) + "," + decimal(340) + "," + decimal(560) + "]"},
+			{Col: "varnumeric_array", Type: "array", Value: "[" + varDecimal(1, 11) + "," + varDecimal(2, 222) + "," + varDecimal(3, 3333) + "]"},
+			{Col: "citext_array", Type: "array", Value: `["four","five","six"]`},
+			{Col: "inet_array", Type: "array", Value: `["192.168.2.0/12","192.168.1.1","192.168.0.2/1"]`},
+			{Col: "cidr_array", Type: "array", Value: `["192.168.100.128/25","192.168.0.0/25","192.168.1.0/24"]`},
+			{Col: "macaddr_array", Type: "array", Value: `["08:00:2b:01:02:03","08:00:2b:01:02:03","08:00:2b:01:02:03"]`},
+			{Col: "tsrange_array", Type: "array", Value: `[` + str(`["2019-03-31 15:30:00",infinity)`) + `,` + str(`["2019-03-31 15:30:00","2019-04-30 15:30:00"]`) + `]`},
+			{Col: "daterange_array", Type: "array", Value: `["[2019-03-31,infinity)","[2019-03-31,2019-04-30)"]`},
+			{Col: "int4range_array", Type: "array", Value: `["[1,6)","[1,4)"]`},
+			{Col: "numerange_array", Type: "array", Value: `["[5.3,6.3)","[10.0,20.0)"]`},
+			{Col: "int8range_array", Type: "array", Value: `["[1000000,6000000)","[5000,9000)"]`},
+			{Col: "uuid_array", Type: "array", Value: `["a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11","f0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"]`},
+			{Col: "json_array", Type: "array", Value: `[` + str(`{"bar": "baz"}`) + `,` + str(`{"foo": "qux"}`) + `]`},
+			{Col: "jsonb_array", Type: "array", Value: `[` + str(`{"bar": "baz"}`) + `,` + str(`{"foo": "qux"}`) + `]`},
+			{Col: "oid_array", Type: "array", Value: "[3,4000000000]"},
+		},
+	},
 }
