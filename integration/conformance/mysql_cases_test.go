@@ -3,7 +3,10 @@
 package conformance
 
 import (
+	"encoding/binary"
+	"encoding/hex"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -212,6 +215,60 @@ var mysqlCases = []*Case{
 			{Col: "json", Type: "string", Name: nJSON, Phase: "snapshot", Value: str(`{"k1": "v1", "k2": {"k21": "v21", "k22": "v22"}, "k3": ["a", "b", 1]}`)},
 		},
 	},
+	{
+		Name: "binlog enum_column_test", Cite: binlogIT + "BinlogEnumColumnIT shouldAlterEnumColumnCharacterSet (ddl/enum_column_test.sql, DBZ-1203; the ALTER between snapshot and stream)",
+		DDL: "CREATE TABLE `test_stations_10` (`id` int(10) unsigned NOT NULL AUTO_INCREMENT, `name` varchar(500) COLLATE utf8_unicode_ci NOT NULL, " +
+			"`type` enum('station', 'post_office') COLLATE utf8_unicode_ci NOT NULL DEFAULT 'station', `created` datetime DEFAULT CURRENT_TIMESTAMP, " +
+			"`modified` datetime DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP, PRIMARY KEY (`id`))",
+		Insert: "INSERT INTO test_stations_10 (`name`, `type`) values ( 'ha Tinh 7', 'station' )",
+		Alter: []string{"ALTER TABLE `test_stations_10` MODIFY COLUMN `type` ENUM('station', 'post_office', 'plane', 'ahihi_dongok', 'now', 'test', 'a,b', 'c,\\'d', 'g,''h') " +
+			"CHARACTER SET 'utf8' COLLATE 'utf8_unicode_ci' NOT NULL DEFAULT 'station'"},
+		Checks: []Check{
+			{Col: "type", Type: "string", Name: nEnum, Phase: "snapshot", Params: map[string]string{"allowed": "station,post_office"}, Value: `"station"`},
+			{Col: "type", Type: "string", Name: nEnum, Phase: "stream", Params: map[string]string{"allowed": `station,post_office,plane,ahihi_dongok,now,test,a\,b,c\,'d,g\,'h`}, Value: `"station"`},
+		},
+	},
+	{
+		Name: "binlog year_test", Cite: binlogIT + "BinlogYearIT assertChangeRecordByConnector (enable.time.adjuster=true), assertChangeRecordByDatabase " +
+			"(false) (ddl/year_test.sql, DBZ-1143)",
+		DDL: "CREATE TABLE dbz_1143_year_test (id INT AUTO_INCREMENT NOT NULL, y18 YEAR, y0018 YEAR, y2018 YEAR, d18 DATE, d0018 DATE, d2018 DATE, dt18 DATETIME, " +
+			"dt0018 DATETIME, dt2018 DATETIME, y78 YEAR, y0078 YEAR, y1978 YEAR, d78 DATE, d0078 DATE, d1978 DATE, dt78 DATETIME, dt0078 DATETIME, dt1978 DATETIME, " +
+			"PRIMARY KEY (id)) DEFAULT CHARSET=utf8mb4",
+		Insert: "INSERT INTO dbz_1143_year_test VALUES (default, '18', '0018', '2018', '18-04-01', '0018-04-01', '2018-04-01', '18-04-01 12:34:56', " +
+			"'0018-04-01 12:34:56', '2018-04-01 12:34:56', '78', '0078', '1978', '78-04-01', '0078-04-01', '1978-04-01', '78-04-01 12:34:56', " +
+			"'0078-04-01 12:34:56', '1978-04-01 12:34:56')",
+		Checks: []Check{
+			{Col: "y18", Type: "int32", Name: nYear, Value: "2018"}, {Col: "y0018", Type: "int32", Name: nYear, Value: "2018"},
+			{Col: "d18", Type: "int32", Name: nDate, Value: "17622"}, {Col: "d0018", Type: "int32", Name: nDate, Value: "17622"},
+			{Col: "dt18", Type: "int64", Name: nTimestamp, Value: "1522586096000"}, {Col: "dt0018", Type: "int64", Name: nTimestamp, Value: "1522586096000"},
+			{Col: "y78", Type: "int32", Name: nYear, Value: "1978"}, {Col: "d0078", Type: "int32", Name: nDate, Value: "3012"},
+			{Col: "dt0078", Type: "int64", Name: nTimestamp, Value: "260282096000"},
+			{Mode: "enable.time.adjuster=false", Col: "d0018", Type: "int32", Name: nDate, Value: "-712863"},
+			{Mode: "enable.time.adjuster=false", Col: "d0078", Type: "int32", Name: nDate, Value: "-690948"},
+			{Mode: "enable.time.adjuster=false", Col: "d18", Type: "int32", Name: nDate, Value: "17622"},
+		},
+	},
+	{
+		Name: "binlog dbz_222_point", Cite: binlogIT + "BinlogGeometryIT assertPoint (ddl/geometry_test_8.sql, DBZ-222; MySQL 8+ stores SRID 4326 points latitude first)",
+		DDL:    "CREATE TABLE dbz_222_point (id INT AUTO_INCREMENT NOT NULL, point POINT DEFAULT NULL, p4326 POINT DEFAULT NULL, PRIMARY KEY (id)) DEFAULT CHARSET=utf8",
+		Insert: "INSERT INTO dbz_222_point VALUES (default, ST_GeomFromText('POINT(1 1)'), ST_GeomFromText('POINT(8.25554554 3.22124447)', 4326))",
+		Checks: []Check{
+			{Col: "point", Type: "struct", Name: "io.debezium.data.geometry.Point", Value: pointJSON(1, 1, "null")},
+			{Col: "p4326", Type: "struct", Name: "io.debezium.data.geometry.Point", Value: pointJSON(3.22124447, 8.25554554, "4326"), Only: []string{"mysql"}},
+			{Col: "p4326", Type: "struct", Name: "io.debezium.data.geometry.Point", Value: pointJSON(8.25554554, 3.22124447, "4326"), Only: []string{"mariadb"}},
+		},
+	},
+	{
+		Name: "binlog dbz_507_geometry", Cite: binlogIT + "BinlogGeometryIT assertGeomRecord (ddl/geometry_test_8.sql, DBZ-507)",
+		DDL:    "CREATE TABLE dbz_507_geometry (id INT AUTO_INCREMENT NOT NULL, geom GEOMETRY, linestring LINESTRING, polygon POLYGON, collection GEOMETRYCOLLECTION, PRIMARY KEY (id))",
+		Insert: "INSERT INTO dbz_507_geometry VALUES (default, ST_GeomFromText('POINT(1 1)', 4326), ST_GeomFromText('LINESTRING(0 0, 1 1)', 3187), ST_GeomFromText('POLYGON((0 0, 1 1, 1 0, 0 0))'), ST_GeomFromText('GEOMETRYCOLLECTION(POINT(1 1), LINESTRING(0 0, 1 1))', 4326))",
+		Checks: []Check{
+			{Col: "geom", Type: "struct", Name: nGeometry, Value: geomJSON("0101000000000000000000F03F000000000000F03F", "4326")},
+			{Col: "linestring", Type: "struct", Name: nGeometry, Value: geomJSON("01020000000200000000000000000000000000000000000000000000000000F03F000000000000F03F", "3187")},
+			{Col: "polygon", Type: "struct", Name: nGeometry, Value: geomJSON("0103000000010000000400000000000000000000000000000000000000000000000000F03F000000000000F03F000000000000F03F000000000000000000000000000000000000000000000000", "null")},
+			{Col: "collection", Type: "struct", Name: nGeometry, Value: geomJSON("0107000000020000000101000000000000000000F03F000000000000F03F01020000000200000000000000000000000000000000000000000000000000F03F000000000000F03F", "4326")},
+		},
+	},
 }
 
 // binaryChecks are BinlogBinaryModeIT's: X'010203' in every binary.handling.mode.
@@ -225,6 +282,25 @@ func binaryChecks(cols ...string) []Check {
 			Check{Mode: "binary.handling.mode=base64-url-safe", Col: c, Type: "string", Value: `"AQID"`})
 	}
 	return out
+}
+
+// pointJSON is an io.debezium.data.geometry.Point: x, y, the point's WKB, srid.
+func pointJSON(x, y float64, srid string) string {
+	w := make([]byte, 21)
+	w[0] = 1
+	binary.LittleEndian.PutUint32(w[1:], 1)
+	binary.LittleEndian.PutUint64(w[5:], math.Float64bits(x))
+	binary.LittleEndian.PutUint64(w[13:], math.Float64bits(y))
+	return fmt.Sprintf(`{"x":%s,"y":%s,"wkb":%s,"srid":%s}`, javaDouble(x), javaDouble(y), b64(w...), srid)
+}
+
+// geomJSON is an io.debezium.data.geometry.Geometry of the WKB in hex.
+func geomJSON(wkbHex, srid string) string {
+	w, err := hex.DecodeString(wkbHex)
+	if err != nil {
+		panic(err)
+	}
+	return fmt.Sprintf(`{"wkb":%s,"srid":%s}`, b64(w...), srid)
 }
 
 // javaDouble formats f as Java's Double.toString does for these values (shortest repr, ".0"

@@ -110,6 +110,11 @@ func runCases(t *testing.T, ctx context.Context, server string, cases []*Case, e
 			phase = "stream"
 			want += len(mine)
 			for _, c := range mine {
+				for _, q := range c.Alter {
+					if err := exec(q); err != nil {
+						t.Fatalf("%s: %s: %v", c.Name, q, err)
+					}
+				}
 				if err := exec(c.Insert); err != nil {
 					t.Fatalf("%s: %v", c.Name, err)
 				}
