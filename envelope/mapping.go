@@ -395,6 +395,10 @@ func mapMySQL(c *schema.Column, o Options) Mapping {
 		return geometryMapping("io.debezium.data.geometry.Geometry", "Geometry")
 	case "vector":
 		return vectorMapping("io.debezium.data.FloatVector", Float32)
+	case "uuid":
+		// MariaDB UUID (MariaDbValueConverters: io.debezium.data.Uuid). INET4/INET6 have no
+		// converter in Debezium and stay omitted.
+		return semString("io.debezium.data.Uuid")
 	}
 	return Mapping{}
 }

@@ -86,6 +86,7 @@ func TestMapColumnTypes(t *testing.T) {
 		{schema.MySQL, c("time", -1, 3), Options{}, Int64, "io.debezium.time.MicroTime"},
 		{schema.MySQL, c("time", -1, 3), Options{Time: TimeAdaptive}, Int32, "io.debezium.time.Time"},
 		{schema.MySQL, c("datetime", -1, 4), Options{}, Int64, "io.debezium.time.MicroTimestamp"},
+		{schema.MySQL, c("uuid", -1, -1), Options{}, String, "io.debezium.data.Uuid"}, // MariaDB
 		{schema.Postgres, c("time", -1, -1), Options{}, Int64, "io.debezium.time.MicroTime"},
 		{schema.Postgres, c("timestamp without time zone", -1, -1), Options{}, Int64, "io.debezium.time.MicroTimestamp"},
 		{schema.Postgres, c("character varying", 10, -1), Options{}, String, ""},
