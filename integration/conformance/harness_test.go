@@ -31,6 +31,9 @@ type Case struct {
 	// DDL creates the table; its name is the third word. Insert adds the row; it must not
 	// name a key value, so it can run twice (AUTO_INCREMENT/SERIAL key).
 	DDL, Insert string
+	// StreamInsert, when set, is the streamed insert in place of Insert (a key given by
+	// value must differ).
+	StreamInsert string
 	// Alter runs after the snapshot, before the streamed insert (a schema change the stream
 	// must follow); may be empty. Insert must still fit the altered table.
 	Alter []string

@@ -269,6 +269,29 @@ var mysqlCases = []*Case{
 			{Col: "collection", Type: "struct", Name: nGeometry, Value: geomJSON("0107000000020000000101000000000000000000F03F000000000000F03F01020000000200000000000000000000000000000000000000000000000000F03F000000000000F03F", "4326")},
 		},
 	},
+	{
+		Name: "binlog vector_test", Cite: binlogIT + "BinlogVectorIT shouldConsumeAllEventsFromDatabaseUsingSnapshot/UsingStreaming (ddl/vector_test.sql, DBZ-8157)",
+		On:     []string{"mysql"},
+		DDL:    "CREATE TABLE dbz_8157 (id INT AUTO_INCREMENT NOT NULL, f_vector_null VECTOR DEFAULT NULL, f_vector_default VECTOR DEFAULT NULL, f_vector_cons VECTOR(128) DEFAULT NULL, PRIMARY KEY (id)) DEFAULT CHARSET=utf8",
+		Insert: "INSERT INTO dbz_8157 VALUES (default, string_to_vector('[1.1,2.2]'),string_to_vector('[11.5,22.6]'),string_to_vector('[31,32]'))",
+		Checks: []Check{
+			{Col: "f_vector_null", Type: "array", Name: "io.debezium.data.FloatVector", Value: "[1.1,2.2]"},
+			{Col: "f_vector_default", Type: "array", Name: "io.debezium.data.FloatVector", Value: "[11.5,22.6]"},
+			{Col: "f_vector_cons", Type: "array", Name: "io.debezium.data.FloatVector", Value: "[31.0,32.0]"},
+		},
+	},
+	{
+		Name: "mariadb uuid_column_test", Cite: "debezium-connector-mariadb/src/test/java/io/debezium/connector/mariadb/UuidColumnIT shouldHandleUuidSnapshot " +
+			"(debezium-connector-mariadb/src/test/resources/ddl/uuid_column_test.sql, DBZ-9027)",
+		On:           []string{"mariadb"},
+		DDL:          "CREATE TABLE `test_uuid` (`id` uuid NOT NULL, `expected` char(36), PRIMARY KEY (`id`))",
+		Insert:       "INSERT INTO test_uuid (`id`, `expected`) values ( '01020304-0506-0708-090a-0b0c0d0e0f10', '01020304-0506-0708-090a-0b0c0d0e0f10')",
+		StreamInsert: "INSERT INTO test_uuid (`id`, `expected`) values ( 'ffffffff-ffff-ffff-ffff-ffffffffffff', 'ffffffff-ffff-ffff-ffff-ffffffffffff')",
+		Checks: []Check{
+			{Col: "id", Type: "string", Name: nUUID, Phase: "snapshot", Value: `"01020304-0506-0708-090a-0b0c0d0e0f10"`},
+			{Col: "id", Type: "string", Name: nUUID, Phase: "stream", Value: `"ffffffff-ffff-ffff-ffff-ffffffffffff"`},
+		},
+	},
 }
 
 // binaryChecks are BinlogBinaryModeIT's: X'010203' in every binary.handling.mode.

@@ -115,7 +115,11 @@ func runCases(t *testing.T, ctx context.Context, server string, cases []*Case, e
 						t.Fatalf("%s: %s: %v", c.Name, q, err)
 					}
 				}
-				if err := exec(c.Insert); err != nil {
+				ins := c.Insert
+				if c.StreamInsert != "" {
+					ins = c.StreamInsert
+				}
+				if err := exec(ins); err != nil {
 					t.Fatalf("%s: %v", c.Name, err)
 				}
 			}
