@@ -58,6 +58,10 @@ type Check struct {
 	// Phase limits the check to "snapshot" or "stream" (Debezium asserts different values
 	// for some types, e.g. MySQL JSON text); "" both.
 	Phase string
+	// Required says the column is NOT NULL: its schema is not optional (checked always).
+	Required bool
+	// Default, when set, is the schema default as JSON ("null": none).
+	Default string
 	// JSONText compares a string holding JSON by its parsed content, ignoring key order:
 	// Debezium builds hstore JSON from a Java HashMap, whose order is not PostgreSQL's.
 	JSONText bool
@@ -112,11 +116,13 @@ func parseMode(mode string) (envelope.Options, error) {
 
 // field is one field of a Connect struct schema.
 type field struct {
-	Field  string            `json:"field"`
-	Type   string            `json:"type"`
-	Name   string            `json:"name"`
-	Params map[string]string `json:"parameters"`
-	Fields []field           `json:"fields"`
+	Field    string            `json:"field"`
+	Type     string            `json:"type"`
+	Optional bool              `json:"optional"`
+	Default  json.RawMessage   `json:"default"`
+	Name     string            `json:"name"`
+	Params   map[string]string `json:"parameters"`
+	Fields   []field           `json:"fields"`
 }
 
 // decoded is a Debezium value record with its schema.
@@ -190,7 +196,7 @@ func checkEvent(c *Case, server, phase string, ev *capture.Event) []string {
 		for _, ch := range byMode[mode] {
 			failures = append(failures, compare(ch, after, d.Payload.After)...)
 		}
-		failures = append(failures, checkKey(mode, recs[0].Key, d, after)...)
+		failures = append(failures, checkKey(mode, ev, recs[0].Key, d, after)...)
 	}
 	return failures
 }
@@ -198,7 +204,13 @@ func checkEvent(c *Case, server, phase string, ev *capture.Event) []string {
 // checkKey compares the key with Debezium's rule: a struct named <topic>.Key holding the
 // primary-key columns with the schemas and values they have in the after image
 // (RelationalDatabaseSchema / TableSchemaBuilder).
-func checkKey(mode string, key []byte, d decoded, after []field) []string {
+func checkKey(mode string, ev *capture.Event, key []byte, d decoded, after []field) []string {
+	if len(ev.Table.PrimaryKey) == 0 {
+		if key != nil {
+			return []string{fmt.Sprintf("[%s] a table without a primary key has key %s, want null", mode, key)}
+		}
+		return nil
+	}
 	var k decoded
 	var kp struct {
 		Payload map[string]json.RawMessage `json:"payload"`
@@ -250,6 +262,18 @@ func compare(ch Check, schema []field, after map[string]json.RawMessage) []strin
 	}
 	if f.Type != ch.Type || f.Name != ch.Name {
 		out = append(out, fmt.Sprintf("%s: schema %s/%q, want %s/%q", tag, f.Type, f.Name, ch.Type, ch.Name))
+	}
+	if f.Optional == ch.Required {
+		out = append(out, fmt.Sprintf("%s: optional %v, want %v", tag, f.Optional, !ch.Required))
+	}
+	if ch.Default != "" {
+		got := "null"
+		if len(f.Default) > 0 {
+			got = compact(f.Default)
+		}
+		if got != compact(json.RawMessage(ch.Default)) {
+			out = append(out, fmt.Sprintf("%s: default %s, want %s", tag, got, ch.Default))
+		}
 	}
 	for k, v := range ch.Params {
 		if got, ok := f.Params[k]; !ok || got != v {

@@ -82,29 +82,29 @@ var mysqlCases = []*Case{
 		DDL: "CREATE TABLE dbz_228_tinyint_unsigned (id int auto_increment NOT NULL, c1 TINYINT(3) UNSIGNED ZEROFILL NOT NULL, c2 TINYINT(3) UNSIGNED NOT NULL, " +
 			"c3 TINYINT(3) NOT NULL, PRIMARY KEY (`id`)) ENGINE=InnoDB DEFAULT CHARSET=utf8",
 		Insert: "INSERT INTO dbz_228_tinyint_unsigned VALUES (default, 255, 255, 127)",
-		Checks: []Check{{Col: "c1", Type: "int16", Value: "255"}, {Col: "c2", Type: "int16", Value: "255"}, {Col: "c3", Type: "int8", Value: "127"}},
+		Checks: []Check{{Col: "c1", Required: true, Type: "int16", Value: "255"}, {Col: "c2", Required: true, Type: "int16", Value: "255"}, {Col: "c3", Required: true, Type: "int8", Value: "127"}},
 	},
 	{
 		Name: "binlog dbz_228_smallint_unsigned", Cite: binlogIT + "BinlogUnsignedIntegerIT assertSmallUnsigned (ddl/unsigned_integer_test.sql)",
 		DDL: "CREATE TABLE dbz_228_smallint_unsigned (id int auto_increment NOT NULL, c1 SMALLINT UNSIGNED ZEROFILL NOT NULL, c2 SMALLINT UNSIGNED NOT NULL, " +
 			"c3 SMALLINT NOT NULL, PRIMARY KEY (`id`)) ENGINE=InnoDB DEFAULT CHARSET=utf8",
 		Insert: "INSERT INTO dbz_228_smallint_unsigned VALUES (default, 65535, 65535, 32767)",
-		Checks: []Check{{Col: "c1", Type: "int32", Value: "65535"}, {Col: "c2", Type: "int32", Value: "65535"}, {Col: "c3", Type: "int16", Value: "32767"}},
+		Checks: []Check{{Col: "c1", Required: true, Type: "int32", Value: "65535"}, {Col: "c2", Required: true, Type: "int32", Value: "65535"}, {Col: "c3", Required: true, Type: "int16", Value: "32767"}},
 	},
 	{
 		Name: "binlog dbz_228_mediumint_unsigned", Cite: binlogIT + "BinlogUnsignedIntegerIT assertMediumUnsigned (ddl/unsigned_integer_test.sql)",
 		DDL: "CREATE TABLE dbz_228_mediumint_unsigned (id int auto_increment NOT NULL, c1 MEDIUMINT UNSIGNED ZEROFILL NOT NULL, c2 MEDIUMINT UNSIGNED NOT NULL, " +
 			"c3 MEDIUMINT NOT NULL, PRIMARY KEY (`id`)) ENGINE=InnoDB DEFAULT CHARSET=utf8",
 		Insert: "INSERT INTO dbz_228_mediumint_unsigned VALUES (default, 10777215, 10777215, -6388607)",
-		Checks: []Check{{Col: "c1", Type: "int32", Value: "10777215"}, {Col: "c2", Type: "int32", Value: "10777215"}, {Col: "c3", Type: "int32", Value: "-6388607"}},
+		Checks: []Check{{Col: "c1", Required: true, Type: "int32", Value: "10777215"}, {Col: "c2", Required: true, Type: "int32", Value: "10777215"}, {Col: "c3", Required: true, Type: "int32", Value: "-6388607"}},
 	},
 	{
 		Name: "binlog dbz_228_int_unsigned", Cite: binlogIT + "BinlogUnsignedIntegerIT assertIntUnsigned (ddl/unsigned_integer_test.sql)",
 		DDL: "CREATE TABLE dbz_228_int_unsigned (id int auto_increment NOT NULL, c1 int(11) UNSIGNED ZEROFILL NOT NULL, c2 int(11) UNSIGNED NOT NULL, " +
 			"c3 int(11) NOT NULL, c4 int(5) UNSIGNED ZEROFILL NOT NULL, c5 int(5) UNSIGNED NOT NULL , c6 int(5) NOT NULL, PRIMARY KEY (`id`)) ENGINE=InnoDB DEFAULT CHARSET=utf8",
 		Insert: "INSERT INTO dbz_228_int_unsigned VALUES (default, 3294967295, 3294967295, -1147483647, 3294967295, 3294967295, -1147483647)",
-		Checks: []Check{{Col: "c1", Type: "int64", Value: "3294967295"}, {Col: "c2", Type: "int64", Value: "3294967295"}, {Col: "c3", Type: "int32", Value: "-1147483647"},
-			{Col: "c4", Type: "int64", Value: "3294967295"}, {Col: "c5", Type: "int64", Value: "3294967295"}, {Col: "c6", Type: "int32", Value: "-1147483647"}},
+		Checks: []Check{{Col: "c1", Required: true, Type: "int64", Value: "3294967295"}, {Col: "c2", Required: true, Type: "int64", Value: "3294967295"}, {Col: "c3", Required: true, Type: "int32", Value: "-1147483647"},
+			{Col: "c4", Required: true, Type: "int64", Value: "3294967295"}, {Col: "c5", Required: true, Type: "int64", Value: "3294967295"}, {Col: "c6", Required: true, Type: "int32", Value: "-1147483647"}},
 	},
 	{
 		Name: "binlog dbz_228_bigint_unsigned", Cite: binlogIT + "BinlogUnsignedIntegerIT assertBigintUnsignedPrecise, assertBigintUnsignedLong " +
@@ -113,12 +113,12 @@ var mysqlCases = []*Case{
 			"c3 BIGINT NOT NULL, PRIMARY KEY (`id`)) ENGINE=InnoDB DEFAULT CHARSET=utf8",
 		Insert: "INSERT INTO dbz_228_bigint_unsigned VALUES (default, 14446744073709551615, 14446744073709551615, -1223372036854775807)",
 		Checks: []Check{
-			{Col: "c1", Type: "int64", Value: "-4000000000000000001"},
-			{Col: "c2", Type: "int64", Value: "-4000000000000000001"},
-			{Col: "c3", Type: "int64", Value: "-1223372036854775807"},
-			{Mode: "bigint.unsigned.handling.mode=precise", Col: "c1", Type: "bytes", Name: nDecimal, Params: prec("20", "0"), Value: decimalOf("14446744073709551615")},
-			{Mode: "bigint.unsigned.handling.mode=precise", Col: "c2", Type: "bytes", Name: nDecimal, Params: prec("20", "0"), Value: decimalOf("14446744073709551615")},
-			{Mode: "bigint.unsigned.handling.mode=precise", Col: "c3", Type: "int64", Value: "-1223372036854775807"},
+			{Col: "c1", Required: true, Type: "int64", Value: "-4000000000000000001"},
+			{Col: "c2", Required: true, Type: "int64", Value: "-4000000000000000001"},
+			{Col: "c3", Required: true, Type: "int64", Value: "-1223372036854775807"},
+			{Mode: "bigint.unsigned.handling.mode=precise", Col: "c1", Required: true, Type: "bytes", Name: nDecimal, Params: prec("20", "0"), Value: decimalOf("14446744073709551615")},
+			{Mode: "bigint.unsigned.handling.mode=precise", Col: "c2", Required: true, Type: "bytes", Name: nDecimal, Params: prec("20", "0"), Value: decimalOf("14446744073709551615")},
+			{Mode: "bigint.unsigned.handling.mode=precise", Col: "c3", Required: true, Type: "int64", Value: "-1223372036854775807"},
 		},
 	},
 	{
@@ -181,7 +181,7 @@ var mysqlCases = []*Case{
 		Checks: []Check{
 			{Col: "c1", Type: "boolean", Value: "true"},
 			{Col: "c2", Type: "bytes", Name: nBits, Params: map[string]string{"length": "2"}, Value: b64(2)},
-			{Col: "c3", Type: "bytes", Name: nBits, Params: map[string]string{"length": "8"}, Value: b64(64)},
+			{Col: "c3", Required: true, Type: "bytes", Name: nBits, Params: map[string]string{"length": "8"}, Value: b64(64)},
 			{Col: "c4", Type: "bytes", Name: nBits, Params: map[string]string{"length": "64"}, Value: b64(219, 14, 110, 1, 0, 0, 0, 0)},
 		},
 	},
@@ -192,10 +192,10 @@ var mysqlCases = []*Case{
 			"colMediumIntA mediumint NOT NULL DEFAULT 300, colIntA int NOT NULL DEFAULT 400, colBigIntA bigint NOT NULL DEFAULT 500)",
 		Insert: "INSERT INTO dbz84_integer_types_table (colTinyIntA, colTinyIntB, colTinyIntC, colTinyIntD) VALUES (127, -128, 128, 255)",
 		Checks: []Check{
-			{Col: "colTinyIntA", Type: "int8", Value: "127"}, {Col: "colTinyIntB", Type: "int8", Value: "-128"},
-			{Col: "colTinyIntC", Type: "int16", Value: "128"}, {Col: "colTinyIntD", Type: "int16", Value: "255"},
-			{Col: "colSmallIntA", Type: "int16", Value: "200"}, {Col: "colMediumIntA", Type: "int32", Value: "300"},
-			{Col: "colIntA", Type: "int32", Value: "400"}, {Col: "colBigIntA", Type: "int64", Value: "500"},
+			{Col: "colTinyIntA", Required: true, Type: "int8", Value: "127"}, {Col: "colTinyIntB", Required: true, Type: "int8", Value: "-128"},
+			{Col: "colTinyIntC", Required: true, Type: "int16", Value: "128"}, {Col: "colTinyIntD", Required: true, Type: "int16", Value: "255"},
+			{Col: "colSmallIntA", Required: true, Type: "int16", Value: "200"}, {Col: "colMediumIntA", Required: true, Type: "int32", Value: "300"},
+			{Col: "colIntA", Required: true, Type: "int32", Value: "400"}, {Col: "colBigIntA", Required: true, Type: "int64", Value: "500"},
 		},
 	},
 	{
@@ -224,8 +224,8 @@ var mysqlCases = []*Case{
 		Alter: []string{"ALTER TABLE `test_stations_10` MODIFY COLUMN `type` ENUM('station', 'post_office', 'plane', 'ahihi_dongok', 'now', 'test', 'a,b', 'c,\\'d', 'g,''h') " +
 			"CHARACTER SET 'utf8' COLLATE 'utf8_unicode_ci' NOT NULL DEFAULT 'station'"},
 		Checks: []Check{
-			{Col: "type", Type: "string", Name: nEnum, Phase: "snapshot", Params: map[string]string{"allowed": "station,post_office"}, Value: `"station"`},
-			{Col: "type", Type: "string", Name: nEnum, Phase: "stream", Params: map[string]string{"allowed": `station,post_office,plane,ahihi_dongok,now,test,a\,b,c\,'d,g\,'h`}, Value: `"station"`},
+			{Col: "type", Required: true, Type: "string", Name: nEnum, Phase: "snapshot", Params: map[string]string{"allowed": "station,post_office"}, Value: `"station"`},
+			{Col: "type", Required: true, Type: "string", Name: nEnum, Phase: "stream", Params: map[string]string{"allowed": `station,post_office,plane,ahihi_dongok,now,test,a\,b,c\,'d,g\,'h`}, Value: `"station"`},
 		},
 	},
 	{
@@ -288,21 +288,21 @@ var mysqlCases = []*Case{
 		Insert:       "INSERT INTO test_uuid (`id`, `expected`) values ( '01020304-0506-0708-090a-0b0c0d0e0f10', '01020304-0506-0708-090a-0b0c0d0e0f10')",
 		StreamInsert: "INSERT INTO test_uuid (`id`, `expected`) values ( 'ffffffff-ffff-ffff-ffff-ffffffffffff', 'ffffffff-ffff-ffff-ffff-ffffffffffff')",
 		Checks: []Check{
-			{Col: "id", Type: "string", Name: nUUID, Phase: "snapshot", Value: `"01020304-0506-0708-090a-0b0c0d0e0f10"`},
-			{Col: "id", Type: "string", Name: nUUID, Phase: "stream", Value: `"ffffffff-ffff-ffff-ffff-ffffffffffff"`},
+			{Col: "id", Required: true, Type: "string", Name: nUUID, Phase: "snapshot", Value: `"01020304-0506-0708-090a-0b0c0d0e0f10"`},
+			{Col: "id", Required: true, Type: "string", Name: nUUID, Phase: "stream", Value: `"ffffffff-ffff-ffff-ffff-ffffffffffff"`},
 		},
 	},
 }
 
-// binaryChecks are BinlogBinaryModeIT's: X'010203' in every binary.handling.mode.
+// binaryChecks are BinlogBinaryModeIT's: X'010203' in every binary.handling.mode (NOT NULL columns).
 func binaryChecks(cols ...string) []Check {
 	var out []Check
 	for _, c := range cols {
 		out = append(out,
-			Check{Col: c, Type: "bytes", Value: b64(1, 2, 3)},
-			Check{Mode: "binary.handling.mode=hex", Col: c, Type: "string", Value: `"010203"`},
-			Check{Mode: "binary.handling.mode=base64", Col: c, Type: "string", Value: `"AQID"`},
-			Check{Mode: "binary.handling.mode=base64-url-safe", Col: c, Type: "string", Value: `"AQID"`})
+			Check{Col: c, Type: "bytes", Required: true, Value: b64(1, 2, 3)},
+			Check{Mode: "binary.handling.mode=hex", Col: c, Type: "string", Required: true, Value: `"010203"`},
+			Check{Mode: "binary.handling.mode=base64", Col: c, Type: "string", Required: true, Value: `"AQID"`},
+			Check{Mode: "binary.handling.mode=base64-url-safe", Col: c, Type: "string", Required: true, Value: `"AQID"`})
 	}
 	return out
 }
