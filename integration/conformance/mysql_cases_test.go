@@ -292,6 +292,116 @@ var mysqlCases = []*Case{
 			{Col: "id", Required: true, Type: "string", Name: nUUID, Phase: "stream", Value: `"ffffffff-ffff-ffff-ffff-ffffffffffff"`},
 		},
 	},
+	{
+		Name: "binlog default_value UNSIGNED_TINYINT_TABLE", Cite: binlogIT + "BinlogDefaultValueIT unsignedTinyIntTest (ddl/default_value.sql)",
+		DDL: "CREATE TABLE UNSIGNED_TINYINT_TABLE (A TINYINT UNSIGNED NULL DEFAULT 0, B TINYINT UNSIGNED NULL DEFAULT '10', C TINYINT UNSIGNED NULL, " +
+			"D TINYINT UNSIGNED NOT NULL, E TINYINT UNSIGNED NOT NULL DEFAULT 0, F TINYINT UNSIGNED NOT NULL DEFAULT '0', G TINYINT UNSIGNED NULL DEFAULT '100')",
+		Insert: "INSERT INTO UNSIGNED_TINYINT_TABLE VALUES (DEFAULT, DEFAULT, 0, 1, DEFAULT, DEFAULT, NULL)",
+		Checks: []Check{
+			{Col: "A", Type: "int16", Default: "0", Value: "0"}, {Col: "B", Type: "int16", Default: "10", Value: "10"},
+			{Col: "C", Type: "int16", Default: "null", Value: "0"}, {Col: "D", Type: "int16", Required: true, Value: "1"},
+			{Col: "E", Type: "int16", Required: true, Default: "0", Value: "0"}, {Col: "F", Type: "int16", Required: true, Default: "0", Value: "0"},
+			// assertEmptyFieldValue: a NULL in a column with a default is written as the default
+			// by the JsonConverter (Debezium's record holds null; the converter writes the default).
+			{Col: "G", Type: "int16", Default: "100", Value: "100"},
+		},
+	},
+	{
+		Name: "binlog default_value STRING_TABLE", Cite: binlogIT + "BinlogDefaultValueIT stringTest (ddl/default_value.sql)",
+		DDL: "CREATE TABLE STRING_TABLE (A CHAR(1) NULL DEFAULT 'A', B CHAR(1) NULL DEFAULT 'b', C VARCHAR(10) NULL DEFAULT 'CC', D NCHAR(10) NULL DEFAULT '10', " +
+			"E NVARCHAR(10) NULL DEFAULT '0', F CHAR(1) DEFAULT NULL, G VARCHAR(10) DEFAULT NULL, H NCHAR(10) DEFAULT NULL, I VARCHAR(10) NULL DEFAULT '100')",
+		Insert: "INSERT INTO STRING_TABLE VALUES (DEFAULT ,DEFAULT ,DEFAULT ,DEFAULT ,DEFAULT ,DEFAULT ,DEFAULT ,DEFAULT, NULL)",
+		Checks: []Check{
+			{Col: "A", Type: "string", Default: `"A"`, Value: `"A"`}, {Col: "B", Type: "string", Default: `"b"`, Value: `"b"`},
+			{Col: "C", Type: "string", Default: `"CC"`, Value: `"CC"`}, {Col: "D", Type: "string", Default: `"10"`, Value: `"10"`},
+			{Col: "E", Type: "string", Default: `"0"`, Value: `"0"`}, {Col: "F", Type: "string", Default: "null", Value: "null"},
+			{Col: "G", Type: "string", Default: "null", Value: "null"}, {Col: "H", Type: "string", Default: "null", Value: "null"},
+			{Col: "I", Type: "string", Default: `"100"`, Value: `"100"`},
+		},
+	},
+	{
+		Name: "binlog default_value BIT_TABLE", Cite: binlogIT + "BinlogDefaultValueIT unsignedBitTest (ddl/default_value.sql)",
+		DDL: "CREATE TABLE BIT_TABLE (A BIT(1) NULL DEFAULT NULL, B BIT(1) DEFAULT 0, C BIT(1) DEFAULT 1, D BIT(1) DEFAULT b'0', E BIT(1) DEFAULT b'1', " +
+			"F BIT(1) DEFAULT TRUE, G BIT(1) DEFAULT FALSE, H BIT(10) DEFAULT b'101000010', I BIT(10) DEFAULT NULL, J BIT(25) DEFAULT b'10110000100001111', " +
+			"K BIT(25) DEFAULT b'10110000100001111')",
+		Insert: "INSERT INTO BIT_TABLE VALUES (false ,DEFAULT ,DEFAULT ,DEFAULT ,DEFAULT ,DEFAULT ,DEFAULT, DEFAULT ,NULL ,DEFAULT, NULL)",
+		Checks: []Check{
+			{Col: "A", Type: "boolean", Default: "null", Value: "false"}, {Col: "B", Type: "boolean", Default: "false", Value: "false"},
+			{Col: "C", Type: "boolean", Default: "true", Value: "true"}, {Col: "D", Type: "boolean", Default: "false", Value: "false"},
+			{Col: "E", Type: "boolean", Default: "true", Value: "true"}, {Col: "F", Type: "boolean", Default: "true", Value: "true"},
+			{Col: "G", Type: "boolean", Default: "false", Value: "false"},
+			{Col: "H", Type: "bytes", Name: nBits, Default: b64(66, 1), Value: b64(66, 1)},
+			{Col: "I", Type: "bytes", Name: nBits, Default: "null", Value: "null"},
+			{Col: "J", Type: "bytes", Name: nBits, Default: b64(15, 97, 1, 0), Value: b64(15, 97, 1, 0)},
+		},
+	},
+	{
+		Name: "binlog default_value BOOLEAN_TABLE", Cite: binlogIT + "BinlogDefaultValueIT booleanTest (ddl/default_value.sql)",
+		DDL: "CREATE TABLE BOOLEAN_TABLE (A BOOL NULL DEFAULT 0, B BOOLEAN NOT NULL DEFAULT '1', C BOOLEAN NOT NULL DEFAULT '1', D BOOLEAN NOT NULL DEFAULT TRUE, " +
+			"E BOOLEAN DEFAULT NULL, F BOOLEAN DEFAULT TRUE)",
+		Insert: "INSERT INTO BOOLEAN_TABLE VALUES (TRUE ,TRUE ,TRUE ,DEFAULT ,TRUE, NULL)",
+		Checks: []Check{
+			{Col: "A", Type: "int8", Default: "0", Value: "1"}, {Col: "B", Type: "int8", Required: true, Default: "1", Value: "1"},
+			{Col: "C", Type: "int8", Required: true, Default: "1", Value: "1"}, {Col: "D", Type: "int8", Required: true, Default: "1", Value: "1"},
+			{Col: "E", Type: "int8", Default: "null", Value: "1"},
+		},
+	},
+	{
+		Name: "binlog default_value NUMBER_TABLE", Cite: binlogIT + "BinlogDefaultValueIT numberTest (ddl/default_value.sql)",
+		DDL: "CREATE TABLE NUMBER_TABLE (A TINYINT NULL DEFAULT 10, B SMALLINT NOT NULL DEFAULT '5', C INTEGER NOT NULL DEFAULT 0, D BIGINT NOT NULL DEFAULT 20, " +
+			"E INT NULL DEFAULT NULL, F INT NULL DEFAULT 30, G TINYINT(1) NOT NULL DEFAULT TRUE, H INT(1) NOT NULL DEFAULT TRUE)",
+		Insert: "INSERT INTO NUMBER_TABLE VALUES (DEFAULT ,DEFAULT ,DEFAULT ,DEFAULT ,DEFAULT, NULL, DEFAULT, DEFAULT)",
+		Checks: []Check{
+			{Col: "A", Type: "int8", Default: "10", Value: "10"}, {Col: "B", Type: "int16", Required: true, Default: "5", Value: "5"},
+			{Col: "C", Type: "int32", Required: true, Default: "0", Value: "0"}, {Col: "D", Type: "int64", Required: true, Default: "20", Value: "20"},
+			{Col: "E", Type: "int32", Default: "null", Value: "null"}, {Col: "F", Type: "int32", Default: "30", Value: "30"},
+			{Col: "G", Type: "int8", Required: true, Default: "1", Value: "1"}, {Col: "H", Type: "int32", Required: true, Default: "1", Value: "1"},
+		},
+	},
+	{
+		Name: "binlog default_value FLOAT_DOUBLE_TABLE, REAL_TABLE", Cite: binlogIT + "BinlogDefaultValueIT floatAndDoubleTest, realTest (ddl/default_value.sql)",
+		DDL:    "CREATE TABLE FlOAT_DOUBLE_TABLE (F FLOAT NULL DEFAULT 0, G DOUBLE NOT NULL DEFAULT 1.0, H DOUBLE NULL DEFAULT 3.0, RA REAL NOT NULL DEFAULT 1, RB REAL NULL DEFAULT NULL)",
+		Insert: "INSERT INTO FlOAT_DOUBLE_TABLE VALUES (DEFAULT, DEFAULT, NULL, DEFAULT, DEFAULT)",
+		Checks: []Check{
+			{Col: "F", Type: "float", Default: "0.0", Value: "0.0"}, {Col: "G", Type: "double", Required: true, Default: "1.0", Value: "1.0"},
+			{Col: "H", Type: "double", Default: "3.0", Value: "3.0"},
+			{Col: "RA", Type: "double", Required: true, Default: "1.0", Value: "1.0"}, {Col: "RB", Type: "double", Default: "null", Value: "null"},
+		},
+	},
+	{
+		Name: "binlog default_value NUMERIC_DECIMAL_TABLE", Cite: binlogIT + "BinlogDefaultValueIT numericAndDecimalToDecimalTest, numericAndDecimalToDoubleTest (ddl/default_value.sql)",
+		DDL: "CREATE TABLE NUMERIC_DECIMAL_TABLE (A NUMERIC(3, 2) NOT NULL DEFAULT 1.23, B DECIMAL(4, 3) NOT NULL DEFAULT 2.321, C NUMERIC(7, 5) NULL DEFAULT '12.678', " +
+			"D NUMERIC(7, 5) NULL DEFAULT '15.28')",
+		Insert: "INSERT INTO NUMERIC_DECIMAL_TABLE VALUES (1.33 ,2.111 , 3.444, NULL)",
+		Checks: []Check{
+			{Col: "A", Type: "bytes", Name: nDecimal, Required: true, Default: decimal(123), Value: decimal(133)},
+			{Col: "B", Type: "bytes", Name: nDecimal, Required: true, Default: decimal(2321), Value: decimal(2111)},
+			{Col: "C", Type: "bytes", Name: nDecimal, Default: decimal(1267800), Value: decimal(344400)},
+			{Mode: "decimal.handling.mode=double", Col: "A", Type: "double", Required: true, Default: "1.23", Value: "1.33"},
+			{Mode: "decimal.handling.mode=double", Col: "B", Type: "double", Required: true, Default: "2.321", Value: "2.111"},
+			{Mode: "decimal.handling.mode=double", Col: "C", Type: "double", Default: "12.678", Value: "3.444"},
+		},
+	},
+	{
+		Name: "binlog default_value DATE_TIME_TABLE", Cite: binlogIT + "BinlogDefaultValueIT dateAndTimeTest (ddl/default_value.sql)",
+		DDL: "CREATE TABLE DATE_TIME_TABLE (A DATE NOT NULL DEFAULT '1976-08-23', B TIMESTAMP NULL DEFAULT '1970-01-01 00:00:01', C DATETIME DEFAULT '2018-01-03 00:00:10', " +
+			"D DATETIME(1) DEFAULT '2018-01-03 00:00:10.7', E DATETIME(6) DEFAULT '2018-01-03 00:00:10.123456', F YEAR NOT NULL DEFAULT 1, G TIME DEFAULT '00:00:00', " +
+			"H TIME(1) DEFAULT '23:00:00.7', I TIME(6) DEFAULT '23:00:00.123456', L TIME(1) DEFAULT '-23:45:56.7', M TIME(6) DEFAULT '123:00:00.123456')",
+		Insert: "INSERT INTO DATE_TIME_TABLE VALUES (DEFAULT, DEFAULT, DEFAULT, DEFAULT, DEFAULT, DEFAULT, DEFAULT, DEFAULT, DEFAULT, DEFAULT, DEFAULT)",
+		Checks: []Check{
+			{Col: "A", Type: "int32", Name: nDate, Required: true, Default: "2426", Value: "2426"},
+			{Col: "B", Type: "string", Name: nZonedTs, Default: `"1970-01-01T00:00:01Z"`, Value: `"1970-01-01T00:00:01Z"`},
+			{Col: "C", Type: "int64", Name: nTimestamp, Default: "1514937610000", Value: "1514937610000"},
+			{Col: "D", Type: "int64", Name: nTimestamp, Default: "1514937610700", Value: "1514937610700"},
+			{Col: "E", Type: "int64", Name: nMicroTs, Default: "1514937610123456", Value: "1514937610123456"},
+			{Col: "F", Type: "int32", Name: nYear, Required: true, Default: "2001", Value: "2001"},
+			{Col: "G", Type: "int64", Name: nMicroTime, Default: "0", Value: "0"},
+			{Col: "H", Type: "int64", Name: nMicroTime, Default: "82800700000", Value: "82800700000"},
+			{Col: "I", Type: "int64", Name: nMicroTime, Default: "82800123456", Value: "82800123456"},
+			{Col: "L", Type: "int64", Name: nMicroTime, Default: "-85556700000", Value: "-85556700000"},
+			{Col: "M", Type: "int64", Name: nMicroTime, Default: "442800123456", Value: "442800123456"},
+		},
+	},
 }
 
 // binaryChecks are BinlogBinaryModeIT's: X'010203' in every binary.handling.mode (NOT NULL columns).
