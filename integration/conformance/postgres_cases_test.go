@@ -348,4 +348,54 @@ var pgCases = []*Case{
 			{Col: "oid_array", Type: "array", Value: "[3,4000000000]"},
 		},
 	},
+	{
+		Name: "pg default values", Cite: "debezium-connector-postgres/src/test/java/io/debezium/connector/postgresql/PostgresDefaultValueConverterIT " +
+			"shouldSetTheNullValueInSnapshot, shouldSetTheNullValueInStreaming (assertDefaultValueChangeRecord; DBZ-4736, DBZ-5384)",
+		DDL: "CREATE TABLE a (pk SERIAL, dint integer DEFAULT NULL::integer, dvc1 varchar(64) DEFAULT NULL::character varying, dvc2 varchar(64) DEFAULT 'NULL', " +
+			"dvc3 varchar(64) DEFAULT 'MYVALUE', dvc4 varchar(64) DEFAULT 'NULL'::character varying, dvc5 varchar(64) DEFAULT 'NULL::character varying', " +
+			"dvc6 varchar(64) DEFAULT NULL, dt1 timestamp DEFAULT CURRENT_TIMESTAMP, dt2 date DEFAULT CURRENT_DATE, dt3 time DEFAULT CURRENT_TIME, PRIMARY KEY(pk))",
+		Insert: "INSERT INTO a (pk) VALUES (DEFAULT)",
+		Checks: []Check{
+			{Col: "dint", Type: "int32", Default: "null", Value: "null"},
+			{Col: "dvc1", Type: "string", Default: "null", Value: "null"},
+			{Col: "dvc2", Type: "string", Default: `"NULL"`, Value: `"NULL"`},
+			{Col: "dvc3", Type: "string", Default: `"MYVALUE"`, Value: `"MYVALUE"`},
+			{Col: "dvc4", Type: "string", Default: `"NULL"`, Value: `"NULL"`},
+			{Col: "dvc5", Type: "string", Default: `"NULL::character varying"`, Value: `"NULL::character varying"`},
+			{Col: "dvc6", Type: "string", Default: "null", Value: "null"},
+			{Col: "dt1", Type: "int64", Name: nMicroTs, Default: "0"},
+			{Col: "dt2", Type: "int32", Name: nDate, Default: "0"},
+			{Col: "dt3", Type: "int64", Name: nMicroTime, Default: "0"},
+		},
+	},
+	{
+		Name: "pg default from a schema-qualified function", Cite: "debezium-connector-postgres/src/test/java/io/debezium/connector/postgresql/PostgresDefaultValueConverterIT " +
+			"(DBZ-5340: uuid default s2.tst_generate_random_uuid())",
+		Setup: []string{"CREATE SCHEMA IF NOT EXISTS s2", "CREATE OR REPLACE FUNCTION s2.tst_generate_random_uuid() returns uuid as 'select gen_random_uuid()' language sql"},
+		DDL:    "CREATE TABLE dbz5340 (id uuid default s2.tst_generate_random_uuid() not null, data text, PRIMARY KEY (id))",
+		Insert: "INSERT INTO dbz5340 (data) values ('test')",
+		Checks: []Check{
+			{Col: "id", Type: "string", Name: nUUID, Required: true, Default: `"00000000-0000-0000-0000-000000000000"`},
+			{Col: "data", Type: "string", Value: `"test"`},
+		},
+	},
+	{
+		Name: "pg numeric default precision", Cite: "debezium-connector-postgres/src/test/java/io/debezium/connector/postgresql/PostgresDefaultValueConverterIT " +
+			"shouldTruncateDefaultValuePrecisionToMatchColumnMaxPrecision (DBZ-7562)",
+		DDL:    "CREATE TABLE dbz7562 (pk SERIAL, cost numeric(12,0) not null default 0.0, PRIMARY KEY(pk))",
+		Insert: "INSERT INTO dbz7562 (cost) values (2.25)",
+		Checks: []Check{
+			{Col: "cost", Type: "bytes", Name: nDecimal, Required: true, Params: prec("12", "0"), Default: decimal(0), Value: decimal(2)},
+		},
+	},
+	{
+		Name: "pg quoted enum default", Cite: "debezium-connector-postgres/src/test/java/io/debezium/connector/postgresql/PostgresDefaultValueConverterIT " +
+			"shouldHandleQuotedEnumTypeDefaultValues",
+		Setup:  []string{`CREATE TYPE "Status" AS ENUM ('DRAFT', 'SUBMITTED', 'APPROVED', 'REJECTED')`},
+		DDL:    `CREATE TABLE rtang_test2 (id serial primary key, status "Status" NOT NULL DEFAULT 'DRAFT')`,
+		Insert: "INSERT INTO rtang_test2 (id) VALUES (DEFAULT)",
+		Checks: []Check{
+			{Col: "status", Type: "string", Name: nEnum, Required: true, Default: `"DRAFT"`, Value: `"DRAFT"`},
+		},
+	},
 }
