@@ -53,7 +53,7 @@ func fallbackJSON(m *Mapping) []byte {
 	case ConvVarDecimal:
 		return []byte(`{"scale":0,"value":"AA=="}`)
 	case ConvDecimalString:
-		return AppendJSONString(nil, string(AppendJavaDecimalString(nil, 0, nil, max(m.Scale, 0))))
+		return AppendJSONString(nil, string(AppendPlainDecimal(nil, 0, nil, max(m.Scale, 0))))
 	case ConvString, ConvBytes, ConvBytesBase64, ConvBytesBase64URL, ConvBytesHex, ConvBits:
 		return []byte(`""`)
 	case ConvDateISO:
@@ -151,7 +151,7 @@ func decimalDefault(m *Mapping, p parsedDecimal) []byte {
 		if m.Scale >= 0 {
 			p = p.rescale(m.Scale)
 		}
-		return AppendJSONString(nil, string(AppendJavaDecimalString(nil, 0, p.u, p.scale)))
+		return AppendJSONString(nil, string(AppendPlainDecimal(nil, 0, p.u, p.scale)))
 	}
 	return nil
 }
