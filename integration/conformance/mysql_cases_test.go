@@ -402,6 +402,30 @@ var mysqlCases = []*Case{
 			{Col: "M", Type: "int64", Name: nMicroTime, Default: "442800123456", Value: "442800123456"},
 		},
 	},
+	{
+		Name: "binlog decimal_test", Cite: binlogIT + "BinlogDecimalIT testPreciseDecimalHandlingMode, testDoubleDecimalHandlingMode, testStringDecimalHandlingMode (ddl/decimal_test.sql, DBZ-730)",
+		DDL: "CREATE TABLE `DBZ730` (id INT NOT NULL PRIMARY KEY AUTO_INCREMENT, A NUMERIC(3, 2) NOT NULL DEFAULT 1.23, B DECIMAL(4, 3) NOT NULL DEFAULT 2.321, " +
+			"C NUMERIC(7, 5) NULL DEFAULT '12.678', D NUMERIC(7, 5) NULL DEFAULT '15.28', E DECIMAL(65, 18) NULL DEFAULT '0.000000000000000000') " +
+			"ENGINE=InnoDB AUTO_INCREMENT=15851 DEFAULT CHARSET=utf8",
+		Insert: "INSERT INTO `DBZ730`(A, B, C, D) VALUES (1.33, -2.111 , 3.444, NULL)",
+		Checks: []Check{
+			{Col: "A", Type: "bytes", Name: nDecimal, Required: true, Params: prec("3", "2"), Value: decimal(133)},
+			{Col: "B", Type: "bytes", Name: nDecimal, Required: true, Params: prec("4", "3"), Value: decimal(-2111)},
+			{Col: "C", Type: "bytes", Name: nDecimal, Params: prec("7", "5"), Value: decimal(344400)},
+			{Col: "D", Type: "bytes", Name: nDecimal, Default: decimal(1528000)},
+			{Col: "E", Type: "bytes", Name: nDecimal, Params: prec("65", "18"), Value: decimal(0)},
+			{Mode: "decimal.handling.mode=double", Col: "A", Type: "double", Required: true, Value: "1.33"},
+			{Mode: "decimal.handling.mode=double", Col: "B", Type: "double", Required: true, Value: "-2.111"},
+			{Mode: "decimal.handling.mode=double", Col: "C", Type: "double", Value: "3.444"},
+			{Mode: "decimal.handling.mode=double", Col: "D", Type: "double", Default: "15.28"},
+			{Mode: "decimal.handling.mode=double", Col: "E", Type: "double", Value: "0.0"},
+			{Mode: "decimal.handling.mode=string", Col: "A", Type: "string", Required: true, Value: `"1.33"`},
+			{Mode: "decimal.handling.mode=string", Col: "B", Type: "string", Required: true, Value: `"-2.111"`},
+			{Mode: "decimal.handling.mode=string", Col: "C", Type: "string", Value: `"3.44400"`},
+			{Mode: "decimal.handling.mode=string", Col: "D", Type: "string", Default: `"15.28000"`},
+			{Mode: "decimal.handling.mode=string", Col: "E", Type: "string", Value: `"0.000000000000000000"`},
+		},
+	},
 }
 
 // binaryChecks are BinlogBinaryModeIT's: X'010203' in every binary.handling.mode (NOT NULL columns).

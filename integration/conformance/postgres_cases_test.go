@@ -371,7 +371,7 @@ var pgCases = []*Case{
 	{
 		Name: "pg default from a schema-qualified function", Cite: "debezium-connector-postgres/src/test/java/io/debezium/connector/postgresql/PostgresDefaultValueConverterIT " +
 			"(DBZ-5340: uuid default s2.tst_generate_random_uuid())",
-		Setup: []string{"CREATE SCHEMA IF NOT EXISTS s2", "CREATE OR REPLACE FUNCTION s2.tst_generate_random_uuid() returns uuid as 'select gen_random_uuid()' language sql"},
+		Setup:  []string{"CREATE SCHEMA IF NOT EXISTS s2", "CREATE OR REPLACE FUNCTION s2.tst_generate_random_uuid() returns uuid as 'select gen_random_uuid()' language sql"},
 		DDL:    "CREATE TABLE dbz5340 (id uuid default s2.tst_generate_random_uuid() not null, data text, PRIMARY KEY (id))",
 		Insert: "INSERT INTO dbz5340 (data) values ('test')",
 		Checks: []Check{
