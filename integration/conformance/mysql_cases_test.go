@@ -426,6 +426,27 @@ var mysqlCases = []*Case{
 			{Mode: "decimal.handling.mode=string", Col: "E", Type: "string", Value: `"0.000000000000000000"`},
 		},
 	},
+	{
+		Name: "binlog datetime_key_test", Cite: binlogIT + "BinlogDateTimeInKeyIT (ddl/datetime_key_test.sql, DBZ-1194: zero dates in key columns are the epoch)",
+		Setup: []string{"SET SESSION sql_mode = ''"},
+		DDL: "CREATE TABLE dbz_1194_datetime_key_test (id INT AUTO_INCREMENT NOT NULL, dtval DATETIME NOT NULL, dval DATE NOT NULL, tval TIME NOT NULL, " +
+			"PRIMARY KEY (id, dtval, dval, tval)) DEFAULT CHARSET=utf8",
+		Insert: "INSERT INTO dbz_1194_datetime_key_test VALUES (default, '0000-00-00 00:00:00', '0000-00-00', '00:00:00')",
+		Checks: []Check{
+			{Col: "dtval", Type: "int64", Name: nTimestamp, Required: true, Value: "0"},
+			{Col: "dval", Type: "int32", Name: nDate, Required: true, Value: "0"},
+			{Col: "tval", Type: "int64", Name: nMicroTime, Required: true, Value: "0"},
+		},
+	},
+	{
+		Name: "binlog nationalized_character_test", Cite: binlogIT + "BinlogJdbcSinkDataTypeConverterIT testNationalizedCharacterDataTypeMappings (ddl/nationalized_character_test.sql; values and types, not the jdbc-sink parameters)",
+		DDL: "CREATE TABLE `NC_TEST` (`id` INT NOT NULL AUTO_INCREMENT, `nc1` nchar default null, `nc2` nchar(5) default null, `nc3` nvarchar(25) default null, " +
+			"PRIMARY KEY (`ID`)) ENGINE=InnoDB AUTO_INCREMENT=1 DEFAULT CHARSET=utf8mb4",
+		Insert: "INSERT INTO NC_TEST(nc1,nc2,nc3) VALUES ('a', '123', 'hello')",
+		Checks: []Check{
+			{Col: "nc1", Type: "string", Value: `"a"`}, {Col: "nc2", Type: "string", Value: `"123"`}, {Col: "nc3", Type: "string", Value: `"hello"`},
+		},
+	},
 }
 
 // binaryChecks are BinlogBinaryModeIT's: X'010203' in every binary.handling.mode (NOT NULL columns).
