@@ -155,6 +155,9 @@ func TestConformanceMySQL(t *testing.T) {
 				}
 			}
 			defer conn.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+dbName)
+			var version string
+			conn.QueryRowContext(ctx, "SELECT VERSION()").Scan(&version)
+			setVersion(server, version)
 			exec := func(q string) error { _, err := conn.ExecContext(ctx, q); return err }
 			runCases(t, ctx, server, mysqlCases, exec, func() (source, func(capture.Position) error, error) {
 				src, err := mysql.New(ctx, mysql.Config{DSN: dsn, ServerID: uint32(7500 + os.Getpid()%1000), Name: "conformance",
@@ -200,6 +203,9 @@ func TestConformancePostgres(t *testing.T) {
 			if _, err := conn.Exec(ctx, "SET TIME ZONE 'UTC'"); err != nil {
 				t.Fatal(err)
 			}
+			var version string
+			conn.QueryRow(ctx, "SHOW server_version").Scan(&version)
+			setVersion(server, version)
 			exec := func(q string) error { _, err := conn.Exec(ctx, q); return err }
 			runCases(t, ctx, server, pgCases, exec, func() (source, func(capture.Position) error, error) {
 				src, err := postgres.Open(ctx, postgres.Config{DSN: u.String(), Slot: slot, SnapshotMode: postgres.SnapshotInitial,
