@@ -398,4 +398,20 @@ var pgCases = []*Case{
 			{Col: "status", Type: "string", Name: nEnum, Required: true, Default: `"DRAFT"`, Value: `"DRAFT"`},
 		},
 	},
+	{
+		Name: "pg time_table connect", Cite: "Debezium PostgreSQL connector docs, data type mappings, time.precision.mode=connect " +
+			"(debezium.io/documentation/reference/stable/connectors/postgresql.html#postgresql-time-types); values of INSERT_DATE_TIME_TYPES_STMT",
+		DDL: "CREATE TABLE time_table_connect (pk SERIAL, ts TIMESTAMP, ts_us TIMESTAMP(6), tz TIMESTAMPTZ, date DATE, ti TIME, tip TIME(3), ttz TIME WITH TIME ZONE, PRIMARY KEY(pk))",
+		Insert: "INSERT INTO time_table_connect (ts, ts_us, tz, date, ti, tip, ttz) VALUES ('2016-11-04T13:51:30.123456'::TIMESTAMP, '2016-11-04T13:51:30.123456'::TIMESTAMP, " +
+			"'2016-11-04T13:51:30.123456+02:00'::TIMESTAMPTZ, '2016-11-04'::DATE, '13:51:30'::TIME, '13:51:30.123'::TIME, '13:51:30.123789+02:00'::TIMETZ)",
+		Checks: []Check{
+			{Mode: "time.precision.mode=connect", Col: "ts", Type: "int64", Name: nConnectTs, Value: millis(utc(2016, 11, 4, 13, 51, 30, 123000000))},
+			{Mode: "time.precision.mode=connect", Col: "ts_us", Type: "int64", Name: nConnectTs, Value: millis(utc(2016, 11, 4, 13, 51, 30, 123000000))},
+			{Mode: "time.precision.mode=connect", Col: "tz", Type: "string", Name: nZonedTs, Value: `"2016-11-04T11:51:30.123456Z"`},
+			{Mode: "time.precision.mode=connect", Col: "date", Type: "int32", Name: nConnectDate, Value: fmt.Sprint(utc(2016, 11, 4, 0, 0, 0, 0).Unix() / 86400)},
+			{Mode: "time.precision.mode=connect", Col: "ti", Type: "int32", Name: nConnectTime, Value: fmt.Sprint((13*3600 + 51*60 + 30) * 1000)},
+			{Mode: "time.precision.mode=connect", Col: "tip", Type: "int32", Name: nConnectTime, Value: fmt.Sprint((13*3600+51*60+30)*1000 + 123)},
+			{Mode: "time.precision.mode=connect", Col: "ttz", Type: "string", Name: nZonedTime, Value: `"11:51:30.123789Z"`},
+		},
+	},
 }
