@@ -414,4 +414,15 @@ var pgCases = []*Case{
 			{Mode: "time.precision.mode=connect", Col: "ttz", Type: "string", Name: nZonedTime, Value: `"11:51:30.123789Z"`},
 		},
 	},
+	{
+		Name: "pg custom_table ltree", Cite: arpt + " schemasAndValuesForCustomTypes (INSERT_CUSTOM_TYPES_STMT without the isbn column, which needs the isn extension)",
+		Setup:  []string{"CREATE EXTENSION IF NOT EXISTS ltree"},
+		DDL:    "CREATE TABLE custom_table (pk serial, lt ltree, n TEXT, lt_array ltree[], PRIMARY KEY(pk))",
+		Insert: `INSERT INTO custom_table (lt, n, lt_array) VALUES ('Top.Collections.Pictures.Astronomy.Galaxies', NULL, '{"Ship.Frigate","Ship.Destroyer"}')`,
+		Checks: []Check{
+			{Col: "lt", Type: "string", Name: "io.debezium.data.Ltree", Value: `"Top.Collections.Pictures.Astronomy.Galaxies"`},
+			{Col: "n", Type: "string", Value: "null"},
+			{Col: "lt_array", Type: "array", Value: `["Ship.Frigate","Ship.Destroyer"]`},
+		},
+	},
 }
