@@ -27,9 +27,9 @@ const deviationsDoc = `## Deliberate differences and omissions
   "it's" (debezium/dbz#2440).
 - **Not in the suite yet**: MariaDB VECTOR (the test server is 10.11; VECTOR needs 11.7),
   hstore.handling.mode=map and interval.handling.mode=string (sluice has only Debezium's defaults,
-  json and numeric), include.unknown.datatypes, column.propagate.source.type parameters,
-  PostGIS and the time.precision.mode=connect table of PostgreSQL; update and delete events (the
-  cases check inserts and snapshot reads).
+  json and numeric), include.unknown.datatypes, column.propagate.source.type parameters, PostGIS,
+  the isbn type (isn extension), the geometric types Debezium maps after 3.2 (dbz#2135); update
+  and delete events (the cases check inserts and snapshot reads).
 
 ## Found and fixed by the suite
 
