@@ -425,4 +425,20 @@ var pgCases = []*Case{
 			{Col: "lt_array", Type: "array", Value: `["Ship.Frigate","Ship.Destroyer"]`},
 		},
 	},
+	{
+		Name: "pg domain alias types", Cite: "debezium-connector-postgres/src/test/java/io/debezium/connector/postgresql/RecordsStreamProducerIT " +
+			"shouldStreamChangesForDataTypeAlias, shouldStreamChangesForDomainAliasAlterTable (varbit2), shouldStreamValuesForDomainTypeOfDomainType (DBZ-1413)",
+		Setup: []string{"CREATE DOMAIN money2 AS money DEFAULT 0.0", "CREATE DOMAIN varbit2 AS varbit(3)", "CREATE DOMAIN numeric82 as numeric(8,2)",
+			"CREATE DOMAIN numericex as numeric82"},
+		DDL:    "CREATE TABLE alias_table (pk SERIAL, data VARCHAR(50), salary money, salary2 money2, value varbit2 NOT NULL, num numericex, PRIMARY KEY(pk))",
+		Insert: "INSERT INTO alias_table (data, salary, salary2, value, num) values ('hello', 7.25, 8.25, B'101', 123.45)",
+		Checks: []Check{
+			{Col: "pk", Type: "int32", Required: true, Default: "0", Value: ""},
+			{Col: "data", Type: "string", Value: `"hello"`},
+			{Col: "salary", Type: "bytes", Name: nDecimal, Params: map[string]string{"scale": "2"}, Value: decimal(725)},
+			{Col: "salary2", Type: "bytes", Name: nDecimal, Params: map[string]string{"scale": "2"}, Default: "null", Value: decimal(825)},
+			{Col: "value", Type: "bytes", Name: nBits, Required: true, Params: map[string]string{"length": "3"}, Value: b64(5)},
+			{Mode: "decimal.handling.mode=double", Col: "num", Type: "double", Value: "123.45"},
+		},
+	},
 }
