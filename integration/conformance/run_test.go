@@ -160,7 +160,8 @@ func TestConformanceMySQL(t *testing.T) {
 			setVersion(server, version)
 			exec := func(q string) error { _, err := conn.ExecContext(ctx, q); return err }
 			runCases(t, ctx, server, mysqlCases, exec, func() (source, func(capture.Position) error, error) {
-				src, err := mysql.New(ctx, mysql.Config{DSN: dsn, ServerID: uint32(2_100_000_000 + os.Getpid()), // apart from the other tests' replica IDs, Name: "conformance",
+				// A replica server ID apart from the other tests' (typesfit and poison use 7000-8999).
+				src, err := mysql.New(ctx, mysql.Config{DSN: dsn, ServerID: uint32(2_100_000_000 + os.Getpid()), Name: "conformance",
 					DatabaseInclude: []string{dbName}, History: history.NewFile(filepath.Join(t.TempDir(), "history.jsonl"), nil)})
 				if err != nil {
 					return nil, nil, err
