@@ -8,7 +8,7 @@ LDFLAGS   := -s -w -X main.Version=$(VERSION)
 BINDIR    ?= bin
 CMDS      := sluice sluice-postgres sluice-mysql sluice-clickhouse
 
-.PHONY: all build test test-integration check fuzz bench bench-quick bench-micro torture torture-quick lint demo walsafe-long servers servers-stop clean
+.PHONY: all build test test-integration check conformance fuzz bench bench-quick bench-micro torture torture-quick lint demo walsafe-long servers servers-stop clean
 
 all: build
 
@@ -76,6 +76,12 @@ torture:
 ## torture-quick: the same with two faults of each kind (about 5 minutes); part of make check.
 torture-quick:
 	torture/torture.sh -quick -paths pg17,mysql9 -parallel $(TORTURE_ARGS)
+
+## conformance: run Debezium's own test tables through sluice on the test servers
+## (integration/conformance) and rewrite docs/conformance.md, the table of cases per server.
+conformance:
+	eval "$$(scripts/servers.sh env)" && export SLUICE_TEST_REQUIRE=1 && \
+	  $(GO) test -count=1 -tags integration ./integration/conformance -args -conformance.report=$(CURDIR)/docs/conformance.md
 
 ## lint: go vet, gofmt, and golangci-lint when installed (.golangci.yml).
 lint:

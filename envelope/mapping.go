@@ -395,6 +395,10 @@ func mapMySQL(c *schema.Column, o Options) Mapping {
 		return geometryMapping("io.debezium.data.geometry.Geometry", "Geometry")
 	case "vector":
 		return vectorMapping("io.debezium.data.FloatVector", Float32)
+	case "uuid":
+		// MariaDB UUID (MariaDbValueConverters: io.debezium.data.Uuid). INET4/INET6 have no
+		// converter in Debezium and stay omitted.
+		return semString("io.debezium.data.Uuid")
 	}
 	return Mapping{}
 }
@@ -526,8 +530,9 @@ func mapPostgres(c *schema.Column, o Options) Mapping {
 
 // pgArray maps a PostgreSQL array column as PostgresValueConverter does: element schemas are
 // optional, except for enum arrays; temporal element types ignore the column precision except
-// timestamp[]; arrays of bytea, money, name, interval, bit, varbit, xml and point have no schema
-// in Debezium and are omitted.
+// timestamp[]; arrays of money, name, interval, bit, varbit, xml and point have no schema
+// in Debezium and are omitted (bytea[] has one since Debezium 2.2, DBZ-6232: an array of the
+// binary.handling.mode schema).
 func pgArray(c *schema.Column, o Options) Mapping {
 	e := *c
 	e.Array = false
@@ -537,7 +542,7 @@ func pgArray(c *schema.Column, o Options) Mapping {
 	adaptive := tm == TimeAdaptive || tm == TimeAdaptiveMicroseconds
 	var em Mapping
 	switch pgTypeName(c.Type) {
-	case "bytea", "money", "name", "interval", "bit", "varbit", "xml", "point":
+	case "money", "name", "interval", "bit", "varbit", "xml", "point":
 		return Mapping{}
 	case "time":
 		em = Mapping{Schema: sem(Int64, "io.debezium.time.MicroTime"), Conv: ConvTimeMicro}

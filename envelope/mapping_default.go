@@ -24,8 +24,9 @@ import (
 //     float4/8, int2/4/8, serial types, json, jsonb, xml, uuid, date, time, timestamp, timestamptz
 //     and interval are parsed; the literal is the first '…' of the expression (else the whole
 //     text); a function call (now(), nextval(…), gen_random_uuid()) becomes the type's zero
-//     placeholder (0, false, "", {}, the epoch, the nil UUID); "NULL::…" gives no default for
-//     numbers and bool. Struct-valued defaults (VariableScaleDecimal, geometry) are dropped.
+//     placeholder (0, false, "", {}, the epoch, the nil UUID), as do CURRENT_TIMESTAMP and its
+//     kin; "NULL::…" gives no default; an enum default is its cast literal. Struct-valued
+//     defaults (VariableScaleDecimal, geometry) are dropped.
 //
 // An unparseable default gives no default (Debezium logs a warning and does the same).
 
@@ -52,7 +53,7 @@ func fallbackJSON(m *Mapping) []byte {
 	case ConvVarDecimal:
 		return []byte(`{"scale":0,"value":"AA=="}`)
 	case ConvDecimalString:
-		return AppendJSONString(nil, string(AppendJavaDecimalString(nil, 0, nil, max(m.Scale, 0))))
+		return AppendJSONString(nil, string(AppendPlainDecimal(nil, 0, nil, max(m.Scale, 0))))
 	case ConvString, ConvBytes, ConvBytesBase64, ConvBytesBase64URL, ConvBytesHex, ConvBits:
 		return []byte(`""`)
 	case ConvDateISO:
@@ -150,7 +151,7 @@ func decimalDefault(m *Mapping, p parsedDecimal) []byte {
 		if m.Scale >= 0 {
 			p = p.rescale(m.Scale)
 		}
-		return AppendJSONString(nil, string(AppendJavaDecimalString(nil, 0, p.u, p.scale)))
+		return AppendJSONString(nil, string(AppendPlainDecimal(nil, 0, p.u, p.scale)))
 	}
 	return nil
 }
@@ -521,7 +522,7 @@ func AppendBinaryString(dst []byte, conv Conv, b []byte) []byte {
 
 // pgExtract reproduces PostgresDefaultValueConverter.extractDefault(value, placeholder).
 func pgExtract(v, placeholder string) string {
-	if isPGFunctionCall(v) {
+	if isPGFunctionCall(v) || pgCurrentDateTime[strings.ToLower(v)] {
 		return placeholder
 	}
 	i := strings.IndexByte(v, '\'')
@@ -535,11 +536,17 @@ func pgExtract(v, placeholder string) string {
 	return v[i+1 : i+1+j]
 }
 
-// isPGFunctionCall matches ^[(]?[A-Za-z0-9_]+\((?:.+(?:, ?.+)*)?\).
+// pgCurrentDateTime are the SQL date/time functions written without parentheses, which Debezium
+// also maps to the placeholder (DBZ-5384).
+var pgCurrentDateTime = map[string]bool{"current_timestamp": true, "current_time": true, "current_date": true,
+	"localtime": true, "localtimestamp": true}
+
+// isPGFunctionCall matches ^[(]?[A-Za-z0-9_.]+\((?:.+(?:, ?.+)*)?\): a schema-qualified name too
+// (s2.gen_id(), DBZ-5340).
 func isPGFunctionCall(v string) bool {
 	s := strings.TrimPrefix(v, "(")
 	i := 0
-	for i < len(s) && (s[i] == '_' || s[i] >= 'a' && s[i] <= 'z' || s[i] >= 'A' && s[i] <= 'Z' || s[i] >= '0' && s[i] <= '9') {
+	for i < len(s) && (s[i] == '_' || s[i] == '.' || s[i] >= 'a' && s[i] <= 'z' || s[i] >= 'A' && s[i] <= 'Z' || s[i] >= '0' && s[i] <= '9') {
 		i++
 	}
 	if i == 0 || i >= len(s) || s[i] != '(' {
@@ -550,7 +557,18 @@ func isPGFunctionCall(v string) bool {
 
 func pgDefault(c *schema.Column, m *Mapping) []byte {
 	v := c.Default
-	isNull := strings.HasPrefix(v, "NULL::")
+	if strings.HasPrefix(v, "NULL::") {
+		// DEFAULT NULL as pg_get_expr writes it: no default, whatever the type (DBZ-4736).
+		return nil
+	}
+	if len(c.Enum) > 0 {
+		// An enum default is its cast literal ('DRAFT'::"Status"); anything else has none
+		// (PostgresDefaultValueConverter.extractEnumDefault).
+		if !strings.Contains(v, "::") || isPGFunctionCall(v) {
+			return nil
+		}
+		return AppendJSONString(nil, pgExtract(v, ""))
+	}
 	switch pgTypeName(c.Type) {
 	case "bit", "varbit":
 		s := pgExtract(v, "00")
@@ -571,9 +589,6 @@ func pgDefault(c *schema.Column, m *Mapping) []byte {
 		}
 		return AppendBase64(nil, le)
 	case "bool":
-		if isNull {
-			return nil
-		}
 		return []byte(strconv.FormatBool(strings.EqualFold(pgExtract(v, "false"), "true")))
 	case "bpchar", "varchar", "text", "xml":
 		return AppendJSONString(nil, pgExtract(v, ""))
@@ -586,18 +601,12 @@ func pgDefault(c *schema.Column, m *Mapping) []byte {
 		}
 		return AppendJSONString(nil, s)
 	case "numeric":
-		if isNull {
-			return nil
-		}
 		p, ok := parseDecimal(pgExtract(v, "0.0"))
 		if !ok {
 			return nil
 		}
 		return decimalDefault(m, p)
 	case "float4", "float8":
-		if isNull {
-			return nil
-		}
 		f, err := strconv.ParseFloat(pgExtract(v, "0.0"), 64)
 		if err != nil {
 			return nil
@@ -607,9 +616,6 @@ func pgDefault(c *schema.Column, m *Mapping) []byte {
 		}
 		return AppendJavaDouble(nil, f)
 	case "int2", "int4", "int8":
-		if isNull {
-			return nil
-		}
 		i, err := strconv.ParseInt(pgExtract(v, "0"), 10, 64)
 		if err != nil {
 			return nil

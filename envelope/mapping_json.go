@@ -310,10 +310,11 @@ func AppendPlainDecimal(dst []byte, unscaled int64, b *big.Int, scale int) []byt
 	return append(dst, digits...)
 }
 
-// AppendJavaDecimalString appends unscaled×10^-scale as Java's BigDecimal.toString writes it,
-// which is what decimal.handling.mode=string produces (SpecialValueDecimal.fromLogical): plain
-// notation when scale >= 0 and the adjusted exponent (digits-1-scale) is >= -6, otherwise
+// AppendJavaDecimalString appends unscaled×10^-scale as Java's BigDecimal.toString writes it:
+// plain notation when scale >= 0 and the adjusted exponent (digits-1-scale) is >= -6, otherwise
 // scientific with one integer digit ("1E-7", "1.23E-8", "0E-10", "1E+3").
+// decimal.handling.mode=string does not use it: Debezium writes toPlainString there since
+// DBZ-4730 (SpecialValueDecimal.fromLogical), which is AppendPlainDecimal.
 func AppendJavaDecimalString(dst []byte, unscaled int64, b *big.Int, scale int) []byte {
 	var tmp [24]byte
 	var digits []byte

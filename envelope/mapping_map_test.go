@@ -38,8 +38,9 @@ func TestMapColumnDefaults(t *testing.T) {
 		{"mysql timestamp value", schema.MySQL, c("timestamp", -1, 0, false, "2024-01-15 10:30:00"), Options{}, `"2024-01-15T10:30:00Z"`},
 		{"mysql time", schema.MySQL, c("time", -1, 0, false, "-01:30:00"), Options{}, "-5400000000"},
 		{"mysql point", schema.MySQL, c("point", -1, -1, true, "x"), Options{}, ""},
-		{"pg text cast", schema.Postgres, c("text", -1, -1, false, "'it''s'::text"), Options{}, `"it"`}, // Debezium's '(.*?)'
-		{"pg varchar null cast", schema.Postgres, c("varchar", 5, -1, true, "NULL::character varying"), Options{}, `"NULL::character varying"`},
+		{"pg text cast", schema.Postgres, c("text", -1, -1, false, "'it''s'::text"), Options{}, `"it"`},                // Debezium's '(.*?)'
+		{"pg varchar null cast", schema.Postgres, c("varchar", 5, -1, true, "NULL::character varying"), Options{}, ""}, // DBZ-4736
+		{"pg varchar 'NULL' literal", schema.Postgres, c("varchar", 5, -1, true, "'NULL::character varying'::character varying"), Options{}, `"NULL::character varying"`},
 		{"pg int4 null cast", schema.Postgres, c("int4", -1, -1, true, "NULL::integer"), Options{}, ""},
 		{"pg int8 cast", schema.Postgres, c("int8", -1, -1, false, "'9223372036854775807'::bigint"), Options{}, "9223372036854775807"},
 		{"pg serial", schema.Postgres, c("int4", -1, -1, false, "nextval('t_id_seq'::regclass)"), Options{}, "0"},
@@ -49,7 +50,9 @@ func TestMapColumnDefaults(t *testing.T) {
 		{"pg numeric variable", schema.Postgres, c("numeric", -1, -1, false, "1.5"), Options{}, ""},
 		{"pg uuid func", schema.Postgres, c("uuid", -1, -1, false, "gen_random_uuid()"), Options{}, `"00000000-0000-0000-0000-000000000000"`},
 		{"pg timestamptz", schema.Postgres, c("timestamptz", -1, -1, false, "'2024-01-15 12:30:00+02'::timestamp with time zone"), Options{}, `"2024-01-15T10:30:00.000000Z"`},
-		{"pg timestamptz current", schema.Postgres, c("timestamptz", -1, -1, false, "CURRENT_TIMESTAMP"), Options{}, ""},
+		{"pg timestamptz current", schema.Postgres, c("timestamptz", -1, -1, false, "CURRENT_TIMESTAMP"), Options{}, `"1970-01-01T00:00:00.000000Z"`}, // DBZ-5384
+		{"pg date current", schema.Postgres, c("date", -1, -1, false, "CURRENT_DATE"), Options{}, "0"},
+		{"pg uuid schema-qualified func", schema.Postgres, c("uuid", -1, -1, false, "s2.gen_id()"), Options{}, `"00000000-0000-0000-0000-000000000000"`}, // DBZ-5340
 		{"pg date now", schema.Postgres, c("date", -1, -1, false, "now()"), Options{}, "0"},
 		{"pg interval", schema.Postgres, c("interval", -1, -1, false, "'1 day 01:00:00'::interval"), Options{}, "90000000000"},
 		{"pg bytea", schema.Postgres, c("bytea", -1, -1, false, "'\\x00'::bytea"), Options{}, ""},
@@ -86,6 +89,7 @@ func TestMapColumnTypes(t *testing.T) {
 		{schema.MySQL, c("time", -1, 3), Options{}, Int64, "io.debezium.time.MicroTime"},
 		{schema.MySQL, c("time", -1, 3), Options{Time: TimeAdaptive}, Int32, "io.debezium.time.Time"},
 		{schema.MySQL, c("datetime", -1, 4), Options{}, Int64, "io.debezium.time.MicroTimestamp"},
+		{schema.MySQL, c("uuid", -1, -1), Options{}, String, "io.debezium.data.Uuid"}, // MariaDB
 		{schema.Postgres, c("time", -1, -1), Options{}, Int64, "io.debezium.time.MicroTime"},
 		{schema.Postgres, c("timestamp without time zone", -1, -1), Options{}, Int64, "io.debezium.time.MicroTimestamp"},
 		{schema.Postgres, c("character varying", 10, -1), Options{}, String, ""},
@@ -107,9 +111,23 @@ func TestMapColumnTypes(t *testing.T) {
 }
 
 func TestPostgresArraysWithoutSchema(t *testing.T) {
-	for _, typ := range []string{"bytea", "money", "name", "interval", "bit", "varbit", "xml", "point"} {
+	for _, typ := range []string{"money", "name", "interval", "bit", "varbit", "xml", "point"} {
 		if m := MapColumn(schema.Postgres, &schema.Column{Name: "c", Type: typ, Array: true, Length: -1, Scale: -1}, Options{}); !m.Omitted() {
 			t.Errorf("%s[]: got %+v, want omitted (Debezium has no schema for it)", typ, m.Schema)
+		}
+	}
+}
+
+// TestPostgresByteaArray: bytea[] is an array of the binary.handling.mode schema (Debezium ≥ 2.2,
+// DBZ-6232; AbstractRecordsProducerTest.schemaAndValueForByteaBytes/Hex/Base64).
+func TestPostgresByteaArray(t *testing.T) {
+	for _, tc := range []struct {
+		o    Options
+		elem Type
+	}{{Options{}, Bytes}, {Options{Binary: BinaryHex}, String}, {Options{Binary: BinaryBase64}, String}} {
+		m := MapColumn(schema.Postgres, &schema.Column{Name: "c", Type: "bytea", Array: true, Length: -1, Scale: -1}, tc.o)
+		if m.Schema == nil || m.Schema.Type != Array || m.Schema.Items == nil || m.Schema.Items.Type != tc.elem || !m.Schema.Items.Optional {
+			t.Errorf("bytea[] under %+v: got %+v, want array of optional %s", tc.o, m.Schema, tc.elem)
 		}
 	}
 }
@@ -175,6 +193,17 @@ func TestRequiredFallbacks(t *testing.T) {
 		m := MapColumn(c.d, &schema.Column{Name: "c", Type: c.typ, Length: -1, Scale: -1}, Options{})
 		if string(m.Fallback) != c.want {
 			t.Errorf("%s: fallback %s, want %s", c.typ, m.Fallback, c.want)
+		}
+	}
+}
+
+// TestPostgresEnumDefault: an enum default is its cast literal (PostgresDefaultValueConverterIT
+// shouldHandleQuotedEnumTypeDefaultValues); NULL and function calls give none.
+func TestPostgresEnumDefault(t *testing.T) {
+	for def, want := range map[string]string{`'DRAFT'::"Status"`: `"DRAFT"`, `NULL::"Status"`: "", `pick_status()`: ""} {
+		col := &schema.Column{Name: "c", Type: "Status", Enum: []string{"DRAFT", "DONE"}, Length: -1, Scale: -1, Default: def, HasDefault: true}
+		if got := string(MapColumn(schema.Postgres, col, Options{}).Schema.Default); got != want {
+			t.Errorf("%s: default %q, want %q", def, got, want)
 		}
 	}
 }

@@ -170,7 +170,7 @@ func (e *Encoder) appendValue(dst []byte, m *Mapping, v *capture.Value) ([]byte,
 				scale = m.Scale
 			}
 			dst = append(dst, '"')
-			dst = AppendJavaDecimalString(dst, u, b, scale)
+			dst = AppendPlainDecimal(dst, u, b, scale)
 			return append(dst, '"'), nil
 		}
 	case ConvString:

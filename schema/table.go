@@ -44,9 +44,10 @@ type Column struct {
 	Unsigned bool
 	// Nullable is false for NOT NULL columns.
 	Nullable bool
-	// Default is the default as the server reports it (information_schema.COLUMNS.COLUMN_DEFAULT
-	// or pg_get_expr), without quotes for string literals; HasDefault tells an empty string
-	// default from none.
+	// Default is the default as the server reports it: MySQL information_schema.COLUMNS.
+	// COLUMN_DEFAULT without quotes for string literals; PostgreSQL the pg_get_expr text as is
+	// ('abc'::text, nextval('t_id_seq'::regclass)). HasDefault tells an empty string default
+	// from none.
 	Default    string
 	HasDefault bool
 	// Enum holds ENUM/SET members (MySQL) or enum labels (PostgreSQL) in declared order.

@@ -235,49 +235,6 @@ WHERE i.indrelid = $1 AND i.indisprimary ORDER BY k.ord`, relid)
 	return m, nil
 }
 
-// literalDefault returns the value of a constant default expression ('abc'::text → abc, 42,
-// true) and false for expressions (nextval(…), now(), …).
-func literalDefault(expr string) (string, bool) {
-	e := strings.TrimSpace(expr)
-	if strings.HasPrefix(e, "'") {
-		var b strings.Builder
-		for i := 1; i < len(e); i++ {
-			if e[i] == '\'' {
-				if i+1 < len(e) && e[i+1] == '\'' {
-					b.WriteByte('\'')
-					i++
-					continue
-				}
-				rest := e[i+1:]
-				if rest == "" || (strings.HasPrefix(rest, "::") && !strings.ContainsAny(rest, "'|+*/")) {
-					return b.String(), true
-				}
-				return "", false
-			}
-			b.WriteByte(e[i])
-		}
-		return "", false
-	}
-	if strings.HasPrefix(e, "(") && strings.HasSuffix(e, ")") {
-		e = e[1 : len(e)-1]
-	}
-	if i := strings.Index(e, "::"); i > 0 {
-		e = e[:i]
-	}
-	if e == "true" || e == "false" {
-		return e, true
-	}
-	if e == "" || strings.EqualFold(e, "NULL") {
-		return "", false
-	}
-	for i, ch := range e {
-		if !(ch >= '0' && ch <= '9' || ch == '.' || (i == 0 && ch == '-') || ch == 'e' || ch == 'E' || ch == '+') {
-			return "", false
-		}
-	}
-	return e, true
-}
-
 // numericTypmod splits a numeric column's typmod into precision and scale. The scale is an
 // 11-bit signed number (PostgreSQL 15+ allows -1000…1000; reading the low 16 bits made
 // numeric(5,-2) a numeric(5,2046)).

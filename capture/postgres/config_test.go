@@ -41,13 +41,3 @@ func TestFilter(t *testing.T) {
 		t.Error("include list is not anchored")
 	}
 }
-
-func TestLiteralDefault(t *testing.T) {
-	for in, want := range map[string]string{"'abc'::text": "abc", "'it''s'::character varying": "it's", "42": "42", "(-1.5)": "-1.5",
-		"'2.5'::numeric": "2.5", "true": "true", "nextval('s'::regclass)": "", "now()": "", "NULL::text": "", "'a'::text || 'b'::text": ""} {
-		got, ok := literalDefault(in)
-		if ok != (want != "") || got != want {
-			t.Errorf("%s: %q %v, want %q", in, got, ok, want)
-		}
-	}
-}

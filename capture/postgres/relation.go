@@ -70,9 +70,10 @@ func (s *Source) buildRelationMeta(ctx context.Context, m pgoutput.RelationMessa
 		col.Name = c.Name
 		col.Nullable = !meta.notNull[c.Name]
 		if def, ok := meta.defaults[c.Name]; ok {
-			if v, lit := literalDefault(def); lit {
-				col.Default, col.HasDefault = v, true
-			}
+			// The pg_get_expr text as it is: the encoder reads it as Debezium's
+			// PostgresDefaultValueConverter does, a function call (nextval(…) of a serial,
+			// now()) giving the type's placeholder (0, the epoch).
+			col.Default, col.HasDefault = def, true
 		}
 		rel.out[i] = len(t.Columns)
 		t.Columns = append(t.Columns, col)
