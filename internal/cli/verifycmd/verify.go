@@ -203,6 +203,7 @@ func parse(prog string, args []string) (Config, *slog.Logger, error) {
 	s.Names(cfg.RegisterFlags(s.FlagSet()))
 	s.SetGroup(cli.GroupConnection, "dsn", "source", "password", "password-file")
 	s.SetGroup(cli.GroupCapture, "table-include", "table-exclude", "schema-include", "topic-prefix")
+	s.SetGroup(cli.GroupOperations, "leaf-rows", "max-keys", "recheck-interval", "recheck-timeout")
 	s.Required("dsn", "clickhouse-addr", "clickhouse-database")
 	s.Examples(prog + " --dsn postgres://repl@127.0.0.1:5432/app --clickhouse-addr 127.0.0.1:9000 --clickhouse-database app --table-include 'public\\.orders'")
 	if err := s.Parse(args); err != nil {
