@@ -64,7 +64,7 @@ func (s *sink) Validate() error { return s.cfg.Validate() }
 
 // Command is `sluice clickhouse`.
 func Command() cli.Command {
-	return cli.Command{Name: "clickhouse", Summary: "apply Debezium topics from Kafka to ClickHouse tables", Run: run}
+	return cli.Command{Name: "clickhouse", Summary: "apply Debezium topics from Kafka to ClickHouse tables", Run: run, Check: check}
 }
 
 func run(ctx context.Context, prog string, args []string) error {
