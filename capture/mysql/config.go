@@ -99,6 +99,9 @@ type Config struct {
 	SnapshotWorkers int
 	// IncludeQuery fills source.query from ROWS_QUERY / ANNOTATE_ROWS events.
 	IncludeQuery bool
+	// LogStatements logs the text of binlog statements the connector skips; off, their kind
+	// and table only: a statement may carry row values or a password.
+	LogStatements bool
 	// SchemaRepair rebuilds a table's definition from the server when a TABLE_MAP does not
 	// match the history and the server's current definition does.
 	SchemaRepair bool
