@@ -14,6 +14,9 @@ type Stats struct {
 	Snapshot      SnapshotStats
 	Stream        StreamStats
 	SchemaHistory SchemaHistoryStats
+	// MariaDB is set by the MySQL/MariaDB source once it has connected to a MariaDB server:
+	// Debezium runs those with its MariaDB connector, whose metrics say plugin="mariadb".
+	MariaDB atomic.Bool
 }
 
 // SnapshotStats is the progress of a snapshot (initial, incremental or blocking), with

@@ -124,47 +124,102 @@ type member struct {
 // eachMember calls f for every member of the object obj (compact or not) in order; f returns
 // false to stop.
 func eachMember(obj []byte, f func(key, val []byte) bool) error {
-	i := skipSpace(obj, 0)
+	_, err := eachMemberAt(obj, skipSpace(obj, 0), f, nil, false)
+	return err
+}
+
+// eachMemberAt is eachMember over the object at obj[i]; it returns the index after the object
+// (after the member f stopped at, if it did). inner, if not nil, is asked for each key: a
+// visitor it returns is called for every member of that member's value (an object) in the same
+// pass that finds its end, so a nested block is not scanned twice (once to skip it, once to
+// read it); once the visitor returns false the rest of the block is skipped without reading
+// its members. toEnd makes a stop by f return the index after the object, not after the member.
+func eachMemberAt(obj []byte, i int, f func(key, val []byte) bool, inner func(key []byte) func(k, v []byte) bool, toEnd bool) (int, error) {
 	if i >= len(obj) || obj[i] != '{' {
-		return errJSON
+		return 0, errJSON
 	}
 	i = skipSpace(obj, i+1)
 	if i < len(obj) && obj[i] == '}' {
-		return nil
+		return i + 1, nil
 	}
 	for {
 		if i >= len(obj) || obj[i] != '"' {
-			return errJSON
+			return 0, errJSON
 		}
 		ke, err := skipString(obj, i)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		key := obj[i+1 : ke-1]
 		i = skipSpace(obj, ke)
 		if i >= len(obj) || obj[i] != ':' {
-			return errJSON
+			return 0, errJSON
 		}
 		i = skipSpace(obj, i+1)
-		ve, err := skipValue(obj, i)
+		var ve int
+		if g := visitor(inner, key); g != nil && i < len(obj) && obj[i] == '{' {
+			ve, err = eachMemberAt(obj, i, g, nil, true)
+		} else {
+			ve, err = skipValue(obj, i)
+		}
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if !f(key, obj[i:ve]) {
-			return nil
+			if toEnd {
+				return skipRest(obj, ve)
+			}
+			return ve, nil
 		}
 		i = skipSpace(obj, ve)
 		if i >= len(obj) {
-			return errJSON
+			return 0, errJSON
 		}
 		if obj[i] == '}' {
-			return nil
+			return i + 1, nil
 		}
 		if obj[i] != ',' {
-			return errJSON
+			return 0, errJSON
 		}
 		i = skipSpace(obj, i+1)
 	}
+}
+
+// skipRest returns the index after the object whose members continue at obj[i] (inside it,
+// after a member).
+func skipRest(obj []byte, i int) (int, error) {
+	depth := 1
+	for i < len(obj) {
+		if !structural[obj[i]] {
+			i++
+			continue
+		}
+		switch obj[i] {
+		case '"':
+			e, err := skipString(obj, i)
+			if err != nil {
+				return 0, err
+			}
+			i = e
+			continue
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return i + 1, nil
+			}
+		}
+		i++
+	}
+	return 0, errJSON
+}
+
+func visitor(inner func(key []byte) func(k, v []byte) bool, key []byte) func(k, v []byte) bool {
+	if inner == nil {
+		return nil
+	}
+	return inner(key)
 }
 
 // members returns every member of obj.

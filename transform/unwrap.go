@@ -38,6 +38,10 @@ type unwrap struct {
 	// over the source block into srcVals.
 	srcFields []string
 	srcVals   [][]byte
+	srcFound  int // srcVals set in this record
+	// inner reads srcFields while parseChange finds the end of the source block (nil: none
+	// wanted), so the block is scanned once.
+	inner func(key []byte) func(k, v []byte) bool
 }
 
 // fieldRef is one entry of add.fields or add.headers: op, ts_ms, source.<f>, transaction.<f>
@@ -119,6 +123,23 @@ func newUnwrap(o *options, env Env) (Transform, error) {
 		}
 	}
 	u.srcVals = make([][]byte, len(u.srcFields))
+	if len(u.srcFields) > 0 {
+		visit := func(k, v []byte) bool { // false once every field is read: the rest is skipped
+			for i, f := range u.srcFields {
+				if string(k) == f && u.srcVals[i] == nil {
+					u.srcVals[i] = v
+					u.srcFound++
+				}
+			}
+			return u.srcFound < len(u.srcFields)
+		}
+		u.inner = func(key []byte) func(k, v []byte) bool {
+			if string(key) == "source" {
+				return visit
+			}
+			return nil
+		}
+	}
 	// replace.null.with.default: the encoder already wrote defaults as the converter would.
 	o.ignored("replace.null.with.default")
 	return u, nil
@@ -133,11 +154,12 @@ type change struct {
 
 // parseChange reads the members of a change payload; with full false it stops once before and
 // after are read (all that unwrap needs without add.fields and add.headers), so the source
-// block is not scanned. ok is then set from after alone.
-func parseChange(p []byte, full bool) (change, error) {
+// block is not scanned. ok is then set from after alone. inner (may be nil) is eachMemberAt's:
+// it reads nested blocks in the same pass.
+func parseChange(p []byte, full bool, inner func(key []byte) func(k, v []byte) bool) (change, error) {
 	var c change
 	var hasAfter, hasBefore bool
-	err := eachMember(p, func(k, v []byte) bool {
+	_, err := eachMemberAt(p, skipSpace(p, 0), func(k, v []byte) bool {
 		switch string(k) {
 		case "before":
 			c.before, hasBefore = v, true
@@ -160,32 +182,13 @@ func parseChange(p []byte, full bool) (change, error) {
 			c.tsNs = v
 		}
 		return true
-	})
+	}, inner, false)
 	c.ok = err == nil && hasAfter && (!full && hasBefore || c.op != nil && c.source != nil)
 	return c, err
 }
 
-// readSource collects the values of srcFields from c's source block.
-func (u *unwrap) readSource(c *change) error {
-	if len(u.srcFields) == 0 {
-		return nil
-	}
-	clear(u.srcVals)
-	if isNull(c.source) {
-		return nil
-	}
-	return eachMember(c.source, func(k, v []byte) bool {
-		for i, f := range u.srcFields {
-			if string(k) == f {
-				u.srcVals[i] = v
-			}
-		}
-		return true
-	})
-}
-
 // value returns the value of r in c: nil when absent (the parent struct lacks the field),
-// "null" when the parent is null. Source fields come from srcVals (readSource).
+// "null" when the parent is null. Source fields come from srcVals (parseChange's inner).
 func (r fieldRef) value(c *change, srcVals [][]byte) ([]byte, bool) {
 	var parent []byte
 	switch r.parent {
@@ -362,15 +365,14 @@ func (u *unwrap) Apply(dst []envelope.Record, r envelope.Record, a *Arena) ([]en
 	// schema-change and message values start otherwise), so a payload that starts so needs no
 	// scan of its source block unless a field of it is wanted.
 	full := len(u.fields) > 0 || len(u.headers) > 0 || sch == nil && !bytes.HasPrefix(sp.payload, []byte(`{"before":`))
-	c, err := parseChange(sp.payload, full)
+	clear(u.srcVals)
+	u.srcFound = 0
+	c, err := parseChange(sp.payload, full, u.inner) // (fills srcVals)
 	if err != nil {
 		return dst, fmt.Errorf("read the change envelope: %w", err)
 	}
 	if !c.ok {
 		return append(dst, r), nil // not a change envelope
-	}
-	if err := u.readSource(&c); err != nil {
-		return dst, fmt.Errorf("read the source block: %w", err)
 	}
 	if len(u.headers) > 0 {
 		start := len(a.hdrs)

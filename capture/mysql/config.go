@@ -111,6 +111,9 @@ type Config struct {
 	SnapshotWorkers int
 	// IncludeQuery fills source.query from ROWS_QUERY / ANNOTATE_ROWS events.
 	IncludeQuery bool
+	// LogStatements logs the text of binlog statements the connector skips; off, their kind
+	// and table only: a statement may carry row values or a password.
+	LogStatements bool
 	// SchemaRepair rebuilds a table's definition from the server when a TABLE_MAP does not
 	// match the history and the server's current definition does.
 	SchemaRepair bool
@@ -236,11 +239,20 @@ const DefaultQueryTimeout = 10 * time.Minute
 // ParseDSN is parseDSN for tools that read the same server with the same DSN (sluice verify),
 // with the TLS mode the DSN names applied to the driver's config.
 func ParseDSN(dsn, password string) (*gomysql.Config, error) {
+	return ParseDSNTLS(dsn, password, tlsconf.Config{})
+}
+
+// ParseDSNTLS is ParseDSN with the --tls-* settings t (a mode in both is an error); with
+// neither the driver connects in plain text.
+func ParseDSNTLS(dsn, password string, tc tlsconf.Config) (*gomysql.Config, error) {
 	cfg, mode, err := parseDSN(dsn, password)
-	if err != nil || mode == "" {
+	if err != nil || (mode == "" && !tc.Set()) {
 		return cfg, err
 	}
-	t, err := (&Config{}).tlsSettings(mode)
+	if errs := tc.Validate("tls"); len(errs) > 0 {
+		return nil, fmt.Errorf("mysql: %w", errors.Join(errs...))
+	}
+	t, err := (&Config{TLS: tc}).tlsSettings(mode)
 	if err != nil {
 		return nil, err
 	}

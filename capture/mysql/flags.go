@@ -40,6 +40,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 	fs.IntVar(&c.SnapshotWorkers, "snapshot-max-threads", c.SnapshotWorkers, "connections reading the snapshot in parallel (tables, and key ranges of a big table), all in one consistent snapshot (snapshot.max.threads; 1 with --snapshot-locking none)")
 	fs.IntVar(&c.SnapshotWorkers, "snapshot-workers", c.SnapshotWorkers, "the former name of --snapshot-max-threads")
 	fs.BoolVar(&c.IncludeQuery, "include-query", c.IncludeQuery, "fill source.query (needs binlog_rows_query_log_events=ON, MariaDB binlog_annotate_row_events=ON; include.query)")
+	fs.BoolVar(&c.LogStatements, "log-statements", c.LogStatements, "log the text of binlog statements the connector skips (up to 200 characters at warn, 100 at debug); "+
+		"they may carry row values or passwords; off: their kind and table only")
 	fs.BoolVar(&c.SkipPurgedBinlog, "skip-purged-binlog", c.SkipPurgedBinlog, "when the stored binlog position was purged from the server, "+
 		"stream from the server's current position and lose the changes in between (a warning names them); without it that is an error, "+
 		"unless --snapshot-mode when_needed takes a new snapshot")

@@ -136,6 +136,9 @@ func (s *Source) start(ctx context.Context) error {
 	if info.MariaDB {
 		s.connector = "mariadb"
 	}
+	if s.cfg.Stats != nil {
+		s.cfg.Stats.MariaDB.Store(info.MariaDB) // /metrics: plugin="mariadb"
+	}
 	s.cat = mysqlddl.NewCatalog(info.Version)
 	s.cat.ServerCharset = info.Charset
 

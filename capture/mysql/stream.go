@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -569,7 +570,7 @@ func (s *Source) applyDDL(ctx context.Context, h binlog.Header, q *binlog.Query,
 	db := string(q.Schema)
 	at := fmt.Sprintf("%s:%d", s.st.file, s.evStart(h))
 	if q.ErrorCode != 0 {
-		s.log.Warn("skipping statement logged with an error", "at", at, "code", q.ErrorCode, "stmt", truncate(stmt, 200))
+		s.log.Warn("skipping statement logged with an error", "at", at, "code", q.ErrorCode, s.stmtAttr(stmt, 200))
 		return nil
 	}
 	res, err := s.cat.Apply(stmt, db)
@@ -604,7 +605,7 @@ func (s *Source) applyDDL(ctx context.Context, h binlog.Header, q *binlog.Query,
 				return errorf("cannot read DDL at %s (gtid %q) touching captured table %s.%s: %v. Fix: make the statement readable, or exclude the table, or restart after the statement with --snapshot-mode recovery", at, s.st.gtid, tdb, tbl, pe.Err)
 			}
 		}
-		s.log.Warn("skipping statement the DDL parser cannot read (touches no captured table)", "at", at, "stmt", truncate(stmt, 200), "err", pe.Err)
+		s.log.Warn("skipping statement the DDL parser cannot read (touches no captured table)", "at", at, s.stmtAttr(stmt, 200), "tables", pe.Tables, "err", pe.Err)
 		return nil
 	case errors.Is(err, mysqlddl.ErrUnknownTable):
 		if len(res.Databases) > 0 && !s.f.database(res.Databases[0]) {
@@ -615,7 +616,9 @@ func (s *Source) applyDDL(ctx context.Context, h binlog.Header, q *binlog.Query,
 		return errorf("DDL at %s: %v", at, err)
 	}
 	if !res.DDL {
-		s.log.Debug("skipping non-DDL statement", "at", at, "stmt", truncate(stmt, 100))
+		if s.log.Enabled(ctx, slog.LevelDebug) {
+			s.log.Debug("skipping non-DDL statement", "at", at, s.stmtAttr(stmt, 100))
+		}
 		return nil
 	}
 	included := false
@@ -663,6 +666,64 @@ func (s *Source) applyDDL(ctx context.Context, h binlog.Header, q *binlog.Query,
 	src := s.source(h, dbName, "")
 	s.emit(capture.Event{Kind: capture.SchemaChange, DDL: stmt, DDLDatabase: dbName, Changes: changes, Source: src, Position: pos})
 	return nil
+}
+
+// stmtAttr is a skipped statement for a log line: its text (up to n bytes) with
+// --log-statements, else its kind and the table it names, for a statement may carry row
+// values (INSERT … VALUES) or a password (CREATE USER … IDENTIFIED BY), which logs must not.
+func (s *Source) stmtAttr(stmt string, n int) slog.Attr {
+	if s.cfg.LogStatements {
+		return slog.String("stmt", truncate(stmt, n))
+	}
+	kind, table := stmtKind(stmt)
+	if table == "" {
+		return slog.Group("", slog.String("stmt_kind", kind))
+	}
+	return slog.Group("", slog.String("stmt_kind", kind), slog.String("table", table))
+}
+
+// stmtKeywords are the words after a statement's first that stmtKind keeps in its kind.
+var stmtKeywords = map[string]bool{
+	"TABLE": true, "TEMPORARY": true, "OR": true, "REPLACE": true, "IF": true, "NOT": true, "EXISTS": true,
+	"USER": true, "ROLE": true, "VIEW": true, "INDEX": true, "UNIQUE": true, "DATABASE": true, "SCHEMA": true,
+	"TRIGGER": true, "PROCEDURE": true, "FUNCTION": true, "EVENT": true, "SEQUENCE": true, "SERVER": true,
+	"INTO": true, "FROM": true, "IGNORE": true, "LOW_PRIORITY": true, "HIGH_PRIORITY": true, "DELAYED": true, "QUICK": true,
+}
+
+// stmtKind returns a statement's leading keywords (INSERT INTO, CREATE USER, UPDATE) and the
+// name after them when it names a table or database; never a value.
+func stmtKind(stmt string) (kind, table string) {
+	stmt = strings.TrimSpace(stmt)
+	for strings.HasPrefix(stmt, "/*") { // leading comments (/* app */, /*!40101 … */ stays)
+		end := strings.Index(stmt, "*/")
+		if end < 0 || strings.HasPrefix(stmt, "/*!") {
+			break
+		}
+		stmt = strings.TrimSpace(stmt[end+2:])
+	}
+	w := strings.Fields(stmt)
+	if len(w) == 0 {
+		return "", ""
+	}
+	kw := []string{strings.ToUpper(w[0])}
+	i := 1
+	for ; i < len(w) && len(kw) < 5 && stmtKeywords[strings.ToUpper(w[i])]; i++ {
+		kw = append(kw, strings.ToUpper(w[i]))
+	}
+	kind = strings.Join(kw, " ")
+	switch kw[len(kw)-1] {
+	case "UPDATE", "TABLE", "INTO", "FROM", "VIEW", "DATABASE", "SCHEMA", "TRUNCATE":
+		if i < len(w) {
+			name := w[i]
+			if j := strings.IndexAny(name, "(,;"); j >= 0 {
+				name = name[:j]
+			}
+			if len(name) <= 200 && !strings.ContainsAny(name, "'\"") { // an identifier, not a value
+				table = name
+			}
+		}
+	}
+	return kind, table
 }
 
 func truncate(s string, n int) string {

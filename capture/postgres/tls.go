@@ -93,6 +93,20 @@ func (c *Config) applyTLS(cc *pgconn.Config) error {
 	return nil
 }
 
+// ApplyTLS sets the TLS of cc, parsed from dsn, from t as the source sets its connections,
+// for tools that read the same server (sluice verify). An unset t leaves the DSN's sslmode
+// (libpq's rules); t with an sslmode… in the DSN too is an error.
+func ApplyTLS(dsn string, t tlsconf.Config, cc *pgconn.Config) error {
+	c := &Config{DSN: dsn, TLS: t}
+	if errs := c.validateTLS(); len(errs) > 0 {
+		return fmt.Errorf("postgres: %w", errors.Join(errs...))
+	}
+	if !t.Set() {
+		return nil
+	}
+	return c.applyTLS(cc)
+}
+
 // connectFirst opens the metadata connection, the source's first. When nothing chose the TLS
 // (autoTLS) and the server refuses TLS, every connection goes in plain text, said once at warn
 // level; a certificate that does not verify is an error (tlsError), never a fallback.

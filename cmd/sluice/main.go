@@ -18,13 +18,17 @@ var Version = "dev"
 
 func main() {
 	cli.Version = Version
+	cli.Main(commands()...)
+}
+
+func commands() []cli.Command {
 	sinks := []cli.SinkKind{cli.StdoutSink, cli.KafkaSink, clickhousecmd.Sink}
-	pg, my := postgrescmd.Command(sinks...), mysqlcmd.Command(sinks...)
-	cli.Main(
+	pg, my, chc := postgrescmd.Command(sinks...), mysqlcmd.Command(sinks...), clickhousecmd.Command()
+	return []cli.Command{
 		pg,
 		my,
-		checkcmd.Command(pg, my),
-		clickhousecmd.Command(),
+		checkcmd.Command(pg, my, chc),
+		chc,
 		verifycmd.Command(),
-	)
+	}
 }

@@ -103,7 +103,8 @@ func addCapture(s *Set, dsnUsage string, kinds []SinkKind) *Capture {
 			"on the command line other users of the host may read it (a warning says so)")
 	s.SetGroup(GroupConnection, "dsn", "password-file", "password")
 	s.SetGroup(GroupOutput, "sink")
-	s.SetGroup(GroupOperations, "memory-limit", "http-addr", "errors-retry-timeout", "errors-max-retries", "retriable-restart-wait")
+	s.SetGroup(GroupOperations, "memory-limit", "http-addr", "errors-retry-timeout", "errors-max-retries", "retriable-restart-wait",
+		"ready-timeout", "progress-interval")
 	s.Required("topic-prefix")
 	fs.StringVar(&c.MemoryLimit, "memory-limit", "auto", "soft memory limit of the Go runtime, e.g. 64MiB; auto: GOMEMLIMIT if set, else 32 MiB + twice the sink's buffer; off: none")
 	fs.StringVar(&c.HTTPAddr, "http-addr", "", "serve /healthz, /readyz and /metrics on this address, e.g. 127.0.0.1:8080 (a port alone, :8080, is on 127.0.0.1; 0.0.0.0:8080 for every interface)")

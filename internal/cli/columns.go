@@ -27,6 +27,7 @@ func registerColumnOptions(s *Set, o *envelope.ColumnOptions) {
 		}
 		return o.Set(k, val)
 	})
+	s.SetGroup(GroupOutput, "message-key-columns", "column-propagate-source-type", "column-option")
 	s.Names(map[string]string{"message.key.columns": "message-key-columns", "column.propagate.source.type": "column-propagate-source-type"})
 	s.Prefix("column.", func(key, val string) bool {
 		if !envelope.IsColumnOption(key) {

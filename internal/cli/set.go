@@ -194,7 +194,7 @@ func EnvName(flagName string) string {
 func (s *Set) Parse(args []string) error {
 	if err := s.fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			s.printHelp(s.help.out)
+			s.printHelp(s.helpOut())
 			return err
 		}
 		ue := usageError(err)

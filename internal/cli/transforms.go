@@ -34,6 +34,7 @@ func (t *Transforms) register(s *Set) {
 		t.flag = addOption(t.flag, name, opt, val)
 		return nil
 	})
+	s.SetGroup(GroupOutput, "transforms", "transform")
 	s.Names(map[string]string{"transforms": "transforms", "debezium.transforms": "transforms"})
 	for _, p := range transform.Prefixes {
 		s.Prefix(p+".", func(key, val string) bool {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -8,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluicecdc/sluice/internal/properties"
@@ -113,24 +116,83 @@ func (s *Set) Examples(lines ...string) { s.help.examples = lines }
 // SetHelpOutput sets where -h prints the help (default standard output).
 func (s *Set) SetHelpOutput(w io.Writer) { s.help.out = w }
 
-// groupOf is the help group of a flag: as set, else by its name.
+// groupOf is the help group of a flag: as set, else by its name, else Operations.
 func (s *Set) groupOf(name string) string {
+	if g, ok := s.placedGroup(name); ok {
+		return g
+	}
+	return GroupOperations
+}
+
+// placedGroup is the help group a flag was given (SetGroup, Register) or its name implies;
+// false for a flag nobody placed (AuditHelp reports those).
+func (s *Set) placedGroup(name string) (string, bool) {
 	switch {
 	case strings.HasPrefix(name, "snapshot-"):
-		return GroupSnapshot
+		return GroupSnapshot, true
 	case strings.HasPrefix(name, "tls-"), strings.HasPrefix(name, "ssl-"):
-		return GroupConnection
+		return GroupConnection, true
 	}
 	if g, ok := s.help.group[name]; ok {
-		return g
+		return g, true
 	}
 	switch {
 	case strings.HasPrefix(name, "kafka-"), strings.HasPrefix(name, "topic-"):
-		return GroupKafka
+		return GroupKafka, true
 	case strings.HasPrefix(name, "clickhouse-"):
-		return GroupClickHouse
+		return GroupClickHouse, true
+	case strings.HasPrefix(name, "http-"): // the /metrics endpoint's address and security
+		return GroupOperations, true
 	}
-	return GroupOperations
+	return "", false
+}
+
+// helpAudit, while AuditHelp runs, receives the flags of each help printed that no group
+// holds; the help itself is then discarded. auditMu lets one AuditHelp run at a time.
+var (
+	auditMu   sync.Mutex
+	helpAudit atomic.Pointer[func(ungrouped []string)]
+)
+
+// AuditHelp runs cmd with args and -h and returns the flags its help shows without a help
+// group (they would land in Operations by default). A test of each main runs it for every
+// command, so a new flag cannot be left out of the grouped help.
+func AuditHelp(ctx context.Context, cmd Command, prog string, args ...string) (ungrouped []string, err error) {
+	auditMu.Lock()
+	defer auditMu.Unlock()
+	printed := false
+	report := func(u []string) { ungrouped, printed = append(ungrouped, u...), true }
+	helpAudit.Store(&report)
+	defer helpAudit.Store(nil)
+	run := cmd.Run
+	if len(args) > 0 && args[0] == "check" && cmd.Check != nil {
+		run, args = cmd.Check, args[1:]
+	}
+	if err := run(ctx, prog, append(slices.Clone(args), "-h")); err != nil && !errors.Is(err, flag.ErrHelp) {
+		return nil, err
+	}
+	if !printed {
+		return nil, fmt.Errorf("%s %s -h printed no flag help", prog, strings.Join(args, " "))
+	}
+	slices.Sort(ungrouped)
+	return ungrouped, nil
+}
+
+// helpOut is where -h prints: the help output, or nowhere while AuditHelp runs (it gets the
+// flags no group holds).
+func (s *Set) helpOut() io.Writer {
+	report := helpAudit.Load()
+	if report == nil {
+		return s.help.out
+	}
+	var u []string
+	s.fs.VisitAll(func(f *flag.Flag) {
+		if _, ok := s.placedGroup(f.Name); !ok {
+			u = append(u, f.Name)
+		}
+	})
+	(*report)(u)
+	return io.Discard
 }
 
 // printHelp writes the usage head, the flags by group (required ones first in each, marked),

@@ -19,12 +19,16 @@ type Connector struct {
 	done   *prometheus.Desc // sluice_snapshot_table_completed{table}
 	deliv  *prometheus.Desc // sluice_sink_delivery_latency_seconds
 	cfg    ConnectorConfig
+	// mariadb is the same collector labelled plugin="mariadb", which Collect uses instead once
+	// a mysql source has seen a MariaDB server (capture.Stats.MariaDB).
+	mariadb *Connector
 }
 
 // ConnectorConfig says what a Connector reads and how its series are labelled.
 type ConnectorConfig struct {
-	// Plugin is the Debezium connector's plugin label: postgres, mysql; sluice clickhouse
-	// uses kafka (its source).
+	// Plugin is the Debezium connector's plugin label: postgres, mysql (mariadb once
+	// Source.MariaDB is set, as Debezium's MariaDB connector); sluice clickhouse uses kafka
+	// (its source).
 	Plugin string
 	// Name is Debezium's name label, the connector's logical name (topic.prefix); sluice
 	// clickhouse uses its consumer group.
@@ -83,6 +87,11 @@ func NewConnector(cfg ConnectorConfig) *Connector {
 		cfg.Reconnects = func() uint64 { return 0 }
 	}
 	c := &Connector{cfg: cfg}
+	if cfg.Plugin == "mysql" && cfg.Source != nil {
+		alt := cfg
+		alt.Plugin = "mariadb"
+		c.mariadb = NewConnector(alt)
+	}
 	dbz := func(context, attr, help string) *prometheus.Desc {
 		return prometheus.NewDesc("debezium_metrics_"+attr, help, nil,
 			prometheus.Labels{"context": context, "plugin": cfg.Plugin, "name": cfg.Name})
@@ -189,7 +198,7 @@ func NewConnector(cfg ConnectorConfig) *Connector {
 				func(*view) float64 { return float64(sh.RetainedWALBytes.Load()) })
 			gauge(own("sluice_postgres_confirmed_flush_lag_bytes", "Bytes between the slot's confirmed_flush_lsn and pg_current_wal_lsn(); -1 or 0: not measured yet."),
 				func(*view) float64 { return float64(sh.ConfirmedFlushLagBytes.Load()) })
-		case "mysql":
+		case "mysql", "mariadb":
 			gauge(own("sluice_mysql_binlog_bytes_behind", "Bytes between the position read and the end of the source's binlog; -1 or 0: not measured yet."),
 				func(*view) float64 { return float64(sh.BinlogBytesBehind.Load()) })
 			const hc = "schema-history"
@@ -250,6 +259,9 @@ func NewConnector(cfg ConnectorConfig) *Connector {
 
 // Describe implements prometheus.Collector.
 func (c *Connector) Describe(ch chan<- *prometheus.Desc) {
+	if c.mariadb != nil { // (the unlabelled sluice_* series come twice: the registry allows it)
+		c.mariadb.Describe(ch)
+	}
 	for _, s := range c.series {
 		ch <- s.desc
 	}
@@ -262,6 +274,10 @@ func (c *Connector) Describe(ch chan<- *prometheus.Desc) {
 
 // Collect implements prometheus.Collector.
 func (c *Connector) Collect(ch chan<- prometheus.Metric) {
+	if c.mariadb != nil && c.cfg.Source.MariaDB.Load() {
+		c.mariadb.Collect(ch)
+		return
+	}
 	v := &view{now: c.cfg.Now(), p: c.cfg.Pipeline, src: c.cfg.Source}
 	v.w, v.lag = v.p.Watched(), v.p.Lag()
 	for _, s := range c.series {

@@ -120,6 +120,38 @@ func TestSchemaHistorySeries(t *testing.T) {
 	}
 }
 
+// TestMariaDBPlugin: sluice mysql on a MariaDB server labels its series plugin="mariadb", as
+// Debezium's MariaDB connector does, from the scrape after the source saw the server.
+func TestMariaDBPlugin(t *testing.T) {
+	var (
+		ps  pipeline.Stats
+		src capture.Stats
+	)
+	r := NewRegistry()
+	if err := r.Register(NewConnector(ConnectorConfig{Plugin: "mysql", Name: "inv", Sink: "kafka", Pipeline: &ps, Source: &src})); err != nil {
+		t.Fatal(err)
+	}
+	if body := scrape(t, r); !strings.Contains(body, `debezium_metrics_Connected{context="streaming",name="inv",plugin="mysql"} 0`) {
+		t.Errorf("before the source connected: no plugin=\"mysql\" series:\n%s", body)
+	}
+	src.MariaDB.Store(true)
+	ps.Changes.Add(3)
+	body := scrape(t, r)
+	for _, want := range []string{
+		`debezium_metrics_TotalNumberOfEventsSeen{context="streaming",name="inv",plugin="mariadb"} 3` + "\n",
+		`debezium_metrics_ChangesApplied{context="schema-history",name="inv",plugin="mariadb"} 0` + "\n",
+		`sluice_mysql_binlog_bytes_behind{name="inv",plugin="mariadb"} 0` + "\n",
+		`sluice_sink_delivery_latency_seconds_count{name="inv",plugin="mariadb",sink="kafka"} 0` + "\n",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if strings.Contains(body, `plugin="mysql"`) {
+		t.Errorf("a MariaDB source still has plugin=\"mysql\" series:\n%s", body)
+	}
+}
+
 // BenchmarkScrape is one /metrics scrape of a PostgreSQL connector with 50 snapshotted tables.
 func BenchmarkScrape(b *testing.B) {
 	var (

@@ -14,6 +14,7 @@ import (
 	gomysql "github.com/go-sql-driver/mysql"
 
 	"github.com/sluicecdc/sluice/capture/mysql"
+	"github.com/sluicecdc/sluice/internal/tlsconf"
 	"github.com/sluicecdc/sluice/verify"
 )
 
@@ -25,9 +26,10 @@ type Side struct {
 var _ verify.Side = (*Side)(nil)
 
 // Open connects with the capture's DSN forms (mysql://user:pass@host:port or a
-// go-sql-driver DSN); password, if not empty, overrides the DSN's.
-func Open(ctx context.Context, dsn, password string) (*Side, error) {
-	cfg, err := mysql.ParseDSN(dsn, password)
+// go-sql-driver DSN); password, if not empty, overrides the DSN's; tc, if set, is the TLS
+// (the --tls-* flags the capture takes; unset: the DSN's tls=, else plain text).
+func Open(ctx context.Context, dsn, password string, tc tlsconf.Config) (*Side, error) {
+	cfg, err := mysql.ParseDSNTLS(dsn, password, tc)
 	if err != nil {
 		return nil, err
 	}

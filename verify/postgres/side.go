@@ -11,6 +11,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/sluicecdc/sluice/capture/postgres"
+	"github.com/sluicecdc/sluice/internal/tlsconf"
 	"github.com/sluicecdc/sluice/verify"
 )
 
@@ -23,11 +25,15 @@ type Side struct {
 var _ verify.Side = (*Side)(nil)
 
 // Open connects to the database of dsn (a URL or key=value string) with a read-only session;
-// password, if not empty, overrides the DSN's.
-func Open(ctx context.Context, dsn, password string) (*Side, error) {
+// password, if not empty, overrides the DSN's; tc, if set, is the TLS (the --tls-* flags the
+// capture takes; unset: the DSN's sslmode).
+func Open(ctx context.Context, dsn, password string, tc tlsconf.Config) (*Side, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: DSN: %w", err)
+	}
+	if err := postgres.ApplyTLS(dsn, tc, &cfg.Config); err != nil {
+		return nil, err
 	}
 	if password != "" {
 		cfg.Password = password

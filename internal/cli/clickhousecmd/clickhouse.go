@@ -64,7 +64,7 @@ func (s *sink) Validate() error { return s.cfg.Validate() }
 
 // Command is `sluice clickhouse`.
 func Command() cli.Command {
-	return cli.Command{Name: "clickhouse", Summary: "apply Debezium topics from Kafka to ClickHouse tables", Run: run}
+	return cli.Command{Name: "clickhouse", Summary: "apply Debezium topics from Kafka to ClickHouse tables", Run: run, Check: check}
 }
 
 func run(ctx context.Context, prog string, args []string) error {
@@ -258,7 +258,8 @@ func parseOptions(prog string, args []string) (options, error) {
 	})
 	s.Names(cc.Client.RegisterSecurityFlags(fs))
 	s.Register(cli.GroupClickHouse, func(fs *flag.FlagSet) properties.Names { return scfg.RegisterFlags(fs, "") })
-	s.SetGroup(cli.GroupKafka, "kafka-brokers", "topics", "group", "initial-offset", "topic-refresh")
+	s.SetGroup(cli.GroupKafka, "kafka-brokers", "topics", "group", "group-instance-id", "initial-offset", "topic-refresh")
+	s.SetGroup(cli.GroupOperations, "memory-limit", "ready-timeout") // (--http-*: by name)
 	s.Required("kafka-brokers", "topics", "clickhouse-addr")
 	s.Examples(prog + " --kafka-brokers 127.0.0.1:9092 --topics 'app\\..*' --clickhouse-addr 127.0.0.1:9000 --clickhouse-database app")
 	if err := s.Parse(args); err != nil {

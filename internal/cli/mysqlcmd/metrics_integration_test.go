@@ -93,9 +93,9 @@ func TestMetricsMySQL(t *testing.T) {
 		}
 	}
 	const (
-		st = `{context="streaming",name="mm",plugin="mysql"}`
-		sn = `{context="snapshot",name="mm",plugin="mysql"}`
-		hc = `{context="schema-history",name="mm",plugin="mysql"}`
+		st = `{context="streaming",name="mm",plugin="mariadb"}`
+		sn = `{context="snapshot",name="mm",plugin="mariadb"}`
+		hc = `{context="schema-history",name="mm",plugin="mariadb"}`
 	)
 	var m map[string]float64
 	wait("snapshot read", 60*time.Second, func() bool {

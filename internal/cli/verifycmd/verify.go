@@ -18,6 +18,7 @@ import (
 
 	"github.com/sluicecdc/sluice/internal/cli"
 	"github.com/sluicecdc/sluice/internal/properties"
+	"github.com/sluicecdc/sluice/internal/tlsconf"
 	chsink "github.com/sluicecdc/sluice/sink/clickhouse"
 	"github.com/sluicecdc/sluice/verify"
 	"github.com/sluicecdc/sluice/verify/clickhouse"
@@ -48,6 +49,8 @@ type Config struct {
 	// SLUICE_PG_PASSWORD / SLUICE_MYSQL_PASSWORD, else the DSN's.
 	Password     string
 	PasswordFile string
+	// TLS of the source connection (--tls-*, as the capture commands); unset: the DSN's.
+	TLS tlsconf.Config
 }
 
 // RegisterFlags registers the command's flags, the sink's connection flags and the
@@ -62,6 +65,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 	fs.Var(properties.Secret(func(v string) error { c.Password = v; return nil }), "password",
 		"source database password (database.password); best from the --config file or SLUICE_PASSWORD: on the command line others may read it")
 	fs.StringVar(&c.PasswordFile, "password-file", "", "read the source database password from this file (first line)")
+	c.TLS.RegisterFlags(fs, "tls", "source database", "the DSN's sslmode (PostgreSQL) or tls= (MySQL), else plain text")
 	c.ClickHouse.RegisterConnFlags(fs)
 	c.Verify.RegisterFlags(fs)
 	return properties.Names{
@@ -71,6 +75,14 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 		"database.include.list": "schema-include",
 		"topic.prefix":          "topic-prefix",
 		"database.password":     "password",
+		// the capture commands' TLS property names: PostgreSQL's, then MySQL's
+		"database.sslmode":        "tls-mode",
+		"database.sslrootcert":    "tls-ca-file",
+		"database.sslcert":        "tls-cert-file",
+		"database.sslkey":         "tls-key-file",
+		"database.ssl.mode":       "tls-mode",
+		"database.ssl.truststore": "tls-ca-file",
+		"database.ssl.keystore":   "tls-cert-file",
 	}
 }
 
@@ -126,6 +138,7 @@ func (c *Config) Validate() error {
 	if err := c.Verify.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, c.TLS.Validate("tls")...)
 	if strings.Contains(c.ClickHouse.TableName, "{topic}") && c.TopicPrefix == "" {
 		errs = append(errs, errors.New("--clickhouse-table-name uses {topic}: give --topic-prefix"))
 	}
@@ -203,6 +216,7 @@ func parse(prog string, args []string) (Config, *slog.Logger, error) {
 	s.Names(cfg.RegisterFlags(s.FlagSet()))
 	s.SetGroup(cli.GroupConnection, "dsn", "source", "password", "password-file")
 	s.SetGroup(cli.GroupCapture, "table-include", "table-exclude", "schema-include", "topic-prefix")
+	s.SetGroup(cli.GroupOperations, "leaf-rows", "max-keys", "recheck-interval", "recheck-timeout")
 	s.Required("dsn", "clickhouse-addr", "clickhouse-database")
 	s.Examples(prog + " --dsn postgres://repl@127.0.0.1:5432/app --clickhouse-addr 127.0.0.1:9000 --clickhouse-database app --table-include 'public\\.orders'")
 	if err := s.Parse(args); err != nil {
@@ -229,7 +243,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) er
 		if err != nil {
 			return err
 		}
-		p, err := postgres.Open(ctx, cfg.DSN, pw)
+		p, err := postgres.Open(ctx, cfg.DSN, pw, cfg.TLS)
 		if err != nil {
 			return err
 		}
@@ -240,7 +254,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) er
 		if err != nil {
 			return err
 		}
-		m, err := mysql.Open(ctx, cfg.DSN, pw)
+		m, err := mysql.Open(ctx, cfg.DSN, pw, cfg.TLS)
 		if err != nil {
 			return err
 		}
