@@ -198,6 +198,9 @@ func TestTxnSinkExactlyOnceAcrossFailures(t *testing.T) {
 		}
 		v, _ := store.Load(t.Context())
 		t.Logf("first missing: %v; stored offset %s", missing, v)
+		for p := int32(0); p < 3; p++ {
+			t.Logf("db.t/%d: %s", p, offsetsOf(t, brokers, "db.t", p))
+		}
 	}
 	if len(committed) != 2*n || dup != 0 {
 		t.Fatalf("read_committed: %d distinct of %d records, %d duplicates; want each exactly once", len(committed), 2*n, dup)
@@ -221,8 +224,9 @@ func count(t *testing.T, brokers []string, iso kgo.IsolationLevel) (map[string]i
 	defer cl.Close()
 	seen := map[string]int{}
 	dup := 0
-	quiet := time.Now()
-	for time.Since(quiet) < time.Second {
+	// Done after 2 s without records once some came (30 s without any: an empty topic).
+	quiet, wait := time.Now(), 30*time.Second
+	for time.Since(quiet) < wait {
 		ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 		fs := cl.PollFetches(ctx)
 		cancel()
@@ -231,8 +235,34 @@ func count(t *testing.T, brokers []string, iso kgo.IsolationLevel) (map[string]i
 			if seen[string(r.Value)] == 2 {
 				dup++
 			}
-			quiet = time.Now()
+			quiet, wait = time.Now(), 2*time.Second
 		})
 	}
 	return seen, dup
+}
+
+// offsetsOf describes a partition's high watermark and last stable offset.
+func offsetsOf(t *testing.T, brokers []string, topic string, p int32) string {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var out string
+	for _, iso := range []int8{0, 1} {
+		req := kmsg.NewPtrListOffsetsRequest()
+		req.IsolationLevel = iso
+		rt := kmsg.NewListOffsetsRequestTopic()
+		rt.Topic = topic
+		rp := kmsg.NewListOffsetsRequestTopicPartition()
+		rp.Partition, rp.Timestamp = p, -1
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		resp, err := req.RequestWith(t.Context(), cl)
+		if err != nil {
+			return err.Error()
+		}
+		out += fmt.Sprintf(" iso%d=%d", iso, resp.Topics[0].Partitions[0].Offset)
+	}
+	return out
 }
