@@ -266,3 +266,63 @@ func offsetsOf(t *testing.T, brokers []string, topic string, p int32) string {
 	}
 	return out
 }
+
+// TestTxnSinkFenced: a second sink with the same transactional id (a second process of the
+// connector) fences the first; the first's next commit fails with a TxnError that is not
+// retryable, and nothing it wrote after the takeover is visible read_committed.
+func TestTxnSinkFenced(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "db.t", "offsets"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	brokers := c.ListenAddrs()
+	open := func() *kafka.TxnSink {
+		s, err := kafka.OpenTxn(t.Context(), kafka.TxnConfig{
+			Config:          kafka.Config{Client: ikafka.ClientConfig{Brokers: brokers}},
+			TransactionalID: kafka.TxnID("eos", "db"), OffsetsTopic: "offsets", OffsetKey: offsets.Key("eos", "db"),
+			CommitInterval: time.Hour,
+		}, func(uint64) {})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	old := open()
+	if err := old.Send(t.Context(), &envelope.Record{Topic: "db.t", Value: []byte(`"old-1"`)}, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := old.EventDone(t.Context(), seq(1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := old.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	standby := open()
+	if err := standby.Send(t.Context(), &envelope.Record{Topic: "db.t", Value: []byte(`"new-2"`)}, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := standby.EventDone(t.Context(), seq(2)); err != nil {
+		t.Fatal(err)
+	}
+	if err := standby.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	// The old process resumes (SIGCONT) and writes on.
+	err = old.Send(t.Context(), &envelope.Record{Topic: "db.t", Value: []byte(`"old-after"`)}, 2)
+	if err == nil {
+		err = old.EventDone(t.Context(), seq(3))
+	}
+	if err == nil {
+		err = old.Flush(t.Context())
+	}
+	var terr *kafka.TxnError
+	if !errors.As(err, &terr) || !terr.Fenced || capture.Retryable(err) {
+		t.Fatalf("the fenced sink returned %v; want a fenced, non-retryable TxnError", err)
+	}
+	got, _ := count(t, brokers, kgo.ReadCommitted())
+	if len(got) != 2 || got[`"old-1"`] != 1 || got[`"new-2"`] != 1 {
+		t.Fatalf("read_committed sees %v; want old-1 and new-2 only", got)
+	}
+}
