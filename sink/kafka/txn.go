@@ -60,9 +60,9 @@ type TxnSink struct {
 
 	mu      sync.Mutex
 	inTxn   bool
-	began   time.Time
-	tokens  []uint64 // tokens of the open transaction
-	partial bool     // a record was sent since the last EventDone (an event may be cut)
+	began   time.Time // the open transaction began, or the last commit ended
+	tokens  []uint64  // tokens of the open transaction
+	partial bool      // a record was sent since the last EventDone (an event may be cut)
 	lastPos capture.Position
 	topics  map[string]bool
 	scratch []byte
@@ -263,7 +263,9 @@ func (s *TxnSink) EventDone(ctx context.Context, pos capture.Position) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.lastPos, s.partial = pos, false
-	if s.inTxn && time.Since(s.began) < s.cfg.CommitInterval {
+	// Events without records (keepalives, skipped changes) commit an offset-only transaction
+	// at most once per interval as well, not once each.
+	if time.Since(s.began) < s.cfg.CommitInterval {
 		return nil
 	}
 	return s.commit(ctx)
@@ -296,7 +298,7 @@ func (s *TxnSink) commit(ctx context.Context) error {
 	if err := s.cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
 		return s.abort(ctx, "commit", err)
 	}
-	s.inTxn = false
+	s.inTxn, s.began = false, time.Now()
 	for _, t := range s.tokens {
 		s.durable(t)
 	}
