@@ -152,6 +152,7 @@ func TestTxnSinkExactlyOnceAcrossFailures(t *testing.T) {
 		}
 		if mode == 2 {
 			refuse.Store(1)
+			src.failAt = 0 // the refused commit ends this attempt
 		}
 		err := pipeline.Run(ctx, pipeline.Config{
 			Source: src, Encoder: twoRecords{}, FlushInterval: 10 * time.Millisecond,
@@ -187,6 +188,9 @@ func TestTxnSinkExactlyOnceAcrossFailures(t *testing.T) {
 	}
 	committed, dup := count(t, brokers, kgo.ReadCommitted())
 	t.Logf("%d attempts (%d crashes, %d refused commits, %d lost connections); read_committed: %d distinct records, %d duplicates", attempts, crashes, refused, lost, len(committed), dup)
+	if crashes == 0 || refused == 0 || lost == 0 {
+		t.Errorf("not every kind of failure happened (%d crashes, %d refused commits, %d lost connections)", crashes, refused, lost)
+	}
 	if len(committed) != 2*n {
 		var missing []int
 		for i := 1; i <= n && len(missing) < 10; i++ {
