@@ -10,6 +10,7 @@ import (
 	"github.com/IBM/sarama"
 
 	ikafka "github.com/sluicecdc/sluice/internal/kafka"
+	"github.com/sluicecdc/sluice/internal/offsets"
 	"github.com/sluicecdc/sluice/internal/pipeline"
 	"github.com/sluicecdc/sluice/sink/kafka"
 	"github.com/sluicecdc/sluice/sink/stdout"
@@ -54,6 +55,12 @@ type kafkaSink struct{ c *Capture }
 func (s kafkaSink) Open(ctx context.Context, d pipeline.Durable) (pipeline.Sink, error) {
 	cfg := s.c.Kafka
 	cfg.Logger = s.c.Logger()
+	if s.c.EOS.Enabled {
+		return kafka.OpenTxn(ctx, kafka.TxnConfig{Config: cfg,
+			TransactionalID: kafka.TxnID(s.c.Offsets.Name, s.c.Envelope.TopicPrefix),
+			OffsetsTopic:    s.c.Offsets.Topic, OffsetKey: offsets.Key(s.c.Offsets.Name, s.c.Envelope.TopicPrefix),
+			CommitInterval: s.c.EOS.CommitInterval}, d)
+	}
 	return kafka.Open(ctx, cfg, d)
 }
 

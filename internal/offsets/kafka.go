@@ -9,6 +9,7 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/eapache/go-resiliency/breaker"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicecdc/sluice/internal/kafka"
 )
@@ -40,8 +41,9 @@ const connectReplication = 3
 
 // Kafka stores the offset in a compacted Kafka topic, as Kafka Connect's KafkaOffsetBackingStore
 // does: key ["<name>",{"server":"<prefix>"}], value the offset JSON, partition chosen by murmur2
-// of the key. Load reads the key's partition from the start to its end and keeps the last value;
-// Save produces synchronously (idempotent, acks=all).
+// of the key. Load reads the key's partition read_committed from the start to its last stable
+// offset and keeps the last value (records of aborted transactions do not count); Save
+// produces synchronously (idempotent, acks=all).
 type Kafka struct {
 	cfg      KafkaConfig
 	key      []byte
@@ -133,7 +135,9 @@ func (k *Kafka) Load(ctx context.Context) ([]byte, error) {
 	}
 	p := kafka.Partition(k.key, int32(len(parts)))
 	var value []byte
-	err = k.cfg.Client.ReadToEnd(ctx, k.cfg.Logger, k.client, k.cfg.Topic, p, func(m *sarama.ConsumerMessage) error {
+	// read_committed up to the last stable offset: with --exactly-once the offset record is
+	// part of each transaction, so an aborted one must not count and a marker ends the topic.
+	err = k.cfg.Client.ReadCommittedToEnd(ctx, k.cfg.Logger, k.cfg.Topic, p, func(m *kgo.Record) error {
 		if jsonEqual(m.Key, k.key) {
 			if m.Value == nil {
 				value = nil

@@ -176,6 +176,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("open sink: %w", err)
 	}
 	p.sink = sink
+	p.boundary, _ = sink.(EventBoundary)
 
 	if r, ok := cfg.Source.(BufferReuser); ok {
 		r.ReuseBuffers()
@@ -224,15 +225,16 @@ func Run(ctx context.Context, cfg Config) error {
 }
 
 type run struct {
-	cfg     Config
-	ack     *acker
-	sink    Sink
-	ackSrc  func(context.Context, capture.Position) error // Ack of Source or Records
-	marker  Marker                                        // Records, if it marks each position
-	skipped *capture.OpSet
-	encMu   sync.Mutex // the encoder's buffer and the order of tokens and sends
-	ev      capture.Event
-	rec     envelope.Record // streamRecords' record (a local's address would escape per record)
+	cfg      Config
+	ack      *acker
+	sink     Sink
+	boundary EventBoundary                                 // sink, when it commits at event boundaries
+	ackSrc   func(context.Context, capture.Position) error // Ack of Source or Records
+	marker   Marker                                        // Records, if it marks each position
+	skipped  *capture.OpSet
+	encMu    sync.Mutex // the encoder's buffer and the order of tokens and sends
+	ev       capture.Event
+	rec      envelope.Record // streamRecords' record (a local's address would escape per record)
 
 	// owned by the acker loop (and Run after it ends)
 	latest   capture.Position // last released position
@@ -275,6 +277,11 @@ func (p *run) stream(ctx context.Context, eof error) error {
 		}
 		if err == nil {
 			err = p.sendAll(ctx, recs, ev.Position)
+		}
+		if err == nil && p.boundary != nil && ev.Position != nil {
+			if err = p.boundary.EventDone(ctx, ev.Position); err != nil {
+				err = fmt.Errorf("sink: %w", err)
+			}
 		}
 		p.encMu.Unlock()
 		if err != nil {

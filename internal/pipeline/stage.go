@@ -44,6 +44,15 @@ type InputDrainer interface {
 	InputDrained(ctx context.Context) error
 }
 
+// EventBoundary is implemented by a sink that commits in transactions (Kafka with
+// --exactly-once): Run calls EventDone after every record of the event at pos was sent (also
+// for an event without records, a keepalive), with the encoder's lock held, so no record of a
+// later event is sent before it returns. Only there may such a sink end a transaction, and pos
+// is the offset it stores in it. An error stops Run.
+type EventBoundary interface {
+	EventDone(ctx context.Context, pos capture.Position) error
+}
+
 // BufferReuser is implemented by a Source that can reuse the memory behind the events it
 // returned once its caller is done with them. Run calls ReuseBuffers before the first Next:
 // Run encodes each event completely before it calls Next again, so an event (its rows and

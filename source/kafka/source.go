@@ -238,6 +238,11 @@ func Open(ctx context.Context, cfg Config) (*Source, error) {
 			default:
 			}
 		}),
+		// Only committed records: a sluice --exactly-once producer's aborted transactions are
+		// retried from the last committed offsets, so reading them would duplicate rows (and
+		// load rows whose source position was never confirmed). Input written without
+		// transactions reads the same either way.
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.FetchMaxBytes(fetchMaxBytes), kgo.FetchMaxPartitionBytes(fetchMaxPartitionBytes),
 		// Decompress into reused buffers; Next recycles each record once the pipeline is done
 		// with it (the RecordSource contract: bytes live until the next Next).

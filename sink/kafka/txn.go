@@ -1,0 +1,361 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/envelope"
+)
+
+// TxnConfig configures a TxnSink (--exactly-once, exactly.once.support=required).
+type TxnConfig struct {
+	// Config holds the settings shared with Sink: Client, Compression, Partitions,
+	// Replication, NoCreateTopics, MaxBufferedBytes, MaxMessageBytes, Linger, Logger.
+	Config
+	// TransactionalID is stable per connector (TxnID): a second process with the same id
+	// fences the first. Required.
+	TransactionalID string
+	// OffsetsTopic and OffsetKey are where each transaction stores the offset of its last
+	// event (the offsets store's topic and offsets.Key). Required.
+	OffsetsTopic string
+	OffsetKey    []byte
+	// CommitInterval is how long a transaction stays open at most while events arrive
+	// (default DefaultCommitInterval): read_committed consumers see records after the commit.
+	CommitInterval time.Duration
+}
+
+// DefaultCommitInterval is TxnConfig.CommitInterval's default.
+const DefaultCommitInterval = 100 * time.Millisecond
+
+// TxnID is the transactional.id of a connector: one per name and topic prefix, so a restarted
+// or standby process of the same connector fences the one before it.
+func TxnID(name, topicPrefix string) string {
+	return "sluice-" + name + "-" + topicPrefix
+}
+
+// TxnSink writes records in Kafka transactions: each transaction holds the records of whole
+// events and, last, the offset record of its last event in the offsets topic; it commits at an
+// event boundary once CommitInterval has passed. A record is reported durable only after its
+// transaction committed, so the source confirms nothing a read_committed consumer cannot see,
+// and after a crash the source resumes from the offset committed with the records: nothing is
+// read twice or missed. An open transaction is lost with the process; the next producer with
+// the same TransactionalID aborts it when it starts.
+//
+// Send and EventDone are called from one goroutine (the pipeline's sender); Flush and Close
+// from it or after it stopped.
+type TxnSink struct {
+	cfg     TxnConfig
+	cl      *kgo.Client
+	durable func(uint64)
+	log     *slog.Logger
+
+	mu      sync.Mutex
+	inTxn   bool
+	began   time.Time // the open transaction began, or the last commit ended
+	tokens  []uint64  // tokens of the open transaction
+	partial bool      // a record was sent since the last EventDone (an event may be cut)
+	lastPos capture.Position
+	topics  map[string]bool
+	scratch []byte
+
+	// life ends at Close: records are produced under it, not under the caller's ctx, which
+	// franz-go would let cancel records already buffered (a shutdown cutting a transaction
+	// that Flush may still commit).
+	life context.Context
+	stop context.CancelFunc
+
+	errMu sync.Mutex
+	err   error // first produce error of the open transaction
+}
+
+// OpenTxn connects with cfg.TransactionalID; the broker aborts what an earlier producer with
+// that id left open and fences it. durable is called, after each commit, with the tokens of
+// the records the transaction held.
+func OpenTxn(ctx context.Context, cfg TxnConfig, durable func(token uint64)) (*TxnSink, error) {
+	if cfg.TransactionalID == "" || cfg.OffsetsTopic == "" || len(cfg.OffsetKey) == 0 {
+		return nil, errors.New("kafka --exactly-once: transactional id, offsets topic and offset key are required (--exactly-once needs --offsets-topic)")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.Config = cfg.withDefaults()
+	if cfg.CommitInterval <= 0 {
+		cfg.CommitInterval = DefaultCommitInterval
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	opts, err := cfg.Client.Kgo("sluice", log)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: %w", err)
+	}
+	comp, err := kgoCompression(cfg.Compression)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts,
+		kgo.TransactionalID(cfg.TransactionalID),
+		kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.ProducerBatchCompression(comp),
+		kgo.ProducerBatchMaxBytes(int32(cfg.MaxMessageBytes)),
+		kgo.MaxBufferedBytes(int(cfg.MaxBufferedBytes)),
+		kgo.RecordDeliveryTimeout(cfg.Client.DeliveryTimeout),
+	)
+	if cfg.Linger > 0 {
+		opts = append(opts, kgo.ProducerLinger(cfg.Linger))
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: %w", err)
+	}
+	if err := cfg.Client.Retry(ctx, log, "connect to the brokers", func() error { return cl.Ping(ctx) }); err != nil {
+		cl.Close()
+		return nil, fmt.Errorf("kafka: %w", err)
+	}
+	life, stop := context.WithCancel(context.Background())
+	return &TxnSink{cfg: cfg, cl: cl, durable: durable, log: log, topics: map[string]bool{cfg.OffsetsTopic: true}, life: life, stop: stop}, nil
+}
+
+func kgoCompression(s string) (kgo.CompressionCodec, error) {
+	c, err := ParseCompression(s)
+	if err != nil {
+		return kgo.NoCompression(), err
+	}
+	switch c.String() {
+	case "gzip":
+		return kgo.GzipCompression(), nil
+	case "snappy":
+		return kgo.SnappyCompression(), nil
+	case "lz4":
+		return kgo.Lz4Compression(), nil
+	case "zstd":
+		return kgo.ZstdCompression(), nil
+	}
+	return kgo.NoCompression(), nil
+}
+
+// TxnError is a failed transaction: it was aborted (or is left for the broker to abort), and
+// nothing of it is visible to read_committed consumers. Retryable unless this producer was
+// fenced by another process with the same transactional.id.
+type TxnError struct {
+	Op     string
+	Fenced bool
+	Err    error
+}
+
+func (e *TxnError) Error() string {
+	if e.Fenced {
+		return fmt.Sprintf("kafka transaction: %s: fenced: another sluice with the same name and topic prefix took over: %v", e.Op, e.Err)
+	}
+	return fmt.Sprintf("kafka transaction: %s (aborted; resume from the last committed offset): %v", e.Op, e.Err)
+}
+func (e *TxnError) Unwrap() error   { return e.Err }
+func (e *TxnError) Retryable() bool { return !e.Fenced }
+
+func fenced(err error) bool {
+	return errors.Is(err, kerr.ProducerFenced) || errors.Is(err, kerr.InvalidProducerEpoch) ||
+		errors.Is(err, kerr.TransactionalIDAuthorizationFailed)
+}
+
+func (s *TxnSink) txnErr(op string, err error) *TxnError {
+	return &TxnError{Op: op, Fenced: fenced(err), Err: err}
+}
+
+// Send produces a copy of rec in the open transaction (beginning one if none is). It blocks
+// while MaxBufferedBytes are unacknowledged, until ctx ends.
+func (s *TxnSink) Send(ctx context.Context, rec *envelope.Record, token uint64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.firstErr(); err != nil {
+		return err
+	}
+	if _, size := recordSize(rec); size > s.cfg.MaxMessageBytes {
+		return newRecordTooLarge(rec, size, s.cfg.MaxMessageBytes)
+	}
+	if !s.topics[rec.Topic] && !s.cfg.NoCreateTopics {
+		if err := s.createTopic(ctx, rec.Topic); err != nil {
+			return err
+		}
+	}
+	if !s.inTxn {
+		if err := s.cl.BeginTransaction(); err != nil {
+			return s.txnErr("begin", err)
+		}
+		s.inTxn, s.began = true, time.Now()
+	}
+	r := &kgo.Record{Topic: rec.Topic, Key: clone(rec.Key), Value: clone(rec.Value)}
+	if len(rec.Headers) > 0 {
+		r.Headers = make([]kgo.RecordHeader, len(rec.Headers))
+		for i, h := range rec.Headers {
+			r.Headers[i] = kgo.RecordHeader{Key: h.Key, Value: clone(h.Value)}
+		}
+	}
+	s.cl.Produce(s.life, r, s.promise)
+	s.tokens = append(s.tokens, token)
+	s.partial = true
+	return nil
+}
+
+func clone(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	return append([]byte(nil), b...)
+}
+
+func (s *TxnSink) promise(r *kgo.Record, err error) {
+	if err == nil {
+		return
+	}
+	s.errMu.Lock()
+	if s.err == nil {
+		s.err = s.txnErr("produce to "+r.Topic, err)
+	}
+	s.errMu.Unlock()
+}
+
+func (s *TxnSink) firstErr() error {
+	s.errMu.Lock()
+	defer s.errMu.Unlock()
+	return s.err
+}
+
+// createTopic creates topic (ignoring that it exists) with the configured partitions and
+// replication.
+func (s *TxnSink) createTopic(ctx context.Context, topic string) error {
+	req := kmsg.NewPtrCreateTopicsRequest()
+	rt := kmsg.NewCreateTopicsRequestTopic()
+	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = topic, s.cfg.Partitions, s.cfg.Replication
+	req.Topics = append(req.Topics, rt)
+	req.TimeoutMillis = int32(s.cfg.Client.RequestTimeout / time.Millisecond)
+	err := s.cfg.Client.Retry(ctx, s.log, "create topic "+topic, func() error {
+		resp, err := req.RequestWith(ctx, s.cl)
+		if err != nil {
+			return err
+		}
+		for _, t := range resp.Topics {
+			if err := kerr.ErrorForCode(t.ErrorCode); err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("kafka: create topic %s: %w", topic, err)
+	}
+	s.topics[topic] = true
+	return nil
+}
+
+// EventDone marks the end of the event at pos (pipeline.EventBoundary) and commits the open
+// transaction, with pos as its offset, once it has been open for CommitInterval.
+func (s *TxnSink) EventDone(ctx context.Context, pos capture.Position) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lastPos, s.partial = pos, false
+	// Events without records (keepalives, skipped changes) commit an offset-only transaction
+	// at most once per interval as well, not once each.
+	if time.Since(s.began) < s.cfg.CommitInterval {
+		return nil
+	}
+	return s.commit(ctx)
+}
+
+// commit writes the offset record of the last event, commits and reports the transaction's
+// records durable. On any failure it aborts (as far as the broker is reachable) and returns a
+// *TxnError. s.mu is held.
+func (s *TxnSink) commit(ctx context.Context) error {
+	if s.lastPos == nil {
+		return nil
+	}
+	if !s.inTxn {
+		// Only positions moved (keepalives): store them too, so a restart does not begin
+		// before them; a transaction of the offset record alone.
+		if err := s.cl.BeginTransaction(); err != nil {
+			return s.txnErr("begin", err)
+		}
+		s.inTxn, s.began = true, time.Now()
+	}
+	s.scratch = s.lastPos.AppendOffset(s.scratch[:0])
+	s.cl.Produce(s.life, &kgo.Record{Topic: s.cfg.OffsetsTopic, Key: s.cfg.OffsetKey, Value: clone(s.scratch)}, s.promise)
+	s.lastPos = nil
+	if err := s.cl.Flush(ctx); err != nil {
+		return s.abort(ctx, "flush", err)
+	}
+	if err := s.firstErr(); err != nil {
+		return s.abort(ctx, "produce", err)
+	}
+	if err := s.cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		return s.abort(ctx, "commit", err)
+	}
+	s.inTxn, s.began = false, time.Now()
+	for _, t := range s.tokens {
+		s.durable(t)
+	}
+	s.tokens = s.tokens[:0]
+	return nil
+}
+
+// abort ends the open transaction without committing and makes err the sink's error.
+func (s *TxnSink) abort(ctx context.Context, op string, err error) error {
+	terr := s.txnErr(op, err)
+	s.errMu.Lock()
+	s.err = terr
+	s.errMu.Unlock()
+	if !terr.Fenced {
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if aerr := s.cl.AbortBufferedRecords(actx); aerr == nil {
+			if aerr := s.cl.EndTransaction(actx, kgo.TryAbort); aerr != nil {
+				s.log.Warn("kafka: abort transaction failed; the broker aborts it when the next producer starts", "err", aerr)
+			}
+		}
+	}
+	s.inTxn = false
+	s.tokens = s.tokens[:0]
+	return terr
+}
+
+// Flush commits the open transaction when the last call was EventDone (the stream ended at an
+// event boundary: io.EOF, shutdown between events). Otherwise it aborts it: it may hold part
+// of an event (the sender stopped inside one, or only heartbeats followed), and its records
+// are sent again after the restart, from the offset committed before. It returns the sink's
+// error, if any.
+func (s *TxnSink) Flush(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.firstErr(); err != nil {
+		return err
+	}
+	if !s.partial {
+		return s.commit(ctx)
+	}
+	if s.inTxn {
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := s.cl.AbortBufferedRecords(actx); err == nil {
+			_ = s.cl.EndTransaction(actx, kgo.TryAbort)
+		}
+		s.inTxn = false
+		s.tokens = s.tokens[:0]
+	}
+	return nil
+}
+
+// Close closes the client; an open transaction is aborted by the broker (at the next start of
+// the same transactional.id, or after its timeout).
+func (s *TxnSink) Close() error {
+	s.stop()
+	s.cl.Close()
+	return nil
+}

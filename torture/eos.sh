@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# eos.sh: the exactly-once crash test (issue 18). Usage: torture/eos.sh pg|my eos|alo
+# A 20,000-row workload (400 INSERTs of 50 rows) runs against the test server
+# (SLUICE_TEST_PG_DSN, or MySQL on SLUICE_TEST_MYSQL_PORT, default 13307) while sluice is
+# killed with SIGKILL $KILLS times (default 50) and a private kfake broker is restarted
+# $RESTARTS times (default 10); then torture/cmd/eoscount reads the topic read_committed and
+# read_uncommitted. eos (--exactly-once) must show 20000 records, 0 duplicated read_committed;
+# alo (the control run) shows duplicates, so the checker can fail.
+#   EOS_DIR (/tmp/sluice-eos): binaries, broker data, logs.
+set -u
+HERE="$(dirname "$(readlink -f "$0")")"; REPO="$(dirname "$HERE")"
+EOS_DIR=${EOS_DIR:-/tmp/sluice-eos}; mkdir -p "$EOS_DIR"
+(cd "$REPO" && go build -o "$EOS_DIR/sluice" ./cmd/sluice && go build -o "$EOS_DIR/eoscount" ./torture/cmd/eoscount) || exit 1
+DB=$1; MODE=$2; KILLS=${KILLS:-50}; RESTARTS=${RESTARTS:-10}
+ID=eosc$$$DB$MODE
+KP=${EOS_KAFKA_PORT:-$((46092 + RANDOM%50))}; KD=$EOS_DIR/kafka-$ID
+K="env KAFKA_PORT=$KP KAFKA_DIR=$KD $REPO/scripts/kafka.sh"
+$K start >/dev/null 2>&1 || { echo "broker failed"; exit 1; }
+BR=127.0.0.1:$KP
+EXTRA=""; [ "$MODE" = eos ] && EXTRA="--exactly-once"
+if [ $DB = pg ]; then
+  PG="$SLUICE_TEST_PG_DSN"
+  psql "$PG" -qc "create table ${ID}(id int primary key, v int)" >/dev/null
+  SRC=(postgres --dsn "$PG" --slot ${ID} --publication ${ID} --table-include public.${ID})
+  TOPIC=${ID}.public.${ID}
+  ins() { psql "$PG" -qc "insert into ${ID} select g, g from generate_series($1, $2) g" >/dev/null 2>&1; }
+else
+  MP=${SLUICE_TEST_MYSQL_PORT:-13307}; M="mysql -h127.0.0.1 -P$MP -uroot"
+  $M -e "create database ${ID}; create table ${ID}.t(id int primary key, v int)"
+  SRC=(mysql --dsn "mysql://root@127.0.0.1:$MP" --server-id $((5000+RANDOM%1000)) --database-include ${ID})
+  TOPIC=${ID}.${ID}.t
+  ins() { $M -e "insert into ${ID}.t with recursive s(n) as (select $1 union all select n+1 from s where n < $2) select n, n from s"; }
+fi
+run() {
+  $EOS_DIR/sluice "${SRC[@]}" --topic-prefix ${ID} --name ${ID} --sink kafka --kafka-brokers $BR \
+    --offsets-topic ${ID}-offsets --offsets-flush-interval 1s --errors-retry-timeout -1s $EXTRA --log-level warn >>$EOS_DIR/${ID}.log 2>&1 &
+  echo $!
+}
+pid=$(run); sleep 3
+( for i in $(seq 1 400); do ins $(( (i-1)*50+1 )) $(( i*50 )); sleep 0.1; done ) &
+wl=$!
+kills=0; restarts=0
+for k in $(seq 1 $KILLS); do
+  sleep 0.$((RANDOM%5+3))
+  kill -9 $pid; wait $pid 2>/dev/null; kills=$((kills+1)); pid=$(run)
+  if [ $((k % 5)) = 0 ] && [ $restarts -lt $RESTARTS ]; then $K stop >/dev/null 2>&1; sleep 1; $K start >/dev/null 2>&1; restarts=$((restarts+1)); fi
+done
+wait $wl
+sleep 15
+kill $pid; wait $pid 2>/dev/null
+echo "$DB $MODE: $kills kill -9, $restarts broker restarts, 20000 rows"
+$EOS_DIR/eoscount $BR $TOPIC
+$K stop >/dev/null 2>&1; rm -rf $KD
+if [ $DB = pg ]; then
+  psql "$PG" -qc "select pg_drop_replication_slot('${ID}')" >/dev/null 2>&1
+  psql "$PG" -qc "drop table ${ID}; drop publication if exists ${ID}" >/dev/null 2>&1
+else
+  $M -e "drop database ${ID}"
+fi
+echo "log $EOS_DIR/${ID}.log:"; grep -o '"msg":"[^"]*"\|^sluice[^:]*: [^:]*: [^:]*' $EOS_DIR/${ID}.log | sort | uniq -c | sort -rn | head -6
