@@ -77,6 +77,12 @@ type chunk struct {
 	last []string       // the last row's key
 	more bool           // the table may have rows after the chunk
 	err  error
+	// invisible are the transactions in progress in the read's snapshot (its xip list, as
+	// 32-bit xids): one whose commit record precedes the low watermark in the WAL, yet was
+	// not visible when the snapshot was taken (between its commit record and leaving the
+	// proc array; observed under load on a 2-core host), streamed its changes before the
+	// window opened: the chunk rows of its keys are stale and are dropped too.
+	invisible []uint32
 }
 
 // resumed is a resumed snapshot. A reader goroutine (readChunks, on conn) writes the
@@ -104,7 +110,17 @@ type resumed struct {
 	pos    *Position // the chunk rows' position (the high watermark's)
 	ts     int64
 	keyOf  []byte
-	first  bool // the next row emitted is the first of its table
+	first  bool  // the next row emitted is the first of its table
+	incr   *incr // an incremental snapshot's reader state (incremental.go); nil: the initial snapshot's rest
+	// pre and prevPre: keys changed by each transaction (xid) since the last chunk was
+	// emitted, and in the span before; see chunk.invisible.
+	pre, prevPre map[uint32][]txKey
+}
+
+// txKey is a key one transaction changed.
+type txKey struct {
+	table schema.TableID
+	key   string
 }
 
 // resumable reports whether the unfinished snapshot of r can be resumed (rather than taken
@@ -239,6 +255,15 @@ func (s *Source) resumedNext(ctx context.Context) (capture.Event, bool, error) {
 				rs.gone[i] = true
 			}
 		}
+		for _, xid := range c.invisible {
+			for _, pre := range []map[uint32][]txKey{rs.prevPre, rs.pre} {
+				for _, tk := range pre[xid] {
+					if i, ok := c.keys[tk.key]; ok && tk.table == c.t.rel.table.ID {
+						rs.gone[i] = true
+					}
+				}
+			}
+		}
 		rs.win = nil
 		rs.state = resumeEmitting
 	}
@@ -269,6 +294,11 @@ func (s *Source) resumedNext(ctx context.Context) (capture.Event, bool, error) {
 			default:
 			}
 		}
+		if rs.incr != nil && rs.state == resumeIdle && rs.closed && rs.early == nil {
+			// Every chunk came and was emitted (a stopped table may still be listed).
+			s.incrementalDone()
+			return capture.Event{}, false, nil
+		}
 		if rs.state == resumeIdle && rs.closed && rs.early == nil && len(rs.tables) == 0 &&
 			!s.inTx && s.streamXid == 0 && s.replay == nil && s.pendHead == len(s.pending) {
 			// Between transactions, with the events decoded before the last commit out: the
@@ -284,7 +314,9 @@ func (s *Source) resumedRow(t *snapTable, row capture.Row) capture.Event {
 	rs := s.resumed
 	tab := t.rel.table
 	m := capture.SnapshotTrue
-	if rs.first {
+	if rs.incr != nil {
+		m = capture.SnapshotIncremental
+	} else if rs.first {
 		m, rs.first = capture.SnapshotFirstInTable, false
 	}
 	t.done++
@@ -300,6 +332,7 @@ func (s *Source) chunkDone() {
 	c := rs.cur
 	rs.state, rs.cur, rs.gone, rs.next, rs.pos = resumeIdle, nil, nil, 0, nil
 	rs.seq++
+	rs.prevPre, rs.pre = rs.pre, nil
 	for len(rs.tables) > 0 && rs.tables[0] != c.t {
 		rs.tables = rs.tables[1:] // cannot happen: every table has a chunk
 	}
@@ -358,6 +391,18 @@ func (s *Source) resumedSee(ev capture.Event) (capture.Event, bool) {
 		}
 		return capture.Event{}, false
 	}
+	if (rs.state == resumeIdle || rs.state == resumeWindow) && ev.Kind == capture.Change && ev.Table != nil && ev.Source.HasTxID {
+		// Remembered by transaction for the next chunks' invisible transactions.
+		xid := uint32(ev.Source.TxID)
+		for _, row := range []capture.Row{ev.Before, ev.After} {
+			if row != nil {
+				if rs.pre == nil {
+					rs.pre = map[uint32][]txKey{}
+				}
+				rs.pre[xid] = append(rs.pre[xid], txKey{ev.Table.ID, string(rowKey(&rs.keyOf, ev.Table.PrimaryKey, row))})
+			}
+		}
+	}
 	if rs.state == resumeWindow && ev.Kind == capture.Change && ev.Table != nil {
 		keys := rs.win[ev.Table.ID]
 		for _, row := range []capture.Row{ev.Before, ev.After} {
@@ -385,6 +430,10 @@ func isWatermark(ev capture.Event) bool {
 func (s *Source) stamp(p *Position) *Position {
 	rs := s.resumed
 	q := *p
+	if rs.incr != nil {
+		rs.stampIncremental(&q)
+		return &q
+	}
 	q.Snapshot = true
 	if len(rs.tables) > 0 {
 		id := rs.tables[0].rel.table.ID
@@ -494,8 +543,14 @@ func (s *Source) readChunkOnce(ctx context.Context, conn *pgx.Conn, c *chunk, af
 		}
 		defer tx.Rollback(context.Background())
 		var late int
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM pg_snapshot_xip(pg_current_snapshot()) x WHERE pg_xact_status(x) = 'committed'`).Scan(&late); err != nil {
+		var xip []int64
+		if err := tx.QueryRow(ctx, `SELECT count(*) FILTER (WHERE pg_xact_status(x) = 'committed'),
+  coalesce(array_agg((x::text::numeric % 4294967296)::bigint), '{}') FROM pg_snapshot_xip(pg_current_snapshot()) x`).Scan(&late, &xip); err != nil {
 			return err
+		}
+		c.invisible = c.invisible[:0]
+		for _, x := range xip {
+			c.invisible = append(c.invisible, uint32(x))
 		}
 		if late > 0 {
 			retry = true
@@ -505,13 +560,20 @@ func (s *Source) readChunkOnce(ctx context.Context, conn *pgx.Conn, c *chunk, af
 		var params [][]byte
 		if len(t.pk) > 0 {
 			q = "SELECT " + t.cols + " FROM ONLY " + t.name
+			var conds []string
+			if t.where != "" {
+				conds = append(conds, "("+t.where+")") // additional-conditions of an incremental snapshot
+			}
 			if after != nil {
 				var ph []string
 				for _, v := range after {
 					params = append(params, []byte(v))
 					ph = append(ph, "$"+strconv.Itoa(len(params)))
 				}
-				q += " WHERE (" + strings.Join(t.pk, ", ") + ") > (" + strings.Join(ph, ", ") + ")"
+				conds = append(conds, "("+strings.Join(t.pk, ", ")+") > ("+strings.Join(ph, ", ")+")")
+			}
+			if len(conds) > 0 {
+				q += " WHERE " + strings.Join(conds, " AND ")
 			}
 			q += " ORDER BY " + strings.Join(t.pk, ", ") + " LIMIT " + strconv.Itoa(limit)
 		} else {

@@ -46,7 +46,10 @@ type Source struct {
 	snap        *snapshot
 	resumed     *resumed // the rest of an unfinished snapshot, read in watermark windows (chunk.go)
 	snapOnly    bool
-	createdSlot bool // Open created the slot (CreatedSlot)
+	signals     []sigAt      // signal-table rows read, to act on in Next (incremental.go)
+	incrWait    []*snapTable // tables of an incremental snapshot waiting for the one running
+	incrResume  *Position    // an incremental snapshot the stored offset left unfinished
+	createdSlot bool         // Open created the slot (CreatedSlot)
 
 	msgs     chan []wireMsg
 	recvErr  chan error
@@ -218,6 +221,16 @@ func (s *Source) next(ctx context.Context) (capture.Event, error) {
 		s.rows.reset()
 	}
 	for {
+		if len(s.signals) > 0 {
+			if err := s.handleSignals(ctx); err != nil {
+				return capture.Event{}, classify(err)
+			}
+		}
+		if s.resumed == nil && (len(s.incrWait) > 0 || s.incrResume != nil) {
+			if err := s.startWaiting(ctx); err != nil {
+				return capture.Event{}, classify(err)
+			}
+		}
 		if s.resumed != nil {
 			ev, ok, err := s.resumedNext(ctx)
 			if err != nil || ok {
