@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -189,5 +190,150 @@ func TestIncrementalSnapshotUnderLoad(t *testing.T) {
 		if reads == 0 || reads > n {
 			t.Errorf("%d incremental reads, want 1..%d", reads, n)
 		}
+	})
+}
+
+// incrReads reads events until done says stop, acking each, and returns the incremental
+// reads' ids and the last position.
+func incrReads(t *testing.T, s *Source, done func(ev capture.Event, reads int) bool) ([]int64, capture.Position) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var ids []int64
+	var last capture.Position
+	for {
+		ev, err := s.Next(ctx)
+		if err != nil {
+			t.Fatalf("Next after %d reads: %v", len(ids), err)
+		}
+		if ev.Position != nil {
+			s.Ack(ctx, ev.Position)
+			last = ev.Position
+		}
+		if ev.Kind == capture.Change && ev.Op == capture.OpRead {
+			ids = append(ids, ev.After[0].Int)
+		}
+		if done(ev, len(ids)) {
+			return ids, last
+		}
+	}
+}
+
+// ticker inserts a sentinel row every 50 ms until the test ends, so a reader waiting for a
+// state change always has an event to check it at.
+func ticker(t *testing.T, db *testDB) {
+	conn, err := pgx.Connect(context.Background(), db.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer conn.Close(context.Background())
+		for i := 1000000; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			conn.Exec(context.Background(), "INSERT INTO sentinel VALUES ($1)", i)
+		}
+	}()
+	t.Cleanup(func() { close(stop); wg.Wait() })
+}
+
+func isSentinel(ev capture.Event) bool {
+	return ev.Kind == capture.Change && ev.Table != nil && ev.Table.ID.Table == "sentinel"
+}
+
+// TestIncrementalSnapshotPauseResumeStop: pause-snapshot stops the chunk reads (the stream
+// goes on), resume-snapshot goes on, stop-snapshot ends the snapshot before the table's end;
+// a log signal and a bad signal do not stop the stream.
+func TestIncrementalSnapshotPauseResumeStop(t *testing.T) {
+	eachServer(t, func(t *testing.T, db *testDB) {
+		const n, chunk = 20000, 100
+		s := db.open(incrDB(t, db, n, chunk))
+		db.exec(`INSERT INTO debezium_signal VALUES ('bad', 'execute-snapshot', '{"data-collections": "public.t"}')`,
+			`INSERT INTO debezium_signal VALUES ('log', 'log', '{"message": "hello at {}"}')`,
+			`INSERT INTO debezium_signal VALUES ('go', 'execute-snapshot', '{"data-collections": ["public.t"]}')`)
+		ids, _ := incrReads(t, s, func(_ capture.Event, reads int) bool { return reads > 0 })
+		db.exec(`INSERT INTO debezium_signal VALUES ('p', 'pause-snapshot', NULL)`, "INSERT INTO sentinel VALUES (0)")
+		more, _ := incrReads(t, s, func(ev capture.Event, _ int) bool { return isSentinel(ev) })
+		ids = append(ids, more...)
+		if !s.Progress().Snapshot.Paused.Load() {
+			t.Fatal("SnapshotPaused is false after pause-snapshot")
+		}
+		atPause := len(ids)
+		// While paused, the stream goes on and no more than the chunks already read come.
+		for i := 1; i <= 20; i++ {
+			db.exec(fmt.Sprintf("INSERT INTO sentinel VALUES (%d)", i))
+			time.Sleep(20 * time.Millisecond)
+		}
+		sentinels := 0
+		more, _ = incrReads(t, s, func(ev capture.Event, _ int) bool {
+			if isSentinel(ev) {
+				sentinels++
+			}
+			return sentinels == 20
+		})
+		ids = append(ids, more...)
+		if len(ids) > atPause+3*chunk {
+			t.Fatalf("paused: %d reads after the pause took effect (%d), want at most the %d rows of chunks already read", len(ids)-atPause, atPause, 3*chunk)
+		}
+		if len(ids) >= n {
+			t.Fatalf("the whole table was read while paused")
+		}
+		db.exec(`INSERT INTO debezium_signal VALUES ('r', 'resume-snapshot', '{"type": "incremental"}')`)
+		more, _ = incrReads(t, s, func(_ capture.Event, reads int) bool { return reads >= 10*chunk })
+		ids = append(ids, more...)
+		db.exec(`INSERT INTO debezium_signal VALUES ('s', 'stop-snapshot', '{"data-collections": ["public.t"], "type": "incremental"}')`)
+		ticker(t, db)
+		more, _ = incrReads(t, s, func(ev capture.Event, _ int) bool {
+			return isSentinel(ev) && s.Progress().Snapshot.Completed.Load()
+		})
+		ids = append(ids, more...)
+		if len(ids) >= n {
+			t.Fatalf("%d reads: stop-snapshot did not stop the snapshot", len(ids))
+		}
+		t.Logf("%d of %d rows read before the stop", len(ids), n)
+	})
+}
+
+// TestIncrementalSnapshotResumesAfterRestart: a source closed part way through an
+// incremental snapshot carries on from its stored offset at the chunk after the last one
+// emitted: every row is read, and at most the chunks in flight twice.
+func TestIncrementalSnapshotResumesAfterRestart(t *testing.T) {
+	eachServer(t, func(t *testing.T, db *testDB) {
+		const n, chunk = 3000, 100
+		cfg := incrDB(t, db, n, chunk)
+		s := db.open(cfg)
+		db.exec(`INSERT INTO debezium_signal VALUES ('go', 'execute-snapshot', '{"data-collections": ["public.t"]}')`)
+		first, pos := incrReads(t, s, func(_ capture.Event, reads int) bool { return reads >= n/2 })
+		off := pos.AppendOffset(nil)
+		if !strings.Contains(string(off), `"incremental_snapshot_tables":["public.t"]`) {
+			t.Fatalf("the offset carries no incremental snapshot progress: %s", off)
+		}
+		s.Close()
+		cfg.Offset = off
+		s = db.open(cfg)
+		ticker(t, db)
+		second, _ := incrReads(t, s, func(ev capture.Event, _ int) bool {
+			return isSentinel(ev) && s.Progress().Snapshot.Completed.Load()
+		})
+		seen := map[int64]bool{}
+		for _, id := range append(first, second...) {
+			seen[id] = true
+		}
+		for id := int64(1); id <= n; id++ {
+			if !seen[id] {
+				t.Fatalf("id %d never read (%d reads before the restart, %d after)", id, len(first), len(second))
+			}
+		}
+		if len(first)+len(second) > n+3*chunk {
+			t.Errorf("%d reads for %d rows: the restart read more than the chunks in flight again", len(first)+len(second), n)
+		}
+		t.Logf("%d reads before the restart, %d after, %d rows", len(first), len(second), n)
 	})
 }
