@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,9 +41,13 @@ import (
 //
 // One gap remains in "visible in S": a transaction whose commit record precedes L but that is
 // not yet visible when S is taken (a backend between writing its commit and leaving the proc
-// array, or waiting for a synchronous standby). Such a transaction is in S's xip list and
-// already committed in the commit log, so the read checks for exactly that and retries
-// (pg_xact_status of every xid of pg_current_snapshot(), in the read's own transaction).
+// array, or waiting for a synchronous standby). Such a transaction is in S's xip list. When it
+// is already committed in the commit log, the read retries (pg_xact_status of every xid of
+// pg_current_snapshot(), in the read's own transaction). When its commit-log bit is not set
+// yet (observed under load: a backend descheduled after its commit record, in S's xip for
+// several chunks), nothing on the server tells; so the chunk carries S's xip list and the
+// emitting side, which remembers the keys each recent transaction changed (pruned below S's
+// xmax), drops the chunk rows of keys those transactions changed, whenever they were streamed.
 //
 // Tables without a primary key have no key to match stream events with: an unfinished
 // keyless table is read again from its start, in ctid page ranges of its own transaction
@@ -83,6 +88,7 @@ type chunk struct {
 	// proc array; observed under load on a 2-core host), streamed its changes before the
 	// window opened: the chunk rows of its keys are stale and are dropped too.
 	invisible []uint32
+	xmax      uint32 // the read snapshot's xmax (32-bit): every xid below it and not invisible is settled
 }
 
 // resumed is a resumed snapshot. A reader goroutine (readChunks, on conn) writes the
@@ -112,9 +118,9 @@ type resumed struct {
 	keyOf  []byte
 	first  bool  // the next row emitted is the first of its table
 	incr   *incr // an incremental snapshot's reader state (incremental.go); nil: the initial snapshot's rest
-	// pre and prevPre: keys changed by each transaction (xid) since the last chunk was
-	// emitted, and in the span before; see chunk.invisible.
-	pre, prevPre map[uint32][]txKey
+	// pre: keys changed by each recent transaction (xid), for chunk.invisible; pruned at each
+	// chunk of the transactions no later read can miss.
+	pre map[uint32][]txKey
 }
 
 // txKey is a key one transaction changed.
@@ -256,12 +262,17 @@ func (s *Source) resumedNext(ctx context.Context) (capture.Event, bool, error) {
 			}
 		}
 		for _, xid := range c.invisible {
-			for _, pre := range []map[uint32][]txKey{rs.prevPre, rs.pre} {
-				for _, tk := range pre[xid] {
-					if i, ok := c.keys[tk.key]; ok && tk.table == c.t.rel.table.ID {
-						rs.gone[i] = true
-					}
+			for _, tk := range rs.pre[xid] {
+				if i, ok := c.keys[tk.key]; ok && tk.table == c.t.rel.table.ID {
+					rs.gone[i] = true
 				}
+			}
+		}
+		// A transaction below this read's xmax and not invisible to it has ended for every
+		// later read as well (which take their snapshots later): its keys are needed no more.
+		for xid := range rs.pre {
+			if int32(xid-c.xmax) < 0 && !slices.Contains(c.invisible, xid) {
+				delete(rs.pre, xid)
 			}
 		}
 		rs.win = nil
@@ -332,7 +343,6 @@ func (s *Source) chunkDone() {
 	c := rs.cur
 	rs.state, rs.cur, rs.gone, rs.next, rs.pos = resumeIdle, nil, nil, 0, nil
 	rs.seq++
-	rs.prevPre, rs.pre = rs.pre, nil
 	for len(rs.tables) > 0 && rs.tables[0] != c.t {
 		rs.tables = rs.tables[1:] // cannot happen: every table has a chunk
 	}
@@ -544,10 +554,14 @@ func (s *Source) readChunkOnce(ctx context.Context, conn *pgx.Conn, c *chunk, af
 		defer tx.Rollback(context.Background())
 		var late int
 		var xip []int64
+		var xmax int64
 		if err := tx.QueryRow(ctx, `SELECT count(*) FILTER (WHERE pg_xact_status(x) = 'committed'),
-  coalesce(array_agg((x::text::numeric % 4294967296)::bigint), '{}') FROM pg_snapshot_xip(pg_current_snapshot()) x`).Scan(&late, &xip); err != nil {
+  coalesce(array_agg((x::text::numeric % 4294967296)::bigint), '{}'),
+  (pg_snapshot_xmax(pg_current_snapshot())::text::numeric % 4294967296)::bigint
+FROM pg_snapshot_xip(pg_current_snapshot()) x`).Scan(&late, &xip, &xmax); err != nil {
 			return err
 		}
+		c.xmax = uint32(xmax)
 		c.invisible = c.invisible[:0]
 		for _, x := range xip {
 			c.invisible = append(c.invisible, uint32(x))
