@@ -117,6 +117,30 @@ func (s *Source) signalRow(lsn uint64, rel *relation, row capture.Row) {
 	s.signals = append(s.signals, sigAt{sig, lsn})
 }
 
+// Signal hands the source a signal from outside the stream (the Kafka signal channel,
+// signal.ParseKafka). Any goroutine may call it; it does not block. Next acts on it before
+// its next event, at the stream's position then.
+func (s *Source) Signal(sig signal.Signal) {
+	s.inboxMu.Lock()
+	s.inbox = append(s.inbox, sig)
+	s.inboxMu.Unlock()
+	s.inboxN.Add(1)
+}
+
+// takeInbox moves the signals handed to Signal into s.signals (Next's goroutine).
+func (s *Source) takeInbox() {
+	if s.inboxN.Load() == 0 {
+		return
+	}
+	s.inboxMu.Lock()
+	for _, sig := range s.inbox {
+		s.signals = append(s.signals, sigAt{sig, s.commitPos()})
+	}
+	s.inbox = nil
+	s.inboxN.Store(0)
+	s.inboxMu.Unlock()
+}
+
 // sigAt is a signal with where it was read.
 type sigAt struct {
 	sig signal.Signal

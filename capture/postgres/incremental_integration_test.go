@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/signal"
 )
 
 const signalDDL = "CREATE TABLE debezium_signal (id varchar(42) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2048))"
@@ -335,5 +336,28 @@ func TestIncrementalSnapshotResumesAfterRestart(t *testing.T) {
 			t.Errorf("%d reads for %d rows: the restart read more than the chunks in flight again", len(first)+len(second), n)
 		}
 		t.Logf("%d reads before the restart, %d after, %d rows", len(first), len(second), n)
+	})
+}
+
+// TestIncrementalSnapshotKafkaSignal: a signal of the Kafka channel (parsed by
+// signal.ParseKafka, handed over with Source.Signal) starts an incremental snapshot as a
+// signal-table row does.
+func TestIncrementalSnapshotKafkaSignal(t *testing.T) {
+	eachServer(t, func(t *testing.T, db *testDB) {
+		const n = 1000
+		s := db.open(incrDB(t, db, n, 100))
+		ticker(t, db)
+		sig, ok, err := signal.ParseKafka("dbserver1", []byte("dbserver1"),
+			[]byte(`{"type": "execute-snapshot", "data": {"data-collections": ["public.t"], "type": "INCREMENTAL"}}`), 0, 7)
+		if !ok || err != nil {
+			t.Fatal(ok, err)
+		}
+		s.Signal(sig)
+		ids, _ := incrReads(t, s, func(ev capture.Event, _ int) bool {
+			return isSentinel(ev) && s.Progress().Snapshot.Completed.Load()
+		})
+		if len(ids) != n {
+			t.Fatalf("%d incremental reads, want %d", len(ids), n)
+		}
 	})
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/capture/postgres/pgoutput"
 	"github.com/sluicecdc/sluice/schema"
+	"github.com/sluicecdc/sluice/signal"
 )
 
 // ErrSnapshotOnly is returned by Next after the snapshot of mode initial_only has been emitted.
@@ -49,7 +50,10 @@ type Source struct {
 	signals     []sigAt      // signal-table rows read, to act on in Next (incremental.go)
 	incrWait    []*snapTable // tables of an incremental snapshot waiting for the one running
 	incrResume  *Position    // an incremental snapshot the stored offset left unfinished
-	createdSlot bool         // Open created the slot (CreatedSlot)
+	inboxMu     sync.Mutex
+	inbox       []signal.Signal // from Signal, any goroutine
+	inboxN      atomic.Int32    // len(inbox), read without the lock
+	createdSlot bool            // Open created the slot (CreatedSlot)
 
 	msgs     chan []wireMsg
 	recvErr  chan error
@@ -221,6 +225,7 @@ func (s *Source) next(ctx context.Context) (capture.Event, error) {
 		s.rows.reset()
 	}
 	for {
+		s.takeInbox()
 		if len(s.signals) > 0 {
 			if err := s.handleSignals(ctx); err != nil {
 				return capture.Event{}, classify(err)
