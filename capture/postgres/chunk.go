@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,9 +41,13 @@ import (
 //
 // One gap remains in "visible in S": a transaction whose commit record precedes L but that is
 // not yet visible when S is taken (a backend between writing its commit and leaving the proc
-// array, or waiting for a synchronous standby). Such a transaction is in S's xip list and
-// already committed in the commit log, so the read checks for exactly that and retries
-// (pg_xact_status of every xid of pg_current_snapshot(), in the read's own transaction).
+// array, or waiting for a synchronous standby). Such a transaction is in S's xip list. When it
+// is already committed in the commit log, the read retries (pg_xact_status of every xid of
+// pg_current_snapshot(), in the read's own transaction). When its commit-log bit is not set
+// yet (observed under load: a backend descheduled after its commit record, in S's xip for
+// several chunks), nothing on the server tells; so the chunk carries S's xip list and the
+// emitting side, which remembers the keys each recent transaction changed (pruned below S's
+// xmax), drops the chunk rows of keys those transactions changed, whenever they were streamed.
 //
 // Tables without a primary key have no key to match stream events with: an unfinished
 // keyless table is read again from its start, in ctid page ranges of its own transaction
@@ -77,6 +82,13 @@ type chunk struct {
 	last []string       // the last row's key
 	more bool           // the table may have rows after the chunk
 	err  error
+	// invisible are the transactions in progress in the read's snapshot (its xip list, as
+	// 32-bit xids): one whose commit record precedes the low watermark in the WAL, yet was
+	// not visible when the snapshot was taken (between its commit record and leaving the
+	// proc array; observed under load on a 2-core host), streamed its changes before the
+	// window opened: the chunk rows of its keys are stale and are dropped too.
+	invisible []uint32
+	xmax      uint32 // the read snapshot's xmax (32-bit): every xid below it and not invisible is settled
 }
 
 // resumed is a resumed snapshot. A reader goroutine (readChunks, on conn) writes the
@@ -104,7 +116,17 @@ type resumed struct {
 	pos    *Position // the chunk rows' position (the high watermark's)
 	ts     int64
 	keyOf  []byte
-	first  bool // the next row emitted is the first of its table
+	first  bool  // the next row emitted is the first of its table
+	incr   *incr // an incremental snapshot's reader state (incremental.go); nil: the initial snapshot's rest
+	// pre: keys changed by each recent transaction (xid), for chunk.invisible; pruned at each
+	// chunk of the transactions no later read can miss.
+	pre map[uint32][]txKey
+}
+
+// txKey is a key one transaction changed.
+type txKey struct {
+	table schema.TableID
+	key   string
 }
 
 // resumable reports whether the unfinished snapshot of r can be resumed (rather than taken
@@ -239,6 +261,20 @@ func (s *Source) resumedNext(ctx context.Context) (capture.Event, bool, error) {
 				rs.gone[i] = true
 			}
 		}
+		for _, xid := range c.invisible {
+			for _, tk := range rs.pre[xid] {
+				if i, ok := c.keys[tk.key]; ok && tk.table == c.t.rel.table.ID {
+					rs.gone[i] = true
+				}
+			}
+		}
+		// A transaction below this read's xmax and not invisible to it has ended for every
+		// later read as well (which take their snapshots later): its keys are needed no more.
+		for xid := range rs.pre {
+			if int32(xid-c.xmax) < 0 && !slices.Contains(c.invisible, xid) {
+				delete(rs.pre, xid)
+			}
+		}
 		rs.win = nil
 		rs.state = resumeEmitting
 	}
@@ -269,6 +305,11 @@ func (s *Source) resumedNext(ctx context.Context) (capture.Event, bool, error) {
 			default:
 			}
 		}
+		if rs.incr != nil && rs.state == resumeIdle && rs.closed && rs.early == nil {
+			// Every chunk came and was emitted (a stopped table may still be listed).
+			s.incrementalDone()
+			return capture.Event{}, false, nil
+		}
 		if rs.state == resumeIdle && rs.closed && rs.early == nil && len(rs.tables) == 0 &&
 			!s.inTx && s.streamXid == 0 && s.replay == nil && s.pendHead == len(s.pending) {
 			// Between transactions, with the events decoded before the last commit out: the
@@ -284,7 +325,9 @@ func (s *Source) resumedRow(t *snapTable, row capture.Row) capture.Event {
 	rs := s.resumed
 	tab := t.rel.table
 	m := capture.SnapshotTrue
-	if rs.first {
+	if rs.incr != nil {
+		m = capture.SnapshotIncremental
+	} else if rs.first {
 		m, rs.first = capture.SnapshotFirstInTable, false
 	}
 	t.done++
@@ -358,6 +401,18 @@ func (s *Source) resumedSee(ev capture.Event) (capture.Event, bool) {
 		}
 		return capture.Event{}, false
 	}
+	if (rs.state == resumeIdle || rs.state == resumeWindow) && ev.Kind == capture.Change && ev.Table != nil && ev.Source.HasTxID {
+		// Remembered by transaction for the next chunks' invisible transactions.
+		xid := uint32(ev.Source.TxID)
+		for _, row := range []capture.Row{ev.Before, ev.After} {
+			if row != nil {
+				if rs.pre == nil {
+					rs.pre = map[uint32][]txKey{}
+				}
+				rs.pre[xid] = append(rs.pre[xid], txKey{ev.Table.ID, string(rowKey(&rs.keyOf, ev.Table.PrimaryKey, row))})
+			}
+		}
+	}
 	if rs.state == resumeWindow && ev.Kind == capture.Change && ev.Table != nil {
 		keys := rs.win[ev.Table.ID]
 		for _, row := range []capture.Row{ev.Before, ev.After} {
@@ -385,6 +440,10 @@ func isWatermark(ev capture.Event) bool {
 func (s *Source) stamp(p *Position) *Position {
 	rs := s.resumed
 	q := *p
+	if rs.incr != nil {
+		rs.stampIncremental(&q)
+		return &q
+	}
 	q.Snapshot = true
 	if len(rs.tables) > 0 {
 		id := rs.tables[0].rel.table.ID
@@ -494,8 +553,18 @@ func (s *Source) readChunkOnce(ctx context.Context, conn *pgx.Conn, c *chunk, af
 		}
 		defer tx.Rollback(context.Background())
 		var late int
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM pg_snapshot_xip(pg_current_snapshot()) x WHERE pg_xact_status(x) = 'committed'`).Scan(&late); err != nil {
+		var xip []int64
+		var xmax int64
+		if err := tx.QueryRow(ctx, `SELECT count(*) FILTER (WHERE pg_xact_status(x) = 'committed'),
+  coalesce(array_agg((x::text::numeric % 4294967296)::bigint), '{}'),
+  (pg_snapshot_xmax(pg_current_snapshot())::text::numeric % 4294967296)::bigint
+FROM pg_snapshot_xip(pg_current_snapshot()) x`).Scan(&late, &xip, &xmax); err != nil {
 			return err
+		}
+		c.xmax = uint32(xmax)
+		c.invisible = c.invisible[:0]
+		for _, x := range xip {
+			c.invisible = append(c.invisible, uint32(x))
 		}
 		if late > 0 {
 			retry = true
@@ -505,13 +574,20 @@ func (s *Source) readChunkOnce(ctx context.Context, conn *pgx.Conn, c *chunk, af
 		var params [][]byte
 		if len(t.pk) > 0 {
 			q = "SELECT " + t.cols + " FROM ONLY " + t.name
+			var conds []string
+			if t.where != "" {
+				conds = append(conds, "("+t.where+")") // additional-conditions of an incremental snapshot
+			}
 			if after != nil {
 				var ph []string
 				for _, v := range after {
 					params = append(params, []byte(v))
 					ph = append(ph, "$"+strconv.Itoa(len(params)))
 				}
-				q += " WHERE (" + strings.Join(t.pk, ", ") + ") > (" + strings.Join(ph, ", ") + ")"
+				conds = append(conds, "("+strings.Join(t.pk, ", ")+") > ("+strings.Join(ph, ", ")+")")
+			}
+			if len(conds) > 0 {
+				q += " WHERE " + strings.Join(conds, " AND ")
 			}
 			q += " ORDER BY " + strings.Join(t.pk, ", ") + " LIMIT " + strconv.Itoa(limit)
 		} else {

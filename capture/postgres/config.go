@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/sluicecdc/sluice/capture"
@@ -67,6 +68,10 @@ type Config struct {
 	SnapshotWorkers int
 	// SnapshotChunkRows is the number of rows per primary-key chunk (default 10000).
 	SnapshotChunkRows int
+	// SignalDataCollection is the signal table, schema.table (signal.data.collection; ""
+	// none): rows inserted into it are signals (docs/signals.md). It must be in the
+	// publication; it is captured only if the include lists say so.
+	SignalDataCollection string
 	// SchemaInclude, TableInclude, TableExclude and ColumnExclude are anchored regular
 	// expressions with Debezium semantics: schemas match "schema", tables "schema.table",
 	// columns "schema.table.column".
@@ -189,6 +194,11 @@ func (c *Config) Validate() error {
 	}
 	if c.Publication != "" && !identRe.MatchString(c.Publication) {
 		errs = append(errs, fmt.Errorf("publication %q: use lower-case letters, digits and _", c.Publication))
+	}
+	if c.SignalDataCollection != "" {
+		if parts := strings.Split(c.SignalDataCollection, "."); len(parts) != 2 || parts[0] == "" || parts[1] == "" {
+			errs = append(errs, fmt.Errorf("signal data collection %q: want schema.table, e.g. public.debezium_signal", c.SignalDataCollection))
+		}
 	}
 	switch c.PublicationMode {
 	case "", PublicationAllTables, PublicationFiltered, PublicationDisabled:

@@ -38,6 +38,13 @@ type Position struct {
 	SnapSchema string   // snapshot_schema
 	SnapTable  string   // snapshot_table
 	SnapAfter  []string // snapshot_after
+
+	// Incremental snapshot progress (incremental.go; sluice's own keys): the tables left in
+	// order (schema.table), the first one's last emitted key (key columns' text), and each
+	// table's additional condition.
+	IncrTables  []string          // incremental_snapshot_tables
+	IncrAfter   []string          // incremental_snapshot_after
+	IncrFilters map[string]string // incremental_snapshot_filters
 }
 
 // AppendOffset writes the offset JSON object.
@@ -86,6 +93,18 @@ func (p *Position) AppendOffset(dst []byte) []byte {
 			dst = append(append(dst, `,"snapshot_after":`...), b...)
 		}
 	}
+	if len(p.IncrTables) > 0 {
+		b, _ := json.Marshal(p.IncrTables)
+		dst = append(append(dst, `,"incremental_snapshot_tables":`...), b...)
+		if p.IncrAfter != nil {
+			b, _ = json.Marshal(p.IncrAfter)
+			dst = append(append(dst, `,"incremental_snapshot_after":`...), b...)
+		}
+		if len(p.IncrFilters) > 0 {
+			b, _ = json.Marshal(p.IncrFilters)
+			dst = append(append(dst, `,"incremental_snapshot_filters":`...), b...)
+		}
+	}
 	return append(dst, '}')
 }
 
@@ -115,7 +134,8 @@ func ParseOffset(b []byte) (*Position, error) {
 	for k, dst := range map[string]any{"lsn": &p.LSN, "lsn_proc": &p.ProcLSN, "lsn_commit": &p.CommitLSN, "txId": &p.TxID,
 		"ts_usec": &p.TsMicros, "messageType": &p.Type, "lsn_events_processed": &p.Events,
 		"last_snapshot_record": &p.LastSnapshotRow, "snapshot_completed": &p.SnapshotCompleted,
-		"snapshot_schema": &p.SnapSchema, "snapshot_table": &p.SnapTable, "snapshot_after": &p.SnapAfter} {
+		"snapshot_schema": &p.SnapSchema, "snapshot_table": &p.SnapTable, "snapshot_after": &p.SnapAfter,
+		"incremental_snapshot_tables": &p.IncrTables, "incremental_snapshot_after": &p.IncrAfter, "incremental_snapshot_filters": &p.IncrFilters} {
 		if err := num(k, dst); err != nil {
 			return nil, err
 		}

@@ -19,6 +19,8 @@ type relation struct {
 	out      []int
 	identity byte
 	included bool
+	signal   bool // the signal table (incremental.go)
+	sigOnly  bool // the signal table, not captured: its rows are read as signals only
 	msg      pgoutput.RelationMessage
 	cols     []pgoutput.TupleColumn // decodeTuple's buffer (Next's goroutine only)
 }
@@ -38,6 +40,9 @@ func (s *Source) buildRelationMeta(ctx context.Context, m pgoutput.RelationMessa
 		return prev, nil
 	}
 	rel := &relation{id: m.RelationID, identity: m.ReplicaIdentity, msg: m, included: s.filter.table(m.Namespace, m.RelationName)}
+	if s.isSignalTable(m.Namespace, m.RelationName) {
+		rel.signal, rel.sigOnly, rel.included = true, !rel.included, true
+	}
 	t := &schema.Table{ID: schema.TableID{DB: s.dbName, Schema: m.Namespace, Table: m.RelationName}, Dialect: schema.Postgres, Version: 1}
 	if prev != nil {
 		t.Version = prev.table.Version + 1

@@ -152,6 +152,9 @@ func (s *Source) prepareSlot(ctx context.Context) error {
 		return s.createSlot(ctx)
 	}
 	s.resumeFrom(r, slot.confirmed)
+	if r != nil && len(r.IncrTables) > 0 {
+		s.incrResume = r // carried on in Next (incremental.go)
+	}
 	return nil
 }
 

@@ -29,6 +29,7 @@ type snapTable struct {
 	locks    int   // locks a read of it holds until its transaction ends
 	done     int64
 	progress *capture.TableProgress
+	where    string // an incremental snapshot's additional condition (SQL), "" = none
 }
 
 // unit is a piece of work: a whole table, or a primary-key range of one.

@@ -13,6 +13,7 @@ import (
 	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/capture/postgres/pgoutput"
 	"github.com/sluicecdc/sluice/schema"
+	"github.com/sluicecdc/sluice/signal"
 )
 
 // ErrSnapshotOnly is returned by Next after the snapshot of mode initial_only has been emitted.
@@ -46,7 +47,13 @@ type Source struct {
 	snap        *snapshot
 	resumed     *resumed // the rest of an unfinished snapshot, read in watermark windows (chunk.go)
 	snapOnly    bool
-	createdSlot bool // Open created the slot (CreatedSlot)
+	signals     []sigAt      // signal-table rows read, to act on in Next (incremental.go)
+	incrWait    []*snapTable // tables of an incremental snapshot waiting for the one running
+	incrResume  *Position    // an incremental snapshot the stored offset left unfinished
+	inboxMu     sync.Mutex
+	inbox       []signal.Signal // from Signal, any goroutine
+	inboxN      atomic.Int32    // len(inbox), read without the lock
+	createdSlot bool            // Open created the slot (CreatedSlot)
 
 	msgs     chan []wireMsg
 	recvErr  chan error
@@ -218,6 +225,17 @@ func (s *Source) next(ctx context.Context) (capture.Event, error) {
 		s.rows.reset()
 	}
 	for {
+		s.takeInbox()
+		if len(s.signals) > 0 {
+			if err := s.handleSignals(ctx); err != nil {
+				return capture.Event{}, classify(err)
+			}
+		}
+		if s.resumed == nil && (len(s.incrWait) > 0 || s.incrResume != nil) {
+			if err := s.startWaiting(ctx); err != nil {
+				return capture.Event{}, classify(err)
+			}
+		}
 		if s.resumed != nil {
 			ev, ok, err := s.resumedNext(ctx)
 			if err != nil || ok {

@@ -257,6 +257,12 @@ func (s *Source) insert(lsn uint64, m *pgoutput.InsertMessage, data []byte) erro
 	if err != nil {
 		return tupleError(lsn, data, err)
 	}
+	if rel.signal {
+		s.signalRow(lsn, rel, after)
+		if rel.sigOnly {
+			return nil
+		}
+	}
 	if !s.skipOp[capture.OpCreate] {
 		s.emitChange(capture.OpCreate, rel, lsn, nil, after, "INSERT")
 	}
@@ -268,7 +274,7 @@ func (s *Source) update(lsn uint64, m *pgoutput.UpdateMessage, data []byte) erro
 	if err != nil {
 		return err
 	}
-	if !rel.included {
+	if !rel.included || rel.sigOnly {
 		return nil
 	}
 	var before capture.Row
@@ -302,7 +308,7 @@ func (s *Source) delete(lsn uint64, m *pgoutput.DeleteMessage, data []byte) erro
 	if err != nil {
 		return err
 	}
-	if !rel.included {
+	if !rel.included || rel.sigOnly {
 		return nil
 	}
 	before, err := rel.decodeTuple(m.OldTuple, &s.rows)
@@ -318,7 +324,7 @@ func (s *Source) delete(lsn uint64, m *pgoutput.DeleteMessage, data []byte) erro
 func (s *Source) truncate(lsn uint64, m *pgoutput.TruncateMessage) {
 	for _, id := range m.RelationIDs {
 		rel := s.rels[id]
-		if rel == nil || !rel.included || s.skipOp['t'] {
+		if rel == nil || !rel.included || rel.sigOnly || s.skipOp['t'] {
 			continue
 		}
 		s.emitChange(capture.OpTruncate, rel, lsn, nil, nil, "TRUNCATE")

@@ -26,6 +26,7 @@ var forbidden = map[string][]string{
 	"source":                     {"capture/mysql", "capture/postgres", "sink", "internal/pipeline", "internal/offsets", "internal/cli", "cmd"},
 	"internal/kafka":             {"capture", "schema", "envelope", "sink", "source", "internal/pipeline", "internal/offsets", "internal/cli", "cmd"},
 	"internal/pipeline":          {"internal/cli", "cmd"},
+	"signal":                     {"capture/mysql", "capture/postgres", "envelope", "sink", "source", "internal/pipeline", "internal/offsets", "internal/cli", "cmd"},
 	"transform":                  {"sink", "source", "internal/pipeline", "internal/offsets", "internal/cli", "cmd"},
 	"internal/cli":               {"cmd"},
 	"internal/cli/postgrescmd":   {"capture/mysql", "sink/clickhouse", "internal/cli/mysqlcmd", "internal/cli/clickhousecmd", "internal/cli/verifycmd", "verify"},
