@@ -267,6 +267,13 @@ func (c *Capture) RunPipeline(ctx context.Context, src pipeline.Source, store of
 	sk := c.sinks[c.Sink]
 	cfg := c.Pipeline
 	cfg.Source, cfg.Encoder, cfg.Offsets, cfg.Logger, cfg.Stats = src, enc, store, c.Logger(), stats
+	cfg.NewEncoder = func() (pipeline.Encoder, error) { // one per encode worker
+		enc, err := envelope.NewEncoder(c.Envelope)
+		if err != nil {
+			return nil, err
+		}
+		return c.withTransforms(enc)
+	}
 	cfg.NewSink = func(d pipeline.Durable) (pipeline.Sink, error) { return sk.Open(ctx, d) }
 	return pipeline.Run(ctx, cfg)
 }
