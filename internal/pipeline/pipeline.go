@@ -195,10 +195,10 @@ func Run(ctx context.Context, cfg Config) error {
 				return fmt.Errorf("encode worker %d: %w", i, err)
 			}
 		}
-		// Batched reads outlive the next Next, so the source must not reuse their memory.
 		p.pool = p.newEncoderPool(encs)
 		defer p.pool.stop()
-	} else if r, ok := cfg.Source.(BufferReuser); ok {
+	}
+	if r, ok := cfg.Source.(BufferReuser); ok {
 		r.ReuseBuffers()
 	}
 	g, gctx := errgroup.WithContext(ctx)
