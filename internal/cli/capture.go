@@ -282,6 +282,13 @@ func (c *Capture) RunPipeline(ctx context.Context, src pipeline.Source, store of
 		// by a fenced process after its successor's (docs/kafka.md, exactly once).
 		cfg.Offsets = nil
 	}
+	cfg.NewEncoder = func() (pipeline.Encoder, error) { // one per encode worker
+		enc, err := envelope.NewEncoder(c.Envelope)
+		if err != nil {
+			return nil, err
+		}
+		return c.withTransforms(enc)
+	}
 	cfg.NewSink = func(d pipeline.Durable) (pipeline.Sink, error) { return sk.Open(ctx, d) }
 	return pipeline.Run(ctx, cfg)
 }

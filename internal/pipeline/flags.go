@@ -3,6 +3,7 @@ package pipeline
 import (
 	"flag"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/sluicecdc/sluice/capture"
@@ -59,6 +60,19 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 		return nil
 	}), "event-processing-failure-handling-mode", "an event that cannot be processed (a value that does not fit its schema, "+
 		"a record the sink refuses): fail stops, warn logs and skips it, skip skips it quietly (event.processing.failure.handling.mode)")
+	c.EncodeWorkers = EncodeWorkersAuto
+	fs.Var(properties.Func("auto", func(s string) error {
+		if s == "auto" {
+			c.EncodeWorkers = EncodeWorkersAuto
+			return nil
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return fmt.Errorf("want a count ≥ 1 or auto")
+		}
+		c.EncodeWorkers = n
+		return nil
+	}), "encode-workers", "goroutines that encode snapshot reads, in order (auto: one per CPU, GOMAXPROCS); 1 encodes on the stream goroutine")
 	duration := func(def time.Duration, dst *time.Duration, zero bool) flag.Value {
 		return properties.Func(def.String(), func(s string) error {
 			d, err := time.ParseDuration(s)

@@ -29,6 +29,13 @@ type Encoder interface {
 type Config struct {
 	Source  Source
 	Encoder Encoder
+	// EncodeWorkers is how many goroutines encode snapshot reads (encode.go): 0 or 1 encodes
+	// every event on the stream goroutine; EncodeWorkersAuto uses GOMAXPROCS. More than one
+	// needs NewEncoder. Records, positions and failures keep the source's order either way.
+	EncodeWorkers int
+	// NewEncoder builds one more Encoder like Encoder, for each encode worker: an Encoder is not
+	// safe for concurrent use, so every worker has its own. nil keeps one goroutine.
+	NewEncoder func() (Encoder, error)
 	// Records, instead of Source and Encoder, is a source of encoded records; the pipeline
 	// sends them as they are. It calls Records.Mark, when implemented, with every released
 	// position.
@@ -110,6 +117,9 @@ func (c *Config) Validate() error {
 	if c.FlushInterval < 0 || c.HeartbeatInterval < 0 || c.ShutdownTimeout < 0 || c.StallTimeout < 0 || c.StallFailTimeout < 0 {
 		errs = append(errs, errors.New("pipeline: intervals must not be negative"))
 	}
+	if c.EncodeWorkers < EncodeWorkersAuto {
+		errs = append(errs, fmt.Errorf("pipeline: encode workers %d: want ≥ 0, or auto", c.EncodeWorkers))
+	}
 	if c.FailureMode > FailureSkip {
 		errs = append(errs, fmt.Errorf("pipeline: failure mode %d is unknown", c.FailureMode))
 	}
@@ -178,6 +188,17 @@ func Run(ctx context.Context, cfg Config) error {
 	p.sink = sink
 	p.boundary, _ = sink.(EventBoundary)
 
+	if n := encodeWorkers(cfg.EncodeWorkers); n > 1 && cfg.Source != nil && cfg.NewEncoder != nil {
+		encs := make([]Encoder, n)
+		for i := range encs {
+			if encs[i], err = cfg.NewEncoder(); err != nil {
+				sink.Close()
+				return fmt.Errorf("encode worker %d: %w", i, err)
+			}
+		}
+		p.pool = p.newEncoderPool(encs)
+		defer p.pool.stop()
+	}
 	if r, ok := cfg.Source.(BufferReuser); ok {
 		r.ReuseBuffers()
 	}
@@ -187,6 +208,9 @@ func Run(ctx context.Context, cfg Config) error {
 		g.Go(func() error { return p.streamRecords(gctx, eof) })
 	} else {
 		g.Go(func() error { return p.stream(gctx, eof) })
+	}
+	if p.pool != nil {
+		g.Go(func() error { return p.sendLoop(gctx) })
 	}
 	if p.cfg.HeartbeatInterval > 0 {
 		g.Go(func() error { return p.heartbeats(gctx) })
@@ -234,7 +258,9 @@ type run struct {
 	skipped  *capture.OpSet
 	encMu    sync.Mutex // the encoder's buffer and the order of tokens and sends
 	ev       capture.Event
-	rec      envelope.Record // streamRecords' record (a local's address would escape per record)
+	recs     []envelope.Record // encodeSend's records
+	pool     *encoderPool      // the workers when encoding in parallel, else nil
+	rec      envelope.Record   // streamRecords' record (a local's address would escape per record)
 
 	// owned by the acker loop (and Run after it ends)
 	latest   capture.Position // last released position
@@ -249,13 +275,17 @@ type run struct {
 // per-event channel handoff is paid. encMu serialises the encoder and the sends with the
 // heartbeat goroutine.
 func (p *run) stream(ctx context.Context, eof error) error {
-	var recs []envelope.Record
 	for {
 		var err error
 		p.ev, err = p.cfg.Source.Next(ctx)
 		ev := &p.ev // reused: passing a local's address to the encoder would allocate per event
 		if err != nil {
 			if errors.Is(err, io.EOF) {
+				if p.pool != nil {
+					if err := p.drainReads(ctx); err != nil {
+						return err
+					}
+				}
 				return eof
 			}
 			if ctx.Err() != nil {
@@ -264,39 +294,71 @@ func (p *run) stream(ctx context.Context, eof error) error {
 			return fmt.Errorf("read source: %w", err)
 		}
 		p.cfg.Stats.count(ev)
-		p.encMu.Lock()
-		recs = recs[:0]
-		if p.publishes(ev) {
-			recs, err = p.cfg.Encoder.Encode(recs, ev)
-			if err != nil {
-				// A skipped event sends nothing; its position is still queued below, so it is
-				// released in order and nothing after it waits for it.
-				recs = recs[:0]
-				err = p.onFailure(ctx, fmt.Errorf("encode event at %s: %w", describe(ev.Position), err), ev.Position)
+		if p.pool != nil {
+			if ev.Kind == capture.Change && ev.Op == capture.OpRead {
+				if err := p.addRead(ctx, ev); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := p.drainReads(ctx); err != nil {
+				return err
 			}
 		}
-		if err == nil {
-			err = p.sendAll(ctx, recs, ev.Position)
-		}
-		if err == nil && p.boundary != nil && ev.Position != nil {
-			if err = p.boundary.EventDone(ctx, ev.Position); err != nil {
-				err = fmt.Errorf("sink: %w", err)
-			}
-		}
-		p.encMu.Unlock()
-		if err != nil {
+		if err := p.encodeSend(ctx, ev); err != nil {
 			return err
 		}
-		if ev.Position != nil {
-			// A keepalive carries no change and a snapshot read's time is the snapshot's: neither
-			// age is a lag behind the log.
-			var ts int64
-			if ev.Kind == capture.Change && ev.Op != capture.OpRead || ev.Kind == capture.Commit {
-				ts = ev.Source.TsMicros
-			}
-			p.ack.eventAt(ev.Position, ts)
+	}
+}
+
+// encodeSend encodes ev with the pipeline's Encoder, sends its records and queues its position.
+// encMu serialises the encoder and the sends with the heartbeat goroutine.
+func (p *run) encodeSend(ctx context.Context, ev *capture.Event) error {
+	p.encMu.Lock()
+	recs := p.recs[:0]
+	var err error
+	if p.publishes(ev) {
+		recs, err = p.cfg.Encoder.Encode(recs, ev)
+		if err != nil {
+			// A skipped event sends nothing; its position is still queued below, so it is
+			// released in order and nothing after it waits for it.
+			recs = recs[:0]
+			err = p.onFailure(ctx, fmt.Errorf("encode event at %s: %w", describe(ev.Position), err), ev.Position)
 		}
 	}
+	if err == nil {
+		err = p.sendAll(ctx, recs, ev.Position)
+	}
+	if err == nil {
+		err = p.eventDone(ctx, ev.Position)
+	}
+	p.recs = recs
+	p.encMu.Unlock()
+	if err != nil {
+		return err
+	}
+	if ev.Position != nil {
+		// A keepalive carries no change and a snapshot read's time is the snapshot's: neither
+		// age is a lag behind the log.
+		var ts int64
+		if ev.Kind == capture.Change && ev.Op != capture.OpRead || ev.Kind == capture.Commit {
+			ts = ev.Source.TsMicros
+		}
+		p.ack.eventAt(ev.Position, ts)
+	}
+	return nil
+}
+
+// eventDone tells a sink that commits at event boundaries (EventBoundary) that all records of
+// the event at pos were sent.
+func (p *run) eventDone(ctx context.Context, pos capture.Position) error {
+	if p.boundary == nil || pos == nil {
+		return nil
+	}
+	if err := p.boundary.EventDone(ctx, pos); err != nil {
+		return fmt.Errorf("sink: %w", err)
+	}
+	return nil
 }
 
 // streamRecords is stream for a RecordSource: each record is sent as it is, with its own

@@ -57,6 +57,9 @@ type EventBoundary interface {
 // returned once its caller is done with them. Run calls ReuseBuffers before the first Next:
 // Run encodes each event completely before it calls Next again, so an event (its rows and
 // their values) then only needs to stay valid until the next Next (the capture.Value contract).
+// Snapshot reads (op r) are the exception: they must stay valid after later Next calls, since
+// the encode workers (encode.go) encode batches of them while the stream reads on. The
+// PostgreSQL source reuses only its streamed rows' memory.
 type BufferReuser interface {
 	ReuseBuffers()
 }

@@ -1,0 +1,310 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/envelope"
+)
+
+// Parallel encoding (EncodeWorkers > 1): the stream goroutine gathers runs of snapshot reads
+// into batches of encodeBatch events and hands each batch to a pool of workers, each with its
+// own Encoder (an Encoder is not safe for concurrent use). Batches come back to the stream
+// goroutine in the order they were read, and it sends their records and queues their positions
+// exactly as it would have encoded them itself: tokens, sends and position releases keep the
+// source's order. Only snapshot reads are shared out: they carry no transaction metadata (an
+// Encoder's only order-dependent state) and they are the bulk of a snapshot, where one
+// goroutine encoding was the bound. Every other event (stream changes, transaction markers,
+// schema changes, keepalives, SnapshotDone) first waits for the batches before it and is then
+// encoded on the stream goroutine as before, so it keeps its place and streaming latency is
+// unchanged. A short run of reads (fewer than encodeMinBatch when a non-read event ends it) is
+// encoded on the stream goroutine too: handing it out would cost more than it saves.
+
+const (
+	// encodeBatch is the events per batch: large enough that a handoff (~µs) is a small share
+	// of encoding it, small enough that N workers have work early in a snapshot.
+	encodeBatch = 256
+	// encodeMinBatch is the least run of reads handed to a worker when a non-read event ends it.
+	encodeMinBatch = 32
+)
+
+// EncodeWorkersAuto is the Config.EncodeWorkers value that picks the worker count from
+// GOMAXPROCS.
+const EncodeWorkersAuto = -1
+
+// encodeWorkers resolves Config.EncodeWorkers: 0 and 1 are one goroutine, auto is GOMAXPROCS.
+func encodeWorkers(n int) int {
+	if n == EncodeWorkersAuto {
+		n = runtime.GOMAXPROCS(0)
+	}
+	return max(n, 1)
+}
+
+// encBatch is a run of snapshot reads and, once a worker is done, their records. The events'
+// records are recs[ends[i-1]:ends[i]] with their bytes in buf; errs[i] is event i's encode error.
+type encBatch struct {
+	events []capture.Event
+	recs   []envelope.Record
+	ends   []int
+	errs   []error
+	buf    []byte
+	offs   []int         // Key, Value and header value bounds in buf, 2 per slice, while encoding
+	done   chan struct{} // closed when encoded (a barrier: when every batch before it is sent)
+
+	barrier bool
+}
+
+func (b *encBatch) reset() {
+	clear(b.events) // do not keep rows alive in the pool
+	b.events = b.events[:0]
+	clear(b.recs)
+	b.recs, b.ends, b.errs, b.buf, b.offs = b.recs[:0], b.ends[:0], b.errs[:0], b.buf[:0], b.offs[:0]
+}
+
+// encoderPool runs the workers of a parallel encode stage and the sender goroutine that sends
+// their batches in order.
+type encoderPool struct {
+	work   chan *encBatch // to the workers
+	order  chan *encBatch // to the sender, in source order
+	free   chan *encBatch
+	wg     sync.WaitGroup
+	cur    *encBatch // being filled (owned by the stream goroutine)
+	queued bool      // a batch was handed out since the last drain (stream goroutine)
+}
+
+// newEncoderPool starts n workers with the encoders encs (one each). The caller runs sendLoop.
+func (p *run) newEncoderPool(encs []Encoder) *encoderPool {
+	n := len(encs)
+	depth := 2 * n // batches in flight: every worker busy, one batch more each waiting
+	ep := &encoderPool{
+		work:  make(chan *encBatch, depth),
+		order: make(chan *encBatch, depth),
+		free:  make(chan *encBatch, depth+2),
+	}
+	ep.wg.Add(n) // before the goroutines start: see STYLE §6 on Add after Wait
+	for _, enc := range encs {
+		go func() {
+			defer ep.wg.Done()
+			var scratch []envelope.Record
+			for b := range ep.work {
+				scratch = p.encodeBatch(enc, b, scratch)
+				close(b.done)
+			}
+		}()
+	}
+	return ep
+}
+
+// stop ends the workers once the batches handed to them are done and waits for them.
+func (ep *encoderPool) stop() {
+	close(ep.work)
+	ep.wg.Wait()
+}
+
+// encodeBatch encodes b's events with enc, copying each event's records into b's own buffer
+// (enc's records alias its buffer only until its next call).
+func (p *run) encodeBatch(enc Encoder, b *encBatch, scratch []envelope.Record) []envelope.Record {
+	for i := range b.events {
+		ev := &b.events[i]
+		var err error
+		scratch = scratch[:0]
+		if p.publishes(ev) {
+			scratch, err = enc.Encode(scratch, ev)
+		}
+		if err != nil {
+			scratch = scratch[:0]
+		}
+		b.errs = append(b.errs, err)
+		for j := range scratch {
+			r := scratch[j]
+			r.Key = nil
+			r.Value = nil
+			r.Headers = nil
+			b.offs = b.appendBytes(b.offs, scratch[j].Key)
+			b.offs = b.appendBytes(b.offs, scratch[j].Value)
+			if h := scratch[j].Headers; len(h) > 0 {
+				r.Headers = make([]envelope.Header, len(h))
+				for k := range h {
+					r.Headers[k].Key = h[k].Key
+					b.offs = b.appendBytes(b.offs, h[k].Value)
+				}
+			}
+			b.recs = append(b.recs, r)
+		}
+		b.ends = append(b.ends, len(b.recs))
+	}
+	clear(scratch)
+	// Point the records into buf now that it no longer grows; nil stays nil (a Kafka null).
+	o := 0
+	slice := func() []byte {
+		lo, hi := b.offs[o], b.offs[o+1]
+		o += 2
+		if lo < 0 {
+			return nil
+		}
+		return b.buf[lo:hi:hi]
+	}
+	for i := range b.recs {
+		r := &b.recs[i]
+		r.Key = slice()
+		r.Value = slice()
+		for k := range r.Headers {
+			r.Headers[k].Value = slice()
+		}
+	}
+	return scratch
+}
+
+// appendBytes copies v into b.buf and appends its bounds to offs (-1, -1 for nil).
+func (b *encBatch) appendBytes(offs []int, v []byte) []int {
+	if v == nil {
+		return append(offs, -1, -1)
+	}
+	lo := len(b.buf)
+	b.buf = append(b.buf, v...)
+	return append(offs, lo, len(b.buf))
+}
+
+func (ep *encoderPool) newBatch() *encBatch {
+	select {
+	case b := <-ep.free:
+		b.reset()
+		b.done = make(chan struct{})
+		return b
+	default:
+		return &encBatch{events: make([]capture.Event, 0, encodeBatch), done: make(chan struct{})}
+	}
+}
+
+// addRead queues a snapshot read (copied: the pipeline does not let the source reuse its
+// buffers when it encodes in parallel), handing the batch out when it is full.
+func (p *run) addRead(ctx context.Context, ev *capture.Event) error {
+	ep := p.pool
+	if ep.cur == nil {
+		ep.cur = ep.newBatch()
+	}
+	ep.cur.events = append(ep.cur.events, *ev)
+	if len(ep.cur.events) < encodeBatch {
+		return nil
+	}
+	return p.dispatch(ctx)
+}
+
+// dispatch hands the current batch to the workers and to the sender. It blocks while 2×workers
+// batches are in flight (memory stays bounded) until the sender has sent one.
+func (p *run) dispatch(ctx context.Context) error {
+	ep := p.pool
+	b := ep.cur
+	ep.cur = nil
+	select {
+	case ep.order <- b:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	ep.work <- b // the workers always take from work: this waits at most for one to finish
+	ep.queued = true
+	return nil
+}
+
+// drainReads sends every read queued so far, in order: the batches handed out, then the
+// current batch (on this goroutine when it is short). Call it before an event that is not a read.
+func (p *run) drainReads(ctx context.Context) error {
+	ep := p.pool
+	if b := ep.cur; b != nil && len(b.events) >= encodeMinBatch {
+		if err := p.dispatch(ctx); err != nil {
+			return err
+		}
+	}
+	if ep.queued {
+		// A barrier through the sender: once it is closed, every batch before it is sent.
+		bar := &encBatch{done: make(chan struct{}), barrier: true}
+		select {
+		case ep.order <- bar:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		select {
+		case <-bar.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		ep.queued = false
+	}
+	b := ep.cur
+	if b == nil {
+		return nil
+	}
+	ep.cur = nil
+	defer p.recycle(b)
+	for i := range b.events {
+		if err := p.encodeSend(ctx, &b.events[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sendLoop is the sender goroutine: it takes the batches in the order they were read, waits
+// for each to be encoded, then sends its records and queues its positions exactly as
+// encodeSend would have, event by event.
+func (p *run) sendLoop(ctx context.Context) error {
+	ep := p.pool
+	for {
+		var b *encBatch
+		select {
+		case b = <-ep.order:
+		case <-ctx.Done():
+			return nil
+		}
+		if b.barrier {
+			close(b.done)
+			continue
+		}
+		select {
+		case <-b.done:
+		case <-ctx.Done():
+			return nil
+		}
+		if err := p.sendBatch(ctx, b); err != nil {
+			return err
+		}
+		p.recycle(b)
+	}
+}
+
+func (p *run) sendBatch(ctx context.Context, b *encBatch) error {
+	start := 0
+	for i := range b.events {
+		ev := &b.events[i]
+		recs := b.recs[start:b.ends[i]]
+		start = b.ends[i]
+		var err error
+		p.encMu.Lock()
+		if b.errs[i] != nil {
+			err = p.onFailure(ctx, fmt.Errorf("encode event at %s: %w", describe(ev.Position), b.errs[i]), ev.Position)
+		} else {
+			err = p.sendAll(ctx, recs, ev.Position)
+		}
+		if err == nil {
+			err = p.eventDone(ctx, ev.Position)
+		}
+		p.encMu.Unlock()
+		if err != nil {
+			return err
+		}
+		if ev.Position != nil {
+			p.ack.eventAt(ev.Position, 0) // a snapshot read's time is not a lag behind the log
+		}
+	}
+	return nil
+}
+
+func (p *run) recycle(b *encBatch) {
+	select {
+	case p.pool.free <- b:
+	default:
+	}
+}

@@ -1,0 +1,274 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/envelope"
+	"github.com/sluicecdc/sluice/internal/offsets"
+)
+
+// workerEncoder is fakeEncoder with a header, a nil key on every other record, an optional
+// random delay per event (so batches finish out of order) and a count of the events it encoded.
+type workerEncoder struct {
+	fakeEncoder
+	delay bool
+	rnd   *rand.Rand
+	n     *atomic.Int64
+	gate  chan struct{} // if set, an event with Source.Query "gate" waits for it
+}
+
+func (e *workerEncoder) Encode(dst []envelope.Record, ev *capture.Event) ([]envelope.Record, error) {
+	if e.n != nil {
+		e.n.Add(1)
+	}
+	if e.gate != nil && ev.Source.Query == "gate" {
+		<-e.gate
+	}
+	if e.delay && e.rnd.IntN(8) == 0 {
+		time.Sleep(time.Duration(e.rnd.IntN(200)) * time.Microsecond)
+	}
+	if ev.Source.Query == "poison" {
+		return dst, fmt.Errorf("encode r event of public.t: %w", &envelope.ValueError{Table: "public.t", Column: "flag",
+			Type: "bit varying(1)", Kind: "bool", Schema: "bytes io.debezium.data.Bits", Err: errors.New("a bool value does not fit")})
+	}
+	n := len(dst)
+	dst, err := e.fakeEncoder.Encode(dst, ev)
+	for i := n; i < len(dst); i++ {
+		dst[i].Headers = []envelope.Header{{Key: "k", Value: dst[i].Value}}
+		if i%2 == 1 {
+			dst[i].Key = dst[i].Value
+		}
+	}
+	return dst, err
+}
+
+// recSink records every record with its key and headers, and reports durability in reverse
+// order in groups, like fakeSink.
+type recSink struct {
+	fakeSink
+}
+
+func (s *recSink) Send(ctx context.Context, rec *envelope.Record, token uint64) error {
+	var h string
+	for _, x := range rec.Headers {
+		h += x.Key + "=" + string(x.Value)
+	}
+	r := *rec
+	r.Value = fmt.Appendf(nil, "%s|key=%q|%s", rec.Value, rec.Key, h)
+	if rec.Key == nil {
+		r.Value = fmt.Appendf(nil, "%s|nokey|%s", rec.Value, h)
+	}
+	return s.fakeSink.Send(ctx, &r, token)
+}
+
+// mixedEvents is a stream like a snapshot met by the log: runs of reads of many lengths (below,
+// at and above the batch sizes) between stream changes, transactions, a schema change,
+// keepalives and SnapshotDone. Positions are 1..n.
+func mixedEvents() []capture.Event {
+	var evs []capture.Event
+	add := func(ev capture.Event) {
+		n := len(evs) + 1
+		ev.Position = numPos(n)
+		ev.Source.Row = int32(n)
+		if ev.Kind == capture.Change {
+			ev.Source.Pos = uint64(n % 4)
+		}
+		evs = append(evs, ev)
+	}
+	reads := func(k int) {
+		for range k {
+			add(capture.Event{Kind: capture.Change, Op: capture.OpRead})
+		}
+	}
+	reads(1)
+	add(capture.Event{Kind: capture.Keepalive})
+	for _, k := range []int{encodeMinBatch - 1, encodeMinBatch, encodeBatch - 1, encodeBatch, encodeBatch + 1, 5 * encodeBatch, 3} {
+		reads(k)
+		add(capture.Event{Kind: capture.Begin, TxID: "tx"})
+		add(capture.Event{Kind: capture.Change, Op: capture.OpUpdate})
+		add(capture.Event{Kind: capture.Commit})
+	}
+	reads(40 * encodeBatch)
+	add(capture.Event{Kind: capture.SchemaChange})
+	reads(2*encodeBatch + 7)
+	add(capture.Event{Kind: capture.SnapshotDone})
+	add(capture.Event{Kind: capture.Change, Op: capture.OpCreate})
+	reads(encodeBatch + 5) // ends at EOF: the last batch must be sent before Run returns
+	return evs
+}
+
+// runEncode runs evs through the pipeline with workers encode workers and returns the records
+// the sink got, the acknowledged positions, the stored offset and Run's error.
+func runEncode(t *testing.T, evs []capture.Event, workers int, mode FailureMode, newEnc func() Encoder) (*recSink, *fakeSource, string, error) {
+	t.Helper()
+	src := &fakeSource{events: evs}
+	sink := &recSink{}
+	store := new(offsets.Memory)
+	err := Run(context.Background(), Config{
+		Source: src, Encoder: newEnc(), EncodeWorkers: workers, FailureMode: mode, Offsets: store,
+		NewEncoder: func() (Encoder, error) { return newEnc(), nil },
+		NewSink:    func(d Durable) (Sink, error) { sink.durable = d; return sink, nil },
+	})
+	v, _ := store.Load(context.Background())
+	return sink, src, string(v), err
+}
+
+// TestParallelEncodeOrder: with 4 workers whose batches finish out of order, the sink gets the
+// very records (keys, nil keys, headers) in the very order one goroutine sends them, and
+// positions are acknowledged in order up to the last event.
+func TestParallelEncodeOrder(t *testing.T) {
+	evs := mixedEvents()
+	want, wantSrc, wantOff, err := runEncode(t, evs, 1, FailureFail, func() Encoder { return &workerEncoder{} })
+	if err != nil {
+		t.Fatalf("one worker: %v", err)
+	}
+	var seed atomic.Uint64
+	var workerEvents atomic.Int64
+	made := 0
+	got, gotSrc, gotOff, err := runEncode(t, evs, 4, FailureFail, func() Encoder {
+		made++
+		if made == 1 { // the pipeline's own encoder
+			return &workerEncoder{}
+		}
+		return &workerEncoder{delay: true, rnd: rand.New(rand.NewPCG(seed.Add(1), 7)), n: &workerEvents}
+	})
+	if err != nil {
+		t.Fatalf("four workers: %v", err)
+	}
+	if made != 5 || workerEvents.Load() < int64(40*encodeBatch) {
+		t.Fatalf("%d encoders made, workers encoded %d events: the parallel path did not run", made, workerEvents.Load())
+	}
+	if !slices.Equal(got.recs, want.recs) {
+		for i := range min(len(got.recs), len(want.recs)) {
+			if got.recs[i] != want.recs[i] {
+				t.Fatalf("record %d: got %q, want %q (of %d, want %d)", i, got.recs[i], want.recs[i], len(got.recs), len(want.recs))
+			}
+		}
+		t.Fatalf("got %d records, want %d", len(got.recs), len(want.recs))
+	}
+	if !slices.IsSorted(gotSrc.acked) || gotSrc.lastAck() != len(evs) || gotOff != wantOff || wantSrc.lastAck() != len(evs) {
+		t.Fatalf("acks %v (last %d), offset %s; want sorted up to %d, offset %s", gotSrc.acked, gotSrc.lastAck(), gotOff, len(evs), wantOff)
+	}
+}
+
+// TestParallelEncodeFailureModes: a read that cannot be encoded, in the middle of a batch a
+// worker encodes, stops the pipeline in fail mode with nothing from it on released, and is
+// skipped in warn/skip mode with every later position released, exactly as with one goroutine.
+func TestParallelEncodeFailureModes(t *testing.T) {
+	evs := mixedEvents()
+	poison := 3*encodeBatch + 100 // inside a long run of reads
+	for evs[poison-1].Op != capture.OpRead || evs[poison-1].Kind != capture.Change {
+		poison++
+	}
+	evs[poison-1].Source.Query = "poison"
+	for _, mode := range []FailureMode{FailureFail, FailureWarn, FailureSkip} {
+		t.Run(mode.String(), func(t *testing.T) {
+			want, wantSrc, wantOff, wantErr := runEncode(t, evs, 1, mode, func() Encoder { return &workerEncoder{} })
+			got, gotSrc, gotOff, gotErr := runEncode(t, evs, 4, mode, func() Encoder { return &workerEncoder{} })
+			if (wantErr == nil) != (mode != FailureFail) || (gotErr == nil) != (wantErr == nil) {
+				t.Fatalf("errors: one worker %v, four %v", wantErr, gotErr)
+			}
+			if gotErr != nil && (gotErr.Error() != wantErr.Error() || !strings.Contains(gotErr.Error(), fmt.Sprintf(`event at {"n":%d}`, poison))) {
+				t.Fatalf("error %q, want %q", gotErr, wantErr)
+			}
+			last := len(evs)
+			if mode == FailureFail {
+				last = poison - 1
+			}
+			if gotSrc.lastAck() != last || gotOff != wantOff || wantSrc.lastAck() != last || !slices.IsSorted(gotSrc.acked) {
+				t.Fatalf("last ack %d (one worker %d), offset %s (one worker %s); want %d", gotSrc.lastAck(), wantSrc.lastAck(), gotOff, wantOff, last)
+			}
+			if mode != FailureFail && !slices.Equal(got.recs, want.recs) {
+				t.Fatalf("records differ from one worker's: %d vs %d", len(got.recs), len(want.recs))
+			}
+			if mode == FailureFail {
+				prefix := fmt.Sprintf("t:%d.", poison)
+				for _, r := range got.recs {
+					var n int
+					if _, err := fmt.Sscanf(r, "t:%d.", &n); err == nil && n >= poison {
+						t.Fatalf("record %q of an event at or after the poison %s was sent", r, prefix)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestParallelEncodeSlowWorker: while the worker holding the oldest batch is stuck, later
+// batches finish but nothing of theirs is sent or released; once it goes on, everything is sent
+// and released in order.
+func TestParallelEncodeSlowWorker(t *testing.T) {
+	var evs []capture.Event
+	for i := range 6 * encodeBatch {
+		evs = append(evs, capture.Event{Kind: capture.Change, Op: capture.OpRead, Position: numPos(i + 1),
+			Source: capture.Source{Row: int32(i + 1), Pos: 1}})
+	}
+	evs[10].Source.Query = "gate" // in the first batch
+	gate := make(chan struct{})
+	var encoded atomic.Int64
+	src := &fakeSource{events: evs, block: true}
+	sink := &recSink{}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var once sync.Once
+	var runErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runErr = Run(ctx, Config{
+			Source: src, Encoder: &workerEncoder{}, EncodeWorkers: 3, FlushInterval: time.Millisecond,
+			NewEncoder: func() (Encoder, error) { return &workerEncoder{gate: gate, n: &encoded}, nil },
+			NewSink:    func(d Durable) (Sink, error) { sink.durable = d; return sink, nil },
+		})
+	}()
+	// The other workers encode batches 2 and 3 (and more as they free up) meanwhile.
+	deadline := time.Now().Add(10 * time.Second)
+	for encoded.Load() < 2*encodeBatch+11 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond)
+	sink.mu.Lock()
+	n := len(sink.recs)
+	sink.mu.Unlock()
+	if n != 0 || src.lastAck() != 0 {
+		t.Fatalf("with the first batch stuck: %d records sent, acks %v; want none", n, src.acked)
+	}
+	once.Do(func() { close(gate) })
+	for src.lastAck() != len(evs) && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	<-done
+	if runErr != nil {
+		t.Fatalf("Run: %v", runErr)
+	}
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	if !slices.IsSorted(src.acked) || src.acked[len(src.acked)-1] != len(evs) {
+		t.Fatalf("acks %v: want in order up to %d", src.acked, len(evs))
+	}
+	for i, r := range sink.recs {
+		if !strings.HasPrefix(r, fmt.Sprintf("t:%d.0|", i+1)) {
+			t.Fatalf("record %d is %q: out of order", i, r)
+		}
+	}
+}
+
+func TestEncodeWorkersValidate(t *testing.T) {
+	if err := (&Config{EncodeWorkers: -2}).Validate(); err == nil || !strings.Contains(err.Error(), "encode workers") {
+		t.Fatalf("Validate of EncodeWorkers -2: %v", err)
+	}
+	if encodeWorkers(0) != 1 || encodeWorkers(3) != 3 || encodeWorkers(EncodeWorkersAuto) < 1 {
+		t.Fatal("encodeWorkers")
+	}
+}
