@@ -47,7 +47,7 @@ run_until_streaming() {
     ${SCALE_LOCKING:+--snapshot-locking "$SCALE_LOCKING"} ${SCALE_THREADS:+--snapshot-max-threads "$SCALE_THREADS"} \
     >/dev/null 2>"$logf" &
   pid=$!
-  until grep -q "streaming binlog" "$logf"; do
+  until grep -q "msg=streaming " "$logf"; do
     if ! kill -0 "$pid" 2>/dev/null; then log "sluice-mysql exited: $(tail -3 "$logf")"; return 1; fi
     sleep 0.05
   done

@@ -16,6 +16,7 @@ import (
 	"github.com/sluicecdc/sluice/capture/mysql/replication"
 	"github.com/sluicecdc/sluice/internal/properties"
 	"github.com/sluicecdc/sluice/internal/tlsconf"
+	"github.com/sluicecdc/sluice/schema"
 )
 
 // SnapshotMode is Debezium's snapshot.mode.
@@ -158,8 +159,9 @@ type Config struct {
 	// a command keeps one across reopens. nil: the source keeps its own.
 	Stats *capture.Stats
 
-	schemaReadHook func() // tests: runs before the snapshot reads the table definitions
-	noBackupLock   bool   // tests: as if the user lacked the backup lock's grant
+	schemaReadHook func()                         // tests: runs before the snapshot reads the table definitions
+	estimateHook   func(map[schema.TableID]int64) // tests: edits the snapshot's row estimates
+	noBackupLock   bool                           // tests: as if the user lacked the backup lock's grant
 }
 
 // Validate reports every bad field.

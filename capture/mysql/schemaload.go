@@ -25,6 +25,9 @@ type tableDef struct {
 	T    *schema.Table
 	Idx  []mysqlddl.Index
 	Rows int64 // information_schema.TABLES.TABLE_ROWS: the engine's estimate
+	// Opaque says why the model cannot express the table as DDL (a generated column, a
+	// functional key part, a sequence, ...): its history record then carries SHOW CREATE TABLE.
+	Opaque string
 }
 
 func loadDatabases(ctx context.Context, q queryer, f *filter) ([]serverDB, error) {
@@ -67,19 +70,22 @@ func loadTables(ctx context.Context, q queryer, dbs []string, only *schema.Table
 	}
 	byID := map[schema.TableID]*tableDef{}
 	var order []schema.TableID
-	rows, err := q.QueryContext(ctx, "SELECT TABLE_SCHEMA, TABLE_NAME, IFNULL(TABLE_COLLATION,''), IFNULL(TABLE_COMMENT,''), IFNULL(TABLE_ROWS,0) FROM information_schema.TABLES WHERE TABLE_TYPE IN ('BASE TABLE','SEQUENCE','SYSTEM VERSIONED') AND "+where, args...)
+	rows, err := q.QueryContext(ctx, "SELECT TABLE_SCHEMA, TABLE_NAME, IFNULL(TABLE_COLLATION,''), IFNULL(TABLE_COMMENT,''), IFNULL(TABLE_ROWS,0), TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_TYPE IN ('BASE TABLE','SEQUENCE','SYSTEM VERSIONED') AND "+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list tables: %w", err)
 	}
 	for rows.Next() {
-		var db, name, coll, comment string
+		var db, name, coll, comment, typ string
 		var est int64
-		if err := rows.Scan(&db, &name, &coll, &comment, &est); err != nil {
+		if err := rows.Scan(&db, &name, &coll, &comment, &est, &typ); err != nil {
 			rows.Close()
 			return nil, err
 		}
 		id := schema.TableID{DB: db, Table: name}
 		byID[id] = &tableDef{T: &schema.Table{ID: id, Dialect: schema.MySQL, DefaultCharset: mysqlddl.CharsetOfCollation(coll), Comment: comment}, Rows: est}
+		if typ != "BASE TABLE" {
+			byID[id].Opaque = strings.ToLower(typ)
+		}
 		order = append(order, id)
 	}
 	rows.Close()
@@ -116,6 +122,9 @@ func loadTables(ctx context.Context, q queryer, dbs []string, only *schema.Table
 		col.AutoIncrement = strings.Contains(lx, "auto_increment")
 		col.Generated = strings.Contains(lx, "generated") && !strings.Contains(lx, "default_generated")
 		col.Default, col.HasDefault = serverDefault(def, lx, mariadb)
+		if td.Opaque == "" {
+			td.Opaque = opaqueColumn(&col, def, lx, mariadb)
+		}
 		td.T.Columns = append(td.T.Columns, col)
 	}
 	rows.Close()
@@ -172,6 +181,9 @@ func loadTables(ctx context.Context, q queryer, dbs []string, only *schema.Table
 			ix := mysqlddl.Index{Name: k.name, Primary: k.name == "PRIMARY", Unique: k.unique}
 			for _, c := range k.cols {
 				if !c.name.Valid { // functional key part
+					if td.Opaque == "" {
+						td.Opaque = "functional key part in " + k.name
+					}
 					ix.Unique, ix.Primary = false, false
 					continue
 				}

@@ -62,7 +62,24 @@ type snapUnit struct {
 	lo, hi *int64
 	ch     chan *rowBatch // closed after the last batch
 	err    error          // set before ch is closed
+	// probe, for a table the engine estimates empty, is the batch that checks it; empty is
+	// then set when the check found no row, and the table is not read.
+	probe *emptyProbe
+	empty bool
 }
+
+// emptyProbe checks several tables estimated empty with one statement in a reader's snapshot
+// transaction: one round trip instead of one per table (10,000 empty tables: 10,000 SELECTs).
+// The estimate alone is not trusted (InnoDB's TABLE_ROWS is a sample and lags behind inserts).
+// The first reader that takes one of its units runs it; the others wait for it.
+type emptyProbe struct {
+	once  sync.Once
+	units []*snapUnit
+	err   error
+}
+
+// emptyProbeTables is how many tables one probe statement checks.
+var emptyProbeTables = 200 // a var for tests
 
 // rowBatch is a run of rows read together at ts (µs since the epoch).
 type rowBatch struct {
@@ -291,6 +308,9 @@ func (s *Source) snapshotOpen(ctx context.Context, underLock bool) error {
 	}
 	bl.release(s)
 	st.estimates = sr.estimates()
+	if h := s.cfg.estimateHook; h != nil {
+		h(st.estimates)
+	}
 	return s.applySchema(ctx, sr, pos, true)
 }
 
@@ -468,6 +488,7 @@ func txControl(q string) bool {
 // units in order and hand their rows to Next through bounded channels.
 func (s *Source) startReaders(ctx context.Context) error {
 	st := s.snap
+	var probe *emptyProbe
 	for i, t := range st.tables {
 		units, err := s.planUnits(ctx, st.readers[0], t, len(st.readers))
 		if err != nil {
@@ -477,6 +498,13 @@ func (s *Source) startReaders(ctx context.Context) error {
 			u.ti = i
 			u.ch = make(chan *rowBatch, 8)
 			st.units = append(st.units, u)
+		}
+		if len(units) == 1 && s.cfg.Stats.Snapshot.Table(t.ID.String()).Estimate.Load() == 0 {
+			if probe == nil || len(probe.units) == emptyProbeTables {
+				probe = &emptyProbe{}
+			}
+			units[0].probe = probe
+			probe.units = append(probe.units, units[0])
 		}
 	}
 	rctx, cancel := context.WithCancel(context.Background())
@@ -570,6 +598,15 @@ func (s *Source) planUnits(ctx context.Context, r snapReader, t *schema.Table, r
 // unit, for as long as the units before it take); the readers' sessions have a long
 // net_write_timeout so that the server does not abort the query meanwhile.
 func (s *Source) readUnit(ctx context.Context, r snapReader, t *schema.Table, u *snapUnit) error {
+	if p := u.probe; p != nil {
+		p.once.Do(func() { p.err = s.probeEmpty(ctx, r, p) })
+		if p.err != nil {
+			return p.err
+		}
+		if u.empty {
+			return nil
+		}
+	}
 	kinds := make([]textKind, len(t.Columns))
 	for i := range t.Columns {
 		kinds[i] = textKindOf(&t.Columns[i])
@@ -632,6 +669,38 @@ func (s *Source) readUnit(ctx context.Context, r snapReader, t *schema.Table, u 
 		}
 		first = false
 	}
+}
+
+// probeEmpty sets empty on each of p's units whose table has no row in r's snapshot.
+func (s *Source) probeEmpty(ctx context.Context, r snapReader, p *emptyProbe) error {
+	var b strings.Builder
+	for i, u := range p.units {
+		if i > 0 {
+			b.WriteString(" UNION ALL ")
+		}
+		id := s.snap.tables[u.ti].ID
+		fmt.Fprintf(&b, "(SELECT %d FROM %s.%s LIMIT 1)", i, quoteID(id.DB), quoteID(id.Table))
+	}
+	nonEmpty := make([]bool, len(p.units))
+	err := r.queryRows(ctx, b.String(), func(vals [][]byte) error {
+		i, err := strconv.Atoi(string(vals[0]))
+		if err != nil || i < 0 || i >= len(nonEmpty) {
+			return fmt.Errorf("unexpected row %q", vals[0])
+		}
+		nonEmpty[i] = true
+		return nil
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		first := s.snap.tables[p.units[0].ti].ID
+		return errorf("snapshot: check %d tables estimated empty (from %s): %w", len(p.units), first, err)
+	}
+	for i, u := range p.units {
+		u.empty = !nonEmpty[i]
+	}
+	return nil
 }
 
 // binlogPosition reads the current binlog position and GTID set. Without the global read lock

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sluicecdc/sluice/schema"
 )
 
 // TestSnapshotKeys: chunks continue after the last key for text (case-insensitive collation,
@@ -93,6 +95,47 @@ func TestSnapshotKeys(t *testing.T) {
 					if a >= b {
 						t.Fatalf("txt: %q before %q (order %v)", txt[got[i-1]], txt[got[i]], got)
 					}
+				}
+			})
+		}
+	}
+}
+
+// TestSnapshotEmptyProbe: tables the engine estimates empty are checked several per statement
+// and not read when empty; those with rows (the estimate lags behind inserts) are read in full,
+// in table order, with one reader and with two sharing the checks.
+func TestSnapshotEmptyProbe(t *testing.T) {
+	defer func(n int) { emptyProbeTables = n }(emptyProbeTables)
+	emptyProbeTables = 3
+	rows := map[string]int{"t1": 0, "t2": 1, "t3": 0, "t4": 0, "t5": 3, "t6": 0, "t7": 2, "t8": 0}
+	for _, srv := range servers(t) {
+		for _, workers := range []int{1, 2} {
+			t.Run(fmt.Sprintf("%s/%d", srv.name, workers), func(t *testing.T) {
+				db := openDB(t, srv.dsn)
+				freshDB(t, db, "sl_probe")
+				t.Cleanup(func() { db.Exec("DROP DATABASE IF EXISTS sl_probe") })
+				for tbl, n := range rows {
+					mustExec(t, db, "CREATE TABLE sl_probe."+tbl+" (id INT PRIMARY KEY, n INT)")
+					for i := range n {
+						mustExec(t, db, fmt.Sprintf("INSERT INTO sl_probe.%s VALUES (%d, %d)", tbl, i, i))
+					}
+				}
+				ts := newTestSource(t, srv, "sl_probe")
+				ts.cfg.SnapshotWorkers = workers
+				ts.cfg.estimateHook = func(m map[schema.TableID]int64) {
+					for id := range m {
+						m[id] = 0 // every table "estimated empty": the ones with rows must still be read
+					}
+				}
+				s := ts.open(t)
+				defer s.Close()
+				var got []string
+				for _, c := range changes(ts.collect(t, s, 60*time.Second, untilSnapshotDone)) {
+					got = append(got, strings.TrimPrefix(c.tbl, "sl_probe.")+":"+fmt.Sprint(c.ev.After[0].Int))
+				}
+				want := "t2:0 t5:0 t5:1 t5:2 t7:0 t7:1"
+				if strings.Join(got, " ") != want {
+					t.Fatalf("rows %q, want %q", strings.Join(got, " "), want)
 				}
 			})
 		}

@@ -435,17 +435,18 @@ func (s *Source) captureSchema(ctx context.Context, q queryer, pos *Position, em
 type schemaRead struct {
 	dbs    []serverDB
 	tables []tableDef
-	ddl    []string // SHOW CREATE TABLE of tables[i]
+	ddl    []string // CREATE TABLE of tables[i]: from the model, or SHOW CREATE TABLE when Opaque
 }
 
-// showCreateConns is how many pool connections read SHOW CREATE TABLE at once: it costs the
-// server 1-3 ms a table, most of a 10,000-table snapshot's schema read.
+// showCreateConns is how many pool connections read SHOW CREATE TABLE at once for the tables
+// the model cannot express (tableDef.Opaque): it costs the server 1-3 ms a table.
 const showCreateConns = 3
 
 // readSchema reads the databases and table definitions (information_schema, one query each for
-// all tables) and each table's SHOW CREATE TABLE. With pool the SHOW CREATE TABLEs run on
-// several of the pool's connections (any session sees the same definitions while DDL is held
-// off or checked afterwards); otherwise all run on q.
+// all tables) and writes each table's DDL from that model; only tables the model cannot
+// express get their SHOW CREATE TABLE. With pool those run on several of the pool's
+// connections (any session sees the same definitions while DDL is held off or checked
+// afterwards); otherwise all run on q.
 func (s *Source) readSchema(ctx context.Context, q queryer, pool bool) (*schemaRead, error) {
 	if h := s.cfg.schemaReadHook; h != nil {
 		h()
@@ -463,9 +464,21 @@ func (s *Source) readSchema(ctx context.Context, q queryer, pool bool) (*schemaR
 		return nil, errorf("%w", err)
 	}
 	sr := &schemaRead{dbs: dbs, tables: tables, ddl: make([]string, len(tables))}
+	var opaque []int
+	for i := range tables {
+		if tables[i].Opaque != "" {
+			opaque = append(opaque, i)
+			continue
+		}
+		sr.ddl[i] = createTableDDL(tables[i].T, tables[i].Idx)
+	}
+	if len(opaque) > 0 {
+		s.log.Info("schema: tables read with SHOW CREATE TABLE (their definition is more than the model holds)",
+			"tables", len(opaque), "first", tables[opaque[0]].T.ID.String(), "reason", tables[opaque[0]].Opaque)
+	}
 	conns := 1
 	if pool {
-		conns = showCreateConns
+		conns = min(showCreateConns, max(len(opaque), 1))
 	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -479,14 +492,15 @@ func (s *Source) readSchema(ctx context.Context, q queryer, pool bool) (*schemaR
 				qq = s.db
 			}
 			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(tables) {
+				j := int(next.Add(1)) - 1
+				if j >= len(opaque) {
 					return
 				}
+				i := opaque[j]
 				ddl, err := showCreate(ctx, qq, tables[i].T.ID)
 				if err != nil {
 					errs[w] = errorf("%w", err)
-					next.Store(int64(len(tables))) // the others stop too
+					next.Store(int64(len(opaque))) // the others stop too
 					return
 				}
 				sr.ddl[i] = ddl
