@@ -333,7 +333,7 @@ sluice_my() {
   local flavor="$1" port="$2" file="$3" tag="$4" sink="$5" off="$WORK/${1}_$4_$5.offsets"
   rm -f "$off" "$off.history"
   printf '{"key":["sluice",{"server":"my%s"}],"value":{"file":"%s","pos":4,"ts_sec":0}}\n' "$flavor" "$file" >"$off"
-  SL=("$BIN/sluice-mysql" --dsn "mysql://repl:replpw@127.0.0.1:$port" --server-id "$((9200 + RANDOM % 500))" --tls-mode disable
+  SL=("$BIN/sluice-mysql" --dsn "mysql://repl:replpw@127.0.0.1:$port" --server-id "$((9200 + RANDOM % 500))" --tls-mode disable --allow-public-key-retrieval
     --offsets-file "$off" --schema-history "file:$off.history" --snapshot-mode recovery --table-include 'bench\.orders'
     --topic-prefix "my$flavor" --sink "$sink" --kafka-brokers "$KAFKA" --tombstones-on-delete=false --schemas-enable="$SCHEMAS"
     --http-addr "127.0.0.1:$HTTP_PORT" --log-level warn --log-format text)
@@ -578,7 +578,7 @@ section_mysnapshot() {
     measured "$rep" mysnap.select "$SNAP_ROWS" "$r"
     off="$WORK/mysnap_$rep.offsets"; rm -f "$off" "$off.history"
     r="$(run -stderr "$LOGS/mysnap_sluice.$rep.log" -- "$BIN/sluice-mysql" --dsn "mysql://repl:replpw@127.0.0.1:$MYSQL9_PORT" \
-      --server-id "$((9300 + rep))" --tls-mode disable --offsets-file "$off" --schema-history "file:$off.history" \
+      --server-id "$((9300 + rep))" --tls-mode disable --allow-public-key-retrieval --offsets-file "$off" --schema-history "file:$off.history" \
       --snapshot-mode initial_only --snapshot-max-threads "$MYSNAP_THREADS" --table-include 'bench\.snap' --topic-prefix mysnap --sink stdout \
       --schemas-enable="$SCHEMAS" --log-level warn --log-format text)" || die "sluice mysql snapshot: $r (log $LOGS/mysnap_sluice.$rep.log)"
     measured "$rep" mysnap.sluice "$SNAP_ROWS" "$r"

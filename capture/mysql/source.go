@@ -284,6 +284,7 @@ func (s *Source) appendHistory(ctx context.Context, pos *Position, db, ddl strin
 	if err := s.hist.Append(ctx, s.historyRecord(pos, db, ddl, changes)); err != nil {
 		return errorf("append schema history: %w", err)
 	}
+	s.historyApplied(1)
 	p := *pos
 	s.lastHist = &p
 	return nil
@@ -319,13 +320,18 @@ func (s *Source) appendSnapshotHistory(ctx context.Context, pos *Position, rs []
 			}
 		}
 	}
-	if st := s.cfg.Stats; st != nil {
-		st.SchemaHistory.ChangesApplied.Add(1)
-		st.SchemaHistory.LastAppliedUnixMilli.Store(time.Now().UnixMilli())
-	}
+	s.historyApplied(len(rs))
 	p := *pos
 	s.lastHist = &p
 	return nil
+}
+
+// historyApplied counts n records appended to the schema history (Debezium's ChangesApplied).
+func (s *Source) historyApplied(n int) {
+	if st := s.cfg.Stats; st != nil {
+		st.SchemaHistory.ChangesApplied.Add(int64(n))
+		st.SchemaHistory.LastAppliedUnixMilli.Store(time.Now().UnixMilli())
+	}
 }
 
 // Next returns the next event. It blocks until one is ready or ctx ends. Events (their rows

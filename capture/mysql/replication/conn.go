@@ -522,12 +522,12 @@ func (c *Conn) sendPasswordOK(plugin string) error {
 	if c.tls {
 		return fmt.Errorf("connect: %w: the server asks for full authentication (%s, e.g. after a restart), which sends "+
 			"the password in clear inside TLS, and the server's certificate is not verified (TLS mode %s): set the TLS mode "+
-			"to verify-ca or verify-full with the server's CA file, or allow it (--allow-public-key-retrieval)", ErrInsecureAuth, plugin, c.cfg.TLS)
+			"to verify-ca or verify-full with the server's CA file, or allow it (--allow-public-key-retrieval); a wrong password also ends here, since it is never sent", ErrInsecureAuth, plugin, c.cfg.TLS)
 	}
 	return fmt.Errorf("connect: %w: the server asks for full authentication (%s, e.g. after a restart) on a connection "+
 		"without TLS, which needs the server's RSA key, and a key the server sends could be a man in the middle's: use TLS "+
 		"mode verify-ca or verify-full with the server's CA file, give the key (--server-public-key-file), or allow "+
-		"fetching it (--allow-public-key-retrieval)", ErrInsecureAuth, plugin)
+		"fetching it (--allow-public-key-retrieval); a wrong password also ends here, since it is never sent", ErrInsecureAuth, plugin)
 }
 
 // authResponse computes the auth data for plugin.
