@@ -66,7 +66,8 @@ debian_mirror() {
   local m
   m="$(grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}' | grep -v -e security -e nodesource -e google | head -1)"
   [ -n "$m" ] || m="$(grep -hs '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list | awk '{print $2}' | grep -v -e security | head -1)"
-  echo "${m:-http://deb.debian.org/debian}"
+  [ -n "$m" ] || die "no Debian mirror in /etc/apt/sources.list or /etc/apt/sources.list.d: configure apt's sources first"
+  echo "$m"
 }
 
 # newer_apt_setup: a private apt state (sid + trixie) under $INFRA_DIR/apt-newer, so that newer
