@@ -25,3 +25,28 @@ func FuzzSkipValue(f *testing.F) {
 		}
 	})
 }
+
+// FuzzJSONString: jsonString decodes every JSON string as encoding/json does, and rejects what
+// is not one.
+func FuzzJSONString(f *testing.F) {
+	for _, s := range []string{`"abc"`, `"a\"b\\c\n"`, `"é\u00e9"`, "\"\xff\"", `"\ud800"`, "\"a\x01\"", `"`, `""`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if e, err := skipString(b, 0); len(b) == 0 || b[0] != '"' || err != nil || e != len(b) {
+			return // the scanner hands jsonString one whole string value
+		}
+		got, err := jsonString(b)
+		var want string
+		werr := json.Unmarshal(b, &want)
+		if werr != nil {
+			if err == nil {
+				t.Fatalf("%q: %q, encoding/json: %v", b, got, werr)
+			}
+			return
+		}
+		if err != nil || got != want {
+			t.Fatalf("%q: %q %v, encoding/json %q", b, got, err, want)
+		}
+	})
+}
