@@ -1,7 +1,9 @@
 package clickhouse
 
 import (
+	"bytes"
 	"encoding/json"
+	"os"
 	"testing"
 )
 
@@ -47,6 +49,38 @@ func FuzzJSONString(f *testing.F) {
 		}
 		if err != nil || got != want {
 			t.Fatalf("%q: %q %v, encoding/json %q", b, got, err, want)
+		}
+	})
+}
+
+// FuzzParseChange: parseChange never panics, and a record read right after the seed record (whose
+// schema the cache then holds, so the fast path compares instead of scanning) reads the same as
+// with an empty cache.
+func FuzzParseChange(f *testing.F) {
+	raw, err := os.ReadFile("testdata/pg_orders_records.txt")
+	if err != nil {
+		f.Fatal(err)
+	}
+	lines := bytes.Split(bytes.TrimSpace(raw), []byte("\n"))
+	for i := 0; i+1 < len(lines); i += 2 {
+		f.Add(lines[i], lines[i+1])
+		_, p, _ := splitConnect(lines[i+1])
+		f.Add([]byte(nil), p)
+	}
+	f.Add([]byte(`{"id":1}`), []byte(`{"before":null,"after":{"id":1},"source":{"connector":"mysql","file":"b.000002","pos":4,"row":0,"ts_us":1700000000000000,"table":"t","db":"d"},"op":"c"}`))
+	f.Add([]byte(nil), []byte(`{"after":{"id":1},"source":{"connector":"mariadb","gtid":"0-1-7","table":"t"},"op":"u"}`))
+	f.Fuzz(func(t *testing.T, key, value []byte) {
+		warm := schemaCache{m: map[string]*envSchema{}}
+		parseChange(&warm, lines[0], lines[1])
+		a, okA, errA := parseChange(&warm, key, value)
+		b, okB, errB := parseChange(&schemaCache{m: map[string]*envSchema{}}, key, value)
+		if okA != okB || (errA == nil) != (errB == nil) {
+			t.Fatalf("warm cache: %v %v, empty cache: %v %v", okA, errA, okB, errB)
+		}
+		if okA && (a.op != b.op || a.table != b.table || a.db != b.db || a.version != b.version ||
+			a.hasPos != b.hasPos || string(a.after) != string(b.after) || string(a.before) != string(b.before) ||
+			string(a.key) != string(b.key)) {
+			t.Fatalf("warm cache: %+v\nempty cache: %+v", a, b)
 		}
 	})
 }
