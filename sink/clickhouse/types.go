@@ -657,8 +657,9 @@ func widens(from, to string) bool {
 // zonedMicrosUTC is the fast path of parseZoned for the form every PostgreSQL timestamptz
 // takes in a ZonedTimestamp, "YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z" (a JSON string without escapes):
 // microseconds since 1970, floored as time.Time.UnixMicro does. It reads the bytes in place
-// (time.Parse needed the text as a string: one allocation and ~180 ns of CPU per value). ok is false
-// for anything else, valid or not, which time.Parse then reads (and rejects with its error).
+// (time.Parse needed the text as a string: one allocation and ~180 ns of CPU per value). ok
+// is false for anything else, valid or not, which time.Parse then reads (and rejects with its
+// error).
 func zonedMicrosUTC(raw []byte) (us int64, ok bool) {
 	n := len(raw)
 	if n < 22 || raw[0] != '"' || raw[n-1] != '"' || raw[n-2] != 'Z' {
