@@ -272,14 +272,23 @@ func jsonString(raw []byte) (string, error) {
 		return "", fmt.Errorf("%w: want a string, got %s", errJSON, describeJSON(raw))
 	}
 	inner := raw[1 : len(raw)-1]
-	plain := true
+	// One pass over the usual ASCII text without escapes (no utf8.Valid pass after it).
+	plain, ascii := true, true
 	for _, c := range inner {
-		if c == '\\' || c < 0x20 {
-			plain = false
+		if c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
+			plain, ascii = c >= utf8.RuneSelf, false
 			break
 		}
 	}
-	if plain && utf8.Valid(inner) {
+	if !ascii && plain {
+		for _, c := range inner {
+			if c == '\\' || c < 0x20 {
+				plain = false
+				break
+			}
+		}
+	}
+	if plain && (ascii || utf8.Valid(inner)) {
 		return string(inner), nil
 	}
 	if !plain && utf8.Valid(inner) {

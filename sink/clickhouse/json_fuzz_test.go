@@ -1,7 +1,9 @@
 package clickhouse
 
 import (
+	"bytes"
 	"encoding/json"
+	"os"
 	"testing"
 )
 
@@ -22,6 +24,63 @@ func FuzzSkipValue(f *testing.F) {
 		}
 		if skipSpace(b, end) != len(b) {
 			t.Fatalf("%q: ends at %d", b, end)
+		}
+	})
+}
+
+// FuzzJSONString: jsonString decodes every JSON string as encoding/json does, and rejects what
+// is not one.
+func FuzzJSONString(f *testing.F) {
+	for _, s := range []string{`"abc"`, `"a\"b\\c\n"`, `"é\u00e9"`, "\"\xff\"", `"\ud800"`, "\"a\x01\"", `"`, `""`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if e, err := skipString(b, 0); len(b) == 0 || b[0] != '"' || err != nil || e != len(b) {
+			return // the scanner hands jsonString one whole string value
+		}
+		got, err := jsonString(b)
+		var want string
+		werr := json.Unmarshal(b, &want)
+		if werr != nil {
+			if err == nil {
+				t.Fatalf("%q: %q, encoding/json: %v", b, got, werr)
+			}
+			return
+		}
+		if err != nil || got != want {
+			t.Fatalf("%q: %q %v, encoding/json %q", b, got, err, want)
+		}
+	})
+}
+
+// FuzzParseChange: parseChange never panics, and a record read right after the seed record (whose
+// schema the cache then holds, so the fast path compares instead of scanning) reads the same as
+// with an empty cache.
+func FuzzParseChange(f *testing.F) {
+	raw, err := os.ReadFile("testdata/pg_orders_records.txt")
+	if err != nil {
+		f.Fatal(err)
+	}
+	lines := bytes.Split(bytes.TrimSpace(raw), []byte("\n"))
+	for i := 0; i+1 < len(lines); i += 2 {
+		f.Add(lines[i], lines[i+1])
+		_, p, _ := splitConnect(lines[i+1])
+		f.Add([]byte(nil), p)
+	}
+	f.Add([]byte(`{"id":1}`), []byte(`{"before":null,"after":{"id":1},"source":{"connector":"mysql","file":"b.000002","pos":4,"row":0,"ts_us":1700000000000000,"table":"t","db":"d"},"op":"c"}`))
+	f.Add([]byte(nil), []byte(`{"after":{"id":1},"source":{"connector":"mariadb","gtid":"0-1-7","table":"t"},"op":"u"}`))
+	f.Fuzz(func(t *testing.T, key, value []byte) {
+		warm := schemaCache{m: map[string]*envSchema{}}
+		parseChange(&warm, lines[0], lines[1])
+		a, okA, errA := parseChange(&warm, key, value)
+		b, okB, errB := parseChange(&schemaCache{m: map[string]*envSchema{}}, key, value)
+		if okA != okB || (errA == nil) != (errB == nil) {
+			t.Fatalf("warm cache: %v %v, empty cache: %v %v", okA, errA, okB, errB)
+		}
+		if okA && (a.op != b.op || a.table != b.table || a.db != b.db || a.version != b.version ||
+			a.hasPos != b.hasPos || string(a.after) != string(b.after) || string(a.before) != string(b.before) ||
+			string(a.key) != string(b.key)) {
+			t.Fatalf("warm cache: %+v\nempty cache: %+v", a, b)
 		}
 	})
 }

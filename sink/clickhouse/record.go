@@ -48,7 +48,7 @@ type rawField struct{ k, v []byte }
 
 type schemaCache struct {
 	modern bool
-	rows   [3][]rawField // scratch of parseChange: the members of before, after and source
+	rows   [2][]rawField // scratch of parseChange: the members of before and after
 	m      map[string]*envSchema
 	last   *envSchema // the schema of the newest record: the next one most likely repeats it
 	names  [3]string  // source db, schema, table of the newest record, reused while they repeat
@@ -222,7 +222,7 @@ func parseChange(cache *schemaCache, key, value []byte) (ch change, ok bool, err
 	}
 	ch.key = kp
 	var op, source []byte
-	var srcF []rawField
+	var src sourceFields
 	end, err := eachMember(vp, func(k []byte, vs int) (int, error) {
 		switch string(k) {
 		case "before", "after":
@@ -263,17 +263,16 @@ func parseChange(cache *schemaCache, key, value []byte) (ch change, ok bool, err
 			return ve, nil
 		}
 		if string(k) == "source" && vp[vs] == '{' {
-			// Also split once, for readSource.
-			fs := cache.rows[2][:0]
+			// Its members are picked in the same pass, for readSource.
+			src = sourceFields{}
 			n, err := eachFieldEnd(vp[vs:], func(fk, fv []byte) error {
-				fs = append(fs, rawField{fk, fv})
+				src.set(fk, fv)
 				return nil
 			})
-			cache.rows[2] = fs
 			if err != nil {
 				return 0, err
 			}
-			source, srcF = vp[vs:vs+n], fs
+			source, src.read = vp[vs:vs+n], true
 			return vs + n, nil
 		}
 		ve, err := skipValue(vp, vs)
@@ -284,7 +283,7 @@ func parseChange(cache *schemaCache, key, value []byte) (ch change, ok bool, err
 		case "op":
 			op = vp[vs:ve]
 		case "source":
-			source, srcF = vp[vs:ve], nil
+			source, src.read = vp[vs:ve], false
 		}
 		return ve, nil
 	})
@@ -313,7 +312,7 @@ func parseChange(cache *schemaCache, key, value []byte) (ch change, ok bool, err
 			return ch, false, err
 		}
 	}
-	if err := ch.readSource(cache, source, srcF); err != nil {
+	if err := ch.readSource(cache, source, &src); err != nil {
 		return ch, false, err
 	}
 	ch.rowBytes = len(ch.before) + len(ch.after) + len(ch.key)
@@ -347,52 +346,29 @@ func parseChange(cache *schemaCache, key, value []byte) (ch change, ok bool, err
 // from, and the first streamed change of the same row must win over it. Changes of one
 // transaction may share a version; then the one inserted last, the later one, wins.
 //
-// fields are src's members when parseChange split them already (nil: readSource reads src).
-func (ch *change) readSource(cache *schemaCache, src []byte, fields []rawField) error {
-	var lsn, seq, gtid, file, pos, row, tsUs, conn []byte
-	each := func(fn func(k, v []byte) error) error {
-		if fields == nil {
-			return eachField(src, fn)
+// f holds src's members when parseChange picked them already (f.read; otherwise readSource
+// reads src).
+func (ch *change) readSource(cache *schemaCache, src []byte, f *sourceFields) error {
+	if !f.read {
+		*f = sourceFields{}
+		if err := eachField(src, func(k, v []byte) error { f.set(k, v); return nil }); err != nil {
+			return fmt.Errorf("source: %w", err)
 		}
-		for _, f := range fields {
-			if err := fn(f.k, f.v); err != nil {
-				return err
-			}
-		}
-		return nil
 	}
-	err := each(func(k, v []byte) error {
-		var err error
-		switch string(k) {
-		case "db":
-			ch.db, err = sourceName(v, &cache.names[0])
-		case "schema":
-			ch.schema_, err = sourceName(v, &cache.names[1])
-		case "table":
-			ch.table, err = sourceName(v, &cache.names[2])
-		case "ts_ms":
-			if !isNull(v) {
-				ch.tsMs, err = jsonInt(v)
-			}
-		case "lsn":
-			lsn = v
-		case "sequence":
-			seq = v
-		case "gtid":
-			gtid = v
-		case "file":
-			file = v
-		case "pos":
-			pos = v
-		case "row":
-			row = v
-		case "ts_us":
-			tsUs = v
-		case "connector":
-			conn = v
-		}
-		return err
-	})
+	lsn, seq, gtid, file, pos, row, tsUs, conn := f.lsn, f.seq, f.gtid, f.file, f.pos, f.row, f.tsUs, f.conn
+	var err error
+	if f.db != nil {
+		ch.db, err = sourceName(f.db, &cache.names[0])
+	}
+	if err == nil && f.schema != nil {
+		ch.schema_, err = sourceName(f.schema, &cache.names[1])
+	}
+	if err == nil && f.table != nil {
+		ch.table, err = sourceName(f.table, &cache.names[2])
+	}
+	if err == nil && f.tsMs != nil && !isNull(f.tsMs) {
+		ch.tsMs, err = jsonInt(f.tsMs)
+	}
 	if err != nil {
 		return fmt.Errorf("source: %w", err)
 	}
@@ -457,6 +433,44 @@ func (ch *change) readSource(cache *schemaCache, src []byte, fields []rawField) 
 		ch.version--
 	}
 	return nil
+}
+
+// sourceFields are the members of a source block readSource uses (raw values, nil when absent;
+// the last of a repeated member wins). Picked while the payload is scanned, they need no
+// second walk over the block's members (Debezium writes 12–17 of them per record).
+type sourceFields struct {
+	db, schema, table, tsMs, lsn, seq, gtid, file, pos, row, tsUs, conn []byte
+
+	read bool // filled from the source object
+}
+
+func (f *sourceFields) set(k, v []byte) {
+	switch string(k) {
+	case "db":
+		f.db = v
+	case "schema":
+		f.schema = v
+	case "table":
+		f.table = v
+	case "ts_ms":
+		f.tsMs = v
+	case "lsn":
+		f.lsn = v
+	case "sequence":
+		f.seq = v
+	case "gtid":
+		f.gtid = v
+	case "file":
+		f.file = v
+	case "pos":
+		f.pos = v
+	case "row":
+		f.row = v
+	case "ts_us":
+		f.tsUs = v
+	case "connector":
+		f.conn = v
+	}
 }
 
 // lastCommitLSN reads sequence[0] of a PostgreSQL source block: a JSON string holding a JSON

@@ -341,6 +341,9 @@ func convDate(modern bool) func([]byte) (time.Time, error) {
 
 // parseZoned parses io.debezium.time.ZonedTimestamp text ("2016-11-04T06:51:30.000000Z").
 func parseZoned(raw []byte) (time.Time, error) {
+	if us, ok := zonedMicrosUTC(raw); ok {
+		return time.UnixMicro(us).UTC().Add(time.Duration(zonedSubMicro(raw))), nil
+	}
 	s, err := jsonString(raw)
 	if err != nil {
 		return time.Time{}, err
@@ -353,6 +356,9 @@ func parseZoned(raw []byte) (time.Time, error) {
 }
 
 func convZonedMicros(raw []byte) (int64, error) {
+	if us, ok := zonedMicrosUTC(raw); ok {
+		return us, nil
+	}
 	t, err := parseZoned(raw)
 	if err != nil {
 		return 0, err
@@ -646,4 +652,97 @@ func widens(from, to string) bool {
 		return false
 	}
 	return false
+}
+
+// zonedMicrosUTC is the fast path of parseZoned for the form every PostgreSQL timestamptz
+// takes in a ZonedTimestamp, "YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z" (a JSON string without escapes):
+// microseconds since 1970, floored as time.Time.UnixMicro does. It reads the bytes in place
+// (time.Parse needed the text as a string: one allocation and ~180 ns of CPU per value). ok
+// is false for anything else, valid or not, which time.Parse then reads (and rejects with its
+// error).
+func zonedMicrosUTC(raw []byte) (us int64, ok bool) {
+	n := len(raw)
+	if n < 22 || raw[0] != '"' || raw[n-1] != '"' || raw[n-2] != 'Z' {
+		return 0, false
+	}
+	b := raw[1 : n-2] // without the quotes and the Z
+	if b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' {
+		return 0, false
+	}
+	num := func(s []byte) (int, bool) {
+		v := 0
+		for _, c := range s {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v, true
+	}
+	year, ok1 := num(b[0:4])
+	month, ok2 := num(b[5:7])
+	day, ok3 := num(b[8:10])
+	hour, ok4 := num(b[11:13])
+	minute, ok5 := num(b[14:16])
+	sec, ok6 := num(b[17:19])
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || month < 1 || month > 12 || day < 1 ||
+		day > daysIn(month, year) || hour > 23 || minute > 59 || sec > 59 {
+		return 0, false
+	}
+	var frac int64
+	if f := b[19:]; len(f) > 0 {
+		if f[0] != '.' || len(f) < 2 || len(f) > 10 {
+			return 0, false
+		}
+		v, ok := num(f[1:])
+		if !ok {
+			return 0, false
+		}
+		frac = int64(v) * pow10[10-len(f)] // nanoseconds
+	}
+	days := daysFromCivil(year, month, day)
+	return (days*86400+int64(hour*3600+minute*60+sec))*1e6 + frac/1000, true
+}
+
+// zonedSubMicro is the nanoseconds below the microsecond of a value zonedMicrosUTC accepted.
+func zonedSubMicro(raw []byte) int64 {
+	f := raw[20 : len(raw)-2] // ".fffffffff" or empty
+	if len(f) < 8 {
+		return 0
+	}
+	var v int64
+	for _, c := range f[7:] {
+		v = v*10 + int64(c-'0')
+	}
+	return v * pow10[10-len(f)]
+}
+
+func daysIn(month, year int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// daysFromCivil is the number of days from 1970-01-01 to the given proleptic Gregorian date
+// (the well-known era arithmetic: 400-year eras of 146097 days, years starting in March).
+func daysFromCivil(y, m, d int) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := y / 400 // y >= -1: no floor correction needed for 4-digit years
+	if y < 0 {
+		era = (y - 399) / 400
+	}
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int64(era)*146097 + int64(doe) - 719468
 }
