@@ -62,12 +62,12 @@ start() {
   local t0; t0="$(now_s)"
   if [ ! -d "$DATA/mysql" ]; then
     rm -rf "$DATA"; mkdir -p "$DATA"; chown mysql:mysql "$DATA"
-    mariadb-install-db --no-defaults --datadir="$DATA" --user=mysql --auth-root-authentication-method=normal \
+    mariadb-install-db --no-defaults --datadir="$DATA" --tmpdir="$RUN" --user=mysql --auth-root-authentication-method=normal \
       --skip-test-db >"$RUN/install-db.log" 2>&1 || { cat "$RUN/install-db.log" >&2; die "mariadb-install-db failed"; }
     log "initialised $DATA in $(elapsed "$t0") s"
   fi
   t0="$(now_s)"
-  setsid mariadbd --no-defaults --user=mysql --datadir="$DATA" --port="$PORT" --bind-address=127.0.0.1 \
+  setsid mariadbd --no-defaults --user=mysql --datadir="$DATA" --tmpdir="$RUN" --port="$PORT" --bind-address=127.0.0.1 \
     --socket="$SOCK" --pid-file="$PIDFILE" --log-error="$RUN/error.log" --skip-name-resolve \
     --server-id="$SERVER_ID" --log-bin="$DATA/binlog" --binlog-format=ROW --binlog-row-image=FULL \
     --binlog-checksum=CRC32 --gtid-strict-mode=ON --log-slave-updates=ON \

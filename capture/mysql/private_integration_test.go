@@ -89,7 +89,7 @@ func newPrivateServerWith(t *testing.T, flavor string, extra ...string) *private
 		testkit.Require(t, "mariadbd (scripts/mariadb.sh installs it)", err)
 		os.MkdirAll(data, 0o755)
 		os.Chown(data, uid, gid)
-		initCmd = exec.Command("mariadb-install-db", "--no-defaults", "--datadir="+data, "--user=mysql",
+		initCmd = exec.Command("mariadb-install-db", "--no-defaults", "--datadir="+data, "--tmpdir="+run, "--user=mysql",
 			"--auth-root-authentication-method=normal", "--skip-test-db")
 	case "mysql":
 		bin, args := mysql9("usr/sbin/mysqld")
@@ -134,7 +134,7 @@ func (ps *privateServer) start() {
 		"--log-bin=binlog", "--binlog-format=ROW", "--binlog-row-image=FULL", "--innodb-buffer-pool-size=32M", "--max-connections=50"}
 	switch ps.flavor {
 	case "mariadb":
-		ps.cmd = exec.Command("mariadbd", append([]string{"--no-defaults", "--user=mysql", "--datadir=" + data,
+		ps.cmd = exec.Command("mariadbd", append([]string{"--no-defaults", "--user=mysql", "--datadir=" + data, "--tmpdir=" + run,
 			"--skip-name-resolve", "--gtid-strict-mode=ON", "--binlog-checksum=CRC32",
 			"--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci"}, common...)...)
 	case "mysql":

@@ -167,7 +167,9 @@ func TestMetricsAndReadiness(t *testing.T) {
 	var m map[string]float64
 	wait("all 280 changes seen and acknowledged", 30*time.Second, func() bool {
 		m = scrapeMetrics(t, httpAddr)
-		return m["debezium_metrics_TotalNumberOfEventsSeen"+st] == 80 && m["sluice_events_pending"] == 0 && m["sluice_records_in_flight"] == 0
+		// The last transaction's commit is read after its changes: wait for it too.
+		return m["debezium_metrics_TotalNumberOfEventsSeen"+st] == 80 && m["debezium_metrics_NumberOfCommittedTransactions"+st] == 80 &&
+			m["sluice_records_total"] == 290 && m["sluice_events_pending"] == 0 && m["sluice_records_in_flight"] == 0
 	})
 	for name, want := range map[string]float64{
 		"debezium_metrics_TotalNumberOfEventsSeen" + sn:       200,
