@@ -4,9 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"strconv"
-	"unicode/utf8"
 
+	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/envelope"
 )
 
@@ -280,57 +279,21 @@ func eachElement(arr []byte, f func(val []byte) error) error {
 // isNull reports whether v is absent or the JSON null.
 func isNull(v []byte) bool { return len(v) == 0 || string(v) == "null" }
 
-// unquote returns the text of the JSON string v; ok is false when v is not a string.
+// unquote returns the text of the JSON string v as encoding/json reads it (a surrogate pair is
+// one character); ok is false when v is not a well-formed string.
 func unquote(v []byte) (string, bool) {
-	if len(v) < 2 || v[0] != '"' {
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
 		return "", false
 	}
 	inner := v[1 : len(v)-1]
 	if bytes.IndexByte(inner, '\\') < 0 {
 		return string(inner), true
 	}
-	s, err := strconv.Unquote(string(v))
-	if err != nil {
-		// JSON escapes Go does not read the same way (\/); decode them by hand.
-		return unescapeJSON(inner), true
+	out, ok := capture.AppendUnescapedJSON(make([]byte, 0, len(inner)), inner)
+	if !ok {
+		return "", false
 	}
-	return s, true
-}
-
-func unescapeJSON(in []byte) string {
-	out := make([]byte, 0, len(in))
-	for i := 0; i < len(in); i++ {
-		c := in[i]
-		if c != '\\' || i+1 >= len(in) {
-			out = append(out, c)
-			continue
-		}
-		i++
-		switch in[i] {
-		case 'b':
-			out = append(out, '\b')
-		case 'f':
-			out = append(out, '\f')
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 't':
-			out = append(out, '\t')
-		case 'u':
-			if i+4 < len(in) {
-				if n, err := strconv.ParseUint(string(in[i+1:i+5]), 16, 32); err == nil {
-					out = utf8.AppendRune(out, rune(n))
-					i += 4
-					continue
-				}
-			}
-			out = append(out, 'u')
-		default:
-			out = append(out, in[i])
-		}
-	}
-	return string(out)
+	return string(out), true
 }
 
 // headerText is a value as Kafka Connect's SimpleHeaderConverter writes a header: a string
