@@ -88,6 +88,23 @@ func TestSnapshotLocking(t *testing.T) {
 				for i := 1; i <= 100; i++ {
 					mustExec(t, db, fmt.Sprintf("INSERT INTO %s VALUES (%d, 0)", tbl, i))
 				}
+				if mode == LockNone && srv.name == "mysql" {
+					// No snapshot-consistent position on MySQL without a lock: refused, not lossy.
+					ts := newTestSource(t, srv, name)
+					ts.cfg.SnapshotLocking = mode
+					s := ts.open(t)
+					defer s.Close()
+					ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+					defer cancel()
+					var err error
+					for err == nil {
+						_, err = s.Next(ctx)
+					}
+					if !strings.Contains(err.Error(), "--snapshot-locking none cannot meet the stream") {
+						t.Fatalf("none on MySQL: %v; want the refusal naming --snapshot-locking", err)
+					}
+					return
+				}
 				ts := newTestSource(t, srv, name)
 				ts.cfg.SnapshotLocking = mode
 				ts.cfg.SnapshotWorkers = 2
