@@ -478,6 +478,7 @@ func parseTimestamp(b []byte, tz bool, prec int32) (capture.Value, error) {
 
 // parseInterval parses IntervalStyle postgres output: "1 year 2 mons -3 days +04:05:06.78".
 func parseInterval(b []byte) (capture.Value, error) {
+	text := b
 	var months, us int64
 	for len(b) > 0 {
 		for len(b) > 0 && b[0] == ' ' {
@@ -545,7 +546,9 @@ func parseInterval(b []byte) (capture.Value, error) {
 		}
 		b = b[e:]
 	}
-	return capture.Value{Kind: capture.Interval, Int: us, Aux: int32(months)}, nil
+	// Bytes keeps the text: interval.handling.mode=string writes days apart from the clock
+	// part ('1 day -25:00:00'), which Int folds together.
+	return capture.Value{Kind: capture.Interval, Int: us, Aux: int32(months), Bytes: text}, nil
 }
 
 // parseHstore converts `"a"=>"1", "b"=>NULL` to the JSON object {"a":"1","b":null}.

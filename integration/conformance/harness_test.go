@@ -63,8 +63,9 @@ type Check struct {
 	Required bool
 	// Default, when set, is the schema default as JSON ("null": none).
 	Default string
-	// JSONText compares a string holding JSON by its parsed content, ignoring key order:
-	// Debezium builds hstore JSON from a Java HashMap, whose order is not PostgreSQL's.
+	// JSONText compares a string holding JSON (or a map) by its parsed content, ignoring key
+	// order: Debezium builds hstore JSON and maps from a Java HashMap, whose order is not
+	// PostgreSQL's.
 	JSONText bool
 }
 
@@ -105,6 +106,10 @@ func parseMode(mode string) (envelope.Options, error) {
 			o.BigintUnsigned, err = envelope.ParseBigintUnsignedMode(v)
 		case "enable.time.adjuster":
 			o.NoTimeAdjuster = v == "false"
+		case "interval.handling.mode":
+			o.Interval, err = envelope.ParseIntervalMode(v)
+		case "hstore.handling.mode":
+			o.HStore, err = envelope.ParseHStoreMode(v)
 		default:
 			err = fmt.Errorf("unknown property %q", k)
 		}

@@ -29,6 +29,7 @@ const (
 	nZonedTs     = "io.debezium.time.ZonedTimestamp"
 	nZonedTime   = "io.debezium.time.ZonedTime"
 	nMicroDur    = "io.debezium.time.MicroDuration"
+	nInterval    = "io.debezium.time.Interval"
 	nYear        = "io.debezium.time.Year"
 	nEnum        = "io.debezium.data.Enum"
 	nEnumSet     = "io.debezium.data.EnumSet"
@@ -285,6 +286,34 @@ var pgCases = []*Case{
 			{Col: "hsarr", Type: "array", JSONText: true, Value: `[` + str(`{"key5":null,"key4":"val4"}`) + `,` + str(`{"key6":"val6"}`) + `]`},
 			{Col: "hsnull", Type: "string", Name: nJSON, Value: str(`{"key1":"val1","key2":null}`)},
 			{Col: "hsspecial", Type: "string", Name: nJSON, JSONText: true, Value: str(`{"key_#1":"val 1","key 2":" ##123 78"}`)},
+		},
+	},
+	{
+		Name: "pg hstore tables map", Cite: "debezium-connector-postgres/src/test/java/io/debezium/connector/postgresql/RecordsStreamProducerIT.java " +
+			"shouldReceiveHStoreTypeWithSingleValueAsMap, …WithMultipleValuesAsMap, …WithNullValuesAsMap, …WithSpecialCharactersInValuesAsMap; " +
+			"RecordsSnapshotProducerIT shouldGenerateSnapshotsForHstoresMapMode (" + arpt + " schemaAndValueFieldForMapEncodedHStoreType*, hstore.handling.mode=map)",
+		Setup: []string{"CREATE EXTENSION IF NOT EXISTS hstore"},
+		DDL:   "CREATE TABLE hstore_table_map (pk serial, hs hstore, hsarr hstore[], hsnull hstore, hsspecial hstore, hssingle hstore, PRIMARY KEY(pk))",
+		Insert: `INSERT INTO hstore_table_map (hs, hsarr, hsnull, hsspecial, hssingle) VALUES ('"key1" => "val1","key2" => "val2","key3" => "val3"', ` +
+			`array['"key4" => "val4","key5" => NULL'::hstore, '"key6" => "val6"'], '"key1" => "val1","key2" => NULL', '"key_#1" => "val 1","key 2" =>" ##123 78"', ` +
+			`'"key" => "val"'::hstore)`,
+		Checks: []Check{
+			{Mode: "hstore.handling.mode=map", Col: "hs", Type: "map", JSONText: true, Value: `{"key1":"val1","key2":"val2","key3":"val3"}`},
+			{Mode: "hstore.handling.mode=map", Col: "hsarr", Type: "array", JSONText: true, Value: `[{"key4":"val4","key5":null},{"key6":"val6"}]`},
+			{Mode: "hstore.handling.mode=map", Col: "hsnull", Type: "map", JSONText: true, Value: `{"key1":"val1","key2":null}`},
+			{Mode: "hstore.handling.mode=map", Col: "hsspecial", Type: "map", JSONText: true, Value: `{"key_#1":"val 1","key 2":" ##123 78"}`},
+			{Mode: "hstore.handling.mode=map", Col: "hssingle", Type: "map", JSONText: true, Value: `{"key":"val"}`},
+			{Mode: "hstore.handling.mode=json", Col: "hssingle", Type: "string", Name: nJSON, Value: str(`{"key":"val"}`)},
+		},
+	},
+	{
+		Name: "pg interval string", Cite: "debezium-connector-postgres/src/test/java/io/debezium/connector/postgresql/RecordsStreamProducerIT.java " +
+			"shouldReceiveChangesForIntervalAsString (DBZ-1498; " + arpt + " schemaAndValuesForIntervalAsString, the it column of INSERT_DATE_TIME_TYPES_STMT)",
+		DDL:    "CREATE TABLE interval_string_table (pk SERIAL, it INTERVAL, PRIMARY KEY(pk))",
+		Insert: "INSERT INTO interval_string_table (it) VALUES ('P1Y2M3DT4H5M6.78S'::INTERVAL)",
+		Checks: []Check{
+			{Mode: "interval.handling.mode=string", Col: "it", Type: "string", Name: nInterval, Value: `"P1Y2M3DT4H5M6.78S"`},
+			{Mode: "interval.handling.mode=numeric", Col: "it", Type: "int64", Name: nMicroDur, Value: "37091106780000"},
 		},
 	},
 	{
