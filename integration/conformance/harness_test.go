@@ -39,6 +39,14 @@ type Case struct {
 	Alter []string
 	// Checks are the asserted fields of the after image.
 	Checks []Check
+
+	// A change case (Want set) runs Changes while streaming, after the snapshot has begun,
+	// and compares every record of its table, in order, with Want, encoded under Mode
+	// (Debezium properties as Check.Mode, plus tombstones.on.delete=false). Insert, when
+	// set, runs once before the snapshot.
+	Changes []string
+	Mode    string
+	Want    []Want
 }
 
 // A Check is one column of the after image under one set of handling modes.
