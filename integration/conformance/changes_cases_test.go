@@ -101,7 +101,7 @@ var pgChangeCases = []*Case{
 	{
 		Name: "pg REPLICA IDENTITY FULL with a TOASTed value", Cite: rspit + " shouldReceiveChangesForReplicaIdentityFullTableWithToastedValueTableFromStreaming " +
 			"(testReceiveChangesForReplicaIdentityFullTableWithToastedValue, DBZ-1146)",
-		DDL:   "CREATE TABLE toast_full_table (id SERIAL, not_toast int, text TEXT)",
+		DDL: "CREATE TABLE toast_full_table (id SERIAL, not_toast int, text TEXT)",
 		Changes: []string{"ALTER TABLE toast_full_table REPLICA IDENTITY FULL",
 			"INSERT INTO toast_full_table (not_toast, text) VALUES (10, '" + toast1 + "')",
 			"UPDATE toast_full_table SET not_toast = 20", "DELETE FROM toast_full_table",
