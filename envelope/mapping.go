@@ -487,7 +487,7 @@ func mapPostgres(c *schema.Column, o Options) Mapping {
 	case "money":
 		// money.fraction.digits default 2; Debezium gives no precision parameter.
 		return decimalMapping(-1, 2, o)
-	case "bpchar", "varchar", "text", "citext", "name",
+	case "bpchar", "varchar", "text", "citext", "name", "isbn", // isbn (the isn extension) only, not isbn13, issn, ean13…: PostgresValueConverter
 		"inet", "cidr", "macaddr", "macaddr8",
 		"int4range", "int8range", "numrange", "tsrange", "tstzrange", "daterange",
 		"int4multirange", "int8multirange", "nummultirange", "tsmultirange", "tstzmultirange", "datemultirange":

@@ -245,6 +245,7 @@ func TestGoldenPostgresTypes(t *testing.T) {
 		{"macaddr", tcol("macaddr", -1, -1, false), Options{}, []capture.Value{str("08:00:2b:01:02:03")}},
 		{"int4range", tcol("int4range", -1, -1, false), Options{}, []capture.Value{str("[1,10)")}},
 		{"ltree", tcol("ltree", -1, -1, false), Options{}, []capture.Value{str("a.b.c")}},
+		{"isbn", tcol("isbn", -1, -1, false), Options{}, []capture.Value{str("0-393-04002-X")}},
 		{"tsvector", tcol("tsvector", -1, -1, false), Options{}, []capture.Value{str("'a':1 'b':2")}},
 		{"point", tcol("point", -1, -1, false), Options{}, []capture.Value{{Kind: capture.Geometry, Bytes: wkbPoint(-1.5, 3)}}},
 		{"geometry", tcol("geometry", -1, -1, false), Options{}, []capture.Value{{Kind: capture.Geometry, Bytes: wkbPoint(1, 2), Aux: 4326, Flag: capture.HasSRID}}},

@@ -444,11 +444,13 @@ var pgCases = []*Case{
 		},
 	},
 	{
-		Name: "pg custom_table ltree", Cite: arpt + " schemasAndValuesForCustomTypes (INSERT_CUSTOM_TYPES_STMT without the isbn column, which needs the isn extension)",
-		Setup:  []string{"CREATE EXTENSION IF NOT EXISTS ltree"},
-		DDL:    "CREATE TABLE custom_table (pk serial, lt ltree, n TEXT, lt_array ltree[], PRIMARY KEY(pk))",
-		Insert: `INSERT INTO custom_table (lt, n, lt_array) VALUES ('Top.Collections.Pictures.Astronomy.Galaxies', NULL, '{"Ship.Frigate","Ship.Destroyer"}')`,
+		Name: "pg custom_table ltree, isbn", Cite: arpt + " schemasAndValuesForCustomTypes (INSERT_CUSTOM_TYPES_STMT; RecordsStreamProducerIT " +
+			"shouldReceiveChangesForInsertsCustomTypesWithIncludeUnknownFalse, RecordsSnapshotProducerIT shouldGenerateSnapshotsForCustomDatatypesWithIncludeUnknownFalse)",
+		Setup:  []string{"CREATE EXTENSION IF NOT EXISTS ltree", "CREATE EXTENSION IF NOT EXISTS isn"},
+		DDL:    "CREATE TABLE custom_table (pk serial, lt ltree, i isbn NOT NULL, n TEXT, lt_array ltree[], PRIMARY KEY(pk))",
+		Insert: `INSERT INTO custom_table (lt, i, n, lt_array) VALUES ('Top.Collections.Pictures.Astronomy.Galaxies', '978-0-393-04002-9', NULL, '{"Ship.Frigate","Ship.Destroyer"}')`,
 		Checks: []Check{
+			{Col: "i", Type: "string", Required: true, Value: `"0-393-04002-X"`},
 			{Col: "lt", Type: "string", Name: "io.debezium.data.Ltree", Value: `"Top.Collections.Pictures.Astronomy.Galaxies"`},
 			{Col: "n", Type: "string", Value: "null"},
 			{Col: "lt_array", Type: "array", Value: `["Ship.Frigate","Ship.Destroyer"]`},
