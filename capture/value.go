@@ -51,7 +51,8 @@ const (
 	// Bits: Bytes = the bits little-endian (byte 0 holds bits 0–7, as Debezium's Bits carries
 	// them); Aux = length in bits.
 	Bits
-	// Geometry: Bytes = WKB without SRID prefix; Aux = SRID; Flag HasSRID says whether Aux is set.
+	// Geometry: Bytes = WKB without SRID prefix (MySQL; PostGIS: the EWKB, SRID inside, as
+	// Debezium writes it); Aux = SRID; Flag HasSRID says whether Aux is set.
 	Geometry
 	// Array: Elems holds the elements (each may be Null).
 	Array

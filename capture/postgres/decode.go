@@ -706,12 +706,9 @@ func parseEWKBHex(b []byte) (capture.Value, error) {
 	if typ&sridFlag == 0 || len(out) < 9 {
 		return capture.Value{Kind: capture.Geometry, Bytes: out}, nil
 	}
-	srid := int32(bo.Uint32(out[5:9]))
-	w := make([]byte, len(out)-4)
-	w[0] = out[0]
-	bo.PutUint32(w[1:5], typ&^sridFlag)
-	copy(w[5:], out[9:])
-	return capture.Value{Kind: capture.Geometry, Bytes: w, Aux: srid, Flag: capture.HasSRID}, nil
+	// The EWKB stays whole, SRID inside, as Debezium's PostgisGeometry hands it to the
+	// Geometry struct; the SRID is also read out for its srid field.
+	return capture.Value{Kind: capture.Geometry, Bytes: out, Aux: int32(bo.Uint32(out[5:9])), Flag: capture.HasSRID}, nil
 }
 
 // parseVector parses pgvector's "[1,2.5,3]".

@@ -28,6 +28,9 @@ type Case struct {
 	On []string
 	// Setup runs once before DDL (extensions, types); may be empty.
 	Setup []string
+	// Extension, when set, is a PostgreSQL extension the case needs: without it on the server
+	// the case is not run (a failure under SLUICE_TEST_REQUIRE=1).
+	Extension string
 	// DDL creates the table; its name is the third word. Insert adds the row; it must not
 	// name a key value, so it can run twice (AUTO_INCREMENT/SERIAL key).
 	DDL, Insert string

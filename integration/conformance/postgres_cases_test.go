@@ -3,6 +3,7 @@
 package conformance
 
 import (
+	"encoding/hex"
 	"fmt"
 	"time"
 )
@@ -317,6 +318,33 @@ var pgCases = []*Case{
 		},
 	},
 	{
+		Name: "pg postgis_table", Cite: rspit + " shouldReceiveChangesForInsertsWithPostgisTypes; RecordsSnapshotProducerIT shouldGenerateSnapshotsForPostgisTypes (" +
+			arpt + " schemaAndValuesForPostgisTypes, INSERT_POSTGIS_TYPES_STMT; postgis_create_tables.ddl)",
+		On: []string{"pg15"}, Extension: "postgis",
+		Setup:  []string{"CREATE SCHEMA IF NOT EXISTS postgis", "CREATE EXTENSION IF NOT EXISTS postgis SCHEMA postgis"},
+		DDL:    "CREATE TABLE postgis_table (pk SERIAL, p postgis.GEOMETRY(POINT,3187), ml postgis.GEOGRAPHY(MULTILINESTRING), PRIMARY KEY(pk))",
+		Insert: "INSERT INTO postgis_table (p, ml) VALUES ('SRID=3187;POINT(174.9479 -36.7208)'::postgis.geometry, 'MULTILINESTRING((169.1321 -44.7032, 167.8974 -44.6414))'::postgis.geography)",
+		Checks: []Check{
+			// The EWKB as PostGIS writes it, SRID inside, and the SRID again.
+			{Col: "p", Type: "struct", Name: nGeometry, Value: `{"wkb":` + hexB64("0101000020730C00001C7C613255DE6540787AA52C435C42C0") + `,"srid":3187}`},
+			{Col: "ml", Type: "struct", Name: "io.debezium.data.geometry.Geography",
+				Value: `{"wkb":` + hexB64("0105000020E610000001000000010200000002000000A779C7293A2465400B462575025A46C0C66D3480B7FC6440C3D32B65195246C0") + `,"srid":4326}`},
+		},
+	},
+	{
+		Name: "pg postgis_array_table", Cite: arpt + " schemaAndValuesForPostgisArrayTypes (INSERT_POSTGIS_ARRAY_TYPES_STMT; postgis_create_tables.ddl)",
+		On: []string{"pg15"}, Extension: "postgis",
+		Setup: []string{"CREATE SCHEMA IF NOT EXISTS postgis", "CREATE EXTENSION IF NOT EXISTS postgis SCHEMA postgis"},
+		DDL:   "CREATE TABLE postgis_array_table (pk SERIAL, ga postgis.GEOMETRY[], gann postgis.GEOMETRY[] NOT NULL, PRIMARY KEY(pk))",
+		Insert: "INSERT INTO postgis_array_table (ga, gann) VALUES (" +
+			"ARRAY['GEOMETRYCOLLECTION EMPTY'::postgis.geometry, 'POLYGON((166.51 -46.64, 178.52 -46.64, 178.52 -34.45, 166.51 -34.45, 166.51 -46.64))'::postgis.geometry], " +
+			"ARRAY['GEOMETRYCOLLECTION EMPTY'::postgis.geometry, 'POLYGON((166.51 -46.64, 178.52 -46.64, 178.52 -34.45, 166.51 -34.45, 166.51 -46.64))'::postgis.geometry])",
+		Checks: []Check{
+			{Col: "ga", Type: "array", Value: postgisArray},
+			{Col: "gann", Type: "array", Required: true, Value: postgisArray},
+		},
+	},
+	{
 		Name: "pg range_table", Cite: arpt + " schemaAndValuesForRangeTypes (INSERT_RANGE_TYPES_STMT; tstzrange compared by instant there, here as PostgreSQL writes it in UTC)",
 		DDL: "CREATE TABLE range_table (pk SERIAL, unbounded_exclusive_tsrange TSRANGE, bounded_inclusive_tsrange TSRANGE, unbounded_exclusive_tstzrange TSTZRANGE, " +
 			"bounded_inclusive_tstzrange TSTZRANGE, unbounded_exclusive_daterange DATERANGE, bounded_exclusive_daterange DATERANGE, int4_number_range INT4RANGE, " +
@@ -473,3 +501,16 @@ var pgCases = []*Case{
 		},
 	},
 }
+
+// hexB64 returns the JSON of Connect bytes given in hex.
+func hexB64(h string) string {
+	b, err := hex.DecodeString(h)
+	if err != nil {
+		panic(err)
+	}
+	return b64(b...)
+}
+
+var postgisArray = `[{"wkb":` + hexB64("010700000000000000") + `,"srid":null},{"wkb":` +
+	hexB64("01030000000100000005000000B81E85EB51D0644052B81E85EB5147C0713D0AD7A350664052B81E85EB5147C0713D0AD7A35066409A999999993941C0B81E85EB51D064409A999999993941C0B81E85EB51D0644052B81E85EB5147C0") +
+	`,"srid":null}]`
