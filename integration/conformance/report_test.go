@@ -50,7 +50,10 @@ asserts, in each handling mode the case lists; every record's key must be Debezi
 <topic>.Key struct of the primary-key columns (null without a primary key). A cell reads
 "pass" when both the snapshot read and the streamed insert match, "FAIL" with the phase
 otherwise, "—" when the case does not apply to that server, "not run" when the server was
-missing. Sources are paths in debezium/debezium (commit aad55199).
+missing. Change cases (updates, deletes, tombstones, key changes) run their statements while
+streaming, in the cited test's order, and compare every record of their table in order: op,
+key, before and after columns, tombstones and the __debezium.newkey/oldkey headers; their
+checks count each compared item. Sources are paths in debezium/debezium (commit aad55199).
 
 `)
 	resultsMu.Lock()
