@@ -44,12 +44,15 @@ const (
 	// TimestampTZ: an instant; Int = microseconds since the Unix epoch (UTC); Aux = precision.
 	// Flag may say Zero or ±Infinity.
 	TimestampTZ
-	// Interval: Int = microseconds (days counted as 24 h), Aux = months.
+	// Interval: Int = microseconds (days counted as 24 h), Aux = months. Bytes may hold the
+	// source's text (PostgreSQL, IntervalStyle postgres), which keeps days and the clock
+	// part apart for Debezium's interval.handling.mode=string.
 	Interval
 	// Bits: Bytes = the bits little-endian (byte 0 holds bits 0–7, as Debezium's Bits carries
 	// them); Aux = length in bits.
 	Bits
-	// Geometry: Bytes = WKB without SRID prefix; Aux = SRID; Flag HasSRID says whether Aux is set.
+	// Geometry: Bytes = WKB without SRID prefix (MySQL; PostGIS: the EWKB, SRID inside, as
+	// Debezium writes it); Aux = SRID; Flag HasSRID says whether Aux is set.
 	Geometry
 	// Array: Elems holds the elements (each may be Null).
 	Array

@@ -29,6 +29,14 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 		c.Options.BigintUnsigned, err = ParseBigintUnsignedMode(s)
 		return err
 	}), "bigint-unsigned-handling", "bigint.unsigned.handling.mode: long|precise")
+	fs.Var(properties.Func("numeric", func(s string) (err error) {
+		c.Options.Interval, err = ParseIntervalMode(s)
+		return err
+	}), "interval-handling", "PostgreSQL interval.handling.mode: numeric (MicroDuration µs) | string (ISO 8601, P1Y2M3DT4H5M6.78S)")
+	fs.Var(properties.Func("json", func(s string) (err error) {
+		c.Options.HStore, err = ParseHStoreMode(s)
+		return err
+	}), "hstore-handling", "PostgreSQL hstore.handling.mode: json (a Json string) | map (a Connect map of strings)")
 	fs.Var((*enabledFlag)(&c.Options.NoTimeAdjuster), "enable-time-adjuster",
 		"MySQL/MariaDB: read the years 0-99 of DATE, DATETIME and TIMESTAMP values as two-digit years, 0-69 as 2000-2069 and 70-99 as 1970-1999 (enable.time.adjuster) (default true)")
 	fs.BoolVar(&c.TombstonesOnDelete, "tombstones-on-delete", true, "emit a tombstone after each delete (tombstones.on.delete)")
@@ -44,6 +52,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 		"binary.handling.mode":                 "binary-handling",
 		"bigint.unsigned.handling.mode":        "bigint-unsigned-handling",
 		"enable.time.adjuster":                 "enable-time-adjuster",
+		"interval.handling.mode":               "interval-handling",
+		"hstore.handling.mode":                 "hstore-handling",
 		"tombstones.on.delete":                 "tombstones-on-delete",
 		"provide.transaction.metadata":         "transaction-metadata",
 	}

@@ -40,3 +40,38 @@ func TestTimeAdjusterFlag(t *testing.T) {
 		t.Error("--enable-time-adjuster=maybe: no error")
 	}
 }
+
+// TestIntervalHStoreFlags: --interval-handling and --hstore-handling take Debezium's values
+// under their property names (interval.handling.mode, hstore.handling.mode) and refuse others.
+func TestIntervalHStoreFlags(t *testing.T) {
+	var c Config
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	names := c.RegisterFlags(fs)
+	if names["interval.handling.mode"] != "interval-handling" || names["hstore.handling.mode"] != "hstore-handling" {
+		t.Errorf("property names: %q, %q", names["interval.handling.mode"], names["hstore.handling.mode"])
+	}
+	if c.Options.Interval != IntervalNumeric || c.Options.HStore != HStoreJSON {
+		t.Errorf("defaults: %v %v", c.Options.Interval, c.Options.HStore)
+	}
+	if err := fs.Parse([]string{"--interval-handling", "string", "--hstore-handling", "map"}); err != nil {
+		t.Fatal(err)
+	}
+	if c.Options.Interval != IntervalString || c.Options.HStore != HStoreMap {
+		t.Errorf("parsed: %v %v", c.Options.Interval, c.Options.HStore)
+	}
+	// A bad value is kept as the flag's error (the command reports all of them at once).
+	for _, bad := range [][]string{{"--interval-handling", "iso"}, {"--hstore-handling", "text"}} {
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		var c Config
+		c.RegisterFlags(fs)
+		if err := fs.Parse(bad); err != nil {
+			t.Fatal(err)
+		}
+		v, ok := fs.Lookup(bad[0][2:]).Value.(interface{ Err() error })
+		if !ok || v.Err() == nil {
+			t.Errorf("%v: no error", bad)
+		}
+	}
+}

@@ -45,6 +45,11 @@ const (
 	ConvGeometry // Geometry / Geography {wkb, srid}
 	ConvArray    // Elem renders each element
 	ConvVector   // FloatVector / DoubleVector (Elem says float or double)
+	// ConvIntervalString is io.debezium.time.Interval (interval.handling.mode=string).
+	ConvIntervalString
+	// ConvJSONObject writes JSON object text as it is: a Connect map of strings
+	// (hstore.handling.mode=map).
+	ConvJSONObject
 )
 
 // Mapping is a column's Kafka Connect field schema together with the rule that renders its
@@ -482,7 +487,7 @@ func mapPostgres(c *schema.Column, o Options) Mapping {
 	case "money":
 		// money.fraction.digits default 2; Debezium gives no precision parameter.
 		return decimalMapping(-1, 2, o)
-	case "bpchar", "varchar", "text", "citext", "name",
+	case "bpchar", "varchar", "text", "citext", "name", "isbn", // isbn (the isn extension) only, not isbn13, issn, ean13…: PostgresValueConverter
 		"inet", "cidr", "macaddr", "macaddr8",
 		"int4range", "int8range", "numrange", "tsrange", "tstzrange", "daterange",
 		"int4multirange", "int8multirange", "nummultirange", "tsmultirange", "tstzmultirange", "datemultirange":
@@ -498,10 +503,19 @@ func mapPostgres(c *schema.Column, o Options) Mapping {
 	case "date":
 		return dateMapping(tm)
 	case "interval":
+		if o.Interval == IntervalString {
+			return Mapping{Schema: sem(String, "io.debezium.time.Interval"), Conv: ConvIntervalString}
+		}
 		return Mapping{Schema: sem(Int64, "io.debezium.time.MicroDuration"), Conv: ConvInterval}
 	case "bytea":
 		return binaryMapping(o)
-	case "json", "jsonb", "hstore":
+	case "hstore":
+		if o.HStore == HStoreMap {
+			// PostgresValueConverter.hstoreSchema: keys required, values optional.
+			return Mapping{Schema: &Connect{Type: Map, Keys: lit(String), Values: &Connect{Type: String, Optional: true}}, Conv: ConvJSONObject}
+		}
+		return semString("io.debezium.data.Json")
+	case "json", "jsonb":
 		return semString("io.debezium.data.Json")
 	case "xml":
 		return semString("io.debezium.data.Xml")

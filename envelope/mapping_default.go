@@ -64,6 +64,10 @@ func fallbackJSON(m *Mapping) []byte {
 		return []byte(`"1970-01-01T00:00:00Z"`)
 	case ConvArray, ConvVector:
 		return []byte("[]")
+	case ConvIntervalString:
+		return []byte(`"P0Y0M0DT0H0M0S"`)
+	case ConvJSONObject:
+		return []byte("{}")
 	case ConvPoint:
 		// Debezium's convertPoint falls back to POINT(0 0) (wkb little-endian, no SRID); null
 		// would not fit the required struct.
@@ -634,6 +638,13 @@ func pgDefault(c *schema.Column, m *Mapping) []byte {
 		}
 		return temporalDefault(m, us)
 	case "interval":
+		if m.Conv == ConvIntervalString {
+			iv, ok := parseIntervalParts(pgExtract(v, "00:00:00"))
+			if !ok {
+				return nil
+			}
+			return append(appendISOInterval([]byte{'"'}, iv), '"')
+		}
 		us, ok := parsePGInterval(pgExtract(v, "epoch"))
 		if !ok {
 			return nil

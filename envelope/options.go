@@ -43,6 +43,22 @@ const (
 	BigintPrecise                           // Decimal with scale 0
 )
 
+// IntervalMode is Debezium's interval.handling.mode (PostgreSQL).
+type IntervalMode uint8
+
+const (
+	IntervalNumeric IntervalMode = iota // default: io.debezium.time.MicroDuration
+	IntervalString                      // io.debezium.time.Interval, ISO 8601 "P1Y2M3DT4H5M6.78S"
+)
+
+// HStoreMode is Debezium's hstore.handling.mode (PostgreSQL).
+type HStoreMode uint8
+
+const (
+	HStoreJSON HStoreMode = iota // default: io.debezium.data.Json text
+	HStoreMap                    // a Connect map of string to optional string
+)
+
 // Options are the type-mapping modes. The zero value is Debezium's defaults.
 type Options struct {
 	Decimal        DecimalMode
@@ -53,6 +69,8 @@ type Options struct {
 	// (true) the years 0–99 of DATE, DATETIME and TIMESTAMP values are read as two-digit
 	// years: 0–69 → 2000–2069, 70–99 → 1970–1999, as Debezium's BinlogValueConverters.adjustTemporal does.
 	NoTimeAdjuster bool
+	Interval       IntervalMode
+	HStore         HStoreMode
 }
 
 // ParseDecimalMode parses precise|double|string.
@@ -111,4 +129,26 @@ func ParseBigintUnsignedMode(s string) (BigintUnsignedMode, error) {
 		return BigintPrecise, nil
 	}
 	return 0, fmt.Errorf("bigint unsigned handling mode %q: want long or precise", s)
+}
+
+// ParseIntervalMode parses numeric|string.
+func ParseIntervalMode(s string) (IntervalMode, error) {
+	switch s {
+	case "", "numeric":
+		return IntervalNumeric, nil
+	case "string":
+		return IntervalString, nil
+	}
+	return 0, fmt.Errorf("interval handling mode %q: want numeric or string", s)
+}
+
+// ParseHStoreMode parses json|map.
+func ParseHStoreMode(s string) (HStoreMode, error) {
+	switch s {
+	case "", "json":
+		return HStoreJSON, nil
+	case "map":
+		return HStoreMap, nil
+	}
+	return 0, fmt.Errorf("hstore handling mode %q: want json or map", s)
 }

@@ -220,6 +220,14 @@ func TestGoldenPostgresTypes(t *testing.T) {
 		{"time3_adaptive_time_microseconds", tcol("time", -1, 3, false), amicro, []capture.Value{capture.TimeValue(37800123000, 3)}},
 		{"date", withDefault(tcol("date", -1, -1, false), "'2024-01-15'::date"), Options{}, []capture.Value{capture.DateValue(19737)}},
 		{"interval", tcol("interval", -1, -1, false), Options{}, []capture.Value{{Kind: capture.Interval, Aux: 14, Int: 3*86400_000_000 + 14706780000}}},
+		// interval.handling.mode=string (RecordsStreamProducerIT shouldReceiveChangesForIntervalAsString): the
+		// source's text keeps days and the clock part apart.
+		{"interval_string", withDefault(tcol("interval", -1, -1, false), "'1 day 02:00:00'::interval"), Options{Interval: IntervalString}, []capture.Value{
+			{Kind: capture.Interval, Aux: 14, Int: 3*86400_000_000 + 14706780000, Bytes: []byte("1 year 2 mons 3 days 04:05:06.78")},
+			{Kind: capture.Interval, Int: 86400_000_000 - 25*3600_000_000, Bytes: []byte("1 day -25:00:00")},
+			{Kind: capture.Interval, Aux: -14, Int: -14706780000, Bytes: []byte("-1 years -2 mons -04:05:06.78")},
+			{Kind: capture.Interval, Bytes: []byte("00:00:00")},
+			{Kind: capture.Interval, Aux: 1, Int: 2*86400_000_000 + 1}}},
 		{"bytea", tcol("bytea", -1, -1, true), Options{}, []capture.Value{capture.BytesValue([]byte("\x00\xffabc")), null}},
 		{"bytea_hex", tcol("bytea", -1, -1, false), Options{Binary: BinaryHex}, []capture.Value{capture.BytesValue([]byte("\x00\xffabc"))}},
 		{"json", withDefault(tcol("json", -1, -1, true), "'{}'::json"), Options{}, []capture.Value{capture.JSONValue([]byte(`{"a":1}`)), null}},
@@ -227,12 +235,17 @@ func TestGoldenPostgresTypes(t *testing.T) {
 		{"xml", tcol("xml", -1, -1, false), Options{}, []capture.Value{str("<a>b</a>")}},
 		{"uuid", withDefault(tcol("uuid", -1, -1, false), "gen_random_uuid()"), Options{}, []capture.Value{str(accountID)}},
 		{"hstore", tcol("hstore", -1, -1, false), Options{}, []capture.Value{capture.JSONValue([]byte(`{"a":"1"}`))}},
+		// hstore.handling.mode=map (AbstractRecordsProducerTest schemaAndValueFieldForMapEncodedHStoreType*): a map
+		// of optional strings; unchanged TOAST is UnchangedToastedPlaceholder's one-entry map.
+		{"hstore_map", tcol("hstore", -1, -1, true), Options{HStore: HStoreMap}, []capture.Value{capture.JSONValue([]byte(`{"key1":"val1","key2":null}`)), null, {Kind: capture.Unavailable}}},
+		{"hstore_map_array", array(tcol("hstore", -1, -1, true)), Options{HStore: HStoreMap}, []capture.Value{arr(capture.JSONValue([]byte(`{"key4":"val4","key5":null}`)), capture.JSONValue([]byte(`{"key6":"val6"}`)))}},
 		{"enum", withEnum(tcol("mood", -1, -1, false), "sad", "ok", "happy"), Options{}, []capture.Value{str("ok")}},
 		{"inet", tcol("inet", -1, -1, false), Options{}, []capture.Value{str("192.168.0.1/24")}},
 		{"cidr", tcol("cidr", -1, -1, false), Options{}, []capture.Value{str("10.0.0.0/8")}},
 		{"macaddr", tcol("macaddr", -1, -1, false), Options{}, []capture.Value{str("08:00:2b:01:02:03")}},
 		{"int4range", tcol("int4range", -1, -1, false), Options{}, []capture.Value{str("[1,10)")}},
 		{"ltree", tcol("ltree", -1, -1, false), Options{}, []capture.Value{str("a.b.c")}},
+		{"isbn", tcol("isbn", -1, -1, false), Options{}, []capture.Value{str("0-393-04002-X")}},
 		{"tsvector", tcol("tsvector", -1, -1, false), Options{}, []capture.Value{str("'a':1 'b':2")}},
 		{"point", tcol("point", -1, -1, false), Options{}, []capture.Value{{Kind: capture.Geometry, Bytes: wkbPoint(-1.5, 3)}}},
 		{"geometry", tcol("geometry", -1, -1, false), Options{}, []capture.Value{{Kind: capture.Geometry, Bytes: wkbPoint(1, 2), Aux: 4326, Flag: capture.HasSRID}}},

@@ -303,6 +303,16 @@ func (e *Encoder) appendValue(dst []byte, m *Mapping, v *capture.Value) ([]byte,
 		if v.Kind == capture.Interval {
 			return strconv.AppendInt(dst, int64(v.Aux)*MicrosPerMonth+v.Int, 10), nil
 		}
+	case ConvIntervalString:
+		if v.Kind == capture.Interval {
+			dst = append(dst, '"')
+			dst = appendISOInterval(dst, intervalParts(v))
+			return append(dst, '"'), nil
+		}
+	case ConvJSONObject:
+		if v.Kind == capture.JSON && len(v.Bytes) > 0 && v.Bytes[0] == '{' {
+			return append(dst, v.Bytes...), nil
+		}
 	case ConvPoint:
 		if v.Kind == capture.Geometry {
 			x, y, ok := parseWKBPoint(v.Bytes)
@@ -443,6 +453,13 @@ func appendUnavailable(dst []byte, m *Mapping) []byte {
 		dst = append(dst, '[')
 		dst = AppendJSONString(dst, Unavailable)
 		return append(dst, ']')
+	case ConvJSONObject:
+		// UnchangedToastedPlaceholder's hstore map: the placeholder as key and value.
+		dst = append(dst, '{')
+		dst = AppendJSONString(dst, Unavailable)
+		dst = append(dst, ':')
+		dst = AppendJSONString(dst, Unavailable)
+		return append(dst, '}')
 	}
 	if m.Schema.Type == String {
 		return AppendJSONString(dst, Unavailable)

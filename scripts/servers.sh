@@ -14,7 +14,8 @@ ALL=(postgres15 postgres17 mariadb mariadb-replica mysql9 clickhouse kafka)
 
 svc() { # svc NAME ACTION
   case "$1" in
-    postgres15) PG_VERSION=15 PG_PORT="${PG15_PORT:-15432}" "$HERE/postgres.sh" "$2" ;;
+    # PostGIS on by default: the conformance suite's postgis cases need it (PG_POSTGIS=0: without).
+    postgres15) PG_POSTGIS="${PG_POSTGIS:-1}" PG_VERSION=15 PG_PORT="${PG15_PORT:-15432}" "$HERE/postgres.sh" "$2" ;;
     postgres17) PG_VERSION=17 PG_PORT="${PG17_PORT:-15433}" "$HERE/postgres.sh" "$2" ;;
     mariadb) "$HERE/mariadb.sh" "$2" ;;
     mariadb-replica) REPLICA_PORT="${MARIADB_REPLICA_PORT:-13308}" "$HERE/mariadb-replica.sh" "$2" ;;

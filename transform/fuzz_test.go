@@ -7,8 +7,9 @@ import (
 	"github.com/sluicecdc/sluice/envelope"
 )
 
-// FuzzTransforms: no transform panics on any key or value, with schemas on or off (records
-// come from the encoder, but a transform after another sees what that one wrote).
+// FuzzTransforms: no transform panics on any key or value, with schemas on or off, marked
+// Compact or not (records come from the encoder, but a transform after another sees what that
+// one wrote).
 func FuzzTransforms(f *testing.F) {
 	for _, schemas := range []bool{false, true} {
 		enc := encoderFor(f, "dbserver1", schemas)
@@ -51,8 +52,12 @@ func FuzzTransforms(f *testing.F) {
 			i = 1
 		}
 		for _, tr := range ts[i] {
-			var a Arena
-			_, _ = tr.Apply(nil, envelope.Record{Topic: "dbserver1.inventory.customers", Key: key, Value: value}, &a)
+			// Compact as well: unwrap then reads by the encoder's layout (parseEncoded), which
+			// must not panic on anything either.
+			for _, compact := range []bool{false, true} {
+				var a Arena
+				_, _ = tr.Apply(nil, envelope.Record{Topic: "dbserver1.inventory.customers", Key: key, Value: value, Compact: compact}, &a)
+			}
 		}
 	})
 }

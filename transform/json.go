@@ -2,8 +2,10 @@ package transform
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 
 	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/envelope"
@@ -11,7 +13,7 @@ import (
 
 // The transforms read and rewrite records as the encoder wrote them: compact JSON. They do not
 // decode a record into a tree: a scanner finds the members they need (skipping the rest at
-// memory speed, strings with bytes.IndexByte) and the new record is put together from slices of
+// memory speed, strings 8 bytes at a time) and the new record is put together from slices of
 // the old one. Schemas, which repeat record after record, are rewritten once and cached.
 
 var errJSON = errors.New("malformed JSON")
@@ -24,12 +26,27 @@ func skipSpace(b []byte, i int) int {
 	return i
 }
 
-// skipString returns the index after the string whose opening quote is at b[i]. Short
-// strings (most keys and values) are read byte by byte; past 32 bytes it looks for quotes with
-// bytes.IndexByte, which is faster on long ones but costs a call.
+// skipString returns the index after the string whose opening quote is at b[i]. It reads 8
+// bytes at a time (SWAR: a word test finds the first quote or backslash in them), then the
+// last few one by one; an escape skips the byte after its backslash.
 func skipString(b []byte, i int) (int, error) {
 	i++
-	for n := 0; i < len(b) && n < 32; n++ {
+	for i+8 <= len(b) {
+		x := binary.LittleEndian.Uint64(b[i:])
+		m := quoteOrBackslash(x)
+		if m == 0 {
+			i += 8
+			continue
+		}
+		// The lowest flagged byte is exact (the borrow of the zero-byte test only runs upward);
+		// it is read from x, not loaded again.
+		t := bits.TrailingZeros64(m)
+		if byte(x>>(t&^7)) == '"' {
+			return i + t>>3 + 1, nil
+		}
+		i += t>>3 + 2
+	}
+	for i < len(b) {
 		switch b[i] {
 		case '"':
 			return i + 1, nil
@@ -39,23 +56,20 @@ func skipString(b []byte, i int) (int, error) {
 			i++
 		}
 	}
-	for i < len(b) {
-		j := bytes.IndexByte(b[i:], '"')
-		if j < 0 {
-			return 0, errJSON
-		}
-		// An odd run of backslashes before the quote escapes it (a run may start before i,
-		// when i itself follows an escape: count back from the quote through the whole run).
-		k := i + j - 1
-		for k >= 0 && b[k] == '\\' {
-			k--
-		}
-		if (i+j-1-k)%2 == 0 {
-			return i + j + 1, nil
-		}
-		i += j + 1
-	}
 	return 0, errJSON
+}
+
+const (
+	lsb8 = 0x0101010101010101
+	msb8 = 0x8080808080808080
+)
+
+// quoteOrBackslash has the high bit set in (at least) the lowest byte of x that is '"' or
+// '\\' (little-endian: the first in memory), zero when there is none.
+func quoteOrBackslash(x uint64) uint64 {
+	q := x ^ (lsb8 * '"')
+	e := x ^ (lsb8 * '\\')
+	return ((q-lsb8)&^q | (e-lsb8)&^e) & msb8
 }
 
 var structural = [256]bool{'"': true, '{': true, '[': true, '}': true, ']': true}

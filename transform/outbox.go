@@ -164,7 +164,7 @@ func (t *outbox) Apply(dst []envelope.Record, r envelope.Record, a *Arena) ([]en
 	} else {
 		sp.payload = r.Value
 	}
-	c, err := parseChange(sp.payload, true, nil)
+	c, err := parseChange(sp.payload, needAll, nil)
 	if err != nil {
 		return dst, fmt.Errorf("read the change envelope: %w", err)
 	}

@@ -39,6 +39,11 @@ type unwrap struct {
 	srcFields []string
 	srcVals   [][]byte
 	srcFound  int // srcVals set in this record
+	// need is what parseChange reads past after for add.fields and add.headers (0: none).
+	need changeNeed
+	// srcKeys are srcFields as parseEncoded finds them in the source block ("table":); nil
+	// when a field needs escaping (then parseChange reads every record).
+	srcKeys [][]byte
 	// inner reads srcFields while parseChange finds the end of the source block (nil: none
 	// wanted), so the block is scanned once.
 	inner func(key []byte) func(k, v []byte) bool
@@ -122,7 +127,29 @@ func newUnwrap(o *options, env Env) (Transform, error) {
 			}
 		}
 	}
+	for _, refs := range [][]fieldRef{u.fields, u.headers} {
+		for _, r := range refs {
+			switch {
+			case r.parent == "source":
+				u.need |= needSource
+			case r.parent == "transaction":
+				u.need |= needTransaction
+			case r.field == "op":
+				u.need |= needOp
+			default: // ts_ms, ts_us, ts_ns, or a parent without members: read to the end
+				u.need |= needAll
+			}
+		}
+	}
 	u.srcVals = make([][]byte, len(u.srcFields))
+	u.srcKeys = [][]byte{}
+	for _, f := range u.srcFields {
+		if strings.ContainsAny(f, "\"\\") {
+			u.srcKeys = nil // parseEncoded matches keys as written: not with escapes
+			break
+		}
+		u.srcKeys = append(u.srcKeys, []byte(`"`+f+`":`))
+	}
 	if len(u.srcFields) > 0 {
 		visit := func(k, v []byte) bool { // false once every field is read: the rest is skipped
 			for i, f := range u.srcFields {
@@ -152,13 +179,29 @@ type change struct {
 	ok                                         bool // has op, source and after: a change envelope
 }
 
-// parseChange reads the members of a change payload; with full false it stops once before and
+// changeNeed says which members after before and after parseChange must read; it stops
+// once it has them (and before and after).
+type changeNeed uint8
+
+const (
+	needSource changeNeed = 1 << iota
+	needTransaction
+	needOp
+	needTs  // ts_ms, ts_us and ts_ns
+	needAll = needSource | needTransaction | needOp | needTs
+)
+
+// parseChange reads the members of a change payload; with need 0 it stops once before and
 // after are read (all that unwrap needs without add.fields and add.headers), so the source
-// block is not scanned. ok is then set from after alone. inner (may be nil) is eachMemberAt's:
-// it reads nested blocks in the same pass.
-func parseChange(p []byte, full bool, inner func(key []byte) func(k, v []byte) bool) (change, error) {
+// block is not scanned, and ok is set from after alone. Otherwise it reads on until it has
+// what need names; op and source are always read then, for ok. inner (may be nil) is
+// eachMemberAt's: it reads nested blocks in the same pass.
+func parseChange(p []byte, need changeNeed, inner func(key []byte) func(k, v []byte) bool) (change, error) {
 	var c change
 	var hasAfter, hasBefore bool
+	full := need != 0
+	need |= needSource | needOp
+	var found changeNeed
 	_, err := eachMemberAt(p, skipSpace(p, 0), func(k, v []byte) bool {
 		switch string(k) {
 		case "before":
@@ -170,18 +213,23 @@ func parseChange(p []byte, full bool, inner func(key []byte) func(k, v []byte) b
 			}
 		case "source":
 			c.source = v
+			found |= needSource
 		case "op":
 			c.op = v
+			found |= needOp
 		case "transaction":
 			c.transaction = v
+			found |= needTransaction
 		case "ts_ms":
 			c.ts = v
+			found |= needTs
 		case "ts_us":
 			c.tsUs = v
 		case "ts_ns":
 			c.tsNs = v
 		}
-		return true
+		// The encoder writes ts_us and ts_ns right after ts_ms: read to the end for them.
+		return !full || need&needTs != 0 || found&need != need || !hasBefore || !hasAfter
 	}, inner, false)
 	c.ok = err == nil && hasAfter && (!full && hasBefore || c.op != nil && c.source != nil)
 	return c, err
@@ -364,12 +412,17 @@ func (u *unwrap) Apply(dst []envelope.Record, r envelope.Record, a *Arena) ([]en
 	// The encoder writes before first only in change envelopes (heartbeat, transaction,
 	// schema-change and message values start otherwise), so a payload that starts so needs no
 	// scan of its source block unless a field of it is wanted.
-	full := len(u.fields) > 0 || len(u.headers) > 0 || sch == nil && !bytes.HasPrefix(sp.payload, []byte(`{"before":`))
+	need := u.need
+	if need == 0 && sch == nil && !bytes.HasPrefix(sp.payload, []byte(`{"before":`)) {
+		need = needAll
+	}
 	clear(u.srcVals)
 	u.srcFound = 0
-	c, err := parseChange(sp.payload, full, u.inner) // (fills srcVals)
-	if err != nil {
-		return dst, fmt.Errorf("read the change envelope: %w", err)
+	c, fast := u.parseEncoded(sp.payload, need, r.Compact)
+	if !fast {
+		if c, err = parseChange(sp.payload, need, u.inner); err != nil { // (fills srcVals)
+			return dst, fmt.Errorf("read the change envelope: %w", err)
+		}
 	}
 	if !c.ok {
 		return append(dst, r), nil // not a change envelope
@@ -482,6 +535,131 @@ func (u *unwrap) Apply(dst []envelope.Record, r envelope.Record, a *Arena) ([]en
 	}
 	r.Value = a.since(start)
 	return append(dst, r), nil
+}
+
+// The members of a change payload in the order the encoder writes them.
+const (
+	encBefore      = `{"before":`
+	encAfter       = `,"after":`
+	encSource      = `,"source":`
+	encTransaction = `,"transaction":`
+	encOp          = `,"op":`
+)
+
+// parseEncoded is parseChange for a payload as the encoder writes it (compact, its members
+// in the encoder's order, a flat source and transaction block, the ts_* numbers last). It
+// skips before and after (rows may nest anything) but finds op and transaction from the end
+// and the wanted source fields by their key ("table": can only be a key: a quote inside a
+// string value is escaped), where parseChange reads the source block member by member. ok
+// false: the payload is not so (or ts_* are wanted): parseChange must read it.
+func (u *unwrap) parseEncoded(p []byte, need changeNeed, compact bool) (c change, ok bool) {
+	if need == 0 || need&needTs != 0 || !compact || u.srcKeys == nil || !bytes.HasPrefix(p, []byte(encBefore)) {
+		return c, false
+	}
+	i := len(encBefore)
+	e, err := skipValue(p, i)
+	if err != nil || !bytes.HasPrefix(p[e:], []byte(encAfter)) {
+		return c, false
+	}
+	c.before, i = p[i:e], e+len(encAfter)
+	if e, err = skipValue(p, i); err != nil || !bytes.HasPrefix(p[e:], []byte(encSource)) {
+		return c, false
+	}
+	c.after = p[i:e]
+	tail := p[e+len(encSource):]
+	// op: the last "op" key; all after its value must be ts_* numbers up to the payload's end.
+	o := lastKey(tail, encOp)
+	if o < 0 {
+		return c, false
+	}
+	oe, err := skipValue(tail, o+len(encOp))
+	if err != nil || !tsOnly(tail[oe:]) {
+		return c, false
+	}
+	c.op = tail[o+len(encOp) : oe]
+	t := lastKey(tail[:o], encTransaction)
+	if t < 0 {
+		return c, false
+	}
+	if te, err := skipValue(tail, t+len(encTransaction)); err != nil || te != o {
+		return c, false
+	}
+	c.transaction, c.source = tail[t+len(encTransaction):o], tail[:t]
+	if isNull(c.source) {
+		c.ok = true
+		return c, true
+	}
+	if len(c.source) < 2 || c.source[0] != '{' || c.source[len(c.source)-1] != '}' {
+		return c, false
+	}
+	for k, key := range u.srcKeys {
+		j := keyIn(c.source, key)
+		if j < 0 {
+			continue
+		}
+		e, err := skipValue(c.source, j+len(key))
+		if err != nil {
+			return c, false
+		}
+		u.srcVals[k] = c.source[j+len(key) : e]
+	}
+	c.ok = true
+	return c, true
+}
+
+// lastKey returns the index of the last member key (a ,"name": pattern whose quote is not
+// escaped) in b, or -1. The keys it looks for sit near the end: a plain backward scan.
+func lastKey(b []byte, key string) int {
+	for j := len(b) - len(key); j >= 0; j-- {
+		if b[j] == ',' && string(b[j:j+len(key)]) == key && !escaped(b, j+1) {
+			return j
+		}
+	}
+	return -1
+}
+
+// tsOnly reports whether b is the end of a payload after op: ,"ts_ms":N and the like, then }.
+func tsOnly(b []byte) bool {
+	for len(b) > 1 && b[0] == ',' {
+		if len(b) < 9 || string(b[1:5]) != `"ts_` || b[7] != '"' || b[8] != ':' {
+			return false
+		}
+		b = b[9:]
+		n := 0
+		for n < len(b) && (b[n] >= '0' && b[n] <= '9' || b[n] == '-') {
+			n++
+		}
+		if n == 0 {
+			return false
+		}
+		b = b[n:]
+	}
+	return len(b) == 1 && b[0] == '}'
+}
+
+// escaped reports whether the quote at b[i] is escaped: an odd run of backslashes before it.
+func escaped(b []byte, i int) bool {
+	n := 0
+	for k := i - 1; k >= 0 && b[k] == '\\'; k-- {
+		n++
+	}
+	return n%2 == 1
+}
+
+// keyIn returns the index of key ("name": with its quotes and colon) in the flat object obj,
+// or -1: the first occurrence whose opening quote is not escaped.
+func keyIn(obj, key []byte) int {
+	// Searched without the opening quote, which is the most common byte.
+	for off := 1; ; {
+		j := bytes.Index(obj[off:], key[1:])
+		if j < 0 {
+			return -1
+		}
+		if j += off - 1; obj[j] == '"' && !escaped(obj, j) {
+			return j
+		}
+		off = j + 2
+	}
 }
 
 // route sets r's topic to the string value of route.by.field in row, if set and not blank.

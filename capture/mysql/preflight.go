@@ -28,8 +28,11 @@ func (s *Source) preflight(ctx context.Context) (serverInfo, error) {
 	if !strings.EqualFold(m["fmt"], "ROW") {
 		problems = append(problems, fmt.Sprintf("binlog_format is %s: run SET GLOBAL binlog_format='ROW' and set binlog_format=ROW in my.cnf", m["fmt"]))
 	}
-	if !strings.EqualFold(m["img"], "FULL") {
-		problems = append(problems, fmt.Sprintf("binlog_row_image is %s: run SET GLOBAL binlog_row_image='FULL' and set binlog_row_image=FULL in my.cnf", m["img"]))
+	switch ok, note := rowImageOK(m["img"]); {
+	case !ok:
+		problems = append(problems, note)
+	case note != "":
+		s.log.Warn(note, "binlog_row_image", m["img"])
 	}
 	if uint32(sid) == s.cfg.ServerID {
 		problems = append(problems, fmt.Sprintf("--server-id %d is the server's own server_id: choose another, unique among its replicas", s.cfg.ServerID))
@@ -112,4 +115,18 @@ func (s *Source) missingGrants(ctx context.Context, mariadb bool) []string {
 		missing = append(missing, "REPLICATION CLIENT")
 	}
 	return missing
+}
+
+// rowImageOK judges binlog_row_image as Debezium does (BinlogSourceTask: FULL or NOBLOB). Under
+// NOBLOB the BLOB/TEXT columns a change leaves alone are not in the row image: they are
+// written as __debezium_unavailable_value, as Debezium writes them, which note says.
+func rowImageOK(img string) (ok bool, note string) {
+	switch strings.ToUpper(img) {
+	case "FULL":
+		return true, ""
+	case "NOBLOB":
+		return true, "binlog_row_image is NOBLOB: BLOB and TEXT columns an update or delete does not change are written as " +
+			"__debezium_unavailable_value; for their values run SET GLOBAL binlog_row_image='FULL' and set binlog_row_image=FULL in my.cnf"
+	}
+	return false, fmt.Sprintf("binlog_row_image is %s: run SET GLOBAL binlog_row_image='FULL' and set binlog_row_image=FULL in my.cnf", img)
 }

@@ -61,9 +61,12 @@ func Check(ctx context.Context, cfg Config) []capture.Check {
 	} else {
 		add("binlog_format", capture.CheckFail, m["fmt"], "SET GLOBAL binlog_format='ROW'; and binlog_format=ROW in my.cnf")
 	}
-	if strings.EqualFold(m["img"], "FULL") {
-		add("binlog_row_image", capture.CheckOK, "FULL", "")
-	} else {
+	switch ok, note := rowImageOK(m["img"]); {
+	case ok && note == "":
+		add("binlog_row_image", capture.CheckOK, m["img"], "")
+	case ok:
+		add("binlog_row_image", capture.CheckWarn, note, "SET GLOBAL binlog_row_image='FULL'; and binlog_row_image=FULL in my.cnf")
+	default:
 		add("binlog_row_image", capture.CheckFail, m["img"], "SET GLOBAL binlog_row_image='FULL'; and binlog_row_image=FULL in my.cnf")
 	}
 	sid, _ := strconv.ParseUint(m["sid"], 10, 32)

@@ -784,6 +784,17 @@ func (s *Source) nextRow() error {
 		ev.Op = capture.OpUpdate
 		ev.Before = v.project(r.Before(), &v.before)
 		ev.After = v.project(r.After(), &v.after)
+		if r.Kind == binlog.RowsUpdate {
+			// A column the after image leaves out (binlog_row_image MINIMAL or NOBLOB) did not
+			// change: take it from the before image when that has it. MINIMAL's after image
+			// lacks the unchanged key, which would otherwise read as a key change (a delete of
+			// the row and a create under a zero key).
+			for i := range ev.After {
+				if ev.After[i].Kind == capture.Unavailable && i < len(ev.Before) && ev.Before[i].Kind != capture.Unavailable {
+					ev.After[i] = ev.Before[i]
+				}
+			}
+		}
 	default:
 		ev.Op = capture.OpDelete
 		ev.Before = v.project(r.Before(), &v.before)

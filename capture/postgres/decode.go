@@ -478,6 +478,7 @@ func parseTimestamp(b []byte, tz bool, prec int32) (capture.Value, error) {
 
 // parseInterval parses IntervalStyle postgres output: "1 year 2 mons -3 days +04:05:06.78".
 func parseInterval(b []byte) (capture.Value, error) {
+	text := b
 	var months, us int64
 	for len(b) > 0 {
 		for len(b) > 0 && b[0] == ' ' {
@@ -545,7 +546,9 @@ func parseInterval(b []byte) (capture.Value, error) {
 		}
 		b = b[e:]
 	}
-	return capture.Value{Kind: capture.Interval, Int: us, Aux: int32(months)}, nil
+	// Bytes keeps the text: interval.handling.mode=string writes days apart from the clock
+	// part ('1 day -25:00:00'), which Int folds together.
+	return capture.Value{Kind: capture.Interval, Int: us, Aux: int32(months), Bytes: text}, nil
 }
 
 // parseHstore converts `"a"=>"1", "b"=>NULL` to the JSON object {"a":"1","b":null}.
@@ -703,12 +706,9 @@ func parseEWKBHex(b []byte) (capture.Value, error) {
 	if typ&sridFlag == 0 || len(out) < 9 {
 		return capture.Value{Kind: capture.Geometry, Bytes: out}, nil
 	}
-	srid := int32(bo.Uint32(out[5:9]))
-	w := make([]byte, len(out)-4)
-	w[0] = out[0]
-	bo.PutUint32(w[1:5], typ&^sridFlag)
-	copy(w[5:], out[9:])
-	return capture.Value{Kind: capture.Geometry, Bytes: w, Aux: srid, Flag: capture.HasSRID}, nil
+	// The EWKB stays whole, SRID inside, as Debezium's PostgisGeometry hands it to the
+	// Geometry struct; the SRID is also read out for its srid field.
+	return capture.Value{Kind: capture.Geometry, Bytes: out, Aux: int32(bo.Uint32(out[5:9])), Flag: capture.HasSRID}, nil
 }
 
 // parseVector parses pgvector's "[1,2.5,3]".

@@ -28,7 +28,7 @@
 //	json, jsonb                      JSON (text as the server prints it)
 //	hstore                           JSON (converted to a JSON object of strings, as Debezium's json mode)
 //	point                            Geometry (WKB point, little-endian; no SRID)
-//	geometry, geography (PostGIS)    Geometry (WKB; Aux = SRID with Flag HasSRID when the EWKB had one)
+//	geometry, geography (PostGIS)    Geometry (the EWKB as sent; Aux = SRID with Flag HasSRID when it has one)
 //	vector / halfvec (pgvector)      Vector of Float64 / Float32
 //	arrays                           Array of the element kind (more dimensions flattened, row-major)
 //	unchanged TOAST value            Unavailable

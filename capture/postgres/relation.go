@@ -36,8 +36,23 @@ func (s *Source) buildRelation(ctx context.Context, m pgoutput.RelationMessage, 
 // snapshot reads that of all tables at once); nil reads it.
 func (s *Source) buildRelationMeta(ctx context.Context, m pgoutput.RelationMessage, prev *relation, known *tableMeta) (*relation, error) {
 	if prev != nil && sameRelation(prev.msg, m) {
-		prev.identity = m.ReplicaIdentity
-		return prev, nil
+		if known != nil || !prev.included {
+			prev.identity = m.ReplicaIdentity
+			return prev, nil
+		}
+		// The same columns: PostgreSQL resends a Relation message after the table's cache
+		// entry is invalidated, as ALTER TABLE … DROP CONSTRAINT, ADD PRIMARY KEY, SET NOT
+		// NULL or SET DEFAULT do without touching the columns. Re-read the key, NOT NULL and
+		// defaults; a stale key would give records the dropped key (Debezium: null).
+		meta, err := s.cat.tableMeta(ctx, m.RelationID)
+		if err != nil {
+			return nil, err
+		}
+		if sameMeta(prev.table, meta) {
+			prev.identity = m.ReplicaIdentity
+			return prev, nil
+		}
+		known = &meta
 	}
 	rel := &relation{id: m.RelationID, identity: m.ReplicaIdentity, msg: m, included: s.filter.table(m.Namespace, m.RelationName)}
 	if s.isSignalTable(m.Namespace, m.RelationName) {
@@ -104,6 +119,31 @@ func sameRelation(a, b pgoutput.RelationMessage) bool {
 	for i := range a.Columns {
 		x, y := a.Columns[i], b.Columns[i]
 		if x.Name != y.Name || x.DataType != y.DataType || x.TypeModifier != y.TypeModifier {
+			return false
+		}
+	}
+	return true
+}
+
+// sameMeta reports whether t has meta's primary key, NOT NULL columns and defaults.
+func sameMeta(t *schema.Table, meta tableMeta) bool {
+	var pk []string
+	for _, k := range meta.pk {
+		if t.ColumnIndex(k) >= 0 {
+			pk = append(pk, k)
+		}
+	}
+	if len(pk) != len(t.PrimaryKey) {
+		return false
+	}
+	for i, k := range pk {
+		if t.Columns[t.PrimaryKey[i]].Name != k {
+			return false
+		}
+	}
+	for _, c := range t.Columns {
+		def, ok := meta.defaults[c.Name]
+		if c.Nullable == meta.notNull[c.Name] || c.HasDefault != ok || c.Default != def {
 			return false
 		}
 	}

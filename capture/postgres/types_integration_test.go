@@ -65,8 +65,9 @@ var typeCases = []typeCase{
 	{"c_tstz", "timestamptz", "'2024-01-15 12:30:00+02'", capture.TimestampTZValue(1705314600000000, 6)},
 	{"c_tstz_far", "timestamptz", "'21016-11-04 06:51:30Z'", capture.TimestampTZValue(601060287090000000, 6)},
 	{"c_tstz_inf", "timestamptz", "'infinity'", capture.Value{Kind: capture.TimestampTZ, Flag: capture.PosInfinity, Aux: 6}},
-	{"c_interval", "interval", "'1 year 2 months 3 days 04:05:06.78'", capture.Value{Kind: capture.Interval, Aux: 14, Int: 3*86400e6 + 4*3600e6 + 5*60e6 + 6780000}},
-	{"c_interval_neg", "interval", "'-1 days +02:00:00'", capture.Value{Kind: capture.Interval, Int: -86400e6 + 7200e6}},
+	{"c_interval", "interval", "'1 year 2 months 3 days 04:05:06.78'", capture.Value{Kind: capture.Interval, Aux: 14, Int: 3*86400e6 + 4*3600e6 + 5*60e6 + 6780000,
+		Bytes: []byte("1 year 2 mons 3 days 04:05:06.78")}},
+	{"c_interval_neg", "interval", "'-1 days +02:00:00'", capture.Value{Kind: capture.Interval, Int: -86400e6 + 7200e6, Bytes: []byte("-1 days +02:00:00")}},
 	{"c_uuid", "uuid", "'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'", str("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11")},
 	{"c_json", "json", `'{"a":1,  "b":[true]}'`, jsn(`{"a":1,  "b":[true]}`)},
 	{"c_jsonb", "jsonb", `'{"vip":true}'`, jsn(`{"vip": true}`)},
@@ -204,7 +205,11 @@ func TestExtensionTypes(t *testing.T) {
 			db.exec("CREATE EXTENSION postgis")
 			cols = append(cols, "g geometry", "gg geography")
 			lits = append(lits, "'SRID=4326;POINT(1 2)'", "'POINT(3 4)'")
-			pt := func(x, y float64) []byte { return wkbPoint(x, y) }
+			// The EWKB as sent: the SRID flag and the SRID after the type (Debezium's PostgisGeometry).
+			pt := func(x, y float64) []byte {
+				w := wkbPoint(x, y)
+				return append([]byte{w[0], w[1], w[2], w[3], w[4] | 0x20, 0xe6, 0x10, 0, 0}, w[5:]...)
+			}
 			want = append(want, capture.Value{Kind: capture.Geometry, Flag: capture.HasSRID, Aux: 4326, Bytes: pt(1, 2)},
 				capture.Value{Kind: capture.Geometry, Flag: capture.HasSRID, Aux: 4326, Bytes: pt(3, 4)})
 		}

@@ -28,6 +28,9 @@ type Case struct {
 	On []string
 	// Setup runs once before DDL (extensions, types); may be empty.
 	Setup []string
+	// Extension, when set, is a PostgreSQL extension the case needs: without it on the server
+	// the case is not run (a failure under SLUICE_TEST_REQUIRE=1).
+	Extension string
 	// DDL creates the table; its name is the third word. Insert adds the row; it must not
 	// name a key value, so it can run twice (AUTO_INCREMENT/SERIAL key).
 	DDL, Insert string
@@ -39,6 +42,14 @@ type Case struct {
 	Alter []string
 	// Checks are the asserted fields of the after image.
 	Checks []Check
+
+	// A change case (Want set) runs Changes while streaming, after the snapshot has begun,
+	// and compares every record of its table, in order, with Want, encoded under Mode
+	// (Debezium properties as Check.Mode, plus tombstones.on.delete=false). Insert, when
+	// set, runs once before the snapshot.
+	Changes []string
+	Mode    string
+	Want    []Want
 }
 
 // A Check is one column of the after image under one set of handling modes.
@@ -63,8 +74,9 @@ type Check struct {
 	Required bool
 	// Default, when set, is the schema default as JSON ("null": none).
 	Default string
-	// JSONText compares a string holding JSON by its parsed content, ignoring key order:
-	// Debezium builds hstore JSON from a Java HashMap, whose order is not PostgreSQL's.
+	// JSONText compares a string holding JSON (or a map) by its parsed content, ignoring key
+	// order: Debezium builds hstore JSON and maps from a Java HashMap, whose order is not
+	// PostgreSQL's.
 	JSONText bool
 }
 
@@ -105,6 +117,10 @@ func parseMode(mode string) (envelope.Options, error) {
 			o.BigintUnsigned, err = envelope.ParseBigintUnsignedMode(v)
 		case "enable.time.adjuster":
 			o.NoTimeAdjuster = v == "false"
+		case "interval.handling.mode":
+			o.Interval, err = envelope.ParseIntervalMode(v)
+		case "hstore.handling.mode":
+			o.HStore, err = envelope.ParseHStoreMode(v)
 		default:
 			err = fmt.Errorf("unknown property %q", k)
 		}

@@ -3,6 +3,7 @@
 package conformance
 
 import (
+	"encoding/hex"
 	"fmt"
 	"time"
 )
@@ -29,6 +30,7 @@ const (
 	nZonedTs     = "io.debezium.time.ZonedTimestamp"
 	nZonedTime   = "io.debezium.time.ZonedTime"
 	nMicroDur    = "io.debezium.time.MicroDuration"
+	nInterval    = "io.debezium.time.Interval"
 	nYear        = "io.debezium.time.Year"
 	nEnum        = "io.debezium.data.Enum"
 	nEnumSet     = "io.debezium.data.EnumSet"
@@ -288,6 +290,61 @@ var pgCases = []*Case{
 		},
 	},
 	{
+		Name: "pg hstore tables map", Cite: "debezium-connector-postgres/src/test/java/io/debezium/connector/postgresql/RecordsStreamProducerIT.java " +
+			"shouldReceiveHStoreTypeWithSingleValueAsMap, …WithMultipleValuesAsMap, …WithNullValuesAsMap, …WithSpecialCharactersInValuesAsMap; " +
+			"RecordsSnapshotProducerIT shouldGenerateSnapshotsForHstoresMapMode (" + arpt + " schemaAndValueFieldForMapEncodedHStoreType*, hstore.handling.mode=map)",
+		Setup: []string{"CREATE EXTENSION IF NOT EXISTS hstore"},
+		DDL:   "CREATE TABLE hstore_table_map (pk serial, hs hstore, hsarr hstore[], hsnull hstore, hsspecial hstore, hssingle hstore, PRIMARY KEY(pk))",
+		Insert: `INSERT INTO hstore_table_map (hs, hsarr, hsnull, hsspecial, hssingle) VALUES ('"key1" => "val1","key2" => "val2","key3" => "val3"', ` +
+			`array['"key4" => "val4","key5" => NULL'::hstore, '"key6" => "val6"'], '"key1" => "val1","key2" => NULL', '"key_#1" => "val 1","key 2" =>" ##123 78"', ` +
+			`'"key" => "val"'::hstore)`,
+		Checks: []Check{
+			{Mode: "hstore.handling.mode=map", Col: "hs", Type: "map", JSONText: true, Value: `{"key1":"val1","key2":"val2","key3":"val3"}`},
+			{Mode: "hstore.handling.mode=map", Col: "hsarr", Type: "array", JSONText: true, Value: `[{"key4":"val4","key5":null},{"key6":"val6"}]`},
+			{Mode: "hstore.handling.mode=map", Col: "hsnull", Type: "map", JSONText: true, Value: `{"key1":"val1","key2":null}`},
+			{Mode: "hstore.handling.mode=map", Col: "hsspecial", Type: "map", JSONText: true, Value: `{"key_#1":"val 1","key 2":" ##123 78"}`},
+			{Mode: "hstore.handling.mode=map", Col: "hssingle", Type: "map", JSONText: true, Value: `{"key":"val"}`},
+			{Mode: "hstore.handling.mode=json", Col: "hssingle", Type: "string", Name: nJSON, Value: str(`{"key":"val"}`)},
+		},
+	},
+	{
+		Name: "pg interval string", Cite: "debezium-connector-postgres/src/test/java/io/debezium/connector/postgresql/RecordsStreamProducerIT.java " +
+			"shouldReceiveChangesForIntervalAsString (DBZ-1498; " + arpt + " schemaAndValuesForIntervalAsString, the it column of INSERT_DATE_TIME_TYPES_STMT)",
+		DDL:    "CREATE TABLE interval_string_table (pk SERIAL, it INTERVAL, PRIMARY KEY(pk))",
+		Insert: "INSERT INTO interval_string_table (it) VALUES ('P1Y2M3DT4H5M6.78S'::INTERVAL)",
+		Checks: []Check{
+			{Mode: "interval.handling.mode=string", Col: "it", Type: "string", Name: nInterval, Value: `"P1Y2M3DT4H5M6.78S"`},
+			{Mode: "interval.handling.mode=numeric", Col: "it", Type: "int64", Name: nMicroDur, Value: "37091106780000"},
+		},
+	},
+	{
+		Name: "pg postgis_table", Cite: rspit + " shouldReceiveChangesForInsertsWithPostgisTypes; RecordsSnapshotProducerIT shouldGenerateSnapshotsForPostgisTypes (" +
+			arpt + " schemaAndValuesForPostgisTypes, INSERT_POSTGIS_TYPES_STMT; postgis_create_tables.ddl)",
+		On: []string{"pg15"}, Extension: "postgis",
+		Setup:  []string{"CREATE SCHEMA IF NOT EXISTS postgis", "CREATE EXTENSION IF NOT EXISTS postgis SCHEMA postgis"},
+		DDL:    "CREATE TABLE postgis_table (pk SERIAL, p postgis.GEOMETRY(POINT,3187), ml postgis.GEOGRAPHY(MULTILINESTRING), PRIMARY KEY(pk))",
+		Insert: "INSERT INTO postgis_table (p, ml) VALUES ('SRID=3187;POINT(174.9479 -36.7208)'::postgis.geometry, 'MULTILINESTRING((169.1321 -44.7032, 167.8974 -44.6414))'::postgis.geography)",
+		Checks: []Check{
+			// The EWKB as PostGIS writes it, SRID inside, and the SRID again.
+			{Col: "p", Type: "struct", Name: nGeometry, Value: `{"wkb":` + hexB64("0101000020730C00001C7C613255DE6540787AA52C435C42C0") + `,"srid":3187}`},
+			{Col: "ml", Type: "struct", Name: "io.debezium.data.geometry.Geography",
+				Value: `{"wkb":` + hexB64("0105000020E610000001000000010200000002000000A779C7293A2465400B462575025A46C0C66D3480B7FC6440C3D32B65195246C0") + `,"srid":4326}`},
+		},
+	},
+	{
+		Name: "pg postgis_array_table", Cite: arpt + " schemaAndValuesForPostgisArrayTypes (INSERT_POSTGIS_ARRAY_TYPES_STMT; postgis_create_tables.ddl)",
+		On: []string{"pg15"}, Extension: "postgis",
+		Setup: []string{"CREATE SCHEMA IF NOT EXISTS postgis", "CREATE EXTENSION IF NOT EXISTS postgis SCHEMA postgis"},
+		DDL:   "CREATE TABLE postgis_array_table (pk SERIAL, ga postgis.GEOMETRY[], gann postgis.GEOMETRY[] NOT NULL, PRIMARY KEY(pk))",
+		Insert: "INSERT INTO postgis_array_table (ga, gann) VALUES (" +
+			"ARRAY['GEOMETRYCOLLECTION EMPTY'::postgis.geometry, 'POLYGON((166.51 -46.64, 178.52 -46.64, 178.52 -34.45, 166.51 -34.45, 166.51 -46.64))'::postgis.geometry], " +
+			"ARRAY['GEOMETRYCOLLECTION EMPTY'::postgis.geometry, 'POLYGON((166.51 -46.64, 178.52 -46.64, 178.52 -34.45, 166.51 -34.45, 166.51 -46.64))'::postgis.geometry])",
+		Checks: []Check{
+			{Col: "ga", Type: "array", Value: postgisArray},
+			{Col: "gann", Type: "array", Required: true, Value: postgisArray},
+		},
+	},
+	{
 		Name: "pg range_table", Cite: arpt + " schemaAndValuesForRangeTypes (INSERT_RANGE_TYPES_STMT; tstzrange compared by instant there, here as PostgreSQL writes it in UTC)",
 		DDL: "CREATE TABLE range_table (pk SERIAL, unbounded_exclusive_tsrange TSRANGE, bounded_inclusive_tsrange TSRANGE, unbounded_exclusive_tstzrange TSTZRANGE, " +
 			"bounded_inclusive_tstzrange TSTZRANGE, unbounded_exclusive_daterange DATERANGE, bounded_exclusive_daterange DATERANGE, int4_number_range INT4RANGE, " +
@@ -415,11 +472,13 @@ var pgCases = []*Case{
 		},
 	},
 	{
-		Name: "pg custom_table ltree", Cite: arpt + " schemasAndValuesForCustomTypes (INSERT_CUSTOM_TYPES_STMT without the isbn column, which needs the isn extension)",
-		Setup:  []string{"CREATE EXTENSION IF NOT EXISTS ltree"},
-		DDL:    "CREATE TABLE custom_table (pk serial, lt ltree, n TEXT, lt_array ltree[], PRIMARY KEY(pk))",
-		Insert: `INSERT INTO custom_table (lt, n, lt_array) VALUES ('Top.Collections.Pictures.Astronomy.Galaxies', NULL, '{"Ship.Frigate","Ship.Destroyer"}')`,
+		Name: "pg custom_table ltree, isbn", Cite: arpt + " schemasAndValuesForCustomTypes (INSERT_CUSTOM_TYPES_STMT; RecordsStreamProducerIT " +
+			"shouldReceiveChangesForInsertsCustomTypesWithIncludeUnknownFalse, RecordsSnapshotProducerIT shouldGenerateSnapshotsForCustomDatatypesWithIncludeUnknownFalse)",
+		Setup:  []string{"CREATE EXTENSION IF NOT EXISTS ltree", "CREATE EXTENSION IF NOT EXISTS isn"},
+		DDL:    "CREATE TABLE custom_table (pk serial, lt ltree, i isbn NOT NULL, n TEXT, lt_array ltree[], PRIMARY KEY(pk))",
+		Insert: `INSERT INTO custom_table (lt, i, n, lt_array) VALUES ('Top.Collections.Pictures.Astronomy.Galaxies', '978-0-393-04002-9', NULL, '{"Ship.Frigate","Ship.Destroyer"}')`,
 		Checks: []Check{
+			{Col: "i", Type: "string", Required: true, Value: `"0-393-04002-X"`},
 			{Col: "lt", Type: "string", Name: "io.debezium.data.Ltree", Value: `"Top.Collections.Pictures.Astronomy.Galaxies"`},
 			{Col: "n", Type: "string", Value: "null"},
 			{Col: "lt_array", Type: "array", Value: `["Ship.Frigate","Ship.Destroyer"]`},
@@ -442,3 +501,16 @@ var pgCases = []*Case{
 		},
 	},
 }
+
+// hexB64 returns the JSON of Connect bytes given in hex.
+func hexB64(h string) string {
+	b, err := hex.DecodeString(h)
+	if err != nil {
+		panic(err)
+	}
+	return b64(b...)
+}
+
+var postgisArray = `[{"wkb":` + hexB64("010700000000000000") + `,"srid":null},{"wkb":` +
+	hexB64("01030000000100000005000000B81E85EB51D0644052B81E85EB5147C0713D0AD7A350664052B81E85EB5147C0713D0AD7A35066409A999999993941C0B81E85EB51D064409A999999993941C0B81E85EB51D0644052B81E85EB5147C0") +
+	`,"srid":null}]`
