@@ -11,7 +11,7 @@ import (
 
 // lz4Batch is a record batch's worth of Connect records with schemas: ~3 kB of schema that
 // repeats in every record and a few hundred bytes that vary. lz4 inflates it ~10×.
-func lz4Batch(t *testing.T, seed uint64) (raw, compressed []byte) {
+func lz4Batch(t testing.TB, seed uint64) (raw, compressed []byte) {
 	t.Helper()
 	rnd := rand.New(rand.NewPCG(seed, 2))
 	var schema bytes.Buffer
@@ -52,7 +52,7 @@ func TestDecompressBuffersFitTheInflation(t *testing.T) {
 		t.Fatalf("the test batch inflates %.1f×, want a schema-like 9× or more", ratio)
 	}
 	pool := decompressPool{inflation: new(inflation)}
-	d := decompressor{kgo.DefaultDecompressor(pool), pool.inflation}
+	d := newDecompressor(pool)
 	out, err := d.Decompress(c, kgo.CodecLz4)
 	if err != nil || !bytes.Equal(out, raw) {
 		t.Fatalf("decompress: %v (%d bytes, want %d)", err, len(out), len(raw))

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -247,7 +248,7 @@ func Open(ctx context.Context, cfg Config) (*Source, error) {
 		// Decompress into reused buffers; Next recycles each record once the pipeline is done
 		// with it (the RecordSource contract: bytes live until the next Next).
 		kgo.WithPools(pool, recordPool{}),
-		kgo.WithDecompressor(decompressor{kgo.DefaultDecompressor(pool), pool.inflation}),
+		kgo.WithDecompressor(newDecompressor(pool)),
 	)
 	if cfg.InstanceID != "" {
 		opts = append(opts, kgo.InstanceID(cfg.InstanceID))
@@ -657,18 +658,34 @@ func (f *inflation) size(n int) int {
 	return int(int64(n)*r/16) + bytes.MinRead
 }
 
-// decompressor is franz-go's default decompressor, teaching the pool each batch's inflation.
-// Wrapped, it bounds a decompressed batch at 2 GiB instead of the client's 1 GiB (a batch of
-// either size is far beyond what the process is sized for).
+// decompressor decodes Kafka's usual lz4 frames itself (lz4Frame) and anything else with
+// franz-go's default decompressor, teaching the pool each batch's inflation. Wrapped, it
+// bounds a decompressed batch at 2 GiB instead of the client's 1 GiB (a batch of either size is
+// far beyond what the process is sized for).
 type decompressor struct {
 	kgo.Decompressor
-	inflation *inflation
+	pool decompressPool
+}
+
+// maxDecompress is the default decompressor's bound, which lz4Frame keeps too.
+const maxDecompress = math.MaxInt32
+
+func newDecompressor(pool decompressPool) decompressor {
+	return decompressor{kgo.DefaultDecompressor(pool), pool}
 }
 
 func (d decompressor) Decompress(src []byte, codec kgo.CompressionCodecType) ([]byte, error) {
+	if codec == kgo.CodecLz4 {
+		buf := d.pool.GetDecompressBytes(src, codec)
+		if out, err := lz4Frame(buf, src, maxDecompress); err == nil {
+			d.pool.inflation.observe(len(out), len(src))
+			return out, nil
+		}
+		d.pool.PutDecompressBytes(buf)
+	}
 	out, err := d.Decompressor.Decompress(src, codec)
 	if err == nil && codec != kgo.CodecNone {
-		d.inflation.observe(len(out), len(src))
+		d.pool.inflation.observe(len(out), len(src))
 	}
 	return out, err
 }
