@@ -115,16 +115,21 @@ func lz4Frame(dst, src []byte, limit int) ([]byte, error) {
 			continue
 		}
 		// Decode into the free capacity, at most a block's size (a block must not decode to
-		// more). A block that does not fit is decoded again into room for the largest block
-		// the frame allows: decoding is deterministic, and a buffer sized to the topic's
-		// inflation rarely misses.
+		// more). A buffer sized to the topic's inflation rarely misses; when it does, the
+		// block's decoded size is read from its sequences and the buffer grown to fit it
+		// (growing by the frame's block size, 4 MiB from franz-go and sarama, made buffers of
+		// 5 MB for 1 MB batches, which the pool then kept).
 		free := dst[len(dst):min(cap(dst), len(dst)+blockMax)]
 		k, err := lz4.UncompressBlock(block, free)
 		if err != nil && len(free) < blockMax {
-			grown := make([]byte, len(dst), max(2*cap(dst), len(dst)+blockMax))
+			need, ok := lz4BlockSize(block)
+			if !ok || need > blockMax || len(dst)+need > limit {
+				return nil, errLZ4Other
+			}
+			grown := make([]byte, len(dst), max(len(dst)+need, cap(dst)+cap(dst)/4)) // geometric: frames of many blocks
 			copy(grown, dst)
 			dst = grown
-			k, err = lz4.UncompressBlock(block, dst[len(dst):len(dst)+blockMax])
+			k, err = lz4.UncompressBlock(block, dst[len(dst):len(dst)+need])
 		}
 		if err != nil || len(dst)+k > limit {
 			return nil, errLZ4Other
@@ -157,4 +162,52 @@ func lz4HeaderChecksum(desc []byte) byte {
 	h *= p3
 	h ^= h >> 16
 	return byte(h >> 8)
+}
+
+// lz4BlockSize is the decoded size of an LZ4 block, read from its sequences without decoding
+// them: each is a token (literal length, match length − 4, each 15 meaning "more bytes
+// follow, 255 meaning more again"), the literals, and a 2-byte match offset; the last
+// sequence has literals only. ok is false when the block ends inside a sequence.
+func lz4BlockSize(src []byte) (n int, ok bool) {
+	i := 0
+	more := func(l int) (int, bool) {
+		for {
+			if i >= len(src) {
+				return 0, false
+			}
+			b := src[i]
+			i++
+			l += int(b)
+			if b != 255 {
+				return l, true
+			}
+		}
+	}
+	for i < len(src) {
+		tok := src[i]
+		i++
+		lit := int(tok >> 4)
+		if lit == 15 {
+			if lit, ok = more(lit); !ok {
+				return 0, false
+			}
+		}
+		if lit > len(src)-i {
+			return 0, false
+		}
+		i += lit
+		n += lit
+		if i == len(src) {
+			return n, true
+		}
+		i += 2 // the match offset
+		match := int(tok & 15)
+		if match == 15 {
+			if match, ok = more(match); !ok {
+				return 0, false
+			}
+		}
+		n += match + 4
+	}
+	return 0, false
 }
