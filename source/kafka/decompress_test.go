@@ -69,6 +69,20 @@ func TestDecompressBuffersFitTheInflation(t *testing.T) {
 	}
 	pool.PutDecompressBytes(b)
 
+	// The free list keeps the buffers it hands out again, but not a huge one.
+	huge := make([]byte, 0, maxFreeBuf+1)
+	pool.PutDecompressBytes(huge)
+	decompressBufs.Lock()
+	for _, f := range decompressBufs.free {
+		if cap(f) == cap(huge) {
+			t.Error("the free list kept a buffer over maxFreeBuf")
+		}
+	}
+	decompressBufs.Unlock()
+	if got := pool.GetDecompressBytes(c2, kgo.CodecLz4); cap(got) != cap(b) {
+		t.Errorf("the buffer put back was not handed out again (cap %d, want %d)", cap(got), cap(b))
+	}
+
 	// One extremely compressible batch does not size every later buffer for long.
 	f := new(inflation)
 	f.observe(1<<20, 100)

@@ -632,7 +632,14 @@ func (p decompressPool) GetDecompressBytes(compressed []byte, _ kgo.CompressionC
 	return make([]byte, 0, want)
 }
 
+// maxFreeBuf is the largest buffer the free list keeps: one batch far bigger than the fetch
+// size (a batch is fetched whole) must not stay resident for the life of the process.
+const maxFreeBuf = 16 << 20
+
 func (decompressPool) PutDecompressBytes(b []byte) {
+	if cap(b) > maxFreeBuf {
+		return
+	}
 	f := &decompressBufs
 	f.Lock()
 	defer f.Unlock()
