@@ -73,7 +73,10 @@ func TestLZ4Frame(t *testing.T) {
 	for i := range noise {
 		noise[i] = byte(rnd.Uint32())
 	}
-	big := bytes.Repeat(raw, 40) // several blocks of every size
+	big := bytes.Repeat(raw, 40) // several blocks of every size (5 MB)
+	if raceEnabled {
+		big = bytes.Repeat(raw, 10) // 1.3 MB: one block of the 4 MiB frames (two without -race), many of 64 KiB
+	}
 	cases := []struct {
 		name  string
 		frame []byte
@@ -142,7 +145,11 @@ func TestLZ4FrameCorrupt(t *testing.T) {
 	raw, _ := lz4Batch(t, 6)
 	frame := javaFrame(t, bytes.Repeat(raw, 3), false)
 	rnd := rand.New(rand.NewPCG(7, 8))
-	for range 2000 {
+	n := 2000
+	if raceEnabled || testing.Short() { // ~20× slower under the race detector
+		n = 150
+	}
+	for range n {
 		f := bytes.Clone(frame)
 		switch rnd.IntN(3) {
 		case 0:
