@@ -504,6 +504,7 @@ section_clickhouse() {
       fi
       secs="$(awk -F'\t' -v k="ch.${v%%:*}" '$2 == (k == "ch.ch" ? "ch.sluice.wall_s" : "ch.plain.wall_s") { print int($3 * 0.7) + 1; exit }' "$SAMPLES")"
       sluice_ch "bench-${v#*:}-prof-$$" "${v#*:}\\.public\\.orders" "${v#*:}_prof"
+      rm -f "$WORK/clickhouse_${v%%:*}".{pprof,heap,pprof.txt,allocs.txt} # a failed fetch must not leave the last run's
       SLUICE_PPROF_ADDR="127.0.0.1:$((HTTP_PORT + 1))" run -stderr "$LOGS/clickhouse_prof.log" -kafka "$KAFKA" -topic "${v#*:}.public.orders" \
         -group "bench-${v#*:}-prof-$$" -target "$CHANGES" -- "${SL[@]}" >/dev/null &
       bp=$!

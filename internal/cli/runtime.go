@@ -74,11 +74,14 @@ func (c *Capture) applyMemoryLimit() {
 
 // MemoryLimit resolves a --memory-limit value (see memoryLimit) for a command without a
 // Capture (sluice clickhouse); apply sets it. sinkBuffer is the bytes its sink holds between
-// flushes.
-func MemoryLimit(flagValue string, sinkBuffer int64) (apply func(), err error) {
+// flushes; base, when positive, replaces memoryLimitBase in auto (a source that needs less).
+func MemoryLimit(flagValue string, base, sinkBuffer int64) (apply func(), err error) {
 	limit, ok, err := memoryLimit(flagValue, sinkBuffer, os.LookupEnv)
 	if err != nil {
 		return nil, err
+	}
+	if v := strings.TrimSpace(strings.ToLower(flagValue)); ok && base > 0 && (v == "" || v == "auto") {
+		limit += base - memoryLimitBase
 	}
 	return func() {
 		if ok {

@@ -18,7 +18,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, batchPrefix string) properties.
 	fs.BoolVar(&c.KeepDroppedColumns, "clickhouse-keep-dropped-columns", c.KeepDroppedColumns, "keep columns dropped in the source instead of ALTER TABLE … DROP COLUMN")
 	fs.BoolVar(&c.LogValues, "clickhouse-log-values", c.LogValues, "at --log-level debug, also log each record's row values (may be personal data; off: topic, op and version only)")
 	fs.BoolVar(&c.Legacy, "clickhouse-legacy", c.Legacy, "use the pre-23.2 table layout even on a newer server")
-	fs.StringVar(&c.Compression, "clickhouse-compression", c.Compression, "native block compression: lz4|none (none is faster on loopback)")
+	fs.StringVar(&c.Compression, "clickhouse-compression", c.Compression, "native block compression: auto|lz4|none (auto: none on loopback addresses, lz4 otherwise)")
 	return nil
 }
 

@@ -11,7 +11,7 @@ import (
 
 // lz4Batch is a record batch's worth of Connect records with schemas: ~3 kB of schema that
 // repeats in every record and a few hundred bytes that vary. lz4 inflates it ~10×.
-func lz4Batch(t *testing.T, seed uint64) (raw, compressed []byte) {
+func lz4Batch(t testing.TB, seed uint64) (raw, compressed []byte) {
 	t.Helper()
 	rnd := rand.New(rand.NewPCG(seed, 2))
 	var schema bytes.Buffer
@@ -52,7 +52,7 @@ func TestDecompressBuffersFitTheInflation(t *testing.T) {
 		t.Fatalf("the test batch inflates %.1f×, want a schema-like 9× or more", ratio)
 	}
 	pool := decompressPool{inflation: new(inflation)}
-	d := decompressor{kgo.DefaultDecompressor(pool), pool.inflation}
+	d := newDecompressor(pool)
 	out, err := d.Decompress(c, kgo.CodecLz4)
 	if err != nil || !bytes.Equal(out, raw) {
 		t.Fatalf("decompress: %v (%d bytes, want %d)", err, len(out), len(raw))
@@ -68,6 +68,20 @@ func TestDecompressBuffersFitTheInflation(t *testing.T) {
 		t.Fatalf("pool buffer of %d bytes for a batch of %d", cap(b), len(raw2))
 	}
 	pool.PutDecompressBytes(b)
+
+	// The free list keeps the buffers it hands out again, but not a huge one.
+	huge := make([]byte, 0, maxFreeBuf+1)
+	pool.PutDecompressBytes(huge)
+	decompressBufs.Lock()
+	for _, f := range decompressBufs.free {
+		if cap(f) == cap(huge) {
+			t.Error("the free list kept a buffer over maxFreeBuf")
+		}
+	}
+	decompressBufs.Unlock()
+	if got := pool.GetDecompressBytes(c2, kgo.CodecLz4); cap(got) != cap(b) {
+		t.Errorf("the buffer put back was not handed out again (cap %d, want %d)", cap(got), cap(b))
+	}
 
 	// One extremely compressible batch does not size every later buffer for long.
 	f := new(inflation)

@@ -3,6 +3,7 @@ package clickhousecmd
 import (
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -93,5 +94,31 @@ func TestCaptureSink(t *testing.T) {
 	if err := c2.Parse([]string{"--topic-prefix", "p", "--sink", "clickhouse", "--clickhouse-addr", "nocolon"}); err == nil ||
 		!strings.Contains(err.Error(), "nocolon") {
 		t.Errorf("bad address: error %v", err)
+	}
+}
+
+// TestMemoryLimitAuto: sluice clickhouse's auto limit is its own base plus twice
+// --batch-bytes (42 MiB by default); a size is taken as given.
+func TestMemoryLimitAuto(t *testing.T) {
+	t.Setenv("GOMEMLIMIT", "") // set but empty still means "given": unset it for the test
+	os.Unsetenv("GOMEMLIMIT")
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	base := []string{"--kafka-brokers", "k:9092", "--topics", "t", "--clickhouse-addr", "c:9000"}
+	for _, c := range []struct {
+		args []string
+		want int64
+	}{
+		{nil, 42 << 20},
+		{[]string{"--batch-bytes", "16777216"}, 58 << 20},
+		{[]string{"--memory-limit", "100MiB"}, 100 << 20},
+	} {
+		o, err := parseOptions("sluice clickhouse", append(append([]string{}, base...), c.args...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.setLimit()
+		if got := debug.SetMemoryLimit(-1); got != c.want {
+			t.Errorf("%v: memory limit %d MiB, want %d MiB", c.args, got>>20, c.want>>20)
+		}
 	}
 }
