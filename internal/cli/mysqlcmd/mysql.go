@@ -103,6 +103,17 @@ func run(ctx context.Context, prog string, args []string, sinks []cli.SinkKind) 
 		return err
 	}
 	defer stop()
+	// --ha: the schema history is read once this process leads, so that it holds every DDL
+	// its predecessor recorded.
+	lctx, release, err := c.Lead(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	if ctx.Err() != nil {
+		return nil
+	}
+	ctx = lctx
 	hist, err := openHistory(ctx, c, historySpec)
 	if err != nil {
 		return err

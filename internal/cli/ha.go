@@ -1,0 +1,147 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sluicecdc/sluice/internal/leader"
+	"github.com/sluicecdc/sluice/internal/offsets"
+	"github.com/sluicecdc/sluice/sink/kafka"
+)
+
+// Lead, with --ha, joins the connector's group and blocks until this process leads it; the
+// probes say "standby" meanwhile. It returns a context that ends, with a *leader.LostError as
+// its cause, when the leadership is lost, and release, which leaves the group (call it after
+// everything this process writes has stopped). Without --ha it returns ctx. A second call
+// returns the first's context and a release that does nothing.
+func (c *Capture) Lead(ctx context.Context) (context.Context, func(), error) {
+	if !c.HA.Enabled {
+		return ctx, func() {}, nil
+	}
+	if c.elector != nil {
+		return c.leadCtx, func() {}, nil
+	}
+	if c.health == nil {
+		c.health = c.newHealth()
+	}
+	h := c.health
+	h.standby("")
+	h.registerLeader()
+	rf := c.Offsets.Replication
+	if rf == 0 {
+		rf = c.Kafka.Replication
+	}
+	e, err := leader.Join(ctx, c.HA, leader.Options{
+		Client: c.Kafka.Client, Group: leader.Group(c.Offsets.Name, c.Envelope.TopicPrefix), Replication: rf,
+		Logger: c.Logger(), Standby: h.standby,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := e.Wait(ctx); err != nil {
+		e.Close()
+		if ctx.Err() != nil {
+			return ctx, func() {}, nil // shutdown while standing by: the caller sees ctx end
+		}
+		return nil, nil, err
+	}
+	if c.EOS.Enabled {
+		// Before the offset is read: a paused predecessor that resumes now cannot commit
+		// records and an offset behind that read's back.
+		if err := leader.Fence(ctx, c.Kafka.Client, kafka.TxnID(c.Offsets.Name, c.Envelope.TopicPrefix), c.Logger()); err != nil {
+			e.Close()
+			return nil, nil, err
+		}
+		c.Logger().Info("ha: fenced the previous leader's Kafka transactions", "transactional_id", kafka.TxnID(c.Offsets.Name, c.Envelope.TopicPrefix))
+	}
+	h.leading()
+	lctx, cancel := context.WithCancelCause(ctx)
+	go func() {
+		select {
+		case <-e.Lost():
+			c.Logger().Error("ha: leadership lost; stopping", "err", e.Err())
+			cancel(e.Err())
+		case <-lctx.Done():
+		}
+	}()
+	c.elector, c.leadCtx = e, lctx
+	return lctx, func() {
+		cancel(nil)
+		e.Close()
+		h.notLeading()
+	}, nil
+}
+
+// lostLead is the error that ended ctx if the leadership was lost, else nil.
+func lostLead(ctx context.Context) error {
+	var lost *leader.LostError
+	if err := context.Cause(ctx); errors.As(err, &lost) {
+		return err
+	}
+	return nil
+}
+
+// leaderStore guards the offsets store of an at-least-once process with --ha: a Save happens
+// only while this process leads (its lease runs), so a process that was paused and resumes
+// after a standby took over does not write an older offset over its successor's. (The check
+// and the write are two steps: docs/kafka.md says what a pause between them can cost.)
+type leaderStore struct {
+	offsets.Store
+	e *leader.Elector
+}
+
+func (s leaderStore) Save(ctx context.Context, value []byte) error {
+	if !s.e.Leading() {
+		if err := s.e.Err(); err != nil {
+			return fmt.Errorf("offsets not saved: %w", err)
+		}
+		return fmt.Errorf("offsets not saved: %w", &leader.LostError{Reason: "the leadership lease ran out (no heartbeat answered for --ha-session-timeout)"})
+	}
+	return s.Store.Save(ctx, value)
+}
+
+// standby records that this process waits as a standby while leader (if known) leads.
+func (h *health) standby(leader string) {
+	h.leader.Store(false)
+	h.running.Store(false)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	reason := "--ha: another process of this connector leads; this one takes over when it stops"
+	if leader != "" {
+		reason += " (leader: " + leader + ")"
+	}
+	if h.down == nil || h.down.Status != "standby" {
+		h.down = &downState{Status: "standby", Since: time.Now()}
+	}
+	h.down.Reason = reason
+}
+
+// leading records that this process leads; the source is opened next.
+func (h *health) leading() {
+	h.leader.Store(true)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.down = &downState{Status: "starting", Reason: "--ha: this process leads; the source is being opened", Since: time.Now()}
+}
+
+func (h *health) notLeading() { h.leader.Store(false) }
+
+// registerLeader adds sluice_ha_leader to /metrics (once).
+func (h *health) registerLeader() {
+	if h.haReg.Swap(true) {
+		return
+	}
+	_ = h.reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "sluice_ha_leader",
+		Help: "With --ha: 1 while this process leads its connector, 0 while it waits as a standby.",
+	}, func() float64 {
+		if h.leader.Load() {
+			return 1
+		}
+		return 0
+	}))
+}
