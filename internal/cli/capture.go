@@ -372,8 +372,15 @@ func (c *Capture) Run(ctx context.Context, what string,
 		return err
 	}
 	defer store.Close()
+	pstore := store // what the pipeline saves to
 	if c.elector != nil && !c.EOS.Enabled {
-		store = leaderStore{store, c.elector}
+		w, err := leader.NewOffsetWriter(c.Kafka.Client, kafka.TxnID(c.Offsets.Name, c.Envelope.TopicPrefix),
+			leader.Group(c.Offsets.Name, c.Envelope.TopicPrefix), c.Offsets.Topic, offsets.Key(c.Offsets.Name, c.Envelope.TopicPrefix), log)
+		if err != nil {
+			return err
+		}
+		defer w.Close()
+		pstore = fencedStore{store, w}
 	}
 	backoff := min(time.Second, c.retryWait())
 	var (
@@ -397,7 +404,7 @@ func (c *Capture) Run(ctx context.Context, what string,
 			var src pipeline.Source
 			if src, err = open(ctx, offset); err == nil {
 				c.health.up()
-				err = c.RunPipeline(ctx, src, store)
+				err = c.RunPipeline(ctx, src, pstore)
 				src.Close()
 			}
 		}

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -49,15 +48,17 @@ func (c *Capture) Lead(ctx context.Context) (context.Context, func(), error) {
 		}
 		return nil, nil, err
 	}
-	if c.EOS.Enabled {
-		// Before the offset is read: a paused predecessor that resumes now cannot commit
-		// records and an offset behind that read's back.
-		if err := leader.Fence(ctx, c.Kafka.Client, kafka.TxnID(c.Offsets.Name, c.Envelope.TopicPrefix), c.Logger()); err != nil {
-			e.Close()
-			return nil, nil, err
+	// Before the offset is read: a paused predecessor that resumes now cannot commit records
+	// and an offset (--exactly-once) or an offset alone (OffsetWriter) behind that read's back.
+	txnID := kafka.TxnID(c.Offsets.Name, c.Envelope.TopicPrefix)
+	if err := leader.Fence(ctx, c.Kafka.Client, txnID, c.Logger()); err != nil {
+		e.Close()
+		if ctx.Err() != nil {
+			return ctx, func() {}, nil
 		}
-		c.Logger().Info("ha: fenced the previous leader's Kafka transactions", "transactional_id", kafka.TxnID(c.Offsets.Name, c.Envelope.TopicPrefix))
+		return nil, nil, err
 	}
+	c.Logger().Info("ha: fenced the previous leader's Kafka transactions", "transactional_id", txnID)
 	h.leading()
 	lctx, cancel := context.WithCancelCause(ctx)
 	go func() {
@@ -85,24 +86,15 @@ func lostLead(ctx context.Context) error {
 	return nil
 }
 
-// leaderStore guards the offsets store of an at-least-once process with --ha: a Save happens
-// only while this process leads (its lease runs), so a process that was paused and resumes
-// after a standby took over does not write an older offset over its successor's. (The check
-// and the write are two steps: docs/kafka.md says what a pause between them can cost.)
-type leaderStore struct {
+// fencedStore is the offsets store of an at-least-once process with --ha: Load reads the store,
+// Save writes through a leader.OffsetWriter, in a transaction under the connector's
+// transactional.id, so that a fenced predecessor cannot write an older offset over this one's.
+type fencedStore struct {
 	offsets.Store
-	e *leader.Elector
+	w *leader.OffsetWriter
 }
 
-func (s leaderStore) Save(ctx context.Context, value []byte) error {
-	if !s.e.Leading() {
-		if err := s.e.Err(); err != nil {
-			return fmt.Errorf("offsets not saved: %w", err)
-		}
-		return fmt.Errorf("offsets not saved: %w", &leader.LostError{Reason: "the leadership lease ran out (no heartbeat answered for --ha-session-timeout)"})
-	}
-	return s.Store.Save(ctx, value)
-}
+func (s fencedStore) Save(ctx context.Context, value []byte) error { return s.w.Save(ctx, value) }
 
 // standby records that this process waits as a standby while leader (if known) leads.
 func (h *health) standby(leader string) {
