@@ -77,6 +77,19 @@ func (c *Capture) Lead(ctx context.Context) (context.Context, func(), error) {
 	}, nil
 }
 
+// CheckLeading returns nil unless --ha is on and this process does not lead now (its lease ran
+// out: a pause, a cut link): then a *leader.LostError. Writers that Kafka cannot fence (the
+// MySQL schema history) ask it just before each write.
+func (c *Capture) CheckLeading() error {
+	if c.elector == nil || c.elector.Leading() {
+		return nil
+	}
+	if err := c.elector.Err(); err != nil {
+		return err
+	}
+	return &leader.LostError{Group: leader.Group(c.Offsets.Name, c.Envelope.TopicPrefix), Reason: "the leadership lease ran out (no heartbeat answered for --ha-session-timeout)"}
+}
+
 // lostLead is the error that ended ctx if the leadership was lost, else nil.
 func lostLead(ctx context.Context) error {
 	var lost *leader.LostError
