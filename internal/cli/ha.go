@@ -61,7 +61,9 @@ func (c *Capture) Lead(ctx context.Context) (context.Context, func(), error) {
 	c.Logger().Info("ha: fenced the previous leader's Kafka transactions", "transactional_id", txnID)
 	h.leading()
 	lctx, cancel := context.WithCancelCause(ctx)
+	watched := make(chan struct{})
 	go func() {
+		defer close(watched)
 		select {
 		case <-e.Lost():
 			c.Logger().Error("ha: leadership lost; stopping", "err", e.Err())
@@ -72,6 +74,7 @@ func (c *Capture) Lead(ctx context.Context) (context.Context, func(), error) {
 	c.elector, c.leadCtx = e, lctx
 	return lctx, func() {
 		cancel(nil)
+		<-watched // before Close, whose own loss is no news
 		e.Close()
 		h.notLeading()
 	}, nil
