@@ -39,7 +39,9 @@ import (
 //
 // and at the end a read_committed consumer must see every inserted row exactly once.
 //
-// Without --exactly-once (alo) the consumer may see duplicates but must miss nothing.
+// Without --exactly-once (postgres/alo) the consumer may see duplicates but must miss nothing;
+// that case runs with SLUICE_TEST_HA_ALO=1 only, to keep make check's share under a minute (the
+// stored offset's fence it relies on is TestOffsetWriterFenced in internal/leader).
 func TestHAFailover(t *testing.T) {
 	for _, tc := range []struct {
 		db  string
@@ -50,6 +52,9 @@ func TestHAFailover(t *testing.T) {
 			name = tc.db + "/alo"
 		}
 		t.Run(name, func(t *testing.T) {
+			if !tc.eos && os.Getenv("SLUICE_TEST_HA_ALO") != "1" {
+				t.Skip("the at-least-once case runs with SLUICE_TEST_HA_ALO=1")
+			}
 			t.Parallel()
 			testHAFailover(t, tc.db, tc.eos)
 		})
@@ -175,7 +180,7 @@ func testHAFailover(t *testing.T, db string, eos bool) {
 	}()
 
 	// 1. The leader dies.
-	time.Sleep(2 * time.Second)
+	time.Sleep(time.Second)
 	killed := time.Now()
 	a.signal(t, syscall.SIGKILL)
 	a.wait()
@@ -191,13 +196,12 @@ func testHAFailover(t *testing.T, db string, eos bool) {
 	// 2. The leader pauses; the standby takes over; the old leader resumes.
 	c := startHA(t, dir, "c", args)
 	c.waitLog(t, "ha: standby; another process leads this connector", 20*time.Second)
-	time.Sleep(time.Second)
 	paused := time.Now()
 	b.signal(t, syscall.SIGSTOP)
 	c.waitLog(t, "ha: this process leads the connector", 30*time.Second)
 	c.waitReady(t, 30*time.Second)
 	t.Logf("%s: leader paused with SIGSTOP; the standby streamed after %s", db, time.Since(paused).Round(10*time.Millisecond))
-	time.Sleep(2 * time.Second) // the new leader writes
+	time.Sleep(time.Second) // the new leader writes
 	b.signal(t, syscall.SIGCONT)
 	select {
 	case <-b.done:
@@ -382,7 +386,7 @@ func countTopic(t *testing.T, broker, topic string, committed bool) haCount {
 	defer cl.Close()
 	c := haCount{ids: map[int]int{}}
 	quiet := time.Now()
-	for time.Since(quiet) < 2*time.Second {
+	for time.Since(quiet) < time.Second {
 		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 		fs := cl.PollFetches(ctx)
 		cancel()
