@@ -380,7 +380,7 @@ func (c *Capture) Run(ctx context.Context, what string,
 			return err
 		}
 		defer w.Close()
-		pstore = fencedStore{store, w}
+		pstore = fencedStore{store, w, c.CheckLeading}
 	}
 	backoff := min(time.Second, c.retryWait())
 	var (

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -107,10 +108,18 @@ func lostLead(ctx context.Context) error {
 // transactional.id, so that a fenced predecessor cannot write an older offset over this one's.
 type fencedStore struct {
 	offsets.Store
-	w *leader.OffsetWriter
+	w     *leader.OffsetWriter
+	check func() error // Capture.CheckLeading
 }
 
-func (s fencedStore) Save(ctx context.Context, value []byte) error { return s.w.Save(ctx, value) }
+// Save refuses once the lease ran out (the final save of a pipeline stopped by the loss), then
+// writes through the fenced writer (which refuses once a successor fenced it).
+func (s fencedStore) Save(ctx context.Context, value []byte) error {
+	if err := s.check(); err != nil {
+		return fmt.Errorf("offsets not saved: %w", err)
+	}
+	return s.w.Save(ctx, value)
+}
 
 // standby records that this process waits as a standby while leader (if known) leads.
 func (h *health) standby(leader string) {
