@@ -56,7 +56,8 @@ func (w *OffsetWriter) Save(ctx context.Context, value []byte) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, kerr.ProducerFenced) || errors.Is(err, kerr.InvalidProducerEpoch) {
+	// A commit after the fence may also come back as INVALID_TXN_STATE (kfake answers so).
+	if errors.Is(err, kerr.ProducerFenced) || errors.Is(err, kerr.InvalidProducerEpoch) || errors.Is(err, kerr.InvalidTxnState) {
 		return fmt.Errorf("offsets not saved: %w", &LostError{Group: w.group,
 			Reason: "another process of this connector fenced this one's offset writes (" + err.Error() + ")"})
 	}
