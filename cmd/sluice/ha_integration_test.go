@@ -61,7 +61,13 @@ func TestHAFailover(t *testing.T) {
 	}
 }
 
-const haSession = 3 * time.Second
+// haSession is --ha-session-timeout: 3s, or SLUICE_TEST_HA_SESSION (to measure the default 10s).
+var haSession = func() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("SLUICE_TEST_HA_SESSION")); err == nil {
+		return d
+	}
+	return 3 * time.Second
+}()
 
 func testHAFailover(t *testing.T, db string, eos bool) {
 	env := "SLUICE_TEST_PG_DSN"

@@ -302,7 +302,16 @@ func (c *Capture) RunPipeline(ctx context.Context, src pipeline.Source, store of
 		}
 		return c.withTransforms(enc)
 	}
-	cfg.NewSink = func(d pipeline.Durable) (pipeline.Sink, error) { return sk.Open(ctx, d) }
+	cfg.NewSink = func(d pipeline.Durable) (pipeline.Sink, error) {
+		s, err := sk.Open(ctx, d)
+		if tx, ok := s.(interface {
+			pipeline.Sink
+			pipeline.EventBoundary
+		}); ok && err == nil && c.elector != nil {
+			return leadSink{tx, c.CheckLeading}, nil // --ha --exactly-once
+		}
+		return s, err
+	}
 	return pipeline.Run(ctx, cfg)
 }
 

@@ -8,8 +8,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/envelope"
+
 	"github.com/sluicecdc/sluice/internal/leader"
 	"github.com/sluicecdc/sluice/internal/offsets"
+	"github.com/sluicecdc/sluice/internal/pipeline"
 	"github.com/sluicecdc/sluice/sink/kafka"
 )
 
@@ -162,3 +166,38 @@ func (h *health) registerLeader() {
 		return 0
 	}))
 }
+
+// leadSink stops an --exactly-once sink from touching its transaction once this process no
+// longer leads: a resumed old leader must not commit, abort or re-initialize its producer (a
+// broker that lets a stale epoch re-initialize, as kfake does, would fence the successor). The
+// sink's own fencing still refuses whatever slips between the check and the call.
+type leadSink struct {
+	inner interface {
+		pipeline.Sink
+		pipeline.EventBoundary
+	}
+	check func() error // Capture.CheckLeading
+}
+
+func (s leadSink) Send(ctx context.Context, rec *envelope.Record, token uint64) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	return s.inner.Send(ctx, rec, token)
+}
+
+func (s leadSink) EventDone(ctx context.Context, pos capture.Position) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	return s.inner.EventDone(ctx, pos)
+}
+
+func (s leadSink) Flush(ctx context.Context) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	return s.inner.Flush(ctx)
+}
+
+func (s leadSink) Close() error { return s.inner.Close() }
