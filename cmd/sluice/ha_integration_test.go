@@ -39,21 +39,23 @@ import (
 //
 // and at the end a read_committed consumer must see every inserted row exactly once.
 //
-// Without --exactly-once (postgres/alo) the consumer may see duplicates but must miss nothing;
-// that case runs with SLUICE_TEST_HA_ALO=1 only, to keep make check's share under a minute (the
-// stored offset's fence it relies on is TestOffsetWriterFenced in internal/leader).
+// Without --exactly-once (postgres/alo) the consumer may see duplicates but must miss nothing.
+// That case and MariaDB run with SLUICE_TEST_HA_ALL=1 only, to keep make check's share under a
+// minute (the stored offset's fence the first relies on is TestOffsetWriterFenced in
+// internal/leader).
 func TestHAFailover(t *testing.T) {
 	for _, tc := range []struct {
 		db  string
 		eos bool
-	}{{"postgres", true}, {"mysql", true}, {"postgres", false}} {
+		all bool // only with SLUICE_TEST_HA_ALL=1
+	}{{"postgres", true, false}, {"mysql", true, false}, {"postgres", false, true}, {"mariadb", true, true}} {
 		name := tc.db + "/eos"
 		if !tc.eos {
 			name = tc.db + "/alo"
 		}
 		t.Run(name, func(t *testing.T) {
-			if !tc.eos && os.Getenv("SLUICE_TEST_HA_ALO") != "1" {
-				t.Skip("the at-least-once case runs with SLUICE_TEST_HA_ALO=1")
+			if tc.all && os.Getenv("SLUICE_TEST_HA_ALL") != "1" {
+				t.Skip("runs with SLUICE_TEST_HA_ALL=1")
 			}
 			t.Parallel()
 			testHAFailover(t, tc.db, tc.eos)
@@ -70,11 +72,12 @@ var haSession = func() time.Duration {
 }()
 
 func testHAFailover(t *testing.T, db string, eos bool) {
-	env := "SLUICE_TEST_PG_DSN"
-	if db == "mysql" {
-		env = "SLUICE_TEST_MYSQL_DSN"
-	}
+	env := map[string]string{"postgres": "SLUICE_TEST_PG_DSN", "mysql": "SLUICE_TEST_MYSQL_DSN", "mariadb": "SLUICE_TEST_MARIADB_DSN"}[db]
 	dsn := testkit.Server(t, env)
+	label := db
+	if db == "mariadb" {
+		db = "mysql" // the same command
+	}
 	kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.GroupMinSessionTimeout(time.Second))
 	if err != nil {
 		t.Fatal(err)
@@ -155,8 +158,9 @@ func testHAFailover(t *testing.T, db string, eos bool) {
 		args = append(args, "--exactly-once")
 	} else {
 		args = append(args, "--offsets-flush-interval", "200ms")
-		db += "/alo"
+		label += "/alo"
 	}
+	db = label
 	dir := t.TempDir()
 
 	a := startHA(t, dir, "a", args)
