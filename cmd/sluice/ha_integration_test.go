@@ -131,13 +131,15 @@ func testHAFailover(t *testing.T, db string, eos bool) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer sqldb.Close()
+		t.Cleanup(func() { // after the processes' cleanups (registered later, run first)
+			sqldb.Exec("DROP DATABASE IF EXISTS " + id)
+			sqldb.Close()
+		})
 		for _, q := range []string{"CREATE DATABASE " + id, "CREATE TABLE " + id + ".t (id int PRIMARY KEY, v int)"} {
 			if _, err := sqldb.ExecContext(ctx, q); err != nil {
 				t.Fatal(err)
 			}
 		}
-		t.Cleanup(func() { sqldb.Exec("DROP DATABASE IF EXISTS " + id) })
 		u := "mysql://" + mc.User
 		if mc.Passwd != "" {
 			u += ":" + mc.Passwd
