@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -172,6 +173,9 @@ func testHAFailover(t *testing.T, db string, eos bool) {
 	b.waitLog(t, "ha: standby; another process leads this connector", 20*time.Second)
 	if st := b.readyz(); !strings.Contains(st, `"standby"`) {
 		t.Errorf("standby /readyz = %s, want status standby", st)
+	}
+	if la, lb := a.get("/metrics"), b.get("/metrics"); !strings.Contains(la, "\nsluice_ha_leader 1\n") || !strings.Contains(lb, "\nsluice_ha_leader 0\n") {
+		t.Errorf("sluice_ha_leader: want 1 on the leader, 0 on the standby")
 	}
 
 	// The writer: 25 rows every 40 ms until stopped.
@@ -341,6 +345,16 @@ func (p *haProc) waitLog(t *testing.T, msg string, within time.Duration) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+func (p *haProc) get(path string) string {
+	resp, err := http.Get("http://" + p.http + path)
+	if err != nil {
+		return err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }
 
 func (p *haProc) readyz() string {
