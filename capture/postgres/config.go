@@ -64,6 +64,11 @@ type Config struct {
 	// snapshot runs. Off (the default), such a slot is an error (ErrSlotExists, ErrSlotAhead)
 	// unless the snapshot mode re-snapshots (always, when_needed).
 	DropExistingSlot bool
+	// TakeOverSlot ends the backend that holds the slot (pg_terminate_backend of its
+	// active_pid) instead of waiting for it to let go: set by --ha once this process leads
+	// its connector, when the holder can only be the previous leader (paused, or cut off and
+	// not yet timed out by wal_sender_timeout). Not a flag.
+	TakeOverSlot bool
 	// SnapshotWorkers is how many connections read the snapshot in parallel (default 2).
 	SnapshotWorkers int
 	// SnapshotChunkRows is the number of rows per primary-key chunk (default 10000).

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -47,7 +49,11 @@ func (s *Source) preflight(ctx context.Context) error {
 		if slotDB != nil && *slotDB != s.dbName {
 			return fmt.Errorf("postgres preflight: slot %q belongs to database %s, not %s: use another --slot (slot names are global to the server)", s.cfg.Slot, *slotDB, s.dbName)
 		}
-		if active && activePID != nil {
+		if active && activePID != nil && s.cfg.TakeOverSlot {
+			if err := s.takeOverSlot(ctx, *activePID); err != nil {
+				return err
+			}
+		} else if active && activePID != nil {
 			return retryable{fmt.Errorf("postgres preflight: slot %q is in use by backend pid %d (another sluice or consumer); stop it or use another --slot", s.cfg.Slot, *activePID)}
 		}
 	}
@@ -144,4 +150,44 @@ WHERE cl.relkind IN ('r', 'p') AND NOT cl.relispartition AND n.nspname NOT IN ('
 	}
 	s.log.Info("publication created", "publication", s.cfg.Publication, "statement", stmt)
 	return nil
+}
+
+// takeOverSlot terminates the walsender pid that holds the slot (TakeOverSlot) and waits until
+// the slot is free. A role may terminate the backends of its own role; another role's need
+// pg_signal_backend, which the error names.
+func (s *Source) takeOverSlot(ctx context.Context, pid int32) error {
+	c := s.cat.conn
+	s.log.Warn("the replication slot is held by another backend; terminating it (--ha: this process leads the connector, the holder is its previous leader)",
+		"slot", s.cfg.Slot, "active_pid", pid)
+	var ok bool
+	if err := c.QueryRow(ctx, `SELECT pg_terminate_backend($1)`, pid).Scan(&ok); err != nil {
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == "42501" {
+			var holder string
+			_ = c.QueryRow(ctx, `SELECT usename FROM pg_stat_activity WHERE pid = $1`, pid).Scan(&holder)
+			return fmt.Errorf("postgres: --ha: slot %q is held by backend pid %d (role %q), which this role may not terminate (%s): run every sluice of this connector as the same role, or GRANT pg_signal_backend TO %s; meanwhile the slot is freed when that backend ends (wal_sender_timeout)",
+				s.cfg.Slot, pid, holder, pe.Message, quoteIdent(s.connCfg.User))
+		}
+		return fmt.Errorf("postgres: terminate backend %d holding slot %q: %w", pid, s.cfg.Slot, err)
+	}
+	// The slot is released as the backend exits, a moment after the signal.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var active bool
+		err := c.QueryRow(ctx, `SELECT active FROM pg_replication_slots WHERE slot_name = $1`, s.cfg.Slot).Scan(&active)
+		if errors.Is(err, pgx.ErrNoRows) || err == nil && !active {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("postgres: read slot %s: %w", s.cfg.Slot, err)
+		}
+		if time.Now().After(deadline) {
+			return retryable{fmt.Errorf("postgres: slot %q still active 10 s after terminating backend pid %d", s.cfg.Slot, pid)}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/envelope"
+	"github.com/sluicecdc/sluice/internal/leader"
 	"github.com/sluicecdc/sluice/internal/offsets"
 	"github.com/sluicecdc/sluice/internal/pipeline"
 	"github.com/sluicecdc/sluice/internal/properties"
@@ -30,6 +31,7 @@ type Capture struct {
 	EOS      kafka.EOS    // --exactly-once: the Kafka sink writes in transactions
 	Pipeline pipeline.Config
 	Offsets  offsets.Config
+	HA       leader.Config // --ha: one process of the connector leads, the others stand by
 	// Transforms are applied to every record between the encoder and the sink.
 	Transforms Transforms
 
@@ -62,6 +64,9 @@ type Capture struct {
 	health  *health        // what /healthz, /readyz and /metrics show, across the reconnects of Run
 	source  *capture.Stats // the source's figures, one per process (SourceStats)
 	serving bool           // Serve ran
+
+	elector *leader.Elector // --ha, once Lead returned
+	leadCtx context.Context // ends when the leadership is lost
 }
 
 // CaptureUsage is a capture command's help text.
@@ -86,6 +91,7 @@ func addCapture(s *Set, dsnUsage string, kinds []SinkKind) *Capture {
 	s.Register(GroupKafka, c.EOS.RegisterFlags)
 	s.Register(GroupOperations, c.Pipeline.RegisterFlags)
 	s.Register(GroupOperations, c.Offsets.RegisterFlags)
+	s.Register(GroupOperations, c.HA.RegisterFlags)
 	c.Transforms.register(s)
 	registerColumnOptions(s, &c.Envelope.Columns)
 	names := make([]string, 0, len(kinds))
@@ -171,6 +177,13 @@ func (c *Capture) validate(sinkNames []string) error {
 	}
 	if c.EOS.Enabled && (c.Sink != "kafka" || c.Offsets.Topic == "") {
 		errs = append(errs, errors.New("--exactly-once needs --sink kafka and --offsets-topic NAME (the offset is written in each transaction)"))
+	}
+	if err := c.HA.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.HA.Enabled && c.Offsets.Topic == "" {
+		// Every process of the connector must read the offset its predecessor stored.
+		errs = append(errs, errors.New("--ha needs --offsets-topic NAME (and --kafka-brokers): every process of the connector reads the offset the leader before it stored"))
 	}
 	if c.Offsets.Topic != "" && len(c.Kafka.Client.Brokers) == 0 {
 		errs = append(errs, errors.New("--offsets-topic needs --kafka-brokers host:port,…"))
@@ -289,7 +302,16 @@ func (c *Capture) RunPipeline(ctx context.Context, src pipeline.Source, store of
 		}
 		return c.withTransforms(enc)
 	}
-	cfg.NewSink = func(d pipeline.Durable) (pipeline.Sink, error) { return sk.Open(ctx, d) }
+	cfg.NewSink = func(d pipeline.Durable) (pipeline.Sink, error) {
+		s, err := sk.Open(ctx, d)
+		if tx, ok := s.(interface {
+			pipeline.Sink
+			pipeline.EventBoundary
+		}); ok && err == nil && c.elector != nil {
+			return leadSink{tx, c.CheckLeading}, nil // --ha --exactly-once
+		}
+		return s, err
+	}
 	return pipeline.Run(ctx, cfg)
 }
 
@@ -337,6 +359,16 @@ func (c *Capture) Run(ctx context.Context, what string,
 		}
 		defer stop()
 	}
+	// --ha: stand by until this process leads; from here on ctx also ends when it stops leading.
+	parent := ctx
+	ctx, release, err := c.Lead(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	if parent.Err() != nil {
+		return lostLead(parent)
+	}
 	pctx, stopProgress := context.WithCancel(ctx)
 	progressDone := make(chan struct{})
 	go func() {
@@ -349,6 +381,16 @@ func (c *Capture) Run(ctx context.Context, what string,
 		return err
 	}
 	defer store.Close()
+	pstore := store // what the pipeline saves to
+	if c.elector != nil && !c.EOS.Enabled {
+		w, err := leader.NewOffsetWriter(c.Kafka.Client, kafka.TxnID(c.Offsets.Name, c.Envelope.TopicPrefix),
+			leader.Group(c.Offsets.Name, c.Envelope.TopicPrefix), c.Offsets.Topic, offsets.Key(c.Offsets.Name, c.Envelope.TopicPrefix), log)
+		if err != nil {
+			return err
+		}
+		defer w.Close()
+		pstore = fencedStore{store, w, c.CheckLeading}
+	}
 	backoff := min(time.Second, c.retryWait())
 	var (
 		attempts int       // failed attempts in a row
@@ -361,16 +403,25 @@ func (c *Capture) Run(ctx context.Context, what string,
 	for {
 		start := time.Now()
 		err = c.ping(ctx, store)
+		if err == nil && c.elector != nil && !c.elector.Leading() {
+			// --ha: the lease ran out while this process waited (a pause, a cut link); the
+			// watch that ends ctx may not have run yet. Opening would take the source from
+			// the process that leads now.
+			return &leader.LostError{Group: leader.Group(c.Offsets.Name, c.Envelope.TopicPrefix), Reason: "the leadership lease ran out before the source was reopened"}
+		}
 		if err == nil {
 			var src pipeline.Source
 			if src, err = open(ctx, offset); err == nil {
 				c.health.up()
-				err = c.RunPipeline(ctx, src, store)
+				err = c.RunPipeline(ctx, src, pstore)
 				src.Close()
 			}
 		}
 		if ctx.Err() != nil {
 			c.health.stopped()
+			if err := lostLead(ctx); err != nil {
+				return err // --ha: another process leads now
+			}
 			return nil // shutdown: whatever failed was cut short by it
 		}
 		if err == nil || !capture.Retryable(err) {
@@ -403,7 +454,7 @@ func (c *Capture) Run(ctx context.Context, what string,
 		select {
 		case <-time.After(backoff):
 		case <-ctx.Done():
-			return nil
+			return lostLead(ctx)
 		}
 		backoff = min(backoff*2, c.retryWait())
 	}

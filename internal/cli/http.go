@@ -34,6 +34,9 @@ type health struct {
 
 	reg  *metrics.Registry
 	conn atomic.Bool // the connector's collector is registered
+
+	leader atomic.Bool // --ha: this process leads its connector
+	haReg  atomic.Bool // sluice_ha_leader is registered
 }
 
 // defaultReadyTimeout is --ready-timeout's default: far above a healthy sink's delivery
@@ -46,7 +49,7 @@ const defaultReadyTimeout = 5 * time.Second
 const wedgedAfter = 10 * time.Second
 
 type downState struct {
-	Status string    `json:"status"` // "starting" or "reconnecting"
+	Status string    `json:"status"` // "starting", "reconnecting" or "standby" (--ha)
 	Reason string    `json:"reason"`
 	Since  time.Time `json:"since"`
 	Err    string    `json:"error,omitempty"`

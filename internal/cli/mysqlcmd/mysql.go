@@ -103,12 +103,26 @@ func run(ctx context.Context, prog string, args []string, sinks []cli.SinkKind) 
 		return err
 	}
 	defer stop()
+	// --ha: the schema history is read once this process leads, so that it holds every DDL
+	// its predecessor recorded.
+	lctx, release, err := c.Lead(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	if ctx.Err() != nil {
+		return nil
+	}
+	ctx = lctx
 	hist, err := openHistory(ctx, c, historySpec)
 	if err != nil {
 		return err
 	}
 	defer hist.Close()
 	cfg.History = hist
+	if c.HA.Enabled {
+		cfg.History = leadHistory{hist, c.CheckLeading}
+	}
 	if err := cfg.Validate(); err != nil {
 		return cli.Config(err)
 	}
@@ -282,4 +296,34 @@ func openHistory(ctx context.Context, c *cli.Capture, spec string) (history.Stor
 		return history.NewFile(arg, c.Logger()), nil
 	}
 	return history.NewKafka(ctx, history.KafkaConfig{Client: c.Kafka.Client, Topic: arg, Replication: c.Kafka.Replication, Logger: c.Logger()})
+}
+
+// leadHistory refuses to append once this process no longer leads (--ha): a paused old leader
+// that resumes must not append a DDL after its successor's later ones (the history replays in
+// topic order). The check and the write are two steps; docs/kafka.md says what remains.
+type leadHistory struct {
+	history.Store
+	check func() error
+}
+
+func (h leadHistory) Append(ctx context.Context, r *history.Record) error {
+	if err := h.check(); err != nil {
+		return fmt.Errorf("schema history not appended: %w", err)
+	}
+	return h.Store.Append(ctx, r)
+}
+
+func (h leadHistory) AppendBatch(ctx context.Context, rs []*history.Record) error {
+	if err := h.check(); err != nil {
+		return fmt.Errorf("schema history not appended: %w", err)
+	}
+	if b, ok := h.Store.(history.BatchAppender); ok {
+		return b.AppendBatch(ctx, rs)
+	}
+	for _, r := range rs {
+		if err := h.Store.Append(ctx, r); err != nil {
+			return err
+		}
+	}
+	return nil
 }

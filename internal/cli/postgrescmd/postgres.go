@@ -68,6 +68,9 @@ func run(ctx context.Context, prog string, args []string, sinks []cli.SinkKind) 
 	err = c.Run(ctx, "postgres", func(ctx context.Context, offset []byte) (pipeline.Source, error) {
 		oc := cfg
 		oc.Offset = offset
+		// --ha: this process leads (Run opens only then), so whoever holds the slot is the
+		// previous leader; end it rather than wait for wal_sender_timeout.
+		oc.TakeOverSlot = c.HA.Enabled
 		if offset != nil {
 			ownSlot = false
 		} else if ownSlot {
