@@ -433,7 +433,21 @@ func (p *run) publishes(ev *capture.Event) bool {
 	case capture.Keepalive, capture.SnapshotDone:
 		return false
 	case capture.Change:
-		return !p.skipped[ev.Op]
+		if !p.skipped[ev.Op] {
+			return true
+		}
+		if ev.Op == capture.OpTruncate {
+			// Debezium's default skips truncates, which leaves every copy downstream (ClickHouse
+			// tables, consumers' stores) with rows the source no longer has: say so each time.
+			table := "(unknown table)"
+			if ev.Table != nil {
+				table = ev.Table.ID.String()
+			}
+			p.cfg.Logger.Warn("TRUNCATE not published: copies downstream keep the table's rows; "+
+				"set --skipped-operations none (skipped.operations) to publish truncates",
+				"table", table, "position", describe(ev.Position), "skipped_operations", p.cfg.SkippedOps)
+		}
+		return false
 	}
 	return true
 }

@@ -1,11 +1,14 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -14,6 +17,7 @@ import (
 	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/envelope"
 	"github.com/sluicecdc/sluice/internal/offsets"
+	"github.com/sluicecdc/sluice/schema"
 )
 
 // fakeSource emits events then either io.EOF or blocks until ctx ends.
@@ -247,6 +251,29 @@ func TestRunSkippedOps(t *testing.T) {
 	}
 	if err := (&Config{SkippedOps: "x"}).Validate(); err == nil {
 		t.Fatal("SkippedOps x accepted")
+	}
+}
+
+// TestRunSkippedTruncateWarns: a truncate skipped by skipped.operations (Debezium's default)
+// leaves downstream copies with the table's rows, so each one is logged at warn with its table.
+func TestRunSkippedTruncateWarns(t *testing.T) {
+	evs := events(3)
+	evs[1].Op = capture.OpTruncate
+	evs[1].Table = &schema.Table{ID: schema.TableID{DB: "inv", Schema: "public", Table: "orders"}}
+	var logs bytes.Buffer
+	src := &fakeSource{events: evs}
+	sink := &fakeSink{}
+	err := Run(context.Background(), Config{
+		Source: src, Encoder: &fakeEncoder{}, SkippedOps: "t", Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+		NewSink: func(d Durable) (Sink, error) { sink.durable = d; return sink, nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := logs.String()
+	if !strings.Contains(out, "level=WARN msg=\"TRUNCATE not published") || !strings.Contains(out, "orders") ||
+		!strings.Contains(out, "--skipped-operations none") {
+		t.Fatalf("no warning naming the table and the fix:\n%s", out)
 	}
 }
 
