@@ -217,6 +217,17 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	g.Go(func() error { return p.loop(gctx) })
 	g.Go(func() error { return p.watch(gctx) })
+	if f, ok := sink.(FailureNotifier); ok {
+		g.Go(func() error {
+			failed := f.Failed()
+			select {
+			case <-gctx.Done():
+				return nil
+			case <-failed.Done():
+				return fmt.Errorf("sink: %w", context.Cause(failed))
+			}
+		})
+	}
 	runErr := g.Wait()
 	if errors.Is(runErr, eof) || (ctx.Err() != nil && errors.Is(runErr, context.Canceled)) {
 		runErr = nil

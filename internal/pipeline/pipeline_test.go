@@ -328,3 +328,41 @@ func TestRunHeartbeatAndFlushInterval(t *testing.T) {
 		}
 	})
 }
+
+// notifyingSink fails a record after Send accepted it and says so through Failed, as an
+// asynchronous producer does.
+type notifyingSink struct {
+	fakeSink
+	failed context.Context
+	fail   context.CancelCauseFunc
+}
+
+func (s *notifyingSink) Send(ctx context.Context, rec *envelope.Record, token uint64) error {
+	if err := s.fakeSink.Send(ctx, rec, token); err != nil {
+		return err
+	}
+	s.fail(fmt.Errorf("record %d rejected by the broker", token))
+	return nil
+}
+
+func (s *notifyingSink) Failed() context.Context { return s.failed }
+
+// TestRunStopsAtAsyncSinkFailure: a record the sink fails after Send returned stops Run with
+// that error even when the source then stays idle (no further Send or Flush to return it).
+func TestRunStopsAtAsyncSinkFailure(t *testing.T) {
+	src := &fakeSource{events: events(1), block: true}
+	sink := &notifyingSink{}
+	sink.failed, sink.fail = context.WithCancelCause(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := Run(ctx, Config{
+		Source: src, Encoder: &fakeEncoder{}, ShutdownTimeout: time.Second,
+		NewSink: func(d Durable) (Sink, error) { sink.durable = d; return sink, nil },
+	})
+	if err == nil || !strings.Contains(err.Error(), "rejected by the broker") {
+		t.Fatalf("Run: %v, want the sink's failure", err)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("Run waited for its context instead of stopping at the failure")
+	}
+}
