@@ -291,7 +291,7 @@ func (p *run) stream(ctx context.Context, eof error) error {
 		p.ev, err = p.cfg.Source.Next(ctx)
 		ev := &p.ev // reused: passing a local's address to the encoder would allocate per event
 		if err != nil {
-			if errors.Is(err, io.EOF) {
+			if sourceEnded(err) {
 				if p.pool != nil {
 					if err := p.drainReads(ctx); err != nil {
 						return err
@@ -383,7 +383,7 @@ func (p *run) streamRecords(ctx context.Context, eof error) error {
 		)
 		p.rec, pos, err = p.cfg.Records.Next(ctx)
 		if err != nil {
-			if errors.Is(err, io.EOF) {
+			if sourceEnded(err) {
 				return eof
 			}
 			if ctx.Err() != nil {
@@ -437,6 +437,13 @@ func (p *run) heartbeats(ctx context.Context) error {
 			return err
 		}
 	}
+}
+
+// sourceEnded reports whether a Next error means the source ended normally: io.EOF, bare or
+// wrapped (a snapshot-only run), but not a retryable failure whose cause is a connection's EOF
+// (a database that shut down mid-read): that one must reopen the source, not end the run as done.
+func sourceEnded(err error) bool {
+	return errors.Is(err, io.EOF) && !capture.Retryable(err)
 }
 
 func (p *run) publishes(ev *capture.Event) bool {

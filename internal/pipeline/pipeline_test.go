@@ -366,3 +366,46 @@ func TestRunStopsAtAsyncSinkFailure(t *testing.T) {
 		t.Fatal("Run waited for its context instead of stopping at the failure")
 	}
 }
+
+// eofFailSource returns its events, then err.
+type eofFailSource struct {
+	fakeSource
+	err error
+}
+
+func (s *eofFailSource) Next(ctx context.Context) (capture.Event, error) {
+	if s.i < len(s.events) {
+		return s.fakeSource.Next(ctx)
+	}
+	return capture.Event{}, s.err
+}
+
+type retryErr struct{ error }
+
+func (e retryErr) Unwrap() error   { return e.error }
+func (e retryErr) Retryable() bool { return true }
+
+// TestRunRetryableEOFIsAFailure: a database that shuts down mid-read gives the source a
+// connection EOF, which it reports wrapped as retryable. That is a failure to reopen from the
+// saved offset, not the end of the source: Run returned nil and sluice mysql exited 0 halfway
+// through its snapshot when MariaDB restarted.
+func TestRunRetryableEOFIsAFailure(t *testing.T) {
+	src := &eofFailSource{fakeSource: fakeSource{events: events(3)},
+		err: retryErr{fmt.Errorf("snapshot read: %w", io.EOF)}}
+	sink := &fakeSink{}
+	err := Run(context.Background(), Config{
+		Source: src, Encoder: &fakeEncoder{},
+		NewSink: func(d Durable) (Sink, error) { sink.durable = d; return sink, nil },
+	})
+	if err == nil || !capture.Retryable(err) {
+		t.Fatalf("Run: %v, want the source's retryable failure", err)
+	}
+	// io.EOF itself, bare or wrapped without Retryable, still ends the source normally.
+	src = &eofFailSource{fakeSource: fakeSource{events: events(3)}, err: fmt.Errorf("snapshot only: %w", io.EOF)}
+	if err := Run(context.Background(), Config{
+		Source: src, Encoder: &fakeEncoder{},
+		NewSink: func(d Durable) (Sink, error) { sink.durable = d; return sink, nil },
+	}); err != nil {
+		t.Fatalf("Run with a wrapped io.EOF: %v", err)
+	}
+}
