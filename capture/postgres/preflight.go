@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -59,7 +61,7 @@ WHERE cl.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_
 	if err != nil {
 		return fmt.Errorf("postgres preflight: list tables: %w", err)
 	}
-	var noSelect, noKey []string
+	var noSelect, noKey, blocked []string
 	for rows.Next() {
 		var ns, name, ident string
 		var sel, pk bool
@@ -67,10 +69,13 @@ WHERE cl.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_
 			rows.Close()
 			return err
 		}
+		full := quoteIdent(ns) + "." + quoteIdent(name)
 		if !s.filter.table(ns, name) {
+			if !pk && ident == "d" {
+				blocked = append(blocked, full)
+			}
 			continue
 		}
-		full := quoteIdent(ns) + "." + quoteIdent(name)
 		if !sel {
 			noSelect = append(noSelect, full)
 		}
@@ -84,6 +89,23 @@ WHERE cl.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_
 	}
 	if len(noKey) > 0 {
 		s.log.Warn("tables without a primary key under REPLICA IDENTITY DEFAULT: their updates and deletes carry no key and PostgreSQL rejects UPDATE/DELETE on them once published; fix with ALTER TABLE … REPLICA IDENTITY FULL (or add a primary key)", "tables", strings.Join(noKey, ", "))
+	}
+	if len(blocked) > 0 {
+		// A publication FOR ALL TABLES publishes the tables sluice does not capture too, and
+		// PostgreSQL then fails the application's UPDATE and DELETE on those without a key.
+		var all, exists bool
+		if err := c.QueryRow(ctx, "SELECT puballtables FROM pg_publication WHERE pubname = $1", s.cfg.Publication).Scan(&all); err == nil {
+			exists = true
+		} else if !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("postgres preflight: read publication: %w", err)
+		}
+		if all || !exists && s.cfg.PublicationMode == PublicationAllTables {
+			s.log.Warn("publication "+strconv.Quote(s.cfg.Publication)+" is FOR ALL TABLES, so it also publishes tables sluice does not capture; "+
+				"on those without a primary key under REPLICA IDENTITY DEFAULT PostgreSQL rejects UPDATE and DELETE "+
+				"(\"cannot update table … because it does not have a replica identity and publishes updates\"): "+
+				"use --publication-mode filtered (publication.autocreate.mode) with a new --publication, or ALTER TABLE … REPLICA IDENTITY FULL",
+				"tables", strings.Join(blocked, ", "))
+		}
 	}
 	if len(noSelect) > 0 && s.cfg.SnapshotMode != SnapshotNoData {
 		return fmt.Errorf("postgres preflight: role %s cannot SELECT %s: run GRANT SELECT ON %s TO %s; (or GRANT pg_read_all_data TO %s;)",

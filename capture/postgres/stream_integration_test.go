@@ -5,6 +5,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
 	"testing"
@@ -363,6 +364,27 @@ func TestReplicaIdentityIndex(t *testing.T) {
 		}
 		if b := evs[2].Before; b == nil || !b[0].IsNull() || string(b[1].Bytes) != "b" {
 			t.Errorf("delete before %v", b)
+		}
+	})
+}
+
+// TestPreflightWarnsUncapturedKeyless: a publication FOR ALL TABLES (the default) publishes the
+// tables outside the include list too, and PostgreSQL then rejects the application's UPDATE
+// and DELETE on those without a key; sluice says so, naming them and the fix.
+func TestPreflightWarnsUncapturedKeyless(t *testing.T) {
+	eachServer(t, func(t *testing.T, db *testDB) {
+		db.exec("CREATE TABLE audit_cap (id int PRIMARY KEY)", "CREATE TABLE audit_nokey (v int)")
+		var logs syncBuffer
+		cfg := db.config()
+		cfg.Publication = db.name + "_all"
+		cfg.TableInclude = []string{`public\.audit_cap`}
+		cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+		db.open(cfg)
+		out := logs.String()
+		for _, want := range []string{"audit_nokey", "--publication-mode filtered", "FOR ALL TABLES"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("log does not say %q:\n%s", want, out)
+			}
 		}
 	})
 }
