@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/envelope"
 	"github.com/sluicecdc/sluice/internal/offsets"
+	"github.com/sluicecdc/sluice/schema"
 )
 
 // Encoder turns events into records. *envelope.Encoder implements it. The returned records alias
@@ -273,6 +275,9 @@ type run struct {
 	pool     *encoderPool      // the workers when encoding in parallel, else nil
 	rec      envelope.Record   // streamRecords' record (a local's address would escape per record)
 
+	lastTable *schema.Table             // the table of the last event noteOmitted saw
+	omitSeen  map[schema.TableID]uint64 // the table versions noteOmitted checked
+
 	// owned by the acker loop (and Run after it ends)
 	latest   capture.Position // last released position
 	dirty    bool             // latest not yet saved and acknowledged
@@ -305,6 +310,9 @@ func (p *run) stream(ctx context.Context, eof error) error {
 			return fmt.Errorf("read source: %w", err)
 		}
 		p.cfg.Stats.count(ev)
+		if ev.Table != nil && ev.Table != p.lastTable {
+			p.noteOmitted(ev.Table)
+		}
 		if p.pool != nil {
 			if ev.Kind == capture.Change && ev.Op == capture.OpRead {
 				if err := p.addRead(ctx, ev); err != nil {
@@ -436,6 +444,35 @@ func (p *run) heartbeats(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+	}
+}
+
+// noteOmitted warns, once per table version, about the columns whose type has no Debezium
+// mapping: they are left out of every record (Debezium without include.unknown.datatypes does
+// the same), so a copy downstream lacks them, which should not go unnoticed.
+func (p *run) noteOmitted(t *schema.Table) {
+	p.lastTable = t
+	if v, ok := p.omitSeen[t.ID]; ok && v == t.Version {
+		return
+	}
+	if p.omitSeen == nil {
+		p.omitSeen = map[schema.TableID]uint64{}
+	}
+	p.omitSeen[t.ID] = t.Version
+	var cols []string
+	for i := range t.Columns {
+		c := &t.Columns[i]
+		if m := envelope.MapColumn(t.Dialect, c, envelope.Options{}); m.Omitted() {
+			typ := c.Type
+			if c.Array {
+				typ += "[]"
+			}
+			cols = append(cols, c.Name+" ("+typ+")")
+		}
+	}
+	if len(cols) > 0 {
+		p.cfg.Logger.Warn("columns left out of the records: sluice, like Debezium, has no mapping for their types",
+			"table", t.ID.String(), "columns", strings.Join(cols, ", "))
 	}
 }
 

@@ -409,3 +409,26 @@ func TestRunRetryableEOFIsAFailure(t *testing.T) {
 		t.Fatalf("Run with a wrapped io.EOF: %v", err)
 	}
 }
+
+// TestRunWarnsOmittedColumns: a column whose type has no Debezium mapping (a composite type) is
+// left out of the records; the operator is told once per table version, naming it.
+func TestRunWarnsOmittedColumns(t *testing.T) {
+	tbl := &schema.Table{ID: schema.TableID{DB: "inv", Schema: "public", Table: "odd"}, Dialect: schema.Postgres, Version: 1,
+		Columns: []schema.Column{{Name: "id", Type: "int4"}, {Name: "p", Type: "pair"}, {Name: "v", Type: "text"}}}
+	evs := events(3)
+	for i := range evs {
+		evs[i].Table = tbl
+	}
+	var logs bytes.Buffer
+	err := Run(context.Background(), Config{
+		Source: &fakeSource{events: evs}, Encoder: &fakeEncoder{}, Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+		NewSink: func(d Durable) (Sink, error) { s := &fakeSink{durable: d}; return s, nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := logs.String()
+	if strings.Count(out, "columns left out") != 1 || !strings.Contains(out, `columns="p (pair)"`) || !strings.Contains(out, "public.odd") {
+		t.Fatalf("want one warning naming public.odd's column p:\n%s", out)
+	}
+}
