@@ -122,6 +122,9 @@ func (s *Source) ensurePublication(ctx context.Context) error {
 		return fmt.Errorf("postgres: read publication: %w", err)
 	}
 	if exists {
+		if s.cfg.PublicationMode == PublicationFiltered {
+			return s.addFilteredTables(ctx)
+		}
 		return nil
 	}
 	pub := quoteIdent(s.cfg.Publication)
@@ -132,23 +135,10 @@ func (s *Source) ensurePublication(ctx context.Context) error {
 	case PublicationAllTables:
 		stmt = "CREATE PUBLICATION " + pub + " FOR ALL TABLES"
 	case PublicationFiltered:
-		rows, err := c.Query(ctx, `SELECT n.nspname, cl.relname FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace
-WHERE cl.relkind IN ('r', 'p') AND NOT cl.relispartition AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 1, 2`)
+		names, err := s.filteredTables(ctx, "")
 		if err != nil {
 			return err
 		}
-		var names []string
-		for rows.Next() {
-			var ns, name string
-			if err := rows.Scan(&ns, &name); err != nil {
-				rows.Close()
-				return err
-			}
-			if s.filter.table(ns, name) {
-				names = append(names, quoteIdent(ns)+"."+quoteIdent(name))
-			}
-		}
-		rows.Close()
 		if len(names) == 0 {
 			return errors.New("postgres: publication mode filtered but no table matches the include/exclude lists")
 		}
@@ -165,5 +155,56 @@ WHERE cl.relkind IN ('r', 'p') AND NOT cl.relispartition AND n.nspname NOT IN ('
 		return fmt.Errorf("postgres: %s: %w (create it as a superuser or the tables' owner)", stmt, err)
 	}
 	s.log.Info("publication created", "publication", s.cfg.Publication, "statement", stmt)
+	return nil
+}
+
+// filteredTables lists the tables (not partitions) the include/exclude lists capture, quoted,
+// leaving out those already in publication pub (when not "").
+func (s *Source) filteredTables(ctx context.Context, pub string) ([]string, error) {
+	rows, err := s.cat.conn.Query(ctx, `SELECT n.nspname, cl.relname FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace
+WHERE cl.relkind IN ('r', 'p') AND NOT cl.relispartition AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
+  AND NOT EXISTS (SELECT 1 FROM pg_publication_rel pr JOIN pg_publication p ON p.oid = pr.prpubid WHERE p.pubname = $1 AND pr.prrelid = cl.oid)
+ORDER BY 1, 2`, pub)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list tables: %w", err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var ns, name string
+		if err := rows.Scan(&ns, &name); err != nil {
+			return nil, err
+		}
+		if s.filter.table(ns, name) {
+			names = append(names, quoteIdent(ns)+"."+quoteIdent(name))
+		}
+	}
+	return names, rows.Err()
+}
+
+// addFilteredTables adds to an existing publication of the filtered mode the captured tables it
+// lacks (created after it, or newly included): PostgreSQL publishes no change of a table outside
+// the publication, so without this they were left out for good and nothing said so. Changes
+// written before now stay unpublished: the warning says to snapshot those tables.
+func (s *Source) addFilteredTables(ctx context.Context) error {
+	var all bool
+	if err := s.cat.conn.QueryRow(ctx, "SELECT puballtables FROM pg_publication WHERE pubname = $1", s.cfg.Publication).Scan(&all); err != nil {
+		return fmt.Errorf("postgres: read publication: %w", err)
+	}
+	if all {
+		return nil
+	}
+	missing, err := s.filteredTables(ctx, s.cfg.Publication)
+	if err != nil || len(missing) == 0 {
+		return err
+	}
+	stmt := "ALTER PUBLICATION " + quoteIdent(s.cfg.Publication) + " ADD TABLE " + strings.Join(missing, ", ")
+	if _, err := s.cat.conn.Exec(ctx, stmt); err != nil {
+		return fmt.Errorf("postgres: captured tables %s are not in publication %q, so their changes are not published: %s: %w (run it as the tables' owner or a superuser)",
+			strings.Join(missing, ", "), s.cfg.Publication, stmt, err)
+	}
+	s.log.Warn("captured tables were missing from the publication and are added now; their changes written before this start were not "+
+		"published and are not in the stream: take a snapshot of them (an incremental snapshot through --signal-data-collection, or a new snapshot)",
+		"publication", s.cfg.Publication, "tables", strings.Join(missing, ", "), "statement", stmt)
 	return nil
 }

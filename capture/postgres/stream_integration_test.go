@@ -388,3 +388,30 @@ func TestPreflightWarnsUncapturedKeyless(t *testing.T) {
 		}
 	})
 }
+
+// TestFilteredPublicationAddsNewTables: in the filtered publication mode, a table that matches
+// the include list but was created after the publication is added at the next start, with a
+// warning; before, its changes were never published and it was left out without a word.
+func TestFilteredPublicationAddsNewTables(t *testing.T) {
+	eachServer(t, func(t *testing.T, db *testDB) {
+		db.exec("CREATE TABLE flt_a (id int PRIMARY KEY)")
+		var logs syncBuffer
+		cfg := db.config()
+		cfg.Publication = db.name + "_flt"
+		cfg.PublicationMode = PublicationFiltered
+		cfg.TableInclude = []string{`public\.flt_.*`}
+		cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+		s := db.open(cfg)
+		s.Close()
+		db.exec("CREATE TABLE flt_b (id int PRIMARY KEY)")
+		s = db.open(cfg)
+		if out := logs.String(); !strings.Contains(out, "missing from the publication") || !strings.Contains(out, "flt_b") {
+			t.Errorf("no warning naming flt_b:\n%s", out)
+		}
+		db.exec("INSERT INTO flt_b VALUES (7)")
+		ev := changesOnly(collect(t, s, 1))[0]
+		if ev.Table.ID.Table != "flt_b" {
+			t.Fatalf("change of %s, want flt_b", ev.Table.ID)
+		}
+	})
+}
