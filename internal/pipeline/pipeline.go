@@ -498,9 +498,12 @@ func (p *run) publishes(ev *capture.Event) bool {
 			if ev.Table != nil {
 				table = ev.Table.ID.String()
 			}
+			attrs := []any{"table", table, "skipped_operations", p.cfg.SkippedOps}
+			if ev.Position != nil { // MySQL's truncate is positioned by the schema change after it
+				attrs = append(attrs, "position", describe(ev.Position))
+			}
 			p.cfg.Logger.Warn("TRUNCATE not published: copies downstream keep the table's rows; "+
-				"set --skipped-operations none (skipped.operations) to publish truncates",
-				"table", table, "position", describe(ev.Position), "skipped_operations", p.cfg.SkippedOps)
+				"set --skipped-operations none (skipped.operations) to publish truncates", attrs...)
 		}
 		return false
 	}
