@@ -18,6 +18,8 @@ var (
 	ErrSchemaMismatch = errors.New("binlog table map does not match the schema history")
 	// ErrPurged: the offset's binlog position is no longer on the server.
 	ErrPurged = errors.New("binlog position purged from the server")
+	// ErrStatementRows: a row change of a captured table is in the binlog as a statement.
+	ErrStatementRows = errors.New("row change logged as a statement")
 	// ErrPreflight: the server is not set up for change capture.
 	ErrPreflight = errors.New("server not ready for change capture")
 )

@@ -516,6 +516,9 @@ func (s *Source) handleQuery(ctx context.Context, h binlog.Header, q *binlog.Que
 		}
 		return nil
 	}
+	if err := s.checkStatementRows(h, q, stmt); err != nil {
+		return err
+	}
 	if s.st.inTxn && s.st.sawBegin {
 		if createsTable(up) {
 			// CREATE TABLE … SELECT is logged inside the transaction that fills the table:
@@ -540,6 +543,29 @@ func (s *Source) handleQuery(ctx context.Context, h binlog.Header, q *binlog.Que
 		return err
 	}
 	s.endTxnDDL(h)
+	return nil
+}
+
+// checkStatementRows stops at a row change of a captured table that the binlog holds as a
+// statement (the writing session had binlog_format STATEMENT or MIXED): its rows are in no
+// row event, so going on would lose them without a trace. Changes of other tables (temporary
+// ones included: the catalog does not know them) pass.
+func (s *Source) checkStatementRows(h binlog.Header, q *binlog.Query, stmt string) error {
+	ids, dml := s.cat.WrittenTables(stmt, string(q.Schema))
+	if !dml {
+		return nil
+	}
+	for _, id := range ids {
+		if !s.f.table(id.DB, id.Table) || s.cat.Table(id) == nil {
+			continue
+		}
+		kind, _ := stmtKind(stmt)
+		return errorf("%w: %s on captured table %s at %s:%d (gtid %q) was logged as a statement "+
+			"(the writing session had binlog_format STATEMENT or MIXED), so the binlog holds none of its rows. "+
+			"Fix: SET GLOBAL binlog_format='ROW' and set binlog_format=ROW in my.cnf (open sessions keep their format until they reconnect), "+
+			"then restart once with --snapshot-mode always: a new snapshot holds the change",
+			ErrStatementRows, kind, id, s.st.file, s.evStart(h), s.st.gtid)
+	}
 	return nil
 }
 

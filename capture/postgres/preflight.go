@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -65,7 +66,7 @@ WHERE cl.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_
 	if err != nil {
 		return fmt.Errorf("postgres preflight: list tables: %w", err)
 	}
-	var noSelect, noKey []string
+	var noSelect, noKey, blocked []string
 	for rows.Next() {
 		var ns, name, ident string
 		var sel, pk bool
@@ -73,10 +74,13 @@ WHERE cl.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_
 			rows.Close()
 			return err
 		}
+		full := quoteIdent(ns) + "." + quoteIdent(name)
 		if !s.filter.table(ns, name) {
+			if !pk && ident == "d" {
+				blocked = append(blocked, full)
+			}
 			continue
 		}
-		full := quoteIdent(ns) + "." + quoteIdent(name)
 		if !sel {
 			noSelect = append(noSelect, full)
 		}
@@ -90,6 +94,23 @@ WHERE cl.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_
 	}
 	if len(noKey) > 0 {
 		s.log.Warn("tables without a primary key under REPLICA IDENTITY DEFAULT: their updates and deletes carry no key and PostgreSQL rejects UPDATE/DELETE on them once published; fix with ALTER TABLE … REPLICA IDENTITY FULL (or add a primary key)", "tables", strings.Join(noKey, ", "))
+	}
+	if len(blocked) > 0 {
+		// A publication FOR ALL TABLES publishes the tables sluice does not capture too, and
+		// PostgreSQL then fails the application's UPDATE and DELETE on those without a key.
+		var all, exists bool
+		if err := c.QueryRow(ctx, "SELECT puballtables FROM pg_publication WHERE pubname = $1", s.cfg.Publication).Scan(&all); err == nil {
+			exists = true
+		} else if !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("postgres preflight: read publication: %w", err)
+		}
+		if all || !exists && s.cfg.PublicationMode == PublicationAllTables {
+			s.log.Warn("publication "+strconv.Quote(s.cfg.Publication)+" is FOR ALL TABLES, so it also publishes tables sluice does not capture; "+
+				"on those without a primary key under REPLICA IDENTITY DEFAULT PostgreSQL rejects UPDATE and DELETE "+
+				"(\"cannot update table … because it does not have a replica identity and publishes updates\"): "+
+				"use --publication-mode filtered (publication.autocreate.mode) with a new --publication, or ALTER TABLE … REPLICA IDENTITY FULL",
+				"tables", strings.Join(blocked, ", "))
+		}
 	}
 	if len(noSelect) > 0 && s.cfg.SnapshotMode != SnapshotNoData {
 		return fmt.Errorf("postgres preflight: role %s cannot SELECT %s: run GRANT SELECT ON %s TO %s; (or GRANT pg_read_all_data TO %s;)",
@@ -106,6 +127,9 @@ func (s *Source) ensurePublication(ctx context.Context) error {
 		return fmt.Errorf("postgres: read publication: %w", err)
 	}
 	if exists {
+		if s.cfg.PublicationMode == PublicationFiltered {
+			return s.addFilteredTables(ctx)
+		}
 		return nil
 	}
 	pub := quoteIdent(s.cfg.Publication)
@@ -116,23 +140,10 @@ func (s *Source) ensurePublication(ctx context.Context) error {
 	case PublicationAllTables:
 		stmt = "CREATE PUBLICATION " + pub + " FOR ALL TABLES"
 	case PublicationFiltered:
-		rows, err := c.Query(ctx, `SELECT n.nspname, cl.relname FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace
-WHERE cl.relkind IN ('r', 'p') AND NOT cl.relispartition AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 1, 2`)
+		names, err := s.filteredTables(ctx, "")
 		if err != nil {
 			return err
 		}
-		var names []string
-		for rows.Next() {
-			var ns, name string
-			if err := rows.Scan(&ns, &name); err != nil {
-				rows.Close()
-				return err
-			}
-			if s.filter.table(ns, name) {
-				names = append(names, quoteIdent(ns)+"."+quoteIdent(name))
-			}
-		}
-		rows.Close()
 		if len(names) == 0 {
 			return errors.New("postgres: publication mode filtered but no table matches the include/exclude lists")
 		}
@@ -190,4 +201,55 @@ func (s *Source) takeOverSlot(ctx context.Context, pid int32) error {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// filteredTables lists the tables (not partitions) the include/exclude lists capture, quoted,
+// leaving out those already in publication pub (when not "").
+func (s *Source) filteredTables(ctx context.Context, pub string) ([]string, error) {
+	rows, err := s.cat.conn.Query(ctx, `SELECT n.nspname, cl.relname FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace
+WHERE cl.relkind IN ('r', 'p') AND NOT cl.relispartition AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
+  AND NOT EXISTS (SELECT 1 FROM pg_publication_rel pr JOIN pg_publication p ON p.oid = pr.prpubid WHERE p.pubname = $1 AND pr.prrelid = cl.oid)
+ORDER BY 1, 2`, pub)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list tables: %w", err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var ns, name string
+		if err := rows.Scan(&ns, &name); err != nil {
+			return nil, err
+		}
+		if s.filter.table(ns, name) {
+			names = append(names, quoteIdent(ns)+"."+quoteIdent(name))
+		}
+	}
+	return names, rows.Err()
+}
+
+// addFilteredTables adds to an existing publication of the filtered mode the captured tables it
+// lacks (created after it, or newly included): PostgreSQL publishes no change of a table outside
+// the publication, so without this they were left out for good and nothing said so. Changes
+// written before now stay unpublished: the warning says to snapshot those tables.
+func (s *Source) addFilteredTables(ctx context.Context) error {
+	var all bool
+	if err := s.cat.conn.QueryRow(ctx, "SELECT puballtables FROM pg_publication WHERE pubname = $1", s.cfg.Publication).Scan(&all); err != nil {
+		return fmt.Errorf("postgres: read publication: %w", err)
+	}
+	if all {
+		return nil
+	}
+	missing, err := s.filteredTables(ctx, s.cfg.Publication)
+	if err != nil || len(missing) == 0 {
+		return err
+	}
+	stmt := "ALTER PUBLICATION " + quoteIdent(s.cfg.Publication) + " ADD TABLE " + strings.Join(missing, ", ")
+	if _, err := s.cat.conn.Exec(ctx, stmt); err != nil {
+		return fmt.Errorf("postgres: captured tables %s are not in publication %q, so their changes are not published: %s: %w (run it as the tables' owner or a superuser)",
+			strings.Join(missing, ", "), s.cfg.Publication, stmt, err)
+	}
+	s.log.Warn("captured tables were missing from the publication and are added now; their changes written before this start were not "+
+		"published and are not in the stream: take a snapshot of them (an incremental snapshot through --signal-data-collection, or a new snapshot)",
+		"publication", s.cfg.Publication, "tables", strings.Join(missing, ", "), "statement", stmt)
+	return nil
 }

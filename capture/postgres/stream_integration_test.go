@@ -5,6 +5,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
 	"testing"
@@ -363,6 +364,54 @@ func TestReplicaIdentityIndex(t *testing.T) {
 		}
 		if b := evs[2].Before; b == nil || !b[0].IsNull() || string(b[1].Bytes) != "b" {
 			t.Errorf("delete before %v", b)
+		}
+	})
+}
+
+// TestPreflightWarnsUncapturedKeyless: a publication FOR ALL TABLES (the default) publishes the
+// tables outside the include list too, and PostgreSQL then rejects the application's UPDATE
+// and DELETE on those without a key; sluice says so, naming them and the fix.
+func TestPreflightWarnsUncapturedKeyless(t *testing.T) {
+	eachServer(t, func(t *testing.T, db *testDB) {
+		db.exec("CREATE TABLE audit_cap (id int PRIMARY KEY)", "CREATE TABLE audit_nokey (v int)")
+		var logs syncBuffer
+		cfg := db.config()
+		cfg.Publication = db.name + "_all"
+		cfg.TableInclude = []string{`public\.audit_cap`}
+		cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+		db.open(cfg)
+		out := logs.String()
+		for _, want := range []string{"audit_nokey", "--publication-mode filtered", "FOR ALL TABLES"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("log does not say %q:\n%s", want, out)
+			}
+		}
+	})
+}
+
+// TestFilteredPublicationAddsNewTables: in the filtered publication mode, a table that matches
+// the include list but was created after the publication is added at the next start, with a
+// warning; before, its changes were never published and it was left out without a word.
+func TestFilteredPublicationAddsNewTables(t *testing.T) {
+	eachServer(t, func(t *testing.T, db *testDB) {
+		db.exec("CREATE TABLE flt_a (id int PRIMARY KEY)")
+		var logs syncBuffer
+		cfg := db.config()
+		cfg.Publication = db.name + "_flt"
+		cfg.PublicationMode = PublicationFiltered
+		cfg.TableInclude = []string{`public\.flt_.*`}
+		cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+		s := db.open(cfg)
+		s.Close()
+		db.exec("CREATE TABLE flt_b (id int PRIMARY KEY)")
+		s = db.open(cfg)
+		if out := logs.String(); !strings.Contains(out, "missing from the publication") || !strings.Contains(out, "flt_b") {
+			t.Errorf("no warning naming flt_b:\n%s", out)
+		}
+		db.exec("INSERT INTO flt_b VALUES (7)")
+		ev := changesOnly(collect(t, s, 1))[0]
+		if ev.Table.ID.Table != "flt_b" {
+			t.Fatalf("change of %s, want flt_b", ev.Table.ID)
 		}
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/envelope"
 	"github.com/sluicecdc/sluice/internal/offsets"
+	"github.com/sluicecdc/sluice/schema"
 )
 
 // Encoder turns events into records. *envelope.Encoder implements it. The returned records alias
@@ -217,6 +219,17 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	g.Go(func() error { return p.loop(gctx) })
 	g.Go(func() error { return p.watch(gctx) })
+	if f, ok := sink.(FailureNotifier); ok {
+		g.Go(func() error {
+			failed := f.Failed()
+			select {
+			case <-gctx.Done():
+				return nil
+			case <-failed.Done():
+				return fmt.Errorf("sink: %w", context.Cause(failed))
+			}
+		})
+	}
 	runErr := g.Wait()
 	if errors.Is(runErr, eof) || (ctx.Err() != nil && errors.Is(runErr, context.Canceled)) {
 		runErr = nil
@@ -262,6 +275,9 @@ type run struct {
 	pool     *encoderPool      // the workers when encoding in parallel, else nil
 	rec      envelope.Record   // streamRecords' record (a local's address would escape per record)
 
+	lastTable *schema.Table             // the table of the last event noteOmitted saw
+	omitSeen  map[schema.TableID]uint64 // the table versions noteOmitted checked
+
 	// owned by the acker loop (and Run after it ends)
 	latest   capture.Position // last released position
 	dirty    bool             // latest not yet saved and acknowledged
@@ -280,7 +296,7 @@ func (p *run) stream(ctx context.Context, eof error) error {
 		p.ev, err = p.cfg.Source.Next(ctx)
 		ev := &p.ev // reused: passing a local's address to the encoder would allocate per event
 		if err != nil {
-			if errors.Is(err, io.EOF) {
+			if sourceEnded(err) {
 				if p.pool != nil {
 					if err := p.drainReads(ctx); err != nil {
 						return err
@@ -294,6 +310,9 @@ func (p *run) stream(ctx context.Context, eof error) error {
 			return fmt.Errorf("read source: %w", err)
 		}
 		p.cfg.Stats.count(ev)
+		if ev.Table != nil && ev.Table != p.lastTable {
+			p.noteOmitted(ev.Table)
+		}
 		if p.pool != nil {
 			if ev.Kind == capture.Change && ev.Op == capture.OpRead {
 				if err := p.addRead(ctx, ev); err != nil {
@@ -372,7 +391,7 @@ func (p *run) streamRecords(ctx context.Context, eof error) error {
 		)
 		p.rec, pos, err = p.cfg.Records.Next(ctx)
 		if err != nil {
-			if errors.Is(err, io.EOF) {
+			if sourceEnded(err) {
 				return eof
 			}
 			if ctx.Err() != nil {
@@ -428,12 +447,65 @@ func (p *run) heartbeats(ctx context.Context) error {
 	}
 }
 
+// noteOmitted warns, once per table version, about the columns whose type has no Debezium
+// mapping: they are left out of every record (Debezium without include.unknown.datatypes does
+// the same), so a copy downstream lacks them, which should not go unnoticed.
+func (p *run) noteOmitted(t *schema.Table) {
+	p.lastTable = t
+	if v, ok := p.omitSeen[t.ID]; ok && v == t.Version {
+		return
+	}
+	if p.omitSeen == nil {
+		p.omitSeen = map[schema.TableID]uint64{}
+	}
+	p.omitSeen[t.ID] = t.Version
+	var cols []string
+	for i := range t.Columns {
+		c := &t.Columns[i]
+		if m := envelope.MapColumn(t.Dialect, c, envelope.Options{}); m.Omitted() {
+			typ := c.Type
+			if c.Array {
+				typ += "[]"
+			}
+			cols = append(cols, c.Name+" ("+typ+")")
+		}
+	}
+	if len(cols) > 0 {
+		p.cfg.Logger.Warn("columns left out of the records: sluice, like Debezium, has no mapping for their types",
+			"table", t.ID.String(), "columns", strings.Join(cols, ", "))
+	}
+}
+
+// sourceEnded reports whether a Next error means the source ended normally: io.EOF, bare or
+// wrapped (a snapshot-only run), but not a retryable failure whose cause is a connection's EOF
+// (a database that shut down mid-read): that one must reopen the source, not end the run as done.
+func sourceEnded(err error) bool {
+	return errors.Is(err, io.EOF) && !capture.Retryable(err)
+}
+
 func (p *run) publishes(ev *capture.Event) bool {
 	switch ev.Kind {
 	case capture.Keepalive, capture.SnapshotDone:
 		return false
 	case capture.Change:
-		return !p.skipped[ev.Op]
+		if !p.skipped[ev.Op] {
+			return true
+		}
+		if ev.Op == capture.OpTruncate {
+			// Debezium's default skips truncates, which leaves every copy downstream (ClickHouse
+			// tables, consumers' stores) with rows the source no longer has: say so each time.
+			table := "(unknown table)"
+			if ev.Table != nil {
+				table = ev.Table.ID.String()
+			}
+			attrs := []any{"table", table, "skipped_operations", p.cfg.SkippedOps}
+			if ev.Position != nil { // MySQL's truncate is positioned by the schema change after it
+				attrs = append(attrs, "position", describe(ev.Position))
+			}
+			p.cfg.Logger.Warn("TRUNCATE not published: copies downstream keep the table's rows; "+
+				"set --skipped-operations none (skipped.operations) to publish truncates", attrs...)
+		}
+		return false
 	}
 	return true
 }

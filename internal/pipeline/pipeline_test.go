@@ -1,11 +1,14 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -14,6 +17,7 @@ import (
 	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/envelope"
 	"github.com/sluicecdc/sluice/internal/offsets"
+	"github.com/sluicecdc/sluice/schema"
 )
 
 // fakeSource emits events then either io.EOF or blocks until ctx ends.
@@ -250,6 +254,29 @@ func TestRunSkippedOps(t *testing.T) {
 	}
 }
 
+// TestRunSkippedTruncateWarns: a truncate skipped by skipped.operations (Debezium's default)
+// leaves downstream copies with the table's rows, so each one is logged at warn with its table.
+func TestRunSkippedTruncateWarns(t *testing.T) {
+	evs := events(3)
+	evs[1].Op = capture.OpTruncate
+	evs[1].Table = &schema.Table{ID: schema.TableID{DB: "inv", Schema: "public", Table: "orders"}}
+	var logs bytes.Buffer
+	src := &fakeSource{events: evs}
+	sink := &fakeSink{}
+	err := Run(context.Background(), Config{
+		Source: src, Encoder: &fakeEncoder{}, SkippedOps: "t", Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+		NewSink: func(d Durable) (Sink, error) { sink.durable = d; return sink, nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := logs.String()
+	if !strings.Contains(out, "level=WARN msg=\"TRUNCATE not published") || !strings.Contains(out, "orders") ||
+		!strings.Contains(out, "--skipped-operations none") {
+		t.Fatalf("no warning naming the table and the fix:\n%s", out)
+	}
+}
+
 // TestRunHeartbeatAndFlushInterval: heartbeats every HeartbeatInterval while the source is
 // idle, offsets saved and acknowledged on FlushInterval, and a clean stop on cancel.
 func TestRunHeartbeatAndFlushInterval(t *testing.T) {
@@ -300,4 +327,108 @@ func TestRunHeartbeatAndFlushInterval(t *testing.T) {
 			t.Fatalf("Run after cancel: %v", err)
 		}
 	})
+}
+
+// notifyingSink fails a record after Send accepted it and says so through Failed, as an
+// asynchronous producer does.
+type notifyingSink struct {
+	fakeSink
+	failed context.Context
+	fail   context.CancelCauseFunc
+}
+
+func (s *notifyingSink) Send(ctx context.Context, rec *envelope.Record, token uint64) error {
+	if err := s.fakeSink.Send(ctx, rec, token); err != nil {
+		return err
+	}
+	s.fail(fmt.Errorf("record %d rejected by the broker", token))
+	return nil
+}
+
+func (s *notifyingSink) Failed() context.Context { return s.failed }
+
+// TestRunStopsAtAsyncSinkFailure: a record the sink fails after Send returned stops Run with
+// that error even when the source then stays idle (no further Send or Flush to return it).
+func TestRunStopsAtAsyncSinkFailure(t *testing.T) {
+	src := &fakeSource{events: events(1), block: true}
+	sink := &notifyingSink{}
+	sink.failed, sink.fail = context.WithCancelCause(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := Run(ctx, Config{
+		Source: src, Encoder: &fakeEncoder{}, ShutdownTimeout: time.Second,
+		NewSink: func(d Durable) (Sink, error) { sink.durable = d; return sink, nil },
+	})
+	if err == nil || !strings.Contains(err.Error(), "rejected by the broker") {
+		t.Fatalf("Run: %v, want the sink's failure", err)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("Run waited for its context instead of stopping at the failure")
+	}
+}
+
+// eofFailSource returns its events, then err.
+type eofFailSource struct {
+	fakeSource
+	err error
+}
+
+func (s *eofFailSource) Next(ctx context.Context) (capture.Event, error) {
+	if s.i < len(s.events) {
+		return s.fakeSource.Next(ctx)
+	}
+	return capture.Event{}, s.err
+}
+
+type retryErr struct{ error }
+
+func (e retryErr) Unwrap() error   { return e.error }
+func (e retryErr) Retryable() bool { return true }
+
+// TestRunRetryableEOFIsAFailure: a database that shuts down mid-read gives the source a
+// connection EOF, which it reports wrapped as retryable. That is a failure to reopen from the
+// saved offset, not the end of the source: Run returned nil and sluice mysql exited 0 halfway
+// through its snapshot when MariaDB restarted.
+func TestRunRetryableEOFIsAFailure(t *testing.T) {
+	src := &eofFailSource{fakeSource: fakeSource{events: events(3)},
+		err: retryErr{fmt.Errorf("snapshot read: %w", io.EOF)}}
+	sink := &fakeSink{}
+	err := Run(context.Background(), Config{
+		Source: src, Encoder: &fakeEncoder{},
+		NewSink: func(d Durable) (Sink, error) { sink.durable = d; return sink, nil },
+	})
+	if err == nil || !capture.Retryable(err) {
+		t.Fatalf("Run: %v, want the source's retryable failure", err)
+	}
+	// io.EOF itself, bare or wrapped without Retryable, still ends the source normally.
+	src = &eofFailSource{fakeSource: fakeSource{events: events(3)}, err: fmt.Errorf("snapshot only: %w", io.EOF)}
+	if err := Run(context.Background(), Config{
+		Source: src, Encoder: &fakeEncoder{},
+		NewSink: func(d Durable) (Sink, error) { sink.durable = d; return sink, nil },
+	}); err != nil {
+		t.Fatalf("Run with a wrapped io.EOF: %v", err)
+	}
+}
+
+// TestRunWarnsOmittedColumns: a column whose type has no Debezium mapping (a composite type) is
+// left out of the records; the operator is told once per table version, naming it.
+func TestRunWarnsOmittedColumns(t *testing.T) {
+	tbl := &schema.Table{ID: schema.TableID{DB: "inv", Schema: "public", Table: "odd"}, Dialect: schema.Postgres, Version: 1,
+		Columns: []schema.Column{{Name: "id", Type: "int4"}, {Name: "p", Type: "pair"}, {Name: "v", Type: "text"}}}
+	evs := events(3)
+	for i := range evs {
+		evs[i].Table = tbl
+	}
+	var logs bytes.Buffer
+	err := Run(context.Background(), Config{
+		Source: &fakeSource{events: evs}, Encoder: &fakeEncoder{}, Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+		NewSink: func(d Durable) (Sink, error) { s := &fakeSink{durable: d}; return s, nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := logs.String()
+	if strings.Count(out, "columns left out") != 1 || !strings.Contains(out, `columns="p (pair)"`) || !strings.Contains(out, "public.odd") {
+		t.Fatalf("want one warning naming public.odd's column p:\n%s", out)
+	}
 }

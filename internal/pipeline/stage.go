@@ -74,6 +74,14 @@ type Sink interface {
 	Close() error
 }
 
+// FailureNotifier is implemented by a sink whose deliveries fail after Send returned (an
+// asynchronous producer): Failed is done once one failed, with the error as its cause. Run
+// stops with it at once: the next Send or Flush, which would return it too, may never come
+// while the source is idle, and nothing after the failed record is ever released.
+type FailureNotifier interface {
+	Failed() context.Context
+}
+
 // Durable is how a sink reports a delivered record.
 type Durable func(token uint64)
 

@@ -7,7 +7,10 @@ import (
 
 // The pipeline's contract, checked where the type lives. It is a test file because a sink must
 // not import internal/pipeline (internal/lint TestForbiddenImports); go vet and go test compile it.
-var _ pipeline.Sink = (*kafka.Sink)(nil)
+var (
+	_ pipeline.Sink            = (*kafka.Sink)(nil)
+	_ pipeline.FailureNotifier = (*kafka.Sink)(nil)
+)
 
 // The optional abilities the pipeline's watchdog and /metrics look for.
 var (

@@ -670,6 +670,10 @@ func (s *Sink) Flush(ctx context.Context) error {
 	}
 }
 
+// Failed is done once a record failed for good, with that failure as its cause
+// (pipeline.FailureNotifier): the pipeline then stops without waiting for another Send.
+func (s *Sink) Failed() context.Context { return s.failed }
+
 func (s *Sink) failedErr() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

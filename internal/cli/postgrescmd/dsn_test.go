@@ -1,8 +1,11 @@
 package postgrescmd
 
 import (
+	"errors"
 	"strings"
 	"testing"
+
+	"github.com/sluicecdc/sluice/internal/cli"
 )
 
 // TestDSNErrorHidesPassword: a malformed --dsn URL is reported without its password (or a
@@ -25,5 +28,17 @@ func TestDSNErrorHidesPassword(t *testing.T) {
 		if !strings.Contains(err.Error(), "--dsn") {
 			t.Errorf("error does not name --dsn: %v", err)
 		}
+	}
+}
+
+// TestDSNWrongScheme: a MySQL DSN given to sluice postgres is a configuration error (exit 2)
+// that says what a PostgreSQL DSN looks like, not a parse failure at connect time (exit 1).
+func TestDSNWrongScheme(t *testing.T) {
+	_, _, err := parse("sluice postgres", []string{"--topic-prefix", "p", "--dsn", "mysql://repl:pw@db:3306"}, sinks)
+	if err == nil || !strings.Contains(err.Error(), "postgres://user@host:port/dbname") || strings.Contains(err.Error(), "pw@") {
+		t.Fatalf("error %v", err)
+	}
+	if ce := new(cli.ConfigError); !errors.As(err, &ce) {
+		t.Fatalf("%T is not a configuration error (exit 2)", err)
 	}
 }

@@ -163,6 +163,9 @@ func (f *connFlags) dsn(d, pw string, havePW bool) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("--dsn: %w", err)
 	}
+	if u.Scheme != "postgres" && u.Scheme != "postgresql" {
+		return "", fmt.Errorf("--dsn: scheme %q is not PostgreSQL's: want postgres://user@host:port/dbname (or host=… dbname=…)", u.Scheme)
+	}
 	if f.Host != "" || f.Port != "" {
 		host, port := u.Hostname(), u.Port()
 		if f.Host != "" {
