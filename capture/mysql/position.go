@@ -1,6 +1,7 @@
 package mysql
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -22,8 +23,18 @@ type Position struct {
 	TsSec    int64
 	ServerID uint32
 	// Snapshot marks positions of events emitted while the initial snapshot runs; a restart
-	// from one runs the snapshot again.
+	// from one resumes the snapshot (SnapTable set and a signal table to write watermarks to)
+	// or runs it again.
 	Snapshot bool
+
+	// Snapshot progress (sluice's own keys; Debezium ignores keys it does not know). Tables are
+	// read in (database, table) order: every table before SnapDB.SnapTable is complete, and of
+	// that table every row whose primary key is ≤ SnapAfter (the key columns' values as the
+	// text protocol sends them, hex-encoded, in key order; nil: none yet). Written only while
+	// Snapshot is set.
+	SnapDB    string   // snapshot_db
+	SnapTable string   // snapshot_table
+	SnapAfter []string // snapshot_after
 }
 
 var _ capture.Position = (*Position)(nil)
@@ -55,6 +66,19 @@ func (p *Position) AppendOffset(b []byte) []byte {
 	b = strconv.AppendInt(b, p.TsSec, 10)
 	if p.Snapshot {
 		b = append(b, `,"snapshot":"INITIAL"`...)
+		if p.SnapTable != "" {
+			b = append(b, `,"snapshot_db":`...)
+			q, _ := json.Marshal(p.SnapDB)
+			b = append(b, q...)
+			b = append(b, `,"snapshot_table":`...)
+			q, _ = json.Marshal(p.SnapTable)
+			b = append(b, q...)
+			if p.SnapAfter != nil {
+				b = append(b, `,"snapshot_after":`...)
+				q, _ = json.Marshal(p.SnapAfter)
+				b = append(b, q...)
+			}
+		}
 	}
 	return append(b, '}')
 }
@@ -66,14 +90,17 @@ func (p *Position) String() string { return string(p.AppendOffset(nil)) }
 // boolean true of Debezium ≤ 3.0.1).
 func ParsePosition(b []byte) (*Position, error) {
 	var w struct {
-		File     string          `json:"file"`
-		Pos      json.Number     `json:"pos"`
-		GTIDs    *string         `json:"gtids"`
-		Event    json.Number     `json:"event"`
-		Row      json.Number     `json:"row"`
-		TsSec    json.Number     `json:"ts_sec"`
-		ServerID json.Number     `json:"server_id"`
-		Snapshot json.RawMessage `json:"snapshot"`
+		File      string          `json:"file"`
+		Pos       json.Number     `json:"pos"`
+		GTIDs     *string         `json:"gtids"`
+		Event     json.Number     `json:"event"`
+		Row       json.Number     `json:"row"`
+		TsSec     json.Number     `json:"ts_sec"`
+		ServerID  json.Number     `json:"server_id"`
+		Snapshot  json.RawMessage `json:"snapshot"`
+		SnapDB    string          `json:"snapshot_db"`
+		SnapTable string          `json:"snapshot_table"`
+		SnapAfter []string        `json:"snapshot_after"`
 	}
 	if err := json.Unmarshal(b, &w); err != nil {
 		return nil, fmt.Errorf("mysql offset %s: %w", b, err)
@@ -94,6 +121,14 @@ func ParsePosition(b []byte) (*Position, error) {
 	p.ServerID = uint32(num(w.ServerID))
 	s := strings.TrimSpace(string(w.Snapshot))
 	p.Snapshot = s == "true" || s == `"INITIAL"` || s == `"BLOCKING"` || s == `"true"`
+	if p.Snapshot {
+		p.SnapDB, p.SnapTable, p.SnapAfter = w.SnapDB, w.SnapTable, w.SnapAfter
+		for _, k := range p.SnapAfter {
+			if _, err := hex.DecodeString(k); err != nil {
+				return nil, fmt.Errorf("mysql offset %s: snapshot_after %q is not hex", b, k)
+			}
+		}
+	}
 	if p.File == "" && p.GTIDs == "" {
 		return nil, fmt.Errorf("mysql offset %s: neither file nor gtids", b)
 	}
