@@ -46,6 +46,11 @@ type snapshotState struct {
 	unlock    func()
 	estimates map[schema.TableID]int64
 	prog      *capture.TableProgress // the current table's
+	// batchPos is the position of the current batch's rows: the snapshot's, with the progress
+	// up to the batch before (after: its last key), so a restart resumes at most a batch
+	// (and what was in flight) before the rows acknowledged.
+	batchPos *Position
+	after    [][]byte
 
 	pending       capture.Event
 	hasPending    bool
@@ -85,6 +90,7 @@ var emptyProbeTables = 200 // a var for tests
 type rowBatch struct {
 	rows []capture.Row
 	ts   int64
+	last [][]byte // the last row's key columns as the server sent them; nil without a key
 }
 
 const snapBatchRows = 512
@@ -618,6 +624,12 @@ func (s *Source) readUnit(ctx context.Context, r snapReader, t *schema.Table, u 
 	}
 	b := newBatch()
 	send := func() error {
+		if len(t.PrimaryKey) > 0 && len(b.rows) > 0 {
+			b.last = make([][]byte, len(lastKey))
+			for i, k := range lastKey {
+				b.last[i] = append([]byte(nil), k...)
+			}
+		}
 		select {
 		case u.ch <- b:
 		case <-ctx.Done():
@@ -838,9 +850,12 @@ func (s *Source) snapshotRow(ctx context.Context) (bool, error) {
 			s.cfg.Stats.Snapshot.RemainingTables.Add(-1)
 			st.ti++
 			st.view = nil
+			st.after = nil
 			return false, nil
 		}
 		st.batch, st.bi, st.batchTs = b.rows, 0, b.ts
+		st.batchPos = snapProgress(st.pos, t.ID, st.after)
+		st.after = b.last
 	}
 	row := st.batch[st.bi]
 	st.bi++
@@ -860,12 +875,27 @@ func (s *Source) snapshotRow(ctx context.Context) (bool, error) {
 	s.pushSnapshot(v.t, false)
 	src := capture.Source{Connector: s.connector, TsMicros: st.batchTs, Snapshot: capture.SnapshotTrue,
 		DB: t.ID.DB, Table: t.ID.Table, File: st.pos.File, Pos: st.pos.Pos}
-	st.pending = capture.Event{Kind: capture.Change, Op: capture.OpRead, Table: v.t, After: after, Source: src, Position: st.pos}
+	st.pending = capture.Event{Kind: capture.Change, Op: capture.OpRead, Table: v.t, After: after, Source: src, Position: st.batchPos}
 	st.hasPending = true
 	st.pendingFirst = !st.sawAny
 	st.pendingFirstT = st.newTable
 	st.sawAny = true
 	return true, nil
+}
+
+// snapProgress is a copy of p saying that the tables before id are complete, and of id every
+// row whose key is ≤ after (none when after is nil).
+func snapProgress(p *Position, id schema.TableID, after [][]byte) *Position {
+	q := *p
+	q.Snapshot = true
+	q.SnapDB, q.SnapTable, q.SnapAfter = id.DB, id.Table, nil
+	if after != nil {
+		q.SnapAfter = make([]string, len(after))
+		for i, k := range after {
+			q.SnapAfter[i] = hex.EncodeToString(k)
+		}
+	}
+	return &q
 }
 
 // snapshotQuery is one primary-key chunk of u: rows after lastKey (unless first) in key order;

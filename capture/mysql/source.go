@@ -62,6 +62,9 @@ type Source struct {
 	qi    int
 	phase phase
 	snap  *snapshotState
+	// resumed is the rest of an interrupted snapshot, read in watermark windows while
+	// streaming (snapshot_resume.go); nil otherwise.
+	resumed *resumed
 
 	st streamState
 
@@ -142,6 +145,11 @@ func (s *Source) start(ctx context.Context) error {
 	s.cat = mysqlddl.NewCatalog(info.Version)
 	s.cat.ServerCharset = info.Charset
 
+	if sig := s.cfg.SignalDataCollection; sig != "" {
+		if id := signalID(sig); !s.f.table(id.DB, id.Table) {
+			return errorf("the signal table %s is not captured: add it to --table-include (and --database-include) as Debezium requires", sig)
+		}
+	}
 	var off *Position
 	if len(s.cfg.Offset) > 0 {
 		if off, err = ParsePosition(s.cfg.Offset); err != nil {
@@ -161,15 +169,19 @@ func (s *Source) start(ctx context.Context) error {
 		}
 	}
 	mode := s.cfg.SnapshotMode
-	snapshot := false
+	snapshot, resume := false, false
 	switch {
 	case off == nil && mode == SnapshotRecovery:
 		return errorf("snapshot mode recovery needs a stored offset (it rebuilds the schema history at that position); use initial for a first start")
 	case off == nil, mode == SnapshotAlways:
 		snapshot = true
 	case off.Snapshot:
-		s.log.Warn("the previous snapshot did not finish; taking it again", "offset", off.String())
-		snapshot = true
+		if ok, why := s.resumable(off); !ok {
+			s.log.Warn("the previous snapshot did not finish; taking it again", "offset", off.String(), "why_not_resumed", why)
+			snapshot = true
+		} else {
+			resume = true
+		}
 	case mode == SnapshotRecovery:
 		if err := s.recoverHistory(ctx, off); err != nil {
 			return err
@@ -190,6 +202,18 @@ func (s *Source) start(ctx context.Context) error {
 		s.snap = &snapshotState{data: mode != SnapshotNoData}
 		s.phase = phaseSnapshot
 		return nil
+	}
+	if resume {
+		if len(recs) == 0 {
+			return errorf("offset %s records an unfinished snapshot but the schema history is empty: the history store is not the one used before; restore it, or start over with --snapshot-mode always", off.String())
+		}
+		if err := s.replayHistory(recs, off); err != nil {
+			return err
+		}
+		if err := s.resumeSnapshot(ctx, off); err != nil {
+			return err
+		}
+		return s.startStream(off)
 	}
 	if len(recs) == 0 {
 		return errorf("offset %s exists but the schema history is empty: the history store is not the one used before; restore it, or rebuild it with --snapshot-mode recovery", off.String())
@@ -373,7 +397,15 @@ func (s *Source) Next(ctx context.Context) (capture.Event, error) {
 	}
 }
 
-func (s *Source) emit(ev capture.Event) { s.queue = append(s.queue, ev) }
+func (s *Source) emit(ev capture.Event) {
+	if s.resumed != nil {
+		// Every position handed out while the snapshot's rest runs carries its progress.
+		if p, ok := ev.Position.(*Position); ok && p != nil {
+			s.stampResume(p)
+		}
+	}
+	s.queue = append(s.queue, ev)
+}
 
 // Ack tells the source nothing it must act on: the binlog has no server-side
 // acknowledgement; the pipeline's offsets store keeps the position. The binlog watch only
@@ -395,6 +427,14 @@ func (s *Source) Close() error {
 		s.snap.close()
 		if s.snap.started {
 			ss := &s.cfg.Stats.Snapshot
+			ss.Running.Store(false)
+			ss.Aborted.Store(true)
+			ss.EndedUnixNano.Store(time.Now().UnixNano())
+		}
+	}
+	if s.resumed != nil {
+		s.resumed.close()
+		if ss := &s.cfg.Stats.Snapshot; ss.Running.Load() {
 			ss.Running.Store(false)
 			ss.Aborted.Store(true)
 			ss.EndedUnixNano.Store(time.Now().UnixNano())

@@ -228,6 +228,11 @@ func (s *Source) classify(err error, p *Position) error {
 // streamStep reads and handles binlog events until at least one capture event is queued.
 func (s *Source) streamStep(ctx context.Context) error {
 	for len(s.queue) == 0 {
+		if s.resumed != nil && s.resumed.state == chunkRead {
+			if err := s.resumeRead(ctx); err != nil {
+				return err
+			}
+		}
 		if s.st.rows != nil {
 			if err := s.nextRow(); err != nil {
 				return err
@@ -396,6 +401,9 @@ func (s *Source) endTxn(h binlog.Header) {
 	s.st.inTxn, s.st.sawBegin, s.st.hasGTID, s.st.began = false, false, false, false
 	s.st.txnTs = 0
 	s.st.skipArmed = false
+	if s.resumed != nil {
+		s.resumeCommit(pos)
+	}
 }
 
 // source builds the source block for an event with header h.
@@ -795,6 +803,9 @@ func (s *Source) nextRow() error {
 	if !s.st.inTxn {
 		// rows outside BEGIN…COMMIT (should not happen in ROW format): position after the event
 		ev.Position = &Position{File: s.st.file, Pos: s.evEnd(h), GTIDs: s.gtidString(), TsSec: int64(h.Timestamp), ServerID: h.ServerID}
+	}
+	if s.resumed != nil && !s.resumeSee(v.src.ID, ev.Op, ev.Before, ev.After, v.t.PrimaryKey) {
+		return nil // a watermark
 	}
 	if !s.st.began && s.st.inTxn {
 		s.st.began = true

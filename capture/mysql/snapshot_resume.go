@@ -1,0 +1,482 @@
+package mysql
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/capture/mysql/replication"
+	"github.com/sluicecdc/sluice/schema"
+)
+
+// A resumed snapshot: the initial snapshot of a previous run stopped part way (a crash, a
+// kill -9, a lost connection) after its stored offset recorded how far it got
+// (Position.SnapDB, SnapTable, SnapAfter: every table before it complete, and of it every row
+// up to that key). The consistent snapshot died with the previous run, so the rest is read as
+// DBLog does (Netflix, "DBLog: A Watermark Based Change-Data-Capture Framework", 2020) and as
+// Debezium's incremental snapshots do on MySQL: streaming restarts at the stored offset (the
+// snapshot's binlog position, or later), and the remaining rows are read in key-ordered
+// chunks, each inside a window of the stream between two watermarks written to the signal
+// table (--signal-data-collection):
+//
+//  1. low watermark: a row inserted into the signal table (type snapshot-window-open);
+//  2. the chunk: SELECT … WHERE key > after ORDER BY key LIMIT n, a statement of its own
+//     (a fresh read view), after the low watermark committed;
+//  3. high watermark: a row of type snapshot-window-close, inserted after the read.
+//
+// The stream is emitted as it comes. Between the two watermarks, every change of the chunk's
+// table removes the chunk row of the same key (before and after image); at the high
+// watermark's commit the chunk rows left are emitted. Why the final state of each key is right:
+// a change committed before the low watermark is visible to the read (MySQL and MariaDB commit
+// to the engine in binlog order: binlog_order_commits, on by default), so the chunk row,
+// emitted later, is at least as new; a change between the watermarks may or may not be
+// visible, so the chunk row is dropped and the stream's own event (emitted in the window,
+// with the full row image) stands; a change after the high watermark comes after the chunk
+// row. Nothing is lost: a key the chunk row was dropped for had a stream event in the window.
+//
+// The chunks are read on Next's goroutine, one at a time, while the stream waits: each
+// chunk's read takes what a chunk takes (tens of milliseconds at 10,000 rows), and no chunk
+// row outlives a definition change (a chunk read with another version of its table than the
+// stream has at the high watermark is read again).
+//
+// Every position handed out meanwhile carries the progress: the table and the last key whose
+// chunk was emitted completely, so a restart in the resumed phase resumes again. A chunk's
+// rows carry the position of its high watermark's commit with the progress before the chunk:
+// at most that chunk is read again.
+//
+// Tables without a primary key have no key to match stream events with: an unfinished keyless
+// table is read again whole, in one chunk, without removing anything (its rows may come out
+// twice, as after any restart).
+
+// Watermark row types, Debezium's names for them.
+const (
+	windowOpen  = "snapshot-window-open"
+	windowClose = "snapshot-window-close"
+)
+
+// chunkState is where the resumed snapshot stands with its current chunk.
+type chunkState uint8
+
+const (
+	chunkRead    chunkState = iota // the next chunk is to be read
+	chunkWaitLow                   // read; waiting for its low watermark in the stream
+	chunkWindow                    // low watermark seen: noting the keys the stream changes
+	chunkDue                       // high watermark seen: the rows go out at its commit
+)
+
+// resumed is a resumed snapshot's state (Next's goroutine only).
+type resumed struct {
+	conn   *replication.Conn // chunk reads and watermark writes; no transaction left open
+	nonce  string            // this run's watermark tag
+	sig    schema.TableID    // the signal table
+	tables []schema.TableID  // not completely emitted, in order; tables[0] is being read
+	after  [][]byte          // tables[0]'s rows up to this key are emitted; nil: none
+	hex    []string          // after, hex-encoded, for the positions
+	seq    int               // the chunk whose watermarks come next
+	state  chunkState
+	cur    *resumeChunk
+	win    map[string]bool // keys of cur's table changed in the open window
+	keyBuf []byte
+	first  bool // the next row emitted is the first of its table
+	rows   int64
+}
+
+// resumeChunk is one read of a resumed snapshot.
+type resumeChunk struct {
+	t    *schema.Table // the version the rows were read with; nil: no table left (the end)
+	rows []capture.Row
+	keys map[string]int // row index by key
+	last [][]byte       // the last row's key as the server sent it
+	more bool           // the table may have rows after the chunk
+}
+
+// resumable reports whether the unfinished snapshot of off can be resumed rather than taken
+// again, and why not.
+func (s *Source) resumable(off *Position) (bool, string) {
+	switch {
+	case off.SnapTable == "":
+		return false, "the stored offset records no snapshot progress (written by an older version, or no row was acknowledged)"
+	case s.cfg.SignalDataCollection == "":
+		return false, "no signal table to write the watermarks of the remaining chunks to: set --signal-data-collection (signal.data.collection) to resume instead"
+	case s.cfg.SnapshotMode == SnapshotAlways:
+		return false, "snapshot mode always takes a new snapshot"
+	}
+	return true, ""
+}
+
+// resumeSnapshot prepares the rest of the snapshot off records: the catalog holds the
+// definitions at off; streaming starts at off (the caller), the tables left are read in
+// watermark windows.
+func (s *Source) resumeSnapshot(ctx context.Context, off *Position) error {
+	var tables []schema.TableID
+	for _, t := range s.cat.Tables() {
+		if s.f.table(t.ID.DB, t.ID.Table) {
+			tables = append(tables, t.ID)
+		}
+	}
+	at := schema.TableID{DB: off.SnapDB, Table: off.SnapTable}
+	done := 0
+	for done < len(tables) && tableBefore(tables[done], at) {
+		done++
+	}
+	rs := &resumed{nonce: strconv.FormatUint(rand.Uint64(), 36), tables: tables[done:], seq: 0, first: true}
+	rs.sig = signalID(s.cfg.SignalDataCollection)
+	if len(rs.tables) > 0 && rs.tables[0] == at && off.SnapAfter != nil {
+		if t := s.cat.Table(at); t != nil && len(t.PrimaryKey) == len(off.SnapAfter) {
+			for _, h := range off.SnapAfter {
+				k, _ := hex.DecodeString(h) // ParsePosition checked it
+				rs.after = append(rs.after, k)
+			}
+			rs.hex = off.SnapAfter
+		}
+	}
+	conn, err := s.chunkConn(ctx)
+	if err != nil {
+		return err
+	}
+	rs.conn = conn
+	ss := &s.cfg.Stats.Snapshot
+	ss.Running.Store(true)
+	ss.Completed.Store(false)
+	ss.Aborted.Store(false)
+	ss.EndedUnixNano.Store(0)
+	ss.StartedUnixNano.Store(time.Now().UnixNano())
+	ss.TotalTables.Store(int64(len(tables)))
+	ss.RemainingTables.Store(int64(len(rs.tables)))
+	for i, id := range tables {
+		tp := ss.Table(id.String())
+		tp.Done.Store(i < done)
+	}
+	s.resumed = rs
+	s.log.Info("resuming the unfinished snapshot in watermark windows", "tables_done", done, "tables_left", len(rs.tables),
+		"table", at.String(), "after", strings.Join(off.SnapAfter, ","), "file", off.File, "pos", off.Pos, "signal_table", rs.sig.String())
+	return nil
+}
+
+// tableBefore orders tables as the snapshot reads them (mysqlddl.Catalog.Tables).
+func tableBefore(a, b schema.TableID) bool {
+	if a.DB != b.DB {
+		return a.DB < b.DB
+	}
+	return a.Table < b.Table
+}
+
+// signalID is the signal table's ID from db.table (Config.Validate checked the form).
+func signalID(name string) schema.TableID {
+	db, table, _ := strings.Cut(name, ".")
+	return schema.TableID{DB: db, Table: table}
+}
+
+// chunkConn connects the chunk reader: the snapshot readers' session, without a transaction
+// (each read is a statement of its own, in autocommit).
+func (s *Source) chunkConn(ctx context.Context) (*replication.Conn, error) {
+	cfg := s.replicationConfig()
+	cfg.Logger = s.log
+	c, err := replication.Dial(ctx, cfg)
+	if err != nil {
+		return nil, &retryableError{fmt.Errorf("mysql: snapshot chunk connection: %w", err)}
+	}
+	for _, q := range []string{"SET time_zone = '+00:00'", readerSession, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ", "SET autocommit = 1"} {
+		if err := c.Exec(ctx, q); err != nil {
+			c.Close()
+			return nil, &retryableError{fmt.Errorf("mysql: snapshot chunk connection: %s: %w", q, err)}
+		}
+	}
+	return c, nil
+}
+
+// resumeRead reads the next chunk between its watermarks (Next's goroutine, while the stream
+// waits). With no table left it writes the watermarks alone: the snapshot ends at the high
+// one's commit, between transactions.
+func (s *Source) resumeRead(ctx context.Context) error {
+	rs := s.resumed
+	c := &resumeChunk{}
+	for len(rs.tables) > 0 {
+		t := s.cat.Table(rs.tables[0])
+		if t != nil {
+			c.t = t
+			break
+		}
+		// Dropped in the stream before its rest was read: nothing of it is left to emit.
+		s.resumeTableDone(rs.tables[0], "dropped")
+	}
+	rs.seq++
+	if err := s.watermark(ctx, windowOpen); err != nil {
+		return err
+	}
+	if c.t != nil {
+		if err := s.readResumeChunk(ctx, c); err != nil {
+			return err
+		}
+	}
+	if err := s.watermark(ctx, windowClose); err != nil {
+		return err
+	}
+	rs.cur, rs.state = c, chunkWaitLow
+	return nil
+}
+
+// watermark inserts a watermark row of kind into the signal table.
+func (s *Source) watermark(ctx context.Context, kind string) error {
+	rs := s.resumed
+	id := rs.watermarkID(rs.seq, kind)
+	q := "INSERT INTO " + quoteID(rs.sig.DB) + "." + quoteID(rs.sig.Table) + " VALUES ('" + id + "', '" + kind + "', '{}')"
+	if sig := s.cat.Table(rs.sig); sig != nil && len(sig.Columns) >= 3 {
+		q = "INSERT INTO " + quoteID(rs.sig.DB) + "." + quoteID(rs.sig.Table) + " (" + quoteID(sig.Columns[0].Name) + "," +
+			quoteID(sig.Columns[1].Name) + "," + quoteID(sig.Columns[2].Name) + ") VALUES ('" + id + "', '" + kind + "', '{}')"
+	}
+	if err := rs.conn.Exec(ctx, q); err != nil {
+		if transient(err) || isNet(err) {
+			return &retryableError{fmt.Errorf("mysql: snapshot: write the %s watermark into %s: %w", kind, rs.sig, err)}
+		}
+		return fmt.Errorf("mysql: snapshot: write the %s watermark into %s: %w. Fix: the signal table must exist with columns id, type, data "+
+			"(e.g. CREATE TABLE %s (id VARCHAR(64) PRIMARY KEY, type VARCHAR(32) NOT NULL, data VARCHAR(2048))) and the connector user needs INSERT on it; "+
+			"or start over with --snapshot-mode always", kind, rs.sig, err, rs.sig)
+	}
+	return nil
+}
+
+// watermarkID is the signal table id of a watermark row: sluice:<nonce>:<seq>-open|close.
+func (rs *resumed) watermarkID(seq int, kind string) string {
+	end := "open"
+	if kind == windowClose {
+		end = "close"
+	}
+	return "sluice:" + rs.nonce + ":" + strconv.Itoa(seq) + "-" + end
+}
+
+func isNet(err error) bool {
+	var ne *replication.NetError
+	return errors.As(err, &ne)
+}
+
+// readResumeChunk reads c: the rows of c.t after rs.after in key order, up to
+// SnapshotChunkRows; a keyless table whole.
+func (s *Source) readResumeChunk(ctx context.Context, c *resumeChunk) error {
+	rs := s.resumed
+	t := c.t
+	n := s.cfg.SnapshotChunkRows
+	q := snapshotQuery(t, nil, rs.after, rs.after == nil, n)
+	kinds := make([]textKind, len(t.Columns))
+	for i := range t.Columns {
+		kinds[i] = textKindOf(&t.Columns[i])
+	}
+	var alloc capture.Alloc
+	c.keys = map[string]int{}
+	last := make([][]byte, len(t.PrimaryKey))
+	err := rs.conn.QueryRows(ctx, q, func(vals [][]byte) error {
+		if len(vals) != len(t.Columns) {
+			return fmt.Errorf("%d columns, want %d", len(vals), len(t.Columns))
+		}
+		row := alloc.Row(len(vals))
+		for i, raw := range vals {
+			v, err := parseText(&t.Columns[i], kinds[i], raw, &alloc)
+			if err != nil {
+				return fmt.Errorf("column %s: %w", t.Columns[i].Name, err)
+			}
+			row[i] = v
+		}
+		for j, k := range t.PrimaryKey {
+			last[j] = append(last[j][:0], vals[k]...)
+		}
+		if len(t.PrimaryKey) > 0 {
+			c.keys[string(rowKey(&rs.keyBuf, t.PrimaryKey, row))] = len(c.rows)
+		}
+		c.rows = append(c.rows, row)
+		return nil
+	})
+	var se *replication.ServerError
+	switch {
+	case errors.As(err, &se) && se.Code == 1146:
+		// The table is gone on the server (its DROP is ahead in the stream): nothing to read.
+		c.rows, c.keys, c.more = nil, nil, false
+		return nil
+	case err != nil:
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if transient(err) || isNet(err) {
+			return &retryableError{fmt.Errorf("mysql: snapshot: chunk of %s: %w", t.ID, err)}
+		}
+		return fmt.Errorf("mysql: snapshot: chunk of %s: %w", t.ID, err)
+	}
+	if len(t.PrimaryKey) > 0 {
+		c.more = len(c.rows) == n
+		if len(c.rows) > 0 {
+			c.last = last
+		}
+	}
+	return nil
+}
+
+// resumeSee passes one inserted, updated or deleted row of the stream through the resumed
+// snapshot (before its event is built): a watermark row is taken and swallowed (false); a
+// change of the chunk's table inside its window notes its keys.
+func (s *Source) resumeSee(table schema.TableID, kind capture.Op, before, after capture.Row, pk []int) bool {
+	rs := s.resumed
+	if table == rs.sig && kind == capture.OpCreate && len(after) >= 3 {
+		typ := string(after[1].Bytes)
+		if typ != windowOpen && typ != windowClose {
+			return true
+		}
+		id := string(after[0].Bytes)
+		switch {
+		case rs.state == chunkWaitLow && typ == windowOpen && id == rs.watermarkID(rs.seq, windowOpen):
+			rs.state = chunkWindow
+			rs.win = map[string]bool{}
+		case rs.state == chunkWindow && typ == windowClose && id == rs.watermarkID(rs.seq, windowClose):
+			rs.state = chunkDue
+		}
+		return false // a watermark (this run's or another's) is no change to emit
+	}
+	if rs.state == chunkWindow && rs.cur != nil && rs.cur.t != nil && rs.cur.t.ID == table {
+		for _, row := range []capture.Row{before, after} {
+			if row != nil {
+				rs.win[string(rowKey(&rs.keyBuf, pk, row))] = true
+			}
+		}
+	}
+	return true
+}
+
+// resumeCommit runs at every commit the stream hands out, after its event was queued with
+// pos: at the high watermark's commit the chunk's rows go out.
+func (s *Source) resumeCommit(pos *Position) {
+	rs := s.resumed
+	if rs == nil || rs.state != chunkDue {
+		return
+	}
+	c := rs.cur
+	rs.cur, rs.state = nil, chunkRead
+	win := rs.win
+	rs.win = nil
+	if c.t == nil {
+		s.resumeDone(pos)
+		return
+	}
+	if cur := s.cat.Table(c.t.ID); cur != c.t {
+		// The table's definition changed between the read and here (or it was dropped): the
+		// rows do not fit the stream's version. Read the chunk again (the next one is due).
+		s.log.Info("snapshot: the table's definition changed around its chunk; reading the chunk again", "table", c.t.ID.String())
+		return
+	}
+	p := *pos
+	s.stampResume(&p)
+	v := s.view(c.t)
+	ts := s.cfg.Now().UnixMicro()
+	prog := s.cfg.Stats.Snapshot.Table(c.t.ID.String())
+	for _, row := range c.rows {
+		if len(c.t.PrimaryKey) > 0 && len(win) > 0 && win[string(rowKey(&rs.keyBuf, c.t.PrimaryKey, row))] {
+			continue
+		}
+		after := row
+		if v.keep != nil {
+			var buf capture.Row
+			after = append(capture.Row(nil), v.project(row, &buf)...)
+		}
+		m := capture.SnapshotTrue
+		if rs.first {
+			m, rs.first = capture.SnapshotFirstInTable, false
+		}
+		src := capture.Source{Connector: s.connector, TsMicros: ts, Snapshot: m, DB: c.t.ID.DB, Table: c.t.ID.Table, File: p.File, Pos: p.Pos}
+		s.queue = append(s.queue, capture.Event{Kind: capture.Change, Op: capture.OpRead, Table: v.t, After: after, Source: src, Position: &p})
+		rs.rows++
+		prog.Rows.Add(1)
+	}
+	if c.more {
+		rs.after = c.last
+		rs.hex = make([]string, len(c.last))
+		for i, k := range c.last {
+			rs.hex[i] = hex.EncodeToString(k)
+		}
+		return
+	}
+	s.resumeTableDone(c.t.ID, "")
+}
+
+// resumeTableDone moves past tables[0], id, completely emitted.
+func (s *Source) resumeTableDone(id schema.TableID, why string) {
+	rs := s.resumed
+	s.cfg.Stats.Snapshot.Table(id.String()).Done.Store(true)
+	s.cfg.Stats.Snapshot.RemainingTables.Add(-1)
+	s.log.Info("snapshot table done", "table", id.String(), "resumed", true, "note", why)
+	rs.tables = rs.tables[1:]
+	rs.after, rs.hex, rs.first = nil, nil, true
+}
+
+// resumeDone ends the resumed snapshot at the commit at pos (between transactions).
+func (s *Source) resumeDone(pos *Position) {
+	rs := s.resumed
+	rs.close()
+	s.resumed = nil
+	ss := &s.cfg.Stats.Snapshot
+	ss.Running.Store(false)
+	ss.Completed.Store(true)
+	ss.RemainingTables.Store(0)
+	ss.EndedUnixNano.Store(time.Now().UnixNano())
+	s.log.Info("snapshot completed", "resumed", true, "rows", rs.rows, "tables", ss.TotalTables.Load())
+	p := *pos
+	p.Snapshot, p.SnapDB, p.SnapTable, p.SnapAfter = false, "", "", nil
+	s.queue = append(s.queue, capture.Event{Kind: capture.SnapshotDone, Position: &p})
+	if s.cfg.SnapshotMode == SnapshotInitialOnly {
+		s.phase = phaseDone
+	}
+}
+
+// stampResume writes the resumed snapshot's progress into p.
+func (s *Source) stampResume(p *Position) {
+	rs := s.resumed
+	p.Snapshot = true
+	if len(rs.tables) == 0 {
+		// Every table is emitted; the end is due. A restart finds nothing left to read.
+		p.SnapDB, p.SnapTable, p.SnapAfter = "\uffff", "\uffff", nil
+		return
+	}
+	p.SnapDB, p.SnapTable, p.SnapAfter = rs.tables[0].DB, rs.tables[0].Table, rs.hex
+}
+
+// close closes the chunk connection.
+func (rs *resumed) close() {
+	if rs.conn != nil {
+		rs.conn.Close()
+		rs.conn = nil
+	}
+}
+
+// rowKey is a row's primary key as a map key, in *buf.
+func rowKey(buf *[]byte, pk []int, row capture.Row) []byte {
+	b := (*buf)[:0]
+	for _, i := range pk {
+		if i < len(row) {
+			b = appendValueKey(b, row[i])
+		}
+	}
+	*buf = b
+	return b
+}
+
+// appendValueKey appends an unambiguous encoding of v.
+func appendValueKey(b []byte, v capture.Value) []byte {
+	b = append(b, byte(v.Kind))
+	b = binary.LittleEndian.AppendUint64(b, uint64(v.Int))
+	b = binary.LittleEndian.AppendUint32(b, uint32(v.Aux))
+	if v.Big != nil {
+		s := v.Big.String()
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(s)))
+		b = append(b, s...)
+	}
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(v.Bytes)))
+	b = append(b, v.Bytes...)
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(v.Elems)))
+	for _, e := range v.Elems {
+		b = appendValueKey(b, e)
+	}
+	return b
+}
