@@ -86,6 +86,9 @@ type resumed struct {
 	keyBuf []byte
 	first  bool // the next row emitted is the first of its table
 	rows   int64
+	// wrote is when the current chunk's watermarks were written; warned when the last
+	// warning that they have not come through the stream was logged.
+	wrote, warned time.Time
 }
 
 // resumeChunk is one read of a resumed snapshot.
@@ -190,6 +193,30 @@ func (s *Source) chunkConn(ctx context.Context) (*replication.Conn, error) {
 		}
 	}
 	return c, nil
+}
+
+// watermarkPatience is how long the stream may take to bring a chunk's watermarks before a
+// warning says so (every such period): a backlog of changes takes that long to read, but a
+// binlog filter that drops the signal table's database (binlog_do_db, binlog_ignore_db)
+// would stall the snapshot for good.
+const watermarkPatience = time.Minute
+
+// resumeStep reads the next chunk when one is due, or warns when the watermarks of the one
+// read have not come through the stream for a long time.
+func (s *Source) resumeStep(ctx context.Context) error {
+	rs := s.resumed
+	if rs.state == chunkRead {
+		err := s.resumeRead(ctx)
+		rs.wrote, rs.warned = time.Now(), time.Now()
+		return err
+	}
+	if time.Since(rs.warned) > watermarkPatience {
+		rs.warned = time.Now()
+		s.log.Warn("snapshot: the chunk's watermark rows have not come through the binlog yet (a backlog of changes, or a binlog filter "+
+			"that leaves out the signal table's database: binlog_do_db/binlog_ignore_db)", "signal_table", rs.sig.String(),
+			"waiting_seconds", int(time.Since(rs.wrote).Seconds()), "window_open", rs.state != chunkWaitLow)
+	}
+	return nil
 }
 
 // resumeRead reads the next chunk between its watermarks (Next's goroutine, while the stream

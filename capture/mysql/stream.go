@@ -228,8 +228,8 @@ func (s *Source) classify(err error, p *Position) error {
 // streamStep reads and handles binlog events until at least one capture event is queued.
 func (s *Source) streamStep(ctx context.Context) error {
 	for len(s.queue) == 0 {
-		if s.resumed != nil && s.resumed.state == chunkRead {
-			if err := s.resumeRead(ctx); err != nil {
+		if s.resumed != nil {
+			if err := s.resumeStep(ctx); err != nil {
 				return err
 			}
 		}
@@ -271,6 +271,10 @@ func (s *Source) streamStep(ctx context.Context) error {
 				s.cat = mysqlddl.NewCatalog(s.info.Version)
 				s.cat.ServerCharset = s.info.Charset
 				s.st = streamState{}
+				if s.resumed != nil { // the new snapshot replaces the rest of the old one
+					s.resumed.close()
+					s.resumed = nil
+				}
 				s.snap = &snapshotState{data: !s.cfg.SkipPurgedBinlog}
 				s.phase = phaseSnapshot
 				return nil
