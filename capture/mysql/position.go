@@ -35,6 +35,13 @@ type Position struct {
 	SnapDB    string   // snapshot_db
 	SnapTable string   // snapshot_table
 	SnapAfter []string // snapshot_after
+
+	// Incremental snapshot progress (snapshot_incremental.go; sluice's own keys): the tables
+	// left (db.table, the first being read), the first one's last emitted key (hex, as
+	// SnapAfter) and the additional conditions by table.
+	IncrTables  []string          // incremental_snapshot_tables
+	IncrAfter   []string          // incremental_snapshot_after
+	IncrFilters map[string]string // incremental_snapshot_filters
 }
 
 var _ capture.Position = (*Position)(nil)
@@ -80,6 +87,21 @@ func (p *Position) AppendOffset(b []byte) []byte {
 			}
 		}
 	}
+	if len(p.IncrTables) > 0 {
+		q, _ := json.Marshal(p.IncrTables)
+		b = append(b, `,"incremental_snapshot_tables":`...)
+		b = append(b, q...)
+		if p.IncrAfter != nil {
+			q, _ = json.Marshal(p.IncrAfter)
+			b = append(b, `,"incremental_snapshot_after":`...)
+			b = append(b, q...)
+		}
+		if len(p.IncrFilters) > 0 {
+			q, _ = json.Marshal(p.IncrFilters) // map keys sorted: stable
+			b = append(b, `,"incremental_snapshot_filters":`...)
+			b = append(b, q...)
+		}
+	}
 	return append(b, '}')
 }
 
@@ -101,6 +123,10 @@ func ParsePosition(b []byte) (*Position, error) {
 		SnapDB    string          `json:"snapshot_db"`
 		SnapTable string          `json:"snapshot_table"`
 		SnapAfter []string        `json:"snapshot_after"`
+
+		IncrTables  []string          `json:"incremental_snapshot_tables"`
+		IncrAfter   []string          `json:"incremental_snapshot_after"`
+		IncrFilters map[string]string `json:"incremental_snapshot_filters"`
 	}
 	if err := json.Unmarshal(b, &w); err != nil {
 		return nil, fmt.Errorf("mysql offset %s: %w", b, err)
@@ -126,6 +152,14 @@ func ParsePosition(b []byte) (*Position, error) {
 		for _, k := range p.SnapAfter {
 			if _, err := hex.DecodeString(k); err != nil {
 				return nil, fmt.Errorf("mysql offset %s: snapshot_after %q is not hex", b, k)
+			}
+		}
+	}
+	if len(w.IncrTables) > 0 {
+		p.IncrTables, p.IncrAfter, p.IncrFilters = w.IncrTables, w.IncrAfter, w.IncrFilters
+		for _, k := range p.IncrAfter {
+			if _, err := hex.DecodeString(k); err != nil {
+				return nil, fmt.Errorf("mysql offset %s: incremental_snapshot_after %q is not hex", b, k)
 			}
 		}
 	}

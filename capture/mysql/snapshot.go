@@ -639,7 +639,7 @@ func (s *Source) readUnit(ctx context.Context, r snapReader, t *schema.Table, u 
 		return nil
 	}
 	for {
-		q := snapshotQuery(t, u, lastKey, first, s.cfg.SnapshotChunkRows)
+		q := snapshotQuery(t, u, lastKey, first, s.cfg.SnapshotChunkRows, "")
 		n := 0
 		err := r.queryRows(ctx, q, func(vals [][]byte) error {
 			if len(vals) != len(t.Columns) {
@@ -899,10 +899,11 @@ func snapProgress(p *Position, id schema.TableID, after [][]byte) *Position {
 }
 
 // snapshotQuery is one primary-key chunk of u: rows after lastKey (unless first) in key order;
-// a full scan for tables without a key. Key values are written as literals: integers as they
+// a full scan for tables without a key. filter, when set, is ANDed (an incremental
+// snapshot's additional condition). Key values are written as literals: integers as they
 // are, anything else as a hex string (binary, or utf8mb4 text compared in the column's
 // collation, as a quoted parameter would be).
-func snapshotQuery(t *schema.Table, u *snapUnit, lastKey [][]byte, first bool, n int) string {
+func snapshotQuery(t *schema.Table, u *snapUnit, lastKey [][]byte, first bool, n int, filter string) string {
 	var b strings.Builder
 	b.WriteString("SELECT ")
 	for i, c := range t.Columns {
@@ -914,6 +915,9 @@ func snapshotQuery(t *schema.Table, u *snapUnit, lastKey [][]byte, first bool, n
 	b.WriteString(" FROM ")
 	b.WriteString(quoteID(t.ID.DB) + "." + quoteID(t.ID.Table))
 	if len(t.PrimaryKey) == 0 {
+		if filter != "" {
+			b.WriteString(" WHERE (" + filter + ")")
+		}
 		return b.String()
 	}
 	keys := make([]string, len(t.PrimaryKey))
@@ -921,6 +925,9 @@ func snapshotQuery(t *schema.Table, u *snapUnit, lastKey [][]byte, first bool, n
 		keys[i] = quoteID(t.Columns[k].Name)
 	}
 	var conds []string
+	if filter != "" {
+		conds = append(conds, "("+filter+")")
+	}
 	if u != nil && u.lo != nil {
 		conds = append(conds, keys[0]+" >= "+strconv.FormatInt(*u.lo, 10))
 	}

@@ -89,6 +89,13 @@ type resumed struct {
 	// wrote is when the current chunk's watermarks were written; warned when the last
 	// warning that they have not come through the stream was logged.
 	wrote, warned time.Time
+
+	// An incremental snapshot (snapshot_incremental.go) runs on the same windows: its rows
+	// say source.snapshot "incremental" and its progress goes into the Incr* keys.
+	incr    bool
+	filters map[schema.TableID]string // additional conditions
+	stopped map[schema.TableID]bool   // tables[0] stopped while its chunk was in flight
+	paused  bool
 }
 
 // resumeChunk is one read of a resumed snapshot.
@@ -129,7 +136,7 @@ func (s *Source) resumeSnapshot(ctx context.Context, off *Position) error {
 	for done < len(tables) && tableBefore(tables[done], at) {
 		done++
 	}
-	rs := &resumed{nonce: strconv.FormatUint(rand.Uint64(), 36), tables: tables[done:], seq: 0, first: true}
+	rs := &resumed{nonce: newNonce(), tables: tables[done:], first: true}
 	rs.sig = signalID(s.cfg.SignalDataCollection)
 	if len(rs.tables) > 0 && rs.tables[0] == at && off.SnapAfter != nil {
 		if t := s.cat.Table(at); t != nil && len(t.PrimaryKey) == len(off.SnapAfter) {
@@ -162,6 +169,9 @@ func (s *Source) resumeSnapshot(ctx context.Context, off *Position) error {
 		"table", at.String(), "after", strings.Join(off.SnapAfter, ","), "file", off.File, "pos", off.Pos, "signal_table", rs.sig.String())
 	return nil
 }
+
+// newNonce tags one run's watermarks.
+func newNonce() string { return strconv.FormatUint(rand.Uint64(), 36) }
 
 // tableBefore orders tables as the snapshot reads them (mysqlddl.Catalog.Tables).
 func tableBefore(a, b schema.TableID) bool {
@@ -206,6 +216,9 @@ const watermarkPatience = time.Minute
 func (s *Source) resumeStep(ctx context.Context) error {
 	rs := s.resumed
 	if rs.state == chunkRead {
+		if rs.paused {
+			return nil
+		}
 		err := s.resumeRead(ctx)
 		rs.wrote, rs.warned = time.Now(), time.Now()
 		return err
@@ -226,13 +239,23 @@ func (s *Source) resumeRead(ctx context.Context) error {
 	rs := s.resumed
 	c := &resumeChunk{}
 	for len(rs.tables) > 0 {
-		t := s.cat.Table(rs.tables[0])
-		if t != nil {
-			c.t = t
-			break
+		if rs.stopped[rs.tables[0]] {
+			s.resumeTableDone(rs.tables[0], "stopped")
+			continue
 		}
-		// Dropped in the stream before its rest was read: nothing of it is left to emit.
-		s.resumeTableDone(rs.tables[0], "dropped")
+		t := s.cat.Table(rs.tables[0])
+		if t == nil {
+			// Dropped in the stream before its rest was read: nothing of it is left to emit.
+			s.resumeTableDone(rs.tables[0], "dropped")
+			continue
+		}
+		if rs.incr && len(t.PrimaryKey) == 0 {
+			s.log.Error("incremental snapshot: the table lost its primary key and is left out", "table", t.ID.String())
+			s.resumeTableDone(rs.tables[0], "no primary key")
+			continue
+		}
+		c.t = t
+		break
 	}
 	rs.seq++
 	if err := s.watermark(ctx, windowOpen); err != nil {
@@ -290,7 +313,7 @@ func (s *Source) readResumeChunk(ctx context.Context, c *resumeChunk) error {
 	rs := s.resumed
 	t := c.t
 	n := s.cfg.SnapshotChunkRows
-	q := snapshotQuery(t, nil, rs.after, rs.after == nil, n)
+	q := snapshotQuery(t, nil, rs.after, rs.after == nil, n, rs.filters[t.ID])
 	kinds := make([]textKind, len(t.Columns))
 	for i := range t.Columns {
 		kinds[i] = textKindOf(&t.Columns[i])
@@ -343,26 +366,21 @@ func (s *Source) readResumeChunk(ctx context.Context, c *resumeChunk) error {
 	return nil
 }
 
-// resumeSee passes one inserted, updated or deleted row of the stream through the resumed
-// snapshot (before its event is built): a watermark row is taken and swallowed (false); a
-// change of the chunk's table inside its window notes its keys.
-func (s *Source) resumeSee(table schema.TableID, kind capture.Op, before, after capture.Row, pk []int) bool {
-	rs := s.resumed
-	if table == rs.sig && kind == capture.OpCreate && len(after) >= 3 {
-		typ := string(after[1].Bytes)
-		if typ != windowOpen && typ != windowClose {
-			return true
-		}
-		id := string(after[0].Bytes)
-		switch {
-		case rs.state == chunkWaitLow && typ == windowOpen && id == rs.watermarkID(rs.seq, windowOpen):
-			rs.state = chunkWindow
-			rs.win = map[string]bool{}
-		case rs.state == chunkWindow && typ == windowClose && id == rs.watermarkID(rs.seq, windowClose):
-			rs.state = chunkDue
-		}
-		return false // a watermark (this run's or another's) is no change to emit
+// watermarkSeen takes a watermark row (id, typ) of the stream: the window of the current
+// chunk opens or closes. Another run's or an old chunk's watermarks change nothing.
+func (rs *resumed) watermarkSeen(id, typ string) {
+	switch {
+	case rs.state == chunkWaitLow && typ == windowOpen && id == rs.watermarkID(rs.seq, windowOpen):
+		rs.state = chunkWindow
+		rs.win = map[string]bool{}
+	case rs.state == chunkWindow && typ == windowClose && id == rs.watermarkID(rs.seq, windowClose):
+		rs.state = chunkDue
 	}
+}
+
+// resumeSee passes one inserted, updated or deleted row of the stream through the resumed
+// snapshot: a change of the chunk's table inside its window notes its keys.
+func (rs *resumed) see(table schema.TableID, before, after capture.Row, pk []int) {
 	if rs.state == chunkWindow && rs.cur != nil && rs.cur.t != nil && rs.cur.t.ID == table {
 		for _, row := range []capture.Row{before, after} {
 			if row != nil {
@@ -370,7 +388,6 @@ func (s *Source) resumeSee(table schema.TableID, kind capture.Op, before, after 
 			}
 		}
 	}
-	return true
 }
 
 // resumeCommit runs at every commit the stream hands out, after its event was queued with
@@ -385,7 +402,11 @@ func (s *Source) resumeCommit(pos *Position) {
 	win := rs.win
 	rs.win = nil
 	if c.t == nil {
-		s.resumeDone(pos)
+		if rs.incr {
+			s.incrementalDone()
+		} else {
+			s.resumeDone(pos)
+		}
 		return
 	}
 	if cur := s.cat.Table(c.t.ID); cur != c.t {
@@ -409,7 +430,9 @@ func (s *Source) resumeCommit(pos *Position) {
 			after = append(capture.Row(nil), v.project(row, &buf)...)
 		}
 		m := capture.SnapshotTrue
-		if rs.first {
+		if rs.incr {
+			m = capture.SnapshotIncremental
+		} else if rs.first {
 			m, rs.first = capture.SnapshotFirstInTable, false
 		}
 		src := capture.Source{Connector: s.connector, TsMicros: ts, Snapshot: m, DB: c.t.ID.DB, Table: c.t.ID.Table, File: p.File, Pos: p.Pos}
@@ -417,7 +440,7 @@ func (s *Source) resumeCommit(pos *Position) {
 		rs.rows++
 		prog.Rows.Add(1)
 	}
-	if c.more {
+	if c.more && !rs.stopped[c.t.ID] {
 		rs.after = c.last
 		rs.hex = make([]string, len(c.last))
 		for i, k := range c.last {
@@ -433,7 +456,8 @@ func (s *Source) resumeTableDone(id schema.TableID, why string) {
 	rs := s.resumed
 	s.cfg.Stats.Snapshot.Table(id.String()).Done.Store(true)
 	s.cfg.Stats.Snapshot.RemainingTables.Add(-1)
-	s.log.Info("snapshot table done", "table", id.String(), "resumed", true, "note", why)
+	s.log.Info("snapshot table done", "table", id.String(), "resumed", !rs.incr, "incremental", rs.incr, "note", why)
+	delete(rs.stopped, id)
 	rs.tables = rs.tables[1:]
 	rs.after, rs.hex, rs.first = nil, nil, true
 }
@@ -460,6 +484,10 @@ func (s *Source) resumeDone(pos *Position) {
 // stampResume writes the resumed snapshot's progress into p.
 func (s *Source) stampResume(p *Position) {
 	rs := s.resumed
+	if rs.incr {
+		rs.stampIncremental(p)
+		return
+	}
 	p.Snapshot = true
 	if len(rs.tables) == 0 {
 		// Every table is emitted; the end is due. A restart finds nothing left to read.

@@ -23,6 +23,7 @@ import (
 	"github.com/sluicecdc/sluice/capture/mysql/replication"
 	"github.com/sluicecdc/sluice/internal/tlsconf"
 	"github.com/sluicecdc/sluice/schema"
+	"github.com/sluicecdc/sluice/signal"
 )
 
 type phase uint8
@@ -62,9 +63,20 @@ type Source struct {
 	qi    int
 	phase phase
 	snap  *snapshotState
-	// resumed is the rest of an interrupted snapshot, read in watermark windows while
-	// streaming (snapshot_resume.go); nil otherwise.
+	// resumed is the rest of an interrupted snapshot, or an incremental snapshot, read in
+	// watermark windows while streaming (snapshot_resume.go, snapshot_incremental.go); nil
+	// otherwise.
 	resumed *resumed
+	// The signal table (sigOn: configured), the signals read and not acted on yet, those
+	// handed to Signal (inbox, under inboxMu; inboxN their number, read without the lock),
+	// and the tables of incremental snapshots waiting for the one running.
+	sigOn    bool
+	sigID    schema.TableID
+	signals  []sigAt
+	inboxMu  sync.Mutex
+	inbox    []signal.Signal
+	inboxN   atomic.Int32
+	incrWait []incrTable
 
 	st streamState
 
@@ -146,7 +158,8 @@ func (s *Source) start(ctx context.Context) error {
 	s.cat.ServerCharset = info.Charset
 
 	if sig := s.cfg.SignalDataCollection; sig != "" {
-		if id := signalID(sig); !s.f.table(id.DB, id.Table) {
+		s.sigOn, s.sigID = true, signalID(sig)
+		if !s.f.table(s.sigID.DB, s.sigID.Table) {
 			return errorf("the signal table %s is not captured: add it to --table-include (and --database-include) as Debezium requires", sig)
 		}
 	}
@@ -221,7 +234,13 @@ func (s *Source) start(ctx context.Context) error {
 	if err := s.replayHistory(recs, off); err != nil {
 		return err
 	}
-	return s.startStream(off)
+	if err := s.startStream(off); err != nil {
+		return err
+	}
+	if len(off.IncrTables) > 0 {
+		return s.resumeIncremental(ctx, off)
+	}
+	return nil
 }
 
 // replayHistory applies every record at or before upTo (all when nil) to the catalog.

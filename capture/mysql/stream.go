@@ -228,6 +228,11 @@ func (s *Source) classify(err error, p *Position) error {
 // streamStep reads and handles binlog events until at least one capture event is queued.
 func (s *Source) streamStep(ctx context.Context) error {
 	for len(s.queue) == 0 {
+		if len(s.signals) > 0 || s.inboxN.Load() > 0 || len(s.incrWait) > 0 {
+			if err := s.handleSignals(ctx); err != nil {
+				return err
+			}
+		}
 		if s.resumed != nil {
 			if err := s.resumeStep(ctx); err != nil {
 				return err
@@ -808,8 +813,12 @@ func (s *Source) nextRow() error {
 		// rows outside BEGIN…COMMIT (should not happen in ROW format): position after the event
 		ev.Position = &Position{File: s.st.file, Pos: s.evEnd(h), GTIDs: s.gtidString(), TsSec: int64(h.Timestamp), ServerID: h.ServerID}
 	}
-	if s.resumed != nil && !s.resumeSee(v.src.ID, ev.Op, ev.Before, ev.After, v.t.PrimaryKey) {
-		return nil // a watermark
+	if s.sigOn && v.src.ID == s.sigID {
+		if !s.signalRow(ev.Op, ev.After, s.st.lastPos) {
+			return nil // a watermark
+		}
+	} else if s.resumed != nil {
+		s.resumed.see(v.src.ID, ev.Before, ev.After, v.t.PrimaryKey)
 	}
 	if !s.st.began && s.st.inTxn {
 		s.st.began = true
