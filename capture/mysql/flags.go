@@ -39,8 +39,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 	fs.IntVar(&c.SnapshotChunkRows, "snapshot-chunk-rows", c.SnapshotChunkRows, "rows per primary-key chunk of the snapshot (snapshot.fetch.size)")
 	fs.IntVar(&c.SnapshotWorkers, "snapshot-max-threads", c.SnapshotWorkers, "connections reading the snapshot in parallel (tables, and key ranges of a big table), all in one consistent snapshot (snapshot.max.threads; 1 with --snapshot-locking none)")
 	fs.IntVar(&c.SnapshotWorkers, "snapshot-workers", c.SnapshotWorkers, "the former name of --snapshot-max-threads")
-	fs.StringVar(&c.SignalDataCollection, "signal-data-collection", c.SignalDataCollection, "the signal table, db.table (columns id, type, data; in the table include list): "+
-		"a snapshot resumed after a crash writes its watermarks into it (signal.data.collection)")
+	fs.StringVar(&c.SignalDataCollection, "signal-data-collection", c.SignalDataCollection, "the signal table, db.table (columns id, type, data; in the table include list): rows inserted into it start, pause, resume or stop "+
+		"incremental snapshots; incremental snapshots and a snapshot resumed after a crash write their watermarks into it (signal.data.collection)")
 	fs.BoolVar(&c.IncludeQuery, "include-query", c.IncludeQuery, "fill source.query (needs binlog_rows_query_log_events=ON, MariaDB binlog_annotate_row_events=ON; include.query)")
 	fs.BoolVar(&c.LogStatements, "log-statements", c.LogStatements, "log the text of binlog statements the connector skips (up to 200 characters at warn, 100 at debug); "+
 		"they may carry row values or passwords; off: their kind and table only")
