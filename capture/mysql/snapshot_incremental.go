@@ -154,7 +154,7 @@ func (s *Source) handleSignal(ctx context.Context, sig signal.Signal, at string)
 		var tables []incrTable
 		for _, t := range s.cat.Tables() {
 			id := t.ID
-			if !s.f.table(id.DB, id.Table) || !snap.Matches(id.String()) {
+			if !s.f.table(id.DB, id.Table) || !snap.Matches(id.String()) || id == s.sigID {
 				continue
 			}
 			if len(t.PrimaryKey) == 0 {
