@@ -160,9 +160,14 @@ func (s *Source) resumeSnapshot(ctx context.Context, off *Position) error {
 	ss.StartedUnixNano.Store(time.Now().UnixNano())
 	ss.TotalTables.Store(int64(len(tables)))
 	ss.RemainingTables.Store(int64(len(rs.tables)))
+	est := s.rowEstimates(ctx, rs.tables)
 	for i, id := range tables {
 		tp := ss.Table(id.String())
 		tp.Done.Store(i < done)
+		if i >= done {
+			tp.Rows.Store(0)
+			tp.Estimate.Store(est[id])
+		}
 	}
 	s.resumed = rs
 	s.log.Info("resuming the unfinished snapshot in watermark windows", "tables_done", done, "tables_left", len(rs.tables),
@@ -172,6 +177,41 @@ func (s *Source) resumeSnapshot(ctx context.Context, off *Position) error {
 
 // newNonce tags one run's watermarks.
 func newNonce() string { return strconv.FormatUint(rand.Uint64(), 36) }
+
+// rowEstimates reads the engine's row estimates of tables (information_schema.TABLES, one
+// query per database) for the progress display; on an error it logs and returns what it has.
+func (s *Source) rowEstimates(ctx context.Context, tables []schema.TableID) map[schema.TableID]int64 {
+	m := map[schema.TableID]int64{}
+	var dbs []string
+	for _, id := range tables {
+		if len(dbs) == 0 || dbs[len(dbs)-1] != id.DB {
+			dbs = append(dbs, id.DB)
+		}
+	}
+	for _, db := range dbs {
+		err := s.bounded(ctx, "read the row estimates of "+db, func(ctx context.Context) error {
+			rows, err := s.db.QueryContext(ctx, "SELECT TABLE_NAME, COALESCE(TABLE_ROWS, 0) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?", db)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var name string
+				var n int64
+				if err := rows.Scan(&name, &n); err != nil {
+					return err
+				}
+				m[schema.TableID{DB: db, Table: name}] = n
+			}
+			return rows.Err()
+		})
+		if err != nil {
+			s.log.Warn("snapshot: row estimates not read; the progress shows rows only", "database", db, "err", err)
+			break
+		}
+	}
+	return m
+}
 
 // tableBefore orders tables as the snapshot reads them (mysqlddl.Catalog.Tables).
 func tableBefore(a, b schema.TableID) bool {
