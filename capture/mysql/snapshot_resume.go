@@ -242,6 +242,15 @@ func (s *Source) chunkConn(ctx context.Context) (*replication.Conn, error) {
 			return nil, &retryableError{fmt.Errorf("mysql: snapshot chunk connection: %s: %w", q, err)}
 		}
 	}
+	if !s.info.MariaDB {
+		// The windows rely on commits reaching the engine in binlog order (see above).
+		if r, err := c.Query(ctx, "SELECT @@binlog_order_commits AS o"); err == nil {
+			if v, ok := r.Get(0, "o"); ok && v == "0" {
+				s.log.Warn("binlog_order_commits is OFF: a change committing while a snapshot chunk is read can be missing from the chunk row and " +
+					"not drop it, leaving a stale row until the key's next change. Fix: SET GLOBAL binlog_order_commits = ON")
+			}
+		}
+	}
 	return c, nil
 }
 
