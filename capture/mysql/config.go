@@ -114,6 +114,11 @@ type Config struct {
 	// columns id, type, data, in the table include list. A resumed snapshot writes its
 	// watermarks into it (docs/snapshots.md).
 	SignalDataCollection string
+	// ReadOnly makes the windows of resumed and incremental snapshots from the server's GTID
+	// set (read before and after each chunk) instead of rows written into the signal table:
+	// nothing is written to the source (read.only; needs GTIDs: MySQL gtid_mode=ON, or
+	// MariaDB).
+	ReadOnly bool
 	// IncludeQuery fills source.query from ROWS_QUERY / ANNOTATE_ROWS events.
 	IncludeQuery bool
 	// LogStatements logs the text of binlog statements the connector skips; off, their kind

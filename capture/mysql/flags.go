@@ -41,6 +41,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 	fs.IntVar(&c.SnapshotWorkers, "snapshot-workers", c.SnapshotWorkers, "the former name of --snapshot-max-threads")
 	fs.StringVar(&c.SignalDataCollection, "signal-data-collection", c.SignalDataCollection, "the signal table, db.table (columns id, type, data; in the table include list): rows inserted into it start, pause, resume or stop "+
 		"incremental snapshots; incremental snapshots and a snapshot resumed after a crash write their watermarks into it (signal.data.collection)")
+	fs.BoolVar(&c.ReadOnly, "read-only", c.ReadOnly, "resumed and incremental snapshots write nothing to the source: their chunk windows come from the server's GTID set "+
+		"read before and after each chunk instead of watermark rows in the signal table (read.only; needs GTIDs)")
 	fs.BoolVar(&c.IncludeQuery, "include-query", c.IncludeQuery, "fill source.query (needs binlog_rows_query_log_events=ON, MariaDB binlog_annotate_row_events=ON; include.query)")
 	fs.BoolVar(&c.LogStatements, "log-statements", c.LogStatements, "log the text of binlog statements the connector skips (up to 200 characters at warn, 100 at debug); "+
 		"they may carry row values or passwords; off: their kind and table only")
@@ -78,6 +80,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 		"snapshot.max.threads":             "snapshot-max-threads",
 		"include.query":                    "include-query",
 		"signal.data.collection":           "signal-data-collection",
+		"read.only":                        "read-only",
 		"database.query.timeout.ms":        "query-timeout",
 		"database.ssl.mode":                "tls-mode",
 		"database.ssl.truststore":          "tls-ca-file",

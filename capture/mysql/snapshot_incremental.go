@@ -147,8 +147,8 @@ func (s *Source) handleSignal(ctx context.Context, sig signal.Signal, at string)
 			log.Error("execute-snapshot: surrogate-key is not supported yet; the tables are chunked by their primary key. Send the signal without it")
 			return nil
 		}
-		if s.cfg.SignalDataCollection == "" {
-			log.Error("execute-snapshot: an incremental snapshot writes its watermarks into the signal table: set --signal-data-collection (signal.data.collection)")
+		if s.cfg.SignalDataCollection == "" && !s.cfg.ReadOnly {
+			log.Error("execute-snapshot: an incremental snapshot writes its watermarks into the signal table: set --signal-data-collection (signal.data.collection), or --read-only (GTID windows, no writes)")
 			return nil
 		}
 		var tables []incrTable
@@ -206,7 +206,7 @@ func (s *Source) startIncremental(ctx context.Context, tables []incrTable, after
 		return err
 	}
 	rs := &resumed{conn: conn, nonce: newNonce(), sig: signalID(s.cfg.SignalDataCollection), first: true, incr: true,
-		stopped: map[schema.TableID]bool{}}
+		stopped: map[schema.TableID]bool{}, readOnly: s.cfg.ReadOnly}
 	for _, t := range tables {
 		rs.tables = append(rs.tables, t.id)
 		rs.setFilter(t)
@@ -295,9 +295,9 @@ func (s *Source) incrementalDone() {
 
 // resumeIncremental carries on the incremental snapshot the stored offset off records.
 func (s *Source) resumeIncremental(ctx context.Context, off *Position) error {
-	if s.cfg.SignalDataCollection == "" {
+	if s.cfg.SignalDataCollection == "" && !s.cfg.ReadOnly {
 		return errorf("the stored offset records an unfinished incremental snapshot of %v, whose watermarks go into the signal table: "+
-			"set --signal-data-collection (signal.data.collection) to carry it on", off.IncrTables)
+			"set --signal-data-collection (signal.data.collection), or --read-only (GTID windows), to carry it on", off.IncrTables)
 	}
 	var tables []incrTable
 	var after [][]byte

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/capture/mysql/binlog"
 	"github.com/sluicecdc/sluice/capture/mysql/replication"
 	"github.com/sluicecdc/sluice/schema"
 )
@@ -96,7 +97,28 @@ type resumed struct {
 	filters map[schema.TableID]string // additional conditions
 	stopped map[schema.TableID]bool   // tables[0] stopped while its chunk was in flight
 	paused  bool
+
+	// Read-only windows (Config.ReadOnly): the GTID set read after the chunk (the window
+	// closes once the stream has it all).
+	readOnly bool
+	high     gtidSet
 }
+
+// gtidSet is a server's GTID set in its flavour, for the read-only windows.
+type gtidSet struct {
+	my    binlog.MySQLGTIDSet
+	maria binlog.MariaDBGTIDSet
+}
+
+// recentKey is a key of a table the stream changed at (wall clock).
+type recentKey struct {
+	at    time.Time
+	table schema.TableID
+	key   string
+}
+
+// recentKeep is how far back the read-only windows look for changes (see readOnlyWindow).
+const recentKeep = 2 * time.Second
 
 // resumeChunk is one read of a resumed snapshot.
 type resumeChunk struct {
@@ -113,8 +135,8 @@ func (s *Source) resumable(off *Position) (bool, string) {
 	switch {
 	case off.SnapTable == "":
 		return false, "the stored offset records no snapshot progress (written by an older version, or no row was acknowledged)"
-	case s.cfg.SignalDataCollection == "":
-		return false, "no signal table to write the watermarks of the remaining chunks to: set --signal-data-collection (signal.data.collection) to resume instead"
+	case s.cfg.SignalDataCollection == "" && !s.cfg.ReadOnly:
+		return false, "no signal table to write the watermarks of the remaining chunks to: set --signal-data-collection (signal.data.collection), or --read-only (GTID windows), to resume instead"
 	case s.cfg.SnapshotMode == SnapshotAlways:
 		return false, "snapshot mode always takes a new snapshot"
 	}
@@ -136,7 +158,7 @@ func (s *Source) resumeSnapshot(ctx context.Context, off *Position) error {
 	for done < len(tables) && tableBefore(tables[done], at) {
 		done++
 	}
-	rs := &resumed{nonce: newNonce(), tables: tables[done:], first: true}
+	rs := &resumed{nonce: newNonce(), tables: tables[done:], first: true, readOnly: s.cfg.ReadOnly}
 	rs.sig = signalID(s.cfg.SignalDataCollection)
 	if len(rs.tables) > 0 && rs.tables[0] == at && off.SnapAfter != nil {
 		if t := s.cat.Table(at); t != nil && len(t.PrimaryKey) == len(off.SnapAfter) {
@@ -307,6 +329,9 @@ func (s *Source) resumeRead(ctx context.Context) error {
 		break
 	}
 	rs.seq++
+	if rs.readOnly {
+		return s.readOnlyWindow(ctx, c)
+	}
 	if err := s.watermark(ctx, windowOpen); err != nil {
 		return err
 	}
@@ -320,6 +345,101 @@ func (s *Source) resumeRead(ctx context.Context) error {
 	}
 	rs.cur, rs.state = c, chunkWaitLow
 	return nil
+}
+
+// readOnlyWindow reads c with a window that writes nothing: the window holds every change
+// of c's table the stream brought from recentKeep before the read on, and closes once the
+// stream has every transaction of the server's GTID set read after the read (so every
+// change visible to the read was streamed before the rows go out).
+//
+// Why that is enough: a chunk row is stale only when a change invisible to the read (not
+// committed in the engine when the read began) is streamed before the row; such a change was
+// streamed after the read began, or in the recentKeep before it while its commit was still
+// under way, and both are in the window. Dropping a row whose key the stream changed is always
+// right, since that change's event carries the full row. Left open: a transaction streamed
+// more than recentKeep before the read and still not committed in the engine (a semi-sync
+// primary waiting for a replica's acknowledgement with rpl_semi_sync_master_wait_point =
+// AFTER_SYNC): the read could then miss it and its row stay stale until the key's next change.
+func (s *Source) readOnlyWindow(ctx context.Context, c *resumeChunk) error {
+	rs := s.resumed
+	start := time.Now()
+	if c.t != nil {
+		if err := s.readResumeChunk(ctx, c); err != nil {
+			return err
+		}
+	}
+	high, err := s.serverGTIDs(ctx)
+	if err != nil {
+		return err
+	}
+	rs.cur, rs.state, rs.high = c, chunkWindow, high
+	rs.win = map[string]bool{}
+	if c.t != nil {
+		for _, r := range s.recent {
+			if r.table == c.t.ID && !r.at.Before(start.Add(-recentKeep)) {
+				rs.win[r.key] = true
+			}
+		}
+	}
+	s.readOnlyCheck(nil)
+	return nil
+}
+
+// serverGTIDs reads the server's executed GTID set on the chunk connection.
+func (s *Source) serverGTIDs(ctx context.Context) (gtidSet, error) {
+	rs := s.resumed
+	q := "SELECT @@global.gtid_executed AS g"
+	if s.info.MariaDB {
+		q = "SELECT @@global.gtid_binlog_pos AS g"
+	}
+	r, err := rs.conn.Query(ctx, q)
+	if err != nil {
+		if transient(err) || isNet(err) {
+			return gtidSet{}, &retryableError{fmt.Errorf("mysql: snapshot: read the GTID set: %w", err)}
+		}
+		return gtidSet{}, fmt.Errorf("mysql: snapshot: read the GTID set: %w", err)
+	}
+	txt, _ := r.Get(0, "g")
+	txt = strings.ReplaceAll(strings.ReplaceAll(txt, "\n", ""), " ", "")
+	var g gtidSet
+	if s.info.MariaDB {
+		g.maria, err = binlog.ParseMariaDBGTIDSet(txt)
+	} else {
+		g.my, err = binlog.ParseMySQLGTIDSet(txt)
+	}
+	if err != nil {
+		return gtidSet{}, fmt.Errorf("mysql: snapshot: the server's GTID set %q: %w", txt, err)
+	}
+	return g, nil
+}
+
+// readOnlyCheck closes a read-only window once the stream has every transaction of its high
+// GTID set: at a commit (pos, its position), or between transactions (pos nil: the last
+// position handed out).
+func (s *Source) readOnlyCheck(pos *Position) {
+	rs := s.resumed
+	if rs == nil || !rs.readOnly || rs.state != chunkWindow || s.st.inTxn {
+		return
+	}
+	var has bool
+	if s.info.MariaDB {
+		has = s.st.mariaSet.Contains(rs.high.maria)
+	} else {
+		has = s.st.mysqlSet.Contains(rs.high.my)
+	}
+	if !has {
+		return
+	}
+	if pos == nil {
+		if pos = s.st.lastPos; pos == nil {
+			return
+		}
+		q := *pos
+		q.Event, q.Row = 0, 0
+		pos = &q
+	}
+	rs.state = chunkDue
+	s.emitChunk(pos)
 }
 
 // watermark inserts a watermark row of kind into the signal table.
@@ -427,7 +547,25 @@ func (rs *resumed) watermarkSeen(id, typ string) {
 	}
 }
 
-// resumeSee passes one inserted, updated or deleted row of the stream through the resumed
+// noteRecent keeps the keys of one streamed change for the read-only windows (Next's
+// goroutine; only with Config.ReadOnly), dropping those older than recentKeep.
+func (s *Source) noteRecent(table schema.TableID, before, after capture.Row, pk []int) {
+	now := time.Now()
+	i := 0
+	for i < len(s.recent) && now.Sub(s.recent[i].at) > recentKeep {
+		i++
+	}
+	if i > 0 {
+		s.recent = append(s.recent[:0], s.recent[i:]...)
+	}
+	for _, row := range []capture.Row{before, after} {
+		if row != nil {
+			s.recent = append(s.recent, recentKey{now, table, string(rowKey(&s.recentBuf, pk, row))})
+		}
+	}
+}
+
+// see passes one inserted, updated or deleted row of the stream through the resumed
 // snapshot: a change of the chunk's table inside its window notes its keys.
 func (rs *resumed) see(table schema.TableID, before, after capture.Row, pk []int) {
 	if rs.state == chunkWindow && rs.cur != nil && rs.cur.t != nil && rs.cur.t.ID == table {
@@ -443,9 +581,19 @@ func (rs *resumed) see(table schema.TableID, before, after capture.Row, pk []int
 // pos: at the high watermark's commit the chunk's rows go out.
 func (s *Source) resumeCommit(pos *Position) {
 	rs := s.resumed
+	if rs != nil && rs.readOnly {
+		s.readOnlyCheck(pos)
+		return
+	}
 	if rs == nil || rs.state != chunkDue {
 		return
 	}
+	s.emitChunk(pos)
+}
+
+// emitChunk queues the rows of the chunk whose window closed at pos.
+func (s *Source) emitChunk(pos *Position) {
+	rs := s.resumed
 	c := rs.cur
 	rs.cur, rs.state = nil, chunkRead
 	win := rs.win

@@ -23,12 +23,17 @@ import (
 // replaying every event delivered in order gives the table as the server has it.
 func TestSnapshotResumeWatermarkWindows(t *testing.T) {
 	for _, srv := range servers(t) {
-		t.Run(srv.name, func(t *testing.T) { snapshotResume(t, srv) })
+		t.Run(srv.name, func(t *testing.T) { snapshotResume(t, srv, false) })
+		t.Run(srv.name+"/read-only", func(t *testing.T) { snapshotResume(t, srv, true) })
 	}
 }
 
-func snapshotResume(t *testing.T, srv server) {
-	const dbName, rows = "sl_snapresume", 3000
+func snapshotResume(t *testing.T, srv server, readOnly bool) {
+	const rows = 3000
+	dbName := "sl_snapresume"
+	if readOnly {
+		dbName = "sl_snapresume_ro"
+	}
 	db := openDB(t, srv.dsn)
 	freshDB(t, db, dbName)
 	mustExec(t, db,
@@ -53,6 +58,9 @@ func snapshotResume(t *testing.T, srv server) {
 	ts.cfg.SnapshotChunkRows = 100
 	ts.cfg.SnapshotWorkers = 1
 	ts.cfg.SignalDataCollection = dbName + ".sig"
+	if readOnly {
+		ts.cfg.ReadOnly, ts.cfg.SignalDataCollection = true, ""
+	}
 	state := map[string]string{} // table/key → row, from the events delivered
 	reads := 0
 	apply := func(recs []rec) {

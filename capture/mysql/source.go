@@ -77,6 +77,9 @@ type Source struct {
 	inbox    []signal.Signal
 	inboxN   atomic.Int32
 	incrWait []incrTable
+	// recent: the keys the stream changed in the last recentKeep (Config.ReadOnly only).
+	recent    []recentKey
+	recentBuf []byte
 
 	st streamState
 
@@ -157,6 +160,9 @@ func (s *Source) start(ctx context.Context) error {
 	s.cat = mysqlddl.NewCatalog(info.Version)
 	s.cat.ServerCharset = info.Charset
 
+	if s.cfg.ReadOnly && !info.MariaDB && !info.GTIDMode {
+		return errorf("--read-only makes snapshot windows from GTID sets, and the server has gtid_mode OFF: turn GTIDs on (gtid_mode=ON, enforce_gtid_consistency=ON), or use --signal-data-collection (watermark rows) instead")
+	}
 	if sig := s.cfg.SignalDataCollection; sig != "" {
 		s.sigOn, s.sigID = true, signalID(sig)
 		if !s.f.table(s.sigID.DB, s.sigID.Table) {

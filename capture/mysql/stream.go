@@ -237,6 +237,9 @@ func (s *Source) streamStep(ctx context.Context) error {
 			if err := s.resumeStep(ctx); err != nil {
 				return err
 			}
+			if len(s.queue) > 0 {
+				return nil // a read-only window closed at once
+			}
 		}
 		if s.st.rows != nil {
 			if err := s.nextRow(); err != nil {
@@ -817,8 +820,13 @@ func (s *Source) nextRow() error {
 		if !s.signalRow(ev.Op, ev.After, s.st.lastPos) {
 			return nil // a watermark
 		}
-	} else if s.resumed != nil {
-		s.resumed.see(v.src.ID, ev.Before, ev.After, v.t.PrimaryKey)
+	} else {
+		if s.cfg.ReadOnly {
+			s.noteRecent(v.src.ID, ev.Before, ev.After, v.t.PrimaryKey)
+		}
+		if s.resumed != nil {
+			s.resumed.see(v.src.ID, ev.Before, ev.After, v.t.PrimaryKey)
+		}
 	}
 	if !s.st.began && s.st.inTxn {
 		s.st.began = true
