@@ -3,10 +3,10 @@
 package mysql
 
 import (
-	"log/slog"
-	"os"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
+	"os"
 	"sort"
 	"strings"
 	"sync"
