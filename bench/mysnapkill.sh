@@ -13,6 +13,7 @@
 # ClickHouse (a database of its own, dropped) and a private kfake (KILL_KAFKA_PORT, 25494).
 #   KILL_ROWS (5000000)  KILL_CYCLES (10)  KILL_MIN_S/KILL_MAX_S (2/6: seconds before each kill)
 #   KILL_DIR (/tmp/sluice-mysnapkill)  KILL_RATE (200: writer transactions per second)
+#   KILL_READ_ONLY (0; 1: --read-only, GTID-set windows, nothing written by sluice)
 set -euo pipefail
 HERE="$(dirname "$(readlink -f "$0")")"
 REPO="$(dirname "$HERE")"
@@ -91,8 +92,10 @@ touch "$DIR/writer.on"
 writer >"$DIR/logs/writer.log" 2>&1 &
 WRITER=$!
 
+WINDOWS=(--signal-data-collection "$DB.sig")
+[ "${KILL_READ_ONLY:-0}" = 1 ] && WINDOWS=(--read-only)
 SL=("$BIN/sluice" mysql --dsn "$DSN" --server-id $((7000 + RANDOM % 1000)) --topic-prefix kill --database-include "$DB"
-  --signal-data-collection "$DB.sig" --sink kafka --kafka-brokers "$KAFKA" --offsets-file "$DIR/offsets.json"
+  "${WINDOWS[@]}" --sink kafka --kafka-brokers "$KAFKA" --offsets-file "$DIR/offsets.json"
   --log-format text --tombstones-on-delete=false)
 rm -f "$DIR/offsets.json" "$DIR/offsets.json.history"
 for c in $(seq 1 "$CYCLES"); do

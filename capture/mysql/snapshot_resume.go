@@ -296,9 +296,14 @@ func (s *Source) resumeStep(ctx context.Context) error {
 	}
 	if time.Since(rs.warned) > watermarkPatience {
 		rs.warned = time.Now()
-		s.log.Warn("snapshot: the chunk's watermark rows have not come through the binlog yet (a backlog of changes, or a binlog filter "+
-			"that leaves out the signal table's database: binlog_do_db/binlog_ignore_db)", "signal_table", rs.sig.String(),
-			"waiting_seconds", int(time.Since(rs.wrote).Seconds()), "window_open", rs.state != chunkWaitLow)
+		if rs.readOnly {
+			s.log.Warn("snapshot: the stream has not reached the GTID set read after the chunk yet (a backlog of changes)",
+				"waiting_seconds", int(time.Since(rs.wrote).Seconds()))
+		} else {
+			s.log.Warn("snapshot: the chunk's watermark rows have not come through the binlog yet (a backlog of changes, or a binlog filter "+
+				"that leaves out the signal table's database: binlog_do_db/binlog_ignore_db)", "signal_table", rs.sig.String(),
+				"waiting_seconds", int(time.Since(rs.wrote).Seconds()), "window_open", rs.state != chunkWaitLow)
+		}
 	}
 	return nil
 }
