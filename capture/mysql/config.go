@@ -110,6 +110,15 @@ type Config struct {
 	// its consistent snapshot under the global read lock, so with SnapshotLocking none there
 	// is one reader.
 	SnapshotWorkers int
+	// SignalDataCollection is the signal table, db.table (signal.data.collection; "" = none):
+	// columns id, type, data, in the table include list. A resumed snapshot writes its
+	// watermarks into it (docs/snapshots.md).
+	SignalDataCollection string
+	// ReadOnly makes the windows of resumed and incremental snapshots from the server's GTID
+	// set (read before and after each chunk) instead of rows written into the signal table:
+	// nothing is written to the source (read.only; needs GTIDs: MySQL gtid_mode=ON, or
+	// MariaDB).
+	ReadOnly bool
 	// IncludeQuery fills source.query from ROWS_QUERY / ANNOTATE_ROWS events.
 	IncludeQuery bool
 	// LogStatements logs the text of binlog statements the connector skips; off, their kind
@@ -194,6 +203,11 @@ func (c *Config) Validate() error {
 	}
 	if m, _ := ParseSnapshotMode(string(c.SnapshotMode)); c.SkipPurgedBinlog && m == SnapshotWhenNeeded {
 		errs = append(errs, errors.New("mysql: --skip-purged-binlog and --snapshot-mode when_needed both answer a purged binlog position: choose one"))
+	}
+	if c.SignalDataCollection != "" {
+		if parts := strings.Split(c.SignalDataCollection, "."); len(parts) != 2 || parts[0] == "" || parts[1] == "" {
+			errs = append(errs, fmt.Errorf("mysql: signal data collection %q: want db.table, e.g. inventory.debezium_signal", c.SignalDataCollection))
+		}
 	}
 	for _, l := range [][]string{c.DatabaseInclude, c.DatabaseExclude, c.TableInclude, c.TableExclude, c.ColumnExclude} {
 		if _, err := compileAll(l); err != nil {

@@ -22,6 +22,11 @@
 // text values. A table with a single signed integer key is split into key ranges read by all
 // readers; every unit is read in primary-key chunks and its rows reach Next in key order,
 // batch by batch. Without the lock the position's own connection reads (database/sql).
+// Each batch's position carries the progress (table, last key of the batch before), so an
+// interrupted snapshot resumes (snapshot_resume.go): streaming restarts at the stored offset
+// and the remaining rows are read in key-ordered chunks inside watermark windows of the
+// stream (rows inserted into the signal table), as incremental snapshots are
+// (snapshot_incremental.go, started by signals).
 //
 // The Source is pulled by one goroutine (Next); events alias the binlog decoder's buffers and
 // are valid until the next Next call.

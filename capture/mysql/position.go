@@ -1,6 +1,7 @@
 package mysql
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -22,8 +23,25 @@ type Position struct {
 	TsSec    int64
 	ServerID uint32
 	// Snapshot marks positions of events emitted while the initial snapshot runs; a restart
-	// from one runs the snapshot again.
+	// from one resumes the snapshot (SnapTable set and a signal table to write watermarks to)
+	// or runs it again.
 	Snapshot bool
+
+	// Snapshot progress (sluice's own keys; Debezium ignores keys it does not know). Tables are
+	// read in (database, table) order: every table before SnapDB.SnapTable is complete, and of
+	// that table every row whose primary key is ≤ SnapAfter (the key columns' values as the
+	// text protocol sends them, hex-encoded, in key order; nil: none yet). Written only while
+	// Snapshot is set.
+	SnapDB    string   // snapshot_db
+	SnapTable string   // snapshot_table
+	SnapAfter []string // snapshot_after
+
+	// Incremental snapshot progress (snapshot_incremental.go; sluice's own keys): the tables
+	// left (db.table, the first being read), the first one's last emitted key (hex, as
+	// SnapAfter) and the additional conditions by table.
+	IncrTables  []string          // incremental_snapshot_tables
+	IncrAfter   []string          // incremental_snapshot_after
+	IncrFilters map[string]string // incremental_snapshot_filters
 }
 
 var _ capture.Position = (*Position)(nil)
@@ -55,6 +73,34 @@ func (p *Position) AppendOffset(b []byte) []byte {
 	b = strconv.AppendInt(b, p.TsSec, 10)
 	if p.Snapshot {
 		b = append(b, `,"snapshot":"INITIAL"`...)
+		if p.SnapTable != "" {
+			b = append(b, `,"snapshot_db":`...)
+			q, _ := json.Marshal(p.SnapDB)
+			b = append(b, q...)
+			b = append(b, `,"snapshot_table":`...)
+			q, _ = json.Marshal(p.SnapTable)
+			b = append(b, q...)
+			if p.SnapAfter != nil {
+				b = append(b, `,"snapshot_after":`...)
+				q, _ = json.Marshal(p.SnapAfter)
+				b = append(b, q...)
+			}
+		}
+	}
+	if len(p.IncrTables) > 0 {
+		q, _ := json.Marshal(p.IncrTables)
+		b = append(b, `,"incremental_snapshot_tables":`...)
+		b = append(b, q...)
+		if p.IncrAfter != nil {
+			q, _ = json.Marshal(p.IncrAfter)
+			b = append(b, `,"incremental_snapshot_after":`...)
+			b = append(b, q...)
+		}
+		if len(p.IncrFilters) > 0 {
+			q, _ = json.Marshal(p.IncrFilters) // map keys sorted: stable
+			b = append(b, `,"incremental_snapshot_filters":`...)
+			b = append(b, q...)
+		}
 	}
 	return append(b, '}')
 }
@@ -66,14 +112,21 @@ func (p *Position) String() string { return string(p.AppendOffset(nil)) }
 // boolean true of Debezium ≤ 3.0.1).
 func ParsePosition(b []byte) (*Position, error) {
 	var w struct {
-		File     string          `json:"file"`
-		Pos      json.Number     `json:"pos"`
-		GTIDs    *string         `json:"gtids"`
-		Event    json.Number     `json:"event"`
-		Row      json.Number     `json:"row"`
-		TsSec    json.Number     `json:"ts_sec"`
-		ServerID json.Number     `json:"server_id"`
-		Snapshot json.RawMessage `json:"snapshot"`
+		File      string          `json:"file"`
+		Pos       json.Number     `json:"pos"`
+		GTIDs     *string         `json:"gtids"`
+		Event     json.Number     `json:"event"`
+		Row       json.Number     `json:"row"`
+		TsSec     json.Number     `json:"ts_sec"`
+		ServerID  json.Number     `json:"server_id"`
+		Snapshot  json.RawMessage `json:"snapshot"`
+		SnapDB    string          `json:"snapshot_db"`
+		SnapTable string          `json:"snapshot_table"`
+		SnapAfter []string        `json:"snapshot_after"`
+
+		IncrTables  []string          `json:"incremental_snapshot_tables"`
+		IncrAfter   []string          `json:"incremental_snapshot_after"`
+		IncrFilters map[string]string `json:"incremental_snapshot_filters"`
 	}
 	if err := json.Unmarshal(b, &w); err != nil {
 		return nil, fmt.Errorf("mysql offset %s: %w", b, err)
@@ -94,6 +147,22 @@ func ParsePosition(b []byte) (*Position, error) {
 	p.ServerID = uint32(num(w.ServerID))
 	s := strings.TrimSpace(string(w.Snapshot))
 	p.Snapshot = s == "true" || s == `"INITIAL"` || s == `"BLOCKING"` || s == `"true"`
+	if p.Snapshot {
+		p.SnapDB, p.SnapTable, p.SnapAfter = w.SnapDB, w.SnapTable, w.SnapAfter
+		for _, k := range p.SnapAfter {
+			if _, err := hex.DecodeString(k); err != nil {
+				return nil, fmt.Errorf("mysql offset %s: snapshot_after %q is not hex", b, k)
+			}
+		}
+	}
+	if len(w.IncrTables) > 0 {
+		p.IncrTables, p.IncrAfter, p.IncrFilters = w.IncrTables, w.IncrAfter, w.IncrFilters
+		for _, k := range p.IncrAfter {
+			if _, err := hex.DecodeString(k); err != nil {
+				return nil, fmt.Errorf("mysql offset %s: incremental_snapshot_after %q is not hex", b, k)
+			}
+		}
+	}
 	if p.File == "" && p.GTIDs == "" {
 		return nil, fmt.Errorf("mysql offset %s: neither file nor gtids", b)
 	}

@@ -46,6 +46,11 @@ type snapshotState struct {
 	unlock    func()
 	estimates map[schema.TableID]int64
 	prog      *capture.TableProgress // the current table's
+	// batchPos is the position of the current batch's rows: the snapshot's, with the progress
+	// up to the batch before (after: its last key), so a restart resumes at most a batch
+	// (and what was in flight) before the rows acknowledged.
+	batchPos *Position
+	after    [][]byte
 
 	pending       capture.Event
 	hasPending    bool
@@ -85,6 +90,7 @@ var emptyProbeTables = 200 // a var for tests
 type rowBatch struct {
 	rows []capture.Row
 	ts   int64
+	last [][]byte // the last row's key columns as the server sent them; nil without a key
 }
 
 const snapBatchRows = 512
@@ -618,6 +624,12 @@ func (s *Source) readUnit(ctx context.Context, r snapReader, t *schema.Table, u 
 	}
 	b := newBatch()
 	send := func() error {
+		if len(t.PrimaryKey) > 0 && len(b.rows) > 0 {
+			b.last = make([][]byte, len(lastKey))
+			for i, k := range lastKey {
+				b.last[i] = append([]byte(nil), k...)
+			}
+		}
 		select {
 		case u.ch <- b:
 		case <-ctx.Done():
@@ -627,7 +639,7 @@ func (s *Source) readUnit(ctx context.Context, r snapReader, t *schema.Table, u 
 		return nil
 	}
 	for {
-		q := snapshotQuery(t, u, lastKey, first, s.cfg.SnapshotChunkRows)
+		q := snapshotQuery(t, u, lastKey, first, s.cfg.SnapshotChunkRows, "")
 		n := 0
 		err := r.queryRows(ctx, q, func(vals [][]byte) error {
 			if len(vals) != len(t.Columns) {
@@ -838,9 +850,12 @@ func (s *Source) snapshotRow(ctx context.Context) (bool, error) {
 			s.cfg.Stats.Snapshot.RemainingTables.Add(-1)
 			st.ti++
 			st.view = nil
+			st.after = nil
 			return false, nil
 		}
 		st.batch, st.bi, st.batchTs = b.rows, 0, b.ts
+		st.batchPos = snapProgress(st.pos, t.ID, st.after)
+		st.after = b.last
 	}
 	row := st.batch[st.bi]
 	st.bi++
@@ -860,7 +875,7 @@ func (s *Source) snapshotRow(ctx context.Context) (bool, error) {
 	s.pushSnapshot(v.t, false)
 	src := capture.Source{Connector: s.connector, TsMicros: st.batchTs, Snapshot: capture.SnapshotTrue,
 		DB: t.ID.DB, Table: t.ID.Table, File: st.pos.File, Pos: st.pos.Pos}
-	st.pending = capture.Event{Kind: capture.Change, Op: capture.OpRead, Table: v.t, After: after, Source: src, Position: st.pos}
+	st.pending = capture.Event{Kind: capture.Change, Op: capture.OpRead, Table: v.t, After: after, Source: src, Position: st.batchPos}
 	st.hasPending = true
 	st.pendingFirst = !st.sawAny
 	st.pendingFirstT = st.newTable
@@ -868,11 +883,27 @@ func (s *Source) snapshotRow(ctx context.Context) (bool, error) {
 	return true, nil
 }
 
+// snapProgress is a copy of p saying that the tables before id are complete, and of id every
+// row whose key is ≤ after (none when after is nil).
+func snapProgress(p *Position, id schema.TableID, after [][]byte) *Position {
+	q := *p
+	q.Snapshot = true
+	q.SnapDB, q.SnapTable, q.SnapAfter = id.DB, id.Table, nil
+	if after != nil {
+		q.SnapAfter = make([]string, len(after))
+		for i, k := range after {
+			q.SnapAfter[i] = hex.EncodeToString(k)
+		}
+	}
+	return &q
+}
+
 // snapshotQuery is one primary-key chunk of u: rows after lastKey (unless first) in key order;
-// a full scan for tables without a key. Key values are written as literals: integers as they
+// a full scan for tables without a key. filter, when set, is ANDed (an incremental
+// snapshot's additional condition). Key values are written as literals: integers as they
 // are, anything else as a hex string (binary, or utf8mb4 text compared in the column's
 // collation, as a quoted parameter would be).
-func snapshotQuery(t *schema.Table, u *snapUnit, lastKey [][]byte, first bool, n int) string {
+func snapshotQuery(t *schema.Table, u *snapUnit, lastKey [][]byte, first bool, n int, filter string) string {
 	var b strings.Builder
 	b.WriteString("SELECT ")
 	for i, c := range t.Columns {
@@ -884,6 +915,9 @@ func snapshotQuery(t *schema.Table, u *snapUnit, lastKey [][]byte, first bool, n
 	b.WriteString(" FROM ")
 	b.WriteString(quoteID(t.ID.DB) + "." + quoteID(t.ID.Table))
 	if len(t.PrimaryKey) == 0 {
+		if filter != "" {
+			b.WriteString(" WHERE (" + filter + ")")
+		}
 		return b.String()
 	}
 	keys := make([]string, len(t.PrimaryKey))
@@ -891,6 +925,9 @@ func snapshotQuery(t *schema.Table, u *snapUnit, lastKey [][]byte, first bool, n
 		keys[i] = quoteID(t.Columns[k].Name)
 	}
 	var conds []string
+	if filter != "" {
+		conds = append(conds, "("+filter+")")
+	}
 	if u != nil && u.lo != nil {
 		conds = append(conds, keys[0]+" >= "+strconv.FormatInt(*u.lo, 10))
 	}

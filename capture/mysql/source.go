@@ -23,6 +23,7 @@ import (
 	"github.com/sluicecdc/sluice/capture/mysql/replication"
 	"github.com/sluicecdc/sluice/internal/tlsconf"
 	"github.com/sluicecdc/sluice/schema"
+	"github.com/sluicecdc/sluice/signal"
 )
 
 type phase uint8
@@ -62,6 +63,23 @@ type Source struct {
 	qi    int
 	phase phase
 	snap  *snapshotState
+	// resumed is the rest of an interrupted snapshot, or an incremental snapshot, read in
+	// watermark windows while streaming (snapshot_resume.go, snapshot_incremental.go); nil
+	// otherwise.
+	resumed *resumed
+	// The signal table (sigOn: configured), the signals read and not acted on yet, those
+	// handed to Signal (inbox, under inboxMu; inboxN their number, read without the lock),
+	// and the tables of incremental snapshots waiting for the one running.
+	sigOn    bool
+	sigID    schema.TableID
+	signals  []sigAt
+	inboxMu  sync.Mutex
+	inbox    []signal.Signal
+	inboxN   atomic.Int32
+	incrWait []incrTable
+	// recent: the keys the stream changed in the last recentKeep (Config.ReadOnly only).
+	recent    []recentKey
+	recentBuf []byte
 
 	st streamState
 
@@ -142,6 +160,15 @@ func (s *Source) start(ctx context.Context) error {
 	s.cat = mysqlddl.NewCatalog(info.Version)
 	s.cat.ServerCharset = info.Charset
 
+	if s.cfg.ReadOnly && !info.MariaDB && !info.GTIDMode {
+		return errorf("--read-only makes snapshot windows from GTID sets, and the server has gtid_mode OFF: turn GTIDs on (gtid_mode=ON, enforce_gtid_consistency=ON), or use --signal-data-collection (watermark rows) instead")
+	}
+	if sig := s.cfg.SignalDataCollection; sig != "" {
+		s.sigOn, s.sigID = true, signalID(sig)
+		if !s.f.table(s.sigID.DB, s.sigID.Table) {
+			return errorf("the signal table %s is not captured: add it to --table-include (and --database-include) as Debezium requires", sig)
+		}
+	}
 	var off *Position
 	if len(s.cfg.Offset) > 0 {
 		if off, err = ParsePosition(s.cfg.Offset); err != nil {
@@ -161,15 +188,19 @@ func (s *Source) start(ctx context.Context) error {
 		}
 	}
 	mode := s.cfg.SnapshotMode
-	snapshot := false
+	snapshot, resume := false, false
 	switch {
 	case off == nil && mode == SnapshotRecovery:
 		return errorf("snapshot mode recovery needs a stored offset (it rebuilds the schema history at that position); use initial for a first start")
 	case off == nil, mode == SnapshotAlways:
 		snapshot = true
 	case off.Snapshot:
-		s.log.Warn("the previous snapshot did not finish; taking it again", "offset", off.String())
-		snapshot = true
+		if ok, why := s.resumable(off); !ok {
+			s.log.Warn("the previous snapshot did not finish; taking it again", "offset", off.String(), "why_not_resumed", why)
+			snapshot = true
+		} else {
+			resume = true
+		}
 	case mode == SnapshotRecovery:
 		if err := s.recoverHistory(ctx, off); err != nil {
 			return err
@@ -191,13 +222,31 @@ func (s *Source) start(ctx context.Context) error {
 		s.phase = phaseSnapshot
 		return nil
 	}
+	if resume {
+		if len(recs) == 0 {
+			return errorf("offset %s records an unfinished snapshot but the schema history is empty: the history store is not the one used before; restore it, or start over with --snapshot-mode always", off.String())
+		}
+		if err := s.replayHistory(recs, off); err != nil {
+			return err
+		}
+		if err := s.resumeSnapshot(ctx, off); err != nil {
+			return err
+		}
+		return s.startStream(off)
+	}
 	if len(recs) == 0 {
 		return errorf("offset %s exists but the schema history is empty: the history store is not the one used before; restore it, or rebuild it with --snapshot-mode recovery", off.String())
 	}
 	if err := s.replayHistory(recs, off); err != nil {
 		return err
 	}
-	return s.startStream(off)
+	if err := s.startStream(off); err != nil {
+		return err
+	}
+	if len(off.IncrTables) > 0 {
+		return s.resumeIncremental(ctx, off)
+	}
+	return nil
 }
 
 // replayHistory applies every record at or before upTo (all when nil) to the catalog.
@@ -373,7 +422,15 @@ func (s *Source) Next(ctx context.Context) (capture.Event, error) {
 	}
 }
 
-func (s *Source) emit(ev capture.Event) { s.queue = append(s.queue, ev) }
+func (s *Source) emit(ev capture.Event) {
+	if s.resumed != nil {
+		// Every position handed out while the snapshot's rest runs carries its progress.
+		if p, ok := ev.Position.(*Position); ok && p != nil {
+			s.stampResume(p)
+		}
+	}
+	s.queue = append(s.queue, ev)
+}
 
 // Ack tells the source nothing it must act on: the binlog has no server-side
 // acknowledgement; the pipeline's offsets store keeps the position. The binlog watch only
@@ -395,6 +452,14 @@ func (s *Source) Close() error {
 		s.snap.close()
 		if s.snap.started {
 			ss := &s.cfg.Stats.Snapshot
+			ss.Running.Store(false)
+			ss.Aborted.Store(true)
+			ss.EndedUnixNano.Store(time.Now().UnixNano())
+		}
+	}
+	if s.resumed != nil {
+		s.resumed.close()
+		if ss := &s.cfg.Stats.Snapshot; ss.Running.Load() {
 			ss.Running.Store(false)
 			ss.Aborted.Store(true)
 			ss.EndedUnixNano.Store(time.Now().UnixNano())

@@ -228,6 +228,19 @@ func (s *Source) classify(err error, p *Position) error {
 // streamStep reads and handles binlog events until at least one capture event is queued.
 func (s *Source) streamStep(ctx context.Context) error {
 	for len(s.queue) == 0 {
+		if len(s.signals) > 0 || s.inboxN.Load() > 0 || len(s.incrWait) > 0 {
+			if err := s.handleSignals(ctx); err != nil {
+				return err
+			}
+		}
+		if s.resumed != nil {
+			if err := s.resumeStep(ctx); err != nil {
+				return err
+			}
+			if len(s.queue) > 0 {
+				return nil // a read-only window closed at once
+			}
+		}
 		if s.st.rows != nil {
 			if err := s.nextRow(); err != nil {
 				return err
@@ -266,6 +279,10 @@ func (s *Source) streamStep(ctx context.Context) error {
 				s.cat = mysqlddl.NewCatalog(s.info.Version)
 				s.cat.ServerCharset = s.info.Charset
 				s.st = streamState{}
+				if s.resumed != nil { // the new snapshot replaces the rest of the old one
+					s.resumed.close()
+					s.resumed = nil
+				}
 				s.snap = &snapshotState{data: !s.cfg.SkipPurgedBinlog}
 				s.phase = phaseSnapshot
 				return nil
@@ -396,6 +413,9 @@ func (s *Source) endTxn(h binlog.Header) {
 	s.st.inTxn, s.st.sawBegin, s.st.hasGTID, s.st.began = false, false, false, false
 	s.st.txnTs = 0
 	s.st.skipArmed = false
+	if s.resumed != nil {
+		s.resumeCommit(pos)
+	}
 }
 
 // source builds the source block for an event with header h.
@@ -832,6 +852,18 @@ func (s *Source) nextRow() error {
 	if !s.st.inTxn {
 		// rows outside BEGIN…COMMIT (should not happen in ROW format): position after the event
 		ev.Position = &Position{File: s.st.file, Pos: s.evEnd(h), GTIDs: s.gtidString(), TsSec: int64(h.Timestamp), ServerID: h.ServerID}
+	}
+	if s.sigOn && v.src.ID == s.sigID {
+		if !s.signalRow(ev.Op, ev.After, s.st.lastPos) {
+			return nil // a watermark
+		}
+	} else {
+		if s.cfg.ReadOnly {
+			s.noteRecent(v.src.ID, ev.Before, ev.After, v.t.PrimaryKey)
+		}
+		if s.resumed != nil {
+			s.resumed.see(v.src.ID, ev.Before, ev.After, v.t.PrimaryKey)
+		}
 	}
 	if !s.st.began && s.st.inTxn {
 		s.st.began = true

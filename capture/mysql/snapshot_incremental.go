@@ -1,0 +1,345 @@
+package mysql
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/schema"
+	"github.com/sluicecdc/sluice/signal"
+)
+
+// Incremental snapshots (Debezium's ad hoc incremental snapshot, started by an
+// execute-snapshot signal) run on the watermark windows of snapshot_resume.go: the tables the
+// signal names are read in primary-key chunks, each between a low and a high watermark row of
+// the signal table, and a chunk row whose key the stream changed inside the window is
+// dropped (the stream's event stands). The rows go out with op r and source.snapshot
+// "incremental".
+//
+// Progress is in every position handed out while one runs (incremental_snapshot_tables,
+// _after, _filters), so a restart carries on at the chunk after the last one emitted. The
+// signals themselves are rows inserted into the signal table (--signal-data-collection), read
+// from the stream at their place in it, or handed to Signal (the Kafka channel).
+
+// sigAt is a signal with where it was read.
+type sigAt struct {
+	sig signal.Signal
+	at  string
+}
+
+// signalRow takes a row of the signal table from the stream (Next's goroutine): a watermark
+// is passed to the resumed snapshot and swallowed (false); an inserted signal is queued for
+// handleSignals and its row emitted like any captured row (true).
+func (s *Source) signalRow(op capture.Op, after capture.Row, at *Position) bool {
+	if len(after) < 3 {
+		return true
+	}
+	typ := string(after[1].Bytes)
+	if typ == windowOpen || typ == windowClose {
+		if s.resumed != nil {
+			s.resumed.watermarkSeen(string(after[0].Bytes), typ)
+		}
+		return false // a watermark (this run's or another's) is no change to emit
+	}
+	if op != capture.OpCreate {
+		return true // only inserts are signals
+	}
+	sig, err := signal.FromRow(nil, after)
+	where := ""
+	if at != nil {
+		where = at.String()
+	}
+	if err != nil {
+		// A signal is an operator's request, not data: a bad one is reported, the stream goes on.
+		s.log.Error("ignoring a signal that cannot be acted on; insert a corrected one", "error", err, "at", where)
+		return true
+	}
+	s.signals = append(s.signals, sigAt{sig, where})
+	return true
+}
+
+// Signal hands the source a signal from outside the stream (the Kafka signal channel,
+// signal.ParseKafka). Any goroutine may call it; it does not block. Next acts on it before
+// its next event, at the stream's position then.
+func (s *Source) Signal(sig signal.Signal) {
+	s.inboxMu.Lock()
+	s.inbox = append(s.inbox, sig)
+	s.inboxMu.Unlock()
+	s.inboxN.Add(1)
+}
+
+// handleSignals acts on the signals read so far, and starts an incremental snapshot that
+// waited for the one before (Next's goroutine, between events).
+func (s *Source) handleSignals(ctx context.Context) error {
+	if s.inboxN.Load() > 0 {
+		s.inboxMu.Lock()
+		at := ""
+		if s.st.lastPos != nil {
+			at = s.st.lastPos.String()
+		}
+		for _, sig := range s.inbox {
+			s.signals = append(s.signals, sigAt{sig, at})
+		}
+		s.inbox = nil
+		s.inboxN.Store(0)
+		s.inboxMu.Unlock()
+	}
+	for len(s.signals) > 0 {
+		sa := s.signals[0]
+		s.signals = s.signals[1:]
+		if err := s.handleSignal(ctx, sa.sig, sa.at); err != nil {
+			return err
+		}
+	}
+	if s.resumed == nil && len(s.incrWait) > 0 {
+		w := s.incrWait
+		s.incrWait = nil
+		return s.startIncremental(ctx, w, nil)
+	}
+	return nil
+}
+
+// incrTable is a table of an incremental snapshot with its additional condition.
+type incrTable struct {
+	id     schema.TableID
+	filter string
+}
+
+func (s *Source) handleSignal(ctx context.Context, sig signal.Signal, at string) error {
+	log := s.log.With("signal_id", sig.ID, "signal_type", string(sig.Type))
+	rs := s.resumed
+	running := rs != nil && rs.incr
+	switch sig.Type {
+	case signal.Log:
+		log.Info(sig.LogMessage(at))
+	case signal.PauseSnapshot:
+		if !running {
+			log.Warn("pause-snapshot: no incremental snapshot is running")
+			return nil
+		}
+		rs.paused = true
+		s.cfg.Stats.Snapshot.Paused.Store(true)
+		log.Info("incremental snapshot paused; send a resume-snapshot signal to go on")
+	case signal.ResumeSnapshot:
+		if !running {
+			log.Warn("resume-snapshot: no incremental snapshot is running")
+			return nil
+		}
+		rs.paused = false
+		s.cfg.Stats.Snapshot.Paused.Store(false)
+		log.Info("incremental snapshot resumed")
+	case signal.StopSnapshot:
+		if !running {
+			log.Warn("stop-snapshot: no incremental snapshot is running")
+			return nil
+		}
+		s.stopIncremental(sig.Snapshot, log.Info)
+	case signal.ExecuteSnapshot:
+		snap := sig.Snapshot
+		if snap.Type == signal.Blocking {
+			log.Error("execute-snapshot: blocking snapshots are not supported yet; send the signal with \"type\": \"incremental\"")
+			return nil
+		}
+		if snap.SurrogateKey != "" {
+			log.Error("execute-snapshot: surrogate-key is not supported yet; the tables are chunked by their primary key. Send the signal without it")
+			return nil
+		}
+		if s.cfg.SignalDataCollection == "" && !s.cfg.ReadOnly {
+			log.Error("execute-snapshot: an incremental snapshot writes its watermarks into the signal table: set --signal-data-collection (signal.data.collection), or --read-only (GTID windows, no writes)")
+			return nil
+		}
+		var tables []incrTable
+		for _, t := range s.cat.Tables() {
+			id := t.ID
+			if !s.f.table(id.DB, id.Table) || !snap.Matches(id.String()) || id == s.sigID {
+				continue
+			}
+			if len(t.PrimaryKey) == 0 {
+				log.Error("execute-snapshot: table has no primary key and is left out (an incremental snapshot matches chunk rows with stream events by key)", "table", id.String())
+				continue
+			}
+			tables = append(tables, incrTable{id, snap.Filter(id.String())})
+		}
+		if len(tables) == 0 {
+			log.Error("execute-snapshot: data-collections match no captured table with a primary key (names are db.table regular expressions; the table must be in the include lists)", "data_collections", snap.DataCollections)
+			return nil
+		}
+		return s.startIncremental(ctx, tables, nil)
+	}
+	return nil
+}
+
+// startIncremental reads tables (the first from after) in an incremental snapshot: added to
+// the one running, queued after the rest of an initial snapshot, or started.
+func (s *Source) startIncremental(ctx context.Context, tables []incrTable, after [][]byte) error {
+	names := make([]string, len(tables))
+	for i, t := range tables {
+		names[i] = t.id.String()
+	}
+	ss := &s.cfg.Stats.Snapshot
+	if rs := s.resumed; rs != nil {
+		if !rs.incr {
+			s.incrWait = append(s.incrWait, tables...)
+			s.log.Info("incremental snapshot queued after the rest of the initial snapshot", "tables", names)
+			return nil
+		}
+		var added []string
+		for _, t := range tables {
+			if slices.Contains(rs.tables, t.id) && !rs.stopped[t.id] {
+				continue
+			}
+			rs.tables = append(rs.tables, t.id)
+			rs.setFilter(t)
+			s.incrProgress(t.id)
+			ss.TotalTables.Add(1)
+			ss.RemainingTables.Add(1)
+			added = append(added, t.id.String())
+		}
+		s.log.Info("incremental snapshot: tables added", "tables", added)
+		return nil
+	}
+	conn, err := s.chunkConn(ctx)
+	if err != nil {
+		return err
+	}
+	rs := &resumed{conn: conn, nonce: newNonce(), sig: signalID(s.cfg.SignalDataCollection), first: true, incr: true,
+		stopped: map[schema.TableID]bool{}, readOnly: s.cfg.ReadOnly}
+	for _, t := range tables {
+		rs.tables = append(rs.tables, t.id)
+		rs.setFilter(t)
+	}
+	if after != nil {
+		rs.after = after
+		rs.hex = make([]string, len(after))
+		for i, k := range after {
+			rs.hex[i] = hex.EncodeToString(k)
+		}
+	}
+	ss.Running.Store(true)
+	ss.Completed.Store(false)
+	ss.Aborted.Store(false)
+	ss.Paused.Store(false)
+	ss.EndedUnixNano.Store(0)
+	ss.StartedUnixNano.Store(time.Now().UnixNano())
+	ss.TotalTables.Store(int64(len(tables)))
+	ss.RemainingTables.Store(int64(len(tables)))
+	for _, t := range tables {
+		s.incrProgress(t.id)
+	}
+	s.resumed = rs
+	s.log.Info("incremental snapshot started", "tables", names, "signal_table", rs.sig.String())
+	return nil
+}
+
+func (rs *resumed) setFilter(t incrTable) {
+	if t.filter == "" {
+		delete(rs.filters, t.id)
+		return
+	}
+	if rs.filters == nil {
+		rs.filters = map[schema.TableID]string{}
+	}
+	rs.filters[t.id] = t.filter
+}
+
+func (s *Source) incrProgress(id schema.TableID) {
+	tp := s.cfg.Stats.Snapshot.Table(id.String())
+	tp.Rows.Store(0)
+	tp.Done.Store(false)
+}
+
+// stopIncremental drops the tables snap matches (all without data-collections) from the
+// running incremental snapshot. A chunk already in its window is still emitted.
+func (s *Source) stopIncremental(snap *signal.Snapshot, info func(string, ...any)) {
+	rs := s.resumed
+	var stopped []string
+	keep := rs.tables[:0:0]
+	for i, id := range rs.tables {
+		if !snap.Matches(id.String()) {
+			keep = append(keep, id)
+			continue
+		}
+		stopped = append(stopped, id.String())
+		if i == 0 && rs.state != chunkRead {
+			// Its chunk is in flight: emitted, then the table is dropped (resumeCommit).
+			rs.stopped[id] = true
+			keep = append(keep, id)
+			continue
+		}
+		s.cfg.Stats.Snapshot.RemainingTables.Add(-1)
+		if i == 0 {
+			rs.after, rs.hex, rs.first = nil, nil, true
+		}
+	}
+	rs.tables = keep
+	info("incremental snapshot: tables stopped", "tables", stopped)
+}
+
+// incrementalDone ends an incremental snapshot whose last window closed. Positions after it
+// carry no snapshot progress.
+func (s *Source) incrementalDone() {
+	rs := s.resumed
+	rs.close()
+	s.resumed = nil
+	ss := &s.cfg.Stats.Snapshot
+	ss.Running.Store(false)
+	ss.Paused.Store(false)
+	ss.Completed.Store(true)
+	ss.RemainingTables.Store(0)
+	ss.EndedUnixNano.Store(time.Now().UnixNano())
+	s.log.Info("incremental snapshot completed", "rows", rs.rows, "tables", ss.TotalTables.Load())
+}
+
+// resumeIncremental carries on the incremental snapshot the stored offset off records.
+func (s *Source) resumeIncremental(ctx context.Context, off *Position) error {
+	if s.cfg.SignalDataCollection == "" && !s.cfg.ReadOnly {
+		return errorf("the stored offset records an unfinished incremental snapshot of %v, whose watermarks go into the signal table: "+
+			"set --signal-data-collection (signal.data.collection), or --read-only (GTID windows), to carry it on", off.IncrTables)
+	}
+	var tables []incrTable
+	var after [][]byte
+	for i, name := range off.IncrTables {
+		id := signalID(name)
+		t := s.cat.Table(id)
+		if t == nil || len(t.PrimaryKey) == 0 || !s.f.table(id.DB, id.Table) {
+			s.log.Warn("incremental snapshot: a table of the stored offset is no longer captured (or lost its key) and is left out", "table", name)
+			continue
+		}
+		if i == 0 && len(off.IncrAfter) == len(t.PrimaryKey) {
+			for _, h := range off.IncrAfter {
+				k, _ := hex.DecodeString(h) // ParsePosition checked it
+				after = append(after, k)
+			}
+		}
+		tables = append(tables, incrTable{id, off.IncrFilters[name]})
+	}
+	if len(tables) == 0 {
+		return nil
+	}
+	s.log.Info("resuming the unfinished incremental snapshot", "tables", off.IncrTables, "after", fmt.Sprint(off.IncrAfter))
+	return s.startIncremental(ctx, tables, after)
+}
+
+// stampIncremental writes the incremental snapshot's progress into p.
+func (rs *resumed) stampIncremental(p *Position) {
+	p.IncrTables, p.IncrAfter, p.IncrFilters = nil, nil, nil
+	for i, id := range rs.tables {
+		if rs.stopped[id] {
+			continue
+		}
+		name := id.String()
+		p.IncrTables = append(p.IncrTables, name)
+		if f := rs.filters[id]; f != "" {
+			if p.IncrFilters == nil {
+				p.IncrFilters = map[string]string{}
+			}
+			p.IncrFilters[name] = f
+		}
+		if i == 0 {
+			p.IncrAfter = rs.hex
+		}
+	}
+}

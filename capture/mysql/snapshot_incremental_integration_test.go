@@ -1,0 +1,221 @@
+//go:build integration
+
+package mysql
+
+import (
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sluicecdc/sluice/capture"
+)
+
+// TestMySQLIncrementalSnapshotWindows starts an incremental snapshot by a signal-table row
+// while a writer keeps updating, deleting and inserting rows of the table, pauses and resumes
+// it, stops the source in the middle (the events up to there delivered) and restarts it from
+// the stored offset. Every snapshot read must equal the after image of the last streamed change
+// of its key before it (a read older than a stream event it follows is the stale row the
+// watermark window exists to drop), a deleted key must not be read again, the
+// additional-conditions filter must hold, and replaying every event gives the table as the
+// server has it.
+func TestMySQLIncrementalSnapshotWindows(t *testing.T) {
+	for _, srv := range servers(t) {
+		t.Run(srv.name, func(t *testing.T) { incrementalWindows(t, srv, false) })
+		t.Run(srv.name+"/read-only", func(t *testing.T) { incrementalWindows(t, srv, true) })
+	}
+}
+
+func incrementalWindows(t *testing.T, srv server, readOnly bool) {
+	const rows = 4000
+	dbName := "sl_incrwin"
+	if readOnly {
+		dbName = "sl_incrwin_ro"
+	}
+	db := openDB(t, srv.dsn)
+	freshDB(t, db, dbName)
+	mustExec(t, db,
+		"CREATE TABLE "+dbName+".t (id INT PRIMARY KEY, v INT NOT NULL)",
+		"CREATE TABLE "+dbName+".u (id INT PRIMARY KEY, v INT NOT NULL)",
+		"CREATE TABLE "+dbName+".fence (id INT PRIMARY KEY)",
+		"CREATE TABLE "+dbName+".sig (id VARCHAR(64) PRIMARY KEY, type VARCHAR(32) NOT NULL, data VARCHAR(2048))")
+	var vals []string
+	for i := 1; i <= rows; i++ {
+		vals = append(vals, fmt.Sprintf("(%d, 0)", i))
+	}
+	mustExec(t, db, "INSERT INTO "+dbName+".t VALUES "+strings.Join(vals, ","), "INSERT INTO "+dbName+".u VALUES "+strings.Join(vals[:300], ","))
+
+	ts := newTestSource(t, srv, dbName)
+	ts.cfg.SnapshotMode = SnapshotNoData // the incremental snapshot is the only reader of rows
+	ts.cfg.SnapshotChunkRows = 150
+	ts.cfg.SignalDataCollection = dbName + ".sig"
+	ts.cfg.ReadOnly = readOnly
+	if os.Getenv("DEBUGLOG") != "" {
+		ts.cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+
+	// The writer runs until stopped: updates and deletes over t, inserts above it.
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		r := rand.New(rand.NewPCG(7, 7))
+		for !stop.Load() {
+			var q string
+			switch r.IntN(5) {
+			case 0:
+				q = fmt.Sprintf("DELETE FROM %s.t WHERE id = %d", dbName, 1+r.IntN(rows))
+			case 1:
+				q = fmt.Sprintf("INSERT INTO %s.t VALUES (%d, 1) ON DUPLICATE KEY UPDATE v = v + 1", dbName, 1+r.IntN(rows+300))
+			default:
+				q = fmt.Sprintf("UPDATE %s.t SET v = v + 1 WHERE id = %d", dbName, 1+r.IntN(rows))
+			}
+			if _, err := db.Exec(q); err != nil {
+				t.Errorf("writer: %s: %v", q, err)
+				return
+			}
+		}
+	}()
+	defer func() { stop.Store(true); wg.Wait() }()
+
+	// Checks, over the events delivered in order (across both runs).
+	state := map[string]string{} // table/key → row
+	streamed := map[string]string{}
+	reads := map[string]int{}
+	var bad []string
+	check := func(recs []rec) {
+		for _, r := range recs {
+			if r.kind != capture.Change || r.tbl == "sig" || r.tbl == "fence" {
+				continue
+			}
+			ev := r.ev
+			row := ev.After
+			if ev.Op == capture.OpDelete {
+				row = ev.Before
+			}
+			k := r.tbl + "/" + valText(row[0])
+			after := rowText(ev.After)
+			switch ev.Op {
+			case capture.OpRead:
+				if ev.Source.Snapshot != capture.SnapshotIncremental {
+					bad = append(bad, "read not marked incremental: "+k)
+				}
+				reads[r.tbl]++
+				if last, ok := streamed[k]; ok && last != after {
+					bad = append(bad, fmt.Sprintf("stale read %s %s after the stream's %s", k, after, last))
+				}
+				if r.tbl == "u" && ev.After[0].Int%2 != 0 {
+					bad = append(bad, "read outside additional-conditions: "+k)
+				}
+				state[k] = after
+			case capture.OpDelete:
+				streamed[k] = "-"
+				delete(state, k)
+			default:
+				streamed[k] = after
+				state[k] = after
+			}
+		}
+	}
+
+	s := ts.open(t)
+	check(ts.collect(t, s, 30*time.Second, func(recs []rec) bool {
+		return len(recs) > 0 && recs[len(recs)-1].kind == capture.SnapshotDone
+	}))
+	mustExec(t, db, `INSERT INTO `+dbName+`.sig VALUES ('log-1', 'log', '{"message": "hello from the test at {}"}'),
+		('snap-1', 'execute-snapshot', '{"data-collections": ["`+dbName+`.t", "`+dbName+`.u"], "type": "incremental",
+		  "additional-conditions": [{"data-collection": "`+dbName+`.u", "filter": "id % 2 = 0"}]}')`)
+	recs := ts.collect(t, s, 60*time.Second, func(recs []rec) bool {
+		n := 0
+		for _, r := range recs {
+			if r.op == capture.OpRead {
+				n++
+			}
+		}
+		return n >= 400
+	})
+	check(recs)
+	// Pause, let the writer run, resume; then stop in the middle.
+	mustExec(t, db, "INSERT INTO "+dbName+".sig VALUES ('pause-1', 'pause-snapshot', NULL)")
+	recs = ts.collect(t, s, 30*time.Second, func(recs []rec) bool {
+		return len(recs) > 0 && recs[len(recs)-1].tbl == "sig"
+	})
+	check(recs)
+	time.Sleep(300 * time.Millisecond)
+	mustExec(t, db, "INSERT INTO "+dbName+".sig VALUES ('resume-1', 'resume-snapshot', NULL)")
+	recs = ts.collect(t, s, 30*time.Second, func(recs []rec) bool {
+		n := 0
+		for _, r := range recs {
+			if r.op == capture.OpRead {
+				n++
+			}
+		}
+		return n >= 300
+	})
+	check(recs)
+	s.Close()
+	if !strings.Contains(string(ts.off), `"incremental_snapshot_tables":["`+dbName+`.t"`) {
+		t.Fatalf("stored offset has no incremental progress in t: %s", ts.off)
+	}
+
+	// Restart: the incremental snapshot carries on from the offset, to its end.
+	s = ts.open(t)
+	defer s.Close()
+	fenced := false
+	recs = ts.collect(t, s, 120*time.Second, func(recs []rec) bool {
+		if !fenced && s.resumed == nil && s.cfg.Stats.Snapshot.Completed.Load() {
+			fenced = true
+			stop.Store(true)
+			wg.Wait()
+			mustExec(t, db, "INSERT INTO "+dbName+".fence VALUES (1)")
+		}
+		return fenced && len(recs) > 0 && recs[len(recs)-1].tbl == "fence"
+	})
+	check(recs)
+	if strings.Contains(string(ts.off), "incremental_snapshot") {
+		t.Fatalf("stored offset after the end still has incremental progress: %s", ts.off)
+	}
+	want := map[string]string{}
+	for _, tbl := range []string{"t", "u"} {
+		q := "SELECT * FROM " + dbName + "." + tbl
+		if tbl == "u" {
+			q += " WHERE id % 2 = 0"
+		}
+		rs, err := db.Query(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		readTable(t, rs, tbl, want)
+	}
+	for k, w := range want {
+		if g, ok := state[k]; !ok {
+			bad = append(bad, "missing "+k+" "+w)
+		} else if g != w {
+			bad = append(bad, "differs "+k+": got "+g+" want "+w)
+		}
+	}
+	for k, g := range state {
+		if _, ok := want[k]; !ok {
+			bad = append(bad, "extra "+k+" "+g)
+		}
+	}
+	sort.Strings(bad)
+	if len(bad) > 0 {
+		t.Fatalf("%d problems, e.g. %s", len(bad), strings.Join(bad[:min(len(bad), 10)], "; "))
+	}
+	var marks int
+	if err := db.QueryRow("SELECT count(*) FROM " + dbName + ".sig WHERE id LIKE 'sluice:%'").Scan(&marks); err != nil {
+		t.Fatal(err)
+	}
+	if readOnly && marks != 0 {
+		t.Fatalf("read-only: %d watermark rows written to the source", marks)
+	}
+	t.Logf("reads: %v; %d keys; %d watermark rows", reads, len(state), marks)
+}

@@ -1,0 +1,237 @@
+//go:build integration
+
+package mysql
+
+import (
+	"database/sql"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sluicecdc/sluice/capture"
+)
+
+// TestSnapshotResumeWatermarkWindows stops the source in the middle of its initial snapshot
+// (the events up to there delivered, the rest lost, as a kill -9 leaves it), changes rows
+// while it is down, restarts it while a writer keeps updating, deletes and inserting, stops it
+// again in the middle of the resumed phase, and restarts it once more: the rows read again
+// stay within the batches in flight at each stop (it resumed rather than restarted), and
+// replaying every event delivered in order gives the table as the server has it.
+func TestSnapshotResumeWatermarkWindows(t *testing.T) {
+	for _, srv := range servers(t) {
+		t.Run(srv.name, func(t *testing.T) { snapshotResume(t, srv, false) })
+		t.Run(srv.name+"/read-only", func(t *testing.T) { snapshotResume(t, srv, true) })
+	}
+}
+
+func snapshotResume(t *testing.T, srv server, readOnly bool) {
+	const rows = 3000
+	dbName := "sl_snapresume"
+	if readOnly {
+		dbName = "sl_snapresume_ro"
+	}
+	db := openDB(t, srv.dsn)
+	freshDB(t, db, dbName)
+	mustExec(t, db,
+		"CREATE TABLE "+dbName+".a (id INT PRIMARY KEY, v INT NOT NULL)",
+		"CREATE TABLE "+dbName+".t (id INT PRIMARY KEY, v INT NOT NULL, pad VARCHAR(40))",
+		"CREATE TABLE "+dbName+".z (k VARCHAR(20) PRIMARY KEY, v INT NOT NULL)",
+		"CREATE TABLE "+dbName+".fence (id INT PRIMARY KEY)",
+		"CREATE TABLE "+dbName+".sig (id VARCHAR(64) PRIMARY KEY, type VARCHAR(32) NOT NULL, data VARCHAR(2048))",
+		"INSERT INTO "+dbName+".a VALUES (1, 1), (2, 2)")
+	var vals []string
+	for i := 1; i <= rows; i++ {
+		vals = append(vals, fmt.Sprintf("(%d, 0, 'row %d')", i, i))
+	}
+	mustExec(t, db, "INSERT INTO "+dbName+".t VALUES "+strings.Join(vals, ","))
+	vals = vals[:0]
+	for i := 1; i <= 700; i++ {
+		vals = append(vals, fmt.Sprintf("('k%05d', 0)", i))
+	}
+	mustExec(t, db, "INSERT INTO "+dbName+".z VALUES "+strings.Join(vals, ","))
+
+	ts := newTestSource(t, srv, dbName)
+	ts.cfg.SnapshotChunkRows = 100
+	ts.cfg.SnapshotWorkers = 1
+	ts.cfg.SignalDataCollection = dbName + ".sig"
+	if readOnly {
+		ts.cfg.ReadOnly, ts.cfg.SignalDataCollection = true, ""
+	}
+	state := map[string]string{} // table/key → row, from the events delivered
+	reads := 0
+	apply := func(recs []rec) {
+		for _, r := range recs {
+			if r.kind != capture.Change || r.tbl == "sig" || r.tbl == "fence" {
+				continue
+			}
+			ev := r.ev
+			if ev.Op == capture.OpRead {
+				reads++
+			}
+			row := ev.After
+			if ev.Op == capture.OpDelete {
+				row = ev.Before
+			}
+			k := r.tbl + "/" + valText(row[0])
+			if ev.Op == capture.OpDelete {
+				delete(state, k)
+			} else {
+				state[k] = rowText(ev.After)
+			}
+		}
+	}
+	countReads := func(recs []rec) int {
+		n := 0
+		for _, r := range recs {
+			if r.kind == capture.Change && r.op == capture.OpRead {
+				n++
+			}
+		}
+		return n
+	}
+
+	// Run 1: the consistent snapshot, stopped after 1,300 rows of t (mid-batch, past two
+	// batches of 512).
+	s := ts.open(t)
+	recs := ts.collect(t, s, 60*time.Second, func(recs []rec) bool { return countReads(recs) >= 2+1300 })
+	s.Close()
+	apply(recs)
+	if !strings.Contains(string(ts.off), `"snapshot_table":"t"`) {
+		t.Fatalf("stored offset after run 1 has no progress in t: %s", ts.off)
+	}
+	// While it is down: changes on both sides of the progress and in the tables not read yet.
+	mustExec(t, db,
+		"UPDATE "+dbName+".t SET v = v + 100 WHERE id IN (5, 900, 1100, 1500, 2999)",
+		"DELETE FROM "+dbName+".t WHERE id IN (6, 1501, 2500)",
+		"INSERT INTO "+dbName+".t VALUES (5001, 1, 'new')",
+		"UPDATE "+dbName+".z SET v = 7 WHERE k = 'k00003'",
+		"UPDATE "+dbName+".a SET v = 9 WHERE id = 1")
+
+	// Run 2: resumed in watermark windows while a writer runs; stopped after 900 more reads
+	// (in the middle of a chunk).
+	writer := func(seed uint64, n int) (wait func()) {
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(seed, 1))
+			for i := 0; i < n; i++ {
+				var q string
+				switch r.IntN(6) {
+				case 0:
+					q = fmt.Sprintf("DELETE FROM %s.t WHERE id = %d", dbName, 1+r.IntN(rows))
+				case 1:
+					q = fmt.Sprintf("INSERT INTO %s.t VALUES (%d, 1, 'w') ON DUPLICATE KEY UPDATE v = v + 1", dbName, rows+1+r.IntN(200))
+				case 2:
+					q = fmt.Sprintf("UPDATE %s.z SET v = v + 1 WHERE k = 'k%05d'", dbName, 1+r.IntN(700))
+				default:
+					q = fmt.Sprintf("UPDATE %s.t SET v = v + 1 WHERE id = %d", dbName, 1+r.IntN(rows))
+				}
+				if _, err := db.Exec(q); err != nil {
+					t.Errorf("writer: %s: %v", q, err)
+					return
+				}
+			}
+		}()
+		return wg.Wait
+	}
+	wait := writer(1, 1500)
+	s = ts.open(t)
+	recs = ts.collect(t, s, 60*time.Second, func(recs []rec) bool { return countReads(recs) >= 950 })
+	s.Close()
+	apply(recs)
+	wait()
+	if !strings.Contains(string(ts.off), `"snapshot":"INITIAL"`) {
+		t.Fatalf("stored offset after run 2 is not in the snapshot: %s", ts.off)
+	}
+
+	// Run 3: resumed again, with the writer, to the end of the snapshot; then a fence row
+	// after the writer stopped.
+	wait = writer(2, 800)
+	s = ts.open(t)
+	defer s.Close()
+	done := false
+	recs = ts.collect(t, s, 120*time.Second, func(recs []rec) bool {
+		if n := len(recs); n > 0 && recs[n-1].kind == capture.SnapshotDone {
+			done = true
+			wait()
+			mustExec(t, db, "INSERT INTO "+dbName+".fence VALUES (1)")
+		}
+		n := len(recs)
+		return done && n > 0 && recs[n-1].tbl == "fence"
+	})
+	apply(recs)
+	if strings.Contains(string(ts.off), "INITIAL") {
+		t.Fatalf("stored offset after the end still in the snapshot: %s", ts.off)
+	}
+
+	want := map[string]string{}
+	for _, tbl := range []string{"a", "t", "z"} {
+		rs, err := db.Query("SELECT * FROM " + dbName + "." + tbl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		readTable(t, rs, tbl, want)
+	}
+	var diffs []string
+	for k, w := range want {
+		if g, ok := state[k]; !ok {
+			diffs = append(diffs, "missing "+k+" "+w)
+		} else if g != w {
+			diffs = append(diffs, "differs "+k+": got "+g+" want "+w)
+		}
+	}
+	for k, g := range state {
+		if _, ok := want[k]; !ok {
+			diffs = append(diffs, "extra "+k+" "+g)
+		}
+	}
+	sort.Strings(diffs)
+	if len(diffs) > 0 {
+		t.Fatalf("%d keys wrong, e.g. %s", len(diffs), strings.Join(diffs[:min(len(diffs), 10)], "; "))
+	}
+	// The rows of a, t and z, plus what each stop read again: at most the batch in flight at
+	// the first stop (512) and the chunk in flight at the second (100), and the writer's
+	// inserts read by chunks after they were streamed.
+	if limit := 2 + rows + 700 + 512 + 100 + 200; reads > limit {
+		t.Fatalf("%d snapshot reads for %d rows: more than resuming reads again (limit %d)", reads, 2+rows+700, limit)
+	}
+	t.Logf("%d snapshot reads for %d rows", reads, 2+rows+700)
+}
+
+// readTable adds rs's rows (first column the key) to m as table/key → row text, as the events
+// show them.
+func readTable(t *testing.T, rs *sql.Rows, tbl string, m map[string]string) {
+	t.Helper()
+	defer rs.Close()
+	cols, _ := rs.Columns()
+	for rs.Next() {
+		raw := make([]sql.NullString, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range raw {
+			ptrs[i] = &raw[i]
+		}
+		if err := rs.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		parts := make([]string, len(cols))
+		for i, v := range raw {
+			switch {
+			case !v.Valid:
+				parts[i] = "NULL"
+			case i == 0 && tbl == "z", i == 2:
+				parts[i] = fmt.Sprintf("%q", v.String)
+			default:
+				parts[i] = v.String
+			}
+		}
+		m[tbl+"/"+parts[0]] = "(" + strings.Join(parts, ",") + ")"
+	}
+	if err := rs.Err(); err != nil {
+		t.Fatal(err)
+	}
+}
