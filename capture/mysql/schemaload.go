@@ -24,7 +24,7 @@ type serverDB struct {
 type tableDef struct {
 	T    *schema.Table
 	Idx  []mysqlddl.Index
-	Rows int64 // information_schema.TABLES.TABLE_ROWS: the engine's estimate
+	Rows int64 // the engine's row estimate (loadEstimates); 0 until it is loaded
 	// Opaque says why the model cannot express the table as DDL (a generated column, a
 	// functional key part, a sequence, ...): its history record then carries SHOW CREATE TABLE.
 	Opaque string
@@ -70,19 +70,19 @@ func loadTables(ctx context.Context, q queryer, dbs []string, only *schema.Table
 	}
 	byID := map[schema.TableID]*tableDef{}
 	var order []schema.TableID
-	rows, err := q.QueryContext(ctx, "SELECT TABLE_SCHEMA, TABLE_NAME, IFNULL(TABLE_COLLATION,''), IFNULL(TABLE_COMMENT,''), IFNULL(TABLE_ROWS,0), TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_TYPE IN ('BASE TABLE','SEQUENCE','SYSTEM VERSIONED') AND "+where, args...)
+	// No TABLE_ROWS here: it opens every table in the engine (loadEstimates).
+	rows, err := q.QueryContext(ctx, "SELECT TABLE_SCHEMA, TABLE_NAME, IFNULL(TABLE_COLLATION,''), IFNULL(TABLE_COMMENT,''), TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_TYPE IN ('BASE TABLE','SEQUENCE','SYSTEM VERSIONED') AND "+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list tables: %w", err)
 	}
 	for rows.Next() {
 		var db, name, coll, comment, typ string
-		var est int64
-		if err := rows.Scan(&db, &name, &coll, &comment, &est, &typ); err != nil {
+		if err := rows.Scan(&db, &name, &coll, &comment, &typ); err != nil {
 			rows.Close()
 			return nil, err
 		}
 		id := schema.TableID{DB: db, Table: name}
-		byID[id] = &tableDef{T: &schema.Table{ID: id, Dialect: schema.MySQL, DefaultCharset: mysqlddl.CharsetOfCollation(coll), Comment: comment}, Rows: est}
+		byID[id] = &tableDef{T: &schema.Table{ID: id, Dialect: schema.MySQL, DefaultCharset: mysqlddl.CharsetOfCollation(coll), Comment: comment}}
 		if typ != "BASE TABLE" {
 			byID[id].Opaque = strings.ToLower(typ)
 		}
@@ -195,6 +195,128 @@ func loadTables(ctx context.Context, q queryer, dbs []string, only *schema.Table
 		out = append(out, *td)
 	}
 	return out, nil
+}
+
+// estimateNames is how many table names one TABLE_ROWS query of loadEstimates lists.
+const estimateNames = 500
+
+// loadEstimates sets each table's Rows, the engine's row estimate. It only plans the snapshot
+// (a table estimated empty is checked with others in one statement, a big one is split into key
+// ranges) and is never trusted for what is read. information_schema.TABLES.TABLE_ROWS opens
+// every table in the engine (10,000 empty tables on MariaDB 10.11: 4.4 s of a 5.1 s schema
+// read, 0.4 s without it), so the estimates come from InnoDB's persistent statistics
+// (mysql.innodb_table_stats, one cheap read), and TABLE_ROWS is asked, by name, only for the
+// tables the statistics do not know (other engines, STATS_PERSISTENT=0, partitions) or say have
+// rows: the statistics lag up to ~10 s behind inserts, and those tables are opened to be read
+// anyway. A table the statistics still count as empty is checked in the snapshot like any.
+// Without access to the statistics it asks TABLE_ROWS for every table, as before.
+//
+// mysql is false on MariaDB: MySQL 8+ serves TABLE_ROWS from a cache kept up to a day unless
+// the session's information_schema_stats_expiry is 0.
+func loadEstimates(ctx context.Context, db *sql.DB, tables []tableDef, mysql bool) error {
+	if len(tables) == 0 {
+		return nil
+	}
+	c, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("row estimates: %w", err)
+	}
+	defer c.Close()
+	if mysql {
+		_, _ = c.ExecContext(ctx, "SET SESSION information_schema_stats_expiry = 0") // absent before 8.0: ignored
+	}
+	byDB := map[string][]int{}
+	var dbs []string
+	for i, td := range tables {
+		if byDB[td.T.ID.DB] == nil {
+			dbs = append(dbs, td.T.ID.DB)
+		}
+		byDB[td.T.ID.DB] = append(byDB[td.T.ID.DB], i)
+	}
+	type key struct{ db, table string }
+	stats := map[key]int64{}
+	args := make([]any, len(dbs))
+	for i, d := range dbs {
+		args[i] = d
+	}
+	rows, err := c.QueryContext(ctx, "SELECT database_name, table_name, n_rows FROM mysql.innodb_table_stats WHERE database_name IN ("+inList(len(dbs))+")", args...)
+	if err == nil {
+		for rows.Next() {
+			var k key
+			var n int64
+			if err = rows.Scan(&k.db, &k.table, &n); err != nil {
+				break
+			}
+			stats[k] = n
+		}
+		rows.Close()
+		if err == nil {
+			err = rows.Err()
+		}
+	}
+	statsOK := err == nil
+	for _, d := range dbs {
+		var ask []int
+		for _, i := range byDB[d] {
+			n, ok := stats[key{d, tables[i].T.ID.Table}]
+			tables[i].Rows = n
+			if !statsOK || !ok || n > 0 {
+				ask = append(ask, i)
+			}
+		}
+		if !statsOK && len(ask) > 0 {
+			// Every table of d: one query without a name list.
+			if err := tableRows(ctx, c, d, nil, tables, ask); err != nil {
+				return err
+			}
+			continue
+		}
+		for len(ask) > 0 {
+			n := min(len(ask), estimateNames)
+			if err := tableRows(ctx, c, d, ask[:n], tables, ask[:n]); err != nil {
+				return err
+			}
+			ask = ask[n:]
+		}
+	}
+	return nil
+}
+
+// tableRows sets Rows of tables[idx] (all in database d) from information_schema's TABLE_ROWS,
+// asking for the tables of names only (nil: every table of d).
+func tableRows(ctx context.Context, q queryer, d string, names []int, tables []tableDef, idx []int) error {
+	query := "SELECT TABLE_NAME, IFNULL(TABLE_ROWS,0) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?"
+	args := []any{d}
+	if names != nil {
+		// A condition on the names alone is checked before a table is opened.
+		query += " AND TABLE_NAME IN (" + inList(len(names)) + ")"
+		for _, i := range names {
+			args = append(args, tables[i].T.ID.Table)
+		}
+	}
+	pos := make(map[string]int, len(idx))
+	for _, i := range idx {
+		pos[tables[i].T.ID.Table] = i
+	}
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("row estimates of %s: %w", d, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		var n int64
+		if err := rows.Scan(&name, &n); err != nil {
+			return fmt.Errorf("row estimates of %s: %w", d, err)
+		}
+		if i, ok := pos[name]; ok {
+			tables[i].Rows = n
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("row estimates of %s: %w", d, err)
+	}
+	return nil
 }
 
 // serverDefault normalises information_schema.COLUMNS.COLUMN_DEFAULT: MariaDB quotes string

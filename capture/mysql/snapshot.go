@@ -190,12 +190,6 @@ func (s *Source) snapshotOpen(ctx context.Context, underLock bool) error {
 		_, err := conn.ExecContext(ctx, q)
 		return err
 	}
-	if !s.info.MariaDB {
-		// MySQL 8+ serves information_schema.TABLES.TABLE_ROWS (the row estimates that decide
-		// which tables are split into key ranges) from a cache kept up to a day by default.
-		// Older servers lack the variable: ignored.
-		_ = exec("SET SESSION information_schema_stats_expiry = 0")
-	}
 	var bl *backupLock
 	if mode == LockMinimalPercona || mode == LockMinimal && !underLock {
 		if bl, err = s.takeBackupLock(ctx); err != nil {
@@ -306,6 +300,11 @@ func (s *Source) snapshotOpen(ctx context.Context, underLock bool) error {
 		}
 	}
 	bl.release(s)
+	if st.data {
+		if err := loadEstimates(ctx, s.db, sr.tables, !s.info.MariaDB); err != nil {
+			return errorf("snapshot: %w", err)
+		}
+	}
 	st.estimates = sr.estimates()
 	if h := s.cfg.estimateHook; h != nil {
 		h(st.estimates)
