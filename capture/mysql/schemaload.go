@@ -53,6 +53,26 @@ func inList(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
 }
 
+// countTables counts the base tables f captures (names only: no table is opened).
+func countTables(ctx context.Context, q queryer, f *filter) (int, error) {
+	rows, err := q.QueryContext(ctx, "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE TABLE_TYPE IN ('BASE TABLE','SEQUENCE','SYSTEM VERSIONED')")
+	if err != nil {
+		return 0, fmt.Errorf("count tables: %w", err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var db, t string
+		if err := rows.Scan(&db, &t); err != nil {
+			return 0, fmt.Errorf("count tables: %w", err)
+		}
+		if f.database(db) && f.table(db, t) {
+			n++
+		}
+	}
+	return n, rows.Err()
+}
+
 // loadTables reads every base table (and MariaDB sequence) of dbs from information_schema.
 // only, when set, restricts to one table.
 func loadTables(ctx context.Context, q queryer, dbs []string, only *schema.TableID, mariadb bool) ([]tableDef, error) {
