@@ -544,8 +544,11 @@ func (s *Source) applySchema(ctx context.Context, sr *schemaRead, pos *Position,
 	for i, td := range sr.tables {
 		ddl := sr.ddl[i]
 		t := s.cat.Put(td.T, td.Idx)
+		sr.tables[i] = tableDef{} // the catalog keeps its own copy: this one can go (10,000 tables: ~6 MB)
 		ch := []mysqlddl.Change{{Type: "CREATE", Table: t}}
-		rs = append(rs, s.historyRecord(&hp, t.ID.DB, ddl, ch))
+		r := s.historyRecord(&hp, t.ID.DB, ddl, ch)
+		r.Position = rs[0].Position // the same for every record: one copy, not one a table
+		rs = append(rs, r)
 		if emitEvents && s.f.table(t.ID.DB, t.ID.Table) {
 			s.emit(capture.Event{Kind: capture.SchemaChange, DDL: ddl, DDLDatabase: t.ID.DB,
 				Changes: []capture.TableChange{{Type: "CREATE", Table: t}},
