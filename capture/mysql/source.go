@@ -351,6 +351,9 @@ func (s *Source) Next(ctx context.Context) (capture.Event, error) {
 			return ev, nil
 		}
 		s.queue, s.qi = s.queue[:0], 0
+		if cap(s.queue) > maxKeptQueue {
+			s.queue = nil // a snapshot's schema events (10,000 tables: 4 MB) are not kept for ever
+		}
 		if err := ctx.Err(); err != nil {
 			return capture.Event{}, err
 		}
@@ -374,6 +377,9 @@ func (s *Source) Next(ctx context.Context) (capture.Event, error) {
 }
 
 func (s *Source) emit(ev capture.Event) { s.queue = append(s.queue, ev) }
+
+// maxKeptQueue is the largest event queue kept for reuse once drained.
+const maxKeptQueue = 1024
 
 // Ack tells the source nothing it must act on: the binlog has no server-side
 // acknowledgement; the pipeline's offsets store keeps the position. The binlog watch only
