@@ -456,8 +456,8 @@ const showCreateConns = 3
 
 // readSchema reads the databases and table definitions (information_schema, one query each for
 // all tables) and writes each table's DDL from that model; only tables the model cannot
-// express get their SHOW CREATE TABLE. With pool those run on several of the pool's
-// connections (any session sees the same definitions while DDL is held off or checked
+// express get their SHOW CREATE TABLE. With pool those and the three information_schema
+// queries run on several of the pool's connections (any session sees the same definitions while DDL is held off or checked
 // afterwards); otherwise all run on q.
 func (s *Source) readSchema(ctx context.Context, q queryer, pool bool) (*schemaRead, error) {
 	if h := s.cfg.schemaReadHook; h != nil {
@@ -471,7 +471,11 @@ func (s *Source) readSchema(ctx context.Context, q queryer, pool bool) (*schemaR
 	for i, d := range dbs {
 		names[i] = d.Name
 	}
-	tables, err := loadTables(ctx, q, names, nil, s.info.MariaDB)
+	lq := q
+	if pool {
+		lq = s.db // the three queries at once, on pool connections
+	}
+	tables, err := loadTables(ctx, lq, names, nil, s.info.MariaDB)
 	if err != nil {
 		return nil, errorf("%w", err)
 	}
