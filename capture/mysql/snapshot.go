@@ -537,6 +537,12 @@ func (s *Source) startReaders(ctx context.Context) error {
 	}
 	rctx, cancel := context.WithCancel(context.Background())
 	st.cancel = cancel
+	// Tables per transaction: snapshotTxTables, or more when the transactions are capped
+	// (maxSnapshotTxs) or fewer could be opened, so that the last ones are not left with the rest.
+	perTx := snapshotTxTables
+	if n := len(st.readers) + len(st.spare); n > 0 {
+		perTx = max(perTx, (len(st.units)+n-1)/n)
+	}
 	var next atomic.Int32
 	for ri := range st.readers {
 		st.wg.Add(1)
@@ -548,7 +554,7 @@ func (s *Source) startReaders(ctx context.Context) error {
 				if i >= len(st.units) {
 					return
 				}
-				if taken++; taken > snapshotTxTables {
+				if taken++; taken > perTx {
 					if r := st.takeSpare(); r != nil {
 						st.readers[ri].close() // ends its transaction: its tables are released
 						st.readers[ri], taken = r, 1
