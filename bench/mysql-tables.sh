@@ -4,8 +4,10 @@
 # (--snapshot-mode initial, stdout sink to /dev/null) until it streams, then restarts it on the
 # same offsets until it streams again, and drops the database. Reports per run: how long writes
 # were blocked (the source's own figure, its log's writes_blocked_seconds), seconds to
-# streaming, peak RSS (VmHWM), and the schema history's size. Goals at 10,000 tables: writes
-# blocked <= 1 s, snapshot <= 10 s, restart to streaming <= 5 s, peak RSS <= 64 MB.
+# streaming (split into the schema read, with DDL held off by the backup lock, and the rows: from
+# the log's "snapshot started" to "snapshot completed"), peak RSS (VmHWM), the schema history's
+# size and the load average before and after. Goals at 10,000 tables: writes blocked <= 1 s,
+# snapshot <= 10 s, restart to streaming <= 5 s, peak RSS <= 64 MB.
 #
 # Usage: bench/mysql-tables.sh [N ...]        (default: 10000)
 # Settings (environment):
@@ -71,12 +73,16 @@ for N in "${@:-10000}"; do
     done
   } | sql "$DB"
   log "  created in $(( $(date +%s) - t0 )) s"
+  load0=$(cut -d' ' -f1 /proc/loadavg)
   read -r snap_s snap_rss < <(run_until_streaming "$DIR/first.log")
   blocked=$(grep -o 'writes_blocked_seconds=[0-9.e-]*' "$DIR/first.log" | tail -1 | cut -d= -f2)
   lock=$(grep -o 'backup lock taken[^"]*"[^"]*"' "$DIR/first.log" | head -1 || true)
+  ddl=$(grep -o 'ddl_blocked_seconds=[0-9.e-]*' "$DIR/first.log" | tail -1 | cut -d= -f2 || true)
+  logtime() { date -d "$(grep -m1 "msg=\"$1" "$DIR/first.log" | sed -E 's/^time=([^ ]*) .*/\1/')" +%s.%N; }
+  rows_s=$(awk -v a="$(logtime 'snapshot started')" -v b="$(logtime 'snapshot completed')" 'BEGIN { printf "%.2f", b - a }')
   hist_mb=$(awk -v s="$(stat -c %s "$DIR/offsets.history")" 'BEGIN { printf "%.1f", s / 1048576 }')
   read -r restart_s restart_rss < <(run_until_streaming "$DIR/restart.log")
   server=$(sql -N -e "SELECT VERSION()")
-  echo "| $server | $N tables | writes blocked ${blocked:-?} s | snapshot to streaming $snap_s s | peak RSS $snap_rss MB | restart to streaming $restart_s s | restart peak RSS $restart_rss MB | history $hist_mb MB | ${lock:-no backup lock} |"
+  echo "| $server | $N tables | load $load0-$(cut -d' ' -f1 /proc/loadavg) | writes blocked ${blocked:-?} s | schema read (DDL blocked) ${ddl:-?} s | rows $rows_s s | snapshot to streaming $snap_s s | peak RSS $snap_rss MB | restart to streaming $restart_s s | restart peak RSS $restart_rss MB | history $hist_mb MB | ${lock:-no backup lock} |"
   [ "${SCALE_KEEP:-0}" = 1 ] || sql -e "DROP DATABASE IF EXISTS $DB"
 done

@@ -58,6 +58,11 @@ type snapshotState struct {
 	pendingFirst  bool
 	sawAny        bool
 	newTable      bool
+
+	// spare are more transactions opened under the same lock: a reader that has read
+	// snapshotTxTables tables moves on to one. Taken by index (takeSpare).
+	spare     []snapReader
+	spareNext atomic.Int32
 }
 
 // snapUnit is a piece of one table a reader reads: all of it, or a range [lo, hi) of its
@@ -106,6 +111,13 @@ func (st *snapshotState) close() {
 		r.close()
 	}
 	st.readers = nil
+	for _, r := range st.spare {
+		if r != nil {
+			r.close()
+		}
+	}
+	st.spare = nil
+	st.spareNext.Store(0)
 	if st.unlock != nil {
 		st.unlock()
 		st.unlock = nil
@@ -196,12 +208,19 @@ func (s *Source) snapshotOpen(ctx context.Context, underLock bool) error {
 		_, err := conn.ExecContext(ctx, q)
 		return err
 	}
-	if !s.info.MariaDB {
-		// MySQL 8+ serves information_schema.TABLES.TABLE_ROWS (the row estimates that decide
-		// which tables are split into key ranges) from a cache kept up to a day by default.
-		// Older servers lack the variable: ignored.
-		_ = exec("SET SESSION information_schema_stats_expiry = 0")
+	// The readers' connections are made before any lock (a connection costs milliseconds);
+	// under the lock each only opens its transaction.
+	var dialled []*protoReader
+	if mode != LockNone {
+		dialled = s.dialReaders(ctx)
 	}
+	defer func() {
+		for _, r := range dialled {
+			if r != nil {
+				r.close() // not begun
+			}
+		}
+	}()
 	var bl *backupLock
 	if mode == LockMinimalPercona || mode == LockMinimal && !underLock {
 		if bl, err = s.takeBackupLock(ctx); err != nil {
@@ -259,14 +278,19 @@ func (s *Source) snapshotOpen(ctx context.Context, underLock bool) error {
 	}
 	if locked {
 		// The readers, each opening its consistent snapshot while the lock still holds, so
-		// all of them see the same state as conn.
-		for len(st.readers) < s.cfg.SnapshotWorkers {
-			r, err := s.openReader(ctx)
-			if err != nil {
-				s.log.Warn("snapshot: reader connection not opened; reading with fewer", "err", err)
-				break
+		// all of them see the same state as conn; the transactions beyond SnapshotWorkers wait
+		// as spares (snapshotState.spare).
+		for i, r := range dialled {
+			if err := r.begin(ctx); err != nil {
+				s.log.Warn("snapshot: reader transaction not opened; reading with fewer", "err", err)
+				continue
 			}
-			st.readers = append(st.readers, r)
+			dialled[i] = nil // st owns it now
+			if len(st.readers) < s.cfg.SnapshotWorkers {
+				st.readers = append(st.readers, r)
+			} else {
+				st.spare = append(st.spare, r)
+			}
 		}
 	}
 	if len(st.readers) == 0 {
@@ -312,6 +336,11 @@ func (s *Source) snapshotOpen(ctx context.Context, underLock bool) error {
 		}
 	}
 	bl.release(s)
+	if st.data {
+		if err := loadEstimates(ctx, s.db, sr.tables, !s.info.MariaDB); err != nil {
+			return errorf("snapshot: %w", err)
+		}
+	}
 	st.estimates = sr.estimates()
 	if h := s.cfg.estimateHook; h != nil {
 		h(st.estimates)
@@ -514,16 +543,31 @@ func (s *Source) startReaders(ctx context.Context) error {
 	}
 	rctx, cancel := context.WithCancel(context.Background())
 	st.cancel = cancel
+	// Tables per transaction: snapshotTxTables, or more when the transactions are capped
+	// (maxSnapshotTxs) or fewer could be opened, so that the last ones are not left with the rest.
+	perTx := snapshotTxTables
+	if n := len(st.readers) + len(st.spare); n > 0 {
+		perTx = max(perTx, (len(st.units)+n-1)/n)
+	}
 	var next atomic.Int32
-	for _, r := range st.readers {
+	for ri := range st.readers {
 		st.wg.Add(1)
-		go func(r snapReader) {
+		go func(ri int) {
 			defer st.wg.Done()
+			taken := 0
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= len(st.units) {
 					return
 				}
+				if taken++; taken > perTx {
+					if r := st.takeSpare(); r != nil {
+						st.readers[ri].close() // ends its transaction: its tables are released
+						st.readers[ri], taken = r, 1
+						s.log.Debug("snapshot: reader moved on to a spare transaction", "reader", ri, "next_table", st.tables[st.units[i].ti].ID.String())
+					}
+				}
+				r := st.readers[ri]
 				u := st.units[i]
 				u.err = s.readUnit(rctx, r, st.tables[u.ti], u)
 				close(u.ch)
@@ -531,9 +575,20 @@ func (s *Source) startReaders(ctx context.Context) error {
 					return
 				}
 			}
-		}(r)
+		}(ri)
 	}
 	return nil
+}
+
+// takeSpare hands out the next spare transaction, nil when there is none left.
+func (st *snapshotState) takeSpare() snapReader {
+	i := int(st.spareNext.Add(1)) - 1
+	if i >= len(st.spare) {
+		return nil
+	}
+	r := st.spare[i]
+	st.spare[i] = nil
+	return r
 }
 
 // planUnits splits a big table with a single signed integer key into key ranges, so that

@@ -281,6 +281,7 @@ func (s *Source) replayHistory(recs []history.Record, upTo *Position) error {
 				}
 			}
 		}
+		*r = history.Record{} // the catalog keeps its own copy (50,000 tables: ~60 MB of records)
 	}
 	return nil
 }
@@ -400,6 +401,9 @@ func (s *Source) Next(ctx context.Context) (capture.Event, error) {
 			return ev, nil
 		}
 		s.queue, s.qi = s.queue[:0], 0
+		if cap(s.queue) > maxKeptQueue {
+			s.queue = nil // a snapshot's schema events (10,000 tables: 4 MB) are not kept for ever
+		}
 		if err := ctx.Err(); err != nil {
 			return capture.Event{}, err
 		}
@@ -431,6 +435,9 @@ func (s *Source) emit(ev capture.Event) {
 	}
 	s.queue = append(s.queue, ev)
 }
+
+// maxKeptQueue is the largest event queue kept for reuse once drained.
+const maxKeptQueue = 1024
 
 // Ack tells the source nothing it must act on: the binlog has no server-side
 // acknowledgement; the pipeline's offsets store keeps the position. The binlog watch only
@@ -515,8 +522,8 @@ const showCreateConns = 3
 
 // readSchema reads the databases and table definitions (information_schema, one query each for
 // all tables) and writes each table's DDL from that model; only tables the model cannot
-// express get their SHOW CREATE TABLE. With pool those run on several of the pool's
-// connections (any session sees the same definitions while DDL is held off or checked
+// express get their SHOW CREATE TABLE. With pool those and the three information_schema
+// queries run on several of the pool's connections (any session sees the same definitions while DDL is held off or checked
 // afterwards); otherwise all run on q.
 func (s *Source) readSchema(ctx context.Context, q queryer, pool bool) (*schemaRead, error) {
 	if h := s.cfg.schemaReadHook; h != nil {
@@ -530,7 +537,11 @@ func (s *Source) readSchema(ctx context.Context, q queryer, pool bool) (*schemaR
 	for i, d := range dbs {
 		names[i] = d.Name
 	}
-	tables, err := loadTables(ctx, q, names, nil, s.info.MariaDB)
+	lq := q
+	if pool {
+		lq = s.db // the three queries at once, on pool connections
+	}
+	tables, err := loadTables(ctx, lq, names, nil, s.info.MariaDB)
 	if err != nil {
 		return nil, errorf("%w", err)
 	}
@@ -609,8 +620,11 @@ func (s *Source) applySchema(ctx context.Context, sr *schemaRead, pos *Position,
 	for i, td := range sr.tables {
 		ddl := sr.ddl[i]
 		t := s.cat.Put(td.T, td.Idx)
+		sr.tables[i] = tableDef{} // the catalog keeps its own copy: this one can go (10,000 tables: ~6 MB)
 		ch := []mysqlddl.Change{{Type: "CREATE", Table: t}}
-		rs = append(rs, s.historyRecord(&hp, t.ID.DB, ddl, ch))
+		r := s.historyRecord(&hp, t.ID.DB, ddl, ch)
+		r.Position = rs[0].Position // the same for every record: one copy, not one a table
+		rs = append(rs, r)
 		if emitEvents && s.f.table(t.ID.DB, t.ID.Table) {
 			s.emit(capture.Event{Kind: capture.SchemaChange, DDL: ddl, DDLDatabase: t.ID.DB,
 				Changes: []capture.TableChange{{Type: "CREATE", Table: t}},

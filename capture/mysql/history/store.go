@@ -1,6 +1,7 @@
 package history
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -72,34 +73,41 @@ func (s *File) Load(context.Context) ([]Record, error) {
 }
 
 func (s *File) load() ([]Record, error) {
-	data, err := os.ReadFile(s.path)
+	// Read line by line, not the whole file at once: the history of 10,000 tables is ~12 MB,
+	// and each line can go as soon as it is parsed.
+	f, err := os.Open(s.path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("schema history %s: %w", s.path, err)
 	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 256<<10)
 	var out []Record
+	var tail []byte
 	line, off := 0, 0
-	for off < len(data) {
-		n := bytes.IndexByte(data[off:], '\n')
-		if n < 0 {
-			break // the tail: no newline yet
+	for {
+		b, err := br.ReadBytes('\n')
+		if errors.Is(err, io.EOF) {
+			tail = b // no newline yet
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("schema history %s: %w", s.path, err)
 		}
 		line++
-		b := bytes.TrimSpace(data[off : off+n])
-		if len(b) > 0 {
-			r, err := Parse(b)
+		if t := bytes.TrimSpace(b); len(t) > 0 {
+			r, err := Parse(t)
 			if err != nil {
 				return nil, fmt.Errorf("schema history %s line %d (byte %d) is damaged: %w; restore the file from a backup, "+
 					"or move it away and rebuild the history with --snapshot-mode recovery", s.path, line, off, err)
 			}
 			out = append(out, r)
 		}
-		off += n + 1
+		off += len(b)
 	}
 	s.size = int64(off)
-	tail := data[off:]
 	if len(bytes.TrimSpace(tail)) == 0 {
 		if len(tail) > 0 {
 			return out, s.cut(int64(off), len(tail), "whitespace")
@@ -109,7 +117,7 @@ func (s *File) load() ([]Record, error) {
 	if r, err := Parse(tail); err == nil {
 		// A whole record without its newline (an edited file, or a write torn just before the
 		// newline): keep it and finish its line.
-		if err := s.finishLine(int64(len(data))); err != nil {
+		if err := s.finishLine(int64(off + len(tail))); err != nil {
 			return nil, err
 		}
 		return append(out, r), nil
