@@ -112,7 +112,7 @@ log "loading the topic into ClickHouse"
   --clickhouse-database "$DB" --log-format text --http-addr 127.0.0.1:25493 >"$DIR/logs/clickhouse.log" 2>&1 &
 CHP=$!
 total="$(grep -o "[0-9][0-9]*" <<<"$counts" | awk "{ s += \$1 } END { print s }")"
-until [ "$(curl -sf http://127.0.0.1:25493/metrics | sed -n 's/^sluice_records_total \([0-9]*\).*/\1/p')" = "$total" ]; do
+until [ "$(curl -sf http://127.0.0.1:25493/metrics | awk '$1 == "sluice_records_total" { printf "%d", $2 }')" = "$total" ]; do
   kill -0 "$CHP" 2>/dev/null || die "sluice clickhouse exited (log $DIR/logs/clickhouse.log)"
   sleep 2
 done
