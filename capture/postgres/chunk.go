@@ -135,7 +135,7 @@ func (s *Source) resumable(r *Position) (bool, string) {
 	switch {
 	case r == nil || !r.Snapshot || r.SnapshotCompleted:
 		return false, "no unfinished snapshot"
-	case r.SnapTable == "":
+	case r.SnapTable == "" && r.SnapSlot == "":
 		return false, "the stored offset records no snapshot progress (written by an older version)"
 	case s.version < 140000:
 		return false, "resuming needs PostgreSQL 14 or later (logical decoding messages in pgoutput)"

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -84,6 +85,14 @@ type Config struct {
 	SkippedOperations string
 	// Offset is the stored offset JSON (spec §8.2) to resume from; nil starts fresh.
 	Offset []byte
+	// SaveOffset, when set, stores an offset durably (the pipeline's offsets store). Open
+	// calls it once right after it created the slot of a snapshot, before reading a row,
+	// with an offset that names the slot and its consistent point and says the snapshot has
+	// not started; its error fails Open (retryable). A restart after a crash before the
+	// pipeline's first save then resumes the snapshot through that slot (chunk.go) instead
+	// of finding a slot without an offset (ErrSlotExists, --drop-existing-slot). nil: not
+	// saved.
+	SaveOffset func(ctx context.Context, offset []byte) error
 	// StatusInterval is how often a standby status update is sent (default 10s, Debezium's
 	// status.update.interval.ms).
 	StatusInterval time.Duration

@@ -38,6 +38,10 @@ type Position struct {
 	SnapSchema string   // snapshot_schema
 	SnapTable  string   // snapshot_table
 	SnapAfter  []string // snapshot_after
+	// SnapSlot is set on the offset saved right after the slot of a snapshot was created
+	// (Config.SaveOffset), before any row: the snapshot is resumable from its first table
+	// through that slot (snapshot_slot).
+	SnapSlot string // snapshot_slot
 
 	// Incremental snapshot progress (incremental.go; sluice's own keys): the tables left in
 	// order (schema.table), the first one's last emitted key (key columns' text), and each
@@ -93,6 +97,10 @@ func (p *Position) AppendOffset(dst []byte) []byte {
 			dst = append(append(dst, `,"snapshot_after":`...), b...)
 		}
 	}
+	if p.Snapshot && p.SnapSlot != "" {
+		b, _ := json.Marshal(p.SnapSlot)
+		dst = append(append(dst, `,"snapshot_slot":`...), b...)
+	}
 	if len(p.IncrTables) > 0 {
 		b, _ := json.Marshal(p.IncrTables)
 		dst = append(append(dst, `,"incremental_snapshot_tables":`...), b...)
@@ -134,7 +142,7 @@ func ParseOffset(b []byte) (*Position, error) {
 	for k, dst := range map[string]any{"lsn": &p.LSN, "lsn_proc": &p.ProcLSN, "lsn_commit": &p.CommitLSN, "txId": &p.TxID,
 		"ts_usec": &p.TsMicros, "messageType": &p.Type, "lsn_events_processed": &p.Events,
 		"last_snapshot_record": &p.LastSnapshotRow, "snapshot_completed": &p.SnapshotCompleted,
-		"snapshot_schema": &p.SnapSchema, "snapshot_table": &p.SnapTable, "snapshot_after": &p.SnapAfter,
+		"snapshot_schema": &p.SnapSchema, "snapshot_table": &p.SnapTable, "snapshot_after": &p.SnapAfter, "snapshot_slot": &p.SnapSlot,
 		"incremental_snapshot_tables": &p.IncrTables, "incremental_snapshot_after": &p.IncrAfter, "incremental_snapshot_filters": &p.IncrFilters} {
 		if err := num(k, dst); err != nil {
 			return nil, err

@@ -15,6 +15,7 @@ func TestPositionRoundTrip(t *testing.T) {
 		{LSN: 8, ProcLSN: 8, CommitLSN: 8, SnapshotCompleted: true},
 		{LSN: 9, Snapshot: true, TsMicros: 2, SnapSchema: "public", SnapTable: "t.\"1\"", SnapAfter: []string{"42", "a\u00e9\"\x01"}},
 		{LSN: 10, CommitLSN: 11, Snapshot: true, TsMicros: 2, SnapSchema: "s", SnapTable: "t"},
+		{LSN: 12, CommitLSN: 12, Snapshot: true, TsMicros: 3, SnapSlot: "sluice_1"},
 	} {
 		b := p.AppendOffset(nil)
 		q, err := ParseOffset(b)

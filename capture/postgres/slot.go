@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
@@ -112,6 +113,9 @@ func (s *Source) prepareSlot(ctx context.Context) error {
 	}
 	mode := s.cfg.SnapshotMode
 	r := s.resume
+	if r != nil && r.Snapshot && !r.SnapshotCompleted && r.SnapSlot != "" && r.SnapSlot != s.cfg.Slot {
+		return fmt.Errorf("postgres: the stored offset is of the unfinished snapshot through slot %q, not --slot %q: restart with --slot %s, or delete the stored offset to start over", r.SnapSlot, s.cfg.Slot, r.SnapSlot)
+	}
 	snapshotDone := r != nil && (!r.Snapshot || r.SnapshotCompleted)
 	if slot.exists {
 		if bad := s.unusableSlot(slot, r); bad != nil {
@@ -249,6 +253,9 @@ func (s *Source) createSlotForSnapshot(ctx context.Context, exists bool) error {
 	}
 	s.createdSlot = true
 	s.log.Info("replication slot created", "slot", s.cfg.Slot, "consistent_point", res.ConsistentPoint, "snapshot", res.SnapshotName)
+	if err := s.saveInitialOffset(ctx, uint64(lsn)); err != nil {
+		return err
+	}
 	s.startLSN = uint64(lsn)
 	s.lastCommitEnd = uint64(lsn)
 	s.snapOnly = s.cfg.SnapshotMode == SnapshotInitialOnly
@@ -258,6 +265,22 @@ func (s *Source) createSlotForSnapshot(ctx context.Context, exists bool) error {
 		return err
 	}
 	s.snap = snap
+	return nil
+}
+
+// saveInitialOffset stores, through Config.SaveOffset, the offset of a snapshot that has not
+// read a row yet on the slot just created at lsn: without it, a crash before the pipeline's
+// first save leaves a slot and no offset, which a restart refuses (ErrSlotExists) rather than
+// guess whose the slot is. Nothing runs on the replication connection meanwhile, so its
+// exported snapshot stays importable.
+func (s *Source) saveInitialOffset(ctx context.Context, lsn uint64) error {
+	if s.cfg.SaveOffset == nil {
+		return nil
+	}
+	p := Position{LSN: lsn, CommitLSN: lsn, TsMicros: time.Now().UnixMicro(), Snapshot: true, SnapSlot: s.cfg.Slot}
+	if err := s.cfg.SaveOffset(ctx, p.AppendOffset(nil)); err != nil {
+		return retryable{fmt.Errorf("postgres: store the offset of new slot %s before its snapshot: %w", s.cfg.Slot, err)}
+	}
 	return nil
 }
 

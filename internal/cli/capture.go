@@ -59,6 +59,7 @@ type Capture struct {
 	ProgressInterval time.Duration
 
 	sinks   map[string]Sink
+	store   offsets.Store  // Run's, for SaveOffset
 	health  *health        // what /healthz, /readyz and /metrics show, across the reconnects of Run
 	source  *capture.Stats // the source's figures, one per process (SourceStats)
 	serving bool           // Serve ran
@@ -259,6 +260,16 @@ func (c *Capture) OpenOffsets(ctx context.Context) (offsets.Store, error) {
 	return new(offsets.Memory), nil
 }
 
+// SaveOffset stores value in the offsets store of Run, from the source's open function: a
+// source saves an offset of its own before the pipeline runs (the PostgreSQL source, right
+// after it created its slot). It fails outside Run.
+func (c *Capture) SaveOffset(ctx context.Context, value []byte) error {
+	if c.store == nil {
+		return errors.New("no offsets store open")
+	}
+	return c.store.Save(ctx, value)
+}
+
 // RunPipeline runs src through the encoder to the chosen sink, saving positions to store,
 // until ctx ends or a stage fails. Run serves /healthz, /readyz and /metrics around it.
 func (c *Capture) RunPipeline(ctx context.Context, src pipeline.Source, store offsets.Store) error {
@@ -349,6 +360,8 @@ func (c *Capture) Run(ctx context.Context, what string,
 		return err
 	}
 	defer store.Close()
+	c.store = store
+	defer func() { c.store = nil }()
 	backoff := min(time.Second, c.retryWait())
 	var (
 		attempts int       // failed attempts in a row

@@ -76,6 +76,12 @@ func run(ctx context.Context, prog string, args []string, sinks []cli.SinkKind) 
 			// over loses nothing.
 			oc.DropExistingSlot = true
 		}
+		oc.SaveOffset = func(ctx context.Context, off []byte) error {
+			// The slot is this process's from here on: if the save fails, a reopen without
+			// an offset may drop it (above).
+			ownSlot = true
+			return c.SaveOffset(ctx, off)
+		}
 		src, err := postgres.Open(ctx, oc)
 		if err == nil && src.CreatedSlot() && offset == nil {
 			ownSlot = true
