@@ -49,6 +49,11 @@ type Position struct {
 	IncrTables  []string          // incremental_snapshot_tables
 	IncrAfter   []string          // incremental_snapshot_after
 	IncrFilters map[string]string // incremental_snapshot_filters
+
+	// SignalOffset is the next offset of the Kafka signal topic to read (every signal before
+	// it was acted on before this position), when HasSignalOffset (signal_kafka_offset).
+	SignalOffset    int64
+	HasSignalOffset bool
 }
 
 // AppendOffset writes the offset JSON object.
@@ -113,6 +118,10 @@ func (p *Position) AppendOffset(dst []byte) []byte {
 			dst = append(append(dst, `,"incremental_snapshot_filters":`...), b...)
 		}
 	}
+	if p.HasSignalOffset {
+		dst = append(dst, `,"signal_kafka_offset":`...)
+		dst = strconv.AppendInt(dst, p.SignalOffset, 10)
+	}
 	return append(dst, '}')
 }
 
@@ -147,6 +156,12 @@ func ParseOffset(b []byte) (*Position, error) {
 		if err := num(k, dst); err != nil {
 			return nil, err
 		}
+	}
+	if _, ok := raw["signal_kafka_offset"]; ok {
+		if err := num("signal_kafka_offset", &p.SignalOffset); err != nil {
+			return nil, err
+		}
+		p.HasSignalOffset = true
 	}
 	if v, ok := raw["snapshot"]; ok {
 		s := string(v)

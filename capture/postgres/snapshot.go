@@ -645,7 +645,8 @@ func (sn *snapshot) pull(ctx context.Context) (capture.Row, *snapTable, int64, b
 			// in flight).
 			sn.batchTs = b.ts
 			id := u.t.rel.table.ID
-			sn.pos = &Position{LSN: sn.lsn, TsMicros: b.ts, Snapshot: true, SnapSchema: id.Schema, SnapTable: id.Table, SnapAfter: b.after}
+			sn.pos = &Position{LSN: sn.lsn, TsMicros: b.ts, Snapshot: true, SnapSchema: id.Schema, SnapTable: id.Table, SnapAfter: b.after,
+				SignalOffset: sn.s.sigNext, HasSignalOffset: sn.s.hasSigNext}
 		case <-ctx.Done():
 			return nil, nil, 0, false, ctx.Err()
 		}

@@ -13,7 +13,6 @@ import (
 	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/capture/postgres/pgoutput"
 	"github.com/sluicecdc/sluice/schema"
-	"github.com/sluicecdc/sluice/signal"
 )
 
 // ErrSnapshotOnly is returned by Next after the snapshot of mode initial_only has been emitted.
@@ -51,9 +50,11 @@ type Source struct {
 	incrWait    []*snapTable // tables of an incremental snapshot waiting for the one running
 	incrResume  *Position    // an incremental snapshot the stored offset left unfinished
 	inboxMu     sync.Mutex
-	inbox       []signal.Signal // from Signal, any goroutine
-	inboxN      atomic.Int32    // len(inbox), read without the lock
-	createdSlot bool            // Open created the slot (CreatedSlot)
+	inbox       []inboxSignal // from Signal and ReceiveSignal, any goroutine
+	inboxN      atomic.Int32  // len(inbox), read without the lock
+	sigNext     int64         // the Kafka signal channel's next offset (signal.Receiver), if hasSigNext
+	hasSigNext  bool
+	createdSlot bool // Open created the slot (CreatedSlot)
 
 	msgs     chan []wireMsg
 	recvErr  chan error
@@ -167,6 +168,7 @@ func newSource(cfg Config) (*Source, error) {
 			return nil, err
 		}
 		s.resume = p
+		s.sigNext, s.hasSigNext = p.SignalOffset, p.HasSignalOffset
 	}
 	return s, nil
 }
@@ -213,6 +215,9 @@ func (s *Source) Close() error {
 // With snapshot mode initial_only, Next returns ErrSnapshotOnly once the snapshot is emitted.
 func (s *Source) Next(ctx context.Context) (capture.Event, error) {
 	ev, err := s.next(ctx)
+	if s.hasSigNext && ev.Position != nil {
+		s.stampSignalOffset(&ev)
+	}
 	// Every exit is classified: the side connection (catalog lookups, the heartbeat action)
 	// fails the same way the stream does when the server restarts.
 	return ev, classify(err)

@@ -378,7 +378,8 @@ func (s *Source) emitChange(op capture.Op, rel *relation, lsn uint64, before, af
 			TxID: int64(s.xid), HasTxID: true, LSN: lsn, HasLSN: true, LastCommitLSN: s.lastCommitEnd},
 		TxID: s.txID(s.xid, lsn)}
 	pos := s.positions.get()
-	*pos = Position{LSN: lsn, ProcLSN: lsn, CommitLSN: s.commitPos(), TxID: int64(s.xid), TsMicros: s.commitTime, Type: typ, Events: s.eventsAtLSN}
+	*pos = Position{LSN: lsn, ProcLSN: lsn, CommitLSN: s.commitPos(), TxID: int64(s.xid), TsMicros: s.commitTime, Type: typ, Events: s.eventsAtLSN,
+		SignalOffset: s.sigNext, HasSignalOffset: s.hasSigNext}
 	ev.Position = pos
 	s.pending = append(s.pending, ev)
 }

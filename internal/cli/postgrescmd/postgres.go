@@ -138,6 +138,9 @@ func parse(prog string, args []string, sinks []cli.SinkKind) (*cli.Capture, post
 	cfg.HeartbeatInterval = c.Pipeline.HeartbeatInterval
 	cfg.Logger = c.Logger()
 	cfg.Stats = c.SourceStats() // one per process: /metrics and the progress display read it across reopens
+	if !c.Signals.Source() {
+		cfg.SignalDataCollection = "" // signal.enabled.channels without source: the table's rows are no signals
+	}
 	return c, cfg, cli.Config(cfg.Validate())
 }
 
