@@ -69,6 +69,13 @@ type Config struct {
 	SnapshotWorkers int
 	// SnapshotChunkRows is the number of rows per primary-key chunk (default 10000).
 	SnapshotChunkRows int
+	// ReadOnly reads incremental snapshots (and the rest of an interrupted initial snapshot)
+	// without writing to the database (read.only): the chunk windows come from each read's
+	// own snapshot (pg_current_snapshot(): which transactions it sees) and the WAL position
+	// it was taken at, instead of watermark messages; no slot heartbeat messages are
+	// written (SlotHeartbeatInterval is ignored). For replicas and users without write
+	// rights. The publication must exist (PublicationMode disabled).
+	ReadOnly bool
 	// SignalDataCollection is the signal table, schema.table (signal.data.collection; ""
 	// none): rows inserted into it are signals (docs/signals.md). It must be in the
 	// publication; it is captured only if the include lists say so.

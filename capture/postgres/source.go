@@ -65,6 +65,7 @@ type Source struct {
 	acked    atomic.Uint64
 	received atomic.Uint64
 	ackNote  chan struct{}
+	pingNote chan struct{} // Next asks the receive loop to request a keepalive (readOnlyDue)
 
 	// Decoding state (Next's goroutine only).
 	dec           pgoutput.Decoder
@@ -88,6 +89,7 @@ type Source struct {
 	replayXid   uint32
 	replayEnd   uint64
 	idleWALEnd  uint64
+	walSeen     uint64 // the server's WAL end of the last keepalive between transactions: decoded up to it
 	beat        *time.Ticker
 	closeOnce   sync.Once
 	stats       Stats
@@ -152,7 +154,7 @@ func (s *Source) CreatedSlot() bool { return s.createdSlot }
 func newSource(cfg Config) (*Source, error) {
 	s := &Source{cfg: cfg, log: cfg.Logger.With("source", "postgres"), filter: newFilter(&cfg),
 		versions: map[schema.TableID]uint64{}, rels: map[uint32]*relation{}, spools: map[uint32]*spool{},
-		ackNote: make(chan struct{}, 1), walErr: make(chan error, 1)}
+		ackNote: make(chan struct{}, 1), pingNote: make(chan struct{}, 1), walErr: make(chan error, 1)}
 	if s.cfg.Stats == nil {
 		s.cfg.Stats = new(capture.Stats)
 	}
@@ -340,6 +342,9 @@ func (s *Source) handleBatched(ctx context.Context) error {
 	s.batch[0] = wireMsg{}
 	s.batch = s.batch[1:]
 	if m.data == nil {
+		if !s.inTx && s.streamXid == 0 {
+			s.walSeen = max(s.walSeen, m.walEnd)
+		}
 		if s.cfg.LSNFlushMode == FlushConnector {
 			return nil
 		}
@@ -367,6 +372,8 @@ func (s *Source) wait(ctx context.Context) (ev capture.Event, ok bool, err error
 	}
 	select {
 	case s.batch = <-s.msgs:
+	case c, ok := <-s.readyWake():
+		return capture.Event{}, false, s.resumed.took(c, ok)
 	case err := <-s.recvErr:
 		s.recvErr <- err
 		// A server error in the stream (a dropped publication, a missing grant) keeps its
