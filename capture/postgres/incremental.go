@@ -232,8 +232,7 @@ func (s *Source) handleSignal(ctx context.Context, sig signal.Signal, lsn uint64
 	case signal.ExecuteSnapshot:
 		snap := sig.Snapshot
 		if snap.Type == signal.Blocking {
-			log.Error("execute-snapshot: blocking snapshots are not supported yet; send the signal with \"type\": \"incremental\"")
-			return nil
+			return s.queueBlocking(ctx, snap, log)
 		}
 		if snap.SurrogateKey != "" {
 			log.Error("execute-snapshot: surrogate-key is not supported yet; the tables are chunked by their primary key. Send the signal without it")

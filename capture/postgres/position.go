@@ -50,6 +50,12 @@ type Position struct {
 	IncrAfter   []string          // incremental_snapshot_after
 	IncrFilters map[string]string // incremental_snapshot_filters
 
+	// Blocking snapshot in progress (sluice's own keys): the tables it reads (schema.table)
+	// and their additional conditions. Streaming paused at CommitLSN; a restart reads them
+	// again from the start before it streams on.
+	BlockTables  []string          // blocking_snapshot_tables
+	BlockFilters map[string]string // blocking_snapshot_filters
+
 	// SignalOffset is the next offset of the Kafka signal topic to read (every signal before
 	// it was acted on before this position), when HasSignalOffset (signal_kafka_offset).
 	SignalOffset    int64
@@ -118,6 +124,14 @@ func (p *Position) AppendOffset(dst []byte) []byte {
 			dst = append(append(dst, `,"incremental_snapshot_filters":`...), b...)
 		}
 	}
+	if len(p.BlockTables) > 0 {
+		b, _ := json.Marshal(p.BlockTables)
+		dst = append(append(dst, `,"blocking_snapshot_tables":`...), b...)
+		if len(p.BlockFilters) > 0 {
+			b, _ = json.Marshal(p.BlockFilters)
+			dst = append(append(dst, `,"blocking_snapshot_filters":`...), b...)
+		}
+	}
 	if p.HasSignalOffset {
 		dst = append(dst, `,"signal_kafka_offset":`...)
 		dst = strconv.AppendInt(dst, p.SignalOffset, 10)
@@ -152,7 +166,8 @@ func ParseOffset(b []byte) (*Position, error) {
 		"ts_usec": &p.TsMicros, "messageType": &p.Type, "lsn_events_processed": &p.Events,
 		"last_snapshot_record": &p.LastSnapshotRow, "snapshot_completed": &p.SnapshotCompleted,
 		"snapshot_schema": &p.SnapSchema, "snapshot_table": &p.SnapTable, "snapshot_after": &p.SnapAfter, "snapshot_slot": &p.SnapSlot,
-		"incremental_snapshot_tables": &p.IncrTables, "incremental_snapshot_after": &p.IncrAfter, "incremental_snapshot_filters": &p.IncrFilters} {
+		"incremental_snapshot_tables": &p.IncrTables, "incremental_snapshot_after": &p.IncrAfter, "incremental_snapshot_filters": &p.IncrFilters,
+		"blocking_snapshot_tables": &p.BlockTables, "blocking_snapshot_filters": &p.BlockFilters} {
 		if err := num(k, dst); err != nil {
 			return nil, err
 		}

@@ -159,6 +159,11 @@ func (s *Source) prepareSlot(ctx context.Context) error {
 	if r != nil && len(r.IncrTables) > 0 {
 		s.incrResume = r // carried on in Next (incremental.go)
 	}
+	if r != nil && len(r.BlockTables) > 0 {
+		// Read again from the start, before streaming on (blocking.go).
+		s.blockWait = &blockReq{tables: r.BlockTables, filters: r.BlockFilters}
+		s.log.Info("the blocking snapshot of the stored offset did not finish; it runs again before streaming resumes", "tables", r.BlockTables)
+	}
 	return nil
 }
 
@@ -260,7 +265,7 @@ func (s *Source) createSlotForSnapshot(ctx context.Context, exists bool) error {
 	s.lastCommitEnd = uint64(lsn)
 	s.snapOnly = s.cfg.SnapshotMode == SnapshotInitialOnly
 	s.resume = nil
-	snap, err := s.startSnapshot(ctx, res.SnapshotName, uint64(lsn))
+	snap, err := s.startSnapshot(ctx, res.SnapshotName, uint64(lsn), nil)
 	if err != nil {
 		return err
 	}

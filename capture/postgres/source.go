@@ -49,6 +49,7 @@ type Source struct {
 	signals     []sigAt      // signal-table rows read, to act on in Next (incremental.go)
 	incrWait    []*snapTable // tables of an incremental snapshot waiting for the one running
 	incrResume  *Position    // an incremental snapshot the stored offset left unfinished
+	blockWait   *blockReq    // a blocking snapshot to run at the next transaction boundary (blocking.go)
 	inboxMu     sync.Mutex
 	inbox       []inboxSignal // from Signal and ReceiveSignal, any goroutine
 	inboxN      atomic.Int32  // len(inbox), read without the lock
@@ -262,6 +263,11 @@ func (s *Source) next(ctx context.Context) (capture.Event, error) {
 			}
 			return ev, nil
 		}
+		if s.blockWait != nil && s.snap == nil && s.resumed == nil && !s.inTx && s.streamXid == 0 && s.replay == nil {
+			if err := s.startBlocking(ctx); err != nil {
+				return capture.Event{}, classify(err)
+			}
+		}
 		if s.snap != nil {
 			ev, err := s.nextSnapshot(ctx)
 			return ev, classify(err)
@@ -318,7 +324,11 @@ func (s *Source) nextSnapshot(ctx context.Context) (capture.Event, error) {
 	}
 	s.snap.close()
 	lsn := s.snap.lsn
+	blocking := s.snap.base != nil
 	s.snap = nil
+	if blocking {
+		return s.blockingDone(lsn), nil
+	}
 	return capture.Event{Kind: capture.SnapshotDone, Source: capture.Source{Connector: "postgresql", DB: s.dbName, TsMicros: time.Now().UnixMicro(), LSN: lsn, HasLSN: true},
 		Position: &Position{LSN: lsn, ProcLSN: lsn, CommitLSN: lsn, TsMicros: time.Now().UnixMicro(), SnapshotCompleted: true}}, nil
 }
