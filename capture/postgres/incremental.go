@@ -168,17 +168,20 @@ func (s *Source) takeInbox() {
 	s.inboxMu.Unlock()
 }
 
-// stampSignalOffset makes ev's position say where the Kafka signal channel reads next. The
-// frequent positions (changes, snapshot batches) are made with it; others are copied here,
-// never changed in place: the pipeline may be saving an earlier event's position that is the
-// same value.
-func (s *Source) stampSignalOffset(ev *capture.Event) {
+// stampExt makes ev's position say where the Kafka signal channel reads next and which
+// table filters it was captured with. The frequent positions (changes, transaction bounds,
+// snapshot batches) are made with both; others are copied here, never changed in place: the
+// pipeline may be saving an earlier event's position that is the same value.
+func (s *Source) stampExt(ev *capture.Event) {
 	p, ok := ev.Position.(*Position)
-	if !ok || p == nil || (p.HasSignalOffset && p.SignalOffset == s.sigNext) {
+	if !ok || p == nil || (p.Filters == s.filters && (!s.hasSigNext || p.HasSignalOffset && p.SignalOffset == s.sigNext)) {
 		return
 	}
 	q := *p
-	q.SignalOffset, q.HasSignalOffset = s.sigNext, true
+	q.Filters = s.filters
+	if s.hasSigNext {
+		q.SignalOffset, q.HasSignalOffset = s.sigNext, true
+	}
 	ev.Position = &q
 }
 

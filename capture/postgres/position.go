@@ -3,6 +3,7 @@ package postgres
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/jackc/pglogrepl"
@@ -55,6 +56,11 @@ type Position struct {
 	// again from the start before it streams on.
 	BlockTables  []string          // blocking_snapshot_tables
 	BlockFilters map[string]string // blocking_snapshot_filters
+
+	// Filters are the include/exclude lists the position was captured with
+	// (captured_filters): a restart snapshots the tables they left out and the new lists
+	// take in (newtables.go). nil: not recorded (an older offset).
+	Filters *TableFilters
 
 	// SignalOffset is the next offset of the Kafka signal topic to read (every signal before
 	// it was acted on before this position), when HasSignalOffset (signal_kafka_offset).
@@ -132,6 +138,10 @@ func (p *Position) AppendOffset(dst []byte) []byte {
 			dst = append(append(dst, `,"blocking_snapshot_filters":`...), b...)
 		}
 	}
+	if p.Filters != nil {
+		b, _ := json.Marshal(p.Filters)
+		dst = append(append(dst, `,"captured_filters":`...), b...)
+	}
 	if p.HasSignalOffset {
 		dst = append(dst, `,"signal_kafka_offset":`...)
 		dst = strconv.AppendInt(dst, p.SignalOffset, 10)
@@ -167,7 +177,7 @@ func ParseOffset(b []byte) (*Position, error) {
 		"last_snapshot_record": &p.LastSnapshotRow, "snapshot_completed": &p.SnapshotCompleted,
 		"snapshot_schema": &p.SnapSchema, "snapshot_table": &p.SnapTable, "snapshot_after": &p.SnapAfter, "snapshot_slot": &p.SnapSlot,
 		"incremental_snapshot_tables": &p.IncrTables, "incremental_snapshot_after": &p.IncrAfter, "incremental_snapshot_filters": &p.IncrFilters,
-		"blocking_snapshot_tables": &p.BlockTables, "blocking_snapshot_filters": &p.BlockFilters} {
+		"blocking_snapshot_tables": &p.BlockTables, "blocking_snapshot_filters": &p.BlockFilters, "captured_filters": &p.Filters} {
 		if err := num(k, dst); err != nil {
 			return nil, err
 		}
@@ -189,3 +199,14 @@ func ParseOffset(b []byte) (*Position, error) {
 }
 
 var _ capture.Position = (*Position)(nil)
+
+// TableFilters are the table filters of Config, as a position records them.
+type TableFilters struct {
+	SchemaInclude []string `json:"schema_include,omitempty"`
+	TableInclude  []string `json:"table_include,omitempty"`
+	TableExclude  []string `json:"table_exclude,omitempty"`
+}
+
+func (f *TableFilters) equal(g *TableFilters) bool {
+	return slices.Equal(f.SchemaInclude, g.SchemaInclude) && slices.Equal(f.TableInclude, g.TableInclude) && slices.Equal(f.TableExclude, g.TableExclude)
+}

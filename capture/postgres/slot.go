@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
+	"github.com/sluicecdc/sluice/schema"
 )
 
 // sessionParams make the server print values in the forms the decoder reads, on the snapshot
@@ -144,7 +145,10 @@ func (s *Source) prepareSlot(ctx context.Context) error {
 	}
 	if need && slot.exists {
 		if ok, why := s.resumable(r); ok {
-			return s.resumeSnapshot(ctx, r, slot.confirmed)
+			if err := s.resumeSnapshot(ctx, r, slot.confirmed); err != nil {
+				return err
+			}
+			return s.snapshotAddedTables(ctx, r, func(id schema.TableID) bool { return atOrAfter(id, r.SnapSchema, r.SnapTable) })
 		} else if r != nil && r.Snapshot && !r.SnapshotCompleted {
 			s.log.Warn("the unfinished snapshot starts over", "reason", why)
 		}
@@ -164,7 +168,7 @@ func (s *Source) prepareSlot(ctx context.Context) error {
 		s.blockWait = &blockReq{tables: r.BlockTables, filters: r.BlockFilters}
 		s.log.Info("the blocking snapshot of the stored offset did not finish; it runs again before streaming resumes", "tables", r.BlockTables)
 	}
-	return nil
+	return s.snapshotAddedTables(ctx, r, nil)
 }
 
 // unusableSlot says why an existing slot cannot carry on from the stored offset r, or nil:
@@ -282,7 +286,7 @@ func (s *Source) saveInitialOffset(ctx context.Context, lsn uint64) error {
 	if s.cfg.SaveOffset == nil {
 		return nil
 	}
-	p := Position{LSN: lsn, CommitLSN: lsn, TsMicros: time.Now().UnixMicro(), Snapshot: true, SnapSlot: s.cfg.Slot}
+	p := Position{LSN: lsn, CommitLSN: lsn, TsMicros: time.Now().UnixMicro(), Snapshot: true, SnapSlot: s.cfg.Slot, Filters: s.filters}
 	if err := s.cfg.SaveOffset(ctx, p.AppendOffset(nil)); err != nil {
 		return retryable{fmt.Errorf("postgres: store the offset of new slot %s before its snapshot: %w", s.cfg.Slot, err)}
 	}

@@ -660,11 +660,11 @@ func (sn *snapshot) pull(ctx context.Context) (capture.Row, *snapTable, int64, b
 			id := u.t.rel.table.ID
 			if sn.base != nil {
 				p := *sn.base
-				p.TsMicros, p.SignalOffset, p.HasSignalOffset = b.ts, sn.s.sigNext, sn.s.hasSigNext
+				p.TsMicros, p.SignalOffset, p.HasSignalOffset, p.Filters = b.ts, sn.s.sigNext, sn.s.hasSigNext, sn.s.filters
 				sn.pos = &p
 			} else {
 				sn.pos = &Position{LSN: sn.lsn, TsMicros: b.ts, Snapshot: true, SnapSchema: id.Schema, SnapTable: id.Table, SnapAfter: b.after,
-					SignalOffset: sn.s.sigNext, HasSignalOffset: sn.s.hasSigNext}
+					SignalOffset: sn.s.sigNext, HasSignalOffset: sn.s.hasSigNext, Filters: sn.s.filters}
 			}
 		case <-ctx.Done():
 			return nil, nil, 0, false, ctx.Err()

@@ -55,6 +55,7 @@ type Source struct {
 	inboxN      atomic.Int32  // len(inbox), read without the lock
 	sigNext     int64         // the Kafka signal channel's next offset (signal.Receiver), if hasSigNext
 	hasSigNext  bool
+	filters     *TableFilters // the table filters, recorded in every position
 	createdSlot bool // Open created the slot (CreatedSlot)
 
 	msgs     chan []wireMsg
@@ -159,6 +160,7 @@ func newSource(cfg Config) (*Source, error) {
 	if s.cfg.Stats == nil {
 		s.cfg.Stats = new(capture.Stats)
 	}
+	s.filters = &TableFilters{SchemaInclude: cfg.SchemaInclude, TableInclude: cfg.TableInclude, TableExclude: cfg.TableExclude}
 	s.cfg.Stats.Stream.RetainedWALBytes.Store(-1)
 	s.cfg.Stats.Stream.ConfirmedFlushLagBytes.Store(-1)
 	s.skipped, _ = parseSkipped(cfg.SkippedOperations)
@@ -218,8 +220,8 @@ func (s *Source) Close() error {
 // With snapshot mode initial_only, Next returns ErrSnapshotOnly once the snapshot is emitted.
 func (s *Source) Next(ctx context.Context) (capture.Event, error) {
 	ev, err := s.next(ctx)
-	if s.hasSigNext && ev.Position != nil {
-		s.stampSignalOffset(&ev)
+	if ev.Position != nil {
+		s.stampExt(&ev)
 	}
 	// Every exit is classified: the side connection (catalog lookups, the heartbeat action)
 	// fails the same way the stream does when the server restarts.
