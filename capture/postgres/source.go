@@ -56,7 +56,7 @@ type Source struct {
 	sigNext     int64         // the Kafka signal channel's next offset (signal.Receiver), if hasSigNext
 	hasSigNext  bool
 	filters     *TableFilters // the table filters, recorded in every position
-	createdSlot bool // Open created the slot (CreatedSlot)
+	createdSlot bool          // Open created the slot (CreatedSlot)
 
 	msgs     chan []wireMsg
 	recvErr  chan error

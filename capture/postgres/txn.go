@@ -183,7 +183,7 @@ func (s *Source) begin(xid uint32, ts int64, lsn uint64) {
 		return // its BEGIN was delivered already
 	}
 	ev := &capture.Event{Kind: capture.Begin, Source: capture.Source{Connector: "postgresql", DB: s.dbName, TsMicros: ts, TxID: int64(xid), HasTxID: true, LSN: lsn, HasLSN: true, LastCommitLSN: s.lastCommitEnd},
-		TxID:     s.txID(xid, lsn),
+		TxID: s.txID(xid, lsn),
 		Position: &Position{LSN: 0, CommitLSN: s.commitPos(), TxID: int64(xid), TsMicros: ts, Type: "BEGIN", Filters: s.filters,
 			SignalOffset: s.sigNext, HasSignalOffset: s.hasSigNext}}
 	s.beginEv = ev
@@ -211,7 +211,7 @@ func (s *Source) commit(end uint64) {
 		kind = capture.Keepalive
 	}
 	ev := capture.Event{Kind: kind, Source: capture.Source{Connector: "postgresql", DB: s.dbName, TsMicros: ts, TxID: int64(xid), HasTxID: true, LSN: end, HasLSN: true, LastCommitLSN: end},
-		TxID:     s.txID(xid, end),
+		TxID: s.txID(xid, end),
 		Position: &Position{LSN: end, ProcLSN: end, CommitLSN: end, TxID: int64(xid), TsMicros: ts, Type: "COMMIT", Filters: s.filters,
 			SignalOffset: s.sigNext, HasSignalOffset: s.hasSigNext}}
 	s.pending = append(s.pending, ev)
