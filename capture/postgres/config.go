@@ -93,9 +93,9 @@ type Config struct {
 	// Offset is the stored offset JSON (spec §8.2) to resume from; nil starts fresh.
 	Offset []byte
 	// SaveOffset, when set, stores an offset durably (the pipeline's offsets store). Open
-	// calls it once right after it created the slot of a snapshot, before reading a row,
-	// with an offset that names the slot and its consistent point and says the snapshot has
-	// not started; its error fails Open (retryable). A restart after a crash before the
+	// calls it just before it creates the slot of a snapshot (an offset naming the slot, no
+	// position) and right after, before reading a row (with the slot's consistent point);
+	// the snapshot has not started in either. Its error fails Open (retryable). A restart after a crash before the
 	// pipeline's first save then resumes the snapshot through that slot (chunk.go) instead
 	// of finding a slot without an offset (ErrSlotExists, --drop-existing-slot). nil: not
 	// saved.

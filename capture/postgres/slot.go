@@ -114,6 +114,11 @@ func (s *Source) prepareSlot(ctx context.Context) error {
 	}
 	mode := s.cfg.SnapshotMode
 	r := s.resume
+	if r != nil && r.Snapshot && !r.SnapshotCompleted && r.SnapSlot != "" && r.SnapSlot != s.cfg.Slot && r.LSN == 0 && r.CommitLSN == 0 {
+		// Stored before slot r.SnapSlot was created, maybe never created: no position.
+		s.log.Warn("the stored offset only names another slot (stored before its creation, which may not have happened); starting as without an offset", "stored_slot", r.SnapSlot, "slot", s.cfg.Slot)
+		r, s.resume = nil, nil
+	}
 	if r != nil && r.Snapshot && !r.SnapshotCompleted && r.SnapSlot != "" && r.SnapSlot != s.cfg.Slot {
 		return fmt.Errorf("postgres: the stored offset is of the unfinished snapshot through slot %q, not --slot %q: restart with --slot %s, or delete the stored offset to start over", r.SnapSlot, s.cfg.Slot, r.SnapSlot)
 	}
@@ -252,6 +257,11 @@ func (s *Source) createSlotForSnapshot(ctx context.Context, exists bool) error {
 			return fmt.Errorf("postgres: drop slot %s: %w", s.cfg.Slot, err)
 		}
 	}
+	// First the slot's name alone: a crash between the creation and the save after it then
+	// still finds an offset that claims the slot (its position is the slot's own).
+	if err := s.saveInitialOffset(ctx, 0); err != nil {
+		return err
+	}
 	res, err := pglogrepl.CreateReplicationSlot(ctx, s.repl, s.cfg.Slot, "pgoutput", pglogrepl.CreateReplicationSlotOptions{Mode: pglogrepl.LogicalReplication, SnapshotAction: "EXPORT_SNAPSHOT"})
 	if err != nil {
 		return slotError(s.cfg.Slot, err)
@@ -278,7 +288,7 @@ func (s *Source) createSlotForSnapshot(ctx context.Context, exists bool) error {
 }
 
 // saveInitialOffset stores, through Config.SaveOffset, the offset of a snapshot that has not
-// read a row yet on the slot just created at lsn: without it, a crash before the pipeline's
+// read a row yet on the slot just created at lsn (0: about to be created): without it, a crash before the pipeline's
 // first save leaves a slot and no offset, which a restart refuses (ErrSlotExists) rather than
 // guess whose the slot is. Nothing runs on the replication connection meanwhile, so its
 // exported snapshot stays importable.
@@ -317,6 +327,12 @@ func (s *Source) resumeFrom(r *Position, confirmed *string) {
 		s.startLSN = r.CommitLSN
 		if s.startLSN == 0 {
 			s.startLSN = r.LSN
+		}
+		if s.startLSN == 0 && confirmed != nil {
+			// An offset stored before its slot was created (saveInitialOffset): the slot,
+			// never confirmed since, stands at its consistent point.
+			l, _ := pglogrepl.ParseLSN(*confirmed)
+			s.startLSN = uint64(l)
 		}
 		s.lastCommitEnd = s.startLSN
 		if r.Type == "COMMIT" || r.Type == "HEARTBEAT" || r.TxID == 0 {

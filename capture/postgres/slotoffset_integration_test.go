@@ -4,6 +4,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -102,6 +103,69 @@ func TestNewSlotKilledBeforeFirstSaveResumes(t *testing.T) {
 			if len(want) != tc.n || !slices.Equal(got, want) {
 				t.Errorf("table %s: %d keys from the events, %d in the table (want %d)", tc.table, len(got), len(want), tc.n)
 			}
+		}
+	})
+}
+
+// TestNewSlotKilledBetweenCreationAndSave: a crash after the slot was created and before
+// the offset with its consistent point was stored still finds an offset naming the slot
+// (stored just before its creation): the restart resumes the snapshot from the slot's own
+// position, without flags. Before, no offset was stored and the restart refused the slot.
+func TestNewSlotKilledBetweenCreationAndSave(t *testing.T) {
+	eachServer(t, func(t *testing.T, db *testDB) {
+		db.exec("CREATE TABLE a (id int PRIMARY KEY)", "INSERT INTO a SELECT generate_series(1, 400)",
+			"CREATE TABLE sentinel (id int PRIMARY KEY)")
+		cfg := db.config()
+		cfg.SnapshotMode = SnapshotInitial
+		cfg.SnapshotChunkRows = 64
+		var saved [][]byte
+		cfg.SaveOffset = func(_ context.Context, off []byte) error {
+			saved = append(saved, slices.Clone(off))
+			if len(saved) == 2 {
+				return errors.New("killed") // the save after the creation never happens
+			}
+			return nil
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if s, err := Open(ctx, cfg); err == nil {
+			s.Close()
+			t.Fatal("Open succeeded though the save after the slot's creation failed")
+		}
+		var slots int
+		db.adm.QueryRow(ctx, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1", cfg.Slot).Scan(&slots)
+		if slots != 1 || len(saved) != 2 {
+			t.Fatalf("%d slots, %d saves: want the slot created and two saves", slots, len(saved))
+		}
+		db.exec("INSERT INTO a VALUES (401)", "DELETE FROM a WHERE id = 1")
+		cfg.Offset, cfg.SaveOffset = saved[0], nil
+		s, err := Open(ctx, cfg)
+		if err != nil {
+			t.Fatalf("restart from the offset stored before the slot's creation: %v", err)
+		}
+		defer s.Close()
+		ticker(t, db)
+		keys := map[int64]bool{}
+		for done := false; !done; {
+			ev, err := s.Next(ctx)
+			if err != nil {
+				t.Fatalf("Next: %v", err)
+			}
+			if ev.Position != nil {
+				s.Ack(ctx, ev.Position)
+			}
+			done = isSentinel(ev) && s.Progress().Snapshot.Completed.Load()
+			if ev.Kind != capture.Change || ev.Table == nil || ev.Table.ID.Table != "a" {
+				continue
+			}
+			if ev.Op == capture.OpDelete {
+				delete(keys, ev.Before[0].Int)
+			} else {
+				keys[ev.After[0].Int] = true
+			}
+		}
+		if len(keys) != 400 || keys[1] || !keys[401] {
+			t.Errorf("%d keys of a in the events (key 1 %v, key 401 %v), want 400 without 1", len(keys), keys[1], keys[401])
 		}
 	})
 }
