@@ -125,6 +125,15 @@ func (s *Source) Signal(sig signal.Signal) {
 	s.inbox = append(s.inbox, inboxSignal{sig: &sig, offset: -1})
 	s.inboxMu.Unlock()
 	s.inboxN.Add(1)
+	s.wakeInbox()
+}
+
+// wakeInbox wakes a Next waiting for the stream (an idle database sends nothing for long).
+func (s *Source) wakeInbox() {
+	select {
+	case s.inboxNote <- struct{}{}:
+	default:
+	}
 }
 
 // ReceiveSignal implements signal.Receiver: sig (nil: nothing to act on) read at offset of
@@ -134,6 +143,9 @@ func (s *Source) ReceiveSignal(sig *signal.Signal, offset int64) {
 	s.inbox = append(s.inbox, inboxSignal{sig: sig, offset: offset, kafka: true})
 	s.inboxMu.Unlock()
 	s.inboxN.Add(1)
+	if sig != nil {
+		s.wakeInbox()
+	}
 }
 
 // SignalOffset implements signal.Receiver: the stored offset's next signal topic offset.

@@ -58,16 +58,17 @@ type Source struct {
 	filters     *TableFilters // the table filters, recorded in every position
 	createdSlot bool          // Open created the slot (CreatedSlot)
 
-	msgs     chan []wireMsg
-	recvErr  chan error
-	walErr   chan error // the slot watch's fatal error (a lost slot)
-	coal     *coalescer // the replication connection's reader (receive goroutine only)
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
-	acked    atomic.Uint64
-	received atomic.Uint64
-	ackNote  chan struct{}
-	pingNote chan struct{} // Next asks the receive loop to request a keepalive (readOnlyDue)
+	msgs      chan []wireMsg
+	recvErr   chan error
+	walErr    chan error // the slot watch's fatal error (a lost slot)
+	coal      *coalescer // the replication connection's reader (receive goroutine only)
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	acked     atomic.Uint64
+	received  atomic.Uint64
+	ackNote   chan struct{}
+	pingNote  chan struct{} // Next asks the receive loop to request a keepalive (readOnlyDue)
+	inboxNote chan struct{} // a signal was handed over (Signal, ReceiveSignal): wakes wait
 
 	// Decoding state (Next's goroutine only).
 	dec           pgoutput.Decoder
@@ -156,7 +157,7 @@ func (s *Source) CreatedSlot() bool { return s.createdSlot }
 func newSource(cfg Config) (*Source, error) {
 	s := &Source{cfg: cfg, log: cfg.Logger.With("source", "postgres"), filter: newFilter(&cfg),
 		versions: map[schema.TableID]uint64{}, rels: map[uint32]*relation{}, spools: map[uint32]*spool{},
-		ackNote: make(chan struct{}, 1), pingNote: make(chan struct{}, 1), walErr: make(chan error, 1)}
+		ackNote: make(chan struct{}, 1), pingNote: make(chan struct{}, 1), inboxNote: make(chan struct{}, 1), walErr: make(chan error, 1)}
 	if s.cfg.Stats == nil {
 		s.cfg.Stats = new(capture.Stats)
 	}
@@ -386,6 +387,8 @@ func (s *Source) wait(ctx context.Context) (ev capture.Event, ok bool, err error
 	case s.batch = <-s.msgs:
 	case c, ok := <-s.readyWake():
 		return capture.Event{}, false, s.resumed.took(c, ok)
+	case <-s.inboxNote:
+		// Next's loop takes the signal.
 	case err := <-s.recvErr:
 		s.recvErr <- err
 		// A server error in the stream (a dropped publication, a missing grant) keeps its
