@@ -126,3 +126,115 @@ func TestReadOnlyIncrementalSnapshotIdle(t *testing.T) {
 		t.Logf("%d rows in %d chunks in %v", n, n/100, time.Since(start).Round(time.Millisecond))
 	})
 }
+
+// TestReadOnlyResumedInitialSnapshot: an initial snapshot interrupted part way resumes in
+// read-only mode (the rest of it read in the chunk windows of each read's own snapshot, as a
+// user that cannot write watermarks) while rows change: every key ends at the table's state.
+func TestReadOnlyResumedInitialSnapshot(t *testing.T) {
+	eachServer(t, func(t *testing.T, db *testDB) {
+		const rows = 3000
+		db.exec("CREATE TABLE a (id int PRIMARY KEY, v int NOT NULL)", "CREATE TABLE b (id int PRIMARY KEY, v int NOT NULL)",
+			"CREATE TABLE sentinel (id int PRIMARY KEY)",
+			fmt.Sprintf("INSERT INTO a SELECT g, 0 FROM generate_series(1, %d) g", rows),
+			fmt.Sprintf("INSERT INTO b SELECT g, 0 FROM generate_series(1, %d) g", rows))
+		cfg := db.config()
+		cfg.DSN = readOnlyUser(t, db)
+		cfg.ReadOnly = true
+		cfg.PublicationMode = PublicationDisabled
+		cfg.SnapshotMode = SnapshotInitial
+		cfg.SnapshotChunkRows = 300
+		state := map[string]map[int64]int64{"a": {}, "b": {}}
+		apply := func(ev capture.Event) {
+			if ev.Kind != capture.Change || ev.Table == nil || state[ev.Table.ID.Table] == nil {
+				return
+			}
+			m := state[ev.Table.ID.Table]
+			if ev.Op == capture.OpDelete {
+				delete(m, ev.Before[0].Int)
+				return
+			}
+			m[ev.After[0].Int] = ev.After[1].Int
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		s := db.open(cfg)
+		var stored []byte
+		for n := 0; n < rows+rows/2; {
+			ev, err := s.Next(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			apply(ev)
+			if ev.Kind == capture.Change {
+				n++
+			}
+			stored = ev.Position.(*Position).AppendOffset(nil)
+		}
+		s.Close()
+		if p, _ := ParseOffset(stored); p == nil || p.SnapTable != "b" {
+			t.Fatalf("stored offset %s: want the progress in table b", stored)
+		}
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() { // rows change while the rest is read
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				tab := []string{"a", "b"}[i%2]
+				q := "UPDATE " + tab + " SET v = v + 1 WHERE id = $1"
+				if i%40 == 0 {
+					q = "DELETE FROM " + tab + " WHERE id = $1"
+				}
+				db.conn.Exec(context.Background(), q, 1+(i*7919)%rows)
+			}
+		}()
+		cfg.Offset = stored
+		s = db.open(cfg)
+		stopped := false
+		for {
+			ev, err := s.Next(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ev.Position != nil {
+				s.Ack(ctx, ev.Position)
+			}
+			if isSentinel(ev) {
+				break
+			}
+			apply(ev)
+			if !stopped && ev.Kind == capture.SnapshotDone {
+				stopped = true
+				close(stop)
+				wg.Wait()
+				db.exec("INSERT INTO sentinel VALUES (1)")
+			}
+		}
+		for _, tab := range []string{"a", "b"} {
+			want := map[int64]int64{}
+			r, err := db.conn.Query(ctx, "SELECT id, v FROM "+tab)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for r.Next() {
+				var id, v int64
+				r.Scan(&id, &v)
+				want[id] = v
+			}
+			r.Close()
+			if len(want) != len(state[tab]) {
+				t.Errorf("table %s: %d keys in the events, %d in the table", tab, len(state[tab]), len(want))
+			}
+			for id, v := range want {
+				if got, ok := state[tab][id]; !ok || got != v {
+					t.Errorf("table %s id %d: events end at %d (present %v), table has %d", tab, id, got, ok, v)
+				}
+			}
+		}
+	})
+}
