@@ -111,7 +111,7 @@ func (s *Source) startBlocking(ctx context.Context) error {
 		return err
 	}
 	sn.export = conn
-	sn.base = &Position{LSN: p, ProcLSN: p, CommitLSN: p, BlockTables: req.tables, BlockFilters: req.filters}
+	sn.base = &Position{LSN: p, ProcLSN: p, CommitLSN: p, Blocking: &BlockingProgress{Tables: req.tables, Filters: req.filters}}
 	s.snap = sn
 	s.blockWait = nil
 	s.log.Info("blocking snapshot started: streaming paused", "tables", req.tables, "lsn", strconv.FormatUint(p, 10))

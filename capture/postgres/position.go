@@ -31,6 +31,9 @@ type Position struct {
 	Snapshot          bool // snapshot: "INITIAL" while the snapshot runs
 	LastSnapshotRow   bool // last_snapshot_record
 	SnapshotCompleted bool // snapshot_completed
+	// HasSignalOffset says SignalOffset is set (beside the other flags: a position is made
+	// per event, its padding costs).
+	HasSignalOffset bool
 
 	// Snapshot progress (sluice's own keys; Debezium ignores keys it does not know). Tables are
 	// read in (schema, table) order: every table before SnapSchema.SnapTable is complete, and
@@ -51,11 +54,8 @@ type Position struct {
 	IncrAfter   []string          // incremental_snapshot_after
 	IncrFilters map[string]string // incremental_snapshot_filters
 
-	// Blocking snapshot in progress (sluice's own keys): the tables it reads (schema.table)
-	// and their additional conditions. Streaming paused at CommitLSN; a restart reads them
-	// again from the start before it streams on.
-	BlockTables  []string          // blocking_snapshot_tables
-	BlockFilters map[string]string // blocking_snapshot_filters
+	// Blocking is the blocking snapshot in progress (blocking.go); nil: none.
+	Blocking *BlockingProgress
 
 	// Filters are the include/exclude lists the position was captured with
 	// (captured_filters): a restart snapshots the tables they left out and the new lists
@@ -64,8 +64,15 @@ type Position struct {
 
 	// SignalOffset is the next offset of the Kafka signal topic to read (every signal before
 	// it was acted on before this position), when HasSignalOffset (signal_kafka_offset).
-	SignalOffset    int64
-	HasSignalOffset bool
+	SignalOffset int64
+}
+
+// BlockingProgress is a blocking snapshot in progress (sluice's own keys): the tables it
+// reads (schema.table) and their additional conditions. Streaming paused at the position's
+// CommitLSN; a restart reads them again from the start before it streams on.
+type BlockingProgress struct {
+	Tables  []string          // blocking_snapshot_tables
+	Filters map[string]string // blocking_snapshot_filters
 }
 
 // AppendOffset writes the offset JSON object.
@@ -130,11 +137,11 @@ func (p *Position) AppendOffset(dst []byte) []byte {
 			dst = append(append(dst, `,"incremental_snapshot_filters":`...), b...)
 		}
 	}
-	if len(p.BlockTables) > 0 {
-		b, _ := json.Marshal(p.BlockTables)
+	if p.Blocking != nil && len(p.Blocking.Tables) > 0 {
+		b, _ := json.Marshal(p.Blocking.Tables)
 		dst = append(append(dst, `,"blocking_snapshot_tables":`...), b...)
-		if len(p.BlockFilters) > 0 {
-			b, _ = json.Marshal(p.BlockFilters)
+		if len(p.Blocking.Filters) > 0 {
+			b, _ = json.Marshal(p.Blocking.Filters)
 			dst = append(append(dst, `,"blocking_snapshot_filters":`...), b...)
 		}
 	}
@@ -162,6 +169,7 @@ func ParseOffset(b []byte) (*Position, error) {
 		return nil, fmt.Errorf("postgres offset %q: %w", b, err)
 	}
 	p := &Position{}
+	var blocking BlockingProgress
 	num := func(k string, dst any) error {
 		v, ok := raw[k]
 		if !ok || string(v) == "null" {
@@ -177,10 +185,13 @@ func ParseOffset(b []byte) (*Position, error) {
 		"last_snapshot_record": &p.LastSnapshotRow, "snapshot_completed": &p.SnapshotCompleted,
 		"snapshot_schema": &p.SnapSchema, "snapshot_table": &p.SnapTable, "snapshot_after": &p.SnapAfter, "snapshot_slot": &p.SnapSlot,
 		"incremental_snapshot_tables": &p.IncrTables, "incremental_snapshot_after": &p.IncrAfter, "incremental_snapshot_filters": &p.IncrFilters,
-		"blocking_snapshot_tables": &p.BlockTables, "blocking_snapshot_filters": &p.BlockFilters, "captured_filters": &p.Filters} {
+		"blocking_snapshot_tables": &blocking.Tables, "blocking_snapshot_filters": &blocking.Filters, "captured_filters": &p.Filters} {
 		if err := num(k, dst); err != nil {
 			return nil, err
 		}
+	}
+	if len(blocking.Tables) > 0 {
+		p.Blocking = &blocking
 	}
 	if _, ok := raw["signal_kafka_offset"]; ok {
 		if err := num("signal_kafka_offset", &p.SignalOffset); err != nil {

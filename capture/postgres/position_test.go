@@ -19,7 +19,7 @@ func TestPositionRoundTrip(t *testing.T) {
 		{LSN: 13, CommitLSN: 13, TsMicros: 4, SignalOffset: 0, HasSignalOffset: true},
 		{LSN: 16, CommitLSN: 16, TsMicros: 6, Filters: &TableFilters{TableInclude: []string{`public\.a`, "x"}}},
 		{LSN: 17, CommitLSN: 17, TsMicros: 6, Filters: &TableFilters{}},
-		{LSN: 15, ProcLSN: 15, CommitLSN: 15, TsMicros: 5, BlockTables: []string{"public.a", "s.b"}, BlockFilters: map[string]string{"s.b": "id > 2"}},
+		{LSN: 15, ProcLSN: 15, CommitLSN: 15, TsMicros: 5, Blocking: &BlockingProgress{Tables: []string{"public.a", "s.b"}, Filters: map[string]string{"s.b": "id > 2"}}},
 		{LSN: 14, CommitLSN: 14, TsMicros: 4, SignalOffset: 7, HasSignalOffset: true, IncrTables: []string{"public.t"}},
 	} {
 		b := p.AppendOffset(nil)

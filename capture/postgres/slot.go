@@ -168,10 +168,10 @@ func (s *Source) prepareSlot(ctx context.Context) error {
 	if r != nil && len(r.IncrTables) > 0 {
 		s.incrResume = r // carried on in Next (incremental.go)
 	}
-	if r != nil && len(r.BlockTables) > 0 {
+	if r != nil && r.Blocking != nil {
 		// Read again from the start, before streaming on (blocking.go).
-		s.blockWait = &blockReq{tables: r.BlockTables, filters: r.BlockFilters}
-		s.log.Info("the blocking snapshot of the stored offset did not finish; it runs again before streaming resumes", "tables", r.BlockTables)
+		s.blockWait = &blockReq{tables: r.Blocking.Tables, filters: r.Blocking.Filters}
+		s.log.Info("the blocking snapshot of the stored offset did not finish; it runs again before streaming resumes", "tables", r.Blocking.Tables)
 	}
 	return s.snapshotAddedTables(ctx, r, nil)
 }
