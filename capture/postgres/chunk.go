@@ -89,6 +89,10 @@ type chunk struct {
 	// window opened: the chunk rows of its keys are stale and are dropped too.
 	invisible []uint32
 	xmax      uint32 // the read snapshot's xmax (32-bit): every xid below it and not invisible is settled
+	// reach is, in read-only mode (Config.ReadOnly), where the stream must have been decoded
+	// before the chunk is emitted: the WAL position when its snapshot was taken (past the
+	// commit record of every transaction it sees).
+	reach uint64
 }
 
 // resumed is a resumed snapshot. A reader goroutine (readChunks, on conn) writes the
@@ -135,7 +139,7 @@ func (s *Source) resumable(r *Position) (bool, string) {
 	switch {
 	case r == nil || !r.Snapshot || r.SnapshotCompleted:
 		return false, "no unfinished snapshot"
-	case r.SnapTable == "":
+	case r.SnapTable == "" && r.SnapSlot == "":
 		return false, "the stored offset records no snapshot progress (written by an older version)"
 	case s.version < 140000:
 		return false, "resuming needs PostgreSQL 14 or later (logical decoding messages in pgoutput)"
@@ -261,8 +265,14 @@ func (s *Source) resumedNext(ctx context.Context) (capture.Event, bool, error) {
 				rs.gone[i] = true
 			}
 		}
-		for _, xid := range c.invisible {
-			for _, tk := range rs.pre[xid] {
+		for xid, keys := range rs.pre {
+			// Read-only: no window, so every streamed transaction the read did not see (in
+			// progress, or begun after it) is newer than the chunk row. With watermarks the
+			// window covers those that began after it.
+			if !slices.Contains(c.invisible, xid) && !(s.cfg.ReadOnly && int32(xid-c.xmax) >= 0) {
+				continue
+			}
+			for _, tk := range keys {
 				if i, ok := c.keys[tk.key]; ok && tk.table == c.t.rel.table.ID {
 					rs.gone[i] = true
 				}
@@ -295,14 +305,15 @@ func (s *Source) resumedNext(ctx context.Context) (capture.Event, bool, error) {
 		if rs.early == nil && !rs.closed {
 			select {
 			case c, ok := <-rs.ready:
-				if !ok {
-					rs.closed = true
-				} else if c.err != nil {
-					return capture.Event{}, false, c.err
-				} else {
-					rs.early = c
+				if err := rs.took(c, ok); err != nil {
+					return capture.Event{}, false, err
 				}
 			default:
+			}
+		}
+		if s.cfg.ReadOnly && rs.state == resumeIdle && rs.early != nil {
+			if ok := s.readOnlyDue(); ok {
+				return s.resumedNext(ctx)
 			}
 		}
 		if rs.incr != nil && rs.state == resumeIdle && rs.closed && rs.early == nil {
@@ -318,6 +329,54 @@ func (s *Source) resumedNext(ctx context.Context) (capture.Event, bool, error) {
 		}
 	}
 	return capture.Event{}, false, nil
+}
+
+// took keeps a chunk received before it is due (or notes the reader's end); a chunk's error
+// is returned.
+func (rs *resumed) took(c *chunk, ok bool) error {
+	switch {
+	case !ok:
+		rs.closed = true
+	case c.err != nil:
+		return c.err
+	default:
+		rs.early = c
+	}
+	return nil
+}
+
+// readyWake is the reader's channel while a read-only snapshot waits for its next chunk:
+// no watermark in the stream wakes Next when it comes (wait). nil otherwise.
+func (s *Source) readyWake() chan *chunk {
+	if rs := s.resumed; s.cfg.ReadOnly && rs != nil && rs.state == resumeIdle && rs.early == nil && !rs.closed {
+		return rs.ready
+	}
+	return nil
+}
+
+// readOnlyDue makes the early chunk of a read-only snapshot due (resumeNeedChunk) once the
+// stream has been decoded up to its reach and every event before that point was handed out,
+// so that each stream event of a transaction the read saw precedes the chunk row; it asks the
+// server for a keepalive (its decoded WAL position) when no transaction brings the stream
+// there.
+func (s *Source) readOnlyDue() bool {
+	rs := s.resumed
+	if s.inTx || s.streamXid != 0 || s.replay != nil || s.pendHead != len(s.pending) || len(s.batch) > 0 {
+		return false
+	}
+	if max(s.lastCommitEnd, s.walSeen) < rs.early.reach {
+		select {
+		case s.pingNote <- struct{}{}:
+		default:
+		}
+		return false
+	}
+	now := time.Now().UnixMicro()
+	cp := s.commitPos()
+	rs.pos = s.stamp(&Position{LSN: cp, ProcLSN: cp, CommitLSN: cp, TsMicros: now})
+	rs.ts = now
+	rs.state = resumeNeedChunk
+	return true
 }
 
 // resumedRow is a chunk row as a snapshot read event.
@@ -510,6 +569,9 @@ const resumePagesPerChunk = 256
 // *page of a keyless table) and writes the high watermark. Reader goroutine only.
 func (s *Source) readChunk(ctx context.Context, rs *resumed, c *chunk, after []string, page *int64, keyOf *[]byte) error {
 	mark := func(kind string) error {
+		if s.cfg.ReadOnly {
+			return nil // the read's own snapshot is its window (readOnlyDue)
+		}
 		return s.bounded(ctx, "write the snapshot watermark", func(ctx context.Context) error {
 			_, err := rs.conn.Exec(ctx, "SELECT pg_logical_emit_message(true, $1, $2)", watermarkPrefix, rs.tag(kind, c.seq))
 			return err
@@ -554,13 +616,24 @@ func (s *Source) readChunkOnce(ctx context.Context, conn *pgx.Conn, c *chunk, af
 		defer tx.Rollback(context.Background())
 		var late int
 		var xip []int64
-		var xmax int64
+		var xmax, reach, block int64
+		// The first statement takes the transaction's snapshot; the WAL position read in it
+		// comes after, so it is past the commit record of every transaction the snapshot
+		// sees (a standby: the replayed position).
 		if err := tx.QueryRow(ctx, `SELECT count(*) FILTER (WHERE pg_xact_status(x) = 'committed'),
   coalesce(array_agg((x::text::numeric % 4294967296)::bigint), '{}'),
-  (pg_snapshot_xmax(pg_current_snapshot())::text::numeric % 4294967296)::bigint
-FROM pg_snapshot_xip(pg_current_snapshot()) x`).Scan(&late, &xip, &xmax); err != nil {
+  (pg_snapshot_xmax(pg_current_snapshot())::text::numeric % 4294967296)::bigint,
+  ((CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END) - '0/0'::pg_lsn)::bigint,
+  current_setting('wal_block_size')::bigint
+FROM pg_snapshot_xip(pg_current_snapshot()) x`).Scan(&late, &xip, &xmax, &reach, &block); err != nil {
 			return err
 		}
+		// The insert position right after a page header is no record's end: the stream's
+		// decoded position stops at the page boundary before it.
+		if off := reach % block; block > 0 && (off == 24 || off == 40) {
+			reach -= off
+		}
+		c.reach = uint64(reach)
 		c.xmax = uint32(xmax)
 		c.invisible = c.invisible[:0]
 		for _, x := range xip {

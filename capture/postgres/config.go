@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -73,6 +74,13 @@ type Config struct {
 	SnapshotWorkers int
 	// SnapshotChunkRows is the number of rows per primary-key chunk (default 10000).
 	SnapshotChunkRows int
+	// ReadOnly reads incremental snapshots (and the rest of an interrupted initial snapshot)
+	// without writing to the database (read.only): the chunk windows come from each read's
+	// own snapshot (pg_current_snapshot(): which transactions it sees) and the WAL position
+	// it was taken at, instead of watermark messages; no slot heartbeat messages are
+	// written (SlotHeartbeatInterval is ignored). For replicas and users without write
+	// rights. The publication must exist (PublicationMode disabled).
+	ReadOnly bool
 	// SignalDataCollection is the signal table, schema.table (signal.data.collection; ""
 	// none): rows inserted into it are signals (docs/signals.md). It must be in the
 	// publication; it is captured only if the include lists say so.
@@ -89,6 +97,14 @@ type Config struct {
 	SkippedOperations string
 	// Offset is the stored offset JSON (spec §8.2) to resume from; nil starts fresh.
 	Offset []byte
+	// SaveOffset, when set, stores an offset durably (the pipeline's offsets store). Open
+	// calls it just before it creates the slot of a snapshot (an offset naming the slot, no
+	// position) and right after, before reading a row (with the slot's consistent point);
+	// the snapshot has not started in either. Its error fails Open (retryable). A restart after a crash before the
+	// pipeline's first save then resumes the snapshot through that slot (chunk.go) instead
+	// of finding a slot without an offset (ErrSlotExists, --drop-existing-slot). nil: not
+	// saved.
+	SaveOffset func(ctx context.Context, offset []byte) error
 	// StatusInterval is how often a standby status update is sent (default 10s, Debezium's
 	// status.update.interval.ms).
 	StatusInterval time.Duration

@@ -34,6 +34,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 	// file) sees snapshot-max-threads as given on the command line.
 	fs.Func("snapshot-workers", "the same as --snapshot-max-threads (its earlier name)", func(v string) error { return fs.Set("snapshot-max-threads", v) })
 	fs.IntVar(&c.SnapshotChunkRows, "snapshot-chunk-rows", c.SnapshotChunkRows, "rows per primary-key chunk of the snapshot (snapshot.fetch.size)")
+	fs.BoolVar(&c.ReadOnly, "read-only", c.ReadOnly, "read incremental snapshots without writing to the database: windows from each chunk read's own snapshot (pg_current_snapshot()) instead of watermark messages, no slot heartbeat messages; for replicas and users without write rights (read.only)")
 	fs.StringVar(&c.SignalDataCollection, "signal-data-collection", c.SignalDataCollection, "the signal table, schema.table (columns id, type, data): rows inserted into it start, pause, resume or stop incremental snapshots (signal.data.collection)")
 	properties.ListVar(fs, &c.SchemaInclude, "schema-include", "comma-separated regexes of schemas to capture (schema.include.list)")
 	properties.ListVar(fs, &c.TableInclude, "table-include", "comma-separated regexes of schema.table to capture (table.include.list)")
@@ -56,6 +57,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 		"snapshot.max.threads":        "snapshot-max-threads",
 		"snapshot.fetch.size":         "snapshot-chunk-rows",
 		"signal.data.collection":      "signal-data-collection",
+		"read.only":                   "read-only",
 		"schema.include.list":         "schema-include",
 		"table.include.list":          "table-include",
 		"table.exclude.list":          "table-exclude",

@@ -117,28 +117,84 @@ func (s *Source) signalRow(lsn uint64, rel *relation, row capture.Row) {
 	s.signals = append(s.signals, sigAt{sig, lsn})
 }
 
-// Signal hands the source a signal from outside the stream (the Kafka signal channel,
-// signal.ParseKafka). Any goroutine may call it; it does not block. Next acts on it before
-// its next event, at the stream's position then.
+// Signal hands the source a signal from outside the stream that has no offset to store (a
+// test, an embedding program). Any goroutine may call it; it does not block. Next acts on it
+// before its next event, at the stream's position then.
 func (s *Source) Signal(sig signal.Signal) {
 	s.inboxMu.Lock()
-	s.inbox = append(s.inbox, sig)
+	s.inbox = append(s.inbox, inboxSignal{sig: &sig, offset: -1})
 	s.inboxMu.Unlock()
 	s.inboxN.Add(1)
+	s.wakeInbox()
 }
 
-// takeInbox moves the signals handed to Signal into s.signals (Next's goroutine).
+// wakeInbox wakes a Next waiting for the stream (an idle database sends nothing for long).
+func (s *Source) wakeInbox() {
+	select {
+	case s.inboxNote <- struct{}{}:
+	default:
+	}
+}
+
+// ReceiveSignal implements signal.Receiver: sig (nil: nothing to act on) read at offset of
+// the Kafka signal topic.
+func (s *Source) ReceiveSignal(sig *signal.Signal, offset int64) {
+	s.inboxMu.Lock()
+	s.inbox = append(s.inbox, inboxSignal{sig: sig, offset: offset, kafka: true})
+	s.inboxMu.Unlock()
+	s.inboxN.Add(1)
+	if sig != nil {
+		s.wakeInbox()
+	}
+}
+
+// SignalOffset implements signal.Receiver: the stored offset's next signal topic offset.
+func (s *Source) SignalOffset() (int64, bool) { return s.sigNext, s.hasSigNext }
+
+var _ signal.Receiver = (*Source)(nil)
+
+// inboxSignal is a signal handed over from outside the stream.
+type inboxSignal struct {
+	sig    *signal.Signal
+	offset int64
+	kafka  bool // from the Kafka channel: offset+1 is the next to read
+}
+
+// takeInbox moves the signals handed over into s.signals and the Kafka channel's offset
+// into the positions handed out from now on (Next's goroutine).
 func (s *Source) takeInbox() {
 	if s.inboxN.Load() == 0 {
 		return
 	}
 	s.inboxMu.Lock()
-	for _, sig := range s.inbox {
-		s.signals = append(s.signals, sigAt{sig, s.commitPos()})
+	for _, in := range s.inbox {
+		if in.sig != nil {
+			s.signals = append(s.signals, sigAt{*in.sig, s.commitPos()})
+		}
+		if in.kafka {
+			s.sigNext, s.hasSigNext = in.offset+1, true
+		}
 	}
 	s.inbox = nil
 	s.inboxN.Store(0)
 	s.inboxMu.Unlock()
+}
+
+// stampExt makes ev's position say where the Kafka signal channel reads next and which
+// table filters it was captured with. The frequent positions (changes, transaction bounds,
+// snapshot batches) are made with both; others are copied here, never changed in place: the
+// pipeline may be saving an earlier event's position that is the same value.
+func (s *Source) stampExt(ev *capture.Event) {
+	p, ok := ev.Position.(*Position)
+	if !ok || p == nil || (p.Filters == s.filters && (!s.hasSigNext || p.HasSignalOffset && p.SignalOffset == s.sigNext)) {
+		return
+	}
+	q := *p
+	q.Filters = s.filters
+	if s.hasSigNext {
+		q.SignalOffset, q.HasSignalOffset = s.sigNext, true
+	}
+	ev.Position = &q
 }
 
 // sigAt is a signal with where it was read.
@@ -191,8 +247,7 @@ func (s *Source) handleSignal(ctx context.Context, sig signal.Signal, lsn uint64
 	case signal.ExecuteSnapshot:
 		snap := sig.Snapshot
 		if snap.Type == signal.Blocking {
-			log.Error("execute-snapshot: blocking snapshots are not supported yet; send the signal with \"type\": \"incremental\"")
-			return nil
+			return s.queueBlocking(ctx, snap, log)
 		}
 		if snap.SurrogateKey != "" {
 			log.Error("execute-snapshot: surrogate-key is not supported yet; the tables are chunked by their primary key. Send the signal without it")

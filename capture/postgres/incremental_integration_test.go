@@ -361,3 +361,33 @@ func TestIncrementalSnapshotKafkaSignal(t *testing.T) {
 		}
 	})
 }
+
+// TestSignalWakesIdleSource: a signal handed over (the Kafka channel) while the database is
+// idle is acted on at once: it wakes a Next waiting for the stream. Before, it waited for the
+// next stream message, a keepalive up to half of --read-timeout (30 s) away.
+func TestSignalWakesIdleSource(t *testing.T) {
+	eachServer(t, func(t *testing.T, db *testDB) {
+		const n = 300
+		s := db.open(incrDB(t, db, n, 100))
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		go func() {
+			time.Sleep(time.Second) // Next is waiting by then
+			sig, _, _ := signal.ParseKafka("app", []byte("app"), []byte(`{"type": "execute-snapshot", "data": {"data-collections": ["public.t"]}}`), 0, 1)
+			s.Signal(sig)
+		}()
+		reads := 0
+		for reads < n {
+			ev, err := s.Next(ctx)
+			if err != nil {
+				t.Fatalf("Next after %d reads: %v", reads, err)
+			}
+			if ev.Position != nil {
+				s.Ack(ctx, ev.Position)
+			}
+			if ev.Kind == capture.Change && ev.Op == capture.OpRead {
+				reads++
+			}
+		}
+	})
+}

@@ -3,6 +3,7 @@ package postgres
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/jackc/pglogrepl"
@@ -30,6 +31,9 @@ type Position struct {
 	Snapshot          bool // snapshot: "INITIAL" while the snapshot runs
 	LastSnapshotRow   bool // last_snapshot_record
 	SnapshotCompleted bool // snapshot_completed
+	// HasSignalOffset says SignalOffset is set (beside the other flags: a position is made
+	// per event, its padding costs).
+	HasSignalOffset bool
 
 	// Snapshot progress (sluice's own keys; Debezium ignores keys it does not know). Tables are
 	// read in (schema, table) order: every table before SnapSchema.SnapTable is complete, and
@@ -38,6 +42,10 @@ type Position struct {
 	SnapSchema string   // snapshot_schema
 	SnapTable  string   // snapshot_table
 	SnapAfter  []string // snapshot_after
+	// SnapSlot is set on the offset saved right after the slot of a snapshot was created
+	// (Config.SaveOffset), before any row: the snapshot is resumable from its first table
+	// through that slot (snapshot_slot).
+	SnapSlot string // snapshot_slot
 
 	// Incremental snapshot progress (incremental.go; sluice's own keys): the tables left in
 	// order (schema.table), the first one's last emitted key (key columns' text), and each
@@ -45,6 +53,26 @@ type Position struct {
 	IncrTables  []string          // incremental_snapshot_tables
 	IncrAfter   []string          // incremental_snapshot_after
 	IncrFilters map[string]string // incremental_snapshot_filters
+
+	// Blocking is the blocking snapshot in progress (blocking.go); nil: none.
+	Blocking *BlockingProgress
+
+	// Filters are the include/exclude lists the position was captured with
+	// (captured_filters): a restart snapshots the tables they left out and the new lists
+	// take in (newtables.go). nil: not recorded (an older offset).
+	Filters *TableFilters
+
+	// SignalOffset is the next offset of the Kafka signal topic to read (every signal before
+	// it was acted on before this position), when HasSignalOffset (signal_kafka_offset).
+	SignalOffset int64
+}
+
+// BlockingProgress is a blocking snapshot in progress (sluice's own keys): the tables it
+// reads (schema.table) and their additional conditions. Streaming paused at the position's
+// CommitLSN; a restart reads them again from the start before it streams on.
+type BlockingProgress struct {
+	Tables  []string          // blocking_snapshot_tables
+	Filters map[string]string // blocking_snapshot_filters
 }
 
 // AppendOffset writes the offset JSON object.
@@ -93,6 +121,10 @@ func (p *Position) AppendOffset(dst []byte) []byte {
 			dst = append(append(dst, `,"snapshot_after":`...), b...)
 		}
 	}
+	if p.Snapshot && p.SnapSlot != "" {
+		b, _ := json.Marshal(p.SnapSlot)
+		dst = append(append(dst, `,"snapshot_slot":`...), b...)
+	}
 	if len(p.IncrTables) > 0 {
 		b, _ := json.Marshal(p.IncrTables)
 		dst = append(append(dst, `,"incremental_snapshot_tables":`...), b...)
@@ -104,6 +136,22 @@ func (p *Position) AppendOffset(dst []byte) []byte {
 			b, _ = json.Marshal(p.IncrFilters)
 			dst = append(append(dst, `,"incremental_snapshot_filters":`...), b...)
 		}
+	}
+	if p.Blocking != nil && len(p.Blocking.Tables) > 0 {
+		b, _ := json.Marshal(p.Blocking.Tables)
+		dst = append(append(dst, `,"blocking_snapshot_tables":`...), b...)
+		if len(p.Blocking.Filters) > 0 {
+			b, _ = json.Marshal(p.Blocking.Filters)
+			dst = append(append(dst, `,"blocking_snapshot_filters":`...), b...)
+		}
+	}
+	if p.Filters != nil {
+		b, _ := json.Marshal(p.Filters)
+		dst = append(append(dst, `,"captured_filters":`...), b...)
+	}
+	if p.HasSignalOffset {
+		dst = append(dst, `,"signal_kafka_offset":`...)
+		dst = strconv.AppendInt(dst, p.SignalOffset, 10)
 	}
 	return append(dst, '}')
 }
@@ -121,6 +169,7 @@ func ParseOffset(b []byte) (*Position, error) {
 		return nil, fmt.Errorf("postgres offset %q: %w", b, err)
 	}
 	p := &Position{}
+	var blocking BlockingProgress
 	num := func(k string, dst any) error {
 		v, ok := raw[k]
 		if !ok || string(v) == "null" {
@@ -134,11 +183,21 @@ func ParseOffset(b []byte) (*Position, error) {
 	for k, dst := range map[string]any{"lsn": &p.LSN, "lsn_proc": &p.ProcLSN, "lsn_commit": &p.CommitLSN, "txId": &p.TxID,
 		"ts_usec": &p.TsMicros, "messageType": &p.Type, "lsn_events_processed": &p.Events,
 		"last_snapshot_record": &p.LastSnapshotRow, "snapshot_completed": &p.SnapshotCompleted,
-		"snapshot_schema": &p.SnapSchema, "snapshot_table": &p.SnapTable, "snapshot_after": &p.SnapAfter,
-		"incremental_snapshot_tables": &p.IncrTables, "incremental_snapshot_after": &p.IncrAfter, "incremental_snapshot_filters": &p.IncrFilters} {
+		"snapshot_schema": &p.SnapSchema, "snapshot_table": &p.SnapTable, "snapshot_after": &p.SnapAfter, "snapshot_slot": &p.SnapSlot,
+		"incremental_snapshot_tables": &p.IncrTables, "incremental_snapshot_after": &p.IncrAfter, "incremental_snapshot_filters": &p.IncrFilters,
+		"blocking_snapshot_tables": &blocking.Tables, "blocking_snapshot_filters": &blocking.Filters, "captured_filters": &p.Filters} {
 		if err := num(k, dst); err != nil {
 			return nil, err
 		}
+	}
+	if len(blocking.Tables) > 0 {
+		p.Blocking = &blocking
+	}
+	if _, ok := raw["signal_kafka_offset"]; ok {
+		if err := num("signal_kafka_offset", &p.SignalOffset); err != nil {
+			return nil, err
+		}
+		p.HasSignalOffset = true
 	}
 	if v, ok := raw["snapshot"]; ok {
 		s := string(v)
@@ -151,3 +210,14 @@ func ParseOffset(b []byte) (*Position, error) {
 }
 
 var _ capture.Position = (*Position)(nil)
+
+// TableFilters are the table filters of Config, as a position records them.
+type TableFilters struct {
+	SchemaInclude []string `json:"schema_include,omitempty"`
+	TableInclude  []string `json:"table_include,omitempty"`
+	TableExclude  []string `json:"table_exclude,omitempty"`
+}
+
+func (f *TableFilters) equal(g *TableFilters) bool {
+	return slices.Equal(f.SchemaInclude, g.SchemaInclude) && slices.Equal(f.TableInclude, g.TableInclude) && slices.Equal(f.TableExclude, g.TableExclude)
+}

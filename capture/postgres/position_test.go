@@ -15,6 +15,12 @@ func TestPositionRoundTrip(t *testing.T) {
 		{LSN: 8, ProcLSN: 8, CommitLSN: 8, SnapshotCompleted: true},
 		{LSN: 9, Snapshot: true, TsMicros: 2, SnapSchema: "public", SnapTable: "t.\"1\"", SnapAfter: []string{"42", "a\u00e9\"\x01"}},
 		{LSN: 10, CommitLSN: 11, Snapshot: true, TsMicros: 2, SnapSchema: "s", SnapTable: "t"},
+		{LSN: 12, CommitLSN: 12, Snapshot: true, TsMicros: 3, SnapSlot: "sluice_1"},
+		{LSN: 13, CommitLSN: 13, TsMicros: 4, SignalOffset: 0, HasSignalOffset: true},
+		{LSN: 16, CommitLSN: 16, TsMicros: 6, Filters: &TableFilters{TableInclude: []string{`public\.a`, "x"}}},
+		{LSN: 17, CommitLSN: 17, TsMicros: 6, Filters: &TableFilters{}},
+		{LSN: 15, ProcLSN: 15, CommitLSN: 15, TsMicros: 5, Blocking: &BlockingProgress{Tables: []string{"public.a", "s.b"}, Filters: map[string]string{"s.b": "id > 2"}}},
+		{LSN: 14, CommitLSN: 14, TsMicros: 4, SignalOffset: 7, HasSignalOffset: true, IncrTables: []string{"public.t"}},
 	} {
 		b := p.AppendOffset(nil)
 		q, err := ParseOffset(b)

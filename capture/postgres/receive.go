@@ -153,6 +153,14 @@ func (rv *receiver) beforeRead() error {
 		}
 	default:
 	}
+	select {
+	case <-rv.s.pingNote:
+		// The server answers with a keepalive carrying how far it has decoded.
+		if err := rv.s.sendStatus(true); err != nil {
+			return err
+		}
+	default:
+	}
 	if !now.Before(rv.next) {
 		if err := rv.status(); err != nil {
 			return err

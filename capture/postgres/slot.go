@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
+	"github.com/sluicecdc/sluice/schema"
 )
 
 // sessionParams make the server print values in the forms the decoder reads, on the snapshot
@@ -112,6 +114,14 @@ func (s *Source) prepareSlot(ctx context.Context) error {
 	}
 	mode := s.cfg.SnapshotMode
 	r := s.resume
+	if r != nil && r.Snapshot && !r.SnapshotCompleted && r.SnapSlot != "" && r.SnapSlot != s.cfg.Slot && r.LSN == 0 && r.CommitLSN == 0 {
+		// Stored before slot r.SnapSlot was created, maybe never created: no position.
+		s.log.Warn("the stored offset only names another slot (stored before its creation, which may not have happened); starting as without an offset", "stored_slot", r.SnapSlot, "slot", s.cfg.Slot)
+		r, s.resume = nil, nil
+	}
+	if r != nil && r.Snapshot && !r.SnapshotCompleted && r.SnapSlot != "" && r.SnapSlot != s.cfg.Slot {
+		return fmt.Errorf("postgres: the stored offset is of the unfinished snapshot through slot %q, not --slot %q: restart with --slot %s, or delete the stored offset to start over", r.SnapSlot, s.cfg.Slot, r.SnapSlot)
+	}
 	snapshotDone := r != nil && (!r.Snapshot || r.SnapshotCompleted)
 	if slot.exists {
 		if bad := s.unusableSlot(slot, r); bad != nil {
@@ -140,7 +150,10 @@ func (s *Source) prepareSlot(ctx context.Context) error {
 	}
 	if need && slot.exists {
 		if ok, why := s.resumable(r); ok {
-			return s.resumeSnapshot(ctx, r, slot.confirmed)
+			if err := s.resumeSnapshot(ctx, r, slot.confirmed); err != nil {
+				return err
+			}
+			return s.snapshotAddedTables(ctx, r, func(id schema.TableID) bool { return atOrAfter(id, r.SnapSchema, r.SnapTable) })
 		} else if r != nil && r.Snapshot && !r.SnapshotCompleted {
 			s.log.Warn("the unfinished snapshot starts over", "reason", why)
 		}
@@ -155,7 +168,12 @@ func (s *Source) prepareSlot(ctx context.Context) error {
 	if r != nil && len(r.IncrTables) > 0 {
 		s.incrResume = r // carried on in Next (incremental.go)
 	}
-	return nil
+	if r != nil && r.Blocking != nil {
+		// Read again from the start, before streaming on (blocking.go).
+		s.blockWait = &blockReq{tables: r.Blocking.Tables, filters: r.Blocking.Filters}
+		s.log.Info("the blocking snapshot of the stored offset did not finish; it runs again before streaming resumes", "tables", r.Blocking.Tables)
+	}
+	return s.snapshotAddedTables(ctx, r, nil)
 }
 
 // unusableSlot says why an existing slot cannot carry on from the stored offset r, or nil:
@@ -239,6 +257,11 @@ func (s *Source) createSlotForSnapshot(ctx context.Context, exists bool) error {
 			return fmt.Errorf("postgres: drop slot %s: %w", s.cfg.Slot, err)
 		}
 	}
+	// First the slot's name alone: a crash between the creation and the save after it then
+	// still finds an offset that claims the slot (its position is the slot's own).
+	if err := s.saveInitialOffset(ctx, 0); err != nil {
+		return err
+	}
 	res, err := pglogrepl.CreateReplicationSlot(ctx, s.repl, s.cfg.Slot, "pgoutput", pglogrepl.CreateReplicationSlotOptions{Mode: pglogrepl.LogicalReplication, SnapshotAction: "EXPORT_SNAPSHOT"})
 	if err != nil {
 		return slotError(s.cfg.Slot, err)
@@ -249,15 +272,34 @@ func (s *Source) createSlotForSnapshot(ctx context.Context, exists bool) error {
 	}
 	s.createdSlot = true
 	s.log.Info("replication slot created", "slot", s.cfg.Slot, "consistent_point", res.ConsistentPoint, "snapshot", res.SnapshotName)
+	if err := s.saveInitialOffset(ctx, uint64(lsn)); err != nil {
+		return err
+	}
 	s.startLSN = uint64(lsn)
 	s.lastCommitEnd = uint64(lsn)
 	s.snapOnly = s.cfg.SnapshotMode == SnapshotInitialOnly
 	s.resume = nil
-	snap, err := s.startSnapshot(ctx, res.SnapshotName, uint64(lsn))
+	snap, err := s.startSnapshot(ctx, res.SnapshotName, uint64(lsn), nil)
 	if err != nil {
 		return err
 	}
 	s.snap = snap
+	return nil
+}
+
+// saveInitialOffset stores, through Config.SaveOffset, the offset of a snapshot that has not
+// read a row yet on the slot just created at lsn (0: about to be created): without it, a crash before the pipeline's
+// first save leaves a slot and no offset, which a restart refuses (ErrSlotExists) rather than
+// guess whose the slot is. Nothing runs on the replication connection meanwhile, so its
+// exported snapshot stays importable.
+func (s *Source) saveInitialOffset(ctx context.Context, lsn uint64) error {
+	if s.cfg.SaveOffset == nil {
+		return nil
+	}
+	p := Position{LSN: lsn, CommitLSN: lsn, TsMicros: time.Now().UnixMicro(), Snapshot: true, SnapSlot: s.cfg.Slot, Filters: s.filters}
+	if err := s.cfg.SaveOffset(ctx, p.AppendOffset(nil)); err != nil {
+		return retryable{fmt.Errorf("postgres: store the offset of new slot %s before its snapshot: %w", s.cfg.Slot, err)}
+	}
 	return nil
 }
 
@@ -285,6 +327,12 @@ func (s *Source) resumeFrom(r *Position, confirmed *string) {
 		s.startLSN = r.CommitLSN
 		if s.startLSN == 0 {
 			s.startLSN = r.LSN
+		}
+		if s.startLSN == 0 && confirmed != nil {
+			// An offset stored before its slot was created (saveInitialOffset): the slot,
+			// never confirmed since, stands at its consistent point.
+			l, _ := pglogrepl.ParseLSN(*confirmed)
+			s.startLSN = uint64(l)
 		}
 		s.lastCommitEnd = s.startLSN
 		if r.Type == "COMMIT" || r.Type == "HEARTBEAT" || r.TxID == 0 {

@@ -64,6 +64,10 @@ type snapshot struct {
 	wg           sync.WaitGroup
 	lastLog      time.Time
 	start        time.Time
+	// A blocking snapshot's (blocking.go): the rows' position (streaming paused there, the
+	// tables in progress) and the connection whose transaction exported the snapshot.
+	base   *Position
+	export *pgx.Conn
 }
 
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
@@ -71,7 +75,10 @@ func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`)
 // startSnapshot opens the reader connections, imports the exported snapshot into each (this
 // must happen before the replication connection runs another command), lists the tables and
 // starts the readers.
-func (s *Source) startSnapshot(ctx context.Context, name string, lsn uint64) (*snapshot, error) {
+//
+// only, when set, limits the snapshot to its tables with their conditions (a blocking
+// snapshot).
+func (s *Source) startSnapshot(ctx context.Context, name string, lsn uint64, only *blockReq) (*snapshot, error) {
 	sn := &snapshot{s: s, lsn: lsn, start: time.Now(), lastLog: time.Now(), stats: &s.cfg.Stats.Snapshot}
 	ok := false
 	defer func() {
@@ -108,6 +115,9 @@ func (s *Source) startSnapshot(ctx context.Context, name string, lsn uint64) (*s
 		return err
 	}); err != nil {
 		return nil, err
+	}
+	if only != nil {
+		tables = only.filter(tables)
 	}
 	s.warnLocks(tables, lt)
 	if err := s.bounded(ctx, "read the key ranges", func(ctx context.Context) (err error) {
@@ -558,6 +568,9 @@ func (s *Source) readUnit(ctx context.Context, c *pgx.Conn, u *unit) error {
 			}
 			conds = append(conds, fmt.Sprintf("(%s) > (%s)", strings.Join(t.pk, ", "), strings.Join(ph, ", ")))
 		}
+		if t.where != "" {
+			conds = append(conds, "("+t.where+")") // a blocking snapshot's additional condition
+		}
 		q := "SELECT " + t.cols + " FROM ONLY " + t.name
 		if len(conds) > 0 {
 			q += " WHERE " + strings.Join(conds, " AND ")
@@ -645,7 +658,14 @@ func (sn *snapshot) pull(ctx context.Context) (capture.Row, *snapTable, int64, b
 			// in flight).
 			sn.batchTs = b.ts
 			id := u.t.rel.table.ID
-			sn.pos = &Position{LSN: sn.lsn, TsMicros: b.ts, Snapshot: true, SnapSchema: id.Schema, SnapTable: id.Table, SnapAfter: b.after}
+			if sn.base != nil {
+				p := *sn.base
+				p.TsMicros, p.SignalOffset, p.HasSignalOffset, p.Filters = b.ts, sn.s.sigNext, sn.s.hasSigNext, sn.s.filters
+				sn.pos = &p
+			} else {
+				sn.pos = &Position{LSN: sn.lsn, TsMicros: b.ts, Snapshot: true, SnapSchema: id.Schema, SnapTable: id.Table, SnapAfter: b.after,
+					SignalOffset: sn.s.sigNext, HasSignalOffset: sn.s.hasSigNext, Filters: sn.s.filters}
+			}
 		case <-ctx.Done():
 			return nil, nil, 0, false, ctx.Err()
 		}
@@ -749,5 +769,9 @@ func (sn *snapshot) close() {
 		c.Close(ctx)
 	}
 	sn.conns = nil
+	if sn.export != nil {
+		sn.export.Close(ctx)
+		sn.export = nil
+	}
 	sn.units = nil
 }

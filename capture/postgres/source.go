@@ -13,7 +13,6 @@ import (
 	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/capture/postgres/pgoutput"
 	"github.com/sluicecdc/sluice/schema"
-	"github.com/sluicecdc/sluice/signal"
 )
 
 // ErrSnapshotOnly is returned by Next after the snapshot of mode initial_only has been emitted.
@@ -50,20 +49,26 @@ type Source struct {
 	signals     []sigAt      // signal-table rows read, to act on in Next (incremental.go)
 	incrWait    []*snapTable // tables of an incremental snapshot waiting for the one running
 	incrResume  *Position    // an incremental snapshot the stored offset left unfinished
+	blockWait   *blockReq    // a blocking snapshot to run at the next transaction boundary (blocking.go)
 	inboxMu     sync.Mutex
-	inbox       []signal.Signal // from Signal, any goroutine
-	inboxN      atomic.Int32    // len(inbox), read without the lock
-	createdSlot bool            // Open created the slot (CreatedSlot)
+	inbox       []inboxSignal // from Signal and ReceiveSignal, any goroutine
+	inboxN      atomic.Int32  // len(inbox), read without the lock
+	sigNext     int64         // the Kafka signal channel's next offset (signal.Receiver), if hasSigNext
+	hasSigNext  bool
+	filters     *TableFilters // the table filters, recorded in every position
+	createdSlot bool          // Open created the slot (CreatedSlot)
 
-	msgs     chan []wireMsg
-	recvErr  chan error
-	walErr   chan error // the slot watch's fatal error (a lost slot)
-	coal     *coalescer // the replication connection's reader (receive goroutine only)
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
-	acked    atomic.Uint64
-	received atomic.Uint64
-	ackNote  chan struct{}
+	msgs      chan []wireMsg
+	recvErr   chan error
+	walErr    chan error // the slot watch's fatal error (a lost slot)
+	coal      *coalescer // the replication connection's reader (receive goroutine only)
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	acked     atomic.Uint64
+	received  atomic.Uint64
+	ackNote   chan struct{}
+	pingNote  chan struct{} // Next asks the receive loop to request a keepalive (readOnlyDue)
+	inboxNote chan struct{} // a signal was handed over (Signal, ReceiveSignal): wakes wait
 
 	// Decoding state (Next's goroutine only).
 	dec           pgoutput.Decoder
@@ -87,6 +92,7 @@ type Source struct {
 	replayXid   uint32
 	replayEnd   uint64
 	idleWALEnd  uint64
+	walSeen     uint64 // the server's WAL end of the last keepalive between transactions: decoded up to it
 	beat        *time.Ticker
 	closeOnce   sync.Once
 	stats       Stats
@@ -151,10 +157,11 @@ func (s *Source) CreatedSlot() bool { return s.createdSlot }
 func newSource(cfg Config) (*Source, error) {
 	s := &Source{cfg: cfg, log: cfg.Logger.With("source", "postgres"), filter: newFilter(&cfg),
 		versions: map[schema.TableID]uint64{}, rels: map[uint32]*relation{}, spools: map[uint32]*spool{},
-		ackNote: make(chan struct{}, 1), walErr: make(chan error, 1)}
+		ackNote: make(chan struct{}, 1), pingNote: make(chan struct{}, 1), inboxNote: make(chan struct{}, 1), walErr: make(chan error, 1)}
 	if s.cfg.Stats == nil {
 		s.cfg.Stats = new(capture.Stats)
 	}
+	s.filters = &TableFilters{SchemaInclude: cfg.SchemaInclude, TableInclude: cfg.TableInclude, TableExclude: cfg.TableExclude}
 	s.cfg.Stats.Stream.RetainedWALBytes.Store(-1)
 	s.cfg.Stats.Stream.ConfirmedFlushLagBytes.Store(-1)
 	s.skipped, _ = parseSkipped(cfg.SkippedOperations)
@@ -167,6 +174,7 @@ func newSource(cfg Config) (*Source, error) {
 			return nil, err
 		}
 		s.resume = p
+		s.sigNext, s.hasSigNext = p.SignalOffset, p.HasSignalOffset
 	}
 	return s, nil
 }
@@ -213,6 +221,9 @@ func (s *Source) Close() error {
 // With snapshot mode initial_only, Next returns ErrSnapshotOnly once the snapshot is emitted.
 func (s *Source) Next(ctx context.Context) (capture.Event, error) {
 	ev, err := s.next(ctx)
+	if ev.Position != nil {
+		s.stampExt(&ev)
+	}
 	// Every exit is classified: the side connection (catalog lookups, the heartbeat action)
 	// fails the same way the stream does when the server restarts.
 	return ev, classify(err)
@@ -254,6 +265,11 @@ func (s *Source) next(ctx context.Context) (capture.Event, error) {
 				continue // of a resumed snapshot that is over, or another connector's
 			}
 			return ev, nil
+		}
+		if s.blockWait != nil && s.snap == nil && s.resumed == nil && !s.inTx && s.streamXid == 0 && s.replay == nil {
+			if err := s.startBlocking(ctx); err != nil {
+				return capture.Event{}, classify(err)
+			}
 		}
 		if s.snap != nil {
 			ev, err := s.nextSnapshot(ctx)
@@ -311,7 +327,11 @@ func (s *Source) nextSnapshot(ctx context.Context) (capture.Event, error) {
 	}
 	s.snap.close()
 	lsn := s.snap.lsn
+	blocking := s.snap.base != nil
 	s.snap = nil
+	if blocking {
+		return s.blockingDone(lsn), nil
+	}
 	return capture.Event{Kind: capture.SnapshotDone, Source: capture.Source{Connector: "postgresql", DB: s.dbName, TsMicros: time.Now().UnixMicro(), LSN: lsn, HasLSN: true},
 		Position: &Position{LSN: lsn, ProcLSN: lsn, CommitLSN: lsn, TsMicros: time.Now().UnixMicro(), SnapshotCompleted: true}}, nil
 }
@@ -335,6 +355,9 @@ func (s *Source) handleBatched(ctx context.Context) error {
 	s.batch[0] = wireMsg{}
 	s.batch = s.batch[1:]
 	if m.data == nil {
+		if !s.inTx && s.streamXid == 0 {
+			s.walSeen = max(s.walSeen, m.walEnd)
+		}
 		if s.cfg.LSNFlushMode == FlushConnector {
 			return nil
 		}
@@ -362,6 +385,10 @@ func (s *Source) wait(ctx context.Context) (ev capture.Event, ok bool, err error
 	}
 	select {
 	case s.batch = <-s.msgs:
+	case c, ok := <-s.readyWake():
+		return capture.Event{}, false, s.resumed.took(c, ok)
+	case <-s.inboxNote:
+		// Next's loop takes the signal.
 	case err := <-s.recvErr:
 		s.recvErr <- err
 		// A server error in the stream (a dropped publication, a missing grant) keeps its

@@ -183,8 +183,9 @@ func (s *Source) begin(xid uint32, ts int64, lsn uint64) {
 		return // its BEGIN was delivered already
 	}
 	ev := &capture.Event{Kind: capture.Begin, Source: capture.Source{Connector: "postgresql", DB: s.dbName, TsMicros: ts, TxID: int64(xid), HasTxID: true, LSN: lsn, HasLSN: true, LastCommitLSN: s.lastCommitEnd},
-		TxID:     s.txID(xid, lsn),
-		Position: &Position{LSN: 0, CommitLSN: s.commitPos(), TxID: int64(xid), TsMicros: ts, Type: "BEGIN"}}
+		TxID: s.txID(xid, lsn),
+		Position: &Position{LSN: 0, CommitLSN: s.commitPos(), TxID: int64(xid), TsMicros: ts, Type: "BEGIN", Filters: s.filters,
+			SignalOffset: s.sigNext, HasSignalOffset: s.hasSigNext}}
 	s.beginEv = ev
 }
 
@@ -210,8 +211,9 @@ func (s *Source) commit(end uint64) {
 		kind = capture.Keepalive
 	}
 	ev := capture.Event{Kind: kind, Source: capture.Source{Connector: "postgresql", DB: s.dbName, TsMicros: ts, TxID: int64(xid), HasTxID: true, LSN: end, HasLSN: true, LastCommitLSN: end},
-		TxID:     s.txID(xid, end),
-		Position: &Position{LSN: end, ProcLSN: end, CommitLSN: end, TxID: int64(xid), TsMicros: ts, Type: "COMMIT"}}
+		TxID: s.txID(xid, end),
+		Position: &Position{LSN: end, ProcLSN: end, CommitLSN: end, TxID: int64(xid), TsMicros: ts, Type: "COMMIT", Filters: s.filters,
+			SignalOffset: s.sigNext, HasSignalOffset: s.hasSigNext}}
 	s.pending = append(s.pending, ev)
 }
 
@@ -378,7 +380,8 @@ func (s *Source) emitChange(op capture.Op, rel *relation, lsn uint64, before, af
 			TxID: int64(s.xid), HasTxID: true, LSN: lsn, HasLSN: true, LastCommitLSN: s.lastCommitEnd},
 		TxID: s.txID(s.xid, lsn)}
 	pos := s.positions.get()
-	*pos = Position{LSN: lsn, ProcLSN: lsn, CommitLSN: s.commitPos(), TxID: int64(s.xid), TsMicros: s.commitTime, Type: typ, Events: s.eventsAtLSN}
+	*pos = Position{LSN: lsn, ProcLSN: lsn, CommitLSN: s.commitPos(), TxID: int64(s.xid), TsMicros: s.commitTime, Type: typ, Events: s.eventsAtLSN,
+		SignalOffset: s.sigNext, HasSignalOffset: s.hasSigNext, Filters: s.filters}
 	ev.Position = pos
 	s.pending = append(s.pending, ev)
 }

@@ -67,7 +67,7 @@ func (s *Source) watchSlot(ctx context.Context) {
 	check := time.NewTicker(s.cfg.SlotCheckInterval)
 	defer check.Stop()
 	var beat <-chan time.Time
-	if s.cfg.SlotHeartbeatInterval > 0 {
+	if s.cfg.SlotHeartbeatInterval > 0 && !s.cfg.ReadOnly { // a heartbeat message is a write
 		t := time.NewTicker(s.cfg.SlotHeartbeatInterval)
 		defer t.Stop()
 		beat = t.C

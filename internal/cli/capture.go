@@ -17,6 +17,8 @@ import (
 	"github.com/sluicecdc/sluice/internal/offsets"
 	"github.com/sluicecdc/sluice/internal/pipeline"
 	"github.com/sluicecdc/sluice/internal/properties"
+	"github.com/sluicecdc/sluice/signal"
+	"github.com/sluicecdc/sluice/signal/kafkasignal"
 	"github.com/sluicecdc/sluice/sink/kafka"
 )
 
@@ -34,6 +36,9 @@ type Capture struct {
 	HA       leader.Config // --ha: one process of the connector leads, the others stand by
 	// Transforms are applied to every record between the encoder and the sink.
 	Transforms Transforms
+	// Signals are the signal channels (signal.enabled.channels, signal.kafka.*); Run reads
+	// the Kafka one for each source it opens (signal.Receiver).
+	Signals kafkasignal.Config
 
 	Sink         string
 	DSN          string
@@ -61,6 +66,8 @@ type Capture struct {
 	ProgressInterval time.Duration
 
 	sinks   map[string]Sink
+	store   offsets.Store // Run's, for SaveOffset
+	signals *kafkasignal.Consumer
 	health  *health        // what /healthz, /readyz and /metrics show, across the reconnects of Run
 	source  *capture.Stats // the source's figures, one per process (SourceStats)
 	serving bool           // Serve ran
@@ -92,6 +99,7 @@ func addCapture(s *Set, dsnUsage string, kinds []SinkKind) *Capture {
 	s.Register(GroupOperations, c.Pipeline.RegisterFlags)
 	s.Register(GroupOperations, c.Offsets.RegisterFlags)
 	s.Register(GroupOperations, c.HA.RegisterFlags)
+	s.Register(GroupCapture, c.Signals.RegisterFlags)
 	c.Transforms.register(s)
 	registerColumnOptions(s, &c.Envelope.Columns)
 	names := make([]string, 0, len(kinds))
@@ -191,6 +199,9 @@ func (c *Capture) validate(sinkNames []string) error {
 	if err := c.Offsets.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	if err := c.Signals.Validate(c.Kafka.Client.Brokers); err != nil {
+		errs = append(errs, err)
+	}
 	if c.ReadyTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--ready-timeout %s: want a positive duration", c.ReadyTimeout))
 	}
@@ -270,6 +281,40 @@ func (c *Capture) OpenOffsets(ctx context.Context) (offsets.Store, error) {
 	}
 	c.Logger().Warn("no --offsets-file or --offsets-topic: positions are kept in memory only and a restart starts over")
 	return new(offsets.Memory), nil
+}
+
+// attachSignals reads the Kafka signal channel, when enabled, for src (signal.Receiver).
+func (c *Capture) attachSignals(ctx context.Context, src pipeline.Source) error {
+	if !c.Signals.Kafka() {
+		return nil
+	}
+	r, ok := src.(signal.Receiver)
+	if !ok {
+		return Config(errors.New("the kafka signal channel (signal.enabled.channels=kafka): this source does not take signals yet"))
+	}
+	if c.signals == nil {
+		var err error
+		if c.signals, err = kafkasignal.New(c.Signals, c.Kafka.Client, c.Envelope.TopicPrefix, c.Logger()); err != nil {
+			return Config(err)
+		}
+	}
+	return c.signals.Attach(ctx, r)
+}
+
+func (c *Capture) stopSignals() {
+	if c.signals != nil {
+		c.signals.Stop()
+	}
+}
+
+// SaveOffset stores value in the offsets store of Run, from the source's open function: a
+// source saves an offset of its own before the pipeline runs (the PostgreSQL source, right
+// after it created its slot). It fails outside Run.
+func (c *Capture) SaveOffset(ctx context.Context, value []byte) error {
+	if c.store == nil {
+		return errors.New("no offsets store open")
+	}
+	return c.store.Save(ctx, value)
 }
 
 // RunPipeline runs src through the encoder to the chosen sink, saving positions to store,
@@ -391,6 +436,8 @@ func (c *Capture) Run(ctx context.Context, what string,
 		defer w.Close()
 		pstore = fencedStore{store, w, c.CheckLeading}
 	}
+	c.store = pstore
+	defer func() { c.store = nil }()
 	backoff := min(time.Second, c.retryWait())
 	var (
 		attempts int       // failed attempts in a row
@@ -412,8 +459,11 @@ func (c *Capture) Run(ctx context.Context, what string,
 		if err == nil {
 			var src pipeline.Source
 			if src, err = open(ctx, offset); err == nil {
-				c.health.up()
-				err = c.RunPipeline(ctx, src, pstore)
+				if err = c.attachSignals(ctx, src); err == nil {
+					c.health.up()
+					err = c.RunPipeline(ctx, src, pstore)
+				}
+				c.stopSignals()
 				src.Close()
 			}
 		}

@@ -10,15 +10,15 @@ import (
 
 // securityPrefixes are where Debezium (Server) configurations set a Kafka client's properties:
 // plain Kafka (Connect worker) names, the Kafka sink's producer, and the schema history's
-// producer and consumer (database.history.* before Debezium 2.0). sluice's clients of one process share one connection setting, so all
+// producer and consumer (database.history.* before Debezium 2.0), the signal channel's consumer. sluice's clients of one process share one connection setting, so all
 // of them set the same flags.
 var securityPrefixes = []string{"", "debezium.sink.kafka.producer.", "schema.history.internal.producer.", "schema.history.internal.consumer.",
-	"database.history.producer.", "database.history.consumer."}
+	"database.history.producer.", "database.history.consumer.", "signal.consumer."}
 
 // RegisterSecurityFlags registers the TLS and SASL settings of c on fs (--kafka-security-protocol,
 // --kafka-tls-*, --kafka-sasl-*) and returns their Kafka property names (security.protocol,
 // ssl.truststore.location, ssl.keystore.location, sasl.mechanism, sasl.jaas.config), also under
-// the prefixes Debezium Server uses for its Kafka clients. Secrets (the password, the JAAS
+// the prefixes Debezium Server uses for its Kafka clients (and signal.consumer., the Kafka signal channel's). Secrets (the password, the JAAS
 // line) are never shown: not in -h, not in errors.
 func (c *ClientConfig) RegisterSecurityFlags(fs *flag.FlagSet) properties.Names {
 	fs.Var(properties.Func(ProtocolPlaintext, func(s string) error {

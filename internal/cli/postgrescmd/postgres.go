@@ -79,6 +79,12 @@ func run(ctx context.Context, prog string, args []string, sinks []cli.SinkKind) 
 			// over loses nothing.
 			oc.DropExistingSlot = true
 		}
+		oc.SaveOffset = func(ctx context.Context, off []byte) error {
+			// The slot is this process's from here on: if the save fails, a reopen without
+			// an offset may drop it (above).
+			ownSlot = true
+			return c.SaveOffset(ctx, off)
+		}
 		src, err := postgres.Open(ctx, oc)
 		if err == nil && src.CreatedSlot() && offset == nil {
 			ownSlot = true
@@ -135,6 +141,9 @@ func parse(prog string, args []string, sinks []cli.SinkKind) (*cli.Capture, post
 	cfg.HeartbeatInterval = c.Pipeline.HeartbeatInterval
 	cfg.Logger = c.Logger()
 	cfg.Stats = c.SourceStats() // one per process: /metrics and the progress display read it across reopens
+	if !c.Signals.Source() {
+		cfg.SignalDataCollection = "" // signal.enabled.channels without source: the table's rows are no signals
+	}
 	return c, cfg, cli.Config(cfg.Validate())
 }
 

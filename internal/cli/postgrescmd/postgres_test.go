@@ -120,3 +120,35 @@ func TestSourceStatsPlumbed(t *testing.T) {
 		t.Errorf("Config.Stats %p, want the command's %p", cfg.Stats, c.SourceStats())
 	}
 }
+
+// TestSignalProperties: Debezium's signal and read-only properties reach the source and the
+// Kafka signal channel; the kafka channel without a topic is refused; without the source
+// channel the signal table's rows are no signals.
+func TestSignalProperties(t *testing.T) {
+	props := writeFile(t, `
+topic.prefix=app
+read.only=true
+signal.data.collection=public.debezium_signal
+signal.enabled.channels=source,kafka
+signal.kafka.topic=app-signal
+signal.kafka.bootstrap.servers=k1:9092,k2:9092
+signal.kafka.groupId=kafka-signal
+`)
+	c, cfg, err := parse("sluice postgres", []string{"--config", props, "--dsn", "postgres://u@h:1/db"}, sinks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.ReadOnly || cfg.SignalDataCollection != "public.debezium_signal" || !c.Signals.Kafka() || !c.Signals.Source() ||
+		c.Signals.Topic != "app-signal" || strings.Join(c.Signals.Brokers, ",") != "k1:9092,k2:9092" {
+		t.Errorf("read-only %v, signal table %q, channels %v, topic %q, brokers %v", cfg.ReadOnly, cfg.SignalDataCollection, c.Signals.Channels, c.Signals.Topic, c.Signals.Brokers)
+	}
+	_, _, err = parse("sluice postgres", []string{"--dsn", "postgres://u@h:1/db", "--topic-prefix", "app", "--signal-enabled-channels", "kafka"}, sinks)
+	if err == nil || !strings.Contains(err.Error(), "--signal-kafka-topic") {
+		t.Errorf("kafka channel without a topic: %v", err)
+	}
+	_, cfg, err = parse("sluice postgres", []string{"--dsn", "postgres://u@h:1/db", "--topic-prefix", "app", "--signal-data-collection", "public.s",
+		"--signal-enabled-channels", "kafka", "--signal-kafka-topic", "s", "--kafka-brokers", "k:1"}, sinks)
+	if err != nil || cfg.SignalDataCollection != "" {
+		t.Errorf("without the source channel: err %v, signal table %q", err, cfg.SignalDataCollection)
+	}
+}
