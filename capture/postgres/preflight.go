@@ -10,6 +10,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/sluicecdc/sluice/schema"
 )
 
 // preflight checks the server settings and the user's privileges and fails fast with the exact
@@ -147,7 +149,7 @@ func (s *Source) ensurePublication(ctx context.Context) error {
 		if len(names) == 0 {
 			return errors.New("postgres: publication mode filtered but no table matches the include/exclude lists")
 		}
-		stmt = "CREATE PUBLICATION " + pub + " FOR TABLE " + strings.Join(names, ", ")
+		stmt = "CREATE PUBLICATION " + pub + " FOR TABLE " + strings.Join(quotedTables(names), ", ")
 	}
 	if _, err := c.Exec(ctx, stmt); err != nil {
 		// Another process (a second connector of this database) created it since the check:
@@ -203,9 +205,9 @@ func (s *Source) takeOverSlot(ctx context.Context, pid int32) error {
 	}
 }
 
-// filteredTables lists the tables (not partitions) the include/exclude lists capture, quoted,
+// filteredTables lists the tables (not partitions) the include/exclude lists capture,
 // leaving out those already in publication pub (when not "").
-func (s *Source) filteredTables(ctx context.Context, pub string) ([]string, error) {
+func (s *Source) filteredTables(ctx context.Context, pub string) ([]schema.TableID, error) {
 	rows, err := s.cat.conn.Query(ctx, `SELECT n.nspname, cl.relname FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace
 WHERE cl.relkind IN ('r', 'p') AND NOT cl.relispartition AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
   AND NOT EXISTS (SELECT 1 FROM pg_publication_rel pr JOIN pg_publication p ON p.oid = pr.prpubid WHERE p.pubname = $1 AND pr.prrelid = cl.oid)
@@ -214,23 +216,33 @@ ORDER BY 1, 2`, pub)
 		return nil, fmt.Errorf("postgres: list tables: %w", err)
 	}
 	defer rows.Close()
-	var names []string
+	var ids []schema.TableID
 	for rows.Next() {
 		var ns, name string
 		if err := rows.Scan(&ns, &name); err != nil {
 			return nil, err
 		}
 		if s.filter.table(ns, name) {
-			names = append(names, quoteIdent(ns)+"."+quoteIdent(name))
+			ids = append(ids, schema.TableID{Schema: ns, Table: name})
 		}
 	}
-	return names, rows.Err()
+	return ids, rows.Err()
+}
+
+// quotedTables names ids as SQL does.
+func quotedTables(ids []schema.TableID) []string {
+	names := make([]string, len(ids))
+	for i, id := range ids {
+		names[i] = quoteIdent(id.Schema) + "." + quoteIdent(id.Table)
+	}
+	return names
 }
 
 // addFilteredTables adds to an existing publication of the filtered mode the captured tables it
 // lacks (created after it, or newly included): PostgreSQL publishes no change of a table outside
 // the publication, so without this they were left out for good and nothing said so. Changes
-// written before now stay unpublished: the warning says to snapshot those tables.
+// written before now were never published: when sluice resumes from a stored offset, those
+// tables are snapshotted alone (snapshotAddedTables); a new snapshot reads them anyway.
 func (s *Source) addFilteredTables(ctx context.Context) error {
 	var all bool
 	if err := s.cat.conn.QueryRow(ctx, "SELECT puballtables FROM pg_publication WHERE pubname = $1", s.cfg.Publication).Scan(&all); err != nil {
@@ -239,17 +251,22 @@ func (s *Source) addFilteredTables(ctx context.Context) error {
 	if all {
 		return nil
 	}
-	missing, err := s.filteredTables(ctx, s.cfg.Publication)
-	if err != nil || len(missing) == 0 {
+	ids, err := s.filteredTables(ctx, s.cfg.Publication)
+	if err != nil || len(ids) == 0 {
 		return err
 	}
+	missing := quotedTables(ids)
 	stmt := "ALTER PUBLICATION " + quoteIdent(s.cfg.Publication) + " ADD TABLE " + strings.Join(missing, ", ")
 	if _, err := s.cat.conn.Exec(ctx, stmt); err != nil {
 		return fmt.Errorf("postgres: captured tables %s are not in publication %q, so their changes are not published: %s: %w (run it as the tables' owner or a superuser)",
 			strings.Join(missing, ", "), s.cfg.Publication, stmt, err)
 	}
 	s.log.Warn("captured tables were missing from the publication and are added now; their changes written before this start were not "+
-		"published and are not in the stream: take a snapshot of them (an incremental snapshot through --signal-data-collection, or a new snapshot)",
+		"published, so they are snapshotted alone (or read by the new snapshot)",
 		"publication", s.cfg.Publication, "tables", strings.Join(missing, ", "), "statement", stmt)
+	s.pubAdded = map[schema.TableID]bool{}
+	for _, id := range ids {
+		s.pubAdded[id] = true
+	}
 	return nil
 }

@@ -55,8 +55,9 @@ type Source struct {
 	inboxN      atomic.Int32  // len(inbox), read without the lock
 	sigNext     int64         // the Kafka signal channel's next offset (signal.Receiver), if hasSigNext
 	hasSigNext  bool
-	filters     *TableFilters // the table filters, recorded in every position
-	createdSlot bool          // Open created the slot (CreatedSlot)
+	filters     *TableFilters           // the table filters, recorded in every position
+	pubAdded    map[schema.TableID]bool // captured tables this start added to the filtered publication (schema and table only)
+	createdSlot bool                    // Open created the slot (CreatedSlot)
 
 	msgs      chan []wireMsg
 	recvErr   chan error
