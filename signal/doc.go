@@ -1,5 +1,5 @@
-// Package signal parses Debezium signals: requests an operator sends to a running connector
-// (execute-snapshot, stop-snapshot, pause-snapshot, resume-snapshot, log) through the signal
+// Package signal parses Debezium signals and defines Receiver, what a source offers the Kafka
+// channel. Signals are requests an operator sends to a running connector (execute-snapshot, stop-snapshot, pause-snapshot, resume-snapshot, log) through the signal
 // table (signal.data.collection: a captured table whose first three columns are id, type and
 // data) or the Kafka signal channel (signal.kafka.topic: key = the connector's topic prefix,
 // value = {"type": …, "data": {…}}).
