@@ -62,3 +62,24 @@ func TestKafkaSignalOffsetInPositions(t *testing.T) {
 		t.Fatalf("handed out %s after the rest was taken, want signal_kafka_offset 12", ev.Position.(*Position))
 	}
 }
+
+// TestSignalTableRowsWithoutSourceChannel: with signal.enabled.channels lacking source
+// (NoTableSignals) a row inserted into the signal table is emitted as data and not acted on;
+// a watermark row is still swallowed.
+func TestSignalTableRowsWithoutSourceChannel(t *testing.T) {
+	row := func(id, typ, data string) capture.Row {
+		return capture.Row{{Kind: capture.String, Bytes: []byte(id)}, {Kind: capture.String, Bytes: []byte(typ)}, {Kind: capture.String, Bytes: []byte(data)}}
+	}
+	for _, off := range []bool{false, true} {
+		s := &Source{cfg: Config{NoTableSignals: off}}
+		if !s.signalRow(capture.OpCreate, row("a", "log", `{"message": "hi"}`), nil) {
+			t.Fatal("an inserted signal row is not emitted")
+		}
+		if got := len(s.signals); got != map[bool]int{false: 1, true: 0}[off] {
+			t.Fatalf("NoTableSignals %v: %d signals taken from the table", off, got)
+		}
+		if s.signalRow(capture.OpCreate, row("w1", windowOpen, ""), nil) {
+			t.Fatalf("NoTableSignals %v: a watermark row is emitted", off)
+		}
+	}
+}

@@ -44,8 +44,8 @@ func (s *Source) signalRow(op capture.Op, after capture.Row, at *Position) bool 
 		}
 		return false // a watermark (this run's or another's) is no change to emit
 	}
-	if op != capture.OpCreate {
-		return true // only inserts are signals
+	if op != capture.OpCreate || s.cfg.NoTableSignals {
+		return true // only inserts are signals, and only with the source channel enabled
 	}
 	sig, err := signal.FromRow(nil, after)
 	where := ""
