@@ -12,7 +12,7 @@ import (
 // context of the binlog read in progress (an idle database sends nothing until the next
 // heartbeat, 15 s away); a message that is no signal to act on does not.
 func TestKafkaSignalWakesBinlogRead(t *testing.T) {
-	s := &Source{}
+	s := &Source{phase: phaseStream}
 	ctx := s.wakeable(context.Background())
 	s.ReceiveSignal(nil, 4)
 	if ctx.Err() != nil {
@@ -81,5 +81,29 @@ func TestSignalTableRowsWithoutSourceChannel(t *testing.T) {
 		if s.signalRow(capture.OpCreate, row("w1", windowOpen, ""), nil) {
 			t.Fatalf("NoTableSignals %v: a watermark row is emitted", off)
 		}
+	}
+}
+
+// TestKafkaSignalHeldDuringResumedSnapshot: while the rest of an initial snapshot runs
+// (watermark windows in the stream), a Kafka signal is not taken: an incremental snapshot it
+// starts would wait in memory only, while the positions said its offset was read, and a
+// restart would lose it. The offset stops before it, and the read is not woken again for it.
+func TestKafkaSignalHeldDuringResumedSnapshot(t *testing.T) {
+	s := &Source{phase: phaseStream, resumed: &resumed{}}
+	s.ReceiveSignal(nil, 2)
+	s.ReceiveSignal(&signal.Signal{ID: "one", Type: signal.ExecuteSnapshot, Snapshot: &signal.Snapshot{DataCollections: []string{"d.t"}}}, 3)
+	if err := s.handleSignals(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.signals) != 0 || s.sigNext != 3 || s.inboxN.Load() != 1 {
+		t.Fatalf("%d signals taken, next offset %d, %d held; want none, 3, 1", len(s.signals), s.sigNext, s.inboxN.Load())
+	}
+	if ctx := s.wakeable(context.Background()); ctx.Err() != nil {
+		t.Fatal("a held signal cuts every binlog read short")
+	}
+	s.resumed = nil // the initial snapshot's rest is done
+	s.takeInbox(s.takesSignals())
+	if len(s.signals) != 1 || s.sigNext != 4 {
+		t.Fatalf("after the snapshot: %d signals taken, next offset %d; want 1, 4", len(s.signals), s.sigNext)
 	}
 }

@@ -124,11 +124,18 @@ func (s *Source) takeInbox(all bool) {
 	s.inboxN.Store(int32(len(s.inbox)))
 }
 
+// takesSignals says whether signals handed over are taken now: not while the rest of an
+// initial snapshot runs, whose positions cannot hold an incremental snapshot queued after it
+// (a restart would lose it with the channel's offset already past its signal).
+func (s *Source) takesSignals() bool {
+	return s.phase == phaseStream && (s.resumed == nil || s.resumed.incr)
+}
+
 // handleSignals acts on the signals read so far, and starts an incremental snapshot that
 // waited for the one before (Next's goroutine, between events).
 func (s *Source) handleSignals(ctx context.Context) error {
 	if s.inboxN.Load() > 0 {
-		s.takeInbox(true)
+		s.takeInbox(s.takesSignals())
 	}
 	for len(s.signals) > 0 {
 		sa := s.signals[0]

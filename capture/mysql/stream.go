@@ -353,7 +353,7 @@ func (s *Source) wakeable(ctx context.Context) context.Context {
 	s.readCtx, s.wake = context.WithCancel(ctx)
 	s.readParent = ctx
 	for _, in := range s.inbox {
-		if in.sig != nil {
+		if in.sig != nil && s.takesSignals() {
 			s.wake() // handed over since the loop looked: do not wait for the next event
 			break
 		}
