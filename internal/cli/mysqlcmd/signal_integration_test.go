@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -18,10 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/sluicecdc/sluice/internal/cli"
-	"github.com/sluicecdc/sluice/internal/pipeline"
 	"github.com/sluicecdc/sluice/internal/testkit"
-	"github.com/sluicecdc/sluice/sink/stdout"
 )
 
 // sigLines is a goroutine-safe sink buffer of JSON records.
@@ -86,19 +85,6 @@ func (l *sigLines) state(table string) map[int64]*sigRowState {
 	return out
 }
 
-// sigSink is a --sink "mem" writing JSON lines to out.
-func sigSink(out *sigLines) cli.SinkKind {
-	return cli.SinkKind{Name: "mem", New: func(*cli.Capture) cli.Sink { return sigSinkImpl{out} }}
-}
-
-type sigSinkImpl struct{ out *sigLines }
-
-func (m sigSinkImpl) Open(_ context.Context, d pipeline.Durable) (pipeline.Sink, error) {
-	return stdout.New(stdout.Config{Writer: m.out}, d), nil
-}
-func (sigSinkImpl) Buffered() int64 { return 0 }
-func (sigSinkImpl) Validate() error { return nil }
-
 // TestMySQLKafkaSignalChannelActsOnce: an execute-snapshot signal sent to the Kafka signal
 // topic while the database is idle is acted on at once (not at the next heartbeat), reads
 // table w incrementally while rows are updated, and the events' final state equals the table.
@@ -156,16 +142,30 @@ func mysqlKafkaSignalActsOnce(t *testing.T, flavor, dsn string) {
 	addr := strings.TrimSuffix(strings.TrimPrefix(dsn, "root@tcp("), ")/")
 	offsetsFile := filepath.Join(t.TempDir(), "o.json")
 	args := []string{"--dsn", "mysql://root@" + addr, "--server-id", fmt.Sprint(8000 + os.Getpid()%1000 + len(flavor)), "--topic-prefix", "app",
-		"--sink", "mem", "--offsets-file", offsetsFile, "--schemas-enable=false", "--database-include", dbName,
+		"--sink", "stdout", "--offsets-file", offsetsFile, "--schemas-enable=false", "--database-include", dbName,
 		"--snapshot-mode", "no_data", "--snapshot-chunk-rows", "200", "--offsets-flush-interval", "100ms", "--log-level", "warn",
 		"--signal-data-collection", dbName + ".sig",
 		"--signal-enabled-channels", "source,kafka", "--signal-kafka-topic", "sig", "--signal-kafka-brokers", kf.ListenAddrs()[0]}
 	fence := 0
 	start := func() (stop func()) {
 		t.Helper()
-		rctx, cancel := context.WithCancel(ctx)
+		// A process of its own (TestMySQLSignalRunHelper), records on its stdout: the
+		// command sets process-wide loggers that other tests' lingering Kafka clients read.
+		var stderr bytes.Buffer
+		cmd := exec.Command(os.Args[0], "-test.run=^TestMySQLSignalRunHelper$")
+		cmd.Env = append(os.Environ(), signalHelperArgs+"="+strings.Join(args, "\n"))
+		cmd.Stdout, cmd.Stderr = out, &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
 		runErr := make(chan error, 1)
-		go func() { runErr <- run(rctx, "sluice mysql", args, []cli.SinkKind{sigSink(out)}) }()
+		go func() {
+			err := cmd.Wait()
+			if err != nil {
+				err = fmt.Errorf("%v\n%s", err, stderr.Bytes())
+			}
+			runErr <- err
+		}()
 		// A fence row seen in the output: the source streams, and the channel (attached
 		// before the pipeline runs) reads. One every 200 ms: a row inserted before the
 		// source read its start position is not streamed.
@@ -193,7 +193,7 @@ func mysqlKafkaSignalActsOnce(t *testing.T, flavor, dsn string) {
 			}
 		}
 		return func() {
-			cancel()
+			cmd.Process.Signal(os.Interrupt)
 			if err := <-runErr; err != nil {
 				t.Errorf("run: %v", err)
 			}
@@ -296,5 +296,21 @@ func mysqlKafkaSignalActsOnce(t *testing.T, flavor, dsn string) {
 	}
 	if b, err := os.ReadFile(offsetsFile); err != nil || !bytes.Contains(b, []byte(`signal_kafka_offset`)) {
 		t.Errorf("stored offset %s (%v): no signal_kafka_offset", b, err)
+	}
+}
+
+const signalHelperArgs = "SLUICE_TEST_MYSQL_SIGNAL_ARGS"
+
+// TestMySQLSignalRunHelper runs the mysql command for TestMySQLKafkaSignalChannelActsOnce
+// until interrupted; without its environment it does nothing.
+func TestMySQLSignalRunHelper(t *testing.T) {
+	a := os.Getenv(signalHelperArgs)
+	if a == "" {
+		t.Skip("runs only as a child of another test")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, "sluice mysql", strings.Split(a, "\n"), sinks); err != nil && ctx.Err() == nil {
+		t.Fatal(err)
 	}
 }
