@@ -114,6 +114,10 @@ type Config struct {
 	// columns id, type, data, in the table include list. A resumed snapshot writes its
 	// watermarks into it (docs/snapshots.md).
 	SignalDataCollection string
+	// NoTableSignals: rows inserted into the signal table are not signals
+	// (signal.enabled.channels without source, set by the command); it still takes the
+	// watermarks. Not a flag.
+	NoTableSignals bool
 	// ReadOnly makes the windows of resumed and incremental snapshots from the server's GTID
 	// set (read before and after each chunk) instead of rows written into the signal table:
 	// nothing is written to the source (read.only; needs GTIDs: MySQL gtid_mode=ON, or

@@ -42,6 +42,11 @@ type Position struct {
 	IncrTables  []string          // incremental_snapshot_tables
 	IncrAfter   []string          // incremental_snapshot_after
 	IncrFilters map[string]string // incremental_snapshot_filters
+
+	// SignalOffset is the next offset of the Kafka signal topic to read (every signal before
+	// it was acted on before this position), when HasSignalOffset (signal_kafka_offset).
+	SignalOffset    int64
+	HasSignalOffset bool
 }
 
 var _ capture.Position = (*Position)(nil)
@@ -102,6 +107,10 @@ func (p *Position) AppendOffset(b []byte) []byte {
 			b = append(b, q...)
 		}
 	}
+	if p.HasSignalOffset {
+		b = append(b, `,"signal_kafka_offset":`...)
+		b = strconv.AppendInt(b, p.SignalOffset, 10)
+	}
 	return append(b, '}')
 }
 
@@ -127,6 +136,8 @@ func ParsePosition(b []byte) (*Position, error) {
 		IncrTables  []string          `json:"incremental_snapshot_tables"`
 		IncrAfter   []string          `json:"incremental_snapshot_after"`
 		IncrFilters map[string]string `json:"incremental_snapshot_filters"`
+
+		SignalOffset *json.Number `json:"signal_kafka_offset"`
 	}
 	if err := json.Unmarshal(b, &w); err != nil {
 		return nil, fmt.Errorf("mysql offset %s: %w", b, err)
@@ -162,6 +173,13 @@ func ParsePosition(b []byte) (*Position, error) {
 				return nil, fmt.Errorf("mysql offset %s: incremental_snapshot_after %q is not hex", b, k)
 			}
 		}
+	}
+	if w.SignalOffset != nil {
+		v, err := w.SignalOffset.Int64()
+		if err != nil || v < 0 {
+			return nil, fmt.Errorf("mysql offset %s: signal_kafka_offset %q is not an offset", b, w.SignalOffset.String())
+		}
+		p.SignalOffset, p.HasSignalOffset = v, true
 	}
 	if p.File == "" && p.GTIDs == "" {
 		return nil, fmt.Errorf("mysql offset %s: neither file nor gtids", b)

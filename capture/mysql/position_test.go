@@ -22,6 +22,11 @@ func TestPositionRoundTrip(t *testing.T) {
 			`{"file":"b.1","pos":4,"ts_sec":1,"incremental_snapshot_tables":["d.t","d.u"],"incremental_snapshot_after":["31"],"incremental_snapshot_filters":{"d.u":"(v \u003e 1)"}}`},
 		{Position{File: "binlog.000003", Pos: 154, TsSec: 1, Snapshot: true, SnapDB: "d", SnapTable: "t"},
 			`{"file":"binlog.000003","pos":154,"ts_sec":1,"snapshot":"INITIAL","snapshot_db":"d","snapshot_table":"t"}`},
+		// The Kafka signal channel's next offset, 0 included (a topic's first signal).
+		{Position{File: "b.1", Pos: 4, TsSec: 1, SignalOffset: 0, HasSignalOffset: true},
+			`{"file":"b.1","pos":4,"ts_sec":1,"signal_kafka_offset":0}`},
+		{Position{File: "b.1", Pos: 4, TsSec: 1, IncrTables: []string{"d.t"}, SignalOffset: 17, HasSignalOffset: true},
+			`{"file":"b.1","pos":4,"ts_sec":1,"incremental_snapshot_tables":["d.t"],"signal_kafka_offset":17}`},
 	} {
 		got := string(tc.p.AppendOffset(nil))
 		if got != tc.want {
@@ -36,6 +41,9 @@ func TestPositionRoundTrip(t *testing.T) {
 	p, err := ParsePosition([]byte(`{"file":"mysql-bin.000003","pos":4,"snapshot":true,"gtids":"a:1-5"}`))
 	if err != nil || !p.Snapshot || p.GTIDs != "a:1-5" {
 		t.Fatalf("%+v %v", p, err)
+	}
+	if _, err := ParsePosition([]byte(`{"file":"b.1","pos":4,"signal_kafka_offset":"x"}`)); err == nil {
+		t.Fatal("a signal_kafka_offset that is no number was accepted")
 	}
 	if _, err := ParsePosition([]byte(`{"pos":4}`)); err == nil {
 		t.Fatal("want an error without file and gtids")

@@ -44,8 +44,8 @@ func (s *Source) signalRow(op capture.Op, after capture.Row, at *Position) bool 
 		}
 		return false // a watermark (this run's or another's) is no change to emit
 	}
-	if op != capture.OpCreate {
-		return true // only inserts are signals
+	if op != capture.OpCreate || s.cfg.NoTableSignals {
+		return true // only inserts are signals, and only with the source channel enabled
 	}
 	sig, err := signal.FromRow(nil, after)
 	where := ""
@@ -61,31 +61,81 @@ func (s *Source) signalRow(op capture.Op, after capture.Row, at *Position) bool 
 	return true
 }
 
-// Signal hands the source a signal from outside the stream (the Kafka signal channel,
-// signal.ParseKafka). Any goroutine may call it; it does not block. Next acts on it before
-// its next event, at the stream's position then.
+// Signal hands the source a signal from outside the stream that has no offset to store (a
+// test, an embedding program). Any goroutine may call it; it does not block. Next acts on it
+// before its next event, at the stream's position then.
 func (s *Source) Signal(sig signal.Signal) {
+	s.handOver(inboxSignal{sig: &sig, offset: -1})
+}
+
+// ReceiveSignal implements signal.Receiver: sig (nil: nothing to act on) read at offset of
+// the Kafka signal topic.
+func (s *Source) ReceiveSignal(sig *signal.Signal, offset int64) {
+	s.handOver(inboxSignal{sig: sig, offset: offset, kafka: true})
+}
+
+// SignalOffset implements signal.Receiver: the stored offset's next signal topic offset.
+func (s *Source) SignalOffset() (int64, bool) { return s.sigNext, s.hasSigNext }
+
+var _ signal.Receiver = (*Source)(nil)
+
+// inboxSignal is a signal handed over from outside the stream.
+type inboxSignal struct {
+	sig    *signal.Signal
+	offset int64
+	kafka  bool // from the Kafka channel: offset+1 is the next to read
+}
+
+func (s *Source) handOver(in inboxSignal) {
 	s.inboxMu.Lock()
-	s.inbox = append(s.inbox, sig)
-	s.inboxMu.Unlock()
+	s.inbox = append(s.inbox, in)
 	s.inboxN.Add(1)
+	if in.sig != nil && s.wake != nil {
+		s.wake()
+	}
+	s.inboxMu.Unlock()
+}
+
+// takeInbox moves the signals handed over into s.signals and the Kafka channel's offset into
+// the positions handed out from now on (Next's goroutine). With all false (the initial
+// snapshot, which acts on no signal) it takes only what comes before the first signal to act
+// on: a position must not say a signal was read before its effect is in the positions.
+func (s *Source) takeInbox(all bool) {
+	s.inboxMu.Lock()
+	defer s.inboxMu.Unlock()
+	at := ""
+	if s.st.lastPos != nil {
+		at = s.st.lastPos.String()
+	}
+	n := 0
+	for _, in := range s.inbox {
+		if in.sig != nil {
+			if !all {
+				break
+			}
+			s.signals = append(s.signals, sigAt{*in.sig, at})
+		}
+		if in.kafka {
+			s.sigNext, s.hasSigNext = in.offset+1, true
+		}
+		n++
+	}
+	s.inbox = append(s.inbox[:0], s.inbox[n:]...)
+	s.inboxN.Store(int32(len(s.inbox)))
+}
+
+// takesSignals says whether signals handed over are taken now: not while the rest of an
+// initial snapshot runs, whose positions cannot hold an incremental snapshot queued after it
+// (a restart would lose it with the channel's offset already past its signal).
+func (s *Source) takesSignals() bool {
+	return s.phase == phaseStream && (s.resumed == nil || s.resumed.incr)
 }
 
 // handleSignals acts on the signals read so far, and starts an incremental snapshot that
 // waited for the one before (Next's goroutine, between events).
 func (s *Source) handleSignals(ctx context.Context) error {
 	if s.inboxN.Load() > 0 {
-		s.inboxMu.Lock()
-		at := ""
-		if s.st.lastPos != nil {
-			at = s.st.lastPos.String()
-		}
-		for _, sig := range s.inbox {
-			s.signals = append(s.signals, sigAt{sig, at})
-		}
-		s.inbox = nil
-		s.inboxN.Store(0)
-		s.inboxMu.Unlock()
+		s.takeInbox(s.takesSignals())
 	}
 	for len(s.signals) > 0 {
 		sa := s.signals[0]

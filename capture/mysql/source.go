@@ -23,7 +23,6 @@ import (
 	"github.com/sluicecdc/sluice/capture/mysql/replication"
 	"github.com/sluicecdc/sluice/internal/tlsconf"
 	"github.com/sluicecdc/sluice/schema"
-	"github.com/sluicecdc/sluice/signal"
 )
 
 type phase uint8
@@ -68,15 +67,25 @@ type Source struct {
 	// otherwise.
 	resumed *resumed
 	// The signal table (sigOn: configured), the signals read and not acted on yet, those
-	// handed to Signal (inbox, under inboxMu; inboxN their number, read without the lock),
-	// and the tables of incremental snapshots waiting for the one running.
+	// handed to Signal and ReceiveSignal (inbox, under inboxMu; inboxN their number, read
+	// without the lock), and the tables of incremental snapshots waiting for the one running.
 	sigOn    bool
 	sigID    schema.TableID
 	signals  []sigAt
 	inboxMu  sync.Mutex
-	inbox    []signal.Signal
+	inbox    []inboxSignal
 	inboxN   atomic.Int32
 	incrWait []incrTable
+	// The Kafka signal channel's next offset (signal.Receiver), if hasSigNext: every
+	// position handed out carries it (signal_kafka_offset).
+	sigNext    int64
+	hasSigNext bool
+	// wake (under inboxMu) cancels readCtx, the context of the binlog read in progress (a
+	// child of readParent, Next's), so that a signal handed over while the database is idle
+	// is acted on at once, not at the next heartbeat.
+	wake       context.CancelFunc
+	readCtx    context.Context
+	readParent context.Context
 	// recent: the keys the stream changed in the last recentKeep (Config.ReadOnly only).
 	recent    []recentKey
 	recentBuf []byte
@@ -174,6 +183,9 @@ func (s *Source) start(ctx context.Context) error {
 		if off, err = ParsePosition(s.cfg.Offset); err != nil {
 			return err
 		}
+		// Kept whatever runs next (a snapshot taken again included): the signals before it
+		// were acted on.
+		s.sigNext, s.hasSigNext = off.SignalOffset, off.HasSignalOffset
 	}
 	loadStart := time.Now()
 	recs, err := s.hist.Load(ctx)
@@ -394,6 +406,14 @@ func (s *Source) Next(ctx context.Context) (capture.Event, error) {
 			s.qi++
 			if ev.Position != nil {
 				if p, ok := ev.Position.(*Position); ok {
+					if p != nil && s.hasSigNext && (!p.HasSignalOffset || p.SignalOffset != s.sigNext) {
+						// A copy: the rows of a chunk share one position, which the
+						// pipeline may be saving.
+						q := *p
+						q.SignalOffset, q.HasSignalOffset = s.sigNext, true
+						p = &q
+						ev.Position = p
+					}
 					s.st.lastPos = p
 					s.readPos.Store(p)
 				}
@@ -410,6 +430,9 @@ func (s *Source) Next(ctx context.Context) (capture.Event, error) {
 		var err error
 		switch s.phase {
 		case phaseSnapshot:
+			if s.inboxN.Load() > 0 {
+				s.takeInbox(false)
+			}
 			if err = s.snapshotStep(ctx); transient(err) && ctx.Err() == nil {
 				// The server went away mid-snapshot: the reopen takes the snapshot again
 				// (its offsets say it did not finish), as Debezium does.
@@ -475,6 +498,11 @@ func (s *Source) Close() error {
 	if s.st.conn != nil {
 		s.st.conn.Close()
 	}
+	s.inboxMu.Lock()
+	if s.wake != nil {
+		s.wake()
+	}
+	s.inboxMu.Unlock()
 	return s.db.Close()
 }
 

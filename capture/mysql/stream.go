@@ -232,6 +232,7 @@ func (s *Source) streamStep(ctx context.Context) error {
 			if err := s.handleSignals(ctx); err != nil {
 				return err
 			}
+			s.noteSignalOffset()
 		}
 		if s.resumed != nil {
 			if err := s.resumeStep(ctx); err != nil {
@@ -288,10 +289,19 @@ func (s *Source) streamStep(ctx context.Context) error {
 				return nil
 			}
 		}
-		raw, err := s.st.conn.Next(ctx)
+		rctx := s.wakeable(ctx)
+		raw, err := s.st.conn.Next(rctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
+			}
+			if rctx.Err() != nil {
+				// A signal was handed over: the interrupted read left the connection
+				// unusable; the loop acts on the signal, then reconnects where it was.
+				s.st.conn.Close()
+				s.st.conn = nil
+				s.st.start = s.resumePoint()
+				continue
 			}
 			s.st.conn.Close()
 			s.st.conn = nil
@@ -313,6 +323,42 @@ func (s *Source) streamStep(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// noteSignalOffset hands out the last position again when the Kafka signal channel's offset
+// moved past what it says, between transactions and with nothing else queued: on an idle
+// database no event would carry the offset, and a restart would read the topic from its end
+// again, missing the signals sent meanwhile.
+func (s *Source) noteSignalOffset() {
+	p := s.st.lastPos
+	if !s.hasSigNext || p == nil || (p.HasSignalOffset && p.SignalOffset == s.sigNext) || len(s.queue) > 0 ||
+		s.st.inTxn || s.st.rows != nil || s.st.inPay || p.Event != 0 || p.Row != 0 {
+		return
+	}
+	q := *p
+	s.emit(capture.Event{Kind: capture.Keepalive, Position: &q})
+}
+
+// wakeable is the context of the next binlog read: ctx, cancelled as well when a signal is
+// handed over (handOver). It is made again only after it fired or when ctx changed.
+func (s *Source) wakeable(ctx context.Context) context.Context {
+	if s.readParent == ctx && s.readCtx.Err() == nil {
+		return s.readCtx
+	}
+	s.inboxMu.Lock()
+	defer s.inboxMu.Unlock()
+	if s.wake != nil {
+		s.wake()
+	}
+	s.readCtx, s.wake = context.WithCancel(ctx)
+	s.readParent = ctx
+	for _, in := range s.inbox {
+		if in.sig != nil && s.takesSignals() {
+			s.wake() // handed over since the loop looked: do not wait for the next event
+			break
+		}
+	}
+	return s.readCtx
 }
 
 // resumePoint is where a reconnect starts: the last position handed out, with its skips.

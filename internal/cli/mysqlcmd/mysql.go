@@ -197,6 +197,9 @@ func parse(prog string, args []string, sinks []cli.SinkKind) (*cli.Capture, mysq
 	}
 	cfg.DSN, cfg.Password, cfg.Name, cfg.Logger = dsn, pw, c.Envelope.TopicPrefix, c.Logger()
 	cfg.Stats = c.SourceStats() // one per process: /metrics and the progress display read it across reopens
+	// signal.enabled.channels without source: the table's rows are no signals, but the table
+	// still takes the watermarks of incremental snapshots (as on Debezium's MySQL connector).
+	cfg.NoTableSignals = !c.Signals.Source()
 	if historySpec, err = resolveHistory(c, historySpec); err != nil {
 		return nil, cfg, "", cli.Config(err)
 	}

@@ -184,3 +184,17 @@ func freeAddr(t *testing.T) string {
 	defer l.Close()
 	return l.Addr().String()
 }
+
+// TestSignalChannelsWithoutSourceMySQL: signal.enabled.channels without source makes the
+// signal table's rows no signals (the table still takes the watermarks); by default they are.
+func TestSignalChannelsWithoutSourceMySQL(t *testing.T) {
+	base := []string{"--topic-prefix", "p", "--dsn", "mysql://u@h:3306", "--server-id", "7", "--signal-data-collection", "d.sig"}
+	_, cfg, _, err := parse("sluice mysql", base, sinks)
+	if err != nil || cfg.NoTableSignals {
+		t.Fatalf("default channels: NoTableSignals %v, %v", cfg.NoTableSignals, err)
+	}
+	_, cfg, _, err = parse("sluice mysql", append(base, "--signal-enabled-channels", "kafka", "--signal-kafka-topic", "s", "--signal-kafka-brokers", "k:9092"), sinks)
+	if err != nil || !cfg.NoTableSignals || cfg.SignalDataCollection != "d.sig" {
+		t.Fatalf("kafka only: NoTableSignals %v, signal table %q, %v", cfg.NoTableSignals, cfg.SignalDataCollection, err)
+	}
+}
