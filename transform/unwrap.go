@@ -44,6 +44,8 @@ type unwrap struct {
 	// srcKeys are srcFields as parseEncoded finds them in the source block ("table":); nil
 	// when a field needs escaping (then parseChange reads every record).
 	srcKeys [][]byte
+	// srcHint is where parseEncoded found each srcKeys key in the last source block.
+	srcHint []int
 	// inner reads srcFields while parseChange finds the end of the source block (nil: none
 	// wanted), so the block is scanned once.
 	inner func(key []byte) func(k, v []byte) bool
@@ -55,6 +57,7 @@ type fieldRef struct {
 	parent string // "", "source", "transaction"
 	field  string
 	out    string // prefix + name
+	key    []byte // out as a JSON member key ("out":), written once per record
 	src    int    // for parent "source": the index into unwrap.srcFields
 }
 
@@ -86,6 +89,7 @@ func parseFieldRefs(o *options, key, prefix string) []fieldRef {
 		default:
 			r.out = prefix + r.field
 		}
+		r.key = appendKey(nil, r.out)
 		out = append(out, r)
 	}
 	return out
@@ -150,6 +154,7 @@ func newUnwrap(o *options, env Env) (Transform, error) {
 		}
 		u.srcKeys = append(u.srcKeys, []byte(`"`+f+`":`))
 	}
+	u.srcHint = make([]int, len(u.srcKeys))
 	if len(u.srcFields) > 0 {
 		visit := func(k, v []byte) bool { // false once every field is read: the rest is skipped
 			for i, f := range u.srcFields {
@@ -524,7 +529,7 @@ func (u *unwrap) Apply(dst []envelope.Record, r envelope.Record, a *Arena) ([]en
 			if sep {
 				a.buf = append(a.buf, ',')
 			}
-			a.buf = appendKey(a.buf, f.out)
+			a.buf = append(a.buf, f.key...)
 			a.buf = append(a.buf, v...)
 			sep = true
 		}
@@ -544,6 +549,8 @@ const (
 	encSource      = `,"source":`
 	encTransaction = `,"transaction":`
 	encOp          = `,"op":`
+	// encNoTransaction is the transaction member of a record without transaction metadata.
+	encNoTransaction = encTransaction + `null`
 )
 
 // parseEncoded is parseChange for a payload as the encoder writes it (compact, its members
@@ -568,21 +575,26 @@ func (u *unwrap) parseEncoded(p []byte, need changeNeed, compact bool) (c change
 	c.after = p[i:e]
 	tail := p[e+len(encSource):]
 	// op: the last "op" key; all after its value must be ts_* numbers up to the payload's end.
-	o := lastKey(tail, encOp)
+	o, oe := opAtEnd(tail)
 	if o < 0 {
-		return c, false
-	}
-	oe, err := skipValue(tail, o+len(encOp))
-	if err != nil || !tsOnly(tail[oe:]) {
-		return c, false
+		if o = lastKey(tail, encOp); o < 0 {
+			return c, false
+		}
+		if oe, err = skipValue(tail, o+len(encOp)); err != nil || !tsOnly(tail[oe:]) {
+			return c, false
+		}
 	}
 	c.op = tail[o+len(encOp) : oe]
-	t := lastKey(tail[:o], encTransaction)
-	if t < 0 {
-		return c, false
-	}
-	if te, err := skipValue(tail, t+len(encTransaction)); err != nil || te != o {
-		return c, false
+	var t int
+	if bytes.HasSuffix(tail[:o], []byte(encNoTransaction)) {
+		t = o - len(encNoTransaction) // as lastKey and skipValue below find it, without the scan
+	} else {
+		if t = lastKey(tail[:o], encTransaction); t < 0 {
+			return c, false
+		}
+		if te, err := skipValue(tail, t+len(encTransaction)); err != nil || te != o {
+			return c, false
+		}
 	}
 	c.transaction, c.source = tail[t+len(encTransaction):o], tail[:t]
 	if isNull(c.source) {
@@ -593,9 +605,16 @@ func (u *unwrap) parseEncoded(p []byte, need changeNeed, compact bool) (c change
 		return c, false
 	}
 	for k, key := range u.srcKeys {
-		j := keyIn(c.source, key)
-		if j < 0 {
-			continue
+		// The encoder writes each source key once, at the same offset record after record
+		// while the lengths before it stay (one connector, database and snapshot phase): try
+		// where it was last time, search only when it is not there. An unescaped "name": in a
+		// flat object is a key wherever it occurs, so a hit is the key keyIn would find.
+		j := u.srcHint[k]
+		if !keyAt(c.source, key, j) {
+			if j = keyIn(c.source, key); j < 0 {
+				continue
+			}
+			u.srcHint[k] = j
 		}
 		e, err := skipValue(c.source, j+len(key))
 		if err != nil {
@@ -616,6 +635,43 @@ func lastKey(b []byte, key string) int {
 		}
 	}
 	return -1
+}
+
+// opAtEnd returns where ,"op": starts in the tail of a payload and where its value ends, for
+// the shape the encoder writes: a one-character op, then only ts_* numbers up to the closing
+// brace. It reads backward over those few bytes (the positions lastKey and tsOnly would find
+// for it); o is -1 when the tail is not so, and they must look.
+func opAtEnd(b []byte) (o, oe int) {
+	j := len(b) - 1
+	if j < 0 || b[j] != '}' {
+		return -1, 0
+	}
+	for {
+		n := j
+		for n > 0 && (b[n-1] >= '0' && b[n-1] <= '9' || b[n-1] == '-') {
+			n--
+		}
+		if n == j {
+			break // not a number: the op value ends here
+		}
+		// ,"ts_??": before the number, as tsOnly reads it.
+		if n < 9 || b[n-9] != ',' || string(b[n-8:n-4]) != `"ts_` || b[n-2] != '"' || b[n-1] != ':' {
+			return -1, 0
+		}
+		j = n - 9
+	}
+	// "X" with X neither a quote nor a backslash (skipValue would read those otherwise).
+	if j < len(encOp)+3 || b[j-1] != '"' || b[j-3] != '"' || b[j-2] == '"' || b[j-2] == '\\' ||
+		string(b[j-3-len(encOp):j-3]) != encOp {
+		return -1, 0
+	}
+	return j - 3 - len(encOp), j
+}
+
+// keyAt reports whether the key ("name": with its quotes and colon) starts at obj[j], its
+// opening quote not escaped.
+func keyAt(obj, key []byte, j int) bool {
+	return j > 0 && j+len(key) <= len(obj) && string(obj[j:j+len(key)]) == string(key) && !escaped(obj, j)
 }
 
 // tsOnly reports whether b is the end of a payload after op: ,"ts_ms":N and the like, then }.

@@ -88,3 +88,88 @@ func TestUnwrapEncodedPath(t *testing.T) {
 		}
 	}
 }
+
+// TestOpAtEnd: the backward read of op finds what lastKey, skipValue and tsOnly find, or
+// declines (-1) so that they look.
+func TestOpAtEnd(t *testing.T) {
+	general := func(tail []byte) (int, int) {
+		o := lastKey(tail, encOp)
+		if o < 0 {
+			return -1, 0
+		}
+		oe, err := skipValue(tail, o+len(encOp))
+		if err != nil || !tsOnly(tail[oe:]) {
+			return -1, 0
+		}
+		return o, oe
+	}
+	tails := []string{
+		`{"db":"x"},"transaction":null,"op":"u","ts_ms":1705314600512,"ts_us":1705314600512345,"ts_ns":1705314600512345678}`,
+		`{},"transaction":{"id":"1","total_order":1,"data_collection_order":1},"op":"c","ts_ms":1}`,
+		`null,"transaction":null,"op":"d"}`,
+		`null,"op":"r","ts_ms":-5}`,
+		`{"op":"x"},"op":"uu","ts_ms":1}`,    // not one character: the general reading
+		`{},"op":"\"","ts_ms":1}`,            // an escaped quote: the general reading
+		`{},"op":"""","ts_ms":1}`,            // malformed
+		`{},"op":"u","ts_ms":1,}`,            // malformed
+		`{},"op":"u","ts_ms":}`,              // no number
+		`{},"op":"u","tx_ms":1}`,             // not a ts_* member
+		`{},"op":"u","ts_ms":1,"ts_us":2}x}`, // not the end
+		`"op":"u"}`,
+		`"u"}`,
+		`}`,
+		``,
+		`,"op":"u","ts_":":5}`, // tsOnly's any two bytes after ts_
+	}
+	for _, tail := range tails {
+		b := []byte(tail)
+		o, oe := opAtEnd(b)
+		go_, goe := general(b)
+		if o >= 0 && (o != go_ || oe != goe) {
+			t.Errorf("%s: opAtEnd %d,%d; general %d,%d", tail, o, oe, go_, goe)
+		}
+	}
+	// The encoder's shapes are read backward.
+	for _, tail := range tails[:4] {
+		if o, _ := opAtEnd([]byte(tail)); o < 0 {
+			t.Errorf("%s: not read backward", tail)
+		}
+	}
+}
+
+// TestUnwrapSourceKeyHint: the source key offsets remembered from one record are only a
+// guess for the next; records whose source blocks differ in length (database names, snapshot
+// phase, connectors) in turn must each get their own source fields.
+func TestUnwrapSourceKeyHint(t *testing.T) {
+	enc := encoderFor(t, "dbserver1", false)
+	specs, err := ParseProperties(unwrapProps("add.fields", "table,db,source.ts_ms:src_ts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	built, err := Build(specs, Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := built[0].Transform
+	var a Arena
+	for i, db := range []string{"inventory", "inv", "inventory", "a_much_longer_database_name", "inv", "inv"} {
+		ev := customerUpdate()
+		ev.Source.DB = db
+		ev.Source.Table = db + "_t"
+		if i%2 == 1 {
+			ev.Source.Snapshot = capture.SnapshotFirstInTable
+		}
+		recs, err := enc.Encode(nil, ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := u.Apply(nil, recs[0], &a)
+		if err != nil || len(out) != 1 {
+			t.Fatalf("%s: %v, %d records", db, err, len(out))
+		}
+		want := fmt.Sprintf(`"__table":"%s_t","__db":"%s","__src_ts":1705314600000}`, db, db)
+		if !bytes.HasSuffix(out[0].Value, []byte(want)) {
+			t.Errorf("%s: %s, want it to end with %s", db, out[0].Value, want)
+		}
+	}
+}
