@@ -217,6 +217,16 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	g.Go(func() error { return p.loop(gctx) })
 	g.Go(func() error { return p.watch(gctx) })
+	if f, ok := sink.(FailureNotifier); ok {
+		g.Go(func() error {
+			select {
+			case <-gctx.Done():
+				return nil
+			case <-f.Failed():
+				return sink.Flush(gctx) // the sticky error
+			}
+		})
+	}
 	runErr := g.Wait()
 	if errors.Is(runErr, eof) || (ctx.Err() != nil && errors.Is(runErr, context.Canceled)) {
 		runErr = nil

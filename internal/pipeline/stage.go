@@ -77,6 +77,14 @@ type Sink interface {
 // Durable is how a sink reports a delivered record.
 type Durable func(token uint64)
 
+// FailureNotifier is implemented by a sink whose deliveries fail after Send returned (Kafka):
+// Failed is closed once a failure is sticky, and Run then stops with Flush's error at once,
+// not only at the next Send (a source with nothing more to send would leave the failure
+// unreported until the stall watchdog).
+type FailureNotifier interface {
+	Failed() <-chan struct{}
+}
+
 // HeartbeatErrer is implemented by an Encoder whose Heartbeat can fail (a transform chain,
 // package transform): after each Heartbeat, Run stops with the error HeartbeatErr returns.
 type HeartbeatErrer interface {

@@ -10,10 +10,10 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/envelope"
+	ikafka "github.com/sluicecdc/sluice/internal/kafka"
 )
 
 // TxnConfig configures a TxnSink (--exactly-once, exactly.once.support=required).
@@ -99,7 +99,7 @@ func OpenTxn(ctx context.Context, cfg TxnConfig, durable func(token uint64)) (*T
 	if err != nil {
 		return nil, fmt.Errorf("kafka: %w", err)
 	}
-	comp, err := kgoCompression(cfg.Compression)
+	comp, err := ParseCompression(cfg.Compression)
 	if err != nil {
 		return nil, err
 	}
@@ -109,11 +109,10 @@ func OpenTxn(ctx context.Context, cfg TxnConfig, durable func(token uint64)) (*T
 		kgo.ProducerBatchCompression(comp),
 		kgo.ProducerBatchMaxBytes(int32(cfg.MaxMessageBytes)),
 		kgo.MaxBufferedBytes(int(cfg.MaxBufferedBytes)),
-		kgo.RecordDeliveryTimeout(cfg.Client.DeliveryTimeout),
+		kgo.RecordDeliveryTimeout(max(cfg.Client.DeliveryTimeout, time.Second)),
+		kgo.ProducerLinger(cfg.Linger), // as Sink: none by default (the client's is 10 ms)
+		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(kgo.KafkaHasher(murmur2))),
 	)
-	if cfg.Linger > 0 {
-		opts = append(opts, kgo.ProducerLinger(cfg.Linger))
-	}
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("kafka: %w", err)
@@ -124,24 +123,6 @@ func OpenTxn(ctx context.Context, cfg TxnConfig, durable func(token uint64)) (*T
 	}
 	life, stop := context.WithCancel(context.Background())
 	return &TxnSink{cfg: cfg, cl: cl, durable: durable, log: log, topics: map[string]bool{cfg.OffsetsTopic: true}, life: life, stop: stop}, nil
-}
-
-func kgoCompression(s string) (kgo.CompressionCodec, error) {
-	c, err := ParseCompression(s)
-	if err != nil {
-		return kgo.NoCompression(), err
-	}
-	switch c.String() {
-	case "gzip":
-		return kgo.GzipCompression(), nil
-	case "snappy":
-		return kgo.SnappyCompression(), nil
-	case "lz4":
-		return kgo.Lz4Compression(), nil
-	case "zstd":
-		return kgo.ZstdCompression(), nil
-	}
-	return kgo.NoCompression(), nil
 }
 
 // TxnError is a failed transaction: it was aborted (or is left for the broker to abort), and
@@ -233,25 +214,9 @@ func (s *TxnSink) firstErr() error {
 // createTopic creates topic (ignoring that it exists) with the configured partitions and
 // replication.
 func (s *TxnSink) createTopic(ctx context.Context, topic string) error {
-	req := kmsg.NewPtrCreateTopicsRequest()
-	rt := kmsg.NewCreateTopicsRequestTopic()
-	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = topic, s.cfg.Partitions, s.cfg.Replication
-	req.Topics = append(req.Topics, rt)
-	req.TimeoutMillis = int32(s.cfg.Client.RequestTimeout / time.Millisecond)
-	err := s.cfg.Client.Retry(ctx, s.log, "create topic "+topic, func() error {
-		resp, err := req.RequestWith(ctx, s.cl)
-		if err != nil {
-			return err
-		}
-		for _, t := range resp.Topics {
-			if err := kerr.ErrorForCode(t.ErrorCode); err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("kafka: create topic %s: %w", topic, err)
+	t := ikafka.Topic{Name: topic, Partitions: s.cfg.Partitions, Replication: s.cfg.Replication}
+	if _, err := s.cfg.Client.EnsureTopicKgo(ctx, s.log, s.cl, &t); err != nil {
+		return fmt.Errorf("kafka: %w", err)
 	}
 	s.topics[topic] = true
 	return nil
