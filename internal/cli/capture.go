@@ -132,6 +132,11 @@ func addCapture(s *Set, dsnUsage string, kinds []SinkKind) *Capture {
 			return "sluice always produces with acks=all: a position is saved only after every in-sync replica has the record", nil
 		})
 	}
+	// A producer property sluice does not map is refused, not ignored: whoever tuned it must
+	// learn that it would do nothing (exact names, mapped or known unused, match first).
+	s.Accept("debezium.sink.kafka.producer.*", func(string) (string, error) {
+		return "", errors.New("sluice's Kafka producer has no such setting (docs/kafka.md, Producer settings, lists the ones it maps to flags); remove the line")
+	})
 	// Debezium Server's offset stores: sluice has the file and the Kafka topic (and memory).
 	s.Accept("offset.storage", func(v string) (string, error) {
 		switch strings.TrimSpace(v) {
