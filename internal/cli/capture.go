@@ -28,8 +28,11 @@ type Capture struct {
 	Envelope envelope.Config
 	Kafka    kafka.Config // the Kafka sink's settings; its brokers also serve --offsets-topic
 	EOS      kafka.EOS    // --exactly-once: the Kafka sink writes in transactions
-	Pipeline pipeline.Config
-	Offsets  offsets.Config
+	// OnTxnSink, if set, sees each --exactly-once sink right after it opened (the MySQL
+	// command hands it to its Kafka schema history, whose records then commit with the data).
+	OnTxnSink func(*kafka.TxnSink)
+	Pipeline  pipeline.Config
+	Offsets   offsets.Config
 	// Transforms are applied to every record between the encoder and the sink.
 	Transforms Transforms
 

@@ -56,10 +56,17 @@ func (s kafkaSink) Open(ctx context.Context, d pipeline.Durable) (pipeline.Sink,
 	cfg := s.c.Kafka
 	cfg.Logger = s.c.Logger()
 	if s.c.EOS.Enabled {
-		return kafka.OpenTxn(ctx, kafka.TxnConfig{Config: cfg,
+		ts, err := kafka.OpenTxn(ctx, kafka.TxnConfig{Config: cfg,
 			TransactionalID: kafka.TxnID(s.c.Offsets.Name, s.c.Envelope.TopicPrefix),
 			OffsetsTopic:    s.c.Offsets.Topic, OffsetKey: offsets.Key(s.c.Offsets.Name, s.c.Envelope.TopicPrefix),
 			CommitInterval: s.c.EOS.CommitInterval}, d)
+		if err != nil {
+			return nil, err
+		}
+		if s.c.OnTxnSink != nil {
+			s.c.OnTxnSink(ts)
+		}
+		return ts, nil
 	}
 	return kafka.Open(ctx, cfg, d)
 }

@@ -66,6 +66,10 @@ type TxnSink struct {
 	lastPos capture.Position
 	topics  map[string]bool
 	scratch []byte
+	// extra are records of other stores (the MySQL schema history) to write in the open
+	// transaction, queued by ProduceInTxn; produced at the next Send or commit.
+	extra  []*kgo.Record
+	closed bool
 
 	// life ends at Close: records are produced under it, not under the caller's ctx, which
 	// franz-go would let cancel records already buffered (a shutdown cutting a transaction
@@ -174,6 +178,7 @@ func (s *TxnSink) Send(ctx context.Context, rec *envelope.Record, token uint64) 
 		}
 		s.inTxn, s.began = true, time.Now()
 	}
+	s.produceExtra()
 	r := &kgo.Record{Topic: rec.Topic, Key: clone(rec.Key), Value: clone(rec.Value)}
 	if len(rec.Headers) > 0 {
 		r.Headers = make([]kgo.RecordHeader, len(rec.Headers))
@@ -222,6 +227,35 @@ func (s *TxnSink) createTopic(ctx context.Context, topic string) error {
 	return nil
 }
 
+// ProduceInTxn queues recs (records of another topic: the MySQL schema history records of a
+// DDL) to be written in the open transaction, so they commit together with the records and the
+// offset of the event that follows them, or are aborted with them: a restart from the last
+// committed offset re-reads the DDL and writes them again. Records queued before an event's
+// EventDone commit no later than that event's offset. queued is false after Close (the caller
+// then writes them itself, outside any transaction); a failed sink returns its error.
+func (s *TxnSink) ProduceInTxn(_ context.Context, recs []*kgo.Record) (queued bool, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false, nil
+	}
+	if err := s.firstErr(); err != nil {
+		return false, err
+	}
+	s.extra = append(s.extra, recs...)
+	return true, nil
+}
+
+// produceExtra produces the queued records of other stores in the open transaction. s.mu is
+// held and a transaction is open.
+func (s *TxnSink) produceExtra() {
+	for _, r := range s.extra {
+		s.cl.Produce(s.life, r, s.promise)
+	}
+	clear(s.extra)
+	s.extra = s.extra[:0]
+}
+
 // EventDone marks the end of the event at pos (pipeline.EventBoundary) and commits the open
 // transaction, with pos as its offset, once it has been open for CommitInterval.
 func (s *TxnSink) EventDone(ctx context.Context, pos capture.Position) error {
@@ -251,6 +285,7 @@ func (s *TxnSink) commit(ctx context.Context) error {
 		}
 		s.inTxn, s.began = true, time.Now()
 	}
+	s.produceExtra()
 	s.scratch = s.lastPos.AppendOffset(s.scratch[:0])
 	s.cl.Produce(s.life, &kgo.Record{Topic: s.cfg.OffsetsTopic, Key: s.cfg.OffsetKey, Value: clone(s.scratch)}, s.promise)
 	s.lastPos = nil
@@ -288,6 +323,7 @@ func (s *TxnSink) abort(ctx context.Context, op string, err error) error {
 	}
 	s.inTxn = false
 	s.tokens = s.tokens[:0]
+	s.extra = s.extra[:0]
 	return terr
 }
 
@@ -314,12 +350,16 @@ func (s *TxnSink) Flush(ctx context.Context) error {
 		s.inTxn = false
 		s.tokens = s.tokens[:0]
 	}
+	s.extra = s.extra[:0] // their event was cut: the restart writes them again
 	return nil
 }
 
 // Close closes the client; an open transaction is aborted by the broker (at the next start of
 // the same transactional.id, or after its timeout).
 func (s *TxnSink) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
 	s.stop()
 	s.cl.Close()
 	return nil

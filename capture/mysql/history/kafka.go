@@ -37,7 +37,25 @@ type Kafka struct {
 	cl  *kgo.Client
 
 	mu    sync.Mutex
-	ready bool // the topic exists with one partition
+	ready bool      // the topic exists with one partition
+	txn   TxnWriter // set while an --exactly-once sink runs
+}
+
+// TxnWriter is a transactional producer (the --exactly-once Kafka sink) that writes records of
+// the history topic in its open transaction, committed with the offset of the event they belong
+// to. queued false means it no longer takes records (closed): the store writes them itself.
+type TxnWriter interface {
+	ProduceInTxn(ctx context.Context, recs []*kgo.Record) (queued bool, err error)
+}
+
+// SetTxn makes Append and AppendBatch hand their records to w (nil: write them directly).
+// With --exactly-once a DDL's history records then commit in one Kafka transaction with the
+// DDL's records and its offset: an offset past a DDL never commits without its history, and
+// an aborted transaction leaves no history record behind (Load reads read_committed).
+func (k *Kafka) SetTxn(w TxnWriter) {
+	k.mu.Lock()
+	k.txn = w
+	k.mu.Unlock()
 }
 
 // NewKafka creates the client and, when the brokers answer, the topic if it does not exist.
@@ -190,7 +208,8 @@ func (k *Kafka) Load(ctx context.Context) ([]Record, error) {
 }
 
 // Append produces one record synchronously (acks=all), sending it again while the brokers are
-// unreachable (a record stored twice replays the same table definitions).
+// unreachable (a record stored twice replays the same table definitions); with SetTxn it hands
+// the record to the transaction instead.
 func (k *Kafka) Append(ctx context.Context, r *Record) error {
 	return k.AppendBatch(ctx, []*Record{r})
 }
@@ -206,6 +225,22 @@ func (k *Kafka) AppendBatch(ctx context.Context, rs []*Record) error {
 	values := make([][]byte, len(rs))
 	for i, r := range rs {
 		values[i] = r.AppendJSON(nil)
+	}
+	k.mu.Lock()
+	txn := k.txn
+	k.mu.Unlock()
+	if txn != nil {
+		recs := make([]*kgo.Record, len(values))
+		for i, v := range values {
+			recs[i] = &kgo.Record{Topic: k.cfg.Topic, Partition: 0, Value: v}
+		}
+		queued, err := txn.ProduceInTxn(ctx, recs)
+		if err != nil {
+			return k.wrap(err)
+		}
+		if queued {
+			return nil
+		}
 	}
 	op := "append to " + k.cfg.Topic
 	start := time.Now()
