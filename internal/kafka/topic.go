@@ -209,3 +209,36 @@ func createTopicKgo(ctx context.Context, timeout time.Duration, cl *kgo.Client, 
 	}
 	return false, err
 }
+
+// Metadata is what a metadata request tells of one topic and the cluster.
+type Metadata struct {
+	Brokers    int  // brokers in the cluster
+	Exists     bool // the topic exists
+	Partitions int  // its partitions, when it exists
+}
+
+// TopicMetadata asks cl for the metadata of topic, once (the caller retries). A topic that
+// does not exist is not an error.
+func TopicMetadata(ctx context.Context, cl *kgo.Client, topic string) (Metadata, error) {
+	req := kmsg.NewPtrMetadataRequest()
+	rt := kmsg.NewMetadataRequestTopic()
+	rt.Topic = kmsg.StringPtr(topic)
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		return Metadata{}, err
+	}
+	md := Metadata{Brokers: len(resp.Brokers)}
+	if len(resp.Topics) != 1 {
+		return md, fmt.Errorf("metadata of %s: %d topics in the answer, want 1", topic, len(resp.Topics))
+	}
+	err = kerr.ErrorForCode(resp.Topics[0].ErrorCode)
+	switch {
+	case errors.Is(err, kerr.UnknownTopicOrPartition):
+		return md, nil
+	case err != nil:
+		return md, fmt.Errorf("metadata of %s: %w", topic, err)
+	}
+	md.Exists, md.Partitions = true, len(resp.Topics[0].Partitions)
+	return md, nil
+}

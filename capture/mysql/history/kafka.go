@@ -10,7 +10,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicecdc/sluice/internal/kafka"
 )
@@ -124,8 +123,11 @@ func (k *Kafka) prepare(ctx context.Context, retry bool) error {
 	}
 	var parts int
 	err := c.Retry(ctx, k.log, op, func() error {
-		var err error
-		parts, err = partitions(ctx, k.cl, k.cfg.Topic)
+		md, err := kafka.TopicMetadata(ctx, k.cl, k.cfg.Topic)
+		if err == nil && !md.Exists {
+			err = kerr.UnknownTopicOrPartition // just created: not known to every broker yet
+		}
+		parts = md.Partitions
 		return err
 	})
 	if err != nil {
@@ -144,25 +146,6 @@ func (k *Kafka) wrap(err error) error {
 		return err
 	}
 	return fmt.Errorf("kafka schema history: %w", err)
-}
-
-// partitions returns how many partitions topic has.
-func partitions(ctx context.Context, cl *kgo.Client, topic string) (int, error) {
-	req := kmsg.NewPtrMetadataRequest()
-	rt := kmsg.NewMetadataRequestTopic()
-	rt.Topic = kmsg.StringPtr(topic)
-	req.Topics = append(req.Topics, rt)
-	resp, err := req.RequestWith(ctx, cl)
-	if err != nil {
-		return 0, err
-	}
-	if len(resp.Topics) != 1 {
-		return 0, fmt.Errorf("metadata answered %d topics, want 1", len(resp.Topics))
-	}
-	if err := kerr.ErrorForCode(resp.Topics[0].ErrorCode); err != nil {
-		return 0, err
-	}
-	return len(resp.Topics[0].Partitions), nil
 }
 
 // Load reads partition 0 from the oldest offset to its last stable offset, read_committed.
