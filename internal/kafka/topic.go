@@ -242,3 +242,25 @@ func TopicMetadata(ctx context.Context, cl *kgo.Client, topic string) (Metadata,
 	md.Exists, md.Partitions = true, len(resp.Topics[0].Partitions)
 	return md, nil
 }
+
+// Probe connects once and reads the metadata of topic (the cluster's only when topic is ""),
+// within timeout: a cheap check for commands that must not wait out DeliveryTimeout (the
+// run loop's ping, sluice check). A refused login or certificate comes back as the client
+// reports it (Auth, TLSFailure tell them apart).
+func (c *ClientConfig) Probe(ctx context.Context, clientID, topic string, timeout time.Duration) (Metadata, error) {
+	opts, err := c.Kgo(clientID, nil)
+	if err != nil {
+		return Metadata{}, err
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return Metadata{}, err
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if topic == "" {
+		return Metadata{}, cl.Ping(ctx)
+	}
+	return TopicMetadata(ctx, cl, topic)
+}
