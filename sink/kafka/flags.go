@@ -55,8 +55,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 	}), "topic-replication", "replication factor of topics sluice creates (data, offsets, schema history); -1: the broker's default.replication.factor (1 on brokers before Kafka 2.4)")
 	fs.Var(properties.Func(strconv.Itoa(d.MaxMessageBytes), func(s string) error {
 		n, err := strconv.ParseInt(s, 0, 64)
-		if err != nil || n < 1 || n >= maxRequestSize-batchOverhead {
-			return fmt.Errorf("want 1 to %d", maxRequestSize-batchOverhead-1)
+		if err != nil || n < 1 || n >= maxRequestSize {
+			return fmt.Errorf("want 1 to %d", maxRequestSize-1)
 		}
 		c.MaxMessageBytes = int(n)
 		return nil
@@ -88,8 +88,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 	}), "kafka-linger", "how long a Kafka batch may wait for more records (linger.ms); 0 sends as soon as the partition has no request outstanding, batching by itself under load")
 	fs.Var(properties.Func(strconv.Itoa(d.BatchBytes), func(s string) error {
 		n, err := strconv.ParseInt(s, 0, 64)
-		if err != nil || n < 1 || n >= maxRequestSize-batchOverhead {
-			return fmt.Errorf("want 1 to %d", maxRequestSize-batchOverhead-1)
+		if err != nil || n < 1 || n >= maxRequestSize {
+			return fmt.Errorf("want 1 to %d", maxRequestSize-1)
 		}
 		c.BatchBytes = int(n)
 		return nil

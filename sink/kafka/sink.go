@@ -45,16 +45,17 @@ type Config struct {
 	// DefaultMaxBufferedBytes.
 	MaxBufferedBytes int64
 	// MaxMessageBytes is the largest record the sink sends, counted as recordSize does (key,
-	// value, headers and a record's worst-case framing), and, with a batch's framing, the
-	// largest batch per partition: Kafka's max.request.size, default DefaultMaxMessageBytes (1 MiB). Send
+	// value, headers, a record's worst-case framing and a batch's), and the largest batch per
+	// partition: Kafka's max.request.size, default DefaultMaxMessageBytes (1 MiB). Send
 	// refuses a bigger record with a *RecordTooLargeError before producing it.
 	MaxMessageBytes int
 	// Linger is how long a batch may wait for more records before it is sent (Kafka's
 	// linger.ms). Zero (the default) waits for nothing: a batch goes out as soon as the
 	// partition has a request slot, and while requests are in flight the next batch grows by
 	// itself, so a busy stream still sends full batches and an idle one pays no delay. With
-	// Linger > 0 a batch is sent after Linger or when it is full: BatchBytes (default 1 MiB),
-	// but never below MaxMessageBytes, so that every record Send accepts fits a batch.
+	// Linger > 0 a batch is sent after Linger or when it is full (MaxMessageBytes). BatchBytes
+	// (batch.size) is accepted and checked but does not bound batches: with franz-go one
+	// limit, MaxMessageBytes, serves both.
 	Linger     time.Duration
 	BatchBytes int
 	// CloseTimeout bounds how long Close waits for buffered records (default 30s); after it the
@@ -127,8 +128,8 @@ func (c *Config) Validate() error {
 	if c.MaxBufferedBytes < 0 || c.MaxMessageBytes < 0 || c.BatchBytes < 0 {
 		errs = append(errs, errors.New("kafka: sizes must not be negative"))
 	}
-	if c.MaxMessageBytes >= maxRequestSize-batchOverhead || c.BatchBytes >= maxRequestSize-batchOverhead {
-		errs = append(errs, fmt.Errorf("kafka: max message bytes %d, batch bytes %d: want < %d", c.MaxMessageBytes, c.BatchBytes, maxRequestSize-batchOverhead))
+	if c.MaxMessageBytes >= maxRequestSize || c.BatchBytes >= maxRequestSize {
+		errs = append(errs, fmt.Errorf("kafka: max message bytes %d, batch bytes %d: want < %d", c.MaxMessageBytes, c.BatchBytes, maxRequestSize))
 	}
 	if c.Linger < 0 {
 		errs = append(errs, fmt.Errorf("kafka: linger %s: want ≥ 0", c.Linger))
@@ -167,11 +168,11 @@ func (c *Config) withDefaults() Config {
 // writes to a broker (franz-go's BrokerMaxWriteBytes default, Kafka's socket.request.max.bytes).
 const maxRequestSize = 100 << 20
 
-// batchOverhead is what a record batch adds around its records (61 bytes of batch header,
-// rounded up): the producer's batch limit is MaxMessageBytes plus this, so that every record
-// Send accepts (at most MaxMessageBytes, counted per record) fits in a batch of its own and
-// never fails inside the producer for its size.
-const batchOverhead = 128
+// batchOverhead is what a record batch adds around its records on the wire (franz-go's
+// recordBatchOverhead: the batch header and its length fields). Send counts it in a record's
+// size, so a record it accepts fits a batch of its own within MaxMessageBytes, the producer's
+// batch limit, and never fails inside the producer for its size.
+const batchOverhead = 65
 
 // KgoOpts returns the producer options the sink uses on top of Client.Kgo (exported for
 // tools and tests that want the same settings): acks=all and idempotent by default (up to
@@ -197,7 +198,9 @@ func (c *Config) KgoOpts(log *slog.Logger) ([]kgo.Opt, error) {
 		kgo.RequiredAcks(acks),
 		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(kgo.KafkaHasher(murmur2))),
 		kgo.ProducerBatchCompression(codec),
-		kgo.ProducerBatchMaxBytes(int32(d.MaxMessageBytes+batchOverhead)),
+		// Batches stay within MaxMessageBytes, under the broker's default message.max.bytes
+		// (1 MiB + 12) with the default.
+		kgo.ProducerBatchMaxBytes(int32(d.MaxMessageBytes)),
 		// The sink bounds the bytes in flight itself (MaxBufferedBytes, with a log line while
 		// it waits); the client's own bounds only must not block first.
 		kgo.MaxBufferedBytes(int(2*d.MaxBufferedBytes)+d.MaxMessageBytes),
@@ -218,9 +221,6 @@ func (c *Config) KgoOpts(log *slog.Logger) ([]kgo.Opt, error) {
 	)
 	if acks != kgo.AllISRAcks() {
 		opts = append(opts, kgo.DisableIdempotentWrite(), kgo.MaxProduceRequestsInflightPerBroker(1))
-	}
-	if d.Linger > 0 {
-		opts = append(opts, kgo.ProducerBatchMaxBytes(int32(max(d.BatchBytes, d.MaxMessageBytes)+batchOverhead)))
 	}
 	if d.NoCreateTopics {
 		opts = append(opts, kgo.AllowAutoTopicCreation())
@@ -385,7 +385,7 @@ func (s *Sink) Send(ctx context.Context, rec *envelope.Record, token uint64) err
 // recordSize returns a record's payload (key, value and headers: what MaxBufferedBytes counts)
 // and its size as Send checks it against MaxMessageBytes: the payload with a record's and each
 // header's worst-case framing in a version 2 record batch (what sarama's ProducerMessage.ByteSize
-// counted, so the limit means what it meant before franz-go).
+// counted) plus the batch's own framing, the size of a batch that holds it alone.
 func recordSize(rec *envelope.Record) (payload, size int) {
 	const (
 		recordOverhead = 5*binary.MaxVarintLen32 + binary.MaxVarintLen64 + 1
@@ -395,7 +395,7 @@ func recordSize(rec *envelope.Record) (payload, size int) {
 	for _, h := range rec.Headers {
 		payload += len(h.Key) + len(h.Value)
 	}
-	return payload, payload + recordOverhead + len(rec.Headers)*headerOverhead
+	return payload, payload + recordOverhead + len(rec.Headers)*headerOverhead + batchOverhead
 }
 
 func (s *Sink) acquire(ctx context.Context, size int64, topic string) error {

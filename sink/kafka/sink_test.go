@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -305,7 +306,7 @@ func TestConfigValidate(t *testing.T) {
 	}
 	cl := kgoClient(t, Config{Client: ikafka.ClientConfig{Brokers: []string{"x:1"}}, Compression: "zstd"})
 	if cl.OptValue(kgo.RequiredAcks) != kgo.AllISRAcks() || cl.OptValue(kgo.DisableIdempotentWrite) != false ||
-		cl.OptValue(kgo.ProducerBatchMaxBytes) != int32(1<<20+batchOverhead) || cl.OptValue(kgo.ProducerLinger) != time.Duration(0) ||
+		cl.OptValue(kgo.ProducerBatchMaxBytes) != int32(1<<20) || cl.OptValue(kgo.ProducerLinger) != time.Duration(0) ||
 		cl.OptValue(kgo.RecordDeliveryTimeout) != 2*time.Minute {
 		t.Fatalf("producer config not as documented: acks %v idempotence off %v batch %v linger %v delivery %v",
 			cl.OptValue(kgo.RequiredAcks), cl.OptValue(kgo.DisableIdempotentWrite), cl.OptValue(kgo.ProducerBatchMaxBytes),
@@ -369,8 +370,8 @@ func TestSinkRecordTooLarge(t *testing.T) {
 	defer s.Close()
 	ctx := context.Background()
 	small := envelope.Record{Topic: "t", Key: []byte(`{"id":1}`), Value: make([]byte, 100)}
-	big := envelope.Record{Topic: "t", Key: []byte(`{"id":2}`), Value: make([]byte, 1000-36-8+1)} // one byte over
-	fits := envelope.Record{Topic: "t", Key: []byte(`{"id":3}`), Value: make([]byte, 1000-36-8)}
+	big := envelope.Record{Topic: "t", Key: []byte(`{"id":2}`), Value: make([]byte, 1000-batchOverhead-36-8+1)} // one byte over
+	fits := envelope.Record{Topic: "t", Key: []byte(`{"id":3}`), Value: make([]byte, 1000-batchOverhead-36-8)}
 	if err := s.Send(ctx, &small, 1); err != nil {
 		t.Fatal(err)
 	}
@@ -578,5 +579,51 @@ func TestSinkPartitionsAsBefore(t *testing.T) {
 		if p := want[string(r.key)]; r.partition != p {
 			t.Errorf("key %s on partition %d, want %d", r.key, r.partition, p)
 		}
+	}
+}
+
+// TestSinkBatchesWithinBrokerDefault: under load the producer's batches stay within the
+// broker's default message.max.bytes (1 MiB + 12). They were allowed 1 MiB + 128, and a full
+// batch failed the sink with MESSAGE_TOO_LARGE (seen in make bench, 340 k records of ~600
+// bytes); TestConfigValidate pins the limit, 1 MiB.
+func TestSinkBatchesWithinBrokerDefault(t *testing.T) {
+	c := newCluster(t, kfake.BrokerConfigs(map[string]string{"message.max.bytes": "1048588"}))
+	var biggest atomic.Int64
+	release := make(chan struct{})
+	var hold sync.Once
+	c.ControlKey(kmsg.Produce.Int16(), func(r kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		for _, rt := range r.(*kmsg.ProduceRequest).Topics {
+			for _, rp := range rt.Partitions {
+				if n := int64(len(rp.Records)); n > biggest.Load() {
+					biggest.Store(n)
+				}
+			}
+		}
+		hold.Do(func() { c.SleepControl(func() { <-release }) }) // a backlog builds: full batches
+		return nil, nil, false
+	})
+	var tk tokens
+	s, err := New(Config{Client: ikafka.ClientConfig{Brokers: c.ListenAddrs()}, MaxBufferedBytes: 16 << 20}, tk.durable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	// 6 MB of small records sent at once: full batches, which end within a record (~110
+	// bytes) of the batch limit.
+	const n = 60000
+	for i := uint64(1); i <= n; i++ {
+		rec := envelope.Record{Topic: "big", Value: make([]byte, 90)}
+		if err := s.Send(ctx, &rec, i); err != nil {
+			t.Fatalf("record %d: %v", i, err)
+		}
+	}
+	close(release)
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if b := biggest.Load(); b > 1048588 {
+		t.Fatalf("biggest batch %d bytes, over the broker's default 1048588", b)
 	}
 }
