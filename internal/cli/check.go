@@ -9,7 +9,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-
 	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/internal/offsets"
 )
