@@ -16,7 +16,7 @@
 //
 // Memory is bounded by bytes: Send acquires len(key)+len(value)+headers from a weighted
 // semaphore before producing and the promise releases it; a blocked Send waits on its context
-// and logs every 10 s while it waits. The default bound (DefaultMaxBufferedBytes, 4 MiB)
+// and logs every 10 s while it waits. The default bound (DefaultMaxBufferedBytes, 16 MiB)
 // covers the requests on the wire and the batches filling behind them.
 //
 // Delivery is bounded in time, not by a retry count: a watchdog fails the sink (sticky, with a
