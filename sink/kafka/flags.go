@@ -93,7 +93,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 		}
 		c.BatchBytes = int(n)
 		return nil
-	}), "kafka-batch-bytes", "with --kafka-linger > 0, a batch is sent once it holds this many bytes (batch.size); without linger batches fill by themselves up to --kafka-max-message-bytes")
+	}), "kafka-batch-bytes", "Kafka batch.size, accepted for configurations that set it: batches fill up to --kafka-max-message-bytes (with --kafka-linger, or by themselves while requests are in flight)")
 	fs.StringVar(&c.Client.ClientID, "kafka-client-id", c.Client.ClientID, "Kafka client.id of the producer (default sluice)")
 	names := c.Client.RegisterSecurityFlags(fs)
 	names.Merge(properties.Names{
