@@ -8,7 +8,7 @@ LDFLAGS   := -s -w -X main.Version=$(VERSION)
 BINDIR    ?= bin
 CMDS      := sluice sluice-postgres sluice-mysql sluice-clickhouse
 
-.PHONY: all build test test-integration check conformance fuzz bench bench-quick bench-micro torture torture-quick lint demo walsafe-long servers servers-stop clean
+.PHONY: all build test test-integration check conformance fuzz bench bench-quick bench-micro torture torture-quick torture-eos lint demo walsafe-long servers servers-stop clean
 
 all: build
 
@@ -76,6 +76,13 @@ torture:
 ## torture-quick: the same with two faults of each kind (about 5 minutes); part of make check.
 torture-quick:
 	torture/torture.sh -quick -paths pg17,mysql9 -parallel $(TORTURE_ARGS)
+
+## torture-eos: the exactly-once crash test (issue 18), PostgreSQL and MySQL, --exactly-once:
+## 50 kill -9 and 10 broker restarts each; exits non-zero on a lost or duplicated row
+## (read_committed). EOS_QUICK=1: 2,000 rows, 5 kills, 1 restart (about a minute each).
+torture-eos:
+	@set -e; q=; [ -n "$(EOS_QUICK)" ] && q="ROWS=2000 KILLS=5 RESTARTS=1"; \
+	for db in pg my; do env $$q torture/eos.sh $$db eos; done
 
 ## conformance: run Debezium's own test tables through sluice on the test servers
 ## (integration/conformance) and rewrite docs/conformance.md, the table of cases per server.

@@ -4,14 +4,16 @@
 # (SLUICE_TEST_PG_DSN, or MySQL on SLUICE_TEST_MYSQL_PORT, default 13307) while sluice is
 # killed with SIGKILL $KILLS times (default 50) and a private kfake broker is restarted
 # $RESTARTS times (default 10); then torture/cmd/eoscount reads the topic read_committed and
-# read_uncommitted. eos (--exactly-once) must show 20000 records, 0 duplicated read_committed;
-# alo (the control run) shows duplicates, so the checker can fail.
+# read_uncommitted. It exits 1 when read_committed lacks a row (either mode) or, in eos mode
+# (--exactly-once), shows one twice; alo (the control run) shows duplicates, so the checker can
+# fail. ROWS (default 20000, a multiple of 50) sets the workload: ROWS=2000 KILLS=5 RESTARTS=1
+# is a quick variant (about a minute).
 #   EOS_DIR (/tmp/sluice-eos): binaries, broker data, logs.
 set -u
 HERE="$(dirname "$(readlink -f "$0")")"; REPO="$(dirname "$HERE")"
 EOS_DIR=${EOS_DIR:-/tmp/sluice-eos}; mkdir -p "$EOS_DIR"
 (cd "$REPO" && go build -o "$EOS_DIR/sluice" ./cmd/sluice && go build -o "$EOS_DIR/eoscount" ./torture/cmd/eoscount) || exit 1
-DB=$1; MODE=$2; KILLS=${KILLS:-50}; RESTARTS=${RESTARTS:-10}
+DB=$1; MODE=$2; KILLS=${KILLS:-50}; RESTARTS=${RESTARTS:-10}; ROWS=${ROWS:-20000}; STMTS=$((ROWS/50))
 ID=eosc$$$DB$MODE
 KP=${EOS_KAFKA_PORT:-$((46092 + RANDOM%50))}; KD=$EOS_DIR/kafka-$ID
 K="env KAFKA_PORT=$KP KAFKA_DIR=$KD $REPO/scripts/kafka.sh"
@@ -37,7 +39,7 @@ run() {
   echo $!
 }
 pid=$(run); sleep 3
-( for i in $(seq 1 400); do ins $(( (i-1)*50+1 )) $(( i*50 )); sleep 0.1; done ) &
+( for i in $(seq 1 $STMTS); do ins $(( (i-1)*50+1 )) $(( i*50 )); sleep 0.1; done ) &
 wl=$!
 kills=0; restarts=0
 for k in $(seq 1 $KILLS); do
@@ -48,8 +50,9 @@ done
 wait $wl
 sleep 15
 kill $pid; wait $pid 2>/dev/null
-echo "$DB $MODE: $kills kill -9, $restarts broker restarts, 20000 rows"
-$EOS_DIR/eoscount $BR $TOPIC
+echo "$DB $MODE: $kills kill -9, $restarts broker restarts, $ROWS rows"
+CHECK=(-want $ROWS); [ "$MODE" = eos ] && CHECK+=(-exactly-once)
+$EOS_DIR/eoscount "${CHECK[@]}" $BR $TOPIC; verdict=$?
 $K stop >/dev/null 2>&1; rm -rf $KD
 if [ $DB = pg ]; then
   psql "$PG" -qc "select pg_drop_replication_slot('${ID}')" >/dev/null 2>&1
@@ -58,3 +61,4 @@ else
   $M -e "drop database ${ID}"
 fi
 echo "log $EOS_DIR/${ID}.log:"; grep -o '"msg":"[^"]*"\|^sluice[^:]*: [^:]*: [^:]*' $EOS_DIR/${ID}.log | sort | uniq -c | sort -rn | head -6
+exit $verdict

@@ -14,11 +14,10 @@ import (
 	"os/signal"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
-	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 func main() {
@@ -39,68 +38,23 @@ func main() {
 }
 
 func run(ctx context.Context, brokers []string, re *regexp.Regexp) error {
-	cfg := sarama.NewConfig()
-	cfg.Consumer.Offsets.Initial = sarama.OffsetOldest
-	client, err := sarama.NewClient(brokers, cfg)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...),
+		kgo.ConsumeRegex(), kgo.ConsumeTopics(re.String()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		// New topics are found by the metadata refresh: once a second.
+		kgo.MetadataMinAge(500*time.Millisecond), kgo.MetadataMaxAge(time.Second))
 	if err != nil {
 		return err
 	}
-	defer client.Close()
-	consumer, err := sarama.NewConsumerFromClient(client)
-	if err != nil {
-		return err
-	}
-	defer consumer.Close()
-	var mu sync.Mutex // one line at a time on stdout
+	defer cl.Close()
 	out := json.NewEncoder(os.Stdout)
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	seen := map[string]bool{}
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
 	for {
-		if err := client.RefreshMetadata(); err == nil {
-			names, _ := client.Topics()
-			for _, t := range names {
-				if seen[t] || !re.MatchString(t) {
-					continue
-				}
-				parts, err := client.Partitions(t)
-				if err != nil {
-					continue
-				}
-				seen[t] = true
-				for _, p := range parts {
-					pc, err := consumer.ConsumePartition(t, p, sarama.OffsetOldest)
-					if err != nil {
-						return fmt.Errorf("consume %s/%d: %w", t, p, err)
-					}
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						defer pc.Close()
-						for {
-							select {
-							case <-ctx.Done():
-								return
-							case m, ok := <-pc.Messages():
-								if !ok {
-									return
-								}
-								mu.Lock()
-								out.Encode(map[string]any{"topic": m.Topic, "partition": m.Partition, "offset": m.Offset, "key": raw(m.Key), "value": raw(m.Value)})
-								mu.Unlock()
-							}
-						}
-					}()
-				}
-			}
-		}
-		select {
-		case <-ctx.Done():
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
 			return nil
-		case <-tick.C:
 		}
+		fs.EachRecord(func(m *kgo.Record) {
+			out.Encode(map[string]any{"topic": m.Topic, "partition": m.Partition, "offset": m.Offset, "key": raw(m.Key), "value": raw(m.Value)})
+		})
 	}
 }
 

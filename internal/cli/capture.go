@@ -31,9 +31,12 @@ type Capture struct {
 	Envelope envelope.Config
 	Kafka    kafka.Config // the Kafka sink's settings; its brokers also serve --offsets-topic
 	EOS      kafka.EOS    // --exactly-once: the Kafka sink writes in transactions
-	Pipeline pipeline.Config
-	Offsets  offsets.Config
-	HA       leader.Config // --ha: one process of the connector leads, the others stand by
+	// OnTxnSink, if set, sees each --exactly-once sink right after it opened (the MySQL
+	// command hands it to its Kafka schema history, whose records then commit with the data).
+	OnTxnSink func(*kafka.TxnSink)
+	Pipeline  pipeline.Config
+	Offsets   offsets.Config
+	HA        leader.Config // --ha: one process of the connector leads, the others stand by
 	// Transforms are applied to every record between the encoder and the sink.
 	Transforms Transforms
 	// Signals are the signal channels (signal.enabled.channels, signal.kafka.*); Run reads
@@ -146,6 +149,11 @@ func addCapture(s *Set, dsnUsage string, kinds []SinkKind) *Capture {
 			return "sluice always produces with acks=all: a position is saved only after every in-sync replica has the record", nil
 		})
 	}
+	// A producer property sluice does not map is refused, not ignored: whoever tuned it must
+	// learn that it would do nothing (exact names, mapped or known unused, match first).
+	s.Accept("debezium.sink.kafka.producer.*", func(string) (string, error) {
+		return "", errors.New("sluice's Kafka producer has no such setting (docs/kafka.md, Producer settings, lists the ones it maps to flags); remove the line")
+	})
 	// Debezium Server's offset stores: sluice has the file and the Kafka topic (and memory).
 	s.Accept("offset.storage", func(v string) (string, error) {
 		switch strings.TrimSpace(v) {

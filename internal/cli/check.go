@@ -5,12 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
-
-	"github.com/IBM/sarama"
 
 	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/internal/offsets"
@@ -83,22 +80,11 @@ func (c *Capture) CheckTopic(name, topic string) capture.Check {
 
 // topicExists connects to the brokers and looks the topic up.
 func (c *Capture) topicExists(topic string) (reachable bool, detail string) {
-	sc, err := c.Kafka.Client.Sarama("sluice-check")
-	if err != nil {
-		return false, err.Error()
-	}
-	sc.Net.DialTimeout = 10 * time.Second
-	sc.Metadata.Retry.Max = 1
-	client, err := sarama.NewClient(c.Kafka.Client.Brokers, sc)
+	md, err := c.Kafka.Client.Probe(context.Background(), "sluice-check", topic, 15*time.Second)
 	if err != nil {
 		return false, "brokers " + strings.Join(c.Kafka.Client.Brokers, ",") + ": " + err.Error()
 	}
-	defer client.Close()
-	topics, err := client.Topics()
-	if err != nil {
-		return false, err.Error()
-	}
-	if slices.Contains(topics, topic) {
+	if md.Exists {
 		return true, "exists"
 	}
 	return true, "does not exist yet; a run creates it"

@@ -252,3 +252,31 @@ func TestRunOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownProducerPropertyRefused: a debezium.sink.kafka.producer.* property that maps to
+// no sluice setting stops the command with an error naming it (it used to be only logged as
+// unknown, so a tuned setting silently did nothing); mapped and known ones still pass.
+func TestUnknownProducerPropertyRefused(t *testing.T) {
+	props := writeFile(t, "app.properties", `
+debezium.sink.type=kafka
+debezium.sink.kafka.producer.bootstrap.servers=k:9092
+debezium.sink.kafka.producer.linger.ms=5
+debezium.sink.kafka.producer.retries=10
+debezium.sink.kafka.producer.enable.idempotence=true
+debezium.sink.kafka.producer.security.protocol=PLAINTEXT
+debezium.sink.kafka.producer.max.block.ms=60000
+`)
+	fs, c := newTestFlags(t)
+	if err := fs.Parse([]string{"--config", props, "--topic-prefix", "p"}); err != nil {
+		t.Fatal(err)
+	}
+	err := c.resolve(func(string) (string, bool) { return "", false })
+	if err == nil || !strings.Contains(err.Error(), "debezium.sink.kafka.producer.max.block.ms") || !strings.Contains(err.Error(), "no such setting") {
+		t.Fatalf("resolve = %v, want an error naming max.block.ms", err)
+	}
+	for _, ok := range []string{"linger.ms", "retries", "enable.idempotence", "security.protocol", "bootstrap.servers"} {
+		if strings.Contains(err.Error(), "producer."+ok) {
+			t.Errorf("error names the supported %s: %v", ok, err)
+		}
+	}
+}

@@ -166,7 +166,8 @@ var unusedProperties = map[string]string{
 	"debezium.sink.kafka.producer.key.serializer":                        "",
 	"debezium.sink.kafka.producer.value.serializer":                      "",
 	"debezium.sink.kafka.producer.enable.idempotence":                    "", // always on
-	"debezium.sink.kafka.producer.max.in.flight.requests.per.connection": "", // one per broker, for order
+	"debezium.sink.kafka.producer.max.in.flight.requests.per.connection": "", // idempotence keeps up to five in order
+	"debezium.sink.kafka.producer.retries":                               "retries are bounded by time, delivery.timeout.ms (--kafka-delivery-timeout)",
 	"quarkus.log.console.json.pretty-print":                              "",
 	"topic.creation.enable":                                              "", // sluice creates the topics it writes
 }

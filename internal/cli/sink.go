@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/IBM/sarama"
-
 	ikafka "github.com/sluicecdc/sluice/internal/kafka"
 	"github.com/sluicecdc/sluice/internal/offsets"
 	"github.com/sluicecdc/sluice/internal/pipeline"
@@ -56,10 +54,17 @@ func (s kafkaSink) Open(ctx context.Context, d pipeline.Durable) (pipeline.Sink,
 	cfg := s.c.Kafka
 	cfg.Logger = s.c.Logger()
 	if s.c.EOS.Enabled {
-		return kafka.OpenTxn(ctx, kafka.TxnConfig{Config: cfg,
+		ts, err := kafka.OpenTxn(ctx, kafka.TxnConfig{Config: cfg,
 			TransactionalID: kafka.TxnID(s.c.Offsets.Name, s.c.Envelope.TopicPrefix),
 			OffsetsTopic:    s.c.Offsets.Topic, OffsetKey: offsets.Key(s.c.Offsets.Name, s.c.Envelope.TopicPrefix),
 			CommitInterval: s.c.EOS.CommitInterval}, d)
+		if err != nil {
+			return nil, err
+		}
+		if s.c.OnTxnSink != nil {
+			s.c.OnTxnSink(ts)
+		}
+		return ts, nil
 	}
 	return kafka.Open(ctx, cfg, d)
 }
@@ -67,24 +72,22 @@ func (s kafkaSink) Open(ctx context.Context, d pipeline.Durable) (pipeline.Sink,
 // Ping connects to the brokers once and reads the cluster metadata: an unreachable cluster is
 // retryable (Run waits it out with its own backoff, so Ping does not retry), a refused login,
 // authorization or certificate is not.
-func (s kafkaSink) Ping(context.Context) error {
-	sc, err := s.c.Kafka.Client.Sarama("sluice-ping")
-	if err != nil {
+func (s kafkaSink) Ping(ctx context.Context) error {
+	_, err := s.c.Kafka.Client.Probe(ctx, "sluice-ping", "", 15*time.Second)
+	if err == nil || ctx.Err() != nil {
 		return err
 	}
-	sc.Net.DialTimeout = 10 * time.Second
-	client, err := sarama.NewClient(s.c.Kafka.Client.Brokers, sc)
-	if err != nil {
-		op := "connect to " + strings.Join(s.c.Kafka.Client.Brokers, ",")
-		if ikafka.Auth(err) {
-			return &ikafka.AuthError{Op: op, Err: err}
-		}
-		if ikafka.TLSFailure(err) {
-			return &ikafka.TLSError{Op: op, Err: err}
-		}
-		return retryableError{fmt.Errorf("kafka: %w", err)}
+	op := "connect to " + strings.Join(s.c.Kafka.Client.Brokers, ",")
+	if ikafka.Auth(err) {
+		return &ikafka.AuthError{Op: op, Err: err}
 	}
-	return client.Close()
+	if ikafka.TLSFailure(err) {
+		return &ikafka.TLSError{Op: op, Err: err}
+	}
+	if !ikafka.Transient(err) && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("kafka: %s: %w", op, err) // a bad setting: not retried
+	}
+	return retryableError{fmt.Errorf("kafka: %s: %w", op, err)}
 }
 
 var _ Pinger = kafkaSink{}

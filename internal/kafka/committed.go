@@ -134,3 +134,15 @@ func readCommitted(ctx context.Context, opts []kgo.Opt, topic string, partition 
 		}
 	}
 }
+
+// OldestOffset returns the oldest offset topic/partition still stores, asking with cl and
+// retrying as Retry does.
+func (c *ClientConfig) OldestOffset(ctx context.Context, log *slog.Logger, cl *kgo.Client, topic string, partition int32) (int64, error) {
+	var off int64
+	err := c.Retry(ctx, log, fmt.Sprintf("oldest offset of %s/%d", topic, partition), func() error {
+		var err error
+		off, err = listOffset(ctx, cl, topic, partition, -2)
+		return err
+	})
+	return off, err
+}

@@ -1,13 +1,15 @@
 // Package kafka is sluice's one Kafka layer below the components that talk to Kafka (the Kafka
 // sink, the Kafka offsets store, the MySQL schema history, the Kafka record source): the client
-// settings every sarama client shares (brokers, client id, protocol version, TLS and SASL, all
-// applied by ClientConfig.Sarama, with their flags in RegisterSecurityFlags), Kafka's default key partitioner (murmur2), topic
-// creation that tolerates an existing topic, and reading one partition from its start to its
-// current end (how compacted offsets topics and the schema history are loaded).
+// settings every client shares (brokers, client id, TLS and SASL, applied by ClientConfig.Kgo
+// for the franz-go clients and ClientConfig.Sarama for the tools still on sarama, with their
+// flags in RegisterSecurityFlags), Kafka's default key partitioner (murmur2), topic creation
+// that tolerates an existing topic (EnsureTopicKgo), and reading one partition from its start
+// to its last stable offset (ReadCommittedToEnd: how compacted offsets topics and the schema
+// history are loaded).
 //
 // It also holds the one retry bound every client shares (ClientConfig.Retry: transient errors
 // are retried with backoff for DeliveryTimeout, Kafka's delivery.timeout.ms; authentication
-// and authorization errors are not) and the request timeouts (ClientConfig.Sarama), so the data
+// and authorization errors are not) and the request timeouts (ClientConfig.Kgo), so the data
 // producer, the offsets store and the schema history ride out the same broker outage, at start
 // too, and no request waits for ever.
 //

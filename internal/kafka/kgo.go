@@ -39,6 +39,10 @@ func (c *ClientConfig) Kgo(defaultClientID string, log *slog.Logger) ([]kgo.Opt,
 		kgo.RequestTimeoutOverhead(d.RequestTimeout),
 		kgo.RetryTimeout(d.DeliveryTimeout),
 		kgo.RetryBackoffFn(func(n int) time.Duration { return d.Backoff(n) }),
+		// A leader move (NOT_LEADER) waits for new metadata; franz-go spaces metadata loads by
+		// 5s by default, the Java client by retry.backoff.ms: a produce stream would stall
+		// for seconds at every leader change.
+		kgo.MetadataMinAge(max(d.RetryBackoff, 10*time.Millisecond)),
 		kgo.WithLogger(kgoLogger{log}),
 	}
 	p := c.protocol()

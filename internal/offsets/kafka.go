@@ -5,10 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
+	"time"
 
-	"github.com/IBM/sarama"
-	"github.com/eapache/go-resiliency/breaker"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicecdc/sluice/internal/kafka"
@@ -45,10 +44,9 @@ const connectReplication = 3
 // offset and keeps the last value (records of aborted transactions do not count); Save
 // produces synchronously (idempotent, acks=all).
 type Kafka struct {
-	cfg      KafkaConfig
-	key      []byte
-	client   sarama.Client
-	producer sarama.SyncProducer
+	cfg KafkaConfig
+	key []byte
+	cl  *kgo.Client
 }
 
 // NewKafka connects and creates the topic (cleanup.policy=compact) if it does not exist.
@@ -66,74 +64,77 @@ func NewKafka(ctx context.Context, cfg KafkaConfig) (*Kafka, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	sc, err := cfg.Client.Sarama("sluice-offsets")
+	opts, err := cfg.Client.Kgo("sluice-offsets", cfg.Logger)
 	if err != nil {
 		return nil, fmt.Errorf("kafka offsets store: %w", err)
 	}
-	sc.Net.MaxOpenRequests = 1
-	sc.Producer.Idempotent = true
-	sc.Producer.RequiredAcks = sarama.WaitForAll
-	sc.Producer.Return.Successes = true
-	sc.Producer.Partitioner = sarama.NewMurmur2Partitioner
-	sc.Metadata.AllowAutoTopicCreation = false
-	sc.Consumer.Return.Errors = true
-	client, err := cfg.Client.Connect(ctx, cfg.Logger, sc)
+	opts = append(opts,
+		kgo.RequiredAcks(kgo.AllISRAcks()), // idempotent
+		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(kgo.KafkaHasher(func(b []byte) uint32 { return uint32(kafka.Murmur2(b)) }))),
+		kgo.ProducerLinger(0),
+		kgo.RecordDeliveryTimeout(max(cfg.Client.WithDefaults().DeliveryTimeout, time.Second)),
+	)
+	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("kafka offsets store: %w", err)
 	}
-	k := &Kafka{cfg: cfg, key: Key(cfg.Name, cfg.TopicPrefix), client: client}
-	admin, err := sarama.NewClusterAdminFromClient(client)
-	if err != nil {
-		client.Close()
+	k := &Kafka{cfg: cfg, key: Key(cfg.Name, cfg.TopicPrefix), cl: cl}
+	if err := k.open(ctx, connectDefault); err != nil {
+		cl.Close()
 		return nil, fmt.Errorf("kafka offsets store: %w", err)
+	}
+	return k, nil
+}
+
+// open waits for the brokers and creates the topic unless it exists.
+func (k *Kafka) open(ctx context.Context, connectDefault bool) error {
+	cfg := &k.cfg
+	if err := cfg.Client.Retry(ctx, cfg.Logger, "connect to the brokers", func() error { return k.cl.Ping(ctx) }); err != nil {
+		return err
 	}
 	if connectDefault {
-		err = cfg.Client.Retry(ctx, cfg.Logger, "metadata for "+cfg.Topic, func() (err error) {
-			cfg.Replication, err = defaultReplication(client, cfg.Topic) // too few brokers is not transient: not retried
+		err := cfg.Client.Retry(ctx, cfg.Logger, "metadata for "+cfg.Topic, func() (err error) {
+			cfg.Replication, err = k.defaultReplication(ctx) // too few brokers is not transient: not retried
 			return err
 		})
 		if err != nil {
-			client.Close()
-			return nil, fmt.Errorf("kafka offsets store: %w", err)
+			return err
 		}
 	}
-	compact := "compact"
-	detail := &sarama.TopicDetail{NumPartitions: cfg.Partitions, ReplicationFactor: cfg.Replication,
-		ConfigEntries: map[string]*string{"cleanup.policy": &compact}}
-	created, err := cfg.Client.EnsureTopic(ctx, cfg.Logger, admin, cfg.Topic, detail)
+	t := kafka.Topic{Name: cfg.Topic, Partitions: cfg.Partitions, Replication: cfg.Replication,
+		Configs: map[string]string{"cleanup.policy": "compact"}}
+	created, err := cfg.Client.EnsureTopicKgo(ctx, cfg.Logger, k.cl, &t)
 	if err != nil {
-		client.Close()
-		return nil, fmt.Errorf("kafka offsets store: %w", err)
+		return err
 	}
 	if created {
-		cfg.Logger.Info("created offsets topic", "topic", cfg.Topic, "partitions", detail.NumPartitions, "replication", detail.ReplicationFactor)
+		cfg.Logger.Info("created offsets topic", "topic", cfg.Topic, "partitions", t.Partitions, "replication", t.Replication)
 	}
-	// admin shares client; closing admin would close it, so it is simply dropped.
-	if err := cfg.Client.Retry(ctx, cfg.Logger, "metadata of "+cfg.Topic, func() error { return client.RefreshMetadata(cfg.Topic) }); err != nil {
-		client.Close()
-		return nil, fmt.Errorf("kafka offsets store: metadata of %s: %w", cfg.Topic, err)
-	}
-	k.producer, err = sarama.NewSyncProducerFromClient(client)
-	if err != nil {
-		client.Close()
-		return nil, fmt.Errorf("kafka offsets store: producer: %w", err)
-	}
-	return k, nil
+	return nil
+}
+
+// partitions returns the topic's partition count, retried while the brokers are unreachable.
+func (k *Kafka) partitions(ctx context.Context) (int32, error) {
+	var n int
+	err := k.cfg.Client.Retry(ctx, k.cfg.Logger, "partitions of "+k.cfg.Topic, func() error {
+		md, err := kafka.TopicMetadata(ctx, k.cl, k.cfg.Topic)
+		if err == nil && !md.Exists {
+			err = kerr.UnknownTopicOrPartition
+		}
+		n = md.Partitions
+		return err
+	})
+	return int32(n), err
 }
 
 // Load returns the last value stored under this connector's key, nil if none (or if the last
 // record is a tombstone).
 func (k *Kafka) Load(ctx context.Context) ([]byte, error) {
-	var parts []int32
-	err := k.cfg.Client.Retry(ctx, k.cfg.Logger, "partitions of "+k.cfg.Topic, func() error {
-		var err error
-		parts, err = k.client.Partitions(k.cfg.Topic)
-		return err
-	})
+	n, err := k.partitions(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("kafka offsets store: partitions of %s: %w", k.cfg.Topic, err)
 	}
-	p := kafka.Partition(k.key, int32(len(parts)))
+	p := kafka.Partition(k.key, n)
 	var value []byte
 	// read_committed up to the last stable offset: with --exactly-once the offset record is
 	// part of each transaction, so an aborted one must not count and a marker ends the topic.
@@ -170,60 +171,42 @@ func (k *Kafka) Save(ctx context.Context, value []byte) error {
 		return err
 	}
 	v := append([]byte(nil), value...)
-	err := k.cfg.Client.Retry(ctx, k.cfg.Logger, "save offset to "+k.cfg.Topic, func() error {
-		if k.producer == nil {
-			p, err := sarama.NewSyncProducerFromClient(k.client)
-			if err != nil {
-				return err
-			}
-			k.producer = p
-		}
-		_, _, err := k.producer.SendMessage(&sarama.ProducerMessage{
-			Topic: k.cfg.Topic,
-			Key:   sarama.ByteEncoder(k.key),
-			Value: sarama.ByteEncoder(v),
-		})
-		if errors.Is(err, breaker.ErrBreakerOpen) {
-			// After a few failed metadata refreshes sarama refuses a partition for 10 s;
-			// a new producer starts without that, so a broker that is back is used at once.
-			k.producer.Close()
-			k.producer = nil
-		}
-		return err
+	op := "save offset to " + k.cfg.Topic
+	start := time.Now()
+	err := k.cfg.Client.Retry(ctx, k.cfg.Logger, op, func() error {
+		return k.cl.ProduceSync(ctx, &kgo.Record{Topic: k.cfg.Topic, Key: k.key, Value: v}).FirstErr()
 	})
+	if errors.Is(err, kgo.ErrRecordTimeout) {
+		// The client retried for DeliveryTimeout itself.
+		err = &kafka.UnavailableError{Op: op, Waited: time.Since(start), Err: err}
+	}
 	if err != nil {
 		return fmt.Errorf("kafka offsets store: write %s: %w", k.cfg.Topic, err)
 	}
 	return nil
 }
 
-// Close closes the producer and the connection.
+// Close closes the client.
 func (k *Kafka) Close() error {
-	var err error
-	if k.producer != nil {
-		err = k.producer.Close()
-	}
-	return errors.Join(err, k.client.Close())
+	k.cl.Close()
+	return nil
 }
 
 // defaultReplication is Connect's replication factor for a new offsets topic: 3, or an error on
 // a smaller cluster. An existing topic is left as it is (-1 is then never used).
-func defaultReplication(client sarama.Client, topic string) (int16, error) {
-	if err := client.RefreshMetadata(); err != nil {
-		return 0, fmt.Errorf("metadata: %w", err)
-	}
-	topics, err := client.Topics()
+func (k *Kafka) defaultReplication(ctx context.Context) (int16, error) {
+	md, err := kafka.TopicMetadata(ctx, k.cl, k.cfg.Topic)
 	if err != nil {
-		return 0, fmt.Errorf("metadata: %w", err)
+		return 0, err
 	}
-	if slices.Contains(topics, topic) {
+	if md.Exists {
 		return -1, nil
 	}
-	if n := len(client.Brokers()); n < connectReplication {
+	if md.Brokers < connectReplication {
 		return 0, fmt.Errorf("offsets topic %s does not exist and the cluster has %d broker(s), fewer than the replication factor %d "+
 			"Kafka Connect gives its offsets topic: set --offsets-topic-replication (offset.storage.replication.factor) to %d or -1 "+
 			"(the broker's default.replication.factor), or create the topic yourself (cleanup.policy=compact)",
-			topic, n, connectReplication, n)
+			k.cfg.Topic, md.Brokers, connectReplication, md.Brokers)
 	}
 	return connectReplication, nil
 }

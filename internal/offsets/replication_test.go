@@ -4,8 +4,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicecdc/sluice/internal/kafka"
 )
@@ -17,17 +18,20 @@ import (
 func TestKafkaStoreConnectReplication(t *testing.T) {
 	replicas := func(t *testing.T, addrs []string, topic string) int {
 		t.Helper()
-		sc := sarama.NewConfig()
-		cl, err := sarama.NewClient(addrs, sc)
+		cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...))
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer cl.Close()
-		r, err := cl.Replicas(topic, 0)
-		if err != nil {
-			t.Fatal(err)
+		req := kmsg.NewPtrMetadataRequest()
+		rt := kmsg.NewMetadataRequestTopic()
+		rt.Topic = kmsg.StringPtr(topic)
+		req.Topics = append(req.Topics, rt)
+		resp, err := req.RequestWith(t.Context(), cl)
+		if err != nil || len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) == 0 {
+			t.Fatalf("metadata of %s: %v", topic, err)
 		}
-		return len(r)
+		return len(resp.Topics[0].Partitions[0].Replicas)
 	}
 	open := func(t *testing.T, addrs []string, rf int16) error {
 		t.Helper()
@@ -68,4 +72,31 @@ func TestKafkaStoreConnectReplication(t *testing.T) {
 			t.Fatalf("existing topic: %v", err)
 		}
 	})
+}
+
+// TestKafkaStoreManyPartitions: on an offsets topic of several partitions Save writes the key
+// to the partition Load reads (murmur2 of the key, as Kafka Connect): the producer's
+// partitioner and Load agree.
+func TestKafkaStoreManyPartitions(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, name := range []string{"a", "sluice", "connector-with-a-long-name", "x1", "x2"} {
+		s, err := NewKafka(t.Context(), KafkaConfig{Client: kafka.ClientConfig{Brokers: c.ListenAddrs()}, Topic: "offsets25", Partitions: 25,
+			Name: name, TopicPrefix: "db"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := `{"file":"` + name + `","pos":4}`
+		if err := s.Save(t.Context(), []byte(want)); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Load(t.Context())
+		s.Close()
+		if err != nil || string(got) != want {
+			t.Fatalf("%s: Load = %s, %v; want %s", name, got, err, want)
+		}
+	}
 }

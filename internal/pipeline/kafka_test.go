@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -193,6 +194,8 @@ func TestKafkaFaultsAtLeastOnceInOrder(t *testing.T) {
 	addrs := c.ListenAddrs()
 
 	var produces, injected atomic.Int64
+	var offsetsID atomic.Value
+	offsetsID.Store([16]byte{})
 	// Run 1 ends only through the fatal failure, which must come after a first offset is
 	// stored (the restart resumes from it) and before the producer is done; counting requests
 	// cannot place it, since how many records a request carries depends on timing (no linger).
@@ -202,14 +205,16 @@ func TestKafkaFaultsAtLeastOnceInOrder(t *testing.T) {
 	c.ControlKey(kmsg.Produce.Int16(), func(r kmsg.Request) (kmsg.Response, error, bool) {
 		c.KeepControl()
 		req := r.(*kmsg.ProduceRequest)
-		if len(req.Topics) == 0 || req.Topics[0].Topic != "numbers" {
+		// Produce v13 names topics by ID only; the offsets topic exists before the first
+		// produce to "numbers" (created with the store below).
+		if len(req.Topics) == 0 || req.Topics[0].Topic == "sluice-offsets" || req.Topics[0].TopicID == offsetsID.Load().([16]byte) {
 			return nil, nil, false // the offsets topic is left alone
 		}
 		k := produces.Add(1)
 		var code int16
 		switch {
 		case fatalArmed.Load() && fatalOn.CompareAndSwap(true, false):
-			code = 87 // INVALID_RECORD: not retried by sarama
+			code = 87 // INVALID_RECORD: not retried
 		case k%5 == 0:
 			code = 6 // NOT_LEADER_FOR_PARTITION: retried
 		default:
@@ -236,6 +241,7 @@ func TestKafkaFaultsAtLeastOnceInOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
+	offsetsID.Store(c.TopicInfo("sluice-offsets").TopicID)
 
 	var log *brokerLog
 	var logOnce sync.Once
@@ -264,7 +270,7 @@ func TestKafkaFaultsAtLeastOnceInOrder(t *testing.T) {
 	}}
 	err = run(context.Background(), src1)
 	var perr *kafka.ProduceError
-	if !errors.As(err, &perr) || !errors.Is(err, sarama.ErrInvalidRecord) {
+	if !errors.As(err, &perr) || !errors.Is(err, kerr.InvalidRecord) {
 		t.Fatalf("run 1 ended with %v, want the injected INVALID_RECORD", err)
 	}
 	stored, err := store.Load(context.Background())

@@ -221,12 +221,11 @@ func Run(ctx context.Context, cfg Config) error {
 	g.Go(func() error { return p.watch(gctx) })
 	if f, ok := sink.(FailureNotifier); ok {
 		g.Go(func() error {
-			failed := f.Failed()
 			select {
 			case <-gctx.Done():
 				return nil
-			case <-failed.Done():
-				return fmt.Errorf("sink: %w", context.Cause(failed))
+			case <-f.Failed():
+				return sink.Flush(gctx) // the sticky error
 			}
 		})
 	}

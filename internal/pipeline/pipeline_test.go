@@ -345,7 +345,15 @@ func (s *notifyingSink) Send(ctx context.Context, rec *envelope.Record, token ui
 	return nil
 }
 
-func (s *notifyingSink) Failed() context.Context { return s.failed }
+func (s *notifyingSink) Failed() <-chan struct{} { return s.failed.Done() }
+
+// Flush returns the sticky failure, as the Kafka sink's does.
+func (s *notifyingSink) Flush(ctx context.Context) error {
+	if err := context.Cause(s.failed); err != nil {
+		return err
+	}
+	return s.fakeSink.Flush(ctx)
+}
 
 // TestRunStopsAtAsyncSinkFailure: a record the sink fails after Send returned stops Run with
 // that error even when the source then stays idle (no further Send or Flush to return it).

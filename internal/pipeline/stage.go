@@ -74,16 +74,16 @@ type Sink interface {
 	Close() error
 }
 
-// FailureNotifier is implemented by a sink whose deliveries fail after Send returned (an
-// asynchronous producer): Failed is done once one failed, with the error as its cause. Run
-// stops with it at once: the next Send or Flush, which would return it too, may never come
-// while the source is idle, and nothing after the failed record is ever released.
-type FailureNotifier interface {
-	Failed() context.Context
-}
-
 // Durable is how a sink reports a delivered record.
 type Durable func(token uint64)
+
+// FailureNotifier is implemented by a sink whose deliveries fail after Send returned (Kafka):
+// Failed is closed once a failure is sticky, and Run then stops with Flush's error at once,
+// not only at the next Send (a source with nothing more to send would leave the failure
+// unreported until the stall watchdog).
+type FailureNotifier interface {
+	Failed() <-chan struct{}
+}
 
 // HeartbeatErrer is implemented by an Encoder whose Heartbeat can fail (a transform chain,
 // package transform): after each Heartbeat, Run stops with the error HeartbeatErr returns.

@@ -58,3 +58,50 @@ func TestKafkaHungBrokerFailsAsStall(t *testing.T) {
 	}
 	t.Logf("%v", err)
 }
+
+// A produce that fails for good after the source's last event (the source then waits for
+// changes that do not come) used to go unnoticed until the next Send, or the stall watchdog
+// minutes later. The Kafka sink's Failed channel (FailureNotifier) now ends Run at once with
+// the produce error, and nothing is acknowledged.
+func TestKafkaFailureWhileSourceIdleEndsRun(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.ControlKey(kmsg.Produce.Int16(), func(r kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		req := r.(*kmsg.ProduceRequest)
+		resp := req.ResponseKind().(*kmsg.ProduceResponse)
+		for _, rt := range req.Topics {
+			st := kmsg.NewProduceResponseTopic()
+			st.Topic, st.TopicID = rt.Topic, rt.TopicID
+			for _, rp := range rt.Partitions {
+				sp := kmsg.NewProduceResponseTopicPartition()
+				sp.Partition, sp.ErrorCode = rp.Partition, 87 // INVALID_RECORD: not retried
+				st.Partitions = append(st.Partitions, sp)
+			}
+			resp.Topics = append(resp.Topics, st)
+		}
+		return resp, nil, true
+	})
+	addrs := c.ListenAddrs()
+	src := &numberedSource{next: 1, n: 5}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	start := time.Now()
+	err = Run(ctx, Config{
+		Source: src, Encoder: &numberedEncoder{},
+		NewSink: func(d Durable) (Sink, error) {
+			return kafka.New(kafka.Config{Client: ikafka.ClientConfig{Brokers: addrs}, Partitions: 1, CloseTimeout: time.Second}, d)
+		},
+		ShutdownTimeout: time.Second,
+	})
+	var perr *kafka.ProduceError
+	if !errors.As(err, &perr) || ctx.Err() != nil {
+		t.Fatalf("Run = %v after %s, want the produce error at once", err, time.Since(start))
+	}
+	if src.lastAck() != 0 {
+		t.Fatalf("acknowledged %d", src.lastAck())
+	}
+}

@@ -1,24 +1,23 @@
-// Package kafka publishes records to Kafka with sarama's AsyncProducer, configured as Debezium's
-// Kafka Connect producer would be for exactly-ordered, at-least-once delivery: idempotent,
-// acks=all, one open request per broker, Kafka's default (murmur2) key partitioner, so records
-// of one key land on one partition in order.
+// Package kafka publishes records to Kafka with franz-go's kgo producer, configured as
+// Debezium's Kafka Connect producer would be for ordered, at-least-once delivery: idempotent,
+// acks=all, Kafka's default (murmur2) key partitioner, so records of one key land on one
+// partition in order (up to five requests in flight per broker, which idempotence keeps in
+// order; with acks 1 or 0 idempotence is off and one request is in flight).
 //
-// Delivery results come back on sarama's Successes and Errors channels, which this package
-// drains on two goroutines (an undrained channel deadlocks the producer). Each message carries
-// the pipeline's token in ProducerMessage.Metadata; a success calls the Durable func with it.
-// A failure (after sarama's retries) is sticky: its token is never reported durable, so the
-// pipeline's acker can release nothing at or after it, and every later Send and Flush returns
-// the error.
+// Each record carries the pipeline's token; the client's promise reports it durable once the
+// broker acknowledged it. A failure (after the client's retries) is sticky: its token is never
+// reported durable, so the pipeline's acker can release nothing at or after it, and every later
+// Send and Flush returns the error.
 //
-// Batching: with the default Linger of 0 a batch leaves as soon as its partition has no request
-// outstanding, so a record of an idle stream goes out at once; while a request is outstanding
-// (one per broker: idempotence needs MaxOpenRequests 1) the next batch fills by itself, up to
-// MaxMessageBytes, so a busy stream still sends full batches. Linger > 0 is Kafka's linger.ms.
+// Batching: with the default Linger of 0 a batch leaves as soon as its partition has a request
+// slot, so a record of an idle stream goes out at once; while requests are in flight the next
+// batch fills by itself, up to MaxMessageBytes, so a busy stream still sends full batches.
+// Linger > 0 is Kafka's linger.ms.
 //
 // Memory is bounded by bytes: Send acquires len(key)+len(value)+headers from a weighted
-// semaphore before queueing and the result goroutines release it; a blocked Send waits on its
-// context and logs every 10 s while it waits. The default bound (DefaultMaxBufferedBytes, 4 MiB)
-// covers the request on the wire and the batch filling behind it; more does not send faster.
+// semaphore before producing and the promise releases it; a blocked Send waits on its context
+// and logs every 10 s while it waits. The default bound (DefaultMaxBufferedBytes, 16 MiB)
+// covers the requests on the wire and the batches filling behind them.
 //
 // Delivery is bounded in time, not by a retry count: a watchdog fails the sink (sticky, with a
 // retryable *DeliveryTimeoutError) once the oldest unacknowledged record has waited
@@ -26,6 +25,9 @@
 // every 10 s before. A record over MaxMessageBytes (max.request.size) is refused by Send with a
 // *RecordTooLargeError before it is produced; that is not sticky.
 //
-// Topics are created on first use (ClusterAdmin CreateTopics) with the configured partitions and
+// Topics are created on first use (CreateTopics) with the configured partitions and
 // replication factor (default -1: the broker's default); an existing topic is left as it is.
+//
+// TxnSink (--exactly-once) writes the same records in Kafka transactions with the offset of
+// their last event.
 package kafka

@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/IBM/sarama"
-
 	"github.com/sluicecdc/sluice/internal/properties"
 )
 
@@ -57,8 +55,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 	}), "topic-replication", "replication factor of topics sluice creates (data, offsets, schema history); -1: the broker's default.replication.factor (1 on brokers before Kafka 2.4)")
 	fs.Var(properties.Func(strconv.Itoa(d.MaxMessageBytes), func(s string) error {
 		n, err := strconv.ParseInt(s, 0, 64)
-		if err != nil || n < 1 || n >= int64(sarama.MaxRequestSize) {
-			return fmt.Errorf("want 1 to %d", sarama.MaxRequestSize-1)
+		if err != nil || n < 1 || n >= maxRequestSize {
+			return fmt.Errorf("want 1 to %d", maxRequestSize-1)
 		}
 		c.MaxMessageBytes = int(n)
 		return nil
@@ -90,12 +88,12 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 	}), "kafka-linger", "how long a Kafka batch may wait for more records (linger.ms); 0 sends as soon as the partition has no request outstanding, batching by itself under load")
 	fs.Var(properties.Func(strconv.Itoa(d.BatchBytes), func(s string) error {
 		n, err := strconv.ParseInt(s, 0, 64)
-		if err != nil || n < 1 || n >= int64(sarama.MaxRequestSize) {
-			return fmt.Errorf("want 1 to %d", sarama.MaxRequestSize-1)
+		if err != nil || n < 1 || n >= maxRequestSize {
+			return fmt.Errorf("want 1 to %d", maxRequestSize-1)
 		}
 		c.BatchBytes = int(n)
 		return nil
-	}), "kafka-batch-bytes", "with --kafka-linger > 0, a batch is sent once it holds this many bytes (batch.size); without linger batches fill by themselves up to --kafka-max-message-bytes")
+	}), "kafka-batch-bytes", "Kafka batch.size, accepted for configurations that set it: batches fill up to --kafka-max-message-bytes (with --kafka-linger, or by themselves while requests are in flight)")
 	fs.StringVar(&c.Client.ClientID, "kafka-client-id", c.Client.ClientID, "Kafka client.id of the producer (default sluice)")
 	names := c.Client.RegisterSecurityFlags(fs)
 	names.Merge(properties.Names{

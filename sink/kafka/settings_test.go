@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicecdc/sluice/envelope"
 	ikafka "github.com/sluicecdc/sluice/internal/kafka"
@@ -34,33 +34,33 @@ func (b *syncBuffer) String() string {
 	return b.b.String()
 }
 
-// TestSinkAcks: --kafka-acks maps to sarama's RequiredAcks; below all the producer cannot be
+// TestSinkAcks: --kafka-acks maps to the producer's RequiredAcks; below all the producer cannot be
 // idempotent and Open warns that the at-least-once guarantee is gone; records still arrive
 // and are reported durable.
 func TestSinkAcks(t *testing.T) {
 	cases := []struct {
 		acks     string
-		want     sarama.RequiredAcks
+		want     kgo.Acks
 		idem     bool
 		warnings bool
 	}{
-		{"", sarama.WaitForAll, true, false},
-		{"all", sarama.WaitForAll, true, false},
-		{"-1", sarama.WaitForAll, true, false},
-		{"1", sarama.WaitForLocal, false, true},
-		{"0", sarama.NoResponse, false, true},
+		{"", kgo.AllISRAcks(), true, false},
+		{"all", kgo.AllISRAcks(), true, false},
+		{"-1", kgo.AllISRAcks(), true, false},
+		{"1", kgo.LeaderAck(), false, true},
+		{"0", kgo.NoAck(), false, true},
 	}
 	for _, tc := range cases {
 		t.Run("acks="+tc.acks, func(t *testing.T) {
 			c := newCluster(t)
 			cfg := Config{Client: ikafka.ClientConfig{Brokers: c.ListenAddrs()}, Acks: tc.acks}
-			sc, err := cfg.SaramaConfig()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if sc.Producer.RequiredAcks != tc.want || sc.Producer.Idempotent != tc.idem || sc.Net.MaxOpenRequests != 1 {
-				t.Fatalf("acks %q: RequiredAcks %d idempotent %v open requests %d, want %d %v 1",
-					tc.acks, sc.Producer.RequiredAcks, sc.Producer.Idempotent, sc.Net.MaxOpenRequests, tc.want, tc.idem)
+			cl := kgoClient(t, cfg)
+			// Without idempotence, one request in flight per broker keeps a key's order across
+			// retries; with it the broker keeps the order of up to five.
+			idem, inflight := !cl.OptValue(kgo.DisableIdempotentWrite).(bool), cl.OptValue(kgo.MaxProduceRequestsInflightPerBroker)
+			if cl.OptValue(kgo.RequiredAcks) != tc.want || idem != tc.idem || (!idem && inflight != 1) {
+				t.Fatalf("acks %q: RequiredAcks %v idempotent %v in flight %v, want %v %v",
+					tc.acks, cl.OptValue(kgo.RequiredAcks), idem, inflight, tc.want, tc.idem)
 			}
 			var logs syncBuffer
 			cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicecdc/sluice/envelope"
@@ -55,48 +57,84 @@ type consumed struct {
 
 func consumeAll(t *testing.T, addrs []string, topic string) (int, []consumed) {
 	t.Helper()
-	sc := sarama.NewConfig()
-	sc.Version = sarama.V3_6_0_0
-	client, err := sarama.NewClient(addrs, sc)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	meta, err := kgo.NewClient(kgo.SeedBrokers(addrs...))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer client.Close()
-	cons, err := sarama.NewConsumerFromClient(client)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cons.Close()
-	parts, err := client.Partitions(topic)
-	if err != nil {
-		t.Fatal(err)
+	defer meta.Close()
+	ends := endOffsets(ctx, t, meta, topic)
+	want := map[int32]kgo.Offset{}
+	for p, end := range ends {
+		if end > 0 {
+			want[p] = kgo.NewOffset().AtStart()
+		}
 	}
 	var out []consumed
-	for _, p := range parts {
-		hwm, err := client.GetOffset(topic, p, sarama.OffsetNewest)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if hwm == 0 {
-			continue
-		}
-		pc, err := cons.ConsumePartition(topic, p, sarama.OffsetOldest)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for m := range pc.Messages() {
-			h := map[string]string{}
-			for _, rh := range m.Headers {
-				h[string(rh.Key)] = string(rh.Value)
-			}
-			out = append(out, consumed{p, m.Key, m.Value, h})
-			if m.Offset+1 >= hwm {
-				break
-			}
-		}
-		pc.Close()
+	if len(want) == 0 {
+		return len(ends), out
 	}
-	return len(parts), out
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: want}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	next := map[int32]int64{}
+	for done := 0; done < len(want); {
+		fs := cl.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			t.Fatalf("consume %s: %v", topic, err)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			h := map[string]string{}
+			for _, rh := range r.Headers {
+				h[rh.Key] = string(rh.Value)
+			}
+			out = append(out, consumed{r.Partition, r.Key, r.Value, h})
+			next[r.Partition] = r.Offset + 1
+			if r.Offset+1 == ends[r.Partition] {
+				done++
+			}
+		})
+	}
+	return len(ends), out
+}
+
+// endOffsets returns the high watermark of every partition of topic.
+func endOffsets(ctx context.Context, t *testing.T, cl *kgo.Client, topic string) map[int32]int64 {
+	t.Helper()
+	mreq := kmsg.NewPtrMetadataRequest()
+	mt := kmsg.NewMetadataRequestTopic()
+	mt.Topic = kmsg.StringPtr(topic)
+	mreq.Topics = append(mreq.Topics, mt)
+	mresp, err := mreq.RequestWith(ctx, cl)
+	if err != nil || len(mresp.Topics) != 1 {
+		t.Fatalf("metadata of %s: %v", topic, err)
+	}
+	req := kmsg.NewPtrListOffsetsRequest()
+	rt := kmsg.NewListOffsetsRequestTopic()
+	rt.Topic = topic
+	for _, p := range mresp.Topics[0].Partitions {
+		rp := kmsg.NewListOffsetsRequestTopicPartition()
+		rp.Partition, rp.Timestamp = p.Partition, -1
+		rt.Partitions = append(rt.Partitions, rp)
+	}
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatalf("offsets of %s: %v", topic, err)
+	}
+	out := map[int32]int64{}
+	for _, rt := range resp.Topics {
+		for _, p := range rt.Partitions {
+			if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
+				t.Fatalf("offsets of %s/%d: %v", topic, p.Partition, err)
+			}
+			out[p.Partition] = p.Offset
+		}
+	}
+	return out
 }
 
 // TestSinkDelivers: records land on the murmur2 partition of their key, tombstones keep a null
@@ -245,10 +283,10 @@ func TestSinkFailureIsSticky(t *testing.T) {
 	}
 	err = s.Flush(ctx)
 	var perr *ProduceError
-	if !errors.As(err, &perr) || !errors.Is(err, sarama.ErrMessageSizeTooLarge) || perr.Topic != "t" {
+	if !errors.As(err, &perr) || !errors.Is(err, kerr.MessageTooLarge) || perr.Topic != "t" {
 		t.Fatalf("Flush = %v, want a ProduceError for MESSAGE_TOO_LARGE", err)
 	}
-	if err2 := s.Send(ctx, &rec, 2); !errors.Is(err2, sarama.ErrMessageSizeTooLarge) {
+	if err2 := s.Send(ctx, &rec, 2); !errors.Is(err2, kerr.MessageTooLarge) {
 		t.Fatalf("Send after failure = %v", err2)
 	}
 	if tk.count(1) != 0 {
@@ -266,26 +304,33 @@ func TestConfigValidate(t *testing.T) {
 			t.Errorf("error lacks %q: %v", want, err)
 		}
 	}
-	sc, err := (&Config{Client: ikafka.ClientConfig{Brokers: []string{"x:1"}}, Compression: "zstd"}).SaramaConfig()
+	cl := kgoClient(t, Config{Client: ikafka.ClientConfig{Brokers: []string{"x:1"}}, Compression: "zstd"})
+	if cl.OptValue(kgo.RequiredAcks) != kgo.AllISRAcks() || cl.OptValue(kgo.DisableIdempotentWrite) != false ||
+		cl.OptValue(kgo.ProducerBatchMaxBytes) != int32(1<<20) || cl.OptValue(kgo.ProducerLinger) != time.Duration(0) ||
+		cl.OptValue(kgo.RecordDeliveryTimeout) != 2*time.Minute {
+		t.Fatalf("producer config not as documented: acks %v idempotence off %v batch %v linger %v delivery %v",
+			cl.OptValue(kgo.RequiredAcks), cl.OptValue(kgo.DisableIdempotentWrite), cl.OptValue(kgo.ProducerBatchMaxBytes),
+			cl.OptValue(kgo.ProducerLinger), cl.OptValue(kgo.RecordDeliveryTimeout))
+	}
+	cl = kgoClient(t, Config{Client: ikafka.ClientConfig{Brokers: []string{"x:1"}}, Linger: 5 * time.Millisecond})
+	if cl.OptValue(kgo.ProducerLinger) != 5*time.Millisecond {
+		t.Fatalf("linger 5ms: %v", cl.OptValue(kgo.ProducerLinger))
+	}
+}
+
+// kgoClient is a client (not connected) with the sink's options for cfg.
+func kgoClient(t *testing.T, cfg Config) *kgo.Client {
+	t.Helper()
+	opts, err := cfg.KgoOpts(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !sc.Producer.Idempotent || sc.Producer.RequiredAcks != sarama.WaitForAll || sc.Net.MaxOpenRequests != 1 ||
-		sc.Producer.Compression != sarama.CompressionZSTD || !sc.Producer.Return.Successes ||
-		sc.Producer.MaxMessageBytes != 1<<20 || sc.ChannelBufferSize != channelBuffer {
-		t.Fatalf("sarama config not as documented: %+v", sc.Producer)
-	}
-	// No linger: every flush trigger 0, sarama's "send as soon as the partition is free".
-	if f := sc.Producer.Flush; f.Bytes != 0 || f.Messages != 0 || f.Frequency != 0 {
-		t.Fatalf("default flush %+v, want all 0", f)
-	}
-	sc, err = (&Config{Client: ikafka.ClientConfig{Brokers: []string{"x:1"}}, Linger: 5 * time.Millisecond}).SaramaConfig()
+	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f := sc.Producer.Flush; f.Bytes != 1<<20 || f.Messages != 0 || f.Frequency != 5*time.Millisecond {
-		t.Fatalf("linger 5ms: flush %+v, want 1 MiB or 5ms", f)
-	}
+	t.Cleanup(cl.Close)
+	return cl
 }
 
 func TestRetryable(t *testing.T) {
@@ -293,10 +338,10 @@ func TestRetryable(t *testing.T) {
 		err  error
 		want bool
 	}{
-		{sarama.ErrNotEnoughReplicas, true},
-		{sarama.ErrOutOfBrokers, true},
-		{sarama.ErrMessageSizeTooLarge, false},
-		{sarama.ErrInvalidRecord, false},
+		{kerr.NotEnoughReplicas, true},
+		{kerr.NotLeaderForPartition, true},
+		{kerr.MessageTooLarge, false},
+		{kerr.InvalidRecord, false},
 		{errors.New("other"), false},
 	}
 	for _, c := range cases {
@@ -325,8 +370,8 @@ func TestSinkRecordTooLarge(t *testing.T) {
 	defer s.Close()
 	ctx := context.Background()
 	small := envelope.Record{Topic: "t", Key: []byte(`{"id":1}`), Value: make([]byte, 100)}
-	big := envelope.Record{Topic: "t", Key: []byte(`{"id":2}`), Value: make([]byte, 1000-36-8+1)} // one byte over
-	fits := envelope.Record{Topic: "t", Key: []byte(`{"id":3}`), Value: make([]byte, 1000-36-8)}
+	big := envelope.Record{Topic: "t", Key: []byte(`{"id":2}`), Value: make([]byte, 1000-batchOverhead-36-8+1)} // one byte over
+	fits := envelope.Record{Topic: "t", Key: []byte(`{"id":3}`), Value: make([]byte, 1000-batchOverhead-36-8)}
 	if err := s.Send(ctx, &small, 1); err != nil {
 		t.Fatal(err)
 	}
@@ -419,11 +464,16 @@ func TestSinkBrokerDefaultReplication(t *testing.T) {
 	if err := s.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.client.RefreshMetadata("t"); err != nil {
-		t.Fatal(err)
+	req := kmsg.NewPtrMetadataRequest()
+	mt := kmsg.NewMetadataRequestTopic()
+	mt.Topic = kmsg.StringPtr("t")
+	req.Topics = append(req.Topics, mt)
+	resp, err := req.RequestWith(ctx, s.cl)
+	if err != nil || len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) == 0 {
+		t.Fatalf("metadata: %v", err)
 	}
-	if r, err := s.client.Replicas("t", 0); err != nil || len(r) != 3 {
-		t.Fatalf("replicas %v, %v; want the broker default, 3", r, err)
+	if r := resp.Topics[0].Partitions[0].Replicas; len(r) != 3 {
+		t.Fatalf("replicas %v; want the broker default, 3", r)
 	}
 }
 
@@ -447,7 +497,7 @@ func TestSinkAuthorizationFailsFast(t *testing.T) {
 	start := time.Now()
 	err = s.Flush(ctx)
 	var perr *ProduceError
-	if !errors.As(err, &perr) || !errors.Is(err, sarama.ErrTopicAuthorizationFailed) || perr.Retryable() {
+	if !errors.As(err, &perr) || !errors.Is(err, kerr.TopicAuthorizationFailed) || perr.Retryable() {
 		t.Fatalf("Flush = %v, want a non-retryable authorization failure", err)
 	}
 	if d := time.Since(start); d > 5*time.Second {
@@ -455,26 +505,125 @@ func TestSinkAuthorizationFailsFast(t *testing.T) {
 	}
 }
 
-// TestRecordSizeMatchesSarama: Send's size check counts exactly what sarama's producer checks
-// against MaxMessageBytes, so no record passes Send and then fails inside the producer.
-func TestRecordSizeMatchesSarama(t *testing.T) {
-	for _, rec := range []envelope.Record{
-		{Key: []byte(`{"id":1}`), Value: make([]byte, 1000)},
-		{Value: []byte("v")},
-		{Key: []byte("k"), Headers: []envelope.Header{{Key: "__debezium.oldkey", Value: []byte(`{"id":0}`)}, {Key: "h", Value: nil}}},
-	} {
-		msg := sarama.ProducerMessage{Headers: make([]sarama.RecordHeader, len(rec.Headers))}
-		if rec.Key != nil {
-			msg.Key = sarama.ByteEncoder(rec.Key)
+// TestRecordAtLimitDelivered: a record Send accepts (at most MaxMessageBytes as Send counts
+// it: key, value, headers and a record's worst-case framing) fits the producer's batch limit,
+// so it is delivered and never fails inside the producer for its size.
+func TestRecordAtLimitDelivered(t *testing.T) {
+	c := newCluster(t)
+	var tk tokens
+	const limit = 1000
+	s, err := New(Config{Client: ikafka.ClientConfig{Brokers: c.ListenAddrs()}, MaxMessageBytes: limit}, tk.durable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	recs := []envelope.Record{
+		{Topic: "t", Key: []byte(`{"id":1}`)},
+		{Topic: "t"},
+		{Topic: "t", Key: []byte("k"), Headers: []envelope.Header{{Key: "__debezium.oldkey", Value: []byte(`{"id":0}`)}, {Key: "h", Value: nil}}},
+	}
+	for i := range recs {
+		_, size := recordSize(&recs[i])
+		recs[i].Value = make([]byte, limit-size) // exactly at the limit
+		if _, size := recordSize(&recs[i]); size != limit {
+			t.Fatalf("record %d: size %d, want %d", i, size, limit)
 		}
-		if rec.Value != nil {
-			msg.Value = sarama.ByteEncoder(rec.Value)
+		if err := s.Send(ctx, &recs[i], uint64(i+1)); err != nil {
+			t.Fatalf("record %d at the limit: %v", i, err)
 		}
-		for i, h := range rec.Headers {
-			msg.Headers[i] = sarama.RecordHeader{Key: []byte(h.Key), Value: h.Value}
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := range recs {
+		if tk.count(uint64(i+1)) != 1 {
+			t.Fatalf("record %d not durable", i)
 		}
-		if _, got := recordSize(&rec); got != msg.ByteSize(2) {
-			t.Errorf("recordSize %d, sarama %d", got, msg.ByteSize(2))
+	}
+}
+
+// TestSinkPartitionsAsBefore: keyed records land on the partitions sarama's murmur2
+// partitioner (sluice's producer before franz-go) and Kafka's Java default partitioner pick,
+// so a user who upgrades keeps every key on its partition, in order. The expected partitions
+// were computed with sarama.NewMurmur2Partitioner for a 7-partition topic.
+func TestSinkPartitionsAsBefore(t *testing.T) {
+	want := map[string]int32{"21": 3, "foobar": 0, "a-little-bit-long-string": 1, "a-little-bit-longer-string": 0, "abc": 4,
+		`{"schema":{"type":"struct"},"payload":{"id":42}}`: 2}
+	for i, p := range []int32{3, 5, 4, 2, 2, 0, 0, 2, 4, 4, 1, 5, 5, 1, 2, 1, 1, 6, 5, 2, 1, 0, 6, 3} {
+		want[fmt.Sprintf(`{"id":%d}`, i+1)] = p
+	}
+	c := newCluster(t)
+	var tk tokens
+	s, err := New(Config{Client: ikafka.ClientConfig{Brokers: c.ListenAddrs()}, Partitions: 7}, tk.durable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	tok := uint64(0)
+	for k := range want {
+		tok++
+		if err := s.Send(ctx, &envelope.Record{Topic: "parts", Key: []byte(k), Value: []byte("v")}, tok); err != nil {
+			t.Fatal(err)
 		}
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, recs := consumeAll(t, c.ListenAddrs(), "parts")
+	if len(recs) != len(want) {
+		t.Fatalf("%d records, want %d", len(recs), len(want))
+	}
+	for _, r := range recs {
+		if p := want[string(r.key)]; r.partition != p {
+			t.Errorf("key %s on partition %d, want %d", r.key, r.partition, p)
+		}
+	}
+}
+
+// TestSinkBatchesWithinBrokerDefault: under load the producer's batches stay within the
+// broker's default message.max.bytes (1 MiB + 12). They were allowed 1 MiB + 128, and a full
+// batch failed the sink with MESSAGE_TOO_LARGE (seen in make bench, 340 k records of ~600
+// bytes); TestConfigValidate pins the limit, 1 MiB.
+func TestSinkBatchesWithinBrokerDefault(t *testing.T) {
+	c := newCluster(t, kfake.BrokerConfigs(map[string]string{"message.max.bytes": "1048588"}))
+	var biggest atomic.Int64
+	release := make(chan struct{})
+	var hold sync.Once
+	c.ControlKey(kmsg.Produce.Int16(), func(r kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		for _, rt := range r.(*kmsg.ProduceRequest).Topics {
+			for _, rp := range rt.Partitions {
+				if n := int64(len(rp.Records)); n > biggest.Load() {
+					biggest.Store(n)
+				}
+			}
+		}
+		hold.Do(func() { c.SleepControl(func() { <-release }) }) // a backlog builds: full batches
+		return nil, nil, false
+	})
+	var tk tokens
+	s, err := New(Config{Client: ikafka.ClientConfig{Brokers: c.ListenAddrs()}, MaxBufferedBytes: 16 << 20}, tk.durable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	// 6 MB of small records sent at once: full batches, which end within a record (~110
+	// bytes) of the batch limit.
+	const n = 60000
+	for i := uint64(1); i <= n; i++ {
+		rec := envelope.Record{Topic: "big", Value: make([]byte, 90)}
+		if err := s.Send(ctx, &rec, i); err != nil {
+			t.Fatalf("record %d: %v", i, err)
+		}
+	}
+	close(release)
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if b := biggest.Load(); b > 1048588 {
+		t.Fatalf("biggest batch %d bytes, over the broker's default 1048588", b)
 	}
 }

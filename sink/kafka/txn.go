@@ -10,10 +10,10 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/envelope"
+	ikafka "github.com/sluicecdc/sluice/internal/kafka"
 )
 
 // TxnConfig configures a TxnSink (--exactly-once, exactly.once.support=required).
@@ -66,6 +66,10 @@ type TxnSink struct {
 	lastPos capture.Position
 	topics  map[string]bool
 	scratch []byte
+	// extra are records of other stores (the MySQL schema history) to write in the open
+	// transaction, queued by ProduceInTxn; produced at the next Send or commit.
+	extra  []*kgo.Record
+	closed bool
 
 	// life ends at Close: records are produced under it, not under the caller's ctx, which
 	// franz-go would let cancel records already buffered (a shutdown cutting a transaction
@@ -99,7 +103,7 @@ func OpenTxn(ctx context.Context, cfg TxnConfig, durable func(token uint64)) (*T
 	if err != nil {
 		return nil, fmt.Errorf("kafka: %w", err)
 	}
-	comp, err := kgoCompression(cfg.Compression)
+	comp, err := ParseCompression(cfg.Compression)
 	if err != nil {
 		return nil, err
 	}
@@ -109,11 +113,10 @@ func OpenTxn(ctx context.Context, cfg TxnConfig, durable func(token uint64)) (*T
 		kgo.ProducerBatchCompression(comp),
 		kgo.ProducerBatchMaxBytes(int32(cfg.MaxMessageBytes)),
 		kgo.MaxBufferedBytes(int(cfg.MaxBufferedBytes)),
-		kgo.RecordDeliveryTimeout(cfg.Client.DeliveryTimeout),
+		kgo.RecordDeliveryTimeout(max(cfg.Client.DeliveryTimeout, time.Second)),
+		kgo.ProducerLinger(cfg.Linger), // as Sink: none by default (the client's is 10 ms)
+		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(kgo.KafkaHasher(murmur2))),
 	)
-	if cfg.Linger > 0 {
-		opts = append(opts, kgo.ProducerLinger(cfg.Linger))
-	}
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("kafka: %w", err)
@@ -124,24 +127,6 @@ func OpenTxn(ctx context.Context, cfg TxnConfig, durable func(token uint64)) (*T
 	}
 	life, stop := context.WithCancel(context.Background())
 	return &TxnSink{cfg: cfg, cl: cl, durable: durable, log: log, topics: map[string]bool{cfg.OffsetsTopic: true}, life: life, stop: stop}, nil
-}
-
-func kgoCompression(s string) (kgo.CompressionCodec, error) {
-	c, err := ParseCompression(s)
-	if err != nil {
-		return kgo.NoCompression(), err
-	}
-	switch c.String() {
-	case "gzip":
-		return kgo.GzipCompression(), nil
-	case "snappy":
-		return kgo.SnappyCompression(), nil
-	case "lz4":
-		return kgo.Lz4Compression(), nil
-	case "zstd":
-		return kgo.ZstdCompression(), nil
-	}
-	return kgo.NoCompression(), nil
 }
 
 // TxnError is a failed transaction: it was aborted (or is left for the broker to abort), and
@@ -193,6 +178,7 @@ func (s *TxnSink) Send(ctx context.Context, rec *envelope.Record, token uint64) 
 		}
 		s.inTxn, s.began = true, time.Now()
 	}
+	s.produceExtra()
 	r := &kgo.Record{Topic: rec.Topic, Key: clone(rec.Key), Value: clone(rec.Value)}
 	if len(rec.Headers) > 0 {
 		r.Headers = make([]kgo.RecordHeader, len(rec.Headers))
@@ -233,28 +219,41 @@ func (s *TxnSink) firstErr() error {
 // createTopic creates topic (ignoring that it exists) with the configured partitions and
 // replication.
 func (s *TxnSink) createTopic(ctx context.Context, topic string) error {
-	req := kmsg.NewPtrCreateTopicsRequest()
-	rt := kmsg.NewCreateTopicsRequestTopic()
-	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = topic, s.cfg.Partitions, s.cfg.Replication
-	req.Topics = append(req.Topics, rt)
-	req.TimeoutMillis = int32(s.cfg.Client.RequestTimeout / time.Millisecond)
-	err := s.cfg.Client.Retry(ctx, s.log, "create topic "+topic, func() error {
-		resp, err := req.RequestWith(ctx, s.cl)
-		if err != nil {
-			return err
-		}
-		for _, t := range resp.Topics {
-			if err := kerr.ErrorForCode(t.ErrorCode); err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("kafka: create topic %s: %w", topic, err)
+	t := ikafka.Topic{Name: topic, Partitions: s.cfg.Partitions, Replication: s.cfg.Replication}
+	if _, err := s.cfg.Client.EnsureTopicKgo(ctx, s.log, s.cl, &t); err != nil {
+		return fmt.Errorf("kafka: %w", err)
 	}
 	s.topics[topic] = true
 	return nil
+}
+
+// ProduceInTxn queues recs (records of another topic: the MySQL schema history records of a
+// DDL) to be written in the open transaction, so they commit together with the records and the
+// offset of the event that follows them, or are aborted with them: a restart from the last
+// committed offset re-reads the DDL and writes them again. Records queued before an event's
+// EventDone commit no later than that event's offset. queued is false after Close (the caller
+// then writes them itself, outside any transaction); a failed sink returns its error.
+func (s *TxnSink) ProduceInTxn(_ context.Context, recs []*kgo.Record) (queued bool, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false, nil
+	}
+	if err := s.firstErr(); err != nil {
+		return false, err
+	}
+	s.extra = append(s.extra, recs...)
+	return true, nil
+}
+
+// produceExtra produces the queued records of other stores in the open transaction. s.mu is
+// held and a transaction is open.
+func (s *TxnSink) produceExtra() {
+	for _, r := range s.extra {
+		s.cl.Produce(s.life, r, s.promise)
+	}
+	clear(s.extra)
+	s.extra = s.extra[:0]
 }
 
 // EventDone marks the end of the event at pos (pipeline.EventBoundary) and commits the open
@@ -286,6 +285,7 @@ func (s *TxnSink) commit(ctx context.Context) error {
 		}
 		s.inTxn, s.began = true, time.Now()
 	}
+	s.produceExtra()
 	s.scratch = s.lastPos.AppendOffset(s.scratch[:0])
 	s.cl.Produce(s.life, &kgo.Record{Topic: s.cfg.OffsetsTopic, Key: s.cfg.OffsetKey, Value: clone(s.scratch)}, s.promise)
 	s.lastPos = nil
@@ -323,6 +323,7 @@ func (s *TxnSink) abort(ctx context.Context, op string, err error) error {
 	}
 	s.inTxn = false
 	s.tokens = s.tokens[:0]
+	s.extra = s.extra[:0]
 	return terr
 }
 
@@ -349,12 +350,16 @@ func (s *TxnSink) Flush(ctx context.Context) error {
 		s.inTxn = false
 		s.tokens = s.tokens[:0]
 	}
+	s.extra = s.extra[:0] // their event was cut: the restart writes them again
 	return nil
 }
 
 // Close closes the client; an open transaction is aborted by the broker (at the next start of
 // the same transactional.id, or after its timeout).
 func (s *TxnSink) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
 	s.stop()
 	s.cl.Close()
 	return nil

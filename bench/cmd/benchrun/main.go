@@ -52,6 +52,7 @@ func main() {
 		brokers    = flag.String("kafka", "", "Kafka brokers: poll the high watermark of -topic (or -group's committed offsets)")
 		topic      = flag.String("topic", "", "Kafka topic for -kafka")
 		group      = flag.String("group", "", "consumer group whose committed offsets on -topic are the count")
+		committed  = flag.Bool("read-committed", false, "with -kafka -topic: count to the last stable offset (transactional producers: committed records and their markers)")
 		target     = flag.Int64("target", 0, "stop the child once the count reaches this (0: wait for it to exit)")
 		poll       = flag.Duration("poll", 20*time.Millisecond, "poll interval")
 		timeout    = flag.Duration("timeout", 15*time.Minute, "give up after this long")
@@ -61,7 +62,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "benchrun: no command given")
 		os.Exit(2)
 	}
-	res, err := run(*stdoutPath, *stderrPath, *metricsURL, *metric, *brokers, *topic, *group, *target, *poll, *timeout, flag.Args())
+	res, err := run(*stdoutPath, *stderrPath, *metricsURL, *metric, *brokers, *topic, *group, *committed, *target, *poll, *timeout, flag.Args())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "benchrun:", err)
 	}
@@ -72,7 +73,7 @@ func main() {
 	}
 }
 
-func run(stdoutPath, stderrPath, metricsURL, metric, brokers, topic, group string, target int64,
+func run(stdoutPath, stderrPath, metricsURL, metric, brokers, topic, group string, committed bool, target int64,
 	poll, timeout time.Duration, argv []string) (result, error) {
 	var res result
 	out, err := os.OpenFile(stdoutPath, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
@@ -103,6 +104,9 @@ func run(stdoutPath, stderrPath, metricsURL, metric, brokers, topic, group strin
 		sc, err := client.Sarama("benchrun")
 		if err != nil {
 			return res, err
+		}
+		if committed {
+			sc.Consumer.IsolationLevel = sarama.ReadCommitted // ListOffsets answers the LSO
 		}
 		cl, err := client.Connect(context.Background(), nil, sc)
 		if err != nil {

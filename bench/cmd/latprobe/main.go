@@ -7,7 +7,7 @@
 //     commit → receipt time on the same clock.
 //
 // With -direct it then sends as many records, as far apart, straight to Kafka with the sink's own
-// producer settings (sink/kafka.Config.SaramaConfig) to the topic latprobe.direct and times
+// producer settings (sink/kafka.Config.KgoOpts) to the topic latprobe.direct and times
 // send → consumed: what the Kafka hop alone (producer, broker, this consumer) costs, i.e. the
 // part of commit → Kafka that is not sluice's capture and encoding.
 //
@@ -32,6 +32,7 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/jackc/pgx/v5"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	ikafka "github.com/sluicecdc/sluice/internal/kafka"
 	"github.com/sluicecdc/sluice/sink/kafka"
@@ -111,13 +112,8 @@ func run(in io.Reader, dsn, brokers, topic string, n int, gap time.Duration, ref
 		return err
 	}
 	defer cons.Close()
-	var prod sarama.AsyncProducer
+	var prod *kgo.Client
 	if direct {
-		kc := kafka.Config{Client: client}
-		pcfg, err := kc.SaramaConfig()
-		if err != nil {
-			return err
-		}
 		adm, err := sarama.NewClusterAdminFromClient(cl)
 		if err != nil {
 			return err
@@ -125,19 +121,15 @@ func run(in io.Reader, dsn, brokers, topic string, n int, gap time.Duration, ref
 		if _, err := ikafka.CreateTopic(adm, directTopic, &sarama.TopicDetail{NumPartitions: 1, ReplicationFactor: 1}); err != nil {
 			return err
 		}
-		if prod, err = sarama.NewAsyncProducer(client.Brokers, pcfg); err != nil {
+		kc := kafka.Config{Client: client}
+		opts, err := kc.KgoOpts(nil)
+		if err != nil {
+			return err
+		}
+		if prod, err = kgo.NewClient(opts...); err != nil {
 			return err
 		}
 		defer prod.Close()
-		go func() {
-			for range prod.Successes() {
-			}
-		}()
-		go func() {
-			for e := range prod.Errors() {
-				fmt.Fprintln(os.Stderr, "latprobe: direct produce:", e.Err)
-			}
-		}()
 		if err := cl.RefreshMetadata(directTopic); err != nil {
 			return err
 		}
@@ -192,8 +184,12 @@ func run(in io.Reader, dsn, brokers, topic string, n int, gap time.Duration, ref
 			break
 		}
 		sends.put(i, time.Now())
-		prod.Input() <- &sarama.ProducerMessage{Topic: directTopic, Key: sarama.StringEncoder(strconv.FormatInt(i, 10)),
-			Value: sarama.StringEncoder(`{"after":{"id":` + strconv.FormatInt(i, 10) + `}}`)}
+		prod.Produce(ctx, &kgo.Record{Topic: directTopic, Key: []byte(strconv.FormatInt(i, 10)),
+			Value: []byte(`{"after":{"id":` + strconv.FormatInt(i, 10) + `}}`)}, func(_ *kgo.Record, err error) {
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "latprobe: direct produce:", err)
+			}
+		})
 		time.Sleep(gap)
 	}
 	deadline := time.Now().Add(wait)

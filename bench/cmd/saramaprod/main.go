@@ -1,7 +1,7 @@
 // Command saramaprod is the Kafka ceiling of the benchmarks: a plain IBM/sarama AsyncProducer,
-// configured exactly as sluice's Kafka sink (sink/kafka.Config.SaramaConfig: idempotent,
-// acks=all, murmur2 partitioner, 1 MiB batches, no linger), sending the same records sluice
-// produced. It has two steps:
+// configured as sluice's Kafka sink was while it used sarama (idempotent, acks=all, one open
+// request per broker, murmur2 partitioner, 1 MiB batches, no linger), sending the same records
+// sluice produced. It has two steps:
 //
 //	saramaprod convert IN.jsonl OUT.bin     stdout-sink lines ({"topic","key","value",…}) to a
 //	                                         compact length-prefixed file (not timed)
@@ -125,8 +125,7 @@ func readField(r *bufio.Reader) ([]byte, bool, error) {
 }
 
 func produce(brokers []string, topic string, partitions int32, compression, file string) error {
-	kc := kafka.Config{Client: ikafka.ClientConfig{Brokers: brokers}, Compression: compression}
-	cfg, err := kc.SaramaConfig()
+	cfg, err := saramaConfig(ikafka.ClientConfig{Brokers: brokers}, compression)
 	if err != nil {
 		return err
 	}
@@ -207,4 +206,33 @@ func produce(brokers []string, topic string, partitions int32, compression, file
 	}
 	fmt.Fprintf(os.Stderr, "saramaprod: %d records acked\n", n)
 	return err
+}
+
+// saramaConfig is the producer configuration of sluice's Kafka sink as it was with sarama.
+func saramaConfig(client ikafka.ClientConfig, compression string) (*sarama.Config, error) {
+	sc, err := client.Sarama("sluice")
+	if err != nil {
+		return nil, err
+	}
+	codec := sarama.CompressionNone
+	if compression != "" && compression != "none" {
+		if err := codec.UnmarshalText([]byte(compression)); err != nil {
+			return nil, err
+		}
+	}
+	sc.Net.MaxOpenRequests = 1 // per-key order across retries
+	sc.Producer.RequiredAcks = sarama.WaitForAll
+	sc.Producer.Idempotent = true
+	sc.Producer.Return.Successes = true
+	sc.Producer.Return.Errors = true
+	sc.Producer.Retry.Max = min(2*client.ProducerRetries(), ikafka.MaxProducerRetries)
+	sc.Producer.Partitioner = sarama.NewMurmur2Partitioner
+	sc.Producer.Compression = codec
+	sc.Producer.Flush.Messages = 0 // all triggers 0: send as soon as the partition is free
+	sc.Producer.MaxMessageBytes = kafka.DefaultMaxMessageBytes
+	sc.ChannelBufferSize = 4096
+	if err := sc.Validate(); err != nil {
+		return nil, err
+	}
+	return sc, nil
 }

@@ -5,17 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
+	"time"
 
-	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicecdc/sluice/internal/kafka"
 )
 
 // KafkaConfig configures a Kafka history store.
 type KafkaConfig struct {
-	// Client holds the brokers (required), client id (default "sluice-schema-history"),
-	// protocol version and the retry bound: connecting, creating the topic, Load and Append
-	// are retried while the brokers are unreachable for up to Client.DeliveryTimeout.
+	// Client holds the brokers (required), client id (default "sluice-schema-history") and
+	// the retry bound: creating the topic, Load and Append are retried while the brokers are
+	// unreachable for up to Client.DeliveryTimeout, then fail with a retryable error.
 	Client kafka.ClientConfig
 	Topic  string // required; created with one partition and infinite retention if missing
 	// Replication is used when creating the topic (default -1: the broker's default, or 1
@@ -25,14 +28,40 @@ type KafkaConfig struct {
 }
 
 // Kafka stores records in partition 0 of a single-partition topic, key null, value the record
-// JSON, as Debezium's KafkaSchemaHistory does.
+// JSON, as Debezium's KafkaSchemaHistory does. It is read read_committed, so records written
+// inside --exactly-once transactions (TxnRecord) count once their transaction committed.
 type Kafka struct {
-	cfg      KafkaConfig
-	client   sarama.Client
-	producer sarama.SyncProducer
+	cfg KafkaConfig
+	log *slog.Logger
+	cl  *kgo.Client
+
+	mu    sync.Mutex
+	ready bool      // the topic exists with one partition
+	txn   TxnWriter // set while an --exactly-once sink runs
 }
 
-// NewKafka connects and creates the topic if it does not exist.
+// TxnWriter is a transactional producer (the --exactly-once Kafka sink) that writes records of
+// the history topic in its open transaction, committed with the offset of the event they belong
+// to. queued false means it no longer takes records (closed): the store writes them itself.
+type TxnWriter interface {
+	ProduceInTxn(ctx context.Context, recs []*kgo.Record) (queued bool, err error)
+}
+
+// SetTxn makes Append and AppendBatch hand their records to w (nil: write them directly).
+// With --exactly-once a DDL's history records then commit in one Kafka transaction with the
+// DDL's records and its offset: an offset past a DDL never commits without its history, and
+// an aborted transaction leaves no history record behind (Load reads read_committed).
+func (k *Kafka) SetTxn(w TxnWriter) {
+	k.mu.Lock()
+	k.txn = w
+	k.mu.Unlock()
+}
+
+// NewKafka creates the client and, when the brokers answer, the topic if it does not exist.
+// A refused login, certificate or authorization, or a topic with more than one partition,
+// fails at once. Brokers that cannot be reached are not waited for here: Load (which the
+// source calls when it opens, under the command's reopen loop and its --errors-retry-timeout)
+// waits for them, retrying for DeliveryTimeout and then failing with a retryable error.
 func NewKafka(ctx context.Context, cfg KafkaConfig) (*Kafka, error) {
 	if len(cfg.Client.Brokers) == 0 || cfg.Topic == "" {
 		return nil, errors.New("kafka schema history: brokers and topic are required")
@@ -40,66 +69,106 @@ func NewKafka(ctx context.Context, cfg KafkaConfig) (*Kafka, error) {
 	if cfg.Replication == 0 {
 		cfg.Replication = -1
 	}
-	sc, err := cfg.Client.Sarama("sluice-schema-history")
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	opts, err := cfg.Client.Kgo("sluice-schema-history", log)
 	if err != nil {
 		return nil, fmt.Errorf("kafka schema history: %w", err)
 	}
-	sc.Net.MaxOpenRequests = 1
-	sc.Producer.Idempotent = true
-	sc.Producer.RequiredAcks = sarama.WaitForAll
-	sc.Producer.Return.Successes = true
-	sc.Producer.Partitioner = sarama.NewManualPartitioner
-	sc.Metadata.AllowAutoTopicCreation = false
-	client, err := cfg.Client.Connect(ctx, cfg.Logger, sc)
+	opts = append(opts,
+		kgo.RequiredAcks(kgo.AllISRAcks()), // idempotent
+		kgo.RecordPartitioner(kgo.ManualPartitioner()),
+		kgo.ProducerLinger(0),
+		kgo.RecordDeliveryTimeout(max(cfg.Client.WithDefaults().DeliveryTimeout, time.Second)),
+	)
+	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("kafka schema history: %w", err)
 	}
-	admin, err := sarama.NewClusterAdminFromClient(client)
-	if err != nil {
-		client.Close()
-		return nil, fmt.Errorf("kafka schema history: %w", err)
+	k := &Kafka{cfg: cfg, log: log, cl: cl}
+	// One attempt, bounded by a request's timeout (the client itself would retry for
+	// DeliveryTimeout): enough to report a refused login or a bad topic at once.
+	pctx, cancel := context.WithTimeout(ctx, cfg.Client.WithDefaults().RequestTimeout)
+	defer cancel()
+	if err := k.prepare(pctx, false); err != nil {
+		var unavailable *kafka.UnavailableError
+		if ctx.Err() != nil || !errors.As(err, &unavailable) && !errors.Is(err, context.DeadlineExceeded) {
+			cl.Close()
+			return nil, err
+		}
+		log.Warn("kafka schema history: the brokers do not answer yet; the source waits for them when it loads the history", "topic", cfg.Topic, "err", err)
 	}
-	retention, cleanup := "-1", "delete"
-	if _, err := cfg.Client.EnsureTopic(ctx, cfg.Logger, admin, cfg.Topic, &sarama.TopicDetail{NumPartitions: 1, ReplicationFactor: cfg.Replication,
-		ConfigEntries: map[string]*string{"retention.ms": &retention, "retention.bytes": &retention, "cleanup.policy": &cleanup}}); err != nil {
-		client.Close()
-		return nil, fmt.Errorf("kafka schema history: %w", err)
-	}
-	if err := client.RefreshMetadata(cfg.Topic); err != nil {
-		client.Close()
-		return nil, fmt.Errorf("kafka schema history: topic %s: %w", cfg.Topic, err)
-	}
-	parts, err := client.Partitions(cfg.Topic)
-	if err != nil {
-		client.Close()
-		return nil, fmt.Errorf("kafka schema history: topic %s: %w", cfg.Topic, err)
-	}
-	if len(parts) != 1 {
-		client.Close()
-		return nil, fmt.Errorf("kafka schema history: topic %s has %d partitions; it must have exactly one so records keep their order", cfg.Topic, len(parts))
-	}
-	p, err := sarama.NewSyncProducerFromClient(client)
-	if err != nil {
-		client.Close()
-		return nil, fmt.Errorf("kafka schema history: %w", err)
-	}
-	return &Kafka{cfg: cfg, client: client, producer: p}, nil
+	return k, nil
 }
 
-// Load consumes partition 0 from the oldest offset to the high-water mark.
+// prepare creates the topic if needed and checks that it has one partition, once; retry
+// retries transient failures for DeliveryTimeout.
+func (k *Kafka) prepare(ctx context.Context, retry bool) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.ready {
+		return nil
+	}
+	c := k.cfg.Client
+	if !retry {
+		c.DeliveryTimeout = time.Nanosecond // one attempt
+	}
+	op := "schema history topic " + k.cfg.Topic
+	t := kafka.Topic{Name: k.cfg.Topic, Partitions: 1, Replication: k.cfg.Replication,
+		Configs: map[string]string{"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}}
+	if _, err := c.EnsureTopicKgo(ctx, k.log, k.cl, &t); err != nil {
+		return k.wrap(err)
+	}
+	var parts int
+	err := c.Retry(ctx, k.log, op, func() error {
+		md, err := kafka.TopicMetadata(ctx, k.cl, k.cfg.Topic)
+		if err == nil && !md.Exists {
+			err = kerr.UnknownTopicOrPartition // just created: not known to every broker yet
+		}
+		parts = md.Partitions
+		return err
+	})
+	if err != nil {
+		return k.wrap(fmt.Errorf("topic %s: %w", k.cfg.Topic, err))
+	}
+	if parts != 1 {
+		return fmt.Errorf("kafka schema history: topic %s has %d partitions; it must have exactly one so records keep their order", k.cfg.Topic, parts)
+	}
+	k.ready = true
+	return nil
+}
+
+// wrap adds the store's name, keeping ctx errors as they are.
+func (k *Kafka) wrap(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return fmt.Errorf("kafka schema history: %w", err)
+}
+
+// Load reads partition 0 from the oldest offset to its last stable offset, read_committed.
+// While the brokers are unreachable it retries for DeliveryTimeout (logging what it waits
+// for), then fails with a retryable *kafka.UnavailableError: the command reopens the source.
 func (k *Kafka) Load(ctx context.Context) ([]Record, error) {
+	if err := k.prepare(ctx, true); err != nil {
+		return nil, err
+	}
 	// A history that lost its first records (retention on a topic created by hand, or
 	// kafka-delete-records) would replay without the CREATE TABLEs: refuse it.
-	if oldest, err := k.client.GetOffset(k.cfg.Topic, 0, sarama.OffsetOldest); err != nil {
-		return nil, fmt.Errorf("kafka schema history: topic %s partition 0: oldest offset: %w", k.cfg.Topic, err)
-	} else if oldest > 0 {
+	oldest, err := k.cfg.Client.OldestOffset(ctx, k.log, k.cl, k.cfg.Topic, 0)
+	if err != nil {
+		return nil, k.wrap(fmt.Errorf("topic %s partition 0: oldest offset: %w", k.cfg.Topic, err))
+	}
+	if oldest > 0 {
 		return nil, fmt.Errorf("kafka schema history: topic %s partition 0 starts at offset %d: its first %d records were deleted "+
 			"(retention.ms/retention.bytes, or deleted records), so the history is incomplete; rebuild it into a new topic "+
 			"(--schema-history kafka:NEW_TOPIC --snapshot-mode recovery) and keep the history topic with retention.ms=-1 and "+
 			"retention.bytes=-1", k.cfg.Topic, oldest, oldest)
 	}
 	var out []Record
-	err := k.cfg.Client.ReadToEnd(ctx, k.cfg.Logger, k.client, k.cfg.Topic, 0, func(m *sarama.ConsumerMessage) error {
+	err = k.cfg.Client.ReadCommittedToEnd(ctx, k.log, k.cfg.Topic, 0, func(m *kgo.Record) error {
 		if m.Value == nil {
 			return nil
 		}
@@ -116,26 +185,16 @@ func (k *Kafka) Load(ctx context.Context) ([]Record, error) {
 		return nil
 	})
 	if err != nil {
-		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-			return nil, err
-		}
-		return nil, fmt.Errorf("kafka schema history: %w", err)
+		return nil, k.wrap(err)
 	}
 	return out, nil
 }
 
 // Append produces one record synchronously (acks=all), sending it again while the brokers are
-// unreachable (a record stored twice replays the same table definitions).
+// unreachable (a record stored twice replays the same table definitions); with SetTxn it hands
+// the record to the transaction instead.
 func (k *Kafka) Append(ctx context.Context, r *Record) error {
-	v := r.AppendJSON(nil)
-	err := k.cfg.Client.Retry(ctx, k.cfg.Logger, "append to "+k.cfg.Topic, func() error {
-		_, _, err := k.producer.SendMessage(&sarama.ProducerMessage{Topic: k.cfg.Topic, Partition: 0, Value: sarama.ByteEncoder(v)})
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("kafka schema history: %w", err)
-	}
-	return nil
+	return k.AppendBatch(ctx, []*Record{r})
 }
 
 // AppendBatch produces rs synchronously in one go (acks=all), sending them again while the
@@ -143,24 +202,50 @@ func (k *Kafka) Append(ctx context.Context, r *Record) error {
 // source batches only a snapshot's records, all at one position, which replay to the same
 // definitions when stored twice.
 func (k *Kafka) AppendBatch(ctx context.Context, rs []*Record) error {
-	msgs := make([]*sarama.ProducerMessage, len(rs))
-	for i, r := range rs {
-		msgs[i] = &sarama.ProducerMessage{Topic: k.cfg.Topic, Partition: 0, Value: sarama.ByteEncoder(r.AppendJSON(nil))}
+	if err := k.prepare(ctx, true); err != nil {
+		return err
 	}
-	err := k.cfg.Client.Retry(ctx, k.cfg.Logger, "append to "+k.cfg.Topic, func() error {
-		return k.producer.SendMessages(msgs)
+	values := make([][]byte, len(rs))
+	for i, r := range rs {
+		values[i] = r.AppendJSON(nil)
+	}
+	k.mu.Lock()
+	txn := k.txn
+	k.mu.Unlock()
+	if txn != nil {
+		recs := make([]*kgo.Record, len(values))
+		for i, v := range values {
+			recs[i] = &kgo.Record{Topic: k.cfg.Topic, Partition: 0, Value: v}
+		}
+		queued, err := txn.ProduceInTxn(ctx, recs)
+		if err != nil {
+			return k.wrap(err)
+		}
+		if queued {
+			return nil
+		}
+	}
+	op := "append to " + k.cfg.Topic
+	start := time.Now()
+	err := k.cfg.Client.Retry(ctx, k.log, op, func() error {
+		recs := make([]*kgo.Record, len(values))
+		for i, v := range values {
+			recs[i] = &kgo.Record{Topic: k.cfg.Topic, Partition: 0, Value: v}
+		}
+		return k.cl.ProduceSync(ctx, recs...).FirstErr()
 	})
+	if errors.Is(err, kgo.ErrRecordTimeout) {
+		// The client retried for DeliveryTimeout itself.
+		err = &kafka.UnavailableError{Op: op, Waited: time.Since(start), Err: err}
+	}
 	if err != nil {
-		return fmt.Errorf("kafka schema history: %w", err)
+		return k.wrap(err)
 	}
 	return nil
 }
 
-// Close closes the producer and client.
+// Close closes the client.
 func (k *Kafka) Close() error {
-	err := k.producer.Close()
-	if e := k.client.Close(); err == nil && !errors.Is(e, sarama.ErrClosedClient) {
-		err = e
-	}
-	return err
+	k.cl.Close()
+	return nil
 }

@@ -1,13 +1,19 @@
 package history
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
 	"strings"
+	"sync"
 	"testing"
-
-	"github.com/IBM/sarama"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicecdc/sluice/internal/kafka"
 )
@@ -62,7 +68,7 @@ func TestKafkaStoreBadRecord(t *testing.T) {
 	if err := s.Append(ctx, &Record{Server: "dbserver1", Position: []byte(`{"file":"f","pos":4}`), DDL: "CREATE DATABASE d"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.producer.SendMessage(&sarama.ProducerMessage{Topic: cfg.Topic, Partition: 0, Value: sarama.StringEncoder(`{"source":`)}); err != nil {
+	if err := s.cl.ProduceSync(ctx, &kgo.Record{Topic: cfg.Topic, Partition: 0, Value: []byte(`{"source":`)}).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
 	_, err = s.Load(ctx)
@@ -92,15 +98,76 @@ func TestKafkaStoreLostHead(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	admin, err := sarama.NewClusterAdminFromClient(s.client)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := admin.DeleteRecords(cfg.Topic, map[int32]int64{0: 2}); err != nil {
+	if err := c.DeleteRecords(cfg.Topic, 0, 2); err != nil {
 		t.Fatal(err)
 	}
 	recs, err := s.Load(ctx)
 	if err == nil || !strings.Contains(err.Error(), "starts at offset 2") || !strings.Contains(err.Error(), "retention.ms=-1") {
 		t.Fatalf("Load = %d records, %v", len(recs), err)
 	}
+}
+
+// TestKafkaStoreBrokerLate: brokers that are down when the store opens do not fail NewKafka
+// (the command used to exit: the history was opened outside the reopen loop, and Load's first
+// request was not retried). Load waits for them, logging what it waits for, and fails with a
+// retryable error after DeliveryTimeout; once the broker is up, Load succeeds.
+func TestKafkaStoreBrokerLate(t *testing.T) {
+	ctx := context.Background()
+	port := freePort(t)
+	var logs syncBuffer
+	cfg := KafkaConfig{Client: kafka.ClientConfig{Brokers: []string{fmt.Sprintf("127.0.0.1:%d", port)}, DeliveryTimeout: 500 * time.Millisecond,
+		RequestTimeout: 300 * time.Millisecond, RetryBackoff: 20 * time.Millisecond},
+		Topic: "dbserver1.schema-history", Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	s, err := NewKafka(ctx, cfg)
+	if err != nil {
+		t.Fatalf("NewKafka with the broker down = %v, want a store that waits", err)
+	}
+	defer s.Close()
+	_, err = s.Load(ctx)
+	var r interface{ Retryable() bool }
+	if !errors.As(err, &r) || !r.Retryable() {
+		t.Fatalf("Load with the broker down = %v, want a retryable error", err)
+	}
+	if !strings.Contains(logs.String(), "kafka unavailable; retrying") || !strings.Contains(logs.String(), cfg.Topic) {
+		t.Fatalf("no log line says what Load waits for:\n%s", logs.String())
+	}
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if recs, err := s.Load(ctx); err != nil || len(recs) != 0 {
+		t.Fatalf("Load once the broker is up = %v, %v", recs, err)
+	}
+	if err := s.Append(ctx, &Record{Server: "dbserver1", Position: []byte(`{"file":"f","pos":4}`), DDL: "CREATE DATABASE d"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// syncBuffer is a log sink safe for the client's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }

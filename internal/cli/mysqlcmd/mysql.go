@@ -18,6 +18,7 @@ import (
 	"github.com/sluicecdc/sluice/internal/cli"
 	"github.com/sluicecdc/sluice/internal/pipeline"
 	"github.com/sluicecdc/sluice/internal/properties"
+	"github.com/sluicecdc/sluice/sink/kafka"
 )
 
 // Command is `sluice mysql` with the --sink choices sinks.
@@ -122,6 +123,10 @@ func run(ctx context.Context, prog string, args []string, sinks []cli.SinkKind) 
 	cfg.History = hist
 	if c.HA.Enabled {
 		cfg.History = leadHistory{hist, c.CheckLeading}
+	}
+	if hk, ok := hist.(*history.Kafka); ok && c.EOS.Enabled {
+		// A DDL's history records commit in the transaction of its data and offset.
+		c.OnTxnSink = func(s *kafka.TxnSink) { hk.SetTxn(s) }
 	}
 	if err := cfg.Validate(); err != nil {
 		return cli.Config(err)

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicecdc/sluice/internal/kafka"
 )
@@ -80,7 +82,7 @@ func textCol(table string) string {
 }
 
 // replay folds one table's topic into its latest state per key.
-func replay(table string, msgs []*sarama.ConsumerMessage) *topicState {
+func replay(table string, msgs []*kgo.Record) *topicState {
 	st := newTopicState(table)
 	for _, m := range msgs {
 		st.add(m)
@@ -94,7 +96,7 @@ func newTopicState(table string) *topicState {
 
 // add folds one record into the state; the message is not kept, so a topic of any size is
 // checked in the memory of its keys.
-func (st *topicState) add(m *sarama.ConsumerMessage) {
+func (st *topicState) add(m *kgo.Record) {
 	table, kc, seen := st.table, keyCol(st.table), st.seen
 	if m.Value == nil {
 		return // tombstone: the delete before it already removed the key
@@ -158,36 +160,45 @@ func (st *topicState) add(m *sarama.ConsumerMessage) {
 	}
 }
 
-// readTopics reads every topic named prefix.<schema>.<table> from its start to its end and
-// folds each into its table's state.
+// readTopics reads every topic named prefix.<schema>.<table> from its start to its end
+// (read_committed: records of aborted --exactly-once transactions do not count) and folds
+// each into its table's state.
 func readTopics(ctx context.Context, brokers, prefix string) (map[string]*topicState, error) {
 	cc := kafka.ClientConfig{Brokers: kafka.ParseBrokers(brokers)}
-	client, err := cc.Connect(ctx, nil, saramaConfig(cc, "torture-check"))
+	opts, err := cc.Kgo("torture-check", nil)
 	if err != nil {
 		return nil, err
 	}
-	defer client.Close()
-	topics, err := client.Topics()
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	var resp *kmsg.MetadataResponse
+	err = cc.Retry(ctx, nil, "list topics", func() error {
+		resp, err = kmsg.NewPtrMetadataRequest().RequestWith(ctx, cl) // no topics: all of them
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
 	out := map[string]*topicState{}
-	for _, topic := range topics {
+	for _, t := range resp.Topics {
+		var topic string
+		if t.Topic != nil {
+			topic = *t.Topic
+		}
 		if !strings.HasPrefix(topic, prefix+".") {
 			continue
 		}
 		table := topic[strings.LastIndexByte(topic, '.')+1:]
-		parts, err := client.Partitions(topic)
-		if err != nil {
-			return nil, err
-		}
-		if len(parts) != 1 {
+		if len(t.Partitions) != 1 {
 			// Order across partitions is not defined; the harness makes every topic with one.
-			return nil, fmt.Errorf("topic %s has %d partitions, the checker needs 1", topic, len(parts))
+			return nil, fmt.Errorf("topic %s has %d partitions, the checker needs 1", topic, len(t.Partitions))
 		}
 		st := newTopicState(table)
 		out[table] = st
-		err = cc.ReadToEnd(ctx, nil, client, topic, 0, func(m *sarama.ConsumerMessage) error {
+		err = cc.ReadCommittedToEnd(ctx, nil, topic, 0, func(m *kgo.Record) error {
 			st.add(m)
 			return nil
 		})

@@ -5,15 +5,16 @@ import (
 	"encoding/hex"
 	"testing"
 
-	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 func sum(s string) string { h := sha256.Sum256([]byte(s)); return hex.EncodeToString(h[:]) }
 
-func msgs(kv ...string) []*sarama.ConsumerMessage {
-	var out []*sarama.ConsumerMessage
+func msgs(kv ...string) []*kgo.Record {
+	var out []*kgo.Record
 	for i := 0; i < len(kv); i += 2 {
-		m := &sarama.ConsumerMessage{Offset: int64(i / 2), Key: []byte(kv[i])}
+		m := &kgo.Record{Offset: int64(i / 2), Key: []byte(kv[i])}
 		if kv[i+1] != "" {
 			m.Value = []byte(kv[i+1])
 		}
@@ -26,7 +27,7 @@ func TestReplay(t *testing.T) {
 	tests := []struct {
 		name  string
 		table string
-		in    []*sarama.ConsumerMessage
+		in    []*kgo.Record
 		want  map[int64]kstate // ver, sum, deleted
 		dups  int
 	}{
@@ -162,5 +163,47 @@ func TestComparePlaceholder(t *testing.T) {
 				t.Errorf("unavailable %d, differing %d; want %d, %d", r.Unavailable, r.Differing, tt.unavail, tt.differs)
 			}
 		})
+	}
+}
+
+// TestReadTopics: the checker reads each prefix.<schema>.<table> topic to its end,
+// read_committed (records of an aborted transaction do not count), and no other topic.
+func TestReadTopics(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "p.s."+tKV, "other.s."+tKV))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := t.Context()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.TransactionalID("torture-check-test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	txn := func(commit bool, recs ...*kgo.Record) {
+		t.Helper()
+		if err := cl.BeginTransaction(); err != nil {
+			t.Fatal(err)
+		}
+		if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		if err := cl.EndTransaction(ctx, kgo.TransactionEndTry(commit)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec := func(topic, k, v string) *kgo.Record {
+		return &kgo.Record{Topic: topic, Key: []byte(k), Value: []byte(v)}
+	}
+	txn(true, rec("p.s."+tKV, `{"id":1}`, `{"op":"c","after":{"id":1,"ver":1,"note":"a"}}`), rec("other.s."+tKV, `{"id":9}`, `{"op":"c","after":{"id":9,"ver":1}}`))
+	txn(false, rec("p.s."+tKV, `{"id":2}`, `{"op":"c","after":{"id":2,"ver":2,"note":"b"}}`))
+	txn(true, rec("p.s."+tKV, `{"id":3}`, `{"op":"c","after":{"id":3,"ver":3,"note":"c"}}`))
+	got, err := readTopics(ctx, c.ListenAddrs()[0], "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := got[tKV]
+	if len(got) != 1 || st == nil || st.records != 2 || st.keys[1] == nil || st.keys[2] != nil || st.keys[3] == nil {
+		t.Fatalf("readTopics = %v (kv: %+v), want table %s with ids 1 and 3", got, st, tKV)
 	}
 }
