@@ -28,21 +28,7 @@ func TestTableAddedToIncludeListSnapshottedAlone(t *testing.T) {
 		s := db.open(cfg)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		var last capture.Position
-		for {
-			ev, err := s.Next(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if ev.Position != nil {
-				s.Ack(ctx, ev.Position)
-				last = ev.Position
-			}
-			if ev.Kind == capture.SnapshotDone {
-				break
-			}
-		}
-		off := last.(*Position).AppendOffset(nil)
+		off := offsetAfterSnapshot(ctx, t, s)
 		if !strings.Contains(string(off), `"captured_filters":{"table_include":["public\\.a","public\\.sentinel"]}`) {
 			t.Fatalf("the offset does not record the table filters: %s", off)
 		}
@@ -116,21 +102,7 @@ func TestFilteredPublicationNewTableSnapshotted(t *testing.T) {
 		s := db.open(cfg)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		var last capture.Position
-		for {
-			ev, err := s.Next(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if ev.Position != nil {
-				s.Ack(ctx, ev.Position)
-				last = ev.Position
-			}
-			if ev.Kind == capture.SnapshotDone {
-				break
-			}
-		}
-		off := last.(*Position).AppendOffset(nil)
+		off := offsetAfterSnapshot(ctx, t, s)
 		s.Close()
 		// Created and written while sluice is down: not in the publication, so never published.
 		db.exec("CREATE TABLE fpn_b (id int PRIMARY KEY)", "INSERT INTO fpn_b SELECT generate_series(1, 300)",
@@ -169,4 +141,24 @@ func TestFilteredPublicationNewTableSnapshotted(t *testing.T) {
 			t.Errorf("rows of the tables added to the publication: fpn_b %d of 300, fpn_c %d of 30", len(keys["fpn_b"]), len(keys["fpn_c"]))
 		}
 	})
+}
+
+// offsetAfterSnapshot reads s up to the end of its snapshot, acknowledging every position, and
+// returns the last one's stored offset.
+func offsetAfterSnapshot(ctx context.Context, t *testing.T, s *Source) []byte {
+	t.Helper()
+	var last capture.Position
+	for {
+		ev, err := s.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Position != nil {
+			s.Ack(ctx, ev.Position)
+			last = ev.Position
+		}
+		if ev.Kind == capture.SnapshotDone {
+			return last.(*Position).AppendOffset(nil)
+		}
+	}
 }
