@@ -35,13 +35,9 @@ func (opSinkImpl) Validate() error { return nil }
 // table. A signal sent while sluice is down is acted on at its next start, and the one acted
 // on before is not acted on again (where to read the topic is stored with the offsets).
 func TestKafkaSignalChannelActsOnce(t *testing.T) {
-	pg := startPrivatePG(t)
+	pg := testkit.StartPG(t, testkit.PGOptions{})
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, pg.dsn(pg.addr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := pg.Connect("postgres")
 	const n = 3000
 	if _, err := conn.Exec(ctx, "CREATE TABLE w (id int PRIMARY KEY, v int NOT NULL); INSERT INTO w SELECT g, 0 FROM generate_series(1, 3000) g"); err != nil {
 		t.Fatal(err)
@@ -51,7 +47,7 @@ func TestKafkaSignalChannelActsOnce(t *testing.T) {
 	out := &testkit.RecordLines{}
 	sink := opSink(out)
 	offsets := filepath.Join(t.TempDir(), "o.json")
-	args := []string{"--dsn", pg.dsn(pg.addr), "--topic-prefix", "app", "--sink", "mem", "--offsets-file", offsets,
+	args := []string{"--dsn", pg.DSN("", "postgres"), "--topic-prefix", "app", "--sink", "mem", "--offsets-file", offsets,
 		"--schemas-enable=false", "--snapshot-mode", "no_data", "--snapshot-chunk-rows", "200", "--offsets-flush-interval", "100ms",
 		"--signal-enabled-channels", "source,kafka", "--signal-kafka-topic", "sig", "--signal-kafka-brokers", sig.Broker}
 	start := func() (stop func()) {
@@ -96,7 +92,7 @@ func TestKafkaSignalChannelActsOnce(t *testing.T) {
 	wg.Add(1)
 	go func() { // updates while the chunks are read
 		defer wg.Done()
-		c, err := pgx.Connect(ctx, pg.dsn(pg.addr))
+		c, err := pgx.Connect(ctx, pg.DSN("", "postgres"))
 		if err != nil {
 			t.Error(err)
 			return
