@@ -217,3 +217,22 @@ func followAdded(t *testing.T, ctx context.Context, s *Source, lastTable string,
 	}
 	return reads, keys
 }
+
+// deliverChanges passes s's events to apply until n changes came, as a pipeline that then
+// dies would, and returns the offset of the last event (not acked: the caller stores it).
+func deliverChanges(t *testing.T, ctx context.Context, s *Source, n int, apply func(capture.Event)) []byte {
+	t.Helper()
+	var stored []byte
+	for changes := 0; changes < n; {
+		ev, err := s.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		apply(ev)
+		if ev.Kind == capture.Change {
+			changes++
+		}
+		stored = ev.Position.(*Position).AppendOffset(nil)
+	}
+	return stored
+}

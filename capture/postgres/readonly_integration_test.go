@@ -113,18 +113,7 @@ func TestReadOnlyResumedInitialSnapshot(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		s := db.open(cfg)
-		var stored []byte
-		for n := 0; n < rows+rows/2; {
-			ev, err := s.Next(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			apply(ev)
-			if ev.Kind == capture.Change {
-				n++
-			}
-			stored = ev.Position.(*Position).AppendOffset(nil)
-		}
+		stored := deliverChanges(t, ctx, s, rows+rows/2, apply)
 		s.Close()
 		if p, _ := ParseOffset(stored); p == nil || p.SnapTable != "b" {
 			t.Fatalf("stored offset %s: want the progress in table b", stored)
