@@ -3,7 +3,6 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -30,24 +29,6 @@ func exec1(t *testing.T, c *pgx.Conn, sqls ...string) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the source's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // slotWAL reads a slot's retained WAL (current - restart_lsn) and unconfirmed WAL (current -
@@ -120,7 +101,7 @@ func TestIdleSlotAdvances(t *testing.T) {
 	errs := make([]error, len(variants))
 	changes := make([]int64, len(variants))
 	stats := make([]*capture.Stats, len(variants))
-	logs := make([]syncBuffer, len(variants))
+	logs := make([]testkit.SyncBuffer, len(variants))
 	writers := make([]*pgx.Conn, len(variants))
 	for i, v := range variants {
 		// A database each: the heartbeat messages of one source's database would move the
