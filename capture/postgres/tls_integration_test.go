@@ -3,12 +3,10 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -34,25 +32,6 @@ func startTLSPG(t *testing.T, ca *testkit.TestCA) string {
 	return testkit.StartPG(t, opt).Addr
 }
 
-// logBuffer is a goroutine-safe log sink for checking warnings.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-// TestTLSVerifyFull: with --tls-mode verify-full and the test CA, every connection of the
 // source (metadata, replication, snapshot readers) is TLS (the server rejects the role in
 // plain text, and pg_stat_ssl shows each one encrypted); a CA that did not sign the server's
 // certificate fails Open with an error naming --tls-ca-file, not retried; prefer warns once
@@ -78,7 +57,7 @@ func TestTLSVerifyFull(t *testing.T) {
 		}
 	}
 	dsn := "postgres://sluice_tls@" + addr + "/postgres"
-	var logs logBuffer
+	var logs testkit.SyncBuffer
 	cfg := Config{DSN: dsn, Slot: "tls_slot", StatusInterval: 100 * time.Millisecond, SnapshotChunkRows: 10,
 		TLS: tlsconf.Config{Mode: tlsconf.VerifyFull, CAFile: ca.CAFile}, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
 	s, err := Open(ctx, cfg)
@@ -142,7 +121,7 @@ func TestTLSVerifyFull(t *testing.T) {
 
 	// prefer: encrypted but not verified, said once.
 	tlsconf.ResetWarnings()
-	var plogs logBuffer
+	var plogs testkit.SyncBuffer
 	pc := cfg
 	pc.TLS = tlsconf.Config{Mode: tlsconf.Prefer}
 	pc.SnapshotMode = SnapshotNoData
@@ -167,7 +146,7 @@ func TestTLSDefaultPlainServer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	tlsconf.ResetWarnings()
-	var logs logBuffer
+	var logs testkit.SyncBuffer
 	cfg := Config{DSN: "postgres://postgres@" + addr + "/postgres", Slot: "plain_slot", SnapshotMode: SnapshotNoData,
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))}
 	for range 2 {
@@ -181,7 +160,7 @@ func TestTLSDefaultPlainServer(t *testing.T) {
 		t.Errorf("%d warnings that the connection is not encrypted, want 1:\n%s", n, logs.String())
 	}
 	tlsconf.ResetWarnings()
-	var dlogs logBuffer
+	var dlogs testkit.SyncBuffer
 	cfg.DSN += "?sslmode=disable"
 	cfg.Logger = slog.New(slog.NewTextHandler(&dlogs, nil))
 	s, err := Open(ctx, cfg)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,16 +13,7 @@ import (
 
 // RecordLines is a goroutine-safe io.Writer for a stdout sink's JSON lines (schemas off), read
 // back per row of one table: the snapshot and signal tests compare it with the table.
-type RecordLines struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *RecordLines) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
+type RecordLines struct{ SyncBuffer }
 
 // RowState is what the records say of one row (column id the key, column v the value): its
 // reads (op r) and its last state.
@@ -38,7 +28,7 @@ func (l *RecordLines) State(table string) map[int64]*RowState {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	out := map[int64]*RowState{}
-	for _, line := range bytes.Split(l.buf.Bytes(), []byte("\n")) {
+	for _, line := range bytes.Split(l.b.Bytes(), []byte("\n")) {
 		var r struct {
 			Value *struct {
 				Op     string         `json:"op"`
