@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -183,4 +184,84 @@ func changes(recs []rec) []rec {
 		}
 	}
 	return out
+}
+
+// eachServerReadOnly runs f against every server, as a user that may write to the source and
+// as a read-only one.
+func eachServerReadOnly(t *testing.T, f func(t *testing.T, srv server, readOnly bool)) {
+	for _, srv := range servers(t) {
+		t.Run(srv.name, func(t *testing.T) { f(t, srv, false) })
+		t.Run(srv.name+"/read-only", func(t *testing.T) { f(t, srv, true) })
+	}
+}
+
+// snapshotDB makes a fresh database base (base_ro when readOnly) with tables (each "name
+// (columns)"), a fence table and a signal table sig, and returns it and its name.
+func snapshotDB(t *testing.T, srv server, base string, readOnly bool, tables ...string) (*sql.DB, string) {
+	t.Helper()
+	dbName := base
+	if readOnly {
+		dbName += "_ro"
+	}
+	db := openDB(t, srv.dsn)
+	freshDB(t, db, dbName)
+	tables = append(tables, "fence (id INT PRIMARY KEY)",
+		"sig (id VARCHAR(64) PRIMARY KEY, type VARCHAR(32) NOT NULL, data VARCHAR(2048))")
+	for _, tbl := range tables {
+		mustExec(t, db, "CREATE TABLE "+dbName+"."+tbl)
+	}
+	return db, dbName
+}
+
+// stateDiffs lists, sorted, how got (table/key → row, from the events) differs from want
+// (from the table, readTable).
+func stateDiffs(want, got map[string]string) []string {
+	var diffs []string
+	for k, w := range want {
+		if g, ok := got[k]; !ok {
+			diffs = append(diffs, "missing "+k+" "+w)
+		} else if g != w {
+			diffs = append(diffs, "differs "+k+": got "+g+" want "+w)
+		}
+	}
+	for k, g := range got {
+		if _, ok := want[k]; !ok {
+			diffs = append(diffs, "extra "+k+" "+g)
+		}
+	}
+	sort.Strings(diffs)
+	return diffs
+}
+
+// readTable adds rs's rows (first column the key) to m as table/key → row text, as the events
+// show them.
+func readTable(t *testing.T, rs *sql.Rows, tbl string, m map[string]string) {
+	t.Helper()
+	defer rs.Close()
+	cols, _ := rs.Columns()
+	for rs.Next() {
+		raw := make([]sql.NullString, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range raw {
+			ptrs[i] = &raw[i]
+		}
+		if err := rs.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		parts := make([]string, len(cols))
+		for i, v := range raw {
+			switch {
+			case !v.Valid:
+				parts[i] = "NULL"
+			case i == 0 && tbl == "z", i == 2:
+				parts[i] = fmt.Sprintf("%q", v.String)
+			default:
+				parts[i] = v.String
+			}
+		}
+		m[tbl+"/"+parts[0]] = "(" + strings.Join(parts, ",") + ")"
+	}
+	if err := rs.Err(); err != nil {
+		t.Fatal(err)
+	}
 }

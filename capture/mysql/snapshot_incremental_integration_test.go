@@ -26,25 +26,13 @@ import (
 // additional-conditions filter must hold, and replaying every event gives the table as the
 // server has it.
 func TestMySQLIncrementalSnapshotWindows(t *testing.T) {
-	for _, srv := range servers(t) {
-		t.Run(srv.name, func(t *testing.T) { incrementalWindows(t, srv, false) })
-		t.Run(srv.name+"/read-only", func(t *testing.T) { incrementalWindows(t, srv, true) })
-	}
+	eachServerReadOnly(t, incrementalWindows)
 }
 
 func incrementalWindows(t *testing.T, srv server, readOnly bool) {
 	const rows = 4000
-	dbName := "sl_incrwin"
-	if readOnly {
-		dbName = "sl_incrwin_ro"
-	}
-	db := openDB(t, srv.dsn)
-	freshDB(t, db, dbName)
-	mustExec(t, db,
-		"CREATE TABLE "+dbName+".t (id INT PRIMARY KEY, v INT NOT NULL)",
-		"CREATE TABLE "+dbName+".u (id INT PRIMARY KEY, v INT NOT NULL)",
-		"CREATE TABLE "+dbName+".fence (id INT PRIMARY KEY)",
-		"CREATE TABLE "+dbName+".sig (id VARCHAR(64) PRIMARY KEY, type VARCHAR(32) NOT NULL, data VARCHAR(2048))")
+	db, dbName := snapshotDB(t, srv, "sl_incrwin", readOnly,
+		"t (id INT PRIMARY KEY, v INT NOT NULL)", "u (id INT PRIMARY KEY, v INT NOT NULL)")
 	var vals []string
 	for i := 1; i <= rows; i++ {
 		vals = append(vals, fmt.Sprintf("(%d, 0)", i))
@@ -194,18 +182,7 @@ func incrementalWindows(t *testing.T, srv server, readOnly bool) {
 		}
 		readTable(t, rs, tbl, want)
 	}
-	for k, w := range want {
-		if g, ok := state[k]; !ok {
-			bad = append(bad, "missing "+k+" "+w)
-		} else if g != w {
-			bad = append(bad, "differs "+k+": got "+g+" want "+w)
-		}
-	}
-	for k, g := range state {
-		if _, ok := want[k]; !ok {
-			bad = append(bad, "extra "+k+" "+g)
-		}
-	}
+	bad = append(bad, stateDiffs(want, state)...)
 	sort.Strings(bad)
 	if len(bad) > 0 {
 		t.Fatalf("%d problems, e.g. %s", len(bad), strings.Join(bad[:min(len(bad), 10)], "; "))

@@ -3,10 +3,8 @@
 package mysql
 
 import (
-	"database/sql"
 	"fmt"
 	"math/rand/v2"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -22,27 +20,16 @@ import (
 // stay within the batches in flight at each stop (it resumed rather than restarted), and
 // replaying every event delivered in order gives the table as the server has it.
 func TestSnapshotResumeWatermarkWindows(t *testing.T) {
-	for _, srv := range servers(t) {
-		t.Run(srv.name, func(t *testing.T) { snapshotResume(t, srv, false) })
-		t.Run(srv.name+"/read-only", func(t *testing.T) { snapshotResume(t, srv, true) })
-	}
+	eachServerReadOnly(t, snapshotResume)
 }
 
 func snapshotResume(t *testing.T, srv server, readOnly bool) {
 	const rows = 3000
-	dbName := "sl_snapresume"
-	if readOnly {
-		dbName = "sl_snapresume_ro"
-	}
-	db := openDB(t, srv.dsn)
-	freshDB(t, db, dbName)
-	mustExec(t, db,
-		"CREATE TABLE "+dbName+".a (id INT PRIMARY KEY, v INT NOT NULL)",
-		"CREATE TABLE "+dbName+".t (id INT PRIMARY KEY, v INT NOT NULL, pad VARCHAR(40))",
-		"CREATE TABLE "+dbName+".z (k VARCHAR(20) PRIMARY KEY, v INT NOT NULL)",
-		"CREATE TABLE "+dbName+".fence (id INT PRIMARY KEY)",
-		"CREATE TABLE "+dbName+".sig (id VARCHAR(64) PRIMARY KEY, type VARCHAR(32) NOT NULL, data VARCHAR(2048))",
-		"INSERT INTO "+dbName+".a VALUES (1, 1), (2, 2)")
+	db, dbName := snapshotDB(t, srv, "sl_snapresume", readOnly,
+		"a (id INT PRIMARY KEY, v INT NOT NULL)",
+		"t (id INT PRIMARY KEY, v INT NOT NULL, pad VARCHAR(40))",
+		"z (k VARCHAR(20) PRIMARY KEY, v INT NOT NULL)")
+	mustExec(t, db, "INSERT INTO "+dbName+".a VALUES (1, 1), (2, 2)")
 	var vals []string
 	for i := 1; i <= rows; i++ {
 		vals = append(vals, fmt.Sprintf("(%d, 0, 'row %d')", i, i))
@@ -177,21 +164,7 @@ func snapshotResume(t *testing.T, srv server, readOnly bool) {
 		}
 		readTable(t, rs, tbl, want)
 	}
-	var diffs []string
-	for k, w := range want {
-		if g, ok := state[k]; !ok {
-			diffs = append(diffs, "missing "+k+" "+w)
-		} else if g != w {
-			diffs = append(diffs, "differs "+k+": got "+g+" want "+w)
-		}
-	}
-	for k, g := range state {
-		if _, ok := want[k]; !ok {
-			diffs = append(diffs, "extra "+k+" "+g)
-		}
-	}
-	sort.Strings(diffs)
-	if len(diffs) > 0 {
+	if diffs := stateDiffs(want, state); len(diffs) > 0 {
 		t.Fatalf("%d keys wrong, e.g. %s", len(diffs), strings.Join(diffs[:min(len(diffs), 10)], "; "))
 	}
 	// The rows of a, t and z, plus what each stop read again: at most the batch in flight at
@@ -201,37 +174,4 @@ func snapshotResume(t *testing.T, srv server, readOnly bool) {
 		t.Fatalf("%d snapshot reads for %d rows: more than resuming reads again (limit %d)", reads, 2+rows+700, limit)
 	}
 	t.Logf("%d snapshot reads for %d rows", reads, 2+rows+700)
-}
-
-// readTable adds rs's rows (first column the key) to m as table/key → row text, as the events
-// show them.
-func readTable(t *testing.T, rs *sql.Rows, tbl string, m map[string]string) {
-	t.Helper()
-	defer rs.Close()
-	cols, _ := rs.Columns()
-	for rs.Next() {
-		raw := make([]sql.NullString, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range raw {
-			ptrs[i] = &raw[i]
-		}
-		if err := rs.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		parts := make([]string, len(cols))
-		for i, v := range raw {
-			switch {
-			case !v.Valid:
-				parts[i] = "NULL"
-			case i == 0 && tbl == "z", i == 2:
-				parts[i] = fmt.Sprintf("%q", v.String)
-			default:
-				parts[i] = v.String
-			}
-		}
-		m[tbl+"/"+parts[0]] = "(" + strings.Join(parts, ",") + ")"
-	}
-	if err := rs.Err(); err != nil {
-		t.Fatal(err)
-	}
 }

@@ -3,38 +3,18 @@
 package mysql
 
 import (
-	"bytes"
 	"fmt"
 	"log/slog"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/internal/testkit"
 	"github.com/sluicecdc/sluice/schema"
 )
 
-// lockedBuffer is a log sink the source's goroutines may write at once.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// TestSnapshotSpareTransactions: readers move on to spare consistent-snapshot transactions
 // every snapshotTxTables tables; the spares are opened under the same lock as the first
 // readers, so rows written after the snapshot's position (inserted, updated, deleted while the
 // readers have not started yet) are in none of them: the snapshot holds exactly the rows at
@@ -54,7 +34,7 @@ func TestSnapshotSpareTransactions(t *testing.T) {
 			}
 			ts := newTestSource(t, srv, "sl_spares")
 			ts.cfg.SnapshotWorkers = 2
-			var logs lockedBuffer
+			var logs testkit.SyncBuffer
 			ts.cfg.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 			ts.cfg.estimateHook = func(map[schema.TableID]int64) {
 				// After the position, before any reader reads: in the stream only.

@@ -3,14 +3,12 @@
 package mysql
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,24 +21,6 @@ import (
 
 // tlsPassword is recognisable so that a test can look for it in logs and errors.
 const tlsPassword = "Tls-Pa55word-q7Zx"
-
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // sessionCiphers lists the connections of user sluice_tls: command (Query, Sleep, Binlog
 // Dump, …) and Ssl_cipher, from performance_schema.
@@ -96,7 +76,7 @@ func TestTLSEveryConnection(t *testing.T) {
 			}
 			mustExec(t, db, "INSERT INTO sl_tls.t VALUES "+strings.Join(vals, ","))
 
-			var logs syncBuffer
+			var logs testkit.SyncBuffer
 			ts := newTestSource(t, server{flavor, fmt.Sprintf("mysql://sluice_tls:%s@127.0.0.1:%d", tlsPassword, ps.port)}, "sl_tls")
 			ts.cfg.TLS = tlsconf.Config{Mode: tlsconf.VerifyFull, CAFile: ca.CAFile}
 			ts.cfg.SnapshotChunkRows = 5

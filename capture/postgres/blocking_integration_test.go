@@ -5,8 +5,6 @@ package postgres
 import (
 	"context"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -39,11 +37,7 @@ func TestBlockingSnapshotUnderWrites(t *testing.T) {
 		s := db.open(cfg)
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		var txns atomic.Int64
-		workload(t, db, n, stop, &wg, &txns)
-		defer func() { close(stop); wg.Wait() }()
+		ld := startLoad(t, db, n)
 		db.exec(`INSERT INTO debezium_signal VALUES ('b-1', 'execute-snapshot', '{"data-collections": ["public.t"], "type": "BLOCKING"}')`)
 
 		state := map[int64]int64{}
@@ -96,9 +90,7 @@ func TestBlockingSnapshotUnderWrites(t *testing.T) {
 			}
 			if !stopped && s.Progress().Snapshot.Completed.Load() {
 				stopped = true
-				close(stop)
-				wg.Wait()
-				stop = make(chan struct{}) // for the deferred close
+				ld.stop()
 				db.exec("INSERT INTO sentinel VALUES (1)")
 			}
 		}
@@ -119,6 +111,6 @@ func TestBlockingSnapshotUnderWrites(t *testing.T) {
 		if p := s.Progress(); !p.Snapshot.Completed.Load() {
 			t.Error("SnapshotCompleted is false after the blocking snapshot")
 		}
-		t.Logf("%d reads after the restart, %d concurrent transactions", reads, txns.Load())
+		t.Logf("%d reads after the restart, %d concurrent transactions", reads, ld.txns.Load())
 	})
 }

@@ -59,20 +59,9 @@ func TestSnapshotResumesAfterCrash(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var stored []byte
 		rctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		defer cancel()
-		for n := 0; n < rows+rows/3; {
-			ev, err := s1.Next(rctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			apply(ev)
-			if ev.Kind == capture.Change {
-				n++
-			}
-			stored = ev.Position.(*Position).AppendOffset(nil)
-		}
+		stored := deliverChanges(t, rctx, s1, rows+rows/3, apply)
 		s1.Close()
 		t.Logf("stored offset after run 1: %s", stored)
 		if p, _ := ParseOffset(stored); p == nil || p.SnapTable != "b" || p.SnapAfter == nil {

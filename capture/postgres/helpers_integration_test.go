@@ -160,3 +160,79 @@ func changesOnly(evs []capture.Event) []capture.Event {
 }
 
 func rowInt(r capture.Row, i int) int64 { return r[i].Int }
+
+// snapshotOffset reads s (acking) to the end of its snapshot and returns the offset stored then.
+func snapshotOffset(t *testing.T, ctx context.Context, s *Source) []byte {
+	t.Helper()
+	var last capture.Position
+	for {
+		ev, err := s.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Position != nil {
+			s.Ack(ctx, ev.Position)
+			last = ev.Position
+		}
+		if ev.Kind == capture.SnapshotDone {
+			return last.(*Position).AppendOffset(nil)
+		}
+	}
+}
+
+// followAdded reads s (acking) until no snapshot runs, lastTable has had lastReads reads and
+// a sentinel row came; it returns the reads per table and the keys each table ends with, of
+// tables only.
+func followAdded(t *testing.T, ctx context.Context, s *Source, lastTable string, lastReads int, tables ...string) (map[string]int, map[string]map[int64]bool) {
+	t.Helper()
+	reads := map[string]int{}
+	keys := map[string]map[int64]bool{}
+	for _, tab := range tables {
+		keys[tab] = map[int64]bool{}
+	}
+	for done := false; !done; {
+		ev, err := s.Next(ctx)
+		if err != nil {
+			t.Fatalf("Next: %v (reads so far %v)", err, reads)
+		}
+		if ev.Position != nil {
+			s.Ack(ctx, ev.Position)
+		}
+		if isSentinel(ev) && reads[lastTable] >= lastReads && !s.Progress().Snapshot.Running.Load() {
+			done = true
+		}
+		if ev.Kind != capture.Change || ev.Table == nil || keys[ev.Table.ID.Table] == nil {
+			continue
+		}
+		tab := ev.Table.ID.Table
+		if ev.Op == capture.OpRead {
+			reads[tab]++
+		}
+		if ev.Before != nil && ev.Op != capture.OpRead {
+			delete(keys[tab], ev.Before[0].Int)
+		}
+		if ev.After != nil {
+			keys[tab][ev.After[0].Int] = true
+		}
+	}
+	return reads, keys
+}
+
+// deliverChanges passes s's events to apply until n changes came, as a pipeline that then
+// dies would, and returns the offset of the last event (not acked: the caller stores it).
+func deliverChanges(t *testing.T, ctx context.Context, s *Source, n int, apply func(capture.Event)) []byte {
+	t.Helper()
+	var stored []byte
+	for changes := 0; changes < n; {
+		ev, err := s.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		apply(ev)
+		if ev.Kind == capture.Change {
+			changes++
+		}
+		stored = ev.Position.(*Position).AppendOffset(nil)
+	}
+	return stored
+}

@@ -33,20 +33,30 @@ func incrDB(t *testing.T, db *testDB, n, chunk int) Config {
 	return cfg
 }
 
-// workload updates (v+1) and deletes random keys of t on its own connection until stop.
-func workload(t *testing.T, db *testDB, n int, stop <-chan struct{}, wg *sync.WaitGroup, txns *atomic.Int64) {
+// load updates (v+1) and deletes random keys of t on its own connection until stop.
+type load struct {
+	txns atomic.Int64 // transactions committed
+	halt chan struct{}
+	once sync.Once
+	wg   sync.WaitGroup
+}
+
+// startLoad starts a load on t (ids 1..n); it stops with the test at the latest.
+func startLoad(t *testing.T, db *testDB, n int) *load {
 	t.Helper()
 	conn, err := pgx.Connect(context.Background(), db.dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wg.Add(1)
+	l := &load{halt: make(chan struct{})}
+	t.Cleanup(l.stop)
+	l.wg.Add(1)
 	go func() {
-		defer wg.Done()
+		defer l.wg.Done()
 		defer conn.Close(context.Background())
 		for {
 			select {
-			case <-stop:
+			case <-l.halt:
 				return
 			default:
 			}
@@ -59,9 +69,16 @@ func workload(t *testing.T, db *testDB, n int, stop <-chan struct{}, wg *sync.Wa
 				t.Error(err)
 				return
 			}
-			txns.Add(1)
+			l.txns.Add(1)
 		}
 	}()
+	return l
+}
+
+// stop ends the load and waits for its last transaction; later calls do nothing.
+func (l *load) stop() {
+	l.once.Do(func() { close(l.halt) })
+	l.wg.Wait()
 }
 
 // keyState is what the events said of one key.
@@ -139,59 +156,60 @@ func finalState(t *testing.T, db *testDB) map[int64]int64 {
 func TestIncrementalSnapshotUnderLoad(t *testing.T) {
 	eachServer(t, func(t *testing.T, db *testDB) {
 		const n = 5000
-		cfg := incrDB(t, db, n, 200)
-		s := db.open(cfg)
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		var txns atomic.Int64
-		workload(t, db, n, stop, &wg, &txns)
-		defer func() { close(stop); wg.Wait() }()
+		s := db.open(incrDB(t, db, n, 200))
+		ld := startLoad(t, db, n)
 		db.exec(`INSERT INTO debezium_signal VALUES ('ad-hoc-1', 'execute-snapshot', '{"data-collections": ["public.t"], "type": "incremental"}')`)
-
-		state := map[int64]*keyState{}
-		reads, stopped := 0, false
-		for {
-			ev, err := s.Next(ctx)
-			if err != nil {
-				t.Fatalf("Next after %d reads: %v", reads, err)
-			}
-			if ev.Position != nil {
-				s.Ack(ctx, ev.Position)
-			}
-			if ev.Table != nil && ev.Table.ID.Table == "debezium_signal" {
-				t.Fatal("the signal table is excluded: its rows must not be emitted")
-			}
-			if ev.Table != nil && ev.Table.ID.Table == "sentinel" {
-				break
-			}
-			reads += follow(t, ev, state)
-			if !stopped && s.Progress().Snapshot.Completed.Load() {
-				stopped = true
-				close(stop)
-				wg.Wait()
-				stop = make(chan struct{}) // for the deferred close
-				db.exec("INSERT INTO sentinel VALUES (1)")
-			}
-		}
-		want := finalState(t, db)
-		for id, v := range want {
-			st := state[id]
-			if st == nil || !st.seen || st.deleted || st.v != v {
-				t.Errorf("id %d: events end at %+v, table has v=%d", id, st, v)
-			}
-		}
-		for id, st := range state {
-			if _, ok := want[id]; !ok && !st.deleted {
-				t.Errorf("id %d: deleted in the table, events end at %+v", id, st)
-			}
-		}
-		t.Logf("%d incremental reads of %d rows, %d concurrent transactions", reads, n, txns.Load())
-		if reads == 0 || reads > n {
-			t.Errorf("%d incremental reads, want 1..%d", reads, n)
-		}
+		incrementalUnderLoad(t, db, s, n, ld)
 	})
+}
+
+// incrementalUnderLoad follows s (acking) through an incremental snapshot of t (ids 1..n)
+// under ld: the load stops once the snapshot completed, and a sentinel row ends the stream.
+// Every key's final state from the events must equal the table's, with 1..n reads, none
+// stale (follow).
+func incrementalUnderLoad(t *testing.T, db *testDB, s *Source, n int, ld *load) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	state := map[int64]*keyState{}
+	reads, stopped := 0, false
+	for {
+		ev, err := s.Next(ctx)
+		if err != nil {
+			t.Fatalf("Next after %d reads: %v", reads, err)
+		}
+		if ev.Position != nil {
+			s.Ack(ctx, ev.Position)
+		}
+		if ev.Table != nil && ev.Table.ID.Table == "debezium_signal" {
+			t.Fatal("the signal table is excluded: its rows must not be emitted")
+		}
+		if isSentinel(ev) {
+			break
+		}
+		reads += follow(t, ev, state)
+		if !stopped && s.Progress().Snapshot.Completed.Load() {
+			stopped = true
+			ld.stop()
+			db.exec("INSERT INTO sentinel VALUES (1)")
+		}
+	}
+	want := finalState(t, db)
+	for id, v := range want {
+		st := state[id]
+		if st == nil || !st.seen || st.deleted || st.v != v {
+			t.Errorf("id %d: events end at %+v, table has v=%d", id, st, v)
+		}
+	}
+	for id, st := range state {
+		if _, ok := want[id]; !ok && !st.deleted {
+			t.Errorf("id %d: deleted in the table, events end at %+v", id, st)
+		}
+	}
+	t.Logf("%d incremental reads of %d rows, %d concurrent transactions", reads, n, ld.txns.Load())
+	if reads == 0 || reads > n {
+		t.Errorf("%d incremental reads, want 1..%d", reads, n)
+	}
 }
 
 // incrReads reads events until done says stop, acking each, and returns the incremental

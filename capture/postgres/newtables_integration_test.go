@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/sluicecdc/sluice/capture"
 )
 
 // TestTableAddedToIncludeListSnapshottedAlone: a source restarted with a table added to
@@ -28,7 +26,7 @@ func TestTableAddedToIncludeListSnapshottedAlone(t *testing.T) {
 		s := db.open(cfg)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		off := offsetAfterSnapshot(ctx, t, s)
+		off := snapshotOffset(t, ctx, s)
 		if !strings.Contains(string(off), `"captured_filters":{"table_include":["public\\.a","public\\.sentinel"]}`) {
 			t.Fatalf("the offset does not record the table filters: %s", off)
 		}
@@ -39,34 +37,8 @@ func TestTableAddedToIncludeListSnapshottedAlone(t *testing.T) {
 		cfg.TableInclude = []string{`public\.a`, `public\.b`, `public\.c`, `public\.sentinel`}
 		s = db.open(cfg)
 		ticker(t, db)
-		reads := map[string]int{}
-		keys := map[string]map[int64]bool{"a": {}, "b": {}, "c": {}}
-		for done := false; !done; {
-			ev, err := s.Next(ctx)
-			if err != nil {
-				t.Fatalf("Next: %v", err)
-			}
-			if ev.Position != nil {
-				s.Ack(ctx, ev.Position)
-			}
-			// The keyless c is read by a blocking snapshot after the incremental one of b.
-			if isSentinel(ev) && reads["c"] >= 51 && !s.Progress().Snapshot.Running.Load() {
-				done = true
-			}
-			if ev.Kind != capture.Change || ev.Table == nil || keys[ev.Table.ID.Table] == nil {
-				continue
-			}
-			tab := ev.Table.ID.Table
-			if ev.Op == capture.OpRead {
-				reads[tab]++
-			}
-			if ev.Before != nil && ev.Op != capture.OpRead {
-				delete(keys[tab], ev.Before[0].Int)
-			}
-			if ev.After != nil {
-				keys[tab][ev.After[0].Int] = true
-			}
-		}
+		// The keyless c is read by a blocking snapshot after the incremental one of b.
+		reads, keys := followAdded(t, ctx, s, "c", 51, "a", "b", "c")
 		if reads["a"] != 0 {
 			t.Errorf("table a, captured before, was read again: %d reads", reads["a"])
 		}
@@ -102,7 +74,7 @@ func TestFilteredPublicationNewTableSnapshotted(t *testing.T) {
 		s := db.open(cfg)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		off := offsetAfterSnapshot(ctx, t, s)
+		off := snapshotOffset(t, ctx, s)
 		s.Close()
 		// Created and written while sluice is down: not in the publication, so never published.
 		db.exec("CREATE TABLE fpn_b (id int PRIMARY KEY)", "INSERT INTO fpn_b SELECT generate_series(1, 300)",
@@ -111,29 +83,7 @@ func TestFilteredPublicationNewTableSnapshotted(t *testing.T) {
 		cfg.Offset = off
 		s = db.open(cfg)
 		ticker(t, db)
-		keys := map[string]map[int64]bool{"fpn_a": {}, "fpn_b": {}, "fpn_c": {}}
-		reads := map[string]int{}
-		for done := false; !done; {
-			ev, err := s.Next(ctx)
-			if err != nil {
-				t.Fatalf("Next: %v (reads so far %v)", err, reads)
-			}
-			if ev.Position != nil {
-				s.Ack(ctx, ev.Position)
-			}
-			if isSentinel(ev) && reads["fpn_c"] >= 30 && !s.Progress().Snapshot.Running.Load() {
-				done = true
-			}
-			if ev.Kind != capture.Change || ev.Table == nil || keys[ev.Table.ID.Table] == nil {
-				continue
-			}
-			if ev.Op == capture.OpRead {
-				reads[ev.Table.ID.Table]++
-			}
-			if ev.After != nil {
-				keys[ev.Table.ID.Table][ev.After[0].Int] = true
-			}
-		}
+		reads, keys := followAdded(t, ctx, s, "fpn_c", 30, "fpn_a", "fpn_b", "fpn_c")
 		if reads["fpn_a"] != 0 {
 			t.Errorf("fpn_a, captured before, was read again: %d reads", reads["fpn_a"])
 		}
@@ -141,24 +91,4 @@ func TestFilteredPublicationNewTableSnapshotted(t *testing.T) {
 			t.Errorf("rows of the tables added to the publication: fpn_b %d of 300, fpn_c %d of 30", len(keys["fpn_b"]), len(keys["fpn_c"]))
 		}
 	})
-}
-
-// offsetAfterSnapshot reads s up to the end of its snapshot, acknowledging every position, and
-// returns the last one's stored offset.
-func offsetAfterSnapshot(ctx context.Context, t *testing.T, s *Source) []byte {
-	t.Helper()
-	var last capture.Position
-	for {
-		ev, err := s.Next(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ev.Position != nil {
-			s.Ack(ctx, ev.Position)
-			last = ev.Position
-		}
-		if ev.Kind == capture.SnapshotDone {
-			return last.(*Position).AppendOffset(nil)
-		}
-	}
 }

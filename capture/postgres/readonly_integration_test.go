@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"os"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -57,53 +56,9 @@ func TestReadOnlyIncrementalSnapshotUnderLoad(t *testing.T) {
 		cfg.ReadOnly = true
 		cfg.PublicationMode = PublicationDisabled
 		s := db.open(cfg)
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		var txns atomic.Int64
-		workload(t, db, n, stop, &wg, &txns)
-		defer func() { close(stop); wg.Wait() }()
+		ld := startLoad(t, db, n)
 		db.exec(`INSERT INTO debezium_signal VALUES ('ro-1', 'execute-snapshot', '{"data-collections": ["public.t"]}')`)
-
-		state := map[int64]*keyState{}
-		reads, stopped := 0, false
-		for {
-			ev, err := s.Next(ctx)
-			if err != nil {
-				t.Fatalf("Next after %d reads: %v", reads, err)
-			}
-			if ev.Position != nil {
-				s.Ack(ctx, ev.Position)
-			}
-			if ev.Table != nil && ev.Table.ID.Table == "sentinel" {
-				break
-			}
-			reads += follow(t, ev, state)
-			if !stopped && s.Progress().Snapshot.Completed.Load() {
-				stopped = true
-				close(stop)
-				wg.Wait()
-				stop = make(chan struct{}) // for the deferred close
-				db.exec("INSERT INTO sentinel VALUES (1)")
-			}
-		}
-		want := finalState(t, db)
-		for id, v := range want {
-			st := state[id]
-			if st == nil || !st.seen || st.deleted || st.v != v {
-				t.Errorf("id %d: events end at %+v, table has v=%d", id, st, v)
-			}
-		}
-		for id, st := range state {
-			if _, ok := want[id]; !ok && !st.deleted {
-				t.Errorf("id %d: deleted in the table, events end at %+v", id, st)
-			}
-		}
-		t.Logf("%d read-only incremental reads of %d rows, %d concurrent transactions", reads, n, txns.Load())
-		if reads == 0 || reads > n {
-			t.Errorf("%d incremental reads, want 1..%d", reads, n)
-		}
+		incrementalUnderLoad(t, db, s, n, ld)
 	})
 }
 
@@ -158,18 +113,7 @@ func TestReadOnlyResumedInitialSnapshot(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		s := db.open(cfg)
-		var stored []byte
-		for n := 0; n < rows+rows/2; {
-			ev, err := s.Next(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			apply(ev)
-			if ev.Kind == capture.Change {
-				n++
-			}
-			stored = ev.Position.(*Position).AppendOffset(nil)
-		}
+		stored := deliverChanges(t, ctx, s, rows+rows/2, apply)
 		s.Close()
 		if p, _ := ParseOffset(stored); p == nil || p.SnapTable != "b" {
 			t.Fatalf("stored offset %s: want the progress in table b", stored)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/internal/testkit"
 )
 
 // TestSnapshotMeetsStream writes rows while the snapshot is being read: every row appears once,
@@ -374,7 +375,7 @@ func TestReplicaIdentityIndex(t *testing.T) {
 func TestPreflightWarnsUncapturedKeyless(t *testing.T) {
 	eachServer(t, func(t *testing.T, db *testDB) {
 		db.exec("CREATE TABLE audit_cap (id int PRIMARY KEY)", "CREATE TABLE audit_nokey (v int)")
-		var logs syncBuffer
+		var logs testkit.SyncBuffer
 		cfg := db.config()
 		cfg.Publication = db.name + "_all"
 		cfg.TableInclude = []string{`public\.audit_cap`}
@@ -395,7 +396,7 @@ func TestPreflightWarnsUncapturedKeyless(t *testing.T) {
 func TestFilteredPublicationAddsNewTables(t *testing.T) {
 	eachServer(t, func(t *testing.T, db *testDB) {
 		db.exec("CREATE TABLE flt_a (id int PRIMARY KEY)")
-		var logs syncBuffer
+		var logs testkit.SyncBuffer
 		cfg := db.config()
 		cfg.Publication = db.name + "_flt"
 		cfg.PublicationMode = PublicationFiltered

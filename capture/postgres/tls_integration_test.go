@@ -3,18 +3,10 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
-	"os"
-	"os/exec"
-	"os/user"
-	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,121 +17,21 @@ import (
 	"github.com/sluicecdc/sluice/internal/tlsconf"
 )
 
-const pg15Bin = "/usr/lib/postgresql/15/bin"
-
 // startTLSPG starts a PostgreSQL 15 of the test's own with ssl=on and a server certificate
 // from ca naming 127.0.0.1 (ca nil: ssl=off). Role sluice_tls may connect over TLS only
 // (hostnossl … reject), so any connection of the source that went in plain text fails. It
 // returns the address; the admin connects as postgres over plain TCP.
 func startTLSPG(t *testing.T, ca *testkit.TestCA) string {
 	t.Helper()
-	if _, err := os.Stat(pg15Bin + "/initdb"); err != nil {
-		testkit.Require(t, "PostgreSQL 15 binaries", err)
-	}
-	dir, err := os.MkdirTemp("", "sluice-pgtls-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile := "", ""
+	opt := testkit.PGOptions{HBA: "hostnossl all sluice_tls 0.0.0.0/0 reject\nhostnossl replication sluice_tls 0.0.0.0/0 reject\n"}
 	if ca != nil {
-		certFile, keyFile = ca.ServerFiles(t, "pg-server", "127.0.0.1")
+		certFile, keyFile := ca.ServerFiles(t, "pg-server", "127.0.0.1")
+		opt.Conf = fmt.Sprintf("ssl = on\nssl_cert_file = '%s'\nssl_key_file = '%s'\n", certFile, keyFile)
+		opt.Own = []string{keyFile}
 	}
-	if os.Geteuid() == 0 && ca != nil {
-		// initdb refuses root: the server runs as postgres, which must own its key (0600).
-		u, err := user.Lookup("postgres")
-		testkit.Require(t, "a postgres system user", err)
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		os.Chown(dir, uid, gid)
-		os.Chown(keyFile, uid, gid)
-	}
-	if os.Geteuid() == 0 {
-		u, err := user.Lookup("postgres")
-		testkit.Require(t, "a postgres system user", err)
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		os.Chown(dir, uid, gid)
-	}
-	os.Chmod(dir, 0o755)
-	if keyFile != "" {
-		os.Chmod(keyFile, 0o600)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	run := func(name string, args ...string) {
-		t.Helper()
-		cmd := exec.Command(pg15Bin+"/"+name, args...)
-		if os.Geteuid() == 0 {
-			cmd = exec.Command("runuser", append([]string{"-u", "postgres", "--", pg15Bin + "/" + name}, args...)...)
-		}
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-		}
-	}
-	data := filepath.Join(dir, "data")
-	run("initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale", "-N")
-	conf := fmt.Sprintf("listen_addresses = '127.0.0.1'\nport = %d\nunix_socket_directories = '%s'\nwal_level = logical\n"+
-		"max_replication_slots = 4\nmax_wal_senders = 4\nfsync = off\nshared_buffers = 16MB\n", port, dir)
-	if ca != nil {
-		conf += fmt.Sprintf("ssl = on\nssl_cert_file = '%s'\nssl_key_file = '%s'\n", certFile, keyFile)
-	}
-	appendFile(t, filepath.Join(data, "postgresql.conf"), conf)
-	hba, err := os.ReadFile(filepath.Join(data, "pg_hba.conf"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(data, "pg_hba.conf"), append([]byte("hostnossl all sluice_tls 0.0.0.0/0 reject\nhostnossl replication sluice_tls 0.0.0.0/0 reject\n"), hba...), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	run("pg_ctl", "-D", data, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "start")
-	t.Cleanup(func() {
-		cmd := exec.Command(pg15Bin+"/pg_ctl", "-D", data, "-m", "immediate", "-w", "stop")
-		if os.Geteuid() == 0 {
-			cmd = exec.Command("runuser", "-u", "postgres", "--", pg15Bin+"/pg_ctl", "-D", data, "-m", "immediate", "-w", "stop")
-		}
-		cmd.Run()
-		if !t.Failed() {
-			os.RemoveAll(dir)
-		}
-	})
-	return fmt.Sprintf("127.0.0.1:%d", port)
+	return testkit.StartPG(t, opt).Addr
 }
 
-func appendFile(t *testing.T, path, s string) {
-	t.Helper()
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := f.WriteString(s); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// logBuffer is a goroutine-safe log sink for checking warnings.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-// TestTLSVerifyFull: with --tls-mode verify-full and the test CA, every connection of the
 // source (metadata, replication, snapshot readers) is TLS (the server rejects the role in
 // plain text, and pg_stat_ssl shows each one encrypted); a CA that did not sign the server's
 // certificate fails Open with an error naming --tls-ca-file, not retried; prefer warns once
@@ -165,7 +57,7 @@ func TestTLSVerifyFull(t *testing.T) {
 		}
 	}
 	dsn := "postgres://sluice_tls@" + addr + "/postgres"
-	var logs logBuffer
+	var logs testkit.SyncBuffer
 	cfg := Config{DSN: dsn, Slot: "tls_slot", StatusInterval: 100 * time.Millisecond, SnapshotChunkRows: 10,
 		TLS: tlsconf.Config{Mode: tlsconf.VerifyFull, CAFile: ca.CAFile}, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
 	s, err := Open(ctx, cfg)
@@ -229,7 +121,7 @@ func TestTLSVerifyFull(t *testing.T) {
 
 	// prefer: encrypted but not verified, said once.
 	tlsconf.ResetWarnings()
-	var plogs logBuffer
+	var plogs testkit.SyncBuffer
 	pc := cfg
 	pc.TLS = tlsconf.Config{Mode: tlsconf.Prefer}
 	pc.SnapshotMode = SnapshotNoData
@@ -254,7 +146,7 @@ func TestTLSDefaultPlainServer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	tlsconf.ResetWarnings()
-	var logs logBuffer
+	var logs testkit.SyncBuffer
 	cfg := Config{DSN: "postgres://postgres@" + addr + "/postgres", Slot: "plain_slot", SnapshotMode: SnapshotNoData,
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))}
 	for range 2 {
@@ -268,7 +160,7 @@ func TestTLSDefaultPlainServer(t *testing.T) {
 		t.Errorf("%d warnings that the connection is not encrypted, want 1:\n%s", n, logs.String())
 	}
 	tlsconf.ResetWarnings()
-	var dlogs logBuffer
+	var dlogs testkit.SyncBuffer
 	cfg.DSN += "?sslmode=disable"
 	cfg.Logger = slog.New(slog.NewTextHandler(&dlogs, nil))
 	s, err := Open(ctx, cfg)

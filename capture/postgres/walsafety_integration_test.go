@@ -3,17 +3,12 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
-	"os/exec"
-	"os/user"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -24,93 +19,8 @@ import (
 	"github.com/sluicecdc/sluice/internal/testkit"
 )
 
-const pgBin = "/usr/lib/postgresql/15/bin"
-
-// privatePG is a PostgreSQL 15 of the test's own: its WAL is the test's alone (the shared
-// servers' WAL comes from every helper's tests), and it may be reconfigured.
-type privatePG struct {
-	t    *testing.T
-	dir  string
-	addr string
-}
-
-// startPrivatePG starts a PostgreSQL 15 in a temporary directory with the extra settings.
-func startPrivatePG(t *testing.T, initdbArgs []string, conf string) *privatePG {
-	t.Helper()
-	if _, err := os.Stat(pgBin + "/initdb"); err != nil {
-		testkit.Require(t, "PostgreSQL 15 binaries", err)
-	}
-	dir := t.TempDir()
-	if os.Geteuid() == 0 {
-		// initdb refuses to run as root: the server runs as the postgres user.
-		u, err := user.Lookup("postgres")
-		if err != nil {
-			testkit.Require(t, "a postgres user", err)
-		}
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		if err := os.Chown(dir, uid, gid); err != nil {
-			t.Fatal(err)
-		}
-		for d := dir; d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
-			os.Chmod(d, 0o755)
-		}
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	pg := &privatePG{t: t, dir: dir, addr: fmt.Sprintf("127.0.0.1:%d", port)}
-	pg.run("initdb", append([]string{"-D", dir + "/data", "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale", "-N"}, initdbArgs...)...)
-	conf = fmt.Sprintf("listen_addresses = '127.0.0.1'\nport = %d\nunix_socket_directories = '%s'\nwal_level = logical\n"+
-		"max_replication_slots = 8\nmax_wal_senders = 8\nfsync = off\nshared_buffers = 16MB\n", port, dir) + conf
-	f, err := os.OpenFile(dir+"/data/postgresql.conf", os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.WriteString(conf)
-	f.Close()
-	pg.run("pg_ctl", "-D", dir+"/data", "-l", dir+"/log", "-w", "-t", "60", "start")
-	t.Cleanup(func() {
-		pgCmd("pg_ctl", "-D", dir+"/data", "-m", "immediate", "-w", "stop").Run()
-	})
-	return pg
-}
-
-// pgCmd is a PostgreSQL program, run as the postgres user when the test runs as root.
-func pgCmd(name string, args ...string) *exec.Cmd {
-	if os.Geteuid() != 0 {
-		return exec.Command(pgBin+"/"+name, args...)
-	}
-	return exec.Command("runuser", append([]string{"-u", "postgres", "--", pgBin + "/" + name}, args...)...)
-}
-
-func (pg *privatePG) run(name string, args ...string) {
-	pg.t.Helper()
-	if out, err := pgCmd(name, args...).CombinedOutput(); err != nil {
-		pg.t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-	}
-}
-
-func (pg *privatePG) dsn() string { return pg.dbDSN("postgres") }
-
-func (pg *privatePG) dbDSN(db string) string {
-	return "postgres://postgres@" + pg.addr + "/" + db + "?sslmode=disable"
-}
-
-func (pg *privatePG) conn() *pgx.Conn { return pg.dbConn("postgres") }
-
-func (pg *privatePG) dbConn(db string) *pgx.Conn {
-	pg.t.Helper()
-	c, err := pgx.Connect(context.Background(), pg.dbDSN(db))
-	if err != nil {
-		pg.t.Fatal(err)
-	}
-	pg.t.Cleanup(func() { c.Close(context.Background()) })
-	return c
-}
+// smallWAL makes a private server whose slot loses its WAL after a few megabytes.
+var smallWAL = testkit.PGOptions{InitdbArgs: []string{"--wal-segsize=1"}, Conf: "max_slot_wal_keep_size = 2MB\nmax_wal_size = 4MB\nmin_wal_size = 2MB\n"}
 
 func exec1(t *testing.T, c *pgx.Conn, sqls ...string) {
 	t.Helper()
@@ -119,24 +29,6 @@ func exec1(t *testing.T, c *pgx.Conn, sqls ...string) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the source's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // slotWAL reads a slot's retained WAL (current - restart_lsn) and unconfirmed WAL (current -
@@ -183,8 +75,8 @@ func consume(ctx context.Context, s *Source, changes *int64, mu *sync.Mutex, err
 // third retains everything written, which is what the first two would do without the fix.
 // SLUICE_WALSAFE_DURATION sets how long it writes (default 6s, 10-25 MiB of WAL a second).
 func TestIdleSlotAdvances(t *testing.T) {
-	pg := startPrivatePG(t, nil, "")
-	adm := pg.conn()
+	pg := testkit.StartPG(t, testkit.PGOptions{})
+	adm := pg.Connect("postgres")
 	dur := 6 * time.Second
 	if d, err := time.ParseDuration(os.Getenv("SLUICE_WALSAFE_DURATION")); err == nil && d > 0 {
 		dur = d
@@ -209,17 +101,17 @@ func TestIdleSlotAdvances(t *testing.T) {
 	errs := make([]error, len(variants))
 	changes := make([]int64, len(variants))
 	stats := make([]*capture.Stats, len(variants))
-	logs := make([]syncBuffer, len(variants))
+	logs := make([]testkit.SyncBuffer, len(variants))
 	writers := make([]*pgx.Conn, len(variants))
 	for i, v := range variants {
 		// A database each: the heartbeat messages of one source's database would move the
 		// slots of all the sources of that database.
 		exec1(t, adm, "CREATE DATABASE "+v.slot)
-		writers[i] = pg.dbConn(v.slot)
+		writers[i] = pg.Connect(v.slot)
 		exec1(t, writers[i], "CREATE TABLE captured (id int PRIMARY KEY)", "CREATE TABLE other (id bigserial PRIMARY KEY, pad text)",
 			"CREATE PUBLICATION sluice FOR TABLE captured")
 		stats[i] = new(capture.Stats)
-		cfg := Config{DSN: pg.dbDSN(v.slot), Slot: v.slot, Publication: "sluice", SnapshotMode: SnapshotNoData, StatusInterval: 200 * time.Millisecond,
+		cfg := Config{DSN: pg.DSN("", v.slot), Slot: v.slot, Publication: "sluice", SnapshotMode: SnapshotNoData, StatusInterval: 200 * time.Millisecond,
 			LSNFlushMode: v.mode, SlotHeartbeatInterval: v.heartbeat, SlotCheckInterval: 500 * time.Millisecond, Stats: stats[i],
 			RetainedWALWarn: 8 << 20, Logger: slog.New(slog.NewTextHandler(&logs[i], nil))}
 		octx, ocancel := context.WithTimeout(ctx, time.Minute)
@@ -309,10 +201,10 @@ func TestIdleSlotAdvances(t *testing.T) {
 // retryable, with ErrSlotLost and the fix, instead of the server's bare "can no longer get
 // changes" (or, worse, a retry loop). With --snapshot-mode when_needed it re-snapshots.
 func TestSlotLost(t *testing.T) {
-	pg := startPrivatePG(t, []string{"--wal-segsize=1"}, "max_slot_wal_keep_size = 2MB\nmax_wal_size = 4MB\nmin_wal_size = 2MB\n")
-	adm := pg.conn()
+	pg := testkit.StartPG(t, smallWAL)
+	adm := pg.Connect("postgres")
 	exec1(t, adm, "CREATE TABLE captured (id int PRIMARY KEY, pad text)", "CREATE PUBLICATION sluice FOR TABLE captured")
-	cfg := Config{DSN: pg.dsn(), Slot: "lost", Publication: "sluice", SnapshotMode: SnapshotNoData, StatusInterval: 100 * time.Millisecond}
+	cfg := Config{DSN: pg.DSN("", "postgres"), Slot: "lost", Publication: "sluice", SnapshotMode: SnapshotNoData, StatusInterval: 100 * time.Millisecond}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	s, err := Open(ctx, cfg)
@@ -456,10 +348,10 @@ func TestIdleConfirmWaitsForAck(t *testing.T) {
 // lost and Next fails with ErrSlotLost and the fix, not retryable, long before the stream's
 // read timeout would have reopened it.
 func TestSlotLostWhileStreaming(t *testing.T) {
-	pg := startPrivatePG(t, []string{"--wal-segsize=1"}, "max_slot_wal_keep_size = 2MB\nmax_wal_size = 4MB\nmin_wal_size = 2MB\n")
-	adm := pg.conn()
+	pg := testkit.StartPG(t, smallWAL)
+	adm := pg.Connect("postgres")
 	exec1(t, adm, "CREATE TABLE captured (id int PRIMARY KEY, pad text)", "CREATE PUBLICATION sluice FOR TABLE captured")
-	proxy := testkit.StartProxy(t, pg.addr)
+	proxy := testkit.StartProxy(t, pg.Addr)
 	cfg := Config{DSN: "postgres://postgres@" + proxy.Addr() + "/postgres?sslmode=disable", Slot: "lost_streaming", Publication: "sluice",
 		SnapshotMode: SnapshotNoData, StatusInterval: 100 * time.Millisecond, ReadTimeout: 5 * time.Minute,
 		SlotCheckInterval: 200 * time.Millisecond, SlotHeartbeatInterval: -1}

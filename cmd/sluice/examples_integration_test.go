@@ -210,7 +210,7 @@ func runExample(t *testing.T, ex example) {
 		cmd := exec.Command(os.Args[0], append([]string{ex.cmd, "--config", config}, extra...)...)
 		cmd.Dir = dir
 		cmd.Env = append(os.Environ(), "SLUICE_EXAMPLE_MAIN=1")
-		var stderr lockedBuffer
+		var stderr testkit.SyncBuffer
 		cmd.Stderr = &stderr
 		out, err := cmd.StdoutPipe()
 		if err != nil {
@@ -383,21 +383,4 @@ func consume(ctx context.Context, t *testing.T, brokers, topic string, seen chan
 		}()
 	}
 	wg.Wait()
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -1,15 +1,9 @@
 package leader
 
 import (
-	"context"
 	"testing"
-	"time"
 
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
-
-	"github.com/sluicecdc/sluice/internal/kafka"
-	"github.com/sluicecdc/sluice/internal/offsets"
 )
 
 // TestFenceBeforeLoad: the old leader paused inside an exactly-once transaction (records and
@@ -18,71 +12,53 @@ import (
 // transaction's records again (duplicates for read_committed consumers). Fenced first, the
 // commit fails. The control run reads without fencing: the old commit succeeds after the read.
 func TestFenceBeforeLoad(t *testing.T) {
-	for _, fence := range []bool{true, false} {
-		name := "fenced"
-		if !fence {
-			name = "control"
+	fencedAndControl(t, func(t *testing.T, fence bool) {
+		env := newFenceEnv(t, 1, "offsets", "data")
+		ctx, c, client, store, key := env.ctx, env.cluster, env.client, env.store, env.key
+		old, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.TransactionalID("sluice-n-p"))
+		if err != nil {
+			t.Fatal(err)
 		}
-		t.Run(name, func(t *testing.T) {
-			c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "offsets", "data"))
-			if err != nil {
+		defer old.Close()
+		txn := func(offset string) error {
+			if err := old.BeginTransaction(); err != nil {
+				return err
+			}
+			old.ProduceSync(ctx, &kgo.Record{Topic: "data", Value: []byte("row")}, &kgo.Record{Topic: "offsets", Key: key, Value: []byte(offset)})
+			return nil
+		}
+		if err := txn(`{"lsn":10}`); err != nil {
+			t.Fatal(err)
+		}
+		if err := old.EndTransaction(ctx, kgo.TryCommit); err != nil {
+			t.Fatal(err)
+		}
+		if err := txn(`{"lsn":20}`); err != nil { // open when the old leader pauses
+			t.Fatal(err)
+		}
+		if fence {
+			if err := Fence(ctx, client, "sluice-n-p", nil); err != nil {
 				t.Fatal(err)
 			}
-			defer c.Close()
-			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-			defer cancel()
-			client := kafka.ClientConfig{Brokers: c.ListenAddrs(), DeliveryTimeout: 5 * time.Second}
-			store, err := offsets.NewKafka(ctx, offsets.KafkaConfig{Client: client, Topic: "offsets", Name: "n", TopicPrefix: "p"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer store.Close()
-			key := offsets.Key("n", "p")
-			old, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.TransactionalID("sluice-n-p"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer old.Close()
-			txn := func(offset string) error {
-				if err := old.BeginTransaction(); err != nil {
-					return err
-				}
-				old.ProduceSync(ctx, &kgo.Record{Topic: "data", Value: []byte("row")}, &kgo.Record{Topic: "offsets", Key: key, Value: []byte(offset)})
-				return nil
-			}
-			if err := txn(`{"lsn":10}`); err != nil {
-				t.Fatal(err)
-			}
-			if err := old.EndTransaction(ctx, kgo.TryCommit); err != nil {
-				t.Fatal(err)
-			}
-			if err := txn(`{"lsn":20}`); err != nil { // open when the old leader pauses
-				t.Fatal(err)
-			}
-			if fence {
-				if err := Fence(ctx, client, "sluice-n-p", nil); err != nil {
-					t.Fatal(err)
-				}
-			}
-			read, err := store.Load(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			cerr := old.EndTransaction(ctx, kgo.TryCommit) // the old leader resumes
-			after, err := store.Load(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Logf("successor read %s; the old leader's commit: %v; stored now %s", read, cerr, after)
-			if string(read) != `{"lsn":10}` {
-				t.Fatalf("successor read %s, want the committed {\"lsn\":10}", read)
-			}
-			if fence && (cerr == nil || string(after) != string(read)) {
-				t.Fatalf("fenced: the old leader committed (%v) after the successor read; stored %s", cerr, after)
-			}
-			if !fence && (cerr != nil || string(after) == string(read)) {
-				t.Fatalf("control: expected the unfenced old commit to land after the read (err %v, stored %s)", cerr, after)
-			}
-		})
-	}
+		}
+		read, err := store.Load(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cerr := old.EndTransaction(ctx, kgo.TryCommit) // the old leader resumes
+		after, err := store.Load(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("successor read %s; the old leader's commit: %v; stored now %s", read, cerr, after)
+		if string(read) != `{"lsn":10}` {
+			t.Fatalf("successor read %s, want the committed {\"lsn\":10}", read)
+		}
+		if fence && (cerr == nil || string(after) != string(read)) {
+			t.Fatalf("fenced: the old leader committed (%v) after the successor read; stored %s", cerr, after)
+		}
+		if !fence && (cerr != nil || string(after) == string(read)) {
+			t.Fatalf("control: expected the unfenced old commit to land after the read (err %v, stored %s)", cerr, after)
+		}
+	})
 }

@@ -1,16 +1,10 @@
 package leader
 
 import (
-	"context"
 	"errors"
 	"testing"
-	"time"
-
-	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/sluicecdc/sluice/capture"
-	"github.com/sluicecdc/sluice/internal/kafka"
-	"github.com/sluicecdc/sluice/internal/offsets"
 )
 
 // TestOffsetWriterFenced: an at-least-once leader that was paused resumes after its successor
@@ -18,71 +12,53 @@ import (
 // offset) must fail, not win. The control run writes the old leader's offset with the plain
 // store, as a process without --ha would: the stored offset moves backwards.
 func TestOffsetWriterFenced(t *testing.T) {
-	for _, fenced := range []bool{true, false} {
-		name := "fenced"
-		if !fenced {
-			name = "control"
+	fencedAndControl(t, func(t *testing.T, fenced bool) {
+		env := newFenceEnv(t, 5, "offsets")
+		ctx, client, store, key := env.ctx, env.client, env.store, env.key
+		txn, group := "sluice-n-p", Group("n", "p")
+		old, err := NewOffsetWriter(client, txn, group, "offsets", key, nil)
+		if err != nil {
+			t.Fatal(err)
 		}
-		t.Run(name, func(t *testing.T) {
-			c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(5, "offsets"))
-			if err != nil {
-				t.Fatal(err)
+		defer old.Close()
+		if err := old.Save(ctx, []byte(`{"lsn":10}`)); err != nil {
+			t.Fatal(err)
+		}
+		// The old leader pauses; its successor fences, reads and saves.
+		if err := Fence(ctx, client, txn, nil); err != nil {
+			t.Fatal(err)
+		}
+		if v, err := store.Load(ctx); err != nil || string(v) != `{"lsn":10}` {
+			t.Fatalf("successor loads %s, %v", v, err)
+		}
+		succ, err := NewOffsetWriter(client, txn, group, "offsets", key, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer succ.Close()
+		if err := succ.Save(ctx, []byte(`{"lsn":20}`)); err != nil {
+			t.Fatal(err)
+		}
+		// The old leader resumes and saves what it had acknowledged before the pause.
+		if fenced {
+			err = old.Save(ctx, []byte(`{"lsn":15}`))
+			var lost *LostError
+			if !errors.As(err, &lost) || capture.Retryable(err) {
+				t.Fatalf("old leader's save: %v, want a not retryable *LostError", err)
 			}
-			defer c.Close()
-			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-			defer cancel()
-			client := kafka.ClientConfig{Brokers: c.ListenAddrs(), DeliveryTimeout: 5 * time.Second}
-			store, err := offsets.NewKafka(ctx, offsets.KafkaConfig{Client: client, Topic: "offsets", Name: "n", TopicPrefix: "p"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer store.Close()
-			key := offsets.Key("n", "p")
-			txn, group := "sluice-n-p", Group("n", "p")
-			old, err := NewOffsetWriter(client, txn, group, "offsets", key, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer old.Close()
-			if err := old.Save(ctx, []byte(`{"lsn":10}`)); err != nil {
-				t.Fatal(err)
-			}
-			// The old leader pauses; its successor fences, reads and saves.
-			if err := Fence(ctx, client, txn, nil); err != nil {
-				t.Fatal(err)
-			}
-			if v, err := store.Load(ctx); err != nil || string(v) != `{"lsn":10}` {
-				t.Fatalf("successor loads %s, %v", v, err)
-			}
-			succ, err := NewOffsetWriter(client, txn, group, "offsets", key, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer succ.Close()
-			if err := succ.Save(ctx, []byte(`{"lsn":20}`)); err != nil {
-				t.Fatal(err)
-			}
-			// The old leader resumes and saves what it had acknowledged before the pause.
-			if fenced {
-				err = old.Save(ctx, []byte(`{"lsn":15}`))
-				var lost *LostError
-				if !errors.As(err, &lost) || capture.Retryable(err) {
-					t.Fatalf("old leader's save: %v, want a not retryable *LostError", err)
-				}
-			} else if err := store.Save(ctx, []byte(`{"lsn":15}`)); err != nil {
-				t.Fatal(err)
-			}
-			v, err := store.Load(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Logf("stored offset after the old leader resumed: %s", v)
-			if want := `{"lsn":20}`; fenced && string(v) != want {
-				t.Fatalf("stored offset %s, want the successor's %s", v, want)
-			}
-			if !fenced && string(v) != `{"lsn":15}` {
-				t.Fatalf("control: stored %s; the plain store was expected to move backwards", v)
-			}
-		})
-	}
+		} else if err := store.Save(ctx, []byte(`{"lsn":15}`)); err != nil {
+			t.Fatal(err)
+		}
+		v, err := store.Load(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("stored offset after the old leader resumed: %s", v)
+		if want := `{"lsn":20}`; fenced && string(v) != want {
+			t.Fatalf("stored offset %s, want the successor's %s", v, want)
+		}
+		if !fenced && string(v) != `{"lsn":15}` {
+			t.Fatalf("control: stored %s; the plain store was expected to move backwards", v)
+		}
+	})
 }

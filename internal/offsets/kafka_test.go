@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
-	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicecdc/sluice/internal/kafka"
+	"github.com/sluicecdc/sluice/internal/testkit"
 )
 
 // freePort returns a loopback port nothing listens on, for a broker started (or restarted)
@@ -109,7 +109,7 @@ func TestKafkaStoreGivesUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	failProduce(c, 6) // NOT_LEADER_FOR_PARTITION, retriable
+	testkit.FailProduce(c, 6) // NOT_LEADER_FOR_PARTITION, retriable
 	err = s.Save(t.Context(), []byte(`{"lsn":1}`))
 	var u *kafka.UnavailableError
 	var r interface{ Retryable() bool }
@@ -131,7 +131,7 @@ func TestKafkaStoreAuthFailsFast(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	failProduce(c, 29) // TOPIC_AUTHORIZATION_FAILED
+	testkit.FailProduce(c, 29) // TOPIC_AUTHORIZATION_FAILED
 	start := time.Now()
 	err = s.Save(t.Context(), []byte(`{"lsn":1}`))
 	var a *kafka.AuthError
@@ -141,25 +141,4 @@ func TestKafkaStoreAuthFailsFast(t *testing.T) {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("took %s to fail", d)
 	}
-}
-
-// failProduce makes the broker answer every produce request with code for each partition.
-func failProduce(c *kfake.Cluster, code int16) {
-	c.ControlKey(kmsg.Produce.Int16(), func(r kmsg.Request) (kmsg.Response, error, bool) {
-		c.KeepControl()
-		req := r.(*kmsg.ProduceRequest)
-		resp := req.ResponseKind().(*kmsg.ProduceResponse)
-		for _, rt := range req.Topics {
-			st := kmsg.NewProduceResponseTopic()
-			st.Topic, st.TopicID = rt.Topic, rt.TopicID
-			for _, rp := range rt.Partitions {
-				sp := kmsg.NewProduceResponseTopicPartition()
-				sp.Partition = rp.Partition
-				sp.ErrorCode = code
-				st.Partitions = append(st.Partitions, sp)
-			}
-			resp.Topics = append(resp.Topics, st)
-		}
-		return resp, nil, true
-	})
 }

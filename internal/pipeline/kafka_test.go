@@ -20,6 +20,7 @@ import (
 	"github.com/sluicecdc/sluice/envelope"
 	ikafka "github.com/sluicecdc/sluice/internal/kafka"
 	"github.com/sluicecdc/sluice/internal/offsets"
+	"github.com/sluicecdc/sluice/internal/testkit"
 	"github.com/sluicecdc/sluice/sink/kafka"
 )
 
@@ -221,19 +222,7 @@ func TestKafkaFaultsAtLeastOnceInOrder(t *testing.T) {
 			return nil, nil, false
 		}
 		injected.Add(1)
-		resp := req.ResponseKind().(*kmsg.ProduceResponse)
-		for _, rt := range req.Topics {
-			st := kmsg.NewProduceResponseTopic()
-			st.Topic, st.TopicID = rt.Topic, rt.TopicID
-			for _, rp := range rt.Partitions {
-				sp := kmsg.NewProduceResponseTopicPartition()
-				sp.Partition = rp.Partition
-				sp.ErrorCode = code
-				st.Partitions = append(st.Partitions, sp)
-			}
-			resp.Topics = append(resp.Topics, st)
-		}
-		return resp, nil, true
+		return testkit.ProduceError(req, code), nil, true
 	})
 
 	store, err := offsets.NewKafka(context.Background(), offsets.KafkaConfig{Client: ikafka.ClientConfig{Brokers: addrs}, Topic: "sluice-offsets", Name: "test", TopicPrefix: "numbers"})

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sluicecdc/sluice/capture"
 	ikafka "github.com/sluicecdc/sluice/internal/kafka"
+	"github.com/sluicecdc/sluice/internal/testkit"
 	"github.com/sluicecdc/sluice/sink/kafka"
 )
 
@@ -69,22 +70,7 @@ func TestKafkaFailureWhileSourceIdleEndsRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	c.ControlKey(kmsg.Produce.Int16(), func(r kmsg.Request) (kmsg.Response, error, bool) {
-		c.KeepControl()
-		req := r.(*kmsg.ProduceRequest)
-		resp := req.ResponseKind().(*kmsg.ProduceResponse)
-		for _, rt := range req.Topics {
-			st := kmsg.NewProduceResponseTopic()
-			st.Topic, st.TopicID = rt.Topic, rt.TopicID
-			for _, rp := range rt.Partitions {
-				sp := kmsg.NewProduceResponseTopicPartition()
-				sp.Partition, sp.ErrorCode = rp.Partition, 87 // INVALID_RECORD: not retried
-				st.Partitions = append(st.Partitions, sp)
-			}
-			resp.Topics = append(resp.Topics, st)
-		}
-		return resp, nil, true
-	})
+	testkit.FailProduce(c, 87) // INVALID_RECORD: not retried
 	addrs := c.ListenAddrs()
 	src := &numberedSource{next: 1, n: 5}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)

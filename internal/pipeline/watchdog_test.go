@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -14,6 +13,7 @@ import (
 	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/envelope"
 	"github.com/sluicecdc/sluice/internal/offsets"
+	"github.com/sluicecdc/sluice/internal/testkit"
 )
 
 // lostSink accepts every record and reports none durable until release is called: a producer
@@ -57,24 +57,6 @@ func (s *lostSink) Flush(ctx context.Context) error {
 func (s *lostSink) Close() error        { return nil }
 func (s *lostSink) StallReport() string { return "3 records not acknowledged by the broker" }
 
-// syncBuffer is a log sink safe for the pipeline's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // Before the watchdog a sink that never acknowledged left Run hanging for ever with nothing in
 // the log but the sink's own messages and /healthz answering ok. Now the stall is published
 // (Stats.Stall) and logged after StallTimeout, cleared when records become durable again.
@@ -83,7 +65,7 @@ func TestWatchdogReportsStallAndRecovery(t *testing.T) {
 		src := &fakeSource{events: events(3), block: true} // events 1, 2, 3: 1, 2 and 3 records
 		sink := &lostSink{}
 		stats := new(Stats)
-		var logs syncBuffer
+		var logs testkit.SyncBuffer
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan error, 1)
 		go func() {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sluicecdc/sluice/internal/testkit"
 )
 
 // TestProgressLagOnlyWhileRowsArrive: the progress log gives source_lag_ms while rows arrive
@@ -18,7 +20,7 @@ func TestProgressLagOnlyWhileRowsArrive(t *testing.T) {
 	db := freshDB(t, chConn(t, addr))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var logs syncBuffer
+	var logs testkit.SyncBuffer
 	var d durables
 	s, err := New(ctx, Config{Addr: []string{addr}, Database: db, FlushInterval: 20 * time.Millisecond, ProgressInterval: 150 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))}, d.add)

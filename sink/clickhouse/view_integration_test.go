@@ -3,34 +3,15 @@
 package clickhouse
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sluicecdc/sluice/envelope"
+	"github.com/sluicecdc/sluice/internal/testkit"
 )
-
-// syncBuffer is a log destination the sink's goroutines may write to while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (w *syncBuffer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *syncBuffer) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
-}
 
 // TestSinkViews: on 18.16 each table is a view of its current rows under the table's own name,
 // the rows in <name>__versions: a plain SELECT (no FINAL, no _is_deleted filter) shows the
@@ -43,7 +24,7 @@ func TestSinkViews(t *testing.T) {
 	conn := chConn(t, addr)
 	db := freshDB(t, conn)
 	ctx := context.Background()
-	var logs syncBuffer
+	var logs testkit.SyncBuffer
 	newSink := func() *Sink {
 		t.Helper()
 		s, err := New(ctx, Config{Addr: []string{addr}, Database: db, FlushInterval: time.Hour,

@@ -1,12 +1,10 @@
 package kafka
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,25 +12,8 @@ import (
 
 	"github.com/sluicecdc/sluice/envelope"
 	ikafka "github.com/sluicecdc/sluice/internal/kafka"
+	"github.com/sluicecdc/sluice/internal/testkit"
 )
-
-// syncBuffer is a log sink safe for the producer's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
 
 // TestSinkAcks: --kafka-acks maps to the producer's RequiredAcks; below all the producer cannot be
 // idempotent and Open warns that the at-least-once guarantee is gone; records still arrive
@@ -62,7 +43,7 @@ func TestSinkAcks(t *testing.T) {
 				t.Fatalf("acks %q: RequiredAcks %v idempotent %v in flight %v, want %v %v",
 					tc.acks, cl.OptValue(kgo.RequiredAcks), idem, inflight, tc.want, tc.idem)
 			}
-			var logs syncBuffer
+			var logs testkit.SyncBuffer
 			cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 			var tk tokens
 			s, err := New(cfg, tk.durable)

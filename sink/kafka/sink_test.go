@@ -17,6 +17,7 @@ import (
 
 	"github.com/sluicecdc/sluice/envelope"
 	ikafka "github.com/sluicecdc/sluice/internal/kafka"
+	"github.com/sluicecdc/sluice/internal/testkit"
 )
 
 type tokens struct {
@@ -244,32 +245,11 @@ func TestSinkBoundedMemory(t *testing.T) {
 	}
 }
 
-// failProduce makes the broker answer every produce request with code for each partition.
-func failProduce(c *kfake.Cluster, code int16) {
-	c.ControlKey(kmsg.Produce.Int16(), func(r kmsg.Request) (kmsg.Response, error, bool) {
-		c.KeepControl()
-		req := r.(*kmsg.ProduceRequest)
-		resp := req.ResponseKind().(*kmsg.ProduceResponse)
-		for _, rt := range req.Topics {
-			st := kmsg.NewProduceResponseTopic()
-			st.Topic, st.TopicID = rt.Topic, rt.TopicID
-			for _, rp := range rt.Partitions {
-				sp := kmsg.NewProduceResponseTopicPartition()
-				sp.Partition = rp.Partition
-				sp.ErrorCode = code
-				st.Partitions = append(st.Partitions, sp)
-			}
-			resp.Topics = append(resp.Topics, st)
-		}
-		return resp, nil, true
-	})
-}
-
 // TestSinkFailureIsSticky: a non-retriable produce error is never reported durable and makes
 // later Send and Flush calls fail with it.
 func TestSinkFailureIsSticky(t *testing.T) {
 	c := newCluster(t)
-	failProduce(c, 10) // MESSAGE_TOO_LARGE
+	testkit.FailProduce(c, 10) // MESSAGE_TOO_LARGE
 	var tk tokens
 	s, err := New(Config{Client: ikafka.ClientConfig{Brokers: c.ListenAddrs()}}, tk.durable)
 	if err != nil {
@@ -481,7 +461,7 @@ func TestSinkBrokerDefaultReplication(t *testing.T) {
 // at once with an error that is not retryable.
 func TestSinkAuthorizationFailsFast(t *testing.T) {
 	c := newCluster(t, kfake.SeedTopics(1, "t"))
-	failProduce(c, 29) // TOPIC_AUTHORIZATION_FAILED
+	testkit.FailProduce(c, 29) // TOPIC_AUTHORIZATION_FAILED
 	var tk tokens
 	s, err := New(Config{Client: ikafka.ClientConfig{Brokers: c.ListenAddrs()}, NoCreateTopics: true}, tk.durable)
 	if err != nil {

@@ -1,14 +1,12 @@
 package history
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicecdc/sluice/internal/kafka"
+	"github.com/sluicecdc/sluice/internal/testkit"
 )
 
 func TestKafkaStore(t *testing.T) {
@@ -114,7 +113,7 @@ func TestKafkaStoreLostHead(t *testing.T) {
 func TestKafkaStoreBrokerLate(t *testing.T) {
 	ctx := context.Background()
 	port := freePort(t)
-	var logs syncBuffer
+	var logs testkit.SyncBuffer
 	cfg := KafkaConfig{Client: kafka.ClientConfig{Brokers: []string{fmt.Sprintf("127.0.0.1:%d", port)}, DeliveryTimeout: 500 * time.Millisecond,
 		RequestTimeout: 300 * time.Millisecond, RetryBackoff: 20 * time.Millisecond},
 		Topic: "dbserver1.schema-history", Logger: slog.New(slog.NewTextHandler(&logs, nil))}
@@ -152,22 +151,4 @@ func freePort(t *testing.T) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
-}
-
-// syncBuffer is a log sink safe for the client's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

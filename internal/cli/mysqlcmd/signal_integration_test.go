@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -17,73 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kfake"
-	"github.com/twmb/franz-go/pkg/kgo"
-
 	"github.com/sluicecdc/sluice/internal/testkit"
 )
-
-// sigLines is a goroutine-safe sink buffer of JSON records.
-type sigLines struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *sigLines) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-// sigRowState is what the records say of one row of table w: its reads (op r) and last state.
-type sigRowState struct {
-	reads   int
-	v       float64
-	deleted bool
-}
-
-// state parses every record of table table so far, by id.
-func (l *sigLines) state(table string) map[int64]*sigRowState {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	out := map[int64]*sigRowState{}
-	for _, line := range bytes.Split(l.buf.Bytes(), []byte("\n")) {
-		var r struct {
-			Value *struct {
-				Op     string         `json:"op"`
-				Before map[string]any `json:"before"`
-				After  map[string]any `json:"after"`
-				Source struct {
-					Table string `json:"table"`
-				} `json:"source"`
-			} `json:"value"`
-		}
-		if json.Unmarshal(line, &r) != nil || r.Value == nil || r.Value.Source.Table != table {
-			continue
-		}
-		row := r.Value.After
-		if row == nil {
-			row = r.Value.Before
-		}
-		id, _ := row["id"].(float64)
-		st := out[int64(id)]
-		if st == nil {
-			st = &sigRowState{}
-			out[int64(id)] = st
-		}
-		switch r.Value.Op {
-		case "d":
-			st.deleted = true
-		case "r":
-			st.reads++
-			fallthrough
-		default:
-			st.v, _ = row["v"].(float64)
-			st.deleted = false
-		}
-	}
-	return out
-}
 
 // TestMySQLKafkaSignalChannelActsOnce: an execute-snapshot signal sent to the Kafka signal
 // topic while the database is idle is acted on at once (not at the next heartbeat), reads
@@ -98,7 +32,6 @@ func TestMySQLKafkaSignalChannelActsOnce(t *testing.T) {
 
 func mysqlKafkaSignalActsOnce(t *testing.T, flavor, dsn string) {
 	const n = 3000
-	ctx := context.Background()
 	db, err := sql.Open("mysql", dsn+"?multiStatements=true")
 	if err != nil {
 		t.Fatal(err)
@@ -122,30 +55,16 @@ func mysqlKafkaSignalActsOnce(t *testing.T, flavor, dsn string) {
 	}
 	t.Cleanup(func() { db.Exec("DROP DATABASE IF EXISTS " + dbName) })
 
-	kf, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "sig"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer kf.Close()
-	prod, err := kgo.NewClient(kgo.SeedBrokers(kf.ListenAddrs()...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer prod.Close()
-	send := func(key, value string) {
-		t.Helper()
-		if err := prod.ProduceSync(ctx, &kgo.Record{Topic: "sig", Key: []byte(key), Value: []byte(value)}).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	out := &sigLines{}
+	sig := testkit.NewKafkaSignals(t, "sig")
+	send := sig.Send
+	out := &testkit.RecordLines{}
 	addr := strings.TrimSuffix(strings.TrimPrefix(dsn, "root@tcp("), ")/")
 	offsetsFile := filepath.Join(t.TempDir(), "o.json")
 	args := []string{"--dsn", "mysql://root@" + addr, "--server-id", fmt.Sprint(8000 + os.Getpid()%1000 + len(flavor)), "--topic-prefix", "app",
 		"--sink", "stdout", "--offsets-file", offsetsFile, "--schemas-enable=false", "--database-include", dbName,
 		"--snapshot-mode", "no_data", "--snapshot-chunk-rows", "200", "--offsets-flush-interval", "100ms", "--log-level", "warn",
 		"--signal-data-collection", dbName + ".sig",
-		"--signal-enabled-channels", "source,kafka", "--signal-kafka-topic", "sig", "--signal-kafka-brokers", kf.ListenAddrs()[0]}
+		"--signal-enabled-channels", "source,kafka", "--signal-kafka-topic", "sig", "--signal-kafka-brokers", sig.Broker}
 	fence := 0
 	start := func() (stop func()) {
 		t.Helper()
@@ -171,7 +90,7 @@ func mysqlKafkaSignalActsOnce(t *testing.T, flavor, dsn string) {
 		// source read its start position is not streamed.
 		from := fence + 1
 		streams := func() bool {
-			for id := range out.state("fence") {
+			for id := range out.State("fence") {
 				if id >= int64(from) {
 					return true
 				}
@@ -199,24 +118,11 @@ func mysqlKafkaSignalActsOnce(t *testing.T, flavor, dsn string) {
 			}
 		}
 	}
-	wait := func(what string, within time.Duration, ok func(map[int64]*sigRowState) bool) map[int64]*sigRowState {
+	wait := func(what string, within time.Duration, ok func(map[int64]*testkit.RowState) bool) map[int64]*testkit.RowState {
 		t.Helper()
-		for deadline := time.Now().Add(within); ; time.Sleep(50 * time.Millisecond) {
-			st := out.state("w")
-			if ok(st) {
-				return st
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: not after %s (%d keys seen)", what, within, len(st))
-			}
-		}
+		return out.Wait(t, "w", what, within, ok)
 	}
-	reads := func(st map[int64]*sigRowState) (total int) {
-		for _, s := range st {
-			total += s.reads
-		}
-		return total
-	}
+	reads := testkit.Reads
 
 	stop := start()
 	time.Sleep(time.Second) // the database idle: the source waits in its binlog read
@@ -224,7 +130,7 @@ func mysqlKafkaSignalActsOnce(t *testing.T, flavor, dsn string) {
 	send("other", `{"type": "execute-snapshot", "data": {"data-collections": ["`+dbName+`.w"]}}`)
 	send("app", `{"id": "zero", "type": "execute-snapshot", "data": {"data-collections": ["`+dbName+`\\.w"], "type": "incremental", "additional-conditions": [{"data-collection": "`+dbName+`.w", "filter": "id <= 50"}]}}`)
 	// Heartbeats are 15 s apart: the rows read well before say the signal woke the source.
-	wait("the Kafka signal's snapshot on an idle database", 8*time.Second, func(st map[int64]*sigRowState) bool { return reads(st) == 50 })
+	wait("the Kafka signal's snapshot on an idle database", 8*time.Second, func(st map[int64]*testkit.RowState) bool { return reads(st) == 50 })
 
 	upd := make(chan struct{})
 	var wg sync.WaitGroup
@@ -242,7 +148,7 @@ func mysqlKafkaSignalActsOnce(t *testing.T, flavor, dsn string) {
 	}()
 	time.Sleep(300 * time.Millisecond)
 	send("app", `{"id": "one", "type": "execute-snapshot", "data": {"data-collections": ["`+dbName+`\\.w"], "type": "incremental"}}`)
-	wait("the first chunk of the second signal's snapshot", 30*time.Second, func(st map[int64]*sigRowState) bool { return reads(st) > 50 })
+	wait("the first chunk of the second signal's snapshot", 30*time.Second, func(st map[int64]*testkit.RowState) bool { return reads(st) > 50 })
 	time.Sleep(1500 * time.Millisecond)
 	close(upd)
 	wg.Wait()
@@ -257,9 +163,9 @@ func mysqlKafkaSignalActsOnce(t *testing.T, flavor, dsn string) {
 		want[id] = float64(v)
 	}
 	rows.Close()
-	wait("every row in its last state", 60*time.Second, func(st map[int64]*sigRowState) bool {
+	wait("every row in its last state", 60*time.Second, func(st map[int64]*testkit.RowState) bool {
 		for id, v := range want {
-			if st[id] == nil || st[id].v != v || st[id].deleted {
+			if st[id] == nil || st[id].V != v || st[id].Deleted {
 				return false
 			}
 		}
@@ -268,7 +174,7 @@ func mysqlKafkaSignalActsOnce(t *testing.T, flavor, dsn string) {
 	// The snapshot ended: no more reads (a chunk row the stream changed in its window is
 	// dropped, so fewer than n may come).
 	last := -1
-	st := wait("the end of the snapshot", 30*time.Second, func(st map[int64]*sigRowState) bool {
+	st := wait("the end of the snapshot", 30*time.Second, func(st map[int64]*testkit.RowState) bool {
 		r := reads(st)
 		done := r == last
 		last = r
@@ -289,9 +195,9 @@ func mysqlKafkaSignalActsOnce(t *testing.T, flavor, dsn string) {
 	send("app", `{"id": "two", "type": "execute-snapshot", "data": {"data-collections": ["`+dbName+`.w"], "additional-conditions": [{"data-collection": "`+dbName+`.w", "filter": "id <= 100"}]}}`)
 	stop = start()
 	defer stop()
-	wait("the signal sent while down", 30*time.Second, func(st map[int64]*sigRowState) bool { return reads(st) >= first+100 })
+	wait("the signal sent while down", 30*time.Second, func(st map[int64]*testkit.RowState) bool { return reads(st) >= first+100 })
 	time.Sleep(2 * time.Second) // a repeated "one" would read 3000 more
-	if got := reads(out.state("w")); got != first+100 {
+	if got := reads(out.State("w")); got != first+100 {
 		t.Errorf("%d reads after the restart, want 100: the signal acted on before the restart was acted on again", got-first)
 	}
 	if b, err := os.ReadFile(offsetsFile); err != nil || !bytes.Contains(b, []byte(`signal_kafka_offset`)) {

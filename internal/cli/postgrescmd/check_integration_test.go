@@ -124,15 +124,8 @@ func TestCheckShared(t *testing.T) {
 // TestCheckWalLevel: a server with wal_level=replica fails the check with the ALTER SYSTEM
 // fix (a private server: the shared ones must keep their settings).
 func TestCheckWalLevel(t *testing.T) {
-	pg := startPrivatePG(t)
-	f, err := os.OpenFile(pg.dir+"/data/postgresql.conf", os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.WriteString("wal_level = replica\n")
-	f.Close()
-	pg.ctl("restart")
-	code, table := runCheck(t, "--dsn", pg.dsn(pg.addr), "--topic-prefix", "p")
+	pg := testkit.StartPG(t, testkit.PGOptions{Conf: "wal_level = replica\n"})
+	code, table := runCheck(t, "--dsn", pg.DSN("", "postgres"), "--topic-prefix", "p")
 	if r := row(table, "wal_level"); code != 1 || !strings.Contains(r, "FAIL") || !strings.Contains(r, "ALTER SYSTEM SET wal_level = logical") {
 		t.Errorf("exit %d, wal_level row %q\n%s", code, r, table)
 	}

@@ -9,11 +9,7 @@ import (
 	"fmt"
 	"maps"
 	"net"
-	"os"
-	"os/exec"
-	"os/user"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -27,87 +23,6 @@ import (
 	"github.com/sluicecdc/sluice/internal/testkit"
 	"github.com/sluicecdc/sluice/sink/stdout"
 )
-
-const pgBin = "/usr/lib/postgresql/15/bin"
-
-// privatePG is a PostgreSQL 15 of the test's own (data dir, port), so that the test can stop,
-// kill and restart it without disturbing the shared servers.
-type privatePG struct {
-	t    *testing.T
-	dir  string
-	addr string
-}
-
-func startPrivatePG(t *testing.T) *privatePG {
-	t.Helper()
-	if _, err := os.Stat(pgBin + "/initdb"); err != nil {
-		testkit.Require(t, "PostgreSQL 15 binaries", err)
-	}
-	dir := t.TempDir()
-	if os.Geteuid() == 0 {
-		// initdb refuses to run as root: the server runs as the postgres user (pgCmd), which
-		// owns the data dir.
-		u, err := user.Lookup("postgres")
-		if err != nil {
-			testkit.Require(t, "a postgres user", err)
-		}
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		if err := os.Chown(dir, uid, gid); err != nil {
-			t.Fatal(err)
-		}
-		for d := dir; d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
-			os.Chmod(d, 0o755)
-		}
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	pg := &privatePG{t: t, dir: dir, addr: fmt.Sprintf("127.0.0.1:%d", port)}
-	pg.run("initdb", "-D", dir+"/data", "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale", "-N")
-	conf := fmt.Sprintf("listen_addresses = '127.0.0.1'\nport = %d\nunix_socket_directories = '%s'\nwal_level = logical\n"+
-		"max_replication_slots = 4\nmax_wal_senders = 4\nfsync = off\nshared_buffers = 16MB\n", port, dir)
-	f, err := os.OpenFile(dir+"/data/postgresql.conf", os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.WriteString(conf)
-	f.Close()
-	pg.ctl("start")
-	t.Cleanup(func() {
-		exec.Command("runuser", "-u", "postgres", "--", pgBin+"/pg_ctl", "-D", dir+"/data", "-m", "immediate", "-w", "stop").Run()
-	})
-	return pg
-}
-
-// pgCmd is a PostgreSQL program, run as the postgres user when the test runs as root.
-func pgCmd(name string, args ...string) *exec.Cmd {
-	if os.Geteuid() != 0 {
-		return exec.Command(pgBin+"/"+name, args...)
-	}
-	return exec.Command("runuser", append([]string{"-u", "postgres", "--", pgBin + "/" + name}, args...)...)
-}
-
-func (pg *privatePG) run(name string, args ...string) {
-	pg.t.Helper()
-	cmd := pgCmd(name, args...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		pg.t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-	}
-}
-
-// ctl runs pg_ctl (start, stop -m fast, stop -m immediate, …).
-func (pg *privatePG) ctl(args ...string) {
-	pg.t.Helper()
-	pg.run("pg_ctl", append([]string{"-D", pg.dir + "/data", "-l", pg.dir + "/log", "-w", "-t", "60"}, args...)...)
-}
-
-func (pg *privatePG) dsn(addr string) string {
-	return "postgres://postgres@" + addr + "/postgres?sslmode=disable"
-}
 
 // lines is a goroutine-safe buffer of the records the test sink wrote.
 type lines struct {
@@ -211,9 +126,9 @@ func writer(t *testing.T, dsn string, stop <-chan struct{}) <-chan struct{} {
 // restart (pg_ctl -m fast) and a crash (pg_ctl -m immediate). Every committed row must arrive.
 // Before, the connect error after the lost stream was not retryable and the command exited.
 func TestReopenAfterOutage(t *testing.T) {
-	pg := startPrivatePG(t)
+	pg := testkit.StartPG(t, testkit.PGOptions{})
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, pg.dsn(pg.addr))
+	conn, err := pgx.Connect(ctx, pg.DSN("", "postgres"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,19 +136,19 @@ func TestReopenAfterOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	conn.Close(ctx)
-	proxy := testkit.StartProxy(t, pg.addr)
+	proxy := testkit.StartProxy(t, pg.Addr)
 	out := new(lines)
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	runErr := make(chan error, 1)
 	go func() {
-		runErr <- run(rctx, "sluice postgres", []string{"--dsn", pg.dsn(proxy.Addr()), "--topic-prefix", "t", "--sink", "mem", "--schemas-enable=false",
+		runErr <- run(rctx, "sluice postgres", []string{"--dsn", pg.DSN(proxy.Addr(), "postgres"), "--topic-prefix", "t", "--sink", "mem", "--schemas-enable=false",
 			"--offsets-file", filepath.Join(t.TempDir(), "offsets.json"), "--offsets-flush-interval", "100ms",
 			"--status-interval", "200ms", "--read-timeout", "3s", "--retriable-restart-wait", "500ms", "--errors-retry-timeout", "2m",
 			"--log-level", "warn"}, []cli.SinkKind{memSink(out)})
 	}()
 	stop := make(chan struct{})
-	done := writer(t, pg.dsn(pg.addr), stop)
+	done := writer(t, pg.DSN("", "postgres"), stop)
 
 	t0 := time.Now()
 	// progress waits until the sink has more distinct rows than now, or fails.
@@ -267,16 +182,16 @@ func TestReopenAfterOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	progress("after the link stalled")
-	pg.ctl("restart", "-m", "fast")
+	pg.Ctl("restart", "-m", "fast")
 	progress("after pg_ctl restart -m fast")
-	pg.ctl("stop", "-m", "immediate")
+	pg.Ctl("stop", "-m", "immediate")
 	time.Sleep(time.Second)
-	pg.ctl("start")
+	pg.Ctl("start")
 	progress("after pg_ctl stop -m immediate, start")
 	close(stop)
 	<-done
 
-	conn, err = pgx.Connect(ctx, pg.dsn(pg.addr))
+	conn, err = pgx.Connect(ctx, pg.DSN("", "postgres"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,13 +243,9 @@ func TestReopenAfterOutage(t *testing.T) {
 // `sluice postgres` creates no slot and takes no snapshot. Before, it created the slot, ran
 // the snapshot, failed at the sink, and on every retry dropped and re-created the slot.
 func TestNoSlotBeforeSinkAndOffsets(t *testing.T) {
-	pg := startPrivatePG(t)
+	pg := testkit.StartPG(t, testkit.PGOptions{})
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, pg.dsn(pg.addr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := pg.Connect("postgres")
 	if _, err := conn.Exec(ctx, "CREATE TABLE w (id int PRIMARY KEY, v text); INSERT INTO w VALUES (1, 'v')"); err != nil {
 		t.Fatal(err)
 	}
@@ -344,7 +255,7 @@ func TestNoSlotBeforeSinkAndOffsets(t *testing.T) {
 	}
 	closed := ln.Addr().String()
 	ln.Close()
-	common := []string{"--dsn", pg.dsn(pg.addr), "--topic-prefix", "t", "--retriable-restart-wait", "500ms"}
+	common := []string{"--dsn", pg.DSN("", "postgres"), "--topic-prefix", "t", "--retriable-restart-wait", "500ms"}
 	cases := []struct {
 		name, want string
 		retry      bool
@@ -419,13 +330,9 @@ func TestNoSlotBeforeSinkAndOffsets(t *testing.T) {
 // every row arrives. Before, the broken snapshot read was not retryable and the command
 // exited.
 func TestSnapshotLinkCut(t *testing.T) {
-	pg := startPrivatePG(t)
+	pg := testkit.StartPG(t, testkit.PGOptions{})
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, pg.dsn(pg.addr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := pg.Connect("postgres")
 	const rows = 20_000
 	for _, c := range []struct{ name, flush string }{{"offset saved", "100ms"}} {
 		t.Run(c.name, func(t *testing.T) {
@@ -433,13 +340,13 @@ func TestSnapshotLinkCut(t *testing.T) {
 			if _, err := conn.Exec(ctx, fmt.Sprintf("CREATE TABLE %s (id int PRIMARY KEY, v text); INSERT INTO %[1]s SELECT g, 'v' FROM generate_series(1, %d) g", table, rows)); err != nil {
 				t.Fatal(err)
 			}
-			proxy := testkit.StartProxy(t, pg.addr)
+			proxy := testkit.StartProxy(t, pg.Addr)
 			out := new(lines)
 			rctx, cancel := context.WithCancel(ctx)
 			defer cancel()
 			runErr := make(chan error, 1)
 			go func() {
-				runErr <- run(rctx, "sluice postgres", []string{"--dsn", pg.dsn(proxy.Addr()), "--topic-prefix", "t", "--sink", "mem", "--schemas-enable=false",
+				runErr <- run(rctx, "sluice postgres", []string{"--dsn", pg.DSN(proxy.Addr(), "postgres"), "--topic-prefix", "t", "--sink", "mem", "--schemas-enable=false",
 					"--slot", table, "--publication", table, "--publication-mode", "filtered", "--table-include", "public." + table,
 					"--snapshot-workers", "1", "--snapshot-chunk-rows", "500",
 					"--offsets-file", filepath.Join(t.TempDir(), "offsets.json"), "--offsets-flush-interval", c.flush,

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -78,13 +77,9 @@ func probe(httpAddr, path string) (int, string) {
 // outage and of the database outage, and back to 200 after each, while /healthz (liveness)
 // stays 200.
 func TestMetricsAndReadiness(t *testing.T) {
-	pg := startPrivatePG(t)
+	pg := testkit.StartPG(t, testkit.PGOptions{})
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, pg.dsn(pg.addr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := pg.Connect("postgres")
 	if _, err := conn.Exec(ctx, "CREATE TABLE m (id int PRIMARY KEY, v text); CREATE TABLE w (id int PRIMARY KEY, v text); "+
 		"INSERT INTO m SELECT g, 's' FROM generate_series(1, 200) g"); err != nil {
 		t.Fatal(err)
@@ -101,7 +96,7 @@ func TestMetricsAndReadiness(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer kf.Close()
-	pproxy := testkit.StartProxy(t, pg.addr)
+	pproxy := testkit.StartProxy(t, pg.Addr)
 
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -113,7 +108,7 @@ func TestMetricsAndReadiness(t *testing.T) {
 	defer cancel()
 	runErr := make(chan error, 1)
 	go func() {
-		runErr <- run(rctx, "sluice postgres", []string{"--dsn", pg.dsn(pproxy.Addr()), "--topic-prefix", "mt", "--sink", "kafka",
+		runErr <- run(rctx, "sluice postgres", []string{"--dsn", pg.DSN(pproxy.Addr(), "postgres"), "--topic-prefix", "mt", "--sink", "kafka",
 			"--kafka-brokers", kproxy.Addr(), "--offsets-file", filepath.Join(t.TempDir(), "offsets.json"), "--offsets-flush-interval", "200ms",
 			"--status-interval", "200ms", "--read-timeout", "3s", "--retriable-restart-wait", "500ms", "--errors-retry-timeout", "2m",
 			"--http-addr", httpAddr, "--log-level", "error"}, []cli.SinkKind{cli.KafkaSink})
@@ -224,7 +219,7 @@ func TestMetricsAndReadiness(t *testing.T) {
 
 	// Sink outage: the broker is cut while rows are written.
 	stop := make(chan struct{})
-	done := writer(t, pg.dsn(pg.addr), stop)
+	done := writer(t, pg.DSN("", "postgres"), stop)
 	defer func() {
 		select {
 		case <-stop:

@@ -10,10 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/sluicecdc/sluice/internal/cli"
 	"github.com/sluicecdc/sluice/internal/pipeline"
+	"github.com/sluicecdc/sluice/internal/testkit"
 )
 
 // deadSink is a --sink whose Open fails for good: the process "dies" after the source opened
@@ -33,26 +32,22 @@ func (deadSinkImpl) Validate() error { return nil }
 // no extra flag delivers every row. Before, the restart found a slot and no offset and refused
 // to go on without --drop-existing-slot.
 func TestRestartAfterKillRightAfterSlotCreation(t *testing.T) {
-	pg := startPrivatePG(t)
+	pg := testkit.StartPG(t, testkit.PGOptions{})
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, pg.dsn(pg.addr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := pg.Connect("postgres")
 	const n = 2000
 	if _, err := conn.Exec(ctx, "CREATE TABLE w (id int PRIMARY KEY, v text); INSERT INTO w SELECT g, 'v' FROM generate_series(1, 2000) g"); err != nil {
 		t.Fatal(err)
 	}
 	offsets := filepath.Join(t.TempDir(), "o.json")
 	args := func(sink string) []string {
-		return []string{"--dsn", pg.dsn(pg.addr), "--topic-prefix", "t", "--sink", sink, "--offsets-file", offsets,
+		return []string{"--dsn", pg.DSN("", "postgres"), "--topic-prefix", "t", "--sink", sink, "--offsets-file", offsets,
 			"--schemas-enable=false", "--snapshot-chunk-rows", "300", "--offsets-flush-interval", "100ms"}
 	}
 	out := &lines{}
 	all := append([]cli.SinkKind{deadSink, memSink(out)}, sinks...)
 	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	err = run(rctx, "sluice postgres", args("dead"), all)
+	err := run(rctx, "sluice postgres", args("dead"), all)
 	cancel()
 	if err == nil || !strings.Contains(err.Error(), "killed") {
 		t.Fatalf("first run: %v, want the dead sink's error", err)
