@@ -120,15 +120,7 @@ func incrementalWindows(t *testing.T, srv server, readOnly bool) {
 	mustExec(t, db, `INSERT INTO `+dbName+`.sig VALUES ('log-1', 'log', '{"message": "hello from the test at {}"}'),
 		('snap-1', 'execute-snapshot', '{"data-collections": ["`+dbName+`.t", "`+dbName+`.u"], "type": "incremental",
 		  "additional-conditions": [{"data-collection": "`+dbName+`.u", "filter": "id % 2 = 0"}]}')`)
-	recs := ts.collect(t, s, 60*time.Second, func(recs []rec) bool {
-		n := 0
-		for _, r := range recs {
-			if r.op == capture.OpRead {
-				n++
-			}
-		}
-		return n >= 400
-	})
+	recs := ts.collect(t, s, 60*time.Second, readsAtLeast(400))
 	check(recs)
 	// Pause, let the writer run, resume; then stop in the middle.
 	mustExec(t, db, "INSERT INTO "+dbName+".sig VALUES ('pause-1', 'pause-snapshot', NULL)")
@@ -138,15 +130,7 @@ func incrementalWindows(t *testing.T, srv server, readOnly bool) {
 	check(recs)
 	time.Sleep(300 * time.Millisecond)
 	mustExec(t, db, "INSERT INTO "+dbName+".sig VALUES ('resume-1', 'resume-snapshot', NULL)")
-	recs = ts.collect(t, s, 30*time.Second, func(recs []rec) bool {
-		n := 0
-		for _, r := range recs {
-			if r.op == capture.OpRead {
-				n++
-			}
-		}
-		return n >= 300
-	})
+	recs = ts.collect(t, s, 30*time.Second, readsAtLeast(300))
 	check(recs)
 	s.Close()
 	if !strings.Contains(string(ts.off), `"incremental_snapshot_tables":["`+dbName+`.t"`) {
@@ -195,4 +179,19 @@ func incrementalWindows(t *testing.T, srv server, readOnly bool) {
 		t.Fatalf("read-only: %d watermark rows written to the source", marks)
 	}
 	t.Logf("reads: %v; %d keys; %d watermark rows", reads, len(state), marks)
+}
+
+// readsAtLeast is a collect predicate: true once n snapshot reads arrived. It counts as the
+// events come (collect calls it after each one): a count over all of them each time was
+// quadratic, and with a fast writer on a quiet machine it outran the collect timeout.
+func readsAtLeast(n int) func([]rec) bool {
+	seen, reads := 0, 0
+	return func(recs []rec) bool {
+		for ; seen < len(recs); seen++ {
+			if recs[seen].op == capture.OpRead {
+				reads++
+			}
+		}
+		return reads >= n
+	}
 }
