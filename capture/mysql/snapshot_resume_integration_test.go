@@ -71,20 +71,11 @@ func snapshotResume(t *testing.T, srv server, readOnly bool) {
 			}
 		}
 	}
-	countReads := func(recs []rec) int {
-		n := 0
-		for _, r := range recs {
-			if r.kind == capture.Change && r.op == capture.OpRead {
-				n++
-			}
-		}
-		return n
-	}
 
 	// Run 1: the consistent snapshot, stopped after 1,300 rows of t (mid-batch, past two
 	// batches of 512).
 	s := ts.open(t)
-	recs := ts.collect(t, s, 60*time.Second, func(recs []rec) bool { return countReads(recs) >= 2+1300 })
+	recs := ts.collect(t, s, 60*time.Second, readsAtLeast(2+1300))
 	s.Close()
 	apply(recs)
 	if !strings.Contains(string(ts.off), `"snapshot_table":"t"`) {
@@ -128,7 +119,7 @@ func snapshotResume(t *testing.T, srv server, readOnly bool) {
 	}
 	wait := writer(1, 1500)
 	s = ts.open(t)
-	recs = ts.collect(t, s, 60*time.Second, func(recs []rec) bool { return countReads(recs) >= 950 })
+	recs = ts.collect(t, s, 60*time.Second, readsAtLeast(950))
 	s.Close()
 	apply(recs)
 	wait()
