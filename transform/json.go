@@ -83,31 +83,7 @@ func skipValue(b []byte, i int) (int, error) {
 	case '"':
 		return skipString(b, i)
 	case '{', '[':
-		depth := 0
-		for i < len(b) {
-			if !structural[b[i]] {
-				i++
-				continue
-			}
-			switch b[i] {
-			case '"':
-				e, err := skipString(b, i)
-				if err != nil {
-					return 0, err
-				}
-				i = e
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1, nil
-				}
-			}
-			i++
-		}
-		return 0, errJSON
+		return skipNested(b, i, 0)
 	}
 	// number, true, false, null
 	j := i
@@ -200,16 +176,19 @@ func eachMemberAt(obj []byte, i int, f func(key, val []byte) bool, inner func(ke
 
 // skipRest returns the index after the object whose members continue at obj[i] (inside it,
 // after a member).
-func skipRest(obj []byte, i int) (int, error) {
-	depth := 1
-	for i < len(obj) {
-		if !structural[obj[i]] {
+func skipRest(obj []byte, i int) (int, error) { return skipNested(obj, i, 1) }
+
+// skipNested returns the index after the object or array that closes when the nesting depth,
+// depth at b[i], falls to 0; strings are skipped whole, so brackets inside them do not count.
+func skipNested(b []byte, i, depth int) (int, error) {
+	for i < len(b) {
+		if !structural[b[i]] {
 			i++
 			continue
 		}
-		switch obj[i] {
+		switch b[i] {
 		case '"':
-			e, err := skipString(obj, i)
+			e, err := skipString(b, i)
 			if err != nil {
 				return 0, err
 			}
