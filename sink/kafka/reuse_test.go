@@ -1,0 +1,106 @@
+package kafka
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicecdc/sluice/envelope"
+	ikafka "github.com/sluicecdc/sluice/internal/kafka"
+)
+
+// TestSinkReusedMessagesStartClean: Send reuses acknowledged messages and their buffers; a
+// reused record carries nothing of the one before it (its key, value, headers, partition,
+// timestamp), and a record written into a bigger buffer keeps its own length.
+func TestSinkReusedMessagesStartClean(t *testing.T) {
+	c := newCluster(t)
+	var tk tokens
+	s, err := New(Config{Client: ikafka.ClientConfig{Brokers: c.ListenAddrs()}, Partitions: 3}, tk.durable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	const rounds, per = 4, 50
+	type sent struct {
+		key, val []byte
+		hdr      bool
+		after    time.Time // the record's timestamp is not before this
+	}
+	var want []sent
+	tok := uint64(0)
+	for round := range rounds {
+		start := time.Now().Truncate(time.Millisecond)
+		for i := range per {
+			// Big values with headers in even rounds, small ones without in odd rounds: odd
+			// rounds reuse the even rounds' messages.
+			rec := envelope.Record{Topic: "reuse", Key: fmt.Appendf(nil, `{"id":%d}`, round*per+i)}
+			if round%2 == 0 {
+				rec.Value = bytes.Repeat([]byte{'a' + byte(round)}, 400+i)
+				rec.Headers = []envelope.Header{{Key: "h", Value: []byte("v")}}
+			} else if i%10 != 0 {
+				rec.Value = fmt.Appendf(nil, `{"r":%d,"i":%d}`, round, i)
+			} // else a tombstone
+			tok++
+			if err := s.Send(ctx, &rec, tok); err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, sent{rec.Key, rec.Value, rec.Headers != nil, start})
+		}
+		if err := s.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if round == 0 {
+			s.mu.Lock()
+			reusable := s.free != nil
+			s.mu.Unlock()
+			if !reusable {
+				t.Fatal("no acknowledged message kept for reuse")
+			}
+		}
+		time.Sleep(5 * time.Millisecond) // the next round's timestamps are later
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.ConsumeTopics("reuse"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	got := map[string]*kgo.Record{}
+	cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	for len(got) < len(want) {
+		fs := cl.PollFetches(cctx)
+		if err := cctx.Err(); err != nil {
+			t.Fatalf("consumed %d of %d records: %v", len(got), len(want), err)
+		}
+		fs.EachRecord(func(r *kgo.Record) { got[string(r.Key)] = r })
+	}
+	for _, w := range want {
+		r := got[string(w.key)]
+		if r == nil {
+			t.Fatalf("record %s missing", w.key)
+		}
+		if !bytes.Equal(r.Value, w.val) || (r.Value == nil) != (w.val == nil) {
+			t.Errorf("record %s: value %q, want %q", w.key, r.Value, w.val)
+		}
+		if (len(r.Headers) > 0) != w.hdr {
+			t.Errorf("record %s: headers %v, want headers %v", w.key, r.Headers, w.hdr)
+		}
+		if want := ikafka.Partition(w.key, 3); r.Partition != want {
+			t.Errorf("record %s on partition %d, murmur2 says %d", w.key, r.Partition, want)
+		}
+		if r.Timestamp.Before(w.after) {
+			t.Errorf("record %s: timestamp %s, before it was sent (%s): a reused record kept its old one", w.key, r.Timestamp, w.after)
+		}
+	}
+	for i := uint64(1); i <= tok; i++ {
+		if n := tk.count(i); n != 1 {
+			t.Fatalf("token %d reported durable %d times", i, n)
+		}
+	}
+}
