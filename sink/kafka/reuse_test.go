@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicecdc/sluice/envelope"
 	ikafka "github.com/sluicecdc/sluice/internal/kafka"
@@ -101,6 +103,58 @@ func TestSinkReusedMessagesStartClean(t *testing.T) {
 	for i := uint64(1); i <= tok; i++ {
 		if n := tk.count(i); n != 1 {
 			t.Fatalf("token %d reported durable %d times", i, n)
+		}
+	}
+}
+
+// TestSinkEveryWaiterWakes: Sends blocked on MaxBufferedBytes all go on once the broker
+// answers, however many wait (the heartbeat and stream goroutines may both send), not one per
+// acknowledgement with the rest left to the 10 s log timer.
+func TestSinkEveryWaiterWakes(t *testing.T) {
+	c := newCluster(t)
+	release := make(chan struct{})
+	var once sync.Once
+	c.ControlKey(kmsg.Produce.Int16(), func(kmsg.Request) (kmsg.Response, error, bool) {
+		once.Do(func() { <-release })
+		return nil, nil, false
+	})
+	var tk tokens
+	s, err := New(Config{Client: ikafka.ClientConfig{Brokers: c.ListenAddrs()}, MaxBufferedBytes: 100}, tk.durable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	first := envelope.Record{Topic: "t", Key: []byte(`{"id":1}`), Value: make([]byte, 52)} // 60 bytes
+	if err := s.Send(ctx, &first, 1); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 2)
+	for i := range 2 {
+		go func() {
+			rec := envelope.Record{Topic: "t", Key: fmt.Appendf(nil, `{"id":%d}`, i+2), Value: make([]byte, 42)} // 50 bytes: waits
+			errs <- s.Send(ctx, &rec, uint64(i+2))
+		}()
+	}
+	time.Sleep(100 * time.Millisecond) // both wait
+	close(release)
+	deadline := time.After(5 * time.Second)
+	for range 2 {
+		select {
+		case err := <-errs:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-deadline:
+			t.Fatal("a Send waiting for room did not go on within 5 s of the acknowledgements")
+		}
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for tok := uint64(1); tok <= 3; tok++ {
+		if tk.count(tok) != 1 {
+			t.Fatalf("token %d durable ×%d, want 1", tok, tk.count(tok))
 		}
 	}
 }

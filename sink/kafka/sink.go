@@ -239,7 +239,6 @@ type Sink struct {
 
 	cl     *kgo.Client
 	topics map[string]bool // topics known to exist; owned by Send's goroutine
-	room   chan struct{}   // cap 1: settle's signal to a Send waiting for MaxBufferedBytes
 	wg     sync.WaitGroup  // the watchdog
 
 	// clock is the time since start, refreshed by the watchdog every tick, so that Send stamps
@@ -257,7 +256,7 @@ type Sink struct {
 	err        error           // first delivery failure, sticky
 	idle       []chan struct{} // Flush waiters, closed when inFlight is 0 or err is set
 	closed     bool
-	waiting    bool // a Send waits for room under MaxBufferedBytes
+	room       chan struct{} // closed by settle when a Send waits for room under MaxBufferedBytes; nil: none waits
 	// free holds acknowledged messages for Send to reuse (linked by next), with their copy
 	// buffers: a message and its buffer were two allocations per record and a share of the
 	// GC's work. freeBytes (the buffers' capacity) stays under MaxBufferedBytes; as Send
@@ -318,7 +317,7 @@ func Open(ctx context.Context, cfg Config, durable func(token uint64)) (*Sink, e
 		return nil, fmt.Errorf("kafka: connect to %s: %w", strings.Join(d.Client.Brokers, ","), err)
 	}
 	s := &Sink{cfg: d, log: log, durable: durable, cl: cl, topics: make(map[string]bool),
-		room: make(chan struct{}, 1), start: time.Now(), stop: make(chan struct{})}
+		start: time.Now(), stop: make(chan struct{})}
 	s.failed, s.setFailed = context.WithCancelCause(context.Background())
 	s.wg.Add(1)
 	go s.watchdog()
@@ -398,12 +397,15 @@ func (s *Sink) admit(ctx context.Context, held int64, topic string, token uint64
 		if s.bytes+held <= s.cfg.MaxBufferedBytes { // held ≤ MaxBufferedBytes: an idle sink admits any record
 			break
 		}
-		s.waiting = true
+		if s.room == nil {
+			s.room = make(chan struct{})
+		}
+		room := s.room
 		s.mu.Unlock()
 		if start.IsZero() {
 			start = time.Now()
 		}
-		if err := s.waitRoom(ctx, start, topic); err != nil {
+		if err := s.waitRoom(ctx, room, start, topic); err != nil {
 			return nil, err
 		}
 		s.mu.Lock()
@@ -432,13 +434,13 @@ func (s *Sink) admit(ctx context.Context, held int64, topic string, token uint64
 	return m, nil
 }
 
-// waitRoom blocks until settle signals released bytes, the sink fails or closes, or ctx ends;
-// it logs every 10 s of waiting.
-func (s *Sink) waitRoom(ctx context.Context, start time.Time, topic string) error {
+// waitRoom blocks until settle releases bytes (closes room), the sink fails or closes, or ctx
+// ends; it logs every 10 s of waiting.
+func (s *Sink) waitRoom(ctx context.Context, room <-chan struct{}, start time.Time, topic string) error {
 	t := time.NewTimer(10*time.Second - time.Since(start)%(10*time.Second))
 	defer t.Stop()
 	select {
-	case <-s.room:
+	case <-room:
 	case <-s.failed.Done(): // the caller finds the sticky error (or closed) under s.mu
 	case <-ctx.Done():
 		return ctx.Err()
@@ -538,12 +540,9 @@ func (s *Sink) settle(m *message, err error) {
 	s.mu.Lock()
 	s.inFlight--
 	s.bytes -= m.size
-	if s.waiting {
-		s.waiting = false
-		select {
-		case s.room <- struct{}{}:
-		default:
-		}
+	if s.room != nil {
+		close(s.room) // every waiting Send looks again
+		s.room = nil
 	}
 	if m.prev != nil {
 		m.prev.next = m.next
