@@ -39,16 +39,20 @@ func AppendJSONString[S ~string | ~[]byte](dst []byte, s S) []byte {
 	dst = append(dst, '"')
 	start := 0
 	i := 0
-	// Skip 8 plain bytes at a time: no control character, '"', '\\' or non-ASCII byte.
-	for i+8 <= len(s) {
-		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
-		if needsEscape8(x) {
-			break
-		}
-		i += 8
-	}
 	for i < len(s) {
+		// Find the next byte to look at 8 bytes at a time: no control character, '"', '\\'
+		// or non-ASCII byte among them, or the first one that is (JSON text such as a json
+		// column's has a quote every few bytes and plain runs between).
+		if i+8 <= len(s) {
+			x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+			m := escapeMask8(x)
+			if m == 0 {
+				i += 8
+				continue
+			}
+			i += bits.TrailingZeros64(m) >> 3
+		}
 		c := s[i]
 		e := jsonEsc[c]
 		if e == 0 {
@@ -91,14 +95,16 @@ const (
 	msb8 = 0x8080808080808080
 )
 
-// needsEscape8 reports whether any of the 8 bytes in x is < 0x20, '"', '\\' or >= 0x80.
-func needsEscape8(x uint64) bool {
+// escapeMask8 flags (0x80 in its byte) the bytes of x that are < 0x20, '"', '\\' or >= 0x80.
+// A borrow can flag a byte above a flagged one too, so only the lowest flag is exact: the
+// first byte (little-endian) to look at.
+func escapeMask8(x uint64) uint64 {
 	less := (x - lsb8*0x20) & ^x // bytes < 0x20 (or >= 0x80, caught below)
 	q := x ^ (lsb8 * '"')        // zero bytes where '"'
 	bs := x ^ (lsb8 * '\\')      // zero bytes where '\\'
 	zq := (q - lsb8) & ^q
 	zb := (bs - lsb8) & ^bs
-	return (less|zq|zb|x)&msb8 != 0
+	return (less | zq | zb | x) & msb8
 }
 
 // AppendJavaDouble appends f as Jackson writes a Java double: Double.toString (JDK 19+), i.e. the

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 	"unicode/utf8"
 )
@@ -71,9 +72,13 @@ func BenchmarkAppendJSONString(b *testing.B) {
 	dst := make([]byte, 0, 512)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(s)))
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	cpu0 := threadCPU()
 	for b.Loop() {
 		dst = AppendJSONString(dst[:0], s)
 	}
+	b.ReportMetric(float64((threadCPU()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
 }
 
 // TestAppendDecimalInt64 checks the inline Base64 of int64 decimals against encoding/base64.

@@ -1,8 +1,11 @@
 package envelope
 
 import (
+	"encoding/binary"
 	"math"
 	"math/big"
+	"math/bits"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -39,16 +42,35 @@ func TestAppendJSONString(t *testing.T) {
 	}
 }
 
-func TestNeedsEscape8(t *testing.T) {
-	for b := 0; b < 256; b++ {
-		for pos := 0; pos < 8; pos++ {
-			x := uint64(0x6161616161616161)
-			x &^= 0xff << (8 * pos)
-			x |= uint64(b) << (8 * pos)
-			want := b < 0x20 || b == '"' || b == '\\' || b >= 0x80
-			if got := needsEscape8(x); got != want {
-				t.Fatalf("byte %#x at %d: got %v want %v", b, pos, got, want)
+// TestEscapeMask8: the lowest flag of escapeMask8 is the first byte to escape or check
+// (control, '"', '\\', non-ASCII), whatever the bytes around it; no flag when there is none.
+func TestEscapeMask8(t *testing.T) {
+	special := []byte{0, 0x1f, 0x20, 0x21, '"', '#', '[', '\\', ']', 0x7f, 0x80, 0xff}
+	r := rand.New(rand.NewPCG(5, 6))
+	for n := 0; n < 200000; n++ {
+		var w [8]byte
+		for i := range w {
+			if r.IntN(3) == 0 {
+				w[i] = special[r.IntN(len(special))]
+			} else {
+				w[i] = byte(r.IntN(256))
 			}
+		}
+		if n < 256*8 { // every byte at every position among plain ones
+			w = [8]byte{'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a'}
+			w[n%8] = byte(n / 8)
+		}
+		want := 8
+		for i, b := range w {
+			if b < 0x20 || b == '"' || b == '\\' || b >= 0x80 {
+				want = i
+				break
+			}
+		}
+		x := binary.LittleEndian.Uint64(w[:])
+		got := bits.TrailingZeros64(escapeMask8(x)) >> 3
+		if got != want {
+			t.Fatalf("% x: first byte to look at %d, want %d", w, got, want)
 		}
 	}
 }

@@ -14,10 +14,12 @@
 // batch fills by itself, up to MaxMessageBytes, so a busy stream still sends full batches.
 // Linger > 0 is Kafka's linger.ms.
 //
-// Memory is bounded by bytes: Send acquires len(key)+len(value)+headers from a weighted
-// semaphore before producing and the promise releases it; a blocked Send waits on its context
-// and logs every 10 s while it waits. The default bound (DefaultMaxBufferedBytes, 16 MiB)
-// covers the requests on the wire and the batches filling behind them.
+// Memory is bounded by bytes: Send counts len(key)+len(value)+headers in before producing and
+// the promise counts them out; a Send that would pass the bound waits on its context and logs
+// every 10 s while it waits. The default bound (DefaultMaxBufferedBytes, 16 MiB) covers the
+// requests on the wire and the batches filling behind them. Send copies key and value once,
+// into a buffer of its own; acknowledged records and their buffers are reused (up to the
+// bound), as the client allows once a record's promise has run.
 //
 // Delivery is bounded in time, not by a retry count: a watchdog fails the sink (sticky, with a
 // retryable *DeliveryTimeoutError) once the oldest unacknowledged record has waited

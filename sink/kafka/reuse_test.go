@@ -1,0 +1,160 @@
+package kafka
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluicecdc/sluice/envelope"
+	ikafka "github.com/sluicecdc/sluice/internal/kafka"
+)
+
+// TestSinkReusedMessagesStartClean: Send reuses acknowledged messages and their buffers; a
+// reused record carries nothing of the one before it (its key, value, headers, partition,
+// timestamp), and a record written into a bigger buffer keeps its own length.
+func TestSinkReusedMessagesStartClean(t *testing.T) {
+	c := newCluster(t)
+	var tk tokens
+	s, err := New(Config{Client: ikafka.ClientConfig{Brokers: c.ListenAddrs()}, Partitions: 3}, tk.durable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	const rounds, per = 4, 50
+	type sent struct {
+		key, val []byte
+		hdr      bool
+		after    time.Time // the record's timestamp is not before this
+	}
+	var want []sent
+	tok := uint64(0)
+	for round := range rounds {
+		start := time.Now().Truncate(time.Millisecond)
+		for i := range per {
+			// Big values with headers in even rounds, small ones without in odd rounds: odd
+			// rounds reuse the even rounds' messages.
+			rec := envelope.Record{Topic: "reuse", Key: fmt.Appendf(nil, `{"id":%d}`, round*per+i)}
+			if round%2 == 0 {
+				rec.Value = bytes.Repeat([]byte{'a' + byte(round)}, 400+i)
+				rec.Headers = []envelope.Header{{Key: "h", Value: []byte("v")}}
+			} else if i%10 != 0 {
+				rec.Value = fmt.Appendf(nil, `{"r":%d,"i":%d}`, round, i)
+			} // else a tombstone
+			tok++
+			if err := s.Send(ctx, &rec, tok); err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, sent{rec.Key, rec.Value, rec.Headers != nil, start})
+		}
+		if err := s.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if round == 0 {
+			s.mu.Lock()
+			reusable := s.free != nil
+			s.mu.Unlock()
+			if !reusable {
+				t.Fatal("no acknowledged message kept for reuse")
+			}
+		}
+		time.Sleep(5 * time.Millisecond) // the next round's timestamps are later
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.ConsumeTopics("reuse"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	got := map[string]*kgo.Record{}
+	cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	for len(got) < len(want) {
+		fs := cl.PollFetches(cctx)
+		if err := cctx.Err(); err != nil {
+			t.Fatalf("consumed %d of %d records: %v", len(got), len(want), err)
+		}
+		fs.EachRecord(func(r *kgo.Record) { got[string(r.Key)] = r })
+	}
+	for _, w := range want {
+		r := got[string(w.key)]
+		if r == nil {
+			t.Fatalf("record %s missing", w.key)
+		}
+		if !bytes.Equal(r.Value, w.val) || (r.Value == nil) != (w.val == nil) {
+			t.Errorf("record %s: value %q, want %q", w.key, r.Value, w.val)
+		}
+		if (len(r.Headers) > 0) != w.hdr {
+			t.Errorf("record %s: headers %v, want headers %v", w.key, r.Headers, w.hdr)
+		}
+		if want := ikafka.Partition(w.key, 3); r.Partition != want {
+			t.Errorf("record %s on partition %d, murmur2 says %d", w.key, r.Partition, want)
+		}
+		if r.Timestamp.Before(w.after) {
+			t.Errorf("record %s: timestamp %s, before it was sent (%s): a reused record kept its old one", w.key, r.Timestamp, w.after)
+		}
+	}
+	for i := uint64(1); i <= tok; i++ {
+		if n := tk.count(i); n != 1 {
+			t.Fatalf("token %d reported durable %d times", i, n)
+		}
+	}
+}
+
+// TestSinkEveryWaiterWakes: Sends blocked on MaxBufferedBytes all go on once the broker
+// answers, however many wait (the heartbeat and stream goroutines may both send), not one per
+// acknowledgement with the rest left to the 10 s log timer.
+func TestSinkEveryWaiterWakes(t *testing.T) {
+	c := newCluster(t)
+	release := make(chan struct{})
+	var once sync.Once
+	c.ControlKey(kmsg.Produce.Int16(), func(kmsg.Request) (kmsg.Response, error, bool) {
+		once.Do(func() { <-release })
+		return nil, nil, false
+	})
+	var tk tokens
+	s, err := New(Config{Client: ikafka.ClientConfig{Brokers: c.ListenAddrs()}, MaxBufferedBytes: 100}, tk.durable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	first := envelope.Record{Topic: "t", Key: []byte(`{"id":1}`), Value: make([]byte, 52)} // 60 bytes
+	if err := s.Send(ctx, &first, 1); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 2)
+	for i := range 2 {
+		go func() {
+			rec := envelope.Record{Topic: "t", Key: fmt.Appendf(nil, `{"id":%d}`, i+2), Value: make([]byte, 42)} // 50 bytes: waits
+			errs <- s.Send(ctx, &rec, uint64(i+2))
+		}()
+	}
+	time.Sleep(100 * time.Millisecond) // both wait
+	close(release)
+	deadline := time.After(5 * time.Second)
+	for range 2 {
+		select {
+		case err := <-errs:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-deadline:
+			t.Fatal("a Send waiting for room did not go on within 5 s of the acknowledgements")
+		}
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for tok := uint64(1); tok <= 3; tok++ {
+		if tk.count(tok) != 1 {
+			t.Fatalf("token %d durable ×%d, want 1", tok, tk.count(tok))
+		}
+	}
+}
