@@ -1,0 +1,32 @@
+//go:build integration
+
+package postgres
+
+import (
+	"testing"
+
+	"github.com/sluicecdc/sluice/capture"
+)
+
+// TestIncrementalSnapshotBadFilter: an execute-snapshot whose additional-conditions filter the
+// server refuses is a bad signal, refused with an error in the log; the stream goes on and the
+// next, correct signal is read. It used to stop the source at the first chunk, and every
+// restart again (the filter was stored with the snapshot's progress).
+func TestIncrementalSnapshotBadFilter(t *testing.T) {
+	eachServer(t, func(t *testing.T, db *testDB) {
+		const n = 30
+		s := db.open(incrDB(t, db, n, 100))
+		db.exec(`INSERT INTO debezium_signal VALUES ('bad-1', 'execute-snapshot', '{"data-collections": ["public.t"],
+  "additional-conditions": [{"data-collection": "public.t", "filter": "id >< 3"}]}')`,
+			`INSERT INTO debezium_signal VALUES ('bad-2', 'execute-snapshot', '{"data-collections": ["public.t"],
+  "additional-conditions": [{"data-collection": "public.t", "filter": "no_such_column = 1"}]}')`,
+			`INSERT INTO debezium_signal VALUES ('good-1', 'execute-snapshot', '{"data-collections": ["public.t"],
+  "additional-conditions": [{"data-collection": "public.t", "filter": "id > 10"}]}')`)
+		ids, _ := incrReads(t, s, func(ev capture.Event, reads int) bool { return reads >= n-10 })
+		for _, id := range ids {
+			if id <= 10 {
+				t.Fatalf("read id %d outside the good signal's filter", id)
+			}
+		}
+	})
+}
