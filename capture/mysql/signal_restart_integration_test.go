@@ -56,3 +56,42 @@ func TestMySQLSignalRowRestartBeforeEffect(t *testing.T) {
 		})
 	}
 }
+
+// TestMySQLIncrementalSnapshotBadFilter: an execute-snapshot whose additional-conditions
+// filter the server refuses is a bad signal, refused with an error in the log; the stream goes
+// on and the next, correct signal is read. It used to stop the source at the first chunk.
+func TestMySQLIncrementalSnapshotBadFilter(t *testing.T) {
+	for _, srv := range servers(t) {
+		t.Run(srv.name, func(t *testing.T) {
+			const rows = 30
+			db, dbName := snapshotDB(t, srv, "sl_badfilter", false, "t (id INT PRIMARY KEY, v INT NOT NULL)")
+			var vals []string
+			for i := 1; i <= rows; i++ {
+				vals = append(vals, fmt.Sprintf("(%d, 0)", i))
+			}
+			mustExec(t, db, "INSERT INTO "+dbName+".t VALUES "+strings.Join(vals, ","))
+
+			ts := newTestSource(t, srv, dbName)
+			ts.cfg.SnapshotMode = SnapshotNoData
+			ts.cfg.SnapshotChunkRows = 100
+			ts.cfg.SignalDataCollection = dbName + ".sig"
+			s := ts.open(t)
+			defer s.Close()
+			ts.collect(t, s, 30*time.Second, func(recs []rec) bool {
+				return len(recs) > 0 && recs[len(recs)-1].kind == capture.SnapshotDone
+			})
+			cond := func(f string) string {
+				return `'{"data-collections": ["` + dbName + `.t"], "additional-conditions": [{"data-collection": "` + dbName + `.t", "filter": "` + f + `"}]}'`
+			}
+			mustExec(t, db, `INSERT INTO `+dbName+`.sig VALUES ('bad-1', 'execute-snapshot', `+cond("id >< 3")+`)`,
+				`INSERT INTO `+dbName+`.sig VALUES ('bad-2', 'execute-snapshot', `+cond("no_such_column = 1")+`)`,
+				`INSERT INTO `+dbName+`.sig VALUES ('good-1', 'execute-snapshot', `+cond("id > 10")+`)`)
+			recs := ts.collect(t, s, 20*time.Second, readsAtLeast(rows-10))
+			for _, r := range recs {
+				if r.op == capture.OpRead && r.ev.After[0].Int <= 10 {
+					t.Fatalf("read %s outside the good signal's filter", r.text)
+				}
+			}
+		})
+	}
+}
