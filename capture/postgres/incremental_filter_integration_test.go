@@ -30,3 +30,22 @@ func TestIncrementalSnapshotBadFilter(t *testing.T) {
 		}
 	})
 }
+
+// TestBlockingSnapshotBadFilter: as TestIncrementalSnapshotBadFilter, for a blocking snapshot.
+// It used to stop the source when the tables were read.
+func TestBlockingSnapshotBadFilter(t *testing.T) {
+	eachServer(t, func(t *testing.T, db *testDB) {
+		const n = 30
+		s := db.open(incrDB(t, db, n, 100))
+		db.exec(`INSERT INTO debezium_signal VALUES ('bad-1', 'execute-snapshot', '{"data-collections": ["public.t"], "type": "blocking",
+  "additional-conditions": [{"data-collection": "public.t", "filter": "id >< 3"}]}')`,
+			`INSERT INTO debezium_signal VALUES ('good-1', 'execute-snapshot', '{"data-collections": ["public.t"], "type": "blocking",
+  "additional-conditions": [{"data-collection": "public.t", "filter": "id > 10"}]}')`)
+		ids, _ := incrReads(t, s, func(ev capture.Event, reads int) bool { return reads >= n-10 })
+		for _, id := range ids {
+			if id <= 10 {
+				t.Fatalf("read id %d outside the good signal's filter", id)
+			}
+		}
+	})
+}
