@@ -307,14 +307,20 @@ func (s *Source) filterAccepted(ctx context.Context, t *snapTable, log interface
 		_, err := s.cat.conn.Exec(ctx, "SELECT 1 FROM ONLY "+t.name+" WHERE ("+t.where+") LIMIT 0")
 		return err
 	})
-	// Classes 42 (syntax, unknown names, no privilege) and 22 (bad literals) are the filter's
-	// fault; others (a server shutting down) are the source's and are retried.
-	if pe, ok := errors.AsType[*pgconn.PgError](err); ok && (strings.HasPrefix(pe.Code, "42") || strings.HasPrefix(pe.Code, "22")) {
+	if filterFault(err) {
 		log.Error("execute-snapshot: the server refuses the additional-conditions filter of the table, which is left out; send the signal again with a corrected filter",
 			"table", t.rel.table.ID.String(), "filter", t.where, "error", err)
 		return false, nil
 	}
 	return err == nil, err
+}
+
+// filterFault reports whether err, from a query with an additional-conditions filter, is the
+// filter's fault: SQL state classes 42 (syntax, unknown names, no privilege) and 22 (bad
+// literals, a division by zero). Others (a server shutting down) are the source's and retried.
+func filterFault(err error) bool {
+	pe, ok := errors.AsType[*pgconn.PgError](err)
+	return ok && (strings.HasPrefix(pe.Code, "42") || strings.HasPrefix(pe.Code, "22"))
 }
 
 // startIncremental reads tables (the first from after) in an incremental snapshot: added to
