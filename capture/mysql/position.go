@@ -47,6 +47,19 @@ type Position struct {
 	// it was acted on before this position), when HasSignalOffset (signal_kafka_offset).
 	SignalOffset    int64
 	HasSignalOffset bool
+
+	// Filters are the include/exclude lists the position was captured with (captured_filters,
+	// sluice's own key): a restart with other lists snapshots the tables they newly capture
+	// (newtables.go). Shared by every position of a run: never changed in place.
+	Filters *TableFilters
+}
+
+// TableFilters are the table filters of Config, as a position records them.
+type TableFilters struct {
+	DatabaseInclude []string `json:"database_include,omitempty"`
+	DatabaseExclude []string `json:"database_exclude,omitempty"`
+	TableInclude    []string `json:"table_include,omitempty"`
+	TableExclude    []string `json:"table_exclude,omitempty"`
 }
 
 var _ capture.Position = (*Position)(nil)
@@ -111,6 +124,11 @@ func (p *Position) AppendOffset(b []byte) []byte {
 		b = append(b, `,"signal_kafka_offset":`...)
 		b = strconv.AppendInt(b, p.SignalOffset, 10)
 	}
+	if p.Filters != nil {
+		q, _ := json.Marshal(p.Filters)
+		b = append(b, `,"captured_filters":`...)
+		b = append(b, q...)
+	}
 	return append(b, '}')
 }
 
@@ -138,11 +156,13 @@ func ParsePosition(b []byte) (*Position, error) {
 		IncrFilters map[string]string `json:"incremental_snapshot_filters"`
 
 		SignalOffset *json.Number `json:"signal_kafka_offset"`
+
+		Filters *TableFilters `json:"captured_filters"`
 	}
 	if err := json.Unmarshal(b, &w); err != nil {
 		return nil, fmt.Errorf("mysql offset %s: %w", b, err)
 	}
-	p := &Position{File: w.File}
+	p := &Position{File: w.File, Filters: w.Filters}
 	num := func(n json.Number) int64 {
 		if n == "" {
 			return 0

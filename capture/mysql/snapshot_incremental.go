@@ -3,10 +3,12 @@ package mysql
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
 
+	gomysql "github.com/go-sql-driver/mysql"
 	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/schema"
 	"github.com/sluicecdc/sluice/signal"
@@ -202,6 +204,7 @@ func (s *Source) handleSignal(ctx context.Context, sig signal.Signal, at string)
 			return nil
 		}
 		var tables []incrTable
+		refused := 0
 		for _, t := range s.cat.Tables() {
 			id := t.ID
 			if !s.f.table(id.DB, id.Table) || !snap.Matches(id.String()) || id == s.sigID {
@@ -211,7 +214,17 @@ func (s *Source) handleSignal(ctx context.Context, sig signal.Signal, at string)
 				log.Error("execute-snapshot: table has no primary key and is left out (an incremental snapshot matches chunk rows with stream events by key)", "table", id.String())
 				continue
 			}
-			tables = append(tables, incrTable{id, snap.Filter(id.String())})
+			it := incrTable{id, snap.Filter(id.String())}
+			if ok, err := s.filterAccepted(ctx, it, log); err != nil {
+				return err
+			} else if !ok {
+				refused++
+				continue
+			}
+			tables = append(tables, it)
+		}
+		if len(tables) == 0 && refused > 0 {
+			return nil
 		}
 		if len(tables) == 0 {
 			log.Error("execute-snapshot: data-collections match no captured table with a primary key (names are db.table regular expressions; the table must be in the include lists)", "data_collections", snap.DataCollections)
@@ -220,6 +233,31 @@ func (s *Source) handleSignal(ctx context.Context, sig signal.Signal, at string)
 		return s.startIncremental(ctx, tables, nil)
 	}
 	return nil
+}
+
+// filterAccepted tries t's additional-conditions filter on the server before a chunk uses it:
+// a filter the server refuses (bad SQL, an unknown column) would fail every chunk read, and
+// with it the source at every restart (the filter is stored with the progress). A refused
+// filter is a bad signal: logged, and the table left out (false). err is a failure to ask.
+func (s *Source) filterAccepted(ctx context.Context, t incrTable, log interface{ Error(string, ...any) }) (bool, error) {
+	if t.filter == "" {
+		return true, nil
+	}
+	err := s.bounded(ctx, "check an additional-conditions filter", func(ctx context.Context) error {
+		rows, err := s.db.QueryContext(ctx, "SELECT 1 FROM "+quoteID(t.id.DB)+"."+quoteID(t.id.Table)+" WHERE ("+t.filter+") LIMIT 0")
+		if err != nil {
+			return err
+		}
+		return rows.Close()
+	})
+	// SQL states of classes 42 (syntax, unknown names, no privilege) and 22 (bad literals) are
+	// the filter's fault; others are the source's and are retried.
+	if me, ok := errors.AsType[*gomysql.MySQLError](err); ok && (string(me.SQLState[:2]) == "42" || string(me.SQLState[:2]) == "22") {
+		log.Error("execute-snapshot: the server refuses the additional-conditions filter of the table, which is left out; send the signal again with a corrected filter",
+			"table", t.id.String(), "filter", t.filter, "error", err)
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // startIncremental reads tables (the first from after) in an incremental snapshot: added to
@@ -356,6 +394,11 @@ func (s *Source) resumeIncremental(ctx context.Context, off *Position) error {
 		t := s.cat.Table(id)
 		if t == nil || len(t.PrimaryKey) == 0 || !s.f.table(id.DB, id.Table) {
 			s.log.Warn("incremental snapshot: a table of the stored offset is no longer captured (or lost its key) and is left out", "table", name)
+			continue
+		}
+		if ok, err := s.filterAccepted(ctx, incrTable{id, off.IncrFilters[name]}, s.log); err != nil {
+			return err
+		} else if !ok {
 			continue
 		}
 		if i == 0 && len(off.IncrAfter) == len(t.PrimaryKey) {

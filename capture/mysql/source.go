@@ -47,6 +47,7 @@ type Source struct {
 	cfg       Config
 	log       *slog.Logger
 	f         *filter
+	filters   *TableFilters // f's lists, stamped on every position handed out (captured_filters)
 	dcfg      *gomysql.Config
 	tls       tlsconf.Config // the TLS settings in force (Config.TLS or the DSN's)
 	tlsBase   *tls.Config    // built from tls; nil under disable
@@ -108,6 +109,8 @@ func New(ctx context.Context, cfg Config) (*Source, error) {
 	cfg.setDefaults()
 	s := &Source{cfg: cfg, log: cfg.Logger.With("source", "mysql"), hist: cfg.History}
 	s.f, _ = newFilter(&cfg)
+	s.filters = &TableFilters{DatabaseInclude: cfg.DatabaseInclude, DatabaseExclude: cfg.DatabaseExclude,
+		TableInclude: cfg.TableInclude, TableExclude: cfg.TableExclude}
 	var dsnTLS string
 	s.dcfg, dsnTLS, _ = parseDSN(cfg.DSN, cfg.Password)
 	if err := s.setupTLS(dsnTLS); err != nil {
@@ -256,9 +259,11 @@ func (s *Source) start(ctx context.Context) error {
 		return err
 	}
 	if len(off.IncrTables) > 0 {
-		return s.resumeIncremental(ctx, off)
+		if err := s.resumeIncremental(ctx, off); err != nil {
+			return err
+		}
 	}
-	return nil
+	return s.snapshotAddedTables(ctx, off)
 }
 
 // replayHistory applies every record at or before upTo (all when nil) to the catalog.
@@ -413,6 +418,15 @@ func (s *Source) Next(ctx context.Context) (capture.Event, error) {
 						q.SignalOffset, q.HasSignalOffset = s.sigNext, true
 						p = &q
 						ev.Position = p
+					}
+					if p != nil && p.Filters != s.filters {
+						if p.Filters != nil { // not this run's: a copy, as above
+							q := *p
+							p = &q
+							ev.Position = p
+						}
+						// Before it is handed out: positions shared by events get it once.
+						p.Filters = s.filters
 					}
 					s.st.lastPos = p
 					s.readPos.Store(p)

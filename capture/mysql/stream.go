@@ -911,8 +911,15 @@ func (s *Source) nextRow() error {
 		ev.Position = &Position{File: s.st.file, Pos: s.evEnd(h), GTIDs: s.gtidString(), TsSec: int64(h.Timestamp), ServerID: h.ServerID}
 	}
 	if s.sigOn && v.src.ID == s.sigID {
+		n := len(s.signals)
 		if !s.signalRow(ev.Op, ev.After, s.st.lastPos) {
 			return nil // a watermark
+		}
+		if p := ev.Position.(*Position); len(s.signals) > n && s.st.inTxn {
+			// The signal is acted on after its row goes out, so the row's position must not
+			// pass it: stored alone (a crash before the next position), the restart reads the
+			// row again and acts on it, instead of skipping it with its effect lost.
+			p.Row--
 		}
 	} else {
 		if s.cfg.ReadOnly {

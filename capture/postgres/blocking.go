@@ -58,10 +58,17 @@ func (s *Source) queueBlocking(ctx context.Context, snap *signal.Snapshot, log i
 	if req == nil {
 		req = &blockReq{}
 	}
-	n := len(req.tables)
+	n, refused := len(req.tables), 0
 	for _, t := range all {
 		id := t.rel.table.ID.String()
 		if !snap.Matches(id) || slices.Contains(req.tables, id) {
+			continue
+		}
+		t.where = snap.Filter(id)
+		if ok, err := s.filterAccepted(ctx, t, log); err != nil {
+			return err
+		} else if !ok {
+			refused++
 			continue
 		}
 		req.tables = append(req.tables, id)
@@ -71,6 +78,9 @@ func (s *Source) queueBlocking(ctx context.Context, snap *signal.Snapshot, log i
 			}
 			req.filters[id] = f
 		}
+	}
+	if len(req.tables) == n && refused > 0 {
+		return nil
 	}
 	if len(req.tables) == n {
 		log.Error("execute-snapshot: data-collections match no captured table (names are schema.table regular expressions; the table must be in the publication and the include list)", "data_collections", snap.DataCollections)

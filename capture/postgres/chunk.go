@@ -582,6 +582,15 @@ func (s *Source) readChunk(ctx context.Context, rs *resumed, c *chunk, after []s
 	}
 	for attempt := 0; ; attempt++ {
 		retry, err := s.readChunkOnce(ctx, rs.conn, c, after, page, keyOf)
+		if err != nil && c.t.where != "" && filterFault(err) {
+			// The filter passed the check (filterAccepted) but fails on some rows' values: a
+			// bad signal, which must not stop the source at every restart. The table ends
+			// here (an empty last chunk, closed by the high watermark as any other).
+			s.log.Error("incremental snapshot: the additional-conditions filter fails on the table's rows; the rest of the table is left out, send the signal again with a corrected filter",
+				"table", c.t.rel.table.ID.String(), "filter", c.t.where, "error", err)
+			c.rows, c.last, c.keys, c.more = nil, nil, map[string]int{}, false
+			break
+		}
 		if err != nil {
 			return err
 		}

@@ -2,14 +2,17 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/schema"
 	"github.com/sluicecdc/sluice/signal"
@@ -261,6 +264,7 @@ func (s *Source) handleSignal(ctx context.Context, sig signal.Signal, lsn uint64
 			return err
 		}
 		var tables []*snapTable
+		refused := 0
 		for _, t := range all {
 			id := t.rel.table.ID.String()
 			if !snap.Matches(id) {
@@ -271,7 +275,16 @@ func (s *Source) handleSignal(ctx context.Context, sig signal.Signal, lsn uint64
 				continue
 			}
 			t.where = snap.Filter(id)
+			if ok, err := s.filterAccepted(ctx, t, log); err != nil {
+				return err
+			} else if !ok {
+				refused++
+				continue
+			}
 			tables = append(tables, t)
+		}
+		if len(tables) == 0 && refused > 0 {
+			return nil
 		}
 		if len(tables) == 0 {
 			log.Error("execute-snapshot: data-collections match no captured table with a primary key (names are schema.table regular expressions; the table must be in the publication and the include list)", "data_collections", snap.DataCollections)
@@ -280,6 +293,34 @@ func (s *Source) handleSignal(ctx context.Context, sig signal.Signal, lsn uint64
 		return s.startIncremental(ctx, tables, nil, log)
 	}
 	return nil
+}
+
+// filterAccepted tries t's additional-conditions filter on the server before a chunk uses it:
+// a filter the server refuses (bad SQL, an unknown column) would fail every chunk read, and
+// with it the source at every restart (the filter is stored with the progress). A refused
+// filter is a bad signal: logged, and the table left out (false). err is a failure to ask.
+func (s *Source) filterAccepted(ctx context.Context, t *snapTable, log interface{ Error(string, ...any) }) (bool, error) {
+	if t.where == "" {
+		return true, nil
+	}
+	err := s.bounded(ctx, "check an additional-conditions filter", func(ctx context.Context) error {
+		_, err := s.cat.conn.Exec(ctx, "SELECT 1 FROM ONLY "+t.name+" WHERE ("+t.where+") LIMIT 0")
+		return err
+	})
+	if filterFault(err) {
+		log.Error("execute-snapshot: the server refuses the additional-conditions filter of the table, which is left out; send the signal again with a corrected filter",
+			"table", t.rel.table.ID.String(), "filter", t.where, "error", err)
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// filterFault reports whether err, from a query with an additional-conditions filter, is the
+// filter's fault: SQL state classes 42 (syntax, unknown names, no privilege) and 22 (bad
+// literals, a division by zero). Others (a server shutting down) are the source's and retried.
+func filterFault(err error) bool {
+	pe, ok := errors.AsType[*pgconn.PgError](err)
+	return ok && (strings.HasPrefix(pe.Code, "42") || strings.HasPrefix(pe.Code, "22"))
 }
 
 // startIncremental reads tables (the first from after) in an incremental snapshot: added to
@@ -425,6 +466,11 @@ func (s *Source) resumeIncremental(ctx context.Context, r *Position) error {
 			continue
 		}
 		t.where = r.IncrFilters[name]
+		if ok, err := s.filterAccepted(ctx, t, s.log); err != nil {
+			return err
+		} else if !ok {
+			continue
+		}
 		if i == 0 && len(r.IncrAfter) == len(t.pk) {
 			after = r.IncrAfter
 		}

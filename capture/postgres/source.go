@@ -224,6 +224,14 @@ func (s *Source) Next(ctx context.Context) (capture.Event, error) {
 	ev, err := s.next(ctx)
 	if ev.Position != nil {
 		s.stampExt(&ev)
+		if p, ok := ev.Position.(*Position); ok && p != nil && p.Blocking == nil && s.blockWait != nil && s.snap == nil {
+			// A blocking snapshot is queued, not started: the positions until it starts ask
+			// for it, or a crash after the signal's commit was stored would lose it. A copy:
+			// the position may be one the pipeline is saving.
+			q := *p
+			q.Blocking = &BlockingProgress{Tables: s.blockWait.tables, Filters: s.blockWait.filters}
+			ev.Position = &q
+		}
 	}
 	// Every exit is classified: the side connection (catalog lookups, the heartbeat action)
 	// fails the same way the stream does when the server restarts.

@@ -545,3 +545,11 @@ type retryableError struct{ error }
 
 func (e retryableError) Retryable() bool { return true }
 func (e retryableError) Unwrap() error   { return e.error }
+
+// ChunkRowsNames maps Debezium's incremental.snapshot.chunk.size to --snapshot-chunk-rows, and
+// makes snapshot.fetch.size (Debezium's JDBC fetch size, which the sources also read as the
+// chunk size) yield to it when a file has both. Call it after the source's RegisterFlags.
+func ChunkRowsNames(c *Capture) {
+	c.Names(properties.Names{"incremental.snapshot.chunk.size": "snapshot-chunk-rows"})
+	c.Fallback("snapshot.fetch.size", "snapshot-chunk-rows")
+}

@@ -150,6 +150,7 @@ func parse(prog string, args []string, sinks []cli.SinkKind) (*cli.Capture, mysq
 	var cfg mysql.Config
 	c.Register(cli.GroupCapture, cfg.RegisterFlags)
 	c.SetGroup(cli.GroupConnection, "server-id", "tls-mode")
+	cli.ChunkRowsNames(c)
 	var f connFlags
 	fs.StringVar(&f.Host, "host", "", "database host (overrides the DSN's; database.hostname)")
 	fs.StringVar(&f.Port, "port", "", "database port (database.port; default 3306)")

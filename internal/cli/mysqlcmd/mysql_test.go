@@ -200,3 +200,21 @@ func TestSignalChannelsWithoutSourceMySQL(t *testing.T) {
 		t.Fatalf("kafka only: NoTableSignals %v, signal table %q, %v", cfg.NoTableSignals, cfg.SignalDataCollection, err)
 	}
 }
+
+// TestIncrementalChunkSizePropertyMySQL: as TestIncrementalChunkSizeProperty.
+func TestIncrementalChunkSizePropertyMySQL(t *testing.T) {
+	for _, tc := range []struct {
+		props string
+		want  int
+	}{
+		{"incremental.snapshot.chunk.size=512\n", 512},
+		{"snapshot.fetch.size=2048\n", 2048},
+		{"snapshot.fetch.size=2048\nincremental.snapshot.chunk.size=512\n", 512},
+	} {
+		props := writeFile(t, "topic.prefix=app\ndatabase.server.id=7\n"+tc.props)
+		_, cfg, _, err := parse("sluice mysql", []string{"--config", props, "--dsn", "mysql://u@h:3306"}, sinks)
+		if err != nil || cfg.SnapshotChunkRows != tc.want {
+			t.Errorf("%q: snapshot-chunk-rows %d, want %d (%v)", tc.props, cfg.SnapshotChunkRows, tc.want, err)
+		}
+	}
+}

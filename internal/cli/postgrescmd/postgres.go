@@ -108,6 +108,7 @@ func parse(prog string, args []string, sinks []cli.SinkKind) (*cli.Capture, post
 	var cfg postgres.Config
 	c.Register(cli.GroupCapture, cfg.RegisterFlags)
 	var f connFlags
+	cli.ChunkRowsNames(c)
 	fs.StringVar(&f.Host, "host", "", "database host (overrides the DSN's; database.hostname)")
 	fs.StringVar(&f.Port, "port", "", "database port (database.port)")
 	fs.StringVar(&f.User, "user", "", "database user (database.user)")

@@ -152,3 +152,25 @@ signal.kafka.groupId=kafka-signal
 		t.Errorf("without the source channel: err %v, signal table %q", err, cfg.SignalDataCollection)
 	}
 }
+
+// TestIncrementalChunkSizeProperty: incremental.snapshot.chunk.size, Debezium's name for the
+// rows of an incremental snapshot's chunk, sets --snapshot-chunk-rows; it wins over
+// snapshot.fetch.size (Debezium's JDBC fetch size, which sluice also reads as the chunk size).
+// It used to be ignored with a warning, leaving chunks of 10000 rows.
+func TestIncrementalChunkSizeProperty(t *testing.T) {
+	for _, tc := range []struct {
+		props string
+		want  int
+	}{
+		{"incremental.snapshot.chunk.size=512\n", 512},
+		{"snapshot.fetch.size=2048\n", 2048},
+		{"snapshot.fetch.size=2048\nincremental.snapshot.chunk.size=512\n", 512},
+		{"debezium.source.incremental.snapshot.chunk.size=256\n", 256},
+	} {
+		props := writeFile(t, "topic.prefix=app\n"+tc.props)
+		_, cfg, err := parse("sluice postgres", []string{"--config", props, "--dsn", "postgres://u@h:1/db"}, sinks)
+		if err != nil || cfg.SnapshotChunkRows != tc.want {
+			t.Errorf("%q: snapshot-chunk-rows %d, want %d (%v)", tc.props, cfg.SnapshotChunkRows, tc.want, err)
+		}
+	}
+}
