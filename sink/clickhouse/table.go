@@ -872,31 +872,11 @@ func (s *Sink) resolveToast(ctx context.Context, name string, b *tableBatch) err
 				s.db + "." + quoteIdent(name) + " WHERE (" + strings.Join(keyCols, ", ") + ") IN (" +
 				strings.Join(tuples, ", ") + ") AND `_version` <= transform(" + keyExpr + ", [" + strings.Join(from, ", ") +
 				"], CAST([" + strings.Join(to, ", ") + "] AS Array(UInt64)), toUInt64(0)) GROUP BY " + strings.Join(keyCols, ", ")
-			var found map[string]string
-			err := s.retry(ctx, "read unchanged-TOAST values of "+name, func(ctx context.Context) error {
-				found = map[string]string{} // an attempt cut off half-way reads again from the start
-				rows, err := s.conn.Query(ctx, q)
-				if err != nil {
-					return err
-				}
-				defer rows.Close()
-				for rows.Next() {
-					keys := make([]string, len(keyCols))
-					var v *string // NULL: only NULLs (argMax skips them), e.g. a value stored NULL for want of one
-					ptrs := make([]any, len(keys)+1)
-					for i := range keys {
-						ptrs[i] = &keys[i]
-					}
-					ptrs[len(keys)] = &v
-					if err := rows.Scan(ptrs...); err != nil {
-						return err
-					}
-					if v != nil {
-						found[strings.Join(keys, "\x00")] = *v
-					}
-				}
-				return rows.Err()
-			})
+			read := s.readToast
+			if s.toastLookup != nil {
+				read = s.toastLookup
+			}
+			found, err := read(ctx, name, q, len(keyCols))
 			if err != nil {
 				return err
 			}
@@ -921,6 +901,37 @@ func (s *Sink) resolveToast(ctx context.Context, name string, b *tableBatch) err
 	b.fixups = b.fixups[:0]
 	b.unresolved = nil
 	return nil
+}
+
+// readToast runs a lookup of resolveToast: the value (not NULL) by key, its columns joined
+// by NUL.
+func (s *Sink) readToast(ctx context.Context, name, q string, nkeys int) (map[string]string, error) {
+	var found map[string]string
+	err := s.retry(ctx, "read unchanged-TOAST values of "+name, func(ctx context.Context) error {
+		found = map[string]string{} // an attempt cut off half-way reads again from the start
+		rows, err := s.conn.Query(ctx, q)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			keys := make([]string, nkeys)
+			var v *string // NULL: only NULLs (argMax skips them), e.g. a value stored NULL for want of one
+			ptrs := make([]any, nkeys+1)
+			for i := range keys {
+				ptrs[i] = &keys[i]
+			}
+			ptrs[nkeys] = &v
+			if err := rows.Scan(ptrs...); err != nil {
+				return err
+			}
+			if v != nil {
+				found[strings.Join(keys, "\x00")] = *v
+			}
+		}
+		return rows.Err()
+	})
+	return found, err
 }
 
 // alter is one ALTER TABLE on a column: its SQL, the column and the type it leaves ("" for a
