@@ -187,6 +187,8 @@ type Sink struct {
 	lifeEnd            context.CancelFunc
 	closeOnce          sync.Once
 	wg                 sync.WaitGroup
+	// toastLookup replaces readToast in tests that have no connection (chDB).
+	toastLookup func(ctx context.Context, table, q string, nkeys int) (map[string]string, error)
 
 	stats struct {
 		rows, batches, records, parked, retries, schema, toast, replayed atomic.Uint64

@@ -81,16 +81,26 @@ type tableBatch struct {
 	rowIDs   []uint64 // with bind.rowID
 	tsMs     int64
 	raws     [][]byte
-	keyRow   map[string]int // with toast: key → newest row in this batch
-	fixups   []fixup
-	// unresolved: row·len(cols)+col of every fixup, so that a later placeholder of the same
-	// key copies no empty slot but waits for the same value from ClickHouse.
-	unresolved map[int]bool
+	keyRow   map[string]int // with toast: key → its latest row in this batch (stream order)
+	// prevRow (with toast), per row: the row of the same key before it in this batch, or -1.
+	// A key's records are in stream order but not always in version order (a source re-sends
+	// what follows its last confirmed position), so a placeholder's predecessor is found by
+	// walking back to the first row that is not newer (see predecessor).
+	prevRow []int
+	fixups  []fixup
+	// unresolved: row·len(cols)+col → index in fixups of every value that waits for
+	// ClickHouse, so that a later placeholder of the same key copies no empty slot but joins
+	// its chain.
+	unresolved map[int]int
 }
 
+// fixup is an unchanged-TOAST value that waits for ClickHouse. Fixups of one key and column
+// linked by predecessor form a chain (root: the index in fixups of its first one): a stretch
+// of the key's history in which the column did not change, so they all get one value.
 type fixup struct {
 	row, col int
 	key      []string // key column values as text
+	root     int
 }
 
 func (b *tableBatch) rows() int { return len(b.versions) }
@@ -105,6 +115,7 @@ func (b *tableBatch) reset() {
 	b.rowIDs = b.rowIDs[:0]
 	b.tsMs = 0
 	b.keyRow = nil
+	b.prevRow = b.prevRow[:0]
 	b.fixups = b.fixups[:0]
 	b.unresolved = nil
 }
@@ -542,6 +553,41 @@ func (b *tableBatch) truncateRows(n int) {
 	if b.bind.rowID {
 		b.rowIDs = b.rowIDs[:n]
 	}
+	if len(b.prevRow) > n { // point no key at a dropped row
+		for k, r := range b.keyRow {
+			for r >= n {
+				r = b.prevRow[r]
+			}
+			if r < 0 {
+				delete(b.keyRow, k)
+			} else {
+				b.keyRow[k] = r
+			}
+		}
+		b.prevRow = b.prevRow[:n]
+	}
+	for len(b.fixups) > 0 && b.fixups[len(b.fixups)-1].row >= n {
+		f := b.fixups[len(b.fixups)-1]
+		delete(b.unresolved, f.row*len(b.bufs)+f.col)
+		b.fixups = b.fixups[:len(b.fixups)-1]
+	}
+}
+
+// predecessor is the row in the batch whose value an unchanged-TOAST value of key at version
+// carries, or -1 (then it is in ClickHouse, or nowhere): walking back from the key's latest
+// row, the first one not newer than version. The rows of a key arrive as stretches of its
+// history, each in order and each starting no later than just after the one before (a re-send
+// starts at or before the first change not yet confirmed), so that row is the change right
+// before this one, or a copy of this one.
+func (b *tableBatch) predecessor(key string, version uint64) int {
+	r, ok := b.keyRow[key]
+	if !ok {
+		return -1
+	}
+	for r >= 0 && b.versions[r] > version {
+		r = b.prevRow[r]
+	}
+	return r
 }
 
 func keyChanged(b *binding, c *change) (bool, error) {
@@ -642,17 +688,21 @@ func (s *Sink) appendRow(t *table, row []byte, fields []rawField, deleted bool, 
 				err = fmt.Errorf("column %s: unchanged-TOAST placeholder in a table without key", bd.cols[i].name)
 			} else if !t.toast {
 				err = errToastFlush
-			} else if r, ok := b.keyRow[key]; ok && !b.unresolved[r*len(raws)+i] {
+			} else if r := b.predecessor(key, version); r >= 0 && !b.waits(r, i) {
 				b.bufs[i].appendCopy(r)
 				continue
 			} else {
-				// No earlier row in this batch, or one that waits for ClickHouse itself: both
-				// get the newest value before the batch.
-				b.fixups = append(b.fixups, fixup{row: n, col: i, key: keyTexts(raws, bd.keyIdx)})
-				if b.unresolved == nil {
-					b.unresolved = map[int]bool{}
+				// No predecessor in this batch (a chain of its own), or one that waits for
+				// ClickHouse itself (its chain: the same value).
+				root := len(b.fixups)
+				if r >= 0 {
+					root = b.fixups[b.unresolved[r*len(raws)+i]].root
 				}
-				b.unresolved[n*len(raws)+i] = true
+				if b.unresolved == nil {
+					b.unresolved = map[int]int{}
+				}
+				b.unresolved[n*len(raws)+i] = len(b.fixups)
+				b.fixups = append(b.fixups, fixup{row: n, col: i, key: keyTexts(raws, bd.keyIdx), root: root})
 				raw = nil
 			}
 			if err != nil {
@@ -688,11 +738,18 @@ func (s *Sink) appendRow(t *table, row []byte, fields []rawField, deleted bool, 
 		d = 1
 	}
 	b.deleted = append(b.deleted, d)
-	if t.toast && key != "" {
-		if b.keyRow == nil {
-			b.keyRow = map[string]int{}
+	if t.toast {
+		prev := -1
+		if key != "" {
+			if b.keyRow == nil {
+				b.keyRow = map[string]int{}
+			}
+			if r, ok := b.keyRow[key]; ok {
+				prev = r
+			}
+			b.keyRow[key] = n
 		}
-		b.keyRow[key] = n
+		b.prevRow = append(b.prevRow, prev)
 	}
 	if !t.queued {
 		t.queued = true
@@ -700,6 +757,12 @@ func (s *Sink) appendRow(t *table, row []byte, fields []rawField, deleted bool, 
 	}
 	s.rows++
 	return nil
+}
+
+// waits reports whether column col of row r waits for a value from ClickHouse.
+func (b *tableBatch) waits(r, col int) bool {
+	_, ok := b.unresolved[r*len(b.bufs)+col]
+	return ok
 }
 
 func keyString(raws [][]byte, idx []int) string {
@@ -723,13 +786,18 @@ func keyTexts(raws [][]byte, idx []int) []string {
 	return out
 }
 
-// resolveToast fills unchanged-TOAST values whose previous value is not in the batch from the
-// newest version in ClickHouse at or below the fixup's own (the lowest of its key's fixups; the
-// key's value then is the same for all of them). Not below the batch's lowest: a batch can hold
-// records older than rows already in ClickHouse (a replay after a restart, records a producer
-// sent again into a topic), and that bound skipped the key's real predecessor. At or below: a
-// replayed record finds its own first copy, which a merge keeps as long as it is the key's
-// newest, while its predecessor may be merged away.
+// resolveToast fills the unchanged-TOAST values that wait for ClickHouse, one value per chain
+// (see fixup): the key's newest version in ClickHouse at or below the chain's newest version.
+// That row is the right one whatever ClickHouse holds, as long as the key's earlier batches
+// are in it (they are: the sink inserts one batch at a time). Either the chain is new, and the
+// row is its predecessor; or the chain is a replay (a restart re-reads from the committed
+// offset; a source re-sends from its confirmed position) and the row is the first copy of one
+// of its records, all of which carry the chain's value. Merges keep only the newest version of
+// a key and may take the others, but never that one: bounded by the chain's first version,
+// the lookup found nothing once a merge had left only the chain's newest copy, or found a
+// version older than the real predecessor, and stored that (empty, or wrong) in the key's
+// newest row. Only a chain that is all older than the key's newest row in ClickHouse may get
+// an older value, in rows that the newest one outranks.
 func (s *Sink) resolveToast(ctx context.Context, name string, b *tableBatch) error {
 	if len(b.fixups) == 0 {
 		return nil
@@ -754,82 +822,116 @@ func (s *Sink) resolveToast(ctx context.Context, name string, b *tableBatch) err
 			return sb.String()
 		}
 	}
-	byCol := map[int][]fixup{}
-	for _, f := range b.fixups {
-		byCol[f.col] = append(byCol[f.col], f)
+	type chain struct {
+		key     []string
+		text    string
+		bound   uint64 // the newest version of the chain
+		members []int  // rows
 	}
-	for col, fs := range byCol {
-		bound := map[string]uint64{}
-		var tuples []string
-		for _, f := range fs {
-			k, v := keyText(f.key), b.versions[f.row]
-			if cur, ok := bound[k]; ok {
-				bound[k] = min(cur, v)
-				continue
-			}
-			bound[k] = v
-			lits := make([]string, len(f.key))
-			for j, k := range f.key {
-				lits[j] = quoteString(k)
-			}
-			tuples = append(tuples, "("+strings.Join(lits, ", ")+")")
+	chains := map[int]*chain{} // by root
+	byCol := map[int][]*chain{}
+	for _, f := range b.fixups {
+		c := chains[f.root] // a root comes before the rest of its chain
+		if c == nil {
+			c = &chain{key: f.key, text: keyText(f.key)}
+			chains[f.root] = c
+			byCol[f.col] = append(byCol[f.col], c)
 		}
-		from := make([]string, 0, len(bound))
-		to := make([]string, 0, len(bound))
-		for k, v := range bound {
-			from = append(from, quoteString(k))
-			to = append(to, strconv.FormatUint(v, 10))
-		}
+		c.bound = max(c.bound, b.versions[f.row])
+		c.members = append(c.members, f.row)
+	}
+	for col, cs := range byCol {
 		colName := quoteIdent(b.bind.cols[col].name)
-		q := "SELECT " + strings.Join(keyCols, ", ") + ", toString(argMax(" + colName + ", `_version`)) FROM " +
-			s.db + "." + quoteIdent(name) + " WHERE (" + strings.Join(keyCols, ", ") + ") IN (" +
-			strings.Join(tuples, ", ") + ") AND `_version` <= transform(" + keyExpr + ", [" + strings.Join(from, ", ") +
-			"], CAST([" + strings.Join(to, ", ") + "] AS Array(UInt64)), toUInt64(0)) GROUP BY " + strings.Join(keyCols, ", ")
-		found := map[string]string{}
-		err := s.retry(ctx, "read unchanged-TOAST values of "+name, func(ctx context.Context) error {
-			rows, err := s.conn.Query(ctx, q)
+		// A key has one chain per stretch of its history in the batch: one, or a few when the
+		// source re-sent. One query per round, with each key once.
+		for len(cs) > 0 {
+			var round, rest []*chain
+			inRound := map[string]bool{}
+			for _, c := range cs {
+				if inRound[c.text] {
+					rest = append(rest, c)
+					continue
+				}
+				inRound[c.text] = true
+				round = append(round, c)
+			}
+			cs = rest
+			tuples := make([]string, 0, len(round))
+			from := make([]string, 0, len(round))
+			to := make([]string, 0, len(round))
+			for _, c := range round {
+				lits := make([]string, len(c.key))
+				for j, k := range c.key {
+					lits[j] = quoteString(k)
+				}
+				tuples = append(tuples, "("+strings.Join(lits, ", ")+")")
+				from = append(from, quoteString(c.text))
+				to = append(to, strconv.FormatUint(c.bound, 10))
+			}
+			q := "SELECT " + strings.Join(keyCols, ", ") + ", toString(argMax(" + colName + ", `_version`)) FROM " +
+				s.db + "." + quoteIdent(name) + " WHERE (" + strings.Join(keyCols, ", ") + ") IN (" +
+				strings.Join(tuples, ", ") + ") AND `_version` <= transform(" + keyExpr + ", [" + strings.Join(from, ", ") +
+				"], CAST([" + strings.Join(to, ", ") + "] AS Array(UInt64)), toUInt64(0)) GROUP BY " + strings.Join(keyCols, ", ")
+			read := s.readToast
+			if s.toastLookup != nil {
+				read = s.toastLookup
+			}
+			found, err := read(ctx, name, q, len(keyCols))
 			if err != nil {
 				return err
 			}
-			defer rows.Close()
-			for rows.Next() {
-				keys := make([]string, len(keyCols))
-				var v *string // NULL: a delete's row, or a value stored NULL for want of one
-				ptrs := make([]any, len(keys)+1)
-				for i := range keys {
-					ptrs[i] = &keys[i]
+			for _, c := range round {
+				v, ok := found[strings.Join(c.key, "\x00")]
+				if !ok {
+					s.stats.toast.Add(uint64(len(c.members)))
+					s.log.Warn("unchanged-TOAST value with no earlier version in ClickHouse; storing NULL/empty",
+						"table", name, "column", b.bind.cols[col].name, "key", c.key, "rows", len(c.members), "version", c.bound)
+					continue
 				}
-				ptrs[len(keys)] = &v
-				if err := rows.Scan(ptrs...); err != nil {
-					return err
+				for _, r := range c.members {
+					if !b.bufs[col].setString(r, v) {
+						s.stats.toast.Add(1)
+						s.log.Warn("unchanged-TOAST value in a non-String column cannot be carried from ClickHouse",
+							"table", name, "column", b.bind.cols[col].name)
+					}
 				}
-				if v != nil {
-					found[strings.Join(keys, "\x00")] = *v
-				}
-			}
-			return rows.Err()
-		})
-		if err != nil {
-			return err
-		}
-		for _, f := range fs {
-			v, ok := found[strings.Join(f.key, "\x00")]
-			if !ok {
-				s.stats.toast.Add(1)
-				s.log.Warn("unchanged-TOAST value with no earlier version in ClickHouse; storing NULL/empty",
-					"table", name, "column", b.bind.cols[col].name, "key", f.key)
-				continue
-			}
-			if !b.bufs[col].setString(f.row, v) {
-				s.stats.toast.Add(1)
-				s.log.Warn("unchanged-TOAST value in a non-String column cannot be carried from ClickHouse",
-					"table", name, "column", b.bind.cols[col].name)
 			}
 		}
 	}
 	b.fixups = b.fixups[:0]
 	b.unresolved = nil
 	return nil
+}
+
+// readToast runs a lookup of resolveToast: the value (not NULL) by key, its columns joined
+// by NUL.
+func (s *Sink) readToast(ctx context.Context, name, q string, nkeys int) (map[string]string, error) {
+	var found map[string]string
+	err := s.retry(ctx, "read unchanged-TOAST values of "+name, func(ctx context.Context) error {
+		found = map[string]string{} // an attempt cut off half-way reads again from the start
+		rows, err := s.conn.Query(ctx, q)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			keys := make([]string, nkeys)
+			var v *string // NULL: only NULLs (argMax skips them), e.g. a value stored NULL for want of one
+			ptrs := make([]any, nkeys+1)
+			for i := range keys {
+				ptrs[i] = &keys[i]
+			}
+			ptrs[nkeys] = &v
+			if err := rows.Scan(ptrs...); err != nil {
+				return err
+			}
+			if v != nil {
+				found[strings.Join(keys, "\x00")] = *v
+			}
+		}
+		return rows.Err()
+	})
+	return found, err
 }
 
 // alter is one ALTER TABLE on a column: its SQL, the column and the type it leaves ("" for a
