@@ -2,11 +2,9 @@ package leader
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicecdc/sluice/internal/kafka"
@@ -56,8 +54,7 @@ func (w *OffsetWriter) Save(ctx context.Context, value []byte) error {
 	if err == nil {
 		return nil
 	}
-	// A commit after the fence may also come back as INVALID_TXN_STATE (kfake answers so).
-	if errors.Is(err, kerr.ProducerFenced) || errors.Is(err, kerr.InvalidProducerEpoch) || errors.Is(err, kerr.InvalidTxnState) {
+	if kafka.Fenced(err) {
 		return fmt.Errorf("offsets not saved: %w", &LostError{Group: w.group,
 			Reason: "another process of this connector fenced this one's offset writes (" + err.Error() + ")"})
 	}

@@ -148,8 +148,7 @@ func (e *TxnError) Unwrap() error   { return e.Err }
 func (e *TxnError) Retryable() bool { return !e.Fenced }
 
 func fenced(err error) bool {
-	return errors.Is(err, kerr.ProducerFenced) || errors.Is(err, kerr.InvalidProducerEpoch) ||
-		errors.Is(err, kerr.TransactionalIDAuthorizationFailed)
+	return ikafka.Fenced(err) || errors.Is(err, kerr.TransactionalIDAuthorizationFailed)
 }
 
 func (s *TxnSink) txnErr(op string, err error) *TxnError {
