@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 )
@@ -16,3 +17,19 @@ func Fenced(err error) bool {
 	return errors.Is(err, kerr.ProducerFenced) || errors.Is(err, kerr.InvalidProducerEpoch) ||
 		errors.Is(err, kerr.InvalidTxnState)
 }
+
+// FencedError is a write refused because another process took over the transactional.id
+// (Fenced). Not retryable: the process must stop writing; restarted, it rejoins as a standby
+// (--ha) or fences the other in turn.
+type FencedError struct {
+	Op              string // what was refused, e.g. "append to the schema history db.history"
+	TransactionalID string
+	Err             error
+}
+
+func (e *FencedError) Error() string {
+	return fmt.Sprintf("kafka: %s: fenced: another process of this connector (same --name and --topic-prefix) took over transactional.id %s; "+
+		"this one stopped writing (restart it to rejoin as a standby): %v", e.Op, e.TransactionalID, e.Err)
+}
+func (e *FencedError) Unwrap() error   { return e.Err }
+func (e *FencedError) Retryable() bool { return false }

@@ -25,7 +25,7 @@ type OffsetWriter struct {
 }
 
 // NewOffsetWriter returns a writer of key's records to topic (partitioned by murmur2 of the key,
-// as the offsets store reads them) with transactional.id txnID. It connects at the first Save.
+// as the offsets store reads them) with transactional.id txnID. Start it before the first Save.
 func NewOffsetWriter(client kafka.ClientConfig, txnID, group, topic string, key []byte, log *slog.Logger) (*OffsetWriter, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -44,6 +44,27 @@ func NewOffsetWriter(client kafka.ClientConfig, txnID, group, topic string, key 
 		return nil, fmt.Errorf("ha: %w", err)
 	}
 	return &OffsetWriter{cl: cl, client: client, topic: topic, key: key, group: group, log: log}, nil
+}
+
+// Start takes the producer epoch of the writer's transactional.id (InitProducerId), then calls
+// check (the leadership lease); call it once this process leads, before the first Save. The
+// epoch taken while this process led is older than any successor's, which therefore fences
+// it. Taken later, at the first Save, a process paused between its lease check and that save
+// would get the newest epoch on resuming: it would fence its successor and store its older
+// offset. The client never asks for a fresh epoch afterwards (a reload names this one, which
+// the broker refuses once fenced).
+func (w *OffsetWriter) Start(ctx context.Context, check func() error) error {
+	err := w.client.Retry(ctx, w.log, "producer epoch of the offset writer", func() error {
+		_, _, err := w.cl.ProducerID(ctx)
+		return err
+	})
+	if kafka.Fenced(err) {
+		return fmt.Errorf("offsets: %w", &LostError{Group: w.group, Reason: "another process of this connector fenced this one's offset writes (" + err.Error() + ")"})
+	}
+	if err != nil {
+		return fmt.Errorf("ha: offset writer: %w", err)
+	}
+	return check()
 }
 
 // Save writes value in one transaction and waits for its commit. A fenced writer returns a
