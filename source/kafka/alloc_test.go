@@ -31,7 +31,8 @@ func TestSourceDecompressesIntoReusedBuffers(t *testing.T) {
 	defer c.Close()
 	brokers := c.ListenAddrs()
 	const n, warm, size = 50000, 20000, 2048
-	p := testkit.KafkaClient(t, brokers, kgo.ProducerBatchCompression(kgo.Lz4Compression()), kgo.ProducerBatchMaxBytes(512<<10),
+	// 1 MiB batches, as the sink writes them (smaller ones cost the consumer per batch).
+	p := testkit.KafkaClient(t, brokers, kgo.ProducerBatchCompression(kgo.Lz4Compression()), kgo.ProducerBatchMaxBytes(1<<20),
 		kgo.ProducerLinger(10*time.Millisecond))
 	// Compressible as such records are (~5×), so that the topic spans several fetches.
 	pad := strings.Repeat(`{"type":"int64","optional":false,"field":"id"},`, size/60)
