@@ -2,6 +2,7 @@ package leader
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 
@@ -20,6 +21,7 @@ type OffsetWriter struct {
 	client kafka.ClientConfig
 	topic  string
 	key    []byte
+	txnID  string
 	group  string
 	log    *slog.Logger
 }
@@ -43,7 +45,7 @@ func NewOffsetWriter(client kafka.ClientConfig, txnID, group, topic string, key 
 	if err != nil {
 		return nil, fmt.Errorf("ha: %w", err)
 	}
-	return &OffsetWriter{cl: cl, client: client, topic: topic, key: key, group: group, log: log}, nil
+	return &OffsetWriter{cl: cl, client: client, topic: topic, key: key, txnID: txnID, group: group, log: log}, nil
 }
 
 // Start takes the producer epoch of the writer's transactional.id (InitProducerId), then calls
@@ -75,7 +77,8 @@ func (w *OffsetWriter) Save(ctx context.Context, value []byte) error {
 	if err == nil {
 		return nil
 	}
-	if kafka.Fenced(err) {
+	var f fenced
+	if kafka.Fenced(err) || errors.As(err, &f) {
 		return fmt.Errorf("offsets not saved: %w", &LostError{Group: w.group,
 			Reason: "another process of this connector fenced this one's offset writes (" + err.Error() + ")"})
 	}
@@ -88,10 +91,16 @@ func (w *OffsetWriter) save(ctx context.Context, value []byte) error {
 	}
 	rec := &kgo.Record{Topic: w.topic, Key: w.key, Value: append([]byte(nil), value...)}
 	if err := w.cl.ProduceSync(ctx, rec).FirstErr(); err != nil {
-		w.abort(ctx)
+		if !kafka.Fenced(err) {
+			w.abort(ctx)
+		}
 		return err
 	}
+	pid, epoch, _ := w.cl.ProducerID(ctx)
 	if err := w.cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		if kafka.TxnFenced(ctx, w.cl, w.txnID, pid, epoch, err) {
+			return fenced{err} // not aborted: an abort may ask for a new epoch
+		}
 		w.abort(ctx)
 		return err
 	}
@@ -108,6 +117,11 @@ func (w *OffsetWriter) abort(ctx context.Context) {
 
 // Close closes the client.
 func (w *OffsetWriter) Close() { w.cl.Close() }
+
+// fenced marks an error that kafka.TxnFenced found to be a fence.
+type fenced struct{ error }
+
+func (e fenced) Unwrap() error { return e.error }
 
 type retryable struct{ error }
 

@@ -315,14 +315,18 @@ func (k *Kafka) appendTxn(ctx context.Context, values [][]byte) error {
 		}
 		err := k.cl.ProduceSync(ctx, recs...).FirstErr()
 		if err == nil {
-			err = k.cl.EndTransaction(ctx, kgo.TryCommit)
+			pid, epoch, _ := k.cl.ProducerID(ctx)
+			if err = k.cl.EndTransaction(ctx, kgo.TryCommit); err != nil && kafka.TxnFenced(ctx, k.cl, k.cfg.TransactionalID, pid, epoch, err) {
+				return fenced{err}
+			}
 		}
 		if err != nil && !kafka.Fenced(err) {
 			k.abort(ctx)
 		}
 		return err
 	})
-	if kafka.Fenced(err) {
+	var f fenced
+	if kafka.Fenced(err) || errors.As(err, &f) {
 		k.fenced = &kafka.FencedError{Op: op, TransactionalID: k.cfg.TransactionalID, Err: err}
 		return k.fenced
 	}
@@ -331,6 +335,11 @@ func (k *Kafka) appendTxn(ctx context.Context, values [][]byte) error {
 	}
 	return nil
 }
+
+// fenced marks an error that kafka.TxnFenced found to be a fence.
+type fenced struct{ error }
+
+func (e fenced) Unwrap() error { return e.error }
 
 // abort ends the open transaction without committing, bounded by a request timeout.
 func (k *Kafka) abort(ctx context.Context) {
