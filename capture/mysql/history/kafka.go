@@ -301,11 +301,13 @@ func (k *Kafka) appendTxn(ctx context.Context, values [][]byte) error {
 	if k.fenced != nil {
 		return k.fenced
 	}
-	if err := k.check(); err != nil {
-		return err
-	}
 	op := "append to the schema history " + k.cfg.Topic
 	err := k.cfg.Client.Retry(ctx, k.log, op, func() error {
+		// Before every attempt: a retry after an outage may make the client re-initialize
+		// its producer, which a broker that accepts a stale epoch (kfake) would grant.
+		if err := k.check(); err != nil {
+			return err
+		}
 		if err := k.cl.BeginTransaction(); err != nil {
 			return err
 		}
