@@ -7,10 +7,9 @@
 # inserts, N/2 updates, N/5 deletes in 10,000-row transactions), and measures, per repetition:
 #   pg        PostgreSQL 15 → sluice postgres → stdout (/dev/null) and → Kafka (kfake process),
 #             vs pg_recvlogical (pgoutput proto 1) draining a copy of the same slot; the plain
-#             sarama producer (bench/cmd/saramaprod) and franz-go kgo producer (bench/cmd/kgoprod)
-#             re-sending sluice's records (alternating order) vs sluice → Kafka, and the ratio to
-#             the faster of the two in each repetition; sluice → Kafka --exactly-once (eos,
-#             counted read_committed) vs at-least-once
+#             franz-go kgo producer (bench/cmd/kgoprod), the fastest Go producer measured here
+#             (docs/bench.md, 2026-12-05 17:37), re-sending sluice's records vs sluice → Kafka;
+#             sluice → Kafka --exactly-once (eos, counted read_committed) vs at-least-once
 #   mariadb   MariaDB 10.11 binlog: sluice's replication client + row decoder (bench/cmd/binlogdecode)
 #             vs mariadb-binlog --read-from-remote-server --base64-output=decode-rows -v
 #   mysql     the same on MySQL 9.7 vs its mysqlbinlog
@@ -117,7 +116,7 @@ build() {
     (cd "$src" && CGO_ENABLED=0 go build -o "$BIN/$b" "./cmd/$b") || die "go build ./cmd/$b failed"
   done
   local c
-  for c in benchrun benchreport saramaprod kgoprod binlogdecode latprobe kgodrain; do
+  for c in benchrun benchreport kgoprod binlogdecode latprobe kgodrain; do
     (cd "$src" && go build -o "$BIN/$c" "./bench/cmd/$c") || die "go build ./bench/cmd/$c failed"
   done
   "$BIN/sluice" help >"$WORK/sluice-help.txt" 2>&1 || true
@@ -162,24 +161,16 @@ stop_servers() {
   [ "${BENCH_KEEP:-0}" = 1 ] || servers stop >&2 || true
 }
 
-# refs PREFIX REP FILE TOPIC: the two plain producers (sarama, franz-go kgo) send sluice's records,
-# in alternating order from one repetition to the next so neither always runs on a warmer broker.
+# refs PREFIX REP FILE TOPIC: the plain franz-go kgo producer sends sluice's records. (The sarama
+# producer of earlier runs was 0.7x of it; their results keep its figures, PREFIX.sarama.*.)
 refs() {
-  local p="$1" rep="$2" file="$3" topic="$4" order=(sarama kgo) c r
-  [ $((rep % 2)) = 0 ] && order=(kgo sarama)
-  for c in "${order[@]}"; do
-    if [ "$c" = sarama ]; then
-      r="$(run -stderr "$LOGS/${p}_saramaprod.$rep.log" -- "$BIN/saramaprod" produce -brokers "$KAFKA" -topic "$topic.sarama" "$file")" \
-        || die "saramaprod: $r"
-    else
-      r="$(run -stderr "$LOGS/${p}_kgoprod.$rep.log" -- "$BIN/kgoprod" -brokers "$KAFKA" -topic "$topic.kgo" "$file")" \
-        || die "kgoprod: $r"
-    fi
-    measured "$rep" "$p.$c" "$CHANGES" "$r"
-  done
+  local p="$1" rep="$2" file="$3" topic="$4" r
+  r="$(run -stderr "$LOGS/${p}_kgoprod.$rep.log" -- "$BIN/kgoprod" -brokers "$KAFKA" -topic "$topic.kgo" "$file")" \
+    || die "kgoprod: $r"
+  measured "$rep" "$p.kgo" "$CHANGES" "$r"
   # The fastest Go producer of this repetition: the ceiling sluice → Kafka is measured against.
-  sample "$rep" "$p.fastest.rows_s" "$(awk -F'\t' -v r="$rep" -v a="$p.sarama.rows_s" -v b="$p.kgo.rows_s" \
-    '$1 == r && ($2 == a || $2 == b) && $3 > m { m = $3 } END { print m + 0 }' "$SAMPLES")"
+  sample "$rep" "$p.fastest.rows_s" "$(awk -F'\t' -v r="$rep" -v b="$p.kgo.rows_s" \
+    '$1 == r && $2 == b && $3 > m { m = $3 } END { print m + 0 }' "$SAMPLES")"
 }
 
 kafka_fresh() { # an empty kfake log (topics of earlier runs would only cost disk)
@@ -290,7 +281,7 @@ section_pg() {
       run -stdout "$WORK/pg_records.jsonl" -stderr "$LOGS/pg_dump.log" -metrics "http://127.0.0.1:$HTTP_PORT/metrics" \
         -metric sluice_records_total -target "$CHANGES" -- "${SL[@]}" >/dev/null || die "record dump failed"
       pg_drop_slot "$slot"
-      "$BIN/saramaprod" convert "$WORK/pg_records.jsonl" "$WORK/pg_records.bin" 2>>"$LOGS/saramaprod.log"
+      "$BIN/kgoprod" convert "$WORK/pg_records.jsonl" "$WORK/pg_records.bin" 2>>"$LOGS/kgoprod.log"
       rm -f "$WORK/pg_records.jsonl"
     fi
     refs pg "$rep" "$WORK/pg_records.bin" "ref.orders.$rep"
@@ -313,13 +304,10 @@ section_pg() {
   fi
   figure "PG → sluice → stdout" rows/s pg.stdout.rows_s "pg_recvlogical (pgoutput, /dev/null)" pg.recvlogical.rows_s higher
   figure "PG → sluice → Kafka" rows/s pg.kafka.rows_s "pg_recvlogical (pgoutput, /dev/null)" pg.recvlogical.rows_s higher
-  figure "PG → sluice → Kafka vs plain producer" rows/s pg.kafka.rows_s "sarama producer, same records" pg.sarama.rows_s higher
   figure "PG → stdout: sluice CPU" "CPU s/M rows" pg.stdout.cpu_s_per_M "pg_recvlogical CPU" pg.recvlogical.cpu_s_per_M lower
   figure "PG → Kafka: sluice CPU" "CPU s/M rows" pg.kafka.cpu_s_per_M "pg_recvlogical CPU" pg.recvlogical.cpu_s_per_M lower
-  figure "PG → sluice → Kafka vs franz-go" rows/s pg.kafka.rows_s "kgo producer, same records" pg.kgo.rows_s higher
-  figure "PG → sluice → Kafka vs the fastest Go producer" rows/s pg.kafka.rows_s "faster of sarama and kgo, same run" pg.fastest.rows_s higher
+  figure "PG → sluice → Kafka vs the fastest Go producer" rows/s pg.kafka.rows_s "kgo producer, same run" pg.fastest.rows_s higher
   figure "PG → Kafka exactly-once (eos) vs at-least-once" rows/s pg.eos.rows_s "sluice → Kafka at-least-once, same run" pg.kafka.rows_s higher
-  figure "PG → Kafka: sluice CPU vs producer" "CPU s/M rows" pg.kafka.cpu_s_per_M "sarama producer CPU" pg.sarama.cpu_s_per_M lower
   figure "PG → Kafka: sluice CPU vs franz-go" "CPU s/M rows" pg.kafka.cpu_s_per_M "kgo producer CPU" pg.kgo.cpu_s_per_M lower
   figure "PG → stdout: sluice peak RSS" MB pg.stdout.rss_mb "goal" "=64" lower
   figure "PG → Kafka: sluice peak RSS" MB pg.kafka.rss_mb "goal" "=64" lower
@@ -408,7 +396,7 @@ section_binlog() { # FLAVOR: mariadb | mysql
         sluice_my "$flavor" "$port" "$file" dump stdout
         run -stdout "$WORK/${flavor}_records.jsonl" -stderr "$LOGS/${flavor}_dump.log" -metrics "http://127.0.0.1:$HTTP_PORT/metrics" \
           -metric sluice_records_total -target "$CHANGES" -- "${SL[@]}" >/dev/null || die "record dump failed"
-        "$BIN/saramaprod" convert "$WORK/${flavor}_records.jsonl" "$WORK/${flavor}_records.bin" 2>>"$LOGS/saramaprod.log"
+        "$BIN/kgoprod" convert "$WORK/${flavor}_records.jsonl" "$WORK/${flavor}_records.bin" 2>>"$LOGS/kgoprod.log"
         rm -f "$WORK/${flavor}_records.jsonl"
       fi
       refs "$flavor" "$rep" "$WORK/${flavor}_records.bin" "ref.$flavor.$rep"
@@ -418,11 +406,8 @@ section_binlog() { # FLAVOR: mariadb | mysql
   figure "$flavor decode: sluice CPU" "CPU s/M rows" "$flavor.decode.cpu_s_per_M" "$tool_name CPU" "$flavor.tool.cpu_s_per_M" lower
   figure "$flavor decode: sluice peak RSS" MB "$flavor.decode.rss_mb" "goal" "=64" lower
   figure "$flavor → sluice → stdout" rows/s "$flavor.stdout.rows_s" "$tool_name" "$flavor.tool.rows_s" higher
-  figure "$flavor → sluice → Kafka" rows/s "$flavor.kafka.rows_s" "sarama producer, same records" "$flavor.sarama.rows_s" higher
   figure "$flavor → stdout: sluice CPU" "CPU s/M rows" "$flavor.stdout.cpu_s_per_M" "$tool_name CPU" "$flavor.tool.cpu_s_per_M" lower
-  figure "$flavor → sluice → Kafka vs franz-go" rows/s "$flavor.kafka.rows_s" "kgo producer, same records" "$flavor.kgo.rows_s" higher
-  figure "$flavor → sluice → Kafka vs the fastest Go producer" rows/s "$flavor.kafka.rows_s" "faster of sarama and kgo, same run" "$flavor.fastest.rows_s" higher
-  figure "$flavor → Kafka: sluice CPU" "CPU s/M rows" "$flavor.kafka.cpu_s_per_M" "sarama producer CPU" "$flavor.sarama.cpu_s_per_M" lower
+  figure "$flavor → sluice → Kafka vs the fastest Go producer" rows/s "$flavor.kafka.rows_s" "kgo producer, same run" "$flavor.fastest.rows_s" higher
   figure "$flavor → Kafka: sluice CPU vs franz-go" "CPU s/M rows" "$flavor.kafka.cpu_s_per_M" "kgo producer CPU" "$flavor.kgo.cpu_s_per_M" lower
   figure "$flavor → stdout: sluice peak RSS" MB "$flavor.stdout.rss_mb" "goal" "=64" lower
   figure "$flavor → Kafka: sluice peak RSS" MB "$flavor.kafka.rss_mb" "goal" "=64" lower
@@ -445,7 +430,7 @@ ch_records() {
   run -stdout "$f.jsonl" -stderr "$LOGS/pg_dump_schemas_$schemas.log" -metrics "http://127.0.0.1:$HTTP_PORT/metrics" \
     -metric sluice_records_total -target "$CHANGES" -- "${SL[@]}" >/dev/null || die "record dump failed"
   pg_drop_slot dump_s
-  "$BIN/saramaprod" convert "$f.jsonl" "$f" 2>>"$LOGS/saramaprod.log"
+  "$BIN/kgoprod" convert "$f.jsonl" "$f" 2>>"$LOGS/kgoprod.log"
   rm -f "$f.jsonl"
   echo "$CHANGES" >"$f.n"
 }
@@ -471,8 +456,8 @@ section_clickhouse() {
   # Written as `sluice --kafka-compression $CH_TOPIC_COMPRESSION` would write it: records that
   # carry their schemas are ~3.6 kB of which ~3 kB repeat, and reading them uncompressed is what
   # bounds any consumer (docs/bench.md).
-  "$BIN/saramaprod" produce -brokers "$KAFKA" -topic "$topic" -compression "$CH_TOPIC_COMPRESSION" "$WORK/pg_records_schemas.bin" 2>>"$LOGS/saramaprod.log" || die "clickhouse: loading $topic failed"
-  "$BIN/saramaprod" produce -brokers "$KAFKA" -topic "$ptopic" -compression "$CH_TOPIC_COMPRESSION" "$WORK/pg_records_plain.bin" 2>>"$LOGS/saramaprod.log" || die "clickhouse: loading $ptopic failed"
+  "$BIN/kgoprod" -brokers "$KAFKA" -topic "$topic" -compression "$CH_TOPIC_COMPRESSION" "$WORK/pg_records_schemas.bin" 2>>"$LOGS/kgoprod.log" || die "clickhouse: loading $topic failed"
+  "$BIN/kgoprod" -brokers "$KAFKA" -topic "$ptopic" -compression "$CH_TOPIC_COMPRESSION" "$WORK/pg_records_plain.bin" 2>>"$LOGS/kgoprod.log" || die "clickhouse: loading $ptopic failed"
   local rep r db
   for rep in $(seq 1 "$REPS"); do
     log "ClickHouse rep $rep/$REPS"

@@ -21,9 +21,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/IBM/sarama"
 	"github.com/jackc/pgx/v5"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicecdc/sluice/internal/testkit"
@@ -200,48 +200,21 @@ func TestPostgresKafkaStall(t *testing.T) {
 	}
 
 	// Every row reached Kafka (at least once).
-	sc := sarama.NewConfig()
-	sc.Version = sarama.V3_6_0_0
-	client, err := sarama.NewClient(brokers, sc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	consumer, err := sarama.NewConsumerFromClient(client)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer consumer.Close()
-	parts, err := client.Partitions("srv.public.k")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
 	seen := map[int]bool{}
-	for _, p := range parts {
-		pc, err := consumer.ConsumePartition("srv.public.k", p, sarama.OffsetOldest)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer pc.Close()
-		go func() {
-			for m := range pc.Messages() {
-				var v struct {
-					After *struct {
-						ID int `json:"id"`
-					} `json:"after"`
-				}
-				if json.Unmarshal(m.Value, &v) == nil && v.After != nil {
-					mu.Lock()
-					seen[v.After.ID] = true
-					mu.Unlock()
-				}
+	read := func() {
+		for _, m := range testkit.KafkaReadAll(t, brokers, "srv.public.k", kgo.ReadUncommitted()) {
+			var v struct {
+				After *struct {
+					ID int `json:"id"`
+				} `json:"after"`
 			}
-		}()
+			if json.Unmarshal(m.Value, &v) == nil && v.After != nil {
+				seen[v.After.ID] = true
+			}
+		}
 	}
 	waitFor("rows 1..150 in Kafka", 30*time.Second, func() bool {
-		mu.Lock()
-		defer mu.Unlock()
+		read()
 		for i := 1; i <= 150; i++ {
 			if !seen[i] {
 				return false

@@ -16,14 +16,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/IBM/sarama"
 	gomysql "github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicecdc/sluice/internal/testkit"
 )
@@ -343,44 +342,21 @@ func adjust(t *testing.T, from, to string, set func(name, v string) (string, boo
 
 // consume sends the values of topic's records to seen, waiting for the topic to appear.
 func consume(ctx context.Context, t *testing.T, brokers, topic string, seen chan<- string) {
-	cfg := sarama.NewConfig()
-	c, err := sarama.NewConsumer(strings.Split(brokers, ","), cfg)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(brokers, ",")...), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.MetadataMinAge(200*time.Millisecond))
 	if err != nil {
 		t.Errorf("consumer: %v", err)
 		return
 	}
-	defer c.Close()
-	var parts []int32
+	defer cl.Close()
 	for ctx.Err() == nil {
-		if parts, err = c.Partitions(topic); err == nil && len(parts) > 0 {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	var wg sync.WaitGroup
-	for _, p := range parts {
-		pc, err := c.ConsumePartition(topic, p, sarama.OffsetOldest)
-		if err != nil {
-			t.Errorf("consume %s/%d: %v", topic, p, err)
-			return
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer pc.Close()
-			for {
-				select {
-				case m := <-pc.Messages():
-					select {
-					case seen <- string(m.Value):
-					case <-ctx.Done():
-						return
-					}
-				case <-ctx.Done():
-					return
-				}
+		fs := cl.PollFetches(ctx)
+		for it := fs.RecordIter(); !it.Done(); {
+			select {
+			case seen <- string(it.Next().Value):
+			case <-ctx.Done():
+				return
 			}
-		}()
+		}
 	}
-	wg.Wait()
 }

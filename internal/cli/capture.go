@@ -442,6 +442,9 @@ func (c *Capture) Run(ctx context.Context, what string,
 			return err
 		}
 		defer w.Close()
+		if err := w.Start(ctx, c.CheckLeading); err != nil {
+			return err
+		}
 		pstore = fencedStore{store, w, c.CheckLeading}
 	}
 	c.store = pstore

@@ -10,10 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
-
-	"github.com/IBM/sarama"
 
 	"github.com/sluicecdc/sluice/internal/properties"
 )
@@ -478,12 +475,8 @@ func ParseLevel(s string) (slog.Level, error) {
 	return 0, fmt.Errorf("--log-level %q: want debug, info, warn or error", s)
 }
 
-// saramaLogger installs sarama's logger once per process (see Logger).
-var saramaLogger sync.Once
-
 // Logger returns the process logger chosen by --log-level and --log-format (built once; also
-// installed as slog's default and, by the first Set of the process, as sarama's logger at
-// debug level).
+// installed as slog's default). The Kafka clients log through it (kafka.ClientConfig.Kgo).
 func (s *Set) Logger() *slog.Logger {
 	if s.logger != nil {
 		return s.logger
@@ -505,10 +498,6 @@ func (s *Set) Logger() *slog.Logger {
 	}
 	s.logger = slog.New(h)
 	slog.SetDefault(s.logger)
-	// sarama.Logger is a plain global that sarama's goroutines read without a lock: set it once
-	// per process (a process parses once; a test that runs several commands in one process
-	// would otherwise race with the goroutines of the previous run).
-	saramaLogger.Do(func() { sarama.Logger = slog.NewLogLogger(h, slog.LevelDebug) })
 	for _, name := range s.argvSecrets {
 		msg := "secret given on the command line, where other users of the host may read it: use a file or the environment instead"
 		if name == "dsn" {

@@ -1,8 +1,7 @@
 // Package kafka is sluice's one Kafka layer below the components that talk to Kafka (the Kafka
 // sink, the Kafka offsets store, the MySQL schema history, the Kafka record source): the client
 // settings every client shares (brokers, client id, TLS and SASL, applied by ClientConfig.Kgo
-// for the franz-go clients and ClientConfig.Sarama for the tools still on sarama, with their
-// flags in RegisterSecurityFlags), Kafka's default key partitioner (murmur2), topic creation
+// to the franz-go clients, with their flags in RegisterSecurityFlags), Kafka's default key partitioner (murmur2), topic creation
 // that tolerates an existing topic (EnsureTopicKgo), and reading one partition from its start
 // to its last stable offset (ReadCommittedToEnd: how compacted offsets topics and the schema
 // history are loaded).

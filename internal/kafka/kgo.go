@@ -11,13 +11,11 @@ import (
 	kscram "github.com/twmb/franz-go/pkg/sasl/scram"
 )
 
-// Kgo returns the franz-go client options carrying the client settings, as Sarama does for
-// sarama: brokers, client id (defaultClientID when ClientID is empty), timeouts, retry bound
+// Kgo returns the franz-go client options carrying the client settings: brokers, client id (defaultClientID when ClientID is empty), timeouts, retry bound
 // and backoff, TLS and SASL. log (nil: discard) receives the client's warnings and errors. The
-// caller adds its consumer or producer options. It fails as Sarama does on a bad security
-// setting or an unreadable file.
-//
-// Version is not mapped: franz-go asks each broker which request versions it speaks.
+// caller adds its consumer or producer options. It fails when a security setting is bad or a
+// file it names (CA, certificate, key, password) cannot be read; such errors are not
+// retryable. franz-go asks each broker which request versions it speaks.
 func (c *ClientConfig) Kgo(defaultClientID string, log *slog.Logger) ([]kgo.Opt, error) {
 	d := c.WithDefaults()
 	if errs := c.validateSecurity(); len(errs) > 0 {
@@ -35,7 +33,7 @@ func (c *ClientConfig) Kgo(defaultClientID string, log *slog.Logger) ([]kgo.Opt,
 		kgo.ClientID(id),
 		kgo.DialTimeout(min(DialTimeout, d.RequestTimeout)),
 		// franz-go bounds a request by its own timeout (a fetch's wait, a join's rebalance
-		// timeout) plus this overhead; sarama's read timeout is the whole RequestTimeout.
+		// timeout) plus this overhead.
 		kgo.RequestTimeoutOverhead(d.RequestTimeout),
 		kgo.RetryTimeout(d.DeliveryTimeout),
 		kgo.RetryBackoffFn(func(n int) time.Duration { return d.Backoff(n) }),

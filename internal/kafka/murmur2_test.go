@@ -3,7 +3,7 @@ package kafka
 import (
 	"testing"
 
-	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // Values from Kafka's own UtilsTest.testMurmur2 (clients/src/test/java/.../utils/UtilsTest.java).
@@ -29,20 +29,17 @@ func TestMurmur2MatchesJava(t *testing.T) {
 	}
 }
 
-// TestSaramaPartitionerMatches checks that the sarama partitioner the sink uses picks the same
-// partitions as Kafka's Java default partitioner.
-func TestSaramaPartitionerMatches(t *testing.T) {
-	p := sarama.NewMurmur2Partitioner("t")
+// TestKgoPartitionerMatches checks that franz-go's key partitioner (its default hasher is
+// Kafka's murmur2) picks the same partitions as ours and Kafka's Java default partitioner, so
+// records keyed by any of sluice's clients land where the others look for them.
+func TestKgoPartitionerMatches(t *testing.T) {
+	p := kgo.StickyKeyPartitioner(nil).ForTopic("t")
 	for _, n := range []int32{1, 3, 6, 25, 64} {
 		for _, c := range javaMurmur2 {
-			msg := &sarama.ProducerMessage{Key: sarama.ByteEncoder(c.in)}
-			got, err := p.Partition(msg, n)
-			if err != nil {
-				t.Fatal(err)
-			}
+			got := int32(p.Partition(&kgo.Record{Key: []byte(c.in)}, int(n)))
 			want := (c.want & 0x7fffffff) % n
 			if got != want || Partition([]byte(c.in), n) != want {
-				t.Errorf("key %q, %d partitions: sarama %d, ours %d, Java %d", c.in, n, got, Partition([]byte(c.in), n), want)
+				t.Errorf("key %q, %d partitions: franz-go %d, ours %d, Java %d", c.in, n, got, Partition([]byte(c.in), n), want)
 			}
 		}
 	}

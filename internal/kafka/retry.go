@@ -12,9 +12,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/IBM/sarama"
-	"github.com/eapache/go-resiliency/breaker"
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // UnavailableError is an operation that kept failing transiently for the whole
@@ -88,16 +87,9 @@ func TLSFailure(err error) bool {
 
 // Auth reports whether err is an authentication or authorization failure.
 func Auth(err error) bool {
-	for _, k := range []sarama.KError{sarama.ErrSASLAuthenticationFailed, sarama.ErrTopicAuthorizationFailed,
-		sarama.ErrGroupAuthorizationFailed, sarama.ErrClusterAuthorizationFailed, sarama.ErrTransactionalIDAuthorizationFailed,
-		sarama.ErrDelegationTokenAuthorizationFailed, sarama.ErrUnsupportedSASLMechanism, sarama.ErrIllegalSASLState} {
-		if errors.Is(err, k) {
-			return true
-		}
-	}
-	// The same codes as franz-go reports them (the clickhouse input's consumer).
 	for _, k := range []error{kerr.SaslAuthenticationFailed, kerr.TopicAuthorizationFailed, kerr.GroupAuthorizationFailed,
-		kerr.ClusterAuthorizationFailed, kerr.TransactionalIDAuthorizationFailed, kerr.UnsupportedSaslMechanism, kerr.IllegalSaslState} {
+		kerr.ClusterAuthorizationFailed, kerr.TransactionalIDAuthorizationFailed, kerr.DelegationTokenAuthorizationFailed,
+		kerr.UnsupportedSaslMechanism, kerr.IllegalSaslState} {
 		if errors.Is(err, k) {
 			return true
 		}
@@ -106,9 +98,9 @@ func Auth(err error) bool {
 }
 
 // Transient reports errors a later attempt may not meet: no reachable broker, leadership
-// moves, timeouts, too few in-sync replicas, network failures. Authentication and
-// authorization failures are never transient, even when sarama reports them inside
-// "out of brokers".
+// moves, timeouts, too few in-sync replicas, network failures (the broker error codes Kafka
+// marks retriable, and what the client calls a retryable connection error). Authentication
+// and authorization failures are never transient.
 func Transient(err error) bool {
 	// context.DeadlineExceeded is a net.Error too, but it is the caller's deadline.
 	if err == nil || Auth(err) || TLSFailure(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
@@ -118,23 +110,7 @@ func Transient(err error) bool {
 	if errors.As(err, &ferr) {
 		return ferr.Retriable
 	}
-	var skerr sarama.KError
-	if errors.As(err, &skerr) {
-		switch skerr {
-		case sarama.ErrNotLeaderForPartition, sarama.ErrLeaderNotAvailable, sarama.ErrRequestTimedOut,
-			sarama.ErrNotEnoughReplicas, sarama.ErrNotEnoughReplicasAfterAppend, sarama.ErrKafkaStorageError,
-			sarama.ErrNetworkException, sarama.ErrUnknownTopicOrPartition, sarama.ErrBrokerNotAvailable,
-			sarama.ErrReplicaNotAvailable, sarama.ErrNotController, sarama.ErrOffsetsLoadInProgress,
-			sarama.ErrConsumerCoordinatorNotAvailable, sarama.ErrNotCoordinatorForConsumer,
-			sarama.ErrFencedLeaderEpoch, sarama.ErrUnknownLeaderEpoch, sarama.ErrOffsetNotAvailable,
-			sarama.ErrPreferredLeaderNotAvailable, sarama.ErrThrottlingQuotaExceeded, sarama.ErrInvalidMessage:
-			return true
-		}
-		return false
-	}
-	if errors.Is(err, sarama.ErrOutOfBrokers) || errors.Is(err, sarama.ErrNotConnected) ||
-		errors.Is(err, sarama.ErrControllerNotAvailable) || errors.Is(err, sarama.ErrIncompleteResponse) ||
-		errors.Is(err, breaker.ErrBreakerOpen) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+	if kgo.IsRetryableBrokerErr(err) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
 		return true
 	}

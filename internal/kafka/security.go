@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/IBM/sarama"
-
 	"github.com/sluicecdc/sluice/internal/properties"
 	"github.com/sluicecdc/sluice/internal/tlsconf"
 )
@@ -169,41 +167,6 @@ func (s *SASLConfig) mechanism() string {
 // (--kafka-tls-verify none).
 func (c *ClientConfig) Insecure() bool { return tlsOn(c.protocol()) && c.TLS.Verify == VerifyNone }
 
-// applySecurity sets sc's TLS and SASL from c, reading the files it names.
-func (c *ClientConfig) applySecurity(sc *sarama.Config) error {
-	if errs := c.validateSecurity(); len(errs) > 0 {
-		return errors.Join(errs...)
-	}
-	p := c.protocol()
-	if tlsOn(p) {
-		tc, err := c.TLS.config()
-		if err != nil {
-			return err
-		}
-		sc.Net.TLS.Enable, sc.Net.TLS.Config = true, tc
-	}
-	if saslOn(p) {
-		user, pw, err := c.SASL.credentials()
-		if err != nil {
-			return err
-		}
-		sc.Net.SASL.Enable = true
-		sc.Net.SASL.Handshake = true
-		sc.Net.SASL.User, sc.Net.SASL.Password = user, pw
-		switch m := c.SASL.mechanism(); m {
-		case MechanismPlain:
-			sc.Net.SASL.Mechanism = sarama.SASLTypePlaintext
-		case MechanismSCRAMSHA256:
-			sc.Net.SASL.Mechanism = sarama.SASLTypeSCRAMSHA256
-			sc.Net.SASL.SCRAMClientGeneratorFunc = func() sarama.SCRAMClient { return newSCRAM(sha256Hash) }
-		case MechanismSCRAMSHA512:
-			sc.Net.SASL.Mechanism = sarama.SASLTypeSCRAMSHA512
-			sc.Net.SASL.SCRAMClientGeneratorFunc = func() sarama.SCRAMClient { return newSCRAM(sha512Hash) }
-		}
-	}
-	return nil
-}
-
 // credentials returns the user name and the password, read from the password file when one is
 // named.
 func (s *SASLConfig) credentials() (user, pw string, err error) {
@@ -231,7 +194,7 @@ func (t *TLSConfig) config() (*tls.Config, error) {
 	case VerifyCA:
 		c.Mode = tlsconf.VerifyCA
 	case VerifyNone:
-		c.Mode, c.CAFile = tlsconf.Require, "" // the operator asked for it; Connect logs a warning once
+		c.Mode, c.CAFile = tlsconf.Require, "" // the operator asked for it; Kgo logs a warning once
 	}
 	tc, err := c.Client(t.ServerName, "kafka-tls")
 	if err != nil {

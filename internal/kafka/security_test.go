@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicecdc/sluice/internal/testkit"
 )
@@ -30,25 +30,32 @@ func secureCluster(t *testing.T, opts ...kfake.Opt) []string {
 	return c.ListenAddrs()
 }
 
-// connect builds cc's sarama config and connects; a long DeliveryTimeout shows that refused
-// credentials and certificates fail at once instead of being retried.
+// connect builds cc's client and pings the cluster, retrying as the components do; a long
+// DeliveryTimeout shows that refused credentials and certificates fail at once instead of being
+// retried.
 func connect(t *testing.T, cc ClientConfig) (time.Duration, error) {
 	t.Helper()
 	if cc.DeliveryTimeout == 0 {
 		cc.DeliveryTimeout = time.Minute
 	}
 	start := time.Now()
-	sc, err := cc.Sarama("test")
-	if err != nil {
-		return time.Since(start), err
-	}
-	client, err := cc.Connect(t.Context(), nil, sc)
-	if err == nil {
-		// A request that needs the login: the metadata of the cluster.
-		_, err = client.Controller()
-		client.Close()
-	}
+	err := ping(t, cc, nil)
 	return time.Since(start), err
+}
+
+// ping connects with cc and pings (a request that needs the login), retried as Retry does.
+func ping(t *testing.T, cc ClientConfig, log *slog.Logger) error {
+	t.Helper()
+	opts, err := cc.Kgo("test", log)
+	if err != nil {
+		return err
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	return cc.Retry(t.Context(), log, "connect", func() error { return cl.Ping(t.Context()) })
 }
 
 // passwordFile writes pw to a file, as an operator would (with a line end).
@@ -242,7 +249,7 @@ func TestSecurityConfigErrors(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			c.cc.Brokers = []string{"127.0.0.1:9"}
-			_, err := c.cc.Sarama("test")
+			_, err := c.cc.Kgo("test", nil)
 			if err == nil {
 				t.Fatal("accepted")
 			}
@@ -256,37 +263,6 @@ func TestSecurityConfigErrors(t *testing.T) {
 	}
 }
 
-// TestSCRAMVectors checks the SCRAM client against RFC 7677's SCRAM-SHA-256 example.
-func TestSCRAMVectors(t *testing.T) {
-	s := newSCRAM(sha256Hash)
-	if err := s.Begin("user", "pencil", ""); err != nil {
-		t.Fatal(err)
-	}
-	s.nonce = "rOprNGfwEbeRWgbNEkqO"
-	first, err := s.Step("")
-	if err != nil || first != "n,,n=user,r=rOprNGfwEbeRWgbNEkqO" {
-		t.Fatalf("client-first %q, %v", first, err)
-	}
-	final, err := s.Step("r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096")
-	if want := "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="; err != nil || final != want {
-		t.Fatalf("client-final %q, %v; want %q", final, err, want)
-	}
-	if _, err := s.Step("v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="); err != nil || !s.Done() {
-		t.Fatalf("server-final: %v, done %v", err, s.Done())
-	}
-	// A server that does not know the password cannot sign the exchange.
-	s2 := newSCRAM(sha256Hash)
-	_ = s2.Begin("user", "pencil", "")
-	s2.nonce = "rOprNGfwEbeRWgbNEkqO"
-	_, _ = s2.Step("")
-	_, _ = s2.Step("r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096")
-	if _, err := s2.Step("v=AAAATRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="); err == nil {
-		t.Fatal("a wrong server signature was accepted")
-	}
-}
-
-var _ sarama.SCRAMClient = (*scram)(nil)
-
 // TestInsecureWarnsOnce: --kafka-tls-verify none connects, and says once per process that the
 // brokers are not verified, however many clients connect.
 func TestInsecureWarnsOnce(t *testing.T) {
@@ -297,15 +273,9 @@ func TestInsecureWarnsOnce(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(&buf, nil))
 	cc := ClientConfig{Brokers: brokers, SecurityProtocol: ProtocolSSL, TLS: TLSConfig{Verify: VerifyNone}}
 	for range 2 {
-		sc, err := cc.Sarama("test")
-		if err != nil {
+		if err := ping(t, cc, log); err != nil {
 			t.Fatal(err)
 		}
-		client, err := cc.Connect(t.Context(), log, sc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		client.Close()
 	}
 	if n := strings.Count(buf.String(), "not verified"); n != 1 {
 		t.Fatalf("%d warnings, want 1:\n%s", n, buf.String())

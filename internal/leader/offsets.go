@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicecdc/sluice/internal/kafka"
@@ -22,12 +21,13 @@ type OffsetWriter struct {
 	client kafka.ClientConfig
 	topic  string
 	key    []byte
+	txnID  string
 	group  string
 	log    *slog.Logger
 }
 
 // NewOffsetWriter returns a writer of key's records to topic (partitioned by murmur2 of the key,
-// as the offsets store reads them) with transactional.id txnID. It connects at the first Save.
+// as the offsets store reads them) with transactional.id txnID. Start it before the first Save.
 func NewOffsetWriter(client kafka.ClientConfig, txnID, group, topic string, key []byte, log *slog.Logger) (*OffsetWriter, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -45,7 +45,28 @@ func NewOffsetWriter(client kafka.ClientConfig, txnID, group, topic string, key 
 	if err != nil {
 		return nil, fmt.Errorf("ha: %w", err)
 	}
-	return &OffsetWriter{cl: cl, client: client, topic: topic, key: key, group: group, log: log}, nil
+	return &OffsetWriter{cl: cl, client: client, topic: topic, key: key, txnID: txnID, group: group, log: log}, nil
+}
+
+// Start takes the producer epoch of the writer's transactional.id (InitProducerId), then calls
+// check (the leadership lease); call it once this process leads, before the first Save. The
+// epoch taken while this process led is older than any successor's, which therefore fences
+// it. Taken later, at the first Save, a process paused between its lease check and that save
+// would get the newest epoch on resuming: it would fence its successor and store its older
+// offset. The client never asks for a fresh epoch afterwards (a reload names this one, which
+// the broker refuses once fenced).
+func (w *OffsetWriter) Start(ctx context.Context, check func() error) error {
+	err := w.client.Retry(ctx, w.log, "producer epoch of the offset writer", func() error {
+		_, _, err := w.cl.ProducerID(ctx)
+		return err
+	})
+	if kafka.Fenced(err) {
+		return fmt.Errorf("offsets: %w", &LostError{Group: w.group, Reason: "another process of this connector fenced this one's offset writes (" + err.Error() + ")"})
+	}
+	if err != nil {
+		return fmt.Errorf("ha: offset writer: %w", err)
+	}
+	return check()
 }
 
 // Save writes value in one transaction and waits for its commit. A fenced writer returns a
@@ -56,8 +77,8 @@ func (w *OffsetWriter) Save(ctx context.Context, value []byte) error {
 	if err == nil {
 		return nil
 	}
-	// A commit after the fence may also come back as INVALID_TXN_STATE (kfake answers so).
-	if errors.Is(err, kerr.ProducerFenced) || errors.Is(err, kerr.InvalidProducerEpoch) || errors.Is(err, kerr.InvalidTxnState) {
+	var f fenced
+	if kafka.Fenced(err) || errors.As(err, &f) {
 		return fmt.Errorf("offsets not saved: %w", &LostError{Group: w.group,
 			Reason: "another process of this connector fenced this one's offset writes (" + err.Error() + ")"})
 	}
@@ -70,10 +91,16 @@ func (w *OffsetWriter) save(ctx context.Context, value []byte) error {
 	}
 	rec := &kgo.Record{Topic: w.topic, Key: w.key, Value: append([]byte(nil), value...)}
 	if err := w.cl.ProduceSync(ctx, rec).FirstErr(); err != nil {
-		w.abort(ctx)
+		if !kafka.Fenced(err) {
+			w.abort(ctx)
+		}
 		return err
 	}
+	pid, epoch, _ := w.cl.ProducerID(ctx)
 	if err := w.cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		if kafka.TxnFenced(ctx, w.cl, w.txnID, pid, epoch, err) {
+			return fenced{err} // not aborted: an abort may ask for a new epoch
+		}
 		w.abort(ctx)
 		return err
 	}
@@ -90,6 +117,11 @@ func (w *OffsetWriter) abort(ctx context.Context) {
 
 // Close closes the client.
 func (w *OffsetWriter) Close() { w.cl.Close() }
+
+// fenced marks an error that kafka.TxnFenced found to be a fence.
+type fenced struct{ error }
+
+func (e fenced) Unwrap() error { return e.error }
 
 type retryable struct{ error }
 

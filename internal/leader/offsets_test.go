@@ -62,3 +62,52 @@ func TestOffsetWriterFenced(t *testing.T) {
 		}
 	})
 }
+
+// TestOffsetWriterFencedBeforeFirstSave: the old leader passed its lease check and paused
+// before its first save ever reached the broker; its successor fenced, read and saved. The
+// old writer took its producer epoch at Start (while it led), so its save after the resume is
+// refused. Before, the writer took its epoch at its first save: after the resume it got the
+// newest epoch, fenced the successor, and stored its older offset over the successor's.
+func TestOffsetWriterFencedBeforeFirstSave(t *testing.T) {
+	env := newFenceEnv(t, 5, "offsets")
+	ctx, client, store, key := env.ctx, env.client, env.store, env.key
+	txn, group := "sluice-n-p", Group("n", "p")
+	if err := Fence(ctx, client, txn, nil); err != nil { // the old leader takes over
+		t.Fatal(err)
+	}
+	old, err := NewOffsetWriter(client, txn, group, "offsets", key, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	if err := old.Start(ctx, func() error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	// The old leader pauses; its successor fences, reads and saves.
+	if err := Fence(ctx, client, txn, nil); err != nil {
+		t.Fatal(err)
+	}
+	succ, err := NewOffsetWriter(client, txn, group, "offsets", key, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer succ.Close()
+	if err := succ.Start(ctx, func() error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := succ.Save(ctx, []byte(`{"lsn":20}`)); err != nil {
+		t.Fatal(err)
+	}
+	err = old.Save(ctx, []byte(`{"lsn":15}`))
+	var lost *LostError
+	if !errors.As(err, &lost) || capture.Retryable(err) {
+		t.Fatalf("old leader's first save after the takeover: %v, want a not retryable *LostError", err)
+	}
+	if v, err := store.Load(ctx); err != nil || string(v) != `{"lsn":20}` {
+		t.Fatalf("stored offset %s (%v), want the successor's {\"lsn\":20}", v, err)
+	}
+	// The successor still writes: the old writer did not fence it.
+	if err := succ.Save(ctx, []byte(`{"lsn":30}`)); err != nil {
+		t.Fatalf("successor's save after the old leader's attempt: %v", err)
+	}
+}

@@ -11,9 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicecdc/sluice/capture"
@@ -95,10 +96,9 @@ func eventNumber(v []byte) int {
 // brokerLog follows every partition of a topic and answers "which event numbers does the
 // broker hold right now".
 type brokerLog struct {
-	client   sarama.Client
-	consumer sarama.Consumer
-	topic    string
-	parts    []int32
+	admin *kadm.Client
+	topic string
+	parts []int32
 
 	mu       sync.Mutex
 	cond     *sync.Cond
@@ -110,53 +110,47 @@ type brokerLog struct {
 
 func newBrokerLog(t *testing.T, addrs []string, topic string) *brokerLog {
 	t.Helper()
-	sc := sarama.NewConfig()
-	sc.Version = sarama.V3_6_0_0
-	sc.Consumer.Return.Errors = true
-	client, err := sarama.NewClient(addrs, sc)
-	if err != nil {
-		t.Fatal(err)
+	admin := testkit.KafkaAdmin(t, addrs)
+	start := map[int32]kgo.Offset{}
+	var parts []int32
+	for p := range testkit.KafkaEndOffsets(t, admin, topic) {
+		parts = append(parts, p)
+		start[p] = kgo.NewOffset().AtStart()
 	}
-	consumer, err := sarama.NewConsumerFromClient(client)
-	if err != nil {
-		t.Fatal(err)
-	}
-	parts, err := client.Partitions(topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := &brokerLog{client: client, consumer: consumer, topic: topic, parts: parts, next: map[int32]int64{}, seen: map[int]bool{}}
+	cl := testkit.KafkaClient(t, addrs, kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: start}))
+	l := &brokerLog{admin: admin, topic: topic, parts: parts, next: map[int32]int64{}, seen: map[int]bool{}}
 	l.cond = sync.NewCond(&l.mu)
-	for _, p := range parts {
-		pc, err := consumer.ConsumePartition(topic, p, sarama.OffsetOldest)
-		if err != nil {
-			t.Fatal(err)
-		}
-		go func() {
-			for m := range pc.Messages() {
-				l.mu.Lock()
-				l.seen[eventNumber(m.Value)] = true
-				l.next[p] = m.Offset + 1
-				l.cond.Broadcast()
-				l.mu.Unlock()
+	go func() {
+		for {
+			fs := cl.PollFetches(context.Background())
+			if fs.IsClientClosed() {
+				return
 			}
-		}()
-		t.Cleanup(func() { pc.AsyncClose() })
-	}
-	t.Cleanup(func() { consumer.Close(); client.Close() })
+			l.mu.Lock()
+			fs.EachRecord(func(m *kgo.Record) {
+				l.seen[eventNumber(m.Value)] = true
+				l.next[m.Partition] = m.Offset + 1
+			})
+			l.cond.Broadcast()
+			l.mu.Unlock()
+		}
+	}()
 	return l
 }
 
 // verify checks that the broker holds a record of every change event ≤ acked.
 func (l *brokerLog) verify(acked int) error {
-	hwm := map[int32]int64{}
-	for _, p := range l.parts {
-		o, err := l.client.GetOffset(l.topic, p, sarama.OffsetNewest)
-		if err != nil {
-			return err
-		}
-		hwm[p] = o
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ends, err := l.admin.ListEndOffsets(ctx, l.topic)
+	if err == nil {
+		err = ends.Error()
 	}
+	if err != nil {
+		return err
+	}
+	hwm := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) { hwm[o.Partition] = o.Offset })
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, p := range l.parts {
@@ -377,46 +371,14 @@ func TestKafkaFaultsAtLeastOnceInOrder(t *testing.T) {
 // readAll returns the event numbers per key in partition order.
 func readAll(t *testing.T, addrs []string, topic string) map[int][]int {
 	t.Helper()
-	sc := sarama.NewConfig()
-	sc.Version = sarama.V3_6_0_0
-	client, err := sarama.NewClient(addrs, sc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	consumer, err := sarama.NewConsumerFromClient(client)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer consumer.Close()
-	parts, err := client.Partitions(topic)
-	if err != nil {
-		t.Fatal(err)
-	}
+	parts := int32(len(testkit.KafkaEndOffsets(t, testkit.KafkaAdmin(t, addrs), topic)))
 	out := map[int][]int{}
-	for _, p := range parts {
-		hwm, err := client.GetOffset(topic, p, sarama.OffsetNewest)
-		if err != nil {
-			t.Fatal(err)
+	for _, m := range testkit.KafkaReadAll(t, addrs, topic, kgo.ReadUncommitted()) {
+		e := eventNumber(m.Value)
+		if want := ikafka.Partition([]byte(fmt.Sprintf(`{"k":%d}`, e%keys)), parts); want != m.Partition {
+			t.Fatalf("event %d on partition %d, murmur2 says %d", e, m.Partition, want)
 		}
-		if hwm == 0 {
-			continue
-		}
-		pc, err := consumer.ConsumePartition(topic, p, sarama.OffsetOldest)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for m := range pc.Messages() {
-			e := eventNumber(m.Value)
-			if want := ikafka.Partition([]byte(fmt.Sprintf(`{"k":%d}`, e%keys)), int32(len(parts))); want != p {
-				t.Fatalf("event %d on partition %d, murmur2 says %d", e, p, want)
-			}
-			out[e%keys] = append(out[e%keys], e)
-			if m.Offset+1 >= hwm {
-				break
-			}
-		}
-		pc.Close()
+		out[e%keys] = append(out[e%keys], e)
 	}
 	return out
 }

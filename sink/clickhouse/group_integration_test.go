@@ -20,13 +20,13 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-	"github.com/IBM/sarama"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sluicecdc/sluice/capture/postgres"
 	"github.com/sluicecdc/sluice/envelope"
 	ikafka "github.com/sluicecdc/sluice/internal/kafka"
 	"github.com/sluicecdc/sluice/internal/pipeline"
+	"github.com/sluicecdc/sluice/internal/testkit"
 	"github.com/sluicecdc/sluice/sink/kafka"
 )
 
@@ -148,22 +148,16 @@ func (p *groupProc) assignment() (gen string, claims map[string][]int32) {
 // committedSum adds up the group's committed offsets of the partitions (none counts 0).
 func committedSum(t *testing.T, brokers []string, group string, parts map[string][]int32) int64 {
 	t.Helper()
-	conf := sarama.NewConfig()
-	conf.Version = sarama.V3_6_0_0
-	admin, err := sarama.NewClusterAdmin(brokers, conf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	res, err := admin.ListConsumerGroupOffsets(group, parts)
-	if err != nil {
-		return 0
-	}
+	adm := testkit.KafkaAdmin(t, brokers)
 	var sum int64
 	for tp, ids := range parts {
+		res, err := testkit.KafkaGroupOffsets(adm, group, tp)
+		if err != nil {
+			return 0
+		}
 		for _, id := range ids {
-			if b := res.GetBlock(tp, id); b != nil && b.Offset > 0 {
-				sum += b.Offset
+			if o := res[id]; o > 0 {
+				sum += o
 			}
 		}
 	}
@@ -509,40 +503,26 @@ func regexpQuote(s string) string { return strings.ReplaceAll(s, ".", `\.`) }
 
 func topicsExist(t *testing.T, brokers []string, topics []string) bool {
 	t.Helper()
-	conf := sarama.NewConfig()
-	conf.Version = sarama.V3_6_0_0
-	client, err := sarama.NewClient(brokers, conf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	all, err := client.Topics()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	td, err := testkit.KafkaAdmin(t, brokers).ListTopics(ctx, topics...)
 	if err != nil {
 		return false
 	}
-	n := 0
-	for _, tp := range all {
-		for _, want := range topics {
-			if tp == want {
-				n++
-			}
+	for _, tp := range topics {
+		if !td.Has(tp) || td[tp].Err != nil {
+			return false
 		}
 	}
-	return n == len(topics)
+	return true
 }
 
 // deleteTopics removes the test's topics from the (shared) broker.
 func deleteTopics(t *testing.T, brokers []string, topics []string) {
-	conf := sarama.NewConfig()
-	conf.Version = sarama.V3_6_0_0
-	admin, err := sarama.NewClusterAdmin(brokers, conf)
-	if err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := testkit.KafkaAdmin(t, brokers).DeleteTopics(ctx, topics...); err != nil {
 		t.Logf("delete topics: %v", err)
-		return
-	}
-	defer admin.Close()
-	for _, tp := range topics {
-		_ = admin.DeleteTopic(tp)
 	}
 }
 

@@ -14,12 +14,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicecdc/sluice/envelope"
 	ikafka "github.com/sluicecdc/sluice/internal/kafka"
 	"github.com/sluicecdc/sluice/internal/pipeline"
+	"github.com/sluicecdc/sluice/internal/testkit"
 	kafkasrc "github.com/sluicecdc/sluice/source/kafka"
 )
 
@@ -39,45 +41,30 @@ func kafkaBrokers(t *testing.T) []string {
 
 func produce(t *testing.T, brokers []string, recs []envelope.Record) {
 	t.Helper()
-	conf := sarama.NewConfig()
-	conf.Version = sarama.V3_6_0_0
-	conf.Producer.Return.Successes = true
-	conf.Producer.RequiredAcks = sarama.WaitForAll
 	// The scripts' broker does not auto-create topics: create each with three partitions.
-	admin, err := sarama.NewClusterAdmin(brokers, conf)
-	if err != nil {
-		t.Fatal(err)
-	}
+	adm := testkit.KafkaAdmin(t, brokers)
 	created := map[string]bool{}
 	for _, r := range recs {
 		if created[r.Topic] {
 			continue
 		}
 		created[r.Topic] = true
-		err := admin.CreateTopic(r.Topic, &sarama.TopicDetail{NumPartitions: 3, ReplicationFactor: 1}, false)
-		if err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
+		res, err := adm.CreateTopic(t.Context(), 3, 1, nil, r.Topic)
+		if err == nil {
+			err = res.Err
+		}
+		if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
 			t.Fatalf("create topic %s: %v", r.Topic, err)
 		}
 	}
-	admin.Close()
-	p, err := sarama.NewSyncProducer(brokers, conf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	msgs := make([]*sarama.ProducerMessage, len(recs))
+	cl := testkit.KafkaClient(t, brokers)
+	msgs := make([]*kgo.Record, len(recs))
 	for i, r := range recs {
-		m := &sarama.ProducerMessage{Topic: r.Topic, Key: sarama.ByteEncoder(r.Key)}
-		if r.Value != nil {
-			m.Value = sarama.ByteEncoder(r.Value)
-		}
-		msgs[i] = m
+		msgs[i] = &kgo.Record{Topic: r.Topic, Key: r.Key, Value: r.Value}
 	}
 	for len(msgs) > 0 {
 		n := min(len(msgs), 500)
-		if err := p.SendMessages(msgs[:n]); err != nil {
-			t.Fatal(err)
-		}
+		testkit.KafkaProduce(t, cl, msgs[:n]...)
 		msgs = msgs[n:]
 	}
 }
@@ -85,37 +72,14 @@ func produce(t *testing.T, brokers []string, recs []envelope.Record) {
 // committedAll reports whether the group's committed offsets reached every partition's end.
 func committedAll(t *testing.T, brokers []string, group string, topics ...string) bool {
 	t.Helper()
-	conf := sarama.NewConfig()
-	conf.Version = sarama.V3_6_0_0
-	client, err := sarama.NewClient(brokers, conf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	admin, err := sarama.NewClusterAdminFromClient(client)
-	if err != nil {
-		t.Fatal(err)
-	}
-	parts := map[string][]int32{}
+	adm := testkit.KafkaAdmin(t, brokers)
 	for _, tp := range topics {
-		ps, err := client.Partitions(tp)
+		res, err := testkit.KafkaGroupOffsets(adm, group, tp)
 		if err != nil {
-			t.Fatal(err)
+			return false // the group does not exist yet
 		}
-		parts[tp] = ps
-	}
-	res, err := admin.ListConsumerGroupOffsets(group, parts)
-	if err != nil {
-		return false // the group does not exist yet
-	}
-	for tp, ps := range parts {
-		for _, p := range ps {
-			hwm, err := client.GetOffset(tp, p, sarama.OffsetNewest)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b := res.GetBlock(tp, p)
-			if hwm > 0 && (b == nil || b.Offset != hwm) {
+		for p, hwm := range testkit.KafkaEndOffsets(t, adm, tp) {
+			if o, ok := res[p]; hwm > 0 && (!ok || o != hwm) {
 				return false
 			}
 		}

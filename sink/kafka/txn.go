@@ -148,9 +148,14 @@ func (e *TxnError) Unwrap() error   { return e.Err }
 func (e *TxnError) Retryable() bool { return !e.Fenced }
 
 func fenced(err error) bool {
-	return errors.Is(err, kerr.ProducerFenced) || errors.Is(err, kerr.InvalidProducerEpoch) ||
-		errors.Is(err, kerr.TransactionalIDAuthorizationFailed)
+	var f fencedErr
+	return ikafka.Fenced(err) || errors.As(err, &f) || errors.Is(err, kerr.TransactionalIDAuthorizationFailed)
 }
+
+// fencedErr marks an error that kafka.TxnFenced found to be a fence.
+type fencedErr struct{ error }
+
+func (e fencedErr) Unwrap() error { return e.error }
 
 func (s *TxnSink) txnErr(op string, err error) *TxnError {
 	return &TxnError{Op: op, Fenced: fenced(err), Err: err}
@@ -295,7 +300,11 @@ func (s *TxnSink) commit(ctx context.Context) error {
 	if err := s.firstErr(); err != nil {
 		return s.abort(ctx, "produce", err)
 	}
+	pid, epoch, _ := s.cl.ProducerID(ctx) // to tell a fence from an INVALID_TXN_STATE of our own
 	if err := s.cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		if ikafka.TxnFenced(ctx, s.cl, s.cfg.TransactionalID, pid, epoch, err) {
+			err = fencedErr{err}
+		}
 		return s.abort(ctx, "commit", err)
 	}
 	s.inTxn, s.began = false, time.Now()

@@ -9,10 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	ikafka "github.com/sluicecdc/sluice/internal/kafka"
+	"github.com/sluicecdc/sluice/internal/testkit"
 )
 
 // TestSourceDecompressesIntoReusedBuffers: records with schemas are ~3.6 kB of which ~3 kB
@@ -30,32 +31,20 @@ func TestSourceDecompressesIntoReusedBuffers(t *testing.T) {
 	defer c.Close()
 	brokers := c.ListenAddrs()
 	const n, warm, size = 50000, 20000, 2048
-	sc, err := (&ikafka.ClientConfig{Brokers: brokers}).Sarama("test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc.Producer.Return.Successes = true
-	sc.Producer.Compression = sarama.CompressionLZ4
-	sc.Producer.Flush.Bytes = 512 << 10
-	sc.Producer.Flush.Frequency = 10 * time.Millisecond
-	p, err := sarama.NewSyncProducer(brokers, sc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// 1 MiB batches, as the sink writes them (smaller ones cost the consumer per batch).
+	p := testkit.KafkaClient(t, brokers, kgo.ProducerBatchCompression(kgo.Lz4Compression()), kgo.ProducerBatchMaxBytes(1<<20),
+		kgo.ProducerLinger(10*time.Millisecond))
 	// Compressible as such records are (~5×), so that the topic spans several fetches.
 	pad := strings.Repeat(`{"type":"int64","optional":false,"field":"id"},`, size/60)
 	rnd := rand.New(rand.NewPCG(1, 2))
-	msgs := make([]*sarama.ProducerMessage, 0, 1000)
+	msgs := make([]*kgo.Record, 0, 1000)
 	for i := 0; i < n; i += 1000 {
 		msgs = msgs[:0]
 		for j := i; j < i+1000; j++ {
-			msgs = append(msgs, &sarama.ProducerMessage{Topic: "db.big", Value: sarama.StringEncoder(pad + strconv.FormatUint(rnd.Uint64(), 36) + strings.Repeat(strconv.FormatUint(rnd.Uint64(), 16), 16) + strconv.Itoa(j))})
+			msgs = append(msgs, &kgo.Record{Topic: "db.big", Value: []byte(pad + strconv.FormatUint(rnd.Uint64(), 36) + strings.Repeat(strconv.FormatUint(rnd.Uint64(), 16), 16) + strconv.Itoa(j))})
 		}
-		if err := p.SendMessages(msgs); err != nil {
-			t.Fatal(err)
-		}
+		testkit.KafkaProduce(t, p, msgs...)
 	}
-	p.Close()
 
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()

@@ -6,10 +6,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	ikafka "github.com/sluicecdc/sluice/internal/kafka"
+	"github.com/sluicecdc/sluice/internal/testkit"
 )
 
 // TestSourceGroupSpreadsTopics: Debezium creates one topic per table, often with one partition
@@ -32,36 +33,29 @@ func TestSourceGroupSpreadsTopics(t *testing.T) {
 		}
 		defer src.Close()
 	}
-	scfg, err := (&ikafka.ClientConfig{Brokers: brokers}).Sarama("test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, err := sarama.NewClusterAdmin(brokers, scfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
+	admin := testkit.KafkaAdmin(t, brokers)
 	var got string
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		gs, err := admin.DescribeConsumerGroups([]string{"spread"})
-		if err != nil || len(gs) != 1 || gs[0].State != "Stable" || len(gs[0].Members) != 3 {
+		gs, err := admin.DescribeGroups(ctx, "spread")
+		g := gs["spread"]
+		if err != nil || g.Err != nil || g.State != "Stable" || len(g.Members) != 3 {
 			continue
 		}
 		got = ""
 		total, spread := 0, true
-		for _, m := range gs[0].Members {
-			a, err := m.GetMemberAssignment()
-			if err != nil || a == nil {
+		for _, m := range g.Members {
+			a, ok := m.Assigned.AsConsumer()
+			if !ok || a == nil {
 				spread = false
 				continue
 			}
 			n := 0
-			for _, ps := range a.Topics {
-				n += len(ps)
+			for _, tp := range a.Topics {
+				n += len(tp.Partitions)
+				got += fmt.Sprint(tp.Topic, tp.Partitions) + " "
 			}
 			total += n
 			spread = spread && n == 1
-			got += fmt.Sprint(a.Topics) + " "
 		}
 		if total == 3 {
 			if !spread {
@@ -85,18 +79,12 @@ func TestSourceGroupJoinsRangeMembers(t *testing.T) {
 	brokers := c.ListenAddrs()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	old, err := (&ikafka.ClientConfig{Brokers: brokers}).Sarama("old") // range only
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := sarama.NewConsumerGroup(brokers, "mixed", old)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
+	// A member that offers only the range assignor, as sluice's sarama consumer did.
+	old := testkit.KafkaClient(t, brokers, kgo.ConsumerGroup("mixed"), kgo.ConsumeTopics("db.a"),
+		kgo.Balancers(kgo.RangeBalancer()))
 	go func() {
 		for ctx.Err() == nil {
-			_ = g.Consume(ctx, []string{"db.a"}, idleHandler{})
+			old.PollFetches(ctx)
 		}
 	}()
 	src, err := Open(ctx, Config{Client: ikafka.ClientConfig{Brokers: brokers}, Topics: `db\..*`, Group: "mixed"})
@@ -104,29 +92,15 @@ func TestSourceGroupJoinsRangeMembers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	admin, err := sarama.NewClusterAdmin(brokers, old)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
+	admin := testkit.KafkaAdmin(t, brokers)
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		gs, err := admin.DescribeConsumerGroups([]string{"mixed"})
-		if err == nil && len(gs) == 1 && gs[0].State == "Stable" && len(gs[0].Members) == 2 {
-			if gs[0].Protocol != "range" {
-				t.Fatalf("protocol %q, want range while a member offers only range", gs[0].Protocol)
+		gs, err := admin.DescribeGroups(ctx, "mixed")
+		if g := gs["mixed"]; err == nil && g.Err == nil && g.State == "Stable" && len(g.Members) == 2 {
+			if g.Protocol != "range" {
+				t.Fatalf("protocol %q, want range while a member offers only range", g.Protocol)
 			}
 			return
 		}
 	}
 	t.Fatal("the new member did not join the range-only member's group")
-}
-
-type idleHandler struct{}
-
-func (idleHandler) Setup(sarama.ConsumerGroupSession) error   { return nil }
-func (idleHandler) Cleanup(sarama.ConsumerGroupSession) error { return nil }
-func (idleHandler) ConsumeClaim(s sarama.ConsumerGroupSession, c sarama.ConsumerGroupClaim) error {
-	for range c.Messages() {
-	}
-	return nil
 }

@@ -10,13 +10,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicecdc/sluice/capture"
 	ikafka "github.com/sluicecdc/sluice/internal/kafka"
 	"github.com/sluicecdc/sluice/internal/pipeline"
+	"github.com/sluicecdc/sluice/internal/testkit"
 )
 
 // produceTo writes n records to each of the partitions parts of topic, key "k<partition>-<i%5>"
@@ -73,24 +73,15 @@ func next(t *testing.T, s *Source, d time.Duration) (got, bool) {
 // committed returns the group's committed offset of each partition of topic (-1: none).
 func committed(t *testing.T, brokers []string, group, topic string, parts int) map[int32]int64 {
 	t.Helper()
-	admin, err := sarama.NewClusterAdmin(brokers, sarama.NewConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	ids := make([]int32, parts)
-	for i := range ids {
-		ids[i] = int32(i)
-	}
-	res, err := admin.ListConsumerGroupOffsets(group, map[string][]int32{topic: ids})
+	res, err := testkit.KafkaGroupOffsets(testkit.KafkaAdmin(t, brokers), group, topic)
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := map[int32]int64{}
-	for _, id := range ids {
+	for id := range int32(parts) {
 		out[id] = -1
-		if b := res.GetBlock(topic, id); b != nil {
-			out[id] = b.Offset
+		if o, ok := res[id]; ok {
+			out[id] = o
 		}
 	}
 	return out

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	ikafka "github.com/sluicecdc/sluice/internal/kafka"
 	"github.com/sluicecdc/sluice/internal/testkit"
@@ -22,19 +22,11 @@ func TestSourceSecure(t *testing.T) {
 	good := ikafka.ClientConfig{Brokers: k.Brokers, SecurityProtocol: ikafka.ProtocolSASLSSL, DeliveryTimeout: time.Minute,
 		TLS:  ikafka.TLSConfig{CAFile: k.CA.CAFile},
 		SASL: ikafka.SASLConfig{Mechanism: k.Mechanism, Username: k.User, Password: k.Password}}
-	sc, err := good.Sarama("test")
+	opts, err := good.Kgo("test", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc.Producer.Return.Successes = true
-	p, err := sarama.NewSyncProducer(k.Brokers, sc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := p.SendMessage(&sarama.ProducerMessage{Topic: "secure.t", Value: sarama.StringEncoder("v1")}); err != nil {
-		t.Fatal(err)
-	}
-	p.Close()
+	testkit.KafkaProduce(t, testkit.KafkaClient(t, k.Brokers, opts...), &kgo.Record{Topic: "secure.t", Value: []byte("v1")})
 
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()

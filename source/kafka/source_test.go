@@ -8,12 +8,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicecdc/sluice/envelope"
 	ikafka "github.com/sluicecdc/sluice/internal/kafka"
 	"github.com/sluicecdc/sluice/internal/pipeline"
+	"github.com/sluicecdc/sluice/internal/testkit"
 )
 
 var (
@@ -89,53 +90,24 @@ func (s *slowSink) Close() error { close(s.stop); s.wg.Wait(); return nil }
 
 func produceN(t *testing.T, brokers []string, topic string, from, to int) {
 	t.Helper()
-	cc := ikafka.ClientConfig{Brokers: brokers}
-	sc, err := cc.Sarama("test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc.Producer.Return.Successes = true
-	p, err := sarama.NewSyncProducer(brokers, sc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	var msgs []*sarama.ProducerMessage
+	var msgs []*kgo.Record
 	for i := from; i < to; i++ {
-		v := strconv.Itoa(i)
-		msgs = append(msgs, &sarama.ProducerMessage{Topic: topic, Key: sarama.StringEncoder(v), Value: sarama.StringEncoder(v)})
+		v := []byte(strconv.Itoa(i))
+		msgs = append(msgs, &kgo.Record{Topic: topic, Key: v, Value: v})
 	}
-	if err := p.SendMessages(msgs); err != nil {
-		t.Fatal(err)
-	}
+	testkit.KafkaProduce(t, testkit.KafkaClient(t, brokers), msgs...)
 }
 
 // committedEnd reports whether the group's committed offsets reached every partition's end.
 func committedEnd(t *testing.T, brokers []string, group, topic string) bool {
 	t.Helper()
-	client, err := sarama.NewClient(brokers, sarama.NewConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	admin, err := sarama.NewClusterAdminFromClient(client)
-	if err != nil {
-		t.Fatal(err)
-	}
-	parts, err := client.Partitions(topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := admin.ListConsumerGroupOffsets(group, map[string][]int32{topic: parts})
+	adm := testkit.KafkaAdmin(t, brokers)
+	res, err := testkit.KafkaGroupOffsets(adm, group, topic)
 	if err != nil {
 		return false
 	}
-	for _, p := range parts {
-		hwm, err := client.GetOffset(topic, p, sarama.OffsetNewest)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if b := res.GetBlock(topic, p); hwm > 0 && (b == nil || b.Offset != hwm) {
+	for p, hwm := range testkit.KafkaEndOffsets(t, adm, topic) {
+		if o, ok := res[p]; hwm > 0 && (!ok || o != hwm) {
 			return false
 		}
 	}

@@ -29,7 +29,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	ikafka "github.com/sluicecdc/sluice/internal/kafka"
 )
@@ -101,26 +102,23 @@ func run(stdoutPath, stderrPath, metricsURL, metric, brokers, topic, group strin
 		counter = func() (int64, error) { return scrape(hc, metricsURL, metric) }
 	case brokers != "" && topic != "":
 		client := ikafka.ClientConfig{Brokers: ikafka.ParseBrokers(brokers)}
-		sc, err := client.Sarama("benchrun")
+		opts, err := client.Kgo("benchrun", nil)
 		if err != nil {
 			return res, err
 		}
-		if committed {
-			sc.Consumer.IsolationLevel = sarama.ReadCommitted // ListOffsets answers the LSO
-		}
-		cl, err := client.Connect(context.Background(), nil, sc)
+		cl, err := kgo.NewClient(opts...)
 		if err != nil {
 			return res, fmt.Errorf("kafka client: %w", err)
 		}
 		defer cl.Close()
-		if group != "" {
-			adm, err := sarama.NewClusterAdminFromClient(cl)
-			if err != nil {
-				return res, err
-			}
-			counter = func() (int64, error) { return groupOffsets(cl, adm, group, topic) }
-		} else {
-			counter = func() (int64, error) { return highWatermark(cl, topic) }
+		adm := kadm.NewClient(cl)
+		switch {
+		case group != "":
+			counter = func() (int64, error) { return groupOffsets(adm, group, topic) }
+		case committed: // the last stable offsets: committed records and their markers
+			counter = func() (int64, error) { return endOffsets(adm.ListCommittedOffsets, topic) }
+		default:
+			counter = func() (int64, error) { return endOffsets(adm.ListEndOffsets, topic) }
 		}
 	default:
 		return res, fmt.Errorf("-target needs -metrics or -kafka and -topic")
@@ -265,38 +263,37 @@ func scrape(hc *http.Client, url, metric string) (int64, error) {
 	return 0, fmt.Errorf("%s not in %s", metric, url)
 }
 
-func highWatermark(cl sarama.Client, topic string) (int64, error) {
-	if err := cl.RefreshMetadata(topic); err != nil {
-		return 0, err
-	}
-	parts, err := cl.Partitions(topic)
+// endOffsets sums the end offsets of topic's partitions as list reports them (the high
+// watermarks, or the last stable offsets).
+func endOffsets(list func(context.Context, ...string) (kadm.ListedOffsets, error), topic string) (int64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	l, err := list(ctx, topic)
 	if err != nil {
 		return 0, err
 	}
-	var sum int64
-	for _, p := range parts {
-		o, err := cl.GetOffset(topic, p, sarama.OffsetNewest)
-		if err != nil {
-			return 0, err
-		}
-		sum += o
+	if err := l.Error(); err != nil {
+		return 0, err
 	}
+	var sum int64
+	l.Each(func(o kadm.ListedOffset) { sum += o.Offset })
 	return sum, nil
 }
 
-func groupOffsets(cl sarama.Client, adm sarama.ClusterAdmin, group, topic string) (int64, error) {
-	parts, err := cl.Partitions(topic)
+func groupOffsets(adm *kadm.Client, group, topic string) (int64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	r, err := adm.FetchOffsets(ctx, group)
 	if err != nil {
 		return 0, err
 	}
-	r, err := adm.ListConsumerGroupOffsets(group, map[string][]int32{topic: parts})
-	if err != nil {
+	if err := r.Error(); err != nil {
 		return 0, err
 	}
 	var sum int64
-	for _, b := range r.Blocks[topic] {
-		if b.Offset > 0 {
-			sum += b.Offset
+	for _, o := range r[topic] {
+		if o.At > 0 {
+			sum += o.At
 		}
 	}
 	return sum, nil

@@ -1,12 +1,13 @@
-// Command kgoprod is the second Kafka reference of the benchmarks: a plain franz-go (kgo)
-// producer with sluice's guarantees (idempotent, acks=all, murmur2 per-key partitioning, so
-// per-key order, 1 MiB batches, no linger) sending the same records as saramaprod, from the
-// record file `saramaprod convert` writes:
+// Command kgoprod is the Kafka reference of the benchmarks: a plain franz-go (kgo) producer
+// with sluice's guarantees (idempotent, acks=all, murmur2 per-key partitioning, so per-key
+// order, 1 MiB batches, no linger) sending the same records sluice produced. It has two steps:
 //
-//	kgoprod -brokers B [-topic T] [-partitions N] [-compression C] FILE
+//	kgoprod convert IN.jsonl OUT.bin    stdout-sink lines ({"topic","key","value",…}) to a
+//	                                     compact length-prefixed file (not timed)
+//	kgoprod -brokers B [-topic T] [-partitions N] [-compression C] OUT.bin
 //
-// It exits when every record is acknowledged; -topic overrides the records' topic (the topic is
-// created first, as saramaprod does).
+// It exits when every record is acknowledged; -topic overrides the records' topic (so the
+// reference writes its own topic, created first).
 package main
 
 import (
@@ -27,13 +28,24 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "convert" {
+		if len(os.Args) != 4 {
+			fmt.Fprintln(os.Stderr, "usage: kgoprod convert IN.jsonl OUT.bin")
+			os.Exit(2)
+		}
+		if err := convert(os.Args[2], os.Args[3]); err != nil {
+			fmt.Fprintln(os.Stderr, "kgoprod:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	brokers := flag.String("brokers", "127.0.0.1:9092", "Kafka brokers")
 	topic := flag.String("topic", "", "send to this topic instead of each record's")
 	partitions := flag.Int("partitions", 1, "partitions of the topic to create")
 	compression := flag.String("compression", "none", "record batch compression: none|lz4|zstd|snappy|gzip")
 	flag.Parse()
 	if flag.NArg() != 1 {
-		fmt.Fprintln(os.Stderr, "usage: kgoprod -brokers B [-topic T] FILE")
+		fmt.Fprintln(os.Stderr, "usage: kgoprod -brokers B [-topic T] FILE | kgoprod convert IN.jsonl OUT.bin")
 		os.Exit(2)
 	}
 	if err := produce(strings.Split(*brokers, ","), *topic, int32(*partitions), *compression, flag.Arg(0)); err != nil {
@@ -154,7 +166,7 @@ func produce(brokers []string, topic string, partitions int32, compression, file
 	return nil
 }
 
-// readField reads one field of saramaprod's record file: uvarint(len+1) and the bytes, 0 = null.
+// readField reads one field of the record file (convert): uvarint(len+1) and the bytes, 0 = null.
 func readField(r *bufio.Reader) ([]byte, bool, error) {
 	n, err := binary.ReadUvarint(r)
 	if err != nil {

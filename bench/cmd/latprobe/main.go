@@ -30,7 +30,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/IBM/sarama"
 	"github.com/jackc/pgx/v5"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -96,29 +95,20 @@ func run(in io.Reader, dsn, brokers, topic string, n int, gap time.Duration, ref
 	viaDirect := &stamps{at: map[int64]time.Time{}}
 
 	client := ikafka.ClientConfig{Brokers: ikafka.ParseBrokers(brokers)}
-	cfg, err := client.Sarama("latprobe")
+	base, err := client.Kgo("latprobe", nil)
 	if err != nil {
 		return err
 	}
-	cfg.Consumer.Fetch.Min = 1
-	cfg.Consumer.MaxWaitTime = 50 * time.Millisecond
-	cl, err := client.Connect(ctx, nil, cfg)
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	cons, err := sarama.NewConsumerFromClient(cl)
-	if err != nil {
-		return err
-	}
-	defer cons.Close()
+	topics := []string{topic}
 	var prod *kgo.Client
 	if direct {
-		adm, err := sarama.NewClusterAdminFromClient(cl)
+		admin, err := kgo.NewClient(base...)
 		if err != nil {
 			return err
 		}
-		if _, err := ikafka.CreateTopic(adm, directTopic, &sarama.TopicDetail{NumPartitions: 1, ReplicationFactor: 1}); err != nil {
+		_, err = client.EnsureTopicKgo(ctx, nil, admin, &ikafka.Topic{Name: directTopic, Partitions: 1, Replication: 1})
+		admin.Close()
+		if err != nil {
 			return err
 		}
 		kc := kafka.Config{Client: client}
@@ -130,18 +120,17 @@ func run(in io.Reader, dsn, brokers, topic string, n int, gap time.Duration, ref
 			return err
 		}
 		defer prod.Close()
-		if err := cl.RefreshMetadata(directTopic); err != nil {
-			return err
-		}
+		topics = append(topics, directTopic)
 	}
-	for t, dst := range map[string]*stamps{topic: viaKafka, directTopic: viaDirect} {
-		if t == directTopic && !direct {
-			continue
-		}
-		if err := consume(cl, cons, t, dst); err != nil {
-			return err
-		}
+	// One consumer of every partition of the topics from their ends, fetching each record as
+	// soon as it is there.
+	cons, err := kgo.NewClient(append(base, kgo.ConsumeTopics(topics...), kgo.ConsumeResetOffset(kgo.NewOffset().AtEnd()),
+		kgo.FetchMinBytes(1), kgo.FetchMaxWait(50*time.Millisecond))...)
+	if err != nil {
+		return err
 	}
+	defer cons.Close()
+	go consume(cons, map[string]*stamps{topic: viaKafka, directTopic: viaDirect})
 	if ref {
 		go func() {
 			sc := bufio.NewScanner(in)
@@ -242,42 +231,36 @@ func run(in io.Reader, dsn, brokers, topic string, n int, gap time.Duration, ref
 // directTopic receives -direct's records.
 const directTopic = "latprobe.direct"
 
-// consume stamps the arrival of every record of topic (from its newest offset) in dst, by the
-// row id in the record's "after" (with or without the JsonConverter schema/payload wrapper).
-func consume(cl sarama.Client, cons sarama.Consumer, topic string, dst *stamps) error {
-	parts, err := cl.Partitions(topic)
-	if err != nil {
-		return fmt.Errorf("topic %s: %w", topic, err)
-	}
-	for _, p := range parts {
-		pc, err := cons.ConsumePartition(topic, p, sarama.OffsetNewest)
-		if err != nil {
-			return err
+// consume stamps the arrival of every record cl polls in the stamps of its topic, by the row
+// id in the record's "after" (with or without the JsonConverter schema/payload wrapper),
+// until cl is closed.
+func consume(cl *kgo.Client, dst map[string]*stamps) {
+	for {
+		fs := cl.PollFetches(context.Background())
+		if fs.IsClientClosed() {
+			return
 		}
-		go func() {
-			for m := range pc.Messages() {
-				t := time.Now()
-				var v struct {
-					Payload *struct {
-						After *struct {
-							ID int64 `json:"id"`
-						} `json:"after"`
-					} `json:"payload"`
+		t := time.Now()
+		fs.EachRecord(func(m *kgo.Record) {
+			var v struct {
+				Payload *struct {
 					After *struct {
 						ID int64 `json:"id"`
 					} `json:"after"`
-				}
-				if json.Unmarshal(m.Value, &v) != nil {
-					continue
-				}
-				switch {
-				case v.Payload != nil && v.Payload.After != nil:
-					dst.put(v.Payload.After.ID, t)
-				case v.After != nil:
-					dst.put(v.After.ID, t)
-				}
+				} `json:"payload"`
+				After *struct {
+					ID int64 `json:"id"`
+				} `json:"after"`
 			}
-		}()
+			if json.Unmarshal(m.Value, &v) != nil {
+				return
+			}
+			switch {
+			case v.Payload != nil && v.Payload.After != nil:
+				dst[m.Topic].put(v.Payload.After.ID, t)
+			case v.After != nil:
+				dst[m.Topic].put(v.After.ID, t)
+			}
+		})
 	}
-	return nil
 }

@@ -1,6 +1,6 @@
 // Command topicops counts the records of a Kafka topic by the Debezium op of their value
 // (c, u, d, r, …; "tombstone" for null values), reading every partition from the start to its
-// high watermark, and prints the counts as one JSON object. The snapshot kill test
+// end (read_committed: the last stable offset, the high watermark of a plain topic), and prints the counts as one JSON object. The snapshot kill test
 // (bench/pgsnapkill.sh) uses it to count the snapshot rows a run of restarts emitted.
 //
 // Usage:
@@ -14,10 +14,9 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"log/slog"
 	"os"
 
-	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	ikafka "github.com/sluicecdc/sluice/internal/kafka"
 )
@@ -35,44 +34,22 @@ func main() {
 func run(brokers, topic string) error {
 	ctx := context.Background()
 	cc := ikafka.ClientConfig{Brokers: ikafka.ParseBrokers(brokers)}
-	sc, err := cc.Sarama("topicops")
+	md, err := cc.Probe(ctx, "topicops", topic, cc.WithDefaults().RequestTimeout)
 	if err != nil {
 		return err
 	}
-	cl, err := cc.Connect(ctx, slog.New(slog.DiscardHandler), sc)
-	if err != nil {
-		return err
+	if !md.Exists {
+		return fmt.Errorf("topic %s does not exist", topic)
 	}
-	defer cl.Close()
-	parts, err := cl.Partitions(topic)
-	if err != nil {
-		return err
-	}
-	cons, err := sarama.NewConsumerFromClient(cl)
-	if err != nil {
-		return err
-	}
-	defer cons.Close()
 	counts := map[string]int64{}
-	for _, p := range parts {
-		hwm, err := cl.GetOffset(topic, p, sarama.OffsetNewest)
+	for p := range md.Partitions {
+		err := cc.ReadCommittedToEnd(ctx, nil, topic, int32(p), func(r *kgo.Record) error {
+			counts[op(r.Value)]++
+			return nil
+		})
 		if err != nil {
 			return err
 		}
-		if hwm == 0 {
-			continue
-		}
-		pc, err := cons.ConsumePartition(topic, p, sarama.OffsetOldest)
-		if err != nil {
-			return err
-		}
-		for m := range pc.Messages() {
-			counts[op(m.Value)]++
-			if m.Offset >= hwm-1 {
-				break
-			}
-		}
-		pc.Close()
 	}
 	return json.NewEncoder(os.Stdout).Encode(counts)
 }

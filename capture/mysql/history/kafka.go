@@ -25,6 +25,18 @@ type KafkaConfig struct {
 	// before Kafka 2.4).
 	Replication int16
 	Logger      *slog.Logger // retry warnings; nil discards them
+	// TransactionalID, when set (--ha without --exactly-once: the connector's history
+	// transactional.id), makes the store write each Append in a Kafka transaction of its own
+	// under this id. The store takes the id's producer epoch when it prepares the topic (at
+	// NewKafka, or at the first Load), which fences every earlier holder: a process that took
+	// over the connector opens its store before it loads the history, so a predecessor that
+	// was paused and resumes cannot commit a record any more (*kafka.FencedError, and the
+	// store refuses every later write without asking the broker).
+	TransactionalID string
+	// Check, if set, is called after the store took its producer epoch and before each write;
+	// its error is returned and nothing is written (--ha: the leadership lease). That the
+	// epoch was taken while Check passed is what makes a successor's epoch the newer one.
+	Check func() error
 }
 
 // Kafka stores records in partition 0 of a single-partition topic, key null, value the record
@@ -36,8 +48,11 @@ type Kafka struct {
 	cl  *kgo.Client
 
 	mu    sync.Mutex
-	ready bool      // the topic exists with one partition
+	ready bool      // the topic exists with one partition (and the producer epoch is taken)
 	txn   TxnWriter // set while an --exactly-once sink runs
+
+	wmu    sync.Mutex // one transaction at a time (TransactionalID)
+	fenced error      // the *kafka.FencedError that stopped the writes
 }
 
 // TxnWriter is a transactional producer (the --exactly-once Kafka sink) that writes records of
@@ -83,6 +98,9 @@ func NewKafka(ctx context.Context, cfg KafkaConfig) (*Kafka, error) {
 		kgo.ProducerLinger(0),
 		kgo.RecordDeliveryTimeout(max(cfg.Client.WithDefaults().DeliveryTimeout, time.Second)),
 	)
+	if cfg.TransactionalID != "" {
+		opts = append(opts, kgo.TransactionalID(cfg.TransactionalID))
+	}
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("kafka schema history: %w", err)
@@ -135,6 +153,21 @@ func (k *Kafka) prepare(ctx context.Context, retry bool) error {
 	}
 	if parts != 1 {
 		return fmt.Errorf("kafka schema history: topic %s has %d partitions; it must have exactly one so records keep their order", k.cfg.Topic, parts)
+	}
+	if k.cfg.TransactionalID != "" {
+		// Take the epoch now (InitProducerId): it fences the previous holder before this
+		// process loads the history, and the client never asks for a fresh epoch again
+		// (a reload names this one, which the broker refuses once someone fenced it).
+		err := c.Retry(ctx, k.log, "producer epoch of transactional.id "+k.cfg.TransactionalID, func() error {
+			_, _, err := k.cl.ProducerID(ctx)
+			return err
+		})
+		if err != nil {
+			return k.wrap(fmt.Errorf("transactional.id %s: %w", k.cfg.TransactionalID, err))
+		}
+		if err := k.check(); err != nil {
+			return err
+		}
 	}
 	k.ready = true
 	return nil
@@ -225,6 +258,9 @@ func (k *Kafka) AppendBatch(ctx context.Context, rs []*Record) error {
 			return nil
 		}
 	}
+	if k.cfg.TransactionalID != "" {
+		return k.appendTxn(ctx, values)
+	}
 	op := "append to " + k.cfg.Topic
 	start := time.Now()
 	err := k.cfg.Client.Retry(ctx, k.log, op, func() error {
@@ -242,6 +278,78 @@ func (k *Kafka) AppendBatch(ctx context.Context, rs []*Record) error {
 		return k.wrap(err)
 	}
 	return nil
+}
+
+// check runs cfg.Check.
+func (k *Kafka) check() error {
+	if k.cfg.Check == nil {
+		return nil
+	}
+	if err := k.cfg.Check(); err != nil {
+		return fmt.Errorf("kafka schema history %s not written: %w", k.cfg.Topic, err)
+	}
+	return nil
+}
+
+// appendTxn writes values in one transaction under cfg.TransactionalID, again while the
+// brokers are unreachable. A fenced producer stops the store for good; it never aborts
+// (an abort may make the client ask for a new epoch, which on some brokers would fence the
+// process that took over).
+func (k *Kafka) appendTxn(ctx context.Context, values [][]byte) error {
+	k.wmu.Lock()
+	defer k.wmu.Unlock()
+	if k.fenced != nil {
+		return k.fenced
+	}
+	op := "append to the schema history " + k.cfg.Topic
+	err := k.cfg.Client.Retry(ctx, k.log, op, func() error {
+		// Before every attempt: a retry after an outage may make the client re-initialize
+		// its producer, which a broker that accepts a stale epoch (kfake) would grant.
+		if err := k.check(); err != nil {
+			return err
+		}
+		if err := k.cl.BeginTransaction(); err != nil {
+			return err
+		}
+		recs := make([]*kgo.Record, len(values))
+		for i, v := range values {
+			recs[i] = &kgo.Record{Topic: k.cfg.Topic, Partition: 0, Value: v}
+		}
+		err := k.cl.ProduceSync(ctx, recs...).FirstErr()
+		if err == nil {
+			pid, epoch, _ := k.cl.ProducerID(ctx)
+			if err = k.cl.EndTransaction(ctx, kgo.TryCommit); err != nil && kafka.TxnFenced(ctx, k.cl, k.cfg.TransactionalID, pid, epoch, err) {
+				return fenced{err}
+			}
+		}
+		if err != nil && !kafka.Fenced(err) {
+			k.abort(ctx)
+		}
+		return err
+	})
+	var f fenced
+	if kafka.Fenced(err) || errors.As(err, &f) {
+		k.fenced = &kafka.FencedError{Op: op, TransactionalID: k.cfg.TransactionalID, Err: err}
+		return k.fenced
+	}
+	if err != nil {
+		return k.wrap(err)
+	}
+	return nil
+}
+
+// fenced marks an error that kafka.TxnFenced found to be a fence.
+type fenced struct{ error }
+
+func (e fenced) Unwrap() error { return e.error }
+
+// abort ends the open transaction without committing, bounded by a request timeout.
+func (k *Kafka) abort(ctx context.Context) {
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), k.cfg.Client.WithDefaults().RequestTimeout)
+	defer cancel()
+	if err := k.cl.AbortBufferedRecords(actx); err == nil {
+		_ = k.cl.EndTransaction(actx, kgo.TryAbort)
+	}
 }
 
 // Close closes the client.

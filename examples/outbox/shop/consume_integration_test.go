@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicecdc/sluice/internal/testkit"
 )
@@ -29,27 +29,14 @@ func TestConsumeBeforeTopicExists(t *testing.T) {
 	go func() { errc <- Consume(ctx, brokers, topic, topic+"-group", flow) }()
 	time.Sleep(2 * time.Second) // the consumer has joined and met the missing topic
 
-	cfg := sarama.NewConfig()
-	cfg.Version = sarama.V2_8_0_0
-	cfg.Producer.Return.Successes = true
-	adm, err := sarama.NewClusterAdmin(brokers, cfg) // as sluice's sink creates its topics
-	if err != nil {
-		t.Fatal(err)
+	// Created as sluice's sink creates its topics, then one event.
+	adm := testkit.KafkaAdmin(t, brokers)
+	if res, err := adm.CreateTopic(ctx, 1, 1, nil, topic); err != nil || res.Err != nil {
+		t.Fatal(err, res.Err)
 	}
-	defer adm.Close()
-	if err := adm.CreateTopic(topic, &sarama.TopicDetail{NumPartitions: 1, ReplicationFactor: 1}, false); err != nil {
-		t.Fatal(err)
-	}
-	p, err := sarama.NewSyncProducer(brokers, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	if _, _, err := p.SendMessage(&sarama.ProducerMessage{Topic: topic, Key: sarama.StringEncoder(`"1"`),
-		Value:   sarama.StringEncoder(`{"id":1,"customer":"a","items":[{"sku":"mug","qty":1}]}`),
-		Headers: []sarama.RecordHeader{{Key: []byte("id"), Value: []byte("e1")}, {Key: []byte("eventType"), Value: []byte("OrderCreated")}}}); err != nil {
-		t.Fatal(err)
-	}
+	testkit.KafkaProduce(t, testkit.KafkaClient(t, brokers), &kgo.Record{Topic: topic, Key: []byte(`"1"`),
+		Value:   []byte(`{"id":1,"customer":"a","items":[{"sku":"mug","qty":1}]}`),
+		Headers: []kgo.RecordHeader{{Key: "id", Value: []byte("e1")}, {Key: "eventType", Value: []byte("OrderCreated")}}})
 	select {
 	case n := <-got:
 		if n != "a: order 1 confirmed: 1 x mug" {

@@ -304,12 +304,26 @@ func openHistory(ctx context.Context, c *cli.Capture, spec string) (history.Stor
 	case "file":
 		return history.NewFile(arg, c.Logger()), nil
 	}
-	return history.NewKafka(ctx, history.KafkaConfig{Client: c.Kafka.Client, Topic: arg, Replication: c.Kafka.Replication, Logger: c.Logger()})
+	hc := history.KafkaConfig{Client: c.Kafka.Client, Topic: arg, Replication: c.Kafka.Replication, Logger: c.Logger()}
+	if c.HA.Enabled && !c.EOS.Enabled {
+		// Fenced writes (docs/kafka.md, High availability): this process leads, so the
+		// epoch it takes here is newer than any predecessor's, which can write no more.
+		hc.TransactionalID = HistoryTxnID(c.Offsets.Name, c.Envelope.TopicPrefix)
+		hc.Check = c.CheckLeading
+	}
+	return history.NewKafka(ctx, hc)
+}
+
+// HistoryTxnID is the transactional.id of the schema history's writes under --ha without
+// --exactly-once: its own, since the connector's (kafka.TxnID) is the offset writer's.
+func HistoryTxnID(name, topicPrefix string) string {
+	return kafka.TxnID(name, topicPrefix) + "-schema-history"
 }
 
 // leadHistory refuses to append once this process no longer leads (--ha): a paused old leader
 // that resumes must not append a DDL after its successor's later ones (the history replays in
-// topic order). The check and the write are two steps; docs/kafka.md says what remains.
+// topic order). The check and the write are two steps: a Kafka history is also fenced
+// (openHistory), a file history is local to its host.
 type leadHistory struct {
 	history.Store
 	check func() error

@@ -13,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -409,14 +408,4 @@ func (p *progress) Longest() (time.Duration, time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.longest, p.at
-}
-
-// saramaConfig is cc's sarama configuration; the harness sets no TLS or SASL files, the only
-// settings that can fail.
-func saramaConfig(cc kafka.ClientConfig, id string) *sarama.Config {
-	sc, err := cc.Sarama(id)
-	if err != nil {
-		panic("torture: kafka client settings: " + err.Error())
-	}
-	return sc
 }

@@ -18,9 +18,10 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-	"github.com/IBM/sarama"
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pglogrepl"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicecdc/sluice/internal/kafka"
 	"github.com/sluicecdc/sluice/internal/testkit"
@@ -671,20 +672,18 @@ func (e *pathEnv) storedOffset(ctx context.Context, p *pipe) (json.RawMessage, b
 		return doc.Value, true
 	case p.offsetsTopic != "":
 		cc := kafka.ClientConfig{Brokers: kafka.ParseBrokers(e.okafka.addr())}
-		sc := saramaConfig(cc, "torture-offsets")
-		sc.Metadata.Retry.Max = 1
-		client, err := sarama.NewClient(cc.Brokers, sc) // polled: one try each
+		cl, adm, err := adminClient(cc, "torture-offsets")
 		if err != nil {
 			return nil, false
 		}
-		defer client.Close()
-		if n, err := client.GetOffset(p.offsetsTopic, 0, sarama.OffsetNewest); err != nil || n == 0 {
+		defer cl.Close()
+		if ends := endOffsets(ctx, adm, p.offsetsTopic); ends[p.offsetsTopic] == 0 {
 			return nil, false
 		}
 		var last json.RawMessage
 		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		err = cc.ReadToEnd(rctx, nil, client, p.offsetsTopic, 0, func(m *sarama.ConsumerMessage) error {
+		err = cc.ReadCommittedToEnd(rctx, nil, p.offsetsTopic, 0, func(m *kgo.Record) error {
 			if m.Value != nil {
 				last = append(last[:0], m.Value...)
 			}
@@ -695,41 +694,87 @@ func (e *pathEnv) storedOffset(ctx context.Context, p *pipe) (json.RawMessage, b
 	return nil, false
 }
 
+// adminClient is a client of cc's brokers and its admin view; requests are bounded by their
+// callers' contexts (pollTimeout): polled, so one try each.
+func adminClient(cc kafka.ClientConfig, id string) (*kgo.Client, *kadm.Client, error) {
+	opts, err := cc.Kgo(id, nil)
+	if err != nil {
+		panic("torture: kafka client settings: " + err.Error()) // the harness sets no TLS or SASL files
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cl, kadm.NewClient(cl), nil
+}
+
+// pollTimeout bounds one poll of the brokers.
+const pollTimeout = 5 * time.Second
+
+// endOffsets returns the end offsets (high watermarks, summed over partitions) of topics, or of
+// every topic whose name starts with prefix when topics is a single name ending in ".": nil
+// when the brokers do not answer within pollTimeout.
+func endOffsets(ctx context.Context, adm *kadm.Client, topics ...string) map[string]int64 {
+	ctx, cancel := context.WithTimeout(ctx, pollTimeout)
+	defer cancel()
+	if len(topics) == 1 && strings.HasSuffix(topics[0], ".") {
+		prefix := topics[0]
+		td, err := adm.ListTopics(ctx)
+		if err != nil {
+			return nil
+		}
+		topics = topics[:0]
+		for _, t := range td.Names() {
+			if strings.HasPrefix(t, prefix) {
+				topics = append(topics, t)
+			}
+		}
+		if len(topics) == 0 {
+			return map[string]int64{}
+		}
+	}
+	l, err := adm.ListEndOffsets(ctx, topics...)
+	if err != nil {
+		return nil
+	}
+	out := map[string]int64{}
+	l.Each(func(o kadm.ListedOffset) {
+		if o.Err == nil {
+			out[o.Topic] += o.Offset
+		}
+	})
+	return out
+}
+
 // kafkaSampler samples the data broker's progress: the sum of the end offsets of the path's
 // topics.
 func (e *pathEnv) kafkaSampler() func(ctx context.Context) ([]uint64, error) {
 	cc := kafka.ClientConfig{Brokers: kafka.ParseBrokers(e.kafka.addr())}
-	sc := saramaConfig(cc, "torture-progress")
-	sc.Metadata.Retry.Max = 1
-	var client sarama.Client
+	var (
+		cl  *kgo.Client
+		adm *kadm.Client
+	)
 	return func(ctx context.Context) ([]uint64, error) {
 		if ctx.Err() != nil {
-			if client != nil {
-				client.Close()
-				client = nil
+			if cl != nil {
+				cl.Close()
+				cl = nil
 			}
 			return nil, ctx.Err()
 		}
-		if client == nil {
-			c, err := sarama.NewClient(cc.Brokers, sc) // one try a tick: the probe itself retries
-			if err != nil {
+		if cl == nil {
+			var err error
+			if cl, adm, err = adminClient(cc, "torture-progress"); err != nil {
 				return nil, err
 			}
-			client = c
 		}
-		client.RefreshMetadata()
-		topics, err := client.Topics()
-		if err != nil {
-			return nil, err
+		ends := endOffsets(ctx, adm, e.prefix+".")
+		if ends == nil {
+			return nil, errors.New("kafka: no answer")
 		}
 		var sum uint64
-		for _, t := range topics {
-			if !strings.HasPrefix(t, e.prefix+".") {
-				continue
-			}
-			if n, err := client.GetOffset(t, 0, sarama.OffsetNewest); err == nil {
-				sum += uint64(n)
-			}
+		for _, n := range ends {
+			sum += uint64(n)
 		}
 		return []uint64{sum}, nil
 	}
@@ -868,20 +913,14 @@ func (e *pathEnv) drain(ctx context.Context, limit time.Duration) {
 
 // kafkaMarkerSeen reports whether the marker's record is in its topic.
 func (e *pathEnv) kafkaMarkerSeen() bool {
-	cc := kafka.ClientConfig{Brokers: kafka.ParseBrokers(e.kafka.addr())}
-	client, err := sarama.NewClient(cc.Brokers, saramaConfig(cc, "torture-drain")) // polled: one try each
+	cl, adm, err := adminClient(kafka.ClientConfig{Brokers: kafka.ParseBrokers(e.kafka.addr())}, "torture-drain")
 	if err != nil {
 		return false
 	}
-	defer client.Close()
-	topics, err := client.Topics()
-	if err != nil {
-		return false
-	}
-	for _, t := range topics {
-		if strings.HasPrefix(t, e.prefix+".") && strings.HasSuffix(t, ".t_marker") {
-			n, err := client.GetOffset(t, 0, sarama.OffsetNewest)
-			return err == nil && n > 0
+	defer cl.Close()
+	for t, n := range endOffsets(context.Background(), adm, e.prefix+".") {
+		if strings.HasSuffix(t, ".t_marker") {
+			return n > 0
 		}
 	}
 	return false
@@ -890,38 +929,29 @@ func (e *pathEnv) kafkaMarkerSeen() bool {
 // groupCaughtUp reports whether `sluice clickhouse`'s consumer group has committed the end
 // offset of every topic of the path (it commits only what ClickHouse acknowledged).
 func (e *pathEnv) groupCaughtUp(ctx context.Context) bool {
-	cc := kafka.ClientConfig{Brokers: kafka.ParseBrokers(e.kafka.addr())}
-	client, err := sarama.NewClient(cc.Brokers, saramaConfig(cc, "torture-drain"))
+	cl, adm, err := adminClient(kafka.ClientConfig{Brokers: kafka.ParseBrokers(e.kafka.addr())}, "torture-drain")
 	if err != nil {
 		return false
 	}
-	defer client.Close()
-	topics, err := client.Topics()
-	if err != nil {
+	defer cl.Close()
+	ends := endOffsets(ctx, adm, e.prefix+".")
+	if ends == nil {
 		return false
 	}
-	ends := map[string]int64{}
-	req := map[string][]int32{}
-	for _, t := range topics {
-		if strings.HasPrefix(t, e.prefix+".") {
-			n, err := client.GetOffset(t, 0, sarama.OffsetNewest)
-			if err != nil {
-				return false
-			}
-			ends[t], req[t] = n, []int32{0}
-		}
-	}
-	admin, err := sarama.NewClusterAdminFromClient(client)
-	if err != nil {
-		return false
-	}
-	res, err := admin.ListConsumerGroupOffsets("torture", req)
+	fctx, cancel := context.WithTimeout(ctx, pollTimeout)
+	defer cancel()
+	res, err := adm.FetchOffsets(fctx, "torture")
 	if err != nil {
 		return false
 	}
 	for t, end := range ends {
-		b := res.GetBlock(t, 0)
-		if end > 0 && (b == nil || b.Offset < end) {
+		var at int64
+		for _, o := range res[t] {
+			if o.Err == nil && o.At > 0 {
+				at += o.At
+			}
+		}
+		if end > 0 && at < end {
 			return false
 		}
 	}
