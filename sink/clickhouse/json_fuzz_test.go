@@ -53,6 +53,44 @@ func FuzzJSONString(f *testing.F) {
 	})
 }
 
+// FuzzAppendJSONText: a String column's bytes (strBuf, appendJSONText) are what convString makes
+// of the same value, after other bytes in the buffer, and an error leaves the buffer as it was.
+func FuzzAppendJSONText(f *testing.F) {
+	for _, s := range []string{`"abc"`, `"a\"b\\c\n"`, `"{\"qty\": 1, \"sku\": \"SKU-1\"}"`, `"\u00e9x"`,
+		`"\ud83d\ude00"`, `"\ud800\u0041"`, `"\ud800"`, "\"\xff\"", "\"a\x01\"", `"\q"`, `"\u12"`, `{"a":1}`, `12.5`, `""`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) == 0 {
+			return
+		}
+		if b[0] == '"' {
+			if e, err := skipString(b, 0); err != nil || e != len(b) {
+				return // the scanner hands a column one whole value
+			}
+		}
+		want, werr := convString(b)
+		buf := &strBuf{nullable: true}
+		if err := buf.appendRaw([]byte(`"before"`)); err != nil {
+			t.Fatal(err)
+		}
+		err := buf.appendRaw(b)
+		if (err != nil) != (werr != nil) {
+			t.Fatalf("%q: error %v, convString's %v", b, err, werr)
+		}
+		if err != nil {
+			if buf.len() != 1 || string(buf.bytes) != "before" {
+				t.Fatalf("%q: failed append left %d rows, bytes %q", b, buf.len(), buf.bytes)
+			}
+			return
+		}
+		got := buf.data(0, 2).([]*string)
+		if *got[0] != "before" || got[1] == nil || *got[1] != want {
+			t.Fatalf("%q: %q, convString %q", b, *got[1], want)
+		}
+	})
+}
+
 // FuzzParseChange: parseChange never panics, and a record read right after the seed record (whose
 // schema the cache then holds, so the fast path compares instead of scanning) reads the same as
 // with an empty cache.

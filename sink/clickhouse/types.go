@@ -407,12 +407,19 @@ var (
 	codecUInt64  = mkCodec("UInt64", convUint[uint64])
 	codecFloat32 = mkCodec("Float32", convFloat[float32])
 	codecFloat64 = mkCodec("Float64", convFloat[float64])
-	codecString  = withStr(mkCodec("String", convString))
+	codecString  = withStr(spanned(mkCodec("String", convString)))
 	codecBytes   = withStr(mkCodec("String", convBytes))
 	codecVarDec  = mkCodec("String", convVarDecimal)
 )
 
 func withStr(c codec) codec { c.str = true; return c }
+
+// spanned keeps a String codec's plain columns in a strBuf (appendJSONText is convString
+// appending); arrays keep buf.
+func spanned(c codec) codec {
+	c.newBuf = func(n bool) colBuf { return &strBuf{nullable: n} }
+	return c
+}
 
 func micros(mul, div int64) codec { return mkCodec("Int64", convScaledInt(mul, div)) }
 

@@ -71,6 +71,16 @@ var cleanupWait = 30 * time.Second
 // rebalance to run. 8,192 held ~130 MB and doubled the CPU under the memory limit.
 const pollMax = 256
 
+// autoCommitEvery is the client's own commit of the marked offsets, a backstop behind the
+// commits Mark and Ack ask for. A variable for tests.
+var autoCommitEvery = time.Second
+
+// commitGap is the least time between two commits: Mark asks for one after every release, so
+// that offsets follow the inserts closely (a restart re-reads less, and the end of a backlog is
+// committed when its last insert is, not at the next Ack, up to --offsets-flush-interval later),
+// while the group coordinator gets at most ten commits a second.
+const commitGap = 100 * time.Millisecond
+
 // Fetch sizes count compressed bytes: an lz4 fetch of schema-carrying records inflates ~10×
 // and the client holds one fetch per broker while the previous one is served; a batch bigger
 // than this is still fetched whole. The bench's 1.7 M records with schemas through `sluice
@@ -223,7 +233,7 @@ func Open(ctx context.Context, cfg Config) (*Source, error) {
 		kgo.Balancers(kgo.RoundRobinBalancer(), kgo.RangeBalancer()),
 		// Only offsets the pipeline acknowledged as durable are committed (Mark, then Ack or the
 		// one-second backstop); never what was merely polled.
-		kgo.AutoCommitMarks(), kgo.AutoCommitInterval(time.Second),
+		kgo.AutoCommitMarks(), kgo.AutoCommitInterval(autoCommitEvery),
 		// A rebalance waits until the loop handed out what it polled, so that no record of a
 		// revoked partition reaches Next after the revoke (per-key order across owners).
 		kgo.BlockRebalanceOnPoll(),
@@ -339,35 +349,44 @@ func (s *Source) Next(ctx context.Context) (envelope.Record, capture.Position, e
 
 // Mark records that the released positions, and every record Next returned before them, are
 // durable (pipeline.Marker): for each partition, the newest offset+1 is marked for commit if
-// this process still owns the partition.
+// this process still owns the partition, and a commit is asked for (at most one per commitGap).
 func (s *Source) Mark(released []capture.Position) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var run *Position // the newest position of the current run of one claim
+	marked := false
 	for _, p := range released {
 		pos, ok := p.(*Position)
 		if !ok {
 			continue
 		}
 		if run != nil && pos.c != run.c {
-			s.mark(run)
+			marked = s.mark(run) || marked
 		}
 		run = pos
 	}
 	if run != nil {
-		s.mark(run)
+		marked = s.mark(run) || marked
+	}
+	if marked {
+		select {
+		case s.commit <- struct{}{}:
+		default: // a commit is pending; it will cover these marks
+		}
 	}
 }
 
-// mark marks pos's offset+1 in its partition's current claim. s.mu must be held.
-func (s *Source) mark(pos *Position) {
+// mark marks pos's offset+1 in its partition's current claim and reports whether it did. s.mu
+// must be held.
+func (s *Source) mark(pos *Position) bool {
 	c := s.claims[partition{pos.c.topic, pos.c.id}] // pos.c itself until its revoke ends
 	if c == nil || pos.offset <= c.marked {
-		return
+		return false
 	}
 	c.marked = pos.offset
 	s.cl.MarkCommitOffsets(map[string]map[int32]kgo.EpochOffset{c.topic: {c.id: {Epoch: pos.epoch, Offset: pos.offset + 1}}})
 	c.settled()
+	return true
 }
 
 // Ack asks for a commit of the marked offsets (pipeline.Source's Ack; p was marked already) and
@@ -381,8 +400,9 @@ func (s *Source) Ack(context.Context, capture.Position) error {
 	return nil
 }
 
-// committer commits the marked offsets when Ack asks. A failed commit is logged, not returned:
-// the next Ack, the one-second backstop or the revoke commits the same marks again.
+// committer commits the marked offsets when Mark or Ack asks, at most once per commitGap. A
+// failed commit is logged, not returned: the next request, the one-second backstop or the
+// revoke commits the same marks again.
 func (s *Source) committer(ctx context.Context) {
 	for {
 		select {
@@ -392,6 +412,11 @@ func (s *Source) committer(ctx context.Context) {
 		}
 		if err := s.cl.CommitMarkedOffsets(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("kafka offset commit failed; retried at the next flush", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(commitGap):
 		}
 	}
 }
