@@ -38,10 +38,14 @@ type Position struct {
 
 	// Incremental snapshot progress (snapshot_incremental.go; sluice's own keys): the tables
 	// left (db.table, the first being read), the first one's last emitted key (hex, as
-	// SnapAfter) and the additional conditions by table.
+	// SnapAfter), the additional conditions by table and whether a pause-snapshot signal
+	// paused it (a restart keeps it paused). While the rest of an initial snapshot runs
+	// (Snapshot set), IncrTables and IncrFilters are an incremental snapshot signalled
+	// meanwhile and queued after it.
 	IncrTables  []string          // incremental_snapshot_tables
 	IncrAfter   []string          // incremental_snapshot_after
 	IncrFilters map[string]string // incremental_snapshot_filters
+	IncrPaused  bool              // incremental_snapshot_paused
 
 	// SignalOffset is the next offset of the Kafka signal topic to read (every signal before
 	// it was acted on before this position), when HasSignalOffset (signal_kafka_offset).
@@ -106,6 +110,9 @@ func (p *Position) AppendOffset(b []byte) []byte {
 			b = append(b, `,"incremental_snapshot_filters":`...)
 			b = append(b, q...)
 		}
+		if p.IncrPaused {
+			b = append(b, `,"incremental_snapshot_paused":true`...)
+		}
 	}
 	if p.HasSignalOffset {
 		b = append(b, `,"signal_kafka_offset":`...)
@@ -136,6 +143,7 @@ func ParsePosition(b []byte) (*Position, error) {
 		IncrTables  []string          `json:"incremental_snapshot_tables"`
 		IncrAfter   []string          `json:"incremental_snapshot_after"`
 		IncrFilters map[string]string `json:"incremental_snapshot_filters"`
+		IncrPaused  bool              `json:"incremental_snapshot_paused"`
 
 		SignalOffset *json.Number `json:"signal_kafka_offset"`
 	}
@@ -167,7 +175,7 @@ func ParsePosition(b []byte) (*Position, error) {
 		}
 	}
 	if len(w.IncrTables) > 0 {
-		p.IncrTables, p.IncrAfter, p.IncrFilters = w.IncrTables, w.IncrAfter, w.IncrFilters
+		p.IncrTables, p.IncrAfter, p.IncrFilters, p.IncrPaused = w.IncrTables, w.IncrAfter, w.IncrFilters, w.IncrPaused
 		for _, k := range p.IncrAfter {
 			if _, err := hex.DecodeString(k); err != nil {
 				return nil, fmt.Errorf("mysql offset %s: incremental_snapshot_after %q is not hex", b, k)

@@ -691,6 +691,7 @@ func (s *Source) stampResume(p *Position) {
 		return
 	}
 	p.Snapshot = true
+	s.stampQueued(p)
 	if len(rs.tables) == 0 {
 		// Every table is emitted; the end is due. A restart finds nothing left to read.
 		p.SnapDB, p.SnapTable, p.SnapAfter = "\uffff", "\uffff", nil

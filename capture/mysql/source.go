@@ -209,6 +209,10 @@ func (s *Source) start(ctx context.Context) error {
 	case off.Snapshot:
 		if ok, why := s.resumable(off); !ok {
 			s.log.Warn("the previous snapshot did not finish; taking it again", "offset", off.String(), "why_not_resumed", why)
+			if len(off.IncrTables) > 0 {
+				// The new snapshot reads every captured table, those of the queued one included.
+				s.log.Info("the incremental snapshot queued after it is covered by the new snapshot and not run", "tables", off.IncrTables)
+			}
 			snapshot = true
 		} else {
 			resume = true
@@ -243,6 +247,11 @@ func (s *Source) start(ctx context.Context) error {
 		}
 		if err := s.resumeSnapshot(ctx, off); err != nil {
 			return err
+		}
+		if len(off.IncrTables) > 0 {
+			if err := s.queueIncremental(off); err != nil {
+				return err
+			}
 		}
 		return s.startStream(off)
 	}

@@ -243,7 +243,7 @@ func (s *Source) streamStep(ctx context.Context) error {
 			}
 		}
 		if s.st.rows != nil {
-			if err := s.nextRow(); err != nil {
+			if err := s.nextRow(ctx); err != nil {
 				return err
 			}
 			continue
@@ -848,7 +848,7 @@ func (s *Source) startRows(h binlog.Header, r *binlog.RowsEvent) error {
 }
 
 // nextRow emits the next row of the current rows event.
-func (s *Source) nextRow() error {
+func (s *Source) nextRow(ctx context.Context) error {
 	r := s.st.rows
 	for {
 		if !r.Next() {
@@ -902,6 +902,12 @@ func (s *Source) nextRow() error {
 	if s.sigOn && v.src.ID == s.sigID {
 		if !s.signalRow(ev.Op, ev.After, s.st.lastPos) {
 			return nil // a watermark
+		}
+		// Acted on before its row goes out, so the row's position carries the effect (a
+		// pause, a snapshot started or queued): a restart after it keeps the effect, and
+		// one before it reads the signal again.
+		if err := s.actOnSignals(ctx); err != nil {
+			return err
 		}
 	} else {
 		if s.cfg.ReadOnly {
