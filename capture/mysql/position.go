@@ -47,6 +47,13 @@ type Position struct {
 	IncrFilters map[string]string // incremental_snapshot_filters
 	IncrPaused  bool              // incremental_snapshot_paused
 
+	// BlockTables are the tables (db.table) of the blocking snapshot in progress or queued
+	// (snapshot_blocking.go), BlockFilters their additional conditions: a restart reads them
+	// again from the start at the next transaction boundary, then streams on. The rows of a
+	// blocking snapshot carry the position streaming paused at.
+	BlockTables  []string          // blocking_snapshot_tables
+	BlockFilters map[string]string // blocking_snapshot_filters
+
 	// SignalOffset is the next offset of the Kafka signal topic to read (every signal before
 	// it was acted on before this position), when HasSignalOffset (signal_kafka_offset).
 	SignalOffset    int64
@@ -114,6 +121,16 @@ func (p *Position) AppendOffset(b []byte) []byte {
 			b = append(b, `,"incremental_snapshot_paused":true`...)
 		}
 	}
+	if len(p.BlockTables) > 0 {
+		q, _ := json.Marshal(p.BlockTables)
+		b = append(b, `,"blocking_snapshot_tables":`...)
+		b = append(b, q...)
+		if len(p.BlockFilters) > 0 {
+			q, _ = json.Marshal(p.BlockFilters)
+			b = append(b, `,"blocking_snapshot_filters":`...)
+			b = append(b, q...)
+		}
+	}
 	if p.HasSignalOffset {
 		b = append(b, `,"signal_kafka_offset":`...)
 		b = strconv.AppendInt(b, p.SignalOffset, 10)
@@ -144,6 +161,9 @@ func ParsePosition(b []byte) (*Position, error) {
 		IncrAfter   []string          `json:"incremental_snapshot_after"`
 		IncrFilters map[string]string `json:"incremental_snapshot_filters"`
 		IncrPaused  bool              `json:"incremental_snapshot_paused"`
+
+		BlockTables  []string          `json:"blocking_snapshot_tables"`
+		BlockFilters map[string]string `json:"blocking_snapshot_filters"`
 
 		SignalOffset *json.Number `json:"signal_kafka_offset"`
 	}
@@ -181,6 +201,9 @@ func ParsePosition(b []byte) (*Position, error) {
 				return nil, fmt.Errorf("mysql offset %s: incremental_snapshot_after %q is not hex", b, k)
 			}
 		}
+	}
+	if len(w.BlockTables) > 0 {
+		p.BlockTables, p.BlockFilters = w.BlockTables, w.BlockFilters
 	}
 	if w.SignalOffset != nil {
 		v, err := w.SignalOffset.Int64()

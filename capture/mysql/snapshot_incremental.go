@@ -199,7 +199,7 @@ func (s *Source) handleSignal(ctx context.Context, sig signal.Signal, at string)
 	case signal.ExecuteSnapshot:
 		snap := sig.Snapshot
 		if snap.Type == signal.Blocking {
-			log.Error("execute-snapshot: blocking snapshots are not supported yet; send the signal with \"type\": \"incremental\"")
+			s.queueBlocking(snap, log)
 			return nil
 		}
 		if snap.SurrogateKey != "" {

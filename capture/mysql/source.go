@@ -76,6 +76,8 @@ type Source struct {
 	inbox    []inboxSignal
 	inboxN   atomic.Int32
 	incrWait []incrTable
+	// block is the blocking snapshot queued or running (snapshot_blocking.go); nil: none.
+	block *blocking
 	// The Kafka signal channel's next offset (signal.Receiver), if hasSigNext: every
 	// position handed out carries it (signal_kafka_offset).
 	sigNext    int64
@@ -253,6 +255,9 @@ func (s *Source) start(ctx context.Context) error {
 				return err
 			}
 		}
+		if len(off.BlockTables) > 0 {
+			s.queueStoredBlocking(off)
+		}
 		return s.startStream(off)
 	}
 	if len(recs) == 0 {
@@ -263,6 +268,9 @@ func (s *Source) start(ctx context.Context) error {
 	}
 	if err := s.startStream(off); err != nil {
 		return err
+	}
+	if len(off.BlockTables) > 0 {
+		s.queueStoredBlocking(off)
 	}
 	if len(off.IncrTables) > 0 {
 		return s.resumeIncremental(ctx, off)
@@ -459,10 +467,14 @@ func (s *Source) Next(ctx context.Context) (capture.Event, error) {
 }
 
 func (s *Source) emit(ev capture.Event) {
-	if s.resumed != nil {
-		// Every position handed out while the snapshot's rest runs carries its progress.
-		if p, ok := ev.Position.(*Position); ok && p != nil {
+	if p, ok := ev.Position.(*Position); ok && p != nil {
+		// Every position handed out while the snapshot's rest runs carries its progress,
+		// and while a blocking snapshot is queued its tables.
+		if s.resumed != nil {
 			s.stampResume(p)
+		}
+		if s.block != nil || p.BlockTables != nil {
+			s.stampBlocking(p)
 		}
 	}
 	s.queue = append(s.queue, ev)
@@ -495,6 +507,10 @@ func (s *Source) Close() error {
 			ss.Aborted.Store(true)
 			ss.EndedUnixNano.Store(time.Now().UnixNano())
 		}
+	}
+	if s.block != nil && s.block.conn != nil {
+		s.block.conn.Close()
+		s.block.conn = nil
 	}
 	if s.resumed != nil {
 		s.resumed.close()

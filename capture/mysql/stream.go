@@ -234,6 +234,12 @@ func (s *Source) streamStep(ctx context.Context) error {
 			}
 			s.noteSignalOffset()
 		}
+		if s.blockingDue() {
+			if err := s.blockingStep(ctx); err != nil {
+				return err
+			}
+			continue
+		}
 		if s.resumed != nil {
 			if err := s.resumeStep(ctx); err != nil {
 				return err
