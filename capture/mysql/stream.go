@@ -906,7 +906,7 @@ func (s *Source) nextRow(ctx context.Context) error {
 		ev.Position = &Position{File: s.st.file, Pos: s.evEnd(h), GTIDs: s.gtidString(), TsSec: int64(h.Timestamp), ServerID: h.ServerID}
 	}
 	if s.sigOn && v.src.ID == s.sigID {
-		if !s.signalRow(ev.Op, ev.After, s.st.lastPos) {
+		if !s.signalRow(ev.Op, ev.After, ev.Position.(*Position)) { // the signal's own position
 			return nil // a watermark
 		}
 		// Acted on before its row goes out, so the row's position carries the effect (a
