@@ -4,7 +4,11 @@ package mysql
 
 import (
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -181,4 +185,98 @@ func queuedSignalRestart(t *testing.T, srv server) {
 		note(recs[len(recs)-min(len(recs), 1):])
 		return len(incr) == 50
 	}))
+}
+
+// TestKillNineQueuedSignal runs the real `sluice mysql` binary: killed with SIGKILL in the
+// middle of the initial snapshot, started again (the rest is read in watermark windows) with
+// an execute-snapshot signal waiting in the signal table, killed again once the signal's row
+// was written out and the offsets saved after it, and started a third time: the incremental
+// snapshot the signal asked for must run.
+func TestKillNineQueuedSignal(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "sluice")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/sluice").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	for _, srv := range servers(t) {
+		t.Run(srv.name, func(t *testing.T) { killNineQueuedSignal(t, srv, bin) })
+	}
+}
+
+func killNineQueuedSignal(t *testing.T, srv server, bin string) {
+	const rows = 60000
+	db, dbName := snapshotDB(t, srv, "sl_killsig", false,
+		"t (id INT PRIMARY KEY, v INT NOT NULL)", "u (id INT PRIMARY KEY, v INT NOT NULL)")
+	mustExec(t, db, "INSERT INTO "+dbName+".u VALUES (1, 0)")
+	for i := 1; i <= rows; i += 10000 {
+		var vals []string
+		for j := i; j < i+10000; j++ {
+			vals = append(vals, fmt.Sprintf("(%d, 0)", j))
+		}
+		mustExec(t, db, "INSERT INTO "+dbName+".t VALUES "+strings.Join(vals, ","))
+	}
+	dir := t.TempDir()
+	offsets := filepath.Join(dir, "offsets.json")
+	addr := strings.TrimSuffix(strings.TrimPrefix(srv.dsn, "root@tcp("), ")/")
+	sid := fmt.Sprint(serverIDs.Add(1))
+	start := func(i int) (*exec.Cmd, string) {
+		out := filepath.Join(dir, fmt.Sprintf("out%d.jsonl", i))
+		f, err := os.Create(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		cmd := exec.Command(bin, "mysql", "--dsn", "mysql://root@"+addr, "--server-id", sid, "--topic-prefix", "dbserver1",
+			"--database-include", dbName, "--offsets-file", offsets, "--offsets-flush-interval", "10ms",
+			"--schema-history", "file:"+filepath.Join(dir, "history.jsonl"), "--signal-data-collection", dbName+".sig",
+			"--snapshot-max-threads", "1", "--snapshot-chunk-rows", "100", "--schemas-enable=false", "--log-format", "text", "--log-level", "info")
+		cmd.Stdout = f
+		cmd.Stderr, _ = os.Create(out + ".err")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		return cmd, out
+	}
+	kill := func(cmd *exec.Cmd) {
+		cmd.Process.Signal(syscall.SIGKILL) // only the process this test started
+		cmd.Wait()
+	}
+	waitFor := func(what string, d time.Duration, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(d); !ok(); time.Sleep(2 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no %s after %s (outputs in %s)", what, d, dir)
+			}
+		}
+	}
+	read := func(name string) string { b, _ := os.ReadFile(name); return string(b) }
+
+	// Run 1: killed once the offsets record snapshot progress in t.
+	cmd, _ := start(1)
+	waitFor("snapshot progress in t", 60*time.Second, func() bool { return strings.Contains(read(offsets), `"snapshot_table":"t"`) })
+	kill(cmd)
+
+	// Run 2: the rest in windows; the signal is in the binlog just after the stored offset.
+	mustExec(t, db, `INSERT INTO `+dbName+`.sig VALUES ('snap-u', 'execute-snapshot', '{"data-collections": ["`+dbName+`.u"]}')`)
+	cmd, out := start(2)
+	waitFor("signal row in the output", 60*time.Second, func() bool { return strings.Contains(read(out), `"id":"snap-u"`) })
+	saved := read(offsets)
+	waitFor("offsets saved after the signal row", 10*time.Second, func() bool { o := read(offsets); return o != saved && o != "" })
+	time.Sleep(50 * time.Millisecond)
+	kill(cmd)
+	if off := read(offsets); !strings.Contains(off, `"snapshot":"INITIAL"`) {
+		t.Fatalf("the initial snapshot ended before the kill; the test needs more rows: %s", off)
+	}
+
+	// Run 3: the rest of the initial snapshot, then the incremental snapshot of u.
+	cmd, out = start(3)
+	defer kill(cmd)
+	waitFor("incremental snapshot read of u (the signal was lost by the kill)", 90*time.Second, func() bool {
+		for _, line := range strings.Split(read(out), "\n") {
+			if strings.Contains(line, `"snapshot":"incremental"`) && strings.Contains(line, `"table":"u"`) {
+				return true
+			}
+		}
+		return false
+	})
 }
