@@ -511,6 +511,10 @@ func (s *Source) Close() error {
 	if s.block != nil && s.block.conn != nil {
 		s.block.conn.Close()
 		s.block.conn = nil
+		ss := &s.cfg.Stats.Snapshot
+		ss.Running.Store(false)
+		ss.Aborted.Store(true)
+		ss.EndedUnixNano.Store(time.Now().UnixNano())
 	}
 	if s.resumed != nil {
 		s.resumed.close()
