@@ -214,10 +214,19 @@ func killNineQueuedSignal(t *testing.T, srv server, bin string) {
 		}
 		mustExec(t, db, "INSERT INTO "+dbName+".t VALUES "+strings.Join(vals, ","))
 	}
-	dir := t.TempDir()
+	dir, err := os.MkdirTemp("", "sluice-killsig-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if !t.Failed() {
+			os.RemoveAll(dir)
+		}
+	})
 	offsets := filepath.Join(dir, "offsets.json")
 	addr := strings.TrimSuffix(strings.TrimPrefix(srv.dsn, "root@tcp("), ")/")
 	sid := fmt.Sprint(serverIDs.Add(1))
+	var cur string // the running process's output file
 	start := func(i int) (*exec.Cmd, string) {
 		out := filepath.Join(dir, fmt.Sprintf("out%d.jsonl", i))
 		f, err := os.Create(out)
@@ -235,21 +244,23 @@ func killNineQueuedSignal(t *testing.T, srv server, bin string) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		cur = out
 		return cmd, out
 	}
 	kill := func(cmd *exec.Cmd) {
 		cmd.Process.Signal(syscall.SIGKILL) // only the process this test started
 		cmd.Wait()
 	}
+	read := func(name string) string { b, _ := os.ReadFile(name); return string(b) }
 	waitFor := func(what string, d time.Duration, ok func() bool) {
 		t.Helper()
 		for deadline := time.Now().Add(d); !ok(); time.Sleep(2 * time.Millisecond) {
 			if time.Now().After(deadline) {
-				t.Fatalf("no %s after %s (outputs in %s)", what, d, dir)
+				log := read(cur + ".err")
+				t.Fatalf("no %s after %s (outputs in %s); offsets %s; log ends %s", what, d, dir, read(offsets), log[max(0, len(log)-1500):])
 			}
 		}
 	}
-	read := func(name string) string { b, _ := os.ReadFile(name); return string(b) }
 
 	// Run 1: killed once the offsets record snapshot progress in t.
 	cmd, _ := start(1)
