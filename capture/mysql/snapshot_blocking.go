@@ -214,6 +214,13 @@ func (s *Source) blockingChunk(ctx context.Context, t *schema.Table, filter stri
 		s.log.Warn("blocking snapshot: the table is gone on the server; nothing of it is read", "table", t.ID.String())
 		s.queue = s.queue[:len(s.queue)-n]
 		return 0, false, nil
+	case errors.As(err, &se) && filter != "":
+		// The operator's additional-conditions filter (bad SQL, an unknown column): a bad
+		// signal, not a reason to stop; stopping would only meet it again at every restart.
+		s.log.Error("blocking snapshot: the server refuses the table's query with the signal's additional-conditions filter; the rest of the table is not read. "+
+			"Send the execute-snapshot signal again with a corrected filter", "table", t.ID.String(), "filter", filter, "error", err)
+		s.queue = s.queue[:len(s.queue)-n]
+		return 0, false, nil
 	case errors.Is(err, errDefChanged):
 		// The stream, paused before the change, still has the old definition: the rows do
 		// not fit it. Said loudly, and left to the operator once the change is streamed.

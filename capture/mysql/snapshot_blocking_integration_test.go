@@ -203,3 +203,46 @@ func blockingUnderWrites(t *testing.T, srv server) {
 	}
 	t.Logf("%d reads in all, %d keys", reads, len(got))
 }
+
+// TestMySQLBlockingSnapshotBadFilter: an additional-conditions filter the server refuses is a
+// bad signal: that table is left out (logged), the other tables are read and the stream goes
+// on; the source does not stop (it would meet the filter again at every restart).
+func TestMySQLBlockingSnapshotBadFilter(t *testing.T) {
+	for _, srv := range servers(t) {
+		t.Run(srv.name, func(t *testing.T) {
+			db, dbName := snapshotDB(t, srv, "sl_blockbad", false, "t (id INT PRIMARY KEY, v INT NOT NULL)", "u (id INT PRIMARY KEY, v INT NOT NULL)")
+			mustExec(t, db, "INSERT INTO "+dbName+".t VALUES (1, 0), (2, 0)", "INSERT INTO "+dbName+".u VALUES (1, 0), (2, 0)")
+			ts := newTestSource(t, srv, dbName)
+			ts.cfg.SnapshotMode = SnapshotNoData
+			ts.cfg.SignalDataCollection = dbName + ".sig"
+			s := ts.open(t)
+			defer s.Close()
+			ts.collect(t, s, 30*time.Second, func(recs []rec) bool {
+				return len(recs) > 0 && recs[len(recs)-1].kind == capture.SnapshotDone
+			})
+			mustExec(t, db, `INSERT INTO `+dbName+`.sig VALUES ('bad', 'execute-snapshot', '{"data-collections": ["`+dbName+`.t", "`+dbName+`.u"], "type": "blocking",
+				"additional-conditions": [{"data-collection": "`+dbName+`.u", "filter": "no_such_column > 1"}]}')`)
+			started := false
+			recs := ts.collect(t, s, 30*time.Second, func(recs []rec) bool {
+				if n := len(recs); n > 0 && recs[n-1].op == capture.OpRead {
+					started = true
+				}
+				return started && s.block == nil
+			})
+			mustExec(t, db, "INSERT INTO "+dbName+".fence VALUES (1)")
+			recs = append(recs, ts.collect(t, s, 30*time.Second, func(recs []rec) bool {
+				n := len(recs)
+				return n > 0 && recs[n-1].tbl == "fence"
+			})...)
+			reads := map[string]int{}
+			for _, r := range recs {
+				if r.op == capture.OpRead {
+					reads[r.tbl]++
+				}
+			}
+			if reads["t"] != 2 || reads["u"] != 0 {
+				t.Fatalf("reads %v, want t's 2 rows and none of u (its filter is refused)", reads)
+			}
+		})
+	}
+}
