@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -195,16 +196,24 @@ func eachServerReadOnly(t *testing.T, f func(t *testing.T, srv server, readOnly 
 	}
 }
 
-// snapshotDB makes a fresh database base (base_ro when readOnly) with tables (each "name
-// (columns)"), a fence table and a signal table sig, and returns it and its name.
+// snapshotDB makes a fresh database base_<pid> (base_ro_<pid> when readOnly) with tables
+// (each "name (columns)"), a fence table and a signal table sig, and returns it and its name.
+// The process id keeps concurrent runs (other worktrees) off each other's databases; a
+// passing test drops it.
 func snapshotDB(t *testing.T, srv server, base string, readOnly bool, tables ...string) (*sql.DB, string) {
 	t.Helper()
 	dbName := base
 	if readOnly {
 		dbName += "_ro"
 	}
+	dbName += "_" + strconv.Itoa(os.Getpid())
 	db := openDB(t, srv.dsn)
 	freshDB(t, db, dbName)
+	t.Cleanup(func() {
+		if !t.Failed() {
+			db.Exec("DROP DATABASE IF EXISTS " + dbName)
+		}
+	})
 	tables = append(tables, "fence (id INT PRIMARY KEY)",
 		"sig (id VARCHAR(64) PRIMARY KEY, type VARCHAR(32) NOT NULL, data VARCHAR(2048))")
 	for _, tbl := range tables {

@@ -38,10 +38,21 @@ type Position struct {
 
 	// Incremental snapshot progress (snapshot_incremental.go; sluice's own keys): the tables
 	// left (db.table, the first being read), the first one's last emitted key (hex, as
-	// SnapAfter) and the additional conditions by table.
+	// SnapAfter), the additional conditions by table and whether a pause-snapshot signal
+	// paused it (a restart keeps it paused). While the rest of an initial snapshot runs
+	// (Snapshot set), IncrTables and IncrFilters are an incremental snapshot signalled
+	// meanwhile and queued after it.
 	IncrTables  []string          // incremental_snapshot_tables
 	IncrAfter   []string          // incremental_snapshot_after
 	IncrFilters map[string]string // incremental_snapshot_filters
+	IncrPaused  bool              // incremental_snapshot_paused
+
+	// BlockTables are the tables (db.table) of the blocking snapshot in progress or queued
+	// (snapshot_blocking.go), BlockFilters their additional conditions: a restart reads them
+	// again from the start at the next transaction boundary, then streams on. The rows of a
+	// blocking snapshot carry the position streaming paused at.
+	BlockTables  []string          // blocking_snapshot_tables
+	BlockFilters map[string]string // blocking_snapshot_filters
 
 	// SignalOffset is the next offset of the Kafka signal topic to read (every signal before
 	// it was acted on before this position), when HasSignalOffset (signal_kafka_offset).
@@ -119,6 +130,19 @@ func (p *Position) AppendOffset(b []byte) []byte {
 			b = append(b, `,"incremental_snapshot_filters":`...)
 			b = append(b, q...)
 		}
+		if p.IncrPaused {
+			b = append(b, `,"incremental_snapshot_paused":true`...)
+		}
+	}
+	if len(p.BlockTables) > 0 {
+		q, _ := json.Marshal(p.BlockTables)
+		b = append(b, `,"blocking_snapshot_tables":`...)
+		b = append(b, q...)
+		if len(p.BlockFilters) > 0 {
+			q, _ = json.Marshal(p.BlockFilters)
+			b = append(b, `,"blocking_snapshot_filters":`...)
+			b = append(b, q...)
+		}
 	}
 	if p.HasSignalOffset {
 		b = append(b, `,"signal_kafka_offset":`...)
@@ -154,6 +178,10 @@ func ParsePosition(b []byte) (*Position, error) {
 		IncrTables  []string          `json:"incremental_snapshot_tables"`
 		IncrAfter   []string          `json:"incremental_snapshot_after"`
 		IncrFilters map[string]string `json:"incremental_snapshot_filters"`
+		IncrPaused  bool              `json:"incremental_snapshot_paused"`
+
+		BlockTables  []string          `json:"blocking_snapshot_tables"`
+		BlockFilters map[string]string `json:"blocking_snapshot_filters"`
 
 		SignalOffset *json.Number `json:"signal_kafka_offset"`
 
@@ -187,12 +215,15 @@ func ParsePosition(b []byte) (*Position, error) {
 		}
 	}
 	if len(w.IncrTables) > 0 {
-		p.IncrTables, p.IncrAfter, p.IncrFilters = w.IncrTables, w.IncrAfter, w.IncrFilters
+		p.IncrTables, p.IncrAfter, p.IncrFilters, p.IncrPaused = w.IncrTables, w.IncrAfter, w.IncrFilters, w.IncrPaused
 		for _, k := range p.IncrAfter {
 			if _, err := hex.DecodeString(k); err != nil {
 				return nil, fmt.Errorf("mysql offset %s: incremental_snapshot_after %q is not hex", b, k)
 			}
 		}
+	}
+	if len(w.BlockTables) > 0 {
+		p.BlockTables, p.BlockFilters = w.BlockTables, w.BlockFilters
 	}
 	if w.SignalOffset != nil {
 		v, err := w.SignalOffset.Int64()

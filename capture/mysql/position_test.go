@@ -20,6 +20,11 @@ func TestPositionRoundTrip(t *testing.T) {
 			`{"file":"binlog.000003","pos":154,"ts_sec":1,"snapshot":"INITIAL","snapshot_db":"d","snapshot_table":"t","snapshot_after":["3132","ff"]}`},
 		{Position{File: "b.1", Pos: 4, TsSec: 1, IncrTables: []string{"d.t", "d.u"}, IncrAfter: []string{"31"}, IncrFilters: map[string]string{"d.u": "(v > 1)"}},
 			`{"file":"b.1","pos":4,"ts_sec":1,"incremental_snapshot_tables":["d.t","d.u"],"incremental_snapshot_after":["31"],"incremental_snapshot_filters":{"d.u":"(v \u003e 1)"}}`},
+		{Position{File: "b.1", Pos: 4, TsSec: 1, BlockTables: []string{"d.t", "d.u"}, BlockFilters: map[string]string{"d.u": "v > 1"}},
+			`{"file":"b.1","pos":4,"ts_sec":1,"blocking_snapshot_tables":["d.t","d.u"],"blocking_snapshot_filters":{"d.u":"v \u003e 1"}}`},
+		// A paused incremental snapshot stays paused across a restart.
+		{Position{File: "b.1", Pos: 4, TsSec: 1, IncrTables: []string{"d.t"}, IncrPaused: true},
+			`{"file":"b.1","pos":4,"ts_sec":1,"incremental_snapshot_tables":["d.t"],"incremental_snapshot_paused":true}`},
 		{Position{File: "binlog.000003", Pos: 154, TsSec: 1, Snapshot: true, SnapDB: "d", SnapTable: "t"},
 			`{"file":"binlog.000003","pos":154,"ts_sec":1,"snapshot":"INITIAL","snapshot_db":"d","snapshot_table":"t"}`},
 		// The Kafka signal channel's next offset, 0 included (a topic's first signal).

@@ -702,11 +702,9 @@ func (s *Source) readUnit(ctx context.Context, r snapReader, t *schema.Table, u 
 			}
 			row := alloc.Row(len(vals))
 			for i, raw := range vals {
-				v, err := parseText(&t.Columns[i], kinds[i], raw, &alloc)
-				if err != nil {
+				if err := parseTextTo(&row[i], &t.Columns[i], kinds[i], raw, &alloc); err != nil {
 					return fmt.Errorf("column %s: %w", t.Columns[i].Name, err)
 				}
-				row[i] = v
 			}
 			for j, k := range t.PrimaryKey {
 				lastKey[j] = append(lastKey[j][:0], vals[k]...)

@@ -33,8 +33,9 @@ type sigAt struct {
 }
 
 // signalRow takes a row of the signal table from the stream (Next's goroutine): a watermark
-// is passed to the resumed snapshot and swallowed (false); an inserted signal is queued for
-// handleSignals and its row emitted like any captured row (true).
+// is passed to the resumed snapshot and swallowed (false); an inserted signal is queued and
+// its row emitted like any captured row (true). The caller acts on the signal (actOnSignals)
+// before it emits the row, so that the row's position already carries the effect.
 func (s *Source) signalRow(op capture.Op, after capture.Row, at *Position) bool {
 	if len(after) < 3 {
 		return true
@@ -139,17 +140,25 @@ func (s *Source) handleSignals(ctx context.Context) error {
 	if s.inboxN.Load() > 0 {
 		s.takeInbox(s.takesSignals())
 	}
+	if err := s.actOnSignals(ctx); err != nil {
+		return err
+	}
+	if s.resumed == nil && len(s.incrWait) > 0 {
+		w := s.incrWait
+		s.incrWait = nil
+		return s.startIncremental(ctx, w, nil)
+	}
+	return nil
+}
+
+// actOnSignals acts on the signals read so far, in order.
+func (s *Source) actOnSignals(ctx context.Context) error {
 	for len(s.signals) > 0 {
 		sa := s.signals[0]
 		s.signals = s.signals[1:]
 		if err := s.handleSignal(ctx, sa.sig, sa.at); err != nil {
 			return err
 		}
-	}
-	if s.resumed == nil && len(s.incrWait) > 0 {
-		w := s.incrWait
-		s.incrWait = nil
-		return s.startIncremental(ctx, w, nil)
 	}
 	return nil
 }
@@ -192,7 +201,7 @@ func (s *Source) handleSignal(ctx context.Context, sig signal.Signal, at string)
 	case signal.ExecuteSnapshot:
 		snap := sig.Snapshot
 		if snap.Type == signal.Blocking {
-			log.Error("execute-snapshot: blocking snapshots are not supported yet; send the signal with \"type\": \"incremental\"")
+			s.queueBlocking(snap, log)
 			return nil
 		}
 		if snap.SurrogateKey != "" {
@@ -381,12 +390,53 @@ func (s *Source) incrementalDone() {
 	s.log.Info("incremental snapshot completed", "rows", rs.rows, "tables", ss.TotalTables.Load())
 }
 
-// resumeIncremental carries on the incremental snapshot the stored offset off records.
+// resumeIncremental carries on the incremental snapshot the stored offset off records, paused
+// if a pause-snapshot signal paused it.
 func (s *Source) resumeIncremental(ctx context.Context, off *Position) error {
 	if s.cfg.SignalDataCollection == "" && !s.cfg.ReadOnly {
 		return errorf("the stored offset records an unfinished incremental snapshot of %v, whose watermarks go into the signal table: "+
 			"set --signal-data-collection (signal.data.collection), or --read-only (GTID windows), to carry it on", off.IncrTables)
 	}
+	tables, after, err := s.offIncrTables(ctx, off)
+	if err != nil {
+		return err
+	}
+	if len(tables) == 0 {
+		return nil
+	}
+	s.log.Info("resuming the unfinished incremental snapshot", "tables", off.IncrTables, "after", fmt.Sprint(off.IncrAfter), "paused", off.IncrPaused)
+	if err := s.startIncremental(ctx, tables, after); err != nil {
+		return err
+	}
+	if off.IncrPaused {
+		s.resumed.paused = true
+		s.cfg.Stats.Snapshot.Paused.Store(true)
+		s.log.Info("the incremental snapshot was paused by a pause-snapshot signal and stays paused; send a resume-snapshot signal to go on")
+	}
+	return nil
+}
+
+// queueIncremental queues the incremental snapshot off records as signalled while the rest of
+// the initial snapshot ran, to start after it (the signal's row is behind off in the binlog).
+func (s *Source) queueIncremental(ctx context.Context, off *Position) error {
+	if s.cfg.SignalDataCollection == "" && !s.cfg.ReadOnly {
+		return errorf("the stored offset records an incremental snapshot of %v queued after the initial snapshot, whose watermarks go into the signal table: "+
+			"set --signal-data-collection (signal.data.collection), or --read-only (GTID windows), to run it", off.IncrTables)
+	}
+	tables, _, err := s.offIncrTables(ctx, off)
+	if err != nil {
+		return err
+	}
+	s.incrWait = append(s.incrWait, tables...)
+	if len(tables) > 0 {
+		s.log.Info("incremental snapshot queued after the rest of the initial snapshot (from the stored offset)", "tables", off.IncrTables)
+	}
+	return nil
+}
+
+// offIncrTables is the incremental snapshot's tables off records, still captured and keyed,
+// and the first one's last emitted key.
+func (s *Source) offIncrTables(ctx context.Context, off *Position) ([]incrTable, [][]byte, error) {
 	var tables []incrTable
 	var after [][]byte
 	for i, name := range off.IncrTables {
@@ -397,7 +447,7 @@ func (s *Source) resumeIncremental(ctx context.Context, off *Position) error {
 			continue
 		}
 		if ok, err := s.filterAccepted(ctx, incrTable{id, off.IncrFilters[name]}, s.log); err != nil {
-			return err
+			return nil, nil, err
 		} else if !ok {
 			continue
 		}
@@ -409,16 +459,13 @@ func (s *Source) resumeIncremental(ctx context.Context, off *Position) error {
 		}
 		tables = append(tables, incrTable{id, off.IncrFilters[name]})
 	}
-	if len(tables) == 0 {
-		return nil
-	}
-	s.log.Info("resuming the unfinished incremental snapshot", "tables", off.IncrTables, "after", fmt.Sprint(off.IncrAfter))
-	return s.startIncremental(ctx, tables, after)
+	return tables, after, nil
 }
 
 // stampIncremental writes the incremental snapshot's progress into p.
 func (rs *resumed) stampIncremental(p *Position) {
 	p.IncrTables, p.IncrAfter, p.IncrFilters = nil, nil, nil
+	p.IncrPaused = rs.paused
 	for i, id := range rs.tables {
 		if rs.stopped[id] {
 			continue
@@ -433,6 +480,25 @@ func (rs *resumed) stampIncremental(p *Position) {
 		}
 		if i == 0 {
 			p.IncrAfter = rs.hex
+		}
+	}
+}
+
+// stampQueued writes the incremental snapshot queued after the rest of the initial snapshot
+// into p, so that a restart queues it again.
+func (s *Source) stampQueued(p *Position) {
+	p.IncrTables, p.IncrAfter, p.IncrFilters, p.IncrPaused = nil, nil, nil, false
+	for _, t := range s.incrWait {
+		name := t.id.String()
+		if slices.Contains(p.IncrTables, name) {
+			continue
+		}
+		p.IncrTables = append(p.IncrTables, name)
+		if t.filter != "" {
+			if p.IncrFilters == nil {
+				p.IncrFilters = map[string]string{}
+			}
+			p.IncrFilters[name] = t.filter
 		}
 	}
 }

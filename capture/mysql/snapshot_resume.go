@@ -501,11 +501,9 @@ func (s *Source) readResumeChunk(ctx context.Context, c *resumeChunk) error {
 		}
 		row := alloc.Row(len(vals))
 		for i, raw := range vals {
-			v, err := parseText(&t.Columns[i], kinds[i], raw, &alloc)
-			if err != nil {
+			if err := parseTextTo(&row[i], &t.Columns[i], kinds[i], raw, &alloc); err != nil {
 				return fmt.Errorf("column %s: %w", t.Columns[i].Name, err)
 			}
-			row[i] = v
 		}
 		for j, k := range t.PrimaryKey {
 			last[j] = append(last[j][:0], vals[k]...)
@@ -691,6 +689,7 @@ func (s *Source) stampResume(p *Position) {
 		return
 	}
 	p.Snapshot = true
+	s.stampQueued(p)
 	if len(rs.tables) == 0 {
 		// Every table is emitted; the end is due. A restart finds nothing left to read.
 		p.SnapDB, p.SnapTable, p.SnapAfter = "\uffff", "\uffff", nil

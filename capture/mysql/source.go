@@ -77,6 +77,8 @@ type Source struct {
 	inbox    []inboxSignal
 	inboxN   atomic.Int32
 	incrWait []incrTable
+	// block is the blocking snapshot queued or running (snapshot_blocking.go); nil: none.
+	block *blocking
 	// The Kafka signal channel's next offset (signal.Receiver), if hasSigNext: every
 	// position handed out carries it (signal_kafka_offset).
 	sigNext    int64
@@ -212,6 +214,10 @@ func (s *Source) start(ctx context.Context) error {
 	case off.Snapshot:
 		if ok, why := s.resumable(off); !ok {
 			s.log.Warn("the previous snapshot did not finish; taking it again", "offset", off.String(), "why_not_resumed", why)
+			if len(off.IncrTables) > 0 {
+				// The new snapshot reads every captured table, those of the queued one included.
+				s.log.Info("the incremental snapshot queued after it is covered by the new snapshot and not run", "tables", off.IncrTables)
+			}
 			snapshot = true
 		} else {
 			resume = true
@@ -247,6 +253,14 @@ func (s *Source) start(ctx context.Context) error {
 		if err := s.resumeSnapshot(ctx, off); err != nil {
 			return err
 		}
+		if len(off.IncrTables) > 0 {
+			if err := s.queueIncremental(ctx, off); err != nil {
+				return err
+			}
+		}
+		if len(off.BlockTables) > 0 {
+			s.queueStoredBlocking(off)
+		}
 		return s.startStream(off)
 	}
 	if len(recs) == 0 {
@@ -257,6 +271,9 @@ func (s *Source) start(ctx context.Context) error {
 	}
 	if err := s.startStream(off); err != nil {
 		return err
+	}
+	if len(off.BlockTables) > 0 {
+		s.queueStoredBlocking(off)
 	}
 	if len(off.IncrTables) > 0 {
 		if err := s.resumeIncremental(ctx, off); err != nil {
@@ -464,10 +481,14 @@ func (s *Source) Next(ctx context.Context) (capture.Event, error) {
 }
 
 func (s *Source) emit(ev capture.Event) {
-	if s.resumed != nil {
-		// Every position handed out while the snapshot's rest runs carries its progress.
-		if p, ok := ev.Position.(*Position); ok && p != nil {
+	if p, ok := ev.Position.(*Position); ok && p != nil {
+		// Every position handed out while the snapshot's rest runs carries its progress,
+		// and while a blocking snapshot is queued its tables.
+		if s.resumed != nil {
 			s.stampResume(p)
+		}
+		if s.block != nil || p.BlockTables != nil {
+			s.stampBlocking(p)
 		}
 	}
 	s.queue = append(s.queue, ev)
@@ -500,6 +521,14 @@ func (s *Source) Close() error {
 			ss.Aborted.Store(true)
 			ss.EndedUnixNano.Store(time.Now().UnixNano())
 		}
+	}
+	if s.block != nil && s.block.conn != nil {
+		s.block.conn.Close()
+		s.block.conn = nil
+		ss := &s.cfg.Stats.Snapshot
+		ss.Running.Store(false)
+		ss.Aborted.Store(true)
+		ss.EndedUnixNano.Store(time.Now().UnixNano())
 	}
 	if s.resumed != nil {
 		s.resumed.close()

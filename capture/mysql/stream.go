@@ -239,6 +239,12 @@ func (s *Source) streamStep(ctx context.Context) error {
 			}
 			s.noteSignalOffset()
 		}
+		if s.blockingDue() {
+			if err := s.blockingStep(ctx); err != nil {
+				return err
+			}
+			continue
+		}
 		if s.resumed != nil {
 			if err := s.resumeStep(ctx); err != nil {
 				return err
@@ -248,7 +254,7 @@ func (s *Source) streamStep(ctx context.Context) error {
 			}
 		}
 		if s.st.rows != nil {
-			if err := s.nextRow(); err != nil {
+			if err := s.nextRow(ctx); err != nil {
 				return err
 			}
 			continue
@@ -853,7 +859,7 @@ func (s *Source) startRows(h binlog.Header, r *binlog.RowsEvent) error {
 }
 
 // nextRow emits the next row of the current rows event.
-func (s *Source) nextRow() error {
+func (s *Source) nextRow(ctx context.Context) error {
 	r := s.st.rows
 	for {
 		if !r.Next() {
@@ -911,15 +917,14 @@ func (s *Source) nextRow() error {
 		ev.Position = &Position{File: s.st.file, Pos: s.evEnd(h), GTIDs: s.gtidString(), TsSec: int64(h.Timestamp), ServerID: h.ServerID}
 	}
 	if s.sigOn && v.src.ID == s.sigID {
-		n := len(s.signals)
-		if !s.signalRow(ev.Op, ev.After, s.st.lastPos) {
+		if !s.signalRow(ev.Op, ev.After, ev.Position.(*Position)) { // the signal's own position
 			return nil // a watermark
 		}
-		if p := ev.Position.(*Position); len(s.signals) > n && s.st.inTxn {
-			// The signal is acted on after its row goes out, so the row's position must not
-			// pass it: stored alone (a crash before the next position), the restart reads the
-			// row again and acts on it, instead of skipping it with its effect lost.
-			p.Row--
+		// Acted on before its row goes out, so the row's position carries the effect (a
+		// pause, a snapshot started or queued): a restart after it keeps the effect, and
+		// one before it reads the signal again.
+		if err := s.actOnSignals(ctx); err != nil {
+			return err
 		}
 	} else {
 		if s.cfg.ReadOnly {

@@ -79,52 +79,71 @@ func textValue(c *schema.Column, raw []byte) (capture.Value, error) {
 // parseText is textValue for a column of kind k; the bytes a value keeps are copied into a
 // (a new slice each when a is nil), never aliased to raw.
 func parseText(c *schema.Column, k textKind, raw []byte, a *capture.Alloc) (capture.Value, error) {
+	var v capture.Value
+	err := parseTextTo(&v, c, k, raw, a)
+	return v, err
+}
+
+// parseTextTo is parseText into *dst, which must be the zero Value: the snapshot readers
+// write each value once, in place in its row (a returned Value, 72 bytes with pointers, was
+// copied twice per column, under the garbage collector's write barrier).
+func parseTextTo(dst *capture.Value, c *schema.Column, k textKind, raw []byte, a *capture.Alloc) error {
 	if raw == nil {
-		return capture.Value{}, nil
+		return nil
 	}
 	s := bstr(raw) // read-only view: nothing below keeps it
 	switch k {
 	case tkInt:
 		if v, ok := atoi64(raw); ok {
-			return capture.IntValue(v), nil
+			dst.Kind, dst.Int = capture.Int, v // scalar fields only: no pointer write
+			return nil
 		}
 		v, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
-			return capture.Value{}, err
+			return err
 		}
-		return capture.IntValue(v), nil
+		*dst = capture.IntValue(v)
+		return nil
 	case tkUint:
 		v, err := strconv.ParseUint(s, 10, 64)
 		if err != nil {
-			return capture.Value{}, err
+			return err
 		}
-		return capture.UintValue(v), nil
+		*dst = capture.UintValue(v)
+		return nil
 	case tkFloat32:
 		v, err := strconv.ParseFloat(s, 32)
 		if err != nil {
-			return capture.Value{}, err
+			return err
 		}
-		return capture.Float32Value(float32(v)), nil
+		*dst = capture.Float32Value(float32(v))
+		return nil
 	case tkFloat64:
 		v, err := strconv.ParseFloat(s, 64)
 		if err != nil {
-			return capture.Value{}, err
+			return err
 		}
-		return capture.Float64Value(v), nil
+		*dst = capture.Float64Value(v)
+		return nil
 	case tkDecimal:
-		if v, ok := decimalFast(raw, c.Scale); ok {
-			return v, nil
+		if v, ok := decimalFast(raw, c.Scale); ok && v.Big == nil {
+			dst.Kind, dst.Flag, dst.Int, dst.Aux = v.Kind, v.Flag, v.Int, v.Aux
+			return nil
 		}
-		return parseDecimal(s, c.Scale)
+		v, err := parseDecimal(s, c.Scale)
+		*dst = v
+		return err
 	case tkDate:
 		if isZeroDate(s) {
-			return capture.Value{Kind: capture.Date, Flag: capture.Zero}, nil
+			*dst = capture.Value{Kind: capture.Date, Flag: capture.Zero}
+			return nil
 		}
 		d, err := parseDate(s)
 		if err != nil {
-			return capture.Value{}, err
+			return err
 		}
-		return capture.DateValue(d), nil
+		*dst = capture.DateValue(d)
+		return nil
 	case tkDateTime:
 		kind := capture.Timestamp
 		if c.Type == "timestamp" {
@@ -132,43 +151,52 @@ func parseText(c *schema.Column, k textKind, raw []byte, a *capture.Alloc) (capt
 		}
 		fsp := int32(max(c.Scale, 0))
 		if isZeroDate(s) {
-			return capture.Value{Kind: kind, Flag: capture.Zero, Aux: fsp}, nil
+			*dst = capture.Value{Kind: kind, Flag: capture.Zero, Aux: fsp}
+			return nil
 		}
 		us, ok := dateTimeFast(raw)
 		if !ok {
 			var err error
 			if us, err = parseDateTime(s); err != nil {
-				return capture.Value{}, err
+				return err
 			}
 		}
-		return capture.Value{Kind: kind, Int: us, Aux: fsp}, nil
+		dst.Kind, dst.Int, dst.Aux = kind, us, fsp
+		return nil
 	case tkTime:
 		us, err := parseTime(s)
 		if err != nil {
-			return capture.Value{}, err
+			return err
 		}
-		return capture.TimeValue(us, int32(max(c.Scale, 0))), nil
+		*dst = capture.TimeValue(us, int32(max(c.Scale, 0)))
+		return nil
 	case tkBit:
 		b := a.Bytes(len(raw))
 		for i := range raw {
 			b[i] = raw[len(raw)-1-i]
 		}
-		return capture.Value{Kind: capture.Bits, Bytes: b, Aux: int32(c.Length)}, nil
+		*dst = capture.Value{Kind: capture.Bits, Bytes: b, Aux: int32(c.Length)}
+		return nil
 	case tkJSON:
-		return capture.JSONValue(a.Copy(raw)), nil
+		dst.Kind, dst.Bytes = capture.JSON, a.Copy(raw)
+		return nil
 	case tkBytes:
-		return capture.BytesValue(a.Copy(raw)), nil
+		*dst = capture.BytesValue(a.Copy(raw))
+		return nil
 	case tkGeometry:
-		return binlog.GeometryValue(a.Copy(raw)), nil
+		*dst = binlog.GeometryValue(a.Copy(raw))
+		return nil
 	case tkVector:
 		el := make([]capture.Value, 0, len(raw)/4)
 		for i := 0; i+4 <= len(raw); i += 4 {
 			bits := uint32(raw[i]) | uint32(raw[i+1])<<8 | uint32(raw[i+2])<<16 | uint32(raw[i+3])<<24
 			el = append(el, capture.Float32Value(math.Float32frombits(bits)))
 		}
-		return capture.Value{Kind: capture.Vector, Elems: el}, nil
+		*dst = capture.Value{Kind: capture.Vector, Elems: el}
+		return nil
 	}
-	return capture.StringValue(a.Copy(raw)), nil
+	dst.Kind, dst.Bytes = capture.String, a.Copy(raw)
+	return nil
 }
 
 // bstr views b as a string without copying; the string must not outlive b or be kept.

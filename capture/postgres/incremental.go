@@ -290,7 +290,7 @@ func (s *Source) handleSignal(ctx context.Context, sig signal.Signal, lsn uint64
 			log.Error("execute-snapshot: data-collections match no captured table with a primary key (names are schema.table regular expressions; the table must be in the publication and the include list)", "data_collections", snap.DataCollections)
 			return nil
 		}
-		return s.startIncremental(ctx, tables, nil, log)
+		return s.startIncremental(ctx, tables, nil, false, log)
 	}
 	return nil
 }
@@ -324,8 +324,8 @@ func filterFault(err error) bool {
 }
 
 // startIncremental reads tables (the first from after) in an incremental snapshot: added to
-// the one running, or started.
-func (s *Source) startIncremental(ctx context.Context, tables []*snapTable, after []string, log interface {
+// the one running, or started (paused: a stored offset's paused one).
+func (s *Source) startIncremental(ctx context.Context, tables []*snapTable, after []string, paused bool, log interface {
 	Info(string, ...any)
 }) error {
 	if rs := s.resumed; rs != nil {
@@ -360,12 +360,13 @@ func (s *Source) startIncremental(ctx context.Context, tables []*snapTable, afte
 		return err
 	}
 	in := &incr{queue: slices.Clone(tables), after: after, stopped: map[*snapTable]bool{}}
+	in.paused.Store(paused) // before the reader starts: a paused snapshot reads no chunk
 	rs := &resumed{conn: conn, ready: make(chan *chunk, 1), nonce: strconv.FormatUint(rand.Uint64(), 36),
 		tables: slices.Clone(tables), after: after, seq: 1, first: true, incr: in}
 	st := &s.cfg.Stats.Snapshot
 	st.Running.Store(true)
 	st.Completed.Store(false)
-	st.Paused.Store(false)
+	st.Paused.Store(paused)
 	st.StartedUnixNano.Store(time.Now().UnixNano())
 	st.TotalTables.Store(int64(len(tables)))
 	st.RemainingTables.Store(int64(len(tables)))
@@ -441,7 +442,7 @@ func (s *Source) startWaiting(ctx context.Context) error {
 	}
 	tables := s.incrWait
 	s.incrWait = nil
-	return s.startIncremental(ctx, tables, nil, s.log)
+	return s.startIncremental(ctx, tables, nil, false, s.log)
 }
 
 // resumeIncremental carries on the incremental snapshot a stored offset records.
@@ -479,14 +480,18 @@ func (s *Source) resumeIncremental(ctx context.Context, r *Position) error {
 	if len(tables) == 0 {
 		return nil
 	}
-	s.log.Info("resuming the unfinished incremental snapshot", "tables", tableNames(tables), "after", fmt.Sprint(after))
-	return s.startIncremental(ctx, tables, after, s.log)
+	s.log.Info("resuming the unfinished incremental snapshot", "tables", tableNames(tables), "after", fmt.Sprint(after), "paused", r.IncrPaused)
+	if r.IncrPaused {
+		s.log.Info("the incremental snapshot was paused by a pause-snapshot signal and stays paused; insert a resume-snapshot signal to go on")
+	}
+	return s.startIncremental(ctx, tables, after, r.IncrPaused, s.log)
 }
 
 // stampIncremental writes the incremental snapshot's progress into q.
 func (rs *resumed) stampIncremental(q *Position) {
 	q.IncrTables = make([]string, 0, len(rs.tables))
 	q.IncrFilters = nil
+	q.IncrPaused = rs.incr.paused.Load()
 	for _, t := range rs.tables {
 		if rs.incr.stopped[t] {
 			continue

@@ -357,6 +357,60 @@ func TestIncrementalSnapshotResumesAfterRestart(t *testing.T) {
 	})
 }
 
+// TestIncrementalSnapshotPausedAfterRestart: a source closed while its incremental snapshot
+// is paused (pause-snapshot) starts again from the stored offset still paused: no chunk is
+// read while the stream goes on, until a resume-snapshot signal; then every row is read.
+func TestIncrementalSnapshotPausedAfterRestart(t *testing.T) {
+	eachServer(t, func(t *testing.T, db *testDB) {
+		const n, chunk = 3000, 100
+		cfg := incrDB(t, db, n, chunk)
+		s := db.open(cfg)
+		db.exec(`INSERT INTO debezium_signal VALUES ('go', 'execute-snapshot', '{"data-collections": ["public.t"]}')`)
+		ids, _ := incrReads(t, s, func(_ capture.Event, reads int) bool { return reads >= 3*chunk })
+		db.exec(`INSERT INTO debezium_signal VALUES ('p', 'pause-snapshot', NULL)`, "INSERT INTO sentinel VALUES (0)")
+		more, pos := incrReads(t, s, func(ev capture.Event, _ int) bool { return isSentinel(ev) })
+		ids = append(ids, more...)
+		off := pos.AppendOffset(nil)
+		if !strings.Contains(string(off), `"incremental_snapshot_paused":true`) {
+			t.Errorf("the offset after the pause does not say paused: %s", off)
+		}
+		s.Close()
+		if len(ids) >= n {
+			t.Fatalf("the snapshot ended before the pause (%d reads); the test needs more rows", len(ids))
+		}
+		cfg.Offset = off
+		s = db.open(cfg)
+		ticker(t, db)
+		// Paused: about a second of stream (20 sentinels at 50 ms) and no chunk.
+		sentinels := 0
+		more, _ = incrReads(t, s, func(ev capture.Event, _ int) bool {
+			if isSentinel(ev) {
+				sentinels++
+			}
+			return sentinels == 20
+		})
+		if len(more) > 0 {
+			t.Fatalf("after the restart the paused snapshot read %d rows before any resume-snapshot signal", len(more))
+		}
+		if !s.Progress().Snapshot.Paused.Load() {
+			t.Error("SnapshotPaused is false after the restart of a paused snapshot")
+		}
+		db.exec(`INSERT INTO debezium_signal VALUES ('r', 'resume-snapshot', NULL)`)
+		more, _ = incrReads(t, s, func(ev capture.Event, _ int) bool {
+			return isSentinel(ev) && s.Progress().Snapshot.Completed.Load()
+		})
+		seen := map[int64]bool{}
+		for _, id := range append(ids, more...) {
+			seen[id] = true
+		}
+		for id := int64(1); id <= n; id++ {
+			if !seen[id] {
+				t.Fatalf("id %d never read (%d reads before the restart, %d after the resume)", id, len(ids), len(more))
+			}
+		}
+	})
+}
+
 // TestIncrementalSnapshotKafkaSignal: a signal of the Kafka channel (parsed by
 // signal.ParseKafka, handed over with Source.Signal) starts an incremental snapshot as a
 // signal-table row does.

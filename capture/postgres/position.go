@@ -48,11 +48,13 @@ type Position struct {
 	SnapSlot string // snapshot_slot
 
 	// Incremental snapshot progress (incremental.go; sluice's own keys): the tables left in
-	// order (schema.table), the first one's last emitted key (key columns' text), and each
-	// table's additional condition.
+	// order (schema.table), the first one's last emitted key (key columns' text), each
+	// table's additional condition, and whether a pause-snapshot signal paused it (a restart
+	// keeps it paused).
 	IncrTables  []string          // incremental_snapshot_tables
 	IncrAfter   []string          // incremental_snapshot_after
 	IncrFilters map[string]string // incremental_snapshot_filters
+	IncrPaused  bool              // incremental_snapshot_paused
 
 	// Blocking is the blocking snapshot in progress (blocking.go); nil: none.
 	Blocking *BlockingProgress
@@ -136,6 +138,9 @@ func (p *Position) AppendOffset(dst []byte) []byte {
 			b, _ = json.Marshal(p.IncrFilters)
 			dst = append(append(dst, `,"incremental_snapshot_filters":`...), b...)
 		}
+		if p.IncrPaused {
+			dst = append(dst, `,"incremental_snapshot_paused":true`...)
+		}
 	}
 	if p.Blocking != nil && len(p.Blocking.Tables) > 0 {
 		b, _ := json.Marshal(p.Blocking.Tables)
@@ -185,7 +190,7 @@ func ParseOffset(b []byte) (*Position, error) {
 		"last_snapshot_record": &p.LastSnapshotRow, "snapshot_completed": &p.SnapshotCompleted,
 		"snapshot_schema": &p.SnapSchema, "snapshot_table": &p.SnapTable, "snapshot_after": &p.SnapAfter, "snapshot_slot": &p.SnapSlot,
 		"incremental_snapshot_tables": &p.IncrTables, "incremental_snapshot_after": &p.IncrAfter, "incremental_snapshot_filters": &p.IncrFilters,
-		"blocking_snapshot_tables": &blocking.Tables, "blocking_snapshot_filters": &blocking.Filters, "captured_filters": &p.Filters} {
+		"incremental_snapshot_paused": &p.IncrPaused, "blocking_snapshot_tables": &blocking.Tables, "blocking_snapshot_filters": &blocking.Filters, "captured_filters": &p.Filters} {
 		if err := num(k, dst); err != nil {
 			return nil, err
 		}

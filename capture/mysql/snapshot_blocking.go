@@ -1,0 +1,317 @@
+package mysql
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/capture/mysql/replication"
+	"github.com/sluicecdc/sluice/schema"
+	"github.com/sluicecdc/sluice/signal"
+)
+
+// Blocking snapshots (execute-snapshot with "type": "blocking", as Debezium's): at the first
+// transaction boundary after the signal, streaming pauses at that position P (the binlog
+// connection is closed; the server keeps the binlog); the tables are read in one consistent
+// snapshot (START TRANSACTION WITH CONSISTENT SNAPSHOT on the chunk connection, in primary-key
+// chunks of SnapshotChunkRows, a keyless table in one query) and go out as op r; then
+// streaming resumes at P. A change committed while the tables were read is visible to the
+// read and comes again from the stream after the rows, so each key ends at its latest state
+// (the PostgreSQL source does the same, blocking.go there).
+//
+// Every row's position is P with the tables left (blocking_snapshot_tables, _filters), and so
+// is every position handed out from the signal on: a restart before the end reads them again
+// from the start at the next transaction boundary, then streams on from P. The position after
+// the last row has none. A blocking snapshot asked for while an incremental snapshot (or the
+// rest of an initial one) runs waits for it to end.
+
+// blocking is a blocking snapshot queued or running (Next's goroutine only).
+type blocking struct {
+	tables  []incrTable // left, in order; tables[0] is being read
+	conn    *replication.Conn
+	pos     *Position // where streaming paused; nil: not started
+	after   [][]byte  // tables[0]'s last key read; nil: none yet
+	first   bool      // the next row is its table's first
+	started time.Time
+	rows    int64
+	keyBuf  [][]byte
+}
+
+// queueBlocking adds the tables snap matches to the blocking snapshot queued or running.
+func (s *Source) queueBlocking(snap *signal.Snapshot, log interface {
+	Info(string, ...any)
+	Error(string, ...any)
+}) {
+	b := s.block
+	if b == nil {
+		b = &blocking{first: true}
+	}
+	var added []string
+	for _, t := range s.cat.Tables() {
+		id := t.ID
+		if !s.f.table(id.DB, id.Table) || !snap.Matches(id.String()) || id == s.sigID ||
+			slices.ContainsFunc(b.tables, func(q incrTable) bool { return q.id == id }) {
+			continue
+		}
+		b.tables = append(b.tables, incrTable{id, snap.Filter(id.String())})
+		added = append(added, id.String())
+	}
+	if len(added) == 0 {
+		log.Error("execute-snapshot: data-collections match no captured table not already in the blocking snapshot (names are db.table regular expressions; the table must be in the include lists)", "data_collections", snap.DataCollections)
+		return
+	}
+	s.block = b
+	msg := "blocking snapshot queued: streaming pauses at the next transaction boundary"
+	switch {
+	case b.pos != nil:
+		msg = "blocking snapshot: tables added to the one running"
+	case s.resumed != nil:
+		msg = "blocking snapshot queued: it runs when the snapshot running now is done"
+	}
+	log.Info(msg, "tables", added)
+}
+
+// blockingDue reports whether the blocking snapshot runs now: it has started, or streaming
+// is between transactions with no other snapshot running.
+func (s *Source) blockingDue() bool {
+	b := s.block
+	return b != nil && (b.pos != nil || (s.resumed == nil && !s.st.inTxn && s.st.rows == nil && !s.st.inPay))
+}
+
+// blockingStep starts the blocking snapshot (pausing streaming) or queues its next chunk of
+// rows; after the last it ends and streaming resumes where it paused.
+func (s *Source) blockingStep(ctx context.Context) error {
+	b := s.block
+	if b.pos == nil {
+		if err := s.startBlocking(ctx); err != nil {
+			return err
+		}
+	}
+	for len(b.tables) > 0 {
+		t := s.cat.Table(b.tables[0].id)
+		if t == nil {
+			s.log.Warn("blocking snapshot: the table was dropped before it was read", "table", b.tables[0].id.String())
+			s.blockingTableDone()
+			continue
+		}
+		n, more, err := s.blockingChunk(ctx, t, b.tables[0].filter)
+		if err != nil {
+			return err
+		}
+		if !more {
+			s.blockingTableDone()
+		}
+		if n > 0 {
+			return nil
+		}
+	}
+	s.blockingDone()
+	return nil
+}
+
+// startBlocking pauses streaming at the current position and opens the snapshot.
+func (s *Source) startBlocking(ctx context.Context) error {
+	b := s.block
+	if s.st.conn != nil {
+		s.st.conn.Close()
+		s.st.conn = nil
+	}
+	p := s.resumePoint() // the last position handed out: a transaction boundary
+	s.st.start = p
+	conn, err := s.chunkConn(ctx)
+	if err != nil {
+		return err
+	}
+	if err := conn.Exec(ctx, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"); err != nil {
+		conn.Close()
+		if transient(err) || isNet(err) {
+			return &retryableError{fmt.Errorf("mysql: blocking snapshot: start the snapshot transaction: %w", err)}
+		}
+		return fmt.Errorf("mysql: blocking snapshot: start the snapshot transaction: %w", err)
+	}
+	q := *p
+	q.IncrTables, q.IncrAfter, q.IncrFilters, q.IncrPaused = nil, nil, nil, false
+	b.pos, b.conn, b.started = &q, conn, time.Now()
+	ss := &s.cfg.Stats.Snapshot
+	ss.Running.Store(true)
+	ss.Completed.Store(false)
+	ss.Aborted.Store(false)
+	ss.Paused.Store(false)
+	ss.EndedUnixNano.Store(0)
+	ss.StartedUnixNano.Store(b.started.UnixNano())
+	ss.TotalTables.Store(int64(len(b.tables)))
+	ss.RemainingTables.Store(int64(len(b.tables)))
+	ids := make([]schema.TableID, len(b.tables))
+	names := make([]string, len(b.tables))
+	for i, t := range b.tables {
+		ids[i], names[i] = t.id, t.id.String()
+	}
+	est := s.rowEstimates(ctx, ids)
+	for _, id := range ids {
+		tp := ss.Table(id.String())
+		tp.Rows.Store(0)
+		tp.Done.Store(false)
+		tp.Estimate.Store(est[id])
+	}
+	s.log.Info("blocking snapshot started: streaming paused", "tables", names, "at", p.String())
+	return nil
+}
+
+// blockingChunk queues the next chunk of t's rows (all of a keyless table): n rows, and
+// whether the table may have more.
+func (s *Source) blockingChunk(ctx context.Context, t *schema.Table, filter string) (n int, more bool, err error) {
+	b := s.block
+	limit := s.cfg.SnapshotChunkRows
+	q := snapshotQuery(t, nil, b.after, b.after == nil, limit, filter)
+	kinds := make([]textKind, len(t.Columns))
+	for i := range t.Columns {
+		kinds[i] = textKindOf(&t.Columns[i])
+	}
+	p := new(Position)
+	*p = *b.pos
+	s.stampBlocking(p) // the tables left, this one included
+	v := s.view(t)
+	ts := s.cfg.Now().UnixMicro()
+	prog := s.cfg.Stats.Snapshot.Table(t.ID.String())
+	if cap(b.keyBuf) < len(t.PrimaryKey) {
+		b.keyBuf = make([][]byte, len(t.PrimaryKey))
+	}
+	last := b.keyBuf[:len(t.PrimaryKey)]
+	var alloc capture.Alloc // the rows live in the queue until handed out
+	err = b.conn.QueryRows(ctx, q, func(vals [][]byte) error {
+		if len(vals) != len(t.Columns) {
+			return errDefChanged
+		}
+		row := alloc.Row(len(vals))
+		for i, raw := range vals {
+			if err := parseTextTo(&row[i], &t.Columns[i], kinds[i], raw, &alloc); err != nil {
+				return fmt.Errorf("column %s: %w", t.Columns[i].Name, err)
+			}
+		}
+		for j, k := range t.PrimaryKey {
+			last[j] = append(last[j][:0], vals[k]...)
+		}
+		after := row
+		if v.keep != nil {
+			var buf capture.Row
+			after = append(capture.Row(nil), v.project(row, &buf)...)
+		}
+		m := capture.SnapshotTrue
+		if b.first {
+			m, b.first = capture.SnapshotFirstInTable, false
+		}
+		src := capture.Source{Connector: s.connector, TsMicros: ts, Snapshot: m, DB: t.ID.DB, Table: t.ID.Table, File: p.File, Pos: p.Pos}
+		s.queue = append(s.queue, capture.Event{Kind: capture.Change, Op: capture.OpRead, Table: v.t, After: after, Source: src, Position: p})
+		n++
+		return nil
+	})
+	var se *replication.ServerError
+	switch {
+	case errors.As(err, &se) && se.Code == 1146:
+		s.log.Warn("blocking snapshot: the table is gone on the server; nothing of it is read", "table", t.ID.String())
+		s.queue = s.queue[:len(s.queue)-n]
+		return 0, false, nil
+	case errors.As(err, &se) && filter != "":
+		// The operator's additional-conditions filter (bad SQL, an unknown column): a bad
+		// signal, not a reason to stop; stopping would only meet it again at every restart.
+		s.log.Error("blocking snapshot: the server refuses the table's query with the signal's additional-conditions filter; the rest of the table is not read. "+
+			"Send the execute-snapshot signal again with a corrected filter", "table", t.ID.String(), "filter", filter, "error", err)
+		s.queue = s.queue[:len(s.queue)-n]
+		return 0, false, nil
+	case errors.Is(err, errDefChanged):
+		// The stream, paused before the change, still has the old definition: the rows do
+		// not fit it. Said loudly, and left to the operator once the change is streamed.
+		s.log.Error("blocking snapshot: the table's columns changed (ALTER TABLE) after streaming paused; the rest of it is not read. "+
+			"Send the execute-snapshot signal for it again", "table", t.ID.String(), "rows_read", prog.Rows.Load())
+		s.queue = s.queue[:len(s.queue)-n]
+		return 0, false, nil
+	case err != nil:
+		s.queue = s.queue[:len(s.queue)-n]
+		if ctx.Err() != nil {
+			return 0, false, ctx.Err()
+		}
+		if transient(err) || isNet(err) {
+			return 0, false, &retryableError{fmt.Errorf("mysql: blocking snapshot: chunk of %s: %w", t.ID, err)}
+		}
+		return 0, false, fmt.Errorf("mysql: blocking snapshot: chunk of %s: %w. The stored offset asks for the table again at the next start; "+
+			"to give it up, restart from an offset without blocking_snapshot_tables", t.ID, err)
+	}
+	b.rows += int64(n)
+	prog.Rows.Add(int64(n))
+	more = len(t.PrimaryKey) > 0 && n == limit
+	if more {
+		b.after = make([][]byte, len(last))
+		for i, k := range last {
+			b.after[i] = append([]byte(nil), k...)
+		}
+	}
+	return n, more, nil
+}
+
+var errDefChanged = errors.New("the table's definition changed")
+
+// blockingTableDone moves past tables[0].
+func (s *Source) blockingTableDone() {
+	b := s.block
+	s.cfg.Stats.Snapshot.Table(b.tables[0].id.String()).Done.Store(true)
+	s.cfg.Stats.Snapshot.RemainingTables.Add(-1)
+	b.tables = b.tables[1:]
+	b.after, b.first = nil, true
+}
+
+// blockingDone ends the blocking snapshot: a keepalive at the pause position without the
+// tables, so the stored offset no longer asks for them; streaming resumes there.
+func (s *Source) blockingDone() {
+	b := s.block
+	b.conn.Close()
+	s.block = nil
+	ss := &s.cfg.Stats.Snapshot
+	ss.Running.Store(false)
+	ss.Completed.Store(true)
+	ss.RemainingTables.Store(0)
+	ss.EndedUnixNano.Store(time.Now().UnixNano())
+	s.log.Info("blocking snapshot completed: streaming resumes", "rows", b.rows, "seconds", int(time.Since(b.started).Seconds()), "at", b.pos.String())
+	p := *b.pos
+	p.BlockTables, p.BlockFilters = nil, nil
+	s.queue = append(s.queue, capture.Event{Kind: capture.Keepalive, Position: &p})
+}
+
+// stampBlocking writes the blocking snapshot's tables into p (none when there is none).
+func (s *Source) stampBlocking(p *Position) {
+	p.BlockTables, p.BlockFilters = nil, nil
+	if s.block == nil {
+		return
+	}
+	for _, t := range s.block.tables {
+		name := t.id.String()
+		p.BlockTables = append(p.BlockTables, name)
+		if t.filter != "" {
+			if p.BlockFilters == nil {
+				p.BlockFilters = map[string]string{}
+			}
+			p.BlockFilters[name] = t.filter
+		}
+	}
+}
+
+// queueStoredBlocking queues the blocking snapshot the stored offset off records as not
+// finished: its tables are read again from the start.
+func (s *Source) queueStoredBlocking(off *Position) {
+	b := &blocking{first: true}
+	for _, name := range off.BlockTables {
+		id := signalID(name)
+		if s.cat.Table(id) == nil || !s.f.table(id.DB, id.Table) {
+			s.log.Warn("blocking snapshot: a table of the stored offset is no longer captured and is left out", "table", name)
+			continue
+		}
+		b.tables = append(b.tables, incrTable{id, off.BlockFilters[name]})
+	}
+	if len(b.tables) == 0 {
+		return
+	}
+	s.block = b
+	s.log.Info("the stored offset records an unfinished blocking snapshot: its tables are read again from the start", "tables", off.BlockTables)
+}
