@@ -582,22 +582,14 @@ func (s *Source) readUnit(ctx context.Context, c *pgx.Conn, u *unit) error {
 		n := 0
 		for rr.NextRow() {
 			vals := rr.Values()
-			row := alloc.Row(ncol)
 			for j, i := range t.pkIdx {
 				lastRaw[j] = append(lastRaw[j][:0], vals[i]...)
 				batchLast[j] = append(batchLast[j][:0], vals[i]...)
 			}
-			for i, v := range vals {
-				o := t.rel.out[i]
-				if o < 0 || v == nil {
-					continue
-				}
-				dv, err := t.rel.decs[i].decode(alloc.Copy(v))
-				if err != nil {
-					rr.Close()
-					return fmt.Errorf("postgres snapshot: %s column %s value %q: %w", t.name, t.rel.table.Columns[o].Name, v, err)
-				}
-				row[o] = dv
+			row, err := t.decodeRow(&alloc, vals, ncol)
+			if err != nil {
+				rr.Close()
+				return err
 			}
 			b.rows = append(b.rows, row)
 			n++
@@ -624,6 +616,24 @@ func (s *Source) readUnit(ctx context.Context, c *pgx.Conn, u *unit) error {
 		first = false
 		last, lastRaw = lastRaw, last
 	}
+}
+
+// decodeRow decodes one result row of t (columns in relation order, text format) into a row
+// of ncol values in memory of its own (alloc): vals die at the next row.
+func (t *snapTable) decodeRow(alloc *capture.Alloc, vals [][]byte, ncol int) (capture.Row, error) {
+	row := alloc.Row(ncol)
+	for i, v := range vals {
+		o := t.rel.out[i]
+		if o < 0 || v == nil {
+			continue
+		}
+		dv, err := t.rel.decs[i].decode(alloc.Copy(v))
+		if err != nil {
+			return nil, fmt.Errorf("postgres snapshot: %s column %s value %q: %w", t.name, t.rel.table.Columns[o].Name, v, err)
+		}
+		row[o] = dv
+	}
+	return row, nil
 }
 
 // pull returns the next row in unit order and the time it was read.
