@@ -682,18 +682,10 @@ FROM pg_snapshot_xip(pg_current_snapshot()) x`).Scan(&late, &xip, &xmax, &reach,
 		lastRaw := make([][]byte, len(t.pkIdx)) // copies: vals die at the next row
 		for rr.NextRow() {
 			vals := rr.Values()
-			row := alloc.Row(ncol)
-			for i, v := range vals {
-				o := t.rel.out[i]
-				if o < 0 || v == nil {
-					continue
-				}
-				dv, err := t.rel.decs[i].decode(alloc.Copy(v))
-				if err != nil {
-					rr.Close()
-					return fmt.Errorf("postgres snapshot: %s column %s value %q: %w", t.name, t.rel.table.Columns[o].Name, v, err)
-				}
-				row[o] = dv
+			row, err := t.decodeRow(&alloc, vals, ncol)
+			if err != nil {
+				rr.Close()
+				return err
 			}
 			for j, i := range t.pkIdx {
 				lastRaw[j] = append(lastRaw[j][:0], vals[i]...)

@@ -134,6 +134,48 @@ func (d *decoder) decode(b []byte) (capture.Value, error) {
 	return capture.Value{Kind: capture.String, Bytes: b}, nil
 }
 
+// decodeTo decodes b into *v, which must be zero (a fresh row). The common kinds are written
+// field by field: no call, no copy of a whole Value, and no write barrier for the values
+// without pointers, which a row assignment pays while the collector runs.
+func (d *decoder) decodeTo(v *capture.Value, b []byte) error {
+	switch d.kind {
+	case decInt:
+		n, ok := parseInt(b)
+		if !ok {
+			return errSyntax
+		}
+		v.Kind, v.Int = capture.Int, n
+		return nil
+	case decString:
+		v.Kind, v.Bytes = capture.String, b
+		return nil
+	case decJSON:
+		v.Kind, v.Bytes = capture.JSON, b
+		return nil
+	}
+	dv, err := d.decode(b)
+	if err != nil {
+		return err
+	}
+	if dv.Bytes == nil && dv.Big == nil && dv.Elems == nil {
+		v.Kind, v.Flag, v.Aux, v.Int = dv.Kind, dv.Flag, dv.Aux, dv.Int
+		return nil
+	}
+	*v = dv
+	return nil
+}
+
+// aliases reports whether a decoded value may point into the text it was decoded from (or
+// rewrite it in place): such text needs memory of its own when its buffer is reused. The
+// kinds listed as false build their values from the text and keep none of it.
+func (d *decoder) aliases() bool {
+	switch d.kind {
+	case decBool, decInt, decFloat32, decFloat64, decNumeric, decMoney, decBit, decDate, decTime, decTimeTZ, decTimestamp, decTimestampTZ:
+		return false
+	}
+	return true
+}
+
 // bstr views b as a string without copying; the string must not outlive b's next change.
 func bstr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 

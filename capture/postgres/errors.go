@@ -38,7 +38,7 @@ func (r retryable) Unwrap() error   { return r.error }
 // server errors no retry can cure (bad password, missing grant, database or publication).
 // Anything else is returned as it is.
 func classify(err error) error {
-	if err == nil || errors.Is(err, context.Canceled) {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, ErrSnapshotOnly) {
 		return err
 	}
 	if te := tlsError(err); te != nil {

@@ -38,6 +38,9 @@ func TestClassify(t *testing.T) {
 		{"other server error", pg("22P02", "invalid input syntax"), false, ""},
 		{"cancelled", context.Canceled, false, ""},
 		{"decode error", errors.New("pgoutput: short message"), false, ""},
+		// The end of an initial_only snapshot wraps io.EOF so the pipeline ends cleanly; marked
+		// retryable, the command reopened the source (a new snapshot) until its retry timeout.
+		{"initial_only done", ErrSnapshotOnly, false, "initial_only"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -179,11 +179,9 @@ func (rel *relation) decodeTuple(t pgoutput.Tuple, slab *rowSlab) (capture.Row, 
 			continue
 		}
 		data := t.Value(c)
-		v, err := rel.decs[i].decode(data)
-		if err != nil {
+		if err := rel.decs[i].decodeTo(&row[o], data); err != nil { // row comes zeroed from the slab
 			return nil, fmt.Errorf("column %s.%s (%s) value %q: %w", rel.table.ID, rel.table.Columns[o].Name, rel.table.Columns[o].TypeExpr, data, err)
 		}
-		row[o] = v
 	}
 	return row, nil
 }

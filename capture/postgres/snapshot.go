@@ -51,9 +51,11 @@ type snapshot struct {
 	batch        []capture.Row
 	bi           int
 	batchTs      int64
-	pos          *Position // shared by the rows of the current batch
-	held         capture.Event
+	pos          *Position   // shared by the rows of the current batch
+	heldRow      capture.Row // the row read last, emitted once the next is read
 	heldT        *snapTable
+	heldTs       int64
+	heldPos      *Position
 	hasHeld      bool
 	emitted      int64
 	firstOfTable bool
@@ -518,10 +520,9 @@ func (s *Source) readUnit(ctx context.Context, c *pgx.Conn, u *unit) error {
 	chunk := s.cfg.SnapshotChunkRows
 	ncol := len(t.rel.table.Columns)
 	var alloc capture.Alloc
-	var last, lastRaw [][]byte
+	var last [][]byte // the key of the chunk's last row: the next chunk starts after it
 	if len(t.pk) > 0 {
 		last = make([][]byte, len(t.pkIdx))
-		lastRaw = make([][]byte, len(t.pkIdx))
 	}
 	var params [][]byte
 	var conds []string
@@ -582,22 +583,13 @@ func (s *Source) readUnit(ctx context.Context, c *pgx.Conn, u *unit) error {
 		n := 0
 		for rr.NextRow() {
 			vals := rr.Values()
-			row := alloc.Row(ncol)
 			for j, i := range t.pkIdx {
-				lastRaw[j] = append(lastRaw[j][:0], vals[i]...)
 				batchLast[j] = append(batchLast[j][:0], vals[i]...)
 			}
-			for i, v := range vals {
-				o := t.rel.out[i]
-				if o < 0 || v == nil {
-					continue
-				}
-				dv, err := t.rel.decs[i].decode(alloc.Copy(v))
-				if err != nil {
-					rr.Close()
-					return fmt.Errorf("postgres snapshot: %s column %s value %q: %w", t.name, t.rel.table.Columns[o].Name, v, err)
-				}
-				row[o] = dv
+			row, err := t.decodeRow(&alloc, vals, ncol)
+			if err != nil {
+				rr.Close()
+				return err
 			}
 			b.rows = append(b.rows, row)
 			n++
@@ -622,8 +614,32 @@ func (s *Source) readUnit(ctx context.Context, c *pgx.Conn, u *unit) error {
 			return nil
 		}
 		first = false
-		last, lastRaw = lastRaw, last
+		for j, k := range batchLast { // the chunk's last row is its last batch's
+			last[j] = append(last[j][:0], k...)
+		}
 	}
+}
+
+// decodeRow decodes one result row of t (columns in relation order, text format) into a row
+// of ncol values in memory of its own (alloc): vals die at the next row.
+func (t *snapTable) decodeRow(alloc *capture.Alloc, vals [][]byte, ncol int) (capture.Row, error) {
+	row := alloc.Row(ncol)
+	out, decs := t.rel.out, t.rel.decs
+	for i, v := range vals {
+		o := out[i]
+		if o < 0 || v == nil {
+			continue
+		}
+		d := decs[i]
+		b := v
+		if d.aliases() {
+			b = alloc.Copy(v)
+		}
+		if err := d.decodeTo(&row[o], b); err != nil {
+			return nil, fmt.Errorf("postgres snapshot: %s column %s value %q: %w", t.name, t.rel.table.Columns[o].Name, v, err)
+		}
+	}
+	return row, nil
 }
 
 // pull returns the next row in unit order and the time it was read.
@@ -672,12 +688,14 @@ func (sn *snapshot) pull(ctx context.Context) (capture.Row, *snapTable, int64, b
 	}
 }
 
-// next returns the next snapshot event; done is true after the last one.
-func (sn *snapshot) next(ctx context.Context) (capture.Event, bool, error) {
+// next fills ev with the next snapshot event; done is true after the last one. Each row is
+// held back until the next one is read, which says whether it was the last of its table (the
+// markers); the held row's event is built once, in place.
+func (sn *snapshot) next(ctx context.Context, ev *capture.Event) (done bool, err error) {
 	for {
 		row, t, ts, ok, err := sn.pull(ctx)
 		if err != nil {
-			return capture.Event{}, false, err
+			return false, err
 		}
 		if !ok {
 			if !sn.hasHeld {
@@ -685,33 +703,30 @@ func (sn *snapshot) next(ctx context.Context) (capture.Event, bool, error) {
 				sn.stats.Completed.Store(true)
 				sn.stats.EndedUnixNano.Store(time.Now().UnixNano())
 				sn.s.log.Info("snapshot completed", "rows", sn.emitted, "tables", sn.stats.TotalTables.Load(), "seconds", time.Since(sn.start).Seconds())
-				return capture.Event{}, true, nil
+				return true, nil
 			}
-			return sn.release(nil), false, nil
+			sn.release(nil, ev)
+			return false, nil
 		}
 		if !sn.hasHeld {
 			sn.hold(row, t, ts)
 			continue
 		}
-		ev := sn.release(t)
+		sn.release(t, ev)
 		sn.hold(row, t, ts)
-		return ev, false, nil
+		return false, nil
 	}
 }
 
 func (sn *snapshot) hold(row capture.Row, t *snapTable, ts int64) {
 	sn.firstOfTable = sn.heldT != t
-	sn.heldT = t
+	sn.heldT, sn.heldRow, sn.heldTs, sn.heldPos = t, row, ts, sn.pos
 	sn.hasHeld = true
-	tab := t.rel.table
-	sn.held = capture.Event{Kind: capture.Change, Op: capture.OpRead, Table: tab, After: row, Position: sn.pos,
-		Source: capture.Source{Connector: "postgresql", DB: sn.s.dbName, Schema: tab.ID.Schema, Table: tab.ID.Table, TsMicros: ts, LSN: sn.lsn, HasLSN: true}}
 }
 
-// release returns the held event with its marker; next is the table of the following row (nil
-// at the end).
-func (sn *snapshot) release(next *snapTable) capture.Event {
-	ev := sn.held
+// release fills ev with the held row's event and its marker; next is the table of the
+// following row (nil at the end).
+func (sn *snapshot) release(next *snapTable, ev *capture.Event) {
 	t := sn.heldT
 	var m capture.Snapshot
 	switch {
@@ -727,22 +742,25 @@ func (sn *snapshot) release(next *snapTable) capture.Event {
 		m = capture.SnapshotTrue
 	}
 	sn.firstOfTable = false
-	ev.Source.Snapshot = m
+	tab := t.rel.table
+	pos := sn.heldPos
 	if next == nil {
-		p := *ev.Position.(*Position)
+		p := *pos
 		p.LastSnapshotRow = true
-		ev.Position = &p
+		pos = &p
 	}
+	*ev = capture.Event{Kind: capture.Change, Op: capture.OpRead, Table: tab, After: sn.heldRow, Position: pos,
+		Source: capture.Source{Connector: "postgresql", DB: sn.s.dbName, Schema: tab.ID.Schema, Table: tab.ID.Table, TsMicros: sn.heldTs,
+			LSN: sn.lsn, HasLSN: true, Snapshot: m}}
 	sn.emitted++
 	t.done++
 	sn.hasHeld = false
 	if next != t {
-		sn.s.log.Info("snapshot table done", "table", t.rel.table.ID.String(), "rows", t.done)
+		sn.s.log.Info("snapshot table done", "table", tab.ID.String(), "rows", t.done)
 	} else if t.done%4096 == 0 && time.Since(sn.lastLog) > 10*time.Second {
 		sn.lastLog = time.Now()
-		sn.s.log.Info("snapshot progress", "table", t.rel.table.ID.String(), "rows", t.done, "estimate", t.estimate)
+		sn.s.log.Info("snapshot progress", "table", tab.ID.String(), "rows", t.done, "estimate", t.estimate)
 	}
-	return ev
 }
 
 func (sn *snapshot) close() {

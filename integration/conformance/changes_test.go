@@ -100,10 +100,11 @@ func runChanges(t *testing.T, ctx context.Context, server string, cases []*Case,
 	// The changes run on their own goroutine: DDL among them waits for the snapshot's
 	// locks, and the snapshot for this loop to take its reads.
 	errc := make(chan error, 1)
-	started, left := false, len(mine)
+	started, written, left := false, false, len(mine)
 	for left > 0 {
 		select {
 		case err := <-errc:
+			written = true
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -182,6 +183,13 @@ func runChanges(t *testing.T, ctx context.Context, server string, cases []*Case,
 			for _, f := range fails {
 				t.Errorf("%s (%s): %s", st.c.Name, server, f)
 			}
+		}
+	}
+	// The last change may be decoded before its statement returns: the writer must be done
+	// before the caller closes its connection (a data race under -race).
+	if started && !written {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
 		}
 	}
 }
