@@ -31,7 +31,7 @@ type acker struct {
 	// and spans fewer than coalesceTokens tokens: release returns only the last position, so
 	// the ones in between need not be kept. Each queued position pins its event's memory
 	// (MySQL: a slab of 64 positions of ~200 bytes) until the sink acknowledges it, and a
-	// 16 MiB sink buffer holds ~28k records: 4–6 MB of live heap, half the peak's growth again
+	// 16 MiB sink buffer holds ~28k records (8 MiB, the default, ~14k): 4–6 MB of live heap, half the peak's growth again
 	// under GOGC. Off when every position must be released (a Marker source: releaseAll).
 	coalesce bool
 	wake     chan struct{}    // cap 1: something may be releasable
