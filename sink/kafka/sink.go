@@ -293,7 +293,7 @@ const messageSize = int64(unsafe.Sizeof(message{}))
 
 // message is a record with the sink's bookkeeping. The record's Context points back at the
 // message (the promise finds it with a type assertion: no closure, no map), so one allocation
-// carries the record, its copy of key and value, and the token. Its context methods are
+// carries the record and the token (its key and value are in a slab). Its context methods are
 // context.Background's: the producer never cancels a record for it.
 type message struct {
 	context.Context
