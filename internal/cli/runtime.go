@@ -11,7 +11,7 @@ import (
 
 // memoryLimitBase is the soft memory limit's allowance for everything but the sink's buffer:
 // the runtime, the source's and encoder's working set and GC headroom (a Kafka pipeline's live
-// heap was ~10 MB with a 4 MiB buffer; the default is 16 MiB).
+// heap was ~10 MB with a 4 MiB buffer; the default is 8 MiB).
 const memoryLimitBase = 32 << 20
 
 // memoryLimit resolves --memory-limit: "auto" (the default) is GOMEMLIMIT when that is set,

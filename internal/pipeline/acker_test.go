@@ -98,8 +98,9 @@ func TestAckerFailedTokenBlocks(t *testing.T) {
 // token that is not durable.
 func TestAckerRandom(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	for round := 0; round < 50; round++ {
+	for round := 0; round < 100; round++ {
 		a := newAcker()
+		a.coalesce = round%2 == 1
 		const events = 500
 		lastTok := make([]uint64, events+1)
 		var toks []uint64
@@ -112,13 +113,16 @@ func TestAckerRandom(t *testing.T) {
 		}
 		r.Shuffle(len(toks), func(i, j int) { toks[i], toks[j] = toks[j], toks[i] })
 		durable := map[uint64]bool{}
-		prev := 0
+		prev, total := 0, 0
 		for _, tok := range toks {
 			a.durable(tok)
 			durable[tok] = true
 			p, n := released(a)
 			if n == 0 {
 				continue
+			}
+			if total += n; total != p {
+				t.Fatalf("round %d: released %d events up to event %d", round, total, p)
 			}
 			if p <= prev {
 				t.Fatalf("round %d: released %d after %d", round, p, prev)
@@ -136,6 +140,59 @@ func TestAckerRandom(t *testing.T) {
 				t.Fatalf("round %d: last release %d, want %d", round, prev, events)
 			}
 		}
+	}
+}
+
+// TestAckerCoalesceBoundsQueue: with coalesce, a sink buffer's worth of events in flight keeps
+// one queue entry (and one position) per coalesceTokens records, not one per event, and still
+// releases every event, in order, only once its records are durable.
+func TestAckerCoalesceBoundsQueue(t *testing.T) {
+	a := newAcker()
+	a.coalesce = true
+	const events = 30000 // ~600-byte records in a 16 MiB buffer
+	for e := 1; e <= events; e++ {
+		a.token()
+		a.eventAt(numPos(e), int64(e))
+	}
+	if n, max := len(a.pending), events/coalesceTokens+1; n > max {
+		t.Fatalf("%d queue entries for %d events in flight, want ≤ %d", n, events, max)
+	}
+	st := a.state()
+	if st.pending != events || st.oldest.pos0 != numPos(1) || st.oldest.ts0 != 1 {
+		t.Fatalf("state: %d pending, oldest %v (ts %d), want %d, 1 (1)", st.pending, st.oldest.pos0, st.oldest.ts0, events)
+	}
+	for tok := uint64(1); tok < coalesceTokens; tok++ { // the first entry holds tokens 1..coalesceTokens
+		a.durable(tok)
+	}
+	if p, n := released(a); n != 0 {
+		t.Fatalf("released %d (%d events) before the entry's last record was durable", p, n)
+	}
+	a.durable(coalesceTokens)
+	if p, n := released(a); p != coalesceTokens || n != coalesceTokens {
+		t.Fatalf("released up to %d (%d events), want %d (%d)", p, n, coalesceTokens, coalesceTokens)
+	}
+	for tok := uint64(coalesceTokens + 1); tok <= events; tok++ {
+		a.durable(tok)
+	}
+	if p, n := released(a); p != events || n != events-coalesceTokens {
+		t.Fatalf("released up to %d (%d events), want %d (%d)", p, n, events, events-coalesceTokens)
+	}
+	if st := a.state(); st.pending != 0 || a.releasedTs() != events {
+		t.Fatalf("after release: %d pending, released ts %d", st.pending, a.releasedTs())
+	}
+}
+
+// TestAckerCoalesceNotAfterReleasable: an event never joins an entry that is already
+// releasable, so a durable event is not held back by a later one.
+func TestAckerCoalesceNotAfterReleasable(t *testing.T) {
+	a := newAcker()
+	a.coalesce = true
+	a.durable(a.token())
+	a.event(numPos(1)) // releasable at once
+	a.token()
+	a.event(numPos(2))
+	if p, n := released(a); p != 1 || n != 1 {
+		t.Fatalf("released %d (%d events), want 1 (1)", p, n)
 	}
 }
 

@@ -166,6 +166,7 @@ func Run(ctx context.Context, cfg Config) error {
 	} else {
 		p.ackSrc = cfg.Source.Ack
 	}
+	p.ack.coalesce = p.marker == nil // a Marker needs every position (releaseAll)
 	if p.cfg.FlushInterval == 0 {
 		p.cfg.FlushInterval = defaultFlushInterval
 	}

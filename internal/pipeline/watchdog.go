@@ -232,7 +232,7 @@ func (p *run) watch(ctx context.Context) error {
 	defer func() {
 		var ts int64
 		if a := p.ack.state(); a.pending > 0 {
-			ts = a.oldest.ts
+			ts = a.oldest.ts0
 		}
 		st.watch.undelivered.Store(ts)
 		st.watch.active.Store(false)
@@ -262,8 +262,8 @@ func (p *run) watch(ctx context.Context) error {
 		behind := int64(-1)
 		delivered := st.watch.deliveredLag.Swap(-1)
 		switch {
-		case a.pending > 0 && a.oldest.ts > 0:
-			behind = max(0, now.UnixMilli()-a.oldest.ts/1000)
+		case a.pending > 0 && a.oldest.ts0 > 0:
+			behind = max(0, now.UnixMilli()-a.oldest.ts0/1000)
 		case delivered >= 0:
 			behind = delivered
 		case moved && st.watch.lastTs.Load() > 0:
@@ -301,8 +301,8 @@ func (p *run) watch(ctx context.Context) error {
 		if a.next > a.water {
 			s.OldestToken = a.water + 1
 		}
-		if a.oldest.pos != nil {
-			s.Oldest = describe(a.oldest.pos)
+		if a.oldest.pos0 != nil {
+			s.Oldest = describe(a.oldest.pos0)
 		}
 		if a.last != nil {
 			s.LastReleased = describe(a.last)

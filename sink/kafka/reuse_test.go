@@ -158,3 +158,78 @@ func TestSinkEveryWaiterWakes(t *testing.T) {
 		}
 	}
 }
+
+// TestSinkSlabsKeepEachRecord: keys and values share slabs, records larger than a slab get a
+// region of their own, and slabs are reused once their records are acknowledged: every
+// record arrives with its own bytes, over rounds that reuse the first round's slabs.
+func TestSinkSlabsKeepEachRecord(t *testing.T) {
+	c := newCluster(t)
+	// The broker holds its first answer a while, so records wait in the client, unwritten,
+	// while Send goes on filling slabs: a slab reused too early would overwrite them.
+	var once sync.Once
+	c.ControlKey(kmsg.Produce.Int16(), func(kmsg.Request) (kmsg.Response, error, bool) {
+		once.Do(func() { time.Sleep(200 * time.Millisecond) })
+		return nil, nil, false
+	})
+	var tk tokens
+	s, err := New(Config{Client: ikafka.ClientConfig{Brokers: c.ListenAddrs()}, MaxBufferedBytes: 16 * slabSize}, tk.durable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	sizes := []int{300, 1500, 0, 700, 40}
+	want := map[string][]byte{}
+	tok := uint64(0)
+	for round := range 3 {
+		for i := range 800 {
+			n := sizes[i%len(sizes)]
+			switch i {
+			case 399:
+				n = 2 * slabSize
+			case 799:
+				n = slabSize - 10
+			}
+			rec := envelope.Record{Topic: "slabs", Key: fmt.Appendf(nil, `{"r":%d,"i":%d}`, round, i)}
+			if n > 0 {
+				rec.Value = bytes.Repeat([]byte{byte('a' + (round*800+i)%26)}, n)
+			}
+			tok++
+			if err := s.Send(ctx, &rec, tok); err != nil {
+				t.Fatal(err)
+			}
+			want[string(rec.Key)] = bytes.Clone(rec.Value)
+			clear(rec.Value) // the caller's buffer is reused at once: the sink must have copied it
+		}
+		if err := s.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		s.mu.Lock()
+		kept, inUse := s.slabBytes, s.cur != nil
+		s.mu.Unlock()
+		if kept > s.cfg.MaxBufferedBytes || (kept == 0 && !inUse) {
+			t.Fatalf("round %d: %d bytes of slabs kept for reuse (bound %d), current slab %v", round, kept, s.cfg.MaxBufferedBytes, inUse)
+		}
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.ConsumeTopics("slabs"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxBytes(16<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	got := 0
+	cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	for got < len(want) {
+		fs := cl.PollFetches(cctx)
+		if err := cctx.Err(); err != nil {
+			t.Fatalf("consumed %d of %d records: %v", got, len(want), err)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			got++
+			if w := want[string(r.Key)]; !bytes.Equal(r.Value, w) {
+				t.Errorf("record %s: %d bytes (%.8q…), want %d (%.8q…)", r.Key, len(r.Value), r.Value, len(w), w)
+			}
+		})
+	}
+}

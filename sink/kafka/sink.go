@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -70,11 +71,12 @@ const DefaultMaxMessageBytes = 1 << 20
 
 // DefaultMaxBufferedBytes is MaxBufferedBytes' default: room for the five requests the
 // idempotent producer keeps in flight per broker (up to MaxMessageBytes, 1 MiB, each) and the
-// batches filling behind them, with as much again for acknowledgements not yet processed.
-// Measured (make bench, PG → Kafka, 340 k records, 2 runs): 4 MiB, enough for sarama's one
-// request in flight, held the kgo producer to 55–59k records/s; 16 MiB sent 106–162k at +1 MB
-// peak RSS (54 MB).
-const DefaultMaxBufferedBytes = 16 << 20
+// batches filling behind them. Measured (PG → Kafka, 340 k records): 4 MiB, enough for
+// sarama's one request in flight, held the kgo producer to 55–59k records/s, 16 MiB sent
+// 106–162k; 8 MiB sends as fast as 16 (3 alternating runs each, PG and MySQL: the same wall
+// and CPU time within the noise) with ~20 MiB less peak RSS on MySQL → Kafka (80 → 57 MiB,
+// with the slabs), under the 64 MB goal.
+const DefaultMaxBufferedBytes = 8 << 20
 
 // ParseCompression maps a compression name to the producer's codec.
 func ParseCompression(s string) (kgo.CompressionCodec, error) {
@@ -257,23 +259,46 @@ type Sink struct {
 	idle       []chan struct{} // Flush waiters, closed when inFlight is 0 or err is set
 	closed     bool
 	room       chan struct{} // closed by settle when a Send waits for room under MaxBufferedBytes; nil: none waits
-	// free holds acknowledged messages for Send to reuse (linked by next), with their copy
-	// buffers: a message and its buffer were two allocations per record and a share of the
-	// GC's work. freeBytes (the buffers' capacity) stays under MaxBufferedBytes; as Send
-	// allocates only when the list is empty, messages in flight and free together hold about
-	// the bound (a quarter of it dropped a share of reuses: 8% more CPU per record).
+	// free holds acknowledged messages for Send to reuse (linked by next): a message per
+	// record was an allocation and a share of the GC's work. freeBytes (their size) stays
+	// under MaxBufferedBytes; as Send allocates only when the list is empty, messages in
+	// flight and free together are about as many as the bound holds (a quarter of it dropped
+	// a share of reuses: 8% more CPU per record).
 	free      *message
 	freeBytes int64
+	// Keys and values are copied into slabs (see slab), cur the one being filled; freeSlabs
+	// are empty ones kept for reuse, up to MaxBufferedBytes.
+	cur       *slab
+	freeSlabs *slab
+	slabBytes int64 // of freeSlabs
 }
+
+// slab is copy space shared by consecutive records: each gets its own region, and the slab
+// is reused once every record in it is settled. A buffer per message, reused, held each
+// record's bytes in the largest size class any earlier record had needed (updates carry two
+// row images, deletes one): the buffers held ~1.5× the payload in flight, the largest share
+// of the heap at peak; slabs hold the payload and at most a slab per straggler.
+type slab struct {
+	buf  []byte
+	off  int   // bytes handed out
+	refs int   // records in it not settled yet
+	next *slab // freeSlabs link
+}
+
+// slabSize is a slab's size; a record larger than that gets a region of its own.
+const slabSize = 64 << 10
+
+// messageSize is what a free message counts against MaxBufferedBytes.
+const messageSize = int64(unsafe.Sizeof(message{}))
 
 // message is a record with the sink's bookkeeping. The record's Context points back at the
 // message (the promise finds it with a type assertion: no closure, no map), so one allocation
-// carries the record, its copy of key and value, and the token. Its context methods are
+// carries the record and the token (its key and value are in a slab). Its context methods are
 // context.Background's: the producer never cancels a record for it.
 type message struct {
 	context.Context
 	rec   kgo.Record
-	buf   []byte // holds the record's key and value; kept for reuse
+	sl    *slab // holds the record's key and value; nil: neither has bytes
 	token uint64
 	size  int64
 	sent  time.Duration // Sink.clock when sent
@@ -349,22 +374,19 @@ func (s *Sink) Send(ctx context.Context, rec *envelope.Record, token uint64) err
 	}
 	held := min(max(int64(payload), 1), s.cfg.MaxBufferedBytes)
 	n := len(rec.Key) + len(rec.Value)
-	m, err := s.admit(ctx, held, rec.Topic, token)
+	m, buf, err := s.admit(ctx, held, n, rec.Topic, token)
 	if err != nil {
 		return err
 	}
-	// Until Produce nothing else reads m's record and buffer (the watchdog and StallReport read
-	// the fields admit set under s.mu).
-	if cap(m.buf) < n {
-		m.buf = make([]byte, n)
-	}
+	// Until Produce nothing else reads m's record and buf, its region of a slab (the watchdog
+	// and StallReport read the fields admit set under s.mu).
 	r := &m.rec
 	if rec.Key != nil {
-		r.Key = m.buf[:len(rec.Key):len(rec.Key)]
+		r.Key = buf[:len(rec.Key):len(rec.Key)]
 		copy(r.Key, rec.Key)
 	}
 	if rec.Value != nil {
-		r.Value = m.buf[len(rec.Key):n:n]
+		r.Value = buf[len(rec.Key):n:n]
 		copy(r.Value, rec.Value)
 	}
 	if len(rec.Headers) > 0 {
@@ -379,20 +401,21 @@ func (s *Sink) Send(ctx context.Context, rec *envelope.Record, token uint64) err
 }
 
 // admit waits until held bytes fit under MaxBufferedBytes (logging every 10 s), then takes a
-// message (a reused one when there is one), links it into the in-flight list and returns it. One lock in the common case: the sticky error, the
-// byte bound and the list are all under s.mu.
-func (s *Sink) admit(ctx context.Context, held int64, topic string, token uint64) (*message, error) {
+// message (a reused one when there is one) and n bytes of a slab for its key and value, links
+// the message into the in-flight list and returns both. One lock in the common case: the
+// sticky error, the byte bound, the list and the slabs are all under s.mu.
+func (s *Sink) admit(ctx context.Context, held int64, n int, topic string, token uint64) (*message, []byte, error) {
 	var start time.Time
 	s.mu.Lock()
 	for {
 		if s.err != nil {
 			err := s.err
 			s.mu.Unlock()
-			return nil, err
+			return nil, nil, err
 		}
 		if s.closed {
 			s.mu.Unlock()
-			return nil, ErrClosed
+			return nil, nil, ErrClosed
 		}
 		if s.bytes+held <= s.cfg.MaxBufferedBytes { // held ≤ MaxBufferedBytes: an idle sink admits any record
 			break
@@ -406,17 +429,21 @@ func (s *Sink) admit(ctx context.Context, held int64, topic string, token uint64
 			start = time.Now()
 		}
 		if err := s.waitRoom(ctx, room, start, topic); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		s.mu.Lock()
 	}
 	m := s.free
 	if m != nil {
 		s.free = m.next
-		s.freeBytes -= int64(cap(m.buf))
+		s.freeBytes -= messageSize
 		m.next = nil
 	} else {
 		m = &message{Context: context.Background()}
+	}
+	var buf []byte
+	if n > 0 {
+		m.sl, buf = s.reserve(n)
 	}
 	// A reused record starts from zero: the client set its partition, offset, timestamp…
 	m.rec = kgo.Record{Topic: topic, Context: m}
@@ -431,7 +458,46 @@ func (s *Sink) admit(ctx context.Context, held int64, topic string, token uint64
 	}
 	s.tail = m
 	s.mu.Unlock()
-	return m, nil
+	return m, buf, nil
+}
+
+// reserve hands out n bytes of the current slab, starting a new one when they do not fit.
+// s.mu is held.
+func (s *Sink) reserve(n int) (*slab, []byte) {
+	if n > slabSize { // a region of its own, left to the collector once settled
+		sl := &slab{buf: make([]byte, n), off: n, refs: 1}
+		return sl, sl.buf
+	}
+	sl := s.cur
+	if sl == nil || len(sl.buf)-sl.off < n {
+		if sl != nil {
+			s.cur = nil
+			s.putSlab(sl)
+		}
+		if sl = s.freeSlabs; sl != nil {
+			s.freeSlabs, sl.next = sl.next, nil
+			s.slabBytes -= slabSize
+		} else {
+			sl = &slab{buf: make([]byte, slabSize)}
+		}
+		s.cur = sl
+	}
+	b := sl.buf[sl.off : sl.off+n : sl.off+n]
+	sl.off += n
+	sl.refs++
+	return sl, b
+}
+
+// putSlab keeps a slab that is neither current nor holding a record in flight for reuse,
+// while the free ones stay under MaxBufferedBytes. s.mu is held.
+func (s *Sink) putSlab(sl *slab) {
+	if sl.refs > 0 || sl == s.cur || len(sl.buf) != slabSize || s.slabBytes+slabSize > s.cfg.MaxBufferedBytes {
+		return
+	}
+	sl.off = 0
+	sl.next = s.freeSlabs
+	s.freeSlabs = sl
+	s.slabBytes += slabSize
 }
 
 // waitRoom blocks until settle releases bytes (closes room), the sink fails or closes, or ctx
@@ -555,13 +621,18 @@ func (s *Sink) settle(m *message, err error) {
 		s.tail = m.prev
 	}
 	m.prev, m.next = nil, nil
+	if sl := m.sl; sl != nil {
+		m.sl = nil
+		sl.refs--
+		s.putSlab(sl)
+	}
 	if err != nil {
 		s.fail(err)
-	} else if c := int64(cap(m.buf)); s.freeBytes+c <= s.cfg.MaxBufferedBytes {
-		m.rec = kgo.Record{} // drop the client's references (headers, topic) while it waits
+	} else if s.freeBytes+messageSize <= s.cfg.MaxBufferedBytes {
+		m.rec = kgo.Record{} // drop the client's references (headers, topic, key, value) while it waits
 		m.next = s.free
 		s.free = m
-		s.freeBytes += c
+		s.freeBytes += messageSize
 	}
 	if s.inFlight == 0 {
 		for _, c := range s.idle {
