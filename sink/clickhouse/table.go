@@ -239,6 +239,9 @@ func (s *Sink) bind(ctx context.Context, t *table, c *change) (*binding, error) 
 		switch {
 		case !ok:
 			q := "ALTER TABLE " + s.db + "." + quoteIdent(t.name) + " ADD COLUMN " + quoteIdent(col.name) + " " + want
+			if d, ok := col.defaultSQL(); ok {
+				q += " DEFAULT " + d
+			}
 			if prev != "" {
 				q += " AFTER " + quoteIdent(prev)
 			}
