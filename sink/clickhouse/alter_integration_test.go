@@ -94,4 +94,13 @@ func TestSinkAddColumnDefault(t *testing.T) {
 	if strings.Join(got, "\n") != want {
 		t.Fatalf("rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), want)
 	}
+	// A widening (MySQL MODIFY e BIGINT … DEFAULT 7) keeps the default: a MODIFY COLUMN
+	// without one drops it, and row 1 read 0 again until a merge had written the value out.
+	v3 := ordersTable(append(append([]tfield{}, v2.fields[:len(v2.fields)-4]...),
+		tfield{name: "qty", typ: "int64", def: "7"}, v2.fields[len(v2.fields)-3], v2.fields[len(v2.fields)-2], v2.fields[len(v2.fields)-1]))
+	send(v3.record("c", nil, orderRow(3, "cleo", 3, nil, "qty", int64(9000000000), "label", nil, "price", nil, "plain", nil), 300, true))
+	got = query(t, conn, "SELECT toString(id), toString(qty) FROM "+db+".orders FINAL ORDER BY id")
+	if want := "1\t7\n2\t3\n3\t9000000000"; strings.Join(got, "\n") != want {
+		t.Fatalf("after widening, rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), want)
+	}
 }
