@@ -655,7 +655,7 @@ FROM pg_snapshot_xip(pg_current_snapshot()) x`).Scan(&late, &xip, &xmax, &reach,
 		var q string
 		var params [][]byte
 		if len(t.pk) > 0 {
-			q = "SELECT " + t.cols + " FROM ONLY " + t.name
+			q = "SELECT " + t.cols + " FROM " + t.from
 			var conds []string
 			if t.where != "" {
 				conds = append(conds, "("+t.where+")") // additional-conditions of an incremental snapshot
