@@ -22,6 +22,7 @@ type snapTable struct {
 	rel      *relation
 	name     string // quoted schema.table
 	from     string // what a read selects from: "ONLY name", or name for a partitioned root
+	root     bool   // a partitioned root: its rows are its partitions'
 	cols     string // quoted column list, in relation order
 	pk       []string
 	pkIdx    []int // index of each key column in the select list
@@ -383,7 +384,7 @@ WHERE i.indrelid = ANY($1::oid[]) AND i.indisprimary ORDER BY i.indrelid, k.ord`
 		// apart); a partitioned root holds none itself: ONLY read nothing of it.
 		st.from = "ONLY " + st.name
 		if t.root {
-			st.from = st.name
+			st.from, st.root = st.name, true
 		}
 		var cols []string
 		for _, c := range m.Columns {
