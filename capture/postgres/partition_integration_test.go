@@ -4,6 +4,7 @@ package postgres
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -121,6 +122,50 @@ func TestPartitionedKeylessRootResumed(t *testing.T) {
 		}
 		if len(kp) != 1500 {
 			t.Fatalf("resumed snapshot read %d of the 1500 rows of the keyless partitioned table kp", len(kp))
+		}
+	})
+}
+
+// TestPartitionedPublishedUnderExcludedName: pgoutput reports a partition's row under the name
+// the publication publishes it as: the partition's own (publish_via_partition_root = false) or
+// its root's (true). When the include list names the other one, every change of the table was
+// dropped by the filter, silently. Now Open stops and says which ALTER PUBLICATION to run; a
+// publication sluice creates for an included root publishes via the root.
+func TestPartitionedPublishedUnderExcludedName(t *testing.T) {
+	eachServer(t, func(t *testing.T, db *testDB) {
+		db.exec("CREATE TABLE pt (id int, region text, PRIMARY KEY (id, region)) PARTITION BY LIST (region)",
+			"CREATE TABLE pt_eu PARTITION OF pt FOR VALUES IN ('eu')",
+			"CREATE TABLE pt_us PARTITION OF pt FOR VALUES IN ('us')",
+			"CREATE PUBLICATION "+db.name+"_leaves FOR TABLE pt",
+			"CREATE PUBLICATION "+db.name+"_root FOR TABLE pt WITH (publish_via_partition_root = true)")
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		for _, tc := range []struct{ pub, include, want string }{
+			{db.name + "_leaves", `public\.pt`, "publish_via_partition_root = true"},
+			{db.name + "_root", `public\.pt_eu`, "publish_via_partition_root = false"},
+		} {
+			cfg := db.config()
+			cfg.Publication, cfg.PublicationMode, cfg.TableInclude = tc.pub, PublicationDisabled, []string{tc.include}
+			s, err := Open(ctx, cfg)
+			if err == nil {
+				s.Close()
+				t.Errorf("publication %s, include %s: opened; its changes would be dropped by the include list", tc.pub, tc.include)
+				continue
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("publication %s, include %s: error %v, want one naming %q", tc.pub, tc.include, err, tc.want)
+			}
+		}
+		// Created by sluice for an include list naming the root: published via the root.
+		cfg := db.config()
+		cfg.Publication, cfg.PublicationMode, cfg.TableInclude = db.name+"_made", PublicationFiltered, []string{`public\.pt`}
+		s := db.open(cfg)
+		db.exec("INSERT INTO pt VALUES (1, 'eu'), (2, 'us')")
+		evs := changesOnly(collect(t, s, 2))
+		for _, ev := range evs {
+			if ev.Table.ID.Table != "pt" {
+				t.Errorf("a change of %s, want pt", ev.Table.ID)
+			}
 		}
 	})
 }
