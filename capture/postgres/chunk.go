@@ -655,7 +655,7 @@ FROM pg_snapshot_xip(pg_current_snapshot()) x`).Scan(&late, &xip, &xmax, &reach,
 		var q string
 		var params [][]byte
 		if len(t.pk) > 0 {
-			q = "SELECT " + t.cols + " FROM ONLY " + t.name
+			q = "SELECT " + t.cols + " FROM " + t.from
 			var conds []string
 			if t.where != "" {
 				conds = append(conds, "("+t.where+")") // additional-conditions of an incremental snapshot
@@ -673,7 +673,8 @@ FROM pg_snapshot_xip(pg_current_snapshot()) x`).Scan(&late, &xip, &xmax, &reach,
 			}
 			q += " ORDER BY " + strings.Join(t.pk, ", ") + " LIMIT " + strconv.Itoa(limit)
 		} else {
-			q = fmt.Sprintf("SELECT %s FROM ONLY %s WHERE ctid >= '(%d,0)'::tid AND ctid < '(%d,0)'::tid", t.cols, t.name, *page, *page+resumePagesPerChunk)
+			// On a partitioned root the range applies to each partition.
+			q = fmt.Sprintf("SELECT %s FROM %s WHERE ctid >= '(%d,0)'::tid AND ctid < '(%d,0)'::tid", t.cols, t.from, *page, *page+resumePagesPerChunk)
 		}
 		c.rows, c.last, c.keys = nil, nil, map[string]int{}
 		var alloc capture.Alloc
@@ -708,7 +709,11 @@ FROM pg_snapshot_xip(pg_current_snapshot()) x`).Scan(&late, &xip, &xmax, &reach,
 			}
 		} else {
 			var pages int64
-			if err := tx.QueryRow(ctx, "SELECT pg_relation_size($1::regclass) / current_setting('block_size')::int", t.name).Scan(&pages); err != nil {
+			size := "SELECT pg_relation_size($1::regclass) / current_setting('block_size')::int"
+			if t.root { // no pages of its own: its largest partition's
+				size = "SELECT coalesce(max(pg_relation_size(relid)), 0) / current_setting('block_size')::int FROM pg_partition_tree($1::regclass) WHERE isleaf"
+			}
+			if err := tx.QueryRow(ctx, size, t.name).Scan(&pages); err != nil {
 				return err
 			}
 			*page += resumePagesPerChunk

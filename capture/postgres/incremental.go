@@ -304,7 +304,7 @@ func (s *Source) filterAccepted(ctx context.Context, t *snapTable, log interface
 		return true, nil
 	}
 	err := s.bounded(ctx, "check an additional-conditions filter", func(ctx context.Context) error {
-		_, err := s.cat.conn.Exec(ctx, "SELECT 1 FROM ONLY "+t.name+" WHERE ("+t.where+") LIMIT 0")
+		_, err := s.cat.conn.Exec(ctx, "SELECT 1 FROM "+t.from+" WHERE ("+t.where+") LIMIT 0")
 		return err
 	})
 	if filterFault(err) {

@@ -121,8 +121,17 @@ WHERE cl.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_
 	return nil
 }
 
-// ensurePublication creates the publication when missing, per the publication mode.
+// ensurePublication creates the publication when missing, per the publication mode, and checks
+// that the partitioned tables captured are published under names the filters keep.
 func (s *Source) ensurePublication(ctx context.Context) error {
+	if err := s.ensurePublicationExists(ctx); err != nil {
+		return err
+	}
+	return s.checkPartitionNames(ctx)
+}
+
+// ensurePublicationExists creates the publication when missing, per the publication mode.
+func (s *Source) ensurePublicationExists(ctx context.Context) error {
 	c := s.cat.conn
 	var exists bool
 	if err := c.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = $1)", s.cfg.Publication).Scan(&exists); err != nil {
@@ -150,6 +159,20 @@ func (s *Source) ensurePublication(ctx context.Context) error {
 			return errors.New("postgres: publication mode filtered but no table matches the include/exclude lists")
 		}
 		stmt = "CREATE PUBLICATION " + pub + " FOR TABLE " + strings.Join(quotedTables(names), ", ")
+	}
+	// A captured partitioned table whose partitions are not all captured is published via its
+	// root: published as its partitions, the filters would drop its changes.
+	if s.version >= 130000 {
+		roots, err := s.partitionTrees(ctx)
+		if err != nil {
+			return err
+		}
+		for _, tr := range roots {
+			if s.filter.table(tr.root.Schema, tr.root.Table) && len(s.excluded(tr.leaves)) > 0 {
+				stmt += " WITH (publish_via_partition_root = true)"
+				break
+			}
+		}
 	}
 	if _, err := c.Exec(ctx, stmt); err != nil {
 		// Another process (a second connector of this database) created it since the check:
@@ -267,6 +290,102 @@ func (s *Source) addFilteredTables(ctx context.Context) error {
 	s.pubAdded = map[schema.TableID]bool{}
 	for _, id := range ids {
 		s.pubAdded[id] = true
+	}
+	return nil
+}
+
+// partitionTree is a partitioned table (not itself a partition) and its leaf partitions.
+type partitionTree struct {
+	root   schema.TableID
+	leaves []schema.TableID
+}
+
+func (s *Source) partitionTrees(ctx context.Context) ([]partitionTree, error) {
+	rows, err := s.cat.conn.Query(ctx, `SELECT n.nspname, cl.relname, ln.nspname, l.relname
+FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace
+  JOIN LATERAL pg_partition_tree(cl.oid) pt ON pt.isleaf JOIN pg_class l ON l.oid = pt.relid JOIN pg_namespace ln ON ln.oid = l.relnamespace
+WHERE cl.relkind = 'p' AND NOT cl.relispartition ORDER BY 1, 2, 3, 4`)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list partitioned tables: %w", err)
+	}
+	defer rows.Close()
+	var out []partitionTree
+	for rows.Next() {
+		var r, l schema.TableID
+		if err := rows.Scan(&r.Schema, &r.Table, &l.Schema, &l.Table); err != nil {
+			return nil, err
+		}
+		if len(out) == 0 || out[len(out)-1].root != r {
+			out = append(out, partitionTree{root: r})
+		}
+		out[len(out)-1].leaves = append(out[len(out)-1].leaves, l)
+	}
+	return out, rows.Err()
+}
+
+// excluded returns the ids the table filters leave out.
+func (s *Source) excluded(ids []schema.TableID) []string {
+	var out []string
+	for _, id := range ids {
+		if !s.filter.table(id.Schema, id.Table) {
+			out = append(out, id.String())
+		}
+	}
+	return out
+}
+
+// checkPartitionNames stops when a captured partitioned table (or partition) is published
+// under a name the filters leave out: pgoutput reports a partition's rows as the partition
+// (publish_via_partition_root = false) or as its root (true), and the filters would drop
+// every one of its changes, silently.
+func (s *Source) checkPartitionNames(ctx context.Context) error {
+	if s.version < 130000 { // no publish_via_partition_root: a partitioned table's name is never published
+		return nil
+	}
+	rows, err := s.cat.conn.Query(ctx, `SELECT n.nspname, cl.relname FROM pg_get_publication_tables($1::text) p
+  JOIN pg_class cl ON cl.oid = p.relid JOIN pg_namespace n ON n.oid = cl.relnamespace`, s.cfg.Publication)
+	if err != nil {
+		return fmt.Errorf("postgres: list the tables of publication %s: %w", s.cfg.Publication, err)
+	}
+	published := map[schema.TableID]bool{}
+	for rows.Next() {
+		var id schema.TableID
+		if err := rows.Scan(&id.Schema, &id.Table); err != nil {
+			rows.Close()
+			return err
+		}
+		published[id] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	trees, err := s.partitionTrees(ctx)
+	if err != nil {
+		return err
+	}
+	pub := quoteIdent(s.cfg.Publication)
+	for _, tr := range trees {
+		rootIn := s.filter.table(tr.root.Schema, tr.root.Table)
+		var dropped, kept []string // partitions published as themselves but filtered out; partitions captured
+		for _, l := range tr.leaves {
+			switch {
+			case s.filter.table(l.Schema, l.Table):
+				kept = append(kept, l.String())
+			case published[l]:
+				dropped = append(dropped, l.String())
+			}
+		}
+		switch {
+		case rootIn && !published[tr.root] && len(dropped) > 0:
+			return fmt.Errorf("postgres: partitioned table %s is captured, but publication %q publishes its changes as its partitions %s, which the table filters leave out: "+
+				"run ALTER PUBLICATION %s SET (publish_via_partition_root = true); to publish them as %s, or capture the partitions too (--table-include)",
+				tr.root, s.cfg.Publication, strings.Join(dropped, ", "), pub, tr.root)
+		case !rootIn && published[tr.root] && len(kept) > 0:
+			return fmt.Errorf("postgres: partitions %s are captured, but publication %q publishes their changes as their root %s (publish_via_partition_root), which the table filters leave out: "+
+				"capture %s instead (--table-include), or run ALTER PUBLICATION %s SET (publish_via_partition_root = false);",
+				strings.Join(kept, ", "), s.cfg.Publication, tr.root, tr.root, pub)
+		}
 	}
 	return nil
 }

@@ -21,6 +21,8 @@ import (
 type snapTable struct {
 	rel      *relation
 	name     string // quoted schema.table
+	from     string // what a read selects from: "ONLY name", or name for a partitioned root
+	root     bool   // a partitioned root: its rows are its partitions'
 	cols     string // quoted column list, in relation order
 	pk       []string
 	pkIdx    []int // index of each key column in the select list
@@ -277,7 +279,7 @@ func (s *Source) snapshotTables(ctx context.Context, c *pgx.Conn) ([]*snapTable,
 	// statistics collector counted: reading its key range to decide whether to split it costs
 	// ~1 ms a table (the first access of a table in a backend builds its cache entry), 10 s
 	// for 10,000 new tables.
-	rows, err := c.Query(ctx, `SELECT cl.oid, n.nspname, cl.relname, cl.relreplident,
+	rows, err := c.Query(ctx, `SELECT cl.oid, n.nspname, cl.relname, cl.relreplident, cl.relkind = 'p',
   CASE WHEN cl.reltuples >= 0 THEN cl.reltuples::bigint ELSE pg_stat_get_live_tuples(cl.oid) END,
   1 + (SELECT count(*) FROM pg_index i WHERE i.indrelid = cl.oid)::int + CASE WHEN cl.reltoastrelid <> 0 THEN 2 ELSE 0 END
 FROM pg_get_publication_tables($1::text) p JOIN pg_class cl ON cl.oid = p.relid JOIN pg_namespace n ON n.oid = cl.relnamespace
@@ -289,6 +291,7 @@ ORDER BY n.nspname, cl.relname`, s.cfg.Publication)
 		oid      uint32
 		ns, name string
 		ident    string
+		root     bool // partitioned: the publication publishes its partitions' rows as its own
 		estimate int64
 		locks    int
 		msg      pgoutput.RelationMessage
@@ -299,7 +302,7 @@ ORDER BY n.nspname, cl.relname`, s.cfg.Publication)
 	var oids []uint32
 	for rows.Next() {
 		t := &tbl{}
-		if err := rows.Scan(&t.oid, &t.ns, &t.name, &t.ident, &t.estimate, &t.locks); err != nil {
+		if err := rows.Scan(&t.oid, &t.ns, &t.name, &t.ident, &t.root, &t.estimate, &t.locks); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -379,6 +382,12 @@ WHERE i.indrelid = ANY($1::oid[]) AND i.indisprimary ORDER BY i.indrelid, k.ord`
 		}
 		s.rels[t.oid] = rel
 		st := &snapTable{rel: rel, name: quoteIdent(t.ns) + "." + quoteIdent(t.name), estimate: t.estimate, locks: t.locks}
+		// ONLY keeps an inheritance parent's read to its own rows (its children are published
+		// apart); a partitioned root holds none itself: ONLY read nothing of it.
+		st.from = "ONLY " + st.name
+		if t.root {
+			st.from, st.root = st.name, true
+		}
 		var cols []string
 		for _, c := range m.Columns {
 			cols = append(cols, quoteIdent(c.Name))
@@ -455,7 +464,7 @@ func (s *Source) planUnits(ctx context.Context, r *snapReader, tables []*snapTab
 			return nil, err
 		}
 		group = append(group, t)
-		q.WriteString("SELECT min(" + t.pk[0] + ")::int8, max(" + t.pk[0] + ")::int8 FROM ONLY " + t.name + ";")
+		q.WriteString("SELECT min(" + t.pk[0] + ")::int8, max(" + t.pk[0] + ")::int8 FROM " + t.from + ";")
 	}
 	if err := flush(); err != nil {
 		return nil, err
@@ -572,7 +581,7 @@ func (s *Source) readUnit(ctx context.Context, c *pgx.Conn, u *unit) error {
 		if t.where != "" {
 			conds = append(conds, "("+t.where+")") // a blocking snapshot's additional condition
 		}
-		q := "SELECT " + t.cols + " FROM ONLY " + t.name
+		q := "SELECT " + t.cols + " FROM " + t.from
 		if len(conds) > 0 {
 			q += " WHERE " + strings.Join(conds, " AND ")
 		}

@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"reflect"
+	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 	"unsafe"
 
+	"github.com/shopspring/decimal"
 	"github.com/sluicecdc/sluice/capture"
 )
 
@@ -155,6 +159,48 @@ type column struct {
 	nullable      bool
 	array         bool
 	itemsNullable bool
+	def           []byte // the Connect schema's default (JSON), nil without one
+}
+
+// defaultSQL is the column's default as a ClickHouse expression, false when it has none or
+// none the sink can write. An ADD COLUMN carries it so that the rows written before the column
+// existed read what the source reads for them (MySQL ADD COLUMN … DEFAULT, PostgreSQL the same
+// since 11): the source sends no row events for them.
+func (c column) defaultSQL() (string, bool) {
+	if c.def == nil || isNull(c.def) || c.array || isPlaceholder(c.def) {
+		return "", false
+	}
+	b := c.codec.newBuf(false)
+	if err := b.appendRaw(c.def); err != nil {
+		return "", false
+	}
+	var lit string
+	switch v := reflect.ValueOf(b.data(0, 1)).Index(0).Interface().(type) {
+	case string:
+		return quoteString(v), true
+	case int8, int16, int32, int64, uint8, uint16, uint32, uint64:
+		lit = fmt.Sprint(v)
+	case float32:
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return "", false
+		}
+		lit = strconv.FormatFloat(float64(v), 'g', -1, 32)
+	case float64:
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return "", false
+		}
+		lit = strconv.FormatFloat(v, 'g', -1, 64)
+	case decimal.Decimal:
+		lit = v.String()
+	case time.Time:
+		lit = v.UTC().Format("2006-01-02 15:04:05.999999999")
+		if strings.HasPrefix(c.codec.base, "Date") && !strings.HasPrefix(c.codec.base, "DateTime") {
+			lit = v.UTC().Format("2006-01-02")
+		}
+	default:
+		return "", false
+	}
+	return "CAST(" + quoteString(lit) + " AS " + c.codec.base + ")", true
 }
 
 // chType is the full ClickHouse type, as DESCRIBE prints it.

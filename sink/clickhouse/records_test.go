@@ -15,6 +15,7 @@ type tfield struct {
 	optional            bool
 	params              map[string]string
 	items               string // array item type
+	def                 string // the default, JSON; "" for none
 }
 
 func (f tfield) schemaJSON() string {
@@ -30,6 +31,9 @@ func (f tfield) schemaJSON() string {
 	if f.params != nil {
 		p, _ := json.Marshal(f.params)
 		fmt.Fprintf(&sb, `,"parameters":%s`, p)
+	}
+	if f.def != "" {
+		fmt.Fprintf(&sb, `,"default":%s`, f.def)
 	}
 	fmt.Fprintf(&sb, `,"field":%q}`, f.name)
 	return sb.String()

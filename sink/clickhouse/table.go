@@ -250,6 +250,9 @@ func (s *Sink) bind(ctx context.Context, t *table, c *change) (*binding, error) 
 		switch {
 		case !ok:
 			q := "ALTER TABLE " + s.db + "." + quoteIdent(t.name) + " ADD COLUMN " + quoteIdent(col.name) + " " + want
+			if d, ok := col.defaultSQL(); ok {
+				q += " DEFAULT " + d
+			}
 			if prev != "" {
 				q += " AFTER " + quoteIdent(prev)
 			}
@@ -261,7 +264,11 @@ func (s *Sink) bind(ctx context.Context, t *table, c *change) (*binding, error) 
 			_ = b
 			cols[i].nullable, cols[i].array, cols[i].itemsNullable = n, a, in
 		case widens(have, want):
-			ddl = append(ddl, alter{"ALTER TABLE " + s.db + "." + quoteIdent(t.name) + " MODIFY COLUMN " + quoteIdent(col.name) + " " + want, col.name, want})
+			q := "ALTER TABLE " + s.db + "." + quoteIdent(t.name) + " MODIFY COLUMN " + quoteIdent(col.name) + " " + want
+			if d, ok := col.defaultSQL(); ok { // without it, MODIFY drops the column's default
+				q += " DEFAULT " + d
+			}
+			ddl = append(ddl, alter{q, col.name, want})
 		case widens(want, have):
 			// an older record, written before the column was widened: use the table's type
 			dc, err := describedColumn(col.name, have)

@@ -2,6 +2,7 @@ package clickhouse
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/big"
@@ -21,6 +22,9 @@ type connectSchema struct {
 	Name       string            `json:"name"`
 	Parameters map[string]string `json:"parameters"`
 	Field      string            `json:"field"`
+	// Default is the column's default as a payload carries it: ADD COLUMN gives it to the
+	// rows written before the column existed.
+	Default json.RawMessage `json:"default"`
 }
 
 func (s *connectSchema) field(name string) *connectSchema {
@@ -552,7 +556,7 @@ func connectColumn(s *connectSchema, modern bool) (column, error) {
 	if err != nil {
 		return column{}, fmt.Errorf("column %s: %w", s.Field, err)
 	}
-	return column{name: s.Field, codec: c, nullable: s.Optional}, nil
+	return column{name: s.Field, codec: c, nullable: s.Optional, def: s.Default}, nil
 }
 
 // describedCodec maps a ClickHouse base type (from DESCRIBE) to a codec that reads the JSON the

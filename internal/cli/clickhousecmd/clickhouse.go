@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -239,7 +240,7 @@ func parseOptions(prog string, args []string) (options, error) {
 	fs.StringVar(&cc.Topics, "topics", "", "regular expression of the topics to consume (whole name), e.g. 'dbserver1\\.inventory\\..*'; required")
 	fs.StringVar(&cc.Group, "group", "sluice-clickhouse", "Kafka consumer group; processes with the same group share the partitions")
 	fs.StringVar(&cc.InstanceID, "group-instance-id", "", "static group membership (Kafka's group.instance.id), unique per process: restarted within the 10 s session timeout, the process takes its partitions back without a rebalance; stopped, its partitions wait for it until the session timeout")
-	fs.StringVar(&cc.Initial, "initial-offset", "oldest", "where a new group starts: oldest|newest")
+	fs.StringVar(&cc.Initial, "initial-offset", "oldest", "where a new group starts: oldest|newest (also earliest|latest, Kafka's auto.offset.reset)")
 	fs.DurationVar(&cc.TopicRefresh, "topic-refresh", 30*time.Second, "how often new topics matching --topics are looked for")
 	var memLimit string
 	fs.StringVar(&memLimit, "memory-limit", "auto", "soft memory limit of the Go runtime, e.g. 64MiB; auto: GOMEMLIMIT if set, else 32 MiB + twice --batch-bytes; off: none")
@@ -255,6 +256,7 @@ func parseOptions(prog string, args []string) (options, error) {
 		"topics.regex":      "topics", // a Kafka Connect sink connector's
 		"group.id":          "group",
 		"group.instance.id": "group-instance-id",
+		"auto.offset.reset": "initial-offset",
 	})
 	s.Names(cc.Client.RegisterSecurityFlags(fs))
 	s.Register(cli.GroupClickHouse, func(fs *flag.FlagSet) properties.Names { return scfg.RegisterFlags(fs, "") })
@@ -267,6 +269,7 @@ func parseOptions(prog string, args []string) (options, error) {
 	}
 	log := s.Logger()
 	cc.Logger, scfg.Logger = log, log
+	initialErr := normalizeInitial(&cc.Initial)
 	// The sink holds at most --batch-bytes of rows pending and as much again inserting; the
 	// source's fetched batches and the driver's blocks fit in the base allowance.
 	setLimit, err := cli.MemoryLimit(memLimit, memoryBase, int64(scfg.BatchBytes))
@@ -274,7 +277,23 @@ func parseOptions(prog string, args []string) (options, error) {
 		err = errors.Join(err, fmt.Errorf("--ready-timeout %s: want a positive duration", readyTimeout))
 	}
 	return options{kafka: cc, sink: scfg, httpAddr: httpAddr, httpSec: httpSec, readyTimeout: readyTimeout, setLimit: setLimit},
-		cli.Config(errors.Join(cc.Validate(), scfg.Validate(), err))
+		cli.Config(errors.Join(initialErr, cc.Validate(), scfg.Validate(), err))
+}
+
+// normalizeInitial maps Kafka's auto.offset.reset spellings (earliest/latest, and the old
+// smallest/largest) onto the source's oldest/newest. Kafka's "none" has no equivalent here.
+func normalizeInitial(v *string) error {
+	switch strings.ToLower(*v) {
+	case "", "oldest", "earliest", "smallest":
+		*v = "oldest"
+	case "newest", "latest", "largest":
+		*v = "newest"
+	default:
+		err := fmt.Errorf("--initial-offset %q: want oldest (or earliest) or newest (or latest)", *v)
+		*v = "oldest" // reported above; keeps the source's own check from repeating it
+		return err
+	}
+	return nil
 }
 
 // replayParked is `sluice clickhouse replay-parked`: re-applies the records parked in

@@ -122,3 +122,34 @@ func TestMemoryLimitAuto(t *testing.T) {
 		}
 	}
 }
+
+// TestInitialOffsetSpellings: Kafka users say earliest/latest (auto.offset.reset); both
+// spellings are accepted, from the flag and from the properties file, and mean the same start.
+func TestInitialOffsetSpellings(t *testing.T) {
+	for _, tc := range []struct{ flag, want string }{
+		{"oldest", "oldest"}, {"earliest", "oldest"}, {"smallest", "oldest"},
+		{"newest", "newest"}, {"latest", "newest"}, {"largest", "newest"}, {"LATEST", "newest"},
+	} {
+		cc, _, err := parse("sluice clickhouse", []string{"--kafka-brokers", "b:9092", "--topics", "x", "--initial-offset", tc.flag})
+		if err != nil {
+			t.Errorf("--initial-offset %s: %v", tc.flag, err)
+			continue
+		}
+		if cc.Initial != tc.want {
+			t.Errorf("--initial-offset %s: Initial = %q, want %q", tc.flag, cc.Initial, tc.want)
+		}
+	}
+	props := writeFile(t, "bootstrap.servers=b:9092\ntopics.regex=x\nauto.offset.reset=latest\n")
+	cc, _, err := parse("sluice clickhouse", []string{"--config", props})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cc.Initial != "newest" {
+		t.Errorf("auto.offset.reset=latest: Initial = %q, want newest", cc.Initial)
+	}
+	// Kafka's "none" (fail without committed offsets) has no equivalent: refused, with the choices.
+	_, _, err = parse("sluice clickhouse", []string{"--kafka-brokers", "b:9092", "--topics", "x", "--initial-offset", "none"})
+	if err == nil || !strings.Contains(err.Error(), "earliest") {
+		t.Errorf("--initial-offset none: error %v, want one naming the accepted values", err)
+	}
+}
