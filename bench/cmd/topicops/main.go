@@ -1,7 +1,8 @@
 // Command topicops counts the records of a Kafka topic by the Debezium op of their value
 // (c, u, d, r, …; "tombstone" for null values), reading every partition from the start to its
-// end (read_committed: the last stable offset, the high watermark of a plain topic), and prints the counts as one JSON object. The snapshot kill test
-// (bench/pgsnapkill.sh) uses it to count the snapshot rows a run of restarts emitted.
+// end, and prints the counts as one JSON object. It reads read_committed, so the end is the
+// last stable offset (the high watermark of a topic written without transactions). The snapshot
+// kill test (bench/pgsnapkill.sh) uses it to count the snapshot rows a run of restarts emitted.
 //
 // Usage:
 //
