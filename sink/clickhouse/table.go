@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -106,7 +107,8 @@ type fixup struct {
 	root     int
 	// old (a root only): the old key of a row created by a primary-key change, whose
 	// predecessor is that key's row before the change (see resolveToast).
-	old []string
+	old     []string
+	oldSeen bool // the old key's delete was in the batch
 }
 
 func (b *tableBatch) rows() int { return len(b.versions) }
@@ -605,22 +607,26 @@ func (b *tableBatch) predecessor(key string, version uint64) int {
 // values: it carries from a copy of itself (a replay), else from the old key's last row before
 // version, past the delete of that key at version (a delete has no values). An earlier row of
 // key itself is an earlier life of that key, never the carrier.
-func (b *tableBatch) carrier(key, old string, version uint64) int {
-	r := b.predecessor(key, version)
+// seen reports that the old key's delete at version (or a later row) is in the batch, so its
+// earlier rows are in the batch or in ClickHouse.
+func (b *tableBatch) carrier(key, old string, version uint64) (r int, seen bool) {
+	r = b.predecessor(key, version)
 	if old == "" || r >= 0 && b.versions[r] == version && b.deleted[r] == 0 {
-		return r
+		return r, false
 	}
 	r, ok := b.keyRow[old]
-	if !ok {
-		return -1
+	if !ok || b.versions[r] < version {
+		// The old key's delete at version is not in the batch: it may be in ClickHouse, or
+		// (the old key on another Kafka partition) not read yet; resolveToast tells which.
+		return -1, false
 	}
 	for r >= 0 && b.versions[r] >= version {
 		r = b.prevRow[r]
 	}
 	if r >= 0 && b.deleted[r] != 0 {
-		return -1 // not the old key's history before the change: ask ClickHouse
+		return -1, true // not the old key's history before the change: ask ClickHouse
 	}
-	return r
+	return r, true
 }
 
 // oldKeyOf reads the key columns of bd from old (a row or a key object, also inside a
@@ -757,7 +763,7 @@ func (s *Sink) appendRow(t *table, row []byte, fields []rawField, deleted bool, 
 				err = fmt.Errorf("column %s: unchanged-TOAST placeholder in a table without key", bd.cols[i].name)
 			} else if !t.toast {
 				err = errToastFlush
-			} else if r := b.carrier(key, oldKey, version); r >= 0 && !b.waits(r, i) {
+			} else if r, seen := b.carrier(key, oldKey, version); r >= 0 && !b.waits(r, i) {
 				b.bufs[i].appendCopy(r)
 				continue
 			} else {
@@ -768,7 +774,7 @@ func (s *Sink) appendRow(t *table, row []byte, fields []rawField, deleted bool, 
 				if r >= 0 {
 					root = b.fixups[b.unresolved[r*len(raws)+i]].root
 				} else if oldKey != "" {
-					f.old = oldTexts // a chain of its own: read under the old key
+					f.old, f.oldSeen = oldTexts, seen // a chain of its own: read under the old key
 				}
 				f.root = root
 				if b.unresolved == nil {
@@ -899,16 +905,17 @@ func (s *Sink) resolveToast(ctx context.Context, name string, b *tableBatch) err
 		key     []string
 		text    string
 		old     []string // the root's old key (a primary-key change)
-		first   uint64   // the root's version
-		bound   uint64   // the newest version of the chain's rows of key
-		members []int    // rows
+		oldSeen bool
+		first   uint64 // the root's version
+		bound   uint64 // the newest version of the chain's rows of key
+		members []int  // rows
 	}
 	chains := map[int]*chain{} // by root
 	byCol := map[int][]*chain{}
 	for _, f := range b.fixups {
 		c := chains[f.root] // a root comes before the rest of its chain
 		if c == nil {
-			c = &chain{key: f.key, text: keyText(f.key), old: f.old, first: b.versions[f.row]}
+			c = &chain{key: f.key, text: keyText(f.key), old: f.old, oldSeen: f.oldSeen, first: b.versions[f.row]}
 			chains[f.root] = c
 			byCol[f.col] = append(byCol[f.col], c)
 		}
@@ -930,29 +937,63 @@ func (s *Sink) resolveToast(ctx context.Context, name string, b *tableBatch) err
 				reqs[i].lo = c.first
 			}
 		}
-		vals, err := s.lookupToast(ctx, name, b.bind, col, reqs, keyExpr, keyCols)
+		colName := quoteIdent(b.bind.cols[col].name)
+		vals, err := s.lookupToast(ctx, name, colName, reqs, keyExpr, keyCols)
 		if err != nil {
 			return err
 		}
-		var oldReqs []toastReq
-		var oldOf []int
+		var oldReqs, ask []toastReq
+		var oldOf, askOf []int
 		for i, c := range cs {
 			if _, ok := vals[i]; !ok && c.old != nil && c.first > 0 {
-				oldReqs = append(oldReqs, toastReq{key: c.old, text: keyText(c.old), hi: c.first - 1})
-				oldOf = append(oldOf, i)
+				r := toastReq{key: c.old, text: keyText(c.old), hi: c.first - 1}
+				if c.oldSeen {
+					ask, askOf = append(ask, r), append(askOf, i)
+				} else {
+					oldReqs, oldOf = append(oldReqs, r), append(oldOf, i)
+				}
 			}
 		}
+		unseen := map[int]bool{}
 		if len(oldReqs) > 0 {
-			ovals, err := s.lookupToast(ctx, name, b.bind, col, oldReqs, keyExpr, keyCols)
+			// The old key's records may be on another Kafka partition than the new key's,
+			// read later: only once its delete at the change (or a later row) is in
+			// ClickHouse are its rows below the change all there, and the newest of them the
+			// value the new key took over; before, it may be an older one.
+			seen := make([]toastReq, len(oldReqs))
+			for j, r := range oldReqs {
+				seen[j] = toastReq{key: r.key, text: r.text, lo: r.hi + 1, hi: math.MaxUint64}
+			}
+			svals, err := s.lookupToast(ctx, name, "`_version`", seen, keyExpr, keyCols)
+			if err != nil {
+				return err
+			}
+			for j, r := range oldReqs {
+				if _, ok := svals[j]; ok {
+					ask = append(ask, r)
+					askOf = append(askOf, oldOf[j])
+				} else {
+					unseen[oldOf[j]] = true
+				}
+			}
+		}
+		if len(ask) > 0 {
+			ovals, err := s.lookupToast(ctx, name, colName, ask, keyExpr, keyCols)
 			if err != nil {
 				return err
 			}
 			for j, v := range ovals {
-				vals[oldOf[j]] = v
+				vals[askOf[j]] = v
 			}
 		}
 		for i, c := range cs {
 			v, ok := vals[i]
+			if !ok && unseen[i] {
+				s.stats.toast.Add(uint64(len(c.members)))
+				s.log.Warn("unchanged-TOAST value of a primary-key change whose old key's delete is not in ClickHouse yet (its records on another Kafka partition, read later); storing NULL/empty",
+					"table", name, "column", b.bind.cols[col].name, "key", c.key, "old_key", c.old, "rows", len(c.members), "version", c.first)
+				continue
+			}
 			if !ok {
 				s.stats.toast.Add(uint64(len(c.members)))
 				s.log.Warn("unchanged-TOAST value with no earlier version in ClickHouse; storing NULL/empty",
@@ -980,11 +1021,10 @@ type toastReq struct {
 	lo, hi uint64
 }
 
-// lookupToast answers reqs for column col, by index in reqs; a key has one request per
+// lookupToast answers reqs for column colName (an expression), by index in reqs; a key has one request per
 // stretch of its history in the batch (one, or a few when the source re-sent), so one query
 // per round, with each key once.
-func (s *Sink) lookupToast(ctx context.Context, name string, bd *binding, col int, reqs []toastReq, keyExpr string, keyCols []string) (map[int]string, error) {
-	colName := quoteIdent(bd.cols[col].name)
+func (s *Sink) lookupToast(ctx context.Context, name, colName string, reqs []toastReq, keyExpr string, keyCols []string) (map[int]string, error) {
 	vals := map[int]string{}
 	todo := make([]int, len(reqs))
 	for i := range todo {
