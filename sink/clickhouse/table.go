@@ -606,8 +606,7 @@ func (b *tableBatch) predecessor(key string, version uint64) int {
 // (old: its old key) first appears at version, where its placeholders stand for the old key's
 // values: it carries from a copy of itself (a replay), else from the old key's last row before
 // version, past the delete of that key at version (a delete has no values). An earlier row of
-// key itself is an earlier life of that key, never the carrier.
-// seen reports that the old key's delete at version (or a later row) is in the batch, so its
+// key itself is an earlier life of that key, never the carrier. seen reports that the old key's delete at version (or a later row) is in the batch, so its
 // earlier rows are in the batch or in ClickHouse.
 func (b *tableBatch) carrier(key, old string, version uint64) (r int, seen bool) {
 	r = b.predecessor(key, version)
@@ -1021,9 +1020,9 @@ type toastReq struct {
 	lo, hi uint64
 }
 
-// lookupToast answers reqs for column colName (an expression), by index in reqs; a key has one request per
-// stretch of its history in the batch (one, or a few when the source re-sent), so one query
-// per round, with each key once.
+// lookupToast answers reqs for colName (a column or expression), by index in reqs. A key has
+// one request per stretch of its history in the batch (one, or a few when the source
+// re-sent): one query per round, with each key once.
 func (s *Sink) lookupToast(ctx context.Context, name, colName string, reqs []toastReq, keyExpr string, keyCols []string) (map[int]string, error) {
 	vals := map[int]string{}
 	todo := make([]int, len(reqs))
