@@ -142,6 +142,7 @@ func pgChanges(t *testing.T, conn *pgx.Conn) {
 		"INSERT INTO orders VALUES (7, 'gus', 7.70, '2024-01-07 07:00:00', 'seven', '{x}', 70)",
 		"UPDATE orders SET qty = 10, name = 'anne2' WHERE id = 1",
 		"UPDATE orders SET name = 'emil2' WHERE id = 5", // note is TOASTed and unchanged
+		"UPDATE orders SET id = 50 WHERE id = 5",        // a new key whose note is unchanged TOAST
 		"BEGIN; UPDATE orders SET qty = 2 WHERE id = 2; DELETE FROM orders WHERE id = 6; INSERT INTO orders VALUES (8, 'hal', 8.80, '2024-01-08 08:00:00', NULL, NULL, 80); COMMIT",
 	)
 }
@@ -158,6 +159,12 @@ func pgSeed(t *testing.T, conn *pgx.Conn) {
 		"INSERT INTO orders VALUES (1, 'anne', 1.10, '2024-01-01 01:00:00', NULL, '{a,b}'), (2, 'bob', -2.20, '2024-01-02 02:00:00.5', 'hi', '{}'),"+
 			" (3, 'carl', 3.30, '2024-01-03 03:00:00', NULL, NULL), (4, 'dora', 4.40, '2024-01-04 04:00:00', NULL, '{d}'),"+
 			" (5, 'emil', 5.50, '2024-01-05 05:00:00', repeat('long toasted note ', 2000), '{e}')")
+}
+
+// pgKeyChangeAgain changes the TOASTed row's key once more, after the rows of its key are in
+// ClickHouse: the new key's unchanged-TOAST note can only come from the old key's row there.
+func pgKeyChangeAgain(t *testing.T, conn *pgx.Conn) {
+	pgExec(t, conn, "UPDATE orders SET id = 60, qty = 6 WHERE id = 50")
 }
 
 // waitEqual polls until ClickHouse (after OPTIMIZE FINAL) equals the PostgreSQL table.
@@ -220,6 +227,8 @@ func TestPostgresToClickHouseInProcess(t *testing.T) {
 	waitEqual(t, pg, false, chq) // the snapshot
 	pgChanges(t, pg)
 	waitEqual(t, pg, true, chq)
+	pgKeyChangeAgain(t, pg)
+	waitEqual(t, pg, true, chq)
 	cancel()
 	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
 		t.Fatal(err)
@@ -270,6 +279,8 @@ func TestPostgresKafkaClickHouse(t *testing.T) {
 	}
 	waitEqual(t, pg, false, chq)
 	pgChanges(t, pg)
+	waitEqual(t, pg, true, chq)
+	pgKeyChangeAgain(t, pg)
 	waitEqual(t, pg, true, chq)
 	cancel()
 	for i := 0; i < 2; i++ {

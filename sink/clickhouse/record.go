@@ -17,6 +17,7 @@ type change struct {
 	// parseChange.
 	beforeF, afterF []rawField
 	key             []byte // key payload object; nil when null
+	oldKey          []byte // a create's __debezium.oldkey header (a primary-key change); nil without
 	schema          *envSchema
 	db              string
 	schema_         string

@@ -652,6 +652,9 @@ func (s *Sink) apply(ctx context.Context, rec *envelope.Record, token uint64) er
 	if c.op == 't' {
 		return s.truncate(ctx, name)
 	}
+	if c.op == 'c' {
+		c.oldKey = oldKeyHeader(rec.Headers)
+	}
 	if !c.hasPos {
 		s.park(rec, name, 0, token, ErrNoPosition)
 		return nil

@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/cespare/xxhash/v2"
+
+	"github.com/sluicecdc/sluice/envelope"
 )
 
 // table is the sink's view of one target table.
@@ -101,6 +105,10 @@ type fixup struct {
 	row, col int
 	key      []string // key column values as text
 	root     int
+	// old (a root only): the old key of a row created by a primary-key change, whose
+	// predecessor is that key's row before the change (see resolveToast).
+	old     []string
+	oldSeen bool // the old key's delete was in the batch
 }
 
 func (b *tableBatch) rows() int { return len(b.versions) }
@@ -503,7 +511,7 @@ func (s *Sink) appendChange(ctx context.Context, t *table, b *binding, c *change
 		if c.after == nil {
 			return fmt.Errorf("op %c without after", c.op)
 		}
-		if err := s.appendRow(t, c.after, c.afterF, false, c.version); err != nil {
+		if err := s.appendRow(t, c.after, c.afterF, false, c.version, c.oldKey, nil); err != nil {
 			return err
 		}
 	case 'u':
@@ -511,18 +519,21 @@ func (s *Sink) appendChange(ctx context.Context, t *table, b *binding, c *change
 			return errors.New("op u without after")
 		}
 		start := t.batch.rows()
+		var old []byte // the old key's row when the update changed the key
+		var oldF []rawField
 		if c.before != nil && len(b.keyIdx) > 0 {
 			changed, err := keyChanged(b, c)
 			if err != nil {
 				return err
 			}
 			if changed {
-				if err := s.appendRow(t, c.before, c.beforeF, true, c.version); err != nil {
+				if err := s.appendRow(t, c.before, c.beforeF, true, c.version, nil, nil); err != nil {
 					return err
 				}
+				old, oldF = c.before, c.beforeF
 			}
 		}
-		if err := s.appendRow(t, c.after, c.afterF, false, c.version); err != nil {
+		if err := s.appendRow(t, c.after, c.afterF, false, c.version, old, oldF); err != nil {
 			if t.batch.rows() > start { // drop the delete of the old key appended above
 				t.batch.truncateRows(start)
 				s.rows--
@@ -537,7 +548,7 @@ func (s *Sink) appendChange(ctx context.Context, t *table, b *binding, c *change
 		if row == nil {
 			return errors.New("delete without before image or key (REPLICA IDENTITY NOTHING?)")
 		}
-		if err := s.appendRow(t, row, fields, true, c.version); err != nil {
+		if err := s.appendRow(t, row, fields, true, c.version, nil, nil); err != nil {
 			return err
 		}
 	}
@@ -597,6 +608,63 @@ func (b *tableBatch) predecessor(key string, version uint64) int {
 	return r
 }
 
+// carrier is the row in the batch whose value an unchanged-TOAST value of key at version
+// carries, or -1. Without old it is key's predecessor. A row created by a primary-key change
+// (old: its old key) first appears at version, where its placeholders stand for the old key's
+// values: it carries from a copy of itself (a replay), else from the old key's last row before
+// version, past the delete of that key at version (a delete has no values). An earlier row of
+// key itself is an earlier life of that key, never the carrier. seen reports that the old key's delete at version (or a later row) is in the batch, so its
+// earlier rows are in the batch or in ClickHouse.
+func (b *tableBatch) carrier(key, old string, version uint64) (r int, seen bool) {
+	r = b.predecessor(key, version)
+	if old == "" || r >= 0 && b.versions[r] == version && b.deleted[r] == 0 {
+		return r, false
+	}
+	r, ok := b.keyRow[old]
+	if !ok || b.versions[r] < version {
+		// The old key's delete at version is not in the batch: it may be in ClickHouse, or
+		// (the old key on another Kafka partition) not read yet; resolveToast tells which.
+		return -1, false
+	}
+	for r >= 0 && b.versions[r] >= version {
+		r = b.prevRow[r]
+	}
+	if r >= 0 && b.deleted[r] != 0 {
+		return -1, true // not the old key's history before the change: ask ClickHouse
+	}
+	return r, true
+}
+
+// oldKeyOf reads the key columns of bd from old (a row or a key object, also inside a
+// "payload" member as a JSON header converter writes it; members oldF, or nil) as keyString
+// and keyTexts put them; "" when old lacks one: the old key is then unknown, as without it.
+func oldKeyOf(bd *binding, old []byte, oldF []rawField) (string, []string) {
+	if oldF == nil {
+		if p, err := fieldOf(old, "payload"); err == nil && len(p) > 0 && p[0] == '{' {
+			old = p
+		}
+	}
+	raws := make([][]byte, len(bd.cols))
+	for _, i := range bd.keyIdx {
+		v, err := memberOf(old, oldF, bd.cols[i].name)
+		if err != nil || v == nil || isNull(v) {
+			return "", nil
+		}
+		raws[i] = v
+	}
+	return keyString(raws, bd.keyIdx), keyTexts(raws, bd.keyIdx)
+}
+
+// oldKeyHeader is the __debezium.oldkey header of a record (nil without).
+func oldKeyHeader(hs []envelope.Header) []byte {
+	for _, h := range hs {
+		if h.Key == envelope.HeaderOldKey {
+			return h.Value
+		}
+	}
+	return nil
+}
+
 func keyChanged(b *binding, c *change) (bool, error) {
 	for _, i := range b.keyIdx {
 		name := b.cols[i].name
@@ -645,8 +713,10 @@ func (bd *binding) column(j int, k []byte) (int, bool) {
 }
 
 // appendRow converts one row object into the batch; on error nothing is appended. fields are
-// row's members when parseChange read them already (nil: appendRow reads row).
-func (s *Sink) appendRow(t *table, row []byte, fields []rawField, deleted bool, version uint64) error {
+// row's members when parseChange read them already (nil: appendRow reads row). old (members
+// oldF, or nil) holds the old key of a row that a primary-key change created: its
+// unchanged-TOAST values are carried from that key (see carrier).
+func (s *Sink) appendRow(t *table, row []byte, fields []rawField, deleted bool, version uint64, old []byte, oldF []rawField) error {
 	b := t.batch
 	bd := b.bind
 	raws := b.raws
@@ -685,9 +755,13 @@ func (s *Sink) appendRow(t *table, row []byte, fields []rawField, deleted bool, 
 		}
 	}
 	n := b.rows()
-	var key string
+	var key, oldKey string
+	var oldTexts []string
 	if t.toast && len(bd.keyIdx) > 0 {
 		key = keyString(raws, bd.keyIdx)
+		if old != nil && !deleted {
+			oldKey, oldTexts = oldKeyOf(bd, old, oldF)
+		}
 	}
 	for i, raw := range raws {
 		if raw != nil && !deleted && isPlaceholder(raw) {
@@ -695,21 +769,25 @@ func (s *Sink) appendRow(t *table, row []byte, fields []rawField, deleted bool, 
 				err = fmt.Errorf("column %s: unchanged-TOAST placeholder in a table without key", bd.cols[i].name)
 			} else if !t.toast {
 				err = errToastFlush
-			} else if r := b.predecessor(key, version); r >= 0 && !b.waits(r, i) {
+			} else if r, seen := b.carrier(key, oldKey, version); r >= 0 && !b.waits(r, i) {
 				b.bufs[i].appendCopy(r)
 				continue
 			} else {
 				// No predecessor in this batch (a chain of its own), or one that waits for
 				// ClickHouse itself (its chain: the same value).
 				root := len(b.fixups)
+				f := fixup{row: n, col: i, key: keyTexts(raws, bd.keyIdx)}
 				if r >= 0 {
 					root = b.fixups[b.unresolved[r*len(raws)+i]].root
+				} else if oldKey != "" {
+					f.old, f.oldSeen = oldTexts, seen // a chain of its own: read under the old key
 				}
+				f.root = root
 				if b.unresolved == nil {
 					b.unresolved = map[int]int{}
 				}
 				b.unresolved[n*len(raws)+i] = len(b.fixups)
-				b.fixups = append(b.fixups, fixup{row: n, col: i, key: keyTexts(raws, bd.keyIdx), root: root})
+				b.fixups = append(b.fixups, f)
 				raw = nil
 			}
 			if err != nil {
@@ -832,7 +910,10 @@ func (s *Sink) resolveToast(ctx context.Context, name string, b *tableBatch) err
 	type chain struct {
 		key     []string
 		text    string
-		bound   uint64 // the newest version of the chain
+		old     []string // the root's old key (a primary-key change)
+		oldSeen bool
+		first   uint64 // the root's version
+		bound   uint64 // the newest version of the chain's rows of key
 		members []int  // rows
 	}
 	chains := map[int]*chain{} // by root
@@ -840,67 +921,96 @@ func (s *Sink) resolveToast(ctx context.Context, name string, b *tableBatch) err
 	for _, f := range b.fixups {
 		c := chains[f.root] // a root comes before the rest of its chain
 		if c == nil {
-			c = &chain{key: f.key, text: keyText(f.key)}
+			c = &chain{key: f.key, text: keyText(f.key), old: f.old, oldSeen: f.oldSeen, first: b.versions[f.row]}
 			chains[f.root] = c
 			byCol[f.col] = append(byCol[f.col], c)
 		}
-		c.bound = max(c.bound, b.versions[f.row])
+		// A row of another key joined the chain through a primary-key change: its version
+		// (at or after that key's delete) does not bound this key's lookup.
+		if slices.Equal(f.key, c.key) {
+			c.bound = max(c.bound, b.versions[f.row])
+		}
 		c.members = append(c.members, f.row)
 	}
 	for col, cs := range byCol {
+		// A chain rooted at a row that a primary-key change created reads its own key from
+		// that row on (a replay finds its first copy), else the old key below the change
+		// (the old key's delete at the change's version has no value).
+		reqs := make([]toastReq, len(cs))
+		for i, c := range cs {
+			reqs[i] = toastReq{key: c.key, text: c.text, hi: c.bound}
+			if c.old != nil {
+				reqs[i].lo = c.first
+			}
+		}
 		colName := quoteIdent(b.bind.cols[col].name)
-		// A key has one chain per stretch of its history in the batch: one, or a few when the
-		// source re-sent. One query per round, with each key once.
-		for len(cs) > 0 {
-			var round, rest []*chain
-			inRound := map[string]bool{}
-			for _, c := range cs {
-				if inRound[c.text] {
-					rest = append(rest, c)
-					continue
+		vals, err := s.lookupToast(ctx, name, colName, reqs, keyExpr, keyCols)
+		if err != nil {
+			return err
+		}
+		var oldReqs, ask []toastReq
+		var oldOf, askOf []int
+		for i, c := range cs {
+			if _, ok := vals[i]; !ok && c.old != nil && c.first > 0 {
+				r := toastReq{key: c.old, text: keyText(c.old), hi: c.first - 1}
+				if c.oldSeen {
+					ask, askOf = append(ask, r), append(askOf, i)
+				} else {
+					oldReqs, oldOf = append(oldReqs, r), append(oldOf, i)
 				}
-				inRound[c.text] = true
-				round = append(round, c)
 			}
-			cs = rest
-			tuples := make([]string, 0, len(round))
-			from := make([]string, 0, len(round))
-			to := make([]string, 0, len(round))
-			for _, c := range round {
-				lits := make([]string, len(c.key))
-				for j, k := range c.key {
-					lits[j] = quoteString(k)
-				}
-				tuples = append(tuples, "("+strings.Join(lits, ", ")+")")
-				from = append(from, quoteString(c.text))
-				to = append(to, strconv.FormatUint(c.bound, 10))
+		}
+		unseen := map[int]bool{}
+		if len(oldReqs) > 0 {
+			// The old key's records may be on another Kafka partition than the new key's,
+			// read later: only once its delete at the change (or a later row) is in
+			// ClickHouse are its rows below the change all there, and the newest of them the
+			// value the new key took over; before, it may be an older one.
+			seen := make([]toastReq, len(oldReqs))
+			for j, r := range oldReqs {
+				seen[j] = toastReq{key: r.key, text: r.text, lo: r.hi + 1, hi: math.MaxUint64}
 			}
-			q := "SELECT " + strings.Join(keyCols, ", ") + ", toString(argMax(" + colName + ", `_version`)) FROM " +
-				s.db + "." + quoteIdent(name) + " WHERE (" + strings.Join(keyCols, ", ") + ") IN (" +
-				strings.Join(tuples, ", ") + ") AND `_version` <= transform(" + keyExpr + ", [" + strings.Join(from, ", ") +
-				"], CAST([" + strings.Join(to, ", ") + "] AS Array(UInt64)), toUInt64(0)) GROUP BY " + strings.Join(keyCols, ", ")
-			read := s.readToast
-			if s.toastLookup != nil {
-				read = s.toastLookup
-			}
-			found, err := read(ctx, name, q, len(keyCols))
+			svals, err := s.lookupToast(ctx, name, "`_version`", seen, keyExpr, keyCols)
 			if err != nil {
 				return err
 			}
-			for _, c := range round {
-				v, ok := found[strings.Join(c.key, "\x00")]
-				if !ok {
-					s.stats.toast.Add(uint64(len(c.members)))
-					s.log.Warn("unchanged-TOAST value with no earlier version in ClickHouse; storing NULL/empty",
-						"table", name, "column", b.bind.cols[col].name, "key", c.key, "rows", len(c.members), "version", c.bound)
-					continue
+			for j, r := range oldReqs {
+				if _, ok := svals[j]; ok {
+					ask = append(ask, r)
+					askOf = append(askOf, oldOf[j])
+				} else {
+					unseen[oldOf[j]] = true
 				}
-				for _, r := range c.members {
-					if !b.bufs[col].setString(r, v) {
-						s.stats.toast.Add(1)
-						s.log.Warn("unchanged-TOAST value in a non-String column cannot be carried from ClickHouse",
-							"table", name, "column", b.bind.cols[col].name)
-					}
+			}
+		}
+		if len(ask) > 0 {
+			ovals, err := s.lookupToast(ctx, name, colName, ask, keyExpr, keyCols)
+			if err != nil {
+				return err
+			}
+			for j, v := range ovals {
+				vals[askOf[j]] = v
+			}
+		}
+		for i, c := range cs {
+			v, ok := vals[i]
+			if !ok && unseen[i] {
+				s.stats.toast.Add(uint64(len(c.members)))
+				s.log.Warn("unchanged-TOAST value of a primary-key change whose old key's delete is not in ClickHouse yet (its records on another Kafka partition, read later); storing NULL/empty",
+					"table", name, "column", b.bind.cols[col].name, "key", c.key, "old_key", c.old, "rows", len(c.members), "version", c.first)
+				continue
+			}
+			if !ok {
+				s.stats.toast.Add(uint64(len(c.members)))
+				s.log.Warn("unchanged-TOAST value with no earlier version in ClickHouse; storing NULL/empty",
+					"table", name, "column", b.bind.cols[col].name, "key", c.key, "old_key", c.old, "rows", len(c.members), "version", c.bound)
+				continue
+			}
+			for _, r := range c.members {
+				if !b.bufs[col].setString(r, v) {
+					s.stats.toast.Add(1)
+					s.log.Warn("unchanged-TOAST value in a non-String column cannot be carried from ClickHouse",
+						"table", name, "column", b.bind.cols[col].name)
 				}
 			}
 		}
@@ -908,6 +1018,77 @@ func (s *Sink) resolveToast(ctx context.Context, name string, b *tableBatch) err
 	b.fixups = b.fixups[:0]
 	b.unresolved = nil
 	return nil
+}
+
+// toastReq is one lookup of resolveToast: key's newest value with a version in [lo, hi].
+type toastReq struct {
+	key    []string
+	text   string // key for transform()
+	lo, hi uint64
+}
+
+// lookupToast answers reqs for colName (a column or expression), by index in reqs. A key has
+// one request per stretch of its history in the batch (one, or a few when the source
+// re-sent): one query per round, with each key once.
+func (s *Sink) lookupToast(ctx context.Context, name, colName string, reqs []toastReq, keyExpr string, keyCols []string) (map[int]string, error) {
+	vals := map[int]string{}
+	todo := make([]int, len(reqs))
+	for i := range todo {
+		todo[i] = i
+	}
+	for len(todo) > 0 {
+		var round, rest []int
+		inRound := map[string]bool{}
+		for _, i := range todo {
+			if inRound[reqs[i].text] {
+				rest = append(rest, i)
+				continue
+			}
+			inRound[reqs[i].text] = true
+			round = append(round, i)
+		}
+		todo = rest
+		tuples := make([]string, 0, len(round))
+		from := make([]string, 0, len(round))
+		to := make([]string, 0, len(round))
+		lo := make([]string, 0, len(round))
+		anyLo := false
+		for _, i := range round {
+			r := &reqs[i]
+			lits := make([]string, len(r.key))
+			for j, k := range r.key {
+				lits[j] = quoteString(k)
+			}
+			tuples = append(tuples, "("+strings.Join(lits, ", ")+")")
+			from = append(from, quoteString(r.text))
+			to = append(to, strconv.FormatUint(r.hi, 10))
+			lo = append(lo, strconv.FormatUint(r.lo, 10))
+			anyLo = anyLo || r.lo > 0
+		}
+		q := "SELECT " + strings.Join(keyCols, ", ") + ", toString(argMax(" + colName + ", `_version`)) FROM " +
+			s.db + "." + quoteIdent(name) + " WHERE (" + strings.Join(keyCols, ", ") + ") IN (" +
+			strings.Join(tuples, ", ") + ") AND `_version` <= transform(" + keyExpr + ", [" + strings.Join(from, ", ") +
+			"], CAST([" + strings.Join(to, ", ") + "] AS Array(UInt64)), toUInt64(0))"
+		if anyLo {
+			q += " AND `_version` >= transform(" + keyExpr + ", [" + strings.Join(from, ", ") +
+				"], CAST([" + strings.Join(lo, ", ") + "] AS Array(UInt64)), toUInt64(0))"
+		}
+		q += " GROUP BY " + strings.Join(keyCols, ", ")
+		read := s.readToast
+		if s.toastLookup != nil {
+			read = s.toastLookup
+		}
+		found, err := read(ctx, name, q, len(keyCols))
+		if err != nil {
+			return nil, err
+		}
+		for _, i := range round {
+			if v, ok := found[strings.Join(reqs[i].key, "\x00")]; ok {
+				vals[i] = v
+			}
+		}
+	}
+	return vals, nil
 }
 
 // readToast runs a lookup of resolveToast: the value (not NULL) by key, its columns joined

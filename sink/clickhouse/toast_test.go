@@ -113,3 +113,69 @@ func TestToastPredecessorOutOfOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestToastKeyChangeInBatch: a primary-key change arrives as a delete of the old key and a
+// create of the new one whose unchanged-TOAST values are placeholders (header
+// __debezium.oldkey). The create carries the old key's value from its row before the change,
+// never from the old key's delete (no values) nor from an earlier life of the new key; an
+// update that changes the key in one record does the same; a create without the header
+// waits for ClickHouse as before.
+func TestToastKeyChangeInBatch(t *testing.T) {
+	tb := ttable{topic: "srv.public.docs", db: "shop", schema: "public", table: "docs", keys: []string{"id"}, pg: true,
+		fields: []tfield{{name: "id", typ: "int32"}, {name: "n", typ: "int32", optional: true}, {name: "body", typ: "string", optional: true}}}
+	a, z := strings.Repeat("a", 3000), strings.Repeat("z", 3000)
+	moved := func(r envelope.Record, old string) envelope.Record {
+		r.Headers = []envelope.Header{{Key: envelope.HeaderOldKey, Value: []byte(old)}}
+		return r
+	}
+	recs := []envelope.Record{
+		tb.record("c", nil, row{"id", 2, "n", 0, "body", z}, 50, true),            // 0: an earlier life of id 2
+		tb.record("d", row{"id", 2, "n", nil, "body", nil}, nil, 60, true),        // 1
+		tb.record("c", nil, row{"id", 1, "n", 1, "body", a}, 100, true),           // 2
+		tb.record("u", nil, row{"id", 1, "n", 2, "body", Placeholder}, 200, true), // 3: a (row 2)
+		tb.record("d", row{"id", 1, "n", nil, "body", nil}, nil, 300, true),       // 4: id 1 → 2
+		tb.tombstone(row{"id", 1}), // (no row)
+		moved(tb.record("c", nil, row{"id", 2, "n", 2, "body", Placeholder}, 300, true), `{"id":1}`),            // 5: a (row 3)
+		tb.record("u", row{"id", 2, "n", 2, "body", nil}, row{"id", 3, "n", 2, "body", Placeholder}, 400, true), // 6: delete of id 2; 7: a (row 5)
+		tb.record("c", nil, row{"id", 4, "n", 4, "body", Placeholder}, 500, true),                               // 8: no header: waits
+		moved(tb.record("c", nil, row{"id", 5, "n", 5, "body", Placeholder}, 600, true), `{"id":9}`),            // 9: old key not in the batch: waits
+	}
+	s, tt := toastSink(t, tb, recs[0])
+	for i := range recs {
+		if err := s.apply(context.Background(), &recs[i], uint64(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bt := tt.batch
+	if bt.rows() != 10 {
+		t.Fatalf("%d rows, want 10", bt.rows())
+	}
+	col := bt.bind.index["body"]
+	body := func(r int) string {
+		d, ok := bt.bufs[col].data(r, r+1).([]*string)
+		if !ok || d[0] == nil {
+			return "<nil>"
+		}
+		if *d[0] == "" {
+			return "<empty>"
+		}
+		return (*d[0])[:1]
+	}
+	for r, w := range map[int]string{3: "a", 5: "a", 7: "a"} {
+		if got := body(r); got != w {
+			t.Errorf("row %d: body %s…, want %s…", r, got, w)
+		}
+	}
+	type fix struct {
+		row int
+		old []string
+	}
+	var got []fix
+	for _, f := range bt.fixups {
+		got = append(got, fix{f.row, f.old})
+	}
+	want := []fix{{8, nil}, {9, []string{"9"}}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("fixups (row, old key) %v, want %v", got, want)
+	}
+}

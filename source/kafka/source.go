@@ -318,7 +318,7 @@ func (s *Source) Next(ctx context.Context) (envelope.Record, capture.Position, e
 				s.caughtUp = true
 			}
 			s.prev = r
-			return envelope.Record{Topic: r.Topic, Key: r.Key, Value: r.Value}, pos, nil
+			return envelope.Record{Topic: r.Topic, Key: r.Key, Value: r.Value, Headers: headers(r.Headers)}, pos, nil
 		}
 		if s.caughtUp && len(s.batches) == 0 {
 			s.caughtUp = false
@@ -764,3 +764,15 @@ func (recordPool) GetRecords(n int) []kgo.Record {
 }
 
 func (recordPool) PutRecords(rs []kgo.Record) { recordSlices.Put(rs[:0]) } //nolint:staticcheck // a slice header per batch
+
+// headers passes a record's __debezium.oldkey header on (the ClickHouse sink carries a
+// primary-key change's unchanged-TOAST values from the old key); nil for the others, so that
+// the usual record costs nothing.
+func headers(hs []kgo.RecordHeader) []envelope.Header {
+	for _, h := range hs {
+		if h.Key == envelope.HeaderOldKey {
+			return []envelope.Header{{Key: h.Key, Value: h.Value}}
+		}
+	}
+	return nil
+}

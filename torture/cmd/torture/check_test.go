@@ -151,6 +151,7 @@ func TestComparePlaceholder(t *testing.T) {
 	}{
 		{"kafka (no truth)", nil, 2, 0},
 		{"clickhouse, key 1 moved", func(_ string, id int64) bool { return id == 1 }, 1, 1},
+		{"clickhouse (strict: the sink carries moved values)", func(string, int64) bool { return false }, 0, 2},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var r tableResult
