@@ -44,14 +44,16 @@ func TxnID(name, topicPrefix string) string {
 
 // TxnSink writes records in Kafka transactions: each transaction holds the records of whole
 // events and, last, the offset record of its last event in the offsets topic; it commits at an
-// event boundary once CommitInterval has passed. A record is reported durable only after its
+// event boundary once CommitInterval has passed, whether another event follows or the source
+// went idle (a timer commits then: the tail of a burst is not held back until the next event,
+// which on a quiet database may be a keepalive 10–30 s later). A record is reported durable only after its
 // transaction committed, so the source confirms nothing a read_committed consumer cannot see,
 // and after a crash the source resumes from the offset committed with the records: nothing is
 // read twice or missed. An open transaction is lost with the process; the next producer with
 // the same TransactionalID aborts it when it starts.
 //
 // Send and EventDone are called from one goroutine (the pipeline's sender); Flush and Close
-// from it or after it stopped.
+// from it or after it stopped; the idle commit runs on its own goroutine under mu.
 type TxnSink struct {
 	cfg     TxnConfig
 	cl      *kgo.Client
@@ -76,6 +78,10 @@ type TxnSink struct {
 	// that Flush may still commit).
 	life context.Context
 	stop context.CancelFunc
+	// failed ends when a transaction failed for good, so that an idle pipeline stops at a
+	// failed idle commit instead of waiting for an event that would return the error.
+	failed context.Context
+	fail   context.CancelFunc
 
 	errMu sync.Mutex
 	err   error // first produce error of the open transaction
@@ -126,8 +132,36 @@ func OpenTxn(ctx context.Context, cfg TxnConfig, durable func(token uint64)) (*T
 		return nil, fmt.Errorf("kafka: %w", err)
 	}
 	life, stop := context.WithCancel(context.Background())
-	return &TxnSink{cfg: cfg, cl: cl, durable: durable, log: log, topics: map[string]bool{cfg.OffsetsTopic: true}, life: life, stop: stop}, nil
+	failed, fail := context.WithCancel(context.Background())
+	s := &TxnSink{cfg: cfg, cl: cl, durable: durable, log: log, topics: map[string]bool{cfg.OffsetsTopic: true},
+		life: life, stop: stop, failed: failed, fail: fail}
+	go s.idleCommits()
+	return s, nil
 }
+
+// idleCommits commits a transaction that ended at an event boundary and has been open for
+// CommitInterval when no further event came to commit it (EventDone commits only when called).
+func (s *TxnSink) idleCommits() {
+	t := time.NewTicker(s.cfg.CommitInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.life.Done():
+			return
+		case <-t.C:
+		}
+		s.mu.Lock()
+		if !s.closed && !s.partial && s.lastPos != nil && s.firstErr() == nil && time.Since(s.began) >= s.cfg.CommitInterval {
+			if err := s.commit(s.life); err != nil {
+				s.log.Error("kafka: idle commit failed", "err", err)
+			}
+		}
+		s.mu.Unlock()
+	}
+}
+
+// Failed is closed once a transaction failed for good (pipeline.FailureNotifier).
+func (s *TxnSink) Failed() <-chan struct{} { return s.failed.Done() }
 
 // TxnError is a failed transaction: it was aborted (or is left for the broker to abort), and
 // nothing of it is visible to read_committed consumers. Retryable unless this producer was
@@ -321,6 +355,7 @@ func (s *TxnSink) abort(ctx context.Context, op string, err error) error {
 	s.errMu.Lock()
 	s.err = terr
 	s.errMu.Unlock()
+	s.fail()
 	if !terr.Fenced {
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
