@@ -13,11 +13,16 @@ set -u
 HERE="$(dirname "$(readlink -f "$0")")"; REPO="$(dirname "$HERE")"
 EOS_DIR=${EOS_DIR:-/tmp/sluice-eos}; mkdir -p "$EOS_DIR"
 (cd "$REPO" && go build -o "$EOS_DIR/sluice" ./cmd/sluice && go build -o "$EOS_DIR/eoscount" ./torture/cmd/eoscount) || exit 1
-DB=$1; MODE=$2; KILLS=${KILLS:-50}; RESTARTS=${RESTARTS:-10}; ROWS=${ROWS:-20000}; STMTS=$((ROWS/50))
+DB=$1; MODE=$2
+if [ "$DB" = pg ] && [ -z "${SLUICE_TEST_PG_DSN:-}" ]; then
+  echo 'eos.sh: SLUICE_TEST_PG_DSN is not set: eval "$(scripts/servers.sh env)" first' >&2; exit 2
+fi
+KILLS=${KILLS:-50}; RESTARTS=${RESTARTS:-10}; ROWS=${ROWS:-20000}; STMTS=$((ROWS/50))
 ID=eosc$$$DB$MODE
 KP=${EOS_KAFKA_PORT:-$((46092 + RANDOM%50))}; KD=$EOS_DIR/kafka-$ID
 K="env KAFKA_PORT=$KP KAFKA_DIR=$KD $REPO/scripts/kafka.sh"
 $K start >/dev/null 2>&1 || { echo "broker failed"; exit 1; }
+trap '$K stop >/dev/null 2>&1' EXIT # also when set -u or a failed step ends the script early
 BR=127.0.0.1:$KP
 EXTRA=""; [ "$MODE" = eos ] && EXTRA="--exactly-once"
 if [ $DB = pg ]; then
