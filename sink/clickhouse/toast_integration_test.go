@@ -126,31 +126,9 @@ func TestSinkToastAfterReplayedRecord(t *testing.T) {
 // duplicates in the topic, seed 12); and in a Nullable column that empty value was a NULL,
 // which the next lookup could not scan: the sink retried it for ever.
 func TestSinkToastReplayAfterMerge(t *testing.T) {
-	addr := chAddr(t)
-	conn := chConn(t, addr)
-	db := freshDB(t, conn)
-	ctx := context.Background()
-	var d durables
-	s, err := New(ctx, Config{Addr: []string{addr}, Database: db, BatchRows: 1000, FlushInterval: time.Hour, Logger: testLogger(t)}, d.add)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	conn, db, _, send := toastReplay(t)
 	tb := ordersTable(ordersV1)
 	a := strings.Repeat("a", 3000)
-	tok := uint64(0)
-	send := func(recs ...envelope.Record) {
-		t.Helper()
-		for i := range recs {
-			if err := s.Send(ctx, &recs[i], tok); err != nil {
-				t.Fatal(err)
-			}
-			tok++
-		}
-		if err := s.Flush(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
 	send(tb.record("c", nil, orderRow(7, "gus", 7, Placeholder), 90, true), tb.record("c", nil, orderRow(5, "emil", 7, a), 100, true))
 	send(tb.record("u", nil, orderRow(5, "emil", 8, Placeholder), 200, true))
 	send(tb.record("u", nil, orderRow(5, "emil", 9, Placeholder), 300, true))
