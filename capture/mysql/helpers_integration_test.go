@@ -62,6 +62,15 @@ func openDB(t *testing.T, dsn string) *sql.DB {
 	return db
 }
 
+// zeroRows is the VALUES list (1, 0), …, (n, 0): n rows of an (id, v) table.
+func zeroRows(n int) []string {
+	vals := make([]string, n)
+	for i := range vals {
+		vals[i] = fmt.Sprintf("(%d, 0)", i+1)
+	}
+	return vals
+}
+
 func mustExec(t *testing.T, db *sql.DB, qs ...string) {
 	t.Helper()
 	for _, q := range qs {

@@ -3,7 +3,6 @@
 package mysql
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -21,10 +20,7 @@ func TestMySQLSignalRowRestartBeforeEffect(t *testing.T) {
 		t.Run(srv.name, func(t *testing.T) {
 			const rows = 40
 			db, dbName := snapshotDB(t, srv, "sl_sigrestart", false, "t (id INT PRIMARY KEY, v INT NOT NULL)")
-			var vals []string
-			for i := 1; i <= rows; i++ {
-				vals = append(vals, fmt.Sprintf("(%d, 0)", i))
-			}
+			vals := zeroRows(rows)
 			mustExec(t, db, "INSERT INTO "+dbName+".t VALUES "+strings.Join(vals, ","))
 
 			ts := newTestSource(t, srv, dbName)
@@ -65,10 +61,7 @@ func TestMySQLIncrementalSnapshotBadFilter(t *testing.T) {
 		t.Run(srv.name, func(t *testing.T) {
 			const rows = 30
 			db, dbName := snapshotDB(t, srv, "sl_badfilter", false, "t (id INT PRIMARY KEY, v INT NOT NULL)")
-			var vals []string
-			for i := 1; i <= rows; i++ {
-				vals = append(vals, fmt.Sprintf("(%d, 0)", i))
-			}
+			vals := zeroRows(rows)
 			mustExec(t, db, "INSERT INTO "+dbName+".t VALUES "+strings.Join(vals, ","))
 
 			ts := newTestSource(t, srv, dbName)

@@ -33,10 +33,7 @@ func incrementalWindows(t *testing.T, srv server, readOnly bool) {
 	const rows = 4000
 	db, dbName := snapshotDB(t, srv, "sl_incrwin", readOnly,
 		"t (id INT PRIMARY KEY, v INT NOT NULL)", "u (id INT PRIMARY KEY, v INT NOT NULL)")
-	var vals []string
-	for i := 1; i <= rows; i++ {
-		vals = append(vals, fmt.Sprintf("(%d, 0)", i))
-	}
+	vals := zeroRows(rows)
 	mustExec(t, db, "INSERT INTO "+dbName+".t VALUES "+strings.Join(vals, ","), "INSERT INTO "+dbName+".u VALUES "+strings.Join(vals[:300], ","))
 
 	ts := newTestSource(t, srv, dbName)

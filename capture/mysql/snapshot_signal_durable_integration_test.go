@@ -28,10 +28,7 @@ func TestMySQLIncrementalPauseSurvivesRestart(t *testing.T) {
 func incrementalPauseRestart(t *testing.T, srv server) {
 	const rows = 2000
 	db, dbName := snapshotDB(t, srv, "sl_incrpause", false, "t (id INT PRIMARY KEY, v INT NOT NULL)")
-	var vals []string
-	for i := 1; i <= rows; i++ {
-		vals = append(vals, fmt.Sprintf("(%d, 0)", i))
-	}
+	vals := zeroRows(rows)
 	mustExec(t, db, "INSERT INTO "+dbName+".t VALUES "+strings.Join(vals, ","))
 	ts := newTestSource(t, srv, dbName)
 	ts.cfg.SnapshotMode = SnapshotNoData
@@ -118,10 +115,7 @@ func queuedSignalRestart(t *testing.T, srv server) {
 	const rows = 3000
 	db, dbName := snapshotDB(t, srv, "sl_sigqueue", false,
 		"t (id INT PRIMARY KEY, v INT NOT NULL)", "u (id INT PRIMARY KEY, v INT NOT NULL)")
-	var vals []string
-	for i := 1; i <= rows; i++ {
-		vals = append(vals, fmt.Sprintf("(%d, 0)", i))
-	}
+	vals := zeroRows(rows)
 	mustExec(t, db, "INSERT INTO "+dbName+".t VALUES "+strings.Join(vals, ","),
 		"INSERT INTO "+dbName+".u VALUES "+strings.Join(vals[:50], ","))
 	ts := newTestSource(t, srv, dbName)
