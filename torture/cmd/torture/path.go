@@ -376,10 +376,12 @@ func runPathErr(ctx context.Context, o options, i int, name string, r *pathResul
 	go func() { defer wwg.Done(); w.Run(wctx) }()
 	for _, p := range e.pipes {
 		p.prog = &progress{writes: w.Writes.Load}
-		sample := e.kafkaSampler()
+		var sample func(ctx context.Context) ([]uint64, error)
 		if p.chDB != "" {
 			db := p.chDB
 			sample = func(ctx context.Context) ([]uint64, error) { return chVersions(ctx, e.chConn, db) }
+		} else {
+			sample = e.kafkaSampler() // a path without a Kafka sink (-sinks ch) has no data broker
 		}
 		wwg.Add(1)
 		go func() { defer wwg.Done(); p.prog.Run(wctx, sample) }()
