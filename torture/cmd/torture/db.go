@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -122,18 +123,32 @@ func (p *pgDB) Query(ctx context.Context, q string, each func(scan func(...any) 
 func (p *pgDB) Txn(ctx context.Context, stmts []string) (bool, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if _, err := p.exec(ctx, "BEGIN"); err != nil {
+	c, err := p.get(ctx)
+	if err != nil {
+		return false, err
+	}
+	// Every statement on the connection that ran BEGIN: exec would reconnect after a closed
+	// one, and run the rest in autocommit, committing part of a transaction the workload then
+	// counts as failed.
+	on := func(q string) ([]*pgconn.Result, error) {
+		if p.conn != c || c.IsClosed() {
+			p.reset(errors.New("closed"))
+			return nil, errors.New("the connection of this transaction closed")
+		}
+		return p.exec(ctx, q)
+	}
+	if _, err := on("BEGIN"); err != nil {
 		return false, err
 	}
 	for _, s := range stmts {
-		if _, err := p.exec(ctx, s); err != nil {
-			if p.conn != nil {
+		if _, err := on(s); err != nil {
+			if p.conn == c {
 				p.exec(ctx, "ROLLBACK")
 			}
 			return false, fmt.Errorf("%.80s: %w", s, err)
 		}
 	}
-	res, err := p.exec(ctx, "COMMIT")
+	res, err := on("COMMIT")
 	if err != nil {
 		return true, err
 	}
