@@ -87,8 +87,12 @@ func (s *sinkResult) ok() bool {
 	return s.Drained && s.Lost+s.Differing+s.Undeleted+s.Unreadable+s.Parked == 0
 }
 
+// ok judges sluice: every sink against the source. The workload's truth (TruthMismatch) is
+// the harness's own account of what it committed; it can miss a commit whose outcome a fault
+// hid from the client, and the sinks are compared with the source, not with it, so a mismatch
+// is reported but does not fail the run.
 func (r *pathResult) ok() bool {
-	if r.Error != "" || r.TruthMismatch != 0 || len(r.Sinks) == 0 {
+	if r.Error != "" || len(r.Sinks) == 0 {
 		return false
 	}
 	for _, s := range r.Sinks {

@@ -92,7 +92,7 @@ func (r *report) Markdown() string {
 			fmt.Fprintf(&b, "\n%s: error: %s\n", p.Path, p.Error)
 		}
 		if p.TruthMismatch > 0 {
-			fmt.Fprintf(&b, "\n%s: %d rows of the source differ from what the workload committed", p.Path, p.TruthMismatch)
+			fmt.Fprintf(&b, "\n%s: %d rows of the source differ from what the workload believes it committed (the harness's account; the sinks are checked against the source)", p.Path, p.TruthMismatch)
 			for _, ex := range p.TruthExamples {
 				fmt.Fprintf(&b, "\n%s: %s", p.Path, ex)
 			}
