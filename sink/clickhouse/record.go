@@ -18,6 +18,7 @@ type change struct {
 	beforeF, afterF []rawField
 	key             []byte // key payload object; nil when null
 	oldKey          []byte // a create's __debezium.oldkey header (a primary-key change); nil without
+	moved           bool   // a delete with a __debezium.newkey header: the old key of a primary-key change
 	schema          *envSchema
 	db              string
 	schema_         string

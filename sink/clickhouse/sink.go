@@ -652,8 +652,11 @@ func (s *Sink) apply(ctx context.Context, rec *envelope.Record, token uint64) er
 	if c.op == 't' {
 		return s.truncate(ctx, name)
 	}
-	if c.op == 'c' {
+	switch c.op {
+	case 'c':
 		c.oldKey = oldKeyHeader(rec.Headers)
+	case 'd':
+		c.moved = hasHeader(rec.Headers, envelope.HeaderNewKey)
 	}
 	if !c.hasPos {
 		s.park(rec, name, 0, token, ErrNoPosition)

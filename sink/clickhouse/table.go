@@ -96,6 +96,9 @@ type tableBatch struct {
 	// ClickHouse, so that a later placeholder of the same key copies no empty slot but joins
 	// its chain.
 	unresolved map[int]int
+	// carried (with toast): the rows that are the delete of a primary-key change's old key,
+	// whose String columns carry that key's last values (see appendRow).
+	carried map[int]bool
 }
 
 // fixup is an unchanged-TOAST value that waits for ClickHouse. Fixups of one key and column
@@ -126,6 +129,7 @@ func (b *tableBatch) reset() {
 	b.prevRow = b.prevRow[:0]
 	b.fixups = b.fixups[:0]
 	b.unresolved = nil
+	b.carried = nil
 }
 
 func newBatch(bd *binding) *tableBatch {
@@ -511,7 +515,7 @@ func (s *Sink) appendChange(ctx context.Context, t *table, b *binding, c *change
 		if c.after == nil {
 			return fmt.Errorf("op %c without after", c.op)
 		}
-		if err := s.appendRow(t, c.after, c.afterF, false, c.version, c.oldKey, nil); err != nil {
+		if err := s.appendRow(t, c.after, c.afterF, false, c.version, c.oldKey, nil, false); err != nil {
 			return err
 		}
 	case 'u':
@@ -527,13 +531,13 @@ func (s *Sink) appendChange(ctx context.Context, t *table, b *binding, c *change
 				return err
 			}
 			if changed {
-				if err := s.appendRow(t, c.before, c.beforeF, true, c.version, nil, nil); err != nil {
+				if err := s.appendRow(t, c.before, c.beforeF, true, c.version, nil, nil, true); err != nil {
 					return err
 				}
 				old, oldF = c.before, c.beforeF
 			}
 		}
-		if err := s.appendRow(t, c.after, c.afterF, false, c.version, old, oldF); err != nil {
+		if err := s.appendRow(t, c.after, c.afterF, false, c.version, old, oldF, false); err != nil {
 			if t.batch.rows() > start { // drop the delete of the old key appended above
 				t.batch.truncateRows(start)
 				s.rows--
@@ -548,7 +552,7 @@ func (s *Sink) appendChange(ctx context.Context, t *table, b *binding, c *change
 		if row == nil {
 			return errors.New("delete without before image or key (REPLICA IDENTITY NOTHING?)")
 		}
-		if err := s.appendRow(t, row, fields, true, c.version, nil, nil); err != nil {
+		if err := s.appendRow(t, row, fields, true, c.version, nil, nil, c.moved); err != nil {
 			return err
 		}
 	}
@@ -583,6 +587,11 @@ func (b *tableBatch) truncateRows(n int) {
 			}
 		}
 		b.prevRow = b.prevRow[:n]
+	}
+	for r := range b.carried {
+		if r >= n {
+			delete(b.carried, r)
+		}
 	}
 	for len(b.fixups) > 0 && b.fixups[len(b.fixups)-1].row >= n {
 		f := b.fixups[len(b.fixups)-1]
@@ -626,6 +635,12 @@ func (b *tableBatch) carrier(key, old string, version uint64) (r int, seen bool)
 		// (the old key on another Kafka partition) not read yet; resolveToast tells which.
 		return -1, false
 	}
+	for r >= 0 && b.versions[r] > version {
+		r = b.prevRow[r]
+	}
+	if r >= 0 && b.versions[r] == version && b.carried[r] {
+		return r, true // the old key's delete, which carries its last values
+	}
 	for r >= 0 && b.versions[r] >= version {
 		r = b.prevRow[r]
 	}
@@ -653,6 +668,16 @@ func oldKeyOf(bd *binding, old []byte, oldF []rawField) (string, []string) {
 		raws[i] = v
 	}
 	return keyString(raws, bd.keyIdx), keyTexts(raws, bd.keyIdx)
+}
+
+// hasHeader reports whether a record has the header key.
+func hasHeader(hs []envelope.Header, key string) bool {
+	for _, h := range hs {
+		if h.Key == key {
+			return true
+		}
+	}
+	return false
 }
 
 // oldKeyHeader is the __debezium.oldkey header of a record (nil without).
@@ -716,7 +741,13 @@ func (bd *binding) column(j int, k []byte) (int, bool) {
 // row's members when parseChange read them already (nil: appendRow reads row). old (members
 // oldF, or nil) holds the old key of a row that a primary-key change created: its
 // unchanged-TOAST values are carried from that key (see carrier).
-func (s *Sink) appendRow(t *table, row []byte, fields []rawField, deleted bool, version uint64, old []byte, oldF []rawField) error {
+//
+// moved marks the delete of such a change's old key. Its String columns carry the key's last
+// values, as a placeholder would: the new key's placeholders take them from there. A merge
+// keeps only a key's newest row, so once this delete is in ClickHouse the old key's earlier
+// rows may be gone, while the new key's create is not there yet (the batch ended between the
+// two and sluice stopped, or the new key's records are on another Kafka partition).
+func (s *Sink) appendRow(t *table, row []byte, fields []rawField, deleted bool, version uint64, old []byte, oldF []rawField, moved bool) error {
 	b := t.batch
 	bd := b.bind
 	raws := b.raws
@@ -755,6 +786,10 @@ func (s *Sink) appendRow(t *table, row []byte, fields []rawField, deleted bool, 
 		}
 	}
 	n := b.rows()
+	carry := moved && deleted && len(bd.keyIdx) > 0
+	if carry && !t.toast {
+		return errToastFlush // track keys first: nothing appended yet
+	}
 	var key, oldKey string
 	var oldTexts []string
 	if t.toast && len(bd.keyIdx) > 0 {
@@ -764,6 +799,24 @@ func (s *Sink) appendRow(t *table, row []byte, fields []rawField, deleted bool, 
 		}
 	}
 	for i, raw := range raws {
+		if carry && isStringBuf(b.bufs[i]) && !slices.Contains(bd.keyIdx, i) {
+			// The key's last value: from the batch, or (waiting) from ClickHouse; without
+			// one anywhere the delete keeps its own.
+			r := b.predecessor(key, version)
+			if r >= 0 && !b.waits(r, i) {
+				b.bufs[i].appendCopy(r)
+				continue
+			}
+			root := len(b.fixups)
+			if r >= 0 {
+				root = b.fixups[b.unresolved[r*len(raws)+i]].root
+			}
+			if b.unresolved == nil {
+				b.unresolved = map[int]int{}
+			}
+			b.unresolved[n*len(raws)+i] = len(b.fixups)
+			b.fixups = append(b.fixups, fixup{row: n, col: i, key: keyTexts(raws, bd.keyIdx), root: root})
+		}
 		if raw != nil && !deleted && isPlaceholder(raw) {
 			if len(bd.keyIdx) == 0 {
 				err = fmt.Errorf("column %s: unchanged-TOAST placeholder in a table without key", bd.cols[i].name)
@@ -823,6 +876,12 @@ func (s *Sink) appendRow(t *table, row []byte, fields []rawField, deleted bool, 
 		d = 1
 	}
 	b.deleted = append(b.deleted, d)
+	if carry {
+		if b.carried == nil {
+			b.carried = map[int]bool{}
+		}
+		b.carried[n] = true
+	}
 	if t.toast {
 		prev := -1
 		if key != "" {
@@ -842,6 +901,15 @@ func (s *Sink) appendRow(t *table, row []byte, fields []rawField, deleted bool, 
 	}
 	s.rows++
 	return nil
+}
+
+// isStringBuf reports whether c holds a String column (the values a delete carries).
+func isStringBuf(c colBuf) bool {
+	switch c.(type) {
+	case *strBuf, *buf[string]:
+		return true
+	}
+	return false
 }
 
 // waits reports whether column col of row r waits for a value from ClickHouse.
@@ -952,7 +1020,9 @@ func (s *Sink) resolveToast(ctx context.Context, name string, b *tableBatch) err
 		var oldOf, askOf []int
 		for i, c := range cs {
 			if _, ok := vals[i]; !ok && c.old != nil && c.first > 0 {
-				r := toastReq{key: c.old, text: keyText(c.old), hi: c.first - 1}
+				// At or below the change: the old key's delete at it carries its last
+				// values (a merge may have left nothing else of that key).
+				r := toastReq{key: c.old, text: keyText(c.old), hi: c.first}
 				if c.oldSeen {
 					ask, askOf = append(ask, r), append(askOf, i)
 				} else {
@@ -968,7 +1038,7 @@ func (s *Sink) resolveToast(ctx context.Context, name string, b *tableBatch) err
 			// value the new key took over; before, it may be an older one.
 			seen := make([]toastReq, len(oldReqs))
 			for j, r := range oldReqs {
-				seen[j] = toastReq{key: r.key, text: r.text, lo: r.hi + 1, hi: math.MaxUint64}
+				seen[j] = toastReq{key: r.key, text: r.text, lo: r.hi, hi: math.MaxUint64}
 			}
 			svals, err := s.lookupToast(ctx, name, "`_version`", seen, keyExpr, keyCols)
 			if err != nil {
@@ -1001,9 +1071,18 @@ func (s *Sink) resolveToast(ctx context.Context, name string, b *tableBatch) err
 				continue
 			}
 			if !ok {
-				s.stats.toast.Add(uint64(len(c.members)))
-				s.log.Warn("unchanged-TOAST value with no earlier version in ClickHouse; storing NULL/empty",
-					"table", name, "column", b.bind.cols[col].name, "key", c.key, "old_key", c.old, "rows", len(c.members), "version", c.bound)
+				// A delete that would carry the value keeps its own; the rest go empty.
+				n := 0
+				for _, r := range c.members {
+					if !b.carried[r] {
+						n++
+					}
+				}
+				if n > 0 {
+					s.stats.toast.Add(uint64(n))
+					s.log.Warn("unchanged-TOAST value with no earlier version in ClickHouse; storing NULL/empty",
+						"table", name, "column", b.bind.cols[col].name, "key", c.key, "old_key", c.old, "rows", n, "version", c.bound)
+				}
 				continue
 			}
 			for _, r := range c.members {
@@ -1065,7 +1144,9 @@ func (s *Sink) lookupToast(ctx context.Context, name, colName string, reqs []toa
 			lo = append(lo, strconv.FormatUint(r.lo, 10))
 			anyLo = anyLo || r.lo > 0
 		}
-		q := "SELECT " + strings.Join(keyCols, ", ") + ", toString(argMax(" + colName + ", `_version`)) FROM " +
+		// A delete row's empty value is no value (a delete that carried none: no earlier
+		// value, or written before deletes carried them).
+		q := "SELECT " + strings.Join(keyCols, ", ") + ", toString(argMaxIf(" + colName + ", `_version`, `_is_deleted` = 0 OR notEmpty(toString(" + colName + ")))) FROM " +
 			s.db + "." + quoteIdent(name) + " WHERE (" + strings.Join(keyCols, ", ") + ") IN (" +
 			strings.Join(tuples, ", ") + ") AND `_version` <= transform(" + keyExpr + ", [" + strings.Join(from, ", ") +
 			"], CAST([" + strings.Join(to, ", ") + "] AS Array(UInt64)), toUInt64(0))"

@@ -10,18 +10,12 @@ import (
 	"github.com/sluicecdc/sluice/envelope"
 )
 
-// TestChdbToastReplayedChainAfterMerge is TestSinkToastReplayedChainAfterMerge on the modern
-// layout (ReplacingMergeTree(_version, _is_deleted), insert deduplication tokens): the
-// unchanged-TOAST lookup runs in chDB. The replay is split into batches unlike the first pass,
-// as a restart's replay usually is, so its blocks are new to the server's deduplication (an
-// identical block would be dropped and hide what the sink stored).
-func TestChdbToastReplayedChainAfterMerge(t *testing.T) {
-	q := chdbQuery(t)
-	const db, name = "cdc_toast", "docs"
-	tb := ttable{topic: "srv.public.docs", db: "shop", schema: "public", table: name, pg: true, keys: []string{"id"},
-		fields: []tfield{{name: "id", typ: "int32"}, {name: "n", typ: "int32", optional: true}, {name: "body", typ: "string", optional: true}}}
-	a := strings.Repeat("a", 3000)
-	s := chdbTable(t, q, db, name, tb.record("c", nil, row{"id", 5, "n", 1, "body", a}, 100, true))
+// chdbToast is a sink over the chDB table db.name (created by chdbTable with first) whose
+// unchanged-TOAST lookups run in chDB, and a function that applies records, fills their
+// placeholders as an insert does and inserts them with the sink's token.
+func chdbToast(t *testing.T, q func(string) string, db, name string, first envelope.Record) (*Sink, func(...envelope.Record)) {
+	t.Helper()
+	s := chdbTable(t, q, db, name, first)
 	s.db = quoteIdent(db)
 	s.toastLookup = func(_ context.Context, _, query string, nkeys int) (map[string]string, error) {
 		found := map[string]string{}
@@ -34,8 +28,6 @@ func TestChdbToastReplayedChainAfterMerge(t *testing.T) {
 		}
 		return found, nil
 	}
-	// send applies recs, fills their unchanged-TOAST values as an insert does, and inserts them
-	// with the sink's token.
 	send := func(recs ...envelope.Record) {
 		t.Helper()
 		for i := range recs {
@@ -51,6 +43,21 @@ func TestChdbToastReplayedChainAfterMerge(t *testing.T) {
 		s.tables[name].batch = newBatch(b.bind)
 		s.rows, s.bytes, s.order, s.tokens = 0, 0, s.order[:0], nil
 	}
+	return s, send
+}
+
+// TestChdbToastReplayedChainAfterMerge is TestSinkToastReplayedChainAfterMerge on the modern
+// layout (ReplacingMergeTree(_version, _is_deleted), insert deduplication tokens): the
+// unchanged-TOAST lookup runs in chDB. The replay is split into batches unlike the first pass,
+// as a restart's replay usually is, so its blocks are new to the server's deduplication (an
+// identical block would be dropped and hide what the sink stored).
+func TestChdbToastReplayedChainAfterMerge(t *testing.T) {
+	q := chdbQuery(t)
+	const db, name = "cdc_toast", "docs"
+	tb := ttable{topic: "srv.public.docs", db: "shop", schema: "public", table: name, pg: true, keys: []string{"id"},
+		fields: []tfield{{name: "id", typ: "int32"}, {name: "n", typ: "int32", optional: true}, {name: "body", typ: "string", optional: true}}}
+	a := strings.Repeat("a", 3000)
+	s, send := chdbToast(t, q, db, name, tb.record("c", nil, row{"id", 5, "n", 1, "body", a}, 100, true))
 	send(tb.record("c", nil, row{"id", 7, "n", 1, "body", Placeholder}, 90, true), tb.record("c", nil, row{"id", 5, "n", 1, "body", a}, 100, true))
 	send(tb.record("u", nil, row{"id", 5, "n", 2, "body", Placeholder}, 200, true))
 	send(tb.record("u", nil, row{"id", 5, "n", 3, "body", Placeholder}, 300, true))
@@ -67,5 +74,37 @@ func TestChdbToastReplayedChainAfterMerge(t *testing.T) {
 	}
 	if n := s.Stats().ToastMissing - missing; n != 0 {
 		t.Fatalf("ToastMissing grew by %d in the replay", n)
+	}
+}
+
+// TestChdbToastKeyChangeAfterMergedDelete is TestSinkToastKeyChangeAfterMergedDelete on the
+// modern layout: the delete of a primary-key change is in the table and merged with the old
+// key's earlier rows before the create arrives; the delete carries the old key's value.
+func TestChdbToastKeyChangeAfterMergedDelete(t *testing.T) {
+	q := chdbQuery(t)
+	const db, name = "cdc_toast_moved", "docs"
+	tb := ttable{topic: "srv.public.docs", db: "shop", schema: "public", table: name, pg: true, keys: []string{"id"},
+		fields: []tfield{{name: "id", typ: "int32"}, {name: "n", typ: "int32", optional: true}, {name: "body", typ: "string", optional: true}}}
+	a := strings.Repeat("a", 3000)
+	s, send := chdbToast(t, q, db, name, tb.record("c", nil, row{"id", 5, "n", 1, "body", a}, 100, true))
+	send(tb.record("c", nil, row{"id", 7, "n", 1, "body", Placeholder}, 90, true), tb.record("c", nil, row{"id", 5, "n", 1, "body", a}, 100, true))
+	del := tb.record("d", row{"id", 5, "n", nil, "body", nil}, nil, 200, true)
+	del.Headers = []envelope.Header{{Key: envelope.HeaderNewKey, Value: []byte(`{"id":50}`)}}
+	missing := s.Stats().ToastMissing // id 7's placeholder has no earlier value
+	send(del)
+	q("SYSTEM START MERGES " + db + "." + name)
+	q("OPTIMIZE TABLE " + db + "." + name + " FINAL")
+	if got := strings.TrimSpace(q("SELECT count() FROM " + db + "." + name + " WHERE id = 5")); got != "1" {
+		t.Fatalf("id 5 has %s rows after OPTIMIZE FINAL, want its delete only", got)
+	}
+	cre := tb.record("c", nil, row{"id", 50, "n", 1, "body", Placeholder}, 200, true)
+	cre.Headers = []envelope.Header{{Key: envelope.HeaderOldKey, Value: []byte(`{"id":5}`)}}
+	send(cre)
+	got := strings.TrimSpace(q("SELECT _version, length(ifNull(body, '')) FROM " + db + "." + name + " FINAL WHERE id = 50"))
+	if want := "200\t3000"; got != want {
+		t.Fatalf("id 50 (version, length of the body): %q, want %q", got, want)
+	}
+	if n := s.Stats().ToastMissing - missing; n != 0 {
+		t.Fatalf("ToastMissing grew by %d", n)
 	}
 }
