@@ -135,7 +135,7 @@ func addCapture(s *Set, dsnUsage string, kinds []SinkKind) *Capture {
 	fs.DurationVar(&c.RetryWait, "retriable-restart-wait", 10*time.Second, "the longest wait between two reopens; the first waits 1s, then it doubles (retriable.restart.connector.wait.ms)")
 	s.Names(map[string]string{"debezium.sink.type": "sink", "retriable.restart.connector.wait.ms": "retriable-restart-wait",
 		"errors.max.retries": "errors-max-retries", "database.password": "password",
-		"key.converter.schemas.enable": "schemas-enable"})
+		"key.converter.schemas.enable": "schemas-enable", "debezium.format.key.schemas.enable": "schemas-enable"})
 	// Debezium before 2.0 named the topic prefix database.server.name.
 	s.Fallback("database.server.name", "topic-prefix")
 	// The Kafka sink always waits for every in-sync replica (acks=all): positions are

@@ -280,3 +280,50 @@ debezium.sink.kafka.producer.max.block.ms=60000
 		}
 	}
 }
+
+// TestUnimplementedDebeziumPropertiesRefused: a Debezium property that changes the records
+// (columns, values, names, topics) and that sluice does not implement stops the command with
+// an error naming it and what to do, unless it asks for Debezium's default; before, each was
+// logged as unknown and ignored, so sluice ran and wrote something else than the file asked
+// for (every column under column.include.list). Tuning knobs are accepted.
+func TestUnimplementedDebeziumPropertiesRefused(t *testing.T) {
+	props := writeFile(t, "app.properties", `
+debezium.sink.type=stdout
+debezium.source.column.include.list=public.t.id
+debezium.source.unavailable.value.placeholder=__x
+debezium.source.topic.delimiter=_
+debezium.source.topic.transaction=tx
+debezium.source.snapshot.select.statement.overrides.public.t=SELECT * FROM public.t WHERE id > 9
+debezium.source.converters=isbn
+debezium.source.schema.name.adjustment.mode=avro
+debezium.source.topic.heartbeat.prefix=__debezium-heartbeat
+debezium.source.schema.refresh.mode=columns_diff
+debezium.source.money.fraction.digits=2
+debezium.source.max.batch.size=2048
+debezium.source.poll.interval.ms=500
+debezium.format.key.schemas.enable=false
+debezium.format.value.schemas.enable=false
+`)
+	fs, c := newTestFlags(t)
+	if err := fs.Parse([]string{"--config", props, "--topic-prefix", "p"}); err != nil {
+		t.Fatal(err)
+	}
+	err := c.resolve(func(string) (string, bool) { return "", false })
+	if err == nil {
+		t.Fatal("resolve: no error")
+	}
+	for _, bad := range []string{"column.include.list", "unavailable.value.placeholder", "topic.delimiter", "topic.transaction",
+		"snapshot.select.statement.overrides.public.t", "converters", "schema.name.adjustment.mode"} {
+		if !strings.Contains(err.Error(), "debezium.source."+bad+"=") {
+			t.Errorf("error does not name %s: %v", bad, err)
+		}
+	}
+	for _, ok := range []string{"topic.heartbeat.prefix", "schema.refresh.mode", "money.fraction.digits", "max.batch.size", "poll.interval.ms", "schemas.enable"} {
+		if strings.Contains(err.Error(), ok) {
+			t.Errorf("error names the accepted %s: %v", ok, err)
+		}
+	}
+	if len(c.unknown) > 0 {
+		t.Errorf("unknown: %v", c.unknown)
+	}
+}
