@@ -327,3 +327,41 @@ debezium.format.value.schemas.enable=false
 		t.Errorf("unknown: %v", c.unknown)
 	}
 }
+
+// TestReplaceNullWithDefault: JsonConverter's replace.null.with.default is a setting: false
+// (from the converter's property or --replace-null-with-default) keeps a SQL NULL null; the
+// default, auto, replaces it with the column default as Kafka Connect does, except for the
+// ClickHouse sink, whose table is a copy of the rows. Before, the property was ignored and
+// every sink wrote the column default for a NULL (ClickHouse held 5 for a NULL of an int
+// DEFAULT 5, which sluice verify reports as differing).
+func TestReplaceNullWithDefault(t *testing.T) {
+	chSink := SinkKind{Name: "clickhouse", New: func(c *Capture) Sink { return stdoutSink{c} }}
+	for _, c := range []struct {
+		name  string
+		props string
+		args  []string
+		keep  bool
+	}{
+		{"default kafka", "", []string{"--sink", "kafka", "--kafka-brokers", "k:9092"}, false},
+		{"default clickhouse", "", []string{"--sink", "clickhouse"}, true},
+		{"converter false", "value.converter.replace.null.with.default=false\n", []string{"--sink", "kafka", "--kafka-brokers", "k:9092"}, true},
+		{"debezium server false", "debezium.format.value.replace.null.with.default=false\n", []string{"--sink", "stdout"}, true},
+		{"flag true on clickhouse", "", []string{"--sink", "clickhouse", "--replace-null-with-default", "true"}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			fs := flag.NewFlagSet("test", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			cp := addCapture(newSet(fs), "", []SinkKind{StdoutSink, KafkaSink, chSink})
+			args := append([]string{"--topic-prefix", "p", "--config", writeFile(t, "a.properties", c.props)}, c.args...)
+			if err := fs.Parse(args); err != nil {
+				t.Fatal(err)
+			}
+			if err := cp.resolve(func(string) (string, bool) { return "", false }); err != nil {
+				t.Fatal(err)
+			}
+			if cp.Envelope.KeepNulls != c.keep {
+				t.Errorf("KeepNulls = %v, want %v", cp.Envelope.KeepNulls, c.keep)
+			}
+		})
+	}
+}
