@@ -303,6 +303,9 @@ debezium.source.max.batch.size=2048
 debezium.source.poll.interval.ms=500
 debezium.format.key.schemas.enable=false
 debezium.format.value.schemas.enable=false
+debezium.predicates=p1
+debezium.predicates.p1.type=org.apache.kafka.connect.transforms.predicates.TopicNameMatches
+debezium.predicates.p1.pattern=.*
 `)
 	fs, c := newTestFlags(t)
 	if err := fs.Parse([]string{"--config", props, "--topic-prefix", "p"}); err != nil {
@@ -311,6 +314,9 @@ debezium.format.value.schemas.enable=false
 	err := c.resolve(func(string) (string, bool) { return "", false })
 	if err == nil {
 		t.Fatal("resolve: no error")
+	}
+	if !strings.Contains(err.Error(), "debezium.predicates=\"p1\": not supported") || strings.Contains(err.Error(), "predicates.p1") {
+		t.Errorf("predicates: %v", err)
 	}
 	for _, bad := range []string{"column.include.list", "unavailable.value.placeholder", "topic.delimiter", "topic.transaction",
 		"snapshot.select.statement.overrides.public.t", "converters", "schema.name.adjustment.mode"} {

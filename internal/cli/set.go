@@ -94,6 +94,9 @@ func newSet(fs *flag.FlagSet) *Set {
 	for prop, u := range unimplementedProperties {
 		s.Accept(prop, unimplementedCheck(prop, u))
 	}
+	// Their definitions: the list (predicates=…) is what is refused.
+	s.Accept("predicates.*", nil)
+	s.Accept("debezium.predicates.*", nil)
 	s.Accept("slot.drop.on.stop", func(v string) (string, error) {
 		if strings.EqualFold(strings.TrimSpace(v), "true") {
 			return "sluice keeps the replication slot when it stops (dropping it would lose the changes made while it is down): drop it yourself when the connector is retired", nil

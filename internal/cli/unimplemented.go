@@ -35,6 +35,8 @@ var unimplementedProperties = map[string]unimplemented{
 	"money.fraction.digits":          {[]string{"2"}, "sluice writes money with 2 fraction digits, Debezium's default"},
 	"converters":                     {nil, "sluice cannot run custom converter classes: remove converters (and their <name>.type lines)"},
 	"datatype.propagate.source.type": {nil, "sluice propagates source types by column only: column.propagate.source.type (--column-propagate-source-type)"},
+	"predicates":                     {nil, "sluice does not support Kafka Connect predicates (a transform applies to every record); io.debezium.transforms.Filter selects records"},
+	"debezium.predicates":            {nil, "sluice does not support Kafka Connect predicates (a transform applies to every record); io.debezium.transforms.Filter selects records"},
 	"post.processors":                {nil, "sluice has no post processors (the column reselector included)"},
 	"message.prefix.include.list":    {nil, "sluice emits every logical decoding message (op m)"},
 	"message.prefix.exclude.list":    {nil, "sluice emits every logical decoding message (op m)"},
