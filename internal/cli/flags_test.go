@@ -304,6 +304,10 @@ debezium.source.poll.interval.ms=500
 debezium.format.key.schemas.enable=false
 debezium.format.value.schemas.enable=false
 debezium.predicates=p1
+debezium.source.gtid.source.excludes=6e5b0d4a-1111-2222-3333-444455556666
+debezium.source.inconsistent.schema.handling.mode=skip
+debezium.source.event.deserialization.failure.handling.mode=fail
+debezium.source.binlog.buffer.size=0
 debezium.predicates.p1.type=org.apache.kafka.connect.transforms.predicates.TopicNameMatches
 debezium.predicates.p1.pattern=.*
 `)
@@ -319,12 +323,14 @@ debezium.predicates.p1.pattern=.*
 		t.Errorf("predicates: %v", err)
 	}
 	for _, bad := range []string{"column.include.list", "unavailable.value.placeholder", "topic.delimiter", "topic.transaction",
-		"snapshot.select.statement.overrides.public.t", "converters", "schema.name.adjustment.mode"} {
+		"snapshot.select.statement.overrides.public.t", "converters", "schema.name.adjustment.mode", "gtid.source.excludes",
+		"inconsistent.schema.handling.mode"} {
 		if !strings.Contains(err.Error(), "debezium.source."+bad+"=") {
 			t.Errorf("error does not name %s: %v", bad, err)
 		}
 	}
-	for _, ok := range []string{"topic.heartbeat.prefix", "schema.refresh.mode", "money.fraction.digits", "max.batch.size", "poll.interval.ms", "schemas.enable"} {
+	for _, ok := range []string{"topic.heartbeat.prefix", "schema.refresh.mode", "money.fraction.digits", "max.batch.size", "poll.interval.ms", "schemas.enable",
+		"event.deserialization", "binlog.buffer.size"} {
 		if strings.Contains(err.Error(), ok) {
 			t.Errorf("error names the accepted %s: %v", ok, err)
 		}

@@ -189,6 +189,16 @@ var unusedProperties = map[string]string{
 	"topic.cache.size":        "",
 	"slot.max.retries":        "sluice retries by --errors-retry-timeout",
 	"slot.retry.delay.ms":     "sluice retries by --errors-retry-timeout",
+	// Connection and read tuning of Debezium's JDBC and binlog clients.
+	"binlog.buffer.size":                         "",
+	"connect.keep.alive":                         "",
+	"connect.keep.alive.interval.ms":             "",
+	"use.nongraceful.disconnect":                 "",
+	"min.row.count.to.stream.results":            "", // sluice streams every snapshot read
+	"database.jdbc.driver":                       "",
+	"table.ignore.builtin":                       "", // system schemas are never captured
+	"snapshot.tables.order.by.row.count":         "",
+	"incremental.snapshot.watermarking.strategy": "sluice writes its own watermarks",
 }
 
 // Check adds a validation run after every value is applied; Parse reports the errors of all

@@ -37,9 +37,16 @@ var unimplementedProperties = map[string]unimplemented{
 	"datatype.propagate.source.type": {nil, "sluice propagates source types by column only: column.propagate.source.type (--column-propagate-source-type)"},
 	"predicates":                     {nil, "sluice does not support Kafka Connect predicates (a transform applies to every record); io.debezium.transforms.Filter selects records"},
 	"debezium.predicates":            {nil, "sluice does not support Kafka Connect predicates (a transform applies to every record); io.debezium.transforms.Filter selects records"},
-	"post.processors":                {nil, "sluice has no post processors (the column reselector included)"},
-	"message.prefix.include.list":    {nil, "sluice emits every logical decoding message (op m)"},
-	"message.prefix.exclude.list":    {nil, "sluice emits every logical decoding message (op m)"},
+	"gtid.source.includes": {nil, "sluice captures the transactions of every GTID source: a filter by server UUID would leave changes out " +
+		"(or, ignored, let in those you meant to keep out)"},
+	"gtid.source.excludes": {nil, "sluice captures the transactions of every GTID source: a filter by server UUID would leave changes out " +
+		"(or, ignored, let in those you meant to keep out)"},
+	"event.deserialization.failure.handling.mode": {[]string{"fail"}, "sluice stops at a binlog event it cannot decode, naming its position; it never skips one"},
+	"inconsistent.schema.handling.mode": {[]string{"fail"}, "sluice stops at a row event of a table missing from the schema history, naming the fix " +
+		"(--schema-repair or --snapshot-mode recovery); it never skips one"},
+	"post.processors":             {nil, "sluice has no post processors (the column reselector included)"},
+	"message.prefix.include.list": {nil, "sluice emits every logical decoding message (op m)"},
+	"message.prefix.exclude.list": {nil, "sluice emits every logical decoding message (op m)"},
 	"replica.identity.autoset.values": {nil, "sluice does not change a table's replica identity: run ALTER TABLE … REPLICA IDENTITY FULL (or USING INDEX …) " +
 		"on those tables before the start"},
 	"database.initial.statements": {nil, "sluice runs no statements of yours on its connections: set the session defaults on the database user " +
