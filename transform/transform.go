@@ -264,6 +264,12 @@ func Build(specs []Spec, env Env) ([]Built, error) {
 		}
 		sort.Strings(unknown)
 		for _, key := range unknown {
+			if key == "predicate" || key == "negate" {
+				// Kafka Connect's, on every transform: saying the transform lacks it misleads.
+				errs = append(errs, fmt.Errorf("transforms.%s.%s: sluice does not support Kafka Connect predicates: the transform would apply to every record; "+
+					"remove it (and the predicates lines), or select records with io.debezium.transforms.Filter (its topic.regex)", s.Name, key))
+				continue
+			}
 			errs = append(errs, fmt.Errorf("transforms.%s.%s: %s has no option %q (sluice does not support it)", s.Name, key, s.Type, key))
 		}
 		if err == nil && len(o.errs) == 0 {

@@ -375,3 +375,14 @@ func TestUnwrapRowNotObject(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestPredicateRefused: a transform's predicate (Kafka Connect's, on any transform) is refused
+// with what it is, not as an option the transform lacks.
+func TestPredicateRefused(t *testing.T) {
+	_, err := Build([]Spec{{Name: "unwrap", Type: "io.debezium.transforms.ExtractNewRecordState",
+		Options: map[string]string{"predicate": "isHeartbeat", "negate": "true"}}}, Env{})
+	if err == nil || !strings.Contains(err.Error(), "transforms.unwrap.predicate: sluice does not support Kafka Connect predicates") ||
+		!strings.Contains(err.Error(), "transforms.unwrap.negate:") || strings.Contains(err.Error(), "has no option") {
+		t.Fatalf("err = %v", err)
+	}
+}

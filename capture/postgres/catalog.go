@@ -224,7 +224,7 @@ WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped`, relid)
 	rows, err = c.conn.Query(ctx, `SELECT a.attname FROM pg_index i
 JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord) ON true
 JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-WHERE i.indrelid = $1 AND i.indisprimary ORDER BY k.ord`, relid)
+WHERE i.indrelid = $1 AND `+KeyIndexSQL+` ORDER BY k.ord`, relid)
 	if err != nil {
 		return m, fmt.Errorf("read primary key of relation %d: %w", relid, err)
 	}
@@ -234,6 +234,14 @@ WHERE i.indrelid = $1 AND i.indisprimary ORDER BY k.ord`, relid)
 	}
 	return m, nil
 }
+
+// KeyIndexSQL selects, in a query over pg_index i, the index whose columns are the table's key:
+// its primary key, else the index of REPLICA IDENTITY USING INDEX (unique, not partial, on
+// NOT NULL columns: what the table's updates and deletes carry as the old key), as Debezium
+// keys a table without a primary key by its unique key. Without it such a table's records
+// had no key at all. sluice verify keys the table the same way.
+const KeyIndexSQL = `(i.indisprimary OR i.indisreplident AND NOT EXISTS (SELECT 1 FROM pg_index p WHERE p.indrelid = i.indrelid AND p.indisprimary)
+  AND (SELECT c.relreplident FROM pg_class c WHERE c.oid = i.indrelid) = 'i')`
 
 // numericTypmod splits a numeric column's typmod into precision and scale. The scale is an
 // 11-bit signed number (PostgreSQL 15+ allows -1000…1000; reading the low 16 bits made

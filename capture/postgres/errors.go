@@ -22,6 +22,10 @@ var (
 	// ErrSlotLost: the server removed WAL the slot still needed (wal_status lost); the changes
 	// in it are gone.
 	ErrSlotLost = errors.New("replication slot lost")
+	// ErrOffsetAhead: the stored offset is past the end of the server's WAL, so it was not
+	// written against this server (or the server lost the end of its WAL); streaming from it
+	// would skip every change until the WAL reached it.
+	ErrOffsetAhead = errors.New("stored offset is past the end of the server's WAL")
 	// ErrReadTimeout: the replication stream was silent for longer than Config.ReadTimeout.
 	ErrReadTimeout = errors.New("read timeout: no message from the server")
 )

@@ -62,17 +62,19 @@ func (s *Source) preflight(ctx context.Context) error {
 	}
 	// SELECT on the captured tables (the snapshot reads them).
 	rows, err := c.Query(ctx, `SELECT n.nspname, cl.relname, has_table_privilege(cl.oid, 'SELECT'),
-  cl.relreplident, EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = cl.oid AND i.indisprimary)
+  cl.relreplident, EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = cl.oid AND i.indisprimary),
+  cl.relreplident = 'i' AND EXISTS (SELECT 1 FROM pg_index p JOIN pg_index r ON r.indrelid = p.indrelid AND r.indisreplident
+    WHERE p.indrelid = cl.oid AND p.indisprimary AND NOT p.indkey::int2[] <@ r.indkey::int2[])
 FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace
 WHERE cl.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 1, 2`)
 	if err != nil {
 		return fmt.Errorf("postgres preflight: list tables: %w", err)
 	}
-	var noSelect, noKey, blocked []string
+	var noSelect, noKey, blocked, identNoPK []string
 	for rows.Next() {
 		var ns, name, ident string
-		var sel, pk bool
-		if err := rows.Scan(&ns, &name, &sel, &ident, &pk); err != nil {
+		var sel, pk, pkNotInIdent bool
+		if err := rows.Scan(&ns, &name, &sel, &ident, &pk, &pkNotInIdent); err != nil {
 			rows.Close()
 			return err
 		}
@@ -89,10 +91,16 @@ WHERE cl.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_
 		if !pk && ident == "d" {
 			noKey = append(noKey, full)
 		}
+		if pkNotInIdent {
+			identNoPK = append(identNoPK, full)
+		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
+	}
+	if len(identNoPK) > 0 {
+		return errIdentityWithoutKey(strings.Join(identNoPK, ", "))
 	}
 	if len(noKey) > 0 {
 		s.log.Warn("tables without a primary key under REPLICA IDENTITY DEFAULT: their updates and deletes carry no key and PostgreSQL rejects UPDATE/DELETE on them once published; fix with ALTER TABLE … REPLICA IDENTITY FULL (or add a primary key)", "tables", strings.Join(noKey, ", "))
@@ -388,4 +396,13 @@ func (s *Source) checkPartitionNames(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// errIdentityWithoutKey: the tables' REPLICA IDENTITY USING INDEX leaves primary key columns
+// out, so their deletes (and updates of the index's columns) do not say which row: a record
+// keyed by the primary key cannot be written for them (Debezium fails on the null key).
+func errIdentityWithoutKey(tables string) error {
+	return fmt.Errorf("postgres: %s: REPLICA IDENTITY USING INDEX of an index without the primary key: deletes (and updates of that index's columns) "+
+		"carry no primary key, so their records cannot be keyed (a delete would reach no row downstream); "+
+		"run ALTER TABLE %s REPLICA IDENTITY DEFAULT; (or FULL, or USING INDEX an index that holds the primary key)", tables, tables)
 }

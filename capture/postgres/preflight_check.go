@@ -137,7 +137,9 @@ func Check(ctx context.Context, cfg Config) []capture.Check {
 	}
 
 	rows, err := c.Query(ctx, `SELECT n.nspname, cl.relname, has_table_privilege(cl.oid, 'SELECT'),
-  cl.relreplident, EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = cl.oid AND i.indisprimary)
+  cl.relreplident, EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = cl.oid AND i.indisprimary),
+  cl.relreplident = 'i' AND EXISTS (SELECT 1 FROM pg_index p JOIN pg_index r ON r.indrelid = p.indrelid AND r.indisreplident
+    WHERE p.indrelid = cl.oid AND p.indisprimary AND NOT p.indkey::int2[] <@ r.indkey::int2[])
 FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace
 WHERE cl.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 1, 2`)
 	if err != nil {
@@ -145,11 +147,11 @@ WHERE cl.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_
 		return out
 	}
 	var n int
-	var noSelect, noKey []string
+	var noSelect, noKey, identNoPK []string
 	for rows.Next() {
 		var ns, name, ident string
-		var sel, pk bool
-		if err := rows.Scan(&ns, &name, &sel, &ident, &pk); err != nil {
+		var sel, pk, pkNotInIdent bool
+		if err := rows.Scan(&ns, &name, &sel, &ident, &pk, &pkNotInIdent); err != nil {
 			break
 		}
 		if !s.filter.table(ns, name) {
@@ -162,6 +164,9 @@ WHERE cl.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_
 		}
 		if !pk && ident == "d" {
 			noKey = append(noKey, full)
+		}
+		if pkNotInIdent {
+			identNoPK = append(identNoPK, full)
 		}
 	}
 	rows.Close()
@@ -176,6 +181,11 @@ WHERE cl.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_
 			fmt.Sprintf("GRANT SELECT ON %s TO %s; (or GRANT pg_read_all_data TO %s;)", strings.Join(noSelect, ", "), quoteIdent(user), quoteIdent(user)))
 	case n > 0:
 		add("SELECT grant", capture.CheckOK, "every captured table", "")
+	}
+	if len(identNoPK) > 0 {
+		t := strings.Join(identNoPK, ", ")
+		add("replica identity", capture.CheckFail, "USING INDEX of an index without the primary key (deletes carry no key): "+t,
+			"ALTER TABLE "+t+" REPLICA IDENTITY DEFAULT; (or FULL)")
 	}
 	if len(noKey) > 0 {
 		add("replica identity", capture.CheckWarn, "no primary key under REPLICA IDENTITY DEFAULT: "+strings.Join(noKey, ", "),

@@ -92,6 +92,7 @@ func (s *Source) connectReplication(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("postgres: IDENTIFY_SYSTEM: %w", err)
 	}
+	s.walEnd = uint64(sys.XLogPos)
 	s.log.Info("connected", "system_id", sys.SystemID, "timeline", sys.Timeline, "xlogpos", sys.XLogPos.String(), "db", s.dbName, "server_version", s.version)
 	return nil
 }
@@ -195,6 +196,13 @@ func (s *Source) unusableSlot(slot slotState, r *Position) error {
 		}
 		return fmt.Errorf("postgres: %w: slot %q is not this connector's to reuse or drop: if it belongs to a pipeline whose offsets you meant to use, start with the same --offsets-file or --offsets-topic and --name; otherwise "+ways,
 			ErrSlotExists, s.cfg.Slot, s.cfg.SnapshotMode)
+	}
+	if at := max(r.LSN, r.CommitLSN, r.ProcLSN); s.walEnd != 0 && at > s.walEnd {
+		// Every saved position was received from the server, so at most its WAL's end.
+		return fmt.Errorf("postgres: %w: the stored offset is at %s but this server's WAL ends at %s: the offset was written against another server "+
+			"(or this one was restored from a backup, or failed over to a replica without the end of the WAL), and streaming from it would skip every change "+
+			"until the WAL reaches it; use this server's offsets (--offsets-file/--offsets-topic and --name), or "+ways,
+			ErrOffsetAhead, pglogrepl.LSN(at), pglogrepl.LSN(s.walEnd), s.cfg.SnapshotMode)
 	}
 	if slot.confirmed == nil || r.CommitLSN == 0 || (r.Snapshot && !r.SnapshotCompleted) {
 		return nil

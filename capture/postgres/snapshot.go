@@ -354,7 +354,7 @@ WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped ORDER 
 	rows, err = c.Query(ctx, `SELECT i.indrelid, a.attname FROM pg_index i
 JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord) ON true
 JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-WHERE i.indrelid = ANY($1::oid[]) AND i.indisprimary ORDER BY i.indrelid, k.ord`, oids)
+WHERE i.indrelid = ANY($1::oid[]) AND `+KeyIndexSQL+` ORDER BY i.indrelid, k.ord`, oids)
 	if err != nil {
 		return nil, fmt.Errorf("postgres snapshot: read the primary keys of %d tables: %w", len(oids), err)
 	}

@@ -42,6 +42,7 @@ type Source struct {
 
 	resume      *Position
 	startLSN    uint64
+	walEnd      uint64 // the server's WAL end at IDENTIFY_SYSTEM: no stored offset can be past it
 	streaming   bool
 	snap        *snapshot
 	resumed     *resumed // the rest of an unfinished snapshot, read in watermark windows (chunk.go)

@@ -352,10 +352,11 @@ func TestPreflight(t *testing.T) {
 	})
 }
 
-// TestReplicaIdentityIndex: USING INDEX gives the index columns as before.
+// TestReplicaIdentityIndex: USING INDEX gives the index columns as before. (With a primary
+// key outside the index the table is refused: TestReplicaIdentityIndexWithoutPrimaryKey.)
 func TestReplicaIdentityIndex(t *testing.T) {
 	eachServer(t, func(t *testing.T, db *testDB) {
-		db.exec("CREATE TABLE ix (id int PRIMARY KEY, code text NOT NULL, n int)", "CREATE UNIQUE INDEX ix_code ON ix (code)",
+		db.exec("CREATE TABLE ix (id int, code text NOT NULL, n int)", "CREATE UNIQUE INDEX ix_code ON ix (code)",
 			"ALTER TABLE ix REPLICA IDENTITY USING INDEX ix_code")
 		s := db.open(db.config())
 		db.exec("INSERT INTO ix VALUES (1, 'a', 1)", "UPDATE ix SET code = 'b' WHERE id = 1", "DELETE FROM ix WHERE id = 1")

@@ -8,6 +8,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/jackc/pglogrepl"
 	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/capture/postgres/pgoutput"
 )
@@ -284,6 +285,9 @@ func (s *Source) update(lsn uint64, m *pgoutput.UpdateMessage, data []byte) erro
 		if before, err = rel.decodeTuple(m.OldTuple, &s.rows); err != nil {
 			return tupleError(lsn, data, err)
 		}
+		if err := rel.keyCarried(m.OldTupleType, before, lsn, "UPDATE"); err != nil {
+			return err
+		}
 	}
 	after, err := rel.decodeTuple(m.NewTuple, &s.rows)
 	if err != nil {
@@ -316,6 +320,9 @@ func (s *Source) delete(lsn uint64, m *pgoutput.DeleteMessage, data []byte) erro
 	before, err := rel.decodeTuple(m.OldTuple, &s.rows)
 	if err != nil {
 		return tupleError(lsn, data, err)
+	}
+	if err := rel.keyCarried(m.OldTupleType, before, lsn, "DELETE"); err != nil {
+		return err
 	}
 	if !s.skipOp[capture.OpDelete] {
 		s.emitChange(capture.OpDelete, rel, lsn, before, nil, "DELETE")
@@ -424,4 +431,22 @@ func (s *Source) idleEvent(lsn uint64) capture.Event {
 	now := time.Now().UnixMicro()
 	return capture.Event{Kind: capture.Keepalive, Source: capture.Source{Connector: "postgresql", DB: s.dbName, TsMicros: now, LSN: lsn, HasLSN: true},
 		Position: &Position{LSN: lsn, ProcLSN: lsn, CommitLSN: lsn, TsMicros: now, Type: "HEARTBEAT"}}
+}
+
+// keyCarried checks that an old key tuple ('K') holds the table's key: under REPLICA IDENTITY
+// USING INDEX of an index without the primary key it holds the index's columns and NULL for
+// the rest, and the key's missing columns would be written as their fallback (a delete of
+// row 1 as one of key 0). The index was switched while streaming (preflight refuses it at
+// start); the change cannot be keyed, so the source stops.
+func (rel *relation) keyCarried(typ uint8, before capture.Row, lsn uint64, op string) error {
+	if typ != pgoutput.TupleTypeKey {
+		return nil
+	}
+	for _, k := range rel.table.PrimaryKey {
+		if k < len(before) && before[k].IsNull() {
+			return fmt.Errorf("%w (the %s at %s cannot be keyed: after fixing the identity, delete the stored offset and restart with "+
+				"--snapshot-mode when_needed, which takes a new snapshot)", errIdentityWithoutKey(quoteIdent(rel.table.ID.Schema)+"."+quoteIdent(rel.table.ID.Table)), op, pglogrepl.LSN(lsn))
+		}
+	}
+	return nil
 }

@@ -43,7 +43,10 @@ type Capture struct {
 	// the Kafka one for each source it opens (signal.Receiver).
 	Signals kafkasignal.Config
 
-	Sink         string
+	Sink string
+	// ReplaceNull is JsonConverter's replace.null.with.default: auto (true, except for the
+	// ClickHouse sink), true or false; validate sets Envelope.KeepNulls from it.
+	ReplaceNull  string
 	DSN          string
 	PasswordFile string
 	password     string // --password (database.password); a secret, never shown
@@ -115,6 +118,20 @@ func addCapture(s *Set, dsnUsage string, kinds []SinkKind) *Capture {
 		def = kinds[0].Name
 	}
 	fs.StringVar(&c.Sink, "sink", def, "where records go: "+strings.Join(names, "|"))
+	fs.Var(properties.Func("auto", func(v string) error {
+		switch v = strings.ToLower(strings.TrimSpace(v)); v {
+		case "auto", "true", "false":
+			c.ReplaceNull = v
+			return nil
+		}
+		return errors.New("want auto, true or false")
+	}), "replace-null-with-default", "write a SQL NULL of a column with a default as that default, as Kafka Connect's JsonConverter does (replace.null.with.default): "+
+		"auto|true|false; auto: true, except for --sink clickhouse, whose tables copy the rows (a NULL stays NULL)")
+	s.Names(properties.Names{"value.converter.replace.null.with.default": "replace-null-with-default",
+		"key.converter.replace.null.with.default":         "replace-null-with-default",
+		"debezium.format.value.replace.null.with.default": "replace-null-with-default",
+		"debezium.format.key.replace.null.with.default":   "replace-null-with-default"})
+	s.SetGroup(GroupOutput, "replace-null-with-default")
 	fs.StringVar(&c.DSN, "dsn", "", dsnUsage)
 	fs.StringVar(&c.PasswordFile, "password-file", "", "read the database password from this file (first line)")
 	fs.Var(properties.Secret(func(v string) error { c.password, c.havePassword = v, true; return nil }), "password",
@@ -135,7 +152,7 @@ func addCapture(s *Set, dsnUsage string, kinds []SinkKind) *Capture {
 	fs.DurationVar(&c.RetryWait, "retriable-restart-wait", 10*time.Second, "the longest wait between two reopens; the first waits 1s, then it doubles (retriable.restart.connector.wait.ms)")
 	s.Names(map[string]string{"debezium.sink.type": "sink", "retriable.restart.connector.wait.ms": "retriable-restart-wait",
 		"errors.max.retries": "errors-max-retries", "database.password": "password",
-		"key.converter.schemas.enable": "schemas-enable"})
+		"key.converter.schemas.enable": "schemas-enable", "debezium.format.key.schemas.enable": "schemas-enable"})
 	// Debezium before 2.0 named the topic prefix database.server.name.
 	s.Fallback("database.server.name", "topic-prefix")
 	// The Kafka sink always waits for every in-sync replica (acks=all): positions are
@@ -174,6 +191,9 @@ func addCapture(s *Set, dsnUsage string, kinds []SinkKind) *Capture {
 // validate checks what spans components and reports every problem at once.
 func (c *Capture) validate(sinkNames []string) error {
 	var errs []error
+	// A NULL written as the column default is Kafka Connect's way; a ClickHouse table is a
+	// copy of the rows, where it would be a wrong value (sluice verify reports it).
+	c.Envelope.KeepNulls = c.ReplaceNull == "false" || c.ReplaceNull != "true" && c.Sink == "clickhouse"
 	if err := c.Envelope.Validate(); err != nil {
 		errs = append(errs, err)
 	}

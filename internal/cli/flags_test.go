@@ -280,3 +280,100 @@ debezium.sink.kafka.producer.max.block.ms=60000
 		}
 	}
 }
+
+// TestUnimplementedDebeziumPropertiesRefused: a Debezium property that changes the records
+// (columns, values, names, topics) and that sluice does not implement stops the command with
+// an error naming it and what to do, unless it asks for Debezium's default; before, each was
+// logged as unknown and ignored, so sluice ran and wrote something else than the file asked
+// for (every column under column.include.list). Tuning knobs are accepted.
+func TestUnimplementedDebeziumPropertiesRefused(t *testing.T) {
+	props := writeFile(t, "app.properties", `
+debezium.sink.type=stdout
+debezium.source.column.include.list=public.t.id
+debezium.source.unavailable.value.placeholder=__x
+debezium.source.topic.delimiter=_
+debezium.source.topic.transaction=tx
+debezium.source.snapshot.select.statement.overrides.public.t=SELECT * FROM public.t WHERE id > 9
+debezium.source.converters=isbn
+debezium.source.schema.name.adjustment.mode=avro
+debezium.source.topic.heartbeat.prefix=__debezium-heartbeat
+debezium.source.schema.refresh.mode=columns_diff
+debezium.source.money.fraction.digits=2
+debezium.source.max.batch.size=2048
+debezium.source.poll.interval.ms=500
+debezium.format.key.schemas.enable=false
+debezium.format.value.schemas.enable=false
+debezium.predicates=p1
+debezium.source.gtid.source.excludes=6e5b0d4a-1111-2222-3333-444455556666
+debezium.source.inconsistent.schema.handling.mode=skip
+debezium.source.event.deserialization.failure.handling.mode=fail
+debezium.source.binlog.buffer.size=0
+debezium.predicates.p1.type=org.apache.kafka.connect.transforms.predicates.TopicNameMatches
+debezium.predicates.p1.pattern=.*
+`)
+	fs, c := newTestFlags(t)
+	if err := fs.Parse([]string{"--config", props, "--topic-prefix", "p"}); err != nil {
+		t.Fatal(err)
+	}
+	err := c.resolve(func(string) (string, bool) { return "", false })
+	if err == nil {
+		t.Fatal("resolve: no error")
+	}
+	if !strings.Contains(err.Error(), "debezium.predicates=\"p1\": not supported") || strings.Contains(err.Error(), "predicates.p1") {
+		t.Errorf("predicates: %v", err)
+	}
+	for _, bad := range []string{"column.include.list", "unavailable.value.placeholder", "topic.delimiter", "topic.transaction",
+		"snapshot.select.statement.overrides.public.t", "converters", "schema.name.adjustment.mode", "gtid.source.excludes",
+		"inconsistent.schema.handling.mode"} {
+		if !strings.Contains(err.Error(), "debezium.source."+bad+"=") {
+			t.Errorf("error does not name %s: %v", bad, err)
+		}
+	}
+	for _, ok := range []string{"topic.heartbeat.prefix", "schema.refresh.mode", "money.fraction.digits", "max.batch.size", "poll.interval.ms", "schemas.enable",
+		"event.deserialization", "binlog.buffer.size"} {
+		if strings.Contains(err.Error(), ok) {
+			t.Errorf("error names the accepted %s: %v", ok, err)
+		}
+	}
+	if len(c.unknown) > 0 {
+		t.Errorf("unknown: %v", c.unknown)
+	}
+}
+
+// TestReplaceNullWithDefault: JsonConverter's replace.null.with.default is a setting: false
+// (from the converter's property or --replace-null-with-default) keeps a SQL NULL null; the
+// default, auto, replaces it with the column default as Kafka Connect does, except for the
+// ClickHouse sink, whose table is a copy of the rows. Before, the property was ignored and
+// every sink wrote the column default for a NULL (ClickHouse held 5 for a NULL of an int
+// DEFAULT 5, which sluice verify reports as differing).
+func TestReplaceNullWithDefault(t *testing.T) {
+	chSink := SinkKind{Name: "clickhouse", New: func(c *Capture) Sink { return stdoutSink{c} }}
+	for _, c := range []struct {
+		name  string
+		props string
+		args  []string
+		keep  bool
+	}{
+		{"default kafka", "", []string{"--sink", "kafka", "--kafka-brokers", "k:9092"}, false},
+		{"default clickhouse", "", []string{"--sink", "clickhouse"}, true},
+		{"converter false", "value.converter.replace.null.with.default=false\n", []string{"--sink", "kafka", "--kafka-brokers", "k:9092"}, true},
+		{"debezium server false", "debezium.format.value.replace.null.with.default=false\n", []string{"--sink", "stdout"}, true},
+		{"flag true on clickhouse", "", []string{"--sink", "clickhouse", "--replace-null-with-default", "true"}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			fs := flag.NewFlagSet("test", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			cp := addCapture(newSet(fs), "", []SinkKind{StdoutSink, KafkaSink, chSink})
+			args := append([]string{"--topic-prefix", "p", "--config", writeFile(t, "a.properties", c.props)}, c.args...)
+			if err := fs.Parse(args); err != nil {
+				t.Fatal(err)
+			}
+			if err := cp.resolve(func(string) (string, bool) { return "", false }); err != nil {
+				t.Fatal(err)
+			}
+			if cp.Envelope.KeepNulls != c.keep {
+				t.Errorf("KeepNulls = %v, want %v", cp.Envelope.KeepNulls, c.keep)
+			}
+		})
+	}
+}

@@ -90,6 +90,19 @@ func newSet(fs *flag.FlagSet) *Set {
 	for prop, why := range unusedProperties {
 		s.Accept(prop, func(string) (string, error) { return why, nil })
 	}
+	// Registered first: a component that implements one of these registers it after, and wins.
+	for prop, u := range unimplementedProperties {
+		s.Accept(prop, unimplementedCheck(prop, u))
+	}
+	// Their definitions: the list (predicates=…) is what is refused.
+	s.Accept("predicates.*", nil)
+	s.Accept("debezium.predicates.*", nil)
+	s.Accept("slot.drop.on.stop", func(v string) (string, error) {
+		if strings.EqualFold(strings.TrimSpace(v), "true") {
+			return "sluice keeps the replication slot when it stops (dropping it would lose the changes made while it is down): drop it yourself when the connector is retired", nil
+		}
+		return "", nil
+	})
 	// sluice writes JSON (with or without schemas, --schemas-enable) and nothing else.
 	for _, p := range []string{"key.converter", "value.converter", "debezium.format.key", "debezium.format.value"} {
 		s.Accept(p, func(v string) (string, error) {
@@ -167,6 +180,25 @@ var unusedProperties = map[string]string{
 	"debezium.sink.kafka.producer.retries":                               "retries are bounded by time, delivery.timeout.ms (--kafka-delivery-timeout)",
 	"quarkus.log.console.json.pretty-print":                              "",
 	"topic.creation.enable":                                              "", // sluice creates the topics it writes
+	// Tuning of Debezium's own queue and retries: sluice bounds its buffers by bytes
+	// (--kafka-max-buffered-bytes, --memory-limit) and retries by --errors-retry-timeout.
+	"max.batch.size":          "",
+	"max.queue.size":          "",
+	"max.queue.size.in.bytes": "",
+	"poll.interval.ms":        "",
+	"topic.cache.size":        "",
+	"slot.max.retries":        "sluice retries by --errors-retry-timeout",
+	"slot.retry.delay.ms":     "sluice retries by --errors-retry-timeout",
+	// Connection and read tuning of Debezium's JDBC and binlog clients.
+	"binlog.buffer.size":                         "",
+	"connect.keep.alive":                         "",
+	"connect.keep.alive.interval.ms":             "",
+	"use.nongraceful.disconnect":                 "",
+	"min.row.count.to.stream.results":            "", // sluice streams every snapshot read
+	"database.jdbc.driver":                       "",
+	"table.ignore.builtin":                       "", // system schemas are never captured
+	"snapshot.tables.order.by.row.count":         "",
+	"incremental.snapshot.watermarking.strategy": "sluice writes its own watermarks",
 }
 
 // Check adds a validation run after every value is applied; Parse reports the errors of all

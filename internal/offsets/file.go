@@ -45,7 +45,18 @@ func (f *File) Load(context.Context) ([]byte, error) {
 	}
 	var d fileDoc
 	if err := json.Unmarshal(b, &d); err != nil {
-		return nil, fmt.Errorf("offsets file %s is not valid (delete it to start over): %w", f.path, err)
+		// Save replaces the file atomically, so this is damage from outside (a copy cut
+		// short, an editor): starting over must be the operator's choice, made knowingly.
+		return nil, fmt.Errorf("offsets file %s is not valid JSON (sluice replaces it atomically, so something else damaged it): "+
+			"restore it from a backup; or delete it and restart with --snapshot-mode when_needed, which takes a new snapshot "+
+			"(consumers get every row again): %w", f.path, err)
+	}
+	if len(d.Key) == 0 || string(d.Key) == "null" {
+		return nil, fmt.Errorf("offsets file %s has no key (it is not a sluice offsets file, or was edited): restore it from a backup, or point --offsets-file at the right one", f.path)
+	}
+	if len(d.Value) == 0 || string(d.Value) == "null" {
+		return nil, fmt.Errorf("offsets file %s of %s has no offset value (it was edited): restore it from a backup; "+
+			"or delete it and restart with --snapshot-mode when_needed, which takes a new snapshot", f.path, d.Key)
 	}
 	if !jsonEqual(d.Key, f.key) {
 		return nil, fmt.Errorf("offsets file %s belongs to %s, not %s: use another --offsets-file or the matching --name/--topic-prefix", f.path, d.Key, f.key)

@@ -39,6 +39,9 @@ func validValue(value []byte) error {
 	if err := json.Unmarshal(value, &m); err != nil {
 		return fmt.Errorf("offset value is not a JSON object: %w", err)
 	}
+	if m == nil {
+		return fmt.Errorf("offset value is null, not a JSON object")
+	}
 	return nil
 }
 

@@ -111,3 +111,29 @@ func TestKafkaStore(t *testing.T) {
 		t.Fatalf("other key Load = %s, %v", v, err)
 	}
 }
+
+// TestFileLoadDamaged: a damaged offsets file stops the start with an error that says what is
+// wrong with it, never reads as "no offset" (a start over). Before, a null value passed as a
+// stored offset and a file without a key was said to belong to "" .
+func TestFileLoadDamaged(t *testing.T) {
+	for _, c := range []struct{ name, text, want string }{
+		{"empty", ``, "not valid JSON"},
+		{"truncated", `{"key":["sluice",{"server":"p"}],"value":{"lsn":1`, "not valid JSON"},
+		{"no key", `{"value":{"lsn":1}}`, "has no key"},
+		{"no value", `{"key":["sluice",{"server":"p"}]}`, "no offset value"},
+		{"null value", `{"key":["sluice",{"server":"p"}],"value":null}`, "no offset value"},
+		{"array value", `{"key":["sluice",{"server":"p"}],"value":[1]}`, "not a JSON object"},
+		{"other connector", `{"key":["other",{"server":"p"}],"value":{"lsn":1}}`, "belongs to"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "offsets.json")
+			if err := os.WriteFile(path, []byte(c.text), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			v, err := NewFile(path, "sluice", "p").Load(context.Background())
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("Load = %q, %v; want an error saying %q", v, err, c.want)
+			}
+		})
+	}
+}

@@ -176,7 +176,9 @@ func AppendLine(dst []byte, rec *envelope.Record, partitions int32) []byte {
 		}
 		dst = appendString(dst, h.Key)
 		dst = append(dst, ':')
-		dst = appendJSON(dst, h.Value, rec.Compact)
+		// Not rec.Compact: that vouches for key and value only; a transform adds headers
+		// as plain text (unwrap's add.headers).
+		dst = appendJSON(dst, h.Value, false)
 	}
 	return append(dst, "}}\n"...)
 }

@@ -2,6 +2,7 @@ package stdout
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/sluicecdc/sluice/envelope"
@@ -34,5 +35,20 @@ func TestAppendLineCompact(t *testing.T) {
 	tomb := envelope.Record{Topic: "t", Key: []byte(`{"id":1}`), Compact: true}
 	if got, want := string(AppendLine(nil, &tomb, 1)), `{"topic":"t","partition":0,"key":{"id":1},"value":null,"headers":{}}`+"\n"; got != want {
 		t.Errorf("tombstone: got %s, want %s", got, want)
+	}
+}
+
+// TestAppendLineTextHeaderOfCompactRecord: a header a transform adds as text (unwrap's
+// add.headers: "__db" = a4db) on an encoder record (Compact) is quoted. Before, Compact was
+// applied to the headers too and the line read "__db":a4db, not JSON.
+func TestAppendLineTextHeaderOfCompactRecord(t *testing.T) {
+	rec := envelope.Record{Topic: "t", Key: []byte(`{"id":1}`), Value: []byte(`{"id":1}`), Compact: true,
+		Headers: []envelope.Header{{Key: "__db", Value: []byte("a4db")}, {Key: "__debezium.oldkey", Value: []byte(`{"id":0}`)}}}
+	line := AppendLine(nil, &rec, 1)
+	if !json.Valid(line) {
+		t.Fatalf("not JSON: %s", line)
+	}
+	if want := `"headers":{"__db":"a4db","__debezium.oldkey":{"id":0}}`; !strings.Contains(string(line), want) {
+		t.Errorf("got %s, want %s in it", line, want)
 	}
 }

@@ -85,7 +85,8 @@ func (s *Side) Tables(ctx context.Context) ([][2]string, error) {
 	return out, rows.Err()
 }
 
-// Describe reads a table's columns (domains as their base type) and primary key.
+// Describe reads a table's columns (domains as their base type) and key: the primary key, else
+// the index of REPLICA IDENTITY USING INDEX, as the capture keys its records.
 func (s *Side) Describe(ctx context.Context, schema, name string) (verify.SourceTable, error) {
 	t := verify.SourceTable{Schema: schema, Name: name}
 	rel := pgx.Identifier{schema, name}.Sanitize()
@@ -115,7 +116,7 @@ func (s *Side) Describe(ctx context.Context, schema, name string) (verify.Source
 	krows, err := s.conn.Query(ctx, `SELECT a.attname FROM pg_index i
 		CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
 		JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-		WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY k.ord`, rel)
+		WHERE i.indrelid = $1::regclass AND `+postgres.KeyIndexSQL+` ORDER BY k.ord`, rel)
 	if err != nil {
 		return t, fmt.Errorf("postgres: primary key of %s: %w", rel, err)
 	}

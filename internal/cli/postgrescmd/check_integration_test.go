@@ -141,3 +141,32 @@ func writeTemp(t *testing.T, s string) string {
 	f.Close()
 	return f.Name()
 }
+
+// TestCheckReplicaIdentityIndexWithoutPrimaryKey: sluice check fails a captured table whose
+// REPLICA IDENTITY USING INDEX leaves its primary key out (its deletes carry no key), with the
+// ALTER TABLE that fixes it, as the start refuses it.
+func TestCheckReplicaIdentityIndexWithoutPrimaryKey(t *testing.T) {
+	dsn := testkit.Server(t, "SLUICE_TEST_PG_DSN")
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	id := fmt.Sprintf("chkri_%d_%04x", time.Now().Unix()%100000, rand.IntN(1<<16))
+	for _, q := range []string{
+		"CREATE SCHEMA " + id,
+		"CREATE TABLE " + id + ".t (id int PRIMARY KEY, code text NOT NULL)",
+		"CREATE UNIQUE INDEX " + id + "_code ON " + id + ".t (code)",
+		"ALTER TABLE " + id + ".t REPLICA IDENTITY USING INDEX " + id + "_code",
+	} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	t.Cleanup(func() { conn.Exec(ctx, "DROP SCHEMA "+id+" CASCADE") })
+	code, table := runCheck(t, "--dsn", dsn, "--topic-prefix", "p", "--slot", id, "--publication", id, "--schema-include", id)
+	if r := row(table, "replica identity"); code != 1 || !strings.Contains(r, `ALTER TABLE "`+id+`"."t" REPLICA IDENTITY DEFAULT`) {
+		t.Errorf("exit %d, replica identity row %q\n%s", code, r, table)
+	}
+}
