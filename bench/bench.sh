@@ -533,6 +533,25 @@ section_clickhouse() {
 }
 
 # ---------------------------------------------------------------- snapshot
+# pg_cpu: CPU seconds of the bench PostgreSQL's processes so far: the postmaster's reaped
+# children (backends that ended) plus the live ones. A backend's CPU is in the postmaster's
+# cutime/cstime once it has exited and been reaped, hence the pause before each reading.
+pg_cpu() {
+  local pm t c
+  sleep 0.5
+  pm="$(head -1 "$SLUICE_INFRA_DIR/postgres15/data/postmaster.pid")"
+  t="$(awk '{ print $14 + $15 + $16 + $17 }' "/proc/$pm/stat")"
+  for c in $(cat /proc/"$pm"/task/*/children); do
+    t=$((t + $(awk '{ print $14 + $15 }' "/proc/$c/stat" 2>/dev/null || echo 0)))
+  done
+  awk -v t="$t" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'
+}
+# server_sample REP KEY BEFORE: the server's CPU s per M snapshot rows since BEFORE (pg_cpu).
+server_sample() {
+  local now; now="$(pg_cpu)"
+  sample "$1" "$2" "$(awk -v a="$3" -v b="$now" -v n="$SNAP_ROWS" 'BEGIN { printf "%.3f", (b - a) * 1e6 / n }')"
+}
+
 section_snapshot() {
   log "snapshot: loading $SNAP_ROWS rows"
   local s e
@@ -543,21 +562,26 @@ section_snapshot() {
     echo "INSERT INTO snap(customer_id,amount,status,created_at,payload) SELECT g%10007,(g%100000)/100.0,'new',now(),jsonb_build_object('sku','SKU-'||g,'qty',g%10,'note',md5(g::text)) FROM generate_series($s,$e) g;"
   done | psqlb >/dev/null
   psqlb -c "VACUUM ANALYZE snap" -c "CHECKPOINT" >/dev/null
-  local rep r
+  local rep r c0
   for rep in $(seq 1 "$REPS"); do
     log "snapshot rep $rep/$REPS"
+    c0="$(pg_cpu)"
     r="$(run -stderr "$LOGS/snap_copy.$rep.log" -- "$PGBIN/psql" -h 127.0.0.1 -p "$PG15_PORT" -U postgres -d postgres -X -q \
       -c "COPY snap TO STDOUT")" || die "COPY: $r"
     measured "$rep" snap.copy "$SNAP_ROWS" "$r"
+    server_sample "$rep" snap.copy.server_cpu_s_per_M "$c0"
+    c0="$(pg_cpu)"
     r="$(run -stderr "$LOGS/snap_sluice.$rep.log" -- "$BIN/sluice-postgres" --dsn "$PG_DSN" --slot "snap_$rep" --publication snappub \
       --publication-mode disabled --snapshot-mode initial_only --table-include 'public\.snap' --topic-prefix bench --sink stdout \
       --snapshot-max-threads "$SNAP_THREADS" \
       --schemas-enable="$SCHEMAS" --log-level warn --log-format text)" || die "sluice snapshot: $r (log $LOGS/snap_sluice.$rep.log)"
     measured "$rep" snap.sluice "$SNAP_ROWS" "$r"
+    server_sample "$rep" snap.sluice.server_cpu_s_per_M "$c0"
     pg_drop_slot "snap_$rep"
   done
   figure "PG snapshot → sluice → stdout" rows/s snap.sluice.rows_s "psql COPY TO STDOUT (/dev/null)" snap.copy.rows_s higher
   figure "PG snapshot: sluice CPU" "CPU s/M rows" snap.sluice.cpu_s_per_M "psql COPY CPU (client only)" snap.copy.cpu_s_per_M lower
+  figure "PG snapshot: server CPU for sluice's reads" "CPU s/M rows" snap.sluice.server_cpu_s_per_M "server CPU for COPY" snap.copy.server_cpu_s_per_M lower
   figure "PG snapshot: sluice peak RSS" MB snap.sluice.rss_mb "goal" "=64" lower
 }
 

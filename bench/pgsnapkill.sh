@@ -8,9 +8,10 @@
 #   - the topic is loaded into ClickHouse with `sluice clickhouse` and `sluice verify` compares
 #     every row with the source (goal: no key missing, differing or extra).
 # Uses the shared test servers' PostgreSQL and ClickHouse (a database of its own on each,
-# dropped at the end) and a private kfake (KILL_KAFKA_PORT, 25492).
+# dropped at the end) and a private kfake (KILL_KAFKA_PORT, 25492; `sluice clickhouse` /metrics on the next port).
 #   KILL_ROWS (5000000)  KILL_CYCLES (10)  KILL_MIN_S/KILL_MAX_S (2/6: seconds before each kill)
 #   KILL_DIR (/tmp/sluice-pgsnapkill)  KILL_RATE (200: writer transactions per second)
+#   KILL_DB (snapkill: the database on both servers and the slot; another name lets two runs share the servers)
 set -euo pipefail
 HERE="$(dirname "$(readlink -f "$0")")"
 REPO="$(dirname "$HERE")"
@@ -21,7 +22,7 @@ RATE="${KILL_RATE:-200}"
 DIR="${KILL_DIR:-/tmp/sluice-pgsnapkill}"
 KPORT="${KILL_KAFKA_PORT:-25492}"
 KAFKA="127.0.0.1:$KPORT"
-DB=snapkill
+DB="${KILL_DB:-snapkill}" # database (PostgreSQL and ClickHouse) and slot name
 BIN="$DIR/bin"
 eval "$("$REPO/scripts/servers.sh" env)"
 PGBIN=/usr/lib/postgresql/15/bin
@@ -94,7 +95,8 @@ done
 log "final run: until the snapshot completes, then the writer stops"
 "${SL[@]}" >>"$DIR/logs/sluice.final.log" 2>&1 &
 SLUICE=$!
-until grep -q "snapshot completed" "$DIR/logs/sluice.final.log"; do
+# A small table may finish its snapshot before the last kill: any run's log counts.
+until grep -qs "snapshot completed" "$DIR"/logs/sluice.*.log; do
   kill -0 "$SLUICE" 2>/dev/null || die "sluice exited (log $DIR/logs/sluice.final.log)"
   sleep 1
 done
@@ -109,10 +111,10 @@ reads="$(sed -n 's/.*"r":\([0-9]*\).*/\1/p' <<<"$counts")"
 log "records by op: $counts; snapshot rows emitted $reads for $ROWS rows ($(awk -v r="$reads" -v n="$ROWS" 'BEGIN { printf "%.3f", r / n }')×); rows now $rows_now"
 log "loading the topic into ClickHouse"
 "$BIN/sluice" clickhouse --kafka-brokers "$KAFKA" --topics 'kill\.public\.snap' --group killch --clickhouse-addr "$CH" \
-  --clickhouse-database "$DB" --log-format text --http-addr 127.0.0.1:25493 >"$DIR/logs/clickhouse.log" 2>&1 &
+  --clickhouse-database "$DB" --log-format text --http-addr 127.0.0.1:$((KPORT + 1)) >"$DIR/logs/clickhouse.log" 2>&1 &
 CHP=$!
 total="$(grep -o "[0-9][0-9]*" <<<"$counts" | awk "{ s += \$1 } END { print s }")"
-until [ "$(curl -sf http://127.0.0.1:25493/metrics | awk '$1 == "sluice_records_total" { printf "%d", $2 }')" = "$total" ]; do
+until [ "$(curl -sf http://127.0.0.1:$((KPORT + 1))/metrics | awk '$1 == "sluice_records_total" { printf "%d", $2 }')" = "$total" ]; do
   kill -0 "$CHP" 2>/dev/null || die "sluice clickhouse exited (log $DIR/logs/clickhouse.log)"
   sleep 2
 done

@@ -679,7 +679,7 @@ FROM pg_snapshot_xip(pg_current_snapshot()) x`).Scan(&late, &xip, &xmax, &reach,
 		c.rows, c.last, c.keys = nil, nil, map[string]int{}
 		var alloc capture.Alloc
 		ncol := len(t.rel.table.Columns)
-		rr := tx.Conn().PgConn().ExecParams(ctx, q, params, nil, nil, nil)
+		rr := tx.Conn().PgConn().ExecParams(ctx, q, params, nil, nil, t.formats)
 		lastRaw := make([][]byte, len(t.pkIdx)) // copies: vals die at the next row
 		for rr.NextRow() {
 			vals := rr.Values()

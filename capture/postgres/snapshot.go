@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,6 +33,10 @@ type snapTable struct {
 	done     int64
 	progress *capture.TableProgress
 	where    string // an incremental snapshot's additional condition (SQL), "" = none
+	// bins is how each selected column is read (binNone: text), formats the same as the
+	// result format codes of a read (nil: all text).
+	bins    []binKind
+	formats []int16
 }
 
 // unit is a piece of work: a whole table, or a primary-key range of one.
@@ -402,6 +407,7 @@ WHERE i.indrelid = ANY($1::oid[]) AND `+KeyIndexSQL+` ORDER BY i.indrelid, k.ord
 				}
 			}
 		}
+		st.binary()
 		if len(st.pk) == 1 {
 			switch rel.table.Columns[rel.table.PrimaryKey[0]].Type {
 			case "int2", "int4", "int8":
@@ -588,7 +594,7 @@ func (s *Source) readUnit(ctx context.Context, c *pgx.Conn, u *unit) error {
 		if len(t.pk) > 0 {
 			q += " ORDER BY " + strings.Join(t.pk, ", ") + " LIMIT " + strconv.Itoa(chunk)
 		}
-		rr := c.PgConn().ExecParams(ctx, q, params, nil, nil, nil)
+		rr := c.PgConn().ExecParams(ctx, q, params, nil, nil, t.formats)
 		n := 0
 		for rr.NextRow() {
 			vals := rr.Values()
@@ -629,17 +635,47 @@ func (s *Source) readUnit(ctx context.Context, c *pgx.Conn, u *unit) error {
 	}
 }
 
-// decodeRow decodes one result row of t (columns in relation order, text format) into a row
-// of ncol values in memory of its own (alloc): vals die at the next row.
+// binary chooses the columns read in binary (decode_binary.go): those of a type with a binary
+// decoder, except the key columns, whose text is the resume point (Position.SnapAfter) and the
+// next chunk's lower bound.
+func (t *snapTable) binary() {
+	t.bins = make([]binKind, len(t.rel.decs))
+	t.formats = nil
+	for i, d := range t.rel.decs {
+		o := t.rel.out[i]
+		if o < 0 || slices.Contains(t.pkIdx, i) {
+			continue
+		}
+		t.bins[i] = binaryKind(d, t.rel.table.Columns[o].Type)
+	}
+	for i, k := range t.bins {
+		if k != binNone {
+			if t.formats == nil {
+				t.formats = make([]int16, len(t.bins))
+			}
+			t.formats[i] = 1
+		}
+	}
+}
+
+// decodeRow decodes one result row of t (columns in relation order, in the formats of
+// t.formats) into a row of ncol values in memory of its own (alloc): vals die at the next row.
 func (t *snapTable) decodeRow(alloc *capture.Alloc, vals [][]byte, ncol int) (capture.Row, error) {
 	row := alloc.Row(ncol)
-	out, decs := t.rel.out, t.rel.decs
+	out, decs, bins := t.rel.out, t.rel.decs, t.bins
 	for i, v := range vals {
 		o := out[i]
 		if o < 0 || v == nil {
 			continue
 		}
 		d := decs[i]
+		if bins != nil && bins[i] != binNone {
+			k := bins[i]
+			if err := d.decodeBinary(k, &row[o], v); err != nil {
+				return nil, fmt.Errorf("postgres snapshot: %s column %s binary value %x: %w", t.name, t.rel.table.Columns[o].Name, v, err)
+			}
+			continue
+		}
 		b := v
 		if d.aliases() {
 			b = alloc.Copy(v)

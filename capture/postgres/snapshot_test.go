@@ -2,8 +2,10 @@ package postgres
 
 import (
 	"context"
+	"encoding/binary"
 	"log/slog"
 	"runtime"
+	"slices"
 	"testing"
 
 	"github.com/sluicecdc/sluice/capture"
@@ -119,6 +121,75 @@ func BenchmarkSnapshotNext(b *testing.B) {
 		ev, err := s.Next(ctx)
 		if err != nil || ev.Op != capture.OpRead {
 			b.Fatal(ev.Kind, err)
+		}
+		n++
+	}
+	b.ReportMetric(float64((threadCPU()-cpu0).Nanoseconds())/float64(n), "cpu-ns/op")
+}
+
+// snapBenchTableBinary is snapBenchTable with its column types, so that binary picks the
+// formats a reader asks for, and snapBenchRowBinary the same row as the server then sends it.
+func snapBenchTableBinary() *snapTable {
+	st := snapBenchTable()
+	for i, typ := range []string{"int8", "int8", "numeric", "text", "timestamptz", "jsonb"} {
+		st.rel.table.Columns[i].Type = typ
+	}
+	st.binary()
+	return st
+}
+
+func snapBenchRowBinary() [][]byte {
+	row := snapBenchRow()
+	row[1] = binary.BigEndian.AppendUint64(nil, 4711)
+	row[2] = numericBytes(0, numericPos, 2, 123, 4500)
+	// 2026-12-05 22:11:14.123456 UTC in µs since 2000-01-01.
+	row[5] = binary.BigEndian.AppendUint64(nil, uint64(1796508674123456-pgEpochMicros))
+	return row
+}
+
+// TestSnapshotDecodeRowBinary: the key and the text-only columns are read as text, the others
+// in binary, and a row decodes to the values of its text form.
+func TestSnapshotDecodeRowBinary(t *testing.T) {
+	st := snapBenchTableBinary()
+	if want := []int16{0, 1, 1, 0, 0, 1, 0}; !slices.Equal(st.formats, want) {
+		t.Fatalf("formats %v, want %v (key and left-out columns text)", st.formats, want)
+	}
+	var alloc capture.Alloc
+	got, err := st.decodeRow(&alloc, snapBenchRowBinary(), len(st.rel.table.Columns))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := snapBenchTable().decodeRow(&alloc, snapBenchRow(), len(st.rel.table.Columns))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		if show(got[i]) != show(want[i]) {
+			t.Errorf("col %d: binary %s, text %s", i, show(got[i]), show(want[i]))
+		}
+	}
+	bad := snapBenchRowBinary()
+	bad[5] = bad[5][:7]
+	if _, err := st.decodeRow(&alloc, bad, len(st.rel.table.Columns)); err == nil {
+		t.Error("a 7-byte timestamp decoded")
+	}
+}
+
+// BenchmarkSnapshotDecodeRowBinary: BenchmarkSnapshotDecodeRow with the formats a reader asks
+// for (decode_binary.go).
+func BenchmarkSnapshotDecodeRowBinary(b *testing.B) {
+	st := snapBenchTableBinary()
+	vals := snapBenchRowBinary()
+	ncol := len(st.rel.table.Columns)
+	var alloc capture.Alloc
+	b.ReportAllocs()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	cpu0 := threadCPU()
+	n := 0
+	for b.Loop() {
+		if _, err := st.decodeRow(&alloc, vals, ncol); err != nil {
+			b.Fatal(err)
 		}
 		n++
 	}
