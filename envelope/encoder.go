@@ -232,6 +232,29 @@ func (e *Encoder) Encode(dst []Record, ev *capture.Event) ([]Record, error) {
 		e.buf = nil // one huge row must not pin its buffer for the life of the stream
 	}
 	e.buf = e.buf[:0]
+	return e.encode(dst, ev)
+}
+
+// EncodeAppend is Encode with the records' bytes appended to buf instead of the encoder's own
+// buffer; it returns buf grown and dst. The records' Key and Value alias buf's array (or, where
+// buf grew during the call, the array it had before, which append leaves as it was), so they stay
+// valid until the caller writes over buf's bytes; their Headers slices alias the encoder's and,
+// as with Encode, stay valid only until the next call. On error buf is returned at its length on
+// entry. A caller that keeps many events' records together (the pipeline's encode batches) saves
+// copying each record out of the encoder's buffer.
+func (e *Encoder) EncodeAppend(buf []byte, dst []Record, ev *capture.Event) ([]byte, []Record, error) {
+	own, n := e.buf, len(buf)
+	e.buf = buf
+	dst, err := e.encode(dst, ev)
+	buf, e.buf = e.buf, own
+	if err != nil {
+		buf = buf[:n]
+	}
+	return buf, dst, err
+}
+
+// encode appends ev's records to dst, their bytes to e.buf.
+func (e *Encoder) encode(dst []Record, ev *capture.Event) ([]Record, error) {
 	e.hdrs = e.hdrs[:0]
 	switch ev.Kind {
 	case capture.Change:

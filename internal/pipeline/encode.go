@@ -104,9 +104,22 @@ func (ep *encoderPool) stop() {
 	ep.wg.Wait()
 }
 
-// encodeBatch encodes b's events with enc, copying each event's records into b's own buffer
-// (enc's records alias its buffer only until its next call).
+// appendEncoder is an Encoder that can write records straight into the caller's buffer
+// (envelope.Encoder.EncodeAppend): a batch's records then need no copy out of the encoder's.
+type appendEncoder interface {
+	EncodeAppend(buf []byte, dst []envelope.Record, ev *capture.Event) ([]byte, []envelope.Record, error)
+}
+
+var _ appendEncoder = (*envelope.Encoder)(nil)
+
+// encodeBatch encodes b's events with enc into b's own buffer: straight into it when enc is an
+// appendEncoder, else by copying each event's records there (enc's records alias its buffer
+// only until its next call).
 func (p *run) encodeBatch(enc Encoder, b *encBatch, scratch []envelope.Record) []envelope.Record {
+	if ae, ok := enc.(appendEncoder); ok {
+		p.encodeBatchAppend(ae, b)
+		return scratch
+	}
 	for i := range b.events {
 		ev := &b.events[i]
 		var err error
@@ -156,6 +169,31 @@ func (p *run) encodeBatch(enc Encoder, b *encBatch, scratch []envelope.Record) [
 		}
 	}
 	return scratch
+}
+
+// encodeBatchAppend is encodeBatch for an appendEncoder. The records alias b.buf's array, or
+// an earlier one where b.buf grew: append leaves the old array as it was, and the records keep
+// it alive until the batch is reset.
+func (p *run) encodeBatchAppend(enc appendEncoder, b *encBatch) {
+	for i := range b.events {
+		ev := &b.events[i]
+		n := len(b.recs)
+		var err error
+		if p.publishes(ev) {
+			b.buf, b.recs, err = enc.EncodeAppend(b.buf, b.recs, ev)
+		}
+		if err != nil {
+			clear(b.recs[n:])
+			b.recs = b.recs[:n]
+		}
+		for j := n; j < len(b.recs); j++ {
+			if h := b.recs[j].Headers; len(h) > 0 { // the encoder reuses its header slice
+				b.recs[j].Headers = append([]envelope.Header(nil), h...)
+			}
+		}
+		b.errs = append(b.errs, err)
+		b.ends = append(b.ends, len(b.recs))
+	}
 }
 
 // appendBytes copies v into b.buf and appends its bounds to offs (-1, -1 for nil).
