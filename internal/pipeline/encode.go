@@ -67,12 +67,13 @@ func (b *encBatch) reset() {
 // encoderPool runs the workers of a parallel encode stage and the sender goroutine that sends
 // their batches in order.
 type encoderPool struct {
-	work   chan *encBatch // to the workers
-	order  chan *encBatch // to the sender, in source order
-	free   chan *encBatch
-	wg     sync.WaitGroup
-	cur    *encBatch // being filled (owned by the stream goroutine)
-	queued bool      // a batch was handed out since the last drain (stream goroutine)
+	work    chan *encBatch // to the workers
+	order   chan *encBatch // to the sender, in source order
+	free    chan *encBatch
+	wg      sync.WaitGroup
+	cur     *encBatch // being filled (owned by the stream goroutine)
+	queued  bool      // a batch was handed out since the last drain (stream goroutine)
+	reading bool      // the last event was a read: the next is read into cur (readSlot)
 }
 
 // newEncoderPool starts n workers with the encoders encs (one each). The caller runs sendLoop.
@@ -217,14 +218,35 @@ func (ep *encoderPool) newBatch() *encBatch {
 	}
 }
 
-// addRead queues a snapshot read (copied: the pipeline does not let the source reuse its
-// buffers when it encodes in parallel), handing the batch out when it is full.
-func (p *run) addRead(ctx context.Context, ev *capture.Event) error {
+// readSlot returns where the stream goroutine should read the next event: the next free slot
+// of the current batch while reads are coming (the last event was one), so a read lands in its
+// batch without a copy of the event (368 bytes with pointers); nil otherwise.
+func (p *run) readSlot() *capture.Event {
 	ep := p.pool
+	if ep == nil || !ep.reading {
+		return nil
+	}
 	if ep.cur == nil {
 		ep.cur = ep.newBatch()
 	}
-	ep.cur.events = append(ep.cur.events, *ev)
+	n := len(ep.cur.events) // < encodeBatch = cap: a full batch is handed out at once
+	return &ep.cur.events[:n+1][n]
+}
+
+// addRead queues a snapshot read, handing the batch out when it is full. inSlot says ev is
+// the batch's readSlot; any other ev is copied (the pipeline does not let the source reuse its
+// buffers when it encodes in parallel).
+func (p *run) addRead(ctx context.Context, ev *capture.Event, inSlot bool) error {
+	ep := p.pool
+	ep.reading = true
+	if ep.cur == nil {
+		ep.cur = ep.newBatch()
+	}
+	if inSlot {
+		ep.cur.events = ep.cur.events[:len(ep.cur.events)+1]
+	} else {
+		ep.cur.events = append(ep.cur.events, *ev)
+	}
 	if len(ep.cur.events) < encodeBatch {
 		return nil
 	}
@@ -251,6 +273,7 @@ func (p *run) dispatch(ctx context.Context) error {
 // current batch (on this goroutine when it is short). Call it before an event that is not a read.
 func (p *run) drainReads(ctx context.Context) error {
 	ep := p.pool
+	ep.reading = false
 	if b := ep.cur; b != nil && len(b.events) >= encodeMinBatch {
 		if err := p.dispatch(ctx); err != nil {
 			return err
