@@ -336,14 +336,17 @@ func (p *run) sendLoop(ctx context.Context) error {
 	}
 }
 
+// sendBatch sends b's records and queues its positions. It holds encMu for the whole batch
+// (one lock, not one per event): a heartbeat waits at most for one batch's sends.
 func (p *run) sendBatch(ctx context.Context, b *encBatch) error {
+	p.encMu.Lock()
+	defer p.encMu.Unlock()
 	start := 0
 	for i := range b.events {
 		ev := &b.events[i]
 		recs := b.recs[start:b.ends[i]]
 		start = b.ends[i]
 		var err error
-		p.encMu.Lock()
 		if b.errs[i] != nil {
 			err = p.onFailure(ctx, fmt.Errorf("encode event at %s: %w", describe(ev.Position), b.errs[i]), ev.Position)
 		} else {
@@ -352,7 +355,6 @@ func (p *run) sendBatch(ctx context.Context, b *encBatch) error {
 		if err == nil {
 			err = p.eventDone(ctx, ev.Position)
 		}
-		p.encMu.Unlock()
 		if err != nil {
 			return err
 		}
