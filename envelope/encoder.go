@@ -128,6 +128,7 @@ type Encoder struct {
 	fixed     fixedSchemas
 	tx        txState
 	clock     monoClock
+	heldNS    int64 // HoldClock's time; 0: read the clock per event
 	srcCache  srcStrings
 	binlogSrc binlogSrcCache
 	pgSrc     pgSrcCache
@@ -158,10 +159,25 @@ func (c *monoClock) nowNS() int64 {
 
 // nowNS returns the processing time in ns since the epoch.
 func (e *Encoder) nowNS() int64 {
+	if e.heldNS != 0 {
+		return e.heldNS
+	}
 	if e.now != nil {
 		return e.now().UnixNano()
 	}
 	return e.clock.nowNS()
+}
+
+// HoldClock(true) reads the processing clock once and stamps every record encoded after it
+// with that time (the envelope's ts_ms, ts_us and ts_ns) until HoldClock(false), which goes
+// back to one clock read per event. The pipeline holds it while a worker encodes one batch of
+// snapshot reads (encoded back to back, in well under a millisecond of CPU): on a VM the clock
+// read was ~7% of encoding a snapshot row.
+func (e *Encoder) HoldClock(hold bool) {
+	e.heldNS = 0
+	if hold {
+		e.heldNS = e.nowNS()
+	}
 }
 
 // NewEncoder checks cfg and returns an Encoder.

@@ -319,3 +319,32 @@ func TestEncodeAppend(t *testing.T) {
 		}
 	}
 }
+
+// TestHoldClock: while the clock is held every record carries the time read at HoldClock(true);
+// after HoldClock(false) each event reads the clock again.
+func TestHoldClock(t *testing.T) {
+	var ticks int64
+	clock := func() time.Time { ticks++; return time.Unix(1705314660, ticks*1000) }
+	enc, err := NewEncoder(Config{TopicPrefix: "p", Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := func() string {
+		recs, err := enc.Encode(nil, ordersInsert(ordersTable()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := string(recs[0].Value)
+		return v[strings.LastIndex(v, `"ts_ns":`):]
+	}
+	enc.HoldClock(true)
+	held := []string{ts(), ts(), ts()}
+	enc.HoldClock(false)
+	after := []string{ts(), ts()}
+	if held[0] != `"ts_ns":1705314660000001000}` || held[1] != held[0] || held[2] != held[0] {
+		t.Fatalf("held clock: %v, want three times ts_ns 1705314660000001000", held)
+	}
+	if after[0] != `"ts_ns":1705314660000002000}` || after[1] != `"ts_ns":1705314660000003000}` {
+		t.Fatalf("released clock: %v, want 1705314660000002000 and …3000", after)
+	}
+}

@@ -111,7 +111,16 @@ type appendEncoder interface {
 	EncodeAppend(buf []byte, dst []envelope.Record, ev *capture.Event) ([]byte, []envelope.Record, error)
 }
 
-var _ appendEncoder = (*envelope.Encoder)(nil)
+// clockHolder is an Encoder that can stamp a batch's records with one processing time
+// (envelope.Encoder.HoldClock) instead of reading the clock per event.
+type clockHolder interface {
+	HoldClock(hold bool)
+}
+
+var (
+	_ appendEncoder = (*envelope.Encoder)(nil)
+	_ clockHolder   = (*envelope.Encoder)(nil)
+)
 
 // encodeBatch encodes b's events with enc into b's own buffer: straight into it when enc is an
 // appendEncoder, else by copying each event's records there (enc's records alias its buffer
@@ -176,6 +185,12 @@ func (p *run) encodeBatch(enc Encoder, b *encBatch, scratch []envelope.Record) [
 // an earlier one where b.buf grew: append leaves the old array as it was, and the records keep
 // it alive until the batch is reset.
 func (p *run) encodeBatchAppend(enc appendEncoder, b *encBatch) {
+	if h, ok := enc.(clockHolder); ok {
+		// The batch's reads were read together and are encoded back to back: one processing
+		// time for all of them, not a clock read each.
+		h.HoldClock(true)
+		defer h.HoldClock(false)
+	}
 	for i := range b.events {
 		ev := &b.events[i]
 		n := len(b.recs)

@@ -52,15 +52,21 @@ func (e *workerEncoder) Encode(dst []envelope.Record, ev *capture.Event) ([]enve
 	return dst, err
 }
 
-// appendWorkerEncoder is workerEncoder as an appendEncoder, shaped like envelope.Encoder's
-// EncodeAppend: the records' bytes go into the caller's buffer (which grows under the records
+// appendWorkerEncoder is workerEncoder as an appendEncoder and clockHolder, shaped like
+// envelope.Encoder's EncodeAppend (and failing any event encoded without a held clock): the records' bytes go into the caller's buffer (which grows under the records
 // of earlier calls) and their Headers slices alias one slice the encoder reuses on every call.
 type appendWorkerEncoder struct {
 	workerEncoder
 	hdrs []envelope.Header
+	held bool // HoldClock: a batch is encoded under one held clock
 }
 
+func (e *appendWorkerEncoder) HoldClock(hold bool) { e.held = hold }
+
 func (e *appendWorkerEncoder) EncodeAppend(buf []byte, dst []envelope.Record, ev *capture.Event) ([]byte, []envelope.Record, error) {
+	if !e.held {
+		return buf, dst, errors.New("EncodeAppend without HoldClock(true)")
+	}
 	n := len(dst)
 	dst, err := e.workerEncoder.Encode(dst, ev)
 	if err != nil {
