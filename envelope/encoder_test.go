@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"testing"
@@ -346,5 +347,44 @@ func TestHoldClock(t *testing.T) {
 	}
 	if after[0] != `"ts_ns":1705314660000002000}` || after[1] != `"ts_ns":1705314660000003000}` {
 		t.Fatalf("released clock: %v, want 1705314660000002000 and …3000", after)
+	}
+}
+
+// TestSourceBlockCache: the cached source blocks (fields around pos/row or the LSN, and the
+// whole block of a repeated event) write what the field-by-field form writes, over random runs
+// of repeated and changing sources of every connector.
+func TestSourceBlockCache(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	enc, err := NewEncoder(Config{TopicPrefix: "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := NewEncoder(Config{TopicPrefix: "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pick := func(vs ...string) string { return vs[r.IntN(len(vs))] }
+	var s capture.Source
+	conn := connMySQL
+	for n := 0; n < 20000; n++ {
+		if n%50 == 0 { // runs of one connector, so the caches hit
+			conn = []int{connMySQL, connMariaDB, connPostgres}[r.IntN(3)]
+		}
+		switch r.IntN(6) {
+		case 0:
+			s.Pos++
+		case 1:
+			s.Row = int32(r.IntN(3))
+		case 2:
+			s.LSN, s.HasLSN = uint64(r.IntN(3))*1000, r.IntN(8) != 0
+		case 3:
+			s.Table, s.GTID = pick("a", "b"), pick("", "g:1")
+		case 4:
+			s.TsMicros = int64(r.IntN(3)) * 1_000_000
+		}
+		want := ref.appendSourceFull([]byte("x"), conn, &s)
+		if got := enc.appendSource([]byte("x"), conn, &s); !bytes.Equal(got, want) {
+			t.Fatalf("event %d, conn %d, %+v:\n got %s\nwant %s", n, conn, s, got, want)
+		}
 	}
 }
