@@ -121,6 +121,7 @@ type Encoder struct {
 	hdrs      []Header
 	src       [numConn]srcConn
 	tables    map[*schema.Table]*tableEnc
+	lastTable *tableEnc // the last table() result
 	byID      map[schema.TableID]*schema.Table
 	txTopic   string
 	hbTopic   string
