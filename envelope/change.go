@@ -29,6 +29,9 @@ type tableEnc struct {
 // table returns the cached encoding of t, built on first use. Only the newest version of each
 // table ID stays cached.
 func (e *Encoder) table(t *schema.Table, conn int) *tableEnc {
+	if te := e.lastTable; te != nil && te.t == t && (te.conn == conn || !e.cfg.SchemasEnable) {
+		return te // runs of events of one table skip the map
+	}
 	te := e.tables[t]
 	if te == nil {
 		if old := e.byID[t.ID]; old != nil && old != t {
@@ -43,6 +46,7 @@ func (e *Encoder) table(t *schema.Table, conn int) *tableEnc {
 		te.valPrefix = e.buildValuePrefix(te, conn)
 		te.conn = conn
 	}
+	e.lastTable = te
 	return te
 }
 

@@ -1,11 +1,14 @@
 package envelope
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/schema"
@@ -236,6 +239,152 @@ func TestEncodeTimeBeyondMillis(t *testing.T) {
 			t.Errorf("mode %d, %d µs: %v", tc.mode, tc.us, err)
 		case tc.want != "" && (!errors.As(err, &ve) || !strings.Contains(err.Error(), tc.want)):
 			t.Errorf("mode %d, %d µs: err %v, want a ValueError mentioning %q", tc.mode, tc.us, err, tc.want)
+		}
+	}
+}
+
+// TestEncodeAppend: EncodeAppend writes the bytes Encode writes, the records of earlier calls
+// stay intact while buf grows under them (from a 1-byte buffer, so nearly every call moves it),
+// a key-changing update keeps its headers, and a failed call leaves buf as it was.
+func TestEncodeAppend(t *testing.T) {
+	orders, accounts := ordersTable(), accountsTable()
+	src := accountsSource(768, 24023300, 24023200, 1705314660000000)
+	moved := accountsRow(2000)
+	moved[0] = capture.StringValue([]byte("b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"))
+	evs := []*capture.Event{
+		ordersInsert(orders),
+		{Kind: capture.Change, Op: capture.OpRead, Table: accounts, After: accountsRow(2000), Source: src},
+		{Kind: capture.Change, Op: capture.OpUpdate, Table: accounts, Before: accountsRow(1999), After: moved, Source: src},
+		{Kind: capture.Change, Op: capture.OpDelete, Table: accounts, Before: accountsRow(1999), Source: src},
+	}
+	now := time.Unix(1705314660, 123456789)
+	for _, schemas := range []bool{false, true} {
+		cfg := Config{TopicPrefix: "srv", SchemasEnable: schemas, TombstonesOnDelete: true, Now: func() time.Time { return now }}
+		one, err := NewEncoder(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []Record
+		for _, ev := range evs {
+			recs, err := one.Encode(nil, ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range recs {
+				r.Key, r.Value = bytes.Clone(r.Key), bytes.Clone(r.Value)
+				r.Headers = append([]Header(nil), r.Headers...)
+				for i := range r.Headers {
+					r.Headers[i].Value = bytes.Clone(r.Headers[i].Value)
+				}
+				want = append(want, r)
+			}
+		}
+		enc, err := NewEncoder(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 0, 1)
+		var got []Record
+		for _, ev := range evs {
+			n := len(got)
+			if buf, got, err = enc.EncodeAppend(buf, got, ev); err != nil {
+				t.Fatal(err)
+			}
+			for i := n; i < len(got); i++ { // headers alias the encoder's until the next call
+				got[i].Headers = append([]Header(nil), got[i].Headers...)
+			}
+		}
+		if len(got) != len(want) {
+			t.Fatalf("schemas %v: %d records, want %d", schemas, len(got), len(want))
+		}
+		for i := range want {
+			g, w := got[i], want[i]
+			if g.Topic != w.Topic || !bytes.Equal(g.Key, w.Key) || !bytes.Equal(g.Value, w.Value) ||
+				(g.Key == nil) != (w.Key == nil) || (g.Value == nil) != (w.Value == nil) || len(g.Headers) != len(w.Headers) {
+				t.Fatalf("schemas %v: record %d:\n got %s %s %s\nwant %s %s %s", schemas, i, g.Topic, g.Key, g.Value, w.Topic, w.Key, w.Value)
+			}
+			for j := range w.Headers {
+				if g.Headers[j].Key != w.Headers[j].Key || !bytes.Equal(g.Headers[j].Value, w.Headers[j].Value) {
+					t.Fatalf("schemas %v: record %d header %d: got %s=%s, want %s=%s", schemas, i, j,
+						g.Headers[j].Key, g.Headers[j].Value, w.Headers[j].Key, w.Headers[j].Value)
+				}
+			}
+		}
+		// A value that does not fit its column fails; buf keeps its length.
+		bad := ordersInsert(orders)
+		bad.After[2] = capture.StringValue([]byte("x"))
+		n := len(buf)
+		buf2, recs, err := enc.EncodeAppend(buf, nil, bad)
+		if err == nil || len(buf2) != n || len(recs) != 0 {
+			t.Fatalf("schemas %v: bad value: err %v, buf %d → %d, %d records", schemas, err, n, len(buf2), len(recs))
+		}
+	}
+}
+
+// TestHoldClock: while the clock is held every record carries the time read at HoldClock(true);
+// after HoldClock(false) each event reads the clock again.
+func TestHoldClock(t *testing.T) {
+	var ticks int64
+	clock := func() time.Time { ticks++; return time.Unix(1705314660, ticks*1000) }
+	enc, err := NewEncoder(Config{TopicPrefix: "p", Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := func() string {
+		recs, err := enc.Encode(nil, ordersInsert(ordersTable()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := string(recs[0].Value)
+		return v[strings.LastIndex(v, `"ts_ns":`):]
+	}
+	enc.HoldClock(true)
+	held := []string{ts(), ts(), ts()}
+	enc.HoldClock(false)
+	after := []string{ts(), ts()}
+	if held[0] != `"ts_ns":1705314660000001000}` || held[1] != held[0] || held[2] != held[0] {
+		t.Fatalf("held clock: %v, want three times ts_ns 1705314660000001000", held)
+	}
+	if after[0] != `"ts_ns":1705314660000002000}` || after[1] != `"ts_ns":1705314660000003000}` {
+		t.Fatalf("released clock: %v, want 1705314660000002000 and …3000", after)
+	}
+}
+
+// TestSourceBlockCache: the cached source blocks (fields around pos/row or the LSN, and the
+// whole block of a repeated event) write what the field-by-field form writes, over random runs
+// of repeated and changing sources of every connector.
+func TestSourceBlockCache(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	enc, err := NewEncoder(Config{TopicPrefix: "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := NewEncoder(Config{TopicPrefix: "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pick := func(vs ...string) string { return vs[r.IntN(len(vs))] }
+	var s capture.Source
+	conn := connMySQL
+	for n := 0; n < 20000; n++ {
+		if n%50 == 0 { // runs of one connector, so the caches hit
+			conn = []int{connMySQL, connMariaDB, connPostgres}[r.IntN(3)]
+		}
+		switch r.IntN(6) {
+		case 0:
+			s.Pos++
+		case 1:
+			s.Row = int32(r.IntN(3))
+		case 2:
+			s.LSN, s.HasLSN = uint64(r.IntN(3))*1000, r.IntN(8) != 0
+		case 3:
+			s.Table, s.GTID = pick("a", "b"), pick("", "g:1")
+		case 4:
+			s.TsMicros = int64(r.IntN(3)) * 1_000_000
+		}
+		want := ref.appendSourceFull([]byte("x"), conn, &s)
+		if got := enc.appendSource([]byte("x"), conn, &s); !bytes.Equal(got, want) {
+			t.Fatalf("event %d, conn %d, %+v:\n got %s\nwant %s", n, conn, s, got, want)
 		}
 	}
 }

@@ -50,3 +50,27 @@ func FuzzAppendJavaDouble(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAppendJSONStringRef checks AppendJSONString byte for byte against refJSONString, the
+// byte-at-a-time form of its rules, appending to a prefix of pre bytes in a buffer with room
+// bytes to spare, so the word-at-a-time writes meet every alignment and every capacity edge.
+func FuzzAppendJSONStringRef(f *testing.F) {
+	for _, s := range []string{"", "Anne", `{"qty": 3, "sku": "SKU-123456", "note": "c4ca4238a0b923820dcc509a6f75849b"}`,
+		"a\"b\\c", "\x00\x1f\x7f", "é€😀", "\xff\xfe", "abcdefg\xe2\x82", "\"\"\"\"\"\"\"\"\"", strings.Repeat("\x01", 17)} {
+		f.Add(s, uint8(0), uint8(0))
+		f.Add(s, uint8(3), uint8(1))
+	}
+	f.Fuzz(func(t *testing.T, s string, pre, room uint8) {
+		want := strings.Repeat("p", int(pre)) + refJSONString(s)
+		dst := make([]byte, int(pre), int(pre)+int(room))
+		for i := range dst {
+			dst[i] = 'p'
+		}
+		if got := AppendJSONString(dst, s); string(got) != want {
+			t.Fatalf("%q (pre %d, room %d): got %s, want %s", s, pre, room, got, want)
+		}
+		if got := AppendJSONString(dst, []byte(s)); string(got) != want {
+			t.Fatalf("[]byte %q (pre %d, room %d): got %s, want %s", s, pre, room, got, want)
+		}
+	})
+}

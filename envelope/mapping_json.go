@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/big"
 	"math/bits"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 
@@ -36,59 +37,73 @@ var jsonEsc = func() (t [256]byte) {
 // DEL and non-ASCII characters are written as is (UTF-8). Invalid UTF-8 bytes become U+FFFD, as
 // a Java String decoded from them would hold.
 func AppendJSONString[S ~string | ~[]byte](dst []byte, s S) []byte {
-	dst = append(dst, '"')
-	start := 0
-	i := 0
+	// dst is written through its whole capacity with w the write index; the plain bytes of each
+	// 8-byte word are stored as one word (the bytes after a flagged one are overwritten next),
+	// so a text with a quote every few bytes, as JSON in a json column, costs no copy call per
+	// run. Invariant: cap(dst)-w >= len(s)-i+jsonSlack, so a word store (8 bytes), an escape (6
+	// bytes for 1) and the closing quote always fit; an escape re-checks it.
+	const jsonSlack = 10
+	n := len(dst)
+	if cap(dst)-n < len(s)+jsonSlack+1 {
+		dst = growBytes(dst, len(s)+jsonSlack+1)
+	}
+	dst = dst[:cap(dst)]
+	dst[n] = '"'
+	w, i := n+1, 0
 	for i < len(s) {
-		// Find the next byte to look at 8 bytes at a time: no control character, '"', '\\'
-		// or non-ASCII byte among them, or the first one that is (JSON text such as a json
-		// column's has a quote every few bytes and plain runs between).
 		if i+8 <= len(s) {
 			x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
 				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+			binary.LittleEndian.PutUint64(dst[w:w+8], x)
 			m := escapeMask8(x)
 			if m == 0 {
+				w += 8
 				i += 8
 				continue
 			}
-			i += bits.TrailingZeros64(m) >> 3
+			k := bits.TrailingZeros64(m) >> 3
+			w += k
+			i += k
 		}
 		c := s[i]
 		e := jsonEsc[c]
 		if e == 0 {
+			dst[w] = c
+			w++
 			i++
 			continue
 		}
 		if e == 1 {
-			n := len(s) - i
-			if n > 4 {
-				n = 4
-			}
 			var buf [4]byte
-			copy(buf[:], s[i:i+n])
-			r, size := utf8.DecodeRune(buf[:n])
-			if r != utf8.RuneError || size != 1 {
+			k := copy(buf[:], s[i:min(i+4, len(s))])
+			if r, size := utf8.DecodeRune(buf[:k]); r != utf8.RuneError || size != 1 {
+				w += copy(dst[w:], buf[:size])
 				i += size
 				continue
 			}
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, "\uFFFD"...)
-			i++
-			start = i
-			continue
 		}
-		dst = append(dst, s[start:i]...)
-		if e == 'u' {
-			dst = append(dst, '\\', 'u', '0', '0', hexUpper[c>>4], hexUpper[c&0xf])
-		} else {
-			dst = append(dst, '\\', e)
+		if cap(dst)-w < len(s)-i+jsonSlack+6 {
+			dst = growBytes(dst[:w], len(s)-i+jsonSlack+6)
+			dst = dst[:cap(dst)]
+		}
+		switch e {
+		case 1:
+			w += copy(dst[w:], "\uFFFD") // an invalid byte: U+FFFD, as a Java String holds it
+		case 'u':
+			dst[w], dst[w+1], dst[w+2], dst[w+3], dst[w+4], dst[w+5] = '\\', 'u', '0', '0', hexUpper[c>>4], hexUpper[c&0xf]
+			w += 6
+		default:
+			dst[w], dst[w+1] = '\\', e
+			w += 2
 		}
 		i++
-		start = i
 	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
+	dst[w] = '"'
+	return dst[:w+1]
 }
+
+// growBytes returns b with room for at least n more bytes.
+func growBytes(b []byte, n int) []byte { return slices.Grow(b, n) }
 
 const (
 	lsb8 = 0x0101010101010101

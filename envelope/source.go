@@ -102,6 +102,37 @@ type binlogSrcCache struct {
 	key  capture.Source // Pos and Row zeroed
 	head []byte         // … ,"pos":
 	tail []byte         // ,"thread":…}
+	last lastBlock      // the whole block of the last pos and row
+}
+
+// lastBlock is the whole source block of the last event, kept once two events in a row had the
+// same per-row fields (snapshot reads all do: one block for a whole table), so that a run of
+// them copies one block instead of formatting its numbers each time. A stream, whose LSN or
+// row changes with every event, never keeps it and pays nothing for it.
+type lastBlock struct {
+	a, b  uint64 // the per-row fields it was written for (pos and row; LSN)
+	seen  bool   // a, b were the last event's
+	valid bool   // text is the block for a, b
+	text  []byte
+}
+
+// append appends the cached block if a, b are the ones it holds and reports whether it did.
+func (l *lastBlock) append(dst []byte, a, b uint64) ([]byte, bool) {
+	if l.valid && l.a == a && l.b == b {
+		return append(dst, l.text...), true
+	}
+	return dst, false
+}
+
+// note records that block (just written) is the one for a, b: kept when the last event's were
+// the same.
+func (l *lastBlock) note(block []byte, a, b uint64) {
+	if l.seen && l.a == a && l.b == b {
+		l.text = append(l.text[:0], block...)
+		l.valid = true
+		return
+	}
+	l.a, l.b, l.seen, l.valid = a, b, true, false
 }
 
 // appendSource appends the source block payload.
@@ -118,12 +149,21 @@ func (e *Encoder) appendSource(dst []byte, conn int, s *capture.Source) []byte {
 		c.head = append(c.head[:0], full[:i+len(`,"pos":`)]...)
 		c.tail = append(c.tail[:0], full[i+len(`,"pos":0,"row":0`):]...)
 		c.ok, c.conn, c.key = true, conn, k
+		c.last = lastBlock{text: c.last.text[:0]}
 	}
+	row := uint64(uint32(s.Row))
+	dst, ok := c.last.append(dst, s.Pos, row)
+	if ok {
+		return dst
+	}
+	start := len(dst)
 	dst = append(dst, c.head...)
 	dst = strconv.AppendUint(dst, s.Pos, 10)
 	dst = append(dst, `,"row":`...)
 	dst = strconv.AppendInt(dst, int64(s.Row), 10)
-	return append(dst, c.tail...)
+	dst = append(dst, c.tail...)
+	c.last.note(dst[start:], s.Pos, row)
+	return dst
 }
 
 // pgSrcCache holds the rendered PostgreSQL source block of the last event around its LSN, which
@@ -134,6 +174,7 @@ type pgSrcCache struct {
 	head []byte         // … "sequence":"[…,
 	mid  []byte         // ]",…,"lsn":
 	tail []byte         // ,"xmin":…}
+	last lastBlock      // the whole block of the last LSN
 }
 
 func (e *Encoder) appendPGSource(dst []byte, s *capture.Source) []byte {
@@ -154,14 +195,22 @@ func (e *Encoder) appendPGSource(dst []byte, s *capture.Source) []byte {
 		c.mid = append(c.mid[:0], full[i+len(`\"0\"`):j+len(`,"lsn":`)]...)
 		c.tail = append(c.tail[:0], full[j+len(`,"lsn":0`):]...)
 		c.ok, c.key = true, k
+		c.last = lastBlock{text: c.last.text[:0]}
 	}
+	dst, ok := c.last.append(dst, s.LSN, 0)
+	if ok {
+		return dst
+	}
+	start := len(dst)
 	dst = append(dst, c.head...)
 	dst = append(dst, '\\', '"')
 	dst = strconv.AppendUint(dst, s.LSN, 10)
 	dst = append(dst, '\\', '"')
 	dst = append(dst, c.mid...)
 	dst = strconv.AppendInt(dst, int64(s.LSN), 10)
-	return append(dst, c.tail...)
+	dst = append(dst, c.tail...)
+	c.last.note(dst[start:], s.LSN, 0)
+	return dst
 }
 
 // appendSourceFull renders the source block field by field.

@@ -1,6 +1,8 @@
 package envelope
 
 import (
+	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/sluicecdc/sluice/capture"
@@ -41,5 +43,30 @@ func TestAdjustTwoDigitYear(t *testing.T) {
 	s := capture.StringValue([]byte("x"))
 	if _, ok := adjustTwoDigitYear(&s); ok {
 		t.Error("a string was adjusted")
+	}
+}
+
+// TestAppendISOTimestampCached: the encoder's cached form writes what AppendISOTimestamp writes,
+// for runs of values in one second, across second, day and epoch boundaries, at every precision.
+func TestAppendISOTimestampCached(t *testing.T) {
+	enc, err := NewEncoder(Config{TopicPrefix: "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	vals := []int64{0, -1, 1, 999_999, 1_000_000, -1_000_000, -999_999, -1_000_001, 86400_000_000 - 1, 86400_000_000,
+		1705314600000000, 1705314600000001, 1705314600999999, 253402300799999999, -62135596800000000, -62135596800000001,
+		1 << 62, -1 << 62, 1<<62 + 1, -1<<62 - 1, math.MaxInt64, math.MinInt64}
+	for range 5000 {
+		base := r.Int64N(1<<55) - 1<<54
+		vals = append(vals, base, base+int64(r.IntN(1000)), base+int64(r.IntN(3_000_000)), -base)
+	}
+	for _, us := range vals {
+		for digits := -1; digits <= 9; digits++ {
+			want := string(AppendISOTimestamp([]byte("x"), us, digits))
+			if got := string(enc.appendISOTimestamp([]byte("x"), us, digits)); got != want {
+				t.Fatalf("%d digits %d: got %s, want %s", us, digits, got, want)
+			}
+		}
 	}
 }

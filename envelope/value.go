@@ -470,28 +470,34 @@ func appendUnavailable(dst []byte, m *Mapping) []byte {
 	return append(dst, m.Fallback...)
 }
 
-// dateCache remembers the text of the last day formatted: timestamps of one stream mostly share
-// their date.
+// dateCache remembers the text of the last whole second formatted (date, 'T', hh:mm:ss):
+// timestamps of one stream or snapshot mostly share their second, often (rows of one INSERT …
+// now()) their whole value, so only the fraction is formatted per value.
 type dateCache struct {
-	days int64
+	sec  int64
 	n    int
-	text [16]byte
+	text [32]byte
 }
 
-// appendISOTimestamp is AppendISOTimestamp with the date part cached.
+// appendISOTimestamp is AppendISOTimestamp with the date and time of day up to the second cached.
 func (e *Encoder) appendISOTimestamp(dst []byte, us int64, digits int) []byte {
-	days, micros := SplitMicros(us)
+	if us < -1<<62 || us > 1<<62 { // far out of any calendar: sec*1e6 below could overflow
+		return AppendISOTimestamp(dst, us, digits)
+	}
+	sec := FloorDiv(us, 1_000_000)
 	c := &e.dates
-	if c.n == 0 || c.days != days {
+	if c.n == 0 || c.sec != sec {
+		days, micros := SplitMicros(sec * 1_000_000)
 		b := AppendISODate(c.text[:0], days)
-		if len(b) > len(c.text) {
+		if len(b) > len(c.text)-9 {
 			return AppendISOTimestamp(dst, us, digits)
 		}
-		c.days, c.n = days, len(b)
+		b = append(b, 'T')
+		b = AppendISOTime(b, micros, 0)
+		c.sec, c.n = sec, len(b)
 	}
 	dst = append(dst, c.text[:c.n]...)
-	dst = append(dst, 'T')
-	dst = AppendISOTime(dst, micros, digits)
+	dst = AppendFraction(dst, us-sec*1_000_000, digits)
 	return append(dst, 'Z')
 }
 

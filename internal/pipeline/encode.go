@@ -67,12 +67,13 @@ func (b *encBatch) reset() {
 // encoderPool runs the workers of a parallel encode stage and the sender goroutine that sends
 // their batches in order.
 type encoderPool struct {
-	work   chan *encBatch // to the workers
-	order  chan *encBatch // to the sender, in source order
-	free   chan *encBatch
-	wg     sync.WaitGroup
-	cur    *encBatch // being filled (owned by the stream goroutine)
-	queued bool      // a batch was handed out since the last drain (stream goroutine)
+	work    chan *encBatch // to the workers
+	order   chan *encBatch // to the sender, in source order
+	free    chan *encBatch
+	wg      sync.WaitGroup
+	cur     *encBatch // being filled (owned by the stream goroutine)
+	queued  bool      // a batch was handed out since the last drain (stream goroutine)
+	reading bool      // the last event was a read: the next is read into cur (readSlot)
 }
 
 // newEncoderPool starts n workers with the encoders encs (one each). The caller runs sendLoop.
@@ -104,9 +105,31 @@ func (ep *encoderPool) stop() {
 	ep.wg.Wait()
 }
 
-// encodeBatch encodes b's events with enc, copying each event's records into b's own buffer
-// (enc's records alias its buffer only until its next call).
+// appendEncoder is an Encoder that can write records straight into the caller's buffer
+// (envelope.Encoder.EncodeAppend): a batch's records then need no copy out of the encoder's.
+type appendEncoder interface {
+	EncodeAppend(buf []byte, dst []envelope.Record, ev *capture.Event) ([]byte, []envelope.Record, error)
+}
+
+// clockHolder is an Encoder that can stamp a batch's records with one processing time
+// (envelope.Encoder.HoldClock) instead of reading the clock per event.
+type clockHolder interface {
+	HoldClock(hold bool)
+}
+
+var (
+	_ appendEncoder = (*envelope.Encoder)(nil)
+	_ clockHolder   = (*envelope.Encoder)(nil)
+)
+
+// encodeBatch encodes b's events with enc into b's own buffer: straight into it when enc is an
+// appendEncoder, else by copying each event's records there (enc's records alias its buffer
+// only until its next call).
 func (p *run) encodeBatch(enc Encoder, b *encBatch, scratch []envelope.Record) []envelope.Record {
+	if ae, ok := enc.(appendEncoder); ok {
+		p.encodeBatchAppend(ae, b)
+		return scratch
+	}
 	for i := range b.events {
 		ev := &b.events[i]
 		var err error
@@ -158,6 +181,37 @@ func (p *run) encodeBatch(enc Encoder, b *encBatch, scratch []envelope.Record) [
 	return scratch
 }
 
+// encodeBatchAppend is encodeBatch for an appendEncoder. The records alias b.buf's array, or
+// an earlier one where b.buf grew: append leaves the old array as it was, and the records keep
+// it alive until the batch is reset.
+func (p *run) encodeBatchAppend(enc appendEncoder, b *encBatch) {
+	if h, ok := enc.(clockHolder); ok {
+		// The batch's reads were read together and are encoded back to back: one processing
+		// time for all of them, not a clock read each.
+		h.HoldClock(true)
+		defer h.HoldClock(false)
+	}
+	for i := range b.events {
+		ev := &b.events[i]
+		n := len(b.recs)
+		var err error
+		if p.publishes(ev) {
+			b.buf, b.recs, err = enc.EncodeAppend(b.buf, b.recs, ev)
+		}
+		if err != nil {
+			clear(b.recs[n:])
+			b.recs = b.recs[:n]
+		}
+		for j := n; j < len(b.recs); j++ {
+			if h := b.recs[j].Headers; len(h) > 0 { // the encoder reuses its header slice
+				b.recs[j].Headers = append([]envelope.Header(nil), h...)
+			}
+		}
+		b.errs = append(b.errs, err)
+		b.ends = append(b.ends, len(b.recs))
+	}
+}
+
 // appendBytes copies v into b.buf and appends its bounds to offs (-1, -1 for nil).
 func (b *encBatch) appendBytes(offs []int, v []byte) []int {
 	if v == nil {
@@ -179,14 +233,35 @@ func (ep *encoderPool) newBatch() *encBatch {
 	}
 }
 
-// addRead queues a snapshot read (copied: the pipeline does not let the source reuse its
-// buffers when it encodes in parallel), handing the batch out when it is full.
-func (p *run) addRead(ctx context.Context, ev *capture.Event) error {
+// readSlot returns where the stream goroutine should read the next event: the next free slot
+// of the current batch while reads are coming (the last event was one), so a read lands in its
+// batch without a copy of the event (368 bytes with pointers); nil otherwise.
+func (p *run) readSlot() *capture.Event {
 	ep := p.pool
+	if ep == nil || !ep.reading {
+		return nil
+	}
 	if ep.cur == nil {
 		ep.cur = ep.newBatch()
 	}
-	ep.cur.events = append(ep.cur.events, *ev)
+	n := len(ep.cur.events) // < encodeBatch = cap: a full batch is handed out at once
+	return &ep.cur.events[:n+1][n]
+}
+
+// addRead queues a snapshot read, handing the batch out when it is full. inSlot says ev is
+// the batch's readSlot; any other ev is copied (the pipeline does not let the source reuse its
+// buffers when it encodes in parallel).
+func (p *run) addRead(ctx context.Context, ev *capture.Event, inSlot bool) error {
+	ep := p.pool
+	ep.reading = true
+	if ep.cur == nil {
+		ep.cur = ep.newBatch()
+	}
+	if inSlot {
+		ep.cur.events = ep.cur.events[:len(ep.cur.events)+1]
+	} else {
+		ep.cur.events = append(ep.cur.events, *ev)
+	}
 	if len(ep.cur.events) < encodeBatch {
 		return nil
 	}
@@ -213,6 +288,7 @@ func (p *run) dispatch(ctx context.Context) error {
 // current batch (on this goroutine when it is short). Call it before an event that is not a read.
 func (p *run) drainReads(ctx context.Context) error {
 	ep := p.pool
+	ep.reading = false
 	if b := ep.cur; b != nil && len(b.events) >= encodeMinBatch {
 		if err := p.dispatch(ctx); err != nil {
 			return err
@@ -275,14 +351,17 @@ func (p *run) sendLoop(ctx context.Context) error {
 	}
 }
 
+// sendBatch sends b's records and queues its positions. It holds encMu for the whole batch
+// (one lock, not one per event): a heartbeat waits at most for one batch's sends.
 func (p *run) sendBatch(ctx context.Context, b *encBatch) error {
+	p.encMu.Lock()
+	defer p.encMu.Unlock()
 	start := 0
 	for i := range b.events {
 		ev := &b.events[i]
 		recs := b.recs[start:b.ends[i]]
 		start = b.ends[i]
 		var err error
-		p.encMu.Lock()
 		if b.errs[i] != nil {
 			err = p.onFailure(ctx, fmt.Errorf("encode event at %s: %w", describe(ev.Position), b.errs[i]), ev.Position)
 		} else {
@@ -291,7 +370,6 @@ func (p *run) sendBatch(ctx context.Context, b *encBatch) error {
 		if err == nil {
 			err = p.eventDone(ctx, ev.Position)
 		}
-		p.encMu.Unlock()
 		if err != nil {
 			return err
 		}

@@ -45,11 +45,60 @@ func (e *workerEncoder) Encode(dst []envelope.Record, ev *capture.Event) ([]enve
 	dst, err := e.fakeEncoder.Encode(dst, ev)
 	for i := n; i < len(dst); i++ {
 		dst[i].Headers = []envelope.Header{{Key: "k", Value: dst[i].Value}}
-		if i%2 == 1 {
+		if (i-n)%2 == 1 { // by the event's own records: dst may hold a batch's before them
 			dst[i].Key = dst[i].Value
 		}
 	}
 	return dst, err
+}
+
+// appendWorkerEncoder is workerEncoder as an appendEncoder and clockHolder, shaped like
+// envelope.Encoder's EncodeAppend (and failing any event encoded without a held clock): the records' bytes go into the caller's buffer (which grows under the records
+// of earlier calls) and their Headers slices alias one slice the encoder reuses on every call.
+type appendWorkerEncoder struct {
+	workerEncoder
+	hdrs []envelope.Header
+	held bool // HoldClock: a batch is encoded under one held clock
+}
+
+func (e *appendWorkerEncoder) HoldClock(hold bool) { e.held = hold }
+
+func (e *appendWorkerEncoder) EncodeAppend(buf []byte, dst []envelope.Record, ev *capture.Event) ([]byte, []envelope.Record, error) {
+	if !e.held {
+		return buf, dst, errors.New("EncodeAppend without HoldClock(true)")
+	}
+	n := len(dst)
+	dst, err := e.workerEncoder.Encode(dst, ev)
+	if err != nil {
+		return buf, dst[:n], err
+	}
+	put := func(b []byte) []byte {
+		if b == nil {
+			return nil
+		}
+		lo := len(buf)
+		buf = append(buf, b...)
+		return buf[lo:len(buf):len(buf)]
+	}
+	e.hdrs = e.hdrs[:0]
+	for i := n; i < len(dst); i++ {
+		r := &dst[i]
+		r.Key, r.Value = put(r.Key), put(r.Value)
+		k := len(e.hdrs)
+		for _, h := range r.Headers {
+			e.hdrs = append(e.hdrs, envelope.Header{Key: h.Key, Value: put(h.Value)})
+		}
+		r.Headers = e.hdrs[k:len(e.hdrs):len(e.hdrs)]
+	}
+	return buf, dst, nil
+}
+
+// newWorkerEncoder returns a workerEncoder, or an appendWorkerEncoder around it.
+func newWorkerEncoder(appendTo bool, w workerEncoder) Encoder {
+	if appendTo {
+		return &appendWorkerEncoder{workerEncoder: w}
+	}
+	return &w
 }
 
 // recSink records every record with its key and headers, and reports durability in reverse
@@ -127,6 +176,12 @@ func runEncode(t *testing.T, evs []capture.Event, workers int, mode FailureMode,
 // very records (keys, nil keys, headers) in the very order one goroutine sends them, and
 // positions are acknowledged in order up to the last event.
 func TestParallelEncodeOrder(t *testing.T) {
+	for _, appendTo := range []bool{false, true} {
+		t.Run(map[bool]string{false: "copy", true: "append"}[appendTo], func(t *testing.T) { testParallelEncodeOrder(t, appendTo) })
+	}
+}
+
+func testParallelEncodeOrder(t *testing.T, appendTo bool) {
 	evs := mixedEvents()
 	want, wantSrc, wantOff, err := runEncode(t, evs, 1, FailureFail, func() Encoder { return &workerEncoder{} })
 	if err != nil {
@@ -140,7 +195,7 @@ func TestParallelEncodeOrder(t *testing.T) {
 		if made == 1 { // the pipeline's own encoder
 			return &workerEncoder{}
 		}
-		return &workerEncoder{delay: true, rnd: rand.New(rand.NewPCG(seed.Add(1), 7)), n: &workerEvents}
+		return newWorkerEncoder(appendTo, workerEncoder{delay: true, rnd: rand.New(rand.NewPCG(seed.Add(1), 7)), n: &workerEvents})
 	})
 	if err != nil {
 		t.Fatalf("four workers: %v", err)
@@ -171,10 +226,14 @@ func TestParallelEncodeFailureModes(t *testing.T) {
 		poison++
 	}
 	evs[poison-1].Source.Query = "poison"
-	for _, mode := range []FailureMode{FailureFail, FailureWarn, FailureSkip} {
-		t.Run(mode.String(), func(t *testing.T) {
+	for _, c := range []struct {
+		mode     FailureMode
+		appendTo bool
+	}{{FailureFail, false}, {FailureWarn, false}, {FailureSkip, false}, {FailureFail, true}, {FailureWarn, true}} {
+		mode := c.mode
+		t.Run(fmt.Sprintf("%s/append=%v", mode, c.appendTo), func(t *testing.T) {
 			want, wantSrc, wantOff, wantErr := runEncode(t, evs, 1, mode, func() Encoder { return &workerEncoder{} })
-			got, gotSrc, gotOff, gotErr := runEncode(t, evs, 4, mode, func() Encoder { return &workerEncoder{} })
+			got, gotSrc, gotOff, gotErr := runEncode(t, evs, 4, mode, func() Encoder { return newWorkerEncoder(c.appendTo, workerEncoder{}) })
 			if (wantErr == nil) != (mode != FailureFail) || (gotErr == nil) != (wantErr == nil) {
 				t.Fatalf("errors: one worker %v, four %v", wantErr, gotErr)
 			}

@@ -293,8 +293,16 @@ type run struct {
 func (p *run) stream(ctx context.Context, eof error) error {
 	for {
 		var err error
-		p.ev, err = p.cfg.Source.Next(ctx)
 		ev := &p.ev // reused: passing a local's address to the encoder would allocate per event
+		slot := p.readSlot()
+		if slot != nil {
+			ev = slot
+		}
+		*ev, err = p.cfg.Source.Next(ctx)
+		if slot != nil && (err != nil || ev.Kind != capture.Change || ev.Op != capture.OpRead) {
+			p.ev, *slot = *slot, capture.Event{} // not a read after all: it takes the usual path
+			ev, slot = &p.ev, nil
+		}
 		if err != nil {
 			if sourceEnded(err) {
 				if p.pool != nil {
@@ -315,7 +323,7 @@ func (p *run) stream(ctx context.Context, eof error) error {
 		}
 		if p.pool != nil {
 			if ev.Kind == capture.Change && ev.Op == capture.OpRead {
-				if err := p.addRead(ctx, ev); err != nil {
+				if err := p.addRead(ctx, ev, slot != nil); err != nil {
 					return err
 				}
 				continue

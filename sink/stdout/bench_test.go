@@ -1,6 +1,8 @@
 package stdout
 
 import (
+	"context"
+	"io"
 	"runtime"
 	"syscall"
 	"testing"
@@ -51,4 +53,30 @@ func threadCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkSend is the sink's whole per-record cost: format, buffer, write out (to io.Discard)
+// and report durable.
+func BenchmarkSend(b *testing.B) {
+	rec := envelope.Record{Topic: "bench.public.orders", Key: []byte(`{"id":123456}`), Value: []byte(benchValue), Compact: true}
+	var durable int
+	s := New(Config{Writer: io.Discard}, func(uint64) { durable++ })
+	b.ReportAllocs()
+	b.SetBytes(int64(len(rec.Key) + len(rec.Value)))
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	cpu0 := threadCPU()
+	var tok uint64
+	for b.Loop() {
+		tok++
+		if err := s.Send(context.Background(), &rec, tok); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if cpu := threadCPU() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
+	}
+	if err := s.Close(); err != nil {
+		b.Fatal(err)
+	}
 }

@@ -9,7 +9,6 @@
 package stdout
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -42,10 +41,12 @@ type Sink struct {
 	cfg     Config
 	durable func(token uint64)
 
-	mu      sync.Mutex
-	w       *bufio.Writer
-	line    []byte
-	pending []uint64 // tokens written to w but not yet flushed
+	mu sync.Mutex
+	// buf holds the lines not yet written out: each record is formatted straight into it (one
+	// copy of its bytes, not a line buffer and then a bufio.Writer's) and it goes out in one
+	// Write once it reaches BufferSize.
+	buf     []byte
+	pending []uint64 // tokens in buf
 	err     error    // sticky write error
 
 	stop chan struct{}
@@ -66,7 +67,7 @@ func New(cfg Config, durable func(token uint64)) *Sink {
 	if cfg.BufferSize <= 0 {
 		cfg.BufferSize = 64 << 10
 	}
-	s := &Sink{cfg: cfg, durable: durable, w: bufio.NewWriterSize(cfg.Writer, cfg.BufferSize),
+	s := &Sink{cfg: cfg, durable: durable, buf: make([]byte, 0, cfg.BufferSize),
 		stop: make(chan struct{}), done: make(chan struct{})}
 	go s.linger()
 	return s
@@ -75,24 +76,19 @@ func New(cfg Config, durable func(token uint64)) *Sink {
 // ErrClosed is returned by Send after Close.
 var ErrClosed = errors.New("stdout sink closed")
 
-// Send formats rec and buffers it. It blocks only while the buffer is written out.
+// Send formats rec and buffers it. It blocks only while the buffer is written out: when it
+// reaches BufferSize, with rec in it.
 func (s *Sink) Send(_ context.Context, rec *envelope.Record, token uint64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.err != nil {
 		return s.err
 	}
-	s.line = AppendLine(s.line[:0], rec, s.cfg.Partitions)
-	if len(s.line)+s.w.Buffered() > s.w.Size() {
-		if err := s.flushLocked(); err != nil {
-			return err
-		}
-	}
-	if _, err := s.w.Write(s.line); err != nil {
-		s.err = err
-		return err
-	}
+	s.buf = AppendLine(s.buf, rec, s.cfg.Partitions)
 	s.pending = append(s.pending, token)
+	if len(s.buf) >= s.cfg.BufferSize {
+		return s.flushLocked()
+	}
 	return nil
 }
 
@@ -107,14 +103,24 @@ func (s *Sink) flushLocked() error {
 	if s.err != nil {
 		return s.err
 	}
-	if err := s.w.Flush(); err != nil {
-		s.err = err
-		return err
+	if len(s.buf) > 0 {
+		n, err := s.cfg.Writer.Write(s.buf)
+		if err == nil && n < len(s.buf) {
+			err = io.ErrShortWrite
+		}
+		if err != nil {
+			s.err = err // what was in buf may be partly written: nothing of it is durable
+			return err
+		}
 	}
 	for _, t := range s.pending {
 		s.durable(t)
 	}
 	s.pending = s.pending[:0]
+	if cap(s.buf) > 4*s.cfg.BufferSize {
+		s.buf = make([]byte, 0, s.cfg.BufferSize) // one huge record must not pin its buffer
+	}
+	s.buf = s.buf[:0]
 	return nil
 }
 

@@ -3,6 +3,11 @@ package stdout
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -103,4 +108,90 @@ func TestSinkLinger(t *testing.T) {
 			t.Fatalf("durable %v after the flush interval, want [1]", got)
 		}
 	})
+}
+
+// failWriter accepts max bytes in all, then writes short (short) or fails.
+type failWriter struct {
+	out   bytes.Buffer
+	max   int
+	short bool
+}
+
+func (w *failWriter) Write(p []byte) (int, error) {
+	room := w.max - w.out.Len()
+	if len(p) <= room {
+		return w.out.Write(p)
+	}
+	w.out.Write(p[:max(room, 0)])
+	if w.short {
+		return max(room, 0), nil
+	}
+	return max(room, 0), errors.New("disk full")
+}
+
+// TestSinkWriteError: a failed or short write of the buffer reports none of its records
+// durable, and the error sticks: every later Send, Flush and Close returns it.
+func TestSinkWriteError(t *testing.T) {
+	for _, short := range []bool{false, true} {
+		w := &failWriter{max: 200, short: short}
+		var got []uint64
+		s := New(Config{Writer: w, BufferSize: 100}, func(tok uint64) { got = append(got, tok) })
+		rec := &envelope.Record{Topic: "t", Value: []byte(`{"v":"0123456789"}`)} // a 79-byte line
+		ctx := context.Background()
+		var err error
+		tok := uint64(0)
+		for err == nil && tok < 10 {
+			tok++
+			err = s.Send(ctx, rec, tok)
+		}
+		want := "disk full"
+		if short {
+			want = io.ErrShortWrite.Error()
+		}
+		if err == nil || err.Error() != want {
+			t.Fatalf("short %v: Send error %v, want %s", short, err, want)
+		}
+		// Tokens 1–2 (158 bytes) were written, 3–4 (the second buffer) only in part.
+		if len(got) != 2 || got[1] != 2 || tok != 4 {
+			t.Fatalf("short %v: durable %v after %d sends, want [1 2] after 4", short, got, tok)
+		}
+		if err := s.Send(ctx, rec, 5); err == nil || err.Error() != want {
+			t.Fatalf("short %v: Send after the error = %v", short, err)
+		}
+		if err := s.Flush(ctx); err == nil || err.Error() != want {
+			t.Fatalf("short %v: Flush after the error = %v", short, err)
+		}
+		if err := s.Close(); err == nil || err.Error() != want {
+			t.Fatalf("short %v: Close after the error = %v", short, err)
+		}
+		if len(got) != 2 {
+			t.Fatalf("short %v: durable %v at the end, want [1 2]", short, got)
+		}
+	}
+}
+
+// TestSinkLargeRecords: records larger than the buffer go out whole, in order, each durable once
+// written, and the buffer shrinks back after one.
+func TestSinkLargeRecords(t *testing.T) {
+	var out bytes.Buffer
+	var got []uint64
+	s := New(Config{Writer: &out, BufferSize: 64}, func(tok uint64) { got = append(got, tok) })
+	ctx := context.Background()
+	var want bytes.Buffer
+	for i, n := range []int{10, 1000, 3, 70, 5, 64 << 10, 1} {
+		rec := &envelope.Record{Topic: "t", Key: []byte(strconv.Itoa(i)), Value: []byte(`"` + strings.Repeat("x", n) + `"`)}
+		want.Write(AppendLine(nil, rec, 1))
+		if err := s.Send(ctx, rec, uint64(i+1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if cap(s.buf) > 4*64 {
+		t.Fatalf("buffer kept %d bytes after a large record", cap(s.buf))
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(out.Bytes(), want.Bytes()) || len(got) != 7 || !slices.IsSorted(got) {
+		t.Fatalf("wrote %d bytes (want %d), durable %v", out.Len(), want.Len(), got)
+	}
 }
