@@ -256,8 +256,10 @@ func Open(ctx context.Context, cfg Config) (*Source, error) {
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.FetchMaxBytes(fetchMaxBytes), kgo.FetchMaxPartitionBytes(fetchMaxPartitionBytes),
 		// Decompress into reused buffers; Next recycles each record once the pipeline is done
-		// with it (the RecordSource contract: bytes live until the next Next).
-		kgo.WithPools(pool, recordPool{}),
+		// with it (the RecordSource contract: bytes live until the next Next), and a buffer
+		// returns to the pool with its last record (bufs.go: not through franz-go, which would
+		// clear it first).
+		kgo.WithPools(recordPool{}),
 		kgo.WithDecompressor(newDecompressor(pool)),
 	)
 	if cfg.InstanceID != "" {
@@ -296,7 +298,7 @@ func Open(ctx context.Context, cfg Config) (*Source, error) {
 // ends (ctx.Err()) or the poll loop stopped (its error, or io.EOF after Close).
 func (s *Source) Next(ctx context.Context) (envelope.Record, capture.Position, error) {
 	if s.prev != nil {
-		s.prev.Recycle()
+		recycle(s.prev)
 		s.prev = nil
 	}
 	for {
@@ -311,7 +313,7 @@ func (s *Source) Next(ctx context.Context) (envelope.Record, capture.Position, e
 			}
 			s.mu.Unlock()
 			if !live { // revoked: the partition's next owner reads it again
-				r.Recycle()
+				recycle(r)
 				continue
 			}
 			if s.i == len(s.cur.recs) && s.cur.drained {
@@ -740,6 +742,7 @@ func (d decompressor) Decompress(src []byte, codec kgo.CompressionCodecType) ([]
 		buf := d.pool.GetDecompressBytes(src, codec)
 		if out, err := lz4Frame(buf, src, maxDecompress); err == nil {
 			d.pool.inflation.observe(len(out), len(src))
+			track(out)
 			return out, nil
 		}
 		d.pool.PutDecompressBytes(buf)
@@ -747,6 +750,7 @@ func (d decompressor) Decompress(src []byte, codec kgo.CompressionCodecType) ([]
 	out, err := d.Decompressor.Decompress(src, codec)
 	if err == nil && codec != kgo.CodecNone {
 		d.pool.inflation.observe(len(out), len(src))
+		track(out)
 	}
 	return out, err
 }
