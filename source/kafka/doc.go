@@ -27,8 +27,7 @@
 //
 // Memory: fetched batches are decompressed into pooled buffers, and Next recycles each record
 // at its next call (the RecordSource contract), so the buffers are reused instead of allocated
-// per batch. A buffer goes back to the pool when Next has recycled every record counted in it
-// (bufs.go), without franz-go's clearing of it.
+// per batch.
 //
 // Goroutines: Open starts the poll loop, which hands one batch per fetched partition over one
 // channel to Next; the committer (Ack only asks it to commit, so that a commit waiting out a

@@ -256,10 +256,8 @@ func Open(ctx context.Context, cfg Config) (*Source, error) {
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.FetchMaxBytes(fetchMaxBytes), kgo.FetchMaxPartitionBytes(fetchMaxPartitionBytes),
 		// Decompress into reused buffers; Next recycles each record once the pipeline is done
-		// with it (the RecordSource contract: bytes live until the next Next), and a buffer
-		// returns to the pool with its last record (bufs.go: not through franz-go, which would
-		// clear it first).
-		kgo.WithPools(recordPool{}),
+		// with it (the RecordSource contract: bytes live until the next Next).
+		kgo.WithPools(pool, recordPool{}),
 		kgo.WithDecompressor(newDecompressor(pool)),
 	)
 	if cfg.InstanceID != "" {
@@ -298,7 +296,7 @@ func Open(ctx context.Context, cfg Config) (*Source, error) {
 // ends (ctx.Err()) or the poll loop stopped (its error, or io.EOF after Close).
 func (s *Source) Next(ctx context.Context) (envelope.Record, capture.Position, error) {
 	if s.prev != nil {
-		recycle(s.prev)
+		s.prev.Recycle()
 		s.prev = nil
 	}
 	for {
@@ -313,7 +311,7 @@ func (s *Source) Next(ctx context.Context) (envelope.Record, capture.Position, e
 			}
 			s.mu.Unlock()
 			if !live { // revoked: the partition's next owner reads it again
-				recycle(r)
+				r.Recycle()
 				continue
 			}
 			if s.i == len(s.cur.recs) && s.cur.drained {
@@ -742,7 +740,6 @@ func (d decompressor) Decompress(src []byte, codec kgo.CompressionCodecType) ([]
 		buf := d.pool.GetDecompressBytes(src, codec)
 		if out, err := lz4Frame(buf, src, maxDecompress); err == nil {
 			d.pool.inflation.observe(len(out), len(src))
-			track(out)
 			return out, nil
 		}
 		d.pool.PutDecompressBytes(buf)
@@ -750,7 +747,6 @@ func (d decompressor) Decompress(src []byte, codec kgo.CompressionCodecType) ([]
 	out, err := d.Decompressor.Decompress(src, codec)
 	if err == nil && codec != kgo.CodecNone {
 		d.pool.inflation.observe(len(out), len(src))
-		track(out)
 	}
 	return out, err
 }
