@@ -15,7 +15,8 @@
 #   mysql     the same on MySQL 9.7 vs its mysqlbinlog
 #   clickhouse  Kafka → sluice-clickhouse, sluice's PostgreSQL records with and without schemas
 #             (the workload is loaded when no pg section ran), vs clickhouse-client TSV insert;
-#             the Kafka read ceiling: a plain kgo consumer (bench/cmd/kgodrain) draining the topics
+#             the Kafka read ceiling: a plain kgo consumer (bench/cmd/kgodrain) draining the topics,
+#             and sluice's own consumer alone (kgodrain -source: source/kafka, no sink)
 #   snapshot  PostgreSQL initial snapshot (sluice postgres --snapshot-mode initial_only) of an
 #             N×5-row table vs psql COPY … TO STDOUT of the same table to /dev/null
 #   mysnapshot  the same on MySQL 9.7 (sluice mysql --snapshot-mode initial_only, --snapshot-max-threads
@@ -494,6 +495,11 @@ section_clickhouse() {
     measured "$rep" ch.kgo "$CHANGES" "$r"
     r="$(run -stderr "$LOGS/kgodrain_plain.$rep.log" -- "$BIN/kgodrain" -kafka "$KAFKA" -topic "$ptopic" -n "$CHANGES")" || die "kgodrain (no schemas): $r"
     measured "$rep" ch.kgop "$CHANGES" "$r"
+    # sluice's own consumer alone (source/kafka: group, lz4 decoder, buffer reuse), no sink.
+    r="$(run -stderr "$LOGS/kgodrain_src.$rep.log" -- "$BIN/kgodrain" -source -kafka "$KAFKA" -topic "$topic" -n "$CHANGES")" || die "kgodrain -source: $r"
+    measured "$rep" ch.src "$CHANGES" "$r"
+    r="$(run -stderr "$LOGS/kgodrain_srcp.$rep.log" -- "$BIN/kgodrain" -source -kafka "$KAFKA" -topic "$ptopic" -n "$CHANGES")" || die "kgodrain -source (no schemas): $r"
+    measured "$rep" ch.srcp "$CHANGES" "$r"
     [ "$rep" = 1 ] || chq --query "DROP DATABASE IF EXISTS bench_ch$rep" --query "DROP DATABASE IF EXISTS $db" 2>/dev/null || true
   done
   if [ "${BENCH_PPROF:-0}" = 1 ]; then
@@ -526,6 +532,9 @@ section_clickhouse() {
   figure "Kafka read ceiling: plain kgo consumer, records without schemas" rows/s ch.kgop.rows_s "clickhouse-client TSV insert, same rows" ch.client.rows_s higher
   figure "Kafka → sluice clickhouse vs the Kafka read ceiling (schemas)" rows/s ch.sluice.rows_s "plain kgo consumer, same topic" ch.kgo.rows_s higher
   figure "Kafka → sluice clickhouse vs the Kafka read ceiling (no schemas)" rows/s ch.plain.rows_s "plain kgo consumer, same topic" ch.kgop.rows_s higher
+  figure "sluice's consumer alone (source/kafka, no sink), records with schemas" rows/s ch.src.rows_s "plain kgo consumer, same topic" ch.kgo.rows_s higher
+  figure "sluice's consumer alone (source/kafka, no sink), records without schemas" rows/s ch.srcp.rows_s "plain kgo consumer, same topic" ch.kgop.rows_s higher
+  figure "sluice's consumer alone: CPU (schemas / without)" "CPU s/M rows" ch.src.cpu_s_per_M "without schemas" ch.srcp.cpu_s_per_M lower
   figure "Kafka → ClickHouse: sluice CPU (schemas)" "CPU s/M rows" ch.sluice.cpu_s_per_M "clickhouse-client CPU" ch.client.cpu_s_per_M lower
   figure "Kafka → ClickHouse: sluice CPU (no schemas)" "CPU s/M rows" ch.plain.cpu_s_per_M "clickhouse-client CPU" ch.client.cpu_s_per_M lower
   figure "Kafka → ClickHouse: sluice peak RSS (schemas)" MB ch.sluice.rss_mb "goal" "=64" lower
