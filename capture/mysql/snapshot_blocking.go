@@ -41,14 +41,19 @@ type blocking struct {
 }
 
 // queueBlocking adds the tables snap matches to the blocking snapshot queued or running.
-func (s *Source) queueBlocking(snap *signal.Snapshot, log interface {
+// Every additional-conditions filter is tried on the server first (filterRefused): one it
+// refuses refuses the whole signal, logged with the table and the filter, before streaming
+// pauses; a blocking snapshot that read part of what was asked would need a second pause
+// for the rest.
+func (s *Source) queueBlocking(ctx context.Context, snap *signal.Snapshot, log interface {
 	Info(string, ...any)
 	Error(string, ...any)
-}) {
+}) error {
 	b := s.block
 	if b == nil {
 		b = &blocking{first: true}
 	}
+	var add []incrTable
 	var added []string
 	for _, t := range s.cat.Tables() {
 		id := t.ID
@@ -56,13 +61,24 @@ func (s *Source) queueBlocking(snap *signal.Snapshot, log interface {
 			slices.ContainsFunc(b.tables, func(q incrTable) bool { return q.id == id }) {
 			continue
 		}
-		b.tables = append(b.tables, incrTable{id, snap.Filter(id.String())})
+		it := incrTable{id, snap.Filter(id.String())}
+		refused, err := s.filterRefused(ctx, it)
+		if err != nil {
+			return err
+		}
+		if refused != nil {
+			log.Error("execute-snapshot (blocking) refused: the server refuses the additional-conditions filter of a table; nothing of the signal is read and streaming goes on. "+
+				"Send the signal again with a corrected filter", "table", id.String(), "filter", it.filter, "error", refused)
+			return nil
+		}
+		add = append(add, it)
 		added = append(added, id.String())
 	}
 	if len(added) == 0 {
 		log.Error("execute-snapshot: data-collections match no captured table not already in the blocking snapshot (names are db.table regular expressions; the table must be in the include lists)", "data_collections", snap.DataCollections)
-		return
+		return nil
 	}
+	b.tables = append(b.tables, add...)
 	s.block = b
 	msg := "blocking snapshot queued: streaming pauses at the next transaction boundary"
 	switch {
@@ -72,6 +88,7 @@ func (s *Source) queueBlocking(snap *signal.Snapshot, log interface {
 		msg = "blocking snapshot queued: it runs when the snapshot running now is done"
 	}
 	log.Info(msg, "tables", added)
+	return nil
 }
 
 // blockingDue reports whether the blocking snapshot runs now: it has started, or streaming

@@ -202,8 +202,10 @@ func blockingUnderWrites(t *testing.T, srv server) {
 }
 
 // TestMySQLBlockingSnapshotBadFilter: an additional-conditions filter the server refuses is a
-// bad signal: that table is left out (logged), the other tables are read and the stream goes
-// on; the source does not stop (it would meet the filter again at every restart).
+// bad signal, found before streaming pauses: the whole signal is refused with an error that
+// names the table and the filter, nothing is read, the stream goes on and a corrected signal
+// is read. It used to pause streaming, read the other tables and find the bad filter only at
+// its table's first chunk.
 func TestMySQLBlockingSnapshotBadFilter(t *testing.T) {
 	for _, srv := range servers(t) {
 		t.Run(srv.name, func(t *testing.T) {
@@ -212,33 +214,51 @@ func TestMySQLBlockingSnapshotBadFilter(t *testing.T) {
 			ts := newTestSource(t, srv, dbName)
 			ts.cfg.SnapshotMode = SnapshotNoData
 			ts.cfg.SignalDataCollection = dbName + ".sig"
+			logs := &lockedLog{}
+			ts.cfg.Logger = logs.logger()
 			s := ts.open(t)
 			defer s.Close()
 			ts.collect(t, s, 30*time.Second, func(recs []rec) bool {
 				return len(recs) > 0 && recs[len(recs)-1].kind == capture.SnapshotDone
 			})
-			mustExec(t, db, `INSERT INTO `+dbName+`.sig VALUES ('bad', 'execute-snapshot', '{"data-collections": ["`+dbName+`.t", "`+dbName+`.u"], "type": "blocking",
-				"additional-conditions": [{"data-collection": "`+dbName+`.u", "filter": "no_such_column > 1"}]}')`)
-			started := false
+			signal := func(id, filter string) string {
+				return `INSERT INTO ` + dbName + `.sig VALUES ('` + id + `', 'execute-snapshot', '{"data-collections": ["` + dbName + `.t", "` + dbName + `.u"], "type": "blocking",
+				"additional-conditions": [{"data-collection": "` + dbName + `.u", "filter": "` + filter + `"}]}')`
+			}
+			started0 := s.cfg.Stats.Snapshot.StartedUnixNano.Load()
+			mustExec(t, db, signal("bad", "no_such_column > 1"), "INSERT INTO "+dbName+".fence VALUES (1)")
 			recs := ts.collect(t, s, 30*time.Second, func(recs []rec) bool {
+				n := len(recs)
+				return n > 0 && recs[n-1].tbl == "fence"
+			})
+			for _, r := range recs {
+				if r.op == capture.OpRead {
+					t.Fatalf("read %s/%s: the bad signal was not refused as a whole", r.tbl, r.text)
+				}
+			}
+			if s.cfg.Stats.Snapshot.StartedUnixNano.Load() != started0 || strings.Contains(logs.String(), "blocking snapshot started") {
+				t.Fatalf("a blocking snapshot started (streaming paused) for a signal with a refused filter")
+			}
+			if l := logs.String(); !strings.Contains(l, "refused") || !strings.Contains(l, "table="+dbName+".u") || !strings.Contains(l, "no_such_column > 1") {
+				t.Fatalf("no error naming the table and the filter in the log:\n%s", l)
+			}
+
+			mustExec(t, db, signal("good", "id > 1"))
+			started := false
+			recs = ts.collect(t, s, 30*time.Second, func(recs []rec) bool {
 				if n := len(recs); n > 0 && recs[n-1].op == capture.OpRead {
 					started = true
 				}
 				return started && s.block == nil
 			})
-			mustExec(t, db, "INSERT INTO "+dbName+".fence VALUES (1)")
-			recs = append(recs, ts.collect(t, s, 30*time.Second, func(recs []rec) bool {
-				n := len(recs)
-				return n > 0 && recs[n-1].tbl == "fence"
-			})...)
 			reads := map[string]int{}
 			for _, r := range recs {
 				if r.op == capture.OpRead {
 					reads[r.tbl]++
 				}
 			}
-			if reads["t"] != 2 || reads["u"] != 0 {
-				t.Fatalf("reads %v, want t's 2 rows and none of u (its filter is refused)", reads)
+			if reads["t"] != 2 || reads["u"] != 1 {
+				t.Fatalf("reads %v, want t's 2 rows and u's 1 (id > 1)", reads)
 			}
 		})
 	}

@@ -201,8 +201,7 @@ func (s *Source) handleSignal(ctx context.Context, sig signal.Signal, at string)
 	case signal.ExecuteSnapshot:
 		snap := sig.Snapshot
 		if snap.Type == signal.Blocking {
-			s.queueBlocking(snap, log)
-			return nil
+			return s.queueBlocking(ctx, snap, log)
 		}
 		if snap.SurrogateKey != "" {
 			log.Error("execute-snapshot: surrogate-key is not supported yet; the tables are chunked by their primary key. Send the signal without it")
@@ -249,24 +248,36 @@ func (s *Source) handleSignal(ctx context.Context, sig signal.Signal, at string)
 // with it the source at every restart (the filter is stored with the progress). A refused
 // filter is a bad signal: logged, and the table left out (false). err is a failure to ask.
 func (s *Source) filterAccepted(ctx context.Context, t incrTable, log interface{ Error(string, ...any) }) (bool, error) {
-	if t.filter == "" {
-		return true, nil
+	refused, err := s.filterRefused(ctx, t)
+	if err != nil {
+		return false, err
 	}
-	err := s.bounded(ctx, "check an additional-conditions filter", func(ctx context.Context) error {
+	if refused != nil {
+		log.Error("execute-snapshot: the server refuses the additional-conditions filter of the table, which is left out; send the signal again with a corrected filter",
+			"table", t.id.String(), "filter", t.filter, "error", refused)
+		return false, nil
+	}
+	return true, nil
+}
+
+// filterRefused runs t's additional-conditions filter on the server with LIMIT 0 (no row is
+// read): refused is the server's refusal (SQL states of classes 42, syntax, unknown names, no
+// privilege, and 22, bad literals: the filter's fault); err a failure to ask, retried.
+func (s *Source) filterRefused(ctx context.Context, t incrTable) (refused, err error) {
+	if t.filter == "" {
+		return nil, nil
+	}
+	err = s.bounded(ctx, "check an additional-conditions filter", func(ctx context.Context) error {
 		rows, err := s.db.QueryContext(ctx, "SELECT 1 FROM "+quoteID(t.id.DB)+"."+quoteID(t.id.Table)+" WHERE ("+t.filter+") LIMIT 0")
 		if err != nil {
 			return err
 		}
 		return rows.Close()
 	})
-	// SQL states of classes 42 (syntax, unknown names, no privilege) and 22 (bad literals) are
-	// the filter's fault; others are the source's and are retried.
 	if me, ok := errors.AsType[*gomysql.MySQLError](err); ok && (string(me.SQLState[:2]) == "42" || string(me.SQLState[:2]) == "22") {
-		log.Error("execute-snapshot: the server refuses the additional-conditions filter of the table, which is left out; send the signal again with a corrected filter",
-			"table", t.id.String(), "filter", t.filter, "error", err)
-		return false, nil
+		return err, nil
 	}
-	return err == nil, err
+	return nil, err
 }
 
 // startIncremental reads tables (the first from after) in an incremental snapshot: added to
