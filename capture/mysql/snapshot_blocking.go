@@ -171,6 +171,7 @@ func (s *Source) startBlocking(ctx context.Context) error {
 		tp := ss.Table(id.String())
 		tp.Rows.Store(0)
 		tp.Done.Store(false)
+		tp.Failed.Store(false)
 		tp.Estimate.Store(est[id])
 	}
 	s.log.Info("blocking snapshot started: streaming paused", "tables", names, "at", p.String())
@@ -231,12 +232,11 @@ func (s *Source) blockingChunk(ctx context.Context, t *schema.Table, filter stri
 		s.log.Warn("blocking snapshot: the table is gone on the server; nothing of it is read", "table", t.ID.String())
 		s.queue = s.queue[:len(s.queue)-n]
 		return 0, false, nil
-	case errors.As(err, &se) && filter != "":
-		// The operator's additional-conditions filter (bad SQL, an unknown column): a bad
-		// signal, not a reason to stop; stopping would only meet it again at every restart.
-		s.log.Error("blocking snapshot: the server refuses the table's query with the signal's additional-conditions filter; the rest of the table is not read. "+
-			"Send the execute-snapshot signal again with a corrected filter", "table", t.ID.String(), "filter", filter, "error", err)
+	case errors.As(err, &se) && filter != "" && filterFault(se) && ctx.Err() == nil:
+		// The filter passed its check when the signal was read (queueBlocking) and fails on
+		// some rows' values: the table ends here (snapshot_incremental.go, filterFailed).
 		s.queue = s.queue[:len(s.queue)-n]
+		s.filterFailed("blocking snapshot", t.ID, filter, prog.Rows.Load(), err)
 		return 0, false, nil
 	case errors.Is(err, errDefChanged):
 		// The stream, paused before the change, still has the old definition: the rows do

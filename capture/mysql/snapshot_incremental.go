@@ -10,6 +10,7 @@ import (
 
 	gomysql "github.com/go-sql-driver/mysql"
 	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/capture/mysql/replication"
 	"github.com/sluicecdc/sluice/schema"
 	"github.com/sluicecdc/sluice/signal"
 )
@@ -280,6 +281,36 @@ func (s *Source) filterRefused(ctx context.Context, t incrTable) (refused, err e
 	return nil, err
 }
 
+// filterFault says whether a chunk read the server failed with se, on a table with an
+// additional-conditions filter that passed filterRefused, failed for the filter: it fails on
+// some rows' values only (a scalar subquery of more than one row, a JSON function over a bad
+// document). sluice's own chunk query reads every other table; the codes below are the
+// connection's or the server's, not the filter's.
+func filterFault(se *replication.ServerError) bool {
+	switch se.Code {
+	case 1053, // server shutdown in progress
+		1205, 1213, // lock wait timeout, deadlock
+		1317, 1927, // query interrupted, connection killed (MariaDB)
+		1412: // table definition changed (retry)
+		return false
+	}
+	return true
+}
+
+// filterFailed logs a table whose snapshot ends early because the server failed a chunk read
+// for its additional-conditions filter (filterFault). Debezium ends such a table's incremental
+// snapshot and streams on (its TABLE_SCAN_COMPLETED notification says SQL_EXCEPTION); so does
+// sluice, with an error that says what went out and what to do: stopping would meet the same
+// rows at every restart, since the filter is stored with the progress.
+func (s *Source) filterFailed(kind string, id schema.TableID, filter string, published int64, err error) {
+	s.log.Error(kind+": the server failed a chunk read of the table with the signal's additional-conditions filter, which fails on some rows' values; "+
+		"the rest of the table is not read. The rows published before are the filter's rows in key order up to the failing chunk. "+
+		"Fix the filter (or the rows) and send execute-snapshot for the table again",
+		"table", id.String(), "filter", filter, "rows_published", published, "error", err)
+	tp := s.cfg.Stats.Snapshot.Table(id.String())
+	tp.Failed.Store(true)
+}
+
 // startIncremental reads tables (the first from after) in an incremental snapshot: added to
 // the one running, queued after the rest of an initial snapshot, or started.
 func (s *Source) startIncremental(ctx context.Context, tables []incrTable, after [][]byte) error {
@@ -357,6 +388,7 @@ func (s *Source) incrProgress(id schema.TableID) {
 	tp := s.cfg.Stats.Snapshot.Table(id.String())
 	tp.Rows.Store(0)
 	tp.Done.Store(false)
+	tp.Failed.Store(false)
 }
 
 // stopIncremental drops the tables snap matches (all without data-collections) from the
