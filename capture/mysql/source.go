@@ -523,8 +523,7 @@ func (s *Source) Close() error {
 		}
 	}
 	if s.block != nil && s.block.conn != nil {
-		s.block.conn.Close()
-		s.block.conn = nil
+		s.block.close() // snapshot_blocking.go: its keyless read's goroutine too
 		ss := &s.cfg.Stats.Snapshot
 		ss.Running.Store(false)
 		ss.Aborted.Store(true)
