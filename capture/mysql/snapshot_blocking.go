@@ -92,6 +92,24 @@ func (s *Source) queueBlocking(ctx context.Context, snap *signal.Snapshot, log i
 	return nil
 }
 
+// queueBlockingTables queues tables in the blocking snapshot (not from a signal: why says
+// what asked for them).
+func (s *Source) queueBlockingTables(tables []incrTable, why string) {
+	b := s.block
+	if b == nil {
+		b = &blocking{first: true}
+	}
+	var added []string
+	for _, t := range tables {
+		if !slices.ContainsFunc(b.tables, func(q incrTable) bool { return q.id == t.id }) {
+			b.tables = append(b.tables, t)
+			added = append(added, t.id.String())
+		}
+	}
+	s.block = b
+	s.log.Info("blocking snapshot queued: streaming pauses at the next transaction boundary", "tables", added, "why", why)
+}
+
 // blockingDue reports whether the blocking snapshot runs now: it has started, or streaming
 // is between transactions with no other snapshot running.
 func (s *Source) blockingDue() bool {

@@ -239,6 +239,11 @@ func (s *Source) streamStep(ctx context.Context) error {
 			}
 			s.noteSignalOffset()
 		}
+		if s.unseen != nil {
+			if err := s.unseenStep(ctx); err != nil { // newtables.go
+				return err
+			}
+		}
 		if s.blockingDue() {
 			if err := s.blockingStep(ctx); err != nil {
 				return err
