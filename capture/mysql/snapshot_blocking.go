@@ -17,7 +17,8 @@ import (
 // transaction boundary after the signal, streaming pauses at that position P (the binlog
 // connection is closed; the server keeps the binlog); the tables are read in one consistent
 // snapshot (START TRANSACTION WITH CONSISTENT SNAPSHOT on the chunk connection, in primary-key
-// chunks of SnapshotChunkRows, a keyless table in one query) and go out as op r; then
+// chunks of SnapshotChunkRows, a keyless table in one query read in pieces of as many rows,
+// keylessRead) and go out as op r; then
 // streaming resumes at P. A change committed while the tables were read is visible to the
 // read and comes again from the stream after the rows, so each key ends at its latest state
 // (the PostgreSQL source does the same, blocking.go there).
@@ -26,7 +27,9 @@ import (
 // is every position handed out from the signal on: a restart before the end reads them again
 // from the start at the next transaction boundary, then streams on from P. The position after
 // the last row has none. A blocking snapshot asked for while an incremental snapshot (or the
-// rest of an initial one) runs waits for it to end.
+// rest of an initial one) runs waits for it to end. The signal's additional-conditions filters
+// are tried on the server when it is read (queueBlocking); one that fails on some rows later
+// ends its table there (filterFailed).
 
 // blocking is a blocking snapshot queued or running (Next's goroutine only).
 type blocking struct {
