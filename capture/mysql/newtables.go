@@ -3,6 +3,7 @@ package mysql
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/capture/mysql/mysqlddl"
@@ -80,9 +81,10 @@ func (s *Source) snapshotAddedTables(ctx context.Context, off *Position) error {
 
 // unseenTables are the captured tables the server had at the restart and the history did not.
 type unseenTables struct {
-	ids    []schema.TableID
-	target *Position // the server's binlog position at the restart
-	from   *Position // the stored offset
+	ids     []schema.TableID
+	target  *Position // the server's binlog position at the restart
+	from    *Position // the stored offset
+	checked time.Time // the last GTID set comparison
 }
 
 // has says whether id is one of u's tables (u may be nil).
@@ -173,9 +175,13 @@ func (s *Source) unseenStep(ctx context.Context) error {
 	if p.Event != 0 || p.Row != 0 {
 		return nil
 	}
-	reached := u.target.atOrBefore(p, nil)
-	if !reached && u.target.GTIDs != "" && p.GTIDs != "" {
-		c, ok := s.gtidContains(p.GTIDs, u.target.GTIDs) // every transaction before it streamed
+	// By file and position; or every transaction of the server's GTID set then streamed (the
+	// target at the start of a binlog file no event came to since). Parsing GTID sets costs,
+	// so that check runs at most once a second while the stream reads its backlog.
+	reached := u.target.atOrBefore(p, nil) || (u.target.GTIDs != "" && p.GTIDs == u.target.GTIDs)
+	if !reached && u.target.GTIDs != "" && p.GTIDs != "" && time.Since(u.checked) > time.Second {
+		u.checked = time.Now()
+		c, ok := s.gtidContains(p.GTIDs, u.target.GTIDs)
 		reached = ok && c
 	}
 	if !reached {
