@@ -39,6 +39,9 @@ type TableProgress struct {
 	Rows     atomic.Int64 // rows read so far
 	Estimate atomic.Int64 // rows expected from the catalog; 0: unknown
 	Done     atomic.Bool
+	// Failed: the table's snapshot ended before its last row (a signal's additional-conditions
+	// filter the server failed on some rows); Rows went out, the rest did not.
+	Failed atomic.Bool
 }
 
 // Table returns name's progress, created on first use.

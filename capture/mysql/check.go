@@ -32,7 +32,10 @@ func (s *Source) checkTableMap(ctx context.Context, h binlog.Header, tm *binlog.
 		why = mismatch(t, tm)
 	}
 	if why != "" {
-		if !s.cfg.SchemaRepair {
+		// A table created while sluice was stopped without its CREATE in the binlog
+		// (newtables.go) that has changes in it: read from the server, like --schema-repair.
+		unseen := t == nil && s.unseen.has(id)
+		if !s.cfg.SchemaRepair && !unseen {
 			return fmt.Errorf("mysql: table %s at %s (gtid %q): %w: %s. Fix: restart with --schema-repair to rebuild the definition from the server (works when the server's current definition matches this event), or --snapshot-mode recovery", id, at, s.st.gtid, ErrSchemaMismatch, why)
 		}
 		nt, err := s.repair(ctx, h, id, tm)
@@ -42,8 +45,14 @@ func (s *Source) checkTableMap(ctx context.Context, h binlog.Header, tm *binlog.
 		if err != nil {
 			return fmt.Errorf("mysql: table %s at %s: %w: %s; schema repair failed: %v", id, at, ErrSchemaMismatch, why, err)
 		}
-		s.log.Warn("schema repaired from the server", "table", id.String(), "at", at, "reason", why)
 		t = nt
+		if unseen {
+			if err := s.snapshotUnseen(ctx, t, at); err != nil {
+				return err
+			}
+		} else {
+			s.log.Warn("schema repaired from the server", "table", id.String(), "at", at, "reason", why)
+		}
 	}
 	tm.SetHints(hints(t, s.info.MariaDB))
 	s.st.checked[tm] = t

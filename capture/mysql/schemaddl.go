@@ -17,6 +17,20 @@ import (
 // ON UPDATE, key prefix lengths, index types, partitions) is left out. Tables the model cannot
 // express at all (tableDef.Opaque) keep SHOW CREATE TABLE.
 
+// capturedChange says whether a DDL statement's change of one table goes on the
+// schema-change topic: the table is captured (a rename: either name is). Debezium's topic
+// describes the captured tables' schema changes (include.schema.changes); a statement that
+// changes only tables the filters leave out is recorded in the schema history alone (which
+// keeps every table of the included databases, as Debezium's default
+// schema.history.internal.store.only.captured.tables.ddl=false does), so a table added to the
+// include lists later has its definition.
+func (s *Source) capturedChange(c mysqlddl.Change) bool {
+	if c.Table != nil && s.f.table(c.Table.ID.DB, c.Table.ID.Table) {
+		return true
+	}
+	return c.PrevID != nil && s.f.table(c.PrevID.DB, c.PrevID.Table)
+}
+
 // opaqueColumn says why a column as information_schema reports it cannot be written back as
 // DDL from the model ("" when it can): its generation expression or an expression default is
 // not in the model, and a bit or binary default's literal is not a quoted string.

@@ -10,6 +10,9 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/sluicecdc/sluice/capture"
 
 	"github.com/sluicecdc/sluice/capture/mysql/mysqlddl"
 	"github.com/sluicecdc/sluice/schema"
@@ -138,5 +141,63 @@ func sameTable(t *testing.T, how, ddl string, want tableDef, got *schema.Table, 
 	}
 	if !reflect.DeepEqual(want.Idx, idx) {
 		t.Errorf("%s %s keys:\nwant %+v\ngot  %+v\nDDL: %s", how, want.T.ID, want.Idx, idx, ddl)
+	}
+}
+
+// TestMySQLSchemaChangesOnlyCapturedTables: DDL of tables the filters leave out goes into the
+// schema history but not onto the schema-change topic, as Debezium documents
+// include.schema.changes (the captured tables' schema changes). A rename into the captured set
+// and a multi-table DROP that names a captured table are published, with the captured tables'
+// changes only; a database-level statement of the included database too. The topic used to
+// carry every DDL of the included databases.
+func TestMySQLSchemaChangesOnlyCapturedTables(t *testing.T) {
+	for _, srv := range servers(t) {
+		t.Run(srv.name, func(t *testing.T) {
+			db, dbName := snapshotDB(t, srv, "sl_scfilter", false, "a (id INT PRIMARY KEY)", "b (id INT PRIMARY KEY)", "d (id INT PRIMARY KEY)")
+			ts := newTestSource(t, srv, dbName)
+			ts.cfg.TableInclude = []string{dbName + `\.a`, dbName + `\.c`, dbName + `\.fence`}
+			s := ts.open(t)
+			defer s.Close()
+			ts.collect(t, s, 30*time.Second, func(recs []rec) bool {
+				return len(recs) > 0 && recs[len(recs)-1].kind == capture.SnapshotDone
+			})
+			mustExec(t, db,
+				"ALTER TABLE "+dbName+".b ADD COLUMN x INT",       // left out
+				"CREATE TABLE "+dbName+".e (id INT PRIMARY KEY)",  // left out
+				"ALTER TABLE "+dbName+".a ADD COLUMN y INT",       // a
+				"RENAME TABLE "+dbName+".e TO "+dbName+".c",       // c (renamed into the set)
+				"DROP TABLE "+dbName+".d, "+dbName+".c",           // c only
+				"TRUNCATE TABLE "+dbName+".b",                     // left out
+				"ALTER DATABASE "+dbName+" CHARACTER SET utf8mb4", // the database
+				"INSERT INTO "+dbName+".fence VALUES (1)")
+			recs := ts.collect(t, s, 30*time.Second, func(recs []rec) bool {
+				n := len(recs)
+				return n > 0 && recs[n-1].tbl == "fence"
+			})
+			var got []string
+			for _, r := range recs {
+				if r.kind != capture.SchemaChange {
+					continue
+				}
+				var ids []string
+				for _, c := range r.ev.Changes {
+					ids = append(ids, c.Type+" "+c.Table.ID.Table)
+				}
+				got = append(got, strings.Fields(r.ev.DDL)[0]+" "+strings.Fields(r.ev.DDL)[1]+" ["+strings.Join(ids, ",")+"]")
+			}
+			want := []string{"ALTER TABLE [ALTER a]", "RENAME TABLE [ALTER c]", "DROP TABLE [DROP c]", "ALTER DATABASE []"}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("schema-change events %q, want %q", got, want)
+			}
+			hist, err := os.ReadFile(ts.hist)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, ddl := range []string{"ALTER TABLE " + dbName + ".b ADD COLUMN x INT", "CREATE TABLE " + dbName + ".e"} {
+				if !strings.Contains(string(hist), ddl) {
+					t.Errorf("the schema history lacks %q", ddl)
+				}
+			}
+		})
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"database/sql"
 	"testing"
 
+	"github.com/sluicecdc/sluice/capture/mysql/mysqlddl"
+	"github.com/sluicecdc/sluice/capture/mysql/replication"
 	"github.com/sluicecdc/sluice/schema"
 )
 
@@ -43,6 +45,42 @@ func TestOpaqueColumn(t *testing.T) {
 	} {
 		if got := opaqueColumn(&c.col, c.def, c.extra, c.mariadb); (got != "") != c.opaque {
 			t.Errorf("%s: opaqueColumn = %q, want opaque=%v", c.name, got, c.opaque)
+		}
+	}
+}
+
+// TestCapturedChange: which table changes of a DDL statement go on the schema-change topic.
+func TestCapturedChange(t *testing.T) {
+	f, err := newFilter(&Config{DatabaseInclude: []string{"app"}, TableInclude: []string{`app\.orders`, `app\.items`}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Source{f: f}
+	tbl := func(db, name string) *schema.Table { return &schema.Table{ID: schema.TableID{DB: db, Table: name}} }
+	for _, c := range []struct {
+		name string
+		ch   mysqlddl.Change
+		want bool
+	}{
+		{"captured", mysqlddl.Change{Type: "ALTER", Table: tbl("app", "orders")}, true},
+		{"left out by the table filter", mysqlddl.Change{Type: "CREATE", Table: tbl("app", "audit")}, false},
+		{"other database", mysqlddl.Change{Type: "DROP", Table: tbl("other", "orders")}, false},
+		{"renamed into the set", mysqlddl.Change{Type: "ALTER", Table: tbl("app", "items"), PrevID: &schema.TableID{DB: "app", Table: "tmp"}}, true},
+		{"renamed out of the set", mysqlddl.Change{Type: "ALTER", Table: tbl("app", "old_items"), PrevID: &schema.TableID{DB: "app", Table: "items"}}, true},
+		{"truncate left out", mysqlddl.Change{Truncate: true, Table: tbl("app", "audit")}, false},
+	} {
+		if got := s.capturedChange(c.ch); got != c.want {
+			t.Errorf("%s: capturedChange = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+// TestFilterFault: a chunk read's server error is the filter's fault unless it is the
+// connection's or the server's.
+func TestFilterFault(t *testing.T) {
+	for code, want := range map[uint16]bool{1242: true, 3141: true, 1054: true, 1053: false, 1205: false, 1213: false, 1317: false, 1927: false, 1412: false} {
+		if got := filterFault(&replication.ServerError{Code: code}); got != want {
+			t.Errorf("filterFault(%d) = %v, want %v", code, got, want)
 		}
 	}
 }

@@ -108,11 +108,18 @@ func TestSideQueryStall(t *testing.T) {
 
 			s = ts.open(t)
 			defer s.Close()
-			got := changes(ts.collect(t, s, 30*time.Second, func(r []rec) bool { return len(changes(r)) == 4 }))
-			var rows []string
-			for _, r := range got {
-				rows = append(rows, r.tbl+r.text)
+			// The restart also finds x2 missing from the schema history and snapshots it
+			// (newtables.go): its reads (op r) are left out here, the streamed inserts kept.
+			inserts := func(recs []rec) []string {
+				var rows []string
+				for _, r := range changes(recs) {
+					if r.op == capture.OpCreate {
+						rows = append(rows, r.tbl+r.text)
+					}
+				}
+				return rows
 			}
+			rows := inserts(ts.collect(t, s, 30*time.Second, func(r []rec) bool { return len(inserts(r)) == 4 }))
 			if want := `x2-(1,"a") x2-(2,"b") x2-(3,"c") x2-(4,"d")`; strings.Join(rows, " ") != want {
 				t.Fatalf("after the reopen: %s, want %s", strings.Join(rows, " "), want)
 			}

@@ -17,7 +17,8 @@ import (
 // transaction boundary after the signal, streaming pauses at that position P (the binlog
 // connection is closed; the server keeps the binlog); the tables are read in one consistent
 // snapshot (START TRANSACTION WITH CONSISTENT SNAPSHOT on the chunk connection, in primary-key
-// chunks of SnapshotChunkRows, a keyless table in one query) and go out as op r; then
+// chunks of SnapshotChunkRows, a keyless table in one query read in pieces of as many rows,
+// keylessRead) and go out as op r; then
 // streaming resumes at P. A change committed while the tables were read is visible to the
 // read and comes again from the stream after the rows, so each key ends at its latest state
 // (the PostgreSQL source does the same, blocking.go there).
@@ -26,7 +27,9 @@ import (
 // is every position handed out from the signal on: a restart before the end reads them again
 // from the start at the next transaction boundary, then streams on from P. The position after
 // the last row has none. A blocking snapshot asked for while an incremental snapshot (or the
-// rest of an initial one) runs waits for it to end.
+// rest of an initial one) runs waits for it to end. The signal's additional-conditions filters
+// are tried on the server when it is read (queueBlocking); one that fails on some rows later
+// ends its table there (filterFailed).
 
 // blocking is a blocking snapshot queued or running (Next's goroutine only).
 type blocking struct {
@@ -38,17 +41,23 @@ type blocking struct {
 	started time.Time
 	rows    int64
 	keyBuf  [][]byte
+	keyless *keylessRead // tables[0]'s rows when it has no key; nil: none running
 }
 
 // queueBlocking adds the tables snap matches to the blocking snapshot queued or running.
-func (s *Source) queueBlocking(snap *signal.Snapshot, log interface {
+// Every additional-conditions filter is tried on the server first (filterRefused): one it
+// refuses refuses the whole signal, logged with the table and the filter, before streaming
+// pauses; a blocking snapshot that read part of what was asked would need a second pause
+// for the rest.
+func (s *Source) queueBlocking(ctx context.Context, snap *signal.Snapshot, log interface {
 	Info(string, ...any)
 	Error(string, ...any)
-}) {
+}) error {
 	b := s.block
 	if b == nil {
 		b = &blocking{first: true}
 	}
+	var add []incrTable
 	var added []string
 	for _, t := range s.cat.Tables() {
 		id := t.ID
@@ -56,13 +65,24 @@ func (s *Source) queueBlocking(snap *signal.Snapshot, log interface {
 			slices.ContainsFunc(b.tables, func(q incrTable) bool { return q.id == id }) {
 			continue
 		}
-		b.tables = append(b.tables, incrTable{id, snap.Filter(id.String())})
+		it := incrTable{id, snap.Filter(id.String())}
+		refused, err := s.filterRefused(ctx, it)
+		if err != nil {
+			return err
+		}
+		if refused != nil {
+			log.Error("execute-snapshot (blocking) refused: the server refuses the additional-conditions filter of a table; nothing of the signal is read and streaming goes on. "+
+				"Send the signal again with a corrected filter", "table", id.String(), "filter", it.filter, "error", refused)
+			return nil
+		}
+		add = append(add, it)
 		added = append(added, id.String())
 	}
 	if len(added) == 0 {
 		log.Error("execute-snapshot: data-collections match no captured table not already in the blocking snapshot (names are db.table regular expressions; the table must be in the include lists)", "data_collections", snap.DataCollections)
-		return
+		return nil
 	}
+	b.tables = append(b.tables, add...)
 	s.block = b
 	msg := "blocking snapshot queued: streaming pauses at the next transaction boundary"
 	switch {
@@ -72,6 +92,25 @@ func (s *Source) queueBlocking(snap *signal.Snapshot, log interface {
 		msg = "blocking snapshot queued: it runs when the snapshot running now is done"
 	}
 	log.Info(msg, "tables", added)
+	return nil
+}
+
+// queueBlockingTables queues tables in the blocking snapshot (not from a signal: why says
+// what asked for them).
+func (s *Source) queueBlockingTables(tables []incrTable, why string) {
+	b := s.block
+	if b == nil {
+		b = &blocking{first: true}
+	}
+	var added []string
+	for _, t := range tables {
+		if !slices.ContainsFunc(b.tables, func(q incrTable) bool { return q.id == t.id }) {
+			b.tables = append(b.tables, t)
+			added = append(added, t.id.String())
+		}
+	}
+	s.block = b
+	s.log.Info("blocking snapshot queued: streaming pauses at the next transaction boundary", "tables", added, "why", why)
 }
 
 // blockingDue reports whether the blocking snapshot runs now: it has started, or streaming
@@ -154,94 +193,47 @@ func (s *Source) startBlocking(ctx context.Context) error {
 		tp := ss.Table(id.String())
 		tp.Rows.Store(0)
 		tp.Done.Store(false)
+		tp.Failed.Store(false)
 		tp.Estimate.Store(est[id])
 	}
 	s.log.Info("blocking snapshot started: streaming paused", "tables", names, "at", p.String())
 	return nil
 }
 
-// blockingChunk queues the next chunk of t's rows (all of a keyless table): n rows, and
-// whether the table may have more.
+// blockingChunk queues the next chunk of t's rows (the next piece of a keyless table's): n
+// rows, and whether the table may have more.
 func (s *Source) blockingChunk(ctx context.Context, t *schema.Table, filter string) (n int, more bool, err error) {
+	if len(t.PrimaryKey) == 0 {
+		return s.blockingPiece(ctx, t, filter)
+	}
 	b := s.block
 	limit := s.cfg.SnapshotChunkRows
 	q := snapshotQuery(t, nil, b.after, b.after == nil, limit, filter)
-	kinds := make([]textKind, len(t.Columns))
-	for i := range t.Columns {
-		kinds[i] = textKindOf(&t.Columns[i])
-	}
-	p := new(Position)
-	*p = *b.pos
-	s.stampBlocking(p) // the tables left, this one included
-	v := s.view(t)
-	ts := s.cfg.Now().UnixMicro()
-	prog := s.cfg.Stats.Snapshot.Table(t.ID.String())
+	kinds := textKinds(t)
 	if cap(b.keyBuf) < len(t.PrimaryKey) {
 		b.keyBuf = make([][]byte, len(t.PrimaryKey))
 	}
 	last := b.keyBuf[:len(t.PrimaryKey)]
 	var alloc capture.Alloc // the rows live in the queue until handed out
+	out := s.blockingOut(t)
 	err = b.conn.QueryRows(ctx, q, func(vals [][]byte) error {
-		if len(vals) != len(t.Columns) {
-			return errDefChanged
-		}
-		row := alloc.Row(len(vals))
-		for i, raw := range vals {
-			if err := parseTextTo(&row[i], &t.Columns[i], kinds[i], raw, &alloc); err != nil {
-				return fmt.Errorf("column %s: %w", t.Columns[i].Name, err)
-			}
+		row, err := parseTextRow(t, kinds, vals, &alloc)
+		if err != nil {
+			return err
 		}
 		for j, k := range t.PrimaryKey {
 			last[j] = append(last[j][:0], vals[k]...)
 		}
-		after := row
-		if v.keep != nil {
-			var buf capture.Row
-			after = append(capture.Row(nil), v.project(row, &buf)...)
-		}
-		m := capture.SnapshotTrue
-		if b.first {
-			m, b.first = capture.SnapshotFirstInTable, false
-		}
-		src := capture.Source{Connector: s.connector, TsMicros: ts, Snapshot: m, DB: t.ID.DB, Table: t.ID.Table, File: p.File, Pos: p.Pos}
-		s.queue = append(s.queue, capture.Event{Kind: capture.Change, Op: capture.OpRead, Table: v.t, After: after, Source: src, Position: p})
+		out.add(s, row)
 		n++
 		return nil
 	})
-	var se *replication.ServerError
-	switch {
-	case errors.As(err, &se) && se.Code == 1146:
-		s.log.Warn("blocking snapshot: the table is gone on the server; nothing of it is read", "table", t.ID.String())
+	if err != nil {
 		s.queue = s.queue[:len(s.queue)-n]
-		return 0, false, nil
-	case errors.As(err, &se) && filter != "":
-		// The operator's additional-conditions filter (bad SQL, an unknown column): a bad
-		// signal, not a reason to stop; stopping would only meet it again at every restart.
-		s.log.Error("blocking snapshot: the server refuses the table's query with the signal's additional-conditions filter; the rest of the table is not read. "+
-			"Send the execute-snapshot signal again with a corrected filter", "table", t.ID.String(), "filter", filter, "error", err)
-		s.queue = s.queue[:len(s.queue)-n]
-		return 0, false, nil
-	case errors.Is(err, errDefChanged):
-		// The stream, paused before the change, still has the old definition: the rows do
-		// not fit it. Said loudly, and left to the operator once the change is streamed.
-		s.log.Error("blocking snapshot: the table's columns changed (ALTER TABLE) after streaming paused; the rest of it is not read. "+
-			"Send the execute-snapshot signal for it again", "table", t.ID.String(), "rows_read", prog.Rows.Load())
-		s.queue = s.queue[:len(s.queue)-n]
-		return 0, false, nil
-	case err != nil:
-		s.queue = s.queue[:len(s.queue)-n]
-		if ctx.Err() != nil {
-			return 0, false, ctx.Err()
-		}
-		if transient(err) || isNet(err) {
-			return 0, false, &retryableError{fmt.Errorf("mysql: blocking snapshot: chunk of %s: %w", t.ID, err)}
-		}
-		return 0, false, fmt.Errorf("mysql: blocking snapshot: chunk of %s: %w. The stored offset asks for the table again at the next start; "+
-			"to give it up, restart from an offset without blocking_snapshot_tables", t.ID, err)
+		return 0, false, s.blockingReadErr(ctx, t, filter, err)
 	}
-	b.rows += int64(n)
-	prog.Rows.Add(int64(n))
-	more = len(t.PrimaryKey) > 0 && n == limit
+	s.blockingRead(t, n)
+	more = n == limit
 	if more {
 		b.after = make([][]byte, len(last))
 		for i, k := range last {
@@ -249,6 +241,183 @@ func (s *Source) blockingChunk(ctx context.Context, t *schema.Table, filter stri
 		}
 	}
 	return n, more, nil
+}
+
+// blockingPiece queues the next piece of keyless t's rows (keylessRead): n rows, and whether
+// the table may have more. The first call starts the table's query.
+func (s *Source) blockingPiece(ctx context.Context, t *schema.Table, filter string) (n int, more bool, err error) {
+	b := s.block
+	if b.keyless == nil {
+		b.keyless = startKeyless(b.conn, t, filter, s.cfg.SnapshotChunkRows)
+	}
+	k := b.keyless
+	var rows []capture.Row
+	var ok bool
+	select {
+	case rows, ok = <-k.pieces:
+	case <-ctx.Done():
+		return 0, false, ctx.Err()
+	}
+	if !ok { // the query ended: k.err is its result
+		b.keyless = nil
+		if k.err != nil {
+			return 0, false, s.blockingReadErr(ctx, t, filter, k.err)
+		}
+		return 0, false, nil
+	}
+	out := s.blockingOut(t)
+	for _, row := range rows {
+		out.add(s, row)
+	}
+	s.blockingRead(t, len(rows))
+	return len(rows), true, nil
+}
+
+// blockingRows makes the events of one table's rows (Next's goroutine).
+type blockingRows struct {
+	t   *schema.Table
+	v   *tableView
+	p   *Position
+	ts  int64
+	blk *blocking
+}
+
+func (s *Source) blockingOut(t *schema.Table) *blockingRows {
+	p := new(Position)
+	*p = *s.block.pos
+	s.stampBlocking(p) // the tables left, this one included
+	return &blockingRows{t: t, v: s.view(t), p: p, ts: s.cfg.Now().UnixMicro(), blk: s.block}
+}
+
+// add queues row as a read.
+func (o *blockingRows) add(s *Source, row capture.Row) {
+	after := row
+	if o.v.keep != nil {
+		var buf capture.Row
+		after = append(capture.Row(nil), o.v.project(row, &buf)...)
+	}
+	m := capture.SnapshotTrue
+	if o.blk.first {
+		m, o.blk.first = capture.SnapshotFirstInTable, false
+	}
+	t := o.t
+	src := capture.Source{Connector: s.connector, TsMicros: o.ts, Snapshot: m, DB: t.ID.DB, Table: t.ID.Table, File: o.p.File, Pos: o.p.Pos}
+	s.queue = append(s.queue, capture.Event{Kind: capture.Change, Op: capture.OpRead, Table: o.v.t, After: after, Source: src, Position: o.p})
+}
+
+// blockingRead counts n rows of t read.
+func (s *Source) blockingRead(t *schema.Table, n int) {
+	s.block.rows += int64(n)
+	s.cfg.Stats.Snapshot.Table(t.ID.String()).Rows.Add(int64(n))
+}
+
+// blockingReadErr handles a failed read of t: nil when the table ends here (gone, its
+// definition changed, its filter fails on some rows), each said in the log.
+func (s *Source) blockingReadErr(ctx context.Context, t *schema.Table, filter string, err error) error {
+	prog := s.cfg.Stats.Snapshot.Table(t.ID.String())
+	var se *replication.ServerError
+	switch {
+	case errors.As(err, &se) && se.Code == 1146:
+		s.log.Warn("blocking snapshot: the table is gone on the server; nothing of it is read", "table", t.ID.String())
+		return nil
+	case errors.As(err, &se) && filter != "" && filterFault(se) && ctx.Err() == nil:
+		// The filter passed its check when the signal was read (queueBlocking) and fails on
+		// some rows' values: the table ends here (snapshot_incremental.go, filterFailed).
+		s.filterFailed("blocking snapshot", t.ID, filter, prog.Rows.Load(), err)
+		return nil
+	case errors.Is(err, errDefChanged):
+		// The stream, paused before the change, still has the old definition: the rows do
+		// not fit it. Said loudly, and left to the operator once the change is streamed.
+		s.log.Error("blocking snapshot: the table's columns changed (ALTER TABLE) after streaming paused; the rest of it is not read. "+
+			"Send the execute-snapshot signal for it again", "table", t.ID.String(), "rows_read", prog.Rows.Load())
+		return nil
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case transient(err) || isNet(err):
+		return &retryableError{fmt.Errorf("mysql: blocking snapshot: chunk of %s: %w", t.ID, err)}
+	}
+	return fmt.Errorf("mysql: blocking snapshot: chunk of %s: %w. The stored offset asks for the table again at the next start; "+
+		"to give it up, restart from an offset without blocking_snapshot_tables", t.ID, err)
+}
+
+// textKinds is t's columns' text parsing kinds.
+func textKinds(t *schema.Table) []textKind {
+	kinds := make([]textKind, len(t.Columns))
+	for i := range t.Columns {
+		kinds[i] = textKindOf(&t.Columns[i])
+	}
+	return kinds
+}
+
+// parseTextRow parses one row of a text result set of t's columns into alloc's memory.
+func parseTextRow(t *schema.Table, kinds []textKind, vals [][]byte, alloc *capture.Alloc) (capture.Row, error) {
+	if len(vals) != len(t.Columns) {
+		return nil, errDefChanged
+	}
+	row := alloc.Row(len(vals))
+	for i, raw := range vals {
+		if err := parseTextTo(&row[i], &t.Columns[i], kinds[i], raw, alloc); err != nil {
+			return nil, fmt.Errorf("column %s: %w", t.Columns[i].Name, err)
+		}
+	}
+	return row, nil
+}
+
+// keylessRead is the read of a keyless table in a blocking snapshot. Without a key there is
+// nothing to chunk by, so it is one query, read on a goroutine of its own and handed to Next's
+// goroutine in pieces of SnapshotChunkRows rows over a channel of one: at most about three
+// pieces (the one queued, the one in the channel, the one being filled) are in memory, however
+// big the table (the initial snapshot reads keyless tables the same way, snapshot_reader.go).
+type keylessRead struct {
+	pieces chan []capture.Row // closed when the query ends
+	err    error              // the query's error; read after pieces is closed
+	stop   context.CancelFunc
+	done   chan struct{}
+}
+
+// startKeyless starts reading t's rows (filter ANDed) on conn, in its consistent snapshot.
+func startKeyless(conn *replication.Conn, t *schema.Table, filter string, piece int) *keylessRead {
+	ctx, cancel := context.WithCancel(context.Background())
+	k := &keylessRead{pieces: make(chan []capture.Row, 1), stop: cancel, done: make(chan struct{})}
+	q := snapshotQuery(t, nil, nil, true, 0, filter)
+	kinds := textKinds(t)
+	go func() {
+		defer close(k.done)
+		var alloc capture.Alloc // a new one per piece: a piece's memory goes with its events
+		var rows []capture.Row
+		send := func() error {
+			select {
+			case k.pieces <- rows:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			rows, alloc = nil, capture.Alloc{}
+			return nil
+		}
+		err := conn.QueryRows(ctx, q, func(vals [][]byte) error {
+			row, err := parseTextRow(t, kinds, vals, &alloc)
+			if err != nil {
+				return err
+			}
+			rows = append(rows, row)
+			if len(rows) == piece {
+				return send()
+			}
+			return nil
+		})
+		if err == nil && len(rows) > 0 {
+			err = send()
+		}
+		k.err = err
+		close(k.pieces)
+	}()
+	return k
+}
+
+// close stops the read and waits for its goroutine.
+func (k *keylessRead) close() {
+	k.stop()
+	<-k.done
 }
 
 var errDefChanged = errors.New("the table's definition changed")
@@ -266,7 +435,7 @@ func (s *Source) blockingTableDone() {
 // tables, so the stored offset no longer asks for them; streaming resumes there.
 func (s *Source) blockingDone() {
 	b := s.block
-	b.conn.Close()
+	b.close()
 	s.block = nil
 	ss := &s.cfg.Stats.Snapshot
 	ss.Running.Store(false)
@@ -277,6 +446,19 @@ func (s *Source) blockingDone() {
 	p := *b.pos
 	p.BlockTables, p.BlockFilters = nil, nil
 	s.queue = append(s.queue, capture.Event{Kind: capture.Keepalive, Position: &p})
+}
+
+// close ends the blocking snapshot's reads: the keyless read's goroutine, then the
+// connection (Source.Close too).
+func (b *blocking) close() {
+	if b.keyless != nil {
+		b.keyless.close()
+		b.keyless = nil
+	}
+	if b.conn != nil {
+		b.conn.Close()
+		b.conn = nil
+	}
 }
 
 // stampBlocking writes the blocking snapshot's tables into p (none when there is none).

@@ -3,6 +3,7 @@
 package mysql
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"sort"
@@ -202,8 +203,10 @@ func blockingUnderWrites(t *testing.T, srv server) {
 }
 
 // TestMySQLBlockingSnapshotBadFilter: an additional-conditions filter the server refuses is a
-// bad signal: that table is left out (logged), the other tables are read and the stream goes
-// on; the source does not stop (it would meet the filter again at every restart).
+// bad signal, found before streaming pauses: the whole signal is refused with an error that
+// names the table and the filter, nothing is read, the stream goes on and a corrected signal
+// is read. It used to pause streaming, read the other tables and find the bad filter only at
+// its table's first chunk.
 func TestMySQLBlockingSnapshotBadFilter(t *testing.T) {
 	for _, srv := range servers(t) {
 		t.Run(srv.name, func(t *testing.T) {
@@ -212,33 +215,131 @@ func TestMySQLBlockingSnapshotBadFilter(t *testing.T) {
 			ts := newTestSource(t, srv, dbName)
 			ts.cfg.SnapshotMode = SnapshotNoData
 			ts.cfg.SignalDataCollection = dbName + ".sig"
+			logs := &lockedLog{}
+			ts.cfg.Logger = logs.logger()
 			s := ts.open(t)
 			defer s.Close()
 			ts.collect(t, s, 30*time.Second, func(recs []rec) bool {
 				return len(recs) > 0 && recs[len(recs)-1].kind == capture.SnapshotDone
 			})
-			mustExec(t, db, `INSERT INTO `+dbName+`.sig VALUES ('bad', 'execute-snapshot', '{"data-collections": ["`+dbName+`.t", "`+dbName+`.u"], "type": "blocking",
-				"additional-conditions": [{"data-collection": "`+dbName+`.u", "filter": "no_such_column > 1"}]}')`)
-			started := false
+			signal := func(id, filter string) string {
+				return `INSERT INTO ` + dbName + `.sig VALUES ('` + id + `', 'execute-snapshot', '{"data-collections": ["` + dbName + `.t", "` + dbName + `.u"], "type": "blocking",
+				"additional-conditions": [{"data-collection": "` + dbName + `.u", "filter": "` + filter + `"}]}')`
+			}
+			started0 := s.cfg.Stats.Snapshot.StartedUnixNano.Load()
+			mustExec(t, db, signal("bad", "no_such_column > 1"), "INSERT INTO "+dbName+".fence VALUES (1)")
 			recs := ts.collect(t, s, 30*time.Second, func(recs []rec) bool {
+				n := len(recs)
+				return n > 0 && recs[n-1].tbl == "fence"
+			})
+			for _, r := range recs {
+				if r.op == capture.OpRead {
+					t.Fatalf("read %s/%s: the bad signal was not refused as a whole", r.tbl, r.text)
+				}
+			}
+			if s.cfg.Stats.Snapshot.StartedUnixNano.Load() != started0 || strings.Contains(logs.String(), "blocking snapshot started") {
+				t.Fatalf("a blocking snapshot started (streaming paused) for a signal with a refused filter")
+			}
+			if l := logs.String(); !strings.Contains(l, "refused") || !strings.Contains(l, "table="+dbName+".u") || !strings.Contains(l, "no_such_column > 1") {
+				t.Fatalf("no error naming the table and the filter in the log:\n%s", l)
+			}
+
+			mustExec(t, db, signal("good", "id > 1"))
+			started := false
+			recs = ts.collect(t, s, 30*time.Second, func(recs []rec) bool {
 				if n := len(recs); n > 0 && recs[n-1].op == capture.OpRead {
 					started = true
 				}
 				return started && s.block == nil
 			})
-			mustExec(t, db, "INSERT INTO "+dbName+".fence VALUES (1)")
-			recs = append(recs, ts.collect(t, s, 30*time.Second, func(recs []rec) bool {
-				n := len(recs)
-				return n > 0 && recs[n-1].tbl == "fence"
-			})...)
 			reads := map[string]int{}
 			for _, r := range recs {
 				if r.op == capture.OpRead {
 					reads[r.tbl]++
 				}
 			}
-			if reads["t"] != 2 || reads["u"] != 0 {
-				t.Fatalf("reads %v, want t's 2 rows and none of u (its filter is refused)", reads)
+			if reads["t"] != 2 || reads["u"] != 1 {
+				t.Fatalf("reads %v, want t's 2 rows and u's 1 (id > 1)", reads)
+			}
+		})
+	}
+}
+
+// TestMySQLBlockingSnapshotKeylessPieces: a keyless table in a blocking snapshot is read by one
+// query whose rows come in pieces of --snapshot-chunk-rows, so the source holds about a piece
+// however big the table (it used to queue the whole table before handing out its first row).
+// Every row is read once; the stream goes on after.
+func TestMySQLBlockingSnapshotKeylessPieces(t *testing.T) {
+	for _, srv := range servers(t) {
+		t.Run(srv.name, func(t *testing.T) {
+			const rows, piece = 20000, 100
+			db, dbName := snapshotDB(t, srv, "sl_blockkeyless", false, "k (v INT NOT NULL, w VARCHAR(20))")
+			for i := 0; i < rows; i += 5000 {
+				vals := make([]string, 5000)
+				for j := range vals {
+					vals[j] = fmt.Sprintf("(%d, 'row %d')", i+j, i+j)
+				}
+				mustExec(t, db, "INSERT INTO "+dbName+".k VALUES "+strings.Join(vals, ","))
+			}
+			ts := newTestSource(t, srv, dbName)
+			ts.cfg.SnapshotMode = SnapshotNoData
+			ts.cfg.SnapshotChunkRows = piece
+			ts.cfg.SignalDataCollection = dbName + ".sig"
+			s := ts.open(t)
+			defer s.Close()
+			ts.collect(t, s, 30*time.Second, func(recs []rec) bool {
+				return len(recs) > 0 && recs[len(recs)-1].kind == capture.SnapshotDone
+			})
+			mustExec(t, db, `INSERT INTO `+dbName+`.sig VALUES ('keyless', 'execute-snapshot', '{"data-collections": ["`+dbName+`.k"], "type": "blocking"}')`,
+				"INSERT INTO "+dbName+".fence VALUES (1)")
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			seen := map[int64]bool{}
+			maxQueued := 0
+			for {
+				ev, err := s.Next(ctx)
+				if err != nil {
+					t.Fatalf("Next after %d reads: %v", len(seen), err)
+				}
+				maxQueued = max(maxQueued, len(s.queue))
+				if ev.Kind == capture.Change && ev.Op == capture.OpRead {
+					if seen[ev.After[0].Int] {
+						t.Fatalf("row %d read twice", ev.After[0].Int)
+					}
+					seen[ev.After[0].Int] = true
+				}
+				if ev.Kind == capture.Change && ev.Table.ID.Table == "fence" {
+					break
+				}
+			}
+			if len(seen) != rows {
+				t.Fatalf("%d rows read, want %d", len(seen), rows)
+			}
+			if maxQueued > piece {
+				t.Fatalf("up to %d events queued in the source, want at most a piece (%d)", maxQueued, piece)
+			}
+			t.Logf("%d rows, at most %d queued", rows, maxQueued)
+
+			// Closed in the middle of a keyless read: its goroutine ends with the source.
+			mustExec(t, db, `INSERT INTO `+dbName+`.sig VALUES ('keyless-2', 'execute-snapshot', '{"data-collections": ["`+dbName+`.k"], "type": "blocking"}')`)
+			for n := 0; n < 3*piece; {
+				ev, err := s.Next(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ev.Op == capture.OpRead {
+					n++
+				}
+			}
+			k := s.block.keyless
+			if k == nil {
+				t.Fatal("no keyless read running")
+			}
+			s.Close()
+			select {
+			case <-k.done:
+			default:
+				t.Fatal("the keyless read's goroutine outlives Close")
 			}
 		})
 	}

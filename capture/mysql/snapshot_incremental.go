@@ -10,6 +10,7 @@ import (
 
 	gomysql "github.com/go-sql-driver/mysql"
 	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/capture/mysql/replication"
 	"github.com/sluicecdc/sluice/schema"
 	"github.com/sluicecdc/sluice/signal"
 )
@@ -201,8 +202,7 @@ func (s *Source) handleSignal(ctx context.Context, sig signal.Signal, at string)
 	case signal.ExecuteSnapshot:
 		snap := sig.Snapshot
 		if snap.Type == signal.Blocking {
-			s.queueBlocking(snap, log)
-			return nil
+			return s.queueBlocking(ctx, snap, log)
 		}
 		if snap.SurrogateKey != "" {
 			log.Error("execute-snapshot: surrogate-key is not supported yet; the tables are chunked by their primary key. Send the signal without it")
@@ -249,24 +249,66 @@ func (s *Source) handleSignal(ctx context.Context, sig signal.Signal, at string)
 // with it the source at every restart (the filter is stored with the progress). A refused
 // filter is a bad signal: logged, and the table left out (false). err is a failure to ask.
 func (s *Source) filterAccepted(ctx context.Context, t incrTable, log interface{ Error(string, ...any) }) (bool, error) {
-	if t.filter == "" {
-		return true, nil
+	refused, err := s.filterRefused(ctx, t)
+	if err != nil {
+		return false, err
 	}
-	err := s.bounded(ctx, "check an additional-conditions filter", func(ctx context.Context) error {
+	if refused != nil {
+		log.Error("execute-snapshot: the server refuses the additional-conditions filter of the table, which is left out; send the signal again with a corrected filter",
+			"table", t.id.String(), "filter", t.filter, "error", refused)
+		return false, nil
+	}
+	return true, nil
+}
+
+// filterRefused runs t's additional-conditions filter on the server with LIMIT 0 (no row is
+// read): refused is the server's refusal (SQL states of classes 42, syntax, unknown names, no
+// privilege, and 22, bad literals: the filter's fault); err a failure to ask, retried.
+func (s *Source) filterRefused(ctx context.Context, t incrTable) (refused, err error) {
+	if t.filter == "" {
+		return nil, nil
+	}
+	err = s.bounded(ctx, "check an additional-conditions filter", func(ctx context.Context) error {
 		rows, err := s.db.QueryContext(ctx, "SELECT 1 FROM "+quoteID(t.id.DB)+"."+quoteID(t.id.Table)+" WHERE ("+t.filter+") LIMIT 0")
 		if err != nil {
 			return err
 		}
 		return rows.Close()
 	})
-	// SQL states of classes 42 (syntax, unknown names, no privilege) and 22 (bad literals) are
-	// the filter's fault; others are the source's and are retried.
 	if me, ok := errors.AsType[*gomysql.MySQLError](err); ok && (string(me.SQLState[:2]) == "42" || string(me.SQLState[:2]) == "22") {
-		log.Error("execute-snapshot: the server refuses the additional-conditions filter of the table, which is left out; send the signal again with a corrected filter",
-			"table", t.id.String(), "filter", t.filter, "error", err)
-		return false, nil
+		return err, nil
 	}
-	return err == nil, err
+	return nil, err
+}
+
+// filterFault says whether a chunk read the server failed with se, on a table with an
+// additional-conditions filter that passed filterRefused, failed for the filter: it fails on
+// some rows' values only (a scalar subquery of more than one row, a JSON function over a bad
+// document). sluice's own chunk query reads every other table; the codes below are the
+// connection's or the server's, not the filter's.
+func filterFault(se *replication.ServerError) bool {
+	switch se.Code {
+	case 1053, // server shutdown in progress
+		1205, 1213, // lock wait timeout, deadlock
+		1317, 1927, // query interrupted, connection killed (MariaDB)
+		1412: // table definition changed (retry)
+		return false
+	}
+	return true
+}
+
+// filterFailed logs a table whose snapshot ends early because the server failed a chunk read
+// for its additional-conditions filter (filterFault). Debezium ends such a table's incremental
+// snapshot and streams on (its TABLE_SCAN_COMPLETED notification says SQL_EXCEPTION); so does
+// sluice, with an error that says what went out and what to do: stopping would meet the same
+// rows at every restart, since the filter is stored with the progress.
+func (s *Source) filterFailed(kind string, id schema.TableID, filter string, published int64, err error) {
+	s.log.Error(kind+": the server failed a chunk read of the table with the signal's additional-conditions filter, which fails on some rows' values; "+
+		"the rest of the table is not read. The rows published before are the filter's rows in key order up to the failing chunk. "+
+		"Fix the filter (or the rows) and send execute-snapshot for the table again",
+		"table", id.String(), "filter", filter, "rows_published", published, "error", err)
+	tp := s.cfg.Stats.Snapshot.Table(id.String())
+	tp.Failed.Store(true)
 }
 
 // startIncremental reads tables (the first from after) in an incremental snapshot: added to
@@ -346,6 +388,7 @@ func (s *Source) incrProgress(id schema.TableID) {
 	tp := s.cfg.Stats.Snapshot.Table(id.String())
 	tp.Rows.Store(0)
 	tp.Done.Store(false)
+	tp.Failed.Store(false)
 }
 
 // stopIncremental drops the tables snap matches (all without data-collections) from the

@@ -520,6 +520,11 @@ func (s *Source) readResumeChunk(ctx context.Context, c *resumeChunk) error {
 		// The table is gone on the server (its DROP is ahead in the stream): nothing to read.
 		c.rows, c.keys, c.more = nil, nil, false
 		return nil
+	case errors.As(err, &se) && rs.filters[t.ID] != "" && filterFault(se) && ctx.Err() == nil:
+		// The signal's filter fails on some rows (snapshot_incremental.go): the table ends here.
+		s.filterFailed("incremental snapshot", t.ID, rs.filters[t.ID], s.cfg.Stats.Snapshot.Table(t.ID.String()).Rows.Load(), err)
+		c.rows, c.keys, c.more = nil, nil, false
+		return nil
 	case err != nil:
 		if ctx.Err() != nil {
 			return ctx.Err()

@@ -67,6 +67,8 @@ type Source struct {
 	// watermark windows while streaming (snapshot_resume.go, snapshot_incremental.go); nil
 	// otherwise.
 	resumed *resumed
+	// unseen are tables created while stopped, checked once the stream catches up (newtables.go).
+	unseen *unseenTables
 	// The signal table (sigOn: configured), the signals read and not acted on yet, those
 	// handed to Signal and ReceiveSignal (inbox, under inboxMu; inboxN their number, read
 	// without the lock), and the tables of incremental snapshots waiting for the one running.
@@ -523,8 +525,7 @@ func (s *Source) Close() error {
 		}
 	}
 	if s.block != nil && s.block.conn != nil {
-		s.block.conn.Close()
-		s.block.conn = nil
+		s.block.close() // snapshot_blocking.go: its keyless read's goroutine too
 		ss := &s.cfg.Stats.Snapshot
 		ss.Running.Store(false)
 		ss.Aborted.Store(true)

@@ -239,6 +239,11 @@ func (s *Source) streamStep(ctx context.Context) error {
 			}
 			s.noteSignalOffset()
 		}
+		if s.unseen != nil {
+			if err := s.unseenStep(ctx); err != nil { // newtables.go
+				return err
+			}
+		}
 		if s.blockingDue() {
 			if err := s.blockingStep(ctx); err != nil {
 				return err
@@ -755,16 +760,23 @@ func (s *Source) applyDDL(ctx context.Context, h binlog.Header, q *binlog.Query,
 		return err
 	}
 	var changes []capture.TableChange
+	published := len(res.Changes) == 0 // a database-level statement of an included database
 	for _, c := range res.Changes {
+		if !s.capturedChange(c) {
+			continue // in the history only (schemaddl.go, capturedChange)
+		}
+		published = true
 		if c.Truncate {
-			if s.f.table(c.Table.ID.DB, c.Table.ID.Table) {
-				v := s.view(c.Table)
-				s.emit(capture.Event{Kind: capture.Change, Op: capture.OpTruncate, Table: v.t, Source: s.source(h, c.Table.ID.DB, c.Table.ID.Table), TxID: s.st.txnID})
-			}
+			v := s.view(c.Table)
+			s.emit(capture.Event{Kind: capture.Change, Op: capture.OpTruncate, Table: v.t, Source: s.source(h, c.Table.ID.DB, c.Table.ID.Table), TxID: s.st.txnID})
 			continue
 		}
 		changes = append(changes, capture.TableChange{Type: c.Type, Table: c.Table, PrevID: c.PrevID})
 		s.log.Info("schema change", "at", at, "table", c.Table.ID.String(), "type", c.Type, "version", c.Table.Version)
+	}
+	if !published {
+		s.emit(capture.Event{Kind: capture.Keepalive, Position: pos})
+		return nil
 	}
 	src := s.source(h, dbName, "")
 	s.emit(capture.Event{Kind: capture.SchemaChange, DDL: stmt, DDLDatabase: dbName, Changes: changes, Source: src, Position: pos})
