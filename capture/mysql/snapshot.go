@@ -707,6 +707,7 @@ func (s *Source) readUnit(ctx context.Context, r snapReader, t *schema.Table, u 
 			o := len(b.rows) * cols
 			row := capture.Row(b.vals[o : o+cols : o+cols])
 			for i, raw := range vals {
+				row[i] = capture.Value{} // a reused batch's Value: parseTextTo writes into a zero one
 				if err := parseTextTo(&row[i], &t.Columns[i], kinds[i], raw, &alloc); err != nil {
 					return fmt.Errorf("column %s: %w", t.Columns[i].Name, err)
 				}
@@ -845,6 +846,14 @@ func (s *Source) snapshotStep(ctx context.Context) error {
 		if ok {
 			st.newTable = false
 		}
+	}
+	// The rest of the batch at hand goes out in the same step (none of it waits): Next then
+	// hands out up to a batch of events without a call down here for each.
+	for st.bi < len(st.batch) {
+		if _, err := s.snapshotRow(ctx); err != nil {
+			return err
+		}
+		st.newTable = false
 	}
 	return nil
 }

@@ -217,7 +217,8 @@ func (p *rowPool) done(row capture.Row) {
 	}
 }
 
-// take returns a batch for rows of cols columns: a released one, cleared, when there is one.
+// take returns a batch for rows of cols columns: a released one when there is one (its Values
+// still hold the old rows').
 func (p *rowPool) take(cols int) *rowBatch {
 	p.mu.Lock()
 	free := p.free
@@ -226,8 +227,7 @@ func (p *rowPool) take(cols int) *rowBatch {
 		select {
 		case b := <-free:
 			if n := snapBatchRows * cols; cap(b.vals) >= n {
-				clear(b.rows[:cap(b.rows)])
-				clear(b.vals[:cap(b.vals)]) // parseTextTo writes into zero Values
+				// Not cleared: readUnit zeroes each Value as it writes it (in cache, one pass).
 				b.rows, b.vals, b.last = b.rows[:0], b.vals[:n], nil
 				return b
 			}
