@@ -165,11 +165,12 @@ type rowPool struct {
 	free chan *rowBatch // done, for the readers to take
 }
 
-// rowPoolFree bounds the batches kept for reuse, rowPoolOut those registered: a consumer that
-// never reports (a test calling Next) must not make the pool keep the whole snapshot.
+// rowPoolFree bounds the batches kept for reuse, rowPoolOut those registered (~230 KB each):
+// a consumer that never reports (a test calling Next) must not make the pool keep much. The
+// pipeline has a few batches in flight (2 per encode worker of 256 reads, plus one).
 const (
 	rowPoolFree = 64
-	rowPoolOut  = 256
+	rowPoolOut  = 64
 )
 
 // handOut registers b, whose rows are about to be handed out.
