@@ -94,6 +94,7 @@ var emptyProbeTables = 200 // a var for tests
 // rowBatch is a run of rows read together at ts (µs since the epoch).
 type rowBatch struct {
 	rows []capture.Row
+	vals []capture.Value // the rows' Values, snapBatchRows × columns (reused: rowPool)
 	ts   int64
 	last [][]byte // the last row's key columns as the server sent them; nil without a key
 }
@@ -671,11 +672,14 @@ func (s *Source) readUnit(ctx context.Context, r snapReader, t *schema.Table, u 
 	for i := range t.Columns {
 		kinds[i] = textKindOf(&t.Columns[i])
 	}
-	var alloc capture.Alloc
+	var alloc capture.Alloc // the values' bytes
+	cols := len(t.Columns)
 	lastKey := make([][]byte, len(t.PrimaryKey))
 	first := true
 	newBatch := func() *rowBatch {
-		return &rowBatch{rows: make([]capture.Row, 0, snapBatchRows), ts: s.cfg.Now().UnixMicro()}
+		b := s.rowMem.take(cols)
+		b.ts = s.cfg.Now().UnixMicro()
+		return b
 	}
 	b := newBatch()
 	send := func() error {
@@ -697,11 +701,13 @@ func (s *Source) readUnit(ctx context.Context, r snapReader, t *schema.Table, u 
 		q := snapshotQuery(t, u, lastKey, first, s.cfg.SnapshotChunkRows, "")
 		n := 0
 		err := r.queryRows(ctx, q, func(vals [][]byte) error {
-			if len(vals) != len(t.Columns) {
-				return fmt.Errorf("%d columns, want %d", len(vals), len(t.Columns))
+			if len(vals) != cols {
+				return fmt.Errorf("%d columns, want %d", len(vals), cols)
 			}
-			row := alloc.Row(len(vals))
+			o := len(b.rows) * cols
+			row := capture.Row(b.vals[o : o+cols : o+cols])
 			for i, raw := range vals {
+				row[i] = capture.Value{} // a reused batch's Value: parseTextTo writes into a zero one
 				if err := parseTextTo(&row[i], &t.Columns[i], kinds[i], raw, &alloc); err != nil {
 					return fmt.Errorf("column %s: %w", t.Columns[i].Name, err)
 				}
@@ -841,6 +847,14 @@ func (s *Source) snapshotStep(ctx context.Context) error {
 			st.newTable = false
 		}
 	}
+	// The rest of the batch at hand goes out in the same step (none of it waits): Next then
+	// hands out up to a batch of events without a call down here for each.
+	for st.bi < len(st.batch) {
+		if _, err := s.snapshotRow(ctx); err != nil {
+			return err
+		}
+		st.newTable = false
+	}
 	return nil
 }
 
@@ -907,6 +921,9 @@ func (s *Source) snapshotRow(ctx context.Context) (bool, error) {
 			return false, nil
 		}
 		st.batch, st.bi, st.batchTs = b.rows, 0, b.ts
+		if st.view.keep == nil { // projected rows are copies: b's memory is not handed out
+			s.rowMem.handOut(b)
+		}
 		st.batchPos = snapProgress(st.pos, t.ID, st.after)
 		st.after = b.last
 	}
@@ -1024,6 +1041,7 @@ func (s *Source) snapshotEnd(ctx context.Context) error {
 	st := s.snap
 	s.pushSnapshot(nil, true)
 	st.close()
+	s.rowMem.reset() // the free batches are not kept after the snapshot
 	p := *st.pos
 	p.Snapshot = false
 	s.log.Info("snapshot completed", "rows", st.totalN, "tables", len(st.tables), "seconds", time.Since(st.start).Seconds())

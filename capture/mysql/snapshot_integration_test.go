@@ -3,11 +3,14 @@
 package mysql
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
+	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/schema"
 )
 
@@ -142,5 +145,88 @@ func TestSnapshotEmptyProbe(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestSnapshotRowReuse: the readers reuse the memory of rows the consumer has reported done
+// (ReadsDone, as the pipeline does after encoding), and only of those: a consumer that holds
+// 1,500 events before it looks at them (the pipeline's encode batches in flight) and reports
+// each afterwards finds every held row intact while the readers go on reusing reported ones.
+func TestSnapshotRowReuse(t *testing.T) {
+	const rows, held = 20000, 1500
+	for _, srv := range servers(t) {
+		t.Run(srv.name, func(t *testing.T) {
+			db := openDB(t, srv.dsn)
+			name := fmt.Sprintf("sl_reuse_%d", serverIDs.Add(1))
+			freshDB(t, db, name)
+			t.Cleanup(func() { db.Exec("DROP DATABASE IF EXISTS " + name) })
+			mustExec(t, db, "CREATE TABLE "+name+".d(i INT PRIMARY KEY)", "INSERT INTO "+name+".d VALUES (0),(1),(2),(3),(4),(5),(6),(7),(8),(9)",
+				"CREATE TABLE "+name+".t(id BIGINT PRIMARY KEY, s VARCHAR(64), j JSON)",
+				"INSERT INTO "+name+".t SELECT n, IF(n % 11 = 0, NULL, REPEAT('x', n % 37)), JSON_OBJECT('id', n) FROM "+
+					"(SELECT 1 + a.i + 10*b.i + 100*c.i + 1000*e.i + 10000*f.i AS n FROM "+name+".d a, "+name+".d b, "+name+".d c, "+name+".d e, "+name+".d f) x "+
+					fmt.Sprintf("WHERE n <= %d", rows),
+				"ANALYZE TABLE "+name+".t")
+			ts := newTestSource(t, srv, name)
+			ts.cfg.TableInclude = []string{name + `\.t`}
+			ts.cfg.SnapshotMode = SnapshotInitialOnly
+			ts.cfg.SnapshotWorkers = 4
+			ts.cfg.SnapshotChunkRows = 700
+			s := ts.open(t)
+			defer s.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			check := func(ev *capture.Event) {
+				t.Helper()
+				r := ev.After
+				id := r[0].Int
+				want := "NULL"
+				if id%11 != 0 {
+					want = fmt.Sprintf("%q", strings.Repeat("x", int(id%37)))
+				}
+				if got := valText(r[1]); got != want {
+					t.Fatalf("row %d: s = %s, want %s (its memory was reused before it was reported)", id, got, want)
+				}
+				if got, want := string(r[2].Bytes), fmt.Sprintf(`{"id": %d}`, id); got != want {
+					t.Fatalf("row %d: j = %s, want %s", id, got, want)
+				}
+			}
+			var queue []capture.Event
+			seen := map[uintptr]bool{} // the rows' Values' addresses
+			reused, n := 0, 0
+			for {
+				ev, err := s.Next(ctx)
+				if err != nil {
+					t.Fatalf("Next after %d rows: %v", n, err)
+				}
+				if ev.Kind == capture.SnapshotDone {
+					break
+				}
+				if ev.Kind != capture.Change {
+					continue
+				}
+				n++
+				if a := uintptr(unsafe.Pointer(&ev.After[0])); seen[a] {
+					reused++
+				} else {
+					seen[a] = true
+				}
+				queue = append(queue, ev)
+				if len(queue) > held {
+					check(&queue[0])
+					s.ReadsDone(&queue[0])
+					queue = queue[1:]
+				}
+			}
+			for i := range queue {
+				check(&queue[i])
+			}
+			if n != rows {
+				t.Fatalf("%d rows, want %d", n, rows)
+			}
+			if reused == 0 {
+				t.Fatalf("no row's memory was reused (%d rows, %d held)", n, held)
+			}
+			t.Logf("%d rows, %d in reused memory", n, reused)
+		})
 	}
 }

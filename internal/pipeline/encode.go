@@ -320,7 +320,15 @@ func (p *run) drainReads(ctx context.Context) error {
 			return err
 		}
 	}
+	p.readsDone(b)
 	return nil
+}
+
+// readsDone tells a ReadReleaser source that b's reads are encoded and sent.
+func (p *run) readsDone(b *encBatch) {
+	if p.readRel != nil && len(b.events) > 0 {
+		p.readRel.ReadsDone(&b.events[len(b.events)-1])
+	}
 }
 
 // sendLoop is the sender goroutine: it takes the batches in the order they were read, waits
@@ -347,6 +355,7 @@ func (p *run) sendLoop(ctx context.Context) error {
 		if err := p.sendBatch(ctx, b); err != nil {
 			return err
 		}
+		p.readsDone(b)
 		p.recycle(b)
 	}
 }

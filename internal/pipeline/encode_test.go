@@ -331,3 +331,62 @@ func TestEncodeWorkersValidate(t *testing.T) {
 		t.Fatal("encodeWorkers")
 	}
 }
+
+// releaserSource is fakeSource with ReadsDone: it checks each report against the records the
+// sink has already got.
+type releaserSource struct {
+	fakeSource
+	sink    *recSink
+	want    []int // want[r]: records of events 1..r
+	reports []int
+	bad     []string
+}
+
+func (s *releaserSource) ReadsDone(last *capture.Event) {
+	r := int(last.Source.Row)
+	s.sink.mu.Lock()
+	sent := len(s.sink.recs)
+	s.sink.mu.Unlock()
+	switch {
+	case last.Kind != capture.Change || last.Op != capture.OpRead:
+		s.bad = append(s.bad, fmt.Sprintf("event %d reported, not a read", r))
+	case len(s.reports) > 0 && r <= s.reports[len(s.reports)-1]:
+		s.bad = append(s.bad, fmt.Sprintf("event %d reported after %d", r, s.reports[len(s.reports)-1]))
+	case sent < s.want[r]:
+		s.bad = append(s.bad, fmt.Sprintf("event %d reported with %d records sent, want ≥ %d", r, sent, s.want[r]))
+	}
+	s.reports = append(s.reports, r)
+}
+
+// TestReadsDone: a ReadReleaser source hears of its reads in source order, each only after its
+// records reached the sink, and of the last read before Run returns, with one encoding
+// goroutine and with several.
+func TestReadsDone(t *testing.T) {
+	evs := mixedEvents()
+	want := make([]int, len(evs)+1)
+	lastRead := 0
+	for i, ev := range evs {
+		want[i+1] = want[i] + int(ev.Source.Pos)
+		if ev.Kind == capture.Change && ev.Op == capture.OpRead {
+			lastRead = i + 1
+		}
+	}
+	for _, workers := range []int{1, 4} {
+		sink := &recSink{}
+		src := &releaserSource{fakeSource: fakeSource{events: evs}, sink: sink, want: want}
+		err := Run(context.Background(), Config{
+			Source: src, Encoder: &workerEncoder{}, EncodeWorkers: workers,
+			NewEncoder: func() (Encoder, error) { return &workerEncoder{}, nil },
+			NewSink:    func(d Durable) (Sink, error) { sink.durable = d; return sink, nil },
+		})
+		if err != nil {
+			t.Fatalf("%d workers: %v", workers, err)
+		}
+		if len(src.bad) > 0 {
+			t.Fatalf("%d workers: %s", workers, strings.Join(src.bad, "; "))
+		}
+		if n := len(src.reports); n == 0 || src.reports[n-1] != lastRead {
+			t.Fatalf("%d workers: last report %v, want event %d (the last read)", workers, src.reports[max(n-1, 0):], lastRead)
+		}
+	}
+}

@@ -205,6 +205,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if r, ok := cfg.Source.(BufferReuser); ok {
 		r.ReuseBuffers()
 	}
+	p.readRel, _ = cfg.Source.(ReadReleaser)
 	g, gctx := errgroup.WithContext(ctx)
 	eof := errors.New("source ended")
 	if cfg.Records != nil {
@@ -273,6 +274,7 @@ type run struct {
 	ev       capture.Event
 	recs     []envelope.Record // encodeSend's records
 	pool     *encoderPool      // the workers when encoding in parallel, else nil
+	readRel  ReadReleaser      // Source, when it reuses encoded reads' memory
 	rec      envelope.Record   // streamRecords' record (a local's address would escape per record)
 
 	lastTable *schema.Table             // the table of the last event noteOmitted saw
@@ -334,6 +336,9 @@ func (p *run) stream(ctx context.Context, eof error) error {
 		}
 		if err := p.encodeSend(ctx, ev); err != nil {
 			return err
+		}
+		if p.readRel != nil && ev.Kind == capture.Change && ev.Op == capture.OpRead {
+			p.readRel.ReadsDone(ev)
 		}
 	}
 }
