@@ -467,6 +467,24 @@ func (s *Source) Next(ctx context.Context) (capture.Event, error) {
 		if err := ctx.Err(); err != nil {
 			return capture.Event{}, err
 		}
+		if s.rowFast() {
+			ok, err := s.advanceRow()
+			if err != nil {
+				return capture.Event{}, err
+			}
+			if ok {
+				var ev capture.Event
+				s.fillRow(&ev, false)
+				if s.cfg.ReadOnly {
+					v := s.st.rowsView
+					s.noteRecent(v.src.ID, ev.Before, ev.After, v.t.PrimaryKey)
+				}
+				rp := ev.Position.(*rowPos)
+				s.st.lastPos, s.st.lastRow, s.st.lastIsRow = rp.base, rp.row, true
+				s.readPos.Store(rp.base)
+				return ev, nil
+			}
+		}
 		var err error
 		switch s.phase {
 		case phaseSnapshot:

@@ -494,13 +494,21 @@ func (s *Source) endTxn(h binlog.Header) {
 
 // source builds the source block for an event with header h.
 func (s *Source) source(h binlog.Header, db, table string) capture.Source {
+	var src capture.Source
+	s.fillSource(&src, h, db, table)
+	return src
+}
+
+// fillSource is source into *dst, which must be zero: a row's event is filled in place, not
+// built and then copied.
+func (s *Source) fillSource(dst *capture.Source, h binlog.Header, db, table string) {
 	ts := s.st.txnTs
 	if ts == 0 {
 		ts = int64(h.Timestamp) * 1e6
 	}
-	return capture.Source{Connector: s.connector, TsMicros: ts, DB: db, Table: table, ServerID: h.ServerID,
-		GTID: s.st.gtid, File: s.st.file, Pos: s.evStart(h), Thread: s.st.thread, HasThread: s.st.hasThread,
-		Query: s.st.query}
+	dst.Connector, dst.TsMicros, dst.DB, dst.Table, dst.ServerID = s.connector, ts, db, table, h.ServerID
+	dst.GTID, dst.File, dst.Pos, dst.Thread, dst.HasThread = s.st.gtid, s.st.file, s.evStart(h), s.st.thread, s.st.hasThread
+	dst.Query = s.st.query
 }
 
 func (s *Source) handle(ctx context.Context, ev binlog.Event) error {
@@ -876,25 +884,29 @@ func (s *Source) startRows(h binlog.Header, r *binlog.RowsEvent) error {
 	return nil
 }
 
-// nextRow emits the next row of the current rows event.
-func (s *Source) nextRow(ctx context.Context) error {
+// advanceRow moves to the next row of the current rows event that was not delivered before
+// a restart; at the end it clears s.st.rows and returns false, with the decode error if any.
+func (s *Source) advanceRow() (bool, error) {
 	r := s.st.rows
-	for {
-		if !r.Next() {
-			s.st.rows = nil
-			if err := r.Err(); err != nil {
-				return errorf("decode rows of %s at %s:%d: %w", s.st.rowsView.src.ID, s.st.file, s.evStart(s.st.rowsHdr), err)
-			}
-			return nil
+	for r.Next() {
+		if int64(r.Row()) >= s.st.rowsSkip {
+			return true, nil
 		}
-		if int64(r.Row()) < s.st.rowsSkip {
-			continue
-		}
-		break
 	}
+	s.st.rows = nil
+	if err := r.Err(); err != nil {
+		return false, errorf("decode rows of %s at %s:%d: %w", s.st.rowsView.src.ID, s.st.file, s.evStart(s.st.rowsHdr), err)
+	}
+	return false, nil
+}
+
+// fillRow writes the change event of the current row, with its position, into ev (zero).
+// sigRow says the row is the signal table's.
+func (s *Source) fillRow(ev *capture.Event, sigRow bool) {
+	r := s.st.rows
 	v := s.st.rowsView
 	h := s.st.rowsHdr
-	ev := capture.Event{Kind: capture.Change, Table: v.t, TxID: s.st.txnID}
+	ev.Kind, ev.Table, ev.TxID = capture.Change, v.t, s.st.txnID
 	switch r.Kind {
 	case binlog.RowsWrite:
 		ev.Op = capture.OpCreate
@@ -920,9 +932,8 @@ func (s *Source) nextRow(ctx context.Context) error {
 		ev.Op = capture.OpDelete
 		ev.Before = v.project(r.Before(), &v.before)
 	}
-	ev.Source = s.source(h, v.src.ID.DB, v.src.ID.Table)
+	s.fillSource(&ev.Source, h, v.src.ID.DB, v.src.ID.Table)
 	ev.Source.Row = int32(r.Row())
-	sigRow := s.sigOn && v.src.ID == s.sigID
 	switch {
 	case !s.st.inTxn:
 		// rows outside BEGIN…COMMIT (should not happen in ROW format): position after the event
@@ -951,6 +962,17 @@ func (s *Source) nextRow(ctx context.Context) error {
 			Row: int64(r.Row()) + 1, TsSec: int64(h.Timestamp), ServerID: h.ServerID}
 		ev.Position = pos
 	}
+}
+
+// nextRow emits the next row of the current rows event.
+func (s *Source) nextRow(ctx context.Context) error {
+	if ok, err := s.advanceRow(); !ok {
+		return err
+	}
+	v := s.st.rowsView
+	sigRow := s.sigOn && v.src.ID == s.sigID
+	var ev capture.Event
+	s.fillRow(&ev, sigRow)
 	if sigRow {
 		if !s.signalRow(ev.Op, ev.After, ev.Position.(*Position)) { // the signal's own position
 			return nil // a watermark
@@ -971,8 +993,17 @@ func (s *Source) nextRow(ctx context.Context) error {
 	}
 	if !s.st.began && s.st.inTxn {
 		s.st.began = true
-		s.emit(capture.Event{Kind: capture.Begin, TxID: s.st.txnID, Source: s.source(h, "", "")})
+		s.emit(capture.Event{Kind: capture.Begin, TxID: s.st.txnID, Source: s.source(s.st.rowsHdr, "", "")})
 	}
 	s.emit(ev)
 	return nil
+}
+
+// rowFast reports whether the next event is the current rows event's next row with nothing to
+// do before it (Next's loop would go straight to nextRow) and a rowPos position: Next then
+// fills it into its result, not through the queue (each pass was a copy of the event).
+func (s *Source) rowFast() bool {
+	return s.st.rows != nil && s.phase == phaseStream && s.st.began && s.st.inTxn && s.resumed == nil && s.block == nil &&
+		!s.hasSigNext && len(s.signals) == 0 && len(s.incrWait) == 0 && s.inboxN.Load() == 0 &&
+		!(s.sigOn && s.st.rowsView.src.ID == s.sigID)
 }
