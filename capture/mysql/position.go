@@ -76,7 +76,10 @@ type TableFilters struct {
 var _ capture.Position = (*Position)(nil)
 
 // AppendOffset appends the offset JSON object.
-func (p *Position) AppendOffset(b []byte) []byte {
+func (p *Position) AppendOffset(b []byte) []byte { return p.appendOffset(b, p.Row) }
+
+// appendOffset is AppendOffset with row in place of p.Row (rowPos's shared base).
+func (p *Position) appendOffset(b []byte, row int64) []byte {
 	b = append(b, `{"file":`...)
 	b = strconv.AppendQuote(b, p.File)
 	b = append(b, `,"pos":`...)
@@ -90,9 +93,9 @@ func (p *Position) AppendOffset(b []byte) []byte {
 		b = append(b, `,"event":`...)
 		b = strconv.AppendInt(b, p.Event, 10)
 	}
-	if p.Row != 0 {
+	if row != 0 {
 		b = append(b, `,"row":`...)
-		b = strconv.AppendInt(b, p.Row, 10)
+		b = strconv.AppendInt(b, row, 10)
 	}
 	if p.ServerID != 0 {
 		b = append(b, `,"server_id":`...)
@@ -158,6 +161,31 @@ func (p *Position) AppendOffset(b []byte) []byte {
 
 // String is the offset JSON.
 func (p *Position) String() string { return string(p.AppendOffset(nil)) }
+
+// rowPos is the position of one streamed row on the common path (no snapshot running or
+// queued, no Kafka signal channel): base, shared by the rows of one rows event and never
+// changed once handed out, with this row's count in place of base.Row. 16 bytes a row
+// instead of a Position's ~240: that allocation was the stream path's largest, over half of
+// the bytes it allocated, and its share of the collector's work.
+type rowPos struct {
+	base *Position
+	row  int64
+}
+
+var _ capture.Position = (*rowPos)(nil)
+
+// AppendOffset appends the offset JSON object, the same bytes as full's.
+func (r *rowPos) AppendOffset(b []byte) []byte { return r.base.appendOffset(b, r.row) }
+
+// String is the offset JSON.
+func (r *rowPos) String() string { return string(r.AppendOffset(nil)) }
+
+// full is the row's position as a Position of its own.
+func (r *rowPos) full() *Position {
+	p := *r.base
+	p.Row = r.row
+	return &p
+}
 
 // ParsePosition reads an offset written by AppendOffset or by Debezium (snapshot may be the
 // boolean true of Debezium ≤ 3.0.1).

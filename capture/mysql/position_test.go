@@ -119,3 +119,24 @@ func TestTextValue(t *testing.T) {
 		t.Fatalf("bit %+v", v)
 	}
 }
+
+// TestRowPosOffset: a streamed row's compact position writes the same offset as the full
+// Position it stands for, and full() gives that Position.
+func TestRowPosOffset(t *testing.T) {
+	base := &Position{File: "binlog.000007", Pos: 1234, GTIDs: "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-77", Event: 3,
+		TsSec: 1700000000, ServerID: 9, Filters: &TableFilters{TableInclude: []string{`bench\.orders`}}}
+	for _, row := range []int64{0, 1, 64, 1 << 40} {
+		rp := &rowPos{base: base, row: row}
+		want := *base
+		want.Row = row
+		if got, w := string(rp.AppendOffset([]byte("x"))), "x"+want.String(); got != w {
+			t.Errorf("row %d: offset %s, want %s", row, got, w)
+		}
+		if f := rp.full(); !reflect.DeepEqual(*f, want) || f == base {
+			t.Errorf("row %d: full() = %+v, want a copy %+v", row, f, want)
+		}
+	}
+	if base.Row != 0 {
+		t.Errorf("base changed: row %d", base.Row)
+	}
+}

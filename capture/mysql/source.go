@@ -432,6 +432,15 @@ func (s *Source) Next(ctx context.Context) (capture.Event, error) {
 			s.queue[s.qi] = capture.Event{}
 			s.qi++
 			if ev.Position != nil {
+				if rp, ok := ev.Position.(*rowPos); ok {
+					if !s.hasSigNext {
+						// Made with this run's filters, and nothing to stamp.
+						s.st.lastPos, s.st.lastRow, s.st.lastIsRow = rp.base, rp.row, true
+						s.readPos.Store(rp.base) // the watch reads only its file
+						return ev, nil
+					}
+					ev.Position = rp.full() // a Kafka signal offset to stamp, below
+				}
 				if p, ok := ev.Position.(*Position); ok {
 					if p != nil && s.hasSigNext && (!p.HasSignalOffset || p.SignalOffset != s.sigNext) {
 						// A copy: the rows of a chunk share one position, which the
@@ -450,7 +459,7 @@ func (s *Source) Next(ctx context.Context) (capture.Event, error) {
 						// Before it is handed out: positions shared by events get it once.
 						p.Filters = s.filters
 					}
-					s.st.lastPos = p
+					s.st.lastPos, s.st.lastIsRow = p, false
 					s.readPos.Store(p)
 				}
 			}
@@ -462,6 +471,24 @@ func (s *Source) Next(ctx context.Context) (capture.Event, error) {
 		}
 		if err := ctx.Err(); err != nil {
 			return capture.Event{}, err
+		}
+		if s.rowFast() {
+			ok, err := s.advanceRow()
+			if err != nil {
+				return capture.Event{}, err
+			}
+			if ok {
+				var ev capture.Event
+				s.fillRow(&ev, false)
+				if s.cfg.ReadOnly {
+					v := s.st.rowsView
+					s.noteRecent(v.src.ID, ev.Before, ev.After, v.t.PrimaryKey)
+				}
+				rp := ev.Position.(*rowPos)
+				s.st.lastPos, s.st.lastRow, s.st.lastIsRow = rp.base, rp.row, true
+				s.readPos.Store(rp.base)
+				return ev, nil
+			}
 		}
 		var err error
 		switch s.phase {
@@ -506,8 +533,15 @@ const maxKeptQueue = 1024
 // acknowledgement; the pipeline's offsets store keeps the position. The binlog watch only
 // notes it, to warn before its binlog is purged.
 func (s *Source) Ack(_ context.Context, p capture.Position) error {
-	if pos, ok := p.(*Position); ok && pos != nil {
-		s.ackedPos.Store(pos)
+	switch pos := p.(type) {
+	case *Position:
+		if pos != nil {
+			s.ackedPos.Store(pos)
+		}
+	case *rowPos:
+		if pos != nil {
+			s.ackedPos.Store(pos.full())
+		}
 	}
 	return nil
 }

@@ -18,10 +18,14 @@ import (
 
 // streamState is the binlog reader's state: where it is, and the transaction it is in.
 type streamState struct {
-	conn    *replication.Conn
-	dec     *binlog.Decoder
-	start   *Position // where the current connection started (with skip counts)
-	lastPos *Position // the position of the last event handed out
+	conn  *replication.Conn
+	dec   *binlog.Decoder
+	start *Position // where the current connection started (with skip counts)
+	// lastPos is the position of the last event handed out; when lastIsRow, that was a row
+	// whose position is lastPos (a rowPos's base) with Row lastRow: lastPosition() has it.
+	lastPos   *Position
+	lastRow   int64
+	lastIsRow bool
 
 	file string
 	// GTID sets completed so far (one of them, by flavour).
@@ -64,6 +68,10 @@ type streamState struct {
 	// event was a visible share of the CPU per row. A slab lives while the pipeline holds any
 	// of its positions (until they are released, in order).
 	posSlab []Position
+	// rowsBase is the base of the rowPos positions of the rows event being emitted (made at
+	// its first row that takes the common path); rowSlab hands them out 64 at a time.
+	rowsBase *Position
+	rowSlab  []rowPos
 
 	views   map[*schema.Table]*tableView
 	checked map[*binlog.TableMap]*schema.Table
@@ -137,7 +145,7 @@ func (v *tableView) project(r capture.Row, buf *capture.Row) capture.Row {
 func (s *Source) startStream(p *Position) error {
 	s.phase = phaseStream
 	s.st.start = p
-	s.st.lastPos = p
+	s.st.lastPos, s.st.lastIsRow = p, false
 	s.st.file = p.File
 	if err := s.setGTIDs(p.GTIDs); err != nil {
 		return err
@@ -321,9 +329,9 @@ func (s *Source) streamStep(ctx context.Context) error {
 			}
 			s.st.conn.Close()
 			s.st.conn = nil
-			cerr := s.classify(err, s.st.lastPos)
+			cerr := s.classify(err, s.lastPosition())
 			if _, ok := cerr.(*retryableError); ok {
-				s.log.Warn("replication connection lost; reconnecting", "err", err, "at", s.st.lastPos.String())
+				s.log.Warn("replication connection lost; reconnecting", "err", err, "at", s.lastPosition().String())
 				s.st.start = s.resumePoint()
 				continue
 			}
@@ -346,7 +354,7 @@ func (s *Source) streamStep(ctx context.Context) error {
 // database no event would carry the offset, and a restart would read the topic from its end
 // again, missing the signals sent meanwhile.
 func (s *Source) noteSignalOffset() {
-	p := s.st.lastPos
+	p := s.lastPosition()
 	if !s.hasSigNext || p == nil || (p.HasSignalOffset && p.SignalOffset == s.sigNext) || len(s.queue) > 0 ||
 		s.st.inTxn || s.st.rows != nil || s.st.inPay || p.Event != 0 || p.Row != 0 {
 		return
@@ -377,9 +385,18 @@ func (s *Source) wakeable(ctx context.Context) context.Context {
 	return s.readCtx
 }
 
+// lastPosition is the position of the last event handed out (a copy when it was a row's
+// rowPos); nil before any.
+func (s *Source) lastPosition() *Position {
+	if s.st.lastIsRow {
+		return (&rowPos{base: s.st.lastPos, row: s.st.lastRow}).full()
+	}
+	return s.st.lastPos
+}
+
 // resumePoint is where a reconnect starts: the last position handed out, with its skips.
 func (s *Source) resumePoint() *Position {
-	p := *s.st.lastPos
+	p := *s.lastPosition()
 	p.Snapshot = false
 	// the GTID state goes back to the position's
 	_ = s.setGTIDs(p.GTIDs)
@@ -414,7 +431,7 @@ func (s *Source) connectRetry(ctx context.Context) error {
 }
 
 func (s *Source) decodeErr(err error) error {
-	return errorf("decode binlog event in %s after %s: %w", s.st.file, s.st.lastPos.String(), err)
+	return errorf("decode binlog event in %s after %s: %w", s.st.file, s.lastPosition().String(), err)
 }
 
 // evStart returns the file offset where an event starts (for positions), using the payload's
@@ -482,13 +499,21 @@ func (s *Source) endTxn(h binlog.Header) {
 
 // source builds the source block for an event with header h.
 func (s *Source) source(h binlog.Header, db, table string) capture.Source {
+	var src capture.Source
+	s.fillSource(&src, h, db, table)
+	return src
+}
+
+// fillSource is source into *dst, which must be zero: a row's event is filled in place, not
+// built and then copied.
+func (s *Source) fillSource(dst *capture.Source, h binlog.Header, db, table string) {
 	ts := s.st.txnTs
 	if ts == 0 {
 		ts = int64(h.Timestamp) * 1e6
 	}
-	return capture.Source{Connector: s.connector, TsMicros: ts, DB: db, Table: table, ServerID: h.ServerID,
-		GTID: s.st.gtid, File: s.st.file, Pos: s.evStart(h), Thread: s.st.thread, HasThread: s.st.hasThread,
-		Query: s.st.query}
+	dst.Connector, dst.TsMicros, dst.DB, dst.Table, dst.ServerID = s.connector, ts, db, table, h.ServerID
+	dst.GTID, dst.File, dst.Pos, dst.Thread, dst.HasThread = s.st.gtid, s.st.file, s.evStart(h), s.st.thread, s.st.hasThread
+	dst.Query = s.st.query
 }
 
 func (s *Source) handle(ctx context.Context, ev binlog.Event) error {
@@ -863,6 +888,7 @@ func (s *Source) startRows(h binlog.Header, r *binlog.RowsEvent) error {
 		return nil // delivered before the restart
 	}
 	s.st.rows, s.st.rowsHdr, s.st.rowsView, s.st.rowsEvIx = r, h, s.view(t), ix
+	s.st.rowsBase = nil
 	s.st.rowsSkip = 0
 	if s.st.skipArmed && ix == s.st.skipEvents {
 		s.st.rowsSkip = s.st.skipRows
@@ -870,25 +896,29 @@ func (s *Source) startRows(h binlog.Header, r *binlog.RowsEvent) error {
 	return nil
 }
 
-// nextRow emits the next row of the current rows event.
-func (s *Source) nextRow(ctx context.Context) error {
+// advanceRow moves to the next row of the current rows event that was not delivered before
+// a restart; at the end it clears s.st.rows and returns false, with the decode error if any.
+func (s *Source) advanceRow() (bool, error) {
 	r := s.st.rows
-	for {
-		if !r.Next() {
-			s.st.rows = nil
-			if err := r.Err(); err != nil {
-				return errorf("decode rows of %s at %s:%d: %w", s.st.rowsView.src.ID, s.st.file, s.evStart(s.st.rowsHdr), err)
-			}
-			return nil
+	for r.Next() {
+		if int64(r.Row()) >= s.st.rowsSkip {
+			return true, nil
 		}
-		if int64(r.Row()) < s.st.rowsSkip {
-			continue
-		}
-		break
 	}
+	s.st.rows = nil
+	if err := r.Err(); err != nil {
+		return false, errorf("decode rows of %s at %s:%d: %w", s.st.rowsView.src.ID, s.st.file, s.evStart(s.st.rowsHdr), err)
+	}
+	return false, nil
+}
+
+// fillRow writes the change event of the current row, with its position, into ev (zero).
+// sigRow says the row is the signal table's.
+func (s *Source) fillRow(ev *capture.Event, sigRow bool) {
+	r := s.st.rows
 	v := s.st.rowsView
 	h := s.st.rowsHdr
-	ev := capture.Event{Kind: capture.Change, Table: v.t, TxID: s.st.txnID}
+	ev.Kind, ev.Table, ev.TxID = capture.Change, v.t, s.st.txnID
 	switch r.Kind {
 	case binlog.RowsWrite:
 		ev.Op = capture.OpCreate
@@ -914,21 +944,48 @@ func (s *Source) nextRow(ctx context.Context) error {
 		ev.Op = capture.OpDelete
 		ev.Before = v.project(r.Before(), &v.before)
 	}
-	ev.Source = s.source(h, v.src.ID.DB, v.src.ID.Table)
+	s.fillSource(&ev.Source, h, v.src.ID.DB, v.src.ID.Table)
 	ev.Source.Row = int32(r.Row())
-	if len(s.st.posSlab) == 0 {
-		s.st.posSlab = make([]Position, 64)
-	}
-	pos := &s.st.posSlab[0]
-	s.st.posSlab = s.st.posSlab[1:]
-	*pos = Position{File: s.st.txnFile, Pos: s.st.txnPos, GTIDs: s.st.gtidsStr, Event: s.st.rowsEvIx,
-		Row: int64(r.Row()) + 1, TsSec: int64(h.Timestamp), ServerID: h.ServerID}
-	ev.Position = pos
-	if !s.st.inTxn {
+	switch {
+	case !s.st.inTxn:
 		// rows outside BEGIN…COMMIT (should not happen in ROW format): position after the event
 		ev.Position = &Position{File: s.st.file, Pos: s.evEnd(h), GTIDs: s.gtidString(), TsSec: int64(h.Timestamp), ServerID: h.ServerID}
+	case s.resumed == nil && s.block == nil && !s.hasSigNext && !sigRow:
+		// The common path: nothing stamps this position later (emit, Next), so the rows of
+		// the event share one base.
+		if s.st.rowsBase == nil {
+			s.st.rowsBase = &Position{File: s.st.txnFile, Pos: s.st.txnPos, GTIDs: s.st.gtidsStr, Event: s.st.rowsEvIx,
+				TsSec: int64(h.Timestamp), ServerID: h.ServerID, Filters: s.filters}
+		}
+		if len(s.st.rowSlab) == 0 {
+			s.st.rowSlab = make([]rowPos, 64)
+		}
+		rp := &s.st.rowSlab[0]
+		s.st.rowSlab = s.st.rowSlab[1:]
+		rp.base, rp.row = s.st.rowsBase, int64(r.Row())+1
+		ev.Position = rp
+	default:
+		if len(s.st.posSlab) == 0 {
+			s.st.posSlab = make([]Position, 64)
+		}
+		pos := &s.st.posSlab[0]
+		s.st.posSlab = s.st.posSlab[1:]
+		*pos = Position{File: s.st.txnFile, Pos: s.st.txnPos, GTIDs: s.st.gtidsStr, Event: s.st.rowsEvIx,
+			Row: int64(r.Row()) + 1, TsSec: int64(h.Timestamp), ServerID: h.ServerID}
+		ev.Position = pos
 	}
-	if s.sigOn && v.src.ID == s.sigID {
+}
+
+// nextRow emits the next row of the current rows event.
+func (s *Source) nextRow(ctx context.Context) error {
+	if ok, err := s.advanceRow(); !ok {
+		return err
+	}
+	v := s.st.rowsView
+	sigRow := s.sigOn && v.src.ID == s.sigID
+	var ev capture.Event
+	s.fillRow(&ev, sigRow)
+	if sigRow {
 		if !s.signalRow(ev.Op, ev.After, ev.Position.(*Position)) { // the signal's own position
 			return nil // a watermark
 		}
@@ -948,8 +1005,17 @@ func (s *Source) nextRow(ctx context.Context) error {
 	}
 	if !s.st.began && s.st.inTxn {
 		s.st.began = true
-		s.emit(capture.Event{Kind: capture.Begin, TxID: s.st.txnID, Source: s.source(h, "", "")})
+		s.emit(capture.Event{Kind: capture.Begin, TxID: s.st.txnID, Source: s.source(s.st.rowsHdr, "", "")})
 	}
 	s.emit(ev)
 	return nil
+}
+
+// rowFast reports whether the next event is the current rows event's next row with nothing to
+// do before it (Next's loop would go straight to nextRow) and a rowPos position: Next then
+// fills it into its result, not through the queue (each pass was a copy of the event).
+func (s *Source) rowFast() bool {
+	return s.st.rows != nil && s.phase == phaseStream && s.st.began && s.st.inTxn && s.resumed == nil && s.block == nil &&
+		!s.hasSigNext && len(s.signals) == 0 && len(s.incrWait) == 0 && s.inboxN.Load() == 0 &&
+		!(s.sigOn && s.st.rowsView.src.ID == s.sigID)
 }

@@ -238,6 +238,9 @@ type Sink struct {
 	cfg     Config
 	log     *slog.Logger
 	durable func(token uint64)
+	// promiseFn is s.promise, made once: a method value passed to Produce escapes, which
+	// was an allocation per record.
+	promiseFn func(*kgo.Record, error)
 
 	cl     *kgo.Client
 	topics map[string]bool // topics known to exist; owned by Send's goroutine
@@ -343,6 +346,7 @@ func Open(ctx context.Context, cfg Config, durable func(token uint64)) (*Sink, e
 	}
 	s := &Sink{cfg: d, log: log, durable: durable, cl: cl, topics: make(map[string]bool),
 		start: time.Now(), stop: make(chan struct{})}
+	s.promiseFn = s.promise
 	s.failed, s.setFailed = context.WithCancelCause(context.Background())
 	s.wg.Add(1)
 	go s.watchdog()
@@ -396,7 +400,7 @@ func (s *Sink) Send(ctx context.Context, rec *envelope.Record, token uint64) err
 		}
 	}
 	// The client's own buffer bounds are above MaxBufferedBytes, so this does not block.
-	s.cl.Produce(context.Background(), r, s.promise)
+	s.cl.Produce(context.Background(), r, s.promiseFn)
 	return nil
 }
 

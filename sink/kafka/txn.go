@@ -59,6 +59,8 @@ type TxnSink struct {
 	cl      *kgo.Client
 	durable func(uint64)
 	log     *slog.Logger
+	// promiseFn is s.promise, made once (a method value passed to Produce allocates).
+	promiseFn func(*kgo.Record, error)
 
 	mu      sync.Mutex
 	inTxn   bool
@@ -135,6 +137,7 @@ func OpenTxn(ctx context.Context, cfg TxnConfig, durable func(token uint64)) (*T
 	failed, fail := context.WithCancel(context.Background())
 	s := &TxnSink{cfg: cfg, cl: cl, durable: durable, log: log, topics: map[string]bool{cfg.OffsetsTopic: true},
 		life: life, stop: stop, failed: failed, fail: fail}
+	s.promiseFn = s.promise
 	go s.idleCommits()
 	return s, nil
 }
@@ -225,7 +228,7 @@ func (s *TxnSink) Send(ctx context.Context, rec *envelope.Record, token uint64) 
 			r.Headers[i] = kgo.RecordHeader{Key: h.Key, Value: clone(h.Value)}
 		}
 	}
-	s.cl.Produce(s.life, r, s.promise)
+	s.cl.Produce(s.life, r, s.promiseFn)
 	s.tokens = append(s.tokens, token)
 	s.partial = true
 	return nil
@@ -289,7 +292,7 @@ func (s *TxnSink) ProduceInTxn(_ context.Context, recs []*kgo.Record) (queued bo
 // held and a transaction is open.
 func (s *TxnSink) produceExtra() {
 	for _, r := range s.extra {
-		s.cl.Produce(s.life, r, s.promise)
+		s.cl.Produce(s.life, r, s.promiseFn)
 	}
 	clear(s.extra)
 	s.extra = s.extra[:0]
@@ -326,7 +329,7 @@ func (s *TxnSink) commit(ctx context.Context) error {
 	}
 	s.produceExtra()
 	s.scratch = s.lastPos.AppendOffset(s.scratch[:0])
-	s.cl.Produce(s.life, &kgo.Record{Topic: s.cfg.OffsetsTopic, Key: s.cfg.OffsetKey, Value: clone(s.scratch)}, s.promise)
+	s.cl.Produce(s.life, &kgo.Record{Topic: s.cfg.OffsetsTopic, Key: s.cfg.OffsetKey, Value: clone(s.scratch)}, s.promiseFn)
 	s.lastPos = nil
 	if err := s.cl.Flush(ctx); err != nil {
 		return s.abort(ctx, "flush", err)

@@ -21,6 +21,12 @@ func BenchmarkRowDecodeSmallJSON(b *testing.B) {
 	benchRows(b, testkit.JSONObject{{"a", 2}})
 }
 
+// BenchmarkRowDecodeBenchJSON is the same row with bench/bench.sh's mysql payload:
+// JSON_OBJECT('sku',CONCAT('SKU-',id),'qty',id%10,'note',LEFT(SHA2(CONCAT(id),256),32)).
+func BenchmarkRowDecodeBenchJSON(b *testing.B) {
+	benchRows(b, testkit.JSONObject{{"qty", 7}, {"sku", "SKU-123457"}, {"note", "6b86b273ff34fce19d6b804eff5a3f57"}})
+}
+
 func benchRows(b *testing.B, payload testkit.JSONObject) {
 	const perEvent = 100
 	s := testkit.NewBinlogStream(1)

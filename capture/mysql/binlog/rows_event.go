@@ -53,7 +53,11 @@ type RowsEvent struct {
 	plan          []colPlan
 	nJSON         int
 	lastDay       int64 // ym<<5|day of the last DATETIME2 decoded, to skip the calendar math
-	lastDays      int64
+	// The number of columns each image carries and whether that is all of them, counted
+	// once per event (per row it was ~2% of the MySQL → Kafka CPU).
+	beforeCnt, afterCnt int
+	beforeAll, afterAll bool
+	lastDays            int64
 }
 
 // StmtEnd reports whether this is the last rows event of its statement.
@@ -157,6 +161,8 @@ func (d *Decoder) decodeRows(t EventType, body []byte, postLen int) error {
 		e.after = make(capture.Row, e.Columns)
 	}
 	e.before, e.after = e.before[:e.Columns], e.after[:e.Columns]
+	e.beforeCnt, e.beforeAll = countBits(e.BeforeColumns, e.Columns)
+	e.afterCnt, e.afterAll = countBits(e.AfterColumns, e.Columns)
 	return nil
 }
 
@@ -168,22 +174,22 @@ func (e *RowsEvent) Next() bool {
 	r := reader{b: e.data, off: e.off}
 	switch e.Kind {
 	case RowsWrite:
-		e.decodeImage(&r, e.AfterColumns, e.after, false)
+		e.decodeImage(&r, e.AfterColumns, e.afterCnt, e.afterAll, e.after, false)
 	case RowsDelete:
-		e.decodeImage(&r, e.BeforeColumns, e.before, false)
+		e.decodeImage(&r, e.BeforeColumns, e.beforeCnt, e.beforeAll, e.before, false)
 	case RowsUpdate:
-		e.decodeImage(&r, e.BeforeColumns, e.before, false)
-		e.decodeImage(&r, e.AfterColumns, e.after, false)
+		e.decodeImage(&r, e.BeforeColumns, e.beforeCnt, e.beforeAll, e.before, false)
+		e.decodeImage(&r, e.AfterColumns, e.afterCnt, e.afterAll, e.after, false)
 	case RowsPartialUpdate:
 		clear(e.jsonDiffs)
 		clear(e.beforeJSON)
-		e.decodeImage(&r, e.BeforeColumns, e.before, false)
+		e.decodeImage(&r, e.BeforeColumns, e.beforeCnt, e.beforeAll, e.before, false)
 		opts := r.lenenc()
 		e.partial = nil
 		if opts&1 != 0 { // PARTIAL_JSON_UPDATES
 			e.partial = Bitmap(r.bytes((e.nJSON + 7) / 8))
 		}
-		e.decodeImage(&r, e.AfterColumns, e.after, true)
+		e.decodeImage(&r, e.AfterColumns, e.afterCnt, e.afterAll, e.after, true)
 	}
 	if r.bad && e.err == nil {
 		e.err = fmt.Errorf("%w: row %d of %s on %s.%s", ErrTruncated, e.row, e.Type, e.Table.Schema, e.Table.Table)
@@ -200,10 +206,10 @@ func (e *RowsEvent) Next() bool {
 	return true
 }
 
-// decodeImage reads one row image: a NULL bitmap over the present columns, then the values.
-func (e *RowsEvent) decodeImage(r *reader, present Bitmap, row capture.Row, partial bool) {
+// decodeImage reads one row image: a NULL bitmap over the present columns (cnt of them; all:
+// every column), then the values.
+func (e *RowsEvent) decodeImage(r *reader, present Bitmap, cnt int, all bool, row capture.Row, partial bool) {
 	n := e.Columns
-	cnt, all := countBits(present, n)
 	nulls := Bitmap(r.bytes((cnt + 7) / 8))
 	if r.bad {
 		return
