@@ -168,7 +168,7 @@ func (s *Source) unseenStep(ctx context.Context) error {
 	if s.st.inTxn || s.st.rows != nil || s.st.inPay || s.block != nil || (s.resumed != nil && !s.resumed.incr) {
 		return nil
 	}
-	p := s.st.lastPos
+	p := s.lastPosition()
 	if p == nil {
 		p = u.from
 	}
