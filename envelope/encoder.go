@@ -47,6 +47,9 @@ type Config struct {
 	TombstonesOnDelete bool
 	// TransactionMetadata is provide.transaction.metadata.
 	TransactionMetadata bool
+	// NoSchemaChanges is include.schema.changes=false (MySQL/MariaDB; Debezium default true):
+	// DDL goes into the schema history only, not onto the <topic.prefix> topic.
+	NoSchemaChanges bool
 	// ConnectorVersion is the source.version text; "" = DefaultConnectorVersion.
 	ConnectorVersion string
 	// Compat picks the Debezium release whose format to reproduce; CompatAuto derives it from

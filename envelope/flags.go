@@ -40,6 +40,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 	fs.Var((*enabledFlag)(&c.Options.NoTimeAdjuster), "enable-time-adjuster",
 		"MySQL/MariaDB: read the years 0-99 of DATE, DATETIME and TIMESTAMP values as two-digit years, 0-69 as 2000-2069 and 70-99 as 1970-1999 (enable.time.adjuster) (default true)")
 	fs.BoolVar(&c.TombstonesOnDelete, "tombstones-on-delete", true, "emit a tombstone after each delete (tombstones.on.delete)")
+	fs.Var((*enabledFlag)(&c.NoSchemaChanges), "include-schema-changes",
+		"MySQL/MariaDB: publish each DDL of a captured table on the <topic-prefix> topic (include.schema.changes); false: the schema history only (default true)")
 	fs.BoolVar(&c.TransactionMetadata, "transaction-metadata", false, "emit transaction BEGIN/END records and the transaction block (provide.transaction.metadata)")
 	fs.StringVar(&c.ConnectorVersion, "debezium-version", "", "Debezium release whose record format to reproduce, written as source.version (default "+DefaultConnectorVersion+")")
 	return properties.Names{
@@ -56,6 +58,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 		"hstore.handling.mode":                 "hstore-handling",
 		"tombstones.on.delete":                 "tombstones-on-delete",
 		"provide.transaction.metadata":         "transaction-metadata",
+		"include.schema.changes":               "include-schema-changes",
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"flag"
 	"io"
 	"testing"
+
+	"github.com/sluicecdc/sluice/capture"
 )
 
 // TestTimeAdjusterFlag: --enable-time-adjuster (enable.time.adjuster) is on by default and
@@ -72,6 +74,50 @@ func TestIntervalHStoreFlags(t *testing.T) {
 		v, ok := fs.Lookup(bad[0][2:]).Value.(interface{ Err() error })
 		if !ok || v.Err() == nil {
 			t.Errorf("%v: no error", bad)
+		}
+	}
+}
+
+// TestIncludeSchemaChanges: include.schema.changes (--include-schema-changes) is on by
+// default; false keeps a MySQL DDL off the <topic.prefix> topic. The property used to be
+// accepted and ignored: the topic carried every DDL whatever it said.
+func TestIncludeSchemaChanges(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		off  bool
+	}{
+		{nil, false},
+		{[]string{"--include-schema-changes=false"}, true},
+		{[]string{"--include-schema-changes=true"}, false},
+	} {
+		var c Config
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		names := c.RegisterFlags(fs)
+		if err := fs.Parse(tc.args); err != nil {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		if c.NoSchemaChanges != tc.off {
+			t.Errorf("%v: NoSchemaChanges = %v, want %v", tc.args, c.NoSchemaChanges, tc.off)
+		}
+		if names["include.schema.changes"] != "include-schema-changes" {
+			t.Errorf("property include.schema.changes maps to %q", names["include.schema.changes"])
+		}
+		c.TopicPrefix, c.Now = "dbserver1", clock(1705314600512345678)
+		src := mysqlSource(0)
+		src.Table = "orders"
+		ddl := &capture.Event{Kind: capture.SchemaChange, DDLDatabase: "inventory", Source: src, DDL: "ALTER TABLE orders ADD COLUMN note TEXT",
+			Changes: []capture.TableChange{{Type: "ALTER", Table: withCharset(ordersTable())}}}
+		enc, err := NewEncoder(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs, err := enc.Encode(nil, ddl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(recs) > 0; got == tc.off {
+			t.Errorf("%v: %d records for a DDL", tc.args, len(recs))
 		}
 	}
 }

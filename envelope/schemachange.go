@@ -258,7 +258,7 @@ func (e *Encoder) encodeSchemaChange(dst []Record, ev *capture.Event) ([]Record,
 	if err != nil {
 		return dst, err
 	}
-	if conn == connPostgres {
+	if conn == connPostgres || e.cfg.NoSchemaChanges {
 		return dst, nil // PostgreSQL has no schema-change topic
 	}
 	key := e.appendWrapped(e.fixed.scKey[conn], func(b []byte) []byte {

@@ -175,12 +175,6 @@ func parse(prog string, args []string, sinks []cli.SinkKind) (*cli.Capture, mysq
 		}
 		return "", errors.New("sluice keeps the schema history in a file, a Kafka topic or memory (see --schema-history)")
 	})
-	c.Accept("include.schema.changes", func(v string) (string, error) {
-		if strings.EqualFold(strings.TrimSpace(v), "true") {
-			return "sluice does not publish schema change events to the <topic.prefix> topic yet; the schema history still records every DDL", nil
-		}
-		return "", nil
-	})
 	c.Accept("connector.class", cli.ConnectorClass("mysql", "io.debezium.connector.mysql.MySqlConnector", "io.debezium.connector.mariadb.MariaDbConnector"))
 	c.Examples(
 		prog+" --dsn mysql://sluice@127.0.0.1:3306 --password-file /run/secrets/mysql --server-id 5401 --topic-prefix app --sink stdout",
