@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/internal/properties"
 )
 
 // TestTimeAdjusterFlag: --enable-time-adjuster (enable.time.adjuster) is on by default and
@@ -20,13 +21,7 @@ func TestTimeAdjusterFlag(t *testing.T) {
 		{[]string{"--enable-time-adjuster=false", "--enable-time-adjuster"}, false},
 		{[]string{"--enable-time-adjuster=true"}, false},
 	} {
-		var c Config
-		fs := flag.NewFlagSet("t", flag.ContinueOnError)
-		fs.SetOutput(io.Discard)
-		names := c.RegisterFlags(fs)
-		if err := fs.Parse(tc.args); err != nil {
-			t.Fatalf("%v: %v", tc.args, err)
-		}
+		c, names := parseFlags(t, tc.args)
 		if c.Options.NoTimeAdjuster != tc.off {
 			t.Errorf("%v: NoTimeAdjuster = %v, want %v", tc.args, c.Options.NoTimeAdjuster, tc.off)
 		}
@@ -90,13 +85,7 @@ func TestIncludeSchemaChanges(t *testing.T) {
 		{[]string{"--include-schema-changes=false"}, true},
 		{[]string{"--include-schema-changes=true"}, false},
 	} {
-		var c Config
-		fs := flag.NewFlagSet("t", flag.ContinueOnError)
-		fs.SetOutput(io.Discard)
-		names := c.RegisterFlags(fs)
-		if err := fs.Parse(tc.args); err != nil {
-			t.Fatalf("%v: %v", tc.args, err)
-		}
+		c, names := parseFlags(t, tc.args)
 		if c.NoSchemaChanges != tc.off {
 			t.Errorf("%v: NoSchemaChanges = %v, want %v", tc.args, c.NoSchemaChanges, tc.off)
 		}
@@ -120,4 +109,17 @@ func TestIncludeSchemaChanges(t *testing.T) {
 			t.Errorf("%v: %d records for a DDL", tc.args, len(recs))
 		}
 	}
+}
+
+// parseFlags registers the encoder's flags on a fresh Config and parses args.
+func parseFlags(t *testing.T, args []string) (Config, properties.Names) {
+	t.Helper()
+	var c Config
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	names := c.RegisterFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		t.Fatalf("%v: %v", args, err)
+	}
+	return c, names
 }
