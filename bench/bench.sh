@@ -561,6 +561,18 @@ server_sample() {
   sample "$1" "$2" "$(awk -v a="$3" -v b="$now" -v n="$SNAP_ROWS" 'BEGIN { printf "%.3f", (b - a) * 1e6 / n }')"
 }
 
+# my_cpu: CPU seconds of the bench MySQL 9.7 server so far (one process: its threads' time).
+my_cpu() {
+  local pid
+  pid="$(cat "$SLUICE_INFRA_DIR/mysql9/run/mysqld.pid")"
+  awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$pid/stat"
+}
+# my_server_sample REP KEY BEFORE: the MySQL server's CPU s per M snapshot rows since BEFORE.
+my_server_sample() {
+  local now; now="$(my_cpu)"
+  sample "$1" "$2" "$(awk -v a="$3" -v b="$now" -v n="$SNAP_ROWS" 'BEGIN { printf "%.3f", (b - a) * 1e6 / n }')"
+}
+
 section_snapshot() {
   log "snapshot: loading $SNAP_ROWS rows"
   local s e
@@ -607,21 +619,26 @@ section_mysnapshot() {
   for ((s = 1; s <= SNAP_ROWS; s += TXN)); do
     echo "INSERT INTO snap(id,customer_id,amount,status,created_at,payload) SELECT $s+n,($s+n)%10007,(($s+n)%100000)/100.0,'new',now(6),JSON_OBJECT('sku',CONCAT('SKU-',$s+n),'qty',($s+n)%10,'note',LEFT(SHA2(CONCAT($s+n),256),32)) FROM nums WHERE $s+n <= $SNAP_ROWS;"
   done | my9 bench
-  local rep r off
+  local rep r off c0
   for rep in $(seq 1 "$REPS"); do
     log "MySQL snapshot rep $rep/$REPS"
+    c0="$(my_cpu)"
     r="$(run -stderr "$LOGS/mysnap_select.$rep.log" -- "$REPO/scripts/mysql9.sh" exec mysql --no-defaults -h 127.0.0.1 -P "$MYSQL9_PORT" \
       -uroot --quick -N -e "SELECT * FROM bench.snap")" || die "SELECT: $r"
     measured "$rep" mysnap.select "$SNAP_ROWS" "$r"
+    my_server_sample "$rep" mysnap.select.server_cpu_s_per_M "$c0"
+    c0="$(my_cpu)"
     off="$WORK/mysnap_$rep.offsets"; rm -f "$off" "$off.history"
     r="$(run -stderr "$LOGS/mysnap_sluice.$rep.log" -- "$BIN/sluice-mysql" --dsn "mysql://repl:replpw@127.0.0.1:$MYSQL9_PORT" \
       --server-id "$((9300 + rep))" --tls-mode disable --allow-public-key-retrieval --offsets-file "$off" --schema-history "file:$off.history" \
       --snapshot-mode initial_only --snapshot-max-threads "$MYSNAP_THREADS" --table-include 'bench\.snap' --topic-prefix mysnap --sink stdout \
       --schemas-enable="$SCHEMAS" --log-level warn --log-format text)" || die "sluice mysql snapshot: $r (log $LOGS/mysnap_sluice.$rep.log)"
     measured "$rep" mysnap.sluice "$SNAP_ROWS" "$r"
+    my_server_sample "$rep" mysnap.sluice.server_cpu_s_per_M "$c0"
   done
   figure "MySQL snapshot → sluice → stdout" rows/s mysnap.sluice.rows_s "mysql --quick SELECT * (/dev/null)" mysnap.select.rows_s higher
   figure "MySQL snapshot: sluice CPU" "CPU s/M rows" mysnap.sluice.cpu_s_per_M "mysql client CPU" mysnap.select.cpu_s_per_M lower
+  figure "MySQL snapshot: server CPU for sluice's reads" "CPU s/M rows" mysnap.sluice.server_cpu_s_per_M "server CPU for SELECT *" mysnap.select.server_cpu_s_per_M lower
   figure "MySQL snapshot: sluice peak RSS" MB mysnap.sluice.rss_mb "goal" "=64" lower
 }
 
