@@ -66,22 +66,7 @@ func TestSnapshotDecodeRow(t *testing.T) {
 // BenchmarkSnapshotDecodeRow: a snapshot reader's cost per result row (decode into values of
 // its own), without the network.
 func BenchmarkSnapshotDecodeRow(b *testing.B) {
-	st := snapBenchTable()
-	vals := snapBenchRow()
-	ncol := len(st.rel.table.Columns)
-	var alloc capture.Alloc
-	b.ReportAllocs()
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	cpu0 := threadCPU()
-	n := 0
-	for b.Loop() {
-		if _, err := st.decodeRow(&alloc, vals, ncol); err != nil {
-			b.Fatal(err)
-		}
-		n++
-	}
-	b.ReportMetric(float64((threadCPU()-cpu0).Nanoseconds())/float64(n), "cpu-ns/op")
+	benchDecodeRow(b, snapBenchTable(), snapBenchRow())
 }
 
 // BenchmarkSnapshotNext: Next's cost per snapshot row (batches handed over by the readers,
@@ -178,8 +163,12 @@ func TestSnapshotDecodeRowBinary(t *testing.T) {
 // BenchmarkSnapshotDecodeRowBinary: BenchmarkSnapshotDecodeRow with the formats a reader asks
 // for (decode_binary.go).
 func BenchmarkSnapshotDecodeRowBinary(b *testing.B) {
-	st := snapBenchTableBinary()
-	vals := snapBenchRowBinary()
+	benchDecodeRow(b, snapBenchTableBinary(), snapBenchRowBinary())
+}
+
+// benchDecodeRow measures st's decodeRow of vals in CPU-ns on the benchmark's thread.
+func benchDecodeRow(b *testing.B, st *snapTable, vals [][]byte) {
+	b.Helper()
 	ncol := len(st.rel.table.Columns)
 	var alloc capture.Alloc
 	b.ReportAllocs()
