@@ -10,7 +10,8 @@ import (
 )
 
 // TestTaggedGTID (MySQL 8.4+): a transaction with a tagged GTID gets source.gtid
-// "uuid:tag:n", joins the offset's GTID set with its tag, and a restart after it resumes there.
+// "uuid:tag:n", joins the offset's GTID set with its tag, and a restart after it resumes there
+// by that GTID set (COM_BINLOG_DUMP_GTID in the tagged format), not by binlog file and position.
 func TestTaggedGTID(t *testing.T) {
 	for _, srv := range servers(t) {
 		if srv.name != "mysql" {
@@ -42,11 +43,17 @@ func TestTaggedGTID(t *testing.T) {
 			}
 			s.Close()
 			mustExec(t, db, "INSERT INTO sl_tag.t VALUES (2)")
+			var logs lockedLog
+			ts.cfg.Logger = logs.logger()
 			s = ts.open(t)
 			defer s.Close()
 			ch = changes(ts.collect(t, s, 20*time.Second, func(r []rec) bool { return len(changes(r)) == 1 }))
 			if ch[0].text != "-(2)" {
 				t.Fatalf("after restart %s", ch[0].text)
+			}
+			// File/pos names one server's binlog: after a failover it would skip or repeat changes.
+			if l := logs.String(); !strings.Contains(l, `start="gtid set`) {
+				t.Fatalf("the restart did not resume by GTID set:\n%s", l)
 			}
 		})
 	}
