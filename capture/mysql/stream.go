@@ -191,15 +191,15 @@ func (s *Source) connect(ctx context.Context) error {
 		if s.info.MariaDB {
 			sp = replication.StartPosition{MariaDBGTID: p.GTIDs}
 		} else {
+			// Never fall back to file/pos: it names this server's binlog only, and after a
+			// failover it would skip or repeat changes. AppendBinary fails only for a set the
+			// server would refuse too.
 			b, err := s.st.mysqlSet.AppendBinary(nil)
-			if err == nil {
-				sp = replication.StartPosition{GTIDSet: b}
-			} else if p.File == "" {
+			if err != nil {
 				conn.Close()
-				return errorf("encode gtid set: %w", err)
-			} else {
-				s.log.Warn("cannot send this GTID set to the server; resuming by binlog file and position", "err", err)
+				return errorf("encode gtid set %q of the offset: %w", p.GTIDs, err)
 			}
+			sp = replication.StartPosition{GTIDSet: b}
 		}
 	}
 	if err := conn.StartDump(ctx, sp); err != nil {
