@@ -191,15 +191,15 @@ func (s *Source) connect(ctx context.Context) error {
 		if s.info.MariaDB {
 			sp = replication.StartPosition{MariaDBGTID: p.GTIDs}
 		} else {
+			// Never fall back to file/pos: it names this server's binlog only, and after a
+			// failover it would skip or repeat changes. AppendBinary fails only for a set the
+			// server would refuse too.
 			b, err := s.st.mysqlSet.AppendBinary(nil)
-			if err == nil {
-				sp = replication.StartPosition{GTIDSet: b}
-			} else if p.File == "" {
+			if err != nil {
 				conn.Close()
-				return errorf("encode gtid set: %w", err)
-			} else {
-				s.log.Warn("cannot send this GTID set to the server; resuming by binlog file and position", "err", err)
+				return errorf("encode gtid set %q of the offset: %w", p.GTIDs, err)
 			}
+			sp = replication.StartPosition{GTIDSet: b}
 		}
 	}
 	if err := conn.StartDump(ctx, sp); err != nil {
@@ -521,7 +521,7 @@ func (s *Source) handle(ctx context.Context, ev binlog.Event) error {
 	switch d := ev.Data.(type) {
 	case *binlog.Rotate:
 		s.st.file = string(d.NextFile)
-		if h.LogPos != 0 && !s.st.inTxn {
+		if h.LogPos != 0 && !s.st.inTxn && !s.st.skipArmed {
 			// a real ROTATE ends the file: the next position is the new file's first event
 			s.emit(capture.Event{Kind: capture.Keepalive, Position: &Position{File: s.st.file, Pos: d.Position, GTIDs: s.gtidString(), TsSec: int64(h.Timestamp), ServerID: h.ServerID}})
 		}
@@ -582,7 +582,7 @@ func (s *Source) handle(ctx context.Context, ev binlog.Event) error {
 	case *binlog.RowsEvent:
 		return s.startRows(h, d)
 	case *binlog.Heartbeat:
-		if !s.st.inTxn && h.LogPos != 0 {
+		if !s.st.inTxn && h.LogPos != 0 && !s.beforeStart(h.LogPos) {
 			s.emit(capture.Event{Kind: capture.Keepalive, Position: &Position{File: s.st.file, Pos: uint64(h.LogPos), GTIDs: s.gtidString(), TsSec: time.Now().Unix(), ServerID: h.ServerID}})
 		}
 		return nil
@@ -600,6 +600,19 @@ func (s *Source) handle(ctx context.Context, ev binlog.Event) error {
 		s.st.evIdx++
 	}
 	return nil
+}
+
+// beforeStart reports whether a heartbeat at pos of the current file comes before the
+// position the stream was started at. Started by GTID set, the server reads the binlog file
+// from its beginning, skips the transactions in the set and sends heartbeats at the skipped
+// positions; a Keepalive there would move the offset back: before a partly delivered
+// transaction it drops the events and rows already delivered (a restart then repeats them).
+func (s *Source) beforeStart(pos uint32) bool {
+	if s.st.skipArmed {
+		return true // the partly delivered transaction has not come yet
+	}
+	st := s.st.start
+	return st != nil && st.File == s.st.file && uint64(pos) < st.Pos
 }
 
 func (s *Source) handleQuery(ctx context.Context, h binlog.Header, q *binlog.Query) error {

@@ -90,14 +90,15 @@ func validTag(t string) bool {
 
 func parseInterval(f string) (Interval, error) {
 	a, b, found := strings.Cut(f, "-")
+	// The server refuses 2^63-1 (GNO_END): the binary form stores End+1.
 	start, err := strconv.ParseInt(a, 10, 64)
-	if err != nil || start < 1 {
+	if err != nil || start < 1 || start > maxGNO {
 		return Interval{}, fmt.Errorf("bad interval %q", f)
 	}
 	end := start
 	if found {
 		end, err = strconv.ParseInt(b, 10, 64)
-		if err != nil || end < start {
+		if err != nil || end < start || end > maxGNO {
 			return Interval{}, fmt.Errorf("bad interval %q", f)
 		}
 	}
@@ -240,25 +241,62 @@ func (s MySQLGTIDSet) Append(dst []byte) []byte {
 	return dst
 }
 
-// AppendBinary appends the encoding COM_BINLOG_DUMP_GTID and PREVIOUS_GTIDS use:
-// n_sids(8) then per UUID: uuid(16) n_intervals(8) and (start, end+1) pairs (8 bytes each).
-// Tagged GTIDs need the newer tagged encoding and are rejected.
+// GTID set binary formats: the top byte of the first uint64 of the encoding.
+const (
+	gtidFormatUntagged = 0 // every server: the whole uint64 is the entry count
+	gtidFormatTagged   = 1 // MySQL 8.3+: needed as soon as one entry has a tag
+	maxTagLen          = 32
+	maxGNO             = 1<<63 - 2 // GNO_END (INT64_MAX) is exclusive, and End+1 must fit
+)
+
+// AppendBinary appends the encoding COM_BINLOG_DUMP_GTID and PREVIOUS_GTIDS use, as the
+// server's Gtid_set::encode writes it. Without tags (every server):
+//
+//	n_sids(8) then per UUID: uuid(16) n_intervals(8) and (start, end+1) pairs (8 bytes each)
+//
+// With at least one tag (MySQL 8.3+; older servers have no tags), the tagged format: the first
+// uint64 is format<<56 | n<<8 | format with format 1, n counting (UUID, tag) entries, and each
+// entry has its tag between the UUID and n_intervals as a length (the serialization library's
+// variable-length integer, one byte len<<1 for tags of up to 32 characters) and the lowercase
+// tag; an untagged entry has the length 0. Example, "uuid:1-2:ab:5":
+//
+//	01 02 00 00 00 00 00 01            format 1, 2 entries, format 1
+//	<uuid> 00 01..00 01..00 03..00     untagged: 1 interval [1, 3)
+//	<uuid> 04 'a' 'b' 01..00 05..00 06..00   tag "ab" (2<<1 = 04): [5, 6)
+//
+// Entries are written in (UUID, tag) order, untagged first, as the server sorts them. It fails
+// only for a set the server would refuse: a bad tag or a transaction number of 2^63-1.
 func (s MySQLGTIDSet) AppendBinary(dst []byte) ([]byte, error) {
-	n := 0
+	n, tagged := 0, false
 	for _, u := range s {
-		if u.Tag != "" {
-			return dst, fmt.Errorf("%w: binary encoding of tagged GTID %s:%s", ErrUnsupported, u.SID, u.Tag)
+		if len(u.Intervals) == 0 {
+			continue
 		}
-		if len(u.Intervals) > 0 {
-			n++
+		n++
+		if u.Tag != "" {
+			if !validTag(u.Tag) || strings.ToLower(u.Tag) != u.Tag {
+				return dst, fmt.Errorf("binlog: GTID set: bad tag %q of %s", u.Tag, u.SID)
+			}
+			tagged = true
+		}
+		if last := u.Intervals[len(u.Intervals)-1]; last.End > maxGNO {
+			return dst, fmt.Errorf("binlog: GTID set: transaction number %d of %s is out of range", last.End, u.SID)
 		}
 	}
-	dst = binary.LittleEndian.AppendUint64(dst, uint64(n))
+	if tagged {
+		dst = binary.LittleEndian.AppendUint64(dst, gtidFormatTagged<<56|uint64(n)<<8|gtidFormatTagged)
+	} else {
+		dst = binary.LittleEndian.AppendUint64(dst, uint64(n))
+	}
 	for _, u := range s {
 		if len(u.Intervals) == 0 {
 			continue
 		}
 		dst = append(dst, u.SID[:]...)
+		if tagged {
+			dst = append(dst, byte(len(u.Tag))<<1) // one-byte variable-length integer: len <= 32
+			dst = append(dst, u.Tag...)
+		}
 		dst = binary.LittleEndian.AppendUint64(dst, uint64(len(u.Intervals)))
 		for _, iv := range u.Intervals {
 			dst = binary.LittleEndian.AppendUint64(dst, uint64(iv.Start))
@@ -269,14 +307,20 @@ func (s MySQLGTIDSet) AppendBinary(dst []byte) ([]byte, error) {
 }
 
 // DecodeMySQLGTIDSet decodes the binary form written by AppendBinary (the body of
-// PREVIOUS_GTIDS_LOG_EVENT). The tagged form (MySQL 8.4+: top byte of the count 1, count in
-// bits 8–55, a length-prefixed tag after each UUID) is read too.
+// PREVIOUS_GTIDS_LOG_EVENT and of COM_BINLOG_DUMP_GTID's set), untagged or tagged. Like the
+// server it rejects an unknown format, a bad tag and an interval that is empty or not after
+// the previous one of its entry; the bytes must be exactly one set.
 func DecodeMySQLGTIDSet(b []byte) (MySQLGTIDSet, error) {
 	r := reader{b: b}
 	n := r.u64()
-	tagged := n>>56 != 0
-	if tagged {
+	tagged := false
+	switch n >> 56 {
+	case gtidFormatUntagged:
+	case gtidFormatTagged:
+		tagged = true
 		n = n >> 8 & (1<<48 - 1)
+	default:
+		return nil, fmt.Errorf("%w: GTID set format %d", ErrTruncated, n>>56)
 	}
 	if n > uint64(r.rem()/24) {
 		return nil, truncated("GTID set count")
@@ -288,25 +332,34 @@ func DecodeMySQLGTIDSet(b []byte) (MySQLGTIDSet, error) {
 		tag := ""
 		if tagged {
 			tl := r.varUint()
-			if tl > uint64(r.rem()) {
+			if tl > maxTagLen || tl > uint64(r.rem()) {
 				return nil, truncated("GTID set tag")
 			}
 			tag = string(r.bytes(int(tl)))
+			if tag != "" && !validTag(tag) {
+				return nil, fmt.Errorf("%w: GTID set tag %q", ErrTruncated, tag)
+			}
+			tag = strings.ToLower(tag)
 		}
 		k := r.u64()
 		if k > uint64(r.rem()/16) {
 			return nil, truncated("GTID set intervals")
 		}
+		last := int64(0)
 		for j := uint64(0); j < k; j++ {
 			start, end := int64(r.u64()), int64(r.u64())
-			if start < 1 || end <= start {
+			if start <= last || end <= start {
 				return nil, fmt.Errorf("%w: GTID interval [%d,%d)", ErrTruncated, start, end)
 			}
+			last = end
 			set.AddInterval(sid, tag, Interval{start, end - 1})
 		}
 	}
 	if r.bad {
 		return nil, truncated("GTID set")
+	}
+	if r.rem() != 0 {
+		return nil, fmt.Errorf("%w: %d bytes after the GTID set", ErrTruncated, r.rem())
 	}
 	return set, nil
 }

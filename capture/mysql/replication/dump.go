@@ -27,8 +27,10 @@ type StartPosition struct {
 
 	// GTIDSet (MySQL): the transactions already seen, in the binary form COM_BINLOG_DUMP_GTID
 	// carries: n_sids uint64, then per source {uuid [16]byte, n_intervals uint64, then
-	// {start, end_exclusive int64} per interval}, all little-endian. The server sends every
-	// transaction not in the set. An encoded empty set (8 zero bytes) starts at the oldest binlog.
+	// {start, end_exclusive int64} per interval}, all little-endian; a set with tagged GTIDs
+	// (MySQL 8.3+) uses the tagged form (binlog.MySQLGTIDSet.AppendBinary writes both). The
+	// server sends every transaction not in the set. An encoded empty set (8 zero bytes) starts
+	// at the oldest binlog.
 	GTIDSet []byte
 
 	// MariaDBGTID (MariaDB): the last applied GTID per domain, as in @@gtid_slave_pos, e.g.

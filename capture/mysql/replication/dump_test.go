@@ -230,6 +230,8 @@ func TestClassify(t *testing.T) {
 		{"binlog dump", 4052, "A slave with the same server_uuid/server_id is already connected", ErrServerIDConflict},
 		{"binlog dump", 1236, "Replica has more GTIDs than the source has, using the source's SERVER_UUID.", ErrInvalidPosition},
 		{"binlog dump", 1236, "Error: connecting slave requested to start from GTID 0-1-9, which is not in the master's binlog", ErrInvalidPosition},
+		// MySQL < 8.3 sent a tagged GTID set (an offset from a newer server): not worth retrying.
+		{"binlog dump (COM_BINLOG_DUMP_GTID)", 1773, "Malformed GTID set encoding.", ErrInvalidPosition},
 		{"query SELECT 1", 1064, "You have an error in your SQL syntax", nil},
 	} {
 		e := &ServerError{Op: tc.op, Code: tc.code, Message: tc.msg}

@@ -51,6 +51,7 @@ const (
 	codeConnectionKilled     = 1927 // MariaDB ER_CONNECTION_KILLED
 	codeNoBinaryLogging      = 1381 // ER_NO_BINARY_LOGGING
 	codeMasterHasPurged      = 1789 // ER_MASTER_HAS_PURGED_REQUIRED_GTIDS
+	codeMalformedGTIDSet     = 1773 // ER_MALFORMED_GTID_SET_ENCODING
 	codeSlaveSameID          = 1595 // ER_SLAVE_SAME_ID (older servers, text also used in 1236)
 	codeMariaSlaveSameID     = 4052 // MariaDB ER_SLAVE_SAME_ID
 )
@@ -173,6 +174,13 @@ func (e *ServerError) classify(user string, flavor Flavor) {
 				e.Hint = fmt.Sprintf("a CDC user needs: GRANT REPLICATION SLAVE, BINLOG MONITOR, SELECT, RELOAD ON *.* TO '%s'@'%%'", user)
 			}
 		}
+	case codeMalformedGTIDSet:
+		// Tagged GTIDs need the tagged encoding, which servers before MySQL 8.3 cannot read;
+		// they never have tags themselves, so the set comes from a newer server.
+		e.kind = ErrInvalidPosition
+		e.Hint = "the server cannot read the GTID set sent with COM_BINLOG_DUMP_GTID: a set with tagged GTIDs " +
+			"(uuid:tag:n) needs MySQL 8.3 or later, so the offset belongs to a newer server; resume against a " +
+			"server that has these GTIDs, or take a new snapshot (--snapshot-mode when_needed or always)"
 	case codeMasterFatalReading, codeSlaveSameID, codeMariaSlaveSameID, codeMasterHasPurged, codeNoBinaryLogging:
 		switch {
 		case strings.Contains(msg, "same server_uuid/server_id") || strings.Contains(msg, "same server_id") ||
