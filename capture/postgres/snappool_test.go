@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/sluicecdc/sluice/capture"
@@ -90,4 +91,49 @@ func TestSnapPoolBound(t *testing.T) {
 	if len(p.out) != snapPoolOut {
 		t.Fatalf("%d batches registered, want %d", len(p.out), snapPoolOut)
 	}
+}
+
+// FuzzSnapshotDecodeReused decodes arbitrary column bytes of the bench table (text and binary
+// formats) into a fresh row and into a reused batch's row that held another row: errors are
+// fine, panics are not, and both rows must be equal.
+func FuzzSnapshotDecodeReused(f *testing.F) {
+	f.Add([]byte("1234567\x004711\x00123.45\x00new\x0099\x002026-12-05 22:11:14.123456+00\x00{}"), false, uint8(0))
+	f.Add([]byte("1234567\x004711\x00123.45\x00new\x0099\x002026-12-05 22:11:14.123456+00\x00{}"), false, uint8(0x6a)) // NULLs
+	f.Add([]byte("1\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x01\x00\x00\x00\x02\x00\x00\x00{\"a\":1}"), true, uint8(2))
+	f.Fuzz(func(t *testing.T, data []byte, bin bool, nulls uint8) {
+		st := snapBenchTable()
+		if bin {
+			st = snapBenchTableBinary()
+		}
+		vals := bytes.SplitN(data, []byte{0}, 7)
+		for len(vals) < 7 {
+			vals = append(vals, nil)
+		}
+		for i := range vals {
+			if nulls&(1<<i) != 0 {
+				vals[i] = nil
+			}
+		}
+		ncol := len(st.rel.table.Columns)
+		var alloc capture.Alloc
+		want, werr := st.decodeRow(&alloc, vals, ncol)
+		var p snapPool
+		b := fillBatch(t, &p, snapBenchTable(), 1) // a batch holding another row
+		p.handOut(b)
+		p.done(b.rows[0])
+		b = p.take(ncol)
+		row := b.row(ncol)
+		err := st.decodeInto(row, b, vals)
+		if (err == nil) != (werr == nil) {
+			t.Fatalf("reused row error %v, fresh row error %v", err, werr)
+		}
+		if err != nil {
+			return
+		}
+		for i := range want {
+			if show(row[i]) != show(want[i]) {
+				t.Fatalf("col %d: reused %s, fresh %s", i, show(row[i]), show(want[i]))
+			}
+		}
+	})
 }
