@@ -561,6 +561,15 @@ server_sample() {
   sample "$1" "$2" "$(awk -v a="$3" -v b="$now" -v n="$SNAP_ROWS" 'BEGIN { printf "%.3f", (b - a) * 1e6 / n }')"
 }
 
+# idle_sample REP KEY RESULT_JSON BEFORE: the share of the machine's cores neither the subject
+# (benchrun's CPU) nor the bench PostgreSQL (pg_cpu since BEFORE) used during the subject's
+# wall time; with other load on the machine it says little.
+idle_sample() {
+  local now; now="$(pg_cpu)"
+  sample "$1" "$2" "$(awk -v w="$(jget wall_s "$3")" -v c="$(jget cpu_s "$3")" -v a="$4" -v b="$now" -v n="$(nproc)" \
+    'BEGIN { i = 1 - (c + b - a) / (n * w); printf "%.3f", i < 0 ? 0 : i }')"
+}
+
 # my_cpu: CPU seconds of the bench MySQL 9.7 server so far (one process: its threads' time).
 my_cpu() {
   local pid
@@ -590,6 +599,7 @@ section_snapshot() {
     r="$(run -stderr "$LOGS/snap_copy.$rep.log" -- "$PGBIN/psql" -h 127.0.0.1 -p "$PG15_PORT" -U postgres -d postgres -X -q \
       -c "COPY snap TO STDOUT")" || die "COPY: $r"
     measured "$rep" snap.copy "$SNAP_ROWS" "$r"
+    idle_sample "$rep" snap.copy.idle "$r" "$c0"
     server_sample "$rep" snap.copy.server_cpu_s_per_M "$c0"
     c0="$(pg_cpu)"
     r="$(run -stderr "$LOGS/snap_sluice.$rep.log" -- "$BIN/sluice-postgres" --dsn "$PG_DSN" --slot "snap_$rep" --publication snappub \
@@ -597,12 +607,14 @@ section_snapshot() {
       --snapshot-max-threads "$SNAP_THREADS" \
       --schemas-enable="$SCHEMAS" --log-level warn --log-format text)" || die "sluice snapshot: $r (log $LOGS/snap_sluice.$rep.log)"
     measured "$rep" snap.sluice "$SNAP_ROWS" "$r"
+    idle_sample "$rep" snap.sluice.idle "$r" "$c0"
     server_sample "$rep" snap.sluice.server_cpu_s_per_M "$c0"
     pg_drop_slot "snap_$rep"
   done
   figure "PG snapshot → sluice → stdout" rows/s snap.sluice.rows_s "psql COPY TO STDOUT (/dev/null)" snap.copy.rows_s higher
   figure "PG snapshot: sluice CPU" "CPU s/M rows" snap.sluice.cpu_s_per_M "psql COPY CPU (client only)" snap.copy.cpu_s_per_M lower
   figure "PG snapshot: server CPU for sluice's reads" "CPU s/M rows" snap.sluice.server_cpu_s_per_M "server CPU for COPY" snap.copy.server_cpu_s_per_M lower
+  figure "PG snapshot: idle share of the cores (load-sensitive)" share snap.sluice.idle "idle during COPY" snap.copy.idle lower
   figure "PG snapshot: sluice peak RSS" MB snap.sluice.rss_mb "goal" "=64" lower
 }
 

@@ -519,11 +519,15 @@ func splitRange(t *snapTable, lo, hi, chunk, workers int64) []*unit {
 }
 
 // snapBatch is a run of decoded rows of one unit, read at ts (µs since the epoch). The rows'
-// values live in memory of their own (capture.Alloc), never in pgconn's buffers.
+// values live in the batch's own memory (vals, buf), never in pgconn's buffers; the memory is
+// reused once the pipeline has encoded the rows (snapPool).
 type snapBatch struct {
 	rows  []capture.Row
 	ts    int64
-	after []string // the key of the unit's row before the batch (Position.SnapAfter)
+	after []string        // the key of the unit's row before the batch (Position.SnapAfter)
+	vals  []capture.Value // the rows' Values: snapBatchRows rows
+	used  int             // Values of vals handed out
+	buf   []byte          // the rows' copied bytes (Copy)
 }
 
 const snapBatchRows = 512
@@ -534,7 +538,6 @@ func (s *Source) readUnit(ctx context.Context, c *pgx.Conn, u *unit) error {
 	t := u.t
 	chunk := s.cfg.SnapshotChunkRows
 	ncol := len(t.rel.table.Columns)
-	var alloc capture.Alloc
 	var last [][]byte // the key of the chunk's last row: the next chunk starts after it
 	if len(t.pk) > 0 {
 		last = make([][]byte, len(t.pkIdx))
@@ -550,7 +553,8 @@ func (s *Source) readUnit(ctx context.Context, c *pgx.Conn, u *unit) error {
 		after = []string{strconv.FormatInt(*u.lo-1, 10)}
 	}
 	batchLast := make([][]byte, len(t.pkIdx)) // the key of the batch's last row
-	b := &snapBatch{rows: make([]capture.Row, 0, snapBatchRows), ts: time.Now().UnixMicro(), after: after}
+	b := s.snapMem.take(ncol)
+	b.ts, b.after = time.Now().UnixMicro(), after
 	send := func() error {
 		select {
 		case u.rows <- b:
@@ -563,7 +567,8 @@ func (s *Source) readUnit(ctx context.Context, c *pgx.Conn, u *unit) error {
 				after[i] = string(k)
 			}
 		}
-		b = &snapBatch{rows: make([]capture.Row, 0, snapBatchRows), ts: time.Now().UnixMicro(), after: after}
+		b = s.snapMem.take(ncol)
+		b.ts, b.after = time.Now().UnixMicro(), after
 		return nil
 	}
 	for {
@@ -601,8 +606,8 @@ func (s *Source) readUnit(ctx context.Context, c *pgx.Conn, u *unit) error {
 			for j, i := range t.pkIdx {
 				batchLast[j] = append(batchLast[j][:0], vals[i]...)
 			}
-			row, err := t.decodeRow(&alloc, vals, ncol)
-			if err != nil {
+			row := b.row(ncol)
+			if err := t.decodeInto(row, b, vals); err != nil {
 				rr.Close()
 				return err
 			}
@@ -662,6 +667,15 @@ func (t *snapTable) binary() {
 // t.formats) into a row of ncol values in memory of its own (alloc): vals die at the next row.
 func (t *snapTable) decodeRow(alloc *capture.Alloc, vals [][]byte, ncol int) (capture.Row, error) {
 	row := alloc.Row(ncol)
+	return row, t.decodeInto(row, alloc, vals)
+}
+
+// byteCopier copies a value's bytes into memory that lives as long as its row.
+type byteCopier interface{ Copy(b []byte) []byte }
+
+// decodeInto decodes one result row of t into row (zero Values), copying the bytes a value
+// keeps with mem.
+func (t *snapTable) decodeInto(row capture.Row, mem byteCopier, vals [][]byte) error {
 	out, decs, bins := t.rel.out, t.rel.decs, t.bins
 	for i, v := range vals {
 		o := out[i]
@@ -672,19 +686,19 @@ func (t *snapTable) decodeRow(alloc *capture.Alloc, vals [][]byte, ncol int) (ca
 		if bins != nil && bins[i] != binNone {
 			k := bins[i]
 			if err := d.decodeBinary(k, &row[o], v); err != nil {
-				return nil, fmt.Errorf("postgres snapshot: %s column %s binary value %x: %w", t.name, t.rel.table.Columns[o].Name, v, err)
+				return fmt.Errorf("postgres snapshot: %s column %s binary value %x: %w", t.name, t.rel.table.Columns[o].Name, v, err)
 			}
 			continue
 		}
 		b := v
 		if d.aliases() {
-			b = alloc.Copy(v)
+			b = mem.Copy(v)
 		}
 		if err := d.decodeTo(&row[o], b); err != nil {
-			return nil, fmt.Errorf("postgres snapshot: %s column %s value %q: %w", t.name, t.rel.table.Columns[o].Name, v, err)
+			return fmt.Errorf("postgres snapshot: %s column %s value %q: %w", t.name, t.rel.table.Columns[o].Name, v, err)
 		}
 	}
-	return row, nil
+	return nil
 }
 
 // pull returns the next row in unit order and the time it was read.
@@ -713,6 +727,7 @@ func (sn *snapshot) pull(ctx context.Context) (capture.Row, *snapTable, int64, b
 				continue
 			}
 			u.t.progress.Rows.Add(int64(len(b.rows)))
+			sn.s.snapMem.handOut(b)
 			sn.batch, sn.bi = b.rows, 0
 			// One position per batch: rows read together share their time and offset, which
 			// says the rows before the batch are done (a restart re-reads at most the batches
@@ -826,6 +841,7 @@ func (sn *snapshot) close() {
 		}
 	}
 	sn.wg.Wait()
+	sn.s.snapMem.reset() // the free batches are not kept after the snapshot
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	for _, c := range sn.conns {

@@ -103,6 +103,10 @@ type Source struct {
 	txbuf       []byte // chunk the TxID strings are carved from
 	reuse       bool   // ReuseBuffers: rows are reused once the caller is done with an event
 	batch       []wireMsg
+
+	// snapMem is the snapshot readers' row memory, reused once the pipeline has encoded it
+	// (ReadsDone).
+	snapMem snapPool
 }
 
 // Stats counts streamed (in-progress) transactions the server sent and the bytes sluice
