@@ -17,6 +17,7 @@ type Connector struct {
 	rows   *prometheus.Desc // RowsScanned{table}
 	est    *prometheus.Desc // sluice_snapshot_rows_estimate{table}
 	done   *prometheus.Desc // sluice_snapshot_table_completed{table}
+	failed *prometheus.Desc // sluice_snapshot_table_failed{table}
 	deliv  *prometheus.Desc // sluice_sink_delivery_latency_seconds
 	cfg    ConnectorConfig
 	// mariadb is the same collector labelled plugin="mariadb", which Collect uses instead once
@@ -190,6 +191,9 @@ func NewConnector(cfg ConnectorConfig) *Connector {
 			prometheus.Labels{"plugin": cfg.Plugin, "name": cfg.Name})
 		c.done = prometheus.NewDesc("sluice_snapshot_table_completed", "1 once the snapshot finished the table.", []string{"table"},
 			prometheus.Labels{"plugin": cfg.Plugin, "name": cfg.Name})
+		c.failed = prometheus.NewDesc("sluice_snapshot_table_failed",
+			"1 when the table's snapshot ended before its last row (the log names the fix); the rows read went out, the rest did not.", []string{"table"},
+			prometheus.Labels{"plugin": cfg.Plugin, "name": cfg.Name})
 
 		sh := &cfg.Source.Stream
 		switch cfg.Plugin {
@@ -265,7 +269,7 @@ func (c *Connector) Describe(ch chan<- *prometheus.Desc) {
 	for _, s := range c.series {
 		ch <- s.desc
 	}
-	for _, d := range []*prometheus.Desc{c.rows, c.est, c.done, c.deliv} {
+	for _, d := range []*prometheus.Desc{c.rows, c.est, c.done, c.failed, c.deliv} {
 		if d != nil {
 			ch <- d
 		}
@@ -290,6 +294,7 @@ func (c *Connector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(c.rows, prometheus.CounterValue, float64(t.Rows.Load()), t.Name)
 			ch <- prometheus.MustNewConstMetric(c.est, prometheus.GaugeValue, float64(t.Estimate.Load()), t.Name)
 			ch <- prometheus.MustNewConstMetric(c.done, prometheus.GaugeValue, b01(t.Done.Load()), t.Name)
+			ch <- prometheus.MustNewConstMetric(c.failed, prometheus.GaugeValue, b01(t.Failed.Load()), t.Name)
 		}
 	}
 	d := v.p.Delivery()
