@@ -68,7 +68,7 @@ func (h *health) register(plugin, name, sink string) {
 	}
 	err := h.reg.Register(metrics.NewConnector(metrics.ConnectorConfig{
 		Plugin: plugin, Name: name, Sink: sink, Pipeline: h.stats, Source: h.source,
-		Connected: h.running.Load, Reconnects: h.reconnects.Load,
+		Connected: h.connected, Reconnects: h.reconnects.Load,
 	}))
 	if err != nil {
 		panic(err) // the collector's descriptors contradict each other
@@ -102,14 +102,37 @@ func (h *health) failed(err error, now time.Time) {
 // stopped records that no pipeline runs any more (the command is ending).
 func (h *health) stopped() { h.running.Store(false) }
 
-func (h *health) downNow() *downState {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.down == nil {
+// connected is Debezium's Connected: a pipeline runs on an open source that is not
+// reconnecting to its database log by itself.
+func (h *health) connected() bool { return h.running.Load() && h.sourceDown() == nil }
+
+// sourceDown describes a source that lost its database log connection and reconnects by itself
+// (capture.StreamStats.DisconnectedUnixMilli) while its pipeline runs; nil otherwise.
+func (h *health) sourceDown() *downState {
+	if h.source == nil || !h.running.Load() {
 		return nil
 	}
-	d := *h.down
-	return &d
+	ms := h.source.Stream.DisconnectedUnixMilli.Load()
+	if ms == 0 {
+		return nil
+	}
+	d := &downState{Status: "reconnecting", Since: time.UnixMilli(ms).UTC(),
+		Reason: "the source lost its connection to the database log and is reconnecting; nothing new can arrive until it is back"}
+	if e, ok := h.source.Stream.DisconnectErr.Load().(string); ok {
+		d.Err = e
+	}
+	return d
+}
+
+func (h *health) downNow() *downState {
+	h.mu.Lock()
+	if h.down != nil {
+		d := *h.down
+		h.mu.Unlock()
+		return &d
+	}
+	h.mu.Unlock()
+	return h.sourceDown()
 }
 
 func jsonBody(v any) []byte {

@@ -145,7 +145,7 @@ func NewConnector(cfg ConnectorConfig) *Connector {
 	counter(dbz(st, "NumberOfCommittedTransactions", "Transaction commits read from the log."), func(v *view) uint64 { return v.p.Commits.Load() })
 	counter(dbz(st, "NumberOfErroneousEvents", "Events and records skipped under event.processing.failure.handling.mode warn or skip."),
 		func(v *view) uint64 { return v.p.ErroneousEvents.Load() })
-	gauge(dbz(st, "Connected", "1 while a pipeline runs on an open source, 0 while it is opened or reopened."),
+	gauge(dbz(st, "Connected", "1 while a pipeline runs on an open source, 0 while it is opened or reopened or reconnects to its database log."),
 		func(*view) float64 { return b01(cfg.Connected()) })
 	buffered := func(f func(w pipeline.Watched) int64) func(v *view) (float64, bool) {
 		return func(v *view) (float64, bool) { return float64(f(v.w)), v.w.HasBuffer }
