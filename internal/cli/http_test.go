@@ -98,23 +98,16 @@ func TestReadyzSourceReconnectingItself(t *testing.T) {
 	if code, _, m := getHealthz(t, h); code != http.StatusOK || m["status"] != "reconnecting" {
 		t.Errorf("healthz while the source reconnects (not wedged): %d %v", code, m)
 	}
-	if body := scrapeMetrics(t, h); !strings.Contains(body, `debezium_metrics_Connected{context="streaming",name="shop",plugin="mysql"} 0`) {
+	if body := scrape(t, h); !strings.Contains(body, `debezium_metrics_Connected{context="streaming",name="shop",plugin="mysql"} 0`) {
 		t.Errorf("Connected while the source reconnects:\n%s", body)
 	}
 	h.source.Stream.DisconnectedUnixMilli.Store(0)
 	if code, body, _ := getProbe(t, h, "/readyz"); code != http.StatusOK {
 		t.Errorf("reconnected: %d %s", code, body)
 	}
-	if body := scrapeMetrics(t, h); !strings.Contains(body, `debezium_metrics_Connected{context="streaming",name="shop",plugin="mysql"} 1`) {
+	if body := scrape(t, h); !strings.Contains(body, `debezium_metrics_Connected{context="streaming",name="shop",plugin="mysql"} 1`) {
 		t.Errorf("Connected after the reconnect:\n%s", body)
 	}
-}
-
-func scrapeMetrics(t *testing.T, h *health) string {
-	t.Helper()
-	rec := httptest.NewRecorder()
-	h.mux().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
-	return rec.Body.String()
 }
 
 // lostSink accepts records and never reports them durable: a producer whose callbacks are
