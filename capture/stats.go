@@ -90,6 +90,12 @@ type StreamStats struct {
 	BinlogBytesBehind atomic.Int64
 	// LastEventUnixMilli is the database time of the last change read.
 	LastEventUnixMilli atomic.Int64
+	// DisconnectedUnixMilli is when the source lost its connection to the database log and
+	// began reconnecting by itself (MySQL/MariaDB binlog dump); 0 while connected. /readyz and
+	// Debezium's Connected read it: the pipeline runs on, but nothing can arrive.
+	DisconnectedUnixMilli atomic.Int64
+	// DisconnectErr is the error that broke that connection (a string), while disconnected.
+	DisconnectErr atomic.Value
 }
 
 // SchemaHistoryStats are the MySQL/MariaDB connector's schema history figures, with Debezium's

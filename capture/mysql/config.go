@@ -32,8 +32,10 @@ const (
 )
 
 // ParseSnapshotMode checks s.
+// Debezium's names are taken in any case, as Debezium parses them; schema_only and
+// schema_only_recovery are their older names of no_data and recovery.
 func ParseSnapshotMode(s string) (SnapshotMode, error) {
-	switch m := SnapshotMode(s); m {
+	switch m := SnapshotMode(strings.ToLower(s)); m {
 	case "":
 		return SnapshotInitial, nil
 	case SnapshotInitial, SnapshotInitialOnly, SnapshotNoData, SnapshotWhenNeeded, SnapshotAlways, SnapshotRecovery:
@@ -42,8 +44,14 @@ func ParseSnapshotMode(s string) (SnapshotMode, error) {
 		return SnapshotNoData, nil
 	case "schema_only_recovery":
 		return SnapshotRecovery, nil
+	case "never":
+		// Debezium MySQL's never reads the binlog from its oldest file, which holds every row
+		// only if nothing was ever purged; sluice does not guess that (the PostgreSQL connector's
+		// never is no_data, which here would silently leave the existing rows out).
+		return "", fmt.Errorf("snapshot mode %q (read the whole binlog from its oldest file, no snapshot) is not supported: "+
+			"use initial to read the existing rows, or no_data to stream only the changes from now on", s)
 	}
-	return "", fmt.Errorf("snapshot mode %q: want initial, initial_only, no_data, when_needed, always or recovery", s)
+	return "", fmt.Errorf("snapshot mode %q: want initial, initial_only, no_data (or schema_only), when_needed, always or recovery (or schema_only_recovery)", s)
 }
 
 // SnapshotLocking is Debezium's snapshot.locking.mode: which lock a snapshot takes so that its

@@ -154,6 +154,7 @@ func New(ctx context.Context, cfg Config) (*Source, error) {
 		s.ackedPos.Store(off)
 	}
 	s.cfg.Stats.Stream.BinlogBytesBehind.Store(-1)
+	s.cfg.Stats.Stream.DisconnectedUnixMilli.Store(0) // (an earlier open's outage is over)
 	wctx, cancel := context.WithCancel(context.Background())
 	s.stopWatch, s.watchDone = cancel, make(chan struct{})
 	go func() {

@@ -332,6 +332,9 @@ func (s *Source) streamStep(ctx context.Context) error {
 			cerr := s.classify(err, s.lastPosition())
 			if _, ok := cerr.(*retryableError); ok {
 				s.log.Warn("replication connection lost; reconnecting", "err", err, "at", s.lastPosition().String())
+				// The pipeline runs on meanwhile: /readyz and Connected learn of the outage here.
+				s.cfg.Stats.Stream.DisconnectErr.Store(err.Error())
+				s.cfg.Stats.Stream.DisconnectedUnixMilli.CompareAndSwap(0, time.Now().UnixMilli())
 				s.st.start = s.resumePoint()
 				continue
 			}
@@ -410,6 +413,7 @@ func (s *Source) connectRetry(ctx context.Context) error {
 	for {
 		err := s.connect(ctx)
 		if err == nil {
+			s.cfg.Stats.Stream.DisconnectedUnixMilli.Store(0)
 			return nil
 		}
 		var re *retryableError

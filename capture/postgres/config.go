@@ -226,12 +226,19 @@ func (c *Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("publication mode %q: want all_tables, filtered or disabled", c.PublicationMode))
 	}
-	switch c.SnapshotMode {
+	// Debezium's names, in any case as Debezium parses them. never (Debezium PostgreSQL's older
+	// name) and schema_only (its MySQL connectors' older name, which sluice mysql takes too) mean
+	// no_data: stream from the slot's start, no rows read.
+	switch m := SnapshotMode(strings.ToLower(string(c.SnapshotMode))); m {
 	case "", SnapshotInitial, SnapshotInitialOnly, SnapshotNoData, SnapshotWhenNeeded, SnapshotAlways:
-	case "never":
+		c.SnapshotMode = m
+	case "never", "schema_only":
 		c.SnapshotMode = SnapshotNoData
+	case "recovery", "schema_only_recovery":
+		errs = append(errs, fmt.Errorf("snapshot mode %q rebuilds a MySQL connector's schema history; PostgreSQL has none (pgoutput carries each table's columns): "+
+			"want initial, initial_only, no_data, when_needed or always", c.SnapshotMode))
 	default:
-		errs = append(errs, fmt.Errorf("snapshot mode %q: want initial, initial_only, no_data, when_needed or always", c.SnapshotMode))
+		errs = append(errs, fmt.Errorf("snapshot mode %q: want initial, initial_only, no_data (or never, schema_only), when_needed or always", c.SnapshotMode))
 	}
 	if c.SnapshotWorkers < 0 || c.SnapshotWorkers > 64 {
 		errs = append(errs, fmt.Errorf("snapshot workers %d: want 1–64", c.SnapshotWorkers))

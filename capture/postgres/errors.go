@@ -37,13 +37,19 @@ type retryable struct{ error }
 func (r retryable) Retryable() bool { return !errors.Is(r.error, context.Canceled) }
 func (r retryable) Unwrap() error   { return r.error }
 
+// hinted is a server error classify added its fix to; classifying it again keeps it as it is.
+type hinted struct{ error }
+
+func (h hinted) Unwrap() error { return h.error }
+
 // classify marks err retryable when a later attempt may succeed (the connection failed or
 // broke, the server is shutting down, starting up or out of connections) and adds the fix to
 // server errors no retry can cure (bad password, missing grant, database or publication).
 // Anything else is returned as it is.
 func classify(err error) error {
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, ErrSnapshotOnly) {
-		return err
+	var h hinted
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, ErrSnapshotOnly) || errors.As(err, &h) {
+		return err // (hinted: classified already, by the source before the pipeline)
 	}
 	if te := tlsError(err); te != nil {
 		return te
@@ -54,13 +60,21 @@ func classify(err error) error {
 		case transientCode(pe.Code):
 			return retryable{err}
 		case pe.Code == "28P01" || pe.Code == "28000":
-			return fmt.Errorf("%w (check the user and password in --dsn, --password-file or SLUICE_PG_PASSWORD, and pg_hba.conf; not retried)", err)
+			return hinted{fmt.Errorf("%w (check the user and password in --dsn, --password-file or SLUICE_PG_PASSWORD, and pg_hba.conf; not retried)", err)}
 		case pe.Code == "42501":
-			return fmt.Errorf("%w (the role lacks a privilege: it needs LOGIN, REPLICATION (ALTER ROLE … WITH REPLICATION) and SELECT on the captured tables; not retried)", err)
+			return hinted{fmt.Errorf("%w (the role lacks a privilege: it needs LOGIN, REPLICATION (ALTER ROLE … WITH REPLICATION) and SELECT on the captured tables; not retried)", err)}
 		case pe.Code == "3D000":
-			return fmt.Errorf("%w (create the database or fix the database name in --dsn/--dbname; not retried)", err)
+			return hinted{fmt.Errorf("%w (create the database or fix the database name in --dsn/--dbname; not retried)", err)}
+		case pe.Code == "42704" && strings.Contains(pe.Message, "publication") && strings.Contains(pe.Where, "pgoutput"):
+			// pgoutput reads the publication as the catalog was at each change's WAL position.
+			// The publication exists now (sluice created it at the open), so the slot reads WAL
+			// written while it did not: dropped and created again, or created after the slot.
+			// Every restart meets the same position; only a new slot gets past it.
+			return hinted{fmt.Errorf("%w [%s]: the slot reads WAL written while the publication did not exist (it was dropped and created again, or created after the slot), "+
+				"which pgoutput cannot decode at any restart; changes made then were never published. Restart once with --snapshot-mode always: it re-creates the slot and takes a new snapshot "+
+				"(or use a new --slot with --snapshot-mode initial); not retried", err, pe.Where)}
 		case pe.Code == "42704" && strings.Contains(pe.Message, "publication"):
-			return fmt.Errorf("%w (create it, e.g. CREATE PUBLICATION … FOR ALL TABLES, or set --publication-mode all_tables|filtered; not retried)", err)
+			return hinted{fmt.Errorf("%w (create it, e.g. CREATE PUBLICATION … FOR ALL TABLES, or set --publication-mode all_tables|filtered; not retried)", err)}
 		}
 		return err
 	}

@@ -57,3 +57,26 @@ func TestClassify(t *testing.T) {
 		})
 	}
 }
+
+// TestClassifyPublicationGap: pgoutput's "publication does not exist" while decoding (the slot
+// reads WAL written while the publication did not exist: dropped and created again, or created
+// after the slot) recurs at every restart, and creating the publication, which the old hint
+// said, does not help: the hint names the way out (a new slot and snapshot). Classified twice
+// (source and pipeline), the hint is said once.
+func TestClassifyPublicationGap(t *testing.T) {
+	pe := &pgconn.PgError{Code: "42704", Message: `publication "p" does not exist`,
+		Where: `slot "s", output plugin "pgoutput", in the change callback, associated LSN 0/15AFB90`}
+	got := classify(classify(fmt.Errorf("postgres: replication stream: %w", pe)))
+	if capture.Retryable(got) || !errors.Is(got, pe) {
+		t.Fatalf("%v: retryable %v", got, capture.Retryable(got))
+	}
+	msg := got.Error()
+	for _, want := range []string{"0/15AFB90", "--snapshot-mode always"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("%q does not name %q", msg, want)
+		}
+	}
+	if strings.Contains(msg, "CREATE PUBLICATION") || strings.Count(msg, "not retried") != 1 {
+		t.Errorf("%q: the create-it hint, or a hint said twice", msg)
+	}
+}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/internal/pipeline"
 )
 
@@ -20,9 +21,14 @@ type Endpoint struct{ h *health }
 // group); sink labels the delivery latency.
 func NewEndpoint(plugin, name, sink string) *Endpoint {
 	e := &Endpoint{h: newHealth(time.Now())}
+	e.h.link = new(capture.StreamStats)
 	e.h.register(plugin, name, sink)
 	return e
 }
+
+// Link is where the source reports whether it reaches its brokers (the Kafka source's
+// Config.Link): /readyz and Connected follow it.
+func (e *Endpoint) Link() *capture.StreamStats { return e.h.link }
 
 // Stats is what the pipeline must update (pipeline.Config.Stats) for the endpoint.
 func (e *Endpoint) Stats() *pipeline.Stats { return e.h.stats }

@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -51,5 +52,26 @@ func TestSinkMetricsRegistered(t *testing.T) {
 	ep.Up()
 	if code, body, _ := getProbe(t, ep.h, "/readyz"); code != http.StatusOK {
 		t.Errorf("/readyz after Up: %d %s", code, body)
+	}
+}
+
+// TestEndpointLinkDown: sluice clickhouse's Kafka source reports unreachable brokers in
+// Endpoint.Link; /readyz then says reconnecting and Connected is 0, and both recover with the
+// link. Before, a 30 s broker outage showed ready and connected throughout.
+func TestEndpointLinkDown(t *testing.T) {
+	ep := NewEndpoint("kafka", "grp", "clickhouse")
+	ep.Up()
+	link := ep.Link()
+	link.DisconnectedUnixMilli.Store(time.Now().UnixMilli())
+	link.DisconnectErr.Store("dial tcp 127.0.0.1:9092: connect: connection refused")
+	if code, _, m := getProbe(t, ep.h, "/readyz"); code != http.StatusServiceUnavailable || m["status"] != "reconnecting" {
+		t.Errorf("readyz with the brokers unreachable: %d %v", code, m)
+	}
+	if body := scrape(t, ep.h); !strings.Contains(body, `debezium_metrics_Connected{context="streaming",name="grp",plugin="kafka"} 0`) {
+		t.Errorf("Connected with the brokers unreachable:\n%s", body)
+	}
+	link.DisconnectedUnixMilli.Store(0)
+	if code, body, _ := getProbe(t, ep.h, "/readyz"); code != http.StatusOK {
+		t.Errorf("readyz with the brokers back: %d %s", code, body)
 	}
 }

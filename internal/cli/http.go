@@ -20,11 +20,14 @@ import (
 // health is what /healthz, /readyz and /metrics show. It outlives each pipeline run, so the
 // counters keep counting and the checks keep answering while the source is reopened.
 type health struct {
-	stats      *pipeline.Stats
-	source     *capture.Stats // the source's figures; nil for sluice clickhouse
-	running    atomic.Bool    // a pipeline runs on an open source (Debezium's Connected)
-	upAt       atomic.Int64   // unix ms of the last up
-	reconnects atomic.Uint64  // retryable failures after which the source was reopened
+	stats  *pipeline.Stats
+	source *capture.Stats // the source's figures; nil for sluice clickhouse
+	// link is where the source says whether it reaches its database log or brokers (a
+	// reconnect it makes by itself); &source.Stream, or the Kafka source's (Endpoint.Link).
+	link       *capture.StreamStats
+	running    atomic.Bool   // a pipeline runs on an open source (Debezium's Connected)
+	upAt       atomic.Int64  // unix ms of the last up
+	reconnects atomic.Uint64 // retryable failures after which the source was reopened
 
 	// readyTimeout bounds how long work may wait for the sink before /readyz says not ready.
 	readyTimeout time.Duration
@@ -68,7 +71,7 @@ func (h *health) register(plugin, name, sink string) {
 	}
 	err := h.reg.Register(metrics.NewConnector(metrics.ConnectorConfig{
 		Plugin: plugin, Name: name, Sink: sink, Pipeline: h.stats, Source: h.source,
-		Connected: h.running.Load, Reconnects: h.reconnects.Load,
+		Connected: h.connected, Reconnects: h.reconnects.Load,
 	}))
 	if err != nil {
 		panic(err) // the collector's descriptors contradict each other
@@ -102,14 +105,41 @@ func (h *health) failed(err error, now time.Time) {
 // stopped records that no pipeline runs any more (the command is ending).
 func (h *health) stopped() { h.running.Store(false) }
 
-func (h *health) downNow() *downState {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.down == nil {
+// connected is Debezium's Connected: a pipeline runs on an open source that is not
+// reconnecting to its database log by itself.
+func (h *health) connected() bool { return h.running.Load() && h.sourceDown() == nil }
+
+// sourceDown describes a source that lost its database log connection and reconnects by itself
+// (capture.StreamStats.DisconnectedUnixMilli) while its pipeline runs; nil otherwise.
+func (h *health) sourceDown() *downState {
+	link := h.link
+	if link == nil && h.source != nil {
+		link = &h.source.Stream
+	}
+	if link == nil || !h.running.Load() {
 		return nil
 	}
-	d := *h.down
-	return &d
+	ms := link.DisconnectedUnixMilli.Load()
+	if ms == 0 {
+		return nil
+	}
+	d := &downState{Status: "reconnecting", Since: time.UnixMilli(ms).UTC(),
+		Reason: "the source lost its connection (database log or Kafka brokers) and is reconnecting; nothing new can arrive until it is back"}
+	if e, ok := link.DisconnectErr.Load().(string); ok {
+		d.Err = e
+	}
+	return d
+}
+
+func (h *health) downNow() *downState {
+	h.mu.Lock()
+	if h.down != nil {
+		d := *h.down
+		h.mu.Unlock()
+		return &d
+	}
+	h.mu.Unlock()
+	return h.sourceDown()
 }
 
 func jsonBody(v any) []byte {

@@ -17,6 +17,7 @@ type Connector struct {
 	rows   *prometheus.Desc // RowsScanned{table}
 	est    *prometheus.Desc // sluice_snapshot_rows_estimate{table}
 	done   *prometheus.Desc // sluice_snapshot_table_completed{table}
+	failed *prometheus.Desc // sluice_snapshot_table_failed{table}
 	deliv  *prometheus.Desc // sluice_sink_delivery_latency_seconds
 	cfg    ConnectorConfig
 	// mariadb is the same collector labelled plugin="mariadb", which Collect uses instead once
@@ -144,7 +145,7 @@ func NewConnector(cfg ConnectorConfig) *Connector {
 	counter(dbz(st, "NumberOfCommittedTransactions", "Transaction commits read from the log."), func(v *view) uint64 { return v.p.Commits.Load() })
 	counter(dbz(st, "NumberOfErroneousEvents", "Events and records skipped under event.processing.failure.handling.mode warn or skip."),
 		func(v *view) uint64 { return v.p.ErroneousEvents.Load() })
-	gauge(dbz(st, "Connected", "1 while a pipeline runs on an open source, 0 while it is opened or reopened."),
+	gauge(dbz(st, "Connected", "1 while a pipeline runs on an open source, 0 while it is opened or reopened or reconnects to its database log."),
 		func(*view) float64 { return b01(cfg.Connected()) })
 	buffered := func(f func(w pipeline.Watched) int64) func(v *view) (float64, bool) {
 		return func(v *view) (float64, bool) { return float64(f(v.w)), v.w.HasBuffer }
@@ -189,6 +190,9 @@ func NewConnector(cfg ConnectorConfig) *Connector {
 		c.est = prometheus.NewDesc("sluice_snapshot_rows_estimate", "Rows the catalog expects in a snapshotted table; 0: unknown.", []string{"table"},
 			prometheus.Labels{"plugin": cfg.Plugin, "name": cfg.Name})
 		c.done = prometheus.NewDesc("sluice_snapshot_table_completed", "1 once the snapshot finished the table.", []string{"table"},
+			prometheus.Labels{"plugin": cfg.Plugin, "name": cfg.Name})
+		c.failed = prometheus.NewDesc("sluice_snapshot_table_failed",
+			"1 when the table's snapshot ended before its last row (the log names the fix); the rows read went out, the rest did not.", []string{"table"},
 			prometheus.Labels{"plugin": cfg.Plugin, "name": cfg.Name})
 
 		sh := &cfg.Source.Stream
@@ -265,7 +269,7 @@ func (c *Connector) Describe(ch chan<- *prometheus.Desc) {
 	for _, s := range c.series {
 		ch <- s.desc
 	}
-	for _, d := range []*prometheus.Desc{c.rows, c.est, c.done, c.deliv} {
+	for _, d := range []*prometheus.Desc{c.rows, c.est, c.done, c.failed, c.deliv} {
 		if d != nil {
 			ch <- d
 		}
@@ -290,6 +294,7 @@ func (c *Connector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(c.rows, prometheus.CounterValue, float64(t.Rows.Load()), t.Name)
 			ch <- prometheus.MustNewConstMetric(c.est, prometheus.GaugeValue, float64(t.Estimate.Load()), t.Name)
 			ch <- prometheus.MustNewConstMetric(c.done, prometheus.GaugeValue, b01(t.Done.Load()), t.Name)
+			ch <- prometheus.MustNewConstMetric(c.failed, prometheus.GaugeValue, b01(t.Failed.Load()), t.Name)
 		}
 	}
 	d := v.p.Delivery()

@@ -45,6 +45,10 @@ func TestConnectorSeries(t *testing.T) {
 	tp := src.Snapshot.Table("public.orders")
 	tp.Rows.Store(4)
 	tp.Estimate.Store(100)
+	// A table whose snapshot ended before its last row must show on /metrics, not only in a log line.
+	fp := src.Snapshot.Table("public.bad")
+	fp.Rows.Store(7)
+	fp.Failed.Store(true)
 	src.Stream.RetainedWALBytes.Store(4096)
 	r := NewRegistry()
 	if err := r.Register(NewConnector(ConnectorConfig{Plugin: "postgres", Name: "shop", Sink: "kafka", Pipeline: &ps, Source: &src,
@@ -70,6 +74,9 @@ func TestConnectorSeries(t *testing.T) {
 		"debezium_metrics_SnapshotDurationInSeconds" + sn + " 90\n",
 		`debezium_metrics_RowsScanned{context="snapshot",name="shop",plugin="postgres",table="public.orders"} 4` + "\n",
 		`sluice_snapshot_rows_estimate{name="shop",plugin="postgres",table="public.orders"} 100` + "\n",
+		`sluice_snapshot_table_failed{name="shop",plugin="postgres",table="public.bad"} 1` + "\n",
+		`sluice_snapshot_table_failed{name="shop",plugin="postgres",table="public.orders"} 0` + "\n",
+		`sluice_snapshot_table_completed{name="shop",plugin="postgres",table="public.bad"} 0` + "\n",
 		`sluice_snapshot_writes_blocked_seconds{name="shop",plugin="postgres"} 1.5` + "\n",
 		`sluice_postgres_retained_wal_bytes{name="shop",plugin="postgres"} 4096` + "\n",
 		`sluice_sink_delivery_latency_seconds_count{name="shop",plugin="postgres",sink="kafka"} 0` + "\n",

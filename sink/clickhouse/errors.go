@@ -11,6 +11,10 @@ var (
 	ErrNoPosition = errors.New("change event has no source position (source.lsn or source.file/pos) to version the row")
 	// ErrIncompatible: a schema change the sink cannot apply with ALTER TABLE.
 	ErrIncompatible = errors.New("incompatible schema change")
+	// ErrTableDropped: a target table the sink had written to no longer exists (dropped
+	// while the sink ran). The rows it held are gone and the change stream will not bring them
+	// back, so the sink stops rather than recreate the table with only later changes.
+	ErrTableDropped = errors.New("target table was dropped while the sink wrote to it")
 	// ErrClosed: the sink was closed.
 	ErrClosed = errors.New("clickhouse sink closed")
 )

@@ -185,6 +185,8 @@ type Sink struct {
 	spares             []*binding      // bindings holding a spare batch (recycle), oldest first
 	life               context.Context // ends at Close: bounds background flushes
 	lifeEnd            context.CancelFunc
+	failed             context.Context // done once a background flush failed for good (Failed)
+	setFailed          context.CancelFunc
 	closeOnce          sync.Once
 	wg                 sync.WaitGroup
 	// toastLookup replaces readToast in tests that have no connection (chDB).
@@ -303,6 +305,7 @@ func New(ctx context.Context, cfg Config, durable func(token uint64)) (*Sink, er
 	s := &Sink{cfg: cfg, log: cfg.Logger.With("sink", "clickhouse"), conn: conn, durable: durable,
 		tables: map[string]*table{}, db: quoteIdent(cfg.Database), stopTick: make(chan struct{})}
 	s.life, s.lifeEnd = context.WithCancel(context.Background())
+	s.failed, s.setFailed = context.WithCancel(context.Background())
 	if err := s.retry(ctx, "connect", func(ctx context.Context) error {
 		return conn.QueryRow(ctx, "SELECT version()").Scan(&s.version)
 	}); err != nil {
@@ -353,12 +356,21 @@ func (s *Sink) Modern() bool { return s.modern }
 // ServerVersion is the server's version() string.
 func (s *Sink) ServerVersion() string { return s.version }
 
-// Err returns the error that stopped the sink, if any (a background insert that failed, which
-// happens only when the sink is closing).
+// Err returns the error that stopped the sink, if any (a background insert that failed: the
+// sink is closing, or a failure no retry cures, which Failed announces).
 func (s *Sink) Err() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.sticky
+}
+
+// Failed is closed once a background insert failed for good (pipeline.FailureNotifier); Flush
+// then returns the error.
+func (s *Sink) Failed() <-chan struct{} {
+	if s.failed == nil {
+		return nil
+	}
+	return s.failed.Done()
 }
 
 // Stats returns the counters.
@@ -531,6 +543,10 @@ func (s *Sink) retry(ctx context.Context, what string, fn func(ctx context.Conte
 		if certificateFailed(err) {
 			return fmt.Errorf("clickhouse %s: %w (not retried: set --clickhouse-tls-ca-file to the CA that signed the server's certificate, or --clickhouse-tls-server-name to a name it carries)", what, err)
 		}
+		var stop noRetry
+		if errors.As(err, &stop) {
+			return fmt.Errorf("clickhouse %s: %w", what, stop.error)
+		}
 		s.stats.retries.Add(1)
 		s.log.Warn("clickhouse call failed; retrying", "op", what, "attempt", attempt, "wait", wait, "err", err)
 		select {
@@ -543,6 +559,28 @@ func (s *Sink) retry(ctx context.Context, what string, fn func(ctx context.Conte
 			wait = s.cfg.MaxBackoff
 		}
 	}
+}
+
+// noRetry marks an error of a retried call that no retry cures; retry returns it at once.
+type noRetry struct{ error }
+
+// unknownTable reports UNKNOWN_TABLE (60): the table is not there (any more).
+func unknownTable(err error) bool {
+	var ex *ch.Exception
+	return errors.As(err, &ex) && ex.Code == 60
+}
+
+// tableDropped is the error of an insert into a table that was dropped under the sink. Not
+// retried: the rows the table held are gone, and recreating it (which a reopen would do)
+// would leave a copy with only the changes from here on, without a word (what a sink that
+// creates missing tables, as Debezium's JDBC sink with schema.evolution=basic, would do). The
+// operator decides how to rebuild the copy.
+func (s *Sink) tableDropped(name string, err error) error {
+	return noRetry{fmt.Errorf("%w: %s.%s (%v). The rows it held are gone and the change stream will not bring them back, so the sink stops "+
+		"rather than recreate it with only the changes from here on. To rebuild the copy: restart (the sink creates the table anew), "+
+		"then read the source table again: an execute-snapshot signal for it, or --snapshot-mode always; with sluice clickhouse, "+
+		"read its topic again from the start (a new --group with --initial-offset oldest) (docs/clickhouse.md, Dropped target tables)",
+		ErrTableDropped, s.db, name, err)}
 }
 
 // certificateFailed reports a server certificate that does not verify, which no retry cures.
@@ -876,6 +914,12 @@ func (s *Sink) flushAsync(ctx context.Context) error {
 	go func() {
 		j.err = s.run(s.life, j)
 		close(j.done)
+		// A failure outside Close (one retry does not cure: a dropped table, a refused login)
+		// must reach the pipeline now: with no further record, nothing would flush again and
+		// find it (waitInflight makes it sticky under the lock).
+		if j.err != nil && s.life.Err() == nil && s.setFailed != nil {
+			s.setFailed()
+		}
 	}()
 	return nil
 }
@@ -905,6 +949,9 @@ func (s *Sink) insert(ctx context.Context, name string, b *tableBatch) error {
 	n := b.rows()
 	err := s.retry(ictx, "insert into "+name, func(ctx context.Context) error {
 		batch, err := s.conn.PrepareBatch(ctx, q)
+		if unknownTable(err) {
+			return s.tableDropped(name, err)
+		}
 		if err != nil {
 			return err
 		}

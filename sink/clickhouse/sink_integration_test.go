@@ -5,6 +5,7 @@ package clickhouse
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"math/big"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/envelope"
 	"github.com/sluicecdc/sluice/internal/testkit"
 )
@@ -627,5 +629,56 @@ func TestSinkParkedRecordsBoundBatch(t *testing.T) {
 	}
 	if n := s.Stats().Records; n == 0 {
 		t.Fatal("no parked record inserted before the flush interval: parked records do not count against BatchBytes")
+	}
+}
+
+// TestSinkTableDroppedFailsFast: a target table dropped while the sink writes to it stops the
+// sink at once with ErrTableDropped (not retryable), instead of retrying the insert until the
+// stall watchdog reopens the source and the table is recreated holding only later changes.
+func TestSinkTableDroppedFailsFast(t *testing.T) {
+	addr := chAddr(t)
+	conn := chConn(t, addr)
+	db := freshDB(t, conn)
+	t.Cleanup(func() { _ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db) })
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var d durables
+	s, err := New(ctx, Config{Addr: []string{addr}, Database: db}, d.add)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	v1 := ordersTable(ordersV1)
+	r1 := v1.record("c", nil, orderRow(1, "anne", 1, nil), 10, true)
+	if err := s.Send(ctx, &r1, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	execCH(t, conn, "DROP TABLE "+db+"."+dataTable(t, conn, db, "orders"))
+	r2 := v1.record("c", nil, orderRow(2, "bob", 1, nil), 20, true)
+	t0 := time.Now()
+	if err := s.Send(ctx, &r2, 2); err != nil {
+		t.Fatal(err)
+	}
+	// The timer's background insert meets the dropped table; the pipeline hears of it through
+	// Failed (pipeline.FailureNotifier) even when no record follows (it did not: the insert's
+	// error waited for a next flush that a quiet source never asked for).
+	f, ok := any(s).(interface{ Failed() <-chan struct{} })
+	if !ok {
+		t.Fatal("the sink has no Failed channel (pipeline.FailureNotifier)")
+	}
+	select {
+	case <-f.Failed():
+	case <-ctx.Done():
+		t.Fatalf("Failed not closed after %s", time.Since(t0).Round(time.Millisecond))
+	}
+	err = s.Flush(ctx)
+	if !errors.Is(err, ErrTableDropped) || capture.Retryable(err) || time.Since(t0) > 10*time.Second {
+		t.Fatalf("after %s: %v (retryable %v); want ErrTableDropped at once, not retryable", time.Since(t0).Round(time.Millisecond), err, capture.Retryable(err))
+	}
+	if len(d.toks) != 1 {
+		t.Fatalf("durable %v; want only the first record", d.toks)
 	}
 }

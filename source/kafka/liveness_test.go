@@ -282,3 +282,51 @@ func kmsgDescribe(group string) *kmsg.DescribeGroupsRequest {
 	req.Groups = []string{group}
 	return req
 }
+
+// TestSourceLinkStats: with the brokers unreachable, Config.Link says so (what /readyz and
+// Connected of sluice clickhouse read), and once a broker answers again it is cleared. Before,
+// sluice clickhouse answered ready and connected through a 30 s broker outage.
+func TestSourceLinkStats(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "db.t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := c.ListenAddrs()[0]
+	port, _ := strconv.Atoi(addr[strings.LastIndexByte(addr, ':')+1:])
+	link := new(capture.StreamStats)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	src, err := Open(ctx, Config{Client: ikafka.ClientConfig{Brokers: []string{addr}}, Topics: `db\..*`, Group: "g", Link: link})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	go func() { // the pipeline's reader
+		for ctx.Err() == nil {
+			if _, _, err := src.Next(ctx); err != nil {
+				return
+			}
+		}
+	}()
+	produceN(t, []string{addr}, "db.t", 0, 10)
+	time.Sleep(300 * time.Millisecond)
+	if ms := link.DisconnectedUnixMilli.Load(); ms != 0 {
+		t.Fatalf("connected, but DisconnectedUnixMilli = %d", ms)
+	}
+	c.Close()
+	for deadline := time.Now().Add(10 * time.Second); link.DisconnectedUnixMilli.Load() == 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the broker is gone, but Link.DisconnectedUnixMilli stays 0")
+		}
+	}
+	c2, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(port), kfake.SeedTopics(1, "db.t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	for deadline := time.Now().Add(20 * time.Second); link.DisconnectedUnixMilli.Load() != 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the broker is back, but Link.DisconnectedUnixMilli stays set (%v)", link.DisconnectErr.Load())
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net"
 	"regexp"
 	"strconv"
 	"strings"
@@ -39,6 +40,22 @@ type Config struct {
 	TopicRefresh     time.Duration // how often the topic list is re-read for new matches; defaults to 30s
 	ProgressInterval time.Duration // how often the consumer lag is logged; defaults to 10s
 	Logger           *slog.Logger  // defaults to discard
+	// Link, when set, tells whether the brokers can be reached: DisconnectedUnixMilli is set
+	// at a failed dial and cleared at the next successful one (the client retries by itself,
+	// so nothing else would show an outage; /readyz and Connected read it).
+	Link *capture.StreamStats
+}
+
+// linkHook records broker dials in a Config.Link (kgo.HookBrokerConnect).
+type linkHook struct{ link *capture.StreamStats }
+
+func (h linkHook) OnBrokerConnect(_ kgo.BrokerMetadata, _ time.Duration, _ net.Conn, err error) {
+	if err == nil {
+		h.link.DisconnectedUnixMilli.Store(0)
+		return
+	}
+	h.link.DisconnectErr.Store(err.Error())
+	h.link.DisconnectedUnixMilli.CompareAndSwap(0, time.Now().UnixMilli())
 }
 
 // Validate reports every bad field.
@@ -262,6 +279,9 @@ func Open(ctx context.Context, cfg Config) (*Source, error) {
 	)
 	if cfg.InstanceID != "" {
 		opts = append(opts, kgo.InstanceID(cfg.InstanceID))
+	}
+	if cfg.Link != nil {
+		opts = append(opts, kgo.WithHooks(linkHook{cfg.Link}))
 	}
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {

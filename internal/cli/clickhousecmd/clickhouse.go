@@ -97,6 +97,7 @@ func runKafkaToClickHouse(ctx context.Context, kcfg kafkasrc.Config, scfg clickh
 	if ep == nil {
 		ep = cli.NewEndpoint("kafka", kcfg.Group, "clickhouse")
 	}
+	kcfg.Link = ep.Link() // a broker outage shows on /readyz and Connected
 	src, err := kafkasrc.Open(ctx, kcfg)
 	if err != nil {
 		return err

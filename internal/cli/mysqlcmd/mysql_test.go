@@ -218,3 +218,29 @@ func TestIncrementalChunkSizePropertyMySQL(t *testing.T) {
 		}
 	}
 }
+
+// TestSnapshotModeNames: snapshot.mode takes Debezium's names as sluice postgres does; never
+// (Debezium MySQL: read the binlog from its oldest file) is refused with what to use instead,
+// since mapping it to no_data as PostgreSQL's never would leave the existing rows out.
+func TestSnapshotModeNames(t *testing.T) {
+	for _, c := range []struct{ in, want, err string }{
+		{"initial", "initial", ""}, {"initial_only", "initial_only", ""}, {"no_data", "no_data", ""},
+		{"when_needed", "when_needed", ""}, {"always", "always", ""}, {"recovery", "recovery", ""},
+		{"schema_only", "no_data", ""}, {"schema_only_recovery", "recovery", ""}, {"INITIAL", "initial", ""}, {"When_Needed", "when_needed", ""},
+		{"never", "", "use initial to read the existing rows, or no_data"},
+		{"custom", "", `snapshot mode "custom"`},
+	} {
+		props := writeFile(t, "topic.prefix=p\nsnapshot.mode="+c.in+"\n")
+		_, cfg, _, err := parse("sluice mysql", []string{"--config", props, "--dsn", "mysql://u@h:3306", "--server-id", "7"}, sinks)
+		switch {
+		case c.err != "":
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%s: error %v, want one saying %q", c.in, err, c.err)
+			}
+		case err != nil:
+			t.Errorf("%s: %v", c.in, err)
+		case string(cfg.SnapshotMode) != c.want:
+			t.Errorf("%s: mode %q, want %q", c.in, cfg.SnapshotMode, c.want)
+		}
+	}
+}

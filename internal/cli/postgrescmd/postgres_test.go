@@ -174,3 +174,29 @@ func TestIncrementalChunkSizeProperty(t *testing.T) {
 		}
 	}
 }
+
+// TestSnapshotModeNames: snapshot.mode takes Debezium's names as sluice mysql does, so one
+// properties file's value means the same to both sources. Before, schema_only (which sluice
+// mysql takes) was refused here and upper case was refused by both.
+func TestSnapshotModeNames(t *testing.T) {
+	for _, c := range []struct{ in, want, err string }{
+		{"initial", "initial", ""}, {"initial_only", "initial_only", ""}, {"no_data", "no_data", ""},
+		{"when_needed", "when_needed", ""}, {"always", "always", ""},
+		{"never", "no_data", ""}, {"schema_only", "no_data", ""}, {"INITIAL", "initial", ""}, {"No_Data", "no_data", ""},
+		{"recovery", "", "PostgreSQL has none"}, {"schema_only_recovery", "", "PostgreSQL has none"},
+		{"custom", "", `snapshot mode "custom"`},
+	} {
+		props := writeFile(t, "topic.prefix=p\nsnapshot.mode="+c.in+"\n")
+		_, cfg, err := parse("sluice postgres", []string{"--config", props, "--dsn", "postgres://u@h/db"}, sinks)
+		switch {
+		case c.err != "":
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%s: error %v, want one saying %q", c.in, err, c.err)
+			}
+		case err != nil:
+			t.Errorf("%s: %v", c.in, err)
+		case string(cfg.SnapshotMode) != c.want:
+			t.Errorf("%s: mode %q, want %q", c.in, cfg.SnapshotMode, c.want)
+		}
+	}
+}
