@@ -55,7 +55,7 @@ type Config struct {
 	// SnapshotFlushInterval is how often they are saved and acknowledged while snapshot reads
 	// flow (events of op r, any snapshot): a restart re-reads every row published after the
 	// last save, so at a snapshot's hundreds of thousands of rows a second FlushInterval would
-	// cost a second of rows per crash. Never longer than FlushInterval; defaults to 100ms.
+	// cost a second of rows per crash. Never longer than FlushInterval; defaults to 50ms.
 	SnapshotFlushInterval time.Duration
 	// HeartbeatInterval emits Encoder.Heartbeat records this often; 0 disables heartbeats.
 	HeartbeatInterval time.Duration

@@ -487,7 +487,7 @@ func (s *savesStore) Save(ctx context.Context, v []byte) error {
 }
 
 // TestRunSnapshotFlushInterval: while snapshot reads flow, released positions are saved
-// every SnapshotFlushInterval (100ms by default), not only every FlushInterval (1s), since a
+// every SnapshotFlushInterval (50ms by default), not only every FlushInterval (1s), since a
 // crash re-reads every row published after the last save; once the reads stop, saves go
 // back to FlushInterval.
 func TestRunSnapshotFlushInterval(t *testing.T) {
@@ -503,7 +503,7 @@ func TestRunSnapshotFlushInterval(t *testing.T) {
 				NewSink: func(d Durable) (Sink, error) { return &instantSink{durable: d}, nil },
 			})
 		}()
-		for range 30 { // each 100ms: the read released 200ms ago is saved
+		for range 30 { // each 100ms: the read released 100ms ago is saved
 			time.Sleep(100 * time.Millisecond)
 			synctest.Wait()
 			now := time.Since(start)
@@ -511,11 +511,11 @@ func TestRunSnapshotFlushInterval(t *testing.T) {
 				continue
 			}
 			v, _ := store.Load(ctx)
-			want := int((now - 200*time.Millisecond) / (10 * time.Millisecond))
+			want := int((now - 100*time.Millisecond) / (10 * time.Millisecond))
 			var got int
 			fmt.Sscanf(string(v), `{"n":%d}`, &got)
 			if got < want {
-				t.Errorf("at %s the saved offset is %q: the read of %s ago is not saved yet, want saves within 0.2s of a read's release",
+				t.Errorf("at %s the saved offset is %q: the read of %s ago is not saved yet, want saves within 0.1s of a read's release",
 					now, v, now-time.Duration(got)*10*time.Millisecond)
 				break
 			}
