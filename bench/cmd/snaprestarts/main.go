@@ -1,7 +1,7 @@
-// Command snaprestarts reads a snapshot topic of the kill tests (bench/pgsnapkill.sh,
-// bench/mysnapkill.sh: one partition, a single integer key column) and reports what each
-// restart cost: the snapshot reads (op r) come in key order within a run, so a read whose key
-// is not above every key read before is a restart reading rows again. For each such restart
+// Command snaprestarts lists what each restart of a snapshot kill test read again, and the read
+// rate before it. It reads the table's topic of bench/pgsnapkill.sh or bench/mysnapkill.sh (one
+// partition, a single integer key column): the snapshot reads (op r) come in key order within
+// a run, so a read whose key is not above every key read before is a restart reading rows again. For each such restart
 // it prints the key it resumed after, the highest key read before, the rows read again (the
 // reads up to that key after the restart) and the read rate in the second before the restart
 // (by the records' timestamps), then the total.
