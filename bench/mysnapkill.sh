@@ -5,7 +5,8 @@
 # times, each restart resuming from the offsets file (the rest of the snapshot in watermark
 # windows, --signal-data-collection); the last run finishes the snapshot and streams until the
 # writer has stopped. Then:
-#   - the snapshot records (op r) in the topic are counted against the table (goal ≤ 1.1×);
+#   - the snapshot records (op r) in the topic are counted against the table (goal ≤ 1.1×), and
+#     bench/cmd/snaprestarts lists what each restart read again and the read rate before it;
 #   - the topic is loaded into ClickHouse with `sluice clickhouse` and `sluice verify` compares
 #     every row with the source (goal: no key missing, differing or extra).
 # Uses a shared test server (KILL_SERVER mysql (default) or mariadb; a database of its own,
@@ -14,6 +15,7 @@
 #   KILL_ROWS (5000000)  KILL_CYCLES (10)  KILL_MIN_S/KILL_MAX_S (2/6: seconds before each kill)
 #   KILL_DIR (/tmp/sluice-mysnapkill)  KILL_RATE (200: writer transactions per second)
 #   KILL_READ_ONLY (0; 1: --read-only, GTID-set windows, nothing written by sluice)
+#   KILL_DB (mysnapkill: the database on both servers; another name lets two runs share the servers)
 set -euo pipefail
 HERE="$(dirname "$(readlink -f "$0")")"
 REPO="$(dirname "$HERE")"
@@ -25,7 +27,7 @@ DIR="${KILL_DIR:-/tmp/sluice-mysnapkill}"
 KPORT="${KILL_KAFKA_PORT:-25494}"
 HPORT=$((KPORT + 1))
 KAFKA="127.0.0.1:$KPORT"
-DB=mysnapkill
+DB="${KILL_DB:-mysnapkill}"
 BIN="$DIR/bin"
 eval "$("$REPO/scripts/servers.sh" env)"
 case "${KILL_SERVER:-mysql}" in
@@ -43,7 +45,7 @@ my() { mysql --no-defaults -h "${ADDR%:*}" -P "${ADDR#*:}" -uroot -N -B "$@"; }
 
 rm -rf "$DIR/logs"
 mkdir -p "$BIN" "$DIR/logs"
-(cd "$REPO" && go build -o "$BIN/sluice" ./cmd/sluice && go build -o "$BIN/topicops" ./bench/cmd/topicops) || die "go build failed"
+(cd "$REPO" && go build -o "$BIN/sluice" ./cmd/sluice && go build -o "$BIN/topicops" ./bench/cmd/topicops && go build -o "$BIN/snaprestarts" ./bench/cmd/snaprestarts) || die "go build failed"
 WRITER=""
 SLUICE=""
 cleanup() {
@@ -123,6 +125,7 @@ kill "$SLUICE"; wait "$SLUICE" || true
 SLUICE=""
 rows_now="$(my -e "SELECT count(*) FROM $DB.snap")"
 counts="$("$BIN/topicops" -kafka "$KAFKA" -topic "kill.$DB.snap")"
+"$BIN/snaprestarts" -kafka "$KAFKA" -topic "kill.$DB.snap" | tee "$DIR/restarts.txt"
 reads="$(sed -n 's/.*"r":\([0-9]*\).*/\1/p' <<<"$counts")"
 ratio="$(awk -v r="$reads" -v n="$ROWS" 'BEGIN { printf "%.3f", r / n }')"
 log "records by op: $counts; snapshot rows emitted $reads for $ROWS rows (${ratio}×); rows now $rows_now"

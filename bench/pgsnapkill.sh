@@ -4,7 +4,8 @@
 # deleting and inserting rows; sluice is killed with SIGKILL at a random point KILL_CYCLES (10)
 # times, each restart resuming from the offsets file; the last run finishes the snapshot and
 # streams until the writer has stopped. Then:
-#   - the snapshot records (op r) in the topic are counted against the table (goal ≤ 1.1×);
+#   - the snapshot records (op r) in the topic are counted against the table (goal ≤ 1.1×), and
+#     bench/cmd/snaprestarts lists what each restart read again and the read rate before it;
 #   - the topic is loaded into ClickHouse with `sluice clickhouse` and `sluice verify` compares
 #     every row with the source (goal: no key missing, differing or extra).
 # Uses the shared test servers' PostgreSQL and ClickHouse (a database of its own on each,
@@ -37,7 +38,7 @@ psqld() { "$PGBIN/psql" "$DSN" -X -q -A -t -v ON_ERROR_STOP=1 "$@"; }
 
 rm -rf "$DIR/logs"
 mkdir -p "$BIN" "$DIR/logs"
-(cd "$REPO" && go build -o "$BIN/sluice" ./cmd/sluice && go build -o "$BIN/topicops" ./bench/cmd/topicops) || die "go build failed"
+(cd "$REPO" && go build -o "$BIN/sluice" ./cmd/sluice && go build -o "$BIN/topicops" ./bench/cmd/topicops && go build -o "$BIN/snaprestarts" ./bench/cmd/snaprestarts) || die "go build failed"
 WRITER=""
 SLUICE=""
 cleanup() {
@@ -107,6 +108,7 @@ kill "$SLUICE"; wait "$SLUICE" || true
 SLUICE=""
 rows_now="$(psqld -c "SELECT count(*) FROM snap")"
 counts="$("$BIN/topicops" -kafka "$KAFKA" -topic kill.public.snap)"
+"$BIN/snaprestarts" -kafka "$KAFKA" -topic kill.public.snap | tee "$DIR/restarts.txt"
 reads="$(sed -n 's/.*"r":\([0-9]*\).*/\1/p' <<<"$counts")"
 log "records by op: $counts; snapshot rows emitted $reads for $ROWS rows ($(awk -v r="$reads" -v n="$ROWS" 'BEGIN { printf "%.3f", r / n }')×); rows now $rows_now"
 log "loading the topic into ClickHouse"

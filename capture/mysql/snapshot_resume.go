@@ -49,8 +49,11 @@ import (
 //
 // Every position handed out meanwhile carries the progress: the table and the last key whose
 // chunk was emitted completely, so a restart in the resumed phase resumes again. A chunk's
-// rows carry the position of its high watermark's commit with the progress before the chunk:
-// at most that chunk is read again.
+// rows carry the position of its high watermark's commit with the progress before them: the
+// key of the chunk's row markRows (512) rows back at most, so a restart re-reads at most that
+// many rows of the chunk. Resuming inside a chunk is right: the rows up to that key went out
+// at the high watermark's commit (or were dropped for a change streamed before it), the stream
+// restarts there, and the rest is read in a window opened after the restart.
 //
 // Tables without a primary key have no key to match stream events with: an unfinished keyless
 // table is read again whole, in one chunk, without removing anything (its rows may come out
@@ -126,8 +129,15 @@ type resumeChunk struct {
 	rows []capture.Row
 	keys map[string]int // row index by key
 	last [][]byte       // the last row's key as the server sent it
-	more bool           // the table may have rows after the chunk
+	// marks are the keys (hex, as Position.SnapAfter) of every markRows-th row (rows
+	// markRows-1, 2*markRows-1, …): the rows after each carry it as their progress, so a
+	// restart re-reads at most markRows rows of the chunk rather than all of it.
+	marks [][]string
+	more  bool // the table may have rows after the chunk
 }
+
+// markRows is how many rows of a chunk share a position (resumeChunk.marks).
+const markRows = 512
 
 // resumable reports whether the unfinished snapshot of off can be resumed rather than taken
 // again, and why not.
@@ -510,6 +520,13 @@ func (s *Source) readResumeChunk(ctx context.Context, c *resumeChunk) error {
 		}
 		if len(t.PrimaryKey) > 0 {
 			c.keys[string(rowKey(&rs.keyBuf, t.PrimaryKey, row))] = len(c.rows)
+			if len(c.rows)%markRows == markRows-1 {
+				m := make([]string, len(last))
+				for j, k := range last {
+					m[j] = hex.EncodeToString(k)
+				}
+				c.marks = append(c.marks, m)
+			}
 		}
 		c.rows = append(c.rows, row)
 		return nil
@@ -622,10 +639,18 @@ func (s *Source) emitChunk(pos *Position) {
 	}
 	p := *pos
 	s.stampResume(&p)
+	rp := &p
 	v := s.view(c.t)
 	ts := s.cfg.Now().UnixMicro()
 	prog := s.cfg.Stats.Snapshot.Table(c.t.ID.String())
-	for _, row := range c.rows {
+	for i, row := range c.rows {
+		if i > 0 && i%markRows == 0 && i/markRows <= len(c.marks) {
+			// The rows before i went out: the positions after them say so.
+			rs.hex = c.marks[i/markRows-1]
+			q := *pos
+			s.stampResume(&q)
+			rp = &q
+		}
 		if len(c.t.PrimaryKey) > 0 && len(win) > 0 && win[string(rowKey(&rs.keyBuf, c.t.PrimaryKey, row))] {
 			continue
 		}
@@ -641,7 +666,7 @@ func (s *Source) emitChunk(pos *Position) {
 			m, rs.first = capture.SnapshotFirstInTable, false
 		}
 		src := capture.Source{Connector: s.connector, TsMicros: ts, Snapshot: m, DB: c.t.ID.DB, Table: c.t.ID.Table, File: p.File, Pos: p.Pos}
-		s.queue = append(s.queue, capture.Event{Kind: capture.Change, Op: capture.OpRead, Table: v.t, After: after, Source: src, Position: &p})
+		s.queue = append(s.queue, capture.Event{Kind: capture.Change, Op: capture.OpRead, Table: v.t, After: after, Source: src, Position: rp})
 		rs.rows++
 		prog.Rows.Add(1)
 	}

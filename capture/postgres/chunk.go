@@ -55,8 +55,12 @@ import (
 //
 // Every position handed out meanwhile carries the snapshot progress: the table and the last
 // key whose chunk was emitted completely, so a restart in the resumed phase resumes again.
-// A chunk's rows carry the position of its high watermark with the progress before the chunk:
-// at most the chunk in flight is read again.
+// A chunk's rows carry the position of its high watermark with the progress before them: the
+// key of the chunk's row markRows (512) rows back at most, so a restart re-reads at most that
+// many rows of the chunk being emitted. Why resuming inside a chunk is right: the rows up to
+// that key went out at the high watermark H (or were dropped for a stream event before H), the
+// stream restarts at H, and the rest is read in a window opened after the restart, in which a
+// change streamed after H is visible or dropped as for any chunk.
 
 // watermarkPrefix is the prefix of the watermark messages (pg_logical_emit_message). They
 // never reach the sink.
@@ -80,8 +84,12 @@ type chunk struct {
 	rows []capture.Row
 	keys map[string]int // row index by key
 	last []string       // the last row's key
-	more bool           // the table may have rows after the chunk
-	err  error
+	// marks are the keys of every markRows-th row (rows markRows-1, 2*markRows-1, …): the
+	// progress of the rows after each, so a restart re-reads at most markRows rows of the
+	// chunk being emitted rather than all of it. None for a keyless table.
+	marks [][]string
+	more  bool // the table may have rows after the chunk
+	err   error
 	// invisible are the transactions in progress in the read's snapshot (its xip list, as
 	// 32-bit xids): one whose commit record precedes the low watermark in the WAL, yet was
 	// not visible when the snapshot was taken (between its commit record and leaving the
@@ -294,6 +302,11 @@ func (s *Source) resumedNext(ctx context.Context) (capture.Event, bool, error) {
 		for rs.next < len(c.rows) {
 			i := rs.next
 			rs.next++
+			if i > 0 && i%markRows == 0 && i/markRows <= len(c.marks) {
+				// The rows before i went out: later positions say so.
+				rs.after = c.marks[i/markRows-1]
+				rs.pos = s.stamp(rs.pos)
+			}
 			if rs.gone[i] {
 				continue
 			}
@@ -562,6 +575,9 @@ func appendValueKey(b []byte, v capture.Value) []byte {
 	return b
 }
 
+// markRows is how many rows of a chunk share a position (chunk.marks).
+const markRows = 512
+
 // resumePagesPerChunk is how many heap pages a keyless table's chunk covers.
 const resumePagesPerChunk = 256
 
@@ -588,7 +604,7 @@ func (s *Source) readChunk(ctx context.Context, rs *resumed, c *chunk, after []s
 			// here (an empty last chunk, closed by the high watermark as any other).
 			s.log.Error("incremental snapshot: the additional-conditions filter fails on the table's rows; the rest of the table is left out, send the signal again with a corrected filter",
 				"table", c.t.rel.table.ID.String(), "filter", c.t.where, "error", err)
-			c.rows, c.last, c.keys, c.more = nil, nil, map[string]int{}, false
+			c.rows, c.last, c.keys, c.marks, c.more = nil, nil, map[string]int{}, nil, false
 			break
 		}
 		if err != nil {
@@ -676,7 +692,7 @@ FROM pg_snapshot_xip(pg_current_snapshot()) x`).Scan(&late, &xip, &xmax, &reach,
 			// On a partitioned root the range applies to each partition.
 			q = fmt.Sprintf("SELECT %s FROM %s WHERE ctid >= '(%d,0)'::tid AND ctid < '(%d,0)'::tid", t.cols, t.from, *page, *page+resumePagesPerChunk)
 		}
-		c.rows, c.last, c.keys = nil, nil, map[string]int{}
+		c.rows, c.last, c.keys, c.marks = nil, nil, map[string]int{}, nil
 		var alloc capture.Alloc
 		ncol := len(t.rel.table.Columns)
 		rr := tx.Conn().PgConn().ExecParams(ctx, q, params, nil, nil, t.formats)
@@ -693,6 +709,13 @@ FROM pg_snapshot_xip(pg_current_snapshot()) x`).Scan(&late, &xip, &xmax, &reach,
 			}
 			if len(t.pk) > 0 {
 				c.keys[string(rowKey(keyOf, t.rel.table.PrimaryKey, row))] = len(c.rows)
+				if len(c.rows)%markRows == markRows-1 {
+					m := make([]string, len(lastRaw))
+					for i, k := range lastRaw {
+						m[i] = string(k)
+					}
+					c.marks = append(c.marks, m)
+				}
 			}
 			c.rows = append(c.rows, row)
 		}

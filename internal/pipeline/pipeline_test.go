@@ -440,3 +440,101 @@ func TestRunWarnsOmittedColumns(t *testing.T) {
 		t.Fatalf("want one warning naming public.odd's column p:\n%s", out)
 	}
 }
+
+// pacedReads emits one snapshot read (op r) every 10ms of its clock, n in all, then blocks.
+type pacedReads struct {
+	fakeSource
+	n, sent int
+}
+
+func (s *pacedReads) Next(ctx context.Context) (capture.Event, error) {
+	if s.sent == s.n {
+		<-ctx.Done()
+		return capture.Event{}, ctx.Err()
+	}
+	select {
+	case <-time.After(10 * time.Millisecond):
+	case <-ctx.Done():
+		return capture.Event{}, ctx.Err()
+	}
+	s.sent++
+	return capture.Event{Kind: capture.Change, Op: capture.OpRead, Position: numPos(s.sent), Source: capture.Source{Row: int32(s.sent), Pos: 1}}, nil
+}
+
+// instantSink makes every record durable as it is sent.
+type instantSink struct{ durable Durable }
+
+func (s *instantSink) Send(_ context.Context, _ *envelope.Record, token uint64) error {
+	s.durable(token)
+	return nil
+}
+func (s *instantSink) Flush(context.Context) error { return nil }
+func (s *instantSink) Close() error                { return nil }
+
+// savesStore records when each offset was saved.
+type savesStore struct {
+	offsets.Memory
+	mu  sync.Mutex
+	at  []time.Time
+	val []string
+}
+
+func (s *savesStore) Save(ctx context.Context, v []byte) error {
+	s.mu.Lock()
+	s.at, s.val = append(s.at, time.Now()), append(s.val, string(v))
+	s.mu.Unlock()
+	return s.Memory.Save(ctx, v)
+}
+
+// TestRunSnapshotFlushInterval: while snapshot reads flow, released positions are saved
+// every SnapshotFlushInterval (50ms by default), not only every FlushInterval (1s), since a
+// crash re-reads every row published after the last save; once the reads stop, saves go
+// back to FlushInterval.
+func TestRunSnapshotFlushInterval(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		src := &pacedReads{n: 200} // 2s of reads
+		store := new(savesStore)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		start := time.Now()
+		go func() {
+			done <- Run(ctx, Config{
+				Source: src, Encoder: &fakeEncoder{}, Offsets: store, FlushInterval: time.Second,
+				NewSink: func(d Durable) (Sink, error) { return &instantSink{durable: d}, nil },
+			})
+		}()
+		for range 30 { // each 100ms: the read released 100ms ago is saved
+			time.Sleep(100 * time.Millisecond)
+			synctest.Wait()
+			now := time.Since(start)
+			if now < 300*time.Millisecond || now > 2*time.Second {
+				continue
+			}
+			v, _ := store.Load(ctx)
+			want := int((now - 100*time.Millisecond) / (10 * time.Millisecond))
+			var got int
+			fmt.Sscanf(string(v), `{"n":%d}`, &got)
+			if got < want {
+				t.Errorf("at %s the saved offset is %q: the read of %s ago is not saved yet, want saves within 0.1s of a read's release",
+					now, v, now-time.Duration(got)*10*time.Millisecond)
+				break
+			}
+		}
+		// Reads ended at 2s: from then on saves come every FlushInterval.
+		store.mu.Lock()
+		n := 0
+		for _, at := range store.at {
+			if at.Sub(start) > 2200*time.Millisecond {
+				n++
+			}
+		}
+		store.mu.Unlock()
+		if n > 1 {
+			t.Errorf("%d saves in the second after the reads ended, want at most 1 (FlushInterval)", n)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	})
+}
