@@ -64,7 +64,7 @@ type appendWorkerEncoder struct {
 func (e *appendWorkerEncoder) HoldClock(hold bool) { e.held = hold }
 
 func (e *appendWorkerEncoder) EncodeAppend(buf []byte, dst []envelope.Record, ev *capture.Event) ([]byte, []envelope.Record, error) {
-	if !e.held {
+	if !e.held && ev.Kind == capture.Change && ev.Op == capture.OpRead { // a worker batch's read
 		return buf, dst, errors.New("EncodeAppend without HoldClock(true)")
 	}
 	n := len(dst)
