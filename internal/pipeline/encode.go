@@ -425,8 +425,8 @@ const (
 	streamWake = 64
 	// streamMaxRecs and streamMaxBytes bound the open batch: the stream goroutine waits for
 	// the sender to take it beyond them (the sink's own buffer bounds the rest).
-	streamMaxRecs  = 1024
-	streamMaxBytes = 1 << 20
+	streamMaxRecs  = 512
+	streamMaxBytes = 256 << 10
 )
 
 // streamItem is one event of a streamBatch: its records are recs[previous end:end].
