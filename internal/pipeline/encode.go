@@ -404,7 +404,7 @@ func (p *run) recycle(b *encBatch) {
 	}
 }
 
-// Pipelined sends: the stream goroutine encodes every event other than a snapshot read
+// Pipelined sends, for a source that implements ReadyReporter: the stream goroutine encodes every event other than a snapshot read
 // into the open batch (streamQueue.cur) and the stream sender goroutine sends the records of
 // the batches and queues their positions, so that reading and encoding the next events
 // overlap the sink's Send (kgo's Produce: a fifth of the MySQL → Kafka CPU, serial behind the
@@ -490,7 +490,7 @@ type streamQueue struct {
 	room     chan struct{} // cap 1, to the stream goroutine
 	drained  chan struct{} // cap 1, to the stream goroutine
 
-	ready ReadyReporter // the source, when it says whether an event is ready
+	ready ReadyReporter // the source
 	enc   appendEncoder // the Encoder, when it encodes into a caller's buffer
 	scr   []envelope.Record
 }
@@ -498,7 +498,7 @@ type streamQueue struct {
 func newStreamQueue(enc Encoder, src Source) *streamQueue {
 	q := &streamQueue{cur: new(streamBatch), idle: true,
 		wake: make(chan struct{}, 1), room: make(chan struct{}, 1), drained: make(chan struct{}, 1)}
-	q.ready, _ = src.(ReadyReporter)
+	q.ready = src.(ReadyReporter)
 	q.enc, _ = enc.(appendEncoder)
 	return q
 }
@@ -553,7 +553,7 @@ func (p *run) queue(ctx context.Context, ev *capture.Event) error {
 // here), and waits for room when b is over its bounds.
 func (p *run) handOff(ctx context.Context, q *streamQueue, b *streamBatch) error {
 	full := len(b.recs) >= streamMaxRecs || len(b.buf) >= streamMaxBytes || len(b.items) >= streamMaxRecs
-	if q.idle && (full || len(b.recs) >= streamWake || q.ready == nil || !q.ready.Ready()) {
+	if q.idle && (full || len(b.recs) >= streamWake || !q.ready.Ready()) {
 		q.idle = false
 		signal(q.wake)
 	}

@@ -525,12 +525,14 @@ func (s *rendezvousSink) Send(ctx context.Context, rec *envelope.Record, token u
 	return s.fakeSink.Send(ctx, rec, token)
 }
 
-// askedSource closes asked at its third Next.
+// askedSource closes asked at its third Next; its events are never ready ahead.
 type askedSource struct {
 	fakeSource
 	calls int
 	asked chan struct{}
 }
+
+func (s *askedSource) Ready() bool { return false }
 
 func (s *askedSource) Next(ctx context.Context) (capture.Event, error) {
 	if s.calls++; s.calls == 3 {

@@ -80,8 +80,9 @@ type Config struct {
 	// --stall-fail-timeout, 5m by default). 0 never fails: the stall is only reported.
 	StallFailTimeout time.Duration
 
-	// serialSend sends on the stream goroutine, as before the stream sender (encode.go): for
-	// the tests and benchmarks that compare the two.
+	// serialSend sends on the stream goroutine, as without the stream sender (encode.go),
+	// also for a source that implements ReadyReporter: for the tests and benchmarks that
+	// compare the two.
 	serialSend bool
 }
 
@@ -206,7 +207,9 @@ func Run(ctx context.Context, cfg Config) error {
 		p.pool = p.newEncoderPool(encs)
 		defer p.pool.stop()
 	}
-	if cfg.Source != nil && !cfg.serialSend {
+	if _, ready := cfg.Source.(ReadyReporter); ready && !cfg.serialSend {
+		// Only for a source that says when its next event is ready: without it an idle
+		// sender would be woken per event, a goroutine wake-up (µs of CPU) each.
 		p.sq = newStreamQueue(cfg.Encoder, cfg.Source)
 	}
 	if r, ok := cfg.Source.(BufferReuser); ok {
