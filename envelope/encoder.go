@@ -133,6 +133,7 @@ type Encoder struct {
 	tx        txState
 	clock     monoClock
 	heldNS    int64 // HoldClock's time; 0: read the clock per event
+	lastNS    int64 // the processing time read while encoding the current event (Record.TsNS)
 	srcCache  srcStrings
 	binlogSrc binlogSrcCache
 	pgSrc     pgSrcCache
@@ -163,13 +164,15 @@ func (c *monoClock) nowNS() int64 {
 
 // nowNS returns the processing time in ns since the epoch.
 func (e *Encoder) nowNS() int64 {
-	if e.heldNS != 0 {
-		return e.heldNS
+	switch {
+	case e.heldNS != 0:
+		e.lastNS = e.heldNS
+	case e.now != nil:
+		e.lastNS = e.now().UnixNano()
+	default:
+		e.lastNS = e.clock.nowNS()
 	}
-	if e.now != nil {
-		return e.now().UnixNano()
-	}
-	return e.clock.nowNS()
+	return e.lastNS
 }
 
 // HoldClock(true) reads the processing clock once and stamps every record encoded after it
@@ -275,6 +278,19 @@ func (e *Encoder) EncodeAppend(buf []byte, dst []Record, ev *capture.Event) ([]b
 
 // encode appends ev's records to dst, their bytes to e.buf.
 func (e *Encoder) encode(dst []Record, ev *capture.Event) ([]Record, error) {
+	e.lastNS = 0
+	n := len(dst)
+	dst, err := e.encodeKind(dst, ev)
+	if e.lastNS != 0 {
+		for i := n; i < len(dst); i++ {
+			dst[i].TsNS = e.lastNS
+		}
+	}
+	return dst, err
+}
+
+// encodeKind is encode by the kind of ev.
+func (e *Encoder) encodeKind(dst []Record, ev *capture.Event) ([]Record, error) {
 	e.hdrs = e.hdrs[:0]
 	switch ev.Kind {
 	case capture.Change:

@@ -350,6 +350,54 @@ func TestHoldClock(t *testing.T) {
 	}
 }
 
+// TestRecordTsNS: every record of a change carries the processing time its envelope's ts_ns
+// shows (the Kafka sink's record timestamp), by Encode and EncodeAppend, held clock or not; a
+// heartbeat's record none (its time is the caller's).
+func TestRecordTsNS(t *testing.T) {
+	var ticks int64
+	clock := func() time.Time { ticks++; return time.Unix(1705314660, ticks*1000) }
+	enc, err := NewEncoder(Config{TopicPrefix: "p", Now: clock, TombstonesOnDelete: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(what string, recs []Record) {
+		t.Helper()
+		for i, r := range recs {
+			if r.Value == nil {
+				if r.TsNS == 0 {
+					t.Errorf("%s: tombstone %d has no TsNS", what, i)
+				}
+				continue
+			}
+			v := string(r.Value)
+			want := `"ts_ns":` + itoa64(r.TsNS) + `}`
+			if r.TsNS == 0 || v[strings.LastIndex(v, `"ts_ns":`):] != want {
+				t.Errorf("%s: record %d TsNS %d, value ends %s", what, i, r.TsNS, v[strings.LastIndex(v, `"ts_ns":`):])
+			}
+		}
+	}
+	ins := ordersInsert(ordersTable())
+	del := *ins
+	del.Op, del.Before, del.After = capture.OpDelete, ins.After, nil
+	for _, ev := range []*capture.Event{ins, &del} {
+		recs, err := enc.Encode(nil, ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check("Encode "+ev.Op.String(), recs)
+		enc.HoldClock(true)
+		_, recs, err = enc.EncodeAppend(nil, nil, ev)
+		enc.HoldClock(false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check("EncodeAppend, held clock, "+ev.Op.String(), recs)
+	}
+	if hb := enc.Heartbeat(nil, time.Unix(1, 0)); len(hb) != 1 || hb[0].TsNS != 0 {
+		t.Errorf("heartbeat records %+v, want one without TsNS", hb)
+	}
+}
+
 // TestSourceBlockCache: the cached source blocks (fields around pos/row or the LSN, and the
 // whole block of a repeated event) write what the field-by-field form writes, over random runs
 // of repeated and changing sources of every connector.

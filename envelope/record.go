@@ -18,4 +18,8 @@ type Record struct {
 	// Encoder writes them (it sets it on every record), so a sink may embed them unchecked.
 	// A zero Record (built elsewhere) makes no such promise.
 	Compact bool
+	// TsNS is the processing time (ns since the epoch) the envelope's ts_ms was taken from, 0
+	// when none was read. The Kafka sink makes it the record's timestamp: kgo would read the
+	// clock again per record (5% of the MySQL → Kafka CPU on a VM).
+	TsNS int64
 }

@@ -513,6 +513,19 @@ func (s *Source) Next(ctx context.Context) (capture.Event, error) {
 	}
 }
 
+// Ready implements pipeline.ReadyReporter: Next returns without reading the connection while
+// events are queued or the current rows event has rows left to emit. Where that is wrong (a
+// signal table's watermark row emits nothing) the rest of the transaction still follows at
+// once: the binlog holds committed transactions only, so a rows event is never the last
+// thing the server has to send.
+func (s *Source) Ready() bool {
+	if s.qi < len(s.queue) {
+		return true
+	}
+	r := s.st.rows
+	return r != nil && s.phase == phaseStream && r.More() && int64(r.Row()+1) >= s.st.rowsSkip
+}
+
 func (s *Source) emit(ev capture.Event) {
 	if p, ok := ev.Position.(*Position); ok && p != nil {
 		// Every position handed out while the snapshot's rest runs carries its progress,

@@ -146,3 +146,28 @@ func reportCPU(b *testing.B, cpu0 time.Duration) {
 		b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
 	}
 }
+
+// burstSource is countingSource with Ready: bursts of 50 ready events, as a MySQL rows event's
+// rows.
+type burstSource struct{ countingSource }
+
+func (s *burstSource) Ready() bool { return s.i%50 != 0 }
+
+// BenchmarkPipelineSender: BenchmarkPipeline with a source that has bursts of ready events,
+// with serial sends and with the stream sender.
+func BenchmarkPipelineSender(b *testing.B) {
+	for _, serial := range []bool{true, false} {
+		b.Run(map[bool]string{true: "serial", false: "sender"}[serial], func(b *testing.B) {
+			b.ReportAllocs()
+			cpu0 := processCPU()
+			src := &burstSource{countingSource{n: b.N}}
+			err := Run(context.Background(), Config{Source: src, Encoder: &fakeEncoder{}, serialSend: serial,
+				NewSink: func(d Durable) (Sink, error) { return &nullSink{d: d}, nil }})
+			if err != nil {
+				b.Fatal(err)
+			}
+			reportCPU(b, cpu0)
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}

@@ -64,7 +64,7 @@ type appendWorkerEncoder struct {
 func (e *appendWorkerEncoder) HoldClock(hold bool) { e.held = hold }
 
 func (e *appendWorkerEncoder) EncodeAppend(buf []byte, dst []envelope.Record, ev *capture.Event) ([]byte, []envelope.Record, error) {
-	if !e.held {
+	if !e.held && ev.Kind == capture.Change && ev.Op == capture.OpRead { // a worker batch's read
 		return buf, dst, errors.New("EncodeAppend without HoldClock(true)")
 	}
 	n := len(dst)
@@ -387,6 +387,230 @@ func TestReadsDone(t *testing.T) {
 		}
 		if n := len(src.reports); n == 0 || src.reports[n-1] != lastRead {
 			t.Fatalf("%d workers: last report %v, want event %d (the last read)", workers, src.reports[max(n-1, 0):], lastRead)
+		}
+	}
+}
+
+// streamEvents is a log met by a short snapshot: transactions of many sizes (below, at and
+// above streamWake) with runs of reads, keepalives and a schema change between them.
+// Positions are 1..n.
+func streamEvents() []capture.Event {
+	var evs []capture.Event
+	add := func(ev capture.Event) {
+		n := len(evs) + 1
+		ev.Position = numPos(n)
+		ev.Source.Row = int32(n)
+		if ev.Kind == capture.Change {
+			ev.Source.Pos = uint64(n % 4)
+		}
+		evs = append(evs, ev)
+	}
+	for i, k := range []int{1, 3, streamWake - 1, streamWake, streamWake + 1, 2, 5 * streamWake, 1, 7} {
+		add(capture.Event{Kind: capture.Begin, TxID: "tx"})
+		for range k {
+			add(capture.Event{Kind: capture.Change, Op: capture.OpUpdate})
+		}
+		add(capture.Event{Kind: capture.Commit})
+		add(capture.Event{Kind: capture.Keepalive})
+		if i == 4 {
+			add(capture.Event{Kind: capture.SchemaChange})
+		}
+		for range []int{0, encodeMinBatch - 1, 1, encodeBatch + 3}[i%4] {
+			add(capture.Event{Kind: capture.Change, Op: capture.OpRead})
+		}
+	}
+	return evs
+}
+
+// readySource is fakeSource with Ready: it says the next event is ready for runs of
+// pseudo-random length, as a MySQL rows event's rows are.
+type readySource struct {
+	fakeSource
+	rnd *rand.Rand
+}
+
+func (s *readySource) Ready() bool { return s.i < len(s.events) && s.rnd.IntN(8) != 0 }
+
+// slowSink is recSink with a pause every few records, so that events gather in the stream
+// sender's open batch while it sends.
+type slowSink struct {
+	recSink
+	n int
+}
+
+func (s *slowSink) Send(ctx context.Context, rec *envelope.Record, token uint64) error {
+	if s.n++; s.n%97 == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	return s.recSink.Send(ctx, rec, token)
+}
+
+// runSend is runEncode with the stream sender on or off (serial) and a slowSink.
+func runSend(t *testing.T, evs []capture.Event, workers int, mode FailureMode, serial bool, newEnc func() Encoder) (*slowSink, *readySource, string, error) {
+	t.Helper()
+	src := &readySource{fakeSource: fakeSource{events: evs}, rnd: rand.New(rand.NewPCG(1, 2))}
+	sink := &slowSink{}
+	store := new(offsets.Memory)
+	err := Run(context.Background(), Config{
+		Source: src, Encoder: newEnc(), EncodeWorkers: workers, FailureMode: mode, Offsets: store, serialSend: serial,
+		NewEncoder: func() (Encoder, error) { return newEnc(), nil },
+		NewSink:    func(d Durable) (Sink, error) { sink.durable = d; return sink, nil },
+	})
+	v, _ := store.Load(context.Background())
+	return sink, src, string(v), err
+}
+
+// TestStreamSender: with the stream sender (encode.go) the sink gets the very records (keys,
+// headers) in the very order the stream goroutine sent them itself, positions are acknowledged
+// in order up to the same last one, and an event that cannot be encoded stops the run (fail)
+// or is skipped (warn) at the same place: with one encoding goroutine and with workers for the
+// reads, with an Encoder that appends to the batch and one whose records are copied in.
+func TestStreamSender(t *testing.T) {
+	base := streamEvents()
+	poisoned := slices.Clone(base)
+	poison := len(poisoned) / 2
+	for poisoned[poison-1].Kind != capture.Change || poisoned[poison-1].Op == capture.OpRead {
+		poison++
+	}
+	poisoned[poison-1].Source.Query = "poison"
+	for _, workers := range []int{1, 4} {
+		for _, appendTo := range []bool{false, true} {
+			for _, c := range []struct {
+				mode FailureMode
+				evs  []capture.Event
+				last int
+			}{{FailureFail, base, len(base)}, {FailureFail, poisoned, poison - 1}, {FailureWarn, poisoned, len(base)}} {
+				name := fmt.Sprintf("workers=%d/append=%v/%s/poison=%v", workers, appendTo, c.mode, len(c.evs) != 0 && &c.evs[0] == &poisoned[0])
+				t.Run(name, func(t *testing.T) {
+					enc := func() Encoder { return newWorkerEncoder(appendTo, workerEncoder{}) }
+					want, wantSrc, wantOff, wantErr := runSend(t, c.evs, workers, c.mode, true, enc)
+					got, gotSrc, gotOff, gotErr := runSend(t, c.evs, workers, c.mode, false, enc)
+					if (gotErr == nil) != (wantErr == nil) || gotErr != nil && gotErr.Error() != wantErr.Error() {
+						t.Fatalf("error %v, want %v", gotErr, wantErr)
+					}
+					if !slices.Equal(got.recs, want.recs) {
+						for i := range min(len(got.recs), len(want.recs)) {
+							if got.recs[i] != want.recs[i] {
+								t.Fatalf("record %d: got %q, want %q (of %d, want %d)", i, got.recs[i], want.recs[i], len(got.recs), len(want.recs))
+							}
+						}
+						t.Fatalf("got %d records, want %d", len(got.recs), len(want.recs))
+					}
+					if !slices.IsSorted(gotSrc.acked) || gotSrc.lastAck() != c.last || wantSrc.lastAck() != c.last || gotOff != wantOff {
+						t.Fatalf("last ack %d (serial %d), offset %s (serial %s); want sorted up to %d", gotSrc.lastAck(), wantSrc.lastAck(), gotOff, wantOff, c.last)
+					}
+				})
+			}
+		}
+	}
+}
+
+// rendezvousSink blocks in its first Send until the source has been asked for the events after
+// the record's: only a sink sent to beside the stream goroutine gets past it.
+type rendezvousSink struct {
+	fakeSink
+	asked chan struct{} // closed by the source at its third Next
+	first bool
+}
+
+func (s *rendezvousSink) Send(ctx context.Context, rec *envelope.Record, token uint64) error {
+	if !s.first {
+		s.first = true
+		select {
+		case <-s.asked:
+		case <-time.After(300 * time.Millisecond):
+			return errors.New("the source was not read while a record was being sent")
+		}
+	}
+	return s.fakeSink.Send(ctx, rec, token)
+}
+
+// askedSource closes asked at its third Next; its events are never ready ahead.
+type askedSource struct {
+	fakeSource
+	calls int
+	asked chan struct{}
+}
+
+func (s *askedSource) Ready() bool { return false }
+
+func (s *askedSource) Next(ctx context.Context) (capture.Event, error) {
+	if s.calls++; s.calls == 3 {
+		close(s.asked)
+	}
+	return s.fakeSource.Next(ctx)
+}
+
+// TestStreamSenderOverlap: the stream goroutine reads and encodes the next events while the
+// sink is still busy with a record of an earlier one (the serial pipeline waited for every
+// Send before its next Next, the MySQL → Kafka bound).
+func TestStreamSenderOverlap(t *testing.T) {
+	for _, serial := range []bool{false, true} {
+		asked := make(chan struct{})
+		src := &askedSource{fakeSource: fakeSource{events: events(9)}, asked: asked}
+		sink := &rendezvousSink{asked: asked}
+		err := Run(context.Background(), Config{
+			Source: src, Encoder: &fakeEncoder{}, serialSend: serial,
+			NewSink: func(d Durable) (Sink, error) { sink.durable = d; return sink, nil },
+		})
+		switch {
+		case serial && err == nil:
+			t.Fatal("serial sends: the first Send returned before the source was read again")
+		case !serial && err != nil:
+			t.Fatalf("stream sender: %v", err)
+		case !serial && (src.lastAck() != 9 || len(sink.recs) != 13):
+			t.Fatalf("stream sender: last ack %d, %d records; want 9, 13", src.lastAck(), len(sink.recs))
+		}
+	}
+}
+
+// blockingReadySource emits its events, then blocks; Ready is true while events are left. Its
+// first Next waits a little, so that the sender is idle by then.
+type blockingReadySource struct{ fakeSource }
+
+func (s *blockingReadySource) Ready() bool { return s.i < len(s.events) }
+
+func (s *blockingReadySource) Next(ctx context.Context) (capture.Event, error) {
+	if s.i == 0 {
+		time.Sleep(20 * time.Millisecond)
+	}
+	return s.fakeSource.Next(ctx)
+}
+
+// TestStreamSenderNoWait: the records of an event the source had no successor ready for go to
+// the sink while the source waits for input, not when a batch fills or the next event comes.
+func TestStreamSenderNoWait(t *testing.T) {
+	for _, n := range []int{1, 3, streamWake + 5} {
+		src := &blockingReadySource{fakeSource{events: events(n), block: true}}
+		want := 0
+		for _, ev := range src.events {
+			want += int(ev.Source.Pos)
+		}
+		sink := &recSink{}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			done <- Run(ctx, Config{Source: src, Encoder: &fakeEncoder{},
+				NewSink: func(d Durable) (Sink, error) { sink.durable = d; return sink, nil }})
+		}()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			sink.mu.Lock()
+			got := len(sink.recs)
+			sink.mu.Unlock()
+			if got == want {
+				break
+			}
+			if time.Now().After(deadline) {
+				cancel()
+				<-done
+				t.Fatalf("%d events: %d of %d records sent while the source waits", n, got, want)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
 		}
 	}
 }

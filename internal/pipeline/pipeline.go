@@ -84,6 +84,11 @@ type Config struct {
 	// after a stall this long, for a caller that reopens the pipeline (the capture commands'
 	// --stall-fail-timeout, 5m by default). 0 never fails: the stall is only reported.
 	StallFailTimeout time.Duration
+
+	// serialSend sends on the stream goroutine, as without the stream sender (encode.go),
+	// also for a source that implements ReadyReporter: for the tests and benchmarks that
+	// compare the two.
+	serialSend bool
 }
 
 // Stats are counters a metrics endpoint can read while Run runs.
@@ -208,6 +213,11 @@ func Run(ctx context.Context, cfg Config) error {
 		p.pool = p.newEncoderPool(encs)
 		defer p.pool.stop()
 	}
+	if _, ready := cfg.Source.(ReadyReporter); ready && !cfg.serialSend {
+		// Only for a source that says when its next event is ready: without it an idle
+		// sender would be woken per event, a goroutine wake-up (µs of CPU) each.
+		p.sq = newStreamQueue(cfg.Encoder, cfg.Source)
+	}
 	if r, ok := cfg.Source.(BufferReuser); ok {
 		r.ReuseBuffers()
 	}
@@ -221,6 +231,9 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	if p.pool != nil {
 		g.Go(func() error { return p.sendLoop(gctx) })
+	}
+	if p.sq != nil {
+		g.Go(func() error { return p.streamSendLoop(gctx) })
 	}
 	if p.cfg.HeartbeatInterval > 0 {
 		g.Go(func() error { return p.heartbeats(gctx) })
@@ -280,6 +293,7 @@ type run struct {
 	ev       capture.Event
 	recs     []envelope.Record // encodeSend's records
 	pool     *encoderPool      // the workers when encoding in parallel, else nil
+	sq       *streamQueue      // the stream sender's queue (encode.go), nil when sends are serial
 	readRel  ReadReleaser      // Source, when it reuses encoded reads' memory
 	rec      envelope.Record   // streamRecords' record (a local's address would escape per record)
 
@@ -322,6 +336,11 @@ func (p *run) stream(ctx context.Context, eof error) error {
 						return err
 					}
 				}
+				if p.sq != nil {
+					if err := p.flushQueue(ctx); err != nil {
+						return err
+					}
+				}
 				return eof
 			}
 			if ctx.Err() != nil {
@@ -347,7 +366,17 @@ func (p *run) stream(ctx context.Context, eof error) error {
 				return err
 			}
 		}
-		if err := p.encodeSend(ctx, ev); err != nil {
+		switch {
+		case p.sq == nil:
+			err = p.encodeSend(ctx, ev)
+		case ev.Kind != capture.Change || ev.Op != capture.OpRead:
+			err = p.queue(ctx, ev)
+		default: // a read on this goroutine (encode.go): after the events queued before it
+			if err = p.flushQueue(ctx); err == nil {
+				err = p.encodeSend(ctx, ev)
+			}
+		}
+		if err != nil {
 			return err
 		}
 		if p.readRel != nil && ev.Kind == capture.Change && ev.Op == capture.OpRead {
@@ -357,9 +386,15 @@ func (p *run) stream(ctx context.Context, eof error) error {
 }
 
 // encodeSend encodes ev with the pipeline's Encoder, sends its records and queues its position.
-// encMu serialises the encoder and the sends with the heartbeat goroutine.
+// encMu serialises the encoder and the sends with the heartbeat goroutine (and the stream
+// sender's queue lock, when there is one, the Encoder: lock order encMu, then sq.mu).
 func (p *run) encodeSend(ctx context.Context, ev *capture.Event) error {
 	p.encMu.Lock()
+	if p.sq != nil {
+		// With a stream sender, heartbeats use the Encoder under the queue's lock.
+		p.sq.mu.Lock()
+		defer p.sq.mu.Unlock()
+	}
 	recs := p.recs[:0]
 	var err error
 	if p.publishes(ev) {
@@ -454,6 +489,12 @@ func (p *run) heartbeats(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
+		}
+		if p.sq != nil {
+			if err := p.queueHeartbeat(p.cfg.Now()); err != nil {
+				return err
+			}
+			continue
 		}
 		p.encMu.Lock()
 		recs = p.cfg.Encoder.Heartbeat(recs[:0], p.cfg.Now())

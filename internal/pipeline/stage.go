@@ -74,6 +74,14 @@ type ReadReleaser interface {
 	ReadsDone(last *capture.Event)
 }
 
+// ReadyReporter is implemented by a Source that knows whether its next event is ready: Ready
+// reports whether Next would return without waiting for input (the rest of a MySQL rows
+// event's rows). Run calls it on Next's goroutine, between Next calls; it must not block. The
+// stream sender (encode.go) lets a burst of ready events gather before it is woken.
+type ReadyReporter interface {
+	Ready() bool
+}
+
 // Sink delivers records. Send may keep rec's bytes only by copying them. Once a record is
 // durable the sink calls the Durable func it was built with, passing token; it may do so from
 // any goroutine and in any order: the acker puts them back in order.

@@ -17,7 +17,8 @@ import (
 
 // TestSinkReusedMessagesStartClean: Send reuses acknowledged messages and their buffers; a
 // reused record carries nothing of the one before it (its key, value, headers, partition,
-// timestamp), and a record written into a bigger buffer keeps its own length.
+// timestamp), and a record written into a bigger buffer keeps its own length. A record with
+// the encoder's processing time (TsNS) has it as its timestamp; one without gets the time sent.
 func TestSinkReusedMessagesStartClean(t *testing.T) {
 	c := newCluster(t)
 	var tk tokens
@@ -32,6 +33,7 @@ func TestSinkReusedMessagesStartClean(t *testing.T) {
 		key, val []byte
 		hdr      bool
 		after    time.Time // the record's timestamp is not before this
+		ts       time.Time // or is exactly this (TsNS)
 	}
 	var want []sent
 	tok := uint64(0)
@@ -47,11 +49,16 @@ func TestSinkReusedMessagesStartClean(t *testing.T) {
 			} else if i%10 != 0 {
 				rec.Value = fmt.Appendf(nil, `{"r":%d,"i":%d}`, round, i)
 			} // else a tombstone
+			var ts time.Time
+			if round%2 == 1 && i%3 == 0 {
+				ts = start.Add(time.Duration(i)*time.Millisecond - time.Second) // before it was sent
+				rec.TsNS = ts.UnixNano()
+			}
 			tok++
 			if err := s.Send(ctx, &rec, tok); err != nil {
 				t.Fatal(err)
 			}
-			want = append(want, sent{rec.Key, rec.Value, rec.Headers != nil, start})
+			want = append(want, sent{rec.Key, rec.Value, rec.Headers != nil, start, ts})
 		}
 		if err := s.Flush(ctx); err != nil {
 			t.Fatal(err)
@@ -96,7 +103,11 @@ func TestSinkReusedMessagesStartClean(t *testing.T) {
 		if want := ikafka.Partition(w.key, 3); r.Partition != want {
 			t.Errorf("record %s on partition %d, murmur2 says %d", w.key, r.Partition, want)
 		}
-		if r.Timestamp.Before(w.after) {
+		if !w.ts.IsZero() {
+			if !r.Timestamp.Equal(w.ts) {
+				t.Errorf("record %s: timestamp %s, want its TsNS %s", w.key, r.Timestamp, w.ts)
+			}
+		} else if r.Timestamp.Before(w.after) {
 			t.Errorf("record %s: timestamp %s, before it was sent (%s): a reused record kept its old one", w.key, r.Timestamp, w.after)
 		}
 	}
@@ -231,5 +242,56 @@ func TestSinkSlabsKeepEachRecord(t *testing.T) {
 				t.Errorf("record %s: %d bytes (%.8q…), want %d (%.8q…)", r.Key, len(r.Value), r.Value, len(w), w)
 			}
 		})
+	}
+}
+
+// TestSinkStaleTsNS: a record encoded before the sink last waited for room (TsNS older than the
+// wait's end) gets the time it is sent as its timestamp, not its encode time: kgo counts the
+// delivery timeout from the timestamp, so the wait would count against it.
+func TestSinkStaleTsNS(t *testing.T) {
+	c := newCluster(t)
+	var tk tokens
+	s, err := New(Config{Client: ikafka.ClientConfig{Brokers: c.ListenAddrs()}, Partitions: 1}, tk.durable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	encoded := time.Now().Add(-time.Minute)
+	s.mu.Lock()
+	s.waitEnd = time.Now().UnixNano() // as admit sets it after a wait
+	s.mu.Unlock()
+	sent := time.Now().Truncate(time.Millisecond)
+	fresh := sent.Add(time.Second) // encoded after the wait
+	for i, ts := range []time.Time{encoded, fresh} {
+		rec := envelope.Record{Topic: "stale", Key: fmt.Appendf(nil, `{"id":%d}`, i), Value: []byte(`{}`), TsNS: ts.UnixNano()}
+		if err := s.Send(ctx, &rec, uint64(i+1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.ConsumeTopics("stale"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	var got []*kgo.Record
+	for len(got) < 2 {
+		fs := cl.PollFetches(cctx)
+		if err := cctx.Err(); err != nil {
+			t.Fatalf("consumed %d of 2 records: %v", len(got), err)
+		}
+		fs.EachRecord(func(r *kgo.Record) { got = append(got, r) })
+	}
+	if got[0].Timestamp.Before(sent) {
+		t.Errorf("record encoded before the wait: timestamp %s, want the time sent (≥ %s)", got[0].Timestamp, sent)
+	}
+	if !got[1].Timestamp.Equal(fresh) {
+		t.Errorf("record encoded after the wait: timestamp %s, want its TsNS %s", got[1].Timestamp, fresh)
 	}
 }

@@ -250,6 +250,7 @@ type Sink struct {
 	// records without reading the clock.
 	start     time.Time
 	clock     atomic.Int64
+	waitEnd   int64           // when admit last stopped waiting for room, ns since the epoch (s.mu)
 	failed    context.Context // cancelled (with the error) when the sink fails
 	setFailed context.CancelCauseFunc
 	stop      chan struct{} // closed by Close: the watchdog ends
@@ -378,7 +379,7 @@ func (s *Sink) Send(ctx context.Context, rec *envelope.Record, token uint64) err
 	}
 	held := min(max(int64(payload), 1), s.cfg.MaxBufferedBytes)
 	n := len(rec.Key) + len(rec.Value)
-	m, buf, err := s.admit(ctx, held, n, rec.Topic, token)
+	m, buf, staleBefore, err := s.admit(ctx, held, n, rec.Topic, token)
 	if err != nil {
 		return err
 	}
@@ -399,6 +400,13 @@ func (s *Sink) Send(ctx context.Context, rec *envelope.Record, token uint64) err
 			r.Headers[i] = kgo.RecordHeader{Key: h.Key, Value: bytes.Clone(h.Value)}
 		}
 	}
+	if rec.TsNS > staleBefore {
+		// The encoder's processing time (the envelope's ts_ms), read ms ago at most: kgo would
+		// read the clock again for a zero Timestamp. Not for a record encoded before the end
+		// of a wait for room (its own or an earlier record's): kgo counts the delivery timeout
+		// from the timestamp, which must not include that wait.
+		r.Timestamp = time.Unix(0, rec.TsNS)
+	}
 	// The client's own buffer bounds are above MaxBufferedBytes, so this does not block.
 	s.cl.Produce(context.Background(), r, s.promiseFn)
 	return nil
@@ -406,20 +414,21 @@ func (s *Sink) Send(ctx context.Context, rec *envelope.Record, token uint64) err
 
 // admit waits until held bytes fit under MaxBufferedBytes (logging every 10 s), then takes a
 // message (a reused one when there is one) and n bytes of a slab for its key and value, links
-// the message into the in-flight list and returns both. One lock in the common case: the
-// sticky error, the byte bound, the list and the slabs are all under s.mu.
-func (s *Sink) admit(ctx context.Context, held int64, n int, topic string, token uint64) (*message, []byte, error) {
+// the message into the in-flight list and returns both, with the end of the last wait for room
+// (ns since the epoch; 0: none yet). One lock in the common case: the sticky error, the byte
+// bound, the list and the slabs are all under s.mu.
+func (s *Sink) admit(ctx context.Context, held int64, n int, topic string, token uint64) (*message, []byte, int64, error) {
 	var start time.Time
 	s.mu.Lock()
 	for {
 		if s.err != nil {
 			err := s.err
 			s.mu.Unlock()
-			return nil, nil, err
+			return nil, nil, 0, err
 		}
 		if s.closed {
 			s.mu.Unlock()
-			return nil, nil, ErrClosed
+			return nil, nil, 0, ErrClosed
 		}
 		if s.bytes+held <= s.cfg.MaxBufferedBytes { // held ≤ MaxBufferedBytes: an idle sink admits any record
 			break
@@ -433,7 +442,7 @@ func (s *Sink) admit(ctx context.Context, held int64, n int, topic string, token
 			start = time.Now()
 		}
 		if err := s.waitRoom(ctx, room, start, topic); err != nil {
-			return nil, nil, err
+			return nil, nil, 0, err
 		}
 		s.mu.Lock()
 	}
@@ -461,8 +470,12 @@ func (s *Sink) admit(ctx context.Context, held int64, n int, topic string, token
 		s.head = m
 	}
 	s.tail = m
+	if !start.IsZero() {
+		s.waitEnd = time.Now().UnixNano()
+	}
+	waitEnd := s.waitEnd
 	s.mu.Unlock()
-	return m, buf, nil
+	return m, buf, waitEnd, nil
 }
 
 // reserve hands out n bytes of the current slab, starting a new one when they do not fit.

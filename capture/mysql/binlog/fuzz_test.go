@@ -156,12 +156,25 @@ func FuzzRows(f *testing.F) {
 			return
 		}
 		re := ev.Data.(*RowsEvent)
-		for re.Next() {
+		for {
+			more := re.More()
+			if !re.Next() {
+				if more && re.Err() == nil {
+					t.Fatal("More said rows were left; Next ended without an error")
+				}
+				break
+			}
+			if !more {
+				t.Fatal("Next decoded a row after More said none was left")
+			}
 			for _, r := range []int{len(re.Before()), len(re.After())} {
 				if r != 0 && r != n {
 					t.Fatalf("row of %d values, want %d", r, n)
 				}
 			}
+		}
+		if re.More() {
+			t.Fatal("More true after Next ended")
 		}
 	})
 }

@@ -79,6 +79,9 @@ func (e *RowsEvent) After() capture.Row {
 	return e.after
 }
 
+// More reports whether rows are left to decode (Next may still fail on them).
+func (e *RowsEvent) More() bool { return e.err == nil && e.off < len(e.data) }
+
 // Row returns the 0-based index of the current row within the event.
 func (e *RowsEvent) Row() int { return e.row - 1 }
 
