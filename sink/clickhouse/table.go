@@ -31,9 +31,10 @@ type table struct {
 	batch      *tableBatch
 	// twins counts, for a table with _row_id, the rows of version twinsAt by image hash, so that
 	// identical rows at one position get different _row_ids (see rowID).
-	twins   map[uint64]uint32
-	twinsAt uint64
-	warned  bool // the keyless-layout warning was logged
+	twins     map[uint64]uint32
+	twinsAt   uint64
+	twinsFrom uint64 // the upstream session (Sink.SetOrigin) of the rows counted
+	warned    bool   // the keyless-layout warning was logged
 }
 
 // maxTableSchemas bounds the bindings a table keeps, one per record schema seen for it.
@@ -48,14 +49,18 @@ const maxTwins = 1 << 16
 // statement (one position for all) is kept, identical rows included. A replayed row has the
 // same version and image, and, replayed in the same order as its first copy (replays start at a
 // position and re-send what follows), the same k, so it collapses with that copy instead of
-// adding a row.
-func (t *table) rowID(version, sum uint64) uint64 {
-	if t.twins == nil || t.twinsAt != version || len(t.twins) >= maxTwins {
+// adding a row. The count also starts over when the upstream session changes (origin, see
+// Sink.SetOrigin): a restarted upstream re-sends from its stored offset, so a row of the new
+// session at the version counted is a replay of one counted before, not one more twin (without
+// this, a replay that followed its first copy with no other version of the table in between
+// was counted on, got k = 1, and stayed in ClickHouse twice).
+func (t *table) rowID(version, sum, origin uint64) uint64 {
+	if t.twins == nil || t.twinsAt != version || t.twinsFrom != origin || len(t.twins) >= maxTwins {
 		clear(t.twins)
 		if t.twins == nil {
 			t.twins = map[uint64]uint32{}
 		}
-		t.twinsAt = version
+		t.twinsAt, t.twinsFrom = version, origin
 	}
 	k := t.twins[sum]
 	t.twins[sum] = k + 1
@@ -869,7 +874,7 @@ func (s *Sink) appendRow(t *table, row []byte, fields []rawField, deleted bool, 
 	sum := xxhash.Sum64(row)
 	b.sums = append(b.sums, sum)
 	if bd.rowID {
-		b.rowIDs = append(b.rowIDs, t.rowID(version, sum))
+		b.rowIDs = append(b.rowIDs, t.rowID(version, sum, s.origin.Load()))
 	}
 	var d uint8
 	if deleted {

@@ -39,6 +39,9 @@ type Config struct {
 	TopicRefresh     time.Duration // how often the topic list is re-read for new matches; defaults to 30s
 	ProgressInterval time.Duration // how often the consumer lag is logged; defaults to 10s
 	Logger           *slog.Logger  // defaults to discard
+	// OnProducer, when set, is called by Next before it returns a record, on Next's goroutine,
+	// with the session of the producer that wrote it (Position.Producer). Not a flag.
+	OnProducer func(session uint64)
 }
 
 // Validate reports every bad field.
@@ -164,9 +167,24 @@ type batch struct {
 // and offset. Next returns a *Position; it keeps neither the record nor its bytes alive. Its
 // offset JSON is {"topic":…,"partition":…,"offset":…}.
 type Position struct {
-	c      *claim
-	offset int64
-	epoch  int32 // the record's leader epoch, committed with the offset (franz-go's truncation check)
+	c        *claim
+	offset   int64
+	producer uint64 // see Producer
+	epoch    int32  // the record's leader epoch, committed with the offset (franz-go's truncation check)
+}
+
+// Producer identifies the producer session that wrote the record: its producer id and epoch
+// (0: unknown, a producer without idempotence). An upstream sluice that restarts, or reopens
+// its source, writes with a new session and re-sends what followed its last stored offset, so
+// a record of a new session at a position already seen is a replay, not a new change.
+func (p *Position) Producer() uint64 { return p.producer }
+
+// producerSession packs a record's producer id and epoch into Position.producer.
+func producerSession(r *kgo.Record) uint64 {
+	if r.ProducerID < 0 {
+		return 0
+	}
+	return uint64(r.ProducerID+1)<<16 | uint64(uint16(r.ProducerEpoch))
 }
 
 // Topic, Partition and Offset identify the record.
@@ -318,6 +336,9 @@ func (s *Source) Next(ctx context.Context) (envelope.Record, capture.Position, e
 				s.caughtUp = true
 			}
 			s.prev = r
+			if s.cfg.OnProducer != nil {
+				s.cfg.OnProducer(pos.producer)
+			}
 			return envelope.Record{Topic: r.Topic, Key: r.Key, Value: r.Value, Headers: headers(r.Headers)}, pos, nil
 		}
 		if s.caughtUp && len(s.batches) == 0 {
@@ -560,7 +581,7 @@ func (s *Source) handOut(ctx context.Context, fs kgo.Fetches) error {
 		s.mu.Unlock()
 		b := batch{recs: p.Records, pos: make([]Position, len(p.Records))}
 		for i, r := range p.Records {
-			b.pos[i] = Position{c: c, offset: r.Offset, epoch: r.LeaderEpoch}
+			b.pos[i] = Position{c: c, offset: r.Offset, producer: producerSession(r), epoch: r.LeaderEpoch}
 		}
 		last := p.Records[len(p.Records)-1].Offset
 		lv, _ := s.lag.LoadOrStore(p.Topic+"/"+strconv.Itoa(int(p.Partition)), new(atomic.Int64))

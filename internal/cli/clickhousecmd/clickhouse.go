@@ -97,14 +97,21 @@ func runKafkaToClickHouse(ctx context.Context, kcfg kafkasrc.Config, scfg clickh
 	if ep == nil {
 		ep = cli.NewEndpoint("kafka", kcfg.Group, "clickhouse")
 	}
-	src, err := kafkasrc.Open(ctx, kcfg)
-	if err != nil {
-		return err
-	}
 	var (
 		sink *clickhouse.Sink
 		m    metrics
 	)
+	// Each record's producer session reaches the sink before the record: a replay by a
+	// restarted upstream must collapse with its first copy in keyless tables.
+	kcfg.OnProducer = func(session uint64) {
+		if sink != nil {
+			sink.SetOrigin(session)
+		}
+	}
+	src, err := kafkasrc.Open(ctx, kcfg)
+	if err != nil {
+		return err
+	}
 	if err := ep.Register(&m); err != nil {
 		src.Close()
 		return err
