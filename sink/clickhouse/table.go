@@ -988,6 +988,7 @@ func (s *Sink) resolveToast(ctx context.Context, name string, b *tableBatch) err
 		first   uint64 // the root's version
 		bound   uint64 // the newest version of the chain's rows of key
 		members []int  // rows
+		mixed   bool   // rows of another key joined it (a primary-key change)
 	}
 	chains := map[int]*chain{} // by root
 	byCol := map[int][]*chain{}
@@ -1002,6 +1003,8 @@ func (s *Sink) resolveToast(ctx context.Context, name string, b *tableBatch) err
 		// (at or after that key's delete) does not bound this key's lookup.
 		if slices.Equal(f.key, c.key) {
 			c.bound = max(c.bound, b.versions[f.row])
+		} else {
+			c.mixed = true
 		}
 		c.members = append(c.members, f.row)
 	}
@@ -1067,8 +1070,35 @@ func (s *Sink) resolveToast(ctx context.Context, name string, b *tableBatch) err
 				vals[askOf[j]] = v
 			}
 		}
+		// A chain of one key with a newer version of that key in ClickHouse is a replay of
+		// records whose predecessors a merge removed: its rows, empty or not, are never the
+		// key's current one (ReplacingMergeTree keeps the newest version; lookups of later
+		// records find that one first), so their empty values are no loss to warn about.
+		var newer []toastReq
+		var newerOf []int
+		for i, c := range cs {
+			if _, ok := vals[i]; !ok && !unseen[i] && !c.mixed && c.bound < math.MaxUint64 {
+				newer = append(newer, toastReq{key: c.key, text: c.text, lo: c.bound + 1, hi: math.MaxUint64})
+				newerOf = append(newerOf, i)
+			}
+		}
+		outranked := map[int]bool{}
+		if len(newer) > 0 {
+			nvals, err := s.lookupToast(ctx, name, "`_version`", newer, keyExpr, keyCols)
+			if err != nil {
+				return err
+			}
+			for j := range nvals {
+				outranked[newerOf[j]] = true
+			}
+		}
 		for i, c := range cs {
 			v, ok := vals[i]
+			if !ok && outranked[i] {
+				s.log.Debug("unchanged-TOAST value with no earlier version in ClickHouse, in rows a newer version of the key outranks (a replay after a merge); storing NULL/empty",
+					"table", name, "column", b.bind.cols[col].name, "key", c.key, "rows", len(c.members), "version", c.bound)
+				continue
+			}
 			if !ok && unseen[i] {
 				s.stats.toast.Add(uint64(len(c.members)))
 				s.log.Warn("unchanged-TOAST value of a primary-key change whose old key's delete is not in ClickHouse yet (its records on another Kafka partition, read later); storing NULL/empty",
