@@ -166,6 +166,7 @@ type Sink struct {
 
 	// origin is the upstream session of the records Send gets now (SetOrigin).
 	origin atomic.Uint64
+	rowAt  uint64 // change.rowAt of the change being appended
 
 	mu        sync.Mutex
 	cache     schemaCache

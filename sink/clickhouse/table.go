@@ -33,8 +33,9 @@ type table struct {
 	// identical rows at one position get different _row_ids (see rowID).
 	twins     map[uint64]uint32
 	twinsAt   uint64
-	twinsFrom uint64 // the upstream session (Sink.SetOrigin) of the rows counted
-	warned    bool   // the keyless-layout warning was logged
+	twinsFrom uint64            // the upstream session (Sink.SetOrigin) of the rows counted
+	rowsAt    map[uint64]uint64 // _row_id by change.rowAt, of the rows of version twinsAt
+	warned    bool              // the keyless-layout warning was logged
 }
 
 // maxTableSchemas bounds the bindings a table keeps, one per record schema seen for it.
@@ -54,17 +55,36 @@ const maxTwins = 1 << 16
 // session at the version counted is a replay of one counted before, not one more twin (without
 // this, a replay that followed its first copy with no other version of the table in between
 // was counted on, got k = 1, and stayed in ClickHouse twice).
-func (t *table) rowID(version, sum, origin uint64) uint64 {
-	if t.twins == nil || t.twinsAt != version || t.twinsFrom != origin || len(t.twins) >= maxTwins {
+//
+// A binlog row has a place of its own in its transaction (at, change.rowAt): its _row_id is
+// kept by place, so a row read again, by a restarted upstream or by this consumer after its
+// partition came back (a rebalance, a broker restart), gets its first copy's id whatever came
+// between, and an identical row at another place a new k, also when a replay resumes between
+// the two (the count by session would then give the second the first one's id).
+func (t *table) rowID(version, sum, origin, at uint64) uint64 {
+	if t.twins == nil || t.twinsAt != version || (at == 0 && t.twinsFrom != origin) || len(t.twins) >= maxTwins || len(t.rowsAt) >= maxTwins {
 		clear(t.twins)
+		clear(t.rowsAt)
 		if t.twins == nil {
 			t.twins = map[uint64]uint32{}
 		}
 		t.twinsAt, t.twinsFrom = version, origin
 	}
+	if at != 0 {
+		if id, ok := t.rowsAt[at]; ok {
+			return id
+		}
+		if t.rowsAt == nil {
+			t.rowsAt = map[uint64]uint64{}
+		}
+	}
 	k := t.twins[sum]
 	t.twins[sum] = k + 1
-	return sum + uint64(k)
+	id := sum + uint64(k)
+	if at != 0 {
+		t.rowsAt[at] = id
+	}
+	return id
 }
 
 // binding is how the rows of one record schema are written into the table as it is now.
@@ -515,6 +535,7 @@ func (s *Sink) bindSchemaless(ctx context.Context, t *table, c *change) (*bindin
 // appendChange appends the rows of one change: new versions for c/r/u, a deleted version of
 // the old key when an update changed the key, a deleted version for d.
 func (s *Sink) appendChange(ctx context.Context, t *table, b *binding, c *change) error {
+	s.rowAt = c.rowAt
 	switch c.op {
 	case 'c', 'r':
 		if c.after == nil {
@@ -874,7 +895,7 @@ func (s *Sink) appendRow(t *table, row []byte, fields []rawField, deleted bool, 
 	sum := xxhash.Sum64(row)
 	b.sums = append(b.sums, sum)
 	if bd.rowID {
-		b.rowIDs = append(b.rowIDs, t.rowID(version, sum, s.origin.Load()))
+		b.rowIDs = append(b.rowIDs, t.rowID(version, sum, s.origin.Load(), s.rowAt))
 	}
 	var d uint8
 	if deleted {
