@@ -97,7 +97,7 @@ func runKafka(ctx context.Context, t *testing.T, kcfg kafkasrc.Config, scfg Conf
 	if err != nil {
 		t.Fatal(err)
 	}
-	kcfg.OnProducer = sink.SetOrigin // as clickhousecmd wires it
+	kcfg.OnOrigin = sink.SetOrigin // as clickhousecmd wires it
 	src, err := kafkasrc.Open(ctx, kcfg)
 	if err != nil {
 		sink.Close()

@@ -39,9 +39,10 @@ type Config struct {
 	TopicRefresh     time.Duration // how often the topic list is re-read for new matches; defaults to 30s
 	ProgressInterval time.Duration // how often the consumer lag is logged; defaults to 10s
 	Logger           *slog.Logger  // defaults to discard
-	// OnProducer, when set, is called by Next before it returns a record, on Next's goroutine,
-	// with the session of the producer that wrote it (Position.Producer). Not a flag.
-	OnProducer func(session uint64)
+	// OnOrigin, when set, is called by Next before it returns a record, on Next's goroutine,
+	// with the record's origin (Position.Origin): it changes whenever the records that follow
+	// may repeat ones returned before. Not a flag.
+	OnOrigin func(origin uint64)
 }
 
 // Validate reports every bad field.
@@ -122,6 +123,7 @@ type Source struct {
 
 	mu     sync.Mutex
 	claims map[partition]*claim // the partitions assigned now
+	gens   uint64               // claims made so far
 
 	lag sync.Map // "topic/partition" → *atomic.Int64 (high-water mark − next offset)
 
@@ -142,9 +144,10 @@ type partition struct {
 type claim struct {
 	topic   string
 	id      int32
-	emitted int64 // offset of the newest record Next returned; -1 for none
-	marked  int64 // offset of the newest record marked; -1 for none
-	ended   bool  // revoked or lost: Next drops the partition's buffered records
+	gen     uint64 // this assignment's number in the process (Position.Origin)
+	emitted int64  // offset of the newest record Next returned; -1 for none
+	marked  int64  // offset of the newest record marked; -1 for none
+	ended   bool   // revoked or lost: Next drops the partition's buffered records
 	idle    chan struct{}
 	closed  bool // idle is closed
 }
@@ -178,6 +181,12 @@ type Position struct {
 // its source, writes with a new session and re-sends what followed its last stored offset, so
 // a record of a new session at a position already seen is a replay, not a new change.
 func (p *Position) Producer() uint64 { return p.producer }
+
+// Origin is the record's producer session (Producer) as read through this assignment of its
+// partition: a new session (an upstream that restarted) or a new assignment (the partition
+// came back after a rebalance or a lost session, read again from the committed offset) gives
+// another origin, so records of one origin never repeat each other.
+func (p *Position) Origin() uint64 { return p.producer ^ p.c.gen*0x9e3779b97f4a7c15 }
 
 // producerSession packs a record's producer id and epoch into Position.producer.
 func producerSession(r *kgo.Record) uint64 {
@@ -336,8 +345,8 @@ func (s *Source) Next(ctx context.Context) (envelope.Record, capture.Position, e
 				s.caughtUp = true
 			}
 			s.prev = r
-			if s.cfg.OnProducer != nil {
-				s.cfg.OnProducer(pos.producer)
+			if s.cfg.OnOrigin != nil {
+				s.cfg.OnOrigin(pos.Origin())
 			}
 			return envelope.Record{Topic: r.Topic, Key: r.Key, Value: r.Value, Headers: headers(r.Headers)}, pos, nil
 		}
@@ -575,7 +584,8 @@ func (s *Source) handOut(ctx context.Context, fs kgo.Fetches) error {
 		k := partition{p.Topic, p.Partition}
 		c := s.claims[k]
 		if c == nil {
-			c = &claim{topic: p.Topic, id: p.Partition, emitted: -1, marked: -1, idle: make(chan struct{})}
+			s.gens++
+			c = &claim{topic: p.Topic, id: p.Partition, gen: s.gens, emitted: -1, marked: -1, idle: make(chan struct{})}
 			s.claims[k] = c
 		}
 		s.mu.Unlock()

@@ -101,11 +101,12 @@ func runKafkaToClickHouse(ctx context.Context, kcfg kafkasrc.Config, scfg clickh
 		sink *clickhouse.Sink
 		m    metrics
 	)
-	// Each record's producer session reaches the sink before the record: a replay by a
-	// restarted upstream must collapse with its first copy in keyless tables.
-	kcfg.OnProducer = func(session uint64) {
+	// Each record's origin reaches the sink before the record: a replay (by a restarted
+	// upstream, or of a partition read again) must collapse with its first copy in keyless
+	// tables.
+	kcfg.OnOrigin = func(origin uint64) {
 		if sink != nil {
-			sink.SetOrigin(session)
+			sink.SetOrigin(origin)
 		}
 	}
 	src, err := kafkasrc.Open(ctx, kcfg)
