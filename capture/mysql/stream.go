@@ -586,7 +586,9 @@ func (s *Source) handle(ctx context.Context, ev binlog.Event) error {
 	case *binlog.RowsEvent:
 		return s.startRows(h, d)
 	case *binlog.Heartbeat:
-		if !s.st.inTxn && h.LogPos != 0 && !s.beforeStart(h.LogPos) {
+		// Not while a resume skips into the transaction ahead: the heartbeat at the dump's
+		// start names that transaction's start, a position behind the resume's (rows again).
+		if !s.st.inTxn && !s.st.skipArmed && h.LogPos != 0 && !s.beforeStart(h.LogPos) {
 			s.emit(capture.Event{Kind: capture.Keepalive, Position: &Position{File: s.st.file, Pos: uint64(h.LogPos), GTIDs: s.gtidString(), TsSec: time.Now().Unix(), ServerID: h.ServerID}})
 		}
 		return nil

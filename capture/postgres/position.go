@@ -22,10 +22,14 @@ type Position struct {
 	LSN       uint64 // lsn
 	ProcLSN   uint64 // lsn_proc
 	CommitLSN uint64 // lsn_commit
-	TxID      int64  // txId (0 = none)
-	TsMicros  int64  // ts_usec
-	Type      string // messageType: BEGIN, INSERT, UPDATE, DELETE, TRUNCATE, MESSAGE, COMMIT, HEARTBEAT
-	Events    int    // lsn_events_processed
+	// LastCommit is the end LSN of the last commit emitted when CommitLSN is a later idle
+	// position (lsn_last_commit, sluice's own key; 0: CommitLSN is it). A restart there sets
+	// source.sequence[0] of the transactions sent again to it, as on their first sending.
+	LastCommit uint64
+	TxID       int64  // txId (0 = none)
+	TsMicros   int64  // ts_usec
+	Type       string // messageType: BEGIN, INSERT, UPDATE, DELETE, TRUNCATE, MESSAGE, COMMIT, HEARTBEAT
+	Events     int    // lsn_events_processed
 
 	// Snapshot state.
 	Snapshot          bool // snapshot: "INITIAL" while the snapshot runs
@@ -88,6 +92,10 @@ func (p *Position) AppendOffset(dst []byte) []byte {
 	if p.CommitLSN != 0 {
 		dst = append(dst, `,"lsn_commit":`...)
 		dst = strconv.AppendUint(dst, p.CommitLSN, 10)
+	}
+	if p.LastCommit != 0 && p.LastCommit != p.CommitLSN {
+		dst = append(dst, `,"lsn_last_commit":`...)
+		dst = strconv.AppendUint(dst, p.LastCommit, 10)
 	}
 	if p.TxID != 0 {
 		dst = append(dst, `,"txId":`...)
@@ -185,7 +193,7 @@ func ParseOffset(b []byte) (*Position, error) {
 		}
 		return nil
 	}
-	for k, dst := range map[string]any{"lsn": &p.LSN, "lsn_proc": &p.ProcLSN, "lsn_commit": &p.CommitLSN, "txId": &p.TxID,
+	for k, dst := range map[string]any{"lsn": &p.LSN, "lsn_proc": &p.ProcLSN, "lsn_commit": &p.CommitLSN, "lsn_last_commit": &p.LastCommit, "txId": &p.TxID,
 		"ts_usec": &p.TsMicros, "messageType": &p.Type, "lsn_events_processed": &p.Events,
 		"last_snapshot_record": &p.LastSnapshotRow, "snapshot_completed": &p.SnapshotCompleted,
 		"snapshot_schema": &p.SnapSchema, "snapshot_table": &p.SnapTable, "snapshot_after": &p.SnapAfter, "snapshot_slot": &p.SnapSlot,

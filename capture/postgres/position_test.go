@@ -10,6 +10,7 @@ import (
 func TestPositionRoundTrip(t *testing.T) {
 	for _, p := range []Position{
 		{LSN: 24023128, ProcLSN: 24023128, CommitLSN: 24023119, TxID: 767, TsMicros: 1705314600000123, Type: "INSERT", Events: 2},
+		{LSN: 40, ProcLSN: 40, CommitLSN: 40, LastCommit: 31, Type: "HEARTBEAT"}, // an idle position after the commit ending at 31
 		{LSN: 5, CommitLSN: 5, ProcLSN: 5, Type: "COMMIT", TxID: 9},
 		{LSN: 7, Snapshot: true, LastSnapshotRow: true, TsMicros: 1},
 		{LSN: 8, ProcLSN: 8, CommitLSN: 8, SnapshotCompleted: true},

@@ -343,6 +343,11 @@ func (s *Source) resumeFrom(r *Position, confirmed *string) {
 			s.startLSN = uint64(l)
 		}
 		s.lastCommitEnd = s.startLSN
+		if r.LastCommit != 0 && r.LastCommit < s.startLSN {
+			// An idle position: the transactions sent again follow the last commit, as
+			// their first copies did (source.sequence[0]); positions stay at the idle one.
+			s.lastCommitEnd, s.idleEmitted = r.LastCommit, s.startLSN
+		}
 		if r.Type == "COMMIT" || r.Type == "HEARTBEAT" || r.TxID == 0 {
 			s.resume = nil
 		}

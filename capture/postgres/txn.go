@@ -185,7 +185,7 @@ func (s *Source) begin(xid uint32, ts int64, lsn uint64) {
 	}
 	ev := &capture.Event{Kind: capture.Begin, Source: capture.Source{Connector: "postgresql", DB: s.dbName, TsMicros: ts, TxID: int64(xid), HasTxID: true, LSN: lsn, HasLSN: true, LastCommitLSN: s.lastCommitEnd},
 		TxID: s.txID(xid, lsn),
-		Position: &Position{LSN: 0, CommitLSN: s.commitPos(), TxID: int64(xid), TsMicros: ts, Type: "BEGIN", Filters: s.filters,
+		Position: &Position{LSN: 0, CommitLSN: s.commitPos(), LastCommit: s.lastCommitEnd, TxID: int64(xid), TsMicros: ts, Type: "BEGIN", Filters: s.filters,
 			SignalOffset: s.sigNext, HasSignalOffset: s.hasSigNext}}
 	s.beginEv = ev
 }
@@ -358,7 +358,7 @@ func (s *Source) message(lsn uint64, m *pgoutput.LogicalDecodingMessage) {
 		s.countEvent(lsn)
 		ev.Source.TsMicros, ev.Source.TxID, ev.Source.HasTxID = s.commitTime, int64(s.xid), true
 		ev.TxID = s.txID(s.xid, lsn)
-		ev.Position = &Position{LSN: lsn, ProcLSN: lsn, CommitLSN: s.commitPos(), TxID: int64(s.xid), TsMicros: s.commitTime, Type: "MESSAGE", Events: s.eventsAtLSN}
+		ev.Position = &Position{LSN: lsn, ProcLSN: lsn, CommitLSN: s.commitPos(), LastCommit: s.lastCommitEnd, TxID: int64(s.xid), TsMicros: s.commitTime, Type: "MESSAGE", Events: s.eventsAtLSN}
 		if s.skipTx && s.alreadyDelivered(lsn) {
 			return
 		}
@@ -369,7 +369,7 @@ func (s *Source) message(lsn uint64, m *pgoutput.LogicalDecodingMessage) {
 		ev.Source.TsMicros = time.Now().UnixMicro()
 		if !s.inTx {
 			// Outside a transaction the message is its own unit: confirm up to it.
-			ev.Position = &Position{LSN: lsn, ProcLSN: lsn, CommitLSN: s.commitPos(), TsMicros: ev.Source.TsMicros, Type: "MESSAGE"}
+			ev.Position = &Position{LSN: lsn, ProcLSN: lsn, CommitLSN: s.commitPos(), LastCommit: s.lastCommitEnd, TsMicros: ev.Source.TsMicros, Type: "MESSAGE"}
 		}
 	}
 	s.pending = append(s.pending, ev)
@@ -387,7 +387,7 @@ func (s *Source) emitChange(op capture.Op, rel *relation, lsn uint64, before, af
 			TxID: int64(s.xid), HasTxID: true, LSN: lsn, HasLSN: true, LastCommitLSN: s.lastCommitEnd},
 		TxID: s.txID(s.xid, lsn)}
 	pos := s.positions.get()
-	*pos = Position{LSN: lsn, ProcLSN: lsn, CommitLSN: s.commitPos(), TxID: int64(s.xid), TsMicros: s.commitTime, Type: typ, Events: s.eventsAtLSN,
+	*pos = Position{LSN: lsn, ProcLSN: lsn, CommitLSN: s.commitPos(), LastCommit: s.lastCommitEnd, TxID: int64(s.xid), TsMicros: s.commitTime, Type: typ, Events: s.eventsAtLSN,
 		SignalOffset: s.sigNext, HasSignalOffset: s.hasSigNext, Filters: s.filters}
 	ev.Position = pos
 	s.pending = append(s.pending, ev)
@@ -430,7 +430,7 @@ func (s *Source) idleEvent(lsn uint64) capture.Event {
 	s.idleEmitted = max(s.idleEmitted, lsn)
 	now := time.Now().UnixMicro()
 	return capture.Event{Kind: capture.Keepalive, Source: capture.Source{Connector: "postgresql", DB: s.dbName, TsMicros: now, LSN: lsn, HasLSN: true},
-		Position: &Position{LSN: lsn, ProcLSN: lsn, CommitLSN: lsn, TsMicros: now, Type: "HEARTBEAT"}}
+		Position: &Position{LSN: lsn, ProcLSN: lsn, CommitLSN: lsn, LastCommit: s.lastCommitEnd, TsMicros: now, Type: "HEARTBEAT"}}
 }
 
 // keyCarried checks that an old key tuple ('K') holds the table's key: under REPLICA IDENTITY

@@ -25,8 +25,12 @@ type change struct {
 	table           string
 	tsMs            int64
 	version         uint64
-	hasPos          bool
-	rowBytes        int // JSON size of the row images and key: what the batch holds of the record
+	// rowAt tells a MySQL/MariaDB streamed row from every other row of its transaction (the
+	// binlog file, event position and row index: 1<<63 set; 0: no such place, PostgreSQL and
+	// snapshot rows). See table.rowID.
+	rowAt    uint64
+	hasPos   bool
+	rowBytes int // JSON size of the row images and key: what the batch holds of the record
 }
 
 // envSchema is what the sink needs from a record's JSON schemas: the row struct and the key
@@ -392,6 +396,9 @@ func (ch *change) readSource(cache *schemaCache, src []byte, f *sourceFields) er
 	case gtid != nil && mariaSeq(gtid) != 0:
 		ch.version = 1<<63 | mariaSeq(gtid)
 		ch.hasPos = true
+		if ch.op != 'r' {
+			ch.rowAt = rowAt(file, pos, row)
+		}
 	case file != nil && !isNull(file) && pos != nil && ch.op != 'r' && string(conn) != `"mariadb"`:
 		ts := ch.tsMs * 1000
 		if tsUs != nil && !isNull(tsUs) {
@@ -406,6 +413,7 @@ func (ch *change) readSource(cache *schemaCache, src []byte, f *sourceFields) er
 		}
 		ch.version = 1<<62 | uint64(ts)
 		ch.hasPos = true
+		ch.rowAt = rowAt(file, pos, row)
 	case file != nil && !isNull(file) && pos != nil:
 		f, err := jsonString(file)
 		if err != nil {
@@ -435,6 +443,31 @@ func (ch *change) readSource(cache *schemaCache, src []byte, f *sourceFields) er
 		ch.version--
 	}
 	return nil
+}
+
+// rowAt is change.rowAt of a binlog row: pos·2^16 + row is one number per row of a binlog file
+// (an event spans more bytes than it has rows), the file's index on top; 0 when the source
+// block lacks them.
+func rowAt(file, pos, row []byte) uint64 {
+	if file == nil || pos == nil || isNull(file) || isNull(pos) {
+		return 0
+	}
+	f, err := jsonString(file)
+	if err != nil {
+		return 0
+	}
+	idx, err := binlogIndex(f)
+	p, perr := jsonInt(pos)
+	if err != nil || perr != nil || p < 0 {
+		return 0
+	}
+	var r int64
+	if row != nil && !isNull(row) {
+		if r, err = jsonInt(row); err != nil || r < 0 {
+			return 0
+		}
+	}
+	return 1<<63 | (idx&0x7fff)<<48 ^ (uint64(p)<<16 + uint64(r))
 }
 
 // sourceFields are the members of a source block readSource uses (raw values, nil when absent;

@@ -164,6 +164,10 @@ type Sink struct {
 	version string
 	db      string // quoted database
 
+	// origin is the upstream session of the records Send gets now (SetOrigin).
+	origin atomic.Uint64
+	rowAt  uint64 // change.rowAt of the change being appended
+
 	mu        sync.Mutex
 	cache     schemaCache
 	tables    map[string]*table
@@ -405,6 +409,14 @@ func (s *Sink) Send(ctx context.Context, rec *envelope.Record, token uint64) err
 	}
 	return nil
 }
+
+// SetOrigin tells the sink which upstream session wrote the records Send gets from now on
+// (`sluice clickhouse`: the Kafka producer's id and epoch, source/kafka Position.Producer; 0:
+// unknown). A session that starts re-sends what followed its last stored offset: a keyless
+// table's row of a new session at the version its identical-row count stands at is a replay,
+// so the count starts over (see table.rowID) and the row collapses with its first copy. Call it
+// from the goroutine that calls Send, before the Send of the record.
+func (s *Sink) SetOrigin(session uint64) { s.origin.Store(session) }
 
 // InputDrained tells the sink that its source has read everything its input had so far
 // (pipeline.InputDrainer). At the end of a burst (the newest insert was a full batch) the rest

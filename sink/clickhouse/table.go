@@ -31,9 +31,11 @@ type table struct {
 	batch      *tableBatch
 	// twins counts, for a table with _row_id, the rows of version twinsAt by image hash, so that
 	// identical rows at one position get different _row_ids (see rowID).
-	twins   map[uint64]uint32
-	twinsAt uint64
-	warned  bool // the keyless-layout warning was logged
+	twins     map[uint64]uint32
+	twinsAt   uint64
+	twinsFrom uint64            // the upstream session (Sink.SetOrigin) of the rows counted
+	rowsAt    map[uint64]uint64 // _row_id by change.rowAt, of the rows of version twinsAt
+	warned    bool              // the keyless-layout warning was logged
 }
 
 // maxTableSchemas bounds the bindings a table keeps, one per record schema seen for it.
@@ -48,18 +50,41 @@ const maxTwins = 1 << 16
 // statement (one position for all) is kept, identical rows included. A replayed row has the
 // same version and image, and, replayed in the same order as its first copy (replays start at a
 // position and re-send what follows), the same k, so it collapses with that copy instead of
-// adding a row.
-func (t *table) rowID(version, sum uint64) uint64 {
-	if t.twins == nil || t.twinsAt != version || len(t.twins) >= maxTwins {
+// adding a row. The count also starts over when the upstream session changes (origin, see
+// Sink.SetOrigin): a restarted upstream re-sends from its stored offset, so a row of the new
+// session at the version counted is a replay of one counted before, not one more twin (without
+// this, a replay that followed its first copy with no other version of the table in between
+// was counted on, got k = 1, and stayed in ClickHouse twice).
+//
+// A binlog row has a place of its own in its transaction (at, change.rowAt): its _row_id is
+// kept by place, so a row read again, by a restarted upstream or by this consumer after its
+// partition came back (a rebalance, a broker restart), gets its first copy's id whatever came
+// between, and an identical row at another place a new k, also when a replay resumes between
+// the two (the count by session would then give the second the first one's id).
+func (t *table) rowID(version, sum, origin, at uint64) uint64 {
+	if t.twins == nil || t.twinsAt != version || (at == 0 && t.twinsFrom != origin) || len(t.twins) >= maxTwins || len(t.rowsAt) >= maxTwins {
 		clear(t.twins)
+		clear(t.rowsAt)
 		if t.twins == nil {
 			t.twins = map[uint64]uint32{}
 		}
-		t.twinsAt = version
+		t.twinsAt, t.twinsFrom = version, origin
+	}
+	if at != 0 {
+		if id, ok := t.rowsAt[at]; ok {
+			return id
+		}
+		if t.rowsAt == nil {
+			t.rowsAt = map[uint64]uint64{}
+		}
 	}
 	k := t.twins[sum]
 	t.twins[sum] = k + 1
-	return sum + uint64(k)
+	id := sum + uint64(k)
+	if at != 0 {
+		t.rowsAt[at] = id
+	}
+	return id
 }
 
 // binding is how the rows of one record schema are written into the table as it is now.
@@ -510,6 +535,7 @@ func (s *Sink) bindSchemaless(ctx context.Context, t *table, c *change) (*bindin
 // appendChange appends the rows of one change: new versions for c/r/u, a deleted version of
 // the old key when an update changed the key, a deleted version for d.
 func (s *Sink) appendChange(ctx context.Context, t *table, b *binding, c *change) error {
+	s.rowAt = c.rowAt
 	switch c.op {
 	case 'c', 'r':
 		if c.after == nil {
@@ -869,7 +895,7 @@ func (s *Sink) appendRow(t *table, row []byte, fields []rawField, deleted bool, 
 	sum := xxhash.Sum64(row)
 	b.sums = append(b.sums, sum)
 	if bd.rowID {
-		b.rowIDs = append(b.rowIDs, t.rowID(version, sum))
+		b.rowIDs = append(b.rowIDs, t.rowID(version, sum, s.origin.Load(), s.rowAt))
 	}
 	var d uint8
 	if deleted {
@@ -983,6 +1009,7 @@ func (s *Sink) resolveToast(ctx context.Context, name string, b *tableBatch) err
 		first   uint64 // the root's version
 		bound   uint64 // the newest version of the chain's rows of key
 		members []int  // rows
+		mixed   bool   // rows of another key joined it (a primary-key change)
 	}
 	chains := map[int]*chain{} // by root
 	byCol := map[int][]*chain{}
@@ -997,6 +1024,8 @@ func (s *Sink) resolveToast(ctx context.Context, name string, b *tableBatch) err
 		// (at or after that key's delete) does not bound this key's lookup.
 		if slices.Equal(f.key, c.key) {
 			c.bound = max(c.bound, b.versions[f.row])
+		} else {
+			c.mixed = true
 		}
 		c.members = append(c.members, f.row)
 	}
@@ -1062,8 +1091,35 @@ func (s *Sink) resolveToast(ctx context.Context, name string, b *tableBatch) err
 				vals[askOf[j]] = v
 			}
 		}
+		// A chain of one key with a newer version of that key in ClickHouse is a replay of
+		// records whose predecessors a merge removed: its rows, empty or not, are never the
+		// key's current one (ReplacingMergeTree keeps the newest version; lookups of later
+		// records find that one first), so their empty values are no loss to warn about.
+		var newer []toastReq
+		var newerOf []int
+		for i, c := range cs {
+			if _, ok := vals[i]; !ok && !unseen[i] && !c.mixed && c.bound < math.MaxUint64 {
+				newer = append(newer, toastReq{key: c.key, text: c.text, lo: c.bound + 1, hi: math.MaxUint64})
+				newerOf = append(newerOf, i)
+			}
+		}
+		outranked := map[int]bool{}
+		if len(newer) > 0 {
+			nvals, err := s.lookupToast(ctx, name, "`_version`", newer, keyExpr, keyCols)
+			if err != nil {
+				return err
+			}
+			for j := range nvals {
+				outranked[newerOf[j]] = true
+			}
+		}
 		for i, c := range cs {
 			v, ok := vals[i]
+			if !ok && outranked[i] {
+				s.log.Debug("unchanged-TOAST value with no earlier version in ClickHouse, in rows a newer version of the key outranks (a replay after a merge); storing NULL/empty",
+					"table", name, "column", b.bind.cols[col].name, "key", c.key, "rows", len(c.members), "version", c.bound)
+				continue
+			}
 			if !ok && unseen[i] {
 				s.stats.toast.Add(uint64(len(c.members)))
 				s.log.Warn("unchanged-TOAST value of a primary-key change whose old key's delete is not in ClickHouse yet (its records on another Kafka partition, read later); storing NULL/empty",

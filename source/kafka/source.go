@@ -44,6 +44,10 @@ type Config struct {
 	// at a failed dial and cleared at the next successful one (the client retries by itself,
 	// so nothing else would show an outage; /readyz and Connected read it).
 	Link *capture.StreamStats
+	// OnOrigin, when set, is called by Next before it returns a record, on Next's goroutine,
+	// with the record's origin (Position.Origin): it changes whenever the records that follow
+	// may repeat ones returned before. Not a flag.
+	OnOrigin func(origin uint64)
 }
 
 // linkHook records broker dials in a Config.Link (kgo.HookBrokerConnect).
@@ -136,6 +140,7 @@ type Source struct {
 
 	mu     sync.Mutex
 	claims map[partition]*claim // the partitions assigned now
+	gens   uint64               // claims made so far
 
 	lag sync.Map // "topic/partition" → *atomic.Int64 (high-water mark − next offset)
 
@@ -156,9 +161,10 @@ type partition struct {
 type claim struct {
 	topic   string
 	id      int32
-	emitted int64 // offset of the newest record Next returned; -1 for none
-	marked  int64 // offset of the newest record marked; -1 for none
-	ended   bool  // revoked or lost: Next drops the partition's buffered records
+	gen     uint64 // this assignment's number in the process (Position.Origin)
+	emitted int64  // offset of the newest record Next returned; -1 for none
+	marked  int64  // offset of the newest record marked; -1 for none
+	ended   bool   // revoked or lost: Next drops the partition's buffered records
 	idle    chan struct{}
 	closed  bool // idle is closed
 }
@@ -181,9 +187,30 @@ type batch struct {
 // and offset. Next returns a *Position; it keeps neither the record nor its bytes alive. Its
 // offset JSON is {"topic":…,"partition":…,"offset":…}.
 type Position struct {
-	c      *claim
-	offset int64
-	epoch  int32 // the record's leader epoch, committed with the offset (franz-go's truncation check)
+	c        *claim
+	offset   int64
+	producer uint64 // see Producer
+	epoch    int32  // the record's leader epoch, committed with the offset (franz-go's truncation check)
+}
+
+// Producer identifies the producer session that wrote the record: its producer id and epoch
+// (0: unknown, a producer without idempotence). An upstream sluice that restarts, or reopens
+// its source, writes with a new session and re-sends what followed its last stored offset, so
+// a record of a new session at a position already seen is a replay, not a new change.
+func (p *Position) Producer() uint64 { return p.producer }
+
+// Origin is the record's producer session (Producer) as read through this assignment of its
+// partition: a new session (an upstream that restarted) or a new assignment (the partition
+// came back after a rebalance or a lost session, read again from the committed offset) gives
+// another origin, so records of one origin never repeat each other.
+func (p *Position) Origin() uint64 { return p.producer ^ p.c.gen*0x9e3779b97f4a7c15 }
+
+// producerSession packs a record's producer id and epoch into Position.producer.
+func producerSession(r *kgo.Record) uint64 {
+	if r.ProducerID < 0 {
+		return 0
+	}
+	return uint64(r.ProducerID+1)<<16 | uint64(uint16(r.ProducerEpoch))
 }
 
 // Topic, Partition and Offset identify the record.
@@ -338,6 +365,9 @@ func (s *Source) Next(ctx context.Context) (envelope.Record, capture.Position, e
 				s.caughtUp = true
 			}
 			s.prev = r
+			if s.cfg.OnOrigin != nil {
+				s.cfg.OnOrigin(pos.Origin())
+			}
 			return envelope.Record{Topic: r.Topic, Key: r.Key, Value: r.Value, Headers: headers(r.Headers)}, pos, nil
 		}
 		if s.caughtUp && len(s.batches) == 0 {
@@ -574,13 +604,14 @@ func (s *Source) handOut(ctx context.Context, fs kgo.Fetches) error {
 		k := partition{p.Topic, p.Partition}
 		c := s.claims[k]
 		if c == nil {
-			c = &claim{topic: p.Topic, id: p.Partition, emitted: -1, marked: -1, idle: make(chan struct{})}
+			s.gens++
+			c = &claim{topic: p.Topic, id: p.Partition, gen: s.gens, emitted: -1, marked: -1, idle: make(chan struct{})}
 			s.claims[k] = c
 		}
 		s.mu.Unlock()
 		b := batch{recs: p.Records, pos: make([]Position, len(p.Records))}
 		for i, r := range p.Records {
-			b.pos[i] = Position{c: c, offset: r.Offset, epoch: r.LeaderEpoch}
+			b.pos[i] = Position{c: c, offset: r.Offset, producer: producerSession(r), epoch: r.LeaderEpoch}
 		}
 		last := p.Records[len(p.Records)-1].Offset
 		lv, _ := s.lag.LoadOrStore(p.Topic+"/"+strconv.Itoa(int(p.Partition)), new(atomic.Int64))

@@ -98,14 +98,22 @@ func runKafkaToClickHouse(ctx context.Context, kcfg kafkasrc.Config, scfg clickh
 		ep = cli.NewEndpoint("kafka", kcfg.Group, "clickhouse")
 	}
 	kcfg.Link = ep.Link() // a broker outage shows on /readyz and Connected
-	src, err := kafkasrc.Open(ctx, kcfg)
-	if err != nil {
-		return err
-	}
 	var (
 		sink *clickhouse.Sink
 		m    metrics
 	)
+	// Each record's origin reaches the sink before the record: a replay (by a restarted
+	// upstream, or of a partition read again) must collapse with its first copy in keyless
+	// tables.
+	kcfg.OnOrigin = func(origin uint64) {
+		if sink != nil {
+			sink.SetOrigin(origin)
+		}
+	}
+	src, err := kafkasrc.Open(ctx, kcfg)
+	if err != nil {
+		return err
+	}
 	if err := ep.Register(&m); err != nil {
 		src.Close()
 		return err

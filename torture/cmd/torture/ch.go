@@ -180,6 +180,9 @@ func readCH(ctx context.Context, conn driver.Conn, db string) (map[string]*topic
 				ident := fmt.Sprintf("%d|%d|%d", id, ver, del)
 				if seen[ident] {
 					st.duplicates++
+					if len(st.dupExample) < 3 {
+						st.dupExample = append(st.dupExample, fmt.Sprintf("%s %s=%d ver %d deleted %d: stored twice (_version %d); the view shows the row twice", t, kc, id, ver, del, version))
+					}
 				}
 				seen[ident] = true
 				if v, ok := newest[id]; ok && v > version {

@@ -39,6 +39,7 @@ type topicState struct {
 	keys       map[int64]*kstate
 	records    int
 	duplicates int
+	dupExample []string // ClickHouse: a few duplicated rows, named by table and key
 	bad        []string // records the checker could not read
 }
 
@@ -305,6 +306,9 @@ func compare(source map[string]map[int64]kstate, states map[string]*topicState, 
 		r := tableResult{Table: t, SourceRows: len(src), Records: st.records, Duplicates: st.duplicates, Unreadable: len(st.bad)}
 		for _, b := range st.bad {
 			r.example("unreadable record: %s", b)
+		}
+		for _, d := range st.dupExample {
+			r.example("%s", d)
 		}
 		ids := make([]int64, 0, len(src))
 		for id := range src {

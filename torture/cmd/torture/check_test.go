@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"strings"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -206,5 +207,41 @@ func TestReadTopics(t *testing.T) {
 	st := got[tKV]
 	if len(got) != 1 || st == nil || st.records != 2 || st.keys[1] == nil || st.keys[2] != nil || st.keys[3] == nil {
 		t.Fatalf("readTopics = %v (kv: %+v), want table %s with ids 1 and 3", got, st, tKV)
+	}
+}
+
+// TestDuplicatesFailOnlyClickHouse: Kafka is at-least-once, so its duplicates are counted and
+// pass; ClickHouse must equal the source, so a row stored twice there fails the sink.
+func TestDuplicatesFailOnlyClickHouse(t *testing.T) {
+	for _, tt := range []struct {
+		sink string
+		ok   bool
+	}{{sinkKafka, true}, {sinkKafkaCH, false}, {sinkCH, false}} {
+		s := &sinkResult{Sink: sinkLabel(tt.sink), Drained: true, Duplicated: 1}
+		if s.ok() != tt.ok {
+			t.Errorf("%s with 1 duplicate: ok() = %v, want %v", tt.sink, s.ok(), tt.ok)
+		}
+		s.Duplicated = 0
+		if !s.ok() {
+			t.Errorf("%s with no duplicate: ok() = false", tt.sink)
+		}
+	}
+}
+
+// TestDuplicateExampleNamesTableAndKey: a ClickHouse duplicate reaches the table's examples
+// with the table and the key, so the failure says which row.
+func TestDuplicateExampleNamesTableAndKey(t *testing.T) {
+	st := newTopicState(tNoKey)
+	st.keys[7] = &kstate{ver: 3, sum: "x"}
+	st.duplicates = 1
+	st.dupExample = []string{"t_nokey uid=7 ver 3 deleted 0: stored twice (_version 9); the view shows the row twice"}
+	res := compare(map[string]map[int64]kstate{tNoKey: {7: {ver: 3, sum: "x"}}}, map[string]*topicState{tNoKey: st}, nil)
+	for _, r := range res {
+		if r.Table != tNoKey {
+			continue
+		}
+		if r.Duplicates != 1 || len(r.Examples) != 1 || !strings.Contains(r.Examples[0], "t_nokey uid=7") {
+			t.Errorf("duplicates %d, examples %q: want 1 naming t_nokey uid=7", r.Duplicates, r.Examples)
+		}
 	}
 }

@@ -1,0 +1,54 @@
+package clickhouse
+
+import "testing"
+
+// TestRowIDReplayOfNewSession: identical rows of one version get different _row_ids; the same
+// rows re-sent by a new upstream session (a replay after a restart) get the ids of their first
+// copies, even when nothing of another version came between; an unknown session (0) counts on.
+func TestRowIDReplayOfNewSession(t *testing.T) {
+	var tb table
+	ids := func(origin uint64, sums ...uint64) []uint64 {
+		var out []uint64
+		for _, s := range sums {
+			out = append(out, tb.rowID(950, s, origin, 0))
+		}
+		return out
+	}
+	first := ids(1, 10, 10, 20)
+	if first[0] == first[1] {
+		t.Fatalf("identical rows of one version share _row_id %d", first[0])
+	}
+	if replay := ids(2, 10, 10, 20); replay[0] != first[0] || replay[1] != first[1] || replay[2] != first[2] {
+		t.Errorf("replay by a new session: %v, want the first copies' %v", replay, first)
+	}
+	if replay := ids(2, 20); replay[0] == first[2] {
+		t.Errorf("a third row 20 of the same session got the first one's _row_id %d", replay[0])
+	}
+}
+
+// TestRowIDByBinlogPlace: binlog rows are told apart by their place: read again in the same
+// session (this consumer after its partition came back) or in another (a restarted upstream),
+// from the start of the run or from between two identical rows, each row gets its first id;
+// identical rows at two places keep two ids.
+func TestRowIDByBinlogPlace(t *testing.T) {
+	var tb table
+	at := func(pos uint64) uint64 { return 1<<63 | pos<<16 }
+	x1, x2, y := tb.rowID(7, 10, 1, at(100)), tb.rowID(7, 10, 1, at(101)), tb.rowID(7, 20, 1, at(102))
+	if x1 == x2 {
+		t.Fatalf("identical rows at two places share _row_id %d", x1)
+	}
+	for _, tt := range []struct {
+		name   string
+		origin uint64
+		from   int
+	}{{"same session", 1, 0}, {"same session from the second twin", 1, 1}, {"new session from the second twin", 2, 1}, {"new session", 3, 0}} {
+		want := []uint64{x1, x2, y}
+		places := []uint64{100, 101, 102}
+		sums := []uint64{10, 10, 20}
+		for i := tt.from; i < 3; i++ {
+			if got := tb.rowID(7, sums[i], tt.origin, at(places[i])); got != want[i] {
+				t.Errorf("%s: row at %d got _row_id %d, want %d", tt.name, places[i], got, want[i])
+			}
+		}
+	}
+}
