@@ -296,8 +296,10 @@ func (s *Source) snapshotOpen(ctx context.Context, underLock bool) error {
 	}
 	if len(st.readers) == 0 {
 		// Without the lock only conn's own transaction matches the position.
-		if err := exec(readerSession); err != nil {
-			return errorf("snapshot: %w", err)
+		for _, q := range []string{readerSession, readerNoTimeLimit(s.info.MariaDB)} {
+			if err := exec(q); err != nil {
+				return errorf("snapshot: %w", err)
+			}
 		}
 		st.readers = []snapReader{&sqlReader{c: conn}}
 	}
