@@ -153,7 +153,10 @@ func TestSnapshotEmptyProbe(t *testing.T) {
 // 1,500 events before it looks at them (the pipeline's encode batches in flight) and reports
 // each afterwards finds every held row intact while the readers go on reusing reported ones.
 func TestSnapshotRowReuse(t *testing.T) {
-	const rows, held = 20000, 1500
+	// 16 ranges of 6,250 rows: more than a range's channel holds (8 batches of 512), so the
+	// readers wait for the consumer and take the batches it has reported (with 20,000 rows the
+	// streamed ranges fit their channels and could all be read before the first report).
+	const rows, held = 100000, 1500
 	for _, srv := range servers(t) {
 		t.Run(srv.name, func(t *testing.T) {
 			db := openDB(t, srv.dsn)
