@@ -20,7 +20,8 @@
 #   snapshot  PostgreSQL initial snapshot (sluice postgres --snapshot-mode initial_only) of an
 #             N×5-row table vs psql COPY … TO STDOUT of the same table to /dev/null
 #   mysnapshot  the same on MySQL 9.7 (sluice mysql --snapshot-mode initial_only, --snapshot-max-threads
-#             BENCH_MYSNAP_THREADS, default 4) vs mysql --quick -e "SELECT * FROM …" to /dev/null
+#             BENCH_MYSNAP_THREADS, default 4) vs mysql --quick -e "SELECT * FROM …" to /dev/null; also
+#             the server's CPU for each and the cores' idle share (neither the client nor the server)
 #   latency   2,000 single-row transactions ~2 ms apart: commit → record in Kafka via sluice vs
 #             commit → pg_recvlogical receipt (test_decoding) in the same run; the Kafka hop alone
 #             (latprobe -direct: the sink's producer settings, send → consumed); sluice idle RSS
@@ -581,6 +582,15 @@ my_server_sample() {
   local now; now="$(my_cpu)"
   sample "$1" "$2" "$(awk -v a="$3" -v b="$now" -v n="$SNAP_ROWS" 'BEGIN { printf "%.3f", (b - a) * 1e6 / n }')"
 }
+# my_idle_sample REP KEY BEFORE RESULT_JSON: the share of the machine's cores that neither the
+# client (RESULT_JSON's CPU) nor the MySQL server (its CPU since BEFORE) used during the run: on
+# a quiet machine, the time the two waited on each other. Load from other processes makes it
+# meaningless (they take the cores), so say the load with it.
+my_idle_sample() {
+  local now; now="$(my_cpu)"
+  sample "$1" "$2" "$(awk -v a="$3" -v b="$now" -v c="$(jget cpu_s "$4")" -v w="$(jget wall_s "$4")" -v k="$(nproc)" \
+    'BEGIN { printf "%.1f", 100 * (1 - (c + b - a) / (k * w)) }')"
+}
 
 section_snapshot() {
   log "snapshot: loading $SNAP_ROWS rows"
@@ -638,6 +648,7 @@ section_mysnapshot() {
     r="$(run -stderr "$LOGS/mysnap_select.$rep.log" -- "$REPO/scripts/mysql9.sh" exec mysql --no-defaults -h 127.0.0.1 -P "$MYSQL9_PORT" \
       -uroot --quick -N -e "SELECT * FROM bench.snap")" || die "SELECT: $r"
     measured "$rep" mysnap.select "$SNAP_ROWS" "$r"
+    my_idle_sample "$rep" mysnap.select.idle_pct "$c0" "$r"
     my_server_sample "$rep" mysnap.select.server_cpu_s_per_M "$c0"
     c0="$(my_cpu)"
     off="$WORK/mysnap_$rep.offsets"; rm -f "$off" "$off.history"
@@ -646,11 +657,13 @@ section_mysnapshot() {
       --snapshot-mode initial_only --snapshot-max-threads "$MYSNAP_THREADS" --table-include 'bench\.snap' --topic-prefix mysnap --sink stdout \
       --schemas-enable="$SCHEMAS" --log-level warn --log-format text)" || die "sluice mysql snapshot: $r (log $LOGS/mysnap_sluice.$rep.log)"
     measured "$rep" mysnap.sluice "$SNAP_ROWS" "$r"
+    my_idle_sample "$rep" mysnap.sluice.idle_pct "$c0" "$r"
     my_server_sample "$rep" mysnap.sluice.server_cpu_s_per_M "$c0"
   done
   figure "MySQL snapshot → sluice → stdout" rows/s mysnap.sluice.rows_s "mysql --quick SELECT * (/dev/null)" mysnap.select.rows_s higher
   figure "MySQL snapshot: sluice CPU" "CPU s/M rows" mysnap.sluice.cpu_s_per_M "mysql client CPU" mysnap.select.cpu_s_per_M lower
   figure "MySQL snapshot: server CPU for sluice's reads" "CPU s/M rows" mysnap.sluice.server_cpu_s_per_M "server CPU for SELECT *" mysnap.select.server_cpu_s_per_M lower
+  figure "MySQL snapshot: idle share of the cores (1 - (client + server CPU) / (cores × wall))" % mysnap.sluice.idle_pct "the same for mysql --quick" mysnap.select.idle_pct lower
   figure "MySQL snapshot: sluice peak RSS" MB mysnap.sluice.rss_mb "goal" "=64" lower
 }
 

@@ -155,11 +155,13 @@ func TestSideQueryStall(t *testing.T) {
 			name := fmt.Sprintf("sidesnap_%d", os.Getpid())
 			freshDB(t, db, name)
 			t.Cleanup(func() { db.Exec("DROP DATABASE IF EXISTS " + name) })
-			mustExec(t, db, "CREATE TABLE "+name+".big (id int PRIMARY KEY, v varchar(200))")
+			// 20 MB: the reader streams the table in one query, and the socket's buffers held all
+			// of 2 MB, so the stall came after the read.
+			mustExec(t, db, "CREATE TABLE "+name+".big (id int PRIMARY KEY, v varchar(1000))")
 			for i := 0; i < rows; i += 1000 {
 				var vals []string
 				for j := i + 1; j <= i+1000; j++ {
-					vals = append(vals, fmt.Sprintf("(%d, REPEAT('v', 100))", j))
+					vals = append(vals, fmt.Sprintf("(%d, REPEAT('v', 1000))", j))
 				}
 				mustExec(t, db, "INSERT INTO "+name+".big VALUES "+strings.Join(vals, ","))
 			}

@@ -296,8 +296,10 @@ func (s *Source) snapshotOpen(ctx context.Context, underLock bool) error {
 	}
 	if len(st.readers) == 0 {
 		// Without the lock only conn's own transaction matches the position.
-		if err := exec(readerSession); err != nil {
-			return errorf("snapshot: %w", err)
+		for _, q := range []string{readerSession, readerNoTimeLimit(s.info.MariaDB)} {
+			if err := exec(q); err != nil {
+				return errorf("snapshot: %w", err)
+			}
 		}
 		st.readers = []snapReader{&sqlReader{c: conn}}
 	}
@@ -654,10 +656,14 @@ func (s *Source) planUnits(ctx context.Context, r snapReader, t *schema.Table, r
 	return units, nil
 }
 
-// readUnit reads one unit in primary-key chunks (one scan without a key) and hands its rows on
-// in batches as they fill. A reader may wait on Next in the middle of a query (for a later
-// unit, for as long as the units before it take); the readers' sessions have a long
-// net_write_timeout so that the server does not abort the query meanwhile.
+// readUnit reads one unit with one query in key order (a scan without a key) and hands its rows
+// on in batches as they fill. One streamed query, not LIMIT chunks: a chunk's end stalls the
+// server until the reader has taken the last chunk's rows and sent the next query (500 of those
+// per 5 M rows were most of the idle time of a snapshot on two cores), and a reader waiting for
+// its turn (the units before its own) keeps the server filling the socket buffers instead of
+// stopping at the chunk's end. A resume needs no chunk: each batch carries its last key. A reader
+// may wait on Next in the middle of the query, for as long as the units before its own take;
+// the readers' sessions have a long net_write_timeout so that the server does not abort it.
 func (s *Source) readUnit(ctx context.Context, r snapReader, t *schema.Table, u *snapUnit) error {
 	if p := u.probe; p != nil {
 		p.once.Do(func() { p.err = s.probeEmpty(ctx, r, p) })
@@ -675,7 +681,6 @@ func (s *Source) readUnit(ctx context.Context, r snapReader, t *schema.Table, u 
 	var alloc capture.Alloc // the values' bytes
 	cols := len(t.Columns)
 	lastKey := make([][]byte, len(t.PrimaryKey))
-	first := true
 	newBatch := func() *rowBatch {
 		b := s.rowMem.take(cols)
 		b.ts = s.cfg.Now().UnixMicro()
@@ -697,48 +702,41 @@ func (s *Source) readUnit(ctx context.Context, r snapReader, t *schema.Table, u 
 		b = newBatch()
 		return nil
 	}
-	for {
-		q := snapshotQuery(t, u, lastKey, first, s.cfg.SnapshotChunkRows, "")
-		n := 0
-		err := r.queryRows(ctx, q, func(vals [][]byte) error {
-			if len(vals) != cols {
-				return fmt.Errorf("%d columns, want %d", len(vals), cols)
-			}
-			o := len(b.rows) * cols
-			row := capture.Row(b.vals[o : o+cols : o+cols])
-			for i, raw := range vals {
-				row[i] = capture.Value{} // a reused batch's Value: parseTextTo writes into a zero one
-				if err := parseTextTo(&row[i], &t.Columns[i], kinds[i], raw, &alloc); err != nil {
-					return fmt.Errorf("column %s: %w", t.Columns[i].Name, err)
-				}
-			}
-			for j, k := range t.PrimaryKey {
-				lastKey[j] = append(lastKey[j][:0], vals[k]...)
-			}
-			b.rows = append(b.rows, row)
-			n++
-			if len(b.rows) == snapBatchRows {
-				return send()
-			}
-			return nil
-		})
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if errors.Is(err, gomysql.ErrInvalidConn) {
-				return errorf("snapshot of %s: %w (the connection broke, or the server sent nothing for --query-timeout %s)", t.ID, err, s.cfg.QueryTimeout)
-			}
-			return errorf("snapshot of %s: %w", t.ID, err)
+	q := snapshotQuery(t, u, nil, true, 0, "")
+	err := r.queryRows(ctx, q, func(vals [][]byte) error {
+		if len(vals) != cols {
+			return fmt.Errorf("%d columns, want %d", len(vals), cols)
 		}
-		if len(t.PrimaryKey) == 0 || n < s.cfg.SnapshotChunkRows {
-			if len(b.rows) > 0 {
-				return send()
+		o := len(b.rows) * cols
+		row := capture.Row(b.vals[o : o+cols : o+cols])
+		for i, raw := range vals {
+			row[i] = capture.Value{} // a reused batch's Value: parseTextTo writes into a zero one
+			if err := parseTextTo(&row[i], &t.Columns[i], kinds[i], raw, &alloc); err != nil {
+				return fmt.Errorf("column %s: %w", t.Columns[i].Name, err)
 			}
-			return nil
 		}
-		first = false
+		for j, k := range t.PrimaryKey {
+			lastKey[j] = append(lastKey[j][:0], vals[k]...)
+		}
+		b.rows = append(b.rows, row)
+		if len(b.rows) == snapBatchRows {
+			return send()
+		}
+		return nil
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if errors.Is(err, gomysql.ErrInvalidConn) {
+			return errorf("snapshot of %s: %w (the connection broke, or the server sent nothing for --query-timeout %s)", t.ID, err, s.cfg.QueryTimeout)
+		}
+		return errorf("snapshot of %s: %w", t.ID, err)
 	}
+	if len(b.rows) > 0 {
+		return send()
+	}
+	return nil
 }
 
 // probeEmpty sets empty on each of p's units whose table has no row in r's snapshot.
@@ -968,8 +966,8 @@ func snapProgress(p *Position, id schema.TableID, after [][]byte) *Position {
 	return &q
 }
 
-// snapshotQuery is one primary-key chunk of u: rows after lastKey (unless first) in key order;
-// a full scan for tables without a key. filter, when set, is ANDed (an incremental
+// snapshotQuery is one primary-key chunk of u: up to n rows (all when n ≤ 0) after lastKey
+// (unless first) in key order; a full scan for tables without a key. filter, when set, is ANDed (an incremental
 // snapshot's additional condition). Key values are written as literals: integers as they
 // are, anything else as a hex string (binary, or utf8mb4 text compared in the column's
 // collation, as a quoted parameter would be).
@@ -1015,7 +1013,9 @@ func snapshotQuery(t *schema.Table, u *snapUnit, lastKey [][]byte, first bool, n
 		b.WriteString(" WHERE " + strings.Join(conds, " AND "))
 	}
 	b.WriteString(" ORDER BY " + strings.Join(keys, ","))
-	b.WriteString(" LIMIT " + strconv.Itoa(n))
+	if n > 0 {
+		b.WriteString(" LIMIT " + strconv.Itoa(n))
+	}
 	return b.String()
 }
 

@@ -153,7 +153,10 @@ func TestSnapshotEmptyProbe(t *testing.T) {
 // 1,500 events before it looks at them (the pipeline's encode batches in flight) and reports
 // each afterwards finds every held row intact while the readers go on reusing reported ones.
 func TestSnapshotRowReuse(t *testing.T) {
-	const rows, held = 20000, 1500
+	// 16 ranges of 6,250 rows: more than a range's channel holds (8 batches of 512), so the
+	// readers wait for the consumer and take the batches it has reported (with 20,000 rows the
+	// streamed ranges fit their channels and could all be read before the first report).
+	const rows, held = 100000, 1500
 	for _, srv := range servers(t) {
 		t.Run(srv.name, func(t *testing.T) {
 			db := openDB(t, srv.dsn)
@@ -227,6 +230,59 @@ func TestSnapshotRowReuse(t *testing.T) {
 				t.Fatalf("no row's memory was reused (%d rows, %d held)", n, held)
 			}
 			t.Logf("%d rows, %d in reused memory", n, reused)
+		})
+	}
+}
+
+// TestSnapshotStatementTimeLimit: a server-wide limit on SELECTs (MySQL max_execution_time,
+// MariaDB max_statement_time) does not cut the snapshot's reads short. A reader reads a table
+// with one query, held open while the consumer is slow; before the readers lifted the limit
+// for their sessions the server killed it midway (MySQL error 3024, MariaDB 1969).
+func TestSnapshotStatementTimeLimit(t *testing.T) {
+	for _, flavor := range []string{"mariadb", "mysql"} {
+		t.Run(flavor, func(t *testing.T) {
+			t.Parallel()
+			ps := newPrivateServer(t, flavor)
+			db := ps.db()
+			limit := "SET GLOBAL max_execution_time = 100" // ms
+			if flavor == "mariadb" {
+				limit = "SET GLOBAL max_statement_time = 0.1" // s
+			}
+			const rows = 20000 // 20 MB: more than the socket's buffers, so the query stays open
+			mustExec(t, db, "CREATE DATABASE sl_limit", "CREATE TABLE sl_limit.d (i INT PRIMARY KEY)",
+				"INSERT INTO sl_limit.d VALUES (0),(1),(2),(3),(4),(5),(6),(7),(8),(9)",
+				"CREATE TABLE sl_limit.t (id INT PRIMARY KEY, pad VARCHAR(1000))",
+				"INSERT INTO sl_limit.t SELECT 1 + a.i + 10*b.i + 100*c.i + 1000*e.i + 10000*f.i, REPEAT('x', 1000) FROM "+
+					"sl_limit.d a, sl_limit.d b, sl_limit.d c, sl_limit.d e, sl_limit.d f "+
+					fmt.Sprintf("WHERE 1 + a.i + 10*b.i + 100*c.i + 1000*e.i + 10000*f.i <= %d", rows),
+				limit)
+			ts := newTestSource(t, server{flavor, ps.dsn}, "sl_limit")
+			ts.cfg.TableInclude = []string{`sl_limit\.t`}
+			ts.cfg.SnapshotMode = SnapshotInitialOnly
+			ts.cfg.SnapshotWorkers = 1
+			s := ts.open(t)
+			defer s.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			n := 0
+			for {
+				ev, err := s.Next(ctx)
+				if err != nil {
+					t.Fatalf("Next after %d rows: %v", n, err)
+				}
+				if ev.Kind == capture.SnapshotDone {
+					break
+				}
+				if ev.Kind != capture.Change {
+					continue
+				}
+				if n++; n == 1 {
+					time.Sleep(500 * time.Millisecond) // a slow sink: the read outlives the limit
+				}
+			}
+			if n != rows {
+				t.Fatalf("%d rows, want %d", n, rows)
+			}
 		})
 	}
 }

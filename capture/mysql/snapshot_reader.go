@@ -29,6 +29,17 @@ type protoReader struct{ c *replication.Conn }
 // the query meanwhile (net_write_timeout defaults to 60 s).
 const readerSession = "SET SESSION net_write_timeout = 86400"
 
+// readerNoTimeLimit lifts the server's time limit on a reader's SELECTs (MySQL's
+// max_execution_time, MariaDB's max_statement_time; 0 unless a DBA set one): a reader reads a
+// table or key range with one query that stays open for as long as the ranges before its own
+// take, and a limit would kill it midway.
+func readerNoTimeLimit(mariadb bool) string {
+	if mariadb {
+		return "SET SESSION max_statement_time = 0"
+	}
+	return "SET SESSION max_execution_time = 0"
+}
+
 // snapshotTxTables is how many tables a reader reads in one consistent-snapshot transaction
 // before it moves on to a spare one opened under the same lock (and ends the first). A
 // transaction keeps a metadata lock on every table it has read until it ends, and on MariaDB
@@ -79,7 +90,7 @@ func (s *Source) dialReader(ctx context.Context) (*protoReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, q := range []string{"SET time_zone = '+00:00'", readerSession, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ"} {
+	for _, q := range []string{"SET time_zone = '+00:00'", readerSession, readerNoTimeLimit(s.info.MariaDB), "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ"} {
 		if err := c.Exec(ctx, q); err != nil {
 			c.Close()
 			return nil, err
