@@ -112,7 +112,8 @@ type Config struct {
 
 	SnapshotMode    SnapshotMode    // default initial
 	SnapshotLocking SnapshotLocking // default minimal
-	// SnapshotChunkRows is the number of rows per primary-key chunk (default 10000).
+	// SnapshotChunkRows is the number of rows per primary-key chunk of a resumed, incremental or
+	// blocking snapshot (default 10000); the initial snapshot splits tables of twice as many rows.
 	SnapshotChunkRows int
 	// SnapshotWorkers is how many connections read tables in parallel (default 2). Each opens
 	// its consistent snapshot under the global read lock, so with SnapshotLocking none there

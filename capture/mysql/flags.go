@@ -36,7 +36,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 		c.SnapshotLocking, err = ParseSnapshotLocking(s)
 		return err
 	}), "snapshot-locking", "minimal|extended|minimal_percona|none: how long the snapshot blocks writes and DDL (snapshot.locking.mode; see docs/mysql.md)")
-	fs.IntVar(&c.SnapshotChunkRows, "snapshot-chunk-rows", c.SnapshotChunkRows, "rows per primary-key chunk of the snapshot (snapshot.fetch.size)")
+	fs.IntVar(&c.SnapshotChunkRows, "snapshot-chunk-rows", c.SnapshotChunkRows, "rows per primary-key chunk of a resumed, incremental or blocking snapshot and per watermark window; the initial snapshot streams each key range in one query and splits tables of at least twice this many rows (incremental.snapshot.chunk.size, snapshot.fetch.size)")
 	fs.IntVar(&c.SnapshotWorkers, "snapshot-max-threads", c.SnapshotWorkers, "connections reading the snapshot in parallel (tables, and key ranges of a big table), all in one consistent snapshot (snapshot.max.threads; 1 with --snapshot-locking none)")
 	fs.IntVar(&c.SnapshotWorkers, "snapshot-workers", c.SnapshotWorkers, "the former name of --snapshot-max-threads")
 	fs.StringVar(&c.SignalDataCollection, "signal-data-collection", c.SignalDataCollection, "the signal table, db.table (columns id, type, data; in the table include list): rows inserted into it start, pause, resume or stop "+
