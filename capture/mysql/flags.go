@@ -40,7 +40,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 	fs.IntVar(&c.SnapshotWorkers, "snapshot-max-threads", c.SnapshotWorkers, "connections reading the snapshot in parallel (tables, and key ranges of a big table), all in one consistent snapshot (snapshot.max.threads; 1 with --snapshot-locking none)")
 	fs.IntVar(&c.SnapshotWorkers, "snapshot-workers", c.SnapshotWorkers, "the former name of --snapshot-max-threads")
 	fs.StringVar(&c.SignalDataCollection, "signal-data-collection", c.SignalDataCollection, "the signal table, db.table (columns id, type, data; in the table include list): rows inserted into it start, pause, resume or stop "+
-		"incremental snapshots; incremental snapshots and a snapshot resumed after a crash write their watermarks into it (signal.data.collection)")
+		"incremental snapshots; incremental snapshots and a snapshot resumed after a crash write their watermarks into it (signal.data.collection); "+
+		"without it (or --read-only) a start after an unfinished snapshot fails rather than take it again")
 	fs.BoolVar(&c.ReadOnly, "read-only", c.ReadOnly, "resumed and incremental snapshots write nothing to the source: their chunk windows come from the server's GTID set "+
 		"read before and after each chunk instead of watermark rows in the signal table (read.only; needs GTIDs)")
 	fs.BoolVar(&c.IncludeQuery, "include-query", c.IncludeQuery, "fill source.query (needs binlog_rows_query_log_events=ON, MariaDB binlog_annotate_row_events=ON; include.query)")

@@ -52,16 +52,18 @@ func TestAccessDeniedFailsFast(t *testing.T) {
 // TestServerRestart: a private server killed as the snapshot begins and in its middle, then
 // stopped (cleanly, then with SIGKILL) and restarted in the middle of the stream. Every row
 // arrives: the stream reconnects from the last position it handed out, and a snapshot cut short
-// fails with a retryable error, after which the reopen from the stored offset takes the
-// snapshot again. Before, a server gone when the snapshot began (its first query connection)
-// was a plain error, so `sluice mysql` exited instead of reopening.
+// fails with a retryable error, after which the reopen from the stored offset resumes the
+// snapshot (a row read before the kill and deleted before the reopen is deleted downstream).
+// Before, a server gone when the snapshot began (its first query connection) was a plain
+// error, so `sluice mysql` exited instead of reopening.
 func TestServerRestart(t *testing.T) {
 	for _, flavor := range []string{"mariadb", "mysql"} {
 		t.Run(flavor, func(t *testing.T) {
 			t.Parallel()
 			ps := newPrivateServer(t, flavor)
 			db := ps.db()
-			mustExec(t, db, "CREATE DATABASE sl_out", "CREATE TABLE sl_out.t (id INT PRIMARY KEY, v VARCHAR(64), pad VARCHAR(1000))")
+			mustExec(t, db, "CREATE DATABASE sl_out", "CREATE TABLE sl_out.t (id INT PRIMARY KEY, v VARCHAR(64), pad VARCHAR(1000))",
+				"CREATE TABLE sl_out.sig (id VARCHAR(64) PRIMARY KEY, type VARCHAR(32) NOT NULL, data VARCHAR(2048))")
 			insert := func(from, to int) {
 				for i := from; i <= to; i += 100 {
 					var vals []string
@@ -80,10 +82,18 @@ func TestServerRestart(t *testing.T) {
 			ts := newTestSource(t, server{flavor, ps.dsn}, "sl_out")
 			ts.cfg.SnapshotChunkRows = 50
 			ts.cfg.SnapshotWorkers = 1
+			ts.cfg.SignalDataCollection = "sl_out.sig" // a snapshot cut short resumes
 			seen := map[string]bool{}
+			deleted := map[string]bool{}
 			count := func(recs []rec) {
 				for _, r := range changes(recs) {
-					// the row without its pad: -(id,"row id")
+					// the rows without their pad: (id,"row id")
+					if r.op == capture.OpDelete {
+						if k, _, ok := strings.Cut(rowText(r.ev.Before), `",`); ok {
+							deleted[k+`")`] = true
+						}
+						continue
+					}
 					if k, _, ok := strings.Cut(r.text, `",`); ok {
 						seen[k+`")`] = true
 					}
@@ -120,11 +130,20 @@ func TestServerRestart(t *testing.T) {
 			}
 			t.Logf("snapshot cut: %v", err)
 			ps.start()
-			s = ts.open(t) // from the stored (snapshot) offset: the snapshot runs again
+			if !seen[`-(7,"row 7")`] {
+				t.Fatal("row 7 not read before the kill")
+			}
+			// Deleted before the reopen: a snapshot taken again from scratch (at a later
+			// binlog position) carried neither row 7 nor its delete, so a sink kept it.
+			mustExec(t, db, "DELETE FROM sl_out.t WHERE id = 7")
+			s = ts.open(t) // from the stored (snapshot) offset: the snapshot resumes
 			defer func() { s.Close() }()
 			count(ts.collect(t, s, 60*time.Second, untilSnapshotDone))
 			if len(seen) != snapRows {
 				t.Fatalf("after the snapshot: %d distinct rows, want %d", len(seen), snapRows)
+			}
+			if !deleted[`(7,"row 7")`] {
+				t.Fatal("the delete of row 7, after the snapshot was cut, did not come through")
 			}
 
 			// 3. stopped and killed in the middle of the stream

@@ -142,9 +142,12 @@ const markRows = 512
 // resumable reports whether the unfinished snapshot of off can be resumed rather than taken
 // again, and why not.
 func (s *Source) resumable(off *Position) (bool, string) {
+	// An offset without progress (an older sluice's) resumes from the first table: its
+	// position is the snapshot's, and taking the snapshot again at a later one would lose the
+	// deletes in between of rows already published.
 	switch {
-	case off.SnapTable == "":
-		return false, "the stored offset records no snapshot progress (written by an older version, or no row was acknowledged)"
+	case off.SnapTable == "" && s.cfg.SnapshotMode == SnapshotNoData:
+		return false, "the stored offset records no snapshot progress and snapshot mode no_data reads no rows"
 	case s.cfg.SignalDataCollection == "" && !s.cfg.ReadOnly:
 		return false, "no signal table to write the watermarks of the remaining chunks to: set --signal-data-collection (signal.data.collection), or --read-only (GTID windows), to resume instead"
 	case s.cfg.SnapshotMode == SnapshotAlways:

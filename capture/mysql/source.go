@@ -215,10 +215,25 @@ func (s *Source) start(ctx context.Context) error {
 	switch {
 	case off == nil && mode == SnapshotRecovery:
 		return errorf("snapshot mode recovery needs a stored offset (it rebuilds the schema history at that position); use initial for a first start")
-	case off == nil, mode == SnapshotAlways:
+	case off == nil:
+		snapshot = true
+	case mode == SnapshotAlways:
+		if off.Snapshot {
+			s.log.Warn("the previous snapshot did not finish and snapshot mode always takes it again from a later binlog position: "+
+				"rows it published and deleted since stay in the sinks", "offset", off.String())
+		}
 		snapshot = true
 	case off.Snapshot:
 		if ok, why := s.resumable(off); !ok {
+			if mode != SnapshotNoData {
+				// Rows of the first attempt may have reached the sinks (acknowledged or
+				// not): a new snapshot starts at a later position, and the deletes in
+				// between would reach neither it nor the stream.
+				return errorf("the stored offset %s records a snapshot that did not finish, and it cannot be resumed (%s); "+
+					"taking it again from a later binlog position would leave in the sinks the rows it published and deleted since: "+
+					"set --signal-data-collection (signal.data.collection) to resume it, or start over with --snapshot-mode always "+
+					"after emptying the sinks", off.String(), why)
+			}
 			s.log.Warn("the previous snapshot did not finish; taking it again", "offset", off.String(), "why_not_resumed", why)
 			if len(off.IncrTables) > 0 {
 				// The new snapshot reads every captured table, those of the queued one included.
@@ -498,8 +513,8 @@ func (s *Source) Next(ctx context.Context) (capture.Event, error) {
 				s.takeInbox(false)
 			}
 			if err = s.snapshotStep(ctx); transient(err) && ctx.Err() == nil {
-				// The server went away mid-snapshot: the reopen takes the snapshot again
-				// (its offsets say it did not finish), as Debezium does.
+				// The server went away mid-snapshot: the reopen resumes it from the saved
+				// offset (or fails, saying what to set, when it cannot; start).
 				err = &retryableError{err}
 			}
 		case phaseStream:

@@ -1,0 +1,140 @@
+//go:build integration
+
+package mysql
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/capture/mysql/history"
+)
+
+// TestSnapshotRestartKeepsDeletes: a snapshot cut short (kill -9, or a lost server that the
+// run loop reopens from the saved offset) after row 7 was published, and row 7 deleted
+// before the next open. Taking the snapshot again from scratch starts at a later binlog
+// position: neither the new snapshot nor the stream after it carries the delete, and the
+// sink keeps row 7 for ever (the audit's extra key in ClickHouse). Now the next open either
+// resumes from the first attempt's position (the delete streamed), or, when it cannot, fails
+// with the flags to set.
+func TestSnapshotRestartKeepsDeletes(t *testing.T) {
+	for _, srv := range servers(t) {
+		// The offset saved after some rows were acknowledged, no signal table: nothing
+		// can resume the snapshot.
+		t.Run(srv.name+"/no-signal-table", func(t *testing.T) { snapshotRestart(t, srv, false, true) })
+		// The offset without progress (an older sluice's), the rows published: resumable
+		// from the snapshot's position with the signal table.
+		t.Run(srv.name+"/no-progress", func(t *testing.T) { snapshotRestart(t, srv, true, false) })
+		t.Run(srv.name+"/progress", func(t *testing.T) { snapshotRestart(t, srv, true, true) })
+	}
+}
+
+func snapshotRestart(t *testing.T, srv server, signal, acked bool) {
+	db, dbName := snapshotDB(t, srv, fmt.Sprintf("sl_snaprestart_%v_%v", signal, acked), false,
+		"t (id INT PRIMARY KEY, v INT NOT NULL)")
+	var vals []string
+	for i := 1; i <= 200; i++ {
+		vals = append(vals, fmt.Sprintf("(%d, %d)", i, i))
+	}
+	mustExec(t, db, "INSERT INTO "+dbName+".t VALUES "+strings.Join(vals, ","))
+	ts := newTestSource(t, srv, dbName)
+	ts.cfg.SnapshotWorkers = 1
+	if signal {
+		ts.cfg.SignalDataCollection = dbName + ".sig"
+	}
+	state := map[string]string{}
+	apply := func(recs []rec) {
+		for _, r := range recs {
+			if r.kind != capture.Change || r.tbl != "t" {
+				continue
+			}
+			if r.ev.Op == capture.OpDelete {
+				delete(state, "t/"+valText(r.ev.Before[0]))
+			} else {
+				state["t/"+valText(r.ev.After[0])] = rowText(r.ev.After)
+			}
+		}
+	}
+
+	// Run 1: published up to 50 rows of t (7 among them); the offset saved is that of the
+	// last one, or the snapshot's position alone.
+	s := ts.open(t)
+	recs := ts.collect(t, s, 30*time.Second, func(recs []rec) bool { return countReads(recs) >= 50 })
+	s.Close()
+	apply(recs)
+	if !acked {
+		// As an older sluice wrote it: the snapshot's position without progress.
+		p, err := ParsePosition(firstOffset(recs))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.SnapDB, p.SnapTable, p.SnapAfter = "", "", nil
+		ts.off = p.AppendOffset(nil)
+	}
+	if _, ok := state["t/7"]; !ok {
+		t.Fatalf("run 1 did not publish row 7")
+	}
+	if !strings.Contains(string(ts.off), `"snapshot":"INITIAL"`) {
+		t.Fatalf("stored offset after run 1 is not in the snapshot: %s", ts.off)
+	}
+	mustExec(t, db, "DELETE FROM "+dbName+".t WHERE id = 7", "UPDATE "+dbName+".t SET v = -1 WHERE id = 8")
+
+	// Run 2: to the end of the snapshot and a fence row.
+	cfg := ts.cfg
+	cfg.History = history.NewFile(ts.hist, nil)
+	cfg.Offset = ts.off
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := New(ctx, cfg)
+	if err != nil {
+		if signal || capture.Retryable(err) || !strings.Contains(err.Error(), "--signal-data-collection") ||
+			!strings.Contains(err.Error(), "--snapshot-mode always") {
+			t.Fatalf("reopen: %v", err)
+		}
+		t.Logf("reopen fails as it should: %v", err)
+		return
+	}
+	defer s.Close()
+	done := false
+	recs = ts.collect(t, s, 60*time.Second, func(recs []rec) bool {
+		n := len(recs)
+		if n > 0 && recs[n-1].kind == capture.SnapshotDone && !done {
+			done = true
+			mustExec(t, db, "INSERT INTO "+dbName+".fence VALUES (1)")
+		}
+		return done && n > 0 && recs[n-1].tbl == "fence"
+	})
+	apply(recs)
+	want := map[string]string{}
+	rs, err := db.Query("SELECT * FROM " + dbName + ".t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readTable(t, rs, "t", want)
+	if diffs := stateDiffs(want, state); len(diffs) > 0 {
+		t.Fatalf("%d keys wrong after the snapshot was restarted, e.g. %s", len(diffs), strings.Join(diffs[:min(len(diffs), 10)], "; "))
+	}
+}
+
+func countReads(recs []rec) int {
+	n := 0
+	for _, r := range recs {
+		if r.op == capture.OpRead && r.tbl == "t" {
+			n++
+		}
+	}
+	return n
+}
+
+// firstOffset is the offset of the first event of recs that has a position.
+func firstOffset(recs []rec) []byte {
+	for _, r := range recs {
+		if p := r.ev.Position; p != nil {
+			return p.AppendOffset(nil)
+		}
+	}
+	return nil
+}
