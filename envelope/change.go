@@ -359,6 +359,37 @@ const (
 	HeaderOldKey = "__debezium.oldkey"
 )
 
+// HeaderLSNEvent is sluice's own header on the change records of a PostgreSQL table without a
+// primary key: the change's ordinal (from 1, decimal) among the events at its source.lsn, the
+// lsn_events_processed of its offset. All rows of a multi-row insert (COPY, INSERT … SELECT)
+// share one LSN; with it each has a place of its own that a replay gives it again, so the
+// ClickHouse sink tells a replayed row from an identical one (docs/clickhouse.md). Headers are
+// not part of the Debezium value: consumers that do not know it see the same records.
+const HeaderLSNEvent = "__sluice.lsn_event"
+
+// LSNEventer is the optional ability of a position to tell a change's ordinal among the events
+// at its LSN (PostgreSQL's lsn_events_processed; 0: none).
+type LSNEventer interface{ LSNEvent() int }
+
+// placeHeaders is the __sluice.lsn_event header of ev's record when its table has no key and its
+// position knows the ordinal; nil otherwise (keyed tables never look).
+func (e *Encoder) placeHeaders(te *tableEnc, ev *capture.Event) []Header {
+	if len(te.key) > 0 || ev.Position == nil {
+		return nil
+	}
+	p, ok := ev.Position.(LSNEventer)
+	if !ok {
+		return nil
+	}
+	n := p.LSNEvent()
+	if n <= 0 {
+		return nil
+	}
+	i := len(e.buf)
+	e.buf = strconv.AppendInt(e.buf, int64(n), 10)
+	return e.header(HeaderLSNEvent, e.buf[i:len(e.buf):len(e.buf)])
+}
+
 func (e *Encoder) encodeChange(dst []Record, ev *capture.Event) ([]Record, error) {
 	if ev.Table == nil {
 		return dst, fmt.Errorf("encode %c event: no table", ev.Op)
@@ -392,7 +423,7 @@ func (e *Encoder) encodeChange(dst []Record, ev *capture.Event) ([]Record, error
 		if err != nil {
 			return dst, wrap(err)
 		}
-		return append(dst, Record{Compact: true, Topic: te.topic, Key: key, Value: val}), nil
+		return append(dst, Record{Compact: true, Topic: te.topic, Key: key, Value: val, Headers: e.placeHeaders(te, ev)}), nil
 	case capture.OpDelete:
 		var key []byte
 		if len(te.key) > 0 {
@@ -405,7 +436,7 @@ func (e *Encoder) encodeChange(dst []Record, ev *capture.Event) ([]Record, error
 		if err != nil {
 			return dst, wrap(err)
 		}
-		dst = append(dst, Record{Compact: true, Topic: te.topic, Key: key, Value: val})
+		dst = append(dst, Record{Compact: true, Topic: te.topic, Key: key, Value: val, Headers: e.placeHeaders(te, ev)})
 		// Like Debezium's EventDispatcher, a table without a key also gets its tombstone
 		// (null key and null value).
 		if e.cfg.TombstonesOnDelete {

@@ -35,6 +35,9 @@
 //   - Primary-key change headers (__debezium.newkey/oldkey) carry the key payload without schema,
 //     which is what Kafka Connect's default SimpleHeaderConverter prints for keys of numbers and
 //     strings; Decimal, bytes and temporal key columns would print differently there.
+//   - Change records of a PostgreSQL table without a key carry sluice's own header
+//     __sluice.lsn_event (HeaderLSNEvent: the change's count at its LSN), which Debezium does
+//     not write; the key and value are Debezium's.
 //   - Transaction metadata follows Debezium's TransactionMonitor: BEGIN is written on the Begin
 //     event (so transactions without captured changes get BEGIN and an END with event_count 0), or
 //     before a data event that carries a TxID when no transaction is open; per-event blocks and

@@ -234,3 +234,8 @@ type TableFilters struct {
 func (f *TableFilters) equal(g *TableFilters) bool {
 	return slices.Equal(f.SchemaInclude, g.SchemaInclude) && slices.Equal(f.TableInclude, g.TableInclude) && slices.Equal(f.TableExclude, g.TableExclude)
 }
+
+// LSNEvent is the ordinal of the position's change among the events at its LSN
+// (lsn_events_processed): the encoder puts it on the records of tables without a key, so the
+// ClickHouse sink can tell the identical rows of one multi-row insert apart in any replay.
+func (p *Position) LSNEvent() int { return p.Events }

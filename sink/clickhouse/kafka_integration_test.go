@@ -62,6 +62,9 @@ func produce(t *testing.T, brokers []string, recs []envelope.Record) {
 	msgs := make([]*kgo.Record, len(recs))
 	for i, r := range recs {
 		msgs[i] = &kgo.Record{Topic: r.Topic, Key: r.Key, Value: r.Value}
+		for _, h := range r.Headers {
+			msgs[i].Headers = append(msgs[i].Headers, kgo.RecordHeader{Key: h.Key, Value: h.Value})
+		}
 	}
 	for len(msgs) > 0 {
 		n := min(len(msgs), 500)

@@ -34,7 +34,12 @@ func testLogger(t *testing.T) *slog.Logger {
 // pgDB creates a fresh PostgreSQL database for a test and returns its DSN and a connection.
 func pgDB(t *testing.T, name string) (string, *pgx.Conn) {
 	t.Helper()
-	dsn := testkit.Server(t, "SLUICE_TEST_PG_DSN")
+	return pgDBOn(t, testkit.Server(t, "SLUICE_TEST_PG_DSN"), name)
+}
+
+// pgDBOn is pgDB on the server at dsn.
+func pgDBOn(t *testing.T, dsn, name string) (string, *pgx.Conn) {
+	t.Helper()
 	ctx := context.Background()
 	adm, err := pgx.Connect(ctx, dsn)
 	if err != nil {

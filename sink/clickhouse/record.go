@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
+
+	"github.com/sluicecdc/sluice/envelope"
 )
 
 // change is one parsed Debezium change record. Slices alias the record's bytes.
@@ -25,10 +28,12 @@ type change struct {
 	table           string
 	tsMs            int64
 	version         uint64
-	// rowAt tells a MySQL/MariaDB streamed row from every other row of its transaction (the
-	// binlog file, event position and row index: 1<<63 set; 0: no such place, PostgreSQL and
-	// snapshot rows). See table.rowID.
+	// rowAt tells a streamed row from every other row of its version: for MySQL/MariaDB the
+	// binlog file, event position and row index (1<<63 set), for PostgreSQL the LSN and the
+	// __sluice.lsn_event header (pgPlace); 0: no such place (snapshot rows, PostgreSQL records
+	// without the header). See table.rowID.
 	rowAt    uint64
+	lsn      uint64 // source.lsn (PostgreSQL)
 	hasPos   bool
 	rowBytes int // JSON size of the row images and key: what the batch holds of the record
 }
@@ -385,6 +390,7 @@ func (ch *change) readSource(cache *schemaCache, src []byte, f *sourceFields) er
 			return fmt.Errorf("source.lsn %s: not a non-negative integer", lsn)
 		}
 		ch.version = uint64(v)
+		ch.lsn = uint64(v)
 		ch.hasPos = true
 		if seq != nil && !isNull(seq) {
 			last, err := lastCommitLSN(seq)
@@ -443,6 +449,27 @@ func (ch *change) readSource(cache *schemaCache, src []byte, f *sourceFields) er
 		ch.version--
 	}
 	return nil
+}
+
+// pgPlace is change.rowAt of a PostgreSQL row: its LSN and its ordinal among the events at that
+// LSN (the __sluice.lsn_event header). WAL records lie at least 24 bytes apart, so lsn·2^16 +
+// ordinal is one number per change while ordinals stay below 24·2^16 (a multi-insert record
+// holds at most one heap page of rows) and LSNs below 2^47 (128 TiB of WAL).
+func pgPlace(lsn, ordinal uint64) uint64 { return lsn<<16 + ordinal }
+
+// lsnEvent is the ordinal a __sluice.lsn_event header holds; 0 without one (or unreadable:
+// then the row is counted as before the header existed).
+func lsnEvent(hs []envelope.Header) uint64 {
+	for _, h := range hs {
+		if h.Key == envelope.HeaderLSNEvent {
+			n, err := strconv.ParseUint(string(h.Value), 10, 32)
+			if err != nil {
+				return 0
+			}
+			return n
+		}
+	}
+	return 0
 }
 
 // rowAt is change.rowAt of a binlog row: pos·2^16 + row is one number per row of a binlog file

@@ -52,3 +52,28 @@ func TestRowIDByBinlogPlace(t *testing.T) {
 		}
 	}
 }
+
+// TestRowIDPlaceSurvivesRestart: a sink restarted between two identical rows of one version
+// (a new process: nothing counted) gives the second twin, read first now, its own _row_id, not
+// the first one's, for binlog places and PostgreSQL places (LSN, ordinal) alike. Before ids
+// by place were kept in the table only, the restarted sink counted from zero and the second
+// twin collapsed with the first.
+func TestRowIDPlaceSurvivesRestart(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		at   func(i uint64) uint64
+	}{
+		{"binlog", func(i uint64) uint64 { return 1<<63 | (100+i)<<16 }},
+		{"postgres", func(i uint64) uint64 { return pgPlace(0x16B3748, i) }},
+	} {
+		var before table
+		first := []uint64{before.rowID(7, 10, 1, tt.at(1)), before.rowID(7, 10, 1, tt.at(2))}
+		if first[0] == first[1] {
+			t.Fatalf("%s: identical rows at two places share _row_id %d", tt.name, first[0])
+		}
+		var after table // restarted, resumed at the second twin
+		if got := after.rowID(7, 10, 2, tt.at(2)); got != first[1] {
+			t.Errorf("%s: the second twin read again got _row_id %d, want its first copy's %d", tt.name, got, first[1])
+		}
+	}
+}

@@ -708,6 +708,11 @@ func (s *Sink) apply(ctx context.Context, rec *envelope.Record, token uint64) er
 	case 'd':
 		c.moved = hasHeader(rec.Headers, envelope.HeaderNewKey)
 	}
+	if c.lsn != 0 && c.op != 'r' && len(rec.Headers) > 0 {
+		if n := lsnEvent(rec.Headers); n != 0 {
+			c.rowAt = pgPlace(c.lsn, n)
+		}
+	}
 	if !c.hasPos {
 		s.park(rec, name, 0, token, ErrNoPosition)
 		return nil

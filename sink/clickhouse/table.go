@@ -33,9 +33,8 @@ type table struct {
 	// identical rows at one position get different _row_ids (see rowID).
 	twins     map[uint64]uint32
 	twinsAt   uint64
-	twinsFrom uint64            // the upstream session (Sink.SetOrigin) of the rows counted
-	rowsAt    map[uint64]uint64 // _row_id by change.rowAt, of the rows of version twinsAt
-	warned    bool              // the keyless-layout warning was logged
+	twinsFrom uint64 // the upstream session (Sink.SetOrigin) of the rows counted
+	warned    bool   // the keyless-layout warning was logged
 }
 
 // maxTableSchemas bounds the bindings a table keeps, one per record schema seen for it.
@@ -56,35 +55,38 @@ const maxTwins = 1 << 16
 // this, a replay that followed its first copy with no other version of the table in between
 // was counted on, got k = 1, and stayed in ClickHouse twice).
 //
-// A binlog row has a place of its own in its transaction (at, change.rowAt): its _row_id is
-// kept by place, so a row read again, by a restarted upstream or by this consumer after its
-// partition came back (a rebalance, a broker restart), gets its first copy's id whatever came
-// between, and an identical row at another place a new k, also when a replay resumes between
-// the two (the count by session would then give the second the first one's id).
+// A streamed row with a place (at, change.rowAt: a binlog row's file, position and row index;
+// a PostgreSQL row's LSN and ordinal at that LSN) gets its _row_id from the place, not from a
+// count: the image's hash mixed with the place. A row read again, by a restarted upstream, by
+// this consumer after its partition came back (a rebalance, a broker restart), or by a new
+// sink whose source resumed between two identical rows, gets its first copy's id whatever
+// came before it in this process, and an identical row at another place another id. (A count
+// kept by place held only while this process lived: a sink restarted between two identical
+// rows counted the second from zero and gave it the first one's id.)
 func (t *table) rowID(version, sum, origin, at uint64) uint64 {
-	if t.twins == nil || t.twinsAt != version || (at == 0 && t.twinsFrom != origin) || len(t.twins) >= maxTwins || len(t.rowsAt) >= maxTwins {
+	if at != 0 {
+		return sum ^ mixPlace(at)
+	}
+	if t.twins == nil || t.twinsAt != version || t.twinsFrom != origin || len(t.twins) >= maxTwins {
 		clear(t.twins)
-		clear(t.rowsAt)
 		if t.twins == nil {
 			t.twins = map[uint64]uint32{}
 		}
 		t.twinsAt, t.twinsFrom = version, origin
 	}
-	if at != 0 {
-		if id, ok := t.rowsAt[at]; ok {
-			return id
-		}
-		if t.rowsAt == nil {
-			t.rowsAt = map[uint64]uint64{}
-		}
-	}
 	k := t.twins[sum]
 	t.twins[sum] = k + 1
-	id := sum + uint64(k)
-	if at != 0 {
-		t.rowsAt[at] = id
-	}
-	return id
+	return sum + uint64(k)
+}
+
+// mixPlace spreads a place over 64 bits (the splitmix64 finalizer, a bijection), so that two
+// places give two ids for one image and ids of distinct images stay as far apart as hashes.
+func mixPlace(at uint64) uint64 {
+	at ^= at >> 30
+	at *= 0xbf58476d1ce4e5b9
+	at ^= at >> 27
+	at *= 0x94d049bb133111eb
+	return at ^ at>>31
 }
 
 // binding is how the rows of one record schema are written into the table as it is now.

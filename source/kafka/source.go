@@ -816,14 +816,16 @@ func (recordPool) GetRecords(n int) []kgo.Record {
 
 func (recordPool) PutRecords(rs []kgo.Record) { recordSlices.Put(rs[:0]) } //nolint:staticcheck // a slice header per batch
 
-// headers passes a record's __debezium.oldkey header on (the ClickHouse sink carries a
-// primary-key change's unchanged-TOAST values from the old key); nil for the others, so that
-// the usual record costs nothing.
+// headers passes on the headers the ClickHouse sink reads: a record's __debezium.oldkey (it
+// carries a primary-key change's unchanged-TOAST values from the old key) and
+// __sluice.lsn_event (the place of a PostgreSQL row of a table without a key, see
+// envelope.HeaderLSNEvent); nil for the others, so that the usual record costs nothing.
 func headers(hs []kgo.RecordHeader) []envelope.Header {
+	var out []envelope.Header
 	for _, h := range hs {
-		if h.Key == envelope.HeaderOldKey {
-			return []envelope.Header{{Key: h.Key, Value: h.Value}}
+		if h.Key == envelope.HeaderOldKey || h.Key == envelope.HeaderLSNEvent {
+			out = append(out, envelope.Header{Key: h.Key, Value: h.Value})
 		}
 	}
-	return nil
+	return out
 }
