@@ -22,18 +22,21 @@ import (
 // with the flags to set.
 func TestSnapshotRestartKeepsDeletes(t *testing.T) {
 	for _, srv := range servers(t) {
-		// The offset saved after some rows were acknowledged, no signal table: nothing
-		// can resume the snapshot.
-		t.Run(srv.name+"/no-signal-table", func(t *testing.T) { snapshotRestart(t, srv, false, true) })
+		// The offset saved after some rows were acknowledged, no signal table: the windows
+		// come from the server's GTID set.
+		t.Run(srv.name+"/no-signal-table", func(t *testing.T) { snapshotRestart(t, srv, false, true, false) })
+		// No signal table and an offset without GTIDs: nothing can resume the snapshot, the
+		// open fails naming the flags.
+		t.Run(srv.name+"/no-signal-table-no-gtids", func(t *testing.T) { snapshotRestart(t, srv, false, true, true) })
 		// The offset without progress (an older sluice's), the rows published: resumable
 		// from the snapshot's position with the signal table.
-		t.Run(srv.name+"/no-progress", func(t *testing.T) { snapshotRestart(t, srv, true, false) })
-		t.Run(srv.name+"/progress", func(t *testing.T) { snapshotRestart(t, srv, true, true) })
+		t.Run(srv.name+"/no-progress", func(t *testing.T) { snapshotRestart(t, srv, true, false, false) })
+		t.Run(srv.name+"/progress", func(t *testing.T) { snapshotRestart(t, srv, true, true, false) })
 	}
 }
 
-func snapshotRestart(t *testing.T, srv server, signal, acked bool) {
-	db, dbName := snapshotDB(t, srv, fmt.Sprintf("sl_snaprestart_%v_%v", signal, acked), false,
+func snapshotRestart(t *testing.T, srv server, signal, acked, noGTIDs bool) {
+	db, dbName := snapshotDB(t, srv, fmt.Sprintf("sl_snaprestart_%v_%v_%v", signal, acked, noGTIDs), false,
 		"t (id INT PRIMARY KEY, v INT NOT NULL)")
 	var vals []string
 	for i := 1; i <= 200; i++ {
@@ -74,6 +77,14 @@ func snapshotRestart(t *testing.T, srv server, signal, acked bool) {
 		p.SnapDB, p.SnapTable, p.SnapAfter = "", "", nil
 		ts.off = p.AppendOffset(nil)
 	}
+	if noGTIDs {
+		p, err := ParsePosition(ts.off)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.GTIDs = ""
+		ts.off = p.AppendOffset(nil)
+	}
 	if _, ok := state["t/7"]; !ok {
 		t.Fatalf("run 1 did not publish row 7")
 	}
@@ -90,7 +101,7 @@ func snapshotRestart(t *testing.T, srv server, signal, acked bool) {
 	defer cancel()
 	s, err := New(ctx, cfg)
 	if err != nil {
-		if signal || capture.Retryable(err) || !strings.Contains(err.Error(), "--signal-data-collection") ||
+		if !noGTIDs || capture.Retryable(err) || !strings.Contains(err.Error(), "--signal-data-collection") ||
 			!strings.Contains(err.Error(), "--snapshot-mode always") {
 			t.Fatalf("reopen: %v", err)
 		}
@@ -98,6 +109,9 @@ func snapshotRestart(t *testing.T, srv server, signal, acked bool) {
 		return
 	}
 	defer s.Close()
+	if noGTIDs {
+		t.Fatal("reopen without a signal table or GTIDs resumed")
+	}
 	done := false
 	recs = ts.collect(t, s, 60*time.Second, func(recs []rec) bool {
 		n := len(recs)

@@ -148,8 +148,10 @@ func (s *Source) resumable(off *Position) (bool, string) {
 	switch {
 	case off.SnapTable == "" && s.cfg.SnapshotMode == SnapshotNoData:
 		return false, "the stored offset records no snapshot progress and snapshot mode no_data reads no rows"
-	case s.cfg.SignalDataCollection == "" && !s.cfg.ReadOnly:
-		return false, "no signal table to write the watermarks of the remaining chunks to: set --signal-data-collection (signal.data.collection), or --read-only (GTID windows), to resume instead"
+	case s.cfg.SignalDataCollection == "" && !s.cfg.ReadOnly && off.GTIDs == "":
+		// Without a signal table the windows come from the server's GTID set (as with
+		// --read-only), which a server without GTIDs has not.
+		return false, "no signal table to write the watermarks of the remaining chunks to, and no GTIDs to window them by: set --signal-data-collection (signal.data.collection), or enable GTIDs (gtid_mode=ON), to resume instead"
 	case s.cfg.SnapshotMode == SnapshotAlways:
 		return false, "snapshot mode always takes a new snapshot"
 	}
@@ -171,7 +173,9 @@ func (s *Source) resumeSnapshot(ctx context.Context, off *Position) error {
 	for done < len(tables) && tableBefore(tables[done], at) {
 		done++
 	}
-	rs := &resumed{nonce: newNonce(), tables: tables[done:], first: true, readOnly: s.cfg.ReadOnly}
+	// Without a signal table, GTID-set windows (resumable checked the offset has GTIDs): a
+	// server restart mid-snapshot resumes rather than stops.
+	rs := &resumed{nonce: newNonce(), tables: tables[done:], first: true, readOnly: s.cfg.ReadOnly || s.cfg.SignalDataCollection == ""}
 	rs.sig = signalID(s.cfg.SignalDataCollection)
 	if len(rs.tables) > 0 && rs.tables[0] == at && off.SnapAfter != nil {
 		if t := s.cat.Table(at); t != nil && len(t.PrimaryKey) == len(off.SnapAfter) {
@@ -575,8 +579,14 @@ func (rs *resumed) watermarkSeen(id, typ string) {
 	}
 }
 
+// gtidWindows reports whether snapshot windows come from the server's GTID set: --read-only,
+// or a snapshot resumed without a signal table.
+func (s *Source) gtidWindows() bool {
+	return s.cfg.ReadOnly || (s.resumed != nil && s.resumed.readOnly)
+}
+
 // noteRecent keeps the keys of one streamed change for the read-only windows (Next's
-// goroutine; only with Config.ReadOnly), dropping those older than recentKeep.
+// goroutine; only with GTID windows, gtidWindows), dropping those older than recentKeep.
 func (s *Source) noteRecent(table schema.TableID, before, after capture.Row, pk []int) {
 	now := time.Now()
 	i := 0

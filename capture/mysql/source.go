@@ -496,7 +496,7 @@ func (s *Source) Next(ctx context.Context) (capture.Event, error) {
 			if ok {
 				var ev capture.Event
 				s.fillRow(&ev, false)
-				if s.cfg.ReadOnly {
+				if s.gtidWindows() {
 					v := s.st.rowsView
 					s.noteRecent(v.src.ID, ev.Before, ev.After, v.t.PrimaryKey)
 				}

@@ -1015,7 +1015,7 @@ func (s *Source) nextRow(ctx context.Context) error {
 			return err
 		}
 	} else {
-		if s.cfg.ReadOnly {
+		if s.gtidWindows() {
 			s.noteRecent(v.src.ID, ev.Before, ev.After, v.t.PrimaryKey)
 		}
 		if s.resumed != nil {
