@@ -682,7 +682,7 @@ func (s *Source) readUnit(ctx context.Context, r snapReader, t *schema.Table, u 
 	cols := len(t.Columns)
 	lastKey := make([][]byte, len(t.PrimaryKey))
 	newBatch := func() *rowBatch {
-		b := s.rowMem.take(cols)
+		b := takeRowBatch(&s.rowMem, cols)
 		b.ts = s.cfg.Now().UnixMicro()
 		return b
 	}
@@ -920,7 +920,7 @@ func (s *Source) snapshotRow(ctx context.Context) (bool, error) {
 		}
 		st.batch, st.bi, st.batchTs = b.rows, 0, b.ts
 		if st.view.keep == nil { // projected rows are copies: b's memory is not handed out
-			s.rowMem.handOut(b)
+			s.rowMem.HandOut(b)
 		}
 		st.batchPos = snapProgress(st.pos, t.ID, st.after)
 		st.after = b.last
@@ -1041,7 +1041,7 @@ func (s *Source) snapshotEnd(ctx context.Context) error {
 	st := s.snap
 	s.pushSnapshot(nil, true)
 	st.close()
-	s.rowMem.reset() // the free batches are not kept after the snapshot
+	s.rowMem.Reset() // the free batches are not kept after the snapshot
 	p := *st.pos
 	p.Snapshot = false
 	s.log.Info("snapshot completed", "rows", st.totalN, "tables", len(st.tables), "seconds", time.Since(st.start).Seconds())

@@ -3,9 +3,7 @@ package mysql
 import (
 	"context"
 	"database/sql"
-	"sync"
 	"time"
-	"unsafe"
 
 	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/capture/mysql/replication"
@@ -163,102 +161,32 @@ func (r *sqlReader) queryRows(ctx context.Context, q string, row func(vals [][]b
 
 func (r *sqlReader) close() {}
 
-// rowPool hands the snapshot readers the memory of batches whose rows the pipeline has
-// encoded (ReadsDone), so that a snapshot allocates row memory only for the batches in flight:
-// the rows' Values were 80% of the bytes a snapshot allocated, all of them scanned by the
-// garbage collector (a seventh of the snapshot's CPU). Batches are registered in the order
-// their rows are handed out; ReadsDone reports in that order, so a report of a row in batch k
-// means every batch before k is done too. Rows that are not in a registered batch (projected
-// copies, other snapshots' reads) are never reused. The zero value is ready to use.
-type rowPool struct {
-	mu   sync.Mutex
-	out  []*rowBatch    // registered, in hand-out order, not yet reported done
-	free chan *rowBatch // done, for the readers to take
-}
-
-// rowPoolFree bounds the batches kept for reuse, rowPoolOut those registered (~230 KB each):
-// a consumer that never reports (a test calling Next) must not make the pool keep much. The
-// pipeline has a few batches in flight (2 per encode worker of 256 reads, plus one).
-const (
-	rowPoolFree = 64
-	rowPoolOut  = 64
-)
-
-// handOut registers b, whose rows are about to be handed out.
-func (p *rowPool) handOut(b *rowBatch) {
-	if len(b.rows) == 0 {
-		return
-	}
-	p.mu.Lock()
-	if len(p.out) == rowPoolOut {
-		p.out = append(p.out[:0], p.out[1:]...) // the oldest is forgotten, never reused
-	}
-	p.out = append(p.out, b)
-	p.mu.Unlock()
-}
-
-// done releases the registered batches up to the one holding row (all of that one too when row
-// is its last row). A row in no registered batch releases nothing.
-func (p *rowPool) done(row capture.Row) {
-	if len(row) == 0 {
-		return
-	}
-	at := uintptr(unsafe.Pointer(&row[0]))
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for i, b := range p.out {
-		lo := uintptr(unsafe.Pointer(unsafe.SliceData(b.vals)))
-		if at < lo || at >= lo+uintptr(len(b.vals))*unsafe.Sizeof(capture.Value{}) {
-			continue
-		}
-		n := i // b's predecessors are done
-		if last := b.rows[len(b.rows)-1]; &last[0] == &row[0] {
-			n++ // and b
-		}
-		if p.free == nil {
-			p.free = make(chan *rowBatch, rowPoolFree)
-		}
-		for _, d := range p.out[:n] {
-			select {
-			case p.free <- d:
-			default:
-			}
-		}
-		p.out = append(p.out[:0], p.out[n:]...)
-		return
-	}
-}
-
-// take returns a batch for rows of cols columns: a released one when there is one (its Values
-// still hold the old rows').
-func (p *rowPool) take(cols int) *rowBatch {
-	p.mu.Lock()
-	free := p.free
-	p.mu.Unlock()
-	if free != nil {
-		select {
-		case b := <-free:
-			if n := snapBatchRows * cols; cap(b.vals) >= n {
-				// Not cleared: readUnit zeroes each Value as it writes it (in cache, one pass).
-				b.rows, b.vals, b.last = b.rows[:0], b.vals[:n], nil
-				return b
-			}
-		default:
+// takeRowBatch returns a batch for rows of cols columns: a released one of pool when there is
+// one (its Values still hold the old rows').
+func takeRowBatch(pool *capture.ReadPool[*rowBatch], cols int) *rowBatch {
+	if b, ok := pool.Take(); ok {
+		if n := snapBatchRows * cols; cap(b.vals) >= n {
+			// Not cleared: readUnit zeroes each Value as it writes it (in cache, one pass).
+			b.rows, b.vals, b.last = b.rows[:0], b.vals[:n], nil
+			return b
 		}
 	}
 	return &rowBatch{rows: make([]capture.Row, 0, snapBatchRows), vals: make([]capture.Value, snapBatchRows*cols)}
 }
 
-// reset forgets every registered batch (a snapshot ended or was abandoned): their rows may
-// still be in use.
-func (p *rowPool) reset() {
-	p.mu.Lock()
-	p.out, p.free = nil, nil
-	p.mu.Unlock()
+// Values implements capture.ReadBatch.
+func (b *rowBatch) Values() []capture.Value { return b.vals }
+
+// LastRow implements capture.ReadBatch.
+func (b *rowBatch) LastRow() capture.Row {
+	if len(b.rows) == 0 {
+		return nil
+	}
+	return b.rows[len(b.rows)-1]
 }
 
 // ReadsDone implements pipeline.ReadReleaser: every read handed out up to and including last
 // is encoded, so the snapshot batches it covers may be reused.
 func (s *Source) ReadsDone(last *capture.Event) {
-	s.rowMem.done(last.After)
+	s.rowMem.Done(last.After)
 }

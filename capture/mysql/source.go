@@ -65,7 +65,7 @@ type Source struct {
 	snap  *snapshotState
 	// rowMem is the snapshot readers' row memory, reused once the pipeline has encoded it
 	// (ReadsDone, snapshot_reader.go).
-	rowMem rowPool
+	rowMem capture.ReadPool[*rowBatch]
 	// resumed is the rest of an interrupted snapshot, or an incremental snapshot, read in
 	// watermark windows while streaming (snapshot_resume.go, snapshot_incremental.go); nil
 	// otherwise.

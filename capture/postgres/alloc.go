@@ -1,9 +1,6 @@
 package postgres
 
 import (
-	"sync"
-	"unsafe"
-
 	"github.com/sluicecdc/sluice/capture"
 )
 
@@ -72,98 +69,27 @@ func (a *byteArena) copy(b []byte) []byte {
 	return a.buf[start:len(a.buf):len(a.buf)]
 }
 
-// snapPool hands the snapshot readers the memory of batches whose rows the pipeline has
-// encoded (ReadsDone), so that a snapshot allocates row memory only for the batches in
-// flight: a row's Values (72 bytes a column, all of them scanned by the garbage collector)
-// were most of the bytes a snapshot allocated. Batches are registered in the order their rows
-// are handed out (pull); ReadsDone reports in that order, so a report of a row in batch k means
-// every batch before k is done too. Rows of no registered batch (an incremental snapshot's
-// chunks) release nothing. The zero value is ready to use; ReadsDone runs on the pipeline's
-// goroutine, the rest on the snapshot's, hence the lock.
-type snapPool struct {
-	mu   sync.Mutex
-	out  []*snapBatch    // registered, in hand-out order, not yet reported done
-	free chan *snapBatch // done, for the readers to take
-}
-
-// snapPoolFree bounds the batches kept for reuse, snapPoolOut those registered: a consumer
-// that never reports (a test calling Next) must not make the pool keep much. The pipeline has
-// a few batches in flight (2 per encode worker of 256 reads, plus one).
-const (
-	snapPoolFree = 64
-	snapPoolOut  = 64
-)
-
-// handOut registers b, whose rows are about to be handed out.
-func (p *snapPool) handOut(b *snapBatch) {
-	if len(b.rows) == 0 || b.vals == nil {
-		return
-	}
-	p.mu.Lock()
-	if len(p.out) == snapPoolOut {
-		p.out = append(p.out[:0], p.out[1:]...) // the oldest is forgotten, never reused
-	}
-	p.out = append(p.out, b)
-	p.mu.Unlock()
-}
-
-// done releases the registered batches up to the one holding row (that one too when row is its
-// last row).
-func (p *snapPool) done(row capture.Row) {
-	if len(row) == 0 {
-		return
-	}
-	at := uintptr(unsafe.Pointer(&row[0]))
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for i, b := range p.out {
-		lo := uintptr(unsafe.Pointer(unsafe.SliceData(b.vals)))
-		if at < lo || at >= lo+uintptr(len(b.vals))*unsafe.Sizeof(capture.Value{}) {
-			continue
-		}
-		n := i // b's predecessors are done
-		if last := b.rows[len(b.rows)-1]; &last[0] == &row[0] {
-			n++ // and b
-		}
-		if p.free == nil {
-			p.free = make(chan *snapBatch, snapPoolFree)
-		}
-		for _, d := range p.out[:n] {
-			select {
-			case p.free <- d:
-			default:
-			}
-		}
-		p.out = append(p.out[:0], p.out[n:]...)
-		return
-	}
-}
-
-// take returns an empty batch for rows of cols columns: a released one when there is one (its
-// Values still hold the old rows': row zeroes them).
-func (p *snapPool) take(cols int) *snapBatch {
-	p.mu.Lock()
-	free := p.free
-	p.mu.Unlock()
-	if free != nil {
-		select {
-		case b := <-free:
-			if n := snapBatchRows * cols; cap(b.vals) >= n {
-				b.rows, b.vals, b.used, b.buf, b.after = b.rows[:0], b.vals[:n], 0, b.buf[:0], nil
-				return b
-			}
-		default:
+// takeSnapBatch returns an empty batch for rows of cols columns: a released one of pool when
+// there is one (its Values still hold the old rows': row zeroes them).
+func takeSnapBatch(pool *capture.ReadPool[*snapBatch], cols int) *snapBatch {
+	if b, ok := pool.Take(); ok {
+		if n := snapBatchRows * cols; cap(b.vals) >= n {
+			b.rows, b.vals, b.used, b.buf, b.after = b.rows[:0], b.vals[:n], 0, b.buf[:0], nil
+			return b
 		}
 	}
 	return &snapBatch{rows: make([]capture.Row, 0, snapBatchRows), vals: make([]capture.Value, snapBatchRows*cols)}
 }
 
-// reset forgets every registered batch (a snapshot ended or was abandoned): their rows may
-// still be in use.
-func (p *snapPool) reset() {
-	p.mu.Lock()
-	p.out, p.free = nil, nil
-	p.mu.Unlock()
+// Values implements capture.ReadBatch.
+func (b *snapBatch) Values() []capture.Value { return b.vals }
+
+// LastRow implements capture.ReadBatch.
+func (b *snapBatch) LastRow() capture.Row {
+	if len(b.rows) == 0 {
+		return nil
+	}
+	return b.rows[len(b.rows)-1]
 }
 
 // row returns the batch's next row of n zero Values. The batch holds snapBatchRows rows.
@@ -197,5 +123,5 @@ func (b *snapBatch) Copy(v []byte) []byte {
 // ReadsDone implements pipeline.ReadReleaser: every read handed out up to and including last
 // is encoded, so the snapshot batches it covers may be reused.
 func (s *Source) ReadsDone(last *capture.Event) {
-	s.snapMem.done(last.After)
+	s.snapMem.Done(last.After)
 }

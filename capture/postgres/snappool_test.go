@@ -8,10 +8,10 @@ import (
 )
 
 // fillBatch takes a batch from p and decodes n rows of the bench table into it, as readUnit does.
-func fillBatch(t *testing.T, p *snapPool, st *snapTable, n int) *snapBatch {
+func fillBatch(t *testing.T, p *capture.ReadPool[*snapBatch], st *snapTable, n int) *snapBatch {
 	t.Helper()
 	ncol := len(st.rel.table.Columns)
-	b := p.take(ncol)
+	b := takeSnapBatch(p, ncol)
 	for i := 0; i < n; i++ {
 		vals := snapBenchRow()
 		if i%2 == 1 {
@@ -36,29 +36,31 @@ func TestSnapPool(t *testing.T) {
 	p := &s.snapMem
 	b1 := fillBatch(t, p, st, 3)
 	b2 := fillBatch(t, p, st, 3)
-	p.handOut(b1)
-	p.handOut(b2)
+	p.HandOut(b1)
+	p.HandOut(b2)
 
 	var other capture.Alloc // an incremental snapshot's row: not the pool's
 	s.ReadsDone(&capture.Event{After: other.Row(6)})
 	s.ReadsDone(&capture.Event{After: b1.rows[1]})
-	if b := p.take(6); b == b1 || b == b2 {
+	if b := takeSnapBatch(p, 6); b == b1 || b == b2 {
 		t.Fatal("a batch was reused before its last row was reported")
 	}
 	s.ReadsDone(&capture.Event{After: b2.rows[0]}) // b1 is done, b2 is not
 	b1.rows[0][3].Bytes[0] = '#'                   // a consumer scribbling on a row it is done with
 	b1.rows[1][1] = capture.IntValue(1)            // and on the NULL
-	if b := p.take(6); b != b1 {
+	if b := takeSnapBatch(p, 6); b != b1 {
 		t.Fatalf("take after b1's rows were reported: got a fresh batch")
 	}
-	if b := p.take(6); b == b2 {
+	if b := takeSnapBatch(p, 6); b == b2 {
 		t.Fatal("b2 was reused before its last row was reported")
 	}
 	s.ReadsDone(&capture.Event{After: b2.rows[2]})
-	if b := p.take(6); b != b2 {
+	if b := takeSnapBatch(p, 6); b != b2 {
 		t.Fatal("b2 not reused after its last row was reported")
 	}
-	p.free <- b1
+	b1.rows = append(b1.rows, b1.row(6)) // b1 released again
+	p.HandOut(b1)
+	p.Done(b1.rows[0])
 	reused := fillBatch(t, p, st, 2)
 	if reused != b1 {
 		t.Fatal("fillBatch did not take the released batch")
@@ -74,22 +76,9 @@ func TestSnapPool(t *testing.T) {
 			t.Errorf("row %d: payload %q", i, got)
 		}
 	}
-	p.reset()
-	if b := p.take(6); b == b1 || b == b2 {
+	p.Reset()
+	if b := takeSnapBatch(p, 6); b == b1 || b == b2 {
 		t.Fatal("a batch was reused after reset")
-	}
-}
-
-// TestSnapPoolBound: a consumer that never reports makes the pool keep at most snapPoolOut
-// batches registered.
-func TestSnapPoolBound(t *testing.T) {
-	st := snapBenchTable()
-	var p snapPool
-	for i := 0; i < 3*snapPoolOut; i++ {
-		p.handOut(fillBatch(t, &p, st, 1))
-	}
-	if len(p.out) != snapPoolOut {
-		t.Fatalf("%d batches registered, want %d", len(p.out), snapPoolOut)
 	}
 }
 
@@ -117,11 +106,11 @@ func FuzzSnapshotDecodeReused(f *testing.F) {
 		ncol := len(st.rel.table.Columns)
 		var alloc capture.Alloc
 		want, werr := st.decodeRow(&alloc, vals, ncol)
-		var p snapPool
+		var p capture.ReadPool[*snapBatch]
 		b := fillBatch(t, &p, snapBenchTable(), 1) // a batch holding another row
-		p.handOut(b)
-		p.done(b.rows[0])
-		b = p.take(ncol)
+		p.HandOut(b)
+		p.Done(b.rows[0])
+		b = takeSnapBatch(&p, ncol)
 		row := b.row(ncol)
 		err := st.decodeInto(row, b, vals)
 		if (err == nil) != (werr == nil) {

@@ -553,7 +553,7 @@ func (s *Source) readUnit(ctx context.Context, c *pgx.Conn, u *unit) error {
 		after = []string{strconv.FormatInt(*u.lo-1, 10)}
 	}
 	batchLast := make([][]byte, len(t.pkIdx)) // the key of the batch's last row
-	b := s.snapMem.take(ncol)
+	b := takeSnapBatch(&s.snapMem, ncol)
 	b.ts, b.after = time.Now().UnixMicro(), after
 	send := func() error {
 		select {
@@ -567,7 +567,7 @@ func (s *Source) readUnit(ctx context.Context, c *pgx.Conn, u *unit) error {
 				after[i] = string(k)
 			}
 		}
-		b = s.snapMem.take(ncol)
+		b = takeSnapBatch(&s.snapMem, ncol)
 		b.ts, b.after = time.Now().UnixMicro(), after
 		return nil
 	}
@@ -727,7 +727,7 @@ func (sn *snapshot) pull(ctx context.Context) (capture.Row, *snapTable, int64, b
 				continue
 			}
 			u.t.progress.Rows.Add(int64(len(b.rows)))
-			sn.s.snapMem.handOut(b)
+			sn.s.snapMem.HandOut(b)
 			sn.batch, sn.bi = b.rows, 0
 			// One position per batch: rows read together share their time and offset, which
 			// says the rows before the batch are done (a restart re-reads at most the batches
@@ -841,7 +841,7 @@ func (sn *snapshot) close() {
 		}
 	}
 	sn.wg.Wait()
-	sn.s.snapMem.reset() // the free batches are not kept after the snapshot
+	sn.s.snapMem.Reset() // the free batches are not kept after the snapshot
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	for _, c := range sn.conns {

@@ -106,7 +106,7 @@ type Source struct {
 
 	// snapMem is the snapshot readers' row memory, reused once the pipeline has encoded it
 	// (ReadsDone).
-	snapMem snapPool
+	snapMem capture.ReadPool[*snapBatch]
 }
 
 // Stats counts streamed (in-progress) transactions the server sent and the bytes sluice
