@@ -285,32 +285,45 @@ func TestKafkaKill9(t *testing.T) {
 // replayed rows must collapse with their first copies, while identical rows of one version
 // (a COPY) stay two. Before the fix the count went on across the replay: 8 rows, not 5.
 func TestKafkaKeylessReplayNewSession(t *testing.T) {
+	got := keylessEvents(t, "kr", func(tb ttable) [][]envelope.Record {
+		keyless := func(kind string, n int, lsn int64) envelope.Record {
+			r := tb.record("c", nil, row{"kind", kind, "n", n}, lsn, true)
+			r.Key = nil // Debezium sends no key for a table without a primary key
+			return r
+		}
+		return [][]envelope.Record{
+			{keyless("x", 1, 900), keyless("y", 2, 900), keyless("z", 3, 950), keyless("z", 3, 950)}, // a multi-insert, then a COPY of two identical rows
+			{keyless("z", 3, 950), keyless("z", 3, 950), keyless("w", 4, 990)},                       // restarted at 950: the COPY again, then a new change
+			{keyless("w", 4, 990)}, // restarted at 990: its one change again
+		}
+	})
+	if want := "w 4|x 1|y 2|z 3|z 3"; got != want {
+		t.Fatalf("rows (the view) %q, want %q", got, want)
+	}
+}
+
+// keylessEvents loads sessions of records of a table events (kind, n) without a key, on a
+// one-partition topic of its own (the replays follow their first copies, as in a topic per
+// table): each session is produced by a client of its own (a new producer session), then
+// `sluice clickhouse` reads the topic until its offsets are committed. It returns the view's
+// rows after a merge, "kind n|…".
+func keylessEvents(t *testing.T, prefix string, sessions func(tb ttable) [][]envelope.Record) string {
+	t.Helper()
 	addr := chAddr(t)
 	conn := chConn(t, addr)
 	db := freshDB(t, conn)
 	brokers := kafkaBrokers(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	tb := ttable{topic: fmt.Sprintf("kr%d.public.events", time.Now().UnixNano()), db: "shop", schema: "public", table: "events", pg: true,
+	tb := ttable{topic: fmt.Sprintf("%s%d.public.events", prefix, time.Now().UnixNano()), db: "shop", schema: "public", table: "events", pg: true,
 		fields: []tfield{{name: "kind", typ: "string"}, {name: "n", typ: "int32", optional: true}}}
-	keyless := func(kind string, n int, lsn int64) envelope.Record {
-		r := tb.record("c", nil, row{"kind", kind, "n", n}, lsn, true)
-		r.Key = nil // Debezium sends no key for a table without a primary key
-		return r
-	}
-	// One partition: the replay follows its first copies, as in a topic per table.
 	adm := testkit.KafkaAdmin(t, brokers)
 	if res, err := adm.CreateTopic(ctx, 1, 1, nil, tb.topic); err != nil || res.Err != nil {
 		t.Fatalf("create topic: %v %v", err, res.Err)
 	}
-	sessions := [][]envelope.Record{
-		{keyless("x", 1, 900), keyless("y", 2, 900), keyless("z", 3, 950), keyless("z", 3, 950)}, // a multi-insert, then a COPY of two identical rows
-		{keyless("z", 3, 950), keyless("z", 3, 950), keyless("w", 4, 990)},                       // restarted at 950: the COPY again, then a new change
-		{keyless("w", 4, 990)}, // restarted at 990: its one change again
-	}
 	var n int
-	for _, recs := range sessions {
-		produce(t, brokers, recs) // a client of its own: a new producer session
+	for _, recs := range sessions(tb) {
+		produce(t, brokers, recs)
 		n += len(recs)
 	}
 	sink, wait := runKafka(ctx, t, kafkasrc.Config{Client: ikafka.ClientConfig{Brokers: brokers}, Topics: regexp.QuoteMeta(tb.topic), Group: "g-" + db, TopicRefresh: time.Second},
@@ -324,8 +337,5 @@ func TestKafkaKeylessReplayNewSession(t *testing.T) {
 		t.Fatalf("stats %+v, want %d records", st, n)
 	}
 	optimize(t, conn, db, "events")
-	got := query(t, conn, "SELECT concat(kind, ' ', toString(n)) FROM "+db+".events ORDER BY kind, n")
-	if g, want := strings.Join(got, "|"), "w 4|x 1|y 2|z 3|z 3"; g != want {
-		t.Fatalf("rows (the view) %q, want %q", g, want)
-	}
+	return strings.Join(query(t, conn, "SELECT concat(kind, ' ', toString(n)) FROM "+db+".events ORDER BY kind, n"), "|")
 }

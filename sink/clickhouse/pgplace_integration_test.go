@@ -5,7 +5,6 @@ package clickhouse
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -15,9 +14,7 @@ import (
 	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/capture/postgres"
 	"github.com/sluicecdc/sluice/envelope"
-	ikafka "github.com/sluicecdc/sluice/internal/kafka"
 	"github.com/sluicecdc/sluice/internal/testkit"
-	kafkasrc "github.com/sluicecdc/sluice/source/kafka"
 )
 
 // pgChangesUntilCommit reads src up to the next Commit and returns the records of its
@@ -130,47 +127,20 @@ func TestPostgresKeylessResumeBetweenTwins(t *testing.T) {
 // third twin. The consumer must keep all three: before the header was read, the new session
 // started the count over and the third twin collapsed with the first.
 func TestKafkaKeylessResumeBetweenTwins(t *testing.T) {
-	addr := chAddr(t)
-	conn := chConn(t, addr)
-	db := freshDB(t, conn)
-	brokers := kafkaBrokers(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	tb := ttable{topic: fmt.Sprintf("kp%d.public.events", time.Now().UnixNano()), db: "shop", schema: "public", table: "events", pg: true,
-		fields: []tfield{{name: "kind", typ: "string"}, {name: "n", typ: "int32", optional: true}}}
-	keyless := func(kind string, n int, lsn int64, ordinal int) envelope.Record {
-		r := tb.record("c", nil, row{"kind", kind, "n", n}, lsn, true)
-		r.Key = nil // Debezium sends no key for a table without a primary key
-		r.Headers = []envelope.Header{{Key: envelope.HeaderLSNEvent, Value: fmt.Appendf(nil, "%d", ordinal)}}
-		return r
-	}
-	adm := testkit.KafkaAdmin(t, brokers)
-	if res, err := adm.CreateTopic(ctx, 1, 1, nil, tb.topic); err != nil || res.Err != nil {
-		t.Fatalf("create topic: %v %v", err, res.Err)
-	}
-	sessions := [][]envelope.Record{
-		{keyless("z", 3, 950, 1), keyless("z", 3, 950, 2)},
-		{keyless("z", 3, 950, 3), keyless("y", 2, 950, 4)}, // restarted after the second twin
-		{keyless("z", 3, 950, 2), keyless("z", 3, 950, 3)}, // and a replay from before it: collapses
-	}
-	var n int
-	for _, recs := range sessions {
-		produce(t, brokers, recs) // a client of its own: a new producer session
-		n += len(recs)
-	}
-	sink, wait := runKafka(ctx, t, kafkasrc.Config{Client: ikafka.ClientConfig{Brokers: brokers}, Topics: regexp.QuoteMeta(tb.topic), Group: "g-" + db, TopicRefresh: time.Second},
-		Config{Addr: []string{addr}, Database: db, BatchRows: 2, FlushInterval: 100 * time.Millisecond})
-	waitFor(t, "offsets committed", func() bool { return committedAll(t, brokers, "g-"+db, tb.topic) })
-	cancel()
-	if err := wait(); err != nil {
-		t.Fatal(err)
-	}
-	if st := sink.Stats(); st.Records != uint64(n) || st.Parked != 0 {
-		t.Fatalf("stats %+v, want %d records", st, n)
-	}
-	optimize(t, conn, db, "events")
-	got := query(t, conn, "SELECT concat(kind, ' ', toString(n)) FROM "+db+".events ORDER BY kind, n")
-	if g, want := strings.Join(got, "|"), "y 2|z 3|z 3|z 3"; g != want {
-		t.Fatalf("rows (the view) %q, want %q", g, want)
+	got := keylessEvents(t, "kp", func(tb ttable) [][]envelope.Record {
+		keyless := func(kind string, n int, lsn int64, ordinal int) envelope.Record {
+			r := tb.record("c", nil, row{"kind", kind, "n", n}, lsn, true)
+			r.Key = nil // Debezium sends no key for a table without a primary key
+			r.Headers = []envelope.Header{{Key: envelope.HeaderLSNEvent, Value: fmt.Appendf(nil, "%d", ordinal)}}
+			return r
+		}
+		return [][]envelope.Record{
+			{keyless("z", 3, 950, 1), keyless("z", 3, 950, 2)},
+			{keyless("z", 3, 950, 3), keyless("y", 2, 950, 4)}, // restarted after the second twin
+			{keyless("z", 3, 950, 2), keyless("z", 3, 950, 3)}, // and a replay from before it: collapses
+		}
+	})
+	if want := "y 2|z 3|z 3|z 3"; got != want {
+		t.Fatalf("rows (the view) %q, want %q", got, want)
 	}
 }
