@@ -370,27 +370,49 @@ func convZonedMicros(raw []byte) (int64, error) {
 	return t.UnixMicro(), nil
 }
 
+// The instants the driver can write into a DateTime64 column: it sends every precision as
+// t.UnixNano() / 10^(9-p), and UnixNano wraps outside these (a year-9999 MySQL DATETIME went
+// in as a date in 1816; 0001-01-01, Go's zero time, as 1970-01-01).
+var (
+	minDateTime64 = time.Unix(0, math.MinInt64).UTC()
+	maxDateTime64 = time.Unix(0, math.MaxInt64).UTC()
+)
+
 // convEpoch reads an integer epoch in units of 10^-digits seconds into a time.Time
-// (DateTime64); a string is read as ISO-8601.
+// (DateTime64); a string is read as ISO-8601. A time the driver cannot write is an error,
+// so the record is parked instead of stored with a wrong value.
 func convEpoch(digits int) func([]byte) (time.Time, error) {
 	return func(raw []byte) (time.Time, error) {
-		if raw[0] == '"' {
-			return parseZoned(raw)
-		}
-		v, err := jsonInt(raw)
+		t, err := epoch(raw, digits)
 		if err != nil {
-			return time.Time{}, err
+			return t, err
 		}
-		switch digits {
-		case 0:
-			return time.Unix(v, 0).UTC(), nil
-		case 3:
-			return time.UnixMilli(v).UTC(), nil
-		case 6:
-			return time.UnixMicro(v).UTC(), nil
+		if t.Before(minDateTime64) || t.After(maxDateTime64) {
+			return time.Time{}, fmt.Errorf("timestamp %s is outside what a DateTime64 column can be written with (%s … %s); "+
+				"run with --clickhouse-legacy to store timestamps as Int64 microseconds, which hold it",
+				t.Format(time.RFC3339Nano), minDateTime64.Format("2006-01-02"), maxDateTime64.Format("2006-01-02"))
 		}
-		return time.Unix(0, v).UTC(), nil
+		return t, nil
 	}
+}
+
+func epoch(raw []byte, digits int) (time.Time, error) {
+	if raw[0] == '"' {
+		return parseZoned(raw)
+	}
+	v, err := jsonInt(raw)
+	if err != nil {
+		return time.Time{}, err
+	}
+	switch digits {
+	case 0:
+		return time.Unix(v, 0).UTC(), nil
+	case 3:
+		return time.UnixMilli(v).UTC(), nil
+	case 6:
+		return time.UnixMicro(v).UTC(), nil
+	}
+	return time.Unix(0, v).UTC(), nil
 }
 
 var (
