@@ -2,6 +2,7 @@ package clickhouse
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -58,5 +59,34 @@ func TestDateTime64Written(t *testing.T) {
 				t.Fatalf("written as %s, want %s", got, want)
 			}
 		})
+	}
+}
+
+// TestLegacyDateRange: the pre-23.2 layout's Date takes the days 18.16 shows as themselves,
+// 1970-01-01 … 2106-02-07; a later one parks its record (2149-06-06 went in as day 65535 and
+// read back as 1970-01-01).
+func TestLegacyDateRange(t *testing.T) {
+	conv := convDate(false)
+	for raw, park := range map[string]bool{`0`: false, `49710`: false, `"2106-02-07"`: false,
+		`49711`: true, `65535`: true, `"2149-06-06"`: true, `-1`: true} {
+		_, err := conv([]byte(raw))
+		if (err != nil) != park {
+			t.Errorf("%s: err %v, want parked %v", raw, err, park)
+		}
+	}
+}
+
+// TestZonedInfinity: PostgreSQL timestamptz ±infinity (a ZonedTimestamp "infinity") goes into
+// the Int64 µs column as the timestamp column's ±infinity does (Debezium's MicroTimestamp of
+// it), instead of parking every row that holds one; a DateTime64 column cannot hold it and
+// parks the record saying what to do.
+func TestZonedInfinity(t *testing.T) {
+	for raw, want := range map[string]int64{`"infinity"`: 9223372036825200000, `"-infinity"`: -9223372036832400000} {
+		if got, err := convZonedMicros([]byte(raw)); err != nil || got != want {
+			t.Errorf("%s: %d, %v; want %d", raw, got, err, want)
+		}
+		if _, err := convEpoch(6)([]byte(raw)); err == nil || !strings.Contains(err.Error(), "--clickhouse-legacy") {
+			t.Errorf("%s into DateTime64: %v", raw, err)
+		}
 	}
 }

@@ -308,7 +308,11 @@ func convVarDecimal(raw []byte) (string, error) {
 }
 
 const (
-	dateMax16 = 65535  // ClickHouse Date: UInt16 days since 1970-01-01
+	// dateMax16 is the last day a Date column of the pre-23.2 layout shows as itself:
+	// 2106-02-07. The column is a UInt16 of days and holds up to 65535 (2149-06-06, the range
+	// newer servers document), but 18.16 prints and computes later days as 1970-01-01, so a
+	// date in 2106–2149 went in right and read back wrong.
+	dateMax16 = 49710
 	date32Min = -25567 // Date32: 1900-01-01
 	date32Max = 120529 // Date32: 2299-12-31
 	day       = int64(24 * 3600)
@@ -359,9 +363,22 @@ func parseZoned(raw []byte) (time.Time, error) {
 	return t.UTC(), nil
 }
 
+// PostgreSQL ±infinity as Debezium's MicroTimestamp writes it (and so the Int64 µs column of
+// a timestamp without time zone holds it); a ZonedTimestamp writes the word.
+const (
+	pgInfinityMicros    = 9223372036825200000
+	pgNegInfinityMicros = -9223372036832400000
+)
+
 func convZonedMicros(raw []byte) (int64, error) {
 	if us, ok := zonedMicrosUTC(raw); ok {
 		return us, nil
+	}
+	switch string(raw) {
+	case `"infinity"`:
+		return pgInfinityMicros, nil
+	case `"-infinity"`:
+		return pgNegInfinityMicros, nil
 	}
 	t, err := parseZoned(raw)
 	if err != nil {
@@ -397,6 +414,10 @@ func convEpoch(digits int) func([]byte) (time.Time, error) {
 }
 
 func epoch(raw []byte, digits int) (time.Time, error) {
+	if string(raw) == `"infinity"` || string(raw) == `"-infinity"` {
+		return time.Time{}, fmt.Errorf("timestamp %s cannot be held by a DateTime64 column; "+
+			"run with --clickhouse-legacy to store timestamps as Int64 microseconds, which hold it", raw)
+	}
 	if raw[0] == '"' {
 		return parseZoned(raw)
 	}
