@@ -90,3 +90,29 @@ func TestZonedInfinity(t *testing.T) {
 		}
 	}
 }
+
+// TestDateTimeWritten: a DateTime column (a table made by hand for records without schemas)
+// is a UInt32 of seconds that the driver writes as uint32(t.Unix()): a time before 1970 or
+// after 2106-02-07 parks the record instead of wrapping into another date.
+func TestDateTimeWritten(t *testing.T) {
+	c, err := describedCodec("DateTime")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for raw, park := range map[string]bool{`0`: false, `1700000000123`: false, `4294967295000`: false,
+		`-1000`: true, `4294967296000`: true, `253402300799000`: true} {
+		b := c.newBuf(false)
+		err := b.appendRaw([]byte(raw))
+		if (err != nil) != park {
+			t.Errorf("%s: err %v, want parked %v", raw, err, park)
+			continue
+		}
+		if err == nil {
+			if got, want := uint32(b.data(0, 1).([]time.Time)[0].Unix()), mustInt(raw)/1000; int64(got) != want {
+				t.Errorf("%s: written as %d s, want %d", raw, got, want)
+			}
+		}
+	}
+}
+
+func mustInt(s string) int64 { v, _ := strconv.ParseInt(s, 10, 64); return v }

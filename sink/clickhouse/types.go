@@ -399,15 +399,20 @@ var (
 // (DateTime64); a string is read as ISO-8601. A time the driver cannot write is an error,
 // so the record is parked instead of stored with a wrong value.
 func convEpoch(digits int) func([]byte) (time.Time, error) {
+	return convEpochIn(digits, "DateTime64", minDateTime64, maxDateTime64)
+}
+
+// convEpochIn is convEpoch for a column of type typ that holds lo … hi.
+func convEpochIn(digits int, typ string, lo, hi time.Time) func([]byte) (time.Time, error) {
 	return func(raw []byte) (time.Time, error) {
 		t, err := epoch(raw, digits)
 		if err != nil {
 			return t, err
 		}
-		if t.Before(minDateTime64) || t.After(maxDateTime64) {
-			return time.Time{}, fmt.Errorf("timestamp %s is outside what a DateTime64 column can be written with (%s … %s); "+
+		if t.Before(lo) || t.After(hi) {
+			return time.Time{}, fmt.Errorf("timestamp %s is outside what a %s column can be written with (%s … %s); "+
 				"run with --clickhouse-legacy to store timestamps as Int64 microseconds, which hold it",
-				t.Format(time.RFC3339Nano), minDateTime64.Format("2006-01-02"), maxDateTime64.Format("2006-01-02"))
+				t.Format(time.RFC3339Nano), typ, lo.Format("2006-01-02"), hi.Format("2006-01-02"))
 		}
 		return t, nil
 	}
@@ -639,7 +644,8 @@ func describedCodec(base string) (codec, error) {
 	case "Date32":
 		return mkCodec("Date32", convDate(true)), nil
 	case "DateTime", "DateTime('UTC')":
-		return mkCodec(base, convEpoch(3)), nil
+		// the driver writes t.Unix() as a UInt32: other times wrapped
+		return mkCodec(base, convEpochIn(3, "DateTime", time.Unix(0, 0).UTC(), time.Unix(math.MaxUint32, 0).UTC())), nil
 	}
 	if strings.HasPrefix(base, "Decimal(") {
 		var p, s int
