@@ -252,3 +252,22 @@ func sinkBase(t string) string {
 		}
 	}
 }
+
+// Exclude leaves column out of the comparison with the reason (a column the sink side cannot
+// read back on this server); a key column skips the whole table.
+func (p *Plan) Exclude(column, reason string) {
+	for i, c := range p.Sink.Key {
+		if c.Name == column {
+			p.Skip = fmt.Sprintf("key column %s (%s) cannot be compared: %s", column, p.Source.Key[i].Type, reason)
+			return
+		}
+	}
+	for i, c := range p.Sink.Columns {
+		if c.Name == column {
+			p.Source.Columns = append(p.Source.Columns[:i:i], p.Source.Columns[i+1:]...)
+			p.Sink.Columns = append(p.Sink.Columns[:i:i], p.Sink.Columns[i+1:]...)
+			p.Excluded = append(p.Excluded, Excluded{Column: column, Reason: reason})
+			return
+		}
+	}
+}

@@ -15,6 +15,9 @@ var (
 	// while the sink ran). The rows it held are gone and the change stream will not bring them
 	// back, so the sink stops rather than recreate the table with only later changes.
 	ErrTableDropped = errors.New("target table was dropped while the sink wrote to it")
+	// ErrColumnDropped: a column of a target table was dropped or renamed outside sluice while
+	// the sink wrote to it; its values are gone, so the sink stops.
+	ErrColumnDropped = errors.New("target column was dropped while the sink wrote to it")
 	// ErrClosed: the sink was closed.
 	ErrClosed = errors.New("clickhouse sink closed")
 )

@@ -595,6 +595,47 @@ func (s *Sink) tableDropped(name string, err error) error {
 		ErrTableDropped, s.db, name, err)}
 }
 
+// noSuchColumn reports NO_SUCH_COLUMN_IN_TABLE (16).
+func noSuchColumn(err error) bool {
+	var ex *ch.Exception
+	return errors.As(err, &ex) && ex.Code == 16
+}
+
+// columnDropped is the error of an insert into a table that lacks a column the sink created:
+// an operator dropped or renamed it. Not retried (no retry brings it back) when
+// system.columns confirms it; the values it held are gone, so the operator decides.
+func (s *Sink) columnDropped(ctx context.Context, name string, cols []column, err error) error {
+	rows, qerr := s.conn.Query(ctx, "SELECT name FROM system.columns WHERE database = "+quoteString(s.cfg.Database)+" AND table = "+quoteString(name))
+	if qerr != nil {
+		return err
+	}
+	have := map[string]bool{}
+	for rows.Next() {
+		var n string
+		if rows.Scan(&n) == nil {
+			have[n] = true
+		}
+	}
+	rows.Close()
+	if rows.Err() != nil {
+		return err
+	}
+	var missing, add []string
+	for _, c := range cols {
+		if !have[c.name] {
+			missing = append(missing, c.name)
+			add = append(add, "ALTER TABLE "+s.db+"."+quoteIdent(name)+" ADD COLUMN "+quoteIdent(c.name)+" "+c.chType())
+		}
+	}
+	if len(missing) == 0 {
+		return err // seen again: retried
+	}
+	return noRetry{fmt.Errorf("%w: %s.%s has no column %s any more (%v): it was dropped or renamed outside sluice, and the values "+
+		"it held are gone. The sink stops rather than write on without it. Add it back (%s; a restart of sluice adds it too), "+
+		"then restart; rows stored before read its default until a new snapshot of the source table rewrites them",
+		ErrColumnDropped, s.db, name, strings.Join(missing, ", "), err, strings.Join(add, "; "))}
+}
+
 // certificateFailed reports a server certificate that does not verify, which no retry cures.
 func certificateFailed(err error) bool {
 	var ve *tls.CertificateVerificationError
@@ -968,6 +1009,9 @@ func (s *Sink) insert(ctx context.Context, name string, b *tableBatch) error {
 		batch, err := s.conn.PrepareBatch(ctx, q)
 		if unknownTable(err) {
 			return s.tableDropped(name, err)
+		}
+		if noSuchColumn(err) {
+			return s.columnDropped(ctx, name, b.bind.cols, err)
 		}
 		if err != nil {
 			return err

@@ -308,7 +308,11 @@ func convVarDecimal(raw []byte) (string, error) {
 }
 
 const (
-	dateMax16 = 65535  // ClickHouse Date: UInt16 days since 1970-01-01
+	// dateMax16 is the last day a Date column of the pre-23.2 layout shows as itself:
+	// 2106-02-07. The column is a UInt16 of days and holds up to 65535 (2149-06-06, the range
+	// newer servers document), but 18.16 prints and computes later days as 1970-01-01, so a
+	// date in 2106–2149 went in right and read back wrong.
+	dateMax16 = 49710
 	date32Min = -25567 // Date32: 1900-01-01
 	date32Max = 120529 // Date32: 2299-12-31
 	day       = int64(24 * 3600)
@@ -359,9 +363,22 @@ func parseZoned(raw []byte) (time.Time, error) {
 	return t.UTC(), nil
 }
 
+// PostgreSQL ±infinity as Debezium's MicroTimestamp writes it (and so the Int64 µs column of
+// a timestamp without time zone holds it); a ZonedTimestamp writes the word.
+const (
+	pgInfinityMicros    = 9223372036825200000
+	pgNegInfinityMicros = -9223372036832400000
+)
+
 func convZonedMicros(raw []byte) (int64, error) {
 	if us, ok := zonedMicrosUTC(raw); ok {
 		return us, nil
+	}
+	switch string(raw) {
+	case `"infinity"`:
+		return pgInfinityMicros, nil
+	case `"-infinity"`:
+		return pgNegInfinityMicros, nil
 	}
 	t, err := parseZoned(raw)
 	if err != nil {
@@ -370,27 +387,58 @@ func convZonedMicros(raw []byte) (int64, error) {
 	return t.UnixMicro(), nil
 }
 
+// The instants the driver can write into a DateTime64 column: it sends every precision as
+// t.UnixNano() / 10^(9-p), and UnixNano wraps outside these (a year-9999 MySQL DATETIME went
+// in as a date in 1816; 0001-01-01, Go's zero time, as 1970-01-01).
+var (
+	minDateTime64 = time.Unix(0, math.MinInt64).UTC()
+	maxDateTime64 = time.Unix(0, math.MaxInt64).UTC()
+)
+
 // convEpoch reads an integer epoch in units of 10^-digits seconds into a time.Time
-// (DateTime64); a string is read as ISO-8601.
+// (DateTime64); a string is read as ISO-8601. A time the driver cannot write is an error,
+// so the record is parked instead of stored with a wrong value.
 func convEpoch(digits int) func([]byte) (time.Time, error) {
+	return convEpochIn(digits, "DateTime64", minDateTime64, maxDateTime64)
+}
+
+// convEpochIn is convEpoch for a column of type typ that holds lo … hi.
+func convEpochIn(digits int, typ string, lo, hi time.Time) func([]byte) (time.Time, error) {
 	return func(raw []byte) (time.Time, error) {
-		if raw[0] == '"' {
-			return parseZoned(raw)
-		}
-		v, err := jsonInt(raw)
+		t, err := epoch(raw, digits)
 		if err != nil {
-			return time.Time{}, err
+			return t, err
 		}
-		switch digits {
-		case 0:
-			return time.Unix(v, 0).UTC(), nil
-		case 3:
-			return time.UnixMilli(v).UTC(), nil
-		case 6:
-			return time.UnixMicro(v).UTC(), nil
+		if t.Before(lo) || t.After(hi) {
+			return time.Time{}, fmt.Errorf("timestamp %s is outside what a %s column can be written with (%s … %s); "+
+				"run with --clickhouse-legacy to store timestamps as Int64 microseconds, which hold it",
+				t.Format(time.RFC3339Nano), typ, lo.Format("2006-01-02"), hi.Format("2006-01-02"))
 		}
-		return time.Unix(0, v).UTC(), nil
+		return t, nil
 	}
+}
+
+func epoch(raw []byte, digits int) (time.Time, error) {
+	if string(raw) == `"infinity"` || string(raw) == `"-infinity"` {
+		return time.Time{}, fmt.Errorf("timestamp %s cannot be held by a DateTime64 column; "+
+			"run with --clickhouse-legacy to store timestamps as Int64 microseconds, which hold it", raw)
+	}
+	if raw[0] == '"' {
+		return parseZoned(raw)
+	}
+	v, err := jsonInt(raw)
+	if err != nil {
+		return time.Time{}, err
+	}
+	switch digits {
+	case 0:
+		return time.Unix(v, 0).UTC(), nil
+	case 3:
+		return time.UnixMilli(v).UTC(), nil
+	case 6:
+		return time.UnixMicro(v).UTC(), nil
+	}
+	return time.Unix(0, v).UTC(), nil
 }
 
 var (
@@ -596,7 +644,8 @@ func describedCodec(base string) (codec, error) {
 	case "Date32":
 		return mkCodec("Date32", convDate(true)), nil
 	case "DateTime", "DateTime('UTC')":
-		return mkCodec(base, convEpoch(3)), nil
+		// the driver writes t.Unix() as a UInt32: other times wrapped
+		return mkCodec(base, convEpochIn(3, "DateTime", time.Unix(0, 0).UTC(), time.Unix(math.MaxUint32, 0).UTC())), nil
 	}
 	if strings.HasPrefix(base, "Decimal(") {
 		var p, s int

@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicecdc/sluice/capture"
@@ -257,9 +258,13 @@ func Open(ctx context.Context, cfg Config) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	reset := kgo.NewOffset().AtStart()
+	// Where a partition without a committed offset starts. NoReset: a committed offset that
+	// is no longer in the log (retention deleted the records after it, or the topic was
+	// created again) stops the source (errOffsetGone) instead of resuming at the log's
+	// start or end, which skipped those records without a word.
+	reset := kgo.NoResetOffset().AtStart()
 	if cfg.Initial == "newest" {
-		reset = kgo.NewOffset().AtEnd()
+		reset = kgo.NoResetOffset().AtEnd()
 	}
 	pool := decompressPool{inflation: new(inflation)}
 	opts = append(opts,
@@ -575,6 +580,10 @@ func (s *Source) run(ctx context.Context) error {
 				fatal = &ikafka.AuthError{Op: "consume " + topic, Err: err}
 				return
 			}
+			if errors.Is(err, kerr.OffsetOutOfRange) {
+				fatal = s.offsetGone(topic, p, err)
+				return
+			}
 			if time.Since(logged) > 10*time.Second {
 				logged = time.Now()
 				s.log.Warn("kafka fetch failed; retrying", "topic", topic, "partition", p, "err", err)
@@ -590,6 +599,16 @@ func (s *Source) run(ctx context.Context) error {
 			return nil // ctx ended
 		}
 	}
+}
+
+// offsetGone is the error of a partition whose committed offset is not in its log any more.
+func (s *Source) offsetGone(topic string, p int32, err error) error {
+	return fmt.Errorf("kafka: topic %s partition %d: the offset group %s consumes from is not in the partition's log (%w): "+
+		"the records after it were deleted (retention ran while the group was not consuming) or the topic was deleted and created again. "+
+		"Their changes are not in ClickHouse and this topic cannot bring them back, so sluice stops instead of skipping them. "+
+		"Rebuild the tables from a new snapshot of the source, or, accepting the gap, stop sluice and move the group's offset: "+
+		"kafka-consumer-groups.sh --bootstrap-server %s --group %s --topic %s:%d --reset-offsets --to-earliest --execute",
+		topic, p, s.cfg.Group, err, strings.Join(s.cfg.Client.Brokers, ","), s.cfg.Group, topic, p)
 }
 
 // handOut sends one batch per partition of fs to Next. The claims it looks up are current:

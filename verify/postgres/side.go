@@ -198,7 +198,9 @@ func canon(c verify.Column) string {
 		e = "trim_scale(" + q + "::numeric)::text"
 	case verify.FormText:
 		x := q + "::text"
-		if c.Type == "bpchar" { // the cast drops the padding that pgoutput sends
+		// concat prints with the type's output function, as pgoutput sends the value: the
+		// cast drops bpchar's padding and adds an inet host's netmask (::1 as ::1/128)
+		if c.Type == "bpchar" || c.Type == "inet" {
 			x = "(CASE WHEN " + q + " IS NULL THEN NULL ELSE concat(" + q + ") END)"
 		}
 		e = "octet_length(" + x + ")::text || ':' || " + x
@@ -207,7 +209,9 @@ func canon(c verify.Column) string {
 	case verify.FormDate:
 		e = "to_char(" + q + ", 'YYYY-MM-DD')"
 	case verify.FormMicros:
-		e = "(extract(epoch from " + q + ") * 1000000)::bigint::text"
+		// ±infinity (timestamps only) as the sink stores it: Debezium's MicroTimestamp of it
+		x := "extract(epoch from " + q + ")"
+		e = "CASE " + x + " WHEN 'Infinity' THEN '9223372036825200000' WHEN '-Infinity' THEN '-9223372036832400000' ELSE (" + x + " * 1000000)::bigint::text END"
 	default:
 		e = "NULL"
 	}

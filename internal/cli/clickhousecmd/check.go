@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
 	"time"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -100,15 +102,22 @@ func checkKafka(ctx context.Context, cfg kafkasrc.Config) []capture.Check {
 	req.Group = group // no topics: every committed offset of the group
 	resp, err := req.RequestWith(ctx, cl)
 	var committed []int // partitions per topic
+	offsets := map[string]map[int32]int64{}
 	if err == nil {
 		code := resp.ErrorCode
 		for _, t := range resp.Topics {
 			committed = append(committed, len(t.Partitions))
+			for _, p := range t.Partitions {
+				addOffset(offsets, t.Topic, p.Partition, p.Offset)
+			}
 		}
 		if len(resp.Groups) == 1 { // the response of OffsetFetch v8+
 			code, committed = resp.Groups[0].ErrorCode, nil
 			for _, t := range resp.Groups[0].Topics {
 				committed = append(committed, len(t.Partitions))
+				for _, p := range t.Partitions {
+					addOffset(offsets, t.Topic, p.Partition, p.Offset)
+				}
 			}
 		}
 		err = kerr.ErrorForCode(code)
@@ -130,8 +139,59 @@ func checkKafka(ctx context.Context, cfg kafkasrc.Config) []capture.Check {
 		gc.Detail = fmt.Sprintf("group %s has no committed offsets: a run starts each partition at its %s record (--initial-offset)", group, initial)
 	} else {
 		gc.Detail = fmt.Sprintf("group %s has committed offsets on %d partitions of %d topics: a run resumes from them", group, n, len(committed))
+		if gone := offsetsGone(ctx, cl, offsets); gone != "" {
+			gc.Status = capture.CheckFail
+			gc.Detail = fmt.Sprintf("group %s: committed offsets no longer in their partition's log (%s): the records after them were deleted "+
+				"(retention) or the topic was created again; a run stops there", group, gone)
+			gc.Fix = "rebuild the tables from a new snapshot, or, accepting the gap: kafka-consumer-groups.sh --group " + group +
+				" --topic <topic>:<partition> --reset-offsets --to-earliest --execute"
+		}
 	}
 	return append(checks, gc)
+}
+
+func addOffset(m map[string]map[int32]int64, topic string, p int32, o int64) {
+	if o < 0 {
+		return // no commit
+	}
+	if m[topic] == nil {
+		m[topic] = map[int32]int64{}
+	}
+	m[topic][p] = o
+}
+
+// offsetsGone lists (up to 5) committed offsets outside their partition's log, "" when none
+// is or the logs cannot be listed (the run then finds out).
+func offsetsGone(ctx context.Context, cl *kgo.Client, offsets map[string]map[int32]int64) string {
+	if len(offsets) == 0 {
+		return ""
+	}
+	adm := kadm.NewClient(cl)
+	topics := slices.Sorted(maps.Keys(offsets))
+	starts, err1 := adm.ListStartOffsets(ctx, topics...)
+	ends, err2 := adm.ListEndOffsets(ctx, topics...)
+	if err1 != nil || err2 != nil {
+		return ""
+	}
+	var gone []string
+	for _, t := range topics {
+		for _, p := range slices.Sorted(maps.Keys(offsets[t])) {
+			o := offsets[t][p]
+			st, ok1 := starts.Lookup(t, p)
+			en, ok2 := ends.Lookup(t, p)
+			switch {
+			case !ok1 || !ok2 || st.Err != nil || en.Err != nil:
+			case o < st.Offset:
+				gone = append(gone, fmt.Sprintf("%s:%d at %d, log starts at %d", t, p, o, st.Offset))
+			case o > en.Offset:
+				gone = append(gone, fmt.Sprintf("%s:%d at %d, log ends at %d", t, p, o, en.Offset))
+			}
+		}
+	}
+	if len(gone) > 5 {
+		gone = append(gone[:5], fmt.Sprintf("%d more", len(gone)-5))
+	}
+	return strings.Join(gone, "; ")
 }
 
 // checkClickHouse connects as a run does and checks the server version and the database,

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -294,6 +295,11 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) er
 			return err
 		}
 		plan := verify.NewPlan(st, sink.Database, data, cols)
+		for _, c := range slices.Concat(plan.Sink.Key, plan.Sink.Columns) {
+			if why := sink.Unreadable(c.Type); why != "" {
+				plan.Exclude(c.Name, why)
+			}
+		}
 		for _, e := range plan.Excluded {
 			log.Warn("verify: column not compared", "table", full, "column", e.Column, "reason", e.Reason)
 		}
