@@ -34,7 +34,11 @@ type table struct {
 	twins     map[uint64]uint32
 	twinsAt   uint64
 	twinsFrom uint64 // the upstream session (Sink.SetOrigin) of the rows counted
-	warned    bool   // the keyless-layout warning was logged
+	// reads counts the snapshot reads (op r) of a table with _row_id by image hash since the
+	// upstream session readsFrom began (see readRowID).
+	reads     map[uint64]uint32
+	readsFrom uint64
+	warned    bool // the keyless-layout warning was logged
 }
 
 // maxTableSchemas bounds the bindings a table keeps, one per record schema seen for it.
@@ -77,6 +81,42 @@ func (t *table) rowID(version, sum, origin, at uint64) uint64 {
 	k := t.twins[sum]
 	t.twins[sum] = k + 1
 	return sum + uint64(k)
+}
+
+// readVersion is the _version of every snapshot read (op r) of a table without a key: one
+// version for all of them, whichever attempt read them (see readRowID).
+const readVersion = 0
+
+// readSalt sets the _row_ids of snapshot reads apart from those of other rows at version 0
+// (records without a source position).
+const readSalt = 0x6b65796c65737372 // "keylessr"
+
+// readRowID is the _row_id of a snapshot read (op r) of a table without a key: the hash of its
+// image plus k for its k-th identical image among the table's reads since the upstream session
+// began, at readVersion. A snapshot interrupted in such a table is read again from the table's
+// start on resume (PostgreSQL: in ctid ranges, at the windows' positions; MySQL/MariaDB: whole,
+// at the resumed snapshot's position), so its rows came at other positions than the first
+// attempt's, and versioned by position they were stored once per attempt (every row the first
+// attempt delivered twice). Versioned alike and counted from zero in each attempt (a new
+// attempt is a new sink, or a new upstream session in `sluice clickhouse`), the k identical
+// rows the first attempt delivered get the ids of the first k of the new attempt's, whatever
+// order either read them in: the table ends with each row once and each twin as often as the
+// source has it. The count also starts over at the first read of each snapshot of the table
+// (source.snapshot "first" or "first_in_data_collection"), so that a later snapshot of it (a
+// blocking snapshot signal) or an attempt in the same session gives the same ids again.
+// Unlike rowID the count does not start over at rows of other versions: a resumed snapshot's
+// reads come between streamed changes of the same table.
+func (t *table) readRowID(sum, origin uint64) uint64 {
+	if t.reads == nil || t.readsFrom != origin || len(t.reads) >= maxTwins {
+		clear(t.reads)
+		if t.reads == nil {
+			t.reads = map[uint64]uint32{}
+		}
+		t.readsFrom = origin
+	}
+	k := t.reads[sum]
+	t.reads[sum] = k + 1
+	return (sum + uint64(k)) ^ readSalt
 }
 
 // mixPlace spreads a place over 64 bits (the splitmix64 finalizer, a bijection), so that two
@@ -543,7 +583,16 @@ func (s *Sink) appendChange(ctx context.Context, t *table, b *binding, c *change
 		if c.after == nil {
 			return fmt.Errorf("op %c without after", c.op)
 		}
-		if err := s.appendRow(t, c.after, c.afterF, false, c.version, c.oldKey, nil, false); err != nil {
+		version := c.version
+		if c.op == 'r' && b.rowID {
+			version, s.read = readVersion, true // see readRowID
+			if c.firstRead {
+				clear(t.reads)
+			}
+		}
+		err := s.appendRow(t, c.after, c.afterF, false, version, c.oldKey, nil, false)
+		s.read = false
+		if err != nil {
 			return err
 		}
 	case 'u':
@@ -897,7 +946,11 @@ func (s *Sink) appendRow(t *table, row []byte, fields []rawField, deleted bool, 
 	sum := xxhash.Sum64(row)
 	b.sums = append(b.sums, sum)
 	if bd.rowID {
-		b.rowIDs = append(b.rowIDs, t.rowID(version, sum, s.origin.Load(), s.rowAt))
+		if s.read {
+			b.rowIDs = append(b.rowIDs, t.readRowID(sum, s.origin.Load()))
+		} else {
+			b.rowIDs = append(b.rowIDs, t.rowID(version, sum, s.origin.Load(), s.rowAt))
+		}
 	}
 	var d uint8
 	if deleted {
