@@ -34,11 +34,12 @@ type change struct {
 	// without the header). See table.rowID.
 	rowAt uint64
 	// firstRead: a snapshot read marked the first of its table (source.snapshot "first" or
-	// "first_in_data_collection"): a snapshot of the table begins (see table.readRowID).
-	firstRead bool
-	lsn       uint64 // source.lsn (PostgreSQL)
-	hasPos    bool
-	rowBytes  int // JSON size of the row images and key: what the batch holds of the record
+	// "first_in_data_collection"): a snapshot of the table begins (see table.readRowID);
+	// lastRead: marked the last of its table ("last_in_data_collection" or "last").
+	firstRead, lastRead bool
+	lsn                 uint64 // source.lsn (PostgreSQL)
+	hasPos              bool
+	rowBytes            int // JSON size of the row images and key: what the batch holds of the record
 }
 
 // envSchema is what the sink needs from a record's JSON schemas: the row struct and the key
@@ -453,6 +454,7 @@ func (ch *change) readSource(cache *schemaCache, src []byte, f *sourceFields) er
 	}
 	if ch.op == 'r' {
 		ch.firstRead = string(f.snap) == `"first"` || string(f.snap) == `"first_in_data_collection"`
+		ch.lastRead = string(f.snap) == `"last"` || string(f.snap) == `"last_in_data_collection"`
 	}
 	return nil
 }
