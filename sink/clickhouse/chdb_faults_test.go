@@ -150,3 +150,50 @@ func TestChdbVersionsFollowCommitOrder(t *testing.T) {
 		})
 	}
 }
+
+// TestChdbKeylessSnapshotResumed: a snapshot interrupted in a table without a key is read again
+// from the table's start by the resumed run, at other positions (PostgreSQL: each chunk at its
+// window's LSN, between streamed changes of the table), in a new upstream session or (an
+// upstream without producer sessions) in the same one, its first read marked
+// first_in_data_collection. The table must end with each row once and the twins twice: before
+// the reads of a keyless table shared one version, the first attempt's rows were stored again
+// at the new positions.
+func TestChdbKeylessSnapshotResumed(t *testing.T) {
+	q := chdbQuery(t)
+	tb := ttable{topic: "srv.public.events", db: "shop", schema: "public", table: "events", pg: true,
+		fields: []tfield{{name: "kind", typ: "string"}, {name: "n", typ: "int32", optional: true}}}
+	keyless := func(op string, after row, pos int64) envelope.Record {
+		r := tb.record(op, nil, after, pos, true)
+		r.Key = nil // Debezium sends no key for a table without a primary key
+		return r
+	}
+	firstRead := func(r envelope.Record) envelope.Record {
+		r.Value = []byte(strings.Replace(string(r.Value), `"snapshot":"false"`, `"snapshot":"first_in_data_collection"`, 1))
+		return r
+	}
+	table := []row{{"kind", "a", "n", 1}, {"kind", "z", "n", 9}, {"kind", "b", "n", 2}, {"kind", "z", "n", 9}, {"kind", "c", "n", 3}}
+	for i, newSession := range []bool{true, false} {
+		t.Run(fmt.Sprintf("new session %v", newSession), func(t *testing.T) {
+			db := fmt.Sprintf("cdc_keyless_resume%d", i)
+			first := []envelope.Record{firstRead(keyless("r", table[0], 700)), keyless("r", table[1], 700)} // then killed
+			s := chdbTable(t, q, db, "events", first[0])
+			s.SetOrigin(1)
+			chdbInsert(t, q, s, db, "events", first)
+			if newSession {
+				s.SetOrigin(2)
+			}
+			// The resumed attempt: the table again from its start in two chunks at their
+			// windows' LSNs, a streamed insert between them.
+			again := []envelope.Record{
+				firstRead(keyless("r", table[0], 900)), keyless("r", table[1], 900), keyless("r", table[2], 900),
+				keyless("c", row{"kind", "s", "n", 5}, 950),
+				keyless("r", table[3], 1000), keyless("r", table[4], 1000),
+			}
+			chdbInsert(t, q, s, db, "events", again)
+			got := strings.ReplaceAll(strings.TrimSpace(q("SELECT kind, n FROM "+db+".events FINAL ORDER BY kind, n")), "\n", "|")
+			if want := "a\t1|b\t2|c\t3|s\t5|z\t9|z\t9"; got != want {
+				t.Fatalf("rows %q, want %q", got, want)
+			}
+		})
+	}
+}

@@ -32,10 +32,14 @@ type change struct {
 	// binlog file, event position and row index (1<<63 set), for PostgreSQL the LSN and the
 	// __sluice.lsn_event header (pgPlace); 0: no such place (snapshot rows, PostgreSQL records
 	// without the header). See table.rowID.
-	rowAt    uint64
-	lsn      uint64 // source.lsn (PostgreSQL)
-	hasPos   bool
-	rowBytes int // JSON size of the row images and key: what the batch holds of the record
+	rowAt uint64
+	// firstRead: a snapshot read marked the first of its table (source.snapshot "first" or
+	// "first_in_data_collection"): a snapshot of the table begins (see table.readRowID);
+	// lastRead: marked the last of its table ("last_in_data_collection" or "last").
+	firstRead, lastRead bool
+	lsn                 uint64 // source.lsn (PostgreSQL)
+	hasPos              bool
+	rowBytes            int // JSON size of the row images and key: what the batch holds of the record
 }
 
 // envSchema is what the sink needs from a record's JSON schemas: the row struct and the key
@@ -448,6 +452,10 @@ func (ch *change) readSource(cache *schemaCache, src []byte, f *sourceFields) er
 	if ch.hasPos && ch.op == 'r' && ch.version > 0 {
 		ch.version--
 	}
+	if ch.op == 'r' {
+		ch.firstRead = string(f.snap) == `"first"` || string(f.snap) == `"first_in_data_collection"`
+		ch.lastRead = string(f.snap) == `"last"` || string(f.snap) == `"last_in_data_collection"`
+	}
 	return nil
 }
 
@@ -501,7 +509,7 @@ func rowAt(file, pos, row []byte) uint64 {
 // the last of a repeated member wins). Picked while the payload is scanned, they need no
 // second walk over the block's members (Debezium writes 12–17 of them per record).
 type sourceFields struct {
-	db, schema, table, tsMs, lsn, seq, gtid, file, pos, row, tsUs, conn []byte
+	db, schema, table, tsMs, lsn, seq, gtid, file, pos, row, tsUs, conn, snap []byte
 
 	read bool // filled from the source object
 }
@@ -532,6 +540,8 @@ func (f *sourceFields) set(k, v []byte) {
 		f.tsUs = v
 	case "connector":
 		f.conn = v
+	case "snapshot":
+		f.snap = v
 	}
 }
 

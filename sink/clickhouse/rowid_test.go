@@ -77,3 +77,54 @@ func TestRowIDPlaceSurvivesRestart(t *testing.T) {
 		}
 	}
 }
+
+// TestReadRowIDResumedSnapshot: the reads of a keyless table are counted per image over the
+// whole snapshot, not per version: a resumed attempt (a new session) that reads the table in
+// another order gives the rows the first attempt delivered the same ids, and twins keep two.
+// Rows of other versions between the reads (streamed changes) do not start the count over.
+func TestReadRowIDResumedSnapshot(t *testing.T) {
+	var tb table
+	ids := func(origin uint64, sums ...uint64) map[uint64]int {
+		out := map[uint64]int{}
+		for _, s := range sums {
+			id, ok := tb.readRowID(s, origin)
+			if !ok {
+				t.Fatalf("read %d not counted", s)
+			}
+			out[id]++
+			tb.rowID(900+s, s, origin, 0) // a streamed change between the reads
+		}
+		return out
+	}
+	first := ids(1, 10, 30, 10)
+	again := ids(2, 30, 10, 20, 10, 30)
+	for id := range first {
+		if again[id] == 0 {
+			t.Errorf("_row_id %d of the first attempt is not among the resumed attempt's %v", id, again)
+		}
+	}
+	if len(first) != 3 || len(again) != 5 {
+		t.Errorf("distinct ids: first %d (want 3), resumed %d (want 5: twins keep two)", len(first), len(again))
+	}
+}
+
+// TestReadRowIDBounded: past maxReads distinct images, reads of new images are not counted
+// (they keep their positions' versions) while images counted already go on counting, so no two
+// reads share an id. Before the bound was a reset of the count, which gave a twin far from its
+// first copy that copy's id.
+func TestReadRowIDBounded(t *testing.T) {
+	defer func(n int) { maxReads = n }(maxReads)
+	maxReads = 2
+	var tb table
+	seen := map[uint64]bool{}
+	for _, s := range []uint64{10, 20, 30, 10, 30, 20} {
+		id, ok := tb.readRowID(s, 1)
+		if (s == 30) == ok {
+			t.Errorf("image %d counted %v, want %v", s, ok, s != 30)
+		}
+		if ok && seen[id] {
+			t.Errorf("image %d got a _row_id given before", s)
+		}
+		seen[id] = true
+	}
+}

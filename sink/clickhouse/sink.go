@@ -167,6 +167,7 @@ type Sink struct {
 	// origin is the upstream session of the records Send gets now (SetOrigin).
 	origin atomic.Uint64
 	rowAt  uint64 // change.rowAt of the change being appended
+	read   bool   // the change being appended is a snapshot read of a keyless table (readRowID)
 
 	mu        sync.Mutex
 	cache     schemaCache

@@ -34,7 +34,11 @@ type table struct {
 	twins     map[uint64]uint32
 	twinsAt   uint64
 	twinsFrom uint64 // the upstream session (Sink.SetOrigin) of the rows counted
-	warned    bool   // the keyless-layout warning was logged
+	// reads counts the snapshot reads (op r) of a table with _row_id by image hash since the
+	// upstream session readsFrom began (see readRowID).
+	reads     map[uint64]uint32
+	readsFrom uint64
+	warned    bool // the keyless-layout warning was logged
 }
 
 // maxTableSchemas bounds the bindings a table keeps, one per record schema seen for it.
@@ -77,6 +81,52 @@ func (t *table) rowID(version, sum, origin, at uint64) uint64 {
 	k := t.twins[sum]
 	t.twins[sum] = k + 1
 	return sum + uint64(k)
+}
+
+// readVersion is the _version of the snapshot reads (op r) of a table without a key that
+// readRowID counts: one version for all of them, whichever attempt read them.
+const readVersion = 0
+
+// readSalt sets the _row_ids of counted snapshot reads apart from those of other rows at
+// version 0 (records without a source position).
+const readSalt = 0x6b65796c65737372 // "keylessr"
+
+// maxReads bounds the distinct images readRowID counts per table (about 20 MB). Reads of
+// further images keep their position's version (see readRowID).
+var maxReads = 1 << 20
+
+// readRowID is the _row_id of a snapshot read (op r) of a table without a key: the hash of its
+// image plus k for its k-th identical image among the table's reads of this snapshot, at
+// readVersion. A snapshot interrupted in such a table reads it again from its start on resume
+// (PostgreSQL: in ctid ranges, each at its window's position; MySQL/MariaDB: whole, at the
+// resumed snapshot's position), so versioned by position its rows were stored once per attempt
+// (every row the first attempt delivered twice). Versioned alike and counted from zero in each
+// attempt (a new attempt is a new sink, or a new upstream session in `sluice clickhouse`, and
+// begins with the table's first read, source.snapshot "first" or "first_in_data_collection"),
+// the k identical rows the first attempt delivered get the ids of the first k of the new
+// attempt's, whatever order either read them in: the table ends with each row once and each
+// twin as often as the source has it. A later snapshot of the table (a blocking snapshot
+// signal) gives the same ids again. Unlike rowID the count does not start over at rows of other
+// versions: a resumed snapshot's reads come between streamed changes of the same table.
+//
+// counted is false for a new image once maxReads images are counted: the row then gets its
+// id from rowID at its position's version, as before, so a resume stores it again, but no two
+// rows of the table ever share an id (starting the count over would give a twin far from its
+// first copy that copy's id, and lose it).
+func (t *table) readRowID(sum, origin uint64) (id uint64, counted bool) {
+	if t.reads == nil || t.readsFrom != origin {
+		clear(t.reads)
+		if t.reads == nil {
+			t.reads = map[uint64]uint32{}
+		}
+		t.readsFrom = origin
+	}
+	k, ok := t.reads[sum]
+	if !ok && len(t.reads) >= maxReads {
+		return 0, false
+	}
+	t.reads[sum] = k + 1
+	return (sum + uint64(k)) ^ readSalt, true
 }
 
 // mixPlace spreads a place over 64 bits (the splitmix64 finalizer, a bijection), so that two
@@ -543,8 +593,19 @@ func (s *Sink) appendChange(ctx context.Context, t *table, b *binding, c *change
 		if c.after == nil {
 			return fmt.Errorf("op %c without after", c.op)
 		}
-		if err := s.appendRow(t, c.after, c.afterF, false, c.version, c.oldKey, nil, false); err != nil {
+		if c.op == 'r' && b.rowID {
+			s.read = true // see readRowID
+			if c.firstRead {
+				clear(t.reads)
+			}
+		}
+		err := s.appendRow(t, c.after, c.afterF, false, c.version, c.oldKey, nil, false)
+		s.read = false
+		if err != nil {
 			return err
+		}
+		if c.lastRead {
+			t.reads = nil // the snapshot of the table is read: free the count
 		}
 	case 'u':
 		if c.after == nil {
@@ -893,12 +954,22 @@ func (s *Sink) appendRow(t *table, row []byte, fields []rawField, deleted bool, 
 		}
 		return err
 	}
-	b.versions = append(b.versions, version)
 	sum := xxhash.Sum64(row)
-	b.sums = append(b.sums, sum)
 	if bd.rowID {
-		b.rowIDs = append(b.rowIDs, t.rowID(version, sum, s.origin.Load(), s.rowAt))
+		var id uint64
+		counted := false
+		if s.read {
+			id, counted = t.readRowID(sum, s.origin.Load())
+		}
+		if counted {
+			version = readVersion
+		} else {
+			id = t.rowID(version, sum, s.origin.Load(), s.rowAt)
+		}
+		b.rowIDs = append(b.rowIDs, id)
 	}
+	b.versions = append(b.versions, version)
+	b.sums = append(b.sums, sum)
 	var d uint8
 	if deleted {
 		d = 1
