@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/internal/testkit"
 )
 
 // TestMySQLIncrementalPauseSurvivesRestart pauses an incremental snapshot by signal, stops
@@ -208,15 +209,7 @@ func killNineQueuedSignal(t *testing.T, srv server, bin string) {
 		}
 		mustExec(t, db, "INSERT INTO "+dbName+".t VALUES "+strings.Join(vals, ","))
 	}
-	dir, err := os.MkdirTemp("", "sluice-killsig-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if !t.Failed() {
-			os.RemoveAll(dir)
-		}
-	})
+	dir := testkit.PrivateDir(t, "sluice-killsig-")
 	offsets := filepath.Join(dir, "offsets.json")
 	addr := strings.TrimSuffix(strings.TrimPrefix(srv.dsn, "root@tcp("), ")/")
 	sid := fmt.Sprint(serverIDs.Add(1))

@@ -65,6 +65,15 @@ var (
 	sluiceBinErr  error
 )
 
+// TestMain removes sluiceBin's build (54 MB) when the tests end: each run left one in /tmp.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if sluiceBinPath != "" {
+		os.RemoveAll(filepath.Dir(sluiceBinPath))
+	}
+	os.Exit(code)
+}
+
 // sluiceBin builds cmd/sluice once per test binary run: the processes are run as a user runs them.
 func sluiceBin(t *testing.T) string {
 	t.Helper()
