@@ -80,10 +80,16 @@ func mustExec(t *testing.T, db *sql.DB, qs ...string) {
 	}
 }
 
-// freshDB drops and creates a database for one test.
+// freshDB drops and creates a database for one test, and drops it when the test ends (the
+// names are unique per process, uniqueDB: a failed run's would stay forever).
 func freshDB(t *testing.T, db *sql.DB, name string) {
 	t.Helper()
 	mustExec(t, db, "DROP DATABASE IF EXISTS "+name, "CREATE DATABASE "+name)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, _ = db.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name)
+	})
 }
 
 type testSource struct {
