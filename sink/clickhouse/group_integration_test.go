@@ -201,7 +201,7 @@ func TestClickHouseGroupScaleOut(t *testing.T) {
 	addr := chAddr(t)
 	cconn := chConn(t, addr)
 	db := freshDB(t, cconn)
-	dsn, pg := pgDB(t, "sl_ch_group")
+	dsn, pg := pgDB(t, dbChGroup)
 	brokers := strings.Split(os.Getenv("SLUICE_TEST_KAFKA_BROKERS"), ",")
 	if brokers[0] == "" {
 		brokers = kafkaBrokers(t) // in-process kfake: same protocol, fewer quirks of a shared broker
@@ -237,7 +237,7 @@ func TestClickHouseGroupScaleOut(t *testing.T) {
 	w.seed(t)
 
 	// The capture: PostgreSQL → envelope → Kafka, 6 partitions per table, keys spread by murmur2.
-	src, err := postgres.Open(ctx, postgres.Config{DSN: dsn, Slot: "sl_ch_group", Publication: "sl_ch_group"})
+	src, err := postgres.Open(ctx, postgres.Config{DSN: dsn, Slot: dbChGroup, Publication: dbChGroup})
 	if err != nil {
 		t.Fatal(err)
 	}
