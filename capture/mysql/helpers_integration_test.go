@@ -7,10 +7,12 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -78,6 +80,41 @@ func mustExec(t *testing.T, db *sql.DB, qs ...string) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
+}
+
+var (
+	sluiceBinOnce sync.Once
+	sluiceBinPath string
+	sluiceBinErr  error
+)
+
+// sluiceBin builds cmd/sluice once per test binary run (a build took 45 s on two busy cores,
+// and two tests each made their own); TestMain removes it.
+func sluiceBin(t *testing.T) string {
+	t.Helper()
+	sluiceBinOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "sluice-bin-")
+		if err != nil {
+			sluiceBinErr = err
+			return
+		}
+		sluiceBinPath = filepath.Join(dir, "sluice")
+		if out, err := exec.Command("go", "build", "-o", sluiceBinPath, "../../cmd/sluice").CombinedOutput(); err != nil {
+			sluiceBinErr = fmt.Errorf("build cmd/sluice: %v\n%s", err, out)
+		}
+	})
+	if sluiceBinErr != nil {
+		t.Fatal(sluiceBinErr)
+	}
+	return sluiceBinPath
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if sluiceBinPath != "" {
+		os.RemoveAll(filepath.Dir(sluiceBinPath))
+	}
+	os.Exit(code)
 }
 
 // freshDB drops and creates a database for one test, and drops it when the test ends (the

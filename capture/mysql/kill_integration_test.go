@@ -24,10 +24,7 @@ import (
 // repeats (records after the last saved offset) are dropped, and no repeat may start in the
 // middle of a transaction except at a saved in-transaction offset.
 func TestKillNine(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "sluice")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/sluice").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := sluiceBin(t) // built once per test binary
 	for _, srv := range servers(t) {
 		t.Run(srv.name, func(t *testing.T) { killNine(t, srv, bin) })
 	}

@@ -188,10 +188,7 @@ func queuedSignalRestart(t *testing.T, srv server) {
 // was written out and the offsets saved after it, and started a third time: the incremental
 // snapshot the signal asked for must run.
 func TestKillNineQueuedSignal(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "sluice")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/sluice").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := sluiceBin(t) // built once per test binary
 	for _, srv := range servers(t) {
 		t.Run(srv.name, func(t *testing.T) { killNineQueuedSignal(t, srv, bin) })
 	}

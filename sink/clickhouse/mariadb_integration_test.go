@@ -45,10 +45,7 @@ func TestMariaDBToClickHouseInProcess(t *testing.T) {
 	run("DROP DATABASE IF EXISTS "+dbChMaria, "CREATE DATABASE "+dbChMaria,
 		"CREATE TABLE "+dbChMaria+".orders (id INT PRIMARY KEY, name VARCHAR(50) NOT NULL, amount DECIMAL(10,2) NOT NULL, created DATETIME(6) NOT NULL, note TEXT)",
 		"INSERT INTO "+dbChMaria+".orders VALUES (1,'anne',1.10,'2024-01-01 01:00:00',NULL),(2,'bob',-2.20,'2024-01-02 02:00:00.5','hi'),(3,'carl',3.30,'2024-01-03 03:00:00',NULL),(4,'dora',4.40,'2024-01-04 04:00:00','d')")
-	bin := filepath.Join(t.TempDir(), "sluice")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/sluice").CombinedOutput(); err != nil {
-		t.Fatalf("build cmd/sluice: %v\n%s", err, out)
-	}
+	bin := sluiceBin(t) // built once per test binary
 	host := strings.TrimSuffix(strings.TrimPrefix(dsn, "root@tcp("), ")/")
 	dir := t.TempDir()
 	cmd := exec.Command(bin, "mysql", "--dsn", "mysql://root@"+host, "--server-id", fmt.Sprint(4000000+os.Getpid()), "--topic-prefix", "mch",
@@ -190,10 +187,7 @@ func TestMariaDBFailoverToClickHouse(t *testing.T) {
 	run(pdb, "DROP DATABASE IF EXISTS "+dbChFailover, "CREATE DATABASE "+dbChFailover,
 		"CREATE TABLE "+dbChFailover+".t (id INT PRIMARY KEY, v INT NOT NULL)",
 		"INSERT INTO "+dbChFailover+".t VALUES "+strings.Join(vals, ","))
-	bin := filepath.Join(t.TempDir(), "sluice")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/sluice").CombinedOutput(); err != nil {
-		t.Fatalf("build cmd/sluice: %v\n%s", err, out)
-	}
+	bin := sluiceBin(t) // built once per test binary
 	dir := t.TempDir()
 	logf, _ := os.Create(filepath.Join(dir, "sluice.log"))
 	defer func() {

@@ -138,10 +138,7 @@ func TestMySQLResetBinaryLogsToClickHouse(t *testing.T) {
 	run("FLUSH BINARY LOGS", "FLUSH BINARY LOGS", "CREATE DATABASE chreset",
 		"CREATE TABLE chreset.t (id INT PRIMARY KEY, v INT NOT NULL)",
 		"INSERT INTO chreset.t VALUES "+strings.Join(vals, ","))
-	bin := filepath.Join(t.TempDir(), "sluice")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/sluice").CombinedOutput(); err != nil {
-		t.Fatalf("build cmd/sluice: %v\n%s", err, out)
-	}
+	bin := sluiceBin(t) // built once per test binary
 	dir := t.TempDir()
 	logf, _ := os.Create(filepath.Join(dir, "sluice.log"))
 	defer func() {
