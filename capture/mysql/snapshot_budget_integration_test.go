@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,12 +17,12 @@ import (
 // TestSnapshotReadAheadBounded: while Next is not called, the snapshot's readers hold at most
 // --snapshot-max-buffered-bytes of rows (plus a row larger than it), however many tables there
 // are and however wide their rows. Before the bound each reader read on through every table it
-// could (a bounded channel per table, no bound on their number): here the whole 20 MB database
+// could (a bounded channel per table, no bound on their number): here the whole 22 MB database
 // sat in memory after a second. Then every row still arrives, each once.
 func TestSnapshotReadAheadBounded(t *testing.T) {
 	const (
-		tables    = 48
-		rows      = 100
+		tables    = 12
+		rows      = 200
 		wideRows  = 12
 		rowBytes  = 4 << 10
 		wideBytes = 1 << 20
@@ -33,15 +34,15 @@ func TestSnapshotReadAheadBounded(t *testing.T) {
 			db := openDB(t, srv.dsn)
 			freshDB(t, db, name)
 			t.Cleanup(func() { db.Exec("DROP DATABASE IF EXISTS " + name) })
+			var q strings.Builder // one round trip: DDL is slow on a busy server
 			for i := range tables {
-				mustExec(t, db, fmt.Sprintf("CREATE TABLE %s.t%02d (id INT PRIMARY KEY, v LONGTEXT)", name, i),
-					fmt.Sprintf("INSERT INTO %s.t%02d WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM s WHERE n < %d) SELECT n, REPEAT('x', %d) FROM s", name, i, rows, rowBytes))
+				fmt.Fprintf(&q, "CREATE TABLE %s.t%02d (id INT PRIMARY KEY, v LONGTEXT);", name, i)
+				fmt.Fprintf(&q, "INSERT INTO %s.t%02d WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM s WHERE n < %d) SELECT n, REPEAT('x', %d) FROM s;", name, i, rows, rowBytes)
 			}
 			// Rows wider than the bound: each is read alone.
-			mustExec(t, db, fmt.Sprintf("CREATE TABLE %s.wide (id INT PRIMARY KEY, v LONGBLOB)", name))
-			for i := 1; i <= wideRows; i++ {
-				mustExec(t, db, fmt.Sprintf("INSERT INTO %s.wide VALUES (%d, REPEAT('w', %d))", name, i, wideBytes))
-			}
+			fmt.Fprintf(&q, "CREATE TABLE %s.wide (id INT PRIMARY KEY, v LONGBLOB);", name)
+			fmt.Fprintf(&q, "INSERT INTO %s.wide WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM s WHERE n < %d) SELECT n, REPEAT('w', %d) FROM s", name, wideRows, wideBytes)
+			mustExec(t, db, q.String())
 
 			ts := newTestSource(t, srv, name)
 			ts.cfg.SnapshotWorkers = 4
