@@ -26,8 +26,11 @@ test:
 
 ## test-integration: also the tests behind the integration build tag; needs SLUICE_TEST_* (see
 ## scripts/servers.sh env); missing servers are skipped unless SLUICE_TEST_REQUIRE=1.
+## TESTTIMEOUT bounds each package's test binary: go test's default 10 minutes is what the
+## capture/mysql suite takes on two busy cores, and a timeout there says nothing about a bug.
+TESTTIMEOUT ?= 25m
 test-integration:
-	$(GO) test -race -tags integration $(PKGS)
+	$(GO) test -race -tags integration -timeout $(TESTTIMEOUT) $(PKGS)
 
 ## check: what CI runs. Starts every test server, then vet + all tests, servers required, then
 ## torture-quick (its own private servers on ports 41000+, as root; about 5 minutes).
@@ -35,7 +38,7 @@ check:
 	scripts/servers.sh start
 	eval "$$(scripts/servers.sh env)" && export SLUICE_TEST_REQUIRE=1 && \
 	  $(GO) vet -tags integration $(PKGS) && \
-	  $(GO) test -race -tags integration $(PKGS)
+	  $(GO) test -race -tags integration -timeout $(TESTTIMEOUT) $(PKGS)
 	$(MAKE) torture-quick
 
 ## fuzz: run each Fuzz* target for FUZZTIME (default 30s).

@@ -28,6 +28,10 @@ type SnapshotStats struct {
 	// WritesBlockedNanos is how long the snapshot blocked writes on the source (MySQL/MariaDB
 	// global read lock or backup lock), summed over the snapshots of this process.
 	WritesBlockedNanos atomic.Int64
+	// BufferedBytes is the bytes of rows the snapshot's readers have read ahead and the source
+	// has not handed to the pipeline yet (Debezium's CurrentQueueSizeInBytes for the snapshot);
+	// PeakBufferedBytes its highest value in this process, MaxBufferedBytes its bound.
+	BufferedBytes, PeakBufferedBytes, MaxBufferedBytes atomic.Int64
 
 	mu     sync.Mutex
 	tables map[string]*TableProgress

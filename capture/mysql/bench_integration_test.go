@@ -39,9 +39,9 @@ func TestStreamThroughput(t *testing.T) {
 		rows = v
 	}
 	db := openDB(t, srv.dsn)
-	freshDB(t, db, "sl_bench")
-	mustExec(t, db, "CREATE TABLE sl_bench.orders(id bigint AUTO_INCREMENT PRIMARY KEY, customer_id bigint, amount decimal(12,2), status varchar(16), created_at timestamp(6), payload json)")
-	ts := newTestSource(t, srv, "sl_bench")
+	freshDB(t, db, dbBench)
+	mustExec(t, db, "CREATE TABLE "+dbBench+".orders(id bigint AUTO_INCREMENT PRIMARY KEY, customer_id bigint, amount decimal(12,2), status varchar(16), created_at timestamp(6), payload json)")
+	ts := newTestSource(t, srv, dbBench)
 	ts.cfg.SnapshotMode = SnapshotNoData
 	s := ts.open(t)
 	ts.collect(t, s, 30*time.Second, untilSnapshotDone)
@@ -59,13 +59,13 @@ func TestStreamThroughput(t *testing.T) {
 		want += int(n)
 	}
 	for a := 1; a <= rows; a += txn {
-		exec(fmt.Sprintf("INSERT INTO sl_bench.orders(customer_id,amount,status,created_at,payload) SELECT seq%%10007,(seq%%100000)/100.0,'new',now(6),JSON_OBJECT('sku',CONCAT('SKU-',seq),'qty',seq%%10,'note',MD5(seq)) FROM sl_bench.seq_%d_to_%d", a, a+txn-1))
+		exec(fmt.Sprintf("INSERT INTO "+dbBench+".orders(customer_id,amount,status,created_at,payload) SELECT seq%%10007,(seq%%100000)/100.0,'new',now(6),JSON_OBJECT('sku',CONCAT('SKU-',seq),'qty',seq%%10,'note',MD5(seq)) FROM "+dbBench+".seq_%d_to_%d", a, a+txn-1))
 	}
 	for a := 1; a <= rows/2; a += txn {
-		exec(fmt.Sprintf("UPDATE sl_bench.orders SET status='paid', amount=amount+1 WHERE id BETWEEN %d AND %d", a, a+txn-1))
+		exec(fmt.Sprintf("UPDATE "+dbBench+".orders SET status='paid', amount=amount+1 WHERE id BETWEEN %d AND %d", a, a+txn-1))
 	}
 	for a := rows - rows/5 + 1; a <= rows; a += txn {
-		exec(fmt.Sprintf("DELETE FROM sl_bench.orders WHERE id BETWEEN %d AND %d", a, a+txn-1))
+		exec(fmt.Sprintf("DELETE FROM "+dbBench+".orders WHERE id BETWEEN %d AND %d", a, a+txn-1))
 	}
 	t.Logf("workload written in %.1f s", time.Since(t0).Seconds())
 	ts.off = start

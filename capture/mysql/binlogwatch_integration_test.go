@@ -18,9 +18,9 @@ func TestBinlogWatch(t *testing.T) {
 	for _, srv := range servers(t) {
 		t.Run(srv.name, func(t *testing.T) {
 			db := openDB(t, srv.dsn)
-			freshDB(t, db, "sl_binlogwatch")
-			mustExec(t, db, "CREATE TABLE sl_binlogwatch.t (id INT PRIMARY KEY, pad TEXT)")
-			ts := newTestSource(t, srv, "sl_binlogwatch")
+			freshDB(t, db, dbBinlogwatch)
+			mustExec(t, db, "CREATE TABLE "+dbBinlogwatch+".t (id INT PRIMARY KEY, pad TEXT)")
+			ts := newTestSource(t, srv, dbBinlogwatch)
 			stats := new(capture.Stats)
 			ts.cfg.Stats = stats
 			ts.cfg.BinlogCheckInterval = 100 * time.Millisecond
@@ -28,7 +28,7 @@ func TestBinlogWatch(t *testing.T) {
 			defer s.Close()
 			ts.collect(t, s, 30*time.Second, untilSnapshotDone)
 			// Written but not read yet: the source is behind by at least these rows' bytes.
-			mustExec(t, db, "INSERT INTO sl_binlogwatch.t SELECT seq, REPEAT('x', 1000) FROM (SELECT 1 AS seq UNION SELECT 2 UNION SELECT 3 UNION SELECT 4 UNION SELECT 5) s")
+			mustExec(t, db, "INSERT INTO "+dbBinlogwatch+".t SELECT seq, REPEAT('x', 1000) FROM (SELECT 1 AS seq UNION SELECT 2 UNION SELECT 3 UNION SELECT 4 UNION SELECT 5) s")
 			deadline := time.Now().Add(20 * time.Second)
 			for stats.Stream.BinlogBytesBehind.Load() < 5000 {
 				if time.Now().After(deadline) {

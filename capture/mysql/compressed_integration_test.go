@@ -18,9 +18,9 @@ func TestCompressedTransactions(t *testing.T) {
 		}
 		t.Run(srv.name, func(t *testing.T) {
 			db := openDB(t, srv.dsn)
-			freshDB(t, db, "sl_zstd")
-			mustExec(t, db, "CREATE TABLE sl_zstd.t (id INT PRIMARY KEY, v VARCHAR(20))")
-			ts := newTestSource(t, srv, "sl_zstd")
+			freshDB(t, db, dbZstd)
+			mustExec(t, db, "CREATE TABLE "+dbZstd+".t (id INT PRIMARY KEY, v VARCHAR(20))")
+			ts := newTestSource(t, srv, dbZstd)
 			s := ts.open(t)
 			ts.collect(t, s, 30*time.Second, untilSnapshotDone)
 			conn, err := db.Conn(context.Background())
@@ -28,7 +28,7 @@ func TestCompressedTransactions(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, q := range []string{"SET SESSION binlog_transaction_compression=ON", "BEGIN",
-				"INSERT INTO sl_zstd.t VALUES (1,'a'),(2,'b'),(3,'c')", "UPDATE sl_zstd.t SET v='z' WHERE id<3", "COMMIT",
+				"INSERT INTO " + dbZstd + ".t VALUES (1,'a'),(2,'b'),(3,'c')", "UPDATE " + dbZstd + ".t SET v='z' WHERE id<3", "COMMIT",
 				"SET SESSION binlog_transaction_compression=OFF"} {
 				if _, err := conn.ExecContext(context.Background(), q); err != nil {
 					t.Fatalf("%s: %v", q, err)

@@ -119,6 +119,10 @@ type Config struct {
 	// its consistent snapshot under the global read lock, so with SnapshotLocking none there
 	// is one reader.
 	SnapshotWorkers int
+	// SnapshotMaxBufferedBytes bounds the bytes of rows the snapshot's readers hold ahead of
+	// the pipeline, over all readers (default DefaultSnapshotMaxBufferedBytes; a row larger
+	// than it is read alone).
+	SnapshotMaxBufferedBytes int64
 	// SignalDataCollection is the signal table, db.table (signal.data.collection; "" = none):
 	// columns id, type, data, in the table include list. A resumed snapshot writes its
 	// watermarks into it (docs/snapshots.md).
@@ -230,6 +234,11 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// DefaultSnapshotMaxBufferedBytes is Config.SnapshotMaxBufferedBytes's default: enough for
+// eight readers to stream rows of a few hundred bytes at full rate, small beside the
+// process's memory limit.
+const DefaultSnapshotMaxBufferedBytes = 16 << 20
+
 func (c *Config) setDefaults() {
 	c.SnapshotMode, _ = ParseSnapshotMode(string(c.SnapshotMode))
 	c.SnapshotLocking, _ = ParseSnapshotLocking(string(c.SnapshotLocking))
@@ -238,6 +247,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.SnapshotWorkers <= 0 {
 		c.SnapshotWorkers = 2
+	}
+	if c.SnapshotMaxBufferedBytes <= 0 {
+		c.SnapshotMaxBufferedBytes = DefaultSnapshotMaxBufferedBytes
 	}
 	if c.QueryTimeout == 0 {
 		c.QueryTimeout = DefaultQueryTimeout

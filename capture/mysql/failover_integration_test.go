@@ -56,9 +56,9 @@ func TestGTIDFailover(t *testing.T) {
 	primary, replica := testkit.Server(t, "SLUICE_TEST_MARIADB_DSN"), testkit.Server(t, "SLUICE_TEST_MARIADB_REPLICA_DSN")
 	pdb, rdb := openDB(t, primary), openDB(t, replica)
 	ensureReplicating(t, pdb, rdb)
-	freshDB(t, pdb, "sl_fo")
-	mustExec(t, pdb, "CREATE TABLE sl_fo.t (id INT PRIMARY KEY, v INT)")
-	ts := newTestSource(t, server{"mariadb", primary}, "sl_fo")
+	freshDB(t, pdb, dbFo)
+	mustExec(t, pdb, "CREATE TABLE "+dbFo+".t (id INT PRIMARY KEY, v INT)")
+	ts := newTestSource(t, server{"mariadb", primary}, dbFo)
 	s := ts.open(t)
 	ts.collect(t, s, 30*time.Second, untilSnapshotDone)
 	s.Close()
@@ -69,8 +69,8 @@ func TestGTIDFailover(t *testing.T) {
 		for j := 0; j < 10; j++ {
 			vals = append(vals, fmt.Sprintf("(%d,%d)", i*10+j, i))
 		}
-		mustExec(t, pdb, "BEGIN", "INSERT INTO sl_fo.t VALUES "+strings.Join(vals, ","),
-			fmt.Sprintf("UPDATE sl_fo.t SET v=v+100 WHERE id >= %d", i*10+5), "COMMIT")
+		mustExec(t, pdb, "BEGIN", "INSERT INTO "+dbFo+".t VALUES "+strings.Join(vals, ","),
+			fmt.Sprintf("UPDATE "+dbFo+".t SET v=v+100 WHERE id >= %d", i*10+5), "COMMIT")
 		total += 15
 	}
 	// reference from the primary
@@ -88,7 +88,7 @@ func TestGTIDFailover(t *testing.T) {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		var n int
-		rdb.QueryRow("SELECT COUNT(*) FROM sl_fo.t WHERE v >= 109").Scan(&n)
+		rdb.QueryRow("SELECT COUNT(*) FROM " + dbFo + ".t WHERE v >= 109").Scan(&n)
 		if n == 5 {
 			break
 		}

@@ -39,6 +39,17 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 	fs.IntVar(&c.SnapshotChunkRows, "snapshot-chunk-rows", c.SnapshotChunkRows, "rows per primary-key chunk of a resumed, incremental or blocking snapshot and per watermark window; the initial snapshot streams each key range in one query and splits tables of at least twice this many rows (incremental.snapshot.chunk.size, snapshot.fetch.size)")
 	fs.IntVar(&c.SnapshotWorkers, "snapshot-max-threads", c.SnapshotWorkers, "connections reading the snapshot in parallel (tables, and key ranges of a big table), all in one consistent snapshot (snapshot.max.threads; 1 with --snapshot-locking none)")
 	fs.IntVar(&c.SnapshotWorkers, "snapshot-workers", c.SnapshotWorkers, "the former name of --snapshot-max-threads")
+	fs.Var(properties.Func(strconv.FormatInt(c.SnapshotMaxBufferedBytes, 10), func(s string) error {
+		n, err := strconv.ParseInt(s, 0, 64)
+		if err != nil || n < 0 {
+			return fmt.Errorf("want a byte count ≥ 0 (0: the default, %d)", DefaultSnapshotMaxBufferedBytes)
+		}
+		c.SnapshotMaxBufferedBytes = n
+		if n == 0 {
+			c.SnapshotMaxBufferedBytes = DefaultSnapshotMaxBufferedBytes // Debezium's 0 (no bound) is not kept: memory stays bounded
+		}
+		return nil
+	}), "snapshot-max-buffered-bytes", "bytes of snapshot rows the readers may hold ahead of the sink, over all readers; a row larger than it is read alone (max.queue.size.in.bytes; 0: the default)")
 	fs.StringVar(&c.SignalDataCollection, "signal-data-collection", c.SignalDataCollection, "the signal table, db.table (columns id, type, data; in the table include list): rows inserted into it start, pause, resume or stop "+
 		"incremental snapshots; incremental snapshots and a snapshot resumed after a crash write their watermarks into it (signal.data.collection); "+
 		"without it (or --read-only) a start after an unfinished snapshot fails rather than take it again")
@@ -79,6 +90,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 		"snapshot.locking.mode":            "snapshot-locking",
 		"snapshot.fetch.size":              "snapshot-chunk-rows",
 		"snapshot.max.threads":             "snapshot-max-threads",
+		"max.queue.size.in.bytes":          "snapshot-max-buffered-bytes",
 		"include.query":                    "include-query",
 		"signal.data.collection":           "signal-data-collection",
 		"read.only":                        "read-only",

@@ -7,10 +7,12 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -80,10 +82,51 @@ func mustExec(t *testing.T, db *sql.DB, qs ...string) {
 	}
 }
 
-// freshDB drops and creates a database for one test.
+var (
+	sluiceBinOnce sync.Once
+	sluiceBinPath string
+	sluiceBinErr  error
+)
+
+// sluiceBin builds cmd/sluice once per test binary run (a build took 45 s on two busy cores,
+// and two tests each made their own); TestMain removes it.
+func sluiceBin(t *testing.T) string {
+	t.Helper()
+	sluiceBinOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "sluice-bin-")
+		if err != nil {
+			sluiceBinErr = err
+			return
+		}
+		sluiceBinPath = filepath.Join(dir, "sluice")
+		if out, err := exec.Command("go", "build", "-o", sluiceBinPath, "../../cmd/sluice").CombinedOutput(); err != nil {
+			sluiceBinErr = fmt.Errorf("build cmd/sluice: %v\n%s", err, out)
+		}
+	})
+	if sluiceBinErr != nil {
+		t.Fatal(sluiceBinErr)
+	}
+	return sluiceBinPath
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if sluiceBinPath != "" {
+		os.RemoveAll(filepath.Dir(sluiceBinPath))
+	}
+	os.Exit(code)
+}
+
+// freshDB drops and creates a database for one test, and drops it when the test ends (the
+// names are unique per process, uniqueDB: a failed run's would stay forever).
 func freshDB(t *testing.T, db *sql.DB, name string) {
 	t.Helper()
 	mustExec(t, db, "DROP DATABASE IF EXISTS "+name, "CREATE DATABASE "+name)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, _ = db.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name)
+	})
 }
 
 type testSource struct {

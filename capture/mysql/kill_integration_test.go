@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"github.com/sluicecdc/sluice/internal/testkit"
 	"math/rand"
 	"os"
 	"os/exec"
@@ -23,10 +24,7 @@ import (
 // repeats (records after the last saved offset) are dropped, and no repeat may start in the
 // middle of a transaction except at a saved in-transaction offset.
 func TestKillNine(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "sluice")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/sluice").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := sluiceBin(t) // built once per test binary
 	for _, srv := range servers(t) {
 		t.Run(srv.name, func(t *testing.T) { killNine(t, srv, bin) })
 	}
@@ -34,19 +32,9 @@ func TestKillNine(t *testing.T) {
 
 func killNine(t *testing.T, srv server, bin string) {
 	db := openDB(t, srv.dsn)
-	freshDB(t, db, "sl_kill")
-	mustExec(t, db, "CREATE TABLE sl_kill.t (id INT PRIMARY KEY, v INT NOT NULL)")
-	dir, err := os.MkdirTemp("", "sluice-kill-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if !t.Failed() {
-			os.RemoveAll(dir)
-		} else {
-			t.Logf("outputs kept in %s", dir)
-		}
-	})
+	freshDB(t, db, dbKill)
+	mustExec(t, db, "CREATE TABLE "+dbKill+".t (id INT PRIMARY KEY, v INT NOT NULL)")
+	dir := testkit.PrivateDir(t, "sluice-kill-")
 	addr := strings.TrimSuffix(strings.TrimPrefix(srv.dsn, "root@tcp("), ")/")
 	sid := fmt.Sprint(serverIDs.Add(1))
 	run := func(i int) (*exec.Cmd, string) {
@@ -56,7 +44,7 @@ func killNine(t *testing.T, srv server, bin string) {
 			t.Fatal(err)
 		}
 		cmd := exec.Command(bin, "mysql", "--dsn", "mysql://root@"+addr, "--server-id", sid, "--topic-prefix", "dbserver1",
-			"--database-include", "sl_kill", "--offsets-file", filepath.Join(dir, "offsets.json"), "--offsets-flush-interval", "20ms",
+			"--database-include", dbKill, "--offsets-file", filepath.Join(dir, "offsets.json"), "--offsets-flush-interval", "20ms",
 			"--schemas-enable=false", "--log-format", "text", "--log-level", "warn")
 		cmd.Stdout = f
 		cmd.Stderr, _ = os.Create(out + ".err")
@@ -103,8 +91,8 @@ func killNine(t *testing.T, srv server, bin string) {
 				t.Error(err)
 				return
 			}
-			tx.Exec("INSERT INTO sl_kill.t VALUES " + strings.Join(vals, ","))
-			tx.Exec(fmt.Sprintf("UPDATE sl_kill.t SET v=v+1000 WHERE id >= %d", i*5))
+			tx.Exec("INSERT INTO " + dbKill + ".t VALUES " + strings.Join(vals, ","))
+			tx.Exec(fmt.Sprintf("UPDATE "+dbKill+".t SET v=v+1000 WHERE id >= %d", i*5))
 			if err := tx.Commit(); err != nil {
 				t.Error(err)
 				return
@@ -194,7 +182,7 @@ func readKillOutputs(t *testing.T, outs []string) (map[killID]bool, []killID, in
 					} `json:"source"`
 				} `json:"value"`
 			}
-			if json.Unmarshal(sc.Bytes(), &r) != nil || r.Topic != "dbserver1.sl_kill.t" || r.Value == nil || r.Value.Op == "r" {
+			if json.Unmarshal(sc.Bytes(), &r) != nil || r.Topic != "dbserver1."+dbKill+".t" || r.Value == nil || r.Value.Op == "r" {
 				continue // torn last line of a killed run, tombstones, snapshot rows
 			}
 			id := killID{r.Value.Source.File, r.Value.Source.Pos, r.Value.Source.Row, r.Value.Op}

@@ -269,12 +269,12 @@ func TestSnapshotWithoutBackupAdmin(t *testing.T) {
 			continue // MariaDB's BACKUP STAGE needs RELOAD, which the global read lock needs too
 		}
 		db := openDB(t, srv.dsn)
-		const user = "sl_nobackup"
+		user := dbNobackup
 		mustExec(t, db, "DROP USER IF EXISTS '"+user+"'@'%'", "CREATE USER '"+user+"'@'%'",
 			"GRANT SELECT, RELOAD, REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO '"+user+"'@'%'")
 		t.Cleanup(func() { _, _ = db.Exec("DROP USER IF EXISTS '" + user + "'@'%'") })
-		freshDB(t, db, "sl_nobackup")
-		mustExec(t, db, "CREATE TABLE sl_nobackup.t (id INT PRIMARY KEY, n INT)", "INSERT INTO sl_nobackup.t VALUES (1, 1)")
+		freshDB(t, db, dbNobackup)
+		mustExec(t, db, "CREATE TABLE "+dbNobackup+".t (id INT PRIMARY KEY, n INT)", "INSERT INTO "+dbNobackup+".t VALUES (1, 1)")
 		cfg, err := gomysql.ParseDSN(srv.dsn)
 		if err != nil {
 			t.Fatal(err)
@@ -283,7 +283,7 @@ func TestSnapshotWithoutBackupAdmin(t *testing.T) {
 		usrv := server{srv.name, cfg.FormatDSN()}
 		for _, mode := range []SnapshotLocking{LockMinimal, LockMinimalPercona} {
 			t.Run(string(mode), func(t *testing.T) {
-				ts := newTestSource(t, usrv, "sl_nobackup")
+				ts := newTestSource(t, usrv, dbNobackup)
 				ts.cfg.SnapshotLocking = mode
 				ts.cfg.Stats = &capture.Stats{}
 				s := ts.open(t)

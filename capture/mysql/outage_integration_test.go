@@ -62,15 +62,15 @@ func TestServerRestart(t *testing.T) {
 			t.Parallel()
 			ps := newPrivateServer(t, flavor)
 			db := ps.db()
-			mustExec(t, db, "CREATE DATABASE sl_out", "CREATE TABLE sl_out.t (id INT PRIMARY KEY, v VARCHAR(64), pad VARCHAR(1000))",
-				"CREATE TABLE sl_out.sig (id VARCHAR(64) PRIMARY KEY, type VARCHAR(32) NOT NULL, data VARCHAR(2048))")
+			mustExec(t, db, "CREATE DATABASE "+dbOut, "CREATE TABLE "+dbOut+".t (id INT PRIMARY KEY, v VARCHAR(64), pad VARCHAR(1000))",
+				"CREATE TABLE "+dbOut+".sig (id VARCHAR(64) PRIMARY KEY, type VARCHAR(32) NOT NULL, data VARCHAR(2048))")
 			insert := func(from, to int) {
 				for i := from; i <= to; i += 100 {
 					var vals []string
 					for j := i; j < i+100 && j <= to; j++ {
 						vals = append(vals, fmt.Sprintf("(%d,'row %d')", j, j))
 					}
-					mustExec(t, db, "INSERT INTO sl_out.t (id, v) VALUES "+strings.Join(vals, ","))
+					mustExec(t, db, "INSERT INTO "+dbOut+".t (id, v) VALUES "+strings.Join(vals, ","))
 				}
 			}
 			// More rows than the snapshot reader buffers ahead, so the kill lands while it reads:
@@ -78,11 +78,11 @@ func TestServerRestart(t *testing.T) {
 			// then hold several MB of it.
 			const snapRows = 20000
 			insert(1, snapRows)
-			mustExec(t, db, "UPDATE sl_out.t SET pad = REPEAT('x', 1000)")
-			ts := newTestSource(t, server{flavor, ps.dsn}, "sl_out")
+			mustExec(t, db, "UPDATE "+dbOut+".t SET pad = REPEAT('x', 1000)")
+			ts := newTestSource(t, server{flavor, ps.dsn}, dbOut)
 			ts.cfg.SnapshotChunkRows = 50
 			ts.cfg.SnapshotWorkers = 1
-			ts.cfg.SignalDataCollection = "sl_out.sig" // a snapshot cut short resumes
+			ts.cfg.SignalDataCollection = dbOut + ".sig" // a snapshot cut short resumes
 			seen := map[string]bool{}
 			deleted := map[string]bool{}
 			count := func(recs []rec) {
@@ -135,7 +135,7 @@ func TestServerRestart(t *testing.T) {
 			}
 			// Deleted before the reopen: a snapshot taken again from scratch (at a later
 			// binlog position) carried neither row 7 nor its delete, so a sink kept it.
-			mustExec(t, db, "DELETE FROM sl_out.t WHERE id = 7")
+			mustExec(t, db, "DELETE FROM "+dbOut+".t WHERE id = 7")
 			s = ts.open(t) // from the stored (snapshot) offset: the snapshot resumes
 			defer func() { s.Close() }()
 			count(ts.collect(t, s, 60*time.Second, untilSnapshotDone))

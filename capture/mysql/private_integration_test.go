@@ -72,10 +72,7 @@ func newPrivateServerWith(t *testing.T, flavor string, extra ...string) *private
 	u, err := user.Lookup("mysql")
 	testkit.Require(t, "a mysql system user for a private "+flavor+" server", err)
 	var initCmd *exec.Cmd
-	dir, err := os.MkdirTemp("", "sluice-private-"+flavor+"-")
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir := testkit.PrivateDir(t, "sluice-private-"+flavor+"-", "run/error.log")
 	uid, _ := strconv.Atoi(u.Uid)
 	gid, _ := strconv.Atoi(u.Gid)
 	data, run := filepath.Join(dir, "data"), filepath.Join(dir, "run")
@@ -98,19 +95,11 @@ func newPrivateServerWith(t *testing.T, flavor string, extra ...string) *private
 		initCmd = exec.Command(bin, append(append(args, mysql9Args(data, run)...), "--initialize-insecure", "--log-error="+filepath.Join(run, "init.log"))...)
 	}
 	if out, err := initCmd.CombinedOutput(); err != nil {
-		os.RemoveAll(dir)
 		t.Fatalf("initialise a private %s: %v\n%s", flavor, err, out)
 	}
 	ps := &privateServer{t: t, flavor: flavor, dir: dir, port: freePort(t), extra: extra}
 	ps.dsn = fmt.Sprintf("root@tcp(127.0.0.1:%d)/", ps.port)
-	t.Cleanup(func() {
-		ps.kill()
-		if t.Failed() {
-			t.Logf("private %s kept in %s", flavor, dir)
-			return
-		}
-		os.RemoveAll(dir)
-	})
+	t.Cleanup(ps.kill) // before PrivateDir's cleanup, which removes dir
 	ps.start()
 	return ps
 }

@@ -19,13 +19,13 @@ func TestPurgedBinlog(t *testing.T) {
 	primary, replica := testkit.Server(t, "SLUICE_TEST_MARIADB_DSN"), testkit.Server(t, "SLUICE_TEST_MARIADB_REPLICA_DSN")
 	pdb, rdb := openDB(t, primary), openDB(t, replica)
 	ensureReplicating(t, pdb, rdb)
-	freshDB(t, pdb, "sl_purge")
-	mustExec(t, pdb, "CREATE TABLE sl_purge.t (id INT PRIMARY KEY)", "INSERT INTO sl_purge.t VALUES (1)")
+	freshDB(t, pdb, dbPurge)
+	mustExec(t, pdb, "CREATE TABLE "+dbPurge+".t (id INT PRIMARY KEY)", "INSERT INTO "+dbPurge+".t VALUES (1)")
 	waitRows := func(n int) {
 		deadline := time.Now().Add(30 * time.Second)
 		for {
 			var c int
-			rdb.QueryRow("SELECT COUNT(*) FROM sl_purge.t").Scan(&c)
+			rdb.QueryRow("SELECT COUNT(*) FROM " + dbPurge + ".t").Scan(&c)
 			if c == n {
 				return
 			}
@@ -36,11 +36,11 @@ func TestPurgedBinlog(t *testing.T) {
 		}
 	}
 	waitRows(1)
-	ts := newTestSource(t, server{"mariadb", replica}, "sl_purge")
+	ts := newTestSource(t, server{"mariadb", replica}, dbPurge)
 	s := ts.open(t)
 	ts.collect(t, s, 30*time.Second, untilSnapshotDone)
 	s.Close()
-	mustExec(t, pdb, "INSERT INTO sl_purge.t VALUES (2)", "INSERT INTO sl_purge.t VALUES (3)")
+	mustExec(t, pdb, "INSERT INTO "+dbPurge+".t VALUES (2)", "INSERT INTO "+dbPurge+".t VALUES (3)")
 	waitRows(3)
 	var last string
 	mustExec(t, rdb, "FLUSH BINARY LOGS")

@@ -26,17 +26,17 @@ func TestPurgedGap(t *testing.T) {
 			t.Parallel()
 			ps := newPrivateServer(t, flavor)
 			db := ps.db()
-			mustExec(t, db, "CREATE DATABASE sl_gap", "CREATE TABLE sl_gap.t (id INT PRIMARY KEY)", "INSERT INTO sl_gap.t VALUES (1)")
-			ts := newTestSource(t, server{flavor, ps.dsn}, "sl_gap")
+			mustExec(t, db, "CREATE DATABASE "+dbGap, "CREATE TABLE "+dbGap+".t (id INT PRIMARY KEY)", "INSERT INTO "+dbGap+".t VALUES (1)")
+			ts := newTestSource(t, server{flavor, ps.dsn}, dbGap)
 			s := ts.open(t)
 			ts.collect(t, s, 30*time.Second, untilSnapshotDone)
-			mustExec(t, db, "INSERT INTO sl_gap.t VALUES (2)")
+			mustExec(t, db, "INSERT INTO "+dbGap+".t VALUES (2)")
 			ts.collect(t, s, 30*time.Second, func(r []rec) bool { return len(changes(r)) == 1 })
 			s.Close()
 			stored := ts.off
 
 			// the gap: written while sluice is stopped, then purged
-			mustExec(t, db, "INSERT INTO sl_gap.t VALUES (3)")
+			mustExec(t, db, "INSERT INTO "+dbGap+".t VALUES (3)")
 			purgeAll(t, db)
 
 			firstChange := func(s *Source) (capture.Event, error) {
@@ -86,7 +86,7 @@ func TestPurgedGap(t *testing.T) {
 			var recs []rec
 			recs = ts.collect(t, s, 30*time.Second, func(r []rec) bool {
 				if len(r) > 0 && r[len(r)-1].kind == capture.SnapshotDone {
-					mustExec(t, db, "INSERT INTO sl_gap.t VALUES (4)")
+					mustExec(t, db, "INSERT INTO "+dbGap+".t VALUES (4)")
 				}
 				return len(changes(r)) > 0
 			})

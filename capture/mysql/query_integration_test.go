@@ -14,9 +14,9 @@ func TestIncludeQuery(t *testing.T) {
 	for _, srv := range servers(t) {
 		t.Run(srv.name, func(t *testing.T) {
 			db := openDB(t, srv.dsn)
-			freshDB(t, db, "sl_q")
-			mustExec(t, db, "CREATE TABLE sl_q.t (id INT PRIMARY KEY)")
-			ts := newTestSource(t, srv, "sl_q")
+			freshDB(t, db, dbQ)
+			mustExec(t, db, "CREATE TABLE "+dbQ+".t (id INT PRIMARY KEY)")
+			ts := newTestSource(t, srv, dbQ)
 			ts.cfg.IncludeQuery = true
 			s := ts.open(t)
 			defer s.Close()
@@ -30,7 +30,7 @@ func TestIncludeQuery(t *testing.T) {
 			if srv.name == "mariadb" {
 				v = "binlog_annotate_row_events"
 			}
-			const q = "INSERT INTO sl_q.t VALUES (1), (2)"
+			q := "INSERT INTO " + dbQ + ".t VALUES (1), (2)"
 			for _, stmt := range []string{"SET SESSION " + v + "=ON", q, "SET SESSION " + v + "=OFF"} {
 				if _, err := conn.ExecContext(context.Background(), stmt); err != nil {
 					t.Fatalf("%s: %v", stmt, err)

@@ -19,9 +19,9 @@ func TestResumeInsideTxnHeartbeat(t *testing.T) {
 	for _, srv := range servers(t) {
 		t.Run(srv.name, func(t *testing.T) {
 			db := openDB(t, srv.dsn)
-			freshDB(t, db, "sl_rhb")
-			mustExec(t, db, "CREATE TABLE sl_rhb.t (id INT PRIMARY KEY, v INT)")
-			ts := newTestSource(t, srv, "sl_rhb")
+			freshDB(t, db, dbRhb)
+			mustExec(t, db, "CREATE TABLE "+dbRhb+".t (id INT PRIMARY KEY, v INT)")
+			ts := newTestSource(t, srv, dbRhb)
 			s := ts.open(t)
 			ts.collect(t, s, 30*time.Second, untilSnapshotDone)
 			s.Close()
@@ -29,7 +29,7 @@ func TestResumeInsideTxnHeartbeat(t *testing.T) {
 			for i := range 10 {
 				vals = append(vals, fmt.Sprintf("(%d,%d)", i, i))
 			}
-			mustExec(t, db, "INSERT INTO sl_rhb.t VALUES "+strings.Join(vals, ","))
+			mustExec(t, db, "INSERT INTO "+dbRhb+".t VALUES "+strings.Join(vals, ","))
 			var got []rec
 			take := func(stop func([]rec) bool) {
 				s := ts.open(t)

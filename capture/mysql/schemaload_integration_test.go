@@ -20,26 +20,26 @@ func TestSnapshotStaleStatistics(t *testing.T) {
 	for _, srv := range servers(t) {
 		t.Run(srv.name, func(t *testing.T) {
 			db := openDB(t, srv.dsn)
-			freshDB(t, db, "sl_stalestats")
-			t.Cleanup(func() { db.Exec("DROP DATABASE IF EXISTS sl_stalestats") })
+			freshDB(t, db, dbStalestats)
+			t.Cleanup(func() { db.Exec("DROP DATABASE IF EXISTS " + dbStalestats) })
 			mustExec(t, db,
-				"CREATE TABLE sl_stalestats.stale (id INT PRIMARY KEY, n INT) STATS_PERSISTENT=1 STATS_AUTO_RECALC=0",
-				"CREATE TABLE sl_stalestats.empty (id INT PRIMARY KEY, n INT)",
-				"CREATE TABLE sl_stalestats.counted (id INT PRIMARY KEY, n INT) STATS_PERSISTENT=1 STATS_AUTO_RECALC=0",
-				"CREATE TABLE sl_stalestats.other (id INT PRIMARY KEY, n INT) ENGINE=MyISAM")
+				"CREATE TABLE "+dbStalestats+".stale (id INT PRIMARY KEY, n INT) STATS_PERSISTENT=1 STATS_AUTO_RECALC=0",
+				"CREATE TABLE "+dbStalestats+".empty (id INT PRIMARY KEY, n INT)",
+				"CREATE TABLE "+dbStalestats+".counted (id INT PRIMARY KEY, n INT) STATS_PERSISTENT=1 STATS_AUTO_RECALC=0",
+				"CREATE TABLE "+dbStalestats+".other (id INT PRIMARY KEY, n INT) ENGINE=MyISAM")
 			for i := range 5 {
-				mustExec(t, db, fmt.Sprintf("INSERT INTO sl_stalestats.stale VALUES (%d, %d)", i, i))
+				mustExec(t, db, fmt.Sprintf("INSERT INTO "+dbStalestats+".stale VALUES (%d, %d)", i, i))
 			}
 			for i := range 40 {
-				mustExec(t, db, fmt.Sprintf("INSERT INTO sl_stalestats.counted VALUES (%d, %d)", i, i))
+				mustExec(t, db, fmt.Sprintf("INSERT INTO "+dbStalestats+".counted VALUES (%d, %d)", i, i))
 			}
-			mustExec(t, db, "ANALYZE TABLE sl_stalestats.counted", "INSERT INTO sl_stalestats.other VALUES (1, 1), (2, 2)")
+			mustExec(t, db, "ANALYZE TABLE "+dbStalestats+".counted", "INSERT INTO "+dbStalestats+".other VALUES (1, 1), (2, 2)")
 			// The scenario: the statistics say stale is empty.
 			var n int64
-			if err := db.QueryRow("SELECT n_rows FROM mysql.innodb_table_stats WHERE database_name = 'sl_stalestats' AND table_name = 'stale'").Scan(&n); err != nil || n != 0 {
+			if err := db.QueryRow("SELECT n_rows FROM mysql.innodb_table_stats WHERE database_name = '" + dbStalestats + "' AND table_name = 'stale'").Scan(&n); err != nil || n != 0 {
 				t.Fatalf("innodb_table_stats n_rows of stale = %d, %v; want 0 (the test needs stale statistics)", n, err)
 			}
-			ts := newTestSource(t, srv, "sl_stalestats")
+			ts := newTestSource(t, srv, dbStalestats)
 			ts.cfg.SnapshotWorkers = 2
 			var mu sync.Mutex
 			est := map[string]int64{}
@@ -54,7 +54,7 @@ func TestSnapshotStaleStatistics(t *testing.T) {
 			defer s.Close()
 			count := map[string]int{}
 			for _, c := range changes(ts.collect(t, s, 60*time.Second, untilSnapshotDone)) {
-				count[strings.TrimPrefix(c.tbl, "sl_stalestats.")]++
+				count[strings.TrimPrefix(c.tbl, dbStalestats+".")]++
 			}
 			mu.Lock()
 			defer mu.Unlock()

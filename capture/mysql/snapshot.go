@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	gomysql "github.com/go-sql-driver/mysql"
 
@@ -63,6 +64,14 @@ type snapshotState struct {
 	// snapshotTxTables tables moves on to one. Taken by index (takeSpare).
 	spare     []snapReader
 	spareNext atomic.Int32
+
+	// budget bounds the bytes of the batches read and not yet handed out, over all readers
+	// (--snapshot-max-buffered-bytes); head is the index of the unit Next reads (ui), which
+	// its reader may go over the budget for when it holds no batch (capture.ReadBudget).
+	budget capture.ReadBudget
+	head   atomic.Int32
+	// held is the bytes of the batch Next hands out now, released when it takes the next.
+	held int64
 }
 
 // snapUnit is a piece of one table a reader reads: all of it, or a range [lo, hi) of its
@@ -76,6 +85,10 @@ type snapUnit struct {
 	// then set when the check found no row, and the table is not read.
 	probe *emptyProbe
 	empty bool
+	// index is the unit's in snapshotState.units; held the bytes of its batches queued in ch
+	// or handed out now (budget).
+	index int
+	held  atomic.Int64
 }
 
 // emptyProbe checks several tables estimated empty with one statement in a reader's snapshot
@@ -97,9 +110,15 @@ type rowBatch struct {
 	vals []capture.Value // the rows' Values, snapBatchRows × columns (reused: rowPool)
 	ts   int64
 	last [][]byte // the last row's key columns as the server sent them; nil without a key
+	size int64    // bytes: the Values and the row data (budget)
 }
 
-const snapBatchRows = 512
+// snapBatchRows and snapBatchBytes end a batch: wide rows fill one with fewer rows, so that
+// the budget counts them in small steps (and a 4 MB row is a batch of its own).
+const (
+	snapBatchRows  = 512
+	snapBatchBytes = 256 << 10
+)
 
 func (st *snapshotState) close() {
 	if st.cancel != nil {
@@ -108,6 +127,8 @@ func (st *snapshotState) close() {
 	}
 	st.wg.Wait() // readers stop at the cancelled context, also while handing over a batch
 	st.units = nil
+	st.budget.Reset()
+	st.held = 0
 	for _, r := range st.readers {
 		r.close()
 	}
@@ -533,6 +554,7 @@ func (s *Source) startReaders(ctx context.Context) error {
 		}
 		for _, u := range units {
 			u.ti = i
+			u.index = len(st.units)
 			u.ch = make(chan *rowBatch, 8)
 			st.units = append(st.units, u)
 		}
@@ -544,6 +566,10 @@ func (s *Source) startReaders(ctx context.Context) error {
 			probe.units = append(probe.units, units[0])
 		}
 	}
+	st.budget.Reset()
+	st.budget.Limit, st.budget.Stats = s.cfg.SnapshotMaxBufferedBytes, &s.cfg.Stats.Snapshot
+	s.cfg.Stats.Snapshot.MaxBufferedBytes.Store(s.cfg.SnapshotMaxBufferedBytes)
+	st.head.Store(0)
 	rctx, cancel := context.WithCancel(context.Background())
 	st.cancel = cancel
 	// Tables per transaction: snapshotTxTables, or more when the transactions are capped
@@ -687,6 +713,11 @@ func (s *Source) readUnit(ctx context.Context, r snapReader, t *schema.Table, u 
 		return b
 	}
 	b := newBatch()
+	var data int64 // b's row data bytes
+	st := s.snap
+	// alone: Next waits for this unit and holds none of it, so this batch must go through
+	// whatever the other readers hold (called under the budget's lock).
+	alone := func() bool { return int(st.head.Load()) == u.index && u.held.Load() == 0 }
 	send := func() error {
 		if len(t.PrimaryKey) > 0 && len(b.rows) > 0 {
 			b.last = make([][]byte, len(lastKey))
@@ -694,12 +725,17 @@ func (s *Source) readUnit(ctx context.Context, r snapReader, t *schema.Table, u 
 				b.last[i] = append([]byte(nil), k...)
 			}
 		}
+		b.size = data + int64(len(b.vals))*int64(unsafe.Sizeof(capture.Value{}))
+		if err := st.budget.Acquire(ctx, b.size, alone); err != nil {
+			return err
+		}
+		u.held.Add(b.size)
 		select {
 		case u.ch <- b:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		b = newBatch()
+		b, data = newBatch(), 0
 		return nil
 	}
 	q := snapshotQuery(t, u, nil, true, 0, "")
@@ -714,12 +750,13 @@ func (s *Source) readUnit(ctx context.Context, r snapReader, t *schema.Table, u 
 			if err := parseTextTo(&row[i], &t.Columns[i], kinds[i], raw, &alloc); err != nil {
 				return fmt.Errorf("column %s: %w", t.Columns[i].Name, err)
 			}
+			data += int64(len(raw))
 		}
 		for j, k := range t.PrimaryKey {
 			lastKey[j] = append(lastKey[j][:0], vals[k]...)
 		}
 		b.rows = append(b.rows, row)
-		if len(b.rows) == snapBatchRows {
+		if len(b.rows) == snapBatchRows || data >= snapBatchBytes {
 			return send()
 		}
 		return nil
@@ -895,6 +932,13 @@ func (s *Source) snapshotRow(ctx context.Context) (bool, error) {
 	}
 	for st.bi >= len(st.batch) {
 		u := st.units[st.ui]
+		if st.held > 0 {
+			// The batch handed out is done: its bytes go back before Next waits for the next,
+			// so that u's reader, if it waits for the budget, may go through (alone).
+			u.held.Add(-st.held)
+			st.budget.Release(st.held)
+			st.held = 0
+		}
 		var b *rowBatch
 		var ok bool
 		select {
@@ -907,6 +951,8 @@ func (s *Source) snapshotRow(ctx context.Context) (bool, error) {
 				return false, u.err
 			}
 			st.ui++
+			st.head.Store(int32(st.ui))
+			st.budget.Wake()
 			if st.ui < len(st.units) && st.units[st.ui].ti == st.ti {
 				continue
 			}
@@ -919,6 +965,7 @@ func (s *Source) snapshotRow(ctx context.Context) (bool, error) {
 			return false, nil
 		}
 		st.batch, st.bi, st.batchTs = b.rows, 0, b.ts
+		st.held = b.size
 		if st.view.keep == nil { // projected rows are copies: b's memory is not handed out
 			s.rowMem.HandOut(b)
 		}

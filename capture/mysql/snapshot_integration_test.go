@@ -26,12 +26,12 @@ func TestSnapshotKeys(t *testing.T) {
 			}
 			t.Run(srv.name+"/"+string(lock), func(t *testing.T) {
 				db := openDB(t, srv.dsn)
-				freshDB(t, db, "sl_keys")
+				freshDB(t, db, dbKeys)
 				mustExec(t, db,
-					"CREATE TABLE sl_keys.txt (k VARCHAR(20) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci PRIMARY KEY, n INT)",
-					"CREATE TABLE sl_keys.bin (k VARBINARY(8) PRIMARY KEY, n INT)",
-					"CREATE TABLE sl_keys.comp (a VARCHAR(10), b INT, n INT, PRIMARY KEY (a, b))",
-					"CREATE TABLE sl_keys.big (id BIGINT PRIMARY KEY, n INT)")
+					"CREATE TABLE "+dbKeys+".txt (k VARCHAR(20) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci PRIMARY KEY, n INT)",
+					"CREATE TABLE "+dbKeys+".bin (k VARBINARY(8) PRIMARY KEY, n INT)",
+					"CREATE TABLE "+dbKeys+".comp (a VARCHAR(10), b INT, n INT, PRIMARY KEY (a, b))",
+					"CREATE TABLE "+dbKeys+".big (id BIGINT PRIMARY KEY, n INT)")
 				var txt []string
 				for i := 0; i < 40; i++ {
 					k := fmt.Sprintf("%c%02d'\\\\ä", 'a'+i%5, i)
@@ -39,14 +39,14 @@ func TestSnapshotKeys(t *testing.T) {
 						k = strings.ToUpper(k[:1]) + k[1:]
 					}
 					txt = append(txt, k)
-					mustExec(t, db, fmt.Sprintf("INSERT INTO sl_keys.txt VALUES ('%s', %d)", strings.ReplaceAll(k, "'", "''"), i))
-					mustExec(t, db, fmt.Sprintf("INSERT INTO sl_keys.bin VALUES (X'%02x00ff', %d)", 255-i, i))
-					mustExec(t, db, fmt.Sprintf("INSERT INTO sl_keys.comp VALUES ('g%d', %d, %d)", i%3, i, i))
+					mustExec(t, db, fmt.Sprintf("INSERT INTO "+dbKeys+".txt VALUES ('%s', %d)", strings.ReplaceAll(k, "'", "''"), i))
+					mustExec(t, db, fmt.Sprintf("INSERT INTO "+dbKeys+".bin VALUES (X'%02x00ff', %d)", 255-i, i))
+					mustExec(t, db, fmt.Sprintf("INSERT INTO "+dbKeys+".comp VALUES ('g%d', %d, %d)", i%3, i, i))
 				}
 				for i := 0; i < 100; i++ {
-					mustExec(t, db, fmt.Sprintf("INSERT INTO sl_keys.big VALUES (%d, %d)", int64(i)*1000003-50000000, i))
+					mustExec(t, db, fmt.Sprintf("INSERT INTO "+dbKeys+".big VALUES (%d, %d)", int64(i)*1000003-50000000, i))
 				}
-				ts := newTestSource(t, srv, "sl_keys")
+				ts := newTestSource(t, srv, dbKeys)
 				ts.cfg.SnapshotWorkers = 2
 				ts.cfg.SnapshotLocking = lock
 				s := ts.open(t)
@@ -57,7 +57,7 @@ func TestSnapshotKeys(t *testing.T) {
 					per[c.tbl] = append(per[c.tbl], c)
 				}
 				for tbl, want := range map[string]int{"big": 100, "bin": 40, "comp": 40, "txt": 40} {
-					rows := per["sl_keys."+tbl]
+					rows := per[dbKeys+"."+tbl]
 					if len(rows) == 0 {
 						rows = per[tbl]
 					}
@@ -75,7 +75,7 @@ func TestSnapshotKeys(t *testing.T) {
 				}
 				order := func(tbl string) []int64 {
 					var o []int64
-					rows := per["sl_keys."+tbl]
+					rows := per[dbKeys+"."+tbl]
 					if len(rows) == 0 {
 						rows = per[tbl]
 					}
@@ -118,15 +118,15 @@ func TestSnapshotEmptyProbe(t *testing.T) {
 		for _, workers := range []int{1, 2} {
 			t.Run(fmt.Sprintf("%s/%d", srv.name, workers), func(t *testing.T) {
 				db := openDB(t, srv.dsn)
-				freshDB(t, db, "sl_probe")
-				t.Cleanup(func() { db.Exec("DROP DATABASE IF EXISTS sl_probe") })
+				freshDB(t, db, dbProbe)
+				t.Cleanup(func() { db.Exec("DROP DATABASE IF EXISTS " + dbProbe) })
 				for tbl, n := range rows {
-					mustExec(t, db, "CREATE TABLE sl_probe."+tbl+" (id INT PRIMARY KEY, n INT)")
+					mustExec(t, db, "CREATE TABLE "+dbProbe+"."+tbl+" (id INT PRIMARY KEY, n INT)")
 					for i := range n {
-						mustExec(t, db, fmt.Sprintf("INSERT INTO sl_probe.%s VALUES (%d, %d)", tbl, i, i))
+						mustExec(t, db, fmt.Sprintf("INSERT INTO "+dbProbe+".%s VALUES (%d, %d)", tbl, i, i))
 					}
 				}
-				ts := newTestSource(t, srv, "sl_probe")
+				ts := newTestSource(t, srv, dbProbe)
 				ts.cfg.SnapshotWorkers = workers
 				ts.cfg.estimateHook = func(m map[schema.TableID]int64) {
 					for id := range m {
@@ -137,7 +137,7 @@ func TestSnapshotEmptyProbe(t *testing.T) {
 				defer s.Close()
 				var got []string
 				for _, c := range changes(ts.collect(t, s, 60*time.Second, untilSnapshotDone)) {
-					got = append(got, strings.TrimPrefix(c.tbl, "sl_probe.")+":"+fmt.Sprint(c.ev.After[0].Int))
+					got = append(got, strings.TrimPrefix(c.tbl, dbProbe+".")+":"+fmt.Sprint(c.ev.After[0].Int))
 				}
 				want := "t2:0 t5:0 t5:1 t5:2 t7:0 t7:1"
 				if strings.Join(got, " ") != want {
@@ -249,15 +249,15 @@ func TestSnapshotStatementTimeLimit(t *testing.T) {
 				limit = "SET GLOBAL max_statement_time = 0.1" // s
 			}
 			const rows = 20000 // 20 MB: more than the socket's buffers, so the query stays open
-			mustExec(t, db, "CREATE DATABASE sl_limit", "CREATE TABLE sl_limit.d (i INT PRIMARY KEY)",
-				"INSERT INTO sl_limit.d VALUES (0),(1),(2),(3),(4),(5),(6),(7),(8),(9)",
-				"CREATE TABLE sl_limit.t (id INT PRIMARY KEY, pad VARCHAR(1000))",
-				"INSERT INTO sl_limit.t SELECT 1 + a.i + 10*b.i + 100*c.i + 1000*e.i + 10000*f.i, REPEAT('x', 1000) FROM "+
-					"sl_limit.d a, sl_limit.d b, sl_limit.d c, sl_limit.d e, sl_limit.d f "+
+			mustExec(t, db, "CREATE DATABASE "+dbLimit, "CREATE TABLE "+dbLimit+".d (i INT PRIMARY KEY)",
+				"INSERT INTO "+dbLimit+".d VALUES (0),(1),(2),(3),(4),(5),(6),(7),(8),(9)",
+				"CREATE TABLE "+dbLimit+".t (id INT PRIMARY KEY, pad VARCHAR(1000))",
+				"INSERT INTO "+dbLimit+".t SELECT 1 + a.i + 10*b.i + 100*c.i + 1000*e.i + 10000*f.i, REPEAT('x', 1000) FROM "+
+					dbLimit+".d a, "+dbLimit+".d b, "+dbLimit+".d c, "+dbLimit+".d e, "+dbLimit+".d f "+
 					fmt.Sprintf("WHERE 1 + a.i + 10*b.i + 100*c.i + 1000*e.i + 10000*f.i <= %d", rows),
 				limit)
-			ts := newTestSource(t, server{flavor, ps.dsn}, "sl_limit")
-			ts.cfg.TableInclude = []string{`sl_limit\.t`}
+			ts := newTestSource(t, server{flavor, ps.dsn}, dbLimit)
+			ts.cfg.TableInclude = []string{dbLimit + `\.t`}
 			ts.cfg.SnapshotMode = SnapshotInitialOnly
 			ts.cfg.SnapshotWorkers = 1
 			s := ts.open(t)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/internal/testkit"
 )
 
 // TestMySQLIncrementalPauseSurvivesRestart pauses an incremental snapshot by signal, stops
@@ -187,10 +188,7 @@ func queuedSignalRestart(t *testing.T, srv server) {
 // was written out and the offsets saved after it, and started a third time: the incremental
 // snapshot the signal asked for must run.
 func TestKillNineQueuedSignal(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "sluice")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/sluice").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := sluiceBin(t) // built once per test binary
 	for _, srv := range servers(t) {
 		t.Run(srv.name, func(t *testing.T) { killNineQueuedSignal(t, srv, bin) })
 	}
@@ -208,15 +206,7 @@ func killNineQueuedSignal(t *testing.T, srv server, bin string) {
 		}
 		mustExec(t, db, "INSERT INTO "+dbName+".t VALUES "+strings.Join(vals, ","))
 	}
-	dir, err := os.MkdirTemp("", "sluice-killsig-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if !t.Failed() {
-			os.RemoveAll(dir)
-		}
-	})
+	dir := testkit.PrivateDir(t, "sluice-killsig-")
 	offsets := filepath.Join(dir, "offsets.json")
 	addr := strings.TrimSuffix(strings.TrimPrefix(srv.dsn, "root@tcp("), ")/")
 	sid := fmt.Sprint(serverIDs.Add(1))

@@ -80,7 +80,7 @@ func (f *fakeRows) close() {}
 func TestReadUnitOneQuery(t *testing.T) {
 	tab := &schema.Table{ID: schema.TableID{DB: "d", Table: "t"}, PrimaryKey: []int{0},
 		Columns: []schema.Column{{Name: "id", Type: "bigint"}, {Name: "v", Type: "varchar"}}}
-	s := &Source{cfg: Config{SnapshotChunkRows: 7, Now: time.Now}}
+	s := &Source{cfg: Config{SnapshotChunkRows: 7, Now: time.Now}, snap: &snapshotState{}} // the zero budget: no bound
 	lo, hi := int64(100), int64(100+3*snapBatchRows+5)
 	u := &snapUnit{lo: &lo, hi: &hi, ch: make(chan *rowBatch, 16)}
 	f := &fakeRows{n: 10000}

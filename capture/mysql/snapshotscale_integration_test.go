@@ -26,22 +26,22 @@ func TestSnapshotSpareTransactions(t *testing.T) {
 	for _, srv := range servers(t) {
 		t.Run(srv.name, func(t *testing.T) {
 			db := openDB(t, srv.dsn)
-			freshDB(t, db, "sl_spares")
-			t.Cleanup(func() { db.Exec("DROP DATABASE IF EXISTS sl_spares") })
+			freshDB(t, db, dbSpares)
+			t.Cleanup(func() { db.Exec("DROP DATABASE IF EXISTS " + dbSpares) })
 			for i := 1; i <= tables; i++ {
-				mustExec(t, db, fmt.Sprintf("CREATE TABLE sl_spares.t%d (id INT PRIMARY KEY, v INT)", i),
-					fmt.Sprintf("INSERT INTO sl_spares.t%d VALUES (0, 0), (1, 1), (2, 2)", i))
+				mustExec(t, db, fmt.Sprintf("CREATE TABLE "+dbSpares+".t%d (id INT PRIMARY KEY, v INT)", i),
+					fmt.Sprintf("INSERT INTO "+dbSpares+".t%d VALUES (0, 0), (1, 1), (2, 2)", i))
 			}
-			ts := newTestSource(t, srv, "sl_spares")
+			ts := newTestSource(t, srv, dbSpares)
 			ts.cfg.SnapshotWorkers = 2
 			var logs testkit.SyncBuffer
 			ts.cfg.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 			ts.cfg.estimateHook = func(map[schema.TableID]int64) {
 				// After the position, before any reader reads: in the stream only.
 				for i := 1; i <= tables; i++ {
-					mustExec(t, db, fmt.Sprintf("INSERT INTO sl_spares.t%d VALUES (100, 100)", i),
-						fmt.Sprintf("UPDATE sl_spares.t%d SET v = 11 WHERE id = 1", i),
-						fmt.Sprintf("DELETE FROM sl_spares.t%d WHERE id = 0", i))
+					mustExec(t, db, fmt.Sprintf("INSERT INTO "+dbSpares+".t%d VALUES (100, 100)", i),
+						fmt.Sprintf("UPDATE "+dbSpares+".t%d SET v = 11 WHERE id = 1", i),
+						fmt.Sprintf("DELETE FROM "+dbSpares+".t%d WHERE id = 0", i))
 				}
 			}
 			s := ts.open(t)
@@ -55,7 +55,7 @@ func TestSnapshotSpareTransactions(t *testing.T) {
 			})
 			var snap, stream []string
 			for _, c := range changes(recs) {
-				line := strings.TrimPrefix(c.tbl, "sl_spares.") + " " + string(c.op) + " " + c.text
+				line := strings.TrimPrefix(c.tbl, dbSpares+".") + " " + string(c.op) + " " + c.text
 				if c.op == capture.OpRead {
 					snap = append(snap, line)
 				} else {

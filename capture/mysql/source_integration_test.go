@@ -16,15 +16,15 @@ func TestSnapshotTables(t *testing.T) {
 	for _, srv := range servers(t) {
 		t.Run(srv.name, func(t *testing.T) {
 			db := openDB(t, srv.dsn)
-			freshDB(t, db, "sl_multi")
+			freshDB(t, db, dbMulti)
 			for _, tb := range []string{"a", "b", "c", "d"} {
-				mustExec(t, db, "CREATE TABLE sl_multi."+tb+" (id INT PRIMARY KEY, v VARCHAR(5))")
+				mustExec(t, db, "CREATE TABLE "+dbMulti+"."+tb+" (id INT PRIMARY KEY, v VARCHAR(5))")
 			}
 			for i := 1; i <= 30; i++ {
-				mustExec(t, db, fmt.Sprintf("INSERT INTO sl_multi.a VALUES (%d,'a')", i), fmt.Sprintf("INSERT INTO sl_multi.b VALUES (%d,'b')", 31-i))
+				mustExec(t, db, fmt.Sprintf("INSERT INTO "+dbMulti+".a VALUES (%d,'a')", i), fmt.Sprintf("INSERT INTO "+dbMulti+".b VALUES (%d,'b')", 31-i))
 			}
-			mustExec(t, db, "INSERT INTO sl_multi.d VALUES (1,'d'),(2,'d')") // c stays empty
-			ts := newTestSource(t, srv, "sl_multi")
+			mustExec(t, db, "INSERT INTO "+dbMulti+".d VALUES (1,'d'),(2,'d')") // c stays empty
+			ts := newTestSource(t, srv, dbMulti)
 			ts.cfg.SnapshotWorkers = 2
 			s := ts.open(t)
 			defer s.Close()
@@ -53,12 +53,12 @@ func TestSnapshotThenStream(t *testing.T) {
 	for _, srv := range servers(t) {
 		t.Run(srv.name, func(t *testing.T) {
 			db := openDB(t, srv.dsn)
-			freshDB(t, db, "sl_snap")
-			mustExec(t, db, "CREATE TABLE sl_snap.t (id INT PRIMARY KEY, name VARCHAR(20) NOT NULL, amount DECIMAL(10,2), created DATETIME(3))")
+			freshDB(t, db, dbSnap)
+			mustExec(t, db, "CREATE TABLE "+dbSnap+".t (id INT PRIMARY KEY, name VARCHAR(20) NOT NULL, amount DECIMAL(10,2), created DATETIME(3))")
 			for i := 1; i <= 20; i++ {
-				mustExec(t, db, fmt.Sprintf("INSERT INTO sl_snap.t VALUES (%d, 'n%d', %d.25, '2024-01-15 10:30:00.123')", i, i, i))
+				mustExec(t, db, fmt.Sprintf("INSERT INTO "+dbSnap+".t VALUES (%d, 'n%d', %d.25, '2024-01-15 10:30:00.123')", i, i, i))
 			}
-			ts := newTestSource(t, srv, "sl_snap")
+			ts := newTestSource(t, srv, dbSnap)
 			s := ts.open(t)
 			defer s.Close()
 			recs := ts.collect(t, s, 30*time.Second, func(r []rec) bool { return len(r) > 0 && r[len(r)-1].kind == capture.SnapshotDone })
@@ -72,7 +72,7 @@ func TestSnapshotThenStream(t *testing.T) {
 			if ch[0].ev.Source.Snapshot != capture.SnapshotFirst || ch[19].ev.Source.Snapshot != capture.SnapshotLast || ch[5].ev.Source.Snapshot != capture.SnapshotTrue {
 				t.Fatalf("markers %v %v %v", ch[0].ev.Source.Snapshot, ch[19].ev.Source.Snapshot, ch[5].ev.Source.Snapshot)
 			}
-			mustExec(t, db, "INSERT INTO sl_snap.t VALUES (21, 'x', NULL, NULL)", "UPDATE sl_snap.t SET name='y' WHERE id=21", "DELETE FROM sl_snap.t WHERE id=21")
+			mustExec(t, db, "INSERT INTO "+dbSnap+".t VALUES (21, 'x', NULL, NULL)", "UPDATE "+dbSnap+".t SET name='y' WHERE id=21", "DELETE FROM "+dbSnap+".t WHERE id=21")
 			recs = ts.collect(t, s, 30*time.Second, func(r []rec) bool { return len(changes(r)) == 3 })
 			ch = changes(recs)
 			want := []string{`-(21,"x",NULL,NULL)`, `(21,"x",NULL,NULL)(21,"y",NULL,NULL)`, `(21,"y",NULL,NULL)-`}

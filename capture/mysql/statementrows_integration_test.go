@@ -18,11 +18,11 @@ func TestStatementRowsStop(t *testing.T) {
 	for _, srv := range servers(t) {
 		t.Run(srv.name, func(t *testing.T) {
 			db := openDB(t, srv.dsn)
-			freshDB(t, db, "sl_stmtrows")
-			freshDB(t, db, "sl_stmtrows_other")
-			mustExec(t, db, "CREATE TABLE sl_stmtrows.t (id INT PRIMARY KEY, v VARCHAR(10))",
-				"CREATE TABLE sl_stmtrows_other.u (id INT PRIMARY KEY)")
-			ts := newTestSource(t, srv, "sl_stmtrows")
+			freshDB(t, db, dbStmtrows)
+			freshDB(t, db, dbStmtrowsOther)
+			mustExec(t, db, "CREATE TABLE "+dbStmtrows+".t (id INT PRIMARY KEY, v VARCHAR(10))",
+				"CREATE TABLE "+dbStmtrowsOther+".u (id INT PRIMARY KEY)")
+			ts := newTestSource(t, srv, dbStmtrows)
 			s := ts.open(t)
 			defer s.Close()
 			ts.collect(t, s, 30*time.Second, untilSnapshotDone)
@@ -34,13 +34,13 @@ func TestStatementRowsStop(t *testing.T) {
 			}
 			defer conn.Close()
 			for _, stmt := range []string{
-				"INSERT INTO sl_stmtrows.t VALUES (1, 'row')",
+				"INSERT INTO " + dbStmtrows + ".t VALUES (1, 'row')",
 				"SET SESSION binlog_format = 'STATEMENT'",
-				"INSERT INTO sl_stmtrows_other.u VALUES (1)",
-				"CREATE TEMPORARY TABLE sl_stmtrows.tmp (id INT)",
-				"INSERT INTO sl_stmtrows.tmp VALUES (1)",
-				"DROP TEMPORARY TABLE sl_stmtrows.tmp",
-				"INSERT INTO sl_stmtrows.t VALUES (2, 'statement')",
+				"INSERT INTO " + dbStmtrowsOther + ".u VALUES (1)",
+				"CREATE TEMPORARY TABLE " + dbStmtrows + ".tmp (id INT)",
+				"INSERT INTO " + dbStmtrows + ".tmp VALUES (1)",
+				"DROP TEMPORARY TABLE " + dbStmtrows + ".tmp",
+				"INSERT INTO " + dbStmtrows + ".t VALUES (2, 'statement')",
 				"SET SESSION binlog_format = 'ROW'",
 			} {
 				if _, err := conn.ExecContext(ctx, stmt); err != nil {
@@ -64,7 +64,7 @@ func TestStatementRowsStop(t *testing.T) {
 				if !errors.Is(err, ErrStatementRows) {
 					t.Fatalf("want ErrStatementRows, got %v", err)
 				}
-				for _, want := range []string{"sl_stmtrows.t", "INSERT INTO", "binlog_format='ROW'", "--snapshot-mode always"} {
+				for _, want := range []string{dbStmtrows + ".t", "INSERT INTO", "binlog_format='ROW'", "--snapshot-mode always"} {
 					if !strings.Contains(err.Error(), want) {
 						t.Errorf("error %q does not say %q", err, want)
 					}

@@ -36,19 +36,19 @@ func TestAlterBetweenRows(t *testing.T) {
 	for _, srv := range servers(t) {
 		t.Run(srv.name, func(t *testing.T) {
 			db := openDB(t, srv.dsn)
-			freshDB(t, db, "sl_alter")
-			mustExec(t, db, "CREATE TABLE sl_alter.t (id INT PRIMARY KEY, a INT)")
-			ts := newTestSource(t, srv, "sl_alter")
+			freshDB(t, db, dbAlter)
+			mustExec(t, db, "CREATE TABLE "+dbAlter+".t (id INT PRIMARY KEY, a INT)")
+			ts := newTestSource(t, srv, dbAlter)
 			s := ts.open(t)
 			defer s.Close()
 			ts.collect(t, s, 30*time.Second, untilSnapshotDone)
 			mustExec(t, db,
-				"INSERT INTO sl_alter.t VALUES (1, 10)",
-				"ALTER TABLE sl_alter.t ADD COLUMN b VARCHAR(5) NOT NULL DEFAULT 'z' AFTER id",
-				"INSERT INTO sl_alter.t VALUES (2, 'q', 20)",
-				"ALTER TABLE sl_alter.t DROP COLUMN a, CHANGE b bb VARCHAR(5) NOT NULL",
-				"INSERT INTO sl_alter.t VALUES (3, 'w')",
-				"UPDATE sl_alter.t SET bb='v' WHERE id=1")
+				"INSERT INTO "+dbAlter+".t VALUES (1, 10)",
+				"ALTER TABLE "+dbAlter+".t ADD COLUMN b VARCHAR(5) NOT NULL DEFAULT 'z' AFTER id",
+				"INSERT INTO "+dbAlter+".t VALUES (2, 'q', 20)",
+				"ALTER TABLE "+dbAlter+".t DROP COLUMN a, CHANGE b bb VARCHAR(5) NOT NULL",
+				"INSERT INTO "+dbAlter+".t VALUES (3, 'w')",
+				"UPDATE "+dbAlter+".t SET bb='v' WHERE id=1")
 			recs := ts.collect(t, s, 30*time.Second, func(r []rec) bool { return len(changes(r)) == 4 })
 			ch := changes(recs)
 			want := []struct{ cols, row string }{
@@ -82,9 +82,9 @@ func TestSchemaMismatch(t *testing.T) {
 	for _, srv := range servers(t) {
 		t.Run(srv.name, func(t *testing.T) {
 			db := openDB(t, srv.dsn)
-			freshDB(t, db, "sl_mis")
-			mustExec(t, db, "CREATE TABLE sl_mis.t (id INT PRIMARY KEY, a INT)")
-			ts := newTestSource(t, srv, "sl_mis")
+			freshDB(t, db, dbMis)
+			mustExec(t, db, "CREATE TABLE "+dbMis+".t (id INT PRIMARY KEY, a INT)")
+			ts := newTestSource(t, srv, dbMis)
 			s := ts.open(t)
 			ts.collect(t, s, 30*time.Second, untilSnapshotDone)
 			conn, err := db.Conn(context.Background())
@@ -94,14 +94,14 @@ func TestSchemaMismatch(t *testing.T) {
 			if _, err := conn.ExecContext(context.Background(), "SET SESSION sql_log_bin=0"); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := conn.ExecContext(context.Background(), "ALTER TABLE sl_mis.t ADD COLUMN c INT"); err != nil {
+			if _, err := conn.ExecContext(context.Background(), "ALTER TABLE "+dbMis+".t ADD COLUMN c INT"); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := conn.ExecContext(context.Background(), "SET SESSION sql_log_bin=1"); err != nil {
 				t.Fatal(err)
 			}
 			conn.Close()
-			mustExec(t, db, "INSERT INTO sl_mis.t VALUES (1, 2, 3)")
+			mustExec(t, db, "INSERT INTO "+dbMis+".t VALUES (1, 2, 3)")
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			var gotErr error
@@ -119,7 +119,7 @@ func TestSchemaMismatch(t *testing.T) {
 				}
 			}
 			s.Close()
-			if !errors.Is(gotErr, ErrSchemaMismatch) || !strings.Contains(gotErr.Error(), "sl_mis.t") || !strings.Contains(gotErr.Error(), "--schema-repair") {
+			if !errors.Is(gotErr, ErrSchemaMismatch) || !strings.Contains(gotErr.Error(), dbMis+".t") || !strings.Contains(gotErr.Error(), "--schema-repair") {
 				t.Fatalf("error %v", gotErr)
 			}
 			t.Logf("error: %v", gotErr)
@@ -142,9 +142,9 @@ func TestRestartAtRandomPoints(t *testing.T) {
 	for _, srv := range servers(t) {
 		t.Run(srv.name, func(t *testing.T) {
 			db := openDB(t, srv.dsn)
-			freshDB(t, db, "sl_rs")
-			mustExec(t, db, "CREATE TABLE sl_rs.t (id INT PRIMARY KEY, v INT, pad VARCHAR(40))")
-			ts := newTestSource(t, srv, "sl_rs")
+			freshDB(t, db, dbRs)
+			mustExec(t, db, "CREATE TABLE "+dbRs+".t (id INT PRIMARY KEY, v INT, pad VARCHAR(40))")
+			ts := newTestSource(t, srv, dbRs)
 			s := ts.open(t)
 			ts.collect(t, s, 30*time.Second, untilSnapshotDone)
 			s.Close()
@@ -163,18 +163,18 @@ func TestRestartAtRandomPoints(t *testing.T) {
 					vals = append(vals, fmt.Sprintf("(%d,%d,'%s')", next, i, strings.Repeat("x", rng.Intn(40))))
 					next++
 				}
-				if _, err := tx.Exec("INSERT INTO sl_rs.t (id,v,pad) VALUES " + strings.Join(vals, ",")); err != nil {
+				if _, err := tx.Exec("INSERT INTO " + dbRs + ".t (id,v,pad) VALUES " + strings.Join(vals, ",")); err != nil {
 					t.Fatal(err)
 				}
 				total += n
-				res, err := tx.Exec(fmt.Sprintf("UPDATE sl_rs.t SET v=v+1000 WHERE id > %d", next-1-rng.Intn(10)))
+				res, err := tx.Exec(fmt.Sprintf("UPDATE "+dbRs+".t SET v=v+1000 WHERE id > %d", next-1-rng.Intn(10)))
 				if err != nil {
 					t.Fatal(err)
 				}
 				k, _ := res.RowsAffected()
 				total += int(k)
 				if i%7 == 3 {
-					res, err := tx.Exec(fmt.Sprintf("DELETE FROM sl_rs.t WHERE id <= %d", next/3))
+					res, err := tx.Exec(fmt.Sprintf("DELETE FROM "+dbRs+".t WHERE id <= %d", next/3))
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -186,9 +186,9 @@ func TestRestartAtRandomPoints(t *testing.T) {
 				}
 				switch i {
 				case 12:
-					mustExec(t, db, "ALTER TABLE sl_rs.t ADD COLUMN w INT NOT NULL DEFAULT 7 AFTER v")
+					mustExec(t, db, "ALTER TABLE "+dbRs+".t ADD COLUMN w INT NOT NULL DEFAULT 7 AFTER v")
 				case 25:
-					mustExec(t, db, "ALTER TABLE sl_rs.t DROP COLUMN w, MODIFY pad VARCHAR(60)")
+					mustExec(t, db, "ALTER TABLE "+dbRs+".t DROP COLUMN w, MODIFY pad VARCHAR(60)")
 				}
 			}
 			// Reference: one uninterrupted run.
@@ -240,13 +240,13 @@ func TestSnapshotMeetsStream(t *testing.T) {
 	for _, srv := range servers(t) {
 		t.Run(srv.name, func(t *testing.T) {
 			db := openDB(t, srv.dsn)
-			freshDB(t, db, "sl_meet")
-			mustExec(t, db, "CREATE TABLE sl_meet.t (id INT PRIMARY KEY, v INT NOT NULL)")
+			freshDB(t, db, dbMeet)
+			mustExec(t, db, "CREATE TABLE "+dbMeet+".t (id INT PRIMARY KEY, v INT NOT NULL)")
 			var vals []string
 			for i := 1; i <= 20000; i++ {
 				vals = append(vals, fmt.Sprintf("(%d,%d)", i, i))
 			}
-			mustExec(t, db, "INSERT INTO sl_meet.t VALUES "+strings.Join(vals, ","))
+			mustExec(t, db, "INSERT INTO "+dbMeet+".t VALUES "+strings.Join(vals, ","))
 			stop := make(chan struct{})
 			var wg sync.WaitGroup
 			var writes int
@@ -264,12 +264,12 @@ func TestSnapshotMeetsStream(t *testing.T) {
 					var q string
 					switch rng.Intn(3) {
 					case 0:
-						q = fmt.Sprintf("INSERT INTO sl_meet.t VALUES (%d, 0)", next)
+						q = fmt.Sprintf("INSERT INTO "+dbMeet+".t VALUES (%d, 0)", next)
 						next++
 					case 1:
-						q = fmt.Sprintf("UPDATE sl_meet.t SET v=v+1 WHERE id=%d", 1+rng.Intn(next-1))
+						q = fmt.Sprintf("UPDATE "+dbMeet+".t SET v=v+1 WHERE id=%d", 1+rng.Intn(next-1))
 					default:
-						q = fmt.Sprintf("DELETE FROM sl_meet.t WHERE id=%d", 1+rng.Intn(next-1))
+						q = fmt.Sprintf("DELETE FROM "+dbMeet+".t WHERE id=%d", 1+rng.Intn(next-1))
 					}
 					if _, err := db.Exec(q); err != nil {
 						t.Error(err)
@@ -279,7 +279,7 @@ func TestSnapshotMeetsStream(t *testing.T) {
 				}
 			}()
 			time.Sleep(100 * time.Millisecond)
-			ts := newTestSource(t, srv, "sl_meet")
+			ts := newTestSource(t, srv, dbMeet)
 			ts.cfg.SnapshotChunkRows = 97
 			s := ts.open(t)
 			defer s.Close()
@@ -318,13 +318,13 @@ func TestSnapshotMeetsStream(t *testing.T) {
 			time.Sleep(300 * time.Millisecond)
 			close(stop)
 			wg.Wait()
-			mustExec(t, db, "INSERT INTO sl_meet.t VALUES (-1, -1)")
+			mustExec(t, db, "INSERT INTO "+dbMeet+".t VALUES (-1, -1)")
 			recs = ts.collect(t, s, 60*time.Second, func(r []rec) bool {
 				n := len(r)
 				return n > 0 && r[n-1].kind == capture.Change && r[n-1].ev.After != nil && valText(r[n-1].ev.After[0]) == "-1"
 			})
 			apply(recs)
-			rows, err := db.Query("SELECT id, v FROM sl_meet.t")
+			rows, err := db.Query("SELECT id, v FROM " + dbMeet + ".t")
 			if err != nil {
 				t.Fatal(err)
 			}

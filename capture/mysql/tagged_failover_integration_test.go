@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"github.com/sluicecdc/sluice/internal/testkit"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,8 +33,8 @@ func TestMySQLTaggedGTIDFailover(t *testing.T) {
 		fmt.Sprintf("CHANGE REPLICATION SOURCE TO SOURCE_HOST='127.0.0.1', SOURCE_PORT=%d, SOURCE_USER='root', "+
 			"SOURCE_PASSWORD='', SOURCE_AUTO_POSITION=1, GET_SOURCE_PUBLIC_KEY=1", primary.port),
 		"START REPLICA")
-	mustExec(t, pdb, "CREATE DATABASE sl_tfo", "CREATE TABLE sl_tfo.t (id INT PRIMARY KEY, v INT)")
-	ts := newTestSource(t, server{"mysql", primary.dsn}, "sl_tfo")
+	mustExec(t, pdb, "CREATE DATABASE "+dbTfo, "CREATE TABLE "+dbTfo+".t (id INT PRIMARY KEY, v INT)")
+	ts := newTestSource(t, server{"mysql", primary.dsn}, dbTfo)
 	s := ts.open(t)
 	ts.collect(t, s, 30*time.Second, untilSnapshotDone)
 	s.Close()
@@ -55,8 +56,8 @@ func TestMySQLTaggedGTIDFailover(t *testing.T) {
 		for j := 0; j < 10; j++ {
 			vals = append(vals, fmt.Sprintf("(%d,%d)", i*10+j, i))
 		}
-		for _, q := range []string{"SET gtid_next='" + next + "'", "BEGIN", "INSERT INTO sl_tfo.t VALUES " + strings.Join(vals, ","),
-			fmt.Sprintf("UPDATE sl_tfo.t SET v=v+100 WHERE id >= %d", i*10+5), "COMMIT"} {
+		for _, q := range []string{"SET gtid_next='" + next + "'", "BEGIN", "INSERT INTO " + dbTfo + ".t VALUES " + strings.Join(vals, ","),
+			fmt.Sprintf("UPDATE "+dbTfo+".t SET v=v+100 WHERE id >= %d", i*10+5), "COMMIT"} {
 			if _, err := conn.ExecContext(ctx, q); err != nil {
 				t.Fatalf("%s: %v", q, err)
 			}
@@ -153,20 +154,10 @@ func waitReplicaCaughtUp(t *testing.T, pdb, rdb *sql.DB) {
 func clonePrivateServer(t *testing.T, ps *privateServer, extra ...string) *privateServer {
 	t.Helper()
 	ps.stop()
-	dir, err := os.MkdirTemp("", "sluice-private-"+ps.flavor+"-")
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir := testkit.PrivateDir(t, "sluice-private-"+ps.flavor+"-", "run/error.log")
 	c := &privateServer{t: t, flavor: ps.flavor, dir: dir, port: freePort(t), extra: extra}
 	c.dsn = fmt.Sprintf("root@tcp(127.0.0.1:%d)/", c.port)
-	t.Cleanup(func() {
-		c.kill()
-		if t.Failed() {
-			t.Logf("private %s kept in %s", c.flavor, dir)
-			return
-		}
-		os.RemoveAll(dir)
-	})
+	t.Cleanup(c.kill) // before PrivateDir's cleanup, which removes dir
 	// The server runs as the mysql user: it needs the directories as newPrivateServer makes
 	// them, and cp -a keeps the data's ownership (tests run as root, as newPrivateServer needs).
 	fi, err := os.Stat(ps.dir)

@@ -24,16 +24,16 @@ func TestTaggedGTID(t *testing.T) {
 		}
 		t.Run(srv.name, func(t *testing.T) {
 			db := openDB(t, srv.dsn)
-			freshDB(t, db, "sl_tag")
-			mustExec(t, db, "CREATE TABLE sl_tag.t (id INT PRIMARY KEY)")
-			ts := newTestSource(t, srv, "sl_tag")
+			freshDB(t, db, dbTag)
+			mustExec(t, db, "CREATE TABLE "+dbTag+".t (id INT PRIMARY KEY)")
+			ts := newTestSource(t, srv, dbTag)
 			s := ts.open(t)
 			ts.collect(t, s, 30*time.Second, untilSnapshotDone)
 			conn, err := db.Conn(context.Background())
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, q := range []string{"SET gtid_next='AUTOMATIC:sluice_it'", "INSERT INTO sl_tag.t VALUES (1)", "SET gtid_next='AUTOMATIC'"} {
+			for _, q := range []string{"SET gtid_next='AUTOMATIC:sluice_it'", "INSERT INTO " + dbTag + ".t VALUES (1)", "SET gtid_next='AUTOMATIC'"} {
 				if _, err := conn.ExecContext(context.Background(), q); err != nil {
 					t.Fatalf("%s: %v", q, err)
 				}
@@ -47,7 +47,7 @@ func TestTaggedGTID(t *testing.T) {
 				t.Fatalf("offset %s lacks the tagged GTID", ts.off)
 			}
 			s.Close()
-			mustExec(t, db, "INSERT INTO sl_tag.t VALUES (2)")
+			mustExec(t, db, "INSERT INTO "+dbTag+".t VALUES (2)")
 			var logs lockedLog
 			ts.cfg.Logger = logs.logger()
 			s = ts.open(t)

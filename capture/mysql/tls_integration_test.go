@@ -69,15 +69,15 @@ func TestTLSEveryConnection(t *testing.T) {
 			db := ps.db()
 			mustExec(t, db, "CREATE USER 'sluice_tls'@'%' IDENTIFIED BY '"+tlsPassword+"' REQUIRE SSL",
 				"GRANT ALL PRIVILEGES ON *.* TO 'sluice_tls'@'%'",
-				"CREATE DATABASE sl_tls", "CREATE TABLE sl_tls.t (id INT PRIMARY KEY, v VARCHAR(32))")
+				"CREATE DATABASE "+dbTls, "CREATE TABLE "+dbTls+".t (id INT PRIMARY KEY, v VARCHAR(32))")
 			var vals []string
 			for i := 1; i <= 300; i++ {
 				vals = append(vals, fmt.Sprintf("(%d,'row %d')", i, i))
 			}
-			mustExec(t, db, "INSERT INTO sl_tls.t VALUES "+strings.Join(vals, ","))
+			mustExec(t, db, "INSERT INTO "+dbTls+".t VALUES "+strings.Join(vals, ","))
 
 			var logs testkit.SyncBuffer
-			ts := newTestSource(t, server{flavor, fmt.Sprintf("mysql://sluice_tls:%s@127.0.0.1:%d", tlsPassword, ps.port)}, "sl_tls")
+			ts := newTestSource(t, server{flavor, fmt.Sprintf("mysql://sluice_tls:%s@127.0.0.1:%d", tlsPassword, ps.port)}, dbTls)
 			ts.cfg.TLS = tlsconf.Config{Mode: tlsconf.VerifyFull, CAFile: ca.CAFile}
 			ts.cfg.SnapshotChunkRows = 5
 			ts.cfg.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -101,7 +101,7 @@ func TestTLSEveryConnection(t *testing.T) {
 			}
 			// The stream.
 			ts.collect(t, s, time.Minute, func(recs []rec) bool { return len(changes(recs)) >= 299 })
-			mustExec(t, db, "INSERT INTO sl_tls.t VALUES (1000, 'streamed')")
+			mustExec(t, db, "INSERT INTO "+dbTls+".t VALUES (1000, 'streamed')")
 			ts.collect(t, s, time.Minute, func(recs []rec) bool {
 				for _, r := range changes(recs) {
 					if strings.Contains(r.text, "streamed") {

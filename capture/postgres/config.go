@@ -72,6 +72,10 @@ type Config struct {
 	TakeOverSlot bool
 	// SnapshotWorkers is how many connections read the snapshot in parallel (default 2).
 	SnapshotWorkers int
+	// SnapshotMaxBufferedBytes bounds the bytes of rows the snapshot's readers hold ahead of
+	// the pipeline, over all readers (default DefaultSnapshotMaxBufferedBytes; a row larger
+	// than it is read alone).
+	SnapshotMaxBufferedBytes int64
 	// SnapshotChunkRows is the number of rows per primary-key chunk (default 10000).
 	SnapshotChunkRows int
 	// ReadOnly reads incremental snapshots (and the rest of an interrupted initial snapshot)
@@ -148,6 +152,11 @@ type Config struct {
 	Stats *capture.Stats
 }
 
+// DefaultSnapshotMaxBufferedBytes is Config.SnapshotMaxBufferedBytes's default: enough for
+// eight readers to stream rows of a few hundred bytes at full rate, small beside the
+// process's memory limit.
+const DefaultSnapshotMaxBufferedBytes = 16 << 20
+
 func (c *Config) setDefaults() {
 	if c.Slot == "" {
 		c.Slot = "sluice"
@@ -163,6 +172,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.SnapshotWorkers <= 0 {
 		c.SnapshotWorkers = 2
+	}
+	if c.SnapshotMaxBufferedBytes <= 0 {
+		c.SnapshotMaxBufferedBytes = DefaultSnapshotMaxBufferedBytes
 	}
 	if c.SnapshotChunkRows <= 0 {
 		c.SnapshotChunkRows = 10000

@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"flag"
+	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/sluicecdc/sluice/internal/properties"
@@ -33,6 +35,17 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 	// The earlier name sets the flag itself, so that the command's precedence (flag > env >
 	// file) sees snapshot-max-threads as given on the command line.
 	fs.Func("snapshot-workers", "the same as --snapshot-max-threads (its earlier name)", func(v string) error { return fs.Set("snapshot-max-threads", v) })
+	fs.Var(properties.Func(strconv.FormatInt(c.SnapshotMaxBufferedBytes, 10), func(s string) error {
+		n, err := strconv.ParseInt(s, 0, 64)
+		if err != nil || n < 0 {
+			return fmt.Errorf("want a byte count ≥ 0 (0: the default, %d)", DefaultSnapshotMaxBufferedBytes)
+		}
+		c.SnapshotMaxBufferedBytes = n
+		if n == 0 {
+			c.SnapshotMaxBufferedBytes = DefaultSnapshotMaxBufferedBytes // Debezium's 0 (no bound) is not kept: memory stays bounded
+		}
+		return nil
+	}), "snapshot-max-buffered-bytes", "bytes of snapshot rows the readers may hold ahead of the sink, over all readers; a row larger than it is read alone (max.queue.size.in.bytes; 0: the default)")
 	fs.IntVar(&c.SnapshotChunkRows, "snapshot-chunk-rows", c.SnapshotChunkRows, "rows per primary-key chunk of the snapshot (snapshot.fetch.size)")
 	fs.BoolVar(&c.ReadOnly, "read-only", c.ReadOnly, "read incremental snapshots without writing to the database: windows from each chunk read's own snapshot (pg_current_snapshot()) instead of watermark messages, no slot heartbeat messages; for replicas and users without write rights (read.only)")
 	fs.StringVar(&c.SignalDataCollection, "signal-data-collection", c.SignalDataCollection, "the signal table, schema.table (columns id, type, data): rows inserted into it start, pause, resume or stop incremental snapshots (signal.data.collection)")
@@ -55,6 +68,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 		"publication.autocreate.mode": "publication-mode",
 		"snapshot.mode":               "snapshot-mode",
 		"snapshot.max.threads":        "snapshot-max-threads",
+		"max.queue.size.in.bytes":     "snapshot-max-buffered-bytes",
 		"snapshot.fetch.size":         "snapshot-chunk-rows",
 		"signal.data.collection":      "signal-data-collection",
 		"read.only":                   "read-only",

@@ -10,7 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -45,6 +47,11 @@ type unit struct {
 	lo, hi *int64 // [lo, hi) on a single integer key; nil = open
 	rows   chan *snapBatch
 	err    error // set before rows is closed
+	// sn, index: the unit's snapshot and place in its units; held the bytes of its batches
+	// queued in rows or handed out now (sn.budget).
+	sn    *snapshot
+	index int
+	held  atomic.Int64
 }
 
 // snapshot reads the tables inside the slot's exported snapshot with several connections and
@@ -77,6 +84,13 @@ type snapshot struct {
 	// tables in progress) and the connection whose transaction exported the snapshot.
 	base   *Position
 	export *pgx.Conn
+
+	// budget bounds the bytes of the batches read and not yet handed out, over all readers
+	// (--snapshot-max-buffered-bytes); head is cur for the readers, whose reader may go over
+	// the budget when it holds no batch (capture.ReadBudget); held is the batch handed out now.
+	budget capture.ReadBudget
+	head   atomic.Int32
+	held   int64
 }
 
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
@@ -150,8 +164,11 @@ func (s *Source) startSnapshot(ctx context.Context, name string, lsn uint64, onl
 	s.log.Info("snapshot started", "tables", len(tables), "units", len(sn.units), "workers", len(sn.conns), "lsn", strconv.FormatUint(lsn, 10),
 		"locks_per_transaction", lt.budget())
 	work := make(chan *unit, len(sn.units))
-	for _, u := range sn.units {
+	sn.budget.Limit, sn.budget.Stats = s.cfg.SnapshotMaxBufferedBytes, sn.stats
+	sn.stats.MaxBufferedBytes.Store(s.cfg.SnapshotMaxBufferedBytes)
+	for i, u := range sn.units {
 		u.rows = make(chan *snapBatch, 4)
+		u.sn, u.index = sn, i
 		work <- u
 	}
 	close(work)
@@ -528,9 +545,15 @@ type snapBatch struct {
 	vals  []capture.Value // the rows' Values: snapBatchRows rows
 	used  int             // Values of vals handed out
 	buf   []byte          // the rows' copied bytes (Copy)
+	size  int64           // bytes: the Values and the row data (snapshot.budget)
 }
 
-const snapBatchRows = 512
+// snapBatchRows and snapBatchMaxBytes end a batch: wide rows fill one with fewer rows, so the
+// budget counts them in small steps (and a 4 MB row is a batch of its own).
+const (
+	snapBatchRows     = 512
+	snapBatchMaxBytes = 256 << 10
+)
 
 // readUnit reads one unit in key order, chunk by chunk (keyset pagination), and sends batches
 // of decoded rows.
@@ -555,7 +578,17 @@ func (s *Source) readUnit(ctx context.Context, c *pgx.Conn, u *unit) error {
 	batchLast := make([][]byte, len(t.pkIdx)) // the key of the batch's last row
 	b := takeSnapBatch(&s.snapMem, ncol)
 	b.ts, b.after = time.Now().UnixMicro(), after
+	var data int64 // b's row data bytes
+	sn := u.sn
+	// alone: Next waits for this unit and holds none of it, so this batch must go through
+	// whatever the other readers hold (called under the budget's lock).
+	alone := func() bool { return int(sn.head.Load()) == u.index && u.held.Load() == 0 }
 	send := func() error {
+		b.size, data = data+int64(len(b.vals))*int64(unsafe.Sizeof(capture.Value{})), 0
+		if err := sn.budget.Acquire(ctx, b.size, alone); err != nil {
+			return err
+		}
+		u.held.Add(b.size)
 		select {
 		case u.rows <- b:
 		case <-ctx.Done():
@@ -603,6 +636,9 @@ func (s *Source) readUnit(ctx context.Context, c *pgx.Conn, u *unit) error {
 		n := 0
 		for rr.NextRow() {
 			vals := rr.Values()
+			for _, v := range vals {
+				data += int64(len(v))
+			}
 			for j, i := range t.pkIdx {
 				batchLast[j] = append(batchLast[j][:0], vals[i]...)
 			}
@@ -613,7 +649,7 @@ func (s *Source) readUnit(ctx context.Context, c *pgx.Conn, u *unit) error {
 			}
 			b.rows = append(b.rows, row)
 			n++
-			if len(b.rows) == snapBatchRows {
+			if len(b.rows) == snapBatchRows || data >= snapBatchMaxBytes {
 				if err := send(); err != nil {
 					rr.Close()
 					return err
@@ -713,6 +749,13 @@ func (sn *snapshot) pull(ctx context.Context) (capture.Row, *snapTable, int64, b
 			return nil, nil, 0, false, nil
 		}
 		u := sn.units[sn.cur]
+		if sn.held > 0 {
+			// The batch handed out is done: its bytes go back before pull waits for the next,
+			// so that u's reader, if it waits for the budget, may go through (alone).
+			u.held.Add(-sn.held)
+			sn.budget.Release(sn.held)
+			sn.held = 0
+		}
 		select {
 		case b, ok := <-u.rows:
 			if !ok {
@@ -720,6 +763,8 @@ func (sn *snapshot) pull(ctx context.Context) (capture.Row, *snapTable, int64, b
 					return nil, nil, 0, false, u.err
 				}
 				sn.cur++
+				sn.head.Store(int32(sn.cur))
+				sn.budget.Wake()
 				if sn.cur == len(sn.units) || sn.units[sn.cur].t != u.t {
 					u.t.progress.Done.Store(true)
 					sn.stats.RemainingTables.Add(-1)
@@ -729,6 +774,7 @@ func (sn *snapshot) pull(ctx context.Context) (capture.Row, *snapTable, int64, b
 			u.t.progress.Rows.Add(int64(len(b.rows)))
 			sn.s.snapMem.HandOut(b)
 			sn.batch, sn.bi = b.rows, 0
+			sn.held = b.size
 			// One position per batch: rows read together share their time and offset, which
 			// says the rows before the batch are done (a restart re-reads at most the batches
 			// in flight).
@@ -841,6 +887,7 @@ func (sn *snapshot) close() {
 		}
 	}
 	sn.wg.Wait()
+	sn.budget.Reset()
 	sn.s.snapMem.Reset() // the free batches are not kept after the snapshot
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

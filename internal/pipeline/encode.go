@@ -30,6 +30,9 @@ const (
 	encodeBatch = 256
 	// encodeMinBatch is the least run of reads handed to a worker when a non-read event ends it.
 	encodeMinBatch = 32
+	// encodeBatchBytes ends a batch of wide rows before encodeBatch events: the batches in
+	// flight hold their rows and their records, and 256 rows of 4 MB blobs were GBs.
+	encodeBatchBytes = 1 << 20
 )
 
 // EncodeWorkersAuto is the Config.EncodeWorkers value that picks the worker count from
@@ -54,6 +57,7 @@ type encBatch struct {
 	buf    []byte
 	offs   []int         // Key, Value and header value bounds in buf, 2 per slice, while encoding
 	done   chan struct{} // closed when encoded (a barrier: when every batch before it is sent)
+	bytes  int           // the events' value bytes (encodeBatchBytes)
 
 	barrier bool
 }
@@ -63,6 +67,10 @@ func (b *encBatch) reset() {
 	b.events = b.events[:0]
 	clear(b.recs)
 	b.recs, b.ends, b.errs, b.buf, b.offs = b.recs[:0], b.ends[:0], b.errs[:0], b.buf[:0], b.offs[:0]
+	b.bytes = 0
+	if cap(b.buf) > 8*encodeBatchBytes {
+		b.buf = nil // a batch of huge rows: do not keep its buffer in the pool
+	}
 }
 
 // encoderPool runs the workers of a parallel encode stage and the sender goroutine that sends
@@ -270,7 +278,10 @@ func (p *run) addRead(ctx context.Context, ev *capture.Event, inSlot bool) error
 	} else {
 		ep.cur.events = append(ep.cur.events, *ev)
 	}
-	if len(ep.cur.events) < encodeBatch {
+	for _, v := range ep.cur.events[len(ep.cur.events)-1].After {
+		ep.cur.bytes += len(v.Bytes)
+	}
+	if len(ep.cur.events) < encodeBatch && ep.cur.bytes < encodeBatchBytes {
 		return nil
 	}
 	return p.dispatch(ctx)

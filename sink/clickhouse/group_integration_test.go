@@ -65,6 +65,15 @@ var (
 	sluiceBinErr  error
 )
 
+// TestMain removes sluiceBin's build (54 MB) when the tests end: each run left one in /tmp.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if sluiceBinPath != "" {
+		os.RemoveAll(filepath.Dir(sluiceBinPath))
+	}
+	os.Exit(code)
+}
+
 // sluiceBin builds cmd/sluice once per test binary run: the processes are run as a user runs them.
 func sluiceBin(t *testing.T) string {
 	t.Helper()
@@ -192,7 +201,7 @@ func TestClickHouseGroupScaleOut(t *testing.T) {
 	addr := chAddr(t)
 	cconn := chConn(t, addr)
 	db := freshDB(t, cconn)
-	dsn, pg := pgDB(t, "sl_ch_group")
+	dsn, pg := pgDB(t, dbChGroup)
 	brokers := strings.Split(os.Getenv("SLUICE_TEST_KAFKA_BROKERS"), ",")
 	if brokers[0] == "" {
 		brokers = kafkaBrokers(t) // in-process kfake: same protocol, fewer quirks of a shared broker
@@ -228,7 +237,7 @@ func TestClickHouseGroupScaleOut(t *testing.T) {
 	w.seed(t)
 
 	// The capture: PostgreSQL → envelope → Kafka, 6 partitions per table, keys spread by murmur2.
-	src, err := postgres.Open(ctx, postgres.Config{DSN: dsn, Slot: "sl_ch_group", Publication: "sl_ch_group"})
+	src, err := postgres.Open(ctx, postgres.Config{DSN: dsn, Slot: dbChGroup, Publication: dbChGroup})
 	if err != nil {
 		t.Fatal(err)
 	}

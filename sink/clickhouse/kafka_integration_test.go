@@ -204,10 +204,7 @@ func TestKafkaKill9(t *testing.T) {
 	conn := chConn(t, addr)
 	db := freshDB(t, conn)
 	brokers := kafkaBrokers(t)
-	bin := filepath.Join(t.TempDir(), "sluice")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/sluice").CombinedOutput(); err != nil {
-		t.Fatalf("build cmd/sluice: %v\n%s", err, out)
-	}
+	bin := sluiceBin(t) // built once per test binary
 	orders := ordersTable(ordersV1)
 	// A topic and group of this run only: the shared broker keeps earlier runs' records, and
 	// a process an earlier failed run left behind would take the group's partitions.

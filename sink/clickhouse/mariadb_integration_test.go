@@ -31,7 +31,7 @@ func TestMariaDBToClickHouseInProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer my.Close()
+	t.Cleanup(func() { my.Close() }) // after the database's drop below
 	my.SetMaxOpenConns(1)
 	run := func(qs ...string) {
 		t.Helper()
@@ -41,17 +41,15 @@ func TestMariaDBToClickHouseInProcess(t *testing.T) {
 			}
 		}
 	}
-	run("DROP DATABASE IF EXISTS chmaria", "CREATE DATABASE chmaria",
-		"CREATE TABLE chmaria.orders (id INT PRIMARY KEY, name VARCHAR(50) NOT NULL, amount DECIMAL(10,2) NOT NULL, created DATETIME(6) NOT NULL, note TEXT)",
-		"INSERT INTO chmaria.orders VALUES (1,'anne',1.10,'2024-01-01 01:00:00',NULL),(2,'bob',-2.20,'2024-01-02 02:00:00.5','hi'),(3,'carl',3.30,'2024-01-03 03:00:00',NULL),(4,'dora',4.40,'2024-01-04 04:00:00','d')")
-	bin := filepath.Join(t.TempDir(), "sluice")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/sluice").CombinedOutput(); err != nil {
-		t.Fatalf("build cmd/sluice: %v\n%s", err, out)
-	}
+	t.Cleanup(func() { my.Exec("DROP DATABASE IF EXISTS " + dbChMaria) })
+	run("DROP DATABASE IF EXISTS "+dbChMaria, "CREATE DATABASE "+dbChMaria,
+		"CREATE TABLE "+dbChMaria+".orders (id INT PRIMARY KEY, name VARCHAR(50) NOT NULL, amount DECIMAL(10,2) NOT NULL, created DATETIME(6) NOT NULL, note TEXT)",
+		"INSERT INTO "+dbChMaria+".orders VALUES (1,'anne',1.10,'2024-01-01 01:00:00',NULL),(2,'bob',-2.20,'2024-01-02 02:00:00.5','hi'),(3,'carl',3.30,'2024-01-03 03:00:00',NULL),(4,'dora',4.40,'2024-01-04 04:00:00','d')")
+	bin := sluiceBin(t) // built once per test binary
 	host := strings.TrimSuffix(strings.TrimPrefix(dsn, "root@tcp("), ")/")
 	dir := t.TempDir()
-	cmd := exec.Command(bin, "mysql", "--dsn", "mysql://root@"+host, "--server-id", "4242", "--topic-prefix", "mch",
-		"--database-include", "chmaria", "--offsets-file", filepath.Join(dir, "offsets"), "--sink", "clickhouse",
+	cmd := exec.Command(bin, "mysql", "--dsn", "mysql://root@"+host, "--server-id", fmt.Sprint(4000000+os.Getpid()), "--topic-prefix", "mch",
+		"--database-include", dbChMaria, "--offsets-file", filepath.Join(dir, "offsets"), "--sink", "clickhouse",
 		"--clickhouse-addr", addr, "--clickhouse-database", db, "--clickhouse-flush-interval", "100ms", "--log-format", "text")
 	logf, _ := os.Create(filepath.Join(dir, "sluice.log"))
 	cmd.Stdout, cmd.Stderr = logf, logf
@@ -71,7 +69,7 @@ func TestMariaDBToClickHouseInProcess(t *testing.T) {
 		if qty {
 			q += ", COALESCE(CAST(qty AS CHAR), 'NULL')"
 		}
-		rows, err := my.Query(q + " FROM chmaria.orders ORDER BY orders.id")
+		rows, err := my.Query(q + " FROM " + dbChMaria + ".orders ORDER BY orders.id")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -112,15 +110,15 @@ func TestMariaDBToClickHouseInProcess(t *testing.T) {
 		t.Fatalf("ClickHouse differs from MariaDB:\n got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	wait(false)
-	run("UPDATE chmaria.orders SET name = 'bobby', amount = amount + 1 WHERE id = 2",
-		"DELETE FROM chmaria.orders WHERE id = 3",
-		"UPDATE chmaria.orders SET id = 40 WHERE id = 4",
-		"INSERT INTO chmaria.orders VALUES (5,'emil',5.50,'2024-01-05 05:00:00.000005','e'),(6,'finn',6.60,'2024-01-06 06:00:00',NULL)",
-		"ALTER TABLE chmaria.orders ADD COLUMN qty INT",
-		"INSERT INTO chmaria.orders VALUES (7,'gus',7.70,'2024-01-07 07:00:00','seven',70)",
-		"UPDATE chmaria.orders SET qty = 10, name = 'anne2' WHERE id = 1",
-		"UPDATE chmaria.orders SET qty = qty + 1", // one rows event, several rows: versions pos+row
-		"DELETE FROM chmaria.orders WHERE id = 6")
+	run("UPDATE "+dbChMaria+".orders SET name = 'bobby', amount = amount + 1 WHERE id = 2",
+		"DELETE FROM "+dbChMaria+".orders WHERE id = 3",
+		"UPDATE "+dbChMaria+".orders SET id = 40 WHERE id = 4",
+		"INSERT INTO "+dbChMaria+".orders VALUES (5,'emil',5.50,'2024-01-05 05:00:00.000005','e'),(6,'finn',6.60,'2024-01-06 06:00:00',NULL)",
+		"ALTER TABLE "+dbChMaria+".orders ADD COLUMN qty INT",
+		"INSERT INTO "+dbChMaria+".orders VALUES (7,'gus',7.70,'2024-01-07 07:00:00','seven',70)",
+		"UPDATE "+dbChMaria+".orders SET qty = 10, name = 'anne2' WHERE id = 1",
+		"UPDATE "+dbChMaria+".orders SET qty = qty + 1", // one rows event, several rows: versions pos+row
+		"DELETE FROM "+dbChMaria+".orders WHERE id = 6")
 	wait(true)
 	if got := tryQuery(cconn, "SELECT toString(count()) FROM "+db+"._sluice_parked"); got[0] != "0" {
 		t.Fatalf("parked records: %v", got)
@@ -185,13 +183,11 @@ func TestMariaDBFailoverToClickHouse(t *testing.T) {
 	for id := 1; id <= 20; id++ {
 		vals = append(vals, fmt.Sprintf("(%d,0)", id))
 	}
-	run(pdb, "DROP DATABASE IF EXISTS chfailover", "CREATE DATABASE chfailover",
-		"CREATE TABLE chfailover.t (id INT PRIMARY KEY, v INT NOT NULL)",
-		"INSERT INTO chfailover.t VALUES "+strings.Join(vals, ","))
-	bin := filepath.Join(t.TempDir(), "sluice")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/sluice").CombinedOutput(); err != nil {
-		t.Fatalf("build cmd/sluice: %v\n%s", err, out)
-	}
+	t.Cleanup(func() { pdb.Exec("DROP DATABASE IF EXISTS " + dbChFailover) })
+	run(pdb, "DROP DATABASE IF EXISTS "+dbChFailover, "CREATE DATABASE "+dbChFailover,
+		"CREATE TABLE "+dbChFailover+".t (id INT PRIMARY KEY, v INT NOT NULL)",
+		"INSERT INTO "+dbChFailover+".t VALUES "+strings.Join(vals, ","))
+	bin := sluiceBin(t) // built once per test binary
 	dir := t.TempDir()
 	logf, _ := os.Create(filepath.Join(dir, "sluice.log"))
 	defer func() {
@@ -202,8 +198,8 @@ func TestMariaDBFailoverToClickHouse(t *testing.T) {
 	}()
 	start := func(dsn string) func() {
 		host := strings.TrimSuffix(strings.TrimPrefix(dsn, "root@tcp("), ")/")
-		cmd := exec.Command(bin, "mysql", "--dsn", "mysql://root@"+host, "--server-id", "4243", "--topic-prefix", "mfo",
-			"--database-include", "chfailover", "--offsets-file", filepath.Join(dir, "offsets"), "--sink", "clickhouse",
+		cmd := exec.Command(bin, "mysql", "--dsn", "mysql://root@"+host, "--server-id", fmt.Sprint(5000000+os.Getpid()), "--topic-prefix", "mfo",
+			"--database-include", dbChFailover, "--offsets-file", filepath.Join(dir, "offsets"), "--sink", "clickhouse",
 			"--clickhouse-addr", addr, "--clickhouse-database", db, "--clickhouse-flush-interval", "100ms", "--log-format", "text")
 		cmd.Stdout, cmd.Stderr = logf, logf
 		if err := cmd.Start(); err != nil {
@@ -222,7 +218,7 @@ func TestMariaDBFailoverToClickHouse(t *testing.T) {
 	}
 	rowsOf := func(d *sql.DB) string {
 		var s sql.NullString
-		if err := d.QueryRow("SELECT GROUP_CONCAT(CONCAT(id, ' ', v) ORDER BY id SEPARATOR '|') FROM chfailover.t").Scan(&s); err != nil {
+		if err := d.QueryRow("SELECT GROUP_CONCAT(CONCAT(id, ' ', v) ORDER BY id SEPARATOR '|') FROM " + dbChFailover + ".t").Scan(&s); err != nil {
 			t.Fatal(err)
 		}
 		return s.String
@@ -247,11 +243,11 @@ func TestMariaDBFailoverToClickHouse(t *testing.T) {
 	}
 	stop := start(primary)
 	wait("the snapshot in ClickHouse", equal(pdb))
-	run(pdb, "UPDATE chfailover.t SET v = 1")
+	run(pdb, "UPDATE "+dbChFailover+".t SET v = 1")
 	wait("v = 1 from the primary in ClickHouse", equal(pdb))
 	stop()
 	// changes the primary makes while sluice is down reach ClickHouse only through the replica
-	run(pdb, "UPDATE chfailover.t SET v = 2", "UPDATE chfailover.t SET v = 3 WHERE id <= 10")
+	run(pdb, "UPDATE "+dbChFailover+".t SET v = 2", "UPDATE "+dbChFailover+".t SET v = 3 WHERE id <= 10")
 	wait("the replica to catch up", func() bool { return rowsOf(rdb) == rowsOf(pdb) })
 	var pfile, rfile, x1, x2 string
 	var ppos, rpos int64

@@ -46,10 +46,7 @@ func privateMySQL(t *testing.T) string {
 	testkit.Require(t, "a mysql system user for a private MySQL", err)
 	uid, _ := strconv.Atoi(u.Uid)
 	gid, _ := strconv.Atoi(u.Gid)
-	dir, err := os.MkdirTemp("", "sluice-ch-mysql-")
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir := testkit.PrivateDir(t, "sluice-ch-mysql-", "run/error.log")
 	data, run := filepath.Join(dir, "data"), filepath.Join(dir, "run")
 	for _, d := range []string{dir, run} {
 		os.MkdirAll(d, 0o755)
@@ -63,7 +60,6 @@ func privateMySQL(t *testing.T) string {
 		return exec.Command(filepath.Join(libs, "ld-linux-x86-64.so.2"), append(base, args...)...)
 	}
 	if out, err := mysqld("--initialize-insecure", "--log-error="+filepath.Join(run, "init.log")).CombinedOutput(); err != nil {
-		os.RemoveAll(dir)
 		t.Fatalf("initialise a private MySQL: %v\n%s", err, out)
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -84,12 +80,8 @@ func privateMySQL(t *testing.T) string {
 	go func() { cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
 		cmd.Process.Kill() // the server this test started, by its pid
+		// then PrivateDir's cleanup removes dir
 		<-exited
-		if t.Failed() {
-			t.Logf("private MySQL kept in %s", dir)
-			return
-		}
-		os.RemoveAll(dir)
 	})
 	dsn := fmt.Sprintf("root@tcp(127.0.0.1:%d)/", port)
 	for deadline := time.Now().Add(60 * time.Second); ; {
@@ -146,10 +138,7 @@ func TestMySQLResetBinaryLogsToClickHouse(t *testing.T) {
 	run("FLUSH BINARY LOGS", "FLUSH BINARY LOGS", "CREATE DATABASE chreset",
 		"CREATE TABLE chreset.t (id INT PRIMARY KEY, v INT NOT NULL)",
 		"INSERT INTO chreset.t VALUES "+strings.Join(vals, ","))
-	bin := filepath.Join(t.TempDir(), "sluice")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/sluice").CombinedOutput(); err != nil {
-		t.Fatalf("build cmd/sluice: %v\n%s", err, out)
-	}
+	bin := sluiceBin(t) // built once per test binary
 	dir := t.TempDir()
 	logf, _ := os.Create(filepath.Join(dir, "sluice.log"))
 	defer func() {

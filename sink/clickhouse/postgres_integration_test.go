@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -46,7 +47,7 @@ func pgDBOn(t *testing.T, dsn, name string) (string, *pgx.Conn) {
 		t.Fatal(err)
 	}
 	defer adm.Close(ctx)
-	drop := func() {
+	drop := func(adm *pgx.Conn) {
 		for i := 0; i < 50; i++ {
 			var left int
 			adm.Exec(ctx, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1 AND NOT active", name)
@@ -58,10 +59,18 @@ func pgDBOn(t *testing.T, dsn, name string) (string, *pgx.Conn) {
 		}
 		adm.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
 	}
-	drop()
+	drop(adm)
 	if _, err := adm.Exec(ctx, "CREATE DATABASE "+name); err != nil {
 		t.Fatal(err)
 	}
+	// The names are unique per process (uniqueName): the database and its slots go when the
+	// test ends, or a slot would hold the server's WAL for good.
+	t.Cleanup(func() {
+		if adm, err := pgx.Connect(ctx, dsn); err == nil {
+			drop(adm)
+			adm.Close(ctx)
+		}
+	})
 	u, _ := url.Parse(dsn)
 	u.Path = "/" + name
 	conn, err := pgx.Connect(ctx, u.String())
@@ -196,11 +205,11 @@ func TestPostgresToClickHouseInProcess(t *testing.T) {
 	addr := chAddr(t)
 	cconn := chConn(t, addr)
 	db := freshDB(t, cconn)
-	dsn, pg := pgDB(t, "sl_ch_inproc")
+	dsn, pg := pgDB(t, dbChInproc)
 	pgSeed(t, pg)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	src, err := postgres.Open(ctx, postgres.Config{DSN: dsn, Slot: "sl_ch_inproc", Publication: "sl_ch_inproc"})
+	src, err := postgres.Open(ctx, postgres.Config{DSN: dsn, Slot: dbChInproc, Publication: dbChInproc})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,11 +258,11 @@ func TestPostgresKafkaClickHouse(t *testing.T) {
 	cconn := chConn(t, addr)
 	db := freshDB(t, cconn)
 	brokers := kafkaBrokers(t)
-	dsn, pg := pgDB(t, "sl_ch_kafka")
+	dsn, pg := pgDB(t, dbChKafka)
 	pgSeed(t, pg)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	src, err := postgres.Open(ctx, postgres.Config{DSN: dsn, Slot: "sl_ch_kafka", Publication: "sl_ch_kafka"})
+	src, err := postgres.Open(ctx, postgres.Config{DSN: dsn, Slot: dbChKafka, Publication: dbChKafka})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,7 +318,7 @@ func TestPostgresTxBeforeSnapshotToClickHouse(t *testing.T) {
 	addr := chAddr(t)
 	cconn := chConn(t, addr)
 	db := freshDB(t, cconn)
-	dsn, pg := pgDB(t, "sl_ch_presnap")
+	dsn, pg := pgDB(t, dbChPresnap)
 	pgExec(t, pg, "CREATE TABLE acct (id int PRIMARY KEY, v int NOT NULL)", "INSERT INTO acct VALUES (1, 0), (2, 0)",
 		"CREATE TABLE other (x int)")
 	ctx, cancel := context.WithCancel(context.Background())
@@ -353,7 +362,7 @@ func TestPostgresTxBeforeSnapshotToClickHouse(t *testing.T) {
 	}
 	openc := make(chan opened, 1)
 	go func() {
-		src, err := postgres.Open(ctx, postgres.Config{DSN: dsn, Slot: "sl_ch_presnap", Publication: "sl_ch_presnap"})
+		src, err := postgres.Open(ctx, postgres.Config{DSN: dsn, Slot: dbChPresnap, Publication: dbChPresnap})
 		openc <- opened{src, err}
 	}()
 	waitSlotOn(x1)
@@ -398,3 +407,16 @@ func TestPostgresTxBeforeSnapshotToClickHouse(t *testing.T) {
 	}
 	t.Fatalf("ClickHouse has %q, PostgreSQL %q", got, want)
 }
+
+// The source databases (and PostgreSQL slots) of these tests, unique per process: two runs on
+// the same servers (CI and a developer) must not drop or take over each other's.
+var (
+	dbChMaria    = uniqueName("chmaria")
+	dbChFailover = uniqueName("chfailover")
+	dbChGroup    = uniqueName("sl_ch_group")
+	dbChInproc   = uniqueName("sl_ch_inproc")
+	dbChKafka    = uniqueName("sl_ch_kafka")
+	dbChPresnap  = uniqueName("sl_ch_presnap")
+)
+
+func uniqueName(base string) string { return base + "_" + strconv.Itoa(os.Getpid()) }

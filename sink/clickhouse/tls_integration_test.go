@@ -37,10 +37,7 @@ func startTLSClickHouse(t *testing.T, ca *testkit.TestCA) string {
 	uid, _ := strconv.Atoi(u.Uid)
 	gid, _ := strconv.Atoi(u.Gid)
 	cert, key := ca.ServerFiles(t, "ch-server", "127.0.0.1")
-	dir, err := os.MkdirTemp("", "sluice-chtls-")
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir := testkit.PrivateDir(t, "sluice-chtls-")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -102,12 +99,8 @@ func startTLSClickHouse(t *testing.T, ca *testkit.TestCA) string {
 	go func() { cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
 		cmd.Process.Kill() // only the server this test started
+		// then PrivateDir's cleanup removes dir
 		<-exited
-		if !t.Failed() {
-			os.RemoveAll(dir)
-		} else {
-			t.Logf("private ClickHouse kept in %s", dir)
-		}
 	})
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	deadline := time.Now().Add(60 * time.Second)
