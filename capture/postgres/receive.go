@@ -342,3 +342,17 @@ func (s *Source) Ack(_ context.Context, p capture.Position) error {
 
 // Acked returns the LSN confirmed by Ack so far (for tests and metrics).
 func (s *Source) Acked() uint64 { return s.acked.Load() }
+
+// Ready implements pipeline.ReadyReporter: Next returns without waiting for the server while
+// events are queued or the batch the receive loop handed over has messages left (or a
+// committed streamed transaction is being read back from its spool). Where the batch's rest
+// emits nothing (changes of tables not captured, cut mid-transaction at the batch's size) the
+// rest of the transaction still follows at once: the server sends a transaction only once it
+// committed, and ends every batch of an in-progress one (STREAM STOP). Snapshots, signals
+// and a resumed snapshot's windows query the server between events: never ready then.
+func (s *Source) Ready() bool {
+	if s.snap != nil || s.resumed != nil || s.blockWait != nil || len(s.signals) > 0 || s.inboxN.Load() > 0 {
+		return false
+	}
+	return s.pendHead < len(s.pending) || len(s.batch) > 0 || s.replay != nil
+}

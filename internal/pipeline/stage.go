@@ -76,7 +76,7 @@ type ReadReleaser interface {
 
 // ReadyReporter is implemented by a Source that knows whether its next event is ready: Ready
 // reports whether Next would return without waiting for input (the rest of a MySQL rows
-// event's rows). Run calls it on Next's goroutine, between Next calls; it must not block. The
+// event's rows, of a PostgreSQL batch of messages). Run calls it on Next's goroutine, between Next calls; it must not block. The
 // stream sender (encode.go) lets a burst of ready events gather before it is woken.
 type ReadyReporter interface {
 	Ready() bool
