@@ -171,6 +171,14 @@ type Config struct {
 	// read, which may rightly take hours, fails only when it stops moving. A timeout is
 	// retryable.
 	QueryTimeout time.Duration
+	// SnapshotLockTimeout bounds each wait for a snapshot lock (the global read lock, the backup
+	// lock), as the session's lock_wait_timeout (default 10s, Debezium's
+	// snapshot.lock.timeout.ms). The wait must be bounded: a DDL statement that arrives after
+	// the backup lock was taken holds its global intention lock while it waits for the backup
+	// lock, so FLUSH TABLES WITH READ LOCK then waits for the DDL, which waits for sluice, and
+	// every writer of the server queues behind the pending global read lock. On the timeout
+	// both locks are released (the DDL runs) and the snapshot is begun again: a retryable error.
+	SnapshotLockTimeout time.Duration
 	// BinlogCheckInterval is how often the server's binlogs are listed (SHOW BINARY LOGS) to
 	// set Stats.Stream.BinlogBytesBehind and to warn when the stored position's binlog is
 	// about to be purged (default 30s).
@@ -185,9 +193,10 @@ type Config struct {
 	// a command keeps one across reopens. nil: the source keeps its own.
 	Stats *capture.Stats
 
-	schemaReadHook func()                         // tests: runs before the snapshot reads the table definitions
-	estimateHook   func(map[schema.TableID]int64) // tests: edits the snapshot's row estimates
-	noBackupLock   bool                           // tests: as if the user lacked the backup lock's grant
+	schemaReadHook  func()                         // tests: runs before the snapshot reads the table definitions
+	estimateHook    func(map[schema.TableID]int64) // tests: edits the snapshot's row estimates
+	noBackupLock    bool                           // tests: as if the user lacked the backup lock's grant
+	afterBackupLock func()                         // tests: runs once the backup lock is held, before the global read lock
 }
 
 // Validate reports every bad field.
@@ -254,6 +263,9 @@ func (c *Config) setDefaults() {
 	if c.QueryTimeout == 0 {
 		c.QueryTimeout = DefaultQueryTimeout
 	}
+	if c.SnapshotLockTimeout <= 0 {
+		c.SnapshotLockTimeout = DefaultSnapshotLockTimeout
+	}
 	if c.HeartbeatPeriod == 0 {
 		c.HeartbeatPeriod = replication.DefaultHeartbeat
 	}
@@ -276,6 +288,10 @@ func (c *Config) setDefaults() {
 
 // DefaultQueryTimeout is Config.QueryTimeout's default (Debezium's database.query.timeout.ms).
 const DefaultQueryTimeout = 10 * time.Minute
+
+// DefaultSnapshotLockTimeout is Config.SnapshotLockTimeout's default (Debezium's
+// snapshot.lock.timeout.ms).
+const DefaultSnapshotLockTimeout = 10 * time.Second
 
 // ParseDSN is parseDSN for tools that read the same server with the same DSN (sluice verify),
 // with the TLS mode the DSN names applied to the driver's config.

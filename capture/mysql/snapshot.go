@@ -253,12 +253,23 @@ func (s *Source) snapshotOpen(ctx context.Context, underLock bool) error {
 			bl = nil
 		}
 		defer bl.release(s)
+		if bl != nil && s.cfg.afterBackupLock != nil {
+			s.cfg.afterBackupLock()
+		}
 	}
 	locked := false
 	var lockedAt time.Time
 	if mode != LockNone {
 		lockedAt = time.Now()
+		if err := exec(s.lockWaitTimeout()); err != nil {
+			return errorf("snapshot: %w", err)
+		}
 		if err := exec("FLUSH TABLES WITH READ LOCK"); err != nil {
+			if lockTimedOut(err) {
+				return errorf("snapshot: FLUSH TABLES WITH READ LOCK waited --snapshot-lock-timeout %s: %w. Another session holds a table or waits "+
+					"for this snapshot's backup lock (a DDL statement, which then blocks the lock), and writers queue behind the pending lock; "+
+					"the locks are released so it can go on, and the snapshot begins again", s.cfg.SnapshotLockTimeout, err)
+			}
 			if transient(err) {
 				// A lost or stalled connection (no answer for --query-timeout, e.g. the lock
 				// waiting behind a long query), not a missing grant: retried.
@@ -372,6 +383,19 @@ func (s *Source) snapshotOpen(ctx context.Context, underLock bool) error {
 	return s.applySchema(ctx, sr, pos, true)
 }
 
+// lockWaitTimeout is the statement that bounds the session's lock waits by
+// --snapshot-lock-timeout (lock_wait_timeout counts whole seconds, at least 1).
+func (s *Source) lockWaitTimeout() string {
+	secs := int64((s.cfg.SnapshotLockTimeout + time.Second - 1) / time.Second)
+	return fmt.Sprintf("SET SESSION lock_wait_timeout = %d", max(secs, 1))
+}
+
+// lockTimedOut: the server gave up waiting for a metadata lock (ER_LOCK_WAIT_TIMEOUT).
+func lockTimedOut(err error) bool {
+	me, ok := errors.AsType[*gomysql.MySQLError](err)
+	return ok && me.Number == 1205
+}
+
 // errNoBackupLock: the server or the user's grants do not allow a backup lock.
 var errNoBackupLock = errors.New("no backup lock")
 
@@ -403,6 +427,10 @@ func (s *Source) takeBackupLock(ctx context.Context) (*backupLock, error) {
 	default:
 		tries, releases = [][]string{{"LOCK INSTANCE FOR BACKUP"}}, []string{"UNLOCK INSTANCE"}
 	}
+	if _, err := c.ExecContext(ctx, s.lockWaitTimeout()); err != nil {
+		c.Close()
+		return nil, errorf("snapshot: backup lock connection: %w", err)
+	}
 	var errs []error
 	for i, qs := range tries {
 		var err error
@@ -415,6 +443,10 @@ func (s *Source) takeBackupLock(ctx context.Context) (*backupLock, error) {
 		if err == nil {
 			s.log.Info("snapshot: backup lock taken: DDL waits, writes go on", "lock", strings.Join(qs, "; "))
 			return &backupLock{c: c, unlockQ: releases[i], what: strings.Join(qs, "; "), at: time.Now()}, nil
+		}
+		if lockTimedOut(err) {
+			c.Close()
+			return nil, errorf("snapshot: %s waited --snapshot-lock-timeout %s for a running DDL statement: %w; the snapshot begins again", strings.Join(qs, "; "), s.cfg.SnapshotLockTimeout, err)
 		}
 		if transient(err) {
 			c.Close()
