@@ -92,9 +92,9 @@ type resumed struct {
 	// snapshot's position, so every such key already went out with its full row, and its
 	// chunk row (read later, whenever) would be the same change again.
 	streamed map[schema.TableID]map[string]bool
-	keyBuf []byte
-	first  bool // the next row emitted is the first of its table
-	rows   int64
+	keyBuf   []byte
+	first    bool // the next row emitted is the first of its table
+	rows     int64
 	// wrote is when the current chunk's watermarks were written; warned when the last
 	// warning that they have not come through the stream was logged.
 	wrote, warned time.Time
