@@ -9,6 +9,8 @@
 # fail. ROWS (default 20000, a multiple of 50) sets the workload: ROWS=2000 KILLS=5 RESTARTS=1
 # is a quick variant (about a minute).
 #   EOS_DIR (/tmp/sluice-eos): binaries, broker data, logs.
+#   GAP_MS (300): a kill comes GAP_MS to 7/3 GAP_MS after the last (a slow start may see none).
+#   LOG_LEVEL (warn): sluice's --log-level; EOS_KEEP=1 keeps a failed run's broker data.
 set -u
 HERE="$(dirname "$(readlink -f "$0")")"; REPO="$(dirname "$HERE")"
 EOS_DIR=${EOS_DIR:-/tmp/sluice-eos}; mkdir -p "$EOS_DIR"
@@ -17,7 +19,7 @@ DB=$1; MODE=$2
 if [ "$DB" = pg ] && [ -z "${SLUICE_TEST_PG_DSN:-}" ]; then
   echo 'eos.sh: SLUICE_TEST_PG_DSN is not set: eval "$(scripts/servers.sh env)" first' >&2; exit 2
 fi
-KILLS=${KILLS:-50}; RESTARTS=${RESTARTS:-10}; ROWS=${ROWS:-20000}; STMTS=$((ROWS/50))
+GAP_MS=${GAP_MS:-300}; KILLS=${KILLS:-50}; RESTARTS=${RESTARTS:-10}; ROWS=${ROWS:-20000}; STMTS=$((ROWS/50))
 ID=eosc$$$DB$MODE
 KP=${EOS_KAFKA_PORT:-$((46092 + RANDOM%50))}; KD=$EOS_DIR/kafka-$ID
 K="env KAFKA_PORT=$KP KAFKA_DIR=$KD $REPO/scripts/kafka.sh"
@@ -40,7 +42,7 @@ else
 fi
 run() {
   $EOS_DIR/sluice "${SRC[@]}" --topic-prefix ${ID} --name ${ID} --sink kafka --kafka-brokers $BR \
-    --offsets-topic ${ID}-offsets --offsets-flush-interval 1s --errors-retry-timeout -1s $EXTRA --log-level warn >>$EOS_DIR/${ID}.log 2>&1 &
+    --offsets-topic ${ID}-offsets --offsets-flush-interval 1s --errors-retry-timeout -1s $EXTRA --log-level ${LOG_LEVEL:-warn} >>$EOS_DIR/${ID}.log 2>&1 &
   echo $!
 }
 pid=$(run); sleep 3
@@ -58,7 +60,8 @@ kill $pid; wait $pid 2>/dev/null
 echo "$DB $MODE: $kills kill -9, $restarts broker restarts, $ROWS rows"
 CHECK=(-want $ROWS); [ "$MODE" = eos ] && CHECK+=(-exactly-once)
 $EOS_DIR/eoscount "${CHECK[@]}" $BR $TOPIC; verdict=$?
-$K stop >/dev/null 2>&1; rm -rf $KD
+$K stop >/dev/null 2>&1
+if [ $verdict != 0 ] && [ -n "${EOS_KEEP:-}" ]; then echo "broker data kept: $KD"; else rm -rf $KD; fi
 if [ $DB = pg ]; then
   psql "$PG" -qc "select pg_drop_replication_slot('${ID}')" >/dev/null 2>&1
   psql "$PG" -qc "drop table ${ID}; drop publication if exists ${ID}" >/dev/null 2>&1
