@@ -98,7 +98,7 @@ func count(brokers, topic string, iso kgo.IsolationLevel) (total, distinct, dup 
 				first[k] = here
 			case 2:
 				dup++
-				if len(runs) < 40 {
+				if len(runs) < 10 {
 					runs = append(runs, fmt.Sprintf("  %s: first %s, again %s", k, first[k], here))
 				}
 			}
