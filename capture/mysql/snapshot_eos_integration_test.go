@@ -28,7 +28,7 @@ func TestSnapshotPositionsCoverTheirRows(t *testing.T) {
 			mustExec(t, db, "CREATE TABLE "+name+".t (id INT PRIMARY KEY, v INT)",
 				"INSERT INTO "+name+".t VALUES "+strings.Join(zeroRows(n), ","))
 			ts := newTestSource(t, srv, name)
-			ts.cfg.SnapshotChunkRows = 1000   // batches of 512 rows inside a range
+			ts.cfg.SnapshotChunkRows = 1000 // batches of 512 rows inside a range
 			s := ts.open(t)
 			defer s.Close()
 			recs := ts.collect(t, s, time.Minute, func(recs []rec) bool {
