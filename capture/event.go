@@ -137,3 +137,18 @@ type Message struct {
 type Position interface {
 	AppendOffset(dst []byte) []byte
 }
+
+// Rereader is implemented by a Position that may not cover its own event: a restart from it
+// hands out that event again, and maybe some before it (the rows of a MySQL snapshot batch
+// share the progress made before the batch). At-least-once delivery only repeats them; an
+// exactly-once sink must not commit a transaction at such a position, or the restart
+// duplicates what it committed (pipeline.EventBoundary).
+type Rereader interface {
+	Rereads() bool
+}
+
+// Rereads reports whether p may not cover its own event (Rereader).
+func Rereads(p Position) bool {
+	r, ok := p.(Rereader)
+	return ok && r.Rereads()
+}

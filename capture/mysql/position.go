@@ -63,6 +63,11 @@ type Position struct {
 	// sluice's own key): a restart with other lists snapshots the tables they newly capture
 	// (newtables.go). Shared by every position of a run: never changed in place.
 	Filters *TableFilters
+
+	// rereads marks a position that does not cover its own event (capture.Rereader): the
+	// rows of a snapshot batch before its last carry the progress made before the batch. Not
+	// part of the offset: a restart from it re-reads those rows, which is all it says.
+	rereads bool
 }
 
 // TableFilters are the table filters of Config, as a position records them.
@@ -74,6 +79,10 @@ type TableFilters struct {
 }
 
 var _ capture.Position = (*Position)(nil)
+
+// Rereads reports whether a restart from p hands out p's own event again (capture.Rereader):
+// an exactly-once sink does not commit there.
+func (p *Position) Rereads() bool { return p.rereads }
 
 // AppendOffset appends the offset JSON object.
 func (p *Position) AppendOffset(b []byte) []byte { return p.appendOffset(b, p.Row) }

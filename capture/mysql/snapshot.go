@@ -1002,10 +1002,20 @@ func (s *Source) snapshotRow(ctx context.Context) (bool, error) {
 			s.rowMem.HandOut(b)
 		}
 		st.batchPos = snapProgress(st.pos, t.ID, st.after)
+		// Its rows say the rows before the batch are done, not themselves: a restart from
+		// one of them reads the batch again (capture.Rereader; the last row's is exact).
+		// A keyless table has no progress to name: a restart reads it again whole.
+		st.batchPos.rereads = b.last != nil
 		st.after = b.last
 	}
 	row := st.batch[st.bi]
 	st.bi++
+	pos := st.batchPos
+	if st.bi == len(st.batch) && st.after != nil {
+		// The batch's last row: its position says the batch is done, so an exactly-once
+		// sink may end a transaction here (one position per 512 rows).
+		pos = snapProgress(st.pos, t.ID, st.after)
+	}
 	st.tableN++
 	st.totalN++
 	st.prog.Rows.Add(1)
@@ -1022,7 +1032,7 @@ func (s *Source) snapshotRow(ctx context.Context) (bool, error) {
 	s.pushSnapshot(v.t, false)
 	src := capture.Source{Connector: s.connector, TsMicros: st.batchTs, Snapshot: capture.SnapshotTrue,
 		DB: t.ID.DB, Table: t.ID.Table, File: st.pos.File, Pos: st.pos.Pos}
-	st.pending = capture.Event{Kind: capture.Change, Op: capture.OpRead, Table: v.t, After: after, Source: src, Position: st.batchPos}
+	st.pending = capture.Event{Kind: capture.Change, Op: capture.OpRead, Table: v.t, After: after, Source: src, Position: pos}
 	st.hasPending = true
 	st.pendingFirst = !st.sawAny
 	st.pendingFirstT = st.newTable

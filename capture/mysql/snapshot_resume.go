@@ -87,9 +87,14 @@ type resumed struct {
 	state  chunkState
 	cur    *resumeChunk
 	win    map[string]bool // keys of cur's table changed in the open window
-	keyBuf []byte
-	first  bool // the next row emitted is the first of its table
-	rows   int64
+	// streamed are, for a resumed initial snapshot (not incr), the keys of each table not
+	// yet read completely that this run's stream changed: the stream restarted at the
+	// snapshot's position, so every such key already went out with its full row, and its
+	// chunk row (read later, whenever) would be the same change again.
+	streamed map[schema.TableID]map[string]bool
+	keyBuf   []byte
+	first    bool // the next row emitted is the first of its table
+	rows     int64
 	// wrote is when the current chunk's watermarks were written; warned when the last
 	// warning that they have not come through the stream was logged.
 	wrote, warned time.Time
@@ -176,6 +181,10 @@ func (s *Source) resumeSnapshot(ctx context.Context, off *Position) error {
 	// Without a signal table, GTID-set windows (resumable checked the offset has GTIDs): a
 	// server restart mid-snapshot resumes rather than stops.
 	rs := &resumed{nonce: newNonce(), tables: tables[done:], first: true, readOnly: s.cfg.ReadOnly || s.cfg.SignalDataCollection == ""}
+	rs.streamed = make(map[schema.TableID]map[string]bool, len(rs.tables))
+	for _, id := range rs.tables {
+		rs.streamed[id] = map[string]bool{}
+	}
 	rs.sig = signalID(s.cfg.SignalDataCollection)
 	if len(rs.tables) > 0 && rs.tables[0] == at && off.SnapAfter != nil {
 		if t := s.cat.Table(at); t != nil && len(t.PrimaryKey) == len(off.SnapAfter) {
@@ -606,6 +615,13 @@ func (s *Source) noteRecent(table schema.TableID, before, after capture.Row, pk 
 // see passes one inserted, updated or deleted row of the stream through the resumed
 // snapshot: a change of the chunk's table inside its window notes its keys.
 func (rs *resumed) see(table schema.TableID, before, after capture.Row, pk []int) {
+	if m, ok := rs.streamed[table]; ok && len(pk) > 0 {
+		for _, row := range []capture.Row{before, after} {
+			if row != nil {
+				m[string(rowKey(&rs.keyBuf, pk, row))] = true
+			}
+		}
+	}
 	if rs.state == chunkWindow && rs.cur != nil && rs.cur.t != nil && rs.cur.t.ID == table {
 		for _, row := range []capture.Row{before, after} {
 			if row != nil {
@@ -652,7 +668,18 @@ func (s *Source) emitChunk(pos *Position) {
 	}
 	p := *pos
 	s.stampResume(&p)
+	// The rows carry the progress before them (capture.Rereader); the last one queued gets
+	// the progress after the chunk below, the one place an exactly-once sink may commit.
+	p.rereads = true
 	rp := &p
+	queued := len(s.queue)
+	defer func() {
+		if last := len(s.queue) - 1; last >= queued {
+			q := *pos
+			s.stampResume(&q)
+			s.queue[last].Position = &q
+		}
+	}()
 	v := s.view(c.t)
 	ts := s.cfg.Now().UnixMicro()
 	prog := s.cfg.Stats.Snapshot.Table(c.t.ID.String())
@@ -662,10 +689,14 @@ func (s *Source) emitChunk(pos *Position) {
 			rs.hex = c.marks[i/markRows-1]
 			q := *pos
 			s.stampResume(&q)
+			q.rereads = true
 			rp = &q
 		}
-		if len(c.t.PrimaryKey) > 0 && len(win) > 0 && win[string(rowKey(&rs.keyBuf, c.t.PrimaryKey, row))] {
-			continue
+		if len(c.t.PrimaryKey) > 0 && (len(win) > 0 || len(rs.streamed[c.t.ID]) > 0) {
+			k := rowKey(&rs.keyBuf, c.t.PrimaryKey, row)
+			if win[string(k)] || rs.streamed[c.t.ID][string(k)] {
+				continue
+			}
 		}
 		after := row
 		if v.keep != nil {
@@ -699,6 +730,7 @@ func (s *Source) resumeTableDone(id schema.TableID, why string) {
 	rs := s.resumed
 	s.cfg.Stats.Snapshot.Table(id.String()).Done.Store(true)
 	s.cfg.Stats.Snapshot.RemainingTables.Add(-1)
+	delete(rs.streamed, id)
 	s.log.Info("snapshot table done", "table", id.String(), "resumed", !rs.incr, "incremental", rs.incr, "note", why)
 	delete(rs.stopped, id)
 	rs.tables = rs.tables[1:]

@@ -432,7 +432,10 @@ func (p *run) encodeSend(ctx context.Context, ev *capture.Event) error {
 // eventDone tells a sink that commits at event boundaries (EventBoundary) that all records of
 // the event at pos were sent.
 func (p *run) eventDone(ctx context.Context, pos capture.Position) error {
-	if p.boundary == nil || pos == nil {
+	if p.boundary == nil || pos == nil || capture.Rereads(pos) {
+		// A position that does not cover its event is no boundary: a transaction committed
+		// there would hold records a restart from it sends again (the sink treats what
+		// follows as the same event, until a position that covers it all).
 		return nil
 	}
 	if err := p.boundary.EventDone(ctx, pos); err != nil {

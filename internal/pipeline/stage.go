@@ -48,7 +48,9 @@ type InputDrainer interface {
 // --exactly-once): Run calls EventDone after every record of the event at pos was sent (also
 // for an event without records, a keepalive), with the encoder's lock held, so no record of a
 // later event is sent before it returns. Only there may such a sink end a transaction, and pos
-// is the offset it stores in it. An error stops Run.
+// is the offset it stores in it. Run does not call it at a position that does not cover its
+// event (capture.Rereads: a MySQL snapshot row inside its batch), so the events up to the next
+// one that does stay in one transaction. An error stops Run.
 type EventBoundary interface {
 	EventDone(ctx context.Context, pos capture.Position) error
 }
