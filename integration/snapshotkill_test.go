@@ -204,6 +204,9 @@ func snapshotKill(t *testing.T, bin string, args []string, execSQL func(string))
 	if _, ok := state["1"]; !ok {
 		fail(out1, "run 1 did not publish row 1 (%d rows)", len(state))
 	}
+	if !bytes.Contains(stored, []byte(`"snapshot":"INITIAL"`)) || !bytes.Contains(stored, []byte(`"captured_filters"`)) {
+		t.Errorf("no offset of the running snapshot (with its captured_filters) was stored before its rows left: %q", stored)
+	}
 	if len(state) >= snapKillRows {
 		t.Logf("note: run 1 published the whole snapshot before the kill")
 	}

@@ -203,6 +203,10 @@ func (s *Source) saveSnapshotStart(ctx context.Context) error {
 		return nil
 	}
 	p := snapProgress(st.pos, st.tables[0].ID, nil)
+	p.Filters = s.filters // as Next stamps the positions it hands out
+	if s.hasSigNext {
+		p.SignalOffset, p.HasSignalOffset = s.sigNext, true
+	}
 	if err := s.cfg.SaveOffset(ctx, p.AppendOffset(nil)); err != nil {
 		return &retryableError{errorf("store the offset of the snapshot at %s before its first row: %w", p.String(), err)}
 	}
