@@ -1,6 +1,7 @@
 package mysql
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -153,6 +154,15 @@ type Config struct {
 	History history.Store
 	// Offset is the stored offset JSON to resume from; nil starts fresh.
 	Offset []byte
+	// SaveOffset, when set, stores an offset durably (the pipeline's offsets store). The
+	// initial snapshot calls it once its binlog position is read and its schema history
+	// written, before Next hands out its first row: the offset of the snapshot running at
+	// that position with no row read. Its error fails Next (retryable). A kill before the
+	// pipeline's first save then resumes the snapshot from that position (snapshot_resume.go)
+	// instead of finding no offset and taking a new snapshot at a later position, which left
+	// in the sinks the rows the first attempt published and that were deleted in between.
+	// nil: not saved.
+	SaveOffset func(ctx context.Context, offset []byte) error
 	// TLS of every connection (query pool, replication stream, snapshot readers): default
 	// prefer (encrypted when the server offers it, unverified, with a warning once),
 	// verify-full when a CA file is given. The DSN may name the mode instead (tls=, ssl-mode=).

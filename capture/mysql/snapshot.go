@@ -202,7 +202,34 @@ func (s *Source) snapshotBegin(ctx context.Context) error {
 	st.estimates = nil
 	s.log.Info("snapshot started", "file", pos.File, "pos", pos.Pos, "gtids", pos.GTIDs, "tables", len(st.tables), "data", st.data, "readers", len(st.readers), "locking", string(s.cfg.SnapshotLocking))
 	if st.data {
-		return s.startReaders(ctx)
+		if err := s.startReaders(ctx); err != nil {
+			return err
+		}
+		return s.saveSnapshotStart(ctx)
+	}
+	return nil
+}
+
+// saveSnapshotStart stores, through Config.SaveOffset, the offset of the snapshot about to
+// hand out its first row: its binlog position, running, the first table not begun. The
+// pipeline saves only every SnapshotFlushInterval after rows were delivered, so a kill in
+// between left no offset, and the next start took a new snapshot at a later position: a row
+// the first attempt had published and that was deleted in between reached neither the new
+// snapshot nor the stream, and stayed in the sinks. From this offset a restart resumes
+// (snapshot_resume.go). The readers have started; no row goes out before this returns, as
+// rows leave only through Next.
+func (s *Source) saveSnapshotStart(ctx context.Context) error {
+	st := s.snap
+	if s.cfg.SaveOffset == nil || len(st.tables) == 0 {
+		return nil
+	}
+	p := snapProgress(st.pos, st.tables[0].ID, nil)
+	p.Filters = s.filters // as Next stamps the positions it hands out
+	if s.hasSigNext {
+		p.SignalOffset, p.HasSignalOffset = s.sigNext, true
+	}
+	if err := s.cfg.SaveOffset(ctx, p.AppendOffset(nil)); err != nil {
+		return &retryableError{errorf("store the offset of the snapshot at %s before its first row: %w", p.String(), err)}
 	}
 	return nil
 }

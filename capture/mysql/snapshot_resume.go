@@ -151,8 +151,6 @@ func (s *Source) resumable(off *Position) (bool, string) {
 	// position is the snapshot's, and taking the snapshot again at a later one would lose the
 	// deletes in between of rows already published.
 	switch {
-	case off.SnapTable == "" && s.cfg.SnapshotMode == SnapshotNoData:
-		return false, "the stored offset records no snapshot progress and snapshot mode no_data reads no rows"
 	case s.cfg.SignalDataCollection == "" && !s.cfg.ReadOnly && off.GTIDs == "":
 		// Without a signal table the windows come from the server's GTID set (as with
 		// --read-only), which a server without GTIDs has not.

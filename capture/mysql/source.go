@@ -223,26 +223,27 @@ func (s *Source) start(ctx context.Context) error {
 				"rows it published and deleted since stay in the sinks", "offset", off.String())
 		}
 		snapshot = true
+	case off.Snapshot && mode == SnapshotNoData:
+		// no_data reads no rows, and streams from the stored offset as Debezium does with
+		// one: the rest of the unfinished snapshot is not read. Taking the schema again at a
+		// later position would skip the changes in between, the deletes of rows the first
+		// attempt published among them.
+		s.log.Warn("the previous snapshot did not finish and snapshot mode no_data reads no rows: the rows it did not read are not read; streaming from the stored offset",
+			"offset", off.String())
+		o := *off // the snapshot ends here: the positions from now on are the stream's
+		o.Snapshot, o.SnapDB, o.SnapTable, o.SnapAfter = false, "", "", nil
+		off = &o
 	case off.Snapshot:
 		if ok, why := s.resumable(off); !ok {
-			if mode != SnapshotNoData {
-				// Rows of the first attempt may have reached the sinks (acknowledged or
-				// not): a new snapshot starts at a later position, and the deletes in
-				// between would reach neither it nor the stream.
-				return errorf("the stored offset %s records a snapshot that did not finish, and it cannot be resumed (%s); "+
-					"taking it again from a later binlog position would leave in the sinks the rows it published and deleted since: "+
-					"set --signal-data-collection (signal.data.collection) to resume it, or start over with --snapshot-mode always "+
-					"after emptying the sinks", off.String(), why)
-			}
-			s.log.Warn("the previous snapshot did not finish; taking it again", "offset", off.String(), "why_not_resumed", why)
-			if len(off.IncrTables) > 0 {
-				// The new snapshot reads every captured table, those of the queued one included.
-				s.log.Info("the incremental snapshot queued after it is covered by the new snapshot and not run", "tables", off.IncrTables)
-			}
-			snapshot = true
-		} else {
-			resume = true
+			// Rows of the first attempt may have reached the sinks (acknowledged or not): a
+			// new snapshot starts at a later position, and the deletes in between would
+			// reach neither it nor the stream.
+			return errorf("the stored offset %s records a snapshot that did not finish, and it cannot be resumed (%s); "+
+				"taking it again from a later binlog position would leave in the sinks the rows it published and deleted since: "+
+				"set --signal-data-collection (signal.data.collection) to resume it, or start over with --snapshot-mode always "+
+				"after emptying the sinks", off.String(), why)
 		}
+		resume = true
 	case mode == SnapshotRecovery:
 		if err := s.recoverHistory(ctx, off); err != nil {
 			return err

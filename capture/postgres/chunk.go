@@ -142,17 +142,18 @@ type txKey struct {
 }
 
 // resumable reports whether the unfinished snapshot of r can be resumed (rather than taken
-// again), and why not.
+// again), and why not. An offset without progress (an older sluice's: no snapshot_table, no
+// snapshot_slot) resumes from the first table: its position is the snapshot's consistent
+// point, where the slot still stands, and taking the snapshot again at a later LSN would lose
+// the deletes in between of rows already published.
 func (s *Source) resumable(r *Position) (bool, string) {
 	switch {
 	case r == nil || !r.Snapshot || r.SnapshotCompleted:
 		return false, "no unfinished snapshot"
-	case r.SnapTable == "" && r.SnapSlot == "":
-		return false, "the stored offset records no snapshot progress (written by an older version)"
-	case s.version < 140000:
-		return false, "resuming needs PostgreSQL 14 or later (logical decoding messages in pgoutput)"
 	case s.cfg.SnapshotMode == SnapshotAlways:
 		return false, "snapshot mode always takes a new snapshot"
+	case s.version < 140000 || s.cfg.noResumeMessages:
+		return false, "resuming needs PostgreSQL 14 or later: its watermarks are logical decoding messages, which pgoutput sends from 14 on"
 	}
 	return true, ""
 }

@@ -21,7 +21,7 @@ func TestResumable(t *testing.T) {
 		{"when_needed", 140000, SnapshotWhenNeeded, progress, true},
 		{"always takes a new one", 150000, SnapshotAlways, progress, false},
 		{"no messages in pgoutput before 14", 130000, SnapshotInitial, progress, false},
-		{"no progress (older offset)", 150000, SnapshotInitial, &Position{LSN: 5, Snapshot: true}, false},
+		{"no progress (older offset): from the first table", 150000, SnapshotInitial, &Position{LSN: 5, Snapshot: true}, true},
 		{"snapshot completed", 150000, SnapshotInitial, &Position{LSN: 5, CommitLSN: 5, SnapshotCompleted: true}, false},
 		{"streaming offset", 150000, SnapshotInitial, &Position{LSN: 5, CommitLSN: 5}, false},
 		{"no offset", 150000, SnapshotInitial, nil, false},

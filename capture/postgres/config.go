@@ -150,6 +150,8 @@ type Config struct {
 	// Stats receives the snapshot progress and log lag for /metrics and the progress display;
 	// a command keeps one across reopens. nil: the source keeps its own.
 	Stats *capture.Stats
+
+	noResumeMessages bool // tests: as if the server had no logical decoding messages in pgoutput (before 14)
 }
 
 // DefaultSnapshotMaxBufferedBytes is Config.SnapshotMaxBufferedBytes's default: enough for

@@ -142,8 +142,20 @@ func (s *Source) prepareSlot(ctx context.Context) error {
 		}
 	}
 	need := s.needSnapshot(snapshotDone, slot.exists)
-	if snapshotDone && !slot.exists && !need {
+	// An unfinished snapshot whose rows may have reached the sinks (its offset has a position:
+	// the slot was created): taking it again at a later LSN leaves in the sinks the rows it
+	// published and that were deleted in between; only the modes that say so re-snapshot.
+	unfinished := r != nil && r.Snapshot && !r.SnapshotCompleted && (r.LSN != 0 || r.CommitLSN != 0)
+	switch {
+	case snapshotDone && !slot.exists && !need:
 		return fmt.Errorf("postgres: the stored offset (%s) needs replication slot %q, which no longer exists: changes since then are lost; restart with --snapshot-mode when_needed (re-snapshot) or delete the stored offset", r, s.cfg.Slot)
+	case unfinished && !slot.exists && mode != SnapshotWhenNeeded && mode != SnapshotAlways:
+		return fmt.Errorf("postgres: the stored offset (%s) records a snapshot that did not finish through replication slot %q, which no longer exists: "+
+			"the changes since its start are gone, and a new snapshot at a later LSN would leave in the sinks the rows it published and that were deleted since; "+
+			"empty the sinks, then restart with --snapshot-mode when_needed (takes a new snapshot on a new slot)", r, s.cfg.Slot)
+	case unfinished && !slot.exists:
+		s.log.Warn("the slot of the unfinished snapshot no longer exists; taking a new snapshot: rows it published and that were deleted since stay in the sinks",
+			"snapshot_mode", mode, "slot", s.cfg.Slot, "offset", r.String())
 	}
 	if mode == SnapshotInitialOnly && snapshotDone {
 		s.snapOnly = true
@@ -155,8 +167,13 @@ func (s *Source) prepareSlot(ctx context.Context) error {
 				return err
 			}
 			return s.snapshotAddedTables(ctx, r, func(id schema.TableID) bool { return atOrAfter(id, r.SnapSchema, r.SnapTable) })
-		} else if r != nil && r.Snapshot && !r.SnapshotCompleted {
-			s.log.Warn("the unfinished snapshot starts over", "reason", why)
+		} else if unfinished && mode != SnapshotAlways {
+			return fmt.Errorf("postgres: the stored offset (%s) records a snapshot that did not finish, and it cannot be resumed (%s); "+
+				"taking it again at a later LSN would leave in the sinks the rows it published and that were deleted since: "+
+				"empty the sinks, then either restart once with --snapshot-mode always (drops slot %q and takes a new snapshot; go back to your mode after it), "+
+				"or delete the stored offset and restart with --drop-existing-slot", r, why, s.cfg.Slot)
+		} else if unfinished {
+			s.log.Warn("the unfinished snapshot is taken again (snapshot mode always): rows it published and that were deleted since stay in the sinks", "reason", why)
 		}
 	}
 	if need {

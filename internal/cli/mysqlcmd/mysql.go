@@ -133,6 +133,8 @@ func run(ctx context.Context, prog string, args []string, sinks []cli.SinkKind) 
 	}
 	open := func(ctx context.Context, offset []byte) (pipeline.Source, error) {
 		cfg.Offset = offset
+		// The snapshot's start is stored before its first row leaves (Config.SaveOffset).
+		cfg.SaveOffset = c.SaveOffset
 		return mysql.New(ctx, cfg)
 	}
 	return c.Run(ctx, "mysql", open, func(err error) {
