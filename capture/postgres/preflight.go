@@ -149,7 +149,7 @@ func (s *Source) ensurePublicationExists(ctx context.Context) error {
 		if s.cfg.PublicationMode == PublicationFiltered {
 			return s.addFilteredTables(ctx)
 		}
-		return nil
+		return s.checkPublished(ctx)
 	}
 	pub := quoteIdent(s.cfg.Publication)
 	var stmt string
@@ -258,6 +258,55 @@ ORDER BY 1, 2`, pub)
 		}
 	}
 	return ids, rows.Err()
+}
+
+// unpublished lists the tables (not partitions) the include lists name that publication pub
+// does not publish, directly, through its schema or through a partition.
+func (s *Source) unpublished(ctx context.Context, pub string) ([]schema.TableID, error) {
+	if len(s.cfg.TableInclude) == 0 && len(s.cfg.SchemaInclude) == 0 {
+		// Without include lists the publication is the list of captured tables.
+		return nil, nil
+	}
+	rows, err := s.cat.conn.Query(ctx, `SELECT n.nspname, cl.relname FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace
+WHERE cl.relkind IN ('r', 'p') AND NOT cl.relispartition AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
+  AND NOT EXISTS (SELECT 1 FROM pg_publication_tables pt JOIN pg_namespace pn ON pn.nspname = pt.schemaname
+    JOIN pg_class pc ON pc.relnamespace = pn.oid AND pc.relname = pt.tablename
+    WHERE pt.pubname = $1 AND (pc.oid = cl.oid OR pc.oid IN (SELECT relid FROM pg_partition_tree(cl.oid))))
+ORDER BY 1, 2`, pub)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list unpublished tables: %w", err)
+	}
+	defer rows.Close()
+	var ids []schema.TableID
+	for rows.Next() {
+		var ns, name string
+		if err := rows.Scan(&ns, &name); err != nil {
+			return nil, err
+		}
+		if s.filter.table(ns, name) {
+			ids = append(ids, schema.TableID{Schema: ns, Table: name})
+		}
+	}
+	return ids, rows.Err()
+}
+
+// errUnpublished is the error of included tables an existing publication leaves out.
+func errUnpublished(pub string, ids []schema.TableID) error {
+	t := strings.Join(quotedTables(ids), ", ")
+	return fmt.Errorf("postgres: tables %s match the include lists but are not in publication %q, so none of their changes would be captured: "+
+		"run ALTER PUBLICATION %s ADD TABLE %s; (as the tables' owner), or let sluice add them with --publication-mode filtered (publication.autocreate.mode), or narrow --table-include/--schema-include",
+		t, pub, quoteIdent(pub), t)
+}
+
+// checkPublished fails when an existing publication, used as it is (publication modes
+// all_tables and disabled), misses a table the include lists name: PostgreSQL publishes no
+// change of it, and before this check it was neither snapshotted nor streamed, silently.
+func (s *Source) checkPublished(ctx context.Context) error {
+	ids, err := s.unpublished(ctx, s.cfg.Publication)
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	return errUnpublished(s.cfg.Publication, ids)
 }
 
 // quotedTables names ids as SQL does.

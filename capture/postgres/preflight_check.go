@@ -124,8 +124,18 @@ func Check(ctx context.Context, cfg Config) []capture.Check {
 	}
 	pub := quoteIdent(s.cfg.Publication)
 	switch {
+	case pubExists && s.cfg.PublicationMode != PublicationFiltered:
+		if ids, err := s.unpublished(ctx, s.cfg.Publication); err != nil {
+			add("publication", capture.CheckFail, err.Error(), "")
+		} else if len(ids) > 0 {
+			t := strings.Join(quotedTables(ids), ", ")
+			add("publication", capture.CheckFail, fmt.Sprintf("publication %q exists but misses included tables %s", s.cfg.Publication, t),
+				fmt.Sprintf("ALTER PUBLICATION %s ADD TABLE %s; (or --publication-mode filtered)", pub, t))
+		} else {
+			add("publication", capture.CheckOK, fmt.Sprintf("publication %q exists", s.cfg.Publication), "")
+		}
 	case pubExists:
-		add("publication", capture.CheckOK, fmt.Sprintf("publication %q exists", s.cfg.Publication), "")
+		add("publication", capture.CheckOK, fmt.Sprintf("publication %q exists (missing included tables are added: filtered mode)", s.cfg.Publication), "")
 	case s.cfg.PublicationMode == PublicationDisabled:
 		add("publication", capture.CheckFail, fmt.Sprintf("publication %q does not exist and --publication-mode is disabled", s.cfg.Publication),
 			fmt.Sprintf("CREATE PUBLICATION %s FOR ALL TABLES; (or FOR TABLE …)", pub))
