@@ -377,3 +377,32 @@ func TestReplaceNullWithDefault(t *testing.T) {
 		})
 	}
 }
+
+// TestAcksPropertySetsFlag: acks (and debezium.sink.kafka.producer.acks) set --kafka-acks as
+// the docs say, and a bad value is an error naming the property. Before, a stale rule of the
+// capture command took both names over: any value, a typo too, was accepted and ignored.
+func TestAcksPropertySetsFlag(t *testing.T) {
+	for _, c := range []struct{ line, want, err string }{
+		{"debezium.sink.kafka.producer.acks=1", "1", ""},
+		{"acks=all", "all", ""},
+		{"acks=0", "0", ""},
+		{"debezium.sink.kafka.producer.acks=al", "", "debezium.sink.kafka.producer.acks"},
+	} {
+		t.Run(c.line, func(t *testing.T) {
+			props := writeFile(t, "app.properties", "debezium.sink.type=kafka\nbootstrap.servers=k:9092\n"+c.line+"\n")
+			fs, capt := newTestFlags(t)
+			if err := fs.Parse([]string{"--config", props, "--topic-prefix", "p"}); err != nil {
+				t.Fatal(err)
+			}
+			err := capt.resolve(func(string) (string, bool) { return "", false })
+			switch {
+			case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
+				t.Fatalf("resolve = %v, want an error naming %s", err, c.err)
+			case c.err == "" && err != nil:
+				t.Fatal(err)
+			case c.err == "" && fs.Lookup("kafka-acks").Value.String() != c.want:
+				t.Errorf("--kafka-acks = %q, want %q", fs.Lookup("kafka-acks").Value.String(), c.want)
+			}
+		})
+	}
+}
