@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/sluicecdc/sluice/capture"
 )
 
 // preflight checks the server settings and grants change capture needs and returns what it
@@ -55,6 +57,12 @@ func (s *Source) preflight(ctx context.Context) (serverInfo, error) {
 	}
 	if len(problems) > 0 {
 		return info, fmt.Errorf("mysql: %w at %s:\n  - %s", ErrPreflight, s.dcfg.Addr, strings.Join(problems, "\n  - "))
+	}
+	// Most often a misspelt include list: say so once, loudly, instead of a quiet run that
+	// captures nothing (tables created later are still captured).
+	if c := s.checkTables(ctx); len(c) == 1 && c[0].Status == capture.CheckWarn {
+		s.log.Warn(c[0].Detail+": nothing is captured until a matching table is created; "+c[0].Fix,
+			"database_include", strings.Join(s.cfg.DatabaseInclude, ","), "table_include", strings.Join(s.cfg.TableInclude, ","))
 	}
 	s.log.Info("connected", "server", info.Version, "server_id", info.ServerID, "gtid_mode", info.GTIDMode || info.MariaDB)
 	return info, nil

@@ -71,6 +71,7 @@ WHERE cl.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_
 		return fmt.Errorf("postgres preflight: list tables: %w", err)
 	}
 	var noSelect, noKey, blocked, identNoPK []string
+	captured := 0
 	for rows.Next() {
 		var ns, name, ident string
 		var sel, pk, pkNotInIdent bool
@@ -85,6 +86,7 @@ WHERE cl.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_
 			}
 			continue
 		}
+		captured++
 		if !sel {
 			noSelect = append(noSelect, full)
 		}
@@ -101,6 +103,12 @@ WHERE cl.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_
 	}
 	if len(identNoPK) > 0 {
 		return errIdentityWithoutKey(strings.Join(identNoPK, ", "))
+	}
+	if captured == 0 {
+		// Most often a misspelt include list: say so once, loudly, instead of a quiet run
+		// that captures nothing (tables created later are still captured).
+		s.log.Warn("no table matches the include/exclude lists: nothing is captured until a matching table is created; check --schema-include/--table-include/--table-exclude (schema.include.list, table.include.list)",
+			"schema_include", strings.Join(s.cfg.SchemaInclude, ","), "table_include", strings.Join(s.cfg.TableInclude, ","))
 	}
 	if len(noKey) > 0 {
 		s.log.Warn("tables without a primary key under REPLICA IDENTITY DEFAULT: their updates and deletes carry no key and PostgreSQL rejects UPDATE/DELETE on them once published; fix with ALTER TABLE … REPLICA IDENTITY FULL (or add a primary key)", "tables", strings.Join(noKey, ", "))

@@ -4,7 +4,9 @@ package postgres
 
 import (
 	"context"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -58,3 +60,31 @@ func TestPublicationMissingIncludedTable(t *testing.T) {
 		db.open(cfg).Close()
 	})
 }
+
+// TestNoTableMatchedWarns: an include list that matches no table (most often a misspelt one)
+// is logged at warn level with the flags to check. Before, the source ran and captured nothing,
+// and only an info line (tables=0) hinted at it.
+func TestNoTableMatchedWarns(t *testing.T) {
+	eachServer(t, func(t *testing.T, db *testDB) {
+		db.exec("CREATE TABLE nm_a (id int PRIMARY KEY)")
+		var log strings.Builder
+		var mu sync.Mutex
+		cfg := db.config()
+		cfg.TableInclude = []string{`public\.nm_typo`}
+		cfg.Logger = slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			return log.Write(p)
+		}), nil))
+		db.open(cfg).Close()
+		mu.Lock()
+		defer mu.Unlock()
+		if !strings.Contains(log.String(), "level=WARN") || !strings.Contains(log.String(), "no table matches the include/exclude lists") {
+			t.Errorf("no warning that nothing is captured:\n%s", log.String())
+		}
+	})
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
