@@ -53,4 +53,3 @@ type retryable struct{ error }
 
 func (retryable) Retryable() bool { return true }
 func (e retryable) Unwrap() error { return e.error }
-
