@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -52,8 +53,13 @@ func (s *Source) preflight(ctx context.Context) (serverInfo, error) {
 		}
 	}
 	if missing := s.missingGrants(ctx, info.MariaDB); len(missing) > 0 {
-		problems = append(problems, fmt.Sprintf("the user %s lacks %s: run GRANT %s ON *.* TO %s",
-			s.dcfg.User, strings.Join(missing, ", "), strings.Join(missing, ", "), quoteUser(s.dcfg.User)))
+		p := fmt.Sprintf("the user %s lacks %s: run GRANT %s ON *.* TO %s",
+			s.dcfg.User, strings.Join(missing, ", "), strings.Join(missing, ", "), quoteUser(s.dcfg.User))
+		if slices.Contains(missing, "SELECT") {
+			// A user granted SELECT on some databases wonders why that is not enough.
+			p += " (SELECT on single databases or tables is not enough: a table the user may not read is invisible to it, so a table the include lists match could be left out unnoticed)"
+		}
+		problems = append(problems, p)
 	}
 	if len(problems) > 0 {
 		return info, fmt.Errorf("mysql: %w at %s:\n  - %s", ErrPreflight, s.dcfg.Addr, strings.Join(problems, "\n  - "))
