@@ -127,6 +127,23 @@ func TestValidateReportsEverything(t *testing.T) {
 	}
 }
 
+// TestFileReportsEveryBadValue: a config file with a bad value of a plain flag (a bool) and
+// of a checked one (a partition count) gets both named at once. Before, the first kind hid
+// the second, so the file failed again after the first fix.
+func TestFileReportsEveryBadValue(t *testing.T) {
+	props := writeFile(t, "app.properties", "topic.prefix=p\ntombstones.on.delete=flase\ntopic.creation.default.partitions=abc\n")
+	fs, c := newTestFlags(t)
+	if err := fs.Parse([]string{"--config", props}); err != nil {
+		t.Fatal(err)
+	}
+	err := c.resolve(func(string) (string, bool) { return "", false })
+	for _, want := range []string{`tombstones.on.delete="flase"`, `topic.creation.default.partitions="abc"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not name %s: %v", want, err)
+		}
+	}
+}
+
 func TestEnvBadValueNamesVariable(t *testing.T) {
 	fs, c := newTestFlags(t)
 	if err := fs.Parse(nil); err != nil {

@@ -357,11 +357,9 @@ func (s *Set) resolve(lookup func(string) (string, bool)) error {
 			}
 		}
 	})
-	if len(errs) > 0 {
-		return Config(errors.Join(errs...))
-	}
 	// Bad values of properties.Func flags kept their error for here, to be reported with
-	// the checks.
+	// the other bad values (and the checks, when every value is good).
+	badValues := len(errs) > 0
 	s.fs.VisitAll(func(f *flag.Flag) {
 		if d, ok := f.Value.(interface{ Err() error }); ok && d.Err() != nil {
 			shownValue := f.Value.String() // a secret's String is redacted
@@ -375,6 +373,10 @@ func (s *Set) resolve(lookup func(string) (string, bool)) error {
 			errs = append(errs, fmt.Errorf("%s--%s %s: %w", where[f.Name], f.Name, shownValue, err))
 		}
 	})
+	if len(errs) > 0 && badValues {
+		// The checks would only repeat what the bad values cause.
+		return Config(errors.Join(errs...))
+	}
 	for _, c := range s.checks {
 		if err := c(); err != nil {
 			errs = append(errs, err)
