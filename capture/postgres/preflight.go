@@ -143,7 +143,41 @@ func (s *Source) ensurePublication(ctx context.Context) error {
 	if err := s.ensurePublicationExists(ctx); err != nil {
 		return err
 	}
+	if err := s.checkPublishedOps(ctx); err != nil {
+		return err
+	}
 	return s.checkPartitionNames(ctx)
+}
+
+// checkPublishedOps fails when the publication leaves out inserts, updates or deletes
+// (CREATE PUBLICATION … WITH (publish = …)): PostgreSQL does not decode them for it, so they
+// would be missing downstream and nothing would say so. Truncates left out are only logged:
+// Debezium skips them by default (skipped.operations=t).
+func (s *Source) checkPublishedOps(ctx context.Context) error {
+	var ins, upd, del, trunc bool
+	if err := s.cat.conn.QueryRow(ctx, "SELECT pubinsert, pubupdate, pubdelete, pubtruncate FROM pg_publication WHERE pubname = $1",
+		s.cfg.Publication).Scan(&ins, &upd, &del, &trunc); err != nil {
+		return fmt.Errorf("postgres: read publication %q: %w", s.cfg.Publication, err)
+	}
+	var missing []string
+	for _, op := range []struct {
+		on   bool
+		name string
+	}{{ins, "insert"}, {upd, "update"}, {del, "delete"}} {
+		if !op.on {
+			missing = append(missing, op.name)
+		}
+	}
+	fix := "ALTER PUBLICATION " + quoteIdent(s.cfg.Publication) + " SET (publish = 'insert, update, delete, truncate');"
+	if len(missing) > 0 {
+		return fmt.Errorf("postgres: publication %q does not publish %s (its publish parameter), so those changes would be lost: run %s",
+			s.cfg.Publication, strings.Join(missing, ", "), fix)
+	}
+	if !trunc {
+		s.log.Warn("the publication does not publish truncates: a TRUNCATE of a captured table reaches no sink, even with --skipped-operations none; "+fix,
+			"publication", s.cfg.Publication)
+	}
+	return nil
 }
 
 // ensurePublicationExists creates the publication when missing, per the publication mode.

@@ -145,6 +145,12 @@ func Check(ctx context.Context, cfg Config) []capture.Check {
 	default:
 		add("publication", capture.CheckOK, fmt.Sprintf("publication %q will be created (%s)", s.cfg.Publication, s.cfg.PublicationMode), "")
 	}
+	if pubExists {
+		if err := s.checkPublishedOps(ctx); err != nil {
+			add("publication operations", capture.CheckFail, err.Error(),
+				"ALTER PUBLICATION "+pub+" SET (publish = 'insert, update, delete, truncate');")
+		}
+	}
 
 	rows, err := c.Query(ctx, `SELECT n.nspname, cl.relname, has_table_privilege(cl.oid, 'SELECT'),
   cl.relreplident, EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = cl.oid AND i.indisprimary),

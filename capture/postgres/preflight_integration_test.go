@@ -88,3 +88,26 @@ func TestNoTableMatchedWarns(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// TestPublicationWithoutDeletes: a publication created WITH (publish = 'insert, update') stops
+// Open with the ALTER PUBLICATION that fixes it. Before, deletes were never decoded for it and
+// went missing downstream without a word.
+func TestPublicationWithoutDeletes(t *testing.T) {
+	eachServer(t, func(t *testing.T, db *testDB) {
+		db.exec("CREATE TABLE pd_a (id int PRIMARY KEY)", "CREATE PUBLICATION pd_pub FOR TABLE pd_a WITH (publish = 'insert, update')")
+		cfg := db.config()
+		cfg.Publication = "pd_pub"
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		s, err := Open(ctx, cfg)
+		if err == nil {
+			s.Close()
+			t.Fatal("Open succeeded with a publication that does not publish deletes")
+		}
+		if !strings.Contains(err.Error(), "does not publish delete") || !strings.Contains(err.Error(), `ALTER PUBLICATION "pd_pub" SET (publish = 'insert, update, delete, truncate');`) {
+			t.Fatalf("error does not name the missing operation and its fix: %v", err)
+		}
+		db.exec(`ALTER PUBLICATION pd_pub SET (publish = 'insert, update, delete, truncate')`)
+		db.open(cfg).Close()
+	})
+}
