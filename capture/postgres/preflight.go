@@ -309,6 +309,12 @@ func (s *Source) unpublished(ctx context.Context, pub string) ([]schema.TableID,
 		// Without include lists the publication is the list of captured tables.
 		return nil, nil
 	}
+	return s.outsidePublication(ctx, pub)
+}
+
+// outsidePublication lists the tables (not partitions) the filters keep that publication pub
+// does not publish.
+func (s *Source) outsidePublication(ctx context.Context, pub string) ([]schema.TableID, error) {
 	rows, err := s.cat.conn.Query(ctx, `SELECT n.nspname, cl.relname FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace
 WHERE cl.relkind IN ('r', 'p') AND NOT cl.relispartition AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
   AND NOT EXISTS (SELECT 1 FROM pg_publication_tables pt JOIN pg_namespace pn ON pn.nspname = pt.schemaname

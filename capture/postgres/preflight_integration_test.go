@@ -4,6 +4,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"sync"
@@ -109,5 +110,40 @@ func TestPublicationWithoutDeletes(t *testing.T) {
 		}
 		db.exec(`ALTER PUBLICATION pd_pub SET (publish = 'insert, update, delete, truncate')`)
 		db.open(cfg).Close()
+	})
+}
+
+// TestCheckAgreesWithRun: `sluice check` fails a slot that exists without a stored offset,
+// as the run refuses it (ErrSlotExists), and counts only the publication's tables when no
+// include list is given, as the run captures. Before, it passed both ("3 tables" of which the
+// run captured 1), and the run then failed.
+func TestCheckAgreesWithRun(t *testing.T) {
+	eachServer(t, func(t *testing.T, db *testDB) {
+		db.exec("CREATE TABLE ca_a (id int PRIMARY KEY)", "CREATE TABLE ca_b (id int PRIMARY KEY)", "CREATE PUBLICATION ca_pub FOR TABLE ca_a",
+			"SELECT pg_create_logical_replication_slot('"+db.name+"', 'pgoutput')")
+		cfg := db.config()
+		cfg.Publication = "ca_pub"
+		cfg.SnapshotMode = SnapshotInitial
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		rows := map[string]capture.Check{}
+		for _, c := range Check(ctx, cfg) {
+			rows[c.Name] = c
+		}
+		if c := rows["slot"]; c.Status != capture.CheckFail || !strings.Contains(c.Fix, "--drop-existing-slot") {
+			t.Errorf("slot: %+v, want a failure naming the ways out", c)
+		}
+		if c := rows["captured tables"]; c.Detail != "1 tables" {
+			t.Errorf("captured tables: %+v, want the publication's 1", c)
+		}
+		if _, err := Open(ctx, cfg); !errors.Is(err, ErrSlotExists) {
+			t.Errorf("Open = %v, want ErrSlotExists (what the check predicts)", err)
+		}
+		cfg.SnapshotMode = SnapshotWhenNeeded
+		for _, c := range Check(ctx, cfg) {
+			if c.Name == "slot" && c.Status != capture.CheckOK {
+				t.Errorf("slot under when_needed: %+v", c)
+			}
+		}
 	})
 }
