@@ -149,6 +149,50 @@ func (s *Source) ensurePublication(ctx context.Context) error {
 	return s.checkPartitionNames(ctx)
 }
 
+// checkPublishedWhole fails when the publication publishes a captured table with a row filter
+// (WHERE) or a column list (PostgreSQL 15+): the snapshot reads every row and column, and the
+// changes of the rows and columns left out would never follow.
+func (s *Source) checkPublishedWhole(ctx context.Context) error {
+	rows, err := s.cat.conn.Query(ctx, `SELECT n.nspname, c.relname, pr.prqual IS NOT NULL, pr.prattrs IS NOT NULL
+FROM pg_publication_rel pr JOIN pg_publication p ON p.oid = pr.prpubid JOIN pg_class c ON c.oid = pr.prrelid
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE p.pubname = $1 AND (pr.prqual IS NOT NULL OR pr.prattrs IS NOT NULL) ORDER BY 1, 2`, s.cfg.Publication)
+	if err != nil {
+		return fmt.Errorf("postgres: read publication %q: %w", s.cfg.Publication, err)
+	}
+	defer rows.Close()
+	var bad []string
+	var fix []string
+	for rows.Next() {
+		var ns, name string
+		var where, cols bool
+		if err := rows.Scan(&ns, &name, &where, &cols); err != nil {
+			return err
+		}
+		if !s.filter.table(ns, name) {
+			continue
+		}
+		t := quoteIdent(ns) + "." + quoteIdent(name)
+		what := "a row filter (WHERE)"
+		if cols {
+			what = "a column list"
+			if where {
+				what = "a row filter (WHERE) and a column list"
+			}
+		}
+		bad = append(bad, t+" with "+what)
+		fix = append(fix, "ALTER PUBLICATION "+quoteIdent(s.cfg.Publication)+" DROP TABLE "+t+"; ALTER PUBLICATION "+quoteIdent(s.cfg.Publication)+" ADD TABLE "+t+";")
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	return fmt.Errorf("postgres: publication %q publishes %s: the snapshot reads every row and column, and the changes of those left out would be lost: run %s "+
+		"(to leave columns out use --column-exclude; rows, a transform such as the Filter SMT)", s.cfg.Publication, strings.Join(bad, ", "), strings.Join(fix, " "))
+}
+
 // checkPublishedOps fails when the publication leaves out inserts, updates or deletes
 // (CREATE PUBLICATION … WITH (publish = …)): PostgreSQL does not decode them for it, so they
 // would be missing downstream and nothing would say so. Truncates left out are only logged:
@@ -172,6 +216,11 @@ func (s *Source) checkPublishedOps(ctx context.Context) error {
 	if len(missing) > 0 {
 		return fmt.Errorf("postgres: publication %q does not publish %s (its publish parameter), so those changes would be lost: run %s",
 			s.cfg.Publication, strings.Join(missing, ", "), fix)
+	}
+	if s.version >= 150000 {
+		if err := s.checkPublishedWhole(ctx); err != nil {
+			return err
+		}
 	}
 	if !trunc {
 		s.log.Warn("the publication does not publish truncates: a TRUNCATE of a captured table reaches no sink, even with --skipped-operations none; "+fix,

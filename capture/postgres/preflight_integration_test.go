@@ -147,3 +147,29 @@ func TestCheckAgreesWithRun(t *testing.T) {
 		}
 	})
 }
+
+// TestPublicationRowFilterRefused: a publication that publishes a captured table with a row
+// filter or a column list (PostgreSQL 15+) stops Open with the fix. Before, the snapshot read
+// every row and column and the changes of the others never followed.
+func TestPublicationRowFilterRefused(t *testing.T) {
+	eachServer(t, func(t *testing.T, db *testDB) {
+		db.exec("CREATE TABLE rf_a (id int PRIMARY KEY, v int)", "CREATE TABLE rf_b (id int PRIMARY KEY, v int)",
+			"CREATE PUBLICATION rf_pub FOR TABLE rf_a WHERE (v > 0), rf_b (id)")
+		cfg := db.config()
+		cfg.Publication = "rf_pub"
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		s, err := Open(ctx, cfg)
+		if err == nil {
+			s.Close()
+			t.Fatal("Open succeeded with a row filter and a column list on captured tables")
+		}
+		for _, want := range []string{`"public"."rf_a" with a row filter`, `"public"."rf_b" with a column list`, `ALTER PUBLICATION "rf_pub" DROP TABLE "public"."rf_a"; ALTER PUBLICATION "rf_pub" ADD TABLE "public"."rf_a";`} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error lacks %q: %v", want, err)
+			}
+		}
+		db.exec("ALTER PUBLICATION rf_pub SET TABLE rf_a, rf_b")
+		db.open(cfg).Close()
+	})
+}
