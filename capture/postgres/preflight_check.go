@@ -152,8 +152,7 @@ func Check(ctx context.Context, cfg Config) []capture.Check {
 	}
 	if pubExists {
 		if err := s.checkPublishedOps(ctx); err != nil {
-			add("publication operations", capture.CheckFail, err.Error(),
-				"ALTER PUBLICATION "+pub+" SET (publish = 'insert, update, delete, truncate');")
+			add("publication contents", capture.CheckFail, err.Error(), "run the statements the detail names")
 		}
 	}
 
