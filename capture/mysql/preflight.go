@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/sluicecdc/sluice/capture"
 )
 
 // preflight checks the server settings and grants change capture needs and returns what it
@@ -50,11 +53,23 @@ func (s *Source) preflight(ctx context.Context) (serverInfo, error) {
 		}
 	}
 	if missing := s.missingGrants(ctx, info.MariaDB); len(missing) > 0 {
-		problems = append(problems, fmt.Sprintf("the user %s lacks %s: run GRANT %s ON *.* TO %s",
-			s.dcfg.User, strings.Join(missing, ", "), strings.Join(missing, ", "), quoteUser(s.dcfg.User)))
+		p := fmt.Sprintf("the user %s lacks %s: run GRANT %s ON *.* TO %s",
+			s.dcfg.User, strings.Join(missing, ", "), strings.Join(missing, ", "), quoteUser(s.dcfg.User))
+		if slices.Contains(missing, "SELECT") {
+			// A user granted SELECT on some databases wonders why that is not enough.
+			p += " (SELECT on single databases or tables is not enough: a table the user may not read is invisible to it, so a table the include lists match could be left out unnoticed)"
+		}
+		problems = append(problems, p)
 	}
+	problems = append(problems, s.unloggedDatabases(ctx)...)
 	if len(problems) > 0 {
 		return info, fmt.Errorf("mysql: %w at %s:\n  - %s", ErrPreflight, s.dcfg.Addr, strings.Join(problems, "\n  - "))
+	}
+	// Most often a misspelt include list: say so once, loudly, instead of a quiet run that
+	// captures nothing (tables created later are still captured).
+	if c := s.checkTables(ctx); len(c) == 1 && c[0].Status == capture.CheckWarn {
+		s.log.Warn(c[0].Detail+": nothing is captured until a matching table is created; "+c[0].Fix,
+			"database_include", strings.Join(s.cfg.DatabaseInclude, ","), "table_include", strings.Join(s.cfg.TableInclude, ","))
 	}
 	s.log.Info("connected", "server", info.Version, "server_id", info.ServerID, "gtid_mode", info.GTIDMode || info.MariaDB)
 	return info, nil
@@ -129,4 +144,55 @@ func rowImageOK(img string) (ok bool, note string) {
 			"__debezium_unavailable_value; for their values run SET GLOBAL binlog_row_image='FULL' and set binlog_row_image=FULL in my.cnf"
 	}
 	return false, fmt.Sprintf("binlog_row_image is %s: run SET GLOBAL binlog_row_image='FULL' and set binlog_row_image=FULL in my.cnf", img)
+}
+
+// unloggedDatabases reports the captured databases the server leaves out of its binlog
+// (binlog_do_db, binlog_ignore_db in my.cnf): their changes never reach a replica, so the
+// snapshot would read them and no change would follow, silently. Empty when the status
+// cannot be read (the later steps report that).
+func (s *Source) unloggedDatabases(ctx context.Context) []string {
+	m, err := queryRow(ctx, s.db, "SHOW BINARY LOG STATUS")
+	if err != nil {
+		m, err = queryRow(ctx, s.db, "SHOW MASTER STATUS")
+	}
+	if err != nil {
+		return nil
+	}
+	list := func(v string) map[string]bool {
+		out := map[string]bool{}
+		for _, d := range strings.Split(v, ",") {
+			if d = strings.TrimSpace(d); d != "" {
+				out[d] = true
+			}
+		}
+		return out
+	}
+	do, ignore := list(m["Binlog_Do_DB"]), list(m["Binlog_Ignore_DB"])
+	if len(do) == 0 && len(ignore) == 0 {
+		return nil
+	}
+	rows, err := s.db.QueryContext(ctx, "SELECT schema_name FROM information_schema.schemata")
+	if err != nil {
+		return nil
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var db string
+		if rows.Scan(&db) != nil || !s.f.database(db) {
+			continue
+		}
+		var why string
+		switch {
+		case ignore[db]:
+			why = "binlog_ignore_db"
+		case len(do) > 0 && !do[db]:
+			why = "binlog_do_db, which does not name it"
+		default:
+			continue
+		}
+		out = append(out, fmt.Sprintf("the server does not write the changes of captured database %s to its binlog (%s), so they would be lost: "+
+			"remove it from %s in my.cnf and restart the server, or leave it out with --database-exclude (database.exclude.list)", db, why, strings.Fields(why)[0]))
+	}
+	return out
 }

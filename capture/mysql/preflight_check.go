@@ -96,6 +96,9 @@ func Check(ctx context.Context, cfg Config) []capture.Check {
 	} else {
 		add("grants", capture.CheckOK, "SELECT, RELOAD, REPLICATION SLAVE, REPLICATION CLIENT", "")
 	}
+	for _, p := range s.unloggedDatabases(ctx) {
+		add("binlog filters", capture.CheckFail, p, "remove the database from binlog_do_db/binlog_ignore_db, or --database-exclude it")
+	}
 	out = append(out, s.checkTables(ctx)...)
 	if len(cfg.Offset) > 0 {
 		out = append(out, s.checkOffset(ctx))

@@ -71,6 +71,7 @@ WHERE cl.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_
 		return fmt.Errorf("postgres preflight: list tables: %w", err)
 	}
 	var noSelect, noKey, blocked, identNoPK []string
+	captured := 0
 	for rows.Next() {
 		var ns, name, ident string
 		var sel, pk, pkNotInIdent bool
@@ -85,6 +86,7 @@ WHERE cl.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_
 			}
 			continue
 		}
+		captured++
 		if !sel {
 			noSelect = append(noSelect, full)
 		}
@@ -101,6 +103,12 @@ WHERE cl.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_
 	}
 	if len(identNoPK) > 0 {
 		return errIdentityWithoutKey(strings.Join(identNoPK, ", "))
+	}
+	if captured == 0 {
+		// Most often a misspelt include list: say so once, loudly, instead of a quiet run
+		// that captures nothing (tables created later are still captured).
+		s.log.Warn("no table matches the include/exclude lists: nothing is captured until a matching table is created; check --schema-include/--table-include/--table-exclude (schema.include.list, table.include.list)",
+			"schema_include", strings.Join(s.cfg.SchemaInclude, ","), "table_include", strings.Join(s.cfg.TableInclude, ","))
 	}
 	if len(noKey) > 0 {
 		s.log.Warn("tables without a primary key under REPLICA IDENTITY DEFAULT: their updates and deletes carry no key and PostgreSQL rejects UPDATE/DELETE on them once published; fix with ALTER TABLE … REPLICA IDENTITY FULL (or add a primary key)", "tables", strings.Join(noKey, ", "))
@@ -135,7 +143,90 @@ func (s *Source) ensurePublication(ctx context.Context) error {
 	if err := s.ensurePublicationExists(ctx); err != nil {
 		return err
 	}
+	if err := s.checkPublishedOps(ctx); err != nil {
+		return err
+	}
 	return s.checkPartitionNames(ctx)
+}
+
+// checkPublishedWhole fails when the publication publishes a captured table with a row filter
+// (WHERE) or a column list (PostgreSQL 15+): the snapshot reads every row and column, and the
+// changes of the rows and columns left out would never follow.
+func (s *Source) checkPublishedWhole(ctx context.Context) error {
+	rows, err := s.cat.conn.Query(ctx, `SELECT n.nspname, c.relname, pr.prqual IS NOT NULL, pr.prattrs IS NOT NULL
+FROM pg_publication_rel pr JOIN pg_publication p ON p.oid = pr.prpubid JOIN pg_class c ON c.oid = pr.prrelid
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE p.pubname = $1 AND (pr.prqual IS NOT NULL OR pr.prattrs IS NOT NULL) ORDER BY 1, 2`, s.cfg.Publication)
+	if err != nil {
+		return fmt.Errorf("postgres: read publication %q: %w", s.cfg.Publication, err)
+	}
+	defer rows.Close()
+	var bad []string
+	var fix []string
+	for rows.Next() {
+		var ns, name string
+		var where, cols bool
+		if err := rows.Scan(&ns, &name, &where, &cols); err != nil {
+			return err
+		}
+		if !s.filter.table(ns, name) {
+			continue
+		}
+		t := quoteIdent(ns) + "." + quoteIdent(name)
+		what := "a row filter (WHERE)"
+		if cols {
+			what = "a column list"
+			if where {
+				what = "a row filter (WHERE) and a column list"
+			}
+		}
+		bad = append(bad, t+" with "+what)
+		fix = append(fix, "ALTER PUBLICATION "+quoteIdent(s.cfg.Publication)+" DROP TABLE "+t+"; ALTER PUBLICATION "+quoteIdent(s.cfg.Publication)+" ADD TABLE "+t+";")
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	return fmt.Errorf("postgres: publication %q publishes %s: the snapshot reads every row and column, and the changes of those left out would be lost: run %s "+
+		"(to leave columns out use --column-exclude; rows, a transform such as the Filter SMT)", s.cfg.Publication, strings.Join(bad, ", "), strings.Join(fix, " "))
+}
+
+// checkPublishedOps fails when the publication leaves out inserts, updates or deletes
+// (CREATE PUBLICATION … WITH (publish = …)): PostgreSQL does not decode them for it, so they
+// would be missing downstream and nothing would say so. Truncates left out are only logged:
+// Debezium skips them by default (skipped.operations=t).
+func (s *Source) checkPublishedOps(ctx context.Context) error {
+	var ins, upd, del, trunc bool
+	if err := s.cat.conn.QueryRow(ctx, "SELECT pubinsert, pubupdate, pubdelete, pubtruncate FROM pg_publication WHERE pubname = $1",
+		s.cfg.Publication).Scan(&ins, &upd, &del, &trunc); err != nil {
+		return fmt.Errorf("postgres: read publication %q: %w", s.cfg.Publication, err)
+	}
+	var missing []string
+	for _, op := range []struct {
+		on   bool
+		name string
+	}{{ins, "insert"}, {upd, "update"}, {del, "delete"}} {
+		if !op.on {
+			missing = append(missing, op.name)
+		}
+	}
+	fix := "ALTER PUBLICATION " + quoteIdent(s.cfg.Publication) + " SET (publish = 'insert, update, delete, truncate');"
+	if len(missing) > 0 {
+		return fmt.Errorf("postgres: publication %q does not publish %s (its publish parameter), so those changes would be lost: run %s",
+			s.cfg.Publication, strings.Join(missing, ", "), fix)
+	}
+	if s.version >= 150000 {
+		if err := s.checkPublishedWhole(ctx); err != nil {
+			return err
+		}
+	}
+	if !trunc {
+		s.log.Warn("the publication does not publish truncates: a TRUNCATE of a captured table reaches no sink, even with --skipped-operations none; "+fix,
+			"publication", s.cfg.Publication)
+	}
+	return nil
 }
 
 // ensurePublicationExists creates the publication when missing, per the publication mode.
@@ -149,7 +240,7 @@ func (s *Source) ensurePublicationExists(ctx context.Context) error {
 		if s.cfg.PublicationMode == PublicationFiltered {
 			return s.addFilteredTables(ctx)
 		}
-		return nil
+		return s.checkPublished(ctx)
 	}
 	pub := quoteIdent(s.cfg.Publication)
 	var stmt string
@@ -258,6 +349,61 @@ ORDER BY 1, 2`, pub)
 		}
 	}
 	return ids, rows.Err()
+}
+
+// unpublished lists the tables (not partitions) the include lists name that publication pub
+// does not publish, directly, through its schema or through a partition.
+func (s *Source) unpublished(ctx context.Context, pub string) ([]schema.TableID, error) {
+	if len(s.cfg.TableInclude) == 0 && len(s.cfg.SchemaInclude) == 0 {
+		// Without include lists the publication is the list of captured tables.
+		return nil, nil
+	}
+	return s.outsidePublication(ctx, pub)
+}
+
+// outsidePublication lists the tables (not partitions) the filters keep that publication pub
+// does not publish.
+func (s *Source) outsidePublication(ctx context.Context, pub string) ([]schema.TableID, error) {
+	rows, err := s.cat.conn.Query(ctx, `SELECT n.nspname, cl.relname FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace
+WHERE cl.relkind IN ('r', 'p') AND NOT cl.relispartition AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
+  AND NOT EXISTS (SELECT 1 FROM pg_publication_tables pt JOIN pg_namespace pn ON pn.nspname = pt.schemaname
+    JOIN pg_class pc ON pc.relnamespace = pn.oid AND pc.relname = pt.tablename
+    WHERE pt.pubname = $1 AND (pc.oid = cl.oid OR pc.oid IN (SELECT relid FROM pg_partition_tree(cl.oid))))
+ORDER BY 1, 2`, pub)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list unpublished tables: %w", err)
+	}
+	defer rows.Close()
+	var ids []schema.TableID
+	for rows.Next() {
+		var ns, name string
+		if err := rows.Scan(&ns, &name); err != nil {
+			return nil, err
+		}
+		if s.filter.table(ns, name) {
+			ids = append(ids, schema.TableID{Schema: ns, Table: name})
+		}
+	}
+	return ids, rows.Err()
+}
+
+// errUnpublished is the error of included tables an existing publication leaves out.
+func errUnpublished(pub string, ids []schema.TableID) error {
+	t := strings.Join(quotedTables(ids), ", ")
+	return fmt.Errorf("postgres: tables %s match the include lists but are not in publication %q, so none of their changes would be captured: "+
+		"run ALTER PUBLICATION %s ADD TABLE %s; (as the tables' owner), or let sluice add them with --publication-mode filtered (publication.autocreate.mode), or narrow --table-include/--schema-include",
+		t, pub, quoteIdent(pub), t)
+}
+
+// checkPublished fails when an existing publication, used as it is (publication modes
+// all_tables and disabled), misses a table the include lists name: PostgreSQL publishes no
+// change of it, and before this check it was neither snapshotted nor streamed, silently.
+func (s *Source) checkPublished(ctx context.Context) error {
+	ids, err := s.unpublished(ctx, s.cfg.Publication)
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	return errUnpublished(s.cfg.Publication, ids)
 }
 
 // quotedTables names ids as SQL does.

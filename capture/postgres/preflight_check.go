@@ -94,6 +94,11 @@ func Check(ctx context.Context, cfg Config) []capture.Check {
 		add("slot", capture.CheckFail, fmt.Sprintf("slot %q belongs to database %s", s.cfg.Slot, *slotDB), "use another --slot (slot names are global to the server)")
 	case slotExists && active && activePID != nil:
 		add("slot", capture.CheckFail, fmt.Sprintf("slot %q is in use by backend pid %d", s.cfg.Slot, *activePID), "stop the other consumer or use another --slot")
+	case slotExists && len(cfg.Offset) == 0 && !s.cfg.DropExistingSlot &&
+		s.cfg.SnapshotMode != SnapshotNoData && s.cfg.SnapshotMode != SnapshotWhenNeeded && s.cfg.SnapshotMode != SnapshotAlways:
+		// What a run refuses (unusableSlot, ErrSlotExists): the check passed and the run failed.
+		add("slot", capture.CheckFail, fmt.Sprintf("slot %q exists but no offset is stored (not this connector's to reuse or drop)", s.cfg.Slot),
+			"the same --offsets-file/--offsets-topic and --name as the pipeline that made it; or --snapshot-mode when_needed, --drop-existing-slot, or another --slot")
 	case slotExists:
 		add("slot", capture.CheckOK, fmt.Sprintf("slot %q exists (confirmed up to %s)", s.cfg.Slot, deref(confirmed)), "")
 	case usedSlots >= maxSlots:
@@ -124,8 +129,18 @@ func Check(ctx context.Context, cfg Config) []capture.Check {
 	}
 	pub := quoteIdent(s.cfg.Publication)
 	switch {
+	case pubExists && s.cfg.PublicationMode != PublicationFiltered:
+		if ids, err := s.unpublished(ctx, s.cfg.Publication); err != nil {
+			add("publication", capture.CheckFail, err.Error(), "")
+		} else if len(ids) > 0 {
+			t := strings.Join(quotedTables(ids), ", ")
+			add("publication", capture.CheckFail, fmt.Sprintf("publication %q exists but misses included tables %s", s.cfg.Publication, t),
+				fmt.Sprintf("ALTER PUBLICATION %s ADD TABLE %s; (or --publication-mode filtered)", pub, t))
+		} else {
+			add("publication", capture.CheckOK, fmt.Sprintf("publication %q exists", s.cfg.Publication), "")
+		}
 	case pubExists:
-		add("publication", capture.CheckOK, fmt.Sprintf("publication %q exists", s.cfg.Publication), "")
+		add("publication", capture.CheckOK, fmt.Sprintf("publication %q exists (missing included tables are added: filtered mode)", s.cfg.Publication), "")
 	case s.cfg.PublicationMode == PublicationDisabled:
 		add("publication", capture.CheckFail, fmt.Sprintf("publication %q does not exist and --publication-mode is disabled", s.cfg.Publication),
 			fmt.Sprintf("CREATE PUBLICATION %s FOR ALL TABLES; (or FOR TABLE …)", pub))
@@ -134,6 +149,11 @@ func Check(ctx context.Context, cfg Config) []capture.Check {
 			fmt.Sprintf("CREATE PUBLICATION %s FOR ALL TABLES; as a superuser, or --publication-mode filtered (the user must own the tables)", pub))
 	default:
 		add("publication", capture.CheckOK, fmt.Sprintf("publication %q will be created (%s)", s.cfg.Publication, s.cfg.PublicationMode), "")
+	}
+	if pubExists {
+		if err := s.checkPublishedOps(ctx); err != nil {
+			add("publication contents", capture.CheckFail, err.Error(), "run the statements the detail names")
+		}
 	}
 
 	rows, err := c.Query(ctx, `SELECT n.nspname, cl.relname, has_table_privilege(cl.oid, 'SELECT'),
@@ -170,6 +190,12 @@ WHERE cl.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_
 		}
 	}
 	rows.Close()
+	if pubExists && n > 0 && len(s.cfg.TableInclude) == 0 && len(s.cfg.SchemaInclude) == 0 {
+		// Without include lists a run captures the publication's tables only.
+		if out, err := s.outsidePublication(ctx, s.cfg.Publication); err == nil {
+			n -= len(out)
+		}
+	}
 	if n == 0 {
 		add("captured tables", capture.CheckWarn, "no table matches the include/exclude lists", "check --schema-include/--table-include (schema.include.list, table.include.list)")
 	} else {

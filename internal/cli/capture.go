@@ -155,17 +155,6 @@ func addCapture(s *Set, dsnUsage string, kinds []SinkKind) *Capture {
 		"key.converter.schemas.enable": "schemas-enable", "debezium.format.key.schemas.enable": "schemas-enable"})
 	// Debezium before 2.0 named the topic prefix database.server.name.
 	s.Fallback("database.server.name", "topic-prefix")
-	// The Kafka sink always waits for every in-sync replica (acks=all): positions are
-	// released only after that, so a weaker setting cannot be honoured.
-	for _, p := range []string{"debezium.sink.kafka.producer.acks", "acks"} {
-		s.Accept(p, func(v string) (string, error) {
-			switch strings.TrimSpace(v) {
-			case "all", "-1":
-				return "", nil
-			}
-			return "sluice always produces with acks=all: a position is saved only after every in-sync replica has the record", nil
-		})
-	}
 	// A producer property sluice does not map is refused, not ignored: whoever tuned it must
 	// learn that it would do nothing (exact names, mapped or known unused, match first).
 	s.Accept("debezium.sink.kafka.producer.*", func(string) (string, error) {

@@ -61,7 +61,7 @@ func MainOnly(prog string, cmd Command) {
 }
 
 func exit(run func(ctx context.Context) int) {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals()...)
 	go func() {
 		// After the first signal the pipeline flushes and saves offsets; restoring the default
 		// handlers lets a second signal end a shutdown that hangs (e.g. Kafka unreachable).
@@ -71,6 +71,18 @@ func exit(run func(ctx context.Context) int) {
 	code := run(ctx)
 	stop()
 	os.Exit(code)
+}
+
+// stopSignals are the signals that stop sluice cleanly (in-flight records flushed, offsets
+// saved). SIGHUP is one of them, as for Debezium Server's JVM, so a closed terminal or
+// session does not kill a run mid-flush; when the process was started with SIGHUP ignored
+// (nohup), it stays ignored: handling it would undo nohup.
+func stopSignals() []os.Signal {
+	sigs := []os.Signal{os.Interrupt, syscall.SIGTERM}
+	if !signal.Ignored(syscall.SIGHUP) {
+		sigs = append(sigs, syscall.SIGHUP)
+	}
+	return sigs
 }
 
 // RunMain dispatches args to one of cmds and returns the process exit code: 0 on success, 2 for

@@ -127,6 +127,23 @@ func TestValidateReportsEverything(t *testing.T) {
 	}
 }
 
+// TestFileReportsEveryBadValue: a config file with a bad value of a plain flag (a bool) and
+// of a checked one (a partition count) gets both named at once. Before, the first kind hid
+// the second, so the file failed again after the first fix.
+func TestFileReportsEveryBadValue(t *testing.T) {
+	props := writeFile(t, "app.properties", "topic.prefix=p\ntombstones.on.delete=flase\ntopic.creation.default.partitions=abc\n")
+	fs, c := newTestFlags(t)
+	if err := fs.Parse([]string{"--config", props}); err != nil {
+		t.Fatal(err)
+	}
+	err := c.resolve(func(string) (string, bool) { return "", false })
+	for _, want := range []string{`tombstones.on.delete="flase"`, `topic.creation.default.partitions="abc"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not name %s: %v", want, err)
+		}
+	}
+}
+
 func TestEnvBadValueNamesVariable(t *testing.T) {
 	fs, c := newTestFlags(t)
 	if err := fs.Parse(nil); err != nil {
@@ -373,6 +390,35 @@ func TestReplaceNullWithDefault(t *testing.T) {
 			}
 			if cp.Envelope.KeepNulls != c.keep {
 				t.Errorf("KeepNulls = %v, want %v", cp.Envelope.KeepNulls, c.keep)
+			}
+		})
+	}
+}
+
+// TestAcksPropertySetsFlag: acks (and debezium.sink.kafka.producer.acks) set --kafka-acks as
+// the docs say, and a bad value is an error naming the property. Before, a stale rule of the
+// capture command took both names over: any value, a typo too, was accepted and ignored.
+func TestAcksPropertySetsFlag(t *testing.T) {
+	for _, c := range []struct{ line, want, err string }{
+		{"debezium.sink.kafka.producer.acks=1", "1", ""},
+		{"acks=all", "all", ""},
+		{"acks=0", "0", ""},
+		{"debezium.sink.kafka.producer.acks=al", "", "debezium.sink.kafka.producer.acks"},
+	} {
+		t.Run(c.line, func(t *testing.T) {
+			props := writeFile(t, "app.properties", "debezium.sink.type=kafka\nbootstrap.servers=k:9092\n"+c.line+"\n")
+			fs, capt := newTestFlags(t)
+			if err := fs.Parse([]string{"--config", props, "--topic-prefix", "p"}); err != nil {
+				t.Fatal(err)
+			}
+			err := capt.resolve(func(string) (string, bool) { return "", false })
+			switch {
+			case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
+				t.Fatalf("resolve = %v, want an error naming %s", err, c.err)
+			case c.err == "" && err != nil:
+				t.Fatal(err)
+			case c.err == "" && fs.Lookup("kafka-acks").Value.String() != c.want:
+				t.Errorf("--kafka-acks = %q, want %q", fs.Lookup("kafka-acks").Value.String(), c.want)
 			}
 		})
 	}

@@ -228,6 +228,10 @@ func (s *Set) Parse(args []string) error {
 			return err
 		}
 		ue := usageError(err)
+		// The flag package's own message for a bool: "invalid boolean value "x" for -name: parse error".
+		if strings.HasPrefix(ue.Msg, "invalid boolean value") {
+			ue.Msg += ": want true or false"
+		}
 		// A duration flag of the flag package: say what "parse error" means for it.
 		var name, v string
 		if _, serr := fmt.Sscanf(ue.Msg, "invalid value %q for flag --%s", &v, &name); serr == nil || name != "" {
@@ -353,11 +357,9 @@ func (s *Set) resolve(lookup func(string) (string, bool)) error {
 			}
 		}
 	})
-	if len(errs) > 0 {
-		return Config(errors.Join(errs...))
-	}
 	// Bad values of properties.Func flags kept their error for here, to be reported with
-	// the checks.
+	// the other bad values (and the checks, when every value is good).
+	badValues := len(errs) > 0
 	s.fs.VisitAll(func(f *flag.Flag) {
 		if d, ok := f.Value.(interface{ Err() error }); ok && d.Err() != nil {
 			shownValue := f.Value.String() // a secret's String is redacted
@@ -371,6 +373,10 @@ func (s *Set) resolve(lookup func(string) (string, bool)) error {
 			errs = append(errs, fmt.Errorf("%s--%s %s: %w", where[f.Name], f.Name, shownValue, err))
 		}
 	})
+	if len(errs) > 0 && badValues {
+		// The checks would only repeat what the bad values cause.
+		return Config(errors.Join(errs...))
+	}
 	for _, c := range s.checks {
 		if err := c(); err != nil {
 			errs = append(errs, err)
@@ -447,6 +453,15 @@ func (e hiddenError) Unwrap() error { return e.err }
 // hint adds to a flag's error what a bare number means for a duration flag: Go durations want
 // a unit, and the .ms properties are the ones that take bare milliseconds.
 func hint(f *flag.Flag, v string, err error) error {
+	// The flag package says only "parse error" for its own bool and number flags.
+	if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() && err.Error() == "parse error" {
+		return fmt.Errorf("%w: want true or false", err)
+	}
+	if _, ierr := strconv.ParseInt(f.DefValue, 0, 64); ierr == nil && err.Error() == "parse error" {
+		if _, nerr := strconv.ParseInt(strings.TrimSpace(v), 0, 64); nerr != nil {
+			return fmt.Errorf("%w: want a whole number", err)
+		}
+	}
 	if _, derr := time.ParseDuration(f.DefValue); derr != nil {
 		return err // not a duration flag
 	}

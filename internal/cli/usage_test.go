@@ -31,6 +31,8 @@ func TestExitCodes(t *testing.T) {
 	dir := t.TempDir()
 	wrongConnector := filepath.Join(dir, "mysql.properties")
 	os.WriteFile(wrongConnector, []byte("connector.class=io.debezium.connector.mysql.MySqlConnector\ntopic.prefix=p\n"), 0o600)
+	badBool := filepath.Join(dir, "bool.properties")
+	os.WriteFile(badBool, []byte("topic.prefix=p\ntombstones.on.delete=flase\n"), 0o600)
 	for _, c := range []struct {
 		args     []string
 		code     int
@@ -45,6 +47,10 @@ func TestExitCodes(t *testing.T) {
 			inStderr: `--heartbeat-interval 5: time: missing unit in duration "5": want a duration with a unit, like 5s or 5ms`},
 		{args: []string{"testcap", "--errors-retry-timeout", "5"}, code: 2,
 			inStderr: `invalid value "5" for flag --errors-retry-timeout: parse error: want a duration with a unit, like 5s`},
+		// A bad bool or number said only "parse error" before.
+		{args: []string{"testcap", "--tombstones-on-delete=flase"}, code: 2, inStderr: `"flase" for -tombstones-on-delete: parse error: want true or false`},
+		{args: []string{"testcap", "--config", badBool}, code: 2, inStderr: `tombstones.on.delete="flase": parse error: want true or false`},
+		{args: []string{"testcap", "--topic-prefix", "p", "--errors-max-retries", "x"}, code: 2, inStderr: `for flag --errors-max-retries: parse error: want a whole number`},
 		{args: []string{"testcap", "--config", wrongConnector}, code: 2, inStderr: "configures the MySQL/MariaDB connector: run sluice mysql"},
 		{args: []string{"testcap", "--config", filepath.Join(dir, "missing")}, code: 2, inStderr: "configuration error"},
 		{args: []string{"testcap", "--help"}, code: 0,

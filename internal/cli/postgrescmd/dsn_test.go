@@ -42,3 +42,19 @@ func TestDSNWrongScheme(t *testing.T) {
 		t.Fatalf("%T is not a configuration error (exit 2)", err)
 	}
 }
+
+// TestDSNMalformedKeyValue: a key=value --dsn that does not parse is a configuration error
+// (exit 2) naming --dsn, without its password. Before, it failed at the start (exit 1).
+func TestDSNMalformedKeyValue(t *testing.T) {
+	const secret = "Sup3rS3cret"
+	for _, dsn := range []string{"not a dsn at all", "host=db password=" + secret + " user", "host=db port=abc password=" + secret} {
+		_, _, err := parse("sluice postgres", []string{"--topic-prefix", "p", "--dsn", dsn}, sinks)
+		if ce := new(cli.ConfigError); err == nil || !errors.As(err, &ce) || !strings.Contains(err.Error(), "--dsn") {
+			t.Errorf("%q: %v (%T), want a configuration error naming --dsn", dsn, err, err)
+			continue
+		}
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("error shows the password: %v", err)
+		}
+	}
+}

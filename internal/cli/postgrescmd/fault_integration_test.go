@@ -19,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/sluicecdc/sluice/internal/cli"
+	"github.com/sluicecdc/sluice/internal/cli/clickhousecmd"
 	"github.com/sluicecdc/sluice/internal/pipeline"
 	"github.com/sluicecdc/sluice/internal/testkit"
 	"github.com/sluicecdc/sluice/sink/stdout"
@@ -239,7 +240,7 @@ func TestReopenAfterOutage(t *testing.T) {
 	}
 }
 
-// TestNoSlotBeforeSinkAndOffsets: with Kafka unreachable or the offsets file not writable,
+// TestNoSlotBeforeSinkAndOffsets: with Kafka or ClickHouse unreachable or the offsets file not writable,
 // `sluice postgres` creates no slot and takes no snapshot. Before, it created the slot, ran
 // the snapshot, failed at the sink, and on every retry dropped and re-created the slot.
 func TestNoSlotBeforeSinkAndOffsets(t *testing.T) {
@@ -263,6 +264,9 @@ func TestNoSlotBeforeSinkAndOffsets(t *testing.T) {
 	}{
 		{"kafka unreachable", "kafka", true, []string{"--sink", "kafka", "--kafka-brokers", closed,
 			"--offsets-file", filepath.Join(t.TempDir(), "o.json"), "--errors-retry-timeout", "3s"}},
+		// Before, the source opened (slot, snapshot) and the sink retried its connect for ever.
+		{"clickhouse unreachable", "clickhouse: connect to " + closed, true, []string{"--sink", "clickhouse", "--clickhouse-addr", closed,
+			"--offsets-file", filepath.Join(t.TempDir(), "o.json"), "--errors-retry-timeout", "3s"}},
 		{"offsets not writable", "offsets file", false, []string{"--sink", "stdout",
 			"--offsets-file", filepath.Join(t.TempDir(), "missing-dir", "o.json")}},
 	}
@@ -275,7 +279,7 @@ func TestNoSlotBeforeSinkAndOffsets(t *testing.T) {
 			rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 			defer cancel()
 			start := time.Now()
-			err := run(rctx, "sluice postgres", append(append([]string{}, common...), c.args...), sinks)
+			err := run(rctx, "sluice postgres", append(append([]string{}, common...), c.args...), append(sinks, clickhousecmd.Sink))
 			t.Logf("after %v: %v", time.Since(start).Round(time.Millisecond), err)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("error %v, want one about %s", err, c.want)

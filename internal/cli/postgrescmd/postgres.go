@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/sluicecdc/sluice/capture/postgres"
 	"github.com/sluicecdc/sluice/internal/cli"
 	"github.com/sluicecdc/sluice/internal/pipeline"
@@ -166,6 +168,11 @@ func (f *connFlags) dsn(d, pw string, havePW bool) (string, error) {
 		}
 		if havePW {
 			d += " password=" + quoteKV(pw)
+		}
+		// A malformed key=value string is a configuration error (exit 2) now, not a failed
+		// start; pgconn's error shows the string with its password masked.
+		if _, err := pgconn.ParseConfig(d); err != nil {
+			return "", fmt.Errorf("--dsn: %w (want postgres://user@host:port/dbname or host=… port=… user=… dbname=…)", err)
 		}
 		return d, nil
 	}
