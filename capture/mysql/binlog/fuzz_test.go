@@ -179,24 +179,36 @@ func FuzzRows(f *testing.F) {
 	})
 }
 
-// FuzzJSON renders arbitrary binary JSON; whatever renders must be valid JSON text.
+// FuzzJSON renders arbitrary binary JSON; whatever renders must be valid JSON text, and its
+// one-pass escaped form (AppendJSONEscaped) must be the envelope's escaping of that text.
 func FuzzJSON(f *testing.F) {
 	for _, v := range []any{
 		testkit.JSONObject{{"a", 1}, {"bb", []any{true, nil, "x", 1.5, int64(1) << 40, uint64(1) << 63}}},
 		[]any{testkit.JSONOpaque{Type: byte(TypeNewDecimal), Data: append([]byte{5, 2}, testkit.Decimal("-1.50", 5, 2)...)}},
 		[]any{testkit.JSONOpaque{Type: byte(TypeDateTime), Data: testkit.Int(0x19B2CAA51E<<24|5, 8)}, testkit.JSONOpaque{Type: byte(TypeBlob), Data: []byte{1}}},
 		"str\n\"", 1e-9, -7,
+		testkit.JSONObject{{"k\"\\\x01", "é\xff\xe2\x82\x7f\t"}},
 	} {
 		f.Add(testkit.JSONBinary(v))
 		f.Add(testkit.JSONBinaryLarge(v))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		out, err := AppendJSON(nil, b)
+		esc, errEsc := AppendJSONEscaped([]byte("keep"), b)
+		if (err == nil) != (errEsc == nil) {
+			t.Fatalf("AppendJSON error %v, AppendJSONEscaped error %v, for %x", err, errEsc, b)
+		}
 		if err != nil {
+			if string(esc) != "keep" {
+				t.Fatalf("AppendJSONEscaped failed and left %q", esc)
+			}
 			return
 		}
 		if !json.Valid(out) {
 			t.Fatalf("invalid JSON text %q from %x", out, b)
+		}
+		if want := "keep" + envelopeEscaped(string(out)); string(esc) != want {
+			t.Fatalf("escaped %q, want %q (text %q)", esc, want, out)
 		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sluicecdc/sluice/envelope"
 	"github.com/sluicecdc/sluice/internal/testkit"
 )
 
@@ -52,6 +53,13 @@ func TestAppendJSON(t *testing.T) {
 		{"time", `JSON_ARRAY(TIME '12:34:56')`, testkit.JSONOpaque{Type: byte(TypeTime), Data: packed(int64(12<<12|34<<6|56) << 24)}, `"12:34:56"`},
 		{"time negative", `JSON_ARRAY(TIME '-01:00:00.5')`, testkit.JSONOpaque{Type: byte(TypeTime), Data: packed(-(int64(1<<12)<<24 | 500000))}, `"-01:00:00.5"`},
 		{"opaque blob", `JSON_ARRAY(x'0102')`, []any{testkit.JSONOpaque{Type: byte(TypeBlob), Data: []byte{1, 2}}}, `["AQI="]`},
+		{"escaped key", `'{"k\"\\": "v"}'`, obj{{"k\"\\", "v"}}, `{"k\"\\":"v"}`},
+		{"bench payload", `JSON_OBJECT('sku','SKU-123457','qty',7,'note','6b86b273ff34fce19d6b804eff5a3f57')`,
+			obj{{"qty", 7}, {"sku", "SKU-123457"}, {"note", "6b86b273ff34fce19d6b804eff5a3f57"}}, `{"qty":7,"sku":"SKU-123457","note":"6b86b273ff34fce19d6b804eff5a3f57"}`},
+		{"non-ascii", `'["é€😀", "\u007f"]'`, []any{"é€😀", "\x7f"}, "[\"é€😀\",\"\x7f\"]"},
+		// The server stores only valid utf8mb4; a byte that is not UTF-8 is copied into the text,
+		// and the envelope's JSON string (so the escaped form too) holds U+FFFD for it.
+		{"invalid utf8", `(not producible by SQL)`, []any{"a\xffb\xe2\x82", "\xc3"}, "[\"a\xffb\xe2\x82\",\"\xc3\"]"},
 	}
 	for _, c := range cases {
 		for _, large := range []bool{false, true} {
@@ -73,9 +81,26 @@ func TestAppendJSON(t *testing.T) {
 					}
 					t.Errorf("got %s\nwant %s", got, want)
 				}
+				esc, err := AppendJSONEscaped([]byte("keep"), enc(c.v))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if wantEsc := "keep" + envelopeEscaped(want); string(esc) != wantEsc {
+					if len(esc) > 200 {
+						esc = esc[:200]
+					}
+					t.Errorf("escaped: got %s\nwant %s", esc, wantEsc)
+				}
 			})
 		}
 	}
+}
+
+// envelopeEscaped is text as the envelope writes it inside a JSON string: what
+// AppendJSONEscaped must write in one pass.
+func envelopeEscaped(text string) string {
+	q := envelope.AppendJSONString(nil, text)
+	return string(q[1 : len(q)-1])
 }
 
 func TestAppendJSONMalformed(t *testing.T) {
@@ -83,6 +108,9 @@ func TestAppendJSONMalformed(t *testing.T) {
 	for i := 1; i < len(good); i++ {
 		if _, err := AppendJSON([]byte("keep"), good[:i]); err == nil {
 			t.Errorf("prefix of %d bytes decoded without error", i)
+		}
+		if out, err := AppendJSONEscaped([]byte("keep"), good[:i]); err == nil || string(out) != "keep" {
+			t.Errorf("prefix of %d bytes escaped without error (%q)", i, out)
 		}
 	}
 	// An entry pointing back at its own container must not recurse forever.
