@@ -86,3 +86,22 @@ func cpuTime() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkAppendJSON renders bench.sh's payload as text and (Escaped) as the envelope's JSON
+// string body.
+func BenchmarkAppendJSON(b *testing.B) {
+	doc := testkit.JSONBinary(testkit.JSONObject{{"qty", 7}, {"sku", "SKU-123457"}, {"note", "6b86b273ff34fce19d6b804eff5a3f57"}})
+	for _, bc := range []struct {
+		name string
+		f    func(dst, b []byte) ([]byte, error)
+	}{{"text", AppendJSON}, {"escaped", AppendJSONEscaped}} {
+		b.Run(bc.name, func(b *testing.B) {
+			var dst []byte
+			cpu0 := cpuTime()
+			for b.Loop() {
+				dst, _ = bc.f(dst[:0], doc)
+			}
+			b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+		})
+	}
+}

@@ -119,3 +119,22 @@ func TestAppendJSONMalformed(t *testing.T) {
 		t.Error("self-referencing array decoded")
 	}
 }
+
+// TestPlainPrefix puts every byte value at every place of a 16-byte text: the word holding a
+// byte that needs an escape (or a UTF-8 check) is never skipped, and clean words always are.
+func TestPlainPrefix(t *testing.T) {
+	for c := range 256 {
+		special := c < 0x20 || c == '"' || c == '\\' || c >= 0x80
+		for at := range 16 {
+			s := []byte(strings.Repeat("a", 16))
+			s[at] = byte(c)
+			got, want := plainPrefix(s), 16
+			if special {
+				want = at &^ 7
+			}
+			if got != want {
+				t.Fatalf("byte %#x at %d: plainPrefix = %d, want %d", c, at, got, want)
+			}
+		}
+	}
+}
