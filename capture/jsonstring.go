@@ -81,3 +81,19 @@ func escapedRune(s []byte) rune {
 	}
 	return r
 }
+
+// EscapedJSONValue returns an EscapedJSON value of the escaped JSON text b.
+func EscapedJSONValue(b []byte) Value { return Value{Kind: EscapedJSON, Bytes: b} }
+
+// JSONText appends the JSON text of a JSON or EscapedJSON value to dst (an EscapedJSON's
+// escapes resolved) and reports whether v is one of the two with a well-formed body. Readers of
+// JSON column text (the signal table's data) use it so that both kinds read alike.
+func (v Value) JSONText(dst []byte) ([]byte, bool) {
+	switch v.Kind {
+	case JSON:
+		return append(dst, v.Bytes...), true
+	case EscapedJSON:
+		return AppendUnescapedJSON(dst, v.Bytes)
+	}
+	return dst, false
+}

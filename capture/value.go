@@ -61,6 +61,12 @@ const (
 	// Unavailable: the source did not send this value (PostgreSQL unchanged TOAST); the
 	// envelope writes Debezium's placeholder.
 	Unavailable
+	// EscapedJSON: JSON text held as the body of the JSON string that carries it, escaped as
+	// Jackson escapes a string (capture.AppendUnescapedJSON's inverse, without the quotes): the
+	// document {"a":"x"} is held as {\"a\":\"x\"}. The MySQL binlog decoder writes JSON
+	// columns this way in one pass, so the envelope copies them between quotes instead of
+	// escaping the text again. Use Value.JSONText for the text itself.
+	EscapedJSON
 )
 
 // Flag marks special values.

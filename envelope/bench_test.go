@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -168,6 +169,25 @@ func BenchmarkEncodeStreamMySQL(b *testing.B) {
 	rows := benchSnapRows(schema.MySQL, 256)
 	evs := make([]capture.Event, len(rows))
 	for i, r := range rows {
+		evs[i] = capture.Event{Kind: capture.Change, Op: capture.OpCreate, Table: t, After: r,
+			Source: capture.Source{Connector: "mysql", DB: "bench", Table: "orders", TsMicros: 1765000000000000,
+				ServerID: 1, GTID: "3e11fa47-71ca-11e1-9e33-c80aa9429562:23", File: "binlog.000002", Pos: 4711,
+				Row: int32(i), Thread: 9, HasThread: true}}
+	}
+	benchEncodeRing(b, Config{TopicPrefix: "mysql", TombstonesOnDelete: true}, evs)
+}
+
+// BenchmarkEncodeStreamMySQLEscaped is BenchmarkEncodeStreamMySQL with the payload as the binlog
+// decoder delivers it: compact JSON text, already escaped (capture.EscapedJSON).
+func BenchmarkEncodeStreamMySQLEscaped(b *testing.B) {
+	t := benchSnapTable(schema.MySQL)
+	t.ID.Table = "orders"
+	rows := benchSnapRows(schema.MySQL, 256)
+	evs := make([]capture.Event, len(rows))
+	for i, r := range rows {
+		text := strings.NewReplacer(`": `, `":`, `, "`, `,"`).Replace(string(r[5].Bytes))
+		q := AppendJSONString(nil, text)
+		r[5] = capture.EscapedJSONValue(q[1 : len(q)-1])
 		evs[i] = capture.Event{Kind: capture.Change, Op: capture.OpCreate, Table: t, After: r,
 			Source: capture.Source{Connector: "mysql", DB: "bench", Table: "orders", TsMicros: 1765000000000000,
 				ServerID: 1, GTID: "3e11fa47-71ca-11e1-9e33-c80aa9429562:23", File: "binlog.000002", Pos: 4711,

@@ -63,7 +63,7 @@ type colEnc struct {
 const (
 	fastNone    = iota
 	fastInt     // ConvInt: Int/Uint values as numbers
-	fastString  // ConvString: String/JSON values as JSON strings
+	fastString  // ConvString: String/JSON values as JSON strings, EscapedJSON copied between quotes
 	fastDecimal // ConvDecimal: Decimal values already at the column scale
 	fastZoned   // ConvZonedTimestamp: finite timestamps as ISO strings
 )
@@ -108,6 +108,10 @@ func (e *Encoder) appendCols(dst []byte, te *tableEnc, plan []colEnc, r capture.
 			case fastString:
 				if v.Kind == capture.String || v.Kind == capture.JSON {
 					dst = AppendJSONString(dst, v.Bytes)
+					continue
+				}
+				if v.Kind == capture.EscapedJSON {
+					dst = appendEscaped(dst, v.Bytes)
 					continue
 				}
 			case fastDecimal:

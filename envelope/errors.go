@@ -42,7 +42,7 @@ var kindNames = [...]string{
 	capture.Time: "time", capture.TimeTZ: "timetz", capture.Timestamp: "timestamp",
 	capture.TimestampTZ: "timestamptz", capture.Interval: "interval", capture.Bits: "bits",
 	capture.Geometry: "geometry", capture.Array: "array", capture.Vector: "vector",
-	capture.Unavailable: "unavailable",
+	capture.Unavailable: "unavailable", capture.EscapedJSON: "json",
 }
 
 // KindName names a capture.Kind for error messages.

@@ -32,6 +32,14 @@ var jsonEsc = func() (t [256]byte) {
 	return
 }()
 
+// appendEscaped appends an EscapedJSON value's body, already escaped as AppendJSONString
+// escapes its text, between quotes: one copy instead of a second escaping pass.
+func appendEscaped(dst, body []byte) []byte {
+	dst = append(dst, '"')
+	dst = append(dst, body...)
+	return append(dst, '"')
+}
+
 // AppendJSONString appends s as a quoted JSON string escaped as Jackson escapes it: `"` and `\`
 // backslashed, \b \t \n \f \r short, other control characters as \u00XX (upper-case hex); '/',
 // DEL and non-ASCII characters are written as is (UTF-8). Invalid UTF-8 bytes become U+FFFD, as

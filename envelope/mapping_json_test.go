@@ -1,12 +1,16 @@
 package envelope
 
 import (
+	"bytes"
 	"encoding/base64"
 	"math"
 	"math/rand/v2"
 	"runtime"
 	"testing"
+	"time"
 	"unicode/utf8"
+
+	"github.com/sluicecdc/sluice/capture"
 )
 
 // refJSONString is the byte-at-a-time form of AppendJSONString's rules.
@@ -92,6 +96,49 @@ func TestAppendDecimalInt64(t *testing.T) {
 		want := `"` + base64.StdEncoding.EncodeToString(AppendTwosComplement(nil, v)) + `"`
 		if got := string(AppendDecimal([]byte("x"), v, nil)); got != "x"+want {
 			t.Fatalf("%d: got %s, want %s", v, got, want)
+		}
+	}
+}
+
+// TestEscapedJSON checks that a JSON column's value encodes to the same record bytes whether it
+// comes as JSON text (capture.JSON) or already escaped (capture.EscapedJSON, the MySQL binlog
+// decoder's form), with and without schemas, and through appendValue's ConvString case.
+func TestEscapedJSON(t *testing.T) {
+	for _, text := range []string{
+		`{"vip":true,"tags":["a"]}`,
+		`{"k\"\\":"line\nbreak\ttab \u0001 é€😀","n":null}`,
+		`"a string"`,
+		`[]`,
+	} {
+		q := AppendJSONString(nil, text)
+		body := q[1 : len(q)-1]
+		for _, schemas := range []bool{false, true} {
+			enc, err := NewEncoder(Config{TopicPrefix: "dbserver1", SchemasEnable: schemas, Now: func() time.Time { return time.Unix(1e9, 0) }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got [2][]byte
+			for i, v := range []capture.Value{capture.JSONValue([]byte(text)), capture.EscapedJSONValue(body)} {
+				ev := ordersInsert(ordersTable())
+				ev.After[4] = v
+				recs, err := enc.Encode(nil, ev)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got[i] = append([]byte(nil), recs[0].Value...)
+			}
+			if !bytes.Equal(got[0], got[1]) {
+				t.Errorf("%s, schemas %v: JSON value\n%s\nEscapedJSON value\n%s", text, schemas, got[0], got[1])
+			}
+			if !bytes.Contains(got[1], q) {
+				t.Errorf("%s: record lacks the quoted text %s:\n%s", text, q, got[1])
+			}
+		}
+		var e Encoder
+		m := &Mapping{Schema: &Connect{Type: String}, Conv: ConvString}
+		v := capture.EscapedJSONValue(body)
+		if out, err := e.appendValue(nil, m, &v); err != nil || !bytes.Equal(out, q) {
+			t.Errorf("appendValue(%s) = %s, %v; want %s", text, out, err, q)
 		}
 	}
 }

@@ -177,6 +177,8 @@ func (e *Encoder) appendValue(dst []byte, m *Mapping, v *capture.Value) ([]byte,
 		switch v.Kind {
 		case capture.String, capture.JSON, capture.Bytes:
 			return AppendJSONString(dst, v.Bytes), nil
+		case capture.EscapedJSON:
+			return appendEscaped(dst, v.Bytes), nil
 		case capture.Int:
 			dst = append(dst, '"')
 			dst = strconv.AppendInt(dst, v.Int, 10)

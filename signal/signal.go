@@ -257,6 +257,11 @@ func FromRow(t *schema.Table, row capture.Row) (Signal, error) {
 		switch v.Kind {
 		case capture.String, capture.Bytes, capture.JSON:
 			text[i] = v.Bytes
+		case capture.EscapedJSON: // a JSON column from the binlog
+			var ok bool
+			if text[i], ok = v.JSONText(nil); !ok {
+				return Signal{}, &Error{ID: string(text[0]), Reason: fmt.Sprintf("%s: column %d holds malformed escaped JSON", name, i+1)}
+			}
 		case capture.Null:
 			if i < 2 {
 				col := [...]string{"id", "type"}[i]

@@ -182,6 +182,11 @@ func TestFromRow(t *testing.T) {
 	if err != nil || sig.ID != "s1" || sig.Type != ExecuteSnapshot || !sig.Snapshot.Matches("public.t") {
 		t.Fatalf("FromRow = %+v, %v", sig, err)
 	}
+	// A MySQL JSON data column arrives escaped from the binlog decoder (capture.EscapedJSON).
+	sig, err = FromRow(tbl, capture.Row{str("s1e"), str("execute-snapshot"), capture.EscapedJSONValue([]byte(`{\"data-collections\":[\"public.t\"]}`))})
+	if err != nil || sig.ID != "s1e" || sig.Type != ExecuteSnapshot || !sig.Snapshot.Matches("public.t") {
+		t.Fatalf("FromRow of an EscapedJSON data column = %+v, %v", sig, err)
+	}
 	// A null data column is a signal without data.
 	if sig, err := FromRow(tbl, capture.Row{str("s2"), str("pause-snapshot"), {}}); err != nil || sig.Type != PauseSnapshot {
 		t.Errorf("null data: %+v, %v", sig, err)
@@ -191,6 +196,7 @@ func TestFromRow(t *testing.T) {
 		"null id":     {{}, str("log"), str(`{"message":"m"}`)},
 		"null type":   {str("s4"), {}, str(`{"message":"m"}`)},
 		"int id":      {capture.IntValue(5), str("log"), str(`{"message":"m"}`)},
+		"bad escapes": {str("s5"), str("log"), capture.EscapedJSONValue([]byte(`{"message":"m"}`))},
 	} {
 		_, err := FromRow(tbl, row)
 		var se *Error

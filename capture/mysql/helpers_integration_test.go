@@ -177,6 +177,9 @@ func valText(v capture.Value) string {
 		return fmt.Sprint(v.Uint())
 	case capture.String, capture.JSON:
 		return fmt.Sprintf("%q", v.Bytes)
+	case capture.EscapedJSON:
+		text, _ := v.JSONText(nil)
+		return fmt.Sprintf("%q", text)
 	case capture.Bytes:
 		return fmt.Sprintf("0x%x", v.Bytes)
 	case capture.Decimal:

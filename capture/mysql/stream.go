@@ -212,7 +212,9 @@ func (s *Source) connect(ctx context.Context) error {
 		return errorf("binlog checksum %q: %w", conn.Checksum(), err)
 	}
 	s.st.conn = conn
-	s.st.dec = binlog.NewDecoder(binlog.Config{Checksum: alg})
+	// JSON columns come out escaped for the envelope's JSON string (capture.EscapedJSON): the
+	// text is written once, not rendered and then escaped again per record.
+	s.st.dec = binlog.NewDecoder(binlog.Config{Checksum: alg, EscapeJSON: true})
 	s.st.checked = map[*binlog.TableMap]*schema.Table{}
 	s.st.inTxn = false
 	s.st.skipEvents, s.st.skipRows = p.Event, p.Row

@@ -27,7 +27,16 @@ func BenchmarkRowDecodeBenchJSON(b *testing.B) {
 	benchRows(b, testkit.JSONObject{{"qty", 7}, {"sku", "SKU-123457"}, {"note", "6b86b273ff34fce19d6b804eff5a3f57"}})
 }
 
-func benchRows(b *testing.B, payload testkit.JSONObject) {
+// BenchmarkRowDecodeBenchJSONEscaped is BenchmarkRowDecodeBenchJSON with Config.EscapeJSON, as
+// the MySQL source decodes.
+func BenchmarkRowDecodeBenchJSONEscaped(b *testing.B) {
+	benchRowsCfg(b, Config{EscapeJSON: true},
+		testkit.JSONObject{{"qty", 7}, {"sku", "SKU-123457"}, {"note", "6b86b273ff34fce19d6b804eff5a3f57"}})
+}
+
+func benchRows(b *testing.B, payload testkit.JSONObject) { benchRowsCfg(b, Config{}, payload) }
+
+func benchRowsCfg(b *testing.B, cfg Config, payload testkit.JSONObject) {
 	const perEvent = 100
 	s := testkit.NewBinlogStream(1)
 	tbl := ordersTable(42)
@@ -38,7 +47,7 @@ func benchRows(b *testing.B, payload testkit.JSONObject) {
 	fde := s.FormatDescription("8.0.36")
 	tmap := s.Event(testkit.BinlogTableMap, tbl.Body())
 	rows := s.Event(testkit.BinlogWriteRowsV2, testkit.RowsBody(2, 42, 1, 6, testkit.All(6), nil, images...))
-	d := NewDecoder(Config{})
+	d := NewDecoder(cfg)
 	decodeAll(b, d, fde)
 	b.SetBytes(int64(len(rows)))
 	b.ReportAllocs()
@@ -76,4 +85,23 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkAppendJSON renders bench.sh's payload as text and (Escaped) as the envelope's JSON
+// string body.
+func BenchmarkAppendJSON(b *testing.B) {
+	doc := testkit.JSONBinary(testkit.JSONObject{{"qty", 7}, {"sku", "SKU-123457"}, {"note", "6b86b273ff34fce19d6b804eff5a3f57"}})
+	for _, bc := range []struct {
+		name string
+		f    func(dst, b []byte) ([]byte, error)
+	}{{"text", AppendJSON}, {"escaped", AppendJSONEscaped}} {
+		b.Run(bc.name, func(b *testing.B) {
+			var dst []byte
+			cpu0 := cpuTime()
+			for b.Loop() {
+				dst, _ = bc.f(dst[:0], doc)
+			}
+			b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+		})
+	}
 }

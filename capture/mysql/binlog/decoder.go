@@ -17,6 +17,9 @@ type Config struct {
 	// MaxDecompressed bounds the size of a decompressed TRANSACTION_PAYLOAD or MariaDB
 	// compressed event; 0 means 1 GiB.
 	MaxDecompressed int
+	// EscapeJSON decodes MySQL JSON columns as capture.EscapedJSON (AppendJSONEscaped), for a
+	// consumer that writes them as JSON strings, instead of capture.JSON text.
+	EscapeJSON bool
 }
 
 // Event is one decoded binlog event. Data holds the decoded body as a pointer into the

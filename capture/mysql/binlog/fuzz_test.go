@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"testing"
 
+	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/internal/testkit"
 )
 
@@ -144,59 +145,103 @@ func FuzzRows(f *testing.F) {
 		if !EventType(typ).IsRows() {
 			return
 		}
-		d := NewDecoder(Config{})
-		if _, err := d.Decode(fde); err != nil {
-			t.Fatal(err)
+		// Decoded as text and escaped (Config.EscapeJSON), the rows must agree: a JSON value's
+		// escaped form is the envelope's escaping of its text.
+		plain := fuzzRows(t, Config{}, fde, tmap, typ, body, n)
+		escaped := fuzzRows(t, Config{EscapeJSON: true}, fde, tmap, typ, body, n)
+		if len(plain) != len(escaped) {
+			t.Fatalf("%d values as text, %d escaped", len(plain), len(escaped))
 		}
-		if _, err := d.Decode(tmap); err != nil {
-			t.Fatal(err)
-		}
-		ev, err := d.Decode(testkit.EncodeEvent(0, typ, 1, 0, 0, body, false))
-		if err != nil {
-			return
-		}
-		re := ev.Data.(*RowsEvent)
-		for {
-			more := re.More()
-			if !re.Next() {
-				if more && re.Err() == nil {
-					t.Fatal("More said rows were left; Next ended without an error")
+		for i := range plain {
+			p, e := plain[i], escaped[i]
+			switch {
+			case p.Kind == capture.JSON && e.Kind == capture.EscapedJSON:
+				if want := envelopeEscaped(string(p.Bytes)); string(e.Bytes) != want {
+					t.Fatalf("value %d escaped %q, want %q", i, e.Bytes, want)
 				}
-				break
+			case p.Kind != e.Kind || string(p.Bytes) != string(e.Bytes):
+				t.Fatalf("value %d: %v as text, %v escaped", i, p, e)
 			}
-			if !more {
-				t.Fatal("Next decoded a row after More said none was left")
-			}
-			for _, r := range []int{len(re.Before()), len(re.After())} {
-				if r != 0 && r != n {
-					t.Fatalf("row of %d values, want %d", r, n)
-				}
-			}
-		}
-		if re.More() {
-			t.Fatal("More true after Next ended")
 		}
 	})
 }
 
-// FuzzJSON renders arbitrary binary JSON; whatever renders must be valid JSON text.
+// fuzzRows decodes one rows event with cfg, checks More/Next agree, and returns every value of
+// every image, copied.
+func fuzzRows(t *testing.T, cfg Config, fde, tmap []byte, typ byte, body []byte, n int) []capture.Value {
+	t.Helper()
+	var vals []capture.Value
+	d := NewDecoder(cfg)
+	if _, err := d.Decode(fde); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Decode(tmap); err != nil {
+		t.Fatal(err)
+	}
+	ev, err := d.Decode(testkit.EncodeEvent(0, typ, 1, 0, 0, body, false))
+	if err != nil {
+		return nil
+	}
+	re := ev.Data.(*RowsEvent)
+	for {
+		more := re.More()
+		if !re.Next() {
+			if more && re.Err() == nil {
+				t.Fatal("More said rows were left; Next ended without an error")
+			}
+			break
+		}
+		if !more {
+			t.Fatal("Next decoded a row after More said none was left")
+		}
+		for _, r := range []int{len(re.Before()), len(re.After())} {
+			if r != 0 && r != n {
+				t.Fatalf("row of %d values, want %d", r, n)
+			}
+		}
+		for _, v := range re.Before() {
+			vals = append(vals, v.Clone())
+		}
+		for _, v := range re.After() {
+			vals = append(vals, v.Clone())
+		}
+	}
+	if re.More() {
+		t.Fatal("More true after Next ended")
+	}
+	return vals
+}
+
+// FuzzJSON renders arbitrary binary JSON; whatever renders must be valid JSON text, and its
+// one-pass escaped form (AppendJSONEscaped) must be the envelope's escaping of that text.
 func FuzzJSON(f *testing.F) {
 	for _, v := range []any{
 		testkit.JSONObject{{"a", 1}, {"bb", []any{true, nil, "x", 1.5, int64(1) << 40, uint64(1) << 63}}},
 		[]any{testkit.JSONOpaque{Type: byte(TypeNewDecimal), Data: append([]byte{5, 2}, testkit.Decimal("-1.50", 5, 2)...)}},
 		[]any{testkit.JSONOpaque{Type: byte(TypeDateTime), Data: testkit.Int(0x19B2CAA51E<<24|5, 8)}, testkit.JSONOpaque{Type: byte(TypeBlob), Data: []byte{1}}},
 		"str\n\"", 1e-9, -7,
+		testkit.JSONObject{{"k\"\\\x01", "é\xff\xe2\x82\x7f\t"}},
 	} {
 		f.Add(testkit.JSONBinary(v))
 		f.Add(testkit.JSONBinaryLarge(v))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		out, err := AppendJSON(nil, b)
+		esc, errEsc := AppendJSONEscaped([]byte("keep"), b)
+		if (err == nil) != (errEsc == nil) {
+			t.Fatalf("AppendJSON error %v, AppendJSONEscaped error %v, for %x", err, errEsc, b)
+		}
 		if err != nil {
+			if string(esc) != "keep" {
+				t.Fatalf("AppendJSONEscaped failed and left %q", esc)
+			}
 			return
 		}
 		if !json.Valid(out) {
 			t.Fatalf("invalid JSON text %q from %x", out, b)
+		}
+		if want := "keep" + envelopeEscaped(string(out)); string(esc) != want {
+			t.Fatalf("escaped %q, want %q (text %q)", esc, want, out)
 		}
 	})
 }

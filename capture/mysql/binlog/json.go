@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/big"
 	"strconv"
+	"unicode/utf8"
 )
 
 // MySQL binary JSON (json_binary.h), rendered as text the way Debezium's binlog reader does:
@@ -46,24 +47,44 @@ var ErrJSON = fmt.Errorf("%w: bad binary JSON", ErrTruncated)
 // AppendJSON appends the text of the binary JSON document b to dst. An empty document is
 // JSON null.
 func AppendJSON(dst, b []byte) ([]byte, error) {
+	return appendJSONDoc(dst, b, false)
+}
+
+// AppendJSONEscaped appends the text of the binary JSON document b escaped as the body of a
+// JSON string (capture.EscapedJSON): byte for byte what envelope.AppendJSONString writes between
+// its quotes for AppendJSON's text, in one pass instead of two. The JSON's own quotes become \"
+// and a string's escapes are escaped again (a quote in a string is \\\", a newline \\n).
+func AppendJSONEscaped(dst, b []byte) ([]byte, error) {
+	return appendJSONDoc(dst, b, true)
+}
+
+func appendJSONDoc(dst, b []byte, esc bool) ([]byte, error) {
 	if len(b) == 0 {
 		return append(dst, "null"...), nil
 	}
 	start := len(dst)
-	dst, ok := appendJSONValue(dst, b[0], b[1:], 0)
+	dst, ok := appendJSONValue(dst, b[0], b[1:], 0, esc)
 	if !ok {
 		return dst[:start], ErrJSON
 	}
 	return dst, nil
 }
 
-func appendJSONValue(dst []byte, typ byte, b []byte, depth int) ([]byte, bool) {
+// appendQuote appends a quote of the JSON text: " or, escaped, \".
+func appendQuote(dst []byte, esc bool) []byte {
+	if esc {
+		return append(dst, '\\', '"')
+	}
+	return append(dst, '"')
+}
+
+func appendJSONValue(dst []byte, typ byte, b []byte, depth int, esc bool) ([]byte, bool) {
 	if depth > jsonMaxDepth {
 		return dst, false
 	}
 	switch typ {
 	case jsonSmallObject, jsonLargeObject, jsonSmallArray, jsonLargeArray:
-		return appendJSONContainer(dst, typ, b, depth)
+		return appendJSONContainer(dst, typ, b, depth, esc)
 	case jsonLiteral:
 		if len(b) < 1 {
 			return dst, false
@@ -109,7 +130,7 @@ func appendJSONValue(dst []byte, typ byte, b []byte, depth int) ([]byte, bool) {
 		if !ok || n > len(b)-k {
 			return dst, false
 		}
-		return appendJSONString(dst, b[k:k+n]), true
+		return appendJSONString(dst, b[k:k+n], esc), true
 	case jsonOpaque:
 		if len(b) < 1 {
 			return dst, false
@@ -118,7 +139,7 @@ func appendJSONValue(dst []byte, typ byte, b []byte, depth int) ([]byte, bool) {
 		if !ok || n > len(b)-1-k {
 			return dst, false
 		}
-		return appendJSONOpaque(dst, ColumnType(b[0]), b[1+k:1+k+n])
+		return appendJSONOpaque(dst, ColumnType(b[0]), b[1+k:1+k+n], esc)
 	}
 	return dst, false
 }
@@ -151,7 +172,7 @@ func jsonVarLen(b []byte) (n, used int, ok bool) {
 	return 0, 0, false
 }
 
-func appendJSONContainer(dst []byte, typ byte, b []byte, depth int) ([]byte, bool) {
+func appendJSONContainer(dst []byte, typ byte, b []byte, depth int, esc bool) ([]byte, bool) {
 	large := typ == jsonLargeObject || typ == jsonLargeArray
 	isObj := typ == jsonSmallObject || typ == jsonLargeObject
 	w := 2
@@ -194,7 +215,7 @@ func appendJSONContainer(dst []byte, typ byte, b []byte, depth int) ([]byte, boo
 			if ko+kl > len(b) {
 				return dst, false
 			}
-			dst = appendJSONString(dst, b[ko:ko+kl])
+			dst = appendJSONString(dst, b[ko:ko+kl], esc)
 			dst = append(dst, ':')
 		}
 		ve := valBase + i*valEntry
@@ -221,7 +242,7 @@ func appendJSONContainer(dst []byte, typ byte, b []byte, depth int) ([]byte, boo
 			if !okr || off < valBase+count*valEntry || off >= len(b) {
 				return dst, false
 			}
-			dst, ok = appendJSONValue(dst, vt, b[off:], depth+1)
+			dst, ok = appendJSONValue(dst, vt, b[off:], depth+1, esc)
 		}
 		if !ok {
 			return dst, false
@@ -258,11 +279,15 @@ var jsonPlain = func() (t [256]bool) {
 	return t
 }()
 
-// appendJSONString appends s quoted and escaped.
-func appendJSONString(dst, s []byte) []byte {
+// appendJSONString appends s quoted and escaped, or with esc as appendJSONStringEscaped does.
+func appendJSONString(dst, s []byte, esc bool) []byte {
+	if esc {
+		return appendJSONStringEscaped(dst, s)
+	}
 	dst = append(dst, '"')
 	last := 0
-	for i, c := range s {
+	for i := plainPrefix(s); i < len(s); i++ {
+		c := s[i]
 		if jsonPlain[c] {
 			continue
 		}
@@ -287,6 +312,82 @@ func appendJSONString(dst, s []byte) []byte {
 	}
 	dst = append(dst, s[last:]...)
 	return append(dst, '"')
+}
+
+// plainPrefix returns the length of s's leading whole 8-byte words whose bytes need no escape
+// in either form (printable ASCII other than '"' and '\\'), tested a word at a time: the hex
+// digests and codes JSON documents are full of cost one test per 8 bytes instead of 8.
+func plainPrefix(s []byte) int {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := binary.LittleEndian.Uint64(s[i:])
+		q, b := x^(lo*'"'), x^(lo*'\\')
+		// A byte below 0x20, a zero byte of q or b (a quote or backslash), or a high bit.
+		if ((x-lo*0x20)&^x|(q-lo)&^q|(b-lo)&^b|x)&hi != 0 {
+			break
+		}
+	}
+	return i
+}
+
+// jsonPlainASCII marks bytes a string's text keeps in both escapings: printable ASCII other
+// than the quote and the backslash (DEL included, as Jackson keeps it).
+var jsonPlainASCII = func() (t [256]bool) {
+	for i := 0x20; i < 0x80; i++ {
+		t[i] = i != '"' && i != '\\'
+	}
+	return t
+}()
+
+// appendJSONStringEscaped appends s as AppendJSON quotes and escapes it, escaped once more as
+// envelope.AppendJSONString escapes that text: the quotes are \", the string's own escapes have
+// their backslash doubled (\\\" \\\\ \\n \\u001F), and a byte that is not valid UTF-8 becomes
+// U+FFFD, as the envelope's second pass makes it.
+func appendJSONStringEscaped(dst, s []byte) []byte {
+	dst = append(dst, '\\', '"')
+	last := 0
+	for i := plainPrefix(s); i < len(s); {
+		c := s[i]
+		if jsonPlainASCII[c] {
+			i++
+			continue
+		}
+		if c >= utf8.RuneSelf {
+			if r, size := utf8.DecodeRune(s[i:]); r != utf8.RuneError || size != 1 {
+				i += size
+				continue
+			}
+			dst = append(dst, s[last:i]...)
+			dst = append(dst, "\uFFFD"...)
+			i++
+			last = i
+			continue
+		}
+		dst = append(dst, s[last:i]...)
+		switch c {
+		case '"':
+			dst = append(dst, '\\', '\\', '\\', '"')
+		case '\\':
+			dst = append(dst, '\\', '\\', '\\', '\\')
+		case '\b':
+			dst = append(dst, '\\', '\\', 'b')
+		case '\t':
+			dst = append(dst, '\\', '\\', 't')
+		case '\f':
+			dst = append(dst, '\\', '\\', 'f')
+		case '\n':
+			dst = append(dst, '\\', '\\', 'n')
+		case '\r':
+			dst = append(dst, '\\', '\\', 'r')
+		default:
+			dst = append(dst, '\\', '\\', 'u', '0', '0', hexUpper[c>>4], hexUpper[c&15])
+		}
+		i++
+		last = i
+	}
+	dst = append(dst, s[last:]...)
+	return append(dst, '\\', '"')
 }
 
 // appendJavaDouble formats f as Java's Double.toString when that has no exponent
@@ -318,7 +419,7 @@ func appendJavaDouble(dst []byte, f float64) []byte {
 	return append(dst, s[:i]...)
 }
 
-func appendJSONOpaque(dst []byte, typ ColumnType, b []byte) ([]byte, bool) {
+func appendJSONOpaque(dst []byte, typ ColumnType, b []byte, esc bool) ([]byte, bool) {
 	switch typ {
 	case TypeNewDecimal, TypeDecimal:
 		if len(b) < 2 {
@@ -334,7 +435,7 @@ func appendJSONOpaque(dst []byte, typ ColumnType, b []byte) ([]byte, bool) {
 			return dst, false
 		}
 		raw := int64(binary.LittleEndian.Uint64(b))
-		dst = append(dst, '"')
+		dst = appendQuote(dst, esc)
 		if typ == TypeTime || typ == TypeTime2 {
 			if raw < 0 {
 				dst = append(dst, '-')
@@ -356,11 +457,11 @@ func appendJSONOpaque(dst []byte, typ ColumnType, b []byte) ([]byte, bool) {
 				dst = appendHMS(dst, int(hms>>12), int(hms>>6&63), int(hms&63), frac)
 			}
 		}
-		return append(dst, '"'), true
+		return appendQuote(dst, esc), true
 	}
-	dst = append(dst, '"')
+	dst = appendQuote(dst, esc)
 	dst = base64.StdEncoding.AppendEncode(dst, b)
-	return append(dst, '"'), true
+	return appendQuote(dst, esc), true
 }
 
 func append2(dst []byte, v int) []byte {

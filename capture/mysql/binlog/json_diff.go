@@ -35,7 +35,7 @@ func parseJNode(typ byte, b []byte, depth int) (*jnode, bool) {
 	case jsonSmallObject, jsonLargeObject, jsonSmallArray, jsonLargeArray:
 	default:
 		// Validate the scalar by rendering it once.
-		if _, ok := appendJSONValue(nil, typ, b, depth); !ok {
+		if _, ok := appendJSONValue(nil, typ, b, depth, false); !ok {
 			return nil, false
 		}
 		return &jnode{typ: typ, data: b}, true
@@ -131,7 +131,7 @@ func (n *jnode) render(dst []byte) ([]byte, bool) {
 			if c > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendJSONString(dst, n.keys[i])
+			dst = appendJSONString(dst, n.keys[i], false)
 			dst = append(dst, ':')
 			var ok bool
 			if dst, ok = n.vals[i].render(dst); !ok {
@@ -158,7 +158,7 @@ func (n *jnode) render(dst []byte) ([]byte, bool) {
 		}
 		return appendJSONLiteral(dst, n.data[0])
 	}
-	return appendJSONValue(dst, n.typ, n.data, 0)
+	return appendJSONValue(dst, n.typ, n.data, 0, false)
 }
 
 // jsonLeg is one step of a path: a member name or an array index.

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sluicecdc/sluice/envelope"
 	"github.com/sluicecdc/sluice/internal/testkit"
 )
 
@@ -52,6 +53,13 @@ func TestAppendJSON(t *testing.T) {
 		{"time", `JSON_ARRAY(TIME '12:34:56')`, testkit.JSONOpaque{Type: byte(TypeTime), Data: packed(int64(12<<12|34<<6|56) << 24)}, `"12:34:56"`},
 		{"time negative", `JSON_ARRAY(TIME '-01:00:00.5')`, testkit.JSONOpaque{Type: byte(TypeTime), Data: packed(-(int64(1<<12)<<24 | 500000))}, `"-01:00:00.5"`},
 		{"opaque blob", `JSON_ARRAY(x'0102')`, []any{testkit.JSONOpaque{Type: byte(TypeBlob), Data: []byte{1, 2}}}, `["AQI="]`},
+		{"escaped key", `'{"k\"\\": "v"}'`, obj{{"k\"\\", "v"}}, `{"k\"\\":"v"}`},
+		{"bench payload", `JSON_OBJECT('sku','SKU-123457','qty',7,'note','6b86b273ff34fce19d6b804eff5a3f57')`,
+			obj{{"qty", 7}, {"sku", "SKU-123457"}, {"note", "6b86b273ff34fce19d6b804eff5a3f57"}}, `{"qty":7,"sku":"SKU-123457","note":"6b86b273ff34fce19d6b804eff5a3f57"}`},
+		{"non-ascii", `'["é€😀", "\u007f"]'`, []any{"é€😀", "\x7f"}, "[\"é€😀\",\"\x7f\"]"},
+		// The server stores only valid utf8mb4; a byte that is not UTF-8 is copied into the text,
+		// and the envelope's JSON string (so the escaped form too) holds U+FFFD for it.
+		{"invalid utf8", `(not producible by SQL)`, []any{"a\xffb\xe2\x82", "\xc3"}, "[\"a\xffb\xe2\x82\",\"\xc3\"]"},
 	}
 	for _, c := range cases {
 		for _, large := range []bool{false, true} {
@@ -73,9 +81,26 @@ func TestAppendJSON(t *testing.T) {
 					}
 					t.Errorf("got %s\nwant %s", got, want)
 				}
+				esc, err := AppendJSONEscaped([]byte("keep"), enc(c.v))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if wantEsc := "keep" + envelopeEscaped(want); string(esc) != wantEsc {
+					if len(esc) > 200 {
+						esc = esc[:200]
+					}
+					t.Errorf("escaped: got %s\nwant %s", esc, wantEsc)
+				}
 			})
 		}
 	}
+}
+
+// envelopeEscaped is text as the envelope writes it inside a JSON string: what
+// AppendJSONEscaped must write in one pass.
+func envelopeEscaped(text string) string {
+	q := envelope.AppendJSONString(nil, text)
+	return string(q[1 : len(q)-1])
 }
 
 func TestAppendJSONMalformed(t *testing.T) {
@@ -84,10 +109,32 @@ func TestAppendJSONMalformed(t *testing.T) {
 		if _, err := AppendJSON([]byte("keep"), good[:i]); err == nil {
 			t.Errorf("prefix of %d bytes decoded without error", i)
 		}
+		if out, err := AppendJSONEscaped([]byte("keep"), good[:i]); err == nil || string(out) != "keep" {
+			t.Errorf("prefix of %d bytes escaped without error (%q)", i, out)
+		}
 	}
 	// An entry pointing back at its own container must not recurse forever.
 	self := []byte{jsonSmallArray, 1, 0, 7, 0, jsonSmallArray, 0, 0}
 	if _, err := AppendJSON(nil, self); err == nil {
 		t.Error("self-referencing array decoded")
+	}
+}
+
+// TestPlainPrefix puts every byte value at every place of a 16-byte text: the word holding a
+// byte that needs an escape (or a UTF-8 check) is never skipped, and clean words always are.
+func TestPlainPrefix(t *testing.T) {
+	for c := range 256 {
+		special := c < 0x20 || c == '"' || c == '\\' || c >= 0x80
+		for at := range 16 {
+			s := []byte(strings.Repeat("a", 16))
+			s[at] = byte(c)
+			got, want := plainPrefix(s), 16
+			if special {
+				want = at &^ 7
+			}
+			if got != want {
+				t.Fatalf("byte %#x at %d: plainPrefix = %d, want %d", c, at, got, want)
+			}
+		}
 	}
 }

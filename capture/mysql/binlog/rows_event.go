@@ -52,6 +52,7 @@ type RowsEvent struct {
 	elems         []capture.Value
 	plan          []colPlan
 	nJSON         int
+	escJSON       bool  // Config.EscapeJSON
 	lastDay       int64 // ym<<5|day of the last DATETIME2 decoded, to skip the calendar math
 	// The number of columns each image carries and whether that is all of them, counted
 	// once per event (per row it was ~2% of the MySQL → Kafka CPU).
@@ -105,7 +106,7 @@ func (d *Decoder) decodeRows(t EventType, body []byte, postLen int) error {
 	kind, version, compressed := t.rowsInfo()
 	*e = RowsEvent{Type: t, Kind: kind, Version: version,
 		before: e.before[:0], after: e.after[:0], arena: e.arena[:0], elems: e.elems[:0],
-		jsonDiffs: e.jsonDiffs[:0], beforeJSON: e.beforeJSON[:0], plan: e.plan}
+		jsonDiffs: e.jsonDiffs[:0], beforeJSON: e.beforeJSON[:0], plan: e.plan, escJSON: d.cfg.EscapeJSON}
 	r := reader{b: body}
 	if postLen == 6 {
 		e.TableID = uint64(r.u32())

@@ -228,13 +228,19 @@ func (e *RowsEvent) decodeValue(r *reader, p *colPlan, v *capture.Value) {
 			return
 		}
 		start := len(e.arena)
+		kind := capture.JSON
 		var err error
-		e.arena, err = AppendJSON(e.arena, b)
+		if e.escJSON {
+			kind = capture.EscapedJSON
+			e.arena, err = AppendJSONEscaped(e.arena, b)
+		} else {
+			e.arena, err = AppendJSON(e.arena, b)
+		}
 		if err != nil {
 			e.err = fmt.Errorf("column %d: %w", e.colIndex(p), err)
 			return
 		}
-		*v = capture.Value{Kind: capture.JSON, Bytes: e.arena[start:len(e.arena):len(e.arena)]}
+		*v = capture.Value{Kind: kind, Bytes: e.arena[start:len(e.arena):len(e.arena)]}
 	case TypeGeometry:
 		n := r.uintN(p.n)
 		b := r.bytes(int(min(n, uint64(r.rem())+1)))
