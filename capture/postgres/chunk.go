@@ -556,11 +556,16 @@ func (s *Source) stamp(p *Position) *Position {
 		rs.stampIncremental(&q)
 		return &q
 	}
-	q.Snapshot = true
-	if len(rs.tables) > 0 {
-		id := rs.tables[0].rel.table.ID
-		q.SnapSchema, q.SnapTable, q.SnapAfter = id.Schema, id.Table, rs.after
+	if len(rs.tables) == 0 {
+		// Every table was emitted; the done event waits for the stream to be between
+		// transactions. A snapshot offset without a table would resume from the first table
+		// (an older sluice's offset), reading every row again.
+		q.SnapshotCompleted = true
+		return &q
 	}
+	q.Snapshot = true
+	id := rs.tables[0].rel.table.ID
+	q.SnapSchema, q.SnapTable, q.SnapAfter = id.Schema, id.Table, rs.after
 	return &q
 }
 
