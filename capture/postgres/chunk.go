@@ -126,10 +126,12 @@ type resumed struct {
 	gone   []bool
 	next   int
 	pos    *Position // the chunk rows' position (the high watermark's)
-	ts     int64
-	keyOf  []byte
-	first  bool  // the next row emitted is the first of its table
-	incr   *incr // an incremental snapshot's reader state (incremental.go); nil: the initial snapshot's rest
+	// reread is pos saying it rereads its row (capture.Rereader), made once for rereadOf.
+	reread, rereadOf *Position
+	ts               int64
+	keyOf            []byte
+	first            bool  // the next row emitted is the first of its table
+	incr             *incr // an incremental snapshot's reader state (incremental.go); nil: the initial snapshot's rest
 	// pre: keys changed by each recent transaction (xid), for chunk.invisible; pruned at each
 	// chunk of the transactions no later read can miss.
 	pre map[uint32][]txKey
@@ -311,7 +313,7 @@ func (s *Source) resumedNext(ctx context.Context) (capture.Event, bool, error) {
 			if rs.gone[i] {
 				continue
 			}
-			return s.resumedRow(c.t, c.rows[i]), true, nil
+			return s.resumedRow(c.t, c.rows[i], s.chunkRowPos(c, i)), true, nil
 		}
 		s.chunkDone()
 	case resumeIdle, resumeWindow:
@@ -393,8 +395,45 @@ func (s *Source) readOnlyDue() bool {
 	return true
 }
 
-// resumedRow is a chunk row as a snapshot read event.
-func (s *Source) resumedRow(t *snapTable, row capture.Row) capture.Event {
+// chunkRowPos is the position of row i of the chunk being emitted. The rows carry the
+// progress at the last mark before them (rs.pos), so a restart from one reads it again
+// (capture.Rereader); a mark's row and the chunk's last say they are done themselves, and an
+// exactly-once sink ends a transaction only there. A keyless table's rows name no progress: a
+// restart reads the table again whole (they do not say so, or one transaction would hold the
+// whole table).
+func (s *Source) chunkRowPos(c *chunk, i int) *Position {
+	rs := s.resumed
+	if len(c.t.pk) == 0 {
+		return rs.pos
+	}
+	var done []string
+	switch {
+	case (i+1)%markRows == 0 && (i+1)/markRows <= len(c.marks):
+		done = c.marks[(i+1)/markRows-1]
+	case i == len(c.rows)-1:
+		// The table's last row too: its key names the table as done (a restart reads
+		// nothing after it), where the position after the table would name none when it
+		// was the last.
+		done = c.last
+	}
+	if done == nil {
+		if rs.rereadOf != rs.pos {
+			p := *rs.pos
+			p.rereads = true
+			rs.reread, rs.rereadOf = &p, rs.pos
+		}
+		return rs.reread
+	}
+	after := rs.after
+	rs.after = done
+	p := s.stamp(rs.pos)
+	rs.after = after
+	p.rereads = false
+	return p
+}
+
+// resumedRow is a chunk row as a snapshot read event at pos.
+func (s *Source) resumedRow(t *snapTable, row capture.Row, pos *Position) capture.Event {
 	rs := s.resumed
 	tab := t.rel.table
 	m := capture.SnapshotTrue
@@ -405,9 +444,9 @@ func (s *Source) resumedRow(t *snapTable, row capture.Row) capture.Event {
 	}
 	t.done++
 	t.progress.Rows.Add(1)
-	return capture.Event{Kind: capture.Change, Op: capture.OpRead, Table: tab, After: row, Position: rs.pos,
+	return capture.Event{Kind: capture.Change, Op: capture.OpRead, Table: tab, After: row, Position: pos,
 		Source: capture.Source{Connector: "postgresql", DB: s.dbName, Schema: tab.ID.Schema, Table: tab.ID.Table, TsMicros: rs.ts,
-			LSN: rs.pos.LSN, HasLSN: true, Snapshot: m}}
+			LSN: pos.LSN, HasLSN: true, Snapshot: m}}
 }
 
 // chunkDone moves past the chunk whose rows were all emitted.
@@ -517,11 +556,16 @@ func (s *Source) stamp(p *Position) *Position {
 		rs.stampIncremental(&q)
 		return &q
 	}
-	q.Snapshot = true
-	if len(rs.tables) > 0 {
-		id := rs.tables[0].rel.table.ID
-		q.SnapSchema, q.SnapTable, q.SnapAfter = id.Schema, id.Table, rs.after
+	if len(rs.tables) == 0 {
+		// Every table was emitted; the done event waits for the stream to be between
+		// transactions. A snapshot offset without a table would resume from the first table
+		// (an older sluice's offset), reading every row again.
+		q.SnapshotCompleted = true
+		return &q
 	}
+	q.Snapshot = true
+	id := rs.tables[0].rel.table.ID
+	q.SnapSchema, q.SnapTable, q.SnapAfter = id.Schema, id.Table, rs.after
 	return &q
 }
 

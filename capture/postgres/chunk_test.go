@@ -67,3 +67,16 @@ func TestValueKey(t *testing.T) {
 		t.Error("(ab, c) and (a, bc) have the same key")
 	}
 }
+
+// TestStampAfterLastTable: the stream events between the resumed snapshot's last chunk and
+// its done event (which waits for the stream to be between transactions) carry a position
+// that says the snapshot is complete. Before, they said "snapshot, no table", which a restart
+// reads as an older offset without progress: it resumed from the first table and read every
+// row again (with --exactly-once, committed duplicates).
+func TestStampAfterLastTable(t *testing.T) {
+	s := &Source{cfg: Config{SnapshotMode: SnapshotInitial}, version: 150000, resumed: &resumed{}}
+	p := s.stamp(&Position{LSN: 9, CommitLSN: 8})
+	if ok, _ := s.resumable(p); ok || !p.SnapshotCompleted {
+		t.Fatalf("position after the last table %s (snapshot %v, completed %v): a restart resumes the snapshot", p.AppendOffset(nil), p.Snapshot, p.SnapshotCompleted)
+	}
+}

@@ -38,6 +38,11 @@ type Position struct {
 	// HasSignalOffset says SignalOffset is set (beside the other flags: a position is made
 	// per event, its padding costs).
 	HasSignalOffset bool
+	// rereads marks a position that does not cover its own event (capture.Rereader): the
+	// rows of a snapshot batch before its last carry the progress made before the batch, a
+	// resumed chunk's rows the progress at its last mark. Not part of the offset: a restart
+	// from it reads those rows again, which is all it says.
+	rereads bool
 
 	// Snapshot progress (sluice's own keys; Debezium ignores keys it does not know). Tables are
 	// read in (schema, table) order: every table before SnapSchema.SnapTable is complete, and
@@ -223,6 +228,10 @@ func ParseOffset(b []byte) (*Position, error) {
 }
 
 var _ capture.Position = (*Position)(nil)
+
+// Rereads reports whether a restart from p hands out p's own event again (capture.Rereader):
+// an exactly-once sink does not commit there.
+func (p *Position) Rereads() bool { return p.rereads }
 
 // TableFilters are the table filters of Config, as a position records them.
 type TableFilters struct {

@@ -65,7 +65,9 @@ type snapshot struct {
 	batch        []capture.Row
 	bi           int
 	batchTs      int64
-	pos          *Position   // shared by the rows of the current batch
+	pos          *Position   // the position of the row pull returned last
+	batchPos     *Position   // shared by the rows of the current batch before its last
+	lastPos      *Position   // the batch's last row's: the batch is done (nil: as batchPos)
 	heldRow      capture.Row // the row read last, emitted once the next is read
 	heldT        *snapTable
 	heldTs       int64
@@ -542,6 +544,7 @@ type snapBatch struct {
 	rows  []capture.Row
 	ts    int64
 	after []string        // the key of the unit's row before the batch (Position.SnapAfter)
+	last  []string        // the key of the batch's last row (nil: a keyless table)
 	vals  []capture.Value // the rows' Values: snapBatchRows rows
 	used  int             // Values of vals handed out
 	buf   []byte          // the rows' copied bytes (Copy)
@@ -589,16 +592,18 @@ func (s *Source) readUnit(ctx context.Context, c *pgx.Conn, u *unit) error {
 			return err
 		}
 		u.held.Add(b.size)
-		select {
-		case u.rows <- b:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+		b.last = nil // a reused batch's may be set
 		if len(batchLast) > 0 {
 			after = make([]string, len(batchLast))
 			for i, k := range batchLast {
 				after[i] = string(k)
 			}
+			b.last = after
+		}
+		select {
+		case u.rows <- b:
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 		b = takeSnapBatch(&s.snapMem, ncol)
 		b.ts, b.after = time.Now().UnixMicro(), after
@@ -743,6 +748,10 @@ func (sn *snapshot) pull(ctx context.Context) (capture.Row, *snapTable, int64, b
 		if sn.bi < len(sn.batch) {
 			r := sn.batch[sn.bi]
 			sn.bi++
+			sn.pos = sn.batchPos
+			if sn.bi == len(sn.batch) && sn.lastPos != nil {
+				sn.pos = sn.lastPos
+			}
 			return r, sn.units[sn.cur].t, sn.batchTs, true, nil
 		}
 		if sn.cur >= len(sn.units) {
@@ -775,18 +784,27 @@ func (sn *snapshot) pull(ctx context.Context) (capture.Row, *snapTable, int64, b
 			sn.s.snapMem.HandOut(b)
 			sn.batch, sn.bi = b.rows, 0
 			sn.held = b.size
-			// One position per batch: rows read together share their time and offset, which
+			// Two positions per batch: rows read together share their time and offset, which
 			// says the rows before the batch are done (a restart re-reads at most the batches
-			// in flight).
+			// in flight), so the rows before the last say they reread (capture.Rereader) and
+			// the last one's says the batch is done: an exactly-once sink ends a transaction
+			// there only. A keyless table has no progress to name: a restart reads it again
+			// whole (its rows do not say so, or a transaction would hold the whole table).
 			sn.batchTs = b.ts
 			id := u.t.rel.table.ID
+			sn.lastPos = nil
 			if sn.base != nil {
 				p := *sn.base
 				p.TsMicros, p.SignalOffset, p.HasSignalOffset, p.Filters = b.ts, sn.s.sigNext, sn.s.hasSigNext, sn.s.filters
-				sn.pos = &p
+				sn.batchPos = &p
 			} else {
-				sn.pos = &Position{LSN: sn.lsn, TsMicros: b.ts, Snapshot: true, SnapSchema: id.Schema, SnapTable: id.Table, SnapAfter: b.after,
-					SignalOffset: sn.s.sigNext, HasSignalOffset: sn.s.hasSigNext, Filters: sn.s.filters}
+				sn.batchPos = &Position{LSN: sn.lsn, TsMicros: b.ts, Snapshot: true, SnapSchema: id.Schema, SnapTable: id.Table, SnapAfter: b.after,
+					SignalOffset: sn.s.sigNext, HasSignalOffset: sn.s.hasSigNext, Filters: sn.s.filters, rereads: b.last != nil}
+				if b.last != nil {
+					p := *sn.batchPos
+					p.SnapAfter, p.rereads = b.last, false
+					sn.lastPos = &p
+				}
 			}
 		case <-ctx.Done():
 			return nil, nil, 0, false, ctx.Err()
