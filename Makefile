@@ -32,10 +32,12 @@ TESTTIMEOUT ?= 25m
 test-integration:
 	$(GO) test -race -tags integration -timeout $(TESTTIMEOUT) $(PKGS)
 
-## check: what CI runs. Starts every test server, then vet + all tests, servers required, then
+## check: what CI runs. Starts every test server (and sweeps the slots killed runs left), then
+## vet + all tests, servers required, then
 ## torture-quick (its own private servers on ports 41000+, as root; about 5 minutes).
 check:
 	scripts/servers.sh start
+	scripts/servers.sh sweep
 	eval "$$(scripts/servers.sh env)" && export SLUICE_TEST_REQUIRE=1 && \
 	  $(GO) vet -tags integration $(PKGS) && \
 	  $(GO) test -race -tags integration -timeout $(TESTTIMEOUT) $(PKGS)

@@ -178,16 +178,9 @@ func TestSecretsNotLeaked(t *testing.T) {
 				return
 			}
 			defer c.Close(context.Background())
-			for i := 0; i < 50; i++ {
-				c.Exec(context.Background(), "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1 AND NOT active", db)
-				var n int
-				c.QueryRow(context.Background(), "SELECT count(*) FROM pg_replication_slots WHERE database = $1", db).Scan(&n)
-				if n == 0 {
-					break
-				}
-				time.Sleep(100 * time.Millisecond)
+			if err := testkit.DropPGDatabase(context.Background(), c, db); err != nil {
+				t.Error(err)
 			}
-			c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db+" WITH (FORCE)")
 			c.Exec(context.Background(), "DROP ROLE IF EXISTS "+role)
 		})
 		host := strings.Split(strings.Split(srv[0], "@")[1], "/")[0]
@@ -262,7 +255,7 @@ func TestSecretsNotLeaked(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer adm.Close()
+		t.Cleanup(func() { adm.Close() }) // after the cleanup below, which drops with it
 		user := fmt.Sprintf("sl_secret_%d", os.Getpid())
 		db := user
 		for _, q := range []string{

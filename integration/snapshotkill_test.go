@@ -20,6 +20,8 @@ import (
 
 	_ "github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/sluicecdc/sluice/internal/testkit"
 )
 
 // TestSnapshotKilledBeforeFirstSave: sluice is killed (SIGKILL) after its snapshot's first
@@ -60,7 +62,12 @@ func snapshotKillMySQL(t *testing.T, bin, dsn string) {
 	}
 	exec("DROP DATABASE IF EXISTS "+db, "CREATE DATABASE "+db,
 		"CREATE TABLE "+db+".t (id INT PRIMARY KEY, v INT NOT NULL)", "CREATE TABLE "+db+".fence (id INT PRIMARY KEY)")
-	t.Cleanup(func() { adm.Exec("DROP DATABASE IF EXISTS " + db) })
+	t.Cleanup(func() { // its own connection: adm closes before the cleanups run
+		if adm, err := sql.Open("mysql", dsn); err == nil {
+			adm.Exec("DROP DATABASE IF EXISTS " + db)
+			adm.Close()
+		}
+	})
 	for lo := 1; lo <= snapKillRows; lo += 5000 {
 		var vals []string
 		for i := lo; i < lo+5000; i++ {
@@ -81,14 +88,24 @@ func snapshotKillPostgres(t *testing.T, bin, dsn string) {
 	}
 	defer adm.Close(ctx)
 	db := fmt.Sprintf("sl_snapkill_%d", os.Getpid())
-	adm.Exec(ctx, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1", db)
-	adm.Exec(ctx, "DROP DATABASE IF EXISTS "+db+" WITH (FORCE)")
+	if err := testkit.DropPGDatabase(ctx, adm, db); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := adm.Exec(ctx, "CREATE DATABASE "+db); err != nil {
 		t.Fatal(err)
 	}
+	// Its own connection: adm closes when this function returns, before the cleanups run (a
+	// closed adm left every run's slot behind).
 	t.Cleanup(func() {
-		adm.Exec(ctx, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active", db)
-		adm.Exec(ctx, "DROP DATABASE IF EXISTS "+db+" WITH (FORCE)")
+		adm, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer adm.Close(ctx)
+		if err := testkit.DropPGDatabase(ctx, adm, db); err != nil {
+			t.Error(err)
+		}
 	})
 	u, _ := url.Parse(dsn)
 	u.Path = "/" + db

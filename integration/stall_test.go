@@ -46,15 +46,16 @@ func TestPostgresKafkaStall(t *testing.T) {
 	}
 	defer adm.Close(ctx)
 	db := fmt.Sprintf("sl_stall_%d", os.Getpid())
-	adm.Exec(ctx, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1", db)
-	adm.Exec(ctx, "DROP DATABASE IF EXISTS "+db+" WITH (FORCE)")
+	if err := testkit.DropPGDatabase(ctx, adm, db); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := adm.Exec(ctx, "CREATE DATABASE "+db); err != nil {
 		t.Fatal(err)
 	}
 	defer func() {
-		time.Sleep(200 * time.Millisecond)
-		adm.Exec(ctx, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active", db)
-		adm.Exec(ctx, "DROP DATABASE IF EXISTS "+db+" WITH (FORCE)")
+		if err := testkit.DropPGDatabase(ctx, adm, db); err != nil {
+			t.Error(err)
+		}
 	}()
 	u, _ := url.Parse(dsn)
 	u.Path = "/" + db

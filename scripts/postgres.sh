@@ -6,6 +6,10 @@
 #   PG_PORT (15432)  PG_DIR ($SLUICE_INFRA_DIR/postgres$PG_VERSION)
 #   PG_PASSWORD (postgres)  PG_REPL_USER/PG_REPL_PASSWORD (repl/replpw)
 #   PG_POSTGIS (0)   1 = also install PostGIS for PostgreSQL 15 (Debian package)
+#   PG_SLOTS (64)    max_replication_slots and max_wal_senders
+# sweep: drops what test runs that were killed left behind (their cleanups never ran): inactive
+# slots and databases named sl_…_PID whose process PID is gone. An inactive slot pins WAL for
+# good, and a few dozen of them take every slot: each later slot creation fails.
 # Auth: password (scram-sha-256) over TCP, trust on the private unix socket. The replication
 # user has LOGIN REPLICATION and pg_read_all_data; publications are made by the superuser.
 set -euo pipefail
@@ -18,6 +22,7 @@ PASSWORD="${PG_PASSWORD:-postgres}"
 REPL_USER="${PG_REPL_USER:-repl}"
 REPL_PASSWORD="${PG_REPL_PASSWORD:-replpw}"
 DATA="$DIR/data" RUN="$DIR/run"
+SLOTS="${PG_SLOTS:-64}"
 
 case "$VER" in
   15) BIN=/usr/lib/postgresql/15/bin ;;
@@ -55,7 +60,11 @@ start() {
   install
   ensure_user postgres
   if [ -f "$DATA/postmaster.pid" ] && pg "$BIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
-    log "already running (PostgreSQL $VER, port $PORT)"; return 0
+    local have; have="$(psql_local -At -d postgres -c 'SHOW max_replication_slots')"
+    if [ "$have" -ge "$SLOTS" ]; then log "already running (PostgreSQL $VER, port $PORT)"; return 0; fi
+    # Started by an older script with fewer slots: restart with this script's settings.
+    log "running with max_replication_slots=$have < $SLOTS: restarting"
+    pg "$BIN/pg_ctl" -D "$DATA" -m fast -w -t 60 stop >/dev/null
   fi
   port_in_use "$PORT" && die "port $PORT is already in use by another process; set PG_PORT"
   mkdir -p "$RUN"; chown postgres:postgres "$DIR" "$RUN"
@@ -72,8 +81,6 @@ listen_addresses = '127.0.0.1'
 port = $PORT
 unix_socket_directories = '$RUN'
 wal_level = logical
-max_replication_slots = 16
-max_wal_senders = 16
 wal_sender_timeout = 60s
 timezone = 'UTC'
 jit = off
@@ -81,7 +88,10 @@ CONF
     log "initialised $DATA in $(elapsed "$t0") s"
     t0="$(now_s)"
   fi
-  pg "$BIN/pg_ctl" -D "$DATA" -l "$RUN/postgres.log" -w -t 60 start >/dev/null || { tail -20 "$RUN/postgres.log" >&2; die "pg_ctl start failed (log: $RUN/postgres.log)"; }
+  # Slots and senders on the command line, so that data dirs made by older scripts get them too:
+  # make check's packages run side by side, each with slots of its own.
+  pg "$BIN/pg_ctl" -D "$DATA" -l "$RUN/postgres.log" -w -t 60 \
+    -o "-c max_replication_slots=$SLOTS -c max_wal_senders=$SLOTS" start >/dev/null || { tail -20 "$RUN/postgres.log" >&2; die "pg_ctl start failed (log: $RUN/postgres.log)"; }
   psql_local -d postgres <<SQL >/dev/null
 DO \$\$ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$REPL_USER') THEN
@@ -91,6 +101,22 @@ DO \$\$ BEGIN
 END \$\$;
 SQL
   log "PostgreSQL $(psql_local -At -d postgres -c 'SHOW server_version') up on 127.0.0.1:$PORT in $(elapsed "$t0") s"
+}
+
+sweep() {
+  [ -f "$DATA/postmaster.pid" ] || return 0
+  local name pid slots=0 dbs=0
+  while read -r name; do
+    pid="${name##*_}"
+    [ -n "$pid" ] && [ "$pid" != "$name" ] && ! kill -0 "$pid" 2>/dev/null || continue
+    psql_local -d postgres -c "SELECT pg_drop_replication_slot('$name') FROM pg_replication_slots WHERE slot_name = '$name' AND NOT active" </dev/null >/dev/null 2>&1 && slots=$((slots + 1))
+  done < <(psql_local -At -d postgres -c "SELECT slot_name FROM pg_replication_slots WHERE NOT active AND slot_name ~ '^sl_.*_[0-9]+$'")
+  while read -r name; do
+    pid="${name##*_}"
+    ! kill -0 "$pid" 2>/dev/null || continue
+    psql_local -d postgres -c "DROP DATABASE IF EXISTS \"$name\" WITH (FORCE)" </dev/null >/dev/null 2>&1 && dbs=$((dbs + 1))
+  done < <(psql_local -At -d postgres -c "SELECT datname FROM pg_database WHERE datname ~ '^sl_.*_[0-9]+$'")
+  log "swept $slots slots and $dbs databases left by killed test runs"
 }
 
 stop() {
@@ -103,6 +129,7 @@ stop() {
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
+  sweep) sweep ;;
   status) [ -f "$DATA/postmaster.pid" ] && pg "$BIN/pg_ctl" -D "$DATA" status >/dev/null && psql_local -At -d postgres -c "SELECT 'running ' || version() || ', wal_level=' || current_setting('wal_level')" ;;
   clean) stop; rm -rf "$DIR"; log "removed $DIR" ;;
   env) cat <<ENV

@@ -3,6 +3,7 @@
 # the integration tests read.
 #   scripts/servers.sh start [SERVICE...]   install if needed and start (default: all)
 #   scripts/servers.sh stop|clean [SERVICE...]
+#   scripts/servers.sh sweep                drop what killed test runs left on PostgreSQL (postgres.sh)
 #   scripts/servers.sh env                  print export lines: eval "$(scripts/servers.sh env)"
 # Services: postgres15 postgres17 mariadb mariadb-replica mysql9 clickhouse kafka
 # (mariadb-replica replicates mariadb by GTID: the failover target of the MySQL connector tests).
@@ -35,6 +36,8 @@ case "$action" in
       [ -x "$HERE/$script.sh" ] || { log "skipping $s: scripts/$script.sh not present"; continue; }
       svc "$s" "$action"
     done ;;
+  sweep)
+    for s in postgres15 postgres17; do svc "$s" sweep; done ;;
   env)
     # Connection settings of the default ports, whether or not the servers run.
     cat <<ENV
@@ -47,5 +50,5 @@ export SLUICE_TEST_CLICKHOUSE_ADDR='127.0.0.1:${CH_TCP_PORT:-19000}'
 export SLUICE_TEST_KAFKA_BROKERS='127.0.0.1:${KAFKA_PORT:-19092}'
 ENV
     ;;
-  *) echo "usage: $SCRIPT_NAME start|stop|clean|env [SERVICE...]  (services: ${ALL[*]})" >&2; exit 2 ;;
+  *) echo "usage: $SCRIPT_NAME start|stop|clean|sweep|env [SERVICE...]  (services: ${ALL[*]})" >&2; exit 2 ;;
 esac

@@ -63,7 +63,7 @@ func newTestDB(t *testing.T, srv server) *testDB {
 		name = name[:50]
 	}
 	name += "_" + strconv.Itoa(os.Getpid())
-	dropDB(ctx, adm, name)
+	dropDB(t, ctx, adm, name)
 	if _, err := adm.Exec(ctx, "CREATE DATABASE "+name); err != nil {
 		t.Fatal(err)
 	}
@@ -79,23 +79,16 @@ func newTestDB(t *testing.T, srv server) *testDB {
 	}
 	t.Cleanup(func() {
 		db.conn.Close(ctx)
-		dropDB(ctx, adm, name)
+		dropDB(t, ctx, adm, name)
 		adm.Close(ctx)
 	})
 	return db
 }
 
-func dropDB(ctx context.Context, adm *pgx.Conn, name string) {
-	for i := 0; i < 50; i++ {
-		var left int
-		adm.Exec(ctx, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE (database = $1 OR slot_name = $1) AND NOT active", name)
-		adm.QueryRow(ctx, "SELECT count(*) FROM pg_replication_slots WHERE database = $1 OR slot_name = $1", name).Scan(&left)
-		if left == 0 {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
+func dropDB(t *testing.T, ctx context.Context, adm *pgx.Conn, name string) {
+	if err := testkit.DropPGDatabase(ctx, adm, name); err != nil {
+		t.Error(err)
 	}
-	adm.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
 }
 
 func (db *testDB) exec(sqls ...string) {

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -146,4 +147,34 @@ func (pg *PrivatePG) Connect(db string) *pgx.Conn {
 	}
 	pg.t.Cleanup(func() { c.Close(context.Background()) })
 	return c
+}
+
+// DropPGDatabase drops database name on the server adm is connected to, with the replication
+// slots in it or named name. A slot a test leaves behind pins the shared server's WAL and,
+// over runs, takes all of max_replication_slots: every later run's slot creation fails. A slot
+// still held (a killed sluice's walsender that has not noticed yet) gets 5 s, then its walsender
+// is terminated: by cleanup the test is done with it.
+func DropPGDatabase(ctx context.Context, adm *pgx.Conn, name string) error {
+	const where = " FROM pg_replication_slots WHERE (database = $1 OR slot_name = $1)"
+	for i := 0; ; i++ {
+		adm.Exec(ctx, "SELECT pg_drop_replication_slot(slot_name)"+where+" AND NOT active", name)
+		var left int
+		if err := adm.QueryRow(ctx, "SELECT count(*)"+where, name).Scan(&left); err != nil {
+			return fmt.Errorf("drop the slots of %s: %w", name, err)
+		}
+		if left == 0 {
+			break
+		}
+		switch i {
+		case 50:
+			adm.Exec(ctx, "SELECT pg_terminate_backend(active_pid)"+where+" AND active", name)
+		case 100:
+			return fmt.Errorf("%d replication slots of %s still held after 10 s", left, name)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if _, err := adm.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+		return fmt.Errorf("drop database %s: %w", name, err)
+	}
+	return nil
 }

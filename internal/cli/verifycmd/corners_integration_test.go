@@ -59,16 +59,9 @@ func TestCornerTypesPostgresClickHouse(t *testing.T) {
 		t.Fatal(err)
 	}
 	drop := func() {
-		for i := 0; i < 50; i++ {
-			var left int
-			adm.Exec(ctx, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1 AND NOT active", name)
-			adm.QueryRow(ctx, "SELECT count(*) FROM pg_replication_slots WHERE database = $1", name).Scan(&left)
-			if left == 0 {
-				break
-			}
-			time.Sleep(100 * time.Millisecond)
+		if err := testkit.DropPGDatabase(ctx, adm, name); err != nil {
+			t.Error(err)
 		}
-		adm.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
 	}
 	drop()
 	t.Cleanup(func() {
