@@ -91,6 +91,22 @@ func dropDB(t *testing.T, ctx context.Context, adm *pgx.Conn, name string) {
 	}
 }
 
+// slotReleased waits until no walsender holds the test's slot: Close returns before the
+// server's backend exits, and a preflight in that moment finds the slot in use (retryable, so
+// the CLI's retries cover it; a test calling Open directly must wait).
+func (db *testDB) slotReleased() {
+	db.t.Helper()
+	for i := 0; i < 100; i++ {
+		var active bool
+		err := db.adm.QueryRow(context.Background(), "SELECT active FROM pg_replication_slots WHERE slot_name = $1", db.name).Scan(&active)
+		if err != nil || !active {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	db.t.Fatalf("slot %s still in use 10 s after Close", db.name)
+}
+
 func (db *testDB) exec(sqls ...string) {
 	db.t.Helper()
 	for _, q := range sqls {

@@ -27,6 +27,7 @@ func TestOffsetAheadOfServerWAL(t *testing.T) {
 			t.Fatal(err)
 		}
 		s.Close()
+		db.slotReleased()
 		const ahead = 1 << 34 // 16 GiB of WAL no test server has written since
 		p.LSN, p.CommitLSN, p.ProcLSN = p.LSN+ahead, p.CommitLSN+ahead, p.ProcLSN+ahead
 		db.exec("INSERT INTO a VALUES (2)")
