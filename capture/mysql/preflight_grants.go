@@ -496,7 +496,11 @@ func (s *Source) grantProblems(ctx context.Context, mariadb bool) []grantProblem
 	if len(global) > 0 {
 		d := fmt.Sprintf("the user %s lacks %s", acct, strings.Join(global, ", "))
 		if slices.Contains(global, "RELOAD") {
-			d += fmt.Sprintf(" (RELOAD: the snapshot's global read lock, --snapshot-locking %s)", s.cfg.SnapshotLocking)
+			d += fmt.Sprintf(" (RELOAD is for the snapshot's global read lock, --snapshot-locking %s", s.cfg.SnapshotLocking)
+			if mariadb {
+				d += "; --snapshot-locking none needs none, but then no DDL may run during the snapshot"
+			}
+			d += ")"
 		}
 		out = append(out, grantProblem{d, fmt.Sprintf("GRANT %s ON *.* TO %s", strings.Join(global, ", "), acct), false})
 	}
@@ -516,8 +520,9 @@ func (s *Source) grantProblems(ctx context.Context, mariadb bool) []grantProblem
 			if mariadb {
 				fix = fmt.Sprintf("SET DEFAULT ROLE %s FOR %s", quoteID(g.roles[0]), acct)
 			}
-			out = append(out, grantProblem{fmt.Sprintf("the user's roles (%s) are not active in its sessions, so their privileges do not count",
-				strings.Join(g.roles, ", ")), fix + " (a role's privileges count only when it is a default role)", false})
+			// First: granting the role's privileges again to the user is seldom what is meant.
+			out = append([]grantProblem{{fmt.Sprintf("the user's roles (%s) are not active in its sessions, so their privileges do not count",
+				strings.Join(g.roles, ", ")), fix + " (a role's privileges count only when it is a default role), or grant what follows to the user", false}}, out...)
 		}
 	}
 	return out
