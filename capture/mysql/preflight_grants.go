@@ -471,7 +471,8 @@ func (s *Source) mayLockSnapshot() bool {
 // Global: REPLICATION SLAVE (the binlog dump), REPLICATION CLIENT (MariaDB: BINLOG MONITOR;
 // SHOW BINARY LOGS and the binlog position), RELOAD when a snapshot may take the global read
 // lock, BACKUP_ADMIN for --snapshot-locking minimal_percona on MySQL. SELECT on every captured
-// table, granted on *.*, on its database or on the table itself (see selectProblems).
+// table, granted on *.*, on its database or on the table itself (see selectProblems). INSERT on
+// the signal table, unless --read-only.
 func (s *Source) grantProblems(ctx context.Context, mariadb bool) []grantProblem {
 	g, err := readGrants(ctx, s.db, mariadb)
 	if err != nil {
@@ -514,6 +515,14 @@ func (s *Source) grantProblems(ctx context.Context, mariadb bool) []grantProblem
 			fmt.Sprintf("GRANT BACKUP_ADMIN ON *.* TO %s", acct), true})
 	}
 	out = append(out, s.selectProblems(ctx, g, acct)...)
+	if sig := s.cfg.SignalDataCollection; sig != "" && !s.cfg.ReadOnly {
+		// The watermarks of incremental snapshots and of a resumed initial snapshot: without
+		// INSERT the first of them stops the run, after a crash at the worst time.
+		if id := signalID(sig); !g.onTable(id.DB, id.Table, "INSERT") {
+			out = append(out, grantProblem{fmt.Sprintf("the user %s may not insert into the signal table %s, where incremental and resumed snapshots write their watermarks", acct, sig),
+				fmt.Sprintf("GRANT INSERT ON %s.%s TO %s, or --read-only (read.only: windows from GTID sets, written nowhere)", quoteID(id.DB), quoteID(id.Table), acct), false})
+		}
+	}
 	if slices.ContainsFunc(out, func(p grantProblem) bool { return !p.Warn }) && len(g.roles) > 0 {
 		if m, err := queryRow(ctx, s.db, "SELECT CURRENT_ROLE() AS r"); err == nil && (m["r"] == "" || strings.EqualFold(m["r"], "NONE")) {
 			fix := fmt.Sprintf("SET DEFAULT ROLE ALL TO %s", acct)

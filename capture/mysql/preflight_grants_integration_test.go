@@ -32,6 +32,7 @@ type grantCase struct {
 	locking SnapshotLocking
 	offset  bool // start from a stored offset (a resumed connector), snapshot mode initial
 	dbs     int  // the databases captured: 1 unless 2
+	signal  bool // --signal-data-collection {db}.sig
 	want    string
 }
 
@@ -84,6 +85,10 @@ func TestGrants(t *testing.T) {
 			want: "GRANT BINLOG MONITOR ON *.* TO {u}"},
 		{name: "REPLICATION SLAVE ADMIN", only: "mariadb", grants: []string{"GRANT SELECT, RELOAD, BINLOG MONITOR, REPLICATION SLAVE ADMIN ON *.* TO {u}"},
 			dbInc: []string{"{db}"}, want: "GRANT REPLICATION SLAVE ON *.* TO {u}"},
+		{name: "signal table", grants: []string{globals, "GRANT SELECT ON {db}.* TO {u}", "GRANT INSERT ON {db}.sig TO {u}"},
+			dbInc: []string{"{db}"}, signal: true},
+		{name: "signal table without INSERT", grants: []string{globals, "GRANT SELECT ON {db}.* TO {u}"},
+			dbInc: []string{"{db}"}, signal: true, want: "GRANT INSERT ON `{db}`.`sig` TO {u}"},
 		{name: "role not default", grants: []string{"CREATE ROLE {r}", strings.ReplaceAll(globals, "{u}", "{r}"), "GRANT SELECT ON {db}.* TO {r}", "GRANT {r} TO {u}"},
 			dbInc: []string{"{db}"}, want: "SET DEFAULT ROLE"},
 	}
@@ -95,7 +100,8 @@ func TestGrants(t *testing.T) {
 			for _, d := range []string{db, db2} {
 				freshDB(t, root, d)
 				mustExec(t, root, "CREATE TABLE "+d+".t1 (id INT PRIMARY KEY, v INT)", "CREATE TABLE "+d+".t2 (id INT PRIMARY KEY, v INT)",
-					"INSERT INTO "+d+".t1 VALUES (1, 1)", "INSERT INTO "+d+".t2 VALUES (1, 2)")
+					"INSERT INTO "+d+".t1 VALUES (1, 1)", "INSERT INTO "+d+".t2 VALUES (1, 2)",
+					"CREATE TABLE "+d+".sig (id VARCHAR(64) PRIMARY KEY, type VARCHAR(32) NOT NULL, data VARCHAR(2048))")
 			}
 			for _, c := range cases {
 				if c.only != "" && c.only != srv.name {
@@ -138,6 +144,9 @@ func testGrantCase(t *testing.T, srv server, c grantCase, db, db2 string) {
 	}
 	for _, tb := range c.tblInc {
 		ts.cfg.TableInclude = append(ts.cfg.TableInclude, r.Replace(tb))
+	}
+	if c.signal {
+		ts.cfg.SignalDataCollection = db + ".sig"
 	}
 	if c.locking != "" {
 		ts.cfg.SnapshotLocking = c.locking
