@@ -569,7 +569,12 @@ func (s *Source) selectProblems(ctx context.Context, g *grants, acct string) []g
 			} else {
 				d += " (or it does not exist yet)"
 			}
-			out = append(out, grantProblem{d, fmt.Sprintf("GRANT SELECT ON %s.%s TO %s", quoteID(db), quoteID(t), acct), false})
+			fix := fmt.Sprintf("GRANT SELECT ON %s.%s TO %s", quoteID(db), quoteID(t), acct)
+			if !g.someColumns(db, t) {
+				// The server refuses a table grant on a table it does not have.
+				fix += fmt.Sprintf(" (a table not created yet: GRANT SELECT ON %s.* TO %s)", quoteID(db), acct)
+			}
+			out = append(out, grantProblem{d, fix, false})
 			continue
 		}
 		if m := literalDBOf.FindStringSubmatch(e); m != nil {
