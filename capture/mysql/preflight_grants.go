@@ -2,10 +2,14 @@ package mysql
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
+
+	gomysql "github.com/go-sql-driver/mysql"
 )
 
 // grants is what SHOW GRANTS says the session may do. MySQL expands the privileges of the
@@ -551,6 +555,7 @@ func (s *Source) selectProblems(ctx context.Context, g *grants, acct string) []g
 		return nil
 	}
 	var out []grantProblem
+	reported := map[[2]string]bool{} // tables, and databases as {db, ""}
 	dbs := map[string]bool{}
 	everyDB := len(s.cfg.TableInclude) == 0
 	for _, e := range s.cfg.TableInclude {
@@ -575,6 +580,7 @@ func (s *Source) selectProblems(ctx context.Context, g *grants, acct string) []g
 				fix += fmt.Sprintf(" (a table not created yet: GRANT SELECT ON %s.* TO %s)", quoteID(db), acct)
 			}
 			out = append(out, grantProblem{d, fix, false})
+			reported[[2]string{db, t}] = true
 			continue
 		}
 		if m := literalDBOf.FindStringSubmatch(e); m != nil {
@@ -637,6 +643,75 @@ func (s *Source) selectProblems(ctx context.Context, g *grants, acct string) []g
 			fix += ", or leave it out with --database-exclude (database.exclude.list)"
 		}
 		out = append(out, grantProblem{detail, fix, false})
+		reported[[2]string{d, ""}] = true
+	}
+	return append(out, s.probeSelect(ctx, acct, reported)...)
+}
+
+// probeSelect reads no row of each captured table the user can see (SELECT * ... LIMIT 0,
+// in batches) and reports those the server refuses: the grants' reading above cannot know
+// every rule of the server (of the database grants that match a name, the server uses only
+// the most specific one: GRANT SELECT ON `shop%`.* gives nothing on shop1 once GRANT INSERT
+// ON shop1.* exists).
+func (s *Source) probeSelect(ctx context.Context, acct string, reported map[[2]string]bool) []grantProblem {
+	rows, err := s.db.QueryContext(ctx, "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE TABLE_TYPE IN ('BASE TABLE','SEQUENCE','SYSTEM VERSIONED')")
+	if err != nil {
+		return nil
+	}
+	var ids [][2]string
+	for rows.Next() {
+		var id [2]string
+		if rows.Scan(&id[0], &id[1]) == nil && s.f.table(id[0], id[1]) && !reported[id] && !reported[[2]string{id[0], ""}] {
+			ids = append(ids, id)
+		}
+	}
+	rows.Close()
+	probe := func(ids [][2]string) error {
+		q := make([]string, len(ids))
+		for i, id := range ids {
+			q[i] = fmt.Sprintf("SELECT 1 FROM (SELECT * FROM %s.%s LIMIT 0) t%d", quoteID(id[0]), quoteID(id[1]), i)
+		}
+		rows, err := s.db.QueryContext(ctx, strings.Join(q, " UNION ALL "))
+		if err != nil {
+			return err
+		}
+		return rows.Close()
+	}
+	denied := map[string][]string{} // database → tables
+	var first error
+	const batch = 100
+	for i := 0; i < len(ids); i += batch {
+		part := ids[i:min(i+batch, len(ids))]
+		if err := probe(part); err == nil || !accessDenied(err) {
+			continue // not a privilege: the snapshot reports it
+		}
+		for _, id := range part {
+			if err := probe([][2]string{id}); err != nil && accessDenied(err) {
+				denied[id[0]] = append(denied[id[0]], id[1])
+				if first == nil {
+					first = err
+				}
+			}
+		}
+	}
+	var out []grantProblem
+	for _, d := range slices.Sorted(maps.Keys(denied)) {
+		ts := denied[d]
+		slices.Sort(ts)
+		list := strings.Join(ts[:min(len(ts), 5)], ", ")
+		if len(ts) > 5 {
+			list += fmt.Sprintf(" and %d more", len(ts)-5)
+		}
+		out = append(out, grantProblem{fmt.Sprintf("the server refuses the user %s SELECT on captured tables of %s: %s (%v); "+
+			"a likely cause: of the database grants whose names match a database, the server uses only the most specific", acct, d, list, first),
+			fmt.Sprintf("GRANT SELECT ON %s.* TO %s", quoteID(d), acct), false})
 	}
 	return out
+}
+
+// accessDenied: the server refused for want of a privilege (ER_TABLEACCESS_DENIED_ERROR,
+// ER_COLUMNACCESS_DENIED_ERROR, ER_DBACCESS_DENIED_ERROR).
+func accessDenied(err error) bool {
+	me, ok := errors.AsType[*gomysql.MySQLError](err)
+	return ok && (me.Number == 1142 || me.Number == 1143 || me.Number == 1044)
 }

@@ -22,7 +22,8 @@ var grantUsers atomic.Int32
 // grantCase is a user's grants and the filters it runs with: accepted (want == ""), it must
 // snapshot and stream; refused, the preflight and `sluice check` must both name want, the
 // statement that fixes it. In the statements {u} is the user's account, {r} a role of its
-// own, {db} and {db2} the test's databases, {dbpat} a LIKE pattern matching both.
+// own, {db} and {db2} the test's databases, {dbpat} a LIKE pattern matching both, {dbesc}
+// {db} as a grant names it exactly (its _ escaped).
 type grantCase struct {
 	name    string
 	only    string // "mysql" or "mariadb": that server only
@@ -85,6 +86,8 @@ func TestGrants(t *testing.T) {
 			want: "GRANT BINLOG MONITOR ON *.* TO {u}"},
 		{name: "REPLICATION SLAVE ADMIN", only: "mariadb", grants: []string{"GRANT SELECT, RELOAD, BINLOG MONITOR, REPLICATION SLAVE ADMIN ON *.* TO {u}"},
 			dbInc: []string{"{db}"}, want: "GRANT REPLICATION SLAVE ON *.* TO {u}"},
+		{name: "most specific database grant", grants: []string{globals, "GRANT SELECT ON `{dbpat}`.* TO {u}", "GRANT INSERT ON `{dbesc}`.* TO {u}"},
+			dbInc: []string{"{db}"}, want: "GRANT SELECT ON `{db}`.* TO {u}"},
 		{name: "signal table", grants: []string{globals, "GRANT SELECT ON {db}.* TO {u}", "GRANT INSERT ON {db}.sig TO {u}"},
 			dbInc: []string{"{db}"}, signal: true},
 		{name: "signal table without INSERT", grants: []string{globals, "GRANT SELECT ON *.* TO {u}"},
@@ -123,7 +126,7 @@ func testGrantCase(t *testing.T, srv server, c grantCase, db, db2 string) {
 	if srv.name == "mariadb" {
 		to = "FOR"
 	}
-	r := strings.NewReplacer("{u}", acct, "{r}", role, "{db2}", db2, "{dbpat}", strings.ReplaceAll(db, "_", `\_`)+"%", "{db}", db, "{to}", to)
+	r := strings.NewReplacer("{u}", acct, "{r}", role, "{db2}", db2, "{dbpat}", strings.ReplaceAll(db, "_", `\_`)+"%", "{dbesc}", strings.ReplaceAll(db, "_", `\_`), "{db}", db, "{to}", to)
 	t.Cleanup(func() {
 		_, _ = root.Exec("DROP USER IF EXISTS " + acct)
 		_, _ = root.Exec("DROP ROLE IF EXISTS " + role)
