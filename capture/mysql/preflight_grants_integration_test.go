@@ -89,7 +89,7 @@ func TestGrants(t *testing.T) {
 		{name: "most specific database grant", grants: []string{globals, "GRANT SELECT ON `{dbpat}`.* TO {u}", "GRANT INSERT ON `{dbesc}`.* TO {u}"},
 			dbInc: []string{"{db}"}, want: "GRANT SELECT ON `{db}`.* TO {u}"},
 		{name: "signal table", grants: []string{globals, "GRANT SELECT ON {db}.* TO {u}", "GRANT INSERT ON {db}.sig TO {u}"},
-			dbInc: []string{"{db}"}, signal: true},
+			dbInc: []string{"{db}"}, signal: true}, // and an incremental snapshot, its watermarks written by the user
 		{name: "signal table without INSERT", grants: []string{globals, "GRANT SELECT ON *.* TO {u}"},
 			dbInc: []string{"{db}"}, signal: true, want: "GRANT INSERT ON `{db}`.`sig` TO {u}"},
 		{name: "role not default", grants: []string{"CREATE ROLE {r}", strings.ReplaceAll(globals, "{u}", "{r}"), "GRANT SELECT ON {db}.* TO {r}", "GRANT {r} TO {u}"},
@@ -221,5 +221,19 @@ func testGrantCase(t *testing.T, srv server, c grantCase, db, db2 string) {
 	recs := ts.collect(t, s, 60*time.Second, func(recs []rec) bool { return len(changes(recs)) > 0 })
 	if ch := changes(recs); ch[0].tbl != "t2" || ch[0].text != "-(2,3)" {
 		t.Fatalf("streamed %s %s", ch[0].tbl, ch[0].text)
+	}
+	if c.signal {
+		mustExec(t, root, "INSERT INTO "+db+".sig VALUES ('mgr-snap', 'execute-snapshot', '{\"data-collections\": [\""+db+".t1\"], \"type\": \"incremental\"}')")
+		t.Cleanup(func() { _, _ = root.Exec("DELETE FROM " + db + ".sig") })
+		recs := ts.collect(t, s, 60*time.Second, func(recs []rec) bool {
+			return len(recs) > 0 && recs[len(recs)-1].tbl == "t1" && recs[len(recs)-1].op == capture.OpRead
+		})
+		if last := recs[len(recs)-1]; last.text != "-(1,1)" {
+			t.Fatalf("incremental snapshot read %s", last.text)
+		}
+		var marks int
+		if err := root.QueryRow("SELECT count(*) FROM " + db + ".sig WHERE id LIKE 'sluice:%'").Scan(&marks); err != nil || marks == 0 {
+			t.Fatalf("no watermark rows written (%d): %v", marks, err)
+		}
 	}
 }
