@@ -554,8 +554,12 @@ func (s *Source) selectProblems(ctx context.Context, g *grants, acct string) []g
 	if g.selectAll() {
 		return nil
 	}
+	visible, err := s.visibleTables(ctx)
+	if err != nil {
+		return nil // the snapshot reports it
+	}
 	var out []grantProblem
-	reported := map[[2]string]bool{} // tables, and databases as {db, ""}
+	named := map[[2]string]bool{} // tables --table-include names, lower case
 	dbs := map[string]bool{}
 	everyDB := len(s.cfg.TableInclude) == 0
 	for _, e := range s.cfg.TableInclude {
@@ -565,22 +569,17 @@ func (s *Source) selectProblems(ctx context.Context, g *grants, acct string) []g
 		}
 		if m := literalTable.FindStringSubmatch(e); m != nil {
 			db, t := m[1], m[2]
-			if !s.f.table(db, t) || g.onTable(db, t, "SELECT") {
+			named[[2]string{strings.ToLower(db), strings.ToLower(t)}] = true
+			// A table the user sees is the probe's (below); one it does not see needs a
+			// grant that names it.
+			if !s.f.table(db, t) || slices.ContainsFunc(visible, func(id [2]string) bool {
+				return strings.EqualFold(id[0], db) && strings.EqualFold(id[1], t)
+			}) || g.onTable(db, t, "SELECT") {
 				continue
 			}
-			d := fmt.Sprintf("the user %s may not read %s.%s, which --table-include (table.include.list) names", acct, db, t)
-			if g.someColumns(db, t) {
-				d += " (SELECT on some of its columns is not enough: the snapshot reads every column)"
-			} else {
-				d += " (or it does not exist yet)"
-			}
-			fix := fmt.Sprintf("GRANT SELECT ON %s.%s TO %s", quoteID(db), quoteID(t), acct)
-			if !g.someColumns(db, t) {
+			out = append(out, grantProblem{fmt.Sprintf("the user %s may not read %s.%s, which --table-include (table.include.list) names (or it does not exist yet)", acct, db, t),
 				// The server refuses a table grant on a table it does not have.
-				fix += fmt.Sprintf(" (a table not created yet: GRANT SELECT ON %s.* TO %s)", quoteID(db), acct)
-			}
-			out = append(out, grantProblem{d, fix, false})
-			reported[[2]string{db, t}] = true
+				fmt.Sprintf("GRANT SELECT ON %s.%s TO %s (a table not created yet: GRANT SELECT ON %s.* TO %s)", quoteID(db), quoteID(t), acct, quoteID(db), acct), false})
 			continue
 		}
 		if m := literalDBOf.FindStringSubmatch(e); m != nil {
@@ -592,16 +591,16 @@ func (s *Source) selectProblems(ctx context.Context, g *grants, acct string) []g
 		everyDB = true
 	}
 	if everyDB {
-		var named []string
+		var names []string
 		literal := len(s.cfg.DatabaseInclude) > 0
 		for _, e := range s.cfg.DatabaseInclude {
 			if e = strings.TrimSpace(e); e != "" && !literalDB.MatchString(e) {
 				literal = false
 			}
-			named = append(named, e)
+			names = append(names, e)
 		}
 		if literal {
-			for _, d := range named {
+			for _, d := range names {
 				if d != "" && s.f.database(d) {
 					dbs[d] = true
 				}
@@ -625,12 +624,8 @@ func (s *Source) selectProblems(ctx context.Context, g *grants, acct string) []g
 			}
 		}
 	}
-	names := make([]string, 0, len(dbs))
-	for d := range dbs {
-		names = append(names, d)
-	}
-	slices.Sort(names)
-	for _, d := range names {
+	reported := map[string]bool{} // databases
+	for _, d := range slices.Sorted(maps.Keys(dbs)) {
 		if g.onDB(d, "SELECT") {
 			continue
 		}
@@ -643,29 +638,43 @@ func (s *Source) selectProblems(ctx context.Context, g *grants, acct string) []g
 			fix += ", or leave it out with --database-exclude (database.exclude.list)"
 		}
 		out = append(out, grantProblem{detail, fix, false})
-		reported[[2]string{d, ""}] = true
+		reported[d] = true
 	}
-	return append(out, s.probeSelect(ctx, acct, reported)...)
-}
-
-// probeSelect reads no row of each captured table the user can see (SELECT * ... LIMIT 0,
-// in batches) and reports those the server refuses: the grants' reading above cannot know
-// every rule of the server (of the database grants that match a name, the server uses only
-// the most specific one: GRANT SELECT ON `shop%`.* gives nothing on shop1 once GRANT INSERT
-// ON shop1.* exists).
-func (s *Source) probeSelect(ctx context.Context, acct string, reported map[[2]string]bool) []grantProblem {
-	rows, err := s.db.QueryContext(ctx, "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE TABLE_TYPE IN ('BASE TABLE','SEQUENCE','SYSTEM VERSIONED')")
-	if err != nil {
-		return nil
-	}
-	var ids [][2]string
-	for rows.Next() {
-		var id [2]string
-		if rows.Scan(&id[0], &id[1]) == nil && s.f.table(id[0], id[1]) && !reported[id] && !reported[[2]string{id[0], ""}] {
-			ids = append(ids, id)
+	var probe [][2]string
+	for _, id := range visible {
+		if !reported[id[0]] {
+			probe = append(probe, id)
 		}
 	}
-	rows.Close()
+	return append(out, s.probeSelect(ctx, g, acct, probe, named)...)
+}
+
+// visibleTables lists the captured tables the user can see.
+func (s *Source) visibleTables(ctx context.Context) ([][2]string, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE TABLE_TYPE IN ('BASE TABLE','SEQUENCE','SYSTEM VERSIONED')")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out [][2]string
+	for rows.Next() {
+		var id [2]string
+		if err := rows.Scan(&id[0], &id[1]); err != nil {
+			return nil, err
+		}
+		if s.f.table(id[0], id[1]) {
+			out = append(out, id)
+		}
+	}
+	return out, rows.Err()
+}
+
+// probeSelect reads no row of each of ids (SELECT * ... LIMIT 0, in batches) and reports those
+// the server refuses: the server is the judge of the tables the user can see, and the grants'
+// reading above cannot know its every rule (of the database grants whose names match a
+// database, the server uses only the most specific: GRANT SELECT ON `shop%`.* gives nothing on
+// shop1 once GRANT INSERT ON shop1.* exists).
+func (s *Source) probeSelect(ctx context.Context, g *grants, acct string, ids [][2]string, named map[[2]string]bool) []grantProblem {
 	probe := func(ids [][2]string) error {
 		q := make([]string, len(ids))
 		for i, id := range ids {
@@ -702,9 +711,27 @@ func (s *Source) probeSelect(ctx context.Context, acct string, reported map[[2]s
 		if len(ts) > 5 {
 			list += fmt.Sprintf(" and %d more", len(ts)-5)
 		}
-		out = append(out, grantProblem{fmt.Sprintf("the server refuses the user %s SELECT on captured tables of %s: %s (%v); "+
-			"a likely cause: of the database grants whose names match a database, the server uses only the most specific", acct, d, list, first),
-			fmt.Sprintf("GRANT SELECT ON %s.* TO %s", quoteID(d), acct), false})
+		// Tables granted or named one by one get their own GRANT; else the database's.
+		var fixes []string
+		columns := false
+		for _, t := range ts {
+			cols := g.someColumns(d, t)
+			columns = columns || cols
+			if !cols && !named[[2]string{strings.ToLower(d), strings.ToLower(t)}] {
+				fixes = nil
+				break
+			}
+			fixes = append(fixes, fmt.Sprintf("GRANT SELECT ON %s.%s TO %s", quoteID(d), quoteID(t), acct))
+		}
+		fix := strings.Join(fixes, "; ")
+		if fix == "" {
+			fix = fmt.Sprintf("GRANT SELECT ON %s.* TO %s", quoteID(d), acct)
+		}
+		why := "a likely cause: of the database grants whose names match a database, the server uses only the most specific"
+		if columns {
+			why = "SELECT on some columns of a table is not enough: the snapshot reads every column"
+		}
+		out = append(out, grantProblem{fmt.Sprintf("the server refuses the user %s SELECT on captured tables of %s: %s (%v); %s", acct, d, list, first, why), fix, false})
 	}
 	return out
 }
