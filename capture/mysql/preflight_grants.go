@@ -543,13 +543,15 @@ func (s *Source) grantProblems(ctx context.Context, mariadb bool) []grantProblem
 
 // selectProblems checks that the user may read every table the include lists capture. SELECT
 // on *.* reads all. Without it, a table the user may not read is invisible to it (not in
-// information_schema), so it would be left out of the snapshot unnoticed: the tables captured
-// must be readable by a grant sluice can see covers them, whether they are visible or not:
+// information_schema), so it would be left out of the snapshot unnoticed; the grants must
+// cover the tables the user cannot see:
 //   - a --table-include entry that names one table (shop.orders): SELECT on it, its database
 //     or *.*;
 //   - any other entry, or no table list: SELECT on each captured database (ON db.*): with a
 //     database named in the entry (shop\..*) or in --database-include, that database; else
 //     every database the filters capture, which only SHOW DATABASES shows.
+//
+// The tables the user can see, the server judges (probeSelect).
 func (s *Source) selectProblems(ctx context.Context, g *grants, acct string) []grantProblem {
 	if g.selectAll() {
 		return nil
