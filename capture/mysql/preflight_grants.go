@@ -607,10 +607,18 @@ func (s *Source) selectProblems(ctx context.Context, g *grants, acct string) []g
 					dbs[d] = true
 				}
 			}
+		} else if g.hasGlobal("SELECT") {
+			// SELECT on *.* with some databases revoked (MySQL's partial revokes): those, which
+			// information_schema does not list.
+			for d := range g.revoked {
+				if s.f.database(d) {
+					dbs[d] = true
+				}
+			}
 		} else {
-			// information_schema lists the databases the user has a privilege in: all of them
-			// with SHOW DATABASES, or SELECT on *.* (some revoked: MySQL's partial revokes).
-			if !g.hasGlobal("SHOW DATABASES", "SELECT") {
+			// information_schema lists the databases the user has a privilege in, all of them
+			// with SHOW DATABASES.
+			if !g.hasGlobal("SHOW DATABASES") {
 				out = append(out, grantProblem{fmt.Sprintf("the user %s has no SELECT on *.* and may not list the databases, "+
 					"so sluice cannot tell which the filters capture (--database-include is not a list of names)", acct),
 					fmt.Sprintf("GRANT SHOW DATABASES ON *.* TO %s, or name each captured database in --database-include (database.include.list)", acct), false})
