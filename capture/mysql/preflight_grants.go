@@ -275,6 +275,9 @@ func parseGrantLine(l string) (grantLine, bool) {
 	if to < 0 {
 		return gl, false
 	}
+	if on >= 0 && on < to && on+len(" ON ") > to {
+		return gl, false // " ON TO ": no object
+	}
 	if on < 0 || on > to {
 		if gl.revoke {
 			return gl, false

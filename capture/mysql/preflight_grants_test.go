@@ -116,3 +116,26 @@ func TestDBMatch(t *testing.T) {
 		t.Error("fold case")
 	}
 }
+
+// FuzzParseGrants: no SHOW GRANTS line, however odd, panics the parser.
+func FuzzParseGrants(f *testing.F) {
+	for _, l := range []string{
+		"GRANT RELOAD, REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO `mg_u1`@`%`",
+		"GRANT SELECT (`id`, `v`), INSERT ON `mg_probe`.`u` TO `mg_u1`@`%`",
+		"GRANT `mg_r1`@`%`,`mg_r2`@`%` TO `mg_u1`@`%` WITH ADMIN OPTION",
+		"REVOKE SELECT ON `mysql`.* FROM `mg_u1`@`%`",
+		"GRANT PROXY ON ''@'' TO 'root'@'localhost' WITH GRANT OPTION",
+		"GRANT USAGE ON *.* TO `u`@`%` IDENTIFIED BY PASSWORD '*D8'",
+		"GRANT EXECUTE ON PROCEDURE `shop`.`p` TO `u`@`%`",
+		"SET DEFAULT ROLE `r` FOR `u`@`%`",
+		"GRANT SELECT ON \"a\"\"b\".\"t\" TO \"u\"@\"%\"",
+	} {
+		f.Add(l)
+	}
+	f.Fuzz(func(t *testing.T, l string) {
+		g := parseGrants([]string{l})
+		g.wildcards = true
+		g.onTable("a", "b", "SELECT")
+		g.dbMatch(l, "x")
+	})
+}
