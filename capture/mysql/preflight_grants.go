@@ -587,7 +587,7 @@ func (s *Source) selectProblems(ctx context.Context, g *grants, acct string) []g
 				fmt.Sprintf("GRANT SELECT ON %s.%s TO %s (a table not created yet: GRANT SELECT ON %s.* TO %s)", quoteID(db), quoteID(t), acct, quoteID(db), acct), false})
 			continue
 		}
-		if m := literalDBOf.FindStringSubmatch(e); m != nil {
+		if m := literalDBOf.FindStringSubmatch(e); m != nil && !strings.Contains(e, "|") { // a|b\.t may name any database
 			if s.f.database(m[1]) {
 				dbs[m[1]] = true
 			}
