@@ -432,12 +432,13 @@ func dropHost(rest string) string {
 	return r
 }
 
-// literalName matches a filter entry that names one database (or table) exactly: no
-// regular expression character but an escaped or bare dot between database and table.
+// Filter entries that name databases: literalDB one database exactly; literalTable one table
+// (a bare dot between the names can only match the dot of db.table); literalDBOf a pattern of
+// tables in one database, behind an escaped dot (shop\..*; shop.* matches shop1.t too).
 var (
 	literalDB    = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 	literalTable = regexp.MustCompile(`^([A-Za-z0-9_-]+)\\?\.([A-Za-z0-9_-]+)$`)
-	literalDBOf  = regexp.MustCompile(`^([A-Za-z0-9_-]+)\\?\.`)
+	literalDBOf  = regexp.MustCompile(`^([A-Za-z0-9_-]+)\\\.`)
 )
 
 // grantProblem is one missing privilege: what is missing and the statement that grants it.

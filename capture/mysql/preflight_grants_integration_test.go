@@ -72,6 +72,8 @@ func TestGrants(t *testing.T) {
 			tblInc: []string{"{db}.t1", "{db}.t2"}, want: "GRANT SELECT ON `{db}`.`t1` TO {u}"},
 		{name: "alternation naming another database", grants: []string{globals, "GRANT SELECT ON {db}.* TO {u}"},
 			tblInc: []string{`{db}\.t1|{db2}\.t1`}, want: "GRANT SHOW DATABASES ON *.* TO {u}"},
+		{name: "unescaped dot", grants: []string{globals, "GRANT SELECT ON {db}.* TO {u}"},
+			tblInc: []string{"{db}.*"}, want: "GRANT SHOW DATABASES ON *.* TO {u}"}, // {db}.* matches {db2}.t1 too
 		{name: "pattern without SHOW DATABASES", grants: []string{globals, "GRANT SELECT ON `{dbpat}`.* TO {u}"},
 			dbInc: []string{"{db}.*"}, want: "GRANT SHOW DATABASES ON *.* TO {u}"},
 		{name: "no RELOAD", grants: []string{"GRANT SELECT, REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO {u}"}, dbInc: []string{"{db}"},
