@@ -34,6 +34,7 @@ type dbGrant struct {
 	privs map[string]bool
 }
 
+// hasGlobal reports whether the user has any of privs on *.*.
 func (g *grants) hasGlobal(privs ...string) bool {
 	if g.global["ALL PRIVILEGES"] || g.global["ALL"] {
 		return true

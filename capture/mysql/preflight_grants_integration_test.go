@@ -279,4 +279,9 @@ func TestGrantsPartialRevoke(t *testing.T) {
 	if ch := changes(recs); len(ch) != 1 || ch[0].text != "-(1)" {
 		t.Fatalf("snapshot %v", ch)
 	}
+	mustExec(t, root, "INSERT INTO open_db.t VALUES (3)")
+	recs = ts.collect(t, s, 60*time.Second, func(recs []rec) bool { return len(changes(recs)) > 0 })
+	if ch := changes(recs); ch[0].text != "-(3)" {
+		t.Fatalf("streamed %s", ch[0].text)
+	}
 }
