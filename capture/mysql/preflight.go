@@ -2,9 +2,7 @@ package mysql
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -52,14 +50,12 @@ func (s *Source) preflight(ctx context.Context) (serverInfo, error) {
 			problems = append(problems, "binlog_row_value_options is PARTIAL_JSON: run SET GLOBAL binlog_row_value_options=''")
 		}
 	}
-	if missing := s.missingGrants(ctx, info.MariaDB); len(missing) > 0 {
-		p := fmt.Sprintf("the user %s lacks %s: run GRANT %s ON *.* TO %s",
-			s.dcfg.User, strings.Join(missing, ", "), strings.Join(missing, ", "), quoteUser(s.dcfg.User))
-		if slices.Contains(missing, "SELECT") {
-			// A user granted SELECT on some databases wonders why that is not enough.
-			p += " (SELECT on single databases or tables is not enough: a table the user may not read is invisible to it, so a table the include lists match could be left out unnoticed)"
+	for _, p := range s.grantProblems(ctx, info.MariaDB) {
+		if p.Warn {
+			s.log.Warn(p.Detail+"; to fix: "+p.Fix, "user", s.dcfg.User)
+			continue
 		}
-		problems = append(problems, p)
+		problems = append(problems, p.Detail+": run "+p.Fix)
 	}
 	problems = append(problems, s.unloggedDatabases(ctx)...)
 	if len(problems) > 0 {
@@ -76,61 +72,6 @@ func (s *Source) preflight(ctx context.Context) (serverInfo, error) {
 }
 
 func quoteUser(u string) string { return "'" + strings.ReplaceAll(u, "'", "''") + "'@'%'" }
-
-// missingGrants returns the global privileges the connector needs and the user does not have
-// (empty when SHOW GRANTS cannot be read: the later steps then report what fails).
-func (s *Source) missingGrants(ctx context.Context, mariadb bool) []string {
-	rows, err := s.db.QueryContext(ctx, "SHOW GRANTS")
-	if err != nil {
-		return nil
-	}
-	defer rows.Close()
-	var all strings.Builder
-	for rows.Next() {
-		var g string
-		if err := rows.Scan(&g); err != nil {
-			return nil
-		}
-		u := strings.ToUpper(g)
-		if strings.Contains(u, " ON *.* ") {
-			all.WriteString(u)
-			all.WriteByte('\n')
-		}
-	}
-	if errors.Is(rows.Err(), context.Canceled) {
-		return nil
-	}
-	g := all.String()
-	if strings.Contains(g, "ALL PRIVILEGES ON *.*") {
-		return nil
-	}
-	has := func(p ...string) bool {
-		for _, x := range p {
-			if strings.Contains(g, x) {
-				return true
-			}
-		}
-		return false
-	}
-	var missing []string
-	if !has("SELECT") {
-		missing = append(missing, "SELECT")
-	}
-	if s.cfg.SnapshotLocking != LockNone && !has("RELOAD") {
-		missing = append(missing, "RELOAD")
-	}
-	if !has("REPLICATION SLAVE", "REPLICATION REPLICA") {
-		missing = append(missing, "REPLICATION SLAVE")
-	}
-	if mariadb {
-		if !has("REPLICATION CLIENT", "BINLOG MONITOR", "SUPER") {
-			missing = append(missing, "BINLOG MONITOR")
-		}
-	} else if !has("REPLICATION CLIENT", "SUPER") {
-		missing = append(missing, "REPLICATION CLIENT")
-	}
-	return missing
-}
 
 // rowImageOK judges binlog_row_image as Debezium does (BinlogSourceTask: FULL or NOBLOB). Under
 // NOBLOB the BLOB/TEXT columns a change leaves alone are not in the row image: they are

@@ -90,11 +90,26 @@ func Check(ctx context.Context, cfg Config) []capture.Check {
 			}
 		}
 	}
-	if missing := s.missingGrants(ctx, mariadb); len(missing) > 0 {
-		add("grants", capture.CheckFail, fmt.Sprintf("%s lacks %s", s.dcfg.User, strings.Join(missing, ", ")),
-			fmt.Sprintf("GRANT %s ON *.* TO %s", strings.Join(missing, ", "), quoteUser(s.dcfg.User)))
-	} else {
-		add("grants", capture.CheckOK, "SELECT, RELOAD, REPLICATION SLAVE, REPLICATION CLIENT", "")
+	// The same problems as the run's preflight: a FAIL here is a refused start there.
+	failed := false
+	for _, p := range s.grantProblems(ctx, mariadb) {
+		st := capture.CheckFail
+		if p.Warn {
+			st = capture.CheckWarn
+		} else {
+			failed = true
+		}
+		add("grants", st, p.Detail, p.Fix)
+	}
+	if !failed {
+		need := "REPLICATION SLAVE, REPLICATION CLIENT, SELECT on the captured tables"
+		if mariadb {
+			need = "REPLICATION SLAVE, BINLOG MONITOR, SELECT on the captured tables"
+		}
+		if s.mayLockSnapshot() {
+			need += ", RELOAD (snapshot lock)"
+		}
+		add("grants", capture.CheckOK, need, "")
 	}
 	for _, p := range s.unloggedDatabases(ctx) {
 		add("binlog filters", capture.CheckFail, p, "remove the database from binlog_do_db/binlog_ignore_db, or --database-exclude it")
