@@ -17,10 +17,11 @@
 // Memory is bounded by bytes: Send counts len(key)+len(value)+headers in before producing and
 // the promise counts them out; a Send that would pass the bound waits on its context and logs
 // every 10 s while it waits. The default bound (DefaultMaxBufferedBytes, 8 MiB) covers the
-// requests on the wire and the batches filling behind them. Send copies key and value once,
-// into a region of a 64 KiB slab shared by consecutive records; a slab is reused once every
-// record in it was acknowledged, and acknowledged messages are reused, as the client allows
-// once a record's promise has run (free slabs and messages each up to the bound).
+// requests on the wire and the batches filling behind them. Send copies key, value and header
+// values once, into a region of a slab shared by consecutive records, which also holds their
+// producer records (slab.go, for both sinks); a slab is reused once every record in it was
+// acknowledged, as the client allows once a record's promise has run (free slabs' bytes up to
+// the bound).
 //
 // Delivery is bounded in time, not by a retry count: a watchdog fails the sink (sticky, with a
 // retryable *DeliveryTimeoutError) once the oldest unacknowledged record has waited

@@ -15,9 +15,9 @@ import (
 	ikafka "github.com/sluicecdc/sluice/internal/kafka"
 )
 
-// TestSinkReusedMessagesStartClean: Send reuses acknowledged messages and their buffers; a
-// reused record carries nothing of the one before it (its key, value, headers, partition,
-// timestamp), and a record written into a bigger buffer keeps its own length. A record with
+// TestSinkReusedMessagesStartClean: Send reuses the slabs of acknowledged messages; a reused
+// record carries nothing of the one before it (its key, value, headers, partition,
+// timestamp). A record with
 // the encoder's processing time (TsNS) has it as its timestamp; one without gets the time sent.
 func TestSinkReusedMessagesStartClean(t *testing.T) {
 	c := newCluster(t)
@@ -28,7 +28,9 @@ func TestSinkReusedMessagesStartClean(t *testing.T) {
 	}
 	defer s.Close()
 	ctx := context.Background()
-	const rounds, per = 4, 50
+	// ~600 messages a slab (~430-byte records): slabs span rounds of alternating shapes, and
+	// as every round is acknowledged before the next, two slabs taking turns hold them all.
+	const rounds, per = 12, 200
 	type sent struct {
 		key, val []byte
 		hdr      bool
@@ -40,14 +42,14 @@ func TestSinkReusedMessagesStartClean(t *testing.T) {
 	for round := range rounds {
 		start := time.Now().Truncate(time.Millisecond)
 		for i := range per {
-			// Big values with headers in even rounds, small ones without in odd rounds: odd
-			// rounds reuse the even rounds' messages.
+			// Values with headers in even rounds, without in odd rounds (and tombstones): odd
+			// rounds reuse the even rounds' messages (and the other way round).
 			rec := envelope.Record{Topic: "reuse", Key: fmt.Appendf(nil, `{"id":%d}`, round*per+i)}
 			if round%2 == 0 {
 				rec.Value = bytes.Repeat([]byte{'a' + byte(round)}, 400+i)
 				rec.Headers = []envelope.Header{{Key: "h", Value: []byte("v")}}
 			} else if i%10 != 0 {
-				rec.Value = fmt.Appendf(nil, `{"r":%d,"i":%d}`, round, i)
+				rec.Value = fmt.Appendf(nil, `{"r":%d,"i":%d,"pad":"%s"}`, round, i, bytes.Repeat([]byte{'x'}, 380+i))
 			} // else a tombstone
 			var ts time.Time
 			if round%2 == 1 && i%3 == 0 {
@@ -62,14 +64,6 @@ func TestSinkReusedMessagesStartClean(t *testing.T) {
 		}
 		if err := s.Flush(ctx); err != nil {
 			t.Fatal(err)
-		}
-		if round == 0 {
-			s.mu.Lock()
-			reusable := s.free != nil
-			s.mu.Unlock()
-			if !reusable {
-				t.Fatal("no acknowledged message kept for reuse")
-			}
 		}
 		time.Sleep(5 * time.Millisecond) // the next round's timestamps are later
 	}
@@ -115,6 +109,12 @@ func TestSinkReusedMessagesStartClean(t *testing.T) {
 		if n := tk.count(i); n != 1 {
 			t.Fatalf("token %d reported durable %d times", i, n)
 		}
+	}
+	s.mu.Lock()
+	made := s.slabs.made
+	s.mu.Unlock()
+	if made > 3 { // 4 without reuse; 2 if every slab's last release came before the next slab
+		t.Fatalf("%d slabs made for %d records: acknowledged ones were not reused", made, tok)
 	}
 }
 
@@ -170,7 +170,7 @@ func TestSinkEveryWaiterWakes(t *testing.T) {
 	}
 }
 
-// TestSinkSlabsKeepEachRecord: keys and values share slabs, records larger than a slab get a
+// TestSinkSlabsKeepEachRecord: keys and values share slabs, records over slabOwn get a
 // region of their own, and slabs are reused once their records are acknowledged: every
 // record arrives with its own bytes, over rounds that reuse the first round's slabs.
 func TestSinkSlabsKeepEachRecord(t *testing.T) {
@@ -183,7 +183,7 @@ func TestSinkSlabsKeepEachRecord(t *testing.T) {
 		return nil, nil, false
 	})
 	var tk tokens
-	s, err := New(Config{Client: ikafka.ClientConfig{Brokers: c.ListenAddrs()}, MaxBufferedBytes: 16 * slabSize}, tk.durable)
+	s, err := New(Config{Client: ikafka.ClientConfig{Brokers: c.ListenAddrs()}, MaxBufferedBytes: 4 * slabBytes}, tk.durable)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,9 +197,9 @@ func TestSinkSlabsKeepEachRecord(t *testing.T) {
 			n := sizes[i%len(sizes)]
 			switch i {
 			case 399:
-				n = 2 * slabSize
+				n = 2 * slabOwn
 			case 799:
-				n = slabSize - 10
+				n = slabOwn - 10 // the largest in a slab, with its key
 			}
 			rec := envelope.Record{Topic: "slabs", Key: fmt.Appendf(nil, `{"r":%d,"i":%d}`, round, i)}
 			if n > 0 {
@@ -216,7 +216,9 @@ func TestSinkSlabsKeepEachRecord(t *testing.T) {
 			t.Fatal(err)
 		}
 		s.mu.Lock()
-		kept, inUse := s.slabBytes, s.cur != nil
+		s.slabs.mu.Lock()
+		kept, inUse := int64(s.slabs.nFree)*slabBytes, s.slabs.cur != nil
+		s.slabs.mu.Unlock()
 		s.mu.Unlock()
 		if kept > s.cfg.MaxBufferedBytes || (kept == 0 && !inUse) {
 			t.Fatalf("round %d: %d bytes of slabs kept for reuse (bound %d), current slab %v", round, kept, s.cfg.MaxBufferedBytes, inUse)

@@ -1,7 +1,6 @@
 package kafka
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -11,7 +10,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -263,51 +261,9 @@ type Sink struct {
 	idle       []chan struct{} // Flush waiters, closed when inFlight is 0 or err is set
 	closed     bool
 	room       chan struct{} // closed by settle when a Send waits for room under MaxBufferedBytes; nil: none waits
-	// free holds acknowledged messages for Send to reuse (linked by next): a message per
-	// record was an allocation and a share of the GC's work. freeBytes (their size) stays
-	// under MaxBufferedBytes; as Send allocates only when the list is empty, messages in
-	// flight and free together are about as many as the bound holds (a quarter of it dropped
-	// a share of reuses: 8% more CPU per record).
-	free      *message
-	freeBytes int64
-	// Keys and values are copied into slabs (see slab), cur the one being filled; freeSlabs
-	// are empty ones kept for reuse, up to MaxBufferedBytes.
-	cur       *slab
-	freeSlabs *slab
-	slabBytes int64 // of freeSlabs
-}
-
-// slab is copy space shared by consecutive records: each gets its own region, and the slab
-// is reused once every record in it is settled. A buffer per message, reused, held each
-// record's bytes in the largest size class any earlier record had needed (updates carry two
-// row images, deletes one): the buffers held ~1.5× the payload in flight, the largest share
-// of the heap at peak; slabs hold the payload and at most a slab per straggler.
-type slab struct {
-	buf  []byte
-	off  int   // bytes handed out
-	refs int   // records in it not settled yet
-	next *slab // freeSlabs link
-}
-
-// slabSize is a slab's size; a record larger than that gets a region of its own.
-const slabSize = 64 << 10
-
-// messageSize is what a free message counts against MaxBufferedBytes.
-const messageSize = int64(unsafe.Sizeof(message{}))
-
-// message is a record with the sink's bookkeeping. The record's Context points back at the
-// message (the promise finds it with a type assertion: no closure, no map), so one allocation
-// carries the record and the token (its key and value are in a slab). Its context methods are
-// context.Background's: the producer never cancels a record for it.
-type message struct {
-	context.Context
-	rec   kgo.Record
-	sl    *slab // holds the record's key and value; nil: neither has bytes
-	token uint64
-	size  int64
-	sent  time.Duration // Sink.clock when sent
-	// prev and next link the in-flight list, under Sink.mu.
-	prev, next *message
+	// slabs hands out the messages and copy space of the records Send produces; taken under
+	// s.mu, released by the promise.
+	slabs *slabs
 }
 
 // ErrClosed is returned by Send after Close.
@@ -346,7 +302,7 @@ func Open(ctx context.Context, cfg Config, durable func(token uint64)) (*Sink, e
 		return nil, fmt.Errorf("kafka: connect to %s: %w", strings.Join(d.Client.Brokers, ","), err)
 	}
 	s := &Sink{cfg: d, log: log, durable: durable, cl: cl, topics: make(map[string]bool),
-		start: time.Now(), stop: make(chan struct{})}
+		start: time.Now(), stop: make(chan struct{}), slabs: newSlabs(d.MaxBufferedBytes)}
 	s.promiseFn = s.promise
 	s.failed, s.setFailed = context.WithCancelCause(context.Background())
 	s.wg.Add(1)
@@ -378,28 +334,14 @@ func (s *Sink) Send(ctx context.Context, rec *envelope.Record, token uint64) err
 		s.topics[rec.Topic] = true
 	}
 	held := min(max(int64(payload), 1), s.cfg.MaxBufferedBytes)
-	n := len(rec.Key) + len(rec.Value)
-	m, buf, staleBefore, err := s.admit(ctx, held, n, rec.Topic, token)
+	m, buf, staleBefore, err := s.admit(ctx, held, payload, rec.Topic, token)
 	if err != nil {
 		return err
 	}
 	// Until Produce nothing else reads m's record and buf, its region of a slab (the watchdog
 	// and StallReport read the fields admit set under s.mu).
 	r := &m.rec
-	if rec.Key != nil {
-		r.Key = buf[:len(rec.Key):len(rec.Key)]
-		copy(r.Key, rec.Key)
-	}
-	if rec.Value != nil {
-		r.Value = buf[len(rec.Key):n:n]
-		copy(r.Value, rec.Value)
-	}
-	if len(rec.Headers) > 0 {
-		r.Headers = make([]kgo.RecordHeader, len(rec.Headers))
-		for i, h := range rec.Headers {
-			r.Headers[i] = kgo.RecordHeader{Key: h.Key, Value: bytes.Clone(h.Value)}
-		}
-	}
+	fill(r, rec, buf)
 	if rec.TsNS > staleBefore {
 		// The encoder's processing time (the envelope's ts_ms), read ms ago at most: kgo would
 		// read the clock again for a zero Timestamp. Not for a record encoded before the end
@@ -413,9 +355,9 @@ func (s *Sink) Send(ctx context.Context, rec *envelope.Record, token uint64) err
 }
 
 // admit waits until held bytes fit under MaxBufferedBytes (logging every 10 s), then takes a
-// message (a reused one when there is one) and n bytes of a slab for its key and value, links
-// the message into the in-flight list and returns both, with the end of the last wait for room
-// (ns since the epoch; 0: none yet). One lock in the common case: the sticky error, the byte
+// message and n bytes of copy space for its payload from the slabs, links the message into
+// the in-flight list and returns both, with the end of the last wait for room (ns since the
+// epoch; 0: none yet). One lock in the common case: the sticky error, the byte
 // bound, the list and the slabs are all under s.mu.
 func (s *Sink) admit(ctx context.Context, held int64, n int, topic string, token uint64) (*message, []byte, int64, error) {
 	var start time.Time
@@ -446,20 +388,8 @@ func (s *Sink) admit(ctx context.Context, held int64, n int, topic string, token
 		}
 		s.mu.Lock()
 	}
-	m := s.free
-	if m != nil {
-		s.free = m.next
-		s.freeBytes -= messageSize
-		m.next = nil
-	} else {
-		m = &message{Context: context.Background()}
-	}
-	var buf []byte
-	if n > 0 {
-		m.sl, buf = s.reserve(n)
-	}
-	// A reused record starts from zero: the client set its partition, offset, timestamp…
-	m.rec = kgo.Record{Topic: topic, Context: m}
+	m, buf := s.slabs.message(n)
+	m.rec.Topic = topic
 	m.token, m.size, m.sent = token, held, time.Duration(s.clock.Load())
 	s.inFlight++
 	s.bytes += held
@@ -476,45 +406,6 @@ func (s *Sink) admit(ctx context.Context, held int64, n int, topic string, token
 	waitEnd := s.waitEnd
 	s.mu.Unlock()
 	return m, buf, waitEnd, nil
-}
-
-// reserve hands out n bytes of the current slab, starting a new one when they do not fit.
-// s.mu is held.
-func (s *Sink) reserve(n int) (*slab, []byte) {
-	if n > slabSize { // a region of its own, left to the collector once settled
-		sl := &slab{buf: make([]byte, n), off: n, refs: 1}
-		return sl, sl.buf
-	}
-	sl := s.cur
-	if sl == nil || len(sl.buf)-sl.off < n {
-		if sl != nil {
-			s.cur = nil
-			s.putSlab(sl)
-		}
-		if sl = s.freeSlabs; sl != nil {
-			s.freeSlabs, sl.next = sl.next, nil
-			s.slabBytes -= slabSize
-		} else {
-			sl = &slab{buf: make([]byte, slabSize)}
-		}
-		s.cur = sl
-	}
-	b := sl.buf[sl.off : sl.off+n : sl.off+n]
-	sl.off += n
-	sl.refs++
-	return sl, b
-}
-
-// putSlab keeps a slab that is neither current nor holding a record in flight for reuse,
-// while the free ones stay under MaxBufferedBytes. s.mu is held.
-func (s *Sink) putSlab(sl *slab) {
-	if sl.refs > 0 || sl == s.cur || len(sl.buf) != slabSize || s.slabBytes+slabSize > s.cfg.MaxBufferedBytes {
-		return
-	}
-	sl.off = 0
-	sl.next = s.freeSlabs
-	s.freeSlabs = sl
-	s.slabBytes += slabSize
 }
 
 // waitRoom blocks until settle releases bytes (closes room), the sink fails or closes, or ctx
@@ -616,9 +507,9 @@ func (s *Sink) StallReport() string {
 		s.inFlight, s.bytes, s.head.rec.Topic, (now - s.head.sent).Round(time.Millisecond), s.cfg.Client.DeliveryTimeout)
 }
 
-// settle accounts for one message that left the producer, with err if it failed. A delivered
-// message goes to the free list for Send to reuse: the client is done with it once its promise
-// runs, and nothing else holds it after it left the in-flight list.
+// settle accounts for one message that left the producer, with err if it failed, and gives it
+// back to the slabs: the client is done with it once its promise runs, and nothing else holds
+// it after it left the in-flight list.
 func (s *Sink) settle(m *message, err error) {
 	s.mu.Lock()
 	s.inFlight--
@@ -637,19 +528,8 @@ func (s *Sink) settle(m *message, err error) {
 	} else {
 		s.tail = m.prev
 	}
-	m.prev, m.next = nil, nil
-	if sl := m.sl; sl != nil {
-		m.sl = nil
-		sl.refs--
-		s.putSlab(sl)
-	}
 	if err != nil {
 		s.fail(err)
-	} else if s.freeBytes+messageSize <= s.cfg.MaxBufferedBytes {
-		m.rec = kgo.Record{} // drop the client's references (headers, topic, key, value) while it waits
-		m.next = s.free
-		s.free = m
-		s.freeBytes += messageSize
 	}
 	if s.inFlight == 0 {
 		for _, c := range s.idle {
@@ -658,6 +538,7 @@ func (s *Sink) settle(m *message, err error) {
 		s.idle = s.idle[:0]
 	}
 	s.mu.Unlock()
+	s.slabs.release(m)
 }
 
 // promise is the client's result for one record: durable, or the sink's sticky failure.

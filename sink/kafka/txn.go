@@ -74,11 +74,14 @@ type TxnSink struct {
 	// staleBefore is when the sender's last wait in the sink ended (ns since the epoch): a
 	// record encoded before it gets the client's clock, not its own time (Send).
 	staleBefore int64
-	slabs       *txnSlabs
-	partial     bool // a record was sent since the last EventDone (an event may be cut)
-	lastPos     capture.Position
-	topics      map[string]bool
-	scratch     []byte
+	slabs       *slabs // taken under mu, released by the promise
+	// buffered is the payload (key, value, headers) of the records produced whose promise has
+	// not run: what the client counts against its MaxBufferedBytes.
+	buffered atomic.Int64
+	partial  bool // a record was sent since the last EventDone (an event may be cut)
+	lastPos  capture.Position
+	topics   map[string]bool
+	scratch  []byte
 	// extra are records of other stores (the MySQL schema history) to write in the open
 	// transaction, queued by ProduceInTxn; produced at the next Send or commit.
 	extra  []*kgo.Record
@@ -144,7 +147,7 @@ func OpenTxn(ctx context.Context, cfg TxnConfig, durable func(token uint64)) (*T
 	life, stop := context.WithCancel(context.Background())
 	failed, fail := context.WithCancel(context.Background())
 	s := &TxnSink{cfg: cfg, cl: cl, durable: durable, log: log, topics: map[string]bool{cfg.OffsetsTopic: true},
-		life: life, stop: stop, failed: failed, fail: fail, slabs: newTxnSlabs(cfg.MaxBufferedBytes)}
+		life: life, stop: stop, failed: failed, fail: fail, slabs: newSlabs(cfg.MaxBufferedBytes)}
 	s.promiseFn = s.promise
 	s.mu.Lock()
 	s.began = time.Now()
@@ -239,34 +242,17 @@ func (s *TxnSink) Send(ctx context.Context, rec *envelope.Record, token uint64) 
 	if len(s.extra) > 0 {
 		s.produceExtra()
 	}
-	r, buf := s.slabs.record(payload)
+	m, buf := s.slabs.message(payload)
+	m.size = int64(payload)
+	s.buffered.Add(m.size)
+	r := &m.rec
 	r.Topic = rec.Topic
-	if rec.Key != nil {
-		r.Key = buf[:len(rec.Key):len(rec.Key)]
-		copy(r.Key, rec.Key)
-		buf = buf[len(rec.Key):]
-	}
-	if rec.Value != nil {
-		r.Value = buf[:len(rec.Value):len(rec.Value)]
-		copy(r.Value, rec.Value)
-		buf = buf[len(rec.Value):]
-	}
-	if len(rec.Headers) > 0 {
-		r.Headers = make([]kgo.RecordHeader, len(rec.Headers))
-		for i, h := range rec.Headers {
-			r.Headers[i].Key = h.Key
-			if h.Value != nil {
-				r.Headers[i].Value = buf[:len(h.Value):len(h.Value)]
-				copy(r.Headers[i].Value, h.Value)
-				buf = buf[len(h.Value):]
-			}
-		}
-	}
+	fill(r, rec, buf)
 	// The encoder's processing time (the envelope's ts_ms) saves the client a clock read per
 	// record, unless the record was encoded before the sender's last wait here: the client
 	// counts the delivery timeout from the timestamp. Nor when Produce may wait for buffer
 	// room: the client stamps a record before that wait, and the wait makes later ones stale.
-	wait := s.slabs.buffered.Load() > s.cfg.MaxBufferedBytes // this record's payload included
+	wait := s.buffered.Load() > s.cfg.MaxBufferedBytes // this record's payload included
 	if rec.TsNS > s.staleBefore && !wait {
 		r.Timestamp = time.Unix(0, rec.TsNS)
 	}
@@ -290,7 +276,10 @@ func (s *TxnSink) promise(r *kgo.Record, err error) {
 	if err != nil && s.err.Load() == nil {
 		s.err.CompareAndSwap(nil, s.txnErr("produce to "+r.Topic, err))
 	}
-	s.slabs.done(r) // after reading r: the slab may be reused at once
+	if m, ok := r.Context.(*message); ok { // not the offset records, nor ProduceInTxn's
+		s.buffered.Add(-m.size)
+		s.slabs.release(m) // after reading r: its slab may be reused at once
+	}
 }
 
 func (s *TxnSink) firstErr() error {
