@@ -90,6 +90,9 @@ type chunk struct {
 	marks [][]string
 	more  bool // the table may have rows after the chunk
 	err   error
+	// xmins are, for a keyless table, each row's xmin (the transaction that wrote its
+	// version): the rows the stream delivered are dropped (keyless.go).
+	xmins []uint32
 	// invisible are the transactions in progress in the read's snapshot (its xip list, as
 	// 32-bit xids): one whose commit record precedes the low watermark in the WAL, yet was
 	// not visible when the snapshot was taken (between its commit record and leaving the
@@ -135,6 +138,9 @@ type resumed struct {
 	// pre: keys changed by each recent transaction (xid), for chunk.invisible; pruned at each
 	// chunk of the transactions no later read can miss.
 	pre map[uint32][]txKey
+	// versions: the row versions the stream delivered of the keyless tables left (keyless.go);
+	// nil: none, or an incremental snapshot.
+	versions *streamedVersions
 }
 
 // txKey is a key one transaction changed.
@@ -184,6 +190,7 @@ func (s *Source) resumeSnapshot(ctx context.Context, r *Position, confirmed *str
 	}
 	rs := &resumed{conn: conn, ready: make(chan *chunk, 1), nonce: strconv.FormatUint(rand.Uint64(), 36),
 		tables: tables[done:], seq: 1, first: true}
+	rs.versions = newStreamedVersions(rs.tables)
 	if len(rs.tables) > 0 {
 		id := rs.tables[0].rel.table.ID
 		if id.Schema == r.SnapSchema && id.Table == r.SnapTable && len(rs.tables[0].pk) == len(r.SnapAfter) {
@@ -294,6 +301,15 @@ func (s *Source) resumedNext(ctx context.Context) (capture.Event, bool, error) {
 		for xid := range rs.pre {
 			if int32(xid-c.xmax) < 0 && !slices.Contains(c.invisible, xid) {
 				delete(rs.pre, xid)
+			}
+		}
+		if len(c.t.pk) == 0 && rs.versions != nil {
+			id := c.t.rel.table.ID
+			for i, row := range c.rows {
+				if !rs.gone[i] && i < len(c.xmins) && rs.versions.drop(id, c.xmins[i], row) {
+					rs.gone[i] = true
+					c.t.streamed++
+				}
 			}
 		}
 		rs.win = nil
@@ -466,7 +482,13 @@ func (s *Source) chunkDone() {
 	}
 	c.t.progress.Done.Store(true)
 	s.cfg.Stats.Snapshot.RemainingTables.Add(-1)
-	s.log.Info("snapshot table done", "table", c.t.rel.table.ID.String(), "rows", c.t.done, "resumed", true)
+	rs.versions.done(c.t.rel.table.ID)
+	if len(c.t.pk) == 0 && rs.versions != nil {
+		s.log.Info("snapshot table done", "table", c.t.rel.table.ID.String(), "rows", c.t.done, "resumed", true,
+			"rows_streamed_instead", c.t.streamed)
+	} else {
+		s.log.Info("snapshot table done", "table", c.t.rel.table.ID.String(), "rows", c.t.done, "resumed", true)
+	}
 	if len(rs.tables) > 0 {
 		rs.tables = rs.tables[1:]
 	}
@@ -513,6 +535,7 @@ func (s *Source) resumedSee(ev capture.Event) (capture.Event, bool) {
 		}
 		return capture.Event{}, false
 	}
+	rs.versions.see(s.log, &ev)
 	if (rs.state == resumeIdle || rs.state == resumeWindow) && ev.Kind == capture.Change && ev.Table != nil && ev.Source.HasTxID {
 		// Remembered by transaction for the next chunks' invisible transactions.
 		xid := uint32(ev.Source.TxID)
@@ -715,6 +738,7 @@ FROM pg_snapshot_xip(pg_current_snapshot()) x`).Scan(&late, &xip, &xmax, &reach,
 		}
 		var q string
 		var params [][]byte
+		formats := t.formats
 		if len(t.pk) > 0 {
 			q = "SELECT " + t.cols + " FROM " + t.from
 			var conds []string
@@ -734,16 +758,29 @@ FROM pg_snapshot_xip(pg_current_snapshot()) x`).Scan(&late, &xip, &xmax, &reach,
 			}
 			q += " ORDER BY " + strings.Join(t.pk, ", ") + " LIMIT " + strconv.Itoa(limit)
 		} else {
-			// On a partitioned root the range applies to each partition.
-			q = fmt.Sprintf("SELECT %s FROM %s WHERE ctid >= '(%d,0)'::tid AND ctid < '(%d,0)'::tid", t.cols, t.from, *page, *page+resumePagesPerChunk)
+			// On a partitioned root the range applies to each partition. xmin last, as text:
+			// the transaction that wrote the version (keyless.go).
+			q = fmt.Sprintf("SELECT %s, xmin FROM %s WHERE ctid >= '(%d,0)'::tid AND ctid < '(%d,0)'::tid", t.cols, t.from, *page, *page+resumePagesPerChunk)
+			if formats != nil {
+				formats = append(slices.Clip(formats), 0)
+			}
 		}
-		c.rows, c.last, c.keys, c.marks = nil, nil, map[string]int{}, nil
+		c.rows, c.last, c.keys, c.marks, c.xmins = nil, nil, map[string]int{}, nil, nil
 		var alloc capture.Alloc
 		ncol := len(t.rel.table.Columns)
-		rr := tx.Conn().PgConn().ExecParams(ctx, q, params, nil, nil, t.formats)
+		rr := tx.Conn().PgConn().ExecParams(ctx, q, params, nil, nil, formats)
 		lastRaw := make([][]byte, len(t.pkIdx)) // copies: vals die at the next row
 		for rr.NextRow() {
 			vals := rr.Values()
+			if len(t.pk) == 0 && len(vals) > 0 {
+				xmin, err := strconv.ParseUint(string(vals[len(vals)-1]), 10, 32)
+				if err != nil {
+					rr.Close()
+					return fmt.Errorf("xmin %q: %w", vals[len(vals)-1], err)
+				}
+				c.xmins = append(c.xmins, uint32(xmin))
+				vals = vals[:len(vals)-1]
+			}
 			row, err := t.decodeRow(&alloc, vals, ncol)
 			if err != nil {
 				rr.Close()

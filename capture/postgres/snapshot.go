@@ -33,6 +33,7 @@ type snapTable struct {
 	estimate int64 // pg_class.reltuples, or the live rows counted since (statistics lost in a crash: 0)
 	locks    int   // locks a read of it holds until its transaction ends
 	done     int64
+	streamed int64 // a resumed keyless table's chunk rows dropped as versions the stream delivered (keyless.go)
 	progress *capture.TableProgress
 	where    string // an incremental snapshot's additional condition (SQL), "" = none
 	// bins is how each selected column is read (binNone: text), formats the same as the

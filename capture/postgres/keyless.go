@@ -1,0 +1,133 @@
+package postgres
+
+import (
+	"encoding/binary"
+	"hash/maphash"
+	"log/slog"
+
+	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/schema"
+)
+
+// A resumed snapshot reads an unfinished table without a primary key again from its start
+// (chunk.go), with its current rows. Streaming restarted at the stored offset, so a row
+// version written after the snapshot began (an insert, or the new version of an update, while
+// sluice was down or while the rest is read) would come twice: as the stream's change and as a
+// chunk row. Without a key the stream's change cannot remove the chunk row by key, as it does
+// for keyed tables; the version itself is matched instead. A tuple's xmin is the transaction
+// that wrote it, and pgoutput names each change's transaction: a chunk row whose xmin and
+// whole image are those of an insert or update the stream already delivered (this run) is
+// that version, and is dropped.
+//
+// Only positive evidence drops a row; why not the snapshot's visibility (store the exported
+// snapshot, keep the tuples whose xmin it saw): xmin is not always the transaction whose
+// change the stream carries. ALTER TABLE … TYPE (any rewrite by ALTER TABLE) writes every
+// tuple again with the ALTER's xid and streams no row; a frozen tuple keeps its 32-bit xmin,
+// which after 2^32 transactions may equal a recent one; a table added to the publication
+// later had inserts the stream never saw. Each would drop rows nobody else delivers. Matching
+// the image as well as the xid keeps such tuples (a rewritten row's image is not one the
+// stream wrote under that xid). What the match leaves to be stored twice, as before: rows
+// inserted in a subtransaction (their xmin is the subtransaction's, pgoutput names the
+// top-level one), versions streamed by an earlier run of an interrupted resume (the stream
+// restarted after them), new versions whose image the stream does not carry whole (unchanged
+// TOAST values), and versions past maxStreamedVersions.
+
+// maxStreamedVersions bounds the versions remembered (about 40 bytes each: 40 MB). Past it,
+// further versions are not matched: their chunk rows are stored twice, never lost. A var for
+// tests.
+var maxStreamedVersions = 1 << 20
+
+// streamedVersions are the versions (xid, image) the stream delivered of the keyless tables a
+// resumed snapshot has still to read, counted: the same transaction may write one image
+// several times. Next's goroutine only.
+type streamedVersions struct {
+	seed   maphash.Seed
+	tables map[schema.TableID]map[uint64]int32 // only the tables still to be read
+	n      int
+	full   bool // maxStreamedVersions was reached (logged once)
+	buf    []byte
+}
+
+// newStreamedVersions watches the keyless tables of tables (none: nil).
+func newStreamedVersions(tables []*snapTable) *streamedVersions {
+	var sv *streamedVersions
+	for _, t := range tables {
+		if len(t.pk) > 0 {
+			continue
+		}
+		if sv == nil {
+			sv = &streamedVersions{seed: maphash.MakeSeed(), tables: map[schema.TableID]map[uint64]int32{}}
+		}
+		sv.tables[t.rel.table.ID] = map[uint64]int32{}
+	}
+	return sv
+}
+
+// hash is the hash of a version: its 32-bit xid and every value of its row.
+func (sv *streamedVersions) hash(xid uint32, row capture.Row) uint64 {
+	b := binary.LittleEndian.AppendUint32(sv.buf[:0], xid)
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(row)))
+	for _, v := range row {
+		b = appendValueKey(b, v)
+	}
+	sv.buf = b
+	return maphash.Bytes(sv.seed, b)
+}
+
+// see notes the version a streamed insert or update wrote of a watched table.
+func (sv *streamedVersions) see(log *slog.Logger, ev *capture.Event) {
+	if sv == nil || ev.Kind != capture.Change || ev.Table == nil || ev.After == nil || !ev.Source.HasTxID ||
+		(ev.Op != capture.OpCreate && ev.Op != capture.OpUpdate) {
+		return
+	}
+	m := sv.tables[ev.Table.ID]
+	if m == nil {
+		return
+	}
+	if sv.n >= maxStreamedVersions {
+		if !sv.full {
+			sv.full = true
+			log.Warn("a resumed snapshot of a table without a primary key remembers no more streamed row versions: rows written from now on until its tables are read are published twice (a read and the change)",
+				"versions", sv.n, "table", ev.Table.ID.String())
+		}
+		return
+	}
+	m[sv.hash(uint32(ev.Source.TxID), ev.After)]++
+	sv.n++
+}
+
+// drop reports whether a chunk row of table id, written by xid, is a version the stream
+// delivered; each delivered version drops one row.
+func (sv *streamedVersions) drop(id schema.TableID, xid uint32, row capture.Row) bool {
+	if sv == nil {
+		return false
+	}
+	m := sv.tables[id]
+	if len(m) == 0 {
+		return false
+	}
+	h := sv.hash(xid, row)
+	if m[h] == 0 {
+		return false
+	}
+	m[h]--
+	sv.n--
+	return true
+}
+
+// done forgets a table whose rows were all read.
+func (sv *streamedVersions) done(id schema.TableID) {
+	if sv == nil {
+		return
+	}
+	sv.n -= sumCounts(sv.tables[id])
+	delete(sv.tables, id)
+}
+
+func sumCounts(m map[uint64]int32) int {
+	n := 0
+	for _, c := range m {
+		n += int(c)
+	}
+	return n
+}
