@@ -18,11 +18,12 @@ import (
 // key (REPLICA IDENTITY FULL); while sluice is down rows are inserted, updated (once and
 // twice, rows the stopped run read and rows it did not), deleted, an identical row is added,
 // and in a second table every row is rewritten by ALTER TABLE … TYPE in the transaction that
-// also inserts. The resumed snapshot reads the tables again and the stream restarts at the
+// also inserts; rows are added to both partitions of a partitioned table published as its
+// root. The resumed snapshot reads the tables again and the stream restarts at the
 // snapshot's consistent point. Replayed as the ClickHouse sink stores them (reads counted per
 // image and attempt, each streamed change once), the records must give the table's rows
 // exactly. Before, every version written while down came twice, as a read and as the
-// streamed change (k: 192 rows too many, r: 20). Matching by transaction alone, or keeping
+// streamed change (k: 192 rows too many, r: 20, pr: 21). Matching by transaction alone, or keeping
 // only the tuples the snapshot's transaction list saw, loses rows of r instead (the ALTER
 // wrote them all again under its xid).
 func TestKeylessResumeChangedWhileDown(t *testing.T) {
@@ -40,7 +41,11 @@ func TestKeylessResumeChangedWhileDown(t *testing.T) {
 			"INSERT INTO k SELECT "+vals("twin")+" FROM generate_series(0, 0) g, generate_series(1, 3)",
 			"CREATE TABLE r (kind text, n int)", "ALTER TABLE r REPLICA IDENTITY FULL",
 			"INSERT INTO r SELECT 'a', g FROM generate_series(1, 300) g",
-			"CREATE PUBLICATION sluice FOR ALL TABLES")
+			// Partitioned, published as its root: read from the root, streamed as the root.
+			"CREATE TABLE pr (kind text, n int) PARTITION BY RANGE (n)",
+			"CREATE TABLE pr1 PARTITION OF pr FOR VALUES FROM (0) TO (1000)", "CREATE TABLE pr2 PARTITION OF pr FOR VALUES FROM (1000) TO (5000)",
+			"INSERT INTO pr SELECT 'a', g FROM generate_series(1, 1500) g",
+			"CREATE PUBLICATION sluice FOR ALL TABLES WITH (publish_via_partition_root = true)")
 		cfg := db.config()
 		cfg.SnapshotMode = SnapshotInitial
 		cfg.SnapshotWorkers = 1
@@ -94,7 +99,8 @@ func TestKeylessResumeChangedWhileDown(t *testing.T) {
 			"INSERT INTO k SELECT "+vals("twin")+" FROM generate_series(0, 0) g",
 			"INSERT INTO k SELECT "+vals("a")+" FROM generate_series(500, 500) g", // an identical copy of a row read later
 			"BEGIN", "INSERT INTO r SELECT 'new', g FROM generate_series(301, 320) g",
-			"ALTER TABLE r ALTER COLUMN n TYPE bigint", "COMMIT")
+			"ALTER TABLE r ALTER COLUMN n TYPE bigint", "COMMIT",
+			"INSERT INTO pr SELECT 'new', g FROM generate_series(990, 1010) g")
 
 		// Run 2: resumes; reads k and r again.
 		a2 := attempt{}
@@ -116,7 +122,7 @@ func TestKeylessResumeChangedWhileDown(t *testing.T) {
 			apply(a2)(ev)
 		}
 
-		for _, tab := range []string{"k", "r"} {
+		for _, tab := range []string{"k", "r", "pr"} {
 			got := map[string]int{}
 			for _, a := range attempts {
 				for img, n := range a[tab] {
