@@ -51,7 +51,8 @@ import (
 //
 // Tables without a primary key have no key to match stream events with: an unfinished
 // keyless table is read again from its start, in ctid page ranges of its own transaction
-// each, without removing anything (its rows may come out twice, as after any restart).
+// each. Its rows the stopped attempt delivered come out again (as after any restart); the
+// chunk rows that are versions the stream delivered are removed by version (keyless.go).
 //
 // Every position handed out meanwhile carries the snapshot progress: the table and the last
 // key whose chunk was emitted completely, so a restart in the resumed phase resumes again.

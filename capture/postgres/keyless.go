@@ -17,22 +17,27 @@ import (
 // for keyed tables; the version itself is matched instead. A tuple's xmin is the transaction
 // that wrote it, and pgoutput names each change's transaction: a chunk row whose xmin and
 // whole image are those of an insert or update the stream already delivered (this run) is
-// that version, and is dropped.
+// that version, and is dropped. The stream has delivered it by the time the chunk is emitted:
+// a version the chunk's snapshot sees was committed before that snapshot was taken, so its
+// commit precedes the high watermark (read-only mode: the chunk's reach).
 //
-// Only positive evidence drops a row; why not the snapshot's visibility (store the exported
+// Only positive evidence drops a row. Why not the snapshot's visibility (store the exported
 // snapshot, keep the tuples whose xmin it saw): xmin is not always the transaction whose
 // change the stream carries. ALTER TABLE … TYPE (any rewrite by ALTER TABLE) writes every
-// tuple again with the ALTER's xid and streams no row; a frozen tuple keeps its 32-bit xmin,
-// which after 2^32 transactions may equal a recent one; a table added to the publication
-// later had inserts the stream never saw. Each would drop rows nobody else delivers. Matching
-// the image as well as the xid keeps such tuples (a rewritten row's image is not one the
-// stream wrote under that xid). What the match leaves to be stored twice, as before: rows
-// inserted in a subtransaction (their xmin is the subtransaction's, pgoutput names the
-// top-level one), versions streamed by an earlier run of an interrupted resume (the stream
-// restarted after them), new versions whose image the stream does not carry whole (unchanged
-// TOAST values), and versions past maxStreamedVersions.
+// tuple again under the ALTER's xid and streams no row; a frozen tuple keeps its 32-bit
+// xmin, which after 2^32 transactions may equal a recent one; a table dropped from the
+// publication and added back had inserts the stream never saw. Each would drop rows nobody
+// else delivers. Matching the whole image as well keeps them: a rewritten row is not an image
+// the stream wrote under that xid, and an old frozen row that is (same 32-bit xid, same
+// values) is interchangeable with the version streamed, which then comes as the read.
+//
+// What the match leaves to be stored twice, as before: rows inserted in a subtransaction
+// (their xmin is the subtransaction's, pgoutput names the top-level one), versions streamed
+// by an earlier run of an interrupted resume (the stream restarted after them), and versions
+// past maxStreamedVersions. An update's unchanged TOAST values come from its old row, whole
+// under REPLICA IDENTITY FULL, which a keyless table needs for its updates to be published.
 
-// maxStreamedVersions bounds the versions remembered (about 40 bytes each: 40 MB). Past it,
+// maxStreamedVersions bounds the versions remembered (about 36 bytes each: 36 MiB). Past it,
 // further versions are not matched: their chunk rows are stored twice, never lost. A var for
 // tests.
 var maxStreamedVersions = 1 << 20
