@@ -94,6 +94,10 @@ type chunk struct {
 	// xmins are, for a keyless table, each row's xmin (the transaction that wrote its
 	// version): the rows the stream delivered are dropped (keyless.go).
 	xmins []uint32
+	// vis is the initial snapshot's transaction list (nil: not recorded); visOK says the
+	// chunk's own transaction found it applies: rows whose xmin it did not see are dropped.
+	vis   *snapVisibility
+	visOK bool
 	// invisible are the transactions in progress in the read's snapshot (its xip list, as
 	// 32-bit xids): one whose commit record precedes the low watermark in the WAL, yet was
 	// not visible when the snapshot was taken (between its commit record and leaving the
@@ -142,6 +146,10 @@ type resumed struct {
 	// versions: the row versions the stream delivered of the keyless tables left (keyless.go);
 	// nil: none, or an incremental snapshot.
 	versions *streamedVersions
+	// xids, vis: the initial snapshot's transaction list (Position.SnapXids) and its parse;
+	// "" and nil when the offset had none.
+	xids string
+	vis  *snapVisibility
 }
 
 // txKey is a key one transaction changed.
@@ -192,6 +200,13 @@ func (s *Source) resumeSnapshot(ctx context.Context, r *Position, confirmed *str
 	rs := &resumed{conn: conn, ready: make(chan *chunk, 1), nonce: strconv.FormatUint(rand.Uint64(), 36),
 		tables: tables[done:], seq: 1, first: true}
 	rs.versions = newStreamedVersions(rs.tables)
+	if rs.versions != nil && r.SnapXids != "" {
+		if v, err := parseSnapVisibility(r.SnapXids); err != nil {
+			s.log.Warn("the stored offset's snapshot_xids is not a snapshot: rows of tables without a key written in subtransactions or before an earlier restart may be read twice", "error", err)
+		} else {
+			rs.xids, rs.vis = r.SnapXids, v
+		}
+	}
 	if len(rs.tables) > 0 {
 		id := rs.tables[0].rel.table.ID
 		if id.Schema == r.SnapSchema && id.Table == r.SnapTable && len(rs.tables[0].pk) == len(r.SnapAfter) {
@@ -234,6 +249,9 @@ func (s *Source) readChunks(ctx context.Context, rs *resumed, tables []*snapTabl
 		for {
 			seq++
 			c := &chunk{seq: seq, t: t}
+			if len(t.pk) == 0 {
+				c.vis = rs.vis // nil but in a resumed initial snapshot
+			}
 			c.err = s.readChunk(ctx, rs, c, after, &page, &keyOf)
 			select {
 			case rs.ready <- c:
@@ -307,7 +325,10 @@ func (s *Source) resumedNext(ctx context.Context) (capture.Event, bool, error) {
 		if len(c.t.pk) == 0 && rs.versions != nil {
 			id := c.t.rel.table.ID
 			for i, row := range c.rows {
-				if !rs.gone[i] && i < len(c.xmins) && rs.versions.drop(id, c.xmins[i], row) {
+				if rs.gone[i] || i >= len(c.xmins) {
+					continue
+				}
+				if c.visOK && !c.vis.saw(c.xmins[i]) || rs.versions.drop(id, c.xmins[i], row) {
 					rs.gone[i] = true
 					c.t.streamed++
 				}
@@ -590,6 +611,9 @@ func (s *Source) stamp(p *Position) *Position {
 	q.Snapshot = true
 	id := rs.tables[0].rel.table.ID
 	q.SnapSchema, q.SnapTable, q.SnapAfter = id.Schema, id.Table, rs.after
+	if rs.versions != nil && len(rs.versions.tables) > 0 {
+		q.SnapXids = rs.xids // a keyless table is left to read
+	}
 	return &q
 }
 
@@ -736,6 +760,11 @@ FROM pg_snapshot_xip(pg_current_snapshot()) x`).Scan(&late, &xip, &xmax, &reach,
 		if late > 0 {
 			retry = true
 			return nil
+		}
+		if c.vis != nil {
+			if err := s.checkVisibility(ctx, tx, c); err != nil {
+				return err
+			}
 		}
 		var q string
 		var params [][]byte

@@ -1,10 +1,16 @@
 package postgres
 
 import (
+	"context"
 	"encoding/binary"
+	"fmt"
 	"hash/maphash"
 	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/schema"
 )
@@ -135,4 +141,99 @@ func sumCounts(m map[uint64]int32) int {
 		n += int(c)
 	}
 	return n
+}
+
+// The exported snapshot's transaction list (Position.SnapXids, pg_current_snapshot() in the
+// initial snapshot's transaction) catches what the versions cannot: rows a subtransaction
+// wrote, and versions an earlier run streamed before an interrupted resume stopped. A tuple
+// whose xmin that snapshot did not see was written by a transaction that committed after the
+// slot's consistent point, whose change the stream delivers (this run, or a run before it:
+// the stored offset is past it). That holds only while xmin is the writer of the version and
+// the 32-bit xmin names one transaction, so each chunk checks, in its own transaction:
+//   - the server's xid counter is below 2^32 (no wraparound yet: a frozen tuple's kept xmin
+//     cannot equal a recent xid), and
+//   - the table's pg_class row (and its partitions') is one the snapshot saw: no ALTER TABLE
+//     rewrite, TRUNCATE, CLUSTER or other change of the relation since.
+// Otherwise only the versions above are matched. A subtransaction's xid the snapshot's list
+// misses (it lists every xid not yet committed between its xmin and xmax when the slot
+// exported it) would count as seen: its row comes twice, never goes missing.
+
+// maxSnapXids bounds the snapshot's transaction list kept in the offsets (about 11 bytes each).
+// The slot's exported snapshot cannot list more than the server's process slots.
+const maxSnapXids = 10000
+
+// snapVisibility is a pg_snapshot ("xmin:xmax:xip,…").
+type snapVisibility struct {
+	text       string
+	xmin, xmax uint64
+	xip        []uint64 // sorted
+}
+
+// parseSnapVisibility parses the text of a pg_snapshot.
+func parseSnapVisibility(s string) (*snapVisibility, error) {
+	parts := strings.Split(s, ":")
+	if len(parts) != 3 {
+		return nil, fmt.Errorf("snapshot %q: want xmin:xmax:xip", s)
+	}
+	v := &snapVisibility{text: s}
+	var err error
+	if v.xmin, err = strconv.ParseUint(parts[0], 10, 64); err != nil {
+		return nil, fmt.Errorf("snapshot %q: %w", s, err)
+	}
+	if v.xmax, err = strconv.ParseUint(parts[1], 10, 64); err != nil {
+		return nil, fmt.Errorf("snapshot %q: %w", s, err)
+	}
+	if parts[2] != "" {
+		for _, x := range strings.Split(parts[2], ",") {
+			n, err := strconv.ParseUint(x, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("snapshot %q: %w", s, err)
+			}
+			v.xip = append(v.xip, n)
+		}
+	}
+	slices.Sort(v.xip)
+	if v.xmin > v.xmax {
+		return nil, fmt.Errorf("snapshot %q: xmin after xmax", s)
+	}
+	return v, nil
+}
+
+// saw reports whether the snapshot sees the (committed) transaction xid of a server whose
+// xid counter is below 2^32. Permanent xids (below 3: bootstrap, frozen) are seen by all.
+func (v *snapVisibility) saw(xid uint32) bool {
+	x := uint64(xid)
+	if x < 3 || x < v.xmin {
+		return true
+	}
+	if x >= v.xmax {
+		return false
+	}
+	_, found := slices.BinarySearch(v.xip, x)
+	return !found
+}
+
+// checkVisibility sets c.visOK: whether, in the chunk's transaction, the initial snapshot's
+// transaction list tells the versions streamed since (see above). Reader goroutine.
+func (s *Source) checkVisibility(ctx context.Context, tx pgx.Tx, c *chunk) error {
+	t := c.t
+	var wrapped bool
+	var changed []string
+	// pg_partition_tree lists nothing for a plain table.
+	if err := tx.QueryRow(ctx, `SELECT pg_snapshot_xmax(pg_current_snapshot()) >= '4294967296'::xid8,
+  coalesce(array_agg(c.oid::regclass::text) FILTER (WHERE c.xmin::text::bigint >= 3 AND NOT pg_visible_in_snapshot(c.xmin::text::xid8, $2::pg_snapshot)), '{}')
+FROM pg_class c WHERE c.oid = $1::regclass OR c.oid IN (SELECT relid FROM pg_partition_tree($1::regclass))`, t.name, c.vis.text).Scan(&wrapped, &changed); err != nil {
+		return fmt.Errorf("check the snapshot's transactions: %w", err)
+	}
+	c.visOK = !wrapped && len(changed) == 0
+	if !c.visOK && !t.visWarned {
+		t.visWarned = true
+		why := "the server's transaction ids wrapped around 2^32 since it started: a frozen row's xmin may equal a recent transaction's"
+		if !wrapped {
+			why = "the table changed in the catalog since the snapshot began (ALTER TABLE, TRUNCATE, CLUSTER, VACUUM FULL): its rows' xmin may be the change's"
+		}
+		s.log.Info("resumed snapshot: rows of a table without a key are matched with the streamed changes by transaction and row; rows written in subtransactions or streamed before an earlier restart may be read twice",
+			"table", t.name, "reason", why, "changed", changed)
+	}
+	return nil
 }

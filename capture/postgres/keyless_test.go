@@ -79,3 +79,25 @@ func TestStreamedVersions(t *testing.T) {
 		t.Error("a version of a table already read was remembered")
 	}
 }
+
+// TestSnapVisibility: a pg_snapshot's text parsed, and which xids it saw: those below xmin and
+// the permanent ones, not xmax and above nor those in progress (xip), in any order.
+func TestSnapVisibility(t *testing.T) {
+	v, err := parseSnapVisibility("100:110:107,103")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for x, want := range map[uint32]bool{1: true, 2: true, 99: true, 100: true, 102: true, 103: false, 107: false, 109: true, 110: false, 4000000000: false} {
+		if got := v.saw(x); got != want {
+			t.Errorf("saw(%d) = %v, want %v", x, got, want)
+		}
+	}
+	if v, err := parseSnapVisibility("5:5:"); err != nil || !v.saw(4) || v.saw(5) {
+		t.Errorf("empty xip: %v, %v", v, err)
+	}
+	for _, bad := range []string{"", "1:2", "a:2:", "1:b:", "1:2:x", "3:2:", "1:2:3:4"} {
+		if _, err := parseSnapVisibility(bad); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+}

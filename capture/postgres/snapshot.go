@@ -34,8 +34,10 @@ type snapTable struct {
 	locks    int   // locks a read of it holds until its transaction ends
 	done     int64
 	streamed int64 // a resumed keyless table's chunk rows dropped as versions the stream delivered (keyless.go)
-	progress *capture.TableProgress
-	where    string // an incremental snapshot's additional condition (SQL), "" = none
+	// visWarned: the reader logged that the snapshot's transaction list does not apply (keyless.go).
+	visWarned bool
+	progress  *capture.TableProgress
+	where     string // an incremental snapshot's additional condition (SQL), "" = none
 	// bins is how each selected column is read (binNone: text), formats the same as the
 	// result format codes of a read (nil: all text).
 	bins    []binKind
@@ -87,6 +89,9 @@ type snapshot struct {
 	// tables in progress) and the connection whose transaction exported the snapshot.
 	base   *Position
 	export *pgx.Conn
+	// xids: the initial snapshot's transaction list, kept in its positions when a table
+	// without a key is captured (Position.SnapXids).
+	xids string
 
 	// budget bounds the bytes of the batches read and not yet handed out, over all readers
 	// (--snapshot-max-buffered-bytes); head is cur for the readers, whose reader may go over
@@ -146,6 +151,18 @@ func (s *Source) startSnapshot(ctx context.Context, name string, lsn uint64, onl
 		tables = only.filter(tables)
 	}
 	s.warnLocks(tables, lt)
+	if only == nil && s.version >= 130000 && slices.ContainsFunc(tables, func(t *snapTable) bool { return len(t.pk) == 0 }) {
+		var xids string
+		var n int
+		if err := s.bounded(ctx, "read the snapshot's transactions", func(ctx context.Context) error {
+			return plan.c.QueryRow(ctx, "SELECT pg_current_snapshot()::text, (SELECT count(*) FROM pg_snapshot_xip(pg_current_snapshot()))::int").Scan(&xids, &n)
+		}); err != nil {
+			return nil, fmt.Errorf("postgres snapshot: read the snapshot's transactions: %w", err)
+		}
+		if n <= maxSnapXids {
+			sn.xids = xids
+		}
+	}
 	if err := s.bounded(ctx, "read the key ranges", func(ctx context.Context) (err error) {
 		sn.units, err = s.planUnits(ctx, plan, tables)
 		return err
@@ -799,7 +816,7 @@ func (sn *snapshot) pull(ctx context.Context) (capture.Row, *snapTable, int64, b
 				p.TsMicros, p.SignalOffset, p.HasSignalOffset, p.Filters = b.ts, sn.s.sigNext, sn.s.hasSigNext, sn.s.filters
 				sn.batchPos = &p
 			} else {
-				sn.batchPos = &Position{LSN: sn.lsn, TsMicros: b.ts, Snapshot: true, SnapSchema: id.Schema, SnapTable: id.Table, SnapAfter: b.after,
+				sn.batchPos = &Position{LSN: sn.lsn, TsMicros: b.ts, Snapshot: true, SnapSchema: id.Schema, SnapTable: id.Table, SnapAfter: b.after, SnapXids: sn.xids,
 					SignalOffset: sn.s.sigNext, HasSignalOffset: sn.s.hasSigNext, Filters: sn.s.filters, rereads: b.last != nil}
 				if b.last != nil {
 					p := *sn.batchPos
