@@ -20,28 +20,37 @@ import (
 // version written after the snapshot began (an insert, or the new version of an update, while
 // sluice was down or while the rest is read) would come twice: as the stream's change and as a
 // chunk row. Without a key the stream's change cannot remove the chunk row by key, as it does
-// for keyed tables; the version itself is matched instead. A tuple's xmin is the transaction
-// that wrote it, and pgoutput names each change's transaction: a chunk row whose xmin and
-// whole image are those of an insert or update the stream already delivered (this run) is
-// that version, and is dropped. The stream has delivered it by the time the chunk is emitted:
-// a version the chunk's snapshot sees was committed before that snapshot was taken, so its
-// commit precedes the high watermark (read-only mode: the chunk's reach).
+// for keyed tables; the version itself is recognised, by its xmin (the transaction that wrote
+// it), in two ways:
 //
-// Only positive evidence drops a row. Why not the snapshot's visibility (store the exported
-// snapshot, keep the tuples whose xmin it saw): xmin is not always the transaction whose
-// change the stream carries. ALTER TABLE … TYPE (any rewrite by ALTER TABLE) writes every
-// tuple again under the ALTER's xid and streams no row; a frozen tuple keeps its 32-bit
-// xmin, which after 2^32 transactions may equal a recent one; a table dropped from the
-// publication and added back had inserts the stream never saw. Each would drop rows nobody
-// else delivers. Matching the whole image as well keeps them: a rewritten row is not an image
-// the stream wrote under that xid, and an old frozen row that is (same 32-bit xid, same
-// values) is interchangeable with the version streamed, which then comes as the read.
+//  1. The versions this run streamed: pgoutput names each change's transaction, so a chunk
+//     row whose xmin and whole image are those of an insert or update the stream delivered
+//     is that version. The stream has delivered it by the time the chunk is emitted: a
+//     version the chunk's snapshot sees was committed before that snapshot was taken, so its
+//     commit precedes the high watermark (read-only mode: the chunk's reach). Always sound.
+//  2. The initial snapshot's transaction list (Position.SnapXids: pg_current_snapshot() in
+//     the exported snapshot, kept in the offsets while a keyless table is left). A version
+//     whose xmin it did not see was written by a transaction that committed after the slot's
+//     consistent point, whose changes the stream delivers (in this run, or in one before it:
+//     the stored offset is past them). This also covers what 1 cannot: rows a subtransaction
+//     wrote (their xmin is the subtransaction's, pgoutput names the top level; the exported
+//     snapshot lists every xid not yet committed between its xmin and xmax, subtransactions
+//     too, and one it missed would count as seen: read twice, never lost), and versions an
+//     earlier run of an interrupted resume streamed. Sound only while xmin is the writer of
+//     the version and the 32-bit xmin names one transaction, which each chunk's transaction
+//     checks (checkVisibility): the server's xid counter is below 2^32 (after it wraps, a
+//     frozen tuple keeps its old 32-bit xmin, which may equal a recent xid), and the table's
+//     pg_class row (and its partitions') is one the snapshot saw (ALTER TABLE … TYPE and any
+//     other rewrite writes every tuple again under the ALTER's xid and streams no row).
+//     Otherwise only 1 applies.
 //
-// What the match leaves to be stored twice, as before: rows inserted in a subtransaction
-// (their xmin is the subtransaction's, pgoutput names the top-level one), versions streamed
-// by an earlier run of an interrupted resume (the stream restarted after them), and versions
-// past maxStreamedVersions. An update's unchanged TOAST values come from its old row, whole
-// under REPLICA IDENTITY FULL, which a keyless table needs for its updates to be published.
+// A rewritten row is safe under 1 too: it is not an image the stream wrote under that xid; an
+// old frozen row that is (same 32-bit xid, same values) is interchangeable with the version
+// streamed, which then comes as the read. Still stored twice, as before: when 2 does not
+// apply (or the offset predates snapshot_xids), rows of subtransactions and versions an
+// earlier run streamed; versions past maxStreamedVersions. An update's unchanged TOAST values
+// come from its old row, whole under REPLICA IDENTITY FULL, which a keyless table needs for
+// its updates to be published.
 
 // maxStreamedVersions bounds the versions remembered (about 36 bytes each: 36 MiB). Past it,
 // further versions are not matched: their chunk rows are stored twice, never lost. A var for
@@ -98,7 +107,7 @@ func (sv *streamedVersions) see(log *slog.Logger, ev *capture.Event) {
 	if sv.n >= maxStreamedVersions {
 		if !sv.full {
 			sv.full = true
-			log.Warn("a resumed snapshot of a table without a primary key remembers no more streamed row versions: rows written from now on until its tables are read are published twice (a read and the change)",
+			log.Warn("a resumed snapshot of a table without a primary key remembers no more streamed row versions: rows written from now on until its tables are read may be published twice (a read and the change)",
 				"versions", sv.n, "table", ev.Table.ID.String())
 		}
 		return
@@ -142,21 +151,6 @@ func sumCounts(m map[uint64]int32) int {
 	}
 	return n
 }
-
-// The exported snapshot's transaction list (Position.SnapXids, pg_current_snapshot() in the
-// initial snapshot's transaction) catches what the versions cannot: rows a subtransaction
-// wrote, and versions an earlier run streamed before an interrupted resume stopped. A tuple
-// whose xmin that snapshot did not see was written by a transaction that committed after the
-// slot's consistent point, whose change the stream delivers (this run, or a run before it:
-// the stored offset is past it). That holds only while xmin is the writer of the version and
-// the 32-bit xmin names one transaction, so each chunk checks, in its own transaction:
-//   - the server's xid counter is below 2^32 (no wraparound yet: a frozen tuple's kept xmin
-//     cannot equal a recent xid), and
-//   - the table's pg_class row (and its partitions') is one the snapshot saw: no ALTER TABLE
-//     rewrite, TRUNCATE, CLUSTER or other change of the relation since.
-// Otherwise only the versions above are matched. A subtransaction's xid the snapshot's list
-// misses (it lists every xid not yet committed between its xmin and xmax when the slot
-// exported it) would count as seen: its row comes twice, never goes missing.
 
 // maxSnapXids bounds the snapshot's transaction list kept in the offsets (about 11 bytes each).
 // The slot's exported snapshot cannot list more than the server's process slots.
