@@ -671,6 +671,10 @@ func appendValueKey(b []byte, v capture.Value) []byte {
 // markRows is how many rows of a chunk share a position (chunk.marks).
 const markRows = 512
 
+// testHookChunkSnapshot, set by tests, runs in the reader goroutine once a chunk's
+// transaction has taken its snapshot, before the chunk's rows are read.
+var testHookChunkSnapshot func(c *chunk)
+
 // resumePagesPerChunk is how many heap pages a keyless table's chunk covers.
 const resumePagesPerChunk = 256
 
@@ -760,6 +764,9 @@ FROM pg_snapshot_xip(pg_current_snapshot()) x`).Scan(&late, &xip, &xmax, &reach,
 		if late > 0 {
 			retry = true
 			return nil
+		}
+		if testHookChunkSnapshot != nil {
+			testHookChunkSnapshot(c)
 		}
 		if c.vis != nil {
 			if err := s.checkVisibility(ctx, tx, c); err != nil {
