@@ -91,6 +91,9 @@ type chunk struct {
 	marks [][]string
 	more  bool // the table may have rows after the chunk
 	err   error
+	// restart: a keyless table's read starts again from page 0 with this chunk, its files
+	// having changed since the read began (keylessPass).
+	restart bool
 	// xmins are, for a keyless table, each row's xmin (the transaction that wrote its
 	// version): the rows the stream delivered are dropped (keyless.go).
 	xmins []uint32
@@ -245,14 +248,14 @@ func (s *Source) readChunks(ctx context.Context, rs *resumed, tables []*snapTabl
 	seq := 0
 	var keyOf []byte
 	for _, t := range tables {
-		var page int64
+		var pass keylessPass
 		for {
 			seq++
 			c := &chunk{seq: seq, t: t}
 			if len(t.pk) == 0 {
 				c.vis = rs.vis // nil but in a resumed initial snapshot
 			}
-			c.err = s.readChunk(ctx, rs, c, after, &page, &keyOf)
+			c.err = s.readChunk(ctx, rs, c, after, &pass, &keyOf)
 			select {
 			case rs.ready <- c:
 			case <-ctx.Done():
@@ -321,6 +324,12 @@ func (s *Source) resumedNext(ctx context.Context) (capture.Event, bool, error) {
 			if int32(xid-c.xmax) < 0 && !slices.Contains(c.invisible, xid) {
 				delete(rs.pre, xid)
 			}
+		}
+		if c.restart {
+			// The table's read starts over: its first row says so, and a sink that counts
+			// a keyless table's identical reads (ClickHouse) starts its count over there.
+			rs.first = true
+			rs.versions.restart(c.t.rel.table.ID)
 		}
 		if len(c.t.pk) == 0 && rs.versions != nil {
 			id := c.t.rel.table.ID
@@ -678,9 +687,21 @@ var testHookChunkSnapshot func(c *chunk)
 // resumePagesPerChunk is how many heap pages a keyless table's chunk covers.
 const resumePagesPerChunk = 256
 
-// readChunk writes the low watermark of c, reads c (the rows of c.t after after, or from
-// *page of a keyless table) and writes the high watermark. Reader goroutine only.
-func (s *Source) readChunk(ctx context.Context, rs *resumed, c *chunk, after []string, page *int64, keyOf *[]byte) error {
+// keylessPass is where the reader of a keyless table stands: the next page range, and the
+// table's storage when the read from page 0 began (its files, "" before the first chunk).
+// A rewrite (VACUUM FULL, CLUSTER, ALTER TABLE … TYPE, SET LOGGED, …) gives the table new
+// files, in which the live rows sit packed from page 0, the dead tuples dropped: rows of pages
+// not yet read may now lie in pages already read, and the rewrite streams no row. So a chunk
+// that finds other files reads the table again from page 0 (chunk.restart): rows come twice,
+// none is lost.
+type keylessPass struct {
+	page  int64
+	files string
+}
+
+// readChunk writes the low watermark of c, reads c (the rows of c.t after after, or the next
+// page range of a keyless table) and writes the high watermark. Reader goroutine only.
+func (s *Source) readChunk(ctx context.Context, rs *resumed, c *chunk, after []string, pass *keylessPass, keyOf *[]byte) error {
 	mark := func(kind string) error {
 		if s.cfg.ReadOnly {
 			return nil // the read's own snapshot is its window (readOnlyDue)
@@ -694,7 +715,7 @@ func (s *Source) readChunk(ctx context.Context, rs *resumed, c *chunk, after []s
 		return fmt.Errorf("postgres snapshot: low watermark: %w", err)
 	}
 	for attempt := 0; ; attempt++ {
-		retry, err := s.readChunkOnce(ctx, rs.conn, c, after, page, keyOf)
+		retry, err := s.readChunkOnce(ctx, rs.conn, c, after, pass, keyOf)
 		if err != nil && c.t.where != "" && filterFault(err) {
 			// The filter passed the check (filterAccepted) but fails on some rows' values: a
 			// bad signal, which must not stop the source at every restart. The table ends
@@ -727,7 +748,7 @@ func (s *Source) readChunk(ctx context.Context, rs *resumed, c *chunk, after []s
 
 // readChunkOnce reads c in a snapshot of its own; retry says that snapshot missed a
 // transaction already committed (see the gap above) and the read must be repeated.
-func (s *Source) readChunkOnce(ctx context.Context, conn *pgx.Conn, c *chunk, after []string, page *int64, keyOf *[]byte) (retry bool, err error) {
+func (s *Source) readChunkOnce(ctx context.Context, conn *pgx.Conn, c *chunk, after []string, pass *keylessPass, keyOf *[]byte) (retry bool, err error) {
 	t := c.t
 	limit := s.cfg.SnapshotChunkRows
 	err = s.bounded(ctx, "read a snapshot chunk of "+t.name, func(ctx context.Context) error {
@@ -736,6 +757,15 @@ func (s *Source) readChunkOnce(ctx context.Context, conn *pgx.Conn, c *chunk, af
 			return err
 		}
 		defer tx.Rollback(context.Background())
+		// The table's lock before the snapshot: a rewrite of the table (ALTER TABLE … TYPE,
+		// VACUUM FULL, CLUSTER) committed after the snapshot was taken, yet before the read
+		// locks the table, would show the read its new files through the old snapshot: rows
+		// the ALTER wrote again are invisible to it (the table looks empty), rows moved are
+		// in other pages. Locked first, the snapshot is taken after any such rewrite ended,
+		// and none can run until the chunk's transaction ends.
+		if _, err := tx.Exec(ctx, "LOCK TABLE "+t.from+" IN ACCESS SHARE MODE"); err != nil {
+			return err
+		}
 		var late int
 		var xip []int64
 		var xmax, reach, block int64
@@ -773,6 +803,14 @@ FROM pg_snapshot_xip(pg_current_snapshot()) x`).Scan(&late, &xip, &xmax, &reach,
 				return err
 			}
 		}
+		if err := checkColumns(ctx, tx, t); err != nil {
+			return err
+		}
+		if len(t.pk) == 0 {
+			if err := s.checkRewrite(ctx, tx, c, pass); err != nil {
+				return err
+			}
+		}
 		var q string
 		var params [][]byte
 		formats := t.formats
@@ -797,7 +835,7 @@ FROM pg_snapshot_xip(pg_current_snapshot()) x`).Scan(&late, &xip, &xmax, &reach,
 		} else {
 			// On a partitioned root the range applies to each partition. xmin last, as text:
 			// the transaction that wrote the version (keyless.go).
-			q = fmt.Sprintf("SELECT %s, xmin FROM %s WHERE ctid >= '(%d,0)'::tid AND ctid < '(%d,0)'::tid", t.cols, t.from, *page, *page+resumePagesPerChunk)
+			q = fmt.Sprintf("SELECT %s, xmin FROM %s WHERE ctid >= '(%d,0)'::tid AND ctid < '(%d,0)'::tid", t.cols, t.from, pass.page, pass.page+resumePagesPerChunk)
 			if formats != nil {
 				formats = append(slices.Clip(formats), 0)
 			}
@@ -858,8 +896,8 @@ FROM pg_snapshot_xip(pg_current_snapshot()) x`).Scan(&late, &xip, &xmax, &reach,
 			if err := tx.QueryRow(ctx, size, t.name).Scan(&pages); err != nil {
 				return err
 			}
-			*page += resumePagesPerChunk
-			c.more = *page < pages
+			pass.page += resumePagesPerChunk
+			c.more = pass.page < pages
 		}
 		return tx.Commit(ctx)
 	})
@@ -871,4 +909,28 @@ FROM pg_snapshot_xip(pg_current_snapshot()) x`).Scan(&late, &xip, &xmax, &reach,
 		return false, fmt.Errorf("postgres snapshot: chunk of %s after %v: %w", t.name, after, err)
 	}
 	return retry, nil
+}
+
+// checkColumns reports (ErrTableColumnsChanged, retryable) a column of t whose type is not the
+// one its decoder was made for, in the chunk's transaction: the table is locked, so the
+// catalog it sees is the one the chunk is read with.
+func checkColumns(ctx context.Context, tx pgx.Tx, t *snapTable) error {
+	cols := t.rel.msg.Columns
+	names := make([]string, len(cols))
+	types := make([]int64, len(cols))
+	mods := make([]int32, len(cols))
+	for i, c := range cols {
+		names[i], types[i], mods[i] = c.Name, int64(c.DataType), c.TypeModifier
+	}
+	var changed []string
+	if err := tx.QueryRow(ctx, `SELECT coalesce(array_agg(n.name ORDER BY n.i), '{}')
+FROM unnest($2::text[], $3::int8[], $4::int4[]) WITH ORDINALITY AS n(name, typ, mod, i)
+LEFT JOIN pg_attribute a ON a.attrelid = $1::regclass AND a.attname = n.name AND NOT a.attisdropped
+WHERE a.atttypid IS DISTINCT FROM n.typ::oid OR a.atttypmod IS DISTINCT FROM n.mod`, t.name, names, types, mods).Scan(&changed); err != nil {
+		return fmt.Errorf("read the table's columns: %w", err)
+	}
+	if len(changed) > 0 {
+		return retryable{fmt.Errorf("%w: %s columns %s; reopening the source reads the rest with the new columns", ErrTableColumnsChanged, t.name, strings.Join(changed, ", "))}
+	}
+	return nil
 }

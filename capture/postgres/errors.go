@@ -19,6 +19,11 @@ var (
 	// ErrSlotAhead: the replication slot is confirmed past the stored offset, so the changes
 	// between them were consumed by someone else and never reached the sink.
 	ErrSlotAhead = errors.New("replication slot is ahead of the stored offset")
+	// ErrTableColumnsChanged: a column of a table that a resumed snapshot reads in chunks
+	// changed its type (ALTER TABLE … TYPE) while it was read: the chunk would decode its
+	// values as the old type. Retryable: reopened, the source reads the rest with the new
+	// columns (a table without a key again from its start).
+	ErrTableColumnsChanged = errors.New("a table's columns changed while the resumed snapshot read it")
 	// ErrSlotLost: the server removed WAL the slot still needed (wal_status lost); the changes
 	// in it are gone.
 	ErrSlotLost = errors.New("replication slot lost")

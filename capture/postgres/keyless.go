@@ -63,9 +63,12 @@ var maxStreamedVersions = 1 << 20
 type streamedVersions struct {
 	seed   maphash.Seed
 	tables map[schema.TableID]map[uint64]int32 // only the tables still to be read
-	n      int
-	full   bool // maxStreamedVersions was reached (logged once)
-	buf    []byte
+	// used are the versions that dropped a chunk row, per table: a read of the table again
+	// from its start (chunk.restart) meets them again.
+	used map[schema.TableID]map[uint64]int32
+	n    int
+	full bool // maxStreamedVersions was reached (logged once)
+	buf  []byte
 }
 
 // newStreamedVersions watches the keyless tables of tables (none: nil).
@@ -76,7 +79,8 @@ func newStreamedVersions(tables []*snapTable) *streamedVersions {
 			continue
 		}
 		if sv == nil {
-			sv = &streamedVersions{seed: maphash.MakeSeed(), tables: map[schema.TableID]map[uint64]int32{}}
+			sv = &streamedVersions{seed: maphash.MakeSeed(), tables: map[schema.TableID]map[uint64]int32{},
+				used: map[schema.TableID]map[uint64]int32{}}
 		}
 		sv.tables[t.rel.table.ID] = map[uint64]int32{}
 	}
@@ -132,7 +136,26 @@ func (sv *streamedVersions) drop(id schema.TableID, xid uint32, row capture.Row)
 	}
 	m[h]--
 	sv.n--
+	u := sv.used[id]
+	if u == nil {
+		u = map[uint64]int32{}
+		sv.used[id] = u
+	}
+	u[h]++
 	return true
+}
+
+// restart makes the versions that dropped rows of table id drop them again: its read
+// starts over from page 0 (chunk.restart).
+func (sv *streamedVersions) restart(id schema.TableID) {
+	if sv == nil || sv.tables[id] == nil {
+		return
+	}
+	for h, n := range sv.used[id] {
+		sv.tables[id][h] += n
+		sv.n += int(n)
+	}
+	delete(sv.used, id)
 }
 
 // done forgets a table whose rows were all read.
@@ -142,6 +165,7 @@ func (sv *streamedVersions) done(id schema.TableID) {
 	}
 	sv.n -= sumCounts(sv.tables[id])
 	delete(sv.tables, id)
+	delete(sv.used, id)
 }
 
 func sumCounts(m map[uint64]int32) int {
@@ -228,6 +252,29 @@ FROM pg_class c WHERE c.oid = $1::regclass OR c.oid IN (SELECT relid FROM pg_par
 		}
 		s.log.Info("resumed snapshot: rows of a table without a key are matched with the streamed changes by transaction and row; rows written in subtransactions or streamed before an earlier restart may be read twice",
 			"table", t.name, "reason", why, "changed", changed)
+	}
+	return nil
+}
+
+// checkRewrite reads the files of a keyless table in the chunk's transaction (which holds the
+// table's lock: they are the files the chunk reads) and, when they are not those the table's
+// read began with, starts the read again from page 0 with this chunk (keylessPass).
+// Reader goroutine.
+func (s *Source) checkRewrite(ctx context.Context, tx pgx.Tx, c *chunk, pass *keylessPass) error {
+	var files string
+	// Every partition's of a root (a root has no file: NULL, left out by string_agg).
+	if err := tx.QueryRow(ctx, `SELECT coalesce(string_agg(c.oid::text || ':' || pg_relation_filenode(c.oid)::text, ',' ORDER BY c.oid), '')
+FROM pg_class c WHERE c.oid = $1::regclass OR c.oid IN (SELECT relid FROM pg_partition_tree($1::regclass))`, c.t.name).Scan(&files); err != nil {
+		return fmt.Errorf("read the table's files: %w", err)
+	}
+	switch {
+	case pass.files == "":
+		pass.files = files
+	case files != pass.files:
+		s.log.Warn("resumed snapshot: a table without a primary key was rewritten while it was read (VACUUM FULL, CLUSTER, ALTER TABLE): its rows may have moved into pages already read, so it is read again from its start; the rows already read are published again",
+			"table", c.t.name, "pages_read", pass.page, "files_before", pass.files, "files", files)
+		pass.page, pass.files = 0, files
+		c.restart = true
 	}
 	return nil
 }
