@@ -52,7 +52,9 @@ import (
 // Tables without a primary key have no key to match stream events with: an unfinished
 // keyless table is read again from its start, in ctid page ranges of its own transaction
 // each. Its rows the stopped attempt delivered come out again (as after any restart); the
-// chunk rows that are versions the stream delivered are removed by version (keyless.go).
+// chunk rows that are versions the stream delivered are removed by version (keyless.go). A
+// rewrite between its chunks (new files, rows packed from page 0) makes the read start again
+// from page 0 (keylessPass).
 //
 // Every position handed out meanwhile carries the snapshot progress: the table and the last
 // key whose chunk was emitted completely, so a restart in the resumed phase resumes again.
