@@ -12,7 +12,8 @@ import (
 // TestStreamedVersions: a chunk row of a keyless table is dropped only for a version the
 // stream delivered with the same transaction and the same whole image, once per delivery;
 // keyed tables, deletes and tables already read are not remembered; past the bound nothing
-// more is (logged once), and a table read completely frees its count.
+// more is (logged once), and a table read completely frees its count; a read started again
+// from page 0 meets the versions again.
 func TestStreamedVersions(t *testing.T) {
 	keyless := &snapTable{rel: &relation{table: &schema.Table{ID: schema.TableID{Schema: "public", Table: "k"}}}}
 	keyed := &snapTable{rel: &relation{table: &schema.Table{ID: schema.TableID{Schema: "public", Table: "p"}}}, pk: []string{"id"}}
@@ -51,6 +52,12 @@ func TestStreamedVersions(t *testing.T) {
 		if got := sv.drop(id, c.xid, c.row); got != c.drop {
 			t.Errorf("%s: drop %v, want %v", c.name, got, c.drop)
 		}
+	}
+	// The table is read again from its start (a rewrite): the versions that dropped rows
+	// drop them again, as often.
+	sv.restart(id)
+	if !sv.drop(id, 700, row("a", 1)) || !sv.drop(id, 700, row("a", 1)) || sv.drop(id, 700, row("a", 1)) || !sv.drop(id, 701, row("b", 2)) {
+		t.Error("after a restart of the read: want each version that dropped a row to drop it again")
 	}
 	if sv.drop(keyed.rel.table.ID, 703, row("c", 3)) {
 		t.Error("a keyed table's row dropped")
