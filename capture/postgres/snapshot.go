@@ -580,6 +580,14 @@ const (
 // of decoded rows.
 func (s *Source) readUnit(ctx context.Context, c *pgx.Conn, u *unit) error {
 	t := u.t
+	if testHookUnitRead != nil {
+		testHookUnitRead(t)
+	}
+	if err := s.bounded(ctx, "check "+t.name+" against the snapshot", func(ctx context.Context) error {
+		return checkNotRewritten(ctx, c, t)
+	}); err != nil {
+		return err
+	}
 	chunk := s.cfg.SnapshotChunkRows
 	ncol := len(t.rel.table.Columns)
 	var last [][]byte // the key of the chunk's last row: the next chunk starts after it
@@ -936,4 +944,36 @@ func (sn *snapshot) close() {
 		sn.export = nil
 	}
 	sn.units = nil
+}
+
+// testHookUnitRead, set by tests, runs in a snapshot reader before it reads a unit.
+var testHookUnitRead func(t *snapTable)
+
+// checkNotRewritten locks t (ACCESS SHARE, as its read does anyway: from here on no rewrite
+// can run until the transaction ends) and fails, retryable (ErrTableRewritten), when its files
+// (or a partition's) are not those the snapshot's catalog names. A rewrite committed after
+// the snapshot began (ALTER TABLE … TYPE, TRUNCATE, VACUUM FULL, CLUSTER) gave the table new
+// files, and a read through the older snapshot reads those: the rows ALTER … TYPE wrote again
+// are new versions it does not see, so the table looks empty, and the rewrite streams no row.
+// Reopened, the source resumes the snapshot and reads the rest as the table is now (chunk.go).
+func checkNotRewritten(ctx context.Context, c *pgx.Conn, t *snapTable) error {
+	if _, err := c.Exec(ctx, "LOCK TABLE "+t.from+" IN ACCESS SHARE MODE"); err != nil {
+		return fmt.Errorf("postgres snapshot: lock %s: %w", t.name, err)
+	}
+	// c.relfilenode is the snapshot's catalog row; pg_relation_filenode reads the current one.
+	q := `SELECT coalesce(array_agg(c.oid::regclass::text), '{}') FROM pg_class c
+WHERE c.oid = $1::regclass AND c.relkind <> 'p' AND pg_relation_filenode(c.oid) IS DISTINCT FROM c.relfilenode`
+	if t.root {
+		q = `SELECT coalesce(array_agg(c.oid::regclass::text), '{}') FROM pg_class c
+WHERE c.oid IN (SELECT relid FROM pg_partition_tree($1::regclass)) AND c.relkind <> 'p' AND pg_relation_filenode(c.oid) IS DISTINCT FROM c.relfilenode`
+	}
+	var changed []string
+	if err := c.QueryRow(ctx, q, t.name).Scan(&changed); err != nil {
+		return fmt.Errorf("postgres snapshot: read the files of %s: %w", t.name, err)
+	}
+	if len(changed) > 0 {
+		return retryable{fmt.Errorf("%w: %s (%s): read through the snapshot it may look empty; reopening the source resumes the snapshot and reads the rest as the table is now",
+			ErrTableRewritten, t.name, strings.Join(changed, ", "))}
+	}
+	return nil
 }
