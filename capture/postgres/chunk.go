@@ -51,7 +51,10 @@ import (
 //
 // Tables without a primary key have no key to match stream events with: an unfinished
 // keyless table is read again from its start, in ctid page ranges of its own transaction
-// each, without removing anything (its rows may come out twice, as after any restart).
+// each. Its rows the stopped attempt delivered come out again (as after any restart); the
+// chunk rows that are versions the stream delivered are removed by version (keyless.go). A
+// rewrite between its chunks (new files, rows packed from page 0) makes the read start again
+// from page 0 (keylessPass).
 //
 // Every position handed out meanwhile carries the snapshot progress: the table and the last
 // key whose chunk was emitted completely, so a restart in the resumed phase resumes again.
@@ -90,6 +93,16 @@ type chunk struct {
 	marks [][]string
 	more  bool // the table may have rows after the chunk
 	err   error
+	// restart: a keyless table's read starts again from page 0 with this chunk, its files
+	// having changed since the read began (keylessPass).
+	restart bool
+	// xmins are, for a keyless table, each row's xmin (the transaction that wrote its
+	// version): the rows the stream delivered are dropped (keyless.go).
+	xmins []uint32
+	// vis is the initial snapshot's transaction list (nil: not recorded); visOK says the
+	// chunk's own transaction found it applies: rows whose xmin it did not see are dropped.
+	vis   *snapVisibility
+	visOK bool
 	// invisible are the transactions in progress in the read's snapshot (its xip list, as
 	// 32-bit xids): one whose commit record precedes the low watermark in the WAL, yet was
 	// not visible when the snapshot was taken (between its commit record and leaving the
@@ -135,6 +148,13 @@ type resumed struct {
 	// pre: keys changed by each recent transaction (xid), for chunk.invisible; pruned at each
 	// chunk of the transactions no later read can miss.
 	pre map[uint32][]txKey
+	// versions: the row versions the stream delivered of the keyless tables left (keyless.go);
+	// nil: none, or an incremental snapshot.
+	versions *streamedVersions
+	// xids, vis: the initial snapshot's transaction list (Position.SnapXids) and its parse;
+	// "" and nil when the offset had none.
+	xids string
+	vis  *snapVisibility
 }
 
 // txKey is a key one transaction changed.
@@ -184,6 +204,14 @@ func (s *Source) resumeSnapshot(ctx context.Context, r *Position, confirmed *str
 	}
 	rs := &resumed{conn: conn, ready: make(chan *chunk, 1), nonce: strconv.FormatUint(rand.Uint64(), 36),
 		tables: tables[done:], seq: 1, first: true}
+	rs.versions = newStreamedVersions(rs.tables)
+	if rs.versions != nil && r.SnapXids != "" {
+		if v, err := parseSnapVisibility(r.SnapXids); err != nil {
+			s.log.Warn("the stored offset's snapshot_xids is not a snapshot: rows of tables without a key written in subtransactions or before an earlier restart may be read twice", "error", err)
+		} else {
+			rs.xids, rs.vis = r.SnapXids, v
+		}
+	}
 	if len(rs.tables) > 0 {
 		id := rs.tables[0].rel.table.ID
 		if id.Schema == r.SnapSchema && id.Table == r.SnapTable && len(rs.tables[0].pk) == len(r.SnapAfter) {
@@ -222,11 +250,14 @@ func (s *Source) readChunks(ctx context.Context, rs *resumed, tables []*snapTabl
 	seq := 0
 	var keyOf []byte
 	for _, t := range tables {
-		var page int64
+		var pass keylessPass
 		for {
 			seq++
 			c := &chunk{seq: seq, t: t}
-			c.err = s.readChunk(ctx, rs, c, after, &page, &keyOf)
+			if len(t.pk) == 0 {
+				c.vis = rs.vis // nil but in a resumed initial snapshot
+			}
+			c.err = s.readChunk(ctx, rs, c, after, &pass, &keyOf)
 			select {
 			case rs.ready <- c:
 			case <-ctx.Done():
@@ -294,6 +325,24 @@ func (s *Source) resumedNext(ctx context.Context) (capture.Event, bool, error) {
 		for xid := range rs.pre {
 			if int32(xid-c.xmax) < 0 && !slices.Contains(c.invisible, xid) {
 				delete(rs.pre, xid)
+			}
+		}
+		if c.restart {
+			// The table's read starts over: its first row says so, and a sink that counts
+			// a keyless table's identical reads (ClickHouse) starts its count over there.
+			rs.first = true
+			rs.versions.restart(c.t.rel.table.ID)
+		}
+		if len(c.t.pk) == 0 && rs.versions != nil {
+			id := c.t.rel.table.ID
+			for i, row := range c.rows {
+				if rs.gone[i] || i >= len(c.xmins) {
+					continue
+				}
+				if c.visOK && !c.vis.saw(c.xmins[i]) || rs.versions.drop(id, c.xmins[i], row) {
+					rs.gone[i] = true
+					c.t.streamed++
+				}
 			}
 		}
 		rs.win = nil
@@ -466,7 +515,13 @@ func (s *Source) chunkDone() {
 	}
 	c.t.progress.Done.Store(true)
 	s.cfg.Stats.Snapshot.RemainingTables.Add(-1)
-	s.log.Info("snapshot table done", "table", c.t.rel.table.ID.String(), "rows", c.t.done, "resumed", true)
+	rs.versions.done(c.t.rel.table.ID)
+	if len(c.t.pk) == 0 && rs.versions != nil {
+		s.log.Info("snapshot table done", "table", c.t.rel.table.ID.String(), "rows", c.t.done, "resumed", true,
+			"rows_streamed_instead", c.t.streamed)
+	} else {
+		s.log.Info("snapshot table done", "table", c.t.rel.table.ID.String(), "rows", c.t.done, "resumed", true)
+	}
 	if len(rs.tables) > 0 {
 		rs.tables = rs.tables[1:]
 	}
@@ -513,6 +568,7 @@ func (s *Source) resumedSee(ev capture.Event) (capture.Event, bool) {
 		}
 		return capture.Event{}, false
 	}
+	rs.versions.see(s.log, &ev)
 	if (rs.state == resumeIdle || rs.state == resumeWindow) && ev.Kind == capture.Change && ev.Table != nil && ev.Source.HasTxID {
 		// Remembered by transaction for the next chunks' invisible transactions.
 		xid := uint32(ev.Source.TxID)
@@ -566,6 +622,9 @@ func (s *Source) stamp(p *Position) *Position {
 	q.Snapshot = true
 	id := rs.tables[0].rel.table.ID
 	q.SnapSchema, q.SnapTable, q.SnapAfter = id.Schema, id.Table, rs.after
+	if rs.versions != nil && len(rs.versions.tables) > 0 {
+		q.SnapXids = rs.xids // a keyless table is left to read
+	}
 	return &q
 }
 
@@ -623,12 +682,28 @@ func appendValueKey(b []byte, v capture.Value) []byte {
 // markRows is how many rows of a chunk share a position (chunk.marks).
 const markRows = 512
 
+// testHookChunkSnapshot, set by tests, runs in the reader goroutine once a chunk's
+// transaction has taken its snapshot, before the chunk's rows are read.
+var testHookChunkSnapshot func(c *chunk)
+
 // resumePagesPerChunk is how many heap pages a keyless table's chunk covers.
 const resumePagesPerChunk = 256
 
-// readChunk writes the low watermark of c, reads c (the rows of c.t after after, or from
-// *page of a keyless table) and writes the high watermark. Reader goroutine only.
-func (s *Source) readChunk(ctx context.Context, rs *resumed, c *chunk, after []string, page *int64, keyOf *[]byte) error {
+// keylessPass is where the reader of a keyless table stands: the next page range, and the
+// table's storage when the read from page 0 began (its files, "" before the first chunk).
+// A rewrite (VACUUM FULL, CLUSTER, ALTER TABLE … TYPE, SET LOGGED, …) gives the table new
+// files, in which the live rows sit packed from page 0, the dead tuples dropped: rows of pages
+// not yet read may now lie in pages already read, and the rewrite streams no row. So a chunk
+// that finds other files reads the table again from page 0 (chunk.restart): rows come twice,
+// none is lost.
+type keylessPass struct {
+	page  int64
+	files string
+}
+
+// readChunk writes the low watermark of c, reads c (the rows of c.t after after, or the next
+// page range of a keyless table) and writes the high watermark. Reader goroutine only.
+func (s *Source) readChunk(ctx context.Context, rs *resumed, c *chunk, after []string, pass *keylessPass, keyOf *[]byte) error {
 	mark := func(kind string) error {
 		if s.cfg.ReadOnly {
 			return nil // the read's own snapshot is its window (readOnlyDue)
@@ -642,7 +717,7 @@ func (s *Source) readChunk(ctx context.Context, rs *resumed, c *chunk, after []s
 		return fmt.Errorf("postgres snapshot: low watermark: %w", err)
 	}
 	for attempt := 0; ; attempt++ {
-		retry, err := s.readChunkOnce(ctx, rs.conn, c, after, page, keyOf)
+		retry, err := s.readChunkOnce(ctx, rs.conn, c, after, pass, keyOf)
 		if err != nil && c.t.where != "" && filterFault(err) {
 			// The filter passed the check (filterAccepted) but fails on some rows' values: a
 			// bad signal, which must not stop the source at every restart. The table ends
@@ -675,7 +750,7 @@ func (s *Source) readChunk(ctx context.Context, rs *resumed, c *chunk, after []s
 
 // readChunkOnce reads c in a snapshot of its own; retry says that snapshot missed a
 // transaction already committed (see the gap above) and the read must be repeated.
-func (s *Source) readChunkOnce(ctx context.Context, conn *pgx.Conn, c *chunk, after []string, page *int64, keyOf *[]byte) (retry bool, err error) {
+func (s *Source) readChunkOnce(ctx context.Context, conn *pgx.Conn, c *chunk, after []string, pass *keylessPass, keyOf *[]byte) (retry bool, err error) {
 	t := c.t
 	limit := s.cfg.SnapshotChunkRows
 	err = s.bounded(ctx, "read a snapshot chunk of "+t.name, func(ctx context.Context) error {
@@ -684,6 +759,15 @@ func (s *Source) readChunkOnce(ctx context.Context, conn *pgx.Conn, c *chunk, af
 			return err
 		}
 		defer tx.Rollback(context.Background())
+		// The table's lock before the snapshot: a rewrite of the table (ALTER TABLE … TYPE,
+		// VACUUM FULL, CLUSTER) committed after the snapshot was taken, yet before the read
+		// locks the table, would show the read its new files through the old snapshot: rows
+		// the ALTER wrote again are invisible to it (the table looks empty), rows moved are
+		// in other pages. Locked first, the snapshot is taken after any such rewrite ended,
+		// and none can run until the chunk's transaction ends.
+		if _, err := tx.Exec(ctx, "LOCK TABLE "+t.from+" IN ACCESS SHARE MODE"); err != nil {
+			return err
+		}
 		var late int
 		var xip []int64
 		var xmax, reach, block int64
@@ -713,8 +797,25 @@ FROM pg_snapshot_xip(pg_current_snapshot()) x`).Scan(&late, &xip, &xmax, &reach,
 			retry = true
 			return nil
 		}
+		if testHookChunkSnapshot != nil {
+			testHookChunkSnapshot(c)
+		}
+		if c.vis != nil {
+			if err := s.checkVisibility(ctx, tx, c); err != nil {
+				return err
+			}
+		}
+		if err := checkColumns(ctx, tx, t); err != nil {
+			return err
+		}
+		if len(t.pk) == 0 {
+			if err := s.checkRewrite(ctx, tx, c, pass); err != nil {
+				return err
+			}
+		}
 		var q string
 		var params [][]byte
+		formats := t.formats
 		if len(t.pk) > 0 {
 			q = "SELECT " + t.cols + " FROM " + t.from
 			var conds []string
@@ -734,16 +835,29 @@ FROM pg_snapshot_xip(pg_current_snapshot()) x`).Scan(&late, &xip, &xmax, &reach,
 			}
 			q += " ORDER BY " + strings.Join(t.pk, ", ") + " LIMIT " + strconv.Itoa(limit)
 		} else {
-			// On a partitioned root the range applies to each partition.
-			q = fmt.Sprintf("SELECT %s FROM %s WHERE ctid >= '(%d,0)'::tid AND ctid < '(%d,0)'::tid", t.cols, t.from, *page, *page+resumePagesPerChunk)
+			// On a partitioned root the range applies to each partition. xmin last, as text:
+			// the transaction that wrote the version (keyless.go).
+			q = fmt.Sprintf("SELECT %s, xmin FROM %s WHERE ctid >= '(%d,0)'::tid AND ctid < '(%d,0)'::tid", t.cols, t.from, pass.page, pass.page+resumePagesPerChunk)
+			if formats != nil {
+				formats = append(slices.Clip(formats), 0)
+			}
 		}
-		c.rows, c.last, c.keys, c.marks = nil, nil, map[string]int{}, nil
+		c.rows, c.last, c.keys, c.marks, c.xmins = nil, nil, map[string]int{}, nil, nil
 		var alloc capture.Alloc
 		ncol := len(t.rel.table.Columns)
-		rr := tx.Conn().PgConn().ExecParams(ctx, q, params, nil, nil, t.formats)
+		rr := tx.Conn().PgConn().ExecParams(ctx, q, params, nil, nil, formats)
 		lastRaw := make([][]byte, len(t.pkIdx)) // copies: vals die at the next row
 		for rr.NextRow() {
 			vals := rr.Values()
+			if len(t.pk) == 0 && len(vals) > 0 {
+				xmin, err := strconv.ParseUint(string(vals[len(vals)-1]), 10, 32)
+				if err != nil {
+					rr.Close()
+					return fmt.Errorf("xmin %q: %w", vals[len(vals)-1], err)
+				}
+				c.xmins = append(c.xmins, uint32(xmin))
+				vals = vals[:len(vals)-1]
+			}
 			row, err := t.decodeRow(&alloc, vals, ncol)
 			if err != nil {
 				rr.Close()
@@ -784,8 +898,8 @@ FROM pg_snapshot_xip(pg_current_snapshot()) x`).Scan(&late, &xip, &xmax, &reach,
 			if err := tx.QueryRow(ctx, size, t.name).Scan(&pages); err != nil {
 				return err
 			}
-			*page += resumePagesPerChunk
-			c.more = *page < pages
+			pass.page += resumePagesPerChunk
+			c.more = pass.page < pages
 		}
 		return tx.Commit(ctx)
 	})
@@ -797,4 +911,28 @@ FROM pg_snapshot_xip(pg_current_snapshot()) x`).Scan(&late, &xip, &xmax, &reach,
 		return false, fmt.Errorf("postgres snapshot: chunk of %s after %v: %w", t.name, after, err)
 	}
 	return retry, nil
+}
+
+// checkColumns reports (ErrTableColumnsChanged, retryable) a column of t whose type is not the
+// one its decoder was made for, in the chunk's transaction: the table is locked, so the
+// catalog it sees is the one the chunk is read with.
+func checkColumns(ctx context.Context, tx pgx.Tx, t *snapTable) error {
+	cols := t.rel.msg.Columns
+	names := make([]string, len(cols))
+	types := make([]int64, len(cols))
+	mods := make([]int32, len(cols))
+	for i, c := range cols {
+		names[i], types[i], mods[i] = c.Name, int64(c.DataType), c.TypeModifier
+	}
+	var changed []string
+	if err := tx.QueryRow(ctx, `SELECT coalesce(array_agg(n.name ORDER BY n.i), '{}')
+FROM unnest($2::text[], $3::int8[], $4::int4[]) WITH ORDINALITY AS n(name, typ, mod, i)
+LEFT JOIN pg_attribute a ON a.attrelid = $1::regclass AND a.attname = n.name AND NOT a.attisdropped
+WHERE a.atttypid IS DISTINCT FROM n.typ::oid OR a.atttypmod IS DISTINCT FROM n.mod`, t.name, names, types, mods).Scan(&changed); err != nil {
+		return fmt.Errorf("read the table's columns: %w", err)
+	}
+	if len(changed) > 0 {
+		return retryable{fmt.Errorf("%w: %s columns %s; reopening the source reads the rest with the new columns", ErrTableColumnsChanged, t.name, strings.Join(changed, ", "))}
+	}
+	return nil
 }

@@ -19,6 +19,16 @@ var (
 	// ErrSlotAhead: the replication slot is confirmed past the stored offset, so the changes
 	// between them were consumed by someone else and never reached the sink.
 	ErrSlotAhead = errors.New("replication slot is ahead of the stored offset")
+	// ErrTableColumnsChanged: a column of a table that a resumed snapshot reads in chunks
+	// changed its type (ALTER TABLE … TYPE) while it was read: the chunk would decode its
+	// values as the old type. Retryable: reopened, the source reads the rest with the new
+	// columns (a table without a key again from its start).
+	ErrTableColumnsChanged = errors.New("a table's columns changed while the resumed snapshot read it")
+	// ErrTableRewritten: a table was rewritten (ALTER TABLE … TYPE, TRUNCATE, VACUUM FULL,
+	// CLUSTER) after the initial snapshot began and before it was read: through the snapshot
+	// its new files look empty (ALTER … TYPE wrote every row again). Retryable: reopened, the
+	// source resumes the snapshot, which reads the rest as the table is now.
+	ErrTableRewritten = errors.New("a table was rewritten after the snapshot began")
 	// ErrSlotLost: the server removed WAL the slot still needed (wal_status lost); the changes
 	// in it are gone.
 	ErrSlotLost = errors.New("replication slot lost")

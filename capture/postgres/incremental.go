@@ -75,7 +75,7 @@ func (s *Source) readIncremental(ctx context.Context, rs *resumed) {
 		if !ok {
 			return
 		}
-		var page int64
+		var pass keylessPass
 		for !in.isStopped(t) {
 			for in.paused.Load() && !in.isStopped(t) {
 				select {
@@ -86,7 +86,7 @@ func (s *Source) readIncremental(ctx context.Context, rs *resumed) {
 			}
 			seq++
 			c := &chunk{seq: seq, t: t}
-			c.err = s.readChunk(ctx, rs, c, after, &page, &keyOf)
+			c.err = s.readChunk(ctx, rs, c, after, &pass, &keyOf)
 			select {
 			case rs.ready <- c:
 			case <-ctx.Done():

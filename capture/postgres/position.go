@@ -55,6 +55,10 @@ type Position struct {
 	// (Config.SaveOffset), before any row: the snapshot is resumable from its first table
 	// through that slot (snapshot_slot).
 	SnapSlot string // snapshot_slot
+	// SnapXids is the initial snapshot's transaction list (pg_snapshot text), kept while a
+	// table without a key is left: a resumed read leaves out the versions it did not see
+	// (keyless.go; snapshot_xids). "": not recorded.
+	SnapXids string
 
 	// Incremental snapshot progress (incremental.go; sluice's own keys): the tables left in
 	// order (schema.table), the first one's last emitted key (key columns' text), each
@@ -136,6 +140,10 @@ func (p *Position) AppendOffset(dst []byte) []byte {
 			dst = append(append(dst, `,"snapshot_after":`...), b...)
 		}
 	}
+	if p.Snapshot && p.SnapXids != "" {
+		b, _ := json.Marshal(p.SnapXids)
+		dst = append(append(dst, `,"snapshot_xids":`...), b...)
+	}
 	if p.Snapshot && p.SnapSlot != "" {
 		b, _ := json.Marshal(p.SnapSlot)
 		dst = append(append(dst, `,"snapshot_slot":`...), b...)
@@ -201,7 +209,7 @@ func ParseOffset(b []byte) (*Position, error) {
 	for k, dst := range map[string]any{"lsn": &p.LSN, "lsn_proc": &p.ProcLSN, "lsn_commit": &p.CommitLSN, "lsn_last_commit": &p.LastCommit, "txId": &p.TxID,
 		"ts_usec": &p.TsMicros, "messageType": &p.Type, "lsn_events_processed": &p.Events,
 		"last_snapshot_record": &p.LastSnapshotRow, "snapshot_completed": &p.SnapshotCompleted,
-		"snapshot_schema": &p.SnapSchema, "snapshot_table": &p.SnapTable, "snapshot_after": &p.SnapAfter, "snapshot_slot": &p.SnapSlot,
+		"snapshot_schema": &p.SnapSchema, "snapshot_table": &p.SnapTable, "snapshot_after": &p.SnapAfter, "snapshot_slot": &p.SnapSlot, "snapshot_xids": &p.SnapXids,
 		"incremental_snapshot_tables": &p.IncrTables, "incremental_snapshot_after": &p.IncrAfter, "incremental_snapshot_filters": &p.IncrFilters,
 		"incremental_snapshot_paused": &p.IncrPaused, "blocking_snapshot_tables": &blocking.Tables, "blocking_snapshot_filters": &blocking.Filters, "captured_filters": &p.Filters} {
 		if err := num(k, dst); err != nil {

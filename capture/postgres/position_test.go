@@ -17,6 +17,7 @@ func TestPositionRoundTrip(t *testing.T) {
 		{LSN: 9, Snapshot: true, TsMicros: 2, SnapSchema: "public", SnapTable: "t.\"1\"", SnapAfter: []string{"42", "a\u00e9\"\x01"}},
 		{LSN: 10, CommitLSN: 11, Snapshot: true, TsMicros: 2, SnapSchema: "s", SnapTable: "t"},
 		{LSN: 12, CommitLSN: 12, Snapshot: true, TsMicros: 3, SnapSlot: "sluice_1"},
+		{LSN: 19, CommitLSN: 19, Snapshot: true, TsMicros: 3, SnapSchema: "s", SnapTable: "k", SnapXids: "928100:928104:928100,928102"},
 		{LSN: 13, CommitLSN: 13, TsMicros: 4, SignalOffset: 0, HasSignalOffset: true},
 		{LSN: 16, CommitLSN: 16, TsMicros: 6, Filters: &TableFilters{TableInclude: []string{`public\.a`, "x"}}},
 		{LSN: 17, CommitLSN: 17, TsMicros: 6, Filters: &TableFilters{}},

@@ -33,8 +33,11 @@ type snapTable struct {
 	estimate int64 // pg_class.reltuples, or the live rows counted since (statistics lost in a crash: 0)
 	locks    int   // locks a read of it holds until its transaction ends
 	done     int64
-	progress *capture.TableProgress
-	where    string // an incremental snapshot's additional condition (SQL), "" = none
+	streamed int64 // a resumed keyless table's chunk rows dropped as versions the stream delivered (keyless.go)
+	// visWarned: the reader logged that the snapshot's transaction list does not apply (keyless.go).
+	visWarned bool
+	progress  *capture.TableProgress
+	where     string // an incremental snapshot's additional condition (SQL), "" = none
 	// bins is how each selected column is read (binNone: text), formats the same as the
 	// result format codes of a read (nil: all text).
 	bins    []binKind
@@ -86,6 +89,9 @@ type snapshot struct {
 	// tables in progress) and the connection whose transaction exported the snapshot.
 	base   *Position
 	export *pgx.Conn
+	// xids: the initial snapshot's transaction list, kept in its positions when a table
+	// without a key is captured (Position.SnapXids).
+	xids string
 
 	// budget bounds the bytes of the batches read and not yet handed out, over all readers
 	// (--snapshot-max-buffered-bytes); head is cur for the readers, whose reader may go over
@@ -145,6 +151,18 @@ func (s *Source) startSnapshot(ctx context.Context, name string, lsn uint64, onl
 		tables = only.filter(tables)
 	}
 	s.warnLocks(tables, lt)
+	if only == nil && s.version >= 130000 && slices.ContainsFunc(tables, func(t *snapTable) bool { return len(t.pk) == 0 }) {
+		var xids string
+		var n int
+		if err := s.bounded(ctx, "read the snapshot's transactions", func(ctx context.Context) error {
+			return plan.c.QueryRow(ctx, "SELECT pg_current_snapshot()::text, (SELECT count(*) FROM pg_snapshot_xip(pg_current_snapshot()))::int").Scan(&xids, &n)
+		}); err != nil {
+			return nil, fmt.Errorf("postgres snapshot: read the snapshot's transactions: %w", err)
+		}
+		if n <= maxSnapXids {
+			sn.xids = xids
+		}
+	}
 	if err := s.bounded(ctx, "read the key ranges", func(ctx context.Context) (err error) {
 		sn.units, err = s.planUnits(ctx, plan, tables)
 		return err
@@ -562,6 +580,14 @@ const (
 // of decoded rows.
 func (s *Source) readUnit(ctx context.Context, c *pgx.Conn, u *unit) error {
 	t := u.t
+	if testHookUnitRead != nil {
+		testHookUnitRead(t)
+	}
+	if err := s.bounded(ctx, "check "+t.name+" against the snapshot", func(ctx context.Context) error {
+		return checkNotRewritten(ctx, c, t)
+	}); err != nil {
+		return err
+	}
 	chunk := s.cfg.SnapshotChunkRows
 	ncol := len(t.rel.table.Columns)
 	var last [][]byte // the key of the chunk's last row: the next chunk starts after it
@@ -798,7 +824,7 @@ func (sn *snapshot) pull(ctx context.Context) (capture.Row, *snapTable, int64, b
 				p.TsMicros, p.SignalOffset, p.HasSignalOffset, p.Filters = b.ts, sn.s.sigNext, sn.s.hasSigNext, sn.s.filters
 				sn.batchPos = &p
 			} else {
-				sn.batchPos = &Position{LSN: sn.lsn, TsMicros: b.ts, Snapshot: true, SnapSchema: id.Schema, SnapTable: id.Table, SnapAfter: b.after,
+				sn.batchPos = &Position{LSN: sn.lsn, TsMicros: b.ts, Snapshot: true, SnapSchema: id.Schema, SnapTable: id.Table, SnapAfter: b.after, SnapXids: sn.xids,
 					SignalOffset: sn.s.sigNext, HasSignalOffset: sn.s.hasSigNext, Filters: sn.s.filters, rereads: b.last != nil}
 				if b.last != nil {
 					p := *sn.batchPos
@@ -918,4 +944,46 @@ func (sn *snapshot) close() {
 		sn.export = nil
 	}
 	sn.units = nil
+}
+
+// testHookUnitRead, set by tests, runs in a snapshot reader before it reads a unit.
+var testHookUnitRead func(t *snapTable)
+
+// checkNotRewritten locks t (ACCESS SHARE, as its read does anyway: from here on no rewrite
+// can run until the transaction ends) and fails, retryable (ErrTableRewritten), when its files
+// (or a partition's) are not those the snapshot's catalog names. A rewrite committed after
+// the snapshot began (ALTER TABLE … TYPE, TRUNCATE, VACUUM FULL, CLUSTER) gave the table new
+// files, and a read through the older snapshot reads those: the rows ALTER … TYPE wrote again
+// are new versions it does not see, so the table looks empty, and the rewrite streams no row.
+// Reopened, the source resumes the snapshot and reads the rest as the table is now (chunk.go).
+func checkNotRewritten(ctx context.Context, c *pgx.Conn, t *snapTable) error {
+	// c.relfilenode is the snapshot's catalog row; pg_relation_filenode reads the current one.
+	q := `SELECT coalesce(array_agg(c.oid::regclass::text), '{}') FROM pg_class c
+WHERE c.oid = $1::regclass AND c.relkind <> 'p' AND pg_relation_filenode(c.oid) IS DISTINCT FROM c.relfilenode`
+	if t.root {
+		q = `SELECT coalesce(array_agg(c.oid::regclass::text), '{}') FROM pg_class c
+WHERE c.oid IN (SELECT relid FROM pg_partition_tree($1::regclass)) AND c.relkind <> 'p' AND pg_relation_filenode(c.oid) IS DISTINCT FROM c.relfilenode`
+	}
+	// One round trip (a snapshot of 10,000 small tables pays it 10,000 times).
+	var b pgx.Batch
+	b.Queue("LOCK TABLE " + t.from + " IN ACCESS SHARE MODE")
+	b.Queue(q, t.name)
+	br := c.SendBatch(ctx, &b)
+	var changed []string
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		return fmt.Errorf("postgres snapshot: lock %s: %w", t.name, err)
+	}
+	if err := br.QueryRow().Scan(&changed); err != nil {
+		br.Close()
+		return fmt.Errorf("postgres snapshot: read the files of %s: %w", t.name, err)
+	}
+	if err := br.Close(); err != nil {
+		return fmt.Errorf("postgres snapshot: check %s: %w", t.name, err)
+	}
+	if len(changed) > 0 {
+		return retryable{fmt.Errorf("%w: %s (%s): read through the snapshot it may look empty; reopening the source resumes the snapshot and reads the rest as the table is now",
+			ErrTableRewritten, t.name, strings.Join(changed, ", "))}
+	}
+	return nil
 }
