@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"time"
@@ -18,27 +19,78 @@ import (
 // while the tables are read come after their rows, so each key ends at its latest state.
 //
 // The receive loop keeps the replication connection alive meanwhile (standby status updates)
-// while its batches wait. Every row's position is P with the tables in progress
-// (blocking_snapshot_tables), so a restart before the end reads them again from the start, then
-// streams on from P; the position after the last row has none.
+// while its batches wait. Every row's position is P with the tables left in order
+// (blocking_snapshot_tables) and the first one's last key read (blocking_snapshot_after), so
+// a restart before the end reads them from there, in a new snapshot (the stream from P brings
+// every change since), then streams on from P; the position after the last row has none. As
+// in the initial snapshot, the rows of a batch before its last say they reread
+// (capture.Rereader: they carry the key before the batch) and the last one's names its own
+// key, so an exactly-once sink ends its transactions there and a restart sends no committed
+// row again. A keyless table has no key to resume after: a restart reads it again whole.
 
-// blockReq is a blocking snapshot to run: its tables (schema.table) and their conditions.
+// blockReq is a blocking snapshot to run: its tables (schema.table), read in this order, their
+// conditions, and the first one's last key read before a restart (nil: none).
 type blockReq struct {
 	tables  []string
 	filters map[string]string
+	after   []string
 }
 
-// filter keeps the tables of the request, with their conditions.
-func (b *blockReq) filter(all []*snapTable) []*snapTable {
-	var out []*snapTable
+// blockReqOf is the blocking snapshot the stored offset's b records as unfinished.
+func blockReqOf(b *BlockingProgress) *blockReq {
+	return &blockReq{tables: b.Tables, filters: b.Filters, after: b.After}
+}
+
+// progress is the request as the positions handed out while it waits record it.
+func (b *blockReq) progress() *BlockingProgress {
+	return &BlockingProgress{Tables: b.tables, Filters: b.filters, After: b.after}
+}
+
+// filter keeps the tables of the request, in its order, with their conditions; the first one
+// goes on after its last key read, when the key still has as many columns.
+func (b *blockReq) filter(all []*snapTable, log *slog.Logger) []*snapTable {
+	byName := make(map[string]*snapTable, len(all))
 	for _, t := range all {
-		name := t.rel.table.ID.String()
-		if slices.Contains(b.tables, name) {
-			t.where = b.filters[name]
-			out = append(out, t)
+		byName[t.rel.table.ID.String()] = t
+	}
+	var out []*snapTable
+	for i, name := range b.tables {
+		t := byName[name]
+		if t == nil {
+			continue
 		}
+		t.where = b.filters[name]
+		if i == 0 && b.after != nil {
+			if len(b.after) == len(t.pk) {
+				t.resume = b.after
+			} else {
+				// The key changed since (ALTER TABLE): the table is read again from the start,
+				// which repeats rows, never skips any.
+				log.Warn("blocking snapshot: the stored offset's last key read does not fit the table's primary key; the table is read again from the start",
+					"table", name, "blocking_snapshot_after", b.after)
+			}
+		}
+		out = append(out, t)
 	}
 	return out
+}
+
+// blockingPos is the position of the rows of a blocking snapshot's batch b of t before its
+// last (the progress before the batch: they reread, unless t is keyless) and the last one's
+// (nil: as the others').
+func (sn *snapshot) blockingPos(t *snapTable, b *snapBatch) (batch, last *Position) {
+	p := *sn.base
+	p.TsMicros, p.SignalOffset, p.HasSignalOffset, p.Filters = b.ts, sn.s.sigNext, sn.s.hasSigNext, sn.s.filters
+	left := sn.blockLeft[t]
+	p.Blocking = &BlockingProgress{Tables: left, Filters: sn.base.Blocking.Filters, After: b.after}
+	p.rereads = b.last != nil
+	if b.last != nil {
+		q := p
+		q.Blocking = &BlockingProgress{Tables: left, Filters: sn.base.Blocking.Filters, After: b.last}
+		q.rereads = false
+		last = &q
+	}
+	return &p, last
 }
 
 // queueBlocking resolves the tables of a blocking execute-snapshot and queues it for the next
@@ -122,6 +174,19 @@ func (s *Source) startBlocking(ctx context.Context) error {
 	}
 	sn.export = conn
 	sn.base = &Position{LSN: p, ProcLSN: p, CommitLSN: p, Blocking: &BlockingProgress{Tables: req.tables, Filters: req.filters}}
+	// The tables left from each one on, in the order its units are read.
+	var order []*snapTable
+	for _, u := range sn.units {
+		if len(order) == 0 || order[len(order)-1] != u.t {
+			order = append(order, u.t)
+		}
+	}
+	names := make([]string, len(order))
+	sn.blockLeft = make(map[*snapTable][]string, len(order))
+	for i, t := range order {
+		names[i] = t.rel.table.ID.String()
+		sn.blockLeft[t] = names[i:]
+	}
 	s.snap = sn
 	s.blockWait = nil
 	s.log.Info("blocking snapshot started: streaming paused", "tables", req.tables, "lsn", strconv.FormatUint(p, 10))

@@ -35,6 +35,9 @@ type snapTable struct {
 	done     int64
 	progress *capture.TableProgress
 	where    string // an incremental snapshot's additional condition (SQL), "" = none
+	// resume is the key (columns' text) after which a blocking snapshot cut by a restart goes
+	// on reading the table (blocking.go); nil: from its first row.
+	resume []string
 	// bins is how each selected column is read (binNone: text), formats the same as the
 	// result format codes of a read (nil: all text).
 	bins    []binKind
@@ -84,8 +87,9 @@ type snapshot struct {
 	start        time.Time
 	// A blocking snapshot's (blocking.go): the rows' position (streaming paused there, the
 	// tables in progress) and the connection whose transaction exported the snapshot.
-	base   *Position
-	export *pgx.Conn
+	base      *Position
+	export    *pgx.Conn
+	blockLeft map[*snapTable][]string // each table's tables left, itself first
 
 	// budget bounds the bytes of the batches read and not yet handed out, over all readers
 	// (--snapshot-max-buffered-bytes); head is cur for the readers, whose reader may go over
@@ -142,7 +146,7 @@ func (s *Source) startSnapshot(ctx context.Context, name string, lsn uint64, onl
 		return nil, err
 	}
 	if only != nil {
-		tables = only.filter(tables)
+		tables = only.filter(tables, s.log)
 	}
 	s.warnLocks(tables, lt)
 	if err := s.bounded(ctx, "read the key ranges", func(ctx context.Context) (err error) {
@@ -578,6 +582,16 @@ func (s *Source) readUnit(ctx context.Context, c *pgx.Conn, u *unit) error {
 	if u.lo != nil {
 		after = []string{strconv.FormatInt(*u.lo-1, 10)}
 	}
+	if t.resume != nil {
+		// A blocking snapshot going on after a restart: the rows after its last key read.
+		first = false
+		for i, k := range t.resume {
+			last[i] = []byte(k)
+		}
+		if lo, err := strconv.ParseInt(t.resume[0], 10, 64); u.lo == nil || (err == nil && lo >= *u.lo-1) {
+			after = t.resume
+		}
+	}
 	batchLast := make([][]byte, len(t.pkIdx)) // the key of the batch's last row
 	b := takeSnapBatch(&s.snapMem, ncol)
 	b.ts, b.after = time.Now().UnixMicro(), after
@@ -794,9 +808,7 @@ func (sn *snapshot) pull(ctx context.Context) (capture.Row, *snapTable, int64, b
 			id := u.t.rel.table.ID
 			sn.lastPos = nil
 			if sn.base != nil {
-				p := *sn.base
-				p.TsMicros, p.SignalOffset, p.HasSignalOffset, p.Filters = b.ts, sn.s.sigNext, sn.s.hasSigNext, sn.s.filters
-				sn.batchPos = &p
+				sn.batchPos, sn.lastPos = sn.blockingPos(u.t, b)
 			} else {
 				sn.batchPos = &Position{LSN: sn.lsn, TsMicros: b.ts, Snapshot: true, SnapSchema: id.Schema, SnapTable: id.Table, SnapAfter: b.after,
 					SignalOffset: sn.s.sigNext, HasSignalOffset: sn.s.hasSigNext, Filters: sn.s.filters, rereads: b.last != nil}

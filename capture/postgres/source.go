@@ -240,7 +240,7 @@ func (s *Source) Next(ctx context.Context) (ev capture.Event, err error) {
 			// for it, or a crash after the signal's commit was stored would lose it. A copy:
 			// the position may be one the pipeline is saving.
 			q := *p
-			q.Blocking = &BlockingProgress{Tables: s.blockWait.tables, Filters: s.blockWait.filters}
+			q.Blocking = s.blockWait.progress()
 			ev.Position = &q
 		}
 	}
