@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -75,18 +76,77 @@ func (b *blockReq) filter(all []*snapTable, log *slog.Logger) []*snapTable {
 	return out
 }
 
+// queuedAfter is the tables left (and their filters) of a running blocking snapshot with those of
+// b, asked for meanwhile (the Kafka channel), after them: the positions of the running one's
+// rows name them too, or a restart, which never reads their signal again, would lose them. A
+// restart reads them in the same pause; a table in both is read once, which keeps every key at
+// its latest state all the same (streaming goes on from the same pause position).
+func (b *blockReq) queuedAfter(left []string, filters map[string]string) ([]string, map[string]string) {
+	tables := slices.Clone(left)
+	var merged map[string]string
+	for _, name := range b.tables {
+		if slices.Contains(tables, name) {
+			continue
+		}
+		tables = append(tables, name)
+		if f, ok := b.filters[name]; ok {
+			if merged == nil {
+				merged = maps.Clone(filters)
+				if merged == nil {
+					merged = map[string]string{}
+				}
+			}
+			merged[name] = f
+		}
+	}
+	if merged == nil {
+		merged = filters
+	}
+	return tables, merged
+}
+
+// stampBlockWait makes ev's position name the blocking snapshot queued (s.blockWait), or a
+// crash after its signal was read would lose it: while none runs, as the request; while one
+// runs, after its tables (queuedAfter: blockingPos does it for the batches pulled after the
+// signal, this for the rest of the batch it came in). A copy: the position may be one the
+// pipeline is saving.
+func (s *Source) stampBlockWait(ev *capture.Event) {
+	w := s.blockWait
+	p, ok := ev.Position.(*Position)
+	if !ok || p == nil {
+		return
+	}
+	switch {
+	case s.snap == nil && p.Blocking == nil:
+		q := *p
+		q.Blocking = w.progress()
+		ev.Position = &q
+	case s.snap != nil && s.snap.base != nil && p.Blocking != nil &&
+		!slices.ContainsFunc(w.tables, func(name string) bool { return !slices.Contains(p.Blocking.Tables, name) }):
+		return // it names them already
+	case s.snap != nil && s.snap.base != nil && p.Blocking != nil:
+		q, b := *p, *p.Blocking
+		b.Tables, b.Filters = w.queuedAfter(b.Tables, b.Filters)
+		q.Blocking = &b
+		ev.Position = &q
+	}
+}
+
 // blockingPos is the position of the rows of a blocking snapshot's batch b of t before its
 // last (the progress before the batch: they reread, unless t is keyless) and the last one's
 // (nil: as the others').
 func (sn *snapshot) blockingPos(t *snapTable, b *snapBatch) (batch, last *Position) {
 	p := *sn.base
 	p.TsMicros, p.SignalOffset, p.HasSignalOffset, p.Filters = b.ts, sn.s.sigNext, sn.s.hasSigNext, sn.s.filters
-	left := sn.blockLeft[t]
-	p.Blocking = &BlockingProgress{Tables: left, Filters: sn.base.Blocking.Filters, After: b.after}
+	left, filters := sn.blockLeft[t], sn.base.Blocking.Filters
+	if w := sn.s.blockWait; w != nil {
+		left, filters = w.queuedAfter(left, filters)
+	}
+	p.Blocking = &BlockingProgress{Tables: left, Filters: filters, After: b.after}
 	p.rereads = b.last != nil
 	if b.last != nil {
 		q := p
-		q.Blocking = &BlockingProgress{Tables: left, Filters: sn.base.Blocking.Filters, After: b.last}
+		q.Blocking = &BlockingProgress{Tables: left, Filters: filters, After: b.last}
 		q.rereads = false
 		last = &q
 	}

@@ -5,10 +5,12 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/signal"
 )
 
 // TestBlockingSnapshotCutExactlyOnce cuts a blocking snapshot of two tables twice (in the
@@ -133,4 +135,85 @@ func blockingCut(t *testing.T, db *testDB, eos bool) {
 	if len(dup) > 0 {
 		t.Errorf("%d rows committed more than once, e.g. %v", len(dup), dup[:min(5, len(dup))])
 	}
+}
+
+// TestBlockingSnapshotQueuedDuringOneSurvivesRestart: a blocking execute-snapshot that comes
+// through the Kafka channel while another blocking snapshot runs waits for it; a crash in the
+// middle of the first must not lose the second, whether it is cut in the batch the signal came
+// in (150 reads) or later (1,500). The rows' positions carry the channel's next offset (past
+// the second signal), so the restart never reads that signal again: before, they named only
+// the running snapshot's tables, and the second one was lost without a word.
+func TestBlockingSnapshotQueuedDuringOneSurvivesRestart(t *testing.T) {
+	for _, cut := range []int{150, 1500} {
+		t.Run(fmt.Sprint(cut), func(t *testing.T) { blockingQueuedDuring(t, cut) })
+	}
+}
+
+func blockingQueuedDuring(t *testing.T, cut int) {
+	eachServer(t, func(t *testing.T, db *testDB) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		db.exec("CREATE TABLE a (id int PRIMARY KEY, v int NOT NULL)", "INSERT INTO a SELECT g, 0 FROM generate_series(1, 2000) g",
+			"CREATE TABLE b (id int PRIMARY KEY, v int NOT NULL)", "INSERT INTO b SELECT g, 0 FROM generate_series(1, 300) g",
+			signalDDL, "CREATE PUBLICATION sluice FOR ALL TABLES")
+		cfg := db.config()
+		cfg.SignalDataCollection = "public.debezium_signal"
+		cfg.TableExclude = []string{`public\.debezium_signal`}
+		cfg.SnapshotChunkRows = 1000
+		s, err := Open(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.exec(`INSERT INTO debezium_signal VALUES ('b-1', 'execute-snapshot', '{"data-collections": ["public.a"], "type": "blocking"}')`)
+		var off []byte
+		reads := 0
+		for reads < cut {
+			ev, err := s.Next(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ev.Op == capture.OpRead {
+				if reads++; reads == 100 {
+					sig, ok, err := signal.ParseKafka("dbserver1", []byte("dbserver1"),
+						[]byte(`{"type": "execute-snapshot", "data": {"data-collections": ["public.b"], "type": "blocking"}}`), 0, 7)
+					if !ok || err != nil {
+						t.Fatal(ok, err)
+					}
+					s.ReceiveSignal(&sig, 7)
+				}
+			}
+			if ev.Position != nil {
+				off = ev.Position.(*Position).AppendOffset(nil)
+			}
+		}
+		s.Close()
+		db.slotReleased()
+		if !strings.Contains(string(off), `"signal_kafka_offset":8`) {
+			t.Fatalf("the offset does not say the Kafka signal was read: %s", off)
+		}
+		cfg.Offset = off
+		s, err = Open(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		got := map[string]int{}
+		for started := false; ; {
+			ev, err := s.Next(ctx)
+			if err != nil {
+				t.Fatalf("Next after %v: %v", got, err)
+			}
+			if ev.Op == capture.OpRead {
+				started = true
+				got[ev.Table.ID.Table]++
+			}
+			if p, _ := ev.Position.(*Position); started && p != nil && p.Blocking == nil && s.blockWait == nil {
+				break
+			}
+		}
+		// The rest of a, and the batch (512 rows) the offset was in again at most.
+		if got["b"] != 300 || got["a"] == 0 || got["a"] > 2000-cut+512 {
+			t.Fatalf("after the restart: %v reads, want the rest of a and all 300 of b (offset %s)", got, off)
+		}
+	})
 }
