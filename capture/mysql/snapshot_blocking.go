@@ -33,10 +33,10 @@ import (
 // name their key as read, so an exactly-once sink ends its transactions there and a restart
 // sends no committed row again. A keyless table has no key to resume after: a restart reads
 // it again whole (its rows do not say they reread, or one transaction would hold the whole
-// table). The position after the last row has none. A blocking snapshot asked for while an incremental snapshot (or the
-// rest of an initial one) runs waits for it to end. The signal's additional-conditions filters
-// are tried on the server when it is read (queueBlocking); one that fails on some rows later
-// ends its table there (filterFailed).
+// table). The position after the last row has none. A blocking snapshot asked for while an
+// incremental snapshot (or the rest of an initial one) runs waits for it to end. The signal's
+// additional-conditions filters are tried on the server when it is read (queueBlocking); one
+// that fails on some rows later ends its table there (filterFailed).
 
 // blocking is a blocking snapshot queued or running (Next's goroutine only).
 type blocking struct {
@@ -527,7 +527,7 @@ func (s *Source) queueStoredBlocking(off *Position) {
 			continue
 		}
 		b.tables = append(b.tables, incrTable{id, off.BlockFilters[name]})
-		if i > 0 || off.BlockAfter == nil {
+		if i > 0 || len(off.BlockAfter) == 0 {
 			continue
 		}
 		if len(off.BlockAfter) != len(t.PrimaryKey) {

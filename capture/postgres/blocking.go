@@ -61,7 +61,7 @@ func (b *blockReq) filter(all []*snapTable, log *slog.Logger) []*snapTable {
 			continue
 		}
 		t.where = b.filters[name]
-		if i == 0 && b.after != nil {
+		if i == 0 && len(b.after) > 0 {
 			if len(b.after) == len(t.pk) {
 				t.resume = b.after
 			} else {
