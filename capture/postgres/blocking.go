@@ -105,15 +105,26 @@ func (b *blockReq) queuedAfter(left []string, filters map[string]string) ([]stri
 	return tables, merged
 }
 
-// stampBlockWait makes ev's position name the blocking snapshot queued (s.blockWait), or a
-// crash after its signal was read would lose it: while none runs, as the request; while one
-// runs, after its tables (queuedAfter: blockingPos does it for the batches pulled after the
-// signal, this for the rest of the batch it came in). A copy: the position may be one the
-// pipeline is saving.
-func (s *Source) stampBlockWait(ev *capture.Event) {
-	w := s.blockWait
+// stampBlocking makes ev's position name what was asked for meanwhile, or a crash after the
+// signal was read (the Kafka channel's offset is past it) would lose it. A copy: the position
+// may be one the pipeline is saving.
+//
+// A blocking snapshot queued (s.blockWait): while none runs, as the request; while one runs,
+// after its tables (queuedAfter: blockingPos does it for the batches pulled after the signal,
+// this for the rest of the batch it came in). An incremental snapshot started while a
+// blocking one runs (its chunks wait for the stream): its progress, which the blocking
+// snapshot's rows do not carry (the stream's events get it from resumedSee).
+func (s *Source) stampBlocking(ev *capture.Event) {
 	p, ok := ev.Position.(*Position)
 	if !ok || p == nil {
+		return
+	}
+	if rs := s.resumed; rs != nil && rs.incr != nil && s.snap != nil && s.snap.base != nil && p.IncrTables == nil {
+		p = s.stamp(p)
+		ev.Position = p
+	}
+	w := s.blockWait
+	if w == nil {
 		return
 	}
 	switch {
@@ -258,6 +269,10 @@ func (s *Source) startBlocking(ctx context.Context) error {
 func (s *Source) blockingDone(lsn uint64) capture.Event {
 	s.log.Info("blocking snapshot completed: streaming resumes", "lsn", strconv.FormatUint(lsn, 10))
 	now := time.Now().UnixMicro()
+	p := &Position{LSN: lsn, ProcLSN: lsn, CommitLSN: lsn, TsMicros: now}
+	if rs := s.resumed; rs != nil && rs.incr != nil {
+		rs.stampIncremental(p) // an incremental snapshot started meanwhile (stampBlocking)
+	}
 	return capture.Event{Kind: capture.Keepalive, Source: capture.Source{Connector: "postgresql", DB: s.dbName, TsMicros: now, LSN: lsn, HasLSN: true},
-		Position: &Position{LSN: lsn, ProcLSN: lsn, CommitLSN: lsn, TsMicros: now}}
+		Position: p}
 }

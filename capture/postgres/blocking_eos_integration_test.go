@@ -140,22 +140,26 @@ func blockingCut(t *testing.T, db *testDB, eos bool) {
 // TestBlockingSnapshotQueuedDuringOneSurvivesRestart: a blocking execute-snapshot that comes
 // through the Kafka channel while another blocking snapshot runs waits for it; a crash in the
 // middle of the first must not lose the second, whether it is cut in the batch the signal came
-// in (150 reads) or later (1,500). The rows' positions carry the channel's next offset (past
-// the second signal), so the restart never reads that signal again: before, they named only
-// the running snapshot's tables, and the second one was lost without a word.
+// in (150 reads) or later (1,500). The same for an incremental execute-snapshot (which starts
+// at once and reads its chunks once streaming goes on). The rows' positions carry the
+// channel's next offset (past the second signal), so the restart never reads that signal
+// again: before, they named only the running snapshot's tables, and the second snapshot was
+// lost without a word.
 func TestBlockingSnapshotQueuedDuringOneSurvivesRestart(t *testing.T) {
-	for _, cut := range []int{150, 1500} {
-		t.Run(fmt.Sprint(cut), func(t *testing.T) { blockingQueuedDuring(t, cut) })
+	for _, typ := range []string{"blocking", "incremental"} {
+		for _, cut := range []int{150, 1500} {
+			t.Run(fmt.Sprint(typ, cut), func(t *testing.T) { blockingQueuedDuring(t, cut, typ) })
+		}
 	}
 }
 
-func blockingQueuedDuring(t *testing.T, cut int) {
+func blockingQueuedDuring(t *testing.T, cut int, typ string) {
 	eachServer(t, func(t *testing.T, db *testDB) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		db.exec("CREATE TABLE a (id int PRIMARY KEY, v int NOT NULL)", "INSERT INTO a SELECT g, 0 FROM generate_series(1, 2000) g",
 			"CREATE TABLE b (id int PRIMARY KEY, v int NOT NULL)", "INSERT INTO b SELECT g, 0 FROM generate_series(1, 300) g",
-			signalDDL, "CREATE PUBLICATION sluice FOR ALL TABLES")
+			"CREATE TABLE sentinel (id int PRIMARY KEY)", signalDDL, "CREATE PUBLICATION sluice FOR ALL TABLES")
 		cfg := db.config()
 		cfg.SignalDataCollection = "public.debezium_signal"
 		cfg.TableExclude = []string{`public\.debezium_signal`}
@@ -175,7 +179,7 @@ func blockingQueuedDuring(t *testing.T, cut int) {
 			if ev.Op == capture.OpRead {
 				if reads++; reads == 100 {
 					sig, ok, err := signal.ParseKafka("dbserver1", []byte("dbserver1"),
-						[]byte(`{"type": "execute-snapshot", "data": {"data-collections": ["public.b"], "type": "blocking"}}`), 0, 7)
+						[]byte(`{"type": "execute-snapshot", "data": {"data-collections": ["public.b"], "type": "`+typ+`"}}`), 0, 7)
 					if !ok || err != nil {
 						t.Fatal(ok, err)
 					}
@@ -197,6 +201,7 @@ func blockingQueuedDuring(t *testing.T, cut int) {
 			t.Fatal(err)
 		}
 		defer s.Close()
+		ticker(t, db) // the incremental snapshot's windows close at stream events
 		got := map[string]int{}
 		for started := false; ; {
 			ev, err := s.Next(ctx)
@@ -207,7 +212,7 @@ func blockingQueuedDuring(t *testing.T, cut int) {
 				started = true
 				got[ev.Table.ID.Table]++
 			}
-			if p, _ := ev.Position.(*Position); started && p != nil && p.Blocking == nil && s.blockWait == nil {
+			if p, _ := ev.Position.(*Position); started && p != nil && p.Blocking == nil && s.blockWait == nil && got["b"] >= 300 {
 				break
 			}
 		}

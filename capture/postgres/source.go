@@ -235,8 +235,8 @@ func (s *Source) Next(ctx context.Context) (ev capture.Event, err error) {
 	}
 	if ev.Position != nil {
 		s.stampExt(&ev)
-		if s.blockWait != nil {
-			s.stampBlockWait(&ev) // blocking.go
+		if s.blockWait != nil || s.resumed != nil && s.snap != nil {
+			s.stampBlocking(&ev) // blocking.go
 		}
 	}
 	return ev, nil
