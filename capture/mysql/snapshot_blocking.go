@@ -301,6 +301,7 @@ func (s *Source) blockingOut(t *schema.Table) *blockingRows {
 	p := new(Position)
 	*p = *s.block.pos
 	s.stampBlocking(p) // the tables left, this one included, and its key read last
+	s.stampIncrDuring(p)
 	p.rereads = len(t.PrimaryKey) > 0
 	return &blockingRows{t: t, v: s.view(t), p: p, ts: s.cfg.Now().UnixMicro(), blk: s.block}
 }
@@ -477,6 +478,7 @@ func (s *Source) blockingDone() {
 	s.log.Info("blocking snapshot completed: streaming resumes", "rows", b.rows, "seconds", int(time.Since(b.started).Seconds()), "at", b.pos.String())
 	p := *b.pos
 	p.BlockTables, p.BlockFilters, p.BlockAfter = nil, nil, nil
+	s.stampIncrDuring(&p)
 	s.queue = append(s.queue, capture.Event{Kind: capture.Keepalive, Position: &p})
 }
 
@@ -490,6 +492,16 @@ func (b *blocking) close() {
 	if b.conn != nil {
 		b.conn.Close()
 		b.conn = nil
+	}
+}
+
+// stampIncrDuring writes into p the progress of an incremental snapshot asked for while the
+// blocking snapshot runs (it starts at once; its chunks wait for the stream): the blocking
+// snapshot's rows carry the Kafka channel's next offset, past its signal, so without it a
+// crash would lose it (emit stamps the stream's events, not these).
+func (s *Source) stampIncrDuring(p *Position) {
+	if s.resumed != nil && s.resumed.incr {
+		s.stampResume(p)
 	}
 }
 
