@@ -47,12 +47,14 @@ type Position struct {
 	IncrFilters map[string]string // incremental_snapshot_filters
 	IncrPaused  bool              // incremental_snapshot_paused
 
-	// BlockTables are the tables (db.table) of the blocking snapshot in progress or queued
-	// (snapshot_blocking.go), BlockFilters their additional conditions: a restart reads them
-	// again from the start at the next transaction boundary, then streams on. The rows of a
-	// blocking snapshot carry the position streaming paused at.
+	// BlockTables are the tables (db.table) left of the blocking snapshot in progress or
+	// queued (snapshot_blocking.go), BlockFilters their additional conditions, BlockAfter the
+	// first table's last key read (hex, as SnapAfter; nil: none): a restart reads them from
+	// there at the next transaction boundary, then streams on. The rows of a blocking
+	// snapshot carry the position streaming paused at.
 	BlockTables  []string          // blocking_snapshot_tables
 	BlockFilters map[string]string // blocking_snapshot_filters
+	BlockAfter   []string          // blocking_snapshot_after
 
 	// SignalOffset is the next offset of the Kafka signal topic to read (every signal before
 	// it was acted on before this position), when HasSignalOffset (signal_kafka_offset).
@@ -155,6 +157,11 @@ func (p *Position) appendOffset(b []byte, row int64) []byte {
 			b = append(b, `,"blocking_snapshot_filters":`...)
 			b = append(b, q...)
 		}
+		if p.BlockAfter != nil {
+			q, _ = json.Marshal(p.BlockAfter)
+			b = append(b, `,"blocking_snapshot_after":`...)
+			b = append(b, q...)
+		}
 	}
 	if p.HasSignalOffset {
 		b = append(b, `,"signal_kafka_offset":`...)
@@ -219,6 +226,7 @@ func ParsePosition(b []byte) (*Position, error) {
 
 		BlockTables  []string          `json:"blocking_snapshot_tables"`
 		BlockFilters map[string]string `json:"blocking_snapshot_filters"`
+		BlockAfter   []string          `json:"blocking_snapshot_after"`
 
 		SignalOffset *json.Number `json:"signal_kafka_offset"`
 
@@ -260,7 +268,12 @@ func ParsePosition(b []byte) (*Position, error) {
 		}
 	}
 	if len(w.BlockTables) > 0 {
-		p.BlockTables, p.BlockFilters = w.BlockTables, w.BlockFilters
+		p.BlockTables, p.BlockFilters, p.BlockAfter = w.BlockTables, w.BlockFilters, w.BlockAfter
+		for _, k := range p.BlockAfter {
+			if _, err := hex.DecodeString(k); err != nil {
+				return nil, fmt.Errorf("mysql offset %s: blocking_snapshot_after %q is not hex", b, k)
+			}
+		}
 	}
 	if w.SignalOffset != nil {
 		v, err := w.SignalOffset.Int64()

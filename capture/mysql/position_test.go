@@ -22,6 +22,9 @@ func TestPositionRoundTrip(t *testing.T) {
 			`{"file":"b.1","pos":4,"ts_sec":1,"incremental_snapshot_tables":["d.t","d.u"],"incremental_snapshot_after":["31"],"incremental_snapshot_filters":{"d.u":"(v \u003e 1)"}}`},
 		{Position{File: "b.1", Pos: 4, TsSec: 1, BlockTables: []string{"d.t", "d.u"}, BlockFilters: map[string]string{"d.u": "v > 1"}},
 			`{"file":"b.1","pos":4,"ts_sec":1,"blocking_snapshot_tables":["d.t","d.u"],"blocking_snapshot_filters":{"d.u":"v \u003e 1"}}`},
+		// A blocking snapshot cut part way goes on after d.t's key 12.
+		{Position{File: "b.1", Pos: 4, TsSec: 1, BlockTables: []string{"d.t", "d.u"}, BlockAfter: []string{"3132"}},
+			`{"file":"b.1","pos":4,"ts_sec":1,"blocking_snapshot_tables":["d.t","d.u"],"blocking_snapshot_after":["3132"]}`},
 		// A paused incremental snapshot stays paused across a restart.
 		{Position{File: "b.1", Pos: 4, TsSec: 1, IncrTables: []string{"d.t"}, IncrPaused: true},
 			`{"file":"b.1","pos":4,"ts_sec":1,"incremental_snapshot_tables":["d.t"],"incremental_snapshot_paused":true}`},
@@ -49,6 +52,9 @@ func TestPositionRoundTrip(t *testing.T) {
 	}
 	if _, err := ParsePosition([]byte(`{"file":"b.1","pos":4,"signal_kafka_offset":"x"}`)); err == nil {
 		t.Fatal("a signal_kafka_offset that is no number was accepted")
+	}
+	if _, err := ParsePosition([]byte(`{"file":"b.1","pos":4,"blocking_snapshot_tables":["d.t"],"blocking_snapshot_after":["xy"]}`)); err == nil {
+		t.Fatal("a blocking_snapshot_after that is no hex was accepted")
 	}
 	if _, err := ParsePosition([]byte(`{"pos":4}`)); err == nil {
 		t.Fatal("want an error without file and gtids")

@@ -2,6 +2,7 @@ package mysql
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -23,13 +24,19 @@ import (
 // read and comes again from the stream after the rows, so each key ends at its latest state
 // (the PostgreSQL source does the same, blocking.go there).
 //
-// Every row's position is P with the tables left (blocking_snapshot_tables, _filters), and so
-// is every position handed out from the signal on: a restart before the end reads them again
-// from the start at the next transaction boundary, then streams on from P. The position after
-// the last row has none. A blocking snapshot asked for while an incremental snapshot (or the
-// rest of an initial one) runs waits for it to end. The signal's additional-conditions filters
-// are tried on the server when it is read (queueBlocking); one that fails on some rows later
-// ends its table there (filterFailed).
+// Every row's position is P with the tables left (blocking_snapshot_tables, _filters) and the
+// first one's last key read (blocking_snapshot_after), and so is every position handed out
+// from the signal on: a restart before the end reads them from there at the next transaction
+// boundary (in a new consistent snapshot: the stream from P brings every change since), then
+// streams on from P. The rows of a key chunk before each markRows-th and before its last say
+// they reread (capture.Rereader: they carry the key before them), those rows' own positions
+// name their key as read, so an exactly-once sink ends its transactions there and a restart
+// sends no committed row again. A keyless table has no key to resume after: a restart reads
+// it again whole (its rows do not say they reread, or one transaction would hold the whole
+// table). The position after the last row has none. A blocking snapshot asked for while an
+// incremental snapshot (or the rest of an initial one) runs waits for it to end. The signal's
+// additional-conditions filters are tried on the server when it is read (queueBlocking); one
+// that fails on some rows later ends its table there (filterFailed).
 
 // blocking is a blocking snapshot queued or running (Next's goroutine only).
 type blocking struct {
@@ -225,12 +232,17 @@ func (s *Source) blockingChunk(ctx context.Context, t *schema.Table, filter stri
 			last[j] = append(last[j][:0], vals[k]...)
 		}
 		out.add(s, row)
-		n++
+		if n++; n%markRows == 0 {
+			out.cover(s, last)
+		}
 		return nil
 	})
 	if err != nil {
 		s.queue = s.queue[:len(s.queue)-n]
 		return 0, false, s.blockingReadErr(ctx, t, filter, err)
+	}
+	if n%markRows != 0 {
+		out.cover(s, last) // the chunk's last row
 	}
 	s.blockingRead(t, n)
 	more = n == limit
@@ -273,20 +285,41 @@ func (s *Source) blockingPiece(ctx context.Context, t *schema.Table, filter stri
 	return len(rows), true, nil
 }
 
-// blockingRows makes the events of one table's rows (Next's goroutine).
+// blockingRows makes the events of one chunk (or keyless piece) of a table's rows (Next's
+// goroutine).
 type blockingRows struct {
 	t   *schema.Table
 	v   *tableView
-	p   *Position
+	p   *Position // the next row's: the progress before it
 	ts  int64
 	blk *blocking
 }
 
+// blockingOut starts a chunk of t: its rows carry the progress before the chunk and, in a
+// key chunk, say they reread until cover names a row's key.
 func (s *Source) blockingOut(t *schema.Table) *blockingRows {
 	p := new(Position)
 	*p = *s.block.pos
-	s.stampBlocking(p) // the tables left, this one included
+	s.stampBlocking(p) // the tables left, this one included, and its key read last
+	s.stampIncrDuring(p)
+	p.rereads = len(t.PrimaryKey) > 0
 	return &blockingRows{t: t, v: s.view(t), p: p, ts: s.cfg.Now().UnixMicro(), blk: s.block}
+}
+
+// cover gives the row queued last the position saying every row of the table up to its key
+// (key, the text values of t's key columns) is read; the rows after it carry that progress
+// and reread.
+func (o *blockingRows) cover(s *Source, key [][]byte) {
+	q := *o.p
+	q.BlockAfter = make([]string, len(key))
+	for i, k := range key {
+		q.BlockAfter[i] = hex.EncodeToString(k)
+	}
+	q.rereads = false
+	s.queue[len(s.queue)-1].Position = &q
+	r := q
+	r.rereads = true
+	o.p = &r
 }
 
 // add queues row as a read.
@@ -444,7 +477,8 @@ func (s *Source) blockingDone() {
 	ss.EndedUnixNano.Store(time.Now().UnixNano())
 	s.log.Info("blocking snapshot completed: streaming resumes", "rows", b.rows, "seconds", int(time.Since(b.started).Seconds()), "at", b.pos.String())
 	p := *b.pos
-	p.BlockTables, p.BlockFilters = nil, nil
+	p.BlockTables, p.BlockFilters, p.BlockAfter = nil, nil, nil
+	s.stampIncrDuring(&p)
 	s.queue = append(s.queue, capture.Event{Kind: capture.Keepalive, Position: &p})
 }
 
@@ -461,11 +495,25 @@ func (b *blocking) close() {
 	}
 }
 
-// stampBlocking writes the blocking snapshot's tables into p (none when there is none).
+// stampIncrDuring writes into p the progress of an incremental snapshot asked for while the
+// blocking snapshot runs (it starts at once; its chunks wait for the stream): the blocking
+// snapshot's rows carry the Kafka channel's next offset, past its signal, so without it a
+// crash would lose it (emit stamps the stream's events, not these).
+func (s *Source) stampIncrDuring(p *Position) {
+	if s.resumed != nil && s.resumed.incr {
+		s.stampResume(p)
+	}
+}
+
+// stampBlocking writes the blocking snapshot's tables into p, and the last key of the first
+// one read in the chunks queued (none when there is none).
 func (s *Source) stampBlocking(p *Position) {
-	p.BlockTables, p.BlockFilters = nil, nil
+	p.BlockTables, p.BlockFilters, p.BlockAfter = nil, nil, nil
 	if s.block == nil {
 		return
+	}
+	for _, k := range s.block.after {
+		p.BlockAfter = append(p.BlockAfter, hex.EncodeToString(k))
 	}
 	for _, t := range s.block.tables {
 		name := t.id.String()
@@ -480,20 +528,40 @@ func (s *Source) stampBlocking(p *Position) {
 }
 
 // queueStoredBlocking queues the blocking snapshot the stored offset off records as not
-// finished: its tables are read again from the start.
+// finished: its tables are read from the first one's key read last (blocking_snapshot_after).
 func (s *Source) queueStoredBlocking(off *Position) {
 	b := &blocking{first: true}
-	for _, name := range off.BlockTables {
+	for i, name := range off.BlockTables {
 		id := signalID(name)
-		if s.cat.Table(id) == nil || !s.f.table(id.DB, id.Table) {
+		t := s.cat.Table(id)
+		if t == nil || !s.f.table(id.DB, id.Table) {
 			s.log.Warn("blocking snapshot: a table of the stored offset is no longer captured and is left out", "table", name)
 			continue
 		}
 		b.tables = append(b.tables, incrTable{id, off.BlockFilters[name]})
+		if i > 0 || len(off.BlockAfter) == 0 {
+			continue
+		}
+		if len(off.BlockAfter) != len(t.PrimaryKey) {
+			// The key changed since (ALTER TABLE): its rows are read again from the start,
+			// which repeats some, never skips any.
+			s.log.Warn("blocking snapshot: the stored offset's last key read does not fit the table's primary key; the table is read again from the start",
+				"table", name, "blocking_snapshot_after", off.BlockAfter)
+			continue
+		}
+		b.after = make([][]byte, len(off.BlockAfter))
+		for j, k := range off.BlockAfter {
+			b.after[j], _ = hex.DecodeString(k) // ParsePosition checked it
+		}
+		b.first = false
 	}
 	if len(b.tables) == 0 {
 		return
 	}
 	s.block = b
+	if b.after != nil {
+		s.log.Info("the stored offset records an unfinished blocking snapshot: it goes on after the last key read", "tables", off.BlockTables, "after", off.BlockAfter)
+		return
+	}
 	s.log.Info("the stored offset records an unfinished blocking snapshot: its tables are read again from the start", "tables", off.BlockTables)
 }

@@ -82,12 +82,14 @@ type Position struct {
 	SignalOffset int64
 }
 
-// BlockingProgress is a blocking snapshot in progress (sluice's own keys): the tables it
-// reads (schema.table) and their additional conditions. Streaming paused at the position's
-// CommitLSN; a restart reads them again from the start before it streams on.
+// BlockingProgress is a blocking snapshot in progress (sluice's own keys): the tables it has
+// left to read (schema.table), in order, their additional conditions, and the first one's
+// last key read (the key columns' text, in key order; nil: none). Streaming paused at the
+// position's CommitLSN; a restart reads the tables from there before it streams on.
 type BlockingProgress struct {
 	Tables  []string          // blocking_snapshot_tables
 	Filters map[string]string // blocking_snapshot_filters
+	After   []string          // blocking_snapshot_after
 }
 
 // AppendOffset writes the offset JSON object.
@@ -170,6 +172,10 @@ func (p *Position) AppendOffset(dst []byte) []byte {
 			b, _ = json.Marshal(p.Blocking.Filters)
 			dst = append(append(dst, `,"blocking_snapshot_filters":`...), b...)
 		}
+		if p.Blocking.After != nil {
+			b, _ = json.Marshal(p.Blocking.After)
+			dst = append(append(dst, `,"blocking_snapshot_after":`...), b...)
+		}
 	}
 	if p.Filters != nil {
 		b, _ := json.Marshal(p.Filters)
@@ -211,7 +217,7 @@ func ParseOffset(b []byte) (*Position, error) {
 		"last_snapshot_record": &p.LastSnapshotRow, "snapshot_completed": &p.SnapshotCompleted,
 		"snapshot_schema": &p.SnapSchema, "snapshot_table": &p.SnapTable, "snapshot_after": &p.SnapAfter, "snapshot_slot": &p.SnapSlot, "snapshot_xids": &p.SnapXids,
 		"incremental_snapshot_tables": &p.IncrTables, "incremental_snapshot_after": &p.IncrAfter, "incremental_snapshot_filters": &p.IncrFilters,
-		"incremental_snapshot_paused": &p.IncrPaused, "blocking_snapshot_tables": &blocking.Tables, "blocking_snapshot_filters": &blocking.Filters, "captured_filters": &p.Filters} {
+		"incremental_snapshot_paused": &p.IncrPaused, "blocking_snapshot_tables": &blocking.Tables, "blocking_snapshot_filters": &blocking.Filters, "blocking_snapshot_after": &blocking.After, "captured_filters": &p.Filters} {
 		if err := num(k, dst); err != nil {
 			return nil, err
 		}

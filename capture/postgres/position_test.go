@@ -22,6 +22,7 @@ func TestPositionRoundTrip(t *testing.T) {
 		{LSN: 16, CommitLSN: 16, TsMicros: 6, Filters: &TableFilters{TableInclude: []string{`public\.a`, "x"}}},
 		{LSN: 17, CommitLSN: 17, TsMicros: 6, Filters: &TableFilters{}},
 		{LSN: 15, ProcLSN: 15, CommitLSN: 15, TsMicros: 5, Blocking: &BlockingProgress{Tables: []string{"public.a", "s.b"}, Filters: map[string]string{"s.b": "id > 2"}}},
+		{LSN: 15, ProcLSN: 15, CommitLSN: 15, TsMicros: 5, Blocking: &BlockingProgress{Tables: []string{"public.a"}, After: []string{"7", "it's"}}},
 		{LSN: 14, CommitLSN: 14, TsMicros: 4, SignalOffset: 7, HasSignalOffset: true, IncrTables: []string{"public.t"}},
 		{LSN: 18, CommitLSN: 18, TsMicros: 7, IncrTables: []string{"public.t"}, IncrAfter: []string{"5"}, IncrPaused: true},
 	} {

@@ -187,9 +187,9 @@ func (s *Source) prepareSlot(ctx context.Context) error {
 		s.incrResume = r // carried on in Next (incremental.go)
 	}
 	if r != nil && r.Blocking != nil {
-		// Read again from the start, before streaming on (blocking.go).
-		s.blockWait = &blockReq{tables: r.Blocking.Tables, filters: r.Blocking.Filters}
-		s.log.Info("the blocking snapshot of the stored offset did not finish; it runs again before streaming resumes", "tables", r.Blocking.Tables)
+		// Read from where it was cut, before streaming on (blocking.go).
+		s.blockWait = blockReqOf(r.Blocking)
+		s.log.Info("the blocking snapshot of the stored offset did not finish; it goes on before streaming resumes", "tables", r.Blocking.Tables, "after", r.Blocking.After)
 	}
 	return s.snapshotAddedTables(ctx, r, nil)
 }

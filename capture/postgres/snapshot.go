@@ -38,6 +38,9 @@ type snapTable struct {
 	visWarned bool
 	progress  *capture.TableProgress
 	where     string // an incremental snapshot's additional condition (SQL), "" = none
+	// resume is the key (columns' text) after which a blocking snapshot cut by a restart goes
+	// on reading the table (blocking.go); nil: from its first row.
+	resume []string
 	// bins is how each selected column is read (binNone: text), formats the same as the
 	// result format codes of a read (nil: all text).
 	bins    []binKind
@@ -87,8 +90,9 @@ type snapshot struct {
 	start        time.Time
 	// A blocking snapshot's (blocking.go): the rows' position (streaming paused there, the
 	// tables in progress) and the connection whose transaction exported the snapshot.
-	base   *Position
-	export *pgx.Conn
+	base      *Position
+	export    *pgx.Conn
+	blockLeft map[*snapTable][]string // each table's tables left, itself first
 	// xids: the initial snapshot's transaction list, kept in its positions when a table
 	// without a key is captured (Position.SnapXids).
 	xids string
@@ -148,7 +152,7 @@ func (s *Source) startSnapshot(ctx context.Context, name string, lsn uint64, onl
 		return nil, err
 	}
 	if only != nil {
-		tables = only.filter(tables)
+		tables = only.filter(tables, s.log)
 	}
 	s.warnLocks(tables, lt)
 	if only == nil && s.version >= 130000 && slices.ContainsFunc(tables, func(t *snapTable) bool { return len(t.pk) == 0 }) {
@@ -604,6 +608,16 @@ func (s *Source) readUnit(ctx context.Context, c *pgx.Conn, u *unit) error {
 	if u.lo != nil {
 		after = []string{strconv.FormatInt(*u.lo-1, 10)}
 	}
+	if t.resume != nil {
+		// A blocking snapshot going on after a restart: the rows after its last key read.
+		first = false
+		for i, k := range t.resume {
+			last[i] = []byte(k)
+		}
+		if lo, err := strconv.ParseInt(t.resume[0], 10, 64); u.lo == nil || (err == nil && lo >= *u.lo-1) {
+			after = t.resume
+		}
+	}
 	batchLast := make([][]byte, len(t.pkIdx)) // the key of the batch's last row
 	b := takeSnapBatch(&s.snapMem, ncol)
 	b.ts, b.after = time.Now().UnixMicro(), after
@@ -820,9 +834,7 @@ func (sn *snapshot) pull(ctx context.Context) (capture.Row, *snapTable, int64, b
 			id := u.t.rel.table.ID
 			sn.lastPos = nil
 			if sn.base != nil {
-				p := *sn.base
-				p.TsMicros, p.SignalOffset, p.HasSignalOffset, p.Filters = b.ts, sn.s.sigNext, sn.s.hasSigNext, sn.s.filters
-				sn.batchPos = &p
+				sn.batchPos, sn.lastPos = sn.blockingPos(u.t, b)
 			} else {
 				sn.batchPos = &Position{LSN: sn.lsn, TsMicros: b.ts, Snapshot: true, SnapSchema: id.Schema, SnapTable: id.Table, SnapAfter: b.after, SnapXids: sn.xids,
 					SignalOffset: sn.s.sigNext, HasSignalOffset: sn.s.hasSigNext, Filters: sn.s.filters, rereads: b.last != nil}

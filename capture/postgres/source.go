@@ -235,13 +235,8 @@ func (s *Source) Next(ctx context.Context) (ev capture.Event, err error) {
 	}
 	if ev.Position != nil {
 		s.stampExt(&ev)
-		if p, ok := ev.Position.(*Position); ok && p != nil && p.Blocking == nil && s.blockWait != nil && s.snap == nil {
-			// A blocking snapshot is queued, not started: the positions until it starts ask
-			// for it, or a crash after the signal's commit was stored would lose it. A copy:
-			// the position may be one the pipeline is saving.
-			q := *p
-			q.Blocking = &BlockingProgress{Tables: s.blockWait.tables, Filters: s.blockWait.filters}
-			ev.Position = &q
+		if s.blockWait != nil || s.resumed != nil && s.snap != nil {
+			s.stampBlocking(&ev) // blocking.go
 		}
 	}
 	return ev, nil
