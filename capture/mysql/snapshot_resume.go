@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -92,9 +93,15 @@ type resumed struct {
 	// snapshot's position, so every such key already went out with its full row, and its
 	// chunk row (read later, whenever) would be the same change again.
 	streamed map[schema.TableID]map[string]bool
-	keyBuf   []byte
-	first    bool // the next row emitted is the first of its table
-	rows     int64
+	// streamedBytes is what streamed holds (keys and their map entries), at most
+	// streamedBudget; streamedFull: a key was left out for it (its chunk row goes out again,
+	// as op r: a duplicate, never a loss).
+	streamedBytes int64
+	streamedFull  bool
+	log           *slog.Logger
+	keyBuf        []byte
+	first         bool // the next row emitted is the first of its table
+	rows          int64
 	// wrote is when the current chunk's watermarks were written; warned when the last
 	// warning that they have not come through the stream was logged.
 	wrote, warned time.Time
@@ -178,7 +185,7 @@ func (s *Source) resumeSnapshot(ctx context.Context, off *Position) error {
 	}
 	// Without a signal table, GTID-set windows (resumable checked the offset has GTIDs): a
 	// server restart mid-snapshot resumes rather than stops.
-	rs := &resumed{nonce: newNonce(), tables: tables[done:], first: true, readOnly: s.cfg.ReadOnly || s.cfg.SignalDataCollection == ""}
+	rs := &resumed{nonce: newNonce(), tables: tables[done:], first: true, readOnly: s.cfg.ReadOnly || s.cfg.SignalDataCollection == "", log: s.log}
 	rs.streamed = make(map[schema.TableID]map[string]bool, len(rs.tables))
 	for _, id := range rs.tables {
 		rs.streamed[id] = map[string]bool{}
@@ -616,7 +623,7 @@ func (rs *resumed) see(table schema.TableID, before, after capture.Row, pk []int
 	if m, ok := rs.streamed[table]; ok && len(pk) > 0 {
 		for _, row := range []capture.Row{before, after} {
 			if row != nil {
-				m[string(rowKey(&rs.keyBuf, pk, row))] = true
+				rs.noteStreamed(m, rowKey(&rs.keyBuf, pk, row))
 			}
 		}
 	}
@@ -728,6 +735,9 @@ func (s *Source) resumeTableDone(id schema.TableID, why string) {
 	rs := s.resumed
 	s.cfg.Stats.Snapshot.Table(id.String()).Done.Store(true)
 	s.cfg.Stats.Snapshot.RemainingTables.Add(-1)
+	for k := range rs.streamed[id] {
+		rs.streamedBytes -= int64(len(k)) + streamedEntry
+	}
 	delete(rs.streamed, id)
 	s.log.Info("snapshot table done", "table", id.String(), "resumed", !rs.incr, "incremental", rs.incr, "note", why)
 	delete(rs.stopped, id)
