@@ -89,9 +89,10 @@ type resumed struct {
 	cur    *resumeChunk
 	win    map[string]bool // keys of cur's table changed in the open window
 	// streamed are, for a resumed initial snapshot (not incr), the keys of each table not
-	// yet read completely that this run's stream changed: the stream restarted at the
-	// snapshot's position, so every such key already went out with its full row, and its
-	// chunk row (read later, whenever) would be the same change again.
+	// yet read completely that the stream changed since the snapshot's position: this run's
+	// stream, and the runs before it (recalled from the binlog, snapshot_recall.go). Every
+	// such key already went out with its full row, and its chunk row (read later, whenever)
+	// would be the same change again.
 	streamed map[schema.TableID]map[string]bool
 	// streamedBytes is what streamed holds (keys and their map entries), at most
 	// streamedBudget; streamedFull: a key was left out for it (its chunk row goes out again,
