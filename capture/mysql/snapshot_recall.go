@@ -37,7 +37,8 @@ import (
 // definition changed, and the catalog, which is at the stored offset, would decode older rows
 // wrongly) or when the stored offset was captured with other table filters; the read stops at
 // the first statement that may change a definition, at a TABLE_MAP that does not match the
-// catalog, at a decode error, after recallTimeout, and when the keys reach streamedBudget.
+// catalog, at a decode error, after recallTimeout, and when the keys reach streamedBudget (a
+// statement of other databases is read past).
 // The keys of XA transactions and of an unfinished transaction are not noted. A row whose key
 // is not noted is read again: a duplicate, never a loss.
 
@@ -102,7 +103,7 @@ func (s *Source) recallStreamed(ctx context.Context, off *Position) {
 	ctx, cancel := context.WithTimeout(ctx, recallTimeout)
 	defer cancel()
 	began := time.Now()
-	rc := &recall{s: s, rs: rs, tables: map[*binlog.TableMap]recallTable{}}
+	rc := newRecall(s)
 	err := rc.read(ctx, from)
 	attrs := []any{"keys", rc.noted, "binlog_bytes", rc.bytes, "ms", time.Since(began).Milliseconds(), "from", from.String()}
 	switch {
@@ -130,6 +131,7 @@ type recall struct {
 	s      *Source
 	rs     *resumed
 	tables map[*binlog.TableMap]recallTable
+	dbs    map[string]bool // the databases of the tables left, lower case
 	// The transaction being read and the keys it changed, noted at its commit.
 	inTxn   bool
 	pending []recallKey
@@ -164,6 +166,14 @@ type recallTable struct {
 type recallKey struct {
 	m   map[string]bool
 	key string
+}
+
+func newRecall(s *Source) *recall {
+	rc := &recall{s: s, rs: s.resumed, tables: map[*binlog.TableMap]recallTable{}, dbs: map[string]bool{}}
+	for id := range rc.rs.streamed {
+		rc.dbs[strings.ToLower(id.DB)] = true
+	}
+	return rc
 }
 
 // read dumps the binlog from p to its end (a non-blocking dump) and notes the keys.
@@ -253,7 +263,7 @@ func (rc *recall) handle(ev binlog.Event) {
 		case rc.inTxn && !createsTable(up):
 			// statement-based work inside a transaction (SAVEPOINT, temporary tables)
 		default:
-			if _, dml := s.cat.WrittenTables(stmt, string(d.Schema)); !dml || d.ErrorCode != 0 {
+			if _, dml := s.cat.WrittenTables(stmt, string(d.Schema)); (!dml || d.ErrorCode != 0) && rc.mayTouch(string(d.Schema), stmt) {
 				// It may change a definition the catalog (at the stored offset) does not
 				// have yet: the rows after it are not decoded with it.
 				rc.stop = "a statement that may change a table's definition at " + rc.at(ev.Header)
@@ -301,6 +311,45 @@ func (rc *recall) handle(ev binlog.Event) {
 			rc.pending = rc.pending[:0]
 		}
 	}
+}
+
+// mayTouch reports whether a statement run in database db may change a table left: it runs
+// in, or names, a database of one. A table is named with its database or runs in it, so a
+// statement of other databases (a busy server's other applications) is read past; a false
+// alarm costs duplicates only.
+func (rc *recall) mayTouch(db, stmt string) bool {
+	if rc.dbs[strings.ToLower(db)] {
+		return true
+	}
+	low := strings.ToLower(stmt)
+	for name := range rc.dbs {
+		if containsName(low, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// containsName reports whether name occurs in s as a whole identifier (not inside a longer one).
+func containsName(s, name string) bool {
+	for i := 0; name != ""; {
+		j := strings.Index(s[i:], name)
+		if j < 0 {
+			return false
+		}
+		j += i
+		end := j + len(name)
+		if (j == 0 || !identByte(s[j-1])) && (end == len(s) || !identByte(s[end])) {
+			return true
+		}
+		i = j + 1
+	}
+	return false
+}
+
+// identByte reports whether c can be part of an unquoted identifier.
+func identByte(c byte) bool {
+	return c == '_' || c == '$' || c >= 0x80 || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
 }
 
 // commit notes the keys of the transaction that ends.

@@ -68,7 +68,12 @@ func TestResumedSnapshotRecallsStreamedKeys(t *testing.T) {
 
 		// Run 1: the consistent snapshot, stopped after 600 rows.
 		run(1, readsAtLeast(600))
-		// While it is down: inserts after every key, updates and deletes of rows not read yet.
+		// While it is down: DDL of another database (a busy server's other applications: the
+		// binlog read goes past it), inserts after every key, updates and deletes of rows not
+		// read yet.
+		other := dbName + "_other"
+		mustExec(t, db, "DROP DATABASE IF EXISTS "+other, "CREATE DATABASE "+other, "CREATE TABLE "+other+".x (id INT PRIMARY KEY)")
+		t.Cleanup(func() { db.Exec("DROP DATABASE IF EXISTS " + other) })
 		var ins []string
 		for i := 5001; i <= 5050; i++ {
 			ins = append(ins, fmt.Sprintf("(%d, 1)", i))

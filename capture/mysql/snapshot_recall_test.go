@@ -2,6 +2,7 @@ package mysql
 
 import (
 	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/sluicecdc/sluice/capture"
@@ -33,9 +34,10 @@ func TestRecallNotesCommittedKeys(t *testing.T) {
 		return st.Event(testkit.BinlogWriteRowsV1, testkit.RowsBody(1, table, 1, 2, testkit.All(2), nil, row(id)))
 	}
 	txn := func(seq uint64) []byte { return st.Event(testkit.BinlogMariaGTID, testkit.MariaGTIDBody(seq, 0, 0, 0)) }
-	query := func(q string) []byte {
-		return st.Event(testkit.BinlogQuery, testkit.QueryBody(1, 0, 0, "d", nil, q))
+	queryIn := func(db, q string) []byte {
+		return st.Event(testkit.BinlogQuery, testkit.QueryBody(1, 0, 0, db, nil, q))
 	}
+	query := func(q string) []byte { return queryIn("d", q) }
 	xid := func() []byte { return st.Event(testkit.BinlogXID, testkit.XIDBody(1)) }
 	raw := [][]byte{
 		st.FormatDescription("10.11.6-MariaDB-log"),
@@ -44,14 +46,17 @@ func TestRecallNotesCommittedKeys(t *testing.T) {
 		txn(3), tmap(8, "o"), write(8, 3), xid(), // not a table left: not noted
 		txn(4), query("XA START 'x'"), tmap(7, "t"), write(7, 4), query("XA END 'x'"), // XA: not noted
 		txn(5), query("INSERT INTO o VALUES (1, 1)"), // a statement-logged DML of another table: read on
+		st.Event(testkit.BinlogMariaGTID, testkit.MariaGTIDBody(51, 0, binlog.MariaGTIDStandalone, 0)),
+		queryIn("", "DROP DATABASE IF EXISTS other"), // DDL of another database: read on
+		st.Event(testkit.BinlogMariaGTID, testkit.MariaGTIDBody(52, 0, binlog.MariaGTIDStandalone, 0)),
+		queryIn("other", "CREATE TABLE x (id INT)"),
 		txn(6), tmap(7, "t"),
 		st.Event(testkit.BinlogUpdateRowsV1, testkit.RowsBody(1, 7, 1, 2, testkit.All(2), testkit.All(2), row(6), row(7))), xid(), // both keys
 		st.Event(testkit.BinlogMariaGTID, testkit.MariaGTIDBody(7, 0, binlog.MariaGTIDStandalone, 0)), query("ALTER TABLE t ADD COLUMN w INT"),
 		txn(8), tmap(7, "t"), write(7, 8), xid(), // after the ALTER: not read
 	}
-	s := &Source{cat: cat, info: serverInfo{MariaDB: true}}
 	rs := &resumed{streamed: map[schema.TableID]map[string]bool{tid: {}}}
-	rc := &recall{s: s, rs: rs, tables: map[*binlog.TableMap]recallTable{}}
+	rc := newRecall(&Source{cat: cat, info: serverInfo{MariaDB: true}, resumed: rs})
 	dec := binlog.NewDecoder(binlog.Config{Checksum: binlog.ChecksumCRC32})
 	for _, r := range raw {
 		ev, err := dec.Decode(r)
@@ -69,8 +74,26 @@ func TestRecallNotesCommittedKeys(t *testing.T) {
 			t.Errorf("key %d noted %v, want %v", id, got, want)
 		}
 	}
-	if rc.stop == "" || rc.noted != 3 {
+	if !strings.Contains(rc.stop, "statement") || rc.noted != 3 {
 		t.Errorf("stop %q, %d noted: want a stop at the ALTER and 3 keys", rc.stop, rc.noted)
+	}
+	for _, c := range []struct {
+		db, stmt string
+		want     bool
+	}{
+		{"d", "ALTER TABLE t ADD COLUMN w INT", true},
+		{"", "ALTER TABLE `d`.t ADD COLUMN w INT", true},
+		{"", "drop database D", true},
+		{"other", "RENAME TABLE x TO d.t", true},
+		{"other", "CREATE TABLE x (id INT)", false},
+		{"", "GRANT SELECT ON other.* TO u", false},
+		{"", "CREATE TABLE dd.x (id INT)", false},
+		{"", "CREATE TABLE d_x.y (id INT)", false},
+		{"", "CREATE TABLE x.y (d INT)", true}, // a false alarm: a duplicate at worst
+	} {
+		if got := rc.mayTouch(c.db, c.stmt); got != c.want {
+			t.Errorf("mayTouch(%q, %q) = %v, want %v", c.db, c.stmt, got, c.want)
+		}
 	}
 }
 
