@@ -133,13 +133,14 @@ type recall struct {
 	tables map[*binlog.TableMap]recallTable
 	dbs    map[string]bool // the databases of the tables left, lower case
 	// The transaction being read and the keys it changed, noted at its commit.
-	inTxn   bool
-	pending []recallKey
-	keyBuf  []byte
-	noted   int
-	bytes   int64
-	stop    string // why the read ended before the binlog's end ("": it did not)
-	file    string // the binlog file being read
+	inTxn        bool
+	pending      []recallKey
+	pendingBytes int64
+	keyBuf       []byte
+	noted        int
+	bytes        int64
+	stop         string // why the read ended before the binlog's end ("": it did not)
+	file         string // the binlog file being read
 }
 
 // at is where the event with header h starts, for the log.
@@ -243,9 +244,11 @@ func (rc *recall) handle(ev binlog.Event) {
 	case *binlog.Rotate:
 		rc.file = string(d.NextFile)
 	case *binlog.GTID:
-		rc.inTxn, rc.pending = false, rc.pending[:0]
+		rc.inTxn = false
+		rc.drop()
 	case *binlog.MariaGTID:
-		rc.inTxn, rc.pending = !d.Standalone(), rc.pending[:0]
+		rc.inTxn = !d.Standalone()
+		rc.drop()
 	case *binlog.XID:
 		rc.commit()
 	case *binlog.Query:
@@ -253,13 +256,15 @@ func (rc *recall) handle(ev binlog.Event) {
 		up := strings.ToUpper(stmt)
 		switch {
 		case up == "BEGIN":
-			rc.inTxn, rc.pending = true, rc.pending[:0]
+			rc.inTxn = true
+			rc.drop()
 		case up == "COMMIT":
 			rc.commit()
 		case up == "ROLLBACK" || strings.HasPrefix(up, "XA "):
 			// Nothing of a rolled back or XA transaction is noted (an XA transaction's rows
 			// come before its XA END, its commit in a group of its own).
-			rc.inTxn, rc.pending = up != "ROLLBACK" && strings.HasPrefix(up, "XA START"), rc.pending[:0]
+			rc.inTxn = strings.HasPrefix(up, "XA START")
+			rc.drop()
 		case rc.inTxn && !createsTable(up):
 			// statement-based work inside a transaction (SAVEPOINT, temporary tables)
 		default:
@@ -267,7 +272,7 @@ func (rc *recall) handle(ev binlog.Event) {
 				// It may change a definition the catalog (at the stored offset) does not
 				// have yet: the rows after it are not decoded with it.
 				rc.stop = "a statement that may change a table's definition at " + rc.at(ev.Header)
-				rc.pending = rc.pending[:0]
+				rc.drop()
 			}
 		}
 	case *binlog.TableMap:
@@ -283,7 +288,7 @@ func (rc *recall) handle(ev binlog.Event) {
 		}
 		if mismatch(t, d) != "" {
 			rc.stop = "a change of " + id.String() + " whose definition is not the catalog's at " + rc.at(ev.Header)
-			rc.pending = rc.pending[:0]
+			rc.drop()
 			return
 		}
 		d.SetHints(hints(t, s.info.MariaDB))
@@ -302,13 +307,20 @@ func (rc *recall) handle(ev binlog.Event) {
 				// An after image without the key (binlog_row_image=MINIMAL, key unchanged)
 				// has it in the before image.
 				if r != nil && keyAvailable(r, pk) {
-					rc.pending = append(rc.pending, recallKey{rt.m, string(rowKey(&rc.keyBuf, pk, r))})
+					k := rowKey(&rc.keyBuf, pk, r)
+					// A transaction's keys wait for its commit within the bound too.
+					if rc.pendingBytes += int64(len(k)) + streamedEntry; rc.rs.streamedBytes+rc.pendingBytes > streamedBudget {
+						rc.stop = "the memory bound of the keys"
+						rc.drop()
+						return
+					}
+					rc.pending = append(rc.pending, recallKey{rt.m, string(k)})
 				}
 			}
 		}
 		if err := d.Err(); err != nil {
 			rc.stop = "a row it cannot decode at " + rc.at(ev.Header)
-			rc.pending = rc.pending[:0]
+			rc.drop()
 		}
 	}
 }
@@ -361,5 +373,9 @@ func (rc *recall) commit() {
 		}
 		rc.noted++
 	}
-	rc.inTxn, rc.pending = false, rc.pending[:0]
+	rc.inTxn = false
+	rc.drop()
 }
+
+// drop forgets the keys of the transaction being read.
+func (rc *recall) drop() { rc.pending, rc.pendingBytes = rc.pending[:0], 0 }
