@@ -54,7 +54,10 @@ import (
 // key of the chunk's row markRows (512) rows back at most, so a restart re-reads at most that
 // many rows of the chunk. Resuming inside a chunk is right: the rows up to that key went out
 // at the high watermark's commit (or were dropped for a change streamed before it), the stream
-// restarts there, and the rest is read in a window opened after the restart.
+// restarts there, and the rest is read in a window opened after the restart. A chunk row
+// whose key the stream changed since the snapshot's position is left out (resumed.streamed):
+// the keys of this run's stream, and those a killed run streamed before the stored offset,
+// recalled from the binlog before the stream starts (snapshot_recall.go).
 //
 // Tables without a primary key have no key to match stream events with: an unfinished keyless
 // table is read again whole, in one chunk, without removing anything (its rows may come out
