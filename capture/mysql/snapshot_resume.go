@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -53,7 +54,10 @@ import (
 // key of the chunk's row markRows (512) rows back at most, so a restart re-reads at most that
 // many rows of the chunk. Resuming inside a chunk is right: the rows up to that key went out
 // at the high watermark's commit (or were dropped for a change streamed before it), the stream
-// restarts there, and the rest is read in a window opened after the restart.
+// restarts there, and the rest is read in a window opened after the restart. A chunk row
+// whose key the stream changed since the snapshot's position is left out (resumed.streamed):
+// the keys of this run's stream, and those a killed run streamed before the stored offset,
+// recalled from the binlog before the stream starts (snapshot_recall.go).
 //
 // Tables without a primary key have no key to match stream events with: an unfinished keyless
 // table is read again whole, in one chunk, without removing anything (its rows may come out
@@ -88,13 +92,20 @@ type resumed struct {
 	cur    *resumeChunk
 	win    map[string]bool // keys of cur's table changed in the open window
 	// streamed are, for a resumed initial snapshot (not incr), the keys of each table not
-	// yet read completely that this run's stream changed: the stream restarted at the
-	// snapshot's position, so every such key already went out with its full row, and its
-	// chunk row (read later, whenever) would be the same change again.
+	// yet read completely that the stream changed since the snapshot's position: this run's
+	// stream, and the runs before it (recalled from the binlog, snapshot_recall.go). Every
+	// such key already went out with its full row, and its chunk row (read later, whenever)
+	// would be the same change again.
 	streamed map[schema.TableID]map[string]bool
-	keyBuf   []byte
-	first    bool // the next row emitted is the first of its table
-	rows     int64
+	// streamedBytes is what streamed holds (keys and their map entries), at most
+	// streamedBudget; streamedFull: a key was left out for it (its chunk row goes out again,
+	// as op r: a duplicate, never a loss).
+	streamedBytes int64
+	streamedFull  bool
+	log           *slog.Logger
+	keyBuf        []byte
+	first         bool // the next row emitted is the first of its table
+	rows          int64
 	// wrote is when the current chunk's watermarks were written; warned when the last
 	// warning that they have not come through the stream was logged.
 	wrote, warned time.Time
@@ -178,7 +189,7 @@ func (s *Source) resumeSnapshot(ctx context.Context, off *Position) error {
 	}
 	// Without a signal table, GTID-set windows (resumable checked the offset has GTIDs): a
 	// server restart mid-snapshot resumes rather than stops.
-	rs := &resumed{nonce: newNonce(), tables: tables[done:], first: true, readOnly: s.cfg.ReadOnly || s.cfg.SignalDataCollection == ""}
+	rs := &resumed{nonce: newNonce(), tables: tables[done:], first: true, readOnly: s.cfg.ReadOnly || s.cfg.SignalDataCollection == "", log: s.log}
 	rs.streamed = make(map[schema.TableID]map[string]bool, len(rs.tables))
 	for _, id := range rs.tables {
 		rs.streamed[id] = map[string]bool{}
@@ -616,7 +627,7 @@ func (rs *resumed) see(table schema.TableID, before, after capture.Row, pk []int
 	if m, ok := rs.streamed[table]; ok && len(pk) > 0 {
 		for _, row := range []capture.Row{before, after} {
 			if row != nil {
-				m[string(rowKey(&rs.keyBuf, pk, row))] = true
+				rs.noteStreamed(m, rowKey(&rs.keyBuf, pk, row))
 			}
 		}
 	}
@@ -728,6 +739,9 @@ func (s *Source) resumeTableDone(id schema.TableID, why string) {
 	rs := s.resumed
 	s.cfg.Stats.Snapshot.Table(id.String()).Done.Store(true)
 	s.cfg.Stats.Snapshot.RemainingTables.Add(-1)
+	for k := range rs.streamed[id] {
+		rs.streamedBytes -= int64(len(k)) + streamedEntry
+	}
 	delete(rs.streamed, id)
 	s.log.Info("snapshot table done", "table", id.String(), "resumed", !rs.incr, "incremental", rs.incr, "note", why)
 	delete(rs.stopped, id)

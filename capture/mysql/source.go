@@ -275,6 +275,7 @@ func (s *Source) start(ctx context.Context) error {
 		if err := s.resumeSnapshot(ctx, off); err != nil {
 			return err
 		}
+		s.recallStreamed(ctx, off) // snapshot_recall.go
 		if len(off.IncrTables) > 0 {
 			if err := s.queueIncremental(ctx, off); err != nil {
 				return err

@@ -185,22 +185,10 @@ func (s *Source) connect(ctx context.Context) error {
 	if err != nil {
 		return s.classify(err, p)
 	}
-	sp := replication.StartPosition{File: p.File, Pos: uint32(p.Pos)}
-	useGTID := p.GTIDs != "" && (s.info.MariaDB || s.info.GTIDMode)
-	if useGTID {
-		if s.info.MariaDB {
-			sp = replication.StartPosition{MariaDBGTID: p.GTIDs}
-		} else {
-			// Never fall back to file/pos: it names this server's binlog only, and after a
-			// failover it would skip or repeat changes. AppendBinary fails only for a set the
-			// server would refuse too.
-			b, err := s.st.mysqlSet.AppendBinary(nil)
-			if err != nil {
-				conn.Close()
-				return errorf("encode gtid set %q of the offset: %w", p.GTIDs, err)
-			}
-			sp = replication.StartPosition{GTIDSet: b}
-		}
+	sp, err := s.dumpStart(p, s.st.mysqlSet)
+	if err != nil {
+		conn.Close()
+		return err
 	}
 	if err := conn.StartDump(ctx, sp); err != nil {
 		conn.Close()
@@ -221,6 +209,25 @@ func (s *Source) connect(ctx context.Context) error {
 	s.st.skipArmed = p.Event > 0 || p.Row > 0
 	s.log.Info("streaming", "start", sp.String(), "resume", s.cfg.Offset != nil, "skip_events", p.Event, "skip_rows", p.Row)
 	return nil
+}
+
+// dumpStart is where a binlog dump from p starts: by GTIDs when p has them and the server
+// uses them (set: p's MySQL GTID set, parsed), else by file and position.
+func (s *Source) dumpStart(p *Position, set binlog.MySQLGTIDSet) (replication.StartPosition, error) {
+	if p.GTIDs == "" || !(s.info.MariaDB || s.info.GTIDMode) {
+		return replication.StartPosition{File: p.File, Pos: uint32(p.Pos)}, nil
+	}
+	if s.info.MariaDB {
+		return replication.StartPosition{MariaDBGTID: p.GTIDs}, nil
+	}
+	// Never fall back to file/pos: it names this server's binlog only, and after a failover
+	// it would skip or repeat changes. AppendBinary fails only for a set the server would
+	// refuse too.
+	b, err := set.AppendBinary(nil)
+	if err != nil {
+		return replication.StartPosition{}, errorf("encode gtid set %q of the offset: %w", p.GTIDs, err)
+	}
+	return replication.StartPosition{GTIDSet: b}, nil
 }
 
 func (s *Source) classify(err error, p *Position) error {
