@@ -30,6 +30,8 @@ type colBuf interface {
 	data(lo, hi int) any
 	// setString replaces row i of a String column; false if the column is not a String.
 	setString(i int, s string) bool
+	// value returns row i as its Go value (nil for NULL).
+	value(i int) any
 }
 
 type buf[T any] struct {
@@ -87,6 +89,13 @@ func (b *buf[T]) data(lo, hi int) any {
 		}
 	}
 	return p
+}
+
+func (b *buf[T]) value(i int) any {
+	if b.nullable && b.nulls[i] {
+		return nil
+	}
+	return b.vals[i]
 }
 
 func (b *buf[T]) setString(i int, s string) bool {
@@ -229,6 +238,45 @@ func quoteIdent(s string) string {
 }
 
 // quoteString renders a ClickHouse string literal.
+// keyLiteral is raw, the JSON of a key member, as a constant of the column's own type, so that
+// a lookup compares keys as values (resolveToast): CAST of the value's text, or of its epoch
+// seconds for a DateTime, whose text would be read in the server's time zone.
+func (c column) keyLiteral(raw []byte) (string, error) {
+	if c.array || raw == nil || isNull(raw) {
+		return "", fmt.Errorf("key value %.40s: want a scalar", raw)
+	}
+	b := c.codec.newBuf(false)
+	if err := b.appendRaw(raw); err != nil {
+		return "", err
+	}
+	var lit string
+	switch v := b.value(0).(type) {
+	case string:
+		lit = quoteString(v)
+	case decimal.Decimal:
+		lit = quoteString(v.String())
+	case time.Time:
+		v = v.UTC()
+		switch base := c.codec.base; {
+		case base == "Date" || base == "Date32":
+			lit = quoteString(v.Format("2006-01-02"))
+		case strings.HasPrefix(base, "DateTime64("):
+			lit = "toDateTime64(" + quoteString(v.Format("2006-01-02 15:04:05.999999999")) + ", 9, 'UTC')"
+		default:
+			lit = strconv.FormatInt(v.Unix(), 10)
+		}
+	case int8, int16, int32, int64, uint8, uint16, uint32, uint64:
+		lit = quoteString(fmt.Sprint(v))
+	case float32:
+		lit = quoteString(strconv.FormatFloat(float64(v), 'g', -1, 32))
+	case float64:
+		lit = quoteString(strconv.FormatFloat(v, 'g', -1, 64))
+	default:
+		return "", fmt.Errorf("%w: key of type %s", ErrUnsupportedType, c.chType())
+	}
+	return "CAST(" + lit + " AS " + c.chType() + ")", nil
+}
+
 func quoteString(s string) string {
 	return "'" + strings.NewReplacer("\\", "\\\\", "'", "\\'").Replace(s) + "'"
 }
@@ -350,6 +398,13 @@ func (b *strBuf) data(lo, hi int) any {
 		b.outp = append(b.outp, p)
 	}
 	return b.outp[:len(b.outp):len(b.outp)]
+}
+
+func (b *strBuf) value(i int) any {
+	if b.nullable && b.nulls[i] {
+		return nil
+	}
+	return strings.Clone(b.str(i))
 }
 
 func (b *strBuf) setString(i int, s string) bool {

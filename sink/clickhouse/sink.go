@@ -195,7 +195,7 @@ type Sink struct {
 	closeOnce          sync.Once
 	wg                 sync.WaitGroup
 	// toastLookup replaces readToast in tests that have no connection (chDB).
-	toastLookup func(ctx context.Context, table, q string, nkeys int) (map[string]string, error)
+	toastLookup func(ctx context.Context, table, q string) (map[int]string, error)
 
 	stats struct {
 		rows, batches, records, parked, retries, schema, toast, replayed atomic.Uint64

@@ -1026,14 +1026,12 @@ func keyString(raws [][]byte, idx []int) string {
 	return sb.String()
 }
 
+// keyTexts are the key members' JSON, as the record has them: lookupToast converts them with
+// their columns' codecs (keyLiteral).
 func keyTexts(raws [][]byte, idx []int) []string {
 	out := make([]string, len(idx))
 	for j, i := range idx {
-		if raws[i] != nil && len(raws[i]) > 0 && raws[i][0] == '"' {
-			out[j], _ = jsonString(raws[i])
-		} else {
-			out[j] = string(raws[i])
-		}
+		out[j] = string(raws[i])
 	}
 	return out
 }
@@ -1054,26 +1052,7 @@ func (s *Sink) resolveToast(ctx context.Context, name string, b *tableBatch) err
 	if len(b.fixups) == 0 {
 		return nil
 	}
-	keyCols := make([]string, len(b.bind.keyIdx))
-	for j, i := range b.bind.keyIdx {
-		keyCols[j] = "toString(" + quoteIdent(b.bind.cols[i].name) + ")"
-	}
-	// One text per key for transform(): the key itself, or its columns length-prefixed.
-	keyExpr, keyText := keyCols[0], func(k []string) string { return k[0] }
-	if len(keyCols) > 1 {
-		parts := make([]string, 0, 3*len(keyCols))
-		for _, c := range keyCols {
-			parts = append(parts, "toString(length("+c+"))", "':'", c)
-		}
-		keyExpr = "concat(" + strings.Join(parts, ", ") + ")"
-		keyText = func(k []string) string {
-			var sb strings.Builder
-			for _, p := range k {
-				sb.WriteString(strconv.Itoa(len(p)) + ":" + p)
-			}
-			return sb.String()
-		}
-	}
+	keyText := func(k []string) string { return strings.Join(k, "\x00") }
 	type chain struct {
 		key     []string
 		text    string
@@ -1103,6 +1082,18 @@ func (s *Sink) resolveToast(ctx context.Context, name string, b *tableBatch) err
 		c.members = append(c.members, f.row)
 	}
 	for col, cs := range byCol {
+		if !isStringBuf(b.bufs[col]) {
+			// Only a String column takes a value read back as text (setString); its lookup
+			// would print the column (toString), which for a Decimal128 crashes 18.16.
+			n := 0
+			for _, c := range cs {
+				n += len(c.members)
+			}
+			s.stats.toast.Add(uint64(n))
+			s.log.Warn("unchanged-TOAST value in a non-String column cannot be carried from ClickHouse; storing NULL/empty",
+				"table", name, "column", b.bind.cols[col].name, "rows", n)
+			continue
+		}
 		// A chain rooted at a row that a primary-key change created reads its own key from
 		// that row on (a replay finds its first copy), else the old key below the change
 		// (the old key's delete at the change's version has no value).
@@ -1114,7 +1105,7 @@ func (s *Sink) resolveToast(ctx context.Context, name string, b *tableBatch) err
 			}
 		}
 		colName := quoteIdent(b.bind.cols[col].name)
-		vals, err := s.lookupToast(ctx, name, colName, reqs, keyExpr, keyCols)
+		vals, err := s.lookupToast(ctx, name, colName, reqs, b.bind)
 		if err != nil {
 			return err
 		}
@@ -1142,7 +1133,7 @@ func (s *Sink) resolveToast(ctx context.Context, name string, b *tableBatch) err
 			for j, r := range oldReqs {
 				seen[j] = toastReq{key: r.key, text: r.text, lo: r.hi, hi: math.MaxUint64}
 			}
-			svals, err := s.lookupToast(ctx, name, "`_version`", seen, keyExpr, keyCols)
+			svals, err := s.lookupToast(ctx, name, "`_version`", seen, b.bind)
 			if err != nil {
 				return err
 			}
@@ -1156,7 +1147,7 @@ func (s *Sink) resolveToast(ctx context.Context, name string, b *tableBatch) err
 			}
 		}
 		if len(ask) > 0 {
-			ovals, err := s.lookupToast(ctx, name, colName, ask, keyExpr, keyCols)
+			ovals, err := s.lookupToast(ctx, name, colName, ask, b.bind)
 			if err != nil {
 				return err
 			}
@@ -1178,7 +1169,7 @@ func (s *Sink) resolveToast(ctx context.Context, name string, b *tableBatch) err
 		}
 		outranked := map[int]bool{}
 		if len(newer) > 0 {
-			nvals, err := s.lookupToast(ctx, name, "`_version`", newer, keyExpr, keyCols)
+			nvals, err := s.lookupToast(ctx, name, "`_version`", newer, b.bind)
 			if err != nil {
 				return err
 			}
@@ -1230,15 +1221,29 @@ func (s *Sink) resolveToast(ctx context.Context, name string, b *tableBatch) err
 
 // toastReq is one lookup of resolveToast: key's newest value with a version in [lo, hi].
 type toastReq struct {
-	key    []string
-	text   string // key for transform()
+	key    []string // the key members' JSON (keyTexts)
+	text   string   // key joined, to see it once per round
 	lo, hi uint64
 }
 
 // lookupToast answers reqs for colName (a column or expression), by index in reqs. A key has
 // one request per stretch of its history in the batch (one, or a few when the source
 // re-sent): one query per round, with each key once.
-func (s *Sink) lookupToast(ctx context.Context, name, colName string, reqs []toastReq, keyExpr string, keyCols []string) (map[int]string, error) {
+//
+// The keys are compared as values of their columns' own types (keyLiteral), and a row's key
+// is told by its place in the round's array of keys (indexOf), so no key column is ever
+// printed: a key's text is not its JSON for a Decimal (Base64 bytes), a Date or a timestamp,
+// so such keys matched nothing and their values were stored empty; and toString of a
+// Decimal128 (precision > 18) overruns memory on ClickHouse 18.16 and crashes the server.
+func (s *Sink) lookupToast(ctx context.Context, name, colName string, reqs []toastReq, bd *binding) (map[int]string, error) {
+	keyCols := make([]string, len(bd.keyIdx))
+	for j, i := range bd.keyIdx {
+		keyCols[j] = quoteIdent(bd.cols[i].name)
+	}
+	keyExpr := keyCols[0]
+	if len(keyCols) > 1 {
+		keyExpr = "(" + strings.Join(keyCols, ", ") + ")"
+	}
 	vals := map[int]string{}
 	todo := make([]int, len(reqs))
 	for i := range todo {
@@ -1256,44 +1261,50 @@ func (s *Sink) lookupToast(ctx context.Context, name, colName string, reqs []toa
 			round = append(round, i)
 		}
 		todo = rest
-		tuples := make([]string, 0, len(round))
-		from := make([]string, 0, len(round))
-		to := make([]string, 0, len(round))
+		keys := make([]string, 0, len(round))
+		hi := make([]string, 0, len(round))
 		lo := make([]string, 0, len(round))
 		anyLo := false
 		for _, i := range round {
 			r := &reqs[i]
 			lits := make([]string, len(r.key))
 			for j, k := range r.key {
-				lits[j] = quoteString(k)
+				lit, err := bd.cols[bd.keyIdx[j]].keyLiteral([]byte(k))
+				if err != nil {
+					return nil, fmt.Errorf("unchanged-TOAST lookup in %s: key column %s: %w", name, bd.cols[bd.keyIdx[j]].name, err)
+				}
+				lits[j] = lit
 			}
-			tuples = append(tuples, "("+strings.Join(lits, ", ")+")")
-			from = append(from, quoteString(r.text))
-			to = append(to, strconv.FormatUint(r.hi, 10))
+			if len(lits) == 1 {
+				keys = append(keys, lits[0])
+			} else {
+				keys = append(keys, "("+strings.Join(lits, ", ")+")")
+			}
+			hi = append(hi, strconv.FormatUint(r.hi, 10))
 			lo = append(lo, strconv.FormatUint(r.lo, 10))
 			anyLo = anyLo || r.lo > 0
 		}
 		// A delete row's empty value is no value (a delete that carried none: no earlier
-		// value, or written before deletes carried them).
-		q := "SELECT " + strings.Join(keyCols, ", ") + ", toString(argMaxIf(" + colName + ", `_version`, `_is_deleted` = 0 OR notEmpty(toString(" + colName + ")))) FROM " +
-			s.db + "." + quoteIdent(name) + " WHERE (" + strings.Join(keyCols, ", ") + ") IN (" +
-			strings.Join(tuples, ", ") + ") AND `_version` <= transform(" + keyExpr + ", [" + strings.Join(from, ", ") +
-			"], CAST([" + strings.Join(to, ", ") + "] AS Array(UInt64)), toUInt64(0))"
+		// value, or written before deletes carried them). _sluice_i is the key's place in
+		// the round (1-based), which bounds its versions and tells the answer's key.
+		q := "SELECT indexOf([" + strings.Join(keys, ", ") + "], " + keyExpr + ") AS _sluice_i, toString(argMaxIf(" + colName +
+			", `_version`, `_is_deleted` = 0 OR notEmpty(toString(" + colName + ")))) FROM " + s.db + "." + quoteIdent(name) +
+			" WHERE " + keyExpr + " IN (" + strings.Join(keys, ", ") + ")" +
+			" AND `_version` <= arrayElement(CAST([" + strings.Join(hi, ", ") + "] AS Array(UInt64)), _sluice_i)"
 		if anyLo {
-			q += " AND `_version` >= transform(" + keyExpr + ", [" + strings.Join(from, ", ") +
-				"], CAST([" + strings.Join(lo, ", ") + "] AS Array(UInt64)), toUInt64(0))"
+			q += " AND `_version` >= arrayElement(CAST([" + strings.Join(lo, ", ") + "] AS Array(UInt64)), _sluice_i)"
 		}
-		q += " GROUP BY " + strings.Join(keyCols, ", ")
+		q += " GROUP BY _sluice_i"
 		read := s.readToast
 		if s.toastLookup != nil {
 			read = s.toastLookup
 		}
-		found, err := read(ctx, name, q, len(keyCols))
+		found, err := read(ctx, name, q)
 		if err != nil {
 			return nil, err
 		}
-		for _, i := range round {
-			if v, ok := found[strings.Join(reqs[i].key, "\x00")]; ok {
+		for j, i := range round {
+			if v, ok := found[j+1]; ok {
 				vals[i] = v
 			}
 		}
@@ -1301,30 +1312,25 @@ func (s *Sink) lookupToast(ctx context.Context, name, colName string, reqs []toa
 	return vals, nil
 }
 
-// readToast runs a lookup of resolveToast: the value (not NULL) by key, its columns joined
-// by NUL.
-func (s *Sink) readToast(ctx context.Context, name, q string, nkeys int) (map[string]string, error) {
-	var found map[string]string
+// readToast runs a lookup of resolveToast: the value (not NULL) by the key's place in the
+// round (_sluice_i).
+func (s *Sink) readToast(ctx context.Context, name, q string) (map[int]string, error) {
+	var found map[int]string
 	err := s.retry(ctx, "read unchanged-TOAST values of "+name, func(ctx context.Context) error {
-		found = map[string]string{} // an attempt cut off half-way reads again from the start
+		found = map[int]string{} // an attempt cut off half-way reads again from the start
 		rows, err := s.conn.Query(ctx, q)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
-			keys := make([]string, nkeys)
+			var i uint64
 			var v *string // NULL: only NULLs (argMax skips them), e.g. a value stored NULL for want of one
-			ptrs := make([]any, nkeys+1)
-			for i := range keys {
-				ptrs[i] = &keys[i]
-			}
-			ptrs[nkeys] = &v
-			if err := rows.Scan(ptrs...); err != nil {
+			if err := rows.Scan(&i, &v); err != nil {
 				return err
 			}
-			if v != nil {
-				found[strings.Join(keys, "\x00")] = *v
+			if v != nil && i > 0 {
+				found[int(i)] = *v
 			}
 		}
 		return rows.Err()

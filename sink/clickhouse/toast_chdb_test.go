@@ -4,6 +4,7 @@ package clickhouse
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -17,14 +18,15 @@ func chdbToast(t *testing.T, q func(string) string, db, name string, first envel
 	t.Helper()
 	s := chdbTable(t, q, db, name, first)
 	s.db = quoteIdent(db)
-	s.toastLookup = func(_ context.Context, _, query string, nkeys int) (map[string]string, error) {
-		found := map[string]string{}
+	s.toastLookup = func(_ context.Context, _, query string) (map[int]string, error) {
+		found := map[int]string{}
 		for _, l := range strings.Split(strings.TrimRight(q(query), "\n"), "\n") {
-			f := strings.Split(l, "\t")
-			if len(f) != nkeys+1 || f[nkeys] == `\N` {
+			f := strings.SplitN(l, "\t", 2)
+			i, err := strconv.Atoi(f[0])
+			if len(f) != 2 || err != nil || f[1] == `\N` {
 				continue
 			}
-			found[strings.Join(f[:nkeys], "\x00")] = f[nkeys]
+			found[i] = f[1]
 		}
 		return found, nil
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -177,5 +178,38 @@ func TestToastKeyChangeInBatch(t *testing.T) {
 	want := []fix{{8, nil}, {9, []string{"9"}}}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("fixups (row, old key) %v, want %v", got, want)
+	}
+}
+
+// TestKeyLiteral: a key member's JSON as a constant of its column's type, for the
+// unchanged-TOAST lookup (lookupToast compares typed values, never a key's text).
+func TestKeyLiteral(t *testing.T) {
+	for _, c := range []struct {
+		field tfield
+		raw   string
+		want  string
+	}{
+		{tfield{name: "k", typ: "int32"}, `-5`, `CAST('-5' AS Int32)`},
+		{tfield{name: "k", typ: "string"}, `"it's"`, `CAST('it\'s' AS String)`},
+		{tfield{name: "k", typ: "bytes", semantic: nameDecimal, params: map[string]string{"scale": "2", "connect.decimal.precision": "38"}}, `"AJY="`, `CAST('1.5' AS Decimal(38, 2))`},
+		{tfield{name: "k", typ: "int32", semantic: nameDate}, `19737`, `CAST('2024-01-15' AS Date32)`},
+		{tfield{name: "k", typ: "int64", semantic: nameMicroTimestamp}, `1705314600123456`, `CAST(toDateTime64('2024-01-15 10:30:00.123456', 9, 'UTC') AS DateTime64(6, 'UTC'))`},
+		{tfield{name: "k", typ: "double"}, `0.1`, `CAST('0.1' AS Float64)`},
+	} {
+		s := connectSchema{Type: c.field.typ, Name: c.field.semantic, Parameters: c.field.params, Field: c.field.name}
+		col, err := connectColumn(&s, true)
+		if err != nil {
+			t.Fatalf("%s: %v", c.raw, err)
+		}
+		got, err := col.keyLiteral([]byte(c.raw))
+		if err != nil || got != c.want {
+			t.Errorf("%s (%s): %s, %v; want %s", c.raw, col.chType(), got, err, c.want)
+		}
+	}
+	// A DateTime (the layout of older servers, or a table made by hand) is read from epoch
+	// seconds: a text would be read in the server's time zone.
+	got, err := column{name: "k", codec: mkCodec("DateTime", convEpochIn(3, "DateTime", time.Unix(0, 0).UTC(), time.Unix(math.MaxUint32, 0).UTC()))}.keyLiteral([]byte(`1705314600000`))
+	if want := `CAST(1705314600 AS DateTime)`; err != nil || got != want {
+		t.Errorf("DateTime: %s, %v; want %s", got, err, want)
 	}
 }
