@@ -526,7 +526,7 @@ func (s *Sink) ticker() {
 				}
 			}
 			s.mu.Unlock()
-			if busy || now.Sub(time.Unix(0, s.lastOK.Load())) < pingEvery {
+			if busy || now.Sub(time.Unix(0, s.lastOK.Load())) < pingEvery/2 {
 				continue
 			}
 			pctx, cancel := context.WithTimeout(ctx, pingEvery)
