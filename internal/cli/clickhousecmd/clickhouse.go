@@ -51,7 +51,7 @@ func (s *sink) Open(ctx context.Context, d pipeline.Durable) (pipeline.Sink, err
 	cfg := s.cfg
 	cfg.Logger = s.c.Logger()
 	cfg.Link = s.c.SinkLink()
-	s.metrics.link = cfg.Link
+	s.metrics.setLink(cfg.Link)
 	sk, err := clickhouse.New(ctx, cfg, d)
 	if err != nil {
 		return nil, err
@@ -163,6 +163,12 @@ func (m *metrics) set(s *clickhouse.Sink) {
 		m.base = addStats(m.base, m.cur.Stats())
 	}
 	m.cur = s
+}
+
+func (m *metrics) setLink(l *capture.StreamStats) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.link = l
 }
 
 func addStats(a, b clickhouse.Stats) clickhouse.Stats {
