@@ -179,12 +179,18 @@ func (h *health) stallBody(s *pipeline.Stall, now time.Time) []byte {
 
 // live returns the /healthz answer, the liveness probe: 503 only when the process is wedged,
 // that is when the pipeline is stalled (work pending and nothing moved for --stall-timeout:
-// pipeline.Stall) or its watchdog stopped ticking. Opening or reopening the source is not
+// pipeline.Stall) without a sink outage to explain it (sinkLink), or its watchdog stopped
+// ticking. Opening or reopening the source is not
 // wedged (Run retries by itself; restarting the process would not help): 200 with a JSON body
 // saying so.
 func (h *health) live(now time.Time) (int, []byte) {
 	// A stall that failed the last pipeline stays in Stats; it is not this one's.
 	if s := h.stats.Stall(); s != nil && h.running.Load() {
+		// A sink that reports its server down and retries it is not wedged either: the
+		// stall is the outage, and a restart would not bring the server back.
+		if d := h.sinkDown(); d != nil {
+			return http.StatusOK, jsonBody(d)
+		}
 		return http.StatusServiceUnavailable, h.stallBody(s, now)
 	}
 	// (A pipeline that is shutting down has no watchdog; its final flush is bounded.)
