@@ -238,9 +238,11 @@ func quoteIdent(s string) string {
 }
 
 // quoteString renders a ClickHouse string literal.
-// keyLiteral is raw, the JSON of a key member, as a constant of the column's own type, so that
-// a lookup compares keys as values (resolveToast): CAST of the value's text, or of its epoch
-// seconds for a DateTime, whose text would be read in the server's time zone.
+// keyLiteral is raw, the JSON of a key member, as a literal of the column's type for the
+// unchanged-TOAST lookup (lookupToast): in an IN set the server converts it to the column's
+// type, in an array CAST to the column's type the same, so keys compare as values, not as
+// text. A number is written as one, a Decimal, a Date, a DateTime64 and a String as quoted
+// text, a DateTime as its epoch seconds (its text would be read in the server's time zone).
 func (c column) keyLiteral(raw []byte) (string, error) {
 	if c.array || raw == nil || isNull(raw) {
 		return "", fmt.Errorf("key value %.40s: want a scalar", raw)
@@ -249,32 +251,32 @@ func (c column) keyLiteral(raw []byte) (string, error) {
 	if err := b.appendRaw(raw); err != nil {
 		return "", err
 	}
-	var lit string
 	switch v := b.value(0).(type) {
 	case string:
-		lit = quoteString(v)
+		return quoteString(v), nil
 	case decimal.Decimal:
-		lit = quoteString(v.String())
+		return quoteString(v.String()), nil
 	case time.Time:
 		v = v.UTC()
 		switch base := c.codec.base; {
 		case base == "Date" || base == "Date32":
-			lit = quoteString(v.Format("2006-01-02"))
+			return quoteString(v.Format("2006-01-02")), nil
 		case strings.HasPrefix(base, "DateTime64("):
-			lit = "toDateTime64(" + quoteString(v.Format("2006-01-02 15:04:05.999999999")) + ", 9, 'UTC')"
-		default:
-			lit = strconv.FormatInt(v.Unix(), 10)
+			if !strings.Contains(base, "'UTC'") {
+				// Its text would be read in the server's time zone, and could name another key.
+				return "", fmt.Errorf("%w: unchanged-TOAST lookup by a %s key (no time zone): ALTER the column to DateTime64(P, 'UTC')", ErrUnsupportedType, base)
+			}
+			return quoteString(v.Format("2006-01-02 15:04:05.999999999")), nil
 		}
+		return strconv.FormatInt(v.Unix(), 10), nil
 	case int8, int16, int32, int64, uint8, uint16, uint32, uint64:
-		lit = quoteString(fmt.Sprint(v))
+		return fmt.Sprint(v), nil
 	case float32:
-		lit = quoteString(strconv.FormatFloat(float64(v), 'g', -1, 32))
+		return strconv.FormatFloat(float64(v), 'g', -1, 32), nil
 	case float64:
-		lit = quoteString(strconv.FormatFloat(v, 'g', -1, 64))
-	default:
-		return "", fmt.Errorf("%w: key of type %s", ErrUnsupportedType, c.chType())
+		return strconv.FormatFloat(v, 'g', -1, 64), nil
 	}
-	return "CAST(" + lit + " AS " + c.chType() + ")", nil
+	return "", fmt.Errorf("%w: unchanged-TOAST lookup by a key of type %s", ErrUnsupportedType, c.chType())
 }
 
 func quoteString(s string) string {

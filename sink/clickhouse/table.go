@@ -1226,23 +1226,53 @@ type toastReq struct {
 	lo, hi uint64
 }
 
+// maxLookupBytes bounds the keys' part of one lookup query (lookupToast).
+const maxLookupBytes = 128 << 10
+
 // lookupToast answers reqs for colName (a column or expression), by index in reqs. A key has
 // one request per stretch of its history in the batch (one, or a few when the source
 // re-sent): one query per round, with each key once.
 //
-// The keys are compared as values of their columns' own types (keyLiteral), and a row's key
-// is told by its place in the round's array of keys (indexOf), so no key column is ever
-// printed: a key's text is not its JSON for a Decimal (Base64 bytes), a Date or a timestamp,
-// so such keys matched nothing and their values were stored empty; and toString of a
-// Decimal128 (precision > 18) overruns memory on ClickHouse 18.16 and crashes the server.
+// Keys compare as values of their columns' types (keyLiteral), never as text: a key's text is
+// not its JSON for a Decimal (Base64 bytes), a Date or a timestamp, so such keys matched
+// nothing and their values were stored empty; and toString of a Decimal128 (precision > 18)
+// overruns memory on ClickHouse 18.16 and crashes the server. A row tells its key by
+// _sluice_i, the key's place in the round: indexOf in the round's keys for a one-column key;
+// for a composite key each column's place in that column's distinct values, combined into
+// one number that transform maps to the place (18.16's indexOf over an array of tuples
+// compares element by element: minutes for a few thousand keys). PREWHERE reads the keys'
+// rows first, so the indexOf run only on them.
 func (s *Sink) lookupToast(ctx context.Context, name, colName string, reqs []toastReq, bd *binding) (map[int]string, error) {
-	keyCols := make([]string, len(bd.keyIdx))
+	nk := len(bd.keyIdx)
+	keyCols := make([]string, nk)
 	for j, i := range bd.keyIdx {
 		keyCols[j] = quoteIdent(bd.cols[i].name)
 	}
 	keyExpr := keyCols[0]
-	if len(keyCols) > 1 {
+	if nk > 1 {
 		keyExpr = "(" + strings.Join(keyCols, ", ") + ")"
+	}
+	// A composite key's place numbers multiply: at most maxRound keys a round keeps their
+	// product (maxRound+1)^nk below 2^63.
+	maxRound := math.MaxInt
+	if nk > 1 {
+		maxRound = max(1, int(math.Pow(2, 63/float64(nk)))-1)
+	}
+	// Each request's key as literals, and about what it adds to a query.
+	litsOf := make([][]string, len(reqs))
+	sizeOf := make([]int, len(reqs))
+	for i := range reqs {
+		l := make([]string, nk)
+		n := 40 // its bounds, its code and place, separators
+		for j, k := range reqs[i].key {
+			lit, err := bd.cols[bd.keyIdx[j]].keyLiteral([]byte(k))
+			if err != nil {
+				return nil, fmt.Errorf("unchanged-TOAST lookup in %s: key column %s: %w", name, bd.cols[bd.keyIdx[j]].name, err)
+			}
+			l[j] = lit
+			n += 2*len(lit) + 4 // in the IN set and in its column's array
+		}
+		litsOf[i], sizeOf[i] = l, n
 	}
 	vals := map[int]string{}
 	todo := make([]int, len(reqs))
@@ -1252,45 +1282,83 @@ func (s *Sink) lookupToast(ctx context.Context, name, colName string, reqs []toa
 	for len(todo) > 0 {
 		var round, rest []int
 		inRound := map[string]bool{}
+		size := 0
 		for _, i := range todo {
-			if inRound[reqs[i].text] {
+			// A round stays well below the server's max_query_size (256 KiB by default):
+			// beyond it the query is refused, and refused again at every retry.
+			if inRound[reqs[i].text] || len(round) == maxRound || len(round) > 0 && size+sizeOf[i] > maxLookupBytes {
 				rest = append(rest, i)
 				continue
 			}
 			inRound[reqs[i].text] = true
 			round = append(round, i)
+			size += sizeOf[i]
 		}
 		todo = rest
-		keys := make([]string, 0, len(round))
+		set := make([]string, 0, len(round))
 		hi := make([]string, 0, len(round))
 		lo := make([]string, 0, len(round))
 		anyLo := false
+		// Per key column, its distinct literals in the round and each one's place (1-based).
+		distinct := make([][]string, nk)
+		place := make([]map[string]uint64, nk)
+		for j := range place {
+			place[j] = map[string]uint64{}
+		}
+		lits := make([][]string, 0, len(round))
 		for _, i := range round {
 			r := &reqs[i]
-			lits := make([]string, len(r.key))
-			for j, k := range r.key {
-				lit, err := bd.cols[bd.keyIdx[j]].keyLiteral([]byte(k))
-				if err != nil {
-					return nil, fmt.Errorf("unchanged-TOAST lookup in %s: key column %s: %w", name, bd.cols[bd.keyIdx[j]].name, err)
+			l := litsOf[i]
+			for j, lit := range l {
+				if _, ok := place[j][lit]; !ok {
+					distinct[j] = append(distinct[j], lit)
+					place[j][lit] = uint64(len(distinct[j]))
 				}
-				lits[j] = lit
 			}
-			if len(lits) == 1 {
-				keys = append(keys, lits[0])
+			lits = append(lits, l)
+			if nk == 1 {
+				set = append(set, l[0])
 			} else {
-				keys = append(keys, "("+strings.Join(lits, ", ")+")")
+				set = append(set, "("+strings.Join(l, ", ")+")")
 			}
 			hi = append(hi, strconv.FormatUint(r.hi, 10))
 			lo = append(lo, strconv.FormatUint(r.lo, 10))
 			anyLo = anyLo || r.lo > 0
 		}
+		arrayOf := func(j int) string {
+			return "CAST([" + strings.Join(distinct[j], ", ") + "] AS Array(" + bd.cols[bd.keyIdx[j]].chType() + "))"
+		}
+		var id string
+		if nk == 1 {
+			id = "indexOf(" + arrayOf(0) + ", " + keyCols[0] + ")" // distinct[0] is the round's keys, in order
+		} else {
+			code := ""
+			for j := range nk {
+				t := "toUInt64(indexOf(" + arrayOf(j) + ", " + keyCols[j] + "))"
+				if j == 0 {
+					code = t
+				} else {
+					code = "(" + code + ") * " + strconv.Itoa(len(distinct[j])+1) + " + " + t
+				}
+			}
+			codes := make([]string, len(round))
+			places := make([]string, len(round))
+			for n, l := range lits {
+				var code uint64
+				for j, lit := range l {
+					code = code*uint64(len(distinct[j])+1) + place[j][lit]
+				}
+				codes[n] = strconv.FormatUint(code, 10)
+				places[n] = strconv.Itoa(n + 1)
+			}
+			id = "transform(" + code + ", CAST([" + strings.Join(codes, ", ") + "] AS Array(UInt64)), CAST([" +
+				strings.Join(places, ", ") + "] AS Array(UInt64)), toUInt64(0))"
+		}
 		// A delete row's empty value is no value (a delete that carried none: no earlier
-		// value, or written before deletes carried them). _sluice_i is the key's place in
-		// the round (1-based), which bounds its versions and tells the answer's key.
-		q := "SELECT indexOf([" + strings.Join(keys, ", ") + "], " + keyExpr + ") AS _sluice_i, toString(argMaxIf(" + colName +
-			", `_version`, `_is_deleted` = 0 OR notEmpty(toString(" + colName + ")))) FROM " + s.db + "." + quoteIdent(name) +
-			" WHERE " + keyExpr + " IN (" + strings.Join(keys, ", ") + ")" +
-			" AND `_version` <= arrayElement(CAST([" + strings.Join(hi, ", ") + "] AS Array(UInt64)), _sluice_i)"
+		// value, or written before deletes carried them).
+		q := "SELECT " + id + " AS _sluice_i, toString(argMaxIf(" + colName + ", `_version`, `_is_deleted` = 0 OR notEmpty(toString(" + colName + ")))) FROM " +
+			s.db + "." + quoteIdent(name) + " PREWHERE " + keyExpr + " IN (" + strings.Join(set, ", ") + ")" +
+			" WHERE `_version` <= arrayElement(CAST([" + strings.Join(hi, ", ") + "] AS Array(UInt64)), _sluice_i)"
 		if anyLo {
 			q += " AND `_version` >= arrayElement(CAST([" + strings.Join(lo, ", ") + "] AS Array(UInt64)), _sluice_i)"
 		}

@@ -207,3 +207,48 @@ func TestSinkToastDecimal128Key(t *testing.T) {
 		t.Fatalf("ToastMissing = %d, want 2", st.ToastMissing)
 	}
 }
+
+// TestSinkToastManyKeys: a batch of 20,000 unchanged-TOAST updates of distinct composite
+// keys, each read from ClickHouse. The lookup's query grew with the keys and went past the
+// server's max_query_size (256 KiB): refused as a syntax error, and retried for ever. Rounds
+// of keys now stay below it.
+func TestSinkToastManyKeys(t *testing.T) {
+	addr := chAddr(t)
+	conn := chConn(t, addr)
+	db := freshDB(t, conn)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var d durables
+	s, err := New(ctx, Config{Addr: []string{addr}, Database: db, BatchRows: 100000, FlushInterval: time.Hour, RetryTimeout: 10 * time.Second, Logger: testLogger(t)}, d.add)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	tb := ttable{topic: "srv.public.many", db: "shop", schema: "public", table: "many", pg: true, keys: []string{"id", "code"},
+		fields: []tfield{{name: "id", typ: "int32"}, {name: "code", typ: "string"}, {name: "n", typ: "int32", optional: true}, {name: "body", typ: "string", optional: true}}}
+	const n = 20000
+	body := strings.Repeat("b", 100)
+	creates := []envelope.Record{tb.record("c", nil, row{"id", -1, "code", "x", "n", 1, "body", Placeholder}, 10, true)}
+	var updates []envelope.Record
+	for i := range n {
+		code := fmt.Sprintf("code-%05d", i)
+		creates = append(creates, tb.record("c", nil, row{"id", i, "code", code, "n", 1, "body", body}, int64(100+i), true))
+		updates = append(updates, tb.record("u", nil, row{"id", i, "code", code, "n", 2, "body", Placeholder}, int64(100000+i), true))
+	}
+	tok := uint64(0)
+	for _, b := range [][]envelope.Record{creates, updates} {
+		for i := range b {
+			if err := s.Send(ctx, &b[i], tok); err != nil {
+				t.Fatal(err)
+			}
+			tok++
+		}
+		if err := s.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := query(t, conn, "SELECT toString(count()) FROM "+db+".many"+DataSuffix+" WHERE n = 2 AND length(body) = 100")
+	if strings.Join(got, "") != fmt.Sprint(n) {
+		t.Fatalf("%s updated rows carry their value, want %d", strings.Join(got, ""), n)
+	}
+}
