@@ -539,7 +539,7 @@ func (s *Sink) ticker() {
 				if !pingFailedAt.IsZero() {
 					s.log.Info("clickhouse reachable again", "addr", strings.Join(s.cfg.Addr, ","), "failed_for", time.Since(pingFailedAt).Round(time.Millisecond).String())
 				}
-				pingFailedAt = time.Time{}
+				pingFailedAt, pingLogged = time.Time{}, time.Time{}
 			default:
 				s.down(err, now)
 				if pingFailedAt.IsZero() {
