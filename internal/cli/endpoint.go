@@ -30,6 +30,10 @@ func NewEndpoint(plugin, name, sink string) *Endpoint {
 // Config.Link): /readyz and Connected follow it.
 func (e *Endpoint) Link() *capture.StreamStats { return e.h.link }
 
+// SinkLink is where the sink reports whether its server answers (the ClickHouse sink's
+// Config.Link): /readyz says sink_unavailable while it does not.
+func (e *Endpoint) SinkLink() *capture.StreamStats { return e.h.sinkLink }
+
 // Stats is what the pipeline must update (pipeline.Config.Stats) for the endpoint.
 func (e *Endpoint) Stats() *pipeline.Stats { return e.h.stats }
 
@@ -52,6 +56,15 @@ func (e *Endpoint) Register(c prometheus.Collector) error { return e.h.reg.Regis
 // until the returned stop is called.
 func (e *Endpoint) Serve(ctx context.Context, addr string, sec HTTPSecurity, log *slog.Logger) (stop func(), err error) {
 	return serveHTTP(ctx, addr, sec, e.h, log)
+}
+
+// SinkLink is where the chosen --sink reports whether its server answers (the ClickHouse
+// sink's Config.Link); a sink's Open calls it at every open.
+func (c *Capture) SinkLink() *capture.StreamStats {
+	if c.health == nil {
+		c.health = c.newHealth()
+	}
+	return c.health.sinkLink
 }
 
 // SinkMetrics adds the chosen --sink's own collector to /metrics; a sink's Open calls it at

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -73,5 +74,31 @@ func TestEndpointLinkDown(t *testing.T) {
 	link.DisconnectedUnixMilli.Store(0)
 	if code, body, _ := getProbe(t, ep.h, "/readyz"); code != http.StatusOK {
 		t.Errorf("readyz with the brokers back: %d %s", code, body)
+	}
+}
+
+// TestEndpointSinkLinkDown: the ClickHouse sink reports failing calls in Endpoint.SinkLink;
+// /readyz then says sink_unavailable at once, with the error, while /healthz stays 200 and the
+// source's Connected stays 1 (the source is fine). Before, a sink outage showed only after
+// --ready-timeout, and only while records waited.
+func TestEndpointSinkLinkDown(t *testing.T) {
+	ep := NewEndpoint("kafka", "grp", "clickhouse")
+	ep.Up()
+	link := ep.SinkLink()
+	link.DisconnectedUnixMilli.Store(time.Now().UnixMilli())
+	link.DisconnectErr.Store("dial tcp 127.0.0.1:9000: connect: connection refused")
+	if code, _, m := getProbe(t, ep.h, "/readyz"); code != http.StatusServiceUnavailable || m["status"] != "sink_unavailable" ||
+		!strings.Contains(fmt.Sprint(m["error"]), "connection refused") {
+		t.Errorf("readyz with ClickHouse unreachable: %d %v", code, m)
+	}
+	if code, body, _ := getProbe(t, ep.h, "/healthz"); code != http.StatusOK {
+		t.Errorf("healthz with ClickHouse unreachable: %d %s", code, body)
+	}
+	if body := scrape(t, ep.h); !strings.Contains(body, `debezium_metrics_Connected{context="streaming",name="grp",plugin="kafka"} 1`) {
+		t.Errorf("Connected of the source with the sink unreachable:\n%s", body)
+	}
+	link.DisconnectedUnixMilli.Store(0)
+	if code, body, _ := getProbe(t, ep.h, "/readyz"); code != http.StatusOK {
+		t.Errorf("readyz with ClickHouse back: %d %s", code, body)
 	}
 }

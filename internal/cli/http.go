@@ -24,7 +24,10 @@ type health struct {
 	source *capture.Stats // the source's figures; nil for sluice clickhouse
 	// link is where the source says whether it reaches its database log or brokers (a
 	// reconnect it makes by itself); &source.Stream, or the Kafka source's (Endpoint.Link).
-	link       *capture.StreamStats
+	link *capture.StreamStats
+	// sinkLink is where the sink says whether its server answers (the ClickHouse sink's
+	// Config.Link): a sink that retries by itself shows on /readyz at once, idle or not.
+	sinkLink   *capture.StreamStats
 	running    atomic.Bool   // a pipeline runs on an open source (Debezium's Connected)
 	upAt       atomic.Int64  // unix ms of the last up
 	reconnects atomic.Uint64 // retryable failures after which the source was reopened
@@ -59,7 +62,7 @@ type downState struct {
 }
 
 func newHealth(now time.Time) *health {
-	return &health{stats: new(pipeline.Stats), readyTimeout: defaultReadyTimeout, reg: metrics.NewRegistry(),
+	return &health{stats: new(pipeline.Stats), readyTimeout: defaultReadyTimeout, reg: metrics.NewRegistry(), sinkLink: new(capture.StreamStats),
 		down: &downState{Status: "starting", Reason: "the source is being opened", Since: now}}
 }
 
@@ -139,7 +142,25 @@ func (h *health) downNow() *downState {
 		return &d
 	}
 	h.mu.Unlock()
-	return h.sourceDown()
+	if d := h.sourceDown(); d != nil {
+		return d
+	}
+	return h.sinkDown()
+}
+
+// sinkDown describes a sink whose calls fail and are retried (sinkLink) while its pipeline
+// runs; nil otherwise.
+func (h *health) sinkDown() *downState {
+	ms := h.sinkLink.DisconnectedUnixMilli.Load()
+	if ms == 0 || !h.running.Load() {
+		return nil
+	}
+	d := &downState{Status: "sink_unavailable", Since: time.UnixMilli(ms).UTC(),
+		Reason: "calls to the sink fail and are retried (logged as clickhouse call failed; retrying); nothing is delivered until it answers, and the records wait at the source"}
+	if e, ok := h.sinkLink.DisconnectErr.Load().(string); ok {
+		d.Err = e
+	}
+	return d
 }
 
 func jsonBody(v any) []byte {
@@ -158,12 +179,18 @@ func (h *health) stallBody(s *pipeline.Stall, now time.Time) []byte {
 
 // live returns the /healthz answer, the liveness probe: 503 only when the process is wedged,
 // that is when the pipeline is stalled (work pending and nothing moved for --stall-timeout:
-// pipeline.Stall) or its watchdog stopped ticking. Opening or reopening the source is not
+// pipeline.Stall) without a sink outage to explain it (sinkLink), or its watchdog stopped
+// ticking. Opening or reopening the source is not
 // wedged (Run retries by itself; restarting the process would not help): 200 with a JSON body
 // saying so.
 func (h *health) live(now time.Time) (int, []byte) {
 	// A stall that failed the last pipeline stays in Stats; it is not this one's.
 	if s := h.stats.Stall(); s != nil && h.running.Load() {
+		// A sink that reports its server down and retries it is not wedged either: the
+		// stall is the outage, and a restart would not bring the server back.
+		if d := h.sinkDown(); d != nil {
+			return http.StatusOK, jsonBody(d)
+		}
 		return http.StatusServiceUnavailable, h.stallBody(s, now)
 	}
 	// (A pipeline that is shutting down has no watchdog; its final flush is bounded.)

@@ -279,3 +279,52 @@ func TestStallFlags(t *testing.T) {
 		t.Errorf("fail timeout below the stall timeout: %v", err)
 	}
 }
+
+// TestHealthzStalledBySinkOutage: a stall while the sink reports its server down (the
+// ClickHouse sink's link) is that outage, retried by the sink: /healthz stays 200 with the
+// sink's state (a liveness restart would not bring the server back), /readyz says
+// sink_unavailable; once the link is back, a stall that remains is one (503). Before,
+// /healthz answered 503 stalled one --stall-timeout into any ClickHouse outage.
+func TestHealthzStalledBySinkOutage(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fs := flag.NewFlagSet("test", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		c := addCapture(newSet(fs), "", []SinkKind{{Name: "lost", New: func(*Capture) Sink { return lostSinkKind{} }}})
+		if err := fs.Parse([]string{"--topic-prefix", "p", "--heartbeat-interval", "1500ms", "--log-level", "error",
+			"--stall-timeout", "10s", "--stall-fail-timeout", "0"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.resolve(func(string) (string, bool) { return "", false }); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() {
+			done <- c.Run(ctx, "test", func(context.Context, []byte) (pipeline.Source, error) { return quietSource{}, nil }, nil)
+		}()
+		time.Sleep(time.Second)
+		synctest.Wait()
+		link := c.SinkLink()
+		link.DisconnectErr.Store("dial tcp 127.0.0.1:9000: connect: connection refused")
+		link.DisconnectedUnixMilli.Store(time.Now().UnixMilli())
+		time.Sleep(13 * time.Second) // 14 s: stalled since 11 s
+		synctest.Wait()
+		if c.health.stats.Stall() == nil {
+			t.Fatal("no stall after 13 s without progress")
+		}
+		if code, _, m := getHealthz(t, c.health); code != http.StatusOK || m["status"] != "sink_unavailable" {
+			t.Errorf("healthz stalled by a sink outage: %d %v", code, m)
+		}
+		if code, _, m := getProbe(t, c.health, "/readyz"); code != http.StatusServiceUnavailable || m["status"] != "sink_unavailable" {
+			t.Errorf("readyz stalled by a sink outage: %d %v", code, m)
+		}
+		link.DisconnectedUnixMilli.Store(0)
+		if code, _, m := getHealthz(t, c.health); code != http.StatusServiceUnavailable || m["status"] != "stalled" {
+			t.Errorf("healthz stalled with the sink's server back: %d %v", code, m)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	})
+}

@@ -205,6 +205,10 @@ var unusedProperties = map[string]string{
 // checks at once.
 func (s *Set) Check(f func() error) { s.checks = append(s.checks, f) }
 
+// Millis converts a property in milliseconds (Kafka Connect's *.ms, errors.retry.timeout) to a
+// duration flag's value, for AliasFunc.
+func Millis(v string) (string, error) { return millis(v) }
+
 func millis(v string) (string, error) {
 	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 	if err != nil {

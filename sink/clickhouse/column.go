@@ -30,6 +30,8 @@ type colBuf interface {
 	data(lo, hi int) any
 	// setString replaces row i of a String column; false if the column is not a String.
 	setString(i int, s string) bool
+	// value returns row i as its Go value (nil for NULL).
+	value(i int) any
 }
 
 type buf[T any] struct {
@@ -87,6 +89,13 @@ func (b *buf[T]) data(lo, hi int) any {
 		}
 	}
 	return p
+}
+
+func (b *buf[T]) value(i int) any {
+	if b.nullable && b.nulls[i] {
+		return nil
+	}
+	return b.vals[i]
 }
 
 func (b *buf[T]) setString(i int, s string) bool {
@@ -229,6 +238,47 @@ func quoteIdent(s string) string {
 }
 
 // quoteString renders a ClickHouse string literal.
+// keyLiteral is raw, the JSON of a key member, as a literal of the column's type for the
+// unchanged-TOAST lookup (lookupToast): in an IN set the server converts it to the column's
+// type, in an array CAST to the column's type the same, so keys compare as values, not as
+// text. A number is written as one, a Decimal, a Date, a DateTime64 and a String as quoted
+// text, a DateTime as its epoch seconds (its text would be read in the server's time zone).
+func (c column) keyLiteral(raw []byte) (string, error) {
+	if c.array || raw == nil || isNull(raw) {
+		return "", fmt.Errorf("key value %.40s: want a scalar", raw)
+	}
+	b := c.codec.newBuf(false)
+	if err := b.appendRaw(raw); err != nil {
+		return "", err
+	}
+	switch v := b.value(0).(type) {
+	case string:
+		return quoteString(v), nil
+	case decimal.Decimal:
+		return quoteString(v.String()), nil
+	case time.Time:
+		v = v.UTC()
+		switch base := c.codec.base; {
+		case base == "Date" || base == "Date32":
+			return quoteString(v.Format("2006-01-02")), nil
+		case strings.HasPrefix(base, "DateTime64("):
+			if !strings.Contains(base, "'UTC'") {
+				// Its text would be read in the server's time zone, and could name another key.
+				return "", fmt.Errorf("%w: unchanged-TOAST lookup by a %s key (no time zone): ALTER the column to DateTime64(P, 'UTC')", ErrUnsupportedType, base)
+			}
+			return quoteString(v.Format("2006-01-02 15:04:05.999999999")), nil
+		}
+		return strconv.FormatInt(v.Unix(), 10), nil
+	case int8, int16, int32, int64, uint8, uint16, uint32, uint64:
+		return fmt.Sprint(v), nil
+	case float32:
+		return strconv.FormatFloat(float64(v), 'g', -1, 32), nil
+	case float64:
+		return strconv.FormatFloat(v, 'g', -1, 64), nil
+	}
+	return "", fmt.Errorf("%w: unchanged-TOAST lookup by a key of type %s", ErrUnsupportedType, c.chType())
+}
+
 func quoteString(s string) string {
 	return "'" + strings.NewReplacer("\\", "\\\\", "'", "\\'").Replace(s) + "'"
 }
@@ -350,6 +400,13 @@ func (b *strBuf) data(lo, hi int) any {
 		b.outp = append(b.outp, p)
 	}
 	return b.outp[:len(b.outp):len(b.outp)]
+}
+
+func (b *strBuf) value(i int) any {
+	if b.nullable && b.nulls[i] {
+		return nil
+	}
+	return strings.Clone(b.str(i))
 }
 
 func (b *strBuf) setString(i int, s string) bool {

@@ -1,6 +1,12 @@
 package clickhouse
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+)
 
 var (
 	// ErrUnsupportedType: a Connect or ClickHouse type the sink cannot map.
@@ -21,3 +27,35 @@ var (
 	// ErrClosed: the sink was closed.
 	ErrClosed = errors.New("clickhouse sink closed")
 )
+
+// UnavailableError is a call to ClickHouse that kept failing for the whole bound set by
+// Flag (--clickhouse-connect-timeout at the start, --errors-retry-timeout after). It is
+// retryable (capture.Retryable): the server may come back, and what the sink did not report
+// durable is read again from where the source (Kafka offsets, a replication slot) stands.
+type UnavailableError struct {
+	Op       string        // what was tried, e.g. "connect", "insert into orders"
+	Addr     string        // --clickhouse-addr
+	Waited   time.Duration // how long it failed
+	Attempts int
+	Flag     string // the setting that bounds it
+	Start    bool   // at the start (New): no record was taken yet
+	Err      error  // the last failure
+}
+
+func (e *UnavailableError) Error() string {
+	msg := fmt.Sprintf("clickhouse %s at %s: still failing after %s and %d attempts (%s): %v",
+		e.Op, e.Addr, e.Waited.Round(time.Millisecond), e.Attempts, e.Flag, e.Err)
+	var ex *ch.Exception
+	if errors.As(e.Err, &ex) {
+		msg += " (the server answered with this error every time)"
+	} else {
+		msg += " (check that the server is up and reachable from here, and that --clickhouse-addr is its native-protocol port: 9000, or 9440 with TLS)"
+	}
+	if !e.Start {
+		msg += "; nothing is lost: the records not inserted were not acknowledged, so they are read again from the last committed position"
+	}
+	return msg
+}
+
+func (e *UnavailableError) Unwrap() error   { return e.Err }
+func (e *UnavailableError) Retryable() bool { return true }

@@ -19,6 +19,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, batchPrefix string) properties.
 	fs.BoolVar(&c.LogValues, "clickhouse-log-values", c.LogValues, "at --log-level debug, also log each record's row values (may be personal data; off: topic, op and version only)")
 	fs.BoolVar(&c.Legacy, "clickhouse-legacy", c.Legacy, "use the pre-23.2 table layout even on a newer server")
 	fs.StringVar(&c.Compression, "clickhouse-compression", c.Compression, "native block compression: auto|lz4|none (auto: none on loopback addresses, lz4 otherwise)")
+	fs.DurationVar(&c.ConnectTimeout, "clickhouse-connect-timeout", c.ConnectTimeout, "retry an unreachable ClickHouse at the start for this long, then fail naming --clickhouse-addr (sluice clickhouse exits 1; a capture command reopens within --errors-retry-timeout); negative: for ever")
 	return nil
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/cespare/xxhash/v2"
 
+	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/envelope"
 	"github.com/sluicecdc/sluice/internal/properties"
 	"github.com/sluicecdc/sluice/internal/tlsconf"
@@ -62,7 +63,21 @@ type Config struct {
 	// the debug log line of each record; off, that line has topic, op and version only.
 	LogValues bool
 
-	MaxBackoff       time.Duration // longest wait between retries of a failed insert; defaults to 30s
+	MaxBackoff time.Duration // longest wait between retries of a failed call; defaults to 30s
+	// ConnectTimeout bounds how long New retries an unreachable server before it fails with
+	// an *UnavailableError naming the address; defaults to 1m; negative: until ctx ends.
+	ConnectTimeout time.Duration
+	// RetryTimeout bounds how long a failing call to ClickHouse (an INSERT, a DDL statement, a
+	// lookup) is retried in a row before the sink fails with an *UnavailableError: its records
+	// are not reported durable, so their offsets are not committed. Defaults to 10m (Kafka
+	// Connect's errors.retry.timeout, as the capture commands' --errors-retry-timeout);
+	// negative: until ctx ends.
+	RetryTimeout time.Duration
+	// Link, when set, tells whether ClickHouse answers: DisconnectedUnixMilli is set at the
+	// first failed call of a streak and cleared at the next success, DisconnectErr holds the
+	// last error (/readyz and the sluice_clickhouse_connected gauge read it). While no call is
+	// made, a ping every few seconds keeps it current. Not a flag.
+	Link             *capture.StreamStats
 	ProgressInterval time.Duration // how often progress is logged; defaults to 10s
 	Logger           *slog.Logger  // defaults to discard
 }
@@ -94,6 +109,15 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxBackoff <= 0 {
 		c.MaxBackoff = 30 * time.Second
+	}
+	if c.ConnectTimeout == 0 {
+		c.ConnectTimeout = time.Minute
+	}
+	if c.RetryTimeout == 0 {
+		c.RetryTimeout = 10 * time.Minute
+	}
+	if c.Link == nil {
+		c.Link = new(capture.StreamStats)
 	}
 	if c.ProgressInterval <= 0 {
 		c.ProgressInterval = 10 * time.Second
@@ -194,8 +218,9 @@ type Sink struct {
 	setFailed          context.CancelFunc
 	closeOnce          sync.Once
 	wg                 sync.WaitGroup
+	lastOK             atomic.Int64 // unix ns of the newest call ClickHouse answered (retryFor, ping)
 	// toastLookup replaces readToast in tests that have no connection (chDB).
-	toastLookup func(ctx context.Context, table, q string, nkeys int) (map[string]string, error)
+	toastLookup func(ctx context.Context, table, q string) (map[int]string, error)
 
 	stats struct {
 		rows, batches, records, parked, retries, schema, toast, replayed atomic.Uint64
@@ -311,7 +336,7 @@ func New(ctx context.Context, cfg Config, durable func(token uint64)) (*Sink, er
 		tables: map[string]*table{}, db: quoteIdent(cfg.Database), stopTick: make(chan struct{})}
 	s.life, s.lifeEnd = context.WithCancel(context.Background())
 	s.failed, s.setFailed = context.WithCancel(context.Background())
-	if err := s.retry(ctx, "connect", func(ctx context.Context) error {
+	if err := s.retryFor(ctx, "connect", cfg.ConnectTimeout, connectFlag, func(ctx context.Context) error {
 		return conn.QueryRow(ctx, "SELECT version()").Scan(&s.version)
 	}); err != nil {
 		s.lifeEnd()
@@ -327,7 +352,7 @@ func New(ctx context.Context, cfg Config, durable func(token uint64)) (*Sink, er
 		"CREATE DATABASE IF NOT EXISTS " + s.db,
 		"CREATE TABLE IF NOT EXISTS " + s.db + ".`_sluice_parked` (ts DateTime, table String, topic String, token UInt64, version UInt64, reason String, key String, value String) ENGINE = MergeTree ORDER BY (table, ts)",
 	} {
-		if err := s.retry(ctx, "prepare database", func(ctx context.Context) error { return conn.Exec(ctx, q) }); err != nil {
+		if err := s.retryFor(ctx, "prepare database", cfg.ConnectTimeout, connectFlag, func(ctx context.Context) error { return conn.Exec(ctx, q) }); err != nil {
 			s.lifeEnd()
 			conn.Close()
 			return nil, err
@@ -481,10 +506,51 @@ func (s *Sink) ticker() {
 	}()
 	var lastRows uint64
 	lastAt := time.Now()
+	ping := time.NewTicker(pingEvery)
+	defer ping.Stop()
+	var pingFailedAt, pingLogged time.Time
 	for {
 		select {
 		case <-s.stopTick:
 			return
+		case now := <-ping.C:
+			// No call for a while: ask, so that /readyz and the gauge see an outage of an idle
+			// sink too. Not while a flush runs: its own retries say how ClickHouse is doing.
+			s.mu.Lock()
+			busy := s.inflight != nil
+			if busy {
+				select {
+				case <-s.inflight.done:
+					busy = false
+				default:
+				}
+			}
+			s.mu.Unlock()
+			if busy || now.Sub(time.Unix(0, s.lastOK.Load())) < pingEvery/2 {
+				continue
+			}
+			pctx, cancel := context.WithTimeout(ctx, pingEvery)
+			err := s.conn.Ping(pctx)
+			cancel()
+			switch {
+			case ctx.Err() != nil:
+			case err == nil:
+				s.up()
+				if !pingFailedAt.IsZero() {
+					s.log.Info("clickhouse reachable again", "addr", strings.Join(s.cfg.Addr, ","), "failed_for", time.Since(pingFailedAt).Round(time.Millisecond).String())
+				}
+				pingFailedAt, pingLogged = time.Time{}, time.Time{}
+			default:
+				s.down(err, now)
+				if pingFailedAt.IsZero() {
+					pingFailedAt = now
+				}
+				if now.Sub(pingLogged) >= 30*time.Second {
+					pingLogged = now
+					s.log.Warn("clickhouse unreachable while idle; pinging every "+pingEvery.String(), "addr", strings.Join(s.cfg.Addr, ","),
+						"failing_for", now.Sub(pingFailedAt).Round(time.Millisecond).String(), "err", err)
+				}
+			}
 		case <-t.C:
 			s.mu.Lock()
 			if s.sticky == nil && len(s.tokens) > 0 && s.due(time.Now()) {
@@ -511,6 +577,12 @@ func (s *Sink) ticker() {
 	}
 }
 
+// connectFlag bounds New's retries (Config.ConnectTimeout).
+const connectFlag = "--clickhouse-connect-timeout"
+
+// pingEvery is how often an idle sink pings ClickHouse (Config.Link).
+const pingEvery = 5 * time.Second
+
 // due reports whether the pending rows should be inserted now without waiting for a full
 // batch: they are FlushInterval old, or no insert is running and either a burst just ended
 // (the source read all its input and the newest insert was a full batch) or the input is
@@ -536,14 +608,23 @@ func (s *Sink) due(now time.Time) bool {
 	return now.Sub(s.lastSend) >= iv/10 && now.Sub(s.lastStart) >= iv/2
 }
 
-// retry runs fn until it succeeds or ctx ends, with exponential backoff.
+// retry runs fn until it succeeds, fails in a way no retry cures, ctx ends, or it kept failing
+// for RetryTimeout (--errors-retry-timeout), with exponential backoff.
 func (s *Sink) retry(ctx context.Context, what string, fn func(ctx context.Context) error) error {
+	return s.retryFor(ctx, what, s.cfg.RetryTimeout, "--errors-retry-timeout, errors.retry.timeout", fn)
+}
+
+// retryFor is retry bounded by limit (negative: none), which flag sets. Every failed attempt
+// is logged with its error, counted in Stats.Retries and shown on cfg.Link until a success.
+func (s *Sink) retryFor(ctx context.Context, what string, limit time.Duration, flag string, fn func(ctx context.Context) error) error {
 	wait := 100 * time.Millisecond
+	var start time.Time
 	for attempt := 1; ; attempt++ {
 		err := fn(ctx)
 		if err == nil {
+			s.up()
 			if attempt > 1 {
-				s.log.Info("clickhouse recovered", "op", what, "attempts", attempt)
+				s.log.Info("clickhouse recovered", "op", what, "attempts", attempt, "failed_for", time.Since(start).Round(time.Millisecond).String())
 			}
 			return nil
 		}
@@ -560,18 +641,47 @@ func (s *Sink) retry(ctx context.Context, what string, fn func(ctx context.Conte
 		if errors.As(err, &stop) {
 			return fmt.Errorf("clickhouse %s: %w", what, stop.error)
 		}
+		now := time.Now()
+		if attempt == 1 {
+			start = now
+		}
+		s.down(err, now)
+		failing := now.Sub(start)
+		if limit >= 0 && failing >= limit {
+			return &UnavailableError{Op: what, Addr: strings.Join(s.cfg.Addr, ","), Waited: failing, Attempts: attempt, Flag: flag,
+				Start: flag == connectFlag, Err: err}
+		}
+		if limit >= 0 {
+			wait = min(wait, limit-failing)
+		}
 		s.stats.retries.Add(1)
-		s.log.Warn("clickhouse call failed; retrying", "op", what, "attempt", attempt, "wait", wait, "err", err)
+		attrs := []any{"op", what, "addr", strings.Join(s.cfg.Addr, ","), "attempt", attempt, "wait", wait.Round(time.Millisecond).String(),
+			"failing_for", failing.Round(time.Millisecond).String(), "err", err}
+		if limit >= 0 {
+			attrs = append(attrs, "gives_up_in", (limit - failing).Round(time.Second).String())
+		}
+		s.log.Warn("clickhouse call failed; retrying", attrs...)
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return fmt.Errorf("clickhouse %s: %w (gave up: %v)", what, err, ctx.Err())
-		case <-time.After(wait):
+		case <-t.C:
 		}
-		wait *= 2
-		if wait > s.cfg.MaxBackoff {
-			wait = s.cfg.MaxBackoff
-		}
+		wait = min(wait*2, s.cfg.MaxBackoff)
 	}
+}
+
+// up records a call ClickHouse answered (Config.Link).
+func (s *Sink) up() {
+	s.lastOK.Store(time.Now().UnixNano())
+	s.cfg.Link.DisconnectedUnixMilli.Store(0)
+}
+
+// down records a failed call (Config.Link): the streak's first time stays.
+func (s *Sink) down(err error, now time.Time) {
+	s.cfg.Link.DisconnectErr.Store(err.Error())
+	s.cfg.Link.DisconnectedUnixMilli.CompareAndSwap(0, now.UnixMilli())
 }
 
 // noRetry marks an error of a retried call that no retry cures; retry returns it at once.

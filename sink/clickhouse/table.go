@@ -1026,14 +1026,12 @@ func keyString(raws [][]byte, idx []int) string {
 	return sb.String()
 }
 
+// keyTexts are the key members' JSON, as the record has them: lookupToast converts them with
+// their columns' codecs (keyLiteral).
 func keyTexts(raws [][]byte, idx []int) []string {
 	out := make([]string, len(idx))
 	for j, i := range idx {
-		if raws[i] != nil && len(raws[i]) > 0 && raws[i][0] == '"' {
-			out[j], _ = jsonString(raws[i])
-		} else {
-			out[j] = string(raws[i])
-		}
+		out[j] = string(raws[i])
 	}
 	return out
 }
@@ -1054,26 +1052,7 @@ func (s *Sink) resolveToast(ctx context.Context, name string, b *tableBatch) err
 	if len(b.fixups) == 0 {
 		return nil
 	}
-	keyCols := make([]string, len(b.bind.keyIdx))
-	for j, i := range b.bind.keyIdx {
-		keyCols[j] = "toString(" + quoteIdent(b.bind.cols[i].name) + ")"
-	}
-	// One text per key for transform(): the key itself, or its columns length-prefixed.
-	keyExpr, keyText := keyCols[0], func(k []string) string { return k[0] }
-	if len(keyCols) > 1 {
-		parts := make([]string, 0, 3*len(keyCols))
-		for _, c := range keyCols {
-			parts = append(parts, "toString(length("+c+"))", "':'", c)
-		}
-		keyExpr = "concat(" + strings.Join(parts, ", ") + ")"
-		keyText = func(k []string) string {
-			var sb strings.Builder
-			for _, p := range k {
-				sb.WriteString(strconv.Itoa(len(p)) + ":" + p)
-			}
-			return sb.String()
-		}
-	}
+	keyText := func(k []string) string { return strings.Join(k, "\x00") }
 	type chain struct {
 		key     []string
 		text    string
@@ -1103,6 +1082,18 @@ func (s *Sink) resolveToast(ctx context.Context, name string, b *tableBatch) err
 		c.members = append(c.members, f.row)
 	}
 	for col, cs := range byCol {
+		if !isStringBuf(b.bufs[col]) {
+			// Only a String column takes a value read back as text (setString); its lookup
+			// would print the column (toString), which for a Decimal128 crashes 18.16.
+			n := 0
+			for _, c := range cs {
+				n += len(c.members)
+			}
+			s.stats.toast.Add(uint64(n))
+			s.log.Warn("unchanged-TOAST value in a non-String column cannot be carried from ClickHouse; storing NULL/empty",
+				"table", name, "column", b.bind.cols[col].name, "rows", n)
+			continue
+		}
 		// A chain rooted at a row that a primary-key change created reads its own key from
 		// that row on (a replay finds its first copy), else the old key below the change
 		// (the old key's delete at the change's version has no value).
@@ -1114,7 +1105,7 @@ func (s *Sink) resolveToast(ctx context.Context, name string, b *tableBatch) err
 			}
 		}
 		colName := quoteIdent(b.bind.cols[col].name)
-		vals, err := s.lookupToast(ctx, name, colName, reqs, keyExpr, keyCols)
+		vals, err := s.lookupToast(ctx, name, colName, reqs, b.bind)
 		if err != nil {
 			return err
 		}
@@ -1142,7 +1133,7 @@ func (s *Sink) resolveToast(ctx context.Context, name string, b *tableBatch) err
 			for j, r := range oldReqs {
 				seen[j] = toastReq{key: r.key, text: r.text, lo: r.hi, hi: math.MaxUint64}
 			}
-			svals, err := s.lookupToast(ctx, name, "`_version`", seen, keyExpr, keyCols)
+			svals, err := s.lookupToast(ctx, name, "`_version`", seen, b.bind)
 			if err != nil {
 				return err
 			}
@@ -1156,7 +1147,7 @@ func (s *Sink) resolveToast(ctx context.Context, name string, b *tableBatch) err
 			}
 		}
 		if len(ask) > 0 {
-			ovals, err := s.lookupToast(ctx, name, colName, ask, keyExpr, keyCols)
+			ovals, err := s.lookupToast(ctx, name, colName, ask, b.bind)
 			if err != nil {
 				return err
 			}
@@ -1178,7 +1169,7 @@ func (s *Sink) resolveToast(ctx context.Context, name string, b *tableBatch) err
 		}
 		outranked := map[int]bool{}
 		if len(newer) > 0 {
-			nvals, err := s.lookupToast(ctx, name, "`_version`", newer, keyExpr, keyCols)
+			nvals, err := s.lookupToast(ctx, name, "`_version`", newer, b.bind)
 			if err != nil {
 				return err
 			}
@@ -1230,15 +1221,59 @@ func (s *Sink) resolveToast(ctx context.Context, name string, b *tableBatch) err
 
 // toastReq is one lookup of resolveToast: key's newest value with a version in [lo, hi].
 type toastReq struct {
-	key    []string
-	text   string // key for transform()
+	key    []string // the key members' JSON (keyTexts)
+	text   string   // key joined, to see it once per round
 	lo, hi uint64
 }
+
+// maxLookupBytes bounds the keys' part of one lookup query (lookupToast).
+const maxLookupBytes = 128 << 10
 
 // lookupToast answers reqs for colName (a column or expression), by index in reqs. A key has
 // one request per stretch of its history in the batch (one, or a few when the source
 // re-sent): one query per round, with each key once.
-func (s *Sink) lookupToast(ctx context.Context, name, colName string, reqs []toastReq, keyExpr string, keyCols []string) (map[int]string, error) {
+//
+// Keys compare as values of their columns' types (keyLiteral), never as text: a key's text is
+// not its JSON for a Decimal (Base64 bytes), a Date or a timestamp, so such keys matched
+// nothing and their values were stored empty; and toString of a Decimal128 (precision > 18)
+// overruns memory on ClickHouse 18.16 and crashes the server. A row tells its key by
+// _sluice_i, the key's place in the round: indexOf in the round's keys for a one-column key;
+// for a composite key each column's place in that column's distinct values, combined into
+// one number that transform maps to the place (18.16's indexOf over an array of tuples
+// compares element by element: minutes for a few thousand keys). PREWHERE reads the keys'
+// rows first, so the indexOf run only on them.
+func (s *Sink) lookupToast(ctx context.Context, name, colName string, reqs []toastReq, bd *binding) (map[int]string, error) {
+	nk := len(bd.keyIdx)
+	keyCols := make([]string, nk)
+	for j, i := range bd.keyIdx {
+		keyCols[j] = quoteIdent(bd.cols[i].name)
+	}
+	keyExpr := keyCols[0]
+	if nk > 1 {
+		keyExpr = "(" + strings.Join(keyCols, ", ") + ")"
+	}
+	// A composite key's place numbers multiply: at most maxRound keys a round keeps their
+	// product (maxRound+1)^nk below 2^63.
+	maxRound := math.MaxInt
+	if nk > 1 {
+		maxRound = max(1, int(math.Pow(2, 63/float64(nk)))-1)
+	}
+	// Each request's key as literals, and about what it adds to a query.
+	litsOf := make([][]string, len(reqs))
+	sizeOf := make([]int, len(reqs))
+	for i := range reqs {
+		l := make([]string, nk)
+		n := 40 // its bounds, its code and place, separators
+		for j, k := range reqs[i].key {
+			lit, err := bd.cols[bd.keyIdx[j]].keyLiteral([]byte(k))
+			if err != nil {
+				return nil, fmt.Errorf("unchanged-TOAST lookup in %s: key column %s: %w", name, bd.cols[bd.keyIdx[j]].name, err)
+			}
+			l[j] = lit
+			n += 2*len(lit) + 4 // in the IN set and in its column's array
+		}
+		litsOf[i], sizeOf[i] = l, n
+	}
 	vals := map[int]string{}
 	todo := make([]int, len(reqs))
 	for i := range todo {
@@ -1247,53 +1282,97 @@ func (s *Sink) lookupToast(ctx context.Context, name, colName string, reqs []toa
 	for len(todo) > 0 {
 		var round, rest []int
 		inRound := map[string]bool{}
+		size := 0
 		for _, i := range todo {
-			if inRound[reqs[i].text] {
+			// A round stays well below the server's max_query_size (256 KiB by default):
+			// beyond it the query is refused, and refused again at every retry.
+			if inRound[reqs[i].text] || len(round) == maxRound || len(round) > 0 && size+sizeOf[i] > maxLookupBytes {
 				rest = append(rest, i)
 				continue
 			}
 			inRound[reqs[i].text] = true
 			round = append(round, i)
+			size += sizeOf[i]
 		}
 		todo = rest
-		tuples := make([]string, 0, len(round))
-		from := make([]string, 0, len(round))
-		to := make([]string, 0, len(round))
+		set := make([]string, 0, len(round))
+		hi := make([]string, 0, len(round))
 		lo := make([]string, 0, len(round))
 		anyLo := false
+		// Per key column, its distinct literals in the round and each one's place (1-based).
+		distinct := make([][]string, nk)
+		place := make([]map[string]uint64, nk)
+		for j := range place {
+			place[j] = map[string]uint64{}
+		}
+		lits := make([][]string, 0, len(round))
 		for _, i := range round {
 			r := &reqs[i]
-			lits := make([]string, len(r.key))
-			for j, k := range r.key {
-				lits[j] = quoteString(k)
+			l := litsOf[i]
+			for j, lit := range l {
+				if _, ok := place[j][lit]; !ok {
+					distinct[j] = append(distinct[j], lit)
+					place[j][lit] = uint64(len(distinct[j]))
+				}
 			}
-			tuples = append(tuples, "("+strings.Join(lits, ", ")+")")
-			from = append(from, quoteString(r.text))
-			to = append(to, strconv.FormatUint(r.hi, 10))
+			lits = append(lits, l)
+			if nk == 1 {
+				set = append(set, l[0])
+			} else {
+				set = append(set, "("+strings.Join(l, ", ")+")")
+			}
+			hi = append(hi, strconv.FormatUint(r.hi, 10))
 			lo = append(lo, strconv.FormatUint(r.lo, 10))
 			anyLo = anyLo || r.lo > 0
 		}
+		arrayOf := func(j int) string {
+			return "CAST([" + strings.Join(distinct[j], ", ") + "] AS Array(" + bd.cols[bd.keyIdx[j]].chType() + "))"
+		}
+		var id string
+		if nk == 1 {
+			id = "indexOf(" + arrayOf(0) + ", " + keyCols[0] + ")" // distinct[0] is the round's keys, in order
+		} else {
+			code := ""
+			for j := range nk {
+				t := "toUInt64(indexOf(" + arrayOf(j) + ", " + keyCols[j] + "))"
+				if j == 0 {
+					code = t
+				} else {
+					code = "(" + code + ") * " + strconv.Itoa(len(distinct[j])+1) + " + " + t
+				}
+			}
+			codes := make([]string, len(round))
+			places := make([]string, len(round))
+			for n, l := range lits {
+				var code uint64
+				for j, lit := range l {
+					code = code*uint64(len(distinct[j])+1) + place[j][lit]
+				}
+				codes[n] = strconv.FormatUint(code, 10)
+				places[n] = strconv.Itoa(n + 1)
+			}
+			id = "transform(" + code + ", CAST([" + strings.Join(codes, ", ") + "] AS Array(UInt64)), CAST([" +
+				strings.Join(places, ", ") + "] AS Array(UInt64)), toUInt64(0))"
+		}
 		// A delete row's empty value is no value (a delete that carried none: no earlier
 		// value, or written before deletes carried them).
-		q := "SELECT " + strings.Join(keyCols, ", ") + ", toString(argMaxIf(" + colName + ", `_version`, `_is_deleted` = 0 OR notEmpty(toString(" + colName + ")))) FROM " +
-			s.db + "." + quoteIdent(name) + " WHERE (" + strings.Join(keyCols, ", ") + ") IN (" +
-			strings.Join(tuples, ", ") + ") AND `_version` <= transform(" + keyExpr + ", [" + strings.Join(from, ", ") +
-			"], CAST([" + strings.Join(to, ", ") + "] AS Array(UInt64)), toUInt64(0))"
+		q := "SELECT " + id + " AS _sluice_i, toString(argMaxIf(" + colName + ", `_version`, `_is_deleted` = 0 OR notEmpty(toString(" + colName + ")))) FROM " +
+			s.db + "." + quoteIdent(name) + " PREWHERE " + keyExpr + " IN (" + strings.Join(set, ", ") + ")" +
+			" WHERE `_version` <= arrayElement(CAST([" + strings.Join(hi, ", ") + "] AS Array(UInt64)), _sluice_i)"
 		if anyLo {
-			q += " AND `_version` >= transform(" + keyExpr + ", [" + strings.Join(from, ", ") +
-				"], CAST([" + strings.Join(lo, ", ") + "] AS Array(UInt64)), toUInt64(0))"
+			q += " AND `_version` >= arrayElement(CAST([" + strings.Join(lo, ", ") + "] AS Array(UInt64)), _sluice_i)"
 		}
-		q += " GROUP BY " + strings.Join(keyCols, ", ")
+		q += " GROUP BY _sluice_i"
 		read := s.readToast
 		if s.toastLookup != nil {
 			read = s.toastLookup
 		}
-		found, err := read(ctx, name, q, len(keyCols))
+		found, err := read(ctx, name, q)
 		if err != nil {
 			return nil, err
 		}
-		for _, i := range round {
-			if v, ok := found[strings.Join(reqs[i].key, "\x00")]; ok {
+		for j, i := range round {
+			if v, ok := found[j+1]; ok {
 				vals[i] = v
 			}
 		}
@@ -1301,30 +1380,25 @@ func (s *Sink) lookupToast(ctx context.Context, name, colName string, reqs []toa
 	return vals, nil
 }
 
-// readToast runs a lookup of resolveToast: the value (not NULL) by key, its columns joined
-// by NUL.
-func (s *Sink) readToast(ctx context.Context, name, q string, nkeys int) (map[string]string, error) {
-	var found map[string]string
+// readToast runs a lookup of resolveToast: the value (not NULL) by the key's place in the
+// round (_sluice_i).
+func (s *Sink) readToast(ctx context.Context, name, q string) (map[int]string, error) {
+	var found map[int]string
 	err := s.retry(ctx, "read unchanged-TOAST values of "+name, func(ctx context.Context) error {
-		found = map[string]string{} // an attempt cut off half-way reads again from the start
+		found = map[int]string{} // an attempt cut off half-way reads again from the start
 		rows, err := s.conn.Query(ctx, q)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
-			keys := make([]string, nkeys)
+			var i uint64
 			var v *string // NULL: only NULLs (argMax skips them), e.g. a value stored NULL for want of one
-			ptrs := make([]any, nkeys+1)
-			for i := range keys {
-				ptrs[i] = &keys[i]
-			}
-			ptrs[nkeys] = &v
-			if err := rows.Scan(ptrs...); err != nil {
+			if err := rows.Scan(&i, &v); err != nil {
 				return err
 			}
-			if v != nil {
-				found[strings.Join(keys, "\x00")] = *v
+			if v != nil && i > 0 {
+				found[int(i)] = *v
 			}
 		}
 		return rows.Err()

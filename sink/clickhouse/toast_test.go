@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -177,5 +178,43 @@ func TestToastKeyChangeInBatch(t *testing.T) {
 	want := []fix{{8, nil}, {9, []string{"9"}}}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("fixups (row, old key) %v, want %v", got, want)
+	}
+}
+
+// TestKeyLiteral: a key member's JSON as a literal the server converts to its column's type,
+// for the unchanged-TOAST lookup (lookupToast compares typed values, never a key's text).
+func TestKeyLiteral(t *testing.T) {
+	for _, c := range []struct {
+		field tfield
+		raw   string
+		want  string
+	}{
+		{tfield{name: "k", typ: "int32"}, `-5`, `-5`},
+		{tfield{name: "k", typ: "string"}, `"it's"`, `'it\'s'`},
+		{tfield{name: "k", typ: "bytes", semantic: nameDecimal, params: map[string]string{"scale": "2", "connect.decimal.precision": "38"}}, `"AJY="`, `'1.5'`},
+		{tfield{name: "k", typ: "int32", semantic: nameDate}, `19737`, `'2024-01-15'`},
+		{tfield{name: "k", typ: "int64", semantic: nameMicroTimestamp}, `1705314600123456`, `'2024-01-15 10:30:00.123456'`},
+		{tfield{name: "k", typ: "double"}, `0.1`, `0.1`},
+	} {
+		s := connectSchema{Type: c.field.typ, Name: c.field.semantic, Parameters: c.field.params, Field: c.field.name}
+		col, err := connectColumn(&s, true)
+		if err != nil {
+			t.Fatalf("%s: %v", c.raw, err)
+		}
+		got, err := col.keyLiteral([]byte(c.raw))
+		if err != nil || got != c.want {
+			t.Errorf("%s (%s): %s, %v; want %s", c.raw, col.chType(), got, err, c.want)
+		}
+	}
+	// A DateTime (the layout of older servers, or a table made by hand) is read from epoch
+	// seconds: a text would be read in the server's time zone.
+	got, err := column{name: "k", codec: mkCodec("DateTime", convEpochIn(3, "DateTime", time.Unix(0, 0).UTC(), time.Unix(math.MaxUint32, 0).UTC()))}.keyLiteral([]byte(`1705314600000`))
+	if want := `1705314600`; err != nil || got != want {
+		t.Errorf("DateTime: %s, %v; want %s", got, err, want)
+	}
+	// A DateTime64 without a time zone (a table made by hand): its text would be read in the
+	// server's, and could name another key.
+	if got, err := (column{name: "k", codec: mkCodec("DateTime64(6)", convEpoch(6))}).keyLiteral([]byte(`1705314600123456`)); err == nil {
+		t.Errorf("DateTime64(6): %s, want an error", got)
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/internal/cli"
 	"github.com/sluicecdc/sluice/internal/pipeline"
 	"github.com/sluicecdc/sluice/internal/properties"
@@ -49,6 +50,8 @@ type sink struct {
 func (s *sink) Open(ctx context.Context, d pipeline.Durable) (pipeline.Sink, error) {
 	cfg := s.cfg
 	cfg.Logger = s.c.Logger()
+	cfg.Link = s.c.SinkLink()
+	s.metrics.setLink(cfg.Link)
 	sk, err := clickhouse.New(ctx, cfg, d)
 	if err != nil {
 		return nil, err
@@ -97,43 +100,44 @@ func runKafkaToClickHouse(ctx context.Context, kcfg kafkasrc.Config, scfg clickh
 	if ep == nil {
 		ep = cli.NewEndpoint("kafka", kcfg.Group, "clickhouse")
 	}
-	kcfg.Link = ep.Link() // a broker outage shows on /readyz and Connected
-	var (
-		sink *clickhouse.Sink
-		m    metrics
-	)
-	// Each record's origin reaches the sink before the record: a replay (by a restarted
-	// upstream, or of a partition read again) must collapse with its first copy in keyless
-	// tables.
-	kcfg.OnOrigin = func(origin uint64) {
-		if sink != nil {
-			sink.SetOrigin(origin)
-		}
+	kcfg.Link = ep.Link()     // a broker outage shows on /readyz and Connected
+	scfg.Link = ep.SinkLink() // and a ClickHouse one
+	m := metrics{link: scfg.Link}
+	if err := ep.Register(&m); err != nil {
+		return err
 	}
-	src, err := kafkasrc.Open(ctx, kcfg)
+	// ClickHouse first: while it is unreachable (retried within --clickhouse-connect-timeout,
+	// then an error naming the address) the process does not join the group and take
+	// partitions it cannot deliver. The pipeline's Durable is known only once it runs.
+	var durable pipeline.Durable
+	sink, err := clickhouse.New(ctx, scfg, func(token uint64) { durable(token) })
 	if err != nil {
 		return err
 	}
-	if err := ep.Register(&m); err != nil {
-		src.Close()
+	m.set(sink)
+	// Each record's origin reaches the sink before the record: a replay (by a restarted
+	// upstream, or of a partition read again) must collapse with its first copy in keyless
+	// tables.
+	kcfg.OnOrigin = sink.SetOrigin
+	src, err := kafkasrc.Open(ctx, kcfg)
+	if err != nil {
+		sink.Close()
 		return err
 	}
 	ep.Up()
 	runErr := pipeline.Run(ctx, pipeline.Config{
 		Records: src,
 		NewSink: func(d pipeline.Durable) (pipeline.Sink, error) {
-			var err error
-			if sink, err = clickhouse.New(ctx, scfg, d); err == nil {
-				m.set(sink)
-			}
-			return sink, err
+			durable = d // before the first Send: nothing is durable before it
+			return sink, nil
 		},
 		Logger: log,
 		Stats:  ep.Stats(),
 	})
 	ep.Stopped()
+	sink.Close() // Run closed it, unless it returned before opening it
 	closeErr := src.Close()
-	if sink != nil {
+	{
 		st := sink.Stats()
 		log.Info("clickhouse sink stopped", "rows", st.Rows, "batches", st.Batches, "parked", st.Parked, "retries", st.Retries,
 			"insert_time", st.InsertTime.Round(time.Millisecond).String(), "insert_wait", st.InsertWait.Round(time.Millisecond).String(),
@@ -149,6 +153,7 @@ type metrics struct {
 	mu   sync.Mutex
 	base clickhouse.Stats // of the sinks before cur
 	cur  *clickhouse.Sink
+	link *capture.StreamStats // the sinks' Config.Link
 }
 
 func (m *metrics) set(s *clickhouse.Sink) {
@@ -158,6 +163,12 @@ func (m *metrics) set(s *clickhouse.Sink) {
 		m.base = addStats(m.base, m.cur.Stats())
 	}
 	m.cur = s
+}
+
+func (m *metrics) setLink(l *capture.StreamStats) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.link = l
 }
 
 func addStats(a, b clickhouse.Stats) clickhouse.Stats {
@@ -201,11 +212,15 @@ var chSeries = []struct {
 		func(s clickhouse.Stats) uint64 { return s.ToastMissing }},
 }
 
+var chConnected = prometheus.NewDesc("sluice_clickhouse_connected",
+	"1 while ClickHouse answers the sink's calls; 0 before the first answer and while calls fail and are retried (the error is on /readyz and in the log).", nil, nil)
+
 // Describe implements prometheus.Collector.
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, s := range chSeries {
 		ch <- s.desc
 	}
+	ch <- chConnected
 }
 
 // Collect implements prometheus.Collector.
@@ -214,6 +229,14 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	for _, s := range chSeries {
 		ch <- prometheus.MustNewConstMetric(s.desc, prometheus.CounterValue, float64(s.v(st)))
 	}
+	m.mu.Lock()
+	up := m.cur != nil && (m.link == nil || m.link.DisconnectedUnixMilli.Load() == 0)
+	m.mu.Unlock()
+	v := 0.0
+	if up {
+		v = 1
+	}
+	ch <- prometheus.MustNewConstMetric(chConnected, prometheus.GaugeValue, v)
 }
 
 // options are the settings of `sluice clickhouse`.
@@ -259,6 +282,7 @@ func parseOptions(prog string, args []string) (options, error) {
 	httpSec.RegisterFlags(fs)
 	var readyTimeout time.Duration
 	fs.DurationVar(&readyTimeout, "ready-timeout", 5*time.Second, "/readyz answers 503 when records wait for ClickHouse and nothing was delivered for this long")
+	fs.DurationVar(&scfg.RetryTimeout, "errors-retry-timeout", 10*time.Minute, "retry a failing call to ClickHouse (an INSERT, DDL) for this long in a row, then exit 1; the records not inserted are not committed and are read again at the next start; negative: for ever (errors.retry.timeout, ms)")
 	s.Names(properties.Names{
 		"bootstrap.servers": "kafka-brokers",
 		"debezium.sink.kafka.producer.bootstrap.servers": "kafka-brokers",
@@ -270,7 +294,8 @@ func parseOptions(prog string, args []string) (options, error) {
 	s.Names(cc.Client.RegisterSecurityFlags(fs))
 	s.Register(cli.GroupClickHouse, func(fs *flag.FlagSet) properties.Names { return scfg.RegisterFlags(fs, "") })
 	s.SetGroup(cli.GroupKafka, "kafka-brokers", "topics", "group", "group-instance-id", "initial-offset", "topic-refresh")
-	s.SetGroup(cli.GroupOperations, "memory-limit", "ready-timeout") // (--http-*: by name)
+	s.AliasFunc("errors.retry.timeout", "errors-retry-timeout", cli.Millis)
+	s.SetGroup(cli.GroupOperations, "memory-limit", "ready-timeout", "errors-retry-timeout") // (--http-*: by name)
 	s.Required("kafka-brokers", "topics", "clickhouse-addr")
 	s.Examples(prog + " --kafka-brokers 127.0.0.1:9092 --topics 'app\\..*' --clickhouse-addr 127.0.0.1:9000 --clickhouse-database app")
 	if err := s.Parse(args); err != nil {

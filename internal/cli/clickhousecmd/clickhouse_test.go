@@ -29,6 +29,7 @@ topics.regex=srv\\..*
 group.id=fromfile
 group.instance.id=host-1
 log.level=ignored
+errors.retry.timeout=90000
 `)
 	t.Setenv("SLUICE_CONFIG", props)
 	t.Setenv("SLUICE_GROUP", "fromenv")
@@ -48,6 +49,8 @@ log.level=ignored
 		{"clickhouse-addr (default)", strings.Join(scfg.Addr, ","), "127.0.0.1:9000"},
 		{"initial-offset (default)", cc.Initial, "oldest"},
 		{"group-instance-id (file, group.instance.id)", cc.InstanceID, "host-1"},
+		{"errors-retry-timeout (file, errors.retry.timeout in ms)", scfg.RetryTimeout.String(), (90 * time.Second).String()},
+		{"clickhouse-connect-timeout (default)", scfg.ConnectTimeout.String(), time.Minute.String()},
 	}
 	for _, ch := range checks {
 		if ch.got != ch.want {
