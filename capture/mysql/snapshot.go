@@ -48,8 +48,8 @@ type snapshotState struct {
 	// tableLocks: the last snapshotOpen locked the captured tables (LOCK TABLES ... READ)
 	// because the server did not permit the global read lock.
 	tableLocks bool
-	estimates map[schema.TableID]int64
-	prog      *capture.TableProgress // the current table's
+	estimates  map[schema.TableID]int64
+	prog       *capture.TableProgress // the current table's
 	// batchPos is the position of the current batch's rows: the snapshot's, with the progress
 	// up to the batch before (after: its last key), so a restart resumes at most a batch
 	// (and what was in flight) before the rows acknowledged.
