@@ -207,6 +207,7 @@ type Config struct {
 	estimateHook    func(map[schema.TableID]int64) // tests: edits the snapshot's row estimates
 	noBackupLock    bool                           // tests: as if the user lacked the backup lock's grant
 	afterBackupLock func()                         // tests: runs once the backup lock is held, before the global read lock
+	tableLockHook   func()                         // tests: runs under table locks once the snapshot is open, before the position is read
 }
 
 // Validate reports every bad field.

@@ -397,6 +397,9 @@ func (s *Source) snapshotOpen(ctx context.Context, underLock bool) error {
 		}
 		st.readers = []snapReader{&sqlReader{c: conn}}
 	}
+	if tl != nil && s.cfg.tableLockHook != nil {
+		s.cfg.tableLockHook()
+	}
 	if pos == nil {
 		switch {
 		case tl != nil && s.info.MariaDB:

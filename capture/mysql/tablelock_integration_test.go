@@ -227,3 +227,94 @@ func TestSnapshotNoLockGrant(t *testing.T) {
 		})
 	}
 }
+
+// TestSnapshotTableLocksNewTable: a captured table created (and written) after the snapshot
+// listed and locked the captured tables, before it read its binlog position. The table was
+// not locked, so its row committed after the snapshot opened and before the position: in
+// neither. The snapshot finds the table unlocked and begins again; every row comes once.
+func TestSnapshotTableLocksNewTable(t *testing.T) {
+	for _, srv := range servers(t) {
+		t.Run(srv.name, func(t *testing.T) {
+			root := openDB(t, srv.dsn)
+			name := fmt.Sprintf("sl_tlnew_%d", os.Getpid())
+			freshDB(t, root, name)
+			mustExec(t, root, "CREATE TABLE "+name+".t (id INT PRIMARY KEY, n INT)", "INSERT INTO "+name+".t VALUES "+strings.Join(zeroRows(10), ","))
+			ts := newTestSource(t, server{srv.name, managedUser(t, srv, name, true)}, name)
+			var once sync.Once
+			ts.cfg.tableLockHook = func() {
+				once.Do(func() {
+					mustExec(t, root, "CREATE TABLE "+name+".n (id INT PRIMARY KEY, n INT)", "INSERT INTO "+name+".n VALUES (1, 0)")
+				})
+			}
+			s := ts.open(t)
+			defer s.Close()
+			recs := ts.collect(t, s, 60*time.Second, untilSnapshotDone)
+			mustExec(t, root, "INSERT INTO "+name+".n VALUES (2, 0)")
+			recs = append(recs, ts.collect(t, s, 60*time.Second, func(r []rec) bool {
+				return len(r) > 0 && r[len(r)-1].tbl == "n" && r[len(r)-1].kind == capture.Change && r[len(r)-1].ev.After[0].Int == 2
+			})...)
+			seen := map[string]int{}
+			for _, r := range changes(recs) {
+				seen[fmt.Sprintf("%s/%d", r.tbl, r.ev.After[0].Int)]++
+			}
+			for i := 1; i <= 10; i++ {
+				if k := fmt.Sprintf("t/%d", i); seen[k] != 1 {
+					t.Errorf("%s came %d times", k, seen[k])
+				}
+			}
+			for _, k := range []string{"n/1", "n/2"} {
+				if seen[k] != 1 {
+					t.Errorf("%s came %d times", k, seen[k])
+				}
+			}
+			if len(seen) != 12 {
+				t.Errorf("rows seen: %v", seen)
+			}
+		})
+	}
+}
+
+// TestSnapshotTableLockTimeout: a transaction that wrote to a captured table and stays open
+// keeps LOCK TABLES ... READ waiting, and the writers queue behind the pending lock: the
+// snapshot gives up after --snapshot-lock-timeout with a retryable error that says so,
+// instead of holding the captured tables' writers for the server's lock_wait_timeout (a year).
+func TestSnapshotTableLockTimeout(t *testing.T) {
+	for _, srv := range servers(t) {
+		t.Run(srv.name, func(t *testing.T) {
+			root := openDB(t, srv.dsn)
+			name := fmt.Sprintf("sl_tlwait_%d", os.Getpid())
+			freshDB(t, root, name)
+			mustExec(t, root, "CREATE TABLE "+name+".t (id INT PRIMARY KEY, n INT)", "INSERT INTO "+name+".t VALUES (1, 0)")
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			c, err := root.Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if _, err := c.ExecContext(ctx, "BEGIN"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.ExecContext(ctx, "INSERT INTO "+name+".t VALUES (2, 0)"); err != nil {
+				t.Fatal(err)
+			}
+			defer c.ExecContext(context.Background(), "ROLLBACK")
+			ts := newTestSource(t, server{srv.name, managedUser(t, srv, name, true)}, name)
+			ts.cfg.SnapshotLockTimeout = time.Second
+			s := ts.open(t)
+			defer s.Close()
+			t0 := time.Now()
+			for {
+				if _, err = s.Next(ctx); err != nil {
+					break
+				}
+			}
+			if d := time.Since(t0); d > 15*time.Second {
+				t.Errorf("the snapshot gave up after %s; want about --snapshot-lock-timeout 1s", d)
+			}
+			if !capture.Retryable(err) || !strings.Contains(err.Error(), "LOCK TABLES ... READ on 1 tables waited --snapshot-lock-timeout") {
+				t.Fatalf("Next: %v (retryable %v); want the retryable table lock timeout", err, capture.Retryable(err))
+			}
+		})
+	}
+}
