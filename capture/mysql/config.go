@@ -66,9 +66,12 @@ const (
 	// writes (MySQL 8+ LOCK INSTANCE FOR BACKUP with BACKUP_ADMIN, MariaDB BACKUP STAGE
 	// BLOCK_DDL); without that grant the definitions are read unlocked and the binlog since the
 	// position is checked for DDL (one more try, the definitions then read under the global
-	// read lock). See docs/mysql.md, Snapshot locking.
+	// read lock). Where the server does not permit the global read lock (no RELOAD; managed
+	// servers such as RDS, Aurora, Cloud SQL) LOCK TABLES ... READ on the captured tables takes
+	// its place (snapshot_tablelock.go). See docs/mysql.md, Snapshot locking.
 	LockMinimal SnapshotLocking = "minimal"
-	// LockExtended holds the global read lock for the whole snapshot: no writes until it ends.
+	// LockExtended holds the global read lock (or the table locks) for the whole snapshot: no
+	// writes until it ends.
 	LockExtended SnapshotLocking = "extended"
 	// LockMinimalPercona is LockMinimal with the backup lock required (Percona Server's LOCK
 	// TABLES FOR BACKUP, or the server's own backup lock): the snapshot fails when the user
@@ -208,6 +211,7 @@ type Config struct {
 	noBackupLock    bool                           // tests: as if the user lacked the backup lock's grant
 	afterBackupLock func()                         // tests: runs once the backup lock is held, before the global read lock
 	tableLockHook   func()                         // tests: runs under table locks once the snapshot is open, before the position is read
+	noGlobalLock    bool                           // tests: as if the server refused FLUSH TABLES WITH READ LOCK to everyone (a managed server)
 }
 
 // Validate reports every bad field.

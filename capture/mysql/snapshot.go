@@ -311,7 +311,13 @@ func (s *Source) snapshotOpen(ctx context.Context, underLock bool) error {
 		if err := exec(s.lockWaitTimeout()); err != nil {
 			return errorf("snapshot: %w", err)
 		}
-		if err := exec("FLUSH TABLES WITH READ LOCK"); err != nil {
+		var err error
+		if s.cfg.noGlobalLock {
+			err = &gomysql.MySQLError{Number: 1045, Message: "Access denied (test: a managed server)"}
+		} else {
+			err = exec("FLUSH TABLES WITH READ LOCK")
+		}
+		if err != nil {
 			if lockTimedOut(err) {
 				return errorf("snapshot: FLUSH TABLES WITH READ LOCK waited --snapshot-lock-timeout %s: %w. Another session holds a table or waits "+
 					"for this snapshot's backup lock (a DDL statement, which then blocks the lock), and writers queue behind the pending lock; "+

@@ -318,3 +318,46 @@ func TestSnapshotTableLockTimeout(t *testing.T) {
 		})
 	}
 }
+
+// TestSnapshotGlobalLockRefusedWithReload: a managed server refuses FLUSH TABLES WITH READ LOCK
+// even to a user with RELOAD (simulated: noGlobalLock). With LOCK TABLES the snapshot takes
+// table locks and reads every row; without, the error names GRANT LOCK TABLES and not the
+// RELOAD the user already has. Before, the error said "GRANT RELOAD ON *.*" whatever the
+// grants.
+func TestSnapshotGlobalLockRefusedWithReload(t *testing.T) {
+	for _, srv := range servers(t) {
+		t.Run(srv.name, func(t *testing.T) {
+			root := openDB(t, srv.dsn)
+			name := fmt.Sprintf("sl_tlrds_%d", os.Getpid())
+			freshDB(t, root, name)
+			mustExec(t, root, "CREATE TABLE "+name+".t (id INT PRIMARY KEY, n INT)", "INSERT INTO "+name+".t VALUES "+strings.Join(zeroRows(20), ","))
+			for _, lockTables := range []bool{true, false} {
+				dsn := managedUser(t, srv, name, lockTables)
+				cfg, _ := gomysql.ParseDSN(dsn)
+				mustExec(t, root, "GRANT RELOAD ON *.* TO '"+cfg.User+"'@'%'")
+				ts := newTestSource(t, server{srv.name, dsn}, name)
+				ts.cfg.noGlobalLock = true
+				s := ts.open(t)
+				if lockTables {
+					recs := ts.collect(t, s, 60*time.Second, untilSnapshotDone)
+					s.Close()
+					if n := len(changes(recs)); n != 20 {
+						t.Errorf("table locks: %d rows read, want 20", n)
+					}
+					continue
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				var err error
+				for err == nil {
+					_, err = s.Next(ctx)
+				}
+				cancel()
+				s.Close()
+				t.Log(err)
+				if msg := err.Error(); !strings.Contains(msg, "GRANT LOCK TABLES ON `"+name+"`.*") || strings.Contains(msg, "GRANT RELOAD") {
+					t.Errorf("without LOCK TABLES: %v; want GRANT LOCK TABLES and no GRANT RELOAD (the user has it)", err)
+				}
+			}
+		})
+	}
+}
