@@ -534,7 +534,6 @@ func (s *Source) grantProblems(ctx context.Context, mariadb bool) []grantProblem
 	acct := s.account(ctx)
 	var out []grantProblem
 	var global []string
-	out = append(out, s.lockProblems(ctx, g, acct, mariadb)...)
 	if !g.hasGlobal("REPLICATION SLAVE", "REPLICATION REPLICA") {
 		global = append(global, "REPLICATION SLAVE")
 	}
@@ -549,6 +548,7 @@ func (s *Source) grantProblems(ctx context.Context, mariadb bool) []grantProblem
 		out = append(out, grantProblem{fmt.Sprintf("the user %s lacks %s", acct, strings.Join(global, ", ")),
 			fmt.Sprintf("GRANT %s ON *.* TO %s", strings.Join(global, ", "), acct), false})
 	}
+	out = append(out, s.lockProblems(ctx, g, acct, mariadb)...)
 	if !mariadb && s.cfg.SnapshotLocking == LockMinimalPercona && s.mayLockSnapshot() && !g.hasGlobal("BACKUP_ADMIN") {
 		out = append(out, grantProblem{fmt.Sprintf("the user %s lacks BACKUP_ADMIN, which --snapshot-locking minimal_percona requires (its backup lock)", acct),
 			fmt.Sprintf("GRANT BACKUP_ADMIN ON *.* TO %s (or --snapshot-locking minimal)", acct), false})
