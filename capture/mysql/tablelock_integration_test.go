@@ -66,7 +66,8 @@ func managedUser(t *testing.T, srv server, db string, lockTables bool) string {
 
 // TestSnapshotTableLocks: a user that may not take the global read lock nor a backup lock
 // (a managed server) but has LOCK TABLES snapshots with table locks on the captured tables,
-// while writers commit to them all through the snapshot's start: `sluice check` and the run
+// while writers commit to them all through the snapshot's start (and one to a table not
+// captured, which is never locked): `sluice check` and the run
 // both accept it (a warning, not a failure), the log says the global read lock was not
 // permitted and which lock was taken instead, writes wait only while the snapshot opens
 // (minimal) or for the whole snapshot (extended), and the snapshot meets the stream exactly:
@@ -109,6 +110,11 @@ func TestSnapshotTableLocks(t *testing.T) {
 					t.Errorf("check does not say the snapshot will use table locks")
 				}
 
+				// A table of another database: not captured, so not locked, even in extended.
+				other := name + "_x"
+				freshDB(t, root, other)
+				mustExec(t, root, "CREATE TABLE "+other+".o (id INT PRIMARY KEY, n INT)", "INSERT INTO "+other+".o VALUES "+strings.Join(zeroRows(100), ","))
+				ow := startWriter(t, root, other+".o", 1000)
 				var ws []*writer
 				for _, tbl := range tables {
 					ws = append(ws, startWriter(t, root, tbl, 1000))
@@ -122,6 +128,10 @@ func TestSnapshotTableLocks(t *testing.T) {
 				for _, w := range ws {
 					w.finish(t)
 					maxWait = max(maxWait, time.Duration(w.maxWait.Load()))
+				}
+				ow.finish(t)
+				if d := time.Duration(ow.maxWait.Load()); d >= hold*3/4 {
+					t.Errorf("a writer of a table not captured was blocked %s: only the captured tables may be locked", d)
 				}
 				blocked := time.Duration(ts.cfg.Stats.Snapshot.WritesBlockedNanos.Load())
 				t.Logf("writers blocked at most %s; the source reports writes blocked %s", maxWait, blocked)
