@@ -184,8 +184,8 @@ type Config struct {
 	// read, which may rightly take hours, fails only when it stops moving. A timeout is
 	// retryable.
 	QueryTimeout time.Duration
-	// SnapshotLockTimeout bounds each wait for a snapshot lock (the global read lock, the backup
-	// lock), as the session's lock_wait_timeout (default 10s, Debezium's
+	// SnapshotLockTimeout bounds each wait for a snapshot lock (the global read lock or the table
+	// locks, the backup lock), as the session's lock_wait_timeout (default 10s, Debezium's
 	// snapshot.lock.timeout.ms). The wait must be bounded: a DDL statement that arrives after
 	// the backup lock was taken holds its global intention lock while it waits for the backup
 	// lock, so FLUSH TABLES WITH READ LOCK then waits for the DDL, which waits for sluice, and
