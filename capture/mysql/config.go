@@ -66,9 +66,12 @@ const (
 	// writes (MySQL 8+ LOCK INSTANCE FOR BACKUP with BACKUP_ADMIN, MariaDB BACKUP STAGE
 	// BLOCK_DDL); without that grant the definitions are read unlocked and the binlog since the
 	// position is checked for DDL (one more try, the definitions then read under the global
-	// read lock). See docs/mysql.md, Snapshot locking.
+	// read lock). Where the server does not permit the global read lock (no RELOAD; managed
+	// servers such as RDS, Aurora, Cloud SQL) LOCK TABLES ... READ on the captured tables takes
+	// its place (snapshot_tablelock.go). See docs/mysql.md, Snapshot locking.
 	LockMinimal SnapshotLocking = "minimal"
-	// LockExtended holds the global read lock for the whole snapshot: no writes until it ends.
+	// LockExtended holds the global read lock (or the table locks) for the whole snapshot: no
+	// writes until it ends.
 	LockExtended SnapshotLocking = "extended"
 	// LockMinimalPercona is LockMinimal with the backup lock required (Percona Server's LOCK
 	// TABLES FOR BACKUP, or the server's own backup lock): the snapshot fails when the user
@@ -181,8 +184,8 @@ type Config struct {
 	// read, which may rightly take hours, fails only when it stops moving. A timeout is
 	// retryable.
 	QueryTimeout time.Duration
-	// SnapshotLockTimeout bounds each wait for a snapshot lock (the global read lock, the backup
-	// lock), as the session's lock_wait_timeout (default 10s, Debezium's
+	// SnapshotLockTimeout bounds each wait for a snapshot lock (the global read lock or the table
+	// locks, the backup lock), as the session's lock_wait_timeout (default 10s, Debezium's
 	// snapshot.lock.timeout.ms). The wait must be bounded: a DDL statement that arrives after
 	// the backup lock was taken holds its global intention lock while it waits for the backup
 	// lock, so FLUSH TABLES WITH READ LOCK then waits for the DDL, which waits for sluice, and
@@ -207,6 +210,8 @@ type Config struct {
 	estimateHook    func(map[schema.TableID]int64) // tests: edits the snapshot's row estimates
 	noBackupLock    bool                           // tests: as if the user lacked the backup lock's grant
 	afterBackupLock func()                         // tests: runs once the backup lock is held, before the global read lock
+	tableLockHook   func()                         // tests: runs under table locks once the snapshot is open, before the position is read
+	noGlobalLock    bool                           // tests: as if the server refused FLUSH TABLES WITH READ LOCK to everyone (a managed server)
 }
 
 // Validate reports every bad field.

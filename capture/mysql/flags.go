@@ -78,7 +78,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 		c.QueryTimeout = d
 		return nil
 	}), "query-timeout", "how long a query on a side connection (schema reads while streaming, preflight, snapshot setup) may wait for the server, and any read of the query connections for a byte, before the source reopens (database.query.timeout.ms; 0: no limit)")
-	fs.DurationVar(&c.SnapshotLockTimeout, "snapshot-lock-timeout", c.SnapshotLockTimeout, "how long the snapshot waits for its global read lock or backup lock before it releases both "+
+	fs.DurationVar(&c.SnapshotLockTimeout, "snapshot-lock-timeout", c.SnapshotLockTimeout, "how long the snapshot waits for its global read lock (or table locks) or backup lock before it releases both "+
 		"(so a DDL or long query it waits for, and the writers queued behind the lock, can go on) and begins again (snapshot.lock.timeout.ms; at least 1s)")
 	fs.DurationVar(&c.HeartbeatPeriod, "binlog-heartbeat", c.HeartbeatPeriod, "ask the server for a heartbeat after this much binlog idle time")
 	return properties.Names{

@@ -5,6 +5,7 @@ package mysql
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	gomysql "github.com/go-sql-driver/mysql"
 
 	"github.com/sluicecdc/sluice/capture"
+	"github.com/sluicecdc/sluice/capture/mysql/history"
 )
 
 // writer commits one INSERT and one UPDATE after another until stopped and keeps the longest
@@ -89,19 +91,30 @@ func TestSnapshotLocking(t *testing.T) {
 					mustExec(t, db, fmt.Sprintf("INSERT INTO %s VALUES (%d, 0)", tbl, i))
 				}
 				if mode == LockNone && srv.name == "mysql" {
-					// No snapshot-consistent position on MySQL without a lock: refused, not lossy.
+					// No snapshot-consistent position on MySQL without a lock: refused, not
+					// lossy, and refused at the start (and by `sluice check`), before anything
+					// is read; before, only once the snapshot began.
 					ts := newTestSource(t, srv, name)
 					ts.cfg.SnapshotLocking = mode
-					s := ts.open(t)
-					defer s.Close()
 					ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 					defer cancel()
-					var err error
-					for err == nil {
-						_, err = s.Next(ctx)
+					const want = "--snapshot-locking none (snapshot.locking.mode) cannot meet the stream"
+					refused := false
+					for _, c := range Check(ctx, ts.cfg) {
+						refused = refused || c.Status == capture.CheckFail && strings.Contains(c.Detail, want)
 					}
-					if !strings.Contains(err.Error(), "--snapshot-locking none cannot meet the stream") {
-						t.Fatalf("none on MySQL: %v; want the refusal naming --snapshot-locking", err)
+					if !refused {
+						t.Errorf("check does not refuse none on MySQL")
+					}
+					cfg := ts.cfg
+					cfg.History = history.NewFile(ts.hist, nil)
+					s, err := New(ctx, cfg)
+					if err == nil {
+						s.Close()
+						t.Fatalf("none on MySQL started; want the preflight's refusal")
+					}
+					if !errors.Is(err, ErrPreflight) || !strings.Contains(err.Error(), want) {
+						t.Fatalf("none on MySQL: %v; want the preflight's refusal naming --snapshot-locking", err)
 					}
 					return
 				}

@@ -57,6 +57,9 @@ func (s *Source) preflight(ctx context.Context) (serverInfo, error) {
 		}
 		problems = append(problems, p.Detail+": run "+p.Fix)
 	}
+	if p := s.lockingProblem(info.MariaDB); p != "" {
+		problems = append(problems, p)
+	}
 	problems = append(problems, s.unloggedDatabases(ctx)...)
 	if len(problems) > 0 {
 		return info, fmt.Errorf("mysql: %w at %s:\n  - %s", ErrPreflight, s.dcfg.Addr, strings.Join(problems, "\n  - "))
@@ -69,6 +72,20 @@ func (s *Source) preflight(ctx context.Context) (serverInfo, error) {
 	}
 	s.log.Info("connected", "server", info.Version, "server_id", info.ServerID, "gtid_mode", info.GTIDMode || info.MariaDB)
 	return info, nil
+}
+
+// lockingProblem refuses --snapshot-locking none on MySQL when this start may take a snapshot:
+// MySQL has no binlog position of a consistent snapshot (MariaDB's Binlog_snapshot_file), so
+// without a lock a transaction written to the binlog before the position read but committed
+// in InnoDB after the snapshot opened is in neither the snapshot nor the stream (seen in CI:
+// 403 of 404 rows). Refused here, before anything is read, not when the snapshot begins.
+func (s *Source) lockingProblem(mariadb bool) string {
+	if mariadb || s.cfg.SnapshotLocking != LockNone || !s.mayTakeSnapshot() {
+		return ""
+	}
+	return "--snapshot-locking none (snapshot.locking.mode) cannot meet the stream exactly on MySQL (no snapshot-consistent binlog position without a lock): " +
+		"use --snapshot-locking minimal (the default: the global read lock, or table locks with the LOCK TABLES grant where it is not permitted, " +
+		"only while the snapshot opens), or take the snapshot from a replica"
 }
 
 func quoteUser(u string) string { return "'" + strings.ReplaceAll(u, "'", "''") + "'@'%'" }

@@ -107,9 +107,12 @@ func Check(ctx context.Context, cfg Config) []capture.Check {
 			need = "REPLICATION SLAVE, BINLOG MONITOR, SELECT on the captured tables"
 		}
 		if s.mayLockSnapshot() {
-			need += ", RELOAD (snapshot lock)"
+			need += ", RELOAD or LOCK TABLES (snapshot lock)"
 		}
 		add("grants", capture.CheckOK, need, "")
+	}
+	if p := s.lockingProblem(mariadb); p != "" {
+		add("snapshot locking", capture.CheckFail, p, "--snapshot-locking minimal")
 	}
 	for _, p := range s.unloggedDatabases(ctx) {
 		add("binlog filters", capture.CheckFail, p, "remove the database from binlog_do_db/binlog_ignore_db, or --database-exclude it")

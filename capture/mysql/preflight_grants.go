@@ -459,18 +459,62 @@ func (s *Source) account(ctx context.Context) string {
 }
 
 // mayLockSnapshot reports whether this start may take a snapshot under the global read lock
-// (FLUSH TABLES WITH READ LOCK, which needs RELOAD): a first start, snapshot mode always, or a
+// (FLUSH TABLES WITH READ LOCK, which needs RELOAD) or table locks: a first start, snapshot mode always, or a
 // purged stored position that when_needed or --skip-purged-binlog answers with a new one. A
 // resumed connector (a stored offset, snapshot mode initial) takes none: a snapshot left
 // unfinished resumes with watermarks, not locks.
 func (s *Source) mayLockSnapshot() bool {
-	if s.cfg.SnapshotLocking == LockNone {
-		return false
-	}
+	return s.cfg.SnapshotLocking != LockNone && s.mayTakeSnapshot()
+}
+
+// mayTakeSnapshot reports whether this start may take a snapshot (see mayLockSnapshot).
+func (s *Source) mayTakeSnapshot() bool {
 	if len(s.cfg.Offset) == 0 {
 		return s.cfg.SnapshotMode != SnapshotRecovery
 	}
 	return s.cfg.SnapshotMode == SnapshotAlways || s.cfg.SnapshotMode == SnapshotWhenNeeded || s.cfg.SkipPurgedBinlog
+}
+
+// lockProblems checks the grants of the snapshot's lock: RELOAD for the global read lock, or
+// else LOCK TABLES on every captured database for the table locks the snapshot falls back to
+// (snapshot_tablelock.go), as on managed servers. With LOCK TABLES and no RELOAD it warns which
+// lock the snapshot will take; with neither it fails, naming both.
+func (s *Source) lockProblems(ctx context.Context, g *grants, acct string, mariadb bool) []grantProblem {
+	if !s.mayLockSnapshot() || g.hasGlobal("RELOAD") {
+		return nil
+	}
+	var dbs []string // captured databases the user may not LOCK TABLES in
+	var n int
+	if ids, err := s.capturedBaseTables(ctx); err == nil {
+		n = len(ids)
+		for _, id := range ids {
+			if !g.onDB(id[0], "LOCK TABLES") && !slices.Contains(dbs, id[0]) {
+				dbs = append(dbs, id[0])
+			}
+		}
+	}
+	if n == 0 {
+		return nil // nothing to lock (the SELECT checks report tables the user cannot see)
+	}
+	until := "while the snapshot opens (milliseconds)"
+	if s.cfg.SnapshotLocking == LockExtended {
+		until = "for the whole snapshot (--snapshot-locking extended)"
+	}
+	if len(dbs) == 0 {
+		return []grantProblem{{fmt.Sprintf("the user %s lacks RELOAD, so the snapshot cannot take the global read lock: it locks the %d captured tables "+
+			"with LOCK TABLES ... READ instead (as on managed servers: RDS, Aurora, Cloud SQL), and writes to them wait %s", acct, n, until),
+			fmt.Sprintf("none needed; GRANT RELOAD ON *.* TO %s takes the global read lock instead where the server permits it", acct), true}}
+	}
+	fixes := make([]string, len(dbs))
+	for i, d := range dbs {
+		fixes[i] = fmt.Sprintf("GRANT LOCK TABLES ON %s.* TO %s", quoteID(d), acct)
+	}
+	d := fmt.Sprintf("the user %s lacks RELOAD (the snapshot's global read lock, --snapshot-locking %s) and LOCK TABLES on %s "+
+		"(the table locks it takes instead where the global read lock is not permitted, as on RDS, Aurora, Cloud SQL)", acct, s.cfg.SnapshotLocking, strings.Join(dbs, ", "))
+	if mariadb {
+		d += "; --snapshot-locking none needs neither, but then no DDL may run during the snapshot"
+	}
+	return []grantProblem{{d, strings.Join(fixes, "; ") + fmt.Sprintf(" (or GRANT RELOAD ON *.* TO %s)", acct), false}}
 }
 
 // grantProblems checks the session's grants against what the run needs, and returns what is
@@ -478,8 +522,8 @@ func (s *Source) mayLockSnapshot() bool {
 // steps then report what fails).
 //
 // Global: REPLICATION SLAVE (the binlog dump), REPLICATION CLIENT (MariaDB: BINLOG MONITOR;
-// SHOW BINARY LOGS and the binlog position), RELOAD when a snapshot may take the global read
-// lock, BACKUP_ADMIN for --snapshot-locking minimal_percona on MySQL. SELECT on every captured
+// SHOW BINARY LOGS and the binlog position), RELOAD or LOCK TABLES when a snapshot may lock
+// (lockProblems), BACKUP_ADMIN for --snapshot-locking minimal_percona on MySQL. SELECT on every captured
 // table, granted on *.*, on its database or on the table itself (see selectProblems). INSERT on
 // the signal table, unless --read-only.
 func (s *Source) grantProblems(ctx context.Context, mariadb bool) []grantProblem {
@@ -490,9 +534,6 @@ func (s *Source) grantProblems(ctx context.Context, mariadb bool) []grantProblem
 	acct := s.account(ctx)
 	var out []grantProblem
 	var global []string
-	if s.mayLockSnapshot() && !g.hasGlobal("RELOAD") {
-		global = append(global, "RELOAD")
-	}
 	if !g.hasGlobal("REPLICATION SLAVE", "REPLICATION REPLICA") {
 		global = append(global, "REPLICATION SLAVE")
 	}
@@ -504,16 +545,10 @@ func (s *Source) grantProblems(ctx context.Context, mariadb bool) []grantProblem
 		global = append(global, client)
 	}
 	if len(global) > 0 {
-		d := fmt.Sprintf("the user %s lacks %s", acct, strings.Join(global, ", "))
-		if slices.Contains(global, "RELOAD") {
-			d += fmt.Sprintf(" (RELOAD is for the snapshot's global read lock, --snapshot-locking %s", s.cfg.SnapshotLocking)
-			if mariadb {
-				d += "; --snapshot-locking none needs none, but then no DDL may run during the snapshot"
-			}
-			d += ")"
-		}
-		out = append(out, grantProblem{d, fmt.Sprintf("GRANT %s ON *.* TO %s", strings.Join(global, ", "), acct), false})
+		out = append(out, grantProblem{fmt.Sprintf("the user %s lacks %s", acct, strings.Join(global, ", ")),
+			fmt.Sprintf("GRANT %s ON *.* TO %s", strings.Join(global, ", "), acct), false})
 	}
+	out = append(out, s.lockProblems(ctx, g, acct, mariadb)...)
 	if !mariadb && s.cfg.SnapshotLocking == LockMinimalPercona && s.mayLockSnapshot() && !g.hasGlobal("BACKUP_ADMIN") {
 		out = append(out, grantProblem{fmt.Sprintf("the user %s lacks BACKUP_ADMIN, which --snapshot-locking minimal_percona requires (its backup lock)", acct),
 			fmt.Sprintf("GRANT BACKUP_ADMIN ON *.* TO %s (or --snapshot-locking minimal)", acct), false})

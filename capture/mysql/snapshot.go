@@ -42,11 +42,14 @@ type snapshotState struct {
 	lastLog time.Time
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
-	// unlock releases the global read lock that --snapshot-locking extended keeps until the
-	// snapshot ends.
-	unlock    func()
-	estimates map[schema.TableID]int64
-	prog      *capture.TableProgress // the current table's
+	// unlock releases the global read lock (or the table locks) that --snapshot-locking
+	// extended keeps until the snapshot ends.
+	unlock func()
+	// tableLocks: the last snapshotOpen locked the captured tables (LOCK TABLES ... READ)
+	// because the server did not permit the global read lock.
+	tableLocks bool
+	estimates  map[schema.TableID]int64
+	prog       *capture.TableProgress // the current table's
 	// batchPos is the position of the current batch's rows: the snapshot's, with the progress
 	// up to the batch before (after: its last key), so a restart resumes at most a batch
 	// (and what was in flight) before the rows acknowledged.
@@ -178,10 +181,24 @@ func (s *Source) snapshotBegin(ctx context.Context) error {
 		if err == nil {
 			break
 		}
-		if !errors.Is(err, errDDLRaced) || attempt > 0 {
+		// Under the global read lock the second try cannot race; table locks leave other
+		// tables' DDL free, so they get a few tries, then the error (retryable: the source is
+		// reopened).
+		tries := 1
+		if st.tableLocks {
+			tries = 3
+		}
+		if !errors.Is(err, errDDLRaced) || attempt >= tries {
+			if errors.Is(err, errDDLRaced) {
+				return &retryableError{err}
+			}
 			return err
 		}
-		s.log.Warn("snapshot: a DDL ran while the table definitions were read without a lock; beginning again with the definitions read under the global read lock (GRANT BACKUP_ADMIN (MySQL) or RELOAD (MariaDB) lets a backup lock hold DDL off instead)", "err", err)
+		if st.tableLocks {
+			s.log.Warn("snapshot: a DDL ran while the snapshot opened under table locks; beginning again", "err", err)
+		} else {
+			s.log.Warn("snapshot: a DDL ran while the table definitions were read without a lock; beginning again with the definitions read under the global read lock (GRANT BACKUP_ADMIN (MySQL) or RELOAD (MariaDB) lets a backup lock hold DDL off instead)", "err", err)
+		}
 		st.close()
 		st.pos = nil
 	}
@@ -284,14 +301,23 @@ func (s *Source) snapshotOpen(ctx context.Context, underLock bool) error {
 			s.cfg.afterBackupLock()
 		}
 	}
+	// locked: no write to a captured table can commit until unlock (the global read lock on
+	// conn, or tl's table locks where the server does not permit the global one).
 	locked := false
+	var tl *tableLock
 	var lockedAt time.Time
 	if mode != LockNone {
 		lockedAt = time.Now()
 		if err := exec(s.lockWaitTimeout()); err != nil {
 			return errorf("snapshot: %w", err)
 		}
-		if err := exec("FLUSH TABLES WITH READ LOCK"); err != nil {
+		var err error
+		if s.cfg.noGlobalLock {
+			err = &gomysql.MySQLError{Number: 1045, Message: "Access denied (test: a managed server)"}
+		} else {
+			err = exec("FLUSH TABLES WITH READ LOCK")
+		}
+		if err != nil {
 			if lockTimedOut(err) {
 				return errorf("snapshot: FLUSH TABLES WITH READ LOCK waited --snapshot-lock-timeout %s: %w. Another session holds a table or waits "+
 					"for this snapshot's backup lock (a DDL statement, which then blocks the lock), and writers queue behind the pending lock; "+
@@ -302,19 +328,34 @@ func (s *Source) snapshotOpen(ctx context.Context, underLock bool) error {
 				// waiting behind a long query), not a missing grant: retried.
 				return errorf("snapshot: FLUSH TABLES WITH READ LOCK: %w (the connection broke, or nothing came for --query-timeout %s)", err, s.cfg.QueryTimeout)
 			}
-			return errorf("snapshot: FLUSH TABLES WITH READ LOCK: %v. Fix: GRANT RELOAD ON *.* TO the connector user, or run with --snapshot-locking none (then no DDL may run during the snapshot)", err)
+			if !lockDenied(err) {
+				return errorf("snapshot: FLUSH TABLES WITH READ LOCK: %w", err)
+			}
+			// Not permitted (no RELOAD, or a managed server that refuses it to everyone):
+			// table locks on the captured tables instead, as Debezium does.
+			if tl, err = s.takeTableLocks(ctx, err); err != nil {
+				return err
+			}
+			lockedAt = tl.at
 		}
 		locked = true
 	}
+	st.tableLocks = tl != nil
 	unlock := func() {
 		if locked {
 			uctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			_, _ = conn.ExecContext(uctx, "UNLOCK TABLES")
+			what := "global read lock"
+			if tl != nil {
+				tl.release()
+				what = "table locks"
+			} else {
+				_, _ = conn.ExecContext(uctx, "UNLOCK TABLES")
+			}
 			locked = false
 			d := time.Since(lockedAt)
 			s.cfg.Stats.Snapshot.WritesBlockedNanos.Add(int64(d))
-			s.log.Info("snapshot: global read lock released", "writes_blocked_seconds", d.Seconds())
+			s.log.Info("snapshot: "+what+" released", "writes_blocked_seconds", d.Seconds())
 		}
 	}
 	defer func() {
@@ -362,14 +403,38 @@ func (s *Source) snapshotOpen(ctx context.Context, underLock bool) error {
 		}
 		st.readers = []snapReader{&sqlReader{c: conn}}
 	}
+	if tl != nil && s.cfg.tableLockHook != nil {
+		s.cfg.tableLockHook()
+	}
 	if pos == nil {
-		if pos, err = s.binlogPosition(ctx, conn, !locked); err != nil {
+		switch {
+		case tl != nil && s.info.MariaDB:
+			// Other tables' commits go on under table locks: MariaDB's position of conn's own
+			// snapshot is exact.
+			pos, err = s.binlogPosition(ctx, conn, true)
+		case tl != nil:
+			pos, err = s.settledPosition(ctx, conn)
+		default:
+			pos, err = s.binlogPosition(ctx, conn, !locked)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if tl != nil {
+		// A captured table created between the listing and the lock was not locked: its
+		// writes may have committed between the snapshot and the position.
+		if err := tl.covers(ctx, s); err != nil {
 			return err
 		}
 	}
 	pos.TsSec = time.Now().Unix()
 	st.pos = pos
 	var sr *schemaRead
+	// Table locks hold DDL off the captured tables only (a table created meanwhile, or one of
+	// the history's other tables, may change): the binlog is checked after the read whatever
+	// the mode.
+	checkDDL := bl == nil && (tl != nil || mode == LockMinimal && !underLock)
 	switch {
 	case mode == LockExtended:
 		// Writes stay blocked until the snapshot ends (snapshotState.close releases).
@@ -377,7 +442,7 @@ func (s *Source) snapshotOpen(ctx context.Context, underLock bool) error {
 			return err
 		}
 		st.unlock = unlock
-	case underLock:
+	case underLock && tl == nil:
 		if sr, err = s.readSchema(ctx, conn, true); err != nil {
 			return err
 		}
@@ -387,14 +452,14 @@ func (s *Source) snapshotOpen(ctx context.Context, underLock bool) error {
 		if sr, err = s.readSchema(ctx, conn, true); err != nil {
 			return err
 		}
-		if bl == nil && mode == LockMinimal {
-			ddl, err := s.ddlSince(ctx, pos)
-			if err != nil {
-				return err
-			}
-			if ddl != "" {
-				return fmt.Errorf("mysql: snapshot: %w: %q", errDDLRaced, ddl)
-			}
+	}
+	if checkDDL {
+		ddl, err := s.ddlSince(ctx, pos)
+		if err != nil {
+			return err
+		}
+		if ddl != "" {
+			return fmt.Errorf("mysql: snapshot: %w: %q", errDDLRaced, ddl)
 		}
 	}
 	bl.release(s)

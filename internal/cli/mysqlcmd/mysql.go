@@ -90,7 +90,7 @@ var usage = cli.CaptureUsage{
 	About: "Streams row changes from the MySQL or MariaDB binlog (as a replica with its own server id) as\n" +
 		"Debezium MySQL/MariaDB-connector records, after an initial snapshot. Every flag can be set with\n" +
 		"SLUICE_<FLAG>; the password can come from the DSN, --password-file or SLUICE_MYSQL_PASSWORD.",
-	DSN: "mysql://user[:password]@host:port (user needs SELECT, RELOAD, REPLICATION SLAVE, REPLICATION CLIENT); or --host/--port/--user",
+	DSN: "mysql://user[:password]@host:port (user needs SELECT, RELOAD (or LOCK TABLES on managed servers), REPLICATION SLAVE, REPLICATION CLIENT); or --host/--port/--user",
 }
 
 func run(ctx context.Context, prog string, args []string, sinks []cli.SinkKind) error {
