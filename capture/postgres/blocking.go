@@ -109,7 +109,8 @@ func (b *blockReq) queuedAfter(left []string, filters map[string]string) ([]stri
 // signal was read (the Kafka channel's offset is past it) would lose it. A copy: the position
 // may be one the pipeline is saving.
 //
-// A blocking snapshot queued (s.blockWait): while none runs, as the request; while one runs,
+// A blocking snapshot queued (s.blockWait): while none runs (the initial snapshot may: the
+// request waits for its end), as the request; while one runs,
 // after its tables (queuedAfter: blockingPos does it for the batches pulled after the signal,
 // this for the rest of the batch it came in). An incremental snapshot started while a
 // blocking one runs (its chunks wait for the stream): its progress, which the blocking
@@ -128,7 +129,7 @@ func (s *Source) stampBlocking(ev *capture.Event) {
 		return
 	}
 	switch {
-	case s.snap == nil && p.Blocking == nil:
+	case (s.snap == nil || s.snap.base == nil) && p.Blocking == nil:
 		q := *p
 		q.Blocking = w.progress()
 		ev.Position = &q
@@ -211,7 +212,7 @@ func (s *Source) queueBlocking(ctx context.Context, snap *signal.Snapshot, log i
 	}
 	s.blockWait = req
 	msg := "blocking snapshot queued: streaming pauses at the next transaction boundary"
-	if s.resumed != nil {
+	if s.resumed != nil || s.snap != nil {
 		msg = "blocking snapshot queued: it runs when the snapshot running now is done"
 	}
 	log.Info(msg, "tables", req.tables)

@@ -410,10 +410,12 @@ func (rs *resumed) took(c *chunk, ok bool) error {
 	return nil
 }
 
-// readyWake is the reader's channel while a read-only snapshot waits for its next chunk:
-// no watermark in the stream wakes Next when it comes (wait). nil otherwise.
+// readyWake is the reader's channel while a snapshot waits for its next chunk (wait), nil
+// otherwise. A read-only snapshot has no watermark in the stream to wake Next when it comes;
+// with watermarks the high one does, but a read that fails (a lock timeout) writes none, and
+// an idle stream would hold its error back until the server's next keepalive.
 func (s *Source) readyWake() chan *chunk {
-	if rs := s.resumed; s.cfg.ReadOnly && rs != nil && rs.state == resumeIdle && rs.early == nil && !rs.closed {
+	if rs := s.resumed; rs != nil && rs.early == nil && !rs.closed && (rs.state == resumeIdle || !s.cfg.ReadOnly && rs.state == resumeWindow) {
 		return rs.ready
 	}
 	return nil
@@ -686,6 +688,10 @@ const markRows = 512
 // transaction has taken its snapshot, before the chunk's rows are read.
 var testHookChunkSnapshot func(c *chunk)
 
+// testHookChunkLock, set by tests, runs in the reader goroutine before a chunk's read locks
+// its table.
+var testHookChunkLock func(c *chunk)
+
 // resumePagesPerChunk is how many heap pages a keyless table's chunk covers.
 const resumePagesPerChunk = 256
 
@@ -753,6 +759,9 @@ func (s *Source) readChunk(ctx context.Context, rs *resumed, c *chunk, after []s
 func (s *Source) readChunkOnce(ctx context.Context, conn *pgx.Conn, c *chunk, after []string, pass *keylessPass, keyOf *[]byte) (retry bool, err error) {
 	t := c.t
 	limit := s.cfg.SnapshotChunkRows
+	if testHookChunkLock != nil {
+		testHookChunkLock(c)
+	}
 	err = s.bounded(ctx, "read a snapshot chunk of "+t.name, func(ctx context.Context) error {
 		tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 		if err != nil {
@@ -764,9 +773,11 @@ func (s *Source) readChunkOnce(ctx context.Context, conn *pgx.Conn, c *chunk, af
 		// locks the table, would show the read its new files through the old snapshot: rows
 		// the ALTER wrote again are invisible to it (the table looks empty), rows moved are
 		// in other pages. Locked first, the snapshot is taken after any such rewrite ended,
-		// and none can run until the chunk's transaction ends.
-		if _, err := tx.Exec(ctx, "LOCK TABLE "+t.from+" IN ACCESS SHARE MODE"); err != nil {
-			return err
+		// and none can run until the chunk's transaction ends. The wait is bounded by
+		// --snapshot-lock-timeout: behind a queued ALTER TABLE it would last as long as the
+		// transaction the ALTER waits for.
+		if _, err := tx.Exec(ctx, s.lockTimeoutSQL()+"; LOCK TABLE "+t.from+" IN ACCESS SHARE MODE"); err != nil {
+			return s.lockWaited(err, t.name)
 		}
 		var late int
 		var xip []int64

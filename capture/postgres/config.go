@@ -124,6 +124,13 @@ type Config struct {
 	// for this long fails them. A timeout is retryable (*QueryTimeoutError). Slot creation and
 	// dropping are not bounded: they wait for the transactions running on the server.
 	QueryTimeout time.Duration
+	// SnapshotLockTimeout bounds each wait of a snapshot read for its table's lock (ACCESS
+	// SHARE, taken before the read; default DefaultSnapshotLockTimeout, Debezium's
+	// snapshot.lock.timeout.ms), applied as lock_timeout to the snapshot's transactions. The
+	// wait must be bounded: an ALTER TABLE queued behind a long transaction waits for ACCESS
+	// EXCLUSIVE, and every later lock of the table queues behind it. A timeout is retryable
+	// (*SnapshotLockTimeoutError): reopened, the source resumes the snapshot.
+	SnapshotLockTimeout time.Duration
 	// HeartbeatInterval emits a Keepalive event this often when the stream is idle (0 = off).
 	HeartbeatInterval time.Duration
 	// HeartbeatActionQuery runs on each heartbeat (e.g. an INSERT into a heartbeat table).
@@ -193,6 +200,9 @@ func (c *Config) setDefaults() {
 	if c.QueryTimeout == 0 {
 		c.QueryTimeout = DefaultQueryTimeout
 	}
+	if c.SnapshotLockTimeout <= 0 {
+		c.SnapshotLockTimeout = DefaultSnapshotLockTimeout
+	}
 	if c.LSNFlushMode == "" {
 		c.LSNFlushMode = FlushConnectorAndDriver
 	}
@@ -215,6 +225,10 @@ func (c *Config) setDefaults() {
 
 // DefaultQueryTimeout is Config.QueryTimeout's default (Debezium's database.query.timeout.ms).
 const DefaultQueryTimeout = 10 * time.Minute
+
+// DefaultSnapshotLockTimeout is Config.SnapshotLockTimeout's default (Debezium's
+// snapshot.lock.timeout.ms).
+const DefaultSnapshotLockTimeout = 10 * time.Second
 
 var identRe = regexp.MustCompile(`^[a-z_][a-z0-9_$]*$`)
 
@@ -253,6 +267,9 @@ func (c *Config) Validate() error {
 			"want initial, initial_only, no_data, when_needed or always", c.SnapshotMode))
 	default:
 		errs = append(errs, fmt.Errorf("snapshot mode %q: want initial, initial_only, no_data (or never, schema_only), when_needed or always", c.SnapshotMode))
+	}
+	if c.SnapshotLockTimeout > 0 && c.SnapshotLockTimeout < time.Millisecond {
+		errs = append(errs, fmt.Errorf("snapshot lock timeout %s: want at least 1ms (lock_timeout counts milliseconds)", c.SnapshotLockTimeout))
 	}
 	if c.SnapshotWorkers < 0 || c.SnapshotWorkers > 64 {
 		errs = append(errs, fmt.Errorf("snapshot workers %d: want 1–64", c.SnapshotWorkers))

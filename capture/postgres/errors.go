@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -39,6 +41,45 @@ var (
 	// ErrReadTimeout: the replication stream was silent for longer than Config.ReadTimeout.
 	ErrReadTimeout = errors.New("read timeout: no message from the server")
 )
+
+// SnapshotLockTimeoutError: a snapshot read waited Config.SnapshotLockTimeout for its
+// table's ACCESS SHARE lock (SQLSTATE 55P03). Another session holds or waits for a lock that
+// conflicts with it: an ALTER TABLE, VACUUM FULL, CLUSTER, TRUNCATE or LOCK TABLE, often
+// itself queued behind a long transaction, and every later lock of the table queues behind
+// that. Retryable: reopened, the source resumes the snapshot from its last saved offset.
+type SnapshotLockTimeoutError struct {
+	Tables  []string // the table (schema.table), or the tables of one query over several
+	Timeout time.Duration
+	Err     error
+}
+
+func (e *SnapshotLockTimeoutError) Error() string {
+	rels := make([]string, len(e.Tables))
+	for i, t := range e.Tables {
+		rels[i] = "'" + strings.ReplaceAll(t, "'", "''") + "'::regclass"
+	}
+	return fmt.Sprintf("postgres snapshot: waited --snapshot-lock-timeout %s for an ACCESS SHARE lock on %s: another session holds or waits for a conflicting lock on it "+
+		"(ALTER TABLE, VACUUM FULL, CLUSTER, TRUNCATE or LOCK TABLE, often queued behind a long transaction); the source reopens and resumes the snapshot. "+
+		"See who with SELECT pid, state, xact_start, query FROM pg_stat_activity WHERE pid IN (SELECT pid FROM pg_locks WHERE relation IN (%s)); "+
+		"end the long transaction, let the DDL finish, or raise --snapshot-lock-timeout: %v", e.Timeout, strings.Join(e.Tables, ", "), strings.Join(rels, ", "), e.Err)
+}
+
+func (e *SnapshotLockTimeoutError) Unwrap() error   { return e.Err }
+func (e *SnapshotLockTimeoutError) Retryable() bool { return true }
+
+// lockWaited is err as a *SnapshotLockTimeoutError when it is the lock_timeout of a snapshot
+// read of tables (55P03 lock_not_available), else err.
+func (s *Source) lockWaited(err error, tables ...string) error {
+	if pe, ok := errors.AsType[*pgconn.PgError](err); ok && pe.Code == "55P03" {
+		return &SnapshotLockTimeoutError{Tables: tables, Timeout: s.cfg.SnapshotLockTimeout, Err: err}
+	}
+	return err
+}
+
+// lockTimeoutSQL sets the snapshot lock timeout for the rest of the transaction.
+func (s *Source) lockTimeoutSQL() string {
+	return "SET LOCAL lock_timeout = " + strconv.FormatInt(max(s.cfg.SnapshotLockTimeout.Milliseconds(), 1), 10)
+}
 
 // retryable marks a transient failure: the server went away, is restarting or is out of
 // connections. The capture command reopens the source from the last saved offset.

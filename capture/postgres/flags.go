@@ -31,6 +31,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 		c.QueryTimeout = d
 		return nil
 	}), "query-timeout", "how long a catalog, heartbeat-action or snapshot-setup query may wait for the server, and a snapshot read for a byte, before the source reopens (database.query.timeout.ms; 0: no limit)")
+	fs.DurationVar(&c.SnapshotLockTimeout, "snapshot-lock-timeout", c.SnapshotLockTimeout, "how long a snapshot read waits for its table's ACCESS SHARE lock (an ALTER TABLE queued behind a long transaction holds every later lock of the table) "+
+		"before the source reopens and resumes the snapshot (lock_timeout; snapshot.lock.timeout.ms)")
 	fs.IntVar(&c.SnapshotWorkers, "snapshot-max-threads", c.SnapshotWorkers, "connections reading the snapshot in parallel, each importing the same snapshot; a big table with one integer key is split among them (snapshot.max.threads)")
 	// The earlier name sets the flag itself, so that the command's precedence (flag > env >
 	// file) sees snapshot-max-threads as given on the command line.
@@ -79,6 +81,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) properties.Names {
 		"heartbeat.action.query":      "heartbeat-action-query",
 		"status.update.interval.ms":   "status-interval",
 		"database.query.timeout.ms":   "query-timeout",
+		"snapshot.lock.timeout.ms":    "snapshot-lock-timeout",
 		"database.sslmode":            "tls-mode",
 		"database.sslrootcert":        "tls-ca-file",
 		"database.sslcert":            "tls-cert-file",

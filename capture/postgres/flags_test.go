@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"flag"
+	"strings"
 	"testing"
 	"time"
 )
@@ -27,5 +28,23 @@ func TestQueryTimeoutFlag(t *testing.T) {
 		if c.QueryTimeout != tc.want {
 			t.Errorf("--query-timeout %q: %v, want %v", tc.arg, c.QueryTimeout, tc.want)
 		}
+	}
+}
+
+// TestSnapshotLockTimeoutFlag: 10s by default (Debezium's snapshot.lock.timeout.ms), the
+// property's name, and a value below a millisecond refused (lock_timeout counts them).
+func TestSnapshotLockTimeoutFlag(t *testing.T) {
+	var c Config
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	names := c.RegisterFlags(fs)
+	if names["snapshot.lock.timeout.ms"] != "snapshot-lock-timeout" || c.SnapshotLockTimeout != DefaultSnapshotLockTimeout || DefaultSnapshotLockTimeout != 10*time.Second {
+		t.Fatalf("property → %q, default %v", names["snapshot.lock.timeout.ms"], c.SnapshotLockTimeout)
+	}
+	if err := fs.Set("snapshot-lock-timeout", "1500ms"); err != nil || c.SnapshotLockTimeout != 1500*time.Millisecond {
+		t.Fatalf("--snapshot-lock-timeout 1500ms: %v, %v", c.SnapshotLockTimeout, err)
+	}
+	c.DSN, c.SnapshotLockTimeout = "postgres://x", time.Microsecond
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "snapshot lock timeout") {
+		t.Fatalf("Validate of 1µs: %v", err)
 	}
 }

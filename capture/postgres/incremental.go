@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -295,6 +296,58 @@ func (s *Source) handleSignal(ctx context.Context, sig signal.Signal, lsn uint64
 	return nil
 }
 
+// queueIncremental queues tables for an incremental snapshot after the snapshot running, each
+// once (a signal read again after a restart asks for them again).
+func (s *Source) queueIncremental(tables []*snapTable, log interface{ Info(string, ...any) }) {
+	for _, t := range tables {
+		if !slices.ContainsFunc(s.incrWait, func(u *snapTable) bool { return u.rel.table.ID == t.rel.table.ID }) {
+			s.incrWait = append(s.incrWait, t)
+		}
+	}
+	log.Info("incremental snapshot queued after the snapshot running", "tables", tableNames(tables))
+}
+
+// stampIncrWait makes ev's position name the tables queued for an incremental snapshot after
+// the snapshot running (after those of a running incremental snapshot, which it names
+// already): the signal that asked for them is behind that position (the Kafka channel's
+// offset, the stream's), so without them a restart would lose them. A restart reads them once
+// the snapshot it resumes is done (slot.go). A copy: the pipeline may be saving p.
+func (s *Source) stampIncrWait(ev *capture.Event) {
+	p, ok := ev.Position.(*Position)
+	if !ok || p == nil {
+		return
+	}
+	var q *Position
+	cloned := false // q.IncrFilters is q's own
+	for _, t := range s.incrWait {
+		name := t.rel.table.ID.String()
+		if slices.Contains(p.IncrTables, name) {
+			continue
+		}
+		if q == nil {
+			c := *p
+			q = &c
+			q.IncrTables = slices.Clone(p.IncrTables)
+			if len(p.IncrTables) == 0 {
+				q.IncrAfter, q.IncrPaused = nil, false
+			}
+		}
+		q.IncrTables = append(q.IncrTables, name)
+		if t.where != "" {
+			if !cloned {
+				q.IncrFilters, cloned = maps.Clone(p.IncrFilters), true
+				if q.IncrFilters == nil {
+					q.IncrFilters = map[string]string{}
+				}
+			}
+			q.IncrFilters[name] = t.where
+		}
+	}
+	if q != nil {
+		ev.Position = q
+	}
+}
+
 // filterAccepted tries t's additional-conditions filter on the server before a chunk uses it:
 // a filter the server refuses (bad SQL, an unknown column) would fail every chunk read, and
 // with it the source at every restart (the filter is stored with the progress). A refused
@@ -351,8 +404,12 @@ func (s *Source) startIncremental(ctx context.Context, tables []*snapTable, afte
 			}
 		}
 		// The initial snapshot's rest, or an incremental one whose reader is done: after it.
-		s.incrWait = append(s.incrWait, tables...)
-		log.Info("incremental snapshot queued after the snapshot running", "tables", tableNames(tables))
+		s.queueIncremental(tables, log)
+		return nil
+	}
+	if s.snap != nil && s.snap.base == nil {
+		// The initial snapshot runs: after it (its positions name the tables, stampIncrWait).
+		s.queueIncremental(tables, log)
 		return nil
 	}
 	conn, err := s.snapshotConnect(ctx)

@@ -351,7 +351,7 @@ func (s *Source) Acked() uint64 { return s.acked.Load() }
 // committed, and ends every batch of an in-progress one (STREAM STOP). Snapshots, signals
 // and a resumed snapshot's windows query the server between events: never ready then.
 func (s *Source) Ready() bool {
-	if s.snap != nil || s.resumed != nil || s.blockWait != nil || len(s.signals) > 0 || s.inboxN.Load() > 0 {
+	if s.snap != nil || s.resumed != nil || s.blockWait != nil || len(s.incrWait) > 0 || len(s.signals) > 0 || s.inboxN.Load() > 0 {
 		return false
 	}
 	return s.pendHead < len(s.pending) || len(s.batch) > 0 || s.replay != nil

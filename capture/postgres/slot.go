@@ -166,6 +166,9 @@ func (s *Source) prepareSlot(ctx context.Context) error {
 			if err := s.resumeSnapshot(ctx, r, slot.confirmed); err != nil {
 				return err
 			}
+			// Snapshots asked for while the initial one ran wait for its end (stampIncrWait,
+			// stampBlocking): they run after its rest.
+			s.resumeQueued(r)
 			return s.snapshotAddedTables(ctx, r, func(id schema.TableID) bool { return atOrAfter(id, r.SnapSchema, r.SnapTable) })
 		} else if unfinished && mode != SnapshotAlways {
 			return fmt.Errorf("postgres: the stored offset (%s) records a snapshot that did not finish, and it cannot be resumed (%s); "+
@@ -183,15 +186,21 @@ func (s *Source) prepareSlot(ctx context.Context) error {
 		return s.createSlot(ctx)
 	}
 	s.resumeFrom(r, slot.confirmed)
+	s.resumeQueued(r)
+	return s.snapshotAddedTables(ctx, r, nil)
+}
+
+// resumeQueued carries on the incremental and blocking snapshots the stored offset r names
+// (unfinished, or asked for and not started yet), in Next.
+func (s *Source) resumeQueued(r *Position) {
 	if r != nil && len(r.IncrTables) > 0 {
 		s.incrResume = r // carried on in Next (incremental.go)
 	}
 	if r != nil && r.Blocking != nil {
 		// Read from where it was cut, before streaming on (blocking.go).
 		s.blockWait = blockReqOf(r.Blocking)
-		s.log.Info("the blocking snapshot of the stored offset did not finish; it goes on before streaming resumes", "tables", r.Blocking.Tables, "after", r.Blocking.After)
+		s.log.Info("the blocking snapshot of the stored offset did not finish (or did not start); it runs before streaming goes on", "tables", r.Blocking.Tables, "after", r.Blocking.After)
 	}
-	return s.snapshotAddedTables(ctx, r, nil)
 }
 
 // unusableSlot says why an existing slot cannot carry on from the stored offset r, or nil:

@@ -258,7 +258,9 @@ type snapReader struct {
 
 // begin starts a transaction in the exported snapshot.
 func (r *snapReader) begin(ctx context.Context) error {
-	q := "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '" + r.name + "'"
+	// lock_timeout bounds every lock wait of the transaction (checkNotRewritten's LOCK, the
+	// key ranges' and the reads' own): --snapshot-lock-timeout, not --query-timeout.
+	q := "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '" + r.name + "'; " + r.s.lockTimeoutSQL()
 	if r.txs > 0 {
 		q = "COMMIT; " + q
 	}
@@ -477,7 +479,7 @@ func (s *Source) planUnits(ctx context.Context, r *snapReader, tables []*snapTab
 		}
 		res, err := r.c.PgConn().Exec(ctx, q.String()).ReadAll()
 		if err != nil {
-			return fmt.Errorf("postgres snapshot: key ranges of %d tables from %s: %w", len(group), group[0].name, err)
+			return s.lockWaited(fmt.Errorf("postgres snapshot: key ranges of %d tables from %s: %w", len(group), group[0].name, err), names(group)...)
 		}
 		for i, t := range group {
 			if i >= len(res) || len(res[i].Rows) != 1 || len(res[i].Rows[0]) != 2 {
@@ -590,7 +592,7 @@ func (s *Source) readUnit(ctx context.Context, c *pgx.Conn, u *unit) error {
 	if err := s.bounded(ctx, "check "+t.name+" against the snapshot", func(ctx context.Context) error {
 		return checkNotRewritten(ctx, c, t)
 	}); err != nil {
-		return err
+		return s.lockWaited(err, t.name)
 	}
 	chunk := s.cfg.SnapshotChunkRows
 	ncol := len(t.rel.table.Columns)
@@ -998,4 +1000,13 @@ WHERE c.oid IN (SELECT relid FROM pg_partition_tree($1::regclass)) AND c.relkind
 			ErrTableRewritten, t.name, strings.Join(changed, ", "))}
 	}
 	return nil
+}
+
+// names are the tables' names as their queries spell them (snapTable.name).
+func names(ts []*snapTable) []string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = t.name
+	}
+	return out
 }

@@ -238,6 +238,9 @@ func (s *Source) Next(ctx context.Context) (ev capture.Event, err error) {
 		if s.blockWait != nil || s.resumed != nil && s.snap != nil {
 			s.stampBlocking(&ev) // blocking.go
 		}
+		if len(s.incrWait) > 0 {
+			s.stampIncrWait(&ev) // incremental.go
+		}
 	}
 	return ev, nil
 }
