@@ -321,9 +321,9 @@ func parseGrantLine(l string) (grantLine, bool) {
 	return gl, true
 }
 
-// topLevelWord returns the index of " WORD " in s outside quotes and parentheses, or -1.
-func topLevelWord(s, word string) int {
-	w := " " + word + " "
+// eachTop calls f with the index of each byte of s outside quotes and parentheses (the
+// quotes and parentheses themselves left out), until f returns false.
+func eachTop(s string, f func(i int) bool) {
 	depth := 0
 	var quote byte
 	for i := 0; i < len(s); i++ {
@@ -343,40 +343,39 @@ func topLevelWord(s, word string) int {
 			depth++
 		case c == ')':
 			depth--
-		case depth == 0 && c == ' ' && len(s)-i >= len(w) && strings.EqualFold(s[i:i+len(w)], w):
-			return i
+		case depth == 0:
+			if !f(i) {
+				return
+			}
 		}
 	}
-	return -1
+}
+
+// topLevelWord returns the index of " WORD " in s outside quotes and parentheses, or -1.
+func topLevelWord(s, word string) int {
+	w := " " + word + " "
+	at := -1
+	eachTop(s, func(i int) bool {
+		if s[i] == ' ' && len(s)-i >= len(w) && strings.EqualFold(s[i:i+len(w)], w) {
+			at = i
+			return false
+		}
+		return true
+	})
+	return at
 }
 
 // splitTop splits s at the commas outside quotes and parentheses.
 func splitTop(s string) []string {
 	var out []string
-	depth, start := 0, 0
-	var quote byte
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case quote != 0:
-			if c == quote {
-				if i+1 < len(s) && s[i+1] == quote {
-					i++
-				} else {
-					quote = 0
-				}
-			}
-		case c == '`' || c == '\'' || c == '"':
-			quote = c
-		case c == '(':
-			depth++
-		case c == ')':
-			depth--
-		case c == ',' && depth == 0:
+	start := 0
+	eachTop(s, func(i int) bool {
+		if s[i] == ',' {
 			out = append(out, s[start:i])
 			start = i + 1
 		}
-	}
+		return true
+	})
 	return append(out, s[start:])
 }
 
@@ -485,7 +484,7 @@ func (s *Source) lockProblems(ctx context.Context, g *grants, acct string, maria
 	}
 	var dbs []string // captured databases the user may not LOCK TABLES in
 	var n int
-	if ids, err := s.capturedBaseTables(ctx); err == nil {
+	if ids, err := s.capturedTables(ctx, false); err == nil {
 		n = len(ids)
 		for _, id := range ids {
 			if !g.onDB(id[0], "LOCK TABLES") && !slices.Contains(dbs, id[0]) {
@@ -596,7 +595,7 @@ func (s *Source) selectProblems(ctx context.Context, g *grants, acct string) []g
 	if g.selectAll() {
 		return nil
 	}
-	visible, err := s.visibleTables(ctx)
+	visible, err := s.capturedTables(ctx, true)
 	if err != nil {
 		return nil // the snapshot reports it
 	}
@@ -699,9 +698,14 @@ func (s *Source) selectProblems(ctx context.Context, g *grants, acct string) []g
 	return append(out, s.probeSelect(ctx, g, acct, probe, named)...)
 }
 
-// visibleTables lists the captured tables the user can see.
-func (s *Source) visibleTables(ctx context.Context) ([][2]string, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE TABLE_TYPE IN ('BASE TABLE','SEQUENCE','SYSTEM VERSIONED')")
+// capturedTables lists the captured tables the user can see, in name order; sequences (MariaDB)
+// too when withSequences (LOCK TABLES takes only tables).
+func (s *Source) capturedTables(ctx context.Context, withSequences bool) ([][2]string, error) {
+	types := "'BASE TABLE','SYSTEM VERSIONED'"
+	if withSequences {
+		types += ",'SEQUENCE'"
+	}
+	rows, err := s.db.QueryContext(ctx, "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE TABLE_TYPE IN ("+types+") ORDER BY TABLE_SCHEMA, TABLE_NAME")
 	if err != nil {
 		return nil, err
 	}

@@ -48,31 +48,10 @@ func lockDenied(err error) bool {
 	return ok && (me.Number == 1044 || me.Number == 1045 || me.Number == 1142 || me.Number == 1227)
 }
 
-// capturedBaseTables lists the tables the filters capture, as LOCK TABLES names them.
-func (s *Source) capturedBaseTables(ctx context.Context) ([][2]string, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES "+
-		"WHERE TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED') ORDER BY TABLE_SCHEMA, TABLE_NAME")
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out [][2]string
-	for rows.Next() {
-		var id [2]string
-		if err := rows.Scan(&id[0], &id[1]); err != nil {
-			return nil, err
-		}
-		if s.f.table(id[0], id[1]) {
-			out = append(out, id)
-		}
-	}
-	return out, rows.Err()
-}
-
 // takeTableLocks locks the captured tables for reading; globalErr is the server's refusal of
 // the global read lock, which the error names when the table locks are refused too.
 func (s *Source) takeTableLocks(ctx context.Context, globalErr error) (*tableLock, error) {
-	ids, err := s.capturedBaseTables(ctx)
+	ids, err := s.capturedTables(ctx, false)
 	if err != nil {
 		return nil, errorf("snapshot: list the captured tables to lock: %w", err)
 	}
@@ -159,7 +138,7 @@ func (s *Source) noLockError(ctx context.Context, ids [][2]string, globalErr, ta
 // so its writes may have committed between the snapshot and the position (errDDLRaced: the
 // snapshot begins again).
 func (tl *tableLock) covers(ctx context.Context, s *Source) error {
-	ids, err := s.capturedBaseTables(ctx)
+	ids, err := s.capturedTables(ctx, false)
 	if err != nil {
 		return errorf("snapshot: list the captured tables: %w", err)
 	}
