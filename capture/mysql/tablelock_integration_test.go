@@ -3,7 +3,6 @@
 package mysql
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -17,25 +16,8 @@ import (
 
 	"github.com/sluicecdc/sluice/capture"
 	"github.com/sluicecdc/sluice/capture/mysql/history"
+	"github.com/sluicecdc/sluice/internal/testkit"
 )
-
-// lockedBuffer is a bytes.Buffer a logger may write from several goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // managedUser creates a user as a managed server (RDS, Aurora, Cloud SQL) gives one: no
 // RELOAD, no BACKUP_ADMIN, no SUPER; SELECT and LOCK TABLES on db and the replication
@@ -92,7 +74,7 @@ func TestSnapshotTableLocks(t *testing.T) {
 				ts.cfg.SnapshotWorkers = 2
 				ts.cfg.Stats = &capture.Stats{}
 				ts.cfg.schemaReadHook = func() { time.Sleep(hold) }
-				var logs lockedBuffer
+				var logs testkit.SyncBuffer
 				ts.cfg.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

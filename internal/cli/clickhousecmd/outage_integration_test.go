@@ -3,7 +3,6 @@
 package clickhousecmd
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -28,24 +27,6 @@ import (
 	"github.com/sluicecdc/sluice/sink/clickhouse"
 	kafkasrc "github.com/sluicecdc/sluice/source/kafka"
 )
-
-// lockedBuffer is a log sink the test reads while the run writes it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestClickHouseOutageMidRun: sluice clickhouse with its ClickHouse link cut (a proxy) mid-run.
 // Idle, the cut shows on /readyz (503 sink_unavailable, with the error) and on
@@ -113,7 +94,7 @@ func TestClickHouseOutageMidRun(t *testing.T) {
 	}
 	httpAddr := l.Addr().String()
 	l.Close()
-	var logs lockedBuffer
+	var logs testkit.SyncBuffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	// start runs sluice clickhouse's pipeline; wait returns its error once it ends by itself
 	// (at most 30 s), stop ends it and returns its error.
