@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -80,8 +81,11 @@ type TxnSink struct {
 	buffered atomic.Int64
 	partial  bool // a record was sent since the last EventDone (an event may be cut)
 	lastPos  capture.Position
-	topics   map[string]bool
-	scratch  []byte
+	topics   map[string]topicState
+	// unheld are the topics the open transaction wrote to that the client may not hold yet:
+	// commit waits for them (ikafka.AwaitProducerPartitions) before it ends the transaction.
+	unheld  []string
+	scratch []byte
 	// extra are records of other stores (the MySQL schema history) to write in the open
 	// transaction, queued by ProduceInTxn; produced at the next Send or commit.
 	extra  []*kgo.Record
@@ -146,7 +150,7 @@ func OpenTxn(ctx context.Context, cfg TxnConfig, durable func(token uint64)) (*T
 	}
 	life, stop := context.WithCancel(context.Background())
 	failed, fail := context.WithCancel(context.Background())
-	s := &TxnSink{cfg: cfg, cl: cl, durable: durable, log: log, topics: map[string]bool{cfg.OffsetsTopic: true},
+	s := &TxnSink{cfg: cfg, cl: cl, durable: durable, log: log, topics: map[string]topicState{cfg.OffsetsTopic: topicCreated},
 		life: life, stop: stop, failed: failed, fail: fail, slabs: newSlabs(cfg.MaxBufferedBytes)}
 	s.promiseFn = s.promise
 	s.mu.Lock()
@@ -227,7 +231,8 @@ func (s *TxnSink) Send(ctx context.Context, rec *envelope.Record, token uint64) 
 	if size > s.cfg.MaxMessageBytes {
 		return newRecordTooLarge(rec, size, s.cfg.MaxMessageBytes)
 	}
-	if !s.topics[rec.Topic] && !s.cfg.NoCreateTopics {
+	st := s.topics[rec.Topic]
+	if st&topicCreated == 0 && !s.cfg.NoCreateTopics {
 		if err := s.createTopic(ctx, rec.Topic); err != nil {
 			return err
 		}
@@ -255,6 +260,9 @@ func (s *TxnSink) Send(ctx context.Context, rec *envelope.Record, token uint64) 
 	wait := s.buffered.Load() > s.cfg.MaxBufferedBytes // this record's payload included
 	if rec.TsNS > s.staleBefore && !wait {
 		r.Timestamp = time.Unix(0, rec.TsNS)
+	}
+	if st&topicHeld == 0 {
+		s.writesTo(rec.Topic)
 	}
 	s.cl.Produce(s.life, r, s.promiseFn)
 	if wait {
@@ -296,8 +304,25 @@ func (s *TxnSink) createTopic(ctx context.Context, topic string) error {
 	if _, err := s.cfg.Client.EnsureTopicKgo(ctx, s.log, s.cl, &t); err != nil {
 		return fmt.Errorf("kafka: %w", err)
 	}
-	s.topics[topic] = true
+	s.topics[topic] |= topicCreated
 	return nil
+}
+
+// topicState is what the sink knows of a topic it writes to.
+type topicState uint8
+
+const (
+	topicCreated topicState = 1 << iota // created by the sink, or assumed to exist (the offsets topic)
+	topicHeld                           // the client holds its partitions (AwaitProducerPartitions)
+)
+
+// writesTo notes that the open transaction writes to topic, which the client may not hold yet.
+// s.mu is held.
+func (s *TxnSink) writesTo(topic string) {
+	if s.topics[topic]&topicHeld != 0 || slices.Contains(s.unheld, topic) {
+		return
+	}
+	s.unheld = append(s.unheld, topic)
 }
 
 // ProduceInTxn queues recs (records of another topic: the MySQL schema history records of a
@@ -323,6 +348,7 @@ func (s *TxnSink) ProduceInTxn(_ context.Context, recs []*kgo.Record) (queued bo
 // held and a transaction is open.
 func (s *TxnSink) produceExtra() {
 	for _, r := range s.extra {
+		s.writesTo(r.Topic)
 		s.cl.Produce(s.life, r, s.promiseFn)
 	}
 	clear(s.extra)
@@ -360,6 +386,7 @@ func (s *TxnSink) commit(ctx context.Context) error {
 	}
 	s.produceExtra()
 	s.scratch = s.lastPos.AppendOffset(s.scratch[:0])
+	s.writesTo(s.cfg.OffsetsTopic)
 	s.cl.Produce(s.life, &kgo.Record{Topic: s.cfg.OffsetsTopic, Key: s.cfg.OffsetKey, Value: clone(s.scratch)}, s.promiseFn)
 	s.lastPos = nil
 	if err := s.cl.Flush(ctx); err != nil {
@@ -367,6 +394,19 @@ func (s *TxnSink) commit(ctx context.Context) error {
 	}
 	if err := s.firstErr(); err != nil {
 		return s.abort(ctx, "produce", err)
+	}
+	// A topic's first transaction: the client may send and acknowledge its records before it
+	// holds its partitions, and EndTransaction would then leave them out (the next
+	// transaction's first write to them refused with OUT_OF_ORDER_SEQUENCE_NUMBER, or the
+	// commit turned into an abort).
+	if len(s.unheld) > 0 {
+		if err := ikafka.AwaitProducerPartitions(ctx, s.cl, s.unheld, ikafka.ProducerPartitionsWait); err != nil {
+			return s.abort(ctx, "commit", err)
+		}
+		for _, t := range s.unheld {
+			s.topics[t] |= topicHeld
+		}
+		s.unheld = s.unheld[:0]
 	}
 	pid, epoch, _ := s.cl.ProducerID(ctx) // to tell a fence from an INVALID_TXN_STATE of our own
 	if err := s.cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
@@ -403,6 +443,7 @@ func (s *TxnSink) abort(ctx context.Context, op string, err error) error {
 	s.inTxn = false
 	s.tokens = s.tokens[:0]
 	s.extra = s.extra[:0]
+	s.unheld = s.unheld[:0]
 	return terr
 }
 
@@ -428,6 +469,7 @@ func (s *TxnSink) Flush(ctx context.Context) error {
 		}
 		s.inTxn = false
 		s.tokens = s.tokens[:0]
+		s.unheld = s.unheld[:0]
 	}
 	s.extra = s.extra[:0] // their event was cut: the restart writes them again
 	return nil
