@@ -96,6 +96,12 @@ func (w *OffsetWriter) save(ctx context.Context, value []byte) error {
 		}
 		return err
 	}
+	// Else the first commit may abort and return nil: offsets lost while reported saved
+	// (AwaitProducerPartitions says why).
+	if err := kafka.AwaitProducerPartitions(ctx, w.cl, []string{w.topic}, kafka.ProducerPartitionsWait); err != nil {
+		w.abort(ctx)
+		return err
+	}
 	pid, epoch, _ := w.cl.ProducerID(ctx)
 	if err := w.cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
 		if kafka.TxnFenced(ctx, w.cl, w.txnID, pid, epoch, err) {

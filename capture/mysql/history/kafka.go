@@ -317,6 +317,11 @@ func (k *Kafka) appendTxn(ctx context.Context, values [][]byte) error {
 		}
 		err := k.cl.ProduceSync(ctx, recs...).FirstErr()
 		if err == nil {
+			// Else the first commit may abort and return nil: a history record lost while
+			// reported written (AwaitProducerPartitions says why).
+			err = kafka.AwaitProducerPartitions(ctx, k.cl, []string{k.cfg.Topic}, kafka.ProducerPartitionsWait)
+		}
+		if err == nil {
 			pid, epoch, _ := k.cl.ProducerID(ctx)
 			if err = k.cl.EndTransaction(ctx, kgo.TryCommit); err != nil && kafka.TxnFenced(ctx, k.cl, k.cfg.TransactionalID, pid, epoch, err) {
 				return fenced{err}
