@@ -96,37 +96,15 @@ func TestPostgresKill9(t *testing.T) {
 
 func kill9(t *testing.T, bin, dsn string) {
 	ctx := context.Background()
-	adm, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer adm.Close(ctx)
 	db := fmt.Sprintf("sl_kill9_%d", os.Getpid())
-	if err := testkit.DropPGDatabase(ctx, adm, db); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := adm.Exec(ctx, "CREATE DATABASE "+db); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := testkit.DropPGDatabase(ctx, adm, db); err != nil {
-			t.Error(err)
-		}
-	}()
-	u, _ := url.Parse(dsn)
-	u.Path = "/" + db
-	conn, err := pgx.Connect(ctx, u.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	dbDSN, conn := testkit.FreshPGDatabase(t, dsn, db)
 	if _, err := conn.Exec(ctx, "CREATE TABLE k (id int PRIMARY KEY, v text)"); err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
 	offsets := filepath.Join(dir, "offsets.json")
 	run := func(out string) *exec.Cmd {
-		cmd := exec.Command(bin, "postgres", "--dsn", u.String(), "--slot", db, "--topic-prefix", "srv",
+		cmd := exec.Command(bin, "postgres", "--dsn", dbDSN, "--slot", db, "--topic-prefix", "srv",
 			"--schemas-enable=false", "--offsets-file", offsets, "--offsets-flush-interval", "50ms", "--status-interval", "50ms", "--log-format", "text")
 		f, err := os.Create(out)
 		if err != nil {

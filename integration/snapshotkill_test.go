@@ -9,7 +9,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,7 +18,6 @@ import (
 	"time"
 
 	_ "github.com/go-sql-driver/mysql"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/sluicecdc/sluice/internal/testkit"
 )
@@ -82,38 +80,8 @@ func snapshotKillMySQL(t *testing.T, bin, dsn string) {
 
 func snapshotKillPostgres(t *testing.T, bin, dsn string) {
 	ctx := context.Background()
-	adm, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer adm.Close(ctx)
 	db := fmt.Sprintf("sl_snapkill_%d", os.Getpid())
-	if err := testkit.DropPGDatabase(ctx, adm, db); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := adm.Exec(ctx, "CREATE DATABASE "+db); err != nil {
-		t.Fatal(err)
-	}
-	// Its own connection: adm closes when this function returns, before the cleanups run (a
-	// closed adm left every run's slot behind).
-	t.Cleanup(func() {
-		adm, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer adm.Close(ctx)
-		if err := testkit.DropPGDatabase(ctx, adm, db); err != nil {
-			t.Error(err)
-		}
-	})
-	u, _ := url.Parse(dsn)
-	u.Path = "/" + db
-	conn, err := pgx.Connect(ctx, u.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	dbDSN, conn := testkit.FreshPGDatabase(t, dsn, db)
 	exec := func(q string) {
 		t.Helper()
 		if _, err := conn.Exec(ctx, strings.ReplaceAll(q, "$db.", "")); err != nil {
@@ -123,7 +91,7 @@ func snapshotKillPostgres(t *testing.T, bin, dsn string) {
 	exec("CREATE TABLE t (id int PRIMARY KEY, v int NOT NULL)")
 	exec("CREATE TABLE fence (id int PRIMARY KEY)")
 	exec(fmt.Sprintf("INSERT INTO t SELECT g, g FROM generate_series(1, %d) g", snapKillRows))
-	args := []string{"postgres", "--dsn", u.String(), "--slot", db}
+	args := []string{"postgres", "--dsn", dbDSN, "--slot", db}
 	snapshotKill(t, bin, args, exec)
 }
 

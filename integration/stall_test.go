@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,7 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -40,30 +38,8 @@ func TestPostgresKafkaStall(t *testing.T) {
 	bin := buildSluice(t)
 	ctx := context.Background()
 
-	adm, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer adm.Close(ctx)
 	db := fmt.Sprintf("sl_stall_%d", os.Getpid())
-	if err := testkit.DropPGDatabase(ctx, adm, db); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := adm.Exec(ctx, "CREATE DATABASE "+db); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := testkit.DropPGDatabase(ctx, adm, db); err != nil {
-			t.Error(err)
-		}
-	}()
-	u, _ := url.Parse(dsn)
-	u.Path = "/" + db
-	conn, err := pgx.Connect(ctx, u.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	dbDSN, conn := testkit.FreshPGDatabase(t, dsn, db)
 	if _, err := conn.Exec(ctx, "CREATE TABLE k (id int PRIMARY KEY, v text)"); err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +77,7 @@ func TestPostgresKafkaStall(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer logf.Close()
-	cmd := exec.Command(bin, "postgres", "--dsn", u.String(), "--slot", db, "--topic-prefix", "srv",
+	cmd := exec.Command(bin, "postgres", "--dsn", dbDSN, "--slot", db, "--topic-prefix", "srv",
 		"--schemas-enable=false", "--sink", "kafka", "--kafka-brokers", brokers[0],
 		"--offsets-file", filepath.Join(dir, "offsets.json"), "--offsets-flush-interval", "50ms",
 		"--status-interval", "50ms", "--http-addr", httpAddr, "--log-format", "text",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
@@ -177,4 +178,45 @@ func DropPGDatabase(ctx context.Context, adm *pgx.Conn, name string) error {
 		return fmt.Errorf("drop database %s: %w", name, err)
 	}
 	return nil
+}
+
+// FreshPGDatabase makes database name on the server at dsn anew (DropPGDatabase first) and
+// returns its URL and a connection to it. Both go when the test ends: the connection, then the
+// database with its slots, through a connection of the cleanup's own.
+func FreshPGDatabase(t testing.TB, dsn, name string) (string, *pgx.Conn) {
+	t.Helper()
+	ctx := context.Background()
+	adm, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer adm.Close(ctx)
+	if err := DropPGDatabase(ctx, adm, name); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := adm.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		adm, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer adm.Close(ctx)
+		if err := DropPGDatabase(ctx, adm, name); err != nil {
+			t.Error(err)
+		}
+	})
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	conn, err := pgx.Connect(ctx, u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(ctx) })
+	return u.String(), conn
 }

@@ -4,13 +4,11 @@ package postgres
 
 import (
 	"context"
-	"net/url"
 	"os"
 	"slices"
 	"strconv"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/sluicecdc/sluice/internal/testkit"
 	"github.com/sluicecdc/sluice/internal/tlsconf"
 )
@@ -22,24 +20,8 @@ import (
 func TestDescribeReplicaIdentityIndexKey(t *testing.T) {
 	dsn := testkit.Server(t, "SLUICE_TEST_PG_DSN")
 	ctx := context.Background()
-	adm, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer adm.Close(ctx)
-	name := "sl_verify_ri_" + strconv.Itoa(os.Getpid())
-	adm.Exec(ctx, "DROP DATABASE IF EXISTS "+name)
-	if _, err := adm.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { adm.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") })
-	u, _ := url.Parse(dsn)
-	u.Path = "/" + name
-	db, err := pgx.Connect(ctx, u.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close(ctx)
+	// (Its cleanup used adm after this function had closed it: every run left the database.)
+	dbDSN, db := testkit.FreshPGDatabase(t, dsn, "sl_verify_ri_"+strconv.Itoa(os.Getpid()))
 	for _, q := range []string{
 		"CREATE TABLE ri (v text, b text NOT NULL, a int NOT NULL)",
 		"CREATE UNIQUE INDEX ri_ab ON ri (a, b)",
@@ -51,7 +33,7 @@ func TestDescribeReplicaIdentityIndexKey(t *testing.T) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	s, err := Open(ctx, u.String(), "", tlsconf.Config{})
+	s, err := Open(ctx, dbDSN, "", tlsconf.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
